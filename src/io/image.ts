@@ -1,0 +1,344 @@
+/**
+ * Image helpers shared by the GAN (sample grids) and style transfer (loading and resizing photos).
+ *
+ * Two representations meet here:
+ *  - RgbaImage: 8-bit RGBA, row-major, interleaved — what PNG/JPEG codecs and canvases use.
+ *  - NCHW float tensors — what the engine computes on, with values in [-1, 1] (tanh generators) or [0, 1].
+ * Browser-clean: typed arrays only.
+ */
+
+export interface RgbaImage {
+  width: number;
+  height: number;
+  /** width * height * 4 bytes: R, G, B, A for each pixel, rows top to bottom. */
+  rgba: Uint8ClampedArray;
+}
+
+export type ValueRange = readonly [lo: number, hi: number];
+
+/** ITU-R BT.601 luma weights (the same ones PIL uses for mode "L"). */
+export const LUMA_601 = { r: 0.299, g: 0.587, b: 0.114 } as const;
+
+function checkRange(range: ValueRange, where: string): void {
+  const [lo, hi] = range;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(hi > lo)) {
+    throw new Error(`${where}: range must be two finite numbers [lo, hi] with hi > lo, got [${lo}, ${hi}]`);
+  }
+}
+
+function checkImage(image: RgbaImage, where: string): void {
+  const { width, height, rgba } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new Error(`${where}: image size must be positive integers, got ${width}x${height}`);
+  }
+  if (rgba.length !== width * height * 4) {
+    throw new Error(`${where}: a ${width}x${height} RGBA image needs ${width * height * 4} bytes, got ${rgba.length}`);
+  }
+}
+
+function checkTensor(data: Float32Array, n: number, c: number, h: number, w: number, where: string): void {
+  for (const [name, value] of [['n', n], ['c', c], ['h', h], ['w', w]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${value}`);
+  }
+  if (data.length !== n * c * h * w) {
+    throw new Error(`${where}: shape [${n}, ${c}, ${h}, ${w}] needs ${n * c * h * w} values, got ${data.length}`);
+  }
+}
+
+/** Maps a float in [lo, hi] to a byte, clamping outside values; rounds half up like torchvision's save_image.
+ *  NaN becomes 0. */
+function toByte(value: number, lo: number, scale: number): number {
+  const v = Math.floor((value - lo) * scale + 0.5);
+  return v > 255 ? 255 : v >= 0 ? v : 0;
+}
+
+export interface GridOptions {
+  /** Images per row (torchvision's `nrow`). Default 8. */
+  nrow?: number;
+  /** Pixels of padding around and between tiles. Default 2. */
+  padding?: number;
+  /** Value range of the input: mapped to [0, 255], outside values clamped. `'minmax'` uses the batch's own
+   *  min and max. Default [-1, 1]. */
+  range?: ValueRange | 'minmax';
+  /** Brightness of the padding, 0 (black, the default) to 1 (white). */
+  padValue?: number;
+}
+
+/**
+ * Tiles a batch of NCHW images into one RGBA picture, the way torchvision's make_grid does: `nrow` tiles per
+ * row, `padding` pixels around every tile. One channel is shown as gray, three as RGB, four as RGBA.
+ */
+export function makeGrid(images: Float32Array, n: number, c: number, h: number, w: number, options: GridOptions = {}): RgbaImage {
+  const where = 'makeGrid';
+  checkTensor(images, n, c, h, w, where);
+  if (c !== 1 && c !== 3 && c !== 4) throw new Error(`${where}: channels must be 1, 3 or 4, got ${c}`);
+  const nrow = options.nrow ?? 8;
+  const padding = options.padding ?? 2;
+  const padValue = options.padValue ?? 0;
+  if (!Number.isInteger(nrow) || nrow < 1) throw new Error(`${where}: nrow must be a positive integer, got ${nrow}`);
+  if (!Number.isInteger(padding) || padding < 0) throw new Error(`${where}: padding must be a non-negative integer, got ${padding}`);
+  if (!(padValue >= 0 && padValue <= 1)) throw new Error(`${where}: padValue must be in [0, 1], got ${padValue}`);
+
+  let range: ValueRange;
+  if (options.range === 'minmax') {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of images) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    range = hi > lo ? [lo, hi] : [lo - 0.5, lo + 0.5]; // constant (or all-NaN) batch: show mid gray
+    if (!Number.isFinite(range[0])) range = [0, 1];
+  } else {
+    range = options.range ?? [-1, 1];
+    checkRange(range, where);
+  }
+  const lo = range[0];
+  const scale = 255 / (range[1] - range[0]);
+
+  const columns = Math.min(nrow, n);
+  const rows = Math.ceil(n / columns);
+  const width = columns * (w + padding) + padding;
+  const height = rows * (h + padding) + padding;
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  const padByte = Math.round(padValue * 255);
+  for (let i = 0; i < rgba.length; i += 4) {
+    rgba[i] = rgba[i + 1] = rgba[i + 2] = padByte;
+    rgba[i + 3] = 255;
+  }
+
+  const plane = h * w;
+  for (let k = 0; k < n; k++) {
+    const left = (k % columns) * (w + padding) + padding;
+    const top = Math.floor(k / columns) * (h + padding) + padding;
+    const base = k * c * plane;
+    // Channel planes for R, G, B (all the same plane for gray) and A.
+    const red = base;
+    const green = c === 1 ? base : base + plane;
+    const blue = c === 1 ? base : base + 2 * plane;
+    for (let y = 0; y < h; y++) {
+      let out = ((top + y) * width + left) * 4;
+      for (let x = 0; x < w; x++, out += 4) {
+        const p = y * w + x;
+        rgba[out] = toByte(images[red + p]!, lo, scale);
+        rgba[out + 1] = toByte(images[green + p]!, lo, scale);
+        rgba[out + 2] = toByte(images[blue + p]!, lo, scale);
+        if (c === 4) rgba[out + 3] = toByte(images[base + 3 * plane + p]!, lo, scale);
+      }
+    }
+  }
+  return { width, height, rgba };
+}
+
+export interface ToTensorOptions {
+  /** 3 for RGB (default) or 1 for ITU-R 601 luma. Alpha is dropped. */
+  channels?: 1 | 3;
+  /** Output value range; byte 0 maps to lo and 255 to hi. Default [-1, 1]. */
+  range?: ValueRange;
+}
+
+/** Converts RGBA images of one size into an NCHW float batch. */
+export function rgbaToNchw(images: RgbaImage | readonly RgbaImage[], options: ToTensorOptions = {}): Float32Array {
+  const list = Array.isArray(images) ? (images as readonly RgbaImage[]) : [images as RgbaImage];
+  const channels = options.channels ?? 3;
+  const range = options.range ?? [-1, 1];
+  const where = 'rgbaToNchw';
+  if (channels !== 1 && channels !== 3) throw new Error(`${where}: channels must be 1 or 3, got ${channels}`);
+  checkRange(range, where);
+  if (list.length === 0) throw new Error(`${where}: no images given`);
+  const { width, height } = list[0]!;
+  const plane = width * height;
+  const out = new Float32Array(list.length * channels * plane);
+  const lo = range[0];
+  const step = (range[1] - range[0]) / 255;
+  list.forEach((image, k) => {
+    checkImage(image, `${where} (image ${k})`);
+    if (image.width !== width || image.height !== height) {
+      throw new Error(`${where}: image ${k} is ${image.width}x${image.height} but image 0 is ${width}x${height}`);
+    }
+    const base = k * channels * plane;
+    const { rgba } = image;
+    for (let p = 0; p < plane; p++) {
+      const r = rgba[p * 4]!;
+      const g = rgba[p * 4 + 1]!;
+      const b = rgba[p * 4 + 2]!;
+      if (channels === 1) {
+        out[base + p] = lo + (LUMA_601.r * r + LUMA_601.g * g + LUMA_601.b * b) * step;
+      } else {
+        out[base + p] = lo + r * step;
+        out[base + plane + p] = lo + g * step;
+        out[base + 2 * plane + p] = lo + b * step;
+      }
+    }
+  });
+  return out;
+}
+
+/** Converts image `index` of an NCHW batch (1 or 3 channels, values in `range`) to an opaque RGBA image. */
+export function nchwToRgba(
+  data: Float32Array, n: number, c: number, h: number, w: number,
+  options: { index?: number; range?: ValueRange } = {},
+): RgbaImage {
+  const index = options.index ?? 0;
+  if (!Number.isInteger(index) || index < 0 || index >= n) throw new Error(`nchwToRgba: index ${index} is outside the batch of ${n}`);
+  if (c !== 1 && c !== 3) throw new Error(`nchwToRgba: channels must be 1 or 3, got ${c}`);
+  checkTensor(data, n, c, h, w, 'nchwToRgba');
+  const one = data.subarray(index * c * h * w, (index + 1) * c * h * w);
+  return makeGrid(one, 1, c, h, w, { nrow: 1, padding: 0, range: options.range ?? [-1, 1] });
+}
+
+/** Gray version of an RGBA image using ITU-R 601 luma; alpha is kept. */
+export function toGrayscale(image: RgbaImage): RgbaImage {
+  checkImage(image, 'toGrayscale');
+  const { rgba } = image;
+  const out = new Uint8ClampedArray(rgba.length);
+  for (let i = 0; i < rgba.length; i += 4) {
+    const luma = LUMA_601.r * rgba[i]! + LUMA_601.g * rgba[i + 1]! + LUMA_601.b * rgba[i + 2]!;
+    out[i] = out[i + 1] = out[i + 2] = Math.floor(luma + 0.5);
+    out[i + 3] = rgba[i + 3]!;
+  }
+  return { width: image.width, height: image.height, rgba: out };
+}
+
+/** Collapses a 3-channel NCHW batch to 1 channel with ITU-R 601 luma (values keep their range). */
+export function grayscaleNchw(data: Float32Array, n: number, h: number, w: number): Float32Array {
+  checkTensor(data, n, 3, h, w, 'grayscaleNchw');
+  const plane = h * w;
+  const out = new Float32Array(n * plane);
+  for (let k = 0; k < n; k++) {
+    const base = k * 3 * plane;
+    for (let p = 0; p < plane; p++) {
+      out[k * plane + p] =
+        LUMA_601.r * data[base + p]! + LUMA_601.g * data[base + plane + p]! + LUMA_601.b * data[base + 2 * plane + p]!;
+    }
+  }
+  return out;
+}
+
+/** The largest centred square of an image (the extra column/row of an odd difference goes to the right/bottom). */
+export function centerCropToSquare(image: RgbaImage): RgbaImage {
+  checkImage(image, 'centerCropToSquare');
+  const side = Math.min(image.width, image.height);
+  const left = Math.floor((image.width - side) / 2);
+  const top = Math.floor((image.height - side) / 2);
+  const out = new Uint8ClampedArray(side * side * 4);
+  for (let y = 0; y < side; y++) {
+    const start = ((top + y) * image.width + left) * 4;
+    out.set(image.rgba.subarray(start, start + side * 4), y * side * 4);
+  }
+  return { width: side, height: side, rgba: out };
+}
+
+/**
+ * Per output position, the source indices and weights of a triangle (bilinear) filter, with pixel centres
+ * at +0.5. When shrinking, the triangle is widened by the shrink factor so every source pixel contributes
+ * (as PIL does); without that, a large downscale would just sample a sparse subset and alias badly.
+ */
+function filterTaps(inSize: number, outSize: number): { start: Int32Array; count: Int32Array; weights: Float32Array; maxTaps: number } {
+  const scale = inSize / outSize;
+  const stretch = Math.max(scale, 1);
+  const support = stretch; // triangle of radius 1 in output pixels = `stretch` source pixels
+  const maxTaps = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float32Array(outSize * maxTaps);
+  for (let o = 0; o < outSize; o++) {
+    const centre = (o + 0.5) * scale;
+    const first = Math.max(0, Math.floor(centre - support));
+    const last = Math.min(inSize, Math.ceil(centre + support));
+    let total = 0;
+    let taps = 0;
+    for (let i = first; i < last; i++) {
+      const weight = Math.max(0, 1 - Math.abs((i + 0.5 - centre) / stretch));
+      weights[o * maxTaps + taps++] = weight;
+      total += weight;
+    }
+    for (let t = 0; t < taps; t++) weights[o * maxTaps + t] /= total;
+    start[o] = first;
+    count[o] = taps;
+  }
+  return { start, count, weights, maxTaps };
+}
+
+/** Separable resize of interleaved `channels`-per-pixel data: rows first, then columns. */
+function resizeInterleaved(
+  src: ArrayLike<number>, width: number, height: number, channels: number, outWidth: number, outHeight: number,
+): Float32Array {
+  const horizontal = filterTaps(width, outWidth);
+  const vertical = filterTaps(height, outHeight);
+  const temp = new Float32Array(height * outWidth * channels);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < outWidth; x++) {
+      const first = horizontal.start[x]!;
+      const taps = horizontal.count[x]!;
+      for (let ch = 0; ch < channels; ch++) {
+        let sum = 0;
+        for (let t = 0; t < taps; t++) sum += horizontal.weights[x * horizontal.maxTaps + t]! * src[((y * width) + first + t) * channels + ch]!;
+        temp[(y * outWidth + x) * channels + ch] = sum;
+      }
+    }
+  }
+  const out = new Float32Array(outHeight * outWidth * channels);
+  for (let y = 0; y < outHeight; y++) {
+    const first = vertical.start[y]!;
+    const taps = vertical.count[y]!;
+    for (let x = 0; x < outWidth; x++) {
+      for (let ch = 0; ch < channels; ch++) {
+        let sum = 0;
+        for (let t = 0; t < taps; t++) sum += vertical.weights[y * vertical.maxTaps + t]! * temp[((first + t) * outWidth + x) * channels + ch]!;
+        out[(y * outWidth + x) * channels + ch] = sum;
+      }
+    }
+  }
+  return out;
+}
+
+function checkSize(width: number, height: number, where: string): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new Error(`${where}: target size must be positive integers, got ${width}x${height}`);
+  }
+}
+
+/**
+ * Resizes an RGBA image with bilinear interpolation (pixel centres aligned, i.e. align_corners=false;
+ * antialiased when shrinking). Colour is averaged with alpha as weight, so transparent pixels don't bleed
+ * their (meaningless) colour into neighbours.
+ */
+export function bilinearResize(image: RgbaImage, width: number, height: number): RgbaImage {
+  checkImage(image, 'bilinearResize');
+  checkSize(width, height, 'bilinearResize');
+  const { rgba } = image;
+  const premultiplied = new Float32Array(rgba.length);
+  for (let i = 0; i < rgba.length; i += 4) {
+    const alpha = rgba[i + 3]! / 255;
+    premultiplied[i] = rgba[i]! * alpha;
+    premultiplied[i + 1] = rgba[i + 1]! * alpha;
+    premultiplied[i + 2] = rgba[i + 2]! * alpha;
+    premultiplied[i + 3] = rgba[i + 3]!;
+  }
+  const resized = resizeInterleaved(premultiplied, image.width, image.height, 4, width, height);
+  const out = new Uint8ClampedArray(resized.length);
+  for (let i = 0; i < resized.length; i += 4) {
+    const alpha = resized[i + 3]!;
+    const unpremultiply = alpha > 0 ? 255 / alpha : 0;
+    out[i] = Math.floor(resized[i]! * unpremultiply + 0.5);
+    out[i + 1] = Math.floor(resized[i + 1]! * unpremultiply + 0.5);
+    out[i + 2] = Math.floor(resized[i + 2]! * unpremultiply + 0.5);
+    out[i + 3] = Math.floor(alpha + 0.5);
+  }
+  return { width, height, rgba: out };
+}
+
+/** Bilinear resize of every channel plane of an NCHW float batch (same filter as bilinearResize). */
+export function bilinearResizeNchw(
+  data: Float32Array, n: number, c: number, h: number, w: number, outHeight: number, outWidth: number,
+): Float32Array {
+  checkTensor(data, n, c, h, w, 'bilinearResizeNchw');
+  checkSize(outWidth, outHeight, 'bilinearResizeNchw');
+  const out = new Float32Array(n * c * outHeight * outWidth);
+  for (let plane = 0; plane < n * c; plane++) {
+    const resized = resizeInterleaved(data.subarray(plane * h * w, (plane + 1) * h * w), w, h, 1, outWidth, outHeight);
+    out.set(resized, plane * outHeight * outWidth);
+  }
+  return out;
+}

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import {
+  bilinearResize, bilinearResizeNchw, centerCropToSquare, grayscaleNchw, makeGrid, nchwToRgba, rgbaToNchw,
+  toGrayscale, type RgbaImage,
+} from '../src/io/image.ts';
+
+function pixel(image: RgbaImage, x: number, y: number): number[] {
+  const i = (y * image.width + x) * 4;
+  return [...image.rgba.subarray(i, i + 4)];
+}
+
+function imageFrom(width: number, height: number, pixels: number[][]): RgbaImage {
+  return { width, height, rgba: new Uint8ClampedArray(pixels.flat()) };
+}
+
+describe('makeGrid', () => {
+  it('tiles gray images with padding like torchvision', () => {
+    // Three 1x2x2 images in [-1, 1]; 2 per row, padding 1 -> 2 columns x 2 rows of 3-pixel cells + 1.
+    const images = new Float32Array([
+      -1, 1, 0, 1, // image 0
+      0.5, -0.5, 2, -3, // image 1 (2 and -3 are clamped)
+      1, 1, 1, 1, // image 2
+    ]);
+    const grid = makeGrid(images, 3, 1, 2, 2, { nrow: 2, padding: 1, padValue: 1 });
+    expect(grid.width).toBe(7);
+    expect(grid.height).toBe(7);
+    expect(grid.rgba.length).toBe(7 * 7 * 4);
+    expect(pixel(grid, 0, 0)).toEqual([255, 255, 255, 255]); // padding is white
+    expect(pixel(grid, 1, 1)).toEqual([0, 0, 0, 255]); // -1 -> black, gray copied to R, G, B
+    expect(pixel(grid, 2, 1)).toEqual([255, 255, 255, 255]);
+    expect(pixel(grid, 1, 2)).toEqual([128, 128, 128, 255]); // 0 -> 127.5 rounds up
+    expect(pixel(grid, 4, 1)).toEqual([191, 191, 191, 255]); // 0.5 -> 191.25
+    expect(pixel(grid, 5, 1)).toEqual([64, 64, 64, 255]);
+    expect(pixel(grid, 4, 2)).toEqual([255, 255, 255, 255]);
+    expect(pixel(grid, 5, 2)).toEqual([0, 0, 0, 255]);
+    expect(pixel(grid, 1, 4)).toEqual([255, 255, 255, 255]); // image 2 starts row 2
+    // The empty fourth cell stays padding; with black padding it is black.
+    const black = makeGrid(images, 3, 1, 2, 2, { nrow: 2, padding: 1 });
+    expect(pixel(black, 4, 4)).toEqual([0, 0, 0, 255]);
+    expect(pixel(black, 3, 3)).toEqual([0, 0, 0, 255]);
+  });
+
+  it('maps RGB channels, a custom range, and minmax', () => {
+    // One 3x1x2 image in [0, 1]: pixel 0 = (1, 0, 0.2), pixel 1 = (0, 1, 1).
+    const image = new Float32Array([1, 0, 0, 1, 0.2, 1]);
+    const grid = makeGrid(image, 1, 3, 1, 2, { padding: 0, range: [0, 1] });
+    expect([grid.width, grid.height]).toEqual([2, 1]);
+    expect(pixel(grid, 0, 0)).toEqual([255, 0, 51, 255]);
+    expect(pixel(grid, 1, 0)).toEqual([0, 255, 255, 255]);
+    const stretched = makeGrid(new Float32Array([10, 20, 30, 40]), 1, 1, 2, 2, { padding: 0, range: 'minmax' });
+    expect(pixel(stretched, 0, 0)[0]).toBe(0);
+    expect(pixel(stretched, 1, 1)[0]).toBe(255);
+    expect(pixel(stretched, 1, 0)[0]).toBe(85);
+  });
+
+  it('uses nrow = min(nrow, n) columns', () => {
+    const grid = makeGrid(new Float32Array(3 * 4), 3, 1, 2, 2, { nrow: 8, padding: 2 });
+    expect([grid.width, grid.height]).toEqual([3 * 4 + 2, 4 + 2]);
+  });
+
+  it('rejects bad input with the reason', () => {
+    expect(() => makeGrid(new Float32Array(7), 2, 1, 2, 2)).toThrow(/shape \[2, 1, 2, 2\] needs 8 values, got 7/);
+    expect(() => makeGrid(new Float32Array(8), 1, 2, 2, 2)).toThrow(/channels must be 1, 3 or 4, got 2/);
+    expect(() => makeGrid(new Float32Array(4), 1, 1, 2, 2, { range: [1, 1] })).toThrow(/hi > lo/);
+    expect(() => makeGrid(new Float32Array(4), 1, 1, 2, 2, { padValue: 2 })).toThrow(/padValue must be in \[0, 1\]/);
+  });
+});
+
+describe('conversions', () => {
+  const image = imageFrom(2, 1, [[255, 0, 0, 255], [0, 128, 255, 10]]);
+
+  it('RGBA -> NCHW in [-1, 1] and [0, 1]', () => {
+    const signed = rgbaToNchw(image);
+    expect(signed.length).toBe(6);
+    expect([...signed]).toEqual([1, -1, -1, expect.closeTo(128 / 127.5 - 1, 6), -1, 1]);
+    const unit = rgbaToNchw([image, image], { range: [0, 1] });
+    expect(unit.length).toBe(12);
+    expect(unit[7]).toBeCloseTo(0, 7); // image 1, R of pixel 1
+    expect(unit[9]).toBeCloseTo(128 / 255, 6);
+    const gray = rgbaToNchw(image, { channels: 1, range: [0, 255] });
+    expect(gray[0]).toBeCloseTo(0.299 * 255, 4);
+    expect(gray[1]).toBeCloseTo(0.587 * 128 + 0.114 * 255, 4);
+  });
+
+  it('NCHW -> RGBA inverts RGBA -> NCHW exactly', () => {
+    const bytes: number[][] = [];
+    for (let i = 0; i < 12; i++) bytes.push([i * 21, 255 - i * 20, (i * 77) % 256, 255]);
+    const original = imageFrom(4, 3, bytes);
+    for (const range of [[-1, 1], [0, 1]] as const) {
+      const tensor = rgbaToNchw([original, original], { range });
+      const back = nchwToRgba(tensor, 2, 3, 3, 4, { index: 1, range });
+      expect(back.width).toBe(4);
+      expect(back.height).toBe(3);
+      expect([...back.rgba]).toEqual([...original.rgba]);
+    }
+    expect(() => nchwToRgba(new Float32Array(12), 1, 3, 2, 2, { index: 1 })).toThrow(/index 1 is outside the batch of 1/);
+  });
+
+  it('grayscale uses ITU-R 601 luma', () => {
+    const colours = imageFrom(4, 1, [[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 200], [10, 10, 10, 255]]);
+    const gray = toGrayscale(colours);
+    expect(pixel(gray, 0, 0)).toEqual([76, 76, 76, 255]);
+    expect(pixel(gray, 1, 0)).toEqual([150, 150, 150, 255]);
+    expect(pixel(gray, 2, 0)).toEqual([29, 29, 29, 200]);
+    expect(pixel(gray, 3, 0)).toEqual([10, 10, 10, 255]);
+    const planes = grayscaleNchw(new Float32Array([1, 0, 0, 1, 0, 0]), 1, 1, 2);
+    expect(planes[0]).toBeCloseTo(0.299, 6);
+    expect(planes[1]).toBeCloseTo(0.587, 6);
+  });
+
+  it('reports mismatched buffers', () => {
+    expect(() => toGrayscale({ width: 2, height: 2, rgba: new Uint8ClampedArray(15) })).toThrow(/2x2 RGBA image needs 16 bytes, got 15/);
+    expect(() => rgbaToNchw([image, imageFrom(1, 1, [[0, 0, 0, 0]])])).toThrow(/image 1 is 1x1 but image 0 is 2x1/);
+  });
+});
+
+describe('crop and resize', () => {
+  it('centre-crops to the largest square', () => {
+    const pixels: number[][] = [];
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 5; x++) pixels.push([x, y, 0, 255]);
+    const square = centerCropToSquare(imageFrom(5, 3, pixels));
+    expect([square.width, square.height]).toEqual([3, 3]);
+    expect(pixel(square, 0, 0)).toEqual([1, 0, 0, 255]);
+    expect(pixel(square, 2, 2)).toEqual([3, 2, 0, 255]);
+    const tall = centerCropToSquare(imageFrom(1, 4, [[0, 0, 0, 255], [1, 0, 0, 255], [2, 0, 0, 255], [3, 0, 0, 255]]));
+    expect([tall.width, tall.height]).toEqual([1, 1]);
+    expect(pixel(tall, 0, 0)[0]).toBe(1);
+  });
+
+  it('upscales like align_corners=false bilinear', () => {
+    const wide = bilinearResize(imageFrom(2, 1, [[0, 0, 0, 255], [255, 100, 0, 255]]), 4, 1);
+    // Output centres map to source x = -0.25, 0.25, 0.75, 1.25 (clamped at the edges).
+    expect(pixel(wide, 0, 0)).toEqual([0, 0, 0, 255]);
+    expect(pixel(wide, 1, 0)).toEqual([64, 25, 0, 255]);
+    expect(pixel(wide, 2, 0)).toEqual([191, 75, 0, 255]);
+    expect(pixel(wide, 3, 0)).toEqual([255, 100, 0, 255]);
+  });
+
+  it('averages every source pixel when shrinking', () => {
+    const row = imageFrom(4, 1, [[0, 0, 0, 255], [100, 0, 0, 255], [200, 0, 0, 255], [255, 0, 0, 255]]);
+    const half = bilinearResize(row, 2, 1);
+    // Triangle of radius 2 source pixels around x = 1: weights 0.75, 0.75, 0.25 for pixels 0, 1, 2.
+    expect(pixel(half, 0, 0)[0]).toBe(Math.round((0.75 * 100 + 0.25 * 200) / 1.75));
+    expect(pixel(half, 1, 0)[0]).toBe(Math.round((0.25 * 100 + 0.75 * 200 + 0.75 * 255) / 1.75));
+    // A checkerboard shrunk 4x becomes flat gray rather than aliasing to black or white.
+    const board: number[][] = [];
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) board.push((x + y) % 2 ? [255, 255, 255, 255] : [0, 0, 0, 255]);
+    const small = bilinearResize(imageFrom(16, 16, board), 4, 4);
+    for (let i = 0; i < 16; i++) expect(Math.abs(small.rgba[i * 4]! - 127.5)).toBeLessThan(12);
+  });
+
+  it('keeps transparent pixels from bleeding colour', () => {
+    const image = imageFrom(2, 1, [[255, 0, 0, 255], [0, 0, 255, 0]]);
+    const resized = bilinearResize(image, 4, 1);
+    expect(pixel(resized, 1, 0)).toEqual([255, 0, 0, 191]);
+    expect(pixel(resized, 2, 0)).toEqual([255, 0, 0, 64]);
+  });
+
+  it('resizes NCHW planes, identity at the same size', () => {
+    const data = new Float32Array([1, 2, 3, 4, -1, -2, -3, -4]);
+    expect(bilinearResizeNchw(data, 1, 2, 2, 2, 2, 2)).toEqual(data);
+    const up = bilinearResizeNchw(data, 2, 1, 2, 2, 4, 4);
+    expect(up.length).toBe(32);
+    expect(up[0]).toBeCloseTo(1, 6);
+    expect(up[5]).toBeCloseTo(1 + 0.25 * 1 + 0.25 * 2, 6); // source (0.25, 0.25)
+    expect(up[16 + 15]).toBeCloseTo(-4, 6);
+    expect(() => bilinearResizeNchw(data, 1, 2, 2, 2, 0, 2)).toThrow(/target size must be positive integers/);
+  });
+});
