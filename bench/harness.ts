@@ -24,6 +24,11 @@ export interface TimeOptions {
   minTimeMs?: number;
   /** ...but never more than this many timed runs (keeps tiny workloads from looping for ever on fast devices). */
   maxRepeats?: number;
+  /**
+   * Soft cap on the whole measurement in ms. Slow steps get fewer warm-up and timed runs (never fewer than one
+   * timed run), judged from the latest run's duration.
+   */
+  budgetMs?: number;
 }
 
 export interface SampleStats {
@@ -63,14 +68,25 @@ export async function timeIt(fn: () => Promise<void>, opts: TimeOptions = {}): P
   if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`timeIt: warmup must be an integer >= 0, got ${warmup}`);
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`timeIt: repeats must be an integer >= 1, got ${repeats}`);
 
+  const budget = opts.budgetMs ?? Infinity;
   let t0 = performance.now();
   await fn();
   const firstRunMs = performance.now() - t0;
-  for (let i = 0; i < warmup; i++) await fn();
+  let spent = firstRunMs;
+  let latest = firstRunMs;
+  for (let i = 0; i < warmup && spent + latest < budget; i++) {
+    t0 = performance.now();
+    await fn();
+    latest = performance.now() - t0;
+    spent += latest;
+  }
+  const timedRuns = Number.isFinite(budget)
+    ? Math.min(repeats, Math.max(1, Math.floor((budget - spent) / latest)))
+    : repeats;
 
   const samples: number[] = [];
   let total = 0;
-  while (samples.length < repeats || (total < minTimeMs && samples.length < maxRepeats)) {
+  while (samples.length < timedRuns || (total < minTimeMs && samples.length < maxRepeats && spent + total < budget)) {
     t0 = performance.now();
     await fn();
     const ms = performance.now() - t0;

@@ -1,0 +1,1 @@
+export { backward, noGrad, isGradEnabled, type GradNode } from './graph.ts';

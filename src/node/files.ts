@@ -1,0 +1,66 @@
+/**
+ * Small file-system helpers for Node: atomic writes (a crash or a full disk never leaves a half-written
+ * checkpoint or image), JSON-lines logs, and directory creation.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync, appendFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Creates `dir` and any missing parents; fine if it already exists. */
+export function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+}
+
+/** Flushes a directory's entry table so that a rename inside it survives power loss (no-op where unsupported). */
+function fsyncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some platforms (Windows) cannot open or fsync directories; the rename is still atomic there.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Writes `data` to `path` so that readers see either the old file or the complete new one, never a mix:
+ * the bytes go to a temporary file in the same directory (so the rename stays on one file system), are
+ * fsynced, and the temp file is then renamed over the target. On any error the temp file is removed.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  let fd: number | undefined;
+  try {
+    fd = openSync(temp, 'wx', 0o644);
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
+  } catch (err) {
+    if (fd !== undefined) {
+      try { closeSync(fd); } catch { /* already failing; keep the first error */ }
+    }
+    rmSync(temp, { force: true });
+    throw new Error(`writeFileAtomic: could not write ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  fsyncDirectory(dir);
+}
+
+/** Appends `record` as one JSON line to `path` (created if missing). Non-finite numbers become null, as in
+ *  JSON; a record that cannot be serialised (e.g. a cycle or a BigInt) throws naming the file. */
+export function appendJsonl(path: string, record: unknown): void {
+  let line: string;
+  try {
+    line = JSON.stringify(record);
+  } catch (err) {
+    throw new Error(`appendJsonl: record for ${path} is not JSON-serialisable: ${(err as Error).message}`);
+  }
+  if (line === undefined) throw new Error(`appendJsonl: record for ${path} is not JSON-serialisable (got ${typeof record})`);
+  appendFileSync(path, line + '\n');
+}

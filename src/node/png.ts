@@ -1,0 +1,77 @@
+/**
+ * PNG writing and PNG/JPEG reading for Node, producing and taking the RgbaImage of src/io/image.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { PNG } from 'pngjs';
+import jpeg from 'jpeg-js';
+import type { RgbaImage } from '../io/image.ts';
+import { writeFileAtomic } from './files.ts';
+
+/** Encodes an RGBA image as PNG bytes. */
+export function encodePng(image: RgbaImage): Uint8Array {
+  const { width, height, rgba } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new Error(`encodePng: image size must be positive integers, got ${width}x${height}`);
+  }
+  if (rgba.length !== width * height * 4) {
+    throw new Error(`encodePng: a ${width}x${height} RGBA image needs ${width * height * 4} bytes, got ${rgba.length}`);
+  }
+  const png = new PNG({ width, height });
+  png.data.set(rgba);
+  return PNG.sync.write(png);
+}
+
+/** Writes an RGBA image to `path` as PNG, atomically (see writeFileAtomic). */
+export function writePng(path: string, image: RgbaImage): void {
+  let bytes: Uint8Array;
+  try {
+    bytes = encodePng(image);
+  } catch (err) {
+    throw new Error(`writePng ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  writeFileAtomic(path, bytes);
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
+}
+
+/** Decodes PNG or JPEG bytes (recognised by their signature, not the file name); `name` is used in errors. */
+export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
+  const isPng = startsWith(bytes, PNG_SIGNATURE);
+  const isJpeg = startsWith(bytes, [0xff, 0xd8, 0xff]);
+  if (!isPng && !isJpeg) {
+    throw new Error(`readImage: ${name} is neither PNG nor JPEG (first bytes: ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ') || 'none, file is empty'})`);
+  }
+  try {
+    if (isPng) {
+      // Expand palettes, gray and 16-bit to 8-bit RGBA.
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return { width: png.width, height: png.height, rgba: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length) };
+    }
+    const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+    return { width: decoded.width, height: decoded.height, rgba: new Uint8ClampedArray(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length) };
+  } catch (err) {
+    throw new Error(`readImage: ${name} is a corrupt or unsupported ${isPng ? 'PNG' : 'JPEG'}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Reads a PNG or JPEG file into 8-bit RGBA. */
+export function readImage(path: string): RgbaImage {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+    throw new Error(`readImage: cannot read ${path}: ${why}`, { cause: err });
+  }
+  const ext = extname(path).toLowerCase();
+  if (ext && !['.png', '.jpg', '.jpeg'].includes(ext) && !startsWith(bytes, PNG_SIGNATURE) && !startsWith(bytes, [0xff, 0xd8, 0xff])) {
+    throw new Error(`readImage: ${path} has an unsupported format (${ext}); only PNG and JPEG are read`);
+  }
+  return decodeImage(bytes, path);
+}

@@ -1,0 +1,399 @@
+/**
+ * The engine: one GPUDevice plus the machinery every kernel launch goes through.
+ *
+ * - Pipeline cache: a compute pipeline per (shader, template substitutions, override constants, entry point).
+ * - Buffer pool: storage buffers recycled by size class, so a training loop allocates nothing after its
+ *   first step.
+ * - Batched recording: launches are recorded into one command encoder and one compute pass, and submitted
+ *   together when results are read back (or every `maxDispatchesPerSubmit` launches) — never one submit per op.
+ * - Uniforms: each launch's small parameter block is staged on the CPU into 256-byte slots of a few reusable
+ *   uniform buffers, uploaded with one writeBuffer per chunk right before the submit.
+ */
+import { SHADERS } from '../shaders.gen.ts';
+import { acquireDevice, type AdapterSummary } from './gpu.ts';
+
+export interface Kernel {
+  /** File name in shaders/ without `.wgsl`. */
+  shader: string;
+  /** Entry point (default `main`). */
+  entry?: string;
+  /** Text substituted for `{{NAME}}` placeholders in the shader source. */
+  subs?: Record<string, string>;
+  /** WGSL `override` constants. */
+  constants?: Record<string, number | boolean>;
+}
+
+export interface Launch {
+  /** Parameter block bound at @binding(0) as a uniform; its layout must match the shader's struct. */
+  params: ArrayBuffer;
+  /** Storage buffers for @binding(1), @binding(2), ... in order. */
+  buffers: GPUBuffer[];
+  workgroups: [number, number, number];
+}
+
+const UNIFORM_SLOT = 256;
+const UNIFORM_CHUNK = 64 * 1024;
+const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+const READBACK_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
+
+/** Rounds a byte size up to its pool size class: multiples of 256 B, then steps of 2^k·{1, 1.25, 1.5, 1.75}. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 4096) return Math.max(256, Math.ceil(bytes / 256) * 256);
+  const k = Math.floor(Math.log2(bytes));
+  const base = 2 ** k;
+  for (const f of [1, 1.25, 1.5, 1.75, 2]) if (base * f >= bytes) return base * f;
+  return base * 2;
+}
+
+class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  pooledBytes = 0;
+  inUseBytes = 0;
+  inUseBuffers = 0;
+
+  constructor(private device: GPUDevice, private usage: number) {}
+
+  acquire(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    const list = this.free.get(size);
+    let buf = list?.pop();
+    if (buf) this.pooledBytes -= size;
+    else buf = this.device.createBuffer({ size, usage: this.usage });
+    this.inUseBytes += size;
+    this.inUseBuffers++;
+    return buf;
+  }
+
+  release(buf: GPUBuffer): void {
+    const size = buf.size;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(buf);
+    this.pooledBytes += size;
+    this.inUseBytes -= size;
+    this.inUseBuffers--;
+  }
+
+  /** Frees every pooled (unused) buffer. */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.pooledBytes = 0;
+  }
+}
+
+export interface EngineStats {
+  pipelines: number;
+  dispatches: number;
+  submits: number;
+  /** Bytes in buffers currently owned by tensors. */
+  inUseBytes: number;
+  inUseBuffers: number;
+  /** Bytes in buffers waiting in the pool for reuse. */
+  pooledBytes: number;
+}
+
+export class Engine {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterSummary;
+  /** Launches recorded before an automatic submit; readbacks always submit. */
+  maxDispatchesPerSubmit = 512;
+
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private storage: BufferPool;
+  private readback: BufferPool;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pending = 0;
+  private uniformChunks: { buffer: GPUBuffer; shadow: Uint8Array<ArrayBuffer> }[] = [];
+  private uniformUsed = 0; // bytes used across chunks in the current recording
+  private lostMessage: string | null = null;
+  private firstError: string | null = null;
+  private counters = { dispatches: 0, submits: 0 };
+  /** Optional per-kernel hook (e.g. a profiler counting launches by name). */
+  onLaunch: ((kernel: Kernel, workgroups: [number, number, number]) => void) | null = null;
+
+  constructor(device: GPUDevice, adapter: AdapterSummary) {
+    this.device = device;
+    this.adapter = adapter;
+    this.storage = new BufferPool(device, STORAGE_USAGE);
+    this.readback = new BufferPool(device, READBACK_USAGE);
+    device.lost.then((info) => {
+      if (info.reason === 'destroyed' && this.destroyed) return;
+      this.lostMessage = `GPU device lost (${info.reason}): ${info.message}`;
+      console.error(this.lostMessage);
+    });
+    device.addEventListener('uncapturederror', (ev) => {
+      const msg = (ev as GPUUncapturedErrorEvent).error.message;
+      if (!this.firstError) this.firstError = msg;
+      console.error(`WebGPU error: ${msg}`);
+    });
+  }
+
+  private destroyed = false;
+
+  static async create(opts: { dawnOptions?: string[] } = {}): Promise<Engine> {
+    const { device, adapter } = await acquireDevice(opts);
+    return new Engine(device, adapter);
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new Error('The engine was destroyed; call initEngine() again');
+    if (this.lostMessage) throw new Error(this.lostMessage);
+  }
+
+  /** Throws the first WebGPU validation error seen since the last check (they are reported asynchronously). */
+  private checkErrors(): void {
+    if (this.firstError) {
+      const msg = this.firstError;
+      this.firstError = null;
+      throw new Error(`WebGPU reported an error: ${msg}`);
+    }
+  }
+
+  pipeline(kernel: Kernel): GPUComputePipeline {
+    const entry = kernel.entry ?? 'main';
+    const key = `${kernel.shader}|${entry}|${JSON.stringify(kernel.subs ?? {})}|${JSON.stringify(kernel.constants ?? {})}`;
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    let code = SHADERS[kernel.shader];
+    if (code === undefined) throw new Error(`Unknown shader "${kernel.shader}" (no shaders/${kernel.shader}.wgsl)`);
+    for (const [name, text] of Object.entries(kernel.subs ?? {})) code = code.split(`{{${name}}}`).join(text);
+    const missing = code.match(/\{\{(\w+)\}\}/);
+    if (missing) throw new Error(`Shader "${kernel.shader}" needs a substitution for {{${missing[1]}}}`);
+    const module = this.device.createShaderModule({ code, label: kernel.shader });
+    // WGSL bool overrides are passed as numbers (0/1); Dawn's Node bindings reject JS booleans.
+    const constants = kernel.constants
+      ? Object.fromEntries(Object.entries(kernel.constants).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]))
+      : undefined;
+    p = this.device.createComputePipeline({
+      layout: 'auto',
+      label: `${kernel.shader}:${entry}`,
+      compute: { module, entryPoint: entry, constants },
+    });
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  /** Allocates a storage buffer of at least `bytes` from the pool. Contents are undefined. */
+  alloc(bytes: number): GPUBuffer {
+    this.checkAlive();
+    return this.storage.acquire(Math.max(4, bytes));
+  }
+
+  free(buf: GPUBuffer): void {
+    if (!this.destroyed) this.storage.release(buf);
+  }
+
+  /** Records one kernel launch. Nothing runs until the next submit. */
+  launch(kernel: Kernel, l: Launch): void {
+    this.checkAlive();
+    const [x, y, z] = l.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const pipeline = this.pipeline(kernel);
+    const slot = this.uniformSlot(l.params);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: slot }];
+    l.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.pending++;
+    this.counters.dispatches++;
+    this.onLaunch?.(kernel, l.workgroups);
+    if (this.pending >= this.maxDispatchesPerSubmit) this.submit();
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private uniformSlot(params: ArrayBuffer): GPUBufferBinding {
+    const bytes = Math.ceil(Math.max(params.byteLength, 16) / UNIFORM_SLOT) * UNIFORM_SLOT;
+    if (bytes > UNIFORM_CHUNK) throw new Error(`Kernel parameter block of ${params.byteLength} bytes is too large`);
+    let chunkIndex = Math.floor(this.uniformUsed / UNIFORM_CHUNK);
+    let offset = this.uniformUsed % UNIFORM_CHUNK;
+    if (offset + bytes > UNIFORM_CHUNK) {
+      chunkIndex++;
+      offset = 0;
+    }
+    while (this.uniformChunks.length <= chunkIndex) {
+      this.uniformChunks.push({
+        buffer: this.device.createBuffer({ size: UNIFORM_CHUNK, usage: 0x40 /* UNIFORM */ | 0x08 /* COPY_DST */ }),
+        shadow: new Uint8Array(UNIFORM_CHUNK),
+      });
+    }
+    const chunk = this.uniformChunks[chunkIndex];
+    chunk.shadow.set(new Uint8Array(params), offset);
+    this.uniformUsed = chunkIndex * UNIFORM_CHUNK + offset + bytes;
+    return { buffer: chunk.buffer, offset, size: Math.max(params.byteLength, 16) };
+  }
+
+  /** Submits everything recorded so far. */
+  submit(): void {
+    if (!this.encoder) return;
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    this.flushUniforms();
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.pending = 0;
+    this.counters.submits++;
+  }
+
+  private flushUniforms(): void {
+    const used = this.uniformUsed;
+    for (let c = 0; c * UNIFORM_CHUNK < used; c++) {
+      const n = Math.min(UNIFORM_CHUNK, used - c * UNIFORM_CHUNK);
+      const chunk = this.uniformChunks[c];
+      this.device.queue.writeBuffer(chunk.buffer, 0, chunk.shadow, 0, n);
+    }
+    this.uniformUsed = 0;
+  }
+
+  /** Uploads data into a buffer, after everything already recorded (so pooled buffers are never overwritten early). */
+  write(buffer: GPUBuffer, data: Float32Array, byteOffset = 0): void {
+    this.checkAlive();
+    this.submit();
+    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Records a buffer-to-buffer copy (ends the current compute pass). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.checkAlive();
+    if (bytes === 0) return;
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Reads `bytes` bytes of a buffer back to the CPU. Submits pending work first. */
+  async read(buffer: GPUBuffer, byteOffset: number, bytes: number): Promise<Float32Array> {
+    this.checkAlive();
+    if (bytes === 0) return new Float32Array(0);
+    const staging = this.readback.acquire(bytes);
+    this.copy(buffer, byteOffset, staging, 0, bytes);
+    this.submit();
+    try {
+      await staging.mapAsync(0x01 /* GPUMapMode.READ */, 0, staging.size);
+      const out = new Float32Array(staging.getMappedRange(0, staging.size).slice(0, bytes));
+      staging.unmap();
+      return out;
+    } catch (e) {
+      this.checkAlive();
+      this.checkErrors();
+      throw e;
+    } finally {
+      this.readback.release(staging);
+      this.checkErrors();
+    }
+  }
+
+  /** Waits until the GPU has finished all submitted work (used by benchmarks). */
+  async sync(): Promise<void> {
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkAlive();
+    this.checkErrors();
+  }
+
+  stats(): EngineStats {
+    return {
+      pipelines: this.pipelines.size,
+      dispatches: this.counters.dispatches,
+      submits: this.counters.submits,
+      inUseBytes: this.storage.inUseBytes,
+      inUseBuffers: this.storage.inUseBuffers,
+      pooledBytes: this.storage.pooledBytes,
+    };
+  }
+
+  /** Releases pooled buffers back to the driver. */
+  trimPool(): void {
+    this.storage.trim();
+    this.readback.trim();
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.device.destroy();
+  }
+}
+
+/** Builds a kernel parameter block field by field (little-endian, WGSL uniform layout is the caller's job). */
+export class Params {
+  private view: DataView;
+  private bytes: number;
+  constructor(size = 256) {
+    this.view = new DataView(new ArrayBuffer(size));
+    this.bytes = 0;
+  }
+  u32(v: number): this {
+    this.view.setUint32(this.bytes, v >>> 0, true);
+    this.bytes += 4;
+    return this;
+  }
+  i32(v: number): this {
+    this.view.setInt32(this.bytes, v, true);
+    this.bytes += 4;
+    return this;
+  }
+  f32(v: number): this {
+    this.view.setFloat32(this.bytes, v, true);
+    this.bytes += 4;
+    return this;
+  }
+  /** `count` u32 values padded with zeros to `count` slots (for array<vec4<u32>, count/4>). */
+  u32s(values: readonly number[], count: number): this {
+    if (values.length > count) throw new Error(`Too many dimensions: ${values.length} > ${count}`);
+    for (let i = 0; i < count; i++) this.u32(values[i] ?? 0);
+    return this;
+  }
+  done(): ArrayBuffer {
+    return this.view.buffer.slice(0, Math.max(16, Math.ceil(this.bytes / 16) * 16)) as ArrayBuffer;
+  }
+}
+
+/** Workgroup grid for `n` items with `perGroup` items per workgroup, spilling into y past 65535 groups. */
+export function grid1d(n: number, perGroup: number): [number, number, number] {
+  const groups = Math.ceil(n / perGroup);
+  if (groups <= 65535) return [groups, 1, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y, 1];
+}
+
+let current: Engine | null = null;
+
+/** Creates (once) the global engine every tensor op uses. */
+export async function initEngine(opts: { dawnOptions?: string[] } = {}): Promise<Engine> {
+  if (!current) current = await Engine.create(opts);
+  return current;
+}
+
+/** Uses an existing device (e.g. one a browser app already holds). */
+export function useDevice(device: GPUDevice, adapter: AdapterSummary): Engine {
+  current = new Engine(device, adapter);
+  return current;
+}
+
+export function engine(): Engine {
+  if (!current) throw new Error('No GPU engine: call `await initEngine()` before using tensors');
+  return current;
+}
+
+export function hasEngine(): boolean {
+  return current !== null;
+}
+
+export function destroyEngine(): void {
+  current?.destroy();
+  current = null;
+}

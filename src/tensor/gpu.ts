@@ -1,0 +1,107 @@
+/**
+ * Getting a GPUDevice, the same way in a browser and in Node.
+ *
+ * In a browser `navigator.gpu` is the WebGPU entry point. In Node there is no `navigator`, so we load Dawn's
+ * Node bindings (the npm package `webgpu`) on demand. The module name is kept in a variable so that bundlers
+ * (Vite) do not try to pull a native Node addon into a browser build.
+ */
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for software adapters (lavapipe, SwiftShader): they run on the CPU and favour other kernel shapes. */
+  isCPU: boolean;
+  /** Short name for file names and tables, e.g. "lavapipe", "swiftshader", "nvidia". */
+  slug: string;
+}
+
+export class NoAdapterError extends Error {
+  constructor(detail: string) {
+    super(
+      `No WebGPU adapter found (${detail}). ` +
+        'On a machine without a GPU run `bash scripts/setup.sh` (installs Mesa lavapipe >= 24 from bookworm-backports) ' +
+        'and start programs through the npm scripts, which set VK_ICD_FILENAMES; in Chrome enable WebGPU ' +
+        '(chrome://flags or --enable-unsafe-webgpu).',
+    );
+    this.name = 'NoAdapterError';
+  }
+}
+
+const NODE_WEBGPU_MODULE = 'webgpu';
+
+/** Returns the WebGPU entry point of this environment: navigator.gpu, or Dawn's Node bindings. */
+export async function getGPU(dawnOptions: string[] = []): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  if (!isNode) throw new NoAdapterError('navigator.gpu is missing: this browser has WebGPU disabled or unsupported');
+  let mod: { create: (o: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    mod = await import(/* @vite-ignore */ NODE_WEBGPU_MODULE);
+  } catch (e) {
+    throw new NoAdapterError(`could not load Dawn's Node bindings, the npm package "webgpu": ${(e as Error).message}`);
+  }
+  // Dawn's constants (GPUBufferUsage, GPUMapMode, ...) are globals in a browser; make them so in Node too.
+  for (const [k, v] of Object.entries(mod.globals)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  return mod.create(dawnOptions);
+}
+
+export function summarizeAdapter(info: GPUAdapterInfo): AdapterSummary {
+  const vendor = info.vendor ?? '';
+  const architecture = info.architecture ?? '';
+  const device = info.device ?? '';
+  const description = info.description ?? '';
+  const all = `${vendor} ${architecture} ${device} ${description}`.toLowerCase();
+  let slug = 'gpu';
+  let isCPU = false;
+  if (all.includes('llvmpipe') || all.includes('lavapipe')) { slug = 'lavapipe'; isCPU = true; }
+  else if (all.includes('swiftshader')) { slug = 'swiftshader'; isCPU = true; }
+  else if (all.includes('nvidia')) slug = 'nvidia';
+  else if (all.includes('amd') || all.includes('radeon')) slug = 'amd';
+  else if (all.includes('intel')) slug = 'intel';
+  else if (all.includes('apple')) slug = 'apple';
+  if (vendor === 'mesa' && architecture === '' && all.includes('cpu')) isCPU = true;
+  return { vendor, architecture, device, description, isCPU, slug };
+}
+
+export interface AcquiredDevice {
+  device: GPUDevice;
+  adapter: AdapterSummary;
+}
+
+/**
+ * Dawn's Node bindings destroy their native instance when the JS `GPU` object is garbage-collected, even
+ * while a device made from it is in use; the driver then crashes at a random later moment (seen as
+ * "std::system_error: Invalid argument" or pthread assertions inside lavapipe). Every GPU object we hand
+ * out is therefore pinned here for the life of the process.
+ */
+const pinned: unknown[] = [];
+
+/**
+ * Requests an adapter and a device with the adapter's largest buffer limits (conv activations of big
+ * images exceed the 128 MiB default binding size on some adapters).
+ */
+export async function acquireDevice(opts: { powerPreference?: GPUPowerPreference; dawnOptions?: string[] } = {}): Promise<AcquiredDevice> {
+  const gpu = await getGPU(opts.dawnOptions);
+  pinned.push(gpu);
+  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new NoAdapterError('requestAdapter() returned null');
+  const limits = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
+      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+    },
+  });
+  pinned.push(adapter);
+  return { device, adapter: summarizeAdapter(adapter.info) };
+}

@@ -1,0 +1,332 @@
+import { describe, it, expect } from 'vitest';
+import { Tensor, tidy, memoryStats, manualSeed, noGrad, concat, matmul, engine } from '../src/tensor/index.ts';
+import { useEngine, checkOp, randomArray, expectClose, size } from './helpers.ts';
+import * as R from './reference/elementwise.ts';
+
+useEngine();
+
+describe('creation', () => {
+  it('zeros / ones / full / arange / fromArray read back exactly', async () => {
+    expect(Array.from(await Tensor.zeros([3, 5]).toArray())).toEqual(new Array(15).fill(0));
+    expect(Array.from(await Tensor.ones([7]).toArray())).toEqual(new Array(7).fill(1));
+    expect(Array.from(await Tensor.full([2, 2], -2.5).toArray())).toEqual([-2.5, -2.5, -2.5, -2.5]);
+    expect(Array.from(await Tensor.arange(2, 9, 3).toArray())).toEqual([2, 5, 8]);
+    expect(Array.from(await Tensor.arange(4).toArray())).toEqual([0, 1, 2, 3]);
+    const t = Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
+    expect(t.shape).toEqual([2, 3]);
+    expect(Array.from(await t.toArray())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await Tensor.scalar(4.5).item()).toBe(4.5);
+  });
+
+  it('seeded uniform and normal are deterministic and have the right moments', async () => {
+    const n = 200_001; // not a multiple of the workgroup size
+    const u = await Tensor.rand([n], { seed: 7, lo: -2, hi: 4 }).toArray();
+    const u2 = await Tensor.rand([n], { seed: 7, lo: -2, hi: 4 }).toArray();
+    const u3 = await Tensor.rand([n], { seed: 8, lo: -2, hi: 4 }).toArray();
+    expect(u).toEqual(u2);
+    expect(u).not.toEqual(u3);
+    let mn = Infinity, mx = -Infinity, s = 0;
+    for (const v of u) { mn = Math.min(mn, v); mx = Math.max(mx, v); s += v; }
+    expect(mn).toBeGreaterThanOrEqual(-2);
+    expect(mx).toBeLessThan(4);
+    expect(s / n).toBeCloseTo(1, 1.5); // mean of U(-2,4) = 1 ± 0.01
+    const z = await Tensor.randn([n], { seed: 3, mean: 1, std: 0.5 }).toArray();
+    let m = 0, v2 = 0;
+    for (const v of z) m += v;
+    m /= n;
+    for (const v of z) v2 += (v - m) ** 2;
+    expect(m).toBeCloseTo(1, 2);
+    expect(Math.sqrt(v2 / n)).toBeCloseTo(0.5, 2);
+    expect(z.every(Number.isFinite)).toBe(true);
+    manualSeed(11);
+    const a = await Tensor.randn([10]).toArray();
+    manualSeed(11);
+    const b = await Tensor.randn([10]).toArray();
+    expect(a).toEqual(b);
+  });
+
+  it('rejects bad shapes and data lengths with clear errors', () => {
+    expect(() => Tensor.fromArray([1, 2, 3], [2, 2])).toThrow(/3 values cannot have shape \[2, 2\]/);
+    expect(() => Tensor.zeros([2, -1])).toThrow(/Invalid shape \[2, -1\]/);
+    expect(() => Tensor.zeros([2.5])).toThrow(/non-negative integers/);
+  });
+});
+
+const UNARY: [string, (t: Tensor) => Tensor, (x: number) => number, [number, number]?][] = [
+  ['neg', (t) => t.neg(), (x) => -x],
+  ['exp', (t) => t.exp(), Math.exp],
+  ['log', (t) => t.log(), Math.log, [0.2, 3]],
+  ['sqrt', (t) => t.sqrt(), Math.sqrt, [0.2, 3]],
+  ['abs', (t) => t.abs(), Math.abs],
+  ['relu', (t) => t.relu(), (x) => Math.max(x, 0)],
+  ['leakyRelu(0.2)', (t) => t.leakyRelu(0.2), (x) => (x > 0 ? x : 0.2 * x)],
+  ['sigmoid', (t) => t.sigmoid(), (x) => 1 / (1 + Math.exp(-x)), [-6, 6]],
+  ['tanh', (t) => t.tanh(), Math.tanh, [-4, 4]],
+  ['pow(3)', (t) => t.pow(3), (x) => x ** 3],
+  ['pow(2.5)', (t) => t.pow(2.5), (x) => x ** 2.5, [0.1, 2]],
+  ['pow(-1)', (t) => t.pow(-1), (x) => 1 / x, [0.5, 2]],
+  ['square', (t) => t.square(), (x) => x * x],
+  ['add scalar', (t) => t.add(1.5), (x) => x + 1.5],
+  ['mul scalar', (t) => t.mul(-3), (x) => x * -3],
+  ['clamp', (t) => t.clamp(-0.5, 0.25), (x) => Math.min(Math.max(x, -0.5), 0.25)],
+];
+
+describe('unary elementwise: forward vs float64 and gradient vs finite differences', () => {
+  for (const [name, gpu, f, range] of UNARY) {
+    it(name, async () => {
+      for (const shape of [[1], [3, 5, 7], [2, 300]]) {
+        const [lo, hi] = range ?? [-2, 2];
+        let x = randomArray(size(shape), shape.length, lo, hi);
+        // keep away from kinks where finite differences are meaningless
+        if (/relu|abs|clamp/.test(name)) x = x.map((v) => (Math.abs(v) < 0.01 || Math.abs(v + 0.5) < 0.01 || Math.abs(v - 0.25) < 0.01 ? v + 0.03 : v));
+        await checkOp({ shapes: [shape], inputs: [x], gpu: ([t]) => gpu(t), ref: ([a]) => a.map(f) });
+      }
+    });
+  }
+  it('stays finite at extreme inputs (sigmoid, tanh)', async () => {
+    const x = Tensor.fromArray([-1000, -50, 0, 50, 1000]);
+    expect(Array.from(await x.sigmoid().toArray())).toEqual([0, expect.closeTo(0, 6), 0.5, 1, 1]);
+    expect(Array.from(await x.tanh().toArray())).toEqual([-1, -1, 0, 1, 1]);
+  });
+});
+
+const BINARY: [string, (a: Tensor, b: Tensor) => Tensor, (x: number, y: number) => number][] = [
+  ['add', (a, b) => a.add(b), (x, y) => x + y],
+  ['sub', (a, b) => a.sub(b), (x, y) => x - y],
+  ['mul', (a, b) => a.mul(b), (x, y) => x * y],
+  ['div', (a, b) => a.div(b), (x, y) => x / y],
+  ['maximum', (a, b) => a.maximum(b), Math.max],
+  ['minimum', (a, b) => a.minimum(b), Math.min],
+];
+const BROADCASTS: [number[], number[]][] = [
+  [[4, 3], [4, 3]],
+  [[4, 3], [3]],
+  [[2, 1, 5], [3, 1]],
+  [[1], [3, 7, 1]],
+  [[], [2, 3]],
+  [[5, 1, 1, 2], [1, 6, 3, 1]],
+];
+
+describe('binary elementwise with broadcasting', () => {
+  for (const [name, gpu, f] of BINARY) {
+    it(name, async () => {
+      for (const [as, bs] of BROADCASTS) {
+        const inputs = [randomArray(size(as), 1), randomArray(size(bs), 2)];
+        if (name === 'div') inputs[1] = inputs[1].map((v) => (v < 0 ? v - 0.5 : v + 0.5));
+        await checkOp({ shapes: [as, bs], inputs, gpu: ([a, b]) => gpu(a, b), ref: ([a, b]) => R.binary(a, as, b, bs, f) });
+      }
+    });
+  }
+  it('names the op and both shapes when shapes do not broadcast', () => {
+    const a = Tensor.zeros([2, 3]);
+    const b = Tensor.zeros([4, 3]);
+    expect(() => a.add(b)).toThrow('add: shapes [2, 3] and [4, 3] cannot be broadcast together');
+    expect(() => a.mul(Tensor.zeros([2]))).toThrow(/mul: shapes \[2, 3\] and \[2\]/);
+  });
+  it('comparisons give masks', async () => {
+    const a = Tensor.fromArray([1, 2, 3]);
+    expect(Array.from(await a.gt(2).toArray())).toEqual([0, 0, 1]);
+    expect(Array.from(await a.eq(Tensor.fromArray([1, 0, 3])).toArray())).toEqual([1, 0, 1]);
+  });
+});
+
+describe('reductions', () => {
+  const cases: [number[], number[] | undefined, boolean][] = [
+    [[7], undefined, false],
+    [[3, 4, 5], [1], false],
+    [[3, 4, 5], [0, 2], true],
+    [[2, 3, 1, 5], [3], true],
+    [[300, 3], [0], false], // long rows → per-workgroup path
+    [[5, 700], [1], false],
+    [[2, 3, 4, 5], [0, 2], false], // non-adjacent reduced axes
+    [[6, 1], [1], false],
+  ];
+  for (const [shape, axes, keepdim] of cases) {
+    it(`sum / mean / max over ${axes ? `[${axes}]` : 'all'} of [${shape}] keepdim=${keepdim}`, async () => {
+      const all = axes ?? shape.map((_, i) => i);
+      for (const f of ['sum', 'mean', 'max'] as const) {
+        await checkOp({
+          shapes: [shape],
+          gpu: ([t]) => t[f](axes, keepdim),
+          ref: ([x]) => R.reduce(x, shape, all, f),
+          gradTol: 2e-3,
+        });
+      }
+    });
+  }
+  it('max shares the gradient equally among ties', async () => {
+    const x = Tensor.fromArray([1, 3, 3, 2], [4]).requireGrad();
+    x.max().backward();
+    expect(Array.from(await x.grad!.toArray())).toEqual([0, 0.5, 0.5, 0]);
+  });
+  it('rejects a bad axis', () => {
+    expect(() => Tensor.zeros([2, 3]).sum(2)).toThrow('sum: axis 2 is out of range for a tensor of rank 2');
+  });
+});
+
+describe('layout: reshape, permute, transpose, expand, slice, concat', () => {
+  it('reshape shares storage and infers -1', async () => {
+    const x = Tensor.arange(12);
+    const y = x.reshape([3, -1]);
+    expect(y.shape).toEqual([3, 4]);
+    expect(Array.from(await y.toArray())).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(() => x.reshape([5, 3])).toThrow('reshape: cannot reshape [12] (12 elements) into [5, 3] (15 elements)');
+  });
+  it('permute', async () => {
+    const shape = [2, 3, 5, 3];
+    for (const dims of [[1, 0, 2, 3], [3, 2, 1, 0], [0, 2, 3, 1]]) {
+      await checkOp({ shapes: [shape], gpu: ([t]) => t.permute(dims), ref: ([x]) => R.permute(x, shape, dims) });
+    }
+    await checkOp({ shapes: [[4, 7]], gpu: ([t]) => t.transpose(), ref: ([x]) => R.permute(x, [4, 7], [1, 0]) });
+  });
+  it('expand', async () => {
+    await checkOp({ shapes: [[3, 1]], gpu: ([t]) => t.expand([2, 3, 4]), ref: ([x]) => R.binary(x, [3, 1], new Float64Array(24), [2, 3, 4], (a) => a) });
+    expect(() => Tensor.zeros([3]).expand([2, 4])).toThrow(/expand/);
+  });
+  it('slice with steps and negative indices, and narrow', async () => {
+    const shape = [5, 6, 4];
+    const ref = (x: Float64Array) => {
+      const out: number[] = [];
+      for (let i = 1; i < 5; i += 2) for (let j = 2; j < 5; j++) for (let k = 0; k < 4; k++) out.push(x[i * 24 + j * 4 + k]);
+      return Float64Array.from(out);
+    };
+    await checkOp({ shapes: [shape], gpu: ([t]) => t.slice([[1, 5, 2], [-4, -1]]), ref: ([x]) => ref(x) });
+    await checkOp({ shapes: [[3, 8]], gpu: ([t]) => t.narrow(1, 2, 3), ref: ([x]) => Float64Array.from([0, 1, 2].flatMap((i) => [2, 3, 4].map((j) => x[i * 8 + j]))) });
+  });
+  it('concat along any axis', async () => {
+    const as = [2, 3, 4], bs = [2, 1, 4], cs = [2, 2, 4];
+    await checkOp({
+      shapes: [as, bs, cs],
+      gpu: (ts) => concat(ts, 1),
+      ref: ([a, b, c]) => {
+        const out: number[] = [];
+        for (let i = 0; i < 2; i++) {
+          out.push(...a.slice(i * 12, i * 12 + 12), ...b.slice(i * 4, i * 4 + 4), ...c.slice(i * 8, i * 8 + 8));
+        }
+        return Float64Array.from(out);
+      },
+    });
+    expect(() => concat([Tensor.zeros([2, 3]), Tensor.zeros([3, 3])], 1)).toThrow('concat: shapes [2, 3] and [3, 3] differ outside axis 1');
+  });
+});
+
+describe('matmul', () => {
+  const cases: [number[], number[]][] = [
+    [[1, 1], [1, 1]],
+    [[3, 5], [5, 7]],
+    [[17, 33], [33, 9]],
+    [[65, 20], [20, 70]],
+    [[4, 3, 5], [4, 5, 2]], // batched
+    [[2, 3, 5], [5, 4]], // broadcast B
+    [[3, 5], [6, 5, 2]], // broadcast A
+    [[2, 1, 3, 4], [5, 4, 2]], // partial broadcast of both batches
+    [[5], [5, 3]], // 1-D promote
+    [[3, 5], [5]],
+  ];
+  for (const [as, bs] of cases) {
+    it(`[${as}] @ [${bs}]`, async () => {
+      const a2 = as.length === 1 ? [1, ...as] : as;
+      const b2 = bs.length === 1 ? [...bs, 1] : bs;
+      const [M, K] = a2.slice(-2), N = b2[b2.length - 1];
+      const batchShape = R.broadcast(a2.slice(0, -2), b2.slice(0, -2));
+      const batch = size(batchShape);
+      await checkOp({
+        shapes: [as, bs],
+        gpu: ([a, b]) => matmul(a, b),
+        ref: ([a, b]) => {
+          // expand both to the full batch, then multiply
+          const ea = R.binary(a, a2, new Float64Array(batch * M * K), [...batchShape, M, K], (x) => x);
+          const eb = R.binary(b, b2, new Float64Array(batch * K * N), [...batchShape, K, N], (x) => x);
+          return R.matmul(ea, eb, batch, M, K, N);
+        },
+      });
+    });
+  }
+  it('errors name both shapes', () => {
+    expect(() => matmul(Tensor.zeros([2, 3]), Tensor.zeros([4, 5]))).toThrow('matmul: shapes [2, 3] and [4, 5] are not aligned (inner dimensions 3 and 4)');
+  });
+});
+
+describe('autograd', () => {
+  it('accumulates the gradient of a tensor used several times', async () => {
+    const x = Tensor.fromArray([1, 2, 3]).requireGrad();
+    // y = x*x + 3x + x  → dy/dx = 2x + 4
+    x.mul(x).add(x.mul(3)).add(x).sum().backward();
+    expect(Array.from(await x.grad!.toArray())).toEqual([6, 8, 10]);
+    // a second backward adds to .grad
+    x.sum().backward();
+    expect(Array.from(await x.grad!.toArray())).toEqual([7, 9, 11]);
+  });
+  it('backward with an explicit upstream gradient; detach and noGrad stop the graph', async () => {
+    const x = Tensor.fromArray([1, 2], [2]).requireGrad();
+    const y = x.mul(x);
+    y.backward(Tensor.fromArray([10, 100], [2]));
+    expect(Array.from(await x.grad!.toArray())).toEqual([20, 400]);
+    expect(x.detach().requiresGrad).toBe(false);
+    expect(noGrad(() => x.mul(2)).requiresGrad).toBe(false);
+    expect(() => x.mul(x).backward()).toThrow(/gradient must be given for a non-scalar tensor of shape \[2\]/);
+    expect(() => Tensor.ones([1]).backward()).toThrow(/does not require grad/);
+  });
+  it('handles a deep chain without recursion', async () => {
+    const x = Tensor.fromArray([0.5]).requireGrad();
+    let y = x;
+    for (let i = 0; i < 3000; i++) y = y.mul(1.0001);
+    y.sum().backward();
+    expect(await x.grad!.item()).toBeCloseTo(1.0001 ** 3000, 3);
+  });
+  it('an f32 finite-difference check on the GPU itself (tanh·sigmoid composite)', async () => {
+    const data = Float32Array.from(randomArray(8, 9));
+    const f = (v: Float32Array) => noGrad(() => { const t = Tensor.fromArray(v); return t.tanh().mul(t.sigmoid()).sum(); });
+    const x = Tensor.fromArray(data).requireGrad();
+    x.tanh().mul(x.sigmoid()).sum().backward();
+    const g = await x.grad!.toArray();
+    const eps = 1e-2;
+    for (let i = 0; i < data.length; i++) {
+      const p = data.slice(); p[i] += eps;
+      const m = data.slice(); m[i] -= eps;
+      const num = ((await f(p).item()) - (await f(m).item())) / (2 * eps);
+      expect(Math.abs(num - g[i])).toBeLessThan(2e-3);
+    }
+  });
+});
+
+describe('memory', () => {
+  it('1,000 small training steps leave live tensors and pooled bytes flat', async () => {
+    const w = Tensor.randn([16, 8], { seed: 1 }).requireGrad().keep();
+    const x = Tensor.randn([32, 16], { seed: 2 }).keep();
+    const target = Tensor.randn([32, 8], { seed: 3 }).keep();
+    const step = () => tidy(() => {
+      const loss = x.matmul(w).tanh().sub(target).square().mean();
+      loss.backward();
+      noGrad(() => {
+        const updated = w.sub(w.grad!.mul(0.1));
+        w.assign(updated);
+      });
+      w.zeroGrad();
+      return loss;
+    });
+    const first = step();
+    const firstLoss = await first.item();
+    first.dispose();
+    const before = memoryStats();
+    let last = 0;
+    for (let i = 0; i < 1000; i++) {
+      const l = step();
+      if (i === 999) last = await l.item();
+      l.dispose();
+    }
+    const after = memoryStats();
+    expect(after.liveTensors).toBe(before.liveTensors);
+    expect(after.inUseBytes).toBe(before.inUseBytes);
+    expect(after.pooledBytes).toBe(before.pooledBytes);
+    expect(last).toBeLessThan(firstLoss * 0.9);
+    // batched submission: far fewer submits than launches
+    const s = engine().stats();
+    expect(s.submits).toBeLessThan(s.dispatches / 10);
+  });
+  it('using a disposed tensor is an error that names it', () => {
+    const t = Tensor.zeros([2, 2]);
+    t.dispose();
+    expect(() => t.add(1)).toThrow(/Tensor #\d+ of shape \[2, 2\] was disposed/);
+  });
+});
