@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's test command (README: `npm test`): machine setup (idempotent), unit tests on Dawn with vitest,
+# then the browser smoke test in headless Chromium. Ends with one "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+. scripts/gpu-env.sh
+node scripts/gen-shaders.mjs || exit 1
+mkdir -p .tmp
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
+unit_rc=$?
+node tests/browser/run-smoke.mjs
+browser_rc=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".tmp/vitest.json", "utf8"));
+  const browserOk = process.argv[1] === "0";
+  const passed = r.numPassedTests + (browserOk ? 1 : 0);
+  const failed = r.numFailedTests + (browserOk ? 0 : 1);
+  console.log(`${passed} passed, ${failed} failed`);
+' "$browser_rc" 2>/dev/null || echo "0 passed, 1 failed"
+[ $unit_rc -eq 0 ] && [ $browser_rc -eq 0 ]
