@@ -17,6 +17,7 @@ lvp_version() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | 
 need_apt=0
 if ! have_pkg mesa-vulkan-drivers || [ "$(lvp_version)" -lt 24 ] 2>/dev/null; then need_apt=1; fi
 if ! have_pkg chromium; then need_apt=1; fi
+if ! have_pkg dataset-fashion-mnist; then need_apt=1; fi
 
 if [ "$need_apt" = 1 ] && command -v apt-get >/dev/null; then
   if [ -f /etc/debian_version ] && grep -q '^12' /etc/debian_version \
@@ -33,10 +34,10 @@ if [ "$need_apt" = 1 ] && command -v apt-get >/dev/null; then
   else
     $SUDO apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
   fi
-  echo "[setup] installing chromium (browser tests; SwiftShader fallback)"
-  $SUDO apt-get install -y -qq chromium >/dev/null
+  echo "[setup] installing chromium (browser tests; SwiftShader fallback) and dataset-fashion-mnist"
+  $SUDO apt-get install -y -qq chromium dataset-fashion-mnist >/dev/null
 else
-  echo "[setup] system packages already present (mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null), chromium)"
+  echo "[setup] system packages already present (mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null), chromium, dataset-fashion-mnist)"
 fi
 
 if [ -f package-lock.json ]; then
