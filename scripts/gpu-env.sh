@@ -7,7 +7,7 @@ if [ -z "${VK_ICD_FILENAMES:-}" ]; then
   lvp=/usr/share/vulkan/icd.d/lvp_icd.json
   swr=/usr/lib/chromium/vk_swiftshader_icd.json
   # Mesa installs ICDs for intel/radeon/virtio too; only a vendor driver (NVIDIA) counts as a real GPU here.
-  other=$(ls /usr/share/vulkan/icd.d/nvidia*.json /etc/vulkan/icd.d/nvidia*.json 2>/dev/null | head -1)
+  other=$(ls /usr/share/vulkan/icd.d/nvidia*.json /etc/vulkan/icd.d/nvidia*.json 2>/dev/null | head -1 || true)
   if [ "${WGPU_ADAPTER:-}" = "swiftshader" ] && [ -f "$swr" ]; then export VK_ICD_FILENAMES="$swr"
   elif [ -n "$other" ]; then :   # a real GPU driver is installed: let the loader find it
   elif [ -f "$lvp" ]; then export VK_ICD_FILENAMES="$lvp"
