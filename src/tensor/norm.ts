@@ -1,0 +1,127 @@
+/**
+ * Batch normalization over the channel axis (axis 1) of [N, C] or [N, C, H, W] tensors (also [N, C, L]),
+ * with torch.nn.BatchNorm semantics. Kernels: shaders/batchnorm.wgsl.
+ */
+import { engine, grid1d, Params } from './engine.ts';
+import { Tensor, record } from './tensor.ts';
+
+export interface BatchNormOptions {
+  /** Training mode normalises with the batch statistics and updates the running ones; eval uses the running ones. */
+  training: boolean;
+  /** Weight of the new batch statistic in the running average (torch momentum, default 0.1). */
+  momentum?: number;
+  eps?: number;
+}
+
+const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+/**
+ * y = γ·(x − μ)/√(σ² + eps) + β per channel.
+ *
+ * Training: μ, σ² are the batch mean and biased variance over N·H·W values per channel, and the running
+ * statistics are updated IN PLACE as running = (1 − momentum)·running + momentum·stat, using the UNBIASED
+ * variance for runningVar (exactly as torch). Eval: μ, σ² are runningMean, runningVar.
+ * gamma/beta may be null (affine=false); runningMean/runningVar may be null (track_running_stats=false), in
+ * which case the batch statistics are used in both modes, as torch does. The running statistics are
+ * buffers, never differentiated.
+ */
+export function batchNorm(
+  x: Tensor,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  opts: BatchNormOptions,
+): Tensor {
+  if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C] or [N, C, H, W], got shape ${fmt(x.shape)}`);
+  const [N, C] = x.shape;
+  const HW = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  const M = N * HW;
+  for (const [field, t] of [['gamma', gamma], ['beta', beta], ['runningMean', runningMean], ['runningVar', runningVar]] as const) {
+    if (t && (t.rank !== 1 || t.shape[0] !== C)) {
+      throw new Error(`batchNorm: ${field} has shape ${fmt(t.shape)} but input ${fmt(x.shape)} has C=${C} channels (expected [${C}])`);
+    }
+  }
+  if ((gamma === null) !== (beta === null)) throw new Error('batchNorm: gamma and beta must both be given or both be null');
+  if ((runningMean === null) !== (runningVar === null)) throw new Error('batchNorm: runningMean and runningVar must both be given or both be null');
+  for (const [field, t] of [['runningMean', runningMean], ['runningVar', runningVar]] as const) {
+    if (t?.requiresGrad) throw new Error(`batchNorm: ${field} is a running-statistics buffer and must not require grad`);
+  }
+  const momentum = opts.momentum ?? 0.1;
+  const eps = opts.eps ?? 1e-5;
+  const useBatchStats = opts.training || runningMean === null;
+  if (useBatchStats && M <= 1) {
+    throw new Error(`batchNorm: training needs more than 1 value per channel, got input ${fmt(x.shape)}`);
+  }
+  const affine = gamma !== null;
+
+  const params = new Params()
+    .u32(C).u32(HW).u32(M).u32(x.size)
+    .f32(eps).f32(momentum).f32(M > 1 ? M / (M - 1) : 1).f32(1 / M)
+    .done();
+  const e = engine();
+  // [3, C]: mean, 1/√(var + eps), var — the forward's statistics, kept for backward.
+  const stats = Tensor.empty([3, C]);
+  if (useBatchStats) {
+    e.launch({ shader: 'batchnorm', entry: 'batch_stats' }, { params, buffers: [x.buffer, stats.buffer], workgroups: grid1d(C, 1) });
+    if (opts.training && runningMean && runningVar) {
+      e.launch(
+        { shader: 'batchnorm', entry: 'running_update' },
+        { params, buffers: [stats.buffer, runningMean.buffer, runningVar.buffer], workgroups: grid1d(C, 64) },
+      );
+    }
+  } else {
+    e.launch(
+      { shader: 'batchnorm', entry: 'running_stats' },
+      { params, buffers: [runningMean!.buffer, runningVar!.buffer, stats.buffer], workgroups: grid1d(C, 64) },
+    );
+  }
+
+  const out = Tensor.empty(x.shape);
+  // Without affine parameters the kernel ignores those bindings; any read-only buffer fills them.
+  const gammaBuf = gamma?.buffer ?? stats.buffer;
+  const betaBuf = beta?.buffer ?? stats.buffer;
+  e.launch(
+    { shader: 'batchnorm', entry: 'normalize', constants: { AFFINE: affine } },
+    { params, buffers: [x.buffer, stats.buffer, gammaBuf, betaBuf, out.buffer], workgroups: grid1d(x.size, 256) },
+  );
+
+  const inputs = affine ? [x, gamma!, beta!] : [x];
+  const recorded = record(out, 'batchNorm', inputs, (dy) => {
+    const needParams = affine && (gamma!.requiresGrad || beta!.requiresGrad);
+    // The training-mode dx needs Σdy and Σdy·x̂ too; they are dβ and dγ.
+    const needSums = needParams || (x.requiresGrad && useBatchStats);
+    let dgamma: Tensor | null = null;
+    let dbeta: Tensor | null = null;
+    if (needSums) {
+      dgamma = Tensor.empty([C]);
+      dbeta = Tensor.empty([C]);
+      e.launch(
+        { shader: 'batchnorm', entry: 'backward_sums' },
+        { params, buffers: [x.buffer, stats.buffer, dy.buffer, dgamma.buffer, dbeta.buffer], workgroups: grid1d(C, 1) },
+      );
+    }
+    let dx: Tensor | null = null;
+    if (x.requiresGrad) {
+      dx = Tensor.empty(x.shape);
+      e.launch(
+        { shader: 'batchnorm', entry: 'backward_dx', constants: { AFFINE: affine, TRAINING: useBatchStats } },
+        {
+          params,
+          buffers: [x.buffer, stats.buffer, dy.buffer, gammaBuf, dgamma?.buffer ?? stats.buffer, dbeta?.buffer ?? stats.buffer, dx.buffer],
+          workgroups: grid1d(x.size, 256),
+        },
+      );
+    }
+    if (!affine) {
+      dgamma?.dispose();
+      dbeta?.dispose();
+      return [dx];
+    }
+    if (!gamma!.requiresGrad) { dgamma?.dispose(); dgamma = null; }
+    if (!beta!.requiresGrad) { dbeta?.dispose(); dbeta = null; }
+    return [dx, dgamma, dbeta];
+  });
+  if (!recorded.gradNode) stats.dispose();
+  return recorded;
+}

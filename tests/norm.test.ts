@@ -1,0 +1,113 @@
+import { describe, it, expect } from 'vitest';
+import { Tensor, tidy } from '../src/tensor/index.ts';
+import { batchNorm } from '../src/tensor/norm.ts';
+import { useEngine, checkOp, randomArray, expectClose } from './helpers.ts';
+import * as R from './reference/norm.ts';
+
+useEngine();
+
+const SHAPES: [number, ...number[]][] = [
+  [2, 3, 4, 5],    // odd C, small planes
+  [1, 5, 7, 3],    // batch 1, C not a multiple of 4
+  [6, 7],          // 2-D (BatchNorm1d)
+  [3, 2, 9, 11],   // M = 297 > the 64-wide reduction workgroup
+  [2, 3, 5],       // [N, C, L]
+];
+
+const f32 = (a: Float64Array) => Float32Array.from(a);
+
+describe('batchNorm forward + gradients', () => {
+  for (const shape of SHAPES) {
+    const C = shape[1];
+    for (const training of [true, false]) {
+      for (const affine of [true, false]) {
+        it(`${shape} training=${training} affine=${affine}`, async () => {
+          const rm = randomArray(C, 9, -0.5, 0.5);
+          const rv = randomArray(C, 10, 0.5, 2);
+          const xData = randomArray(shape.reduce((a, b) => a * b, 1), 11, -2, 3);
+          const gData = randomArray(C, 12, 0.5, 1.5);
+          const bData = randomArray(C, 13, -1, 1);
+          const runMean = Tensor.fromArray(f32(rm), [C]);
+          const runVar = Tensor.fromArray(f32(rv), [C]);
+          await checkOp({
+            shapes: affine ? [shape, [C], [C]] : [shape],
+            inputs: affine ? [xData, gData, bData] : [xData],
+            gpu: ([x, g, b]) => batchNorm(x, g ?? null, b ?? null, runMean, runVar, { training }),
+            ref: ([x, g, b]) => R.batchNorm(x, shape, g ?? null, b ?? null, rm, rv, training).y,
+            gradTol: 2e-3,
+          });
+          // checkOp ran the op exactly once: the running stats moved one step (training) or not at all (eval).
+          const want = R.batchNorm(xData, shape, null, null, rm, rv, training);
+          expectClose(await runMean.toArray(), want.runningMean, 1e-5);
+          expectClose(await runVar.toArray(), want.runningVar, 1e-5);
+          runMean.dispose();
+          runVar.dispose();
+        });
+      }
+    }
+  }
+});
+
+describe('batchNorm running statistics', () => {
+  it('match torch after one and two training steps, and eval then uses them', async () => {
+    const shape = [4, 6, 5, 3];
+    const C = 6;
+    let rm: Float64Array = new Float64Array(C);
+    let rv: Float64Array = new Float64Array(C).fill(1);
+    const runMean = Tensor.zeros([C]);
+    const runVar = Tensor.ones([C]);
+    const gamma = Tensor.fromArray(f32(randomArray(C, 3, 0.5, 2)), [C]);
+    const beta = Tensor.fromArray(f32(randomArray(C, 4)), [C]);
+    for (const [step, momentum] of [[1, 0.1], [2, 0.3]] as const) {
+      const x = randomArray(4 * 6 * 5 * 3, 20 + step, -1 + step, 2 * step);
+      const y = tidy(() => batchNorm(Tensor.fromArray(f32(x), shape), gamma, beta, runMean, runVar, { training: true, momentum }));
+      const ref = R.batchNorm(x, shape, randomArray(C, 3, 0.5, 2), randomArray(C, 4), rm, rv, true, momentum);
+      expectClose(await y.toArray(), ref.y, 1e-4);
+      expectClose(await runMean.toArray(), ref.runningMean, 1e-5);
+      expectClose(await runVar.toArray(), ref.runningVar, 1e-5);
+      rm = ref.runningMean;
+      rv = ref.runningVar;
+      y.dispose();
+    }
+    // Unbiased variance really is used: the running variance differs from the biased one's update.
+    const x = randomArray(4 * 6 * 5 * 3, 30, -3, 3);
+    const yEval = tidy(() => batchNorm(Tensor.fromArray(f32(x), shape), gamma, beta, runMean, runVar, { training: false }));
+    const refEval = R.batchNorm(x, shape, randomArray(C, 3, 0.5, 2), randomArray(C, 4), rm, rv, false);
+    expectClose(await yEval.toArray(), refEval.y, 1e-4);
+    expectClose(await runMean.toArray(), rm, 1e-5); // eval leaves them alone
+    expectClose(await runVar.toArray(), rv, 1e-5);
+  });
+
+  it('without running statistics uses batch statistics in both modes', async () => {
+    const x = randomArray(3 * 4, 5, -2, 2);
+    const ref = R.batchNorm(x, [3, 4], null, null, new Float64Array(4), new Float64Array(4), true).y;
+    for (const training of [true, false]) {
+      const y = tidy(() => batchNorm(Tensor.fromArray(f32(x), [3, 4]), null, null, null, null, { training }));
+      expectClose(await y.toArray(), ref, 1e-4);
+      y.dispose();
+    }
+  });
+
+  it('computes accurate statistics for data with a large offset', async () => {
+    // Two-pass variance: values 1000 ± 0.01 keep their spread (a one-pass E[x²] − E[x]² would lose it in f32).
+    const x = randomArray(2 * 3 * 8 * 8, 7, 999.99, 1000.01);
+    const y = tidy(() => batchNorm(Tensor.fromArray(f32(x), [2, 3, 8, 8]), null, null, null, null, { training: true, eps: 0 }));
+    const ref = R.batchNorm(Float64Array.from(f32(x)), [2, 3, 8, 8], null, null, new Float64Array(3), new Float64Array(3), true, 0.1, 0).y;
+    expectClose(await y.toArray(), ref, 2e-2);
+  });
+});
+
+describe('batchNorm errors', () => {
+  it('names the mismatching shapes', () => {
+    tidy(() => {
+      const x = Tensor.zeros([2, 3, 4, 4]);
+      expect(() => batchNorm(x, Tensor.ones([4]), Tensor.zeros([4]), null, null, { training: true }))
+        .toThrow(/batchNorm: gamma has shape \[4\] but input \[2, 3, 4, 4\] has C=3 channels \(expected \[3\]\)/);
+      expect(() => batchNorm(x, null, null, Tensor.zeros([3]), Tensor.ones([2]), { training: true }))
+        .toThrow(/runningVar has shape \[2\] but input \[2, 3, 4, 4\] has C=3/);
+      expect(() => batchNorm(Tensor.zeros([5]), null, null, null, null, { training: true })).toThrow(/input must be \[N, C\] or \[N, C, H, W\], got shape \[5\]/);
+      expect(() => batchNorm(Tensor.zeros([1, 3]), null, null, null, null, { training: true })).toThrow(/more than 1 value per channel/);
+      expect(() => batchNorm(x, Tensor.ones([3]), null, null, null, { training: true })).toThrow(/gamma and beta must both be given/);
+    });
+  });
+});

@@ -1,0 +1,51 @@
+/** float64 reference for batch normalization (torch semantics) over axis 1 of [N, C, ...]. */
+export type Shape = readonly number[];
+
+export interface BatchNormRefOut {
+  y: Float64Array;
+  /** Batch mean and biased variance per channel (training) or the running ones (eval). */
+  mean: Float64Array;
+  variance: Float64Array;
+  /** Running statistics after the update (training), or unchanged (eval). */
+  runningMean: Float64Array;
+  runningVar: Float64Array;
+}
+
+export function batchNorm(
+  x: Float64Array, shape: Shape, gamma: Float64Array | null, beta: Float64Array | null,
+  runningMean: Float64Array, runningVar: Float64Array, training: boolean, momentum = 0.1, eps = 1e-5,
+): BatchNormRefOut {
+  const [N, C] = shape;
+  const HW = shape.slice(2).reduce((a, b) => a * b, 1);
+  const M = N * HW;
+  const at = (n: number, c: number, j: number) => (n * C + c) * HW + j;
+  const mean = new Float64Array(C), variance = new Float64Array(C);
+  const rm = Float64Array.from(runningMean), rv = Float64Array.from(runningVar);
+  for (let c = 0; c < C; c++) {
+    if (training) {
+      let s = 0;
+      for (let n = 0; n < N; n++) for (let j = 0; j < HW; j++) s += x[at(n, c, j)];
+      const m = s / M;
+      let q = 0;
+      for (let n = 0; n < N; n++) for (let j = 0; j < HW; j++) q += (x[at(n, c, j)] - m) ** 2;
+      mean[c] = m;
+      variance[c] = q / M;
+      rm[c] = (1 - momentum) * rm[c] + momentum * m;
+      rv[c] = (1 - momentum) * rv[c] + momentum * (q / (M - 1));
+    } else {
+      mean[c] = runningMean[c];
+      variance[c] = runningVar[c];
+    }
+  }
+  const y = new Float64Array(x.length);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const r = 1 / Math.sqrt(variance[c] + eps);
+      for (let j = 0; j < HW; j++) {
+        const xh = (x[at(n, c, j)] - mean[c]) * r;
+        y[at(n, c, j)] = gamma ? gamma[c] * xh + beta![c] : xh;
+      }
+    }
+  }
+  return { y, mean, variance, runningMean: rm, runningVar: rv };
+}
