@@ -1,0 +1,197 @@
+/**
+ * Layers that need no convolution or normalization kernels: Linear, activations, Dropout, shape layers and
+ * Sequential. Constructors follow torch.nn's signatures and default initializations.
+ */
+import { Tensor, compare, noGrad, type Shape } from '../tensor/index.ts';
+import { Module } from './module.ts';
+import { deriveSeed } from './seed.ts';
+
+/** Uniform U(-bound, bound), seeded when a seed is given (else from the global stream, see manualSeed). */
+export function uniformInit(shape: Shape, bound: number, seed?: number): Tensor {
+  return Tensor.rand(shape, { seed, lo: -bound, hi: bound });
+}
+
+const seedFor = (seed: number | undefined, label: string) => (seed === undefined ? undefined : deriveSeed(seed, label));
+
+/**
+ * y = x Wᵀ + b with W of shape [out, in] (torch layout). Init as torch: W and b ~ U(-1/√in, 1/√in)
+ * (kaiming_uniform with a = √5 reduces to this bound for W).
+ */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true, opts: { seed?: number } = {}) {
+    super();
+    if (!(Number.isInteger(inFeatures) && inFeatures > 0 && Number.isInteger(outFeatures) && outFeatures > 0)) {
+      throw new Error(`Linear: in and out features must be positive integers, got (${inFeatures}, ${outFeatures})`);
+    }
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = this.registerParameter('weight', uniformInit([outFeatures, inFeatures], bound, seedFor(opts.seed, 'weight')));
+    this.bias = bias ? this.registerParameter('bias', uniformInit([outFeatures], bound, seedFor(opts.seed, 'bias'))) : null;
+  }
+
+  override describe(): string {
+    return `Linear(${this.inFeatures}, ${this.outFeatures})`;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new Error(`${this.describe()}: input of shape [${x.shape.join(', ')}] must end in ${this.inFeatures} features`);
+    }
+    const wt = this.weight.transpose();
+    const y = x.matmul(wt);
+    if (!y.requiresGrad) wt.dispose(); // with autograd on, the graph still needs it (the caller's tidy frees it)
+    if (!this.bias) return y;
+    const out = y.add(this.bias);
+    if (!out.requiresGrad) y.dispose();
+    return out;
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+  }
+  override describe(): string {
+    return `LeakyReLU(${this.negativeSlope})`;
+  }
+  forward(x: Tensor): Tensor {
+    return x.leakyRelu(this.negativeSlope);
+  }
+}
+
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return x.tanh();
+  }
+}
+
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    return x.sigmoid();
+  }
+}
+
+/** Passes its input through unchanged (a placeholder, as torch.nn.Identity). */
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return x.reshape(x.shape);
+  }
+}
+
+/**
+ * Zeroes each element with probability p during training and scales survivors by 1/(1-p), so that the
+ * expected activation matches eval mode, where it is the identity. Masks come from seeded GPU uniforms:
+ * the k-th training forward of a Dropout built with seed s uses the seed derived from (s, k).
+ */
+export class Dropout extends Module {
+  private calls = 0;
+  private readonly seed: number;
+
+  constructor(readonly p = 0.5, opts: { seed?: number } = {}) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability p must be in [0, 1], got ${p}`);
+    this.seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
+  }
+
+  override describe(): string {
+    return `Dropout(p=${this.p})`;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x.reshape(x.shape);
+    if (this.p === 1) return x.mul(0);
+    const mask = noGrad(() => {
+      const u = Tensor.rand(x.shape, { seed: deriveSeed(this.seed, this.calls++) });
+      const keep = compare(u, this.p, 'ge');
+      u.dispose();
+      const scaled = keep.mul(1 / (1 - this.p));
+      keep.dispose();
+      return scaled;
+    });
+    const y = x.mul(mask);
+    if (!y.requiresGrad) mask.dispose(); // otherwise the graph holds it until the enclosing tidy scope ends
+    return y;
+  }
+}
+
+/** Flattens dims startDim..endDim into one (torch default: all but the batch dim). */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    const s = this.startDim < 0 ? this.startDim + x.rank : this.startDim;
+    const e = this.endDim < 0 ? this.endDim + x.rank : this.endDim;
+    if (s < 0 || e >= x.rank || s > e) throw new Error(`Flatten(${this.startDim}, ${this.endDim}): invalid for input of shape [${x.shape.join(', ')}]`);
+    const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
+    return x.reshape([...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
+  }
+}
+
+/** Splits dimension `dim` into `sizes` (e.g. [N, 256] → [N, 16, 4, 4]). */
+export class Unflatten extends Module {
+  constructor(readonly dim: number, readonly sizes: readonly number[]) {
+    super();
+  }
+  override describe(): string {
+    return `Unflatten(${this.dim}, [${this.sizes.join(', ')}])`;
+  }
+  forward(x: Tensor): Tensor {
+    const d = this.dim < 0 ? this.dim + x.rank : this.dim;
+    const n = this.sizes.reduce((a, b) => a * b, 1);
+    if (d < 0 || d >= x.rank || x.shape[d] !== n) {
+      throw new Error(`${this.describe()}: dimension ${this.dim} of input [${x.shape.join(', ')}] must have size ${n}`);
+    }
+    return x.reshape([...x.shape.slice(0, d), ...this.sizes, ...x.shape.slice(d + 1)]);
+  }
+}
+
+/** Reshapes to [N, ...shape] keeping the batch dimension. */
+export class Reshape extends Module {
+  constructor(readonly shape: readonly number[]) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.reshape([x.shape[0], ...this.shape]);
+  }
+}
+
+/** Runs its children in order; they are named "0", "1", ... as in torch.nn.Sequential. */
+export class Sequential extends Module {
+  private readonly layers: Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((m, i) => this.registerModule(String(i), m));
+  }
+
+  get length(): number {
+    return this.layers.length;
+  }
+
+  at(i: number): Module {
+    const m = this.layers[i < 0 ? i + this.layers.length : i];
+    if (!m) throw new Error(`Sequential: no layer ${i} (it has ${this.layers.length})`);
+    return m;
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const layer of this.layers) {
+      const next = layer.forward(y);
+      // Without a graph to keep it alive, an intermediate can be freed as soon as the next layer has run.
+      if (y !== x && !next.requiresGrad) y.dispose();
+      y = next;
+    }
+    return y;
+  }
+}
