@@ -1,0 +1,262 @@
+/**
+ * conv2d and convTranspose2d with PyTorch semantics (NCHW, groups = 1), forward and gradients.
+ *
+ * Everything is expressed through one "conv geometry": a conv2d from an input [N, Cin, H, W] to an output
+ * [N, Cout, Ho, Wo] with weight [Cout, Cin, kh, kw]. convTranspose2d is the adjoint of such a conv: its input
+ * plays the conv's output and its output the conv's input, and its weight [Cin_t, Cout_t, kh, kw] is already in
+ * the conv layout [Cout, Cin, kh, kw] of that conv. Three kernels then cover all six passes:
+ *
+ *   gatherConv (conv2d_implicit_gemm.wgsl, TRANSPOSED=false): conv2d forward, convTranspose2d grad-input
+ *   gatherConv (TRANSPOSED=true):                             conv2d grad-input, convTranspose2d forward
+ *   weightGrad (conv2d_weight_grad.wgsl):                     grad-weight of both (operand roles swapped)
+ *
+ * Bias gradients are a sum of dY over batch and pixels.
+ */
+import { engine, grid1d, Params } from './engine.ts';
+import { Tensor, record } from './tensor.ts';
+import { sum } from './ops.ts';
+
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  dilation?: number | [number, number];
+}
+
+export interface ConvTranspose2dOptions extends Conv2dOptions {
+  outputPadding?: number | [number, number];
+}
+
+type Pair = [number, number];
+const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+function pair(v: number | [number, number] | undefined, fallback: number, op: string, field: string, min: number): Pair {
+  const p: Pair = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!p.every((x) => Number.isInteger(x) && x >= min)) {
+    throw new Error(`${op}: ${field} must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+interface Hyper { stride: Pair; padding: Pair; dilation: Pair; outputPadding: Pair }
+
+function hyper(op: string, opts: ConvTranspose2dOptions, transposed: boolean): Hyper {
+  const h: Hyper = {
+    stride: pair(opts.stride, 1, op, 'stride', 1),
+    padding: pair(opts.padding, 0, op, 'padding', 0),
+    dilation: pair(opts.dilation, 1, op, 'dilation', 1),
+    outputPadding: pair(transposed ? opts.outputPadding : undefined, 0, op, 'outputPadding', 0),
+  };
+  for (const d of [0, 1]) {
+    // torch: output padding must be smaller than either stride or dilation.
+    if (h.outputPadding[d] >= Math.max(h.stride[d], h.dilation[d])) {
+      throw new Error(`${op}: outputPadding ${fmt(h.outputPadding)} must be smaller than max(stride, dilation) = ${Math.max(h.stride[d], h.dilation[d])} in dimension ${d}`);
+    }
+  }
+  return h;
+}
+
+/** torch's conv2d output size: ⌊(in + 2p − d·(k−1) − 1) / s⌋ + 1 per spatial dimension. */
+export function conv2dOutputSize(inSize: [number, number], kernel: [number, number], opts: Conv2dOptions = {}): [number, number] {
+  const h = hyper('conv2dOutputSize', opts, false);
+  return [0, 1].map((d) => Math.floor((inSize[d] + 2 * h.padding[d] - h.dilation[d] * (kernel[d] - 1) - 1) / h.stride[d]) + 1) as Pair;
+}
+
+/** torch's convTranspose2d output size: (in − 1)·s − 2p + d·(k−1) + outputPadding + 1. */
+export function convTranspose2dOutputSize(inSize: [number, number], kernel: [number, number], opts: ConvTranspose2dOptions = {}): [number, number] {
+  const h = hyper('convTranspose2dOutputSize', opts, true);
+  return [0, 1].map((d) => (inSize[d] - 1) * h.stride[d] - 2 * h.padding[d] + h.dilation[d] * (kernel[d] - 1) + h.outputPadding[d] + 1) as Pair;
+}
+
+/** A conv2d problem: conv input [N, Cin, H, W] → conv output [N, Cout, Ho, Wo], weight [Cout, Cin, kh, kw]. */
+interface Geom {
+  N: number; Cin: number; H: number; W: number;
+  Cout: number; Ho: number; Wo: number;
+  kh: number; kw: number;
+  stride: Pair; padding: Pair; dilation: Pair;
+}
+
+function checkRank4(op: string, name: string, t: Tensor): void {
+  if (t.rank !== 4) throw new Error(`${op}: ${name} must be 4-D, got shape ${fmt(t.shape)}`);
+}
+
+function checkBias(op: string, bias: Tensor | null | undefined, channels: number): void {
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) {
+    throw new Error(`${op}: bias must have shape [${channels}] (one per output channel), got ${fmt(bias.shape)}`);
+  }
+}
+
+// ------------------------------------------------------------------ kernel launchers
+
+/** Largest amount of work (FLOPs) put in one dispatch; bigger grids are split so no dispatch runs long. */
+const FLOPS_PER_DISPATCH = 4e8;
+
+/** Packs the weight as [tap][c][mPad] (see conv_pack_weight.wgsl). `cIsDim0`: reduction channel is w's dim 0. */
+function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): Tensor {
+  const [d0, d1, kh, kw] = w.shape;
+  const taps = kh * kw;
+  const [C, M] = cIsDim0 ? [d0, d1] : [d1, d0];
+  const [strideC, strideM] = cIsDim0 ? [d1 * taps, taps] : [taps, d1 * taps];
+  const total = taps * C * mPad;
+  const packed = Tensor.empty([total]);
+  engine().launch(
+    { shader: 'conv_pack_weight' },
+    {
+      params: new Params().u32(total).u32(C).u32(M).u32(mPad).u32(strideC).u32(strideM).u32(taps).u32(0).done(),
+      buffers: [w.buffer, packed.buffer],
+      workgroups: grid1d(total, 256),
+    },
+  );
+  return packed;
+}
+
+/**
+ * Runs conv2d_implicit_gemm.wgsl. Not transposed: src = conv input, out = conv output (channel Cout).
+ * Transposed: src = conv output (dY, or convT's input), out = conv input shape. `w` is conv layout [Cout, Cin, kh, kw].
+ */
+function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transposed: boolean): Tensor {
+  const [srcC, srcH, srcW] = transposed ? [g.Cout, g.Ho, g.Wo] : [g.Cin, g.H, g.W];
+  const [outC, outH, outW] = transposed ? [g.Cin, g.H, g.W] : [g.Cout, g.Ho, g.Wo];
+  const out = Tensor.empty([g.N, outC, outH, outW]);
+  if (out.size === 0) return out;
+  const TM4 = outC <= 4 ? 1 : 2;
+  const TN4 = 2;
+  const TM = TM4 * 4;
+  const TN = TN4 * 4;
+  const mPad = Math.ceil(outC / TM) * TM;
+  // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
+  const packed = packWeight(w, transposed, mPad);
+  const [phasesH, phasesW] = transposed ? g.stride : [1, 1];
+  const maxPixels = g.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
+  const tiles = Math.ceil(maxPixels / (64 * TN));
+  const flopsPerTile = 2 * 64 * TN * mPad * srcC * g.kh * g.kw;
+  const tilesPerLaunch = Math.max(1, Math.floor(FLOPS_PER_DISPATCH / flopsPerTile));
+  for (let t0 = 0; t0 < tiles; t0 += tilesPerLaunch) {
+    const params = new Params()
+      .u32(srcC).u32(srcH).u32(srcW).u32(g.N)
+      .u32(outC).u32(outH).u32(outW).u32(mPad / 4)
+      .u32(g.kh).u32(g.kw).i32(g.stride[0]).i32(g.stride[1])
+      .i32(g.padding[0]).i32(g.padding[1]).i32(g.dilation[0]).i32(g.dilation[1])
+      .u32(phasesH).u32(phasesW).u32(t0).u32(bias ? 1 : 0)
+      .done();
+    engine().launch(
+      { shader: 'conv2d_implicit_gemm', subs: { TM4: String(TM4), TN4: String(TN4) }, constants: { TRANSPOSED: transposed } },
+      {
+        params,
+        buffers: [src.buffer, packed.buffer, (bias ?? packed).buffer, out.buffer],
+        workgroups: [Math.min(tilesPerLaunch, tiles - t0), mPad / TM, phasesH * phasesW],
+      },
+    );
+  }
+  packed.dispose();
+  return out;
+}
+
+/**
+ * Runs conv2d_weight_grad.wgsl: dW[m, c, i, j] = Σ P[n,m,oh,ow] · G[n,c, oh·s−p+i·d, ow·s−p+j·d], P at the conv
+ * output resolution (Ho, Wo), G at the conv input resolution (H, W). Returns [pC, gC, kh, kw].
+ */
+function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
+  const pC = P.shape[1];
+  const gC = G.shape[1];
+  const taps = g.kh * g.kw;
+  const TM = pC >= 8 ? 8 : pC >= 4 ? 4 : 1;
+  const TC4 = gC > 4 ? 2 : 1;
+  const TC = TC4 * 4;
+  const mBlocks = Math.ceil(pC / TM);
+  const cBlocks = Math.ceil(gC / TC);
+  const K = g.N * g.Ho * g.Wo;
+  const invocations = mBlocks * cBlocks * taps;
+  // Enough chunks that a few thousand invocations share the work, but each keeps ≥ 64 pixels to sum over.
+  const chunks = Math.max(1, Math.min(Math.ceil(4096 / invocations), Math.floor(K / 64)));
+  const pixelsPerChunk = Math.ceil(K / chunks);
+  const usedChunks = Math.ceil(K / pixelsPerChunk);
+  const shape = [pC, gC, g.kh, g.kw];
+  const partial = Tensor.empty(usedChunks > 1 ? [usedChunks, ...shape] : shape);
+  if (partial.size === 0) return partial;
+  const flopsPerChunk = 2 * pixelsPerChunk * mBlocks * TM * cBlocks * TC * taps;
+  const chunksPerLaunch = Math.max(1, Math.floor(FLOPS_PER_DISPATCH / flopsPerChunk));
+  const groupsX = Math.ceil(mBlocks * cBlocks / 64);
+  for (let z0 = 0; z0 < usedChunks; z0 += chunksPerLaunch) {
+    // A launch covers chunks z0 … z0 + gridZ − 1 (chunkOffset = z0).
+    const params = new Params()
+      .u32(gC).u32(g.H).u32(g.W).u32(g.N)
+      .u32(pC).u32(g.Ho).u32(g.Wo).u32(taps)
+      .u32(g.kw).u32(pixelsPerChunk).i32(g.stride[0]).i32(g.stride[1])
+      .i32(g.padding[0]).i32(g.padding[1]).i32(g.dilation[0]).i32(g.dilation[1])
+      .u32(cBlocks).u32(mBlocks).u32(z0).u32(0)
+      .done();
+    engine().launch(
+      { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC4: String(TC4) } },
+      { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [groupsX, taps, Math.min(chunksPerLaunch, usedChunks - z0)] },
+    );
+  }
+  if (usedChunks === 1) return partial;
+  const total = sum(partial, 0);
+  partial.dispose();
+  return total;
+}
+
+function biasGrad(dy: Tensor): Tensor {
+  return sum(dy, [0, 2, 3]);
+}
+
+// ------------------------------------------------------------------ ops
+
+/**
+ * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d): x [N,Cin,H,W], w [Cout,Cin,kh,kw],
+ * optional bias [Cout] → [N, Cout, Ho, Wo].
+ */
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  checkRank4(op, 'input x [N,Cin,H,W]', x);
+  checkRank4(op, 'weight w [Cout,Cin,kh,kw]', w);
+  const h = hyper(op, opts, false);
+  const [N, Cin, H, W] = x.shape;
+  const [Cout, wCin, kh, kw] = w.shape;
+  if (wCin !== Cin) throw new Error(`${op}: input ${fmt(x.shape)} has ${Cin} channels but weight ${fmt(w.shape)} expects ${wCin} (weight is [Cout, Cin, kh, kw])`);
+  checkBias(op, bias, Cout);
+  for (const d of [0, 1]) {
+    const span = h.dilation[d] * ([kh, kw][d] - 1) + 1;
+    const padded = [H, W][d] + 2 * h.padding[d];
+    if (span > padded) {
+      throw new Error(`${op}: kernel ${kh}x${kw} (dilation ${fmt(h.dilation)}, extent ${span}) is larger than the padded input ${H + 2 * h.padding[0]}x${W + 2 * h.padding[1]} (input ${fmt(x.shape)}, padding ${fmt(h.padding)})`);
+    }
+  }
+  const [Ho, Wo] = conv2dOutputSize([H, W], [kh, kw], opts);
+  const g: Geom = { N, Cin, H, W, Cout, Ho, Wo, kh, kw, stride: h.stride, padding: h.padding, dilation: h.dilation };
+  const b = bias ?? null;
+  const out = gatherConv(g, x, w, b, false);
+  const inputs = b ? [x, w, b] : [x, w];
+  return record(out, op, inputs, (dy) => [
+    x.requiresGrad ? gatherConv(g, dy, w, null, true) : null,
+    w.requiresGrad ? weightGrad(g, dy, x) : null,
+    ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
+  ]);
+}
+
+/**
+ * Transposed 2-D convolution (torch.nn.functional.conv_transpose2d): x [N,Cin,H,W], w [Cin,Cout,kh,kw],
+ * optional bias [Cout] → [N, Cout, (H−1)·s − 2p + d·(k−1) + outputPadding + 1, ...].
+ */
+export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  checkRank4(op, 'input x [N,Cin,H,W]', x);
+  checkRank4(op, 'weight w [Cin,Cout,kh,kw]', w);
+  const h = hyper(op, opts, true);
+  const [N, Cin, H, W] = x.shape;
+  const [wCin, Cout, kh, kw] = w.shape;
+  if (wCin !== Cin) throw new Error(`${op}: input ${fmt(x.shape)} has ${Cin} channels but weight ${fmt(w.shape)} expects ${wCin} (weight is [Cin, Cout, kh, kw])`);
+  checkBias(op, bias, Cout);
+  const [Ho, Wo] = convTranspose2dOutputSize([H, W], [kh, kw], opts);
+  if (Ho < 1 || Wo < 1) throw new Error(`${op}: output size ${Ho}x${Wo} is empty for input ${fmt(x.shape)}, kernel ${kh}x${kw}, padding ${fmt(h.padding)}, stride ${fmt(h.stride)}`);
+  // The conv whose adjoint this is: conv input = our output, conv output = our input, conv weight = w.
+  const g: Geom = { N, Cin: Cout, H: Ho, W: Wo, Cout: Cin, Ho: H, Wo: W, kh, kw, stride: h.stride, padding: h.padding, dilation: h.dilation };
+  const b = bias ?? null;
+  const out = gatherConv(g, x, w, b, true);
+  const inputs = b ? [x, w, b] : [x, w];
+  return record(out, op, inputs, (dy) => [
+    x.requiresGrad ? gatherConv(g, dy, w, null, false) : null,
+    w.requiresGrad ? weightGrad(g, x, dy) : null,
+    ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
+  ]);
+}
