@@ -238,7 +238,7 @@ export class Adam extends Optimizer {
       if (!grad || p.size === 0) return;
       const s = this.stateOf(i);
       s.step++;
-      // Bias corrections in float64 on the host; the kernel gets the two derived factors.
+      // Bias corrections (and 1 − β) in float64 on the host; the kernel gets the derived factors.
       const stepSize = this.lr / (1 - beta1 ** s.step);
       const bc2Sqrt = Math.sqrt(1 - beta2 ** s.step);
       engine().launch(
@@ -246,8 +246,8 @@ export class Adam extends Optimizer {
         {
           params: new Params()
             .u32(p.size).u32(0).u32(0).u32(0)
-            .f32(beta1).f32(beta2).f32(this.eps).f32(this.weightDecay)
-            .f32(stepSize).f32(bc2Sqrt).f32(0).f32(0)
+            .f32(beta1).f32(beta2).f32(1 - beta1).f32(1 - beta2)
+            .f32(this.eps).f32(this.weightDecay).f32(stepSize).f32(bc2Sqrt)
             .done(),
           buffers: [p.buffer, grad.buffer, s.tensors.get('exp_avg')!.buffer, s.tensors.get('exp_avg_sq')!.buffer],
           workgroups: grid1d(p.size, 256),
