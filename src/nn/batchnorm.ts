@@ -1,0 +1,71 @@
+/**
+ * Batch normalization layers (torch.nn.BatchNorm1d / BatchNorm2d): affine γ (weight, init 1) and β (bias,
+ * init 0), running statistics as buffers (running_mean 0, running_var 1, num_batches_tracked 0). In training
+ * mode the batch statistics normalize and the running ones are updated with `momentum`; in eval mode the
+ * running statistics normalize. num_batches_tracked is a float tensor here but saved as int64, as torch does.
+ */
+import { Tensor, noGrad } from '../tensor/index.ts';
+import { batchNorm } from '../tensor/norm.ts';
+import { Module } from './module.ts';
+
+abstract class BatchNormBase extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  readonly numBatchesTracked: Tensor;
+
+  constructor(readonly numFeatures: number, readonly opts: { momentum?: number; eps?: number } = {}) {
+    super();
+    if (!(Number.isInteger(numFeatures) && numFeatures > 0)) throw new Error(`${this.constructor.name}: number of features must be a positive integer, got ${numFeatures}`);
+    this.weight = this.registerParameter('weight', Tensor.ones([numFeatures]));
+    this.bias = this.registerParameter('bias', Tensor.zeros([numFeatures]));
+    this.runningMean = this.registerBuffer('running_mean', Tensor.zeros([numFeatures]));
+    this.runningVar = this.registerBuffer('running_var', Tensor.ones([numFeatures]));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', Tensor.zeros([]), 'I64');
+  }
+
+  get momentum(): number {
+    return this.opts.momentum ?? 0.1;
+  }
+
+  get eps(): number {
+    return this.opts.eps ?? 1e-5;
+  }
+
+  override describe(): string {
+    return `${this.constructor.name}(${this.numFeatures})`;
+  }
+
+  protected abstract checkInput(x: Tensor): void;
+
+  forward(x: Tensor): Tensor {
+    this.checkInput(x);
+    if (x.shape[1] !== this.numFeatures) {
+      throw new Error(`${this.describe()}: input of shape [${x.shape.join(', ')}] has ${x.shape[1]} channels in dimension 1, expected ${this.numFeatures}`);
+    }
+    const y = batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum: this.momentum, eps: this.eps });
+    if (this.training) {
+      noGrad(() => {
+        const next = this.numBatchesTracked.add(1);
+        this.numBatchesTracked.assign(next);
+        next.dispose();
+      });
+    }
+    return y;
+  }
+}
+
+/** Normalizes [N, C] or [N, C, L] inputs per channel C. */
+export class BatchNorm1d extends BatchNormBase {
+  protected checkInput(x: Tensor): void {
+    if (x.rank !== 2 && x.rank !== 3) throw new Error(`${this.describe()}: expected a 2-D [N, C] or 3-D [N, C, L] input, got [${x.shape.join(', ')}]`);
+  }
+}
+
+/** Normalizes [N, C, H, W] inputs per channel C. */
+export class BatchNorm2d extends BatchNormBase {
+  protected checkInput(x: Tensor): void {
+    if (x.rank !== 4) throw new Error(`${this.describe()}: expected a 4-D [N, C, H, W] input, got [${x.shape.join(', ')}]`);
+  }
+}
