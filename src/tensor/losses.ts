@@ -1,0 +1,134 @@
+/**
+ * Loss functions with torch semantics. Each returns a scalar for reduction 'mean' (default) or 'sum', and
+ * the elementwise losses for 'none'. Gradients come from autograd: the BCE elementwise term is one fused
+ * kernel (shaders/loss_bce.wgsl); the others are short compositions of existing ops.
+ */
+import { engine, grid1d, Params } from './engine.ts';
+import { Tensor, record } from './tensor.ts';
+import { add, mean, slice, sub, sum, unary } from './ops.ts';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+function checkReduction(r: Reduction, op: string): void {
+  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(r)}`);
+}
+
+function checkSameShape(a: Tensor, b: Tensor, op: string, names: [string, string]): void {
+  if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`${op}: ${names[0]} ${fmt(a.shape)} and ${names[1]} ${fmt(b.shape)} must have the same shape`);
+  }
+}
+
+/**
+ * Applies the reduction. Intermediates of a composition are freed at once when no graph holds them;
+ * when autograd records they belong to the graph and the enclosing tidy scope frees them.
+ */
+function reduceLoss(elementwise: Tensor, reduction: Reduction, intermediates: Tensor[] = []): Tensor {
+  let out = elementwise;
+  if (reduction === 'mean') out = mean(elementwise);
+  else if (reduction === 'sum') out = sum(elementwise);
+  if (!out.requiresGrad) for (const t of [...intermediates, ...(out === elementwise ? [] : [elementwise])]) t.dispose();
+  return out;
+}
+
+const abs = (x: Tensor) => unary(x, 'abs');
+const square = (x: Tensor) => unary(x, 'square');
+
+/**
+ * Binary cross-entropy on logits, computed stably as max(x, 0) − x·t + log(1 + e^(−|x|)).
+ * `targets` is a tensor of the logits' shape or one number for all (1 / 0, or 0.9 for one-sided label
+ * smoothing). d/dx = σ(x) − t; a targets tensor that requires grad gets d/dt = −x.
+ */
+export function bceWithLogits(logits: Tensor, targets: Tensor | number, opts: { reduction?: Reduction } = {}): Tensor {
+  const reduction = opts.reduction ?? 'mean';
+  checkReduction(reduction, 'bceWithLogits');
+  const scalar = typeof targets === 'number';
+  if (scalar) {
+    if (!Number.isFinite(targets)) throw new Error(`bceWithLogits: target must be a finite number, got ${targets}`);
+  } else checkSameShape(logits, targets, 'bceWithLogits', ['logits', 'targets']);
+  const n = logits.size;
+  const params = new Params().u32(n).u32(0).f32(scalar ? targets : 0).f32(0).done();
+  const kernel = { shader: 'loss_bce', constants: { TARGET_SCALAR: scalar } };
+  // A scalar target leaves the T binding unused by the kernel; the logits fill it (read-only aliasing is fine).
+  const tBuf = scalar ? logits.buffer : targets.buffer;
+  const elementwise = Tensor.empty(logits.shape);
+  if (n > 0) engine().launch({ ...kernel, entry: 'forward' }, { params, buffers: [logits.buffer, tBuf, elementwise.buffer], workgroups: grid1d(n, 256) });
+  const inputs = scalar ? [logits] : [logits, targets];
+  record(elementwise, 'bceWithLogits', inputs, (g) => {
+    const grad = (entry: 'grad_logits' | 'grad_targets') => {
+      const d = Tensor.empty(logits.shape);
+      const buffers = entry === 'grad_logits' ? [logits.buffer, tBuf, g.buffer, d.buffer] : [logits.buffer, g.buffer, d.buffer];
+      if (n > 0) engine().launch({ ...kernel, entry }, { params, buffers, workgroups: grid1d(n, 256) });
+      return d;
+    };
+    return [logits.requiresGrad ? grad('grad_logits') : null, !scalar && targets.requiresGrad ? grad('grad_targets') : null];
+  });
+  return reduceLoss(elementwise, reduction);
+}
+
+/** Mean squared error: (a − b)² elementwise, then the reduction. */
+export function mseLoss(a: Tensor, b: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  const reduction = opts.reduction ?? 'mean';
+  checkReduction(reduction, 'mseLoss');
+  checkSameShape(a, b, 'mseLoss', ['input', 'target']);
+  const diff = sub(a, b);
+  return reduceLoss(square(diff), reduction, [diff]);
+}
+
+/** Mean absolute error: |a − b| elementwise (gradient sign(a − b), 0 at ties like torch), then the reduction. */
+export function l1Loss(a: Tensor, b: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  const reduction = opts.reduction ?? 'mean';
+  checkReduction(reduction, 'l1Loss');
+  checkSameShape(a, b, 'l1Loss', ['input', 'target']);
+  const diff = sub(a, b);
+  return reduceLoss(abs(diff), reduction, [diff]);
+}
+
+export interface TotalVariationOptions {
+  kind?: 'abs' | 'squared';
+  /** Exponent of the 'squared' kind (neural-style's β, default 2). */
+  beta?: number;
+  /** Over the batch of per-image totals: 'sum' (default), 'mean', or 'none' for the [N] totals. */
+  reduction?: Reduction;
+}
+
+/**
+ * Total variation of images x [N, C, H, W], per image n:
+ *
+ *   kind 'abs' (tf.image.total_variation):
+ *     TV_n = Σ_{c, h<H−1, w} |x[n,c,h+1,w] − x[n,c,h,w]|  +  Σ_{c, h, w<W−1} |x[n,c,h,w+1] − x[n,c,h,w]|
+ *   kind 'squared' (jcjohnson/neural-style; beta = 2.5 is the Keras style-transfer example's (a + b)^1.25):
+ *     TV_n = Σ_{c, h<H−1, w<W−1} ( (x[n,c,h,w+1] − x[n,c,h,w])² + (x[n,c,h+1,w] − x[n,c,h,w])² )^(β/2)
+ *
+ * then reduced over the batch ('sum': Σ_n TV_n, 'mean': that / N, 'none': the [N] vector). For β < 2 the
+ * gradient is infinite where both differences vanish, so keep β ≥ 2 (as both references do).
+ */
+export function totalVariation(x: Tensor, opts: TotalVariationOptions = {}): Tensor {
+  const kind = opts.kind ?? 'abs';
+  const beta = opts.beta ?? 2;
+  const reduction = opts.reduction ?? 'sum';
+  checkReduction(reduction, 'totalVariation');
+  if (x.rank !== 4) throw new Error(`totalVariation: images must be 4-D [N, C, H, W], got shape ${fmt(x.shape)}`);
+  if (kind !== 'abs' && kind !== 'squared') throw new Error(`totalVariation: kind must be 'abs' or 'squared', got ${JSON.stringify(kind)}`);
+  if (!(beta > 0)) throw new Error(`totalVariation: beta must be positive, got ${beta}`);
+  const [, , H, W] = x.shape;
+  const temps: Tensor[] = [];
+  const keep = (t: Tensor) => (temps.push(t), t);
+  let perImage: Tensor;
+  if (kind === 'abs') {
+    const down = keep(sub(keep(slice(x, [null, null, [1, H], null])), keep(slice(x, [null, null, [0, H - 1], null]))));
+    const right = keep(sub(keep(slice(x, [null, null, null, [1, W]])), keep(slice(x, [null, null, null, [0, W - 1]]))));
+    perImage = add(keep(sum(keep(abs(down)), [1, 2, 3])), keep(sum(keep(abs(right)), [1, 2, 3])));
+  } else {
+    const corner = keep(slice(x, [null, null, [0, H - 1], [0, W - 1]]));
+    const down = keep(sub(keep(slice(x, [null, null, [1, H], [0, W - 1]])), corner));
+    const right = keep(sub(keep(slice(x, [null, null, [0, H - 1], [1, W]])), corner));
+    const squares = keep(add(keep(square(down)), keep(square(right))));
+    // β = 2 is the plain sum of squares: skip the pow pass.
+    const powered = beta === 2 ? squares : keep(unary(squares, 'pow', beta / 2));
+    perImage = sum(powered, [1, 2, 3]);
+  }
+  return reduceLoss(perImage, reduction, temps);
+}
