@@ -345,8 +345,9 @@ export class SGD extends Optimizer {
     this.validate();
   }
 
+  /** Only allocated when momentum is on (step() never asks for state otherwise). */
   protected stateTensorNames(): string[] {
-    return this.momentum !== 0 ? ['momentum_buffer'] : [];
+    return ['momentum_buffer'];
   }
 
   protected hasStepCount(): boolean {
