@@ -250,7 +250,7 @@ export class Adam extends Optimizer {
             .f32(this.eps).f32(this.weightDecay).f32(stepSize).f32(bc2Sqrt)
             .done(),
           buffers: [p.buffer, grad.buffer, s.tensors.get('exp_avg')!.buffer, s.tensors.get('exp_avg_sq')!.buffer],
-          workgroups: grid1d(p.size, 256),
+          workgroups: grid1d(Math.ceil(p.size / 4), 256), // 4 elements per invocation
         },
       );
     });
