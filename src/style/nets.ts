@@ -187,6 +187,11 @@ export class FeatureNet {
     return 2 * 2 ** pools;
   }
 
+  /** The GPU weight [out, in, 3, 3] and bias [out] of a conv layer (the network's own tensors). */
+  layerWeights(name: string): { weight: Tensor; bias: Tensor } {
+    return this.weights.get(resolveLayerName(this.arch, name))!;
+  }
+
   layerSpec(name: string): ConvLayerSpec {
     const resolved = resolveLayerName(this.arch, name);
     return this.stages.find((s): s is ConvLayerSpec => s.kind === 'conv' && s.name === resolved)!;

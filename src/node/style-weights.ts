@@ -1,0 +1,280 @@
+/**
+ * Node side of the style-transfer weights: reading Keras `.h5` files with h5wasm, reading safetensors files,
+ * and the `style weights` command's list of sources and checked downloads.
+ *
+ * Keras notop files (written by Keras' legacy HDF5 weight saving) look like this:
+ *   /                         attrs: layer_names = [b'input_1', b'block1_conv1', …], backend, keras_version
+ *   /block1_conv1             attrs: weight_names = [b'block1_conv1/kernel:0', b'block1_conv1/bias:0']
+ *   /block1_conv1/block1_conv1/kernel:0   float32 [3, 3, 3, 64]   (HWIO)
+ *   /block1_conv1/block1_conv1/bias:0     float32 [64]
+ * The original 2016 release names its datasets `block1_conv1_W_1:0` / `block1_conv1_b_1:0` directly under the
+ * layer group, and a full `model.save()` file nests everything under /model_weights. So the reader follows
+ * `weight_names` when present and otherwise takes the one 4-D (kernel) and one 1-D (bias) dataset below the
+ * layer's group, which covers all three.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { decodeSafetensors } from '../io/safetensors.ts';
+import { convLayers, type Architecture, type FeatureNet, type PoolKind } from '../style/nets.ts';
+import { featureNetFromKeras, featureNetFromTorchvision, type KerasLayerArrays, type StoredArray } from '../style/weights.ts';
+import { ensureDir } from './files.ts';
+
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+type H5Module = typeof import('h5wasm');
+let h5: H5Module | null = null;
+
+/** h5wasm's Node build (reads the host file system directly); loaded once, on first use. */
+export async function loadH5wasm(): Promise<H5Module> {
+  if (!h5) {
+    const mod = (await import('h5wasm/node')) as unknown as { default: H5Module };
+    h5 = mod.default;
+    await h5.ready;
+  }
+  return h5;
+}
+
+type H5Group = InstanceType<H5Module['Group']>;
+type H5Dataset = InstanceType<H5Module['Dataset']>;
+
+function isGroup(h: H5Module, e: unknown): e is H5Group {
+  return e instanceof h.Group;
+}
+function isDataset(h: H5Module, e: unknown): e is H5Dataset {
+  return e instanceof h.Dataset;
+}
+
+/** Attribute values come back as strings or bytes depending on how they were written. */
+function attrStrings(g: H5Group, name: string): string[] | null {
+  if (!(name in g.attrs)) return null;
+  const v = g.get_attribute(name, true) as unknown;
+  const list = Array.isArray(v) ? v : [v];
+  return list.map((s) => (typeof s === 'string' ? s : new TextDecoder().decode(s as Uint8Array))).filter((s) => s.length > 0);
+}
+
+function readArray(h: H5Module, d: H5Dataset, where: string): StoredArray {
+  const shape = d.shape ?? [];
+  const value = d.value as unknown;
+  if (!(value instanceof Float32Array || value instanceof Float64Array)) {
+    throw new Error(`${where}: expected float32/float64 data, got dtype ${JSON.stringify(d.dtype)}`);
+  }
+  void h;
+  return { shape, data: value };
+}
+
+/** Every dataset below a group (depth first), with its path. */
+function datasetsUnder(h: H5Module, g: H5Group, prefix: string, out: [string, H5Dataset][] = []): [string, H5Dataset][] {
+  for (const k of g.keys()) {
+    const e = g.get(k);
+    if (isDataset(h, e)) out.push([`${prefix}/${k}`, e]);
+    else if (isGroup(h, e)) datasetsUnder(h, e, `${prefix}/${k}`, out);
+  }
+  return out;
+}
+
+/** Reads the conv layers' kernels and biases of a Keras VGG weights file (see the file comment for layouts). */
+export async function readKerasH5(path: string): Promise<KerasLayerArrays> {
+  const h = await loadH5wasm();
+  let file: InstanceType<H5Module['File']>;
+  try {
+    file = new h.File(path, 'r');
+  } catch (err) {
+    throw new Error(`Keras weights ${path}: h5wasm could not open it as HDF5: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    let root: H5Group = file;
+    const nested = file.get('model_weights');
+    if (isGroup(h, nested)) root = nested;
+    const layers: KerasLayerArrays = new Map();
+    const names = new Set([...convLayers('vgg16'), ...convLayers('vgg19')].map((l) => l.name));
+    for (const name of names) {
+      const g = root.get(name);
+      if (!isGroup(h, g)) continue;
+      const where = `Keras weights ${path}, layer ${name}`;
+      const weightNames = attrStrings(g, 'weight_names');
+      let found: [string, H5Dataset][];
+      if (weightNames && weightNames.length) {
+        found = weightNames.map((wn) => {
+          const d = g.get(wn);
+          if (!isDataset(h, d)) throw new Error(`${where}: weight_names lists ${wn}, which is not a dataset in the file`);
+          return [`${name}/${wn}`, d];
+        });
+      } else found = datasetsUnder(h, g, name);
+      const kernels = found.filter(([, d]) => (d.shape ?? []).length === 4);
+      const biases = found.filter(([, d]) => (d.shape ?? []).length === 1);
+      if (kernels.length !== 1 || biases.length !== 1) {
+        throw new Error(`${where}: expected one 4-D kernel and one 1-D bias, found ${found.map(([p, d]) => `${p} [${(d.shape ?? []).join(', ')}]`).join(', ') || 'no datasets'}`);
+      }
+      layers.set(name, { kernel: readArray(h, kernels[0][1], `${where} (${kernels[0][0]})`), bias: readArray(h, biases[0][1], `${where} (${biases[0][0]})`) });
+    }
+    return layers;
+  } finally {
+    file.close();
+  }
+}
+
+function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
+}
+
+/**
+ * Loads a FeatureNet from a weights file: HDF5 (recognised by its signature) is read as a Keras file,
+ * anything else must be safetensors with torchvision names.
+ */
+export async function loadFeatureNetFile(path: string, opts: { arch?: Architecture; pool?: PoolKind } = {}): Promise<FeatureNet> {
+  if (opts.arch === 'random') throw new Error(`--net random takes no weights file (got ${path})`);
+  let head: Uint8Array;
+  try {
+    if (!statSync(path).isFile()) throw new Error('it is not a regular file');
+    head = readFileSync(path).subarray(0, 16);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`weights file ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
+  }
+  const fileName = basename(path);
+  if (startsWith(head, HDF5_SIGNATURE)) {
+    return featureNetFromKeras(await readKerasH5(path), { ...opts, fileName });
+  }
+  let decoded;
+  try {
+    // A plain Uint8Array view: Node's Buffer.slice() shares memory, and the decoder relies on slice() copying.
+    const buf = readFileSync(path);
+    decoded = decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+  } catch (err) {
+    throw new Error(`weights file ${path} is neither HDF5 (Keras .h5) nor valid safetensors: ${(err as Error).message}`, { cause: err });
+  }
+  return featureNetFromTorchvision(decoded, { ...opts, fileName });
+}
+
+// ------------------------------------------------------------------ where to get weights, and downloads
+
+export interface WeightSource {
+  /** Short id used on the command line. */
+  id: string;
+  arch: 'vgg16' | 'vgg19';
+  fileName: string;
+  url: string;
+  /** Exact size in bytes, when known. */
+  size?: number;
+  /** Hex digest the file must have. */
+  md5?: string;
+  sha256?: string;
+  note: string;
+}
+
+/**
+ * The files the lesson uses. URLs, sizes and MD5 digests are the ones keras.applications downloads and checks
+ * (its `file_hash` values); the sizes are those of the published files.
+ */
+export const WEIGHT_SOURCES: readonly WeightSource[] = [
+  {
+    id: 'keras-vgg16',
+    arch: 'vgg16',
+    fileName: 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5',
+    url: 'https://storage.googleapis.com/tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5',
+    size: 58889256,
+    md5: '6d6bbae143d832006294945121d1f1fc',
+    note: 'Keras ImageNet VGG16, convolutional part (the lesson notebook\'s network)',
+  },
+  {
+    id: 'keras-vgg19',
+    arch: 'vgg19',
+    fileName: 'vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5',
+    url: 'https://storage.googleapis.com/tensorflow/keras-applications/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5',
+    size: 80134624,
+    md5: '253f8cb515780f3b799900260a226db6',
+    note: 'Keras ImageNet VGG19, convolutional part (Gatys et al. / neural-style\'s network)',
+  },
+];
+
+/** Text for `style weights`: where the files come from and how to make a torchvision safetensors file. */
+export function weightSourcesHelp(): string {
+  const lines = [
+    'Pretrained feature networks for `style --weights FILE` (without --weights a random-filter network is used):',
+    '',
+  ];
+  for (const s of WEIGHT_SOURCES) {
+    lines.push(`  ${s.id.padEnd(12)} ${s.note}`);
+    lines.push(`  ${''.padEnd(12)} ${s.url}`);
+    lines.push(`  ${''.padEnd(12)} ${s.size ? `${s.size} bytes, ` : ''}${s.md5 ? `md5 ${s.md5}` : ''}`);
+  }
+  lines.push(
+    '',
+    'Download one (size and checksum are verified; the file appears only when both match):',
+    '  style weights --download keras-vgg16 [--dir weights/]',
+    '',
+    'torchvision weights as safetensors (names features.<i>.weight / .bias), made where PyTorch is installed:',
+    '  python -c "import torchvision, safetensors.torch as st; m = torchvision.models.vgg19(weights=\'IMAGENET1K_V1\');',
+    '    st.save_file({k: v for k, v in m.state_dict().items() if k.startswith(\'features.\')}, \'vgg19-features.safetensors\')"',
+  );
+  return lines.join('\n');
+}
+
+export interface DownloadOptions {
+  /** Called with (bytes so far, total or NaN) as data arrives. */
+  onProgress?: (received: number, total: number) => void;
+  /** Injected fetch (tests); default the global one. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Downloads `source.url` into `dir/source.fileName`. Bytes stream into a temporary file in the same directory
+ * while their MD5/SHA-256 is computed; the file is renamed into place only when size and digest match, so a
+ * failed or tampered download never leaves a file that looks complete. Returns the final path.
+ */
+export async function downloadWeights(source: WeightSource, dir: string, opts: DownloadOptions = {}): Promise<string> {
+  ensureDir(dir);
+  const dest = join(dir, source.fileName);
+  const temp = join(dirname(dest), `.${source.fileName}.${process.pid}.${randomBytes(6).toString('hex')}.part`);
+  const doFetch = opts.fetch ?? fetch;
+  let res: Response;
+  try {
+    res = await doFetch(source.url);
+  } catch (err) {
+    throw new Error(`download ${source.url}: ${(err as Error).message} (is there internet access here?)`, { cause: err });
+  }
+  if (!res.ok || !res.body) throw new Error(`download ${source.url}: HTTP ${res.status} ${res.statusText}`);
+  const total = Number(res.headers.get('content-length') ?? NaN);
+  const md5 = createHash('md5');
+  const sha256 = createHash('sha256');
+  let received = 0;
+  const fd = openSync(temp, 'wx', 0o644);
+  let open = true;
+  try {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      md5.update(value);
+      sha256.update(value);
+      let off = 0;
+      while (off < value.length) off += writeSync(fd, value, off, value.length - off);
+      received += value.length;
+      if (source.size !== undefined && received > source.size) throw new Error(`more than the expected ${source.size} bytes arrived`);
+      opts.onProgress?.(received, total);
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    open = false;
+    if (source.size !== undefined && received !== source.size) throw new Error(`got ${received} bytes, expected ${source.size}`);
+    const gotMd5 = md5.digest('hex');
+    const gotSha = sha256.digest('hex');
+    if (source.md5 && gotMd5 !== source.md5.toLowerCase()) throw new Error(`MD5 is ${gotMd5}, expected ${source.md5}`);
+    if (source.sha256 && gotSha !== source.sha256.toLowerCase()) throw new Error(`SHA-256 is ${gotSha}, expected ${source.sha256}`);
+    renameSync(temp, dest);
+    return dest;
+  } catch (err) {
+    if (open) closeSync(fd);
+    rmSync(temp, { force: true });
+    throw new Error(`download ${source.url}: ${(err as Error).message}; nothing was written to ${dest}`, { cause: err });
+  }
+}
+
+/** Finds a source by id or file name. */
+export function findWeightSource(id: string): WeightSource {
+  const s = WEIGHT_SOURCES.find((w) => w.id === id || w.fileName === id || w.arch === id);
+  if (!s) throw new Error(`Unknown weights "${id}"; available: ${WEIGHT_SOURCES.map((w) => w.id).join(', ')}`);
+  return s;
+}
