@@ -323,10 +323,10 @@ export class SGD extends Optimizer {
         {
           params: new Params()
             .u32(p.size).u32(firstStep ? 1 : 0).u32(this.nesterov ? 1 : 0).u32(0)
-            .f32(this.lr).f32(this.momentum).f32(this.dampening).f32(this.weightDecay)
+            .f32(this.lr).f32(this.momentum).f32(1 - this.dampening).f32(this.weightDecay)
             .done(),
           buffers,
-          workgroups: grid1d(p.size, 256),
+          workgroups: grid1d(Math.ceil(p.size / 4), 256), // 4 elements per invocation
         },
       );
     });
