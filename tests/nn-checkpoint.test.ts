@@ -85,7 +85,7 @@ describe('checkpoints', () => {
     expect(nbt.dtype).toBe('I64');
     expect(nbt.shape).toEqual([]);
     expect(Array.from(nbt.data as BigInt64Array)).toEqual([4n]); // G ran forward twice per step
-    expect(Array.from(decoded.tensors.get('optD.param_groups.0.betas')!.data)).toEqual([0.5, 0.999]);
+    expect(Array.from(decoded.tensors.get('optD.param_groups.0.betas')!.data as Float64Array)).toEqual([0.5, 0.999]);
     expect(readCheckpointMeta(bytes)).toEqual({ epoch: 0, model: MODEL, step: 2 });
 
     const b = setup(99); // different init and hyperparameters get overwritten

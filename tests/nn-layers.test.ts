@@ -204,7 +204,7 @@ describe('DCGAN-style networks', () => {
       'main.6.weight [8,3,4,4]',
     ]);
     expect(g.parameters().map((p) => p.name)).toEqual(['main.0.weight', 'main.1.weight', 'main.1.bias', 'main.3.weight', 'main.4.weight', 'main.4.bias', 'main.6.weight']);
-    const out = tidy(() => g.forward(Tensor.randn([2, 8, 1, 1], { seed: 1 })).shape);
+    const out = tidy(() => [...g.forward(Tensor.randn([2, 8, 1, 1], { seed: 1 })).shape]);
     expect(out).toEqual([2, 3, 16, 16]);
   });
 
