@@ -20,8 +20,8 @@ function fillNormal(t: Tensor, mean: number, std: number, seed: number): void {
  * state_dict key, so the result does not depend on construction order. Other parameters are left as they are.
  */
 export function dcganInit(module: Module, seed: number): void {
-  for (const [path, m] of module.namedModules()) {
-    const key = (n: string) => (path ? `${path}.${n}` : n);
+  for (const [modulePath, m] of module.namedModules()) {
+    const key = (n: string) => (modulePath ? `${modulePath}.${n}` : n);
     if (m instanceof Conv2d || m instanceof ConvTranspose2d) {
       fillNormal(m.weight, 0, 0.02, deriveSeed(seed, key('weight')));
       if (m.bias) m.bias.assign(new Float32Array(m.bias.size));

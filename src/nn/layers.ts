@@ -189,7 +189,7 @@ export class Sequential extends Module {
     for (const layer of this.layers) {
       const next = layer.forward(y);
       // Without a graph to keep it alive, an intermediate can be freed as soon as the next layer has run.
-      if (y !== x && !next.requiresGrad) y.dispose();
+      if (y !== x && next !== y && !next.requiresGrad) y.dispose();
       y = next;
     }
     return y;
