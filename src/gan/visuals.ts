@@ -1,0 +1,56 @@
+/**
+ * Pictures of a GAN run, shared by the CLI (written as PNG) and the browser app (drawn on a canvas):
+ * the fixed-z sample grid, the latent interpolation strip and the loss curves.
+ */
+import { makeGrid, type RgbaImage } from '../io/image.ts';
+import { plotLines } from '../io/plot.ts';
+import type { GanTrainer, StepStats } from './trainer.ts';
+
+/** G(z) in eval mode for the trainer's fixed latent batch, tiled `nrow` per row. */
+export async function sampleGrid(trainer: GanTrainer, n = 64, nrow = 8): Promise<RgbaImage> {
+  const z = trainer.fixedLatent(n);
+  const images = trainer.generate(z);
+  z.dispose();
+  const data = await images.toArray();
+  images.dispose();
+  const { channels, size } = trainer.spec;
+  return makeGrid(data, n, channels, size, size, { nrow, padding: 2, range: [-1, 1] });
+}
+
+/** One row of images along a spherical path between two latent points. */
+export async function interpolationStrip(trainer: GanTrainer, steps = 10, rows = 4): Promise<RgbaImage> {
+  const parts: Float32Array[] = [];
+  for (let r = 0; r < rows; r++) {
+    const z = await trainer.interpolationLatents(steps, 2 * r + 1, 2 * r + 2);
+    const images = trainer.generate(z);
+    z.dispose();
+    parts.push(await images.toArray());
+    images.dispose();
+  }
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    all.set(p, off);
+    off += p.length;
+  }
+  const { channels, size } = trainer.spec;
+  return makeGrid(all, steps * rows, channels, size, size, { nrow: steps, padding: 2, range: [-1, 1] });
+}
+
+/** D and G loss per step, smoothed, as a chart. Skipped steps (NaN) leave gaps. */
+export function lossChart(history: readonly StepStats[], opts: { width?: number; height?: number } = {}): RgbaImage {
+  const x = history.map((h) => h.step);
+  return plotLines(
+    [
+      { name: 'D loss', values: history.map((h) => h.lossD), x },
+      { name: 'G loss', values: history.map((h) => h.lossG), x },
+    ],
+    {
+      width: opts.width ?? 800,
+      height: opts.height ?? 400,
+      title: 'GAN losses',
+      xLabel: 'step',
+      smoothing: Math.max(1, Math.min(50, Math.floor(history.length / 20))),
+    },
+  );
+}
