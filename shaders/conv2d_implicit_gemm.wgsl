@@ -9,7 +9,7 @@
 //   (oh mod sH, ow mod sW); within a phase every pixel uses the same taps and src row = a + (ph+p−i·d)/s, so
 //   each phase is a dense stride-1 gather with a subset of the taps. The forward conv is the one-phase case with
 //   src row = a·s + (i·d − p). Grid z enumerates the phases.
-// Work split: one invocation owns a register tile of TM = 4·TM4 output channels × TN = 4·TN4 pixels of one phase
+// Work split: one invocation owns a register tile of TM = 4·TM4 output channels × TN pixels of one phase
 //   (pixels strided by the workgroup size, so neighbouring invocations read neighbouring src addresses).
 //   Per (tap) it computes the TN src offsets and in-bounds masks once, then the inner loop over the src channels
 //   is pure loads + FMA: TM4 vec4 weight loads (shared by the workgroup) and TN scalar src loads feed TM·TN FMAs.
@@ -35,9 +35,8 @@ struct Params {
 override TRANSPOSED: bool = false;
 const WG = 64u;
 const TM4 = {{TM4}}u;
-const TN4 = {{TN4}}u;
+const TN = {{TN}}u;
 const TM = TM4 * 4u;
-const TN = TN4 * 4u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -74,7 +73,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     outBase[t] = n * u.outC * outHW + (phH + a * u.phasesH) * u.outW + phW + b * u.phasesW;
   }
 
-  var acc: array<array<vec4<f32>, TN4>, TM>;
+  var acc: array<array<f32, TN>, TM>;
   let rowScale = select(u.strideH, 1, TRANSPOSED);
   let colScale = select(u.strideW, 1, TRANSPOSED);
   for (var i = 0u; i < u.kh; i++) {
@@ -97,29 +96,26 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
       // src offsets of this tap for each pixel; out-of-bounds taps read src[0] and are masked to zero.
       var off: array<u32, TN>;
-      var mask: array<vec4<f32>, TN4>;
+      var mask: array<f32, TN>;
       for (var t = 0u; t < TN; t++) {
         let r = pa[t] * rowScale + rowOff;
         let c = pb[t] * colScale + colOff;
         let ok = live[t] && r >= 0 && r < i32(u.srcH) && c >= 0 && c < i32(u.srcW);
         off[t] = select(0u, srcBase[t] + u32(r) * u.srcW + u32(c), ok);
-        mask[t / 4u][t % 4u] = select(0.0, 1.0, ok);
+        mask[t] = select(0.0, 1.0, ok);
       }
       var wIdx = (i * u.kw + j) * u.srcC * u.mPad4 + wg.y * TM4;
       var cOff = 0u;
       for (var c = 0u; c < u.srcC; c++) {
-        var xv: array<vec4<f32>, TN4>;
-        for (var g = 0u; g < TN4; g++) {
-          xv[g] = vec4<f32>(src[off[4u * g] + cOff], src[off[4u * g + 1u] + cOff],
-                            src[off[4u * g + 2u] + cOff], src[off[4u * g + 3u] + cOff]) * mask[g];
-        }
+        var xv: array<f32, TN>;
+        for (var t = 0u; t < TN; t++) { xv[t] = src[off[t] + cOff] * mask[t]; }
         for (var v = 0u; v < TM4; v++) {
-          let w4 = wp[wIdx + v];
-          for (var g = 0u; g < TN4; g++) {
-            acc[4u * v][g] = fma(vec4<f32>(w4.x), xv[g], acc[4u * v][g]);
-            acc[4u * v + 1u][g] = fma(vec4<f32>(w4.y), xv[g], acc[4u * v + 1u][g]);
-            acc[4u * v + 2u][g] = fma(vec4<f32>(w4.z), xv[g], acc[4u * v + 2u][g]);
-            acc[4u * v + 3u][g] = fma(vec4<f32>(w4.w), xv[g], acc[4u * v + 3u][g]);
+          let w4 = wp[wIdx + v];  // same address in every invocation of the workgroup: one broadcast load
+          for (var t = 0u; t < TN; t++) {
+            acc[4u * v][t] = fma(w4.x, xv[t], acc[4u * v][t]);
+            acc[4u * v + 1u][t] = fma(w4.y, xv[t], acc[4u * v + 1u][t]);
+            acc[4u * v + 2u][t] = fma(w4.z, xv[t], acc[4u * v + 2u][t]);
+            acc[4u * v + 3u][t] = fma(w4.w, xv[t], acc[4u * v + 3u][t]);
           }
         }
         wIdx += u.mPad4;
@@ -130,11 +126,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   for (var mi = 0u; mi < TM; mi++) {
     let m = m0 + mi;
-    if (m >= u.outC) { break; }
-    var bv = 0.0;
-    if (u.hasBias != 0u) { bv = bias[m]; }
-    for (var t = 0u; t < TN; t++) {
-      if (live[t]) { out[outBase[t] + m * outHW] = acc[mi][t / 4u][t % 4u] + bv; }
+    if (m < u.outC) {
+      var bv = 0.0;
+      if (u.hasBias != 0u) { bv = bias[m]; }
+      for (var t = 0u; t < TN; t++) {
+        if (live[t]) { out[outBase[t] + m * outHW] = acc[mi][t] + bv; }
+      }
     }
   }
 }

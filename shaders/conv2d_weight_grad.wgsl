@@ -85,9 +85,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   let base = chunk * u.pC * u.gC * u.taps;
   for (var m = 0u; m < TM; m++) {
-    if (m0 + m >= u.pC) { break; }
-    for (var t = 0u; t < TC; t++) {
-      if (c0 + t < u.gC) { partial[base + ((m0 + m) * u.gC + c0 + t) * u.taps + tap] = acc[m][t / 4u][t % 4u]; }
+    for (var g = 0u; g < TC4; g++) {
+      let v = acc[m][g];
+      let row = base + ((m0 + m) * u.gC + c0 + 4u * g) * u.taps + tap;
+      let mOk = m0 + m < u.pC;
+      if (mOk && c0 + 4u * g < u.gC) { partial[row] = v.x; }
+      if (mOk && c0 + 4u * g + 1u < u.gC) { partial[row + u.taps] = v.y; }
+      if (mOk && c0 + 4u * g + 2u < u.gC) { partial[row + 2u * u.taps] = v.z; }
+      if (mOk && c0 + 4u * g + 3u < u.gC) { partial[row + 3u * u.taps] = v.w; }
     }
   }
 }

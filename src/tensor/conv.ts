@@ -87,6 +87,12 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 
 // ------------------------------------------------------------------ kernel launchers
 
+/**
+ * Register-tile sizes of the kernels (gather: TM = 4·gatherTM4 output channels × TN = gatherTN pixels per
+ * invocation; weight gradient: wgradTM × 4·wgradTC4 channels). Tuned on lavapipe; exposed for benchmarks.
+ */
+export const convTiles = { gatherTM4: 2, gatherTN: 8, wgradTM: 8, wgradTC4: 2 };
+
 /** Largest amount of work (FLOPs) put in one dispatch; bigger grids are split so no dispatch runs long. */
 const FLOPS_PER_DISPATCH = 4e8;
 
@@ -118,10 +124,9 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
   const [outC, outH, outW] = transposed ? [g.Cin, g.H, g.W] : [g.Cout, g.Ho, g.Wo];
   const out = Tensor.empty([g.N, outC, outH, outW]);
   if (out.size === 0) return out;
-  const TM4 = outC <= 4 ? 1 : 2;
-  const TN4 = 2;
+  const TM4 = outC <= 4 ? 1 : convTiles.gatherTM4;
+  const TN = convTiles.gatherTN;
   const TM = TM4 * 4;
-  const TN = TN4 * 4;
   const mPad = Math.ceil(outC / TM) * TM;
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const packed = packWeight(w, transposed, mPad);
@@ -139,7 +144,7 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
       .u32(phasesH).u32(phasesW).u32(t0).u32(bias ? 1 : 0)
       .done();
     engine().launch(
-      { shader: 'conv2d_implicit_gemm', subs: { TM4: String(TM4), TN4: String(TN4) }, constants: { TRANSPOSED: transposed } },
+      { shader: 'conv2d_implicit_gemm', subs: { TM4: String(TM4), TN: String(TN) }, constants: { TRANSPOSED: transposed } },
       {
         params,
         buffers: [src.buffer, packed.buffer, (bias ?? packed).buffer, out.buffer],
@@ -159,8 +164,8 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
   const pC = P.shape[1];
   const gC = G.shape[1];
   const taps = g.kh * g.kw;
-  const TM = pC >= 8 ? 8 : pC >= 4 ? 4 : 1;
-  const TC4 = gC > 4 ? 2 : 1;
+  const TM = pC >= convTiles.wgradTM ? convTiles.wgradTM : pC >= 4 ? 4 : 1;
+  const TC4 = gC > 4 ? convTiles.wgradTC4 : 1;
   const TC = TC4 * 4;
   const mBlocks = Math.ceil(pC / TM);
   const cBlocks = Math.ceil(gC / TC);
@@ -259,4 +264,39 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
     w.requiresGrad ? weightGrad(g, x, dy) : null,
     ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
   ]);
+}
+
+// ------------------------------------------------------------------ single passes (torch.nn.grad style)
+
+function convGeom(op: string, xShape: readonly number[], yShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions): Geom {
+  const h = hyper(op, opts, false);
+  const [N, Cin, H, W] = xShape;
+  const [, Cout, Ho, Wo] = yShape;
+  if (wShape[0] !== Cout || wShape[1] !== Cin) throw new Error(`${op}: weight ${fmt(wShape)} does not map input ${fmt(xShape)} to output ${fmt(yShape)}`);
+  return { N, Cin, H, W, Cout, Ho, Wo, kh: wShape[2], kw: wShape[3], stride: h.stride, padding: h.padding, dilation: h.dilation };
+}
+
+/**
+ * The input gradient of conv2d alone (torch.nn.grad.conv2d_input): dX [N,Cin,H,W] from dY and w [Cout,Cin,kh,kw].
+ * Not recorded by autograd; used by benchmarks and for second-order tricks.
+ */
+export function conv2dInputGrad(inputShape: [number, number, number, number], w: Tensor, dy: Tensor, opts: Conv2dOptions = {}): Tensor {
+  return gatherConv(convGeom('conv2dInputGrad', inputShape, dy.shape, w.shape, opts), dy, w, null, true);
+}
+
+/** The weight gradient of conv2d alone (torch.nn.grad.conv2d_weight): dW [Cout,Cin,kh,kw] from x and dY. */
+export function conv2dWeightGrad(x: Tensor, kernel: [number, number], dy: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const g = convGeom('conv2dWeightGrad', x.shape, dy.shape, [dy.shape[1], x.shape[1], ...kernel], opts);
+  return weightGrad(g, dy, x);
+}
+
+/** The input gradient of convTranspose2d alone: dX [N,Cin,H,W] = conv2d(dY, w) without bias. */
+export function convTranspose2dInputGrad(inputShape: [number, number, number, number], w: Tensor, dy: Tensor, opts: Conv2dOptions = {}): Tensor {
+  return gatherConv(convGeom('convTranspose2dInputGrad', dy.shape, inputShape, w.shape, opts), dy, w, null, false);
+}
+
+/** The weight gradient of convTranspose2d alone: dW [Cin,Cout,kh,kw] from its input x and dY. */
+export function convTranspose2dWeightGrad(x: Tensor, kernel: [number, number], dy: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const g = convGeom('convTranspose2dWeightGrad', dy.shape, x.shape, [x.shape[1], dy.shape[1], ...kernel], opts);
+  return weightGrad(g, x, dy);
 }
