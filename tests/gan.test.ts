@@ -1,0 +1,215 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tensor, memoryStats } from '../src/tensor/index.ts';
+import { GanTrainer, checkpointSpec, slerp } from '../src/gan/trainer.ts';
+import { ganSpec, buildGan, latentShape } from '../src/gan/models.ts';
+import { trainCommand, sampleCommand, UsageError } from '../src/cli/gan.ts';
+import { useEngine, rng } from './helpers.ts';
+
+useEngine();
+
+function fakeDigits(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n * 784 }, (_, i) => ((i % 28) > 10 && (i % 28) < 18 ? 0.8 : -0.9) + 0.1 * r());
+}
+
+describe('lesson models', () => {
+  it('have the lesson shapes: DCGAN G goes 1→3→7→15→28, D ends in one logit', async () => {
+    const { G, D } = buildGan(ganSpec('dcgan'), 1);
+    const z = Tensor.randn(latentShape(ganSpec('dcgan'), 2), { seed: 1 });
+    G.eval();
+    const x = G.forward(z);
+    expect(x.shape).toEqual([2, 1, 28, 28]);
+    const v = await x.toArray();
+    expect(v.every((p) => p >= -1 && p <= 1)).toBe(true); // tanh output
+    D.eval();
+    expect(D.forward(x).shape).toEqual([2, 1]);
+    const dense = buildGan(ganSpec('dense'), 1);
+    dense.G.eval();
+    expect(dense.G.forward(Tensor.randn([3, 100], { seed: 2 })).shape).toEqual([3, 1, 28, 28]);
+    const d64 = buildGan(ganSpec('dcgan64', { channels: 3, width: 8 }), 1);
+    d64.G.eval();
+    const img = d64.G.forward(Tensor.randn([2, 100, 1, 1], { seed: 3 }));
+    expect(img.shape).toEqual([2, 3, 64, 64]);
+    d64.D.eval();
+    expect(d64.D.forward(img).shape).toEqual([2, 1]);
+  });
+
+  it('use torch state_dict names and shapes (the PyTorch DCGAN module layout)', () => {
+    const { G, D } = buildGan(ganSpec('dcgan'), 1);
+    const shapes = (m: typeof G) => [...m.stateDict()].map(([k, t]) => `${k}:${t.shape.join('x')}`);
+    // What torch prints for the same nn.Sequential under `self.main` (bias=False convs, BatchNorm2d with buffers).
+    expect(shapes(G)).toEqual([
+      'main.0.weight:100x256x3x3',
+      'main.1.weight:256', 'main.1.bias:256', 'main.1.running_mean:256', 'main.1.running_var:256', 'main.1.num_batches_tracked:',
+      'main.3.weight:256x128x3x3',
+      'main.4.weight:128', 'main.4.bias:128', 'main.4.running_mean:128', 'main.4.running_var:128', 'main.4.num_batches_tracked:',
+      'main.6.weight:128x64x3x3',
+      'main.7.weight:64', 'main.7.bias:64', 'main.7.running_mean:64', 'main.7.running_var:64', 'main.7.num_batches_tracked:',
+      'main.9.weight:64x1x3x3',
+    ]);
+    expect(shapes(D)).toEqual([
+      'main.0.weight:64x1x4x4',
+      'main.2.weight:128x64x4x4',
+      'main.3.weight:128', 'main.3.bias:128', 'main.3.running_mean:128', 'main.3.running_var:128', 'main.3.num_batches_tracked:',
+      'main.5.weight:256x128x4x4',
+      'main.6.weight:256', 'main.6.bias:256', 'main.6.running_mean:256', 'main.6.running_var:256', 'main.6.num_batches_tracked:',
+      'main.8.weight:1x256x3x3',
+    ]);
+  });
+
+  it('rejects unknown models and channel counts the lesson models do not take', () => {
+    expect(() => ganSpec('dcgan', { channels: 3 })).toThrow('model dcgan: the lesson model is for 1-channel 28×28 images, not 3 channels');
+    expect(() => ganSpec('nope' as never)).toThrow(/Unknown model "nope"/);
+  });
+});
+
+describe('trainer', () => {
+  it('a tiny GAN trains a few steps: losses change and stay finite, memory stays flat', async () => {
+    const t = new GanTrainer(ganSpec('dense'), { batchSize: 16, seed: 5 });
+    const real = fakeDigits(16, 1);
+    const stats = [];
+    let live = 0;
+    for (let i = 0; i < 5; i++) {
+      stats.push(await t.readStats(t.trainBatch(real)));
+      if (i === 1) live = memoryStats().liveTensors;
+    }
+    expect(memoryStats().liveTensors).toBe(live);
+    for (const s of stats) {
+      for (const v of [s.lossD, s.lossG, s.dReal, s.dFake]) expect(Number.isFinite(v)).toBe(true);
+      expect(s.dReal).toBeGreaterThan(0);
+      expect(s.dReal).toBeLessThan(1);
+    }
+    expect(stats[4].lossD).not.toBeCloseTo(stats[0].lossD, 3);
+    // D learns to tell this fixed real batch from fakes
+    expect(stats[4].dReal).toBeGreaterThan(stats[0].dReal);
+    t.dispose();
+  });
+
+  it('k D steps per G step, D skipping and label smoothing', async () => {
+    const t = new GanTrainer(ganSpec('dense'), { batchSize: 8, dStepsPerG: 2, dSkipBelow: 100, realLabel: 0.9, seed: 2 });
+    const real = fakeDigits(8, 2);
+    const s0 = await t.readStats(t.trainBatch(real));
+    const s1 = await t.readStats(t.trainBatch(real));
+    expect(s0.gStepped).toBe(false);
+    expect(Number.isNaN(s0.lossG)).toBe(true);
+    expect(s1.gStepped).toBe(true);
+    expect(s0.dSkipped).toBe(false); // no loss known yet
+    expect(s1.dSkipped).toBe(true); // D's loss (< 100) was below the threshold
+    expect(Number.isNaN(s1.lossD)).toBe(true);
+    expect(GanTrainer.diverged(s1)).toBe(false);
+    expect(GanTrainer.diverged({ ...s1, lossG: Infinity })).toBe(true);
+    t.dispose();
+    expect(() => new GanTrainer(ganSpec('dense'), { realLabel: 1.5 })).toThrow('Invalid training option realLabel=1.5: must be in (0, 1]');
+  });
+
+  it('checkpoint round trip is bit-exact and a resumed run continues exactly', async () => {
+    const real = [fakeDigits(8, 3), fakeDigits(8, 4), fakeDigits(8, 5), fakeDigits(8, 6)];
+    const straight = new GanTrainer(ganSpec('dcgan'), { batchSize: 8, seed: 9 });
+    for (const r of real) await straight.readStats(straight.trainBatch(r));
+
+    const first = new GanTrainer(ganSpec('dcgan'), { batchSize: 8, seed: 9 });
+    for (const r of real.slice(0, 2)) await first.readStats(first.trainBatch(r));
+    const bytes = await first.saveCheckpoint();
+    const again = await first.saveCheckpoint();
+    expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true);
+    first.dispose();
+
+    const { spec, options } = checkpointSpec(bytes);
+    const resumed = new GanTrainer(spec, options);
+    resumed.loadCheckpoint(bytes);
+    expect(resumed.step).toBe(2);
+    expect(Buffer.from(await resumed.saveCheckpoint()).equals(Buffer.from(bytes))).toBe(true);
+    for (const r of real.slice(2)) await resumed.readStats(resumed.trainBatch(r));
+    const a = await straight.saveCheckpoint();
+    const b = await resumed.saveCheckpoint();
+    expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
+    straight.dispose();
+    resumed.dispose();
+  });
+
+  it('refuses a checkpoint of another model and a batch of the wrong shape', async () => {
+    const dense = new GanTrainer(ganSpec('dense'), { batchSize: 4 });
+    const bytes = await dense.saveCheckpoint();
+    const dcgan = new GanTrainer(ganSpec('dcgan'), { batchSize: 4 });
+    expect(() => dcgan.loadCheckpoint(bytes)).toThrow(/checkpoint is for model .*"kind":"dense".*, not .*"kind":"dcgan"/);
+    expect(() => dcgan.trainBatch(new Float32Array(100))).toThrow(/not N×1×28×28 images/);
+    expect(() => dcgan.trainBatch(Tensor.zeros([4, 3, 28, 28]))).toThrow('trainBatch: real images have shape [4, 3, 28, 28], the model needs [N, 1, 28, 28]');
+    dense.dispose();
+    dcgan.dispose();
+  });
+
+  it('slerp keeps the ends and the norm of equal-norm vectors', () => {
+    const a = [3, 0, 0], b = [0, 3, 0];
+    expect(Array.from(slerp(a, b, 0))).toEqual([3, 0, 0]);
+    const m = slerp(a, b, 0.5);
+    expect(Math.hypot(...m)).toBeCloseTo(3, 5);
+    expect(m[0]).toBeCloseTo(m[1], 6);
+  });
+});
+
+describe('train / sample commands', () => {
+  const quiet = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const [log, err, write] = [console.log, console.error, process.stderr.write];
+    console.log = () => {};
+    console.error = () => {};
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      return await fn();
+    } finally {
+      console.log = log;
+      console.error = err;
+      process.stderr.write = write;
+    }
+  };
+
+  it('writes a run folder, resumes it, and samples from its checkpoint', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gan-run-'));
+    const args = ['--model', 'dense', '--dataset', 'mnist', '--limit', '64', '--batch', '16', '--epochs', '2', '--max-steps', '3', '--out', out, '--grid', '4'];
+    expect(await quiet(() => trainCommand(args))).toBe(0);
+    for (const f of ['config.json', 'log.jsonl', 'loss.png', 'interpolation.png', 'checkpoint.safetensors', 'samples/final.png']) {
+      expect(existsSync(join(out, f))).toBe(true);
+    }
+    expect(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
+    // resume to the end of epoch 2 (4 steps per epoch with 64 images and batch 16)
+    expect(await quiet(() => trainCommand([...args.filter((a) => a !== '3' && a !== '--max-steps'), '--resume']))).toBe(0);
+    const lines = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(readdirSync(join(out, 'samples')).sort()).toEqual(['epoch-001.png', 'epoch-002.png', 'final.png']);
+    expect(checkpointSpec(new Uint8Array(readFileSync(join(out, 'checkpoint.safetensors')))).meta.step).toBe(8);
+    const png = join(out, 'grid.png');
+    expect(await quiet(() => sampleCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--out', png, '--n', '9']))).toBe(0);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('a diverging run stops on the non-finite loss and keeps the last good checkpoint', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gan-nan-'));
+    const code = await quiet(() => trainCommand(['--model', 'dense', '--dataset', 'mnist', '--limit', '64', '--batch', '16', '--epochs', '50',
+      '--lr-g', '1e30', '--checkpoint-every', '1', '--out', out]));
+    expect(code).toBe(1);
+    const bytes = new Uint8Array(readFileSync(join(out, 'checkpoint.safetensors')));
+    const { spec, options, meta } = checkpointSpec(bytes); // intact and loadable
+    const t = new GanTrainer(spec, options);
+    t.loadCheckpoint(bytes);
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l, (_, v) => v));
+    const bad = log.findIndex((s) => s.lossD === null || s.lossG === null);
+    expect(bad).toBeGreaterThan(0);
+    expect(meta.step).toBe(bad); // the checkpoint holds the state before the diverged step
+    t.dispose();
+  });
+
+  it('bad inputs give clear errors and write nothing', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'gan-bad-')), 'run');
+    await expect(trainCommand(['--dataset', '/no/such/folder', '--out', out])).rejects.toThrow('--dataset: "/no/such/folder" is neither mnist, fashion-mnist nor an existing folder');
+    await expect(trainCommand(['--model', 'vae', '--out', out])).rejects.toThrow(UsageError);
+    await expect(trainCommand(['--batch', 'x', '--out', out])).rejects.toThrow('--batch: expected an integer ≥ 2, got "x"');
+    await expect(trainCommand(['--out', out, '--resume'])).rejects.toThrow(`--resume: no checkpoint at ${join(out, 'checkpoint.safetensors')}`);
+    expect(existsSync(out)).toBe(false);
+    const notCkpt = join(tmpdir(), `not-a-checkpoint-${process.pid}.safetensors`);
+    writeFileSync(notCkpt, 'garbage');
+    await expect(sampleCommand(['--checkpoint', notCkpt, '--out', join(out, 'x.png')])).rejects.toThrow(/safetensors|header/i);
+    expect(existsSync(join(out, 'x.png'))).toBe(false);
+  });
+});
