@@ -29,6 +29,11 @@ export interface TimeOptions {
    * timed run), judged from the latest run's duration.
    */
   budgetMs?: number;
+  /**
+   * When the first run takes longer than this, stop there and report it as the only sample (flagged
+   * `firstRunReused`). For quick runs of multi-second steps, where compilation is a small part of the time.
+   */
+  singleRunAboveMs?: number;
 }
 
 export interface SampleStats {
@@ -40,8 +45,10 @@ export interface SampleStats {
 }
 
 export interface Timing extends SampleStats {
-  /** The first run: shader compilation, pipeline creation, allocator warm-up. Kept out of the samples. */
+  /** The first run: shader compilation, pipeline creation, allocator warm-up. Kept out of the samples... */
   firstRunMs: number;
+  /** ...except when this is true: the step was so slow that the first run is the only sample. */
+  firstRunReused?: boolean;
 }
 
 /** Median, min and max of a list of durations. The median of an even count is the mean of the middle two. */
@@ -72,6 +79,9 @@ export async function timeIt(fn: () => Promise<void>, opts: TimeOptions = {}): P
   let t0 = performance.now();
   await fn();
   const firstRunMs = performance.now() - t0;
+  if (opts.singleRunAboveMs !== undefined && firstRunMs > opts.singleRunAboveMs) {
+    return { ...summarize([firstRunMs]), firstRunMs, firstRunReused: true };
+  }
   let spent = firstRunMs;
   let latest = firstRunMs;
   for (let i = 0; i < warmup && spent + latest < budget; i++) {
@@ -241,7 +251,10 @@ function fmtGflops(g: number): string {
   return g >= 10 ? g.toFixed(1) : g.toFixed(2);
 }
 
-/** What a backend's cell says: "12.3 ms (4.56 GF/s)", "unsupported", "skipped (slow)", "error", or "—". */
+/**
+ * What a backend's cell says: "12.3 ms (4.56 GF/s)", "unsupported", "skipped (slow)", "error", or "—".
+ * ", 1 run" marks a time that is a single first run (compilation included).
+ */
 export function renderCell(row: ResultRow | undefined): string {
   if (!row) return '—';
   switch (row.status) {
@@ -251,7 +264,8 @@ export function renderCell(row: ResultRow | undefined): string {
     case 'ok': {
       if (!row.timing) return '—';
       const ms = row.timing.median;
-      return row.flops ? `${fmtMs(ms)} ms (${fmtGflops(gflops(row.flops, ms))} GF/s)` : `${fmtMs(ms)} ms`;
+      const once = row.timing.firstRunReused ? ', 1 run' : '';
+      return row.flops ? `${fmtMs(ms)} ms (${fmtGflops(gflops(row.flops, ms))} GF/s${once})` : `${fmtMs(ms)} ms${once ? ' (1 run)' : ''}`;
     }
   }
 }

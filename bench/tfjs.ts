@@ -101,6 +101,8 @@ export interface TfjsWorkload {
   id: string;
   flops: number;
   kind: 'matmul' | 'layer' | 'train';
+  /** For layer workloads: which pass (rates differ a lot between passes on some backends). */
+  pass?: ConvPass;
   /** Allocates inputs/weights on the current backend. */
   prepare: (tf: Tf) => PreparedStep;
 }
@@ -218,6 +220,7 @@ export function layerWorkload(l: ConvLayerShape, pass: ConvPass): TfjsWorkload {
     id: `layer/${l.name}/${pass}`,
     flops: convPassFlops(l, pass),
     kind: 'layer',
+    pass,
     prepare: (tf) => {
       const shapes = tfjsLayerShapes(l);
       const x = tf.randomNormal(shapes.input) as TF.Tensor4D;
@@ -263,13 +266,21 @@ interface TfjsLayerParams {
 function makeParams(tf: Tf, layers: ModelLayer[], prefix: string): TfjsLayerParams[] {
   return layers.map((layer) => {
     const { filter } = tfjsLayerShapes(layer);
-    const p: TfjsLayerParams = { layer, filter: tf.variable(tf.randomNormal(filter, 0, 0.02), true, `${prefix}.${layer.name}.w`) };
-    if (layer.bias) p.bias = tf.variable(tf.zeros([layer.outChannels]), true, `${prefix}.${layer.name}.b`);
+    const c = layer.outChannels;
+    const name = `${prefix}.${layer.name}`;
+    /** A variable from an initial value; the value's own handle is freed (the variable keeps the data). */
+    const v = (init: TF.Tensor, trainable: boolean, suffix: string): TF.Variable => {
+      const variable = tf.variable(init, trainable, `${name}.${suffix}`);
+      init.dispose();
+      return variable;
+    };
+    const p: TfjsLayerParams = { layer, filter: v(tf.randomNormal(filter, 0, 0.02), true, 'w') };
+    if (layer.bias) p.bias = v(tf.zeros([c]), true, 'b');
     if (layer.batchNorm) {
-      p.gamma = tf.variable(tf.ones([layer.outChannels]), true, `${prefix}.${layer.name}.gamma`);
-      p.beta = tf.variable(tf.zeros([layer.outChannels]), true, `${prefix}.${layer.name}.beta`);
-      p.runningMean = tf.variable(tf.zeros([layer.outChannels]), false, `${prefix}.${layer.name}.rmean`);
-      p.runningVar = tf.variable(tf.ones([layer.outChannels]), false, `${prefix}.${layer.name}.rvar`);
+      p.gamma = v(tf.ones([c]), true, 'gamma');
+      p.beta = v(tf.zeros([c]), true, 'beta');
+      p.runningMean = v(tf.zeros([c]), false, 'rmean');
+      p.runningVar = v(tf.ones([c]), false, 'rvar');
     }
     return p;
   });
@@ -323,11 +334,17 @@ export function dcganWorkload(batch = DCGAN_BATCH): TfjsWorkload {
       return {
         step: async () => {
           const z = tf.randomNormal([batch, 1, 1, DCGAN_LATENT]) as TF.Tensor4D;
-          const fake = tf.tidy(() => runStack(tf, G, z));
-          const lossD = optD.minimize(() => tf.add(bce(ones, logits(real)), bce(zeros, logits(fake))) as TF.Scalar, true, trainable(D));
-          const lossG = optG.minimize(() => bce(ones, logits(runStack(tf, G, z))), true, trainable(G));
-          await lossG!.data();
-          tf.dispose([z, fake, lossD!, lossG!]);
+          const made: TF.Tensor[] = [z];
+          try {
+            const fake = tf.tidy(() => runStack(tf, G, z));
+            made.push(fake);
+            made.push(optD.minimize(() => tf.add(bce(ones, logits(real)), bce(zeros, logits(fake))) as TF.Scalar, true, trainable(D))!);
+            const lossG = optG.minimize(() => bce(ones, logits(runStack(tf, G, z))), true, trainable(G))!;
+            made.push(lossG);
+            await lossG.data();
+          } finally {
+            tf.dispose(made);
+          }
         },
         dispose: () => {
           optD.dispose();
@@ -384,7 +401,7 @@ export function styleWorkload(size: number): TfjsWorkload {
         const f = features(styleImage);
         return STYLE_LAYERS.map((name) => gram(f.get(name)!));
       });
-      const image = tf.variable(contentImage.clone(), true, `style.image.${size}`);
+      const image = tf.variable(contentImage, true, `style.image.${size}`);
       const opt = tf.train.adam(0.02, 0.9, 0.999, 1e-8);
       const loss = (): TF.Scalar => {
         const f = features(image as unknown as TF.Tensor4D);
