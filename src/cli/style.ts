@@ -1,0 +1,352 @@
+/**
+ * `style`: neural style transfer from the command line, and `style weights`: where to get pretrained VGG files.
+ *
+ *   style --content photo.jpg --style painting.png --out out.png --size 256 --steps 60 --optimizer lbfgs
+ *   style --content gen:scene --style gen:brush --out out.png          (generated demo images)
+ *   style weights [--download keras-vgg16 --dir weights/]
+ *
+ * All the work happens in src/style (runStyleTransfer); this file parses flags, reads and writes files and
+ * draws the progress bar. Inputs are validated and loaded before anything runs, and the result is written
+ * atomically at the end, so a bad input writes nothing.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, extname, join, basename } from 'node:path';
+import { initEngine } from '../tensor/index.ts';
+import type { RgbaImage } from '../io/image.ts';
+import { plotLines } from '../io/plot.ts';
+import { readImage, writePng } from '../node/png.ts';
+import { writeFileAtomic, ensureDir } from '../node/files.ts';
+import { ProgressBar, formatFieldValue } from '../node/progress.ts';
+import { loadFeatureNetFile, weightSourcesHelp, findWeightSource, downloadWeights } from '../node/style-weights.ts';
+import { randomFeatureNet, type Architecture, type FeatureNet, type PoolKind } from '../style/nets.ts';
+import { runStyleTransfer, STYLE_DEFAULTS, type StyleTransferOptions, type IterationInfo, type OptimizerKind } from '../style/transfer.ts';
+import { geometricScene, brushTexture, stripeTexture } from '../style/images.ts';
+
+class UsageError extends Error {}
+
+const HELP = `Usage: style --content FILE --style FILE [--style FILE ...] --out OUT.png [options]
+       style weights [--download ID] [--dir DIR]
+       style compare --content FILE --style FILE --out-dir DIR [options]   (Adam vs L-BFGS on the same inputs)
+
+Images are PNG or JPEG; gen:scene, gen:brush and gen:stripes are generated test images.
+Output is PNG, written atomically when the run finishes.
+
+Inputs and network
+  --content FILE           content image
+  --style FILE             style image; repeat for several
+  --blend W1,W2,...        blend weights of the style images (default equal)
+  --style-scale S          style images are resized to S × the output size (default 1)
+  --weights FILE           pretrained VGG: Keras notop .h5 or torchvision-named .safetensors (see: style weights)
+  --net vgg16|vgg19|random network to expect (default: from --weights, else random)
+  --pool max|avg           pooling (default: max for VGG, avg for the random network)
+  --seed N                 seed of the random network and of noise init (default 1)
+
+Size and optimisation
+  --size N                 longest side of the result in px (default 256)
+  --scales A,B,...         coarse-to-fine sizes ending with --size, e.g. 128,256 (default: just --size)
+  --steps N                iterations in total over all scales (default 40 for lbfgs, 300 for adam)
+  --optimizer lbfgs|adam   (default lbfgs)
+  --lr X                   Adam learning rate (default 0.02, betas 0.99/0.999, eps 0.1: the lesson notebook)
+  --history M              L-BFGS history size (default 10)
+  --line-search strong-wolfe|none   L-BFGS step rule (default strong-wolfe)
+  --init content|noise|content+noise   starting image (default content)
+  --noise-ratio R          share of noise for content+noise (default 0.5)
+
+Loss
+  --content-weight A       (default ${STYLE_DEFAULTS.contentWeight})
+  --style-weight B         (default ${STYLE_DEFAULTS.styleWeight})
+  --tv-weight C            (default ${STYLE_DEFAULTS.tvWeight})
+  --tv abs|squared         total variation form (default abs); squared uses (dx² + dy²)^beta
+  --tv-beta X              exponent of the squared form (default 1.25)
+  --gram hw|chw|none       Gram normalisation (default chw)
+  --content-layers L,...   (default ${STYLE_DEFAULTS.contentLayers.join(',')})
+  --style-layers L,...     (default ${STYLE_DEFAULTS.styleLayers.join(',')})
+  --style-layer-weights W,...   per style layer (default equal, summing to 1)
+  --preserve-color         transfer on luminance only and keep the content's colours
+
+Output
+  --out FILE.png           result
+  --snapshot-every N       also write OUT-<iteration>.png every N iterations
+  --log FILE.jsonl         one JSON line per iteration (losses, evaluations, seconds)
+  --plot FILE.png          loss curve (log10 of each term) at the end
+  -h, --help               this text`;
+
+type Flags = Map<string, string[]>;
+const BOOLEAN_FLAGS = new Set(['preserve-color', 'help']);
+
+function parseFlags(argv: string[]): Flags {
+  const flags: Flags = new Map();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h') { flags.set('help', ['']); continue; }
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}" (flags start with --; see --help)`);
+    let name = a.slice(2);
+    let value: string | undefined;
+    const eq = name.indexOf('=');
+    if (eq >= 0) { value = name.slice(eq + 1); name = name.slice(0, eq); }
+    if (BOOLEAN_FLAGS.has(name)) { flags.set(name, ['']); continue; }
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    }
+    flags.set(name, [...(flags.get(name) ?? []), value]);
+  }
+  return flags;
+}
+
+class FlagReader {
+  private used = new Set<string>();
+  constructor(private flags: Flags) {}
+  has(name: string): boolean { this.used.add(name); return this.flags.has(name); }
+  all(name: string): string[] { this.used.add(name); return this.flags.get(name) ?? []; }
+  str(name: string): string | undefined {
+    const v = this.all(name);
+    if (v.length > 1) throw new UsageError(`--${name} given ${v.length} times`);
+    return v[0];
+  }
+  num(name: string, opts: { int?: boolean; min?: number } = {}): number | undefined {
+    const s = this.str(name);
+    if (s === undefined) return undefined;
+    const v = Number(s);
+    if (s.trim() === '' || !Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
+      throw new UsageError(`--${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got "${s}"`);
+    }
+    return v;
+  }
+  list(name: string): string[] | undefined {
+    const s = this.str(name);
+    return s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean);
+  }
+  numList(name: string): number[] | undefined {
+    const l = this.list(name);
+    if (!l) return undefined;
+    return l.map((x) => {
+      const v = Number(x);
+      if (!Number.isFinite(v)) throw new UsageError(`--${name}: "${x}" is not a number`);
+      return v;
+    });
+  }
+  choice<T extends string>(name: string, options: readonly T[]): T | undefined {
+    const s = this.str(name);
+    if (s !== undefined && !options.includes(s as T)) throw new UsageError(`--${name} must be one of ${options.join(', ')}, got "${s}"`);
+    return s as T | undefined;
+  }
+  /** Flags given but never read: misspellings. */
+  unknown(): string[] {
+    return [...this.flags.keys()].filter((k) => !this.used.has(k));
+  }
+}
+
+/** Reads an image file, or generates one for gen:scene / gen:brush / gen:stripes. */
+export function loadInputImage(spec: string, what: string): RgbaImage {
+  if (spec.startsWith('gen:')) {
+    const kind = spec.slice(4);
+    if (kind === 'scene') return geometricScene(512);
+    if (kind === 'brush') return brushTexture(512);
+    if (kind === 'stripes') return stripeTexture(512);
+    throw new UsageError(`${what}: unknown generated image "${spec}" (gen:scene, gen:brush, gen:stripes)`);
+  }
+  try {
+    return readImage(spec);
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function checkOutputPath(path: string, flag: string): void {
+  if (extname(path).toLowerCase() !== '.png') throw new UsageError(`${flag} ${path}: output must be a .png file`);
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${flag} ${path}: directory ${dir} does not exist`);
+}
+
+interface Prepared {
+  options: StyleTransferOptions;
+  net: FeatureNet;
+}
+
+/** Parses and loads everything a run needs; throws before any computation or file write. */
+async function prepare(f: FlagReader, requireOut: boolean): Promise<Prepared & { out?: string; snapshotEvery: number; log?: string; plot?: string }> {
+  const contentSpec = f.str('content');
+  const styleSpecs = f.all('style');
+  const out = f.str('out');
+  if (!contentSpec) throw new UsageError('--content is required (see --help)');
+  if (!styleSpecs.length) throw new UsageError('--style is required (see --help)');
+  if (requireOut && !out) throw new UsageError('--out is required (see --help)');
+  if (out) checkOutputPath(out, '--out');
+  const log = f.str('log');
+  const plot = f.str('plot');
+  if (plot) checkOutputPath(plot, '--plot');
+  if (log && !existsSync(dirname(log))) throw new UsageError(`--log ${log}: directory ${dirname(log)} does not exist`);
+
+  const optimizer = f.choice<OptimizerKind>('optimizer', ['lbfgs', 'adam']) ?? 'lbfgs';
+  const size = f.num('size', { int: true, min: 1 }) ?? 256;
+  const scales = f.numList('scales');
+  const steps = f.num('steps', { int: true, min: 0 }) ?? (optimizer === 'lbfgs' ? 40 : 300);
+  const blend = f.numList('blend');
+  if (blend && blend.length !== styleSpecs.length) throw new UsageError(`--blend has ${blend.length} weights for ${styleSpecs.length} style images`);
+  const netName = f.choice<Architecture>('net', ['vgg16', 'vgg19', 'random']);
+  const pool = f.choice<PoolKind>('pool', ['max', 'avg']);
+  const weights = f.str('weights');
+  const seed = f.num('seed', { int: true, min: 0 }) ?? 1;
+  if (netName && netName !== 'random' && !weights) {
+    throw new UsageError(`--net ${netName} needs --weights FILE (pretrained weights are not bundled; run "style weights" to see where to get them)`);
+  }
+  const snapshotEvery = f.num('snapshot-every', { int: true, min: 0 }) ?? 0;
+
+  const options: Omit<StyleTransferOptions, 'net' | 'content' | 'styles'> = {
+    size, scales, steps, optimizer,
+    adam: { lr: f.num('lr', { min: 0 }) ?? STYLE_DEFAULTS.adam.lr },
+    lbfgs: { historySize: f.num('history', { int: true, min: 1 }) ?? 10, lineSearch: f.choice('line-search', ['strong-wolfe', 'none'] as const) ?? 'strong-wolfe' },
+    contentLayers: f.list('content-layers'),
+    styleLayers: f.list('style-layers'),
+    styleLayerWeights: f.numList('style-layer-weights'),
+    contentWeight: f.num('content-weight', { min: 0 }),
+    styleWeight: f.num('style-weight', { min: 0 }),
+    tvWeight: f.num('tv-weight', { min: 0 }),
+    tvKind: f.choice('tv', ['abs', 'squared'] as const),
+    tvBeta: f.num('tv-beta', { min: 0 }),
+    gramNormalize: f.choice('gram', ['hw', 'chw', 'none'] as const),
+    init: f.choice('init', ['content', 'noise', 'content+noise'] as const),
+    noiseRatio: f.num('noise-ratio', { min: 0 }),
+    seed,
+    preserveColor: f.has('preserve-color'),
+    styleScale: f.num('style-scale', { min: 0 }),
+    snapshotEvery,
+  };
+  const unknown = f.unknown();
+  if (unknown.length) throw new UsageError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} (see --help)`);
+
+  // Read inputs before touching the GPU, so a missing file fails fast.
+  const content = loadInputImage(contentSpec, '--content');
+  const styles = styleSpecs.map((s, i) => ({ image: loadInputImage(s, `--style ${s}`), weight: blend?.[i] ?? 1 }));
+  await initEngine();
+  const net = weights ? await loadFeatureNetFile(weights, { arch: netName, pool }) : randomFeatureNet(seed, pool ?? 'avg');
+  return { options: { ...options, content, styles, net }, net, out, snapshotEvery, log, plot };
+}
+
+function lossFields(info: IterationInfo): Record<string, string | number> {
+  const l = info.losses;
+  return { loss: formatFieldValue(l.total), content: formatFieldValue(l.content), style: formatFieldValue(l.style), tv: formatFieldValue(l.tv), evals: info.evaluations };
+}
+
+/** log10 loss curves of a run's history (total and each term). */
+function lossChart(history: IterationInfo[], title: string): RgbaImage {
+  const x = history.map((h) => h.iteration);
+  const series = (['total', 'content', 'style', 'tv'] as const).map((k) => ({ name: k, x, values: history.map((h) => Math.log10(Math.max(h.losses[k], 1e-12))) }));
+  return plotLines(series, { title, xLabel: 'iteration', yLabel: 'log10 loss', width: 640, height: 400 });
+}
+
+function snapshotPath(out: string, iteration: number): string {
+  return join(dirname(out), `${basename(out, extname(out))}-${String(iteration).padStart(4, '0')}.png`);
+}
+
+async function runCommand(argv: string[]): Promise<number> {
+  const f = new FlagReader(parseFlags(argv));
+  if (f.has('help')) { console.log(HELP); return 0; }
+  const p = await prepare(f, true);
+  const out = p.out!;
+  console.log(`feature network: ${p.net.source.description}`);
+  console.log(`preprocessing: ${p.net.source.preprocessing.name}; pooling: ${p.net.pool}`);
+  console.log(`optimizer: ${p.options.optimizer}, ${p.options.steps} iterations, scales ${(p.options.scales ?? [p.options.size]).join(' → ')} px`);
+  const bar = new ProgressBar({ label: 'style', total: Math.max(1, p.options.steps) });
+  const logLines: string[] = [];
+  try {
+    const result = await runStyleTransfer(p.options, {
+      onIteration: (info) => {
+        bar.update(info.iteration, lossFields(info));
+        if (p.log) logLines.push(JSON.stringify({ ...info, losses: info.losses }));
+      },
+      onSnapshot: (image, info) => writePng(snapshotPath(out, info.iteration), image),
+    });
+    bar.finish(result.history.length ? lossFields(result.history[result.history.length - 1]) : undefined);
+    writePng(out, result.image);
+    if (p.log) writeFileAtomic(p.log, logLines.join('\n') + '\n');
+    if (p.plot) writePng(p.plot, lossChart(result.history, `style transfer (${p.options.optimizer}, ${result.featureNet.split(',')[0]})`));
+    const per = result.history.length ? result.seconds / result.history.length : 0;
+    console.log(`wrote ${out} (${result.image.width}x${result.image.height}) in ${result.seconds.toFixed(1)} s, ${per.toFixed(2)} s/iteration, ${result.history.at(-1)?.evaluations ?? 0} evaluations; feature network: ${result.featureNet}`);
+    return 0;
+  } finally {
+    p.net.dispose();
+  }
+}
+
+/** Runs Adam and L-BFGS on the same inputs; reports iterations/evaluations/time each needs to reach the same loss. */
+async function compareCommand(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv);
+  const outDir = flags.get('out-dir')?.[0];
+  flags.delete('out-dir');
+  const f = new FlagReader(flags);
+  if (f.has('help')) { console.log(HELP); return 0; }
+  if (!outDir) throw new UsageError('compare needs --out-dir DIR');
+  const adamSteps = Number(flags.get('adam-steps')?.[0] ?? 200);
+  const lbfgsSteps = Number(flags.get('lbfgs-steps')?.[0] ?? 30);
+  flags.delete('adam-steps');
+  flags.delete('lbfgs-steps');
+  ensureDir(outDir);
+  const p = await prepare(f, false);
+  console.log(`feature network: ${p.net.source.description}`);
+  const runs: Record<string, IterationInfo[]> = {};
+  try {
+    for (const [optimizer, steps] of [['lbfgs', lbfgsSteps], ['adam', adamSteps]] as const) {
+      const bar = new ProgressBar({ label: optimizer, total: steps });
+      const r = await runStyleTransfer({ ...p.options, optimizer, steps, stepsPerScale: undefined, scales: undefined }, { onIteration: (i) => bar.update(i.iteration, lossFields(i)) });
+      bar.finish();
+      runs[optimizer] = r.history;
+      writePng(join(outDir, `compare-${optimizer}.png`), r.image);
+    }
+  } finally {
+    p.net.dispose();
+  }
+  const target = Math.max(runs.lbfgs.at(-1)!.losses.total, runs.adam.at(-1)!.losses.total);
+  const reach = (h: IterationInfo[]) => h.find((i) => i.losses.total <= target);
+  const lines = ['| optimizer | iterations | evaluations | seconds | s/evaluation | final loss |', '|---|---|---|---|---|---|'];
+  for (const [name, h] of Object.entries(runs)) {
+    const r = reach(h)!;
+    const last = h.at(-1)!;
+    lines.push(`| ${name} | ${r.iteration} | ${r.evaluations} | ${r.seconds.toFixed(1)} | ${(last.seconds / last.evaluations).toFixed(2)} | ${last.losses.total.toPrecision(4)} |`);
+  }
+  const table = `Iterations to reach loss ${target.toPrecision(4)} (the higher of the two final losses):\n\n${lines.join('\n')}\n`;
+  console.log(table);
+  writeFileAtomic(join(outDir, 'compare.md'), table);
+  writeFileAtomic(join(outDir, 'compare.jsonl'), Object.entries(runs).flatMap(([o, h]) => h.map((i) => JSON.stringify({ optimizer: o, ...i }))).join('\n') + '\n');
+  const series = Object.entries(runs).map(([name, h]) => ({ name, x: h.map((i) => i.evaluations), values: h.map((i) => Math.log10(i.losses.total)) }));
+  writePng(join(outDir, 'compare-loss.png'), plotLines(series, { title: 'Adam vs L-BFGS: total loss', xLabel: 'objective evaluations (forward+backward)', yLabel: 'log10 loss' }));
+  return 0;
+}
+
+async function weightsCommand(argv: string[]): Promise<number> {
+  const f = new FlagReader(parseFlags(argv));
+  if (f.has('help')) { console.log(weightSourcesHelp()); return 0; }
+  const id = f.str('download');
+  const dir = f.str('dir') ?? 'weights';
+  const unknown = f.unknown();
+  if (unknown.length) throw new UsageError(`unknown option ${unknown.map((u) => `--${u}`).join(', ')}`);
+  if (!id) { console.log(weightSourcesHelp()); return 0; }
+  const source = findWeightSource(id);
+  const bar = new ProgressBar({ label: source.id, total: source.size ?? Infinity, unit: 'B' });
+  const path = await downloadWeights(source, dir, { onProgress: (n) => bar.update(n) });
+  bar.finish();
+  console.log(`wrote ${path} (size and MD5 verified)`);
+  return 0;
+}
+
+/** Entry point used by src/cli/main.ts: returns the exit code (2 for usage errors, 1 for failures). */
+export async function styleCommand(argv: string[]): Promise<number> {
+  try {
+    if (argv[0] === 'weights') return await weightsCommand(argv.slice(1));
+    if (argv[0] === 'compare') return await compareCommand(argv.slice(1));
+    return await runCommand(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`style: ${err.message}`);
+      return 2;
+    }
+    console.error(`style: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+// Run directly: tsx src/cli/style.ts ...
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await styleCommand(process.argv.slice(2));
+}

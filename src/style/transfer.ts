@@ -1,0 +1,417 @@
+/**
+ * Neural style transfer (Gatys, Ecker & Bethge 2015): optimise an image so that its deep features match a
+ * content image's and its feature correlations (Gram matrices) match a style image's.
+ *
+ * `runStyleTransfer` is the one entry point the CLI and a browser page share. It does, per scale of a
+ * coarse-to-fine pyramid: resize the inputs, compute the fixed targets (content features, blended style Grams)
+ * once without a graph, then repeatedly evaluate  total = α·content + β·style + γ·TV  and its gradient with
+ * respect to the image, stepping with Adam (the notebook's settings) or L-BFGS. The result of one scale is
+ * upsampled to start the next. Options beyond the lesson: several style images with blend weights, style
+ * scale, and colour preservation (transfer on luminance only, then the content's chroma put back).
+ *
+ * The image is optimised in pixel space: RGB in [0, 1]. Each network's preprocessing (Keras BGR/0–255/mean or
+ * torchvision mean/std) is applied inside the graph, so weights and results are comparable across networks.
+ */
+import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
+import { Adam } from '../nn/optim.ts';
+import { bilinearResize, bilinearResizeNchw, rgbaToNchw, nchwToRgba, type RgbaImage } from '../io/image.ts';
+import { FeatureNet } from './nets.ts';
+import { contentLoss, styleLayerLoss, gramMatrix, totalVariation, type GramNormalize, type TvKind } from './losses.ts';
+import { LBFGS, type Objective } from './lbfgs.ts';
+
+export type InitKind = 'noise' | 'content' | 'content+noise';
+export type OptimizerKind = 'adam' | 'lbfgs';
+
+export interface StyleImage {
+  image: RgbaImage;
+  /** Blend weight (weights are normalised to sum 1). Default 1. */
+  weight?: number;
+}
+
+export interface StyleTransferOptions {
+  content: RgbaImage;
+  styles: StyleImage[];
+  /** The feature network (e.g. randomFeatureNet() or one loaded from a weights file). */
+  net: FeatureNet;
+  /** Longest side of the result in pixels (the content's aspect ratio is kept). */
+  size: number;
+  /**
+   * Coarse-to-fine: longest sides of the scales, ending with `size` (e.g. [128, 256]). Default [size].
+   * Steps are split evenly unless `stepsPerScale` is given.
+   */
+  scales?: number[];
+  /** Total optimiser iterations (over all scales). */
+  steps: number;
+  stepsPerScale?: number[];
+  optimizer: OptimizerKind;
+  /** Adam settings; default the lesson's TF2 notebook: lr 0.02, betas (0.99, 0.999), eps 0.1. */
+  adam?: { lr?: number; betas?: [number, number]; eps?: number };
+  /** L-BFGS settings; default history 10, strong-Wolfe line search. */
+  lbfgs?: { historySize?: number; lineSearch?: 'strong-wolfe' | 'none'; lr?: number };
+  contentLayers?: string[];
+  styleLayers?: string[];
+  /** Per style layer weight (same order as styleLayers). Default 1/number of layers each. */
+  styleLayerWeights?: number[];
+  contentWeight?: number;
+  styleWeight?: number;
+  tvWeight?: number;
+  tvKind?: TvKind;
+  /** Exponent of the squared TV form. Default 1.25. */
+  tvBeta?: number;
+  gramNormalize?: GramNormalize;
+  init?: InitKind;
+  /** Share of noise in 'content+noise' init. Default 0.5. */
+  noiseRatio?: number;
+  seed?: number;
+  /** Transfer on luminance only and keep the content's colours. */
+  preserveColor?: boolean;
+  /** Style images are resized to styleScale × the current scale's size. Default 1. */
+  styleScale?: number;
+  /** Call onSnapshot every this many iterations (0: never). */
+  snapshotEvery?: number;
+}
+
+export interface LossValues {
+  total: number;
+  content: number;
+  style: number;
+  tv: number;
+}
+
+export interface IterationInfo {
+  /** Iteration number over all scales, from 1. */
+  iteration: number;
+  totalIterations: number;
+  /** Index into the scales and the size of this one. */
+  scaleIndex: number;
+  width: number;
+  height: number;
+  /** Weighted loss terms after this iteration (for L-BFGS: at the accepted point). */
+  losses: LossValues;
+  /** Objective evaluations so far (forward + backward passes). */
+  evaluations: number;
+  /** Seconds since the start. */
+  seconds: number;
+}
+
+export interface StyleTransferCallbacks {
+  onIteration?: (info: IterationInfo) => void | Promise<void>;
+  onSnapshot?: (image: RgbaImage, info: IterationInfo) => void | Promise<void>;
+  /** Also notified when a new scale starts. */
+  onScale?: (scaleIndex: number, width: number, height: number) => void;
+}
+
+export interface StyleTransferResult {
+  image: RgbaImage;
+  history: IterationInfo[];
+  /** The feature network used, in words (say it plainly in any output). */
+  featureNet: string;
+  seconds: number;
+}
+
+/** Defaults that work for the random network and for VGG on pixel-space images (see docs/style). */
+export const STYLE_DEFAULTS = {
+  contentLayers: ['block4_conv2'],
+  styleLayers: ['block1_conv1', 'block2_conv1', 'block3_conv1', 'block4_conv1'],
+  contentWeight: 1,
+  styleWeight: 1e8,
+  tvWeight: 0.01,
+  tvKind: 'abs' as TvKind,
+  tvBeta: 1.25,
+  gramNormalize: 'chw' as GramNormalize,
+  init: 'content' as InitKind,
+  noiseRatio: 0.5,
+  seed: 1,
+  adam: { lr: 0.02, betas: [0.99, 0.999] as [number, number], eps: 0.1 },
+} as const;
+
+/** Size of an image whose longest side is `longest`, keeping `w:h`. */
+export function fitSize(w: number, h: number, longest: number): { width: number; height: number } {
+  const s = longest / Math.max(w, h);
+  return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
+}
+
+// ITU-R 601 YIQ: luminance Y plus two chroma channels; colour preservation keeps the content's I and Q.
+const toY = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
+const toI = (r: number, g: number, b: number) => 0.596 * r - 0.274 * g - 0.322 * b;
+const toQ = (r: number, g: number, b: number) => 0.211 * r - 0.523 * g + 0.312 * b;
+
+/** Luminance plane of an NCHW RGB image in [0, 1]. */
+function luminance(rgb: Float32Array, plane: number): Float32Array {
+  const y = new Float32Array(plane);
+  for (let p = 0; p < plane; p++) y[p] = toY(rgb[p], rgb[plane + p], rgb[2 * plane + p]);
+  return y;
+}
+
+/** Shifts and scales `y` to the mean and standard deviation of `ref` (luminance matching for colour preservation). */
+function matchMeanStd(y: Float32Array, ref: Float32Array): Float32Array {
+  const stats = (a: Float32Array) => {
+    let m = 0;
+    for (const v of a) m += v;
+    m /= a.length;
+    let s = 0;
+    for (const v of a) s += (v - m) ** 2;
+    return [m, Math.sqrt(s / a.length) || 1];
+  };
+  const [my, sy] = stats(y);
+  const [mr, sr] = stats(ref);
+  return y.map((v) => (v - my) * (sr / sy) + mr);
+}
+
+/** Recombines an optimised luminance plane with the content's chroma; returns RGB NCHW in [0, 1]. */
+function withContentChroma(y: Float32Array, contentRgb: Float32Array, plane: number): Float32Array {
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) {
+    const [r, g, b] = [contentRgb[p], contentRgb[plane + p], contentRgb[2 * plane + p]];
+    const i = toI(r, g, b);
+    const q = toQ(r, g, b);
+    out[p] = y[p] + 0.956 * i + 0.621 * q;
+    out[plane + p] = y[p] - 0.272 * i - 0.647 * q;
+    out[2 * plane + p] = y[p] - 1.106 * i + 1.703 * q;
+  }
+  return out;
+}
+
+function checkOptions(o: StyleTransferOptions): void {
+  const bad = (msg: string) => { throw new Error(`style transfer: ${msg}`); };
+  if (!o.content) bad('no content image given');
+  if (!o.styles?.length) bad('no style image given');
+  if (!Number.isInteger(o.size) || o.size < 1) bad(`size must be a positive integer, got ${o.size}`);
+  if (!Number.isInteger(o.steps) || o.steps < 0) bad(`steps must be a non-negative integer, got ${o.steps}`);
+  if (o.optimizer !== 'adam' && o.optimizer !== 'lbfgs') bad(`optimizer must be 'adam' or 'lbfgs', got ${JSON.stringify(o.optimizer)}`);
+  const scales = o.scales ?? [o.size];
+  if (!scales.length || scales.some((s) => !Number.isInteger(s) || s < 1)) bad(`scales must be positive integers, got [${scales.join(', ')}]`);
+  if (scales[scales.length - 1] !== o.size) bad(`the last scale (${scales[scales.length - 1]}) must equal size (${o.size})`);
+  if (o.stepsPerScale && (o.stepsPerScale.length !== scales.length || o.stepsPerScale.reduce((a, b) => a + b, 0) !== o.steps)) {
+    bad(`stepsPerScale [${o.stepsPerScale.join(', ')}] must have one entry per scale and sum to steps (${o.steps})`);
+  }
+  for (const [i, s] of o.styles.entries()) if (!((s.weight ?? 1) >= 0)) bad(`style ${i + 1} has a negative or invalid blend weight ${s.weight}`);
+  if (o.styles.reduce((a, s) => a + (s.weight ?? 1), 0) <= 0) bad('the style blend weights sum to zero');
+  const styleLayers = o.styleLayers ?? [...STYLE_DEFAULTS.styleLayers];
+  if (o.styleLayerWeights && o.styleLayerWeights.length !== styleLayers.length) {
+    bad(`${o.styleLayerWeights.length} style layer weights for ${styleLayers.length} style layers`);
+  }
+  if (o.styleScale !== undefined && !(o.styleScale > 0)) bad(`styleScale must be positive, got ${o.styleScale}`);
+  if (o.noiseRatio !== undefined && !(o.noiseRatio >= 0 && o.noiseRatio <= 1)) bad(`noiseRatio must be in [0, 1], got ${o.noiseRatio}`);
+  for (const k of ['contentWeight', 'styleWeight', 'tvWeight'] as const) {
+    if (o[k] !== undefined && !(o[k]! >= 0)) bad(`${k} must be ≥ 0, got ${o[k]}`);
+  }
+  const init = o.init ?? STYLE_DEFAULTS.init;
+  if (!['noise', 'content', 'content+noise'].includes(init)) bad(`init must be noise, content or content+noise, got ${JSON.stringify(init)}`);
+  // Every layer must exist and the smallest scale must be large enough for the deepest one.
+  const layers = [...(o.contentLayers ?? STYLE_DEFAULTS.contentLayers), ...styleLayers];
+  layers.forEach((l) => o.net.layerSpec(l));
+  const min = o.net.minimumSize(layers);
+  const smallest = Math.min(...scales.map((s) => { const d = fitSize(o.content.width, o.content.height, s); return Math.min(d.width, d.height); }));
+  if (smallest < min) {
+    bad(`size ${Math.min(...scales)} gives a ${smallest} px side, too small for the layers used (${o.net.arch} needs at least ${min} px for ${layers.join(', ')})`);
+  }
+}
+
+/** The scalar loss terms of one evaluation, plus the total that is differentiated. */
+interface Terms { total: Tensor; content: Tensor; style: Tensor; tv: Tensor }
+
+/**
+ * Runs style transfer. Throws before computing anything when an option, image or layer is invalid, so a caller
+ * that writes files only after it returns writes nothing on bad input.
+ */
+export async function runStyleTransfer(options: StyleTransferOptions, callbacks: StyleTransferCallbacks = {}): Promise<StyleTransferResult> {
+  checkOptions(options);
+  const o = options;
+  const net = o.net;
+  const contentLayers = o.contentLayers ?? [...STYLE_DEFAULTS.contentLayers];
+  const styleLayers = o.styleLayers ?? [...STYLE_DEFAULTS.styleLayers];
+  const layerWeights = o.styleLayerWeights ?? styleLayers.map(() => 1 / styleLayers.length);
+  const cw = o.contentWeight ?? STYLE_DEFAULTS.contentWeight;
+  const sw = o.styleWeight ?? STYLE_DEFAULTS.styleWeight;
+  const tw = o.tvWeight ?? STYLE_DEFAULTS.tvWeight;
+  const tvKind = o.tvKind ?? STYLE_DEFAULTS.tvKind;
+  const tvBeta = o.tvBeta ?? STYLE_DEFAULTS.tvBeta;
+  const norm = o.gramNormalize ?? STYLE_DEFAULTS.gramNormalize;
+  const init = o.init ?? STYLE_DEFAULTS.init;
+  const seed = o.seed ?? STYLE_DEFAULTS.seed;
+  const scales = o.scales ?? [o.size];
+  const stepsPerScale = o.stepsPerScale ?? scales.map((_, i) => Math.floor(o.steps / scales.length) + (i < o.steps % scales.length ? 1 : 0));
+  const blendTotal = o.styles.reduce((a, s) => a + (s.weight ?? 1), 0);
+  const allLayers = [...new Set([...contentLayers, ...styleLayers])];
+  const channels = o.preserveColor ? 1 : 3;
+
+  const start = performance.now();
+  const history: IterationInfo[] = [];
+  let iteration = 0;
+  let evaluations = 0;
+  let current: Float32Array | null = null; // the image of the previous scale, NCHW
+  let prevDims = { width: 0, height: 0 };
+  let finalRgb: Float32Array | null = null;
+  let finalDims = { width: 0, height: 0 };
+
+  for (let si = 0; si < scales.length; si++) {
+    const { width, height } = fitSize(o.content.width, o.content.height, scales[si]);
+    const plane = width * height;
+    callbacks.onScale?.(si, width, height);
+    const contentRgb = rgbaToNchw(bilinearResize(o.content, width, height), { range: [0, 1] });
+    const contentLuma = o.preserveColor ? luminance(contentRgb, plane) : null;
+
+    // Fixed targets, computed once per scale without a graph.
+    const toNetInput = (data: Float32Array, w: number, h: number, c: number) => {
+      const t = Tensor.fromArray(data, [1, c, h, w]);
+      if (c === 3) return t;
+      const e = t.expand([1, 3, h, w]);
+      t.dispose();
+      return e;
+    };
+    const contentTargets = noGrad(() => tidy(() => {
+      const img = toNetInput(contentLuma ?? contentRgb, width, height, channels);
+      const f = net.forward(img, contentLayers);
+      return contentLayers.map((l) => f.get(l)!);
+    })).map((t) => t.keep());
+    const styleTargets = noGrad(() => tidy(() => {
+      let blended: Tensor[] | null = null;
+      for (const s of o.styles) {
+        const dims = fitSize(s.image.width, s.image.height, Math.max(1, Math.round(scales[si] * (o.styleScale ?? 1))));
+        const minSide = net.minimumSize(styleLayers);
+        if (Math.min(dims.width, dims.height) < minSide) {
+          throw new Error(`style transfer: the style image resized to ${dims.width}x${dims.height} is too small for the style layers (needs ${minSide} px); raise styleScale or size`);
+        }
+        let data = rgbaToNchw(bilinearResize(s.image, dims.width, dims.height), { range: [0, 1] });
+        if (contentLuma) data = matchMeanStd(luminance(data, dims.width * dims.height), contentLuma);
+        const img = toNetInput(data, dims.width, dims.height, channels);
+        const f = net.forward(img, styleLayers);
+        const share = (s.weight ?? 1) / blendTotal;
+        const grams = styleLayers.map((l) => gramMatrix(f.get(l)!, norm).mul(share));
+        blended = blended ? blended.map((g, i) => g.add(grams[i])) : grams;
+      }
+      return blended!;
+    })).map((t) => t.keep());
+
+    // Starting image: the previous scale's result upsampled, or the chosen init.
+    let start0: Float32Array;
+    if (current) {
+      start0 = bilinearResizeNchw(current, 1, channels, prevDims.height, prevDims.width, height, width);
+    } else {
+      const base = contentLuma ?? contentRgb;
+      if (init === 'content') start0 = base;
+      else {
+        const noise = await readAndDispose(Tensor.rand([channels * plane], { seed, lo: 0, hi: 1 }));
+        const r = init === 'noise' ? 1 : (o.noiseRatio ?? STYLE_DEFAULTS.noiseRatio);
+        start0 = base.map((v, i) => (1 - r) * v + r * noise[i]);
+      }
+    }
+    const image = Tensor.fromArray(start0, [1, channels, height, width]).keep();
+
+    const terms = (x: Tensor): Terms => {
+      const img = channels === 3 ? x : x.expand([1, 3, height, width]);
+      const f = net.forward(img, allLayers);
+      let content = Tensor.scalar(0);
+      contentLayers.forEach((l, i) => (content = content.add(contentLoss(f.get(l)!, contentTargets[i]))));
+      let style = Tensor.scalar(0);
+      styleLayers.forEach((l, i) => (style = style.add(styleLayerLoss(f.get(l)!, styleTargets[i], norm).mul(layerWeights[i]))));
+      const tv = totalVariation(x, tvKind, tvBeta);
+      const wc = content.mul(cw);
+      const ws = style.mul(sw);
+      const wt = tv.mul(tw);
+      return { total: wc.add(ws).add(wt), content: wc, style: ws, tv: wt };
+    };
+    /** Evaluates at x (a plain tensor), returning the loss terms and d total / dx. */
+    const evaluate = async (x: Tensor): Promise<{ losses: LossValues; grad: Tensor }> => {
+      const leaf = x.detach().requireGrad();
+      const packed = tidy(() => {
+        const t = terms(leaf);
+        t.total.backward();
+        return concat([t.total, t.content, t.style, t.tv].map((s) => s.reshape([1])), 0);
+      });
+      const v = await packed.toArray();
+      packed.dispose();
+      evaluations++;
+      const grad = leaf.grad!;
+      leaf.grad = null;
+      leaf.dispose();
+      return { losses: { total: v[0], content: v[1], style: v[2], tv: v[3] }, grad };
+    };
+
+    let lastLosses: LossValues | null = null;
+    const report = async () => {
+      const info: IterationInfo = {
+        iteration, totalIterations: o.steps, scaleIndex: si, width, height,
+        losses: lastLosses!, evaluations, seconds: (performance.now() - start) / 1000,
+      };
+      history.push(info);
+      await callbacks.onIteration?.(info);
+      if (callbacks.onSnapshot && o.snapshotEvery && iteration % o.snapshotEvery === 0) {
+        const data = await image.toArray();
+        const rgb = contentLuma ? withContentChroma(data, contentRgb, plane) : data;
+        await callbacks.onSnapshot(nchwToRgba(rgb, 1, 3, height, width, { range: [0, 1] }), info);
+      }
+    };
+
+    try {
+      if (o.optimizer === 'adam') {
+        const a = { ...STYLE_DEFAULTS.adam, ...o.adam };
+        image.requireGrad();
+        const adam = new Adam([image], { lr: a.lr, betas: [...a.betas] as [number, number], eps: a.eps });
+        try {
+          for (let k = 0; k < stepsPerScale[si]; k++) {
+            const { losses, grad } = await evaluate(image);
+            image.grad = grad;
+            adam.step();
+            adam.zeroGrad();
+            // Projected step: keep pixels in the displayable range, as the notebook's clip_0_1.
+            noGrad(() => tidy(() => { image.assign(image.clamp(0, 1)); }));
+            lastLosses = losses;
+            iteration++;
+            await report();
+          }
+        } finally {
+          adam.dispose();
+          image.requireGrad(false);
+        }
+      } else {
+        const opt = new LBFGS(image, { historySize: o.lbfgs?.historySize ?? 10, lineSearch: o.lbfgs?.lineSearch ?? 'strong-wolfe', lr: o.lbfgs?.lr ?? 1, toleranceChange: 0, toleranceGrad: 0 });
+        // The line search may end on a point it evaluated earlier: remember each evaluation's terms.
+        let seen: LossValues[] = [];
+        const objective: Objective = async (x) => {
+          const { losses, grad } = await evaluate(x);
+          seen.push(losses);
+          return { loss: losses.total, grad };
+        };
+        try {
+          for (let k = 0; k < stepsPerScale[si]; k++) {
+            const r = await opt.step(objective);
+            lastLosses = seen.find((l) => l.total === r.loss) ?? lastLosses ?? { total: r.loss, content: NaN, style: NaN, tv: NaN };
+            seen = [lastLosses];
+            iteration++;
+            await report();
+            if (r.converged) break;
+          }
+        } finally {
+          opt.dispose();
+        }
+      }
+      const data = await readAndDispose(noGrad(() => image.clamp(0, 1)));
+      current = data;
+      prevDims = { width, height };
+      finalRgb = contentLuma ? withContentChroma(data, contentRgb, plane) : data;
+      finalDims = { width, height };
+    } finally {
+      image.dispose();
+      contentTargets.forEach((t) => t.dispose());
+      styleTargets.forEach((t) => t.dispose());
+    }
+  }
+
+  return {
+    image: nchwToRgba(finalRgb!, 1, 3, finalDims.height, finalDims.width, { range: [0, 1] }),
+    history,
+    featureNet: net.source.description,
+    seconds: (performance.now() - start) / 1000,
+  };
+}
+
+/** Reads a tensor's values back and disposes it. */
+async function readAndDispose(t: Tensor): Promise<Float32Array> {
+  try {
+    return await t.toArray();
+  } finally {
+    t.dispose();
+  }
+}
