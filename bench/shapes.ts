@@ -20,8 +20,8 @@ export const DCGAN_LATENT = 100;
 
 /**
  * DCGAN generator: z as [N,100,1,1] -> [N,1,28,28].
- * Spatial sizes 1 -> 3 -> 7 -> 15 -> 28. Layers followed by BatchNorm carry no bias (BN's shift replaces it);
- * the output layer has a bias and tanh.
+ * Spatial sizes 1 -> 3 -> 7 -> 15 -> 28; BatchNorm + ReLU after G1..G3, tanh out. No layer has a bias,
+ * as in src/gan/models.ts.
  */
 export function generatorLayers(batch = DCGAN_BATCH): ModelLayer[] {
   const convT = (name: string, cin: number, cout: number, size: number, extra: Partial<ModelLayer>): ModelLayer => ({
@@ -33,14 +33,15 @@ export function generatorLayers(batch = DCGAN_BATCH): ModelLayer[] {
     convT('G1', DCGAN_LATENT, 256, 1, {}),
     convT('G2', 256, 128, 3, {}),
     convT('G3', 128, 64, 7, {}),
-    convT('G4', 64, 1, 15, { padding: 2, outputPadding: 1, bias: true, batchNorm: false, activation: 'tanh' }),
+    convT('G4', 64, 1, 15, { padding: 2, outputPadding: 1, batchNorm: false, activation: 'tanh' }),
   ];
 }
 
 /**
  * DCGAN discriminator: [N,1,28,28] -> one logit per image (sigmoid + BCE in the loss).
  * Conv k4 s2 p1: 28 -> 14 -> 7 -> 3, then Conv k3 s1 p0: 3 -> 1. BatchNorm on the two middle layers (the
- * usual DCGAN choice: none on the layer that sees images, none on the logit layer).
+ * usual DCGAN choice: none on the layer that sees images, none on the logit layer). No biases, as in
+ * src/gan/models.ts.
  */
 export function discriminatorLayers(batch = DCGAN_BATCH): ModelLayer[] {
   const conv = (name: string, cin: number, cout: number, size: number, extra: Partial<ModelLayer>): ModelLayer => ({
@@ -49,10 +50,10 @@ export function discriminatorLayers(batch = DCGAN_BATCH): ModelLayer[] {
     bias: false, batchNorm: true, activation: 'leakyRelu0.2', ...extra,
   });
   return [
-    conv('D1', 1, 64, 28, { bias: true, batchNorm: false }),
+    conv('D1', 1, 64, 28, { batchNorm: false }),
     conv('D2', 64, 128, 14, {}),
     conv('D3', 128, 256, 7, {}),
-    conv('D4', 256, 1, 3, { kernelH: 3, kernelW: 3, stride: 1, padding: 0, bias: true, batchNorm: false, activation: 'none' }),
+    conv('D4', 256, 1, 3, { kernelH: 3, kernelW: 3, stride: 1, padding: 0, batchNorm: false, activation: 'none' }),
   ];
 }
 
