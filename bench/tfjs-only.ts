@@ -9,9 +9,10 @@
  * by that run alone ("1 run" in the table), and any workload whose estimated run time (its FLOPs at the
  * backend's measured rate for that kind of work) exceeds 30 s is skipped ("skipped (slow)"); without --quick
  * the limit is 120 s.
- * Results go to bench/results/<adapter>-tfjs.{json,md} unless --no-write.
+ * Results go to bench/results/<adapter slug>-tfjs.{json,md} (e.g. lavapipe-tfjs.md) unless --no-write.
  */
 import { create, globals } from 'webgpu';
+import { summarizeAdapter } from '../src/tensor/gpu.ts';
 import { measureFmaCeiling } from './ceiling.ts';
 import { gflops, renderTable, timeIt, writeResults, type ResultRow, type TimeOptions } from './harness.ts';
 import { isUnsupportedError, loadTfjs, tfjsMemory, tfjsWorkloads, TFJS_BACKENDS, type TfjsBackendName } from './tfjs.ts';
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
   const gpu = create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   const adapterName = adapter ? adapter.info.description || `${adapter.info.vendor} ${adapter.info.device}` : 'no-gpu';
+  // Short, stable name for result files ("lavapipe", "nvidia", ...), the same one the engine's benchmarks use.
+  const adapterSlug = adapter ? summarizeAdapter(adapter.info).slug : 'no-gpu';
 
   let ceilingGflops: number | undefined;
   if (args.ceiling && adapter) {
@@ -139,7 +142,7 @@ async function main(): Promise<void> {
       runner: 'bench/tfjs-only.ts', quick: args.quick, ceilingGflops, tfjsVersion: tf.version.tfjs,
       webgpuAdapter: adapterName, node: process.version, table,
     };
-    const out = writeResults(`${adapterName} tfjs`, rows, meta);
+    const out = writeResults(`${adapterSlug} tfjs`, rows, meta);
     log(`wrote ${out.json} and ${out.md}`);
   }
 }
