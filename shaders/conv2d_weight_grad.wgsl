@@ -8,9 +8,10 @@
 // Work split: the K = N·Hout·Wout reduction is what is large (the naive one-thread-per-weight loop is serial in
 //   it), so it is cut into `chunks` ranges of pixels (grid z); each chunk writes its partial sums to
 //   partial[chunk] and the host sums the chunks afterwards (a small reduction). Within a chunk an invocation owns
-//   a register tile of TM output channels × TC = 4·TC4 input channels at one tap (grid y = tap, so every
-//   invocation of a workgroup makes the same in-bounds decision per pixel: no divergence). Per pixel it loads TM
-//   values of P and TC of G and does TM·TC FMAs. Grid: (⌈tiles/64⌉, kh·kw, chunks).
+//   a register tile of TM rows m × TC im2col columns col = c·kh·kw + i·kw + j (columns strided by the workgroup
+//   size, so neighbouring invocations read neighbouring taps). The TM rows are the same for the whole workgroup,
+//   so the P values of a pixel are one broadcast load each; only the TC values of G are per-invocation loads.
+//   Per pixel: TC loads + TM broadcasts feed TM·TC FMAs. Grid: (⌈columns / (64·TC)⌉, ⌈M/TM⌉, chunks).
 // Gradient: not differentiated (second derivatives are not supported).
 
 struct Params {
@@ -18,43 +19,50 @@ struct Params {
   pC: u32, pH: u32, pW: u32, taps: u32,
   kw: u32, pixelsPerChunk: u32, strideH: i32, strideW: i32,
   padH: i32, padW: i32, dilH: i32, dilW: i32,
-  cBlocks: u32, mBlocks: u32, chunkOffset: u32, _p1: u32,
+  chunkOffset: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> P: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 
+const WG = 64u;
 const TM = {{TM}}u;
-const TC4 = {{TC4}}u;
-const TC = TC4 * 4u;
+const TC = {{TC}}u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let tile = wg.x * 64u + lid;
-  if (tile >= u.cBlocks * u.mBlocks) { return; }
-  let c0 = (tile % u.cBlocks) * TC;
-  let m0 = (tile / u.cBlocks) * TM;
-  let tap = wg.y;
-  let i = i32(tap / u.kw);
-  let j = i32(tap % u.kw);
-  let rowOff = i * u.dilH - u.padH;
-  let colOff = j * u.dilW - u.padW;
+  let columns = u.gC * u.taps;
+  let colBase = wg.x * WG * TC + lid;
+  if (colBase >= columns) { return; }
+  let m0 = wg.y * TM;
+  let chunk = wg.z + u.chunkOffset;
   let gHW = u.gH * u.gW;
   let pHW = u.pH * u.pW;
 
-  // Channel offsets, clamped so edge tiles read valid memory (their results are not written).
+  // Per column: its channel's offset in G and the tap's row/column shift; dead columns are masked.
   var gCh: array<u32, TC>;
+  var rowOff: array<i32, TC>;
+  var colOff: array<i32, TC>;
+  var liveCol: array<bool, TC>;
+  for (var t = 0u; t < TC; t++) {
+    let col = colBase + t * WG;
+    liveCol[t] = col < columns;
+    let cc = min(col, columns - 1u);
+    let tap = cc % u.taps;
+    gCh[t] = (cc / u.taps) * gHW;
+    rowOff[t] = i32(tap / u.kw) * u.dilH - u.padH;
+    colOff[t] = i32(tap % u.kw) * u.dilW - u.padW;
+  }
+  // P channel offsets (uniform), clamped so rows past M read valid memory; their results are not written.
   var pCh: array<u32, TM>;
-  for (var t = 0u; t < TC; t++) { gCh[t] = min(c0 + t, u.gC - 1u) * gHW; }
   for (var m = 0u; m < TM; m++) { pCh[m] = min(m0 + m, u.pC - 1u) * pHW; }
 
-  let chunk = wg.z + u.chunkOffset;
-  var acc: array<array<vec4<f32>, TC4>, TM>;
+  var acc: array<array<f32, TC>, TM>;
   let total = u.batch * pHW;
   let q1 = min((chunk + 1u) * u.pixelsPerChunk, total);
   var q = chunk * u.pixelsPerChunk;
-  // Walk the chunk one output row (n, oh) at a time; the row's in-bounds test is shared by its pixels.
+  // Walk the chunk one output row (n, oh) at a time.
   while (q < q1) {
     let n = q / pHW;
     let rem = q % pHW;
@@ -62,37 +70,34 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let ow0 = rem % u.pW;
     let owEnd = min(u.pW, ow0 + (q1 - q));
     q += owEnd - ow0;
-    let ih = i32(oh) * u.strideH + rowOff;
-    if (ih < 0 || ih >= i32(u.gH)) { continue; }
-    let gRow = n * u.gC * gHW + u32(ih) * u.gW;
     let pRow = n * u.pC * pHW + oh * u.pW;
+    let gImage = n * u.gC * gHW;
+    var rowBase: array<i32, TC>;
+    var rowOk: array<bool, TC>;
+    for (var t = 0u; t < TC; t++) {
+      let ih = i32(oh) * u.strideH + rowOff[t];
+      rowOk[t] = liveCol[t] && ih >= 0 && ih < i32(u.gH);
+      rowBase[t] = i32(gImage + gCh[t]) + ih * i32(u.gW);
+    }
     for (var ow = ow0; ow < owEnd; ow++) {
-      let iw = i32(ow) * u.strideW + colOff;
-      if (iw < 0 || iw >= i32(u.gW)) { continue; }
-      let gOff = gRow + u32(iw);
-      let pOff = pRow + ow;
-      var gv: array<vec4<f32>, TC4>;
-      for (var g = 0u; g < TC4; g++) {
-        gv[g] = vec4<f32>(G[gOff + gCh[4u * g]], G[gOff + gCh[4u * g + 1u]],
-                          G[gOff + gCh[4u * g + 2u]], G[gOff + gCh[4u * g + 3u]]);
+      var gv: array<f32, TC>;
+      for (var t = 0u; t < TC; t++) {
+        let iw = i32(ow) * u.strideW + colOff[t];
+        let ok = rowOk[t] && iw >= 0 && iw < i32(u.gW);
+        gv[t] = select(0.0, G[select(0u, u32(rowBase[t] + iw), ok)], ok);
       }
+      let pOff = pRow + ow;
       for (var m = 0u; m < TM; m++) {
-        let pv = vec4<f32>(P[pOff + pCh[m]]);
-        for (var g = 0u; g < TC4; g++) { acc[m][g] = fma(pv, gv[g], acc[m][g]); }
+        let pv = P[pOff + pCh[m]];  // same address in the whole workgroup: a broadcast load
+        for (var t = 0u; t < TC; t++) { acc[m][t] = fma(pv, gv[t], acc[m][t]); }
       }
     }
   }
 
-  let base = chunk * u.pC * u.gC * u.taps;
+  let base = chunk * u.pC * columns;
   for (var m = 0u; m < TM; m++) {
-    for (var g = 0u; g < TC4; g++) {
-      let v = acc[m][g];
-      let row = base + ((m0 + m) * u.gC + c0 + 4u * g) * u.taps + tap;
-      let mOk = m0 + m < u.pC;
-      if (mOk && c0 + 4u * g < u.gC) { partial[row] = v.x; }
-      if (mOk && c0 + 4u * g + 1u < u.gC) { partial[row + u.taps] = v.y; }
-      if (mOk && c0 + 4u * g + 2u < u.gC) { partial[row + 2u * u.taps] = v.z; }
-      if (mOk && c0 + 4u * g + 3u < u.gC) { partial[row + 3u * u.taps] = v.w; }
+    for (var t = 0u; t < TC; t++) {
+      if (m0 + m < u.pC && liveCol[t]) { partial[base + (m0 + m) * columns + colBase + t * WG] = acc[m][t]; }
     }
   }
 }

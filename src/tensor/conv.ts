@@ -89,9 +89,9 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 
 /**
  * Register-tile sizes of the kernels (gather: TM = 4·gatherTM4 output channels × TN = gatherTN pixels per
- * invocation; weight gradient: wgradTM × 4·wgradTC4 channels). Tuned on lavapipe; exposed for benchmarks.
+ * invocation; weight gradient: wgradTM rows × wgradTC im2col columns). Tuned on lavapipe; exposed for benchmarks.
  */
-export const convTiles = { gatherTM4: 2, gatherTN: 8, wgradTM: 8, wgradTC4: 2 };
+export const convTiles = { gatherTM4: 2, gatherTN: 8, wgradTM: 16, wgradTC: 8 };
 
 /** Largest amount of work (FLOPs) put in one dispatch; bigger grids are split so no dispatch runs long. */
 const FLOPS_PER_DISPATCH = 4e8;
@@ -164,13 +164,17 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
   const pC = P.shape[1];
   const gC = G.shape[1];
   const taps = g.kh * g.kw;
-  const TM = pC >= convTiles.wgradTM ? convTiles.wgradTM : pC >= 4 ? 4 : 1;
-  const TC4 = gC > 4 ? convTiles.wgradTC4 : 1;
-  const TC = TC4 * 4;
+  const columns = gC * taps;
+  // Rows per workgroup: the tile size, smaller when there are fewer rows than that.
+  let TM = convTiles.wgradTM;
+  while (TM > 1 && TM > pC) TM = TM >= 8 ? TM >> 1 : 1;
+  // Columns per invocation: as many as keep at least one full workgroup of them busy.
+  let TC = convTiles.wgradTC;
+  while (TC > 1 && Math.ceil(columns / TC) < 64) TC >>= 1;
   const mBlocks = Math.ceil(pC / TM);
-  const cBlocks = Math.ceil(gC / TC);
+  const colGroups = Math.ceil(columns / (64 * TC));
   const K = g.N * g.Ho * g.Wo;
-  const invocations = mBlocks * cBlocks * taps;
+  const invocations = mBlocks * Math.ceil(columns / TC);
   // Enough chunks that a few thousand invocations share the work, but each keeps ≥ 64 pixels to sum over.
   const chunks = Math.max(1, Math.min(Math.ceil(4096 / invocations), Math.floor(K / 64)));
   const pixelsPerChunk = Math.ceil(K / chunks);
@@ -178,9 +182,8 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
   const shape = [pC, gC, g.kh, g.kw];
   const partial = Tensor.empty(usedChunks > 1 ? [usedChunks, ...shape] : shape);
   if (partial.size === 0) return partial;
-  const flopsPerChunk = 2 * pixelsPerChunk * mBlocks * TM * cBlocks * TC * taps;
+  const flopsPerChunk = 2 * pixelsPerChunk * mBlocks * TM * columns;
   const chunksPerLaunch = Math.max(1, Math.floor(FLOPS_PER_DISPATCH / flopsPerChunk));
-  const groupsX = Math.ceil(mBlocks * cBlocks / 64);
   for (let z0 = 0; z0 < usedChunks; z0 += chunksPerLaunch) {
     // A launch covers chunks z0 … z0 + gridZ − 1 (chunkOffset = z0).
     const params = new Params()
@@ -188,11 +191,11 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
       .u32(pC).u32(g.Ho).u32(g.Wo).u32(taps)
       .u32(g.kw).u32(pixelsPerChunk).i32(g.stride[0]).i32(g.stride[1])
       .i32(g.padding[0]).i32(g.padding[1]).i32(g.dilation[0]).i32(g.dilation[1])
-      .u32(cBlocks).u32(mBlocks).u32(z0).u32(0)
+      .u32(z0).u32(0).u32(0).u32(0)
       .done();
     engine().launch(
-      { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC4: String(TC4) } },
-      { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [groupsX, taps, Math.min(chunksPerLaunch, usedChunks - z0)] },
+      { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) } },
+      { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [colGroups, mBlocks, Math.min(chunksPerLaunch, usedChunks - z0)] },
     );
   }
   if (usedChunks === 1) return partial;
