@@ -56,8 +56,8 @@ Loss
   --content-weight A       (default ${STYLE_DEFAULTS.contentWeight})
   --style-weight B         (default ${STYLE_DEFAULTS.styleWeight})
   --tv-weight C            (default ${STYLE_DEFAULTS.tvWeight})
-  --tv abs|squared         total variation form (default abs); squared uses (dx² + dy²)^beta
-  --tv-beta X              exponent of the squared form (default 1.25)
+  --tv abs|squared         total variation form (default abs); squared uses (dx² + dy²)^(beta/2)
+  --tv-beta X              beta of the squared form (default 2.5, i.e. the Keras example's power 1.25)
   --gram hw|chw|none       Gram normalisation (default chw)
   --content-layers L,...   (default ${STYLE_DEFAULTS.contentLayers.join(',')})
   --style-layers L,...     (default ${STYLE_DEFAULTS.styleLayers.join(',')})

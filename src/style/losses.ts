@@ -5,10 +5,11 @@
  *   content  Lc = ½ Σ (F − P)²                         F, P: activations of the image and the content image
  *   style    Ls = Σ_l w_l Σ (G_l − A_l)²                G, A: Gram matrices of the image and the style image(s)
  *   TV, abs       Σ |x[i+1,j] − x[i,j]| + |x[i,j+1] − x[i,j]|
- *   TV, squared   Σ ((x[i,j] − x[i+1,j])² + (x[i,j] − x[i,j+1])²)^β   (β = 1.25 in the Keras example)
+ *   TV, squared   Σ ((x[i,j] − x[i+1,j])² + (x[i,j] − x[i,j+1])²)^(β/2)   (β = 2.5: the Keras example's ^1.25)
  */
 import { Tensor } from '../tensor/index.ts';
 import { gram, type GramNormalize } from '../tensor/gram.ts';
+import { totalVariation as tensorTotalVariation } from '../tensor/losses.ts';
 
 export type { GramNormalize };
 
@@ -36,20 +37,10 @@ export function styleLayerLoss(features: Tensor, targetGram: Tensor, normalize: 
 
 export type TvKind = 'abs' | 'squared';
 
-/** Total variation of an image batch [N, C, H, W] (see the file comment for the two forms). */
-export function totalVariation(x: Tensor, kind: TvKind = 'abs', beta = 1.25): Tensor {
-  if (x.rank !== 4) throw new Error(`totalVariation: expected [N, C, H, W], got [${x.shape.join(', ')}]`);
-  const [, , H, W] = x.shape;
-  if (H < 2 || W < 2) throw new Error(`totalVariation: image ${W}x${H} needs at least 2x2 pixels`);
-  if (kind === 'abs') {
-    const dy = x.slice([null, null, [1, H]]).sub(x.slice([null, null, [0, H - 1]]));
-    const dx = x.slice([null, null, null, [1, W]]).sub(x.slice([null, null, null, [0, W - 1]]));
-    return dy.abs().sum().add(dx.abs().sum());
-  }
-  if (kind !== 'squared') throw new Error(`totalVariation: kind must be 'abs' or 'squared', got ${JSON.stringify(kind)}`);
-  // Keras example form: both differences taken at the same top-left (H−1)×(W−1) pixels.
-  const corner = x.slice([null, null, [0, H - 1], [0, W - 1]]);
-  const a = corner.sub(x.slice([null, null, [1, H], [0, W - 1]])).square();
-  const b = corner.sub(x.slice([null, null, [0, H - 1], [1, W]])).square();
-  return a.add(b).pow(beta).sum();
+/**
+ * Total variation of an image batch [N, C, H, W], summed over the batch (src/tensor/losses.ts): 'abs', or
+ * 'squared' = Σ ((dx² + dy²)^(β/2)); β = 2.5 is the Keras example's (a + b)^1.25.
+ */
+export function totalVariation(x: Tensor, kind: TvKind = 'abs', beta = 2.5): Tensor {
+  return tensorTotalVariation(x, { kind, beta, reduction: 'sum' });
 }

@@ -56,7 +56,7 @@ export interface StyleTransferOptions {
   styleWeight?: number;
   tvWeight?: number;
   tvKind?: TvKind;
-  /** Exponent of the squared TV form. Default 1.25. */
+  /** β of the squared TV form Σ (dx² + dy²)^(β/2). Default 2.5 (the Keras example's exponent 1.25). */
   tvBeta?: number;
   gramNormalize?: GramNormalize;
   init?: InitKind;
@@ -117,7 +117,7 @@ export const STYLE_DEFAULTS = {
   styleWeight: 1e8,
   tvWeight: 0.01,
   tvKind: 'abs' as TvKind,
-  tvBeta: 1.25,
+  tvBeta: 2.5,
   gramNormalize: 'chw' as GramNormalize,
   init: 'content' as InitKind,
   noiseRatio: 0.5,
@@ -208,8 +208,45 @@ function checkOptions(o: StyleTransferOptions): void {
   }
 }
 
-/** The scalar loss terms of one evaluation, plus the total that is differentiated. */
-interface Terms { total: Tensor; content: Tensor; style: Tensor; tv: Tensor }
+/** The scalar loss terms of one evaluation (each already weighted), plus their sum, which is differentiated. */
+export interface LossTerms { total: Tensor; content: Tensor; style: Tensor; tv: Tensor }
+
+/** Everything the loss needs besides the image: network, layers, fixed targets and term weights. */
+export interface LossSpec {
+  net: FeatureNet;
+  contentLayers: string[];
+  styleLayers: string[];
+  styleLayerWeights: number[];
+  /** Content features per content layer. */
+  contentTargets: Tensor[];
+  /** Target Gram matrix per style layer (already blended over style images). */
+  styleTargets: Tensor[];
+  contentWeight: number;
+  styleWeight: number;
+  tvWeight: number;
+  tvKind: TvKind;
+  tvBeta: number;
+  gramNormalize: GramNormalize;
+}
+
+/**
+ * total = α·Σ_l ½Σ(F_l − P_l)²  +  β·Σ_l w_l Σ(G_l − A_l)²  +  γ·TV(x)  for an image x [1, C, H, W] in [0, 1];
+ * C = 1 (luminance, colour preservation) is replicated to 3 channels before the network.
+ */
+export function styleTransferLoss(x: Tensor, spec: LossSpec): LossTerms {
+  const [, c, h, w] = x.shape;
+  const img = c === 3 ? x : x.expand([1, 3, h, w]);
+  const f = spec.net.forward(img, [...new Set([...spec.contentLayers, ...spec.styleLayers])]);
+  let content = Tensor.scalar(0);
+  spec.contentLayers.forEach((l, i) => (content = content.add(contentLoss(f.get(l)!, spec.contentTargets[i]))));
+  let style = Tensor.scalar(0);
+  spec.styleLayers.forEach((l, i) => (style = style.add(styleLayerLoss(f.get(l)!, spec.styleTargets[i], spec.gramNormalize).mul(spec.styleLayerWeights[i]))));
+  const tv = totalVariation(x, spec.tvKind, spec.tvBeta);
+  const wc = content.mul(spec.contentWeight);
+  const ws = style.mul(spec.styleWeight);
+  const wt = tv.mul(spec.tvWeight);
+  return { total: wc.add(ws).add(wt), content: wc, style: ws, tv: wt };
+}
 
 /**
  * Runs style transfer. Throws before computing anything when an option, image or layer is invalid, so a caller
@@ -233,7 +270,6 @@ export async function runStyleTransfer(options: StyleTransferOptions, callbacks:
   const scales = o.scales ?? [o.size];
   const stepsPerScale = o.stepsPerScale ?? scales.map((_, i) => Math.floor(o.steps / scales.length) + (i < o.steps % scales.length ? 1 : 0));
   const blendTotal = o.styles.reduce((a, s) => a + (s.weight ?? 1), 0);
-  const allLayers = [...new Set([...contentLayers, ...styleLayers])];
   const channels = o.preserveColor ? 1 : 3;
 
   const start = performance.now();
@@ -299,19 +335,11 @@ export async function runStyleTransfer(options: StyleTransferOptions, callbacks:
     }
     const image = Tensor.fromArray(start0, [1, channels, height, width]).keep();
 
-    const terms = (x: Tensor): Terms => {
-      const img = channels === 3 ? x : x.expand([1, 3, height, width]);
-      const f = net.forward(img, allLayers);
-      let content = Tensor.scalar(0);
-      contentLayers.forEach((l, i) => (content = content.add(contentLoss(f.get(l)!, contentTargets[i]))));
-      let style = Tensor.scalar(0);
-      styleLayers.forEach((l, i) => (style = style.add(styleLayerLoss(f.get(l)!, styleTargets[i], norm).mul(layerWeights[i]))));
-      const tv = totalVariation(x, tvKind, tvBeta);
-      const wc = content.mul(cw);
-      const ws = style.mul(sw);
-      const wt = tv.mul(tw);
-      return { total: wc.add(ws).add(wt), content: wc, style: ws, tv: wt };
+    const lossSpec: LossSpec = {
+      net, contentLayers, styleLayers, styleLayerWeights: layerWeights, contentTargets, styleTargets,
+      contentWeight: cw, styleWeight: sw, tvWeight: tw, tvKind, tvBeta, gramNormalize: norm,
     };
+    const terms = (x: Tensor) => styleTransferLoss(x, lossSpec);
     /** Evaluates at x (a plain tensor), returning the loss terms and d total / dx. */
     const evaluate = async (x: Tensor): Promise<{ losses: LossValues; grad: Tensor }> => {
       const leaf = x.detach().requireGrad();

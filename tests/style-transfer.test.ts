@@ -1,0 +1,300 @@
+/**
+ * Style transfer: loss terms against float64 references, the full loss's gradient with respect to the image
+ * against finite differences of a float64 re-implementation of the network, end-to-end runs (multi-scale,
+ * several styles, colour preservation), and the CLI's handling of bad inputs (clear error, nothing written).
+ */
+import { describe, it, expect, vi, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tensor } from '../src/tensor/index.ts';
+import { encodeSafetensors } from '../src/io/safetensors.ts';
+import { bilinearResize, rgbaToNchw } from '../src/io/image.ts';
+import { readImage, writePng } from '../src/node/png.ts';
+import { contentLoss, styleLayerLoss, totalVariation } from '../src/style/losses.ts';
+import { randomFeatureNet, randomWeights, convLayers, TORCHVISION_PREPROCESSING } from '../src/style/nets.ts';
+import { runStyleTransfer, styleTransferLoss, type LossSpec } from '../src/style/transfer.ts';
+import { geometricScene, brushTexture, stripeTexture } from '../src/style/images.ts';
+import { styleCommand } from '../src/cli/style.ts';
+import { refConv2d } from './reference/conv.ts';
+import { avgPool2d as refAvgPool } from './reference/pool.ts';
+import { useEngine, checkOp, randomArray } from './helpers.ts';
+
+useEngine();
+
+// ------------------------------------------------------------------ float64 references
+
+function refGram(f: Float64Array, C: number, HW: number, norm: number): Float64Array {
+  const g = new Float64Array(C * C);
+  for (let i = 0; i < C; i++) for (let j = 0; j < C; j++) {
+    let s = 0;
+    for (let p = 0; p < HW; p++) s += f[i * HW + p] * f[j * HW + p];
+    g[i * C + j] = s / norm;
+  }
+  return g;
+}
+
+const sumSq = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0);
+
+function refTv(x: Float64Array, C: number, H: number, W: number, kind: 'abs' | 'squared', beta: number): number {
+  let s = 0;
+  const at = (c: number, h: number, w: number) => x[(c * H + h) * W + w];
+  for (let c = 0; c < C; c++) {
+    if (kind === 'abs') {
+      for (let h = 0; h < H - 1; h++) for (let w = 0; w < W; w++) s += Math.abs(at(c, h + 1, w) - at(c, h, w));
+      for (let h = 0; h < H; h++) for (let w = 0; w < W - 1; w++) s += Math.abs(at(c, h, w + 1) - at(c, h, w));
+    } else {
+      for (let h = 0; h < H - 1; h++) for (let w = 0; w < W - 1; w++) {
+        s += ((at(c, h, w + 1) - at(c, h, w)) ** 2 + (at(c, h + 1, w) - at(c, h, w)) ** 2) ** (beta / 2);
+      }
+    }
+  }
+  return s;
+}
+
+describe('loss terms vs float64 references', () => {
+  it('content loss ½Σ(F−P)²', async () => {
+    await checkOp({
+      shapes: [[1, 4, 3, 5], [1, 4, 3, 5]],
+      gpu: ([f, p]) => contentLoss(f, p).reshape([1]),
+      ref: ([f, p]) => Float64Array.of(0.5 * sumSq(f, p)),
+      wrt: [0],
+    });
+  });
+
+  for (const [norm, div] of [['chw', (C: number, HW: number) => C * HW], ['hw', (_C: number, HW: number) => HW], ['none', () => 1]] as const) {
+    it(`style layer loss Σ(G−A)² with Gram normalised by ${norm}`, async () => {
+      const [C, H, W] = [5, 3, 4];
+      await checkOp({
+        shapes: [[1, C, H, W], [1, C, C]],
+        gpu: ([f, a]) => styleLayerLoss(f, a, norm).reshape([1]),
+        ref: ([f, a]) => Float64Array.of(sumSq(refGram(f, C, H * W, div(C, H * W)), a)),
+        wrt: [0],
+      });
+    });
+  }
+
+  it('total variation, absolute and squared^(β/2) forms', async () => {
+    const [C, H, W] = [3, 5, 6];
+    for (const [kind, beta] of [['abs', 0], ['squared', 2.5], ['squared', 2]] as const) {
+      await checkOp({
+        shapes: [[1, C, H, W]],
+        gpu: ([x]) => totalVariation(x, kind, beta || undefined).reshape([1]),
+        ref: ([x]) => Float64Array.of(refTv(x, C, H, W, kind, beta)),
+        gradTol: 2e-3,
+      });
+    }
+  });
+
+  it('rejects mismatched shapes naming them', () => {
+    const a = Tensor.zeros([1, 2, 3, 3]);
+    const b = Tensor.zeros([1, 2, 3, 4]);
+    expect(() => contentLoss(a, b)).toThrow(/features \[1, 2, 3, 3\] and target \[1, 2, 3, 4\] differ/);
+    const g = Tensor.zeros([1, 3, 3]);
+    expect(() => styleLayerLoss(a, g, 'chw')).toThrow(/Gram \[1, 2, 2\] and target Gram \[1, 3, 3\]/);
+    [a, b, g].forEach((t) => t.dispose());
+  });
+});
+
+// ------------------------------------------------------------------ whole loss vs finite differences
+
+describe('full style-transfer loss gradient', () => {
+  it('matches central finite differences of a float64 re-implementation (random net, two blocks, 6x6 image)', async () => {
+    const seed = 5;
+    const [H, W] = [6, 6];
+    const layers = convLayers('random');
+    const [l1, l2] = [layers[0], layers[1]]; // block1_conv1 (3→32), block2_conv1 (32→64) after a 2×2 avg pool
+    const weights = randomWeights(seed);
+    const w1 = Float64Array.from(weights.get(l1.name)!.weight);
+    const w2 = Float64Array.from(weights.get(l2.name)!.weight);
+    // Non-zero biases so the test would notice a dropped bias.
+    const b1 = randomArray(l1.outChannels, 11, -0.1, 0.1);
+    const b2 = randomArray(l2.outChannels, 12, -0.1, 0.1);
+    const net = randomFeatureNet(seed);
+    net.layerWeights(l1.name).bias.assign(Float32Array.from(b1));
+    net.layerWeights(l2.name).bias.assign(Float32Array.from(b2));
+    const { mean, std } = TORCHVISION_PREPROCESSING;
+
+    const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
+    const features = (x: Float64Array) => {
+      const pre = x.map((v, i) => (v - mean[Math.floor(i / (H * W))]) / std[Math.floor(i / (H * W))]);
+      const f1 = relu(refConv2d(pre, w1, b1, { x: [1, 3, H, W], w: [32, 3, 3, 3] }, { padding: [1, 1] }));
+      const pooled = refAvgPool(f1, [1, 32, H, W], { k: [2, 2], s: [2, 2], p: [0, 0] });
+      const f2 = relu(refConv2d(pooled, w2, b2, { x: [1, 32, H / 2, W / 2], w: [64, 32, 3, 3] }, { padding: [1, 1] }));
+      return { f1, f2 };
+    };
+    const contentImg = randomArray(3 * H * W, 21, 0, 1);
+    const styleImg = randomArray(3 * H * W, 22, 0, 1);
+    const P = features(contentImg).f2;
+    const S = features(styleImg);
+    const A1 = refGram(S.f1, 32, H * W, 32 * H * W);
+    const A2 = refGram(S.f2, 64, (H * W) / 4, (64 * H * W) / 4);
+    const [cw, sw, tw, lw] = [1, 300, 0.05, [0.3, 0.7]];
+
+    const spec: LossSpec = {
+      net, contentLayers: ['block2_conv1'], styleLayers: ['block1_conv1', 'relu2_1'], styleLayerWeights: lw,
+      contentTargets: [Tensor.fromArray(Float32Array.from(P), [1, 64, H / 2, W / 2]).keep()],
+      styleTargets: [Tensor.fromArray(Float32Array.from(A1), [1, 32, 32]).keep(), Tensor.fromArray(Float32Array.from(A2), [1, 64, 64]).keep()],
+      contentWeight: cw, styleWeight: sw, tvWeight: tw, tvKind: 'squared', tvBeta: 2.5, gramNormalize: 'chw',
+    };
+    const refLoss = (x: Float64Array) => {
+      const { f1, f2 } = features(x);
+      const content = 0.5 * sumSq(f2, P);
+      const style = lw[0] * sumSq(refGram(f1, 32, H * W, 32 * H * W), A1) + lw[1] * sumSq(refGram(f2, 64, (H * W) / 4, (64 * H * W) / 4), A2);
+      return cw * content + sw * style + tw * refTv(x, 3, H, W, 'squared', 2.5);
+    };
+    // Start near the content image so every term is active but not huge.
+    const x0 = contentImg.map((v, i) => v * 0.7 + 0.3 * styleImg[i]);
+    await checkOp({
+      shapes: [[1, 3, H, W]],
+      inputs: [x0],
+      gpu: ([x]) => styleTransferLoss(x, spec).total.reshape([1]),
+      ref: ([x]) => Float64Array.of(refLoss(x)),
+      fwdTol: 1e-4,
+      gradTol: 2e-3,
+      eps: 1e-5,
+    });
+    spec.contentTargets.forEach((t) => t.dispose());
+    spec.styleTargets.forEach((t) => t.dispose());
+    net.dispose();
+  });
+});
+
+// ------------------------------------------------------------------ end to end
+
+describe('runStyleTransfer', () => {
+  it('lowers the loss with L-BFGS and with Adam, reporting each term and the network used', async () => {
+    const net = randomFeatureNet(1);
+    const base = { content: geometricScene(64), styles: [{ image: brushTexture(64) }], net, size: 24, contentLayers: ['block2_conv1'], styleLayers: ['block1_conv1', 'block2_conv1'] };
+    for (const optimizer of ['lbfgs', 'adam'] as const) {
+      const iterations: number[] = [];
+      const r = await runStyleTransfer({ ...base, steps: optimizer === 'lbfgs' ? 5 : 15, optimizer, init: 'content+noise' }, { onIteration: (i) => { iterations.push(i.iteration); } });
+      expect(iterations).toEqual(r.history.map((_, i) => i + 1));
+      const first = r.history[0].losses;
+      const last = r.history.at(-1)!.losses;
+      expect(last.total).toBeLessThan(first.total * 0.9);
+      expect(last.total).toBeCloseTo(last.content + last.style + last.tv, 1);
+      expect(r.featureNet).toMatch(/random-filter network \(no pretrained weights\), seed 1/);
+      expect([r.image.width, r.image.height]).toEqual([24, 24]);
+    }
+    net.dispose();
+  });
+
+  it('runs coarse to fine with two blended styles and keeps the content colours with preserveColor', async () => {
+    const net = randomFeatureNet(2);
+    const content = geometricScene(48);
+    const snapshots: number[] = [];
+    const scales: [number, number][] = [];
+    const r = await runStyleTransfer({
+      content, styles: [{ image: brushTexture(48), weight: 2 }, { image: stripeTexture(48), weight: 1 }], net,
+      size: 32, scales: [16, 32], steps: 4, optimizer: 'lbfgs', preserveColor: true, styleScale: 1.5,
+      contentLayers: ['block2_conv1'], styleLayers: ['block1_conv1', 'block2_conv1'], snapshotEvery: 2,
+    }, { onSnapshot: (img, info) => { snapshots.push(info.iteration); expect(img.width).toBe(info.width); }, onScale: (_, w, h) => scales.push([w, h]) });
+    expect(scales).toEqual([[16, 16], [32, 32]]);
+    expect(snapshots).toEqual([2, 4]);
+    expect(r.history.map((h) => h.width)).toEqual([16, 16, 32, 32]);
+    // Chroma (YIQ I and Q) of the result equals the content's at pixels the clamp to [0, 1] left alone.
+    const c = rgbaToNchw(bilinearResize(content, 32, 32), { range: [0, 1] });
+    const o = rgbaToNchw(r.image, { range: [0, 1] });
+    const plane = 32 * 32;
+    let checked = 0;
+    for (let p = 0; p < plane; p++) {
+      const rgb = (a: Float32Array) => [a[p], a[plane + p], a[2 * plane + p]];
+      const [or, og, ob] = rgb(o);
+      if (Math.min(or, og, ob) < 0.02 || Math.max(or, og, ob) > 0.98) continue;
+      const [cr, cg, cb] = rgb(c);
+      expect(0.596 * or - 0.274 * og - 0.322 * ob).toBeCloseTo(0.596 * cr - 0.274 * cg - 0.322 * cb, 1);
+      expect(0.211 * or - 0.523 * og + 0.312 * ob).toBeCloseTo(0.211 * cr - 0.523 * cg + 0.312 * cb, 1);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(plane / 2);
+    net.dispose();
+  });
+
+  it('rejects a size too small for the layers, unknown layers and bad options before computing', async () => {
+    const net = randomFeatureNet(1);
+    const base = { content: geometricScene(32), styles: [{ image: brushTexture(32) }], net, size: 8, steps: 1, optimizer: 'lbfgs' as const };
+    await expect(runStyleTransfer(base)).rejects.toThrow(/size 8 gives a 8 px side, too small for the layers used \(random needs at least 16 px for block4_conv2/);
+    await expect(runStyleTransfer({ ...base, size: 32, styleLayers: ['block9_conv1'] })).rejects.toThrow(/Layer "block9_conv1" does not exist in the random feature network/);
+    await expect(runStyleTransfer({ ...base, size: 32, scales: [16, 24] })).rejects.toThrow(/last scale \(24\) must equal size \(32\)/);
+    await expect(runStyleTransfer({ ...base, size: 32, styles: [] })).rejects.toThrow(/no style image/);
+    await expect(runStyleTransfer({ ...base, size: 32, styles: [{ image: brushTexture(32), weight: -1 }] })).rejects.toThrow(/negative or invalid blend weight/);
+    net.dispose();
+  });
+});
+
+// ------------------------------------------------------------------ CLI
+
+describe('style CLI', () => {
+  let dir: string;
+  let errors: string[];
+  let logs: string[];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'style-cli-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function cli(args: string[]): Promise<number> {
+    errors = [];
+    logs = [];
+    const e = vi.spyOn(console, 'error').mockImplementation((m) => { errors.push(String(m)); });
+    const l = vi.spyOn(console, 'log').mockImplementation((m) => { logs.push(String(m)); });
+    const w = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      return await styleCommand(args);
+    } finally {
+      e.mockRestore();
+      l.mockRestore();
+      w.mockRestore();
+    }
+  }
+
+  it('writes the result, log and loss plot, and says which network it used', async () => {
+    const out = join(dir, 'ok.png');
+    const code = await cli(['--content', 'gen:scene', '--style', 'gen:brush', '--out', out, '--size', '16', '--steps', '2', '--log', join(dir, 'ok.jsonl'), '--plot', join(dir, 'ok-loss.png')]);
+    expect(errors).toEqual([]);
+    expect(code).toBe(0);
+    expect(logs[0]).toMatch(/^feature network: random-filter network \(no pretrained weights\), seed 1/);
+    const img = readImage(out);
+    expect([img.width, img.height]).toEqual([16, 16]);
+    const lines = readFileSync(join(dir, 'ok.jsonl'), 'utf8').trim().split('\n').map((s) => JSON.parse(s));
+    expect(lines.map((l) => l.iteration)).toEqual([1, 2]);
+    expect(Object.keys(lines[0].losses)).toEqual(['total', 'content', 'style', 'tv']);
+    expect(readImage(join(dir, 'ok-loss.png')).width).toBe(640);
+  });
+
+  it('gives clear errors for a missing or corrupt image, a wrong weights file and a too small size, writing nothing', async () => {
+    const sub = mkdtempSync(join(dir, 'bad-'));
+    const out = join(sub, 'out.png');
+    const good = join(sub, 'content.png');
+    writePng(good, geometricScene(32));
+    const corrupt = join(sub, 'corrupt.png');
+    writeFileSync(corrupt, Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3));
+    const wrongNet = join(sub, 'gen.safetensors');
+    writeFileSync(wrongNet, encodeSafetensors({ 'main.0.weight': { dtype: 'F32', shape: [4, 4], data: new Float32Array(16) } }));
+
+    expect(await cli(['--content', join(sub, 'nope.jpg'), '--style', 'gen:brush', '--out', out])).toBe(1);
+    expect(errors[0]).toMatch(/--content: readImage: cannot read .*nope\.jpg: no such file/);
+    expect(await cli(['--content', good, '--style', corrupt, '--out', out])).toBe(1);
+    expect(errors[0]).toMatch(/--style .*corrupt\.png: readImage: .*corrupt or unsupported PNG/);
+    expect(await cli(['--content', good, '--style', 'gen:brush', '--out', out, '--weights', wrongNet])).toBe(1);
+    expect(errors[0]).toMatch(/gen\.safetensors does not hold torchvision VGG16\/VGG19 features/);
+    expect(await cli(['--content', good, '--style', 'gen:brush', '--out', out, '--size', '8'])).toBe(1);
+    expect(errors[0]).toMatch(/too small for the layers used/);
+    expect(await cli(['--content', good, '--style', 'gen:brush', '--out', out, '--optimizer', 'sgd'])).toBe(2);
+    expect(errors[0]).toMatch(/--optimizer must be one of lbfgs, adam, got "sgd"/);
+    expect(await cli(['--content', good, '--style', 'gen:brush', '--out', out, '--stpes', '3'])).toBe(2);
+    expect(errors[0]).toMatch(/unknown option --stpes/);
+    expect(await cli(['--content', good, '--style', 'gen:brush', '--out', join(sub, 'out.jpg')])).toBe(2);
+    expect(errors[0]).toMatch(/output must be a \.png file/);
+    expect(readdirSync(sub).sort()).toEqual(['content.png', 'corrupt.png', 'gen.safetensors']);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('prints help and the weight sources', async () => {
+    expect(await cli(['--help'])).toBe(0);
+    expect(logs[0]).toMatch(/--optimizer lbfgs\|adam/);
+    expect(await cli(['weights'])).toBe(0);
+    expect(logs[0]).toMatch(/vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5/);
+  });
+});
