@@ -9,34 +9,35 @@
 //   (oh mod sH, ow mod sW); within a phase every pixel uses the same taps and src row = a + (ph+p−i·d)/s, so
 //   each phase is a dense stride-1 gather with a subset of the taps. The forward conv is the one-phase case with
 //   src row = a·s + (i·d − p). Grid z enumerates the phases.
-// Work split: one invocation owns a register tile of TM = 4·TM4 output channels × TN pixels of one phase
+// Work split: one invocation owns a register tile of TM output channels × TN pixels of one phase
 //   (pixels strided by the workgroup size, so neighbouring invocations read neighbouring src addresses).
 //   Per (tap) it computes the TN src offsets and in-bounds masks once, then the inner loop over the src channels
-//   is pure loads + FMA: TM4 vec4 weight loads (shared by the workgroup) and TN scalar src loads feed TM·TN FMAs.
-//   On lavapipe (invocations are SIMD lanes of one CPU thread) register tiles like this beat workgroup-memory
-//   tiles, whose barriers are expensive. Grid: (pixel tiles of 64·TN, ⌈outC/TM⌉, phases); the host splits
+//   is pure loads + FMA: TM weight loads (the same address in the whole workgroup) and TN src loads feed
+//   TM·TN FMAs. On lavapipe (invocations are SIMD lanes of one CPU thread) register tiles like this beat
+//   workgroup-memory tiles, whose barriers are expensive; measured there, 16×8 tiles beat 8×8, 16×4 and 8×16,
+//   and scalar weight loads do as well as vec4 ones (so TM need not be a multiple of 4: 1-channel layers
+//   waste nothing). Grid: (pixel tiles of 64·TN, ⌈outC/TM⌉, phases); the host splits
 //   large grids into several launches with tileOffset to keep every dispatch short.
 // Gradient: the op's gradients are this kernel with TRANSPOSED flipped (w.r.t. src) and
 //   conv2d_weight_grad.wgsl (w.r.t. the weight); see src/tensor/conv.ts.
 
 struct Params {
   srcC: u32, srcH: u32, srcW: u32, batch: u32,
-  outC: u32, outH: u32, outW: u32, mPad4: u32,
+  outC: u32, outH: u32, outW: u32, mPad: u32,
   kh: u32, kw: u32, strideH: i32, strideW: i32,
   padH: i32, padW: i32, dilH: i32, dilW: i32,
   phasesH: u32, phasesW: u32, tileOffset: u32, hasBias: u32,
 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> wp: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> wp: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 override TRANSPOSED: bool = false;
 const WG = 64u;
-const TM4 = {{TM4}}u;
+const TM = {{TM}}u;
 const TN = {{TN}}u;
-const TM = TM4 * 4u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -104,21 +105,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         off[t] = select(0u, srcBase[t] + u32(r) * u.srcW + u32(c), ok);
         mask[t] = select(0.0, 1.0, ok);
       }
-      var wIdx = (i * u.kw + j) * u.srcC * u.mPad4 + wg.y * TM4;
+      var wIdx = (i * u.kw + j) * u.srcC * u.mPad + m0;
       var cOff = 0u;
       for (var c = 0u; c < u.srcC; c++) {
         var xv: array<f32, TN>;
         for (var t = 0u; t < TN; t++) { xv[t] = src[off[t] + cOff] * mask[t]; }
-        for (var v = 0u; v < TM4; v++) {
-          let w4 = wp[wIdx + v];  // same address in every invocation of the workgroup: one broadcast load
-          for (var t = 0u; t < TN; t++) {
-            acc[4u * v][t] = fma(w4.x, xv[t], acc[4u * v][t]);
-            acc[4u * v + 1u][t] = fma(w4.y, xv[t], acc[4u * v + 1u][t]);
-            acc[4u * v + 2u][t] = fma(w4.z, xv[t], acc[4u * v + 2u][t]);
-            acc[4u * v + 3u][t] = fma(w4.w, xv[t], acc[4u * v + 3u][t]);
-          }
+        for (var m = 0u; m < TM; m++) {
+          let w = wp[wIdx + m];  // same address in every invocation of the workgroup: a broadcast load
+          for (var t = 0u; t < TN; t++) { acc[m][t] = fma(w, xv[t], acc[m][t]); }
         }
-        wIdx += u.mPad4;
+        wIdx += u.mPad;
         cOff += srcHW;
       }
     }

@@ -4,7 +4,7 @@
 //   where tap = i·kw + j. The source w is [Cout, Cin, kh, kw] (conv) or [Cin, Cout, kh, kw] (convT); the host
 //   picks which weight dimension is the reduction channel c and which is the output channel m by the strides.
 //   In the packed layout the TM output channels an invocation needs for one (tap, c) are adjacent, so
-//   conv2d_implicit_gemm.wgsl reads them as vec4 loads, and the zero padding lets it skip bounds checks on m.
+//   conv2d_implicit_gemm.wgsl reads them with one running index, and the zero padding lets it skip bounds checks on m.
 // Work split: one invocation per packed element, 256 per workgroup (a few thousand to a few million elements,
 //   run once per op — negligible next to the GEMM).
 // Gradient: none needed (a permutation applied to a weight that is itself the differentiated input; the ops in

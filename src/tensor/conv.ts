@@ -88,10 +88,10 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 // ------------------------------------------------------------------ kernel launchers
 
 /**
- * Register-tile sizes of the kernels (gather: TM = 4·gatherTM4 output channels × TN = gatherTN pixels per
+ * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × TN = gatherTN pixels per
  * invocation; weight gradient: wgradTM rows × wgradTC im2col columns). Tuned on lavapipe; exposed for benchmarks.
  */
-export const convTiles = { gatherTM4: 2, gatherTN: 8, wgradTM: 16, wgradTC: 8 };
+export const convTiles = { gatherTM: 16, gatherTN: 8, wgradTM: 16, wgradTC: 8 };
 
 /** Largest amount of work (FLOPs) put in one dispatch; bigger grids are split so no dispatch runs long. */
 const FLOPS_PER_DISPATCH = 4e8;
@@ -124,9 +124,10 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
   const [outC, outH, outW] = transposed ? [g.Cin, g.H, g.W] : [g.Cout, g.Ho, g.Wo];
   const out = Tensor.empty([g.N, outC, outH, outW]);
   if (out.size === 0) return out;
-  const TM4 = outC <= 4 ? 1 : convTiles.gatherTM4;
+  // Output channels per invocation: the tile size, smaller when the layer has fewer channels than that.
+  let TM = convTiles.gatherTM;
+  while (TM > 1 && TM > outC) TM = TM >= 8 ? TM >> 1 : 1;
   const TN = convTiles.gatherTN;
-  const TM = TM4 * 4;
   const mPad = Math.ceil(outC / TM) * TM;
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const packed = packWeight(w, transposed, mPad);
@@ -138,13 +139,13 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
   for (let t0 = 0; t0 < tiles; t0 += tilesPerLaunch) {
     const params = new Params()
       .u32(srcC).u32(srcH).u32(srcW).u32(g.N)
-      .u32(outC).u32(outH).u32(outW).u32(mPad / 4)
+      .u32(outC).u32(outH).u32(outW).u32(mPad)
       .u32(g.kh).u32(g.kw).i32(g.stride[0]).i32(g.stride[1])
       .i32(g.padding[0]).i32(g.padding[1]).i32(g.dilation[0]).i32(g.dilation[1])
       .u32(phasesH).u32(phasesW).u32(t0).u32(bias ? 1 : 0)
       .done();
     engine().launch(
-      { shader: 'conv2d_implicit_gemm', subs: { TM4: String(TM4), TN: String(TN) }, constants: { TRANSPOSED: transposed } },
+      { shader: 'conv2d_implicit_gemm', subs: { TM: String(TM), TN: String(TN) }, constants: { TRANSPOSED: transposed } },
       {
         params,
         buffers: [src.buffer, packed.buffer, (bias ?? packed).buffer, out.buffer],
