@@ -118,12 +118,8 @@ export class GanTrainer {
    * step. Returns the step's statistics as a GPU tensor.
    */
   trainBatch(real: Tensor | Float32Array): StepResult {
+    const n = this.batchCount(real);
     const { channels: c, size } = this.spec;
-    const n = real instanceof Tensor ? real.shape[0] : real.length / (c * size * size);
-    if (!Number.isInteger(n) || n < 2) throw new Error(`trainBatch: a batch of ${real instanceof Tensor ? `shape [${real.shape}]` : `${real.length} values`} is not N×${c}×${size}×${size} images with N ≥ 2`);
-    if (real instanceof Tensor && real.shape.join() !== [n, c, size, size].join()) {
-      throw new Error(`trainBatch: real images have shape [${real.shape.join(', ')}], the model needs [N, ${c}, ${size}, ${size}]`);
-    }
     const step = this.step++;
     const dSkipped = this.opts.dSkipBelow > 0 && this.lastLossD < this.opts.dSkipBelow;
     const gStepped = (step + 1) % this.opts.dStepsPerG === 0;
@@ -131,44 +127,87 @@ export class GanTrainer {
       const x = real instanceof Tensor ? real : Tensor.fromArray(real, [n, c, size, size]);
       this.G.train();
       this.D.train();
-      let dStats: Tensor;
-      if (!dSkipped) {
-        // ---- D step: maximise log D(x) + log(1 − D(G(z))), fakes detached from G.
-        const fake = noGrad(() => this.G.forward(this.latent(n, 'd', step)));
-        this.optD.zeroGrad();
-        const dReal = this.D.forward(x);
-        const dFake = this.D.forward(fake);
-        const lossD = bceWithLogits(dReal, this.opts.realLabel).add(bceWithLogits(dFake, 0));
-        lossD.backward();
-        this.optD.step();
-        dStats = concat([lossD.reshape([1]), noGrad(() => dReal.sigmoid().mean().reshape([1])), noGrad(() => dFake.sigmoid().mean().reshape([1]))]);
-      } else {
-        dStats = Tensor.fromArray([NaN, NaN, NaN]);
-      }
-      let gLoss: Tensor;
-      if (gStepped) {
-        // ---- G step: non-saturating loss −log D(G(z)); D's weights are not updated (no grads computed for them).
-        this.setRequiresGrad(this.D, false);
-        try {
-          this.optG.zeroGrad();
-          const out = this.D.forward(this.G.forward(this.latent(n, 'g', step)));
-          const lossG = bceWithLogits(out, 1);
-          lossG.backward();
-          this.optG.step();
-          gLoss = lossG.reshape([1]);
-        } finally {
-          this.setRequiresGrad(this.D, true);
-        }
-      } else {
-        gLoss = Tensor.fromArray([NaN]);
-      }
-      const s = noGrad(() => concat([dStats.narrow(0, 0, 1), gLoss.detach(), dStats.narrow(0, 1, 2)]));
-      return s;
+      const dStats = dSkipped ? Tensor.fromArray([NaN, NaN, NaN]) : this.discriminatorUpdate(x, n, step);
+      const gLoss = gStepped ? this.generatorUpdate(n, step) : Tensor.fromArray([NaN]);
+      return packStats(dStats, gLoss);
     });
-    // Parameter gradients are not needed after the updates: free them now rather than at the next step.
+    this.freeGradients();
+    return { stats, step, dSkipped, gStepped };
+  }
+
+  /**
+   * One D step only (the browser's "step D" button): like trainBatch without the G step and without the skip
+   * rule, since the user asked for exactly this step. Counts as a step (new latents next time).
+   */
+  trainDiscriminatorStep(real: Tensor | Float32Array): StepResult {
+    const n = this.batchCount(real);
+    const { channels: c, size } = this.spec;
+    const step = this.step++;
+    const stats = tidy(() => {
+      const x = real instanceof Tensor ? real : Tensor.fromArray(real, [n, c, size, size]);
+      this.G.train();
+      this.D.train();
+      return packStats(this.discriminatorUpdate(x, n, step), Tensor.fromArray([NaN]));
+    });
+    this.freeGradients();
+    return { stats, step, dSkipped: false, gStepped: false };
+  }
+
+  /** One G step only on a fresh latent batch of `n` (the browser's "step G" button). Counts as a step. */
+  trainGeneratorStep(n: number): StepResult {
+    if (!Number.isInteger(n) || n < 2) throw new Error(`trainGeneratorStep: batch size must be an integer ≥ 2, got ${n}`);
+    const step = this.step++;
+    const stats = tidy(() => {
+      this.G.train();
+      this.D.train();
+      return packStats(Tensor.fromArray([NaN, NaN, NaN]), this.generatorUpdate(n, step));
+    });
+    this.freeGradients();
+    return { stats, step, dSkipped: true, gStepped: true };
+  }
+
+  /** Number of images in a real batch, checking its shape against the model. */
+  private batchCount(real: Tensor | Float32Array): number {
+    const { channels: c, size } = this.spec;
+    const n = real instanceof Tensor ? real.shape[0] : real.length / (c * size * size);
+    if (!Number.isInteger(n) || n < 2) throw new Error(`trainBatch: a batch of ${real instanceof Tensor ? `shape [${real.shape}]` : `${real.length} values`} is not N×${c}×${size}×${size} images with N ≥ 2`);
+    if (real instanceof Tensor && real.shape.join() !== [n, c, size, size].join()) {
+      throw new Error(`trainBatch: real images have shape [${real.shape.join(', ')}], the model needs [N, ${c}, ${size}, ${size}]`);
+    }
+    return n;
+  }
+
+  /** D step: maximise log D(x) + log(1 − D(G(z))), fakes detached from G. Returns [lossD, mean D(x), mean D(G(z))]. */
+  private discriminatorUpdate(x: Tensor, n: number, step: number): Tensor {
+    const fake = noGrad(() => this.G.forward(this.latent(n, 'd', step)));
+    this.optD.zeroGrad();
+    const dReal = this.D.forward(x);
+    const dFake = this.D.forward(fake);
+    const lossD = bceWithLogits(dReal, this.opts.realLabel).add(bceWithLogits(dFake, 0));
+    lossD.backward();
+    this.optD.step();
+    return concat([lossD.reshape([1]), noGrad(() => dReal.sigmoid().mean().reshape([1])), noGrad(() => dFake.sigmoid().mean().reshape([1]))]);
+  }
+
+  /** G step: non-saturating loss −log D(G(z)); D's weights are not updated (no grads computed for them). Returns [lossG]. */
+  private generatorUpdate(n: number, step: number): Tensor {
+    this.setRequiresGrad(this.D, false);
+    try {
+      this.optG.zeroGrad();
+      const out = this.D.forward(this.G.forward(this.latent(n, 'g', step)));
+      const lossG = bceWithLogits(out, 1);
+      lossG.backward();
+      this.optG.step();
+      return lossG.reshape([1]);
+    } finally {
+      this.setRequiresGrad(this.D, true);
+    }
+  }
+
+  /** Parameter gradients are not needed after the updates: free them now rather than at the next step. */
+  private freeGradients(): void {
     this.optD.zeroGrad();
     this.optG.zeroGrad();
-    return { stats, step, dSkipped, gStepped };
   }
 
   /** True when a step's losses are not finite where they were computed (training has diverged). */
@@ -238,6 +277,11 @@ export class GanTrainer {
     this.optG.dispose();
     this.optD.dispose();
   }
+}
+
+/** [lossD, lossG, mean D(x), mean D(G(z))] from the D step's three values and the G step's loss. */
+function packStats(dStats: Tensor, gLoss: Tensor): Tensor {
+  return noGrad(() => concat([dStats.narrow(0, 0, 1), gLoss.detach(), dStats.narrow(0, 1, 2)]));
 }
 
 /** Reads the model spec and options stored in a checkpoint (to rebuild the trainer before loading it). */

@@ -1,0 +1,194 @@
+// End-to-end tests of the browser app (web/) in headless Chromium with WebGPU (SwiftShader): builds it with Vite,
+// serves the static files, and drives each page like a user. Workloads are tiny (SwiftShader runs on the CPU).
+//   - GAN page: trains a few steps on the bundled digits (D only, G only, both, play/pause); the loss chart and
+//     the sample grid change; a checkpoint saved in the page is read by the CLI's `sample`, and a checkpoint
+//     written by the CLI's `train` loads in the page.
+//   - Style page: a few iterations at 32 px; the preview changes between snapshots.
+//   - Kernel explorer: lists every shaders/*.wgsl; conv2d runs with max error below tolerance.
+//   - With WebGPU off, a page shows the clear message.
+// Prints "web e2e: N passed, M failed", writes the counts to .tmp/web-e2e.json, exits non-zero on a failure.
+// WEB_SCREENSHOTS=1 also writes docs/screenshots/*.png.
+import { build } from 'vite';
+import { chromium } from 'playwright-core';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { launchChromium, CHROMIUM } from './chromium.mjs';
+import { serveDir } from './serve.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const outDir = join(root, '.tmp', 'web-e2e-dist');
+const work = mkdtempSync(join(tmpdir(), 'web-e2e-'));
+const screenshots = process.env.WEB_SCREENSHOTS === '1' ? join(root, 'docs', 'screenshots') : null;
+if (screenshots) mkdirSync(screenshots, { recursive: true });
+
+const results = [];
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`  ✓ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.push({ name, ok: false, error: String(e?.stack ?? e) });
+    console.log(`  ✗ ${name}: ${e?.message ?? e}`);
+  }
+}
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+/** Runs the CLI the way a user would; throws with its output when it fails. */
+function cli(args) {
+  const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`CLI ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+const canvasData = (page, id) => page.$eval(`#${id}`, (c) => c.toDataURL());
+const text = (page, id) => page.$eval(`#${id}`, (e) => e.textContent);
+async function openPage(browser, url) {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(180_000);
+  page.on('console', (m) => { if (m.type() === 'error') console.error('    [page]', m.text()); });
+  page.on('pageerror', (e) => console.error('    [page error]', e.message));
+  await page.goto(url);
+  return page;
+}
+const shot = async (page, name) => { if (screenshots) await page.screenshot({ path: join(screenshots, name), fullPage: true }); };
+
+await build({ configFile: join(root, 'web', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+const server = await serveDir(outDir);
+const browser = await launchChromium();
+try {
+  await check('GAN page trains on the bundled digits; chart and grid change; D-only and G-only steps', async () => {
+    const page = await openPage(browser, `${server.url}/gan.html`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.waitForSelector('body[data-ready="true"]');
+    // Rebuild with a small batch (the default, 64, is slow on SwiftShader).
+    await page.fill('#batch', '16');
+    await page.fill('#grid-every', '2');
+    await page.click('#build');
+    await page.waitForFunction(() => document.querySelector('#grid')?.dataset.step === '0' && !document.querySelector('#build').disabled);
+    assert((await text(page, 'data-info')).includes('10000 images'), `data info: ${await text(page, 'data-info')}`);
+    const chart0 = await canvasData(page, 'chart');
+    const grid0 = await canvasData(page, 'grid');
+
+    await page.click('#step-d');
+    await page.waitForFunction(() => document.querySelector('#step').textContent === '1' && !document.querySelector('#step-g').disabled);
+    assert(Number.isFinite(Number(await text(page, 'loss-d'))) && (await text(page, 'loss-g')) === '–', `after Step D: D ${await text(page, 'loss-d')}, G ${await text(page, 'loss-g')}`);
+    await page.click('#step-g');
+    await page.waitForFunction(() => document.querySelector('#step').textContent === '2' && !document.querySelector('#step-both').disabled);
+    assert(Number.isFinite(Number(await text(page, 'loss-g'))) && (await text(page, 'loss-d')) === '–', `after Step G: D ${await text(page, 'loss-d')}, G ${await text(page, 'loss-g')}`);
+    await page.click('#step-both');
+    await page.waitForFunction(() => document.querySelector('#step').textContent === '3' && !document.querySelector('#play').disabled);
+    assert(Number.isFinite(Number(await text(page, 'loss-d'))) && Number.isFinite(Number(await text(page, 'loss-g'))), 'after Step both: both losses finite');
+
+    await page.click('#play');
+    await page.waitForFunction(() => Number(document.querySelector('#step').textContent) >= 6);
+    await page.click('#play'); // pause
+    await page.waitForFunction(() => document.querySelector('#play').textContent.includes('Play') && !document.querySelector('#step-d').disabled);
+    const steps = Number(await text(page, 'step'));
+    const points = Number(await page.$eval('#chart', (c) => c.dataset.points));
+    assert(points >= 4, `the chart has ${points} points after ${steps} steps`);
+    assert((await canvasData(page, 'chart')) !== chart0, 'the loss chart did not change');
+    assert(Number(await page.$eval('#grid', (c) => c.dataset.step)) >= 2, 'the sample grid was not refreshed');
+    assert((await canvasData(page, 'grid')) !== grid0, 'the sample grid did not change');
+    assert(Number(await text(page, 'rate')) > 0, `images/s shows ${await text(page, 'rate')}`);
+    await shot(page, 'gan.png');
+
+    // Save in the page → the CLI samples from it.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    const saved = join(work, 'from-web.safetensors');
+    await download.saveAs(saved);
+    const png = join(work, 'from-web.png');
+    cli(['sample', '--checkpoint', saved, '--out', png]);
+    assert(existsSync(png) && statSync(png).size > 1000, 'the CLI wrote no sample grid from the page checkpoint');
+    console.log(`    page checkpoint (${statSync(saved).size} bytes, step ${steps}) → CLI sample ${png}`);
+
+    // The CLI trains → the page loads its checkpoint and samples from it.
+    const run = join(work, 'cli-run');
+    cli(['train', '--model', 'dense', '--max-steps', '3', '--batch', '16', '--out', run]);
+    await page.setInputFiles('#load', join(run, 'checkpoint.safetensors'));
+    await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded'));
+    assert((await text(page, 'step')) === '3', `after loading the CLI checkpoint the page shows step ${await text(page, 'step')}`);
+    assert((await page.$eval('#grid', (c) => c.dataset.step)) === '3', 'no sample grid drawn from the loaded checkpoint');
+    const beforeSample = await canvasData(page, 'grid');
+    await page.click('#sample');
+    await page.waitForFunction(() => document.querySelector('#grid-title').textContent.includes('new random z'));
+    assert((await canvasData(page, 'grid')) !== beforeSample, 'Sample new z drew the same grid');
+    await page.close();
+  });
+
+  await check('style page runs a few iterations at 32 px and the preview changes', async () => {
+    const page = await openPage(browser, `${server.url}/style.html`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.fill('#size', '32');
+    await page.fill('#steps', '4');
+    await page.fill('#preview-every', '1');
+    await page.click('#start');
+    await page.waitForSelector('#preview[data-done="true"]');
+    const snapshots = Number(await page.$eval('#preview', (c) => c.dataset.snapshots));
+    const changes = Number(await page.$eval('#preview', (c) => c.dataset.changes));
+    assert(snapshots === 4, `expected 4 previews, got ${snapshots}`);
+    assert(changes >= 2, `the preview changed ${changes} times over ${snapshots} snapshots`);
+    assert(Number.isFinite(Number(await text(page, 'loss-total'))), `total loss shows ${await text(page, 'loss-total')}`);
+    assert(!(await page.$eval('#download', (b) => b.disabled)), 'Download stays disabled after the run');
+    await shot(page, 'style.png');
+    await page.close();
+  });
+
+  await check('kernel explorer lists every kernel and runs conv2d within tolerance', async () => {
+    const page = await openPage(browser, `${server.url}/kernels.html?kernel=conv2d_implicit_gemm`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.waitForSelector('body[data-ready="true"]');
+    const listed = await page.$$eval('.kernel-list button', (bs) => bs.map((b) => b.dataset.kernel).sort());
+    const files = readdirSync(join(root, 'shaders')).filter((f) => f.endsWith('.wgsl')).map((f) => f.slice(0, -5)).sort();
+    assert(JSON.stringify(listed) === JSON.stringify(files), `listed ${listed.join(', ')}; shaders/ has ${files.join(', ')}`);
+    const source = await text(page, 'kernel-source');
+    assert(source === readFileSync(join(root, 'shaders', 'conv2d_implicit_gemm.wgsl'), 'utf8'), 'the shown source is not shaders/conv2d_implicit_gemm.wgsl');
+    assert((await text(page, 'kernel-header')).includes('conv2d forward'), 'the header comment is not shown');
+    await page.fill('#f-stride', '2');
+    await page.fill('#f-padding', '1');
+    await page.click('#run');
+    await page.waitForSelector('#result[data-ok]');
+    const ok = await page.$eval('#result', (r) => r.dataset.ok);
+    const maxError = Number(await page.$eval('#result', (r) => r.dataset.maxError));
+    assert(ok === 'true' && maxError < 1e-4, `conv2d max error ${maxError} (ok=${ok})`);
+    assert(Number(await text(page, 'gpu-ms')) > 0, 'no time shown');
+    console.log(`    conv2d max |error| ${maxError.toExponential(2)}, ${await text(page, 'gpu-ms')} ms`);
+    await shot(page, 'kernels.png');
+    await page.close();
+  });
+} finally {
+  await browser.close();
+}
+
+await check('with WebGPU disabled the page says so clearly', async () => {
+  // Chromium's switch that turns WebGPU off, on top of the flags launchChromium uses without WebGPU.
+  const plain = await chromium.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage', '--disable-features=WebGPU,Vulkan'],
+  });
+  try {
+    const page = await openPage(plain, `${server.url}/gan.html`);
+    await page.setViewportSize({ width: 1280, height: 600 });
+    await page.waitForSelector('body[data-gpu="missing"]');
+    const message = await text(page, 'banner');
+    assert(/WebGPU is not available|no GPU adapter/.test(message), `banner: ${message}`);
+    assert(await page.$eval('main', (m) => m.hidden), 'the training controls are still shown');
+    await shot(page, 'no-webgpu.png');
+    await page.close();
+  } finally {
+    await plain.close();
+  }
+});
+await server.close();
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+mkdirSync(join(root, '.tmp'), { recursive: true });
+writeFileSync(join(root, '.tmp', 'web-e2e.json'), JSON.stringify({ passed, failed, results }, null, 2));
+console.log(`web e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,497 @@
+/**
+ * Kernel explorer: every WGSL kernel of the engine (src/shaders.gen.ts, generated from shaders/*.wgsl) with its
+ * header comment and source, and, for each, a small experiment: random inputs of the shapes you choose, run
+ * through the engine op that launches the kernel, compared with the float64 reference in reference.ts.
+ */
+import {
+  Tensor, conv2d, convTranspose2d, conv2dWeightGrad, matmul, maxPool2d, avgPool2d, upsample2d, bceWithLogits, batchNorm,
+  gram, unary, add, sub, mul, div, maximum, type UnaryOp,
+} from '../../src/tensor/index.ts';
+import { Adam, SGD } from '../../src/nn/index.ts';
+import { SHADERS } from '../../src/shaders.gen.ts';
+import { Rng } from '../../src/data/dataset.ts';
+import * as ref from './reference.ts';
+import { $, h, navBar, startGpu, banner, errorText } from './common.ts';
+
+type Values = Record<string, number | string>;
+
+interface Field {
+  key: string;
+  label: string;
+  value: number | string;
+  /** A choice instead of a number. */
+  options?: string[];
+}
+
+/** One prepared run: GPU inputs are made by `inputs`, `op` launches the kernel, `reference` is the float64 answer. */
+interface Prepared {
+  inputs: () => Tensor[];
+  op: (t: Tensor[]) => Tensor | Promise<Tensor>;
+  reference: () => ArrayLike<number>;
+  shape: number[];
+  /** What the inputs are, in words. */
+  describe: string;
+  /** Allowed max |error| relative to max(1, max |reference|). Default 1e-4. */
+  relTolerance?: number;
+}
+
+interface Experiment {
+  /** The engine call it makes. */
+  call: string;
+  fields: Field[];
+  prepare: (v: Values, random: (n: number) => Float32Array) => Prepared;
+}
+
+const num = (v: Values, k: string) => Number(v[k]);
+const pair = (v: Values, k: string): [number, number] => [num(v, k), num(v, k)];
+const shape4 = (v: Values, a: string, b: string, c: string, d: string): ref.Shape4 => [num(v, a), num(v, b), num(v, c), num(v, d)];
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+const imageFields: Field[] = [
+  { key: 'N', label: 'batch N', value: 2 }, { key: 'C', label: 'channels C', value: 3 },
+  { key: 'H', label: 'height H', value: 9 }, { key: 'W', label: 'width W', value: 9 },
+];
+
+function convExperiment(): Experiment {
+  return {
+    call: 'conv2d(x, w, null, {stride, padding, dilation}) or convTranspose2d(x, w, null, {..., outputPadding})',
+    fields: [
+      { key: 'mode', label: 'operation', value: 'conv2d', options: ['conv2d', 'convTranspose2d'] },
+      ...imageFields, { key: 'M', label: 'output channels', value: 4 }, { key: 'k', label: 'kernel size', value: 3 },
+      { key: 'stride', label: 'stride', value: 2 }, { key: 'padding', label: 'padding', value: 1 },
+      { key: 'dilation', label: 'dilation', value: 1 }, { key: 'outputPadding', label: 'output padding (convT)', value: 0 },
+    ],
+    prepare(v, random) {
+      const xs = shape4(v, 'N', 'C', 'H', 'W');
+      const k = num(v, 'k');
+      const transposed = v.mode === 'convTranspose2d';
+      const ws: ref.Shape4 = transposed ? [xs[1], num(v, 'M'), k, k] : [num(v, 'M'), xs[1], k, k];
+      const g = { stride: pair(v, 'stride'), padding: pair(v, 'padding'), dilation: pair(v, 'dilation'), outputPadding: pair(v, 'outputPadding') };
+      const x = random(size(xs));
+      const w = random(size(ws));
+      const r = transposed ? ref.convTranspose2dRef(x, xs, w, ws, g) : ref.conv2dRef(x, xs, w, ws, g);
+      return {
+        inputs: () => [Tensor.fromArray(x, xs), Tensor.fromArray(w, ws)],
+        op: ([xt, wt]) => transposed ? convTranspose2d(xt, wt, null, g) : conv2d(xt, wt, null, { stride: g.stride, padding: g.padding, dilation: g.dilation }),
+        reference: () => r.out,
+        shape: r.shape,
+        describe: `x ${fmtShape(xs)}, weight ${fmtShape(ws)} (${transposed ? '[Cin, Cout, kh, kw]' : '[Cout, Cin, kh, kw]'}), uniform in [-1, 1)`,
+      };
+    },
+  };
+}
+
+const EXPERIMENTS: Record<string, Experiment> = {
+  conv2d_implicit_gemm: convExperiment(),
+  conv_pack_weight: convExperiment(),
+  conv2d_weight_grad: {
+    call: 'conv2dWeightGrad(x, [k, k], dy, {stride, padding})',
+    fields: [...imageFields, { key: 'M', label: 'output channels', value: 4 }, { key: 'k', label: 'kernel size', value: 3 },
+      { key: 'stride', label: 'stride', value: 1 }, { key: 'padding', label: 'padding', value: 1 }],
+    prepare(v, random) {
+      const xs = shape4(v, 'N', 'C', 'H', 'W');
+      const k = num(v, 'k');
+      const g = { stride: pair(v, 'stride'), padding: pair(v, 'padding'), dilation: [1, 1] as [number, number] };
+      const OH = Math.floor((xs[2] + 2 * g.padding[0] - k) / g.stride[0]) + 1;
+      const OW = Math.floor((xs[3] + 2 * g.padding[1] - k) / g.stride[1]) + 1;
+      const ys: ref.Shape4 = [xs[0], num(v, 'M'), OH, OW];
+      const x = random(size(xs));
+      const dy = random(size(ys));
+      return {
+        inputs: () => [Tensor.fromArray(x, xs), Tensor.fromArray(dy, ys)],
+        op: ([xt, dyt]) => conv2dWeightGrad(xt, [k, k], dyt, { stride: g.stride, padding: g.padding }),
+        reference: () => ref.conv2dWeightGradRef(x, xs, dy, ys, [k, k], g),
+        shape: [ys[1], xs[1], k, k],
+        describe: `x ${fmtShape(xs)}, output gradient dy ${fmtShape(ys)}`,
+      };
+    },
+  },
+  matmul: matmulExperiment(),
+  matmul_naive: matmulExperiment(),
+  pool_max: poolExperiment('max'),
+  pool_avg: poolExperiment('avg'),
+  upsample: {
+    call: 'upsample2d(x, scale)',
+    fields: [...imageFields, { key: 'scale', label: 'scale', value: 2 }],
+    prepare(v, random) {
+      const xs = shape4(v, 'N', 'C', 'H', 'W');
+      const s = num(v, 'scale');
+      const x = random(size(xs));
+      const r = ref.upsampleRef(x, xs, s, s);
+      return { inputs: () => [Tensor.fromArray(x, xs)], op: ([t]) => upsample2d(t, s), reference: () => r.out, shape: r.shape, describe: `x ${fmtShape(xs)}` };
+    },
+  },
+  unary: unaryExperiment(false),
+  unary_backward: unaryExperiment(true),
+  binary: {
+    call: 'add / sub / mul / div / maximum (a, b) with broadcasting',
+    fields: [
+      { key: 'fn', label: 'function', value: 'mul', options: Object.keys(ref.BINARY_REF) },
+      { key: 'a', label: 'shape of a', value: '4,1,5' }, { key: 'b', label: 'shape of b', value: '3,1' },
+    ],
+    prepare(v, random) {
+      const as = shapeList(v.a, 'shape of a');
+      const bs = shapeList(v.b, 'shape of b');
+      const a = random(size(as));
+      const b = Float32Array.from(random(size(bs)), (x) => (v.fn === 'div' ? Math.sign(x || 1) * (0.5 + Math.abs(x)) : x));
+      const r = ref.broadcastRef(a, as, b, bs, ref.BINARY_REF[v.fn as string]);
+      const fns: Record<string, (x: Tensor, y: Tensor) => Tensor> = { add, sub, mul, div, maximum };
+      return {
+        inputs: () => [Tensor.fromArray(a, as), Tensor.fromArray(b, bs)],
+        op: ([x, y]) => fns[v.fn as string](x, y),
+        reference: () => r.out, shape: r.shape, describe: `a ${fmtShape(as)}, b ${fmtShape(bs)}`,
+      };
+    },
+  },
+  reduce: {
+    call: 'sum(x, axis)',
+    fields: [{ key: 'shape', label: 'shape', value: '3,40,5' }, { key: 'axis', label: 'axis', value: 1 }],
+    prepare(v, random) {
+      const s = shapeList(v.shape, 'shape');
+      const axis = num(v, 'axis');
+      if (!(axis >= 0 && axis < s.length)) throw new Error(`axis: ${axis} is not an axis of ${fmtShape(s)}`);
+      const x = random(size(s));
+      const r = ref.sumAxisRef(x, s, axis);
+      return { inputs: () => [Tensor.fromArray(x, s)], op: ([t]) => t.sum(axis), reference: () => r.out, shape: r.shape, describe: `x ${fmtShape(s)}` };
+    },
+  },
+  loss_bce: {
+    call: "bceWithLogits(logits, targets, {reduction: 'none'})",
+    fields: [{ key: 'n', label: 'elements', value: 64 }, { key: 'scale', label: 'logit scale', value: 20 }],
+    prepare(v, random) {
+      const n = num(v, 'n');
+      const x = random(n).map((a) => a * num(v, 'scale'));
+      const t = random(n).map((a) => (a + 1) / 2);
+      return {
+        inputs: () => [Tensor.fromArray(x, [n]), Tensor.fromArray(t, [n])],
+        op: ([xt, tt]) => bceWithLogits(xt, tt, { reduction: 'none' }),
+        reference: () => ref.bceRef(x, t), shape: [n], describe: `logits [${n}] in ±${v.scale}, targets in [0, 1)`,
+      };
+    },
+  },
+  strided_copy: {
+    call: 'x.transpose(1, 2) (a strided gather into a new tensor)',
+    fields: [{ key: 'B', label: 'batch', value: 2 }, { key: 'R', label: 'rows', value: 5 }, { key: 'C', label: 'columns', value: 7 }],
+    prepare(v, random) {
+      const [B, R, C] = [num(v, 'B'), num(v, 'R'), num(v, 'C')];
+      const x = random(B * R * C);
+      return {
+        inputs: () => [Tensor.fromArray(x, [B, R, C])], op: ([t]) => t.transpose(1, 2),
+        reference: () => ref.transposeRef(x, B, R, C), shape: [B, C, R], describe: `x [${B}, ${R}, ${C}]`,
+      };
+    },
+  },
+  batchnorm: {
+    call: 'batchNorm(x, null, null, null, null, {training: true, eps})',
+    fields: [...imageFields, { key: 'eps', label: 'eps', value: 1e-5 }],
+    prepare(v, random) {
+      const xs = shape4(v, 'N', 'C', 'H', 'W');
+      const x = random(size(xs));
+      return {
+        inputs: () => [Tensor.fromArray(x, xs)], op: ([t]) => batchNorm(t, null, null, null, null, { training: true, eps: num(v, 'eps') }),
+        reference: () => ref.batchNormRef(x, xs[0], xs[1], xs[2] * xs[3], num(v, 'eps')), shape: xs, describe: `x ${fmtShape(xs)}`,
+      };
+    },
+  },
+  gram: {
+    call: "gram(f, {normalize: 'hw'}), then d(Σ R ⊙ G)/df through backward (gram.wgsl symmetrises dG)",
+    fields: [{ key: 'C', label: 'channels C', value: 6 }, { key: 'H', label: 'height H', value: 5 }, { key: 'W', label: 'width W', value: 4 }],
+    prepare(v, random) {
+      const [C, H, W] = [num(v, 'C'), num(v, 'H'), num(v, 'W')];
+      const HW = H * W;
+      const f = random(C * HW);
+      const R = random(C * C);
+      return {
+        inputs: () => [Tensor.fromArray(f, [1, C, H, W]).requireGrad(), Tensor.fromArray(R, [1, C, C])],
+        op: async ([ft, rt]) => {
+          gram(ft, { normalize: 'hw' }).mul(rt).sum().backward();
+          const g = ft.grad!;
+          ft.grad = null;
+          return g;
+        },
+        reference: () => {
+          // dF = (R + Rᵀ)·F / HW
+          const out = new Float64Array(C * HW);
+          for (let i = 0; i < C; i++) for (let j = 0; j < C; j++) {
+            const s = (R[i * C + j] + R[j * C + i]) / HW;
+            for (let k = 0; k < HW; k++) out[i * HW + k] += s * f[j * HW + k];
+          }
+          return out;
+        },
+        shape: [1, C, H, W], describe: `features f [1, ${C}, ${H}, ${W}], weights R [1, ${C}, ${C}]; output is df`,
+      };
+    },
+  },
+  adam: optimizerExperiment('adam'),
+  sgd: optimizerExperiment('sgd'),
+  fill: {
+    call: 'Tensor.full(shape, value)',
+    fields: [{ key: 'shape', label: 'shape', value: '3,7' }, { key: 'value', label: 'value', value: 2.5 }],
+    prepare(v) {
+      const s = shapeList(v.shape, 'shape');
+      return { inputs: () => [], op: () => Tensor.full(s, num(v, 'value')), reference: () => new Float64Array(size(s)).fill(num(v, 'value')), shape: s, describe: `shape ${fmtShape(s)}` };
+    },
+  },
+  random: {
+    call: 'Tensor.randn([n], {seed}): compared as statistics (mean 0, standard deviation 1)',
+    fields: [{ key: 'n', label: 'samples', value: 65536 }, { key: 'seed', label: 'seed', value: 7 }],
+    prepare(v) {
+      const n = num(v, 'n');
+      return {
+        inputs: () => [],
+        op: async () => {
+          const t = Tensor.randn([n], { seed: num(v, 'seed') });
+          const a = await t.toArray();
+          t.dispose();
+          let m = 0, s = 0;
+          for (const x of a) m += x;
+          m /= n;
+          for (const x of a) s += (x - m) ** 2;
+          return Tensor.fromArray([m, Math.sqrt(s / n)]);
+        },
+        reference: () => Float64Array.from([0, 1]),
+        shape: [2],
+        describe: `${n} normal samples; the output is [mean, std] of the samples`,
+        // Sampling error: about 1/√n for both; allow 5 standard errors.
+        relTolerance: 5 / Math.sqrt(n),
+      };
+    },
+  },
+};
+
+function matmulExperiment(): Experiment {
+  return {
+    call: 'matmul(a, b) (the engine picks the matmul kernel)',
+    fields: [{ key: 'M', label: 'rows M', value: 33 }, { key: 'K', label: 'inner K', value: 45 }, { key: 'N', label: 'columns N', value: 27 }],
+    prepare(v, random) {
+      const [M, K, N] = [num(v, 'M'), num(v, 'K'), num(v, 'N')];
+      const a = random(M * K);
+      const b = random(K * N);
+      return {
+        inputs: () => [Tensor.fromArray(a, [M, K]), Tensor.fromArray(b, [K, N])],
+        op: ([x, y]) => matmul(x, y), reference: () => ref.matmulRef(a, b, M, K, N), shape: [M, N], describe: `a [${M}, ${K}], b [${K}, ${N}]`,
+      };
+    },
+  };
+}
+
+function poolExperiment(kind: 'max' | 'avg'): Experiment {
+  return {
+    call: `${kind}Pool2d(x, {kernelSize, stride, padding})`,
+    fields: [...imageFields, { key: 'k', label: 'kernel size', value: 3 }, { key: 'stride', label: 'stride', value: 2 }, { key: 'padding', label: 'padding', value: 1 }],
+    prepare(v, random) {
+      const xs = shape4(v, 'N', 'C', 'H', 'W');
+      const g = { kernel: pair(v, 'k'), stride: pair(v, 'stride'), padding: pair(v, 'padding') };
+      const x = random(size(xs));
+      const r = ref.pool2dRef(x, xs, g, kind);
+      const opts = { kernelSize: g.kernel, stride: g.stride, padding: g.padding };
+      return {
+        inputs: () => [Tensor.fromArray(x, xs)], op: ([t]) => (kind === 'max' ? maxPool2d(t, opts) : avgPool2d(t, opts)),
+        reference: () => r.out, shape: r.shape, describe: `x ${fmtShape(xs)}`,
+      };
+    },
+  };
+}
+
+function unaryExperiment(gradient: boolean): Experiment {
+  return {
+    call: gradient ? 'f(x).backward(g): the input gradient g · f′(x)' : 'f(x) elementwise',
+    fields: [{ key: 'fn', label: 'function', value: 'tanh', options: Object.keys(ref.UNARY_REF) }, { key: 'n', label: 'elements', value: 100 }, { key: 'scale', label: 'input scale', value: 3 }],
+    prepare(v, random) {
+      const n = num(v, 'n');
+      const fn = v.fn as string;
+      const x = random(n).map((a) => a * num(v, 'scale'));
+      const g = random(n);
+      const r = ref.UNARY_REF[fn];
+      return {
+        inputs: () => [Tensor.fromArray(x, [n]).requireGrad(), Tensor.fromArray(g, [n])],
+        op: ([xt, gt]) => {
+          const y = unary(xt, fn as UnaryOp);
+          if (!gradient) return y;
+          y.mul(gt).sum().backward();
+          const dx = xt.grad!;
+          xt.grad = null;
+          return dx;
+        },
+        reference: () => Float64Array.from(x, (a, i) => (gradient ? g[i] * r.df(a) : r.f(a))),
+        shape: [n], describe: `x [${n}] in ±${v.scale}${gradient ? ', upstream gradient g uniform in [-1, 1)' : ''}`,
+      };
+    },
+  };
+}
+
+function optimizerExperiment(kind: 'adam' | 'sgd'): Experiment {
+  return {
+    call: kind === 'adam' ? 'new Adam([p], {lr, betas: [0.9, 0.999], eps}).step() (first step)' : 'new SGD([p], {lr}).step()',
+    fields: [{ key: 'n', label: 'elements', value: 50 }, { key: 'lr', label: 'learning rate', value: 0.1 }, ...(kind === 'adam' ? [{ key: 'eps', label: 'eps', value: 1e-8 }] : [])],
+    prepare(v, random) {
+      const n = num(v, 'n');
+      const lr = num(v, 'lr');
+      const eps = num(v, 'eps');
+      const p = random(n);
+      const g = random(n);
+      return {
+        inputs: () => [Tensor.fromArray(p, [n]).requireGrad(), Tensor.fromArray(g, [n])],
+        op: ([pt, gt]) => {
+          const opt = kind === 'adam' ? new Adam([pt], { lr, betas: [0.9, 0.999], eps }) : new SGD([pt], { lr });
+          pt.grad = gt.clone();
+          opt.step();
+          opt.dispose();
+          return pt.clone();
+        },
+        // Adam's first step: m̂ = g and v̂ = g² after bias correction, so p − lr·g / (|g| + eps).
+        reference: () => Float64Array.from(p, (x, i) => (kind === 'adam' ? x - (lr * g[i]) / (Math.abs(g[i]) + eps) : x - lr * g[i])),
+        shape: [n], describe: `parameter p [${n}] and gradient g [${n}], uniform in [-1, 1)`,
+      };
+    },
+  };
+}
+
+function shapeList(text: unknown, field: string): number[] {
+  const s = String(text).split(/[\s,x×]+/).filter(Boolean).map(Number);
+  if (!s.length || s.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`${field}: "${text}" is not a list of positive whole numbers like 4,1,5`);
+  return s;
+}
+
+/** The comment block a shader opens with (its header: formula, work split, gradient kernel). */
+export function shaderHeader(source: string): string {
+  const lines: string[] = [];
+  for (const line of source.split('\n')) {
+    if (!line.startsWith('//')) break;
+    lines.push(line.replace(/^\/\/ ?/, ''));
+  }
+  return lines.join('\n').trim();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The page
+
+let current = '';
+const MAX_SHOWN = 24;
+/** Largest input the page runs (the float64 reference is plain loops on this thread). */
+const MAX_ELEMENTS = 2_000_000;
+
+function showKernel(name: string): void {
+  current = name;
+  for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('.kernel-list button'))) b.classList.toggle('current', b.dataset.kernel === name);
+  const source = SHADERS[name];
+  $('kernel-name').textContent = `${name}.wgsl`;
+  $('kernel-header').textContent = shaderHeader(source);
+  $('kernel-source').textContent = source;
+  $('result').replaceChildren();
+  const form = $('inputs');
+  form.replaceChildren();
+  const exp = EXPERIMENTS[name];
+  $('run').hidden = !exp;
+  if (!exp) {
+    form.append(h('p', { class: 'muted' }, 'This kernel has no experiment here yet; read its source below.'));
+    return;
+  }
+  form.append(h('p', { class: 'muted' }, 'Runs ', h('code', {}, exp.call)));
+  for (const f of exp.fields) {
+    const input = f.options
+      ? h('select', { id: `f-${f.key}` }, ...f.options.map((o) => h('option', { value: o }, o)))
+      : h('input', { id: `f-${f.key}`, type: typeof f.value === 'number' ? 'number' : 'text', value: String(f.value) });
+    if (f.options) (input as HTMLSelectElement).value = String(f.value);
+    form.append(h('label', {}, f.label, input));
+  }
+  form.append(h('label', {}, 'random seed', h('input', { id: 'f-seed', type: 'number', value: '1' })));
+}
+
+function readValues(exp: Experiment): Values {
+  const v: Values = {};
+  for (const f of exp.fields) {
+    const el = $<HTMLInputElement>(`f-${f.key}`);
+    if (f.options || typeof f.value === 'string') v[f.key] = el.value;
+    else {
+      const x = Number(el.value);
+      if (el.value.trim() === '' || !Number.isFinite(x)) throw new Error(`${f.label}: "${el.value}" is not a number`);
+      v[f.key] = x;
+    }
+  }
+  return v;
+}
+
+/** Runs the current kernel's experiment: warm-up (compiles pipelines), then the best of 3 timed runs. */
+async function runCurrent(): Promise<void> {
+  const exp = EXPERIMENTS[current];
+  const out = $('result');
+  out.replaceChildren(h('p', { class: 'muted' }, 'running…'));
+  const values = readValues(exp);
+  const rng = new Rng(Number($<HTMLInputElement>('f-seed').value) || 0);
+  const random = (n: number) => {
+    if (!(n <= MAX_ELEMENTS)) throw new Error(`inputs of ${n} elements are too large for this page (at most ${MAX_ELEMENTS})`);
+    return Float32Array.from({ length: n }, () => rng.float() * 2 - 1);
+  };
+  const p = exp.prepare(values, random);
+  if (size(p.shape) > MAX_ELEMENTS) throw new Error(`an output of shape ${fmtShape(p.shape)} is too large for this page`);
+  let got: Float32Array = new Float32Array(0);
+  let best = Infinity;
+  for (let rep = 0; rep < 4; rep++) {
+    const inputs = p.inputs();
+    try {
+      const t0 = performance.now();
+      const y = await p.op(inputs);
+      got = await y.toArray();
+      const ms = performance.now() - t0;
+      y.dispose();
+      if (rep > 0) best = Math.min(best, ms);
+    } finally {
+      inputs.forEach((t) => t.dispose());
+    }
+  }
+  const t1 = performance.now();
+  const expected = p.reference();
+  const refMs = performance.now() - t1;
+  if (got.length !== expected.length) throw new Error(`the GPU returned ${got.length} values, the reference ${expected.length} (shape ${fmtShape(p.shape)})`);
+  const err = ref.maxAbsError(got, expected);
+  const scale = Math.max(1, ref.maxAbs(expected));
+  const tolerance = (p.relTolerance ?? 1e-4) * scale;
+  const ok = err <= tolerance;
+  const table = h('table', { class: 'values' }, h('tr', {}, h('th', {}, 'index'), h('th', {}, 'GPU (float32)'), h('th', {}, 'reference (float64)'), h('th', {}, '|difference|')));
+  for (let i = 0; i < Math.min(MAX_SHOWN, got.length); i++) {
+    table.append(h('tr', {}, h('td', {}, String(i)), h('td', {}, got[i].toPrecision(7)), h('td', {}, expected[i].toPrecision(7)), h('td', {}, Math.abs(got[i] - expected[i]).toExponential(2))));
+  }
+  const verdict = h('span', { class: ok ? 'ok' : 'bad', id: 'verdict' }, ok ? 'within tolerance' : 'ABOVE tolerance');
+  out.replaceChildren(
+    h('p', {}, `Inputs: ${p.describe}. Output ${fmtShape(p.shape)}, ${got.length} values.`),
+    h('p', {}, 'max |GPU − reference| = ', h('b', { id: 'max-error' }, err.toExponential(3)), ` (tolerance ${tolerance.toExponential(1)}) `, verdict),
+    h('p', {}, 'GPU time ', h('b', { id: 'gpu-ms' }, best.toFixed(2)), ` ms per call, best of 3 after a warm-up, including the readback; TypeScript reference ${refMs.toFixed(2)} ms.`),
+    table,
+    got.length > MAX_SHOWN ? h('p', { class: 'muted' }, `first ${MAX_SHOWN} of ${got.length} values shown`) : '',
+  );
+  out.dataset.maxError = String(err);
+  out.dataset.ok = String(ok);
+}
+
+async function main(): Promise<void> {
+  navBar('kernels.html');
+  const list = $('kernel-list');
+  const names = Object.keys(SHADERS).sort();
+  for (const name of names) {
+    const summary = shaderHeader(SHADERS[name]).split('\n')[0].replace(/^[\w.]+\.wgsl\s*[—-]\s*/, '');
+    const button = h('button', { 'data-kernel': name }, name, h('br'), h('small', {}, summary));
+    button.addEventListener('click', () => showKernel(name));
+    list.append(h('li', {}, button));
+  }
+  $('kernel-count').textContent = `${names.length} kernels`;
+  showKernel(new URLSearchParams(location.search).get('kernel') ?? 'conv2d_implicit_gemm');
+  const eng = await startGpu();
+  if (!eng) return;
+  $('run').addEventListener('click', async () => {
+    const button = $<HTMLButtonElement>('run');
+    button.disabled = true;
+    try {
+      await runCurrent();
+    } catch (e) {
+      $('result').replaceChildren(h('p', { class: 'bad' }, errorText(e)));
+      console.error(e);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  document.body.dataset.ready = 'true';
+}
+
+main().catch((e) => banner(errorText(e), 'error'));
