@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (README: `npm test`): machine setup (idempotent), unit tests on Dawn with vitest,
-# then the browser smoke test in headless Chromium. Ends with one "N passed, N failed" line.
+# then the browser smoke test and the web app's end-to-end tests in headless Chromium. Ends with one "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -11,11 +11,14 @@ npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.
 unit_rc=$?
 node tests/browser/run-smoke.mjs
 browser_rc=$?
+rm -f .tmp/web-e2e.json; node tests/browser/app-e2e.mjs; web_rc=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(".tmp/vitest.json", "utf8"));
   const browserOk = process.argv[1] === "0";
-  const passed = r.numPassedTests + (browserOk ? 1 : 0);
-  const failed = r.numFailedTests + (browserOk ? 0 : 1);
+  let web = { passed: 0, failed: 1 }; // the web e2e run crashed before writing its counts
+  try { web = JSON.parse(require("fs").readFileSync(".tmp/web-e2e.json", "utf8")); } catch {}
+  const passed = r.numPassedTests + (browserOk ? 1 : 0) + web.passed;
+  const failed = r.numFailedTests + (browserOk ? 0 : 1) + web.failed;
   console.log(`${passed} passed, ${failed} failed`);
 ' "$browser_rc" 2>/dev/null || echo "0 passed, 1 failed"
-[ $unit_rc -eq 0 ] && [ $browser_rc -eq 0 ]
+[ $unit_rc -eq 0 ] && [ $browser_rc -eq 0 ] && [ $web_rc -eq 0 ]
