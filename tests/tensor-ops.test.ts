@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { Tensor, tidy, memoryStats, manualSeed, noGrad, concat, matmul, engine } from '../src/tensor/index.ts';
+import { Tensor, tidy, memoryStats, manualSeed, noGrad, concat, matmul, linear, engine } from '../src/tensor/index.ts';
 import { useEngine, checkOp, randomArray, expectClose, size } from './helpers.ts';
 import * as R from './reference/elementwise.ts';
 
@@ -328,5 +328,30 @@ describe('memory', () => {
     const t = Tensor.zeros([2, 2]);
     t.dispose();
     expect(() => t.add(1)).toThrow(/Tensor #\d+ of shape \[2, 2\] was disposed/);
+  });
+});
+
+describe('linear (x·Wᵀ + b without a transpose copy)', () => {
+  for (const [xs, out] of [[[5, 7], 3], [[2, 3, 4], 6], [[1, 1], 1]] as [number[], number][]) {
+    it(`x [${xs}] with W [${out}, ${xs[xs.length - 1]}]`, async () => {
+      const inF = xs[xs.length - 1];
+      const M = size(xs) / inF;
+      await checkOp({
+        shapes: [xs, [out, inF], [out]],
+        gpu: ([x, w, b]) => linear(x, w, b),
+        ref: ([x, w, b]) => {
+          const y = new Float64Array(M * out);
+          for (let i = 0; i < M; i++) for (let o = 0; o < out; o++) {
+            let s = b[o];
+            for (let k = 0; k < inF; k++) s += x[i * inF + k] * w[o * inF + k];
+            y[i * out + o] = s;
+          }
+          return y;
+        },
+      });
+    });
+  }
+  it('names shapes on mismatch', () => {
+    expect(() => linear(Tensor.zeros([2, 3]), Tensor.zeros([4, 5]))).toThrow('linear: input [2, 3] must end in 5 features to match weight [4, 5]');
   });
 });

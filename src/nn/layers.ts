@@ -2,7 +2,7 @@
  * Layers that need no convolution or normalization kernels: Linear, activations, Dropout, shape layers and
  * Sequential. Constructors follow torch.nn's signatures and default initializations.
  */
-import { Tensor, compare, noGrad, type Shape } from '../tensor/index.ts';
+import { Tensor, compare, noGrad, linear, type Shape } from '../tensor/index.ts';
 import { Module } from './module.ts';
 import { deriveSeed } from './seed.ts';
 
@@ -39,13 +39,7 @@ export class Linear extends Module {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
       throw new Error(`${this.describe()}: input of shape [${x.shape.join(', ')}] must end in ${this.inFeatures} features`);
     }
-    const wt = this.weight.transpose();
-    const y = x.matmul(wt);
-    if (!y.requiresGrad) wt.dispose(); // with autograd on, the graph still needs it (the caller's tidy frees it)
-    if (!this.bias) return y;
-    const out = y.add(this.bias);
-    if (!out.requiresGrad) y.dispose();
-    return out;
+    return linear(x, this.weight, this.bias);
   }
 }
 

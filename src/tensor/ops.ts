@@ -588,6 +588,38 @@ function matmulForward(a: Tensor, b: Tensor, batchShape: number[], M: number, N:
   });
 }
 
+/**
+ * y = x·Wᵀ (+ b) for x [..., in] and W [out, in] (torch's Linear layout), without materialising Wᵀ: the
+ * matmul kernel reads W transposed. Backward: dx = g·W, dW = gᵀ·x (reads g transposed), db = Σ g.
+ */
+export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
+  if (w.rank !== 2) throw new Error(`linear: weight must be [out, in], got ${fmt(w.shape)}`);
+  const [outF, inF] = w.shape;
+  if (x.rank < 1 || x.shape[x.rank - 1] !== inF) throw new Error(`linear: input ${fmt(x.shape)} must end in ${inF} features to match weight ${fmt(w.shape)}`);
+  if (b && (b.rank !== 1 || b.shape[0] !== outF)) throw new Error(`linear: bias ${fmt(b.shape)} must be [${outF}] for weight ${fmt(w.shape)}`);
+  const M = x.size / inF;
+  const outShape = [...x.shape.slice(0, -1), outF];
+  const y = Tensor.empty(outShape);
+  launchMatmul({ A: x.buffer, B: w.buffer, C: y.buffer, M, N: outF, K: inF, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA: false, transB: true, accumulate: false });
+  const xy = record(y, 'linear', [x, w], (g) => {
+    let gx: Tensor | null = null;
+    let gw: Tensor | null = null;
+    if (x.requiresGrad) {
+      gx = Tensor.empty(x.shape);
+      launchMatmul({ A: g.buffer, B: w.buffer, C: gx.buffer, M, N: inF, K: outF, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA: false, transB: false, accumulate: false });
+    }
+    if (w.requiresGrad) {
+      gw = Tensor.empty(w.shape);
+      launchMatmul({ A: g.buffer, B: x.buffer, C: gw.buffer, M: outF, N: inF, K: M, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA: true, transB: false, accumulate: false });
+    }
+    return [gx, gw];
+  });
+  if (!b) return xy;
+  const out = add(xy, b);
+  if (!out.requiresGrad) xy.dispose();
+  return out;
+}
+
 // ------------------------------------------------------------------ Tensor methods
 
 declare module './tensor.ts' {
