@@ -129,7 +129,7 @@ describe('Keras .h5 loader', () => {
     const l = layers.get('block1_conv2')!;
     expect(l.kernel.shape).toEqual([3, 3, 64, 64]);
     expect(l.kernel.data[((1 * 3 + 2) * 64 + 3) * 64 + 4]).toBeCloseTo(kernelValue(1, 1, 2, 3, 4), 6);
-    expect(Array.from(l.bias.data.slice(0, 2))).toEqual([1, Math.fround(1.001)]);
+    expect(Array.from(l.bias.data).slice(0, 2)).toEqual([1, Math.fround(1.001)]);
   });
 
   it('rejects a file for the other network, a missing layer, a wrong shape and a non-HDF5 file, naming the problem', async () => {

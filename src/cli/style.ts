@@ -230,7 +230,7 @@ function lossFields(info: IterationInfo): Record<string, string | number> {
 }
 
 /** log10 loss curves of a run's history (total and each term). */
-function lossChart(history: IterationInfo[], title: string): RgbaImage {
+export function lossChart(history: IterationInfo[], title: string): RgbaImage {
   const x = history.map((h) => h.iteration);
   const series = (['total', 'content', 'style', 'tv'] as const).map((k) => ({ name: k, x, values: history.map((h) => Math.log10(Math.max(h.losses[k], 1e-12))) }));
   return plotLines(series, { title, xLabel: 'iteration', yLabel: 'log10 loss', width: 640, height: 400 });
@@ -261,7 +261,7 @@ async function runCommand(argv: string[]): Promise<number> {
     bar.finish(result.history.length ? lossFields(result.history[result.history.length - 1]) : undefined);
     writePng(out, result.image);
     if (p.log) writeFileAtomic(p.log, logLines.join('\n') + '\n');
-    if (p.plot) writePng(p.plot, lossChart(result.history, `style transfer (${p.options.optimizer}, ${result.featureNet.split(',')[0]})`));
+    if (p.plot) writePng(p.plot, lossChart(result.history, `loss, ${p.options.optimizer}`));
     const per = result.history.length ? result.seconds / result.history.length : 0;
     console.log(`wrote ${out} (${result.image.width}x${result.image.height}) in ${result.seconds.toFixed(1)} s, ${per.toFixed(2)} s/iteration, ${result.history.at(-1)?.evaluations ?? 0} evaluations; feature network: ${result.featureNet}`);
     return 0;
