@@ -196,7 +196,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let failure: string | null = null;
 
   const save = async (what: string) => {
-    writeFileAtomic(ckptPath, await trainer.saveCheckpoint());
+    writeFileAtomic(ckptPath, await trainer.saveCheckpoint({ dataset: a.dataset }));
     return what;
   };
   // Reads back the previous step's losses: logs them and checks they are finite.
