@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Tensor, tidy } from '../src/tensor/index.ts';
-import { conv2d, convTranspose2d, conv2dOutputSize, convTranspose2dOutputSize, type ConvTranspose2dOptions } from '../src/tensor/conv.ts';
+import { conv2d, convTranspose2d, conv2dOutputSize, convTranspose2dOutputSize, convTiles, type ConvTranspose2dOptions } from '../src/tensor/conv.ts';
 import { useEngine, checkOp, randomArray, expectClose, size } from './helpers.ts';
 import {
   refConv2d, refConvTranspose2d, refConv2dGrads, refConvTranspose2dGrads, refConv2dOutShape, refConvT2dOutShape,
@@ -142,6 +142,29 @@ describe('lesson layer shapes (batch 2): forward and gradients vs the reference'
   it('DCGAN D4 conv 256→1 k3: 3→1', () => checkLayer('conv', [2, 256, 3, 3], [1, 256, 3, 3], true, {}, [2, 1, 1, 1]));
   it('VGG16 block1_conv1 3→64 3x3 p1 at 12x10', () => checkLayer('conv', [1, 3, 12, 10], [64, 3, 3, 3], true, { padding: 1 }, [1, 64, 12, 10]));
   it('VGG16 block2_conv1 64→128 3x3 p1 at 8x8', () => checkLayer('conv', [1, 64, 8, 8], [128, 64, 3, 3], true, { padding: 1 }, [1, 128, 8, 8]));
+});
+
+describe('every register-tile size gives the same result', () => {
+  // The host picks tile sizes per layer; force each size so every variant of the kernels is exercised.
+  // 2·16·16 = 512 output pixels fill whole tiles of every size, so the largest requested size is the one used.
+  const defaults = { ...convTiles };
+  const variants = [
+    { gatherTM: 16, gatherTN: 8, wgradTM: 16, wgradTC: 8 },
+    { gatherTM: 4, gatherTN: 2, wgradTM: 4, wgradTC: 2 },
+    { gatherTM: 1, gatherTN: 1, wgradTM: 1, wgradTC: 1 },
+    { gatherTM: 8, gatherTN: 4, wgradTM: 8, wgradTC: 4 },
+  ];
+  for (const v of variants) {
+    it(JSON.stringify(v), async () => {
+      Object.assign(convTiles, v);
+      try {
+        await checkLayer('conv', [2, 21, 16, 16], [19, 21, 3, 3], true, { padding: 1 }, [2, 19, 16, 16]);
+        await checkLayer('convT', [2, 18, 8, 8], [18, 13, 4, 4], true, { stride: 2, padding: 1 }, [2, 13, 16, 16]);
+      } finally {
+        Object.assign(convTiles, defaults);
+      }
+    });
+  }
 });
 
 describe('output sizes and errors', () => {

@@ -93,6 +93,30 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
  */
 export const convTiles = { gatherTM: 16, gatherTN: 8, wgradTM: 16, wgradTC: 8 };
 
+/** Channel tile: the configured size, or the next power of two ≥ the channel count when that is smaller. */
+function channelTile(tile: number, channels: number): number {
+  let t = 1;
+  while (t < channels && t < tile) t *= 2;
+  return t;
+}
+
+/**
+ * Pixels per invocation for the gather kernel. Bigger tiles amortise the TM weight loads per channel step, but
+ * a tile grid that overshoots the pixel count wastes whole slots (e.g. a 16×16 VGG layer has 256 pixels: 8 per
+ * invocation would leave half of a 512-pixel workgroup idle). Picks the size with the least estimated cost per
+ * useful FMA: (TM·TN FMAs + 2 per src load + 1 per weight load) / (TM·TN · fraction of live pixels).
+ */
+function pixelTile(maxTile: number, TM: number, pixels: number): number {
+  let best = 1;
+  let bestCost = Infinity;
+  for (let tn = maxTile; tn >= 1; tn >>= 1) {
+    const fill = pixels / (Math.ceil(pixels / (64 * tn)) * 64 * tn);
+    const cost = (TM * tn + 2 * tn + TM) / (TM * tn * fill);
+    if (cost < bestCost - 1e-9) { best = tn; bestCost = cost; }
+  }
+  return best;
+}
+
 /** Largest amount of work (FLOPs) put in one dispatch; bigger grids are split so no dispatch runs long. */
 const FLOPS_PER_DISPATCH = 4e8;
 
@@ -124,15 +148,13 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
   const [outC, outH, outW] = transposed ? [g.Cin, g.H, g.W] : [g.Cout, g.Ho, g.Wo];
   const out = Tensor.empty([g.N, outC, outH, outW]);
   if (out.size === 0) return out;
-  // Output channels per invocation: the tile size, smaller when the layer has fewer channels than that.
-  let TM = convTiles.gatherTM;
-  while (TM > 1 && TM > outC) TM = TM >= 8 ? TM >> 1 : 1;
-  const TN = convTiles.gatherTN;
+  const TM = channelTile(convTiles.gatherTM, outC);
+  const [phasesH, phasesW] = transposed ? g.stride : [1, 1];
+  const maxPixels = g.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
+  const TN = pixelTile(convTiles.gatherTN, TM, maxPixels);
   const mPad = Math.ceil(outC / TM) * TM;
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const packed = packWeight(w, transposed, mPad);
-  const [phasesH, phasesW] = transposed ? g.stride : [1, 1];
-  const maxPixels = g.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const flopsPerTile = 2 * 64 * TN * mPad * srcC * g.kh * g.kw;
   const tilesPerLaunch = Math.max(1, Math.floor(FLOPS_PER_DISPATCH / flopsPerTile));
@@ -166,12 +188,10 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
   const gC = G.shape[1];
   const taps = g.kh * g.kw;
   const columns = gC * taps;
-  // Rows per workgroup: the tile size, smaller when there are fewer rows than that.
-  let TM = convTiles.wgradTM;
-  while (TM > 1 && TM > pC) TM = TM >= 8 ? TM >> 1 : 1;
-  // Columns per invocation: as many as keep at least one full workgroup of them busy.
+  const TM = channelTile(convTiles.wgradTM, pC);
+  // Columns per invocation: as many as leave at least 16 invocations (two 8-wide SIMD batches) with columns.
   let TC = convTiles.wgradTC;
-  while (TC > 1 && Math.ceil(columns / TC) < 64) TC >>= 1;
+  while (TC > 1 && Math.ceil(columns / TC) < 16) TC >>= 1;
   const mBlocks = Math.ceil(pC / TM);
   const colGroups = Math.ceil(columns / (64 * TC));
   const K = g.N * g.Ho * g.Wo;
