@@ -240,3 +240,13 @@ describe('safetensors', () => {
     });
   });
 });
+
+describe('decodeSafetensors on a Node Buffer', () => {
+  it('decodes tensors of the right length when the bytes come from readFileSync (Buffer.slice is a view)', async () => {
+    const { encodeSafetensors, decodeSafetensors } = await import('../src/io/safetensors.ts');
+    const bytes = encodeSafetensors({ a: { dtype: 'F32', shape: [3], data: Float32Array.of(1, 2, 3) }, b: { dtype: 'F32', shape: [2], data: Float32Array.of(4, 5) } });
+    const { tensors } = decodeSafetensors(Buffer.from(bytes));
+    expect(Array.from(tensors.get('a')!.data as Float32Array)).toEqual([1, 2, 3]);
+    expect(Array.from(tensors.get('b')!.data as Float32Array)).toEqual([4, 5]);
+  });
+});

@@ -257,7 +257,9 @@ function parseEntry(name: string, raw: unknown, dataLength: number): HeaderEntry
 }
 
 /** Parses a safetensors file. Every structural problem is reported with the tensor or field it concerns. */
-export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
+export function decodeSafetensors(input: Uint8Array): DecodedSafetensors {
+  // A plain Uint8Array view: subclasses such as Node's Buffer make slice() return a view, not a copy.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   if (bytes.length < 8) {
     throw new Error(`safetensors: file is truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
   }
