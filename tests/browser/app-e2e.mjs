@@ -180,6 +180,14 @@ await check('with WebGPU disabled the page says so clearly', async () => {
     assert(await page.$eval('main', (m) => m.hidden), 'the training controls are still shown');
     await shot(page, 'no-webgpu.png');
     await page.close();
+    // A browser without the WebGPU API at all (navigator.gpu missing) gets its own message.
+    const bare = await plain.newPage();
+    await bare.addInitScript(() => { delete Navigator.prototype.gpu; });
+    await bare.goto(`${server.url}/style.html`);
+    await bare.waitForSelector('body[data-gpu="missing"]');
+    const missing = await text(bare, 'banner');
+    assert(missing.includes('navigator.gpu is missing') && missing.includes('--enable-unsafe-webgpu'), `banner without navigator.gpu: ${missing}`);
+    await bare.close();
   } finally {
     await plain.close();
   }
