@@ -17,7 +17,7 @@
 //   workgroup-memory tiles, whose barriers are expensive; measured there, 16×8 tiles beat 8×8, 16×4 and 8×16,
 //   and scalar weight loads do as well as vec4 ones (so TM need not be a multiple of 4: 1-channel layers
 //   waste nothing). Grid: (pixel tiles of 64·TN, ⌈outC/TM⌉, phases); the host splits
-//   large grids into several launches with tileOffset to keep every dispatch short.
+//   large grids into several launches (tileOffset, mBlockOffset) to keep every dispatch short.
 // Gradient: the op's gradients are this kernel with TRANSPOSED flipped (w.r.t. src) and
 //   conv2d_weight_grad.wgsl (w.r.t. the weight); see src/tensor/conv.ts.
 
@@ -27,6 +27,7 @@ struct Params {
   kh: u32, kw: u32, strideH: i32, strideW: i32,
   padH: i32, padW: i32, dilH: i32, dilW: i32,
   phasesH: u32, phasesW: u32, tileOffset: u32, hasBias: u32,
+  mBlockOffset: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -50,7 +51,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let pixels = u.batch * perImage;
   let tileStart = (wg.x + u.tileOffset) * WG * TN;
   if (tileStart >= pixels) { return; }
-  let m0 = wg.y * TM;
+  let mBlock = wg.y + u.mBlockOffset;
+  let m0 = mBlock * TM;
 
   // Per pixel: (image, row a, col b) in the phase grid, validity, and the base offsets of src and out.
   var pa: array<i32, TN>;

@@ -11,7 +11,8 @@
 //   a register tile of TM rows m × TC im2col columns col = c·kh·kw + i·kw + j (columns strided by the workgroup
 //   size, so neighbouring invocations read neighbouring taps). The TM rows are the same for the whole workgroup,
 //   so the P values of a pixel are one broadcast load each; only the TC values of G are per-invocation loads.
-//   Per pixel: TC loads + TM broadcasts feed TM·TC FMAs. Grid: (⌈columns / (64·TC)⌉, ⌈M/TM⌉, chunks).
+//   Per pixel: TC loads + TM broadcasts feed TM·TC FMAs. Grid: (⌈columns / (64·TC)⌉, ⌈M/TM⌉, chunks), split
+//   into several launches (chunkOffset, mBlockOffset) when large, to keep every dispatch short.
 // Gradient: not differentiated (second derivatives are not supported).
 
 struct Params {
@@ -19,7 +20,7 @@ struct Params {
   pC: u32, pH: u32, pW: u32, taps: u32,
   kw: u32, pixelsPerChunk: u32, strideH: i32, strideW: i32,
   padH: i32, padW: i32, dilH: i32, dilW: i32,
-  chunkOffset: u32, _p0: u32, _p1: u32, _p2: u32,
+  chunkOffset: u32, mBlockOffset: u32, _p1: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> P: array<f32>;
@@ -35,7 +36,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let columns = u.gC * u.taps;
   let colBase = wg.x * WG * TC + lid;
   if (colBase >= columns) { return; }
-  let m0 = wg.y * TM;
+  let m0 = (wg.y + u.mBlockOffset) * TM;
   let chunk = wg.z + u.chunkOffset;
   let gHW = u.gH * u.gW;
   let pHW = u.pH * u.pW;

@@ -89,9 +89,10 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 
 /**
  * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × TN = gatherTN pixels per
- * invocation; weight gradient: wgradTM rows × wgradTC im2col columns). Tuned on lavapipe; exposed for benchmarks.
+ * invocation; weight gradient: wgradTM rows × wgradTC im2col columns), and the most FLOPs put in one dispatch.
+ * Tuned on lavapipe; exposed for benchmarks and tests.
  */
-export const convTiles = { gatherTM: 16, gatherTN: 8, wgradTM: 16, wgradTC: 8 };
+export const convTiles = { gatherTM: 16, gatherTN: 8, wgradTM: 16, wgradTC: 8, flopsPerDispatch: 2e8 };
 
 /** Channel tile: the configured size, or the next power of two ≥ the channel count when that is smaller. */
 function channelTile(tile: number, channels: number): number {
@@ -117,8 +118,20 @@ function pixelTile(maxTile: number, TM: number, pixels: number): number {
   return best;
 }
 
-/** Largest amount of work (FLOPs) put in one dispatch; bigger grids are split so no dispatch runs long. */
-const FLOPS_PER_DISPATCH = 4e8;
+/**
+ * Splits a grid of a × b work units of `unitFlops` each into launches of at most convTiles.flopsPerDispatch FLOPs
+ * (so that no dispatch runs long: a 2-second dispatch has crashed lavapipe):
+ * yields [a0, aCount, b0, bCount]. Whole rows of b go together when they fit, otherwise b is split too.
+ */
+function* launchRanges(a: number, b: number, unitFlops: number): Generator<[number, number, number, number]> {
+  const perLaunch = Math.max(1, Math.floor(convTiles.flopsPerDispatch / unitFlops));
+  if (perLaunch >= b) {
+    const aStep = Math.floor(perLaunch / b);
+    for (let a0 = 0; a0 < a; a0 += aStep) yield [a0, Math.min(aStep, a - a0), 0, b];
+  } else {
+    for (let a0 = 0; a0 < a; a0++) for (let b0 = 0; b0 < b; b0 += perLaunch) yield [a0, 1, b0, Math.min(perLaunch, b - b0)];
+  }
+}
 
 /** Packs the weight as [tap][c][mPad] (see conv_pack_weight.wgsl). `cIsDim0`: reduction channel is w's dim 0. */
 function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): Tensor {
@@ -156,22 +169,22 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const packed = packWeight(w, transposed, mPad);
   const tiles = Math.ceil(maxPixels / (64 * TN));
-  const flopsPerTile = 2 * 64 * TN * mPad * srcC * g.kh * g.kw;
-  const tilesPerLaunch = Math.max(1, Math.floor(FLOPS_PER_DISPATCH / flopsPerTile));
-  for (let t0 = 0; t0 < tiles; t0 += tilesPerLaunch) {
+  const unitFlops = 2 * 64 * TN * TM * srcC * g.kh * g.kw;
+  for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops)) {
     const params = new Params()
       .u32(srcC).u32(srcH).u32(srcW).u32(g.N)
       .u32(outC).u32(outH).u32(outW).u32(mPad)
       .u32(g.kh).u32(g.kw).i32(g.stride[0]).i32(g.stride[1])
       .i32(g.padding[0]).i32(g.padding[1]).i32(g.dilation[0]).i32(g.dilation[1])
       .u32(phasesH).u32(phasesW).u32(t0).u32(bias ? 1 : 0)
+      .u32(m0).u32(0).u32(0).u32(0)
       .done();
     engine().launch(
       { shader: 'conv2d_implicit_gemm', subs: { TM: String(TM), TN: String(TN) }, constants: { TRANSPOSED: transposed } },
       {
         params,
         buffers: [src.buffer, packed.buffer, (bias ?? packed).buffer, out.buffer],
-        workgroups: [Math.min(tilesPerLaunch, tiles - t0), mPad / TM, phasesH * phasesW],
+        workgroups: [nt, nm, phasesH * phasesW],
       },
     );
   }
@@ -203,20 +216,18 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
   const shape = [pC, gC, g.kh, g.kw];
   const partial = Tensor.empty(usedChunks > 1 ? [usedChunks, ...shape] : shape);
   if (partial.size === 0) return partial;
-  const flopsPerChunk = 2 * pixelsPerChunk * mBlocks * TM * columns;
-  const chunksPerLaunch = Math.max(1, Math.floor(FLOPS_PER_DISPATCH / flopsPerChunk));
-  for (let z0 = 0; z0 < usedChunks; z0 += chunksPerLaunch) {
-    // A launch covers chunks z0 … z0 + gridZ − 1 (chunkOffset = z0).
+  const unitFlops = 2 * pixelsPerChunk * TM * columns;
+  for (const [z0, nz, m0, nm] of launchRanges(usedChunks, mBlocks, unitFlops)) {
     const params = new Params()
       .u32(gC).u32(g.H).u32(g.W).u32(g.N)
       .u32(pC).u32(g.Ho).u32(g.Wo).u32(taps)
       .u32(g.kw).u32(pixelsPerChunk).i32(g.stride[0]).i32(g.stride[1])
       .i32(g.padding[0]).i32(g.padding[1]).i32(g.dilation[0]).i32(g.dilation[1])
-      .u32(z0).u32(0).u32(0).u32(0)
+      .u32(z0).u32(m0).u32(0).u32(0)
       .done();
     engine().launch(
       { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) } },
-      { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [colGroups, mBlocks, Math.min(chunksPerLaunch, usedChunks - z0)] },
+      { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [colGroups, nm, nz] },
     );
   }
   if (usedChunks === 1) return partial;
