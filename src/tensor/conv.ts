@@ -88,11 +88,11 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 // ------------------------------------------------------------------ kernel launchers
 
 /**
- * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × TN = gatherTN pixels per
- * invocation; weight gradient: wgradTM rows × wgradTC im2col columns), and the most FLOPs put in one dispatch.
+ * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × up to gatherTN pixels per
+ * invocation; weight gradient: wgradTM rows × up to wgradTC im2col columns), and the most FLOPs put in one dispatch.
  * Tuned on lavapipe; exposed for benchmarks and tests.
  */
-export const convTiles = { gatherTM: 16, gatherTN: 8, wgradTM: 16, wgradTC: 8, flopsPerDispatch: 2e8 };
+export const convTiles = { gatherTM: 16, gatherTN: 8, wgradTM: 16, wgradTC: 12, flopsPerDispatch: 2e8 };
 
 /** Channel tile: the configured size, or the next power of two ≥ the channel count when that is smaller. */
 function channelTile(tile: number, channels: number): number {
@@ -102,18 +102,20 @@ function channelTile(tile: number, channels: number): number {
 }
 
 /**
- * Pixels per invocation for the gather kernel. Bigger tiles amortise the TM weight loads per channel step, but
- * a tile grid that overshoots the pixel count wastes whole slots (e.g. a 16×16 VGG layer has 256 pixels: 8 per
- * invocation would leave half of a 512-pixel workgroup idle). Picks the size with the least estimated cost per
- * useful FMA: (TM·TN FMAs + 2 per src load + 1 per weight load) / (TM·TN · fraction of live pixels).
+ * Items (pixels, or im2col columns) per invocation along a kernel's lane dimension, from 1 to `maxTile`.
+ * Bigger tiles amortise the TM broadcast loads per step, but a grid of 64-invocation workgroups that overshoots
+ * the item count wastes whole slots — and on lavapipe idle invocations of a workgroup cost as much as busy ones
+ * (576 columns as 9 per invocation run twice as fast as 8 per invocation, which leaves a second workgroup with
+ * 8 busy invocations of 64). Picks the size with the least estimated cost per useful FMA:
+ * (TM·T FMAs + 2 per lane load + 1 per broadcast load) / (TM·T · fraction of live slots).
  */
-function pixelTile(maxTile: number, TM: number, pixels: number): number {
+function laneTile(maxTile: number, TM: number, items: number): number {
   let best = 1;
   let bestCost = Infinity;
-  for (let tn = maxTile; tn >= 1; tn >>= 1) {
-    const fill = pixels / (Math.ceil(pixels / (64 * tn)) * 64 * tn);
-    const cost = (TM * tn + 2 * tn + TM) / (TM * tn * fill);
-    if (cost < bestCost - 1e-9) { best = tn; bestCost = cost; }
+  for (let t = 1; t <= maxTile; t++) {
+    const fill = items / (Math.ceil(items / (64 * t)) * 64 * t);
+    const cost = (TM * t + 2 * t + TM) / (TM * t * fill);
+    if (cost < bestCost - 1e-9) { best = t; bestCost = cost; }
   }
   return best;
 }
@@ -164,7 +166,7 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
   const TM = channelTile(convTiles.gatherTM, outC);
   const [phasesH, phasesW] = transposed ? g.stride : [1, 1];
   const maxPixels = g.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
-  const TN = pixelTile(convTiles.gatherTN, TM, maxPixels);
+  const TN = laneTile(convTiles.gatherTN, TM, maxPixels);
   const mPad = Math.ceil(outC / TM) * TM;
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const packed = packWeight(w, transposed, mPad);
@@ -202,9 +204,7 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
   const taps = g.kh * g.kw;
   const columns = gC * taps;
   const TM = channelTile(convTiles.wgradTM, pC);
-  // Columns per invocation: as many as leave at least 16 invocations (two 8-wide SIMD batches) with columns.
-  let TC = convTiles.wgradTC;
-  while (TC > 1 && Math.ceil(columns / TC) < 16) TC >>= 1;
+  const TC = laneTile(convTiles.wgradTC, TM, columns);
   const mBlocks = Math.ceil(pC / TM);
   const colGroups = Math.ceil(columns / (64 * TC));
   const K = g.N * g.Ho * g.Wo;
