@@ -110,6 +110,7 @@ export class Engine {
   private lostMessage: string | null = null;
   private firstError: string | null = null;
   private counters = { dispatches: 0, submits: 0 };
+  private profiler: Profiler | null = null;
   /** Optional per-kernel hook (e.g. a profiler counting launches by name). */
   onLaunch: ((kernel: Kernel, workgroups: [number, number, number]) => void) | null = null;
 
@@ -195,14 +196,90 @@ export class Engine {
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: slot }];
     l.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.computePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) {
+      this.profiledDispatch(kernel, pipeline, bindGroup, x, y, z);
+    } else {
+      const pass = this.computePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+    }
     this.pending++;
     this.counters.dispatches++;
     this.onLaunch?.(kernel, l.workgroups);
     if (this.pending >= this.maxDispatchesPerSubmit) this.submit();
+  }
+
+  /** In profiling mode every launch gets its own pass with GPU timestamps at its start and end. */
+  private profiledDispatch(kernel: Kernel, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, x: number, y: number, z: number): void {
+    const p = this.profiler!;
+    if (p.labels.length === p.capacity) this.submit();
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    const i = p.labels.length;
+    const pass = this.encoder.beginComputePass({ timestampWrites: { querySet: p.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+    p.labels.push(kernelLabel(kernel));
+  }
+
+  /**
+   * Starts timing every kernel launch on the GPU (timestamp queries; needs the adapter's 'timestamp-query'
+   * feature). Each launch then runs in its own compute pass, so profiled runs are a little slower.
+   */
+  startProfiling(capacity = 2048): void {
+    if (!this.device.features.has('timestamp-query')) throw new Error(`Profiling needs the 'timestamp-query' feature, which adapter ${this.adapter.slug} does not offer`);
+    this.submit();
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
+    const resolve = this.device.createBuffer({ size: 16 * capacity, usage: 0x200 /* QUERY_RESOLVE */ | 0x04 /* COPY_SRC */ });
+    this.profiler = { querySet, resolve, capacity, labels: [], reads: [], totals: new Map() };
+  }
+
+  /** Stops profiling; returns per-kernel GPU time (sorted, largest first) since startProfiling(). */
+  async stopProfiling(): Promise<KernelTime[]> {
+    const p = this.profiler;
+    if (!p) throw new Error('stopProfiling(): profiling was not started');
+    this.submit();
+    this.profiler = null;
+    await Promise.all(p.reads);
+    p.querySet.destroy();
+    p.resolve.destroy();
+    return [...p.totals].map(([kernel, t]) => ({ kernel, ms: t.ms, launches: t.launches })).sort((a, b) => b.ms - a.ms);
+  }
+
+  /** Resolves the timestamps recorded so far into a readback that is accumulated when it lands. */
+  private collectProfile(): void {
+    const p = this.profiler;
+    if (!p || p.labels.length === 0 || !this.encoder) return;
+    const n = p.labels.length;
+    const labels = p.labels;
+    p.labels = [];
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    this.encoder.resolveQuerySet(p.querySet, 0, 2 * n, p.resolve, 0);
+    const staging = this.device.createBuffer({ size: 16 * n, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */ });
+    this.encoder.copyBufferToBuffer(p.resolve, 0, staging, 0, 16 * n);
+    p.reads.push((async () => {
+      await this.device.queue.onSubmittedWorkDone();
+      await staging.mapAsync(0x01);
+      const ts = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      staging.destroy();
+      labels.forEach((label, i) => {
+        const ms = Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
+        const t = p.totals.get(label) ?? { ms: 0, launches: 0 };
+        t.ms += ms > 0 ? ms : 0;
+        t.launches++;
+        p.totals.set(label, t);
+      });
+    })());
   }
 
   private computePass(): GPUComputePassEncoder {
@@ -235,6 +312,7 @@ export class Engine {
   /** Submits everything recorded so far. */
   submit(): void {
     if (!this.encoder) return;
+    this.collectProfile();
     if (this.pass) {
       this.pass.end();
       this.pass = null;
@@ -326,6 +404,29 @@ export class Engine {
     this.destroyed = true;
     this.device.destroy();
   }
+}
+
+interface Profiler {
+  querySet: GPUQuerySet;
+  resolve: GPUBuffer;
+  capacity: number;
+  labels: string[];
+  reads: Promise<void>[];
+  totals: Map<string, { ms: number; launches: number }>;
+}
+
+export interface KernelTime {
+  kernel: string;
+  ms: number;
+  launches: number;
+}
+
+/** A readable name for a launch: shader, entry point, and the op expression of templated shaders. */
+export function kernelLabel(k: Kernel): string {
+  let label = k.shader + (k.entry && k.entry !== 'main' ? `:${k.entry}` : '');
+  const expr = k.subs && (k.subs.EXPR ?? k.subs.GRAD ?? k.subs.COMBINE);
+  if (expr) label += `(${expr.length > 24 ? expr.slice(0, 24) + '…' : expr})`;
+  return label;
 }
 
 /** Builds a kernel parameter block field by field (little-endian, WGSL uniform layout is the caller's job). */

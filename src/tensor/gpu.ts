@@ -91,7 +91,10 @@ export async function acquireDevice(opts: { powerPreference?: GPUPowerPreference
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) throw new NoAdapterError('requestAdapter() returned null');
   const limits = adapter.limits;
+  // Timestamp queries let the engine's profiler time each kernel on the GPU; only asked for where offered.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
   const device = await adapter.requestDevice({
+    requiredFeatures,
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
