@@ -5,17 +5,17 @@
  *   . scripts/gpu-env.sh && npx tsx bench/tfjs-only.ts [--quick] [--backends=webgpu,wasm,cpu] [--only=substr]
  *                                                       [--no-ceiling] [--no-write]
  *
- * --quick: fewer repeats, a 3 s measurement budget per workload, a step whose first run exceeds 10 s is timed
- * by that run alone ("1 run" in the table), and any workload whose estimated run time (its FLOPs at the
- * backend's measured rate for that kind of work) exceeds 30 s is skipped ("skipped (slow)"); without --quick
- * the limit is 120 s.
+ * --quick: fewer repeats, a 3 s measurement budget per workload, a step whose first run exceeds 10 s (1 s on
+ * cpu/wasm, which compile nothing) is timed by that run alone ("1 run" in the table), and a layer whose
+ * estimated run time (its FLOPs at the backend's measured rate for that kind of work) exceeds 30 s, or a
+ * training step estimated above 90 s, is skipped ("skipped (slow)"); without --quick the limits are 120/300 s.
  * Results go to bench/results/<adapter slug>-tfjs.{json,md} (e.g. lavapipe-tfjs.md) unless --no-write.
  */
 import { create, globals } from 'webgpu';
 import { summarizeAdapter } from '../src/tensor/gpu.ts';
 import { measureFmaCeiling } from './ceiling.ts';
 import { gflops, renderTable, timeIt, writeResults, type ResultRow, type TimeOptions } from './harness.ts';
-import { isUnsupportedError, loadTfjs, tfjsMemory, tfjsWorkloads, TFJS_BACKENDS, type TfjsBackendName } from './tfjs.ts';
+import { isUnsupportedError, loadTfjs, missingKernel, tfjsMemory, tfjsWorkloads, TFJS_BACKENDS, type TfjsBackendName } from './tfjs.ts';
 
 interface Args {
   quick: boolean;
@@ -72,7 +72,8 @@ async function main(): Promise<void> {
   const timeOpts: TimeOptions = args.quick
     ? { warmup: 1, repeats: 3, minTimeMs: 0, budgetMs: 3000, singleRunAboveMs: 10_000 }
     : { warmup: 2, repeats: 5, minTimeMs: 1000, maxRepeats: 20, budgetMs: 30_000 };
-  const slowLimitMs = args.quick ? 30_000 : 120_000;
+  // Train steps are the headline numbers, so they get a higher limit than single layers.
+  const slowLimitMs = { layer: args.quick ? 30_000 : 120_000, train: args.quick ? 90_000 : 300_000 };
   const workloads = tfjsWorkloads({ matmulSizes: args.quick ? [256, 512, 1024] : [256, 512, 1024, 2048] })
     .filter((w) => !args.only || w.id.includes(args.only));
 
@@ -102,8 +103,14 @@ async function main(): Promise<void> {
     const started = performance.now();
     for (const w of workloads) {
       const row: ResultRow = { workload: w.id, backend, status: 'ok', flops: w.flops };
+      const missing = missingKernel(tf, w);
+      if (missing) {
+        rows.push({ ...row, status: 'unsupported', note: `no ${missing} kernel` });
+        log(`${backend} ${w.id}: unsupported (no ${missing} kernel)`);
+        continue;
+      }
       const estimateMs = estimate(w);
-      if (w.kind !== 'matmul' && estimateMs > slowLimitMs) {
+      if (w.kind !== 'matmul' && estimateMs > slowLimitMs[w.kind]) {
         rows.push({ ...row, status: 'skipped', note: 'slow' });
         log(`${backend} ${w.id}: skipped (slow: estimated ${(estimateMs / 1000).toFixed(1)} s per run)`);
         continue;
@@ -113,7 +120,9 @@ async function main(): Promise<void> {
       tf.engine().startScope();
       try {
         prepared = w.prepare(tf);
-        row.timing = await timeIt(prepared.step, timeOpts);
+        // cpu and wasm compile nothing on the first run, so a slow first run is already a fair sample.
+        const opts = args.quick && name !== 'webgpu' ? { ...timeOpts, singleRunAboveMs: 1000 } : timeOpts;
+        row.timing = await timeIt(prepared.step, opts);
         row.memory = tfjsMemory(tf);
         record(w.kind === 'layer' ? `layer/${w.pass}` : w.kind, w.flops, row.timing.median);
         if (w.kind === 'layer') record('layer', w.flops, row.timing.median);

@@ -103,6 +103,8 @@ export interface TfjsWorkload {
   kind: 'matmul' | 'layer' | 'train';
   /** For layer workloads: which pass (rates differ a lot between passes on some backends). */
   pass?: ConvPass;
+  /** tfjs kernels the step cannot run without; a backend lacking one reports "unsupported" without running. */
+  requiredKernels?: string[];
   /** Allocates inputs/weights on the current backend. */
   prepare: (tf: Tf) => PreparedStep;
 }
@@ -221,6 +223,7 @@ export function layerWorkload(l: ConvLayerShape, pass: ConvPass): TfjsWorkload {
     flops: convPassFlops(l, pass),
     kind: 'layer',
     pass,
+    requiredKernels: pass === 'gradWeight' ? ['Conv2DBackpropFilter'] : [],
     prepare: (tf) => {
       const shapes = tfjsLayerShapes(l);
       const x = tf.randomNormal(shapes.input) as TF.Tensor4D;
@@ -321,6 +324,7 @@ export function dcganWorkload(batch = DCGAN_BATCH): TfjsWorkload {
     id: 'train/dcgan-step',
     flops: dcganStepFlops(batch),
     kind: 'train',
+    requiredKernels: ['Conv2DBackpropFilter'],
     prepare: (tf) => {
       const G = makeParams(tf, generatorLayers(batch), 'G');
       const D = makeParams(tf, discriminatorLayers(batch), 'D');
@@ -443,4 +447,10 @@ export function tfjsWorkloads(opts: { matmulSizes?: number[]; styleSizes?: numbe
 /** True for errors that mean "this backend has no kernel for that op". */
 export function isUnsupportedError(e: unknown): boolean {
   return /not registered|not yet implemented|not supported|not implemented/i.test((e as Error)?.message ?? String(e));
+}
+
+/** The first of `w.requiredKernels` that the current tfjs backend has no kernel for, if any. */
+export function missingKernel(tf: Tf, w: TfjsWorkload): string | undefined {
+  const backend = tf.getBackend();
+  return (w.requiredKernels ?? []).find((k) => tf.getKernel(k, backend) === undefined);
 }

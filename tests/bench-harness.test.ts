@@ -8,7 +8,7 @@ import {
 } from '../bench/harness.ts';
 import { checkChain, discriminatorLayers, generatorLayers, vggLayers } from '../bench/shapes.ts';
 import {
-  isUnsupportedError, layerWorkload, loadTfjs, matmulWorkload, tfjsConvForward, tfjsConvGradInput,
+  isUnsupportedError, layerWorkload, loadTfjs, matmulWorkload, missingKernel, tfjsConvForward, tfjsConvGradInput,
   tfjsConvGradWeight, tfjsLayerShapes, type Tf,
 } from '../bench/tfjs.ts';
 
@@ -281,6 +281,13 @@ describe('tfjs adapter on the cpu backend', () => {
       p.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('missingKernel names a required kernel the backend lacks', () => {
+    const gradWeight = layerWorkload(cases[0]!, 'gradWeight');
+    expect(gradWeight.requiredKernels).toEqual(['Conv2DBackpropFilter']);
+    expect(missingKernel(tf, gradWeight)).toBeUndefined();
+    expect(missingKernel(tf, { ...gradWeight, requiredKernels: ['Conv2D', 'NoSuchKernel'] })).toBe('NoSuchKernel');
   });
 
   it('recognises tfjs "kernel not registered" errors as unsupported', () => {
