@@ -355,3 +355,40 @@ describe('linear (x·Wᵀ + b without a transpose copy)', () => {
     expect(() => linear(Tensor.zeros([2, 3]), Tensor.zeros([4, 5]))).toThrow('linear: input [2, 3] must end in 5 features to match weight [4, 5]');
   });
 });
+
+describe('matmul kernels agree (v1 naive vs v2 register-tiled), all transpose and accumulate variants', () => {
+  it('odd shapes, transposes, broadcast batch and accumulation', async () => {
+    const { launchMatmul, setMatmulVersion } = await import('../src/tensor/matmul.ts');
+    for (const [M, N, K, batch] of [[1, 1, 1, 1], [7, 17, 5, 2], [33, 20, 19, 3], [129, 65, 70, 1], [8, 16, 3, 1]]) {
+      // every transpose combination, and accumulation once (each variant is a pipeline to compile: ~10 s on lavapipe)
+      const variants: [boolean, boolean, boolean][] = [[false, false, false], [true, false, false], [false, true, false], [true, true, false], [false, false, true]];
+      for (const [transA, transB, accumulate] of variants) {
+        const a = randomArray(batch * M * K, M + N);
+        const b = randomArray(K * N, K); // broadcast over the batch (stride 0)
+        const c0 = randomArray(batch * M * N, 3);
+        const A = Tensor.fromArray(Float32Array.from(a)), B = Tensor.fromArray(Float32Array.from(b));
+        const results: Float32Array[] = [];
+        for (const v of ['naive', 'register'] as const) {
+          setMatmulVersion(v);
+          const C = Tensor.fromArray(Float32Array.from(c0));
+          launchMatmul({ A: A.buffer, B: B.buffer, C: C.buffer, M, N, K, batch, aBatchStride: M * K, bBatchStride: 0, cBatchStride: M * N, transA, transB, accumulate });
+          results.push(await C.toArray());
+        }
+        setMatmulVersion('register');
+        // float64 reference with the same storage conventions
+        const ref = new Float64Array(batch * M * N);
+        for (let p = 0; p < batch; p++) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+          let s = accumulate ? c0[p * M * N + i * N + j] : 0;
+          for (let k = 0; k < K; k++) {
+            const av = transA ? a[p * M * K + k * M + i] : a[p * M * K + i * K + k];
+            const bv = transB ? b[j * K + k] : b[k * N + j];
+            s += av * bv;
+          }
+          ref[p * M * N + i * N + j] = s;
+        }
+        expectClose(results[0], ref);
+        expectClose(results[1], ref);
+      }
+    }
+  }, 300_000);
+});
