@@ -36,7 +36,7 @@ export function convBenchLayers(quick: boolean): ConvLayerShape[] {
 }
 
 /** Runs one pass of one layer on prepared tensors; returns the result (for the caller to dispose). */
-function passRunner(l: ConvLayerShape, pass: ConvPass): { run: () => Tensor; free: () => void } {
+export function passRunner(l: ConvLayerShape, pass: ConvPass): { run: () => Tensor; free: () => void } {
   const opts = { stride: l.stride, padding: l.padding, ...(l.kind === 'convT' ? { outputPadding: l.outputPadding ?? 0 } : {}) };
   const kernel: [number, number] = [l.kernelH, l.kernelW];
   const xShape: [number, number, number, number] = [l.batch, l.inChannels, l.inH, l.inW];

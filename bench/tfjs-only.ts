@@ -17,18 +17,22 @@ import { measureFmaCeiling } from './ceiling.ts';
 import { gflops, renderTable, timeIt, writeResults, type ResultRow, type TimeOptions } from './harness.ts';
 import { isUnsupportedError, loadTfjs, missingKernel, tfjsMemory, tfjsWorkloads, TFJS_BACKENDS, type TfjsBackendName } from './tfjs.ts';
 
-interface Args {
+export interface BenchArgs {
   quick: boolean;
   backends: TfjsBackendName[];
   only?: string;
   ceiling: boolean;
   write: boolean;
+  /** bench/run.ts only: skip tfjs entirely. */
+  noTfjs: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, backends: [...TFJS_BACKENDS], ceiling: true, write: true };
+/** Flags shared by this runner and bench/run.ts. */
+export function parseBenchArgs(argv: string[], opts: { allowNoTfjs?: boolean } = {}): BenchArgs {
+  const args: BenchArgs = { quick: false, backends: [...TFJS_BACKENDS], ceiling: true, write: true, noTfjs: false };
   for (const a of argv) {
     if (a === '--quick') args.quick = true;
+    else if (a === '--no-tfjs' && opts.allowNoTfjs) args.noTfjs = true;
     else if (a === '--no-ceiling') args.ceiling = false;
     else if (a === '--no-write') args.write = false;
     else if (a.startsWith('--only=')) args.only = a.slice('--only='.length);
@@ -47,10 +51,16 @@ function parseArgs(argv: string[]): Args {
 
 const log = (msg: string): void => void process.stderr.write(msg + '\n');
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  Object.assign(globalThis, globals);
-  const gpu = create([]);
+export interface TfjsBenchResult {
+  rows: ResultRow[];
+  ceilingGflops?: number;
+  adapterName: string;
+  adapterSlug: string;
+  tfjsVersion: string;
+}
+
+/** Runs the tfjs workloads on each requested backend (webgpu on `gpu`'s adapter) and returns the rows. */
+export async function benchTfjs(args: BenchArgs, gpu: GPU): Promise<TfjsBenchResult> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   const adapterName = adapter ? adapter.info.description || `${adapter.info.vendor} ${adapter.info.device}` : 'no-gpu';
   // Short, stable name for result files ("lavapipe", "nvidia", ...), the same one the engine's benchmarks use.
@@ -144,19 +154,28 @@ async function main(): Promise<void> {
     log(`${backend}: done in ${((performance.now() - started) / 1000).toFixed(0)} s, ${tf.memory().numTensors} tensors still alive`);
   }
 
+  return { rows, ceilingGflops, adapterName, adapterSlug, tfjsVersion: tf.version.tfjs };
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs(process.argv.slice(2));
+  Object.assign(globalThis, globals);
+  const gpu = create([]); // referenced until exit: Dawn tears its instance down when this object is collected
+  const { rows, ceilingGflops, adapterName, adapterSlug, tfjsVersion } = await benchTfjs(args, gpu);
   const table = { backends: args.backends.map((b) => `tfjs-${b}`), ceilingGflops };
   process.stdout.write(`\n${adapterName} (ceiling ${ceilingGflops?.toFixed(1) ?? '—'} GFLOP/s)\n\n` + renderTable(rows, table));
   if (args.write) {
     const meta = {
-      runner: 'bench/tfjs-only.ts', quick: args.quick, ceilingGflops, tfjsVersion: tf.version.tfjs,
+      runner: 'bench/tfjs-only.ts', quick: args.quick, ceilingGflops, tfjsVersion,
       webgpuAdapter: adapterName, node: process.version, table,
     };
     const out = writeResults(`${adapterSlug} tfjs`, rows, meta);
     log(`wrote ${out.json} and ${out.md}`);
   }
+  void gpu;
 }
 
-main().then(
+if (import.meta.url === `file://${process.argv[1]}`) main().then(
   () => process.exit(0),
   (e: unknown) => {
     console.error(e);

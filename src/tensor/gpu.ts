@@ -29,6 +29,14 @@ export class NoAdapterError extends Error {
   }
 }
 
+/**
+ * Dawn's Node bindings destroy their native instance when the JS `GPU` object is garbage-collected, even
+ * while a device made from it is in use; the driver then crashes at a random later moment (seen as
+ * "std::system_error: Invalid argument" or pthread assertions inside lavapipe). Every GPU object we hand
+ * out is therefore pinned here for the life of the process.
+ */
+const pinned: unknown[] = [];
+
 const NODE_WEBGPU_MODULE = 'webgpu';
 
 /** Returns the WebGPU entry point of this environment: navigator.gpu, or Dawn's Node bindings. */
@@ -47,7 +55,9 @@ export async function getGPU(dawnOptions: string[] = []): Promise<GPU> {
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
-  return mod.create(dawnOptions);
+  const gpu = mod.create(dawnOptions);
+  pinned.push(gpu);
+  return gpu;
 }
 
 export function summarizeAdapter(info: GPUAdapterInfo): AdapterSummary {
@@ -73,13 +83,7 @@ export interface AcquiredDevice {
   adapter: AdapterSummary;
 }
 
-/**
- * Dawn's Node bindings destroy their native instance when the JS `GPU` object is garbage-collected, even
- * while a device made from it is in use; the driver then crashes at a random later moment (seen as
- * "std::system_error: Invalid argument" or pthread assertions inside lavapipe). Every GPU object we hand
- * out is therefore pinned here for the life of the process.
- */
-const pinned: unknown[] = [];
+
 
 /**
  * Requests an adapter and a device with the adapter's largest buffer limits (conv activations of big
@@ -87,7 +91,6 @@ const pinned: unknown[] = [];
  */
 export async function acquireDevice(opts: { powerPreference?: GPUPowerPreference; dawnOptions?: string[] } = {}): Promise<AcquiredDevice> {
   const gpu = await getGPU(opts.dawnOptions);
-  pinned.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) throw new NoAdapterError('requestAdapter() returned null');
   const limits = adapter.limits;
