@@ -105,6 +105,26 @@ describe('trainer', () => {
     expect(() => new GanTrainer(ganSpec('dense'), { realLabel: 1.5 })).toThrow('Invalid training option realLabel=1.5: must be in (0, 1]');
   });
 
+  it('single D-only and G-only steps update only their own network', async () => {
+    const t = new GanTrainer(ganSpec('dense'), { batchSize: 8, seed: 4 });
+    const snapshot = async (m: typeof t.G) => Promise.all(m.parameters().map((p) => p.toArray()));
+    const changed = (a: Float32Array[], b: Float32Array[]) => a.some((x, i) => x.some((v, j) => v !== b[i][j]));
+    const [g0, d0] = [await snapshot(t.G), await snapshot(t.D)];
+    const sd = await t.readStats(t.trainDiscriminatorStep(fakeDigits(8, 7)));
+    const [g1, d1] = [await snapshot(t.G), await snapshot(t.D)];
+    expect(changed(d0, d1)).toBe(true);
+    expect(changed(g0, g1)).toBe(false);
+    expect(Number.isFinite(sd.lossD) && Number.isNaN(sd.lossG)).toBe(true);
+    const sg = await t.readStats(t.trainGeneratorStep(8));
+    const [g2, d2] = [await snapshot(t.G), await snapshot(t.D)];
+    expect(changed(g1, g2)).toBe(true);
+    expect(changed(d1, d2)).toBe(false);
+    expect(Number.isNaN(sg.lossD) && Number.isFinite(sg.lossG)).toBe(true);
+    expect(t.step).toBe(2);
+    expect(() => t.trainGeneratorStep(1)).toThrow('trainGeneratorStep: batch size must be an integer ≥ 2, got 1');
+    t.dispose();
+  });
+
   it('checkpoint round trip is bit-exact and a resumed run continues exactly', async () => {
     const real = [fakeDigits(8, 3), fakeDigits(8, 4), fakeDigits(8, 5), fakeDigits(8, 6)];
     const straight = new GanTrainer(ganSpec('dcgan'), { batchSize: 8, seed: 9 });
