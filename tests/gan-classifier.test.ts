@@ -281,3 +281,22 @@ describe('committed MNIST classifier', () => {
     model.dispose();
   }, 60_000);
 });
+
+describe('committed Fashion-MNIST classifier', () => {
+  it('loads and classifies a seeded 500-image sample of the test set like its recorded accuracy', async () => {
+    const path = classifierPath('fashion-mnist');
+    expect(existsSync(path)).toBe(true);
+    const bytes = new Uint8Array(readFileSync(path));
+    expect(bytes.length).toBeLessThan(2 * 1024 * 1024);
+    const info = readClassifierInfo(bytes, path);
+    expect(info.dataset).toBe('fashion-mnist');
+    expect(info.testAccuracy!).toBeGreaterThan(0.85);
+    const model = loadClassifierFile('fashion-mnist');
+    expect(() => loadClassifierFile('mnist', path)).toThrow(/trained on 'fashion-mnist', not 'mnist'/);
+    const sample = split(await loadClassifierTestSet('fashion-mnist'), 500, { seed: 4 })[1];
+    const accuracy = await model.accuracy(sample);
+    // 500 images: the standard error of an accuracy near 0.9 is about 0.013.
+    expect(Math.abs(accuracy - info.testAccuracy!)).toBeLessThan(0.05);
+    model.dispose();
+  }, 60_000);
+});

