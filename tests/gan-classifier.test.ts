@@ -150,7 +150,7 @@ describe('Classifier model', () => {
     expect(testAccuracy[3]!).toBeGreaterThan(0.5); // chance is 0.1
     expect(model.training).toBe(false);
     model.dispose();
-  }, 60_000);
+  });
 });
 
 describe('MNIST split', () => {
@@ -248,7 +248,7 @@ describe('committed MNIST classifier', () => {
     expect(accuracy).toBeGreaterThanOrEqual(0.98);
     expect(accuracy).toBeCloseTo(info.testAccuracy!, 6);
     model.dispose();
-  }, 60_000);
+  });
 
   it('evaluateSamples: real digits score like the baseline; one repeated digit shows mode collapse', async () => {
     const model = loadClassifierFile('mnist');
@@ -279,7 +279,7 @@ describe('committed MNIST classifier', () => {
     await expect(evaluateSamples(model, wrong, reference)).rejects.toThrow(/samples must have shape \[n, 1, 28, 28\], got \[2, 3, 28, 28\]/);
     wrong.dispose();
     model.dispose();
-  }, 60_000);
+  });
 });
 
 describe('committed Fashion-MNIST classifier', () => {
@@ -298,5 +298,5 @@ describe('committed Fashion-MNIST classifier', () => {
     // 500 images: the standard error of an accuracy near 0.9 is about 0.013.
     expect(Math.abs(accuracy - info.testAccuracy!)).toBeLessThan(0.05);
     model.dispose();
-  }, 60_000);
+  });
 });

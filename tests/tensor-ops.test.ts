@@ -356,7 +356,7 @@ describe('linear (x·Wᵀ + b without a transpose copy)', () => {
   });
 });
 
-describe('matmul kernels agree (v1 naive vs v2 register-tiled), all transpose and accumulate variants', () => {
+describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled), all transpose and accumulate variants', () => {
   it('odd shapes, transposes, broadcast batch and accumulation', async () => {
     const { launchMatmul, setMatmulVersion } = await import('../src/tensor/matmul.ts');
     for (const [M, N, K, batch] of [[1, 1, 1, 1], [7, 17, 5, 2], [33, 20, 19, 3], [129, 65, 70, 1], [8, 16, 3, 1]]) {
@@ -368,13 +368,13 @@ describe('matmul kernels agree (v1 naive vs v2 register-tiled), all transpose an
         const c0 = randomArray(batch * M * N, 3);
         const A = Tensor.fromArray(Float32Array.from(a)), B = Tensor.fromArray(Float32Array.from(b));
         const results: Float32Array[] = [];
-        for (const v of ['naive', 'register'] as const) {
+        for (const v of ['naive', 'register', 'tiled'] as const) {
           setMatmulVersion(v);
           const C = Tensor.fromArray(Float32Array.from(c0));
           launchMatmul({ A: A.buffer, B: B.buffer, C: C.buffer, M, N, K, batch, aBatchStride: M * K, bBatchStride: 0, cBatchStride: M * N, transA, transB, accumulate });
           results.push(await C.toArray());
         }
-        setMatmulVersion('register');
+        setMatmulVersion(null);
         // float64 reference with the same storage conventions
         const ref = new Float64Array(batch * M * N);
         for (let p = 0; p < batch; p++) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
@@ -386,8 +386,7 @@ describe('matmul kernels agree (v1 naive vs v2 register-tiled), all transpose an
           }
           ref[p * M * N + i * N + j] = s;
         }
-        expectClose(results[0], ref);
-        expectClose(results[1], ref);
+        for (const r of results) expectClose(r, ref);
       }
     }
   }, 300_000);
