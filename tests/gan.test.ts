@@ -7,6 +7,7 @@ import { GanTrainer, checkpointSpec, slerp } from '../src/gan/trainer.ts';
 import { ganSpec, buildGan, latentShape } from '../src/gan/models.ts';
 import { trainCommand, sampleCommand, UsageError } from '../src/cli/gan.ts';
 import { useEngine, rng } from './helpers.ts';
+import { decodeSafetensors } from '../src/io/safetensors.ts';
 
 useEngine();
 
@@ -202,6 +203,27 @@ describe('train / sample commands', () => {
     const png = join(out, 'grid.png');
     expect(await quiet(() => sampleCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--out', png, '--n', '9']))).toBe(0);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+
+    // --tensors: the grid's z, G(z) and D(G(z)) in eval mode, for checking the checkpoint in PyTorch
+    const tensorsPath = join(out, 'grid.safetensors');
+    const ckpt = new Uint8Array(readFileSync(join(out, 'checkpoint.safetensors')));
+    expect(await quiet(() => sampleCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--out', png, '--n', '9', '--tensors', tensorsPath]))).toBe(0);
+    const file = decodeSafetensors(new Uint8Array(readFileSync(tensorsPath))).tensors;
+    const saved = { z: file.get('z'), images: file.get('images'), logits: file.get('logits') };
+    expect([saved.z!.shape, saved.images!.shape, saved.logits!.shape]).toEqual([[9, 100], [9, 1, 28, 28], [9, 1]]);
+    const { spec, options } = checkpointSpec(ckpt);
+    const t = new GanTrainer(spec, options);
+    t.loadCheckpoint(ckpt);
+    const z = Tensor.fromArray(saved.z!.data as Float32Array, [9, 100]);
+    const images = t.generate(z);
+    const ours = await images.toArray();
+    const fromFile = saved.images!.data as Float32Array;
+    expect(Math.max(...ours.map((v, i) => Math.abs(v - fromFile[i]!)))).toBeLessThan(1e-6);
+    t.D.eval();
+    const logits = await t.D.forward(images).toArray();
+    expect(Math.max(...logits.map((v, i) => Math.abs(v - (saved.logits!.data as Float32Array)[i]!)))).toBeLessThan(1e-5);
+    await expect(sampleCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--out', png, '--interpolate', '--tensors', tensorsPath]))
+      .rejects.toThrow(/--tensors.*--interpolate/);
   });
 
   it('a diverging run stops on the non-finite loss and keeps the last good checkpoint', async () => {

@@ -12,13 +12,14 @@
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { initEngine, memoryStats } from '../tensor/index.ts';
+import { initEngine, memoryStats, noGrad, type Tensor } from '../tensor/index.ts';
 import { GanTrainer, checkpointSpec, DEFAULT_TRAIN_OPTIONS, type StepStats, type TrainOptions } from '../gan/trainer.ts';
 import { ganSpec, GAN_KINDS, type GanKind } from '../gan/models.ts';
 import { sampleGrid, interpolationStrip, lossChart } from '../gan/visuals.ts';
 import { batches, batchCount, type Dataset } from '../data/dataset.ts';
 import { datasetByName } from '../node/datasets.ts';
 import { writeFileAtomic, appendJsonl, ensureDir } from '../node/files.ts';
+import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
 import { writePng } from '../node/png.ts';
 import { ProgressBar } from '../node/progress.ts';
 
@@ -63,6 +64,8 @@ Writes a grid of generated images (or latent interpolations) from a checkpoint w
   --steps N             images per interpolation strip [10]
   --rows N              interpolation strips [4]
   --seed N              latent seed (default: the run's seed, i.e. the same fixed z as its sample grids)
+  --tensors FILE        also write the grid's raw tensors as safetensors: z, images = G(z) and logits = D(images),
+                        both nets in eval mode (tools/pytorch/check_checkpoint.py compares them with PyTorch)
   -h, --help            this text`;
 
 function num(v: string | undefined, name: string, dflt: number, opts: { int?: boolean; min?: number } = {}): number {
@@ -279,7 +282,8 @@ function readHistory(path: string, upToStep: number): StepStats[] {
 export async function sampleCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
     checkpoint: { type: 'string' }, out: { type: 'string' }, n: { type: 'string' }, interpolate: { type: 'boolean' },
-    steps: { type: 'string' }, rows: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    steps: { type: 'string' }, rows: { type: 'string' }, seed: { type: 'string' }, tensors: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (v.help) {
     console.log(SAMPLE_HELP);
@@ -289,6 +293,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   if (!v.out) throw new UsageError('sample: --out FILE.png is required (see --help)');
   const path = v.checkpoint as string;
   if (!existsSync(path)) throw new UsageError(`sample: no checkpoint file at ${path}`);
+  if (v.tensors && v.interpolate) throw new UsageError('sample: --tensors writes the grid\'s tensors; it does not combine with --interpolate');
   const bytes = new Uint8Array(readFileSync(path));
   const { spec, options } = checkpointSpec(bytes);
   await initEngine();
@@ -301,6 +306,30 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   mkdirSync(resolve(v.out as string, '..'), { recursive: true });
   writePng(v.out as string, image);
   console.log(`Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}`);
+  if (v.tensors) {
+    const tensors = await sampleTensors(trainer, num(v.n as string, 'n', 64, { int: true, min: 1 }));
+    mkdirSync(resolve(v.tensors as string, '..'), { recursive: true });
+    writeFileAtomic(v.tensors as string, encodeSafetensors(tensors, { checkpoint: path, step: String(trainer.step) }));
+    console.log(`Wrote ${v.tensors} (z ${tensors.z!.shape.join('×')}, images ${tensors.images!.shape.join('×')}, logits ${tensors.logits!.shape.join('×')})`);
+  }
   trainer.dispose();
   return 0;
+}
+
+/** The fixed-z grid's latents, G(z) and D(G(z)), both nets in eval mode, as float32 safetensors entries. */
+async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<string, TensorToEncode>> {
+  const z = trainer.fixedLatent(n);
+  const images = trainer.generate(z);
+  const logits = noGrad(() => {
+    trainer.D.eval();
+    try {
+      return trainer.D.forward(images);
+    } finally {
+      trainer.D.train();
+    }
+  });
+  const entry = async (t: Tensor): Promise<TensorToEncode> => ({ dtype: 'F32', shape: [...t.shape], data: await t.toArray() });
+  const out = { z: await entry(z), images: await entry(images), logits: await entry(logits) };
+  for (const t of [z, images, logits]) t.dispose();
+  return out;
 }
