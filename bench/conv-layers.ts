@@ -13,6 +13,7 @@ import {
 } from '../src/tensor/conv.ts';
 import { convPassFlops, timeIt, type ConvPass, type ConvLayerShape } from './harness.ts';
 import { generatorLayers, discriminatorLayers, vggLayers } from './shapes.ts';
+import { isMainModule } from '../src/node/main-module.ts';
 
 export interface ConvBenchRow {
   layer: string;
@@ -107,7 +108,7 @@ export function formatConvRows(rows: ConvBenchRow[]): string {
   return lines.join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   const quick = process.argv.includes('--quick');
   const onlyAt = process.argv.indexOf('--only');
   const rows = await benchConvLayers(quick, onlyAt > 0 ? process.argv[onlyAt + 1] : undefined);

@@ -6,6 +6,7 @@ import { initEngine, engine } from '../src/tensor/index.ts';
 import { GanTrainer } from '../src/gan/trainer.ts';
 import { ganSpec, type GanKind } from '../src/gan/models.ts';
 import type { KernelTime } from '../src/tensor/engine.ts';
+import { isMainModule } from '../src/node/main-module.ts';
 
 export async function profileDcganStep(opts: { batch: number; steps: number; model: GanKind }): Promise<{ rows: KernelTime[]; stepMs: number }> {
   await initEngine();
@@ -21,7 +22,7 @@ export async function profileDcganStep(opts: { batch: number; steps: number; mod
   return { rows: rows.map((r) => ({ ...r, ms: r.ms / opts.steps, launches: r.launches / opts.steps })), stepMs: total / opts.steps };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   const arg = (name: string, d: string) => {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : d;

@@ -16,6 +16,7 @@ import { summarizeAdapter } from '../src/tensor/gpu.ts';
 import { measureFmaCeiling } from './ceiling.ts';
 import { gflops, renderTable, timeIt, writeResults, type ResultRow, type TimeOptions } from './harness.ts';
 import { isUnsupportedError, loadTfjs, missingKernel, tfjsMemory, tfjsWorkloads, TFJS_BACKENDS, type TfjsBackendName } from './tfjs.ts';
+import { isMainModule } from '../src/node/main-module.ts';
 
 export interface BenchArgs {
   quick: boolean;
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
   void gpu;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main().then(
+if (isMainModule(import.meta.url)) main().then(
   () => process.exit(0),
   (e: unknown) => {
     console.error(e);

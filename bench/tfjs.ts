@@ -60,10 +60,12 @@ export async function loadTfjs(opts: { gpu?: GPU; backends?: readonly TfjsBacken
   const tf: Tf = tfMod.default ?? tfMod;
   // The backends are CommonJS and attach to the same tfjs-core instance through require().
   await import('@tensorflow/tfjs-backend-webgpu');
-  const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as { setWasmPaths: (p: string) => void; default?: { setWasmPaths: (p: string) => void } };
-  const require = createRequire(import.meta.url);
-  const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  (wasm.setWasmPaths ?? wasm.default!.setWasmPaths)(join(wasmDir, '/'));
+  if (wanted.includes('wasm')) {
+    const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as { setWasmPaths: (p: string) => void; default?: { setWasmPaths: (p: string) => void } };
+    const require = createRequire(import.meta.url);
+    const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    (wasm.setWasmPaths ?? wasm.default!.setWasmPaths)(join(wasmDir, '/'));
+  }
   // Without this, tfjs-cpu prints an advert for tfjs-node on first use.
   tf.env().set('IS_TEST', true);
 

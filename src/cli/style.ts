@@ -21,6 +21,7 @@ import { loadFeatureNetFile, weightSourcesHelp, findWeightSource, downloadWeight
 import { randomFeatureNet, type Architecture, type FeatureNet, type PoolKind } from '../style/nets.ts';
 import { runStyleTransfer, STYLE_DEFAULTS, type StyleTransferOptions, type IterationInfo, type OptimizerKind } from '../style/transfer.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../style/images.ts';
+import { isMainModule } from '../node/main-module.ts';
 
 class UsageError extends Error {}
 
@@ -347,6 +348,6 @@ export async function styleCommand(argv: string[]): Promise<number> {
 }
 
 // Run directly: tsx src/cli/style.ts ...
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   process.exitCode = await styleCommand(process.argv.slice(2));
 }

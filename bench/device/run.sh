@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs on a lent GPU machine, from the repository root, after bench/device/pack.sh was run here and .devpkg and
+# .gl were carried over. Stages, each time-boxed so that whatever finished comes back in $OUT:
+#   1. unpack Node, Dawn, the Vulkan loader and the data; find the GPU through Dawn's Vulkan backend
+#   2. the benchmark suite (ours beside tfjs-webgpu on that adapter)        → $OUT/bench-<adapter>.{md,json}
+#   3. the lesson DCGAN on MNIST digits, then on Fashion-MNIST, for TRAIN_SECONDS each (Ctrl-C semantics:
+#      the trainer saves its checkpoint, grid, loss curve and interpolation on SIGINT)
+#   4. each checkpoint loaded into PyTorch (strict) and G/D compared with our outputs
+# Environment: OUT (where results go), TRAIN_SECONDS [150], BENCH_ARGS [--quick --backends=webgpu].
+set -u
+OUT=${OUT:-/tmp/device-out}
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/device.log") 2>&1
+P=$PWD/.devpkg
+TRAIN_SECONDS=${TRAIN_SECONDS:-150}
+stamp() { echo "=== $(date +%T) $*"; }
+
+stamp "unpack"
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+mkdir -p /opt/wgpu/bin
+xz -dc "$P/node.xz" > /opt/wgpu/bin/node && chmod +x /opt/wgpu/bin/node
+export PATH=/opt/wgpu/bin:$PATH
+tar -C "$P" -xJf "$P/nm.tar.xz"
+mkdir -p "$P/node_modules/webgpu/dist/linux-x64"
+xz -dc "$P/dawn.node.xz" > "$P/node_modules/webgpu/dist/linux-x64/dawn.node"
+xz -dkf "$P/cli.mjs.xz" "$P/bench.mjs.xz"
+mkdir -p /usr/share/datasets/fashion-mnist
+for f in "$P"/fashion/*.xz; do xz -dc "$f" > "/usr/share/datasets/fashion-mnist/$(basename "$f" .xz)"; done
+export XDG_RUNTIME_DIR=/tmp/xdg && mkdir -p -m 700 $XDG_RUNTIME_DIR
+for icd in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; do
+  [ -f "$icd" ] && { export VK_ICD_FILENAMES=$icd; break; }
+done
+echo "node $(node --version); VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-unset}"
+nvidia-smi -L 2>/dev/null
+
+stamp "adapter"
+cat > "$P/probe.mjs" <<'JS'
+import { create, globals } from 'webgpu';
+Object.assign(globalThis, globals);
+const gpu = create([]);
+const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+if (!a) { console.log('NO ADAPTER'); process.exit(3); }
+console.log(JSON.stringify({ vendor: a.info.vendor, architecture: a.info.architecture, device: a.info.device, description: a.info.description,
+  maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize, timestamps: a.features.has('timestamp-query') }));
+process.exit(0);
+JS
+timeout 60 node "$P/probe.mjs" || { echo "no WebGPU adapter: ICDs:"; ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>&1; ldconfig -p | grep -i vulkan; exit 3; }
+
+stamp "bench"
+# shellcheck disable=SC2086
+timeout 200 node "$P/bench.mjs" ${BENCH_ARGS:---quick --backends=webgpu} > "$OUT/bench-table.txt"
+echo "bench exit $?"; cat "$OUT/bench-table.txt"
+cp "$P"/results/*.json "$P"/results/*.md "$OUT/" 2>/dev/null
+
+train() { # name dataset extra-args...
+  local name=$1 dataset=$2; shift 2
+  stamp "train $name"
+  timeout -s INT -k 30 "$TRAIN_SECONDS" node "$P/cli.mjs" train --model dcgan --dataset "$dataset" --batch 64 --real-label 0.9 \
+    --checkpoint-every 1000000 --out "runs/$name" "$@" 2>&1 | tr '\r' '\n' | tail -n 30
+  node "$P/cli.mjs" sample --checkpoint "runs/$name/checkpoint.safetensors" --out "runs/$name/grid.png" --tensors "runs/$name/grid.safetensors"
+  stamp "pytorch check $name"
+  python3 tools/pytorch/check_checkpoint.py "runs/$name/checkpoint.safetensors" --tensors "runs/$name/grid.safetensors"
+  cp "runs/$name/checkpoint.safetensors" "$OUT/$name.safetensors"
+}
+train dcgan-mnist-gpu mnist --epochs 40
+train dcgan-fashion-gpu fashion-mnist --epochs 12
+
+stamp "pack"
+tar -cf "$OUT/runs.tar" --exclude='checkpoint.safetensors' runs/dcgan-mnist-gpu runs/dcgan-fashion-gpu
+ls -la "$OUT"
+stamp "done"
