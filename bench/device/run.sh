@@ -11,41 +11,9 @@ set -u
 OUT=${OUT:-/tmp/device-out}
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/device.log") 2>&1
-P=$PWD/.devpkg
 TRAIN_SECONDS=${TRAIN_SECONDS:-150}
-stamp() { echo "=== $(date +%T) $*"; }
 
-stamp "unpack"
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
-mkdir -p /opt/wgpu/bin
-xz -dc "$P/node.xz" > /opt/wgpu/bin/node && chmod +x /opt/wgpu/bin/node
-export PATH=/opt/wgpu/bin:$PATH
-tar -C "$P" -xJf "$P/nm.tar.xz"
-mkdir -p "$P/node_modules/webgpu/dist/linux-x64"
-xz -dc "$P/dawn.node.xz" > "$P/node_modules/webgpu/dist/linux-x64/dawn.node"
-xz -dkf "$P/cli.mjs.xz" "$P/bench.mjs.xz"
-mkdir -p /usr/share/datasets/fashion-mnist
-for f in "$P"/fashion/*.xz; do xz -dc "$f" > "/usr/share/datasets/fashion-mnist/$(basename "$f" .xz)"; done
-export XDG_RUNTIME_DIR=/tmp/xdg && mkdir -p -m 700 $XDG_RUNTIME_DIR
-for icd in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; do
-  [ -f "$icd" ] && { export VK_ICD_FILENAMES=$icd; break; }
-done
-echo "node $(node --version); VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-unset}"
-nvidia-smi -L 2>/dev/null
-
-stamp "adapter"
-cat > "$P/probe.mjs" <<'JS'
-import { create, globals } from 'webgpu';
-Object.assign(globalThis, globals);
-const gpu = create([]);
-const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-if (!a) { console.log('NO ADAPTER'); process.exit(3); }
-console.log(JSON.stringify({ vendor: a.info.vendor, architecture: a.info.architecture, device: a.info.device, description: a.info.description,
-  maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize, timestamps: a.features.has('timestamp-query') }));
-process.exit(0);
-JS
-timeout 60 node "$P/probe.mjs" || { echo "no WebGPU adapter: ICDs:"; ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>&1; ldconfig -p | grep -i vulkan; exit 3; }
+. bench/device/setup.sh
 
 stamp "bench"
 # shellcheck disable=SC2086

@@ -191,8 +191,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let interrupted = false;
   const onSigint = () => { interrupted = true; };
   process.on('SIGINT', onSigint);
-  const bar = new ProgressBar({ label: 'train', total: totalSteps, unit: 'step' });
-  bar.update(trainer.step);
+  const bar = new ProgressBar({ label: 'train', total: totalSteps, unit: 'step', initial: trainer.step });
   const t0 = performance.now();
   const startStep = trainer.step;
   let pending: ReturnType<GanTrainer['trainBatch']> | null = null;

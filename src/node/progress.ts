@@ -31,6 +31,8 @@ export interface ProgressOptions {
   barWidth?: number;
   /** Item name in the rate, e.g. "img" gives "36.6 img/s". Default "it". */
   unit?: string;
+  /** Items already done when the bar starts (a resumed run): shown as done, left out of the rate. */
+  initial?: number;
 }
 
 /** "12.3s", "4m05s", "2h03m". */
@@ -96,7 +98,8 @@ export class ProgressBar {
     this.unit = options.unit ?? 'it';
     this.startedAt = this.now();
     this.nextLogPercent = this.logEveryPercent;
-    this.samples.push({ at: this.startedAt, count: 0 });
+    this.current = options.initial ?? 0;
+    this.samples.push({ at: this.startedAt, count: this.current });
   }
 
   /** Advances by `count` items. */
