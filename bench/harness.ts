@@ -205,6 +205,19 @@ export function convPassFlops(l: ConvLayerShape, pass: ConvPass): number {
 // Results and the markdown table
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * What `--quick` runs, so that `npm run bench -- --quick` stays under 5 minutes on a 2-core CPU adapter:
+ * our engine runs everything but the 256 px style step; tfjs-webgpu and tfjs-wasm run the matmuls, the DCGAN
+ * layers and the DCGAN and 128 px style steps; tfjs-cpu (0.3–0.5 GFLOP/s) runs the matmuls only. The rest
+ * shows as "skipped (not in --quick)"; a run without --quick measures all of it.
+ */
+export function inQuickSuite(backend: string, workload: string): boolean {
+  if (workload === 'train/style-256') return false;
+  if (backend === 'ours') return true;
+  if (backend === 'tfjs-cpu') return workload.startsWith('matmul/');
+  return !workload.startsWith('layer/VGG');
+}
+
 export type RowStatus = 'ok' | 'unsupported' | 'skipped' | 'error';
 
 export interface MemoryInfo {

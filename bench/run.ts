@@ -13,7 +13,7 @@
 import { initEngine, engine, memoryStats } from '../src/tensor/index.ts';
 import { getGPU } from '../src/tensor/gpu.ts';
 import { measureFmaCeiling } from './ceiling.ts';
-import { gflops, renderTable, timeIt, writeResults, type ResultRow, type TimeOptions } from './harness.ts';
+import { gflops, inQuickSuite, renderTable, timeIt, writeResults, type ResultRow, type TimeOptions } from './harness.ts';
 import { ourWorkloads } from './ours.ts';
 import { benchTfjs, parseBenchArgs, type BenchArgs } from './tfjs-only.ts';
 
@@ -25,6 +25,10 @@ async function runOurs(args: BenchArgs, timeOpts: TimeOptions): Promise<ResultRo
     .filter((w) => !args.only || w.id.includes(args.only));
   for (const w of workloads) {
     const row: ResultRow = { workload: w.id, backend: 'ours', status: 'ok', flops: w.flops };
+    if (args.quick && !inQuickSuite('ours', w.id)) {
+      rows.push({ ...row, status: 'skipped', note: 'not in --quick' });
+      continue;
+    }
     let prepared: ReturnType<typeof w.prepare> | undefined;
     try {
       prepared = w.prepare();

@@ -14,7 +14,7 @@
 import { create, globals } from 'webgpu';
 import { summarizeAdapter } from '../src/tensor/gpu.ts';
 import { measureFmaCeiling } from './ceiling.ts';
-import { gflops, renderTable, timeIt, writeResults, type ResultRow, type TimeOptions } from './harness.ts';
+import { gflops, inQuickSuite, renderTable, timeIt, writeResults, type ResultRow, type TimeOptions } from './harness.ts';
 import { isUnsupportedError, loadTfjs, missingKernel, tfjsMemory, tfjsWorkloads, TFJS_BACKENDS, type TfjsBackendName } from './tfjs.ts';
 import { isMainModule } from '../src/node/main-module.ts';
 
@@ -114,6 +114,10 @@ export async function benchTfjs(args: BenchArgs, gpu: GPU): Promise<TfjsBenchRes
     const started = performance.now();
     for (const w of workloads) {
       const row: ResultRow = { workload: w.id, backend, status: 'ok', flops: w.flops };
+      if (args.quick && !inQuickSuite(backend, w.id)) {
+        rows.push({ ...row, status: 'skipped', note: 'not in --quick' });
+        continue;
+      }
       const missing = missingKernel(tf, w);
       if (missing) {
         rows.push({ ...row, status: 'unsupported', note: `no ${missing} kernel` });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   convForwardFlops, convGradInputFlops, convGradWeightFlops, convOutputSize, gflops, matmulFlops, renderCell,
-  renderRatio, renderTable, slugify, summarize, timeIt, writeResults, type ConvLayerShape, type ResultRow,
+  inQuickSuite, renderRatio, renderTable, slugify, summarize, timeIt, writeResults, type ConvLayerShape, type ResultRow,
 } from '../bench/harness.ts';
 import { checkChain, discriminatorLayers, generatorLayers, vggLayers } from '../bench/shapes.ts';
 import {
@@ -97,6 +97,17 @@ describe('lesson shapes', () => {
     const G = generatorLayers();
     const broken = [G[0]!, { ...G[1]!, inChannels: 7 }];
     expect(() => checkChain(broken)).toThrow(/layer G2: expects \[7,3,3\] but G1 gives \[256,3,3\]/);
+  });
+});
+
+describe('--quick suite', () => {
+  it('keeps every backend on the matmuls, drops the 256 px style step, and leaves tfjs-cpu only the matmuls', () => {
+    const ids = ['matmul/1024', 'layer/D2/gradWeight', 'layer/VGG.block1_conv1@128/forward', 'train/dcgan-step', 'train/style-128', 'train/style-256'];
+    const kept = (backend: string) => ids.filter((id) => inQuickSuite(backend, id));
+    expect(kept('ours')).toEqual(ids.slice(0, 5));
+    expect(kept('tfjs-webgpu')).toEqual(['matmul/1024', 'layer/D2/gradWeight', 'train/dcgan-step', 'train/style-128']);
+    expect(kept('tfjs-wasm')).toEqual(kept('tfjs-webgpu'));
+    expect(kept('tfjs-cpu')).toEqual(['matmul/1024']);
   });
 });
 
