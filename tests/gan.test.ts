@@ -219,8 +219,7 @@ describe('train / sample commands', () => {
     const ours = await images.toArray();
     const fromFile = saved.images!.data as Float32Array;
     expect(Math.max(...ours.map((v, i) => Math.abs(v - fromFile[i]!)))).toBeLessThan(1e-6);
-    t.D.eval();
-    const logits = await t.D.forward(images).toArray();
+    const logits = await t.discriminate(images).toArray();
     expect(Math.max(...logits.map((v, i) => Math.abs(v - (saved.logits!.data as Float32Array)[i]!)))).toBeLessThan(1e-5);
     await expect(sampleCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--out', png, '--interpolate', '--tensors', tensorsPath]))
       .rejects.toThrow(/--tensors.*--interpolate/);

@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { initEngine, memoryStats, noGrad, type Tensor } from '../tensor/index.ts';
+import { initEngine, memoryStats, type Tensor } from '../tensor/index.ts';
 import { GanTrainer, checkpointSpec, DEFAULT_TRAIN_OPTIONS, type StepStats, type TrainOptions } from '../gan/trainer.ts';
 import { ganSpec, GAN_KINDS, type GanKind } from '../gan/models.ts';
 import { sampleGrid, interpolationStrip, lossChart } from '../gan/visuals.ts';
@@ -319,14 +319,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
 async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<string, TensorToEncode>> {
   const z = trainer.fixedLatent(n);
   const images = trainer.generate(z);
-  const logits = noGrad(() => {
-    trainer.D.eval();
-    try {
-      return trainer.D.forward(images);
-    } finally {
-      trainer.D.train();
-    }
-  });
+  const logits = trainer.discriminate(images);
   const entry = async (t: Tensor): Promise<TensorToEncode> => ({ dtype: 'F32', shape: [...t.shape], data: await t.toArray() });
   const out = { z: await entry(z), images: await entry(images), logits: await entry(logits) };
   for (const t of [z, images, logits]) t.dispose();

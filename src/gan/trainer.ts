@@ -235,6 +235,18 @@ export class GanTrainer {
     });
   }
 
+  /** Discriminator logits for `x` in eval mode (running BatchNorm statistics), as [N, 1]. */
+  discriminate(x: Tensor): Tensor {
+    return noGrad(() => {
+      this.D.eval();
+      try {
+        return this.D.forward(x);
+      } finally {
+        this.D.train();
+      }
+    });
+  }
+
   /** A fixed latent batch for sample grids: the same images at every epoch and after a resume. */
   fixedLatent(n: number): Tensor {
     return this.latent(n, 'fixed', 0);
