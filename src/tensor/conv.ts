@@ -11,8 +11,14 @@
  *   weightGrad (conv2d_weight_grad.wgsl):                     grad-weight of both (operand roles swapped)
  *
  * Bias gradients are a sum of dY over batch and pixels.
+ *
+ * Each kernel comes in two versions with the same inputs and outputs (see convVersion()):
+ *   'register' conv2d_implicit_gemm.wgsl, conv2d_weight_grad.wgsl — register tiles, no workgroup memory: what a
+ *              CPU adapter (lavapipe) runs fastest, and correct everywhere.
+ *   'tiled'    conv2d_implicit_gemm_tiled.wgsl, conv2d_weight_grad_tiled.wgsl — 64-wide tiles staged through
+ *              workgroup memory, 4×4 per invocation: the classic GPU design, as matmul_tiled.wgsl.
  */
-import { engine, grid1d, Params } from './engine.ts';
+import { engine, grid1d, Params, type Kernel } from './engine.ts';
 import { Tensor, record } from './tensor.ts';
 import { sum } from './ops.ts';
 
@@ -85,6 +91,34 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
   }
 }
 
+// ------------------------------------------------------------------ kernel selection
+
+export type ConvVersion = 'register' | 'tiled';
+
+let forcedVersion: ConvVersion | null = null;
+
+/** Forces the conv kernels every op uses (tests and benchmarks compare them); null = the default. */
+export function setConvVersion(v: ConvVersion | null): void {
+  forcedVersion = v;
+}
+
+/**
+ * The conv kernels in use. The default is 'register' on every adapter for now: the tiled kernels were written
+ * without a GPU to time them on. The GPU default flips to 'tiled' (as matmulVersion() does for matmul) after a
+ * device run measures it: `npm run bench -- --conv=tiled` beside `--conv=register`.
+ */
+export function convVersion(): ConvVersion {
+  return forcedVersion ?? 'register';
+}
+
+/** Output channels per workgroup of the tiled kernels: 64, or 16 when there are few (less waste past outC). */
+function tiledChannelTile(channels: number): number {
+  return channels <= 16 ? 16 : 64;
+}
+
+/** Tiled weight gradient: enough K-chunks that about this many workgroups share the work. */
+const TILED_WGRAD_WORKGROUPS = 1024;
+
 // ------------------------------------------------------------------ kernel launchers
 
 /**
@@ -155,7 +189,7 @@ function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): Tensor {
 }
 
 /**
- * Runs conv2d_implicit_gemm.wgsl. Not transposed: src = conv input, out = conv output (channel Cout).
+ * Runs conv2d_implicit_gemm.wgsl (or its _tiled version). Not transposed: src = conv input, out = conv output (channel Cout).
  * Transposed: src = conv output (dY, or convT's input), out = conv input shape. `w` is conv layout [Cout, Cin, kh, kw].
  */
 function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transposed: boolean): Tensor {
@@ -163,10 +197,16 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
   const [outC, outH, outW] = transposed ? [g.Cin, g.H, g.W] : [g.Cout, g.Ho, g.Wo];
   const out = Tensor.empty([g.N, outC, outH, outW]);
   if (out.size === 0) return out;
-  const TM = channelTile(convTiles.gatherTM, outC);
+  const tiled = convVersion() === 'tiled';
   const [phasesH, phasesW] = transposed ? g.stride : [1, 1];
   const maxPixels = g.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
-  const TN = laneTile(convTiles.gatherTN, TM, maxPixels);
+  // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
+  // tiled kernel, TM × 64 staged through workgroup memory.
+  const TM = tiled ? tiledChannelTile(outC) : channelTile(convTiles.gatherTM, outC);
+  const TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
+  const kernel: Kernel = tiled
+    ? { shader: 'conv2d_implicit_gemm_tiled', subs: { TILE_M: String(TM) }, constants: { TRANSPOSED: transposed } }
+    : { shader: 'conv2d_implicit_gemm', subs: { TM: String(TM), TN: String(TN) }, constants: { TRANSPOSED: transposed } };
   const mPad = Math.ceil(outC / TM) * TM;
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const packed = packWeight(w, transposed, mPad);
@@ -181,21 +221,18 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
       .u32(phasesH).u32(phasesW).u32(t0).u32(bias ? 1 : 0)
       .u32(m0).u32(0).u32(0).u32(0)
       .done();
-    engine().launch(
-      { shader: 'conv2d_implicit_gemm', subs: { TM: String(TM), TN: String(TN) }, constants: { TRANSPOSED: transposed } },
-      {
-        params,
-        buffers: [src.buffer, packed.buffer, (bias ?? packed).buffer, out.buffer],
-        workgroups: [nt, nm, phasesH * phasesW],
-      },
-    );
+    engine().launch(kernel, {
+      params,
+      buffers: [src.buffer, packed.buffer, (bias ?? packed).buffer, out.buffer],
+      workgroups: [nt, nm, phasesH * phasesW],
+    });
   }
   packed.dispose();
   return out;
 }
 
 /**
- * Runs conv2d_weight_grad.wgsl: dW[m, c, i, j] = Σ P[n,m,oh,ow] · G[n,c, oh·s−p+i·d, ow·s−p+j·d], P at the conv
+ * Runs conv2d_weight_grad.wgsl (or its _tiled version): dW[m, c, i, j] = Σ P[n,m,oh,ow] · G[n,c, oh·s−p+i·d, ow·s−p+j·d], P at the conv
  * output resolution (Ho, Wo), G at the conv input resolution (H, W). Returns [pC, gC, kh, kw].
  */
 function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
@@ -203,14 +240,22 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
   const gC = G.shape[1];
   const taps = g.kh * g.kw;
   const columns = gC * taps;
-  const TM = channelTile(convTiles.wgradTM, pC);
-  const TC = laneTile(convTiles.wgradTC, TM, columns);
+  const tiled = convVersion() === 'tiled';
+  // A workgroup covers TM rows × 64·TC columns: register kernel, TM × TC per invocation of 64;
+  // tiled kernel, TM × 64 staged through workgroup memory.
+  const TM = tiled ? tiledChannelTile(pC) : channelTile(convTiles.wgradTM, pC);
+  const TC = tiled ? 1 : laneTile(convTiles.wgradTC, TM, columns);
+  const kernel: Kernel = tiled
+    ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) } }
+    : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) } };
   const mBlocks = Math.ceil(pC / TM);
   const colGroups = Math.ceil(columns / (64 * TC));
   const K = g.N * g.Ho * g.Wo;
-  const invocations = mBlocks * Math.ceil(columns / TC);
-  // Enough chunks that a few thousand invocations share the work, but each keeps ≥ 64 pixels to sum over.
-  const chunks = Math.max(1, Math.min(Math.ceil(4096 / invocations), Math.floor(K / 64)));
+  // Enough chunks that a few thousand invocations (register) or about a thousand workgroups (tiled) share the
+  // work, but each keeps ≥ 64 pixels (tiled: 256) to sum over.
+  const chunks = tiled
+    ? Math.max(1, Math.min(Math.ceil(TILED_WGRAD_WORKGROUPS / (mBlocks * colGroups)), Math.floor(K / 256)))
+    : Math.max(1, Math.min(Math.ceil(4096 / (mBlocks * Math.ceil(columns / TC))), Math.floor(K / 64)));
   const pixelsPerChunk = Math.ceil(K / chunks);
   const usedChunks = Math.ceil(K / pixelsPerChunk);
   const shape = [pC, gC, g.kh, g.kw];
@@ -225,10 +270,7 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
       .i32(g.padding[0]).i32(g.padding[1]).i32(g.dilation[0]).i32(g.dilation[1])
       .u32(z0).u32(m0).u32(0).u32(0)
       .done();
-    engine().launch(
-      { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) } },
-      { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [colGroups, nm, nz] },
-    );
+    engine().launch(kernel, { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [colGroups, nm, nz] });
   }
   if (usedChunks === 1) return partial;
   const total = sum(partial, 0);

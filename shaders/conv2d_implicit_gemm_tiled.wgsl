@@ -1,0 +1,176 @@
+// conv2d_implicit_gemm_tiled.wgsl — conv2d forward and (TRANSPOSED) conv2d input-gradient = convTranspose2d
+// forward, with workgroup-memory tiling (for real GPUs). Same inputs, outputs and Params as
+// conv2d_implicit_gemm.wgsl (the register-tiled kernel for CPU adapters); only the work split differs.
+//
+// Computes, as a GEMM out[m, pixel] = Σ_k Wp[k, m] · src[k, pixel] without materialising im2col:
+//   forward    (TRANSPOSED=false): y[n,m,oh,ow] = b[m] + Σ_{c,i,j} w[m,c,i,j] · x[n,c, oh·s−p+i·d, ow·s−p+j·d]
+//   transposed (TRANSPOSED=true):  y[n,m,oh,ow] = b[m] + Σ_{c,i,j : s | (oh+p−i·d)} w'[c,m,i,j] · x[n,c, (oh+p−i·d)/s, ...]
+//   Taps outside src read 0. Wp is the weight packed by conv_pack_weight.wgsl as [tap][c][mPad]
+//   (mPad = outC rounded up to TILE_M).
+// Phases: as in the register kernel, the output is split into sH·sW phases (oh mod sH, ow mod sW) for the
+//   transposed case (grid z), so the zeros of the stride-dilated input are never read. Within a phase only the
+//   taps i with s | (ph+p−i·d) contribute; they repeat every s/gcd(s,d) taps, so the phase's reduction runs over
+//   K = (taps of the phase) × srcC steps k = (tap, c) and nothing else. The forward conv is one phase, all taps.
+// Work split: a workgroup computes a TILE_M × 64 tile of out (TILE_M = 64 output channels, or 16 for narrow
+//   layers, so a 1-channel output wastes 16×, not 64×) for 64 pixels of one phase. It walks K in slabs of 16
+//   steps: every slab it copies 16 × TILE_M packed weights and 16 × 64 src values (im2col gathered on the fly,
+//   0 for padding taps and pixels past the end) into workgroup memory, synchronises, and each of its
+//   16 × (TILE_M/4) invocations accumulates a 4 × 4 block of out (channels ty + i·TILE_M/4, pixels tx + 16j) from
+//   workgroup memory: 8 workgroup-memory reads for 16 FMAs per step, while each global value is read once per
+//   workgroup instead of once per output. Loads are coalesced: consecutive invocations read consecutive m of
+//   a Wp row, and consecutive pixels of the phase grid (neighbouring src columns) of a src row.
+//   Which (tap, channel) a step k is costs integer divisions, so the 16 steps of a slab are decoded once, by 16
+//   invocations, into a small table in workgroup memory (the next slab's while the current one is multiplied).
+// Why this tiling: on a GPU barriers are cheap and workgroup memory cuts global traffic by the tile size; on a
+//   CPU adapter (lavapipe) every barrier is a switch between invocations, so use conv2d_implicit_gemm.wgsl there.
+// Grid: (pixel tiles of 64, ⌈outC/TILE_M⌉, phases), split by the host into several launches (tileOffset,
+//   mBlockOffset) like the register kernel.
+// Gradient: the op's gradients are this kernel with TRANSPOSED flipped (w.r.t. src) and
+//   conv2d_weight_grad_tiled.wgsl (w.r.t. the weight); see src/tensor/conv.ts.
+
+struct Params {
+  srcC: u32, srcH: u32, srcW: u32, batch: u32,
+  outC: u32, outH: u32, outW: u32, mPad: u32,
+  kh: u32, kw: u32, strideH: i32, strideW: i32,
+  padH: i32, padW: i32, dilH: i32, dilW: i32,
+  phasesH: u32, phasesW: u32, tileOffset: u32, hasBias: u32,
+  mBlockOffset: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> wp: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+override TRANSPOSED: bool = false;
+const TILE_M = {{TILE_M}}u;   // output channels per workgroup (64, or 16 for narrow layers)
+const TILE_N = 64u;           // pixels per workgroup
+const SLAB = 16u;             // reduction steps per workgroup-memory slab
+const PER = 4u;               // channels (and pixels) per invocation
+const WG_N = TILE_N / PER;    // invocations along pixels: 16
+const WG_M = TILE_M / PER;    // invocations along channels: 16 or 4
+const INVOCATIONS = WG_N * WG_M;
+
+var<workgroup> wSlab: array<array<f32, TILE_M>, SLAB>;  // wSlab[k][m] = Wp[step k0+k][m0+m]
+var<workgroup> xSlab: array<array<f32, TILE_N>, SLAB>;  // xSlab[k][p] = src value of step k0+k for tile pixel p
+// The decoded steps of a slab: src channel offset, tap row/column offsets, Wp row start, and 0/1 for steps ≥ K.
+var<workgroup> stepChan: array<u32, SLAB>;
+var<workgroup> stepRow: array<i32, SLAB>;
+var<workgroup> stepCol: array<i32, SLAB>;
+var<workgroup> stepW: array<u32, SLAB>;
+var<workgroup> stepLive: array<u32, SLAB>;
+
+/** The taps first, first + step, ... (count of them) of one dimension that reach phase `ph`. */
+struct PhaseTaps { first: u32, step: u32, count: u32 }
+
+fn phaseTaps(ph: u32, pad: i32, dil: i32, stride: i32, k: u32) -> PhaseTaps {
+  if (!TRANSPOSED) { return PhaseTaps(0u, 1u, k); }
+  // s | (ph + p − i·d) holds for i ≡ first (mod step), step = s / gcd(s, d) ≤ s: scan one period.
+  var step = 1u;
+  while ((i32(step) * dil) % stride != 0) { step++; }
+  for (var i = 0u; i < step; i++) {
+    if ((i32(ph) + pad - i32(i) * dil) % stride == 0) {
+      return PhaseTaps(i, step, select(0u, (k - i + step - 1u) / step, i < k));
+    }
+  }
+  return PhaseTaps(0u, 1u, 0u);
+}
+
+/** Row (or column) of src read by tap i, relative to the pixel's a·rowScale. */
+fn tapOffset(i: u32, ph: u32, pad: i32, dil: i32, stride: i32) -> i32 {
+  if (TRANSPOSED) { return (i32(ph) + pad - i32(i) * dil) / stride; }  // exact: the tap reaches this phase
+  return i32(i) * dil - pad;
+}
+
+/** Decodes step k = (tap t of the phase, channel c) into slot `slot` of the step table. */
+fn decodeStep(slot: u32, k: u32, K: u32, th: PhaseTaps, tw: PhaseTaps, phH: u32, phW: u32) {
+  let kk = min(k, K - 1u);
+  let c = kk % u.srcC;
+  let t = kk / u.srcC;
+  let i = th.first + (t / tw.count) * th.step;
+  let j = tw.first + (t % tw.count) * tw.step;
+  stepChan[slot] = c * u.srcH * u.srcW;
+  stepRow[slot] = tapOffset(i, phH, u.padH, u.dilH, u.strideH);
+  stepCol[slot] = tapOffset(j, phW, u.padW, u.dilW, u.strideW);
+  stepW[slot] = ((i * u.kw + j) * u.srcC + c) * u.mPad;
+  stepLive[slot] = select(0u, 1u, k < K);
+}
+
+@compute @workgroup_size(WG_N, WG_M)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) flat: u32) {
+  let phH = wg.z / u.phasesW;
+  let phW = wg.z % u.phasesW;
+  // Size of this phase's pixel grid: rows a with phH + a·P < outH.
+  let rows = (u.outH + u.phasesH - 1u - phH) / u.phasesH;
+  let cols = (u.outW + u.phasesW - 1u - phW) / u.phasesW;
+  let perImage = rows * cols;
+  let pixels = u.batch * perImage;
+  let tile0 = (wg.x + u.tileOffset) * TILE_N;
+  if (tile0 >= pixels) { return; }
+  let m0 = (wg.y + u.mBlockOffset) * TILE_M;
+  let th = phaseTaps(phH, u.padH, u.dilH, u.strideH, u.kh);
+  let tw = phaseTaps(phW, u.padW, u.dilW, u.strideW, u.kw);
+  let K = th.count * tw.count * u.srcC;
+
+  // The tile pixel this invocation gathers src values for (the same one in every slab).
+  let p = flat % TILE_N;
+  let q = tile0 + p;
+  let live = q < pixels;
+  let qq = min(q, pixels - 1u);
+  let a = (qq % perImage) / cols;
+  let b = (qq % perImage) % cols;
+  let srcImage = (qq / perImage) * u.srcC * u.srcH * u.srcW;
+  let srcRow = i32(a) * select(u.strideH, 1, TRANSPOSED);
+  let srcCol = i32(b) * select(u.strideW, 1, TRANSPOSED);
+
+  var acc: array<array<f32, PER>, PER>;
+  if (flat < SLAB) { decodeStep(flat, flat, K, th, tw, phH, phW); }
+  workgroupBarrier();
+  for (var k0 = 0u; k0 < K; k0 += SLAB) {
+    // Stage 16 × TILE_M weights (4 per invocation, consecutive invocations on consecutive m).
+    for (var e = flat; e < SLAB * TILE_M; e += INVOCATIONS) {
+      let k = e / TILE_M;
+      wSlab[k][e % TILE_M] = select(0.0, wp[stepW[k] + m0 + e % TILE_M], stepLive[k] != 0u);
+    }
+    // Stage 16 × 64 src values: the im2col entries of this slab's steps for the tile's pixels.
+    for (var k = flat / TILE_N; k < SLAB; k += INVOCATIONS / TILE_N) {
+      let r = srcRow + stepRow[k];
+      let c = srcCol + stepCol[k];
+      let ok = live && stepLive[k] != 0u && r >= 0 && r < i32(u.srcH) && c >= 0 && c < i32(u.srcW);
+      let idx = srcImage + stepChan[k] + u32(r) * u.srcW + u32(c);
+      xSlab[k][p] = select(0.0, src[select(0u, idx, ok)], ok);
+    }
+    workgroupBarrier();
+    // Nobody reads the step table again before the barrier below: decode the next slab's steps now.
+    if (flat < SLAB) { decodeStep(flat, k0 + SLAB + flat, K, th, tw, phH, phW); }
+    for (var k = 0u; k < SLAB; k++) {
+      var wv: array<f32, PER>;
+      var xv: array<f32, PER>;
+      for (var i = 0u; i < PER; i++) {
+        wv[i] = wSlab[k][lid.y + i * WG_M];
+        xv[i] = xSlab[k][lid.x + i * WG_N];
+      }
+      for (var i = 0u; i < PER; i++) {
+        for (var j = 0u; j < PER; j++) { acc[i][j] = fma(wv[i], xv[j], acc[i][j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  let outHW = u.outH * u.outW;
+  for (var j = 0u; j < PER; j++) {
+    let qo = tile0 + lid.x + j * WG_N;
+    if (qo >= pixels) { break; }
+    let r = qo % perImage;
+    let outBase = (qo / perImage) * u.outC * outHW + (phH + (r / cols) * u.phasesH) * u.outW + phW + (r % cols) * u.phasesW;
+    for (var i = 0u; i < PER; i++) {
+      let m = m0 + lid.y + i * WG_M;
+      if (m < u.outC) {
+        var bv = 0.0;
+        if (u.hasBias != 0u) { bv = bias[m]; }
+        out[outBase + m * outHW] = acc[i][j] + bv;
+      }
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The workgroup-tiled conv kernels (conv2d_implicit_gemm_tiled.wgsl, conv2d_weight_grad_tiled.wgsl), forced with
+ * setConvVersion('tiled'): the same float64-reference and finite-difference checks as the register kernels in
+ * conv.test.ts, a few shapes aimed at the tiled kernels' edges, and agreement with the register kernels.
+ */
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { Tensor, tidy } from '../src/tensor/index.ts';
+import { conv2d, convTranspose2d, convTiles, convVersion, setConvVersion, type ConvVersion } from '../src/tensor/conv.ts';
+import { useEngine, randomArray, expectClose, size } from './helpers.ts';
+import { CONV_CASES, CONVT_CASES, LESSON_LAYERS, checkLayer, checkLesson, runCase, type LayerCase } from './conv-cases.ts';
+
+useEngine();
+
+beforeEach(() => setConvVersion('tiled'));
+afterEach(() => setConvVersion(null));
+
+describe('tiled conv2d: forward vs float64 reference, gradients vs finite differences', () => {
+  for (const c of CONV_CASES) it(c.name, () => runCase(c, false));
+  it('k3 s1 p1 dilation 3 (taps reach past both edges)', () =>
+    runCase({ name: '', x: [1, 2, 6, 5], w: [3, 2, 3, 3], bias: true, opts: { padding: 1, dilation: 3 } }, false));
+});
+
+describe('tiled convTranspose2d: forward vs float64 reference, gradients vs finite differences', () => {
+  for (const c of CONVT_CASES) it(c.name, () => runCase(c, true));
+  // Stride 3, dilation 2: a phase's taps are every third one (step s/gcd(s,d) = 3), starting at 0, 1 or 2.
+  it('k5 s3 d2 p1 (taps of a phase every third)', () =>
+    runCase({ name: '', x: [1, 2, 3, 3], w: [2, 3, 5, 5], bias: true, opts: { stride: 3, padding: 1, dilation: 2 } }, true));
+  // Stride 4, kernel 2: half the phases get no tap at all and hold only the bias.
+  it('k2 s4 (phases without taps)', () =>
+    runCase({ name: '', x: [2, 3, 2, 3], w: [3, 2, 2, 2], bias: true, opts: { stride: 4, outputPadding: 1 } }, true));
+});
+
+// Edges of the tiled kernels: channel blocks of 64 with a partial last one, several pixel tiles with a partial
+// last one, reductions of several 16-step slabs with a partial last one, and a split-K weight gradient.
+const TILED_LAYERS: LayerCase[] = [
+  { name: 'conv 5→24 3x3 p1 at 20x20, batch 4 (split-K weight gradient, 2 channel tiles)', kind: 'conv', x: [4, 5, 20, 20], w: [24, 5, 3, 3], bias: true, opts: { padding: 1 }, out: [4, 24, 20, 20] },
+  { name: 'conv 7→70 k3 s2 at 9x11, batch 1 (partial channel block of 64)', kind: 'conv', x: [1, 7, 9, 11], w: [70, 7, 3, 3], bias: true, opts: { stride: 2 }, out: [1, 70, 4, 5] },
+  { name: 'convT 33→65 k4 s2 p1 at 5x6 (odd channels, 4 phases)', kind: 'convT', x: [1, 33, 5, 6], w: [33, 65, 4, 4], bias: true, opts: { stride: 2, padding: 1 }, out: [1, 65, 10, 12] },
+];
+
+describe('tiled kernels: lesson layer shapes (batch 2) and tile edges, forward and gradients vs the reference', () => {
+  for (const l of [...LESSON_LAYERS, ...TILED_LAYERS]) it(l.name, () => checkLesson(l));
+
+  it('grids split into many launches (tileOffset, mBlockOffset, chunkOffset)', async () => {
+    const defaults = { ...convTiles };
+    convTiles.flopsPerDispatch = 3e4;
+    try {
+      await checkLayer('conv', [2, 21, 16, 16], [70, 21, 3, 3], true, { padding: 1 }, [2, 70, 16, 16]);
+      await checkLayer('convT', [2, 18, 8, 8], [18, 13, 4, 4], true, { stride: 2, padding: 1 }, [2, 13, 16, 16]);
+    } finally {
+      Object.assign(convTiles, defaults);
+    }
+  });
+});
+
+/** Output and gradients of one layer under the given kernel version. */
+async function runVersion(version: ConvVersion, l: LayerCase, seed: number): Promise<Float32Array[]> {
+  setConvVersion(version);
+  const outC = l.kind === 'conv' ? l.w[0] : l.w[1];
+  const X = Tensor.fromArray(Float32Array.from(randomArray(size(l.x), seed)), l.x).requireGrad();
+  const W = Tensor.fromArray(Float32Array.from(randomArray(size(l.w), seed + 1, -0.2, 0.2)), l.w).requireGrad();
+  const B = Tensor.fromArray(Float32Array.from(randomArray(outC, seed + 2)), [outC]).requireGrad();
+  const Y = tidy(() => {
+    const y = l.kind === 'conv' ? conv2d(X, W, B, l.opts) : convTranspose2d(X, W, B, l.opts);
+    y.backward(Tensor.fromArray(Float32Array.from(randomArray(size(y.shape), seed + 3)), y.shape));
+    return y;
+  });
+  const res = [await Y.toArray(), await X.grad!.toArray(), await W.grad!.toArray(), await B.grad!.toArray()];
+  for (const t of [X, W, B, Y]) { t.zeroGrad(); t.dispose(); }
+  return res;
+}
+
+describe('tiled and register kernels agree on random inputs (forward, dX, dW, db)', () => {
+  const layers: LayerCase[] = [
+    LESSON_LAYERS.find((l) => l.name.startsWith('DCGAN D2'))!,
+    LESSON_LAYERS.find((l) => l.name.startsWith('DCGAN G3'))!,
+    { name: 'conv 3→17 k3 s2 p1 d2 at 13x10, batch 3', kind: 'conv', x: [3, 3, 13, 10], w: [17, 3, 3, 3], bias: true, opts: { stride: 2, padding: 1, dilation: 2 }, out: [3, 17, 6, 4] },
+    { name: 'convT 9→5 k3 s3 p1 op2 at 7x5', kind: 'convT', x: [2, 9, 7, 5], w: [9, 5, 3, 3], bias: true, opts: { stride: 3, padding: 1, outputPadding: 2 }, out: [2, 5, 21, 15] },
+  ];
+  layers.forEach((l, i) => {
+    it(l.name, async () => {
+      const tiled = await runVersion('tiled', l, 100 + 10 * i);
+      const register = await runVersion('register', l, 100 + 10 * i);
+      expect(convVersion()).toBe('register');
+      expect(tiled[0]!.length).toBe(size(l.out));
+      tiled.forEach((t, k) => {
+        expect(t.some((v) => v !== 0)).toBe(true);
+        expectClose(t, register[k]!, 1e-4);
+      });
+    });
+  });
+});
+
+describe('conv version selection', () => {
+  it('defaults to the register kernels on every adapter until a GPU run measures the tiled ones', () => {
+    setConvVersion(null);
+    expect(convVersion()).toBe('register');
+    setConvVersion('tiled');
+    expect(convVersion()).toBe('tiled');
+  });
+});
