@@ -3,17 +3,33 @@
  * (DCGAN generator and discriminator at batch 256, or 64 with --quick; VGG16 block1_conv1 … block4_conv2 at 128 px,
  * batch 1). Each pass is timed alone, between `engine().sync()` calls, so the time is the GPU work of that pass.
  *
- *   npx tsx bench/conv-layers.ts [--quick] [--only NAME-SUBSTRING]
+ *   npx tsx bench/conv-layers.ts [--quick] [--only NAME-SUBSTRING] [--conv=register|tiled]
+ *
+ * --conv forces our conv kernels (default: the engine's choice, see convVersion()); the version used is printed.
  */
 import { availableParallelism } from 'node:os';
 import { engine, initEngine, Tensor } from '../src/tensor/index.ts';
 import {
   conv2d, convTranspose2d, conv2dInputGrad, conv2dWeightGrad, convTranspose2dInputGrad, convTranspose2dWeightGrad,
-  conv2dOutputSize, convTranspose2dOutputSize,
+  conv2dOutputSize, convTranspose2dOutputSize, convVersion, setConvVersion, type ConvVersion,
 } from '../src/tensor/conv.ts';
 import { convPassFlops, timeIt, type ConvPass, type ConvLayerShape } from './harness.ts';
 import { generatorLayers, discriminatorLayers, vggLayers } from './shapes.ts';
 import { isMainModule } from '../src/node/main-module.ts';
+
+/**
+ * Applies `--conv=register|tiled` (which conv kernels our engine runs, see convVersion()) if `argv` has it;
+ * returns the other arguments and the version forced, if any. Shared with bench/run.ts.
+ */
+export function applyConvFlag(argv: readonly string[]): { rest: string[]; conv?: ConvVersion } {
+  const flag = argv.find((a) => a.startsWith('--conv='));
+  const rest = argv.filter((a) => a !== flag);
+  if (!flag) return { rest };
+  const conv = flag.slice('--conv='.length);
+  if (conv !== 'register' && conv !== 'tiled') throw new Error(`--conv: unknown conv kernel version "${conv}" (known: register, tiled)`);
+  setConvVersion(conv);
+  return { rest, conv };
+}
 
 export interface ConvBenchRow {
   layer: string;
@@ -111,7 +127,9 @@ export function formatConvRows(rows: ConvBenchRow[]): string {
 if (isMainModule(import.meta.url)) {
   const quick = process.argv.includes('--quick');
   const onlyAt = process.argv.indexOf('--only');
+  applyConvFlag(process.argv);
   const rows = await benchConvLayers(quick, onlyAt > 0 ? process.argv[onlyAt + 1] : undefined);
+  console.log(`conv kernels: ${convVersion()}`);
   console.log(formatConvRows(rows));
   process.exit(0);
 }

@@ -1,18 +1,23 @@
 /**
  * `npm run bench`: our engine beside TensorFlow.js, in one process, on the same Dawn adapter.
  *
- *   npm run bench -- [--quick] [--only=substr] [--backends=webgpu,wasm,cpu] [--no-tfjs] [--no-write]
+ *   npm run bench -- [--quick] [--only=substr] [--backends=webgpu,wasm,cpu] [--no-tfjs] [--no-write] [--conv=register|tiled]
  *   WGPU_ADAPTER=swiftshader npm run bench -- --quick        # the SwiftShader adapter instead of lavapipe
  *
  * Rows: matmul 256³…1024³ (2048³ without --quick), every conv layer of the lesson's DCGAN and VGG16 (forward,
  * grad-input, grad-weight), one full DCGAN training step (batch 256), one style-transfer iteration at 128 and
  * 256 px. Columns: ours, tfjs-webgpu, tfjs-wasm, tfjs-cpu, ratios ours/tfjs, and the adapter's FMA ceiling
  * measured in the same run. Warm-up runs (pipeline compilation) are reported apart from the timed runs.
- * Output: a markdown table on stdout and bench/results/<adapter>.json + .md.
+ * Output: a markdown table on stdout and bench/results/<adapter>.json + .md. --conv forces our conv kernels
+ * (default: the engine's choice); the version used is in the results' meta, and with --conv the files are
+ * bench/results/<adapter>-conv-<version>.json + .md, so both versions can be run one after the other.
  */
 import { initEngine, engine, memoryStats } from '../src/tensor/index.ts';
 import { getGPU } from '../src/tensor/gpu.ts';
+import { convVersion } from '../src/tensor/conv.ts';
+import { matmulVersion } from '../src/tensor/matmul.ts';
 import { measureFmaCeiling } from './ceiling.ts';
+import { applyConvFlag } from './conv-layers.ts';
 import { gflops, inQuickSuite, renderTable, timeIt, writeResults, type ResultRow, type TimeOptions } from './harness.ts';
 import { ourWorkloads } from './ours.ts';
 import { benchTfjs, parseBenchArgs, type BenchArgs } from './tfjs-only.ts';
@@ -53,8 +58,9 @@ async function runOurs(args: BenchArgs, timeOpts: TimeOptions): Promise<ResultRo
 }
 
 async function main(): Promise<void> {
-  const args = parseBenchArgs(process.argv.slice(2), { allowNoTfjs: true });
   const eng = await initEngine();
+  const { rest, conv } = applyConvFlag(process.argv.slice(2));
+  const args = parseBenchArgs(rest, { allowNoTfjs: true });
   const adapter = eng.adapter;
   const adapterName = adapter.description || `${adapter.vendor} ${adapter.architecture}`;
   const ceiling = args.ceiling ? await measureFmaCeiling(eng.device) : undefined;
@@ -70,8 +76,9 @@ async function main(): Promise<void> {
   const table = { backends, ours: 'ours', ceilingGflops: ceiling?.gflops };
   process.stdout.write(`\n${adapterName} (FMA ceiling ${ceiling?.gflops.toFixed(1) ?? '—'} GFLOP/s)\n\n${renderTable(rows, table)}`);
   if (args.write) {
-    const out = writeResults(adapter.slug, rows, {
+    const out = writeResults(conv ? `${adapter.slug} conv ${conv}` : adapter.slug, rows, {
       runner: 'bench/run.ts', quick: args.quick, ceilingGflops: ceiling?.gflops, adapter: adapterName, isCPUAdapter: adapter.isCPU,
+      convVersion: convVersion(), matmulVersion: matmulVersion(),
       node: process.version, date: new Date().toISOString(), table,
     });
     log(`wrote ${out.json} and ${out.md}`);

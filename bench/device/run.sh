@@ -6,7 +6,8 @@
 #   3. the lesson DCGAN on MNIST digits, then on Fashion-MNIST, for TRAIN_SECONDS each (Ctrl-C semantics:
 #      the trainer saves its checkpoint, grid, loss curve and interpolation on SIGINT)
 #   4. each checkpoint loaded into PyTorch (strict) and G/D compared with our outputs
-# Environment: OUT (where results go), TRAIN_SECONDS [150], BENCH_ARGS [--quick --backends=webgpu].
+# Environment: OUT (where results go), TRAIN_SECONDS [150], BENCH_ARGS [--quick --backends=webgpu],
+#   BENCH_CONV [unset; e.g. "register tiled" to benchmark both conv kernel versions].
 set -u
 OUT=${OUT:-/tmp/device-out}
 mkdir -p "$OUT"
@@ -16,9 +17,15 @@ TRAIN_SECONDS=${TRAIN_SECONDS:-150}
 . bench/device/setup.sh
 
 stamp "bench"
-# shellcheck disable=SC2086
-timeout 200 node "$P/bench.mjs" ${BENCH_ARGS:---quick --backends=webgpu} > "$OUT/bench-table.txt"
-echo "bench exit $?"; cat "$OUT/bench-table.txt"
+# BENCH_CONV="register tiled" runs the suite once per conv kernel version (--conv=V; tables bench-table-V.txt,
+# results <adapter>-conv-V.{md,json}); unset, once with the engine's default kernels.
+for v in ${BENCH_CONV:-default}; do
+  conv=""; suffix=""
+  if [ "$v" != default ]; then conv="--conv=$v"; suffix="-$v"; fi
+  # shellcheck disable=SC2086
+  timeout 200 node "$P/bench.mjs" ${BENCH_ARGS:---quick --backends=webgpu} $conv > "$OUT/bench-table$suffix.txt"
+  echo "bench $v exit $?"; cat "$OUT/bench-table$suffix.txt"
+done
 cp "$P"/results/*.json "$P"/results/*.md "$OUT/" 2>/dev/null
 
 train() { # name dataset extra-args...
