@@ -96,19 +96,30 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 export type ConvVersion = 'register' | 'tiled';
 
 let forcedVersion: ConvVersion | null = null;
+let measuredVersion: ConvVersion | null = null;
 
 /** Forces the conv kernels every op uses (tests and benchmarks compare them); null = the default. */
 export function setConvVersion(v: ConvVersion | null): void {
   forcedVersion = v;
 }
 
+/** The version forced with setConvVersion(), or null. */
+export function forcedConvVersion(): ConvVersion | null {
+  return forcedVersion;
+}
+
+/** Records the version autotuneConv() measured fastest on this adapter (src/tensor/autotune.ts). */
+export function setMeasuredConvVersion(v: ConvVersion | null): void {
+  measuredVersion = v;
+}
+
 /**
- * The conv kernels in use. The default is 'register' on every adapter for now: the tiled kernels were written
- * without a GPU to time them on. The GPU default flips to 'tiled' (as matmulVersion() does for matmul) after a
- * device run measures it: `npm run bench -- --conv=tiled` beside `--conv=register`.
+ * The conv kernels in use: the forced version, else the one measured fastest on this GPU when the engine was
+ * created (autotuneConv), else 'register' — always the case on CPU adapters, where it was measured fastest and
+ * nothing is timed.
  */
 export function convVersion(): ConvVersion {
-  return forcedVersion ?? 'register';
+  return forcedVersion ?? measuredVersion ?? 'register';
 }
 
 /** Output channels per workgroup of the tiled kernels: 64, or 16 when there are few (less waste past outC). */

@@ -473,9 +473,18 @@ export function grid1d(n: number, perGroup: number): [number, number, number] {
 
 let current: Engine | null = null;
 
-/** Creates (once) the global engine every tensor op uses. */
-export async function initEngine(opts: { dawnOptions?: string[] } = {}): Promise<Engine> {
-  if (!current) current = await Engine.create(opts);
+/**
+ * Creates (once) the global engine every tensor op uses. On a real GPU it then times the two conv kernel
+ * versions and keeps the faster (autotune.ts; `autotune: false` skips that); on a CPU adapter it times nothing.
+ */
+export async function initEngine(opts: { dawnOptions?: string[]; autotune?: boolean } = {}): Promise<Engine> {
+  if (!current) {
+    current = await Engine.create(opts);
+    if (!current.adapter.isCPU && opts.autotune !== false) {
+      const { autotuneConv } = await import('./autotune.ts');
+      await autotuneConv();
+    }
+  }
   return current;
 }
 
