@@ -186,14 +186,13 @@ function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): Tensor {
   const taps = kh * kw;
   const [C, M] = cIsDim0 ? [d0, d1] : [d1, d0];
   const [strideC, strideM] = cIsDim0 ? [d1 * taps, taps] : [taps, d1 * taps];
-  const total = taps * C * mPad;
-  const packed = Tensor.empty([total]);
+  const packed = Tensor.empty([taps * C * mPad]);
   engine().launch(
     { shader: 'conv_pack_weight' },
     {
-      params: new Params().u32(total).u32(C).u32(M).u32(mPad).u32(strideC).u32(strideM).u32(taps).u32(0).done(),
+      params: new Params().u32(taps * C).u32(C).u32(M).u32(mPad).u32(strideC).u32(strideM).u32(0).u32(0).done(),
       buffers: [w.buffer, packed.buffer],
-      workgroups: grid1d(total, 256),
+      workgroups: grid1d(taps * C, 64),
     },
   );
   return packed;
