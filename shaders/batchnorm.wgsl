@@ -12,8 +12,8 @@
 //                   eval:     dx = γ·r·dy.
 // Work split: the per-channel reductions (batch_stats, backward_sums) run one 64-wide workgroup per channel;
 //   each invocation strides over the channel's M values accumulating in registers, then one tree reduction in
-//   workgroup memory. The elementwise passes run one invocation per element, 256 per workgroup, 2-D grid past
-//   65535 workgroups; running_update/running_stats one invocation per channel.
+//   workgroup memory. The elementwise passes (normalize, backward_dx) run PER elements per invocation (set by the
+//   host) strided by the workgroup size of 256, as unary.wgsl, 2-D grid past 65535 workgroups; running_update/running_stats one invocation per channel.
 // Gradient: backward_sums + backward_dx are the gradient of batch_stats + normalize.
 
 struct Params {
@@ -56,7 +56,10 @@ fn channel_index(c: u32, i: u32) -> u32 {
 
 fn channel_of(i: u32) -> u32 { return (i / u.HW) % u.C; }
 
-fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 256u + li; }
+override PER: u32;
+
+/** First element of an elementwise invocation; its others follow at steps of 256. */
+fn first_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 256u * PER + li; }
 
 var<workgroup> partial: array<vec2<f32>, 64>;
 
@@ -115,11 +118,14 @@ fn running_stats(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(256)
 fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
-  let i = flat_id(wg, nwg, li);
-  if (i >= u.total) { return; }
-  let c = channel_of(i);
-  let xhat = (X[i] - S[c]) * S[u.C + c];
-  if (AFFINE) { Y[i] = fma(GAMMA[c], xhat, BETA[c]); } else { Y[i] = xhat; }
+  let first = first_id(wg, nwg, li);
+  for (var k = 0u; k < PER; k++) {
+    let i = first + k * 256u;
+    if (i >= u.total) { return; }
+    let c = channel_of(i);
+    let xhat = (X[i] - S[c]) * S[u.C + c];
+    if (AFFINE) { Y[i] = fma(GAMMA[c], xhat, BETA[c]); } else { Y[i] = xhat; }
+  }
 }
 
 @compute @workgroup_size(64)
@@ -145,16 +151,19 @@ fn backward_sums(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
 @compute @workgroup_size(256)
 fn backward_dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
-  let i = flat_id(wg, nwg, li);
-  if (i >= u.total) { return; }
-  let c = channel_of(i);
-  let r = S[u.C + c];
-  var scale = r;
-  if (AFFINE) { scale *= GAMMA_BW[c]; }
-  var dy = DY[i];
-  if (TRAINING) {
-    let xhat = (X[i] - S[c]) * r;
-    dy -= (DBETA_IN[c] + xhat * DGAMMA_IN[c]) * u.invM;
+  let first = first_id(wg, nwg, li);
+  for (var k = 0u; k < PER; k++) {
+    let i = first + k * 256u;
+    if (i >= u.total) { return; }
+    let c = channel_of(i);
+    let r = S[u.C + c];
+    var scale = r;
+    if (AFFINE) { scale *= GAMMA_BW[c]; }
+    var dy = DY[i];
+    if (TRAINING) {
+      let xhat = (X[i] - S[c]) * r;
+      dy -= (DBETA_IN[c] + xhat * DGAMMA_IN[c]) * u.invM;
+    }
+    DX[i] = scale * dy;
   }
-  DX[i] = scale * dy;
 }

@@ -4,7 +4,8 @@
 //   Broadcasting: the host gives the output shape and, for A and B, a stride per output dimension that is 0
 //   where that input has size 1 (or lacks the dimension). offX(i) = Σ_d coord_d(i) · strideX_d.
 //   When both inputs already have the output's shape (SAME_SHAPE), the index math is skipped entirely.
-// Work split: one invocation per output element, 256 per workgroup, 2-D grid for large n (see fill.wgsl).
+// Work split: each invocation handles PER output elements (set by the host) strided by the workgroup size of 256,
+//   2-D grid for large n — as unary.wgsl.
 // Gradient: composed on the host from this same kernel plus a sum-reduction over the broadcast dimensions
 //   (src/tensor/ops.ts, sumTo): d(a+b)/da = g, d(a·b)/da = g·b, d(a/b)/db = -g·a/b², ...
 
@@ -23,11 +24,9 @@ override SAME_SHAPE: bool = false;
 
 fn op(a: f32, b: f32) -> f32 { return {{EXPR}}; }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let i = (wg.y * nwg.x + wg.x) * 256u + li;
-  if (i >= u.n) { return; }
+override PER: u32;
+
+fn one(i: u32) {
   if (SAME_SHAPE) { Z[i] = op(A[i], B[i]); return; }
   var rest = i;
   var ia = 0u;
@@ -40,4 +39,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     ib += c * u.strideB[d / 4][d % 4];
   }
   Z[i] = op(A[ia], B[ib]);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let first = (wg.y * nwg.x + wg.x) * 256u * PER + li;
+  for (var k = 0u; k < PER; k++) {
+    let i = first + k * 256u;
+    if (i < u.n) { one(i); }
+  }
 }

@@ -3,7 +3,8 @@
 // Computes:  dX[i] = {{GRAD}}, an expression in x = X[i], y = Y[i] (the forward output, which several
 //   derivatives reuse: exp' = y, sigmoid' = y(1-y), tanh' = 1-y²), g = G[i] (the upstream gradient), and the
 //   forward's scalars a, b. The expression comes from the op table in src/tensor/ops.ts.
-// Work split: one invocation per element, 256 per workgroup, 2-D grid for large n (see fill.wgsl).
+// Work split: each invocation handles PER elements (set by the host) strided by the workgroup size of 256,
+//   2-D grid for large n — as unary.wgsl.
 // Gradient of this kernel: not needed (no double backward).
 
 struct Params { n: u32, _pad: u32, a: f32, b: f32 }
@@ -24,10 +25,14 @@ fn powf(x: f32, p: f32) -> f32 {
 
 fn df(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return {{GRAD}}; }
 
+override PER: u32;
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let i = (wg.y * nwg.x + wg.x) * 256u + li;
-  if (i >= u.n) { return; }
-  DX[i] = df(X[i], Y[i], G[i], u.a, u.b);
+  let first = (wg.y * nwg.x + wg.x) * 256u * PER + li;
+  for (var k = 0u; k < PER; k++) {
+    let i = first + k * 256u;
+    if (i < u.n) { DX[i] = df(X[i], Y[i], G[i], u.a, u.b); }
+  }
 }

@@ -12,6 +12,7 @@ const SHAPES: [number, ...number[]][] = [
   [6, 7],          // 2-D (BatchNorm1d)
   [3, 2, 9, 11],   // M = 297 > the 64-wide reduction workgroup
   [2, 3, 5],       // [N, C, L]
+  [2, 3, 31, 37],  // 6882 elements: several 2048-element workgroups, channels change inside an invocation's run
 ];
 
 const f32 = (a: Float64Array) => Float32Array.from(a);

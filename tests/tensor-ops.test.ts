@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Tensor, tidy, memoryStats, manualSeed, noGrad, concat, matmul, linear, engine } from '../src/tensor/index.ts';
+import { ELEMENTS_PER_INVOCATION } from '../src/tensor/engine.ts';
 import { useEngine, checkOp, randomArray, expectClose, size } from './helpers.ts';
 import * as R from './reference/elementwise.ts';
 
@@ -127,6 +128,32 @@ describe('binary elementwise with broadcasting', () => {
     const a = Tensor.fromArray([1, 2, 3]);
     expect(Array.from(await a.gt(2).toArray())).toEqual([0, 0, 1]);
     expect(Array.from(await a.eq(Tensor.fromArray([1, 0, 3])).toArray())).toEqual([1, 0, 1]);
+  });
+});
+
+// The elementwise kernels run ELEMENTS_PER_INVOCATION elements per invocation, 256 invocations per workgroup:
+// these sizes span several workgroups, end part-way through one, and (n = 6221) leave invocations with fewer.
+describe('elementwise kernels over several workgroups', () => {
+  const n = 256 * ELEMENTS_PER_INVOCATION * 3 + 77;
+  it(`leakyRelu forward and gradient on ${n} elements`, async () => {
+    const x = randomArray(n, 21, -2, 2).map((v) => (Math.abs(v) < 0.01 ? v + 0.03 : v));
+    await checkOp({ shapes: [[n]], inputs: [x], gpu: ([t]) => t.leakyRelu(0.2), ref: ([a]) => a.map((v) => (v > 0 ? v : 0.2 * v)) });
+  });
+  it(`mul with a broadcast row on 3×${n} elements: forward and both gradients`, async () => {
+    // Checked against closed forms (z = a·b: dz/da = g·b, dz/db = Σ_rows g·a) — finite differences over this
+    // many inputs would take seconds.
+    const a = randomArray(3 * n, 22), b = randomArray(n, 23), g = randomArray(3 * n, 24);
+    const at = Tensor.fromArray(Float32Array.from(a), [3, n]).requireGrad();
+    const bt = Tensor.fromArray(Float32Array.from(b), [n]).requireGrad();
+    const z = tidy(() => {
+      const z = at.mul(bt);
+      z.backward(Tensor.fromArray(Float32Array.from(g), [3, n]));
+      return z;
+    });
+    expectClose(await z.toArray(), R.binary(a, [3, n], b, [n], (x, y) => x * y), 1e-5);
+    expectClose(await at.grad!.toArray(), g.map((v, i) => v * b[i % n]), 1e-5);
+    expectClose(await bt.grad!.toArray(), b.map((_, j) => g[j] * a[j] + g[n + j] * a[n + j] + g[2 * n + j] * a[2 * n + j]), 1e-5);
+    [z, at, bt].forEach((t) => { t.zeroGrad(); t.dispose(); });
   });
 });
 

@@ -471,6 +471,18 @@ export function grid1d(n: number, perGroup: number): [number, number, number] {
   return [Math.ceil(groups / y), y, 1];
 }
 
+/**
+ * Elements per invocation of the elementwise kernels (unary, unary_backward, binary, batchnorm's normalize and
+ * backward_dx; their WGSL `override PER`), strided by the workgroup size of 256. On a CPU adapter each workgroup
+ * costs about a microsecond to schedule: 8 per invocation run relu forward + backward 2–3× faster on lavapipe than 1.
+ */
+export const ELEMENTS_PER_INVOCATION = 8;
+
+/** The grid of an elementwise kernel over n elements (256 invocations × ELEMENTS_PER_INVOCATION per workgroup). */
+export function elementwiseGrid(n: number): [number, number, number] {
+  return grid1d(n, 256 * ELEMENTS_PER_INVOCATION);
+}
+
 let current: Engine | null = null;
 
 /**

@@ -2,7 +2,7 @@
  * Batch normalization over the channel axis (axis 1) of [N, C] or [N, C, H, W] tensors (also [N, C, L]),
  * with torch.nn.BatchNorm semantics. Kernels: shaders/batchnorm.wgsl.
  */
-import { engine, grid1d, Params } from './engine.ts';
+import { engine, grid1d, elementwiseGrid, ELEMENTS_PER_INVOCATION, Params } from './engine.ts';
 import { Tensor, record } from './tensor.ts';
 
 export interface BatchNormOptions {
@@ -82,8 +82,8 @@ export function batchNorm(
   const gammaBuf = gamma?.buffer ?? stats.buffer;
   const betaBuf = beta?.buffer ?? stats.buffer;
   e.launch(
-    { shader: 'batchnorm', entry: 'normalize', constants: { AFFINE: affine } },
-    { params, buffers: [x.buffer, stats.buffer, gammaBuf, betaBuf, out.buffer], workgroups: grid1d(x.size, 256) },
+    { shader: 'batchnorm', entry: 'normalize', constants: { AFFINE: affine, PER: ELEMENTS_PER_INVOCATION } },
+    { params, buffers: [x.buffer, stats.buffer, gammaBuf, betaBuf, out.buffer], workgroups: elementwiseGrid(x.size) },
   );
 
   const inputs = affine ? [x, gamma!, beta!] : [x];
@@ -105,11 +105,11 @@ export function batchNorm(
     if (x.requiresGrad) {
       dx = Tensor.empty(x.shape);
       e.launch(
-        { shader: 'batchnorm', entry: 'backward_dx', constants: { AFFINE: affine, TRAINING: useBatchStats } },
+        { shader: 'batchnorm', entry: 'backward_dx', constants: { AFFINE: affine, TRAINING: useBatchStats, PER: ELEMENTS_PER_INVOCATION } },
         {
           params,
           buffers: [x.buffer, stats.buffer, dy.buffer, gammaBuf, dgamma?.buffer ?? stats.buffer, dbeta?.buffer ?? stats.buffer, dx.buffer],
-          workgroups: grid1d(x.size, 256),
+          workgroups: elementwiseGrid(x.size),
         },
       );
     }

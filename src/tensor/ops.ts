@@ -5,7 +5,7 @@
  * Backward functions must return tensors they own (never the incoming gradient itself): the graph walker
  * disposes each gradient after use. Views (`reshapeView`) are cheap owned handles on shared storage.
  */
-import { engine, grid1d, Params } from './engine.ts';
+import { engine, grid1d, elementwiseGrid, ELEMENTS_PER_INVOCATION, Params } from './engine.ts';
 import { Tensor, record, shapeSize, checkShape, type Shape } from './tensor.ts';
 import { launchMatmul } from './matmul.ts';
 
@@ -90,8 +90,8 @@ const NON_DIFF = new Set<UnaryOp>(['gtScalar', 'ltScalar', 'step']);
 function launchElementwise(shader: string, subs: Record<string, string>, inputs: Tensor[], out: Tensor, a: number, b: number): void {
   if (out.size === 0) return;
   engine().launch(
-    { shader, subs },
-    { params: new Params().u32(out.size).u32(0).f32(a).f32(b).done(), buffers: [...inputs.map((t) => t.buffer), out.buffer], workgroups: grid1d(out.size, 256) },
+    { shader, subs, constants: { PER: ELEMENTS_PER_INVOCATION } },
+    { params: new Params().u32(out.size).u32(0).f32(a).f32(b).done(), buffers: [...inputs.map((t) => t.buffer), out.buffer], workgroups: elementwiseGrid(out.size) },
   );
 }
 
@@ -130,14 +130,14 @@ function binaryRaw(a: Tensor, b: Tensor, op: BinaryOp): Tensor {
   if (out.size === 0) return out;
   const same = sameShape(a.shape, shape) && sameShape(b.shape, shape);
   engine().launch(
-    { shader: 'binary', subs: { EXPR: BINARY_OPS[op] }, constants: { SAME_SHAPE: same } },
+    { shader: 'binary', subs: { EXPR: BINARY_OPS[op] }, constants: { SAME_SHAPE: same, PER: ELEMENTS_PER_INVOCATION } },
     {
       params: new Params()
         .u32(out.size).u32(shape.length).u32(0).u32(0)
         .u32s(shape, 8).u32s(broadcastStrides(a.shape, shape), 8).u32s(broadcastStrides(b.shape, shape), 8)
         .done(),
       buffers: [a.buffer, b.buffer, out.buffer],
-      workgroups: grid1d(out.size, 256),
+      workgroups: elementwiseGrid(out.size),
     },
   );
   return out;
