@@ -23,11 +23,15 @@
 // read 64 times less often than in a naive kernel, while barriers are cheap. On CPU adapters
 // (lavapipe) every barrier is a costly switch between invocations, so use matmul.wgsl there.
 //
-// Dispatch: workgroups = (ceil(N / 64), ceil(M / 64), batch).
+// Split-K: as in matmul.wgsl, workgroup_id.z = b·splits + s covers k in [s·kChunk, (s+1)·kChunk) and
+// writes a partial product to C + z·M·N (a scratch buffer) when splits > 1; matmul_split_sum.wgsl sums them.
+//
+// Dispatch: workgroups = (ceil(N / 64), ceil(M / 64), batch · splits).
 
 struct Params {
   M: u32, N: u32, K: u32, batch: u32,
-  aBatchStride: u32, bBatchStride: u32, cBatchStride: u32, _pad: u32,
+  aBatchStride: u32, bBatchStride: u32, cBatchStride: u32, splits: u32,
+  kChunk: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
@@ -48,15 +52,15 @@ const PER = 4u;     // rows (and columns) of C per invocation: TILE / WG
 var<workgroup> aSlab: array<array<f32, TILE>, SLAB>;
 var<workgroup> bSlab: array<array<f32, TILE>, SLAB>;
 
-/** op(A)[m, k] of batch entry `base`, or 0 outside the matrix. */
-fn loadA(base: u32, m: u32, k: u32) -> f32 {
-  if (m >= u.M || k >= u.K) { return 0.0; }
+/** op(A)[m, k] of batch entry `base`, or 0 outside the matrix or past this workgroup's k range. */
+fn loadA(base: u32, m: u32, k: u32, kEnd: u32) -> f32 {
+  if (m >= u.M || k >= kEnd) { return 0.0; }
   return A[base + select(m * u.K + k, k * u.M + m, TRANS_A)];
 }
 
-/** op(B)[k, n] of batch entry `base`, or 0 outside the matrix. */
-fn loadB(base: u32, k: u32, n: u32) -> f32 {
-  if (k >= u.K || n >= u.N) { return 0.0; }
+/** op(B)[k, n] of batch entry `base`, or 0 outside the matrix or past this workgroup's k range. */
+fn loadB(base: u32, k: u32, n: u32, kEnd: u32) -> f32 {
+  if (k >= kEnd || n >= u.N) { return 0.0; }
   return B[base + select(k * u.N + n, n * u.K + k, TRANS_B)];
 }
 
@@ -65,25 +69,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         @builtin(local_invocation_index) flat: u32) {
   let tileRow = wid.y * TILE;
   let tileCol = wid.x * TILE;
-  let aBase = wid.z * u.aBatchStride;
-  let bBase = wid.z * u.bBatchStride;
-  let cBase = wid.z * u.cBatchStride;
+  let batchIndex = wid.z / u.splits;
+  let kBegin = (wid.z % u.splits) * u.kChunk;
+  let kEnd = min(u.K, kBegin + u.kChunk);
+  let aBase = batchIndex * u.aBatchStride;
+  let bBase = batchIndex * u.bBatchStride;
+  let cBase = select(batchIndex * u.cBatchStride, wid.z * u.M * u.N, u.splits > 1u);
 
   var acc: array<array<f32, PER>, PER>;
-  for (var k0 = 0u; k0 < u.K; k0 += SLAB) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += SLAB) {
     // Copy the slabs: 64 * 16 elements each, 4 per invocation. Consecutive invocations take
     // consecutive elements along whichever axis is contiguous in memory, so global reads coalesce.
     for (var i = 0u; i < PER; i++) {
       let e = flat + i * WG * WG;   // 0 .. 1023
       if (TRANS_A) {                // A stored [K,M]: m is contiguous
-        aSlab[e / TILE][e % TILE] = loadA(aBase, tileRow + e % TILE, k0 + e / TILE);
+        aSlab[e / TILE][e % TILE] = loadA(aBase, tileRow + e % TILE, k0 + e / TILE, kEnd);
       } else {                      // A stored [M,K]: k is contiguous
-        aSlab[e % SLAB][e / SLAB] = loadA(aBase, tileRow + e / SLAB, k0 + e % SLAB);
+        aSlab[e % SLAB][e / SLAB] = loadA(aBase, tileRow + e / SLAB, k0 + e % SLAB, kEnd);
       }
       if (TRANS_B) {                // B stored [N,K]: k is contiguous
-        bSlab[e % SLAB][e / SLAB] = loadB(bBase, k0 + e % SLAB, tileCol + e / SLAB);
+        bSlab[e % SLAB][e / SLAB] = loadB(bBase, k0 + e % SLAB, tileCol + e / SLAB, kEnd);
       } else {                      // B stored [K,N]: n is contiguous
-        bSlab[e / TILE][e % TILE] = loadB(bBase, k0 + e / TILE, tileCol + e % TILE);
+        bSlab[e / TILE][e % TILE] = loadB(bBase, k0 + e / TILE, tileCol + e % TILE, kEnd);
       }
     }
     workgroupBarrier();

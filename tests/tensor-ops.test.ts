@@ -417,4 +417,57 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled)
       }
     }
   }, 300_000);
+
+  it('split-K (partial products over k chunks, then their sum) matches float64 on both fast kernels', async () => {
+    const { launchMatmul, setMatmulVersion, splitK } = await import('../src/tensor/matmul.ts');
+    const saved = { ...splitK };
+    // Force splits on this CPU adapter (which never splits by default): chunks of ≥ 64 until 64 workgroups.
+    splitK.minWorkgroups = () => 64;
+    splitK.minChunk = 64;
+    try {
+      // k = 1000 in chunks of 63 → 16 chunks, the last one shorter; batch 2 with A broadcast; M·N below one block.
+      for (const [M, N, K, batch, transA, transB, accumulate] of [
+        [9, 20, 1000, 2, false, true, false],
+        [40, 70, 531, 1, true, false, true],
+        [3, 5, 700, 3, false, false, true],
+      ] as [number, number, number, number, boolean, boolean, boolean][]) {
+        const a = randomArray(M * K, K), b = randomArray(batch * K * N, N), c0 = randomArray(batch * M * N, 5);
+        const A = Tensor.fromArray(Float32Array.from(a)), B = Tensor.fromArray(Float32Array.from(b));
+        const ref = new Float64Array(batch * M * N);
+        for (let p = 0; p < batch; p++) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+          let sum = accumulate ? c0[p * M * N + i * N + j] : 0;
+          for (let k = 0; k < K; k++) {
+            const av = transA ? a[k * M + i] : a[i * K + k];
+            const bv = transB ? b[p * K * N + j * K + k] : b[p * K * N + k * N + j];
+            sum += av * bv;
+          }
+          ref[p * M * N + i * N + j] = sum;
+        }
+        for (const v of ['register', 'tiled'] as const) {
+          setMatmulVersion(v);
+          const C = Tensor.fromArray(Float32Array.from(c0));
+          const before = engine().stats().dispatches;
+          launchMatmul({ A: A.buffer, B: B.buffer, C: C.buffer, M, N, K, batch, aBatchStride: 0, bBatchStride: K * N, cBatchStride: M * N, transA, transB, accumulate });
+          expect(engine().stats().dispatches - before).toBe(2); // the partial products, then their sum
+          expectClose(await C.toArray(), ref);
+          C.dispose();
+        }
+        A.dispose();
+        B.dispose();
+      }
+    } finally {
+      Object.assign(splitK, saved);
+      setMatmulVersion(null);
+    }
+  }, 300_000);
+
+  it('splitCount: splits only short-of-workgroups products with a long k, in chunks of at least minChunk', async () => {
+    const { splitCount } = await import('../src/tensor/matmul.ts');
+    expect(splitCount(1, 16384, 128, 256)).toBe(64);   // capped at 64 chunks
+    expect(splitCount(4, 16384, 16, 256)).toBe(4);     // 4 × 4 = 16 workgroups
+    expect(splitCount(3, 16384, 16, 256)).toBe(6);     // rounds up to reach 16
+    expect(splitCount(1, 1024, 16, 256)).toBe(4);      // limited by k / minChunk
+    expect(splitCount(16, 16384, 16, 256)).toBe(1);    // enough workgroups already
+    expect(splitCount(1, 511, 16, 256)).toBe(1);       // k shorter than two chunks
+  });
 });

@@ -7,9 +7,10 @@
  *                          (lavapipe, SwiftShader) runs fastest, and correct everywhere.
  *   v3 matmul_tiled.wgsl — 64×64 tiles staged through workgroup memory, 4×4 per invocation: the classic GPU
  *                          kernel (about 6× slower than v2 on lavapipe, where barriers are thread switches).
- * By default the engine picks v2 on CPU adapters and v3 on real GPUs.
+ * By default the engine picks v2 on CPU adapters and v3 on real GPUs. On GPUs, products with too few output
+ * tiles for the machine and a long k are split along k (splitCount below) and summed by matmul_split_sum.wgsl.
  */
-import { engine, Params } from './engine.ts';
+import { engine, Params, type Kernel } from './engine.ts';
 
 export interface MatmulArgs {
   A: GPUBuffer;
@@ -42,7 +43,9 @@ export function matmulVersion(): MatmulVersion {
 
 /**
  * Register kernel workgroup: WG_X × WG_Y = 64 invocations, each owning 8 rows × 16 columns of C. Narrow
- * outputs get a narrower workgroup so fewer invocations sit idle past N.
+ * outputs get a narrower workgroup so fewer invocations sit idle past N. (Sizing WG_Y by M too halves a
+ * 64×64 Gram product's time on lavapipe, 36 → 18 ms, but every new workgroup shape is another ~10 s pipeline
+ * compile there; not worth it for ~1% of a style step.)
  */
 function registerWorkgroup(N: number): [number, number] {
   const need = Math.ceil(N / 16);
@@ -51,32 +54,73 @@ function registerWorkgroup(N: number): [number, number] {
   return [wx, 64 / wx];
 }
 
+/**
+ * How many chunks to split k into (1 = no split). A product whose C is small but whose k is long — a Gram
+ * matrix of a 64-channel, 128×128 feature map is 64×64 with k = 16384 — is one workgroup walking all of k,
+ * which leaves a GPU's other SMs idle. Splitting k into chunks of at least `splitK.minChunk` until there are
+ * `splitK.minWorkgroups()` workgroups, then summing the partials in a fixed order (matmul_split_sum.wgsl),
+ * spreads it out.
+ */
+export function splitCount(workgroups: number, K: number, minWorkgroups = splitK.minWorkgroups(), minChunk = splitK.minChunk): number {
+  if (workgroups >= minWorkgroups || K < 2 * minChunk) return 1;
+  return Math.min(Math.ceil(minWorkgroups / workgroups), Math.floor(K / minChunk), 64);
+}
+
+/**
+ * Split-K thresholds. GPUs: 128 workgroups (about one per SM of a large GPU; not yet timed on one). CPU
+ * adapters: never — on lavapipe (2 cores) splitting the Gram products of style transfer measured no faster
+ * (C = 64, k = 16384: 17.3 ms unsplit, 20.4 ms in 16 chunks), since a CPU is already busy with a few workgroups.
+ */
+export const splitK = {
+  minWorkgroups: (): number => (engine().adapter.isCPU ? 1 : 128),
+  minChunk: 256,
+};
+
 export function launchMatmul(m: MatmulArgs): void {
   if (m.M === 0 || m.N === 0 || m.batch === 0) return;
   if (m.batch > 65535) throw new Error(`matmul: batch of ${m.batch} matrices exceeds the 65535 workgroups a dispatch allows in z`);
-  const params = new Params()
-    .u32(m.M).u32(m.N).u32(m.K).u32(m.batch)
-    .u32(m.aBatchStride).u32(m.bBatchStride).u32(m.cBatchStride).u32(0)
-    .done();
   const flags = { TRANS_A: m.transA, TRANS_B: m.transB, ACCUMULATE: m.accumulate };
   const version = matmulVersion();
   if (version === 'naive') {
     engine().launch(
       { shader: 'matmul_naive', constants: flags },
-      { params, buffers: [m.A, m.B, m.C], workgroups: [Math.ceil(m.N / 16), Math.ceil(m.M / 16), m.batch] },
+      { params: matmulParams(m, 1, m.K), buffers: [m.A, m.B, m.C], workgroups: [Math.ceil(m.N / 16), Math.ceil(m.M / 16), m.batch] },
     );
     return;
   }
-  if (version === 'tiled') {
-    engine().launch(
-      { shader: 'matmul_tiled', constants: flags },
-      { params, buffers: [m.A, m.B, m.C], workgroups: [Math.ceil(m.N / 64), Math.ceil(m.M / 64), m.batch] },
-    );
+  const [kernel, gx, gy]: [Kernel, number, number] = version === 'tiled'
+    ? [{ shader: 'matmul_tiled', constants: flags }, Math.ceil(m.N / 64), Math.ceil(m.M / 64)]
+    : (() => {
+        const [WG_X, WG_Y] = registerWorkgroup(m.N);
+        return [{ shader: 'matmul', constants: { ...flags, WG_X, WG_Y } }, Math.ceil(m.N / (16 * WG_X)), Math.ceil(m.M / (8 * WG_Y))];
+      })();
+  let splits = splitCount(gx * gy * m.batch, m.K);
+  const kChunk = Math.ceil(m.K / splits);
+  splits = Math.ceil(m.K / kChunk);
+  if (splits === 1 || m.batch * splits > 65535) {
+    engine().launch(kernel, { params: matmulParams(m, 1, m.K), buffers: [m.A, m.B, m.C], workgroups: [gx, gy, m.batch] });
     return;
   }
-  const [WG_X, WG_Y] = registerWorkgroup(m.N);
-  engine().launch(
-    { shader: 'matmul', constants: { ...flags, WG_X, WG_Y } },
-    { params, buffers: [m.A, m.B, m.C], workgroups: [Math.ceil(m.N / (16 * WG_X)), Math.ceil(m.M / (8 * WG_Y)), m.batch] },
+  // Pass 1: partial products into a scratch buffer [batch·splits, M, N]; pass 2: their sum into C.
+  const e = engine();
+  const partials = e.alloc(m.batch * splits * m.M * m.N * 4);
+  const partialKernel = { ...kernel, constants: { ...kernel.constants, ACCUMULATE: false } };
+  e.launch(partialKernel, { params: matmulParams(m, splits, kChunk), buffers: [m.A, m.B, partials], workgroups: [gx, gy, m.batch * splits] });
+  e.launch(
+    { shader: 'matmul_split_sum', constants: { ACCUMULATE: m.accumulate } },
+    {
+      params: new Params().u32(m.M * m.N).u32(splits).u32(m.cBatchStride).u32(0).done(),
+      buffers: [partials, m.C],
+      workgroups: [Math.ceil((m.M * m.N) / 256), 1, m.batch],
+    },
   );
+  e.free(partials);
+}
+
+function matmulParams(m: MatmulArgs, splits: number, kChunk: number): ArrayBuffer {
+  return new Params()
+    .u32(m.M).u32(m.N).u32(m.K).u32(m.batch)
+    .u32(m.aBatchStride).u32(m.bBatchStride).u32(m.cBatchStride).u32(splits)
+    .u32(kChunk).u32(0).u32(0).u32(0)
+    .done();
 }
