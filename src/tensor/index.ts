@@ -5,7 +5,6 @@ export { initEngine, engine, useDevice, destroyEngine, hasEngine, Engine, type K
 export { acquireDevice, getGPU, NoAdapterError, type AdapterSummary } from './gpu.ts';
 export { noGrad, isGradEnabled, backward } from '../autograd/graph.ts';
 export * from './conv.ts';
-export { autotuneConv, pickFastest, type Fastest } from './autotune.ts';
 export * from './pool.ts';
 export * from './norm.ts';
 export * from './gram.ts';

@@ -159,6 +159,14 @@ try {
     assert(Number(await text(page, 'gpu-ms')) > 0, 'no time shown');
     console.log(`    conv2d max |error| ${maxError.toExponential(2)}, ${await text(page, 'gpu-ms')} ms`);
     await shot(page, 'kernels.png');
+    // Each version of a kernel family runs its own file: the split-K sum, forced on this CPU adapter.
+    await page.click('.kernel-list button[data-kernel="matmul_split_sum"]');
+    assert((await text(page, 'kernel-header')).includes('split-K'), 'matmul_split_sum header not shown');
+    await page.click('#run');
+    await page.waitForSelector('#result[data-ok]');
+    const splitError = Number(await page.$eval('#result', (r) => r.dataset.maxError));
+    assert((await page.$eval('#result', (r) => r.dataset.ok)) === 'true' && splitError < 1e-4, `split-K matmul max error ${splitError}`);
+    console.log(`    split-K matmul max |error| ${splitError.toExponential(2)}`);
     await page.close();
   });
 } finally {

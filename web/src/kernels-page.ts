@@ -5,8 +5,9 @@
  */
 import {
   Tensor, conv2d, convTranspose2d, conv2dWeightGrad, matmul, maxPool2d, avgPool2d, upsample2d, bceWithLogits, batchNorm,
-  gram, unary, add, sub, mul, div, maximum, type UnaryOp,
+  gram, unary, add, sub, mul, div, maximum, setConvVersion, type UnaryOp, type ConvVersion,
 } from '../../src/tensor/index.ts';
+import { setMatmulVersion, splitK, type MatmulVersion } from '../../src/tensor/matmul.ts';
 import { Adam, SGD } from '../../src/nn/index.ts';
 import { SHADERS } from '../../src/shaders.gen.ts';
 import { Rng } from '../../src/data/dataset.ts';
@@ -82,10 +83,8 @@ function convExperiment(): Experiment {
   };
 }
 
-const EXPERIMENTS: Record<string, Experiment> = {
-  conv2d_implicit_gemm: convExperiment(),
-  conv_pack_weight: convExperiment(),
-  conv2d_weight_grad: {
+function weightGradExperiment(): Experiment {
+  return {
     call: 'conv2dWeightGrad(x, [k, k], dy, {stride, padding})',
     fields: [...imageFields, { key: 'M', label: 'output channels', value: 4 }, { key: 'k', label: 'kernel size', value: 3 },
       { key: 'stride', label: 'stride', value: 1 }, { key: 'padding', label: 'padding', value: 1 }],
@@ -106,9 +105,19 @@ const EXPERIMENTS: Record<string, Experiment> = {
         describe: `x ${fmtShape(xs)}, output gradient dy ${fmtShape(ys)}`,
       };
     },
-  },
-  matmul: matmulExperiment(),
-  matmul_naive: matmulExperiment(),
+  };
+}
+
+const EXPERIMENTS: Record<string, Experiment> = {
+  conv2d_implicit_gemm: withConv(convExperiment(), 'register'),
+  conv2d_implicit_gemm_tiled: withConv(convExperiment(), 'tiled'),
+  conv_pack_weight: convExperiment(),
+  conv2d_weight_grad: withConv(weightGradExperiment(), 'register'),
+  conv2d_weight_grad_tiled: withConv(weightGradExperiment(), 'tiled'),
+  matmul: withMatmul('register'),
+  matmul_naive: withMatmul('naive'),
+  matmul_tiled: withMatmul('tiled'),
+  matmul_split_sum: splitMatmulExperiment(),
   pool_max: poolExperiment('max'),
   pool_avg: poolExperiment('avg'),
   upsample: {
@@ -260,10 +269,10 @@ const EXPERIMENTS: Record<string, Experiment> = {
   },
 };
 
-function matmulExperiment(): Experiment {
+function matmulExperiment(K = 45): Experiment {
   return {
     call: 'matmul(a, b) (the engine picks the matmul kernel)',
-    fields: [{ key: 'M', label: 'rows M', value: 33 }, { key: 'K', label: 'inner K', value: 45 }, { key: 'N', label: 'columns N', value: 27 }],
+    fields: [{ key: 'M', label: 'rows M', value: 33 }, { key: 'K', label: 'inner K', value: K }, { key: 'N', label: 'columns N', value: 27 }],
     prepare(v, random) {
       const [M, K, N] = [num(v, 'M'), num(v, 'K'), num(v, 'N')];
       const a = random(M * K);
@@ -274,6 +283,48 @@ function matmulExperiment(): Experiment {
       };
     },
   };
+}
+
+/**
+ * The same experiment with one version of a kernel family forced while the op launches (the engine otherwise
+ * picks per adapter), so each file of a family — naive, register-tiled, workgroup-tiled — runs its own kernel.
+ */
+function forced(exp: Experiment, how: string, force: () => void, restore: () => void): Experiment {
+  return {
+    ...exp,
+    call: `${exp.call}, with ${how}`,
+    prepare(v, random) {
+      const p = exp.prepare(v, random);
+      return {
+        ...p,
+        op: (t) => {
+          force();
+          try {
+            return p.op(t);
+          } finally {
+            restore();
+          }
+        },
+      };
+    },
+  };
+}
+
+function withConv(exp: Experiment, v: ConvVersion): Experiment {
+  return forced(exp, `setConvVersion('${v}')`, () => setConvVersion(v), () => setConvVersion(null));
+}
+
+function withMatmul(v: MatmulVersion): Experiment {
+  return forced(matmulExperiment(), `setMatmulVersion('${v}')`, () => setMatmulVersion(v), () => setMatmulVersion(null));
+}
+
+/** matmul with split-K forced (chunks of ≥ 64 along k until 64 workgroups), whatever the adapter. */
+function splitMatmulExperiment(): Experiment {
+  const base = matmulExperiment(600);
+  const saved = { ...splitK };
+  return forced(base, 'split-K forced (k in chunks of ≥ 64, partial products summed by this kernel)',
+    () => { splitK.minWorkgroups = () => 64; splitK.minChunk = 64; },
+    () => Object.assign(splitK, saved));
 }
 
 function poolExperiment(kind: 'max' | 'avg'): Experiment {
@@ -380,6 +431,8 @@ function showKernel(name: string): void {
   $('kernel-header').textContent = shaderHeader(source);
   $('kernel-source').textContent = source;
   $('result').replaceChildren();
+  delete $('result').dataset.ok;
+  delete $('result').dataset.maxError;
   const form = $('inputs');
   form.replaceChildren();
   const exp = EXPERIMENTS[name];
@@ -418,6 +471,8 @@ async function runCurrent(): Promise<void> {
   const exp = EXPERIMENTS[current];
   const out = $('result');
   out.replaceChildren(h('p', { class: 'muted' }, 'running…'));
+  delete out.dataset.ok;
+  delete out.dataset.maxError;
   const values = readValues(exp);
   const rng = new Rng(Number($<HTMLInputElement>('f-seed').value) || 0);
   const random = (n: number) => {
