@@ -46,6 +46,9 @@ export const CONVT_CASES: Case[] = [
   { name: 'k1 s2', x: [2, 3, 3, 3], w: [3, 2, 1, 1], bias: true, opts: { stride: 2 } },
   { name: 'dilation 2 s2 op1', x: [1, 2, 4, 3], w: [2, 3, 3, 3], bias: true, opts: { stride: 2, dilation: 2, outputPadding: 1 } },
   { name: 'non-square', x: [1, 2, 3, 5], w: [2, 9, 2, 3], bias: true, opts: { stride: [3, 2], padding: [0, 1], outputPadding: [1, 0] } },
+  // A 1×1 input without padding runs as one matrix product (convTransposeFromPoint); with padding it does not.
+  { name: '1x1 input k2x3 s2 (matrix-product path)', x: [3, 5, 1, 1], w: [5, 7, 2, 3], bias: true, opts: { stride: 2 } },
+  { name: '1x1 input k3 p1 (gather path)', x: [2, 4, 1, 1], w: [4, 3, 3, 3], bias: true, opts: { padding: 1 } },
 ];
 
 export function runCase(c: Case, transposed: boolean) {

@@ -20,7 +20,8 @@
  */
 import { engine, grid1d, Params, type Kernel } from './engine.ts';
 import { Tensor, record } from './tensor.ts';
-import { sum } from './ops.ts';
+import { sum, add, reshape } from './ops.ts';
+import { launchMatmul } from './matmul.ts';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -341,6 +342,9 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   checkBias(op, bias, Cout);
   const [Ho, Wo] = convTranspose2dOutputSize([H, W], [kh, kw], opts);
   if (Ho < 1 || Wo < 1) throw new Error(`${op}: output size ${Ho}x${Wo} is empty for input ${fmt(x.shape)}, kernel ${kh}x${kw}, padding ${fmt(h.padding)}, stride ${fmt(h.stride)}`);
+  if (H === 1 && W === 1 && [...h.padding, ...h.outputPadding].every((p) => p === 0) && h.dilation.every((d) => d === 1)) {
+    return convTransposeFromPoint(x, w, bias ?? null);
+  }
   // The conv whose adjoint this is: conv input = our output, conv output = our input, conv weight = w.
   const g: Geom = { N, Cin: Cout, H: Ho, W: Wo, Cout: Cin, Ho: H, Wo: W, kh, kw, stride: h.stride, padding: h.padding, dilation: h.dilation };
   const b = bias ?? null;
@@ -351,6 +355,40 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
     w.requiresGrad ? weightGrad(g, x, dy) : null,
     ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
   ]);
+}
+
+/**
+ * convTranspose2d of a 1×1 input without padding, output padding or dilation — the DCGAN generator's first layer,
+ * z [N, 100, 1, 1] → [N, 256, 3, 3]. Every output pixel (i, j) then takes exactly tap (i, j) of the one input
+ * pixel, so the op is a matrix product: y[N, Cout·kh·kw] = x[N, Cin] · w[Cin, Cout·kh·kw] (w's own layout), run
+ * by the matmul kernel. Backward: dx = dy · wᵀ, dw = xᵀ · dy (the kernel reads the transposes in place).
+ */
+function convTransposeFromPoint(x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+  const [N, Cin] = x.shape;
+  const [, Cout, kh, kw] = w.shape;
+  const cols = Cout * kh * kw;
+  const y = Tensor.empty([N, Cout, kh, kw]);
+  const mm = (A: GPUBuffer, B: GPUBuffer, C: GPUBuffer, M: number, Nn: number, K: number, transA: boolean, transB: boolean) =>
+    launchMatmul({ A, B, C, M, N: Nn, K, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA, transB, accumulate: false });
+  mm(x.buffer, w.buffer, y.buffer, N, cols, Cin, false, false);
+  const product = record(y, 'convTranspose2d', [x, w], (dy) => {
+    let dx: Tensor | null = null;
+    let dw: Tensor | null = null;
+    if (x.requiresGrad) {
+      dx = Tensor.empty(x.shape);
+      mm(dy.buffer, w.buffer, dx.buffer, N, Cin, cols, false, true);
+    }
+    if (w.requiresGrad) {
+      dw = Tensor.empty(w.shape);
+      mm(x.buffer, dy.buffer, dw.buffer, Cin, cols, N, true, false);
+    }
+    return [dx, dw];
+  });
+  if (!bias) return product;
+  const b = reshape(bias, [Cout, 1, 1]);
+  const out = add(product, b);
+  if (!out.requiresGrad) { product.dispose(); b.dispose(); }
+  return out;
 }
 
 // ------------------------------------------------------------------ single passes (torch.nn.grad style)
