@@ -35,6 +35,8 @@ export const CONV_CASES: Case[] = [
   { name: 'dilation 2', x: [2, 2, 7, 8], w: [3, 2, 3, 3], bias: true, opts: { dilation: 2, padding: 1 } },
   { name: 'non-square kernel, stride, padding, dilation', x: [1, 3, 9, 7], w: [9, 3, 3, 2], bias: true, opts: { stride: [2, 1], padding: [1, 2], dilation: [1, 2] } },
   { name: 'many out channels (several channel tiles)', x: [1, 3, 5, 4], w: [13, 3, 3, 3], bias: true, opts: { padding: 1 } },
+  // One input channel: the input gradient runs as a matrix product + conv_col2im.wgsl.
+  { name: '1 input channel, non-square stride/padding/dilation (col2im input gradient)', x: [2, 1, 7, 9], w: [3, 1, 3, 2], bias: true, opts: { stride: [2, 1], padding: [1, 0], dilation: [1, 2] } },
 ];
 
 export const CONVT_CASES: Case[] = [
@@ -49,6 +51,9 @@ export const CONVT_CASES: Case[] = [
   // A 1×1 input without padding runs as one matrix product (convTransposeFromPoint); with padding it does not.
   { name: '1x1 input k2x3 s2 (matrix-product path)', x: [3, 5, 1, 1], w: [5, 7, 2, 3], bias: true, opts: { stride: 2 } },
   { name: '1x1 input k3 p1 (gather path)', x: [2, 4, 1, 1], w: [4, 3, 3, 3], bias: true, opts: { padding: 1 } },
+  // One output channel runs as a matrix product + conv_col2im.wgsl; 5×5 = 25 taps need no zero columns.
+  { name: '1 output channel k5 s2 p1 op1 (col2im, 25 taps)', x: [1, 3, 4, 4], w: [3, 1, 5, 5], bias: true, opts: { stride: 2, padding: 1, outputPadding: 1 } },
+  { name: '1 output channel k2x3 s[3,2] d[2,1] (col2im, padded taps)', x: [2, 2, 3, 4], w: [2, 1, 2, 3], bias: false, opts: { stride: [3, 2], dilation: [2, 1], padding: [0, 1] } },
 ];
 
 export function runCase(c: Case, transposed: boolean) {

@@ -206,6 +206,7 @@ function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): Tensor {
 function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transposed: boolean): Tensor {
   const [srcC, srcH, srcW] = transposed ? [g.Cout, g.Ho, g.Wo] : [g.Cin, g.H, g.W];
   const [outC, outH, outW] = transposed ? [g.Cin, g.H, g.W] : [g.Cout, g.Ho, g.Wo];
+  if (transposed && outC === 1 && g.kh * g.kw <= 64) return singleChannelTransposed(g, src, w, bias);
   const out = Tensor.empty([g.N, outC, outH, outW]);
   if (out.size === 0) return out;
   const tiled = convVersion() === 'tiled';
@@ -239,6 +240,56 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
     });
   }
   packed.dispose();
+  return out;
+}
+
+/**
+ * The transposed gather with one output channel (conv input = 1 channel: the DCGAN generator's 64→1 output layer,
+ * and the input gradient of the discriminator's 1→64 first layer), as a matrix product and conv_col2im.wgsl:
+ * cols[n] = src[n]ᵀ · w[C, kh·kw] (each source value feeds kh·kw multiply-adds instead of one), then each output
+ * pixel adds the ≤ ⌈kh/s⌉·⌈kw/s⌉ columns that land on it. `w` is conv layout [Cout = C, 1, kh, kw].
+ */
+function singleChannelTransposed(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+  const out = Tensor.empty([g.N, 1, g.H, g.W]);
+  if (out.size === 0) return out;
+  const C = g.Cout;
+  const srcHW = g.Ho * g.Wo;
+  const taps = g.kh * g.kw;
+  // The matmul kernel wants at least 16 output columns (narrower ones take its slow path): pad the taps with zeros.
+  const tStride = Math.max(16, taps);
+  let wt = w;
+  if (tStride !== taps) {
+    // conv_pack_weight with one "tap": wt[c][t] = w[c·taps + t] for t < taps, 0 up to tStride.
+    wt = Tensor.empty([C, tStride]);
+    engine().launch(
+      { shader: 'conv_pack_weight' },
+      {
+        params: new Params().u32(C).u32(C).u32(taps).u32(tStride).u32(taps).u32(1).u32(0).u32(0).done(),
+        buffers: [w.buffer, wt.buffer],
+        workgroups: grid1d(C, 64),
+      },
+    );
+  }
+  const cols = Tensor.empty([g.N, srcHW, tStride]);
+  launchMatmul({
+    A: src.buffer, B: wt.buffer, C: cols.buffer, M: srcHW, N: tStride, K: C, batch: g.N,
+    aBatchStride: C * srcHW, bBatchStride: 0, cBatchStride: srcHW * tStride, transA: true, transB: false, accumulate: false,
+  });
+  engine().launch(
+    { shader: 'conv_col2im' },
+    {
+      params: new Params()
+        .u32(out.size).u32(g.H).u32(g.W).u32(g.Ho)
+        .u32(g.Wo).u32(g.kh).u32(g.kw).u32(tStride)
+        .i32(g.stride[0]).i32(g.stride[1]).i32(g.padding[0]).i32(g.padding[1])
+        .i32(g.dilation[0]).i32(g.dilation[1]).u32(bias ? 1 : 0).u32(0)
+        .done(),
+      buffers: [cols.buffer, (bias ?? cols).buffer, out.buffer],
+      workgroups: grid1d(out.size, 256),
+    },
+  );
+  cols.dispose();
+  if (wt !== w) wt.dispose();
   return out;
 }
 

@@ -47,11 +47,15 @@ export function matmulVersion(): MatmulVersion {
  * 64×64 Gram product's time on lavapipe, 36 → 18 ms, but every new workgroup shape is another ~10 s pipeline
  * compile there; not worth it for ~1% of a style step.)
  */
-function registerWorkgroup(N: number): [number, number] {
+function registerWorkgroup(M: number, N: number): [number, number] {
   const need = Math.ceil(N / 16);
   let wx = 1;
   while (wx < need && wx < 8) wx *= 2;
-  return [wx, 64 / wx];
+  let wy = 64 / wx;
+  // One column of invocations (N ≤ 16: conv_col2im's products) covers 512 rows; halve it while more than
+  // half of those rows would be past M. Other shapes keep 64 invocations (fewer pipelines to compile).
+  while (wx === 1 && wy > 16 && 8 * wy >= 2 * M) wy /= 2;
+  return [wx, wy];
 }
 
 /**
@@ -91,7 +95,7 @@ export function launchMatmul(m: MatmulArgs): void {
   const [kernel, gx, gy]: [Kernel, number, number] = version === 'tiled'
     ? [{ shader: 'matmul_tiled', constants: flags }, Math.ceil(m.N / 64), Math.ceil(m.M / 64)]
     : (() => {
-        const [WG_X, WG_Y] = registerWorkgroup(m.N);
+        const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
         return [{ shader: 'matmul', constants: { ...flags, WG_X, WG_Y } }, Math.ceil(m.N / (16 * WG_X)), Math.ceil(m.M / (8 * WG_Y))];
       })();
   let splits = splitCount(gx * gy * m.batch, m.K);
