@@ -54,12 +54,14 @@ const imageFields: Field[] = [
   { key: 'H', label: 'height H', value: 9 }, { key: 'W', label: 'width W', value: 9 },
 ];
 
-function convExperiment(): Experiment {
+/** conv2d / convTranspose2d; `singleChannel` starts as a transposed conv to one channel (the col2im path). */
+function convExperiment(singleChannel = false): Experiment {
+  const modes = ['conv2d', 'convTranspose2d'];
   return {
     call: 'conv2d(x, w, null, {stride, padding, dilation}) or convTranspose2d(x, w, null, {..., outputPadding})',
     fields: [
-      { key: 'mode', label: 'operation', value: 'conv2d', options: ['conv2d', 'convTranspose2d'] },
-      ...imageFields, { key: 'M', label: 'output channels', value: 4 }, { key: 'k', label: 'kernel size', value: 3 },
+      { key: 'mode', label: 'operation', value: modes[singleChannel ? 1 : 0], options: singleChannel ? [...modes].reverse() : modes },
+      ...imageFields, { key: 'M', label: 'output channels', value: singleChannel ? 1 : 4 }, { key: 'k', label: 'kernel size', value: 3 },
       { key: 'stride', label: 'stride', value: 2 }, { key: 'padding', label: 'padding', value: 1 },
       { key: 'dilation', label: 'dilation', value: 1 }, { key: 'outputPadding', label: 'output padding (convT)', value: 0 },
     ],
@@ -112,6 +114,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
   conv2d_implicit_gemm: withConv(convExperiment(), 'register'),
   conv2d_implicit_gemm_tiled: withConv(convExperiment(), 'tiled'),
   conv_pack_weight: convExperiment(),
+  conv_col2im: convExperiment(true),
   conv2d_weight_grad: withConv(weightGradExperiment(), 'register'),
   conv2d_weight_grad_tiled: withConv(weightGradExperiment(), 'tiled'),
   matmul: withMatmul('register'),
