@@ -42,19 +42,19 @@ export function matmulVersion(): MatmulVersion {
 }
 
 /**
- * Register kernel workgroup: WG_X × WG_Y = 64 invocations, each owning 8 rows × 16 columns of C. Narrow
- * outputs get a narrower workgroup so fewer invocations sit idle past N. (Sizing WG_Y by M too halves a
- * 64×64 Gram product's time on lavapipe, 36 → 18 ms, but every new workgroup shape is another ~10 s pipeline
- * compile there; not worth it for ~1% of a style step.)
+ * Register kernel workgroup: WG_X × WG_Y invocations (16 to 64), each owning 8 rows × 16 columns of C. Narrow
+ * outputs get a narrower workgroup and short ones a shorter one, so fewer invocations sit idle or redo rows
+ * past N and M.
  */
 function registerWorkgroup(M: number, N: number): [number, number] {
   const need = Math.ceil(N / 16);
   let wx = 1;
   while (wx < need && wx < 8) wx *= 2;
   let wy = 64 / wx;
-  // One column of invocations (N ≤ 16: conv_col2im's products) covers 512 rows; halve it while more than
-  // half of those rows would be past M. Other shapes keep 64 invocations (fewer pipelines to compile).
-  while (wx === 1 && wy > 16 && 8 * wy >= 2 * M) wy /= 2;
+  // Halve the rows while more than half of them would be past M (a 64×64 Gram product: 4 × 8 invocations, not
+  // 4 × 16, which redid every row twice — 36 → 18 ms on lavapipe), down to 16 invocations: each workgroup shape is
+  // one more pipeline to compile (~10 s on lavapipe), so the set stays small.
+  while (wx * wy > 16 && 8 * wy >= 2 * M) wy /= 2;
   return [wx, wy];
 }
 
