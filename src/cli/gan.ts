@@ -12,7 +12,8 @@
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { initEngine, memoryStats, type Tensor } from '../tensor/index.ts';
+import { initEngine, memoryStats, convVersion, type Tensor } from '../tensor/index.ts';
+import { matmulVersion } from '../tensor/matmul.ts';
 import { GanTrainer, checkpointSpec, DEFAULT_TRAIN_OPTIONS, type StepStats, type TrainOptions } from '../gan/trainer.ts';
 import { ganSpec, GAN_KINDS, type GanKind } from '../gan/models.ts';
 import { sampleGrid, interpolationStrip, lossChart } from '../gan/visuals.ts';
@@ -186,7 +187,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const perEpoch = batchCount(ds.n, trainer.opts.batchSize, true);
   const totalSteps = Math.min(a.epochs * perEpoch, a.maxSteps);
   console.log(`${spec.kind} on ${ds.name} (${ds.n} images ${ds.c}×${ds.h}×${ds.w}), batch ${trainer.opts.batchSize}, ${perEpoch} steps/epoch, ` +
-    `adapter ${engine.adapter.slug}${a.resume ? `, resuming at step ${trainer.step}` : ''} → ${a.out}`);
+    `adapter ${engine.adapter.slug} (conv kernels: ${convVersion()}, matmul: ${matmulVersion()})${a.resume ? `, resuming at step ${trainer.step}` : ''} → ${a.out}`);
 
   let interrupted = false;
   const onSigint = () => { interrupted = true; };
