@@ -96,6 +96,32 @@ describe('batchNorm running statistics', () => {
     const ref = R.batchNorm(Float64Array.from(f32(x)), [2, 3, 8, 8], null, null, new Float64Array(3), new Float64Array(3), true, 0.1, 0).y;
     expectClose(await y.toArray(), ref, 2e-2);
   });
+
+  // Large inputs (one past 2^22 values) whose H·W and C are not powers of two: every element finds its channel.
+  for (const shape of [[5, 7, 131, 137], [1, 3, 1401, 1000]] as [number, number, number, number][]) {
+    it(`training forward and eval input gradient on ${shape} (${shape.reduce((a, b) => a * b)} values)`, async () => {
+      const n = shape.reduce((a, b) => a * b);
+      const C = shape[1];
+      const HW = shape[2] * shape[3];
+      const xData = randomArray(n, 31, -2, 3);
+      const g = randomArray(C, 32, 0.5, 1.5);
+      const b = randomArray(C, 33, -1, 1);
+      const gamma = Tensor.fromArray(f32(g), [C]);
+      const beta = Tensor.fromArray(f32(b), [C]);
+      const x = Tensor.fromArray(f32(xData), shape).requireGrad();
+      // Training mode: batch statistics (the per-channel reductions) and normalize.
+      const yTrain = tidy(() => batchNorm(x, gamma, beta, null, null, { training: true }));
+      const ref = R.batchNorm(Float64Array.from(f32(xData)), shape, g, b, new Float64Array(C), new Float64Array(C).fill(1), true).y;
+      expectClose(await yTrain.toArray(), ref, 1e-4);
+      // Eval mode with running mean 0 and variance 1: dx = γ/√(1 + eps) · dy.
+      const rm = Tensor.zeros([C]), rv = Tensor.ones([C]);
+      tidy(() => batchNorm(x, gamma, beta, rm, rv, { training: false }).backward(Tensor.ones(shape)));
+      const r = 1 / Math.sqrt(1 + 1e-5);
+      expectClose(await x.grad!.toArray(), xData.map((_, i) => g[Math.floor(i / HW) % C] * r), 1e-5);
+      x.zeroGrad();
+      for (const t of [x, yTrain, gamma, beta, rm, rv]) t.dispose();
+    });
+  }
 });
 
 describe('batchNorm errors', () => {
