@@ -362,7 +362,7 @@ export function writeResults(
   const { table, ...rest } = meta;
   const written = { adapter: adapterName, date: new Date().toISOString(), ...rest, rows };
   writeAtomic(json, JSON.stringify(written, null, 2) + '\n');
-  const metaLines = Object.entries(rest).map(([k, v]) => `- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const metaLines = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k, v]) => `- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   const doc = [
     `# Benchmark results: ${adapterName}`,
     '',

@@ -71,13 +71,19 @@ async function main(): Promise<void> {
     : { warmup: 2, repeats: 5, minTimeMs: 1000, maxRepeats: 20, budgetMs: 30_000 };
   const rows = await runOurs(args, timeOpts);
   if (!args.noTfjs) rows.push(...(await benchTfjs({ ...args, ceiling: false, write: false }, await getGPU())).rows);
+  // Measured again at the end: on a shared or throttling machine the two differ, and ratios between rows
+  // measured minutes apart (ours first, then each tfjs backend) carry that drift.
+  const ceilingEnd = args.ceiling ? await measureFmaCeiling(eng.device) : undefined;
+  if (ceilingEnd) log(`FMA ceiling at the end: ${ceilingEnd.gflops.toFixed(1)} GFLOP/s`);
 
   const backends = ['ours', ...(args.noTfjs ? [] : args.backends.map((b) => `tfjs-${b}`))];
   const table = { backends, ours: 'ours', ceilingGflops: ceiling?.gflops };
-  process.stdout.write(`\n${adapterName} (FMA ceiling ${ceiling?.gflops.toFixed(1) ?? '—'} GFLOP/s)\n\n${renderTable(rows, table)}`);
+  const drift = ceilingEnd ? `; ${ceilingEnd.gflops.toFixed(1)} at the end` : '';
+  process.stdout.write(`\n${adapterName} (FMA ceiling ${ceiling?.gflops.toFixed(1) ?? '—'} GFLOP/s${drift})\n\n${renderTable(rows, table)}`);
   if (args.write) {
     const out = writeResults(conv ? `${adapter.slug} conv ${conv}` : adapter.slug, rows, {
-      runner: 'bench/run.ts', quick: args.quick, ceilingGflops: ceiling?.gflops, adapter: adapterName, isCPUAdapter: adapter.isCPU,
+      runner: 'bench/run.ts', quick: args.quick, ceilingGflops: ceiling?.gflops, ceilingGflopsAtEnd: ceilingEnd?.gflops,
+      adapter: adapterName, isCPUAdapter: adapter.isCPU,
       convVersion: convVersion(), matmulVersion: matmulVersion(),
       node: process.version, date: new Date().toISOString(), table,
     });
