@@ -6,6 +6,7 @@ import { Tensor, memoryStats } from '../src/tensor/index.ts';
 import { GanTrainer, checkpointSpec, slerp } from '../src/gan/trainer.ts';
 import { ganSpec, buildGan, latentShape } from '../src/gan/models.ts';
 import { trainCommand, sampleCommand, UsageError } from '../src/cli/gan.ts';
+import { evalCommand } from '../src/cli/eval.ts';
 import { useEngine, rng } from './helpers.ts';
 import { decodeSafetensors } from '../src/io/safetensors.ts';
 
@@ -223,6 +224,26 @@ describe('train / sample commands', () => {
     expect(Math.max(...logits.map((v, i) => Math.abs(v - (saved.logits!.data as Float32Array)[i]!)))).toBeLessThan(1e-5);
     await expect(sampleCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--out', png, '--interpolate', '--tensors', tensorsPath]))
       .rejects.toThrow(/--tensors.*--interpolate/);
+  });
+
+  it('--eval-every scores the run while it trains, exactly as eval scores that checkpoint', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gan-eval-'));
+    const args = ['--model', 'dense', '--dataset', 'mnist', '--limit', '64', '--batch', '16', '--epochs', '1', '--max-steps', '2', '--eval-every', '2', '--out', out];
+    expect(await quiet(() => trainCommand(args))).toBe(0);
+    const points = readFileSync(join(out, 'eval.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(points).toHaveLength(1);
+    expect(points[0].step).toBe(2);
+    expect(Number.isFinite(points[0].fd) && points[0].fd > points[0].fdRealVsRealBaseline).toBe(true);
+    expect(readFileSync(join(out, 'fd.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(await quiet(() => evalCommand(['--checkpoint', join(out, 'checkpoint.safetensors')]))).toBe(0);
+    const evaluation = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'));
+    expect(evaluation.step).toBe(2);
+    expect(evaluation.fd).toBe(points[0].fd);
+    expect(evaluation.coverage.count).toBe(points[0].coverage);
+    const folder = mkdtempSync(join(tmpdir(), 'gan-eval-folder-'));
+    await expect(trainCommand(['--model', 'dcgan32', '--dataset', folder, '--eval-every', '5', '--out', join(folder, 'run')]))
+      .rejects.toThrow('--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is dcgan32 on');
+    expect(existsSync(join(folder, 'run'))).toBe(false);
   });
 
   it('a diverging run stops on the non-finite loss and keeps the last good checkpoint', async () => {

@@ -156,6 +156,19 @@ describe('progress bar', () => {
     expect(bar.render()).toContain('ETA 1m18s'); // 390 left at 5/s
   });
 
+  it('note() prints its own line above the bar (then redraws the bar on a TTY)', () => {
+    const tty = harness(true);
+    tty.advance(1000);
+    tty.bar.update(100);
+    tty.out.length = 0;
+    tty.bar.note('step 100: Fréchet distance 12.30');
+    expect(tty.out[0]).toBe('\r\x1b[Kstep 100: Fréchet distance 12.30\n');
+    expect(tty.out[1]).toMatch(/^\rtrain .* 100\/1000 .*\x1b\[K$/);
+    const plain = harness(false);
+    plain.bar.note('hello');
+    expect(plain.out).toEqual(['hello\n']);
+  });
+
   it('on a TTY redraws in place at most every 100 ms', () => {
     const { bar, out, advance } = harness(true);
     for (let i = 1; i <= 1000; i++) {

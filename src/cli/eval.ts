@@ -9,11 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { initEngine } from '../tensor/index.ts';
 import { GanTrainer, checkpointSpec } from '../gan/trainer.ts';
-import { latentShape } from '../gan/models.ts';
-import { deriveSeed } from '../nn/index.ts';
 import { formatEvaluation } from '../gan/metrics.ts';
 import { evaluateForDataset, writeEvaluation, classNames, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
-import { Tensor } from '../tensor/index.ts';
 import { UsageError } from './gan.ts';
 
 const HELP = `Usage: eval --checkpoint FILE [options]
@@ -58,19 +55,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   await initEngine();
   const trainer = new GanTrainer(spec, options);
   trainer.loadCheckpoint(bytes);
-  // Generate in batches of 250 (eval-mode BatchNorm: each sample is independent of its batch).
-  const chunks: Float32Array[] = [];
-  for (let i = 0; i < n; i += 250) {
-    const m = Math.min(250, n - i);
-    const z = Tensor.randn(latentShape(spec, m), { seed: deriveSeed(seed, i) });
-    const x = trainer.generate(z);
-    z.dispose();
-    chunks.push(await x.toArray());
-    x.dispose();
-  }
+  // Eval-mode BatchNorm: each sample is independent of its batch.
+  const samples = await trainer.sampleValues(n, seed);
   trainer.dispose();
-  const samples = new Float32Array(n * 784);
-  chunks.reduce((off, c) => (samples.set(c, off), off + c.length), 0);
   const evaluation = await evaluateForDataset(dataset, samples, v.classifier ? { classifier: v.classifier as string } : {});
   console.log(`${spec.kind} at step ${meta.step} (${path}), ${n} samples, dataset ${dataset}`);
   console.log(formatEvaluation(evaluation, classNames(dataset)));

@@ -223,6 +223,24 @@ export class GanTrainer {
     return { step: r.step, lossD, lossG, dReal, dFake, dSkipped: r.dSkipped, gStepped: r.gStepped };
   }
 
+  /**
+   * `n` generated images as flat values (eval mode), from latents drawn in chunks of 250 with seeds derived from
+   * `seed` — the samples `eval` scores, so a score taken during training equals `eval` on that step's checkpoint.
+   */
+  async sampleValues(n: number, seed: number): Promise<Float32Array> {
+    const { channels, size } = this.spec;
+    const out = new Float32Array(n * channels * size * size);
+    for (let i = 0; i < n; i += 250) {
+      const m = Math.min(250, n - i);
+      const z = Tensor.randn(latentShape(this.spec, m), { seed: deriveSeed(seed, i) });
+      const x = this.generate(z);
+      z.dispose();
+      out.set(await x.toArray(), i * channels * size * size);
+      x.dispose();
+    }
+    return out;
+  }
+
   /** Generator output for `z` in eval mode (running BatchNorm statistics), as [N, C, H, W] in [-1, 1]. */
   generate(z: Tensor): Tensor {
     return noGrad(() => {

@@ -133,6 +133,16 @@ export class ProgressBar {
     }
   }
 
+  /** Prints a line of its own (an evaluation, a warning) above the bar, which is then redrawn on a terminal. */
+  note(text: string): void {
+    if (this.isTTY && !this.finished) {
+      this.write(`\r\x1b[K${text}\n`);
+      this.drawInPlace(this.now());
+    } else {
+      this.write(`${text}\n`);
+    }
+  }
+
   /** Draws the final state and ends the line. Further updates are ignored. */
   finish(fields?: ProgressFields): void {
     if (this.finished) return;
