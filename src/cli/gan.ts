@@ -302,19 +302,9 @@ interface EvalPoint {
   confidentRate: number;
 }
 
+/** Scores of earlier steps of a resumed run (up to and including the resumed step). */
 function readEvalHistory(path: string, upToStep: number): EvalPoint[] {
-  if (!existsSync(path)) return [];
-  const out: EvalPoint[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const p = JSON.parse(line) as EvalPoint;
-      if (p.step <= upToStep) out.push(p);
-    } catch {
-      // a torn last line from an interrupted run: ignore it
-    }
-  }
-  return out;
+  return readJsonlLines<EvalPoint>(path).filter((p) => p.step <= upToStep);
 }
 
 /** Fréchet distance along the run beside its real-vs-real baseline. */
@@ -331,15 +321,19 @@ function fdChart(points: readonly EvalPoint[]): RgbaImage {
 
 /** The log of earlier steps of a resumed run (to draw the whole loss curve); later lines are dropped. */
 function readHistory(path: string, upToStep: number): StepStats[] {
+  return readJsonlLines<StepStats>(path).filter((s) => s.step < upToStep);
+}
+
+/** The records of a JSONL file (null read as NaN); a torn last line from an interrupted run is skipped. */
+function readJsonlLines<T>(path: string): T[] {
   if (!existsSync(path)) return [];
-  const out: StepStats[] = [];
+  const out: T[] = [];
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     try {
-      const s = JSON.parse(line, (_, v) => (v === null ? NaN : v)) as StepStats;
-      if (s.step < upToStep) out.push(s);
+      out.push(JSON.parse(line, (_, v) => (v === null ? NaN : v)) as T);
     } catch {
-      // a torn last line from an interrupted run: ignore it
+      // a torn last line: ignore it
     }
   }
   return out;
