@@ -308,11 +308,11 @@ function readEvalHistory(path: string, upToStep: number): EvalPoint[] {
 }
 
 /** Fréchet distance along the run beside its real-vs-real baseline. */
-function fdChart(points: readonly EvalPoint[]): RgbaImage {
+export function fdChart(points: readonly EvalPoint[]): RgbaImage {
   const x = points.map((p) => p.step);
   return plotLines(
     [
-      { name: 'Fréchet distance', values: points.map((p) => p.fd), x },
+      { name: 'Frechet distance', values: points.map((p) => p.fd), x },  // the plot font is ASCII
       { name: 'real-vs-real', values: points.map((p) => p.fdRealVsRealBaseline), x },
     ],
     { width: 800, height: 400, title: 'Sample quality (classifier features)', xLabel: 'step' },
