@@ -16,7 +16,7 @@ import { initEngine, memoryStats, convVersion, type Tensor } from '../tensor/ind
 import { matmulVersion } from '../tensor/matmul.ts';
 import { GanTrainer, checkpointSpec, DEFAULT_TRAIN_OPTIONS, type StepStats, type TrainOptions } from '../gan/trainer.ts';
 import { ganSpec, GAN_KINDS, type GanKind } from '../gan/models.ts';
-import { sampleGrid, interpolationStrip, lossChart } from '../gan/visuals.ts';
+import { sampleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
 import { batches, batchCount, type Dataset } from '../data/dataset.ts';
 import { datasetByName } from '../node/datasets.ts';
 import { writeFileAtomic, appendJsonl, ensureDir } from '../node/files.ts';
@@ -24,8 +24,6 @@ import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
 import { writePng } from '../node/png.ts';
 import { ProgressBar } from '../node/progress.ts';
 import { evaluateForDataset, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
-import { plotLines } from '../io/plot.ts';
-import type { RgbaImage } from '../io/image.ts';
 
 export class UsageError extends Error {}
 
@@ -293,30 +291,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
 /** The latent seed of `eval` and of `train --eval-every`: both score the same samples of a checkpoint. */
 const EVAL_SEED = 12345;
 
-/** One line of eval.jsonl. */
-interface EvalPoint {
-  step: number;
-  fd: number;
-  fdRealVsRealBaseline: number;
-  coverage: number;
-  confidentRate: number;
-}
-
 /** Scores of earlier steps of a resumed run (up to and including the resumed step). */
 function readEvalHistory(path: string, upToStep: number): EvalPoint[] {
   return readJsonlLines<EvalPoint>(path).filter((p) => p.step <= upToStep);
-}
-
-/** Fréchet distance along the run beside its real-vs-real baseline. */
-export function fdChart(points: readonly EvalPoint[]): RgbaImage {
-  const x = points.map((p) => p.step);
-  return plotLines(
-    [
-      { name: 'Frechet distance', values: points.map((p) => p.fd), x },  // the plot font is ASCII
-      { name: 'real-vs-real', values: points.map((p) => p.fdRealVsRealBaseline), x },
-    ],
-    { width: 800, height: 400, title: 'Sample quality (classifier features)', xLabel: 'step' },
-  );
 }
 
 /** The log of earlier steps of a resumed run (to draw the whole loss curve); later lines are dropped. */

@@ -54,3 +54,24 @@ export function lossChart(history: readonly StepStats[], opts: { width?: number;
     },
   );
 }
+
+/** One score along a run (a line of eval.jsonl, written by `train --eval-every`). */
+export interface EvalPoint {
+  step: number;
+  fd: number;
+  fdRealVsRealBaseline: number;
+  coverage: number;
+  confidentRate: number;
+}
+
+/** Fréchet distance along the run beside its real-vs-real baseline. */
+export function fdChart(points: readonly EvalPoint[]): RgbaImage {
+  const x = points.map((p) => p.step);
+  return plotLines(
+    [
+      { name: 'Frechet distance', values: points.map((p) => p.fd), x },  // the plot font is ASCII
+      { name: 'real-vs-real', values: points.map((p) => p.fdRealVsRealBaseline), x },
+    ],
+    { width: 800, height: 400, title: 'Sample quality (classifier features)', xLabel: 'step' },
+  );
+}

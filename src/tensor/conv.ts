@@ -20,7 +20,7 @@
  */
 import { engine, grid1d, Params, type Kernel } from './engine.ts';
 import { Tensor, record } from './tensor.ts';
-import { sum, add, reshape } from './ops.ts';
+import { sum, add, reshape, matmul } from './ops.ts';
 import { launchMatmul } from './matmul.ts';
 
 export interface Conv2dOptions {
@@ -187,6 +187,14 @@ function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): Tensor {
   const taps = kh * kw;
   const [C, M] = cIsDim0 ? [d0, d1] : [d1, d0];
   const [strideC, strideM] = cIsDim0 ? [d1 * taps, taps] : [taps, d1 * taps];
+  return packRows(w, taps, C, M, mPad, strideC, strideM);
+}
+
+/**
+ * conv_pack_weight.wgsl: packed[(tap·C + c)·mPad + m] = w[c·strideC + m·strideM + tap] for m < M, 0 up to mPad,
+ * for tap < taps and c < C.
+ */
+function packRows(w: Tensor, taps: number, C: number, M: number, mPad: number, strideC: number, strideM: number): Tensor {
   const packed = Tensor.empty([taps * C * mPad]);
   engine().launch(
     { shader: 'conv_pack_weight' },
@@ -257,19 +265,8 @@ function singleChannelTransposed(g: Geom, src: Tensor, w: Tensor, bias: Tensor |
   const taps = g.kh * g.kw;
   // The matmul kernel wants at least 16 output columns (narrower ones take its slow path): pad the taps with zeros.
   const tStride = Math.max(16, taps);
-  let wt = w;
-  if (tStride !== taps) {
-    // conv_pack_weight with one "tap": wt[c][t] = w[c·taps + t] for t < taps, 0 up to tStride.
-    wt = Tensor.empty([C, tStride]);
-    engine().launch(
-      { shader: 'conv_pack_weight' },
-      {
-        params: new Params().u32(C).u32(C).u32(taps).u32(tStride).u32(taps).u32(1).u32(0).u32(0).done(),
-        buffers: [w.buffer, wt.buffer],
-        workgroups: grid1d(C, 64),
-      },
-    );
-  }
+  // As packed rows of one "tap": wt[c][t] = w[c·taps + t] for t < taps, zeros up to tStride.
+  const wt = tStride === taps ? w : packRows(w, 1, C, taps, tStride, taps, 1);
   const cols = Tensor.empty([g.N, srcHW, tStride]);
   launchMatmul({
     A: src.buffer, B: wt.buffer, C: cols.buffer, M: srcHW, N: tStride, K: C, batch: g.N,
@@ -412,33 +409,19 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
  * convTranspose2d of a 1×1 input without padding, output padding or dilation — the DCGAN generator's first layer,
  * z [N, 100, 1, 1] → [N, 256, 3, 3]. Every output pixel (i, j) then takes exactly tap (i, j) of the one input
  * pixel, so the op is a matrix product: y[N, Cout·kh·kw] = x[N, Cin] · w[Cin, Cout·kh·kw] (w's own layout), run
- * by the matmul kernel. Backward: dx = dy · wᵀ, dw = xᵀ · dy (the kernel reads the transposes in place).
+ * by the matmul op, whose backward (dx = dy · wᵀ, dw = xᵀ · dy) reads the transposes in place.
  */
 function convTransposeFromPoint(x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
   const [N, Cin] = x.shape;
   const [, Cout, kh, kw] = w.shape;
-  const cols = Cout * kh * kw;
-  const y = Tensor.empty([N, Cout, kh, kw]);
-  const mm = (A: GPUBuffer, B: GPUBuffer, C: GPUBuffer, M: number, Nn: number, K: number, transA: boolean, transB: boolean) =>
-    launchMatmul({ A, B, C, M, N: Nn, K, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA, transB, accumulate: false });
-  mm(x.buffer, w.buffer, y.buffer, N, cols, Cin, false, false);
-  const product = record(y, 'convTranspose2d', [x, w], (dy) => {
-    let dx: Tensor | null = null;
-    let dw: Tensor | null = null;
-    if (x.requiresGrad) {
-      dx = Tensor.empty(x.shape);
-      mm(dy.buffer, w.buffer, dx.buffer, N, Cin, cols, false, true);
-    }
-    if (w.requiresGrad) {
-      dw = Tensor.empty(w.shape);
-      mm(x.buffer, dy.buffer, dw.buffer, Cin, cols, N, true, false);
-    }
-    return [dx, dw];
-  });
-  if (!bias) return product;
-  const b = reshape(bias, [Cout, 1, 1]);
-  const out = add(product, b);
-  if (!out.requiresGrad) { product.dispose(); b.dispose(); }
+  const x2 = reshape(x, [N, Cin]);
+  const w2 = reshape(w, [Cin, Cout * kh * kw]);
+  const product = matmul(x2, w2);
+  const y = reshape(product, [N, Cout, kh, kw]);
+  const b = bias ? reshape(bias, [Cout, 1, 1]) : null;
+  const out = b ? add(y, b) : y;
+  // The views and the product are graph nodes when autograd records (their tidy scope frees them); else free now.
+  if (!out.requiresGrad) for (const t of [x2, w2, product, b, out === y ? null : y]) t?.dispose();
   return out;
 }
 

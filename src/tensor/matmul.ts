@@ -92,12 +92,10 @@ export function launchMatmul(m: MatmulArgs): void {
     );
     return;
   }
+  const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
   const [kernel, gx, gy]: [Kernel, number, number] = version === 'tiled'
     ? [{ shader: 'matmul_tiled', constants: flags }, Math.ceil(m.N / 64), Math.ceil(m.M / 64)]
-    : (() => {
-        const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
-        return [{ shader: 'matmul', constants: { ...flags, WG_X, WG_Y } }, Math.ceil(m.N / (16 * WG_X)), Math.ceil(m.M / (8 * WG_Y))];
-      })();
+    : [{ shader: 'matmul', constants: { ...flags, WG_X, WG_Y } }, Math.ceil(m.N / (16 * WG_X)), Math.ceil(m.M / (8 * WG_Y))];
   let splits = splitCount(gx * gy * m.batch, m.K);
   const kChunk = Math.ceil(m.K / splits);
   splits = Math.ceil(m.K / kChunk);
