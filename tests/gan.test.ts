@@ -3,14 +3,23 @@ import { mkdtempSync, existsSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor, memoryStats } from '../src/tensor/index.ts';
-import { GanTrainer, checkpointSpec, slerp } from '../src/gan/trainer.ts';
+import { GanTrainer, checkpointSpec, slerp, EMA_STATS_BATCH } from '../src/gan/trainer.ts';
 import { ganSpec, buildGan, latentShape } from '../src/gan/models.ts';
 import { trainCommand, sampleCommand, UsageError } from '../src/cli/gan.ts';
 import { evalCommand } from '../src/cli/eval.ts';
-import { useEngine, rng } from './helpers.ts';
+import { useEngine, rng, expectClose, relError } from './helpers.ts';
 import { decodeSafetensors } from '../src/io/safetensors.ts';
+import { copyModuleState } from '../src/nn/index.ts';
 
 useEngine();
+
+/** Number of positions where two arrays differ (toEqual on large typed arrays is slow to diff). */
+function mismatches(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Math.max(a.length, b.length);
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) n++;
+  return n;
+}
 
 function fakeDigits(n: number, seed: number): Float32Array {
   const r = rng(seed);
@@ -152,6 +161,56 @@ describe('trainer', () => {
     resumed.dispose();
   });
 
+  it('--g-ema: G\'s weight average follows each G step, has its own BatchNorm statistics, and is what generate draws', async () => {
+    const decay = 0.8;
+    const t = new GanTrainer(ganSpec('dcgan'), { batchSize: 8, seed: 11, gEma: decay, dStepsPerG: 2 });
+    const avg = t.Gema!;
+    const params = async (m: typeof t.G) => Promise.all(m.parameters().map((p) => p.toArray()));
+    expect(await params(avg)).toEqual(await params(t.G)); // starts as G
+    await t.readStats(t.trainBatch(fakeDigits(8, 1))); // D only: the average does not move
+    expect(await params(avg)).toEqual(await params(t.G));
+    const g0 = await params(t.G);
+    await t.readStats(t.trainBatch(fakeDigits(8, 2))); // G steps
+    const [g1, a1] = [await params(t.G), await params(avg)];
+    expect(g1.some((p, i) => p.some((v, j) => v !== g0[i][j]))).toBe(true);
+    a1.forEach((p, i) => expectClose(p, g0[i].map((v, j) => decay * v + (1 - decay) * g1[i][j]), 1e-6));
+
+    // generate() draws from the average in eval mode, its BatchNorm statistics measured on a fixed latent batch:
+    // on that batch, eval mode equals training mode (up to the unbiased variance's n/(n − 1)).
+    const zStats = t.latent(EMA_STATS_BATCH, 'ema-stats', 0);
+    const fromAverage = await t.generate(zStats).toArray();
+    const copy = buildGan(ganSpec('dcgan'), 1).G; // a train-mode pass would move the average's own statistics
+    copyModuleState(copy, avg);
+    copy.train();
+    const trainMode = await copy.forward(zStats).toArray();
+    copy.dispose();
+    expectClose(fromAverage, trainMode, 2e-3);
+    t.sampleFrom = 'raw';
+    t.G.eval();
+    const fromG = await t.G.forward(zStats).toArray();
+    t.G.train();
+    expect(mismatches(await t.generate(zStats).toArray(), fromG)).toBe(0);
+    expect(relError(fromG, fromAverage)).toBeGreaterThan(1e-3);
+    t.sampleFrom = 'ema';
+
+    // checkpoints hold the average as G_ema and restore it; a run without one starts it from G on resume
+    const bytes = await t.saveCheckpoint();
+    expect([...decodeSafetensors(bytes).tensors.keys()].filter((k) => k.startsWith('G_ema.')).sort())
+      .toEqual([...avg.stateDict().keys()].map((k) => `G_ema.${k}`).sort());
+    const back = new GanTrainer(ganSpec('dcgan'), checkpointSpec(bytes).options);
+    back.loadCheckpoint(bytes);
+    expect(await params(back.Gema!)).toEqual(a1);
+    expect(mismatches(await back.generate(zStats).toArray(), fromAverage)).toBe(0);
+    const plain = new GanTrainer(ganSpec('dcgan'), { batchSize: 8, seed: 11 });
+    await plain.readStats(plain.trainBatch(fakeDigits(8, 3)));
+    const late = new GanTrainer(ganSpec('dcgan'), { batchSize: 8, seed: 11, gEma: 0.99 });
+    late.loadCheckpoint(await plain.saveCheckpoint());
+    expect(await params(late.Gema!)).toEqual(await params(plain.G));
+    for (const x of [t, back, plain, late]) x.dispose();
+    zStats.dispose();
+    expect(() => new GanTrainer(ganSpec('dcgan'), { gEma: 1 })).toThrow('Invalid training option gEma=1: must be in [0, 1) (0 = no weight average)');
+  });
+
   it('refuses a checkpoint of another model and a batch of the wrong shape', async () => {
     const dense = new GanTrainer(ganSpec('dense'), { batchSize: 4 });
     const bytes = await dense.saveCheckpoint();
@@ -244,6 +303,28 @@ describe('train / sample commands', () => {
     await expect(trainCommand(['--model', 'dcgan32', '--dataset', folder, '--eval-every', '5', '--out', join(folder, 'run')]))
       .rejects.toThrow('--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is dcgan32 on');
     expect(existsSync(join(folder, 'run'))).toBe(false);
+  });
+
+  it('--g-ema: eval.jsonl scores the average and the trained G; eval and sample pick either with --generator', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gan-ema-'));
+    const args = ['--model', 'dense', '--dataset', 'mnist', '--limit', '64', '--batch', '16', '--epochs', '1', '--max-steps', '2', '--eval-every', '2', '--g-ema', '0.5', '--out', out];
+    expect(await quiet(() => trainCommand(args))).toBe(0);
+    const [point] = readFileSync(join(out, 'eval.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(Number.isFinite(point.fdTrainedG)).toBe(true);
+    expect(point.fdTrainedG).not.toBe(point.fd);
+    const ckpt = join(out, 'checkpoint.safetensors');
+    for (const [generator, fd] of [['ema', point.fd], ['raw', point.fdTrainedG]]) {
+      expect(await quiet(() => evalCommand(['--checkpoint', ckpt, '--generator', generator]))).toBe(0);
+      const evaluation = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'));
+      expect([evaluation.generator, evaluation.fd]).toEqual([generator === 'ema' ? 'G_ema' : 'G', fd]);
+    }
+    await expect(evalCommand(['--checkpoint', ckpt, '--generator', 'best'])).rejects.toThrow('--generator: expected ema or raw, got "best"');
+    await expect(trainCommand([...args.slice(0, -4), '--g-ema', '1', '--out', join(out, 'x')])).rejects.toThrow('Invalid training option gEma=1');
+    const plainRun = mkdtempSync(join(tmpdir(), 'gan-plain-'));
+    expect(await quiet(() => trainCommand(['--model', 'dense', '--dataset', 'mnist', '--limit', '32', '--batch', '16', '--max-steps', '1', '--out', plainRun]))).toBe(0);
+    await expect(sampleCommand(['--checkpoint', join(plainRun, 'checkpoint.safetensors'), '--out', join(plainRun, 'g.png'), '--generator', 'ema']))
+      .rejects.toThrow('--generator ema: this checkpoint has no weight average (the run was trained without --g-ema)');
+    expect(existsSync(join(plainRun, 'g.png'))).toBe(false);
   });
 
   it('a diverging run stops on the non-finite loss and keeps the last good checkpoint', async () => {

@@ -11,7 +11,7 @@ import { initEngine } from '../tensor/index.ts';
 import { GanTrainer, checkpointSpec } from '../gan/trainer.ts';
 import { formatEvaluation } from '../gan/metrics.ts';
 import { evaluateForDataset, writeEvaluation, classNames, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
-import { UsageError } from './gan.ts';
+import { UsageError, chooseGenerator } from './gan.ts';
 
 const HELP = `Usage: eval --checkpoint FILE [options]
 
@@ -22,6 +22,7 @@ Generates samples from a checkpoint and scores them with the dataset's classifie
   --n N               samples to generate [2000]
   --seed N            latent seed [12345]
   --classifier FILE   another classifier file (default models/<dataset>-classifier.safetensors)
+  --generator ema|raw from a run trained with --g-ema: the weight average (default) or the last trained weights
   -h, --help          this text`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
@@ -29,7 +30,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   try {
     ({ values: v } = parseArgs({
       args: argv, strict: true, allowPositionals: false,
-      options: { checkpoint: { type: 'string' }, dataset: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, classifier: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { checkpoint: { type: 'string' }, dataset: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, classifier: { type: 'string' }, generator: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -55,13 +56,15 @@ export async function evalCommand(argv: string[]): Promise<number> {
   await initEngine();
   const trainer = new GanTrainer(spec, options);
   trainer.loadCheckpoint(bytes);
+  chooseGenerator(trainer, v.generator as string | undefined);
+  const generator = trainer.Gema ? (trainer.sampleFrom === 'ema' ? 'G_ema' : 'G') : 'G';
   // Eval-mode BatchNorm: each sample is independent of its batch.
   const samples = await trainer.sampleValues(n, seed);
   trainer.dispose();
   const evaluation = await evaluateForDataset(dataset, samples, v.classifier ? { classifier: v.classifier as string } : {});
-  console.log(`${spec.kind} at step ${meta.step} (${path}), ${n} samples, dataset ${dataset}`);
+  console.log(`${spec.kind} at step ${meta.step} (${path}), generator ${generator}, ${n} samples, dataset ${dataset}`);
   console.log(formatEvaluation(evaluation, classNames(dataset)));
-  const out = writeEvaluation(dirname(path), evaluation, { checkpoint: path, step: meta.step, model: spec.kind, dataset });
+  const out = writeEvaluation(dirname(path), evaluation, { checkpoint: path, step: meta.step, model: spec.kind, dataset, generator });
   console.log(`Wrote ${out}`);
   return 0;
 }

@@ -44,6 +44,9 @@ Training
   --d-steps K           D steps per G step [1]
   --d-skip-below X      skip the D step while D's loss is below X (0 = never) [0]
   --real-label X        one-sided label smoothing: target for real images, e.g. 0.9 [1]
+  --g-ema D             keep an exponential moving average of G's weights (decay D per G step, e.g. 0.999) and
+                        draw grids, samples and scores from it; saved as G_ema (0 = off; may be switched on
+                        when resuming a run that had none: the average starts from the loaded G) [0]
   --seed N              seed of init, data order and latents [1]
   --max-steps N         stop after N steps in total (for short demos)
 Output
@@ -69,6 +72,7 @@ Writes a grid of generated images (or latent interpolations) from a checkpoint w
   --steps N             images per interpolation strip [10]
   --rows N              interpolation strips [4]
   --seed N              latent seed (default: the run's seed, i.e. the same fixed z as its sample grids)
+  --generator ema|raw   from a run trained with --g-ema: the weight average (default) or the last trained weights
   --tensors FILE        also write the grid's raw tensors as safetensors: z, images = G(z) and logits = D(images),
                         both nets in eval mode (tools/pytorch/check_checkpoint.py compares them with PyTorch)
   -h, --help            this text`;
@@ -112,7 +116,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     beta1: { type: 'string' }, beta2: { type: 'string' }, 'd-steps': { type: 'string' }, 'd-skip-below': { type: 'string' },
     'real-label': { type: 'string' }, seed: { type: 'string' }, 'max-steps': { type: 'string' }, out: { type: 'string' },
     'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, grid: { type: 'string' }, 'eval-every': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
+    'g-ema': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return 'help';
   const kind = (v.model as string | undefined) ?? 'dcgan';
@@ -130,6 +134,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     dStepsPerG: num(v['d-steps'] as string, 'd-steps', d.dStepsPerG, { int: true, min: 1 }),
     dSkipBelow: num(v['d-skip-below'] as string, 'd-skip-below', d.dSkipBelow, { min: 0 }),
     realLabel: num(v['real-label'] as string, 'real-label', d.realLabel, { min: 0 }),
+    gEma: num(v['g-ema'] as string, 'g-ema', d.gEma, { min: 0 }),
     seed: num(v.seed as string, 'seed', d.seed, { int: true, min: 0 }),
   };
   const dsTag = dataset === 'mnist' || dataset === 'fashion-mnist' ? dataset : 'images';
@@ -199,7 +204,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const perEpoch = batchCount(ds.n, trainer.opts.batchSize, true);
   const totalSteps = Math.min(a.epochs * perEpoch, a.maxSteps);
   console.log(`${spec.kind} on ${ds.name} (${ds.n} images ${ds.c}×${ds.h}×${ds.w}), batch ${trainer.opts.batchSize}, ${perEpoch} steps/epoch, ` +
-    `adapter ${engine.adapter.slug} (conv kernels: ${convVersion()}, matmul: ${matmulVersion()})${a.resume ? `, resuming at step ${trainer.step}` : ''} → ${a.out}`);
+    `adapter ${engine.adapter.slug} (conv kernels: ${convVersion()}, matmul: ${matmulVersion()})${a.resume ? `, resuming at step ${trainer.step}` : ''}` +
+    `${trainer.Gema ? `, G weight average (decay ${trainer.opts.gEma})` : ''} → ${a.out}`);
 
   let interrupted = false;
   const onSigint = () => { interrupted = true; };
@@ -249,10 +255,20 @@ export async function trainCommand(argv: string[]): Promise<number> {
         const point: EvalPoint = {
           step: trainer.step, fd: e.fd, fdRealVsRealBaseline: e.fdRealVsRealBaseline, coverage: e.coverage.count, confidentRate: e.confidentRate,
         };
+        if (trainer.Gema) {
+          // the weight average's score above; the trained G's beside it shows what the average gains
+          trainer.sampleFrom = 'raw';
+          try {
+            point.fdTrainedG = (await evaluateForDataset(a.dataset, await trainer.sampleValues(2000, EVAL_SEED))).fd;
+          } finally {
+            trainer.sampleFrom = 'ema';
+          }
+        }
         evalHistory.push(point);
         appendJsonl(evalPath, point);
         writePng(join(a.out, 'fd.png'), fdChart(evalHistory));
-        bar.note(`step ${point.step}: Fréchet distance ${point.fd.toFixed(2)} (real-vs-real ${point.fdRealVsRealBaseline.toFixed(2)}), ` +
+        bar.note(`step ${point.step}: Fréchet distance ${point.fd.toFixed(2)}${point.fdTrainedG !== undefined ? ` (G average; trained G ${point.fdTrainedG.toFixed(2)})` : ''} ` +
+          `(real-vs-real ${point.fdRealVsRealBaseline.toFixed(2)}), ` +
           `${point.coverage}/10 classes, ${(100 * point.confidentRate).toFixed(1)}% confident`);
       }
       if (trainer.step >= a.maxSteps) break;
@@ -320,7 +336,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
     checkpoint: { type: 'string' }, out: { type: 'string' }, n: { type: 'string' }, interpolate: { type: 'boolean' },
     steps: { type: 'string' }, rows: { type: 'string' }, seed: { type: 'string' }, tensors: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
+    generator: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (v.help) {
     console.log(SAMPLE_HELP);
@@ -337,12 +353,13 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const seed = v.seed === undefined ? options.seed : num(v.seed as string, 'seed', 1, { int: true, min: 0 });
   const trainer = new GanTrainer(spec, { ...options, seed });
   trainer.loadCheckpoint(bytes);
+  chooseGenerator(trainer, v.generator as string | undefined);
   const image = v.interpolate
     ? await interpolationStrip(trainer, num(v.steps as string, 'steps', 10, { int: true, min: 2 }), num(v.rows as string, 'rows', 4, { int: true, min: 1 }))
     : await sampleGrid(trainer, num(v.n as string, 'n', 64, { int: true, min: 1 }));
   mkdirSync(resolve(v.out as string, '..'), { recursive: true });
   writePng(v.out as string, image);
-  console.log(`Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}`);
+  console.log(`Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}${trainer.Gema ? ` (${trainer.sampleFrom === 'ema' ? 'weight average G_ema' : 'trained G'})` : ''}`);
   if (v.tensors) {
     const tensors = await sampleTensors(trainer, num(v.n as string, 'n', 64, { int: true, min: 1 }));
     mkdirSync(resolve(v.tensors as string, '..'), { recursive: true });
@@ -362,4 +379,12 @@ async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<str
   const out = { z: await entry(z), images: await entry(images), logits: await entry(logits) };
   for (const t of [z, images, logits]) t.dispose();
   return out;
+}
+
+/** `--generator ema|raw` of sample and eval: which generator of a checkpoint to draw from. */
+export function chooseGenerator(trainer: GanTrainer, choice: string | undefined): void {
+  if (choice === undefined) return;
+  if (choice !== 'ema' && choice !== 'raw') throw new UsageError(`--generator: expected ema or raw, got "${choice}"`);
+  if (choice === 'ema' && !trainer.Gema) throw new UsageError('--generator ema: this checkpoint has no weight average (the run was trained without --g-ema)');
+  trainer.sampleFrom = choice;
 }

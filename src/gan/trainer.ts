@@ -8,6 +8,8 @@
  *   - skip the D step while D's last loss is below `dSkipBelow` (D is winning too easily);
  *   - k D steps per G step (`dStepsPerG`);
  *   - one-sided label smoothing: real targets `realLabel` (e.g. 0.9) instead of 1, fakes stay 0.
+ * And one for the samples: `gEma` > 0 keeps an exponential moving average of G's weights (`Gema`, decay gEma
+ * per G step) that sampling, grids and scores use instead of the last weights (see nn/ema.ts).
  *
  * Everything random is derived from (seed, step): the data order comes from (seed, epoch) in the caller and the
  * latent batches from (seed, step) here, so a run resumed from a checkpoint continues exactly as it would have.
@@ -17,8 +19,14 @@
  */
 import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
 import { bceWithLogits } from '../tensor/losses.ts';
-import { Adam, deriveSeed, saveCheckpoint, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../nn/index.ts';
+import {
+  Adam, deriveSeed, saveCheckpoint, loadCheckpoint, readCheckpointMeta, checkpointModules, emaUpdate, copyModuleState, refreshBatchNormStats,
+  type CheckpointMeta,
+} from '../nn/index.ts';
 import { buildGan, latentShape, type GanSpec, type Net } from './models.ts';
+
+/** Latents whose batch statistics become the weight average's BatchNorm statistics. */
+export const EMA_STATS_BATCH = 512;
 
 export interface TrainOptions {
   batchSize: number;
@@ -32,6 +40,8 @@ export interface TrainOptions {
   dSkipBelow: number;
   /** Target for real images in D's loss (1 = no smoothing, 0.9 = one-sided smoothing). */
   realLabel: number;
+  /** Decay of the generator's weight average per G step (0 = no average; e.g. 0.999). */
+  gEma: number;
   seed: number;
 }
 
@@ -44,6 +54,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   dStepsPerG: 1,
   dSkipBelow: 0,
   realLabel: 1,
+  gEma: 0,
   seed: 1,
 };
 
@@ -77,6 +88,7 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (!Number.isInteger(o.dStepsPerG) || o.dStepsPerG < 1) bad('dStepsPerG', 'must be an integer ≥ 1');
   if (!(o.dSkipBelow >= 0)) bad('dSkipBelow', 'must be ≥ 0');
   if (!(o.realLabel > 0 && o.realLabel <= 1)) bad('realLabel', 'must be in (0, 1]');
+  if (!(o.gEma >= 0 && o.gEma < 1)) bad('gEma', 'must be in [0, 1) (0 = no weight average)');
 }
 
 export class GanTrainer {
@@ -86,6 +98,12 @@ export class GanTrainer {
   readonly D: Net;
   readonly optG: Adam;
   readonly optD: Adam;
+  /** The generator's weight average (options.gEma > 0), else null. */
+  readonly Gema: Net | null;
+  /** Which generator `generate` (grids, samples, scores) uses: the average when there is one, or the trained one. */
+  sampleFrom: 'ema' | 'raw';
+  /** Gema's BatchNorm statistics predate its last update: measure them again before it is used. */
+  private emaStatsStale = true;
   /** Number of trainBatch calls so far (D steps attempted). */
   step = 0;
   /** Epochs completed (kept by the caller, saved in checkpoints). */
@@ -100,6 +118,12 @@ export class GanTrainer {
     const { G, D } = buildGan(spec, this.opts.seed);
     this.G = G;
     this.D = D;
+    this.Gema = this.opts.gEma > 0 ? buildGan(spec, this.opts.seed).G : null;
+    if (this.Gema) {
+      copyModuleState(this.Gema, G);
+      this.Gema.eval();
+    }
+    this.sampleFrom = this.Gema ? 'ema' : 'raw';
     this.optG = new Adam(G.parameters(), { lr: this.opts.lrG, betas: [this.opts.beta1, this.opts.beta2] });
     this.optD = new Adam(D.parameters(), { lr: this.opts.lrD, betas: [this.opts.beta1, this.opts.beta2] });
   }
@@ -198,6 +222,10 @@ export class GanTrainer {
       const lossG = bceWithLogits(out, 1);
       lossG.backward();
       this.optG.step();
+      if (this.Gema) {
+        emaUpdate(this.Gema, this.G, this.opts.gEma);
+        this.emaStatsStale = true;
+      }
       return lossG.reshape([1]);
     } finally {
       this.setRequiresGrad(this.D, true);
@@ -241,8 +269,16 @@ export class GanTrainer {
     return out;
   }
 
-  /** Generator output for `z` in eval mode (running BatchNorm statistics), as [N, C, H, W] in [-1, 1]. */
+  /**
+   * Generator output for `z` in eval mode (running BatchNorm statistics), as [N, C, H, W] in [-1, 1]; from the
+   * weight average when there is one and `sampleFrom` is 'ema'.
+   */
   generate(z: Tensor): Tensor {
+    if (this.Gema && this.sampleFrom === 'ema') {
+      this.refreshEmaStats();
+      const Gema = this.Gema;
+      return noGrad(() => Gema.forward(z));
+    }
     return noGrad(() => {
       this.G.eval();
       try {
@@ -251,6 +287,18 @@ export class GanTrainer {
         this.G.train();
       }
     });
+  }
+
+  /**
+   * Measures the weight average's BatchNorm statistics on a fixed batch of EMA_STATS_BATCH latents (only when it
+   * changed since the last time): the trained G's running statistics do not fit the averaged weights.
+   */
+  private refreshEmaStats(): void {
+    const Gema = this.Gema;
+    if (!Gema || !this.emaStatsStale) return;
+    tidy(() => refreshBatchNormStats(Gema, () => Gema.forward(this.latent(EMA_STATS_BATCH, 'ema-stats', 0))));
+    Gema.eval();
+    this.emaStatsStale = false;
   }
 
   /** Discriminator logits for `x` in eval mode (running BatchNorm statistics), as [N, 1]. */
@@ -287,14 +335,28 @@ export class GanTrainer {
     return { model: this.spec, step: this.step, epoch: this.epoch, lastLossD: Number.isFinite(this.lastLossD) ? this.lastLossD : null, options: this.opts, ...extra };
   }
 
-  /** Encodes G, D, both optimizers and the counters as one safetensors checkpoint. */
+  /**
+   * Encodes G, D, both optimizers and the counters as one safetensors checkpoint, and the weight average as
+   * module G_ema (its BatchNorm statistics measured first, so it loads into torch ready for eval mode).
+   */
   async saveCheckpoint(extra: Record<string, unknown> = {}): Promise<Uint8Array> {
-    return saveCheckpoint({ G: this.G, D: this.D }, { optG: this.optG, optD: this.optD }, this.checkpointMeta(extra));
+    this.refreshEmaStats();
+    const modules: Record<string, Net> = { G: this.G, D: this.D };
+    if (this.Gema) modules.G_ema = this.Gema;
+    return saveCheckpoint(modules, { optG: this.optG, optD: this.optD }, this.checkpointMeta(extra));
   }
 
-  /** Restores everything saveCheckpoint wrote; the checkpoint must be of the same model. */
+  /**
+   * Restores everything saveCheckpoint wrote; the checkpoint must be of the same model. A checkpoint without a
+   * weight average (a run that starts averaging on resume) starts the average from the loaded G.
+   */
   loadCheckpoint(bytes: Uint8Array): CheckpointMeta {
-    const meta = loadCheckpoint(bytes, { G: this.G, D: this.D }, { optG: this.optG, optD: this.optD }, { model: this.spec });
+    const modules: Record<string, Net> = { G: this.G, D: this.D };
+    const averaged = this.Gema !== null && checkpointModules(bytes).includes('G_ema');
+    if (averaged) modules.G_ema = this.Gema!;
+    const meta = loadCheckpoint(bytes, modules, { optG: this.optG, optD: this.optD }, { model: this.spec });
+    if (this.Gema && !averaged) copyModuleState(this.Gema, this.G);
+    this.emaStatsStale = !averaged;
     this.step = Number(meta.step ?? 0);
     this.epoch = Number(meta.epoch ?? 0);
     this.lastLossD = typeof meta.lastLossD === 'number' ? meta.lastLossD : Infinity;
@@ -302,6 +364,7 @@ export class GanTrainer {
   }
 
   dispose(): void {
+    this.Gema?.dispose();
     this.G.dispose();
     this.D.dispose();
     this.optG.dispose();

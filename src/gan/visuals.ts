@@ -62,16 +62,25 @@ export interface EvalPoint {
   fdRealVsRealBaseline: number;
   coverage: number;
   confidentRate: number;
+  /** In runs with a weight average (`fd` is then the average's): the trained generator's Fréchet distance. */
+  fdTrainedG?: number;
 }
 
-/** Fréchet distance along the run beside its real-vs-real baseline. */
+/**
+ * Fréchet distance along the run beside its real-vs-real baseline (and, where the run averages G's weights, the
+ * trained G's distance beside the average's; points scored before the average began leave a gap).
+ */
 export function fdChart(points: readonly EvalPoint[]): RgbaImage {
   const x = points.map((p) => p.step);
+  const averaged = points.some((p) => p.fdTrainedG !== undefined);
+  const series = [
+    // the plot font is ASCII
+    { name: averaged ? 'Frechet distance, G average' : 'Frechet distance', values: points.map((p) => (averaged && p.fdTrainedG === undefined ? NaN : p.fd)), x },
+    ...(averaged ? [{ name: 'Frechet distance, trained G', values: points.map((p) => p.fdTrainedG ?? p.fd), x }] : []),
+    { name: 'real-vs-real', values: points.map((p) => p.fdRealVsRealBaseline), x },
+  ];
   return plotLines(
-    [
-      { name: 'Frechet distance', values: points.map((p) => p.fd), x },  // the plot font is ASCII
-      { name: 'real-vs-real', values: points.map((p) => p.fdRealVsRealBaseline), x },
-    ],
+    series,
     { width: 800, height: 400, title: 'Sample quality (classifier features)', xLabel: 'step' },
   );
 }

@@ -14,6 +14,8 @@ abstract class BatchNormBase extends Module {
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
   readonly numBatchesTracked: Tensor;
+  /** Weight of the batch statistics in the running ones (torch's `momentum`, changeable as in torch). */
+  momentum: number;
 
   constructor(readonly numFeatures: number, readonly opts: { momentum?: number; eps?: number } = {}) {
     super();
@@ -23,10 +25,8 @@ abstract class BatchNormBase extends Module {
     this.runningMean = this.registerBuffer('running_mean', Tensor.zeros([numFeatures]));
     this.runningVar = this.registerBuffer('running_var', Tensor.ones([numFeatures]));
     this.numBatchesTracked = this.registerBuffer('num_batches_tracked', Tensor.zeros([]), 'I64');
-  }
-
-  get momentum(): number {
-    return this.opts.momentum ?? 0.1;
+    this.momentum = opts.momentum ?? 0.1;
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`${this.constructor.name}: momentum must be in [0, 1], got ${this.momentum}`);
   }
 
   get eps(): number {

@@ -98,6 +98,11 @@ export function readCheckpointMeta(bytes: Uint8Array): CheckpointMeta {
   return parseCheckpoint(bytes).meta;
 }
 
+/** Names of the modules a checkpoint holds (e.g. ["G", "D"]). */
+export function checkpointModules(bytes: Uint8Array): string[] {
+  return parseCheckpoint(bytes).modules;
+}
+
 function parseCheckpoint(bytes: Uint8Array) {
   const { tensors, metadata } = decodeSafetensors(bytes);
   if (metadata.format !== CHECKPOINT_FORMAT) {

@@ -5,5 +5,6 @@ export { Conv2d, ConvTranspose2d, type Conv2dOptions, type ConvTranspose2dOption
 export { BatchNorm1d, BatchNorm2d } from './batchnorm.ts';
 export { dcganInit } from './init.ts';
 export { Optimizer, Adam, SGD, type AdamOptions, type SGDOptions, type OptimizerStateValue, type OptimizerStateInput } from './optim.ts';
-export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, CHECKPOINT_FORMAT, type CheckpointMeta, type LoadCheckpointOptions } from './checkpoint.ts';
+export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, checkpointModules, CHECKPOINT_FORMAT, type CheckpointMeta, type LoadCheckpointOptions } from './checkpoint.ts';
+export { emaUpdate, copyModuleState, refreshBatchNormStats } from './ema.ts';
 export { deriveSeed } from './seed.ts';
