@@ -211,6 +211,23 @@ describe('trainer', () => {
     expect(() => new GanTrainer(ganSpec('dcgan'), { gEma: 1 })).toThrow('Invalid training option gEma=1: must be in [0, 1) (0 = no weight average)');
   });
 
+  it('--lr-decay: both learning rates fall linearly to 0 between two steps', async () => {
+    const t = new GanTrainer(ganSpec('dense'), { batchSize: 8, seed: 3, lrG: 4e-4, lrD: 2e-4, lrDecayStart: 1, lrDecayEnd: 5 });
+    const rates = [];
+    for (let i = 0; i < 6; i++) {
+      await t.readStats(t.trainBatch(fakeDigits(8, i)));
+      rates.push([t.optG.lr, t.optD.lr]);
+    }
+    // step s uses factor (5 − s)/4 from step 1 on
+    expect(rates.map(([g]) => g / 4e-4)).toEqual([1, 1, 0.75, 0.5, 0.25, 0]);
+    expect(rates.map(([, d]) => d / 2e-4)).toEqual([1, 1, 0.75, 0.5, 0.25, 0]);
+    const g = await Promise.all(t.G.parameters().map((p) => p.toArray()));
+    await t.readStats(t.trainBatch(fakeDigits(8, 9))); // lr 0: Adam moves nothing
+    expect(await Promise.all(t.G.parameters().map((p) => p.toArray()))).toEqual(g);
+    t.dispose();
+    expect(() => new GanTrainer(ganSpec('dense'), { lrDecayStart: 5, lrDecayEnd: 5 })).toThrow('Invalid training option lrDecayEnd=5: must be 0 (no decay) or a step after lrDecayStart=5');
+  });
+
   it('refuses a checkpoint of another model and a batch of the wrong shape', async () => {
     const dense = new GanTrainer(ganSpec('dense'), { batchSize: 4 });
     const bytes = await dense.saveCheckpoint();
@@ -325,6 +342,13 @@ describe('train / sample commands', () => {
     await expect(sampleCommand(['--checkpoint', join(plainRun, 'checkpoint.safetensors'), '--out', join(plainRun, 'g.png'), '--generator', 'ema']))
       .rejects.toThrow('--generator ema: this checkpoint has no weight average (the run was trained without --g-ema)');
     expect(existsSync(join(plainRun, 'g.png'))).toBe(false);
+    // a resumed run may start averaging and decaying; its other options come from the checkpoint
+    expect(await quiet(() => trainCommand(['--model', 'dense', '--dataset', 'mnist', '--limit', '32', '--batch', '8', '--max-steps', '2', '--out', plainRun,
+      '--resume', '--g-ema', '0.9', '--lr-decay', '1:4']))).toBe(0);
+    const config = JSON.parse(readFileSync(join(plainRun, 'config.json'), 'utf8')).options;
+    expect([config.batchSize, config.gEma, config.lrDecayStart, config.lrDecayEnd]).toEqual([16, 0.9, 1, 4]);
+    expect([...decodeSafetensors(readFileSync(join(plainRun, 'checkpoint.safetensors'))).tensors.keys()].some((k) => k.startsWith('G_ema.'))).toBe(true);
+    await expect(trainCommand([...args.slice(0, -2), '--lr-decay', '9:3', '--out', join(out, 'y')])).rejects.toThrow('--lr-decay: expected START:END, two steps with START < END (e.g. 5000:8000), got "9:3"');
   });
 
   it('a diverging run stops on the non-finite loss and keeps the last good checkpoint', async () => {

@@ -44,6 +44,8 @@ Training
   --d-steps K           D steps per G step [1]
   --d-skip-below X      skip the D step while D's loss is below X (0 = never) [0]
   --real-label X        one-sided label smoothing: target for real images, e.g. 0.9 [1]
+  --lr-decay A:B        both learning rates fall linearly from their value at step A to 0 at step B (may be added
+                        when resuming a run) [off]
   --g-ema D             keep an exponential moving average of G's weights (decay D per G step, e.g. 0.999) and
                         draw grids, samples and scores from it; saved as G_ema (0 = off; may be switched on
                         when resuming a run that had none: the average starts from the loaded G) [0]
@@ -77,6 +79,14 @@ Writes a grid of generated images (or latent interpolations) from a checkpoint w
                         both nets in eval mode (tools/pytorch/check_checkpoint.py compares them with PyTorch)
   -h, --help            this text`;
 
+/** `--lr-decay A:B` → the first and last step of the linear decay. */
+function lrDecay(v: string | undefined): { lrDecayStart: number; lrDecayEnd: number } {
+  if (v === undefined) return { lrDecayStart: 0, lrDecayEnd: 0 };
+  const m = /^(\d+):(\d+)$/.exec(v);
+  if (!m || Number(m[2]) <= Number(m[1])) throw new UsageError(`--lr-decay: expected START:END, two steps with START < END (e.g. 5000:8000), got "${v}"`);
+  return { lrDecayStart: Number(m[1]), lrDecayEnd: Number(m[2]) };
+}
+
 function num(v: string | undefined, name: string, dflt: number, opts: { int?: boolean; min?: number } = {}): number {
   if (v === undefined) return dflt;
   const x = Number(v);
@@ -107,6 +117,8 @@ interface TrainArgs {
   grid: number;
   evalEvery: number;
   options: TrainOptions;
+  /** Options given on the command line that may change when a run resumes (the others come from the checkpoint). */
+  resumeOverrides: Partial<TrainOptions>;
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
@@ -116,7 +128,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     beta1: { type: 'string' }, beta2: { type: 'string' }, 'd-steps': { type: 'string' }, 'd-skip-below': { type: 'string' },
     'real-label': { type: 'string' }, seed: { type: 'string' }, 'max-steps': { type: 'string' }, out: { type: 'string' },
     'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, grid: { type: 'string' }, 'eval-every': { type: 'string' },
-    'g-ema': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    'g-ema': { type: 'string' }, 'lr-decay': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return 'help';
   const kind = (v.model as string | undefined) ?? 'dcgan';
@@ -135,8 +147,12 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     dSkipBelow: num(v['d-skip-below'] as string, 'd-skip-below', d.dSkipBelow, { min: 0 }),
     realLabel: num(v['real-label'] as string, 'real-label', d.realLabel, { min: 0 }),
     gEma: num(v['g-ema'] as string, 'g-ema', d.gEma, { min: 0 }),
+    ...lrDecay(v['lr-decay'] as string | undefined),
     seed: num(v.seed as string, 'seed', d.seed, { int: true, min: 0 }),
   };
+  const resumeOverrides: Partial<TrainOptions> = {};
+  if (v['g-ema'] !== undefined) resumeOverrides.gEma = options.gEma;
+  if (v['lr-decay'] !== undefined) Object.assign(resumeOverrides, { lrDecayStart: options.lrDecayStart, lrDecayEnd: options.lrDecayEnd });
   const dsTag = dataset === 'mnist' || dataset === 'fashion-mnist' ? dataset : 'images';
   return {
     kind: kind as GanKind,
@@ -151,6 +167,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     grid: num(v.grid as string, 'grid', 64, { int: true, min: 1 }),
     evalEvery: num(v['eval-every'] as string, 'eval-every', 0, { int: true, min: 0 }),
     options,
+    resumeOverrides,
   };
 }
 
@@ -184,7 +201,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const saved = checkpointSpec(resumeBytes);
     if (saved.spec.kind !== spec.kind) throw new UsageError(`--resume: ${ckptPath} is a ${saved.spec.kind} run, not ${spec.kind}`);
     spec = saved.spec;
-    options = { ...options, ...saved.options };
+    options = { ...options, ...saved.options, ...a.resumeOverrides };
   }
   if (a.evalEvery > 0 && (!(CLASSIFIER_DATASETS as readonly string[]).includes(a.dataset) || spec.channels !== 1 || spec.size !== 28)) {
     throw new UsageError(`--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is ${spec.kind} on ${a.dataset}`);
@@ -205,7 +222,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const totalSteps = Math.min(a.epochs * perEpoch, a.maxSteps);
   console.log(`${spec.kind} on ${ds.name} (${ds.n} images ${ds.c}×${ds.h}×${ds.w}), batch ${trainer.opts.batchSize}, ${perEpoch} steps/epoch, ` +
     `adapter ${engine.adapter.slug} (conv kernels: ${convVersion()}, matmul: ${matmulVersion()})${a.resume ? `, resuming at step ${trainer.step}` : ''}` +
-    `${trainer.Gema ? `, G weight average (decay ${trainer.opts.gEma})` : ''} → ${a.out}`);
+    `${trainer.Gema ? `, G weight average (decay ${trainer.opts.gEma})` : ''}` +
+    `${trainer.opts.lrDecayEnd ? `, learning rates ×${trainer.learningRateFactor(trainer.step).toFixed(3)} falling to 0 from step ${trainer.opts.lrDecayStart} to ${trainer.opts.lrDecayEnd}` : ''} → ${a.out}`);
 
   let interrupted = false;
   const onSigint = () => { interrupted = true; };

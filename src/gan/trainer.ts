@@ -8,6 +8,8 @@
  *   - skip the D step while D's last loss is below `dSkipBelow` (D is winning too easily);
  *   - k D steps per G step (`dStepsPerG`);
  *   - one-sided label smoothing: real targets `realLabel` (e.g. 0.9) instead of 1, fakes stay 0.
+ * A schedule: with `lrDecayEnd` > 0 both learning rates fall linearly from their values at step `lrDecayStart` to
+ * 0 at step `lrDecayEnd` (the schedule of Miyato et al. 2018, SNGAN), so the players settle instead of circling.
  * And one for the samples: `gEma` > 0 keeps an exponential moving average of G's weights (`Gema`, decay gEma
  * per G step) that sampling, grids and scores use instead of the last weights (see nn/ema.ts).
  *
@@ -42,6 +44,9 @@ export interface TrainOptions {
   realLabel: number;
   /** Decay of the generator's weight average per G step (0 = no average; e.g. 0.999). */
   gEma: number;
+  /** Linear learning-rate decay from step lrDecayStart (factor 1) to step lrDecayEnd (factor 0); lrDecayEnd 0 = none. */
+  lrDecayStart: number;
+  lrDecayEnd: number;
   seed: number;
 }
 
@@ -55,6 +60,8 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   dSkipBelow: 0,
   realLabel: 1,
   gEma: 0,
+  lrDecayStart: 0,
+  lrDecayEnd: 0,
   seed: 1,
 };
 
@@ -89,6 +96,8 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (!(o.dSkipBelow >= 0)) bad('dSkipBelow', 'must be ≥ 0');
   if (!(o.realLabel > 0 && o.realLabel <= 1)) bad('realLabel', 'must be in (0, 1]');
   if (!(o.gEma >= 0 && o.gEma < 1)) bad('gEma', 'must be in [0, 1) (0 = no weight average)');
+  if (!Number.isInteger(o.lrDecayStart) || o.lrDecayStart < 0) bad('lrDecayStart', 'must be an integer step ≥ 0');
+  if (!Number.isInteger(o.lrDecayEnd) || (o.lrDecayEnd !== 0 && o.lrDecayEnd <= o.lrDecayStart)) bad('lrDecayEnd', `must be 0 (no decay) or a step after lrDecayStart=${o.lrDecayStart}`);
 }
 
 export class GanTrainer {
@@ -145,6 +154,7 @@ export class GanTrainer {
     const n = this.batchCount(real);
     const { channels: c, size } = this.spec;
     const step = this.step++;
+    this.scheduleLearningRates(step);
     const dSkipped = this.opts.dSkipBelow > 0 && this.lastLossD < this.opts.dSkipBelow;
     const gStepped = (step + 1) % this.opts.dStepsPerG === 0;
     const stats = tidy(() => {
@@ -167,6 +177,7 @@ export class GanTrainer {
     const n = this.batchCount(real);
     const { channels: c, size } = this.spec;
     const step = this.step++;
+    this.scheduleLearningRates(step);
     const stats = tidy(() => {
       const x = real instanceof Tensor ? real : Tensor.fromArray(real, [n, c, size, size]);
       this.G.train();
@@ -181,6 +192,7 @@ export class GanTrainer {
   trainGeneratorStep(n: number): StepResult {
     if (!Number.isInteger(n) || n < 2) throw new Error(`trainGeneratorStep: batch size must be an integer ≥ 2, got ${n}`);
     const step = this.step++;
+    this.scheduleLearningRates(step);
     const stats = tidy(() => {
       this.G.train();
       this.D.train();
@@ -188,6 +200,20 @@ export class GanTrainer {
     });
     this.freeGradients();
     return { stats, step, dSkipped: true, gStepped: true };
+  }
+
+  /** The learning rates' factor at a step: 1 before lrDecayStart, then linearly down to 0 at lrDecayEnd. */
+  learningRateFactor(step: number): number {
+    const { lrDecayStart: start, lrDecayEnd: end } = this.opts;
+    if (end === 0 || step <= start) return 1;
+    return Math.max(0, (end - step) / (end - start));
+  }
+
+  private scheduleLearningRates(step: number): void {
+    if (this.opts.lrDecayEnd === 0) return;
+    const f = this.learningRateFactor(step);
+    this.optG.lr = this.opts.lrG * f;
+    this.optD.lr = this.opts.lrD * f;
   }
 
   /** Number of images in a real batch, checking its shape against the model. */
