@@ -127,8 +127,11 @@ export class GanTrainer {
     const { G, D } = buildGan(spec, this.opts.seed);
     this.G = G;
     this.D = D;
-    this.Gema = this.opts.gEma > 0 ? buildGan(spec, this.opts.seed).G : null;
-    if (this.Gema) {
+    this.Gema = null;
+    if (this.opts.gEma > 0) {
+      const twin = buildGan(spec, this.opts.seed); // same architecture; only its G is kept
+      twin.D.dispose();
+      this.Gema = twin.G;
       copyModuleState(this.Gema, G);
       this.Gema.eval();
     }
