@@ -57,7 +57,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const trainer = new GanTrainer(spec, options);
   trainer.loadCheckpoint(bytes);
   chooseGenerator(trainer, v.generator as string | undefined);
-  const generator = trainer.Gema ? (trainer.sampleFrom === 'ema' ? 'G_ema' : 'G') : 'G';
+  const generator = trainer.sampledModule;
   // Eval-mode BatchNorm: each sample is independent of its batch.
   const samples = await trainer.sampleValues(n, seed);
   trainer.dispose();

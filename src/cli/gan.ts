@@ -377,7 +377,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     : await sampleGrid(trainer, num(v.n as string, 'n', 64, { int: true, min: 1 }));
   mkdirSync(resolve(v.out as string, '..'), { recursive: true });
   writePng(v.out as string, image);
-  console.log(`Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}${trainer.Gema ? ` (${trainer.sampleFrom === 'ema' ? 'weight average G_ema' : 'trained G'})` : ''}`);
+  console.log(`Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}${trainer.Gema ? ` (generator ${trainer.sampledModule})` : ''}`);
   if (v.tensors) {
     const tensors = await sampleTensors(trainer, num(v.n as string, 'n', 64, { int: true, min: 1 }));
     mkdirSync(resolve(v.tensors as string, '..'), { recursive: true });

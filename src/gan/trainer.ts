@@ -111,6 +111,10 @@ export class GanTrainer {
   readonly Gema: Net | null;
   /** Which generator `generate` (grids, samples, scores) uses: the average when there is one, or the trained one. */
   sampleFrom: 'ema' | 'raw';
+  /** The checkpoint module `generate` draws from: G_ema (the weight average) or G. */
+  get sampledModule(): 'G' | 'G_ema' {
+    return this.Gema && this.sampleFrom === 'ema' ? 'G_ema' : 'G';
+  }
   /** Gema's BatchNorm statistics predate its last update: measure them again before it is used. */
   private emaStatsStale = true;
   /** Number of trainBatch calls so far (D steps attempted). */
