@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.ts';
+import { decodeSafetensors, decodeSafetensorsMetadata, encodeSafetensors } from '../src/io/safetensors.ts';
 import { bfloat16BitsToFloat, floatToBfloat16Bits, floatToHalfBits, halfBitsToFloat } from '../src/io/half.ts';
 
 /** Builds a file by hand: 8-byte length, the header text (padded with spaces to 8), then the data bytes. */
@@ -91,6 +91,14 @@ describe('safetensors', () => {
     expect(tensors.get('e')!.data).toEqual(new Uint8Array([7, 255]));
     expect(tensors.get('e')!.shape).toEqual([2, 1]);
     expect(tensors.get('e')!.dtype).toBe('U8');
+  });
+
+  it('reads the metadata from the header alone', () => {
+    const file = encodeSafetensors({ w: { dtype: 'F32', shape: [4], data: new Float32Array([1, 2, 3, 4]) } }, { step: '7' });
+    const truncated = file.subarray(0, file.length - 4); // the data is cut short, the header is whole
+    expect(decodeSafetensorsMetadata(truncated)).toEqual({ step: '7' });
+    expect(() => decodeSafetensors(truncated)).toThrow(/reach past the end of the data/);
+    expect(() => decodeSafetensorsMetadata(file.subarray(0, 5))).toThrow('safetensors: file is truncated: 5 bytes, too short for the 8-byte header length');
   });
 
   it('decodes data that starts at an odd offset inside a larger buffer', () => {

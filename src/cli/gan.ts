@@ -275,12 +275,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         };
         if (trainer.Gema) {
           // the weight average's score above; the trained G's beside it shows what the average gains
-          trainer.sampleFrom = 'raw';
-          try {
-            point.fdTrainedG = (await evaluateForDataset(a.dataset, await trainer.sampleValues(2000, EVAL_SEED))).fd;
-          } finally {
-            trainer.sampleFrom = 'ema';
-          }
+          point.fdTrainedG = (await evaluateForDataset(a.dataset, await trainer.sampleValues(2000, EVAL_SEED, 'raw'))).fd;
         }
         evalHistory.push(point);
         appendJsonl(evalPath, point);

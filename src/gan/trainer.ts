@@ -288,13 +288,13 @@ export class GanTrainer {
    * `n` generated images as flat values (eval mode), from latents drawn in chunks of 250 with seeds derived from
    * `seed` — the samples `eval` scores, so a score taken during training equals `eval` on that step's checkpoint.
    */
-  async sampleValues(n: number, seed: number): Promise<Float32Array> {
+  async sampleValues(n: number, seed: number, from: 'ema' | 'raw' = this.sampleFrom): Promise<Float32Array> {
     const { channels, size } = this.spec;
     const out = new Float32Array(n * channels * size * size);
     for (let i = 0; i < n; i += 250) {
       const m = Math.min(250, n - i);
       const z = Tensor.randn(latentShape(this.spec, m), { seed: deriveSeed(seed, i) });
-      const x = this.generate(z);
+      const x = this.generate(z, from);
       z.dispose();
       out.set(await x.toArray(), i * channels * size * size);
       x.dispose();
@@ -304,10 +304,10 @@ export class GanTrainer {
 
   /**
    * Generator output for `z` in eval mode (running BatchNorm statistics), as [N, C, H, W] in [-1, 1]; from the
-   * weight average when there is one and `sampleFrom` is 'ema'.
+   * weight average when there is one and `from` (default `sampleFrom`) is 'ema'.
    */
-  generate(z: Tensor): Tensor {
-    if (this.Gema && this.sampleFrom === 'ema') {
+  generate(z: Tensor, from: 'ema' | 'raw' = this.sampleFrom): Tensor {
+    if (this.Gema && from === 'ema') {
       this.refreshEmaStats();
       const Gema = this.Gema;
       return noGrad(() => Gema.forward(z));

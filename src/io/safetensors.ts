@@ -256,8 +256,8 @@ function parseEntry(name: string, raw: unknown, dataLength: number): HeaderEntry
   return { name, dtype, shape: [...shape], begin, end };
 }
 
-/** Parses a safetensors file. Every structural problem is reported with the tensor or field it concerns. */
-export function decodeSafetensors(input: Uint8Array): DecodedSafetensors {
+/** The 8-byte length and the JSON header of a safetensors file, checked. */
+function readHeader(input: Uint8Array): { bytes: Uint8Array; headerLength: number; header: Record<string, unknown> } {
   // A plain Uint8Array view: subclasses such as Node's Buffer make slice() return a view, not a copy.
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   if (bytes.length < 8) {
@@ -291,24 +291,38 @@ export function decodeSafetensors(input: Uint8Array): DecodedSafetensors {
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new Error('safetensors: header JSON must be an object mapping tensor names to entries');
   }
+  return { bytes, headerLength, header: header as Record<string, unknown> };
+}
+
+/** The `__metadata__` strings of a safetensors file, read from its header alone (no tensor data is touched). */
+export function decodeSafetensorsMetadata(input: Uint8Array): Record<string, string> {
+  const { header } = readHeader(input);
+  return parseMetadata(header[METADATA_KEY]);
+}
+
+function parseMetadata(raw: unknown): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  if (raw === undefined || raw === null) return metadata;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`safetensors: "${METADATA_KEY}" must be an object of strings`);
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof value !== 'string') {
+      throw new Error(`safetensors: "${METADATA_KEY}" value for "${key}" must be a string, got ${JSON.stringify(value)}`);
+    }
+    metadata[key] = value;
+  }
+  return metadata;
+}
+
+/** Parses a safetensors file. Every structural problem is reported with the tensor or field it concerns. */
+export function decodeSafetensors(input: Uint8Array): DecodedSafetensors {
+  const { bytes, headerLength, header } = readHeader(input);
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
-  const metadata: Record<string, string> = {};
+  const metadata = parseMetadata(header[METADATA_KEY]);
   const entries: HeaderEntry[] = [];
-  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
-    if (name === METADATA_KEY) {
-      if (raw === null) continue;
-      if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`safetensors: "${METADATA_KEY}" must be an object of strings`);
-      for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof value !== 'string') {
-          throw new Error(`safetensors: "${METADATA_KEY}" value for "${key}" must be a string, got ${JSON.stringify(value)}`);
-        }
-        metadata[key] = value;
-      }
-      continue;
-    }
-    entries.push(parseEntry(name, raw, dataLength));
+  for (const [name, raw] of Object.entries(header)) {
+    if (name !== METADATA_KEY) entries.push(parseEntry(name, raw, dataLength));
   }
 
   // The tensors must tile the byte buffer exactly: sorted by start, each begins where the previous ended.

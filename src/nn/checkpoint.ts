@@ -10,7 +10,7 @@
  * Writing the bytes to disk atomically is the caller's job (src/node/files.ts writeFileAtomic in Node).
  */
 import { Tensor } from '../tensor/index.ts';
-import { encodeSafetensors, decodeSafetensors, type TensorToEncode, type DecodedTensor } from '../io/safetensors.ts';
+import { encodeSafetensors, decodeSafetensors, decodeSafetensorsMetadata, type TensorToEncode, type DecodedTensor } from '../io/safetensors.ts';
 import type { Module, HostTensor } from './module.ts';
 import type { Optimizer, OptimizerStateInput } from './optim.ts';
 
@@ -93,18 +93,22 @@ function parseList(value: string | undefined, field: string): string[] {
   throw new Error(`loadCheckpoint: metadata field "${field}" is not a JSON list of names: ${value}`);
 }
 
-/** Reads only the metadata (step, epoch, model config) of a checkpoint. */
+/** Reads only the metadata (step, epoch, model config) of a checkpoint, from its header. */
 export function readCheckpointMeta(bytes: Uint8Array): CheckpointMeta {
-  return parseCheckpoint(bytes).meta;
+  return parseMetadata(decodeSafetensorsMetadata(bytes)).meta;
 }
 
-/** Names of the modules a checkpoint holds (e.g. ["G", "D"]). */
+/** Names of the modules a checkpoint holds (e.g. ["G", "D"]), from its header. */
 export function checkpointModules(bytes: Uint8Array): string[] {
-  return parseCheckpoint(bytes).modules;
+  return parseMetadata(decodeSafetensorsMetadata(bytes)).modules;
 }
 
 function parseCheckpoint(bytes: Uint8Array) {
   const { tensors, metadata } = decodeSafetensors(bytes);
+  return { tensors, ...parseMetadata(metadata) };
+}
+
+function parseMetadata(metadata: Record<string, string>) {
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new Error(`loadCheckpoint: not a checkpoint of this project (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`);
   }
@@ -114,7 +118,7 @@ function parseCheckpoint(bytes: Uint8Array) {
   } catch {
     throw new Error('loadCheckpoint: metadata field "meta" is not valid JSON');
   }
-  return { tensors, meta, modules: parseList(metadata.modules, 'modules'), optimizers: parseList(metadata.optimizers, 'optimizers') };
+  return { meta, modules: parseList(metadata.modules, 'modules'), optimizers: parseList(metadata.optimizers, 'optimizers') };
 }
 
 /** Entries of `tensors` under `prefix.`, with the prefix removed. */
