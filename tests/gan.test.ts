@@ -224,7 +224,19 @@ describe('trainer', () => {
     const g = await Promise.all(t.G.parameters().map((p) => p.toArray()));
     await t.readStats(t.trainBatch(fakeDigits(8, 9))); // lr 0: Adam moves nothing
     expect(await Promise.all(t.G.parameters().map((p) => p.toArray()))).toEqual(g);
+    // a second, gentler cycle: resume with new base rates and a new schedule; the options, not the saved optimizers, set the rates
+    const bytes = await t.saveCheckpoint();
     t.dispose();
+    const again = new GanTrainer(ganSpec('dense'), { batchSize: 8, seed: 3, lrG: 1e-4, lrD: 5e-5, lrDecayStart: 7, lrDecayEnd: 11 });
+    again.loadCheckpoint(bytes);
+    expect([again.step, again.optG.lr, again.optD.lr]).toEqual([7, 1e-4, 5e-5]);
+    const next = [];
+    for (let i = 0; i < 2; i++) {
+      await again.readStats(again.trainBatch(fakeDigits(8, 20 + i)));
+      next.push([again.optG.lr / 1e-4, again.optD.lr / 5e-5]);
+    }
+    expect(next).toEqual([[1, 1], [0.75, 0.75]]);
+    again.dispose();
     expect(() => new GanTrainer(ganSpec('dense'), { lrDecayStart: 5, lrDecayEnd: 5 })).toThrow('Invalid training option lrDecayEnd=5: must be 0 (no decay) or a step after lrDecayStart=5');
   });
 
@@ -344,9 +356,9 @@ describe('train / sample commands', () => {
     expect(existsSync(join(plainRun, 'g.png'))).toBe(false);
     // a resumed run may start averaging and decaying; its other options come from the checkpoint
     expect(await quiet(() => trainCommand(['--model', 'dense', '--dataset', 'mnist', '--limit', '32', '--batch', '8', '--max-steps', '2', '--out', plainRun,
-      '--resume', '--g-ema', '0.9', '--lr-decay', '1:4']))).toBe(0);
+      '--resume', '--g-ema', '0.9', '--lr-decay', '1:4', '--lr-g', '1e-4']))).toBe(0);
     const config = JSON.parse(readFileSync(join(plainRun, 'config.json'), 'utf8')).options;
-    expect([config.batchSize, config.gEma, config.lrDecayStart, config.lrDecayEnd]).toEqual([16, 0.9, 1, 4]);
+    expect([config.batchSize, config.gEma, config.lrDecayStart, config.lrDecayEnd, config.lrG, config.lrD]).toEqual([16, 0.9, 1, 4, 1e-4, 2e-4]);
     expect([...decodeSafetensors(readFileSync(join(plainRun, 'checkpoint.safetensors'))).tensors.keys()].some((k) => k.startsWith('G_ema.'))).toBe(true);
     await expect(trainCommand([...args.slice(0, -2), '--lr-decay', '9:3', '--out', join(out, 'y')])).rejects.toThrow('--lr-decay: expected START:END, two steps with START < END (e.g. 5000:8000), got "9:3"');
   });

@@ -38,8 +38,8 @@ Model and data
   --limit N             use only the first N images
 Training
   --epochs N            [5]            --batch N       [128]
-  --lr-g X              generator learning rate [2e-4]
-  --lr-d X              discriminator learning rate [2e-4]
+  --lr-g X              generator learning rate (may be changed when resuming a run) [2e-4]
+  --lr-d X              discriminator learning rate (may be changed when resuming a run) [2e-4]
   --beta1 X             Adam β1 [0.5]  --beta2 X  Adam β2 [0.999]
   --d-steps K           D steps per G step [1]
   --d-skip-below X      skip the D step while D's loss is below X (0 = never) [0]
@@ -152,6 +152,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
   };
   const resumeOverrides: Partial<TrainOptions> = {};
   if (v['g-ema'] !== undefined) resumeOverrides.gEma = options.gEma;
+  if (v['lr-g'] !== undefined) resumeOverrides.lrG = options.lrG;
+  if (v['lr-d'] !== undefined) resumeOverrides.lrD = options.lrD;
   if (v['lr-decay'] !== undefined) Object.assign(resumeOverrides, { lrDecayStart: options.lrDecayStart, lrDecayEnd: options.lrDecayEnd });
   const dsTag = dataset === 'mnist' || dataset === 'fashion-mnist' ? dataset : 'images';
   return {

@@ -393,6 +393,9 @@ export class GanTrainer {
     this.step = Number(meta.step ?? 0);
     this.epoch = Number(meta.epoch ?? 0);
     this.lastLossD = typeof meta.lastLossD === 'number' ? meta.lastLossD : Infinity;
+    // The options are the truth about learning rates: a resume may have changed lrG/lrD from the saved optimizers'.
+    this.optG.lr = this.opts.lrG * this.learningRateFactor(this.step);
+    this.optD.lr = this.opts.lrD * this.learningRateFactor(this.step);
     return meta;
   }
 
