@@ -68,6 +68,7 @@ try {
     // Rebuild with a small batch (the default, 64, is slow on SwiftShader).
     await page.fill('#batch', '16');
     await page.fill('#grid-every', '2');
+    await page.fill('#g-ema', '0.9'); // keep G's weight average, drawn by default
     await page.click('#build');
     await page.waitForFunction(() => document.querySelector('#grid')?.dataset.step === '0' && !document.querySelector('#build').disabled);
     assert((await text(page, 'data-info')).includes('10000 images'), `data info: ${await text(page, 'data-info')}`);
@@ -95,14 +96,21 @@ try {
     assert(Number(await page.$eval('#grid', (c) => c.dataset.step)) >= 2, 'the sample grid was not refreshed');
     assert((await canvasData(page, 'grid')) !== grid0, 'the sample grid did not change');
     assert(Number(await text(page, 'rate')) > 0, `images/s shows ${await text(page, 'rate')}`);
+    assert((await text(page, 'grid-title')).includes('weight average'), `grid title: ${await text(page, 'grid-title')}`);
     await shot(page, 'gan.png');
+    // The trained G draws other images from the same z than its weight average.
+    const averaged = await canvasData(page, 'grid');
+    assert(!(await page.$eval('#sample-from', (s) => s.disabled)), 'the sample source cannot be chosen with a weight average');
+    await page.selectOption('#sample-from', 'raw');
+    await page.waitForFunction(() => document.querySelector('#grid-title').textContent.includes('trained G') && !document.querySelector('#save').disabled);
+    assert((await canvasData(page, 'grid')) !== averaged, 'the trained G drew the same grid as the weight average');
 
     // Save in the page → the CLI samples from it.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
     const saved = join(work, 'from-web.safetensors');
     await download.saveAs(saved);
     const png = join(work, 'from-web.png');
-    cli(['sample', '--checkpoint', saved, '--out', png]);
+    cli(['sample', '--checkpoint', saved, '--out', png, '--generator', 'ema']); // fails unless G_ema was saved
     assert(existsSync(png) && statSync(png).size > 1000, 'the CLI wrote no sample grid from the page checkpoint');
     console.log(`    page checkpoint (${statSync(saved).size} bytes, step ${steps}) → CLI sample ${png}`);
 
@@ -113,6 +121,8 @@ try {
     await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded'));
     assert((await text(page, 'step')) === '3', `after loading the CLI checkpoint the page shows step ${await text(page, 'step')}`);
     assert((await page.$eval('#grid', (c) => c.dataset.step)) === '3', 'no sample grid drawn from the loaded checkpoint');
+    assert(await page.$eval('#sample-from', (s) => s.disabled), 'a checkpoint without a weight average still offers one');
+    assert((await page.inputValue('#g-ema')) === '0', `g-ema shows ${await page.inputValue('#g-ema')} for a run without an average`);
     const beforeSample = await canvasData(page, 'grid');
     await page.click('#sample');
     await page.waitForFunction(() => document.querySelector('#grid-title').textContent.includes('new random z'));

@@ -53,6 +53,7 @@ function formOptions(): Partial<TrainOptions> {
   return {
     batchSize: numberField('batch', { int: true, min: 2 }),
     seed: numberField('seed', { int: true, min: 0 }),
+    gEma: numberField('g-ema', { min: 0, max: 0.9999 }),
     ...liveOptions(),
   };
 }
@@ -75,6 +76,7 @@ function applyLiveOptions(): void {
   Object.assign(trainer.opts, o);
   trainer.optG.lr = o.lrG;
   trainer.optD.lr = o.lrD;
+  trainer.sampleFrom = $<HTMLSelectElement>('sample-from').value as 'ema' | 'raw';
 }
 
 function showOptions(o: TrainOptions): void {
@@ -86,6 +88,14 @@ function showOptions(o: TrainOptions): void {
   set('k', o.dStepsPerG);
   set('d-skip', o.dSkipBelow);
   set('real-label', o.realLabel);
+  set('g-ema', o.gEma);
+}
+
+/** The sample source follows the trainer: a choice only when it keeps a weight average. */
+function showSampleSource(t: GanTrainer): void {
+  const select = $<HTMLSelectElement>('sample-from');
+  select.disabled = t.Gema === null;
+  select.value = t.Gema ? t.sampleFrom : 'raw';
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -164,6 +174,7 @@ function nextBatch(): Float32Array {
 function replaceTrainer(next: GanTrainer): void {
   trainer?.dispose();
   trainer = next;
+  showSampleSource(next);
   history = [];
   epochBatches = null;
   lastGridStep = -1;
@@ -236,7 +247,7 @@ async function refreshView(forceGrid = false): Promise<void> {
     drawImage(grid, await sampleGrid(t, 64, 8));
     lastGridStep = t.step;
     grid.dataset.step = String(t.step);
-    $('grid-title').textContent = `Samples from a fixed z (step ${t.step})`;
+    $('grid-title').textContent = `Samples from a fixed z (step ${t.step}${t.Gema ? `, ${t.sampledModule === 'G_ema' ? 'weight average' : 'trained G'}` : ''})`;
   }
 }
 
@@ -378,6 +389,10 @@ async function main(): Promise<void> {
   $('step-both').addEventListener('click', () => singleStep('both'));
   $('save').addEventListener('click', saveCheckpoint);
   $('sample').addEventListener('click', sampleNew);
+  $('sample-from').addEventListener('change', () => {
+    if (!trainer || running) return; // a running loop picks the choice up at its next frame
+    void guarded(async () => { applyLiveOptions(); await refreshView(true); });
+  });
   $<HTMLInputElement>('load').addEventListener('change', (ev) => {
     const input = ev.target as HTMLInputElement;
     const file = input.files?.[0];
