@@ -360,6 +360,15 @@ describe('train / sample commands', () => {
     const config = JSON.parse(readFileSync(join(plainRun, 'config.json'), 'utf8')).options;
     expect([config.batchSize, config.gEma, config.lrDecayStart, config.lrDecayEnd, config.lrG, config.lrD]).toEqual([16, 0.9, 1, 4, 1e-4, 2e-4]);
     expect([...decodeSafetensors(readFileSync(join(plainRun, 'checkpoint.safetensors'))).tensors.keys()].some((k) => k.startsWith('G_ema.'))).toBe(true);
+    // past the end of its decay a run would train with learning rate 0: resuming it asks for a new schedule
+    const resumeArgs = ['--model', 'dense', '--dataset', 'mnist', '--limit', '32', '--batch', '8', '--out', plainRun, '--resume'];
+    expect(await quiet(() => trainCommand([...resumeArgs, '--max-steps', '4']))).toBe(0);
+    const ckptBytes = readFileSync(join(plainRun, 'checkpoint.safetensors'));
+    await expect(trainCommand([...resumeArgs, '--max-steps', '6'])).rejects.toThrow(
+      "--resume: the run's learning rates reached 0 at step 4 (lr decay 1:4) and it is at step 4: more steps would change nothing; give a new --lr-decay 4:END (and --lr-g/--lr-d) to train on");
+    expect(readFileSync(join(plainRun, 'checkpoint.safetensors')).equals(ckptBytes)).toBe(true);
+    expect(await quiet(() => trainCommand([...resumeArgs, '--max-steps', '5', '--lr-decay', '4:6']))).toBe(0);
+    expect(JSON.parse(readFileSync(join(plainRun, 'config.json'), 'utf8')).options.lrDecayEnd).toBe(6);
     await expect(trainCommand([...args.slice(0, -2), '--lr-decay', '9:3', '--out', join(out, 'y')])).rejects.toThrow('--lr-decay: expected START:END, two steps with START < END (e.g. 5000:8000), got "9:3"');
   });
 

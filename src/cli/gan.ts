@@ -45,7 +45,7 @@ Training
   --d-skip-below X      skip the D step while D's loss is below X (0 = never) [0]
   --real-label X        one-sided label smoothing: target for real images, e.g. 0.9 [1]
   --lr-decay A:B        both learning rates fall linearly from their value at step A to 0 at step B (may be added
-                        when resuming a run) [off]
+                        or replaced when resuming a run; a run past B resumes only with a new one) [off]
   --g-ema D             keep an exponential moving average of G's weights (decay D per G step, e.g. 0.999) and
                         draw grids, samples and scores from it; saved as G_ema (0 = off; may be switched on
                         when resuming a run that had none: the average starts from the loaded G) [0]
@@ -204,6 +204,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (saved.spec.kind !== spec.kind) throw new UsageError(`--resume: ${ckptPath} is a ${saved.spec.kind} run, not ${spec.kind}`);
     spec = saved.spec;
     options = { ...options, ...saved.options, ...a.resumeOverrides };
+    const step = Number(saved.meta.step ?? 0);
+    if (options.lrDecayEnd && step >= options.lrDecayEnd && a.maxSteps > step) {
+      throw new UsageError(`--resume: the run's learning rates reached 0 at step ${options.lrDecayEnd} (lr decay ${options.lrDecayStart}:${options.lrDecayEnd}) ` +
+        `and it is at step ${step}: more steps would change nothing; give a new --lr-decay ${step}:END (and --lr-g/--lr-d) to train on`);
+    }
   }
   if (a.evalEvery > 0 && (!(CLASSIFIER_DATASETS as readonly string[]).includes(a.dataset) || spec.channels !== 1 || spec.size !== 28)) {
     throw new UsageError(`--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is ${spec.kind} on ${a.dataset}`);

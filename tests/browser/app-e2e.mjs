@@ -98,7 +98,7 @@ try {
     assert(Number(await text(page, 'rate')) > 0, `images/s shows ${await text(page, 'rate')}`);
     assert((await text(page, 'grid-title')).includes('weight average'), `grid title: ${await text(page, 'grid-title')}`);
     await shot(page, 'gan.png');
-    // The trained G draws other images from the same z than its weight average.
+    // From the same z, the trained G draws different images than its weight average does.
     const averaged = await canvasData(page, 'grid');
     assert(!(await page.$eval('#sample-from', (s) => s.disabled)), 'the sample source cannot be chosen with a weight average');
     await page.selectOption('#sample-from', 'raw');
