@@ -234,6 +234,11 @@ function showStats(s: StepStats | undefined): void {
   $('d-fake').textContent = fmt(s.dFake);
 }
 
+/** Which generator drew a grid, for its title (only a run with a weight average has a choice). */
+function generatorLabel(t: GanTrainer): string {
+  return t.Gema ? `, ${t.sampledModule === 'G_ema' ? 'weight average' : 'trained G'}` : '';
+}
+
 /** Redraws the loss chart, and the sample grid when it is due (or `forceGrid`). */
 async function refreshView(forceGrid = false): Promise<void> {
   const t = trainer!;
@@ -247,7 +252,7 @@ async function refreshView(forceGrid = false): Promise<void> {
     drawImage(grid, await sampleGrid(t, 64, 8));
     lastGridStep = t.step;
     grid.dataset.step = String(t.step);
-    $('grid-title').textContent = `Samples from a fixed z (step ${t.step}${t.Gema ? `, ${t.sampledModule === 'G_ema' ? 'weight average' : 'trained G'}` : ''})`;
+    $('grid-title').textContent = `Samples from a fixed z (step ${t.step}${generatorLabel(t)})`;
   }
 }
 
@@ -355,7 +360,7 @@ async function sampleNew(): Promise<void> {
     images.dispose();
     const { channels, size } = t.spec;
     drawImage($<HTMLCanvasElement>('grid'), makeGrid(pixels, 64, channels, size, size, { nrow: 8, padding: 2, range: [-1, 1] }));
-    $('grid-title').textContent = `Samples from new random z (#${sampleCounter})`;
+    $('grid-title').textContent = `Samples from new random z (#${sampleCounter}${generatorLabel(t)})`;
   });
 }
 
