@@ -14,7 +14,7 @@ import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initEngine, memoryStats, convVersion, type Tensor } from '../tensor/index.ts';
 import { matmulVersion } from '../tensor/matmul.ts';
-import { GanTrainer, checkpointSpec, DEFAULT_TRAIN_OPTIONS, type StepStats, type TrainOptions } from '../gan/trainer.ts';
+import { GanTrainer, checkpointSpec, learningRateFactor, DEFAULT_TRAIN_OPTIONS, type StepStats, type TrainOptions } from '../gan/trainer.ts';
 import { ganSpec, GAN_KINDS, type GanKind } from '../gan/models.ts';
 import { sampleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
 import { batches, batchCount, type Dataset } from '../data/dataset.ts';
@@ -205,7 +205,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     spec = saved.spec;
     options = { ...options, ...saved.options, ...a.resumeOverrides };
     const step = Number(saved.meta.step ?? 0);
-    if (options.lrDecayEnd && step >= options.lrDecayEnd && a.maxSteps > step) {
+    if (learningRateFactor(options, step) === 0 && a.maxSteps > step) {
       throw new UsageError(`--resume: the run's learning rates reached 0 at step ${options.lrDecayEnd} (lr decay ${options.lrDecayStart}:${options.lrDecayEnd}) ` +
         `and it is at step ${step}: more steps would change nothing; give a new --lr-decay ${step}:END (and --lr-g/--lr-d) to train on`);
     }
@@ -230,7 +230,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   console.log(`${spec.kind} on ${ds.name} (${ds.n} images ${ds.c}×${ds.h}×${ds.w}), batch ${trainer.opts.batchSize}, ${perEpoch} steps/epoch, ` +
     `adapter ${engine.adapter.slug} (conv kernels: ${convVersion()}, matmul: ${matmulVersion()})${a.resume ? `, resuming at step ${trainer.step}` : ''}` +
     `${trainer.Gema ? `, G weight average (decay ${trainer.opts.gEma})` : ''}` +
-    `${trainer.opts.lrDecayEnd ? `, learning rates ×${trainer.learningRateFactor(trainer.step).toFixed(3)} falling to 0 from step ${trainer.opts.lrDecayStart} to ${trainer.opts.lrDecayEnd}` : ''} → ${a.out}`);
+    `${trainer.opts.lrDecayEnd ? `, learning rates ×${learningRateFactor(trainer.opts, trainer.step).toFixed(3)} falling to 0 from step ${trainer.opts.lrDecayStart} to ${trainer.opts.lrDecayEnd}` : ''} → ${a.out}`);
 
   let interrupted = false;
   const onSigint = () => { interrupted = true; };

@@ -100,6 +100,12 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (!Number.isInteger(o.lrDecayEnd) || (o.lrDecayEnd !== 0 && o.lrDecayEnd <= o.lrDecayStart)) bad('lrDecayEnd', `must be 0 (no decay) or a step after lrDecayStart=${o.lrDecayStart}`);
 }
 
+/** The learning rates' factor at a step: 1 until lrDecayStart, then linearly down to 0 at lrDecayEnd (none: 1). */
+export function learningRateFactor(o: Pick<TrainOptions, 'lrDecayStart' | 'lrDecayEnd'>, step: number): number {
+  if (o.lrDecayEnd === 0 || step <= o.lrDecayStart) return 1;
+  return Math.max(0, (o.lrDecayEnd - step) / (o.lrDecayEnd - o.lrDecayStart));
+}
+
 export class GanTrainer {
   readonly spec: GanSpec;
   readonly opts: TrainOptions;
@@ -160,8 +166,7 @@ export class GanTrainer {
   trainBatch(real: Tensor | Float32Array): StepResult {
     const n = this.batchCount(real);
     const { channels: c, size } = this.spec;
-    const step = this.step++;
-    this.scheduleLearningRates(step);
+    const step = this.beginStep();
     const dSkipped = this.opts.dSkipBelow > 0 && this.lastLossD < this.opts.dSkipBelow;
     const gStepped = (step + 1) % this.opts.dStepsPerG === 0;
     const stats = tidy(() => {
@@ -183,8 +188,7 @@ export class GanTrainer {
   trainDiscriminatorStep(real: Tensor | Float32Array): StepResult {
     const n = this.batchCount(real);
     const { channels: c, size } = this.spec;
-    const step = this.step++;
-    this.scheduleLearningRates(step);
+    const step = this.beginStep();
     const stats = tidy(() => {
       const x = real instanceof Tensor ? real : Tensor.fromArray(real, [n, c, size, size]);
       this.G.train();
@@ -198,8 +202,7 @@ export class GanTrainer {
   /** One G step only on a fresh latent batch of `n` (the browser's "step G" button). Counts as a step. */
   trainGeneratorStep(n: number): StepResult {
     if (!Number.isInteger(n) || n < 2) throw new Error(`trainGeneratorStep: batch size must be an integer ≥ 2, got ${n}`);
-    const step = this.step++;
-    this.scheduleLearningRates(step);
+    const step = this.beginStep();
     const stats = tidy(() => {
       this.G.train();
       this.D.train();
@@ -209,16 +212,15 @@ export class GanTrainer {
     return { stats, step, dSkipped: true, gStepped: true };
   }
 
-  /** The learning rates' factor at a step: 1 before lrDecayStart, then linearly down to 0 at lrDecayEnd. */
-  learningRateFactor(step: number): number {
-    const { lrDecayStart: start, lrDecayEnd: end } = this.opts;
-    if (end === 0 || step <= start) return 1;
-    return Math.max(0, (end - step) / (end - start));
+  /** Counts a step and sets both optimizers' rates for it from the options (read at every step, so they may change). */
+  private beginStep(): number {
+    const step = this.step++;
+    this.applyLearningRates(step);
+    return step;
   }
 
-  private scheduleLearningRates(step: number): void {
-    if (this.opts.lrDecayEnd === 0) return;
-    const f = this.learningRateFactor(step);
+  private applyLearningRates(step: number): void {
+    const f = learningRateFactor(this.opts, step);
     this.optG.lr = this.opts.lrG * f;
     this.optD.lr = this.opts.lrD * f;
   }
@@ -393,9 +395,8 @@ export class GanTrainer {
     this.step = Number(meta.step ?? 0);
     this.epoch = Number(meta.epoch ?? 0);
     this.lastLossD = typeof meta.lastLossD === 'number' ? meta.lastLossD : Infinity;
-    // The options are the truth about learning rates: a resume may have changed lrG/lrD from the saved optimizers'.
-    this.optG.lr = this.opts.lrG * this.learningRateFactor(this.step);
-    this.optD.lr = this.opts.lrD * this.learningRateFactor(this.step);
+    // The options, not the saved optimizers, set the rates: a resume may have changed lrG/lrD or the schedule.
+    this.applyLearningRates(this.step);
     return meta;
   }
 

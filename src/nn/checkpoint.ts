@@ -95,20 +95,20 @@ function parseList(value: string | undefined, field: string): string[] {
 
 /** Reads only the metadata (step, epoch, model config) of a checkpoint, from its header. */
 export function readCheckpointMeta(bytes: Uint8Array): CheckpointMeta {
-  return parseMetadata(decodeSafetensorsMetadata(bytes)).meta;
+  return parseCheckpointMetadata(decodeSafetensorsMetadata(bytes)).meta;
 }
 
 /** Names of the modules a checkpoint holds (e.g. ["G", "D"]), from its header. */
 export function checkpointModules(bytes: Uint8Array): string[] {
-  return parseMetadata(decodeSafetensorsMetadata(bytes)).modules;
+  return parseCheckpointMetadata(decodeSafetensorsMetadata(bytes)).modules;
 }
 
 function parseCheckpoint(bytes: Uint8Array) {
   const { tensors, metadata } = decodeSafetensors(bytes);
-  return { tensors, ...parseMetadata(metadata) };
+  return { tensors, ...parseCheckpointMetadata(metadata) };
 }
 
-function parseMetadata(metadata: Record<string, string>) {
+function parseCheckpointMetadata(metadata: Record<string, string>) {
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new Error(`loadCheckpoint: not a checkpoint of this project (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`);
   }

@@ -69,13 +69,10 @@ function liveOptions(): Pick<TrainOptions, 'lrG' | 'lrD' | 'dStepsPerG' | 'dSkip
   };
 }
 
-/** Copies the form's live options into the running trainer (the trainer reads opts at every step). */
+/** Copies the form's live options into the running trainer (the trainer reads opts, rates included, at every step). */
 function applyLiveOptions(): void {
   if (!trainer) return;
-  const o = liveOptions();
-  Object.assign(trainer.opts, o);
-  trainer.optG.lr = o.lrG;
-  trainer.optD.lr = o.lrD;
+  Object.assign(trainer.opts, liveOptions());
   trainer.sampleFrom = $<HTMLSelectElement>('sample-from').value as 'ema' | 'raw';
 }
 
