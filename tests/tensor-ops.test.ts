@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { Tensor, tidy, memoryStats, manualSeed, noGrad, concat, matmul, linear, engine } from '../src/tensor/index.ts';
+import { Tensor, tidy, memoryStats, manualSeed, noGrad, concat, matmul, linear, engine, unary } from '../src/tensor/index.ts';
 import { ELEMENTS_PER_INVOCATION } from '../src/tensor/engine.ts';
 import { useEngine, checkOp, randomArray, expectClose, size } from './helpers.ts';
 import * as R from './reference/elementwise.ts';
@@ -234,6 +234,111 @@ describe('layout: reshape, permute, transpose, expand, slice, concat', () => {
       },
     });
     expect(() => concat([Tensor.zeros([2, 3]), Tensor.zeros([3, 3])], 1)).toThrow('concat: shapes [2, 3] and [3, 3] differ outside axis 1');
+  });
+});
+
+describe('layout: squeeze, unsqueeze, flatten, clone, and reshape\'s gradient', () => {
+  // These ops only relabel the shape (clone copies): the float64 reference is the identity on the flat data, and
+  // the gradient check (against finite differences of that identity) checks that the backward hands the upstream
+  // gradient back in the input's shape and element order.
+  const identity = ([x]: Float64Array[]) => x.slice();
+  /** checkOp of a shape-only op, also asserting the output shape. */
+  const checkShapeOp = (inShape: number[], op: (t: Tensor) => Tensor, outShape: number[]) =>
+    checkOp({
+      shapes: [inShape],
+      gpu: ([t]) => {
+        const y = op(t);
+        expect(y.shape).toEqual(outShape);
+        return y;
+      },
+      ref: identity,
+    });
+
+  it('squeeze: all size-1 dims, one dim (negative too), a dim that is not size 1 (no-op); values and gradient', async () => {
+    await checkShapeOp([1, 3, 1, 2], (t) => t.squeeze(), [3, 2]);
+    await checkShapeOp([1, 3, 1, 2], (t) => t.squeeze(2), [1, 3, 2]);
+    await checkShapeOp([1, 3, 1, 2], (t) => t.squeeze(-2), [1, 3, 2]);
+    await checkShapeOp([1, 3, 1, 2], (t) => t.squeeze(-4), [3, 1, 2]);
+    await checkShapeOp([1, 3, 1, 2], (t) => t.squeeze(1), [1, 3, 1, 2]); // size 3: unchanged, as torch
+    await checkShapeOp([1, 1], (t) => t.squeeze(), []); // all size-1 → a scalar
+    await checkShapeOp([4, 5], (t) => t.squeeze(), [4, 5]);
+  });
+
+  it('squeeze rejects an axis outside the tensor\'s rank, naming it', () => {
+    const x = Tensor.zeros([1, 3, 1]);
+    expect(() => x.squeeze(3)).toThrow('squeeze: axis 3 is out of range for a tensor of rank 3');
+    expect(() => x.squeeze(-4)).toThrow('squeeze: axis -4 is out of range for a tensor of rank 3');
+    expect(() => x.squeeze(0.5)).toThrow('squeeze: axis 0.5 is out of range for a tensor of rank 3');
+  });
+
+  it('unsqueeze at the front, middle, end and with negative axes (-1 = a new last dim); values and gradient', async () => {
+    await checkShapeOp([2, 3], (t) => t.unsqueeze(0), [1, 2, 3]);
+    await checkShapeOp([2, 3], (t) => t.unsqueeze(1), [2, 1, 3]);
+    await checkShapeOp([2, 3], (t) => t.unsqueeze(2), [2, 3, 1]);
+    await checkShapeOp([2, 3], (t) => t.unsqueeze(-1), [2, 3, 1]);
+    await checkShapeOp([2, 3], (t) => t.unsqueeze(-2), [2, 1, 3]);
+    await checkShapeOp([2, 3], (t) => t.unsqueeze(-3), [1, 2, 3]);
+    await checkShapeOp([1, 4, 1], (t) => t.unsqueeze(3), [1, 4, 1, 1]);
+    await checkShapeOp([5], (t) => t.unsqueeze(0).unsqueeze(-1).squeeze(), [5]); // round trip
+  });
+
+  it('unsqueeze rejects an axis past rank + 1 either way, naming it', () => {
+    const x = Tensor.zeros([2, 3]);
+    expect(() => x.unsqueeze(3)).toThrow('unsqueeze: axis 3 is out of range for rank 2');
+    expect(() => x.unsqueeze(-4)).toThrow('unsqueeze: axis -4 is out of range for rank 2');
+  });
+
+  it('flatten from dim 1 (default), 0, a negative dim and the last dim, with size-1 dims; values and gradient', async () => {
+    await checkShapeOp([2, 3, 4], (t) => t.flatten(), [2, 12]);
+    await checkShapeOp([2, 3, 4], (t) => t.flatten(0), [24]);
+    await checkShapeOp([2, 3, 4], (t) => t.flatten(-2), [2, 12]);
+    await checkShapeOp([2, 3, 4], (t) => t.flatten(2), [2, 3, 4]);
+    await checkShapeOp([2, 1, 3, 1], (t) => t.flatten(), [2, 3]);
+    await checkShapeOp([1, 1, 5], (t) => t.flatten(), [1, 5]);
+  });
+
+  it('reshape: gradient directly (with -1), of a view of a view, and after a transpose (a copy in a new order)', async () => {
+    await checkShapeOp([2, 3, 4], (t) => t.reshape([4, -1]), [4, 6]);
+    await checkShapeOp([6, 4], (t) => t.reshape([2, 12]).reshape([3, 2, 4]), [3, 2, 4]);
+    await checkShapeOp([5, 1, 2], (t) => t.reshape([10]), [10]);
+    // transpose then reshape: the output follows the transposed order; the gradient goes back through both.
+    await checkOp({
+      shapes: [[3, 4]],
+      gpu: ([t]) => t.transpose().reshape([2, 6]),
+      ref: ([x]) => R.permute(x, [3, 4], [1, 0]),
+    });
+    // The same input reshaped twice and used in both orders: both gradients are summed into the input.
+    await checkOp({
+      shapes: [[3, 4]],
+      gpu: ([t]) => concat([t.reshape([12]), t.transpose().reshape([-1])]),
+      ref: ([x]) => Float64Array.from([...x, ...R.permute(x, [3, 4], [1, 0])]),
+    });
+    expect(() => Tensor.zeros([2, 3]).reshape([4, -1])).toThrow('reshape: cannot reshape [2, 3] into [4, -1]');
+  });
+
+  it('clone: same values and shape in fresh storage; its gradient is the identity', async () => {
+    await checkShapeOp([3, 1, 5], (t) => t.clone(), [3, 1, 5]);
+    await checkShapeOp([2, 6], (t) => t.reshape([3, 4]).clone(), [3, 4]);
+    const x = Tensor.fromArray([1, 2, 3, 4], [2, 2]);
+    const c = x.clone();
+    const v = x.reshape([4]); // a view shares x's storage; the clone does not
+    x.assign(Tensor.fromArray([9, 8, 7, 6], [2, 2]));
+    expect(Array.from(await c.toArray())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(await v.toArray())).toEqual([9, 8, 7, 6]);
+    expect(c.shape).toEqual([2, 2]);
+    const e = Tensor.zeros([0, 3]).clone();
+    expect(e.shape).toEqual([0, 3]);
+    expect((await e.toArray()).length).toBe(0);
+  });
+});
+
+describe('rdivScalar (a / x; reachable as unary(x, \'rdivScalar\', a))', () => {
+  it('forward and gradient (−a/x²) against float64, inputs of both signs kept away from 0', async () => {
+    for (const [shape, a] of [[[7], 2.5], [[3, 5, 7], -3], [[2, 300], 1]] as [number[], number][]) {
+      // |x| in [0.5, 2.5]: away from the pole, where finite differences of a/x stay accurate
+      const x = randomArray(size(shape), 31 + shape.length, -2, 2).map((v) => Math.sign(v || 1) * (0.5 + Math.abs(v)));
+      await checkOp({ shapes: [shape], inputs: [x], gpu: ([t]) => unary(t, 'rdivScalar', a), ref: ([v]) => v.map((u) => a / u) });
+    }
   });
 });
 
