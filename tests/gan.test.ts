@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tensor, memoryStats } from '../src/tensor/index.ts';
+import { Tensor, memoryStats, noGrad } from '../src/tensor/index.ts';
 import { GanTrainer, checkpointSpec, slerp, EMA_STATS_BATCH } from '../src/gan/trainer.ts';
 import { ganSpec, buildGan, latentShape } from '../src/gan/models.ts';
 import { trainCommand, sampleCommand, UsageError } from '../src/cli/gan.ts';
@@ -24,6 +24,55 @@ function mismatches(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function fakeDigits(n: number, seed: number): Float32Array {
   const r = rng(seed);
   return Float32Array.from({ length: n * 784 }, (_, i) => ((i % 28) > 10 && (i % 28) < 18 ? 0.8 : -0.9) + 0.1 * r());
+}
+
+/** Relative tolerance for a loss recomputed in float64 from the float32 logits the trainer used. */
+const REL_TOL = 1e-5;
+
+function expectRelClose(got: number, want: number, what: string): void {
+  const rel = Math.abs(got - want) / Math.abs(want);
+  if (!(rel <= REL_TOL)) throw new Error(`${what}: trainer reported ${got}, float64 reference ${want} (relative error ${rel.toExponential(2)} > ${REL_TOL})`);
+}
+
+/** Mean over the batch of BCE-with-logits in float64: max(x, 0) − x·y + log(1 + e^(−|x|)). */
+function bce64(logits: ArrayLike<number>, y: number): number {
+  let s = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const x = logits[i];
+    s += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
+  }
+  return s / logits.length;
+}
+
+function meanSigmoid64(logits: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < logits.length; i++) s += 1 / (1 + Math.exp(-logits[i]));
+  return s / logits.length;
+}
+
+/** Keeps a copy of every output of the trainer's D.forward, in call order; `take(n)` reads back the first n. */
+function spyLogits(t: GanTrainer) {
+  const D = t.D;
+  const original = D.forward;
+  const copies: Tensor[] = [];
+  D.forward = (x: Tensor) => {
+    const y = original.call(D, x);
+    copies.push(noGrad(() => y.clone()).keep());
+    return y;
+  };
+  return {
+    async take(n: number): Promise<Float32Array[]> {
+      expect(copies.length).toBeGreaterThanOrEqual(n);
+      const taken = copies.splice(0, n);
+      const values = await Promise.all(taken.map((c) => c.toArray()));
+      taken.forEach((c) => c.dispose());
+      return values;
+    },
+    restore(): void {
+      D.forward = original;
+      copies.forEach((c) => c.dispose());
+    },
+  };
 }
 
 describe('lesson models', () => {
@@ -99,8 +148,8 @@ describe('trainer', () => {
     t.dispose();
   });
 
-  it('k D steps per G step, D skipping and label smoothing', async () => {
-    const t = new GanTrainer(ganSpec('dense'), { batchSize: 8, dStepsPerG: 2, dSkipBelow: 100, realLabel: 0.9, seed: 2 });
+  it('k D steps per G step and D skipping', async () => {
+    const t = new GanTrainer(ganSpec('dense'), { batchSize: 8, dStepsPerG: 2, dSkipBelow: 100, seed: 2 });
     const real = fakeDigits(8, 2);
     const s0 = await t.readStats(t.trainBatch(real));
     const s1 = await t.readStats(t.trainBatch(real));
@@ -113,6 +162,56 @@ describe('trainer', () => {
     expect(GanTrainer.diverged(s1)).toBe(false);
     expect(GanTrainer.diverged({ ...s1, lossG: Infinity })).toBe(true);
     t.dispose();
+  });
+
+  it('reported D and G losses equal a float64 BCE-with-logits of the logits D produced (targets 1 / 0, and 1 for G)', async () => {
+    const t = new GanTrainer(ganSpec('dense'), { batchSize: 8, seed: 6 });
+    const spy = spyLogits(t);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const s = await t.readStats(t.trainBatch(fakeDigits(8, 20 + i)));
+        // D's step calls D on the real batch, then on the (detached) fakes; G's step calls it on fresh fakes.
+        const [real, fake, gen] = await spy.take(3);
+        for (const l of [real, fake, gen]) expect(l.length).toBe(8);
+        expectRelClose(s.lossD, bce64(real, 1) + bce64(fake, 0), 'lossD');
+        expectRelClose(s.lossG, bce64(gen, 1), 'lossG');
+        expectRelClose(s.dReal, meanSigmoid64(real), 'mean D(x)');
+        expectRelClose(s.dFake, meanSigmoid64(fake), 'mean D(G(z))');
+      }
+    } finally {
+      spy.restore();
+      t.dispose();
+    }
+  });
+
+  it('one-sided label smoothing: realLabel 0.9 is D\'s target for real images only (fakes stay 0, G\'s target stays 1)', async () => {
+    const t = new GanTrainer(ganSpec('dense'), { batchSize: 8, realLabel: 0.9, seed: 7 });
+    const spy = spyLogits(t);
+    try {
+      // A few steps first, so D's logits move away from 0 and the targets make a visible difference.
+      for (let i = 0; i < 4; i++) await t.readStats(t.trainBatch(fakeDigits(8, 30 + i)));
+      await spy.take(12);
+      const checkStep = async (s: { lossD: number; lossG: number }) => {
+        const [real, fake, gen] = await spy.take(3);
+        expectRelClose(s.lossD, bce64(real, 0.9) + bce64(fake, 0), 'lossD with real target 0.9');
+        expectRelClose(s.lossG, bce64(gen, 1), 'lossG with target 1');
+        // The losses the trainer would report if the option were ignored, also smoothed the fakes' target
+        // (1 − 0.9), or smoothed G's target: each lies far outside the tolerance, so each mistake fails above.
+        for (const wrong of [bce64(real, 1) + bce64(fake, 0), bce64(real, 0.9) + bce64(fake, 0.1)]) {
+          expect(Math.abs(wrong - s.lossD) / Math.abs(s.lossD)).toBeGreaterThan(100 * REL_TOL);
+        }
+        expect(Math.abs(bce64(gen, 0.9) - s.lossG) / Math.abs(s.lossG)).toBeGreaterThan(100 * REL_TOL);
+      };
+      await checkStep(await t.readStats(t.trainBatch(fakeDigits(8, 40))));
+      // The single D step (the web page's button) uses the same target.
+      const sd = await t.readStats(t.trainDiscriminatorStep(fakeDigits(8, 41)));
+      const [real, fake] = await spy.take(2);
+      expectRelClose(sd.lossD, bce64(real, 0.9) + bce64(fake, 0), 'lossD of trainDiscriminatorStep');
+      expect(Math.abs(bce64(real, 1) + bce64(fake, 0) - sd.lossD) / sd.lossD).toBeGreaterThan(100 * REL_TOL);
+    } finally {
+      spy.restore();
+      t.dispose();
+    }
     expect(() => new GanTrainer(ganSpec('dense'), { realLabel: 1.5 })).toThrow('Invalid training option realLabel=1.5: must be in (0, 1]');
   });
 
