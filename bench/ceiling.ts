@@ -71,6 +71,8 @@ export interface CeilingResult {
   flopsPerDispatch: number;
   trips: number;
   invocations: number;
+  /** Workgroups per dispatch (the fastest of the candidates). */
+  workgroups: number;
   /** The stored chain sums of invocation 0, for a sanity check that the loop really ran. */
   sample: number[];
 }
@@ -81,81 +83,136 @@ export async function measureFmaCeiling(device: GPUDevice, opts: CeilingOptions 
   if (candidates.length === 0) throw new Error('measureFmaCeiling: workgroups must list at least one count');
   let best: CeilingResult | undefined;
   for (const workgroups of candidates) {
-    const r = await measureOnce(device, workgroups, opts.targetMs ?? 100, opts.repeats ?? 5);
-    if (!best || r.gflops > best.gflops) best = r;
+    const kernel = await FmaKernel.create(device, workgroups);
+    try {
+      const trips = await kernel.calibrate(opts.targetMs ?? 100);
+      const r = await kernel.measure(trips, opts.repeats ?? 5);
+      if (!best || r.gflops > best.gflops) best = r;
+    } finally {
+      kernel.destroy();
+    }
   }
   return best!;
 }
 
-async function measureOnce(device: GPUDevice, workgroups: number, targetMs: number, repeats: number): Promise<CeilingResult> {
-  if (!Number.isInteger(workgroups) || workgroups < 1) throw new Error(`measureFmaCeiling: bad workgroup count ${workgroups}`);
-  const maxX = device.limits.maxComputeWorkgroupsPerDimension;
-  const groupsX = Math.min(workgroups, maxX);
-  const groupsY = Math.ceil(workgroups / groupsX);
-  const invocations = groupsX * groupsY * WORKGROUP_SIZE;
+/** A full measurement to start from, then short ones at the size it found: the ceiling beside each workload. */
+export interface CeilingProbe {
+  /** The full measurement (calibration and the choice of workgroup count). */
+  readonly calibration: CeilingResult;
+  /** One short measurement: `probeRepeats` dispatches of about `probeMs` each, the median. */
+  measure(): Promise<CeilingResult>;
+  destroy(): void;
+}
 
-  const module = device.createShaderModule({ code: FMA_WGSL, label: 'fma-ceiling' });
-  const pipeline = await device.createComputePipelineAsync({
-    layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'fma-ceiling',
-  });
-  const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  const sink = device.createBuffer({ size: invocations * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const readback = device.createBuffer({ size: 16 * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const bindGroup = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: params } }, { binding: 1, resource: { buffer: sink } }],
-  });
+/**
+ * Calibrates once with measureFmaCeiling, then keeps the winning pipeline and buffers: each `measure()` is
+ * `probeRepeats` (5) dispatches of about `probeMs` (40 ms), the median: about 0.2 s, no compilation or calibration.
+ */
+export async function createCeilingProbe(
+  device: GPUDevice, opts: CeilingOptions & { probeMs?: number; probeRepeats?: number } = {},
+): Promise<CeilingProbe> {
+  const calibration = await measureFmaCeiling(device, opts);
+  const kernel = await FmaKernel.create(device, calibration.workgroups);
+  const probeMs = opts.probeMs ?? 40;
+  const trips = Math.max(1, Math.round((calibration.trips * probeMs) / Math.max(calibration.msPerDispatch, 1e-3)));
+  return {
+    calibration,
+    measure: () => kernel.measure(trips, opts.probeRepeats ?? 5),
+    destroy: () => kernel.destroy(),
+  };
+}
+
+/** The FMA pipeline at one workgroup count, with its buffers. */
+class FmaKernel {
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly pipeline: GPUComputePipeline,
+    private readonly bindGroup: GPUBindGroup,
+    private readonly buffers: { params: GPUBuffer; sink: GPUBuffer; readback: GPUBuffer },
+    readonly workgroups: number,
+    readonly groups: [number, number],
+    readonly invocations: number,
+  ) {}
+
+  static async create(device: GPUDevice, workgroups: number): Promise<FmaKernel> {
+    if (!Number.isInteger(workgroups) || workgroups < 1) throw new Error(`measureFmaCeiling: bad workgroup count ${workgroups}`);
+    const maxX = device.limits.maxComputeWorkgroupsPerDimension;
+    const groupsX = Math.min(workgroups, maxX);
+    const groupsY = Math.ceil(workgroups / groupsX);
+    const invocations = groupsX * groupsY * WORKGROUP_SIZE;
+    const module = device.createShaderModule({ code: FMA_WGSL, label: 'fma-ceiling' });
+    const pipeline = await device.createComputePipelineAsync({
+      layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'fma-ceiling',
+    });
+    const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const sink = device.createBuffer({ size: invocations * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const readback = device.createBuffer({ size: 16 * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const bindGroup = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: params } }, { binding: 1, resource: { buffer: sink } }],
+    });
+    return new FmaKernel(device, pipeline, bindGroup, { params, sink, readback }, workgroups, [groupsX, groupsY], invocations);
+  }
 
   /** One dispatch of `trips` loop trips, timed from submit to completion. */
-  const run = async (trips: number): Promise<number> => {
+  async run(trips: number): Promise<number> {
+    const { device } = this;
     const p = new ArrayBuffer(16);
     new Uint32Array(p, 0, 1)[0] = trips;
     new Float32Array(p, 4, 2).set([0.999, 1e-3]);
-    device.queue.writeBuffer(params, 0, p);
+    device.queue.writeBuffer(this.buffers.params, 0, p);
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(groupsX, groupsY);
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, this.bindGroup);
+    pass.dispatchWorkgroups(this.groups[0], this.groups[1]);
     pass.end();
     const t0 = performance.now();
     device.queue.submit([enc.finish()]);
     await device.queue.onSubmittedWorkDone();
     return performance.now() - t0;
-  };
+  }
 
-  try {
-    // Calibrate: grow the trip count until a dispatch is long enough to measure, then scale to targetMs.
+  /** Grows the trip count until a dispatch is long enough to measure, then scales it to `targetMs`. */
+  async calibrate(targetMs: number): Promise<number> {
     let trips = 4;
-    await run(trips); // pipeline warm-up
-    let ms = await run(trips);
+    await this.run(trips); // pipeline warm-up
+    let ms = await this.run(trips);
     while (ms < targetMs / 8 && trips < 1 << 24) {
       trips *= 4;
-      ms = await run(trips);
+      ms = await this.run(trips);
     }
     // Two proportional corrections: the first estimate is skewed by fixed per-dispatch overhead.
     for (let round = 0; round < 2; round++) {
       trips = Math.max(1, Math.min(1 << 26, Math.round((trips * targetMs) / Math.max(ms, 1e-3))));
-      ms = await run(trips);
+      ms = await this.run(trips);
     }
+    return trips;
+  }
 
+  /** `repeats` timed dispatches of `trips` trips; the median gives the GFLOP/s. */
+  async measure(trips: number, repeats: number): Promise<CeilingResult> {
     const samples: number[] = [];
-    for (let i = 0; i < repeats; i++) samples.push(await run(trips));
+    for (let i = 0; i < repeats; i++) samples.push(await this.run(trips));
     samples.sort((a, b) => a - b);
     const msPerDispatch = samples[samples.length >> 1]!;
-    const flopsPerDispatch = invocations * trips * FLOPS_PER_TRIP;
+    const flopsPerDispatch = this.invocations * trips * FLOPS_PER_TRIP;
 
-    const enc = device.createCommandEncoder();
-    enc.copyBufferToBuffer(sink, 0, readback, 0, 16);
-    device.queue.submit([enc.finish()]);
-    await readback.mapAsync(GPUMapMode.READ);
-    const sample = Array.from(new Float32Array(readback.getMappedRange().slice(0, 16)));
-    readback.unmap();
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(this.buffers.sink, 0, this.buffers.readback, 0, 16);
+    this.device.queue.submit([enc.finish()]);
+    await this.buffers.readback.mapAsync(GPUMapMode.READ);
+    const sample = Array.from(new Float32Array(this.buffers.readback.getMappedRange().slice(0, 16)));
+    this.buffers.readback.unmap();
+    return {
+      gflops: flopsPerDispatch / (msPerDispatch * 1e6), msPerDispatch, flopsPerDispatch, trips,
+      invocations: this.invocations, workgroups: this.workgroups, sample,
+    };
+  }
 
-    return { gflops: flopsPerDispatch / (msPerDispatch * 1e6), msPerDispatch, flopsPerDispatch, trips, invocations, sample };
-  } finally {
-    params.destroy();
-    sink.destroy();
-    readback.destroy();
+  destroy(): void {
+    this.buffers.params.destroy();
+    this.buffers.sink.destroy();
+    this.buffers.readback.destroy();
   }
 }
