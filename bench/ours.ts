@@ -2,7 +2,7 @@
  * Our engine's side of the benchmark: the same workloads, ids and FLOP counts as bench/tfjs.ts, so rows pair up
  * in one table. Each step ends with `engine().sync()` (or a readback), so its time includes the GPU work.
  */
-import { engine, initEngine, Tensor, matmul, tidy, noGrad } from '../src/tensor/index.ts';
+import { engine, initEngine, memoryStats, Tensor, matmul, tidy, noGrad } from '../src/tensor/index.ts';
 import { Adam } from '../src/nn/index.ts';
 import { GanTrainer } from '../src/gan/trainer.ts';
 import { ganSpec } from '../src/gan/models.ts';
@@ -11,6 +11,7 @@ import { matmulFlops, convPassFlops, type ConvPass } from './harness.ts';
 import { benchmarkLayers, dcganStepFlops, styleStepFlops, DCGAN_BATCH, CONTENT_LAYER, STYLE_LAYERS } from './shapes.ts';
 import { passRunner } from './conv-layers.ts';
 import type { PreparedStep } from './tfjs.ts';
+import type { BenchSide } from './suite.ts';
 
 export interface OurWorkload {
   id: string;
@@ -148,6 +149,42 @@ export function ourWorkloads(opts: { matmulSizes?: number[]; styleSizes?: number
     dcganWorkload(),
     ...(opts.styleSizes ?? [128, 256]).map(styleWorkload),
   ];
+}
+
+/**
+ * Our engine as a column of the interleaved runner (suite.ts). The row's note counts the engine's launches and
+ * submits per step over all of its runs; memory is the engine's allocator after the timed rounds.
+ */
+export function ourSide(workloads: readonly OurWorkload[]): BenchSide {
+  const byId = new Map(workloads.map((w) => [w.id, w]));
+  return {
+    backend: 'ours',
+    check: (w) => (byId.has(w.id) ? undefined : { status: 'skipped', note: 'no version of this workload for our engine' }),
+    prepare: (w) => {
+      const p = byId.get(w.id)!.prepare();
+      let runs = 0;
+      let dispatches = 0;
+      let submits = 0;
+      return {
+        step: async () => {
+          const before = engine().stats();
+          await p.step();
+          const after = engine().stats();
+          runs++;
+          dispatches += after.dispatches - before.dispatches;
+          submits += after.submits - before.submits;
+        },
+        dispose: p.dispose,
+        report: () => {
+          const m = memoryStats();
+          return {
+            memory: { numBytes: m.inUseBytes, numBytesInGPU: m.inUseBytes, numBytesInGPUAllocated: m.inUseBytes + m.pooledBytes },
+            note: `${Math.round(dispatches / runs)} launches, ${Math.max(1, Math.round(submits / runs))} submits per step`,
+          };
+        },
+      };
+    },
+  };
 }
 
 export { initEngine };

@@ -5,17 +5,20 @@
  *   . scripts/gpu-env.sh && npx tsx bench/tfjs-only.ts [--quick] [--backends=webgpu,wasm,cpu] [--only=substr]
  *                                                       [--no-ceiling] [--no-write]
  *
- * --quick: fewer repeats, a 3 s measurement budget per workload, a step whose first run exceeds 10 s (1 s on
- * cpu/wasm, which compile nothing) is timed by that run alone ("1 run" in the table), and a layer whose
- * estimated run time (its FLOPs at the backend's measured rate for that kind of work) exceeds 30 s, or a
- * training step estimated above 90 s, is skipped ("skipped (slow)"); without --quick the limits are 120/300 s.
+ * The same sampling as bench/run.ts (suite.ts): per workload, the backends are prepared side by side, each warmed
+ * up (first run reported apart, then warm-up runs) and timed in alternating rounds, tf.setBackend switching them
+ * before every run; a short FMA ceiling measurement before and after each workload's rounds. --quick: 1 warm-up
+ * run, at least 3 rounds; a backend slower than 10 s a run (60 s for a training step), or estimated so from its
+ * earlier rows, is skipped ("skipped (slow: …)"), never timed once. See samplingRules in harness.ts.
  * Results go to bench/results/<adapter slug>-tfjs.{json,md} (e.g. lavapipe-tfjs.md) unless --no-write.
  */
+import { availableParallelism } from 'node:os';
 import { create, globals } from 'webgpu';
 import { summarizeAdapter } from '../src/tensor/gpu.ts';
-import { measureFmaCeiling } from './ceiling.ts';
-import { gflops, inQuickSuite, renderTable, timeIt, writeResults, type ResultRow, type TimeOptions } from './harness.ts';
-import { isUnsupportedError, loadTfjs, missingKernel, tfjsMemory, tfjsWorkloads, TFJS_BACKENDS, type TfjsBackendName } from './tfjs.ts';
+import { createCeilingProbe, measureFmaCeiling } from './ceiling.ts';
+import { renderTable, samplingRules, writeResults, type ResultRow } from './harness.ts';
+import { lavapipeThreads, procedureNote, runSuite, sideThreads } from './suite.ts';
+import { loadTfjs, tfjsSide, tfjsWorkloads, TFJS_BACKENDS, type TfjsBackendName, type WasmInfo } from './tfjs.ts';
 import { isMainModule } from '../src/node/main-module.ts';
 
 export interface BenchArgs {
@@ -54,127 +57,81 @@ const log = (msg: string): void => void process.stderr.write(msg + '\n');
 
 export interface TfjsBenchResult {
   rows: ResultRow[];
+  /** FMA ceiling at the start and at the end of the run (each row has its own, measured beside its workload). */
   ceilingGflops?: number;
+  ceilingGflopsAtEnd?: number;
   adapterName: string;
   adapterSlug: string;
   tfjsVersion: string;
+  /** What tfjs-wasm ran with, when it initialised. */
+  wasm?: WasmInfo;
+  /** Threads per column, for the table header. */
+  threads: Record<string, number>;
 }
 
-/** Runs the tfjs workloads on each requested backend (webgpu on `gpu`'s adapter) and returns the rows. */
+/** Runs the tfjs workloads on the requested backends (webgpu on `gpu`'s adapter), interleaved per workload. */
 export async function benchTfjs(args: BenchArgs, gpu: GPU): Promise<TfjsBenchResult> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   const adapterName = adapter ? adapter.info.description || `${adapter.info.vendor} ${adapter.info.device}` : 'no-gpu';
   // Short, stable name for result files ("lavapipe", "nvidia", ...), the same one the engine's benchmarks use.
   const adapterSlug = adapter ? summarizeAdapter(adapter.info).slug : 'no-gpu';
 
-  let ceilingGflops: number | undefined;
-  if (args.ceiling && adapter) {
-    const device = await adapter.requestDevice();
-    const c = await measureFmaCeiling(device);
-    ceilingGflops = c.gflops;
+  // The ceiling runs on a device of its own, kept for the whole run: measured once in full, then briefly beside
+  // every workload.
+  const device = args.ceiling && adapter ? await adapter.requestDevice() : undefined;
+  const probe = device ? await createCeilingProbe(device) : undefined;
+  if (probe) {
+    const c = probe.calibration;
     log(`FMA ceiling on ${adapterName}: ${c.gflops.toFixed(1)} GFLOP/s (${c.invocations} invocations x ${c.trips} trips, ${c.msPerDispatch.toFixed(0)} ms/dispatch)`);
-    device.destroy();
   }
 
   const ctx = await loadTfjs({ gpu, backends: args.backends });
   for (const [name, why] of Object.entries(ctx.failed)) log(`tfjs-${name} did not initialise: ${why}`);
+  if (ctx.wasm) log(`tfjs-wasm: ${ctx.wasm.threads} thread(s), ${ctx.wasm.binary}`);
   const tf = ctx.tf;
 
-  const timeOpts: TimeOptions = args.quick
-    ? { warmup: 1, repeats: 3, minTimeMs: 0, budgetMs: 3000, singleRunAboveMs: 10_000 }
-    : { warmup: 2, repeats: 5, minTimeMs: 1000, maxRepeats: 20, budgetMs: 30_000 };
-  // Train steps are the headline numbers, so they get a higher limit than single layers.
-  const slowLimitMs = { layer: args.quick ? 30_000 : 120_000, train: args.quick ? 90_000 : 300_000 };
   const workloads = tfjsWorkloads({ matmulSizes: args.quick ? [256, 512, 1024] : [256, 512, 1024, 2048] })
     .filter((w) => !args.only || w.id.includes(args.only));
+  const started = performance.now();
+  const rows = await runSuite(workloads, args.backends.map((n) => tfjsSide(ctx, n, workloads)), {
+    quick: args.quick,
+    ceiling: probe ? async () => (await probe.measure()).gflops : undefined,
+    // One scope per workload collects whatever a failed step leaves behind (tfjs leaks tape tensors on a throw).
+    beforeWorkload: () => tf.engine().startScope(),
+    afterWorkload: () => tf.engine().endScope(),
+    log,
+  });
+  log(`tfjs: done in ${((performance.now() - started) / 1000).toFixed(0)} s, ${tf.memory().numTensors} tensors still alive`);
+  probe?.destroy();
+  const end = device ? await measureFmaCeiling(device) : undefined;
+  if (end) log(`FMA ceiling at the end: ${end.gflops.toFixed(1)} GFLOP/s`);
+  device?.destroy();
 
-  const rows: ResultRow[] = [];
-  for (const name of args.backends) {
-    const backend = `tfjs-${name}`;
-    if (!ctx.available.includes(name)) {
-      for (const w of workloads) rows.push({ workload: w.id, backend, status: 'skipped', note: 'backend unavailable' });
-      continue;
-    }
-    await tf.setBackend(name);
-    // Measured throughput so far, per class of work (matmul, each conv pass, all conv passes together): predicts
-    // which steps would take too long. tfjs-cpu's filter gradient runs ~50x slower than its forward conv.
-    const done = new Map<string, { flops: number; ms: number }>();
-    const record = (key: string, flops: number, ms: number): void => {
-      const d = done.get(key) ?? { flops: 0, ms: 0 };
-      done.set(key, { flops: d.flops + flops, ms: d.ms + ms });
-    };
-    const estimate = (w: (typeof workloads)[number]): number => {
-      const keys = w.kind === 'layer' ? [`layer/${w.pass}`, 'matmul'] : w.kind === 'train' ? ['layer', 'matmul'] : [];
-      for (const k of keys) {
-        const d = done.get(k);
-        if (d && d.ms > 0) return w.flops / (d.flops / d.ms);
-      }
-      return 0;
-    };
-    const started = performance.now();
-    for (const w of workloads) {
-      const row: ResultRow = { workload: w.id, backend, status: 'ok', flops: w.flops };
-      if (args.quick && !inQuickSuite(backend, w.id)) {
-        rows.push({ ...row, status: 'skipped', note: 'not in --quick' });
-        continue;
-      }
-      const missing = missingKernel(tf, w);
-      if (missing) {
-        rows.push({ ...row, status: 'unsupported', note: `no ${missing} kernel` });
-        log(`${backend} ${w.id}: unsupported (no ${missing} kernel)`);
-        continue;
-      }
-      const estimateMs = estimate(w);
-      if (w.kind !== 'matmul' && estimateMs > slowLimitMs[w.kind]) {
-        rows.push({ ...row, status: 'skipped', note: 'slow' });
-        log(`${backend} ${w.id}: skipped (slow: estimated ${(estimateMs / 1000).toFixed(1)} s per run)`);
-        continue;
-      }
-      let prepared: ReturnType<typeof w.prepare> | undefined;
-      // An outer scope collects whatever a failed step leaves behind (tfjs leaks tape tensors on a throw).
-      tf.engine().startScope();
-      try {
-        prepared = w.prepare(tf);
-        // cpu and wasm compile nothing on the first run, so a slow first run is already a fair sample.
-        const opts = args.quick && name !== 'webgpu' ? { ...timeOpts, singleRunAboveMs: 1000 } : timeOpts;
-        row.timing = await timeIt(prepared.step, opts);
-        row.memory = tfjsMemory(tf);
-        record(w.kind === 'layer' ? `layer/${w.pass}` : w.kind, w.flops, row.timing.median);
-        if (w.kind === 'layer') record('layer', w.flops, row.timing.median);
-        log(`${backend} ${w.id}: ${row.timing.median.toFixed(2)} ms, ${gflops(w.flops, row.timing.median).toFixed(2)} GFLOP/s (first run ${row.timing.firstRunMs.toFixed(0)} ms, ${row.timing.samples.length} samples)`);
-      } catch (e) {
-        row.status = isUnsupportedError(e) ? 'unsupported' : 'error';
-        row.note = (e as Error).message.split('\n')[0]!.slice(0, 200);
-        log(`${backend} ${w.id}: ${row.status}: ${row.note}`);
-      } finally {
-        try {
-          prepared?.dispose();
-        } catch {
-          // A failed step can leave tensors half-made; disposing what exists is best effort.
-        }
-        tf.engine().endScope();
-      }
-      rows.push(row);
-    }
-    log(`${backend}: done in ${((performance.now() - started) / 1000).toFixed(0)} s, ${tf.memory().numTensors} tensors still alive`);
-  }
-
-  return { rows, ceilingGflops, adapterName, adapterSlug, tfjsVersion: tf.version.tfjs };
+  const threads = sideThreads(args.backends.map((b) => `tfjs-${b}`), { lavapipe: lavapipeThreads(), wasm: ctx.wasm?.threads });
+  return {
+    rows, ceilingGflops: probe?.calibration.gflops, ceilingGflopsAtEnd: end?.gflops, adapterName, adapterSlug,
+    tfjsVersion: tf.version.tfjs, wasm: ctx.wasm, threads,
+  };
 }
 
 async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
   Object.assign(globalThis, globals);
   const gpu = create([]); // referenced until exit: Dawn tears its instance down when this object is collected
-  const { rows, ceilingGflops, adapterName, adapterSlug, tfjsVersion } = await benchTfjs(args, gpu);
-  const table = { backends: args.backends.map((b) => `tfjs-${b}`), ceilingGflops };
-  process.stdout.write(`\n${adapterName} (ceiling ${ceilingGflops?.toFixed(1) ?? '—'} GFLOP/s)\n\n` + renderTable(rows, table));
+  const r = await benchTfjs(args, gpu);
+  const backends = args.backends.map((b) => `tfjs-${b}`);
+  const table = { backends, threads: r.threads };
+  const drift = r.ceilingGflopsAtEnd !== undefined ? `; ${r.ceilingGflopsAtEnd.toFixed(1)} at the end` : '';
+  process.stdout.write(`\n${r.adapterName} (FMA ceiling ${r.ceilingGflops?.toFixed(1) ?? '—'} GFLOP/s at the start${drift})\n\n` + renderTable(r.rows, table));
   if (args.write) {
     const meta = {
-      runner: 'bench/tfjs-only.ts', quick: args.quick, ceilingGflops, tfjsVersion,
-      webgpuAdapter: adapterName, node: process.version, table,
+      runner: 'bench/tfjs-only.ts', quick: args.quick, ceilingGflops: r.ceilingGflops, ceilingGflopsAtEnd: r.ceilingGflopsAtEnd,
+      tfjsVersion: r.tfjsVersion, webgpuAdapter: r.adapterName, node: process.version,
+      threads: r.threads, wasm: r.wasm, cpuCores: availableParallelism(), procedure: procedureNote(backends),
+      samplingRules: { matmul: samplingRules(args.quick, 'matmul'), layer: samplingRules(args.quick, 'layer'), train: samplingRules(args.quick, 'train') },
+      table,
     };
-    const out = writeResults(`${adapterSlug} tfjs`, rows, meta);
+    const out = writeResults(`${r.adapterSlug} tfjs`, r.rows, meta);
     log(`wrote ${out.json} and ${out.md}`);
   }
   void gpu;

@@ -1,9 +1,9 @@
 /**
  * The TensorFlow.js side of the benchmark: backends set up in Node, and the workloads written with tfjs ops.
  *
- * Backends: `webgpu` (tfjs-backend-webgpu on the same Dawn entry point our engine uses), `wasm` (XNNPACK, one
- * thread in Node) and `cpu` (plain JS). tfjs is channels-last, so every PyTorch-style shape from shapes.ts is
- * turned into NHWC here; FLOP counts do not depend on the layout.
+ * Backends: `webgpu` (tfjs-backend-webgpu on the same Dawn entry point our engine uses), `wasm` (XNNPACK; in Node
+ * the single-threaded SIMD build, see wasmInfo) and `cpu` (plain JS on the main thread). tfjs is channels-last,
+ * so every PyTorch-style shape from shapes.ts is turned into NHWC here; FLOP counts do not depend on the layout.
  *
  * Every workload step resolves only after the backend has finished its work: it reads back one element of the
  * result, which on webgpu submits the queued commands and waits for them.
@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
+import type { BenchSide } from './suite.ts';
 import { convOutputSize, convPassFlops, matmulFlops, type ConvLayerShape, type ConvPass, type MemoryInfo } from './harness.ts';
 import {
   CONTENT_LAYER, DCGAN_BATCH, DCGAN_LATENT, STYLE_LAYERS, dcganStepFlops, discriminatorLayers, generatorLayers,
@@ -29,6 +30,19 @@ export interface TfjsContext {
   failed: Partial<Record<TfjsBackendName, string>>;
   /** Adapter description tfjs-webgpu got, when it initialised. */
   webgpuAdapter?: string;
+  /** What tfjs-wasm really runs with, read from the initialised backend (see wasmInfo). */
+  wasm?: WasmInfo;
+}
+
+/** tfjs-wasm's build and thread count, as the backend reports them after initialisation. */
+export interface WasmInfo {
+  /** XNNPACK's thread-pool size, from tfjs-backend-wasm's getThreadsCount(). */
+  threads: number;
+  /** The binary tfjs chose: tfjs-backend-wasm{,-simd,-threaded-simd}.wasm. */
+  binary: string;
+  simd: boolean;
+  /** tfjs's WASM_HAS_MULTITHREAD_SUPPORT flag; false under Node, where tfjs never loads the threaded build. */
+  multithread: boolean;
 }
 
 /**
@@ -60,11 +74,13 @@ export async function loadTfjs(opts: { gpu?: GPU; backends?: readonly TfjsBacken
   const tf: Tf = tfMod.default ?? tfMod;
   // The backends are CommonJS and attach to the same tfjs-core instance through require().
   await import('@tensorflow/tfjs-backend-webgpu');
+  let wasmApi: WasmApi | undefined;
   if (wanted.includes('wasm')) {
-    const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as { setWasmPaths: (p: string) => void; default?: { setWasmPaths: (p: string) => void } };
+    const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as Partial<WasmApi> & { default?: WasmApi };
+    wasmApi = wasm.setWasmPaths && wasm.getThreadsCount ? (wasm as WasmApi) : wasm.default!;
     const require = createRequire(import.meta.url);
     const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-    (wasm.setWasmPaths ?? wasm.default!.setWasmPaths)(join(wasmDir, '/'));
+    wasmApi.setWasmPaths(join(wasmDir, '/'));
   }
   // Without this, tfjs-cpu prints an advert for tfjs-node on first use.
   tf.env().set('IS_TEST', true);
@@ -80,11 +96,28 @@ export async function loadTfjs(opts: { gpu?: GPU; backends?: readonly TfjsBacken
         const info = (tf.backend() as unknown as { adapterInfo?: { description?: string; device?: string; vendor?: string } }).adapterInfo;
         ctx.webgpuAdapter = info ? [info.vendor, info.description || info.device].filter(Boolean).join(' ') : undefined;
       }
+      if (name === 'wasm' && wasmApi) ctx.wasm = await wasmInfo(tf, wasmApi);
     } catch (e) {
       ctx.failed[name] = (e as Error).message;
     }
   }
   return ctx;
+}
+
+interface WasmApi {
+  setWasmPaths: (p: string) => void;
+  getThreadsCount: () => number;
+}
+
+/**
+ * Asks the initialised tfjs-wasm backend what it runs with. In Node tfjs turns WASM_HAS_MULTITHREAD_SUPPORT off
+ * (tfjs issue 3830), so it loads the single-threaded SIMD build and XNNPACK reports 1 thread, whatever the core count.
+ */
+async function wasmInfo(tf: Tf, api: WasmApi): Promise<WasmInfo> {
+  const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+  const multithread = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
+  const binary = `tfjs-backend-wasm${simd && multithread ? '-threaded-simd' : simd ? '-simd' : ''}.wasm`;
+  return { threads: api.getThreadsCount(), binary, simd, multithread };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -451,8 +484,42 @@ export function isUnsupportedError(e: unknown): boolean {
   return /not registered|not yet implemented|not supported|not implemented/i.test((e as Error)?.message ?? String(e));
 }
 
-/** The first of `w.requiredKernels` that the current tfjs backend has no kernel for, if any. */
-export function missingKernel(tf: Tf, w: TfjsWorkload): string | undefined {
-  const backend = tf.getBackend();
+/** The first of `w.requiredKernels` that `backend` (default: the current tfjs backend) has no kernel for, if any. */
+export function missingKernel(tf: Tf, w: TfjsWorkload, backend: string = tf.getBackend()): string | undefined {
   return (w.requiredKernels ?? []).find((k) => tf.getKernel(k, backend) === undefined);
+}
+
+/**
+ * One tfjs backend as a column of the interleaved runner (suite.ts). `activate` is tf.setBackend(name): switching
+ * between initialised backends only swaps tfjs's current backend object, and every tensor stays on the backend it
+ * was made on, so the workload's tensors (prepared once, with the backend active) stay put across samples.
+ * Memory: bytes tfjs gained from just before `prepare` to just after the first run (the other sides are idle then).
+ */
+export function tfjsSide(ctx: TfjsContext, name: TfjsBackendName, workloads: readonly TfjsWorkload[]): BenchSide {
+  const { tf } = ctx;
+  const byId = new Map(workloads.map((w) => [w.id, w]));
+  return {
+    backend: `tfjs-${name}`,
+    unavailable: ctx.available.includes(name) ? undefined : 'backend unavailable',
+    activate: async () => {
+      if (tf.getBackend() !== name) await tf.setBackend(name);
+    },
+    check: (w) => {
+      const tw = byId.get(w.id);
+      if (!tw) return { status: 'skipped', note: 'no tfjs version of this workload' };
+      const missing = missingKernel(tf, tw, name);
+      return missing ? { status: 'unsupported', note: `no ${missing} kernel` } : undefined;
+    },
+    prepare: (w) => {
+      const before = tf.memory().numBytes;
+      const p = byId.get(w.id)!.prepare(tf);
+      let memory: MemoryInfo | undefined;
+      return {
+        ...p,
+        afterFirstRun: () => void (memory = { ...tfjsMemory(tf), numBytes: tf.memory().numBytes - before }),
+        report: () => ({ memory }),
+      };
+    },
+    classify: (e) => (isUnsupportedError(e) ? 'unsupported' : 'error'),
+  };
 }

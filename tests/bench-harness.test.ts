@@ -1,15 +1,17 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  convForwardFlops, convGradInputFlops, convGradWeightFlops, convOutputSize, gflops, matmulFlops, renderCell,
-  inQuickSuite, renderRatio, renderTable, slugify, summarize, timeIt, writeResults, type ConvLayerShape, type ResultRow,
+  convForwardFlops, convGradInputFlops, convGradWeightFlops, convOutputSize, gflops, interleave, matmulFlops, mustBeTimed, ratioStats,
+  renderCell, renderHeader, inQuickSuite, renderRatio, renderTable, samplingRules, slugify, summarize, ThroughputModel, timeIt,
+  writeResults, type Contender, type ConvLayerShape, type ResultRow, type SamplingRules,
 } from '../bench/harness.ts';
 import { checkChain, discriminatorLayers, generatorLayers, vggLayers } from '../bench/shapes.ts';
+import { lavapipeThreads, runSuite, sideThreads, type BenchSide, type SuiteWorkload } from '../bench/suite.ts';
 import {
   isUnsupportedError, layerWorkload, loadTfjs, matmulWorkload, missingKernel, tfjsConvForward, tfjsConvGradInput,
-  tfjsConvGradWeight, tfjsLayerShapes, type Tf,
+  tfjsConvGradWeight, tfjsLayerShapes, tfjsSide, type Tf,
 } from '../bench/tfjs.ts';
 
 const layer = (over: Partial<ConvLayerShape>): ConvLayerShape => ({
@@ -129,12 +131,17 @@ describe('timing statistics', () => {
     expect(t.median).toBeLessThanOrEqual(t.max);
   });
 
-  it('timeIt stops after the first run when it is slower than singleRunAboveMs', async () => {
+  it('timeIt never keeps the first run as a sample, however slow it is', async () => {
     let calls = 0;
-    const t = await timeIt(async () => void calls++, { warmup: 2, repeats: 3, singleRunAboveMs: -1 });
-    expect(calls).toBe(1);
-    expect(t.samples).toEqual([t.firstRunMs]);
-    expect(t.firstRunReused).toBe(true);
+    const t = await timeIt(async () => {
+      if (calls++ === 0) await new Promise((r) => setTimeout(r, 30));
+    }, { warmup: 0, repeats: 2, budgetMs: 1 });
+    // The budget is spent by the first run, so one timed run follows it (timeIt's minimum), apart from it.
+    expect(calls).toBe(2);
+    expect(t.firstRunMs).toBeGreaterThanOrEqual(25);
+    expect(t.samples).toHaveLength(1);
+    expect(Math.max(...t.samples)).toBeLessThan(25);
+    expect(t.firstRunReused).toBeUndefined();
   });
 
   it('timeIt rejects nonsense counts', async () => {
@@ -143,27 +150,302 @@ describe('timing statistics', () => {
   });
 });
 
+/**
+ * Fake sides for the interleaving scheduler: each call of a side's step advances a fake clock by the next of its
+ * durations and is logged ("A0" = A's first call), as are activations, preparations and the ceiling hooks.
+ */
+function fakeRun(durations: Record<string, number[]>, opts: { throwAt?: Record<string, number>; estimateMs?: Record<string, number> } = {}) {
+  const clock = { t: 0 };
+  const log: string[] = [];
+  const contenders: Contender[] = Object.entries(durations).map(([name, ms]) => {
+    let k = 0;
+    return {
+      name,
+      estimateMs: opts.estimateMs?.[name],
+      activate: () => void log.push(`activate ${name}`),
+      prepare: () => {
+        log.push(`prepare ${name}`);
+        return async () => {
+          if (opts.throwAt?.[name] === k) throw new Error(`${name} broke on call ${k}`);
+          log.push(`${name}${k}`);
+          clock.t += ms[Math.min(k, ms.length - 1)]!;
+          k++;
+        };
+      },
+      afterFirstRun: () => void log.push(`after first ${name}`),
+    };
+  });
+  const hooks = {
+    now: () => clock.t,
+    beforeSamples: () => void log.push('ceiling before'),
+    afterSamples: () => void log.push('ceiling after'),
+  };
+  /** The log without activations: the order the steps ran in. */
+  const steps = () => log.filter((e) => !e.startsWith('activate '));
+  return { contenders, hooks, log, steps };
+}
+
+const rules = (over: Partial<SamplingRules> = {}): SamplingRules => ({
+  warmup: 1, samples: 3, minTimeMs: 0, maxSamples: 3, budgetMs: Infinity, maxRunMs: 1000, maxFirstRunMs: 10_000, ...over,
+});
+
+describe('interleaved sampling', () => {
+  it('prepares and runs each side once, then warms up and samples in alternating rounds A B A B', async () => {
+    const f = fakeRun({ A: [100, 11, 12, 13, 14], B: [500, 21, 22, 23, 24] });
+    const r = await interleave(f.contenders, rules(), f.hooks);
+    expect(f.steps()).toEqual([
+      'prepare A', 'A0', 'after first A', 'prepare B', 'B0', 'after first B', // first runs, side by side
+      'A1', 'B1', // warm-up round
+      'ceiling before', 'A2', 'B2', 'A3', 'B3', 'A4', 'B4', 'ceiling after',
+    ]);
+    expect(r.rounds).toBe(3);
+    const [a, b] = r.sides;
+    expect(a).toMatchObject({ name: 'A', status: 'ok', firstRunMs: 100, warmupMs: [11] });
+    expect(a!.timing).toEqual({ median: 13, min: 12, max: 14, samples: [12, 13, 14], firstRunMs: 100, warmupMs: [11] });
+    expect(b!.timing).toMatchObject({ median: 23, min: 22, max: 24, samples: [22, 23, 24], firstRunMs: 500 });
+  });
+
+  it('activates a side before every one of its calls, outside the timed window', async () => {
+    const f = fakeRun({ A: [5], B: [7] });
+    await interleave(f.contenders, rules({ warmup: 0, samples: 2, maxSamples: 2 }), f.hooks);
+    expect(f.log).toEqual([
+      'activate A', 'prepare A', 'A0', 'after first A', 'activate B', 'prepare B', 'B0', 'after first B',
+      'ceiling before', 'activate A', 'A1', 'activate B', 'B1', 'activate A', 'A2', 'activate B', 'B2', 'ceiling after',
+    ]);
+  });
+
+  it('reports every run with its phase and duration', async () => {
+    const f = fakeRun({ A: [100, 11, 12], B: [500, 21, 22] });
+    const runs: string[] = [];
+    await interleave(f.contenders, rules({ samples: 1, maxSamples: 1 }), { ...f.hooks, onRun: (side, phase, ms) => void runs.push(`${side} ${phase} ${ms}`) });
+    expect(runs).toEqual(['A first 100', 'B first 500', 'A warmup 11', 'B warmup 21', 'A sample 12', 'B sample 22']);
+  });
+
+  it('warms every side up the same number of times, in rounds', async () => {
+    const f = fakeRun({ A: [1], B: [1], C: [1] });
+    const r = await interleave(f.contenders, rules({ warmup: 2 }), f.hooks);
+    expect(f.steps().slice(9, 15)).toEqual(['A1', 'B1', 'C1', 'A2', 'B2', 'C2']);
+    expect(r.sides.map((s) => s.warmupMs.length)).toEqual([2, 2, 2]);
+    expect(r.sides.map((s) => s.timing!.samples.length)).toEqual([3, 3, 3]);
+  });
+
+  it('skips a side whose warm run is too slow for the rounds, and samples the others without it', async () => {
+    const f = fakeRun({ A: [100, 10], B: [500, 2000] });
+    const r = await interleave(f.contenders, rules(), f.hooks);
+    expect(r.sides[1]).toMatchObject({ status: 'skipped', note: 'slow: 2.0 s a warm run', firstRunMs: 500, warmupMs: [2000] });
+    expect(r.sides[1]!.timing).toBeUndefined();
+    expect(f.steps().slice(-5)).toEqual(['ceiling before', 'A2', 'A3', 'A4', 'ceiling after']);
+    expect(r.sides[0]!.timing!.samples).toEqual([10, 10, 10]);
+  });
+
+  it('skips a side at once when its first run is over the limit, and one whose estimate is, without running it', async () => {
+    const f = fakeRun({ A: [10], B: [20_000, 10], C: [10] }, { estimateMs: { C: 5000 } });
+    const r = await interleave(f.contenders, rules(), f.hooks);
+    expect(r.sides[1]).toMatchObject({ status: 'skipped', note: 'slow: first run 20.0 s', warmupMs: [] });
+    expect(r.sides[2]).toMatchObject({ status: 'skipped', note: 'slow: estimated 5.0 s a run' });
+    expect(f.steps()).not.toContain('prepare C');
+    expect(f.steps().filter((e) => e.startsWith('B'))).toEqual(['B0']);
+    expect(r.sides[0]!.timing!.samples).toHaveLength(3);
+  });
+
+  it('never skips a neverSkip side: the headline rows are timed 3 times however slow the machine is', async () => {
+    const f = fakeRun({ A: [200_000, 90_000], B: [100, 10] });
+    f.contenders[0]!.neverSkip = true;
+    f.contenders[0]!.estimateMs = 1e9;
+    const r = await interleave(f.contenders, rules(), f.hooks);
+    expect(r.sides[0]).toMatchObject({ status: 'ok', firstRunMs: 200_000 });
+    expect(r.sides[0]!.timing!.samples).toEqual([90_000, 90_000, 90_000]);
+    expect(r.sides[1]!.timing!.samples).toEqual([10, 10, 10]);
+    expect(mustBeTimed('ours', 'train/dcgan-step')).toBe(true);
+    expect(mustBeTimed('tfjs-webgpu', 'train/style-128')).toBe(true);
+    expect(mustBeTimed('tfjs-wasm', 'train/style-128')).toBe(false);
+    expect(mustBeTimed('tfjs-webgpu', 'layer/D2/gradWeight')).toBe(false);
+  });
+
+  it('does not sample, nor measure the ceiling, when every side was skipped', async () => {
+    const f = fakeRun({ A: [20_000] });
+    const r = await interleave(f.contenders, rules(), f.hooks);
+    expect(r.rounds).toBe(0);
+    expect(f.steps()).toEqual(['prepare A', 'A0', 'after first A']);
+  });
+
+  it('a side that throws is marked as an error and the others keep their rounds', async () => {
+    const f = fakeRun({ A: [10], B: [10] }, { throwAt: { B: 2 } });
+    const r = await interleave(f.contenders, rules(), f.hooks);
+    expect(r.sides[1]).toMatchObject({ status: 'error', note: 'B broke on call 2' });
+    expect(r.sides[0]!.timing!.samples).toHaveLength(3);
+    expect(f.steps().slice(-5)).toEqual(['ceiling before', 'A2', 'A3', 'A4', 'ceiling after']);
+  });
+
+  it('adds rounds until every side has minTimeMs of samples, within maxSamples and budgetMs', async () => {
+    // A's samples add up to 100 ms after 10 rounds of 10 ms; B is already past it.
+    let f = fakeRun({ A: [10], B: [40] });
+    let r = await interleave(f.contenders, rules({ minTimeMs: 100, maxSamples: 50 }), f.hooks);
+    expect(r.rounds).toBe(10);
+    expect(r.sides.map((s) => s.timing!.samples.length)).toEqual([10, 10]);
+    f = fakeRun({ A: [10], B: [40] });
+    r = await interleave(f.contenders, rules({ minTimeMs: 100, maxSamples: 6 }), f.hooks);
+    expect(r.rounds).toBe(6);
+    // The budget stops extra rounds (3 rounds take 150 ms > 120) but never cuts below `samples`.
+    f = fakeRun({ A: [10], B: [40] });
+    r = await interleave(f.contenders, rules({ minTimeMs: 100, maxSamples: 50, budgetMs: 120 }), f.hooks);
+    expect(r.rounds).toBe(3);
+    f = fakeRun({ A: [10], B: [40] });
+    r = await interleave(f.contenders, rules({ samples: 4, budgetMs: 1 }), f.hooks);
+    expect(r.rounds).toBe(4);
+  });
+
+  it('rejects nonsense counts', async () => {
+    await expect(interleave([], rules({ samples: 0 }))).rejects.toThrow(/samples must be an integer >= 1/);
+    await expect(interleave([], rules({ warmup: -1 }))).rejects.toThrow(/warmup must be an integer >= 0/);
+  });
+
+  it('--quick rules: one warm-up run and at least 3 samples for every kind; the training steps fit 60 s a run', () => {
+    for (const kind of ['matmul', 'layer', 'train'] as const) {
+      expect(samplingRules(true, kind)).toMatchObject({ warmup: 1, samples: 3 });
+      expect(samplingRules(false, kind).samples).toBeGreaterThanOrEqual(5);
+    }
+    expect(samplingRules(true, 'layer').maxRunMs).toBe(10_000);
+    expect(samplingRules(true, 'train').maxRunMs).toBe(60_000);
+    // The headline rows run on ours and tfjs-webgpu in --quick.
+    for (const id of ['train/dcgan-step', 'train/style-128']) {
+      expect(inQuickSuite('ours', id) && inQuickSuite('tfjs-webgpu', id)).toBe(true);
+    }
+  });
+
+  it('the throughput model predicts a layer from the same pass, then from matmuls; a training step from the layers', () => {
+    const m = new ThroughputModel();
+    const layer = { kind: 'layer' as const, pass: 'gradWeight' as const, flops: 4e9 };
+    expect(m.estimate('tfjs-cpu', layer)).toBeUndefined();
+    m.record('tfjs-cpu', { kind: 'matmul', flops: 1e9 }, 1000); // 1 GFLOP/s
+    expect(m.estimate('tfjs-cpu', layer)).toBe(4000);
+    m.record('tfjs-cpu', { kind: 'layer', pass: 'gradWeight', flops: 1e9 }, 10_000); // 0.1 GFLOP/s
+    expect(m.estimate('tfjs-cpu', layer)).toBe(40_000);
+    expect(m.estimate('tfjs-cpu', { kind: 'layer', pass: 'forward', flops: 1e9 })).toBe(1000);
+    expect(m.estimate('tfjs-cpu', { kind: 'train', flops: 1e9 })).toBe(10_000);
+    expect(m.estimate('tfjs-cpu', { kind: 'matmul', flops: 1e9 })).toBeUndefined();
+    expect(m.estimate('ours', layer)).toBeUndefined();
+  });
+});
+
+describe('the interleaved runner (suite.ts)', () => {
+  const fixed = (): SamplingRules => rules({ warmup: 1, samples: 3, maxSamples: 3 });
+  const workloads: SuiteWorkload[] = [
+    { id: 'matmul/8', kind: 'matmul', flops: 1e6 },
+    { id: 'layer/D2/gradWeight', kind: 'layer', pass: 'gradWeight', flops: 2e6 },
+  ];
+  /** A side whose steps take ~1 ms and log "<backend> <call>"; `fail` makes its steps throw that message. */
+  const fakeSide = (backend: string, log: string[], over: Partial<BenchSide> = {}, fail?: string): BenchSide => ({
+    backend,
+    activate: () => void log.push(`activate ${backend}`),
+    prepare: (w) => {
+      log.push(`prepare ${backend} ${w.id}`);
+      return {
+        step: async () => {
+          if (fail) throw new Error(fail);
+          await new Promise((r) => setTimeout(r, 1));
+          log.push(`step ${backend}`);
+        },
+        dispose: () => void log.push(`dispose ${backend} ${w.id}`),
+        report: () => ({ memory: { numBytes: 42 }, note: `${backend} note` }),
+      };
+    },
+    ...over,
+  });
+
+  it('interleaves the sides of each workload, then reports rows with ceilings, ratios and marks', async () => {
+    const log: string[] = [];
+    let ceilingCalls = 0;
+    const rows = await runSuite(workloads, [
+      fakeSide('ours', log),
+      fakeSide('tfjs-wasm', log, { check: (w) => (w.pass === 'gradWeight' ? { status: 'unsupported', note: 'no Conv2DBackpropFilter kernel' } : undefined) }),
+      fakeSide('tfjs-cpu', log),
+    ], {
+      quick: true, rules: fixed,
+      ceiling: async () => (++ceilingCalls % 2 === 1 ? 10 : 20),
+      beforeWorkload: () => void log.push('begin'),
+      afterWorkload: () => void log.push('end'),
+    });
+    // matmul/8: three sides in rounds; the layer: ours alone (wasm unsupported, cpu not in --quick).
+    const matmulSteps = log.slice(0, log.indexOf('end')).filter((e) => e.startsWith('step '));
+    expect(matmulSteps).toEqual(Array.from({ length: 5 }, () => ['step ours', 'step tfjs-wasm', 'step tfjs-cpu']).flat());
+    expect(log.filter((e) => e.startsWith('dispose '))).toEqual(['dispose ours matmul/8', 'dispose tfjs-wasm matmul/8', 'dispose tfjs-cpu matmul/8', 'dispose ours layer/D2/gradWeight']);
+    expect(log.filter((e) => e === 'begin' || e === 'end')).toEqual(['begin', 'end', 'begin', 'end']);
+    expect(ceilingCalls).toBe(4);
+
+    const get = (w: string, b: string) => rows.find((r) => r.workload === w && r.backend === b)!;
+    expect(rows).toHaveLength(6);
+    const ours = get('matmul/8', 'ours');
+    expect(ours).toMatchObject({ status: 'ok', note: 'ours note', memory: { numBytes: 42 }, ceilingGflops: 15, ceilingSamples: [10, 20] });
+    expect(ours.interleaved).toEqual({ with: ['tfjs-wasm', 'tfjs-cpu'], rounds: 3, warmupRuns: 1 });
+    expect(ours.timing!.samples).toHaveLength(3);
+    expect(ours.timing!.warmupMs).toHaveLength(1);
+    expect(ours.percentOfCeiling).toBeCloseTo((100 * gflops(1e6, ours.timing!.median)) / 15, 6);
+    const cpu = get('matmul/8', 'tfjs-cpu');
+    expect(cpu.vsOurs!.backend).toBe('ours');
+    expect(cpu.vsOurs!.ratio).toBeCloseTo(cpu.timing!.median / ours.timing!.median, 9);
+    expect(cpu.vsOurs!.perRound.min).toBeLessThanOrEqual(cpu.vsOurs!.perRound.max);
+    expect(ours.vsOurs).toBeUndefined();
+    expect(get('layer/D2/gradWeight', 'tfjs-wasm')).toMatchObject({ status: 'unsupported', note: 'no Conv2DBackpropFilter kernel' });
+    expect(get('layer/D2/gradWeight', 'tfjs-cpu')).toMatchObject({ status: 'skipped', note: 'not in --quick' });
+    expect(get('layer/D2/gradWeight', 'ours').interleaved).toEqual({ with: [], rounds: 3, warmupRuns: 1 });
+  });
+
+  it('reports unavailable sides on every row, classifies errors, and disposes what a failing side prepared', async () => {
+    const log: string[] = [];
+    const rows = await runSuite(workloads.slice(0, 1), [
+      fakeSide('ours', log),
+      fakeSide('tfjs-webgpu', log, { unavailable: 'backend unavailable' }),
+      fakeSide('tfjs-wasm', log, { classify: (e) => (isUnsupportedError(e) ? 'unsupported' : 'error') }, "Kernel 'X' not registered for backend 'wasm'"),
+      fakeSide('tfjs-cpu', log, {}, 'Out of memory'),
+    ], { quick: false, rules: fixed });
+    expect(rows.map((r) => [r.backend, r.status, r.note])).toEqual([
+      ['ours', 'ok', 'ours note'],
+      ['tfjs-webgpu', 'skipped', 'backend unavailable'],
+      ['tfjs-wasm', 'unsupported', "Kernel 'X' not registered for backend 'wasm'"],
+      ['tfjs-cpu', 'error', 'Out of memory'],
+    ]);
+    expect(log).not.toContain('prepare tfjs-webgpu matmul/8');
+    expect(log.filter((e) => e.startsWith('dispose '))).toEqual(['dispose ours matmul/8', 'dispose tfjs-wasm matmul/8', 'dispose tfjs-cpu matmul/8']);
+  });
+
+  it('thread counts per column: lavapipe for ours and tfjs-webgpu, what tfjs-wasm reports, 1 for tfjs-cpu', () => {
+    expect(sideThreads(['ours', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'], { lavapipe: 2, wasm: 1 })).toEqual({ ours: 2, 'tfjs-webgpu': 2, 'tfjs-wasm': 1, 'tfjs-cpu': 1 });
+    expect(sideThreads(['ours', 'tfjs-wasm'], {})).toEqual({});
+    // vitest's worker has no lavapipe device of its own.
+    expect(lavapipeThreads()).toBeUndefined();
+  });
+});
+
 describe('table rendering', () => {
-  const timing = (ms: number) => ({ ...summarize([ms]), firstRunMs: ms * 3 });
+  const timing = (...ms: number[]) => ({ ...summarize(ms), firstRunMs: ms[0]! * 3 });
   const rows: ResultRow[] = [
-    { workload: 'matmul/1024', backend: 'ours', status: 'ok', flops: 2e9, timing: timing(100) },
-    { workload: 'matmul/1024', backend: 'tfjs-webgpu', status: 'ok', flops: 2e9, timing: timing(400) },
+    { workload: 'matmul/1024', backend: 'ours', status: 'ok', flops: 2e9, timing: timing(100, 90, 120) },
+    { workload: 'matmul/1024', backend: 'tfjs-webgpu', status: 'ok', flops: 2e9, timing: timing(400, 380, 410) },
     { workload: 'layer/D2/gradWeight', backend: 'ours', status: 'ok', flops: 1e9, timing: timing(50) },
     { workload: 'layer/D2/gradWeight', backend: 'tfjs-wasm', status: 'unsupported' },
-    { workload: 'train/style-256', backend: 'tfjs-webgpu', status: 'skipped', note: 'slow' },
+    { workload: 'train/style-256', backend: 'tfjs-webgpu', status: 'skipped', note: 'slow: 12.0 s a warm run' },
   ];
 
-  it('cells show time and GFLOP/s, unsupported, skipped with the reason, and a dash when not run', () => {
-    expect(renderCell(rows[0])).toBe('100 ms (20.0 GF/s)');
-    expect(renderCell({ ...rows[2]!, timing: timing(5) })).toBe('5.00 ms (200.0 GF/s)');
+  it('cells show the median, the min–max range and count of the timed runs, and GFLOP/s of the median', () => {
+    expect(renderCell(rows[0])).toBe('100 ms (90.0–120, n=3; 20.0 GF/s)');
+    expect(renderCell({ workload: 'w', backend: 'b', status: 'ok', flops: 3.7492e9, timing: timing(412, 398, 431) }))
+      .toBe('412 ms (398–431, n=3; 9.10 GF/s)');
+    expect(renderCell({ ...rows[2]!, timing: timing(5, 4, 6, 5) })).toBe('5.00 ms (4.00–6.00, n=4; 200.0 GF/s)');
+    expect(renderCell(rows[2])).toBe('50.0 ms (n=1; 20.0 GF/s)');
+    expect(renderCell({ workload: 'w', backend: 'b', status: 'ok', timing: timing(5, 4, 6) })).toBe('5.00 ms (4.00–6.00, n=3)');
+  });
+
+  it('cells say unsupported, skipped with the reason, error, a dash when not run, and "1 run" for old single-run rows', () => {
     expect(renderCell(rows[3])).toBe('unsupported');
-    expect(renderCell(rows[4])).toBe('skipped (slow)');
+    expect(renderCell(rows[4])).toBe('skipped (slow: 12.0 s a warm run)');
+    expect(renderCell({ workload: 'w', backend: 'b', status: 'error', note: 'boom' })).toBe('error');
     expect(renderCell(undefined)).toBe('—');
     const once = { ...rows[1]!, timing: { ...timing(400), firstRunReused: true } };
     expect(renderCell(once)).toBe('400 ms (5.00 GF/s, 1 run)');
   });
 
-  it('ratio is the other backend time over ours; unsupported beats not-run', () => {
+  it('ratio is the other backend median over ours; unsupported beats not-run', () => {
     expect(renderRatio(rows[0], rows[1])).toBe('4.00×');
     expect(renderRatio(rows[2], rows[3])).toBe('unsupported');
     expect(renderRatio(rows[0], undefined)).toBe('—');
@@ -171,18 +453,54 @@ describe('table rendering', () => {
     expect(renderRatio(rows[0], rows[4])).toBe('—');
   });
 
+  it('ratioStats pairs the samples of the same round, only for rows timed in the same rounds', () => {
+    const ours: ResultRow = { ...rows[0]!, timing: timing(100, 50, 200) };
+    const other: ResultRow = { ...rows[1]!, timing: timing(300, 200, 400), interleaved: { with: ['ours'], rounds: 3, warmupRuns: 1 } };
+    // Medians 100 and 300: ratio 3; per round 3, 4 and 2.
+    expect(ratioStats(ours, other)).toEqual({ backend: 'ours', ratio: 3, perRound: { median: 3, min: 2, max: 4 } });
+    expect(ratioStats(ours, { ...other, interleaved: undefined })).toBeUndefined();
+    expect(ratioStats(ours, { ...other, timing: timing(300, 200) })).toBeUndefined();
+    expect(ratioStats(ours, rows[3])).toBeUndefined();
+  });
+
+  it('headers carry the thread count a backend computes with', () => {
+    const threads = { ours: 2, 'tfjs-wasm': 1 };
+    expect(renderHeader('tfjs-wasm', threads)).toBe('tfjs-wasm (1 thread)');
+    expect(renderHeader('ours', threads)).toBe('ours (2 threads)');
+    expect(renderHeader('tfjs-webgpu', threads)).toBe('tfjs-webgpu');
+    expect(renderHeader('tfjs-webgpu')).toBe('tfjs-webgpu');
+  });
+
   it('renders one line per workload with ratio and ceiling columns', () => {
-    const md = renderTable(rows, { backends: ['ours', 'tfjs-webgpu', 'tfjs-wasm'], ours: 'ours', ceilingGflops: 24 });
+    const md = renderTable(rows, { backends: ['ours', 'tfjs-webgpu', 'tfjs-wasm'], ours: 'ours', ceilingGflops: 24, threads: { 'tfjs-wasm': 1 } });
     const lines = md.trim().split('\n');
-    expect(lines[0]).toBe('| workload | GFLOP | ours | tfjs-webgpu | tfjs-wasm | ours/tfjs-webgpu | ours/tfjs-wasm | ceiling GF/s |');
+    expect(lines[0]).toBe('| workload | GFLOP | ours | tfjs-webgpu | tfjs-wasm (1 thread) | ours/tfjs-webgpu | ours/tfjs-wasm | ceiling GF/s |');
     expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|');
-    expect(lines[2]).toBe('| matmul/1024 | 2.000 | 100 ms (20.0 GF/s) | 400 ms (5.00 GF/s) | — | 4.00× | — | 24.0 |');
-    expect(lines[3]).toBe('| layer/D2/gradWeight | 1.000 | 50.0 ms (20.0 GF/s) | — | unsupported | — | unsupported | 24.0 |');
-    expect(lines[4]).toBe('| train/style-256 | — | — | skipped (slow) | — | — | — | 24.0 |');
+    expect(lines[2]).toBe('| matmul/1024 | 2.000 | 100 ms (90.0–120, n=3; 20.0 GF/s) | 400 ms (380–410, n=3; 5.00 GF/s) | — | 4.00× | — | 24.0 |');
+    expect(lines[3]).toBe('| layer/D2/gradWeight | 1.000 | 50.0 ms (n=1; 20.0 GF/s) | — | unsupported | — | unsupported | 24.0 |');
+    expect(lines[4]).toBe('| train/style-256 | — | — | skipped (slow: 12.0 s a warm run) | — | — | — | 24.0 |');
     expect(lines).toHaveLength(5);
   });
 
-  it('without an "ours" backend there are no ratio columns', () => {
+  it('the ceiling column shows each workload\'s own ceiling (mean, then before–after) when the rows carry one', () => {
+    const withCeilings: ResultRow[] = [
+      { ...rows[0]!, ceilingGflops: 20, ceilingSamples: [22, 18] },
+      { ...rows[1]!, ceilingGflops: 20, ceilingSamples: [22, 18] },
+      { ...rows[2]!, ceilingGflops: 41.5, ceilingSamples: [41.5] },
+      rows[4]!,
+    ];
+    const lines = renderTable(withCeilings, { backends: ['ours', 'tfjs-webgpu'], ours: 'ours' }).trim().split('\n');
+    expect(lines[0]!.endsWith('| ceiling GF/s |')).toBe(true);
+    expect(lines[2]!.endsWith('| 4.00× | 20.0 (18.0–22.0) |')).toBe(true);
+    expect(lines[3]!.endsWith('| 41.5 |')).toBe(true);
+    expect(lines[4]!.endsWith('| — | — |')).toBe(true);
+    // With a run-wide number too, a workload without its own ceiling falls back to it.
+    const fallback = renderTable(withCeilings, { backends: ['ours', 'tfjs-webgpu'], ours: 'ours', ceilingGflops: 30 }).trim().split('\n');
+    expect(fallback[4]!.endsWith('| — | 30.0 |')).toBe(true);
+    expect(fallback[2]!.endsWith('| 20.0 (18.0–22.0) |')).toBe(true);
+  });
+
+  it('without an "ours" backend there are no ratio columns, and no ceiling column without a ceiling', () => {
     const md = renderTable(rows.filter((r) => r.backend !== 'ours'));
     expect(md.split('\n')[0]).toBe('| workload | GFLOP | tfjs-webgpu | tfjs-wasm |');
   });
@@ -207,7 +525,7 @@ describe('writeResults', () => {
     expect(parsed.quick).toBe(true);
     expect(parsed.rows[0].timing.median).toBe(1);
     const md = readFileSync(out.md, 'utf8');
-    expect(md).toContain('| matmul/8 | 0.000 | 1.00 ms (0.00 GF/s) |');
+    expect(md).toContain('| matmul/8 | 0.000 | 1.00 ms (n=1; 0.00 GF/s) |');
     expect(existsSync(out.md)).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(['test-adapter-1.json', 'test-adapter-1.md']);
   });
@@ -304,5 +622,40 @@ describe('tfjs adapter on the cpu backend', () => {
   it('recognises tfjs "kernel not registered" errors as unsupported', () => {
     expect(isUnsupportedError(new Error("Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'"))).toBe(true);
     expect(isUnsupportedError(new Error('Out of memory'))).toBe(false);
+  });
+});
+
+describe('tfjs-wasm beside tfjs-cpu, switched per run', () => {
+  let tf: Tf;
+  let ctx: Awaited<ReturnType<typeof loadTfjs>>;
+  beforeAll(async () => {
+    ctx = await loadTfjs({ backends: ['wasm', 'cpu'] });
+    tf = ctx.tf;
+  });
+
+  it('tfjs-wasm reports the threads it really has: 1 in Node, the single-threaded SIMD build', () => {
+    expect(ctx.available).toEqual(['wasm', 'cpu']);
+    expect(ctx.wasm).toEqual({ threads: 1, binary: 'tfjs-backend-wasm-simd.wasm', simd: true, multithread: false });
+  });
+
+  it('alternates the backends run by run and never moves a prepared tensor between them', async () => {
+    const setBackend = vi.spyOn(tf.engine(), 'setBackend'); // calls through
+    const moveData = vi.spyOn(tf.engine(), 'moveData');
+    const before = tf.memory().numTensors;
+    const workloads = [matmulWorkload(32)];
+    try {
+      const rows = await runSuite(workloads, [tfjsSide(ctx, 'wasm', workloads), tfjsSide(ctx, 'cpu', workloads)], {
+        quick: false, rules: () => rules({ warmup: 1, samples: 3, maxSamples: 3 }),
+      });
+      expect(rows.map((r) => [r.backend, r.status, r.timing?.samples.length])).toEqual([['tfjs-wasm', 'ok', 3], ['tfjs-cpu', 'ok', 3]]);
+      // first runs, one warm-up round, three timed rounds, then disposal: wasm, cpu, wasm, cpu, …
+      expect(setBackend.mock.calls.map((c) => c[0])).toEqual(Array.from({ length: 6 }, () => ['wasm', 'cpu']).flat());
+      expect(moveData).not.toHaveBeenCalled();
+      expect(rows[0]!.memory!.numBytes).toBe(2 * 32 * 32 * 4); // a and b, prepared on wasm
+    } finally {
+      setBackend.mockRestore();
+      moveData.mockRestore();
+    }
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
