@@ -2,7 +2,7 @@
 """Load a GAN checkpoint written by this project's trainer into PyTorch, and check it computes what we compute.
 
     python3 tools/pytorch/check_checkpoint.py runs/dcgan-mnist/checkpoint.safetensors \
-        [--tensors samples.safetensors] [--tol 1e-4]
+        [--tensors samples.safetensors] [--tol 1e-4] [--generator raw|ema] [--out FILE.json]
 
 The models below are the lesson's PyTorch models written out in torch.nn, with the same module layout as
 src/gan/models.ts, so the checkpoint's "G.*" and "D.*" entries are two ordinary torch state_dicts: they load
@@ -11,15 +11,67 @@ with load_state_dict(strict=True) and nothing renamed. (The "optG.*"/"optD.*" en
 With --tensors (written by `npm run cli -- sample --checkpoint ... --out grid.png --tensors FILE`), the script
 also runs G on the same latents and D on G's images, both in eval mode, and reports the largest differences
 from our engine's outputs; it exits with status 1 when one exceeds --tol.
+
+The outcome is also written as JSON (--out, default pytorch-check.json beside the checkpoint): the checkpoint and
+tensors files with their SHA-256, the model and step, torch's version, the date, the tensors' shapes, and the
+largest absolute differences of G(z) and D(G(z)). It needs torch (Debian: `apt-get install python3-torch`); the
+`safetensors` package is used when installed, else the small reader below.
 """
 import argparse
+import datetime
+import hashlib
 import json
+import os
+import platform
+import struct
 import sys
 
 import torch
 from torch import nn
-from safetensors import safe_open
-from safetensors.torch import load_file
+
+try:
+    from safetensors.torch import load_file as _st_load_file
+except ImportError:  # Debian has no python3-safetensors; the format is simple enough to read here
+    _st_load_file = None
+
+_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+           "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+           "BOOL": torch.bool}
+
+
+def read_safetensors(path):
+    """(metadata dict, {name: tensor}) of a safetensors file: an 8-byte little-endian header length, a JSON
+    header of {name: {dtype, shape, data_offsets}} plus "__metadata__", then the raw little-endian data."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        sys.exit(f"{path}: too short to be a safetensors file")
+    (n,) = struct.unpack("<Q", raw[:8])
+    try:
+        header = json.loads(raw[8:8 + n])
+    except ValueError as e:
+        sys.exit(f"{path}: the safetensors header is not JSON ({e})")
+    meta = header.pop("__metadata__", None) or {}
+    if _st_load_file is not None:
+        return meta, _st_load_file(path)
+    data = raw[8 + n:]
+    tensors = {}
+    for name, entry in header.items():
+        if entry["dtype"] not in _DTYPES:
+            sys.exit(f"{path}: entry {name!r} has dtype {entry['dtype']}, which this reader does not know")
+        start, end = entry["data_offsets"]
+        dtype = _DTYPES[entry["dtype"]]
+        t = torch.frombuffer(bytearray(data[start:end]), dtype=dtype) if end > start else torch.empty(0, dtype=dtype)
+        tensors[name] = t.reshape(entry["shape"])
+    return meta, tensors
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def dense_gan(z_dim, channels, size):
@@ -103,37 +155,77 @@ def main():
     ap.add_argument("checkpoint")
     ap.add_argument("--tensors", help="z/images/logits written by `sample --tensors`")
     ap.add_argument("--tol", type=float, default=1e-4, help="largest allowed absolute difference [1e-4]")
+    ap.add_argument("--generator", choices=["raw", "ema"],
+                    help="which generator `sample --tensors` drew from: the trained G ('G.*') or the weight average "
+                         "('G_ema.*'); default: as `sample` does, the average when the checkpoint has one")
+    ap.add_argument("--out", help="JSON file for the outcome [pytorch-check.json beside the checkpoint]")
     args = ap.parse_args()
 
-    with safe_open(args.checkpoint, framework="pt") as f:
-        meta = f.metadata() or {}
+    meta, state = read_safetensors(args.checkpoint)
     if "meta" not in meta:
         sys.exit(f"{args.checkpoint}: no 'meta' entry in the safetensors metadata; not a checkpoint of this project's trainer")
     info = json.loads(meta["meta"])
     G, D = build(info["model"])
-    state = load_file(args.checkpoint)
-    G.load_state_dict(sub_state_dict(state, "G."), strict=True)
+    has_ema = any(k.startswith("G_ema.") for k in state)
+    generator = args.generator or ("ema" if has_ema else "raw")
+    if generator == "ema" and not has_ema:
+        sys.exit(f"{args.checkpoint}: --generator ema, but the checkpoint has no G_ema.* entries (trained without --g-ema)")
+    g_prefix = "G_ema." if generator == "ema" else "G."
+    G.load_state_dict(sub_state_dict(state, g_prefix), strict=True)
     D.load_state_dict(sub_state_dict(state, "D."), strict=True)
     G.eval()
     D.eval()
     n_g = sum(p.numel() for p in G.parameters())
     n_d = sum(p.numel() for p in D.parameters())
     print(f"loaded {info['model']['kind']} at step {info.get('step')} into torch {torch.__version__}: "
-          f"G {n_g:,} and D {n_d:,} parameters, strict=True")
+          f"{g_prefix[:-1]} {n_g:,} and D {n_d:,} parameters, strict=True")
 
-    if not args.tensors:
-        return 0
-    ref = load_file(args.tensors)
-    with torch.no_grad():
-        images = G(ref["z"])
-        logits = D(ref["images"])
-    err_images = (images - ref["images"]).abs().max().item()
-    err_logits = (logits.reshape(ref["logits"].shape) - ref["logits"]).abs().max().item()
-    ok = err_images <= args.tol and err_logits <= args.tol * max(1.0, ref["logits"].abs().max().item())
-    print(f"G(z) vs ours: max |diff| {err_images:.3g} over {images.numel()} values; "
-          f"D(images) vs ours: max |diff| {err_logits:.3g} (|logit| up to {ref['logits'].abs().max().item():.3g}); "
-          f"{'OK' if ok else 'MISMATCH'} at tol {args.tol:g}")
-    return 0 if ok else 1
+    out = {
+        "checkpoint": args.checkpoint,
+        "checkpointSha256": sha256(args.checkpoint),
+        "model": info["model"]["kind"],
+        "modelSpec": info["model"],
+        "step": int(info["step"]) if info.get("step") is not None else None,
+        "generator": g_prefix[:-1],
+        "strictLoad": True,
+        "parameters": {"G": n_g, "D": n_d},
+        "torch": torch.__version__,
+        "safetensorsReader": "the safetensors package" if _st_load_file is not None else "check_checkpoint.py's own",
+        "python": platform.python_version(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    rc = 0
+    if args.tensors:
+        _, ref = read_safetensors(args.tensors)
+        with torch.no_grad():
+            images = G(ref["z"])
+            logits = D(ref["images"])
+        err_images = (images - ref["images"]).abs().max().item()
+        err_logits = (logits.reshape(ref["logits"].shape) - ref["logits"]).abs().max().item()
+        logit_max = ref["logits"].abs().max().item()
+        ok = err_images <= args.tol and err_logits <= args.tol * max(1.0, logit_max)
+        print(f"G(z) vs ours: max |diff| {err_images:.3g} over {images.numel()} values; "
+              f"D(images) vs ours: max |diff| {err_logits:.3g} (|logit| up to {logit_max:.3g}); "
+              f"{'OK' if ok else 'MISMATCH'} at tol {args.tol:g}")
+        out.update({
+            "tensors": args.tensors,
+            "tensorsSha256": sha256(args.tensors),
+            "shapes": {k: list(ref[k].shape) for k in ("z", "images", "logits")},
+            "maxAbsDiff": {"G_z": err_images, "D_G_z": err_logits},
+            "logitMaxAbs": logit_max,
+            "tol": args.tol,
+            "ok": ok,
+        })
+        rc = 0 if ok else 1
+    path = args.out or os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)), "pytorch-check.json")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+    print(f"wrote {path}")
+    return rc
 
 
 if __name__ == "__main__":
