@@ -10,7 +10,8 @@
  * from the state dict on load. There is a single parameter group.
  */
 import { Tensor, engine, type Shape } from '../tensor/index.ts';
-import { grid1d, Params } from '../tensor/engine.ts';
+import { grid1d } from '../tensor/engine.ts';
+import { shaderParams } from '../tensor/params.ts';
 import { toFloat32, type HostTensor } from './module.ts';
 
 /** A state dict value: a GPU tensor (moment buffers) or plain numbers (step, hyperparameters). */
@@ -244,11 +245,17 @@ export class Adam extends Optimizer {
       engine().launch(
         { shader: 'adam' },
         {
-          params: new Params()
-            .u32(p.size).u32(0).u32(0).u32(0)
-            .f32(beta1).f32(beta2).f32(1 - beta1).f32(1 - beta2)
-            .f32(this.eps).f32(this.weightDecay).f32(stepSize).f32(bc2Sqrt)
-            .done(),
+          params: shaderParams('adam', {
+            n: p.size,
+            beta1,
+            beta2,
+            one_minus_beta1: 1 - beta1,
+            one_minus_beta2: 1 - beta2,
+            eps: this.eps,
+            weight_decay: this.weightDecay,
+            step_size: stepSize,
+            bc2_sqrt: bc2Sqrt,
+          }),
           buffers: [p.buffer, grad.buffer, s.tensors.get('exp_avg')!.buffer, s.tensors.get('exp_avg_sq')!.buffer],
           workgroups: grid1d(Math.ceil(p.size / 4), 256), // 4 elements per invocation
         },
@@ -321,10 +328,15 @@ export class SGD extends Optimizer {
       engine().launch(
         { shader: 'sgd', entry: useMomentum ? 'with_momentum' : 'plain' },
         {
-          params: new Params()
-            .u32(p.size).u32(firstStep ? 1 : 0).u32(this.nesterov ? 1 : 0).u32(0)
-            .f32(this.lr).f32(this.momentum).f32(1 - this.dampening).f32(this.weightDecay)
-            .done(),
+          params: shaderParams('sgd', {
+            n: p.size,
+            first_step: firstStep ? 1 : 0,
+            nesterov: this.nesterov ? 1 : 0,
+            lr: this.lr,
+            momentum: this.momentum,
+            one_minus_dampening: 1 - this.dampening,
+            weight_decay: this.weightDecay,
+          }),
           buffers,
           workgroups: grid1d(Math.ceil(p.size / 4), 256), // 4 elements per invocation
         },

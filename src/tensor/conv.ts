@@ -18,7 +18,8 @@
  *   'tiled'    conv2d_implicit_gemm_tiled.wgsl, conv2d_weight_grad_tiled.wgsl — 64-wide tiles staged through
  *              workgroup memory, 4×4 per invocation: the classic GPU design, as matmul_tiled.wgsl.
  */
-import { engine, grid1d, Params, type Kernel } from './engine.ts';
+import { engine, grid1d, type Kernel } from './engine.ts';
+import { shaderParams } from './params.ts';
 import { Tensor, record } from './tensor.ts';
 import { sum, add, reshape, matmul } from './ops.ts';
 import { launchMatmul } from './matmul.ts';
@@ -199,7 +200,7 @@ function packRows(w: Tensor, taps: number, C: number, M: number, mPad: number, s
   engine().launch(
     { shader: 'conv_pack_weight' },
     {
-      params: new Params().u32(taps * C).u32(C).u32(M).u32(mPad).u32(strideC).u32(strideM).u32(0).u32(0).done(),
+      params: shaderParams('conv_pack_weight', { rows: taps * C, C, M, mPad, strideC, strideM }),
       buffers: [w.buffer, packed.buffer],
       workgroups: grid1d(taps * C, 64),
     },
@@ -224,7 +225,7 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
   // tiled kernel, TM × 64 staged through workgroup memory.
   const TM = tiled ? tiledChannelTile(outC) : channelTile(convTiles.gatherTM, outC);
   const TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
-  const kernel: Kernel = tiled
+  const kernel: Kernel & { shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_tiled' } = tiled
     ? { shader: 'conv2d_implicit_gemm_tiled', subs: { TILE_M: String(TM) }, constants: { TRANSPOSED: transposed } }
     : { shader: 'conv2d_implicit_gemm', subs: { TM: String(TM), TN: String(TN) }, constants: { TRANSPOSED: transposed } };
   const mPad = Math.ceil(outC / TM) * TM;
@@ -233,14 +234,14 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const unitFlops = 2 * 64 * TN * TM * srcC * g.kh * g.kw;
   for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops)) {
-    const params = new Params()
-      .u32(srcC).u32(srcH).u32(srcW).u32(g.N)
-      .u32(outC).u32(outH).u32(outW).u32(mPad)
-      .u32(g.kh).u32(g.kw).i32(g.stride[0]).i32(g.stride[1])
-      .i32(g.padding[0]).i32(g.padding[1]).i32(g.dilation[0]).i32(g.dilation[1])
-      .u32(phasesH).u32(phasesW).u32(t0).u32(bias ? 1 : 0)
-      .u32(m0).u32(0).u32(0).u32(0)
-      .done();
+    const params = shaderParams(kernel.shader, {
+      srcC, srcH, srcW, batch: g.N,
+      outC, outH, outW, mPad,
+      kh: g.kh, kw: g.kw, strideH: g.stride[0], strideW: g.stride[1],
+      padH: g.padding[0], padW: g.padding[1], dilH: g.dilation[0], dilW: g.dilation[1],
+      phasesH, phasesW, tileOffset: t0, hasBias: bias ? 1 : 0,
+      mBlockOffset: m0,
+    });
     engine().launch(kernel, {
       params,
       buffers: [src.buffer, packed.buffer, (bias ?? packed).buffer, out.buffer],
@@ -275,12 +276,12 @@ function singleChannelTransposed(g: Geom, src: Tensor, w: Tensor, bias: Tensor |
   engine().launch(
     { shader: 'conv_col2im' },
     {
-      params: new Params()
-        .u32(out.size).u32(g.H).u32(g.W).u32(g.Ho)
-        .u32(g.Wo).u32(g.kh).u32(g.kw).u32(tStride)
-        .i32(g.stride[0]).i32(g.stride[1]).i32(g.padding[0]).i32(g.padding[1])
-        .i32(g.dilation[0]).i32(g.dilation[1]).u32(bias ? 1 : 0).u32(0)
-        .done(),
+      params: shaderParams('conv_col2im', {
+        count: out.size, outH: g.H, outW: g.W, srcH: g.Ho,
+        srcW: g.Wo, kh: g.kh, kw: g.kw, tStride,
+        strideH: g.stride[0], strideW: g.stride[1], padH: g.padding[0], padW: g.padding[1],
+        dilH: g.dilation[0], dilW: g.dilation[1], hasBias: bias ? 1 : 0,
+      }),
       buffers: [cols.buffer, (bias ?? cols).buffer, out.buffer],
       workgroups: grid1d(out.size, 256),
     },
@@ -304,7 +305,7 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
   // tiled kernel, TM × 64 staged through workgroup memory.
   const TM = tiled ? tiledChannelTile(pC) : channelTile(convTiles.wgradTM, pC);
   const TC = tiled ? 1 : laneTile(convTiles.wgradTC, TM, columns);
-  const kernel: Kernel = tiled
+  const kernel: Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_tiled' } = tiled
     ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) } }
     : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) } };
   const mBlocks = Math.ceil(pC / TM);
@@ -322,13 +323,13 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
   if (partial.size === 0) return partial;
   const unitFlops = 2 * pixelsPerChunk * TM * columns;
   for (const [z0, nz, m0, nm] of launchRanges(usedChunks, mBlocks, unitFlops)) {
-    const params = new Params()
-      .u32(gC).u32(g.H).u32(g.W).u32(g.N)
-      .u32(pC).u32(g.Ho).u32(g.Wo).u32(taps)
-      .u32(g.kw).u32(pixelsPerChunk).i32(g.stride[0]).i32(g.stride[1])
-      .i32(g.padding[0]).i32(g.padding[1]).i32(g.dilation[0]).i32(g.dilation[1])
-      .u32(z0).u32(m0).u32(0).u32(0)
-      .done();
+    const params = shaderParams(kernel.shader, {
+      gC, gH: g.H, gW: g.W, batch: g.N,
+      pC, pH: g.Ho, pW: g.Wo, taps,
+      kw: g.kw, pixelsPerChunk, strideH: g.stride[0], strideW: g.stride[1],
+      padH: g.padding[0], padW: g.padding[1], dilH: g.dilation[0], dilW: g.dilation[1],
+      chunkOffset: z0, mBlockOffset: m0,
+    });
     engine().launch(kernel, { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [colGroups, nm, nz] });
   }
   if (usedChunks === 1) return partial;

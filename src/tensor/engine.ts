@@ -10,6 +10,7 @@
  *   uniform buffers, uploaded with one writeBuffer per chunk right before the submit.
  */
 import { SHADERS } from '../shaders.gen.ts';
+import type { ParamBlock } from './params.ts';
 import { acquireDevice, type AdapterSummary } from './gpu.ts';
 
 export interface Kernel {
@@ -24,8 +25,8 @@ export interface Kernel {
 }
 
 export interface Launch {
-  /** Parameter block bound at @binding(0) as a uniform; its layout must match the shader's struct. */
-  params: ArrayBuffer;
+  /** Parameter block bound at @binding(0) as a uniform, written by name for this shader (`shaderParams`). */
+  params: ParamBlock;
   /** Storage buffers for @binding(1), @binding(2), ... in order. */
   buffers: GPUBuffer[];
   workgroups: [number, number, number];
@@ -191,8 +192,11 @@ export class Engine {
     this.checkAlive();
     const [x, y, z] = l.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
+    if (l.params.shader !== kernel.shader) {
+      throw new Error(`launch: parameters written for shaders/${l.params.shader}.wgsl given to shaders/${kernel.shader}.wgsl`);
+    }
     const pipeline = this.pipeline(kernel);
-    const slot = this.uniformSlot(l.params);
+    const slot = this.uniformSlot(l.params.data);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: slot }];
     l.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
@@ -427,40 +431,6 @@ export function kernelLabel(k: Kernel): string {
   const expr = k.subs && (k.subs.EXPR ?? k.subs.GRAD ?? k.subs.COMBINE);
   if (expr) label += `(${expr.length > 24 ? expr.slice(0, 24) + '…' : expr})`;
   return label;
-}
-
-/** Builds a kernel parameter block field by field (little-endian, WGSL uniform layout is the caller's job). */
-export class Params {
-  private view: DataView;
-  private bytes: number;
-  constructor(size = 256) {
-    this.view = new DataView(new ArrayBuffer(size));
-    this.bytes = 0;
-  }
-  u32(v: number): this {
-    this.view.setUint32(this.bytes, v >>> 0, true);
-    this.bytes += 4;
-    return this;
-  }
-  i32(v: number): this {
-    this.view.setInt32(this.bytes, v, true);
-    this.bytes += 4;
-    return this;
-  }
-  f32(v: number): this {
-    this.view.setFloat32(this.bytes, v, true);
-    this.bytes += 4;
-    return this;
-  }
-  /** `count` u32 values padded with zeros to `count` slots (for array<vec4<u32>, count/4>). */
-  u32s(values: readonly number[], count: number): this {
-    if (values.length > count) throw new Error(`Too many dimensions: ${values.length} > ${count}`);
-    for (let i = 0; i < count; i++) this.u32(values[i] ?? 0);
-    return this;
-  }
-  done(): ArrayBuffer {
-    return this.view.buffer.slice(0, Math.max(16, Math.ceil(this.bytes / 16) * 16)) as ArrayBuffer;
-  }
 }
 
 /** Workgroup grid for `n` items with `perGroup` items per workgroup, spilling into y past 65535 groups. */

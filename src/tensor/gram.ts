@@ -1,7 +1,8 @@
 /**
  * Gram matrices of feature maps, the style representation of neural style transfer.
  */
-import { engine, grid1d, Params } from './engine.ts';
+import { engine, grid1d } from './engine.ts';
+import { shaderParams } from './params.ts';
 import { Tensor, record } from './tensor.ts';
 import { launchMatmul } from './matmul.ts';
 import { unary } from './ops.ts';
@@ -41,7 +42,7 @@ export function gram(f: Tensor, opts: { normalize?: GramNormalize } = {}): Tenso
     const sym = Tensor.empty([N, C, C]);
     engine().launch(
       { shader: 'gram', entry: 'symmetrize' },
-      { params: new Params().u32(sym.size).u32(C).f32(1 / norm).u32(0).done(), buffers: [dG.buffer, sym.buffer], workgroups: grid1d(sym.size, 256) },
+      { params: shaderParams('gram', { count: sym.size, C, scale: 1 / norm }), buffers: [dG.buffer, sym.buffer], workgroups: grid1d(sym.size, 256) },
     );
     const df = Tensor.empty(f.shape);
     launchMatmul({

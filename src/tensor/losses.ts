@@ -3,7 +3,8 @@
  * the elementwise losses for 'none'. Gradients come from autograd: the BCE elementwise term is one fused
  * kernel (shaders/loss_bce.wgsl); the others are short compositions of existing ops.
  */
-import { engine, grid1d, Params } from './engine.ts';
+import { engine, grid1d } from './engine.ts';
+import { shaderParams } from './params.ts';
 import { Tensor, record } from './tensor.ts';
 import { add, mean, slice, sub, sum, unary } from './ops.ts';
 
@@ -49,7 +50,7 @@ export function bceWithLogits(logits: Tensor, targets: Tensor | number, opts: { 
     if (!Number.isFinite(targets)) throw new Error(`bceWithLogits: target must be a finite number, got ${targets}`);
   } else checkSameShape(logits, targets, 'bceWithLogits', ['logits', 'targets']);
   const n = logits.size;
-  const params = new Params().u32(n).u32(0).f32(scalar ? targets : 0).f32(0).done();
+  const params = shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0 });
   const kernel = { shader: 'loss_bce', constants: { TARGET_SCALAR: scalar } };
   // A scalar target leaves the T binding unused by the kernel; the logits fill it (read-only aliasing is fine).
   const tBuf = scalar ? logits.buffer : targets.buffer;

@@ -10,7 +10,8 @@
  * By default the engine picks v2 on CPU adapters and v3 on real GPUs. On GPUs, products with too few output
  * tiles for the machine and a long k are split along k (splitCount below) and summed by matmul_split_sum.wgsl.
  */
-import { engine, Params, type Kernel } from './engine.ts';
+import { engine, type Kernel } from './engine.ts';
+import { shaderParams, type ParamBlock } from './params.ts';
 
 export interface MatmulArgs {
   A: GPUBuffer;
@@ -88,30 +89,30 @@ export function launchMatmul(m: MatmulArgs): void {
   if (version === 'naive') {
     engine().launch(
       { shader: 'matmul_naive', constants: flags },
-      { params: matmulParams(m, 1, m.K), buffers: [m.A, m.B, m.C], workgroups: [Math.ceil(m.N / 16), Math.ceil(m.M / 16), m.batch] },
+      { params: naiveParams(m), buffers: [m.A, m.B, m.C], workgroups: [Math.ceil(m.N / 16), Math.ceil(m.M / 16), m.batch] },
     );
     return;
   }
   const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
-  const [kernel, gx, gy]: [Kernel, number, number] = version === 'tiled'
+  const [kernel, gx, gy]: [Kernel & { shader: 'matmul' | 'matmul_tiled' }, number, number] = version === 'tiled'
     ? [{ shader: 'matmul_tiled', constants: flags }, Math.ceil(m.N / 64), Math.ceil(m.M / 64)]
     : [{ shader: 'matmul', constants: { ...flags, WG_X, WG_Y } }, Math.ceil(m.N / (16 * WG_X)), Math.ceil(m.M / (8 * WG_Y))];
   let splits = splitCount(gx * gy * m.batch, m.K);
   const kChunk = Math.ceil(m.K / splits);
   splits = Math.ceil(m.K / kChunk);
   if (splits === 1 || m.batch * splits > 65535) {
-    engine().launch(kernel, { params: matmulParams(m, 1, m.K), buffers: [m.A, m.B, m.C], workgroups: [gx, gy, m.batch] });
+    engine().launch(kernel, { params: matmulParams(kernel.shader, m, 1, m.K), buffers: [m.A, m.B, m.C], workgroups: [gx, gy, m.batch] });
     return;
   }
   // Pass 1: partial products into a scratch buffer [batch·splits, M, N]; pass 2: their sum into C.
   const e = engine();
   const partials = e.alloc(m.batch * splits * m.M * m.N * 4);
   const partialKernel = { ...kernel, constants: { ...kernel.constants, ACCUMULATE: false } };
-  e.launch(partialKernel, { params: matmulParams(m, splits, kChunk), buffers: [m.A, m.B, partials], workgroups: [gx, gy, m.batch * splits] });
+  e.launch(partialKernel, { params: matmulParams(kernel.shader, m, splits, kChunk), buffers: [m.A, m.B, partials], workgroups: [gx, gy, m.batch * splits] });
   e.launch(
     { shader: 'matmul_split_sum', constants: { ACCUMULATE: m.accumulate } },
     {
-      params: new Params().u32(m.M * m.N).u32(splits).u32(m.cBatchStride).u32(0).done(),
+      params: shaderParams('matmul_split_sum', { count: m.M * m.N, splits, cBatchStride: m.cBatchStride }),
       buffers: [partials, m.C],
       workgroups: [Math.ceil((m.M * m.N) / 256), 1, m.batch],
     },
@@ -119,10 +120,12 @@ export function launchMatmul(m: MatmulArgs): void {
   e.free(partials);
 }
 
-function matmulParams(m: MatmulArgs, splits: number, kChunk: number): ArrayBuffer {
-  return new Params()
-    .u32(m.M).u32(m.N).u32(m.K).u32(m.batch)
-    .u32(m.aBatchStride).u32(m.bBatchStride).u32(m.cBatchStride).u32(splits)
-    .u32(kChunk).u32(0).u32(0).u32(0)
-    .done();
+function naiveParams(m: MatmulArgs): ParamBlock {
+  const { M, N, K, batch, aBatchStride, bBatchStride, cBatchStride } = m;
+  return shaderParams('matmul_naive', { M, N, K, batch, aBatchStride, bBatchStride, cBatchStride });
+}
+
+function matmulParams(shader: 'matmul' | 'matmul_tiled', m: MatmulArgs, splits: number, kChunk: number): ParamBlock {
+  const { M, N, K, batch, aBatchStride, bBatchStride, cBatchStride } = m;
+  return shaderParams(shader, { M, N, K, batch, aBatchStride, bBatchStride, cBatchStride, splits, kChunk });
 }

@@ -2,7 +2,8 @@
  * Batch normalization over the channel axis (axis 1) of [N, C] or [N, C, H, W] tensors (also [N, C, L]),
  * with torch.nn.BatchNorm semantics. Kernels: shaders/batchnorm.wgsl.
  */
-import { engine, grid1d, elementwiseGrid, ELEMENTS_PER_INVOCATION, Params } from './engine.ts';
+import { engine, grid1d, elementwiseGrid, ELEMENTS_PER_INVOCATION } from './engine.ts';
+import { shaderParams } from './params.ts';
 import { Tensor, record } from './tensor.ts';
 
 export interface BatchNormOptions {
@@ -55,10 +56,7 @@ export function batchNorm(
   }
   const affine = gamma !== null;
 
-  const params = new Params()
-    .u32(C).u32(HW).u32(M).u32(x.size)
-    .f32(eps).f32(momentum).f32(M > 1 ? M / (M - 1) : 1).f32(1 / M)
-    .done();
+  const params = shaderParams('batchnorm', { C, HW, M, total: x.size, eps, momentum, unbias: M > 1 ? M / (M - 1) : 1, invM: 1 / M });
   const e = engine();
   // [3, C]: mean, 1/√(var + eps), var — the forward's statistics, kept for backward.
   const stats = Tensor.empty([3, C]);

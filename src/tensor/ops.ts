@@ -5,7 +5,8 @@
  * Backward functions must return tensors they own (never the incoming gradient itself): the graph walker
  * disposes each gradient after use. Views (`reshapeView`) are cheap owned handles on shared storage.
  */
-import { engine, grid1d, elementwiseGrid, ELEMENTS_PER_INVOCATION, Params } from './engine.ts';
+import { engine, grid1d, elementwiseGrid, ELEMENTS_PER_INVOCATION } from './engine.ts';
+import { shaderParams } from './params.ts';
 import { Tensor, record, shapeSize, checkShape, type Shape } from './tensor.ts';
 import { launchMatmul } from './matmul.ts';
 
@@ -87,11 +88,11 @@ export type UnaryOp = keyof typeof UNARY_OPS;
 
 const NON_DIFF = new Set<UnaryOp>(['gtScalar', 'ltScalar', 'step']);
 
-function launchElementwise(shader: string, subs: Record<string, string>, inputs: Tensor[], out: Tensor, a: number, b: number): void {
+function launchElementwise(shader: 'unary' | 'unary_backward', subs: Record<string, string>, inputs: Tensor[], out: Tensor, a: number, b: number): void {
   if (out.size === 0) return;
   engine().launch(
     { shader, subs, constants: { PER: ELEMENTS_PER_INVOCATION } },
-    { params: new Params().u32(out.size).u32(0).f32(a).f32(b).done(), buffers: [...inputs.map((t) => t.buffer), out.buffer], workgroups: elementwiseGrid(out.size) },
+    { params: shaderParams(shader, { n: out.size, a, b }), buffers: [...inputs.map((t) => t.buffer), out.buffer], workgroups: elementwiseGrid(out.size) },
   );
 }
 
@@ -132,10 +133,13 @@ function binaryRaw(a: Tensor, b: Tensor, op: BinaryOp): Tensor {
   engine().launch(
     { shader: 'binary', subs: { EXPR: BINARY_OPS[op] }, constants: { SAME_SHAPE: same, PER: ELEMENTS_PER_INVOCATION } },
     {
-      params: new Params()
-        .u32(out.size).u32(shape.length).u32(0).u32(0)
-        .u32s(shape, 8).u32s(broadcastStrides(a.shape, shape), 8).u32s(broadcastStrides(b.shape, shape), 8)
-        .done(),
+      params: shaderParams('binary', {
+        n: out.size,
+        rank: shape.length,
+        shape,
+        strideA: broadcastStrides(a.shape, shape),
+        strideB: broadcastStrides(b.shape, shape),
+      }),
       buffers: [a.buffer, b.buffer, out.buffer],
       workgroups: elementwiseGrid(out.size),
     },
@@ -288,11 +292,17 @@ function reduceRaw(x: Tensor, axes: number[], op: 'sum' | 'max', scale: number):
     return Tensor.zeros(outShape);
   }
   const perWorkgroup = redSize >= 128 && out.size < 16384;
-  const params = new Params()
-    .u32(out.size).u32(redSize).u32(kept.shape.length).u32(reduced.shape.length)
-    .f32(scale).u32(0).u32(0).u32(0)
-    .u32s(kept.shape, 8).u32s(kept.stride, 8).u32s(reduced.shape, 8).u32s(reduced.stride, 8)
-    .done();
+  const params = shaderParams('reduce', {
+    outSize: out.size,
+    redSize,
+    keptRank: kept.shape.length,
+    redRank: reduced.shape.length,
+    scale,
+    keptShape: kept.shape,
+    keptStride: kept.stride,
+    redShape: reduced.shape,
+    redStride: reduced.stride,
+  });
   const subs = op === 'sum' ? { COMBINE: 'a + b', IDENTITY: '0.0' } : { COMBINE: 'max(a, b)', IDENTITY: '-3.4028234663852886e38' };
   engine().launch(
     { shader: 'reduce', entry: perWorkgroup ? 'per_workgroup' : 'per_thread', subs },
@@ -361,7 +371,7 @@ function gather(x: Tensor, shape: Shape, strides: number[], offset: number): Ten
   engine().launch(
     { shader: 'strided_copy', entry: 'gather' },
     {
-      params: new Params().u32(out.size).u32(shape.length).u32(offset).u32(0).u32s(shape, 8).u32s(strides, 8).done(),
+      params: shaderParams('strided_copy', { n: out.size, rank: shape.length, offset, shape, stride: strides }),
       buffers: [x.buffer, out.buffer],
       workgroups: grid1d(out.size, 256),
     },
@@ -374,7 +384,7 @@ function scatter(src: Tensor, dst: Tensor, strides: number[], offset: number): v
   engine().launch(
     { shader: 'strided_copy', entry: 'scatter' },
     {
-      params: new Params().u32(src.size).u32(src.rank).u32(offset).u32(0).u32s(src.shape, 8).u32s(strides, 8).done(),
+      params: shaderParams('strided_copy', { n: src.size, rank: src.rank, offset, shape: src.shape, stride: strides }),
       buffers: [src.buffer, dst.buffer],
       workgroups: grid1d(src.size, 256),
     },

@@ -4,7 +4,8 @@
  * Every backward is a gather: one invocation per input pixel sums the output gradients that came from it,
  * so overlapping windows are handled without atomics and results are bit-for-bit reproducible.
  */
-import { engine, grid1d, Params } from './engine.ts';
+import { engine, grid1d } from './engine.ts';
+import { shaderParams, type ParamBlock } from './params.ts';
 import { Tensor, record } from './tensor.ts';
 
 /** A size given once for both spatial dimensions or as [height, width]. */
@@ -59,12 +60,9 @@ function poolGeometry(x: Tensor, o: PoolOptions, op: string): PoolGeometry {
   return { N, C, H, W, OH, OW, k, s, p };
 }
 
-function poolParams(g: PoolGeometry, count: number): ArrayBuffer {
-  return new Params()
-    .u32(count).u32(g.H).u32(g.W).u32(g.OH)
-    .u32(g.OW).u32(g.k[0]).u32(g.k[1]).u32(g.s[0])
-    .u32(g.s[1]).u32(g.p[0]).u32(g.p[1]).u32(0)
-    .done();
+function poolParams(shader: 'pool_max' | 'pool_avg', g: PoolGeometry, count: number): ParamBlock {
+  const { H, W, OH, OW, k, s, p } = g;
+  return shaderParams(shader, { count, H, W, OH, OW, kh: k[0], kw: k[1], sh: s[0], sw: s[1], ph: p[0], pw: p[1] });
 }
 
 /**
@@ -80,7 +78,7 @@ export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
   if (out.size > 0) {
     engine().launch(
       { shader: 'pool_max', entry: 'forward' },
-      { params: poolParams(g, out.size), buffers: [x.buffer, out.buffer, argmax.buffer], workgroups: grid1d(out.size, 256) },
+      { params: poolParams('pool_max', g, out.size), buffers: [x.buffer, out.buffer, argmax.buffer], workgroups: grid1d(out.size, 256) },
     );
   }
   const recorded = record(out, 'maxPool2d', [x], (dy) => {
@@ -88,7 +86,7 @@ export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
     if (dx.size > 0) {
       engine().launch(
         { shader: 'pool_max', entry: 'backward' },
-        { params: poolParams(g, dx.size), buffers: [dy.buffer, argmax.buffer, dx.buffer], workgroups: grid1d(dx.size, 256) },
+        { params: poolParams('pool_max', g, dx.size), buffers: [dy.buffer, argmax.buffer, dx.buffer], workgroups: grid1d(dx.size, 256) },
       );
     }
     return [dx];
@@ -106,7 +104,7 @@ export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
   if (out.size > 0) {
     engine().launch(
       { ...kernel, entry: 'forward' },
-      { params: poolParams(g, out.size), buffers: [x.buffer, out.buffer], workgroups: grid1d(out.size, 256) },
+      { params: poolParams('pool_avg', g, out.size), buffers: [x.buffer, out.buffer], workgroups: grid1d(out.size, 256) },
     );
   }
   return record(out, 'avgPool2d', [x], (dy) => {
@@ -114,7 +112,7 @@ export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
     if (dx.size > 0) {
       engine().launch(
         { ...kernel, entry: 'backward' },
-        { params: poolParams(g, dx.size), buffers: [dy.buffer, dx.buffer], workgroups: grid1d(dx.size, 256) },
+        { params: poolParams('pool_avg', g, dx.size), buffers: [dy.buffer, dx.buffer], workgroups: grid1d(dx.size, 256) },
       );
     }
     return [dx];
@@ -125,7 +123,7 @@ export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
 export function upsample2d(x: Tensor, scale: Size2): Tensor {
   const [N, C, H, W] = require4d(x, 'upsample2d');
   const [sh, sw] = pair(scale, 'upsample2d', 'scale', 1);
-  const params = (count: number) => new Params().u32(count).u32(H).u32(W).u32(sh).u32(sw).done();
+  const params = (count: number) => shaderParams('upsample', { count, H, W, sh, sw });
   const out = Tensor.empty([N, C, H * sh, W * sw]);
   if (out.size > 0) {
     engine().launch(

@@ -6,7 +6,8 @@
  * disposes every tensor created inside `fn` except the ones it returns (like tfjs). Gradients handed to
  * leaves and tensors passed to `keep()` outlive scopes.
  */
-import { engine, grid1d, Params } from './engine.ts';
+import { engine, grid1d } from './engine.ts';
+import { shaderParams } from './params.ts';
 import { backward as runBackward, isGradEnabled, type GradNode } from '../autograd/graph.ts';
 
 export type Shape = readonly number[];
@@ -301,7 +302,7 @@ function launchFill(t: Tensor, entry: 'fill' | 'arange', a: number, b: number): 
   if (t.size === 0) return;
   engine().launch(
     { shader: 'fill', entry },
-    { params: new Params().u32(t.size).u32(0).f32(a).f32(b).done(), buffers: [t.buffer], workgroups: grid1d(t.size, 256) },
+    { params: shaderParams('fill', { n: t.size, a, b }), buffers: [t.buffer], workgroups: grid1d(t.size, 256) },
   );
 }
 
@@ -309,6 +310,6 @@ function launchRandom(t: Tensor, entry: 'uniform_' | 'normal', seed: number, a: 
   if (t.size === 0) return;
   engine().launch(
     { shader: 'random', entry },
-    { params: new Params().u32(t.size).u32(seed).f32(a).f32(b).done(), buffers: [t.buffer], workgroups: grid1d(t.size, 256) },
+    { params: shaderParams('random', { n: t.size, seed, a, b }), buffers: [t.buffer], workgroups: grid1d(t.size, 256) },
   );
 }

@@ -1,0 +1,65 @@
+/**
+ * Kernel parameter blocks by name. Each shader's `struct Params` (the uniform at @binding(0)) is read by
+ * scripts/gen-shaders.mjs into `PARAM_LAYOUTS` (byte offsets under WGSL's uniform rules) and `ParamsOf`
+ * (one property per field), so a launcher writes
+ *
+ *   params: shaderParams('pool_max', { count, H, W, OH, OW, kh, kw, sh, sw, ph, pw })
+ *
+ * and the order of the fields lives only in the WGSL file. A missing or misspelt field is a type error; at run
+ * time every value is checked against its WGSL type (a u32 that is negative or fractional, a NaN) and the
+ * engine refuses a block written for another shader than the one launched.
+ */
+import { PARAM_LAYOUTS, type ParamField, type ParamsOf, type ShaderWithParams } from '../shaders.gen.ts';
+
+export type { ParamsOf, ShaderWithParams };
+
+/** A uniform block written for one shader: `engine().launch` checks that it is launched with that shader. */
+export interface ParamBlock {
+  readonly shader: ShaderWithParams;
+  readonly data: ArrayBuffer;
+}
+
+function writeScalar(view: DataView, offset: number, f: ParamField, v: number, where: string): void {
+  switch (f.scalar) {
+    case 'u32':
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${where}: ${v} is not a u32`);
+      view.setUint32(offset, v, true);
+      return;
+    case 'i32':
+      if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new Error(`${where}: ${v} is not an i32`);
+      view.setInt32(offset, v, true);
+      return;
+    case 'f32':
+      if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`${where}: ${v} is not an f32`);
+      view.setFloat32(offset, v, true);
+  }
+}
+
+/** The parameter block of `shader`, each value written at its field's offset; padding fields stay 0. */
+export function shaderParams<S extends ShaderWithParams>(shader: S, values: ParamsOf[S]): ParamBlock {
+  const layout = PARAM_LAYOUTS[shader];
+  if (!layout) throw new Error(`shaderParams: shaders/${shader}.wgsl has no struct Params`);
+  const view = new DataView(new ArrayBuffer(layout.size));
+  const given = values as Record<string, number | readonly number[] | undefined>;
+  let named = 0;
+  for (const f of layout.fields) {
+    if (f.name.startsWith('_')) continue;
+    named++;
+    const where = `shaderParams(${shader}).${f.name}`;
+    const v = given[f.name];
+    if (v === undefined) throw new Error(`${where} is missing`);
+    if (f.count === 1) {
+      if (typeof v !== 'number') throw new Error(`${where}: expected a number, got ${JSON.stringify(v)}`);
+      writeScalar(view, f.offset, f, v, where);
+    } else {
+      if (typeof v === 'number') throw new Error(`${where}: expected up to ${f.count} numbers, got one number`);
+      if (v.length > f.count) throw new Error(`${where}: ${v.length} values, the struct holds ${f.count}`);
+      v.forEach((x, i) => writeScalar(view, f.offset + 4 * i, f, x, `${where}[${i}]`));
+    }
+  }
+  if (Object.keys(given).length !== named) {
+    const extra = Object.keys(given).filter((k) => !layout.fields.some((f) => f.name === k && !k.startsWith('_')));
+    throw new Error(`shaderParams(${shader}): no field ${extra.join(', ')} in shaders/${shader}.wgsl's struct Params`);
+  }
+  return { shader, data: view.buffer };
+}
