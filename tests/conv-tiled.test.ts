@@ -1,13 +1,16 @@
 /**
  * The workgroup-tiled conv kernels (conv2d_implicit_gemm_tiled.wgsl, conv2d_weight_grad_tiled.wgsl), forced with
  * setConvVersion('tiled'): the same float64-reference and finite-difference checks as the register kernels in
- * conv.test.ts, a few shapes aimed at the tiled kernels' edges, and agreement with the register kernels.
+ * conv.test.ts, a few shapes aimed at the tiled kernels' edges, and agreement with the register kernels. Which
+ * kernels actually ran is read from the engine's launch hook (engine().onLaunch), so a forced version that did not
+ * reach the launches fails here; nothing assumes the adapter is a CPU one.
  */
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { Tensor, tidy } from '../src/tensor/index.ts';
-import { conv2d, convTranspose2d, convTiles, convVersion, setConvVersion, type ConvVersion } from '../src/tensor/conv.ts';
+import { Tensor, tidy, engine } from '../src/tensor/index.ts';
+import { conv2d, convTranspose2d, convTiles, convVersion, setConvVersion, setMeasuredConvVersion, type ConvVersion } from '../src/tensor/conv.ts';
 import { useEngine, randomArray, expectClose, size } from './helpers.ts';
-import { CONV_CASES, CONVT_CASES, LESSON_LAYERS, checkLayer, checkLesson, runCase, type LayerCase } from './conv-cases.ts';
+import { CONV_CASES, CONVT_CASES, LESSON_LAYERS, checkLayer, checkLesson, runCase, refOpts, type LayerCase } from './conv-cases.ts';
+import { refConv2d, refConv2dGrads, refConvTranspose2d, refConvTranspose2dGrads } from './reference/conv.ts';
 
 useEngine();
 
@@ -53,24 +56,53 @@ describe('tiled kernels: lesson layer shapes (batch 2) and tile edges, forward a
   });
 });
 
-/** Output and gradients of one layer under the given kernel version. */
-async function runVersion(version: ConvVersion, l: LayerCase, seed: number): Promise<Float32Array[]> {
+/** The version-specific conv kernels a layer's forward and backward launch: the gather (implicit GEMM) kernel both
+ * ways round (forward and input gradient; TRANSPOSED tells which) and the weight-gradient kernel. */
+const EXPECTED_KERNELS: Record<ConvVersion, string[]> = {
+  register: ['conv2d_implicit_gemm TRANSPOSED=false', 'conv2d_implicit_gemm TRANSPOSED=true', 'conv2d_weight_grad'],
+  tiled: ['conv2d_implicit_gemm_tiled TRANSPOSED=false', 'conv2d_implicit_gemm_tiled TRANSPOSED=true', 'conv2d_weight_grad_tiled'],
+};
+
+/** Output and gradients of one layer under the given kernel version, and the conv2d_* kernels it launched. */
+async function runVersion(version: ConvVersion, l: LayerCase, seed: number): Promise<{ values: Float32Array[]; kernels: string[] }> {
   setConvVersion(version);
   const outC = l.kind === 'conv' ? l.w[0] : l.w[1];
   const X = Tensor.fromArray(Float32Array.from(randomArray(size(l.x), seed)), l.x).requireGrad();
   const W = Tensor.fromArray(Float32Array.from(randomArray(size(l.w), seed + 1, -0.2, 0.2)), l.w).requireGrad();
   const B = Tensor.fromArray(Float32Array.from(randomArray(outC, seed + 2)), [outC]).requireGrad();
-  const Y = tidy(() => {
-    const y = l.kind === 'conv' ? conv2d(X, W, B, l.opts) : convTranspose2d(X, W, B, l.opts);
-    y.backward(Tensor.fromArray(Float32Array.from(randomArray(size(y.shape), seed + 3)), y.shape));
-    return y;
-  });
-  const res = [await Y.toArray(), await X.grad!.toArray(), await W.grad!.toArray(), await B.grad!.toArray()];
+  const kernels = new Set<string>();
+  engine().onLaunch = (k) => {
+    if (!k.shader.startsWith('conv2d_')) return;
+    const t = k.constants?.TRANSPOSED;
+    kernels.add(t === undefined ? k.shader : `${k.shader} TRANSPOSED=${t}`);
+  };
+  let Y: Tensor;
+  try {
+    Y = tidy(() => {
+      const y = l.kind === 'conv' ? conv2d(X, W, B, l.opts) : convTranspose2d(X, W, B, l.opts);
+      y.backward(Tensor.fromArray(Float32Array.from(randomArray(size(y.shape), seed + 3)), y.shape));
+      return y;
+    });
+  } finally {
+    engine().onLaunch = null;
+  }
+  const values = [await Y.toArray(), await X.grad!.toArray(), await W.grad!.toArray(), await B.grad!.toArray()];
   for (const t of [X, W, B, Y]) { t.zeroGrad(); t.dispose(); }
-  return res;
+  return { values, kernels: [...kernels].sort() };
 }
 
-describe('tiled and register kernels agree on random inputs (forward, dX, dW, db)', () => {
+/** The float64 reference of runVersion's output and gradients (same seeded inputs). */
+function referenceOf(l: LayerCase, seed: number): Float64Array[] {
+  const outC = l.kind === 'conv' ? l.w[0] : l.w[1];
+  const x = randomArray(size(l.x), seed), w = randomArray(size(l.w), seed + 1, -0.2, 0.2), b = randomArray(outC, seed + 2);
+  const dy = randomArray(size(l.out), seed + 3);
+  const s = { x: l.x, w: l.w }, o = refOpts(l.opts);
+  const y = l.kind === 'conv' ? refConv2d(x, w, b, s, o) : refConvTranspose2d(x, w, b, s, o);
+  const g = l.kind === 'conv' ? refConv2dGrads(x, w, dy, s, o) : refConvTranspose2dGrads(x, w, dy, s, o);
+  return [y, g.dx, g.dw, g.db];
+}
+
+describe('each forced version runs its own kernels; tiled and register agree with each other and with float64 (forward, dX, dW, db)', () => {
   const layers: LayerCase[] = [
     LESSON_LAYERS.find((l) => l.name.startsWith('DCGAN D2'))!,
     LESSON_LAYERS.find((l) => l.name.startsWith('DCGAN G3'))!,
@@ -79,23 +111,55 @@ describe('tiled and register kernels agree on random inputs (forward, dX, dW, db
   ];
   layers.forEach((l, i) => {
     it(l.name, async () => {
-      const tiled = await runVersion('tiled', l, 100 + 10 * i);
-      const register = await runVersion('register', l, 100 + 10 * i);
-      expect(convVersion()).toBe('register');
-      expect(tiled[0]!.length).toBe(size(l.out));
-      tiled.forEach((t, k) => {
+      const seed = 100 + 10 * i;
+      const tiled = await runVersion('tiled', l, seed);
+      const register = await runVersion('register', l, seed);
+      expect(tiled.kernels).toEqual(EXPECTED_KERNELS.tiled);
+      expect(register.kernels).toEqual(EXPECTED_KERNELS.register);
+      const ref = referenceOf(l, seed);
+      expect(tiled.values[0]!.length).toBe(size(l.out));
+      tiled.values.forEach((t, k) => {
         expect(t.some((v) => v !== 0)).toBe(true);
-        expectClose(t, register[k]!, 1e-4);
+        expectClose(t, register.values[k]!, 1e-4);
+        expectClose(t, ref[k]!, 1e-4);
+        expectClose(register.values[k]!, ref[k]!, 1e-4);
       });
     });
   });
 });
 
 describe('conv version selection', () => {
-  it('defaults to the register kernels on every adapter until a GPU run measures the tiled ones', () => {
+  it('the default is the register kernels on a CPU adapter and a measured candidate on a GPU; forcing overrides it', async () => {
     setConvVersion(null);
-    expect(convVersion()).toBe('register');
-    setConvVersion('tiled');
-    expect(convVersion()).toBe('tiled');
+    const byDefault = convVersion();
+    // CPU adapters time nothing and keep the register kernels; a GPU keeps whichever autotuneConv() measured faster.
+    if (engine().adapter.isCPU) expect(byDefault).toBe('register');
+    else expect(['register', 'tiled']).toContain(byDefault);
+    try {
+      // The order of precedence: a forced version, else a measured one, else the register kernels.
+      setMeasuredConvVersion('tiled');
+      expect(convVersion()).toBe('tiled');
+      setConvVersion('register');
+      expect(convVersion()).toBe('register');
+      setMeasuredConvVersion(null);
+      setConvVersion(null);
+      expect(convVersion()).toBe('register');
+      // And the default really is what runs: a conv's launches use the default version's kernels.
+      setMeasuredConvVersion(byDefault);
+      const l = LESSON_LAYERS.find((c) => c.name.startsWith('DCGAN D2'))!;
+      const kernels = new Set<string>();
+      engine().onLaunch = (k) => { if (k.shader.startsWith('conv2d_')) kernels.add(k.shader); };
+      try {
+        const y = tidy(() => conv2d(Tensor.zeros(l.x), Tensor.zeros(l.w), null, l.opts));
+        await y.toArray();
+        y.dispose();
+      } finally {
+        engine().onLaunch = null;
+      }
+      expect([...kernels]).toEqual([byDefault === 'tiled' ? 'conv2d_implicit_gemm_tiled' : 'conv2d_implicit_gemm']);
+    } finally {
+      setConvVersion(null);
+      setMeasuredConvVersion(engine().adapter.isCPU ? null : byDefault);
+    }
   });
 });
