@@ -1,38 +1,18 @@
 /**
- * Reverse-mode automatic differentiation.
+ * Reverse-mode automatic differentiation: the walker, the top layer of the engine
+ * (engine ← tensor ← record ← ops ← graph; it needs the ops to sum gradients).
  *
- * Every differentiable op that sees an input with `requiresGrad` attaches a `GradNode` to its output: the
- * inputs, and a function mapping the output's gradient to one gradient per input. `backward()` walks the
- * graph once in reverse topological order (found with an explicit stack, not recursion, so deep graphs
- * are fine), summing the gradients of tensors used more than once, and disposing intermediate gradients as
- * soon as they have been passed on.
+ * Every differentiable op that sees an input with `requiresGrad` attaches a `GradNode` to its output
+ * (`record`, ./record.ts): the inputs, and a function mapping the output's gradient to one gradient per
+ * input. `backward()` walks the graph once in reverse topological order (found with an explicit stack, not
+ * recursion, so deep graphs are fine), summing the gradients of tensors used more than once, and disposing
+ * intermediate gradients as soon as they have been passed on.
  */
-import type { Tensor } from '../tensor/tensor.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { add, clone } from '../tensor/ops.ts';
+import { noGrad } from './record.ts';
 
-export interface GradNode {
-  /** Name of the op, for error messages and debugging. */
-  op: string;
-  inputs: Tensor[];
-  /** Gradient of the loss w.r.t. each input (null: that input needs none), given the output's gradient. */
-  backward: (grad: Tensor) => (Tensor | null)[];
-}
-
-let gradEnabled = true;
-
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/** Runs `fn` without recording any graph (inference, optimizer updates, metrics). */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
+export { noGrad, isGradEnabled, type GradNode } from './record.ts';
 
 /** Reverse topological order of the graph above `root`: root first, leaves last. */
 function reverseTopo(root: Tensor): Tensor[] {
@@ -73,44 +53,66 @@ export function backward(root: Tensor, grad?: Tensor): void {
   }
   const order = reverseTopo(root);
   const grads = new Map<Tensor, Tensor>();
-  const Ctor = root.constructor as typeof Tensor;
-  grads.set(root, grad ? grad.clone() : Ctor.fullLike(root, 1));
-  // Gradient computation itself must not be recorded.
-  const prev = gradEnabled;
-  gradEnabled = false;
+  grads.set(root, grad ? clone(grad) : Tensor.fullLike(root, 1));
   try {
-    for (const t of order) {
-      const g = grads.get(t);
-      if (!g) continue;
-      grads.delete(t);
-      const node = t.gradNode;
-      if (!node) {
-        // A leaf: hand the gradient over (it survives any tidy scope).
-        t.accumulateGrad(g);
-        continue;
+    // Gradient computation itself is not recorded.
+    noGrad(() => {
+      for (const t of order) {
+        const g = grads.get(t);
+        if (!g) continue;
+        grads.delete(t);
+        const node = t.gradNode;
+        if (!node) {
+          // A leaf: hand the gradient over (it survives any tidy scope).
+          accumulateGrad(t, g);
+          continue;
+        }
+        const inputGrads = node.backward(g);
+        if (t.retainsGrad) accumulateGrad(t, g);
+        else g.dispose();
+        node.inputs.forEach((input, i) => {
+          const ig = inputGrads[i];
+          if (!ig || !input.requiresGrad) {
+            ig?.dispose();
+            return;
+          }
+          if (ig.shape.join(',') !== input.shape.join(',')) {
+            throw new Error(`Internal error: ${node.op} backward gave a gradient of shape [${ig.shape}] for an input of shape [${input.shape}]`);
+          }
+          const prevG = grads.get(input);
+          if (prevG) {
+            grads.set(input, add(prevG, ig));
+            prevG.dispose();
+            ig.dispose();
+          } else grads.set(input, ig);
+        });
       }
-      const inputGrads = node.backward(g);
-      if (t.retainsGrad) t.accumulateGrad(g);
-      else g.dispose();
-      node.inputs.forEach((input, i) => {
-        const ig = inputGrads[i];
-        if (!ig || !input.requiresGrad) {
-          ig?.dispose();
-          return;
-        }
-        if (ig.shape.join(',') !== input.shape.join(',')) {
-          throw new Error(`Internal error: ${node.op} backward gave a gradient of shape [${ig.shape}] for an input of shape [${input.shape}]`);
-        }
-        const prevG = grads.get(input);
-        if (prevG) {
-          grads.set(input, prevG.add(ig));
-          prevG.dispose();
-          ig.dispose();
-        } else grads.set(input, ig);
-      });
-    }
+    });
   } finally {
-    gradEnabled = prev;
     for (const g of grads.values()) g.dispose();
   }
 }
+
+/** Adds `g` to `t.grad`, taking ownership of `g` (kept: a gradient outlives tidy scopes). */
+function accumulateGrad(t: Tensor, g: Tensor): void {
+  g.keep();
+  if (!t.grad) {
+    t.grad = g;
+    return;
+  }
+  const sum = add(t.grad, g).keep();
+  t.grad.dispose();
+  g.dispose();
+  t.grad = sum;
+}
+
+// `loss.backward()` as a method, installed here, where the walker lives; src/tensor/index.ts imports this module.
+declare module '../tensor/tensor.ts' {
+  interface Tensor {
+    /** Backpropagates from this tensor (see `backward`). */
+    backward(grad?: Tensor): void;
+  }
+}
+Tensor.prototype.backward = function (grad?: Tensor): void {
+  backward(this, grad);
+};

@@ -20,7 +20,8 @@
  */
 import { engine, grid1d, type Kernel } from './engine.ts';
 import { shaderParams } from './params.ts';
-import { Tensor, record } from './tensor.ts';
+import { Tensor } from './tensor.ts';
+import { record } from '../autograd/record.ts';
 import { sum, add, reshape, matmul } from './ops.ts';
 import { launchMatmul } from './matmul.ts';
 

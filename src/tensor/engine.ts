@@ -456,17 +456,11 @@ export function elementwiseGrid(n: number): [number, number, number] {
 let current: Engine | null = null;
 
 /**
- * Creates (once) the global engine every tensor op uses. On a real GPU it then times the two conv kernel
- * versions and keeps the faster (autotune.ts; `autotune: false` skips that); on a CPU adapter it times nothing.
+ * Creates (once) the global engine every tensor op uses and returns it. `initEngine` (./init.ts, one layer up)
+ * calls this and then lets the autotuner time the conv kernels on a real GPU.
  */
-export async function initEngine(opts: { dawnOptions?: string[]; autotune?: boolean } = {}): Promise<Engine> {
-  if (!current) {
-    current = await Engine.create(opts);
-    if (!current.adapter.isCPU && opts.autotune !== false) {
-      const { autotuneConv } = await import('./autotune.ts');
-      await autotuneConv();
-    }
-  }
+export async function startEngine(opts: { dawnOptions?: string[] } = {}): Promise<Engine> {
+  current ??= await Engine.create(opts);
   return current;
 }
 

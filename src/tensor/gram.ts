@@ -3,7 +3,8 @@
  */
 import { engine, grid1d } from './engine.ts';
 import { shaderParams } from './params.ts';
-import { Tensor, record } from './tensor.ts';
+import { Tensor } from './tensor.ts';
+import { record } from '../autograd/record.ts';
 import { launchMatmul } from './matmul.ts';
 import { unary } from './ops.ts';
 

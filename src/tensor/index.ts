@@ -1,9 +1,11 @@
-/** Public tensor API: import from here (it installs the op methods on Tensor). */
-export { Tensor, tidy, memoryStats, manualSeed, record, shapeSize, type Shape } from './tensor.ts';
+/** Public tensor API: import from here (it loads ops.ts and ../autograd/graph.ts, which install the op methods and `backward` on Tensor). */
+export { Tensor, tidy, memoryStats, manualSeed, shapeSize, type Shape } from './tensor.ts';
+export { record } from '../autograd/record.ts';
 export * from './ops.ts';
-export { initEngine, engine, useDevice, destroyEngine, hasEngine, Engine, type Kernel, type EngineStats } from './engine.ts';
+export { engine, useDevice, destroyEngine, hasEngine, Engine, type Kernel, type EngineStats } from './engine.ts';
+export { initEngine } from './init.ts';
 export { acquireDevice, getGPU, NoAdapterError, type AdapterSummary } from './gpu.ts';
-export { noGrad, isGradEnabled, backward } from '../autograd/graph.ts';
+export { noGrad, isGradEnabled, backward, type GradNode } from '../autograd/graph.ts';
 export * from './conv.ts';
 export * from './pool.ts';
 export * from './norm.ts';

@@ -5,7 +5,8 @@
  */
 import { engine, grid1d } from './engine.ts';
 import { shaderParams } from './params.ts';
-import { Tensor, record } from './tensor.ts';
+import { Tensor } from './tensor.ts';
+import { record } from '../autograd/record.ts';
 import { add, mean, slice, sub, sum, unary } from './ops.ts';
 
 export type Reduction = 'mean' | 'sum' | 'none';

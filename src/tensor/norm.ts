@@ -4,7 +4,8 @@
  */
 import { engine, grid1d, elementwiseGrid, ELEMENTS_PER_INVOCATION } from './engine.ts';
 import { shaderParams } from './params.ts';
-import { Tensor, record } from './tensor.ts';
+import { Tensor } from './tensor.ts';
+import { record } from '../autograd/record.ts';
 
 export interface BatchNormOptions {
   /** Training mode normalises with the batch statistics and updates the running ones; eval uses the running ones. */

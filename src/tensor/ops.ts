@@ -7,7 +7,8 @@
  */
 import { engine, grid1d, elementwiseGrid, ELEMENTS_PER_INVOCATION } from './engine.ts';
 import { shaderParams } from './params.ts';
-import { Tensor, record, shapeSize, checkShape, type Shape } from './tensor.ts';
+import { Tensor, shapeSize, checkShape, type Shape } from './tensor.ts';
+import { record } from '../autograd/record.ts';
 import { launchMatmul } from './matmul.ts';
 
 // ------------------------------------------------------------------ shape helpers

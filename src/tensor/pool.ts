@@ -6,7 +6,8 @@
  */
 import { engine, grid1d } from './engine.ts';
 import { shaderParams, type ParamBlock } from './params.ts';
-import { Tensor, record } from './tensor.ts';
+import { Tensor } from './tensor.ts';
+import { record } from '../autograd/record.ts';
 
 /** A size given once for both spatial dimensions or as [height, width]. */
 export type Size2 = number | readonly [number, number];

@@ -8,9 +8,17 @@
  */
 import { engine, grid1d } from './engine.ts';
 import { shaderParams } from './params.ts';
-import { backward as runBackward, isGradEnabled, type GradNode } from '../autograd/graph.ts';
 
 export type Shape = readonly number[];
+
+/** What an op's output remembers for backward (attached by `record`, src/autograd/record.ts). */
+export interface GradNode {
+  /** Name of the op, for error messages and debugging. */
+  op: string;
+  inputs: Tensor[];
+  /** Gradient of the loss w.r.t. each input (null: that input needs none), given the output's gradient. */
+  backward: (grad: Tensor) => (Tensor | null)[];
+}
 
 class Storage {
   refs = 1;
@@ -200,23 +208,6 @@ export class Tensor {
     return this;
   }
 
-  backward(grad?: Tensor): void {
-    runBackward(this, grad);
-  }
-
-  /** Adds `g` to `.grad` (taking ownership of `g`). */
-  accumulateGrad(g: Tensor): void {
-    g.keep();
-    if (!this.grad) {
-      this.grad = g;
-      return;
-    }
-    const sum = this.grad.add(g).keep();
-    this.grad.dispose();
-    g.dispose();
-    this.grad = sum;
-  }
-
   zeroGrad(): void {
     this.grad?.dispose();
     this.grad = null;
@@ -230,15 +221,6 @@ export class Tensor {
   toString(): string {
     return `Tensor#${this.id}[${this.shape.join(', ')}]${this.requiresGrad ? ' requiresGrad' : ''}`;
   }
-}
-
-/** Attaches a backward function to an op's output when any input needs a gradient and grad mode is on. */
-export function record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode['backward']): Tensor {
-  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
-    out.requiresGrad = true;
-    out.gradNode = { op, inputs, backward };
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------ scopes

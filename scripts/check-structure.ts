@@ -1,0 +1,160 @@
+/**
+ * The import rules of src/, checked with the TypeScript compiler (`npx tsx scripts/check-structure.ts`; also run
+ * by tests/structure.test.ts, so `npm test` fails when one breaks):
+ *
+ *  1. No import cycle among the modules of src/ (runtime imports: `import type` and type-only names do not count;
+ *     `export … from` and dynamic `import('…')` do).
+ *  2. The engine's layers import only downwards (or sideways within a layer):
+ *       gpu, shaders ← engine ← tensor ← record ← ops and the kernels' modules ← graph (the walker) ← init, index.
+ *  3. No module relies on prototype patching it does not import: a call of a Tensor method that another module
+ *     installs (ops.ts installs `add`, `reshape`, …; autograd/graph.ts installs `backward`) is allowed only in a
+ *     module that imports the installing module, directly or through others.
+ *
+ * Prints one line per problem and exits 1 if there are any.
+ */
+import ts from 'typescript';
+import { dirname, join, relative, resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Layer of each core module (path relative to src/); a module may import only modules of its layer or below. */
+export const LAYERS: Record<string, number> = {
+  'shaders.gen.ts': 0,
+  'tensor/gpu.ts': 0,
+  'tensor/params.ts': 0,
+  'tensor/engine.ts': 1,
+  'tensor/tensor.ts': 2,
+  'autograd/record.ts': 3,
+  'tensor/ops.ts': 4,
+  'tensor/matmul.ts': 4,
+  'tensor/conv.ts': 4,
+  'tensor/pool.ts': 4,
+  'tensor/norm.ts': 4,
+  'tensor/gram.ts': 4,
+  'tensor/losses.ts': 4,
+  'tensor/autotune.ts': 4,
+  'autograd/graph.ts': 5,
+  'autograd/index.ts': 6,
+  'tensor/init.ts': 6,
+  'tensor/index.ts': 6,
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return sourceFiles(p);
+    return name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** Runtime imports of one file, as absolute paths of files under src/. */
+function runtimeImports(sf: ts.SourceFile, srcDir: string): string[] {
+  const out: string[] = [];
+  const add = (spec: string): void => {
+    if (!spec.startsWith('.')) return;
+    const target = resolve(dirname(sf.fileName), spec);
+    if (target.startsWith(srcDir)) out.push(target);
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      const typeOnly =
+        clause?.isTypeOnly ||
+        (clause && !clause.name && clause.namedBindings && ts.isNamedImports(clause.namedBindings) &&
+          clause.namedBindings.elements.length > 0 && clause.namedBindings.elements.every((e) => e.isTypeOnly));
+      if (!typeOnly) add(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      const typeOnly =
+        node.isTypeOnly ||
+        (node.exportClause && ts.isNamedExports(node.exportClause) && node.exportClause.elements.every((e) => e.isTypeOnly));
+      if (!typeOnly) add(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const [arg] = node.arguments;
+      if (arg && ts.isStringLiteral(arg)) add(arg.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+export function checkStructure(root = ROOT): string[] {
+  const srcDir = join(root, 'src');
+  const files = sourceFiles(srcDir);
+  const config = ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile).config;
+  const { options } = ts.parseJsonConfigFileContent(config, ts.sys, root);
+  const program = ts.createProgram(files, { ...options, noEmit: true });
+  const checker = program.getTypeChecker();
+  const rel = (f: string): string => relative(srcDir, f).split('\\').join('/');
+  const problems: string[] = [];
+
+  const imports = new Map<string, string[]>();
+  for (const f of files) imports.set(f, runtimeImports(program.getSourceFile(f)!, srcDir));
+
+  // 1. Cycles: depth-first search with colours; report each cycle once, as the path that closes it.
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const dfs = (f: string): void => {
+    state.set(f, 'open');
+    path.push(f);
+    for (const g of imports.get(f) ?? []) {
+      if (state.get(g) === 'open') problems.push(`import cycle: ${[...path.slice(path.indexOf(g)), g].map(rel).join(' → ')}`);
+      else if (!state.has(g)) dfs(g);
+    }
+    path.pop();
+    state.set(f, 'done');
+  };
+  for (const f of files) if (!state.has(f)) dfs(f);
+
+  // 2. Layers.
+  for (const [f, targets] of imports) {
+    const layer = LAYERS[rel(f)];
+    if (layer === undefined) continue;
+    for (const g of targets) {
+      const to = LAYERS[rel(g)];
+      if (to === undefined) problems.push(`${rel(f)} (engine layer ${layer}) imports ${rel(g)}, which is outside the engine's layers`);
+      else if (to > layer) problems.push(`${rel(f)} (layer ${layer}) imports ${rel(g)} (layer ${to}): an upward import`);
+    }
+  }
+
+  // 3. Prototype patching: calls of methods declared in a `declare module` augmentation of another file.
+  const reach = (f: string): Set<string> => {
+    const seen = new Set<string>();
+    const stack = [f];
+    while (stack.length) for (const g of imports.get(stack.pop()!) ?? []) if (!seen.has(g)) { seen.add(g); stack.push(g); }
+    return seen;
+  };
+  for (const f of files) {
+    const sf = program.getSourceFile(f)!;
+    let reachable: Set<string> | undefined;
+    const visit = (node: ts.Node): void => {
+      if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
+        const decl = checker.getSymbolAtLocation(node.expression.name)?.declarations?.[0];
+        const installer = decl?.getSourceFile().fileName;
+        let inAugmentation = false;
+        for (let p: ts.Node | undefined = decl; p; p = p.parent) {
+          if (ts.isModuleDeclaration(p) && ts.isStringLiteral(p.name)) inAugmentation = true;
+        }
+        if (installer && inAugmentation && resolve(installer).startsWith(srcDir) && resolve(installer) !== f) {
+          reachable ??= reach(f);
+          if (!reachable.has(resolve(installer))) {
+            const { line } = sf.getLineAndCharacterOfPosition(node.getStart());
+            problems.push(`${rel(f)}:${line + 1} calls .${node.expression.name.text}(), which ${rel(installer)} installs on Tensor, without importing it`);
+          }
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  return problems;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const problems = checkStructure();
+  for (const p of problems) console.error(p);
+  if (problems.length) process.exit(1);
+  console.log('src/: no import cycle, no upward import between engine layers, no unimported prototype patching');
+}
