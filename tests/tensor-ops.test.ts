@@ -176,7 +176,6 @@ describe('reductions', () => {
           shapes: [shape],
           gpu: ([t]) => t[f](axes, keepdim),
           ref: ([x]) => R.reduce(x, shape, all, f),
-          gradTol: 2e-3,
         });
       }
     });
