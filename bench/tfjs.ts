@@ -308,7 +308,8 @@ function makeParams(tf: Tf, layers: ModelLayer[], prefix: string): TfjsLayerPara
     const name = `${prefix}.${layer.name}`;
     /** A variable from an initial value; the value's own handle is freed (the variable keeps the data). */
     const v = (init: TF.Tensor, trainable: boolean, suffix: string): TF.Variable => {
-      const variable = tf.variable(init, trainable, `${name}.${suffix}`);
+      // tfjs names variables in one registry for all backends; the backend in the name keeps sides prepared side by side apart.
+      const variable = tf.variable(init, trainable, `${tf.getBackend()}.${name}.${suffix}`);
       init.dispose();
       return variable;
     };
@@ -440,7 +441,7 @@ export function styleWorkload(size: number): TfjsWorkload {
         const f = features(styleImage);
         return STYLE_LAYERS.map((name) => gram(f.get(name)!));
       });
-      const image = tf.variable(contentImage, true, `style.image.${size}`);
+      const image = tf.variable(contentImage, true, `${tf.getBackend()}.style.image.${size}`);
       const opt = tf.train.adam(0.02, 0.9, 0.999, 1e-8);
       const loss = (): TF.Scalar => {
         const f = features(image as unknown as TF.Tensor4D);
