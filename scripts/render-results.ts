@@ -80,7 +80,7 @@ export const grouped = (n: number): string => n.toLocaleString('en-US');
 // ---------------------------------------------------------------------------------------------------------------
 // Benchmark runs
 
-export interface BenchTiming { median: number; samples?: number[] }
+export interface BenchTiming { median: number; min?: number; max?: number; samples?: number[] }
 export interface BenchRow {
   workload: string;
   backend: string;
@@ -89,6 +89,10 @@ export interface BenchRow {
   timing?: BenchTiming;
   /** a per-row FMA ceiling, if the benchmark records one */
   ceilingGflops?: number;
+  /** set by the interleaved runner (bench/suite.ts): the sides this row alternated with */
+  interleaved?: { with: string[]; rounds: number; warmupRuns: number };
+  /** on a peer's row of an interleaved run: its time / ours, per round */
+  vsOurs?: { ratio: number; perRound?: { median: number; min: number; max: number } };
 }
 export interface BenchRun {
   adapter: string;
@@ -132,6 +136,19 @@ export function rowCeiling(run: BenchRun, row: BenchRow): number {
 /** Timed runs behind a median (1 when the benchmark timed a slow step by its first run alone). */
 export function sampleCount(run: BenchRun, workload: string, backend: string): number | undefined {
   return findRow(run, workload, backend)?.timing?.samples?.length;
+}
+
+/** A row's time in words: "7.14 s (7.01–7.36, n=3)", "176 ms (164–204, n=3)", or "not measured". */
+export function timeText(run: BenchRun, workload: string, backend: string): string {
+  const row = findRow(run, workload, backend);
+  const ms = medianMs(run, workload, backend);
+  if (!row?.timing || ms === undefined) return 'not measured';
+  const secs = ms >= 1000;
+  const f = (x: number) => (secs ? (x / 1000).toFixed(x >= 10_000 ? 1 : 2) : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  const n = row.timing.samples?.length;
+  const { min, max } = row.timing;
+  const spread = min !== undefined && max !== undefined && n !== undefined && n > 1 ? ` (${f(min)}–${f(max)}, n=${n})` : n === 1 ? ' (one run)' : '';
+  return `${f(ms)} ${secs ? 's' : 'ms'}${spread}`;
 }
 
 /** The lesson DCGAN's conv layers and passes, as the benchmark names them. */
@@ -444,45 +461,66 @@ export function renderSummary(repo: Repo): string {
       ` — the H200 run continued on lavapipe with a G weight average (\`--g-ema\`) and two linear learning-rate decays (\`--lr-decay\`).`,
   );
 
-  // lavapipe benchmarks
-  // each run by its start time (the day written once while it stays the same)
-  const label = (i: number) => {
-    const { day, time } = utcParts(runs[i].run.date);
-    return i > 0 && utcParts(runs[i - 1].run.date).day === day ? time : `${day} ${time} UTC`;
+  // lavapipe benchmarks: the latest run in full (interleaved: one run gives every ratio), the earlier runs as ranges
+  const label = (r: SourcedRun, withDay: boolean) => {
+    const { day, time } = utcParts(r.run.date);
+    return withDay ? `${day} ${time} UTC` : time;
   };
-  const runList = runs.map((r, i) => mdLink(label(i), r.file, from) + (r === latest ? ' (the latest)' : '')).join(', ');
-  const per = <T>(f: (r: BenchRun) => T) => runs.map((r) => f(r.run));
-  const dcgan = per((r) => speedup(r, 'train/dcgan-step', 'tfjs-webgpu'));
-  const latestDcgan = speedup(L, 'train/dcgan-step', 'tfjs-webgpu');
+  const earlier = runs.filter((r) => r !== latest);
+  const interleavedLatest = L.rows.some((r) => r.interleaved);
+  const t = (w: string, b: string) => timeText(L, w, b);
+  const vs = (w: string, b: string) => {
+    const r = speedup(L, w, b);
+    if (r === undefined) return `${b} not measured`;
+    const round = findRow(L, w, b)?.vsOurs?.perRound;
+    // r is their median over ours: above 1, ours is the faster side.
+    const faster = r >= 1;
+    const span = round && round.min !== round.max
+      ? ` (per round ${faster ? `${ratio(round.min)}–${ratio(round.max)}` : `${ratio(1 / round.max)}–${ratio(1 / round.min)}`})`
+      : '';
+    return `${b}${note[b] ?? ''} ${t(w, b)}: ours ${faster ? `${ratio(r)} faster` : `${ratio(1 / r)} slower`}${span}`;
+  };
+  const note: Record<string, string> = { 'tfjs-wasm': ' (XNNPACK, SIMD)' };
   const stepMs = medianMs(L, 'train/dcgan-step', 'ours');
-  const once = ['ours', 'tfjs-webgpu'].every((b) => sampleCount(L, 'train/dcgan-step', b) === 1);
   const mm = 'matmul/1024';
-  const mmCeil = per((r) => { const g = gflops(r, mm); const row = findRow(r, mm, 'ours'); return g !== undefined && row ? g / rowCeiling(r, row) : undefined; });
-  const conv = runs.map((r) => ({ file: r.file, time: utcParts(r.run.date).time, s: convSummary(r.run) }));
+  const mmRow = findRow(L, mm, 'ours');
+  const mmG = gflops(L, mm);
   const convLatest = convSummary(L);
-  const others = conv.filter((c) => c.file !== latest.file && c.s);
   lines.push(
-    `- **Benchmarks on lavapipe** (Mesa's CPU Vulkan driver), over the ${countWord(runs.length)} committed runs of \`bench/run.ts\`: ${runList}. ` +
-      `A ratio compares two backends timed in the same run (the other's median time / ours); a range spans the runs:`,
-    `  - DCGAN training step (batch ${DCGAN_BATCH}): ${versus(dcgan, 'tfjs-webgpu')} on the same adapter` +
-      (latestDcgan !== undefined && stepMs !== undefined
-        ? `; ${ratio(latestDcgan)} in the latest${once ? ' (each timed once)' : ''}, ${(stepMs / 1000).toFixed(2)} s a step, ${(DCGAN_BATCH / (stepMs / 1000)).toFixed(1)} images/s.`
-        : '.'),
-    `  - 128 px style step: ${versus(per((r) => speedup(r, 'train/style-128', 'tfjs-webgpu')), 'tfjs-webgpu')}, ` +
-      `${versus(per((r) => speedup(r, 'train/style-128', 'tfjs-wasm')), 'tfjs-wasm')}.`,
-    `  - 1024³ matmul: ${spanText(per((r) => gflops(r, mm)), fixed(1))} GFLOP/s, ${spanText(mmCeil, percent)} of the FMA ceiling measured in the same run; ` +
-      `${versus(per((r) => speedup(r, mm, 'tfjs-webgpu')), 'tfjs-webgpu')}, ${versus(per((r) => speedup(r, mm, 'tfjs-wasm')), 'tfjs-wasm (XNNPACK, SIMD)')}.`,
+    `- **Benchmarks on lavapipe** (Mesa's CPU Vulkan driver), the latest run (${mdLink(label(latest, true), latest.file, from)}, \`npm run bench -- --quick\`)` +
+      (interleavedLatest
+        ? ': per workload every side was warmed up the same way, then timed in alternating rounds (ours, tfjs-webgpu, tfjs-wasm, …) so that the machine\'s drift hits all sides alike. ' +
+          'A time is the median of n runs (min–max); a ratio is the other side\'s median over ours, from this one run:'
+        : ': a time is the median of its runs; a ratio is the other side\'s median over ours, from this one run:'),
+    `  - DCGAN training step (batch ${DCGAN_BATCH}): ours ${t('train/dcgan-step', 'ours')}` +
+      (stepMs !== undefined ? `, ${(DCGAN_BATCH / (stepMs / 1000)).toFixed(1)} images/s` : '') + `; ${vs('train/dcgan-step', 'tfjs-webgpu')}.`,
+    `  - 128 px style step: ours ${t('train/style-128', 'ours')}; ${vs('train/style-128', 'tfjs-webgpu')}; ${vs('train/style-128', 'tfjs-wasm')}.`,
+    `  - 1024³ matmul: ours ${t(mm, 'ours')}` +
+      (mmG !== undefined && mmRow ? `, ${mmG.toFixed(1)} GFLOP/s, ${percent(mmG / rowCeiling(L, mmRow))} of the FMA ceiling measured beside it (${rowCeiling(L, mmRow).toFixed(1)} GFLOP/s)` : '') +
+      `; ${vs(mm, 'tfjs-webgpu')}; ${vs(mm, 'tfjs-wasm')}.`,
   );
   if (convLatest) {
     const ceilingWords = L.rows.some((r) => typeof r.ceilingGflops === 'number')
       ? 'of the FMA ceiling measured beside each pass'
-      : `of the run's FMA ceiling (${L.ceilingGflops.toFixed(1)} GFLOP/s${typeof L.ceilingGflopsAtEnd === 'number' ? `; ${L.ceilingGflopsAtEnd.toFixed(1)} measured again at its end` : ''})`;
+      : `of the run's FMA ceiling (${L.ceilingGflops.toFixed(1)} GFLOP/s)`;
     lines.push(
-      `  - The ${convLatest.compared} DCGAN conv passes (forward, input gradient and weight gradient of ${DCGAN_CONV_LAYERS.length} layers) against tfjs-webgpu, latest run: ` +
-        `${convLatest.atLeast3} of ${convLatest.compared} ≥ 3×, median ${ratio(convLatest.median)}` +
-        (others.length ? ` (${others.map((c) => `${c.time} run: ${c.s!.atLeast3} of ${c.s!.compared}, median ${ratio(c.s!.median)}`).join('; ')}` +
-          ` — tfjs-webgpu's own times vary between runs)` : '') +
-        `. Together our ${convLatest.ours} passes ran at ${convLatest.gflops.toFixed(1)} GFLOP/s, ${percent(convLatest.fractionOfCeiling)} ${ceilingWords}.`,
+      `  - The ${convLatest.compared} DCGAN conv passes (forward, input gradient and weight gradient of ${DCGAN_CONV_LAYERS.length} layers) against tfjs-webgpu: ` +
+        `${convLatest.atLeast3} of ${convLatest.compared} ≥ 3× faster, ${convLatest.slower} slower, median ${ratio(convLatest.median)}; ` +
+        `together our ${convLatest.ours} passes ran at ${convLatest.gflops.toFixed(1)} GFLOP/s, ${percent(convLatest.fractionOfCeiling)} ${ceilingWords}.`,
+    );
+  }
+  if (earlier.length) {
+    const per = <T>(f: (r: BenchRun) => T) => earlier.map((r) => f(r.run));
+    const convs = earlier.map((r) => convSummary(r.run));
+    const earlierList = earlier.map((r, i) => mdLink(label(r, i === 0 || utcParts(earlier[i - 1].run.date).day !== utcParts(r.run.date).day), r.file, from)).join(', ');
+    const notInterleaved = earlier.every((r) => !r.run.rows.some((row) => row.interleaved));
+    lines.push(
+      `  - The ${countWord(earlier.length)} earlier committed runs (${earlierList}` +
+        (notInterleaved ? '; each backend timed minutes after the other, the slow steps once per side' : '') + '), as ranges over those runs: ' +
+        `DCGAN step ${versus(per((r) => speedup(r, 'train/dcgan-step', 'tfjs-webgpu')), 'tfjs-webgpu')}; ` +
+        `128 px style step ${versus(per((r) => speedup(r, 'train/style-128', 'tfjs-webgpu')), 'tfjs-webgpu')}; ` +
+        `1024³ matmul ${spanText(per((r) => gflops(r, mm)), fixed(1))} GFLOP/s; ` +
+        `DCGAN conv passes ≥ 3× tfjs-webgpu: ${convs.map((c) => (c ? `${c.atLeast3} of ${c.compared}` : '—')).join(', ')}.`,
     );
   }
   const threads = threadsFromMeta(L);
@@ -495,7 +533,7 @@ export function renderSummary(repo: Repo): string {
     : `tfjs-wasm ran on one thread: under Node, tfjs-backend-wasm${version ? ` ${version} (package-lock.json)` : ''} reports no multithreading ` +
       `(its \`WASM_HAS_MULTITHREAD_SUPPORT\` flag is false whenever \`IS_NODE\`) and loads its single-threaded SIMD build`;
   const lavapipeWords = threads.lavapipe
-    ? `lavapipe, which runs our kernels and tfjs-webgpu's, on ${n(threads.lavapipe.threads)} (\`${threads.lavapipe.key}\`)`
+    ? `lavapipe, which runs our kernels and tfjs-webgpu's, ran on ${n(threads.lavapipe.threads)} (\`${threads.lavapipe.key}\`)`
     : "lavapipe, which runs our kernels and tfjs-webgpu's, spreads its work over the machine's cores";
   const cpuWords = cpus ? ` on a machine with ${cpus.cpus} cores (\`${cpus.key}\`)` : '';
   const oneVsAll = threads.wasm?.threads === 1 || !threads.wasm;

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   checkBlocks, convSummary, countWord, cpusFromMeta, dcganConvWorkloads, distinctRuns, extractBlock, flags, formatRange,
   lossText, median, medianMs, percent, ratio, renderAll, renderSummary, replaceBlock, Repo, spanText, speedup, styleCompare,
-  styleNet, threadsFromMeta, utcParts, versus, type BenchRow, type BenchRun, type GanConfig, type StyleIteration,
+  styleNet, threadsFromMeta, timeText, utcParts, versus, type BenchRow, type BenchRun, type GanConfig, type StyleIteration,
 } from '../scripts/render-results.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,6 +95,19 @@ describe('benchmark runs', () => {
     expect(speedup(run, 'matmul/1024', 'tfjs-wasm')).toBeUndefined();
   });
 
+  it('timeText gives the median with min–max and n, in s from 1000 ms, and says when a row did not run', () => {
+    const run: BenchRun = { adapter: 'llvmpipe', date: '2026-01-01T00:00:00Z', ceilingGflops: 50, rows: [
+      { workload: 'w', backend: 'ours', status: 'ok', flops: 1, timing: { median: 7144.05, min: 7010.1, max: 7360.8, samples: [7360.8, 7010.1, 7144.05] } },
+      { workload: 'w', backend: 'tfjs-webgpu', status: 'ok', flops: 1, timing: { median: 176.4, min: 164.2, max: 204, samples: [164.2, 176.4, 204] } },
+      { workload: 'w', backend: 'tfjs-wasm', status: 'ok', flops: 1, timing: { median: 43479, samples: [43479] } },
+      { workload: 'w', backend: 'tfjs-cpu', status: 'skipped', flops: 1 },
+    ] };
+    expect(timeText(run, 'w', 'ours')).toBe('7.14 s (7.01–7.36, n=3)');
+    expect(timeText(run, 'w', 'tfjs-webgpu')).toBe('176 ms (164–204, n=3)');
+    expect(timeText(run, 'w', 'tfjs-wasm')).toBe('43.5 s (one run)');
+    expect(timeText(run, 'w', 'tfjs-cpu')).toBe('not measured');
+  });
+
   it('convSummary counts the DCGAN passes ≥ 3× and slower, takes their median and the aggregate share of the ceiling', () => {
     const workloads = dcganConvWorkloads();
     expect(workloads).toHaveLength(24);
@@ -173,13 +186,13 @@ describe('markers', () => {
   });
 });
 
-describe('a results file with the fields a newer benchmark adds', () => {
-  // A copy of the committed result files, with lavapipe.json given fields it does not have today.
+describe('the latest benchmark run, rendered from its own fields', () => {
+  // A copy of the committed result files, with lavapipe.json's date, thread counts and per-row ceilings changed.
   const dir = mkdtempSync(join(tmpdir(), 'results-repo-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const copyJson = (rel: string) => cpSync(join(ROOT, rel), join(dir, rel), { recursive: true, filter: (src) => !/\.(png|md)$/.test(src) || src.endsWith('docs/style/README.md') });
 
-  it('renders, and uses the thread counts and per-row ceilings it finds', () => {
+  it('uses the thread counts, per-row ceilings and date it finds', () => {
     for (const rel of ['bench/results', 'docs/gan', 'docs/style/compare.jsonl', 'docs/style/README.md', 'package-lock.json']) copyJson(rel);
     const path = join(dir, 'bench/results/lavapipe.json');
     const run = JSON.parse(readFileSync(path, 'utf8')) as BenchRun;
@@ -195,8 +208,9 @@ describe('a results file with the fields a newer benchmark adds', () => {
     writeFileSync(path, JSON.stringify(newer));
     const text = renderSummary(new Repo(dir));
     expect(text).toContain('tfjs-wasm ran on one thread (`threads["tfjs-wasm"]`');
-    expect(text).toContain('on 2 threads (`threads.ours`) on a machine with 2 cores (`cpuCores`)');
+    expect(text).toContain('ran on 2 threads (`threads.ours`) on a machine with 2 cores (`cpuCores`)');
     expect(text).toContain('of the FMA ceiling measured beside each pass');
-    expect(text).toContain('[2099-01-01 00:00 UTC](bench/results/lavapipe.json) (the latest)');
+    expect(text).toContain('the latest run ([2099-01-01 00:00 UTC](bench/results/lavapipe.json)');
+    expect(text).toContain('of the FMA ceiling measured beside it (40.0 GFLOP/s)');
   });
 });
