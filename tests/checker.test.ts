@@ -8,8 +8,8 @@
 import { describe, it, expect } from 'vitest';
 import { Tensor, noGrad, record, l1Loss } from '../src/tensor/index.ts';
 import { useEngine, checkOp, runGradCase, closeError, expectClose, relError, type GradCase } from './helpers.ts';
-import * as R from './reference/elementwise.ts';
-import * as RL from './reference/losses.ts';
+import * as R from '../src/reference/elementwise.ts';
+import * as RL from '../src/reference/losses.ts';
 
 useEngine();
 

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import { Tensor, tidy } from '../src/tensor/index.ts';
 import { conv2d, convTranspose2d, type ConvTranspose2dOptions } from '../src/tensor/conv.ts';
 import { checkOp, randomArray, expectClose, size } from './helpers.ts';
-import { refConv2d, refConvTranspose2d, refConv2dGrads, refConvTranspose2dGrads, type ConvRefOpts, type ConvShapes } from './reference/conv.ts';
+import { refConv2d, refConvTranspose2d, refConv2dGrads, refConvTranspose2dGrads, type ConvRefOpts, type ConvShapes } from '../src/reference/conv.ts';
 
 export type Shape4 = [number, number, number, number];
 export interface Case {

@@ -10,7 +10,7 @@ import { Tensor, tidy, engine } from '../src/tensor/index.ts';
 import { conv2d, convTranspose2d, convTiles, convVersion, setConvVersion, setMeasuredConvVersion, type ConvVersion } from '../src/tensor/conv.ts';
 import { useEngine, randomArray, expectClose, size } from './helpers.ts';
 import { CONV_CASES, CONVT_CASES, LESSON_LAYERS, checkLayer, checkLesson, runCase, refOpts, type LayerCase } from './conv-cases.ts';
-import { refConv2d, refConv2dGrads, refConvTranspose2d, refConvTranspose2dGrads } from './reference/conv.ts';
+import { refConv2d, refConv2dGrads, refConvTranspose2d, refConvTranspose2dGrads } from '../src/reference/conv.ts';
 
 useEngine();
 

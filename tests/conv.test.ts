@@ -5,7 +5,7 @@ import { useEngine, randomArray, expectClose, size } from './helpers.ts';
 import {
   refConv2d, refConvTranspose2d, refConv2dGrads, refConvTranspose2dGrads, refConv2dOutShape, refConvT2dOutShape,
   type ConvRefOpts, type ConvShapes,
-} from './reference/conv.ts';
+} from '../src/reference/conv.ts';
 import { CONV_CASES, CONVT_CASES, LESSON_LAYERS, checkLayer, checkLesson, runCase } from './conv-cases.ts';
 
 useEngine();

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { Tensor, tidy } from '../src/tensor/index.ts';
 import { gram } from '../src/tensor/gram.ts';
 import { useEngine, checkOp, randomArray, expectClose } from './helpers.ts';
-import * as R from './reference/gram.ts';
+import * as R from '../src/reference/gram.ts';
 
 useEngine();
 

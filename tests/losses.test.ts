@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { Tensor, tidy, memoryStats } from '../src/tensor/index.ts';
 import { bceWithLogits, mseLoss, l1Loss, totalVariation } from '../src/tensor/losses.ts';
 import { useEngine, checkOp, randomArray, expectClose } from './helpers.ts';
-import * as R from './reference/losses.ts';
+import * as R from '../src/reference/losses.ts';
 
 useEngine();
 

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { Tensor, tidy } from '../src/tensor/index.ts';
 import { batchNorm } from '../src/tensor/norm.ts';
 import { useEngine, checkOp, randomArray, expectClose } from './helpers.ts';
-import * as R from './reference/norm.ts';
+import * as R from '../src/reference/norm.ts';
 
 useEngine();
 

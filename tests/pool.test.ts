@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { Tensor, tidy, memoryStats } from '../src/tensor/index.ts';
 import { maxPool2d, avgPool2d, upsample2d } from '../src/tensor/pool.ts';
 import { useEngine, checkOp, randomArray } from './helpers.ts';
-import * as R from './reference/pool.ts';
+import * as R from '../src/reference/pool.ts';
 
 useEngine();
 

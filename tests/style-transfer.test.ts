@@ -16,8 +16,8 @@ import { randomFeatureNet, randomWeights, convLayers, TORCHVISION_PREPROCESSING 
 import { runStyleTransfer, styleTransferLoss, type LossSpec } from '../src/style/transfer.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../src/style/images.ts';
 import { styleCommand } from '../src/cli/style.ts';
-import { refConv2d } from './reference/conv.ts';
-import { avgPool2d as refAvgPool } from './reference/pool.ts';
+import { refConv2d } from '../src/reference/conv.ts';
+import { avgPool2d as refAvgPool } from '../src/reference/pool.ts';
 import { useEngine, checkOp, randomArray } from './helpers.ts';
 
 useEngine();

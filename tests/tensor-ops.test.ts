@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { Tensor, tidy, memoryStats, manualSeed, noGrad, concat, matmul, linear, engine, unary } from '../src/tensor/index.ts';
 import { ELEMENTS_PER_INVOCATION } from '../src/tensor/engine.ts';
 import { useEngine, checkOp, randomArray, expectClose, size } from './helpers.ts';
-import * as R from './reference/elementwise.ts';
+import * as R from '../src/reference/elementwise.ts';
 
 useEngine();
 
