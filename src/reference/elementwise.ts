@@ -71,3 +71,22 @@ export function matmul(a: Float64Array, b: Float64Array, batch: number, M: numbe
   }
   return out;
 }
+
+/** The unary functions of the `unary` kernel that the kernel explorer offers, each with its derivative. */
+export const UNARY: Record<string, { f: (x: number) => number; df: (x: number) => number }> = {
+  relu: { f: (x) => Math.max(x, 0), df: (x) => (x > 0 ? 1 : 0) },
+  tanh: { f: Math.tanh, df: (x) => 1 - Math.tanh(x) ** 2 },
+  sigmoid: { f: (x) => 1 / (1 + Math.exp(-x)), df: (x) => { const s = 1 / (1 + Math.exp(-x)); return s * (1 - s); } },
+  exp: { f: Math.exp, df: Math.exp },
+  abs: { f: Math.abs, df: (x) => Math.sign(x) },
+  square: { f: (x) => x * x, df: (x) => 2 * x },
+};
+
+/** The functions of the broadcasting `binary` kernel that the kernel explorer offers (use with `binary`). */
+export const BINARY: Record<string, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  maximum: (a, b) => Math.max(a, b),
+};

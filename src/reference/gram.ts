@@ -15,3 +15,23 @@ export function gram(f: Float64Array, shape: readonly number[], normalize: 'hw' 
   }
   return g;
 }
+
+/**
+ * Gradient of gram: given dG = dL/dG, dL/df[n, i, k] = Σ_j (dG[n, i, j] + dG[n, j, i]) · f[n, j, k] / norm
+ * (G[n, i, j] = Σ_k f[n, i, k]·f[n, j, k] / norm uses row i of F[n] twice, once as a row and once as a column).
+ */
+export function gramGrad(f: Float64Array, shape: readonly number[], dG: Float64Array, normalize: 'hw' | 'chw' | 'none'): Float64Array {
+  const [N, C, H, W] = shape;
+  const HW = H * W;
+  const norm = normalize === 'hw' ? HW : normalize === 'chw' ? C * HW : 1;
+  const df = new Float64Array(N * C * HW);
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < C; i++) {
+      for (let j = 0; j < C; j++) {
+        const s = (dG[(n * C + i) * C + j] + dG[(n * C + j) * C + i]) / norm;
+        for (let k = 0; k < HW; k++) df[(n * C + i) * HW + k] += s * f[(n * C + j) * HW + k];
+      }
+    }
+  }
+  return df;
+}

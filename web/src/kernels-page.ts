@@ -1,7 +1,8 @@
 /**
  * Kernel explorer: every WGSL kernel of the engine (src/shaders.gen.ts, generated from shaders/*.wgsl) with its
  * header comment and source, and, for each, a small experiment: random inputs of the shapes you choose, run
- * through the engine op that launches the kernel, compared with the float64 reference in reference.ts.
+ * through the engine op that launches the kernel, compared with the float64 reference in src/reference/ — the
+ * same functions the unit tests check the kernels against.
  */
 import {
   Tensor, conv2d, convTranspose2d, conv2dWeightGrad, matmul, maxPool2d, avgPool2d, upsample2d, bceWithLogits, batchNorm,
@@ -11,10 +12,16 @@ import { setMatmulVersion, splitK, type MatmulVersion } from '../../src/tensor/m
 import { Adam, SGD } from '../../src/nn/index.ts';
 import { SHADERS } from '../../src/shaders.gen.ts';
 import { Rng } from '../../src/data/dataset.ts';
-import * as ref from './reference.ts';
+import * as convRef from '../../src/reference/conv.ts';
+import * as elementwiseRef from '../../src/reference/elementwise.ts';
+import * as gramRef from '../../src/reference/gram.ts';
+import * as lossRef from '../../src/reference/losses.ts';
+import * as normRef from '../../src/reference/norm.ts';
+import * as poolRef from '../../src/reference/pool.ts';
 import { $, h, navBar, startGpu, banner, errorText } from './common.ts';
 
 type Values = Record<string, number | string>;
+type Shape4 = [number, number, number, number];
 
 interface Field {
   key: string;
@@ -45,9 +52,11 @@ interface Experiment {
 
 const num = (v: Values, k: string) => Number(v[k]);
 const pair = (v: Values, k: string): [number, number] => [num(v, k), num(v, k)];
-const shape4 = (v: Values, a: string, b: string, c: string, d: string): ref.Shape4 => [num(v, a), num(v, b), num(v, c), num(v, d)];
+const shape4 = (v: Values, a: string, b: string, c: string, d: string): Shape4 => [num(v, a), num(v, b), num(v, c), num(v, d)];
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
+/** The references take float64 arrays: the float32 inputs, widened (exactly). */
+const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
 
 const imageFields: Field[] = [
   { key: 'N', label: 'batch N', value: 2 }, { key: 'C', label: 'channels C', value: 3 },
@@ -69,16 +78,16 @@ function convExperiment(singleChannel = false): Experiment {
       const xs = shape4(v, 'N', 'C', 'H', 'W');
       const k = num(v, 'k');
       const transposed = v.mode === 'convTranspose2d';
-      const ws: ref.Shape4 = transposed ? [xs[1], num(v, 'M'), k, k] : [num(v, 'M'), xs[1], k, k];
+      const ws: Shape4 = transposed ? [xs[1], num(v, 'M'), k, k] : [num(v, 'M'), xs[1], k, k];
       const g = { stride: pair(v, 'stride'), padding: pair(v, 'padding'), dilation: pair(v, 'dilation'), outputPadding: pair(v, 'outputPadding') };
       const x = random(size(xs));
       const w = random(size(ws));
-      const r = transposed ? ref.convTranspose2dRef(x, xs, w, ws, g) : ref.conv2dRef(x, xs, w, ws, g);
+      const s = { x: xs, w: ws };
       return {
         inputs: () => [Tensor.fromArray(x, xs), Tensor.fromArray(w, ws)],
         op: ([xt, wt]) => transposed ? convTranspose2d(xt, wt, null, g) : conv2d(xt, wt, null, { stride: g.stride, padding: g.padding, dilation: g.dilation }),
-        reference: () => r.out,
-        shape: r.shape,
+        reference: () => (transposed ? convRef.refConvTranspose2d : convRef.refConv2d)(f64(x), f64(w), null, s, g),
+        shape: transposed ? convRef.refConvT2dOutShape(s, g) : convRef.refConv2dOutShape(s, g),
         describe: `x ${fmtShape(xs)}, weight ${fmtShape(ws)} (${transposed ? '[Cin, Cout, kh, kw]' : '[Cout, Cin, kh, kw]'}), uniform in [-1, 1)`,
       };
     },
@@ -93,17 +102,18 @@ function weightGradExperiment(): Experiment {
     prepare(v, random) {
       const xs = shape4(v, 'N', 'C', 'H', 'W');
       const k = num(v, 'k');
-      const g = { stride: pair(v, 'stride'), padding: pair(v, 'padding'), dilation: [1, 1] as [number, number] };
-      const OH = Math.floor((xs[2] + 2 * g.padding[0] - k) / g.stride[0]) + 1;
-      const OW = Math.floor((xs[3] + 2 * g.padding[1] - k) / g.stride[1]) + 1;
-      const ys: ref.Shape4 = [xs[0], num(v, 'M'), OH, OW];
+      const g = { stride: pair(v, 'stride'), padding: pair(v, 'padding') };
+      const ws: Shape4 = [num(v, 'M'), xs[1], k, k];
+      const s = { x: xs, w: ws };
+      const ys = convRef.refConv2dOutShape(s, g);
       const x = random(size(xs));
       const dy = random(size(ys));
       return {
         inputs: () => [Tensor.fromArray(x, xs), Tensor.fromArray(dy, ys)],
         op: ([xt, dyt]) => conv2dWeightGrad(xt, [k, k], dyt, { stride: g.stride, padding: g.padding }),
-        reference: () => ref.conv2dWeightGradRef(x, xs, dy, ys, [k, k], g),
-        shape: [ys[1], xs[1], k, k],
+        // dw of conv2d's gradients (the weights only enter dx, so zeros do).
+        reference: () => convRef.refConv2dGrads(f64(x), new Float64Array(size(ws)), f64(dy), s, g).dw,
+        shape: ws,
         describe: `x ${fmtShape(xs)}, output gradient dy ${fmtShape(ys)}`,
       };
     },
@@ -130,8 +140,10 @@ const EXPERIMENTS: Record<string, Experiment> = {
       const xs = shape4(v, 'N', 'C', 'H', 'W');
       const s = num(v, 'scale');
       const x = random(size(xs));
-      const r = ref.upsampleRef(x, xs, s, s);
-      return { inputs: () => [Tensor.fromArray(x, xs)], op: ([t]) => upsample2d(t, s), reference: () => r.out, shape: r.shape, describe: `x ${fmtShape(xs)}` };
+      return {
+        inputs: () => [Tensor.fromArray(x, xs)], op: ([t]) => upsample2d(t, s),
+        reference: () => poolRef.upsample2d(f64(x), xs, s, s), shape: [xs[0], xs[1], xs[2] * s, xs[3] * s], describe: `x ${fmtShape(xs)}`,
+      };
     },
   },
   unary: unaryExperiment(false),
@@ -139,7 +151,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
   binary: {
     call: 'add / sub / mul / div / maximum (a, b) with broadcasting',
     fields: [
-      { key: 'fn', label: 'function', value: 'mul', options: Object.keys(ref.BINARY_REF) },
+      { key: 'fn', label: 'function', value: 'mul', options: Object.keys(elementwiseRef.BINARY) },
       { key: 'a', label: 'shape of a', value: '4,1,5' }, { key: 'b', label: 'shape of b', value: '3,1' },
     ],
     prepare(v, random) {
@@ -147,12 +159,13 @@ const EXPERIMENTS: Record<string, Experiment> = {
       const bs = shapeList(v.b, 'shape of b');
       const a = random(size(as));
       const b = Float32Array.from(random(size(bs)), (x) => (v.fn === 'div' ? Math.sign(x || 1) * (0.5 + Math.abs(x)) : x));
-      const r = ref.broadcastRef(a, as, b, bs, ref.BINARY_REF[v.fn as string]);
       const fns: Record<string, (x: Tensor, y: Tensor) => Tensor> = { add, sub, mul, div, maximum };
       return {
         inputs: () => [Tensor.fromArray(a, as), Tensor.fromArray(b, bs)],
+        // Shapes that do not broadcast: the op throws, naming both.
         op: ([x, y]) => fns[v.fn as string](x, y),
-        reference: () => r.out, shape: r.shape, describe: `a ${fmtShape(as)}, b ${fmtShape(bs)}`,
+        reference: () => elementwiseRef.binary(f64(a), as, f64(b), bs, elementwiseRef.BINARY[v.fn as string]),
+        shape: elementwiseRef.broadcast(as, bs), describe: `a ${fmtShape(as)}, b ${fmtShape(bs)}`,
       };
     },
   },
@@ -164,8 +177,10 @@ const EXPERIMENTS: Record<string, Experiment> = {
       const axis = num(v, 'axis');
       if (!(axis >= 0 && axis < s.length)) throw new Error(`axis: ${axis} is not an axis of ${fmtShape(s)}`);
       const x = random(size(s));
-      const r = ref.sumAxisRef(x, s, axis);
-      return { inputs: () => [Tensor.fromArray(x, s)], op: ([t]) => t.sum(axis), reference: () => r.out, shape: r.shape, describe: `x ${fmtShape(s)}` };
+      return {
+        inputs: () => [Tensor.fromArray(x, s)], op: ([t]) => t.sum(axis),
+        reference: () => elementwiseRef.reduce(f64(x), s, [axis], 'sum'), shape: s.filter((_, i) => i !== axis), describe: `x ${fmtShape(s)}`,
+      };
     },
   },
   loss_bce: {
@@ -178,7 +193,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
       return {
         inputs: () => [Tensor.fromArray(x, [n]), Tensor.fromArray(t, [n])],
         op: ([xt, tt]) => bceWithLogits(xt, tt, { reduction: 'none' }),
-        reference: () => ref.bceRef(x, t), shape: [n], describe: `logits [${n}] in ±${v.scale}, targets in [0, 1)`,
+        reference: () => lossRef.bceWithLogits(f64(x), f64(t), 'none'), shape: [n], describe: `logits [${n}] in ±${v.scale}, targets in [0, 1)`,
       };
     },
   },
@@ -190,7 +205,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
       const x = random(B * R * C);
       return {
         inputs: () => [Tensor.fromArray(x, [B, R, C])], op: ([t]) => t.transpose(1, 2),
-        reference: () => ref.transposeRef(x, B, R, C), shape: [B, C, R], describe: `x [${B}, ${R}, ${C}]`,
+        reference: () => elementwiseRef.permute(f64(x), [B, R, C], [0, 2, 1]), shape: [B, C, R], describe: `x [${B}, ${R}, ${C}]`,
       };
     },
   },
@@ -202,7 +217,8 @@ const EXPERIMENTS: Record<string, Experiment> = {
       const x = random(size(xs));
       return {
         inputs: () => [Tensor.fromArray(x, xs)], op: ([t]) => batchNorm(t, null, null, null, null, { training: true, eps: num(v, 'eps') }),
-        reference: () => ref.batchNormRef(x, xs[0], xs[1], xs[2] * xs[3], num(v, 'eps')), shape: xs, describe: `x ${fmtShape(xs)}`,
+        reference: () => normRef.batchNorm(f64(x), xs, null, null, new Float64Array(xs[1]), new Float64Array(xs[1]).fill(1), true, 0.1, num(v, 'eps')).y,
+        shape: xs, describe: `x ${fmtShape(xs)}`,
       };
     },
   },
@@ -222,15 +238,8 @@ const EXPERIMENTS: Record<string, Experiment> = {
           ft.grad = null;
           return g;
         },
-        reference: () => {
-          // dF = (R + Rᵀ)·F / HW
-          const out = new Float64Array(C * HW);
-          for (let i = 0; i < C; i++) for (let j = 0; j < C; j++) {
-            const s = (R[i * C + j] + R[j * C + i]) / HW;
-            for (let k = 0; k < HW; k++) out[i * HW + k] += s * f[j * HW + k];
-          }
-          return out;
-        },
+        // dL/dG = R, so df = (R + Rᵀ)·F / HW.
+        reference: () => gramRef.gramGrad(f64(f), [1, C, H, W], f64(R), 'hw'),
         shape: [1, C, H, W], describe: `features f [1, ${C}, ${H}, ${W}], weights R [1, ${C}, ${C}]; output is df`,
       };
     },
@@ -282,7 +291,7 @@ function matmulExperiment(K = 45): Experiment {
       const b = random(K * N);
       return {
         inputs: () => [Tensor.fromArray(a, [M, K]), Tensor.fromArray(b, [K, N])],
-        op: ([x, y]) => matmul(x, y), reference: () => ref.matmulRef(a, b, M, K, N), shape: [M, N], describe: `a [${M}, ${K}], b [${K}, ${N}]`,
+        op: ([x, y]) => matmul(x, y), reference: () => elementwiseRef.matmul(f64(a), f64(b), 1, M, K, N), shape: [M, N], describe: `a [${M}, ${K}], b [${K}, ${N}]`,
       };
     },
   };
@@ -336,13 +345,14 @@ function poolExperiment(kind: 'max' | 'avg'): Experiment {
     fields: [...imageFields, { key: 'k', label: 'kernel size', value: 3 }, { key: 'stride', label: 'stride', value: 2 }, { key: 'padding', label: 'padding', value: 1 }],
     prepare(v, random) {
       const xs = shape4(v, 'N', 'C', 'H', 'W');
-      const g = { kernel: pair(v, 'k'), stride: pair(v, 'stride'), padding: pair(v, 'padding') };
+      const g = { k: pair(v, 'k'), s: pair(v, 'stride'), p: pair(v, 'padding') };
       const x = random(size(xs));
-      const r = ref.pool2dRef(x, xs, g, kind);
-      const opts = { kernelSize: g.kernel, stride: g.stride, padding: g.padding };
+      const opts = { kernelSize: g.k, stride: g.s, padding: g.p };
       return {
         inputs: () => [Tensor.fromArray(x, xs)], op: ([t]) => (kind === 'max' ? maxPool2d(t, opts) : avgPool2d(t, opts)),
-        reference: () => r.out, shape: r.shape, describe: `x ${fmtShape(xs)}`,
+        // Average: padding counted (torch's count_include_pad=True default), as avgPool2d does.
+        reference: () => (kind === 'max' ? poolRef.maxPool2d(f64(x), xs, g).y : poolRef.avgPool2d(f64(x), xs, g, true)),
+        shape: [xs[0], xs[1], ...poolRef.poolOut(xs, g)], describe: `x ${fmtShape(xs)}`,
       };
     },
   };
@@ -351,13 +361,13 @@ function poolExperiment(kind: 'max' | 'avg'): Experiment {
 function unaryExperiment(gradient: boolean): Experiment {
   return {
     call: gradient ? 'f(x).backward(g): the input gradient g · f′(x)' : 'f(x) elementwise',
-    fields: [{ key: 'fn', label: 'function', value: 'tanh', options: Object.keys(ref.UNARY_REF) }, { key: 'n', label: 'elements', value: 100 }, { key: 'scale', label: 'input scale', value: 3 }],
+    fields: [{ key: 'fn', label: 'function', value: 'tanh', options: Object.keys(elementwiseRef.UNARY) }, { key: 'n', label: 'elements', value: 100 }, { key: 'scale', label: 'input scale', value: 3 }],
     prepare(v, random) {
       const n = num(v, 'n');
       const fn = v.fn as string;
       const x = random(n).map((a) => a * num(v, 'scale'));
       const g = random(n);
-      const r = ref.UNARY_REF[fn];
+      const r = elementwiseRef.UNARY[fn];
       return {
         inputs: () => [Tensor.fromArray(x, [n]).requireGrad(), Tensor.fromArray(g, [n])],
         op: ([xt, gt]) => {
@@ -416,6 +426,25 @@ export function shaderHeader(source: string): string {
     lines.push(line.replace(/^\/\/ ?/, ''));
   }
   return lines.join('\n').trim();
+}
+
+/** Largest |a − b| (NaN if either has a NaN where the other does not, or lengths differ). */
+function maxAbsError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return NaN;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (Number.isNaN(d)) return NaN;
+    if (d > m) m = d;
+  }
+  return m;
+}
+
+/** Largest |b| (scales the tolerance). */
+function maxAbs(b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(b[i]));
+  return m;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -503,8 +532,8 @@ async function runCurrent(): Promise<void> {
   const expected = p.reference();
   const refMs = performance.now() - t1;
   if (got.length !== expected.length) throw new Error(`the GPU returned ${got.length} values, the reference ${expected.length} (shape ${fmtShape(p.shape)})`);
-  const err = ref.maxAbsError(got, expected);
-  const scale = Math.max(1, ref.maxAbs(expected));
+  const err = maxAbsError(got, expected);
+  const scale = Math.max(1, maxAbs(expected));
   const tolerance = (p.relTolerance ?? 1e-4) * scale;
   const ok = err <= tolerance;
   const table = h('table', { class: 'values' }, h('tr', {}, h('th', {}, 'index'), h('th', {}, 'GPU (float32)'), h('th', {}, 'reference (float64)'), h('th', {}, '|difference|')));
