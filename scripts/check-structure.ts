@@ -5,10 +5,11 @@
  *  1. No import cycle among the modules of src/ (runtime imports: `import type` and type-only names do not count;
  *     `export … from` and dynamic `import('…')` do).
  *  2. The engine's layers import only downwards (or sideways within a layer):
- *       gpu, shaders ← engine ← tensor ← record ← ops and the kernels' modules ← graph (the walker) ← init, index.
+ *       gpu, shaders, shape ← engine ← tensor ← record ← the ops (elementwise, reduction, movement, matmul on
+ *       reduce-kernel; ops.ts, which installs them) and the kernels' modules ← graph (the walker) ← init, index.
  *  3. No module relies on prototype patching it does not import: a call of a Tensor method that another module
- *     installs (ops.ts installs `add`, `reshape`, …; autograd/graph.ts installs `backward`) is allowed only in a
- *     module that imports the installing module, directly or through others.
+ *     installs (ops.ts installs `add`, `reshape`, … from its method table; autograd/graph.ts installs `backward`) is
+ *     allowed only in a module that imports the installing module, directly or through others.
  *
  * Prints one line per problem and exits 1 if there are any.
  */
@@ -24,9 +25,14 @@ export const LAYERS: Record<string, number> = {
   'shaders.gen.ts': 0,
   'tensor/gpu.ts': 0,
   'tensor/params.ts': 0,
+  'tensor/shape.ts': 0,
   'tensor/engine.ts': 1,
   'tensor/tensor.ts': 2,
   'autograd/record.ts': 3,
+  'tensor/reduce-kernel.ts': 4,
+  'tensor/elementwise.ts': 4,
+  'tensor/movement.ts': 4,
+  'tensor/reduction.ts': 4,
   'tensor/ops.ts': 4,
   'tensor/matmul.ts': 4,
   'tensor/conv.ts': 4,
@@ -119,7 +125,27 @@ export function checkStructure(root = ROOT): string[] {
     }
   }
 
-  // 3. Prototype patching: calls of methods declared in a `declare module` augmentation of another file.
+  // 3. Prototype patching: calls of methods that an augmentation of another file adds to an interface
+  //    (`declare module '…' { interface Tensor … }`): its own members, and the members of the types it extends
+  //    (ops.ts derives its methods from a table as a mapped type). Found by symbol, and by declaration for the
+  //    members a mapped type copies from the table's entries.
+  const installedBy = new Map<ts.Symbol | ts.Node, string>();
+  for (const f of files) {
+    const collect = (node: ts.Node, inAugmentation: boolean): void => {
+      const inside = inAugmentation || (ts.isModuleDeclaration(node) && ts.isStringLiteral(node.name));
+      if (inside && ts.isInterfaceDeclaration(node)) {
+        const symbols = node.members.flatMap((m) => (m.name ? [checker.getSymbolAtLocation(m.name)] : []));
+        for (const clause of node.heritageClauses ?? []) for (const t of clause.types) symbols.push(...checker.getTypeAtLocation(t).getProperties());
+        for (const symbol of symbols) {
+          if (!symbol) continue;
+          installedBy.set(symbol, f);
+          for (const d of symbol.declarations ?? []) installedBy.set(d, f);
+        }
+      }
+      ts.forEachChild(node, (child) => collect(child, inside));
+    };
+    collect(program.getSourceFile(f)!, false);
+  }
   const reach = (f: string): Set<string> => {
     const seen = new Set<string>();
     const stack = [f];
@@ -131,15 +157,12 @@ export function checkStructure(root = ROOT): string[] {
     let reachable: Set<string> | undefined;
     const visit = (node: ts.Node): void => {
       if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
-        const decl = checker.getSymbolAtLocation(node.expression.name)?.declarations?.[0];
-        const installer = decl?.getSourceFile().fileName;
-        let inAugmentation = false;
-        for (let p: ts.Node | undefined = decl; p; p = p.parent) {
-          if (ts.isModuleDeclaration(p) && ts.isStringLiteral(p.name)) inAugmentation = true;
-        }
-        if (installer && inAugmentation && resolve(installer).startsWith(srcDir) && resolve(installer) !== f) {
+        const symbol = checker.getSymbolAtLocation(node.expression.name);
+        const decl = symbol?.declarations?.[0];
+        const installer = (symbol && installedBy.get(symbol)) ?? (decl && installedBy.get(decl));
+        if (installer && installer !== f) {
           reachable ??= reach(f);
-          if (!reachable.has(resolve(installer))) {
+          if (!reachable.has(installer)) {
             const { line } = sf.getLineAndCharacterOfPosition(node.getStart());
             problems.push(`${rel(f)}:${line + 1} calls .${node.expression.name.text}(), which ${rel(installer)} installs on Tensor, without importing it`);
           }

@@ -7,7 +7,8 @@
 // Work split: each invocation handles PER output elements (set by the host) strided by the workgroup size of 256,
 //   2-D grid for large n — as unary.wgsl.
 // Gradient: composed on the host from this same kernel plus a sum-reduction over the broadcast dimensions
-//   (src/tensor/ops.ts, sumTo): d(a+b)/da = g, d(a·b)/da = g·b, d(a/b)/db = -g·a/b², ...
+//   (src/tensor/elementwise.ts, with sumTo from src/tensor/reduce-kernel.ts): d(a+b)/da = g, d(a·b)/da = g·b,
+//   d(a/b)/db = -g·a/b², ...
 
 struct Params {
   n: u32, rank: u32, _p0: u32, _p1: u32,

@@ -7,7 +7,7 @@
 //   concat (scatter each input into its slice of the output).
 // Work split: one invocation per element of the contiguous side, 256 per workgroup, 2-D grid for large n.
 // Gradient: permute ↔ inverse permute, slice ↔ scatter into zeros, expand ↔ sum over expanded dims,
-//   concat ↔ slices (all composed on the host in src/tensor/ops.ts).
+//   concat ↔ slices (all composed on the host in src/tensor/movement.ts).
 
 struct Params {
   n: u32, rank: u32, offset: u32, _p: u32,

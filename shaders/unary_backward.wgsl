@@ -2,7 +2,7 @@
 //
 // Computes:  dX[i] = {{GRAD}}, an expression in x = X[i], y = Y[i] (the forward output, which several
 //   derivatives reuse: exp' = y, sigmoid' = y(1-y), tanh' = 1-y²), g = G[i] (the upstream gradient), and the
-//   forward's scalars a, b. The expression comes from the op table in src/tensor/ops.ts.
+//   forward's scalars a, b. The expression comes from the op table in src/tensor/elementwise.ts.
 // Work split: each invocation handles PER elements (set by the host) strided by the workgroup size of 256,
 //   2-D grid for large n — as unary.wgsl.
 // Gradient of this kernel: not needed (no double backward).

@@ -9,9 +9,18 @@
  *                          kernel (about 6× slower than v2 on lavapipe, where barriers are thread switches).
  * By default the engine picks v2 on CPU adapters and v3 on real GPUs. On GPUs, products with too few output
  * tiles for the machine and a long k are split along k (splitCount below) and summed by matmul_split_sum.wgsl.
+ *
+ * The differentiable ops on top, at the end: `matmul` (torch.matmul semantics, batch dimensions broadcast) and
+ * `linear` (x·Wᵀ + b). Both backward passes are this same launcher with the transpose flags set.
  */
 import { engine, type Kernel } from './engine.ts';
 import { shaderParams, type ParamBlock } from './params.ts';
+import { Tensor, shapeSize } from './tensor.ts';
+import { record } from '../autograd/record.ts';
+import { broadcastShapes, formatShape } from './shape.ts';
+import { reduceAndFree } from './reduce-kernel.ts';
+import { add } from './elementwise.ts';
+import { reshape, expandRaw } from './movement.ts';
 
 export interface MatmulArgs {
   A: GPUBuffer;
@@ -128,4 +137,106 @@ function naiveParams(m: MatmulArgs): ParamBlock {
 function matmulParams(shader: 'matmul' | 'matmul_tiled', m: MatmulArgs, splits: number, kChunk: number): ParamBlock {
   const { M, N, K, batch, aBatchStride, bBatchStride, cBatchStride } = m;
   return shaderParams(shader, { M, N, K, batch, aBatchStride, bBatchStride, cBatchStride, splits, kChunk });
+}
+
+// ------------------------------------------------------------------ the ops: matmul, linear
+
+/**
+ * Batched matrix product with torch.matmul semantics: 1-D operands are promoted (and the added dim removed
+ * after), batch dimensions broadcast.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.rank === 0 || b.rank === 0) throw new Error(`matmul: both operands need at least one dimension, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  const a2 = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : a;
+  const b2 = b.rank === 1 ? reshape(b, [b.shape[0], 1]) : b;
+  const [M, K] = a2.shape.slice(-2);
+  const [K2, N] = b2.shape.slice(-2);
+  if (K !== K2) throw new Error(`matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} are not aligned (inner dimensions ${K} and ${K2})`);
+  const batchShape = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), 'matmul');
+  const out = matmulForward(a2, b2, batchShape, M, N, K);
+  let result = out;
+  if (a.rank === 1 || b.rank === 1) {
+    const shape = [...batchShape, ...(a.rank === 1 ? [] : [M]), ...(b.rank === 1 ? [] : [N])];
+    result = reshape(out, shape);
+    if (!out.requiresGrad) out.dispose();
+  }
+  // The promoted views are graph nodes when autograd records (their tidy scope frees them); else free now.
+  if (!out.requiresGrad) {
+    if (a2 !== a) a2.dispose();
+    if (b2 !== b) b2.dispose();
+  }
+  return result;
+}
+
+/** Makes an operand's batch either full or broadcast (stride 0); partial broadcasts are expanded. */
+function batchOperand(x: Tensor, batchShape: number[]): { t: Tensor; stride: number; owned: boolean } {
+  const batch = shapeSize(batchShape);
+  const xb = shapeSize(x.shape.slice(0, -2));
+  const mat = x.shape[x.rank - 2] * x.shape[x.rank - 1];
+  if (xb === batch) return { t: x, stride: mat, owned: false };
+  if (xb === 1) return { t: x, stride: 0, owned: false };
+  return { t: expandRaw(x, [...batchShape, ...x.shape.slice(-2)]), stride: mat, owned: true };
+}
+
+function matmulForward(a: Tensor, b: Tensor, batchShape: number[], M: number, N: number, K: number): Tensor {
+  const batch = shapeSize(batchShape);
+  const out = Tensor.empty([...batchShape, M, N]);
+  const A = batchOperand(a, batchShape);
+  const B = batchOperand(b, batchShape);
+  launchMatmul({ A: A.t.buffer, B: B.t.buffer, C: out.buffer, M, N, K, batch, aBatchStride: A.stride, bBatchStride: B.stride, cBatchStride: M * N, transA: false, transB: false, accumulate: false });
+  if (A.owned) A.t.dispose();
+  if (B.owned) B.t.dispose();
+  return record(out, 'matmul', [a, b], (g) => {
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (a.requiresGrad) {
+      // dA = g · Bᵀ  (batch-full), then summed over broadcast batch dims
+      const full = Tensor.empty([...batchShape, M, K]);
+      const Bx = batchOperand(b, batchShape);
+      launchMatmul({ A: g.buffer, B: Bx.t.buffer, C: full.buffer, M, N: K, K: N, batch, aBatchStride: M * N, bBatchStride: Bx.stride, cBatchStride: M * K, transA: false, transB: true, accumulate: false });
+      if (Bx.owned) Bx.t.dispose();
+      ga = reduceAndFree(full, a.shape);
+    }
+    if (b.requiresGrad) {
+      // dB = Aᵀ · g
+      const full = Tensor.empty([...batchShape, K, N]);
+      const Ax = batchOperand(a, batchShape);
+      launchMatmul({ A: Ax.t.buffer, B: g.buffer, C: full.buffer, M: K, N, K: M, batch, aBatchStride: Ax.stride, bBatchStride: M * N, cBatchStride: K * N, transA: true, transB: false, accumulate: false });
+      if (Ax.owned) Ax.t.dispose();
+      gb = reduceAndFree(full, b.shape);
+    }
+    return [ga, gb];
+  });
+}
+
+/**
+ * y = x·Wᵀ (+ b) for x [..., in] and W [out, in] (torch's Linear layout), without materialising Wᵀ: the
+ * matmul kernel reads W transposed. Backward: dx = g·W, dW = gᵀ·x (reads g transposed), db = Σ g.
+ */
+export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
+  if (w.rank !== 2) throw new Error(`linear: weight must be [out, in], got ${formatShape(w.shape)}`);
+  const [outF, inF] = w.shape;
+  if (x.rank < 1 || x.shape[x.rank - 1] !== inF) throw new Error(`linear: input ${formatShape(x.shape)} must end in ${inF} features to match weight ${formatShape(w.shape)}`);
+  if (b && (b.rank !== 1 || b.shape[0] !== outF)) throw new Error(`linear: bias ${formatShape(b.shape)} must be [${outF}] for weight ${formatShape(w.shape)}`);
+  const M = x.size / inF;
+  const outShape = [...x.shape.slice(0, -1), outF];
+  const y = Tensor.empty(outShape);
+  launchMatmul({ A: x.buffer, B: w.buffer, C: y.buffer, M, N: outF, K: inF, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA: false, transB: true, accumulate: false });
+  const xy = record(y, 'linear', [x, w], (g) => {
+    let gx: Tensor | null = null;
+    let gw: Tensor | null = null;
+    if (x.requiresGrad) {
+      gx = Tensor.empty(x.shape);
+      launchMatmul({ A: g.buffer, B: w.buffer, C: gx.buffer, M, N: inF, K: outF, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA: false, transB: false, accumulate: false });
+    }
+    if (w.requiresGrad) {
+      gw = Tensor.empty(w.shape);
+      launchMatmul({ A: g.buffer, B: x.buffer, C: gw.buffer, M: outF, N: inF, K: M, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA: true, transB: false, accumulate: false });
+    }
+    return [gx, gw];
+  });
+  if (!b) return xy;
+  const out = add(xy, b);
+  if (!out.requiresGrad) xy.dispose();
+  return out;
 }
