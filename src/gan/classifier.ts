@@ -19,6 +19,7 @@ import { maxPool2d } from '../tensor/pool.ts';
 import { Module, Sequential, Conv2d, Linear, ReLU, Flatten, Dropout, Adam, type HostTensor } from '../nn/index.ts';
 import { encodeSafetensors, decodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
 import { batches, batchCount, mixSeed, Rng, type Dataset } from '../data/dataset.ts';
+import { formatShape } from '../tensor/shape.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Cross-entropy loss
@@ -49,11 +50,11 @@ function oneHot(labels: Int32Array, numClasses: number): Tensor {
  */
 export function crossEntropy(logits: Tensor, labels: Int32Array | Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const reduction = opts.reduction ?? 'mean';
-  if (logits.rank !== 2) throw new Error(`crossEntropy: logits must be [N, K], got [${logits.shape.join(', ')}]`);
+  if (logits.rank !== 2) throw new Error(`crossEntropy: logits must be [N, K], got ${formatShape(logits.shape)}`);
   const [n, k] = logits.shape as [number, number];
   const labelCount = labels instanceof Tensor ? labels.size : labels.length;
   if (labelCount !== n || (labels instanceof Tensor && labels.rank !== 1)) {
-    const got = labels instanceof Tensor ? `a tensor of shape [${labels.shape.join(', ')}]` : `${labels.length} labels`;
+    const got = labels instanceof Tensor ? `a tensor of shape ${formatShape(labels.shape)}` : `${labels.length} labels`;
     throw new Error(`crossEntropy: logits [${n}, ${k}] need ${n} labels (shape [${n}]), got ${got}`);
   }
   if (n === 0) throw new Error('crossEntropy: empty batch (logits [0, K])');
@@ -163,7 +164,7 @@ export class Classifier extends Module {
   private checkInput(x: Tensor): void {
     const { channels, imageSize } = this.config;
     if (x.rank !== 4 || x.shape[1] !== channels || x.shape[2] !== imageSize || x.shape[3] !== imageSize) {
-      throw new Error(`${this.describe()}: input must be [N, ${channels}, ${imageSize}, ${imageSize}], got [${x.shape.join(', ')}]`);
+      throw new Error(`${this.describe()}: input must be [N, ${channels}, ${imageSize}, ${imageSize}], got ${formatShape(x.shape)}`);
     }
   }
 

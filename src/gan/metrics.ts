@@ -18,6 +18,7 @@
 import { permutation, type Dataset } from '../data/dataset.ts';
 import type { Tensor } from '../tensor/index.ts';
 import type { Classifier } from './classifier.ts';
+import { formatShape } from '../tensor/shape.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Class probabilities
@@ -387,7 +388,7 @@ export async function evaluateSamples(
   if (!(samples instanceof Float32Array)) {
     const want = [classifier.config.channels, imageSize, imageSize];
     if (samples.rank !== 4 || samples.shape.slice(1).some((s, i) => s !== want[i])) {
-      throw new Error(`evaluateSamples: samples must have shape [n, ${want.join(', ')}], got [${samples.shape.join(', ')}]`);
+      throw new Error(`evaluateSamples: samples must have shape [n, ${want.join(', ')}], got ${formatShape(samples.shape)}`);
     }
   }
   if (values.length === 0 || values.length % pixels !== 0) {

@@ -26,6 +26,7 @@ import {
   type CheckpointMeta,
 } from '../nn/index.ts';
 import { buildGan, latentShape, type GanSpec, type Net } from './models.ts';
+import { formatShape } from '../tensor/shape.ts';
 
 /** Latents whose batch statistics become the weight average's BatchNorm statistics. */
 export const EMA_STATS_BATCH = 512;
@@ -231,7 +232,7 @@ export class GanTrainer {
     const n = real instanceof Tensor ? real.shape[0] : real.length / (c * size * size);
     if (!Number.isInteger(n) || n < 2) throw new Error(`trainBatch: a batch of ${real instanceof Tensor ? `shape [${real.shape}]` : `${real.length} values`} is not N×${c}×${size}×${size} images with N ≥ 2`);
     if (real instanceof Tensor && real.shape.join() !== [n, c, size, size].join()) {
-      throw new Error(`trainBatch: real images have shape [${real.shape.join(', ')}], the model needs [N, ${c}, ${size}, ${size}]`);
+      throw new Error(`trainBatch: real images have shape ${formatShape(real.shape)}, the model needs [N, ${c}, ${size}, ${size}]`);
     }
     return n;
   }

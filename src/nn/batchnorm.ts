@@ -7,6 +7,7 @@
 import { Tensor, noGrad } from '../tensor/index.ts';
 import { batchNorm } from '../tensor/norm.ts';
 import { Module } from './module.ts';
+import { formatShape } from '../tensor/shape.ts';
 
 abstract class BatchNormBase extends Module {
   readonly weight: Tensor;
@@ -42,7 +43,7 @@ abstract class BatchNormBase extends Module {
   forward(x: Tensor): Tensor {
     this.checkInput(x);
     if (x.shape[1] !== this.numFeatures) {
-      throw new Error(`${this.describe()}: input of shape [${x.shape.join(', ')}] has ${x.shape[1]} channels in dimension 1, expected ${this.numFeatures}`);
+      throw new Error(`${this.describe()}: input of shape ${formatShape(x.shape)} has ${x.shape[1]} channels in dimension 1, expected ${this.numFeatures}`);
     }
     const y = batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum: this.momentum, eps: this.eps });
     if (this.training) {
@@ -59,13 +60,13 @@ abstract class BatchNormBase extends Module {
 /** Normalizes [N, C] or [N, C, L] inputs per channel C. */
 export class BatchNorm1d extends BatchNormBase {
   protected checkInput(x: Tensor): void {
-    if (x.rank !== 2 && x.rank !== 3) throw new Error(`${this.describe()}: expected a 2-D [N, C] or 3-D [N, C, L] input, got [${x.shape.join(', ')}]`);
+    if (x.rank !== 2 && x.rank !== 3) throw new Error(`${this.describe()}: expected a 2-D [N, C] or 3-D [N, C, L] input, got ${formatShape(x.shape)}`);
   }
 }
 
 /** Normalizes [N, C, H, W] inputs per channel C. */
 export class BatchNorm2d extends BatchNormBase {
   protected checkInput(x: Tensor): void {
-    if (x.rank !== 4) throw new Error(`${this.describe()}: expected a 4-D [N, C, H, W] input, got [${x.shape.join(', ')}]`);
+    if (x.rank !== 4) throw new Error(`${this.describe()}: expected a 4-D [N, C, H, W] input, got ${formatShape(x.shape)}`);
   }
 }

@@ -13,13 +13,14 @@
 import { Tensor, noGrad } from '../tensor/index.ts';
 import type { Module } from './module.ts';
 import { BatchNorm1d, BatchNorm2d } from './batchnorm.ts';
+import { formatShape } from '../tensor/shape.ts';
 
 function pairs(what: string, target: [string, Tensor][], source: [string, Tensor][]): [Tensor, Tensor][] {
   if (target.length !== source.length) throw new Error(`${what}: the modules differ (${target.length} vs ${source.length} tensors)`);
   return target.map(([name, t], i) => {
     const [srcName, s] = source[i];
     if (name !== srcName || t.shape.join() !== s.shape.join()) {
-      throw new Error(`${what}: the modules differ at ${name} [${t.shape.join(', ')}] vs ${srcName} [${s.shape.join(', ')}]`);
+      throw new Error(`${what}: the modules differ at ${name} ${formatShape(t.shape)} vs ${srcName} ${formatShape(s.shape)}`);
     }
     return [t, s];
   });

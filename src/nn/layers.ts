@@ -5,6 +5,7 @@
 import { Tensor, compare, noGrad, linear, type Shape } from '../tensor/index.ts';
 import { Module } from './module.ts';
 import { deriveSeed } from './seed.ts';
+import { formatShape } from '../tensor/shape.ts';
 
 /** Uniform U(-bound, bound), seeded when a seed is given (else from the global stream, see manualSeed). */
 export function uniformInit(shape: Shape, bound: number, seed?: number): Tensor {
@@ -37,7 +38,7 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
-      throw new Error(`${this.describe()}: input of shape [${x.shape.join(', ')}] must end in ${this.inFeatures} features`);
+      throw new Error(`${this.describe()}: input of shape ${formatShape(x.shape)} must end in ${this.inFeatures} features`);
     }
     return linear(x, this.weight, this.bias);
   }
@@ -124,7 +125,7 @@ export class Flatten extends Module {
   forward(x: Tensor): Tensor {
     const s = this.startDim < 0 ? this.startDim + x.rank : this.startDim;
     const e = this.endDim < 0 ? this.endDim + x.rank : this.endDim;
-    if (s < 0 || e >= x.rank || s > e) throw new Error(`Flatten(${this.startDim}, ${this.endDim}): invalid for input of shape [${x.shape.join(', ')}]`);
+    if (s < 0 || e >= x.rank || s > e) throw new Error(`Flatten(${this.startDim}, ${this.endDim}): invalid for input of shape ${formatShape(x.shape)}`);
     const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
     return x.reshape([...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
   }
@@ -142,7 +143,7 @@ export class Unflatten extends Module {
     const d = this.dim < 0 ? this.dim + x.rank : this.dim;
     const n = this.sizes.reduce((a, b) => a * b, 1);
     if (d < 0 || d >= x.rank || x.shape[d] !== n) {
-      throw new Error(`${this.describe()}: dimension ${this.dim} of input [${x.shape.join(', ')}] must have size ${n}`);
+      throw new Error(`${this.describe()}: dimension ${this.dim} of input ${formatShape(x.shape)} must have size ${n}`);
     }
     return x.reshape([...x.shape.slice(0, d), ...this.sizes, ...x.shape.slice(d + 1)]);
   }

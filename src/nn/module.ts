@@ -14,6 +14,7 @@
  */
 import { Tensor, shapeSize, type Shape } from '../tensor/index.ts';
 import type { TensorData } from '../io/safetensors.ts';
+import { formatShape } from '../tensor/shape.ts';
 
 /** How a buffer is stored in checkpoints (torch keeps num_batches_tracked as int64). */
 export type BufferDtype = 'F32' | 'I64';
@@ -37,8 +38,6 @@ export interface LoadResult {
   missingKeys: string[];
   unexpectedKeys: string[];
 }
-
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 /** Converts host data of any numeric typed array (BigInt64Array included) to float32. */
 export function toFloat32(data: HostTensor['data']): Float32Array {
@@ -170,9 +169,9 @@ export abstract class Module {
       if (v === undefined) continue;
       const shape = v.shape;
       const sameShape = shape.length === e.tensor.shape.length && shape.every((d, i) => d === e.tensor.shape[i]);
-      if (!sameShape) problems.push(`shape mismatch for ${e.key}: the state dict has ${fmt(shape)}, the model has ${fmt(e.tensor.shape)}`);
+      if (!sameShape) problems.push(`shape mismatch for ${e.key}: the state dict has ${formatShape(shape)}, the model has ${formatShape(e.tensor.shape)}`);
       else if (!(v instanceof Tensor) && v.data.length !== shapeSize(shape as Shape)) {
-        problems.push(`${e.key}: shape ${fmt(shape)} needs ${shapeSize(shape as Shape)} values, got ${v.data.length}`);
+        problems.push(`${e.key}: shape ${formatShape(shape)} needs ${shapeSize(shape as Shape)} values, got ${v.data.length}`);
       }
     }
     if (problems.length) throw new Error(`loadStateDict(${this.describe()}): ${problems.join('; ')}`);

@@ -13,6 +13,7 @@ import { Tensor, engine, type Shape } from '../tensor/index.ts';
 import { grid1d } from '../tensor/engine.ts';
 import { shaderParams } from '../tensor/params.ts';
 import { toFloat32, type HostTensor } from './module.ts';
+import { formatShape } from '../tensor/shape.ts';
 
 /** A state dict value: a GPU tensor (moment buffers) or plain numbers (step, hyperparameters). */
 export type OptimizerStateValue = Tensor | number | number[] | boolean;
@@ -26,7 +27,6 @@ interface ParamState {
   step: number;
 }
 
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 function isHostTensor(v: unknown): v is HostTensor {
@@ -88,7 +88,7 @@ export abstract class Optimizer {
     const p = this.params[i];
     const g = p.grad;
     if (!g) return null;
-    if (g.size !== p.size) throw new Error(`${this.name}.step: gradient of parameter ${i}${p.name ? ` (${p.name})` : ''} has shape ${fmt(g.shape)}, parameter ${fmt(p.shape)}`);
+    if (g.size !== p.size) throw new Error(`${this.name}.step: gradient of parameter ${i}${p.name ? ` (${p.name})` : ''} has shape ${formatShape(g.shape)}, parameter ${formatShape(p.shape)}`);
     return g;
   }
 
@@ -184,7 +184,7 @@ export abstract class Optimizer {
         if (!shape) problems.push(`state.${i}.${n} must be a tensor`);
         else if (!sameShape(shape, this.params[i].shape)) {
           const pn = this.params[i].name ? ` (${this.params[i].name})` : '';
-          problems.push(`shape mismatch for state.${i}.${n}: the state dict has ${fmt(shape)}, parameter ${i}${pn} has ${fmt(this.params[i].shape)}`);
+          problems.push(`shape mismatch for state.${i}.${n}: the state dict has ${formatShape(shape)}, parameter ${i}${pn} has ${formatShape(this.params[i].shape)}`);
         }
       }
     }

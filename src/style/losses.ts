@@ -10,13 +10,14 @@
 import { Tensor } from '../tensor/index.ts';
 import { gram, type GramNormalize } from '../tensor/gram.ts';
 import { totalVariation as tensorTotalVariation } from '../tensor/losses.ts';
+import { formatShape } from '../tensor/shape.ts';
 
 export type { GramNormalize };
 
 /** ½ Σ (F − P)² — the content loss of Gatys et al. */
 export function contentLoss(features: Tensor, target: Tensor): Tensor {
   if (features.shape.join() !== target.shape.join()) {
-    throw new Error(`contentLoss: features [${features.shape.join(', ')}] and target [${target.shape.join(', ')}] differ in shape`);
+    throw new Error(`contentLoss: features ${formatShape(features.shape)} and target ${formatShape(target.shape)} differ in shape`);
   }
   return features.sub(target).square().sum().mul(0.5);
 }
@@ -30,7 +31,7 @@ export function gramMatrix(features: Tensor, normalize: GramNormalize): Tensor {
 export function styleLayerLoss(features: Tensor, targetGram: Tensor, normalize: GramNormalize): Tensor {
   const g = gramMatrix(features, normalize);
   if (g.shape.join() !== targetGram.shape.join()) {
-    throw new Error(`styleLayerLoss: Gram [${g.shape.join(', ')}] and target Gram [${targetGram.shape.join(', ')}] differ in shape`);
+    throw new Error(`styleLayerLoss: Gram ${formatShape(g.shape)} and target Gram ${formatShape(targetGram.shape)} differ in shape`);
   }
   return g.sub(targetGram).square().sum();
 }

@@ -12,6 +12,7 @@
 import { Tensor, concat } from '../tensor/index.ts';
 import { conv2d } from '../tensor/conv.ts';
 import { maxPool2d, avgPool2d } from '../tensor/pool.ts';
+import { formatShape } from '../tensor/shape.ts';
 
 export type Architecture = 'vgg16' | 'vgg19' | 'random';
 export type PoolKind = 'max' | 'avg';
@@ -203,7 +204,7 @@ export class FeatureNet {
    */
   forward(image: Tensor, layers: readonly string[]): Map<string, Tensor> {
     if (image.rank !== 4 || image.shape[1] !== 3) {
-      throw new Error(`FeatureNet.forward: expected an image [N, 3, H, W], got [${image.shape.join(', ')}]`);
+      throw new Error(`FeatureNet.forward: expected an image [N, 3, H, W], got ${formatShape(image.shape)}`);
     }
     const wanted = new Map<string, string[]>();
     for (const n of layers) {

@@ -16,8 +16,7 @@ import {
   FeatureNet, convLayers, KERAS_PREPROCESSING, TORCHVISION_PREPROCESSING,
   type Architecture, type ConvWeights, type PoolKind,
 } from './nets.ts';
-
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+import { formatShape } from '../tensor/shape.ts';
 
 /** An array read from a file, with its shape as stored there. */
 export interface StoredArray {
@@ -34,9 +33,9 @@ function toFloat32(a: ArrayLike<number>): Float32Array {
 
 /** [kh, kw, in, out] (TensorFlow HWIO) → [out, in, kh, kw] (our / torch layout). */
 export function hwioToOihw(data: ArrayLike<number>, shape: readonly number[]): Float32Array {
-  if (shape.length !== 4) throw new Error(`hwioToOihw: expected a 4-D HWIO kernel, got shape ${fmt(shape)}`);
+  if (shape.length !== 4) throw new Error(`hwioToOihw: expected a 4-D HWIO kernel, got shape ${formatShape(shape)}`);
   const [kh, kw, ci, co] = shape;
-  if (data.length !== kh * kw * ci * co) throw new Error(`hwioToOihw: shape ${fmt(shape)} needs ${kh * kw * ci * co} values, got ${data.length}`);
+  if (data.length !== kh * kw * ci * co) throw new Error(`hwioToOihw: shape ${formatShape(shape)} needs ${kh * kw * ci * co} values, got ${data.length}`);
   const out = new Float32Array(data.length);
   for (let y = 0; y < kh; y++) {
     for (let x = 0; x < kw; x++) {
@@ -75,11 +74,11 @@ export function featureNetFromKeras(layers: KerasLayerArrays, opts: { arch?: Arc
   for (const l of convLayers(arch)) {
     const { kernel, bias } = layers.get(l.name)!;
     const want = [3, 3, l.inChannels, l.outChannels];
-    if (fmt(kernel.shape) !== fmt(want)) {
-      throw new Error(`${what}: layer ${l.name} kernel has shape ${fmt(kernel.shape)}, ${arch} needs ${fmt(want)} (HWIO)`);
+    if (formatShape(kernel.shape) !== formatShape(want)) {
+      throw new Error(`${what}: layer ${l.name} kernel has shape ${formatShape(kernel.shape)}, ${arch} needs ${formatShape(want)} (HWIO)`);
     }
-    if (fmt(bias.shape) !== fmt([l.outChannels])) {
-      throw new Error(`${what}: layer ${l.name} bias has shape ${fmt(bias.shape)}, ${arch} needs [${l.outChannels}]`);
+    if (formatShape(bias.shape) !== formatShape([l.outChannels])) {
+      throw new Error(`${what}: layer ${l.name} bias has shape ${formatShape(bias.shape)}, ${arch} needs [${l.outChannels}]`);
     }
     weights.set(l.name, { weight: hwioToOihw(kernel.data, kernel.shape), bias: toFloat32(bias.data) });
   }
@@ -118,8 +117,8 @@ export function featureNetFromTorchvision(file: DecodedSafetensors, opts: { arch
     const b = file.tensors.get(bName);
     if (!b) throw new Error(`${what}: ${bName} (bias of ${l.name}) is missing`);
     const want = [l.outChannels, l.inChannels, 3, 3];
-    if (fmt(w.shape) !== fmt(want)) throw new Error(`${what}: ${wName} (${l.name}) has shape ${fmt(w.shape)}, ${arch} needs ${fmt(want)}`);
-    if (fmt(b.shape) !== fmt([l.outChannels])) throw new Error(`${what}: ${bName} (${l.name}) has shape ${fmt(b.shape)}, ${arch} needs [${l.outChannels}]`);
+    if (formatShape(w.shape) !== formatShape(want)) throw new Error(`${what}: ${wName} (${l.name}) has shape ${formatShape(w.shape)}, ${arch} needs ${formatShape(want)}`);
+    if (formatShape(b.shape) !== formatShape([l.outChannels])) throw new Error(`${what}: ${bName} (${l.name}) has shape ${formatShape(b.shape)}, ${arch} needs [${l.outChannels}]`);
     for (const [n, t] of [[wName, w], [bName, b]] as const) {
       if (!['F32', 'F16', 'BF16', 'F64'].includes(t.dtype)) throw new Error(`${what}: ${n} has dtype ${t.dtype}; expected floating point`);
     }

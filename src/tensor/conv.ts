@@ -24,6 +24,7 @@ import { Tensor } from './tensor.ts';
 import { record } from '../autograd/record.ts';
 import { sum, add, reshape, matmul } from './ops.ts';
 import { launchMatmul } from './matmul.ts';
+import { formatShape } from './shape.ts';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -36,7 +37,6 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
 }
 
 type Pair = [number, number];
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 function pair(v: number | [number, number] | undefined, fallback: number, op: string, field: string, min: number): Pair {
   const p: Pair = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
@@ -58,7 +58,7 @@ function hyper(op: string, opts: ConvTranspose2dOptions, transposed: boolean): H
   for (const d of [0, 1]) {
     // torch: output padding must be smaller than either stride or dilation.
     if (h.outputPadding[d] >= Math.max(h.stride[d], h.dilation[d])) {
-      throw new Error(`${op}: outputPadding ${fmt(h.outputPadding)} must be smaller than max(stride, dilation) = ${Math.max(h.stride[d], h.dilation[d])} in dimension ${d}`);
+      throw new Error(`${op}: outputPadding ${formatShape(h.outputPadding)} must be smaller than max(stride, dilation) = ${Math.max(h.stride[d], h.dilation[d])} in dimension ${d}`);
     }
   }
   return h;
@@ -85,12 +85,12 @@ interface Geom {
 }
 
 function checkRank4(op: string, name: string, t: Tensor): void {
-  if (t.rank !== 4) throw new Error(`${op}: ${name} must be 4-D, got shape ${fmt(t.shape)}`);
+  if (t.rank !== 4) throw new Error(`${op}: ${name} must be 4-D, got shape ${formatShape(t.shape)}`);
 }
 
 function checkBias(op: string, bias: Tensor | null | undefined, channels: number): void {
   if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) {
-    throw new Error(`${op}: bias must have shape [${channels}] (one per output channel), got ${fmt(bias.shape)}`);
+    throw new Error(`${op}: bias must have shape [${channels}] (one per output channel), got ${formatShape(bias.shape)}`);
   }
 }
 
@@ -356,13 +356,13 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   const h = hyper(op, opts, false);
   const [N, Cin, H, W] = x.shape;
   const [Cout, wCin, kh, kw] = w.shape;
-  if (wCin !== Cin) throw new Error(`${op}: input ${fmt(x.shape)} has ${Cin} channels but weight ${fmt(w.shape)} expects ${wCin} (weight is [Cout, Cin, kh, kw])`);
+  if (wCin !== Cin) throw new Error(`${op}: input ${formatShape(x.shape)} has ${Cin} channels but weight ${formatShape(w.shape)} expects ${wCin} (weight is [Cout, Cin, kh, kw])`);
   checkBias(op, bias, Cout);
   for (const d of [0, 1]) {
     const span = h.dilation[d] * ([kh, kw][d] - 1) + 1;
     const padded = [H, W][d] + 2 * h.padding[d];
     if (span > padded) {
-      throw new Error(`${op}: kernel ${kh}x${kw} (dilation ${fmt(h.dilation)}, extent ${span}) is larger than the padded input ${H + 2 * h.padding[0]}x${W + 2 * h.padding[1]} (input ${fmt(x.shape)}, padding ${fmt(h.padding)})`);
+      throw new Error(`${op}: kernel ${kh}x${kw} (dilation ${formatShape(h.dilation)}, extent ${span}) is larger than the padded input ${H + 2 * h.padding[0]}x${W + 2 * h.padding[1]} (input ${formatShape(x.shape)}, padding ${formatShape(h.padding)})`);
     }
   }
   const [Ho, Wo] = conv2dOutputSize([H, W], [kh, kw], opts);
@@ -388,10 +388,10 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   const h = hyper(op, opts, true);
   const [N, Cin, H, W] = x.shape;
   const [wCin, Cout, kh, kw] = w.shape;
-  if (wCin !== Cin) throw new Error(`${op}: input ${fmt(x.shape)} has ${Cin} channels but weight ${fmt(w.shape)} expects ${wCin} (weight is [Cin, Cout, kh, kw])`);
+  if (wCin !== Cin) throw new Error(`${op}: input ${formatShape(x.shape)} has ${Cin} channels but weight ${formatShape(w.shape)} expects ${wCin} (weight is [Cin, Cout, kh, kw])`);
   checkBias(op, bias, Cout);
   const [Ho, Wo] = convTranspose2dOutputSize([H, W], [kh, kw], opts);
-  if (Ho < 1 || Wo < 1) throw new Error(`${op}: output size ${Ho}x${Wo} is empty for input ${fmt(x.shape)}, kernel ${kh}x${kw}, padding ${fmt(h.padding)}, stride ${fmt(h.stride)}`);
+  if (Ho < 1 || Wo < 1) throw new Error(`${op}: output size ${Ho}x${Wo} is empty for input ${formatShape(x.shape)}, kernel ${kh}x${kw}, padding ${formatShape(h.padding)}, stride ${formatShape(h.stride)}`);
   if (H === 1 && W === 1 && [...h.padding, ...h.outputPadding].every((p) => p === 0) && h.dilation.every((d) => d === 1)) {
     return convTransposeFromPoint(x, w, bias ?? null);
   }
@@ -433,7 +433,7 @@ function convGeom(op: string, xShape: readonly number[], yShape: readonly number
   const h = hyper(op, opts, false);
   const [N, Cin, H, W] = xShape;
   const [, Cout, Ho, Wo] = yShape;
-  if (wShape[0] !== Cout || wShape[1] !== Cin) throw new Error(`${op}: weight ${fmt(wShape)} does not map input ${fmt(xShape)} to output ${fmt(yShape)}`);
+  if (wShape[0] !== Cout || wShape[1] !== Cin) throw new Error(`${op}: weight ${formatShape(wShape)} does not map input ${formatShape(xShape)} to output ${formatShape(yShape)}`);
   return { N, Cin, H, W, Cout, Ho, Wo, kh: wShape[2], kw: wShape[3], stride: h.stride, padding: h.padding, dilation: h.dilation };
 }
 

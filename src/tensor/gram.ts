@@ -7,6 +7,7 @@ import { Tensor } from './tensor.ts';
 import { record } from '../autograd/record.ts';
 import { launchMatmul } from './matmul.ts';
 import { unary } from './ops.ts';
+import { formatShape } from './shape.ts';
 
 /**
  * What the Gram matrix is divided by: 'hw' = H·W (the lesson's TF2 notebook, an average over positions),
@@ -21,12 +22,12 @@ export type GramNormalize = 'hw' | 'chw' | 'none';
  */
 export function gram(f: Tensor, opts: { normalize?: GramNormalize } = {}): Tensor {
   const normalize = opts.normalize ?? 'hw';
-  if (f.rank !== 4) throw new Error(`gram: features must be 4-D [N, C, H, W], got shape [${f.shape.join(', ')}]`);
+  if (f.rank !== 4) throw new Error(`gram: features must be 4-D [N, C, H, W], got shape ${formatShape(f.shape)}`);
   const [N, C, H, W] = f.shape;
   const HW = H * W;
   const norm = { hw: HW, chw: C * HW, none: 1 }[normalize];
   if (norm === undefined) throw new Error(`gram: normalize must be 'hw', 'chw' or 'none', got ${JSON.stringify(normalize)}`);
-  if (norm === 0) throw new Error(`gram: features [${f.shape.join(', ')}] have no spatial positions to normalize by`);
+  if (norm === 0) throw new Error(`gram: features ${formatShape(f.shape)} have no spatial positions to normalize by`);
 
   const products = Tensor.empty([N, C, C]);
   launchMatmul({

@@ -8,10 +8,9 @@ import { shaderParams } from './params.ts';
 import { Tensor } from './tensor.ts';
 import { record } from '../autograd/record.ts';
 import { add, mean, slice, sub, sum, unary } from './ops.ts';
+import { formatShape } from './shape.ts';
 
 export type Reduction = 'mean' | 'sum' | 'none';
-
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 function checkReduction(r: Reduction, op: string): void {
   if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(r)}`);
@@ -19,7 +18,7 @@ function checkReduction(r: Reduction, op: string): void {
 
 function checkSameShape(a: Tensor, b: Tensor, op: string, names: [string, string]): void {
   if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
-    throw new Error(`${op}: ${names[0]} ${fmt(a.shape)} and ${names[1]} ${fmt(b.shape)} must have the same shape`);
+    throw new Error(`${op}: ${names[0]} ${formatShape(a.shape)} and ${names[1]} ${formatShape(b.shape)} must have the same shape`);
   }
 }
 
@@ -112,7 +111,7 @@ export function totalVariation(x: Tensor, opts: TotalVariationOptions = {}): Ten
   const beta = opts.beta ?? 2;
   const reduction = opts.reduction ?? 'sum';
   checkReduction(reduction, 'totalVariation');
-  if (x.rank !== 4) throw new Error(`totalVariation: images must be 4-D [N, C, H, W], got shape ${fmt(x.shape)}`);
+  if (x.rank !== 4) throw new Error(`totalVariation: images must be 4-D [N, C, H, W], got shape ${formatShape(x.shape)}`);
   if (kind !== 'abs' && kind !== 'squared') throw new Error(`totalVariation: kind must be 'abs' or 'squared', got ${JSON.stringify(kind)}`);
   if (!(beta > 0)) throw new Error(`totalVariation: beta must be positive, got ${beta}`);
   const [, , H, W] = x.shape;

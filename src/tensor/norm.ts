@@ -6,6 +6,7 @@ import { engine, grid1d, elementwiseGrid, ELEMENTS_PER_INVOCATION } from './engi
 import { shaderParams } from './params.ts';
 import { Tensor } from './tensor.ts';
 import { record } from '../autograd/record.ts';
+import { formatShape } from './shape.ts';
 
 export interface BatchNormOptions {
   /** Training mode normalises with the batch statistics and updates the running ones; eval uses the running ones. */
@@ -14,8 +15,6 @@ export interface BatchNormOptions {
   momentum?: number;
   eps?: number;
 }
-
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 /**
  * y = γ·(x − μ)/√(σ² + eps) + β per channel.
@@ -35,13 +34,13 @@ export function batchNorm(
   runningVar: Tensor | null,
   opts: BatchNormOptions,
 ): Tensor {
-  if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C] or [N, C, H, W], got shape ${fmt(x.shape)}`);
+  if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C] or [N, C, H, W], got shape ${formatShape(x.shape)}`);
   const [N, C] = x.shape;
   const HW = x.shape.slice(2).reduce((a, b) => a * b, 1);
   const M = N * HW;
   for (const [field, t] of [['gamma', gamma], ['beta', beta], ['runningMean', runningMean], ['runningVar', runningVar]] as const) {
     if (t && (t.rank !== 1 || t.shape[0] !== C)) {
-      throw new Error(`batchNorm: ${field} has shape ${fmt(t.shape)} but input ${fmt(x.shape)} has C=${C} channels (expected [${C}])`);
+      throw new Error(`batchNorm: ${field} has shape ${formatShape(t.shape)} but input ${formatShape(x.shape)} has C=${C} channels (expected [${C}])`);
     }
   }
   if ((gamma === null) !== (beta === null)) throw new Error('batchNorm: gamma and beta must both be given or both be null');
@@ -53,7 +52,7 @@ export function batchNorm(
   const eps = opts.eps ?? 1e-5;
   const useBatchStats = opts.training || runningMean === null;
   if (useBatchStats && M <= 1) {
-    throw new Error(`batchNorm: training needs more than 1 value per channel, got input ${fmt(x.shape)}`);
+    throw new Error(`batchNorm: training needs more than 1 value per channel, got input ${formatShape(x.shape)}`);
   }
   const affine = gamma !== null;
 

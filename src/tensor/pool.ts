@@ -8,6 +8,7 @@ import { engine, grid1d } from './engine.ts';
 import { shaderParams, type ParamBlock } from './params.ts';
 import { Tensor } from './tensor.ts';
 import { record } from '../autograd/record.ts';
+import { formatShape } from './shape.ts';
 
 /** A size given once for both spatial dimensions or as [height, width]. */
 export type Size2 = number | readonly [number, number];
@@ -25,8 +26,6 @@ export interface AvgPoolOptions extends PoolOptions {
   countIncludePad?: boolean;
 }
 
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
-
 function pair(v: Size2, op: string, field: string, min: number): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || d < min)) {
@@ -36,7 +35,7 @@ function pair(v: Size2, op: string, field: string, min: number): [number, number
 }
 
 function require4d(x: Tensor, op: string): [number, number, number, number] {
-  if (x.rank !== 4) throw new Error(`${op}: input must be 4-D [N, C, H, W], got shape ${fmt(x.shape)}`);
+  if (x.rank !== 4) throw new Error(`${op}: input must be 4-D [N, C, H, W], got shape ${formatShape(x.shape)}`);
   return x.shape as unknown as [number, number, number, number];
 }
 
@@ -51,12 +50,12 @@ function poolGeometry(x: Tensor, o: PoolOptions, op: string): PoolGeometry {
   const s = pair(o.stride ?? k, op, 'stride', 1);
   const p = pair(o.padding ?? 0, op, 'padding', 0);
   if (p[0] * 2 > k[0] || p[1] * 2 > k[1]) {
-    throw new Error(`${op}: padding ${fmt(p)} must be at most half of kernelSize ${fmt(k)}`);
+    throw new Error(`${op}: padding ${formatShape(p)} must be at most half of kernelSize ${formatShape(k)}`);
   }
   const OH = Math.floor((H + 2 * p[0] - k[0]) / s[0]) + 1;
   const OW = Math.floor((W + 2 * p[1] - k[1]) / s[1]) + 1;
   if (OH < 1 || OW < 1) {
-    throw new Error(`${op}: input ${fmt(x.shape)} is smaller than kernelSize ${fmt(k)} with padding ${fmt(p)}`);
+    throw new Error(`${op}: input ${formatShape(x.shape)} is smaller than kernelSize ${formatShape(k)} with padding ${formatShape(p)}`);
   }
   return { N, C, H, W, OH, OW, k, s, p };
 }

@@ -8,6 +8,7 @@
  */
 import { engine, grid1d } from './engine.ts';
 import { shaderParams } from './params.ts';
+import { formatShape } from './shape.ts';
 
 export type Shape = readonly number[];
 
@@ -41,9 +42,9 @@ export function shapeSize(shape: Shape): number {
 
 export function checkShape(shape: Shape, what = 'shape'): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`Invalid ${what} [${shape.join(', ')}]: dimensions must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0) throw new Error(`Invalid ${what} ${formatShape(shape)}: dimensions must be non-negative integers`);
   }
-  if (shape.length > 8) throw new Error(`Invalid ${what} [${shape.join(', ')}]: at most 8 dimensions are supported`);
+  if (shape.length > 8) throw new Error(`Invalid ${what} ${formatShape(shape)}: at most 8 dimensions are supported`);
 }
 
 export class Tensor {
@@ -80,7 +81,7 @@ export class Tensor {
   static fromArray(data: ArrayLike<number>, shape?: Shape): Tensor {
     const s = shape ?? [data.length];
     checkShape(s);
-    if (shapeSize(s) !== data.length) throw new Error(`fromArray: ${data.length} values cannot have shape [${s.join(', ')}] (${shapeSize(s)} elements)`);
+    if (shapeSize(s) !== data.length) throw new Error(`fromArray: ${data.length} values cannot have shape ${formatShape(s)} (${shapeSize(s)} elements)`);
     const t = Tensor.empty(s);
     if (data.length) engine().write(t.buffer, data instanceof Float32Array ? data : Float32Array.from(data));
     return t;
@@ -134,7 +135,7 @@ export class Tensor {
   // ---------------------------------------------------------------- data
 
   get buffer(): GPUBuffer {
-    if (!this.storage) throw new Error(`Tensor #${this.id} of shape [${this.shape.join(', ')}]${this.name ? ` (${this.name})` : ''} was disposed and cannot be used`);
+    if (!this.storage) throw new Error(`Tensor #${this.id} of shape ${formatShape(this.shape)}${this.name ? ` (${this.name})` : ''} was disposed and cannot be used`);
     return this.storage.buffer;
   }
 
@@ -153,17 +154,17 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw new Error(`item(): tensor has shape [${this.shape.join(', ')}], not one element`);
+    if (this.size !== 1) throw new Error(`item(): tensor has shape ${formatShape(this.shape)}, not one element`);
     return (await this.toArray())[0];
   }
 
   /** Overwrites the contents in place (same size), e.g. to load weights or a data batch. */
   assign(data: Float32Array | Tensor): this {
     if (data instanceof Tensor) {
-      if (data.size !== this.size) throw new Error(`assign: source has ${data.size} elements, target [${this.shape.join(', ')}] has ${this.size}`);
+      if (data.size !== this.size) throw new Error(`assign: source has ${data.size} elements, target ${formatShape(this.shape)} has ${this.size}`);
       engine().copy(data.buffer, 0, this.buffer, 0, this.size * 4);
     } else {
-      if (data.length !== this.size) throw new Error(`assign: ${data.length} values for a tensor of shape [${this.shape.join(', ')}] (${this.size} elements)`);
+      if (data.length !== this.size) throw new Error(`assign: ${data.length} values for a tensor of shape ${formatShape(this.shape)} (${this.size} elements)`);
       engine().write(this.buffer, data);
     }
     return this;
@@ -219,7 +220,7 @@ export class Tensor {
   }
 
   toString(): string {
-    return `Tensor#${this.id}[${this.shape.join(', ')}]${this.requiresGrad ? ' requiresGrad' : ''}`;
+    return `Tensor#${this.id}${formatShape(this.shape)}${this.requiresGrad ? ' requiresGrad' : ''}`;
   }
 }
 
