@@ -77,7 +77,7 @@ export function convTranspose2dOutputSize(inSize: [number, number], kernel: [num
 }
 
 /** A conv2d problem: conv input [N, Cin, H, W] → conv output [N, Cout, Ho, Wo], weight [Cout, Cin, kh, kw]. */
-interface Geom {
+interface ConvGeometry {
   N: number; Cin: number; H: number; W: number;
   Cout: number; Ho: number; Wo: number;
   kh: number; kw: number;
@@ -213,15 +213,15 @@ function packRows(w: Tensor, taps: number, C: number, M: number, mPad: number, s
  * Runs conv2d_implicit_gemm.wgsl (or its _tiled version). Not transposed: src = conv input, out = conv output (channel Cout).
  * Transposed: src = conv output (dY, or convT's input), out = conv input shape. `w` is conv layout [Cout, Cin, kh, kw].
  */
-function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transposed: boolean): Tensor {
-  const [srcC, srcH, srcW] = transposed ? [g.Cout, g.Ho, g.Wo] : [g.Cin, g.H, g.W];
-  const [outC, outH, outW] = transposed ? [g.Cin, g.H, g.W] : [g.Cout, g.Ho, g.Wo];
-  if (transposed && outC === 1 && g.kh * g.kw <= 64) return singleChannelTransposed(g, src, w, bias);
-  const out = Tensor.empty([g.N, outC, outH, outW]);
+function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | null, transposed: boolean): Tensor {
+  const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
+  const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
+  if (transposed && outC === 1 && geo.kh * geo.kw <= 64) return singleChannelTransposed(geo, src, w, bias);
+  const out = Tensor.empty([geo.N, outC, outH, outW]);
   if (out.size === 0) return out;
   const tiled = convVersion() === 'tiled';
-  const [phasesH, phasesW] = transposed ? g.stride : [1, 1];
-  const maxPixels = g.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
+  const [phasesH, phasesW] = transposed ? geo.stride : [1, 1];
+  const maxPixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
   const TM = tiled ? tiledChannelTile(outC) : channelTile(convTiles.gatherTM, outC);
@@ -233,13 +233,13 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const packed = packWeight(w, transposed, mPad);
   const tiles = Math.ceil(maxPixels / (64 * TN));
-  const unitFlops = 2 * 64 * TN * TM * srcC * g.kh * g.kw;
+  const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
   for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops)) {
     const params = shaderParams(kernel.shader, {
-      srcC, srcH, srcW, batch: g.N,
+      srcC, srcH, srcW, batch: geo.N,
       outC, outH, outW, mPad,
-      kh: g.kh, kw: g.kw, strideH: g.stride[0], strideW: g.stride[1],
-      padH: g.padding[0], padW: g.padding[1], dilH: g.dilation[0], dilW: g.dilation[1],
+      kh: geo.kh, kw: geo.kw, strideH: geo.stride[0], strideW: geo.stride[1],
+      padH: geo.padding[0], padW: geo.padding[1], dilH: geo.dilation[0], dilW: geo.dilation[1],
       phasesH, phasesW, tileOffset: t0, hasBias: bias ? 1 : 0,
       mBlockOffset: m0,
     });
@@ -259,29 +259,29 @@ function gatherConv(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null, transp
  * cols[n] = src[n]ᵀ · w[C, kh·kw] (each source value feeds kh·kw multiply-adds instead of one), then each output
  * pixel adds the ≤ ⌈kh/s⌉·⌈kw/s⌉ columns that land on it. `w` is conv layout [Cout = C, 1, kh, kw].
  */
-function singleChannelTransposed(g: Geom, src: Tensor, w: Tensor, bias: Tensor | null): Tensor {
-  const out = Tensor.empty([g.N, 1, g.H, g.W]);
+function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+  const out = Tensor.empty([geo.N, 1, geo.H, geo.W]);
   if (out.size === 0) return out;
-  const C = g.Cout;
-  const srcHW = g.Ho * g.Wo;
-  const taps = g.kh * g.kw;
+  const C = geo.Cout;
+  const srcHW = geo.Ho * geo.Wo;
+  const taps = geo.kh * geo.kw;
   // The matmul kernel wants at least 16 output columns (narrower ones take its slow path): pad the taps with zeros.
   const tStride = Math.max(16, taps);
   // As packed rows of one "tap": wt[c][t] = w[c·taps + t] for t < taps, zeros up to tStride.
   const wt = tStride === taps ? w : packRows(w, 1, C, taps, tStride, taps, 1);
-  const cols = Tensor.empty([g.N, srcHW, tStride]);
+  const cols = Tensor.empty([geo.N, srcHW, tStride]);
   launchMatmul({
-    A: src.buffer, B: wt.buffer, C: cols.buffer, M: srcHW, N: tStride, K: C, batch: g.N,
+    A: src.buffer, B: wt.buffer, C: cols.buffer, M: srcHW, N: tStride, K: C, batch: geo.N,
     aBatchStride: C * srcHW, bBatchStride: 0, cBatchStride: srcHW * tStride, transA: true, transB: false, accumulate: false,
   });
   engine().launch(
     { shader: 'conv_col2im' },
     {
       params: shaderParams('conv_col2im', {
-        count: out.size, outH: g.H, outW: g.W, srcH: g.Ho,
-        srcW: g.Wo, kh: g.kh, kw: g.kw, tStride,
-        strideH: g.stride[0], strideW: g.stride[1], padH: g.padding[0], padW: g.padding[1],
-        dilH: g.dilation[0], dilW: g.dilation[1], hasBias: bias ? 1 : 0,
+        count: out.size, outH: geo.H, outW: geo.W, srcH: geo.Ho,
+        srcW: geo.Wo, kh: geo.kh, kw: geo.kw, tStride,
+        strideH: geo.stride[0], strideW: geo.stride[1], padH: geo.padding[0], padW: geo.padding[1],
+        dilH: geo.dilation[0], dilW: geo.dilation[1], hasBias: bias ? 1 : 0,
       }),
       buffers: [cols.buffer, (bias ?? cols).buffer, out.buffer],
       workgroups: grid1d(out.size, 256),
@@ -296,10 +296,10 @@ function singleChannelTransposed(g: Geom, src: Tensor, w: Tensor, bias: Tensor |
  * Runs conv2d_weight_grad.wgsl (or its _tiled version): dW[m, c, i, j] = Σ P[n,m,oh,ow] · G[n,c, oh·s−p+i·d, ow·s−p+j·d], P at the conv
  * output resolution (Ho, Wo), G at the conv input resolution (H, W). Returns [pC, gC, kh, kw].
  */
-function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
+function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor): Tensor {
   const pC = P.shape[1];
   const gC = G.shape[1];
-  const taps = g.kh * g.kw;
+  const taps = geo.kh * geo.kw;
   const columns = gC * taps;
   const tiled = convVersion() === 'tiled';
   // A workgroup covers TM rows × 64·TC columns: register kernel, TM × TC per invocation of 64;
@@ -311,7 +311,7 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
     : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) } };
   const mBlocks = Math.ceil(pC / TM);
   const colGroups = Math.ceil(columns / (64 * TC));
-  const K = g.N * g.Ho * g.Wo;
+  const K = geo.N * geo.Ho * geo.Wo;
   // Enough chunks that a few thousand invocations (register) or about a thousand workgroups (tiled) share the
   // work, but each keeps ≥ 64 pixels (tiled: 256) to sum over.
   const chunks = tiled
@@ -319,16 +319,16 @@ function weightGrad(g: Geom, P: Tensor, G: Tensor): Tensor {
     : Math.max(1, Math.min(Math.ceil(4096 / (mBlocks * Math.ceil(columns / TC))), Math.floor(K / 64)));
   const pixelsPerChunk = Math.ceil(K / chunks);
   const usedChunks = Math.ceil(K / pixelsPerChunk);
-  const shape = [pC, gC, g.kh, g.kw];
+  const shape = [pC, gC, geo.kh, geo.kw];
   const partial = Tensor.empty(usedChunks > 1 ? [usedChunks, ...shape] : shape);
   if (partial.size === 0) return partial;
   const unitFlops = 2 * pixelsPerChunk * TM * columns;
   for (const [z0, nz, m0, nm] of launchRanges(usedChunks, mBlocks, unitFlops)) {
     const params = shaderParams(kernel.shader, {
-      gC, gH: g.H, gW: g.W, batch: g.N,
-      pC, pH: g.Ho, pW: g.Wo, taps,
-      kw: g.kw, pixelsPerChunk, strideH: g.stride[0], strideW: g.stride[1],
-      padH: g.padding[0], padW: g.padding[1], dilH: g.dilation[0], dilW: g.dilation[1],
+      gC, gH: geo.H, gW: geo.W, batch: geo.N,
+      pC, pH: geo.Ho, pW: geo.Wo, taps,
+      kw: geo.kw, pixelsPerChunk, strideH: geo.stride[0], strideW: geo.stride[1],
+      padH: geo.padding[0], padW: geo.padding[1], dilH: geo.dilation[0], dilW: geo.dilation[1],
       chunkOffset: z0, mBlockOffset: m0,
     });
     engine().launch(kernel, { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [colGroups, nm, nz] });
@@ -366,13 +366,13 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
     }
   }
   const [Ho, Wo] = conv2dOutputSize([H, W], [kh, kw], opts);
-  const g: Geom = { N, Cin, H, W, Cout, Ho, Wo, kh, kw, stride: h.stride, padding: h.padding, dilation: h.dilation };
+  const geo: ConvGeometry = { N, Cin, H, W, Cout, Ho, Wo, kh, kw, stride: h.stride, padding: h.padding, dilation: h.dilation };
   const b = bias ?? null;
-  const out = gatherConv(g, x, w, b, false);
+  const out = gatherConv(geo, x, w, b, false);
   const inputs = b ? [x, w, b] : [x, w];
   return record(out, op, inputs, (dy) => [
-    x.requiresGrad ? gatherConv(g, dy, w, null, true) : null,
-    w.requiresGrad ? weightGrad(g, dy, x) : null,
+    x.requiresGrad ? gatherConv(geo, dy, w, null, true) : null,
+    w.requiresGrad ? weightGrad(geo, dy, x) : null,
     ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
   ]);
 }
@@ -396,13 +396,13 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
     return convTransposeFromPoint(x, w, bias ?? null);
   }
   // The conv whose adjoint this is: conv input = our output, conv output = our input, conv weight = w.
-  const g: Geom = { N, Cin: Cout, H: Ho, W: Wo, Cout: Cin, Ho: H, Wo: W, kh, kw, stride: h.stride, padding: h.padding, dilation: h.dilation };
+  const geo: ConvGeometry = { N, Cin: Cout, H: Ho, W: Wo, Cout: Cin, Ho: H, Wo: W, kh, kw, stride: h.stride, padding: h.padding, dilation: h.dilation };
   const b = bias ?? null;
-  const out = gatherConv(g, x, w, b, true);
+  const out = gatherConv(geo, x, w, b, true);
   const inputs = b ? [x, w, b] : [x, w];
   return record(out, op, inputs, (dy) => [
-    x.requiresGrad ? gatherConv(g, dy, w, null, false) : null,
-    w.requiresGrad ? weightGrad(g, x, dy) : null,
+    x.requiresGrad ? gatherConv(geo, dy, w, null, false) : null,
+    w.requiresGrad ? weightGrad(geo, x, dy) : null,
     ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
   ]);
 }
@@ -429,7 +429,7 @@ function convTransposeFromPoint(x: Tensor, w: Tensor, bias: Tensor | null): Tens
 
 // ------------------------------------------------------------------ single passes (torch.nn.grad style)
 
-function convGeom(op: string, xShape: readonly number[], yShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions): Geom {
+function geometryOf(op: string, xShape: readonly number[], yShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions): ConvGeometry {
   const h = hyper(op, opts, false);
   const [N, Cin, H, W] = xShape;
   const [, Cout, Ho, Wo] = yShape;
@@ -442,22 +442,22 @@ function convGeom(op: string, xShape: readonly number[], yShape: readonly number
  * Not recorded by autograd; used by benchmarks and for second-order tricks.
  */
 export function conv2dInputGrad(inputShape: [number, number, number, number], w: Tensor, dy: Tensor, opts: Conv2dOptions = {}): Tensor {
-  return gatherConv(convGeom('conv2dInputGrad', inputShape, dy.shape, w.shape, opts), dy, w, null, true);
+  return gatherConv(geometryOf('conv2dInputGrad', inputShape, dy.shape, w.shape, opts), dy, w, null, true);
 }
 
 /** The weight gradient of conv2d alone (torch.nn.grad.conv2d_weight): dW [Cout,Cin,kh,kw] from x and dY. */
 export function conv2dWeightGrad(x: Tensor, kernel: [number, number], dy: Tensor, opts: Conv2dOptions = {}): Tensor {
-  const g = convGeom('conv2dWeightGrad', x.shape, dy.shape, [dy.shape[1], x.shape[1], ...kernel], opts);
-  return weightGrad(g, dy, x);
+  const geo = geometryOf('conv2dWeightGrad', x.shape, dy.shape, [dy.shape[1], x.shape[1], ...kernel], opts);
+  return weightGrad(geo, dy, x);
 }
 
 /** The input gradient of convTranspose2d alone: dX [N,Cin,H,W] = conv2d(dY, w) without bias. */
 export function convTranspose2dInputGrad(inputShape: [number, number, number, number], w: Tensor, dy: Tensor, opts: Conv2dOptions = {}): Tensor {
-  return gatherConv(convGeom('convTranspose2dInputGrad', dy.shape, inputShape, w.shape, opts), dy, w, null, false);
+  return gatherConv(geometryOf('convTranspose2dInputGrad', dy.shape, inputShape, w.shape, opts), dy, w, null, false);
 }
 
 /** The weight gradient of convTranspose2d alone: dW [Cin,Cout,kh,kw] from its input x and dY. */
 export function convTranspose2dWeightGrad(x: Tensor, kernel: [number, number], dy: Tensor, opts: Conv2dOptions = {}): Tensor {
-  const g = convGeom('convTranspose2dWeightGrad', dy.shape, x.shape, [x.shape[1], dy.shape[1], ...kernel], opts);
-  return weightGrad(g, x, dy);
+  const geo = geometryOf('convTranspose2dWeightGrad', dy.shape, x.shape, [x.shape[1], dy.shape[1], ...kernel], opts);
+  return weightGrad(geo, x, dy);
 }

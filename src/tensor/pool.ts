@@ -60,8 +60,8 @@ function poolGeometry(x: Tensor, o: PoolOptions, op: string): PoolGeometry {
   return { N, C, H, W, OH, OW, k, s, p };
 }
 
-function poolParams(shader: 'pool_max' | 'pool_avg', g: PoolGeometry, count: number): ParamBlock {
-  const { H, W, OH, OW, k, s, p } = g;
+function poolParams(shader: 'pool_max' | 'pool_avg', geo: PoolGeometry, count: number): ParamBlock {
+  const { H, W, OH, OW, k, s, p } = geo;
   return shaderParams(shader, { count, H, W, OH, OW, kh: k[0], kw: k[1], sh: s[0], sw: s[1], ph: p[0], pw: p[1] });
 }
 
@@ -70,15 +70,15 @@ function poolParams(shader: 'pool_max' | 'pool_avg', g: PoolGeometry, count: num
  * of the winning input (first in window order on ties, like torch); backward routes the gradient there.
  */
 export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
-  const g = poolGeometry(x, opts, 'maxPool2d');
-  const outShape = [g.N, g.C, g.OH, g.OW];
+  const geo = poolGeometry(x, opts, 'maxPool2d');
+  const outShape = [geo.N, geo.C, geo.OH, geo.OW];
   const out = Tensor.empty(outShape);
   // Argmax positions as u32 bit patterns in an f32 tensor (the kernel binds it as array<u32>).
   const argmax = Tensor.empty(outShape);
   if (out.size > 0) {
     engine().launch(
       { shader: 'pool_max', entry: 'forward' },
-      { params: poolParams('pool_max', g, out.size), buffers: [x.buffer, out.buffer, argmax.buffer], workgroups: grid1d(out.size, 256) },
+      { params: poolParams('pool_max', geo, out.size), buffers: [x.buffer, out.buffer, argmax.buffer], workgroups: grid1d(out.size, 256) },
     );
   }
   const recorded = record(out, 'maxPool2d', [x], (dy) => {
@@ -86,7 +86,7 @@ export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
     if (dx.size > 0) {
       engine().launch(
         { shader: 'pool_max', entry: 'backward' },
-        { params: poolParams('pool_max', g, dx.size), buffers: [dy.buffer, argmax.buffer, dx.buffer], workgroups: grid1d(dx.size, 256) },
+        { params: poolParams('pool_max', geo, dx.size), buffers: [dy.buffer, argmax.buffer, dx.buffer], workgroups: grid1d(dx.size, 256) },
       );
     }
     return [dx];
@@ -98,13 +98,13 @@ export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
 
 /** Average pooling; zero padding, divisor per torch count_include_pad (default true). */
 export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
-  const g = poolGeometry(x, opts, 'avgPool2d');
+  const geo = poolGeometry(x, opts, 'avgPool2d');
   const kernel = { shader: 'pool_avg', constants: { INCLUDE_PAD: opts.countIncludePad ?? true } };
-  const out = Tensor.empty([g.N, g.C, g.OH, g.OW]);
+  const out = Tensor.empty([geo.N, geo.C, geo.OH, geo.OW]);
   if (out.size > 0) {
     engine().launch(
       { ...kernel, entry: 'forward' },
-      { params: poolParams('pool_avg', g, out.size), buffers: [x.buffer, out.buffer], workgroups: grid1d(out.size, 256) },
+      { params: poolParams('pool_avg', geo, out.size), buffers: [x.buffer, out.buffer], workgroups: grid1d(out.size, 256) },
     );
   }
   return record(out, 'avgPool2d', [x], (dy) => {
@@ -112,7 +112,7 @@ export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
     if (dx.size > 0) {
       engine().launch(
         { ...kernel, entry: 'backward' },
-        { params: poolParams('pool_avg', g, dx.size), buffers: [dy.buffer, dx.buffer], workgroups: grid1d(dx.size, 256) },
+        { params: poolParams('pool_avg', geo, dx.size), buffers: [dy.buffer, dx.buffer], workgroups: grid1d(dx.size, 256) },
       );
     }
     return [dx];
