@@ -5,13 +5,14 @@
  */
 import { Tensor } from '../tensor/index.ts';
 import { conv2d, convTranspose2d } from '../tensor/conv.ts';
+import type { Size2 } from '../tensor/pool.ts';
 import { Module } from './module.ts';
 import { uniformInit } from './layers.ts';
 import { deriveSeed } from './seed.ts';
 
-export type Pair = number | [number, number];
+export type { Size2 };
 
-const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+const pair = (v: Size2): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 const seedFor = (seed: number | undefined, label: string) => (seed === undefined ? undefined : deriveSeed(seed, label));
 
 function checkCounts(layer: string, inC: number, outC: number, k: [number, number]): void {
@@ -19,10 +20,10 @@ function checkCounts(layer: string, inC: number, outC: number, k: [number, numbe
   if (!ok) throw new Error(`${layer}: channels and kernel size must be positive integers, got in=${inC}, out=${outC}, kernel=[${k}]`);
 }
 
-export interface Conv2dOptions {
-  stride?: Pair;
-  padding?: Pair;
-  dilation?: Pair;
+export interface Conv2dLayerOptions {
+  stride?: Size2;
+  padding?: Size2;
+  dilation?: Size2;
   bias?: boolean;
   seed?: number;
 }
@@ -35,7 +36,7 @@ export class Conv2d extends Module {
   readonly padding: [number, number];
   readonly dilation: [number, number];
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, opts: Conv2dLayerOptions = {}) {
     super();
     this.kernelSize = pair(kernelSize);
     checkCounts('Conv2d', inChannels, outChannels, this.kernelSize);
@@ -57,8 +58,8 @@ export class Conv2d extends Module {
   }
 }
 
-export interface ConvTranspose2dOptions extends Conv2dOptions {
-  outputPadding?: Pair;
+export interface ConvTranspose2dLayerOptions extends Conv2dLayerOptions {
+  outputPadding?: Size2;
 }
 
 export class ConvTranspose2d extends Module {
@@ -70,7 +71,7 @@ export class ConvTranspose2d extends Module {
   readonly outputPadding: [number, number];
   readonly dilation: [number, number];
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: ConvTranspose2dOptions = {}) {
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, opts: ConvTranspose2dLayerOptions = {}) {
     super();
     this.kernelSize = pair(kernelSize);
     checkCounts('ConvTranspose2d', inChannels, outChannels, this.kernelSize);
