@@ -67,7 +67,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
 };
 
 /** Losses of one step, still on the GPU: [lossD, lossG, mean D(x), mean D(G(z))] (NaN where a step was skipped). */
-export interface StepResult {
+export interface GanStepResult {
   stats: Tensor;
   step: number;
   dSkipped: boolean;
@@ -164,7 +164,7 @@ export class GanTrainer {
    * One D step on `real` ([N, C, H, W] in [-1, 1], as a tensor or flat data) and, every dStepsPerG calls, one G
    * step. Returns the step's statistics as a GPU tensor.
    */
-  trainBatch(real: Tensor | Float32Array): StepResult {
+  trainBatch(real: Tensor | Float32Array): GanStepResult {
     const n = this.batchCount(real);
     const { channels: c, size } = this.spec;
     const step = this.beginStep();
@@ -186,7 +186,7 @@ export class GanTrainer {
    * One D step only (the browser's "step D" button): like trainBatch without the G step and without the skip
    * rule, since the user asked for exactly this step. Counts as a step (new latents next time).
    */
-  trainDiscriminatorStep(real: Tensor | Float32Array): StepResult {
+  trainDiscriminatorStep(real: Tensor | Float32Array): GanStepResult {
     const n = this.batchCount(real);
     const { channels: c, size } = this.spec;
     const step = this.beginStep();
@@ -201,7 +201,7 @@ export class GanTrainer {
   }
 
   /** One G step only on a fresh latent batch of `n` (the browser's "step G" button). Counts as a step. */
-  trainGeneratorStep(n: number): StepResult {
+  trainGeneratorStep(n: number): GanStepResult {
     if (!Number.isInteger(n) || n < 2) throw new Error(`trainGeneratorStep: batch size must be an integer ≥ 2, got ${n}`);
     const step = this.beginStep();
     const stats = tidy(() => {
@@ -280,7 +280,7 @@ export class GanTrainer {
   }
 
   /** Reads a step's statistics back (awaiting GPU work) and updates the skip rule. Disposes `r.stats`. */
-  async readStats(r: StepResult): Promise<StepStats> {
+  async readStats(r: GanStepResult): Promise<StepStats> {
     const [lossD, lossG, dReal, dFake] = await r.stats.toArray();
     r.stats.dispose();
     if (!r.dSkipped) this.lastLossD = lossD;

@@ -5,5 +5,5 @@ export { FeatureNet, randomFeatureNet, randomWeights, architectureSpec, convLaye
 export type { Architecture, PoolKind, Preprocessing, FeatureNetSource, ConvWeights, ConvLayerSpec } from './nets.ts';
 export { featureNetFromKeras, featureNetFromTorchvision, hwioToOihw, type KerasLayerArrays, type StoredArray } from './weights.ts';
 export { contentLoss, styleLayerLoss, gramMatrix, totalVariation, type TvKind, type GramNormalize } from './losses.ts';
-export { LBFGS, type LbfgsOptions, type Objective, type Evaluation, type StepResult } from './lbfgs.ts';
+export { LBFGS, type LbfgsOptions, type Objective, type Evaluation, type LbfgsStepResult } from './lbfgs.ts';
 export { geometricScene, brushTexture, stripeTexture } from './images.ts';

@@ -35,7 +35,7 @@ export interface LbfgsOptions {
   maxLineSearchEvals?: number;
 }
 
-export interface StepResult {
+export interface LbfgsStepResult {
   /** Loss at the new point. */
   loss: number;
   /** Objective evaluations this step used (forward + backward each). */
@@ -46,7 +46,8 @@ export interface StepResult {
   stepLength: number;
 }
 
-interface Pair {
+/** One pair of the L-BFGS memory: step s = x₊ − x, gradient change y = ∇f₊ − ∇f, and rho = 1 / yᵀs. */
+interface CurvaturePair {
   s: Tensor;
   y: Tensor;
   rho: number;
@@ -81,7 +82,7 @@ export class LBFGS {
   readonly toleranceGrad: number;
   readonly toleranceChange: number;
   readonly maxLineSearchEvals: number;
-  private history: Pair[] = [];
+  private history: CurvaturePair[] = [];
   private gamma = 1;
   private loss: number | null = null;
   private grad: Tensor | null = null;
@@ -106,7 +107,7 @@ export class LBFGS {
   }
 
   /** One L-BFGS iteration: a search direction and a step along it. */
-  async step(f: Objective): Promise<StepResult> {
+  async step(f: Objective): Promise<LbfgsStepResult> {
     let evaluations = 0;
     if (this.loss === null || !this.grad) {
       const e = await f(this.x);

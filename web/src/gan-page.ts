@@ -6,7 +6,7 @@
  * (the steps before it are recorded and run without waiting), and the fixed-z sample grid every few steps.
  * The number of steps per frame adapts so that a frame takes about FRAME_BUDGET_MS of GPU time.
  */
-import { GanTrainer, checkpointSpec, type StepResult, type StepStats, type TrainOptions } from '../../src/gan/trainer.ts';
+import { GanTrainer, checkpointSpec, type GanStepResult, type StepStats, type TrainOptions } from '../../src/gan/trainer.ts';
 import { ganSpec, type GanKind, type GanSpec } from '../../src/gan/models.ts';
 import { sampleGrid, lossChart } from '../../src/gan/visuals.ts';
 import { batches, batchCount, type Dataset } from '../../src/data/dataset.ts';
@@ -201,7 +201,7 @@ function describeData(): void {
 type StepKind = 'both' | 'd' | 'g';
 
 /** Records one step of the given kind (nothing is read back). */
-function recordStep(kind: StepKind): StepResult {
+function recordStep(kind: StepKind): GanStepResult {
   const t = trainer!;
   if (kind === 'g') return t.trainGeneratorStep(t.opts.batchSize);
   const real = nextBatch();
@@ -210,7 +210,7 @@ function recordStep(kind: StepKind): StepResult {
 
 /** Runs `count` steps, reading back only the last one's statistics. Returns them. */
 async function runSteps(kind: StepKind, count: number): Promise<StepStats> {
-  let last: StepResult | null = null;
+  let last: GanStepResult | null = null;
   for (let i = 0; i < count; i++) {
     if (last) last.stats.dispose();
     last = recordStep(kind);
