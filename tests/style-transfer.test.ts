@@ -11,7 +11,7 @@ import { Tensor } from '../src/tensor/index.ts';
 import { encodeSafetensors } from '../src/io/safetensors.ts';
 import { bilinearResize, rgbaToNchw } from '../src/io/image.ts';
 import { readImage, writePng } from '../src/node/png.ts';
-import { contentLoss, styleLayerLoss, totalVariation } from '../src/style/losses.ts';
+import { contentLoss, styleLayerLoss, totalVariationLoss } from '../src/style/losses.ts';
 import { randomFeatureNet, randomWeights, convLayers, TORCHVISION_PREPROCESSING } from '../src/style/nets.ts';
 import { runStyleTransfer, styleTransferLoss, type LossSpec } from '../src/style/transfer.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../src/style/images.ts';
@@ -79,7 +79,7 @@ describe('loss terms vs float64 references', () => {
     for (const [kind, beta] of [['abs', 0], ['squared', 2.5], ['squared', 2]] as const) {
       await checkOp({
         shapes: [[1, C, H, W]],
-        gpu: ([x]) => totalVariation(x, kind, beta || undefined).reshape([1]),
+        gpu: ([x]) => totalVariationLoss(x, kind, beta || undefined).reshape([1]),
         ref: ([x]) => Float64Array.of(refTv(x, C, H, W, kind, beta)),
       });
     }

@@ -4,6 +4,6 @@ export type { StyleTransferOptions, StyleTransferCallbacks, StyleTransferResult,
 export { FeatureNet, randomFeatureNet, randomWeights, architectureSpec, convLayers, resolveLayerName, KERAS_PREPROCESSING, TORCHVISION_PREPROCESSING } from './nets.ts';
 export type { Architecture, PoolKind, Preprocessing, FeatureNetSource, ConvWeights, ConvLayerSpec } from './nets.ts';
 export { featureNetFromKeras, featureNetFromTorchvision, hwioToOihw, type KerasLayerArrays, type StoredArray } from './weights.ts';
-export { contentLoss, styleLayerLoss, gramMatrix, totalVariation, type TvKind, type GramNormalize } from './losses.ts';
+export { contentLoss, styleLayerLoss, gramMatrix, totalVariationLoss, type TvKind, type GramNormalize } from './losses.ts';
 export { LBFGS, type LbfgsOptions, type Objective, type Evaluation, type LbfgsStepResult } from './lbfgs.ts';
 export { geometricScene, brushTexture, stripeTexture } from './images.ts';

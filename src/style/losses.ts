@@ -9,7 +9,7 @@
  */
 import { Tensor } from '../tensor/index.ts';
 import { gram, type GramNormalize } from '../tensor/gram.ts';
-import { totalVariation as tensorTotalVariation } from '../tensor/losses.ts';
+import { totalVariation } from '../tensor/losses.ts';
 import { formatShape } from '../tensor/shape.ts';
 
 export type { GramNormalize };
@@ -29,11 +29,11 @@ export function gramMatrix(features: Tensor, normalize: GramNormalize): Tensor {
 
 /** Σ (G − A)² for one layer; `targetGram` is the (possibly blended) Gram of the style image(s). */
 export function styleLayerLoss(features: Tensor, targetGram: Tensor, normalize: GramNormalize): Tensor {
-  const g = gramMatrix(features, normalize);
-  if (g.shape.join() !== targetGram.shape.join()) {
-    throw new Error(`styleLayerLoss: Gram ${formatShape(g.shape)} and target Gram ${formatShape(targetGram.shape)} differ in shape`);
+  const G = gramMatrix(features, normalize);
+  if (G.shape.join() !== targetGram.shape.join()) {
+    throw new Error(`styleLayerLoss: Gram ${formatShape(G.shape)} and target Gram ${formatShape(targetGram.shape)} differ in shape`);
   }
-  return g.sub(targetGram).square().sum();
+  return G.sub(targetGram).square().sum();
 }
 
 export type TvKind = 'abs' | 'squared';
@@ -42,6 +42,6 @@ export type TvKind = 'abs' | 'squared';
  * Total variation of an image batch [N, C, H, W], summed over the batch (src/tensor/losses.ts): 'abs', or
  * 'squared' = Σ ((dx² + dy²)^(β/2)); β = 2.5 is the Keras example's (a + b)^1.25.
  */
-export function totalVariation(x: Tensor, kind: TvKind = 'abs', beta = 2.5): Tensor {
-  return tensorTotalVariation(x, { kind, beta, reduction: 'sum' });
+export function totalVariationLoss(x: Tensor, kind: TvKind = 'abs', beta = 2.5): Tensor {
+  return totalVariation(x, { kind, beta, reduction: 'sum' });
 }

@@ -16,7 +16,7 @@ import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
 import { Adam } from '../nn/optim.ts';
 import { bilinearResize, bilinearResizeNchw, rgbaToNchw, nchwToRgba, type RgbaImage } from '../io/image.ts';
 import { FeatureNet } from './nets.ts';
-import { contentLoss, styleLayerLoss, gramMatrix, totalVariation, type GramNormalize, type TvKind } from './losses.ts';
+import { contentLoss, styleLayerLoss, gramMatrix, totalVariationLoss, type GramNormalize, type TvKind } from './losses.ts';
 import { LBFGS, type Objective } from './lbfgs.ts';
 
 export type InitKind = 'noise' | 'content' | 'content+noise';
@@ -241,7 +241,7 @@ export function styleTransferLoss(x: Tensor, spec: LossSpec): LossTerms {
   spec.contentLayers.forEach((l, i) => (content = content.add(contentLoss(f.get(l)!, spec.contentTargets[i]))));
   let style = Tensor.scalar(0);
   spec.styleLayers.forEach((l, i) => (style = style.add(styleLayerLoss(f.get(l)!, spec.styleTargets[i], spec.gramNormalize).mul(spec.styleLayerWeights[i]))));
-  const tv = totalVariation(x, spec.tvKind, spec.tvBeta);
+  const tv = totalVariationLoss(x, spec.tvKind, spec.tvBeta);
   const wc = content.mul(spec.contentWeight);
   const ws = style.mul(spec.styleWeight);
   const wt = tv.mul(spec.tvWeight);
