@@ -109,7 +109,8 @@ export interface CeilingProbe {
  * `probeRepeats` (5) dispatches of about `probeMs` (40 ms), the median: about 0.2 s, no compilation or calibration.
  */
 export async function createCeilingProbe(
-  device: GPUDevice, opts: CeilingOptions & { probeMs?: number; probeRepeats?: number } = {},
+  device: GPUDevice,
+  opts: CeilingOptions & { probeMs?: number; probeRepeats?: number } = {},
 ): Promise<CeilingProbe> {
   const calibration = await measureFmaCeiling(device, opts);
   const kernel = await FmaKernel.create(device, calibration.workgroups);
@@ -135,23 +136,40 @@ class FmaKernel {
   ) {}
 
   static async create(device: GPUDevice, workgroups: number): Promise<FmaKernel> {
-    if (!Number.isInteger(workgroups) || workgroups < 1) throw new Error(`measureFmaCeiling: bad workgroup count ${workgroups}`);
+    if (!Number.isInteger(workgroups) || workgroups < 1)
+      throw new Error(`measureFmaCeiling: bad workgroup count ${workgroups}`);
     const maxX = device.limits.maxComputeWorkgroupsPerDimension;
     const groupsX = Math.min(workgroups, maxX);
     const groupsY = Math.ceil(workgroups / groupsX);
     const invocations = groupsX * groupsY * WORKGROUP_SIZE;
     const module = device.createShaderModule({ code: FMA_WGSL, label: 'fma-ceiling' });
     const pipeline = await device.createComputePipelineAsync({
-      layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'fma-ceiling',
+      layout: 'auto',
+      compute: { module, entryPoint: 'main' },
+      label: 'fma-ceiling',
     });
     const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    const sink = device.createBuffer({ size: invocations * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const sink = device.createBuffer({
+      size: invocations * 16,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
     const readback = device.createBuffer({ size: 16 * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: params } }, { binding: 1, resource: { buffer: sink } }],
+      entries: [
+        { binding: 0, resource: { buffer: params } },
+        { binding: 1, resource: { buffer: sink } },
+      ],
     });
-    return new FmaKernel(device, pipeline, bindGroup, { params, sink, readback }, workgroups, [groupsX, groupsY], invocations);
+    return new FmaKernel(
+      device,
+      pipeline,
+      bindGroup,
+      { params, sink, readback },
+      workgroups,
+      [groupsX, groupsY],
+      invocations,
+    );
   }
 
   /** One dispatch of `trips` loop trips, timed from submit to completion. */
@@ -205,8 +223,13 @@ class FmaKernel {
     const sample = Array.from(new Float32Array(this.buffers.readback.getMappedRange().slice(0, 16)));
     this.buffers.readback.unmap();
     return {
-      gflops: flopsPerDispatch / (msPerDispatch * 1e6), msPerDispatch, flopsPerDispatch, trips,
-      invocations: this.invocations, workgroups: this.workgroups, sample,
+      gflops: flopsPerDispatch / (msPerDispatch * 1e6),
+      msPerDispatch,
+      flopsPerDispatch,
+      trips,
+      invocations: this.invocations,
+      workgroups: this.workgroups,
+      sample,
     };
   }
 

@@ -10,8 +10,17 @@
 import { availableParallelism } from 'node:os';
 import { engine, initEngine, Tensor } from '../src/tensor/index.ts';
 import {
-  conv2d, convTranspose2d, conv2dInputGrad, conv2dWeightGrad, convTranspose2dInputGrad, convTranspose2dWeightGrad,
-  conv2dOutputSize, convTranspose2dOutputSize, convVersion, setConvVersion, type ConvVersion,
+  conv2d,
+  convTranspose2d,
+  conv2dInputGrad,
+  conv2dWeightGrad,
+  convTranspose2dInputGrad,
+  convTranspose2dWeightGrad,
+  conv2dOutputSize,
+  convTranspose2dOutputSize,
+  convVersion,
+  setConvVersion,
+  type ConvVersion,
 } from '../src/tensor/conv.ts';
 import { convPassFlops, timeIt, type ConvPass, type ConvLayerShape } from './harness.ts';
 import { generatorLayers, discriminatorLayers, vggLayers } from './shapes.ts';
@@ -26,7 +35,8 @@ export function applyConvFlag(argv: readonly string[]): { rest: string[]; conv?:
   const rest = argv.filter((a) => a !== flag);
   if (!flag) return { rest };
   const conv = flag.slice('--conv='.length);
-  if (conv !== 'register' && conv !== 'tiled') throw new Error(`--conv: unknown conv kernel version "${conv}" (known: register, tiled)`);
+  if (conv !== 'register' && conv !== 'tiled')
+    throw new Error(`--conv: unknown conv kernel version "${conv}" (known: register, tiled)`);
   setConvVersion(conv);
   return { rest, conv };
 }
@@ -54,12 +64,20 @@ export function convBenchLayers(quick: boolean): ConvLayerShape[] {
 
 /** Runs one pass of one layer on prepared tensors; returns the result (for the caller to dispose). */
 export function passRunner(l: ConvLayerShape, pass: ConvPass): { run: () => Tensor; free: () => void } {
-  const opts = { stride: l.stride, padding: l.padding, ...(l.kind === 'convT' ? { outputPadding: l.outputPadding ?? 0 } : {}) };
+  const opts = {
+    stride: l.stride,
+    padding: l.padding,
+    ...(l.kind === 'convT' ? { outputPadding: l.outputPadding ?? 0 } : {}),
+  };
   const kernel: [number, number] = [l.kernelH, l.kernelW];
   const xShape: [number, number, number, number] = [l.batch, l.inChannels, l.inH, l.inW];
-  const [Ho, Wo] = l.kind === 'conv' ? conv2dOutputSize([l.inH, l.inW], kernel, opts) : convTranspose2dOutputSize([l.inH, l.inW], kernel, opts);
+  const [Ho, Wo] =
+    l.kind === 'conv'
+      ? conv2dOutputSize([l.inH, l.inW], kernel, opts)
+      : convTranspose2dOutputSize([l.inH, l.inW], kernel, opts);
   const yShape = [l.batch, l.outChannels, Ho, Wo];
-  const wShape = l.kind === 'conv' ? [l.outChannels, l.inChannels, ...kernel] : [l.inChannels, l.outChannels, ...kernel];
+  const wShape =
+    l.kind === 'conv' ? [l.outChannels, l.inChannels, ...kernel] : [l.inChannels, l.outChannels, ...kernel];
   const x = Tensor.randn(xShape, { seed: 1 });
   const w = Tensor.randn(wShape, { seed: 2, std: 0.05 });
   const b = l.bias ? Tensor.randn([l.outChannels], { seed: 3 }) : null;
@@ -68,8 +86,10 @@ export function passRunner(l: ConvLayerShape, pass: ConvPass): { run: () => Tens
   const conv = l.kind === 'conv';
   const run = (): Tensor => {
     switch (pass) {
-      case 'forward': return conv ? conv2d(x, w, b, opts) : convTranspose2d(x, w, b, opts);
-      case 'gradInput': return conv ? conv2dInputGrad(xShape, w, dy, opts) : convTranspose2dInputGrad(xShape, w, dy, opts);
+      case 'forward':
+        return conv ? conv2d(x, w, b, opts) : convTranspose2d(x, w, b, opts);
+      case 'gradInput':
+        return conv ? conv2dInputGrad(xShape, w, dy, opts) : convTranspose2dInputGrad(xShape, w, dy, opts);
       case 'gradWeight': {
         const dw = conv ? conv2dWeightGrad(x, kernel, dy, opts) : convTranspose2dWeightGrad(x, kernel, dy, opts);
         if (!b) return dw;
@@ -92,16 +112,26 @@ export async function benchConvLayers(quick: boolean, only?: string): Promise<Co
       const { run, free } = passRunner(l, pass);
       await engine().sync();
       let cpuMs = Infinity;
-      const timing = await timeIt(async () => {
-        const c0 = process.cpuUsage();
-        run().dispose();
-        await engine().sync();
-        const c = process.cpuUsage(c0);
-        cpuMs = Math.min(cpuMs, (c.user + c.system) / 1000 / cores);
-      }, { warmup: 1, repeats: quick ? 2 : 5, budgetMs: quick ? 1500 : 5000 });
+      const timing = await timeIt(
+        async () => {
+          const c0 = process.cpuUsage();
+          run().dispose();
+          await engine().sync();
+          const c = process.cpuUsage(c0);
+          cpuMs = Math.min(cpuMs, (c.user + c.system) / 1000 / cores);
+        },
+        { warmup: 1, repeats: quick ? 2 : 5, budgetMs: quick ? 1500 : 5000 },
+      );
       free();
       const flops = convPassFlops(l, pass);
-      rows.push({ layer: l.name, pass, ms: timing.median, gflops: flops / (timing.median * 1e6), cpuMs, cpuGflops: flops / (cpuMs * 1e6) });
+      rows.push({
+        layer: l.name,
+        pass,
+        ms: timing.median,
+        gflops: flops / (timing.median * 1e6),
+        cpuMs,
+        cpuGflops: flops / (cpuMs * 1e6),
+      });
     }
   }
   return rows;
@@ -115,12 +145,16 @@ export function formatConvRows(rows: ConvBenchRow[]): string {
   let totalFlops = 0;
   const num = (v: number, w: number) => v.toFixed(2).padStart(w);
   for (const r of rows) {
-    lines.push(`${r.layer.padEnd(28)}${r.pass.padEnd(11)}${num(r.ms, 9)}${num(r.gflops, 9)}${num(r.cpuMs, 14)}${num(r.cpuGflops, 9)}`);
+    lines.push(
+      `${r.layer.padEnd(28)}${r.pass.padEnd(11)}${num(r.ms, 9)}${num(r.gflops, 9)}${num(r.cpuMs, 14)}${num(r.cpuGflops, 9)}`,
+    );
     totalMs += r.ms;
     totalCpu += r.cpuMs;
     totalFlops += r.gflops * r.ms * 1e6;
   }
-  lines.push(`${'aggregate'.padEnd(39)}${num(totalMs, 9)}${num(totalFlops / (totalMs * 1e6), 9)}${num(totalCpu, 14)}${num(totalFlops / (totalCpu * 1e6), 9)}`);
+  lines.push(
+    `${'aggregate'.padEnd(39)}${num(totalMs, 9)}${num(totalFlops / (totalMs * 1e6), 9)}${num(totalCpu, 14)}${num(totalFlops / (totalCpu * 1e6), 9)}`,
+  );
   return lines.join('\n');
 }
 

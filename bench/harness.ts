@@ -73,7 +73,8 @@ export async function timeIt(fn: () => Promise<void>, opts: TimeOptions = {}): P
   const minTimeMs = opts.minTimeMs ?? 0;
   const maxRepeats = Math.max(repeats, opts.maxRepeats ?? 100);
   if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`timeIt: warmup must be an integer >= 0, got ${warmup}`);
-  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`timeIt: repeats must be an integer >= 1, got ${repeats}`);
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new Error(`timeIt: repeats must be an integer >= 1, got ${repeats}`);
 
   const budget = opts.budgetMs ?? Infinity;
   let t0 = performance.now();
@@ -141,13 +142,23 @@ export function samplingRules(quick: boolean, kind: WorkloadKind): SamplingRules
   const train = kind === 'train';
   if (quick) {
     return {
-      warmup: 1, samples: 3, minTimeMs: 300, maxSamples: 15, budgetMs: 3000,
-      maxRunMs: train ? 60_000 : 10_000, maxFirstRunMs: train ? 120_000 : 30_000,
+      warmup: 1,
+      samples: 3,
+      minTimeMs: 300,
+      maxSamples: 15,
+      budgetMs: 3000,
+      maxRunMs: train ? 60_000 : 10_000,
+      maxFirstRunMs: train ? 120_000 : 30_000,
     };
   }
   return {
-    warmup: 2, samples: 5, minTimeMs: 1000, maxSamples: 20, budgetMs: 60_000,
-    maxRunMs: train ? 300_000 : 60_000, maxFirstRunMs: train ? 600_000 : 120_000,
+    warmup: 2,
+    samples: 5,
+    minTimeMs: 1000,
+    maxSamples: 20,
+    budgetMs: 60_000,
+    maxRunMs: train ? 300_000 : 60_000,
+    maxFirstRunMs: train ? 600_000 : 120_000,
   };
 }
 
@@ -213,9 +224,15 @@ const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
  * Every call activates its side first, outside the timed window. A side that throws is marked "error" and drops
  * out; the others go on. No sample is ever a first run, and no side gets fewer than `samples` samples.
  */
-export async function interleave(contenders: readonly Contender[], rules: SamplingRules, hooks: InterleaveHooks = {}): Promise<InterleaveResult> {
-  if (!Number.isInteger(rules.warmup) || rules.warmup < 0) throw new Error(`interleave: warmup must be an integer >= 0, got ${rules.warmup}`);
-  if (!Number.isInteger(rules.samples) || rules.samples < 1) throw new Error(`interleave: samples must be an integer >= 1, got ${rules.samples}`);
+export async function interleave(
+  contenders: readonly Contender[],
+  rules: SamplingRules,
+  hooks: InterleaveHooks = {},
+): Promise<InterleaveResult> {
+  if (!Number.isInteger(rules.warmup) || rules.warmup < 0)
+    throw new Error(`interleave: warmup must be an integer >= 0, got ${rules.warmup}`);
+  if (!Number.isInteger(rules.samples) || rules.samples < 1)
+    throw new Error(`interleave: samples must be an integer >= 1, got ${rules.samples}`);
   const now = hooks.now ?? (() => performance.now());
   const sides: SideOutcome[] = contenders.map((c) => ({ name: c.name, status: 'ok', warmupMs: [] }));
   const steps: (() => Promise<void>)[] = [];
@@ -223,7 +240,11 @@ export async function interleave(contenders: readonly Contender[], rules: Sampli
   const live = (): number[] => sides.flatMap((s, i) => (s.status === 'ok' ? [i] : []));
   const skip = (i: number, note: string): void => void Object.assign(sides[i]!, { status: 'skipped', note });
   const fail = (i: number, e: unknown): void => {
-    Object.assign(sides[i]!, { status: 'error', error: e, note: ((e as Error)?.message ?? String(e)).split('\n')[0]!.slice(0, 200) });
+    Object.assign(sides[i]!, {
+      status: 'error',
+      error: e,
+      note: ((e as Error)?.message ?? String(e)).split('\n')[0]!.slice(0, 200),
+    });
   };
   const timed = async (i: number, phase: 'warmup' | 'sample'): Promise<number> => {
     await contenders[i]!.activate?.();
@@ -415,9 +436,12 @@ export type ConvPass = 'forward' | 'gradInput' | 'gradWeight';
 
 export function convPassFlops(l: ConvLayerShape, pass: ConvPass): number {
   switch (pass) {
-    case 'forward': return convForwardFlops(l);
-    case 'gradInput': return convGradInputFlops(l);
-    case 'gradWeight': return convGradWeightFlops(l);
+    case 'forward':
+      return convForwardFlops(l);
+    case 'gradInput':
+      return convGradInputFlops(l);
+    case 'gradWeight':
+      return convGradWeightFlops(l);
   }
 }
 
@@ -443,7 +467,10 @@ export function inQuickSuite(backend: string, workload: string): boolean {
  * (never skipped as slow), however slow the machine is that day; they take seconds to a minute a run on lavapipe.
  */
 export function mustBeTimed(backend: string, workload: string): boolean {
-  return (backend === 'ours' || backend === 'tfjs-webgpu') && (workload === 'train/dcgan-step' || workload === 'train/style-128');
+  return (
+    (backend === 'ours' || backend === 'tfjs-webgpu') &&
+    (workload === 'train/dcgan-step' || workload === 'train/style-128')
+  );
 }
 
 export type RowStatus = 'ok' | 'unsupported' | 'skipped' | 'error';
@@ -523,9 +550,12 @@ export function fmtGflops(g: number): string {
 export function renderCell(row: ResultRow | undefined): string {
   if (!row) return '—';
   switch (row.status) {
-    case 'unsupported': return 'unsupported';
-    case 'skipped': return row.note ? `skipped (${row.note})` : 'skipped';
-    case 'error': return 'error';
+    case 'unsupported':
+      return 'unsupported';
+    case 'skipped':
+      return row.note ? `skipped (${row.note})` : 'skipped';
+    case 'error':
+      return 'error';
     case 'ok': {
       const t = row.timing;
       if (!t) return '—';
@@ -578,7 +608,9 @@ function renderCeiling(rows: readonly (ResultRow | undefined)[], fallback: numbe
   const s = row.ceilingSamples ?? [];
   const lo = Math.min(...s);
   const hi = Math.max(...s);
-  return s.length > 1 ? `${fmtGflops(row.ceilingGflops!)} (${fmtGflops(lo)}–${fmtGflops(hi)})` : fmtGflops(row.ceilingGflops!);
+  return s.length > 1
+    ? `${fmtGflops(row.ceilingGflops!)} (${fmtGflops(lo)}–${fmtGflops(hi)})`
+    : fmtGflops(row.ceilingGflops!);
 }
 
 function escapeCell(s: string): string {
@@ -601,7 +633,12 @@ export function renderTable(rows: readonly ResultRow[], opts: TableOptions = {})
   const get = (w: string, b: string): ResultRow | undefined => byKey.get(`${w}\u0000${b}`);
 
   const withCeiling = opts.ceilingGflops !== undefined || rows.some((r) => r.ceilingGflops !== undefined);
-  const header = ['workload', 'GFLOP', ...backends.map((b) => renderHeader(b, opts.threads)), ...compareTo.map((b) => `${ours}/${b}`)];
+  const header = [
+    'workload',
+    'GFLOP',
+    ...backends.map((b) => renderHeader(b, opts.threads)),
+    ...compareTo.map((b) => `${ours}/${b}`),
+  ];
   if (withCeiling) header.push('ceiling GF/s');
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const w of workloads) {
@@ -612,7 +649,13 @@ export function renderTable(rows: readonly ResultRow[], opts: TableOptions = {})
       ...backends.map((b) => renderCell(get(w, b))),
       ...compareTo.map((b) => renderRatio(get(w, ours!), get(w, b))),
     ];
-    if (withCeiling) cells.push(renderCeiling(backends.map((b) => get(w, b)), opts.ceilingGflops));
+    if (withCeiling)
+      cells.push(
+        renderCeiling(
+          backends.map((b) => get(w, b)),
+          opts.ceilingGflops,
+        ),
+      );
     lines.push(`| ${cells.map(escapeCell).join(' | ')} |`);
   }
   return lines.join('\n') + '\n';
@@ -620,7 +663,10 @@ export function renderTable(rows: readonly ResultRow[], opts: TableOptions = {})
 
 /** File-name-safe form of an adapter name: "llvmpipe (LLVM 15.0.6, 256 bits)" -> "llvmpipe-llvm-15-0-6-256-bits". */
 export function slugify(name: string): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   if (!slug) throw new Error(`slugify: adapter name "${name}" has no letters or digits to build a file name from`);
   return slug;
 }
@@ -651,14 +697,16 @@ export function writeResults(
   const { table, ...rest } = meta;
   const written = { adapter: adapterName, date: new Date().toISOString(), ...rest, rows };
   writeAtomic(json, JSON.stringify(written, null, 2) + '\n');
-  const metaLines = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k, v]) => `- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const metaLines = Object.entries(rest)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   const doc = [
     `# Benchmark results: ${adapterName}`,
     '',
     `Written ${written.date}. Cells: median ms of the timed runs (min–max, n = how many; GFLOP/s of the median`,
     'from the FLOP model); first runs are never among them. The sides of one workload were timed in alternating',
-    'rounds (see bench/README.md). Ratio columns: the other backend\'s median time divided by ours (>1 means ours',
-    'is faster). Ceiling: the FMA kernel measured right before and right after each workload\'s timed rounds.',
+    "rounds (see bench/README.md). Ratio columns: the other backend's median time divided by ours (>1 means ours",
+    "is faster). Ceiling: the FMA kernel measured right before and right after each workload's timed rounds.",
     '',
     ...metaLines,
     '',

@@ -6,7 +6,14 @@ import { engine, initEngine, memoryStats, Tensor, matmul, tidy, noGrad } from '.
 import { Adam } from '../src/nn/index.ts';
 import { GanTrainer } from '../src/gan/trainer.ts';
 import { ganSpec } from '../src/gan/models.ts';
-import { FeatureNet, convLayers, KERAS_PREPROCESSING, styleTransferLoss, gramMatrix, type ConvWeights } from '../src/style/index.ts';
+import {
+  FeatureNet,
+  convLayers,
+  KERAS_PREPROCESSING,
+  styleTransferLoss,
+  gramMatrix,
+  type ConvWeights,
+} from '../src/style/index.ts';
 import { matmulFlops, convPassFlops, type ConvPass } from './harness.ts';
 import { benchmarkLayers, dcganStepFlops, styleStepFlops, DCGAN_BATCH, CONTENT_LAYER, STYLE_LAYERS } from './shapes.ts';
 import { passRunner } from './conv-layers.ts';
@@ -85,7 +92,7 @@ function dcganWorkload(batch = DCGAN_BATCH): OurWorkload {
 function randomVgg16(): FeatureNet {
   const weights = new Map<string, ConvWeights>();
   let s = 12345;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5);
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
   for (const l of convLayers('vgg16')) {
     const std = Math.sqrt(2 / (9 * l.inChannels)) * Math.sqrt(12);
     weights.set(l.name, {
@@ -93,7 +100,11 @@ function randomVgg16(): FeatureNet {
       bias: new Float32Array(l.outChannels),
     });
   }
-  return new FeatureNet({ arch: 'vgg16', description: 'VGG16 shapes, random weights (benchmark)', preprocessing: KERAS_PREPROCESSING }, weights, 'max');
+  return new FeatureNet(
+    { arch: 'vgg16', description: 'VGG16 shapes, random weights (benchmark)', preprocessing: KERAS_PREPROCESSING },
+    weights,
+    'max',
+  );
 }
 
 /** One style-transfer iteration at `size` px: VGG16 to block4_conv2, content + Gram style + TV, Adam step on the image. */
@@ -106,17 +117,29 @@ function styleWorkload(size: number): OurWorkload {
       const net = randomVgg16();
       const content = Tensor.rand([1, 3, size, size], { seed: 4 }).keep();
       const style = Tensor.rand([1, 3, size, size], { seed: 5 }).keep();
-      const [contentTargets, styleTargets] = noGrad(() => tidy(() => {
-        const fc = net.forward(content, [CONTENT_LAYER]);
-        const fs = net.forward(style, [...STYLE_LAYERS]);
-        return [[fc.get(CONTENT_LAYER)!], STYLE_LAYERS.map((l) => gramMatrix(fs.get(l)!, 'hw'))];
-      }));
+      const [contentTargets, styleTargets] = noGrad(() =>
+        tidy(() => {
+          const fc = net.forward(content, [CONTENT_LAYER]);
+          const fs = net.forward(style, [...STYLE_LAYERS]);
+          return [[fc.get(CONTENT_LAYER)!], STYLE_LAYERS.map((l) => gramMatrix(fs.get(l)!, 'hw'))];
+        }),
+      );
       [...contentTargets, ...styleTargets].forEach((t) => t.keep());
       const image = content.clone().requireGrad().keep();
       const opt = new Adam([image], { lr: 0.02 });
       const spec = {
-        net, contentLayers: [CONTENT_LAYER], styleLayers: [...STYLE_LAYERS], styleLayerWeights: STYLE_LAYERS.map(() => 1),
-        contentTargets, styleTargets, contentWeight: 1, styleWeight: 100, tvWeight: 1e-6, tvKind: 'squared' as const, tvBeta: 2, gramNormalize: 'hw' as const,
+        net,
+        contentLayers: [CONTENT_LAYER],
+        styleLayers: [...STYLE_LAYERS],
+        styleLayerWeights: STYLE_LAYERS.map(() => 1),
+        contentTargets,
+        styleTargets,
+        contentWeight: 1,
+        styleWeight: 100,
+        tvWeight: 1e-6,
+        tvKind: 'squared' as const,
+        tvBeta: 2,
+        gramNormalize: 'hw' as const,
       };
       return {
         step: async () => {
@@ -159,7 +182,8 @@ export function ourSide(workloads: readonly OurWorkload[]): BenchSide {
   const byId = new Map(workloads.map((w) => [w.id, w]));
   return {
     backend: 'ours',
-    check: (w) => (byId.has(w.id) ? undefined : { status: 'skipped', note: 'no version of this workload for our engine' }),
+    check: (w) =>
+      byId.has(w.id) ? undefined : { status: 'skipped', note: 'no version of this workload for our engine' },
     prepare: (w) => {
       const p = byId.get(w.id)!.prepare();
       let runs = 0;
@@ -178,7 +202,11 @@ export function ourSide(workloads: readonly OurWorkload[]): BenchSide {
         report: () => {
           const m = memoryStats();
           return {
-            memory: { numBytes: m.inUseBytes, numBytesInGPU: m.inUseBytes, numBytesInGPUAllocated: m.inUseBytes + m.pooledBytes },
+            memory: {
+              numBytes: m.inUseBytes,
+              numBytesInGPU: m.inUseBytes,
+              numBytesInGPUAllocated: m.inUseBytes + m.pooledBytes,
+            },
             note: `${Math.round(dispatches / runs)} launches, ${Math.max(1, Math.round(submits / runs))} submits per step`,
           };
         },

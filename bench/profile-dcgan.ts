@@ -22,7 +22,11 @@ export async function profileDcganStep(opts: { batch: number; steps: number; mod
 
 if (isMainModule(import.meta.url)) {
   const batch = Number(cliArg('batch', '256'));
-  const p = await profileDcganStep({ batch, steps: Number(cliArg('steps', '2')), model: cliArg('model', 'dcgan') as GanKind });
+  const p = await profileDcganStep({
+    batch,
+    steps: Number(cliArg('steps', '2')),
+    model: cliArg('model', 'dcgan') as GanKind,
+  });
   console.log(`GPU time per training step (batch ${batch}): ${p.stepMs.toFixed(1)} ms on ${engine().adapter.slug}`);
   console.log(profileTable(p, 'step'));
   process.exit(0);

@@ -11,7 +11,9 @@ import { cliArg, profileSteps, profileTable, type StepProfile } from './profile.
 
 export async function profileStyleStep(opts: { size: number; steps: number }): Promise<StepProfile> {
   await initEngine();
-  const workload = ourWorkloads({ matmulSizes: [], styleSizes: [opts.size] }).find((w) => w.id === `train/style-${opts.size}`);
+  const workload = ourWorkloads({ matmulSizes: [], styleSizes: [opts.size] }).find(
+    (w) => w.id === `train/style-${opts.size}`,
+  );
   if (!workload) throw new Error(`profile-style: no style workload at ${opts.size} px`);
   const run = workload.prepare();
   try {

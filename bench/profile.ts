@@ -25,7 +25,8 @@ export async function profileSteps(step: () => Promise<void>, steps: number): Pr
 /** The profile as a markdown table; `unit` names one step ("step", "iteration"). */
 export function profileTable(p: StepProfile, unit: string): string {
   const lines = [`| kernel | ms / ${unit} | share | launches / ${unit} |`, '|---|---|---|---|'];
-  for (const r of p.rows) lines.push(`| ${r.kernel} | ${r.ms.toFixed(2)} | ${((100 * r.ms) / p.stepMs).toFixed(1)}% | ${r.launches} |`);
+  for (const r of p.rows)
+    lines.push(`| ${r.kernel} | ${r.ms.toFixed(2)} | ${((100 * r.ms) / p.stepMs).toFixed(1)}% | ${r.launches} |`);
   return lines.join('\n');
 }
 

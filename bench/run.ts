@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   if (ceiling) log(`FMA ceiling on ${adapterName}: ${ceiling.gflops.toFixed(1)} GFLOP/s`);
 
   const matmulSizes = args.quick ? [256, 512, 1024] : [256, 512, 1024, 2048];
-  const ours = ourWorkloads({ matmulSizes, styleSizes: [128, 256] }).filter((w) => !args.only || w.id.includes(args.only));
+  const ours = ourWorkloads({ matmulSizes, styleSizes: [128, 256] }).filter(
+    (w) => !args.only || w.id.includes(args.only),
+  );
   const sides: BenchSide[] = [ourSide(ours)];
   let ctx: TfjsContext | undefined;
   if (!args.noTfjs) {
@@ -73,19 +75,39 @@ async function main(): Promise<void> {
   if (ceilingEnd) log(`FMA ceiling at the end: ${ceilingEnd.gflops.toFixed(1)} GFLOP/s`);
 
   const backends = sides.map((s) => s.backend);
-  const threads = sideThreads(backends, { lavapipe: adapter.isCPU ? lavapipeThreads() : undefined, wasm: ctx?.wasm?.threads });
+  const threads = sideThreads(backends, {
+    lavapipe: adapter.isCPU ? lavapipeThreads() : undefined,
+    wasm: ctx?.wasm?.threads,
+  });
   const table = { backends, ours: 'ours', threads };
   const drift = ceilingEnd ? `; ${ceilingEnd.gflops.toFixed(1)} at the end` : '';
-  process.stdout.write(`\n${adapterName} (FMA ceiling ${ceiling?.gflops.toFixed(1) ?? '—'} GFLOP/s at the start${drift})\n\n${renderTable(rows, table)}`);
+  process.stdout.write(
+    `\n${adapterName} (FMA ceiling ${ceiling?.gflops.toFixed(1) ?? '—'} GFLOP/s at the start${drift})\n\n${renderTable(rows, table)}`,
+  );
   if (args.write) {
     const out = writeResults(conv ? `${adapter.slug} conv ${conv}` : adapter.slug, rows, {
-      runner: 'bench/run.ts', quick: args.quick, ceilingGflops: ceiling?.gflops, ceilingGflopsAtEnd: ceilingEnd?.gflops,
-      adapter: adapterName, isCPUAdapter: adapter.isCPU,
-      convVersion: convVersion(), matmulVersion: matmulVersion(),
-      threads, wasm: ctx?.wasm, cpuCores: availableParallelism(), tfjsVersion: tf?.version.tfjs,
-      procedure: procedureNote(backends), wallSeconds: Math.round(wallS),
-      samplingRules: { matmul: samplingRules(args.quick, 'matmul'), layer: samplingRules(args.quick, 'layer'), train: samplingRules(args.quick, 'train') },
-      node: process.version, date: new Date().toISOString(), table,
+      runner: 'bench/run.ts',
+      quick: args.quick,
+      ceilingGflops: ceiling?.gflops,
+      ceilingGflopsAtEnd: ceilingEnd?.gflops,
+      adapter: adapterName,
+      isCPUAdapter: adapter.isCPU,
+      convVersion: convVersion(),
+      matmulVersion: matmulVersion(),
+      threads,
+      wasm: ctx?.wasm,
+      cpuCores: availableParallelism(),
+      tfjsVersion: tf?.version.tfjs,
+      procedure: procedureNote(backends),
+      wallSeconds: Math.round(wallS),
+      samplingRules: {
+        matmul: samplingRules(args.quick, 'matmul'),
+        layer: samplingRules(args.quick, 'layer'),
+        train: samplingRules(args.quick, 'train'),
+      },
+      node: process.version,
+      date: new Date().toISOString(),
+      table,
     });
     log(`wrote ${out.json} and ${out.md}`);
   }

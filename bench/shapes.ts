@@ -5,7 +5,13 @@
  * PyTorch conventions: channels-first sizes, conv weight [out,in,kh,kw], convT weight [in,out,kh,kw].
  * The tfjs adapter turns these into NHWC itself.
  */
-import { convForwardFlops, convGradInputFlops, convGradWeightFlops, convOutputSize, type ConvLayerShape } from './harness.ts';
+import {
+  convForwardFlops,
+  convGradInputFlops,
+  convGradWeightFlops,
+  convOutputSize,
+  type ConvLayerShape,
+} from './harness.ts';
 
 export type Activation = 'relu' | 'leakyRelu0.2' | 'tanh' | 'none';
 
@@ -25,9 +31,22 @@ export const DCGAN_LATENT = 100;
  */
 export function generatorLayers(batch = DCGAN_BATCH): ModelLayer[] {
   const convT = (name: string, cin: number, cout: number, size: number, extra: Partial<ModelLayer>): ModelLayer => ({
-    name, kind: 'convT', batch, inChannels: cin, outChannels: cout, inH: size, inW: size,
-    kernelH: 3, kernelW: 3, stride: 2, padding: 0, outputPadding: 0,
-    bias: false, batchNorm: true, activation: 'relu', ...extra,
+    name,
+    kind: 'convT',
+    batch,
+    inChannels: cin,
+    outChannels: cout,
+    inH: size,
+    inW: size,
+    kernelH: 3,
+    kernelW: 3,
+    stride: 2,
+    padding: 0,
+    outputPadding: 0,
+    bias: false,
+    batchNorm: true,
+    activation: 'relu',
+    ...extra,
   });
   return [
     convT('G1', DCGAN_LATENT, 256, 1, {}),
@@ -45,9 +64,21 @@ export function generatorLayers(batch = DCGAN_BATCH): ModelLayer[] {
  */
 export function discriminatorLayers(batch = DCGAN_BATCH): ModelLayer[] {
   const conv = (name: string, cin: number, cout: number, size: number, extra: Partial<ModelLayer>): ModelLayer => ({
-    name, kind: 'conv', batch, inChannels: cin, outChannels: cout, inH: size, inW: size,
-    kernelH: 4, kernelW: 4, stride: 2, padding: 1,
-    bias: false, batchNorm: true, activation: 'leakyRelu0.2', ...extra,
+    name,
+    kind: 'conv',
+    batch,
+    inChannels: cin,
+    outChannels: cout,
+    inH: size,
+    inW: size,
+    kernelH: 4,
+    kernelW: 4,
+    stride: 2,
+    padding: 1,
+    bias: false,
+    batchNorm: true,
+    activation: 'leakyRelu0.2',
+    ...extra,
   });
   return [
     conv('D1', 1, 64, 28, { batchNorm: false }),
@@ -67,10 +98,15 @@ export interface VggLayer extends ModelLayer {
 /** VGG16 block1_conv1 ... block4_conv2 (the layers style transfer runs), batch 1, square `size` px RGB input. */
 export function vggLayers(size = 128, batch = 1): VggLayer[] {
   const plan: Array<[kerasName: string, cin: number, cout: number, poolAfter: boolean]> = [
-    ['block1_conv1', 3, 64, false], ['block1_conv2', 64, 64, true],
-    ['block2_conv1', 64, 128, false], ['block2_conv2', 128, 128, true],
-    ['block3_conv1', 128, 256, false], ['block3_conv2', 256, 256, false], ['block3_conv3', 256, 256, true],
-    ['block4_conv1', 256, 512, false], ['block4_conv2', 512, 512, false],
+    ['block1_conv1', 3, 64, false],
+    ['block1_conv2', 64, 64, true],
+    ['block2_conv1', 64, 128, false],
+    ['block2_conv2', 128, 128, true],
+    ['block3_conv1', 128, 256, false],
+    ['block3_conv2', 256, 256, false],
+    ['block3_conv3', 256, 256, true],
+    ['block4_conv1', 256, 512, false],
+    ['block4_conv2', 512, 512, false],
   ];
   if (!Number.isInteger(size) || size < 8 || size % 8 !== 0) {
     throw new Error(`vggLayers: image size must be a multiple of 8 (three 2x2 pools), got ${size}`);
@@ -78,9 +114,22 @@ export function vggLayers(size = 128, batch = 1): VggLayer[] {
   let s = size;
   return plan.map(([kerasName, cin, cout, poolAfter]) => {
     const layer: VggLayer = {
-      name: `VGG.${kerasName}@${size}`, kerasName, kind: 'conv', batch, inChannels: cin, outChannels: cout,
-      inH: s, inW: s, kernelH: 3, kernelW: 3, stride: 1, padding: 1, bias: true, batchNorm: false,
-      activation: 'relu', poolAfter,
+      name: `VGG.${kerasName}@${size}`,
+      kerasName,
+      kind: 'conv',
+      batch,
+      inChannels: cin,
+      outChannels: cout,
+      inH: s,
+      inW: s,
+      kernelH: 3,
+      kernelW: 3,
+      stride: 1,
+      padding: 1,
+      bias: true,
+      batchNorm: false,
+      activation: 'relu',
+      poolAfter,
     };
     if (poolAfter) s /= 2;
     return layer;
@@ -102,7 +151,10 @@ export function checkChain(layers: readonly (ModelLayer & { poolAfter?: boolean 
     const prev = layers[i - 1]!;
     const cur = layers[i]!;
     let { outH, outW } = convOutputSize(prev);
-    if (prev.poolAfter) { outH = Math.floor(outH / 2); outW = Math.floor(outW / 2); }
+    if (prev.poolAfter) {
+      outH = Math.floor(outH / 2);
+      outW = Math.floor(outW / 2);
+    }
     if (prev.outChannels !== cur.inChannels || outH !== cur.inH || outW !== cur.inW) {
       throw new Error(
         `layer ${cur.name}: expects [${cur.inChannels},${cur.inH},${cur.inW}] but ${prev.name} gives [${prev.outChannels},${outH},${outW}]`,

@@ -8,8 +8,23 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import {
-  fmtGflops, fmtMs, gflops, inQuickSuite, interleave, mustBeTimed, ratioStats, renderCell, samplingRules, ThroughputModel,
-  type Contender, type ConvPass, type MemoryInfo, type ResultRow, type RowStatus, type SamplingRules, type WorkloadKind,
+  fmtGflops,
+  fmtMs,
+  gflops,
+  inQuickSuite,
+  interleave,
+  mustBeTimed,
+  ratioStats,
+  renderCell,
+  samplingRules,
+  ThroughputModel,
+  type Contender,
+  type ConvPass,
+  type MemoryInfo,
+  type ResultRow,
+  type RowStatus,
+  type SamplingRules,
+  type WorkloadKind,
 } from './harness.ts';
 
 /** A workload as the runner sees it; each side looks up its own implementation by `id`. */
@@ -66,7 +81,11 @@ function errorLine(e: unknown): string {
 }
 
 /** Runs every workload on every side, interleaved per workload; returns one row per (workload, side). */
-export async function runSuite(workloads: readonly SuiteWorkload[], sides: readonly BenchSide[], opts: SuiteOptions): Promise<ResultRow[]> {
+export async function runSuite(
+  workloads: readonly SuiteWorkload[],
+  sides: readonly BenchSide[],
+  opts: SuiteOptions,
+): Promise<ResultRow[]> {
   const log = opts.log ?? (() => {});
   const rulesFor = opts.rules ?? ((kind: WorkloadKind) => samplingRules(opts.quick, kind));
   const oursName = opts.ours ?? 'ours';
@@ -104,22 +123,27 @@ export async function runSuite(workloads: readonly SuiteWorkload[], sides: reado
       const ceilings: number[] = [];
       const probe = opts.ceiling
         ? async (): Promise<void> => {
-          try {
-            ceilings.push(await opts.ceiling!());
-          } catch (e) {
-            log(`${w.id}: ceiling measurement failed: ${errorLine(e)}`);
+            try {
+              ceilings.push(await opts.ceiling!());
+            } catch (e) {
+              log(`${w.id}: ceiling measurement failed: ${errorLine(e)}`);
+            }
           }
-        }
         : undefined;
       opts.beforeWorkload?.();
       try {
-        const res = await interleave(entries.map((e) => e.contender), rulesFor(w.kind), {
-          beforeSamples: probe,
-          afterSamples: probe,
-          onRun: (side, phase, ms) => {
-            if (ms >= 3000) log(`  ${side} ${w.id}: ${phase === 'first' ? 'first run' : phase} ${(ms / 1000).toFixed(1)} s`);
+        const res = await interleave(
+          entries.map((e) => e.contender),
+          rulesFor(w.kind),
+          {
+            beforeSamples: probe,
+            afterSamples: probe,
+            onRun: (side, phase, ms) => {
+              if (ms >= 3000)
+                log(`  ${side} ${w.id}: ${phase === 'first' ? 'first run' : phase} ${(ms / 1000).toFixed(1)} s`);
+            },
           },
-        });
+        );
         const timed = res.sides.filter((s) => s.status === 'ok').map((s) => s.name);
         res.sides.forEach((s, k) => {
           const e = entries[k]!;
@@ -127,7 +151,11 @@ export async function runSuite(workloads: readonly SuiteWorkload[], sides: reado
           const row = rows[e.side]!;
           if (s.status === 'ok') {
             row.timing = s.timing!;
-            row.interleaved = { with: timed.filter((n) => n !== s.name), rounds: res.rounds, warmupRuns: s.warmupMs.length };
+            row.interleaved = {
+              with: timed.filter((n) => n !== s.name),
+              rounds: res.rounds,
+              warmupRuns: s.warmupMs.length,
+            };
             model.record(side.backend, w, s.timing!.median);
             try {
               const rep = e.prepared?.report?.();
@@ -144,8 +172,11 @@ export async function runSuite(workloads: readonly SuiteWorkload[], sides: reado
             row.note = s.note;
           }
           const first = s.firstRunMs !== undefined ? `first run ${fmtMs(s.firstRunMs)} ms` : 'not run';
-          const extra = s.status === 'ok' ? `; ${first}, warm-up ${s.warmupMs.map(fmtMs).join(', ') || 'none'} ms` : ` (${first})`;
-          log(`${side.backend} ${w.id}: ${renderCell(row)}${extra}${row.note && s.status === 'ok' ? `; ${row.note}` : ''}`);
+          const extra =
+            s.status === 'ok' ? `; ${first}, warm-up ${s.warmupMs.map(fmtMs).join(', ') || 'none'} ms` : ` (${first})`;
+          log(
+            `${side.backend} ${w.id}: ${renderCell(row)}${extra}${row.note && s.status === 'ok' ? `; ${row.note}` : ''}`,
+          );
         });
       } finally {
         for (const e of entries) {
@@ -163,9 +194,12 @@ export async function runSuite(workloads: readonly SuiteWorkload[], sides: reado
         for (const row of rows) {
           row.ceilingGflops = mean;
           row.ceilingSamples = ceilings;
-          if (row.status === 'ok' && row.timing && row.timing.median > 0 && row.flops) row.percentOfCeiling = (100 * gflops(row.flops, row.timing.median)) / mean;
+          if (row.status === 'ok' && row.timing && row.timing.median > 0 && row.flops)
+            row.percentOfCeiling = (100 * gflops(row.flops, row.timing.median)) / mean;
         }
-        log(`${w.id}: FMA ceiling ${ceilings.map(fmtGflops).join(' GFLOP/s before the rounds, ')}${ceilings.length > 1 ? ' after' : ''}`);
+        log(
+          `${w.id}: FMA ceiling ${ceilings.map(fmtGflops).join(' GFLOP/s before the rounds, ')}${ceilings.length > 1 ? ' after' : ''}`,
+        );
       }
       const ours = rows.find((r) => r.backend === oursName);
       for (const row of rows) {
@@ -206,10 +240,20 @@ export function lavapipeThreads(): number | undefined {
  * Threads each column computes with, for the table header: ours and tfjs-webgpu run on lavapipe's threads (when
  * the adapter is lavapipe), tfjs-wasm on XNNPACK's pool as the backend reports it, tfjs-cpu on the JS main thread.
  */
-export function sideThreads(backends: readonly string[], info: { lavapipe?: number; wasm?: number }): Record<string, number> {
+export function sideThreads(
+  backends: readonly string[],
+  info: { lavapipe?: number; wasm?: number },
+): Record<string, number> {
   const threads: Record<string, number> = {};
   for (const b of backends) {
-    const n = b === 'ours' || b === 'tfjs-webgpu' ? info.lavapipe : b === 'tfjs-wasm' ? info.wasm : b === 'tfjs-cpu' ? 1 : undefined;
+    const n =
+      b === 'ours' || b === 'tfjs-webgpu'
+        ? info.lavapipe
+        : b === 'tfjs-wasm'
+          ? info.wasm
+          : b === 'tfjs-cpu'
+            ? 1
+            : undefined;
     if (n !== undefined) threads[b] = n;
   }
   return threads;
@@ -217,7 +261,9 @@ export function sideThreads(backends: readonly string[], info: { lavapipe?: numb
 
 /** The procedure in words, for the results' meta. */
 export function procedureNote(backends: readonly string[]): string {
-  return `per workload, ${backends.join(', ')} prepared side by side; each side's first run (timed, reported apart) ` +
+  return (
+    `per workload, ${backends.join(', ')} prepared side by side; each side's first run (timed, reported apart) ` +
     'then warm-up runs in rounds, then timed rounds alternating the sides in this order; tfjs backends switched ' +
-    'with tf.setBackend before every run (untimed); FMA ceiling measured right before and right after the timed rounds';
+    'with tf.setBackend before every run (untimed); FMA ceiling measured right before and right after the timed rounds'
+  );
 }

@@ -82,7 +82,9 @@ export async function benchTfjs(args: BenchArgs, gpu: GPU): Promise<TfjsBenchRes
   const probe = device ? await createCeilingProbe(device) : undefined;
   if (probe) {
     const c = probe.calibration;
-    log(`FMA ceiling on ${adapterName}: ${c.gflops.toFixed(1)} GFLOP/s (${c.invocations} invocations x ${c.trips} trips, ${c.msPerDispatch.toFixed(0)} ms/dispatch)`);
+    log(
+      `FMA ceiling on ${adapterName}: ${c.gflops.toFixed(1)} GFLOP/s (${c.invocations} invocations x ${c.trips} trips, ${c.msPerDispatch.toFixed(0)} ms/dispatch)`,
+    );
   }
 
   const ctx = await loadTfjs({ gpu, backends: args.backends });
@@ -90,27 +92,43 @@ export async function benchTfjs(args: BenchArgs, gpu: GPU): Promise<TfjsBenchRes
   if (ctx.wasm) log(`tfjs-wasm: ${ctx.wasm.threads} thread(s), ${ctx.wasm.binary}`);
   const tf = ctx.tf;
 
-  const workloads = tfjsWorkloads({ matmulSizes: args.quick ? [256, 512, 1024] : [256, 512, 1024, 2048] })
-    .filter((w) => !args.only || w.id.includes(args.only));
+  const workloads = tfjsWorkloads({ matmulSizes: args.quick ? [256, 512, 1024] : [256, 512, 1024, 2048] }).filter(
+    (w) => !args.only || w.id.includes(args.only),
+  );
   const started = performance.now();
-  const rows = await runSuite(workloads, args.backends.map((n) => tfjsSide(ctx, n, workloads)), {
-    quick: args.quick,
-    ceiling: probe ? async () => (await probe.measure()).gflops : undefined,
-    // One scope per workload collects whatever a failed step leaves behind (tfjs leaks tape tensors on a throw).
-    beforeWorkload: () => tf.engine().startScope(),
-    afterWorkload: () => tf.engine().endScope(),
-    log,
-  });
-  log(`tfjs: done in ${((performance.now() - started) / 1000).toFixed(0)} s, ${tf.memory().numTensors} tensors still alive`);
+  const rows = await runSuite(
+    workloads,
+    args.backends.map((n) => tfjsSide(ctx, n, workloads)),
+    {
+      quick: args.quick,
+      ceiling: probe ? async () => (await probe.measure()).gflops : undefined,
+      // One scope per workload collects whatever a failed step leaves behind (tfjs leaks tape tensors on a throw).
+      beforeWorkload: () => tf.engine().startScope(),
+      afterWorkload: () => tf.engine().endScope(),
+      log,
+    },
+  );
+  log(
+    `tfjs: done in ${((performance.now() - started) / 1000).toFixed(0)} s, ${tf.memory().numTensors} tensors still alive`,
+  );
   probe?.destroy();
   const end = device ? await measureFmaCeiling(device) : undefined;
   if (end) log(`FMA ceiling at the end: ${end.gflops.toFixed(1)} GFLOP/s`);
   device?.destroy();
 
-  const threads = sideThreads(args.backends.map((b) => `tfjs-${b}`), { lavapipe: lavapipeThreads(), wasm: ctx.wasm?.threads });
+  const threads = sideThreads(
+    args.backends.map((b) => `tfjs-${b}`),
+    { lavapipe: lavapipeThreads(), wasm: ctx.wasm?.threads },
+  );
   return {
-    rows, ceilingGflops: probe?.calibration.gflops, ceilingGflopsAtEnd: end?.gflops, adapterName, adapterSlug,
-    tfjsVersion: tf.version.tfjs, wasm: ctx.wasm, threads,
+    rows,
+    ceilingGflops: probe?.calibration.gflops,
+    ceilingGflopsAtEnd: end?.gflops,
+    adapterName,
+    adapterSlug,
+    tfjsVersion: tf.version.tfjs,
+    wasm: ctx.wasm,
+    threads,
   };
 }
 
@@ -122,13 +140,28 @@ async function main(): Promise<void> {
   const backends = args.backends.map((b) => `tfjs-${b}`);
   const table = { backends, threads: r.threads };
   const drift = r.ceilingGflopsAtEnd !== undefined ? `; ${r.ceilingGflopsAtEnd.toFixed(1)} at the end` : '';
-  process.stdout.write(`\n${r.adapterName} (FMA ceiling ${r.ceilingGflops?.toFixed(1) ?? '—'} GFLOP/s at the start${drift})\n\n` + renderTable(r.rows, table));
+  process.stdout.write(
+    `\n${r.adapterName} (FMA ceiling ${r.ceilingGflops?.toFixed(1) ?? '—'} GFLOP/s at the start${drift})\n\n` +
+      renderTable(r.rows, table),
+  );
   if (args.write) {
     const meta = {
-      runner: 'bench/tfjs-only.ts', quick: args.quick, ceilingGflops: r.ceilingGflops, ceilingGflopsAtEnd: r.ceilingGflopsAtEnd,
-      tfjsVersion: r.tfjsVersion, webgpuAdapter: r.adapterName, node: process.version,
-      threads: r.threads, wasm: r.wasm, cpuCores: availableParallelism(), procedure: procedureNote(backends),
-      samplingRules: { matmul: samplingRules(args.quick, 'matmul'), layer: samplingRules(args.quick, 'layer'), train: samplingRules(args.quick, 'train') },
+      runner: 'bench/tfjs-only.ts',
+      quick: args.quick,
+      ceilingGflops: r.ceilingGflops,
+      ceilingGflopsAtEnd: r.ceilingGflopsAtEnd,
+      tfjsVersion: r.tfjsVersion,
+      webgpuAdapter: r.adapterName,
+      node: process.version,
+      threads: r.threads,
+      wasm: r.wasm,
+      cpuCores: availableParallelism(),
+      procedure: procedureNote(backends),
+      samplingRules: {
+        matmul: samplingRules(args.quick, 'matmul'),
+        layer: samplingRules(args.quick, 'layer'),
+        train: samplingRules(args.quick, 'train'),
+      },
       table,
     };
     const out = writeResults(`${r.adapterSlug} tfjs`, r.rows, meta);
@@ -137,10 +170,11 @@ async function main(): Promise<void> {
   void gpu;
 }
 
-if (isMainModule(import.meta.url)) main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+if (isMainModule(import.meta.url))
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );

@@ -12,10 +12,26 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { BenchSide } from './suite.ts';
-import { convOutputSize, convPassFlops, matmulFlops, type ConvLayerShape, type ConvPass, type MemoryInfo } from './harness.ts';
 import {
-  CONTENT_LAYER, DCGAN_BATCH, DCGAN_LATENT, STYLE_LAYERS, dcganStepFlops, discriminatorLayers, generatorLayers,
-  benchmarkLayers, styleStepFlops, vggLayers, type ModelLayer,
+  convOutputSize,
+  convPassFlops,
+  matmulFlops,
+  type ConvLayerShape,
+  type ConvPass,
+  type MemoryInfo,
+} from './harness.ts';
+import {
+  CONTENT_LAYER,
+  DCGAN_BATCH,
+  DCGAN_LATENT,
+  STYLE_LAYERS,
+  dcganStepFlops,
+  discriminatorLayers,
+  generatorLayers,
+  benchmarkLayers,
+  styleStepFlops,
+  vggLayers,
+  type ModelLayer,
 } from './shapes.ts';
 
 export type Tf = typeof TF;
@@ -52,7 +68,10 @@ export interface WasmInfo {
 async function provideNavigatorGpu(gpu?: GPU): Promise<void> {
   const g = globalThis as unknown as { navigator?: { gpu?: GPU } };
   if (g.navigator?.gpu) return;
-  const webgpu = (await import('webgpu')) as unknown as { create: (o: string[]) => GPU; globals: Record<string, unknown> };
+  const webgpu = (await import('webgpu')) as unknown as {
+    create: (o: string[]) => GPU;
+    globals: Record<string, unknown>;
+  };
   for (const [k, v] of Object.entries(webgpu.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
@@ -93,7 +112,9 @@ export async function loadTfjs(opts: { gpu?: GPU; backends?: readonly TfjsBacken
       await tf.ready();
       ctx.available.push(name);
       if (name === 'webgpu') {
-        const info = (tf.backend() as unknown as { adapterInfo?: { description?: string; device?: string; vendor?: string } }).adapterInfo;
+        const info = (
+          tf.backend() as unknown as { adapterInfo?: { description?: string; device?: string; vendor?: string } }
+        ).adapterInfo;
         ctx.webgpuAdapter = info ? [info.vendor, info.description || info.device].filter(Boolean).join(' ') : undefined;
       }
       if (name === 'wasm' && wasmApi) ctx.wasm = await wasmInfo(tf, wasmApi);
@@ -191,7 +212,12 @@ export function tfjsPad(l: ConvLayerShape): Pad4 {
   const p = l.padding;
   const q = l.kind === 'convT' ? p - (l.outputPadding ?? 0) : p;
   if (q < 0) throw new Error(`layer ${l.name}: outputPadding ${l.outputPadding} > padding ${p} has no tfjs equivalent`);
-  return [[0, 0], [p, q], [p, q], [0, 0]];
+  return [
+    [0, 0],
+    [p, q],
+    [p, q],
+    [0, 0],
+  ];
 }
 
 /** NHWC shapes of a layer in tfjs terms: the "conv view" (for convT the conv whose input-gradient it is). */
@@ -217,7 +243,12 @@ export function tfjsLayerShapes(l: ConvLayerShape): {
  * computes the filter gradient too (wasted work, and a kernel tfjs-wasm lacks) even when only dx is needed.
  */
 export function tfjsConvForward(
-  tf: Tf, l: ConvLayerShape, x: TF.Tensor4D, filter: TF.Tensor4D, bias?: TF.Tensor1D, fused = true,
+  tf: Tf,
+  l: ConvLayerShape,
+  x: TF.Tensor4D,
+  filter: TF.Tensor4D,
+  bias?: TF.Tensor1D,
+  fused = true,
 ): TF.Tensor4D {
   const pad = tfjsPad(l);
   if (l.kind === 'conv') {
@@ -239,14 +270,22 @@ export function tfjsConvGradInput(tf: Tf, l: ConvLayerShape, dy: TF.Tensor4D, fi
 
 /** Gradient with respect to the filter (tfjs layout) and, when `withBias`, the bias; x is the layer input. */
 export function tfjsConvGradWeight(
-  tf: Tf, l: ConvLayerShape, x: TF.Tensor4D, dy: TF.Tensor4D, withBias: boolean,
+  tf: Tf,
+  l: ConvLayerShape,
+  x: TF.Tensor4D,
+  dy: TF.Tensor4D,
+  withBias: boolean,
 ): { dFilter: TF.Tensor4D; dBias?: TF.Tensor1D } {
   const pad = tfjsPad(l);
   const { filter } = tfjsLayerShapes(l);
   // For convT the conv view swaps roles: the convT output gradient is the conv "input", the convT input the conv "dy".
   const [convX, convDy] = l.kind === 'conv' ? [x, dy] : [dy, x];
   const dFilter = tf.engine().runKernel('Conv2DBackpropFilter', { x: convX, dy: convDy }, {
-    strides: [l.stride, l.stride], pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: filter,
+    strides: [l.stride, l.stride],
+    pad,
+    dataFormat: 'NHWC',
+    dimRoundingMode: undefined,
+    filterShape: filter,
   } as unknown as TF.NamedAttrMap) as TF.Tensor4D;
   return withBias ? { dFilter, dBias: tf.sum(dy, [0, 1, 2]) as TF.Tensor1D } : { dFilter };
 }
@@ -267,8 +306,10 @@ export function layerWorkload(l: ConvLayerShape, pass: ConvPass): TfjsWorkload {
       const bias = l.bias ? (tf.randomNormal([l.outChannels], 0, 0.05) as TF.Tensor1D) : undefined;
       const run = (): TF.Tensor[] => {
         switch (pass) {
-          case 'forward': return [tfjsConvForward(tf, l, x, filter, bias)];
-          case 'gradInput': return [tfjsConvGradInput(tf, l, dy, filter)];
+          case 'forward':
+            return [tfjsConvForward(tf, l, x, filter, bias)];
+          case 'gradInput':
+            return [tfjsConvGradInput(tf, l, dy, filter)];
           case 'gradWeight': {
             const g = tfjsConvGradWeight(tf, l, x, dy, l.bias);
             return g.dBias ? [g.dFilter, g.dBias] : [g.dFilter];
@@ -337,14 +378,21 @@ function runStack(tf: Tf, params: TfjsLayerParams[], input: TF.Tensor4D): TF.Ten
       const { mean, variance } = tf.moments(h, [0, 1, 2]);
       const n = h.size / p.layer.outChannels;
       p.runningMean!.assign(tf.add(tf.mul(p.runningMean!, 0.9), tf.mul(mean, 0.1)));
-      p.runningVar!.assign(tf.add(tf.mul(p.runningVar!, 0.9), tf.mul(variance, 0.1 * n / (n - 1))));
+      p.runningVar!.assign(tf.add(tf.mul(p.runningVar!, 0.9), tf.mul(variance, (0.1 * n) / (n - 1))));
       h = tf.batchNorm(h, mean, variance, p.beta!, p.gamma!, 1e-5) as TF.Tensor4D;
     }
     switch (p.layer.activation) {
-      case 'relu': h = tf.relu(h); break;
-      case 'leakyRelu0.2': h = tf.leakyRelu(h, 0.2); break;
-      case 'tanh': h = tf.tanh(h); break;
-      case 'none': break;
+      case 'relu':
+        h = tf.relu(h);
+        break;
+      case 'leakyRelu0.2':
+        h = tf.leakyRelu(h, 0.2);
+        break;
+      case 'tanh':
+        h = tf.tanh(h);
+        break;
+      case 'none':
+        break;
     }
   }
   return h;
@@ -378,7 +426,13 @@ export function dcganWorkload(batch = DCGAN_BATCH): TfjsWorkload {
           try {
             const fake = tf.tidy(() => runStack(tf, G, z));
             made.push(fake);
-            made.push(optD.minimize(() => tf.add(bce(ones, logits(real)), bce(zeros, logits(fake))) as TF.Scalar, true, trainable(D))!);
+            made.push(
+              optD.minimize(
+                () => tf.add(bce(ones, logits(real)), bce(zeros, logits(fake))) as TF.Scalar,
+                true,
+                trainable(D),
+              )!,
+            );
             const lossG = optG.minimize(() => bce(ones, logits(runStack(tf, G, z))), true, trainable(G))!;
             made.push(lossG);
             await lossG.data();
@@ -389,7 +443,10 @@ export function dcganWorkload(batch = DCGAN_BATCH): TfjsWorkload {
         dispose: () => {
           optD.dispose();
           optG.dispose();
-          for (const p of [...G, ...D]) tf.dispose([p.filter, p.bias, p.gamma, p.beta, p.runningMean, p.runningVar].filter((v): v is TF.Variable => !!v));
+          for (const p of [...G, ...D])
+            tf.dispose(
+              [p.filter, p.bias, p.gamma, p.beta, p.runningMean, p.runningVar].filter((v): v is TF.Variable => !!v),
+            );
           tf.dispose([real, ones, zeros]);
         },
       };
@@ -446,9 +503,17 @@ export function styleWorkload(size: number): TfjsWorkload {
       const loss = (): TF.Scalar => {
         const f = features(image as unknown as TF.Tensor4D);
         const content = tf.losses.meanSquaredError(contentTarget, f.get(CONTENT_LAYER)!);
-        const style = tf.addN(STYLE_LAYERS.map((name, i) => tf.losses.meanSquaredError(styleTargets[i]!, gram(f.get(name)!))));
-        const dh = tf.sub(tf.slice(image, [0, 1, 0, 0], [1, size - 1, size, 3]), tf.slice(image, [0, 0, 0, 0], [1, size - 1, size, 3]));
-        const dw = tf.sub(tf.slice(image, [0, 0, 1, 0], [1, size, size - 1, 3]), tf.slice(image, [0, 0, 0, 0], [1, size, size - 1, 3]));
+        const style = tf.addN(
+          STYLE_LAYERS.map((name, i) => tf.losses.meanSquaredError(styleTargets[i]!, gram(f.get(name)!))),
+        );
+        const dh = tf.sub(
+          tf.slice(image, [0, 1, 0, 0], [1, size - 1, size, 3]),
+          tf.slice(image, [0, 0, 0, 0], [1, size - 1, size, 3]),
+        );
+        const dw = tf.sub(
+          tf.slice(image, [0, 0, 1, 0], [1, size, size - 1, 3]),
+          tf.slice(image, [0, 0, 0, 0], [1, size, size - 1, 3]),
+        );
         const tv = tf.add(tf.sum(tf.square(dh)), tf.sum(tf.square(dw)));
         return tf.addN([tf.mul(content, 1), tf.mul(style, 1e2), tf.mul(tv, 1e-6)]) as TF.Scalar;
       };
@@ -461,7 +526,13 @@ export function styleWorkload(size: number): TfjsWorkload {
         dispose: () => {
           opt.dispose();
           image.dispose();
-          tf.dispose([contentImage, styleImage, contentTarget, ...styleTargets, ...weights.flatMap((w) => [w.filter, w.bias])]);
+          tf.dispose([
+            contentImage,
+            styleImage,
+            contentTarget,
+            ...styleTargets,
+            ...weights.flatMap((w) => [w.filter, w.bias]),
+          ]);
         },
       };
     },

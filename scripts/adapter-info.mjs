@@ -9,5 +9,7 @@ if (!adapter) {
   process.exit(1);
 }
 const i = adapter.info;
-console.log(`[setup] WebGPU adapter: ${i.vendor} / ${i.architecture} / ${i.description || i.device} (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'})`);
+console.log(
+  `[setup] WebGPU adapter: ${i.vendor} / ${i.architecture} / ${i.description || i.device} (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'})`,
+);
 globalThis.__keep = gpu;

@@ -68,13 +68,19 @@ function runtimeImports(sf: ts.SourceFile, srcDir: string): string[] {
       const clause = node.importClause;
       const typeOnly =
         clause?.isTypeOnly ||
-        (clause && !clause.name && clause.namedBindings && ts.isNamedImports(clause.namedBindings) &&
-          clause.namedBindings.elements.length > 0 && clause.namedBindings.elements.every((e) => e.isTypeOnly));
+        (clause &&
+          !clause.name &&
+          clause.namedBindings &&
+          ts.isNamedImports(clause.namedBindings) &&
+          clause.namedBindings.elements.length > 0 &&
+          clause.namedBindings.elements.every((e) => e.isTypeOnly));
       if (!typeOnly) add(node.moduleSpecifier.text);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       const typeOnly =
         node.isTypeOnly ||
-        (node.exportClause && ts.isNamedExports(node.exportClause) && node.exportClause.elements.every((e) => e.isTypeOnly));
+        (node.exportClause &&
+          ts.isNamedExports(node.exportClause) &&
+          node.exportClause.elements.every((e) => e.isTypeOnly));
       if (!typeOnly) add(node.moduleSpecifier.text);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const [arg] = node.arguments;
@@ -106,7 +112,8 @@ export function checkStructure(root = ROOT): string[] {
     state.set(f, 'open');
     path.push(f);
     for (const g of imports.get(f) ?? []) {
-      if (state.get(g) === 'open') problems.push(`import cycle: ${[...path.slice(path.indexOf(g)), g].map(rel).join(' → ')}`);
+      if (state.get(g) === 'open')
+        problems.push(`import cycle: ${[...path.slice(path.indexOf(g)), g].map(rel).join(' → ')}`);
       else if (!state.has(g)) dfs(g);
     }
     path.pop();
@@ -120,8 +127,10 @@ export function checkStructure(root = ROOT): string[] {
     if (layer === undefined) continue;
     for (const g of targets) {
       const to = LAYERS[rel(g)];
-      if (to === undefined) problems.push(`${rel(f)} (engine layer ${layer}) imports ${rel(g)}, which is outside the engine's layers`);
-      else if (to > layer) problems.push(`${rel(f)} (layer ${layer}) imports ${rel(g)} (layer ${to}): an upward import`);
+      if (to === undefined)
+        problems.push(`${rel(f)} (engine layer ${layer}) imports ${rel(g)}, which is outside the engine's layers`);
+      else if (to > layer)
+        problems.push(`${rel(f)} (layer ${layer}) imports ${rel(g)} (layer ${to}): an upward import`);
     }
   }
 
@@ -135,7 +144,8 @@ export function checkStructure(root = ROOT): string[] {
       const inside = inAugmentation || (ts.isModuleDeclaration(node) && ts.isStringLiteral(node.name));
       if (inside && ts.isInterfaceDeclaration(node)) {
         const symbols = node.members.flatMap((m) => (m.name ? [checker.getSymbolAtLocation(m.name)] : []));
-        for (const clause of node.heritageClauses ?? []) for (const t of clause.types) symbols.push(...checker.getTypeAtLocation(t).getProperties());
+        for (const clause of node.heritageClauses ?? [])
+          for (const t of clause.types) symbols.push(...checker.getTypeAtLocation(t).getProperties());
         for (const symbol of symbols) {
           if (!symbol) continue;
           installedBy.set(symbol, f);
@@ -149,7 +159,12 @@ export function checkStructure(root = ROOT): string[] {
   const reach = (f: string): Set<string> => {
     const seen = new Set<string>();
     const stack = [f];
-    while (stack.length) for (const g of imports.get(stack.pop()!) ?? []) if (!seen.has(g)) { seen.add(g); stack.push(g); }
+    while (stack.length)
+      for (const g of imports.get(stack.pop()!) ?? [])
+        if (!seen.has(g)) {
+          seen.add(g);
+          stack.push(g);
+        }
     return seen;
   };
   for (const f of files) {
@@ -164,7 +179,9 @@ export function checkStructure(root = ROOT): string[] {
           reachable ??= reach(f);
           if (!reachable.has(installer)) {
             const { line } = sf.getLineAndCharacterOfPosition(node.getStart());
-            problems.push(`${rel(f)}:${line + 1} calls .${node.expression.name.text}(), which ${rel(installer)} installs on Tensor, without importing it`);
+            problems.push(
+              `${rel(f)}:${line + 1} calls .${node.expression.name.text}(), which ${rel(installer)} installs on Tensor, without importing it`,
+            );
           }
         }
       }

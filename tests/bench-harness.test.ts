@@ -3,20 +3,61 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  convForwardFlops, convGradInputFlops, convGradWeightFlops, convOutputSize, gflops, interleave, matmulFlops, mustBeTimed, ratioStats,
-  renderCell, renderHeader, inQuickSuite, renderRatio, renderTable, samplingRules, slugify, summarize, ThroughputModel, timeIt,
-  writeResults, type Contender, type ConvLayerShape, type ResultRow, type SamplingRules,
+  convForwardFlops,
+  convGradInputFlops,
+  convGradWeightFlops,
+  convOutputSize,
+  gflops,
+  interleave,
+  matmulFlops,
+  mustBeTimed,
+  ratioStats,
+  renderCell,
+  renderHeader,
+  inQuickSuite,
+  renderRatio,
+  renderTable,
+  samplingRules,
+  slugify,
+  summarize,
+  ThroughputModel,
+  timeIt,
+  writeResults,
+  type Contender,
+  type ConvLayerShape,
+  type ResultRow,
+  type SamplingRules,
 } from '../bench/harness.ts';
 import { checkChain, discriminatorLayers, generatorLayers, vggLayers } from '../bench/shapes.ts';
 import { lavapipeThreads, runSuite, sideThreads, type BenchSide, type SuiteWorkload } from '../bench/suite.ts';
 import {
-  isUnsupportedError, layerWorkload, loadTfjs, matmulWorkload, missingKernel, tfjsConvForward, tfjsConvGradInput,
-  tfjsConvGradWeight, tfjsLayerShapes, tfjsSide, type Tf,
+  isUnsupportedError,
+  layerWorkload,
+  loadTfjs,
+  matmulWorkload,
+  missingKernel,
+  tfjsConvForward,
+  tfjsConvGradInput,
+  tfjsConvGradWeight,
+  tfjsLayerShapes,
+  tfjsSide,
+  type Tf,
 } from '../bench/tfjs.ts';
 
 const layer = (over: Partial<ConvLayerShape>): ConvLayerShape => ({
-  name: 't', kind: 'conv', batch: 1, inChannels: 2, outChannels: 3, inH: 4, inW: 4,
-  kernelH: 3, kernelW: 3, stride: 1, padding: 0, bias: false, ...over,
+  name: 't',
+  kind: 'conv',
+  batch: 1,
+  inChannels: 2,
+  outChannels: 3,
+  inH: 4,
+  inW: 4,
+  kernelH: 3,
+  kernelW: 3,
+  stride: 1,
+  padding: 0,
+  bias: false,
+  ...over,
 });
 
 describe('FLOP counters', () => {
@@ -71,7 +112,12 @@ describe('lesson shapes', () => {
   it('generator goes 1 -> 3 -> 7 -> 15 -> 28 and its layers chain', () => {
     const G = generatorLayers();
     expect(G.map((l) => convOutputSize(l).outH)).toEqual([3, 7, 15, 28]);
-    expect(G.map((l) => [l.inChannels, l.outChannels])).toEqual([[100, 256], [256, 128], [128, 64], [64, 1]]);
+    expect(G.map((l) => [l.inChannels, l.outChannels])).toEqual([
+      [100, 256],
+      [256, 128],
+      [128, 64],
+      [64, 1],
+    ]);
     expect(() => checkChain(G)).not.toThrow();
     // G2 forward by hand: 2*256*256*3*3*128*9.
     expect(convForwardFlops(G[1]!)).toBe(1358954496);
@@ -104,7 +150,14 @@ describe('lesson shapes', () => {
 
 describe('--quick suite', () => {
   it('keeps every backend on the matmuls, drops the 256 px style step, and leaves tfjs-cpu only the matmuls', () => {
-    const ids = ['matmul/1024', 'layer/D2/gradWeight', 'layer/VGG.block1_conv1@128/forward', 'train/dcgan-step', 'train/style-128', 'train/style-256'];
+    const ids = [
+      'matmul/1024',
+      'layer/D2/gradWeight',
+      'layer/VGG.block1_conv1@128/forward',
+      'train/dcgan-step',
+      'train/style-128',
+      'train/style-256',
+    ];
     const kept = (backend: string) => ids.filter((id) => inQuickSuite(backend, id));
     expect(kept('ours')).toEqual(ids.slice(0, 5));
     expect(kept('tfjs-webgpu')).toEqual(['matmul/1024', 'layer/D2/gradWeight', 'train/dcgan-step', 'train/style-128']);
@@ -133,9 +186,12 @@ describe('timing statistics', () => {
 
   it('timeIt never keeps the first run as a sample, however slow it is', async () => {
     let calls = 0;
-    const t = await timeIt(async () => {
-      if (calls++ === 0) await new Promise((r) => setTimeout(r, 30));
-    }, { warmup: 0, repeats: 2, budgetMs: 1 });
+    const t = await timeIt(
+      async () => {
+        if (calls++ === 0) await new Promise((r) => setTimeout(r, 30));
+      },
+      { warmup: 0, repeats: 2, budgetMs: 1 },
+    );
     // The budget is spent by the first run, so one timed run follows it (timeIt's minimum), apart from it.
     expect(calls).toBe(2);
     expect(t.firstRunMs).toBeGreaterThanOrEqual(25);
@@ -154,7 +210,10 @@ describe('timing statistics', () => {
  * Fake sides for the interleaving scheduler: each call of a side's step advances a fake clock by the next of its
  * durations and is logged ("A0" = A's first call), as are activations, preparations and the ceiling hooks.
  */
-function fakeRun(durations: Record<string, number[]>, opts: { throwAt?: Record<string, number>; estimateMs?: Record<string, number> } = {}) {
+function fakeRun(
+  durations: Record<string, number[]>,
+  opts: { throwAt?: Record<string, number>; estimateMs?: Record<string, number> } = {},
+) {
   const clock = { t: 0 };
   const log: string[] = [];
   const contenders: Contender[] = Object.entries(durations).map(([name, ms]) => {
@@ -186,7 +245,14 @@ function fakeRun(durations: Record<string, number[]>, opts: { throwAt?: Record<s
 }
 
 const rules = (over: Partial<SamplingRules> = {}): SamplingRules => ({
-  warmup: 1, samples: 3, minTimeMs: 0, maxSamples: 3, budgetMs: Infinity, maxRunMs: 1000, maxFirstRunMs: 10_000, ...over,
+  warmup: 1,
+  samples: 3,
+  minTimeMs: 0,
+  maxSamples: 3,
+  budgetMs: Infinity,
+  maxRunMs: 1000,
+  maxFirstRunMs: 10_000,
+  ...over,
 });
 
 describe('interleaved sampling', () => {
@@ -194,9 +260,22 @@ describe('interleaved sampling', () => {
     const f = fakeRun({ A: [100, 11, 12, 13, 14], B: [500, 21, 22, 23, 24] });
     const r = await interleave(f.contenders, rules(), f.hooks);
     expect(f.steps()).toEqual([
-      'prepare A', 'A0', 'after first A', 'prepare B', 'B0', 'after first B', // first runs, side by side
-      'A1', 'B1', // warm-up round
-      'ceiling before', 'A2', 'B2', 'A3', 'B3', 'A4', 'B4', 'ceiling after',
+      'prepare A',
+      'A0',
+      'after first A',
+      'prepare B',
+      'B0',
+      'after first B', // first runs, side by side
+      'A1',
+      'B1', // warm-up round
+      'ceiling before',
+      'A2',
+      'B2',
+      'A3',
+      'B3',
+      'A4',
+      'B4',
+      'ceiling after',
     ]);
     expect(r.rounds).toBe(3);
     const [a, b] = r.sides;
@@ -209,15 +288,34 @@ describe('interleaved sampling', () => {
     const f = fakeRun({ A: [5], B: [7] });
     await interleave(f.contenders, rules({ warmup: 0, samples: 2, maxSamples: 2 }), f.hooks);
     expect(f.log).toEqual([
-      'activate A', 'prepare A', 'A0', 'after first A', 'activate B', 'prepare B', 'B0', 'after first B',
-      'ceiling before', 'activate A', 'A1', 'activate B', 'B1', 'activate A', 'A2', 'activate B', 'B2', 'ceiling after',
+      'activate A',
+      'prepare A',
+      'A0',
+      'after first A',
+      'activate B',
+      'prepare B',
+      'B0',
+      'after first B',
+      'ceiling before',
+      'activate A',
+      'A1',
+      'activate B',
+      'B1',
+      'activate A',
+      'A2',
+      'activate B',
+      'B2',
+      'ceiling after',
     ]);
   });
 
   it('reports every run with its phase and duration', async () => {
     const f = fakeRun({ A: [100, 11, 12], B: [500, 21, 22] });
     const runs: string[] = [];
-    await interleave(f.contenders, rules({ samples: 1, maxSamples: 1 }), { ...f.hooks, onRun: (side, phase, ms) => void runs.push(`${side} ${phase} ${ms}`) });
+    await interleave(f.contenders, rules({ samples: 1, maxSamples: 1 }), {
+      ...f.hooks,
+      onRun: (side, phase, ms) => void runs.push(`${side} ${phase} ${ms}`),
+    });
     expect(runs).toEqual(['A first 100', 'B first 500', 'A warmup 11', 'B warmup 21', 'A sample 12', 'B sample 22']);
   });
 
@@ -232,7 +330,12 @@ describe('interleaved sampling', () => {
   it('skips a side whose warm run is too slow for the rounds, and samples the others without it', async () => {
     const f = fakeRun({ A: [100, 10], B: [500, 2000] });
     const r = await interleave(f.contenders, rules(), f.hooks);
-    expect(r.sides[1]).toMatchObject({ status: 'skipped', note: 'slow: 2.0 s a warm run', firstRunMs: 500, warmupMs: [2000] });
+    expect(r.sides[1]).toMatchObject({
+      status: 'skipped',
+      note: 'slow: 2.0 s a warm run',
+      firstRunMs: 500,
+      warmupMs: [2000],
+    });
     expect(r.sides[1]!.timing).toBeUndefined();
     expect(f.steps().slice(-5)).toEqual(['ceiling before', 'A2', 'A3', 'A4', 'ceiling after']);
     expect(r.sides[0]!.timing!.samples).toEqual([10, 10, 10]);
@@ -356,27 +459,48 @@ describe('the interleaved runner (suite.ts)', () => {
   it('interleaves the sides of each workload, then reports rows with ceilings, ratios and marks', async () => {
     const log: string[] = [];
     let ceilingCalls = 0;
-    const rows = await runSuite(workloads, [
-      fakeSide('ours', log),
-      fakeSide('tfjs-wasm', log, { check: (w) => (w.pass === 'gradWeight' ? { status: 'unsupported', note: 'no Conv2DBackpropFilter kernel' } : undefined) }),
-      fakeSide('tfjs-cpu', log),
-    ], {
-      quick: true, rules: fixed,
-      ceiling: async () => (++ceilingCalls % 2 === 1 ? 10 : 20),
-      beforeWorkload: () => void log.push('begin'),
-      afterWorkload: () => void log.push('end'),
-    });
+    const rows = await runSuite(
+      workloads,
+      [
+        fakeSide('ours', log),
+        fakeSide('tfjs-wasm', log, {
+          check: (w) =>
+            w.pass === 'gradWeight' ? { status: 'unsupported', note: 'no Conv2DBackpropFilter kernel' } : undefined,
+        }),
+        fakeSide('tfjs-cpu', log),
+      ],
+      {
+        quick: true,
+        rules: fixed,
+        ceiling: async () => (++ceilingCalls % 2 === 1 ? 10 : 20),
+        beforeWorkload: () => void log.push('begin'),
+        afterWorkload: () => void log.push('end'),
+      },
+    );
     // matmul/8: three sides in rounds; the layer: ours alone (wasm unsupported, cpu not in --quick).
     const matmulSteps = log.slice(0, log.indexOf('end')).filter((e) => e.startsWith('step '));
-    expect(matmulSteps).toEqual(Array.from({ length: 5 }, () => ['step ours', 'step tfjs-wasm', 'step tfjs-cpu']).flat());
-    expect(log.filter((e) => e.startsWith('dispose '))).toEqual(['dispose ours matmul/8', 'dispose tfjs-wasm matmul/8', 'dispose tfjs-cpu matmul/8', 'dispose ours layer/D2/gradWeight']);
+    expect(matmulSteps).toEqual(
+      Array.from({ length: 5 }, () => ['step ours', 'step tfjs-wasm', 'step tfjs-cpu']).flat(),
+    );
+    expect(log.filter((e) => e.startsWith('dispose '))).toEqual([
+      'dispose ours matmul/8',
+      'dispose tfjs-wasm matmul/8',
+      'dispose tfjs-cpu matmul/8',
+      'dispose ours layer/D2/gradWeight',
+    ]);
     expect(log.filter((e) => e === 'begin' || e === 'end')).toEqual(['begin', 'end', 'begin', 'end']);
     expect(ceilingCalls).toBe(4);
 
     const get = (w: string, b: string) => rows.find((r) => r.workload === w && r.backend === b)!;
     expect(rows).toHaveLength(6);
     const ours = get('matmul/8', 'ours');
-    expect(ours).toMatchObject({ status: 'ok', note: 'ours note', memory: { numBytes: 42 }, ceilingGflops: 15, ceilingSamples: [10, 20] });
+    expect(ours).toMatchObject({
+      status: 'ok',
+      note: 'ours note',
+      memory: { numBytes: 42 },
+      ceilingGflops: 15,
+      ceilingSamples: [10, 20],
+    });
     expect(ours.interleaved).toEqual({ with: ['tfjs-wasm', 'tfjs-cpu'], rounds: 3, warmupRuns: 1 });
     expect(ours.timing!.samples).toHaveLength(3);
     expect(ours.timing!.warmupMs).toHaveLength(1);
@@ -386,19 +510,31 @@ describe('the interleaved runner (suite.ts)', () => {
     expect(cpu.vsOurs!.ratio).toBeCloseTo(cpu.timing!.median / ours.timing!.median, 9);
     expect(cpu.vsOurs!.perRound.min).toBeLessThanOrEqual(cpu.vsOurs!.perRound.max);
     expect(ours.vsOurs).toBeUndefined();
-    expect(get('layer/D2/gradWeight', 'tfjs-wasm')).toMatchObject({ status: 'unsupported', note: 'no Conv2DBackpropFilter kernel' });
+    expect(get('layer/D2/gradWeight', 'tfjs-wasm')).toMatchObject({
+      status: 'unsupported',
+      note: 'no Conv2DBackpropFilter kernel',
+    });
     expect(get('layer/D2/gradWeight', 'tfjs-cpu')).toMatchObject({ status: 'skipped', note: 'not in --quick' });
     expect(get('layer/D2/gradWeight', 'ours').interleaved).toEqual({ with: [], rounds: 3, warmupRuns: 1 });
   });
 
   it('reports unavailable sides on every row, classifies errors, and disposes what a failing side prepared', async () => {
     const log: string[] = [];
-    const rows = await runSuite(workloads.slice(0, 1), [
-      fakeSide('ours', log),
-      fakeSide('tfjs-webgpu', log, { unavailable: 'backend unavailable' }),
-      fakeSide('tfjs-wasm', log, { classify: (e) => (isUnsupportedError(e) ? 'unsupported' : 'error') }, "Kernel 'X' not registered for backend 'wasm'"),
-      fakeSide('tfjs-cpu', log, {}, 'Out of memory'),
-    ], { quick: false, rules: fixed });
+    const rows = await runSuite(
+      workloads.slice(0, 1),
+      [
+        fakeSide('ours', log),
+        fakeSide('tfjs-webgpu', log, { unavailable: 'backend unavailable' }),
+        fakeSide(
+          'tfjs-wasm',
+          log,
+          { classify: (e) => (isUnsupportedError(e) ? 'unsupported' : 'error') },
+          "Kernel 'X' not registered for backend 'wasm'",
+        ),
+        fakeSide('tfjs-cpu', log, {}, 'Out of memory'),
+      ],
+      { quick: false, rules: fixed },
+    );
     expect(rows.map((r) => [r.backend, r.status, r.note])).toEqual([
       ['ours', 'ok', 'ours note'],
       ['tfjs-webgpu', 'skipped', 'backend unavailable'],
@@ -406,11 +542,20 @@ describe('the interleaved runner (suite.ts)', () => {
       ['tfjs-cpu', 'error', 'Out of memory'],
     ]);
     expect(log).not.toContain('prepare tfjs-webgpu matmul/8');
-    expect(log.filter((e) => e.startsWith('dispose '))).toEqual(['dispose ours matmul/8', 'dispose tfjs-wasm matmul/8', 'dispose tfjs-cpu matmul/8']);
+    expect(log.filter((e) => e.startsWith('dispose '))).toEqual([
+      'dispose ours matmul/8',
+      'dispose tfjs-wasm matmul/8',
+      'dispose tfjs-cpu matmul/8',
+    ]);
   });
 
   it('thread counts per column: lavapipe for ours and tfjs-webgpu, what tfjs-wasm reports, 1 for tfjs-cpu', () => {
-    expect(sideThreads(['ours', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'], { lavapipe: 2, wasm: 1 })).toEqual({ ours: 2, 'tfjs-webgpu': 2, 'tfjs-wasm': 1, 'tfjs-cpu': 1 });
+    expect(sideThreads(['ours', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'], { lavapipe: 2, wasm: 1 })).toEqual({
+      ours: 2,
+      'tfjs-webgpu': 2,
+      'tfjs-wasm': 1,
+      'tfjs-cpu': 1,
+    });
     expect(sideThreads(['ours', 'tfjs-wasm'], {})).toEqual({});
     // vitest's worker has no lavapipe device of its own.
     expect(lavapipeThreads()).toBeUndefined();
@@ -429,11 +574,14 @@ describe('table rendering', () => {
 
   it('cells show the median, the min–max range and count of the timed runs, and GFLOP/s of the median', () => {
     expect(renderCell(rows[0])).toBe('100 ms (90.0–120, n=3; 20.0 GF/s)');
-    expect(renderCell({ workload: 'w', backend: 'b', status: 'ok', flops: 3.7492e9, timing: timing(412, 398, 431) }))
-      .toBe('412 ms (398–431, n=3; 9.10 GF/s)');
+    expect(
+      renderCell({ workload: 'w', backend: 'b', status: 'ok', flops: 3.7492e9, timing: timing(412, 398, 431) }),
+    ).toBe('412 ms (398–431, n=3; 9.10 GF/s)');
     expect(renderCell({ ...rows[2]!, timing: timing(5, 4, 6, 5) })).toBe('5.00 ms (4.00–6.00, n=4; 200.0 GF/s)');
     expect(renderCell(rows[2])).toBe('50.0 ms (n=1; 20.0 GF/s)');
-    expect(renderCell({ workload: 'w', backend: 'b', status: 'ok', timing: timing(5, 4, 6) })).toBe('5.00 ms (4.00–6.00, n=3)');
+    expect(renderCell({ workload: 'w', backend: 'b', status: 'ok', timing: timing(5, 4, 6) })).toBe(
+      '5.00 ms (4.00–6.00, n=3)',
+    );
   });
 
   it('cells say unsupported, skipped with the reason, error, a dash when not run, and "1 run" for old single-run rows', () => {
@@ -455,7 +603,11 @@ describe('table rendering', () => {
 
   it('ratioStats pairs the samples of the same round, only for rows timed in the same rounds', () => {
     const ours: ResultRow = { ...rows[0]!, timing: timing(100, 50, 200) };
-    const other: ResultRow = { ...rows[1]!, timing: timing(300, 200, 400), interleaved: { with: ['ours'], rounds: 3, warmupRuns: 1 } };
+    const other: ResultRow = {
+      ...rows[1]!,
+      timing: timing(300, 200, 400),
+      interleaved: { with: ['ours'], rounds: 3, warmupRuns: 1 },
+    };
     // Medians 100 and 300: ratio 3; per round 3, 4 and 2.
     expect(ratioStats(ours, other)).toEqual({ backend: 'ours', ratio: 3, perRound: { median: 3, min: 2, max: 4 } });
     expect(ratioStats(ours, { ...other, interleaved: undefined })).toBeUndefined();
@@ -472,30 +624,45 @@ describe('table rendering', () => {
   });
 
   it('renders one line per workload with ratio and ceiling columns', () => {
-    const md = renderTable(rows, { backends: ['ours', 'tfjs-webgpu', 'tfjs-wasm'], ours: 'ours', ceilingGflops: 24, threads: { 'tfjs-wasm': 1 } });
+    const md = renderTable(rows, {
+      backends: ['ours', 'tfjs-webgpu', 'tfjs-wasm'],
+      ours: 'ours',
+      ceilingGflops: 24,
+      threads: { 'tfjs-wasm': 1 },
+    });
     const lines = md.trim().split('\n');
-    expect(lines[0]).toBe('| workload | GFLOP | ours | tfjs-webgpu | tfjs-wasm (1 thread) | ours/tfjs-webgpu | ours/tfjs-wasm | ceiling GF/s |');
+    expect(lines[0]).toBe(
+      '| workload | GFLOP | ours | tfjs-webgpu | tfjs-wasm (1 thread) | ours/tfjs-webgpu | ours/tfjs-wasm | ceiling GF/s |',
+    );
     expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|');
-    expect(lines[2]).toBe('| matmul/1024 | 2.000 | 100 ms (90.0–120, n=3; 20.0 GF/s) | 400 ms (380–410, n=3; 5.00 GF/s) | — | 4.00× | — | 24.0 |');
-    expect(lines[3]).toBe('| layer/D2/gradWeight | 1.000 | 50.0 ms (n=1; 20.0 GF/s) | — | unsupported | — | unsupported | 24.0 |');
+    expect(lines[2]).toBe(
+      '| matmul/1024 | 2.000 | 100 ms (90.0–120, n=3; 20.0 GF/s) | 400 ms (380–410, n=3; 5.00 GF/s) | — | 4.00× | — | 24.0 |',
+    );
+    expect(lines[3]).toBe(
+      '| layer/D2/gradWeight | 1.000 | 50.0 ms (n=1; 20.0 GF/s) | — | unsupported | — | unsupported | 24.0 |',
+    );
     expect(lines[4]).toBe('| train/style-256 | — | — | skipped (slow: 12.0 s a warm run) | — | — | — | 24.0 |');
     expect(lines).toHaveLength(5);
   });
 
-  it('the ceiling column shows each workload\'s own ceiling (mean, then before–after) when the rows carry one', () => {
+  it("the ceiling column shows each workload's own ceiling (mean, then before–after) when the rows carry one", () => {
     const withCeilings: ResultRow[] = [
       { ...rows[0]!, ceilingGflops: 20, ceilingSamples: [22, 18] },
       { ...rows[1]!, ceilingGflops: 20, ceilingSamples: [22, 18] },
       { ...rows[2]!, ceilingGflops: 41.5, ceilingSamples: [41.5] },
       rows[4]!,
     ];
-    const lines = renderTable(withCeilings, { backends: ['ours', 'tfjs-webgpu'], ours: 'ours' }).trim().split('\n');
+    const lines = renderTable(withCeilings, { backends: ['ours', 'tfjs-webgpu'], ours: 'ours' })
+      .trim()
+      .split('\n');
     expect(lines[0]!.endsWith('| ceiling GF/s |')).toBe(true);
     expect(lines[2]!.endsWith('| 4.00× | 20.0 (18.0–22.0) |')).toBe(true);
     expect(lines[3]!.endsWith('| 41.5 |')).toBe(true);
     expect(lines[4]!.endsWith('| — | — |')).toBe(true);
     // With a run-wide number too, a workload without its own ceiling falls back to it.
-    const fallback = renderTable(withCeilings, { backends: ['ours', 'tfjs-webgpu'], ours: 'ours', ceilingGflops: 30 }).trim().split('\n');
+    const fallback = renderTable(withCeilings, { backends: ['ours', 'tfjs-webgpu'], ours: 'ours', ceilingGflops: 30 })
+      .trim()
+      .split('\n');
     expect(fallback[4]!.endsWith('| — | 30.0 |')).toBe(true);
     expect(fallback[2]!.endsWith('| 20.0 (18.0–22.0) |')).toBe(true);
   });
@@ -517,7 +684,15 @@ describe('writeResults', () => {
   });
 
   it('writes <slug>.json and <slug>.md and leaves no temporary files', () => {
-    const rows: ResultRow[] = [{ workload: 'matmul/8', backend: 'tfjs-cpu', status: 'ok', flops: 1024, timing: { ...summarize([1]), firstRunMs: 2 } }];
+    const rows: ResultRow[] = [
+      {
+        workload: 'matmul/8',
+        backend: 'tfjs-cpu',
+        status: 'ok',
+        flops: 1024,
+        timing: { ...summarize([1]), firstRunMs: 2 },
+      },
+    ];
     const out = writeResults('Test Adapter 1', rows, { quick: true }, dir);
     expect(out.json).toBe(join(dir, 'test-adapter-1.json'));
     const parsed = JSON.parse(readFileSync(out.json, 'utf8'));
@@ -548,10 +723,12 @@ function referenceForward(l: ConvLayerShape, x: Float32Array, w: Float32Array): 
               for (let co = 0; co < Co; co++) {
                 if (l.kind === 'conv') {
                   if (a < 0 || b < 0 || a >= H || b >= W) continue;
-                  y[((n * outH + i) * outW + j) * Co + co] += x[((n * H + a) * W + b) * Ci + ci]! * w[((kh * K + kw) * Ci + ci) * Co + co]!;
+                  y[((n * outH + i) * outW + j) * Co + co] +=
+                    x[((n * H + a) * W + b) * Ci + ci]! * w[((kh * K + kw) * Ci + ci) * Co + co]!;
                 } else {
                   if (a < 0 || b < 0 || a >= outH || b >= outW) continue;
-                  y[((n * outH + a) * outW + b) * Co + co] += x[((n * H + i) * W + j) * Ci + ci]! * w[((kh * K + kw) * Co + co) * Ci + ci]!;
+                  y[((n * outH + a) * outW + b) * Co + co] +=
+                    x[((n * H + i) * W + j) * Ci + ci]! * w[((kh * K + kw) * Co + co) * Ci + ci]!;
                 }
               }
           }
@@ -569,8 +746,30 @@ describe('tfjs adapter on the cpu backend', () => {
   });
 
   const cases: ConvLayerShape[] = [
-    layer({ name: 'conv-k4s2p1', batch: 2, inChannels: 3, outChannels: 4, inH: 7, inW: 7, kernelH: 4, kernelW: 4, stride: 2, padding: 1 }),
-    layer({ name: 'convT-k3s2p2op1', kind: 'convT', batch: 2, inChannels: 3, outChannels: 2, inH: 5, inW: 5, stride: 2, padding: 2, outputPadding: 1 }),
+    layer({
+      name: 'conv-k4s2p1',
+      batch: 2,
+      inChannels: 3,
+      outChannels: 4,
+      inH: 7,
+      inW: 7,
+      kernelH: 4,
+      kernelW: 4,
+      stride: 2,
+      padding: 1,
+    }),
+    layer({
+      name: 'convT-k3s2p2op1',
+      kind: 'convT',
+      batch: 2,
+      inChannels: 3,
+      outChannels: 2,
+      inH: 5,
+      inW: 5,
+      stride: 2,
+      padding: 2,
+      outputPadding: 1,
+    }),
     layer({ name: 'convT-k3s2', kind: 'convT', batch: 2, inChannels: 3, outChannels: 2, inH: 3, inW: 3, stride: 2 }),
   ];
   for (const l of cases) {
@@ -603,7 +802,11 @@ describe('tfjs adapter on the cpu backend', () => {
 
   it('workload steps run, and dispose frees every tensor they made', async () => {
     const before = tf.memory().numTensors;
-    for (const w of [matmulWorkload(16), layerWorkload(cases[1]!, 'gradWeight'), layerWorkload({ ...cases[0]!, bias: true }, 'forward')]) {
+    for (const w of [
+      matmulWorkload(16),
+      layerWorkload(cases[1]!, 'gradWeight'),
+      layerWorkload({ ...cases[0]!, bias: true }, 'forward'),
+    ]) {
       const p = w.prepare(tf);
       await p.step();
       await p.step();
@@ -645,9 +848,13 @@ describe('tfjs-wasm beside tfjs-cpu, switched per run', () => {
     const workloads = [matmulWorkload(32)];
     try {
       const rows = await runSuite(workloads, [tfjsSide(ctx, 'wasm', workloads), tfjsSide(ctx, 'cpu', workloads)], {
-        quick: false, rules: () => rules({ warmup: 1, samples: 3, maxSamples: 3 }),
+        quick: false,
+        rules: () => rules({ warmup: 1, samples: 3, maxSamples: 3 }),
       });
-      expect(rows.map((r) => [r.backend, r.status, r.timing?.samples.length])).toEqual([['tfjs-wasm', 'ok', 3], ['tfjs-cpu', 'ok', 3]]);
+      expect(rows.map((r) => [r.backend, r.status, r.timing?.samples.length])).toEqual([
+        ['tfjs-wasm', 'ok', 3],
+        ['tfjs-cpu', 'ok', 3],
+      ]);
       // first runs, one warm-up round, three timed rounds, then disposal: wasm, cpu, wasm, cpu, …
       expect(setBackend.mock.calls.map((c) => c[0])).toEqual(Array.from({ length: 6 }, () => ['wasm', 'cpu']).flat());
       expect(moveData).not.toHaveBeenCalled();

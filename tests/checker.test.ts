@@ -37,7 +37,10 @@ const meanCase = (factor: number): GradCase => ({
 });
 
 const l1Case = (factor: number): GradCase => ({
-  shapes: [[4, 37], [4, 37]],
+  shapes: [
+    [4, 37],
+    [4, 37],
+  ],
   gpu: ([a, b]) => l1Loss(scaleGradient(a, factor), b, { reduction: 'mean' }),
   ref: ([a, b]) => RL.l1(a, b, 'mean'),
   wrt: [0],
@@ -78,8 +81,18 @@ describe('closeError / expectClose', () => {
 
   it('is as strict for tiny tensors as for large ones', () => {
     const b = [1e-5, -2e-5, 3e-5];
-    expect(() => expectClose(b.map((v) => v * 0.99), b, 1e-3)).toThrow(/norm-wise relative error 1\.000e-2/);
-    expectClose(b.map((v) => v * (1 + 1e-5)), b, 1e-4);
+    expect(() =>
+      expectClose(
+        b.map((v) => v * 0.99),
+        b,
+        1e-3,
+      ),
+    ).toThrow(/norm-wise relative error 1\.000e-2/);
+    expectClose(
+      b.map((v) => v * (1 + 1e-5)),
+      b,
+      1e-4,
+    );
   });
 
   it('catches one bad element in a large tensor that the norm barely sees', () => {

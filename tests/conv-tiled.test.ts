@@ -7,9 +7,26 @@
  */
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { Tensor, tidy, engine } from '../src/tensor/index.ts';
-import { conv2d, convTranspose2d, convTiles, convVersion, setConvVersion, setMeasuredConvVersion, type ConvVersion } from '../src/tensor/conv.ts';
+import {
+  conv2d,
+  convTranspose2d,
+  convTiles,
+  convVersion,
+  setConvVersion,
+  setMeasuredConvVersion,
+  type ConvVersion,
+} from '../src/tensor/conv.ts';
 import { useEngine, randomArray, expectClose, size } from './helpers.ts';
-import { CONV_CASES, CONVT_CASES, LESSON_LAYERS, checkLayer, checkLesson, runCase, refOpts, type LayerCase } from './conv-cases.ts';
+import {
+  CONV_CASES,
+  CONVT_CASES,
+  LESSON_LAYERS,
+  checkLayer,
+  checkLesson,
+  runCase,
+  refOpts,
+  type LayerCase,
+} from './conv-cases.ts';
 import { refConv2d, refConv2dGrads, refConvTranspose2d, refConvTranspose2dGrads } from '../src/reference/conv.ts';
 
 useEngine();
@@ -27,7 +44,10 @@ describe('tiled convTranspose2d: forward vs float64 reference, gradients vs fini
   for (const c of CONVT_CASES) it(c.name, () => runCase(c, true));
   // Stride 3, dilation 2: a phase's taps are every third one (step s/gcd(s,d) = 3), starting at 0, 1 or 2.
   it('k5 s3 d2 p1 (taps of a phase every third)', () =>
-    runCase({ name: '', x: [1, 2, 3, 3], w: [2, 3, 5, 5], bias: true, opts: { stride: 3, padding: 1, dilation: 2 } }, true));
+    runCase(
+      { name: '', x: [1, 2, 3, 3], w: [2, 3, 5, 5], bias: true, opts: { stride: 3, padding: 1, dilation: 2 } },
+      true,
+    ));
   // Stride 4, kernel 2: half the phases get no tap at all and hold only the bias.
   it('k2 s4 (phases without taps)', () =>
     runCase({ name: '', x: [2, 3, 2, 3], w: [3, 2, 2, 2], bias: true, opts: { stride: 4, outputPadding: 1 } }, true));
@@ -36,9 +56,33 @@ describe('tiled convTranspose2d: forward vs float64 reference, gradients vs fini
 // Edges of the tiled kernels: channel blocks of 64 with a partial last one, several pixel tiles with a partial
 // last one, reductions of several 16-step slabs with a partial last one, and a split-K weight gradient.
 const TILED_LAYERS: LayerCase[] = [
-  { name: 'conv 5→24 3x3 p1 at 20x20, batch 4 (split-K weight gradient, 2 channel tiles)', kind: 'conv', x: [4, 5, 20, 20], w: [24, 5, 3, 3], bias: true, opts: { padding: 1 }, out: [4, 24, 20, 20] },
-  { name: 'conv 7→70 k3 s2 at 9x11, batch 1 (partial channel block of 64)', kind: 'conv', x: [1, 7, 9, 11], w: [70, 7, 3, 3], bias: true, opts: { stride: 2 }, out: [1, 70, 4, 5] },
-  { name: 'convT 33→65 k4 s2 p1 at 5x6 (odd channels, 4 phases)', kind: 'convT', x: [1, 33, 5, 6], w: [33, 65, 4, 4], bias: true, opts: { stride: 2, padding: 1 }, out: [1, 65, 10, 12] },
+  {
+    name: 'conv 5→24 3x3 p1 at 20x20, batch 4 (split-K weight gradient, 2 channel tiles)',
+    kind: 'conv',
+    x: [4, 5, 20, 20],
+    w: [24, 5, 3, 3],
+    bias: true,
+    opts: { padding: 1 },
+    out: [4, 24, 20, 20],
+  },
+  {
+    name: 'conv 7→70 k3 s2 at 9x11, batch 1 (partial channel block of 64)',
+    kind: 'conv',
+    x: [1, 7, 9, 11],
+    w: [70, 7, 3, 3],
+    bias: true,
+    opts: { stride: 2 },
+    out: [1, 70, 4, 5],
+  },
+  {
+    name: 'convT 33→65 k4 s2 p1 at 5x6 (odd channels, 4 phases)',
+    kind: 'convT',
+    x: [1, 33, 5, 6],
+    w: [33, 65, 4, 4],
+    bias: true,
+    opts: { stride: 2, padding: 1 },
+    out: [1, 65, 10, 12],
+  },
 ];
 
 describe('tiled kernels: lesson layer shapes (batch 2) and tile edges, forward and gradients vs the reference', () => {
@@ -60,11 +104,19 @@ describe('tiled kernels: lesson layer shapes (batch 2) and tile edges, forward a
  * ways round (forward and input gradient; TRANSPOSED tells which) and the weight-gradient kernel. */
 const EXPECTED_KERNELS: Record<ConvVersion, string[]> = {
   register: ['conv2d_implicit_gemm TRANSPOSED=false', 'conv2d_implicit_gemm TRANSPOSED=true', 'conv2d_weight_grad'],
-  tiled: ['conv2d_implicit_gemm_tiled TRANSPOSED=false', 'conv2d_implicit_gemm_tiled TRANSPOSED=true', 'conv2d_weight_grad_tiled'],
+  tiled: [
+    'conv2d_implicit_gemm_tiled TRANSPOSED=false',
+    'conv2d_implicit_gemm_tiled TRANSPOSED=true',
+    'conv2d_weight_grad_tiled',
+  ],
 };
 
 /** Output and gradients of one layer under the given kernel version, and the conv2d_* kernels it launched. */
-async function runVersion(version: ConvVersion, l: LayerCase, seed: number): Promise<{ values: Float32Array[]; kernels: string[] }> {
+async function runVersion(
+  version: ConvVersion,
+  l: LayerCase,
+  seed: number,
+): Promise<{ values: Float32Array[]; kernels: string[] }> {
   setConvVersion(version);
   const outC = l.kind === 'conv' ? l.w[0] : l.w[1];
   const X = Tensor.fromArray(Float32Array.from(randomArray(size(l.x), seed)), l.x).requireGrad();
@@ -87,16 +139,22 @@ async function runVersion(version: ConvVersion, l: LayerCase, seed: number): Pro
     engine().onLaunch = null;
   }
   const values = [await Y.toArray(), await X.grad!.toArray(), await W.grad!.toArray(), await B.grad!.toArray()];
-  for (const t of [X, W, B, Y]) { t.zeroGrad(); t.dispose(); }
+  for (const t of [X, W, B, Y]) {
+    t.zeroGrad();
+    t.dispose();
+  }
   return { values, kernels: [...kernels].sort() };
 }
 
 /** The float64 reference of runVersion's output and gradients (same seeded inputs). */
 function referenceOf(l: LayerCase, seed: number): Float64Array[] {
   const outC = l.kind === 'conv' ? l.w[0] : l.w[1];
-  const x = randomArray(size(l.x), seed), w = randomArray(size(l.w), seed + 1, -0.2, 0.2), b = randomArray(outC, seed + 2);
+  const x = randomArray(size(l.x), seed),
+    w = randomArray(size(l.w), seed + 1, -0.2, 0.2),
+    b = randomArray(outC, seed + 2);
   const dy = randomArray(size(l.out), seed + 3);
-  const s = { x: l.x, w: l.w }, o = refOpts(l.opts);
+  const s = { x: l.x, w: l.w },
+    o = refOpts(l.opts);
   const y = l.kind === 'conv' ? refConv2d(x, w, b, s, o) : refConvTranspose2d(x, w, b, s, o);
   const g = l.kind === 'conv' ? refConv2dGrads(x, w, dy, s, o) : refConvTranspose2dGrads(x, w, dy, s, o);
   return [y, g.dx, g.dw, g.db];
@@ -106,8 +164,24 @@ describe('each forced version runs its own kernels; tiled and register agree wit
   const layers: LayerCase[] = [
     LESSON_LAYERS.find((l) => l.name.startsWith('DCGAN D2'))!,
     LESSON_LAYERS.find((l) => l.name.startsWith('DCGAN G3'))!,
-    { name: 'conv 3→17 k3 s2 p1 d2 at 13x10, batch 3', kind: 'conv', x: [3, 3, 13, 10], w: [17, 3, 3, 3], bias: true, opts: { stride: 2, padding: 1, dilation: 2 }, out: [3, 17, 6, 4] },
-    { name: 'convT 9→5 k3 s3 p1 op2 at 7x5', kind: 'convT', x: [2, 9, 7, 5], w: [9, 5, 3, 3], bias: true, opts: { stride: 3, padding: 1, outputPadding: 2 }, out: [2, 5, 21, 15] },
+    {
+      name: 'conv 3→17 k3 s2 p1 d2 at 13x10, batch 3',
+      kind: 'conv',
+      x: [3, 3, 13, 10],
+      w: [17, 3, 3, 3],
+      bias: true,
+      opts: { stride: 2, padding: 1, dilation: 2 },
+      out: [3, 17, 6, 4],
+    },
+    {
+      name: 'convT 9→5 k3 s3 p1 op2 at 7x5',
+      kind: 'convT',
+      x: [2, 9, 7, 5],
+      w: [9, 5, 3, 3],
+      bias: true,
+      opts: { stride: 3, padding: 1, outputPadding: 2 },
+      out: [2, 5, 21, 15],
+    },
   ];
   layers.forEach((l, i) => {
     it(l.name, async () => {
@@ -148,7 +222,9 @@ describe('conv version selection', () => {
       setMeasuredConvVersion(byDefault);
       const l = LESSON_LAYERS.find((c) => c.name.startsWith('DCGAN D2'))!;
       const kernels = new Set<string>();
-      engine().onLaunch = (k) => { if (k.shader.startsWith('conv2d_')) kernels.add(k.shader); };
+      engine().onLaunch = (k) => {
+        if (k.shader.startsWith('conv2d_')) kernels.add(k.shader);
+      };
       try {
         const y = tidy(() => conv2d(Tensor.zeros(l.x), Tensor.zeros(l.w), null, l.opts));
         await y.toArray();

@@ -3,8 +3,14 @@ import { Tensor } from '../src/tensor/index.ts';
 import { conv2d, convTranspose2d, conv2dOutputSize, convTranspose2dOutputSize, convTiles } from '../src/tensor/conv.ts';
 import { useEngine, randomArray, expectClose, size } from './helpers.ts';
 import {
-  refConv2d, refConvTranspose2d, refConv2dGrads, refConvTranspose2dGrads, refConv2dOutShape, refConvT2dOutShape,
-  type ConvRefOpts, type ConvShapes,
+  refConv2d,
+  refConvTranspose2d,
+  refConv2dGrads,
+  refConvTranspose2dGrads,
+  refConv2dOutShape,
+  refConvT2dOutShape,
+  type ConvRefOpts,
+  type ConvShapes,
 } from '../src/reference/conv.ts';
 import { CONV_CASES, CONVT_CASES, LESSON_LAYERS, checkLayer, checkLesson, runCase } from './conv-cases.ts';
 
@@ -20,15 +26,27 @@ describe('convTranspose2d: forward vs float64 reference, gradients vs finite dif
 
 describe('reference analytic gradients match finite differences', () => {
   // The big-shape tests below compare against these formulas, so they are checked here first.
-  const fdCheck = (f: (x: Float64Array, w: Float64Array) => Float64Array, x: Float64Array, w: Float64Array, dy: Float64Array, dx: Float64Array, dw: Float64Array) => {
+  const fdCheck = (
+    f: (x: Float64Array, w: Float64Array) => Float64Array,
+    x: Float64Array,
+    w: Float64Array,
+    dy: Float64Array,
+    dx: Float64Array,
+    dw: Float64Array,
+  ) => {
     const eps = 1e-6;
     const loss = () => f(x, w).reduce((a, v, i) => a + v * dy[i], 0);
-    for (const [arr, grad] of [[x, dx], [w, dw]] as const) {
+    for (const [arr, grad] of [
+      [x, dx],
+      [w, dw],
+    ] as const) {
       const num = new Float64Array(arr.length);
       for (let i = 0; i < arr.length; i++) {
         const o = arr[i];
-        arr[i] = o + eps; const lp = loss();
-        arr[i] = o - eps; const lm = loss();
+        arr[i] = o + eps;
+        const lp = loss();
+        arr[i] = o - eps;
+        const lm = loss();
         arr[i] = o;
         num[i] = (lp - lm) / (2 * eps);
       }
@@ -38,14 +56,18 @@ describe('reference analytic gradients match finite differences', () => {
   it('conv2d', () => {
     const s: ConvShapes = { x: [2, 3, 7, 6], w: [4, 3, 3, 2] };
     const o: ConvRefOpts = { stride: [2, 1], padding: [1, 2], dilation: [1, 2] };
-    const x = randomArray(size(s.x), 1), w = randomArray(size(s.w), 2), dy = randomArray(size(refConv2dOutShape(s, o)), 3);
+    const x = randomArray(size(s.x), 1),
+      w = randomArray(size(s.w), 2),
+      dy = randomArray(size(refConv2dOutShape(s, o)), 3);
     const g = refConv2dGrads(x, w, dy, s, o);
     fdCheck((a, b) => refConv2d(a, b, null, s, o), x, w, dy, g.dx, g.dw);
   });
   it('convTranspose2d', () => {
     const s: ConvShapes = { x: [2, 3, 4, 3], w: [3, 2, 3, 4] };
     const o: ConvRefOpts = { stride: [2, 3], padding: [1, 0], dilation: [1, 1], outputPadding: [1, 2] };
-    const x = randomArray(size(s.x), 4), w = randomArray(size(s.w), 5), dy = randomArray(size(refConvT2dOutShape(s, o)), 6);
+    const x = randomArray(size(s.x), 4),
+      w = randomArray(size(s.w), 5),
+      dy = randomArray(size(refConvT2dOutShape(s, o)), 6);
     const g = refConvTranspose2dGrads(x, w, dy, s, o);
     fdCheck((a, b) => refConvTranspose2d(a, b, null, s, o), x, w, dy, g.dx, g.dw);
   });
@@ -93,13 +115,29 @@ describe('output sizes and errors', () => {
 
   it('rejects bad shapes and options with messages naming them', () => {
     const x = Tensor.zeros([1, 3, 5, 5]);
-    expect(() => conv2d(x, Tensor.zeros([4, 2, 3, 3]))).toThrow(/conv2d: input \[1, 3, 5, 5\] has 3 channels but weight \[4, 2, 3, 3\] expects 2/);
-    expect(() => conv2d(x, Tensor.zeros([4, 3, 7, 3]))).toThrow(/conv2d: kernel 7x3 .*larger than the padded input 5x5/);
-    expect(() => conv2d(x, Tensor.zeros([4, 3, 3, 3]), Tensor.zeros([3]))).toThrow(/bias must have shape \[4\].*got \[3\]/);
-    expect(() => conv2d(Tensor.zeros([3, 5, 5]), Tensor.zeros([4, 3, 3, 3]))).toThrow(/conv2d: input x \[N,Cin,H,W\] must be 4-D, got shape \[3, 5, 5\]/);
-    expect(() => conv2d(x, Tensor.zeros([4, 3, 3, 3]), null, { stride: 0 })).toThrow(/conv2d: stride must be an integer ≥ 1/);
-    expect(() => convTranspose2d(x, Tensor.zeros([3, 2, 3, 3]), null, { stride: 2, outputPadding: 2 })).toThrow(/convTranspose2d: outputPadding \[2, 2\] must be smaller than max\(stride, dilation\) = 2/);
-    expect(() => convTranspose2d(x, Tensor.zeros([2, 3, 3, 3]))).toThrow(/convTranspose2d: input \[1, 3, 5, 5\] has 3 channels but weight \[2, 3, 3, 3\] expects 2/);
-    expect(() => convTranspose2d(Tensor.zeros([1, 3, 1, 1]), Tensor.zeros([3, 2, 1, 1]), null, { padding: 1 })).toThrow(/convTranspose2d: output size -1x-1 is empty/);
+    expect(() => conv2d(x, Tensor.zeros([4, 2, 3, 3]))).toThrow(
+      /conv2d: input \[1, 3, 5, 5\] has 3 channels but weight \[4, 2, 3, 3\] expects 2/,
+    );
+    expect(() => conv2d(x, Tensor.zeros([4, 3, 7, 3]))).toThrow(
+      /conv2d: kernel 7x3 .*larger than the padded input 5x5/,
+    );
+    expect(() => conv2d(x, Tensor.zeros([4, 3, 3, 3]), Tensor.zeros([3]))).toThrow(
+      /bias must have shape \[4\].*got \[3\]/,
+    );
+    expect(() => conv2d(Tensor.zeros([3, 5, 5]), Tensor.zeros([4, 3, 3, 3]))).toThrow(
+      /conv2d: input x \[N,Cin,H,W\] must be 4-D, got shape \[3, 5, 5\]/,
+    );
+    expect(() => conv2d(x, Tensor.zeros([4, 3, 3, 3]), null, { stride: 0 })).toThrow(
+      /conv2d: stride must be an integer ≥ 1/,
+    );
+    expect(() => convTranspose2d(x, Tensor.zeros([3, 2, 3, 3]), null, { stride: 2, outputPadding: 2 })).toThrow(
+      /convTranspose2d: outputPadding \[2, 2\] must be smaller than max\(stride, dilation\) = 2/,
+    );
+    expect(() => convTranspose2d(x, Tensor.zeros([2, 3, 3, 3]))).toThrow(
+      /convTranspose2d: input \[1, 3, 5, 5\] has 3 channels but weight \[2, 3, 3, 3\] expects 2/,
+    );
+    expect(() => convTranspose2d(Tensor.zeros([1, 3, 1, 1]), Tensor.zeros([3, 2, 1, 1]), null, { padding: 1 })).toThrow(
+      /convTranspose2d: output size -1x-1 is empty/,
+    );
   });
 });

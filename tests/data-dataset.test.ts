@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import {
-  batchCount, batches, epochOrder, fromUint8, imageAt, mixSeed, mulberry32, permutation, Rng, shuffleInPlace,
-  split, subset, take, toUint8, validateDataset, type Dataset,
+  batchCount,
+  batches,
+  epochOrder,
+  fromUint8,
+  imageAt,
+  mixSeed,
+  mulberry32,
+  permutation,
+  Rng,
+  shuffleInPlace,
+  split,
+  subset,
+  take,
+  toUint8,
+  validateDataset,
+  type Dataset,
 } from '../src/data/dataset.ts';
 import { mnistDigitsFromClassArrays } from '../src/data/mnist-digits.ts';
 import { resizeDataset, withChannels } from '../src/data/transforms.ts';
@@ -148,7 +162,8 @@ describe('batches', () => {
 
   it('is reproducible for the same (seed, epoch) and reshuffled for the next epoch', () => {
     const ds = numbered(40);
-    const order = (seed: number, epoch: number) => [...batches(ds, 8, { seed, epoch })].flatMap((b) => Array.from(b.indices));
+    const order = (seed: number, epoch: number) =>
+      [...batches(ds, 8, { seed, epoch })].flatMap((b) => Array.from(b.indices));
     expect(order(1, 0)).toEqual(order(1, 0));
     expect(order(1, 1)).toEqual(order(1, 1));
     expect(order(1, 1)).not.toEqual(order(1, 0));
@@ -166,22 +181,30 @@ describe('batches', () => {
   it('rejects a bad batch size and an inconsistent dataset', () => {
     expect(() => [...batches(numbered(3), 0)]).toThrow('batches: batchSize must be a positive integer, got 0');
     const broken = { ...numbered(3), n: 4 };
-    expect(() => [...batches(broken, 2)]).toThrow("dataset 'numbered': images holds 12 values, but n*c*h*w = 4*1*2*2 = 16");
+    expect(() => [...batches(broken, 2)]).toThrow(
+      "dataset 'numbered': images holds 12 values, but n*c*h*w = 4*1*2*2 = 16",
+    );
   });
 });
 
 describe('construction, subsets, splits', () => {
   it('fromUint8 maps 0..255 to [-1, 1]', () => {
-    const ds = fromUint8(new Uint8Array([0, 51, 255, 128]), { n: 1, c: 1, h: 2, w: 2 }, { name: 'four', labels: new Int32Array([5]) });
+    const ds = fromUint8(
+      new Uint8Array([0, 51, 255, 128]),
+      { n: 1, c: 1, h: 2, w: 2 },
+      { name: 'four', labels: new Int32Array([5]) },
+    );
     expect(ds.images[0]).toBe(-1);
     expect(ds.images[1]).toBeCloseTo(-0.6, 6);
     expect(ds.images[2]).toBe(1);
     expect(ds.images[3]).toBeCloseTo(0.5 / 127.5, 6);
     expect(Array.from(toUint8(ds.images))).toEqual([0, 51, 255, 128]);
-    expect(() => fromUint8(new Uint8Array(5), { n: 1, c: 1, h: 2, w: 2 }))
-      .toThrow("dataset 'uint8 images': images holds 5 values, but n*c*h*w = 1*1*2*2 = 4");
-    expect(() => fromUint8(new Uint8Array(4), { n: 1, c: 1, h: 2, w: 2 }, { labels: new Int32Array(2) }))
-      .toThrow("dataset 'uint8 images': 2 labels for 1 images");
+    expect(() => fromUint8(new Uint8Array(5), { n: 1, c: 1, h: 2, w: 2 })).toThrow(
+      "dataset 'uint8 images': images holds 5 values, but n*c*h*w = 1*1*2*2 = 4",
+    );
+    expect(() => fromUint8(new Uint8Array(4), { n: 1, c: 1, h: 2, w: 2 }, { labels: new Int32Array(2) })).toThrow(
+      "dataset 'uint8 images': 2 labels for 1 images",
+    );
   });
 
   it('imageAt views one image', () => {
@@ -195,7 +218,9 @@ describe('construction, subsets, splits', () => {
     expect(sub.n).toBe(3);
     expect(Array.from(sub.images)).toEqual([9, 9, 9, 9, 0, 0, 0, 0, 4, 4, 4, 4]);
     expect(Array.from(sub.labels!)).toEqual([0, 0, 1]);
-    expect(() => subset(numbered(10), [1, 10])).toThrow("subset of 'numbered': index 10 (position 1) out of range [0, 10)");
+    expect(() => subset(numbered(10), [1, 10])).toThrow(
+      "subset of 'numbered': index 10 (position 1) out of range [0, 10)",
+    );
     expect(take(numbered(10), 4).n).toBe(4);
     expect(take(numbered(10), 40).n).toBe(10);
   });
@@ -213,11 +238,15 @@ describe('construction, subsets, splits', () => {
     expect(ids(b)).not.toEqual(ids(tail).slice(0, 15));
     const [, again] = split(ds, 15, { seed: 4 });
     expect(ids(again)).toEqual(ids(b));
-    expect(() => split(ds, 51)).toThrow("split of 'numbered': second part must be a fraction in (0, 1) or a count in [0, 50], got 51");
+    expect(() => split(ds, 51)).toThrow(
+      "split of 'numbered': second part must be a fraction in (0, 1) or a count in [0, 50], got 51",
+    );
   });
 
   it('validateDataset names a bad field', () => {
-    expect(() => validateDataset({ ...numbered(2), h: 1.5 })).toThrow("dataset 'numbered': h must be a non-negative integer, got 1.5");
+    expect(() => validateDataset({ ...numbered(2), h: 1.5 })).toThrow(
+      "dataset 'numbered': h must be a non-negative integer, got 1.5",
+    );
   });
 });
 
@@ -248,18 +277,24 @@ describe('transforms', () => {
 describe('mnistDigitsFromClassArrays', () => {
   it('snaps 3-decimal intensities back to bytes and labels by class', () => {
     // Class d holds d+1 images; every pixel of class d is round(d*25/255, 3 decimals).
-    const perClass = Array.from({ length: 10 }, (_, d) => new Array(784 * (d + 1)).fill(Math.round((d * 25 / 255) * 1000) / 1000));
+    const perClass = Array.from({ length: 10 }, (_, d) =>
+      new Array(784 * (d + 1)).fill(Math.round(((d * 25) / 255) * 1000) / 1000),
+    );
     const ds = mnistDigitsFromClassArrays(perClass);
     expect([ds.n, ds.c, ds.h, ds.w]).toEqual([55, 1, 28, 28]);
     expect(Array.from(ds.labels!.subarray(0, 6))).toEqual([0, 1, 1, 2, 2, 2]);
     // Image 54 is the last digit 9: byte 225 exactly.
     expect(Array.from(toUint8(imageAt(ds, 54))).every((b) => b === 225)).toBe(true);
-    expect(() => mnistDigitsFromClassArrays(perClass.slice(0, 9))).toThrow('mnist digits: expected 10 class arrays (digits 0-9), got 9');
+    expect(() => mnistDigitsFromClassArrays(perClass.slice(0, 9))).toThrow(
+      'mnist digits: expected 10 class arrays (digits 0-9), got 9',
+    );
     const bad = perClass.map((a) => a.slice());
     bad[3]![5] = 1.5;
     expect(() => mnistDigitsFromClassArrays(bad)).toThrow('mnist digits: class 3, value #5 is 1.5, outside [0, 1]');
     const ragged = perClass.map((a) => a.slice());
     ragged[2]!.pop();
-    expect(() => mnistDigitsFromClassArrays(ragged)).toThrow('mnist digits: class 2 has 2351 values, not a multiple of 28*28 = 784');
+    expect(() => mnistDigitsFromClassArrays(ragged)).toThrow(
+      'mnist digits: class 2 has 2351 values, not a multiple of 28*28 = 784',
+    );
   });
 });

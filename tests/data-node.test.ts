@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageAt, toUint8, type Dataset } from '../src/data/dataset.ts';
 import { encodeIdx } from '../src/data/idx.ts';
 import {
-  datasetByName, FASHION_MNIST_DIR, loadFashionMnist, loadIdxPair, loadImageFolder, loadMnistDigits, mnistDigitsDir,
+  datasetByName,
+  FASHION_MNIST_DIR,
+  loadFashionMnist,
+  loadIdxPair,
+  loadImageFolder,
+  loadMnistDigits,
+  mnistDigitsDir,
 } from '../src/node/datasets.ts';
 
 let tmp: string;
@@ -77,8 +83,9 @@ describe('IDX files on disk', () => {
     await expect(loadIdxPair(nowhere, labelsRaw)).rejects.toThrow(`IDX images: file not found: ${nowhere}`);
     const twoLabels = join(tmp, 'two-labels');
     writeFileSync(twoLabels, encodeIdx('u8', [2], [1, 2]));
-    await expect(loadIdxPair(imagesGz, twoLabels))
-      .rejects.toThrow(`label/image count mismatch: ${twoLabels} has 2 labels, but ${imagesGz} has 3 images`);
+    await expect(loadIdxPair(imagesGz, twoLabels)).rejects.toThrow(
+      `label/image count mismatch: ${twoLabels} has 2 labels, but ${imagesGz} has 3 images`,
+    );
   });
 
   it('loadFashionMnist reads a folder laid out like the Debian package (gz and plain names)', async () => {
@@ -90,23 +97,29 @@ describe('IDX files on disk', () => {
     expect(ds.name).toBe('fashion-mnist-test');
     expect(Array.from(ds.labels!)).toEqual([1, 2, 3]);
     await expect(loadFashionMnist({ split: 'train', dir })).rejects.toThrow(
-      `Fashion-MNIST (train) not found: missing ${join(dir, 'train-images-idx3-ubyte.gz')} and ${join(dir, 'train-labels-idx1-ubyte.gz')}`);
+      `Fashion-MNIST (train) not found: missing ${join(dir, 'train-images-idx3-ubyte.gz')} and ${join(dir, 'train-labels-idx1-ubyte.gz')}`,
+    );
   });
 });
 
 describe('Fashion-MNIST from the Debian package', () => {
-  it(existsSync(join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz')) ? 'loads the real test split' : 'explains how to install it', async () => {
-    if (existsSync(join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz'))) {
-      const ds = await loadFashionMnist({ split: 'test' });
-      expect([ds.n, ds.c, ds.h, ds.w]).toEqual([10000, 1, 28, 28]);
-      expect(range(ds.images)).toEqual([-1, 1]);
-      // Known facts of the published test split: the first labels, and exactly 1000 images per class.
-      expect(Array.from(ds.labels!.subarray(0, 10))).toEqual([9, 2, 1, 1, 6, 1, 4, 6, 5, 7]);
-      expect(classCounts(ds)).toEqual(new Array(10).fill(1000));
-    } else {
-      await expect(loadFashionMnist({ split: 'test' })).rejects.toThrow('apt-get install dataset-fashion-mnist');
-    }
-  });
+  it(
+    existsSync(join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz'))
+      ? 'loads the real test split'
+      : 'explains how to install it',
+    async () => {
+      if (existsSync(join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz'))) {
+        const ds = await loadFashionMnist({ split: 'test' });
+        expect([ds.n, ds.c, ds.h, ds.w]).toEqual([10000, 1, 28, 28]);
+        expect(range(ds.images)).toEqual([-1, 1]);
+        // Known facts of the published test split: the first labels, and exactly 1000 images per class.
+        expect(Array.from(ds.labels!.subarray(0, 10))).toEqual([9, 2, 1, 1, 6, 1, 4, 6, 5, 7]);
+        expect(classCounts(ds)).toEqual(new Array(10).fill(1000));
+      } else {
+        await expect(loadFashionMnist({ split: 'test' })).rejects.toThrow('apt-get install dataset-fashion-mnist');
+      }
+    },
+  );
 });
 
 /** Writes a PNG whose pixel (x, y) has colour colourAt(x, y) = [r, g, b]. */
@@ -151,15 +164,16 @@ describe('loadImageFolder', () => {
       for (let x = 0; x < 2; x++) {
         expect([0, 1, 2].map((ch) => pixel(ds, 0, ch, y, x))).toEqual([1, -1, -1]);
         expect([0, 1, 2].map((ch) => pixel(ds, 1, ch, y, x))).toEqual([-1, -1, 1]);
-        for (let ch = 0; ch < 3; ch++) expect(Math.abs(pixel(ds, 2, ch, y, x) - (128 / 127.5 - 1))).toBeLessThanOrEqual(2 / 127.5);
+        for (let ch = 0; ch < 3; ch++)
+          expect(Math.abs(pixel(ds, 2, ch, y, x) - (128 / 127.5 - 1))).toBeLessThanOrEqual(2 / 127.5);
       }
     }
   });
 
-  it("grayscale uses 601 luma; upscaling keeps a flat colour flat", () => {
+  it('grayscale uses 601 luma; upscaling keeps a flat colour flat', () => {
     const ds = loadImageFolder(folder, { size: 5, channels: 1, limit: 1 });
     expect([ds.n, ds.c, ds.h, ds.w]).toEqual([1, 1, 5, 5]);
-    for (const v of ds.images) expect(v).toBeCloseTo(0.299 * 255 / 127.5 - 1, 5);
+    for (const v of ds.images) expect(v).toBeCloseTo((0.299 * 255) / 127.5 - 1, 5);
   });
 
   it("crop: 'resize' stretches the whole picture, mixing the green bands in symmetrically", () => {
@@ -176,17 +190,26 @@ describe('loadImageFolder', () => {
   });
 
   it('errors: missing folder, no images, corrupt file, bad options', () => {
-    expect(() => loadImageFolder(join(tmp, 'absent'), { size: 8 })).toThrow(`image folder not found: ${join(tmp, 'absent')}`);
+    expect(() => loadImageFolder(join(tmp, 'absent'), { size: 8 })).toThrow(
+      `image folder not found: ${join(tmp, 'absent')}`,
+    );
     const empty = join(tmp, 'only-text');
     mkdirSync(empty);
     writeFileSync(join(empty, 'readme.md'), '#');
-    expect(() => loadImageFolder(empty, { size: 8 })).toThrow(`image folder ${empty}: no images found (looked recursively for .png, .jpg, .jpeg`);
+    expect(() => loadImageFolder(empty, { size: 8 })).toThrow(
+      `image folder ${empty}: no images found (looked recursively for .png, .jpg, .jpeg`,
+    );
     const broken = join(tmp, 'broken');
     mkdirSync(broken);
     writePng(join(broken, 'fine.png'), 2, 2, () => RED);
-    writeFileSync(join(broken, 'zz-bad.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]));
+    writeFileSync(
+      join(broken, 'zz-bad.png'),
+      new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]),
+    );
     expect(() => loadImageFolder(broken, { size: 2 })).toThrow(join(broken, 'zz-bad.png'));
-    expect(() => loadImageFolder(folder, { size: 0 })).toThrow(`image folder ${folder}: size must be a positive integer, got 0`);
+    expect(() => loadImageFolder(folder, { size: 0 })).toThrow(
+      `image folder ${folder}: size must be a positive integer, got 0`,
+    );
   });
 });
 
@@ -209,6 +232,7 @@ describe('datasetByName', () => {
     const ds = await datasetByName(join(tmp, 'pictures'), { size: 4, channels: 1 });
     expect([ds.n, ds.c, ds.h, ds.w]).toEqual([3, 1, 4, 4]);
     await expect(datasetByName('cifar-10')).rejects.toThrow(
-      "unknown dataset 'cifar-10': expected one of 'mnist', 'fashion-mnist' or the path of an existing folder of .png/.jpg/.jpeg images");
+      "unknown dataset 'cifar-10': expected one of 'mnist', 'fashion-mnist' or the path of an existing folder of .png/.jpg/.jpeg images",
+    );
   });
 });

@@ -2,8 +2,17 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { Tensor, tidy } from '../src/tensor/index.ts';
 import {
-  crossEntropy, Classifier, DEFAULT_CLASSIFIER_CONFIG, randomShift, splitMnistDigits, trainClassifier, encodeClassifier,
-  loadClassifier, readClassifierInfo, MNIST_TEST_COUNT, type ClassifierConfig,
+  crossEntropy,
+  Classifier,
+  DEFAULT_CLASSIFIER_CONFIG,
+  randomShift,
+  splitMnistDigits,
+  trainClassifier,
+  encodeClassifier,
+  loadClassifier,
+  readClassifierInfo,
+  MNIST_TEST_COUNT,
+  type ClassifierConfig,
 } from '../src/gan/classifier.ts';
 import { evaluateSamples } from '../src/gan/metrics.ts';
 import { Rng, subset, split, type Dataset } from '../src/data/dataset.ts';
@@ -83,7 +92,9 @@ describe('crossEntropy', () => {
 
   it('rejects bad labels and shapes', () => {
     const z = Tensor.zeros([2, 3]);
-    expect(() => crossEntropy(z, Int32Array.from([0, 3]))).toThrow(/label 3 of sample 1 is not a class index in \[0, 3\)/);
+    expect(() => crossEntropy(z, Int32Array.from([0, 3]))).toThrow(
+      /label 3 of sample 1 is not a class index in \[0, 3\)/,
+    );
     expect(() => crossEntropy(z, Int32Array.from([0]))).toThrow(/logits \[2, 3\] need 2 labels .* got 1 labels/);
     const flat = Tensor.zeros([6]);
     expect(() => crossEntropy(flat, Int32Array.from([0]))).toThrow(/logits must be \[N, K\], got \[6\]/);
@@ -96,8 +107,14 @@ describe('Classifier model', () => {
     const model = new Classifier(TINY, { seed: 3 });
     expect(model.stateDict().size).toBe(8);
     expect([...model.stateDict().keys()]).toEqual([
-      'features.0.weight', 'features.0.bias', 'features.3.weight', 'features.3.bias', 'features.7.weight', 'features.7.bias',
-      'head.1.weight', 'head.1.bias',
+      'features.0.weight',
+      'features.0.bias',
+      'features.3.weight',
+      'features.3.bias',
+      'features.7.weight',
+      'features.7.bias',
+      'head.1.weight',
+      'head.1.bias',
     ]);
     expect(model.stateDict().get('features.7.weight')!.shape).toEqual([16, 8 * 7 * 7]);
     const images = Float32Array.from(randomArray(3 * 784, 9));
@@ -111,7 +128,9 @@ describe('Classifier model', () => {
     const direct = tidy(() => model.forward(Tensor.fromArray(images, [3, 1, 28, 28])));
     expectClose(await direct.toArray(), logits, 1e-5);
     direct.dispose();
-    expect(() => tidy(() => model.forward(Tensor.zeros([1, 1, 32, 32])))).toThrow(/input must be \[N, 1, 28, 28\], got \[1, 1, 32, 32\]/);
+    expect(() => tidy(() => model.forward(Tensor.zeros([1, 1, 32, 32])))).toThrow(
+      /input must be \[N, 1, 28, 28\], got \[1, 1, 32, 32\]/,
+    );
     model.dispose();
   });
 
@@ -140,8 +159,16 @@ describe('Classifier model', () => {
     const test = split(digits.test, 300, { seed: 1 })[1];
     const losses: number[] = [];
     const { model, testAccuracy } = await trainClassifier(train, {
-      epochs: 4, batch: 50, lr: 0.02, seed: 2, config: { ...TINY, dropout: 0 }, test, reportEvery: 10,
-      onProgress: (p) => { if (p.testAccuracy === undefined) losses.push(p.loss); },
+      epochs: 4,
+      batch: 50,
+      lr: 0.02,
+      seed: 2,
+      config: { ...TINY, dropout: 0 },
+      test,
+      reportEvery: 10,
+      onProgress: (p) => {
+        if (p.testAccuracy === undefined) losses.push(p.loss);
+      },
     });
     expect(losses.length).toBe(4);
     expect(losses[0]!).toBeGreaterThan(1.8); // starts near ln 10 = 2.3
@@ -205,14 +232,24 @@ describe('classifier files', () => {
   it('fails clearly on corrupted, foreign or mismatched files', async () => {
     const { model, bytes } = await tinyBytes();
     model.dispose();
-    expect(() => loadClassifier(bytes, 'fashion-mnist', 'x.safetensors')).toThrow(/loadClassifier\(x.safetensors\): the classifier was trained on 'mnist', not 'fashion-mnist'/);
-    expect(() => loadClassifier(bytes.subarray(0, bytes.length - 100), 'mnist')).toThrow(/not a readable safetensors file: .*/);
-    expect(() => loadClassifier(new Uint8Array([1, 2, 3]), 'mnist')).toThrow(/not a readable safetensors file: .*truncated/);
+    expect(() => loadClassifier(bytes, 'fashion-mnist', 'x.safetensors')).toThrow(
+      /loadClassifier\(x.safetensors\): the classifier was trained on 'mnist', not 'fashion-mnist'/,
+    );
+    expect(() => loadClassifier(bytes.subarray(0, bytes.length - 100), 'mnist')).toThrow(
+      /not a readable safetensors file: .*/,
+    );
+    expect(() => loadClassifier(new Uint8Array([1, 2, 3]), 'mnist')).toThrow(
+      /not a readable safetensors file: .*truncated/,
+    );
     const foreign = encodeSafetensors({ w: { dtype: 'F32', shape: [1], data: Float32Array.of(1) } });
-    expect(() => loadClassifier(foreign, 'mnist')).toThrow(/not a classifier of this project \(metadata format is undefined/);
+    expect(() => loadClassifier(foreign, 'mnist')).toThrow(
+      /not a classifier of this project \(metadata format is undefined/,
+    );
     // Config and weights disagree: the file claims hidden = 32 but holds the hidden = 16 tensors.
     const patched = replaceBytes(bytes, '\\"hidden\\":16', '\\"hidden\\":32');
-    expect(() => loadClassifier(patched, 'mnist')).toThrow(/weights do not fit the config .*shape mismatch for features\.7\.weight: the state dict has \[16, 392\], the model has \[32, 392\]/);
+    expect(() => loadClassifier(patched, 'mnist')).toThrow(
+      /weights do not fit the config .*shape mismatch for features\.7\.weight: the state dict has \[16, 392\], the model has \[32, 392\]/,
+    );
     // A missing tensor.
     const partial = encodeSafetensors(
       { 'features.0.weight': { dtype: 'F16', shape: [4, 1, 3, 3], data: new Float32Array(36) } },
@@ -224,11 +261,20 @@ describe('classifier files', () => {
       { 'features.0.weight': { dtype: 'F16', shape: [1], data: Float32Array.of(NaN) } },
       { format: 'wgpu-gan-classifier/1', dataset: 'mnist', config: JSON.stringify(TINY) },
     );
-    expect(() => loadClassifier(nan, 'mnist')).toThrow(/tensor features\.0\.weight holds a non-finite value \(NaN\) at index 0/);
+    expect(() => loadClassifier(nan, 'mnist')).toThrow(
+      /tensor features\.0\.weight holds a non-finite value \(NaN\) at index 0/,
+    );
     // A bad config.
-    const badConfig = encodeSafetensors({}, { format: 'wgpu-gan-classifier/1', dataset: 'mnist', config: JSON.stringify({ ...TINY, conv1: -1 }) });
-    expect(() => loadClassifier(badConfig, 'mnist')).toThrow(/metadata config: conv1 must be a positive integer, got -1/);
-    expect(() => loadClassifierFile('mnist', '/nonexistent/c.safetensors')).toThrow(/weight file not found: \/nonexistent\/c.safetensors/);
+    const badConfig = encodeSafetensors(
+      {},
+      { format: 'wgpu-gan-classifier/1', dataset: 'mnist', config: JSON.stringify({ ...TINY, conv1: -1 }) },
+    );
+    expect(() => loadClassifier(badConfig, 'mnist')).toThrow(
+      /metadata config: conv1 must be a positive integer, got -1/,
+    );
+    expect(() => loadClassifierFile('mnist', '/nonexistent/c.safetensors')).toThrow(
+      /weight file not found: \/nonexistent\/c.safetensors/,
+    );
     expect(() => loadClassifierFile('cifar')).toThrow(/no classifier for dataset 'cifar'/);
   });
 });
@@ -255,7 +301,10 @@ describe('committed MNIST classifier', () => {
     const test = await loadClassifierTestSet('mnist');
     const [samplePool, reference] = split(test, 800, { seed: 3 }); // 701 and 800 images
     // "Generated" = 300 real test digits the reference never saw: everything should look like the real baseline.
-    const real = subset(samplePool, Array.from({ length: 300 }, (_, i) => i));
+    const real = subset(
+      samplePool,
+      Array.from({ length: 300 }, (_, i) => i),
+    );
     const good = await evaluateSamples(model, real.images, reference);
     expect(good.samples).toBe(300);
     expect(good.coverage.count).toBe(10);
@@ -274,9 +323,13 @@ describe('committed MNIST classifier', () => {
     expect(collapsed.coverage.count).toBeLessThanOrEqual(2);
     expect(collapsed.classHistogram[7]).toBeGreaterThan(0.95 * sevens.length);
     expect(collapsed.fd).toBeGreaterThan(5 * collapsed.fdRealVsRealBaseline);
-    await expect(evaluateSamples(model, new Float32Array(100), reference)).rejects.toThrow(/100 sample values are not a whole number of 1×28×28 images/);
+    await expect(evaluateSamples(model, new Float32Array(100), reference)).rejects.toThrow(
+      /100 sample values are not a whole number of 1×28×28 images/,
+    );
     const wrong = Tensor.zeros([2, 3, 28, 28]);
-    await expect(evaluateSamples(model, wrong, reference)).rejects.toThrow(/samples must have shape \[n, 1, 28, 28\], got \[2, 3, 28, 28\]/);
+    await expect(evaluateSamples(model, wrong, reference)).rejects.toThrow(
+      /samples must have shape \[n, 1, 28, 28\], got \[2, 3, 28, 28\]/,
+    );
     wrong.dispose();
     model.dispose();
   });

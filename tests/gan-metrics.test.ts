@@ -1,7 +1,16 @@
 import { describe, it, expect } from 'vitest';
 import {
-  softmaxRows, classHistogram, confidentRate, classCoverage, featureStats, symmetricEigen, symmetricSqrt,
-  traceSqrtProduct, frechetDistance, frechetDistanceOf, formatEvaluation,
+  softmaxRows,
+  classHistogram,
+  confidentRate,
+  classCoverage,
+  featureStats,
+  symmetricEigen,
+  symmetricSqrt,
+  traceSqrtProduct,
+  frechetDistance,
+  frechetDistanceOf,
+  formatEvaluation,
 } from '../src/gan/metrics.ts';
 import { rng } from './helpers.ts';
 
@@ -22,7 +31,8 @@ function randomSpd(d: number, seed: number, eps = 0.1): Float64Array {
 
 function matmul(a: ArrayLike<number>, b: ArrayLike<number>, d: number): Float64Array {
   const out = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) for (let j = 0; j < d; j++) out[i * d + j]! += a[i * d + k]! * b[k * d + j]!;
+  for (let i = 0; i < d; i++)
+    for (let k = 0; k < d; k++) for (let j = 0; j < d; j++) out[i * d + j]! += a[i * d + k]! * b[k * d + j]!;
   return out;
 }
 
@@ -41,18 +51,19 @@ function trace(a: ArrayLike<number>, d: number): number {
 describe('class probabilities', () => {
   // 5 samples over 3 classes, crafted: confident 0, confident 0, unsure (top 1 at 0.5), confident 2, at threshold 1.
   const probs = Float64Array.from([
-    0.95, 0.03, 0.02,
-    0.92, 0.04, 0.04,
-    0.3, 0.5, 0.2,
-    0.01, 0.01, 0.98,
-    0.05, 0.9, 0.05,
+    0.95, 0.03, 0.02, 0.92, 0.04, 0.04, 0.3, 0.5, 0.2, 0.01, 0.01, 0.98, 0.05, 0.9, 0.05,
   ]);
 
   it('softmaxRows matches exp/sum and survives huge logits', () => {
     const p = softmaxRows([1, 2, 3, 1000, 1000, 0], 3);
     const e = [Math.exp(1), Math.exp(2), Math.exp(3)];
     const s = e[0]! + e[1]! + e[2]!;
-    expect(maxAbsDiff(p.subarray(0, 3), e.map((v) => v / s))).toBeLessThan(1e-15);
+    expect(
+      maxAbsDiff(
+        p.subarray(0, 3),
+        e.map((v) => v / s),
+      ),
+    ).toBeLessThan(1e-15);
     expect(Array.from(p.subarray(3))).toEqual([0.5, 0.5, 0]);
     expect(() => softmaxRows([1, 2, 3, 4], 3)).toThrow(/4 values do not form rows of 3 classes/);
   });
@@ -70,10 +81,25 @@ describe('class probabilities', () => {
   });
 
   it('coverage lists the classes that confident samples reach, and the missing ones', () => {
-    expect(classCoverage(probs, 3, { threshold: 0.9 })).toEqual({ count: 3, classes: [0, 1, 2], missing: [], confidentCounts: [2, 1, 1] });
+    expect(classCoverage(probs, 3, { threshold: 0.9 })).toEqual({
+      count: 3,
+      classes: [0, 1, 2],
+      missing: [],
+      confidentCounts: [2, 1, 1],
+    });
     // At 0.95 class 1 has only the unsure sample: a collapsed mode.
-    expect(classCoverage(probs, 3, { threshold: 0.95 })).toEqual({ count: 2, classes: [0, 2], missing: [1], confidentCounts: [1, 0, 1] });
-    expect(classCoverage(probs, 3, { threshold: 0.9, minCount: 2 })).toEqual({ count: 1, classes: [0], missing: [1, 2], confidentCounts: [2, 1, 1] });
+    expect(classCoverage(probs, 3, { threshold: 0.95 })).toEqual({
+      count: 2,
+      classes: [0, 2],
+      missing: [1],
+      confidentCounts: [1, 0, 1],
+    });
+    expect(classCoverage(probs, 3, { threshold: 0.9, minCount: 2 })).toEqual({
+      count: 1,
+      classes: [0],
+      missing: [1, 2],
+      confidentCounts: [2, 1, 1],
+    });
     expect(() => classCoverage(probs, 3, { minCount: 0 })).toThrow(/minCount must be a positive integer/);
   });
 
@@ -113,12 +139,16 @@ describe('symmetric eigendecomposition (Jacobi)', () => {
       expect(sweeps).toBeLessThan(20);
       // V diag(λ) Vᵀ = A
       const rec = new Float64Array(d * d);
-      for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) rec[i * d + j]! += vectors[i * d + k]! * values[k]! * vectors[j * d + k]!;
+      for (let i = 0; i < d; i++)
+        for (let j = 0; j < d; j++)
+          for (let k = 0; k < d; k++) rec[i * d + j]! += vectors[i * d + k]! * values[k]! * vectors[j * d + k]!;
       const scale = Math.max(...Array.from(a, Math.abs));
       expect(maxAbsDiff(rec, a) / scale).toBeLessThan(1e-12);
       // VᵀV = I
       const vtv = new Float64Array(d * d);
-      for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) vtv[i * d + j]! += vectors[k * d + i]! * vectors[k * d + j]!;
+      for (let i = 0; i < d; i++)
+        for (let j = 0; j < d; j++)
+          for (let k = 0; k < d; k++) vtv[i * d + j]! += vectors[k * d + i]! * vectors[k * d + j]!;
       const eye = Float64Array.from({ length: d * d }, (_, i) => (i % (d + 1) === 0 ? 1 : 0));
       expect(maxAbsDiff(vtv, eye)).toBeLessThan(1e-12);
       // Eigenvalues of an SPD matrix are positive; their sum is the trace.
@@ -203,7 +233,11 @@ describe('Fréchet distance', () => {
     const x = Float64Array.from({ length: 5 * d }, () => r());
     const s = featureStats(x, 5, d);
     expect(frechetDistanceOf(s, s)).toBeLessThan(1e-9);
-    const t = featureStats(x.map((v) => v + 0.5), 5, d);
+    const t = featureStats(
+      x.map((v) => v + 0.5),
+      5,
+      d,
+    );
     // √ of eigenvalues that are zero up to rounding (~1e-16) contributes ~1e-8: the accuracy limit here.
     expect(frechetDistanceOf(s, t)).toBeCloseTo(d * 0.25, 6);
   });
@@ -222,19 +256,30 @@ describe('Fréchet distance', () => {
   });
 
   it('rejects mismatched sizes', () => {
-    expect(() => frechetDistance([0, 0], [1, 0, 0, 1], [0, 0, 0], [1, 0, 0, 0, 1, 0, 0, 0, 1])).toThrow(/means have different lengths \(2 and 3\)/);
+    expect(() => frechetDistance([0, 0], [1, 0, 0, 1], [0, 0, 0], [1, 0, 0, 0, 1, 0, 0, 0, 1])).toThrow(
+      /means have different lengths \(2 and 3\)/,
+    );
     expect(() => frechetDistance([0, 0], [1, 0, 0], [0, 0], [1, 0, 0, 1])).toThrow(/first covariance.*2×2/);
   });
 });
 
 describe('formatEvaluation', () => {
   it('names missing classes and both distances', () => {
-    const text = formatEvaluation({
-      samples: 100, threshold: 0.9,
-      coverage: { count: 9, classes: [0, 1, 2, 3, 4, 5, 6, 8, 9], missing: [7], confidentCounts: [] },
-      confidentRate: 0.8, classHistogram: [10, 10, 10, 10, 10, 10, 10, 10, 10, 10], fd: 12.5, fdRealVsRealBaseline: 1.25,
-      fdSamples: 100, fdReferenceSamples: 750, testAccuracy: 0.985,
-    }, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']);
+    const text = formatEvaluation(
+      {
+        samples: 100,
+        threshold: 0.9,
+        coverage: { count: 9, classes: [0, 1, 2, 3, 4, 5, 6, 8, 9], missing: [7], confidentCounts: [] },
+        confidentRate: 0.8,
+        classHistogram: [10, 10, 10, 10, 10, 10, 10, 10, 10, 10],
+        fd: 12.5,
+        fdRealVsRealBaseline: 1.25,
+        fdSamples: 100,
+        fdReferenceSamples: 750,
+        testAccuracy: 0.985,
+      },
+      ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'],
+    );
     expect(text).toContain('9/10 classes');
     expect(text).toContain('missing: h');
     expect(text).toContain('80.0%');

@@ -23,7 +23,7 @@ function mismatches(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 function fakeDigits(n: number, seed: number): Float32Array {
   const r = rng(seed);
-  return Float32Array.from({ length: n * 784 }, (_, i) => ((i % 28) > 10 && (i % 28) < 18 ? 0.8 : -0.9) + 0.1 * r());
+  return Float32Array.from({ length: n * 784 }, (_, i) => (i % 28 > 10 && i % 28 < 18 ? 0.8 : -0.9) + 0.1 * r());
 }
 
 /** Relative tolerance for a loss recomputed in float64 from the float32 logits the trainer used. */
@@ -31,7 +31,10 @@ const REL_TOL = 1e-5;
 
 function expectRelClose(got: number, want: number, what: string): void {
   const rel = Math.abs(got - want) / Math.abs(want);
-  if (!(rel <= REL_TOL)) throw new Error(`${what}: trainer reported ${got}, float64 reference ${want} (relative error ${rel.toExponential(2)} > ${REL_TOL})`);
+  if (!(rel <= REL_TOL))
+    throw new Error(
+      `${what}: trainer reported ${got}, float64 reference ${want} (relative error ${rel.toExponential(2)} > ${REL_TOL})`,
+    );
 }
 
 /** Mean over the batch of BCE-with-logits in float64: max(x, 0) − x·y + log(1 + e^(−|x|)). */
@@ -103,25 +106,47 @@ describe('lesson models', () => {
     // What torch prints for the same nn.Sequential under `self.main` (bias=False convs, BatchNorm2d with buffers).
     expect(shapes(G)).toEqual([
       'main.0.weight:100x256x3x3',
-      'main.1.weight:256', 'main.1.bias:256', 'main.1.running_mean:256', 'main.1.running_var:256', 'main.1.num_batches_tracked:',
+      'main.1.weight:256',
+      'main.1.bias:256',
+      'main.1.running_mean:256',
+      'main.1.running_var:256',
+      'main.1.num_batches_tracked:',
       'main.3.weight:256x128x3x3',
-      'main.4.weight:128', 'main.4.bias:128', 'main.4.running_mean:128', 'main.4.running_var:128', 'main.4.num_batches_tracked:',
+      'main.4.weight:128',
+      'main.4.bias:128',
+      'main.4.running_mean:128',
+      'main.4.running_var:128',
+      'main.4.num_batches_tracked:',
       'main.6.weight:128x64x3x3',
-      'main.7.weight:64', 'main.7.bias:64', 'main.7.running_mean:64', 'main.7.running_var:64', 'main.7.num_batches_tracked:',
+      'main.7.weight:64',
+      'main.7.bias:64',
+      'main.7.running_mean:64',
+      'main.7.running_var:64',
+      'main.7.num_batches_tracked:',
       'main.9.weight:64x1x3x3',
     ]);
     expect(shapes(D)).toEqual([
       'main.0.weight:64x1x4x4',
       'main.2.weight:128x64x4x4',
-      'main.3.weight:128', 'main.3.bias:128', 'main.3.running_mean:128', 'main.3.running_var:128', 'main.3.num_batches_tracked:',
+      'main.3.weight:128',
+      'main.3.bias:128',
+      'main.3.running_mean:128',
+      'main.3.running_var:128',
+      'main.3.num_batches_tracked:',
       'main.5.weight:256x128x4x4',
-      'main.6.weight:256', 'main.6.bias:256', 'main.6.running_mean:256', 'main.6.running_var:256', 'main.6.num_batches_tracked:',
+      'main.6.weight:256',
+      'main.6.bias:256',
+      'main.6.running_mean:256',
+      'main.6.running_var:256',
+      'main.6.num_batches_tracked:',
       'main.8.weight:1x256x3x3',
     ]);
   });
 
   it('rejects unknown models and channel counts the lesson models do not take', () => {
-    expect(() => ganSpec('dcgan', { channels: 3 })).toThrow('model dcgan: the lesson model is for 1-channel 28×28 images, not 3 channels');
+    expect(() => ganSpec('dcgan', { channels: 3 })).toThrow(
+      'model dcgan: the lesson model is for 1-channel 28×28 images, not 3 channels',
+    );
     expect(() => ganSpec('nope' as never)).toThrow(/Unknown model "nope"/);
   });
 });
@@ -184,7 +209,7 @@ describe('trainer', () => {
     }
   });
 
-  it('one-sided label smoothing: realLabel 0.9 is D\'s target for real images only (fakes stay 0, G\'s target stays 1)', async () => {
+  it("one-sided label smoothing: realLabel 0.9 is D's target for real images only (fakes stay 0, G's target stays 1)", async () => {
     const t = new GanTrainer(ganSpec('dense'), { batchSize: 8, realLabel: 0.9, seed: 7 });
     const spy = spyLogits(t);
     try {
@@ -212,7 +237,9 @@ describe('trainer', () => {
       spy.restore();
       t.dispose();
     }
-    expect(() => new GanTrainer(ganSpec('dense'), { realLabel: 1.5 })).toThrow('Invalid training option realLabel=1.5: must be in (0, 1]');
+    expect(() => new GanTrainer(ganSpec('dense'), { realLabel: 1.5 })).toThrow(
+      'Invalid training option realLabel=1.5: must be in (0, 1]',
+    );
   });
 
   it('single D-only and G-only steps update only their own network', async () => {
@@ -260,7 +287,7 @@ describe('trainer', () => {
     resumed.dispose();
   });
 
-  it('--g-ema: G\'s weight average follows each G step, has its own BatchNorm statistics, and is what generate draws', async () => {
+  it("--g-ema: G's weight average follows each G step, has its own BatchNorm statistics, and is what generate draws", async () => {
     const decay = 0.8;
     const t = new GanTrainer(ganSpec('dcgan'), { batchSize: 8, seed: 11, gEma: decay, dStepsPerG: 2 });
     const avg = t.Gema!;
@@ -272,7 +299,13 @@ describe('trainer', () => {
     await t.readStats(t.trainBatch(fakeDigits(8, 2))); // G steps
     const [g1, a1] = [await params(t.G), await params(avg)];
     expect(g1.some((p, i) => p.some((v, j) => v !== g0[i][j]))).toBe(true);
-    a1.forEach((p, i) => expectClose(p, g0[i].map((v, j) => decay * v + (1 - decay) * g1[i][j]), 1e-6));
+    a1.forEach((p, i) =>
+      expectClose(
+        p,
+        g0[i].map((v, j) => decay * v + (1 - decay) * g1[i][j]),
+        1e-6,
+      ),
+    );
 
     // generate() draws from the average in eval mode, its BatchNorm statistics measured on a fixed latent batch:
     // on that batch, eval mode equals training mode (up to the unbiased variance's n/(n − 1)).
@@ -294,8 +327,9 @@ describe('trainer', () => {
 
     // checkpoints hold the average as G_ema and restore it; a run without one starts it from G on resume
     const bytes = await t.saveCheckpoint();
-    expect([...decodeSafetensors(bytes).tensors.keys()].filter((k) => k.startsWith('G_ema.')).sort())
-      .toEqual([...avg.stateDict().keys()].map((k) => `G_ema.${k}`).sort());
+    expect([...decodeSafetensors(bytes).tensors.keys()].filter((k) => k.startsWith('G_ema.')).sort()).toEqual(
+      [...avg.stateDict().keys()].map((k) => `G_ema.${k}`).sort(),
+    );
     const back = new GanTrainer(ganSpec('dcgan'), checkpointSpec(bytes).options);
     back.loadCheckpoint(bytes);
     expect(await params(back.Gema!)).toEqual(a1);
@@ -307,11 +341,20 @@ describe('trainer', () => {
     expect(await params(late.Gema!)).toEqual(await params(plain.G));
     for (const x of [t, back, plain, late]) x.dispose();
     zStats.dispose();
-    expect(() => new GanTrainer(ganSpec('dcgan'), { gEma: 1 })).toThrow('Invalid training option gEma=1: must be in [0, 1) (0 = no weight average)');
+    expect(() => new GanTrainer(ganSpec('dcgan'), { gEma: 1 })).toThrow(
+      'Invalid training option gEma=1: must be in [0, 1) (0 = no weight average)',
+    );
   });
 
   it('--lr-decay: both learning rates fall linearly to 0 between two steps', async () => {
-    const t = new GanTrainer(ganSpec('dense'), { batchSize: 8, seed: 3, lrG: 4e-4, lrD: 2e-4, lrDecayStart: 1, lrDecayEnd: 5 });
+    const t = new GanTrainer(ganSpec('dense'), {
+      batchSize: 8,
+      seed: 3,
+      lrG: 4e-4,
+      lrD: 2e-4,
+      lrDecayStart: 1,
+      lrDecayEnd: 5,
+    });
     const rates = [];
     for (let i = 0; i < 6; i++) {
       await t.readStats(t.trainBatch(fakeDigits(8, i)));
@@ -326,7 +369,14 @@ describe('trainer', () => {
     // a second, gentler cycle: resume with new base rates and a new schedule; the options, not the saved optimizers, set the rates
     const bytes = await t.saveCheckpoint();
     t.dispose();
-    const again = new GanTrainer(ganSpec('dense'), { batchSize: 8, seed: 3, lrG: 1e-4, lrD: 5e-5, lrDecayStart: 7, lrDecayEnd: 11 });
+    const again = new GanTrainer(ganSpec('dense'), {
+      batchSize: 8,
+      seed: 3,
+      lrG: 1e-4,
+      lrD: 5e-5,
+      lrDecayStart: 7,
+      lrDecayEnd: 11,
+    });
     again.loadCheckpoint(bytes);
     expect([again.step, again.optG.lr, again.optD.lr]).toEqual([7, 1e-4, 5e-5]);
     const next = [];
@@ -334,24 +384,34 @@ describe('trainer', () => {
       await again.readStats(again.trainBatch(fakeDigits(8, 20 + i)));
       next.push([again.optG.lr / 1e-4, again.optD.lr / 5e-5]);
     }
-    expect(next).toEqual([[1, 1], [0.75, 0.75]]);
+    expect(next).toEqual([
+      [1, 1],
+      [0.75, 0.75],
+    ]);
     again.dispose();
-    expect(() => new GanTrainer(ganSpec('dense'), { lrDecayStart: 5, lrDecayEnd: 5 })).toThrow('Invalid training option lrDecayEnd=5: must be 0 (no decay) or a step after lrDecayStart=5');
+    expect(() => new GanTrainer(ganSpec('dense'), { lrDecayStart: 5, lrDecayEnd: 5 })).toThrow(
+      'Invalid training option lrDecayEnd=5: must be 0 (no decay) or a step after lrDecayStart=5',
+    );
   });
 
   it('refuses a checkpoint of another model and a batch of the wrong shape', async () => {
     const dense = new GanTrainer(ganSpec('dense'), { batchSize: 4 });
     const bytes = await dense.saveCheckpoint();
     const dcgan = new GanTrainer(ganSpec('dcgan'), { batchSize: 4 });
-    expect(() => dcgan.loadCheckpoint(bytes)).toThrow(/checkpoint is for model .*"kind":"dense".*, not .*"kind":"dcgan"/);
+    expect(() => dcgan.loadCheckpoint(bytes)).toThrow(
+      /checkpoint is for model .*"kind":"dense".*, not .*"kind":"dcgan"/,
+    );
     expect(() => dcgan.trainBatch(new Float32Array(100))).toThrow(/not N×1×28×28 images/);
-    expect(() => dcgan.trainBatch(Tensor.zeros([4, 3, 28, 28]))).toThrow('trainBatch: real images have shape [4, 3, 28, 28], the model needs [N, 1, 28, 28]');
+    expect(() => dcgan.trainBatch(Tensor.zeros([4, 3, 28, 28]))).toThrow(
+      'trainBatch: real images have shape [4, 3, 28, 28], the model needs [N, 1, 28, 28]',
+    );
     dense.dispose();
     dcgan.dispose();
   });
 
   it('slerp keeps the ends and the norm of equal-norm vectors', () => {
-    const a = [3, 0, 0], b = [0, 3, 0];
+    const a = [3, 0, 0],
+      b = [0, 3, 0];
     expect(Array.from(slerp(a, b, 0))).toEqual([3, 0, 0]);
     const m = slerp(a, b, 0.5);
     expect(Math.hypot(...m)).toBeCloseTo(3, 5);
@@ -376,29 +436,77 @@ describe('train / sample commands', () => {
 
   it('writes a run folder, resumes it, and samples from its checkpoint', async () => {
     const out = mkdtempSync(join(tmpdir(), 'gan-run-'));
-    const args = ['--model', 'dense', '--dataset', 'mnist', '--limit', '64', '--batch', '16', '--epochs', '2', '--max-steps', '3', '--out', out, '--grid', '4'];
+    const args = [
+      '--model',
+      'dense',
+      '--dataset',
+      'mnist',
+      '--limit',
+      '64',
+      '--batch',
+      '16',
+      '--epochs',
+      '2',
+      '--max-steps',
+      '3',
+      '--out',
+      out,
+      '--grid',
+      '4',
+    ];
     expect(await quiet(() => trainCommand(args))).toBe(0);
-    for (const f of ['config.json', 'log.jsonl', 'loss.png', 'interpolation.png', 'checkpoint.safetensors', 'samples/final.png']) {
+    for (const f of [
+      'config.json',
+      'log.jsonl',
+      'loss.png',
+      'interpolation.png',
+      'checkpoint.safetensors',
+      'samples/final.png',
+    ]) {
       expect(existsSync(join(out, f))).toBe(true);
     }
     expect(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
     // resume to the end of epoch 2 (4 steps per epoch with 64 images and batch 16)
-    expect(await quiet(() => trainCommand([...args.filter((a) => a !== '3' && a !== '--max-steps'), '--resume']))).toBe(0);
-    const lines = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(await quiet(() => trainCommand([...args.filter((a) => a !== '3' && a !== '--max-steps'), '--resume']))).toBe(
+      0,
+    );
+    const lines = readFileSync(join(out, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(readdirSync(join(out, 'samples')).sort()).toEqual(['epoch-001.png', 'epoch-002.png', 'final.png']);
     expect(checkpointSpec(new Uint8Array(readFileSync(join(out, 'checkpoint.safetensors')))).meta.step).toBe(8);
     const png = join(out, 'grid.png');
-    expect(await quiet(() => sampleCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--out', png, '--n', '9']))).toBe(0);
+    expect(
+      await quiet(() => sampleCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--out', png, '--n', '9'])),
+    ).toBe(0);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
 
     // --tensors: the grid's z, G(z) and D(G(z)) in eval mode, for checking the checkpoint in PyTorch
     const tensorsPath = join(out, 'grid.safetensors');
     const ckpt = new Uint8Array(readFileSync(join(out, 'checkpoint.safetensors')));
-    expect(await quiet(() => sampleCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--out', png, '--n', '9', '--tensors', tensorsPath]))).toBe(0);
+    expect(
+      await quiet(() =>
+        sampleCommand([
+          '--checkpoint',
+          join(out, 'checkpoint.safetensors'),
+          '--out',
+          png,
+          '--n',
+          '9',
+          '--tensors',
+          tensorsPath,
+        ]),
+      ),
+    ).toBe(0);
     const file = decodeSafetensors(new Uint8Array(readFileSync(tensorsPath))).tensors;
     const saved = { z: file.get('z'), images: file.get('images'), logits: file.get('logits') };
-    expect([saved.z!.shape, saved.images!.shape, saved.logits!.shape]).toEqual([[9, 100], [9, 1, 28, 28], [9, 1]]);
+    expect([saved.z!.shape, saved.images!.shape, saved.logits!.shape]).toEqual([
+      [9, 100],
+      [9, 1, 28, 28],
+      [9, 1],
+    ]);
     const { spec, options } = checkpointSpec(ckpt);
     const t = new GanTrainer(spec, options);
     t.loadCheckpoint(ckpt);
@@ -408,16 +516,47 @@ describe('train / sample commands', () => {
     const fromFile = saved.images!.data as Float32Array;
     expect(Math.max(...ours.map((v, i) => Math.abs(v - fromFile[i]!)))).toBeLessThan(1e-6);
     const logits = await t.discriminate(images).toArray();
-    expect(Math.max(...logits.map((v, i) => Math.abs(v - (saved.logits!.data as Float32Array)[i]!)))).toBeLessThan(1e-5);
-    await expect(sampleCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--out', png, '--interpolate', '--tensors', tensorsPath]))
-      .rejects.toThrow(/--tensors.*--interpolate/);
+    expect(Math.max(...logits.map((v, i) => Math.abs(v - (saved.logits!.data as Float32Array)[i]!)))).toBeLessThan(
+      1e-5,
+    );
+    await expect(
+      sampleCommand([
+        '--checkpoint',
+        join(out, 'checkpoint.safetensors'),
+        '--out',
+        png,
+        '--interpolate',
+        '--tensors',
+        tensorsPath,
+      ]),
+    ).rejects.toThrow(/--tensors.*--interpolate/);
   });
 
   it('--eval-every scores the run while it trains, exactly as eval scores that checkpoint', async () => {
     const out = mkdtempSync(join(tmpdir(), 'gan-eval-'));
-    const args = ['--model', 'dense', '--dataset', 'mnist', '--limit', '64', '--batch', '16', '--epochs', '1', '--max-steps', '2', '--eval-every', '2', '--out', out];
+    const args = [
+      '--model',
+      'dense',
+      '--dataset',
+      'mnist',
+      '--limit',
+      '64',
+      '--batch',
+      '16',
+      '--epochs',
+      '1',
+      '--max-steps',
+      '2',
+      '--eval-every',
+      '2',
+      '--out',
+      out,
+    ];
     expect(await quiet(() => trainCommand(args))).toBe(0);
-    const points = readFileSync(join(out, 'eval.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const points = readFileSync(join(out, 'eval.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(points).toHaveLength(1);
     expect(points[0].step).toBe(2);
     expect(Number.isFinite(points[0].fd) && points[0].fd > points[0].fdRealVsRealBaseline).toBe(true);
@@ -428,59 +567,181 @@ describe('train / sample commands', () => {
     expect(evaluation.fd).toBe(points[0].fd);
     expect(evaluation.coverage.count).toBe(points[0].coverage);
     const folder = mkdtempSync(join(tmpdir(), 'gan-eval-folder-'));
-    await expect(trainCommand(['--model', 'dcgan32', '--dataset', folder, '--eval-every', '5', '--out', join(folder, 'run')]))
-      .rejects.toThrow('--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is dcgan32 on');
+    await expect(
+      trainCommand(['--model', 'dcgan32', '--dataset', folder, '--eval-every', '5', '--out', join(folder, 'run')]),
+    ).rejects.toThrow(
+      '--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is dcgan32 on',
+    );
     expect(existsSync(join(folder, 'run'))).toBe(false);
   });
 
   it('--g-ema: eval.jsonl scores the average and the trained G; eval and sample pick either with --generator', async () => {
     const out = mkdtempSync(join(tmpdir(), 'gan-ema-'));
-    const args = ['--model', 'dense', '--dataset', 'mnist', '--limit', '64', '--batch', '16', '--epochs', '1', '--max-steps', '2', '--eval-every', '2', '--g-ema', '0.5', '--out', out];
+    const args = [
+      '--model',
+      'dense',
+      '--dataset',
+      'mnist',
+      '--limit',
+      '64',
+      '--batch',
+      '16',
+      '--epochs',
+      '1',
+      '--max-steps',
+      '2',
+      '--eval-every',
+      '2',
+      '--g-ema',
+      '0.5',
+      '--out',
+      out,
+    ];
     expect(await quiet(() => trainCommand(args))).toBe(0);
-    const [point] = readFileSync(join(out, 'eval.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const [point] = readFileSync(join(out, 'eval.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(Number.isFinite(point.fdTrainedG)).toBe(true);
     expect(point.fdTrainedG).not.toBe(point.fd);
     const ckpt = join(out, 'checkpoint.safetensors');
-    for (const [generator, fd] of [['ema', point.fd], ['raw', point.fdTrainedG]]) {
+    for (const [generator, fd] of [
+      ['ema', point.fd],
+      ['raw', point.fdTrainedG],
+    ]) {
       expect(await quiet(() => evalCommand(['--checkpoint', ckpt, '--generator', generator]))).toBe(0);
       const evaluation = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'));
       expect([evaluation.generator, evaluation.fd]).toEqual([generator === 'ema' ? 'G_ema' : 'G', fd]);
     }
-    await expect(evalCommand(['--checkpoint', ckpt, '--generator', 'best'])).rejects.toThrow('--generator: expected ema or raw, got "best"');
-    await expect(trainCommand([...args.slice(0, -4), '--g-ema', '1', '--out', join(out, 'x')])).rejects.toThrow('Invalid training option gEma=1');
+    await expect(evalCommand(['--checkpoint', ckpt, '--generator', 'best'])).rejects.toThrow(
+      '--generator: expected ema or raw, got "best"',
+    );
+    await expect(trainCommand([...args.slice(0, -4), '--g-ema', '1', '--out', join(out, 'x')])).rejects.toThrow(
+      'Invalid training option gEma=1',
+    );
     const plainRun = mkdtempSync(join(tmpdir(), 'gan-plain-'));
-    expect(await quiet(() => trainCommand(['--model', 'dense', '--dataset', 'mnist', '--limit', '32', '--batch', '16', '--max-steps', '1', '--out', plainRun]))).toBe(0);
-    await expect(sampleCommand(['--checkpoint', join(plainRun, 'checkpoint.safetensors'), '--out', join(plainRun, 'g.png'), '--generator', 'ema']))
-      .rejects.toThrow('--generator ema: this checkpoint has no weight average (the run was trained without --g-ema)');
+    expect(
+      await quiet(() =>
+        trainCommand([
+          '--model',
+          'dense',
+          '--dataset',
+          'mnist',
+          '--limit',
+          '32',
+          '--batch',
+          '16',
+          '--max-steps',
+          '1',
+          '--out',
+          plainRun,
+        ]),
+      ),
+    ).toBe(0);
+    await expect(
+      sampleCommand([
+        '--checkpoint',
+        join(plainRun, 'checkpoint.safetensors'),
+        '--out',
+        join(plainRun, 'g.png'),
+        '--generator',
+        'ema',
+      ]),
+    ).rejects.toThrow('--generator ema: this checkpoint has no weight average (the run was trained without --g-ema)');
     expect(existsSync(join(plainRun, 'g.png'))).toBe(false);
     // a resumed run may start averaging and decaying; its other options come from the checkpoint
-    expect(await quiet(() => trainCommand(['--model', 'dense', '--dataset', 'mnist', '--limit', '32', '--batch', '8', '--max-steps', '2', '--out', plainRun,
-      '--resume', '--g-ema', '0.9', '--lr-decay', '1:4', '--lr-g', '1e-4']))).toBe(0);
+    expect(
+      await quiet(() =>
+        trainCommand([
+          '--model',
+          'dense',
+          '--dataset',
+          'mnist',
+          '--limit',
+          '32',
+          '--batch',
+          '8',
+          '--max-steps',
+          '2',
+          '--out',
+          plainRun,
+          '--resume',
+          '--g-ema',
+          '0.9',
+          '--lr-decay',
+          '1:4',
+          '--lr-g',
+          '1e-4',
+        ]),
+      ),
+    ).toBe(0);
     const config = JSON.parse(readFileSync(join(plainRun, 'config.json'), 'utf8')).options;
-    expect([config.batchSize, config.gEma, config.lrDecayStart, config.lrDecayEnd, config.lrG, config.lrD]).toEqual([16, 0.9, 1, 4, 1e-4, 2e-4]);
-    expect([...decodeSafetensors(readFileSync(join(plainRun, 'checkpoint.safetensors'))).tensors.keys()].some((k) => k.startsWith('G_ema.'))).toBe(true);
+    expect([config.batchSize, config.gEma, config.lrDecayStart, config.lrDecayEnd, config.lrG, config.lrD]).toEqual([
+      16, 0.9, 1, 4, 1e-4, 2e-4,
+    ]);
+    expect(
+      [...decodeSafetensors(readFileSync(join(plainRun, 'checkpoint.safetensors'))).tensors.keys()].some((k) =>
+        k.startsWith('G_ema.'),
+      ),
+    ).toBe(true);
     // past the end of its decay a run would train with learning rate 0: resuming it asks for a new schedule
-    const resumeArgs = ['--model', 'dense', '--dataset', 'mnist', '--limit', '32', '--batch', '8', '--out', plainRun, '--resume'];
+    const resumeArgs = [
+      '--model',
+      'dense',
+      '--dataset',
+      'mnist',
+      '--limit',
+      '32',
+      '--batch',
+      '8',
+      '--out',
+      plainRun,
+      '--resume',
+    ];
     expect(await quiet(() => trainCommand([...resumeArgs, '--max-steps', '4']))).toBe(0);
     const ckptBytes = readFileSync(join(plainRun, 'checkpoint.safetensors'));
     await expect(trainCommand([...resumeArgs, '--max-steps', '6'])).rejects.toThrow(
-      "--resume: the run's learning rates reached 0 at step 4 (lr decay 1:4) and it is at step 4: more steps would change nothing; give a new --lr-decay 4:END (and --lr-g/--lr-d) to train on");
+      "--resume: the run's learning rates reached 0 at step 4 (lr decay 1:4) and it is at step 4: more steps would change nothing; give a new --lr-decay 4:END (and --lr-g/--lr-d) to train on",
+    );
     expect(readFileSync(join(plainRun, 'checkpoint.safetensors')).equals(ckptBytes)).toBe(true);
     expect(await quiet(() => trainCommand([...resumeArgs, '--max-steps', '5', '--lr-decay', '4:6']))).toBe(0);
     expect(JSON.parse(readFileSync(join(plainRun, 'config.json'), 'utf8')).options.lrDecayEnd).toBe(6);
-    await expect(trainCommand([...args.slice(0, -2), '--lr-decay', '9:3', '--out', join(out, 'y')])).rejects.toThrow('--lr-decay: expected START:END, two steps with START < END (e.g. 5000:8000), got "9:3"');
+    await expect(trainCommand([...args.slice(0, -2), '--lr-decay', '9:3', '--out', join(out, 'y')])).rejects.toThrow(
+      '--lr-decay: expected START:END, two steps with START < END (e.g. 5000:8000), got "9:3"',
+    );
   });
 
   it('a diverging run stops on the non-finite loss and keeps the last good checkpoint', async () => {
     const out = mkdtempSync(join(tmpdir(), 'gan-nan-'));
-    const code = await quiet(() => trainCommand(['--model', 'dense', '--dataset', 'mnist', '--limit', '64', '--batch', '16', '--epochs', '50',
-      '--lr-g', '1e30', '--checkpoint-every', '1', '--out', out]));
+    const code = await quiet(() =>
+      trainCommand([
+        '--model',
+        'dense',
+        '--dataset',
+        'mnist',
+        '--limit',
+        '64',
+        '--batch',
+        '16',
+        '--epochs',
+        '50',
+        '--lr-g',
+        '1e30',
+        '--checkpoint-every',
+        '1',
+        '--out',
+        out,
+      ]),
+    );
     expect(code).toBe(1);
     const bytes = new Uint8Array(readFileSync(join(out, 'checkpoint.safetensors')));
     const { spec, options, meta } = checkpointSpec(bytes); // intact and loadable
     const t = new GanTrainer(spec, options);
     t.loadCheckpoint(bytes);
-    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l, (_, v) => v));
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l, (_, v) => v));
     const bad = log.findIndex((s) => s.lossD === null || s.lossG === null);
     expect(bad).toBeGreaterThan(0);
     expect(meta.step).toBe(bad); // the checkpoint holds the state before the diverged step
@@ -489,14 +750,22 @@ describe('train / sample commands', () => {
 
   it('bad inputs give clear errors and write nothing', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'gan-bad-')), 'run');
-    await expect(trainCommand(['--dataset', '/no/such/folder', '--out', out])).rejects.toThrow('--dataset: "/no/such/folder" is neither mnist, fashion-mnist nor an existing folder');
+    await expect(trainCommand(['--dataset', '/no/such/folder', '--out', out])).rejects.toThrow(
+      '--dataset: "/no/such/folder" is neither mnist, fashion-mnist nor an existing folder',
+    );
     await expect(trainCommand(['--model', 'vae', '--out', out])).rejects.toThrow(UsageError);
-    await expect(trainCommand(['--batch', 'x', '--out', out])).rejects.toThrow('--batch: expected an integer ≥ 2, got "x"');
-    await expect(trainCommand(['--out', out, '--resume'])).rejects.toThrow(`--resume: no checkpoint at ${join(out, 'checkpoint.safetensors')}`);
+    await expect(trainCommand(['--batch', 'x', '--out', out])).rejects.toThrow(
+      '--batch: expected an integer ≥ 2, got "x"',
+    );
+    await expect(trainCommand(['--out', out, '--resume'])).rejects.toThrow(
+      `--resume: no checkpoint at ${join(out, 'checkpoint.safetensors')}`,
+    );
     expect(existsSync(out)).toBe(false);
     const notCkpt = join(tmpdir(), `not-a-checkpoint-${process.pid}.safetensors`);
     writeFileSync(notCkpt, 'garbage');
-    await expect(sampleCommand(['--checkpoint', notCkpt, '--out', join(out, 'x.png')])).rejects.toThrow(/safetensors|header/i);
+    await expect(sampleCommand(['--checkpoint', notCkpt, '--out', join(out, 'x.png')])).rejects.toThrow(
+      /safetensors|header/i,
+    );
     expect(existsSync(join(out, 'x.png'))).toBe(false);
   });
 });

@@ -60,7 +60,10 @@ export function closeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = D
     if (!Number.isFinite(d) || !Number.isFinite(b[i])) return { norm: Infinity, element: Infinity, worst: i };
     sq += b[i] * b[i];
     diffSq += d * d;
-    if (d > maxDiff) { maxDiff = d; worst = i; }
+    if (d > maxDiff) {
+      maxDiff = d;
+      worst = i;
+    }
   }
   const rms = Math.sqrt(sq / n);
   return {
@@ -141,7 +144,10 @@ export async function runGradCase(c: GradCase): Promise<GradRun> {
   const out = await res.toArray();
   const grads = await Promise.all(wrt.map((i) => leaves[i].grad!.toArray()));
   res.dispose();
-  leaves.forEach((l) => { l.zeroGrad(); l.dispose(); });
+  leaves.forEach((l) => {
+    l.zeroGrad();
+    l.dispose();
+  });
 
   const eps = c.eps ?? 1e-6;
   const loss = (inputs: Float64Array[]) => {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  bilinearResize, bilinearResizeNchw, centerCropToSquare, grayscaleNchw, makeGrid, nchwToRgba, rgbaToNchw,
-  toGrayscale, type RgbaImage,
+  bilinearResize,
+  bilinearResizeNchw,
+  centerCropToSquare,
+  grayscaleNchw,
+  makeGrid,
+  nchwToRgba,
+  rgbaToNchw,
+  toGrayscale,
+  type RgbaImage,
 } from '../src/io/image.ts';
 
 function pixel(image: RgbaImage, x: number, y: number): number[] {
@@ -17,9 +24,18 @@ describe('makeGrid', () => {
   it('tiles gray images with padding like torchvision', () => {
     // Three 1x2x2 images in [-1, 1]; 2 per row, padding 1 -> 2 columns x 2 rows of 3-pixel cells + 1.
     const images = new Float32Array([
-      -1, 1, 0, 1, // image 0
-      0.5, -0.5, 2, -3, // image 1 (2 and -3 are clamped)
-      1, 1, 1, 1, // image 2
+      -1,
+      1,
+      0,
+      1, // image 0
+      0.5,
+      -0.5,
+      2,
+      -3, // image 1 (2 and -3 are clamped)
+      1,
+      1,
+      1,
+      1, // image 2
     ]);
     const grid = makeGrid(images, 3, 1, 2, 2, { nrow: 2, padding: 1, padValue: 1 });
     expect(grid.width).toBe(7);
@@ -67,7 +83,10 @@ describe('makeGrid', () => {
 });
 
 describe('conversions', () => {
-  const image = imageFrom(2, 1, [[255, 0, 0, 255], [0, 128, 255, 10]]);
+  const image = imageFrom(2, 1, [
+    [255, 0, 0, 255],
+    [0, 128, 255, 10],
+  ]);
 
   it('RGBA -> NCHW in [-1, 1] and [0, 1]', () => {
     const signed = rgbaToNchw(image);
@@ -86,18 +105,28 @@ describe('conversions', () => {
     const bytes: number[][] = [];
     for (let i = 0; i < 12; i++) bytes.push([i * 21, 255 - i * 20, (i * 77) % 256, 255]);
     const original = imageFrom(4, 3, bytes);
-    for (const range of [[-1, 1], [0, 1]] as const) {
+    for (const range of [
+      [-1, 1],
+      [0, 1],
+    ] as const) {
       const tensor = rgbaToNchw([original, original], { range });
       const back = nchwToRgba(tensor, 2, 3, 3, 4, { index: 1, range });
       expect(back.width).toBe(4);
       expect(back.height).toBe(3);
       expect([...back.rgba]).toEqual([...original.rgba]);
     }
-    expect(() => nchwToRgba(new Float32Array(12), 1, 3, 2, 2, { index: 1 })).toThrow(/index 1 is outside the batch of 1/);
+    expect(() => nchwToRgba(new Float32Array(12), 1, 3, 2, 2, { index: 1 })).toThrow(
+      /index 1 is outside the batch of 1/,
+    );
   });
 
   it('grayscale uses ITU-R 601 luma', () => {
-    const colours = imageFrom(4, 1, [[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 200], [10, 10, 10, 255]]);
+    const colours = imageFrom(4, 1, [
+      [255, 0, 0, 255],
+      [0, 255, 0, 255],
+      [0, 0, 255, 200],
+      [10, 10, 10, 255],
+    ]);
     const gray = toGrayscale(colours);
     expect(pixel(gray, 0, 0)).toEqual([76, 76, 76, 255]);
     expect(pixel(gray, 1, 0)).toEqual([150, 150, 150, 255]);
@@ -109,7 +138,9 @@ describe('conversions', () => {
   });
 
   it('reports mismatched buffers', () => {
-    expect(() => toGrayscale({ width: 2, height: 2, rgba: new Uint8ClampedArray(15) })).toThrow(/2x2 RGBA image needs 16 bytes, got 15/);
+    expect(() => toGrayscale({ width: 2, height: 2, rgba: new Uint8ClampedArray(15) })).toThrow(
+      /2x2 RGBA image needs 16 bytes, got 15/,
+    );
     expect(() => rgbaToNchw([image, imageFrom(1, 1, [[0, 0, 0, 0]])])).toThrow(/image 1 is 1x1 but image 0 is 2x1/);
   });
 });
@@ -122,13 +153,27 @@ describe('crop and resize', () => {
     expect([square.width, square.height]).toEqual([3, 3]);
     expect(pixel(square, 0, 0)).toEqual([1, 0, 0, 255]);
     expect(pixel(square, 2, 2)).toEqual([3, 2, 0, 255]);
-    const tall = centerCropToSquare(imageFrom(1, 4, [[0, 0, 0, 255], [1, 0, 0, 255], [2, 0, 0, 255], [3, 0, 0, 255]]));
+    const tall = centerCropToSquare(
+      imageFrom(1, 4, [
+        [0, 0, 0, 255],
+        [1, 0, 0, 255],
+        [2, 0, 0, 255],
+        [3, 0, 0, 255],
+      ]),
+    );
     expect([tall.width, tall.height]).toEqual([1, 1]);
     expect(pixel(tall, 0, 0)[0]).toBe(1);
   });
 
   it('upscales like align_corners=false bilinear', () => {
-    const wide = bilinearResize(imageFrom(2, 1, [[0, 0, 0, 255], [255, 100, 0, 255]]), 4, 1);
+    const wide = bilinearResize(
+      imageFrom(2, 1, [
+        [0, 0, 0, 255],
+        [255, 100, 0, 255],
+      ]),
+      4,
+      1,
+    );
     // Output centres map to source x = -0.25, 0.25, 0.75, 1.25 (clamped at the edges).
     expect(pixel(wide, 0, 0)).toEqual([0, 0, 0, 255]);
     expect(pixel(wide, 1, 0)).toEqual([64, 25, 0, 255]);
@@ -137,20 +182,29 @@ describe('crop and resize', () => {
   });
 
   it('averages every source pixel when shrinking', () => {
-    const row = imageFrom(4, 1, [[0, 0, 0, 255], [100, 0, 0, 255], [200, 0, 0, 255], [255, 0, 0, 255]]);
+    const row = imageFrom(4, 1, [
+      [0, 0, 0, 255],
+      [100, 0, 0, 255],
+      [200, 0, 0, 255],
+      [255, 0, 0, 255],
+    ]);
     const half = bilinearResize(row, 2, 1);
     // Triangle of radius 2 source pixels around x = 1: weights 0.75, 0.75, 0.25 for pixels 0, 1, 2.
     expect(pixel(half, 0, 0)[0]).toBe(Math.round((0.75 * 100 + 0.25 * 200) / 1.75));
     expect(pixel(half, 1, 0)[0]).toBe(Math.round((0.25 * 100 + 0.75 * 200 + 0.75 * 255) / 1.75));
     // A checkerboard shrunk 4x becomes flat gray rather than aliasing to black or white.
     const board: number[][] = [];
-    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) board.push((x + y) % 2 ? [255, 255, 255, 255] : [0, 0, 0, 255]);
+    for (let y = 0; y < 16; y++)
+      for (let x = 0; x < 16; x++) board.push((x + y) % 2 ? [255, 255, 255, 255] : [0, 0, 0, 255]);
     const small = bilinearResize(imageFrom(16, 16, board), 4, 4);
     for (let i = 0; i < 16; i++) expect(Math.abs(small.rgba[i * 4]! - 127.5)).toBeLessThan(12);
   });
 
   it('keeps transparent pixels from bleeding colour', () => {
-    const image = imageFrom(2, 1, [[255, 0, 0, 255], [0, 0, 255, 0]]);
+    const image = imageFrom(2, 1, [
+      [255, 0, 0, 255],
+      [0, 0, 255, 0],
+    ]);
     const resized = bilinearResize(image, 4, 1);
     expect(pixel(resized, 1, 0)).toEqual([255, 0, 0, 191]);
     expect(pixel(resized, 2, 0)).toEqual([255, 0, 0, 64]);

@@ -60,8 +60,7 @@ describe('png / jpeg', () => {
     width: 3,
     height: 2,
     rgba: new Uint8ClampedArray([
-      255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 128,
-      10, 20, 30, 255, 200, 100, 50, 0, 255, 255, 255, 255,
+      255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 128, 10, 20, 30, 255, 200, 100, 50, 0, 255, 255, 255, 255,
     ]),
   };
 
@@ -76,7 +75,8 @@ describe('png / jpeg', () => {
   });
 
   it('reads JPEG as RGBA', () => {
-    const width = 16, height = 16;
+    const width = 16,
+      height = 16;
     const data = new Uint8Array(width * height * 4);
     for (let p = 0; p < width * height; p++) data.set([200, 60, 30, 255], p * 4);
     const path = join(dir, 'flat.jpg');
@@ -108,7 +108,9 @@ describe('png / jpeg', () => {
     expect(() => readImage(text)).toThrow(`readImage: ${text} is neither PNG nor JPEG (first bytes: 68 65 6c 6c)`);
     expect(() => readImage(dir)).toThrow(`readImage: cannot read ${dir}: it is a directory`);
     const bad = join(dir, 'bad.png');
-    expect(() => writePng(bad, { width: 2, height: 2, rgba: new Uint8ClampedArray(3) })).toThrow(`writePng ${bad}: encodePng: a 2x2 RGBA image needs 16 bytes, got 3`);
+    expect(() => writePng(bad, { width: 2, height: 2, rgba: new Uint8ClampedArray(3) })).toThrow(
+      `writePng ${bad}: encodePng: a 2x2 RGBA image needs 16 bytes, got 3`,
+    );
   });
 });
 
@@ -116,8 +118,22 @@ describe('progress bar', () => {
   function harness(isTTY: boolean, extra: Partial<ConstructorParameters<typeof ProgressBar>[0]> = {}) {
     let clock = 0;
     const out: string[] = [];
-    const bar = new ProgressBar({ label: 'train', total: 1000, isTTY, write: (t) => out.push(t), now: () => clock, columns: 200, ...extra });
-    return { bar, out, advance: (ms: number) => { clock += ms; } };
+    const bar = new ProgressBar({
+      label: 'train',
+      total: 1000,
+      isTTY,
+      write: (t) => out.push(t),
+      now: () => clock,
+      columns: 200,
+      ...extra,
+    });
+    return {
+      bar,
+      out,
+      advance: (ms: number) => {
+        clock += ms;
+      },
+    };
   }
 
   it('renders label, percent, count, elapsed, rate, ETA and fields', () => {
@@ -204,7 +220,9 @@ describe('progress bar', () => {
   });
 
   it('validates and formats', () => {
-    expect(() => new ProgressBar({ label: 'x', total: 0, write: () => {} })).toThrow(/ProgressBar "x": total must be positive, got 0/);
+    expect(() => new ProgressBar({ label: 'x', total: 0, write: () => {} })).toThrow(
+      /ProgressBar "x": total must be positive, got 0/,
+    );
     expect(formatDuration(12.34)).toBe('12.3s');
     expect(formatDuration(245)).toBe('4m05s');
     expect(formatDuration(7380)).toBe('2h03m');

@@ -16,7 +16,8 @@ function isColor(image: RgbaImage, x: number, y: number, c: Rgb): boolean {
 /** Pixels of exactly colour `c`, as [x, y] pairs. */
 function pixelsOf(image: RgbaImage, c: Rgb): [number, number][] {
   const found: [number, number][] = [];
-  for (let y = 0; y < image.height; y++) for (let x = 0; x < image.width; x++) if (isColor(image, x, y, c)) found.push([x, y]);
+  for (let y = 0; y < image.height; y++)
+    for (let x = 0; x < image.width; x++) if (isColor(image, x, y, c)) found.push([x, y]);
   return found;
 }
 
@@ -77,7 +78,11 @@ describe('plotLines', () => {
     const n = 50;
     const flat = (v: number) => new Array(n).fill(v);
     const image = plotLines(
-      [{ name: 'two', values: flat(2), color: RED }, { name: 'four', values: flat(4), color: GREEN }, { name: 'six', values: flat(6), color: BLUE }],
+      [
+        { name: 'two', values: flat(2), color: RED },
+        { name: 'four', values: flat(4), color: GREEN },
+        { name: 'six', values: flat(6), color: BLUE },
+      ],
       { width: 400, height: 300, yRange: [0, 10], lineWidth: 2 },
     );
     expect([image.width, image.height, image.rgba.length]).toEqual([400, 300, 400 * 300 * 4]);
@@ -86,7 +91,7 @@ describe('plotLines', () => {
     const [red, green, blue] = rows.map(mean) as [number, number, number];
     expect(red).toBeGreaterThan(green); // larger values are higher up (smaller row)
     expect(green).toBeGreaterThan(blue);
-    expect(Math.abs((red - green) - (green - blue))).toBeLessThanOrEqual(1);
+    expect(Math.abs(red - green - (green - blue))).toBeLessThanOrEqual(1);
     // yRange [0, 10] mapped onto the plot area: the 0..2 and 6..10 spans scale by the same factor.
     const perUnit = (red - blue) / 4;
     expect(perUnit).toBeGreaterThan(20);
@@ -100,7 +105,9 @@ describe('plotLines', () => {
     // Row decreases (goes up) as x increases: compare average row of the left and right quarter of the half.
     const sorted = [...pixels].sort((a, b) => a[0] - b[0]);
     const quarter = Math.floor(sorted.length / 4);
-    expect(mean(sorted.slice(0, quarter).map((p) => p[1]))).toBeGreaterThan(mean(sorted.slice(-quarter).map((p) => p[1])) + 20);
+    expect(mean(sorted.slice(0, quarter).map((p) => p[1]))).toBeGreaterThan(
+      mean(sorted.slice(-quarter).map((p) => p[1])) + 20,
+    );
     // The legend (its swatch) sits in the top-left, where the line is not.
     const swatch = pixelsOf(image, RED).filter(([x, y]) => x < image.width / 3 && y < image.height / 3);
     expect(swatch.length).toBeGreaterThan(0);
@@ -139,11 +146,17 @@ describe('plotLines', () => {
     const span = xs[xs.length - 1]! - xs[0]!;
     expect(widestGap).toBeGreaterThan(span * (3 / 8) * 0.9); // the 2 -> 5 step is 3/8 of the x range
     // The pixels are all valid RGBA: no NaN turned into garbage, alpha everywhere opaque.
-    for (let p = 3; p < image.rgba.length; p += 4) if (image.rgba[p] !== 255) throw new Error(`alpha ${image.rgba[p]} at ${p}`);
+    for (let p = 3; p < image.rgba.length; p += 4)
+      if (image.rgba[p] !== 255) throw new Error(`alpha ${image.rgba[p]} at ${p}`);
   });
 
   it('draws a single point as a dot', () => {
-    const image = plotLines([{ name: 'one', values: [5], color: GREEN }], { width: 300, height: 200, lineWidth: 2, fontScale: 2 });
+    const image = plotLines([{ name: 'one', values: [5], color: GREEN }], {
+      width: 300,
+      height: 200,
+      lineWidth: 2,
+      fontScale: 2,
+    });
     const pixels = pixelsOf(image, GREEN);
     // A 5x5 dot (2 * lineWidth + 1) plus the legend swatch (6 * scale wide, 2 * lineWidth tall).
     expect(pixels.length).toBe(25 + 12 * 4);
@@ -153,7 +166,12 @@ describe('plotLines', () => {
 
   it('smoothing draws a faint raw series behind a solid average', () => {
     const values = Array.from({ length: 100 }, (_, i) => (i % 2 ? 1 : 0));
-    const image = plotLines([{ name: 'noisy', values, color: RED }], { width: 400, height: 300, smoothing: 10, yRange: [-1, 2] });
+    const image = plotLines([{ name: 'noisy', values, color: RED }], {
+      width: 400,
+      height: 300,
+      smoothing: 10,
+      yRange: [-1, 2],
+    });
     // The average of alternating 0/1 is 0.5: a solid red line on one row band, across the plot.
     const rows = lineRows(image, RED, 250);
     expect(rows.length).toBeGreaterThanOrEqual(2);
@@ -161,13 +179,16 @@ describe('plotLines', () => {
     // The raw zig-zag is blended at 30%: pinkish pixels (red channel high, others about 255 * 0.7).
     let faint = 0;
     for (let p = 0; p < image.rgba.length; p += 4) {
-      if (image.rgba[p]! > 230 && Math.abs(image.rgba[p + 1]! - 178) <= 2 && Math.abs(image.rgba[p + 2]! - 178) <= 2) faint++;
+      if (image.rgba[p]! > 230 && Math.abs(image.rgba[p + 1]! - 178) <= 2 && Math.abs(image.rgba[p + 2]! - 178) <= 2)
+        faint++;
     }
     expect(faint).toBeGreaterThan(1000);
   });
 
   it('rejects bad options', () => {
-    expect(() => plotLines([{ name: 'a', values: [1, 2], x: [0] }])).toThrow(/series "a" \(0\) has 2 values but 1 x coordinates/);
+    expect(() => plotLines([{ name: 'a', values: [1, 2], x: [0] }])).toThrow(
+      /series "a" \(0\) has 2 values but 1 x coordinates/,
+    );
     expect(() => plotLines([], { width: 10 })).toThrow(/at least 64x48/);
     expect(() => plotLines([], { smoothing: 0.5 })).toThrow(/smoothing must be a positive integer/);
   });

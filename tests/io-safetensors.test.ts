@@ -23,8 +23,16 @@ function headerOf(file: Uint8Array): { length: number; json: Record<string, any>
 describe('float16 / bfloat16 conversions', () => {
   it('match known bit patterns', () => {
     const halfCases: [number, number][] = [
-      [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [0.5, 0x3800], [0, 0x0000], [-0, 0x8000],
-      [2 ** -24, 0x0001], [2 ** -14, 0x0400], [Infinity, 0x7c00], [-Infinity, 0xfc00],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [0.5, 0x3800],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [2 ** -24, 0x0001],
+      [2 ** -14, 0x0400],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
       [70000, 0x7c00], // overflow -> Inf
       [1 + 2 ** -11, 0x3c00], // tie rounds to even (down)
       [1 + 3 * 2 ** -11, 0x3c02], // tie rounds to even (up)
@@ -35,7 +43,15 @@ describe('float16 / bfloat16 conversions', () => {
     for (const [value, bits] of halfCases) {
       expect(floatToHalfBits(value), `f16 bits of ${value}`).toBe(bits);
     }
-    for (const [value, bits] of halfCases.filter(([v]) => v !== 70000 && v !== 1 + 2 ** -11 && v !== 1 + 3 * 2 ** -11 && v !== 2 ** -25 && v !== 1.5 * 2 ** -25 && v !== 0.1)) {
+    for (const [value, bits] of halfCases.filter(
+      ([v]) =>
+        v !== 70000 &&
+        v !== 1 + 2 ** -11 &&
+        v !== 1 + 3 * 2 ** -11 &&
+        v !== 2 ** -25 &&
+        v !== 1.5 * 2 ** -25 &&
+        v !== 0.1,
+    )) {
       expect(Object.is(halfBitsToFloat(bits), value), `f16 value of 0x${bits.toString(16)}`).toBe(true);
     }
     expect(halfBitsToFloat(0x2e66)).toBeCloseTo(0.0999755859375, 12);
@@ -66,20 +82,44 @@ describe('safetensors', () => {
   it('decodes a hand-built file to known values', () => {
     // a: F32 [2] = [1, -2.5]; b: F16 [3] = [1, -2, 65504]; c: BF16 [1] = [1]; d: I64 [1] = [-1]; e: U8 [2,1] = [7, 255]
     const data = [
-      0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x20, 0xc0, // a (0..8)
-      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // d (8..16)
-      0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b, // b (16..22)
-      0x80, 0x3f, // c (22..24)
-      0x07, 0xff, // e (24..26)
+      0x00,
+      0x00,
+      0x80,
+      0x3f,
+      0x00,
+      0x00,
+      0x20,
+      0xc0, // a (0..8)
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff, // d (8..16)
+      0x00,
+      0x3c,
+      0x00,
+      0xc0,
+      0xff,
+      0x7b, // b (16..22)
+      0x80,
+      0x3f, // c (22..24)
+      0x07,
+      0xff, // e (24..26)
     ];
-    const file = buildFile({
-      __metadata__: { format: 'pt', note: 'hand made' },
-      a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
-      d: { dtype: 'I64', shape: [1], data_offsets: [8, 16] },
-      b: { dtype: 'F16', shape: [3], data_offsets: [16, 22] },
-      c: { dtype: 'BF16', shape: [1], data_offsets: [22, 24] },
-      e: { dtype: 'U8', shape: [2, 1], data_offsets: [24, 26] },
-    }, data);
+    const file = buildFile(
+      {
+        __metadata__: { format: 'pt', note: 'hand made' },
+        a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+        d: { dtype: 'I64', shape: [1], data_offsets: [8, 16] },
+        b: { dtype: 'F16', shape: [3], data_offsets: [16, 22] },
+        c: { dtype: 'BF16', shape: [1], data_offsets: [22, 24] },
+        e: { dtype: 'U8', shape: [2, 1], data_offsets: [24, 26] },
+      },
+      data,
+    );
     const { tensors, metadata } = decodeSafetensors(file);
     expect(metadata).toEqual({ format: 'pt', note: 'hand made' });
     expect([...tensors.keys()].sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
@@ -94,11 +134,16 @@ describe('safetensors', () => {
   });
 
   it('reads the metadata from the header alone', () => {
-    const file = encodeSafetensors({ w: { dtype: 'F32', shape: [4], data: new Float32Array([1, 2, 3, 4]) } }, { step: '7' });
+    const file = encodeSafetensors(
+      { w: { dtype: 'F32', shape: [4], data: new Float32Array([1, 2, 3, 4]) } },
+      { step: '7' },
+    );
     const truncated = file.subarray(0, file.length - 4); // the data is cut short, the header is whole
     expect(decodeSafetensorsMetadata(truncated)).toEqual({ step: '7' });
     expect(() => decodeSafetensors(truncated)).toThrow(/reach past the end of the data/);
-    expect(() => decodeSafetensorsMetadata(file.subarray(0, 5))).toThrow('safetensors: file is truncated: 5 bytes, too short for the 8-byte header length');
+    expect(() => decodeSafetensorsMetadata(file.subarray(0, 5))).toThrow(
+      'safetensors: file is truncated: 5 bytes, too short for the 8-byte header length',
+    );
   });
 
   it('decodes data that starts at an odd offset inside a larger buffer', () => {
@@ -110,25 +155,38 @@ describe('safetensors', () => {
   });
 
   it('round-trips bit-exactly, including NaN, -0, and every dtype', () => {
-    const f32 = new Float32Array([0, -0, 1.5, NaN, Infinity, -Infinity, 1e-45, 3.4028234663852886e38, -7.25, 0.1, 2, 3]);
+    const f32 = new Float32Array([
+      0,
+      -0,
+      1.5,
+      NaN,
+      Infinity,
+      -Infinity,
+      1e-45,
+      3.4028234663852886e38,
+      -7.25,
+      0.1,
+      2,
+      3,
+    ]);
     const halfBits = new Uint16Array([0x0000, 0x8000, 0x0001, 0x3c00, 0x7bff, 0x7c00, 0x7e01, 0xfc00]);
     const tensors = {
       'conv.weight': { dtype: 'F32' as const, shape: [2, 3, 2], data: f32 },
       'b.f64': { dtype: 'F64' as const, shape: [3], data: new Float64Array([Math.PI, -0, 1e300]) },
       'half.bits': { dtype: 'F16' as const, shape: [8], data: halfBits },
       'half.floats': { dtype: 'F16' as const, shape: [2, 2], data: new Float32Array([1, -2, 0.333251953125, 65504]) },
-      'bf16': { dtype: 'BF16' as const, shape: [3], data: new Float32Array([1, -3.140625, 0]) },
-      'steps': { dtype: 'I64' as const, shape: [2], data: new BigInt64Array([-(2n ** 62n), 12345678901234n]) },
-      'u64': { dtype: 'U64' as const, shape: [1], data: new BigUint64Array([2n ** 64n - 1n]) },
-      'i32': { dtype: 'I32' as const, shape: [3], data: new Int32Array([-2147483648, 0, 2147483647]) },
-      'u32': { dtype: 'U32' as const, shape: [1], data: new Uint32Array([4294967295]) },
-      'i16': { dtype: 'I16' as const, shape: [2], data: new Int16Array([-32768, 32767]) },
-      'u16': { dtype: 'U16' as const, shape: [1], data: new Uint16Array([65535]) },
-      'i8': { dtype: 'I8' as const, shape: [2], data: new Int8Array([-128, 127]) },
-      'u8': { dtype: 'U8' as const, shape: [1, 3], data: new Uint8Array([0, 128, 255]) },
-      'mask': { dtype: 'BOOL' as const, shape: [3], data: new Uint8Array([1, 0, 1]) },
-      'empty': { dtype: 'F32' as const, shape: [0, 4], data: new Float32Array(0) },
-      'scalar': { dtype: 'F32' as const, shape: [], data: new Float32Array([42]) },
+      bf16: { dtype: 'BF16' as const, shape: [3], data: new Float32Array([1, -3.140625, 0]) },
+      steps: { dtype: 'I64' as const, shape: [2], data: new BigInt64Array([-(2n ** 62n), 12345678901234n]) },
+      u64: { dtype: 'U64' as const, shape: [1], data: new BigUint64Array([2n ** 64n - 1n]) },
+      i32: { dtype: 'I32' as const, shape: [3], data: new Int32Array([-2147483648, 0, 2147483647]) },
+      u32: { dtype: 'U32' as const, shape: [1], data: new Uint32Array([4294967295]) },
+      i16: { dtype: 'I16' as const, shape: [2], data: new Int16Array([-32768, 32767]) },
+      u16: { dtype: 'U16' as const, shape: [1], data: new Uint16Array([65535]) },
+      i8: { dtype: 'I8' as const, shape: [2], data: new Int8Array([-128, 127]) },
+      u8: { dtype: 'U8' as const, shape: [1, 3], data: new Uint8Array([0, 128, 255]) },
+      mask: { dtype: 'BOOL' as const, shape: [3], data: new Uint8Array([1, 0, 1]) },
+      empty: { dtype: 'F32' as const, shape: [0, 4], data: new Float32Array(0) },
+      scalar: { dtype: 'F32' as const, shape: [], data: new Float32Array([42]) },
     };
     const file = encodeSafetensors(tensors, { epoch: '3', arch: 'dcgan' });
     const { length, text, json } = headerOf(file);
@@ -136,7 +194,21 @@ describe('safetensors', () => {
     expect(text.trimEnd().endsWith('}')).toBe(true);
     expect(json.__metadata__).toEqual({ epoch: '3', arch: 'dcgan' });
     // Each tensor begins at a multiple of its element size in the file.
-    const sizes: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, U64: 8, I32: 4, U32: 4, I16: 2, U16: 2, I8: 1, U8: 1, BOOL: 1 };
+    const sizes: Record<string, number> = {
+      F64: 8,
+      F32: 4,
+      F16: 2,
+      BF16: 2,
+      I64: 8,
+      U64: 8,
+      I32: 4,
+      U32: 4,
+      I16: 2,
+      U16: 2,
+      I8: 1,
+      U8: 1,
+      BOOL: 1,
+    };
     for (const [name, entry] of Object.entries(json)) {
       if (name === '__metadata__') continue;
       expect((8 + length + entry.data_offsets[0]) % sizes[entry.dtype]!, name).toBe(0);
@@ -160,7 +232,11 @@ describe('safetensors', () => {
     // Re-encoding the decoded tensors reproduces the file byte for byte.
     const again: Record<string, any> = {};
     for (const [name, t] of decoded.tensors) {
-      again[name] = { dtype: t.dtype, shape: t.shape, data: t.dtype === 'F16' || t.dtype === 'BF16' ? new Uint16Array(t.bytes.slice().buffer) : t.data };
+      again[name] = {
+        dtype: t.dtype,
+        shape: t.shape,
+        data: t.dtype === 'F16' || t.dtype === 'BF16' ? new Uint16Array(t.bytes.slice().buffer) : t.data,
+      };
     }
     expect(encodeSafetensors(again, decoded.metadata)).toEqual(file);
   });
@@ -195,18 +271,25 @@ describe('safetensors', () => {
       expect(() => decodeSafetensors(file)).toThrow(/exceeds the 100000000-byte limit/);
     });
     it('bad JSON', () => {
-      expect(() => decodeSafetensors(buildFile(null, eightBytes, '{"w": {"dtype": "F32",'))).toThrow(/header is not valid JSON/);
+      expect(() => decodeSafetensors(buildFile(null, eightBytes, '{"w": {"dtype": "F32",'))).toThrow(
+        /header is not valid JSON/,
+      );
       expect(() => decodeSafetensors(buildFile([1, 2], []))).toThrow(/must be an object/);
     });
     it('data truncated after the header: offsets outside the data', () => {
       const file = buildFile(good, eightBytes);
-      expect(() => decodeSafetensors(file.subarray(0, file.length - 3))).toThrow(/tensor "w": "data_offsets" \[0, 8\] reach past the end of the data \(5 bytes\)/);
+      expect(() => decodeSafetensors(file.subarray(0, file.length - 3))).toThrow(
+        /tensor "w": "data_offsets" \[0, 8\] reach past the end of the data \(5 bytes\)/,
+      );
     });
     it('overlapping offsets', () => {
-      const file = buildFile({
-        a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
-        b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
-      }, eightBytes);
+      const file = buildFile(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+        },
+        eightBytes,
+      );
       expect(() => decodeSafetensors(file)).toThrow(/tensor "b" bytes \[4, 8\] overlap tensor "a" bytes \[0, 8\]/);
     });
     it('holes in the data', () => {
@@ -217,7 +300,9 @@ describe('safetensors', () => {
     });
     it('shape / byte-count mismatch', () => {
       const file = buildFile({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, eightBytes);
-      expect(() => decodeSafetensors(file)).toThrow(/tensor "w": shape \[3\] with dtype F32 needs 12 bytes, but "data_offsets" \[0, 8\] span 8/);
+      expect(() => decodeSafetensors(file)).toThrow(
+        /tensor "w": shape \[3\] with dtype F32 needs 12 bytes, but "data_offsets" \[0, 8\] span 8/,
+      );
     });
     it('unknown dtype', () => {
       const file = buildFile({ w: { dtype: 'F8_E9', shape: [8], data_offsets: [0, 8] } }, eightBytes);
@@ -226,9 +311,15 @@ describe('safetensors', () => {
     it('malformed fields', () => {
       const cases: [unknown, RegExp][] = [
         [{ w: { dtype: 'F32', shape: [2] } }, /tensor "w": header entry lacks "data_offsets"/],
-        [{ w: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }, /tensor "w": "shape" must be an array of non-negative integers/],
+        [
+          { w: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } },
+          /tensor "w": "shape" must be an array of non-negative integers/,
+        ],
         [{ w: { dtype: 'F32', shape: [2], data_offsets: [0] } }, /tensor "w": "data_offsets" must be \[begin, end\]/],
-        [{ w: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, /tensor "w": "data_offsets" \[8, 0\] ends before it begins/],
+        [
+          { w: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } },
+          /tensor "w": "data_offsets" \[8, 0\] ends before it begins/,
+        ],
         [{ w: 5 }, /tensor "w": header entry is not an object/],
         [{ ...good, __metadata__: { epoch: 3 } }, /"__metadata__" value for "epoch" must be a string/],
       ];
@@ -237,14 +328,18 @@ describe('safetensors', () => {
       }
     });
     it('encoder rejects mismatched data', () => {
-      expect(() => encodeSafetensors({ w: { dtype: 'F32', shape: [2, 2], data: new Float32Array(3) } }))
-        .toThrow(/tensor "w" has shape \[2, 2\] \(4 elements\) but its data holds 3 elements/);
-      expect(() => encodeSafetensors({ w: { dtype: 'I64', shape: [2], data: new Int32Array(2) } }))
-        .toThrow(/tensor "w" has dtype I64, which needs a BigInt64Array, but got a Int32Array/);
-      expect(() => encodeSafetensors({ w: { dtype: 'Q4' as any, shape: [2], data: new Int32Array(2) } }))
-        .toThrow(/tensor "w" has unknown dtype "Q4"/);
-      expect(() => encodeSafetensors({ __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } }))
-        .toThrow(/reserved/);
+      expect(() => encodeSafetensors({ w: { dtype: 'F32', shape: [2, 2], data: new Float32Array(3) } })).toThrow(
+        /tensor "w" has shape \[2, 2\] \(4 elements\) but its data holds 3 elements/,
+      );
+      expect(() => encodeSafetensors({ w: { dtype: 'I64', shape: [2], data: new Int32Array(2) } })).toThrow(
+        /tensor "w" has dtype I64, which needs a BigInt64Array, but got a Int32Array/,
+      );
+      expect(() => encodeSafetensors({ w: { dtype: 'Q4' as any, shape: [2], data: new Int32Array(2) } })).toThrow(
+        /tensor "w" has unknown dtype "Q4"/,
+      );
+      expect(() => encodeSafetensors({ __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } })).toThrow(
+        /reserved/,
+      );
     });
   });
 });
@@ -252,7 +347,10 @@ describe('safetensors', () => {
 describe('decodeSafetensors on a Node Buffer', () => {
   it('decodes tensors of the right length when the bytes come from readFileSync (Buffer.slice is a view)', async () => {
     const { encodeSafetensors, decodeSafetensors } = await import('../src/io/safetensors.ts');
-    const bytes = encodeSafetensors({ a: { dtype: 'F32', shape: [3], data: Float32Array.of(1, 2, 3) }, b: { dtype: 'F32', shape: [2], data: Float32Array.of(4, 5) } });
+    const bytes = encodeSafetensors({
+      a: { dtype: 'F32', shape: [3], data: Float32Array.of(1, 2, 3) },
+      b: { dtype: 'F32', shape: [2], data: Float32Array.of(4, 5) },
+    });
     const { tensors } = decodeSafetensors(Buffer.from(bytes));
     expect(Array.from(tensors.get('a')!.data as Float32Array)).toEqual([1, 2, 3]);
     expect(Array.from(tensors.get('b')!.data as Float32Array)).toEqual([4, 5]);

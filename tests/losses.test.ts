@@ -13,7 +13,9 @@ const SHAPES: number[][] = [[7], [3, 5], [2, 3, 4, 5]];
 function extremeLogits(n: number, seed: number): Float64Array {
   const x = randomArray(n, seed, -6, 6);
   const fixed = [-100, 100, -30, 30, 0, -1e-3, 88, -88];
-  fixed.forEach((v, i) => { if (i < n) x[(i * 7) % n] = v; });
+  fixed.forEach((v, i) => {
+    if (i < n) x[(i * 7) % n] = v;
+  });
   return x;
 }
 
@@ -62,9 +64,13 @@ describe('bceWithLogits', () => {
 
   it('rejects mismatched shapes, bad targets and unknown reductions', () => {
     tidy(() => {
-      expect(() => bceWithLogits(Tensor.zeros([4, 1]), Tensor.zeros([4]))).toThrow(/bceWithLogits: logits \[4, 1\] and targets \[4\] must have the same shape/);
+      expect(() => bceWithLogits(Tensor.zeros([4, 1]), Tensor.zeros([4]))).toThrow(
+        /bceWithLogits: logits \[4, 1\] and targets \[4\] must have the same shape/,
+      );
       expect(() => bceWithLogits(Tensor.zeros([4]), NaN)).toThrow(/target must be a finite number/);
-      expect(() => bceWithLogits(Tensor.zeros([4]), 1, { reduction: 'avg' as never })).toThrow(/reduction must be 'mean', 'sum' or 'none', got "avg"/);
+      expect(() => bceWithLogits(Tensor.zeros([4]), 1, { reduction: 'avg' as never })).toThrow(
+        /reduction must be 'mean', 'sum' or 'none', got "avg"/,
+      );
     });
   });
 });
@@ -73,17 +79,27 @@ describe('mseLoss and l1Loss', () => {
   for (const shape of SHAPES) {
     for (const reduction of REDUCTIONS) {
       it(`mse ${shape} ${reduction}`, async () => {
-        await checkOp({ shapes: [shape, shape], gpu: ([a, b]) => mseLoss(a, b, { reduction }), ref: ([a, b]) => R.mse(a, b, reduction) });
+        await checkOp({
+          shapes: [shape, shape],
+          gpu: ([a, b]) => mseLoss(a, b, { reduction }),
+          ref: ([a, b]) => R.mse(a, b, reduction),
+        });
       });
       it(`l1 ${shape} ${reduction}`, async () => {
-        await checkOp({ shapes: [shape, shape], gpu: ([a, b]) => l1Loss(a, b, { reduction }), ref: ([a, b]) => R.l1(a, b, reduction) });
+        await checkOp({
+          shapes: [shape, shape],
+          gpu: ([a, b]) => l1Loss(a, b, { reduction }),
+          ref: ([a, b]) => R.l1(a, b, reduction),
+        });
       });
     }
   }
 
   it('rejects mismatched shapes', () => {
     tidy(() => {
-      expect(() => mseLoss(Tensor.zeros([2, 3]), Tensor.zeros([3, 2]))).toThrow(/mseLoss: input \[2, 3\] and target \[3, 2\] must have the same shape/);
+      expect(() => mseLoss(Tensor.zeros([2, 3]), Tensor.zeros([3, 2]))).toThrow(
+        /mseLoss: input \[2, 3\] and target \[3, 2\] must have the same shape/,
+      );
       expect(() => l1Loss(Tensor.zeros([2]), Tensor.zeros([2, 1]))).toThrow(/l1Loss: input \[2\] and target \[2, 1\]/);
     });
   });
@@ -100,9 +116,17 @@ describe('mseLoss and l1Loss', () => {
 });
 
 describe('totalVariation', () => {
-  const TV_SHAPES: [number, number, number, number][] = [[1, 3, 5, 4], [2, 2, 3, 7], [2, 1, 1, 4]];
+  const TV_SHAPES: [number, number, number, number][] = [
+    [1, 3, 5, 4],
+    [2, 2, 3, 7],
+    [2, 1, 1, 4],
+  ];
   for (const shape of TV_SHAPES) {
-    for (const [kind, beta] of [['abs', 2], ['squared', 2], ['squared', 2.5]] as const) {
+    for (const [kind, beta] of [
+      ['abs', 2],
+      ['squared', 2],
+      ['squared', 2.5],
+    ] as const) {
       for (const reduction of REDUCTIONS) {
         it(`${kind} beta=${beta} ${shape} ${reduction}`, async () => {
           await checkOp({
@@ -126,8 +150,12 @@ describe('totalVariation', () => {
 
   it('rejects bad input', () => {
     tidy(() => {
-      expect(() => totalVariation(Tensor.zeros([3, 4, 4]))).toThrow(/totalVariation: images must be 4-D \[N, C, H, W\], got shape \[3, 4, 4\]/);
-      expect(() => totalVariation(Tensor.zeros([1, 1, 4, 4]), { kind: 'l2' as never })).toThrow(/kind must be 'abs' or 'squared'/);
+      expect(() => totalVariation(Tensor.zeros([3, 4, 4]))).toThrow(
+        /totalVariation: images must be 4-D \[N, C, H, W\], got shape \[3, 4, 4\]/,
+      );
+      expect(() => totalVariation(Tensor.zeros([1, 1, 4, 4]), { kind: 'l2' as never })).toThrow(
+        /kind must be 'abs' or 'squared'/,
+      );
       expect(() => totalVariation(Tensor.zeros([1, 1, 4, 4]), { beta: 0 })).toThrow(/beta must be positive/);
     });
   });

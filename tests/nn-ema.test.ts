@@ -17,11 +17,19 @@ describe('weight averaging (nn/ema.ts)', () => {
     const a1 = await values(avg);
     for (let i = 0; i < a0.length; i++) {
       expect(a1[i][0]).toBe(a0[i][0]);
-      expectClose(a1[i][1], a0[i][1].map((v, j) => 0.9 * v + 0.1 * c0[i][1][j]), 1e-6);
+      expectClose(
+        a1[i][1],
+        a0[i][1].map((v, j) => 0.9 * v + 0.1 * c0[i][1][j]),
+        1e-6,
+      );
     }
     expect(() => emaUpdate(avg, cur, 1)).toThrow('emaUpdate: decay must be in [0, 1), got 1');
-    expect(() => emaUpdate(avg, new Linear(3, 5), 0.5)).toThrow('emaUpdate: the modules differ at weight [3, 5] vs weight [5, 3]');
-    expect(() => emaUpdate(avg, new Linear(5, 3, false), 0.5)).toThrow('emaUpdate: the modules differ (2 vs 1 tensors)');
+    expect(() => emaUpdate(avg, new Linear(3, 5), 0.5)).toThrow(
+      'emaUpdate: the modules differ at weight [3, 5] vs weight [5, 3]',
+    );
+    expect(() => emaUpdate(avg, new Linear(5, 3, false), 0.5)).toThrow(
+      'emaUpdate: the modules differ (2 vs 1 tensors)',
+    );
   });
 
   it('copyModuleState copies parameters and buffers', async () => {
@@ -33,15 +41,23 @@ describe('weight averaging (nn/ema.ts)', () => {
     expect(await values(dst)).toEqual(await values(src));
   });
 
-  it('refreshBatchNormStats sets the running statistics to one batch\'s mean and unbiased variance', async () => {
+  it("refreshBatchNormStats sets the running statistics to one batch's mean and unbiased variance", async () => {
     const net = new Sequential(new Linear(4, 3, true, { seed: 7 }), new BatchNorm1d(3));
-    const bn = net.namedModules().map(([, m]) => m).find((m) => m instanceof BatchNorm1d) as BatchNorm1d;
-    const lin = net.namedModules().map(([, m]) => m).find((m) => m instanceof Linear) as Linear;
+    const bn = net
+      .namedModules()
+      .map(([, m]) => m)
+      .find((m) => m instanceof BatchNorm1d) as BatchNorm1d;
+    const lin = net
+      .namedModules()
+      .map(([, m]) => m)
+      .find((m) => m instanceof Linear) as Linear;
     const n = 10;
     const x = Tensor.fromArray(Float32Array.from(randomArray(n * 4, 8, -2, 2)), [n, 4]);
     const h = await lin.forward(x).toArray(); // [n, 3], the BatchNorm's input
     const mean = [0, 1, 2].map((c) => Array.from({ length: n }, (_, i) => h[i * 3 + c]).reduce((s, v) => s + v, 0) / n);
-    const unbiased = [0, 1, 2].map((c) => Array.from({ length: n }, (_, i) => (h[i * 3 + c] - mean[c]) ** 2).reduce((s, v) => s + v, 0) / (n - 1));
+    const unbiased = [0, 1, 2].map(
+      (c) => Array.from({ length: n }, (_, i) => (h[i * 3 + c] - mean[c]) ** 2).reduce((s, v) => s + v, 0) / (n - 1),
+    );
     const params0 = await Promise.all(net.parameters().map((p) => p.toArray()));
     net.eval();
     refreshBatchNormStats(net, () => net.forward(x));

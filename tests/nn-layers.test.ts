@@ -12,43 +12,81 @@ useEngine();
 type Dims = [number, number, number, number];
 
 /** float64 conv2d: out[n,o,y,x] = b[o] + Σ_{c,i,j} in[n,c,y·s−p+i·d, x·s−p+j·d] · w[o,c,i,j]. */
-function refConv2d(x: ArrayLike<number>, [N, C, H, W]: Dims, w: ArrayLike<number>, [O, , KH, KW]: Dims, b: ArrayLike<number> | null, s: number, p: number, d: number) {
+function refConv2d(
+  x: ArrayLike<number>,
+  [N, C, H, W]: Dims,
+  w: ArrayLike<number>,
+  [O, , KH, KW]: Dims,
+  b: ArrayLike<number> | null,
+  s: number,
+  p: number,
+  d: number,
+) {
   const Ho = Math.floor((H + 2 * p - d * (KH - 1) - 1) / s) + 1;
   const Wo = Math.floor((W + 2 * p - d * (KW - 1) - 1) / s) + 1;
   const out = new Float64Array(N * O * Ho * Wo);
-  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) for (let y = 0; y < Ho; y++) for (let xx = 0; xx < Wo; xx++) {
-    let acc = b ? b[o] : 0;
-    for (let c = 0; c < C; c++) for (let i = 0; i < KH; i++) for (let j = 0; j < KW; j++) {
-      const iy = y * s - p + i * d;
-      const ix = xx * s - p + j * d;
-      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-      acc += x[((n * C + c) * H + iy) * W + ix] * w[((o * C + c) * KH + i) * KW + j];
-    }
-    out[((n * O + o) * Ho + y) * Wo + xx] = acc;
-  }
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++)
+      for (let y = 0; y < Ho; y++)
+        for (let xx = 0; xx < Wo; xx++) {
+          let acc = b ? b[o] : 0;
+          for (let c = 0; c < C; c++)
+            for (let i = 0; i < KH; i++)
+              for (let j = 0; j < KW; j++) {
+                const iy = y * s - p + i * d;
+                const ix = xx * s - p + j * d;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                acc += x[((n * C + c) * H + iy) * W + ix] * w[((o * C + c) * KH + i) * KW + j];
+              }
+          out[((n * O + o) * Ho + y) * Wo + xx] = acc;
+        }
   return { out, shape: [N, O, Ho, Wo] };
 }
 
 /** float64 transposed conv (scatter form), weight [C_in, C_out, kh, kw]. */
-function refConvT(x: ArrayLike<number>, [N, C, H, W]: Dims, w: ArrayLike<number>, [, O, KH, KW]: Dims, b: ArrayLike<number> | null, s: number, p: number, op: number) {
+function refConvT(
+  x: ArrayLike<number>,
+  [N, C, H, W]: Dims,
+  w: ArrayLike<number>,
+  [, O, KH, KW]: Dims,
+  b: ArrayLike<number> | null,
+  s: number,
+  p: number,
+  op: number,
+) {
   const Ho = (H - 1) * s - 2 * p + (KH - 1) + op + 1;
   const Wo = (W - 1) * s - 2 * p + (KW - 1) + op + 1;
   const out = new Float64Array(N * O * Ho * Wo);
-  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) for (let k = 0; k < Ho * Wo; k++) out[(n * O + o) * Ho * Wo + k] = b ? b[o] : 0;
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let xx = 0; xx < W; xx++) {
-    const v = x[((n * C + c) * H + y) * W + xx];
-    for (let o = 0; o < O; o++) for (let i = 0; i < KH; i++) for (let j = 0; j < KW; j++) {
-      const oy = y * s - p + i;
-      const ox = xx * s - p + j;
-      if (oy < 0 || oy >= Ho || ox < 0 || ox >= Wo) continue;
-      out[((n * O + o) * Ho + oy) * Wo + ox] += v * w[((c * O + o) * KH + i) * KW + j];
-    }
-  }
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++) for (let k = 0; k < Ho * Wo; k++) out[(n * O + o) * Ho * Wo + k] = b ? b[o] : 0;
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < H; y++)
+        for (let xx = 0; xx < W; xx++) {
+          const v = x[((n * C + c) * H + y) * W + xx];
+          for (let o = 0; o < O; o++)
+            for (let i = 0; i < KH; i++)
+              for (let j = 0; j < KW; j++) {
+                const oy = y * s - p + i;
+                const ox = xx * s - p + j;
+                if (oy < 0 || oy >= Ho || ox < 0 || ox >= Wo) continue;
+                out[((n * O + o) * Ho + oy) * Wo + ox] += v * w[((c * O + o) * KH + i) * KW + j];
+              }
+        }
   return { out, shape: [N, O, Ho, Wo] };
 }
 
 /** float64 batch norm per channel (axis 1) with the statistics given or computed from the batch. */
-function refBatchNorm(x: ArrayLike<number>, N: number, C: number, HW: number, gamma: ArrayLike<number>, beta: ArrayLike<number>, eps: number, stats?: { mean: ArrayLike<number>; var: ArrayLike<number> }) {
+function refBatchNorm(
+  x: ArrayLike<number>,
+  N: number,
+  C: number,
+  HW: number,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  eps: number,
+  stats?: { mean: ArrayLike<number>; var: ArrayLike<number> },
+) {
   const out = new Float64Array(x.length);
   const mean = new Float64Array(C);
   const biased = new Float64Array(C);
@@ -64,23 +102,37 @@ function refBatchNorm(x: ArrayLike<number>, N: number, C: number, HW: number, ga
   for (let c = 0; c < C; c++) {
     const mu = stats ? stats.mean[c] : mean[c];
     const v = stats ? stats.var[c] : biased[c];
-    for (let n = 0; n < N; n++) for (let k = 0; k < HW; k++) {
-      const i = (n * C + c) * HW + k;
-      out[i] = (gamma[c] * (x[i] - mu)) / Math.sqrt(v + eps) + beta[c];
-    }
+    for (let n = 0; n < N; n++)
+      for (let k = 0; k < HW; k++) {
+        const i = (n * C + c) * HW + k;
+        out[i] = (gamma[c] * (x[i] - mu)) / Math.sqrt(v + eps) + beta[c];
+      }
   }
   return { out, mean, unbiased: Array.from(biased, (v) => (v * M) / (M - 1)) };
 }
 
 describe('Conv2d / ConvTranspose2d layers', () => {
   it('Conv2d forward matches a float64 reference (stride, padding, dilation, bias on/off)', async () => {
-    for (const [s, p, d, bias] of [[1, 0, 1, true], [2, 1, 1, false], [1, 2, 2, true]] as const) {
+    for (const [s, p, d, bias] of [
+      [1, 0, 1, true],
+      [2, 1, 1, false],
+      [1, 2, 2, true],
+    ] as const) {
       const conv = new Conv2d(3, 4, 3, { stride: s, padding: p, dilation: d, bias, seed: 7 });
       const xs: Dims = [2, 3, 7, 6];
       const xData = randomArray(2 * 3 * 7 * 6, 5);
       const x = Tensor.fromArray(Float32Array.from(xData), xs);
       const y = conv.forward(x);
-      const ref = refConv2d(xData, xs, await conv.weight.toArray(), [4, 3, 3, 3], bias ? await conv.bias!.toArray() : null, s, p, d);
+      const ref = refConv2d(
+        xData,
+        xs,
+        await conv.weight.toArray(),
+        [4, 3, 3, 3],
+        bias ? await conv.bias!.toArray() : null,
+        s,
+        p,
+        d,
+      );
       expect(y.shape).toEqual(ref.shape);
       expectClose(await y.toArray(), ref.out, 1e-5);
       expect(conv.stateDict().size).toBe(bias ? 2 : 1);
@@ -88,13 +140,26 @@ describe('Conv2d / ConvTranspose2d layers', () => {
   });
 
   it('ConvTranspose2d forward matches a float64 reference; weight is [in, out, kh, kw]', async () => {
-    for (const [s, p, op, bias] of [[1, 0, 0, true], [2, 1, 0, false], [2, 1, 1, true]] as const) {
+    for (const [s, p, op, bias] of [
+      [1, 0, 0, true],
+      [2, 1, 0, false],
+      [2, 1, 1, true],
+    ] as const) {
       const convT = new ConvTranspose2d(3, 2, 4, { stride: s, padding: p, outputPadding: op, bias, seed: 9 });
       expect(convT.weight.shape).toEqual([3, 2, 4, 4]);
       const xs: Dims = [2, 3, 3, 4];
       const xData = randomArray(2 * 3 * 3 * 4, 6);
       const y = convT.forward(Tensor.fromArray(Float32Array.from(xData), xs));
-      const ref = refConvT(xData, xs, await convT.weight.toArray(), [3, 2, 4, 4], bias ? await convT.bias!.toArray() : null, s, p, op);
+      const ref = refConvT(
+        xData,
+        xs,
+        await convT.weight.toArray(),
+        [3, 2, 4, 4],
+        bias ? await convT.bias!.toArray() : null,
+        s,
+        p,
+        op,
+      );
       expect(y.shape).toEqual(ref.shape);
       expectClose(await y.toArray(), ref.out, 1e-5);
     }
@@ -128,8 +193,16 @@ describe('BatchNorm layers', () => {
     const y = bn.forward(Tensor.fromArray(Float32Array.from(xData), [N, C, H, W]));
     const ref = refBatchNorm(xData, N, C, H * W, [1.5, -0.5], [0.25, 2], 1e-5);
     expectClose(await y.toArray(), ref.out, 1e-5);
-    expectClose(await bn.runningMean.toArray(), Array.from(ref.mean, (m) => 0.1 * m), 1e-6);
-    expectClose(await bn.runningVar.toArray(), ref.unbiased.map((v) => 0.9 + 0.1 * v), 1e-6);
+    expectClose(
+      await bn.runningMean.toArray(),
+      Array.from(ref.mean, (m) => 0.1 * m),
+      1e-6,
+    );
+    expectClose(
+      await bn.runningVar.toArray(),
+      ref.unbiased.map((v) => 0.9 + 0.1 * v),
+      1e-6,
+    );
     expect(await bn.numBatchesTracked.item()).toBe(1);
     bn.forward(Tensor.fromArray(Float32Array.from(xData), [N, C, H, W]));
     expect(await bn.numBatchesTracked.item()).toBe(2);
@@ -165,8 +238,12 @@ describe('BatchNorm layers', () => {
   });
 
   it('rejects inputs of the wrong rank or channel count', () => {
-    expect(() => new BatchNorm2d(3).forward(Tensor.zeros([2, 3]))).toThrow(/BatchNorm2d\(3\): expected a 4-D \[N, C, H, W\] input, got \[2, 3\]/);
-    expect(() => new BatchNorm1d(3).forward(Tensor.zeros([2, 4]))).toThrow(/BatchNorm1d\(3\): input of shape \[2, 4\] has 4 channels in dimension 1, expected 3/);
+    expect(() => new BatchNorm2d(3).forward(Tensor.zeros([2, 3]))).toThrow(
+      /BatchNorm2d\(3\): expected a 4-D \[N, C, H, W\] input, got \[2, 3\]/,
+    );
+    expect(() => new BatchNorm1d(3).forward(Tensor.zeros([2, 4]))).toThrow(
+      /BatchNorm1d\(3\): input of shape \[2, 4\] has 4 channels in dimension 1, expected 3/,
+    );
   });
 });
 
@@ -175,16 +252,19 @@ class Generator extends Module {
   readonly main: Sequential;
   constructor(nz: number, ngf: number, nc: number) {
     super();
-    this.main = this.registerModule('main', new Sequential(
-      new ConvTranspose2d(nz, ngf * 4, 4, { stride: 1, padding: 0, bias: false }),
-      new BatchNorm2d(ngf * 4),
-      new ReLU(),
-      new ConvTranspose2d(ngf * 4, ngf * 2, 4, { stride: 2, padding: 1, bias: false }),
-      new BatchNorm2d(ngf * 2),
-      new ReLU(),
-      new ConvTranspose2d(ngf * 2, nc, 4, { stride: 2, padding: 1, bias: false }),
-      new Tanh(),
-    ));
+    this.main = this.registerModule(
+      'main',
+      new Sequential(
+        new ConvTranspose2d(nz, ngf * 4, 4, { stride: 1, padding: 0, bias: false }),
+        new BatchNorm2d(ngf * 4),
+        new ReLU(),
+        new ConvTranspose2d(ngf * 4, ngf * 2, 4, { stride: 2, padding: 1, bias: false }),
+        new BatchNorm2d(ngf * 2),
+        new ReLU(),
+        new ConvTranspose2d(ngf * 2, nc, 4, { stride: 2, padding: 1, bias: false }),
+        new Tanh(),
+      ),
+    );
   }
   forward(x: Tensor): Tensor {
     return this.main.forward(x);
@@ -195,7 +275,13 @@ describe('DCGAN-style networks', () => {
   it('generator state dict has exactly the keys torch gives the tutorial architecture', () => {
     const g = new Generator(8, 4, 3);
     const keys = [...g.stateDict()].map(([k, t]) => `${k} [${t.shape}]`);
-    const bn = (i: number, c: number) => [`main.${i}.weight [${c}]`, `main.${i}.bias [${c}]`, `main.${i}.running_mean [${c}]`, `main.${i}.running_var [${c}]`, `main.${i}.num_batches_tracked []`];
+    const bn = (i: number, c: number) => [
+      `main.${i}.weight [${c}]`,
+      `main.${i}.bias [${c}]`,
+      `main.${i}.running_mean [${c}]`,
+      `main.${i}.running_var [${c}]`,
+      `main.${i}.num_batches_tracked []`,
+    ];
     expect(keys).toEqual([
       'main.0.weight [8,16,4,4]',
       ...bn(1, 16),
@@ -203,7 +289,15 @@ describe('DCGAN-style networks', () => {
       ...bn(4, 8),
       'main.6.weight [8,3,4,4]',
     ]);
-    expect(g.parameters().map((p) => p.name)).toEqual(['main.0.weight', 'main.1.weight', 'main.1.bias', 'main.3.weight', 'main.4.weight', 'main.4.bias', 'main.6.weight']);
+    expect(g.parameters().map((p) => p.name)).toEqual([
+      'main.0.weight',
+      'main.1.weight',
+      'main.1.bias',
+      'main.3.weight',
+      'main.4.weight',
+      'main.4.bias',
+      'main.6.weight',
+    ]);
     const out = tidy(() => [...g.forward(Tensor.randn([2, 8, 1, 1], { seed: 1 })).shape]);
     expect(out).toEqual([2, 3, 16, 16]);
   });

@@ -7,7 +7,14 @@ import { useEngine, randomArray, expectClose } from './helpers.ts';
 useEngine();
 
 /** float64 reference of y = x Wᵀ + b for x [n, in], W [out, in]. */
-function refLinear(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, n: number, inF: number, outF: number): Float64Array {
+function refLinear(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number> | null,
+  n: number,
+  inF: number,
+  outF: number,
+): Float64Array {
   const y = new Float64Array(n * outF);
   for (let i = 0; i < n; i++) {
     for (let o = 0; o < outF; o++) {
@@ -81,7 +88,9 @@ describe('Linear', () => {
 
   it('rejects an input with the wrong feature count', () => {
     const layer = new Linear(4, 2);
-    expect(() => layer.forward(Tensor.zeros([3, 5]))).toThrow(/Linear\(4, 2\): input of shape \[3, 5\] must end in 4 features/);
+    expect(() => layer.forward(Tensor.zeros([3, 5]))).toThrow(
+      /Linear\(4, 2\): input of shape \[3, 5\] must end in 4 features/,
+    );
   });
 });
 
@@ -108,9 +117,23 @@ describe('state dict', () => {
       ['4.scale', [3]],
       ['4.count', []],
     ]);
-    expect(net.namedParameters().map(([k]) => k)).toEqual(['0.weight', '0.bias', '2.weight', '3.0.weight', '3.0.bias', '4.scale']);
+    expect(net.namedParameters().map(([k]) => k)).toEqual([
+      '0.weight',
+      '0.bias',
+      '2.weight',
+      '3.0.weight',
+      '3.0.bias',
+      '4.scale',
+    ]);
     expect(net.namedBuffers().map(([k]) => k)).toEqual(['4.count']);
-    expect(net.parameters().map((p) => p.name)).toEqual(['0.weight', '0.bias', '2.weight', '3.0.weight', '3.0.bias', '4.scale']);
+    expect(net.parameters().map((p) => p.name)).toEqual([
+      '0.weight',
+      '0.bias',
+      '2.weight',
+      '3.0.weight',
+      '3.0.bias',
+      '4.scale',
+    ]);
     expect(net.parameters().every((p) => p.requiresGrad)).toBe(true);
     expect(net.numParameters()).toBe(32 + 8 + 48 + 18 + 3 + 3);
     net.dispose();
@@ -147,10 +170,12 @@ describe('state dict', () => {
 
   it('loadStateDict accepts host tensors (as decoded from a file), int64 included', async () => {
     const c = new Counter();
-    c.loadStateDict(new Map([
-      ['scale', { shape: [3], data: Float32Array.of(5, -1, 0.5) }],
-      ['count', { shape: [], data: BigInt64Array.of(7n) }],
-    ]));
+    c.loadStateDict(
+      new Map([
+        ['scale', { shape: [3], data: Float32Array.of(5, -1, 0.5) }],
+        ['count', { shape: [], data: BigInt64Array.of(7n) }],
+      ]),
+    );
     expect(Array.from(await c.scale.toArray())).toEqual([5, -1, 0.5]);
     expect(await c.count.item()).toBe(7);
   });
@@ -179,8 +204,12 @@ describe('state dict', () => {
     expect(res).toEqual({ missingKeys: ['3.0.bias'], unexpectedKeys: ['5.weight'] });
     expect(Array.from(await net.parameters()[0].toArray())).toEqual(new Array(32).fill(1));
     state.set('2.weight', Tensor.ones([6, 9]));
-    expect(() => net.loadStateDict(state, { strict: false })).toThrow(/shape mismatch for 2\.weight: the state dict has \[6, 9\], the model has \[6, 8\]/);
-    expect(() => net.loadStateDict(new Map([['4.scale', { shape: [3], data: [1] }]]), { strict: false })).toThrow(/4\.scale: shape \[3\] needs 3 values, got 1/);
+    expect(() => net.loadStateDict(state, { strict: false })).toThrow(
+      /shape mismatch for 2\.weight: the state dict has \[6, 9\], the model has \[6, 8\]/,
+    );
+    expect(() => net.loadStateDict(new Map([['4.scale', { shape: [3], data: [1] }]]), { strict: false })).toThrow(
+      /4\.scale: shape \[3\] needs 3 values, got 1/,
+    );
   });
 
   it('rejects duplicate and dotted names', () => {
@@ -205,15 +234,26 @@ describe('activations and shape layers', () => {
     expect(Array.from(await new ReLU().forward(x).toArray())).toEqual([0, 0, 0, 1.5, 3, 0]);
     expectClose(await new LeakyReLU(0.2).forward(x).toArray(), [-0.4, -0.1, 0, 1.5, 3, -0.2], 1e-7);
     expectClose(await new Tanh().forward(x).toArray(), [-2, -0.5, 0, 1.5, 3, -1].map(Math.tanh), 1e-6);
-    expectClose(await new Sigmoid().forward(x).toArray(), [-2, -0.5, 0, 1.5, 3, -1].map((v) => 1 / (1 + Math.exp(-v))), 1e-6);
+    expectClose(
+      await new Sigmoid().forward(x).toArray(),
+      [-2, -0.5, 0, 1.5, 3, -1].map((v) => 1 / (1 + Math.exp(-v))),
+      1e-6,
+    );
     expect(new Flatten().forward(Tensor.zeros([2, 3, 4, 5])).shape).toEqual([2, 60]);
     expect(new Flatten(0, 1).forward(Tensor.zeros([2, 3, 4])).shape).toEqual([6, 4]);
     expect(new Unflatten(1, [4, 2, 2]).forward(Tensor.zeros([3, 16])).shape).toEqual([3, 4, 2, 2]);
-    expect(() => new Unflatten(1, [4, 4]).forward(Tensor.zeros([3, 15]))).toThrow(/dimension 1 of input \[3, 15\] must have size 16/);
+    expect(() => new Unflatten(1, [4, 4]).forward(Tensor.zeros([3, 15]))).toThrow(
+      /dimension 1 of input \[3, 15\] must have size 16/,
+    );
   });
 
   it('Sequential chains layers and frees intermediates when no graph is recorded', async () => {
-    const net = new Sequential(new Linear(5, 7, true, { seed: 1 }), new ReLU(), new Linear(7, 2, true, { seed: 2 }), new Sigmoid());
+    const net = new Sequential(
+      new Linear(5, 7, true, { seed: 1 }),
+      new ReLU(),
+      new Linear(7, 2, true, { seed: 2 }),
+      new Sigmoid(),
+    );
     expect(net.length).toBe(4);
     expect(net.at(-1)).toBeInstanceOf(Sigmoid);
     const xData = randomArray(15, 3);

@@ -7,12 +7,12 @@ import * as R from '../src/reference/norm.ts';
 useEngine();
 
 const SHAPES: [number, ...number[]][] = [
-  [2, 3, 4, 5],    // odd C, small planes
-  [1, 5, 7, 3],    // batch 1, C not a multiple of 4
-  [6, 7],          // 2-D (BatchNorm1d)
-  [3, 2, 9, 11],   // M = 297 > the 64-wide reduction workgroup
-  [2, 3, 5],       // [N, C, L]
-  [2, 3, 31, 37],  // 6882 elements: several 2048-element workgroups, channels change inside an invocation's run
+  [2, 3, 4, 5], // odd C, small planes
+  [1, 5, 7, 3], // batch 1, C not a multiple of 4
+  [6, 7], // 2-D (BatchNorm1d)
+  [3, 2, 9, 11], // M = 297 > the 64-wide reduction workgroup
+  [2, 3, 5], // [N, C, L]
+  [2, 3, 31, 37], // 6882 elements: several 2048-element workgroups, channels change inside an invocation's run
 ];
 
 const f32 = (a: Float64Array) => Float32Array.from(a);
@@ -25,7 +25,12 @@ describe('batchNorm forward + gradients', () => {
         it(`${shape} training=${training} affine=${affine}`, async () => {
           const rm = randomArray(C, 9, -0.5, 0.5);
           const rv = randomArray(C, 10, 0.5, 2);
-          const xData = randomArray(shape.reduce((a, b) => a * b, 1), 11, -2, 3);
+          const xData = randomArray(
+            shape.reduce((a, b) => a * b, 1),
+            11,
+            -2,
+            3,
+          );
           const gData = randomArray(C, 12, 0.5, 1.5);
           const bData = randomArray(C, 13, -1, 1);
           const runMean = Tensor.fromArray(f32(rm), [C]);
@@ -58,9 +63,14 @@ describe('batchNorm running statistics', () => {
     const runVar = Tensor.ones([C]);
     const gamma = Tensor.fromArray(f32(randomArray(C, 3, 0.5, 2)), [C]);
     const beta = Tensor.fromArray(f32(randomArray(C, 4)), [C]);
-    for (const [step, momentum] of [[1, 0.1], [2, 0.3]] as const) {
+    for (const [step, momentum] of [
+      [1, 0.1],
+      [2, 0.3],
+    ] as const) {
       const x = randomArray(4 * 6 * 5 * 3, 20 + step, -1 + step, 2 * step);
-      const y = tidy(() => batchNorm(Tensor.fromArray(f32(x), shape), gamma, beta, runMean, runVar, { training: true, momentum }));
+      const y = tidy(() =>
+        batchNorm(Tensor.fromArray(f32(x), shape), gamma, beta, runMean, runVar, { training: true, momentum }),
+      );
       const ref = R.batchNorm(x, shape, randomArray(C, 3, 0.5, 2), randomArray(C, 4), rm, rv, true, momentum);
       expectClose(await y.toArray(), ref.y, 1e-4);
       expectClose(await runMean.toArray(), ref.runningMean, 1e-5);
@@ -71,7 +81,9 @@ describe('batchNorm running statistics', () => {
     }
     // Unbiased variance really is used: the running variance differs from the biased one's update.
     const x = randomArray(4 * 6 * 5 * 3, 30, -3, 3);
-    const yEval = tidy(() => batchNorm(Tensor.fromArray(f32(x), shape), gamma, beta, runMean, runVar, { training: false }));
+    const yEval = tidy(() =>
+      batchNorm(Tensor.fromArray(f32(x), shape), gamma, beta, runMean, runVar, { training: false }),
+    );
     const refEval = R.batchNorm(x, shape, randomArray(C, 3, 0.5, 2), randomArray(C, 4), rm, rv, false);
     expectClose(await yEval.toArray(), refEval.y, 1e-4);
     expectClose(await runMean.toArray(), rm, 1e-5); // eval leaves them alone
@@ -91,13 +103,28 @@ describe('batchNorm running statistics', () => {
   it('computes accurate statistics for data with a large offset', async () => {
     // Two-pass variance: values 1000 ± 0.01 keep their spread (a one-pass E[x²] − E[x]² would lose it in f32).
     const x = randomArray(2 * 3 * 8 * 8, 7, 999.99, 1000.01);
-    const y = tidy(() => batchNorm(Tensor.fromArray(f32(x), [2, 3, 8, 8]), null, null, null, null, { training: true, eps: 0 }));
-    const ref = R.batchNorm(Float64Array.from(f32(x)), [2, 3, 8, 8], null, null, new Float64Array(3), new Float64Array(3), true, 0.1, 0).y;
+    const y = tidy(() =>
+      batchNorm(Tensor.fromArray(f32(x), [2, 3, 8, 8]), null, null, null, null, { training: true, eps: 0 }),
+    );
+    const ref = R.batchNorm(
+      Float64Array.from(f32(x)),
+      [2, 3, 8, 8],
+      null,
+      null,
+      new Float64Array(3),
+      new Float64Array(3),
+      true,
+      0.1,
+      0,
+    ).y;
     expectClose(await y.toArray(), ref, 2e-2);
   });
 
   // Large inputs (one past 2^22 values) whose H·W and C are not powers of two: every element finds its channel.
-  for (const shape of [[5, 7, 131, 137], [1, 3, 1401, 1000]] as [number, number, number, number][]) {
+  for (const shape of [
+    [5, 7, 131, 137],
+    [1, 3, 1401, 1000],
+  ] as [number, number, number, number][]) {
     it(`training forward and eval input gradient on ${shape} (${shape.reduce((a, b) => a * b)} values)`, async () => {
       const n = shape.reduce((a, b) => a * b);
       const C = shape[1];
@@ -110,13 +137,26 @@ describe('batchNorm running statistics', () => {
       const x = Tensor.fromArray(f32(xData), shape).requireGrad();
       // Training mode: batch statistics (the per-channel reductions) and normalize.
       const yTrain = tidy(() => batchNorm(x, gamma, beta, null, null, { training: true }));
-      const ref = R.batchNorm(Float64Array.from(f32(xData)), shape, g, b, new Float64Array(C), new Float64Array(C).fill(1), true).y;
+      const ref = R.batchNorm(
+        Float64Array.from(f32(xData)),
+        shape,
+        g,
+        b,
+        new Float64Array(C),
+        new Float64Array(C).fill(1),
+        true,
+      ).y;
       expectClose(await yTrain.toArray(), ref, 1e-4);
       // Eval mode with running mean 0 and variance 1: dx = γ/√(1 + eps) · dy.
-      const rm = Tensor.zeros([C]), rv = Tensor.ones([C]);
+      const rm = Tensor.zeros([C]),
+        rv = Tensor.ones([C]);
       tidy(() => batchNorm(x, gamma, beta, rm, rv, { training: false }).backward(Tensor.ones(shape)));
       const r = 1 / Math.sqrt(1 + 1e-5);
-      expectClose(await x.grad!.toArray(), xData.map((_, i) => g[Math.floor(i / HW) % C] * r), 1e-5);
+      expectClose(
+        await x.grad!.toArray(),
+        xData.map((_, i) => g[Math.floor(i / HW) % C] * r),
+        1e-5,
+      );
       x.zeroGrad();
       for (const t of [x, yTrain, gamma, beta, rm, rv]) t.dispose();
     });
@@ -127,13 +167,21 @@ describe('batchNorm errors', () => {
   it('names the mismatching shapes', () => {
     tidy(() => {
       const x = Tensor.zeros([2, 3, 4, 4]);
-      expect(() => batchNorm(x, Tensor.ones([4]), Tensor.zeros([4]), null, null, { training: true }))
-        .toThrow(/batchNorm: gamma has shape \[4\] but input \[2, 3, 4, 4\] has C=3 channels \(expected \[3\]\)/);
-      expect(() => batchNorm(x, null, null, Tensor.zeros([3]), Tensor.ones([2]), { training: true }))
-        .toThrow(/runningVar has shape \[2\] but input \[2, 3, 4, 4\] has C=3/);
-      expect(() => batchNorm(Tensor.zeros([5]), null, null, null, null, { training: true })).toThrow(/input must be \[N, C\] or \[N, C, H, W\], got shape \[5\]/);
-      expect(() => batchNorm(Tensor.zeros([1, 3]), null, null, null, null, { training: true })).toThrow(/more than 1 value per channel/);
-      expect(() => batchNorm(x, Tensor.ones([3]), null, null, null, { training: true })).toThrow(/gamma and beta must both be given/);
+      expect(() => batchNorm(x, Tensor.ones([4]), Tensor.zeros([4]), null, null, { training: true })).toThrow(
+        /batchNorm: gamma has shape \[4\] but input \[2, 3, 4, 4\] has C=3 channels \(expected \[3\]\)/,
+      );
+      expect(() => batchNorm(x, null, null, Tensor.zeros([3]), Tensor.ones([2]), { training: true })).toThrow(
+        /runningVar has shape \[2\] but input \[2, 3, 4, 4\] has C=3/,
+      );
+      expect(() => batchNorm(Tensor.zeros([5]), null, null, null, null, { training: true })).toThrow(
+        /input must be \[N, C\] or \[N, C, H, W\], got shape \[5\]/,
+      );
+      expect(() => batchNorm(Tensor.zeros([1, 3]), null, null, null, null, { training: true })).toThrow(
+        /more than 1 value per channel/,
+      );
+      expect(() => batchNorm(x, Tensor.ones([3]), null, null, null, { training: true })).toThrow(
+        /gamma and beta must both be given/,
+      );
     });
   });
 });

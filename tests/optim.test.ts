@@ -5,10 +5,23 @@ import { useEngine, randomArray, expectClose } from './helpers.ts';
 
 useEngine();
 
-interface AdamRef { p: Float64Array; m: Float64Array; v: Float64Array; t: number }
+interface AdamRef {
+  p: Float64Array;
+  m: Float64Array;
+  v: Float64Array;
+  t: number;
+}
 
 /** One Adam step in float64, written out from the algorithm (torch.optim.Adam, amsgrad off). */
-function refAdamStep(s: AdamRef, grad: ArrayLike<number>, lr: number, b1: number, b2: number, eps: number, wd: number): void {
+function refAdamStep(
+  s: AdamRef,
+  grad: ArrayLike<number>,
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  wd: number,
+): void {
   s.t++;
   for (let i = 0; i < s.p.length; i++) {
     const g = grad[i] + wd * s.p[i];
@@ -20,7 +33,8 @@ function refAdamStep(s: AdamRef, grad: ArrayLike<number>, lr: number, b1: number
   }
 }
 
-const leaf = (data: ArrayLike<number>, shape: number[]) => Tensor.fromArray(Float32Array.from(data), shape).requireGrad().keep();
+const leaf = (data: ArrayLike<number>, shape: number[]) =>
+  Tensor.fromArray(Float32Array.from(data), shape).requireGrad().keep();
 
 describe('Adam', () => {
   it('one step matches m, v and the bias-corrected update computed by hand', async () => {
@@ -44,13 +58,32 @@ describe('Adam', () => {
   it('several steps with weight decay and changing gradients match a float64 reference', async () => {
     const n = 1000; // several workgroups, not a multiple of 256
     const shapes = [[n], [7, 3]];
-    const init = shapes.map((s, k) => randomArray(s.reduce((a, b) => a * b), 10 + k));
+    const init = shapes.map((s, k) =>
+      randomArray(
+        s.reduce((a, b) => a * b),
+        10 + k,
+      ),
+    );
     const params = shapes.map((s, k) => leaf(init[k], s));
-    const refs: AdamRef[] = init.map((x) => ({ p: Float64Array.from(Float32Array.from(x)), m: new Float64Array(x.length), v: new Float64Array(x.length), t: 0 }));
+    const refs: AdamRef[] = init.map((x) => ({
+      p: Float64Array.from(Float32Array.from(x)),
+      m: new Float64Array(x.length),
+      v: new Float64Array(x.length),
+      t: 0,
+    }));
     const hp = { lr: 0.01, betas: [0.8, 0.99] as [number, number], eps: 1e-6, weightDecay: 0.05 };
     const opt = new Adam(params, hp);
     for (let step = 0; step < 5; step++) {
-      const grads = shapes.map((s, k) => Float32Array.from(randomArray(s.reduce((a, b) => a * b), 100 * step + k, -1, 1)));
+      const grads = shapes.map((s, k) =>
+        Float32Array.from(
+          randomArray(
+            s.reduce((a, b) => a * b),
+            100 * step + k,
+            -1,
+            1,
+          ),
+        ),
+      );
       params.forEach((p, k) => {
         p.zeroGrad();
         p.grad = Tensor.fromArray(grads[k], shapes[k]).keep();
@@ -75,7 +108,11 @@ describe('Adam', () => {
     opt.step();
     expectClose(await a.toArray(), [0.5, 1.5], 1e-6);
     expect(await b.toArray()).toEqual(Float32Array.of(3));
-    expect([...opt.stateDict().keys()].filter((k) => k.startsWith('state.'))).toEqual(['state.0.step', 'state.0.exp_avg', 'state.0.exp_avg_sq']);
+    expect([...opt.stateDict().keys()].filter((k) => k.startsWith('state.'))).toEqual([
+      'state.0.step',
+      'state.0.exp_avg',
+      'state.0.exp_avg_sq',
+    ]);
     opt.zeroGrad();
     expect(a.grad).toBeNull();
     opt.lr = 0;
@@ -105,15 +142,27 @@ describe('Adam', () => {
     const pa = mk();
     const optA = new Adam(pa, { lr: 0.02, betas: [0.5, 0.999], weightDecay: 0.01 });
     const grad = [Float32Array.of(0.1, -0.2, 0.3, 0.4), Float32Array.of(1, -1)];
-    const setGrads = (ps: Tensor[]) => ps.forEach((p, k) => { p.zeroGrad(); p.grad = Tensor.fromArray(grad[k], p.shape).keep(); });
+    const setGrads = (ps: Tensor[]) =>
+      ps.forEach((p, k) => {
+        p.zeroGrad();
+        p.grad = Tensor.fromArray(grad[k], p.shape).keep();
+      });
     setGrads(pa);
     optA.step();
     optA.step();
     const sd = optA.stateDict();
     expect([...sd.keys()]).toEqual([
-      'state.0.step', 'state.0.exp_avg', 'state.0.exp_avg_sq',
-      'state.1.step', 'state.1.exp_avg', 'state.1.exp_avg_sq',
-      'param_groups.0.lr', 'param_groups.0.betas', 'param_groups.0.eps', 'param_groups.0.weight_decay', 'param_groups.0.amsgrad',
+      'state.0.step',
+      'state.0.exp_avg',
+      'state.0.exp_avg_sq',
+      'state.1.step',
+      'state.1.exp_avg',
+      'state.1.exp_avg_sq',
+      'param_groups.0.lr',
+      'param_groups.0.betas',
+      'param_groups.0.eps',
+      'param_groups.0.weight_decay',
+      'param_groups.0.amsgrad',
       'param_groups.0.params',
     ]);
     expect(sd.get('param_groups.0.betas')).toEqual([0.5, 0.999]);
@@ -133,7 +182,9 @@ describe('Adam', () => {
     for (let k = 0; k < 2; k++) expect(await pb[k].toArray()).toEqual(await pa[k].toArray());
     // Loading an optimizer's own state dict is harmless.
     optA.loadStateDict(optA.stateDict());
-    expect(await (optA.stateDict().get('state.0.exp_avg') as Tensor).toArray()).toEqual(await (optB.stateDict().get('state.0.exp_avg') as Tensor).toArray());
+    expect(await (optA.stateDict().get('state.0.exp_avg') as Tensor).toArray()).toEqual(
+      await (optB.stateDict().get('state.0.exp_avg') as Tensor).toArray(),
+    );
   });
 
   it('loadStateDict names what is wrong and changes nothing on error', async () => {
@@ -147,13 +198,26 @@ describe('Adam', () => {
       edit(m);
       return () => opt.loadStateDict(m);
     };
-    expect(bad((m) => m.set('state.0.exp_avg', Tensor.zeros([4])))).toThrow(/shape mismatch for state\.0\.exp_avg: the state dict has \[4\], parameter 0 has \[3\]/);
-    expect(bad((m) => m.set('state.5.exp_avg', Tensor.zeros([1])))).toThrow(/state\.5\.exp_avg refers to parameter 5, but the optimizer has 2 parameters/);
+    expect(bad((m) => m.set('state.0.exp_avg', Tensor.zeros([4])))).toThrow(
+      /shape mismatch for state\.0\.exp_avg: the state dict has \[4\], parameter 0 has \[3\]/,
+    );
+    expect(bad((m) => m.set('state.5.exp_avg', Tensor.zeros([1])))).toThrow(
+      /state\.5\.exp_avg refers to parameter 5, but the optimizer has 2 parameters/,
+    );
     expect(bad((m) => m.delete('param_groups.0.eps'))).toThrow(/missing key\(s\): param_groups\.0\.eps/);
-    expect(bad((m) => m.set('state.0.momentum_buffer', Tensor.zeros([3])))).toThrow(/unexpected key\(s\): state\.0\.momentum_buffer/);
+    expect(bad((m) => m.set('state.0.momentum_buffer', Tensor.zeros([3])))).toThrow(
+      /unexpected key\(s\): state\.0\.momentum_buffer/,
+    );
     expect(bad((m) => m.delete('state.1.exp_avg_sq'))).toThrow(/state\.1 lacks exp_avg_sq/);
-    expect(bad((m) => m.set('param_groups.0.params', [0, 1, 2]))).toThrow(/the state dict is for 3 parameters, this optimizer has 2/);
-    expect(bad((m) => { m.set('param_groups.0.lr', 5); m.set('extra', 1); })).toThrow(/unexpected key\(s\): extra/);
+    expect(bad((m) => m.set('param_groups.0.params', [0, 1, 2]))).toThrow(
+      /the state dict is for 3 parameters, this optimizer has 2/,
+    );
+    expect(
+      bad((m) => {
+        m.set('param_groups.0.lr', 5);
+        m.set('extra', 1);
+      }),
+    ).toThrow(/unexpected key\(s\): extra/);
     expect(opt.lr).toBe(0.1);
     expect(opt.stateDict().get('state.0.step')).toBe(1);
   });
@@ -168,7 +232,13 @@ describe('Adam', () => {
 });
 
 /** torch.optim.SGD in float64. */
-function refSgd(p: Float64Array, buf: Float64Array | null, first: boolean, g: ArrayLike<number>, o: { lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number }): void {
+function refSgd(
+  p: Float64Array,
+  buf: Float64Array | null,
+  first: boolean,
+  g: ArrayLike<number>,
+  o: { lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number },
+): void {
   for (let i = 0; i < p.length; i++) {
     let d = g[i] + o.weightDecay * p[i];
     if (o.momentum !== 0 && buf) {
@@ -210,6 +280,8 @@ describe('SGD', () => {
   }
 
   it('rejects nesterov without momentum', () => {
-    expect(() => new SGD([leaf([1], [1])], { lr: 0.1, nesterov: true })).toThrow(/nesterov momentum needs momentum > 0 and dampening = 0/);
+    expect(() => new SGD([leaf([1], [1])], { lr: 0.1, nesterov: true })).toThrow(
+      /nesterov momentum needs momentum > 0 and dampening = 0/,
+    );
   });
 });

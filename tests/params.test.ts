@@ -43,14 +43,26 @@ async function probe(shader: ShaderWithParams, block: ArrayBuffer): Promise<Uint
 ${reads.map((r, i) => `  out[${i}] = ${r};`).join('\n')}
 }`;
   const device = engine().device;
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
-  const uniform = device.createBuffer({ size: block.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const pipeline = device.createComputePipeline({
+    layout: 'auto',
+    compute: { module: device.createShaderModule({ code }), entryPoint: 'main' },
+  });
+  const uniform = device.createBuffer({
+    size: block.byteLength,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
   device.queue.writeBuffer(uniform, 0, block);
   const out = device.createBuffer({ size: 4 * reads.length, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const staging = device.createBuffer({ size: 4 * reads.length, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = device.createBuffer({
+    size: 4 * reads.length,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const bindGroup = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: uniform } }, { binding: 1, resource: { buffer: out } }],
+    entries: [
+      { binding: 0, resource: { buffer: uniform } },
+      { binding: 1, resource: { buffer: out } },
+    ],
   });
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
@@ -70,7 +82,9 @@ ${reads.map((r, i) => `  out[${i}] = ${r};`).join('\n')}
 describe('kernel parameter blocks by name', () => {
   it('every shader that binds a uniform Params at @binding(0) has a generated layout, and no other does', () => {
     for (const [name, source] of Object.entries(SHADERS)) {
-      expect(name in PARAM_LAYOUTS, `shaders/${name}.wgsl`).toBe(/@binding\(0\)\s*var<uniform>\s*\w+\s*:\s*Params\b/.test(source));
+      expect(name in PARAM_LAYOUTS, `shaders/${name}.wgsl`).toBe(
+        /@binding\(0\)\s*var<uniform>\s*\w+\s*:\s*Params\b/.test(source),
+      );
     }
     expect(shaders.length).toBeGreaterThanOrEqual(25);
   });
@@ -98,31 +112,52 @@ describe('kernel parameter blocks by name', () => {
     const block = shaderParams('strided_copy', { n: 6, rank: 2, offset: 3, shape: [2, 3], stride: [3, 1] });
     const read = await probe('strided_copy', block.data);
     expect(Array.from(read)).toEqual([6, 2, 3, 0, 2, 3, 0, 0, 0, 0, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0]);
-    expect(() => shaderParams('strided_copy', { n: 1, rank: 9, offset: 0, shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], stride: [] }))
-      .toThrow('shaderParams(strided_copy).shape: 9 values, the struct holds 8');
+    expect(() =>
+      shaderParams('strided_copy', { n: 1, rank: 9, offset: 0, shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], stride: [] }),
+    ).toThrow('shaderParams(strided_copy).shape: 9 values, the struct holds 8');
   });
 
   it('names the shader and field of a missing, extra or ill-typed value', () => {
     const pool = { count: 1, H: 2, W: 2, OH: 1, OW: 1, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0 };
     const { count: _, ...noCount } = pool;
     expect(() => shaderParams('pool_max', noCount as never)).toThrow('shaderParams(pool_max).count is missing');
-    expect(() => shaderParams('pool_max', { ...pool, stride: 2 } as never))
-      .toThrow("shaderParams(pool_max): no field stride in shaders/pool_max.wgsl's struct Params");
+    expect(() => shaderParams('pool_max', { ...pool, stride: 2 } as never)).toThrow(
+      "shaderParams(pool_max): no field stride in shaders/pool_max.wgsl's struct Params",
+    );
     expect(() => shaderParams('pool_max', { ...pool, H: -1 })).toThrow('shaderParams(pool_max).H: -1 is not a u32');
     expect(() => shaderParams('pool_max', { ...pool, W: 2.5 })).toThrow('shaderParams(pool_max).W: 2.5 is not a u32');
-    expect(() => shaderParams('conv_col2im', {
-      count: 1, outH: 1, outW: 1, srcH: 1, srcW: 1, kh: 1, kw: 1, tStride: 16,
-      strideH: 2 ** 31, strideW: 1, padH: 0, padW: 0, dilH: 1, dilW: 1, hasBias: 0,
-    })).toThrow('shaderParams(conv_col2im).strideH: 2147483648 is not an i32');
-    expect(() => shaderParams('gram', { count: 1, C: 1, scale: NaN })).toThrow('shaderParams(gram).scale: NaN is not an f32');
+    expect(() =>
+      shaderParams('conv_col2im', {
+        count: 1,
+        outH: 1,
+        outW: 1,
+        srcH: 1,
+        srcW: 1,
+        kh: 1,
+        kw: 1,
+        tStride: 16,
+        strideH: 2 ** 31,
+        strideW: 1,
+        padH: 0,
+        padW: 0,
+        dilH: 1,
+        dilW: 1,
+        hasBias: 0,
+      }),
+    ).toThrow('shaderParams(conv_col2im).strideH: 2147483648 is not an i32');
+    expect(() => shaderParams('gram', { count: 1, C: 1, scale: NaN })).toThrow(
+      'shaderParams(gram).scale: NaN is not an f32',
+    );
   });
 
   it('the engine refuses a block written for another shader than the one launched', () => {
     const t = Tensor.zeros([4]);
-    expect(() => engine().launch(
-      { shader: 'fill', entry: 'fill' },
-      { params: shaderParams('random', { n: 4, seed: 1, a: 0, b: 1 }), buffers: [t.buffer], workgroups: [1, 1, 1] },
-    )).toThrow('launch: parameters written for shaders/random.wgsl given to shaders/fill.wgsl');
+    expect(() =>
+      engine().launch(
+        { shader: 'fill', entry: 'fill' },
+        { params: shaderParams('random', { n: 4, seed: 1, a: 0, b: 1 }), buffers: [t.buffer], workgroups: [1, 1, 1] },
+      ),
+    ).toThrow('launch: parameters written for shaders/random.wgsl given to shaders/fill.wgsl');
     t.dispose();
   });
 });

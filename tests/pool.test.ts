@@ -8,11 +8,11 @@ useEngine();
 
 type Case = { shape: [number, number, number, number]; k: [number, number]; s: [number, number]; p: [number, number] };
 const CASES: Case[] = [
-  { shape: [2, 3, 8, 8], k: [2, 2], s: [2, 2], p: [0, 0] },       // the classic 2×2/2
-  { shape: [1, 5, 9, 7], k: [3, 3], s: [2, 2], p: [0, 0] },       // overlapping windows, odd sizes, batch 1
-  { shape: [2, 3, 7, 6], k: [3, 3], s: [2, 2], p: [1, 1] },       // overlapping + padding
-  { shape: [1, 2, 5, 8], k: [2, 3], s: [1, 2], p: [1, 1] },       // rectangular kernel, stride 1
-  { shape: [3, 1, 4, 4], k: [4, 4], s: [4, 4], p: [2, 0] },       // padding of half the kernel
+  { shape: [2, 3, 8, 8], k: [2, 2], s: [2, 2], p: [0, 0] }, // the classic 2×2/2
+  { shape: [1, 5, 9, 7], k: [3, 3], s: [2, 2], p: [0, 0] }, // overlapping windows, odd sizes, batch 1
+  { shape: [2, 3, 7, 6], k: [3, 3], s: [2, 2], p: [1, 1] }, // overlapping + padding
+  { shape: [1, 2, 5, 8], k: [2, 3], s: [1, 2], p: [1, 1] }, // rectangular kernel, stride 1
+  { shape: [3, 1, 4, 4], k: [4, 4], s: [4, 4], p: [2, 0] }, // padding of half the kernel
 ];
 const name = (c: Case) => `${c.shape} k${c.k} s${c.s} p${c.p}`;
 
@@ -46,7 +46,11 @@ describe('maxPool2d', () => {
 
   it('treats padding as -inf (an all-negative input never yields 0)', async () => {
     const data = randomArray(2 * 3 * 3, 5, -3, -1);
-    const y = await maxPool2d(Tensor.fromArray(Float32Array.from(data), [1, 2, 3, 3]), { kernelSize: 2, stride: 1, padding: 1 }).toArray();
+    const y = await maxPool2d(Tensor.fromArray(Float32Array.from(data), [1, 2, 3, 3]), {
+      kernelSize: 2,
+      stride: 1,
+      padding: 1,
+    }).toArray();
     const ref = R.maxPool2d(data, [1, 2, 3, 3], { k: [2, 2], s: [1, 1], p: [1, 1] }).y;
     expect(y.every((v) => v < -0.99)).toBe(true);
     ref.forEach((v, i) => expect(y[i]).toBeCloseTo(v, 6));
@@ -63,10 +67,18 @@ describe('maxPool2d', () => {
 
   it('rejects bad shapes and options with clear errors', () => {
     tidy(() => {
-      expect(() => maxPool2d(Tensor.zeros([2, 3, 4]), { kernelSize: 2 })).toThrow(/maxPool2d: input must be 4-D \[N, C, H, W\], got shape \[2, 3, 4\]/);
-      expect(() => maxPool2d(Tensor.zeros([1, 1, 4, 4]), { kernelSize: 2, padding: 2 })).toThrow(/padding \[2, 2\] must be at most half of kernelSize \[2, 2\]/);
-      expect(() => avgPool2d(Tensor.zeros([1, 1, 2, 2]), { kernelSize: 3 })).toThrow(/avgPool2d: input \[1, 1, 2, 2\] is smaller than kernelSize \[3, 3\]/);
-      expect(() => maxPool2d(Tensor.zeros([1, 1, 4, 4]), { kernelSize: 0 })).toThrow(/kernelSize must be an integer ≥ 1/);
+      expect(() => maxPool2d(Tensor.zeros([2, 3, 4]), { kernelSize: 2 })).toThrow(
+        /maxPool2d: input must be 4-D \[N, C, H, W\], got shape \[2, 3, 4\]/,
+      );
+      expect(() => maxPool2d(Tensor.zeros([1, 1, 4, 4]), { kernelSize: 2, padding: 2 })).toThrow(
+        /padding \[2, 2\] must be at most half of kernelSize \[2, 2\]/,
+      );
+      expect(() => avgPool2d(Tensor.zeros([1, 1, 2, 2]), { kernelSize: 3 })).toThrow(
+        /avgPool2d: input \[1, 1, 2, 2\] is smaller than kernelSize \[3, 3\]/,
+      );
+      expect(() => maxPool2d(Tensor.zeros([1, 1, 4, 4]), { kernelSize: 0 })).toThrow(
+        /kernelSize must be an integer ≥ 1/,
+      );
     });
   });
 });
@@ -87,7 +99,14 @@ describe('avgPool2d', () => {
 });
 
 describe('upsample2d', () => {
-  for (const [shape, scale] of [[[2, 3, 4, 5], 2], [[1, 5, 3, 3], 3], [[1, 2, 2, 3], [2, 1]]] as const) {
+  for (const [shape, scale] of [
+    [[2, 3, 4, 5], 2],
+    [[1, 5, 3, 3], 3],
+    [
+      [1, 2, 2, 3],
+      [2, 1],
+    ],
+  ] as const) {
     it(`forward + gradient ${shape} scale ${scale}`, async () => {
       const [sh, sw] = typeof scale === 'number' ? [scale, scale] : scale;
       await checkOp({

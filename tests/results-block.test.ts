@@ -9,9 +9,36 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  checkBlocks, convSummary, countWord, cpusFromMeta, dcganConvWorkloads, distinctRuns, extractBlock, flags, formatRange,
-  lossText, median, medianMs, percent, ratio, renderAll, renderSummary, replaceBlock, Repo, spanText, speedup, styleCompare,
-  styleNet, threadsFromMeta, timeText, utcParts, versus, type BenchRow, type BenchRun, type GanConfig, type StyleIteration,
+  checkBlocks,
+  convSummary,
+  countWord,
+  cpusFromMeta,
+  dcganConvWorkloads,
+  distinctRuns,
+  extractBlock,
+  flags,
+  formatRange,
+  lossText,
+  median,
+  medianMs,
+  percent,
+  ratio,
+  renderAll,
+  renderSummary,
+  replaceBlock,
+  Repo,
+  spanText,
+  speedup,
+  styleCompare,
+  styleNet,
+  threadsFromMeta,
+  timeText,
+  utcParts,
+  versus,
+  type BenchRow,
+  type BenchRun,
+  type GanConfig,
+  type StyleIteration,
 } from '../scripts/render-results.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,11 +88,15 @@ describe('pure helpers', () => {
     expect(lossText(31891.49)).toBe('3.189e4');
     expect(lossText(8259.3)).toBe('8259');
     const config = (o: Partial<GanConfig['options']>): GanConfig => ({
-      model: { kind: 'dcgan' }, dataset: 'x', images: 1,
+      model: { kind: 'dcgan' },
+      dataset: 'x',
+      images: 1,
       options: { batchSize: 64, lrG: 2e-4, lrD: 2e-4, realLabel: 0.9, seed: 1, ...o },
     });
     expect(flags(config({}))).toBe('the defaults');
-    expect(flags(config({ gEma: 0.999, lrG: 6e-5, lrDecayStart: 10, lrDecayEnd: 20 }))).toBe('`--g-ema 0.999 --lr-g 0.00006 --lr-decay 10:20`');
+    expect(flags(config({ gEma: 0.999, lrG: 6e-5, lrDecayStart: 10, lrDecayEnd: 20 }))).toBe(
+      '`--g-ema 0.999 --lr-g 0.00006 --lr-decay 10:20`',
+    );
   });
 
   it('styleNet reads the feature net off a command line', () => {
@@ -76,11 +107,29 @@ describe('pure helpers', () => {
 });
 
 // A benchmark run made here: ours takes `ms` per workload, tfjs-webgpu `ms × factor`.
-function fixtureRun(date: string, factors: Record<string, number>, extra: Partial<BenchRun> = {}, rowExtra: Partial<BenchRow> = {}): BenchRun {
+function fixtureRun(
+  date: string,
+  factors: Record<string, number>,
+  extra: Partial<BenchRun> = {},
+  rowExtra: Partial<BenchRow> = {},
+): BenchRun {
   const rows: BenchRow[] = [];
   for (const [workload, factor] of Object.entries(factors)) {
-    rows.push({ workload, backend: 'ours', status: 'ok', flops: 1e9, timing: { median: 100, samples: [100, 100, 100] }, ...rowExtra });
-    rows.push({ workload, backend: 'tfjs-webgpu', status: 'ok', flops: 1e9, timing: { median: 100 * factor, samples: [100 * factor] } });
+    rows.push({
+      workload,
+      backend: 'ours',
+      status: 'ok',
+      flops: 1e9,
+      timing: { median: 100, samples: [100, 100, 100] },
+      ...rowExtra,
+    });
+    rows.push({
+      workload,
+      backend: 'tfjs-webgpu',
+      status: 'ok',
+      flops: 1e9,
+      timing: { median: 100 * factor, samples: [100 * factor] },
+    });
   }
   return { adapter: 'llvmpipe (test)', date, ceilingGflops: 50, rows, ...extra };
 }
@@ -96,12 +145,29 @@ describe('benchmark runs', () => {
   });
 
   it('timeText gives the median with min–max and n, in s from 1000 ms, and says when a row did not run', () => {
-    const run: BenchRun = { adapter: 'llvmpipe', date: '2026-01-01T00:00:00Z', ceilingGflops: 50, rows: [
-      { workload: 'w', backend: 'ours', status: 'ok', flops: 1, timing: { median: 7144.05, min: 7010.1, max: 7360.8, samples: [7360.8, 7010.1, 7144.05] } },
-      { workload: 'w', backend: 'tfjs-webgpu', status: 'ok', flops: 1, timing: { median: 176.4, min: 164.2, max: 204, samples: [164.2, 176.4, 204] } },
-      { workload: 'w', backend: 'tfjs-wasm', status: 'ok', flops: 1, timing: { median: 43479, samples: [43479] } },
-      { workload: 'w', backend: 'tfjs-cpu', status: 'skipped', flops: 1 },
-    ] };
+    const run: BenchRun = {
+      adapter: 'llvmpipe',
+      date: '2026-01-01T00:00:00Z',
+      ceilingGflops: 50,
+      rows: [
+        {
+          workload: 'w',
+          backend: 'ours',
+          status: 'ok',
+          flops: 1,
+          timing: { median: 7144.05, min: 7010.1, max: 7360.8, samples: [7360.8, 7010.1, 7144.05] },
+        },
+        {
+          workload: 'w',
+          backend: 'tfjs-webgpu',
+          status: 'ok',
+          flops: 1,
+          timing: { median: 176.4, min: 164.2, max: 204, samples: [164.2, 176.4, 204] },
+        },
+        { workload: 'w', backend: 'tfjs-wasm', status: 'ok', flops: 1, timing: { median: 43479, samples: [43479] } },
+        { workload: 'w', backend: 'tfjs-cpu', status: 'skipped', flops: 1 },
+      ],
+    };
     expect(timeText(run, 'w', 'ours')).toBe('7.14 s (7.01–7.36, n=3)');
     expect(timeText(run, 'w', 'tfjs-webgpu')).toBe('176 ms (164–204, n=3)');
     expect(timeText(run, 'w', 'tfjs-wasm')).toBe('43.5 s (one run)');
@@ -139,18 +205,35 @@ describe('benchmark runs', () => {
     expect(threadsFromMeta(base)).toEqual({});
     expect(cpusFromMeta(base)).toBeUndefined();
     const rich = { ...base, threads: { ours: 2, 'tfjs-webgpu': 2, 'tfjs-wasm': 1 }, cpuCores: 2 };
-    expect(threadsFromMeta(rich)).toEqual({ wasm: { key: 'threads["tfjs-wasm"]', threads: 1 }, lavapipe: { key: 'threads.ours', threads: 2 } });
+    expect(threadsFromMeta(rich)).toEqual({
+      wasm: { key: 'threads["tfjs-wasm"]', threads: 1 },
+      lavapipe: { key: 'threads.ours', threads: 2 },
+    });
     expect(cpusFromMeta(rich)).toEqual({ key: 'cpuCores', cpus: 2 });
-    expect(threadsFromMeta({ ...base, wasm: { threads: 4, binary: 'simd' } }).wasm).toEqual({ key: 'wasm.threads', threads: 4 });
+    expect(threadsFromMeta({ ...base, wasm: { threads: 4, binary: 'simd' } }).wasm).toEqual({
+      key: 'wasm.threads',
+      threads: 4,
+    });
     expect(threadsFromMeta({ ...base, tfjsWasmThreads: 1 }).wasm).toEqual({ key: 'tfjsWasmThreads', threads: 1 });
   });
 });
 
 describe('style compare', () => {
   it('finds where each optimizer first reaches the higher of the two final losses', () => {
-    const it = (optimizer: string, iteration: number, evaluations: number, total: number): StyleIteration =>
-      ({ optimizer, iteration, evaluations, seconds: evaluations, losses: { total } });
-    const c = styleCompare([it('lbfgs', 1, 5, 900), it('lbfgs', 2, 7, 300), it('lbfgs', 3, 8, 100), it('adam', 1, 1, 800), it('adam', 2, 2, 400)]);
+    const it = (optimizer: string, iteration: number, evaluations: number, total: number): StyleIteration => ({
+      optimizer,
+      iteration,
+      evaluations,
+      seconds: evaluations,
+      losses: { total },
+    });
+    const c = styleCompare([
+      it('lbfgs', 1, 5, 900),
+      it('lbfgs', 2, 7, 300),
+      it('lbfgs', 3, 8, 100),
+      it('adam', 1, 1, 800),
+      it('adam', 2, 2, 400),
+    ]);
     expect(c.target).toBe(400);
     expect([c.better, c.worse]).toEqual(['lbfgs', 'adam']);
     expect(c.byOptimizer.lbfgs.reach.iteration).toBe(2);
@@ -178,8 +261,12 @@ describe('markers', () => {
     try {
       writeFileSync(join(dir, 'A.md'), doc);
       expect(checkBlocks(dir, [{ file: 'A.md', name: 'x', body: 'old\nlines' }])).toEqual([]);
-      expect(checkBlocks(dir, [{ file: 'A.md', name: 'x', body: 'other' }])).toEqual([expect.stringMatching(/^A\.md: block "x" differs/)]);
-      expect(checkBlocks(dir, [{ file: 'A.md', name: 'y', body: '' }])).toEqual([expect.stringMatching(/^A\.md: block "y" has no/)]);
+      expect(checkBlocks(dir, [{ file: 'A.md', name: 'x', body: 'other' }])).toEqual([
+        expect.stringMatching(/^A\.md: block "x" differs/),
+      ]);
+      expect(checkBlocks(dir, [{ file: 'A.md', name: 'y', body: '' }])).toEqual([
+        expect.stringMatching(/^A\.md: block "y" has no/),
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -190,10 +277,21 @@ describe('the latest benchmark run, rendered from its own fields', () => {
   // A copy of the committed result files, with lavapipe.json's date, thread counts and per-row ceilings changed.
   const dir = mkdtempSync(join(tmpdir(), 'results-repo-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const copyJson = (rel: string) => cpSync(join(ROOT, rel), join(dir, rel), { recursive: true, filter: (src) => !/\.(png|md)$/.test(src) || src.endsWith('docs/style/README.md') });
+  const copyJson = (rel: string) =>
+    cpSync(join(ROOT, rel), join(dir, rel), {
+      recursive: true,
+      filter: (src) => !/\.(png|md)$/.test(src) || src.endsWith('docs/style/README.md'),
+    });
 
   it('uses the thread counts, per-row ceilings and date it finds', () => {
-    for (const rel of ['bench/results', 'docs/gan', 'docs/style/compare.jsonl', 'docs/style/README.md', 'package-lock.json']) copyJson(rel);
+    for (const rel of [
+      'bench/results',
+      'docs/gan',
+      'docs/style/compare.jsonl',
+      'docs/style/README.md',
+      'package-lock.json',
+    ])
+      copyJson(rel);
     const path = join(dir, 'bench/results/lavapipe.json');
     const run = JSON.parse(readFileSync(path, 'utf8')) as BenchRun;
     const newer = {
@@ -203,7 +301,12 @@ describe('the latest benchmark run, rendered from its own fields', () => {
       threads: { ours: 2, 'tfjs-webgpu': 2, 'tfjs-wasm': 1 },
       cpuCores: 2,
       procedure: 'interleaved',
-      rows: run.rows.map((r) => ({ ...r, ceilingGflops: 40, percentOfCeiling: 1, timing: r.timing && { ...r.timing, rounds: 3 } })),
+      rows: run.rows.map((r) => ({
+        ...r,
+        ceilingGflops: 40,
+        percentOfCeiling: 1,
+        timing: r.timing && { ...r.timing, rounds: 3 },
+      })),
     };
     writeFileSync(path, JSON.stringify(newer));
     const text = renderSummary(new Repo(dir));

@@ -58,7 +58,12 @@ async function run(opt: LBFGS, f: Objective, maxIter: number) {
 describe('LBFGS', () => {
   it('minimises the 2-D Rosenbrock function from (-1.2, 1) with the strong-Wolfe search', async () => {
     const x = Tensor.fromArray([-1.2, 1], [2]).keep();
-    const opt = new LBFGS(x, { historySize: 10, lineSearch: 'strong-wolfe', toleranceChange: 1e-12, toleranceGrad: 1e-6 });
+    const opt = new LBFGS(x, {
+      historySize: 10,
+      lineSearch: 'strong-wolfe',
+      toleranceChange: 1e-12,
+      toleranceGrad: 1e-6,
+    });
     const r = await run(opt, rosenbrock, 100);
     const v = await x.toArray();
     expect(Math.abs(v[0] - 1)).toBeLessThan(1e-3);
@@ -84,7 +89,7 @@ describe('LBFGS', () => {
     // f(x) = ½ Σ a_i (x_i − b_i/a_i)², condition number 100: written so that f → 0 at the minimum, where float32
     // still resolves the small decreases the line search must see.
     const n = 32;
-    const a = Float32Array.from({ length: n }, (_, i) => 10 ** (2 * i / (n - 1)));
+    const a = Float32Array.from({ length: n }, (_, i) => 10 ** ((2 * i) / (n - 1)));
     const b = Float32Array.from({ length: n }, (_, i) => Math.sin(i + 1));
     const A = Tensor.fromArray(a, [n]).keep();
     const B = Tensor.fromArray(b, [n]).keep();
@@ -105,7 +110,10 @@ describe('LBFGS', () => {
 
   it('without a line search, takes fixed steps and still converges on a well-conditioned quadratic', async () => {
     const n = 16;
-    const target = Tensor.fromArray(Float32Array.from({ length: n }, (_, i) => i / n - 0.3), [n]).keep();
+    const target = Tensor.fromArray(
+      Float32Array.from({ length: n }, (_, i) => i / n - 0.3),
+      [n],
+    ).keep();
     const f = objective((x) => x.sub(target).square().sum());
     const x = Tensor.zeros([n]).keep();
     const opt = new LBFGS(x, { lineSearch: 'none', lr: 1, toleranceGrad: 1e-6 });

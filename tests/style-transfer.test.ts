@@ -26,11 +26,12 @@ useEngine();
 
 function refGram(f: Float64Array, C: number, HW: number, norm: number): Float64Array {
   const g = new Float64Array(C * C);
-  for (let i = 0; i < C; i++) for (let j = 0; j < C; j++) {
-    let s = 0;
-    for (let p = 0; p < HW; p++) s += f[i * HW + p] * f[j * HW + p];
-    g[i * C + j] = s / norm;
-  }
+  for (let i = 0; i < C; i++)
+    for (let j = 0; j < C; j++) {
+      let s = 0;
+      for (let p = 0; p < HW; p++) s += f[i * HW + p] * f[j * HW + p];
+      g[i * C + j] = s / norm;
+    }
   return g;
 }
 
@@ -44,9 +45,10 @@ function refTv(x: Float64Array, C: number, H: number, W: number, kind: 'abs' | '
       for (let h = 0; h < H - 1; h++) for (let w = 0; w < W; w++) s += Math.abs(at(c, h + 1, w) - at(c, h, w));
       for (let h = 0; h < H; h++) for (let w = 0; w < W - 1; w++) s += Math.abs(at(c, h, w + 1) - at(c, h, w));
     } else {
-      for (let h = 0; h < H - 1; h++) for (let w = 0; w < W - 1; w++) {
-        s += ((at(c, h, w + 1) - at(c, h, w)) ** 2 + (at(c, h + 1, w) - at(c, h, w)) ** 2) ** (beta / 2);
-      }
+      for (let h = 0; h < H - 1; h++)
+        for (let w = 0; w < W - 1; w++) {
+          s += ((at(c, h, w + 1) - at(c, h, w)) ** 2 + (at(c, h + 1, w) - at(c, h, w)) ** 2) ** (beta / 2);
+        }
     }
   }
   return s;
@@ -55,18 +57,28 @@ function refTv(x: Float64Array, C: number, H: number, W: number, kind: 'abs' | '
 describe('loss terms vs float64 references', () => {
   it('content loss ½Σ(F−P)²', async () => {
     await checkOp({
-      shapes: [[1, 4, 3, 5], [1, 4, 3, 5]],
+      shapes: [
+        [1, 4, 3, 5],
+        [1, 4, 3, 5],
+      ],
       gpu: ([f, p]) => contentLoss(f, p).reshape([1]),
       ref: ([f, p]) => Float64Array.of(0.5 * sumSq(f, p)),
       wrt: [0],
     });
   });
 
-  for (const [norm, div] of [['chw', (C: number, HW: number) => C * HW], ['hw', (_C: number, HW: number) => HW], ['none', () => 1]] as const) {
+  for (const [norm, div] of [
+    ['chw', (C: number, HW: number) => C * HW],
+    ['hw', (_C: number, HW: number) => HW],
+    ['none', () => 1],
+  ] as const) {
     it(`style layer loss Σ(G−A)² with Gram normalised by ${norm}`, async () => {
       const [C, H, W] = [5, 3, 4];
       await checkOp({
-        shapes: [[1, C, H, W], [1, C, C]],
+        shapes: [
+          [1, C, H, W],
+          [1, C, C],
+        ],
         gpu: ([f, a]) => styleLayerLoss(f, a, norm).reshape([1]),
         ref: ([f, a]) => Float64Array.of(sumSq(refGram(f, C, H * W, div(C, H * W)), a)),
         wrt: [0],
@@ -76,7 +88,11 @@ describe('loss terms vs float64 references', () => {
 
   it('total variation, absolute and squared^(β/2) forms', async () => {
     const [C, H, W] = [3, 5, 6];
-    for (const [kind, beta] of [['abs', 0], ['squared', 2.5], ['squared', 2]] as const) {
+    for (const [kind, beta] of [
+      ['abs', 0],
+      ['squared', 2.5],
+      ['squared', 2],
+    ] as const) {
       await checkOp({
         shapes: [[1, C, H, W]],
         gpu: ([x]) => totalVariationLoss(x, kind, beta || undefined).reshape([1]),
@@ -131,15 +147,28 @@ describe('full style-transfer loss gradient', () => {
     const [cw, sw, tw, lw] = [1, 300, 0.05, [0.3, 0.7]];
 
     const spec: LossSpec = {
-      net, contentLayers: ['block2_conv1'], styleLayers: ['block1_conv1', 'relu2_1'], styleLayerWeights: lw,
+      net,
+      contentLayers: ['block2_conv1'],
+      styleLayers: ['block1_conv1', 'relu2_1'],
+      styleLayerWeights: lw,
       contentTargets: [Tensor.fromArray(Float32Array.from(P), [1, 64, H / 2, W / 2]).keep()],
-      styleTargets: [Tensor.fromArray(Float32Array.from(A1), [1, 32, 32]).keep(), Tensor.fromArray(Float32Array.from(A2), [1, 64, 64]).keep()],
-      contentWeight: cw, styleWeight: sw, tvWeight: tw, tvKind: 'squared', tvBeta: 2.5, gramNormalize: 'chw',
+      styleTargets: [
+        Tensor.fromArray(Float32Array.from(A1), [1, 32, 32]).keep(),
+        Tensor.fromArray(Float32Array.from(A2), [1, 64, 64]).keep(),
+      ],
+      contentWeight: cw,
+      styleWeight: sw,
+      tvWeight: tw,
+      tvKind: 'squared',
+      tvBeta: 2.5,
+      gramNormalize: 'chw',
     };
     const refLoss = (x: Float64Array) => {
       const { f1, f2 } = features(x);
       const content = 0.5 * sumSq(f2, P);
-      const style = lw[0] * sumSq(refGram(f1, 32, H * W, 32 * H * W), A1) + lw[1] * sumSq(refGram(f2, 64, (H * W) / 4, (64 * H * W) / 4), A2);
+      const style =
+        lw[0] * sumSq(refGram(f1, 32, H * W, 32 * H * W), A1) +
+        lw[1] * sumSq(refGram(f2, 64, (H * W) / 4, (64 * H * W) / 4), A2);
       return cw * content + sw * style + tw * refTv(x, 3, H, W, 'squared', 2.5);
     };
     // Start near the content image so every term is active but not huge.
@@ -162,10 +191,24 @@ describe('full style-transfer loss gradient', () => {
 describe('runStyleTransfer', () => {
   it('lowers the loss with L-BFGS and with Adam, reporting each term and the network used', async () => {
     const net = randomFeatureNet(1);
-    const base = { content: geometricScene(64), styles: [{ image: brushTexture(64) }], net, size: 24, contentLayers: ['block2_conv1'], styleLayers: ['block1_conv1', 'block2_conv1'] };
+    const base = {
+      content: geometricScene(64),
+      styles: [{ image: brushTexture(64) }],
+      net,
+      size: 24,
+      contentLayers: ['block2_conv1'],
+      styleLayers: ['block1_conv1', 'block2_conv1'],
+    };
     for (const optimizer of ['lbfgs', 'adam'] as const) {
       const iterations: number[] = [];
-      const r = await runStyleTransfer({ ...base, steps: optimizer === 'lbfgs' ? 5 : 15, optimizer, init: 'content+noise' }, { onIteration: (i) => { iterations.push(i.iteration); } });
+      const r = await runStyleTransfer(
+        { ...base, steps: optimizer === 'lbfgs' ? 5 : 15, optimizer, init: 'content+noise' },
+        {
+          onIteration: (i) => {
+            iterations.push(i.iteration);
+          },
+        },
+      );
       expect(iterations).toEqual(r.history.map((_, i) => i + 1));
       const first = r.history[0].losses;
       const last = r.history.at(-1)!.losses;
@@ -182,12 +225,36 @@ describe('runStyleTransfer', () => {
     const content = geometricScene(48);
     const snapshots: number[] = [];
     const scales: [number, number][] = [];
-    const r = await runStyleTransfer({
-      content, styles: [{ image: brushTexture(48), weight: 2 }, { image: stripeTexture(48), weight: 1 }], net,
-      size: 32, scales: [16, 32], steps: 4, optimizer: 'lbfgs', preserveColor: true, styleScale: 1.5,
-      contentLayers: ['block2_conv1'], styleLayers: ['block1_conv1', 'block2_conv1'], snapshotEvery: 2,
-    }, { onSnapshot: (img, info) => { snapshots.push(info.iteration); expect(img.width).toBe(info.width); }, onScale: (_, w, h) => scales.push([w, h]) });
-    expect(scales).toEqual([[16, 16], [32, 32]]);
+    const r = await runStyleTransfer(
+      {
+        content,
+        styles: [
+          { image: brushTexture(48), weight: 2 },
+          { image: stripeTexture(48), weight: 1 },
+        ],
+        net,
+        size: 32,
+        scales: [16, 32],
+        steps: 4,
+        optimizer: 'lbfgs',
+        preserveColor: true,
+        styleScale: 1.5,
+        contentLayers: ['block2_conv1'],
+        styleLayers: ['block1_conv1', 'block2_conv1'],
+        snapshotEvery: 2,
+      },
+      {
+        onSnapshot: (img, info) => {
+          snapshots.push(info.iteration);
+          expect(img.width).toBe(info.width);
+        },
+        onScale: (_, w, h) => scales.push([w, h]),
+      },
+    );
+    expect(scales).toEqual([
+      [16, 16],
+      [32, 32],
+    ]);
     expect(snapshots).toEqual([2, 4]);
     expect(r.history.map((h) => h.width)).toEqual([16, 16, 32, 32]);
     // Chroma (YIQ I and Q) of the result equals the content's at pixels the clamp to [0, 1] left alone.
@@ -210,12 +277,27 @@ describe('runStyleTransfer', () => {
 
   it('rejects a size too small for the layers, unknown layers and bad options before computing', async () => {
     const net = randomFeatureNet(1);
-    const base = { content: geometricScene(32), styles: [{ image: brushTexture(32) }], net, size: 8, steps: 1, optimizer: 'lbfgs' as const };
-    await expect(runStyleTransfer(base)).rejects.toThrow(/size 8 gives a 8 px side, too small for the layers used \(random needs at least 16 px for block4_conv2/);
-    await expect(runStyleTransfer({ ...base, size: 32, styleLayers: ['block9_conv1'] })).rejects.toThrow(/Layer "block9_conv1" does not exist in the random feature network/);
-    await expect(runStyleTransfer({ ...base, size: 32, scales: [16, 24] })).rejects.toThrow(/last scale \(24\) must equal size \(32\)/);
+    const base = {
+      content: geometricScene(32),
+      styles: [{ image: brushTexture(32) }],
+      net,
+      size: 8,
+      steps: 1,
+      optimizer: 'lbfgs' as const,
+    };
+    await expect(runStyleTransfer(base)).rejects.toThrow(
+      /size 8 gives a 8 px side, too small for the layers used \(random needs at least 16 px for block4_conv2/,
+    );
+    await expect(runStyleTransfer({ ...base, size: 32, styleLayers: ['block9_conv1'] })).rejects.toThrow(
+      /Layer "block9_conv1" does not exist in the random feature network/,
+    );
+    await expect(runStyleTransfer({ ...base, size: 32, scales: [16, 24] })).rejects.toThrow(
+      /last scale \(24\) must equal size \(32\)/,
+    );
     await expect(runStyleTransfer({ ...base, size: 32, styles: [] })).rejects.toThrow(/no style image/);
-    await expect(runStyleTransfer({ ...base, size: 32, styles: [{ image: brushTexture(32), weight: -1 }] })).rejects.toThrow(/negative or invalid blend weight/);
+    await expect(
+      runStyleTransfer({ ...base, size: 32, styles: [{ image: brushTexture(32), weight: -1 }] }),
+    ).rejects.toThrow(/negative or invalid blend weight/);
     net.dispose();
   });
 });
@@ -234,8 +316,12 @@ describe('style CLI', () => {
   async function cli(args: string[]): Promise<number> {
     errors = [];
     logs = [];
-    const e = vi.spyOn(console, 'error').mockImplementation((m) => { errors.push(String(m)); });
-    const l = vi.spyOn(console, 'log').mockImplementation((m) => { logs.push(String(m)); });
+    const e = vi.spyOn(console, 'error').mockImplementation((m) => {
+      errors.push(String(m));
+    });
+    const l = vi.spyOn(console, 'log').mockImplementation((m) => {
+      logs.push(String(m));
+    });
     const w = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       return await styleCommand(args);
@@ -248,13 +334,31 @@ describe('style CLI', () => {
 
   it('writes the result, log and loss plot, and says which network it used', async () => {
     const out = join(dir, 'ok.png');
-    const code = await cli(['--content', 'gen:scene', '--style', 'gen:brush', '--out', out, '--size', '16', '--steps', '2', '--log', join(dir, 'ok.jsonl'), '--plot', join(dir, 'ok-loss.png')]);
+    const code = await cli([
+      '--content',
+      'gen:scene',
+      '--style',
+      'gen:brush',
+      '--out',
+      out,
+      '--size',
+      '16',
+      '--steps',
+      '2',
+      '--log',
+      join(dir, 'ok.jsonl'),
+      '--plot',
+      join(dir, 'ok-loss.png'),
+    ]);
     expect(errors).toEqual([]);
     expect(code).toBe(0);
     expect(logs[0]).toMatch(/^feature network: random-filter network \(no pretrained weights\), seed 1/);
     const img = readImage(out);
     expect([img.width, img.height]).toEqual([16, 16]);
-    const lines = readFileSync(join(dir, 'ok.jsonl'), 'utf8').trim().split('\n').map((s) => JSON.parse(s));
+    const lines = readFileSync(join(dir, 'ok.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((s) => JSON.parse(s));
     expect(lines.map((l) => l.iteration)).toEqual([1, 2]);
     expect(Object.keys(lines[0].losses)).toEqual(['total', 'content', 'style', 'tv']);
     expect(readImage(join(dir, 'ok-loss.png')).width).toBe(640);
@@ -268,7 +372,10 @@ describe('style CLI', () => {
     const corrupt = join(sub, 'corrupt.png');
     writeFileSync(corrupt, Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3));
     const wrongNet = join(sub, 'gen.safetensors');
-    writeFileSync(wrongNet, encodeSafetensors({ 'main.0.weight': { dtype: 'F32', shape: [4, 4], data: new Float32Array(16) } }));
+    writeFileSync(
+      wrongNet,
+      encodeSafetensors({ 'main.0.weight': { dtype: 'F32', shape: [4, 4], data: new Float32Array(16) } }),
+    );
 
     expect(await cli(['--content', join(sub, 'nope.jpg'), '--style', 'gen:brush', '--out', out])).toBe(1);
     expect(errors[0]).toMatch(/--content: readImage: cannot read .*nope\.jpg: no such file/);

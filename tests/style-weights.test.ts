@@ -13,7 +13,14 @@ import { Tensor } from '../src/tensor/index.ts';
 import { encodeSafetensors, type TensorToEncode } from '../src/io/safetensors.ts';
 import { convLayers } from '../src/style/nets.ts';
 import { hwioToOihw } from '../src/style/weights.ts';
-import { loadH5wasm, readKerasH5, loadFeatureNetFile, downloadWeights, findWeightSource, type WeightSource } from '../src/node/style-weights.ts';
+import {
+  loadH5wasm,
+  readKerasH5,
+  loadFeatureNetFile,
+  downloadWeights,
+  findWeightSource,
+  type WeightSource,
+} from '../src/node/style-weights.ts';
 import { useEngine } from './helpers.ts';
 
 useEngine();
@@ -25,20 +32,28 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A distinct value for every kernel element, from its HWIO position, so a wrong transpose shows. */
-const kernelValue = (layer: number, y: number, x: number, i: number, o: number) => layer * 0.001 + y * 0.1 + x * 0.01 + i * 1e-4 + o * 1e-5;
+const kernelValue = (layer: number, y: number, x: number, i: number, o: number) =>
+  layer * 0.001 + y * 0.1 + x * 0.01 + i * 1e-4 + o * 1e-5;
 
 function hwioKernel(layer: number, ci: number, co: number): Float32Array {
   const k = new Float32Array(9 * ci * co);
   // Only the first two layers get patterned values (cheap); deeper kernels stay zero.
   if (layer > 1) return k;
-  for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) {
-    k[((y * 3 + x) * ci + i) * co + o] = kernelValue(layer, y, x, i, o);
-  }
+  for (let y = 0; y < 3; y++)
+    for (let x = 0; x < 3; x++)
+      for (let i = 0; i < ci; i++)
+        for (let o = 0; o < co; o++) {
+          k[((y * 3 + x) * ci + i) * co + o] = kernelValue(layer, y, x, i, o);
+        }
   return k;
 }
 
 /** Writes a Keras-style notop file for `arch`; `legacy` uses the 2016 dataset names without nested groups. */
-async function writeKerasFile(path: string, arch: 'vgg16' | 'vgg19', opts: { legacy?: boolean; override?: (layer: string, kernel: Float32Array) => void } = {}) {
+async function writeKerasFile(
+  path: string,
+  arch: 'vgg16' | 'vgg19',
+  opts: { legacy?: boolean; override?: (layer: string, kernel: Float32Array) => void } = {},
+) {
   const h5 = await loadH5wasm();
   const f = new h5.File(path, 'w');
   const layers = convLayers(arch);
@@ -51,7 +66,12 @@ async function writeKerasFile(path: string, arch: 'vgg16' | 'vgg19', opts: { leg
     opts.override?.(l.name, kernel);
     const bias = Float32Array.from({ length: l.outChannels }, (_, o) => idx + o / 1000);
     if (opts.legacy) {
-      g.create_dataset({ name: `${l.name}_W_1:0`, data: kernel, shape: [3, 3, l.inChannels, l.outChannels], dtype: '<f' });
+      g.create_dataset({
+        name: `${l.name}_W_1:0`,
+        data: kernel,
+        shape: [3, 3, l.inChannels, l.outChannels],
+        dtype: '<f',
+      });
       g.create_dataset({ name: `${l.name}_b_1:0`, data: bias, shape: [l.outChannels], dtype: '<f' });
     } else {
       g.create_attribute('weight_names', [`${l.name}/kernel:0`, `${l.name}/bias:0`]);
@@ -68,9 +88,12 @@ describe('HWIO → OIHW', () => {
     const [kh, kw, ci, co] = [2, 3, 4, 5];
     const src = Float32Array.from({ length: kh * kw * ci * co }, (_, i) => i);
     const out = hwioToOihw(src, [kh, kw, ci, co]);
-    for (let o = 0; o < co; o++) for (let i = 0; i < ci; i++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
-      expect(out[((o * ci + i) * kh + y) * kw + x]).toBe(src[((y * kw + x) * ci + i) * co + o]);
-    }
+    for (let o = 0; o < co; o++)
+      for (let i = 0; i < ci; i++)
+        for (let y = 0; y < kh; y++)
+          for (let x = 0; x < kw; x++) {
+            expect(out[((o * ci + i) * kh + y) * kw + x]).toBe(src[((y * kw + x) * ci + i) * co + o]);
+          }
     expect(() => hwioToOihw(src, [2, 3, 4])).toThrow(/4-D HWIO/);
   });
 });
@@ -85,7 +108,11 @@ describe('Keras .h5 loader', () => {
     expect(net.source.preprocessing.mean).toEqual([103.939, 116.779, 123.68]);
     const w = await net.layerWeights('block1_conv2').weight.toArray(); // layer index 1, [64, 64, 3, 3]
     expect(net.layerWeights('block1_conv2').weight.shape).toEqual([64, 64, 3, 3]);
-    for (const [o, i, y, x] of [[0, 0, 0, 0], [5, 7, 2, 1], [63, 62, 1, 2]]) {
+    for (const [o, i, y, x] of [
+      [0, 0, 0, 0],
+      [5, 7, 2, 1],
+      [63, 62, 1, 2],
+    ]) {
       expect(w[((o * 64 + i) * 3 + y) * 3 + x]).toBeCloseTo(kernelValue(1, y, x, i, o), 6);
     }
     const b = await net.layerWeights('relu5_3').bias.toArray(); // alias of block5_conv3, layer index 12
@@ -135,7 +162,9 @@ describe('Keras .h5 loader', () => {
   it('rejects a file for the other network, a missing layer, a wrong shape and a non-HDF5 file, naming the problem', async () => {
     const path = join(dir, 'vgg16_again.h5');
     await writeKerasFile(path, 'vgg16');
-    await expect(loadFeatureNetFile(path, { arch: 'vgg19' })).rejects.toThrow(/holds VGG16 weights, but the vgg19 network was requested/);
+    await expect(loadFeatureNetFile(path, { arch: 'vgg19' })).rejects.toThrow(
+      /holds VGG16 weights, but the vgg19 network was requested/,
+    );
 
     const h5 = await loadH5wasm();
     const partial = join(dir, 'partial.h5');
@@ -144,7 +173,9 @@ describe('Keras .h5 loader', () => {
     g.create_dataset({ name: 'kernel:0', data: new Float32Array(3 * 3 * 3 * 64), shape: [3, 3, 3, 64], dtype: '<f' });
     g.create_dataset({ name: 'bias:0', data: new Float32Array(64), shape: [64], dtype: '<f' });
     f.close();
-    await expect(loadFeatureNetFile(partial)).rejects.toThrow(/does not hold the convolutional layers of VGG16 or VGG19 \(missing for VGG16: block1_conv2/);
+    await expect(loadFeatureNetFile(partial)).rejects.toThrow(
+      /does not hold the convolutional layers of VGG16 or VGG19 \(missing for VGG16: block1_conv2/,
+    );
 
     const bad = join(dir, 'badshape.h5');
     await writeKerasFile(bad, 'vgg16', { legacy: true });
@@ -152,7 +183,9 @@ describe('Keras .h5 loader', () => {
     const grp = fa.get('block2_conv1') as InstanceType<typeof h5.Group>;
     grp.create_dataset({ name: 'extra_kernel', data: new Float32Array(27), shape: [3, 3, 3, 1], dtype: '<f' });
     fa.close();
-    await expect(loadFeatureNetFile(bad)).rejects.toThrow(/layer block2_conv1: expected one 4-D kernel and one 1-D bias/);
+    await expect(loadFeatureNetFile(bad)).rejects.toThrow(
+      /layer block2_conv1: expected one 4-D kernel and one 1-D bias/,
+    );
 
     const junk = join(dir, 'junk.h5');
     writeFileSync(junk, 'not weights at all');
@@ -168,7 +201,11 @@ describe('torchvision safetensors loader', () => {
       const w = new Float32Array(l.outChannels * l.inChannels * 9);
       if (idx === 0) w.forEach((_, i) => (w[i] = i / 1000));
       t[`features.${l.torchIndex}.weight`] = { dtype: 'F32', shape: [l.outChannels, l.inChannels, 3, 3], data: w };
-      t[`features.${l.torchIndex}.bias`] = { dtype: 'F32', shape: [l.outChannels], data: Float32Array.from({ length: l.outChannels }, (_, o) => l.torchIndex + o / 1000) };
+      t[`features.${l.torchIndex}.bias`] = {
+        dtype: 'F32',
+        shape: [l.outChannels],
+        data: Float32Array.from({ length: l.outChannels }, (_, o) => l.torchIndex + o / 1000),
+      };
     });
     return t;
   }
@@ -191,17 +228,26 @@ describe('torchvision safetensors loader', () => {
 
   it('rejects a file from another model and a shape mismatch', async () => {
     const other = join(dir, 'generator.safetensors');
-    writeFileSync(other, encodeSafetensors({
-      'main.0.weight': { dtype: 'F32', shape: [100, 64, 4, 4], data: new Float32Array(100 * 64 * 16) },
-    }));
-    await expect(loadFeatureNetFile(other)).rejects.toThrow(/does not hold torchvision VGG16\/VGG19 features \(missing features\.0\.weight.*e\.g\. main\.0\.weight/);
+    writeFileSync(
+      other,
+      encodeSafetensors({
+        'main.0.weight': { dtype: 'F32', shape: [100, 64, 4, 4], data: new Float32Array(100 * 64 * 16) },
+      }),
+    );
+    await expect(loadFeatureNetFile(other)).rejects.toThrow(
+      /does not hold torchvision VGG16\/VGG19 features \(missing features\.0\.weight.*e\.g\. main\.0\.weight/,
+    );
 
     const t = vgg16Tensors();
     t['features.10.weight'] = { dtype: 'F32', shape: [256, 128, 1, 9], data: new Float32Array(256 * 128 * 9) };
     const bad = join(dir, 'badshape.safetensors');
     writeFileSync(bad, encodeSafetensors(t));
-    await expect(loadFeatureNetFile(bad)).rejects.toThrow(/features\.10\.weight \(block3_conv1\) has shape \[256, 128, 1, 9\], vgg16 needs \[256, 128, 3, 3\]/);
-    await expect(loadFeatureNetFile(join(dir, 'vgg16.safetensors'), { arch: 'vgg19' })).rejects.toThrow(/holds VGG16 weights, but the vgg19 network/);
+    await expect(loadFeatureNetFile(bad)).rejects.toThrow(
+      /features\.10\.weight \(block3_conv1\) has shape \[256, 128, 1, 9\], vgg16 needs \[256, 128, 3, 3\]/,
+    );
+    await expect(loadFeatureNetFile(join(dir, 'vgg16.safetensors'), { arch: 'vgg19' })).rejects.toThrow(
+      /holds VGG16 weights, but the vgg19 network/,
+    );
   });
 });
 
@@ -228,7 +274,14 @@ describe('weights download', () => {
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   const source = (over: Partial<WeightSource>): WeightSource => ({
-    id: 'test', arch: 'vgg16', fileName: 'w.h5', url: `${base}/weights.h5`, size: payload.length, md5, note: 'test', ...over,
+    id: 'test',
+    arch: 'vgg16',
+    fileName: 'w.h5',
+    url: `${base}/weights.h5`,
+    size: payload.length,
+    md5,
+    note: 'test',
+    ...over,
   });
 
   it('writes the file when size and MD5 match', async () => {
@@ -242,7 +295,9 @@ describe('weights download', () => {
 
   it('writes nothing on a checksum mismatch, a size mismatch or an HTTP error', async () => {
     const out = join(dir, 'dl-bad');
-    await expect(downloadWeights(source({ md5: '0'.repeat(32) }), out)).rejects.toThrow(/MD5 is [0-9a-f]{32}, expected 0{32}; nothing was written/);
+    await expect(downloadWeights(source({ md5: '0'.repeat(32) }), out)).rejects.toThrow(
+      /MD5 is [0-9a-f]{32}, expected 0{32}; nothing was written/,
+    );
     await expect(downloadWeights(source({ size: 99_999 }), out)).rejects.toThrow(/more than the expected 99999 bytes/);
     await expect(downloadWeights(source({ size: 100_001 }), out)).rejects.toThrow(/got 100000 bytes, expected 100001/);
     await expect(downloadWeights(source({ url: `${base}/nope` }), out)).rejects.toThrow(/HTTP 404/);

@@ -1,5 +1,16 @@
 import { describe, it, expect } from 'vitest';
-import { Tensor, tidy, memoryStats, manualSeed, noGrad, concat, matmul, linear, engine, unary } from '../src/tensor/index.ts';
+import {
+  Tensor,
+  tidy,
+  memoryStats,
+  manualSeed,
+  noGrad,
+  concat,
+  matmul,
+  linear,
+  engine,
+  unary,
+} from '../src/tensor/index.ts';
 import { ELEMENTS_PER_INVOCATION } from '../src/tensor/engine.ts';
 import { useEngine, checkOp, randomArray, expectClose, size } from './helpers.ts';
 import * as R from '../src/reference/elementwise.ts';
@@ -26,13 +37,20 @@ describe('creation', () => {
     const u3 = await Tensor.rand([n], { seed: 8, lo: -2, hi: 4 }).toArray();
     expect(u).toEqual(u2);
     expect(u).not.toEqual(u3);
-    let mn = Infinity, mx = -Infinity, s = 0;
-    for (const v of u) { mn = Math.min(mn, v); mx = Math.max(mx, v); s += v; }
+    let mn = Infinity,
+      mx = -Infinity,
+      s = 0;
+    for (const v of u) {
+      mn = Math.min(mn, v);
+      mx = Math.max(mx, v);
+      s += v;
+    }
     expect(mn).toBeGreaterThanOrEqual(-2);
     expect(mx).toBeLessThan(4);
     expect(s / n).toBeCloseTo(1, 1.5); // mean of U(-2,4) = 1 ± 0.01
     const z = await Tensor.randn([n], { seed: 3, mean: 1, std: 0.5 }).toArray();
-    let m = 0, v2 = 0;
+    let m = 0,
+      v2 = 0;
     for (const v of z) m += v;
     m /= n;
     for (const v of z) v2 += (v - m) ** 2;
@@ -79,7 +97,10 @@ describe('unary elementwise: forward vs float64 and gradient vs finite differenc
         const [lo, hi] = range ?? [-2, 2];
         let x = randomArray(size(shape), shape.length, lo, hi);
         // keep away from kinks where finite differences are meaningless
-        if (/relu|abs|clamp/.test(name)) x = x.map((v) => (Math.abs(v) < 0.01 || Math.abs(v + 0.5) < 0.01 || Math.abs(v - 0.25) < 0.01 ? v + 0.03 : v));
+        if (/relu|abs|clamp/.test(name))
+          x = x.map((v) =>
+            Math.abs(v) < 0.01 || Math.abs(v + 0.5) < 0.01 || Math.abs(v - 0.25) < 0.01 ? v + 0.03 : v,
+          );
         await checkOp({ shapes: [shape], inputs: [x], gpu: ([t]) => gpu(t), ref: ([a]) => a.map(f) });
       }
     });
@@ -100,12 +121,21 @@ const BINARY: [string, (a: Tensor, b: Tensor) => Tensor, (x: number, y: number) 
   ['minimum', (a, b) => a.minimum(b), Math.min],
 ];
 const BROADCASTS: [number[], number[]][] = [
-  [[4, 3], [4, 3]],
+  [
+    [4, 3],
+    [4, 3],
+  ],
   [[4, 3], [3]],
-  [[2, 1, 5], [3, 1]],
+  [
+    [2, 1, 5],
+    [3, 1],
+  ],
   [[1], [3, 7, 1]],
   [[], [2, 3]],
-  [[5, 1, 1, 2], [1, 6, 3, 1]],
+  [
+    [5, 1, 1, 2],
+    [1, 6, 3, 1],
+  ],
 ];
 
 describe('binary elementwise with broadcasting', () => {
@@ -114,7 +144,12 @@ describe('binary elementwise with broadcasting', () => {
       for (const [as, bs] of BROADCASTS) {
         const inputs = [randomArray(size(as), 1), randomArray(size(bs), 2)];
         if (name === 'div') inputs[1] = inputs[1].map((v) => (v < 0 ? v - 0.5 : v + 0.5));
-        await checkOp({ shapes: [as, bs], inputs, gpu: ([a, b]) => gpu(a, b), ref: ([a, b]) => R.binary(a, as, b, bs, f) });
+        await checkOp({
+          shapes: [as, bs],
+          inputs,
+          gpu: ([a, b]) => gpu(a, b),
+          ref: ([a, b]) => R.binary(a, as, b, bs, f),
+        });
       }
     });
   }
@@ -137,12 +172,19 @@ describe('elementwise kernels over several workgroups', () => {
   const n = 256 * ELEMENTS_PER_INVOCATION * 3 + 77;
   it(`leakyRelu forward and gradient on ${n} elements`, async () => {
     const x = randomArray(n, 21, -2, 2).map((v) => (Math.abs(v) < 0.01 ? v + 0.03 : v));
-    await checkOp({ shapes: [[n]], inputs: [x], gpu: ([t]) => t.leakyRelu(0.2), ref: ([a]) => a.map((v) => (v > 0 ? v : 0.2 * v)) });
+    await checkOp({
+      shapes: [[n]],
+      inputs: [x],
+      gpu: ([t]) => t.leakyRelu(0.2),
+      ref: ([a]) => a.map((v) => (v > 0 ? v : 0.2 * v)),
+    });
   });
   it(`mul with a broadcast row on 3×${n} elements: forward and both gradients`, async () => {
     // Checked against closed forms (z = a·b: dz/da = g·b, dz/db = Σ_rows g·a) — finite differences over this
     // many inputs would take seconds.
-    const a = randomArray(3 * n, 22), b = randomArray(n, 23), g = randomArray(3 * n, 24);
+    const a = randomArray(3 * n, 22),
+      b = randomArray(n, 23),
+      g = randomArray(3 * n, 24);
     const at = Tensor.fromArray(Float32Array.from(a), [3, n]).requireGrad();
     const bt = Tensor.fromArray(Float32Array.from(b), [n]).requireGrad();
     const z = tidy(() => {
@@ -150,10 +192,25 @@ describe('elementwise kernels over several workgroups', () => {
       z.backward(Tensor.fromArray(Float32Array.from(g), [3, n]));
       return z;
     });
-    expectClose(await z.toArray(), R.binary(a, [3, n], b, [n], (x, y) => x * y), 1e-5);
-    expectClose(await at.grad!.toArray(), g.map((v, i) => v * b[i % n]), 1e-5);
-    expectClose(await bt.grad!.toArray(), b.map((_, j) => g[j] * a[j] + g[n + j] * a[n + j] + g[2 * n + j] * a[2 * n + j]), 1e-5);
-    [z, at, bt].forEach((t) => { t.zeroGrad(); t.dispose(); });
+    expectClose(
+      await z.toArray(),
+      R.binary(a, [3, n], b, [n], (x, y) => x * y),
+      1e-5,
+    );
+    expectClose(
+      await at.grad!.toArray(),
+      g.map((v, i) => v * b[i % n]),
+      1e-5,
+    );
+    expectClose(
+      await bt.grad!.toArray(),
+      b.map((_, j) => g[j] * a[j] + g[n + j] * a[n + j] + g[2 * n + j] * a[2 * n + j]),
+      1e-5,
+    );
+    [z, at, bt].forEach((t) => {
+      t.zeroGrad();
+      t.dispose();
+    });
   });
 });
 
@@ -200,27 +257,50 @@ describe('layout: reshape, permute, transpose, expand, slice, concat', () => {
   });
   it('permute', async () => {
     const shape = [2, 3, 5, 3];
-    for (const dims of [[1, 0, 2, 3], [3, 2, 1, 0], [0, 2, 3, 1]]) {
+    for (const dims of [
+      [1, 0, 2, 3],
+      [3, 2, 1, 0],
+      [0, 2, 3, 1],
+    ]) {
       await checkOp({ shapes: [shape], gpu: ([t]) => t.permute(dims), ref: ([x]) => R.permute(x, shape, dims) });
     }
     await checkOp({ shapes: [[4, 7]], gpu: ([t]) => t.transpose(), ref: ([x]) => R.permute(x, [4, 7], [1, 0]) });
   });
   it('expand', async () => {
-    await checkOp({ shapes: [[3, 1]], gpu: ([t]) => t.expand([2, 3, 4]), ref: ([x]) => R.binary(x, [3, 1], new Float64Array(24), [2, 3, 4], (a) => a) });
+    await checkOp({
+      shapes: [[3, 1]],
+      gpu: ([t]) => t.expand([2, 3, 4]),
+      ref: ([x]) => R.binary(x, [3, 1], new Float64Array(24), [2, 3, 4], (a) => a),
+    });
     expect(() => Tensor.zeros([3]).expand([2, 4])).toThrow(/expand/);
   });
   it('slice with steps and negative indices, and narrow', async () => {
     const shape = [5, 6, 4];
     const ref = (x: Float64Array) => {
       const out: number[] = [];
-      for (let i = 1; i < 5; i += 2) for (let j = 2; j < 5; j++) for (let k = 0; k < 4; k++) out.push(x[i * 24 + j * 4 + k]);
+      for (let i = 1; i < 5; i += 2)
+        for (let j = 2; j < 5; j++) for (let k = 0; k < 4; k++) out.push(x[i * 24 + j * 4 + k]);
       return Float64Array.from(out);
     };
-    await checkOp({ shapes: [shape], gpu: ([t]) => t.slice([[1, 5, 2], [-4, -1]]), ref: ([x]) => ref(x) });
-    await checkOp({ shapes: [[3, 8]], gpu: ([t]) => t.narrow(1, 2, 3), ref: ([x]) => Float64Array.from([0, 1, 2].flatMap((i) => [2, 3, 4].map((j) => x[i * 8 + j]))) });
+    await checkOp({
+      shapes: [shape],
+      gpu: ([t]) =>
+        t.slice([
+          [1, 5, 2],
+          [-4, -1],
+        ]),
+      ref: ([x]) => ref(x),
+    });
+    await checkOp({
+      shapes: [[3, 8]],
+      gpu: ([t]) => t.narrow(1, 2, 3),
+      ref: ([x]) => Float64Array.from([0, 1, 2].flatMap((i) => [2, 3, 4].map((j) => x[i * 8 + j]))),
+    });
   });
   it('concat along any axis', async () => {
-    const as = [2, 3, 4], bs = [2, 1, 4], cs = [2, 2, 4];
+    const as = [2, 3, 4],
+      bs = [2, 1, 4],
+      cs = [2, 2, 4];
     await checkOp({
       shapes: [as, bs, cs],
       gpu: (ts) => concat(ts, 1),
@@ -232,11 +312,13 @@ describe('layout: reshape, permute, transpose, expand, slice, concat', () => {
         return Float64Array.from(out);
       },
     });
-    expect(() => concat([Tensor.zeros([2, 3]), Tensor.zeros([3, 3])], 1)).toThrow('concat: shapes [2, 3] and [3, 3] differ outside axis 1');
+    expect(() => concat([Tensor.zeros([2, 3]), Tensor.zeros([3, 3])], 1)).toThrow(
+      'concat: shapes [2, 3] and [3, 3] differ outside axis 1',
+    );
   });
 });
 
-describe('layout: squeeze, unsqueeze, flatten, clone, and reshape\'s gradient', () => {
+describe("layout: squeeze, unsqueeze, flatten, clone, and reshape's gradient", () => {
   // These ops only relabel the shape (clone copies): the float64 reference is the identity on the flat data, and
   // the gradient check (against finite differences of that identity) checks that the backward hands the upstream
   // gradient back in the input's shape and element order.
@@ -263,7 +345,7 @@ describe('layout: squeeze, unsqueeze, flatten, clone, and reshape\'s gradient', 
     await checkShapeOp([4, 5], (t) => t.squeeze(), [4, 5]);
   });
 
-  it('squeeze rejects an axis outside the tensor\'s rank, naming it', () => {
+  it("squeeze rejects an axis outside the tensor's rank, naming it", () => {
     const x = Tensor.zeros([1, 3, 1]);
     expect(() => x.squeeze(3)).toThrow('squeeze: axis 3 is out of range for a tensor of rank 3');
     expect(() => x.squeeze(-4)).toThrow('squeeze: axis -4 is out of range for a tensor of rank 3');
@@ -331,26 +413,59 @@ describe('layout: squeeze, unsqueeze, flatten, clone, and reshape\'s gradient', 
   });
 });
 
-describe('rdivScalar (a / x; reachable as unary(x, \'rdivScalar\', a))', () => {
+describe("rdivScalar (a / x; reachable as unary(x, 'rdivScalar', a))", () => {
   it('forward and gradient (−a/x²) against float64, inputs of both signs kept away from 0', async () => {
-    for (const [shape, a] of [[[7], 2.5], [[3, 5, 7], -3], [[2, 300], 1]] as [number[], number][]) {
+    for (const [shape, a] of [
+      [[7], 2.5],
+      [[3, 5, 7], -3],
+      [[2, 300], 1],
+    ] as [number[], number][]) {
       // |x| in [0.5, 2.5]: away from the pole, where finite differences of a/x stay accurate
       const x = randomArray(size(shape), 31 + shape.length, -2, 2).map((v) => Math.sign(v || 1) * (0.5 + Math.abs(v)));
-      await checkOp({ shapes: [shape], inputs: [x], gpu: ([t]) => unary(t, 'rdivScalar', a), ref: ([v]) => v.map((u) => a / u) });
+      await checkOp({
+        shapes: [shape],
+        inputs: [x],
+        gpu: ([t]) => unary(t, 'rdivScalar', a),
+        ref: ([v]) => v.map((u) => a / u),
+      });
     }
   });
 });
 
 describe('matmul', () => {
   const cases: [number[], number[]][] = [
-    [[1, 1], [1, 1]],
-    [[3, 5], [5, 7]],
-    [[17, 33], [33, 9]],
-    [[65, 20], [20, 70]],
-    [[4, 3, 5], [4, 5, 2]], // batched
-    [[2, 3, 5], [5, 4]], // broadcast B
-    [[3, 5], [6, 5, 2]], // broadcast A
-    [[2, 1, 3, 4], [5, 4, 2]], // partial broadcast of both batches
+    [
+      [1, 1],
+      [1, 1],
+    ],
+    [
+      [3, 5],
+      [5, 7],
+    ],
+    [
+      [17, 33],
+      [33, 9],
+    ],
+    [
+      [65, 20],
+      [20, 70],
+    ],
+    [
+      [4, 3, 5],
+      [4, 5, 2],
+    ], // batched
+    [
+      [2, 3, 5],
+      [5, 4],
+    ], // broadcast B
+    [
+      [3, 5],
+      [6, 5, 2],
+    ], // broadcast A
+    [
+      [2, 1, 3, 4],
+      [5, 4, 2],
+    ], // partial broadcast of both batches
     [[5], [5, 3]], // 1-D promote
     [[3, 5], [5]],
   ];
@@ -358,7 +473,8 @@ describe('matmul', () => {
     it(`[${as}] @ [${bs}]`, async () => {
       const a2 = as.length === 1 ? [1, ...as] : as;
       const b2 = bs.length === 1 ? [...bs, 1] : bs;
-      const [M, K] = a2.slice(-2), N = b2[b2.length - 1];
+      const [M, K] = a2.slice(-2),
+        N = b2[b2.length - 1];
       const batchShape = R.broadcast(a2.slice(0, -2), b2.slice(0, -2));
       const batch = size(batchShape);
       await checkOp({
@@ -374,7 +490,9 @@ describe('matmul', () => {
     });
   }
   it('errors name both shapes', () => {
-    expect(() => matmul(Tensor.zeros([2, 3]), Tensor.zeros([4, 5]))).toThrow('matmul: shapes [2, 3] and [4, 5] are not aligned (inner dimensions 3 and 4)');
+    expect(() => matmul(Tensor.zeros([2, 3]), Tensor.zeros([4, 5]))).toThrow(
+      'matmul: shapes [2, 3] and [4, 5] are not aligned (inner dimensions 3 and 4)',
+    );
   });
 });
 
@@ -407,14 +525,20 @@ describe('autograd', () => {
   });
   it('an f32 finite-difference check on the GPU itself (tanh·sigmoid composite)', async () => {
     const data = Float32Array.from(randomArray(8, 9));
-    const f = (v: Float32Array) => noGrad(() => { const t = Tensor.fromArray(v); return t.tanh().mul(t.sigmoid()).sum(); });
+    const f = (v: Float32Array) =>
+      noGrad(() => {
+        const t = Tensor.fromArray(v);
+        return t.tanh().mul(t.sigmoid()).sum();
+      });
     const x = Tensor.fromArray(data).requireGrad();
     x.tanh().mul(x.sigmoid()).sum().backward();
     const g = await x.grad!.toArray();
     const eps = 1e-2;
     for (let i = 0; i < data.length; i++) {
-      const p = data.slice(); p[i] += eps;
-      const m = data.slice(); m[i] -= eps;
+      const p = data.slice();
+      p[i] += eps;
+      const m = data.slice();
+      m[i] -= eps;
       const num = ((await f(p).item()) - (await f(m).item())) / (2 * eps);
       expect(Math.abs(num - g[i])).toBeLessThan(2e-3);
     }
@@ -426,16 +550,17 @@ describe('memory', () => {
     const w = Tensor.randn([16, 8], { seed: 1 }).requireGrad().keep();
     const x = Tensor.randn([32, 16], { seed: 2 }).keep();
     const target = Tensor.randn([32, 8], { seed: 3 }).keep();
-    const step = () => tidy(() => {
-      const loss = x.matmul(w).tanh().sub(target).square().mean();
-      loss.backward();
-      noGrad(() => {
-        const updated = w.sub(w.grad!.mul(0.1));
-        w.assign(updated);
+    const step = () =>
+      tidy(() => {
+        const loss = x.matmul(w).tanh().sub(target).square().mean();
+        loss.backward();
+        noGrad(() => {
+          const updated = w.sub(w.grad!.mul(0.1));
+          w.assign(updated);
+        });
+        w.zeroGrad();
+        return loss;
       });
-      w.zeroGrad();
-      return loss;
-    });
     const first = step();
     const firstLoss = await first.item();
     first.dispose();
@@ -463,7 +588,11 @@ describe('memory', () => {
 });
 
 describe('linear (x·Wᵀ + b without a transpose copy)', () => {
-  for (const [xs, out] of [[[5, 7], 3], [[2, 3, 4], 6], [[1, 1], 1]] as [number[], number][]) {
+  for (const [xs, out] of [
+    [[5, 7], 3],
+    [[2, 3, 4], 6],
+    [[1, 1], 1],
+  ] as [number[], number][]) {
     it(`x [${xs}] with W [${out}, ${xs[xs.length - 1]}]`, async () => {
       const inF = xs[xs.length - 1];
       const M = size(xs) / inF;
@@ -472,51 +601,83 @@ describe('linear (x·Wᵀ + b without a transpose copy)', () => {
         gpu: ([x, w, b]) => linear(x, w, b),
         ref: ([x, w, b]) => {
           const y = new Float64Array(M * out);
-          for (let i = 0; i < M; i++) for (let o = 0; o < out; o++) {
-            let s = b[o];
-            for (let k = 0; k < inF; k++) s += x[i * inF + k] * w[o * inF + k];
-            y[i * out + o] = s;
-          }
+          for (let i = 0; i < M; i++)
+            for (let o = 0; o < out; o++) {
+              let s = b[o];
+              for (let k = 0; k < inF; k++) s += x[i * inF + k] * w[o * inF + k];
+              y[i * out + o] = s;
+            }
           return y;
         },
       });
     });
   }
   it('names shapes on mismatch', () => {
-    expect(() => linear(Tensor.zeros([2, 3]), Tensor.zeros([4, 5]))).toThrow('linear: input [2, 3] must end in 5 features to match weight [4, 5]');
+    expect(() => linear(Tensor.zeros([2, 3]), Tensor.zeros([4, 5]))).toThrow(
+      'linear: input [2, 3] must end in 5 features to match weight [4, 5]',
+    );
   });
 });
 
 describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled), all transpose and accumulate variants', () => {
   it('odd shapes, transposes, broadcast batch and accumulation', async () => {
     const { launchMatmul, setMatmulVersion } = await import('../src/tensor/matmul.ts');
-    for (const [M, N, K, batch] of [[1, 1, 1, 1], [7, 17, 5, 2], [33, 20, 19, 3], [129, 65, 70, 1], [8, 16, 3, 1]]) {
+    for (const [M, N, K, batch] of [
+      [1, 1, 1, 1],
+      [7, 17, 5, 2],
+      [33, 20, 19, 3],
+      [129, 65, 70, 1],
+      [8, 16, 3, 1],
+    ]) {
       // every transpose combination, and accumulation once (each variant is a pipeline to compile: ~10 s on lavapipe)
-      const variants: [boolean, boolean, boolean][] = [[false, false, false], [true, false, false], [false, true, false], [true, true, false], [false, false, true]];
+      const variants: [boolean, boolean, boolean][] = [
+        [false, false, false],
+        [true, false, false],
+        [false, true, false],
+        [true, true, false],
+        [false, false, true],
+      ];
       for (const [transA, transB, accumulate] of variants) {
         const a = randomArray(batch * M * K, M + N);
         const b = randomArray(K * N, K); // broadcast over the batch (stride 0)
         const c0 = randomArray(batch * M * N, 3);
-        const A = Tensor.fromArray(Float32Array.from(a)), B = Tensor.fromArray(Float32Array.from(b));
+        const A = Tensor.fromArray(Float32Array.from(a)),
+          B = Tensor.fromArray(Float32Array.from(b));
         const results: Float32Array[] = [];
         for (const v of ['naive', 'register', 'tiled'] as const) {
           setMatmulVersion(v);
           const C = Tensor.fromArray(Float32Array.from(c0));
-          launchMatmul({ A: A.buffer, B: B.buffer, C: C.buffer, M, N, K, batch, aBatchStride: M * K, bBatchStride: 0, cBatchStride: M * N, transA, transB, accumulate });
+          launchMatmul({
+            A: A.buffer,
+            B: B.buffer,
+            C: C.buffer,
+            M,
+            N,
+            K,
+            batch,
+            aBatchStride: M * K,
+            bBatchStride: 0,
+            cBatchStride: M * N,
+            transA,
+            transB,
+            accumulate,
+          });
           results.push(await C.toArray());
         }
         setMatmulVersion(null);
         // float64 reference with the same storage conventions
         const ref = new Float64Array(batch * M * N);
-        for (let p = 0; p < batch; p++) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-          let s = accumulate ? c0[p * M * N + i * N + j] : 0;
-          for (let k = 0; k < K; k++) {
-            const av = transA ? a[p * M * K + k * M + i] : a[p * M * K + i * K + k];
-            const bv = transB ? b[j * K + k] : b[k * N + j];
-            s += av * bv;
-          }
-          ref[p * M * N + i * N + j] = s;
-        }
+        for (let p = 0; p < batch; p++)
+          for (let i = 0; i < M; i++)
+            for (let j = 0; j < N; j++) {
+              let s = accumulate ? c0[p * M * N + i * N + j] : 0;
+              for (let k = 0; k < K; k++) {
+                const av = transA ? a[p * M * K + k * M + i] : a[p * M * K + i * K + k];
+                const bv = transB ? b[j * K + k] : b[k * N + j];
+                s += av * bv;
+              }
+              ref[p * M * N + i * N + j] = s;
+            }
         for (const r of results) expectClose(r, ref);
       }
     }
@@ -535,23 +696,42 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled)
         [40, 70, 531, 1, true, false, true],
         [3, 5, 700, 3, false, false, true],
       ] as [number, number, number, number, boolean, boolean, boolean][]) {
-        const a = randomArray(M * K, K), b = randomArray(batch * K * N, N), c0 = randomArray(batch * M * N, 5);
-        const A = Tensor.fromArray(Float32Array.from(a)), B = Tensor.fromArray(Float32Array.from(b));
+        const a = randomArray(M * K, K),
+          b = randomArray(batch * K * N, N),
+          c0 = randomArray(batch * M * N, 5);
+        const A = Tensor.fromArray(Float32Array.from(a)),
+          B = Tensor.fromArray(Float32Array.from(b));
         const ref = new Float64Array(batch * M * N);
-        for (let p = 0; p < batch; p++) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-          let sum = accumulate ? c0[p * M * N + i * N + j] : 0;
-          for (let k = 0; k < K; k++) {
-            const av = transA ? a[k * M + i] : a[i * K + k];
-            const bv = transB ? b[p * K * N + j * K + k] : b[p * K * N + k * N + j];
-            sum += av * bv;
-          }
-          ref[p * M * N + i * N + j] = sum;
-        }
+        for (let p = 0; p < batch; p++)
+          for (let i = 0; i < M; i++)
+            for (let j = 0; j < N; j++) {
+              let sum = accumulate ? c0[p * M * N + i * N + j] : 0;
+              for (let k = 0; k < K; k++) {
+                const av = transA ? a[k * M + i] : a[i * K + k];
+                const bv = transB ? b[p * K * N + j * K + k] : b[p * K * N + k * N + j];
+                sum += av * bv;
+              }
+              ref[p * M * N + i * N + j] = sum;
+            }
         for (const v of ['register', 'tiled'] as const) {
           setMatmulVersion(v);
           const C = Tensor.fromArray(Float32Array.from(c0));
           const before = engine().stats().dispatches;
-          launchMatmul({ A: A.buffer, B: B.buffer, C: C.buffer, M, N, K, batch, aBatchStride: 0, bBatchStride: K * N, cBatchStride: M * N, transA, transB, accumulate });
+          launchMatmul({
+            A: A.buffer,
+            B: B.buffer,
+            C: C.buffer,
+            M,
+            N,
+            K,
+            batch,
+            aBatchStride: 0,
+            bBatchStride: K * N,
+            cBatchStride: M * N,
+            transA,
+            transB,
+            accumulate,
+          });
           expect(engine().stats().dispatches - before).toBe(2); // the partial products, then their sum
           expectClose(await C.toArray(), ref);
           C.dispose();
@@ -567,11 +747,11 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled)
 
   it('splitCount: splits only short-of-workgroups products with a long k, in chunks of at least minChunk', async () => {
     const { splitCount } = await import('../src/tensor/matmul.ts');
-    expect(splitCount(1, 16384, 128, 256)).toBe(64);   // capped at 64 chunks
-    expect(splitCount(4, 16384, 16, 256)).toBe(4);     // 4 × 4 = 16 workgroups
-    expect(splitCount(3, 16384, 16, 256)).toBe(6);     // rounds up to reach 16
-    expect(splitCount(1, 1024, 16, 256)).toBe(4);      // limited by k / minChunk
-    expect(splitCount(16, 16384, 16, 256)).toBe(1);    // enough workgroups already
-    expect(splitCount(1, 511, 16, 256)).toBe(1);       // k shorter than two chunks
+    expect(splitCount(1, 16384, 128, 256)).toBe(64); // capped at 64 chunks
+    expect(splitCount(4, 16384, 16, 256)).toBe(4); // 4 × 4 = 16 workgroups
+    expect(splitCount(3, 16384, 16, 256)).toBe(6); // rounds up to reach 16
+    expect(splitCount(1, 1024, 16, 256)).toBe(4); // limited by k / minChunk
+    expect(splitCount(16, 16384, 16, 256)).toBe(1); // enough workgroups already
+    expect(splitCount(1, 511, 16, 256)).toBe(1); // k shorter than two chunks
   });
 });

@@ -45,9 +45,11 @@ function reverseTopo(root: Tensor): Tensor[] {
  * any gradient they already hold. `grad` defaults to 1 for a scalar root.
  */
 export function backward(root: Tensor, grad?: Tensor): void {
-  if (!root.requiresGrad) throw new Error('backward(): the tensor does not require grad (no parameter or input with requiresGrad led to it)');
+  if (!root.requiresGrad)
+    throw new Error('backward(): the tensor does not require grad (no parameter or input with requiresGrad led to it)');
   if (!grad) {
-    if (root.size !== 1) throw new Error(`backward(): a gradient must be given for a non-scalar tensor of shape [${root.shape}]`);
+    if (root.size !== 1)
+      throw new Error(`backward(): a gradient must be given for a non-scalar tensor of shape [${root.shape}]`);
   } else if (grad.shape.join(',') !== root.shape.join(',')) {
     throw new Error(`backward(): gradient shape [${grad.shape}] does not match tensor shape [${root.shape}]`);
   }
@@ -77,7 +79,9 @@ export function backward(root: Tensor, grad?: Tensor): void {
             return;
           }
           if (ig.shape.join(',') !== input.shape.join(',')) {
-            throw new Error(`Internal error: ${node.op} backward gave a gradient of shape [${ig.shape}] for an input of shape [${input.shape}]`);
+            throw new Error(
+              `Internal error: ${node.op} backward gave a gradient of shape [${ig.shape}] for an input of shape [${input.shape}]`,
+            );
           }
           const prevG = grads.get(input);
           if (prevG) {

@@ -29,8 +29,18 @@ export async function evalCommand(argv: string[]): Promise<number> {
   let v: Record<string, string | boolean | undefined>;
   try {
     ({ values: v } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: { checkpoint: { type: 'string' }, dataset: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, classifier: { type: 'string' }, generator: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        checkpoint: { type: 'string' },
+        dataset: { type: 'string' },
+        n: { type: 'string' },
+        seed: { type: 'string' },
+        classifier: { type: 'string' },
+        generator: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -49,9 +59,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { spec, options, meta } = checkpointSpec(bytes);
   const dataset = (v.dataset as string | undefined) ?? (meta.dataset as string | undefined);
   if (!dataset || !(CLASSIFIER_DATASETS as readonly string[]).includes(dataset)) {
-    throw new UsageError(`eval: no classifier for dataset "${dataset ?? '(unknown)'}": pass --dataset ${CLASSIFIER_DATASETS.join(' or ')}`);
+    throw new UsageError(
+      `eval: no classifier for dataset "${dataset ?? '(unknown)'}": pass --dataset ${CLASSIFIER_DATASETS.join(' or ')}`,
+    );
   }
-  if (spec.channels !== 1 || spec.size !== 28) throw new UsageError(`eval: the ${dataset} classifier scores 1×28×28 images; this ${spec.kind} makes ${spec.channels}×${spec.size}×${spec.size}`);
+  if (spec.channels !== 1 || spec.size !== 28)
+    throw new UsageError(
+      `eval: the ${dataset} classifier scores 1×28×28 images; this ${spec.kind} makes ${spec.channels}×${spec.size}×${spec.size}`,
+    );
 
   await initEngine();
   const trainer = new GanTrainer(spec, options);
@@ -61,10 +76,20 @@ export async function evalCommand(argv: string[]): Promise<number> {
   // Eval-mode BatchNorm: each sample is independent of its batch.
   const samples = await trainer.sampleValues(n, seed);
   trainer.dispose();
-  const evaluation = await evaluateForDataset(dataset, samples, v.classifier ? { classifier: v.classifier as string } : {});
+  const evaluation = await evaluateForDataset(
+    dataset,
+    samples,
+    v.classifier ? { classifier: v.classifier as string } : {},
+  );
   console.log(`${spec.kind} at step ${meta.step} (${path}), generator ${generator}, ${n} samples, dataset ${dataset}`);
   console.log(formatEvaluation(evaluation, classNames(dataset)));
-  const out = writeEvaluation(dirname(path), evaluation, { checkpoint: path, step: meta.step, model: spec.kind, dataset, generator });
+  const out = writeEvaluation(dirname(path), evaluation, {
+    checkpoint: path,
+    step: meta.step,
+    model: spec.kind,
+    dataset,
+    generator,
+  });
   console.log(`Wrote ${out}`);
   return 0;
 }

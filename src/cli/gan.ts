@@ -14,7 +14,14 @@ import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initEngine, memoryStats, convVersion, type Tensor } from '../tensor/index.ts';
 import { matmulVersion } from '../tensor/matmul.ts';
-import { GanTrainer, checkpointSpec, learningRateFactor, DEFAULT_TRAIN_OPTIONS, type StepStats, type TrainOptions } from '../gan/trainer.ts';
+import {
+  GanTrainer,
+  checkpointSpec,
+  learningRateFactor,
+  DEFAULT_TRAIN_OPTIONS,
+  type StepStats,
+  type TrainOptions,
+} from '../gan/trainer.ts';
 import { ganSpec, GAN_KINDS, type GanKind } from '../gan/models.ts';
 import { sampleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
 import { batches, batchCount, type Dataset } from '../data/dataset.ts';
@@ -83,7 +90,8 @@ Writes a grid of generated images (or latent interpolations) from a checkpoint w
 function lrDecay(v: string | undefined): { lrDecayStart: number; lrDecayEnd: number } {
   if (v === undefined) return { lrDecayStart: 0, lrDecayEnd: 0 };
   const m = /^(\d+):(\d+)$/.exec(v);
-  if (!m || Number(m[2]) <= Number(m[1])) throw new UsageError(`--lr-decay: expected START:END, two steps with START < END (e.g. 5000:8000), got "${v}"`);
+  if (!m || Number(m[2]) <= Number(m[1]))
+    throw new UsageError(`--lr-decay: expected START:END, two steps with START < END (e.g. 5000:8000), got "${v}"`);
   return { lrDecayStart: Number(m[1]), lrDecayEnd: Number(m[2]) };
 }
 
@@ -91,7 +99,9 @@ function num(v: string | undefined, name: string, dflt: number, opts: { int?: bo
   if (v === undefined) return dflt;
   const x = Number(v);
   if (!Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min)) {
-    throw new UsageError(`--${name}: expected ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got "${v}"`);
+    throw new UsageError(
+      `--${name}: expected ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got "${v}"`,
+    );
   }
   return x;
 }
@@ -123,16 +133,34 @@ interface TrainArgs {
 
 export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
   const { values: v } = parse(argv, {
-    model: { type: 'string' }, dataset: { type: 'string' }, channels: { type: 'string' }, limit: { type: 'string' },
-    epochs: { type: 'string' }, batch: { type: 'string' }, 'lr-g': { type: 'string' }, 'lr-d': { type: 'string' },
-    beta1: { type: 'string' }, beta2: { type: 'string' }, 'd-steps': { type: 'string' }, 'd-skip-below': { type: 'string' },
-    'real-label': { type: 'string' }, seed: { type: 'string' }, 'max-steps': { type: 'string' }, out: { type: 'string' },
-    'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, grid: { type: 'string' }, 'eval-every': { type: 'string' },
-    'g-ema': { type: 'string' }, 'lr-decay': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    model: { type: 'string' },
+    dataset: { type: 'string' },
+    channels: { type: 'string' },
+    limit: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    'lr-g': { type: 'string' },
+    'lr-d': { type: 'string' },
+    beta1: { type: 'string' },
+    beta2: { type: 'string' },
+    'd-steps': { type: 'string' },
+    'd-skip-below': { type: 'string' },
+    'real-label': { type: 'string' },
+    seed: { type: 'string' },
+    'max-steps': { type: 'string' },
+    out: { type: 'string' },
+    'checkpoint-every': { type: 'string' },
+    resume: { type: 'boolean' },
+    grid: { type: 'string' },
+    'eval-every': { type: 'string' },
+    'g-ema': { type: 'string' },
+    'lr-decay': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return 'help';
   const kind = (v.model as string | undefined) ?? 'dcgan';
-  if (!GAN_KINDS.includes(kind as GanKind)) throw new UsageError(`--model: unknown model "${kind}" (expected ${GAN_KINDS.join(', ')})`);
+  if (!GAN_KINDS.includes(kind as GanKind))
+    throw new UsageError(`--model: unknown model "${kind}" (expected ${GAN_KINDS.join(', ')})`);
   const dataset = (v.dataset as string | undefined) ?? 'mnist';
   const ch = v.channels === undefined ? undefined : num(v.channels as string, 'channels', 1, { int: true });
   if (ch !== undefined && ch !== 1 && ch !== 3) throw new UsageError(`--channels: expected 1 or 3, got ${ch}`);
@@ -154,7 +182,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
   if (v['g-ema'] !== undefined) resumeOverrides.gEma = options.gEma;
   if (v['lr-g'] !== undefined) resumeOverrides.lrG = options.lrG;
   if (v['lr-d'] !== undefined) resumeOverrides.lrD = options.lrD;
-  if (v['lr-decay'] !== undefined) Object.assign(resumeOverrides, { lrDecayStart: options.lrDecayStart, lrDecayEnd: options.lrDecayEnd });
+  if (v['lr-decay'] !== undefined)
+    Object.assign(resumeOverrides, { lrDecayStart: options.lrDecayStart, lrDecayEnd: options.lrDecayEnd });
   const dsTag = dataset === 'mnist' || dataset === 'fashion-mnist' ? dataset : 'images';
   return {
     kind: kind as GanKind,
@@ -175,12 +204,16 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
 
 async function loadTrainingData(a: TrainArgs, size: number, channels: number): Promise<Dataset> {
   const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
-  if (isFolder && !existsSync(a.dataset)) throw new UsageError(`--dataset: "${a.dataset}" is neither mnist, fashion-mnist nor an existing folder`);
+  if (isFolder && !existsSync(a.dataset))
+    throw new UsageError(`--dataset: "${a.dataset}" is neither mnist, fashion-mnist nor an existing folder`);
   const ds = await datasetByName(a.dataset, { size, channels: channels as 1 | 3, limit: a.limit });
   if (ds.c !== channels || ds.h !== size || ds.w !== size) {
-    throw new UsageError(`dataset ${ds.name} has ${ds.c}×${ds.h}×${ds.w} images; model ${a.kind} needs ${channels}×${size}×${size}`);
+    throw new UsageError(
+      `dataset ${ds.name} has ${ds.c}×${ds.h}×${ds.w} images; model ${a.kind} needs ${channels}×${size}×${size}`,
+    );
   }
-  if (ds.n < a.options.batchSize) throw new UsageError(`dataset ${ds.name} has ${ds.n} images, fewer than one batch of ${a.options.batchSize}`);
+  if (ds.n < a.options.batchSize)
+    throw new UsageError(`dataset ${ds.name} has ${ds.n} images, fewer than one batch of ${a.options.batchSize}`);
   return ds;
 }
 
@@ -194,24 +227,34 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const ckptPath = join(a.out, 'checkpoint.safetensors');
   const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
-  let spec = ganSpec(a.kind, { channels: a.channels ?? (isFolder && a.kind.startsWith('dcgan') && a.kind !== 'dcgan' ? 3 : undefined) });
+  let spec = ganSpec(a.kind, {
+    channels: a.channels ?? (isFolder && a.kind.startsWith('dcgan') && a.kind !== 'dcgan' ? 3 : undefined),
+  });
   let options = a.options;
   let resumeBytes: Uint8Array | null = null;
   if (a.resume) {
     if (!existsSync(ckptPath)) throw new UsageError(`--resume: no checkpoint at ${ckptPath}`);
     resumeBytes = new Uint8Array(readFileSync(ckptPath));
     const saved = checkpointSpec(resumeBytes);
-    if (saved.spec.kind !== spec.kind) throw new UsageError(`--resume: ${ckptPath} is a ${saved.spec.kind} run, not ${spec.kind}`);
+    if (saved.spec.kind !== spec.kind)
+      throw new UsageError(`--resume: ${ckptPath} is a ${saved.spec.kind} run, not ${spec.kind}`);
     spec = saved.spec;
     options = { ...options, ...saved.options, ...a.resumeOverrides };
     const step = Number(saved.meta.step ?? 0);
     if (learningRateFactor(options, step) === 0 && a.maxSteps > step) {
-      throw new UsageError(`--resume: the run's learning rates reached 0 at step ${options.lrDecayEnd} (lr decay ${options.lrDecayStart}:${options.lrDecayEnd}) ` +
-        `and it is at step ${step}: more steps would change nothing; give a new --lr-decay ${step}:END (and --lr-g/--lr-d) to train on`);
+      throw new UsageError(
+        `--resume: the run's learning rates reached 0 at step ${options.lrDecayEnd} (lr decay ${options.lrDecayStart}:${options.lrDecayEnd}) ` +
+          `and it is at step ${step}: more steps would change nothing; give a new --lr-decay ${step}:END (and --lr-g/--lr-d) to train on`,
+      );
     }
   }
-  if (a.evalEvery > 0 && (!(CLASSIFIER_DATASETS as readonly string[]).includes(a.dataset) || spec.channels !== 1 || spec.size !== 28)) {
-    throw new UsageError(`--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is ${spec.kind} on ${a.dataset}`);
+  if (
+    a.evalEvery > 0 &&
+    (!(CLASSIFIER_DATASETS as readonly string[]).includes(a.dataset) || spec.channels !== 1 || spec.size !== 28)
+  ) {
+    throw new UsageError(
+      `--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is ${spec.kind} on ${a.dataset}`,
+    );
   }
   const ds = await loadTrainingData(a, spec.size, spec.channels);
 
@@ -219,7 +262,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const trainer = new GanTrainer(spec, options);
   if (resumeBytes) trainer.loadCheckpoint(resumeBytes);
   ensureDir(join(a.out, 'samples'));
-  writeFileAtomic(join(a.out, 'config.json'), JSON.stringify({ model: spec, dataset: ds.name, images: ds.n, epochs: a.epochs, options: trainer.opts }, null, 2) + '\n');
+  writeFileAtomic(
+    join(a.out, 'config.json'),
+    JSON.stringify({ model: spec, dataset: ds.name, images: ds.n, epochs: a.epochs, options: trainer.opts }, null, 2) +
+      '\n',
+  );
   const logPath = join(a.out, 'log.jsonl');
   const history: StepStats[] = readHistory(logPath, trainer.step);
   const evalPath = join(a.out, 'eval.jsonl');
@@ -227,13 +274,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const perEpoch = batchCount(ds.n, trainer.opts.batchSize, true);
   const totalSteps = Math.min(a.epochs * perEpoch, a.maxSteps);
-  console.log(`${spec.kind} on ${ds.name} (${ds.n} images ${ds.c}×${ds.h}×${ds.w}), batch ${trainer.opts.batchSize}, ${perEpoch} steps/epoch, ` +
-    `adapter ${engine.adapter.slug} (conv kernels: ${convVersion()}, matmul: ${matmulVersion()})${a.resume ? `, resuming at step ${trainer.step}` : ''}` +
-    `${trainer.Gema ? `, G weight average (decay ${trainer.opts.gEma})` : ''}` +
-    `${trainer.opts.lrDecayEnd ? `, learning rates ×${learningRateFactor(trainer.opts, trainer.step).toFixed(3)} falling to 0 from step ${trainer.opts.lrDecayStart} to ${trainer.opts.lrDecayEnd}` : ''} → ${a.out}`);
+  console.log(
+    `${spec.kind} on ${ds.name} (${ds.n} images ${ds.c}×${ds.h}×${ds.w}), batch ${trainer.opts.batchSize}, ${perEpoch} steps/epoch, ` +
+      `adapter ${engine.adapter.slug} (conv kernels: ${convVersion()}, matmul: ${matmulVersion()})${a.resume ? `, resuming at step ${trainer.step}` : ''}` +
+      `${trainer.Gema ? `, G weight average (decay ${trainer.opts.gEma})` : ''}` +
+      `${trainer.opts.lrDecayEnd ? `, learning rates ×${learningRateFactor(trainer.opts, trainer.step).toFixed(3)} falling to 0 from step ${trainer.opts.lrDecayStart} to ${trainer.opts.lrDecayEnd}` : ''} → ${a.out}`,
+  );
 
   let interrupted = false;
-  const onSigint = () => { interrupted = true; };
+  const onSigint = () => {
+    interrupted = true;
+  };
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar({ label: 'train', total: totalSteps, unit: 'step', initial: trainer.step });
   const t0 = performance.now();
@@ -255,13 +306,23 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (GanTrainer.diverged(s)) failure = `non-finite loss at step ${s.step} (D ${s.lossD}, G ${s.lossG})`;
     const done = trainer.step - startStep;
     const rate = (done * trainer.opts.batchSize) / ((performance.now() - t0) / 1000);
-    bar.update(trainer.step, { epoch: trainer.epoch + 1, D: fmt(s.lossD), G: fmt(s.lossG), 'D(x)': fmt(s.dReal), 'img/s': rate.toFixed(1) });
+    bar.update(trainer.step, {
+      epoch: trainer.epoch + 1,
+      D: fmt(s.lossD),
+      G: fmt(s.lossG),
+      'D(x)': fmt(s.dReal),
+      'img/s': rate.toFixed(1),
+    });
   };
 
   epochs: while (trainer.epoch < a.epochs && trainer.step < a.maxSteps) {
     const skip = trainer.step - trainer.epoch * perEpoch; // batches of this epoch done before a resume
     let i = 0;
-    for (const batch of batches(ds, trainer.opts.batchSize, { seed: trainer.opts.seed, epoch: trainer.epoch, dropLast: true })) {
+    for (const batch of batches(ds, trainer.opts.batchSize, {
+      seed: trainer.opts.seed,
+      epoch: trainer.epoch,
+      dropLast: true,
+    })) {
       if (i++ < skip) continue;
       const r = trainer.trainBatch(batch.images);
       await drain();
@@ -278,18 +339,26 @@ export async function trainCommand(argv: string[]): Promise<number> {
         if (failure) break epochs;
         const e = await evaluateForDataset(a.dataset, await trainer.sampleValues(2000, EVAL_SEED));
         const point: EvalPoint = {
-          step: trainer.step, fd: e.fd, fdRealVsRealBaseline: e.fdRealVsRealBaseline, coverage: e.coverage.count, confidentRate: e.confidentRate,
+          step: trainer.step,
+          fd: e.fd,
+          fdRealVsRealBaseline: e.fdRealVsRealBaseline,
+          coverage: e.coverage.count,
+          confidentRate: e.confidentRate,
         };
         if (trainer.Gema) {
           // the weight average's score above; the trained G's beside it shows what the average gains
-          point.fdTrainedG = (await evaluateForDataset(a.dataset, await trainer.sampleValues(2000, EVAL_SEED, 'raw'))).fd;
+          point.fdTrainedG = (
+            await evaluateForDataset(a.dataset, await trainer.sampleValues(2000, EVAL_SEED, 'raw'))
+          ).fd;
         }
         evalHistory.push(point);
         appendJsonl(evalPath, point);
         writePng(join(a.out, 'fd.png'), fdChart(evalHistory));
-        bar.note(`step ${point.step}: Fréchet distance ${point.fd.toFixed(2)}${point.fdTrainedG !== undefined ? ` (G average; trained G ${point.fdTrainedG.toFixed(2)})` : ''} ` +
-          `(real-vs-real ${point.fdRealVsRealBaseline.toFixed(2)}), ` +
-          `${point.coverage}/10 classes, ${(100 * point.confidentRate).toFixed(1)}% confident`);
+        bar.note(
+          `step ${point.step}: Fréchet distance ${point.fd.toFixed(2)}${point.fdTrainedG !== undefined ? ` (G average; trained G ${point.fdTrainedG.toFixed(2)})` : ''} ` +
+            `(real-vs-real ${point.fdRealVsRealBaseline.toFixed(2)}), ` +
+            `${point.coverage}/10 classes, ${(100 * point.confidentRate).toFixed(1)}% confident`,
+        );
       }
       if (trainer.step >= a.maxSteps) break;
     }
@@ -297,7 +366,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (failure) break;
     if (trainer.step - trainer.epoch * perEpoch >= perEpoch) {
       trainer.epoch++;
-      writePng(join(a.out, 'samples', `epoch-${String(trainer.epoch).padStart(3, '0')}.png`), await sampleGrid(trainer, a.grid));
+      writePng(
+        join(a.out, 'samples', `epoch-${String(trainer.epoch).padStart(3, '0')}.png`),
+        await sampleGrid(trainer, a.grid),
+      );
       writePng(join(a.out, 'loss.png'), lossChart(history));
       await save('epoch');
     }
@@ -306,7 +378,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.off('SIGINT', onSigint);
   bar.finish();
   if (failure) {
-    console.error(`Stopped: ${failure}. The last good checkpoint is ${existsSync(ckptPath) ? ckptPath : '(none written yet)'}.`);
+    console.error(
+      `Stopped: ${failure}. The last good checkpoint is ${existsSync(ckptPath) ? ckptPath : '(none written yet)'}.`,
+    );
     return 1;
   }
   await save('final');
@@ -316,9 +390,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const secs = (performance.now() - t0) / 1000;
   const imgs = (trainer.step - startStep) * trainer.opts.batchSize;
   const last = history.slice(-20);
-  const avg = (f: (s: StepStats) => number) => last.reduce((n, s) => n + (Number.isFinite(f(s)) ? f(s) : 0), 0) / Math.max(1, last.filter((s) => Number.isFinite(f(s))).length);
-  console.log(`${interrupted ? 'Interrupted; saved' : 'Done'}: step ${trainer.step}, epoch ${trainer.epoch}, ${(imgs / secs).toFixed(1)} images/s, ` +
-    `last-20 mean D ${fmt(avg((s) => s.lossD))} G ${fmt(avg((s) => s.lossG))}; ${memoryStats().liveTensors} live tensors`);
+  const avg = (f: (s: StepStats) => number) =>
+    last.reduce((n, s) => n + (Number.isFinite(f(s)) ? f(s) : 0), 0) /
+    Math.max(1, last.filter((s) => Number.isFinite(f(s))).length);
+  console.log(
+    `${interrupted ? 'Interrupted; saved' : 'Done'}: step ${trainer.step}, epoch ${trainer.epoch}, ${(imgs / secs).toFixed(1)} images/s, ` +
+      `last-20 mean D ${fmt(avg((s) => s.lossD))} G ${fmt(avg((s) => s.lossG))}; ${memoryStats().liveTensors} live tensors`,
+  );
   console.log(`Wrote ${join(a.out, 'samples', 'final.png')}, loss.png, interpolation.png, checkpoint.safetensors`);
   trainer.dispose();
   return interrupted ? 130 : 0;
@@ -354,9 +432,16 @@ function readJsonlLines<T>(path: string): T[] {
 
 export async function sampleCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
-    checkpoint: { type: 'string' }, out: { type: 'string' }, n: { type: 'string' }, interpolate: { type: 'boolean' },
-    steps: { type: 'string' }, rows: { type: 'string' }, seed: { type: 'string' }, tensors: { type: 'string' },
-    generator: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    checkpoint: { type: 'string' },
+    out: { type: 'string' },
+    n: { type: 'string' },
+    interpolate: { type: 'boolean' },
+    steps: { type: 'string' },
+    rows: { type: 'string' },
+    seed: { type: 'string' },
+    tensors: { type: 'string' },
+    generator: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (v.help) {
     console.log(SAMPLE_HELP);
@@ -366,7 +451,8 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   if (!v.out) throw new UsageError('sample: --out FILE.png is required (see --help)');
   const path = v.checkpoint as string;
   if (!existsSync(path)) throw new UsageError(`sample: no checkpoint file at ${path}`);
-  if (v.tensors && v.interpolate) throw new UsageError('sample: --tensors writes the grid\'s tensors; it does not combine with --interpolate');
+  if (v.tensors && v.interpolate)
+    throw new UsageError("sample: --tensors writes the grid's tensors; it does not combine with --interpolate");
   const bytes = new Uint8Array(readFileSync(path));
   const { spec, options } = checkpointSpec(bytes);
   await initEngine();
@@ -375,16 +461,24 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   trainer.loadCheckpoint(bytes);
   chooseGenerator(trainer, v.generator as string | undefined);
   const image = v.interpolate
-    ? await interpolationStrip(trainer, num(v.steps as string, 'steps', 10, { int: true, min: 2 }), num(v.rows as string, 'rows', 4, { int: true, min: 1 }))
+    ? await interpolationStrip(
+        trainer,
+        num(v.steps as string, 'steps', 10, { int: true, min: 2 }),
+        num(v.rows as string, 'rows', 4, { int: true, min: 1 }),
+      )
     : await sampleGrid(trainer, num(v.n as string, 'n', 64, { int: true, min: 1 }));
   mkdirSync(resolve(v.out as string, '..'), { recursive: true });
   writePng(v.out as string, image);
-  console.log(`Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}${trainer.Gema ? ` (generator ${trainer.sampledModule})` : ''}`);
+  console.log(
+    `Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}${trainer.Gema ? ` (generator ${trainer.sampledModule})` : ''}`,
+  );
   if (v.tensors) {
     const tensors = await sampleTensors(trainer, num(v.n as string, 'n', 64, { int: true, min: 1 }));
     mkdirSync(resolve(v.tensors as string, '..'), { recursive: true });
     writeFileAtomic(v.tensors as string, encodeSafetensors(tensors, { checkpoint: path, step: String(trainer.step) }));
-    console.log(`Wrote ${v.tensors} (z ${tensors.z!.shape.join('×')}, images ${tensors.images!.shape.join('×')}, logits ${tensors.logits!.shape.join('×')})`);
+    console.log(
+      `Wrote ${v.tensors} (z ${tensors.z!.shape.join('×')}, images ${tensors.images!.shape.join('×')}, logits ${tensors.logits!.shape.join('×')})`,
+    );
   }
   trainer.dispose();
   return 0;
@@ -395,7 +489,11 @@ async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<str
   const z = trainer.fixedLatent(n);
   const images = trainer.generate(z);
   const logits = trainer.discriminate(images);
-  const entry = async (t: Tensor): Promise<TensorToEncode> => ({ dtype: 'F32', shape: [...t.shape], data: await t.toArray() });
+  const entry = async (t: Tensor): Promise<TensorToEncode> => ({
+    dtype: 'F32',
+    shape: [...t.shape],
+    data: await t.toArray(),
+  });
   const out = { z: await entry(z), images: await entry(images), logits: await entry(logits) };
   for (const t of [z, images, logits]) t.dispose();
   return out;
@@ -405,6 +503,9 @@ async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<str
 export function chooseGenerator(trainer: GanTrainer, choice: string | undefined): void {
   if (choice === undefined) return;
   if (choice !== 'ema' && choice !== 'raw') throw new UsageError(`--generator: expected ema or raw, got "${choice}"`);
-  if (choice === 'ema' && !trainer.Gema) throw new UsageError('--generator ema: this checkpoint has no weight average (the run was trained without --g-ema)');
+  if (choice === 'ema' && !trainer.Gema)
+    throw new UsageError(
+      '--generator ema: this checkpoint has no weight average (the run was trained without --g-ema)',
+    );
   trainer.sampleFrom = choice;
 }

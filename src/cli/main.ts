@@ -7,13 +7,24 @@ import { trainCommand, sampleCommand, UsageError } from './gan.ts';
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   train: { help: 'train a GAN (lesson dense GAN / DCGAN, or DCGAN on your own images)', run: trainCommand },
   sample: { help: 'write a sample grid or latent interpolation from a checkpoint', run: sampleCommand },
-  eval: { help: 'score a checkpoint: class coverage, confident samples, Fréchet distance', run: async (a) => (await import('./eval.ts')).evalCommand(a) },
+  eval: {
+    help: 'score a checkpoint: class coverage, confident samples, Fréchet distance',
+    run: async (a) => (await import('./eval.ts')).evalCommand(a),
+  },
   style: { help: 'neural style transfer', run: async (a) => (await import('./style.ts')).styleCommand(a) },
-  demo: { help: 'fit a function with an MLP (engine demo)', run: async () => { await import('./demo.ts'); return 0; } },
+  demo: {
+    help: 'fit a function with an MLP (engine demo)',
+    run: async () => {
+      await import('./demo.ts');
+      return 0;
+    },
+  },
 };
 
 function usage(): string {
-  return `Usage: <command> [options]   (each command has --help)\n\nCommands:\n${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)} ${c.help}`).join('\n')}`;
+  return `Usage: <command> [options]   (each command has --help)\n\nCommands:\n${Object.entries(COMMANDS)
+    .map(([n, c]) => `  ${n.padEnd(8)} ${c.help}`)
+    .join('\n')}`;
 }
 
 const [cmd, ...rest] = process.argv.slice(2);

@@ -19,7 +19,13 @@ import { writeFileAtomic, ensureDir } from '../node/files.ts';
 import { ProgressBar, formatFieldValue } from '../node/progress.ts';
 import { loadFeatureNetFile, weightSourcesHelp, findWeightSource, downloadWeights } from '../node/style-weights.ts';
 import { randomFeatureNet, type Architecture, type FeatureNet, type PoolKind } from '../style/nets.ts';
-import { runStyleTransfer, STYLE_DEFAULTS, type StyleTransferOptions, type IterationInfo, type OptimizerKind } from '../style/transfer.ts';
+import {
+  runStyleTransfer,
+  STYLE_DEFAULTS,
+  type StyleTransferOptions,
+  type IterationInfo,
+  type OptimizerKind,
+} from '../style/transfer.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../style/images.ts';
 import { isMainModule } from '../node/main-module.ts';
 
@@ -79,13 +85,22 @@ function parseFlags(argv: string[]): Flags {
   const flags: Flags = new Map();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '-h') { flags.set('help', ['']); continue; }
+    if (a === '-h') {
+      flags.set('help', ['']);
+      continue;
+    }
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}" (flags start with --; see --help)`);
     let name = a.slice(2);
     let value: string | undefined;
     const eq = name.indexOf('=');
-    if (eq >= 0) { value = name.slice(eq + 1); name = name.slice(0, eq); }
-    if (BOOLEAN_FLAGS.has(name)) { flags.set(name, ['']); continue; }
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    if (BOOLEAN_FLAGS.has(name)) {
+      flags.set(name, ['']);
+      continue;
+    }
     if (value === undefined) {
       value = argv[++i];
       if (value === undefined) throw new UsageError(`--${name} needs a value`);
@@ -98,8 +113,14 @@ function parseFlags(argv: string[]): Flags {
 class FlagReader {
   private used = new Set<string>();
   constructor(private flags: Flags) {}
-  has(name: string): boolean { this.used.add(name); return this.flags.has(name); }
-  all(name: string): string[] { this.used.add(name); return this.flags.get(name) ?? []; }
+  has(name: string): boolean {
+    this.used.add(name);
+    return this.flags.has(name);
+  }
+  all(name: string): string[] {
+    this.used.add(name);
+    return this.flags.get(name) ?? [];
+  }
   str(name: string): string | undefined {
     const v = this.all(name);
     if (v.length > 1) throw new UsageError(`--${name} given ${v.length} times`);
@@ -109,14 +130,26 @@ class FlagReader {
     const s = this.str(name);
     if (s === undefined) return undefined;
     const v = Number(s);
-    if (s.trim() === '' || !Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
-      throw new UsageError(`--${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got "${s}"`);
+    if (
+      s.trim() === '' ||
+      !Number.isFinite(v) ||
+      (opts.int && !Number.isInteger(v)) ||
+      (opts.min !== undefined && v < opts.min)
+    ) {
+      throw new UsageError(
+        `--${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got "${s}"`,
+      );
     }
     return v;
   }
   list(name: string): string[] | undefined {
     const s = this.str(name);
-    return s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean);
+    return s === undefined
+      ? undefined
+      : s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
   }
   numList(name: string): number[] | undefined {
     const l = this.list(name);
@@ -129,7 +162,8 @@ class FlagReader {
   }
   choice<T extends string>(name: string, options: readonly T[]): T | undefined {
     const s = this.str(name);
-    if (s !== undefined && !options.includes(s as T)) throw new UsageError(`--${name} must be one of ${options.join(', ')}, got "${s}"`);
+    if (s !== undefined && !options.includes(s as T))
+      throw new UsageError(`--${name} must be one of ${options.join(', ')}, got "${s}"`);
     return s as T | undefined;
   }
   /** Flags given but never read: misspellings. */
@@ -157,7 +191,8 @@ export function loadInputImage(spec: string, what: string): RgbaImage {
 function checkOutputPath(path: string, flag: string): void {
   if (extname(path).toLowerCase() !== '.png') throw new UsageError(`${flag} ${path}: output must be a .png file`);
   const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${flag} ${path}: directory ${dir} does not exist`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UsageError(`${flag} ${path}: directory ${dir} does not exist`);
 }
 
 interface Prepared {
@@ -166,7 +201,10 @@ interface Prepared {
 }
 
 /** Parses and loads everything a run needs; throws before any computation or file write. */
-async function prepare(f: FlagReader, requireOut: boolean): Promise<Prepared & { out?: string; snapshotEvery: number; log?: string; plot?: string }> {
+async function prepare(
+  f: FlagReader,
+  requireOut: boolean,
+): Promise<Prepared & { out?: string; snapshotEvery: number; log?: string; plot?: string }> {
   const contentSpec = f.str('content');
   const styleSpecs = f.all('style');
   const out = f.str('out');
@@ -184,20 +222,29 @@ async function prepare(f: FlagReader, requireOut: boolean): Promise<Prepared & {
   const scales = f.numList('scales');
   const steps = f.num('steps', { int: true, min: 0 }) ?? (optimizer === 'lbfgs' ? 40 : 300);
   const blend = f.numList('blend');
-  if (blend && blend.length !== styleSpecs.length) throw new UsageError(`--blend has ${blend.length} weights for ${styleSpecs.length} style images`);
+  if (blend && blend.length !== styleSpecs.length)
+    throw new UsageError(`--blend has ${blend.length} weights for ${styleSpecs.length} style images`);
   const netName = f.choice<Architecture>('net', ['vgg16', 'vgg19', 'random']);
   const pool = f.choice<PoolKind>('pool', ['max', 'avg']);
   const weights = f.str('weights');
   const seed = f.num('seed', { int: true, min: 0 }) ?? 1;
   if (netName && netName !== 'random' && !weights) {
-    throw new UsageError(`--net ${netName} needs --weights FILE (pretrained weights are not bundled; run "style weights" to see where to get them)`);
+    throw new UsageError(
+      `--net ${netName} needs --weights FILE (pretrained weights are not bundled; run "style weights" to see where to get them)`,
+    );
   }
   const snapshotEvery = f.num('snapshot-every', { int: true, min: 0 }) ?? 0;
 
   const options: Omit<StyleTransferOptions, 'net' | 'content' | 'styles'> = {
-    size, scales, steps, optimizer,
+    size,
+    scales,
+    steps,
+    optimizer,
     adam: { lr: f.num('lr', { min: 0 }) ?? STYLE_DEFAULTS.adam.lr },
-    lbfgs: { historySize: f.num('history', { int: true, min: 1 }) ?? 10, lineSearch: f.choice('line-search', ['strong-wolfe', 'none'] as const) ?? 'strong-wolfe' },
+    lbfgs: {
+      historySize: f.num('history', { int: true, min: 1 }) ?? 10,
+      lineSearch: f.choice('line-search', ['strong-wolfe', 'none'] as const) ?? 'strong-wolfe',
+    },
     contentLayers: f.list('content-layers'),
     styleLayers: f.list('style-layers'),
     styleLayerWeights: f.numList('style-layer-weights'),
@@ -215,25 +262,40 @@ async function prepare(f: FlagReader, requireOut: boolean): Promise<Prepared & {
     snapshotEvery,
   };
   const unknown = f.unknown();
-  if (unknown.length) throw new UsageError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} (see --help)`);
+  if (unknown.length)
+    throw new UsageError(
+      `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} (see --help)`,
+    );
 
   // Read inputs before touching the GPU, so a missing file fails fast.
   const content = loadInputImage(contentSpec, '--content');
   const styles = styleSpecs.map((s, i) => ({ image: loadInputImage(s, `--style ${s}`), weight: blend?.[i] ?? 1 }));
   await initEngine();
-  const net = weights ? await loadFeatureNetFile(weights, { arch: netName, pool }) : randomFeatureNet(seed, pool ?? 'avg');
+  const net = weights
+    ? await loadFeatureNetFile(weights, { arch: netName, pool })
+    : randomFeatureNet(seed, pool ?? 'avg');
   return { options: { ...options, content, styles, net }, net, out, snapshotEvery, log, plot };
 }
 
 function lossFields(info: IterationInfo): Record<string, string | number> {
   const l = info.losses;
-  return { loss: formatFieldValue(l.total), content: formatFieldValue(l.content), style: formatFieldValue(l.style), tv: formatFieldValue(l.tv), evals: info.evaluations };
+  return {
+    loss: formatFieldValue(l.total),
+    content: formatFieldValue(l.content),
+    style: formatFieldValue(l.style),
+    tv: formatFieldValue(l.tv),
+    evals: info.evaluations,
+  };
 }
 
 /** log10 loss curves of a run's history (total and each term). */
 export function lossChart(history: IterationInfo[], title: string): RgbaImage {
   const x = history.map((h) => h.iteration);
-  const series = (['total', 'content', 'style', 'tv'] as const).map((k) => ({ name: k, x, values: history.map((h) => Math.log10(Math.max(h.losses[k], 1e-12))) }));
+  const series = (['total', 'content', 'style', 'tv'] as const).map((k) => ({
+    name: k,
+    x,
+    values: history.map((h) => Math.log10(Math.max(h.losses[k], 1e-12))),
+  }));
   return plotLines(series, { title, xLabel: 'iteration', yLabel: 'log10 loss', width: 640, height: 400 });
 }
 
@@ -243,12 +305,17 @@ function snapshotPath(out: string, iteration: number): string {
 
 async function runCommand(argv: string[]): Promise<number> {
   const f = new FlagReader(parseFlags(argv));
-  if (f.has('help')) { console.log(HELP); return 0; }
+  if (f.has('help')) {
+    console.log(HELP);
+    return 0;
+  }
   const p = await prepare(f, true);
   const out = p.out!;
   console.log(`feature network: ${p.net.source.description}`);
   console.log(`preprocessing: ${p.net.source.preprocessing.name}; pooling: ${p.net.pool}`);
-  console.log(`optimizer: ${p.options.optimizer}, ${p.options.steps} iterations, scales ${(p.options.scales ?? [p.options.size]).join(' → ')} px`);
+  console.log(
+    `optimizer: ${p.options.optimizer}, ${p.options.steps} iterations, scales ${(p.options.scales ?? [p.options.size]).join(' → ')} px`,
+  );
   const bar = new ProgressBar({ label: 'style', total: Math.max(1, p.options.steps) });
   const logLines: string[] = [];
   try {
@@ -264,7 +331,9 @@ async function runCommand(argv: string[]): Promise<number> {
     if (p.log) writeFileAtomic(p.log, logLines.join('\n') + '\n');
     if (p.plot) writePng(p.plot, lossChart(result.history, `loss, ${p.options.optimizer}`));
     const per = result.history.length ? result.seconds / result.history.length : 0;
-    console.log(`wrote ${out} (${result.image.width}x${result.image.height}) in ${result.seconds.toFixed(1)} s, ${per.toFixed(2)} s/iteration, ${result.history.at(-1)?.evaluations ?? 0} evaluations; feature network: ${result.featureNet}`);
+    console.log(
+      `wrote ${out} (${result.image.width}x${result.image.height}) in ${result.seconds.toFixed(1)} s, ${per.toFixed(2)} s/iteration, ${result.history.at(-1)?.evaluations ?? 0} evaluations; feature network: ${result.featureNet}`,
+    );
     return 0;
   } finally {
     p.net.dispose();
@@ -277,7 +346,10 @@ async function compareCommand(argv: string[]): Promise<number> {
   const outDir = flags.get('out-dir')?.[0];
   flags.delete('out-dir');
   const f = new FlagReader(flags);
-  if (f.has('help')) { console.log(HELP); return 0; }
+  if (f.has('help')) {
+    console.log(HELP);
+    return 0;
+  }
   if (!outDir) throw new UsageError('compare needs --out-dir DIR');
   const adamSteps = Number(flags.get('adam-steps')?.[0] ?? 200);
   const lbfgsSteps = Number(flags.get('lbfgs-steps')?.[0] ?? 30);
@@ -288,9 +360,15 @@ async function compareCommand(argv: string[]): Promise<number> {
   console.log(`feature network: ${p.net.source.description}`);
   const runs: Record<string, IterationInfo[]> = {};
   try {
-    for (const [optimizer, steps] of [['lbfgs', lbfgsSteps], ['adam', adamSteps]] as const) {
+    for (const [optimizer, steps] of [
+      ['lbfgs', lbfgsSteps],
+      ['adam', adamSteps],
+    ] as const) {
       const bar = new ProgressBar({ label: optimizer, total: steps });
-      const r = await runStyleTransfer({ ...p.options, optimizer, steps, stepsPerScale: undefined, scales: undefined }, { onIteration: (i) => bar.update(i.iteration, lossFields(i)) });
+      const r = await runStyleTransfer(
+        { ...p.options, optimizer, steps, stepsPerScale: undefined, scales: undefined },
+        { onIteration: (i) => bar.update(i.iteration, lossFields(i)) },
+      );
       bar.finish();
       runs[optimizer] = r.history;
       writePng(join(outDir, `compare-${optimizer}.png`), r.image);
@@ -300,29 +378,56 @@ async function compareCommand(argv: string[]): Promise<number> {
   }
   const target = Math.max(runs.lbfgs.at(-1)!.losses.total, runs.adam.at(-1)!.losses.total);
   const reach = (h: IterationInfo[]) => h.find((i) => i.losses.total <= target);
-  const lines = ['| optimizer | iterations | evaluations | seconds | s/evaluation | final loss |', '|---|---|---|---|---|---|'];
+  const lines = [
+    '| optimizer | iterations | evaluations | seconds | s/evaluation | final loss |',
+    '|---|---|---|---|---|---|',
+  ];
   for (const [name, h] of Object.entries(runs)) {
     const r = reach(h)!;
     const last = h.at(-1)!;
-    lines.push(`| ${name} | ${r.iteration} | ${r.evaluations} | ${r.seconds.toFixed(1)} | ${(last.seconds / last.evaluations).toFixed(2)} | ${last.losses.total.toPrecision(4)} |`);
+    lines.push(
+      `| ${name} | ${r.iteration} | ${r.evaluations} | ${r.seconds.toFixed(1)} | ${(last.seconds / last.evaluations).toFixed(2)} | ${last.losses.total.toPrecision(4)} |`,
+    );
   }
   const table = `Iterations to reach loss ${target.toPrecision(4)} (the higher of the two final losses):\n\n${lines.join('\n')}\n`;
   console.log(table);
   writeFileAtomic(join(outDir, 'compare.md'), table);
-  writeFileAtomic(join(outDir, 'compare.jsonl'), Object.entries(runs).flatMap(([o, h]) => h.map((i) => JSON.stringify({ optimizer: o, ...i }))).join('\n') + '\n');
-  const series = Object.entries(runs).map(([name, h]) => ({ name, x: h.map((i) => i.evaluations), values: h.map((i) => Math.log10(i.losses.total)) }));
-  writePng(join(outDir, 'compare-loss.png'), plotLines(series, { title: 'Adam vs L-BFGS: total loss', xLabel: 'objective evaluations (forward+backward)', yLabel: 'log10 loss' }));
+  writeFileAtomic(
+    join(outDir, 'compare.jsonl'),
+    Object.entries(runs)
+      .flatMap(([o, h]) => h.map((i) => JSON.stringify({ optimizer: o, ...i })))
+      .join('\n') + '\n',
+  );
+  const series = Object.entries(runs).map(([name, h]) => ({
+    name,
+    x: h.map((i) => i.evaluations),
+    values: h.map((i) => Math.log10(i.losses.total)),
+  }));
+  writePng(
+    join(outDir, 'compare-loss.png'),
+    plotLines(series, {
+      title: 'Adam vs L-BFGS: total loss',
+      xLabel: 'objective evaluations (forward+backward)',
+      yLabel: 'log10 loss',
+    }),
+  );
   return 0;
 }
 
 async function weightsCommand(argv: string[]): Promise<number> {
   const f = new FlagReader(parseFlags(argv));
-  if (f.has('help')) { console.log(weightSourcesHelp()); return 0; }
+  if (f.has('help')) {
+    console.log(weightSourcesHelp());
+    return 0;
+  }
   const id = f.str('download');
   const dir = f.str('dir') ?? 'weights';
   const unknown = f.unknown();
   if (unknown.length) throw new UsageError(`unknown option ${unknown.map((u) => `--${u}`).join(', ')}`);
-  if (!id) { console.log(weightSourcesHelp()); return 0; }
+  if (!id) {
+    console.log(weightSourcesHelp());
+    return 0;
+  }
   const source = findWeightSource(id);
   const bar = new ProgressBar({ label: source.id, total: source.size ?? Infinity, unit: 'B' });
   const path = await downloadWeights(source, dir, { onProgress: (n) => bar.update(n) });

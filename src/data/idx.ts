@@ -38,7 +38,12 @@ const TYPE_BY_CODE: ReadonlyMap<number, { type: IdxElementType; bytes: number }>
 
 /** The type code written in the header for each element type (the inverse of TYPE_BY_CODE). */
 export const IDX_TYPE_CODE: Readonly<Record<IdxElementType, number>> = {
-  u8: 0x08, i8: 0x09, i16: 0x0b, i32: 0x0c, f32: 0x0d, f64: 0x0e,
+  u8: 0x08,
+  i8: 0x09,
+  i16: 0x0b,
+  i32: 0x0c,
+  f32: 0x0d,
+  f64: 0x0e,
 };
 
 /** True when the bytes start with the gzip magic number 1f 8b. */
@@ -49,7 +54,9 @@ export function isGzip(bytes: Uint8Array): boolean {
 /** Inflates a gzip stream with the platform's DecompressionStream. `source` names the input in errors. */
 export async function gunzip(bytes: Uint8Array, source = 'gzip data'): Promise<Uint8Array> {
   if (typeof DecompressionStream === 'undefined') {
-    throw new Error(`${source}: is gzip-compressed, but this runtime has no DecompressionStream (needs Node >= 18 or a current browser)`);
+    throw new Error(
+      `${source}: is gzip-compressed, but this runtime has no DecompressionStream (needs Node >= 18 or a current browser)`,
+    );
   }
   try {
     // Copy into a fresh ArrayBuffer-backed array: Blob wants plain ArrayBuffer views.
@@ -80,13 +87,17 @@ export function parseIdxUncompressed(bytes: Uint8Array, source = 'IDX data'): Id
   const typeCode = bytes[2]!;
   const elementType = TYPE_BY_CODE.get(typeCode);
   if (!elementType) {
-    throw new Error(`${source}: unsupported IDX element type code 0x${typeCode.toString(16).padStart(2, '0')} ` +
-      '(supported: 0x08 u8, 0x09 i8, 0x0b i16, 0x0c i32, 0x0d f32, 0x0e f64)');
+    throw new Error(
+      `${source}: unsupported IDX element type code 0x${typeCode.toString(16).padStart(2, '0')} ` +
+        '(supported: 0x08 u8, 0x09 i8, 0x0b i16, 0x0c i32, 0x0d f32, 0x0e f64)',
+    );
   }
   const ndim = bytes[3]!;
   const headerBytes = 4 + 4 * ndim;
   if (bytes.length < headerBytes) {
-    throw new Error(`${source}: truncated IDX header: ${ndim} dimensions need ${headerBytes} header bytes, got ${bytes.length}`);
+    throw new Error(
+      `${source}: truncated IDX header: ${ndim} dimensions need ${headerBytes} header bytes, got ${bytes.length}`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
@@ -95,12 +106,16 @@ export function parseIdxUncompressed(bytes: Uint8Array, source = 'IDX data'): Id
   const dataBytes = count * elementType.bytes;
   const available = bytes.length - headerBytes;
   if (available < dataBytes) {
-    throw new Error(`${source}: truncated IDX data: shape [${shape.join(', ')}] of ${elementType.type} needs ` +
-      `${dataBytes} bytes after the header, got ${available}`);
+    throw new Error(
+      `${source}: truncated IDX data: shape [${shape.join(', ')}] of ${elementType.type} needs ` +
+        `${dataBytes} bytes after the header, got ${available}`,
+    );
   }
   if (available > dataBytes) {
-    throw new Error(`${source}: IDX file has ${available - dataBytes} unexpected trailing bytes after ` +
-      `shape [${shape.join(', ')}] of ${elementType.type} (expected ${dataBytes} data bytes, got ${available})`);
+    throw new Error(
+      `${source}: IDX file has ${available - dataBytes} unexpected trailing bytes after ` +
+        `shape [${shape.join(', ')}] of ${elementType.type} (expected ${dataBytes} data bytes, got ${available})`,
+    );
   }
   return { type: elementType.type, shape, data: readElements(view, headerBytes, count, elementType.type) };
 }
@@ -139,7 +154,9 @@ function readElements(view: DataView, offset: number, count: number, type: IdxEl
 export function encodeIdx(type: IdxElementType, shape: readonly number[], values: ArrayLike<number>): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (values.length !== count) {
-    throw new Error(`encodeIdx: shape [${shape.join(', ')}] holds ${count} elements, but ${values.length} values were given`);
+    throw new Error(
+      `encodeIdx: shape [${shape.join(', ')}] holds ${count} elements, but ${values.length} values were given`,
+    );
   }
   const size = { u8: 1, i8: 1, i16: 2, i32: 4, f32: 4, f64: 8 }[type];
   const header = 4 + 4 * shape.length;
@@ -152,12 +169,24 @@ export function encodeIdx(type: IdxElementType, shape: readonly number[], values
     const at = header + i * size;
     const v = values[i]!;
     switch (type) {
-      case 'u8': view.setUint8(at, v); break;
-      case 'i8': view.setInt8(at, v); break;
-      case 'i16': view.setInt16(at, v, false); break;
-      case 'i32': view.setInt32(at, v, false); break;
-      case 'f32': view.setFloat32(at, v, false); break;
-      case 'f64': view.setFloat64(at, v, false); break;
+      case 'u8':
+        view.setUint8(at, v);
+        break;
+      case 'i8':
+        view.setInt8(at, v);
+        break;
+      case 'i16':
+        view.setInt16(at, v, false);
+        break;
+      case 'i32':
+        view.setInt32(at, v, false);
+        break;
+      case 'f32':
+        view.setFloat32(at, v, false);
+        break;
+      case 'f64':
+        view.setFloat64(at, v, false);
+        break;
     }
   }
   return out;
@@ -175,7 +204,9 @@ export function idxToDataset(
 ): Dataset {
   const { imagesSource, labelsSource = 'labels' } = names;
   if (images.shape.length !== 3) {
-    throw new Error(`${imagesSource}: image IDX files must have 3 dimensions [N, H, W], got [${images.shape.join(', ')}]`);
+    throw new Error(
+      `${imagesSource}: image IDX files must have 3 dimensions [N, H, W], got [${images.shape.join(', ')}]`,
+    );
   }
   if (images.type !== 'u8') {
     throw new Error(`${imagesSource}: image pixels must be u8 (type code 0x08), got ${images.type}`);
@@ -190,13 +221,19 @@ export function idxToDataset(
       throw new Error(`${labelsSource}: labels must be an integer type, got ${labels.type}`);
     }
     if (labels.shape[0] !== n) {
-      throw new Error(`label/image count mismatch: ${labelsSource} has ${labels.shape[0]} labels, ` +
-        `but ${imagesSource} has ${n} images`);
+      throw new Error(
+        `label/image count mismatch: ${labelsSource} has ${labels.shape[0]} labels, ` +
+          `but ${imagesSource} has ${n} images`,
+      );
     }
     labelArray = Int32Array.from(labels.data as ArrayLike<number>);
   }
-  return fromUint8(images.data as Uint8Array, { n, c: 1, h, w }, {
-    name: names.name ?? imagesSource,
-    ...(labelArray ? { labels: labelArray } : {}),
-  });
+  return fromUint8(
+    images.data as Uint8Array,
+    { n, c: 1, h, w },
+    {
+      name: names.name ?? imagesSource,
+      ...(labelArray ? { labels: labelArray } : {}),
+    },
+  );
 }

@@ -18,12 +18,15 @@ export const MNIST_DIGIT_SIZE = 28;
  * then all ones, ...) as stored; shuffle with `batches` or `permutation`.
  */
 export function mnistDigitsFromClassArrays(perClass: ReadonlyArray<ArrayLike<number>>, name = 'mnist-digits'): Dataset {
-  if (perClass.length !== 10) throw new Error(`mnist digits: expected 10 class arrays (digits 0-9), got ${perClass.length}`);
+  if (perClass.length !== 10)
+    throw new Error(`mnist digits: expected 10 class arrays (digits 0-9), got ${perClass.length}`);
   const pixelsPerImage = MNIST_DIGIT_SIZE * MNIST_DIGIT_SIZE;
   let n = 0;
   perClass.forEach((values, digit) => {
     if (values.length % pixelsPerImage !== 0) {
-      throw new Error(`mnist digits: class ${digit} has ${values.length} values, not a multiple of 28*28 = ${pixelsPerImage}`);
+      throw new Error(
+        `mnist digits: class ${digit} has ${values.length} values, not a multiple of 28*28 = ${pixelsPerImage}`,
+      );
     }
     n += values.length / pixelsPerImage;
   });

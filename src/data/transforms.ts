@@ -7,7 +7,8 @@ import { validateDataset, type Dataset } from './dataset.ts';
 
 /** Resizes every image to size x size (bilinear, antialiased when shrinking). Returns `ds` if already that size. */
 export function resizeDataset(ds: Dataset, size: number): Dataset {
-  if (!Number.isInteger(size) || size < 1) throw new Error(`resizeDataset '${ds.name}': size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new Error(`resizeDataset '${ds.name}': size must be a positive integer, got ${size}`);
   validateDataset(ds);
   if (ds.h === size && ds.w === size) return ds;
   if (ds.n === 0) return { ...ds, images: new Float32Array(0), h: size, w: size };

@@ -60,13 +60,14 @@ export function crossEntropy(logits: Tensor, labels: Int32Array | Tensor, opts: 
   if (n === 0) throw new Error('crossEntropy: empty batch (logits [0, K])');
   const temps: Tensor[] = [];
   const t = <T extends Tensor>(x: T): T => (temps.push(x), x);
-  const target = labels instanceof Tensor
-    ? noGrad(() => {
-        const classes = t(Tensor.arange(k).reshape([1, k]));
-        const column = t(labels.reshape([n, 1]));
-        return t(column.eq(classes));
-      })
-    : t(oneHot(labels, k));
+  const target =
+    labels instanceof Tensor
+      ? noGrad(() => {
+          const classes = t(Tensor.arange(k).reshape([1, k]));
+          const column = t(labels.reshape([n, 1]));
+          return t(column.eq(classes));
+        })
+      : t(oneHot(labels, k));
   const rowMax = t(noGrad(() => logits.max(1, true)));
   const shifted = t(logits.sub(rowMax));
   const logSumExp = t(t(t(shifted.exp()).sum(1, true)).log());
@@ -93,20 +94,32 @@ export interface ClassifierConfig {
 }
 
 export const DEFAULT_CLASSIFIER_CONFIG: ClassifierConfig = {
-  arch: 'small-cnn', channels: 1, imageSize: 28, conv1: 16, conv2: 32, hidden: 128, numClasses: 10, dropout: 0.25,
+  arch: 'small-cnn',
+  channels: 1,
+  imageSize: 28,
+  conv1: 16,
+  conv2: 32,
+  hidden: 128,
+  numClasses: 10,
+  dropout: 0.25,
 };
 
 /** Checks a config (e.g. read from a file) field by field. */
 export function checkClassifierConfig(config: unknown, source = 'classifier config'): ClassifierConfig {
-  if (typeof config !== 'object' || config === null) throw new Error(`${source}: config must be an object, got ${JSON.stringify(config)}`);
+  if (typeof config !== 'object' || config === null)
+    throw new Error(`${source}: config must be an object, got ${JSON.stringify(config)}`);
   const c = config as Record<string, unknown>;
-  if (c.arch !== 'small-cnn') throw new Error(`${source}: unknown arch ${JSON.stringify(c.arch)} (expected "small-cnn")`);
+  if (c.arch !== 'small-cnn')
+    throw new Error(`${source}: unknown arch ${JSON.stringify(c.arch)} (expected "small-cnn")`);
   for (const field of ['channels', 'imageSize', 'conv1', 'conv2', 'hidden', 'numClasses'] as const) {
     const v = c[field];
-    if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) throw new Error(`${source}: ${field} must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!(typeof v === 'number' && Number.isInteger(v) && v > 0))
+      throw new Error(`${source}: ${field} must be a positive integer, got ${JSON.stringify(v)}`);
   }
-  if ((c.imageSize as number) % 4 !== 0) throw new Error(`${source}: imageSize ${c.imageSize} must be divisible by 4 (two 2×2 poolings)`);
-  if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1)) throw new Error(`${source}: dropout must be in [0, 1), got ${JSON.stringify(c.dropout)}`);
+  if ((c.imageSize as number) % 4 !== 0)
+    throw new Error(`${source}: imageSize ${c.imageSize} must be divisible by 4 (two 2×2 poolings)`);
+  if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1))
+    throw new Error(`${source}: dropout must be in [0, 1), got ${JSON.stringify(c.dropout)}`);
   return c as unknown as ClassifierConfig;
 }
 
@@ -133,27 +146,36 @@ export class Classifier extends Module {
   readonly features: Sequential;
   readonly head: Sequential;
 
-  constructor(readonly config: ClassifierConfig = DEFAULT_CLASSIFIER_CONFIG, opts: { seed?: number } = {}) {
+  constructor(
+    readonly config: ClassifierConfig = DEFAULT_CLASSIFIER_CONFIG,
+    opts: { seed?: number } = {},
+  ) {
     super();
     checkClassifierConfig(config);
     const { channels, imageSize, conv1, conv2, hidden, numClasses, dropout } = config;
     const seed = opts.seed ?? 0;
     const pooled = imageSize / 4;
-    this.features = this.registerModule('features', new Sequential(
-      new Conv2d(channels, conv1, 3, { padding: 1, seed: mixSeed(seed, 1) }),
-      new ReLU(),
-      new MaxPool2d(2),
-      new Conv2d(conv1, conv2, 3, { padding: 1, seed: mixSeed(seed, 2) }),
-      new ReLU(),
-      new MaxPool2d(2),
-      new Flatten(),
-      new Linear(conv2 * pooled * pooled, hidden, true, { seed: mixSeed(seed, 3) }),
-      new ReLU(),
-    ));
-    this.head = this.registerModule('head', new Sequential(
-      new Dropout(dropout, { seed: mixSeed(seed, 4) }),
-      new Linear(hidden, numClasses, true, { seed: mixSeed(seed, 5) }),
-    ));
+    this.features = this.registerModule(
+      'features',
+      new Sequential(
+        new Conv2d(channels, conv1, 3, { padding: 1, seed: mixSeed(seed, 1) }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(conv1, conv2, 3, { padding: 1, seed: mixSeed(seed, 2) }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Flatten(),
+        new Linear(conv2 * pooled * pooled, hidden, true, { seed: mixSeed(seed, 3) }),
+        new ReLU(),
+      ),
+    );
+    this.head = this.registerModule(
+      'head',
+      new Sequential(
+        new Dropout(dropout, { seed: mixSeed(seed, 4) }),
+        new Linear(hidden, numClasses, true, { seed: mixSeed(seed, 5) }),
+      ),
+    );
   }
 
   override describe(): string {
@@ -164,7 +186,9 @@ export class Classifier extends Module {
   private checkInput(x: Tensor): void {
     const { channels, imageSize } = this.config;
     if (x.rank !== 4 || x.shape[1] !== channels || x.shape[2] !== imageSize || x.shape[3] !== imageSize) {
-      throw new Error(`${this.describe()}: input must be [N, ${channels}, ${imageSize}, ${imageSize}], got ${formatShape(x.shape)}`);
+      throw new Error(
+        `${this.describe()}: input must be [N, ${channels}, ${imageSize}, ${imageSize}], got ${formatShape(x.shape)}`,
+      );
     }
   }
 
@@ -191,7 +215,10 @@ export class Classifier extends Module {
   async run(images: Float32Array, n: number, batchSize = 250): Promise<ClassifierOutputs> {
     const { channels, imageSize, hidden, numClasses } = this.config;
     const pixels = channels * imageSize * imageSize;
-    if (images.length !== n * pixels) throw new Error(`${this.describe()}.run: ${images.length} values are not ${n} images of ${channels}×${imageSize}×${imageSize}`);
+    if (images.length !== n * pixels)
+      throw new Error(
+        `${this.describe()}.run: ${images.length} values are not ${n} images of ${channels}×${imageSize}×${imageSize}`,
+      );
     const wasTraining = this.training;
     this.eval();
     const logits = new Float32Array(n * numClasses);
@@ -199,10 +226,17 @@ export class Classifier extends Module {
     try {
       for (let start = 0; start < n; start += batchSize) {
         const count = Math.min(batchSize, n - start);
-        const out = tidy(() => noGrad(() => {
-          const x = Tensor.fromArray(images.subarray(start * pixels, (start + count) * pixels), [count, channels, imageSize, imageSize]);
-          return this.forwardWithFeatures(x);
-        }));
+        const out = tidy(() =>
+          noGrad(() => {
+            const x = Tensor.fromArray(images.subarray(start * pixels, (start + count) * pixels), [
+              count,
+              channels,
+              imageSize,
+              imageSize,
+            ]);
+            return this.forwardWithFeatures(x);
+          }),
+        );
         const [l, f] = await Promise.all([out.logits.toArray(), out.features.toArray()]);
         out.logits.dispose();
         out.features.dispose();
@@ -283,7 +317,15 @@ export function splitMnistDigits(ds: Dataset): { train: Dataset; test: Dataset }
  * uncovered pixels with the background value −1 (black). Done in place on the CPU; small shifts are the
  * cheapest augmentation that helps a CNN trained on few images generalize.
  */
-export function randomShift(images: Float32Array, n: number, c: number, h: number, w: number, maxShift: number, rng: Rng): void {
+export function randomShift(
+  images: Float32Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  maxShift: number,
+  rng: Rng,
+): void {
   if (maxShift === 0) return;
   const plane = new Float32Array(h * w);
   for (let i = 0; i < n; i++) {
@@ -351,12 +393,18 @@ export async function trainClassifier(
   const seed = opts.seed ?? 0;
   const shift = opts.shift ?? 2;
   const reportEvery = opts.reportEvery ?? 20;
-  const config = opts.model?.config ?? opts.config ?? { ...DEFAULT_CLASSIFIER_CONFIG, channels: train.c, imageSize: train.h };
+  const config = opts.model?.config ??
+    opts.config ?? { ...DEFAULT_CLASSIFIER_CONFIG, channels: train.c, imageSize: train.h };
   if (train.h !== config.imageSize || train.w !== config.imageSize || train.c !== config.channels) {
-    throw new Error(`trainClassifier: dataset '${train.name}' has ${train.c}×${train.h}×${train.w} images, the config expects ${config.channels}×${config.imageSize}×${config.imageSize}`);
+    throw new Error(
+      `trainClassifier: dataset '${train.name}' has ${train.c}×${train.h}×${train.w} images, the config expects ${config.channels}×${config.imageSize}×${config.imageSize}`,
+    );
   }
   const maxLabel = train.labels.reduce((m, v) => Math.max(m, v), 0);
-  if (maxLabel >= config.numClasses) throw new Error(`trainClassifier: dataset '${train.name}' has label ${maxLabel}, the config has ${config.numClasses} classes`);
+  if (maxLabel >= config.numClasses)
+    throw new Error(
+      `trainClassifier: dataset '${train.name}' has label ${maxLabel}, the config has ${config.numClasses} classes`,
+    );
 
   const model = opts.model ?? new Classifier(config, { seed });
   const optimizer = new Adam(model.parameters(), { lr });
@@ -391,7 +439,10 @@ export async function trainClassifier(
           pending.forEach((t) => t.dispose());
           const now = performance.now();
           opts.onProgress?.({
-            epoch, epochs, step, stepsPerEpoch,
+            epoch,
+            epochs,
+            step,
+            stepsPerEpoch,
             loss: values.reduce((a, v) => a + v, 0) / values.length,
             imagesPerSecond: (values.length * batch * 1000) / (now - since),
           });
@@ -431,9 +482,13 @@ export interface ClassifierFileInfo {
 }
 
 /** Encodes the weights as float16 plus metadata. */
-export async function encodeClassifier(model: Classifier, info: Omit<ClassifierFileInfo, 'config'>): Promise<Uint8Array> {
+export async function encodeClassifier(
+  model: Classifier,
+  info: Omit<ClassifierFileInfo, 'config'>,
+): Promise<Uint8Array> {
   const tensors: Record<string, TensorToEncode> = {};
-  for (const e of model.stateEntries()) tensors[e.key] = { dtype: 'F16', shape: e.tensor.shape, data: await e.tensor.toArray() };
+  for (const e of model.stateEntries())
+    tensors[e.key] = { dtype: 'F16', shape: e.tensor.shape, data: await e.tensor.toArray() };
   const { dataset, ...rest } = info;
   return encodeSafetensors(tensors, {
     format: CLASSIFIER_FORMAT,
@@ -457,7 +512,9 @@ function parseClassifierFile(bytes: Uint8Array, source: string) {
   }
   const { tensors, metadata } = decoded;
   if (metadata.format !== CLASSIFIER_FORMAT) {
-    throw new Error(`loadClassifier(${source}): not a classifier of this project (metadata format is ${JSON.stringify(metadata.format)}, expected "${CLASSIFIER_FORMAT}")`);
+    throw new Error(
+      `loadClassifier(${source}): not a classifier of this project (metadata format is ${JSON.stringify(metadata.format)}, expected "${CLASSIFIER_FORMAT}")`,
+    );
   }
   const json = (field: string) => {
     try {
@@ -486,7 +543,8 @@ export function loadClassifier(bytes: Uint8Array, datasetName: string, source = 
   for (const [key, t] of tensors) {
     for (let i = 0; i < t.data.length; i++) {
       const v = Number(t.data[i]);
-      if (!Number.isFinite(v)) throw new Error(`loadClassifier(${source}): tensor ${key} holds a non-finite value (${v}) at index ${i}`);
+      if (!Number.isFinite(v))
+        throw new Error(`loadClassifier(${source}): tensor ${key} holds a non-finite value (${v}) at index ${i}`);
     }
     state.set(key, { shape: t.shape, data: t.data });
   }
@@ -495,7 +553,9 @@ export function loadClassifier(bytes: Uint8Array, datasetName: string, source = 
     model.loadStateDict(state);
   } catch (err) {
     model.dispose();
-    throw new Error(`loadClassifier(${source}): weights do not fit the config ${JSON.stringify(info.config)}: ${(err as Error).message}`);
+    throw new Error(
+      `loadClassifier(${source}): weights do not fit the config ${JSON.stringify(info.config)}: ${(err as Error).message}`,
+    );
   }
   model.eval();
   return model;

@@ -39,17 +39,23 @@ export function softmaxRows(logits: ArrayLike<number>, numClasses: number): Floa
 }
 
 function rowCount(values: ArrayLike<number>, numClasses: number, fn: string): number {
-  if (!(Number.isInteger(numClasses) && numClasses > 0)) throw new Error(`${fn}: number of classes must be a positive integer, got ${numClasses}`);
-  if (values.length % numClasses !== 0) throw new Error(`${fn}: ${values.length} values do not form rows of ${numClasses} classes`);
+  if (!(Number.isInteger(numClasses) && numClasses > 0))
+    throw new Error(`${fn}: number of classes must be a positive integer, got ${numClasses}`);
+  if (values.length % numClasses !== 0)
+    throw new Error(`${fn}: ${values.length} values do not form rows of ${numClasses} classes`);
   return values.length / numClasses;
 }
 
 function checkThreshold(threshold: number, fn: string): void {
-  if (!(threshold >= 0 && threshold <= 1)) throw new Error(`${fn}: threshold must be a probability in [0, 1], got ${threshold}`);
+  if (!(threshold >= 0 && threshold <= 1))
+    throw new Error(`${fn}: threshold must be a probability in [0, 1], got ${threshold}`);
 }
 
 /** The top class of each row and its probability. */
-export function topClasses(probs: ArrayLike<number>, numClasses: number): { classes: Int32Array; confidence: Float64Array } {
+export function topClasses(
+  probs: ArrayLike<number>,
+  numClasses: number,
+): { classes: Int32Array; confidence: Float64Array } {
   const n = rowCount(probs, numClasses, 'topClasses');
   const classes = new Int32Array(n);
   const confidence = new Float64Array(n);
@@ -102,7 +108,8 @@ export function classCoverage(
   const threshold = opts.threshold ?? 0.9;
   const minCount = opts.minCount ?? 1;
   checkThreshold(threshold, 'classCoverage');
-  if (!(Number.isInteger(minCount) && minCount >= 1)) throw new Error(`classCoverage: minCount must be a positive integer, got ${minCount}`);
+  if (!(Number.isInteger(minCount) && minCount >= 1))
+    throw new Error(`classCoverage: minCount must be a positive integer, got ${minCount}`);
   const { classes, confidence } = topClasses(probs, numClasses);
   const confidentCounts = new Array<number>(numClasses).fill(0);
   classes.forEach((c, i) => {
@@ -132,9 +139,12 @@ export interface FeatureStats {
  * the covariance is accumulated from centred values, which avoids the cancellation of E[xxᵀ] − μμᵀ.
  */
 export function featureStats(features: ArrayLike<number>, n: number, d: number): FeatureStats {
-  if (!(Number.isInteger(n) && n >= 2)) throw new Error(`featureStats: need at least 2 samples for a covariance, got n=${n}`);
-  if (!(Number.isInteger(d) && d >= 1)) throw new Error(`featureStats: feature dimension must be a positive integer, got d=${d}`);
-  if (features.length !== n * d) throw new Error(`featureStats: ${features.length} values cannot be [n=${n}, d=${d}] (${n * d} values)`);
+  if (!(Number.isInteger(n) && n >= 2))
+    throw new Error(`featureStats: need at least 2 samples for a covariance, got n=${n}`);
+  if (!(Number.isInteger(d) && d >= 1))
+    throw new Error(`featureStats: feature dimension must be a positive integer, got d=${d}`);
+  if (features.length !== n * d)
+    throw new Error(`featureStats: ${features.length} values cannot be [n=${n}, d=${d}] (${n * d} values)`);
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += features[i * d + j]!;
   for (let j = 0; j < d; j++) mean[j]! /= n;
@@ -177,7 +187,8 @@ export interface SymmetricEigen {
 }
 
 function checkSquare(a: ArrayLike<number>, d: number, fn: string): void {
-  if (!(Number.isInteger(d) && d >= 1) || a.length !== d * d) throw new Error(`${fn}: expected a ${d}×${d} matrix (${d * d} values), got ${a.length} values`);
+  if (!(Number.isInteger(d) && d >= 1) || a.length !== d * d)
+    throw new Error(`${fn}: expected a ${d}×${d} matrix (${d * d} values), got ${a.length} values`);
 }
 
 /**
@@ -187,15 +198,21 @@ function checkSquare(a: ArrayLike<number>, d: number, fn: string): void {
  * typical. Jacobi is slower than tridiagonal QR but short, and it computes small eigenvalues to high
  * relative accuracy, which matters for the near-singular covariances of classifier features.
  */
-export function symmetricEigen(matrix: ArrayLike<number>, d: number, opts: { maxSweeps?: number } = {}): SymmetricEigen {
+export function symmetricEigen(
+  matrix: ArrayLike<number>,
+  d: number,
+  opts: { maxSweeps?: number } = {},
+): SymmetricEigen {
   checkSquare(matrix, d, 'symmetricEigen');
   const a = Float64Array.from(matrix);
   for (let i = 0; i < d; i++) {
     for (let j = i + 1; j < d; j++) {
       const x = a[i * d + j]!;
       const y = a[j * d + i]!;
-      if (!Number.isFinite(x) || !Number.isFinite(y)) throw new Error(`symmetricEigen: entry (${i}, ${j}) is not finite`);
-      if (Math.abs(x - y) > 1e-8 * Math.max(1, Math.abs(x), Math.abs(y))) throw new Error(`symmetricEigen: matrix is not symmetric at (${i}, ${j}): ${x} vs ${y}`);
+      if (!Number.isFinite(x) || !Number.isFinite(y))
+        throw new Error(`symmetricEigen: entry (${i}, ${j}) is not finite`);
+      if (Math.abs(x - y) > 1e-8 * Math.max(1, Math.abs(x), Math.abs(y)))
+        throw new Error(`symmetricEigen: matrix is not symmetric at (${i}, ${j}): ${x} vs ${y}`);
       const mid = 0.5 * (x + y);
       a[i * d + j] = mid;
       a[j * d + i] = mid;
@@ -315,7 +332,12 @@ export function traceSqrtProduct(covA: ArrayLike<number>, covB: ArrayLike<number
  * ‖μ₁ − μ₂‖² + Tr(Σ₁) + Tr(Σ₂) − 2 Tr((Σ₁Σ₂)^{1/2}). It is a squared distance, so it is ≥ 0 up to rounding
  * (tiny negative results are clamped to 0).
  */
-export function frechetDistance(muA: ArrayLike<number>, covA: ArrayLike<number>, muB: ArrayLike<number>, covB: ArrayLike<number>): number {
+export function frechetDistance(
+  muA: ArrayLike<number>,
+  covA: ArrayLike<number>,
+  muB: ArrayLike<number>,
+  covB: ArrayLike<number>,
+): number {
   const d = muA.length;
   if (muB.length !== d) throw new Error(`frechetDistance: means have different lengths (${d} and ${muB.length})`);
   checkSquare(covA, d, 'frechetDistance (first covariance)');
@@ -388,16 +410,25 @@ export async function evaluateSamples(
   if (!(samples instanceof Float32Array)) {
     const want = [classifier.config.channels, imageSize, imageSize];
     if (samples.rank !== 4 || samples.shape.slice(1).some((s, i) => s !== want[i])) {
-      throw new Error(`evaluateSamples: samples must have shape [n, ${want.join(', ')}], got ${formatShape(samples.shape)}`);
+      throw new Error(
+        `evaluateSamples: samples must have shape [n, ${want.join(', ')}], got ${formatShape(samples.shape)}`,
+      );
     }
   }
   if (values.length === 0 || values.length % pixels !== 0) {
-    throw new Error(`evaluateSamples: ${values.length} sample values are not a whole number of ${classifier.config.channels}×${imageSize}×${imageSize} images`);
+    throw new Error(
+      `evaluateSamples: ${values.length} sample values are not a whole number of ${classifier.config.channels}×${imageSize}×${imageSize} images`,
+    );
   }
   if (testSet.c * testSet.h * testSet.w !== pixels) {
-    throw new Error(`evaluateSamples: test set '${testSet.name}' has ${testSet.c}×${testSet.h}×${testSet.w} images, the classifier takes ${classifier.config.channels}×${imageSize}×${imageSize}`);
+    throw new Error(
+      `evaluateSamples: test set '${testSet.name}' has ${testSet.c}×${testSet.h}×${testSet.w} images, the classifier takes ${classifier.config.channels}×${imageSize}×${imageSize}`,
+    );
   }
-  if (testSet.n < 4) throw new Error(`evaluateSamples: test set '${testSet.name}' has ${testSet.n} images, need at least 4 to split it in halves`);
+  if (testSet.n < 4)
+    throw new Error(
+      `evaluateSamples: test set '${testSet.name}' has ${testSet.n} images, need at least 4 to split it in halves`,
+    );
   const n = values.length / pixels;
   const k = classifier.config.numClasses;
 
@@ -408,7 +439,9 @@ export async function evaluateSamples(
   let correct = 0;
   if (testSet.labels) {
     const { classes } = topClasses(real.logits, k);
-    classes.forEach((c, i) => { if (c === testSet.labels![i]) correct++; });
+    classes.forEach((c, i) => {
+      if (c === testSet.labels![i]) correct++;
+    });
   }
 
   const order = permutation(testSet.n, opts.splitSeed ?? 0);
@@ -428,7 +461,10 @@ export async function evaluateSamples(
   return {
     samples: n,
     threshold,
-    coverage: classCoverage(probs, k, { threshold, ...(opts.minCount !== undefined ? { minCount: opts.minCount } : {}) }),
+    coverage: classCoverage(probs, k, {
+      threshold,
+      ...(opts.minCount !== undefined ? { minCount: opts.minCount } : {}),
+    }),
     confidentRate: confidentRate(probs, k, threshold),
     classHistogram: classHistogram(probs, k),
     fd: frechetDistanceOf(genStats, reference),

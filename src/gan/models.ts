@@ -12,7 +12,21 @@
  *        LeakyReLU(0.2), BatchNorm on the middle two; outputs a logit.
  * - dcgan32 / dcgan64: the DCGAN paper's architecture for your own 32 or 64 px images (grayscale or RGB).
  */
-import { Module, Sequential, Linear, Conv2d, ConvTranspose2d, BatchNorm1d, BatchNorm2d, LeakyReLU, ReLU, Tanh, Flatten, Unflatten, dcganInit } from '../nn/index.ts';
+import {
+  Module,
+  Sequential,
+  Linear,
+  Conv2d,
+  ConvTranspose2d,
+  BatchNorm1d,
+  BatchNorm2d,
+  LeakyReLU,
+  ReLU,
+  Tanh,
+  Flatten,
+  Unflatten,
+  dcganInit,
+} from '../nn/index.ts';
 import { manualSeed, type Tensor } from '../tensor/index.ts';
 
 export type GanKind = 'dense' | 'dcgan' | 'dcgan32' | 'dcgan64';
@@ -35,7 +49,8 @@ export function ganSpec(kind: GanKind, opts: { channels?: number; zDim?: number;
   switch (kind) {
     case 'dense':
     case 'dcgan':
-      if (opts.channels !== undefined && opts.channels !== 1) throw new Error(`model ${kind}: the lesson model is for 1-channel 28×28 images, not ${opts.channels} channels`);
+      if (opts.channels !== undefined && opts.channels !== 1)
+        throw new Error(`model ${kind}: the lesson model is for 1-channel 28×28 images, not ${opts.channels} channels`);
       return { kind, zDim: opts.zDim ?? 100, channels: 1, size: 28 };
     case 'dcgan32':
       return { kind, zDim: opts.zDim ?? 100, channels: opts.channels ?? 3, size: 32, width: opts.width ?? 64 };
@@ -49,7 +64,10 @@ export function ganSpec(kind: GanKind, opts: { channels?: number; zDim?: number;
 /** A named wrapper whose only child is `main`, like the PyTorch DCGAN tutorial's classes. */
 export class Net extends Module {
   readonly main: Sequential;
-  constructor(private readonly label: string, ...layers: Module[]) {
+  constructor(
+    private readonly label: string,
+    ...layers: Module[]
+  ) {
     super();
     this.main = this.registerModule('main', new Sequential(...layers));
   }
@@ -65,10 +83,16 @@ function denseGenerator(s: GanSpec): Net {
   const out = s.channels * s.size * s.size;
   return new Net(
     'DenseGenerator',
-    new Linear(s.zDim, 256), new LeakyReLU(0.2),
-    new Linear(256, 512), new BatchNorm1d(512), new LeakyReLU(0.2),
-    new Linear(512, 1024), new BatchNorm1d(1024), new LeakyReLU(0.2),
-    new Linear(1024, out), new Tanh(),
+    new Linear(s.zDim, 256),
+    new LeakyReLU(0.2),
+    new Linear(256, 512),
+    new BatchNorm1d(512),
+    new LeakyReLU(0.2),
+    new Linear(512, 1024),
+    new BatchNorm1d(1024),
+    new LeakyReLU(0.2),
+    new Linear(1024, out),
+    new Tanh(),
     new Unflatten(1, [s.channels, s.size, s.size]),
   );
 }
@@ -77,8 +101,10 @@ function denseDiscriminator(s: GanSpec): Net {
   return new Net(
     'DenseDiscriminator',
     new Flatten(),
-    new Linear(s.channels * s.size * s.size, 512), new LeakyReLU(0.2),
-    new Linear(512, 256), new LeakyReLU(0.2),
+    new Linear(s.channels * s.size * s.size, 512),
+    new LeakyReLU(0.2),
+    new Linear(512, 256),
+    new LeakyReLU(0.2),
     new Linear(256, 1),
   );
 }
@@ -86,19 +112,31 @@ function denseDiscriminator(s: GanSpec): Net {
 function lessonDcganGenerator(s: GanSpec): Net {
   return new Net(
     'DCGANGenerator',
-    new ConvTranspose2d(s.zDim, 256, 3, { stride: 2, bias: false }), new BatchNorm2d(256), new ReLU(),
-    new ConvTranspose2d(256, 128, 3, { stride: 2, bias: false }), new BatchNorm2d(128), new ReLU(),
-    new ConvTranspose2d(128, 64, 3, { stride: 2, bias: false }), new BatchNorm2d(64), new ReLU(),
-    new ConvTranspose2d(64, s.channels, 3, { stride: 2, padding: 2, outputPadding: 1, bias: false }), new Tanh(),
+    new ConvTranspose2d(s.zDim, 256, 3, { stride: 2, bias: false }),
+    new BatchNorm2d(256),
+    new ReLU(),
+    new ConvTranspose2d(256, 128, 3, { stride: 2, bias: false }),
+    new BatchNorm2d(128),
+    new ReLU(),
+    new ConvTranspose2d(128, 64, 3, { stride: 2, bias: false }),
+    new BatchNorm2d(64),
+    new ReLU(),
+    new ConvTranspose2d(64, s.channels, 3, { stride: 2, padding: 2, outputPadding: 1, bias: false }),
+    new Tanh(),
   );
 }
 
 function lessonDcganDiscriminator(s: GanSpec): Net {
   return new Net(
     'DCGANDiscriminator',
-    new Conv2d(s.channels, 64, 4, { stride: 2, padding: 1, bias: false }), new LeakyReLU(0.2),
-    new Conv2d(64, 128, 4, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(128), new LeakyReLU(0.2),
-    new Conv2d(128, 256, 4, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(256), new LeakyReLU(0.2),
+    new Conv2d(s.channels, 64, 4, { stride: 2, padding: 1, bias: false }),
+    new LeakyReLU(0.2),
+    new Conv2d(64, 128, 4, { stride: 2, padding: 1, bias: false }),
+    new BatchNorm2d(128),
+    new LeakyReLU(0.2),
+    new Conv2d(128, 256, 4, { stride: 2, padding: 1, bias: false }),
+    new BatchNorm2d(256),
+    new LeakyReLU(0.2),
     new Conv2d(256, 1, 3, { stride: 1, padding: 0, bias: false }),
     new Flatten(),
   );
@@ -110,9 +148,17 @@ function paperGenerator(s: GanSpec): Net {
   const ups = Math.log2(s.size / 4); // 3 for 32 px, 4 for 64 px
   const layers: Module[] = [];
   let ch = w * 2 ** (ups - 1);
-  layers.push(new ConvTranspose2d(s.zDim, ch, 4, { stride: 1, padding: 0, bias: false }), new BatchNorm2d(ch), new ReLU());
+  layers.push(
+    new ConvTranspose2d(s.zDim, ch, 4, { stride: 1, padding: 0, bias: false }),
+    new BatchNorm2d(ch),
+    new ReLU(),
+  );
   for (let i = 1; i < ups; i++) {
-    layers.push(new ConvTranspose2d(ch, ch / 2, 4, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(ch / 2), new ReLU());
+    layers.push(
+      new ConvTranspose2d(ch, ch / 2, 4, { stride: 2, padding: 1, bias: false }),
+      new BatchNorm2d(ch / 2),
+      new ReLU(),
+    );
     ch /= 2;
   }
   layers.push(new ConvTranspose2d(ch, s.channels, 4, { stride: 2, padding: 1, bias: false }), new Tanh());
@@ -126,7 +172,11 @@ function paperDiscriminator(s: GanSpec): Net {
   const layers: Module[] = [new Conv2d(s.channels, w, 4, { stride: 2, padding: 1, bias: false }), new LeakyReLU(0.2)];
   let ch = w;
   for (let i = 1; i < downs; i++) {
-    layers.push(new Conv2d(ch, ch * 2, 4, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(ch * 2), new LeakyReLU(0.2));
+    layers.push(
+      new Conv2d(ch, ch * 2, 4, { stride: 2, padding: 1, bias: false }),
+      new BatchNorm2d(ch * 2),
+      new LeakyReLU(0.2),
+    );
     ch *= 2;
   }
   layers.push(new Conv2d(ch, 1, 4, { stride: 1, padding: 0, bias: false }), new Flatten());
@@ -144,11 +194,21 @@ export function buildGan(spec: GanSpec, seed: number): GanPair {
   let G: Net, D: Net;
   manualSeed(seed); // layers that keep torch's default init (Linear) draw from the global stream
   switch (spec.kind) {
-    case 'dense': G = denseGenerator(spec); D = denseDiscriminator(spec); break;
-    case 'dcgan': G = lessonDcganGenerator(spec); D = lessonDcganDiscriminator(spec); break;
+    case 'dense':
+      G = denseGenerator(spec);
+      D = denseDiscriminator(spec);
+      break;
+    case 'dcgan':
+      G = lessonDcganGenerator(spec);
+      D = lessonDcganDiscriminator(spec);
+      break;
     case 'dcgan32':
-    case 'dcgan64': G = paperGenerator(spec); D = paperDiscriminator(spec); break;
-    default: throw new Error(`Unknown model "${(spec as GanSpec).kind}"`);
+    case 'dcgan64':
+      G = paperGenerator(spec);
+      D = paperDiscriminator(spec);
+      break;
+    default:
+      throw new Error(`Unknown model "${(spec as GanSpec).kind}"`);
   }
   dcganInit(G, seed * 2 + 1);
   dcganInit(D, seed * 2 + 2);

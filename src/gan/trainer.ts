@@ -22,7 +22,15 @@
 import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
 import { bceWithLogits } from '../tensor/losses.ts';
 import {
-  Adam, deriveSeed, saveCheckpoint, loadCheckpoint, readCheckpointMeta, checkpointModules, emaUpdate, copyModuleState, refreshBatchNormStats,
+  Adam,
+  deriveSeed,
+  saveCheckpoint,
+  loadCheckpoint,
+  readCheckpointMeta,
+  checkpointModules,
+  emaUpdate,
+  copyModuleState,
+  refreshBatchNormStats,
   type CheckpointMeta,
 } from '../nn/index.ts';
 import { buildGan, latentShape, type GanSpec, type Net } from './models.ts';
@@ -88,7 +96,8 @@ export function checkTrainOptions(o: TrainOptions): void {
   const bad = (field: string, why: string) => {
     throw new Error(`Invalid training option ${field}=${(o as unknown as Record<string, unknown>)[field]}: ${why}`);
   };
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 2) bad('batchSize', 'must be an integer ≥ 2 (BatchNorm needs a batch)');
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 2)
+    bad('batchSize', 'must be an integer ≥ 2 (BatchNorm needs a batch)');
   if (!(o.lrG > 0)) bad('lrG', 'must be > 0');
   if (!(o.lrD > 0)) bad('lrD', 'must be > 0');
   if (!(o.beta1 >= 0 && o.beta1 < 1)) bad('beta1', 'must be in [0, 1)');
@@ -98,7 +107,8 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (!(o.realLabel > 0 && o.realLabel <= 1)) bad('realLabel', 'must be in (0, 1]');
   if (!(o.gEma >= 0 && o.gEma < 1)) bad('gEma', 'must be in [0, 1) (0 = no weight average)');
   if (!Number.isInteger(o.lrDecayStart) || o.lrDecayStart < 0) bad('lrDecayStart', 'must be an integer step ≥ 0');
-  if (!Number.isInteger(o.lrDecayEnd) || (o.lrDecayEnd !== 0 && o.lrDecayEnd <= o.lrDecayStart)) bad('lrDecayEnd', `must be 0 (no decay) or a step after lrDecayStart=${o.lrDecayStart}`);
+  if (!Number.isInteger(o.lrDecayEnd) || (o.lrDecayEnd !== 0 && o.lrDecayEnd <= o.lrDecayStart))
+    bad('lrDecayEnd', `must be 0 (no decay) or a step after lrDecayStart=${o.lrDecayStart}`);
 }
 
 /** The learning rates' factor at a step: 1 until lrDecayStart, then linearly down to 0 at lrDecayEnd (none: 1). */
@@ -202,7 +212,8 @@ export class GanTrainer {
 
   /** One G step only on a fresh latent batch of `n` (the browser's "step G" button). Counts as a step. */
   trainGeneratorStep(n: number): GanStepResult {
-    if (!Number.isInteger(n) || n < 2) throw new Error(`trainGeneratorStep: batch size must be an integer ≥ 2, got ${n}`);
+    if (!Number.isInteger(n) || n < 2)
+      throw new Error(`trainGeneratorStep: batch size must be an integer ≥ 2, got ${n}`);
     const step = this.beginStep();
     const stats = tidy(() => {
       this.G.train();
@@ -230,9 +241,14 @@ export class GanTrainer {
   private batchCount(real: Tensor | Float32Array): number {
     const { channels: c, size } = this.spec;
     const n = real instanceof Tensor ? real.shape[0] : real.length / (c * size * size);
-    if (!Number.isInteger(n) || n < 2) throw new Error(`trainBatch: a batch of ${real instanceof Tensor ? `shape [${real.shape}]` : `${real.length} values`} is not N×${c}×${size}×${size} images with N ≥ 2`);
+    if (!Number.isInteger(n) || n < 2)
+      throw new Error(
+        `trainBatch: a batch of ${real instanceof Tensor ? `shape [${real.shape}]` : `${real.length} values`} is not N×${c}×${size}×${size} images with N ≥ 2`,
+      );
     if (real instanceof Tensor && real.shape.join() !== [n, c, size, size].join()) {
-      throw new Error(`trainBatch: real images have shape ${formatShape(real.shape)}, the model needs [N, ${c}, ${size}, ${size}]`);
+      throw new Error(
+        `trainBatch: real images have shape ${formatShape(real.shape)}, the model needs [N, ${c}, ${size}, ${size}]`,
+      );
     }
     return n;
   }
@@ -246,7 +262,11 @@ export class GanTrainer {
     const lossD = bceWithLogits(dReal, this.opts.realLabel).add(bceWithLogits(dFake, 0));
     lossD.backward();
     this.optD.step();
-    return concat([lossD.reshape([1]), noGrad(() => dReal.sigmoid().mean().reshape([1])), noGrad(() => dFake.sigmoid().mean().reshape([1]))]);
+    return concat([
+      lossD.reshape([1]),
+      noGrad(() => dReal.sigmoid().mean().reshape([1])),
+      noGrad(() => dFake.sigmoid().mean().reshape([1])),
+    ]);
   }
 
   /** G step: non-saturating loss −log D(G(z)); D's weights are not updated (no grads computed for them). Returns [lossG]. */
@@ -368,7 +388,14 @@ export class GanTrainer {
   }
 
   checkpointMeta(extra: Record<string, unknown> = {}): CheckpointMeta {
-    return { model: this.spec, step: this.step, epoch: this.epoch, lastLossD: Number.isFinite(this.lastLossD) ? this.lastLossD : null, options: this.opts, ...extra };
+    return {
+      model: this.spec,
+      step: this.step,
+      epoch: this.epoch,
+      lastLossD: Number.isFinite(this.lastLossD) ? this.lastLossD : null,
+      options: this.opts,
+      ...extra,
+    };
   }
 
   /**
@@ -416,7 +443,11 @@ function packStats(dStats: Tensor, gLoss: Tensor): Tensor {
 }
 
 /** Reads the model spec and options stored in a checkpoint (to rebuild the trainer before loading it). */
-export function checkpointSpec(bytes: Uint8Array): { spec: GanSpec; options: Partial<TrainOptions>; meta: CheckpointMeta } {
+export function checkpointSpec(bytes: Uint8Array): {
+  spec: GanSpec;
+  options: Partial<TrainOptions>;
+  meta: CheckpointMeta;
+} {
   const meta = readCheckpointMeta(bytes);
   const spec = meta.model as GanSpec | undefined;
   if (!spec || typeof spec !== 'object' || typeof spec.kind !== 'string') {
@@ -430,7 +461,9 @@ export function checkpointSpec(bytes: Uint8Array): { spec: GanSpec; options: Par
  * Gaussian latents (a straight line through the origin region would shrink it). Linear when a ∥ b.
  */
 export function slerp(a: ArrayLike<number>, b: ArrayLike<number>, t: number): Float32Array {
-  let dot = 0, na = 0, nb = 0;
+  let dot = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     dot += a[i] * b[i];
     na += a[i] * a[i];

@@ -75,12 +75,13 @@ export function fdChart(points: readonly EvalPoint[]): RgbaImage {
   const averaged = points.some((p) => p.fdTrainedG !== undefined);
   const series = [
     // the plot font is ASCII
-    { name: averaged ? 'Frechet distance, G average' : 'Frechet distance', values: points.map((p) => (averaged && p.fdTrainedG === undefined ? NaN : p.fd)), x },
+    {
+      name: averaged ? 'Frechet distance, G average' : 'Frechet distance',
+      values: points.map((p) => (averaged && p.fdTrainedG === undefined ? NaN : p.fd)),
+      x,
+    },
     ...(averaged ? [{ name: 'Frechet distance, trained G', values: points.map((p) => p.fdTrainedG ?? p.fd), x }] : []),
     { name: 'real-vs-real', values: points.map((p) => p.fdRealVsRealBaseline), x },
   ];
-  return plotLines(
-    series,
-    { width: 800, height: 400, title: 'Sample quality (classifier features)', xLabel: 'step' },
-  );
+  return plotLines(series, { width: 800, height: 400, title: 'Sample quality (classifier features)', xLabel: 'step' });
 }

@@ -85,7 +85,7 @@ const GLYPH_ART: Record<string, string> = {
   ')': '.#... ..#.. ...#. ...#. ...#. ..#.. .#...',
   '[': '.###. .#... .#... .#... .#... .#... .###.',
   ']': '.###. ...#. ...#. ...#. ...#. ...#. .###.',
-  '_': '..... ..... ..... ..... ..... ..... #####',
+  _: '..... ..... ..... ..... ..... ..... #####',
   '%': '##... ##..# ...#. ..#.. .#... #..## ...##',
   '|': '..#.. ..#.. ..#.. ..#.. ..#.. ..#.. ..#..',
   '?': '.###. #...# ....# ...#. ..#.. ..... ..#..',
@@ -95,8 +95,12 @@ const GLYPH_ART: Record<string, string> = {
 const GLYPHS = new Map<string, Uint8Array>();
 for (const [char, art] of Object.entries(GLYPH_ART)) {
   const rows = art.split(' ');
-  if (rows.length !== GLYPH_HEIGHT || rows.some((r) => r.length !== GLYPH_WIDTH)) throw new Error(`font: glyph ${char} is malformed`);
-  GLYPHS.set(char, Uint8Array.from(rows, (row) => parseInt(row.replace(/#/g, '1').replace(/\./g, '0'), 2)));
+  if (rows.length !== GLYPH_HEIGHT || rows.some((r) => r.length !== GLYPH_WIDTH))
+    throw new Error(`font: glyph ${char} is malformed`);
+  GLYPHS.set(
+    char,
+    Uint8Array.from(rows, (row) => parseInt(row.replace(/#/g, '1').replace(/\./g, '0'), 2)),
+  );
 }
 
 /** True if the font has its own glyph for `char` (others draw as '?'). */
@@ -112,7 +116,12 @@ export function textWidth(text: string, scale = 1): number {
 /** Draws `text` with its top-left corner at (x, y); each font cell becomes a scale x scale block.
  *  Pixels outside the image are clipped. */
 export function drawText(
-  image: RgbaImage, text: string, x: number, y: number, color: readonly [number, number, number], scale = 1,
+  image: RgbaImage,
+  text: string,
+  x: number,
+  y: number,
+  color: readonly [number, number, number],
+  scale = 1,
 ): void {
   const { width, height, rgba } = image;
   let left = Math.round(x);

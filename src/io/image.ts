@@ -37,8 +37,14 @@ function checkImage(image: RgbaImage, where: string): void {
 }
 
 function checkTensor(data: Float32Array, n: number, c: number, h: number, w: number, where: string): void {
-  for (const [name, value] of [['n', n], ['c', c], ['h', h], ['w', w]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${value}`);
+  for (const [name, value] of [
+    ['n', n],
+    ['c', c],
+    ['h', h],
+    ['w', w],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(`${where}: ${name} must be a positive integer, got ${value}`);
   }
   if (data.length !== n * c * h * w) {
     throw new Error(`${where}: shape [${n}, ${c}, ${h}, ${w}] needs ${n * c * h * w} values, got ${data.length}`);
@@ -68,7 +74,14 @@ export interface GridOptions {
  * Tiles a batch of NCHW images into one RGBA picture, the way torchvision's make_grid does: `nrow` tiles per
  * row, `padding` pixels around every tile. One channel is shown as gray, three as RGB, four as RGBA.
  */
-export function makeGrid(images: Float32Array, n: number, c: number, h: number, w: number, options: GridOptions = {}): RgbaImage {
+export function makeGrid(
+  images: Float32Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  options: GridOptions = {},
+): RgbaImage {
   const where = 'makeGrid';
   checkTensor(images, n, c, h, w, where);
   if (c !== 1 && c !== 3 && c !== 4) throw new Error(`${where}: channels must be 1, 3 or 4, got ${c}`);
@@ -76,7 +89,8 @@ export function makeGrid(images: Float32Array, n: number, c: number, h: number, 
   const padding = options.padding ?? 2;
   const padValue = options.padValue ?? 0;
   if (!Number.isInteger(nrow) || nrow < 1) throw new Error(`${where}: nrow must be a positive integer, got ${nrow}`);
-  if (!Number.isInteger(padding) || padding < 0) throw new Error(`${where}: padding must be a non-negative integer, got ${padding}`);
+  if (!Number.isInteger(padding) || padding < 0)
+    throw new Error(`${where}: padding must be a non-negative integer, got ${padding}`);
   if (!(padValue >= 0 && padValue <= 1)) throw new Error(`${where}: padValue must be in [0, 1], got ${padValue}`);
 
   let range: ValueRange;
@@ -176,11 +190,16 @@ export function rgbaToNchw(images: RgbaImage | readonly RgbaImage[], options: To
 
 /** Converts image `index` of an NCHW batch (1 or 3 channels, values in `range`) to an opaque RGBA image. */
 export function nchwToRgba(
-  data: Float32Array, n: number, c: number, h: number, w: number,
+  data: Float32Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
   options: { index?: number; range?: ValueRange } = {},
 ): RgbaImage {
   const index = options.index ?? 0;
-  if (!Number.isInteger(index) || index < 0 || index >= n) throw new Error(`nchwToRgba: index ${index} is outside the batch of ${n}`);
+  if (!Number.isInteger(index) || index < 0 || index >= n)
+    throw new Error(`nchwToRgba: index ${index} is outside the batch of ${n}`);
   if (c !== 1 && c !== 3) throw new Error(`nchwToRgba: channels must be 1 or 3, got ${c}`);
   checkTensor(data, n, c, h, w, 'nchwToRgba');
   const one = data.subarray(index * c * h * w, (index + 1) * c * h * w);
@@ -234,7 +253,10 @@ export function centerCropToSquare(image: RgbaImage): RgbaImage {
  * at +0.5. When shrinking, the triangle is widened by the shrink factor so every source pixel contributes
  * (as PIL does); without that, a large downscale would just sample a sparse subset and alias badly.
  */
-function filterTaps(inSize: number, outSize: number): { start: Int32Array; count: Int32Array; weights: Float32Array; maxTaps: number } {
+function filterTaps(
+  inSize: number,
+  outSize: number,
+): { start: Int32Array; count: Int32Array; weights: Float32Array; maxTaps: number } {
   const scale = inSize / outSize;
   const stretch = Math.max(scale, 1);
   const support = stretch; // triangle of radius 1 in output pixels = `stretch` source pixels
@@ -262,7 +284,12 @@ function filterTaps(inSize: number, outSize: number): { start: Int32Array; count
 
 /** Separable resize of interleaved `channels`-per-pixel data: rows first, then columns. */
 function resizeInterleaved(
-  src: ArrayLike<number>, width: number, height: number, channels: number, outWidth: number, outHeight: number,
+  src: ArrayLike<number>,
+  width: number,
+  height: number,
+  channels: number,
+  outWidth: number,
+  outHeight: number,
 ): Float32Array {
   const horizontal = filterTaps(width, outWidth);
   const vertical = filterTaps(height, outHeight);
@@ -273,7 +300,8 @@ function resizeInterleaved(
       const taps = horizontal.count[x]!;
       for (let ch = 0; ch < channels; ch++) {
         let sum = 0;
-        for (let t = 0; t < taps; t++) sum += horizontal.weights[x * horizontal.maxTaps + t]! * src[((y * width) + first + t) * channels + ch]!;
+        for (let t = 0; t < taps; t++)
+          sum += horizontal.weights[x * horizontal.maxTaps + t]! * src[(y * width + first + t) * channels + ch]!;
         temp[(y * outWidth + x) * channels + ch] = sum;
       }
     }
@@ -285,7 +313,8 @@ function resizeInterleaved(
     for (let x = 0; x < outWidth; x++) {
       for (let ch = 0; ch < channels; ch++) {
         let sum = 0;
-        for (let t = 0; t < taps; t++) sum += vertical.weights[y * vertical.maxTaps + t]! * temp[((first + t) * outWidth + x) * channels + ch]!;
+        for (let t = 0; t < taps; t++)
+          sum += vertical.weights[y * vertical.maxTaps + t]! * temp[((first + t) * outWidth + x) * channels + ch]!;
         out[(y * outWidth + x) * channels + ch] = sum;
       }
     }
@@ -331,7 +360,13 @@ export function bilinearResize(image: RgbaImage, width: number, height: number):
 
 /** Bilinear resize of every channel plane of an NCHW float batch (same filter as bilinearResize). */
 export function bilinearResizeNchw(
-  data: Float32Array, n: number, c: number, h: number, w: number, outHeight: number, outWidth: number,
+  data: Float32Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  outHeight: number,
+  outWidth: number,
 ): Float32Array {
   checkTensor(data, n, c, h, w, 'bilinearResizeNchw');
   checkSize(outWidth, outHeight, 'bilinearResizeNchw');

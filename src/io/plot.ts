@@ -39,8 +39,16 @@ export interface PlotOptions {
 
 /** Distinguishable line colours (matplotlib's "tab10"). */
 export const PALETTE: readonly Rgb[] = [
-  [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
-  [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207],
+  [31, 119, 180],
+  [255, 127, 14],
+  [44, 160, 44],
+  [214, 39, 40],
+  [148, 103, 189],
+  [140, 86, 75],
+  [227, 119, 194],
+  [127, 127, 127],
+  [188, 189, 34],
+  [23, 190, 207],
 ];
 
 const BACKGROUND: Rgb = [255, 255, 255];
@@ -51,7 +59,8 @@ const AXIS: Rgb = [90, 90, 90];
 /** Trailing moving average over the last `window` points, ignoring non-finite ones; a non-finite point stays
  *  NaN so gaps remain gaps. */
 export function movingAverage(values: ArrayLike<number>, window: number): Float64Array {
-  if (!Number.isInteger(window) || window < 1) throw new Error(`movingAverage: window must be a positive integer, got ${window}`);
+  if (!Number.isInteger(window) || window < 1)
+    throw new Error(`movingAverage: window must be a positive integer, got ${window}`);
   const out = new Float64Array(values.length);
   let sum = 0;
   let count = 0;
@@ -145,7 +154,16 @@ class Surface {
   }
 
   /** Bresenham line between integer points. */
-  line(x0: number, y0: number, x1: number, y1: number, color: Rgb, thickness = 1, alpha = 1, stamped = new Set<number>()): void {
+  line(
+    x0: number,
+    y0: number,
+    x1: number,
+    y1: number,
+    color: Rgb,
+    thickness = 1,
+    alpha = 1,
+    stamped = new Set<number>(),
+  ): void {
     const dx = Math.abs(x1 - x0);
     const dy = -Math.abs(y1 - y0);
     const sx = x0 < x1 ? 1 : -1;
@@ -179,10 +197,13 @@ export function plotLines(series: readonly PlotSeries[], options: PlotOptions = 
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 64 || height < 48) {
     throw new Error(`plotLines: size must be integers of at least 64x48, got ${width}x${height}`);
   }
-  if (!Number.isInteger(smoothing) || smoothing < 1) throw new Error(`plotLines: smoothing must be a positive integer window, got ${smoothing}`);
+  if (!Number.isInteger(smoothing) || smoothing < 1)
+    throw new Error(`plotLines: smoothing must be a positive integer window, got ${smoothing}`);
   series.forEach((s, k) => {
     if (s.x && s.x.length !== s.values.length) {
-      throw new Error(`plotLines: series "${s.name}" (${k}) has ${s.values.length} values but ${s.x.length} x coordinates`);
+      throw new Error(
+        `plotLines: series "${s.name}" (${k}) has ${s.values.length} values but ${s.x.length} x coordinates`,
+      );
     }
   });
 
@@ -194,28 +215,45 @@ export function plotLines(series: readonly PlotSeries[], options: PlotOptions = 
   const xOf = (s: PlotSeries, i: number) => (s.x ? s.x[i]! : i);
 
   // Data bounds over finite points (x and y both finite).
-  let xMin = Infinity, xMax = -Infinity, yMin = Infinity, yMax = -Infinity;
+  let xMin = Infinity,
+    xMax = -Infinity,
+    yMin = Infinity,
+    yMax = -Infinity;
   for (const s of series) {
     for (let i = 0; i < s.values.length; i++) {
       const x = xOf(s, i);
       const y = s.values[i]!;
       if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-      xMin = Math.min(xMin, x); xMax = Math.max(xMax, x);
-      yMin = Math.min(yMin, y); yMax = Math.max(yMax, y);
+      xMin = Math.min(xMin, x);
+      xMax = Math.max(xMax, x);
+      yMin = Math.min(yMin, y);
+      yMax = Math.max(yMax, y);
     }
   }
   const hasData = xMin <= xMax;
-  if (!hasData) { xMin = 0; xMax = 1; yMin = 0; yMax = 1; }
+  if (!hasData) {
+    xMin = 0;
+    xMax = 1;
+    yMin = 0;
+    yMax = 1;
+  }
   if (options.yRange) [yMin, yMax] = options.yRange;
   if (!(yMax > yMin)) {
     const pad = yMin === 0 ? 1 : Math.abs(yMin) * 0.1; // one value: centre it
-    yMin -= pad; yMax += pad;
+    yMin -= pad;
+    yMax += pad;
   } else if (!options.yRange) {
     const pad = (yMax - yMin) * 0.05;
-    yMin -= pad; yMax += pad;
+    yMin -= pad;
+    yMax += pad;
   }
-  const integerX = series.every((s) => !s.x || Array.prototype.every.call(s.x, (v: number) => Number.isInteger(v) || !Number.isFinite(v)));
-  if (!(xMax > xMin)) { xMin -= 1; xMax += 1; }
+  const integerX = series.every(
+    (s) => !s.x || Array.prototype.every.call(s.x, (v: number) => Number.isInteger(v) || !Number.isFinite(v)),
+  );
+  if (!(xMax > xMin)) {
+    xMin -= 1;
+    xMax += 1;
+  }
 
   // Layout: room for the title and labels, y tick labels on the left, x tick labels below.
   const cell = GLYPH_HEIGHT * scale;
@@ -225,7 +263,7 @@ export function plotLines(series: readonly PlotSeries[], options: PlotOptions = 
   const yLabelWidth = Math.max(0, ...yLabels.map((l) => textWidth(l, scale)));
   const gap = 3 * scale;
   const plotLeft = gap * 2 + yLabelWidth + 4;
-  const plotTop = (options.title || options.yLabel ? cell + gap * 3 : gap * 3);
+  const plotTop = options.title || options.yLabel ? cell + gap * 3 : gap * 3;
   const plotRight = width - gap * 4;
   const plotBottom = height - (cell + gap * 3) - (options.xLabel ? cell + gap : 0);
   if (plotRight - plotLeft < 16 || plotBottom - plotTop < 16) {
@@ -233,7 +271,8 @@ export function plotLines(series: readonly PlotSeries[], options: PlotOptions = 
   }
   // A few pixels of inset keep points at the ends of the x range clear of the axis and the border.
   const inset = lineWidth + 2;
-  const toPx = (x: number) => Math.round(plotLeft + inset + ((x - xMin) / (xMax - xMin)) * (plotRight - 1 - plotLeft - 2 * inset));
+  const toPx = (x: number) =>
+    Math.round(plotLeft + inset + ((x - xMin) / (xMax - xMin)) * (plotRight - 1 - plotLeft - 2 * inset));
   const toPy = (y: number) => Math.round(plotBottom - 1 - ((y - yMin) / (yMax - yMin)) * (plotBottom - 1 - plotTop));
 
   // Grid lines and tick labels.
@@ -257,7 +296,14 @@ export function plotLines(series: readonly PlotSeries[], options: PlotOptions = 
   if (options.title) drawText(image, options.title, (width - textWidth(options.title, scale)) / 2, gap, INK, scale);
   if (options.yLabel) drawText(image, options.yLabel, gap, gap, INK, scale);
   if (options.xLabel) {
-    drawText(image, options.xLabel, (plotLeft + plotRight - textWidth(options.xLabel, scale)) / 2, height - cell - gap, INK, scale);
+    drawText(
+      image,
+      options.xLabel,
+      (plotLeft + plotRight - textWidth(options.xLabel, scale)) / 2,
+      height - cell - gap,
+      INK,
+      scale,
+    );
   }
 
   // The series, clipped to the plot area.
@@ -266,7 +312,8 @@ export function plotLines(series: readonly PlotSeries[], options: PlotOptions = 
   surface.inked = inked;
   const drawSeries = (s: PlotSeries, values: ArrayLike<number>, color: Rgb, thickness: number, alpha: number) => {
     const stamped = new Set<number>();
-    const finiteAt = (i: number) => i >= 0 && i < values.length && Number.isFinite(values[i]!) && Number.isFinite(xOf(s, i));
+    const finiteAt = (i: number) =>
+      i >= 0 && i < values.length && Number.isFinite(values[i]!) && Number.isFinite(xOf(s, i));
     for (let i = 0; i < values.length; i++) {
       if (!finiteAt(i)) continue;
       const px = toPx(xOf(s, i));

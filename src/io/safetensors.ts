@@ -13,15 +13,19 @@
 import { bfloat16BitsToFloat, floatToBfloat16Bits, floatToHalfBits, halfBitsToFloat } from './half.ts';
 
 export type SafetensorsDtype =
-  | 'F64' | 'F32' | 'F16' | 'BF16'
-  | 'I64' | 'I32' | 'I16' | 'I8'
-  | 'U64' | 'U32' | 'U16' | 'U8'
-  | 'BOOL';
+  'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
 export type TensorData =
-  | Float64Array | Float32Array
-  | BigInt64Array | BigUint64Array
-  | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+  | Float64Array
+  | Float32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Uint16Array
+  | Int8Array
+  | Uint8Array;
 
 /** A tensor handed to the encoder. For F16/BF16, `data` is a Float32Array (rounded to nearest even) or a
  *  Uint16Array of raw 16-bit patterns. Every other dtype needs its own typed array (BOOL: Uint8Array of 0/1). */
@@ -47,17 +51,35 @@ export interface DecodedSafetensors {
 
 /** Bytes per element of each dtype. */
 export const DTYPE_SIZE: Readonly<Record<SafetensorsDtype, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2,
-  I64: 8, I32: 4, I16: 2, I8: 1,
-  U64: 8, U32: 4, U16: 2, U8: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
   BOOL: 1,
 };
 
 /** Which typed array holds each dtype's elements in memory when encoding (F16/BF16 also take Float32Array). */
 const ENCODE_ARRAY: Record<SafetensorsDtype, new (length: number) => TensorData> = {
-  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array,
-  I64: BigInt64Array, I32: Int32Array, I16: Int16Array, I8: Int8Array,
-  U64: BigUint64Array, U32: Uint32Array, U16: Uint16Array, U8: Uint8Array,
+  F64: Float64Array,
+  F32: Float32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  I16: Int16Array,
+  I8: Int8Array,
+  U64: BigUint64Array,
+  U32: Uint32Array,
+  U16: Uint16Array,
+  U8: Uint8Array,
   BOOL: Uint8Array,
 };
 
@@ -133,9 +155,11 @@ export function encodeSafetensors(
 ): Uint8Array {
   const names = Object.keys(tensors);
   for (const name of names) {
-    if (name === METADATA_KEY) throw new Error(`safetensors encode: "${METADATA_KEY}" is reserved and cannot name a tensor`);
+    if (name === METADATA_KEY)
+      throw new Error(`safetensors encode: "${METADATA_KEY}" is reserved and cannot name a tensor`);
     const tensor = tensors[name]!;
-    if (!isDtype(tensor.dtype)) throw new Error(`safetensors encode: tensor "${name}" has unknown dtype ${JSON.stringify(tensor.dtype)}`);
+    if (!isDtype(tensor.dtype))
+      throw new Error(`safetensors encode: tensor "${name}" has unknown dtype ${JSON.stringify(tensor.dtype)}`);
     if (!Array.isArray(tensor.shape) || !tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new Error(`safetensors encode: tensor "${name}" has an invalid shape ${JSON.stringify(tensor.shape)}`);
     }
@@ -148,7 +172,8 @@ export function encodeSafetensors(
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [key, value] of Object.entries(metadata)) {
-      if (typeof value !== 'string') throw new Error(`safetensors encode: metadata "${key}" must be a string, got ${typeof value}`);
+      if (typeof value !== 'string')
+        throw new Error(`safetensors encode: metadata "${key}" must be a string, got ${typeof value}`);
     }
     header[METADATA_KEY] = { ...metadata };
   }
@@ -156,7 +181,11 @@ export function encodeSafetensors(
   let offset = 0;
   for (const name of names) {
     const bytes = tensorBytes(name, tensors[name]!);
-    header[name] = { dtype: tensors[name]!.dtype, shape: [...tensors[name]!.shape], data_offsets: [offset, offset + bytes.length] };
+    header[name] = {
+      dtype: tensors[name]!.dtype,
+      shape: [...tensors[name]!.shape],
+      data_offsets: [offset, offset + bytes.length],
+    };
     chunks.push(bytes);
     offset += bytes.length;
   }
@@ -201,14 +230,22 @@ function decodeElements(dtype: SafetensorsDtype, bytes: Uint8Array, count: numbe
   }
   const buffer = copy.buffer;
   switch (dtype) {
-    case 'F64': return new Float64Array(buffer);
-    case 'F32': return new Float32Array(buffer);
-    case 'I64': return new BigInt64Array(buffer);
-    case 'U64': return new BigUint64Array(buffer);
-    case 'I32': return new Int32Array(buffer);
-    case 'U32': return new Uint32Array(buffer);
-    case 'I16': return new Int16Array(buffer);
-    case 'U16': return new Uint16Array(buffer);
+    case 'F64':
+      return new Float64Array(buffer);
+    case 'F32':
+      return new Float32Array(buffer);
+    case 'I64':
+      return new BigInt64Array(buffer);
+    case 'U64':
+      return new BigUint64Array(buffer);
+    case 'I32':
+      return new Int32Array(buffer);
+    case 'U32':
+      return new Uint32Array(buffer);
+    case 'I16':
+      return new Int16Array(buffer);
+    case 'U16':
+      return new Uint16Array(buffer);
   }
 }
 
@@ -223,7 +260,8 @@ interface HeaderEntry {
 /** Checks one tensor entry of the JSON header and returns it typed; throws naming the tensor and field. */
 function parseEntry(name: string, raw: unknown, dataLength: number): HeaderEntry {
   const where = `safetensors: tensor "${name}"`;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${where}: header entry is not an object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error(`${where}: header entry is not an object`);
   const entry = raw as Record<string, unknown>;
   for (const field of ['dtype', 'shape', 'data_offsets']) {
     if (!(field in entry)) throw new Error(`${where}: header entry lacks "${field}"`);
@@ -234,11 +272,10 @@ function parseEntry(name: string, raw: unknown, dataLength: number): HeaderEntry
     throw new Error(`${where}: "shape" must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   }
   const offsets = entry.data_offsets;
-  if (
-    !Array.isArray(offsets) || offsets.length !== 2 ||
-    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
-  ) {
-    throw new Error(`${where}: "data_offsets" must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    throw new Error(
+      `${where}: "data_offsets" must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`,
+    );
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) throw new Error(`${where}: "data_offsets" [${begin}, ${end}] ends before it begins`);
@@ -303,10 +340,13 @@ export function decodeSafetensorsMetadata(input: Uint8Array): Record<string, str
 function parseMetadata(raw: unknown): Record<string, string> {
   const metadata: Record<string, string> = {};
   if (raw === undefined || raw === null) return metadata;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`safetensors: "${METADATA_KEY}" must be an object of strings`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error(`safetensors: "${METADATA_KEY}" must be an object of strings`);
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (typeof value !== 'string') {
-      throw new Error(`safetensors: "${METADATA_KEY}" value for "${key}" must be a string, got ${JSON.stringify(value)}`);
+      throw new Error(
+        `safetensors: "${METADATA_KEY}" value for "${key}" must be a string, got ${JSON.stringify(value)}`,
+      );
     }
     metadata[key] = value;
   }

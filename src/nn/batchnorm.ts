@@ -18,16 +18,21 @@ abstract class BatchNormBase extends Module {
   /** Weight of the batch statistics in the running ones (torch's `momentum`, changeable as in torch). */
   momentum: number;
 
-  constructor(readonly numFeatures: number, readonly opts: { momentum?: number; eps?: number } = {}) {
+  constructor(
+    readonly numFeatures: number,
+    readonly opts: { momentum?: number; eps?: number } = {},
+  ) {
     super();
-    if (!(Number.isInteger(numFeatures) && numFeatures > 0)) throw new Error(`${this.constructor.name}: number of features must be a positive integer, got ${numFeatures}`);
+    if (!(Number.isInteger(numFeatures) && numFeatures > 0))
+      throw new Error(`${this.constructor.name}: number of features must be a positive integer, got ${numFeatures}`);
     this.weight = this.registerParameter('weight', Tensor.ones([numFeatures]));
     this.bias = this.registerParameter('bias', Tensor.zeros([numFeatures]));
     this.runningMean = this.registerBuffer('running_mean', Tensor.zeros([numFeatures]));
     this.runningVar = this.registerBuffer('running_var', Tensor.ones([numFeatures]));
     this.numBatchesTracked = this.registerBuffer('num_batches_tracked', Tensor.zeros([]), 'I64');
     this.momentum = opts.momentum ?? 0.1;
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`${this.constructor.name}: momentum must be in [0, 1], got ${this.momentum}`);
+    if (!(this.momentum >= 0 && this.momentum <= 1))
+      throw new Error(`${this.constructor.name}: momentum must be in [0, 1], got ${this.momentum}`);
   }
 
   get eps(): number {
@@ -43,9 +48,15 @@ abstract class BatchNormBase extends Module {
   forward(x: Tensor): Tensor {
     this.checkInput(x);
     if (x.shape[1] !== this.numFeatures) {
-      throw new Error(`${this.describe()}: input of shape ${formatShape(x.shape)} has ${x.shape[1]} channels in dimension 1, expected ${this.numFeatures}`);
+      throw new Error(
+        `${this.describe()}: input of shape ${formatShape(x.shape)} has ${x.shape[1]} channels in dimension 1, expected ${this.numFeatures}`,
+      );
     }
-    const y = batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum: this.momentum, eps: this.eps });
+    const y = batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
+      training: this.training,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
     if (this.training) {
       noGrad(() => {
         const next = this.numBatchesTracked.add(1);
@@ -60,13 +71,15 @@ abstract class BatchNormBase extends Module {
 /** Normalizes [N, C] or [N, C, L] inputs per channel C. */
 export class BatchNorm1d extends BatchNormBase {
   protected checkInput(x: Tensor): void {
-    if (x.rank !== 2 && x.rank !== 3) throw new Error(`${this.describe()}: expected a 2-D [N, C] or 3-D [N, C, L] input, got ${formatShape(x.shape)}`);
+    if (x.rank !== 2 && x.rank !== 3)
+      throw new Error(`${this.describe()}: expected a 2-D [N, C] or 3-D [N, C, L] input, got ${formatShape(x.shape)}`);
   }
 }
 
 /** Normalizes [N, C, H, W] inputs per channel C. */
 export class BatchNorm2d extends BatchNormBase {
   protected checkInput(x: Tensor): void {
-    if (x.rank !== 4) throw new Error(`${this.describe()}: expected a 4-D [N, C, H, W] input, got ${formatShape(x.shape)}`);
+    if (x.rank !== 4)
+      throw new Error(`${this.describe()}: expected a 4-D [N, C, H, W] input, got ${formatShape(x.shape)}`);
   }
 }

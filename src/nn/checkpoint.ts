@@ -10,7 +10,13 @@
  * Writing the bytes to disk atomically is the caller's job (src/node/files.ts writeFileAtomic in Node).
  */
 import { Tensor } from '../tensor/index.ts';
-import { encodeSafetensors, decodeSafetensors, decodeSafetensorsMetadata, type TensorToEncode, type DecodedTensor } from '../io/safetensors.ts';
+import {
+  encodeSafetensors,
+  decodeSafetensors,
+  decodeSafetensorsMetadata,
+  type TensorToEncode,
+  type DecodedTensor,
+} from '../io/safetensors.ts';
 import type { Module, HostTensor } from './module.ts';
 import type { Optimizer, OptimizerStateInput } from './optim.ts';
 
@@ -25,13 +31,20 @@ export interface CheckpointMeta {
 }
 
 function checkName(name: string, what: string): void {
-  if (!name || name.includes('.')) throw new Error(`saveCheckpoint: ${what} name "${name}" must be non-empty and contain no dots`);
+  if (!name || name.includes('.'))
+    throw new Error(`saveCheckpoint: ${what} name "${name}" must be non-empty and contain no dots`);
 }
 
 /** JSON with object keys sorted, so configs compare equal regardless of key order. */
 function stableJson(value: unknown): string {
   return JSON.stringify(value, (_, v) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
   );
 }
 
@@ -46,9 +59,10 @@ export async function saveCheckpoint(
   const addTensor = (key: string, t: Tensor, dtype: 'F32' | 'I64') => {
     reads.push(
       t.toArray().then((data) => {
-        tensors[key] = dtype === 'I64'
-          ? { dtype, shape: t.shape, data: BigInt64Array.from(data, (v) => BigInt(Math.round(v))) }
-          : { dtype, shape: t.shape, data };
+        tensors[key] =
+          dtype === 'I64'
+            ? { dtype, shape: t.shape, data: BigInt64Array.from(data, (v) => BigInt(Math.round(v))) }
+            : { dtype, shape: t.shape, data };
       }),
     );
   };
@@ -110,7 +124,9 @@ function parseCheckpoint(bytes: Uint8Array) {
 
 function parseCheckpointMetadata(metadata: Record<string, string>) {
   if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new Error(`loadCheckpoint: not a checkpoint of this project (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`);
+    throw new Error(
+      `loadCheckpoint: not a checkpoint of this project (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`,
+    );
   }
   let meta: CheckpointMeta;
   try {
@@ -118,7 +134,11 @@ function parseCheckpointMetadata(metadata: Record<string, string>) {
   } catch {
     throw new Error('loadCheckpoint: metadata field "meta" is not valid JSON');
   }
-  return { meta, modules: parseList(metadata.modules, 'modules'), optimizers: parseList(metadata.optimizers, 'optimizers') };
+  return {
+    meta,
+    modules: parseList(metadata.modules, 'modules'),
+    optimizers: parseList(metadata.optimizers, 'optimizers'),
+  };
 }
 
 /** Entries of `tensors` under `prefix.`, with the prefix removed. */
@@ -141,12 +161,20 @@ export function loadCheckpoint(
 ): CheckpointMeta {
   const ckpt = parseCheckpoint(bytes);
   if (opts.model !== undefined && stableJson(opts.model) !== stableJson(ckpt.meta.model)) {
-    throw new Error(`loadCheckpoint: checkpoint is for model ${stableJson(ckpt.meta.model)}, not ${stableJson(opts.model)}`);
+    throw new Error(
+      `loadCheckpoint: checkpoint is for model ${stableJson(ckpt.meta.model)}, not ${stableJson(opts.model)}`,
+    );
   }
   const absentModules = Object.keys(modules).filter((n) => !ckpt.modules.includes(n));
-  if (absentModules.length) throw new Error(`loadCheckpoint: no module ${absentModules.join(', ')} in the checkpoint (it holds modules: ${ckpt.modules.join(', ') || 'none'})`);
+  if (absentModules.length)
+    throw new Error(
+      `loadCheckpoint: no module ${absentModules.join(', ')} in the checkpoint (it holds modules: ${ckpt.modules.join(', ') || 'none'})`,
+    );
   const absentOpts = Object.keys(optimizers).filter((n) => !ckpt.optimizers.includes(n));
-  if (absentOpts.length) throw new Error(`loadCheckpoint: no optimizer ${absentOpts.join(', ')} in the checkpoint (it holds optimizers: ${ckpt.optimizers.join(', ') || 'none'})`);
+  if (absentOpts.length)
+    throw new Error(
+      `loadCheckpoint: no optimizer ${absentOpts.join(', ')} in the checkpoint (it holds optimizers: ${ckpt.optimizers.join(', ') || 'none'})`,
+    );
 
   const moduleStates = Object.entries(modules).map(([name, m]) => {
     const state = under(ckpt.tensors, name) as Map<string, HostTensor>;

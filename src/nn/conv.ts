@@ -17,7 +17,10 @@ const seedFor = (seed: number | undefined, label: string) => (seed === undefined
 
 function checkCounts(layer: string, inC: number, outC: number, k: [number, number]): void {
   const ok = [inC, outC, ...k].every((v) => Number.isInteger(v) && v > 0);
-  if (!ok) throw new Error(`${layer}: channels and kernel size must be positive integers, got in=${inC}, out=${outC}, kernel=[${k}]`);
+  if (!ok)
+    throw new Error(
+      `${layer}: channels and kernel size must be positive integers, got in=${inC}, out=${outC}, kernel=[${k}]`,
+    );
 }
 
 export interface Conv2dLayerOptions {
@@ -36,7 +39,12 @@ export class Conv2d extends Module {
   readonly padding: [number, number];
   readonly dilation: [number, number];
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, opts: Conv2dLayerOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Size2,
+    opts: Conv2dLayerOptions = {},
+  ) {
     super();
     this.kernelSize = pair(kernelSize);
     checkCounts('Conv2d', inChannels, outChannels, this.kernelSize);
@@ -45,8 +53,14 @@ export class Conv2d extends Module {
     this.dilation = pair(opts.dilation ?? 1);
     const [kh, kw] = this.kernelSize;
     const bound = 1 / Math.sqrt(inChannels * kh * kw);
-    this.weight = this.registerParameter('weight', uniformInit([outChannels, inChannels, kh, kw], bound, seedFor(opts.seed, 'weight')));
-    this.bias = (opts.bias ?? true) ? this.registerParameter('bias', uniformInit([outChannels], bound, seedFor(opts.seed, 'bias'))) : null;
+    this.weight = this.registerParameter(
+      'weight',
+      uniformInit([outChannels, inChannels, kh, kw], bound, seedFor(opts.seed, 'weight')),
+    );
+    this.bias =
+      (opts.bias ?? true)
+        ? this.registerParameter('bias', uniformInit([outChannels], bound, seedFor(opts.seed, 'bias')))
+        : null;
   }
 
   override describe(): string {
@@ -54,7 +68,11 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias ?? undefined, { stride: this.stride, padding: this.padding, dilation: this.dilation });
+    return conv2d(x, this.weight, this.bias ?? undefined, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+    });
   }
 }
 
@@ -71,7 +89,12 @@ export class ConvTranspose2d extends Module {
   readonly outputPadding: [number, number];
   readonly dilation: [number, number];
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, opts: ConvTranspose2dLayerOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Size2,
+    opts: ConvTranspose2dLayerOptions = {},
+  ) {
     super();
     this.kernelSize = pair(kernelSize);
     checkCounts('ConvTranspose2d', inChannels, outChannels, this.kernelSize);
@@ -81,8 +104,14 @@ export class ConvTranspose2d extends Module {
     this.dilation = pair(opts.dilation ?? 1);
     const [kh, kw] = this.kernelSize;
     const bound = 1 / Math.sqrt(outChannels * kh * kw);
-    this.weight = this.registerParameter('weight', uniformInit([inChannels, outChannels, kh, kw], bound, seedFor(opts.seed, 'weight')));
-    this.bias = (opts.bias ?? true) ? this.registerParameter('bias', uniformInit([outChannels], bound, seedFor(opts.seed, 'bias'))) : null;
+    this.weight = this.registerParameter(
+      'weight',
+      uniformInit([inChannels, outChannels, kh, kw], bound, seedFor(opts.seed, 'weight')),
+    );
+    this.bias =
+      (opts.bias ?? true)
+        ? this.registerParameter('bias', uniformInit([outChannels], bound, seedFor(opts.seed, 'bias')))
+        : null;
   }
 
   override describe(): string {

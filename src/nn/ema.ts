@@ -16,11 +16,14 @@ import { BatchNorm1d, BatchNorm2d } from './batchnorm.ts';
 import { formatShape } from '../tensor/shape.ts';
 
 function pairs(what: string, target: [string, Tensor][], source: [string, Tensor][]): [Tensor, Tensor][] {
-  if (target.length !== source.length) throw new Error(`${what}: the modules differ (${target.length} vs ${source.length} tensors)`);
+  if (target.length !== source.length)
+    throw new Error(`${what}: the modules differ (${target.length} vs ${source.length} tensors)`);
   return target.map(([name, t], i) => {
     const [srcName, s] = source[i];
     if (name !== srcName || t.shape.join() !== s.shape.join()) {
-      throw new Error(`${what}: the modules differ at ${name} ${formatShape(t.shape)} vs ${srcName} ${formatShape(s.shape)}`);
+      throw new Error(
+        `${what}: the modules differ at ${name} ${formatShape(t.shape)} vs ${srcName} ${formatShape(s.shape)}`,
+      );
     }
     return [t, s];
   });
@@ -50,7 +53,10 @@ export function emaUpdate(average: Module, current: Module, decay: number): void
  * Leaves the parameters, the momenta and the train/eval mode as they were.
  */
 export function refreshBatchNormStats(net: Module, forward: () => Tensor): void {
-  const norms = net.namedModules().map(([, m]) => m).filter((m): m is BatchNorm1d | BatchNorm2d => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
+  const norms = net
+    .namedModules()
+    .map(([, m]) => m)
+    .filter((m): m is BatchNorm1d | BatchNorm2d => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
   const momenta = norms.map((m) => m.momentum);
   const wasTraining = net.training;
   try {

@@ -22,14 +22,24 @@ export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true, opts: { seed?: number } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    bias = true,
+    opts: { seed?: number } = {},
+  ) {
     super();
     if (!(Number.isInteger(inFeatures) && inFeatures > 0 && Number.isInteger(outFeatures) && outFeatures > 0)) {
       throw new Error(`Linear: in and out features must be positive integers, got (${inFeatures}, ${outFeatures})`);
     }
     const bound = 1 / Math.sqrt(inFeatures);
-    this.weight = this.registerParameter('weight', uniformInit([outFeatures, inFeatures], bound, seedFor(opts.seed, 'weight')));
-    this.bias = bias ? this.registerParameter('bias', uniformInit([outFeatures], bound, seedFor(opts.seed, 'bias'))) : null;
+    this.weight = this.registerParameter(
+      'weight',
+      uniformInit([outFeatures, inFeatures], bound, seedFor(opts.seed, 'weight')),
+    );
+    this.bias = bias
+      ? this.registerParameter('bias', uniformInit([outFeatures], bound, seedFor(opts.seed, 'bias')))
+      : null;
   }
 
   override describe(): string {
@@ -38,7 +48,9 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
-      throw new Error(`${this.describe()}: input of shape ${formatShape(x.shape)} must end in ${this.inFeatures} features`);
+      throw new Error(
+        `${this.describe()}: input of shape ${formatShape(x.shape)} must end in ${this.inFeatures} features`,
+      );
     }
     return linear(x, this.weight, this.bias);
   }
@@ -90,7 +102,10 @@ export class Dropout extends Module {
   private calls = 0;
   private readonly seed: number;
 
-  constructor(readonly p = 0.5, opts: { seed?: number } = {}) {
+  constructor(
+    readonly p = 0.5,
+    opts: { seed?: number } = {},
+  ) {
     super();
     if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability p must be in [0, 1], got ${p}`);
     this.seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
@@ -119,13 +134,17 @@ export class Dropout extends Module {
 
 /** Flattens dims startDim..endDim into one (torch default: all but the batch dim). */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
     const s = this.startDim < 0 ? this.startDim + x.rank : this.startDim;
     const e = this.endDim < 0 ? this.endDim + x.rank : this.endDim;
-    if (s < 0 || e >= x.rank || s > e) throw new Error(`Flatten(${this.startDim}, ${this.endDim}): invalid for input of shape ${formatShape(x.shape)}`);
+    if (s < 0 || e >= x.rank || s > e)
+      throw new Error(`Flatten(${this.startDim}, ${this.endDim}): invalid for input of shape ${formatShape(x.shape)}`);
     const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
     return x.reshape([...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
   }
@@ -133,7 +152,10 @@ export class Flatten extends Module {
 
 /** Splits dimension `dim` into `sizes` (e.g. [N, 256] → [N, 16, 4, 4]). */
 export class Unflatten extends Module {
-  constructor(readonly dim: number, readonly sizes: readonly number[]) {
+  constructor(
+    readonly dim: number,
+    readonly sizes: readonly number[],
+  ) {
     super();
   }
   override describe(): string {

@@ -89,7 +89,8 @@ export abstract class Module {
   }
 
   private checkFreeName(name: string): void {
-    if (!name || name.includes('.')) throw new Error(`${this.describe()}: invalid attribute name "${name}" (must be non-empty, without dots)`);
+    if (!name || name.includes('.'))
+      throw new Error(`${this.describe()}: invalid attribute name "${name}" (must be non-empty, without dots)`);
     if (this.params.has(name) || this.buffers.has(name) || this.children.has(name)) {
       throw new Error(`${this.describe()}: "${name}" is already registered`);
     }
@@ -120,7 +121,9 @@ export abstract class Module {
   }
 
   namedParameters(): [string, Tensor][] {
-    return this.stateEntries().filter((e) => e.kind === 'parameter').map((e) => [e.key, e.tensor]);
+    return this.stateEntries()
+      .filter((e) => e.kind === 'parameter')
+      .map((e) => [e.key, e.tensor]);
   }
 
   parameters(): Tensor[] {
@@ -128,7 +131,9 @@ export abstract class Module {
   }
 
   namedBuffers(): [string, Tensor][] {
-    return this.stateEntries().filter((e) => e.kind === 'buffer').map((e) => [e.key, e.tensor]);
+    return this.stateEntries()
+      .filter((e) => e.kind === 'buffer')
+      .map((e) => [e.key, e.tensor]);
   }
 
   /** Every parameter and buffer by its torch key. The tensors are the module's own (not copies). */
@@ -148,8 +153,7 @@ export abstract class Module {
       if (v === undefined) continue;
       if (v instanceof Tensor) {
         if (v.buffer !== e.tensor.buffer) e.tensor.assign(v); // loading a module's own state: nothing to copy
-      }
-      else e.tensor.assign(toFloat32(v.data));
+      } else e.tensor.assign(toFloat32(v.data));
     }
     return result;
   }
@@ -169,9 +173,14 @@ export abstract class Module {
       if (v === undefined) continue;
       const shape = v.shape;
       const sameShape = shape.length === e.tensor.shape.length && shape.every((d, i) => d === e.tensor.shape[i]);
-      if (!sameShape) problems.push(`shape mismatch for ${e.key}: the state dict has ${formatShape(shape)}, the model has ${formatShape(e.tensor.shape)}`);
+      if (!sameShape)
+        problems.push(
+          `shape mismatch for ${e.key}: the state dict has ${formatShape(shape)}, the model has ${formatShape(e.tensor.shape)}`,
+        );
       else if (!(v instanceof Tensor) && v.data.length !== shapeSize(shape as Shape)) {
-        problems.push(`${e.key}: shape ${formatShape(shape)} needs ${shapeSize(shape as Shape)} values, got ${v.data.length}`);
+        problems.push(
+          `${e.key}: shape ${formatShape(shape)} needs ${shapeSize(shape as Shape)} values, got ${v.data.length}`,
+        );
       }
     }
     if (problems.length) throw new Error(`loadStateDict(${this.describe()}): ${problems.join('; ')}`);

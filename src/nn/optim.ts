@@ -27,10 +27,13 @@ interface ParamState {
   step: number;
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 
 function isHostTensor(v: unknown): v is HostTensor {
-  return typeof v === 'object' && v !== null && !(v instanceof Tensor) && !Array.isArray(v) && 'data' in v && 'shape' in v;
+  return (
+    typeof v === 'object' && v !== null && !(v instanceof Tensor) && !Array.isArray(v) && 'data' in v && 'shape' in v
+  );
 }
 
 /** Reads a number, a list of numbers or a boolean out of a state value of any form. */
@@ -57,12 +60,18 @@ export abstract class Optimizer {
   lr: number;
   protected readonly state = new Map<number, ParamState>();
 
-  constructor(params: Iterable<Tensor>, lr: number, readonly name: string) {
+  constructor(
+    params: Iterable<Tensor>,
+    lr: number,
+    readonly name: string,
+  ) {
     this.params = [...params];
     if (this.params.length === 0) throw new Error(`${name}: got an empty parameter list`);
-    if (new Set(this.params).size !== this.params.length) throw new Error(`${name}: a parameter appears more than once`);
+    if (new Set(this.params).size !== this.params.length)
+      throw new Error(`${name}: a parameter appears more than once`);
     this.params.forEach((p, i) => {
-      if (!p.requiresGrad) throw new Error(`${name}: parameter ${i}${p.name ? ` (${p.name})` : ''} does not require grad`);
+      if (!p.requiresGrad)
+        throw new Error(`${name}: parameter ${i}${p.name ? ` (${p.name})` : ''} does not require grad`);
     });
     if (!(lr >= 0)) throw new Error(`${name}: invalid learning rate ${lr}`);
     this.lr = lr;
@@ -88,7 +97,10 @@ export abstract class Optimizer {
     const p = this.params[i];
     const g = p.grad;
     if (!g) return null;
-    if (g.size !== p.size) throw new Error(`${this.name}.step: gradient of parameter ${i}${p.name ? ` (${p.name})` : ''} has shape ${formatShape(g.shape)}, parameter ${formatShape(p.shape)}`);
+    if (g.size !== p.size)
+      throw new Error(
+        `${this.name}.step: gradient of parameter ${i}${p.name ? ` (${p.name})` : ''} has shape ${formatShape(g.shape)}, parameter ${formatShape(p.shape)}`,
+      );
     return g;
   }
 
@@ -112,7 +124,10 @@ export abstract class Optimizer {
       for (const [n, t] of s.tensors) out.set(`state.${i}.${n}`, t);
     }
     for (const [k, v] of Object.entries(this.hyperParams())) out.set(`param_groups.0.${k}`, v);
-    out.set('param_groups.0.params', this.params.map((_, i) => i));
+    out.set(
+      'param_groups.0.params',
+      this.params.map((_, i) => i),
+    );
     return out;
   }
 
@@ -120,7 +135,8 @@ export abstract class Optimizer {
   loadStateDict(dict: Map<string, OptimizerStateInput>): void {
     const perParam = this.checkStateDict(dict);
     const hyper: Record<string, number | number[]> = {};
-    for (const k of Object.keys(this.hyperParams())) hyper[k] = plainValue(`param_groups.0.${k}`, dict.get(`param_groups.0.${k}`)!);
+    for (const k of Object.keys(this.hyperParams()))
+      hyper[k] = plainValue(`param_groups.0.${k}`, dict.get(`param_groups.0.${k}`)!);
     this.setHyperParams(hyper);
     // Build the new state before freeing the old, which may be the very tensors being loaded.
     const old = [...this.state.values()];
@@ -152,7 +168,10 @@ export abstract class Optimizer {
         const i = Number(m[1]);
         const field = m[2];
         if (field !== 'step' || !this.hasStepCount()) {
-          if (!tensorNames.includes(field)) { unexpected.push(key); continue; }
+          if (!tensorNames.includes(field)) {
+            unexpected.push(key);
+            continue;
+          }
         }
         if (i >= this.params.length) {
           problems.push(`${key} refers to parameter ${i}, but the optimizer has ${this.params.length} parameters`);
@@ -160,7 +179,10 @@ export abstract class Optimizer {
         }
         if (!perParam.has(i)) perParam.set(i, new Map());
         perParam.get(i)!.set(field, value);
-      } else if (key.startsWith('param_groups.0.') && [...hyperKeys, 'params'].includes(key.slice('param_groups.0.'.length))) {
+      } else if (
+        key.startsWith('param_groups.0.') &&
+        [...hyperKeys, 'params'].includes(key.slice('param_groups.0.'.length))
+      ) {
         continue;
       } else unexpected.push(key);
     }
@@ -171,7 +193,8 @@ export abstract class Optimizer {
     if (groupParams !== undefined) {
       const list = plainValue('param_groups.0.params', groupParams);
       const count = Array.isArray(list) ? list.length : 1;
-      if (count !== this.params.length) problems.push(`the state dict is for ${count} parameters, this optimizer has ${this.params.length}`);
+      if (count !== this.params.length)
+        problems.push(`the state dict is for ${count} parameters, this optimizer has ${this.params.length}`);
     }
     for (const [i, fields] of perParam) {
       const needed = [...tensorNames, ...(this.hasStepCount() ? ['step'] : [])];
@@ -184,7 +207,9 @@ export abstract class Optimizer {
         if (!shape) problems.push(`state.${i}.${n} must be a tensor`);
         else if (!sameShape(shape, this.params[i].shape)) {
           const pn = this.params[i].name ? ` (${this.params[i].name})` : '';
-          problems.push(`shape mismatch for state.${i}.${n}: the state dict has ${formatShape(shape)}, parameter ${i}${pn} has ${formatShape(this.params[i].shape)}`);
+          problems.push(
+            `shape mismatch for state.${i}.${n}: the state dict has ${formatShape(shape)}, parameter ${i}${pn} has ${formatShape(this.params[i].shape)}`,
+          );
         }
       }
     }
@@ -227,7 +252,8 @@ export class Adam extends Optimizer {
 
   private validate(): void {
     const [b1, b2] = this.betas;
-    if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1)) throw new Error(`Adam: betas must be in [0, 1), got [${this.betas}]`);
+    if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1))
+      throw new Error(`Adam: betas must be in [0, 1), got [${this.betas}]`);
     if (!(this.eps >= 0)) throw new Error(`Adam: invalid eps ${this.eps}`);
     if (!(this.weightDecay >= 0)) throw new Error(`Adam: invalid weightDecay ${this.weightDecay}`);
   }
@@ -269,8 +295,10 @@ export class Adam extends Optimizer {
 
   protected setHyperParams(h: Record<string, number | number[]>): void {
     const betas = h.betas;
-    if (!Array.isArray(betas) || betas.length !== 2) throw new Error(`Adam.loadStateDict: param_groups.0.betas must hold 2 numbers, got ${JSON.stringify(betas)}`);
-    if (h.amsgrad) throw new Error('Adam.loadStateDict: the state dict uses amsgrad, which this Adam does not implement');
+    if (!Array.isArray(betas) || betas.length !== 2)
+      throw new Error(`Adam.loadStateDict: param_groups.0.betas must hold 2 numbers, got ${JSON.stringify(betas)}`);
+    if (h.amsgrad)
+      throw new Error('Adam.loadStateDict: the state dict uses amsgrad, which this Adam does not implement');
     this.lr = h.lr as number;
     this.betas = [betas[0], betas[1]];
     this.eps = h.eps as number;
@@ -314,7 +342,8 @@ export class SGD extends Optimizer {
   private validate(): void {
     if (!(this.momentum >= 0)) throw new Error(`SGD: invalid momentum ${this.momentum}`);
     if (!(this.weightDecay >= 0)) throw new Error(`SGD: invalid weightDecay ${this.weightDecay}`);
-    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) throw new Error('SGD: nesterov momentum needs momentum > 0 and dampening = 0');
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0))
+      throw new Error('SGD: nesterov momentum needs momentum > 0 and dampening = 0');
   }
 
   step(): void {
@@ -345,7 +374,13 @@ export class SGD extends Optimizer {
   }
 
   protected hyperParams(): Hyper {
-    return { lr: this.lr, momentum: this.momentum, dampening: this.dampening, weight_decay: this.weightDecay, nesterov: this.nesterov };
+    return {
+      lr: this.lr,
+      momentum: this.momentum,
+      dampening: this.dampening,
+      weight_decay: this.weightDecay,
+      nesterov: this.nesterov,
+    };
   }
 
   protected setHyperParams(h: Record<string, number | number[]>): void {

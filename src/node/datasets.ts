@@ -89,7 +89,16 @@ export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** Class names of Fashion-MNIST, index = label. */
 export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ] as const;
 
 /** The path of an IDX file, accepting both the gzipped name and the plain one (if someone gunzipped it). */
@@ -109,20 +118,30 @@ export async function loadFashionMnist(
   opts: { split?: 'train' | 'test'; dir?: string; limit?: number } = {},
 ): Promise<Dataset> {
   const split = opts.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw new Error(`Fashion-MNIST: split must be 'train' or 'test', got '${split}'`);
+  if (split !== 'train' && split !== 'test')
+    throw new Error(`Fashion-MNIST: split must be 'train' or 'test', got '${split}'`);
   const dir = opts.dir ?? FASHION_MNIST_DIR;
   const prefix = split === 'train' ? 'train' : 't10k';
   const imagesPath = findIdxFile(dir, `${prefix}-images-idx3-ubyte`);
   const labelsPath = findIdxFile(dir, `${prefix}-labels-idx1-ubyte`);
   if (!imagesPath || !labelsPath) {
-    const missing = [imagesPath ? undefined : `${prefix}-images-idx3-ubyte.gz`, labelsPath ? undefined : `${prefix}-labels-idx1-ubyte.gz`]
-      .filter((name) => name !== undefined).map((name) => join(dir, name!));
-    throw new Error(`Fashion-MNIST (${split}) not found: missing ${missing.join(' and ')}. ` +
-      (dir === FASHION_MNIST_DIR
-        ? 'Install it with `apt-get install dataset-fashion-mnist`, or pass {dir} pointing at a folder with the IDX files.'
-        : `Point {dir} at a folder with the IDX files, or install \`apt-get install dataset-fashion-mnist\` and use ${FASHION_MNIST_DIR}.`));
+    const missing = [
+      imagesPath ? undefined : `${prefix}-images-idx3-ubyte.gz`,
+      labelsPath ? undefined : `${prefix}-labels-idx1-ubyte.gz`,
+    ]
+      .filter((name) => name !== undefined)
+      .map((name) => join(dir, name!));
+    throw new Error(
+      `Fashion-MNIST (${split}) not found: missing ${missing.join(' and ')}. ` +
+        (dir === FASHION_MNIST_DIR
+          ? 'Install it with `apt-get install dataset-fashion-mnist`, or pass {dir} pointing at a folder with the IDX files.'
+          : `Point {dir} at a folder with the IDX files, or install \`apt-get install dataset-fashion-mnist\` and use ${FASHION_MNIST_DIR}.`),
+    );
   }
-  return loadIdxPair(imagesPath, labelsPath, { name: `fashion-mnist-${split}`, ...(opts.limit !== undefined ? { limit: opts.limit } : {}) });
+  return loadIdxPair(imagesPath, labelsPath, {
+    name: `fashion-mnist-${split}`,
+    ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -138,7 +157,8 @@ export function listImageFiles(dir: string): string[] {
       if (entry.name.startsWith('.')) continue;
       const path = join(folder, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && IMAGE_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext))) found.push(path);
+      else if (entry.isFile() && IMAGE_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext)))
+        found.push(path);
     }
   };
   walk(dir);
@@ -165,14 +185,19 @@ export interface ImageFolderOptions {
  */
 export function loadImageFolder(dir: string, opts: ImageFolderOptions): Dataset {
   const { size, channels = 3, crop = 'center' } = opts;
-  if (!Number.isInteger(size) || size < 1) throw new Error(`image folder ${dir}: size must be a positive integer, got ${size}`);
-  if (channels !== 1 && channels !== 3) throw new Error(`image folder ${dir}: channels must be 1 or 3, got ${channels}`);
-  if (crop !== 'center' && crop !== 'resize') throw new Error(`image folder ${dir}: crop must be 'center' or 'resize', got '${crop}'`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new Error(`image folder ${dir}: size must be a positive integer, got ${size}`);
+  if (channels !== 1 && channels !== 3)
+    throw new Error(`image folder ${dir}: channels must be 1 or 3, got ${channels}`);
+  if (crop !== 'center' && crop !== 'resize')
+    throw new Error(`image folder ${dir}: crop must be 'center' or 'resize', got '${crop}'`);
   if (!existsSync(dir)) throw new Error(`image folder not found: ${resolve(dir)}`);
   if (!statSync(dir).isDirectory()) throw new Error(`image folder ${resolve(dir)} is not a directory`);
   let files = listImageFiles(dir);
   if (files.length === 0) {
-    throw new Error(`image folder ${resolve(dir)}: no images found (looked recursively for ${IMAGE_EXTENSIONS.join(', ')}, any letter case)`);
+    throw new Error(
+      `image folder ${resolve(dir)}: no images found (looked recursively for ${IMAGE_EXTENSIONS.join(', ')}, any letter case)`,
+    );
   }
   if (opts.limit !== undefined) files = files.slice(0, opts.limit);
   const plane = channels * size * size;
@@ -215,7 +240,11 @@ export async function datasetByName(name: string, opts: DatasetByNameOptions = {
   if (name === 'mnist') {
     ds = loadMnistDigits(limit);
   } else if (name === 'fashion-mnist') {
-    ds = await loadFashionMnist({ ...limit, ...(opts.split ? { split: opts.split } : {}), ...(opts.dir ? { dir: opts.dir } : {}) });
+    ds = await loadFashionMnist({
+      ...limit,
+      ...(opts.split ? { split: opts.split } : {}),
+      ...(opts.dir ? { dir: opts.dir } : {}),
+    });
   } else if (existsSync(name)) {
     return loadImageFolder(name, {
       size: opts.size ?? 64,
@@ -224,8 +253,10 @@ export async function datasetByName(name: string, opts: DatasetByNameOptions = {
       ...(opts.crop ? { crop: opts.crop } : {}),
     });
   } else {
-    throw new Error(`unknown dataset '${name}': expected one of ${DATASET_NAMES.map((n) => `'${n}'`).join(', ')} ` +
-      `or the path of an existing folder of .png/.jpg/.jpeg images (${resolve(name)} does not exist)`);
+    throw new Error(
+      `unknown dataset '${name}': expected one of ${DATASET_NAMES.map((n) => `'${n}'`).join(', ')} ` +
+        `or the path of an existing folder of .png/.jpg/.jpeg images (${resolve(name)} does not exist)`,
+    );
   }
   if (opts.size !== undefined) ds = resizeDataset(ds, opts.size);
   if (opts.channels !== undefined) ds = withChannels(ds, opts.channels);

@@ -22,8 +22,10 @@ export type ClassifierDataset = (typeof CLASSIFIER_DATASETS)[number];
 
 function checkDatasetName(name: string): ClassifierDataset {
   if (!(CLASSIFIER_DATASETS as readonly string[]).includes(name)) {
-    throw new Error(`sample-quality classifier: no classifier for dataset '${name}' (available: ${CLASSIFIER_DATASETS.join(', ')}); ` +
-      'coverage and Fréchet distance need labelled classes, so image folders cannot be scored this way');
+    throw new Error(
+      `sample-quality classifier: no classifier for dataset '${name}' (available: ${CLASSIFIER_DATASETS.join(', ')}); ` +
+        'coverage and Fréchet distance need labelled classes, so image folders cannot be scored this way',
+    );
   }
   return name as ClassifierDataset;
 }
@@ -43,7 +45,9 @@ export function loadClassifierFile(dataset: string, source: string | Uint8Array 
   checkDatasetName(dataset);
   if (source instanceof Uint8Array) return loadClassifier(source, dataset, 'bytes');
   if (!existsSync(source)) {
-    throw new Error(`loadClassifier: weight file not found: ${source} (train one with \`tsx src/cli/train-classifier.ts --dataset ${dataset} --out ${source}\`)`);
+    throw new Error(
+      `loadClassifier: weight file not found: ${source} (train one with \`tsx src/cli/train-classifier.ts --dataset ${dataset} --out ${source}\`)`,
+    );
   }
   const buffer = readFileSync(source);
   return loadClassifier(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), dataset, source);
@@ -51,9 +55,10 @@ export function loadClassifierFile(dataset: string, source: string | Uint8Array 
 
 /** Training images of a classifier's dataset (`limit`: only the first N, for quick runs). */
 export async function loadClassifierTrainSet(dataset: string, opts: { limit?: number } = {}): Promise<Dataset> {
-  const train = checkDatasetName(dataset) === 'mnist'
-    ? splitMnistDigits(loadMnistDigits()).train
-    : await loadFashionMnist({ split: 'train' });
+  const train =
+    checkDatasetName(dataset) === 'mnist'
+      ? splitMnistDigits(loadMnistDigits()).train
+      : await loadFashionMnist({ split: 'train' });
   if (opts.limit === undefined || opts.limit >= train.n) return train;
   // The stored order may be sorted by class: take a seeded random subset, not a prefix.
   return split(train, opts.limit, { seed: 7 })[1];
@@ -68,7 +73,9 @@ export async function loadClassifierTestSet(dataset: string): Promise<Dataset> {
 
 /** Class names for printing (digits for MNIST). */
 export function classNames(dataset: string): readonly string[] {
-  return checkDatasetName(dataset) === 'mnist' ? ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] : FASHION_MNIST_CLASSES;
+  return checkDatasetName(dataset) === 'mnist'
+    ? ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
+    : FASHION_MNIST_CLASSES;
 }
 
 /**
@@ -90,7 +97,11 @@ export async function evaluateForDataset(
 }
 
 /** Writes an evaluation as `<runDir>/eval.json` (atomically); returns the path. */
-export function writeEvaluation(runDir: string, evaluation: SampleEvaluation, extra: Record<string, unknown> = {}): string {
+export function writeEvaluation(
+  runDir: string,
+  evaluation: SampleEvaluation,
+  extra: Record<string, unknown> = {},
+): string {
   const path = join(runDir, 'eval.json');
   writeFileAtomic(path, `${JSON.stringify({ ...extra, ...evaluation }, null, 2)}\n`);
   return path;

@@ -44,7 +44,11 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     renameSync(temp, path);
   } catch (err) {
     if (fd !== undefined) {
-      try { closeSync(fd); } catch { /* already failing; keep the first error */ }
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing; keep the first error */
+      }
     }
     rmSync(temp, { force: true });
     throw new Error(`writeFileAtomic: could not write ${path}: ${(err as Error).message}`, { cause: err });
@@ -61,6 +65,7 @@ export function appendJsonl(path: string, record: unknown): void {
   } catch (err) {
     throw new Error(`appendJsonl: record for ${path} is not JSON-serialisable: ${(err as Error).message}`);
   }
-  if (line === undefined) throw new Error(`appendJsonl: record for ${path} is not JSON-serialisable (got ${typeof record})`);
+  if (line === undefined)
+    throw new Error(`appendJsonl: record for ${path} is not JSON-serialisable (got ${typeof record})`);
   appendFileSync(path, line + '\n');
 }

@@ -44,18 +44,31 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
   const isPng = startsWith(bytes, PNG_SIGNATURE);
   const isJpeg = startsWith(bytes, [0xff, 0xd8, 0xff]);
   if (!isPng && !isJpeg) {
-    throw new Error(`readImage: ${name} is neither PNG nor JPEG (first bytes: ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ') || 'none, file is empty'})`);
+    throw new Error(
+      `readImage: ${name} is neither PNG nor JPEG (first bytes: ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ') || 'none, file is empty'})`,
+    );
   }
   try {
     if (isPng) {
       // Expand palettes, gray and 16-bit to 8-bit RGBA.
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      return { width: png.width, height: png.height, rgba: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length) };
+      return {
+        width: png.width,
+        height: png.height,
+        rgba: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length),
+      };
     }
     const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
-    return { width: decoded.width, height: decoded.height, rgba: new Uint8ClampedArray(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length) };
+    return {
+      width: decoded.width,
+      height: decoded.height,
+      rgba: new Uint8ClampedArray(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length),
+    };
   } catch (err) {
-    throw new Error(`readImage: ${name} is a corrupt or unsupported ${isPng ? 'PNG' : 'JPEG'}: ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `readImage: ${name} is a corrupt or unsupported ${isPng ? 'PNG' : 'JPEG'}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -70,7 +83,12 @@ export function readImage(path: string): RgbaImage {
     throw new Error(`readImage: cannot read ${path}: ${why}`, { cause: err });
   }
   const ext = extname(path).toLowerCase();
-  if (ext && !['.png', '.jpg', '.jpeg'].includes(ext) && !startsWith(bytes, PNG_SIGNATURE) && !startsWith(bytes, [0xff, 0xd8, 0xff])) {
+  if (
+    ext &&
+    !['.png', '.jpg', '.jpeg'].includes(ext) &&
+    !startsWith(bytes, PNG_SIGNATURE) &&
+    !startsWith(bytes, [0xff, 0xd8, 0xff])
+  ) {
     throw new Error(`readImage: ${path} has an unsupported format (${ext}); only PNG and JPEG are read`);
   }
   return decodeImage(bytes, path);

@@ -84,7 +84,8 @@ export class ProgressBar {
   private finished = false;
 
   constructor(options: ProgressOptions) {
-    if (!(options.total > 0)) throw new Error(`ProgressBar "${options.label}": total must be positive, got ${options.total}`);
+    if (!(options.total > 0))
+      throw new Error(`ProgressBar "${options.label}": total must be positive, got ${options.total}`);
     this.label = options.label;
     this.total = options.total;
     this.write = options.write ?? ((text) => process.stderr.write(text));
@@ -183,9 +184,12 @@ export class ProgressBar {
       const remaining = Math.max(0, this.total - this.current);
       parts.push(`ETA ${remaining === 0 ? formatDuration(0) : rate > 0 ? formatDuration(remaining / rate) : '?'}`);
     }
-    const fields = typeof this.fields === 'string'
-      ? this.fields
-      : Object.entries(this.fields).map(([k, v]) => `${k} ${typeof v === 'number' ? formatFieldValue(v) : v}`).join(' ');
+    const fields =
+      typeof this.fields === 'string'
+        ? this.fields
+        : Object.entries(this.fields)
+            .map(([k, v]) => `${k} ${typeof v === 'number' ? formatFieldValue(v) : v}`)
+            .join(' ');
     return parts.join(' ') + (fields ? `  ${fields}` : '');
   }
 

@@ -18,7 +18,12 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeSafetensors } from '../io/safetensors.ts';
 import { convLayers, type Architecture, type FeatureNet, type PoolKind } from '../style/nets.ts';
-import { featureNetFromKeras, featureNetFromTorchvision, type KerasLayerArrays, type StoredArray } from '../style/weights.ts';
+import {
+  featureNetFromKeras,
+  featureNetFromTorchvision,
+  type KerasLayerArrays,
+  type StoredArray,
+} from '../style/weights.ts';
 import { ensureDir } from './files.ts';
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -51,7 +56,9 @@ function attrStrings(g: H5Group, name: string): string[] | null {
   if (!(name in g.attrs)) return null;
   const v = g.get_attribute(name, true) as unknown;
   const list = Array.isArray(v) ? v : [v];
-  return list.map((s) => (typeof s === 'string' ? s : new TextDecoder().decode(s as Uint8Array))).filter((s) => s.length > 0);
+  return list
+    .map((s) => (typeof s === 'string' ? s : new TextDecoder().decode(s as Uint8Array)))
+    .filter((s) => s.length > 0);
 }
 
 function readArray(h: H5Module, d: H5Dataset, where: string): StoredArray {
@@ -65,7 +72,12 @@ function readArray(h: H5Module, d: H5Dataset, where: string): StoredArray {
 }
 
 /** Every dataset below a group (depth first), with its path. */
-function datasetsUnder(h: H5Module, g: H5Group, prefix: string, out: [string, H5Dataset][] = []): [string, H5Dataset][] {
+function datasetsUnder(
+  h: H5Module,
+  g: H5Group,
+  prefix: string,
+  out: [string, H5Dataset][] = [],
+): [string, H5Dataset][] {
   for (const k of g.keys()) {
     const e = g.get(k);
     if (isDataset(h, e)) out.push([`${prefix}/${k}`, e]);
@@ -81,7 +93,9 @@ export async function readKerasH5(path: string): Promise<KerasLayerArrays> {
   try {
     file = new h.File(path, 'r');
   } catch (err) {
-    throw new Error(`Keras weights ${path}: h5wasm could not open it as HDF5: ${(err as Error).message}`, { cause: err });
+    throw new Error(`Keras weights ${path}: h5wasm could not open it as HDF5: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     let root: H5Group = file;
@@ -98,16 +112,22 @@ export async function readKerasH5(path: string): Promise<KerasLayerArrays> {
       if (weightNames && weightNames.length) {
         found = weightNames.map((wn) => {
           const d = g.get(wn);
-          if (!isDataset(h, d)) throw new Error(`${where}: weight_names lists ${wn}, which is not a dataset in the file`);
+          if (!isDataset(h, d))
+            throw new Error(`${where}: weight_names lists ${wn}, which is not a dataset in the file`);
           return [`${name}/${wn}`, d];
         });
       } else found = datasetsUnder(h, g, name);
       const kernels = found.filter(([, d]) => (d.shape ?? []).length === 4);
       const biases = found.filter(([, d]) => (d.shape ?? []).length === 1);
       if (kernels.length !== 1 || biases.length !== 1) {
-        throw new Error(`${where}: expected one 4-D kernel and one 1-D bias, found ${found.map(([p, d]) => `${p} [${(d.shape ?? []).join(', ')}]`).join(', ') || 'no datasets'}`);
+        throw new Error(
+          `${where}: expected one 4-D kernel and one 1-D bias, found ${found.map(([p, d]) => `${p} [${(d.shape ?? []).join(', ')}]`).join(', ') || 'no datasets'}`,
+        );
       }
-      layers.set(name, { kernel: readArray(h, kernels[0][1], `${where} (${kernels[0][0]})`), bias: readArray(h, biases[0][1], `${where} (${biases[0][0]})`) });
+      layers.set(name, {
+        kernel: readArray(h, kernels[0][1], `${where} (${kernels[0][0]})`),
+        bias: readArray(h, biases[0][1], `${where} (${biases[0][0]})`),
+      });
     }
     return layers;
   } finally {
@@ -123,7 +143,10 @@ function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
  * Loads a FeatureNet from a weights file: HDF5 (recognised by its signature) is read as a Keras file,
  * anything else must be safetensors with torchvision names.
  */
-export async function loadFeatureNetFile(path: string, opts: { arch?: Architecture; pool?: PoolKind } = {}): Promise<FeatureNet> {
+export async function loadFeatureNetFile(
+  path: string,
+  opts: { arch?: Architecture; pool?: PoolKind } = {},
+): Promise<FeatureNet> {
   if (opts.arch === 'random') throw new Error(`--net random takes no weights file (got ${path})`);
   let head: Uint8Array;
   try {
@@ -131,7 +154,9 @@ export async function loadFeatureNetFile(path: string, opts: { arch?: Architectu
     head = readFileSync(path).subarray(0, 16);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`weights file ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
+    throw new Error(`weights file ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, {
+      cause: err,
+    });
   }
   const fileName = basename(path);
   if (startsWith(head, HDF5_SIGNATURE)) {
@@ -143,7 +168,10 @@ export async function loadFeatureNetFile(path: string, opts: { arch?: Architectu
     const buf = readFileSync(path);
     decoded = decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
   } catch (err) {
-    throw new Error(`weights file ${path} is neither HDF5 (Keras .h5) nor valid safetensors: ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `weights file ${path} is neither HDF5 (Keras .h5) nor valid safetensors: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   return featureNetFromTorchvision(decoded, { ...opts, fileName });
 }
@@ -176,7 +204,7 @@ export const WEIGHT_SOURCES: readonly WeightSource[] = [
     url: 'https://storage.googleapis.com/tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5',
     size: 58889256,
     md5: '6d6bbae143d832006294945121d1f1fc',
-    note: 'Keras ImageNet VGG16, convolutional part (the lesson notebook\'s network)',
+    note: "Keras ImageNet VGG16, convolutional part (the lesson notebook's network)",
   },
   {
     id: 'keras-vgg19',
@@ -185,7 +213,7 @@ export const WEIGHT_SOURCES: readonly WeightSource[] = [
     url: 'https://storage.googleapis.com/tensorflow/keras-applications/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5',
     size: 80134624,
     md5: '253f8cb515780f3b799900260a226db6',
-    note: 'Keras ImageNet VGG19, convolutional part (Gatys et al. / neural-style\'s network)',
+    note: "Keras ImageNet VGG19, convolutional part (Gatys et al. / neural-style's network)",
   },
 ];
 
@@ -206,8 +234,8 @@ export function weightSourcesHelp(): string {
     '  style weights --download keras-vgg16 [--dir weights/]',
     '',
     'torchvision weights as safetensors (names features.<i>.weight / .bias), made where PyTorch is installed:',
-    '  python -c "import torchvision, safetensors.torch as st; m = torchvision.models.vgg19(weights=\'IMAGENET1K_V1\');',
-    '    st.save_file({k: v for k, v in m.state_dict().items() if k.startswith(\'features.\')}, \'vgg19-features.safetensors\')"',
+    "  python -c \"import torchvision, safetensors.torch as st; m = torchvision.models.vgg19(weights='IMAGENET1K_V1');",
+    "    st.save_file({k: v for k, v in m.state_dict().items() if k.startswith('features.')}, 'vgg19-features.safetensors')\"",
   );
   return lines.join('\n');
 }
@@ -233,7 +261,9 @@ export async function downloadWeights(source: WeightSource, dir: string, opts: D
   try {
     res = await doFetch(source.url);
   } catch (err) {
-    throw new Error(`download ${source.url}: ${(err as Error).message} (is there internet access here?)`, { cause: err });
+    throw new Error(`download ${source.url}: ${(err as Error).message} (is there internet access here?)`, {
+      cause: err,
+    });
   }
   if (!res.ok || !res.body) throw new Error(`download ${source.url}: HTTP ${res.status} ${res.statusText}`);
   const total = Number(res.headers.get('content-length') ?? NaN);
@@ -252,23 +282,28 @@ export async function downloadWeights(source: WeightSource, dir: string, opts: D
       let off = 0;
       while (off < value.length) off += writeSync(fd, value, off, value.length - off);
       received += value.length;
-      if (source.size !== undefined && received > source.size) throw new Error(`more than the expected ${source.size} bytes arrived`);
+      if (source.size !== undefined && received > source.size)
+        throw new Error(`more than the expected ${source.size} bytes arrived`);
       opts.onProgress?.(received, total);
     }
     fsyncSync(fd);
     closeSync(fd);
     open = false;
-    if (source.size !== undefined && received !== source.size) throw new Error(`got ${received} bytes, expected ${source.size}`);
+    if (source.size !== undefined && received !== source.size)
+      throw new Error(`got ${received} bytes, expected ${source.size}`);
     const gotMd5 = md5.digest('hex');
     const gotSha = sha256.digest('hex');
     if (source.md5 && gotMd5 !== source.md5.toLowerCase()) throw new Error(`MD5 is ${gotMd5}, expected ${source.md5}`);
-    if (source.sha256 && gotSha !== source.sha256.toLowerCase()) throw new Error(`SHA-256 is ${gotSha}, expected ${source.sha256}`);
+    if (source.sha256 && gotSha !== source.sha256.toLowerCase())
+      throw new Error(`SHA-256 is ${gotSha}, expected ${source.sha256}`);
     renameSync(temp, dest);
     return dest;
   } catch (err) {
     if (open) closeSync(fd);
     rmSync(temp, { force: true });
-    throw new Error(`download ${source.url}: ${(err as Error).message}; nothing was written to ${dest}`, { cause: err });
+    throw new Error(`download ${source.url}: ${(err as Error).message}; nothing was written to ${dest}`, {
+      cause: err,
+    });
   }
 }
 

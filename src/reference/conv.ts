@@ -50,7 +50,11 @@ export function refConvT2dOutShape(s: ConvShapes, o: ConvRefOpts): [number, numb
  * `xShape` is the conv input [N,Cin,H,W], `yShape` the conv output [N,Cout,Ho,Wo].
  */
 function forEachTap(
-  xShape: number[], yShape: number[], kh: number, kw: number, o: ConvRefOpts,
+  xShape: number[],
+  yShape: number[],
+  kh: number,
+  kw: number,
+  o: ConvRefOpts,
   visit: (xi: number, yi: number, wi: number) => void,
 ): void {
   const [N, Cin, H, W] = xShape;
@@ -67,7 +71,11 @@ function forEachTap(
               for (let j = 0; j < kw; j++) {
                 const iw = ow * g.sw - g.pw + j * g.dw;
                 if (iw < 0 || iw >= W) continue;
-                visit(((n * Cin + ci) * H + ih) * W + iw, ((n * Cout + co) * Ho + oh) * Wo + ow, ((co * Cin + ci) * kh + i) * kw + j);
+                visit(
+                  ((n * Cin + ci) * H + ih) * W + iw,
+                  ((n * Cout + co) * Ho + oh) * Wo + ow,
+                  ((co * Cin + ci) * kh + i) * kw + j,
+                );
               }
           }
 }
@@ -75,21 +83,31 @@ function forEachTap(
 function addBias(y: Float64Array, yShape: number[], b: Float64Array | null): void {
   if (!b) return;
   const [N, C, H, W] = yShape;
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) y[(n * C + c) * H * W + p] += b[c];
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) y[(n * C + c) * H * W + p] += b[c];
 }
 
 /** Sum of dy over batch and pixels, per channel: the bias gradient of both ops. */
 export function refBiasGrad(dy: Float64Array, yShape: number[]): Float64Array {
   const [N, C, H, W] = yShape;
   const db = new Float64Array(C);
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) db[c] += dy[(n * C + c) * H * W + p];
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) db[c] += dy[(n * C + c) * H * W + p];
   return db;
 }
 
-export function refConv2d(x: Float64Array, w: Float64Array, b: Float64Array | null, s: ConvShapes, o: ConvRefOpts = {}): Float64Array {
+export function refConv2d(
+  x: Float64Array,
+  w: Float64Array,
+  b: Float64Array | null,
+  s: ConvShapes,
+  o: ConvRefOpts = {},
+): Float64Array {
   const yShape = refConv2dOutShape(s, o);
   const y = new Float64Array(yShape.reduce((a, c) => a * c, 1));
-  forEachTap(s.x, yShape, s.w[2], s.w[3], o, (xi, yi, wi) => { y[yi] += x[xi] * w[wi]; });
+  forEachTap(s.x, yShape, s.w[2], s.w[3], o, (xi, yi, wi) => {
+    y[yi] += x[xi] * w[wi];
+  });
   addBias(y, yShape, b);
   return y;
 }
@@ -110,16 +128,30 @@ export function refConv2dGrads(x: Float64Array, w: Float64Array, dy: Float64Arra
  * convTranspose2d is the adjoint of conv2d: with the conv's input being the convT output and the conv's output
  * being the convT input, y[n,co,ih·s−p+i·d,...] += x[n,ci,ih,iw] · w[ci,co,i,j] (w is [Cin, Cout, kh, kw]).
  */
-export function refConvTranspose2d(x: Float64Array, w: Float64Array, b: Float64Array | null, s: ConvShapes, o: ConvRefOpts = {}): Float64Array {
+export function refConvTranspose2d(
+  x: Float64Array,
+  w: Float64Array,
+  b: Float64Array | null,
+  s: ConvShapes,
+  o: ConvRefOpts = {},
+): Float64Array {
   const yShape = refConvT2dOutShape(s, o);
   const y = new Float64Array(yShape.reduce((a, c) => a * c, 1));
   // In the conv view: conv input = y (Cout_t channels), conv output = x (Cin_t channels), conv weight = w.
-  forEachTap(yShape, s.x, s.w[2], s.w[3], o, (yi, xi, wi) => { y[yi] += x[xi] * w[wi]; });
+  forEachTap(yShape, s.x, s.w[2], s.w[3], o, (yi, xi, wi) => {
+    y[yi] += x[xi] * w[wi];
+  });
   addBias(y, yShape, b);
   return y;
 }
 
-export function refConvTranspose2dGrads(x: Float64Array, w: Float64Array, dy: Float64Array, s: ConvShapes, o: ConvRefOpts = {}) {
+export function refConvTranspose2dGrads(
+  x: Float64Array,
+  w: Float64Array,
+  dy: Float64Array,
+  s: ConvShapes,
+  o: ConvRefOpts = {},
+) {
   const yShape = refConvT2dOutShape(s, o);
   const dx = new Float64Array(x.length);
   const dw = new Float64Array(w.length);

@@ -4,14 +4,18 @@ export type Shape = readonly number[];
 export function strides(shape: Shape): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
   return s;
 }
 
 export function broadcast(a: Shape, b: Shape): number[] {
   const n = Math.max(a.length, b.length);
   return Array.from({ length: n }, (_, i) => {
-    const da = a[a.length - n + i] ?? 1, db = b[b.length - n + i] ?? 1;
+    const da = a[a.length - n + i] ?? 1,
+      db = b[b.length - n + i] ?? 1;
     return da === 1 ? db : da;
   });
 }
@@ -27,15 +31,27 @@ function at(x: Float64Array, s: Shape, coord: number[]): number {
 
 export function coords(i: number, shape: Shape): number[] {
   const c = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) { c[d] = i % shape[d]; i = Math.floor(i / shape[d]); }
+  for (let d = shape.length - 1; d >= 0; d--) {
+    c[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
   return c;
 }
 
-export function binary(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, f: (x: number, y: number) => number): Float64Array {
+export function binary(
+  a: Float64Array,
+  as: Shape,
+  b: Float64Array,
+  bs: Shape,
+  f: (x: number, y: number) => number,
+): Float64Array {
   const os = broadcast(as, bs);
   const n = os.reduce((p, q) => p * q, 1);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) { const c = coords(i, os); out[i] = f(at(a, as, c), at(b, bs, c)); }
+  for (let i = 0; i < n; i++) {
+    const c = coords(i, os);
+    out[i] = f(at(a, as, c), at(b, bs, c));
+  }
   return out;
 }
 
@@ -50,7 +66,10 @@ export function reduce(x: Float64Array, shape: Shape, axes: number[], f: 'sum' |
     c.forEach((v, d) => (o += (axes.includes(d) ? 0 : v) * ost[d]));
     acc[o] = f === 'max' ? Math.max(acc[o], x[i]) : acc[o] + x[i];
   }
-  if (f === 'mean') { const cnt = axes.reduce((p, a) => p * shape[a], 1); for (let i = 0; i < n; i++) acc[i] /= cnt; }
+  if (f === 'mean') {
+    const cnt = axes.reduce((p, a) => p * shape[a], 1);
+    for (let i = 0; i < n; i++) acc[i] /= cnt;
+  }
   return acc;
 }
 
@@ -58,17 +77,34 @@ export function permute(x: Float64Array, shape: Shape, dims: number[]): Float64A
   const os = dims.map((d) => shape[d]);
   const st = strides(shape);
   const out = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) { const c = coords(i, os); let j = 0; c.forEach((v, k) => (j += v * st[dims[k]])); out[i] = x[j]; }
+  for (let i = 0; i < x.length; i++) {
+    const c = coords(i, os);
+    let j = 0;
+    c.forEach((v, k) => (j += v * st[dims[k]]));
+    out[i] = x[j];
+  }
   return out;
 }
 
-export function matmul(a: Float64Array, b: Float64Array, batch: number, M: number, K: number, N: number, aBatch = true, bBatch = true): Float64Array {
+export function matmul(
+  a: Float64Array,
+  b: Float64Array,
+  batch: number,
+  M: number,
+  K: number,
+  N: number,
+  aBatch = true,
+  bBatch = true,
+): Float64Array {
   const out = new Float64Array(batch * M * N);
-  for (let p = 0; p < batch; p++) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-    let s = 0;
-    for (let k = 0; k < K; k++) s += a[(aBatch ? p * M * K : 0) + i * K + k] * b[(bBatch ? p * K * N : 0) + k * N + j];
-    out[p * M * N + i * N + j] = s;
-  }
+  for (let p = 0; p < batch; p++)
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++)
+          s += a[(aBatch ? p * M * K : 0) + i * K + k] * b[(bBatch ? p * K * N : 0) + k * N + j];
+        out[p * M * N + i * N + j] = s;
+      }
   return out;
 }
 
@@ -76,7 +112,13 @@ export function matmul(a: Float64Array, b: Float64Array, batch: number, M: numbe
 export const UNARY: Record<string, { f: (x: number) => number; df: (x: number) => number }> = {
   relu: { f: (x) => Math.max(x, 0), df: (x) => (x > 0 ? 1 : 0) },
   tanh: { f: Math.tanh, df: (x) => 1 - Math.tanh(x) ** 2 },
-  sigmoid: { f: (x) => 1 / (1 + Math.exp(-x)), df: (x) => { const s = 1 / (1 + Math.exp(-x)); return s * (1 - s); } },
+  sigmoid: {
+    f: (x) => 1 / (1 + Math.exp(-x)),
+    df: (x) => {
+      const s = 1 / (1 + Math.exp(-x));
+      return s * (1 - s);
+    },
+  },
   exp: { f: Math.exp, df: Math.exp },
   abs: { f: Math.abs, df: (x) => Math.sign(x) },
   square: { f: (x) => x * x, df: (x) => 2 * x },

@@ -20,7 +20,12 @@ export function gram(f: Float64Array, shape: readonly number[], normalize: 'hw' 
  * Gradient of gram: given dG = dL/dG, dL/df[n, i, k] = Σ_j (dG[n, i, j] + dG[n, j, i]) · f[n, j, k] / norm
  * (G[n, i, j] = Σ_k f[n, i, k]·f[n, j, k] / norm uses row i of F[n] twice, once as a row and once as a column).
  */
-export function gramGrad(f: Float64Array, shape: readonly number[], dG: Float64Array, normalize: 'hw' | 'chw' | 'none'): Float64Array {
+export function gramGrad(
+  f: Float64Array,
+  shape: readonly number[],
+  dG: Float64Array,
+  normalize: 'hw' | 'chw' | 'none',
+): Float64Array {
   const [N, C, H, W] = shape;
   const HW = H * W;
   const norm = normalize === 'hw' ? HW : normalize === 'chw' ? C * HW : 1;

@@ -10,19 +10,34 @@ export function reduce(l: Float64Array, r: Reduction): Float64Array {
 
 /** max(x, 0) − x·t + log(1 + e^(−|x|)). */
 export function bceWithLogits(x: Float64Array, t: Float64Array | number, r: Reduction): Float64Array {
-  return reduce(x.map((v, i) => Math.max(v, 0) - v * (typeof t === 'number' ? t : t[i]) + Math.log1p(Math.exp(-Math.abs(v)))), r);
+  return reduce(
+    x.map((v, i) => Math.max(v, 0) - v * (typeof t === 'number' ? t : t[i]) + Math.log1p(Math.exp(-Math.abs(v)))),
+    r,
+  );
 }
 
 export function mse(a: Float64Array, b: Float64Array, r: Reduction): Float64Array {
-  return reduce(a.map((v, i) => (v - b[i]) ** 2), r);
+  return reduce(
+    a.map((v, i) => (v - b[i]) ** 2),
+    r,
+  );
 }
 
 export function l1(a: Float64Array, b: Float64Array, r: Reduction): Float64Array {
-  return reduce(a.map((v, i) => Math.abs(v - b[i])), r);
+  return reduce(
+    a.map((v, i) => Math.abs(v - b[i])),
+    r,
+  );
 }
 
 /** Per-image total variation (see src/tensor/losses.ts for the formulas), then reduced over the batch. */
-export function totalVariation(x: Float64Array, shape: readonly number[], kind: 'abs' | 'squared', beta: number, r: Reduction): Float64Array {
+export function totalVariation(
+  x: Float64Array,
+  shape: readonly number[],
+  kind: 'abs' | 'squared',
+  beta: number,
+  r: Reduction,
+): Float64Array {
   const [N, C, H, W] = shape;
   const at = (n: number, c: number, h: number, w: number) => x[((n * C + c) * H + h) * W + w];
   const per = new Float64Array(N);

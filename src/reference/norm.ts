@@ -12,15 +12,24 @@ export interface BatchNormRefOut {
 }
 
 export function batchNorm(
-  x: Float64Array, shape: Shape, gamma: Float64Array | null, beta: Float64Array | null,
-  runningMean: Float64Array, runningVar: Float64Array, training: boolean, momentum = 0.1, eps = 1e-5,
+  x: Float64Array,
+  shape: Shape,
+  gamma: Float64Array | null,
+  beta: Float64Array | null,
+  runningMean: Float64Array,
+  runningVar: Float64Array,
+  training: boolean,
+  momentum = 0.1,
+  eps = 1e-5,
 ): BatchNormRefOut {
   const [N, C] = shape;
   const HW = shape.slice(2).reduce((a, b) => a * b, 1);
   const M = N * HW;
   const at = (n: number, c: number, j: number) => (n * C + c) * HW + j;
-  const mean = new Float64Array(C), variance = new Float64Array(C);
-  const rm = Float64Array.from(runningMean), rv = Float64Array.from(runningVar);
+  const mean = new Float64Array(C),
+    variance = new Float64Array(C);
+  const rm = Float64Array.from(runningMean),
+    rv = Float64Array.from(runningVar);
   for (let c = 0; c < C; c++) {
     if (training) {
       let s = 0;

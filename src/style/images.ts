@@ -25,7 +25,11 @@ function canvas(width: number, height: number, fill: (x: number, y: number) => R
   return { width, height, rgba };
 }
 
-const mix = (a: Rgb, b: Rgb, t: number): Rgb => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
+const mix = (a: Rgb, b: Rgb, t: number): Rgb => [
+  a[0] + (b[0] - a[0]) * t,
+  a[1] + (b[1] - a[1]) * t,
+  a[2] + (b[2] - a[2]) * t,
+];
 
 /** A landscape of flat shapes with clear edges: what content loss should preserve. */
 export function geometricScene(size: number): RgbaImage {
@@ -43,7 +47,8 @@ export function geometricScene(size: number): RgbaImage {
     const near = 0.55 + 0.06 * Math.sin(x * 5 + 2);
     if (y > near) c = mix([60, 130, 60], [40, 90, 40], Math.min(1, (y - near) * 3));
     // Lake in the lower left.
-    if ((x - 0.25) ** 2 / 0.04 + (y - 0.82) ** 2 / 0.008 < 1) c = mix([60, 110, 190], [140, 180, 230], Math.abs(Math.sin(y * 120)) * 0.4);
+    if ((x - 0.25) ** 2 / 0.04 + (y - 0.82) ** 2 / 0.008 < 1)
+      c = mix([60, 110, 190], [140, 180, 230], Math.abs(Math.sin(y * 120)) * 0.4);
     // House: walls, door, window, roof.
     if (x > 0.55 && x < 0.8 && y > 0.6 && y < 0.82) {
       c = [200, 170, 130];
@@ -70,23 +75,30 @@ function random(seed: number): () => number {
 /** Brush-stroke texture: the kind of local colour/orientation statistics style loss should pick up. */
 export function brushTexture(size: number, seed = 7): RgbaImage {
   const next = random(seed);
-  const palette: Rgb[] = [[30, 60, 140], [240, 200, 60], [220, 90, 40], [20, 120, 130], [245, 240, 220], [60, 30, 80]];
+  const palette: Rgb[] = [
+    [30, 60, 140],
+    [240, 200, 60],
+    [220, 90, 40],
+    [20, 120, 130],
+    [245, 240, 220],
+    [60, 30, 80],
+  ];
   const buf = new Float32Array(size * size * 3);
   for (let i = 0; i < size * size; i++) buf.set([40, 50, 90], i * 3);
-  const strokes = Math.round(size * size / 40);
+  const strokes = Math.round((size * size) / 40);
   for (let k = 0; k < strokes; k++) {
     const color = palette[Math.floor(next() * palette.length)];
     let x = next() * size;
     let y = next() * size;
     // Strokes mostly lean one way, with a swirl that depends on position.
-    let angle = 0.6 + (next() - 0.5) * 0.8 + Math.sin(y / size * 6) * 0.5;
+    let angle = 0.6 + (next() - 0.5) * 0.8 + Math.sin((y / size) * 6) * 0.5;
     const length = size * (0.04 + next() * 0.08);
     const width = Math.max(1, size * (0.006 + next() * 0.01));
     const curve = (next() - 0.5) * 0.15;
     for (let t = 0; t < length; t += 0.5) {
       x += Math.cos(angle) * 0.5;
       y += Math.sin(angle) * 0.5;
-      angle += curve * 0.5 / width;
+      angle += (curve * 0.5) / width;
       const shade = 0.8 + 0.2 * Math.sin(t * 0.7);
       for (let dy = -width; dy <= width; dy++) {
         for (let dx = -width; dx <= width; dx++) {
@@ -108,9 +120,14 @@ export function brushTexture(size: number, seed = 7): RgbaImage {
 
 /** Wavy diagonal stripes in four colours. */
 export function stripeTexture(size: number): RgbaImage {
-  const palette: Rgb[] = [[20, 20, 30], [230, 180, 40], [200, 40, 60], [240, 240, 230]];
+  const palette: Rgb[] = [
+    [20, 20, 30],
+    [230, 180, 40],
+    [200, 40, 60],
+    [240, 240, 230],
+  ];
   return canvas(size, size, (x, y) => {
-    const u = (x + y + 6 * Math.sin(y / size * 20)) / (size / 12);
+    const u = (x + y + 6 * Math.sin((y / size) * 20)) / (size / 12);
     return palette[((Math.floor(u) % 4) + 4) % 4];
   });
 }

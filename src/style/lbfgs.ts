@@ -64,7 +64,16 @@ interface Point {
 const dot = (a: Tensor, b: Tensor) => tidy(() => a.mul(b).sum());
 
 /** Minimiser of the cubic interpolating (t1, f1, d1) and (t2, f2, d2), clamped to [lo, hi]; bisects when the cubic has none. */
-function cubicMinimum(t1: number, f1: number, d1: number, t2: number, f2: number, d2: number, lo: number, hi: number): number {
+function cubicMinimum(
+  t1: number,
+  f1: number,
+  d1: number,
+  t2: number,
+  f2: number,
+  d2: number,
+  lo: number,
+  hi: number,
+): number {
   const a = d1 + d2 - (3 * (f1 - f2)) / (t1 - t2);
   const disc = a * a - d1 * d2;
   if (disc >= 0 && Number.isFinite(disc)) {
@@ -90,16 +99,21 @@ export class LBFGS {
   private converged = false;
 
   /** `x` is optimised in place (its values are overwritten by each step). */
-  constructor(readonly x: Tensor, opts: LbfgsOptions = {}) {
+  constructor(
+    readonly x: Tensor,
+    opts: LbfgsOptions = {},
+  ) {
     this.historySize = opts.historySize ?? 10;
     this.lr = opts.lr ?? 1;
     this.lineSearch = opts.lineSearch ?? 'strong-wolfe';
     this.toleranceGrad = opts.toleranceGrad ?? 1e-7;
     this.toleranceChange = opts.toleranceChange ?? 1e-9;
     this.maxLineSearchEvals = opts.maxLineSearchEvals ?? 25;
-    if (!Number.isInteger(this.historySize) || this.historySize < 1) throw new Error(`LBFGS: historySize must be a positive integer, got ${this.historySize}`);
+    if (!Number.isInteger(this.historySize) || this.historySize < 1)
+      throw new Error(`LBFGS: historySize must be a positive integer, got ${this.historySize}`);
     if (!(this.lr > 0)) throw new Error(`LBFGS: lr must be positive, got ${this.lr}`);
-    if (this.lineSearch !== 'strong-wolfe' && this.lineSearch !== 'none') throw new Error(`LBFGS: lineSearch must be 'strong-wolfe' or 'none', got ${JSON.stringify(this.lineSearch)}`);
+    if (this.lineSearch !== 'strong-wolfe' && this.lineSearch !== 'none')
+      throw new Error(`LBFGS: lineSearch must be 'strong-wolfe' or 'none', got ${JSON.stringify(this.lineSearch)}`);
   }
 
   get isConverged(): boolean {
@@ -152,9 +166,10 @@ export class LBFGS {
     this.lastSearchEvals = 0;
     let chosen: Point;
     try {
-      chosen = this.lineSearch === 'none'
-        ? await this.evaluateAt(f, x0, direction, t0)
-        : await this.strongWolfe(f, x0, direction, f0, gtd, t0);
+      chosen =
+        this.lineSearch === 'none'
+          ? await this.evaluateAt(f, x0, direction, t0)
+          : await this.strongWolfe(f, x0, direction, f0, gtd, t0);
     } catch (err) {
       x0.dispose();
       direction.dispose();
@@ -162,12 +177,20 @@ export class LBFGS {
     }
     evaluations += this.lastSearchEvals;
     // Leave x at the chosen point (the search may have evaluated elsewhere last).
-    tidy(() => { this.x.assign(x0.add(direction.mul(chosen.t))); });
+    tidy(() => {
+      this.x.assign(x0.add(direction.mul(chosen.t)));
+    });
 
     const newGrad = chosen.grad!;
     const s = tidy(() => direction.mul(chosen.t)).keep();
     const y = tidy(() => newGrad.sub(this.grad!)).keep();
-    const [ys, yy] = await Promise.all([dot(y, s), dot(y, y)].map(async (t) => { const v = await t.item(); t.dispose(); return v; }));
+    const [ys, yy] = await Promise.all(
+      [dot(y, s), dot(y, y)].map(async (t) => {
+        const v = await t.item();
+        t.dispose();
+        return v;
+      }),
+    );
     if (ys > 1e-10) {
       this.history.push({ s, y, rho: 1 / ys });
       if (this.history.length > this.historySize) {
@@ -181,7 +204,7 @@ export class LBFGS {
       y.dispose();
     }
     x0.dispose();
-    const stepMax = await tidy(() => direction.abs().max()).item() * chosen.t;
+    const stepMax = (await tidy(() => direction.abs().max()).item()) * chosen.t;
     direction.dispose();
 
     const lossChange = Math.abs(chosen.f - f0);
@@ -218,7 +241,9 @@ export class LBFGS {
 
   /** Sets x = x0 + t·d and evaluates the objective there. */
   private async evaluateAt(f: Objective, x0: Tensor, d: Tensor, t: number): Promise<Point> {
-    tidy(() => { this.x.assign(x0.add(d.mul(t))); });
+    tidy(() => {
+      this.x.assign(x0.add(d.mul(t)));
+    });
     this.lastSearchEvals++;
     const e = await f(this.x);
     e.grad.keep();
@@ -256,9 +281,17 @@ export class LBFGS {
     // Bracketing phase.
     for (;;) {
       const cur = await evalAt(t);
-      if (!armijo(cur) || (evaluated.length > 1 && cur.f >= prev.f)) { lo = prev; hi = cur; break; }
+      if (!armijo(cur) || (evaluated.length > 1 && cur.f >= prev.f)) {
+        lo = prev;
+        hi = cur;
+        break;
+      }
       if (curvature(cur)) return finish(cur);
-      if (cur.d >= 0) { lo = cur; hi = prev; break; }
+      if (cur.d >= 0) {
+        lo = cur;
+        hi = prev;
+        break;
+      }
       if (evaluated.length >= this.maxLineSearchEvals) return finish(cur);
       // Expand: extrapolate between 1.01·t and 10·t.
       const next = cubicMinimum(prev.t, prev.f, prev.d, cur.t, cur.f, cur.d, t + 0.01 * (t - prev.t), t * 10);

@@ -17,7 +17,9 @@ export type { GramNormalize };
 /** ½ Σ (F − P)² — the content loss of Gatys et al. */
 export function contentLoss(features: Tensor, target: Tensor): Tensor {
   if (features.shape.join() !== target.shape.join()) {
-    throw new Error(`contentLoss: features ${formatShape(features.shape)} and target ${formatShape(target.shape)} differ in shape`);
+    throw new Error(
+      `contentLoss: features ${formatShape(features.shape)} and target ${formatShape(target.shape)} differ in shape`,
+    );
   }
   return features.sub(target).square().sum().mul(0.5);
 }
@@ -31,7 +33,9 @@ export function gramMatrix(features: Tensor, normalize: GramNormalize): Tensor {
 export function styleLayerLoss(features: Tensor, targetGram: Tensor, normalize: GramNormalize): Tensor {
   const G = gramMatrix(features, normalize);
   if (G.shape.join() !== targetGram.shape.join()) {
-    throw new Error(`styleLayerLoss: Gram ${formatShape(G.shape)} and target Gram ${formatShape(targetGram.shape)} differ in shape`);
+    throw new Error(
+      `styleLayerLoss: Gram ${formatShape(G.shape)} and target Gram ${formatShape(targetGram.shape)} differ in shape`,
+    );
   }
   return G.sub(targetGram).square().sum();
 }

@@ -62,8 +62,13 @@ function buildSpec(convs: number[], channels: number[]): StageSpec[] {
     }
     for (let k = 0; k < count; k++) {
       stages.push({
-        kind: 'conv', name: `block${b + 1}_conv${k + 1}`, alias: `relu${b + 1}_${k + 1}`,
-        inChannels, outChannels: channels[b], torchIndex, poolsBefore: b,
+        kind: 'conv',
+        name: `block${b + 1}_conv${k + 1}`,
+        alias: `relu${b + 1}_${k + 1}`,
+        inChannels,
+        outChannels: channels[b],
+        torchIndex,
+        poolsBefore: b,
       });
       inChannels = channels[b];
       torchIndex += 2; // conv, then ReLU
@@ -89,7 +94,9 @@ export function resolveLayerName(arch: Architecture, name: string): string {
   const layers = convLayers(arch);
   const hit = layers.find((l) => l.name === name || l.alias === name);
   if (!hit) {
-    throw new Error(`Layer "${name}" does not exist in the ${arch} feature network; valid layers: ${layers.map((l) => l.name).join(', ')} (or relu<block>_<n> aliases)`);
+    throw new Error(
+      `Layer "${name}" does not exist in the ${arch} feature network; valid layers: ${layers.map((l) => l.name).join(', ')} (or relu<block>_<n> aliases)`,
+    );
   }
   return hit.name;
 }
@@ -117,13 +124,19 @@ export interface Preprocessing {
 /** Keras `preprocess_input` for VGG ("caffe" mode): BGR, 0–255, ImageNet mean subtracted, no scaling. */
 export const KERAS_PREPROCESSING: Preprocessing = {
   name: 'keras-caffe (BGR, 0-255, mean [103.939, 116.779, 123.68])',
-  scale: 255, bgr: true, mean: [103.939, 116.779, 123.68], std: [1, 1, 1],
+  scale: 255,
+  bgr: true,
+  mean: [103.939, 116.779, 123.68],
+  std: [1, 1, 1],
 };
 
 /** torchvision's ImageNet normalisation: RGB on 0–1. */
 export const TORCHVISION_PREPROCESSING: Preprocessing = {
   name: 'torchvision (RGB, 0-1, mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225])',
-  scale: 1, bgr: false, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225],
+  scale: 1,
+  bgr: false,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
 };
 
 /** Where a network's weights came from, as shown to the user. */
@@ -156,7 +169,9 @@ export class FeatureNet {
       if (!w) throw new Error(`FeatureNet ${source.arch}: no weights for layer ${s.name}`);
       const expectW = s.outChannels * s.inChannels * 9;
       if (w.weight.length !== expectW || w.bias.length !== s.outChannels) {
-        throw new Error(`FeatureNet ${source.arch}: layer ${s.name} needs weight [${s.outChannels}, ${s.inChannels}, 3, 3] (${expectW} values) and bias [${s.outChannels}], got ${w.weight.length} and ${w.bias.length} values`);
+        throw new Error(
+          `FeatureNet ${source.arch}: layer ${s.name} needs weight [${s.outChannels}, ${s.inChannels}, 3, 3] (${expectW} values) and bias [${s.outChannels}], got ${w.weight.length} and ${w.bias.length} values`,
+        );
       }
       this.weights.set(s.name, {
         weight: Tensor.fromArray(w.weight, [s.outChannels, s.inChannels, 3, 3]).keep(),
@@ -165,8 +180,14 @@ export class FeatureNet {
     }
     const p = source.preprocessing;
     // Folded into one multiply-add: x' = (x·scale − mean)/std = x·(scale/std) − mean/std.
-    this.mean = Tensor.fromArray(p.mean.map((m, c) => m / p.std[c]), [1, 3, 1, 1]).keep();
-    this.invStd = Tensor.fromArray(p.std.map((s) => p.scale / s), [1, 3, 1, 1]).keep();
+    this.mean = Tensor.fromArray(
+      p.mean.map((m, c) => m / p.std[c]),
+      [1, 3, 1, 1],
+    ).keep();
+    this.invStd = Tensor.fromArray(
+      p.std.map((s) => p.scale / s),
+      [1, 3, 1, 1],
+    ).keep();
   }
 
   get arch(): Architecture {
@@ -215,7 +236,9 @@ export class FeatureNet {
     const [, , H, W] = image.shape;
     if (Math.min(H, W) < minSide) {
       const deepest = layers.reduce((a, b) => (this.layerSpec(b).poolsBefore > this.layerSpec(a).poolsBefore ? b : a));
-      throw new Error(`Image size ${W}x${H} is too small for layer ${deepest} of the ${this.arch} network: it needs at least ${minSide}x${minSide} px (the image is halved ${this.layerSpec(deepest).poolsBefore} times before that layer)`);
+      throw new Error(
+        `Image size ${W}x${H} is too small for layer ${deepest} of the ${this.arch} network: it needs at least ${minSide}x${minSide} px (the image is halved ${this.layerSpec(deepest).poolsBefore} times before that layer)`,
+      );
     }
     const out = new Map<string, Tensor>();
     let x = this.preprocess(image);
@@ -290,7 +313,11 @@ export function randomWeights(seed: number): Map<string, ConvWeights> {
 /** The default feature network: random filters, no download needed. */
 export function randomFeatureNet(seed = 1, pool: PoolKind = 'avg'): FeatureNet {
   return new FeatureNet(
-    { arch: 'random', description: `random-filter network (no pretrained weights), seed ${seed}`, preprocessing: TORCHVISION_PREPROCESSING },
+    {
+      arch: 'random',
+      description: `random-filter network (no pretrained weights), seed ${seed}`,
+      preprocessing: TORCHVISION_PREPROCESSING,
+    },
     randomWeights(seed),
     pool,
   );

@@ -16,7 +16,14 @@ import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
 import { Adam } from '../nn/optim.ts';
 import { bilinearResize, bilinearResizeNchw, rgbaToNchw, nchwToRgba, type RgbaImage } from '../io/image.ts';
 import { FeatureNet } from './nets.ts';
-import { contentLoss, styleLayerLoss, gramMatrix, totalVariationLoss, type GramNormalize, type TvKind } from './losses.ts';
+import {
+  contentLoss,
+  styleLayerLoss,
+  gramMatrix,
+  totalVariationLoss,
+  type GramNormalize,
+  type TvKind,
+} from './losses.ts';
 import { LBFGS, type Objective } from './lbfgs.ts';
 
 export type InitKind = 'noise' | 'content' | 'content+noise';
@@ -173,43 +180,66 @@ function withContentChroma(y: Float32Array, contentRgb: Float32Array, plane: num
 }
 
 function checkOptions(o: StyleTransferOptions): void {
-  const bad = (msg: string) => { throw new Error(`style transfer: ${msg}`); };
+  const bad = (msg: string) => {
+    throw new Error(`style transfer: ${msg}`);
+  };
   if (!o.content) bad('no content image given');
   if (!o.styles?.length) bad('no style image given');
   if (!Number.isInteger(o.size) || o.size < 1) bad(`size must be a positive integer, got ${o.size}`);
   if (!Number.isInteger(o.steps) || o.steps < 0) bad(`steps must be a non-negative integer, got ${o.steps}`);
-  if (o.optimizer !== 'adam' && o.optimizer !== 'lbfgs') bad(`optimizer must be 'adam' or 'lbfgs', got ${JSON.stringify(o.optimizer)}`);
+  if (o.optimizer !== 'adam' && o.optimizer !== 'lbfgs')
+    bad(`optimizer must be 'adam' or 'lbfgs', got ${JSON.stringify(o.optimizer)}`);
   const scales = o.scales ?? [o.size];
-  if (!scales.length || scales.some((s) => !Number.isInteger(s) || s < 1)) bad(`scales must be positive integers, got [${scales.join(', ')}]`);
-  if (scales[scales.length - 1] !== o.size) bad(`the last scale (${scales[scales.length - 1]}) must equal size (${o.size})`);
-  if (o.stepsPerScale && (o.stepsPerScale.length !== scales.length || o.stepsPerScale.reduce((a, b) => a + b, 0) !== o.steps)) {
+  if (!scales.length || scales.some((s) => !Number.isInteger(s) || s < 1))
+    bad(`scales must be positive integers, got [${scales.join(', ')}]`);
+  if (scales[scales.length - 1] !== o.size)
+    bad(`the last scale (${scales[scales.length - 1]}) must equal size (${o.size})`);
+  if (
+    o.stepsPerScale &&
+    (o.stepsPerScale.length !== scales.length || o.stepsPerScale.reduce((a, b) => a + b, 0) !== o.steps)
+  ) {
     bad(`stepsPerScale [${o.stepsPerScale.join(', ')}] must have one entry per scale and sum to steps (${o.steps})`);
   }
-  for (const [i, s] of o.styles.entries()) if (!((s.weight ?? 1) >= 0)) bad(`style ${i + 1} has a negative or invalid blend weight ${s.weight}`);
+  for (const [i, s] of o.styles.entries())
+    if (!((s.weight ?? 1) >= 0)) bad(`style ${i + 1} has a negative or invalid blend weight ${s.weight}`);
   if (o.styles.reduce((a, s) => a + (s.weight ?? 1), 0) <= 0) bad('the style blend weights sum to zero');
   const styleLayers = o.styleLayers ?? [...STYLE_DEFAULTS.styleLayers];
   if (o.styleLayerWeights && o.styleLayerWeights.length !== styleLayers.length) {
     bad(`${o.styleLayerWeights.length} style layer weights for ${styleLayers.length} style layers`);
   }
   if (o.styleScale !== undefined && !(o.styleScale > 0)) bad(`styleScale must be positive, got ${o.styleScale}`);
-  if (o.noiseRatio !== undefined && !(o.noiseRatio >= 0 && o.noiseRatio <= 1)) bad(`noiseRatio must be in [0, 1], got ${o.noiseRatio}`);
+  if (o.noiseRatio !== undefined && !(o.noiseRatio >= 0 && o.noiseRatio <= 1))
+    bad(`noiseRatio must be in [0, 1], got ${o.noiseRatio}`);
   for (const k of ['contentWeight', 'styleWeight', 'tvWeight'] as const) {
     if (o[k] !== undefined && !(o[k]! >= 0)) bad(`${k} must be ≥ 0, got ${o[k]}`);
   }
   const init = o.init ?? STYLE_DEFAULTS.init;
-  if (!['noise', 'content', 'content+noise'].includes(init)) bad(`init must be noise, content or content+noise, got ${JSON.stringify(init)}`);
+  if (!['noise', 'content', 'content+noise'].includes(init))
+    bad(`init must be noise, content or content+noise, got ${JSON.stringify(init)}`);
   // Every layer must exist and the smallest scale must be large enough for the deepest one.
   const layers = [...(o.contentLayers ?? STYLE_DEFAULTS.contentLayers), ...styleLayers];
   layers.forEach((l) => o.net.layerSpec(l));
   const min = o.net.minimumSize(layers);
-  const smallest = Math.min(...scales.map((s) => { const d = fitSize(o.content.width, o.content.height, s); return Math.min(d.width, d.height); }));
+  const smallest = Math.min(
+    ...scales.map((s) => {
+      const d = fitSize(o.content.width, o.content.height, s);
+      return Math.min(d.width, d.height);
+    }),
+  );
   if (smallest < min) {
-    bad(`size ${Math.min(...scales)} gives a ${smallest} px side, too small for the layers used (${o.net.arch} needs at least ${min} px for ${layers.join(', ')})`);
+    bad(
+      `size ${Math.min(...scales)} gives a ${smallest} px side, too small for the layers used (${o.net.arch} needs at least ${min} px for ${layers.join(', ')})`,
+    );
   }
 }
 
 /** The scalar loss terms of one evaluation (each already weighted), plus their sum, which is differentiated. */
-export interface LossTerms { total: Tensor; content: Tensor; style: Tensor; tv: Tensor }
+export interface LossTerms {
+  total: Tensor;
+  content: Tensor;
+  style: Tensor;
+  tv: Tensor;
+}
 
 /** Everything the loss needs besides the image: network, layers, fixed targets and term weights. */
 export interface LossSpec {
@@ -240,7 +270,12 @@ export function styleTransferLoss(x: Tensor, spec: LossSpec): LossTerms {
   let content = Tensor.scalar(0);
   spec.contentLayers.forEach((l, i) => (content = content.add(contentLoss(f.get(l)!, spec.contentTargets[i]))));
   let style = Tensor.scalar(0);
-  spec.styleLayers.forEach((l, i) => (style = style.add(styleLayerLoss(f.get(l)!, spec.styleTargets[i], spec.gramNormalize).mul(spec.styleLayerWeights[i]))));
+  spec.styleLayers.forEach(
+    (l, i) =>
+      (style = style.add(
+        styleLayerLoss(f.get(l)!, spec.styleTargets[i], spec.gramNormalize).mul(spec.styleLayerWeights[i]),
+      )),
+  );
   const tv = totalVariationLoss(x, spec.tvKind, spec.tvBeta);
   const wc = content.mul(spec.contentWeight);
   const ws = style.mul(spec.styleWeight);
@@ -252,7 +287,10 @@ export function styleTransferLoss(x: Tensor, spec: LossSpec): LossTerms {
  * Runs style transfer. Throws before computing anything when an option, image or layer is invalid, so a caller
  * that writes files only after it returns writes nothing on bad input.
  */
-export async function runStyleTransfer(options: StyleTransferOptions, callbacks: StyleTransferCallbacks = {}): Promise<StyleTransferResult> {
+export async function runStyleTransfer(
+  options: StyleTransferOptions,
+  callbacks: StyleTransferCallbacks = {},
+): Promise<StyleTransferResult> {
   checkOptions(options);
   const o = options;
   const net = o.net;
@@ -268,7 +306,9 @@ export async function runStyleTransfer(options: StyleTransferOptions, callbacks:
   const init = o.init ?? STYLE_DEFAULTS.init;
   const seed = o.seed ?? STYLE_DEFAULTS.seed;
   const scales = o.scales ?? [o.size];
-  const stepsPerScale = o.stepsPerScale ?? scales.map((_, i) => Math.floor(o.steps / scales.length) + (i < o.steps % scales.length ? 1 : 0));
+  const stepsPerScale =
+    o.stepsPerScale ??
+    scales.map((_, i) => Math.floor(o.steps / scales.length) + (i < o.steps % scales.length ? 1 : 0));
   const blendTotal = o.styles.reduce((a, s) => a + (s.weight ?? 1), 0);
   const channels = o.preserveColor ? 1 : 3;
 
@@ -296,29 +336,39 @@ export async function runStyleTransfer(options: StyleTransferOptions, callbacks:
       t.dispose();
       return e;
     };
-    const contentTargets = noGrad(() => tidy(() => {
-      const img = toNetInput(contentLuma ?? contentRgb, width, height, channels);
-      const f = net.forward(img, contentLayers);
-      return contentLayers.map((l) => f.get(l)!);
-    })).map((t) => t.keep());
-    const styleTargets = noGrad(() => tidy(() => {
-      let blended: Tensor[] | null = null;
-      for (const s of o.styles) {
-        const dims = fitSize(s.image.width, s.image.height, Math.max(1, Math.round(scales[si] * (o.styleScale ?? 1))));
-        const minSide = net.minimumSize(styleLayers);
-        if (Math.min(dims.width, dims.height) < minSide) {
-          throw new Error(`style transfer: the style image resized to ${dims.width}x${dims.height} is too small for the style layers (needs ${minSide} px); raise styleScale or size`);
+    const contentTargets = noGrad(() =>
+      tidy(() => {
+        const img = toNetInput(contentLuma ?? contentRgb, width, height, channels);
+        const f = net.forward(img, contentLayers);
+        return contentLayers.map((l) => f.get(l)!);
+      }),
+    ).map((t) => t.keep());
+    const styleTargets = noGrad(() =>
+      tidy(() => {
+        let blended: Tensor[] | null = null;
+        for (const s of o.styles) {
+          const dims = fitSize(
+            s.image.width,
+            s.image.height,
+            Math.max(1, Math.round(scales[si] * (o.styleScale ?? 1))),
+          );
+          const minSide = net.minimumSize(styleLayers);
+          if (Math.min(dims.width, dims.height) < minSide) {
+            throw new Error(
+              `style transfer: the style image resized to ${dims.width}x${dims.height} is too small for the style layers (needs ${minSide} px); raise styleScale or size`,
+            );
+          }
+          let data = rgbaToNchw(bilinearResize(s.image, dims.width, dims.height), { range: [0, 1] });
+          if (contentLuma) data = matchMeanStd(luminance(data, dims.width * dims.height), contentLuma);
+          const img = toNetInput(data, dims.width, dims.height, channels);
+          const f = net.forward(img, styleLayers);
+          const share = (s.weight ?? 1) / blendTotal;
+          const grams = styleLayers.map((l) => gramMatrix(f.get(l)!, norm).mul(share));
+          blended = blended ? blended.map((g, i) => g.add(grams[i])) : grams;
         }
-        let data = rgbaToNchw(bilinearResize(s.image, dims.width, dims.height), { range: [0, 1] });
-        if (contentLuma) data = matchMeanStd(luminance(data, dims.width * dims.height), contentLuma);
-        const img = toNetInput(data, dims.width, dims.height, channels);
-        const f = net.forward(img, styleLayers);
-        const share = (s.weight ?? 1) / blendTotal;
-        const grams = styleLayers.map((l) => gramMatrix(f.get(l)!, norm).mul(share));
-        blended = blended ? blended.map((g, i) => g.add(grams[i])) : grams;
-      }
-      return blended!;
-    })).map((t) => t.keep());
+        return blended!;
+      }),
+    ).map((t) => t.keep());
 
     // Starting image: the previous scale's result upsampled, or the chosen init.
     let start0: Float32Array;
@@ -336,8 +386,18 @@ export async function runStyleTransfer(options: StyleTransferOptions, callbacks:
     const image = Tensor.fromArray(start0, [1, channels, height, width]).keep();
 
     const lossSpec: LossSpec = {
-      net, contentLayers, styleLayers, styleLayerWeights: layerWeights, contentTargets, styleTargets,
-      contentWeight: cw, styleWeight: sw, tvWeight: tw, tvKind, tvBeta, gramNormalize: norm,
+      net,
+      contentLayers,
+      styleLayers,
+      styleLayerWeights: layerWeights,
+      contentTargets,
+      styleTargets,
+      contentWeight: cw,
+      styleWeight: sw,
+      tvWeight: tw,
+      tvKind,
+      tvBeta,
+      gramNormalize: norm,
     };
     const terms = (x: Tensor) => styleTransferLoss(x, lossSpec);
     /** Evaluates at x (a plain tensor), returning the loss terms and d total / dx. */
@@ -346,7 +406,10 @@ export async function runStyleTransfer(options: StyleTransferOptions, callbacks:
       const packed = tidy(() => {
         const t = terms(leaf);
         t.total.backward();
-        return concat([t.total, t.content, t.style, t.tv].map((s) => s.reshape([1])), 0);
+        return concat(
+          [t.total, t.content, t.style, t.tv].map((s) => s.reshape([1])),
+          0,
+        );
       });
       const v = await packed.toArray();
       packed.dispose();
@@ -360,8 +423,14 @@ export async function runStyleTransfer(options: StyleTransferOptions, callbacks:
     let lastLosses: LossValues | null = null;
     const report = async () => {
       const info: IterationInfo = {
-        iteration, totalIterations: o.steps, scaleIndex: si, width, height,
-        losses: lastLosses!, evaluations, seconds: (performance.now() - start) / 1000,
+        iteration,
+        totalIterations: o.steps,
+        scaleIndex: si,
+        width,
+        height,
+        losses: lastLosses!,
+        evaluations,
+        seconds: (performance.now() - start) / 1000,
       };
       history.push(info);
       await callbacks.onIteration?.(info);
@@ -384,7 +453,11 @@ export async function runStyleTransfer(options: StyleTransferOptions, callbacks:
             adam.step();
             adam.zeroGrad();
             // Projected step: keep pixels in the displayable range, as the notebook's clip_0_1.
-            noGrad(() => tidy(() => { image.assign(image.clamp(0, 1)); }));
+            noGrad(() =>
+              tidy(() => {
+                image.assign(image.clamp(0, 1));
+              }),
+            );
             lastLosses = losses;
             iteration++;
             await report();
@@ -394,7 +467,13 @@ export async function runStyleTransfer(options: StyleTransferOptions, callbacks:
           image.requireGrad(false);
         }
       } else {
-        const opt = new LBFGS(image, { historySize: o.lbfgs?.historySize ?? 10, lineSearch: o.lbfgs?.lineSearch ?? 'strong-wolfe', lr: o.lbfgs?.lr ?? 1, toleranceChange: 0, toleranceGrad: 0 });
+        const opt = new LBFGS(image, {
+          historySize: o.lbfgs?.historySize ?? 10,
+          lineSearch: o.lbfgs?.lineSearch ?? 'strong-wolfe',
+          lr: o.lbfgs?.lr ?? 1,
+          toleranceChange: 0,
+          toleranceGrad: 0,
+        });
         // The line search may end on a point it evaluated earlier: remember each evaluation's terms.
         let seen: LossValues[] = [];
         const objective: Objective = async (x) => {
@@ -405,7 +484,8 @@ export async function runStyleTransfer(options: StyleTransferOptions, callbacks:
         try {
           for (let k = 0; k < stepsPerScale[si]; k++) {
             const r = await opt.step(objective);
-            lastLosses = seen.find((l) => l.total === r.loss) ?? lastLosses ?? { total: r.loss, content: NaN, style: NaN, tv: NaN };
+            lastLosses = seen.find((l) => l.total === r.loss) ??
+              lastLosses ?? { total: r.loss, content: NaN, style: NaN, tv: NaN };
             seen = [lastLosses];
             iteration++;
             await report();

@@ -13,8 +13,13 @@
  */
 import type { DecodedSafetensors } from '../io/safetensors.ts';
 import {
-  FeatureNet, convLayers, KERAS_PREPROCESSING, TORCHVISION_PREPROCESSING,
-  type Architecture, type ConvWeights, type PoolKind,
+  FeatureNet,
+  convLayers,
+  KERAS_PREPROCESSING,
+  TORCHVISION_PREPROCESSING,
+  type Architecture,
+  type ConvWeights,
+  type PoolKind,
 } from './nets.ts';
 import { formatShape } from '../tensor/shape.ts';
 
@@ -35,7 +40,8 @@ function toFloat32(a: ArrayLike<number>): Float32Array {
 export function hwioToOihw(data: ArrayLike<number>, shape: readonly number[]): Float32Array {
   if (shape.length !== 4) throw new Error(`hwioToOihw: expected a 4-D HWIO kernel, got shape ${formatShape(shape)}`);
   const [kh, kw, ci, co] = shape;
-  if (data.length !== kh * kw * ci * co) throw new Error(`hwioToOihw: shape ${formatShape(shape)} needs ${kh * kw * ci * co} values, got ${data.length}`);
+  if (data.length !== kh * kw * ci * co)
+    throw new Error(`hwioToOihw: shape ${formatShape(shape)} needs ${kh * kw * ci * co} values, got ${data.length}`);
   const out = new Float32Array(data.length);
   for (let y = 0; y < kh; y++) {
     for (let x = 0; x < kw; x++) {
@@ -49,48 +55,74 @@ export function hwioToOihw(data: ArrayLike<number>, shape: readonly number[]): F
 }
 
 /** Which VGG a set of layer names belongs to; throws when it is neither. */
-function detectArchitecture(has: (layer: string) => boolean, what: string, example: (layer: string) => string): 'vgg16' | 'vgg19' {
+function detectArchitecture(
+  has: (layer: string) => boolean,
+  what: string,
+  example: (layer: string) => string,
+): 'vgg16' | 'vgg19' {
   const vgg19 = convLayers('vgg19');
   const vgg16 = convLayers('vgg16');
   // block3_conv4 exists only in VGG19; VGG16's block3_conv3 is at a torchvision index VGG19 also uses.
   if (vgg19.every((l) => has(l.name))) return 'vgg19';
   if (vgg16.every((l) => has(l.name)) && !has('block3_conv4')) return 'vgg16';
   const missing16 = vgg16.filter((l) => !has(l.name)).map((l) => example(l.name));
-  throw new Error(`${what} does not hold the convolutional layers of VGG16 or VGG19 (missing for VGG16: ${missing16.slice(0, 4).join(', ')}${missing16.length > 4 ? ', …' : ''})`);
+  throw new Error(
+    `${what} does not hold the convolutional layers of VGG16 or VGG19 (missing for VGG16: ${missing16.slice(0, 4).join(', ')}${missing16.length > 4 ? ', …' : ''})`,
+  );
 }
 
 function checkRequested(arch: Architecture | undefined, found: 'vgg16' | 'vgg19', what: string): void {
   if (arch && arch !== found) {
-    throw new Error(`${what} holds ${found.toUpperCase()} weights, but the ${arch} network was requested (use --net ${found}, or the matching file)`);
+    throw new Error(
+      `${what} holds ${found.toUpperCase()} weights, but the ${arch} network was requested (use --net ${found}, or the matching file)`,
+    );
   }
 }
 
 /** Builds a FeatureNet from the arrays of a Keras notop h5 file. */
-export function featureNetFromKeras(layers: KerasLayerArrays, opts: { arch?: Architecture; pool?: PoolKind; fileName?: string } = {}): FeatureNet {
+export function featureNetFromKeras(
+  layers: KerasLayerArrays,
+  opts: { arch?: Architecture; pool?: PoolKind; fileName?: string } = {},
+): FeatureNet {
   const what = `Keras weights file ${opts.fileName ?? ''}`.trim();
-  const arch = detectArchitecture((n) => layers.has(n), what, (n) => n);
+  const arch = detectArchitecture(
+    (n) => layers.has(n),
+    what,
+    (n) => n,
+  );
   checkRequested(opts.arch, arch, what);
   const weights = new Map<string, ConvWeights>();
   for (const l of convLayers(arch)) {
     const { kernel, bias } = layers.get(l.name)!;
     const want = [3, 3, l.inChannels, l.outChannels];
     if (formatShape(kernel.shape) !== formatShape(want)) {
-      throw new Error(`${what}: layer ${l.name} kernel has shape ${formatShape(kernel.shape)}, ${arch} needs ${formatShape(want)} (HWIO)`);
+      throw new Error(
+        `${what}: layer ${l.name} kernel has shape ${formatShape(kernel.shape)}, ${arch} needs ${formatShape(want)} (HWIO)`,
+      );
     }
     if (formatShape(bias.shape) !== formatShape([l.outChannels])) {
-      throw new Error(`${what}: layer ${l.name} bias has shape ${formatShape(bias.shape)}, ${arch} needs [${l.outChannels}]`);
+      throw new Error(
+        `${what}: layer ${l.name} bias has shape ${formatShape(bias.shape)}, ${arch} needs [${l.outChannels}]`,
+      );
     }
     weights.set(l.name, { weight: hwioToOihw(kernel.data, kernel.shape), bias: toFloat32(bias.data) });
   }
   return new FeatureNet(
-    { arch, description: `${arch} ImageNet weights from ${opts.fileName ?? 'a Keras h5 file'}`, preprocessing: KERAS_PREPROCESSING },
+    {
+      arch,
+      description: `${arch} ImageNet weights from ${opts.fileName ?? 'a Keras h5 file'}`,
+      preprocessing: KERAS_PREPROCESSING,
+    },
     weights,
     opts.pool ?? 'max',
   );
 }
 
 /** Builds a FeatureNet from a safetensors file with torchvision's `features.<i>.weight/bias` names. */
-export function featureNetFromTorchvision(file: DecodedSafetensors, opts: { arch?: Architecture; pool?: PoolKind; fileName?: string } = {}): FeatureNet {
+export function featureNetFromTorchvision(
+  file: DecodedSafetensors,
+  opts: { arch?: Architecture; pool?: PoolKind; fileName?: string } = {},
+): FeatureNet {
   const what = `safetensors file ${opts.fileName ?? ''}`.trim();
   // Accept a bare `features.` state dict or a whole model's (`features.` prefix) — both name convs the same.
   const key = (arch: 'vgg16' | 'vgg19', layer: string, part: 'weight' | 'bias') => {
@@ -104,9 +136,13 @@ export function featureNetFromTorchvision(file: DecodedSafetensors, opts: { arch
   if (has19) arch = 'vgg19';
   else if (has16) arch = 'vgg16';
   else {
-    const missing = convLayers('vgg16').map((l) => `features.${l.torchIndex}.weight`).filter((k) => !file.tensors.has(k));
+    const missing = convLayers('vgg16')
+      .map((l) => `features.${l.torchIndex}.weight`)
+      .filter((k) => !file.tensors.has(k));
     const names = [...file.tensors.keys()].slice(0, 3).join(', ');
-    throw new Error(`${what} does not hold torchvision VGG16/VGG19 features (missing ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}; the file has ${file.tensors.size} tensors${names ? `, e.g. ${names}` : ''})`);
+    throw new Error(
+      `${what} does not hold torchvision VGG16/VGG19 features (missing ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}; the file has ${file.tensors.size} tensors${names ? `, e.g. ${names}` : ''})`,
+    );
   }
   checkRequested(opts.arch, arch, what);
   const weights = new Map<string, ConvWeights>();
@@ -117,15 +153,32 @@ export function featureNetFromTorchvision(file: DecodedSafetensors, opts: { arch
     const b = file.tensors.get(bName);
     if (!b) throw new Error(`${what}: ${bName} (bias of ${l.name}) is missing`);
     const want = [l.outChannels, l.inChannels, 3, 3];
-    if (formatShape(w.shape) !== formatShape(want)) throw new Error(`${what}: ${wName} (${l.name}) has shape ${formatShape(w.shape)}, ${arch} needs ${formatShape(want)}`);
-    if (formatShape(b.shape) !== formatShape([l.outChannels])) throw new Error(`${what}: ${bName} (${l.name}) has shape ${formatShape(b.shape)}, ${arch} needs [${l.outChannels}]`);
-    for (const [n, t] of [[wName, w], [bName, b]] as const) {
-      if (!['F32', 'F16', 'BF16', 'F64'].includes(t.dtype)) throw new Error(`${what}: ${n} has dtype ${t.dtype}; expected floating point`);
+    if (formatShape(w.shape) !== formatShape(want))
+      throw new Error(
+        `${what}: ${wName} (${l.name}) has shape ${formatShape(w.shape)}, ${arch} needs ${formatShape(want)}`,
+      );
+    if (formatShape(b.shape) !== formatShape([l.outChannels]))
+      throw new Error(
+        `${what}: ${bName} (${l.name}) has shape ${formatShape(b.shape)}, ${arch} needs [${l.outChannels}]`,
+      );
+    for (const [n, t] of [
+      [wName, w],
+      [bName, b],
+    ] as const) {
+      if (!['F32', 'F16', 'BF16', 'F64'].includes(t.dtype))
+        throw new Error(`${what}: ${n} has dtype ${t.dtype}; expected floating point`);
     }
-    weights.set(l.name, { weight: toFloat32(w.data as ArrayLike<number>), bias: toFloat32(b.data as ArrayLike<number>) });
+    weights.set(l.name, {
+      weight: toFloat32(w.data as ArrayLike<number>),
+      bias: toFloat32(b.data as ArrayLike<number>),
+    });
   }
   return new FeatureNet(
-    { arch, description: `${arch} ImageNet weights from ${opts.fileName ?? 'a torchvision safetensors file'}`, preprocessing: TORCHVISION_PREPROCESSING },
+    {
+      arch,
+      description: `${arch} ImageNet weights from ${opts.fileName ?? 'a torchvision safetensors file'}`,
+      preprocessing: TORCHVISION_PREPROCESSING,
+    },
     weights,
     opts.pool ?? 'max',
   );

@@ -9,7 +9,15 @@
  */
 import { engine } from './engine.ts';
 import { Tensor, tidy } from './tensor.ts';
-import { conv2d, conv2dInputGrad, conv2dWeightGrad, forcedConvVersion, setConvVersion, setMeasuredConvVersion, type ConvVersion } from './conv.ts';
+import {
+  conv2d,
+  conv2dInputGrad,
+  conv2dWeightGrad,
+  forcedConvVersion,
+  setConvVersion,
+  setMeasuredConvVersion,
+  type ConvVersion,
+} from './conv.ts';
 
 export interface Fastest<V extends string> {
   best: V;
@@ -21,7 +29,11 @@ export interface Fastest<V extends string> {
  * Times each version `reps` times after one untimed warm-up run (pipeline compilation) and returns the one with
  * the lowest median; a tie keeps the earlier version.
  */
-export async function pickFastest<V extends string>(versions: readonly V[], timeOnce: (v: V) => Promise<number>, reps = 3): Promise<Fastest<V>> {
+export async function pickFastest<V extends string>(
+  versions: readonly V[],
+  timeOnce: (v: V) => Promise<number>,
+  reps = 3,
+): Promise<Fastest<V>> {
   if (versions.length === 0) throw new Error('pickFastest: no versions to compare');
   const ms = {} as Record<V, number>;
   for (const v of versions) {
@@ -42,7 +54,9 @@ export async function pickFastest<V extends string>(versions: readonly V[], time
  * default. Returns the timings, or null on a CPU adapter, where it times nothing unless `force` is set.
  * A version forced with setConvVersion() stays forced.
  */
-export async function autotuneConv(opts: { force?: boolean; reps?: number } = {}): Promise<Fastest<ConvVersion> | null> {
+export async function autotuneConv(
+  opts: { force?: boolean; reps?: number } = {},
+): Promise<Fastest<ConvVersion> | null> {
   if (engine().adapter.isCPU && !opts.force) return null;
   const conv = { stride: 2, padding: 1 };
   const x = Tensor.randn([64, 64, 14, 14], { seed: 1 });
@@ -51,17 +65,21 @@ export async function autotuneConv(opts: { force?: boolean; reps?: number } = {}
   const forced = forcedConvVersion();
   try {
     await engine().sync();
-    const result = await pickFastest<ConvVersion>(['register', 'tiled'], async (v) => {
-      setConvVersion(v);
-      const t0 = performance.now();
-      tidy(() => {
-        conv2d(x, w, null, conv);
-        conv2dInputGrad([64, 64, 14, 14], w, dy, conv);
-        conv2dWeightGrad(x, [4, 4], dy, conv);
-      });
-      await engine().sync();
-      return performance.now() - t0;
-    }, opts.reps ?? 3);
+    const result = await pickFastest<ConvVersion>(
+      ['register', 'tiled'],
+      async (v) => {
+        setConvVersion(v);
+        const t0 = performance.now();
+        tidy(() => {
+          conv2d(x, w, null, conv);
+          conv2dInputGrad([64, 64, 14, 14], w, dy, conv);
+          conv2dWeightGrad(x, [4, 4], dy, conv);
+        });
+        await engine().sync();
+        return performance.now() - t0;
+      },
+      opts.reps ?? 3,
+    );
     setMeasuredConvVersion(result.best);
     return result;
   } finally {

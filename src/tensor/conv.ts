@@ -38,7 +38,13 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
 
 type Pair = [number, number];
 
-function pair(v: number | [number, number] | undefined, fallback: number, op: string, field: string, min: number): Pair {
+function pair(
+  v: number | [number, number] | undefined,
+  fallback: number,
+  op: string,
+  field: string,
+  min: number,
+): Pair {
   const p: Pair = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (!p.every((x) => Number.isInteger(x) && x >= min)) {
     throw new Error(`${op}: ${field} must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(v)}`);
@@ -46,7 +52,12 @@ function pair(v: number | [number, number] | undefined, fallback: number, op: st
   return p;
 }
 
-interface Hyper { stride: Pair; padding: Pair; dilation: Pair; outputPadding: Pair }
+interface Hyper {
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+  outputPadding: Pair;
+}
 
 function hyper(op: string, opts: ConvTranspose2dOptions, transposed: boolean): Hyper {
   const h: Hyper = {
@@ -58,30 +69,52 @@ function hyper(op: string, opts: ConvTranspose2dOptions, transposed: boolean): H
   for (const d of [0, 1]) {
     // torch: output padding must be smaller than either stride or dilation.
     if (h.outputPadding[d] >= Math.max(h.stride[d], h.dilation[d])) {
-      throw new Error(`${op}: outputPadding ${formatShape(h.outputPadding)} must be smaller than max(stride, dilation) = ${Math.max(h.stride[d], h.dilation[d])} in dimension ${d}`);
+      throw new Error(
+        `${op}: outputPadding ${formatShape(h.outputPadding)} must be smaller than max(stride, dilation) = ${Math.max(h.stride[d], h.dilation[d])} in dimension ${d}`,
+      );
     }
   }
   return h;
 }
 
 /** torch's conv2d output size: ⌊(in + 2p − d·(k−1) − 1) / s⌋ + 1 per spatial dimension. */
-export function conv2dOutputSize(inSize: [number, number], kernel: [number, number], opts: Conv2dOptions = {}): [number, number] {
+export function conv2dOutputSize(
+  inSize: [number, number],
+  kernel: [number, number],
+  opts: Conv2dOptions = {},
+): [number, number] {
   const h = hyper('conv2dOutputSize', opts, false);
-  return [0, 1].map((d) => Math.floor((inSize[d] + 2 * h.padding[d] - h.dilation[d] * (kernel[d] - 1) - 1) / h.stride[d]) + 1) as Pair;
+  return [0, 1].map(
+    (d) => Math.floor((inSize[d] + 2 * h.padding[d] - h.dilation[d] * (kernel[d] - 1) - 1) / h.stride[d]) + 1,
+  ) as Pair;
 }
 
 /** torch's convTranspose2d output size: (in − 1)·s − 2p + d·(k−1) + outputPadding + 1. */
-export function convTranspose2dOutputSize(inSize: [number, number], kernel: [number, number], opts: ConvTranspose2dOptions = {}): [number, number] {
+export function convTranspose2dOutputSize(
+  inSize: [number, number],
+  kernel: [number, number],
+  opts: ConvTranspose2dOptions = {},
+): [number, number] {
   const h = hyper('convTranspose2dOutputSize', opts, true);
-  return [0, 1].map((d) => (inSize[d] - 1) * h.stride[d] - 2 * h.padding[d] + h.dilation[d] * (kernel[d] - 1) + h.outputPadding[d] + 1) as Pair;
+  return [0, 1].map(
+    (d) => (inSize[d] - 1) * h.stride[d] - 2 * h.padding[d] + h.dilation[d] * (kernel[d] - 1) + h.outputPadding[d] + 1,
+  ) as Pair;
 }
 
 /** A conv2d problem: conv input [N, Cin, H, W] → conv output [N, Cout, Ho, Wo], weight [Cout, Cin, kh, kw]. */
 interface ConvGeometry {
-  N: number; Cin: number; H: number; W: number;
-  Cout: number; Ho: number; Wo: number;
-  kh: number; kw: number;
-  stride: Pair; padding: Pair; dilation: Pair;
+  N: number;
+  Cin: number;
+  H: number;
+  W: number;
+  Cout: number;
+  Ho: number;
+  Wo: number;
+  kh: number;
+  kw: number;
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
 }
 
 function checkRank4(op: string, name: string, t: Tensor): void {
@@ -90,7 +123,9 @@ function checkRank4(op: string, name: string, t: Tensor): void {
 
 function checkBias(op: string, bias: Tensor | null | undefined, channels: number): void {
   if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) {
-    throw new Error(`${op}: bias must have shape [${channels}] (one per output channel), got ${formatShape(bias.shape)}`);
+    throw new Error(
+      `${op}: bias must have shape [${channels}] (one per output channel), got ${formatShape(bias.shape)}`,
+    );
   }
 }
 
@@ -163,7 +198,10 @@ function laneTile(maxTile: number, TM: number, items: number): number {
   for (let t = 1; t <= maxTile; t++) {
     const fill = items / (Math.ceil(items / (64 * t)) * 64 * t);
     const cost = (TM * t + 2 * t + TM) / (TM * t * fill);
-    if (cost < bestCost - 1e-9) { best = t; bestCost = cost; }
+    if (cost < bestCost - 1e-9) {
+      best = t;
+      bestCost = cost;
+    }
   }
   return best;
 }
@@ -179,7 +217,8 @@ function* launchRanges(a: number, b: number, unitFlops: number): Generator<[numb
     const aStep = Math.floor(perLaunch / b);
     for (let a0 = 0; a0 < a; a0 += aStep) yield [a0, Math.min(aStep, a - a0), 0, b];
   } else {
-    for (let a0 = 0; a0 < a; a0++) for (let b0 = 0; b0 < b; b0 += perLaunch) yield [a0, 1, b0, Math.min(perLaunch, b - b0)];
+    for (let a0 = 0; a0 < a; a0++)
+      for (let b0 = 0; b0 < b; b0 += perLaunch) yield [a0, 1, b0, Math.min(perLaunch, b - b0)];
   }
 }
 
@@ -196,7 +235,15 @@ function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): Tensor {
  * conv_pack_weight.wgsl: packed[(tap·C + c)·mPad + m] = w[c·strideC + m·strideM + tap] for m < M, 0 up to mPad,
  * for tap < taps and c < C.
  */
-function packRows(w: Tensor, taps: number, C: number, M: number, mPad: number, strideC: number, strideM: number): Tensor {
+function packRows(
+  w: Tensor,
+  taps: number,
+  C: number,
+  M: number,
+  mPad: number,
+  strideC: number,
+  strideM: number,
+): Tensor {
   const packed = Tensor.empty([taps * C * mPad]);
   engine().launch(
     { shader: 'conv_pack_weight' },
@@ -228,7 +275,11 @@ function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | nu
   const TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
   const kernel: Kernel & { shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_tiled' } = tiled
     ? { shader: 'conv2d_implicit_gemm_tiled', subs: { TILE_M: String(TM) }, constants: { TRANSPOSED: transposed } }
-    : { shader: 'conv2d_implicit_gemm', subs: { TM: String(TM), TN: String(TN) }, constants: { TRANSPOSED: transposed } };
+    : {
+        shader: 'conv2d_implicit_gemm',
+        subs: { TM: String(TM), TN: String(TN) },
+        constants: { TRANSPOSED: transposed },
+      };
   const mPad = Math.ceil(outC / TM) * TM;
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const packed = packWeight(w, transposed, mPad);
@@ -236,11 +287,26 @@ function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | nu
   const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
   for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops)) {
     const params = shaderParams(kernel.shader, {
-      srcC, srcH, srcW, batch: geo.N,
-      outC, outH, outW, mPad,
-      kh: geo.kh, kw: geo.kw, strideH: geo.stride[0], strideW: geo.stride[1],
-      padH: geo.padding[0], padW: geo.padding[1], dilH: geo.dilation[0], dilW: geo.dilation[1],
-      phasesH, phasesW, tileOffset: t0, hasBias: bias ? 1 : 0,
+      srcC,
+      srcH,
+      srcW,
+      batch: geo.N,
+      outC,
+      outH,
+      outW,
+      mPad,
+      kh: geo.kh,
+      kw: geo.kw,
+      strideH: geo.stride[0],
+      strideW: geo.stride[1],
+      padH: geo.padding[0],
+      padW: geo.padding[1],
+      dilH: geo.dilation[0],
+      dilW: geo.dilation[1],
+      phasesH,
+      phasesW,
+      tileOffset: t0,
+      hasBias: bias ? 1 : 0,
       mBlockOffset: m0,
     });
     engine().launch(kernel, {
@@ -271,17 +337,39 @@ function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias
   const wt = tStride === taps ? w : packRows(w, 1, C, taps, tStride, taps, 1);
   const cols = Tensor.empty([geo.N, srcHW, tStride]);
   launchMatmul({
-    A: src.buffer, B: wt.buffer, C: cols.buffer, M: srcHW, N: tStride, K: C, batch: geo.N,
-    aBatchStride: C * srcHW, bBatchStride: 0, cBatchStride: srcHW * tStride, transA: true, transB: false, accumulate: false,
+    A: src.buffer,
+    B: wt.buffer,
+    C: cols.buffer,
+    M: srcHW,
+    N: tStride,
+    K: C,
+    batch: geo.N,
+    aBatchStride: C * srcHW,
+    bBatchStride: 0,
+    cBatchStride: srcHW * tStride,
+    transA: true,
+    transB: false,
+    accumulate: false,
   });
   engine().launch(
     { shader: 'conv_col2im' },
     {
       params: shaderParams('conv_col2im', {
-        count: out.size, outH: geo.H, outW: geo.W, srcH: geo.Ho,
-        srcW: geo.Wo, kh: geo.kh, kw: geo.kw, tStride,
-        strideH: geo.stride[0], strideW: geo.stride[1], padH: geo.padding[0], padW: geo.padding[1],
-        dilH: geo.dilation[0], dilW: geo.dilation[1], hasBias: bias ? 1 : 0,
+        count: out.size,
+        outH: geo.H,
+        outW: geo.W,
+        srcH: geo.Ho,
+        srcW: geo.Wo,
+        kh: geo.kh,
+        kw: geo.kw,
+        tStride,
+        strideH: geo.stride[0],
+        strideW: geo.stride[1],
+        padH: geo.padding[0],
+        padW: geo.padding[1],
+        dilH: geo.dilation[0],
+        dilW: geo.dilation[1],
+        hasBias: bias ? 1 : 0,
       }),
       buffers: [cols.buffer, (bias ?? cols).buffer, out.buffer],
       workgroups: grid1d(out.size, 256),
@@ -325,11 +413,24 @@ function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor): Tensor {
   const unitFlops = 2 * pixelsPerChunk * TM * columns;
   for (const [z0, nz, m0, nm] of launchRanges(usedChunks, mBlocks, unitFlops)) {
     const params = shaderParams(kernel.shader, {
-      gC, gH: geo.H, gW: geo.W, batch: geo.N,
-      pC, pH: geo.Ho, pW: geo.Wo, taps,
-      kw: geo.kw, pixelsPerChunk, strideH: geo.stride[0], strideW: geo.stride[1],
-      padH: geo.padding[0], padW: geo.padding[1], dilH: geo.dilation[0], dilW: geo.dilation[1],
-      chunkOffset: z0, mBlockOffset: m0,
+      gC,
+      gH: geo.H,
+      gW: geo.W,
+      batch: geo.N,
+      pC,
+      pH: geo.Ho,
+      pW: geo.Wo,
+      taps,
+      kw: geo.kw,
+      pixelsPerChunk,
+      strideH: geo.stride[0],
+      strideW: geo.stride[1],
+      padH: geo.padding[0],
+      padW: geo.padding[1],
+      dilH: geo.dilation[0],
+      dilW: geo.dilation[1],
+      chunkOffset: z0,
+      mBlockOffset: m0,
     });
     engine().launch(kernel, { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [colGroups, nm, nz] });
   }
@@ -356,17 +457,35 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   const h = hyper(op, opts, false);
   const [N, Cin, H, W] = x.shape;
   const [Cout, wCin, kh, kw] = w.shape;
-  if (wCin !== Cin) throw new Error(`${op}: input ${formatShape(x.shape)} has ${Cin} channels but weight ${formatShape(w.shape)} expects ${wCin} (weight is [Cout, Cin, kh, kw])`);
+  if (wCin !== Cin)
+    throw new Error(
+      `${op}: input ${formatShape(x.shape)} has ${Cin} channels but weight ${formatShape(w.shape)} expects ${wCin} (weight is [Cout, Cin, kh, kw])`,
+    );
   checkBias(op, bias, Cout);
   for (const d of [0, 1]) {
     const span = h.dilation[d] * ([kh, kw][d] - 1) + 1;
     const padded = [H, W][d] + 2 * h.padding[d];
     if (span > padded) {
-      throw new Error(`${op}: kernel ${kh}x${kw} (dilation ${formatShape(h.dilation)}, extent ${span}) is larger than the padded input ${H + 2 * h.padding[0]}x${W + 2 * h.padding[1]} (input ${formatShape(x.shape)}, padding ${formatShape(h.padding)})`);
+      throw new Error(
+        `${op}: kernel ${kh}x${kw} (dilation ${formatShape(h.dilation)}, extent ${span}) is larger than the padded input ${H + 2 * h.padding[0]}x${W + 2 * h.padding[1]} (input ${formatShape(x.shape)}, padding ${formatShape(h.padding)})`,
+      );
     }
   }
   const [Ho, Wo] = conv2dOutputSize([H, W], [kh, kw], opts);
-  const geo: ConvGeometry = { N, Cin, H, W, Cout, Ho, Wo, kh, kw, stride: h.stride, padding: h.padding, dilation: h.dilation };
+  const geo: ConvGeometry = {
+    N,
+    Cin,
+    H,
+    W,
+    Cout,
+    Ho,
+    Wo,
+    kh,
+    kw,
+    stride: h.stride,
+    padding: h.padding,
+    dilation: h.dilation,
+  };
   const b = bias ?? null;
   const out = gatherConv(geo, x, w, b, false);
   const inputs = b ? [x, w, b] : [x, w];
@@ -388,15 +507,39 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   const h = hyper(op, opts, true);
   const [N, Cin, H, W] = x.shape;
   const [wCin, Cout, kh, kw] = w.shape;
-  if (wCin !== Cin) throw new Error(`${op}: input ${formatShape(x.shape)} has ${Cin} channels but weight ${formatShape(w.shape)} expects ${wCin} (weight is [Cin, Cout, kh, kw])`);
+  if (wCin !== Cin)
+    throw new Error(
+      `${op}: input ${formatShape(x.shape)} has ${Cin} channels but weight ${formatShape(w.shape)} expects ${wCin} (weight is [Cin, Cout, kh, kw])`,
+    );
   checkBias(op, bias, Cout);
   const [Ho, Wo] = convTranspose2dOutputSize([H, W], [kh, kw], opts);
-  if (Ho < 1 || Wo < 1) throw new Error(`${op}: output size ${Ho}x${Wo} is empty for input ${formatShape(x.shape)}, kernel ${kh}x${kw}, padding ${formatShape(h.padding)}, stride ${formatShape(h.stride)}`);
-  if (H === 1 && W === 1 && [...h.padding, ...h.outputPadding].every((p) => p === 0) && h.dilation.every((d) => d === 1)) {
+  if (Ho < 1 || Wo < 1)
+    throw new Error(
+      `${op}: output size ${Ho}x${Wo} is empty for input ${formatShape(x.shape)}, kernel ${kh}x${kw}, padding ${formatShape(h.padding)}, stride ${formatShape(h.stride)}`,
+    );
+  if (
+    H === 1 &&
+    W === 1 &&
+    [...h.padding, ...h.outputPadding].every((p) => p === 0) &&
+    h.dilation.every((d) => d === 1)
+  ) {
     return convTransposeFromPoint(x, w, bias ?? null);
   }
   // The conv whose adjoint this is: conv input = our output, conv output = our input, conv weight = w.
-  const geo: ConvGeometry = { N, Cin: Cout, H: Ho, W: Wo, Cout: Cin, Ho: H, Wo: W, kh, kw, stride: h.stride, padding: h.padding, dilation: h.dilation };
+  const geo: ConvGeometry = {
+    N,
+    Cin: Cout,
+    H: Ho,
+    W: Wo,
+    Cout: Cin,
+    Ho: H,
+    Wo: W,
+    kh,
+    kw,
+    stride: h.stride,
+    padding: h.padding,
+    dilation: h.dilation,
+  };
   const b = bias ?? null;
   const out = gatherConv(geo, x, w, b, true);
   const inputs = b ? [x, w, b] : [x, w];
@@ -429,19 +572,46 @@ function convTransposeFromPoint(x: Tensor, w: Tensor, bias: Tensor | null): Tens
 
 // ------------------------------------------------------------------ single passes (torch.nn.grad style)
 
-function geometryOf(op: string, xShape: readonly number[], yShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions): ConvGeometry {
+function geometryOf(
+  op: string,
+  xShape: readonly number[],
+  yShape: readonly number[],
+  wShape: readonly number[],
+  opts: Conv2dOptions,
+): ConvGeometry {
   const h = hyper(op, opts, false);
   const [N, Cin, H, W] = xShape;
   const [, Cout, Ho, Wo] = yShape;
-  if (wShape[0] !== Cout || wShape[1] !== Cin) throw new Error(`${op}: weight ${formatShape(wShape)} does not map input ${formatShape(xShape)} to output ${formatShape(yShape)}`);
-  return { N, Cin, H, W, Cout, Ho, Wo, kh: wShape[2], kw: wShape[3], stride: h.stride, padding: h.padding, dilation: h.dilation };
+  if (wShape[0] !== Cout || wShape[1] !== Cin)
+    throw new Error(
+      `${op}: weight ${formatShape(wShape)} does not map input ${formatShape(xShape)} to output ${formatShape(yShape)}`,
+    );
+  return {
+    N,
+    Cin,
+    H,
+    W,
+    Cout,
+    Ho,
+    Wo,
+    kh: wShape[2],
+    kw: wShape[3],
+    stride: h.stride,
+    padding: h.padding,
+    dilation: h.dilation,
+  };
 }
 
 /**
  * The input gradient of conv2d alone (torch.nn.grad.conv2d_input): dX [N,Cin,H,W] from dY and w [Cout,Cin,kh,kw].
  * Not recorded by autograd; used by benchmarks and for second-order tricks.
  */
-export function conv2dInputGrad(inputShape: [number, number, number, number], w: Tensor, dy: Tensor, opts: Conv2dOptions = {}): Tensor {
+export function conv2dInputGrad(
+  inputShape: [number, number, number, number],
+  w: Tensor,
+  dy: Tensor,
+  opts: Conv2dOptions = {},
+): Tensor {
   return gatherConv(geometryOf('conv2dInputGrad', inputShape, dy.shape, w.shape, opts), dy, w, null, true);
 }
 
@@ -452,12 +622,22 @@ export function conv2dWeightGrad(x: Tensor, kernel: [number, number], dy: Tensor
 }
 
 /** The input gradient of convTranspose2d alone: dX [N,Cin,H,W] = conv2d(dY, w) without bias. */
-export function convTranspose2dInputGrad(inputShape: [number, number, number, number], w: Tensor, dy: Tensor, opts: Conv2dOptions = {}): Tensor {
+export function convTranspose2dInputGrad(
+  inputShape: [number, number, number, number],
+  w: Tensor,
+  dy: Tensor,
+  opts: Conv2dOptions = {},
+): Tensor {
   return gatherConv(geometryOf('convTranspose2dInputGrad', dy.shape, inputShape, w.shape, opts), dy, w, null, false);
 }
 
 /** The weight gradient of convTranspose2d alone: dW [Cin,Cout,kh,kw] from its input x and dY. */
-export function convTranspose2dWeightGrad(x: Tensor, kernel: [number, number], dy: Tensor, opts: Conv2dOptions = {}): Tensor {
+export function convTranspose2dWeightGrad(
+  x: Tensor,
+  kernel: [number, number],
+  dy: Tensor,
+  opts: Conv2dOptions = {},
+): Tensor {
   const geo = geometryOf('convTranspose2dWeightGrad', dy.shape, x.shape, [x.shape[1], dy.shape[1], ...kernel], opts);
   return weightGrad(geo, x, dy);
 }

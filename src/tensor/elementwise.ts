@@ -42,11 +42,22 @@ export type UnaryOp = keyof typeof UNARY_OPS;
 
 const NON_DIFF = new Set<UnaryOp>(['gtScalar', 'ltScalar', 'step']);
 
-function launchElementwise(shader: 'unary' | 'unary_backward', subs: Record<string, string>, inputs: Tensor[], out: Tensor, a: number, b: number): void {
+function launchElementwise(
+  shader: 'unary' | 'unary_backward',
+  subs: Record<string, string>,
+  inputs: Tensor[],
+  out: Tensor,
+  a: number,
+  b: number,
+): void {
   if (out.size === 0) return;
   engine().launch(
     { shader, subs, constants: { PER: ELEMENTS_PER_INVOCATION } },
-    { params: shaderParams(shader, { n: out.size, a, b }), buffers: [...inputs.map((t) => t.buffer), out.buffer], workgroups: elementwiseGrid(out.size) },
+    {
+      params: shaderParams(shader, { n: out.size, a, b }),
+      buffers: [...inputs.map((t) => t.buffer), out.buffer],
+      workgroups: elementwiseGrid(out.size),
+    },
   );
 }
 

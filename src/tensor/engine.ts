@@ -52,7 +52,10 @@ class BufferPool {
   inUseBytes = 0;
   inUseBuffers = 0;
 
-  constructor(private device: GPUDevice, private usage: number) {}
+  constructor(
+    private device: GPUDevice,
+    private usage: number,
+  ) {}
 
   acquire(bytes: number): GPUBuffer {
     const size = sizeClass(bytes);
@@ -166,7 +169,9 @@ export class Engine {
     const module = this.device.createShaderModule({ code, label: kernel.shader });
     // WGSL bool overrides are passed as numbers (0/1); Dawn's Node bindings reject JS booleans.
     const constants = kernel.constants
-      ? Object.fromEntries(Object.entries(kernel.constants).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]))
+      ? Object.fromEntries(
+          Object.entries(kernel.constants).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]),
+        )
       : undefined;
     p = this.device.createComputePipeline({
       layout: 'auto',
@@ -193,7 +198,9 @@ export class Engine {
     const [x, y, z] = l.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     if (l.params.shader !== kernel.shader) {
-      throw new Error(`launch: parameters written for shaders/${l.params.shader}.wgsl given to shaders/${kernel.shader}.wgsl`);
+      throw new Error(
+        `launch: parameters written for shaders/${l.params.shader}.wgsl given to shaders/${kernel.shader}.wgsl`,
+      );
     }
     const pipeline = this.pipeline(kernel);
     const slot = this.uniformSlot(l.params.data);
@@ -215,7 +222,14 @@ export class Engine {
   }
 
   /** In profiling mode every launch gets its own pass with GPU timestamps at its start and end. */
-  private profiledDispatch(kernel: Kernel, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, x: number, y: number, z: number): void {
+  private profiledDispatch(
+    kernel: Kernel,
+    pipeline: GPUComputePipeline,
+    bindGroup: GPUBindGroup,
+    x: number,
+    y: number,
+    z: number,
+  ): void {
     const p = this.profiler!;
     if (p.labels.length === p.capacity) this.submit();
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
@@ -224,7 +238,9 @@ export class Engine {
       this.pass = null;
     }
     const i = p.labels.length;
-    const pass = this.encoder.beginComputePass({ timestampWrites: { querySet: p.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    const pass = this.encoder.beginComputePass({
+      timestampWrites: { querySet: p.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+    });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
@@ -237,10 +253,16 @@ export class Engine {
    * feature). Each launch then runs in its own compute pass, so profiled runs are a little slower.
    */
   startProfiling(capacity = 2048): void {
-    if (!this.device.features.has('timestamp-query')) throw new Error(`Profiling needs the 'timestamp-query' feature, which adapter ${this.adapter.slug} does not offer`);
+    if (!this.device.features.has('timestamp-query'))
+      throw new Error(
+        `Profiling needs the 'timestamp-query' feature, which adapter ${this.adapter.slug} does not offer`,
+      );
     this.submit();
     const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
-    const resolve = this.device.createBuffer({ size: 16 * capacity, usage: 0x200 /* QUERY_RESOLVE */ | 0x04 /* COPY_SRC */ });
+    const resolve = this.device.createBuffer({
+      size: 16 * capacity,
+      usage: 0x200 /* QUERY_RESOLVE */ | 0x04 /* COPY_SRC */,
+    });
     this.profiler = { querySet, resolve, capacity, labels: [], reads: [], totals: new Map() };
   }
 
@@ -270,20 +292,22 @@ export class Engine {
     this.encoder.resolveQuerySet(p.querySet, 0, 2 * n, p.resolve, 0);
     const staging = this.device.createBuffer({ size: 16 * n, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */ });
     this.encoder.copyBufferToBuffer(p.resolve, 0, staging, 0, 16 * n);
-    p.reads.push((async () => {
-      await this.device.queue.onSubmittedWorkDone();
-      await staging.mapAsync(0x01);
-      const ts = new BigUint64Array(staging.getMappedRange().slice(0));
-      staging.unmap();
-      staging.destroy();
-      labels.forEach((label, i) => {
-        const ms = Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
-        const t = p.totals.get(label) ?? { ms: 0, launches: 0 };
-        t.ms += ms > 0 ? ms : 0;
-        t.launches++;
-        p.totals.set(label, t);
-      });
-    })());
+    p.reads.push(
+      (async () => {
+        await this.device.queue.onSubmittedWorkDone();
+        await staging.mapAsync(0x01);
+        const ts = new BigUint64Array(staging.getMappedRange().slice(0));
+        staging.unmap();
+        staging.destroy();
+        labels.forEach((label, i) => {
+          const ms = Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
+          const t = p.totals.get(label) ?? { ms: 0, launches: 0 };
+          t.ms += ms > 0 ? ms : 0;
+          t.launches++;
+          p.totals.set(label, t);
+        });
+      })(),
+    );
   }
 
   private computePass(): GPUComputePassEncoder {

@@ -43,7 +43,8 @@ const NODE_WEBGPU_MODULE = 'webgpu';
 export async function getGPU(dawnOptions: string[] = []): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  const isNode =
+    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
   if (!isNode) throw new NoAdapterError('navigator.gpu is missing: this browser has WebGPU disabled or unsupported');
   let mod: { create: (o: string[]) => GPU; globals: Record<string, unknown> };
   try {
@@ -68,9 +69,13 @@ export function summarizeAdapter(info: GPUAdapterInfo): AdapterSummary {
   const all = `${vendor} ${architecture} ${device} ${description}`.toLowerCase();
   let slug = 'gpu';
   let isCPU = false;
-  if (all.includes('llvmpipe') || all.includes('lavapipe')) { slug = 'lavapipe'; isCPU = true; }
-  else if (all.includes('swiftshader')) { slug = 'swiftshader'; isCPU = true; }
-  else if (all.includes('nvidia')) slug = 'nvidia';
+  if (all.includes('llvmpipe') || all.includes('lavapipe')) {
+    slug = 'lavapipe';
+    isCPU = true;
+  } else if (all.includes('swiftshader')) {
+    slug = 'swiftshader';
+    isCPU = true;
+  } else if (all.includes('nvidia')) slug = 'nvidia';
   else if (all.includes('amd') || all.includes('radeon')) slug = 'amd';
   else if (all.includes('intel')) slug = 'intel';
   else if (all.includes('apple')) slug = 'apple';
@@ -83,13 +88,13 @@ export interface AcquiredDevice {
   adapter: AdapterSummary;
 }
 
-
-
 /**
  * Requests an adapter and a device with the adapter's largest buffer limits (conv activations of big
  * images exceed the 128 MiB default binding size on some adapters).
  */
-export async function acquireDevice(opts: { powerPreference?: GPUPowerPreference; dawnOptions?: string[] } = {}): Promise<AcquiredDevice> {
+export async function acquireDevice(
+  opts: { powerPreference?: GPUPowerPreference; dawnOptions?: string[] } = {},
+): Promise<AcquiredDevice> {
   const gpu = await getGPU(opts.dawnOptions);
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) throw new NoAdapterError('requestAdapter() returned null');

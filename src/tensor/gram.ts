@@ -26,13 +26,25 @@ export function gram(f: Tensor, opts: { normalize?: GramNormalize } = {}): Tenso
   const [N, C, H, W] = f.shape;
   const HW = H * W;
   const norm = { hw: HW, chw: C * HW, none: 1 }[normalize];
-  if (norm === undefined) throw new Error(`gram: normalize must be 'hw', 'chw' or 'none', got ${JSON.stringify(normalize)}`);
+  if (norm === undefined)
+    throw new Error(`gram: normalize must be 'hw', 'chw' or 'none', got ${JSON.stringify(normalize)}`);
   if (norm === 0) throw new Error(`gram: features ${formatShape(f.shape)} have no spatial positions to normalize by`);
 
   const products = Tensor.empty([N, C, C]);
   launchMatmul({
-    A: f.buffer, B: f.buffer, C: products.buffer, M: C, N: C, K: HW, batch: N,
-    aBatchStride: C * HW, bBatchStride: C * HW, cBatchStride: C * C, transA: false, transB: true, accumulate: false,
+    A: f.buffer,
+    B: f.buffer,
+    C: products.buffer,
+    M: C,
+    N: C,
+    K: HW,
+    batch: N,
+    aBatchStride: C * HW,
+    bBatchStride: C * HW,
+    cBatchStride: C * C,
+    transA: false,
+    transB: true,
+    accumulate: false,
   });
   let out = products;
   if (norm !== 1) {
@@ -44,12 +56,27 @@ export function gram(f: Tensor, opts: { normalize?: GramNormalize } = {}): Tenso
     const sym = Tensor.empty([N, C, C]);
     engine().launch(
       { shader: 'gram', entry: 'symmetrize' },
-      { params: shaderParams('gram', { count: sym.size, C, scale: 1 / norm }), buffers: [dG.buffer, sym.buffer], workgroups: grid1d(sym.size, 256) },
+      {
+        params: shaderParams('gram', { count: sym.size, C, scale: 1 / norm }),
+        buffers: [dG.buffer, sym.buffer],
+        workgroups: grid1d(sym.size, 256),
+      },
     );
     const df = Tensor.empty(f.shape);
     launchMatmul({
-      A: sym.buffer, B: f.buffer, C: df.buffer, M: C, N: HW, K: C, batch: N,
-      aBatchStride: C * C, bBatchStride: C * HW, cBatchStride: C * HW, transA: false, transB: false, accumulate: false,
+      A: sym.buffer,
+      B: f.buffer,
+      C: df.buffer,
+      M: C,
+      N: HW,
+      K: C,
+      batch: N,
+      aBatchStride: C * C,
+      bBatchStride: C * HW,
+      cBatchStride: C * HW,
+      transA: false,
+      transB: false,
+      accumulate: false,
     });
     sym.dispose();
     return [df];

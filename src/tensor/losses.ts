@@ -13,12 +13,15 @@ import { formatShape } from './shape.ts';
 export type Reduction = 'mean' | 'sum' | 'none';
 
 function checkReduction(r: Reduction, op: string): void {
-  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(r)}`);
+  if (r !== 'mean' && r !== 'sum' && r !== 'none')
+    throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(r)}`);
 }
 
 function checkSameShape(a: Tensor, b: Tensor, op: string, names: [string, string]): void {
   if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
-    throw new Error(`${op}: ${names[0]} ${formatShape(a.shape)} and ${names[1]} ${formatShape(b.shape)} must have the same shape`);
+    throw new Error(
+      `${op}: ${names[0]} ${formatShape(a.shape)} and ${names[1]} ${formatShape(b.shape)} must have the same shape`,
+    );
   }
 }
 
@@ -55,16 +58,24 @@ export function bceWithLogits(logits: Tensor, targets: Tensor | number, opts: { 
   // A scalar target leaves the T binding unused by the kernel; the logits fill it (read-only aliasing is fine).
   const tBuf = scalar ? logits.buffer : targets.buffer;
   const elementwise = Tensor.empty(logits.shape);
-  if (n > 0) engine().launch({ ...kernel, entry: 'forward' }, { params, buffers: [logits.buffer, tBuf, elementwise.buffer], workgroups: grid1d(n, 256) });
+  if (n > 0)
+    engine().launch(
+      { ...kernel, entry: 'forward' },
+      { params, buffers: [logits.buffer, tBuf, elementwise.buffer], workgroups: grid1d(n, 256) },
+    );
   const inputs = scalar ? [logits] : [logits, targets];
   record(elementwise, 'bceWithLogits', inputs, (g) => {
     const grad = (entry: 'grad_logits' | 'grad_targets') => {
       const d = Tensor.empty(logits.shape);
-      const buffers = entry === 'grad_logits' ? [logits.buffer, tBuf, g.buffer, d.buffer] : [logits.buffer, g.buffer, d.buffer];
+      const buffers =
+        entry === 'grad_logits' ? [logits.buffer, tBuf, g.buffer, d.buffer] : [logits.buffer, g.buffer, d.buffer];
       if (n > 0) engine().launch({ ...kernel, entry }, { params, buffers, workgroups: grid1d(n, 256) });
       return d;
     };
-    return [logits.requiresGrad ? grad('grad_logits') : null, !scalar && targets.requiresGrad ? grad('grad_targets') : null];
+    return [
+      logits.requiresGrad ? grad('grad_logits') : null,
+      !scalar && targets.requiresGrad ? grad('grad_targets') : null,
+    ];
   });
   return reduceLoss(elementwise, reduction);
 }
@@ -111,8 +122,10 @@ export function totalVariation(x: Tensor, opts: TotalVariationOptions = {}): Ten
   const beta = opts.beta ?? 2;
   const reduction = opts.reduction ?? 'sum';
   checkReduction(reduction, 'totalVariation');
-  if (x.rank !== 4) throw new Error(`totalVariation: images must be 4-D [N, C, H, W], got shape ${formatShape(x.shape)}`);
-  if (kind !== 'abs' && kind !== 'squared') throw new Error(`totalVariation: kind must be 'abs' or 'squared', got ${JSON.stringify(kind)}`);
+  if (x.rank !== 4)
+    throw new Error(`totalVariation: images must be 4-D [N, C, H, W], got shape ${formatShape(x.shape)}`);
+  if (kind !== 'abs' && kind !== 'squared')
+    throw new Error(`totalVariation: kind must be 'abs' or 'squared', got ${JSON.stringify(kind)}`);
   if (!(beta > 0)) throw new Error(`totalVariation: beta must be positive, got ${beta}`);
   const [, , H, W] = x.shape;
   const temps: Tensor[] = [];

@@ -75,7 +75,12 @@ function registerWorkgroup(M: number, N: number): [number, number] {
  * `splitK.minWorkgroups()` workgroups, then summing the partials in a fixed order (matmul_split_sum.wgsl),
  * spreads it out.
  */
-export function splitCount(workgroups: number, K: number, minWorkgroups = splitK.minWorkgroups(), minChunk = splitK.minChunk): number {
+export function splitCount(
+  workgroups: number,
+  K: number,
+  minWorkgroups = splitK.minWorkgroups(),
+  minChunk = splitK.minChunk,
+): number {
   if (workgroups >= minWorkgroups || K < 2 * minChunk) return 1;
   return Math.min(Math.ceil(minWorkgroups / workgroups), Math.floor(K / minChunk), 64);
 }
@@ -92,32 +97,50 @@ export const splitK = {
 
 export function launchMatmul(m: MatmulArgs): void {
   if (m.M === 0 || m.N === 0 || m.batch === 0) return;
-  if (m.batch > 65535) throw new Error(`matmul: batch of ${m.batch} matrices exceeds the 65535 workgroups a dispatch allows in z`);
+  if (m.batch > 65535)
+    throw new Error(`matmul: batch of ${m.batch} matrices exceeds the 65535 workgroups a dispatch allows in z`);
   const flags = { TRANS_A: m.transA, TRANS_B: m.transB, ACCUMULATE: m.accumulate };
   const version = matmulVersion();
   if (version === 'naive') {
     engine().launch(
       { shader: 'matmul_naive', constants: flags },
-      { params: naiveParams(m), buffers: [m.A, m.B, m.C], workgroups: [Math.ceil(m.N / 16), Math.ceil(m.M / 16), m.batch] },
+      {
+        params: naiveParams(m),
+        buffers: [m.A, m.B, m.C],
+        workgroups: [Math.ceil(m.N / 16), Math.ceil(m.M / 16), m.batch],
+      },
     );
     return;
   }
   const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
-  const [kernel, gx, gy]: [Kernel & { shader: 'matmul' | 'matmul_tiled' }, number, number] = version === 'tiled'
-    ? [{ shader: 'matmul_tiled', constants: flags }, Math.ceil(m.N / 64), Math.ceil(m.M / 64)]
-    : [{ shader: 'matmul', constants: { ...flags, WG_X, WG_Y } }, Math.ceil(m.N / (16 * WG_X)), Math.ceil(m.M / (8 * WG_Y))];
+  const [kernel, gx, gy]: [Kernel & { shader: 'matmul' | 'matmul_tiled' }, number, number] =
+    version === 'tiled'
+      ? [{ shader: 'matmul_tiled', constants: flags }, Math.ceil(m.N / 64), Math.ceil(m.M / 64)]
+      : [
+          { shader: 'matmul', constants: { ...flags, WG_X, WG_Y } },
+          Math.ceil(m.N / (16 * WG_X)),
+          Math.ceil(m.M / (8 * WG_Y)),
+        ];
   let splits = splitCount(gx * gy * m.batch, m.K);
   const kChunk = Math.ceil(m.K / splits);
   splits = Math.ceil(m.K / kChunk);
   if (splits === 1 || m.batch * splits > 65535) {
-    engine().launch(kernel, { params: matmulParams(kernel.shader, m, 1, m.K), buffers: [m.A, m.B, m.C], workgroups: [gx, gy, m.batch] });
+    engine().launch(kernel, {
+      params: matmulParams(kernel.shader, m, 1, m.K),
+      buffers: [m.A, m.B, m.C],
+      workgroups: [gx, gy, m.batch],
+    });
     return;
   }
   // Pass 1: partial products into a scratch buffer [batch·splits, M, N]; pass 2: their sum into C.
   const e = engine();
   const partials = e.alloc(m.batch * splits * m.M * m.N * 4);
   const partialKernel = { ...kernel, constants: { ...kernel.constants, ACCUMULATE: false } };
-  e.launch(partialKernel, { params: matmulParams(kernel.shader, m, splits, kChunk), buffers: [m.A, m.B, partials], workgroups: [gx, gy, m.batch * splits] });
+  e.launch(partialKernel, {
+    params: matmulParams(kernel.shader, m, splits, kChunk),
+    buffers: [m.A, m.B, partials],
+    workgroups: [gx, gy, m.batch * splits],
+  });
   e.launch(
     { shader: 'matmul_split_sum', constants: { ACCUMULATE: m.accumulate } },
     {
@@ -146,12 +169,18 @@ function matmulParams(shader: 'matmul' | 'matmul_tiled', m: MatmulArgs, splits: 
  * after), batch dimensions broadcast.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (a.rank === 0 || b.rank === 0) throw new Error(`matmul: both operands need at least one dimension, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.rank === 0 || b.rank === 0)
+    throw new Error(
+      `matmul: both operands need at least one dimension, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
   const a2 = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : a;
   const b2 = b.rank === 1 ? reshape(b, [b.shape[0], 1]) : b;
   const [M, K] = a2.shape.slice(-2);
   const [K2, N] = b2.shape.slice(-2);
-  if (K !== K2) throw new Error(`matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} are not aligned (inner dimensions ${K} and ${K2})`);
+  if (K !== K2)
+    throw new Error(
+      `matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} are not aligned (inner dimensions ${K} and ${K2})`,
+    );
   const batchShape = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), 'matmul');
   const out = matmulForward(a2, b2, batchShape, M, N, K);
   let result = out;
@@ -183,7 +212,21 @@ function matmulForward(a: Tensor, b: Tensor, batchShape: number[], M: number, N:
   const out = Tensor.empty([...batchShape, M, N]);
   const A = batchOperand(a, batchShape);
   const B = batchOperand(b, batchShape);
-  launchMatmul({ A: A.t.buffer, B: B.t.buffer, C: out.buffer, M, N, K, batch, aBatchStride: A.stride, bBatchStride: B.stride, cBatchStride: M * N, transA: false, transB: false, accumulate: false });
+  launchMatmul({
+    A: A.t.buffer,
+    B: B.t.buffer,
+    C: out.buffer,
+    M,
+    N,
+    K,
+    batch,
+    aBatchStride: A.stride,
+    bBatchStride: B.stride,
+    cBatchStride: M * N,
+    transA: false,
+    transB: false,
+    accumulate: false,
+  });
   if (A.owned) A.t.dispose();
   if (B.owned) B.t.dispose();
   return record(out, 'matmul', [a, b], (g) => {
@@ -193,7 +236,21 @@ function matmulForward(a: Tensor, b: Tensor, batchShape: number[], M: number, N:
       // dA = g · Bᵀ  (batch-full), then summed over broadcast batch dims
       const full = Tensor.empty([...batchShape, M, K]);
       const Bx = batchOperand(b, batchShape);
-      launchMatmul({ A: g.buffer, B: Bx.t.buffer, C: full.buffer, M, N: K, K: N, batch, aBatchStride: M * N, bBatchStride: Bx.stride, cBatchStride: M * K, transA: false, transB: true, accumulate: false });
+      launchMatmul({
+        A: g.buffer,
+        B: Bx.t.buffer,
+        C: full.buffer,
+        M,
+        N: K,
+        K: N,
+        batch,
+        aBatchStride: M * N,
+        bBatchStride: Bx.stride,
+        cBatchStride: M * K,
+        transA: false,
+        transB: true,
+        accumulate: false,
+      });
       if (Bx.owned) Bx.t.dispose();
       ga = reduceAndFree(full, a.shape);
     }
@@ -201,7 +258,21 @@ function matmulForward(a: Tensor, b: Tensor, batchShape: number[], M: number, N:
       // dB = Aᵀ · g
       const full = Tensor.empty([...batchShape, K, N]);
       const Ax = batchOperand(a, batchShape);
-      launchMatmul({ A: Ax.t.buffer, B: g.buffer, C: full.buffer, M: K, N, K: M, batch, aBatchStride: Ax.stride, bBatchStride: M * N, cBatchStride: K * N, transA: true, transB: false, accumulate: false });
+      launchMatmul({
+        A: Ax.t.buffer,
+        B: g.buffer,
+        C: full.buffer,
+        M: K,
+        N,
+        K: M,
+        batch,
+        aBatchStride: Ax.stride,
+        bBatchStride: M * N,
+        cBatchStride: K * N,
+        transA: true,
+        transB: false,
+        accumulate: false,
+      });
       if (Ax.owned) Ax.t.dispose();
       gb = reduceAndFree(full, b.shape);
     }
@@ -216,22 +287,68 @@ function matmulForward(a: Tensor, b: Tensor, batchShape: number[], M: number, N:
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   if (w.rank !== 2) throw new Error(`linear: weight must be [out, in], got ${formatShape(w.shape)}`);
   const [outF, inF] = w.shape;
-  if (x.rank < 1 || x.shape[x.rank - 1] !== inF) throw new Error(`linear: input ${formatShape(x.shape)} must end in ${inF} features to match weight ${formatShape(w.shape)}`);
-  if (b && (b.rank !== 1 || b.shape[0] !== outF)) throw new Error(`linear: bias ${formatShape(b.shape)} must be [${outF}] for weight ${formatShape(w.shape)}`);
+  if (x.rank < 1 || x.shape[x.rank - 1] !== inF)
+    throw new Error(
+      `linear: input ${formatShape(x.shape)} must end in ${inF} features to match weight ${formatShape(w.shape)}`,
+    );
+  if (b && (b.rank !== 1 || b.shape[0] !== outF))
+    throw new Error(`linear: bias ${formatShape(b.shape)} must be [${outF}] for weight ${formatShape(w.shape)}`);
   const M = x.size / inF;
   const outShape = [...x.shape.slice(0, -1), outF];
   const y = Tensor.empty(outShape);
-  launchMatmul({ A: x.buffer, B: w.buffer, C: y.buffer, M, N: outF, K: inF, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA: false, transB: true, accumulate: false });
+  launchMatmul({
+    A: x.buffer,
+    B: w.buffer,
+    C: y.buffer,
+    M,
+    N: outF,
+    K: inF,
+    batch: 1,
+    aBatchStride: 0,
+    bBatchStride: 0,
+    cBatchStride: 0,
+    transA: false,
+    transB: true,
+    accumulate: false,
+  });
   const xy = record(y, 'linear', [x, w], (g) => {
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     if (x.requiresGrad) {
       gx = Tensor.empty(x.shape);
-      launchMatmul({ A: g.buffer, B: w.buffer, C: gx.buffer, M, N: inF, K: outF, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA: false, transB: false, accumulate: false });
+      launchMatmul({
+        A: g.buffer,
+        B: w.buffer,
+        C: gx.buffer,
+        M,
+        N: inF,
+        K: outF,
+        batch: 1,
+        aBatchStride: 0,
+        bBatchStride: 0,
+        cBatchStride: 0,
+        transA: false,
+        transB: false,
+        accumulate: false,
+      });
     }
     if (w.requiresGrad) {
       gw = Tensor.empty(w.shape);
-      launchMatmul({ A: g.buffer, B: x.buffer, C: gw.buffer, M: outF, N: inF, K: M, batch: 1, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0, transA: true, transB: false, accumulate: false });
+      launchMatmul({
+        A: g.buffer,
+        B: x.buffer,
+        C: gw.buffer,
+        M: outF,
+        N: inF,
+        K: M,
+        batch: 1,
+        aBatchStride: 0,
+        bBatchStride: 0,
+        cBatchStride: 0,
+        transA: true,
+        transB: false,
+        accumulate: false,
+      });
     }
     return [gx, gw];
   });

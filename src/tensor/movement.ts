@@ -45,11 +45,15 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   const inferred = s.indexOf(-1);
   if (inferred !== -1) {
     const rest = s.reduce((n, d, i) => (i === inferred ? n : n * d), 1);
-    if (rest === 0 || x.size % rest !== 0) throw new Error(`reshape: cannot reshape ${formatShape(x.shape)} into ${formatShape(shape)}`);
+    if (rest === 0 || x.size % rest !== 0)
+      throw new Error(`reshape: cannot reshape ${formatShape(x.shape)} into ${formatShape(shape)}`);
     s[inferred] = x.size / rest;
   }
   checkShape(s, 'reshape target');
-  if (shapeSize(s) !== x.size) throw new Error(`reshape: cannot reshape ${formatShape(x.shape)} (${x.size} elements) into ${formatShape(shape)} (${shapeSize(s)} elements)`);
+  if (shapeSize(s) !== x.size)
+    throw new Error(
+      `reshape: cannot reshape ${formatShape(x.shape)} (${x.size} elements) into ${formatShape(shape)} (${shapeSize(s)} elements)`,
+    );
   const out = x.reshapeView(s);
   return record(out, 'reshape', [x], (g) => [g.reshapeView(x.shape)]);
 }
@@ -60,7 +64,12 @@ export function permute(x: Tensor, dims: number[]): Tensor {
   }
   const d = dims.map((a) => normAxis(a, x.rank, 'permute'));
   const strides = contiguousStrides(x.shape);
-  const out = gather(x, d.map((i) => x.shape[i]), d.map((i) => strides[i]), 0);
+  const out = gather(
+    x,
+    d.map((i) => x.shape[i]),
+    d.map((i) => strides[i]),
+    0,
+  );
   const inverse = new Array<number>(d.length);
   d.forEach((a, i) => (inverse[a] = i));
   return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
@@ -83,7 +92,8 @@ export function expandRaw(x: Tensor, shape: Shape): Tensor {
 /** Broadcasts to `shape` (copying). */
 export function expand(x: Tensor, shape: Shape): Tensor {
   const target = broadcastShapes(x.shape, shape, 'expand');
-  if (!sameShape(target, shape)) throw new Error(`expand: ${formatShape(x.shape)} cannot be expanded to ${formatShape(shape)}`);
+  if (!sameShape(target, shape))
+    throw new Error(`expand: ${formatShape(x.shape)} cannot be expanded to ${formatShape(shape)}`);
   const out = expandRaw(x, shape);
   return record(out, 'expand', [x], (g) => [sumTo(g, x.shape)]);
 }
@@ -102,7 +112,8 @@ export function slice(x: Tensor, ranges: ([number, number, number?] | [number, n
     const dim = x.shape[i];
     const r = ranges[i];
     let [start, end, step] = r ? [r[0], r[1], r[2] ?? 1] : [0, dim, 1];
-    if (!Number.isInteger(step) || step <= 0) throw new Error(`slice: step ${step} in dimension ${i} must be a positive integer`);
+    if (!Number.isInteger(step) || step <= 0)
+      throw new Error(`slice: step ${step} in dimension ${i} must be a positive integer`);
     if (start < 0) start += dim;
     if (end < 0) end += dim;
     start = Math.min(Math.max(start, 0), dim);
@@ -122,7 +133,8 @@ export function slice(x: Tensor, ranges: ([number, number, number?] | [number, n
 /** `length` entries of `axis` from `start` (torch.narrow). */
 export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
   const a = normAxis(axis, x.rank, 'narrow');
-  if (start < 0 || length < 0 || start + length > x.shape[a]) throw new Error(`narrow: [${start}, ${start + length}) is outside dimension ${a} of size ${x.shape[a]}`);
+  if (start < 0 || length < 0 || start + length > x.shape[a])
+    throw new Error(`narrow: [${start}, ${start + length}) is outside dimension ${a} of size ${x.shape[a]}`);
   const ranges: [number, number][] = x.shape.map((d) => [0, d]);
   ranges[a] = [start, start + length];
   return slice(x, ranges);
@@ -134,7 +146,9 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
   const a = normAxis(axis, first.rank, 'concat');
   for (const t of tensors) {
     if (t.rank !== first.rank || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
-      throw new Error(`concat: shapes ${formatShape(first.shape)} and ${formatShape(t.shape)} differ outside axis ${a}`);
+      throw new Error(
+        `concat: shapes ${formatShape(first.shape)} and ${formatShape(t.shape)} differ outside axis ${a}`,
+      );
     }
   }
   const shape = [...first.shape];
@@ -148,7 +162,9 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
     scatter(t, out, strides, pos * strides[a]);
     pos += t.shape[a];
   }
-  return record(out, 'concat', tensors, (g) => tensors.map((t, i) => (t.requiresGrad ? narrowRaw(g, a, starts[i], t.shape[a]) : null)));
+  return record(out, 'concat', tensors, (g) =>
+    tensors.map((t, i) => (t.requiresGrad ? narrowRaw(g, a, starts[i], t.shape[a]) : null)),
+  );
 }
 
 function narrowRaw(x: Tensor, a: number, start: number, length: number): Tensor {
@@ -159,7 +175,10 @@ function narrowRaw(x: Tensor, a: number, start: number, length: number): Tensor 
 }
 
 export function squeeze(x: Tensor, axis?: number): Tensor {
-  const shape = axis === undefined ? x.shape.filter((d) => d !== 1) : x.shape.filter((d, i) => !(i === normAxis(axis, x.rank, 'squeeze') && d === 1));
+  const shape =
+    axis === undefined
+      ? x.shape.filter((d) => d !== 1)
+      : x.shape.filter((d, i) => !(i === normAxis(axis, x.rank, 'squeeze') && d === 1));
   return reshape(x, shape);
 }
 
@@ -177,4 +196,3 @@ export function clone(x: Tensor): Tensor {
   engine().copy(x.buffer, 0, out.buffer, 0, x.size * 4);
   return record(out, 'clone', [x], (g) => [g.reshapeView(x.shape)]);
 }
-

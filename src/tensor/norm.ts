@@ -38,15 +38,28 @@ export function batchNorm(
   const [N, C] = x.shape;
   const HW = x.shape.slice(2).reduce((a, b) => a * b, 1);
   const M = N * HW;
-  for (const [field, t] of [['gamma', gamma], ['beta', beta], ['runningMean', runningMean], ['runningVar', runningVar]] as const) {
+  for (const [field, t] of [
+    ['gamma', gamma],
+    ['beta', beta],
+    ['runningMean', runningMean],
+    ['runningVar', runningVar],
+  ] as const) {
     if (t && (t.rank !== 1 || t.shape[0] !== C)) {
-      throw new Error(`batchNorm: ${field} has shape ${formatShape(t.shape)} but input ${formatShape(x.shape)} has C=${C} channels (expected [${C}])`);
+      throw new Error(
+        `batchNorm: ${field} has shape ${formatShape(t.shape)} but input ${formatShape(x.shape)} has C=${C} channels (expected [${C}])`,
+      );
     }
   }
-  if ((gamma === null) !== (beta === null)) throw new Error('batchNorm: gamma and beta must both be given or both be null');
-  if ((runningMean === null) !== (runningVar === null)) throw new Error('batchNorm: runningMean and runningVar must both be given or both be null');
-  for (const [field, t] of [['runningMean', runningMean], ['runningVar', runningVar]] as const) {
-    if (t?.requiresGrad) throw new Error(`batchNorm: ${field} is a running-statistics buffer and must not require grad`);
+  if ((gamma === null) !== (beta === null))
+    throw new Error('batchNorm: gamma and beta must both be given or both be null');
+  if ((runningMean === null) !== (runningVar === null))
+    throw new Error('batchNorm: runningMean and runningVar must both be given or both be null');
+  for (const [field, t] of [
+    ['runningMean', runningMean],
+    ['runningVar', runningVar],
+  ] as const) {
+    if (t?.requiresGrad)
+      throw new Error(`batchNorm: ${field} is a running-statistics buffer and must not require grad`);
   }
   const momentum = opts.momentum ?? 0.1;
   const eps = opts.eps ?? 1e-5;
@@ -56,12 +69,24 @@ export function batchNorm(
   }
   const affine = gamma !== null;
 
-  const params = shaderParams('batchnorm', { C, HW, M, total: x.size, eps, momentum, unbias: M > 1 ? M / (M - 1) : 1, invM: 1 / M });
+  const params = shaderParams('batchnorm', {
+    C,
+    HW,
+    M,
+    total: x.size,
+    eps,
+    momentum,
+    unbias: M > 1 ? M / (M - 1) : 1,
+    invM: 1 / M,
+  });
   const e = engine();
   // [3, C]: mean, 1/√(var + eps), var — the forward's statistics, kept for backward.
   const stats = Tensor.empty([3, C]);
   if (useBatchStats) {
-    e.launch({ shader: 'batchnorm', entry: 'batch_stats' }, { params, buffers: [x.buffer, stats.buffer], workgroups: grid1d(C, 1) });
+    e.launch(
+      { shader: 'batchnorm', entry: 'batch_stats' },
+      { params, buffers: [x.buffer, stats.buffer], workgroups: grid1d(C, 1) },
+    );
     if (opts.training && runningMean && runningVar) {
       e.launch(
         { shader: 'batchnorm', entry: 'running_update' },
@@ -103,10 +128,22 @@ export function batchNorm(
     if (x.requiresGrad) {
       dx = Tensor.empty(x.shape);
       e.launch(
-        { shader: 'batchnorm', entry: 'backward_dx', constants: { AFFINE: affine, TRAINING: useBatchStats, PER: ELEMENTS_PER_INVOCATION } },
+        {
+          shader: 'batchnorm',
+          entry: 'backward_dx',
+          constants: { AFFINE: affine, TRAINING: useBatchStats, PER: ELEMENTS_PER_INVOCATION },
+        },
         {
           params,
-          buffers: [x.buffer, stats.buffer, dy.buffer, gammaBuf, dgamma?.buffer ?? stats.buffer, dbeta?.buffer ?? stats.buffer, dx.buffer],
+          buffers: [
+            x.buffer,
+            stats.buffer,
+            dy.buffer,
+            gammaBuf,
+            dgamma?.buffer ?? stats.buffer,
+            dbeta?.buffer ?? stats.buffer,
+            dx.buffer,
+          ],
           workgroups: elementwiseGrid(x.size),
         },
       );
@@ -116,8 +153,14 @@ export function batchNorm(
       dbeta?.dispose();
       return [dx];
     }
-    if (!gamma!.requiresGrad) { dgamma?.dispose(); dgamma = null; }
-    if (!beta!.requiresGrad) { dbeta?.dispose(); dbeta = null; }
+    if (!gamma!.requiresGrad) {
+      dgamma?.dispose();
+      dgamma = null;
+    }
+    if (!beta!.requiresGrad) {
+      dbeta?.dispose();
+      dbeta = null;
+    }
     return [dx, dgamma, dbeta];
   });
   if (!recorded.gradNode) stats.dispose();

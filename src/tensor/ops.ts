@@ -14,7 +14,20 @@ import { reshape, permute, transpose, expand, slice, narrow, squeeze, unsqueeze,
 import { matmul } from './matmul.ts';
 
 export { contiguousStrides, broadcastShapes } from './shape.ts';
-export { UNARY_OPS, unary, BINARY_OPS, add, sub, mul, div, maximum, minimum, compare, type UnaryOp, type BinaryOp } from './elementwise.ts';
+export {
+  UNARY_OPS,
+  unary,
+  BINARY_OPS,
+  add,
+  sub,
+  mul,
+  div,
+  maximum,
+  minimum,
+  compare,
+  type UnaryOp,
+  type BinaryOp,
+} from './elementwise.ts';
 export { sumTo } from './reduce-kernel.ts';
 export { sum, mean, max } from './reduction.ts';
 export { reshape, permute, transpose, expand, slice, narrow, concat, squeeze, unsqueeze, clone } from './movement.ts';

@@ -40,8 +40,15 @@ function require4d(x: Tensor, op: string): [number, number, number, number] {
 }
 
 interface PoolGeometry {
-  N: number; C: number; H: number; W: number; OH: number; OW: number;
-  k: [number, number]; s: [number, number]; p: [number, number];
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+  k: [number, number];
+  s: [number, number];
+  p: [number, number];
 }
 
 function poolGeometry(x: Tensor, o: PoolOptions, op: string): PoolGeometry {
@@ -55,7 +62,9 @@ function poolGeometry(x: Tensor, o: PoolOptions, op: string): PoolGeometry {
   const OH = Math.floor((H + 2 * p[0] - k[0]) / s[0]) + 1;
   const OW = Math.floor((W + 2 * p[1] - k[1]) / s[1]) + 1;
   if (OH < 1 || OW < 1) {
-    throw new Error(`${op}: input ${formatShape(x.shape)} is smaller than kernelSize ${formatShape(k)} with padding ${formatShape(p)}`);
+    throw new Error(
+      `${op}: input ${formatShape(x.shape)} is smaller than kernelSize ${formatShape(k)} with padding ${formatShape(p)}`,
+    );
   }
   return { N, C, H, W, OH, OW, k, s, p };
 }
@@ -78,7 +87,11 @@ export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
   if (out.size > 0) {
     engine().launch(
       { shader: 'pool_max', entry: 'forward' },
-      { params: poolParams('pool_max', geo, out.size), buffers: [x.buffer, out.buffer, argmax.buffer], workgroups: grid1d(out.size, 256) },
+      {
+        params: poolParams('pool_max', geo, out.size),
+        buffers: [x.buffer, out.buffer, argmax.buffer],
+        workgroups: grid1d(out.size, 256),
+      },
     );
   }
   const recorded = record(out, 'maxPool2d', [x], (dy) => {
@@ -86,7 +99,11 @@ export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
     if (dx.size > 0) {
       engine().launch(
         { shader: 'pool_max', entry: 'backward' },
-        { params: poolParams('pool_max', geo, dx.size), buffers: [dy.buffer, argmax.buffer, dx.buffer], workgroups: grid1d(dx.size, 256) },
+        {
+          params: poolParams('pool_max', geo, dx.size),
+          buffers: [dy.buffer, argmax.buffer, dx.buffer],
+          workgroups: grid1d(dx.size, 256),
+        },
       );
     }
     return [dx];
@@ -104,7 +121,11 @@ export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
   if (out.size > 0) {
     engine().launch(
       { ...kernel, entry: 'forward' },
-      { params: poolParams('pool_avg', geo, out.size), buffers: [x.buffer, out.buffer], workgroups: grid1d(out.size, 256) },
+      {
+        params: poolParams('pool_avg', geo, out.size),
+        buffers: [x.buffer, out.buffer],
+        workgroups: grid1d(out.size, 256),
+      },
     );
   }
   return record(out, 'avgPool2d', [x], (dy) => {
@@ -112,7 +133,11 @@ export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
     if (dx.size > 0) {
       engine().launch(
         { ...kernel, entry: 'backward' },
-        { params: poolParams('pool_avg', geo, dx.size), buffers: [dy.buffer, dx.buffer], workgroups: grid1d(dx.size, 256) },
+        {
+          params: poolParams('pool_avg', geo, dx.size),
+          buffers: [dy.buffer, dx.buffer],
+          workgroups: grid1d(dx.size, 256),
+        },
       );
     }
     return [dx];

@@ -58,7 +58,8 @@ export function reduceRaw(x: Tensor, axes: number[], op: 'sum' | 'max', scale: n
     redShape: reduced.shape,
     redStride: reduced.stride,
   });
-  const subs = op === 'sum' ? { COMBINE: 'a + b', IDENTITY: '0.0' } : { COMBINE: 'max(a, b)', IDENTITY: '-3.4028234663852886e38' };
+  const subs =
+    op === 'sum' ? { COMBINE: 'a + b', IDENTITY: '0.0' } : { COMBINE: 'max(a, b)', IDENTITY: '-3.4028234663852886e38' };
   engine().launch(
     { shader: 'reduce', entry: perWorkgroup ? 'per_workgroup' : 'per_thread', subs },
     { params, buffers: [x.buffer, out.buffer], workgroups: perWorkgroup ? grid1d(out.size, 1) : grid1d(out.size, 256) },

@@ -27,7 +27,10 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
   for (let i = 0; i < n; i++) {
     const da = a[a.length - n + i] ?? 1;
     const db = b[b.length - n + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) throw new Error(`${op}: shapes ${formatShape(a)} and ${formatShape(b)} cannot be broadcast together (dimension ${i}: ${da} vs ${db})`);
+    if (da !== db && da !== 1 && db !== 1)
+      throw new Error(
+        `${op}: shapes ${formatShape(a)} and ${formatShape(b)} cannot be broadcast together (dimension ${i}: ${da} vs ${db})`,
+      );
     out[i] = da === 1 ? db : da;
   }
   return out;
@@ -43,7 +46,8 @@ export function broadcastStrides(inShape: Shape, outShape: Shape): number[] {
 /** A possibly negative axis as an index in [0, rank); `op` names the op in the error. */
 export function normAxis(axis: number, rank: number, op: string): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= Math.max(rank, 1)) throw new Error(`${op}: axis ${axis} is out of range for a tensor of rank ${rank}`);
+  if (!Number.isInteger(a) || a < 0 || a >= Math.max(rank, 1))
+    throw new Error(`${op}: axis ${axis} is out of range for a tensor of rank ${rank}`);
   return a;
 }
 

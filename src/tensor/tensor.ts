@@ -23,7 +23,10 @@ export interface GradNode {
 
 class Storage {
   refs = 1;
-  constructor(public buffer: GPUBuffer, public size: number) {}
+  constructor(
+    public buffer: GPUBuffer,
+    public size: number,
+  ) {}
   release(): void {
     if (--this.refs === 0) engine().free(this.buffer);
   }
@@ -42,7 +45,8 @@ export function shapeSize(shape: Shape): number {
 
 export function checkShape(shape: Shape, what = 'shape'): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`Invalid ${what} ${formatShape(shape)}: dimensions must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`Invalid ${what} ${formatShape(shape)}: dimensions must be non-negative integers`);
   }
   if (shape.length > 8) throw new Error(`Invalid ${what} ${formatShape(shape)}: at most 8 dimensions are supported`);
 }
@@ -81,7 +85,10 @@ export class Tensor {
   static fromArray(data: ArrayLike<number>, shape?: Shape): Tensor {
     const s = shape ?? [data.length];
     checkShape(s);
-    if (shapeSize(s) !== data.length) throw new Error(`fromArray: ${data.length} values cannot have shape ${formatShape(s)} (${shapeSize(s)} elements)`);
+    if (shapeSize(s) !== data.length)
+      throw new Error(
+        `fromArray: ${data.length} values cannot have shape ${formatShape(s)} (${shapeSize(s)} elements)`,
+      );
     const t = Tensor.empty(s);
     if (data.length) engine().write(t.buffer, data instanceof Float32Array ? data : Float32Array.from(data));
     return t;
@@ -135,7 +142,10 @@ export class Tensor {
   // ---------------------------------------------------------------- data
 
   get buffer(): GPUBuffer {
-    if (!this.storage) throw new Error(`Tensor #${this.id} of shape ${formatShape(this.shape)}${this.name ? ` (${this.name})` : ''} was disposed and cannot be used`);
+    if (!this.storage)
+      throw new Error(
+        `Tensor #${this.id} of shape ${formatShape(this.shape)}${this.name ? ` (${this.name})` : ''} was disposed and cannot be used`,
+      );
     return this.storage.buffer;
   }
 
@@ -161,10 +171,14 @@ export class Tensor {
   /** Overwrites the contents in place (same size), e.g. to load weights or a data batch. */
   assign(data: Float32Array | Tensor): this {
     if (data instanceof Tensor) {
-      if (data.size !== this.size) throw new Error(`assign: source has ${data.size} elements, target ${formatShape(this.shape)} has ${this.size}`);
+      if (data.size !== this.size)
+        throw new Error(`assign: source has ${data.size} elements, target ${formatShape(this.shape)} has ${this.size}`);
       engine().copy(data.buffer, 0, this.buffer, 0, this.size * 4);
     } else {
-      if (data.length !== this.size) throw new Error(`assign: ${data.length} values for a tensor of shape ${formatShape(this.shape)} (${this.size} elements)`);
+      if (data.length !== this.size)
+        throw new Error(
+          `assign: ${data.length} values for a tensor of shape ${formatShape(this.shape)} (${this.size} elements)`,
+        );
       engine().write(this.buffer, data);
     }
     return this;
@@ -199,7 +213,8 @@ export class Tensor {
 
   /** Marks a leaf as needing a gradient; returns this. */
   requireGrad(on = true): this {
-    if (on && this.gradNode) throw new Error('requireGrad(): only leaf tensors can be marked; use retainGrad() on intermediates');
+    if (on && this.gradNode)
+      throw new Error('requireGrad(): only leaf tensors can be marked; use retainGrad() on intermediates');
     this.requiresGrad = on;
     return this;
   }
@@ -249,7 +264,8 @@ export function tidy<T extends Keepable>(fn: () => T): T {
   } finally {
     scopes.pop();
   }
-  if (result instanceof Promise) throw new Error('tidy(): the function must be synchronous (await readbacks outside tidy)');
+  if (result instanceof Promise)
+    throw new Error('tidy(): the function must be synchronous (await readbacks outside tidy)');
   const kept = new Set<Tensor>();
   collect(result, kept);
   for (const t of scope) if (!kept.has(t)) t.dispose();

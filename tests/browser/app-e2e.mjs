@@ -50,14 +50,22 @@ const text = (page, id) => page.$eval(`#${id}`, (e) => e.textContent);
 async function openPage(browser, url) {
   const page = await browser.newPage();
   page.setDefaultTimeout(180_000);
-  page.on('console', (m) => { if (m.type() === 'error') console.error('    [page]', m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.error('    [page]', m.text());
+  });
   page.on('pageerror', (e) => console.error('    [page error]', e.message));
   await page.goto(url);
   return page;
 }
-const shot = async (page, name) => { if (screenshots) await page.screenshot({ path: join(screenshots, name), fullPage: true }); };
+const shot = async (page, name) => {
+  if (screenshots) await page.screenshot({ path: join(screenshots, name), fullPage: true });
+};
 
-await build({ configFile: join(root, 'web', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+await build({
+  configFile: join(root, 'web', 'vite.config.ts'),
+  logLevel: 'warn',
+  build: { outDir, emptyOutDir: true },
+});
 const server = await serveDir(outDir);
 const browser = await launchChromium();
 try {
@@ -70,25 +78,44 @@ try {
     await page.fill('#grid-every', '2');
     await page.fill('#g-ema', '0.9'); // keep G's weight average, drawn by default
     await page.click('#build');
-    await page.waitForFunction(() => document.querySelector('#grid')?.dataset.step === '0' && !document.querySelector('#build').disabled);
+    await page.waitForFunction(
+      () => document.querySelector('#grid')?.dataset.step === '0' && !document.querySelector('#build').disabled,
+    );
     assert((await text(page, 'data-info')).includes('10000 images'), `data info: ${await text(page, 'data-info')}`);
     const chart0 = await canvasData(page, 'chart');
     const grid0 = await canvasData(page, 'grid');
 
     await page.click('#step-d');
-    await page.waitForFunction(() => document.querySelector('#step').textContent === '1' && !document.querySelector('#step-g').disabled);
-    assert(Number.isFinite(Number(await text(page, 'loss-d'))) && (await text(page, 'loss-g')) === '–', `after Step D: D ${await text(page, 'loss-d')}, G ${await text(page, 'loss-g')}`);
+    await page.waitForFunction(
+      () => document.querySelector('#step').textContent === '1' && !document.querySelector('#step-g').disabled,
+    );
+    assert(
+      Number.isFinite(Number(await text(page, 'loss-d'))) && (await text(page, 'loss-g')) === '–',
+      `after Step D: D ${await text(page, 'loss-d')}, G ${await text(page, 'loss-g')}`,
+    );
     await page.click('#step-g');
-    await page.waitForFunction(() => document.querySelector('#step').textContent === '2' && !document.querySelector('#step-both').disabled);
-    assert(Number.isFinite(Number(await text(page, 'loss-g'))) && (await text(page, 'loss-d')) === '–', `after Step G: D ${await text(page, 'loss-d')}, G ${await text(page, 'loss-g')}`);
+    await page.waitForFunction(
+      () => document.querySelector('#step').textContent === '2' && !document.querySelector('#step-both').disabled,
+    );
+    assert(
+      Number.isFinite(Number(await text(page, 'loss-g'))) && (await text(page, 'loss-d')) === '–',
+      `after Step G: D ${await text(page, 'loss-d')}, G ${await text(page, 'loss-g')}`,
+    );
     await page.click('#step-both');
-    await page.waitForFunction(() => document.querySelector('#step').textContent === '3' && !document.querySelector('#play').disabled);
-    assert(Number.isFinite(Number(await text(page, 'loss-d'))) && Number.isFinite(Number(await text(page, 'loss-g'))), 'after Step both: both losses finite');
+    await page.waitForFunction(
+      () => document.querySelector('#step').textContent === '3' && !document.querySelector('#play').disabled,
+    );
+    assert(
+      Number.isFinite(Number(await text(page, 'loss-d'))) && Number.isFinite(Number(await text(page, 'loss-g'))),
+      'after Step both: both losses finite',
+    );
 
     await page.click('#play');
     await page.waitForFunction(() => Number(document.querySelector('#step').textContent) >= 6);
     await page.click('#play'); // pause
-    await page.waitForFunction(() => document.querySelector('#play').textContent.includes('Play') && !document.querySelector('#step-d').disabled);
+    await page.waitForFunction(
+      () => document.querySelector('#play').textContent.includes('Play') && !document.querySelector('#step-d').disabled,
+    );
     const steps = Number(await text(page, 'step'));
     const points = Number(await page.$eval('#chart', (c) => c.dataset.points));
     assert(points >= 4, `the chart has ${points} points after ${steps} steps`);
@@ -96,13 +123,23 @@ try {
     assert(Number(await page.$eval('#grid', (c) => c.dataset.step)) >= 2, 'the sample grid was not refreshed');
     assert((await canvasData(page, 'grid')) !== grid0, 'the sample grid did not change');
     assert(Number(await text(page, 'rate')) > 0, `images/s shows ${await text(page, 'rate')}`);
-    assert((await text(page, 'grid-title')).includes('weight average'), `grid title: ${await text(page, 'grid-title')}`);
+    assert(
+      (await text(page, 'grid-title')).includes('weight average'),
+      `grid title: ${await text(page, 'grid-title')}`,
+    );
     await shot(page, 'gan.png');
     // From the same z, the trained G draws different images than its weight average does.
     const averaged = await canvasData(page, 'grid');
-    assert(!(await page.$eval('#sample-from', (s) => s.disabled)), 'the sample source cannot be chosen with a weight average');
+    assert(
+      !(await page.$eval('#sample-from', (s) => s.disabled)),
+      'the sample source cannot be chosen with a weight average',
+    );
     await page.selectOption('#sample-from', 'raw');
-    await page.waitForFunction(() => document.querySelector('#grid-title').textContent.includes('trained G') && !document.querySelector('#save').disabled);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#grid-title').textContent.includes('trained G') &&
+        !document.querySelector('#save').disabled,
+    );
     assert((await canvasData(page, 'grid')) !== averaged, 'the trained G drew the same grid as the weight average');
 
     // Save in the page → the CLI samples from it.
@@ -119,10 +156,22 @@ try {
     cli(['train', '--model', 'dense', '--max-steps', '3', '--batch', '16', '--out', run]);
     await page.setInputFiles('#load', join(run, 'checkpoint.safetensors'));
     await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded'));
-    assert((await text(page, 'step')) === '3', `after loading the CLI checkpoint the page shows step ${await text(page, 'step')}`);
-    assert((await page.$eval('#grid', (c) => c.dataset.step)) === '3', 'no sample grid drawn from the loaded checkpoint');
-    assert(await page.$eval('#sample-from', (s) => s.disabled), 'a checkpoint without a weight average still offers one');
-    assert((await page.inputValue('#g-ema')) === '0', `g-ema shows ${await page.inputValue('#g-ema')} for a run without an average`);
+    assert(
+      (await text(page, 'step')) === '3',
+      `after loading the CLI checkpoint the page shows step ${await text(page, 'step')}`,
+    );
+    assert(
+      (await page.$eval('#grid', (c) => c.dataset.step)) === '3',
+      'no sample grid drawn from the loaded checkpoint',
+    );
+    assert(
+      await page.$eval('#sample-from', (s) => s.disabled),
+      'a checkpoint without a weight average still offers one',
+    );
+    assert(
+      (await page.inputValue('#g-ema')) === '0',
+      `g-ema shows ${await page.inputValue('#g-ema')} for a run without an average`,
+    );
     const beforeSample = await canvasData(page, 'grid');
     await page.click('#sample');
     await page.waitForFunction(() => document.querySelector('#grid-title').textContent.includes('new random z'));
@@ -143,7 +192,10 @@ try {
     const changes = Number(await page.$eval('#preview', (c) => c.dataset.changes));
     assert(snapshots === 4, `expected 4 previews, got ${snapshots}`);
     assert(changes >= 2, `the preview changed ${changes} times over ${snapshots} snapshots`);
-    assert(Number.isFinite(Number(await text(page, 'loss-total'))), `total loss shows ${await text(page, 'loss-total')}`);
+    assert(
+      Number.isFinite(Number(await text(page, 'loss-total'))),
+      `total loss shows ${await text(page, 'loss-total')}`,
+    );
     assert(!(await page.$eval('#download', (b) => b.disabled)), 'Download stays disabled after the run');
     await shot(page, 'style.png');
     await page.close();
@@ -154,10 +206,19 @@ try {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForSelector('body[data-ready="true"]');
     const listed = await page.$$eval('.kernel-list button', (bs) => bs.map((b) => b.dataset.kernel).sort());
-    const files = readdirSync(join(root, 'shaders')).filter((f) => f.endsWith('.wgsl')).map((f) => f.slice(0, -5)).sort();
-    assert(JSON.stringify(listed) === JSON.stringify(files), `listed ${listed.join(', ')}; shaders/ has ${files.join(', ')}`);
+    const files = readdirSync(join(root, 'shaders'))
+      .filter((f) => f.endsWith('.wgsl'))
+      .map((f) => f.slice(0, -5))
+      .sort();
+    assert(
+      JSON.stringify(listed) === JSON.stringify(files),
+      `listed ${listed.join(', ')}; shaders/ has ${files.join(', ')}`,
+    );
     const source = await text(page, 'kernel-source');
-    assert(source === readFileSync(join(root, 'shaders', 'conv2d_implicit_gemm.wgsl'), 'utf8'), 'the shown source is not shaders/conv2d_implicit_gemm.wgsl');
+    assert(
+      source === readFileSync(join(root, 'shaders', 'conv2d_implicit_gemm.wgsl'), 'utf8'),
+      'the shown source is not shaders/conv2d_implicit_gemm.wgsl',
+    );
     assert((await text(page, 'kernel-header')).includes('conv2d forward'), 'the header comment is not shown');
     await page.fill('#f-stride', '2');
     await page.fill('#f-padding', '1');
@@ -175,7 +236,10 @@ try {
     await page.click('#run');
     await page.waitForSelector('#result[data-ok]');
     const splitError = Number(await page.$eval('#result', (r) => r.dataset.maxError));
-    assert((await page.$eval('#result', (r) => r.dataset.ok)) === 'true' && splitError < 1e-4, `split-K matmul max error ${splitError}`);
+    assert(
+      (await page.$eval('#result', (r) => r.dataset.ok)) === 'true' && splitError < 1e-4,
+      `split-K matmul max error ${splitError}`,
+    );
     console.log(`    split-K matmul max |error| ${splitError.toExponential(2)}`);
     await page.close();
   });
@@ -186,8 +250,17 @@ try {
 await check('with WebGPU disabled the page says so clearly', async () => {
   // Chromium's switch that turns WebGPU off, on top of the flags launchChromium uses without WebGPU.
   const plain = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage', '--disable-features=WebGPU,Vulkan'],
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+      '--disable-features=WebGPU,Vulkan',
+    ],
   });
   try {
     const page = await openPage(plain, `${server.url}/gan.html`);
@@ -200,11 +273,16 @@ await check('with WebGPU disabled the page says so clearly', async () => {
     await page.close();
     // A browser without the WebGPU API at all (navigator.gpu missing) gets its own message.
     const bare = await plain.newPage();
-    await bare.addInitScript(() => { delete Navigator.prototype.gpu; });
+    await bare.addInitScript(() => {
+      delete Navigator.prototype.gpu;
+    });
     await bare.goto(`${server.url}/style.html`);
     await bare.waitForSelector('body[data-gpu="missing"]');
     const missing = await text(bare, 'banner');
-    assert(missing.includes('navigator.gpu is missing') && missing.includes('--enable-unsafe-webgpu'), `banner without navigator.gpu: ${missing}`);
+    assert(
+      missing.includes('navigator.gpu is missing') && missing.includes('--enable-unsafe-webgpu'),
+      `banner without navigator.gpu: ${missing}`,
+    );
     await bare.close();
   } finally {
     await plain.close();

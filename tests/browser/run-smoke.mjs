@@ -8,13 +8,19 @@ import { serveDir } from './serve.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '..', '..', '.tmp', 'smoke-dist');
-await build({ root: here, logLevel: 'warn', build: { outDir, emptyOutDir: true, rollupOptions: { input: join(here, 'smoke.html') } } });
+await build({
+  root: here,
+  logLevel: 'warn',
+  build: { outDir, emptyOutDir: true, rollupOptions: { input: join(here, 'smoke.html') } },
+});
 const server = await serveDir(outDir);
 const browser = await launchChromium();
 let ok = false;
 try {
   const page = await browser.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.error('[page]', m.text());
+  });
   await page.goto(`${server.url}/smoke.html`);
   await page.waitForFunction(() => window.__smoke !== undefined, null, { timeout: 120_000 });
   const result = await page.evaluate(() => window.__smoke);

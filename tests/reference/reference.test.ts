@@ -9,7 +9,7 @@ import { gram, gramGrad } from '../../src/reference/gram.ts';
 
 const central = (f: (x: number) => number, x: number, h = 1e-6) => (f(x + h) - f(x - h)) / (2 * h);
 
-describe('UNARY (the explorer\'s unary functions and their derivatives)', () => {
+describe("UNARY (the explorer's unary functions and their derivatives)", () => {
   it('gives the hand-computed values', () => {
     expect(UNARY.relu.f(-2)).toBe(0);
     expect(UNARY.relu.f(3)).toBe(3);
@@ -37,9 +37,11 @@ describe('UNARY (the explorer\'s unary functions and their derivatives)', () => 
   });
 });
 
-describe('BINARY (the explorer\'s binary functions)', () => {
+describe("BINARY (the explorer's binary functions)", () => {
   it('gives the hand-computed values', () => {
-    expect([BINARY.add(2, -5), BINARY.sub(2, -5), BINARY.mul(2, -5), BINARY.div(2, -5), BINARY.maximum(2, -5)]).toEqual([-3, 7, -10, -0.4, 2]);
+    expect([BINARY.add(2, -5), BINARY.sub(2, -5), BINARY.mul(2, -5), BINARY.div(2, -5), BINARY.maximum(2, -5)]).toEqual(
+      [-3, 7, -10, -0.4, 2],
+    );
     expect(Object.keys(BINARY)).toEqual(['add', 'sub', 'mul', 'div', 'maximum']);
   });
 });
@@ -66,7 +68,11 @@ describe('gramGrad (the gradient of gram)', () => {
       const loss = (x: Float64Array) => gram(x, shape, normalize).reduce((s, g, i) => s + g * dG[i], 0);
       const got = gramGrad(f, shape, dG, normalize);
       for (let i = 0; i < n; i++) {
-        const at = (v: number) => { const x = Float64Array.from(f); x[i] = v; return loss(x); };
+        const at = (v: number) => {
+          const x = Float64Array.from(f);
+          x[i] = v;
+          return loss(x);
+        };
         expect(Math.abs(got[i] - central(at, f[i])), `${normalize}, element ${i}`).toBeLessThan(1e-8);
       }
     }

@@ -21,7 +21,9 @@ export function $<T extends HTMLElement = HTMLElement>(id: string): T {
 
 /** Creates an element with attributes and children. */
 export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
 ): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
@@ -52,9 +54,11 @@ export function banner(text: string, kind: 'info' | 'error' = 'info'): void {
 /** Why WebGPU is unavailable here, in words a user can act on; null when navigator.gpu exists. */
 export function webgpuMissingReason(): string | null {
   if ('gpu' in navigator && navigator.gpu) return null;
-  return 'WebGPU is not available in this browser (navigator.gpu is missing). ' +
+  return (
+    'WebGPU is not available in this browser (navigator.gpu is missing). ' +
     'Use a current Chrome or Edge (113 or later) on a machine with a supported GPU, served over https or localhost. ' +
-    'On Linux, start Chrome with --enable-unsafe-webgpu --enable-features=Vulkan, or turn on chrome://flags/#enable-unsafe-webgpu.';
+    'On Linux, start Chrome with --enable-unsafe-webgpu --enable-features=Vulkan, or turn on chrome://flags/#enable-unsafe-webgpu.'
+  );
 }
 
 /**
@@ -70,16 +74,21 @@ export async function startGpu(): Promise<Engine | null> {
     eng = await initEngine();
   } catch (e) {
     const msg = (e as Error).message;
-    return gpuUnavailable(msg.includes('No WebGPU adapter')
-      ? 'WebGPU is present but no GPU adapter was found (requestAdapter() returned null): the GPU may be blocklisted ' +
-        'or disabled. Check chrome://gpu, update the graphics driver, or enable chrome://flags/#enable-unsafe-webgpu.'
-      : `Could not start WebGPU: ${msg}`);
+    return gpuUnavailable(
+      msg.includes('No WebGPU adapter')
+        ? 'WebGPU is present but no GPU adapter was found (requestAdapter() returned null): the GPU may be blocklisted ' +
+            'or disabled. Check chrome://gpu, update the graphics driver, or enable chrome://flags/#enable-unsafe-webgpu.'
+        : `Could not start WebGPU: ${msg}`,
+    );
   }
   eng.device.lost.then((info) => {
     if (info.reason === 'destroyed') return;
     document.body.dataset.gpu = 'lost';
-    banner(`The GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}). ` +
-      'Training state on the GPU is gone; save often, and reload the page to start again.', 'error');
+    banner(
+      `The GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}). ` +
+        'Training state on the GPU is gone; save often, and reload the page to start again.',
+      'error',
+    );
   });
   document.body.dataset.gpu = 'ready';
   $('adapter').textContent = describeAdapter();
@@ -141,7 +150,9 @@ export async function decodeImage(blob: Blob, name = 'image'): Promise<RgbaImage
 /** Encodes an RgbaImage as PNG bytes. */
 export async function encodePng(image: RgbaImage): Promise<Blob> {
   const canvas = new OffscreenCanvas(image.width, image.height);
-  canvas.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(image.rgba), image.width, image.height), 0, 0);
+  canvas
+    .getContext('2d')!
+    .putImageData(new ImageData(new Uint8ClampedArray(image.rgba), image.width, image.height), 0, 0);
   return canvas.convertToBlob({ type: 'image/png' });
 }
 

@@ -6,7 +6,13 @@
  * (the steps before it are recorded and run without waiting), and the fixed-z sample grid every few steps.
  * The number of steps per frame adapts so that a frame takes about FRAME_BUDGET_MS of GPU time.
  */
-import { GanTrainer, checkpointSpec, type GanStepResult, type StepStats, type TrainOptions } from '../../src/gan/trainer.ts';
+import {
+  GanTrainer,
+  checkpointSpec,
+  type GanStepResult,
+  type StepStats,
+  type TrainOptions,
+} from '../../src/gan/trainer.ts';
 import { ganSpec, type GanKind, type GanSpec } from '../../src/gan/models.ts';
 import { sampleGrid, lossChart } from '../../src/gan/visuals.ts';
 import { batches, batchCount, type Dataset } from '../../src/data/dataset.ts';
@@ -14,7 +20,19 @@ import { parseIdx, idxToDataset } from '../../src/data/idx.ts';
 import { resizeDataset, withChannels } from '../../src/data/transforms.ts';
 import { makeGrid, centerCropToSquare, bilinearResize, rgbaToNchw } from '../../src/io/image.ts';
 import { DIGIT_ASSETS } from './assets.ts';
-import { $, navBar, startGpu, banner, drawImage, download, fileBytes, numberField, nextFrame, decodeImage, errorText } from './common.ts';
+import {
+  $,
+  navBar,
+  startGpu,
+  banner,
+  drawImage,
+  download,
+  fileBytes,
+  numberField,
+  nextFrame,
+  decodeImage,
+  errorText,
+} from './common.ts';
 
 const FRAME_BUDGET_MS = 150;
 /** Largest number of images read from a picked folder (they all live in memory). */
@@ -41,7 +59,8 @@ function fmt(x: number): string {
 
 function setButtons(): void {
   const ready = trainer !== null && data !== null;
-  for (const id of ['play', 'step-d', 'step-g', 'step-both']) $<HTMLButtonElement>(id).disabled = !ready || ((busy || running) && id !== 'play');
+  for (const id of ['play', 'step-d', 'step-g', 'step-both'])
+    $<HTMLButtonElement>(id).disabled = !ready || ((busy || running) && id !== 'play');
   $<HTMLButtonElement>('save').disabled = trainer === null || busy;
   $<HTMLButtonElement>('sample').disabled = trainer === null || busy;
   $<HTMLButtonElement>('build').disabled = running || busy;
@@ -77,7 +96,9 @@ function applyLiveOptions(): void {
 }
 
 function showOptions(o: TrainOptions): void {
-  const set = (id: string, v: number) => { $<HTMLInputElement>(id).value = String(v); };
+  const set = (id: string, v: number) => {
+    $<HTMLInputElement>(id).value = String(v);
+  };
   set('batch', o.batchSize);
   set('seed', o.seed);
   set('lr-g', o.lrG);
@@ -105,25 +126,40 @@ async function loadDigits(): Promise<Dataset> {
     return new Uint8Array(await res.arrayBuffer());
   };
   const [images, labels] = await Promise.all([get(DIGIT_ASSETS.images), get(DIGIT_ASSETS.labels)]);
-  return idxToDataset(await parseIdx(images, DIGIT_ASSETS.images), await parseIdx(labels, DIGIT_ASSETS.labels), { imagesSource: DIGIT_ASSETS.images, name: 'mnist-digits' });
+  return idxToDataset(await parseIdx(images, DIGIT_ASSETS.images), await parseIdx(labels, DIGIT_ASSETS.labels), {
+    imagesSource: DIGIT_ASSETS.images,
+    name: 'mnist-digits',
+  });
 }
 
 /** Fashion-MNIST (or any MNIST-format) IDX files: the images file is the 3-D one, labels (optional) the 1-D one. */
 async function loadIdxFiles(files: FileList): Promise<Dataset> {
-  if (files.length === 0) throw new Error('Fashion-MNIST: pick train-images-idx3-ubyte.gz (and optionally train-labels-idx1-ubyte.gz)');
-  const parsed = await Promise.all(Array.from(files).map(async (f) => ({ name: f.name, idx: await parseIdx(await fileBytes(f), f.name) })));
+  if (files.length === 0)
+    throw new Error('Fashion-MNIST: pick train-images-idx3-ubyte.gz (and optionally train-labels-idx1-ubyte.gz)');
+  const parsed = await Promise.all(
+    Array.from(files).map(async (f) => ({ name: f.name, idx: await parseIdx(await fileBytes(f), f.name) })),
+  );
   const images = parsed.filter((p) => p.idx.shape.length === 3);
   const labels = parsed.filter((p) => p.idx.shape.length === 1);
   if (images.length !== 1) {
-    throw new Error(`Fashion-MNIST: expected one image file ([N, 28, 28]) among ${parsed.map((p) => `${p.name} [${p.idx.shape.join(', ')}]`).join(', ')}`);
+    throw new Error(
+      `Fashion-MNIST: expected one image file ([N, 28, 28]) among ${parsed.map((p) => `${p.name} [${p.idx.shape.join(', ')}]`).join(', ')}`,
+    );
   }
-  return idxToDataset(images[0].idx, labels[0]?.idx, { imagesSource: images[0].name, ...(labels[0] ? { labelsSource: labels[0].name } : {}), name: 'fashion-mnist' });
+  return idxToDataset(images[0].idx, labels[0]?.idx, {
+    imagesSource: images[0].name,
+    ...(labels[0] ? { labelsSource: labels[0].name } : {}),
+    name: 'fashion-mnist',
+  });
 }
 
 /** Every image in a picked folder, center-cropped to a square and resized to 64×64 RGB (the largest model size). */
 async function loadFolder(files: FileList): Promise<Dataset> {
-  const list = Array.from(files).filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f.name)).slice(0, MAX_FOLDER_IMAGES);
-  if (list.length < 2) throw new Error(`image folder: found ${list.length} image files (png, jpg, webp, gif, bmp); need at least 2`);
+  const list = Array.from(files)
+    .filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f.name))
+    .slice(0, MAX_FOLDER_IMAGES);
+  if (list.length < 2)
+    throw new Error(`image folder: found ${list.length} image files (png, jpg, webp, gif, bmp); need at least 2`);
   const size = 64;
   const images = new Float32Array(list.length * 3 * size * size);
   for (let i = 0; i < list.length; i++) {
@@ -137,9 +173,12 @@ async function loadFolder(files: FileList): Promise<Dataset> {
 
 async function loadSource(): Promise<Dataset> {
   switch ($<HTMLSelectElement>('dataset').value) {
-    case 'fashion': return loadIdxFiles($<HTMLInputElement>('fashion-files').files!);
-    case 'folder': return loadFolder($<HTMLInputElement>('folder-files').files!);
-    default: return loadDigits();
+    case 'fashion':
+      return loadIdxFiles($<HTMLInputElement>('fashion-files').files!);
+    case 'folder':
+      return loadFolder($<HTMLInputElement>('folder-files').files!);
+    default:
+      return loadDigits();
   }
 }
 
@@ -183,7 +222,8 @@ async function buildModel(): Promise<void> {
   const spec = specFor($<HTMLSelectElement>('model').value as GanKind, source);
   data = fitData(source, spec);
   const opts = formOptions();
-  if (data.n < opts.batchSize!) throw new Error(`dataset ${data.name} has ${data.n} images, fewer than one batch of ${opts.batchSize}`);
+  if (data.n < opts.batchSize!)
+    throw new Error(`dataset ${data.name} has ${data.n} images, fewer than one batch of ${opts.batchSize}`);
   replaceTrainer(new GanTrainer(spec, opts));
   describeData();
   await refreshView(true);
@@ -192,7 +232,8 @@ async function buildModel(): Promise<void> {
 function describeData(): void {
   if (!data || !trainer) return;
   const perEpoch = batchCount(data.n, trainer.opts.batchSize, true);
-  $('data-info').textContent = `${trainer.spec.kind} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${perEpoch} steps per epoch`;
+  $('data-info').textContent =
+    `${trainer.spec.kind} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${perEpoch} steps per epoch`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -263,10 +304,16 @@ async function playLoop(): Promise<void> {
       $('rate').textContent = ((stepsPerFrame * trainer!.opts.batchSize) / (ms / 1000)).toFixed(0);
       if (GanTrainer.diverged(s)) {
         running = false;
-        banner(`Training diverged at step ${s.step} (D loss ${s.lossD}, G loss ${s.lossG}). Lower the learning rates and start a new model, or load a checkpoint.`, 'error');
+        banner(
+          `Training diverged at step ${s.step} (D loss ${s.lossD}, G loss ${s.lossG}). Lower the learning rates and start a new model, or load a checkpoint.`,
+          'error',
+        );
       }
       // Aim at FRAME_BUDGET_MS per frame, changing the step count by at most 2× at a time.
-      stepsPerFrame = Math.max(1, Math.min(64, Math.round(stepsPerFrame * Math.min(2, Math.max(0.5, FRAME_BUDGET_MS / ms)))));
+      stepsPerFrame = Math.max(
+        1,
+        Math.min(64, Math.round(stepsPerFrame * Math.min(2, Math.max(0.5, FRAME_BUDGET_MS / ms)))),
+      );
       await refreshView();
     } catch (e) {
       running = false;
@@ -356,7 +403,10 @@ async function sampleNew(): Promise<void> {
     const pixels = await images.toArray();
     images.dispose();
     const { channels, size } = t.spec;
-    drawImage($<HTMLCanvasElement>('grid'), makeGrid(pixels, 64, channels, size, size, { nrow: 8, padding: 2, range: [-1, 1] }));
+    drawImage(
+      $<HTMLCanvasElement>('grid'),
+      makeGrid(pixels, 64, channels, size, size, { nrow: 8, padding: 2, range: [-1, 1] }),
+    );
     $('grid-title').textContent = `Samples from new random z (#${sampleCounter}${generatorLabel(t)})`;
   });
 }
@@ -369,7 +419,9 @@ function togglePlay(): void {
   }
   running = true;
   setButtons();
-  loop = playLoop().finally(() => { loop = null; });
+  loop = playLoop().finally(() => {
+    loop = null;
+  });
 }
 
 async function main(): Promise<void> {
@@ -384,7 +436,10 @@ async function main(): Promise<void> {
   };
   $('dataset').addEventListener('change', showPickers);
   showPickers();
-  $('build').addEventListener('click', async () => { await stopPlay(); await guarded(buildModel); });
+  $('build').addEventListener('click', async () => {
+    await stopPlay();
+    await guarded(buildModel);
+  });
   $('play').addEventListener('click', togglePlay);
   $('step-d').addEventListener('click', () => singleStep('d'));
   $('step-g').addEventListener('click', () => singleStep('g'));
@@ -393,12 +448,18 @@ async function main(): Promise<void> {
   $('sample').addEventListener('click', sampleNew);
   $('sample-from').addEventListener('change', () => {
     if (!trainer || running) return; // a running loop picks the choice up at its next frame
-    void guarded(async () => { applyLiveOptions(); await refreshView(true); });
+    void guarded(async () => {
+      applyLiveOptions();
+      await refreshView(true);
+    });
   });
   $<HTMLInputElement>('load').addEventListener('change', (ev) => {
     const input = ev.target as HTMLInputElement;
     const file = input.files?.[0];
-    if (file) loadCheckpoint(file).then(() => { input.value = ''; });
+    if (file)
+      loadCheckpoint(file).then(() => {
+        input.value = '';
+      });
   });
   await guarded(buildModel);
   document.body.dataset.ready = 'true';

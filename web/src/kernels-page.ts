@@ -5,8 +5,26 @@
  * same functions the unit tests check the kernels against.
  */
 import {
-  Tensor, conv2d, convTranspose2d, conv2dWeightGrad, matmul, maxPool2d, avgPool2d, upsample2d, bceWithLogits, batchNorm,
-  gram, unary, add, sub, mul, div, maximum, setConvVersion, type UnaryOp, type ConvVersion,
+  Tensor,
+  conv2d,
+  convTranspose2d,
+  conv2dWeightGrad,
+  matmul,
+  maxPool2d,
+  avgPool2d,
+  upsample2d,
+  bceWithLogits,
+  batchNorm,
+  gram,
+  unary,
+  add,
+  sub,
+  mul,
+  div,
+  maximum,
+  setConvVersion,
+  type UnaryOp,
+  type ConvVersion,
 } from '../../src/tensor/index.ts';
 import { setMatmulVersion, splitK, type MatmulVersion } from '../../src/tensor/matmul.ts';
 import { Adam, SGD } from '../../src/nn/index.ts';
@@ -52,15 +70,22 @@ interface Experiment {
 
 const num = (v: Values, k: string) => Number(v[k]);
 const pair = (v: Values, k: string): [number, number] => [num(v, k), num(v, k)];
-const shape4 = (v: Values, a: string, b: string, c: string, d: string): Shape4 => [num(v, a), num(v, b), num(v, c), num(v, d)];
+const shape4 = (v: Values, a: string, b: string, c: string, d: string): Shape4 => [
+  num(v, a),
+  num(v, b),
+  num(v, c),
+  num(v, d),
+];
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
 /** The references take float64 arrays: the float32 inputs, widened (exactly). */
 const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
 
 const imageFields: Field[] = [
-  { key: 'N', label: 'batch N', value: 2 }, { key: 'C', label: 'channels C', value: 3 },
-  { key: 'H', label: 'height H', value: 9 }, { key: 'W', label: 'width W', value: 9 },
+  { key: 'N', label: 'batch N', value: 2 },
+  { key: 'C', label: 'channels C', value: 3 },
+  { key: 'H', label: 'height H', value: 9 },
+  { key: 'W', label: 'width W', value: 9 },
 ];
 
 /** conv2d / convTranspose2d; `singleChannel` starts as a transposed conv to one channel (the col2im path). */
@@ -69,23 +94,40 @@ function convExperiment(singleChannel = false): Experiment {
   return {
     call: 'conv2d(x, w, null, {stride, padding, dilation}) or convTranspose2d(x, w, null, {..., outputPadding})',
     fields: [
-      { key: 'mode', label: 'operation', value: modes[singleChannel ? 1 : 0], options: singleChannel ? [...modes].reverse() : modes },
-      ...imageFields, { key: 'M', label: 'output channels', value: singleChannel ? 1 : 4 }, { key: 'k', label: 'kernel size', value: 3 },
-      { key: 'stride', label: 'stride', value: 2 }, { key: 'padding', label: 'padding', value: 1 },
-      { key: 'dilation', label: 'dilation', value: 1 }, { key: 'outputPadding', label: 'output padding (convT)', value: 0 },
+      {
+        key: 'mode',
+        label: 'operation',
+        value: modes[singleChannel ? 1 : 0],
+        options: singleChannel ? [...modes].reverse() : modes,
+      },
+      ...imageFields,
+      { key: 'M', label: 'output channels', value: singleChannel ? 1 : 4 },
+      { key: 'k', label: 'kernel size', value: 3 },
+      { key: 'stride', label: 'stride', value: 2 },
+      { key: 'padding', label: 'padding', value: 1 },
+      { key: 'dilation', label: 'dilation', value: 1 },
+      { key: 'outputPadding', label: 'output padding (convT)', value: 0 },
     ],
     prepare(v, random) {
       const xs = shape4(v, 'N', 'C', 'H', 'W');
       const k = num(v, 'k');
       const transposed = v.mode === 'convTranspose2d';
       const ws: Shape4 = transposed ? [xs[1], num(v, 'M'), k, k] : [num(v, 'M'), xs[1], k, k];
-      const g = { stride: pair(v, 'stride'), padding: pair(v, 'padding'), dilation: pair(v, 'dilation'), outputPadding: pair(v, 'outputPadding') };
+      const g = {
+        stride: pair(v, 'stride'),
+        padding: pair(v, 'padding'),
+        dilation: pair(v, 'dilation'),
+        outputPadding: pair(v, 'outputPadding'),
+      };
       const x = random(size(xs));
       const w = random(size(ws));
       const s = { x: xs, w: ws };
       return {
         inputs: () => [Tensor.fromArray(x, xs), Tensor.fromArray(w, ws)],
-        op: ([xt, wt]) => transposed ? convTranspose2d(xt, wt, null, g) : conv2d(xt, wt, null, { stride: g.stride, padding: g.padding, dilation: g.dilation }),
+        op: ([xt, wt]) =>
+          transposed
+            ? convTranspose2d(xt, wt, null, g)
+            : conv2d(xt, wt, null, { stride: g.stride, padding: g.padding, dilation: g.dilation }),
         reference: () => (transposed ? convRef.refConvTranspose2d : convRef.refConv2d)(f64(x), f64(w), null, s, g),
         shape: transposed ? convRef.refConvT2dOutShape(s, g) : convRef.refConv2dOutShape(s, g),
         describe: `x ${fmtShape(xs)}, weight ${fmtShape(ws)} (${transposed ? '[Cin, Cout, kh, kw]' : '[Cout, Cin, kh, kw]'}), uniform in [-1, 1)`,
@@ -97,8 +139,13 @@ function convExperiment(singleChannel = false): Experiment {
 function weightGradExperiment(): Experiment {
   return {
     call: 'conv2dWeightGrad(x, [k, k], dy, {stride, padding})',
-    fields: [...imageFields, { key: 'M', label: 'output channels', value: 4 }, { key: 'k', label: 'kernel size', value: 3 },
-      { key: 'stride', label: 'stride', value: 1 }, { key: 'padding', label: 'padding', value: 1 }],
+    fields: [
+      ...imageFields,
+      { key: 'M', label: 'output channels', value: 4 },
+      { key: 'k', label: 'kernel size', value: 3 },
+      { key: 'stride', label: 'stride', value: 1 },
+      { key: 'padding', label: 'padding', value: 1 },
+    ],
     prepare(v, random) {
       const xs = shape4(v, 'N', 'C', 'H', 'W');
       const k = num(v, 'k');
@@ -141,8 +188,11 @@ const EXPERIMENTS: Record<string, Experiment> = {
       const s = num(v, 'scale');
       const x = random(size(xs));
       return {
-        inputs: () => [Tensor.fromArray(x, xs)], op: ([t]) => upsample2d(t, s),
-        reference: () => poolRef.upsample2d(f64(x), xs, s, s), shape: [xs[0], xs[1], xs[2] * s, xs[3] * s], describe: `x ${fmtShape(xs)}`,
+        inputs: () => [Tensor.fromArray(x, xs)],
+        op: ([t]) => upsample2d(t, s),
+        reference: () => poolRef.upsample2d(f64(x), xs, s, s),
+        shape: [xs[0], xs[1], xs[2] * s, xs[3] * s],
+        describe: `x ${fmtShape(xs)}`,
       };
     },
   },
@@ -152,40 +202,53 @@ const EXPERIMENTS: Record<string, Experiment> = {
     call: 'add / sub / mul / div / maximum (a, b) with broadcasting',
     fields: [
       { key: 'fn', label: 'function', value: 'mul', options: Object.keys(elementwiseRef.BINARY) },
-      { key: 'a', label: 'shape of a', value: '4,1,5' }, { key: 'b', label: 'shape of b', value: '3,1' },
+      { key: 'a', label: 'shape of a', value: '4,1,5' },
+      { key: 'b', label: 'shape of b', value: '3,1' },
     ],
     prepare(v, random) {
       const as = shapeList(v.a, 'shape of a');
       const bs = shapeList(v.b, 'shape of b');
       const a = random(size(as));
-      const b = Float32Array.from(random(size(bs)), (x) => (v.fn === 'div' ? Math.sign(x || 1) * (0.5 + Math.abs(x)) : x));
+      const b = Float32Array.from(random(size(bs)), (x) =>
+        v.fn === 'div' ? Math.sign(x || 1) * (0.5 + Math.abs(x)) : x,
+      );
       const fns: Record<string, (x: Tensor, y: Tensor) => Tensor> = { add, sub, mul, div, maximum };
       return {
         inputs: () => [Tensor.fromArray(a, as), Tensor.fromArray(b, bs)],
         // Shapes that do not broadcast: the op throws, naming both.
         op: ([x, y]) => fns[v.fn as string](x, y),
         reference: () => elementwiseRef.binary(f64(a), as, f64(b), bs, elementwiseRef.BINARY[v.fn as string]),
-        shape: elementwiseRef.broadcast(as, bs), describe: `a ${fmtShape(as)}, b ${fmtShape(bs)}`,
+        shape: elementwiseRef.broadcast(as, bs),
+        describe: `a ${fmtShape(as)}, b ${fmtShape(bs)}`,
       };
     },
   },
   reduce: {
     call: 'sum(x, axis)',
-    fields: [{ key: 'shape', label: 'shape', value: '3,40,5' }, { key: 'axis', label: 'axis', value: 1 }],
+    fields: [
+      { key: 'shape', label: 'shape', value: '3,40,5' },
+      { key: 'axis', label: 'axis', value: 1 },
+    ],
     prepare(v, random) {
       const s = shapeList(v.shape, 'shape');
       const axis = num(v, 'axis');
       if (!(axis >= 0 && axis < s.length)) throw new Error(`axis: ${axis} is not an axis of ${fmtShape(s)}`);
       const x = random(size(s));
       return {
-        inputs: () => [Tensor.fromArray(x, s)], op: ([t]) => t.sum(axis),
-        reference: () => elementwiseRef.reduce(f64(x), s, [axis], 'sum'), shape: s.filter((_, i) => i !== axis), describe: `x ${fmtShape(s)}`,
+        inputs: () => [Tensor.fromArray(x, s)],
+        op: ([t]) => t.sum(axis),
+        reference: () => elementwiseRef.reduce(f64(x), s, [axis], 'sum'),
+        shape: s.filter((_, i) => i !== axis),
+        describe: `x ${fmtShape(s)}`,
       };
     },
   },
   loss_bce: {
     call: "bceWithLogits(logits, targets, {reduction: 'none'})",
-    fields: [{ key: 'n', label: 'elements', value: 64 }, { key: 'scale', label: 'logit scale', value: 20 }],
+    fields: [
+      { key: 'n', label: 'elements', value: 64 },
+      { key: 'scale', label: 'logit scale', value: 20 },
+    ],
     prepare(v, random) {
       const n = num(v, 'n');
       const x = random(n).map((a) => a * num(v, 'scale'));
@@ -193,19 +256,28 @@ const EXPERIMENTS: Record<string, Experiment> = {
       return {
         inputs: () => [Tensor.fromArray(x, [n]), Tensor.fromArray(t, [n])],
         op: ([xt, tt]) => bceWithLogits(xt, tt, { reduction: 'none' }),
-        reference: () => lossRef.bceWithLogits(f64(x), f64(t), 'none'), shape: [n], describe: `logits [${n}] in ±${v.scale}, targets in [0, 1)`,
+        reference: () => lossRef.bceWithLogits(f64(x), f64(t), 'none'),
+        shape: [n],
+        describe: `logits [${n}] in ±${v.scale}, targets in [0, 1)`,
       };
     },
   },
   strided_copy: {
     call: 'x.transpose(1, 2) (a strided gather into a new tensor)',
-    fields: [{ key: 'B', label: 'batch', value: 2 }, { key: 'R', label: 'rows', value: 5 }, { key: 'C', label: 'columns', value: 7 }],
+    fields: [
+      { key: 'B', label: 'batch', value: 2 },
+      { key: 'R', label: 'rows', value: 5 },
+      { key: 'C', label: 'columns', value: 7 },
+    ],
     prepare(v, random) {
       const [B, R, C] = [num(v, 'B'), num(v, 'R'), num(v, 'C')];
       const x = random(B * R * C);
       return {
-        inputs: () => [Tensor.fromArray(x, [B, R, C])], op: ([t]) => t.transpose(1, 2),
-        reference: () => elementwiseRef.permute(f64(x), [B, R, C], [0, 2, 1]), shape: [B, C, R], describe: `x [${B}, ${R}, ${C}]`,
+        inputs: () => [Tensor.fromArray(x, [B, R, C])],
+        op: ([t]) => t.transpose(1, 2),
+        reference: () => elementwiseRef.permute(f64(x), [B, R, C], [0, 2, 1]),
+        shape: [B, C, R],
+        describe: `x [${B}, ${R}, ${C}]`,
       };
     },
   },
@@ -216,15 +288,32 @@ const EXPERIMENTS: Record<string, Experiment> = {
       const xs = shape4(v, 'N', 'C', 'H', 'W');
       const x = random(size(xs));
       return {
-        inputs: () => [Tensor.fromArray(x, xs)], op: ([t]) => batchNorm(t, null, null, null, null, { training: true, eps: num(v, 'eps') }),
-        reference: () => normRef.batchNorm(f64(x), xs, null, null, new Float64Array(xs[1]), new Float64Array(xs[1]).fill(1), true, 0.1, num(v, 'eps')).y,
-        shape: xs, describe: `x ${fmtShape(xs)}`,
+        inputs: () => [Tensor.fromArray(x, xs)],
+        op: ([t]) => batchNorm(t, null, null, null, null, { training: true, eps: num(v, 'eps') }),
+        reference: () =>
+          normRef.batchNorm(
+            f64(x),
+            xs,
+            null,
+            null,
+            new Float64Array(xs[1]),
+            new Float64Array(xs[1]).fill(1),
+            true,
+            0.1,
+            num(v, 'eps'),
+          ).y,
+        shape: xs,
+        describe: `x ${fmtShape(xs)}`,
       };
     },
   },
   gram: {
     call: "gram(f, {normalize: 'hw'}), then d(Σ R ⊙ G)/df through backward (gram.wgsl symmetrises dG)",
-    fields: [{ key: 'C', label: 'channels C', value: 6 }, { key: 'H', label: 'height H', value: 5 }, { key: 'W', label: 'width W', value: 4 }],
+    fields: [
+      { key: 'C', label: 'channels C', value: 6 },
+      { key: 'H', label: 'height H', value: 5 },
+      { key: 'W', label: 'width W', value: 4 },
+    ],
     prepare(v, random) {
       const [C, H, W] = [num(v, 'C'), num(v, 'H'), num(v, 'W')];
       const HW = H * W;
@@ -240,7 +329,8 @@ const EXPERIMENTS: Record<string, Experiment> = {
         },
         // dL/dG = R, so df = (R + Rᵀ)·F / HW.
         reference: () => gramRef.gramGrad(f64(f), [1, C, H, W], f64(R), 'hw'),
-        shape: [1, C, H, W], describe: `features f [1, ${C}, ${H}, ${W}], weights R [1, ${C}, ${C}]; output is df`,
+        shape: [1, C, H, W],
+        describe: `features f [1, ${C}, ${H}, ${W}], weights R [1, ${C}, ${C}]; output is df`,
       };
     },
   },
@@ -248,15 +338,27 @@ const EXPERIMENTS: Record<string, Experiment> = {
   sgd: optimizerExperiment('sgd'),
   fill: {
     call: 'Tensor.full(shape, value)',
-    fields: [{ key: 'shape', label: 'shape', value: '3,7' }, { key: 'value', label: 'value', value: 2.5 }],
+    fields: [
+      { key: 'shape', label: 'shape', value: '3,7' },
+      { key: 'value', label: 'value', value: 2.5 },
+    ],
     prepare(v) {
       const s = shapeList(v.shape, 'shape');
-      return { inputs: () => [], op: () => Tensor.full(s, num(v, 'value')), reference: () => new Float64Array(size(s)).fill(num(v, 'value')), shape: s, describe: `shape ${fmtShape(s)}` };
+      return {
+        inputs: () => [],
+        op: () => Tensor.full(s, num(v, 'value')),
+        reference: () => new Float64Array(size(s)).fill(num(v, 'value')),
+        shape: s,
+        describe: `shape ${fmtShape(s)}`,
+      };
     },
   },
   random: {
     call: 'Tensor.randn([n], {seed}): compared as statistics (mean 0, standard deviation 1)',
-    fields: [{ key: 'n', label: 'samples', value: 65536 }, { key: 'seed', label: 'seed', value: 7 }],
+    fields: [
+      { key: 'n', label: 'samples', value: 65536 },
+      { key: 'seed', label: 'seed', value: 7 },
+    ],
     prepare(v) {
       const n = num(v, 'n');
       return {
@@ -265,7 +367,8 @@ const EXPERIMENTS: Record<string, Experiment> = {
           const t = Tensor.randn([n], { seed: num(v, 'seed') });
           const a = await t.toArray();
           t.dispose();
-          let m = 0, s = 0;
+          let m = 0,
+            s = 0;
           for (const x of a) m += x;
           m /= n;
           for (const x of a) s += (x - m) ** 2;
@@ -284,14 +387,21 @@ const EXPERIMENTS: Record<string, Experiment> = {
 function matmulExperiment(K = 45): Experiment {
   return {
     call: 'matmul(a, b) (the engine picks the matmul kernel)',
-    fields: [{ key: 'M', label: 'rows M', value: 33 }, { key: 'K', label: 'inner K', value: K }, { key: 'N', label: 'columns N', value: 27 }],
+    fields: [
+      { key: 'M', label: 'rows M', value: 33 },
+      { key: 'K', label: 'inner K', value: K },
+      { key: 'N', label: 'columns N', value: 27 },
+    ],
     prepare(v, random) {
       const [M, K, N] = [num(v, 'M'), num(v, 'K'), num(v, 'N')];
       const a = random(M * K);
       const b = random(K * N);
       return {
         inputs: () => [Tensor.fromArray(a, [M, K]), Tensor.fromArray(b, [K, N])],
-        op: ([x, y]) => matmul(x, y), reference: () => elementwiseRef.matmul(f64(a), f64(b), 1, M, K, N), shape: [M, N], describe: `a [${M}, ${K}], b [${K}, ${N}]`,
+        op: ([x, y]) => matmul(x, y),
+        reference: () => elementwiseRef.matmul(f64(a), f64(b), 1, M, K, N),
+        shape: [M, N],
+        describe: `a [${M}, ${K}], b [${K}, ${N}]`,
       };
     },
   };
@@ -323,36 +433,59 @@ function forced(exp: Experiment, how: string, force: () => void, restore: () => 
 }
 
 function withConv(exp: Experiment, v: ConvVersion): Experiment {
-  return forced(exp, `setConvVersion('${v}')`, () => setConvVersion(v), () => setConvVersion(null));
+  return forced(
+    exp,
+    `setConvVersion('${v}')`,
+    () => setConvVersion(v),
+    () => setConvVersion(null),
+  );
 }
 
 function withMatmul(v: MatmulVersion): Experiment {
-  return forced(matmulExperiment(), `setMatmulVersion('${v}')`, () => setMatmulVersion(v), () => setMatmulVersion(null));
+  return forced(
+    matmulExperiment(),
+    `setMatmulVersion('${v}')`,
+    () => setMatmulVersion(v),
+    () => setMatmulVersion(null),
+  );
 }
 
 /** matmul with split-K forced (chunks of ≥ 64 along k until 64 workgroups), whatever the adapter. */
 function splitMatmulExperiment(): Experiment {
   const base = matmulExperiment(600);
   const saved = { ...splitK };
-  return forced(base, 'split-K forced (k in chunks of ≥ 64, partial products summed by this kernel)',
-    () => { splitK.minWorkgroups = () => 64; splitK.minChunk = 64; },
-    () => Object.assign(splitK, saved));
+  return forced(
+    base,
+    'split-K forced (k in chunks of ≥ 64, partial products summed by this kernel)',
+    () => {
+      splitK.minWorkgroups = () => 64;
+      splitK.minChunk = 64;
+    },
+    () => Object.assign(splitK, saved),
+  );
 }
 
 function poolExperiment(kind: 'max' | 'avg'): Experiment {
   return {
     call: `${kind}Pool2d(x, {kernelSize, stride, padding})`,
-    fields: [...imageFields, { key: 'k', label: 'kernel size', value: 3 }, { key: 'stride', label: 'stride', value: 2 }, { key: 'padding', label: 'padding', value: 1 }],
+    fields: [
+      ...imageFields,
+      { key: 'k', label: 'kernel size', value: 3 },
+      { key: 'stride', label: 'stride', value: 2 },
+      { key: 'padding', label: 'padding', value: 1 },
+    ],
     prepare(v, random) {
       const xs = shape4(v, 'N', 'C', 'H', 'W');
       const g = { k: pair(v, 'k'), s: pair(v, 'stride'), p: pair(v, 'padding') };
       const x = random(size(xs));
       const opts = { kernelSize: g.k, stride: g.s, padding: g.p };
       return {
-        inputs: () => [Tensor.fromArray(x, xs)], op: ([t]) => (kind === 'max' ? maxPool2d(t, opts) : avgPool2d(t, opts)),
+        inputs: () => [Tensor.fromArray(x, xs)],
+        op: ([t]) => (kind === 'max' ? maxPool2d(t, opts) : avgPool2d(t, opts)),
         // Average: padding counted (torch's count_include_pad=True default), as avgPool2d does.
         reference: () => (kind === 'max' ? poolRef.maxPool2d(f64(x), xs, g).y : poolRef.avgPool2d(f64(x), xs, g, true)),
-        shape: [xs[0], xs[1], ...poolRef.poolOut(xs, g)], describe: `x ${fmtShape(xs)}`,
+        shape: [xs[0], xs[1], ...poolRef.poolOut(xs, g)],
+        describe: `x ${fmtShape(xs)}`,
       };
     },
   };
@@ -361,7 +494,11 @@ function poolExperiment(kind: 'max' | 'avg'): Experiment {
 function unaryExperiment(gradient: boolean): Experiment {
   return {
     call: gradient ? 'f(x).backward(g): the input gradient g · f′(x)' : 'f(x) elementwise',
-    fields: [{ key: 'fn', label: 'function', value: 'tanh', options: Object.keys(elementwiseRef.UNARY) }, { key: 'n', label: 'elements', value: 100 }, { key: 'scale', label: 'input scale', value: 3 }],
+    fields: [
+      { key: 'fn', label: 'function', value: 'tanh', options: Object.keys(elementwiseRef.UNARY) },
+      { key: 'n', label: 'elements', value: 100 },
+      { key: 'scale', label: 'input scale', value: 3 },
+    ],
     prepare(v, random) {
       const n = num(v, 'n');
       const fn = v.fn as string;
@@ -379,7 +516,8 @@ function unaryExperiment(gradient: boolean): Experiment {
           return dx;
         },
         reference: () => Float64Array.from(x, (a, i) => (gradient ? g[i] * r.df(a) : r.f(a))),
-        shape: [n], describe: `x [${n}] in ±${v.scale}${gradient ? ', upstream gradient g uniform in [-1, 1)' : ''}`,
+        shape: [n],
+        describe: `x [${n}] in ±${v.scale}${gradient ? ', upstream gradient g uniform in [-1, 1)' : ''}`,
       };
     },
   };
@@ -387,8 +525,15 @@ function unaryExperiment(gradient: boolean): Experiment {
 
 function optimizerExperiment(kind: 'adam' | 'sgd'): Experiment {
   return {
-    call: kind === 'adam' ? 'new Adam([p], {lr, betas: [0.9, 0.999], eps}).step() (first step)' : 'new SGD([p], {lr}).step()',
-    fields: [{ key: 'n', label: 'elements', value: 50 }, { key: 'lr', label: 'learning rate', value: 0.1 }, ...(kind === 'adam' ? [{ key: 'eps', label: 'eps', value: 1e-8 }] : [])],
+    call:
+      kind === 'adam'
+        ? 'new Adam([p], {lr, betas: [0.9, 0.999], eps}).step() (first step)'
+        : 'new SGD([p], {lr}).step()',
+    fields: [
+      { key: 'n', label: 'elements', value: 50 },
+      { key: 'lr', label: 'learning rate', value: 0.1 },
+      ...(kind === 'adam' ? [{ key: 'eps', label: 'eps', value: 1e-8 }] : []),
+    ],
     prepare(v, random) {
       const n = num(v, 'n');
       const lr = num(v, 'lr');
@@ -405,16 +550,22 @@ function optimizerExperiment(kind: 'adam' | 'sgd'): Experiment {
           return pt.clone();
         },
         // Adam's first step: m̂ = g and v̂ = g² after bias correction, so p − lr·g / (|g| + eps).
-        reference: () => Float64Array.from(p, (x, i) => (kind === 'adam' ? x - (lr * g[i]) / (Math.abs(g[i]) + eps) : x - lr * g[i])),
-        shape: [n], describe: `parameter p [${n}] and gradient g [${n}], uniform in [-1, 1)`,
+        reference: () =>
+          Float64Array.from(p, (x, i) => (kind === 'adam' ? x - (lr * g[i]) / (Math.abs(g[i]) + eps) : x - lr * g[i])),
+        shape: [n],
+        describe: `parameter p [${n}] and gradient g [${n}], uniform in [-1, 1)`,
       };
     },
   };
 }
 
 function shapeList(text: unknown, field: string): number[] {
-  const s = String(text).split(/[\s,x×]+/).filter(Boolean).map(Number);
-  if (!s.length || s.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`${field}: "${text}" is not a list of positive whole numbers like 4,1,5`);
+  const s = String(text)
+    .split(/[\s,x×]+/)
+    .filter(Boolean)
+    .map(Number);
+  if (!s.length || s.some((d) => !Number.isInteger(d) || d < 1))
+    throw new Error(`${field}: "${text}" is not a list of positive whole numbers like 4,1,5`);
   return s;
 }
 
@@ -457,7 +608,8 @@ const MAX_ELEMENTS = 2_000_000;
 
 function showKernel(name: string): void {
   current = name;
-  for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('.kernel-list button'))) b.classList.toggle('current', b.dataset.kernel === name);
+  for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('.kernel-list button')))
+    b.classList.toggle('current', b.dataset.kernel === name);
   const source = SHADERS[name];
   $('kernel-name').textContent = `${name}.wgsl`;
   $('kernel-header').textContent = shaderHeader(source);
@@ -508,11 +660,13 @@ async function runCurrent(): Promise<void> {
   const values = readValues(exp);
   const rng = new Rng(Number($<HTMLInputElement>('f-seed').value) || 0);
   const random = (n: number) => {
-    if (!(n <= MAX_ELEMENTS)) throw new Error(`inputs of ${n} elements are too large for this page (at most ${MAX_ELEMENTS})`);
+    if (!(n <= MAX_ELEMENTS))
+      throw new Error(`inputs of ${n} elements are too large for this page (at most ${MAX_ELEMENTS})`);
     return Float32Array.from({ length: n }, () => rng.float() * 2 - 1);
   };
   const p = exp.prepare(values, random);
-  if (size(p.shape) > MAX_ELEMENTS) throw new Error(`an output of shape ${fmtShape(p.shape)} is too large for this page`);
+  if (size(p.shape) > MAX_ELEMENTS)
+    throw new Error(`an output of shape ${fmtShape(p.shape)} is too large for this page`);
   let got: Float32Array = new Float32Array(0);
   let best = Infinity;
   for (let rep = 0; rep < 4; rep++) {
@@ -531,20 +685,56 @@ async function runCurrent(): Promise<void> {
   const t1 = performance.now();
   const expected = p.reference();
   const refMs = performance.now() - t1;
-  if (got.length !== expected.length) throw new Error(`the GPU returned ${got.length} values, the reference ${expected.length} (shape ${fmtShape(p.shape)})`);
+  if (got.length !== expected.length)
+    throw new Error(
+      `the GPU returned ${got.length} values, the reference ${expected.length} (shape ${fmtShape(p.shape)})`,
+    );
   const err = maxAbsError(got, expected);
   const scale = Math.max(1, maxAbs(expected));
   const tolerance = (p.relTolerance ?? 1e-4) * scale;
   const ok = err <= tolerance;
-  const table = h('table', { class: 'values' }, h('tr', {}, h('th', {}, 'index'), h('th', {}, 'GPU (float32)'), h('th', {}, 'reference (float64)'), h('th', {}, '|difference|')));
+  const table = h(
+    'table',
+    { class: 'values' },
+    h(
+      'tr',
+      {},
+      h('th', {}, 'index'),
+      h('th', {}, 'GPU (float32)'),
+      h('th', {}, 'reference (float64)'),
+      h('th', {}, '|difference|'),
+    ),
+  );
   for (let i = 0; i < Math.min(MAX_SHOWN, got.length); i++) {
-    table.append(h('tr', {}, h('td', {}, String(i)), h('td', {}, got[i].toPrecision(7)), h('td', {}, expected[i].toPrecision(7)), h('td', {}, Math.abs(got[i] - expected[i]).toExponential(2))));
+    table.append(
+      h(
+        'tr',
+        {},
+        h('td', {}, String(i)),
+        h('td', {}, got[i].toPrecision(7)),
+        h('td', {}, expected[i].toPrecision(7)),
+        h('td', {}, Math.abs(got[i] - expected[i]).toExponential(2)),
+      ),
+    );
   }
   const verdict = h('span', { class: ok ? 'ok' : 'bad', id: 'verdict' }, ok ? 'within tolerance' : 'ABOVE tolerance');
   out.replaceChildren(
     h('p', {}, `Inputs: ${p.describe}. Output ${fmtShape(p.shape)}, ${got.length} values.`),
-    h('p', {}, 'max |GPU − reference| = ', h('b', { id: 'max-error' }, err.toExponential(3)), ` (tolerance ${tolerance.toExponential(1)}) `, verdict),
-    h('p', {}, 'GPU time ', h('b', { id: 'gpu-ms' }, best.toFixed(2)), ` ms per call, best of 3 after a warm-up, including the readback; TypeScript reference ${refMs.toFixed(2)} ms.`),
+    h(
+      'p',
+      {},
+      'max |GPU − reference| = ',
+      h('b', { id: 'max-error' }, err.toExponential(3)),
+      ` (tolerance ${tolerance.toExponential(1)}) `,
+      verdict,
+    ),
+    h(
+      'p',
+      {},
+      'GPU time ',
+      h('b', { id: 'gpu-ms' }, best.toFixed(2)),
+      ` ms per call, best of 3 after a warm-up, including the readback; TypeScript reference ${refMs.toFixed(2)} ms.`,
+    ),
     table,
     got.length > MAX_SHOWN ? h('p', { class: 'muted' }, `first ${MAX_SHOWN} of ${got.length} values shown`) : '',
   );
@@ -557,7 +747,9 @@ async function main(): Promise<void> {
   const list = $('kernel-list');
   const names = Object.keys(SHADERS).sort();
   for (const name of names) {
-    const summary = shaderHeader(SHADERS[name]).split('\n')[0].replace(/^[\w.]+\.wgsl\s*[—-]\s*/, '');
+    const summary = shaderHeader(SHADERS[name])
+      .split('\n')[0]
+      .replace(/^[\w.]+\.wgsl\s*[—-]\s*/, '');
     const button = h('button', { 'data-kernel': name }, name, h('br'), h('small', {}, summary));
     button.addEventListener('click', () => showKernel(name));
     list.append(h('li', {}, button));

@@ -9,7 +9,20 @@ import { featureNetFromTorchvision } from '../../src/style/weights.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../../src/style/images.ts';
 import { decodeSafetensors } from '../../src/io/safetensors.ts';
 import type { RgbaImage } from '../../src/io/image.ts';
-import { $, navBar, startGpu, banner, drawImage, decodeImage, download, encodePng, fileBytes, numberField, errorText, canvasImage } from './common.ts';
+import {
+  $,
+  navBar,
+  startGpu,
+  banner,
+  drawImage,
+  decodeImage,
+  download,
+  encodePng,
+  fileBytes,
+  numberField,
+  errorText,
+  canvasImage,
+} from './common.ts';
 
 class Stopped extends Error {}
 
@@ -73,40 +86,45 @@ async function start(): Promise<void> {
     const content = await pickImage('content');
     const style = await pickImage('style');
     net ??= randomFeatureNet();
-    const out = await runStyleTransfer({
-      content,
-      styles: [{ image: style }],
-      net,
-      size: numberField('size', { int: true, min: 16, max: 1024 }),
-      steps: numberField('steps', { int: true, min: 1 }),
-      optimizer: $<HTMLSelectElement>('optimizer').value as OptimizerKind,
-      contentWeight: numberField('content-weight', { min: 0 }),
-      styleWeight: numberField('style-weight', { min: 0 }),
-      tvWeight: numberField('tv-weight', { min: 0 }),
-      init: $<HTMLSelectElement>('init').value as InitKind,
-      snapshotEvery: numberField('preview-every', { int: true, min: 1 }),
-    }, {
-      onIteration: async (info) => {
-        showInfo(info);
-        // Give the page a moment to paint and to notice a click on Stop.
-        await new Promise((r) => setTimeout(r, 0));
-        if (stopRequested) throw new Stopped();
+    const out = await runStyleTransfer(
+      {
+        content,
+        styles: [{ image: style }],
+        net,
+        size: numberField('size', { int: true, min: 16, max: 1024 }),
+        steps: numberField('steps', { int: true, min: 1 }),
+        optimizer: $<HTMLSelectElement>('optimizer').value as OptimizerKind,
+        contentWeight: numberField('content-weight', { min: 0 }),
+        styleWeight: numberField('style-weight', { min: 0 }),
+        tvWeight: numberField('tv-weight', { min: 0 }),
+        init: $<HTMLSelectElement>('init').value as InitKind,
+        snapshotEvery: numberField('preview-every', { int: true, min: 1 }),
       },
-      onSnapshot: (image, info) => {
-        drawImage(preview, image);
-        result = image;
-        // How many previews differed from the one before (the e2e test checks the preview really moves).
-        if (previous && (previous.length !== image.rgba.length || previous.some((v, i) => v !== image.rgba[i]))) changes++;
-        previous = image.rgba;
-        preview.dataset.snapshots = String(++snapshots);
-        preview.dataset.changes = String(changes);
-        $('preview-title').textContent = `Result after ${info.iteration} iterations (${image.width}×${image.height})`;
+      {
+        onIteration: async (info) => {
+          showInfo(info);
+          // Give the page a moment to paint and to notice a click on Stop.
+          await new Promise((r) => setTimeout(r, 0));
+          if (stopRequested) throw new Stopped();
+        },
+        onSnapshot: (image, info) => {
+          drawImage(preview, image);
+          result = image;
+          // How many previews differed from the one before (the e2e test checks the preview really moves).
+          if (previous && (previous.length !== image.rgba.length || previous.some((v, i) => v !== image.rgba[i])))
+            changes++;
+          previous = image.rgba;
+          preview.dataset.snapshots = String(++snapshots);
+          preview.dataset.changes = String(changes);
+          $('preview-title').textContent = `Result after ${info.iteration} iterations (${image.width}×${image.height})`;
+        },
       },
-    });
+    );
     result = out.image;
     drawImage(preview, out.image);
     preview.dataset.done = 'true';
-    $('preview-title').textContent = `Result: ${out.history.length} iterations in ${out.seconds.toFixed(1)} s with the ${out.featureNet}`;
+    $('preview-title').textContent =
+      `Result: ${out.history.length} iterations in ${out.seconds.toFixed(1)} s with the ${out.featureNet}`;
   } catch (e) {
     if (e instanceof Stopped) {
       $('preview-title').textContent += ' — stopped';
@@ -124,7 +142,9 @@ async function start(): Promise<void> {
 async function loadWeights(file: File): Promise<void> {
   try {
     if (!file.name.endsWith('.safetensors')) {
-      throw new Error(`${file.name}: this page reads VGG weights as .safetensors with torchvision names; use the CLI for Keras .h5 files`);
+      throw new Error(
+        `${file.name}: this page reads VGG weights as .safetensors with torchvision names; use the CLI for Keras .h5 files`,
+      );
     }
     const next = featureNetFromTorchvision(decodeSafetensors(await fileBytes(file)), { fileName: file.name });
     net?.dispose();
@@ -139,10 +159,15 @@ async function main(): Promise<void> {
   navBar('style.html');
   const eng = await startGpu();
   if (!eng) return;
-  for (const id of ['content-pick', 'style-pick', 'content-file', 'style-file']) $(id).addEventListener('change', showInputs);
+  for (const id of ['content-pick', 'style-pick', 'content-file', 'style-file'])
+    $(id).addEventListener('change', showInputs);
   $('start').addEventListener('click', start);
-  $('stop').addEventListener('click', () => { stopRequested = true; });
-  $('download').addEventListener('click', async () => { if (result) download(await encodePng(result), 'style-transfer.png'); });
+  $('stop').addEventListener('click', () => {
+    stopRequested = true;
+  });
+  $('download').addEventListener('click', async () => {
+    if (result) download(await encodePng(result), 'style-transfer.png');
+  });
   $<HTMLInputElement>('weights').addEventListener('change', (ev) => {
     const f = (ev.target as HTMLInputElement).files?.[0];
     if (f) loadWeights(f);
