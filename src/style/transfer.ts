@@ -293,148 +293,49 @@ export async function runStyleTransfer(
 ): Promise<StyleTransferResult> {
   checkOptions(options);
   const o = options;
-  const net = o.net;
-  const contentLayers = o.contentLayers ?? [...STYLE_DEFAULTS.contentLayers];
-  const styleLayers = o.styleLayers ?? [...STYLE_DEFAULTS.styleLayers];
-  const layerWeights = o.styleLayerWeights ?? styleLayers.map(() => 1 / styleLayers.length);
-  const cw = o.contentWeight ?? STYLE_DEFAULTS.contentWeight;
-  const sw = o.styleWeight ?? STYLE_DEFAULTS.styleWeight;
-  const tw = o.tvWeight ?? STYLE_DEFAULTS.tvWeight;
-  const tvKind = o.tvKind ?? STYLE_DEFAULTS.tvKind;
-  const tvBeta = o.tvBeta ?? STYLE_DEFAULTS.tvBeta;
-  const norm = o.gramNormalize ?? STYLE_DEFAULTS.gramNormalize;
-  const init = o.init ?? STYLE_DEFAULTS.init;
-  const seed = o.seed ?? STYLE_DEFAULTS.seed;
-  const scales = o.scales ?? [o.size];
-  const stepsPerScale =
-    o.stepsPerScale ??
-    scales.map((_, i) => Math.floor(o.steps / scales.length) + (i < o.steps % scales.length ? 1 : 0));
-  const blendTotal = o.styles.reduce((a, s) => a + (s.weight ?? 1), 0);
-  const channels = o.preserveColor ? 1 : 3;
-
+  const spec = settings(o);
   const start = performance.now();
   const history: IterationInfo[] = [];
-  let iteration = 0;
-  let evaluations = 0;
-  let current: Float32Array | null = null; // the image of the previous scale, NCHW
-  let prevDims = { width: 0, height: 0 };
-  let finalRgb: Float32Array | null = null;
-  let finalDims = { width: 0, height: 0 };
+  const counts = { iteration: 0, evaluations: 0 };
+  let previous: { data: Float32Array; width: number; height: number } | null = null; // the last scale's image, NCHW
+  let final: { rgb: Float32Array; width: number; height: number } | null = null;
 
-  for (let si = 0; si < scales.length; si++) {
-    const { width, height } = fitSize(o.content.width, o.content.height, scales[si]);
+  for (let si = 0; si < spec.scales.length; si++) {
+    const { width, height } = fitSize(o.content.width, o.content.height, spec.scales[si]);
     const plane = width * height;
     callbacks.onScale?.(si, width, height);
     const contentRgb = rgbaToNchw(bilinearResize(o.content, width, height), { range: [0, 1] });
     const contentLuma = o.preserveColor ? luminance(contentRgb, plane) : null;
+    const { contentTargets, styleTargets } = fixedTargets(
+      o,
+      spec,
+      spec.scales[si],
+      contentLuma ?? contentRgb,
+      width,
+      height,
+    );
+    const start0 = previous
+      ? bilinearResizeNchw(previous.data, 1, spec.channels, previous.height, previous.width, height, width)
+      : await initialImage(o, spec, contentLuma ?? contentRgb, plane);
+    const image = Tensor.fromArray(start0, [1, spec.channels, height, width]).keep();
+    const evaluate = evaluator({ ...spec.loss, contentTargets, styleTargets }, () => counts.evaluations++);
 
-    // Fixed targets, computed once per scale without a graph.
-    const toNetInput = (data: Float32Array, w: number, h: number, c: number) => {
-      const t = Tensor.fromArray(data, [1, c, h, w]);
-      if (c === 3) return t;
-      const e = t.expand([1, 3, h, w]);
-      t.dispose();
-      return e;
-    };
-    const contentTargets = noGrad(() =>
-      tidy(() => {
-        const img = toNetInput(contentLuma ?? contentRgb, width, height, channels);
-        const f = net.forward(img, contentLayers);
-        return contentLayers.map((l) => f.get(l)!);
-      }),
-    ).map((t) => t.keep());
-    const styleTargets = noGrad(() =>
-      tidy(() => {
-        let blended: Tensor[] | null = null;
-        for (const s of o.styles) {
-          const dims = fitSize(
-            s.image.width,
-            s.image.height,
-            Math.max(1, Math.round(scales[si] * (o.styleScale ?? 1))),
-          );
-          const minSide = net.minimumSize(styleLayers);
-          if (Math.min(dims.width, dims.height) < minSide) {
-            throw new Error(
-              `style transfer: the style image resized to ${dims.width}x${dims.height} is too small for the style layers (needs ${minSide} px); raise styleScale or size`,
-            );
-          }
-          let data = rgbaToNchw(bilinearResize(s.image, dims.width, dims.height), { range: [0, 1] });
-          if (contentLuma) data = matchMeanStd(luminance(data, dims.width * dims.height), contentLuma);
-          const img = toNetInput(data, dims.width, dims.height, channels);
-          const f = net.forward(img, styleLayers);
-          const share = (s.weight ?? 1) / blendTotal;
-          const grams = styleLayers.map((l) => gramMatrix(f.get(l)!, norm).mul(share));
-          blended = blended ? blended.map((g, i) => g.add(grams[i])) : grams;
-        }
-        return blended!;
-      }),
-    ).map((t) => t.keep());
-
-    // Starting image: the previous scale's result upsampled, or the chosen init.
-    let start0: Float32Array;
-    if (current) {
-      start0 = bilinearResizeNchw(current, 1, channels, prevDims.height, prevDims.width, height, width);
-    } else {
-      const base = contentLuma ?? contentRgb;
-      if (init === 'content') start0 = base;
-      else {
-        const noise = await readAndDispose(Tensor.rand([channels * plane], { seed, lo: 0, hi: 1 }));
-        const r = init === 'noise' ? 1 : (o.noiseRatio ?? STYLE_DEFAULTS.noiseRatio);
-        start0 = base.map((v, i) => (1 - r) * v + r * noise[i]);
-      }
-    }
-    const image = Tensor.fromArray(start0, [1, channels, height, width]).keep();
-
-    const lossSpec: LossSpec = {
-      net,
-      contentLayers,
-      styleLayers,
-      styleLayerWeights: layerWeights,
-      contentTargets,
-      styleTargets,
-      contentWeight: cw,
-      styleWeight: sw,
-      tvWeight: tw,
-      tvKind,
-      tvBeta,
-      gramNormalize: norm,
-    };
-    const terms = (x: Tensor) => styleTransferLoss(x, lossSpec);
-    /** Evaluates at x (a plain tensor), returning the loss terms and d total / dx. */
-    const evaluate = async (x: Tensor): Promise<{ losses: LossValues; grad: Tensor }> => {
-      const leaf = x.detach().requireGrad();
-      const packed = tidy(() => {
-        const t = terms(leaf);
-        t.total.backward();
-        return concat(
-          [t.total, t.content, t.style, t.tv].map((s) => s.reshape([1])),
-          0,
-        );
-      });
-      const v = await packed.toArray();
-      packed.dispose();
-      evaluations++;
-      const grad = leaf.grad!;
-      leaf.grad = null;
-      leaf.dispose();
-      return { losses: { total: v[0], content: v[1], style: v[2], tv: v[3] }, grad };
-    };
-
-    let lastLosses: LossValues | null = null;
-    const report = async () => {
+    /** After each iteration: the history, the caller's callback and, every snapshotEvery iterations, a preview. */
+    const report = async (losses: LossValues) => {
+      counts.iteration++;
       const info: IterationInfo = {
-        iteration,
+        iteration: counts.iteration,
         totalIterations: o.steps,
         scaleIndex: si,
         width,
         height,
-        losses: lastLosses!,
-        evaluations,
+        losses,
+        evaluations: counts.evaluations,
         seconds: (performance.now() - start) / 1000,
       };
       history.push(info);
       await callbacks.onIteration?.(info);
-      if (callbacks.onSnapshot && o.snapshotEvery && iteration % o.snapshotEvery === 0) {
+      if (callbacks.onSnapshot && o.snapshotEvery && counts.iteration % o.snapshotEvery === 0) {
         const data = await image.toArray();
         const rgb = contentLuma ? withContentChroma(data, contentRgb, plane) : data;
         await callbacks.onSnapshot(nchwToRgba(rgb, 1, 3, height, width, { range: [0, 1] }), info);
@@ -442,64 +343,11 @@ export async function runStyleTransfer(
     };
 
     try {
-      if (o.optimizer === 'adam') {
-        const a = { ...STYLE_DEFAULTS.adam, ...o.adam };
-        image.requireGrad();
-        const adam = new Adam([image], { lr: a.lr, betas: [...a.betas] as [number, number], eps: a.eps });
-        try {
-          for (let k = 0; k < stepsPerScale[si]; k++) {
-            const { losses, grad } = await evaluate(image);
-            image.grad = grad;
-            adam.step();
-            adam.zeroGrad();
-            // Projected step: keep pixels in the displayable range, as the notebook's clip_0_1.
-            noGrad(() =>
-              tidy(() => {
-                image.assign(image.clamp(0, 1));
-              }),
-            );
-            lastLosses = losses;
-            iteration++;
-            await report();
-          }
-        } finally {
-          adam.dispose();
-          image.requireGrad(false);
-        }
-      } else {
-        const opt = new LBFGS(image, {
-          historySize: o.lbfgs?.historySize ?? 10,
-          lineSearch: o.lbfgs?.lineSearch ?? 'strong-wolfe',
-          lr: o.lbfgs?.lr ?? 1,
-          toleranceChange: 0,
-          toleranceGrad: 0,
-        });
-        // The line search may end on a point it evaluated earlier: remember each evaluation's terms.
-        let seen: LossValues[] = [];
-        const objective: Objective = async (x) => {
-          const { losses, grad } = await evaluate(x);
-          seen.push(losses);
-          return { loss: losses.total, grad };
-        };
-        try {
-          for (let k = 0; k < stepsPerScale[si]; k++) {
-            const r = await opt.step(objective);
-            lastLosses = seen.find((l) => l.total === r.loss) ??
-              lastLosses ?? { total: r.loss, content: NaN, style: NaN, tv: NaN };
-            seen = [lastLosses];
-            iteration++;
-            await report();
-            if (r.converged) break;
-          }
-        } finally {
-          opt.dispose();
-        }
-      }
+      const optimize = o.optimizer === 'adam' ? optimizeWithAdam : optimizeWithLbfgs;
+      await optimize(o, image, spec.stepsPerScale[si], evaluate, report);
       const data = await readAndDispose(noGrad(() => image.clamp(0, 1)));
-      current = data;
-      prevDims = { width, height };
-      finalRgb = contentLuma ? withContentChroma(data, contentRgb, plane) : data;
-      finalDims = { width, height };
+      previous = { data, width, height };
+      final = { rgb: contentLuma ? withContentChroma(data, contentRgb, plane) : data, width, height };
     } finally {
       image.dispose();
       contentTargets.forEach((t) => t.dispose());
@@ -508,11 +356,194 @@ export async function runStyleTransfer(
   }
 
   return {
-    image: nchwToRgba(finalRgb!, 1, 3, finalDims.height, finalDims.width, { range: [0, 1] }),
+    image: nchwToRgba(final!.rgb, 1, 3, final!.height, final!.width, { range: [0, 1] }),
     history,
-    featureNet: net.source.description,
+    featureNet: o.net.source.description,
     seconds: (performance.now() - start) / 1000,
   };
+}
+
+/** The options with their defaults filled in, and the parts of the loss that stay the same at every scale. */
+function settings(o: StyleTransferOptions) {
+  const styleLayers = o.styleLayers ?? [...STYLE_DEFAULTS.styleLayers];
+  const scales = o.scales ?? [o.size];
+  const loss: Omit<LossSpec, 'contentTargets' | 'styleTargets'> = {
+    net: o.net,
+    contentLayers: o.contentLayers ?? [...STYLE_DEFAULTS.contentLayers],
+    styleLayers,
+    styleLayerWeights: o.styleLayerWeights ?? styleLayers.map(() => 1 / styleLayers.length),
+    contentWeight: o.contentWeight ?? STYLE_DEFAULTS.contentWeight,
+    styleWeight: o.styleWeight ?? STYLE_DEFAULTS.styleWeight,
+    tvWeight: o.tvWeight ?? STYLE_DEFAULTS.tvWeight,
+    tvKind: o.tvKind ?? STYLE_DEFAULTS.tvKind,
+    tvBeta: o.tvBeta ?? STYLE_DEFAULTS.tvBeta,
+    gramNormalize: o.gramNormalize ?? STYLE_DEFAULTS.gramNormalize,
+  };
+  return {
+    loss,
+    scales,
+    // Steps split evenly over the scales, the first ones taking the remainder.
+    stepsPerScale:
+      o.stepsPerScale ??
+      scales.map((_, i) => Math.floor(o.steps / scales.length) + (i < o.steps % scales.length ? 1 : 0)),
+    /** 1 with preserveColor (the transfer runs on luminance), else 3. */
+    channels: o.preserveColor ? 1 : 3,
+  };
+}
+type Settings = ReturnType<typeof settings>;
+
+/** An image [1, c, h, w] as the network's input: a luminance plane is repeated into three channels. */
+function toNetInput(data: Float32Array, w: number, h: number, c: number): Tensor {
+  const t = Tensor.fromArray(data, [1, c, h, w]);
+  if (c === 3) return t;
+  const e = t.expand([1, 3, h, w]);
+  t.dispose();
+  return e;
+}
+
+/**
+ * The fixed targets of one scale, computed once without a graph and kept: the content image's features at the
+ * content layers, and the style images' Gram matrices at the style layers, blended by their weights.
+ */
+function fixedTargets(
+  o: StyleTransferOptions,
+  spec: Settings,
+  scale: number,
+  content: Float32Array,
+  width: number,
+  height: number,
+): { contentTargets: Tensor[]; styleTargets: Tensor[] } {
+  const { net, contentLayers, styleLayers, gramNormalize } = spec.loss;
+  const contentTargets = noGrad(() =>
+    tidy(() => {
+      const f = net.forward(toNetInput(content, width, height, spec.channels), contentLayers);
+      return contentLayers.map((l) => f.get(l)!);
+    }),
+  ).map((t) => t.keep());
+  const blendTotal = o.styles.reduce((a, s) => a + (s.weight ?? 1), 0);
+  const contentLuma = o.preserveColor ? content : null;
+  const styleTargets = noGrad(() =>
+    tidy(() => {
+      let blended: Tensor[] | null = null;
+      for (const s of o.styles) {
+        const dims = fitSize(s.image.width, s.image.height, Math.max(1, Math.round(scale * (o.styleScale ?? 1))));
+        const minSide = net.minimumSize(styleLayers);
+        if (Math.min(dims.width, dims.height) < minSide) {
+          throw new Error(
+            `style transfer: the style image resized to ${dims.width}x${dims.height} is too small for the style layers (needs ${minSide} px); raise styleScale or size`,
+          );
+        }
+        let data = rgbaToNchw(bilinearResize(s.image, dims.width, dims.height), { range: [0, 1] });
+        if (contentLuma) data = matchMeanStd(luminance(data, dims.width * dims.height), contentLuma);
+        const f = net.forward(toNetInput(data, dims.width, dims.height, spec.channels), styleLayers);
+        const share = (s.weight ?? 1) / blendTotal;
+        const grams = styleLayers.map((l) => gramMatrix(f.get(l)!, gramNormalize).mul(share));
+        blended = blended ? blended.map((g, i) => g.add(grams[i])) : grams;
+      }
+      return blended!;
+    }),
+  ).map((t) => t.keep());
+  return { contentTargets, styleTargets };
+}
+
+/** The first scale's starting image: the content, uniform noise, or a mix of the two (`noiseRatio`). */
+async function initialImage(o: StyleTransferOptions, spec: Settings, base: Float32Array, plane: number) {
+  const init = o.init ?? STYLE_DEFAULTS.init;
+  if (init === 'content') return base;
+  const seed = o.seed ?? STYLE_DEFAULTS.seed;
+  const noise = await readAndDispose(Tensor.rand([spec.channels * plane], { seed, lo: 0, hi: 1 }));
+  const r = init === 'noise' ? 1 : (o.noiseRatio ?? STYLE_DEFAULTS.noiseRatio);
+  return base.map((v, i) => (1 - r) * v + r * noise[i]);
+}
+
+type Evaluate = (x: Tensor) => Promise<{ losses: LossValues; grad: Tensor }>;
+
+/** The loss terms at an image x (a plain tensor) and d total / dx, in one backward pass and one read-back. */
+function evaluator(lossSpec: LossSpec, onEvaluation: () => void): Evaluate {
+  return async (x) => {
+    const leaf = x.detach().requireGrad();
+    const packed = tidy(() => {
+      const t = styleTransferLoss(leaf, lossSpec);
+      t.total.backward();
+      return concat(
+        [t.total, t.content, t.style, t.tv].map((s) => s.reshape([1])),
+        0,
+      );
+    });
+    const v = await packed.toArray();
+    packed.dispose();
+    onEvaluation();
+    const grad = leaf.grad!;
+    leaf.grad = null;
+    leaf.dispose();
+    return { losses: { total: v[0], content: v[1], style: v[2], tv: v[3] }, grad };
+  };
+}
+
+/** `steps` Adam steps on the image, each projected back into [0, 1] (the notebook's clip_0_1). */
+async function optimizeWithAdam(
+  o: StyleTransferOptions,
+  image: Tensor,
+  steps: number,
+  evaluate: Evaluate,
+  report: (losses: LossValues) => Promise<void>,
+): Promise<void> {
+  const a = { ...STYLE_DEFAULTS.adam, ...o.adam };
+  image.requireGrad();
+  const adam = new Adam([image], { lr: a.lr, betas: [...a.betas] as [number, number], eps: a.eps });
+  try {
+    for (let k = 0; k < steps; k++) {
+      const { losses, grad } = await evaluate(image);
+      image.grad = grad;
+      adam.step();
+      adam.zeroGrad();
+      noGrad(() =>
+        tidy(() => {
+          image.assign(image.clamp(0, 1));
+        }),
+      );
+      await report(losses);
+    }
+  } finally {
+    adam.dispose();
+    image.requireGrad(false);
+  }
+}
+
+/** Up to `steps` L-BFGS iterations on the image (each may evaluate several times in its line search). */
+async function optimizeWithLbfgs(
+  o: StyleTransferOptions,
+  image: Tensor,
+  steps: number,
+  evaluate: Evaluate,
+  report: (losses: LossValues) => Promise<void>,
+): Promise<void> {
+  const opt = new LBFGS(image, {
+    historySize: o.lbfgs?.historySize ?? 10,
+    lineSearch: o.lbfgs?.lineSearch ?? 'strong-wolfe',
+    lr: o.lbfgs?.lr ?? 1,
+    toleranceChange: 0,
+    toleranceGrad: 0,
+  });
+  // The line search may end on a point it evaluated earlier: remember each evaluation's terms.
+  let seen: LossValues[] = [];
+  let last: LossValues | null = null;
+  const objective: Objective = async (x) => {
+    const { losses, grad } = await evaluate(x);
+    seen.push(losses);
+    return { loss: losses.total, grad };
+  };
+  try {
+    for (let k = 0; k < steps; k++) {
+      const r = await opt.step(objective);
+      last = seen.find((l) => l.total === r.loss) ?? last ?? { total: r.loss, content: NaN, style: NaN, tv: NaN };
+      seen = [last];
+      await report(last);
+      if (r.converged) break;
+    }
+  } finally {
+    opt.dispose();
+  }
 }
 
 /** Reads a tensor's values back and disposes it. */
