@@ -22,7 +22,7 @@ import {
   type StepStats,
   type TrainOptions,
 } from '../gan/trainer.ts';
-import { ganSpec, GAN_KINDS, type GanKind } from '../gan/models.ts';
+import { ganSpec, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
 import { sampleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
 import { batches, batchCount, type Dataset } from '../data/dataset.ts';
 import { datasetByName } from '../node/datasets.ts';
@@ -219,13 +219,15 @@ async function loadTrainingData(a: TrainArgs, size: number, channels: number): P
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 
-export async function trainCommand(argv: string[]): Promise<number> {
-  const a = parseTrainArgs(argv);
-  if (a === 'help') {
-    console.log(TRAIN_HELP);
-    return 0;
-  }
-  const ckptPath = join(a.out, 'checkpoint.safetensors');
+/**
+ * The model and options of a `train` run: from the arguments, or, with --resume, from the checkpoint (its model
+ * and options, with the few options given again on the command line overriding them). Refuses a resume that
+ * could not train (rates already decayed to 0) and --eval-every where no classifier fits the data.
+ */
+function runSpec(
+  a: TrainArgs,
+  ckptPath: string,
+): { spec: GanSpec; options: TrainArgs['options']; resumeBytes: Uint8Array | null } {
   const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
   let spec = ganSpec(a.kind, {
     channels: a.channels ?? (isFolder && a.kind.startsWith('dcgan') && a.kind !== 'dcgan' ? 3 : undefined),
@@ -256,6 +258,59 @@ export async function trainCommand(argv: string[]): Promise<number> {
       `--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is ${spec.kind} on ${a.dataset}`,
     );
   }
+  return { spec, options, resumeBytes };
+}
+
+/** `--eval-every`'s point: the sampled generator's scores, and with a weight average the trained G's distance too. */
+async function scoreGenerator(trainer: GanTrainer, dataset: string): Promise<EvalPoint> {
+  const e = await evaluateForDataset(dataset, await trainer.sampleValues(2000, EVAL_SEED));
+  const point: EvalPoint = {
+    step: trainer.step,
+    fd: e.fd,
+    fdRealVsRealBaseline: e.fdRealVsRealBaseline,
+    coverage: e.coverage.count,
+    confidentRate: e.confidentRate,
+  };
+  if (trainer.Gema) {
+    // the weight average's score above; the trained G's beside it shows what the average gains
+    point.fdTrainedG = (await evaluateForDataset(dataset, await trainer.sampleValues(2000, EVAL_SEED, 'raw'))).fd;
+  }
+  return point;
+}
+
+/** The images a finished run leaves: the final grid, the loss chart and a latent interpolation. */
+async function writeFinalImages(trainer: GanTrainer, out: string, grid: number, history: StepStats[]): Promise<void> {
+  writePng(join(out, 'samples', 'final.png'), await sampleGrid(trainer, grid));
+  writePng(join(out, 'loss.png'), lossChart(history));
+  writePng(join(out, 'interpolation.png'), await interpolationStrip(trainer));
+}
+
+/** The run's last lines: speed, the last 20 steps' mean losses, live tensors, and what was written. */
+function reportRun(
+  trainer: GanTrainer,
+  history: StepStats[],
+  run: { interrupted: boolean; seconds: number; startStep: number; out: string },
+): void {
+  const imgs = (trainer.step - run.startStep) * trainer.opts.batchSize;
+  const last = history.slice(-20);
+  const avg = (f: (s: StepStats) => number) =>
+    last.reduce((n, s) => n + (Number.isFinite(f(s)) ? f(s) : 0), 0) /
+    Math.max(1, last.filter((s) => Number.isFinite(f(s))).length);
+  console.log(
+    `${run.interrupted ? 'Interrupted; saved' : 'Done'}: step ${trainer.step}, epoch ${trainer.epoch}, ${(imgs / run.seconds).toFixed(1)} images/s, ` +
+      `last-20 mean D ${fmt(avg((s) => s.lossD))} G ${fmt(avg((s) => s.lossG))}; ${memoryStats().liveTensors} live tensors`,
+  );
+  console.log(`Wrote ${join(run.out, 'samples', 'final.png')}, loss.png, interpolation.png, checkpoint.safetensors`);
+}
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const a = parseTrainArgs(argv);
+  if (a === 'help') {
+    console.log(TRAIN_HELP);
+    return 0;
+  }
+  const ckptPath = join(a.out, 'checkpoint.safetensors');
+  const { spec, options, resumeBytes } = runSpec(a, ckptPath);
   const ds = await loadTrainingData(a, spec.size, spec.channels);
 
   const engine = await initEngine();
@@ -337,20 +392,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       if (a.evalEvery > 0 && trainer.step % a.evalEvery === 0) {
         await drain();
         if (failure) break epochs;
-        const e = await evaluateForDataset(a.dataset, await trainer.sampleValues(2000, EVAL_SEED));
-        const point: EvalPoint = {
-          step: trainer.step,
-          fd: e.fd,
-          fdRealVsRealBaseline: e.fdRealVsRealBaseline,
-          coverage: e.coverage.count,
-          confidentRate: e.confidentRate,
-        };
-        if (trainer.Gema) {
-          // the weight average's score above; the trained G's beside it shows what the average gains
-          point.fdTrainedG = (
-            await evaluateForDataset(a.dataset, await trainer.sampleValues(2000, EVAL_SEED, 'raw'))
-          ).fd;
-        }
+        const point = await scoreGenerator(trainer, a.dataset);
         evalHistory.push(point);
         appendJsonl(evalPath, point);
         writePng(join(a.out, 'fd.png'), fdChart(evalHistory));
@@ -384,20 +426,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     return 1;
   }
   await save('final');
-  writePng(join(a.out, 'samples', 'final.png'), await sampleGrid(trainer, a.grid));
-  writePng(join(a.out, 'loss.png'), lossChart(history));
-  writePng(join(a.out, 'interpolation.png'), await interpolationStrip(trainer));
-  const secs = (performance.now() - t0) / 1000;
-  const imgs = (trainer.step - startStep) * trainer.opts.batchSize;
-  const last = history.slice(-20);
-  const avg = (f: (s: StepStats) => number) =>
-    last.reduce((n, s) => n + (Number.isFinite(f(s)) ? f(s) : 0), 0) /
-    Math.max(1, last.filter((s) => Number.isFinite(f(s))).length);
-  console.log(
-    `${interrupted ? 'Interrupted; saved' : 'Done'}: step ${trainer.step}, epoch ${trainer.epoch}, ${(imgs / secs).toFixed(1)} images/s, ` +
-      `last-20 mean D ${fmt(avg((s) => s.lossD))} G ${fmt(avg((s) => s.lossG))}; ${memoryStats().liveTensors} live tensors`,
-  );
-  console.log(`Wrote ${join(a.out, 'samples', 'final.png')}, loss.png, interpolation.png, checkpoint.safetensors`);
+  await writeFinalImages(trainer, a.out, a.grid, history);
+  reportRun(trainer, history, { interrupted, seconds: (performance.now() - t0) / 1000, startStep, out: a.out });
   trainer.dispose();
   return interrupted ? 130 : 0;
 }
