@@ -2,36 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { Tensor, tidy, engine } from '../src/tensor/index.ts';
 import { Adam, SGD, type OptimizerStateValue } from '../src/nn/optim.ts';
 import { useEngine, randomArray, expectClose } from './helpers.ts';
+import * as R from '../src/reference/optim.ts';
 
 useEngine();
-
-interface AdamRef {
-  p: Float64Array;
-  m: Float64Array;
-  v: Float64Array;
-  t: number;
-}
-
-/** One Adam step in float64, written out from the algorithm (torch.optim.Adam, amsgrad off). */
-function refAdamStep(
-  s: AdamRef,
-  grad: ArrayLike<number>,
-  lr: number,
-  b1: number,
-  b2: number,
-  eps: number,
-  wd: number,
-): void {
-  s.t++;
-  for (let i = 0; i < s.p.length; i++) {
-    const g = grad[i] + wd * s.p[i];
-    s.m[i] = b1 * s.m[i] + (1 - b1) * g;
-    s.v[i] = b2 * s.v[i] + (1 - b2) * g * g;
-    const mHat = s.m[i] / (1 - b1 ** s.t);
-    const vHat = s.v[i] / (1 - b2 ** s.t);
-    s.p[i] -= (lr * mHat) / (Math.sqrt(vHat) + eps);
-  }
-}
 
 const leaf = (data: ArrayLike<number>, shape: number[]) =>
   Tensor.fromArray(Float32Array.from(data), shape).requireGrad().keep();
@@ -65,12 +38,7 @@ describe('Adam', () => {
       ),
     );
     const params = shapes.map((s, k) => leaf(init[k], s));
-    const refs: AdamRef[] = init.map((x) => ({
-      p: Float64Array.from(Float32Array.from(x)),
-      m: new Float64Array(x.length),
-      v: new Float64Array(x.length),
-      t: 0,
-    }));
+    const refs = init.map((x) => R.adamState(Float32Array.from(x)));
     const hp = { lr: 0.01, betas: [0.8, 0.99] as [number, number], eps: 1e-6, weightDecay: 0.05 };
     const opt = new Adam(params, hp);
     for (let step = 0; step < 5; step++) {
@@ -89,7 +57,7 @@ describe('Adam', () => {
         p.grad = Tensor.fromArray(grads[k], shapes[k]).keep();
       });
       opt.step();
-      refs.forEach((r, k) => refAdamStep(r, grads[k], hp.lr, hp.betas[0], hp.betas[1], hp.eps, hp.weightDecay));
+      refs.forEach((r, k) => R.adamStep(r, grads[k], hp));
     }
     for (let k = 0; k < params.length; k++) {
       expectClose(await params[k].toArray(), refs[k].p, 2e-6);
@@ -231,24 +199,6 @@ describe('Adam', () => {
   });
 });
 
-/** torch.optim.SGD in float64. */
-function refSgd(
-  p: Float64Array,
-  buf: Float64Array | null,
-  first: boolean,
-  g: ArrayLike<number>,
-  o: { lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number },
-): void {
-  for (let i = 0; i < p.length; i++) {
-    let d = g[i] + o.weightDecay * p[i];
-    if (o.momentum !== 0 && buf) {
-      buf[i] = first ? d : o.momentum * buf[i] + (1 - o.dampening) * d;
-      d = o.nesterov ? d + o.momentum * buf[i] : buf[i];
-    }
-    p[i] -= o.lr * d;
-  }
-}
-
 describe('SGD', () => {
   const configs = [
     { lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 },
@@ -269,7 +219,7 @@ describe('SGD', () => {
         p.zeroGrad();
         p.grad = Tensor.fromArray(g).keep();
         opt.step();
-        refSgd(ref, buf, s === 0, g, cfg);
+        R.sgdStep(ref, buf, s === 0, g, cfg);
       }
       expectClose(await p.toArray(), ref, 1e-6);
       const sd = opt.stateDict();

@@ -201,48 +201,62 @@ try {
     await page.close();
   });
 
-  await check('kernel explorer lists every kernel and runs conv2d within tolerance', async () => {
-    const page = await openPage(browser, `${server.url}/kernels.html?kernel=conv2d_implicit_gemm`);
-    await page.setViewportSize({ width: 1280, height: 900 });
-    await page.waitForSelector('body[data-ready="true"]');
-    const listed = await page.$$eval('.kernel-list button', (bs) => bs.map((b) => b.dataset.kernel).sort());
-    const files = readdirSync(join(root, 'shaders'))
-      .filter((f) => f.endsWith('.wgsl'))
-      .map((f) => f.slice(0, -5))
-      .sort();
-    assert(
-      JSON.stringify(listed) === JSON.stringify(files),
-      `listed ${listed.join(', ')}; shaders/ has ${files.join(', ')}`,
-    );
-    const source = await text(page, 'kernel-source');
-    assert(
-      source === readFileSync(join(root, 'shaders', 'conv2d_implicit_gemm.wgsl'), 'utf8'),
-      'the shown source is not shaders/conv2d_implicit_gemm.wgsl',
-    );
-    assert((await text(page, 'kernel-header')).includes('conv2d forward'), 'the header comment is not shown');
-    await page.fill('#f-stride', '2');
-    await page.fill('#f-padding', '1');
-    await page.click('#run');
-    await page.waitForSelector('#result[data-ok]');
-    const ok = await page.$eval('#result', (r) => r.dataset.ok);
-    const maxError = Number(await page.$eval('#result', (r) => r.dataset.maxError));
-    assert(ok === 'true' && maxError < 1e-4, `conv2d max error ${maxError} (ok=${ok})`);
-    assert(Number(await text(page, 'gpu-ms')) > 0, 'no time shown');
-    console.log(`    conv2d max |error| ${maxError.toExponential(2)}, ${await text(page, 'gpu-ms')} ms`);
-    await shot(page, 'kernels.png');
-    // Each version of a kernel family runs its own file: the split-K sum, forced on this CPU adapter.
-    await page.click('.kernel-list button[data-kernel="matmul_split_sum"]');
-    assert((await text(page, 'kernel-header')).includes('split-K'), 'matmul_split_sum header not shown');
-    await page.click('#run');
-    await page.waitForSelector('#result[data-ok]');
-    const splitError = Number(await page.$eval('#result', (r) => r.dataset.maxError));
-    assert(
-      (await page.$eval('#result', (r) => r.dataset.ok)) === 'true' && splitError < 1e-4,
-      `split-K matmul max error ${splitError}`,
-    );
-    console.log(`    split-K matmul max |error| ${splitError.toExponential(2)}`);
-    await page.close();
-  });
+  await check(
+    'kernel explorer lists every kernel, runs conv2d within tolerance, and every default experiment',
+    async () => {
+      const page = await openPage(browser, `${server.url}/kernels.html?kernel=conv2d_implicit_gemm`);
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.waitForSelector('body[data-ready="true"]');
+      const listed = await page.$$eval('.kernel-list button', (bs) => bs.map((b) => b.dataset.kernel).sort());
+      const files = readdirSync(join(root, 'shaders'))
+        .filter((f) => f.endsWith('.wgsl'))
+        .map((f) => f.slice(0, -5))
+        .sort();
+      assert(
+        JSON.stringify(listed) === JSON.stringify(files),
+        `listed ${listed.join(', ')}; shaders/ has ${files.join(', ')}`,
+      );
+      const source = await text(page, 'kernel-source');
+      assert(
+        source === readFileSync(join(root, 'shaders', 'conv2d_implicit_gemm.wgsl'), 'utf8'),
+        'the shown source is not shaders/conv2d_implicit_gemm.wgsl',
+      );
+      assert((await text(page, 'kernel-header')).includes('conv2d forward'), 'the header comment is not shown');
+      await page.fill('#f-stride', '2');
+      await page.fill('#f-padding', '1');
+      await page.click('#run');
+      await page.waitForSelector('#result[data-ok]');
+      const ok = await page.$eval('#result', (r) => r.dataset.ok);
+      const maxError = Number(await page.$eval('#result', (r) => r.dataset.maxError));
+      assert(ok === 'true' && maxError < 1e-4, `conv2d max error ${maxError} (ok=${ok})`);
+      assert(Number(await text(page, 'gpu-ms')) > 0, 'no time shown');
+      console.log(`    conv2d max |error| ${maxError.toExponential(2)}, ${await text(page, 'gpu-ms')} ms`);
+      await shot(page, 'kernels.png');
+      // Each version of a kernel family runs its own file: the split-K sum, forced on this CPU adapter.
+      await page.click('.kernel-list button[data-kernel="matmul_split_sum"]');
+      assert((await text(page, 'kernel-header')).includes('split-K'), 'matmul_split_sum header not shown');
+      await page.click('#run');
+      await page.waitForSelector('#result[data-ok]');
+      const splitError = Number(await page.$eval('#result', (r) => r.dataset.maxError));
+      assert(
+        (await page.$eval('#result', (r) => r.dataset.ok)) === 'true' && splitError < 1e-4,
+        `split-K matmul max error ${splitError}`,
+      );
+      console.log(`    split-K matmul max |error| ${splitError.toExponential(2)}`);
+      // Every kernel's default experiment agrees with its float64 reference (src/reference/, as the unit tests use).
+      const failed = [];
+      for (const kernel of files) {
+        await page.click(`.kernel-list button[data-kernel="${kernel}"]`);
+        await page.click('#run');
+        await page.waitForSelector('#result[data-ok]');
+        const r = await page.$eval('#result', (el) => ({ ok: el.dataset.ok, err: el.dataset.maxError }));
+        if (r.ok !== 'true') failed.push(`${kernel} (max error ${r.err})`);
+      }
+      assert(failed.length === 0, `default experiments off their reference: ${failed.join(', ')}`);
+      console.log(`    all ${files.length} kernels' default experiments within tolerance`);
+      await page.close();
+    },
+  );
 } finally {
   await browser.close();
 }

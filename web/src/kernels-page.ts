@@ -36,6 +36,7 @@ import * as gramRef from '../../src/reference/gram.ts';
 import * as lossRef from '../../src/reference/losses.ts';
 import * as normRef from '../../src/reference/norm.ts';
 import * as poolRef from '../../src/reference/pool.ts';
+import * as optimRef from '../../src/reference/optim.ts';
 import { $, h, navBar, startGpu, banner, errorText } from './common.ts';
 
 type Values = Record<string, number | string>;
@@ -549,9 +550,17 @@ function optimizerExperiment(kind: 'adam' | 'sgd'): Experiment {
           opt.dispose();
           return pt.clone();
         },
-        // Adam's first step: m̂ = g and v̂ = g² after bias correction, so p − lr·g / (|g| + eps).
-        reference: () =>
-          Float64Array.from(p, (x, i) => (kind === 'adam' ? x - (lr * g[i]) / (Math.abs(g[i]) + eps) : x - lr * g[i])),
+        // The same float64 references as tests/optim.test.ts (src/reference/optim.ts), one step from a fresh state.
+        reference: () => {
+          if (kind === 'sgd') {
+            const ref = Float64Array.from(p);
+            optimRef.sgdStep(ref, null, true, g, { lr });
+            return ref;
+          }
+          const state = optimRef.adamState(p);
+          optimRef.adamStep(state, g, { lr, betas: [0.9, 0.999], eps });
+          return state.p;
+        },
         shape: [n],
         describe: `parameter p [${n}] and gradient g [${n}], uniform in [-1, 1)`,
       };
