@@ -26,6 +26,7 @@ export const LAYERS: Record<string, number> = {
   'tensor/gpu.ts': 0,
   'tensor/params.ts': 0,
   'tensor/shape.ts': 0,
+  'tensor/buffer-pool.ts': 0,
   'tensor/engine.ts': 1,
   'tensor/tensor.ts': 2,
   'autograd/record.ts': 3,

@@ -12,6 +12,7 @@
 import { SHADERS } from '../shaders.gen.ts';
 import type { ParamBlock } from './params.ts';
 import { acquireDevice, type AdapterSummary } from './gpu.ts';
+import { BufferPool } from './buffer-pool.ts';
 
 export interface Kernel {
   /** File name in shaders/ without `.wgsl`. */
@@ -36,55 +37,6 @@ const UNIFORM_SLOT = 256;
 const UNIFORM_CHUNK = 64 * 1024;
 const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 const READBACK_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
-
-/** Rounds a byte size up to its pool size class: multiples of 256 B, then steps of 2^k·{1, 1.25, 1.5, 1.75}. */
-export function sizeClass(bytes: number): number {
-  if (bytes <= 4096) return Math.max(256, Math.ceil(bytes / 256) * 256);
-  const k = Math.floor(Math.log2(bytes));
-  const base = 2 ** k;
-  for (const f of [1, 1.25, 1.5, 1.75, 2]) if (base * f >= bytes) return base * f;
-  return base * 2;
-}
-
-class BufferPool {
-  private free = new Map<number, GPUBuffer[]>();
-  pooledBytes = 0;
-  inUseBytes = 0;
-  inUseBuffers = 0;
-
-  constructor(
-    private device: GPUDevice,
-    private usage: number,
-  ) {}
-
-  acquire(bytes: number): GPUBuffer {
-    const size = sizeClass(bytes);
-    const list = this.free.get(size);
-    let buf = list?.pop();
-    if (buf) this.pooledBytes -= size;
-    else buf = this.device.createBuffer({ size, usage: this.usage });
-    this.inUseBytes += size;
-    this.inUseBuffers++;
-    return buf;
-  }
-
-  release(buf: GPUBuffer): void {
-    const size = buf.size;
-    let list = this.free.get(size);
-    if (!list) this.free.set(size, (list = []));
-    list.push(buf);
-    this.pooledBytes += size;
-    this.inUseBytes -= size;
-    this.inUseBuffers--;
-  }
-
-  /** Frees every pooled (unused) buffer. */
-  trim(): void {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
-    this.free.clear();
-    this.pooledBytes = 0;
-  }
-}
 
 export interface EngineStats {
   pipelines: number;
