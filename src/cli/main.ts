@@ -1,12 +1,22 @@
 /**
  * The command-line entry point: `tsx src/cli/main.ts <command> [options]` (npm scripts wrap it).
- * Every command answers --help.
+ * Every command answers --help. `--debug` anywhere prints the stack of an internal error.
+ *
+ * Exit codes: 0 done, 1 a runtime failure (one line; the stack with --debug), 2 a mistake in the options,
+ * files or folders given (one line, never a stack), 130 interrupted (train saves first).
  */
-import { trainCommand, sampleCommand, UsageError } from './gan.ts';
+import { isMainModule } from '../node/main-module.ts';
+import { reportError, setDebug } from './args.ts';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
-  train: { help: 'train a GAN (lesson dense GAN / DCGAN, or DCGAN on your own images)', run: trainCommand },
-  sample: { help: 'write a sample grid or latent interpolation from a checkpoint', run: sampleCommand },
+  train: {
+    help: 'train a GAN (lesson dense GAN / DCGAN, or DCGAN on your own images)',
+    run: async (a) => (await import('./gan.ts')).trainCommand(a),
+  },
+  sample: {
+    help: 'write a sample grid or latent interpolation from a checkpoint',
+    run: async (a) => (await import('./gan.ts')).sampleCommand(a),
+  },
   eval: {
     help: 'score a checkpoint: class coverage, confident samples, Fréchet distance',
     run: async (a) => (await import('./eval.ts')).evalCommand(a),
@@ -22,29 +32,32 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
 };
 
 function usage(): string {
-  return `Usage: <command> [options]   (each command has --help)\n\nCommands:\n${Object.entries(COMMANDS)
+  return `Usage: <command> [options] [--debug]   (each command has --help)\n\nCommands:\n${Object.entries(COMMANDS)
     .map(([n, c]) => `  ${n.padEnd(8)} ${c.help}`)
-    .join('\n')}`;
+    .join(
+      '\n',
+    )}\n\n--debug prints the stack trace of an internal error (mistakes in the options print one line and exit 2).`;
 }
 
-const [cmd, ...rest] = process.argv.slice(2);
-if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-  console.log(usage());
-  process.exit(cmd ? 0 : 1);
-}
-const command = COMMANDS[cmd];
-if (!command) {
-  console.error(`Unknown command "${cmd}".\n${usage()}`);
-  process.exit(2);
-}
-try {
-  process.exitCode = await command.run(rest);
-} catch (e) {
-  if (e instanceof UsageError) {
-    console.error(`${cmd}: ${e.message}`);
-    process.exitCode = 2;
-  } else {
-    console.error(`${cmd} failed: ${(e as Error).stack ?? e}`);
-    process.exitCode = 1;
+/** Runs one command line (without the program name) and returns its exit code; never throws. */
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  setDebug(debug);
+  const [cmd, ...rest] = argv.filter((a) => a !== '--debug');
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(usage());
+    return cmd ? 0 : 1;
+  }
+  const command = COMMANDS[cmd];
+  if (!command) {
+    console.error(`Unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')}; see --help)`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    return reportError(cmd, e);
   }
 }
+
+if (isMainModule(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

@@ -2,7 +2,19 @@
  * Small file-system helpers for Node: atomic writes (a crash or a full disk never leaves a half-written
  * checkpoint or image), JSON-lines logs, and directory creation.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync, appendFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  appendFileSync,
+  readdirSync,
+  readFileSync,
+  existsSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -31,6 +43,7 @@ function fsyncDirectory(dir: string): void {
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const dir = dirname(path);
+  removeStaleTemps(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   let fd: number | undefined;
@@ -54,6 +67,77 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     throw new Error(`writeFileAtomic: could not write ${path}: ${(err as Error).message}`, { cause: err });
   }
   fsyncDirectory(dir);
+}
+
+/** Whether a process with this id is running (a process of another user counts as running). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files that writeFileAtomic left for `path` in a process that was killed mid-write
+ * (`.<name>.<pid>.<12 hex>.tmp` whose pid is no longer running). Temps of running processes, this process's
+ * own and other targets' are left alone; a file that cannot be listed or removed is skipped.
+ * Returns the names removed.
+ */
+export function removeStaleTemps(path: string): string[] {
+  const dir = dirname(path);
+  const name = basename(path);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const entry of entries) {
+    if (!entry.startsWith(`.${name}.`) || !entry.endsWith('.tmp')) continue;
+    const m = /^\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(entry.slice(name.length + 1));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    try {
+      rmSync(join(dir, entry), { force: true });
+      removed.push(entry);
+    } catch {
+      /* another process removed it, or we may not: leave it */
+    }
+  }
+  return removed;
+}
+
+/**
+ * Keeps only the lines of a JSON-lines file whose record passes `keep` (torn or unparsable lines are dropped),
+ * rewriting the file atomically when anything was dropped; returns the kept records (null read as NaN).
+ * A missing file gives [] and stays missing.
+ */
+export function truncateJsonl<T>(path: string, keep: (record: T) => boolean): T[] {
+  if (!existsSync(path)) return [];
+  const text = readFileSync(path, 'utf8');
+  const kept: string[] = [];
+  const records: T[] = [];
+  let dropped = false;
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let rec: T;
+    try {
+      rec = JSON.parse(line, (_, v) => (v === null ? NaN : v)) as T;
+    } catch {
+      dropped = true;
+      continue;
+    }
+    if (keep(rec)) {
+      kept.push(line);
+      records.push(rec);
+    } else dropped = true;
+  }
+  if (dropped) writeFileAtomic(path, kept.length ? kept.join('\n') + '\n' : '');
+  return records;
 }
 
 /** Appends `record` as one JSON line to `path` (created if missing). Non-finite numbers become null, as in

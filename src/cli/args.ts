@@ -1,0 +1,299 @@
+/**
+ * The command line's option tables and its error reporting (Node only).
+ *
+ * Every command declares its options once, as a table of `OptionSpec`s (name, type, bounds, default, help);
+ * `parseOptions` checks the arguments against that table and `formatOptions` prints the same table as the
+ * help text, so a bound in the help is the bound the parser enforces.
+ *
+ * Errors: a `UsageError` (a bad option) and an `InputError` (a file, folder or value the user gave that cannot
+ * be used) print one line and exit 2; so does a file-system error (EACCES, EISDIR, ENOENT, ENOTDIR, …), named by
+ * its path. Anything else is an internal failure: one line and exit 1, with the stack only under `--debug`.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+
+/** A mistake in the arguments themselves (unknown option, bad number, missing required option): exit 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A file, folder or dataset the user named that cannot be used as given: exit 2. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+interface Common {
+  /** the option's name without `--` */
+  name: string;
+  help: string;
+  /** the value's placeholder in the help (`N`, `X`, `FILE`) */
+  arg?: string;
+  /** a heading printed before this option in the help */
+  section?: string;
+}
+export interface NumberSpec extends Common {
+  type: 'integer' | 'float';
+  min: number;
+  max: number;
+  /** the bound itself is not allowed: `(min, …` */
+  minExclusive?: boolean;
+  maxExclusive?: boolean;
+  default?: number;
+  /** why the limit is where it is (printed in the help) */
+  limit?: string;
+}
+export interface StringSpec extends Common {
+  type: 'string';
+  choices?: readonly string[];
+  default?: string;
+  multiple?: boolean;
+}
+export interface BooleanSpec extends Common {
+  type: 'boolean';
+  short?: string;
+}
+export type OptionSpec = NumberSpec | StringSpec | BooleanSpec;
+
+/** The largest seed: seeds are 32-bit. */
+export const MAX_SEED = 2 ** 32 - 1;
+/** Counts of steps, iterations and the like: far beyond any run, below where float32 step counters go wrong. */
+export const MAX_STEPS = 10_000_000;
+
+const fmtNum = (x: number) => (Math.abs(x) >= 1e6 && Number.isInteger(x) ? x.toLocaleString('en-US') : String(x));
+
+/** `an integer in [1, 256]`, `a number in (0, 1]`. */
+export function describeRange(s: NumberSpec): string {
+  return `${s.type === 'integer' ? 'an integer' : 'a number'} in ${s.minExclusive ? '(' : '['}${fmtNum(s.min)}, ${fmtNum(s.max)}${s.maxExclusive ? ')' : ']'}`;
+}
+
+/** Checks one number against its spec; the message names the option. */
+export function checkNumber(s: NumberSpec, raw: string): number {
+  const x = raw.trim() === '' ? NaN : Number(raw);
+  const ok =
+    Number.isFinite(x) &&
+    (s.type === 'float' || Number.isInteger(x)) &&
+    (s.minExclusive ? x > s.min : x >= s.min) &&
+    (s.maxExclusive ? x < s.max : x <= s.max);
+  if (!ok)
+    throw new UsageError(`--${s.name}: expected ${describeRange(s)}${s.limit ? ` (${s.limit})` : ''}, got "${raw}"`);
+  return x;
+}
+
+export function checkChoice(s: StringSpec, raw: string): string {
+  if (s.choices && !s.choices.includes(raw))
+    throw new UsageError(`--${s.name} must be one of ${s.choices.join(', ')}, got "${raw}"`);
+  return raw;
+}
+
+/** The checked values of one command line: numbers as numbers (defaults filled in), strings, booleans. */
+export class Options {
+  constructor(
+    private values: Map<string, number | string | boolean | string[]>,
+    private specs: Map<string, OptionSpec>,
+  ) {}
+  /** whether the option was given on the command line */
+  given(name: string): boolean {
+    this.spec(name);
+    return this.values.has(name);
+  }
+  num(name: string): number {
+    const s = this.spec(name);
+    const v = this.values.get(name);
+    if (v !== undefined) return v as number;
+    if (s.type !== 'integer' && s.type !== 'float') throw new Error(`option --${name} is not a number`);
+    if (s.default === undefined) throw new Error(`option --${name} has no default; check given() first`);
+    return s.default;
+  }
+  optNum(name: string): number | undefined {
+    return this.given(name) ? this.num(name) : undefined;
+  }
+  str(name: string): string | undefined {
+    const s = this.spec(name);
+    const v = this.values.get(name);
+    return (v as string | undefined) ?? (s.type === 'string' ? s.default : undefined);
+  }
+  all(name: string): string[] {
+    this.spec(name);
+    return (this.values.get(name) as string[] | undefined) ?? [];
+  }
+  bool(name: string): boolean {
+    this.spec(name);
+    return this.values.get(name) === true;
+  }
+  private spec(name: string): OptionSpec {
+    const s = this.specs.get(name);
+    if (!s) throw new Error(`no option --${name} in this command's table`);
+    return s;
+  }
+}
+
+/**
+ * Parses `argv` against a command's table: unknown options, missing values, positionals, non-numbers, numbers
+ * out of bounds and values outside `choices` all throw a UsageError naming the option, before any work.
+ */
+export function parseOptions(argv: string[], table: readonly OptionSpec[]): Options {
+  const config: NonNullable<import('node:util').ParseArgsConfig['options']> = {};
+  for (const s of table) {
+    config[s.name] =
+      s.type === 'boolean'
+        ? { type: 'boolean', ...(s.short ? { short: s.short } : {}) }
+        : { type: 'string', multiple: s.type === 'string' && Boolean(s.multiple) };
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options: config, allowPositionals: false, strict: true });
+  } catch (e) {
+    throw new UsageError(oneLine((e as Error).message).replace(/\s*To specify .*$/, ''));
+  }
+  const specs = new Map(table.map((s) => [s.name, s]));
+  const values = new Map<string, number | string | boolean | string[]>();
+  for (const [name, raw] of Object.entries(parsed.values)) {
+    if (raw === undefined) continue;
+    const s = specs.get(name)!;
+    if (s.type === 'integer' || s.type === 'float') {
+      const list = Array.isArray(raw) ? raw : [raw];
+      if (list.length > 1) throw new UsageError(`--${name} given ${list.length} times`);
+      values.set(name, checkNumber(s, String(list[0])));
+    } else if (s.type === 'string') {
+      const list = (Array.isArray(raw) ? raw : [raw]).map(String);
+      for (const x of list) checkChoice(s, x);
+      values.set(name, s.multiple ? list : list[list.length - 1]);
+    } else values.set(name, raw === true);
+  }
+  return new Options(values, specs);
+}
+
+/** The table as help text: one line per option (wrapped), with its range and default, under its section. */
+export function formatOptions(table: readonly OptionSpec[], width = 24): string {
+  const lines: string[] = [];
+  for (const s of table) {
+    if (s.section) lines.push(s.section);
+    const flag = `  ${s.type === 'boolean' && s.short ? `-${s.short}, ` : ''}--${s.name}${s.type === 'boolean' ? '' : ` ${s.arg ?? (s.type === 'string' ? (s.choices ? s.choices.join('|') : 'VALUE') : s.type === 'integer' ? 'N' : 'X')}`}`;
+    let text = s.help;
+    if (s.type === 'integer' || s.type === 'float') {
+      text += `; ${describeRange(s).replace(/^an? /, '')}${s.limit ? ` (${s.limit})` : ''}`;
+      if (s.default !== undefined) text += ` [${s.default}]`;
+    } else if (s.type === 'string' && s.default !== undefined) text += ` [${s.default}]`;
+    const first = flag.length + 1 > width ? `${flag}\n${' '.repeat(width)}` : flag.padEnd(width);
+    lines.push(first + wrap(text, 118 - width).join(`\n${' '.repeat(width)}`));
+  }
+  return lines.join('\n');
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+const oneLine = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
+
+const FS_WHAT: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a folder, expected a file',
+  ENOTDIR: 'a part of the path is a file, expected a folder',
+  ENOENT: 'no such file or folder',
+  EEXIST: 'already exists',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  ENAMETOOLONG: 'name too long',
+  ELOOP: 'too many symbolic links',
+};
+const FS_ACTION: Record<string, string> = {
+  open: 'cannot open',
+  mkdir: 'cannot create folder',
+  read: 'cannot read',
+  write: 'cannot write',
+  rename: 'cannot write',
+  scandir: 'cannot list folder',
+  stat: 'cannot find',
+  lstat: 'cannot find',
+};
+
+/** A file-system error in this error or its causes (writeFileAtomic wraps them), as `{ code, path, syscall }`. */
+function fsCause(e: unknown): { code: string; path?: string; syscall?: string } | null {
+  for (let c = e, depth = 0; c && depth < 8; c = (c as { cause?: unknown }).cause, depth++) {
+    const err = c as NodeJS.ErrnoException;
+    if (typeof err.code === 'string' && FS_WHAT[err.code] && (err.path || err.syscall)) return err as never;
+  }
+  return null;
+}
+
+/** One line for a file-system error: what could not be done, on which path, and why. */
+export function describeFsError(e: unknown): string | null {
+  const f = fsCause(e);
+  if (!f) return null;
+  const action = (f.syscall && FS_ACTION[f.syscall]) ?? 'cannot use';
+  return `${action} ${f.path ?? '(unknown path)'}: ${FS_WHAT[f.code]} (${f.code})`;
+}
+
+let debug = false;
+/** `--debug` (read by the dispatcher): internal errors print their stack. */
+export function setDebug(on: boolean): void {
+  debug = on;
+}
+export function debugEnabled(): boolean {
+  return debug;
+}
+
+/**
+ * Prints a command's error and returns its exit code: 2 with one line for a user's mistake (UsageError,
+ * InputError, a file-system error naming its path), 1 with one line for anything else (the stack with --debug).
+ */
+export function reportError(cmd: string, e: unknown): number {
+  const msg = (x: unknown) => oneLine(x instanceof Error ? x.message : String(x));
+  if (e instanceof UsageError || e instanceof InputError) {
+    console.error(`${cmd}: ${msg(e)}${debug && e.stack ? `\n${e.stack}` : ''}`);
+    return 2;
+  }
+  const fs = describeFsError(e);
+  if (fs) {
+    const code = fsCause(e)!.code;
+    console.error(`${cmd}: ${fs}${debug && e instanceof Error ? `\n${e.stack}` : ''}`);
+    return code === 'ENOSPC' ? 1 : 2;
+  }
+  if (debug && e instanceof Error && e.stack) console.error(`${cmd} failed: ${e.stack}`);
+  else console.error(`${cmd} failed: ${msg(e)} (internal error; run again with --debug for the stack trace)`);
+  return 1;
+}
+
+/**
+ * Reads a file the user named with `flag`: a missing path or a folder is an InputError naming the flag, the
+ * path and what was expected (`what`, e.g. "a checkpoint .safetensors file").
+ */
+export function readInputFile(path: string, flag: string, what: string): Uint8Array {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(
+      `${flag} ${path}: ${code === 'ENOENT' ? 'no such file' : (FS_WHAT[code ?? ''] ?? (e as Error).message)}; expected ${what}`,
+    );
+  }
+  if (st.isDirectory()) throw new InputError(`${flag} ${path}: is a folder; expected ${what}`);
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new InputError(`${flag} ${path}: ${describeFsError(e) ?? (e as Error).message}; expected ${what}`);
+  }
+}
+
+/** Checks that `dir` is a folder or can be created as one (an existing file there is an InputError). */
+export function checkOutputFolder(dir: string, flag: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new InputError(`${flag} ${dir}: is a file; expected a folder (or a path where one can be created)`);
+}
