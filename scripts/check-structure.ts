@@ -40,6 +40,7 @@ export const LAYERS: Record<string, number> = {
   'tensor/pool.ts': 4,
   'tensor/norm.ts': 4,
   'tensor/gram.ts': 4,
+  'tensor/finite.ts': 4,
   'tensor/losses.ts': 4,
   'tensor/autotune.ts': 4,
   'autograd/graph.ts': 5,
