@@ -33,7 +33,8 @@ import {
   refreshBatchNormStats,
   type CheckpointMeta,
 } from '../nn/index.ts';
-import { buildGan, latentShape, type GanSpec, type Net } from './models.ts';
+import { CheckpointError, shortJson, isCount } from '../nn/checkpoint.ts';
+import { buildGan, latentShape, ganSpec, GAN_KINDS, type GanKind, type GanSpec, type Net } from './models.ts';
 import { formatShape } from '../tensor/shape.ts';
 
 /** Latents whose batch statistics become the weight average's BatchNorm statistics. */
@@ -413,15 +414,16 @@ export class GanTrainer {
    * Restores everything saveCheckpoint wrote; the checkpoint must be of the same model. A checkpoint without a
    * weight average (a run that starts averaging on resume) starts the average from the loaded G.
    */
-  loadCheckpoint(bytes: Uint8Array): CheckpointMeta {
+  loadCheckpoint(bytes: Uint8Array, file?: string): CheckpointMeta {
     const modules: Record<string, Net> = { G: this.G, D: this.D };
-    const averaged = this.Gema !== null && checkpointModules(bytes).includes('G_ema');
+    const averaged = this.Gema !== null && checkpointModules(bytes, file).includes('G_ema');
     if (averaged) modules.G_ema = this.Gema!;
-    const meta = loadCheckpoint(bytes, modules, { optG: this.optG, optD: this.optD }, { model: this.spec });
+    // Checks metadata, keys, shapes, dtypes and that every value is finite before anything is written.
+    const meta = loadCheckpoint(bytes, modules, { optG: this.optG, optD: this.optD }, { model: this.spec, file });
     if (this.Gema && !averaged) copyModuleState(this.Gema, this.G);
     this.emaStatsStale = !averaged;
-    this.step = Number(meta.step ?? 0);
-    this.epoch = Number(meta.epoch ?? 0);
+    this.step = meta.step ?? 0;
+    this.epoch = meta.epoch ?? 0;
     this.lastLossD = typeof meta.lastLossD === 'number' ? meta.lastLossD : Infinity;
     // The options, not the saved optimizers, set the rates: a resume may have changed lrG/lrD or the schedule.
     this.applyLearningRates(this.step);
@@ -442,18 +444,83 @@ function packStats(dStats: Tensor, gLoss: Tensor): Tensor {
   return noGrad(() => concat([dStats.narrow(0, 0, 1), gLoss.detach(), dStats.narrow(0, 1, 2)]));
 }
 
-/** Reads the model spec and options stored in a checkpoint (to rebuild the trainer before loading it). */
-export function checkpointSpec(bytes: Uint8Array): {
+const at = (file: string | undefined) => (file ? `checkpoint ${file}:` : 'checkpoint:');
+
+/** Bounds of a checkpoint's model description: beyond them a checkpoint is refused before any buffer is made. */
+export const SPEC_LIMITS = { zDim: 4096, width: 512 } as const;
+
+/**
+ * The model description of a checkpoint's metadata, checked field by field (kind, zDim, channels, size, width)
+ * against what `ganSpec` builds for that kind, before a model is allocated from it.
+ */
+export function checkGanSpec(value: unknown, file?: string): GanSpec {
+  const bad = (field: string, why: string, v: unknown): never => {
+    throw new CheckpointError(`${at(file)} meta.model.${field} ${why}, got ${shortJson(v)}`);
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CheckpointError(
+      `${at(file)} meta.model must be the GAN's model description (an object), got ${shortJson(value)} (was it written by the GAN trainer?)`,
+    );
+  const m = value as Record<string, unknown>;
+  if (!GAN_KINDS.includes(m.kind as GanKind)) bad('kind', `must be one of ${GAN_KINDS.join(', ')}`, m.kind);
+  const kind = m.kind as GanKind;
+  const intIn = (field: string, lo: number, hi: number) => {
+    const v = m[field];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+      bad(field, `must be an integer in [${lo}, ${hi}]`, v);
+    return v as number;
+  };
+  const zDim = intIn('zDim', 1, SPEC_LIMITS.zDim);
+  const hasWidth = kind === 'dcgan32' || kind === 'dcgan64';
+  const channels = hasWidth ? intIn('channels', 1, 3) : intIn('channels', 1, 1);
+  if (channels === 2) bad('channels', 'must be 1 or 3', channels);
+  const width = hasWidth ? intIn('width', 1, SPEC_LIMITS.width) : undefined;
+  if (!hasWidth && m.width !== undefined) bad('width', `must be absent for ${kind}`, m.width);
+  const spec = ganSpec(kind, { zDim, channels, width });
+  if (m.size !== spec.size) bad('size', `must be ${spec.size} for ${kind}`, m.size);
+  const extra = Object.keys(m).filter((k) => !(k in spec));
+  if (extra.length) bad(extra[0], `is not a field of a ${kind} model description`, m[extra[0]]);
+  return spec;
+}
+
+/** The training options saved in a checkpoint: known fields only, each a finite number, valid together. */
+export function checkSavedOptions(value: unknown, file?: string): Partial<TrainOptions> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CheckpointError(`${at(file)} meta.options must be an object, got ${shortJson(value)}`);
+  const o = value as Record<string, unknown>;
+  for (const [k, v] of Object.entries(o)) {
+    if (!(k in DEFAULT_TRAIN_OPTIONS))
+      throw new CheckpointError(`${at(file)} meta.options.${k} is not a training option`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new CheckpointError(`${at(file)} meta.options.${k} must be a finite number, got ${shortJson(v)}`);
+  }
+  if (o.seed !== undefined && !isCount(o.seed))
+    throw new CheckpointError(`${at(file)} meta.options.seed must be a non-negative integer, got ${shortJson(o.seed)}`);
+  try {
+    checkTrainOptions({ ...DEFAULT_TRAIN_OPTIONS, ...(o as Partial<TrainOptions>) });
+  } catch (e) {
+    throw new CheckpointError(`${at(file)} meta.options: ${(e as Error).message}`);
+  }
+  return o as Partial<TrainOptions>;
+}
+
+/**
+ * Reads the model spec and options stored in a checkpoint (to rebuild the trainer before loading it), all of
+ * the metadata checked first: a model out of bounds, a step that is not a count, an unknown option are refused
+ * with the file and the field named, before anything is allocated.
+ */
+export function checkpointSpec(
+  bytes: Uint8Array,
+  file?: string,
+): {
   spec: GanSpec;
   options: Partial<TrainOptions>;
   meta: CheckpointMeta;
 } {
-  const meta = readCheckpointMeta(bytes);
-  const spec = meta.model as GanSpec | undefined;
-  if (!spec || typeof spec !== 'object' || typeof spec.kind !== 'string') {
-    throw new Error('checkpoint has no GAN model description in its metadata (was it written by the GAN trainer?)');
-  }
-  return { spec, options: (meta.options ?? {}) as Partial<TrainOptions>, meta };
+  const meta = readCheckpointMeta(bytes, file);
+  const spec = checkGanSpec(meta.model, file);
+  return { spec, options: checkSavedOptions(meta.options, file), meta };
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 } from '../io/safetensors.ts';
 import type { Module, HostTensor } from './module.ts';
 import type { Optimizer, OptimizerStateInput } from './optim.ts';
+import { firstNonFinite } from '../tensor/finite.ts';
 
 export const CHECKPOINT_FORMAT = 'wgpu-gan-checkpoint/1';
 
@@ -28,6 +29,30 @@ export interface CheckpointMeta {
   step?: number;
   epoch?: number;
   [key: string]: unknown;
+}
+
+/**
+ * A checkpoint that cannot be trusted (bad metadata, wrong dtype, non-finite values), or a training state that
+ * must not be saved (non-finite values). The message is one line naming the file and the field or tensor; the
+ * stack is left out of what is printed, since it says nothing about the file.
+ */
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointError';
+    this.stack = message;
+  }
+}
+
+/** The training state holds NaN/±Inf: saving it would overwrite the last good checkpoint with a poisoned one. */
+export class NonFiniteStateError extends CheckpointError {
+  constructor(
+    message: string,
+    readonly tensor: string,
+  ) {
+    super(message);
+    this.name = 'NonFiniteStateError';
+  }
 }
 
 function checkName(name: string, what: string): void {
@@ -55,9 +80,11 @@ export async function saveCheckpoint(
   meta: CheckpointMeta = {},
 ): Promise<Uint8Array> {
   const tensors: Record<string, TensorToEncode> = {};
-  const reads: Promise<void>[] = [];
+  const floats: [string, Tensor][] = [];
+  const reads: (() => Promise<void>)[] = [];
   const addTensor = (key: string, t: Tensor, dtype: 'F32' | 'I64') => {
-    reads.push(
+    if (dtype === 'F32') floats.push([key, t]);
+    reads.push(() =>
       t.toArray().then((data) => {
         tensors[key] =
           dtype === 'I64'
@@ -79,9 +106,20 @@ export async function saveCheckpoint(
       else if (typeof v === 'boolean') tensors[full] = { dtype: 'BOOL', shape: [], data: Uint8Array.of(v ? 1 : 0) };
       else if (typeof v === 'number') tensors[full] = { dtype: 'F64', shape: [], data: Float64Array.of(v) };
       else tensors[full] = { dtype: 'F64', shape: [v.length], data: Float64Array.from(v) };
+      const bad = [v].flat().find((x) => typeof x === 'number' && !Number.isFinite(x));
+      if (bad !== undefined)
+        throw new NonFiniteStateError(`saveCheckpoint: ${full} is ${bad}; not writing a checkpoint`, full);
     }
   }
-  await Promise.all(reads);
+  // One launch and one read-back for all float tensors, before anything else is read back.
+  const bad = await firstNonFinite(floats);
+  if (bad) {
+    throw new NonFiniteStateError(
+      `saveCheckpoint: ${bad.name} holds ${bad.count} non-finite value${bad.count > 1 ? 's' : ''} (NaN/Inf) of ${bad.size}: the training state has diverged; not writing a checkpoint`,
+      bad.name,
+    );
+  }
+  await Promise.all(reads.map((r) => r()));
   return encodeSafetensors(tensors, {
     format: CHECKPOINT_FORMAT,
     modules: JSON.stringify(Object.keys(modules)),
@@ -95,50 +133,163 @@ export interface LoadCheckpointOptions {
   model?: unknown;
   /** Missing/unexpected module keys are errors unless false (shape mismatches always are). */
   strict?: boolean;
+  /** Name of the file the bytes come from, for error messages. */
+  file?: string;
 }
 
-function parseList(value: string | undefined, field: string): string[] {
+/** The prefix of every loader error: the function and the file. */
+const where = (file: string | undefined) => (file ? `loadCheckpoint: ${file}:` : 'loadCheckpoint:');
+
+function parseList(value: string | undefined, field: string, file: string | undefined): string[] {
   try {
     const list = JSON.parse(value ?? '[]');
-    if (Array.isArray(list) && list.every((x) => typeof x === 'string')) return list;
+    if (Array.isArray(list) && list.every((x) => typeof x === 'string' && x !== '' && !x.includes('.'))) return list;
   } catch {
     // reported below
   }
-  throw new Error(`loadCheckpoint: metadata field "${field}" is not a JSON list of names: ${value}`);
+  throw new CheckpointError(
+    `${where(file)} metadata field "${field}" is not a JSON list of names: ${JSON.stringify(value)?.slice(0, 200)}`,
+  );
 }
 
-/** Reads only the metadata (step, epoch, model config) of a checkpoint, from its header. */
-export function readCheckpointMeta(bytes: Uint8Array): CheckpointMeta {
-  return parseCheckpointMetadata(decodeSafetensorsMetadata(bytes)).meta;
+/** A JSON value of a metadata field for an error message, cut short. */
+export function shortJson(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** A counter (step, epoch): a non-negative safe integer. */
+export function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * Wraps the safetensors decoder's errors with the file name (the decoder knows only the bytes); errors that
+ * already name the file pass through.
+ */
+function decodeWith<T>(file: string | undefined, decode: () => T): T {
+  try {
+    return decode();
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    const msg = (e as Error).message;
+    throw new CheckpointError(file && msg.includes(file) ? msg : `${where(file)} ${msg}`);
+  }
+}
+
+/** Reads only the metadata (step, epoch, model config) of a checkpoint, from its header, checked as on load. */
+export function readCheckpointMeta(bytes: Uint8Array, file?: string): CheckpointMeta {
+  return parseCheckpointMetadata(
+    decodeWith(file, () => decodeSafetensorsMetadata(bytes)),
+    file,
+  ).meta;
 }
 
 /** Names of the modules a checkpoint holds (e.g. ["G", "D"]), from its header. */
-export function checkpointModules(bytes: Uint8Array): string[] {
-  return parseCheckpointMetadata(decodeSafetensorsMetadata(bytes)).modules;
+export function checkpointModules(bytes: Uint8Array, file?: string): string[] {
+  return parseCheckpointMetadata(
+    decodeWith(file, () => decodeSafetensorsMetadata(bytes)),
+    file,
+  ).modules;
 }
 
-function parseCheckpoint(bytes: Uint8Array) {
-  const { tensors, metadata } = decodeSafetensors(bytes);
-  return { tensors, ...parseCheckpointMetadata(metadata) };
+function parseCheckpoint(bytes: Uint8Array, file: string | undefined) {
+  const { tensors, metadata } = decodeWith(file, () => decodeSafetensors(bytes));
+  return { tensors, ...parseCheckpointMetadata(metadata, file) };
 }
 
-function parseCheckpointMetadata(metadata: Record<string, string>) {
+/**
+ * The checkpoint's own metadata, checked before anything is trusted: the format tag, the lists of names, and
+ * `meta` a JSON object whose step and epoch (when present) are non-negative safe integers and whose lastLossD is
+ * a number or null. Every error is one line naming the file and the field.
+ */
+function parseCheckpointMetadata(metadata: Record<string, string>, file: string | undefined) {
   if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new Error(
-      `loadCheckpoint: not a checkpoint of this project (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`,
+    throw new CheckpointError(
+      `${where(file)} not a checkpoint of this project (metadata format is ${shortJson(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`,
     );
   }
-  let meta: CheckpointMeta;
+  let meta: unknown;
   try {
     meta = JSON.parse(metadata.meta ?? '{}');
   } catch {
-    throw new Error('loadCheckpoint: metadata field "meta" is not valid JSON');
+    throw new CheckpointError(`${where(file)} metadata field "meta" is not valid JSON`);
   }
-  return {
-    meta,
-    modules: parseList(metadata.modules, 'modules'),
-    optimizers: parseList(metadata.optimizers, 'optimizers'),
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta))
+    throw new CheckpointError(`${where(file)} metadata field "meta" must be a JSON object, got ${shortJson(meta)}`);
+  const m = meta as CheckpointMeta;
+  for (const field of ['step', 'epoch'] as const) {
+    if (m[field] !== undefined && !isCount(m[field]))
+      throw new CheckpointError(
+        `${where(file)} meta.${field} must be a non-negative integer (at most 2^53 - 1), got ${shortJson(m[field])}`,
+      );
+  }
+  if (m.lastLossD !== undefined && m.lastLossD !== null && typeof m.lastLossD !== 'number')
+    throw new CheckpointError(`${where(file)} meta.lastLossD must be a number or null, got ${shortJson(m.lastLossD)}`);
+  const modules = parseList(metadata.modules, 'modules', file);
+  const optimizers = parseList(metadata.optimizers, 'optimizers', file);
+  const both = modules.filter((n) => optimizers.includes(n));
+  if (both.length)
+    throw new CheckpointError(`${where(file)} metadata names ${both.join(', ')} both a module and an optimizer`);
+  return { meta: m, modules, optimizers };
+}
+
+/** "NaN", "Infinity" or "-Infinity": the first non-finite value of a tensor's data, and how many there are. */
+function nonFinite(data: ArrayLike<number | bigint>): { count: number; first: number } | null {
+  let count = 0;
+  let first = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      if (count++ === 0) first = v;
+    }
+  }
+  return count ? { count, first } : null;
+}
+
+const INT_DTYPES = new Set(['I8', 'I16', 'I32', 'I64', 'U8', 'U16', 'U32', 'U64']);
+
+/**
+ * The values of the tensors about to be loaded: float state stored as F32 (a float tensor stored as I32/U32 would
+ * load its bit patterns as integers), integer buffers (num_batches_tracked) as integers, optimizer numbers as
+ * F64/F32 (or BOOL/integers), and every float value finite. Throws on the first problem, naming file and tensor.
+ */
+function checkValues(
+  tensors: Map<string, DecodedTensor>,
+  modules: Record<string, Module>,
+  optimizers: Record<string, Optimizer>,
+  file: string | undefined,
+): void {
+  const check = (key: string, ok: boolean, expected: string) => {
+    const t = tensors.get(key);
+    if (!t) return;
+    if (!ok) throw new CheckpointError(`${where(file)} tensor ${key} has dtype ${t.dtype}, expected ${expected}`);
+    const bad = nonFinite(t.data as ArrayLike<number | bigint>);
+    if (bad)
+      throw new CheckpointError(
+        `${where(file)} tensor ${key} holds ${bad.count} non-finite value${bad.count > 1 ? 's' : ''} (first: ${bad.first}) of ${t.data.length}; refusing a diverged checkpoint`,
+      );
   };
+  for (const [name, m] of Object.entries(modules)) {
+    for (const e of m.stateEntries()) {
+      const key = `${name}.${e.key}`;
+      const t = tensors.get(key);
+      if (t)
+        check(
+          key,
+          e.dtype === 'F32' ? t.dtype === 'F32' : INT_DTYPES.has(t.dtype),
+          e.dtype === 'F32' ? 'F32' : 'an integer dtype (I64)',
+        );
+    }
+  }
+  for (const name of Object.keys(optimizers)) {
+    for (const [k, t] of under(tensors, name)) {
+      const key = `${name}.${k}`;
+      const isState = /^state\.\d+\.(?!step$)\w+$/.test(k);
+      if (isState) check(key, t.dtype === 'F32', 'F32');
+      else check(key, t.dtype === 'F64' || t.dtype === 'F32' || t.dtype === 'BOOL' || INT_DTYPES.has(t.dtype), 'F64');
+    }
+  }
 }
 
 /** Entries of `tensors` under `prefix.`, with the prefix removed. */
@@ -159,21 +310,22 @@ export function loadCheckpoint(
   optimizers: Record<string, Optimizer> = {},
   opts: LoadCheckpointOptions = {},
 ): CheckpointMeta {
-  const ckpt = parseCheckpoint(bytes);
+  const file = opts.file;
+  const ckpt = parseCheckpoint(bytes, file);
   if (opts.model !== undefined && stableJson(opts.model) !== stableJson(ckpt.meta.model)) {
-    throw new Error(
-      `loadCheckpoint: checkpoint is for model ${stableJson(ckpt.meta.model)}, not ${stableJson(opts.model)}`,
+    throw new CheckpointError(
+      `${where(file)} checkpoint is for model ${stableJson(ckpt.meta.model)}, not ${stableJson(opts.model)}`,
     );
   }
   const absentModules = Object.keys(modules).filter((n) => !ckpt.modules.includes(n));
   if (absentModules.length)
-    throw new Error(
-      `loadCheckpoint: no module ${absentModules.join(', ')} in the checkpoint (it holds modules: ${ckpt.modules.join(', ') || 'none'})`,
+    throw new CheckpointError(
+      `${where(file)} no module ${absentModules.join(', ')} in the checkpoint (it holds modules: ${ckpt.modules.join(', ') || 'none'})`,
     );
   const absentOpts = Object.keys(optimizers).filter((n) => !ckpt.optimizers.includes(n));
   if (absentOpts.length)
-    throw new Error(
-      `loadCheckpoint: no optimizer ${absentOpts.join(', ')} in the checkpoint (it holds optimizers: ${ckpt.optimizers.join(', ') || 'none'})`,
+    throw new CheckpointError(
+      `${where(file)} no optimizer ${absentOpts.join(', ')} in the checkpoint (it holds optimizers: ${ckpt.optimizers.join(', ') || 'none'})`,
     );
 
   const moduleStates = Object.entries(modules).map(([name, m]) => {
@@ -181,7 +333,7 @@ export function loadCheckpoint(
     try {
       m.checkStateDict(state, { strict: opts.strict });
     } catch (e) {
-      throw new Error(`loadCheckpoint: module ${name}: ${(e as Error).message}`);
+      throw new CheckpointError(`${where(file)} module ${name}: ${(e as Error).message}`);
     }
     return [m, state] as const;
   });
@@ -190,10 +342,11 @@ export function loadCheckpoint(
     try {
       opt.checkStateDict(state);
     } catch (e) {
-      throw new Error(`loadCheckpoint: optimizer ${name}: ${(e as Error).message}`);
+      throw new CheckpointError(`${where(file)} optimizer ${name}: ${(e as Error).message}`);
     }
     return [opt, state] as const;
   });
+  checkValues(ckpt.tensors, modules, optimizers, file);
   // Everything checked: now write.
   for (const [m, state] of moduleStates) m.loadStateDict(state, { strict: opts.strict });
   for (const [opt, state] of optimizerStates) opt.loadStateDict(state);

@@ -200,6 +200,14 @@ export abstract class Optimizer {
       const needed = [...tensorNames, ...(this.hasStepCount() ? ['step'] : [])];
       const absent = needed.filter((f) => !fields.has(f));
       if (absent.length) problems.push(`state.${i} lacks ${absent.join(', ')}`);
+      const step = fields.get('step');
+      if (this.hasStepCount() && step !== undefined && !(step instanceof Tensor)) {
+        const n = plainValue(`state.${i}.step`, step);
+        if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+          problems.push(
+            `state.${i}.step must be a non-negative integer (at most 2^53 - 1), got ${Array.isArray(n) ? `[${n}]` : n}`,
+          );
+      } else if (step instanceof Tensor) problems.push(`state.${i}.step must be a number, not a GPU tensor`);
       for (const n of tensorNames) {
         const v = fields.get(n);
         if (v === undefined) continue;
