@@ -377,7 +377,7 @@ describe('style CLI', () => {
       encodeSafetensors({ 'main.0.weight': { dtype: 'F32', shape: [4, 4], data: new Float32Array(16) } }),
     );
 
-    expect(await cli(['--content', join(sub, 'nope.jpg'), '--style', 'gen:brush', '--out', out])).toBe(1);
+    expect(await cli(['--content', join(sub, 'nope.jpg'), '--style', 'gen:brush', '--out', out])).toBe(2);
     expect(errors[0]).toMatch(/--content: readImage: cannot read .*nope\.jpg: no such file/);
     expect(await cli(['--content', good, '--style', corrupt, '--out', out])).toBe(1);
     expect(errors[0]).toMatch(/--style .*corrupt\.png: readImage: .*corrupt or unsupported PNG/);

@@ -171,7 +171,7 @@ export function formatOptions(table: readonly OptionSpec[], width = 24): string 
     const flag = `  ${s.type === 'boolean' && s.short ? `-${s.short}, ` : ''}--${s.name}${s.type === 'boolean' ? '' : ` ${s.arg ?? (s.type === 'string' ? (s.choices ? s.choices.join('|') : 'VALUE') : s.type === 'integer' ? 'N' : 'X')}`}`;
     let text = s.help;
     if (s.type === 'integer' || s.type === 'float') {
-      text += `; ${describeRange(s).replace(/^an? /, '')}${s.limit ? ` (${s.limit})` : ''}`;
+      text += `${text ? '; ' : ''}${describeRange(s).replace(/^an? /, '')}${s.limit ? ` (${s.limit})` : ''}`;
       if (s.default !== undefined) text += ` [${s.default}]`;
     } else if (s.type === 'string' && s.default !== undefined) text += ` [${s.default}]`;
     const first = flag.length + 1 > width ? `${flag}\n${' '.repeat(width)}` : flag.padEnd(width);

@@ -28,8 +28,187 @@ import {
 } from '../style/transfer.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../style/images.ts';
 import { isMainModule } from '../node/main-module.ts';
+import {
+  UsageError,
+  InputError,
+  checkNumber,
+  formatOptions,
+  reportError,
+  MAX_SEED,
+  type NumberSpec,
+  type OptionSpec,
+} from './args.ts';
 
-class UsageError extends Error {}
+/** The largest output side: VGG's first layers at 1024 px hold 64 × 1024² floats (256 MiB) per activation. */
+const MAX_SIZE = 1024;
+const sizeBounds = { min: 8, max: MAX_SIZE, limit: "VGG's first activation at 1024 px is 256 MiB" };
+
+/** `style`'s options (and `style compare`'s two step counts): the parser's checks and the help come from here. */
+export const STYLE_OPTIONS: readonly OptionSpec[] = [
+  { section: 'Inputs and network', name: 'content', type: 'string', arg: 'FILE', help: 'content image' },
+  { name: 'style', type: 'string', arg: 'FILE', multiple: true, help: 'style image; repeat for several' },
+  {
+    name: 'blend',
+    type: 'string',
+    arg: 'W1,W2,...',
+    help: 'blend weights of the style images, each in [0, 1e6] (default equal)',
+  },
+  {
+    name: 'style-scale',
+    type: 'float',
+    arg: 'S',
+    min: 0,
+    minExclusive: true,
+    max: 4,
+    help: 'style images are resized to S × the output size (default 1)',
+  },
+  {
+    name: 'weights',
+    type: 'string',
+    arg: 'FILE',
+    help: 'pretrained VGG: Keras notop .h5 or torchvision-named .safetensors (see: style weights)',
+  },
+  {
+    name: 'net',
+    type: 'string',
+    choices: ['vgg16', 'vgg19', 'random'],
+    help: 'network to expect (default: from --weights, else random)',
+  },
+  {
+    name: 'pool',
+    type: 'string',
+    choices: ['max', 'avg'],
+    help: 'pooling (default: max for VGG, avg for the random network)',
+  },
+  {
+    name: 'seed',
+    type: 'integer',
+    min: 0,
+    max: MAX_SEED,
+    default: 1,
+    help: 'seed of the random network and of noise init',
+  },
+  {
+    section: '\nSize and optimisation',
+    name: 'size',
+    type: 'integer',
+    ...sizeBounds,
+    default: 256,
+    help: 'longest side of the result in px',
+  },
+  {
+    name: 'scales',
+    type: 'string',
+    arg: 'A,B,...',
+    help: `coarse-to-fine sizes ending with --size, e.g. 128,256, each as --size (default: just --size)`,
+  },
+  {
+    name: 'steps',
+    type: 'integer',
+    min: 0,
+    max: 100_000,
+    help: 'iterations in total over all scales (default 40 for lbfgs, 300 for adam)',
+  },
+  { name: 'optimizer', type: 'string', choices: ['lbfgs', 'adam'], default: 'lbfgs', help: '' },
+  {
+    name: 'lr',
+    type: 'float',
+    min: 0,
+    minExclusive: true,
+    max: 100,
+    default: STYLE_DEFAULTS.adam.lr,
+    help: 'Adam learning rate (betas 0.99/0.999, eps 0.1: the lesson notebook)',
+  },
+  { name: 'history', type: 'integer', arg: 'M', min: 1, max: 100, default: 10, help: 'L-BFGS history size' },
+  {
+    name: 'line-search',
+    type: 'string',
+    choices: ['strong-wolfe', 'none'],
+    default: 'strong-wolfe',
+    help: 'L-BFGS step rule',
+  },
+  {
+    name: 'init',
+    type: 'string',
+    choices: ['content', 'noise', 'content+noise'],
+    default: 'content',
+    help: 'starting image',
+  },
+  {
+    name: 'noise-ratio',
+    type: 'float',
+    arg: 'R',
+    min: 0,
+    max: 1,
+    default: 0.5,
+    help: 'share of noise for content+noise',
+  },
+  {
+    section: '\nLoss',
+    name: 'content-weight',
+    type: 'float',
+    arg: 'A',
+    min: 0,
+    max: 1e12,
+    default: STYLE_DEFAULTS.contentWeight,
+    help: '',
+  },
+  { name: 'style-weight', type: 'float', arg: 'B', min: 0, max: 1e12, default: STYLE_DEFAULTS.styleWeight, help: '' },
+  { name: 'tv-weight', type: 'float', arg: 'C', min: 0, max: 1e12, default: STYLE_DEFAULTS.tvWeight, help: '' },
+  {
+    name: 'tv',
+    type: 'string',
+    choices: ['abs', 'squared'],
+    default: 'abs',
+    help: 'total variation form; squared uses (dx² + dy²)^(beta/2)',
+  },
+  {
+    name: 'tv-beta',
+    type: 'float',
+    arg: 'X',
+    min: 0,
+    max: 10,
+    default: 2.5,
+    help: "beta of the squared form (2.5 is the Keras example's power 1.25)",
+  },
+  { name: 'gram', type: 'string', choices: ['hw', 'chw', 'none'], default: 'chw', help: 'Gram normalisation' },
+  { name: 'content-layers', type: 'string', arg: 'L,...', default: STYLE_DEFAULTS.contentLayers.join(','), help: '' },
+  { name: 'style-layers', type: 'string', arg: 'L,...', default: STYLE_DEFAULTS.styleLayers.join(','), help: '' },
+  {
+    name: 'style-layer-weights',
+    type: 'string',
+    arg: 'W,...',
+    help: 'per style layer, each in [0, 1e6] (default equal, summing to 1)',
+  },
+  { name: 'preserve-color', type: 'boolean', help: "transfer on luminance only and keep the content's colours" },
+  { section: '\nOutput', name: 'out', type: 'string', arg: 'FILE.png', help: 'result' },
+  {
+    name: 'snapshot-every',
+    type: 'integer',
+    min: 0,
+    max: 100_000,
+    default: 0,
+    help: 'also write OUT-<iteration>.png every N iterations (0 = never)',
+  },
+  {
+    name: 'log',
+    type: 'string',
+    arg: 'FILE.jsonl',
+    help: 'one JSON line per iteration (losses, evaluations, seconds)',
+  },
+  { name: 'plot', type: 'string', arg: 'FILE.png', help: 'loss curve (log10 of each term) at the end' },
+  {
+    section: '\nstyle compare',
+    name: 'out-dir',
+    type: 'string',
+    arg: 'DIR',
+    help: 'folder for compare-*.png, compare.md, compare.jsonl',
+  },
+  { name: 'adam-steps', type: 'integer', min: 1, max: 100_000, default: 200, help: 'Adam iterations' },
+  { name: 'lbfgs-steps', type: 'integer', min: 1, max: 100_000, default: 30, help: 'L-BFGS iterations' },
+  { name: 'help', type: 'boolean', short: 'h', help: 'this text' },
+];
+const SPECS = new Map(STYLE_OPTIONS.map((o) => [o.name, o]));
 
 const HELP = `Usage: style --content FILE --style FILE [--style FILE ...] --out OUT.png [options]
        style weights [--download ID] [--dir DIR]
@@ -38,45 +217,9 @@ const HELP = `Usage: style --content FILE --style FILE [--style FILE ...] --out 
 Images are PNG or JPEG; gen:scene, gen:brush and gen:stripes are generated test images.
 Output is PNG, written atomically when the run finishes.
 
-Inputs and network
-  --content FILE           content image
-  --style FILE             style image; repeat for several
-  --blend W1,W2,...        blend weights of the style images (default equal)
-  --style-scale S          style images are resized to S × the output size (default 1)
-  --weights FILE           pretrained VGG: Keras notop .h5 or torchvision-named .safetensors (see: style weights)
-  --net vgg16|vgg19|random network to expect (default: from --weights, else random)
-  --pool max|avg           pooling (default: max for VGG, avg for the random network)
-  --seed N                 seed of the random network and of noise init (default 1)
+${formatOptions(STYLE_OPTIONS, 26)}
 
-Size and optimisation
-  --size N                 longest side of the result in px (default 256)
-  --scales A,B,...         coarse-to-fine sizes ending with --size, e.g. 128,256 (default: just --size)
-  --steps N                iterations in total over all scales (default 40 for lbfgs, 300 for adam)
-  --optimizer lbfgs|adam   (default lbfgs)
-  --lr X                   Adam learning rate (default 0.02, betas 0.99/0.999, eps 0.1: the lesson notebook)
-  --history M              L-BFGS history size (default 10)
-  --line-search strong-wolfe|none   L-BFGS step rule (default strong-wolfe)
-  --init content|noise|content+noise   starting image (default content)
-  --noise-ratio R          share of noise for content+noise (default 0.5)
-
-Loss
-  --content-weight A       (default ${STYLE_DEFAULTS.contentWeight})
-  --style-weight B         (default ${STYLE_DEFAULTS.styleWeight})
-  --tv-weight C            (default ${STYLE_DEFAULTS.tvWeight})
-  --tv abs|squared         total variation form (default abs); squared uses (dx² + dy²)^(beta/2)
-  --tv-beta X              beta of the squared form (default 2.5, i.e. the Keras example's power 1.25)
-  --gram hw|chw|none       Gram normalisation (default chw)
-  --content-layers L,...   (default ${STYLE_DEFAULTS.contentLayers.join(',')})
-  --style-layers L,...     (default ${STYLE_DEFAULTS.styleLayers.join(',')})
-  --style-layer-weights W,...   per style layer (default equal, summing to 1)
-  --preserve-color         transfer on luminance only and keep the content's colours
-
-Output
-  --out FILE.png           result
-  --snapshot-every N       also write OUT-<iteration>.png every N iterations
-  --log FILE.jsonl         one JSON line per iteration (losses, evaluations, seconds)
-  --plot FILE.png          loss curve (log10 of each term) at the end
-  -h, --help               this text`;
+Mistakes in the options or files print one line and exit 2; --debug prints the stack of an internal error.`;
 
 type Flags = Map<string, string[]>;
 const BOOLEAN_FLAGS = new Set(['preserve-color', 'help']);
@@ -126,21 +269,22 @@ class FlagReader {
     if (v.length > 1) throw new UsageError(`--${name} given ${v.length} times`);
     return v[0];
   }
-  num(name: string, opts: { int?: boolean; min?: number } = {}): number | undefined {
+  /** A number checked against its entry in STYLE_OPTIONS (bounds and type); undefined when not given. */
+  num(name: string): number | undefined {
     const s = this.str(name);
     if (s === undefined) return undefined;
-    const v = Number(s);
-    if (
-      s.trim() === '' ||
-      !Number.isFinite(v) ||
-      (opts.int && !Number.isInteger(v)) ||
-      (opts.min !== undefined && v < opts.min)
-    ) {
-      throw new UsageError(
-        `--${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got "${s}"`,
-      );
+    return checkNumber(numberSpec(name), s);
+  }
+  /** Checks every numeric option given, before any work (so a bad one is refused even if never read). */
+  checkAllNumbers(): void {
+    for (const name of this.flags.keys()) {
+      const spec = SPECS.get(name);
+      const v = this.flags.get(name)!;
+      if (spec && spec.type !== 'string' && spec.type !== 'boolean') {
+        if (v.length > 1) throw new UsageError(`--${name} given ${v.length} times`);
+        checkNumber(spec, v[0]);
+      }
     }
-    return v;
   }
   list(name: string): string[] | undefined {
     const s = this.str(name);
@@ -151,14 +295,12 @@ class FlagReader {
           .map((x) => x.trim())
           .filter(Boolean);
   }
-  numList(name: string): number[] | undefined {
+  /** A comma-separated list of numbers, each checked against `each` (named after this option). */
+  numList(name: string, each: Omit<NumberSpec, 'name' | 'help'>): number[] | undefined {
     const l = this.list(name);
     if (!l) return undefined;
-    return l.map((x) => {
-      const v = Number(x);
-      if (!Number.isFinite(v)) throw new UsageError(`--${name}: "${x}" is not a number`);
-      return v;
-    });
+    if (l.length > 16) throw new UsageError(`--${name}: at most 16 values, got ${l.length}`);
+    return l.map((x) => checkNumber({ ...each, name, help: '' }, x));
   }
   choice<T extends string>(name: string, options: readonly T[]): T | undefined {
     const s = this.str(name);
@@ -181,11 +323,20 @@ export function loadInputImage(spec: string, what: string): RgbaImage {
     if (kind === 'stripes') return stripeTexture(512);
     throw new UsageError(`${what}: unknown generated image "${spec}" (gen:scene, gen:brush, gen:stripes)`);
   }
+  if (existsSync(spec) && statSync(spec).isDirectory())
+    throw new InputError(`${what} ${spec}: is a folder; expected a PNG or JPEG file`);
   try {
     return readImage(spec);
   } catch (err) {
-    throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
+    // the user's file is missing or not an image: their input, one line, exit 2
+    throw new InputError(`${what}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+function numberSpec(name: string): NumberSpec {
+  const s = SPECS.get(name);
+  if (!s || (s.type !== 'integer' && s.type !== 'float')) throw new Error(`style: --${name} is not a numeric option`);
+  return s;
 }
 
 function checkOutputPath(path: string, flag: string): void {
@@ -217,48 +368,49 @@ async function prepare(
   if (plot) checkOutputPath(plot, '--plot');
   if (log && !existsSync(dirname(log))) throw new UsageError(`--log ${log}: directory ${dirname(log)} does not exist`);
 
+  f.checkAllNumbers();
   const optimizer = f.choice<OptimizerKind>('optimizer', ['lbfgs', 'adam']) ?? 'lbfgs';
-  const size = f.num('size', { int: true, min: 1 }) ?? 256;
-  const scales = f.numList('scales');
-  const steps = f.num('steps', { int: true, min: 0 }) ?? (optimizer === 'lbfgs' ? 40 : 300);
-  const blend = f.numList('blend');
+  const size = f.num('size') ?? 256;
+  const scales = f.numList('scales', { type: 'integer', ...sizeBounds });
+  const steps = f.num('steps') ?? (optimizer === 'lbfgs' ? 40 : 300);
+  const blend = f.numList('blend', { type: 'float', min: 0, max: 1e6 });
   if (blend && blend.length !== styleSpecs.length)
     throw new UsageError(`--blend has ${blend.length} weights for ${styleSpecs.length} style images`);
   const netName = f.choice<Architecture>('net', ['vgg16', 'vgg19', 'random']);
   const pool = f.choice<PoolKind>('pool', ['max', 'avg']);
   const weights = f.str('weights');
-  const seed = f.num('seed', { int: true, min: 0 }) ?? 1;
+  const seed = f.num('seed') ?? 1;
   if (netName && netName !== 'random' && !weights) {
     throw new UsageError(
       `--net ${netName} needs --weights FILE (pretrained weights are not bundled; run "style weights" to see where to get them)`,
     );
   }
-  const snapshotEvery = f.num('snapshot-every', { int: true, min: 0 }) ?? 0;
+  const snapshotEvery = f.num('snapshot-every') ?? 0;
 
   const options: Omit<StyleTransferOptions, 'net' | 'content' | 'styles'> = {
     size,
     scales,
     steps,
     optimizer,
-    adam: { lr: f.num('lr', { min: 0 }) ?? STYLE_DEFAULTS.adam.lr },
+    adam: { lr: f.num('lr') ?? STYLE_DEFAULTS.adam.lr },
     lbfgs: {
-      historySize: f.num('history', { int: true, min: 1 }) ?? 10,
+      historySize: f.num('history') ?? 10,
       lineSearch: f.choice('line-search', ['strong-wolfe', 'none'] as const) ?? 'strong-wolfe',
     },
     contentLayers: f.list('content-layers'),
     styleLayers: f.list('style-layers'),
-    styleLayerWeights: f.numList('style-layer-weights'),
-    contentWeight: f.num('content-weight', { min: 0 }),
-    styleWeight: f.num('style-weight', { min: 0 }),
-    tvWeight: f.num('tv-weight', { min: 0 }),
+    styleLayerWeights: f.numList('style-layer-weights', { type: 'float', min: 0, max: 1e6 }),
+    contentWeight: f.num('content-weight'),
+    styleWeight: f.num('style-weight'),
+    tvWeight: f.num('tv-weight'),
     tvKind: f.choice('tv', ['abs', 'squared'] as const),
-    tvBeta: f.num('tv-beta', { min: 0 }),
+    tvBeta: f.num('tv-beta'),
     gramNormalize: f.choice('gram', ['hw', 'chw', 'none'] as const),
     init: f.choice('init', ['content', 'noise', 'content+noise'] as const),
-    noiseRatio: f.num('noise-ratio', { min: 0 }),
+    noiseRatio: f.num('noise-ratio'),
     seed,
     preserveColor: f.has('preserve-color'),
-    styleScale: f.num('style-scale', { min: 0 }),
+    styleScale: f.num('style-scale'),
     snapshotEvery,
   };
   const unknown = f.unknown();
@@ -351,12 +503,12 @@ async function compareCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!outDir) throw new UsageError('compare needs --out-dir DIR');
-  const adamSteps = Number(flags.get('adam-steps')?.[0] ?? 200);
-  const lbfgsSteps = Number(flags.get('lbfgs-steps')?.[0] ?? 30);
-  flags.delete('adam-steps');
-  flags.delete('lbfgs-steps');
-  ensureDir(outDir);
+  const adamSteps = f.num('adam-steps') ?? numberSpec('adam-steps').default!;
+  const lbfgsSteps = f.num('lbfgs-steps') ?? numberSpec('lbfgs-steps').default!;
+  if (existsSync(outDir) && !statSync(outDir).isDirectory())
+    throw new InputError(`--out-dir ${outDir}: is a file; expected a folder`);
   const p = await prepare(f, false);
+  ensureDir(outDir);
   console.log(`feature network: ${p.net.source.description}`);
   const runs: Record<string, IterationInfo[]> = {};
   try {
@@ -443,12 +595,7 @@ export async function styleCommand(argv: string[]): Promise<number> {
     if (argv[0] === 'compare') return await compareCommand(argv.slice(1));
     return await runCommand(argv);
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`style: ${err.message}`);
-      return 2;
-    }
-    console.error(`style: ${(err as Error).message}`);
-    return 1;
+    return reportError('style', err);
   }
 }
 
