@@ -379,7 +379,7 @@ describe('style CLI', () => {
 
     expect(await cli(['--content', join(sub, 'nope.jpg'), '--style', 'gen:brush', '--out', out])).toBe(2);
     expect(errors[0]).toMatch(/--content: readImage: cannot read .*nope\.jpg: no such file/);
-    expect(await cli(['--content', good, '--style', corrupt, '--out', out])).toBe(1);
+    expect(await cli(['--content', good, '--style', corrupt, '--out', out])).toBe(2);
     expect(errors[0]).toMatch(/--style .*corrupt\.png: readImage: .*corrupt or unsupported PNG/);
     expect(await cli(['--content', good, '--style', 'gen:brush', '--out', out, '--weights', wrongNet])).toBe(1);
     expect(errors[0]).toMatch(/gen\.safetensors does not hold torchvision VGG16\/VGG19 features/);

@@ -56,6 +56,8 @@ export type OptionSpec = NumberSpec | StringSpec | BooleanSpec;
 
 /** The largest seed: seeds are 32-bit. */
 export const MAX_SEED = 2 ** 32 - 1;
+/** The largest float32: a learning rate and the like reach the GPU as float32 uniforms. */
+export const MAX_F32 = 3.4028234663852886e38;
 /** Counts of steps, iterations and the like: far beyond any run, below where float32 step counters go wrong. */
 export const MAX_STEPS = 10_000_000;
 
@@ -81,7 +83,9 @@ export function checkNumber(s: NumberSpec, raw: string): number {
 
 export function checkChoice(s: StringSpec, raw: string): string {
   if (s.choices && !s.choices.includes(raw))
-    throw new UsageError(`--${s.name} must be one of ${s.choices.join(', ')}, got "${raw}"`);
+    throw new UsageError(
+      `--${s.name}: expected ${s.choices.length === 2 ? s.choices.join(' or ') : `one of ${s.choices.join(', ')}`}, got "${raw}"`,
+    );
   return raw;
 }
 
@@ -137,11 +141,21 @@ export function parseOptions(argv: string[], table: readonly OptionSpec[]): Opti
     config[s.name] =
       s.type === 'boolean'
         ? { type: 'boolean', ...(s.short ? { short: s.short } : {}) }
-        : { type: 'string', multiple: s.type === 'string' && Boolean(s.multiple) };
+        : { type: 'string', multiple: true };
+  }
+  // `--seed -1`: parseArgs would read "-1" as an option; join a negative number to its option, to be checked
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
+    const spec = name !== null ? table.find((t) => t.name === name) : undefined;
+    if (spec && spec.type !== 'boolean' && /^-(\d|\.\d|Infinity)/.test(argv[i + 1] ?? '')) {
+      args.push(`${argv[i]}=${argv[i + 1]}`);
+      i++;
+    } else args.push(argv[i]);
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options: config, allowPositionals: false, strict: true });
+    parsed = parseArgs({ args, options: config, allowPositionals: false, strict: true });
   } catch (e) {
     throw new UsageError(oneLine((e as Error).message).replace(/\s*To specify .*$/, ''));
   }
@@ -156,6 +170,7 @@ export function parseOptions(argv: string[], table: readonly OptionSpec[]): Opti
       values.set(name, checkNumber(s, String(list[0])));
     } else if (s.type === 'string') {
       const list = (Array.isArray(raw) ? raw : [raw]).map(String);
+      if (!s.multiple && list.length > 1) throw new UsageError(`--${name} given ${list.length} times`);
       for (const x of list) checkChoice(s, x);
       values.set(name, s.multiple ? list : list[list.length - 1]);
     } else values.set(name, raw === true);

@@ -35,6 +35,7 @@ import {
   checkOutputFolder,
   MAX_SEED,
   MAX_STEPS,
+  MAX_F32,
   type OptionSpec,
 } from './args.ts';
 import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
@@ -89,7 +90,8 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     type: 'float',
     min: 0,
     minExclusive: true,
-    max: 1,
+    max: MAX_F32,
+    limit: 'a float32 on the GPU',
     default: DEFAULT_TRAIN_OPTIONS.lrG,
     help: 'generator learning rate (may be changed when resuming a run)',
   },
@@ -98,7 +100,8 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     type: 'float',
     min: 0,
     minExclusive: true,
-    max: 1,
+    max: MAX_F32,
+    limit: 'a float32 on the GPU',
     default: DEFAULT_TRAIN_OPTIONS.lrD,
     help: 'discriminator learning rate (may be changed when resuming a run)',
   },

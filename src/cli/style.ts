@@ -356,6 +356,7 @@ async function prepare(
   f: FlagReader,
   requireOut: boolean,
 ): Promise<Prepared & { out?: string; snapshotEvery: number; log?: string; plot?: string }> {
+  f.checkAllNumbers();
   const contentSpec = f.str('content');
   const styleSpecs = f.all('style');
   const out = f.str('out');
@@ -368,7 +369,6 @@ async function prepare(
   if (plot) checkOutputPath(plot, '--plot');
   if (log && !existsSync(dirname(log))) throw new UsageError(`--log ${log}: directory ${dirname(log)} does not exist`);
 
-  f.checkAllNumbers();
   const optimizer = f.choice<OptimizerKind>('optimizer', ['lbfgs', 'adam']) ?? 'lbfgs';
   const size = f.num('size') ?? 256;
   const scales = f.numList('scales', { type: 'integer', ...sizeBounds });
