@@ -456,9 +456,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const ckptPath = join(a.out, 'checkpoint.safetensors');
   checkOutputFolder(a.out, '--out');
   const { spec, options, resumeBytes } = runSpec(a, ckptPath);
-  // the run folder before the data and the GPU: a folder that cannot be written fails in a second, not after a run
-  ensureDir(join(a.out, 'samples'));
   const ds = await loadTrainingData(a, spec.size, spec.channels);
+  // the run folder before the GPU: a folder that cannot be written fails at once, not after a run (and a mistake
+  // in the data above leaves no folder behind)
+  ensureDir(join(a.out, 'samples'));
 
   const engine = await initEngine();
   const trainer = new GanTrainer(spec, options);
