@@ -1,0 +1,287 @@
+/**
+ * Issue 18, items 1 and 4: a checkpoint is checked before it is trusted (metadata schema, dtypes, finite values)
+ * and a diverged training state is never written over the last good checkpoint.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tensor } from '../src/tensor/index.ts';
+import { engine } from '../src/tensor/engine.ts';
+import { GanTrainer, checkpointSpec } from '../src/gan/trainer.ts';
+import { ganSpec } from '../src/gan/models.ts';
+import { NonFiniteStateError, CheckpointError, loadCheckpoint } from '../src/nn/checkpoint.ts';
+import { decodeSafetensors, encodeSafetensors, type TensorToEncode } from '../src/io/safetensors.ts';
+import { trainCommand, sampleCommand } from '../src/cli/gan.ts';
+import { evalCommand } from '../src/cli/eval.ts';
+import { useEngine } from './helpers.ts';
+
+useEngine();
+
+const FILE = '/runs/x/checkpoint.safetensors';
+
+/** Decodes a checkpoint, lets `edit` change its tensors and metadata, encodes it again. */
+function rewrite(
+  bytes: Uint8Array,
+  edit: (t: Record<string, TensorToEncode>, meta: Record<string, string>) => void,
+): Uint8Array {
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  const t: Record<string, TensorToEncode> = {};
+  for (const [k, v] of tensors) t[k] = { dtype: v.dtype, shape: v.shape, data: v.data };
+  const meta = { ...metadata };
+  edit(t, meta);
+  return encodeSafetensors(t, meta);
+}
+const editMeta = (bytes: Uint8Array, f: (m: Record<string, unknown>) => void) =>
+  rewrite(bytes, (_, md) => {
+    const m = JSON.parse(md.meta);
+    f(m);
+    md.meta = JSON.stringify(m);
+  });
+
+let good: Uint8Array;
+let firstWeight: string;
+beforeAll(async () => {
+  const tr = new GanTrainer(ganSpec('dense'), { batchSize: 4, seed: 3 });
+  tr.trainBatch(new Float32Array(4 * 28 * 28).fill(0.5)).stats.dispose();
+  good = await tr.saveCheckpoint({ dataset: 'mnist' });
+  firstWeight = `G.${tr.G.stateEntries()[0].key}`;
+  tr.dispose();
+});
+
+/** loadCheckpoint into a fresh dense trainer; returns the error message or 'loaded'. */
+function loadError(bytes: Uint8Array): string {
+  const tr = new GanTrainer(ganSpec('dense'), { batchSize: 4, seed: 3 });
+  try {
+    tr.loadCheckpoint(bytes, FILE);
+    return 'loaded';
+  } catch (e) {
+    expect(e).toBeInstanceOf(CheckpointError);
+    return (e as Error).message;
+  } finally {
+    tr.dispose();
+  }
+}
+
+describe('checkpoint metadata is checked before anything is allocated', () => {
+  it('a good checkpoint loads', () => {
+    expect(loadError(good)).toBe('loaded');
+    expect(checkpointSpec(good, FILE).spec).toEqual(ganSpec('dense'));
+  });
+
+  const specCases: [string, (m: Record<string, unknown>) => void, RegExp][] = [
+    [
+      'huge zDim',
+      (m) => ((m.model as Record<string, unknown>).zDim = 9e12),
+      /meta\.model\.zDim must be an integer in \[1, 4096\], got 9000000000000/,
+    ],
+    ['fractional zDim', (m) => ((m.model as Record<string, unknown>).zDim = 2.5), /meta\.model\.zDim/],
+    [
+      'huge width',
+      (m) => (m.model = { ...ganSpec('dcgan32'), width: 1e9 }),
+      /meta\.model\.width must be an integer in \[1, 512\]/,
+    ],
+    [
+      'wrong size',
+      (m) => ((m.model as Record<string, unknown>).size = 64),
+      /meta\.model\.size must be 28 for dense, got 64/,
+    ],
+    ['unknown kind', (m) => ((m.model as Record<string, unknown>).kind = 'vae'), /meta\.model\.kind must be one of/],
+    ['no model', (m) => delete m.model, /meta\.model must be the GAN's model description/],
+    ['step "abc"', (m) => (m.step = 'abc'), /meta\.step must be a non-negative integer .*got "abc"/],
+    ['step -5', (m) => (m.step = -5), /meta\.step must be a non-negative integer .*got -5/],
+    ['step 1e300', (m) => (m.step = 1e300), /meta\.step must be a non-negative integer/],
+    ['epoch 0.5', (m) => (m.epoch = 0.5), /meta\.epoch must be a non-negative integer/],
+    [
+      'option not a number',
+      (m) => ((m.options as Record<string, unknown>).lrG = 'fast'),
+      /meta\.options\.lrG must be a finite number, got "fast"/,
+    ],
+    [
+      'option out of range',
+      (m) => ((m.options as Record<string, unknown>).batchSize = 1),
+      /meta\.options: Invalid training option batchSize=1/,
+    ],
+  ];
+  for (const [what, edit, msg] of specCases) {
+    it(`refuses ${what}, naming the file and the field`, () => {
+      const bytes = editMeta(good, edit);
+      const before = engine().stats().inUseBytes;
+      expect(() => checkpointSpec(bytes, FILE)).toThrow(msg);
+      expect(() => checkpointSpec(bytes, FILE)).toThrow(FILE);
+      expect(engine().stats().inUseBytes).toBe(before); // nothing allocated
+    });
+  }
+
+  it('refuses meta "null" (was: TypeError reading null) and a meta list', () => {
+    for (const m of ['null', '[1]', '3']) {
+      const bytes = rewrite(good, (_, md) => (md.meta = m));
+      expect(() => checkpointSpec(bytes, FILE)).toThrow(
+        `loadCheckpoint: ${FILE}: metadata field "meta" must be a JSON object, got ${m}`,
+      );
+    }
+  });
+
+  it('refuses step "abc" on load too (was: resumed at step NaN)', () => {
+    expect(loadError(editMeta(good, (m) => (m.step = 'abc')))).toMatch(
+      new RegExp(`^loadCheckpoint: ${FILE}: meta\\.step must be a non-negative integer`),
+    );
+  });
+});
+
+describe('tensors are checked before they are loaded', () => {
+  it('refuses F32 weights declared I32 or U32 (was: loaded as integer bit patterns)', () => {
+    for (const dtype of ['I32', 'U32'] as const) {
+      const bytes = rewrite(good, (t) => {
+        const w = t[firstWeight];
+        const raw = new Float32Array(w.data as Float32Array);
+        t[firstWeight] = {
+          dtype,
+          shape: w.shape,
+          data: dtype === 'I32' ? new Int32Array(raw.buffer) : new Uint32Array(raw.buffer),
+        };
+      });
+      expect(loadError(bytes)).toBe(`loadCheckpoint: ${FILE}: tensor ${firstWeight} has dtype ${dtype}, expected F32`);
+    }
+  });
+
+  it('refuses an Adam step that is NaN, −1 or 1e300', () => {
+    for (const step of [NaN, -1, 1e300, 2.5]) {
+      const bytes = rewrite(
+        good,
+        (t) => (t['optG.state.0.step'] = { dtype: 'F64', shape: [], data: Float64Array.of(step) }),
+      );
+      const msg = loadError(bytes);
+      expect(msg).toContain(FILE);
+      expect(msg).toContain(`optimizer optG: Adam.loadStateDict: state.0.step must be a non-negative integer`);
+      expect(msg).toContain(`got ${step}`);
+    }
+  });
+
+  it('refuses one Inf weight, a NaN moment and a NaN learning rate, naming the tensor', () => {
+    const cases: [string, (t: Record<string, TensorToEncode>) => void, string][] = [
+      [firstWeight, (t) => ((t[firstWeight].data as Float32Array)[5] = Infinity), 'first: Infinity'],
+      ['optD.state.1.exp_avg_sq', (t) => ((t['optD.state.1.exp_avg_sq'].data as Float32Array)[0] = NaN), 'first: NaN'],
+      ['optG.param_groups.0.lr', (t) => (t['optG.param_groups.0.lr'].data = Float64Array.of(NaN)), 'first: NaN'],
+    ];
+    for (const [name, edit, first] of cases) {
+      const msg = loadError(rewrite(good, edit));
+      expect(msg).toMatch(
+        new RegExp(
+          `^loadCheckpoint: ${FILE}: tensor ${name.replace(/\./g, '\\.')} holds 1 non-finite value \\(${first}\\)`,
+        ),
+      );
+    }
+  });
+
+  it('refuses before changing anything: the trainer keeps its weights', async () => {
+    const tr = new GanTrainer(ganSpec('dense'), { batchSize: 4, seed: 3 });
+    const w = tr.G.stateEntries()[0].tensor;
+    const before = await w.toArray();
+    const bad = rewrite(good, (t) => ((t[firstWeight].data as Float32Array)[0] = -Infinity));
+    expect(() => tr.loadCheckpoint(bad, FILE)).toThrow(firstWeight);
+    expect(await w.toArray()).toEqual(before);
+    expect(() => loadCheckpoint(bad, { G: tr.G })).toThrow(`loadCheckpoint: tensor ${firstWeight} holds 1 non-finite`);
+    tr.dispose();
+  });
+});
+
+describe('a diverged state is never saved', () => {
+  it('saveCheckpoint refuses an Inf weight or a NaN running variance, naming it (one launch for the check)', async () => {
+    const tr = new GanTrainer(ganSpec('dcgan'), { batchSize: 4, seed: 3 });
+    const bn = tr.D.stateEntries().find((e) => e.key.endsWith('running_var'))!;
+    bn.tensor.assign(Float32Array.from({ length: bn.tensor.size }, (_, i) => (i === 2 ? NaN : 1)));
+    await expect(tr.saveCheckpoint()).rejects.toThrow(
+      new RegExp(
+        `^saveCheckpoint: D\\.${bn.key.replace(/\./g, '\\.')} holds 1 non-finite value \\(NaN/Inf\\) of ${bn.tensor.size}`,
+      ),
+    );
+    await expect(tr.saveCheckpoint()).rejects.toBeInstanceOf(NonFiniteStateError);
+    bn.tensor.assign(new Float32Array(bn.tensor.size).fill(1));
+    await engine().sync();
+    const s0 = engine().stats();
+    await tr.saveCheckpoint();
+    expect(engine().stats().dispatches - s0.dispatches).toBe(1);
+    tr.dispose();
+  });
+});
+
+describe('the CLI refuses poisoned checkpoints and does not write one', () => {
+  const silence = async <T>(f: () => Promise<T>): Promise<{ value?: T; error?: Error; stderr: string }> => {
+    const [log, err, write] = [console.log, console.error, process.stderr.write];
+    let stderr = '';
+    console.log = () => {};
+    console.error = (...a: unknown[]) => void (stderr += a.join(' ') + '\n');
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      return { value: await f(), stderr };
+    } catch (e) {
+      return { error: e as Error, stderr };
+    } finally {
+      console.log = log;
+      console.error = err;
+      process.stderr.write = write;
+    }
+  };
+  const base = ['--model', 'dcgan', '--dataset', 'mnist', '--limit', '32', '--batch', '16', '--grid', '4'];
+
+  // The issue's run (--lr-d 1e12 --lr-g 1e12) is now refused by the CLI's bounds (learning rates ≤ 1); the same
+  // divergence is reached by resuming from weights of 1e25: the conv outputs' batch variance overflows to Inf in
+  // BatchNorm's running statistics while the normalised outputs (and so the losses) stay finite.
+  it('a diverged state: exits 1 naming the non-finite tensor, the last good checkpoint byte-identical', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gan-nan-'));
+    const ckpt = join(out, 'checkpoint.safetensors');
+    expect((await silence(() => trainCommand([...base, '--epochs', '1', '--out', out]))).value).toBe(0);
+    const blown = rewrite(readFileSync(ckpt), (t) => {
+      const w = t['D.main.0.weight'].data as Float32Array;
+      for (let i = 0; i < w.length; i++) w[i] *= 1e25;
+    });
+    writeFileSync(ckpt, blown);
+    const resumed = await silence(() =>
+      trainCommand([...base, '--epochs', '3', '--checkpoint-every', '1', '--out', out, '--resume']),
+    );
+    expect(resumed.error).toBeUndefined();
+    expect(resumed.value).toBe(1);
+    expect(resumed.stderr).toMatch(
+      /^Stopped: saveCheckpoint: D\.main\.\d+\.running_var holds \d+ non-finite values? \(NaN\/Inf\) of \d+: the training state has diverged; not writing a checkpoint\. The last good checkpoint is /m,
+    );
+    expect(readFileSync(ckpt).equals(blown)).toBe(true);
+  }, 240_000);
+
+  it('resume, sample and eval refuse a checkpoint with one Inf weight, naming the tensor and the file', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gan-inf-'));
+    const ckpt = join(out, 'checkpoint.safetensors');
+    const tr = new GanTrainer(ganSpec('dense'), { batchSize: 16, seed: 1 });
+    const ok = await tr.saveCheckpoint({ dataset: 'mnist' });
+    tr.dispose();
+    writeFileSync(
+      ckpt,
+      rewrite(ok, (t) => ((t[firstWeight].data as Float32Array)[0] = Infinity)),
+    );
+    const expected = `${ckpt}: tensor ${firstWeight} holds 1 non-finite value`;
+    const runs = {
+      resume: () =>
+        trainCommand([
+          '--model',
+          'dense',
+          '--dataset',
+          'mnist',
+          '--limit',
+          '32',
+          '--batch',
+          '16',
+          '--out',
+          out,
+          '--resume',
+        ]),
+      sample: () => sampleCommand(['--checkpoint', ckpt, '--out', join(out, 'x.png'), '--n', '4']),
+      eval: () => evalCommand(['--checkpoint', ckpt, '--n', '10']),
+    };
+    for (const [what, run] of Object.entries(runs)) {
+      const r = await silence(run);
+      expect(r.error?.message ?? r.stderr, what).toContain(expected);
+      expect(r.value ?? 1, what).not.toBe(0);
+    }
+    expect(existsSync(join(out, 'x.png'))).toBe(false);
+  }, 120_000);
+});
