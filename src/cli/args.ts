@@ -61,7 +61,12 @@ export const MAX_F32 = 3.4028234663852886e38;
 /** Counts of steps, iterations and the like: far beyond any run, below where float32 step counters go wrong. */
 export const MAX_STEPS = 10_000_000;
 
-const fmtNum = (x: number) => (Math.abs(x) >= 1e6 && Number.isInteger(x) ? x.toLocaleString('en-US') : String(x));
+const fmtNum = (x: number) =>
+  Math.abs(x) >= 1e13
+    ? x.toPrecision(4)
+    : Math.abs(x) >= 1e6 && Number.isInteger(x)
+      ? x.toLocaleString('en-US')
+      : String(x);
 
 /** `an integer in [1, 256]`, `a number in (0, 1]`. */
 export function describeRange(s: NumberSpec): string {
