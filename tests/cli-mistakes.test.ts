@@ -1,0 +1,384 @@
+/**
+ * Ordinary mistakes on the command line, run through the dispatcher (src/cli/main.ts `main`) in-process: each must
+ * exit 2 (1 for a genuine runtime failure) with exactly one line on stderr, no stack frame, and a message naming the
+ * option or path. Most fail while parsing; a few need the small dense checkpoint written once in beforeAll.
+ */
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { main } from '../src/cli/main.ts';
+import { TRAIN_OPTIONS, SAMPLE_OPTIONS } from '../src/cli/gan.ts';
+import { EVAL_OPTIONS } from '../src/cli/eval.ts';
+import { STYLE_OPTIONS } from '../src/cli/style.ts';
+import { reportError, setDebug, UsageError, type NumberSpec, type OptionSpec } from '../src/cli/args.ts';
+import { writeFileAtomic, removeStaleTemps, truncateJsonl } from '../src/node/files.ts';
+
+let dir = '';
+const README = resolve('README.md');
+
+interface Outcome {
+  code: number;
+  err: string[];
+  out: string[];
+}
+
+/** Runs `main(argv)` with console and the standard streams captured. */
+async function run(argv: string[]): Promise<Outcome> {
+  const err: string[] = [];
+  const out: string[] = [];
+  const spies = [
+    vi.spyOn(console, 'error').mockImplementation((...m) => void err.push(m.map(String).join(' '))),
+    vi.spyOn(console, 'warn').mockImplementation((...m) => void err.push(m.map(String).join(' '))),
+    vi.spyOn(console, 'log').mockImplementation((...m) => void out.push(m.map(String).join(' '))),
+    vi.spyOn(process.stderr, 'write').mockImplementation((m) => (err.push(String(m)), true)),
+    vi.spyOn(process.stdout, 'write').mockImplementation((m) => (out.push(String(m)), true)),
+  ];
+  try {
+    return { code: await main(argv), err, out };
+  } finally {
+    for (const s of spies) s.mockRestore();
+  }
+}
+
+/** A mistake: the command line, the exit code it must give and what its one line must say. */
+type Case = [argv: () => string[], code: number, names: RegExp];
+
+/** Values outside a numeric option's table entry: not a number, below, above, and a fraction for an integer. */
+function badValues(s: NumberSpec): string[] {
+  const below = s.type === 'integer' ? s.min - 1 : s.minExclusive ? s.min : s.min - 0.5;
+  const above = s.type === 'integer' ? s.max + 1 : s.maxExclusive ? s.max : s.max * 2 + 1;
+  return ['abc', String(below), String(above), ...(s.type === 'integer' ? [String(s.min + 0.5)] : [])];
+}
+const numeric = (t: readonly OptionSpec[]) =>
+  t.filter((s): s is NumberSpec => s.type === 'integer' || s.type === 'float');
+
+// A read-only folder does not stop root: there, /sys (read-only to everyone) stands in for it.
+const readonlyOut = () => (process.getuid?.() === 0 ? '/sys/wgpu-gan-cli-test' : join(dir, 'readonly', 'run'));
+const style = () => ['--content', 'gen:scene', '--style', 'gen:brush', '--out', join(dir, 'style.png')];
+const ckpt = () => join(dir, 'run', 'checkpoint.safetensors');
+
+const cases: Case[] = [
+  // --- the cases of issue 18 ---
+  [() => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g.png'), '--n', '1000000000'], 2, /--n: .*\[1, 256\]/],
+  [() => ['train', '--grid', '200000', '--out', join(dir, 'r')], 2, /--grid: .*\[1, 256\]/],
+  [() => ['eval', '--checkpoint', ckpt(), '--n', '1e9'], 2, /--n: .*60,000|--n: .*60000/],
+  [() => ['style', ...style(), '--size', '100000'], 2, /--size: .*\[8, 1024\]/],
+  [() => ['eval', '--checkpoint', ckpt(), '--seed', 'abc'], 2, /--seed: .*"abc"/],
+  [
+    () => [
+      'style',
+      'compare',
+      '--content',
+      'gen:scene',
+      '--style',
+      'gen:brush',
+      '--out-dir',
+      join(dir, 'cmp'),
+      '--adam-steps',
+      'abc',
+    ],
+    2,
+    /--adam-steps: .*"abc"/,
+  ],
+  [() => ['train', '--out', README], 2, /--out .*README\.md: is a file/],
+  [() => ['train', '--dataset', join(dir, 'empty'), '--out', join(dir, 'r-empty')], 2, /--dataset .*empty.*no images/],
+  [() => ['train', '--lr-g', '0'], 2, /--lr-g: .*\(0, .*"0"/],
+  [() => ['train', '--beta1', '1'], 2, /--beta1: .*\[0, 1\)/],
+  [() => ['train', '--real-label', '2'], 2, /--real-label: .*\(0, 1\]/],
+  [() => ['train', '--g-ema', '1'], 2, /--g-ema: .*\[0, 1\)/],
+  [
+    () => ['sample', '--checkpoint', join(dir, 'ckptdir'), '--out', join(dir, 'g.png')],
+    2,
+    /--checkpoint .*ckptdir: is a folder/,
+  ],
+  [() => ['eval', '--checkpoint', join(dir, 'ckptdir')], 2, /--checkpoint .*ckptdir: is a folder/],
+  [
+    () => ['sample', '--checkpoint', join(dir, 'nope.safetensors'), '--out', join(dir, 'g.png')],
+    2,
+    /nope\.safetensors: no such file/,
+  ],
+  [
+    () => ['train', '--out', readonlyOut()],
+    2,
+    /(readonly|wgpu-gan-cli-test).*(permission denied|not permitted|read-only)/,
+  ],
+  // --- train: other mistakes ---
+  [() => ['train', '--model', 'vae'], 2, /--model: .*"vae"/],
+  [() => ['train', '--bogus', '1'], 2, /--bogus/],
+  [() => ['train', '--batch'], 2, /--batch/],
+  [() => ['train', 'extra'], 2, /extra/],
+  [() => ['train', '--lr-decay', '9:3'], 2, /--lr-decay/],
+  [() => ['train', '--lr-decay', 'soon'], 2, /--lr-decay/],
+  [() => ['train', '--lr-decay', '1:99999999999'], 2, /--lr-decay/],
+  [() => ['train', '--channels', '2'], 2, /--channels/],
+  [() => ['train', '--batch', '64', '--batch', '32'], 2, /--batch given 2 times/],
+  [() => ['train', '--out', join(dir, 'afile', 'run')], 2, /afile/],
+  [() => ['train', '--dataset', '/no/such/folder', '--out', join(dir, 'r2')], 2, /--dataset: "\/no\/such\/folder"/],
+  [() => ['train', '--dataset', README, '--out', join(dir, 'r3')], 2, /--dataset .*README\.md: is a file/],
+  [() => ['train', '--dataset', join(dir, 'txt'), '--out', join(dir, 'r4')], 2, /--dataset .*txt.*no images/],
+  [() => ['train', '--resume', '--out', join(dir, 'empty')], 2, /--resume: no checkpoint/],
+  [() => ['train', '--resume', '--out', join(dir, 'dirckpt')], 2, /--resume .*checkpoint\.safetensors: is a folder/],
+  [() => ['train', '--resume', '--out', join(dir, 'garbage')], 2, /--resume .*not a checkpoint/],
+  [() => ['train', '--resume', '--model', 'dcgan', '--out', join(dir, 'run')], 2, /--resume: .*dense run, not dcgan/],
+  [() => ['train', '--model', 'dcgan32', '--eval-every', '5', '--out', join(dir, 'r5')], 2, /--eval-every/],
+  [() => ['train', '--batch', '100', '--limit', '50', '--out', join(dir, 'r6')], 2, /--dataset .*fewer than one batch/],
+  // --- sample ---
+  [() => ['sample'], 2, /--checkpoint FILE is required/],
+  [() => ['sample', '--checkpoint', ckpt()], 2, /--out FILE\.png is required/],
+  [
+    () => ['sample', '--checkpoint', join(dir, 'garbage', 'checkpoint.safetensors'), '--out', join(dir, 'g.png')],
+    2,
+    /--checkpoint .*not a checkpoint/,
+  ],
+  [
+    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g.png'), '--generator', 'best'],
+    2,
+    /--generator: .*"best"/,
+  ],
+  [
+    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g.png'), '--generator', 'ema'],
+    2,
+    /--generator ema: .*no weight average/,
+  ],
+  [
+    () => [
+      'sample',
+      '--checkpoint',
+      ckpt(),
+      '--out',
+      join(dir, 'g.png'),
+      '--interpolate',
+      '--tensors',
+      join(dir, 't.st'),
+    ],
+    2,
+    /--tensors/,
+  ],
+  [() => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'empty')], 2, /--out .*empty: is a folder/],
+  [() => ['sample', '--checkpoint', ckpt(), '--out', join(README, 'g.png')], 2, /--out .*README\.md is a file/],
+  [() => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g.png'), '--what'], 2, /--what/],
+  // --- eval ---
+  [() => ['eval'], 2, /--checkpoint FILE is required/],
+  [() => ['eval', '--checkpoint', join(dir, 'nope.safetensors')], 2, /nope\.safetensors: no such file/],
+  [() => ['eval', '--checkpoint', README], 2, /--checkpoint .*README\.md: not a checkpoint/],
+  [() => ['eval', '--checkpoint', ckpt(), '--dataset', 'cifar'], 2, /--dataset: .*"cifar"/],
+  [
+    () => ['eval', '--checkpoint', ckpt(), '--classifier', join(dir, 'nope.safetensors')],
+    2,
+    /--classifier .*no such file/,
+  ],
+  [() => ['eval', '--checkpoint', ckpt(), '--generator', 'best'], 2, /--generator/],
+  // --- style ---
+  [() => ['style', ...style(), '--optimizer', 'sgd'], 2, /--optimizer must be one of lbfgs, adam/],
+  [() => ['style', ...style(), '--stpes', '3'], 2, /unknown option --stpes/],
+  [
+    () => ['style', '--content', 'gen:scene', '--style', 'gen:brush', '--out', join(dir, 'x.jpg')],
+    2,
+    /--out .*x\.jpg: output must be a \.png/,
+  ],
+  [
+    () => ['style', '--content', join(dir, 'nope.png'), '--style', 'gen:brush', '--out', join(dir, 's.png')],
+    2,
+    /--content: .*nope\.png/,
+  ],
+  [
+    () => ['style', '--content', join(dir, 'empty'), '--style', 'gen:brush', '--out', join(dir, 's.png')],
+    2,
+    /--content .*empty: is a folder/,
+  ],
+  [
+    () => ['style', '--content', README, '--style', 'gen:brush', '--out', join(dir, 's.png')],
+    2,
+    /--content: .*README\.md/,
+  ],
+  [
+    () => ['style', '--content', 'gen:nothing', '--style', 'gen:brush', '--out', join(dir, 's.png')],
+    2,
+    /--content: unknown generated image/,
+  ],
+  [() => ['style', ...style(), '--scales', '64,100000'], 2, /--scales: .*"100000"/],
+  [() => ['style', ...style(), '--blend', 'a'], 2, /--blend: .*"a"/],
+  [() => ['style', ...style(), '--blend', '1,2'], 2, /--blend has 2 weights for 1 style/],
+  [() => ['style', ...style(), '--net', 'vgg16'], 2, /--net vgg16 needs --weights/],
+  [() => ['style', ...style(), '--size', '64', '--size', '128'], 2, /--size given 2 times/],
+  [() => ['style', '--style', 'gen:brush', '--out', join(dir, 's.png')], 2, /--content is required/],
+  [() => ['style', '--content', 'gen:scene', '--out', join(dir, 's.png')], 2, /--style is required/],
+  [() => ['style', '--content', 'gen:scene', '--style', 'gen:brush'], 2, /--out is required/],
+  [() => ['style', ...style(), '--plot', join(dir, 'no', 'dir', 'p.png')], 2, /--plot .*does not exist/],
+  [() => ['style', ...style(), '--log', join(dir, 'no', 'dir', 'l.jsonl')], 2, /--log .*does not exist/],
+  [() => ['style', 'compare', '--content', 'gen:scene', '--style', 'gen:brush'], 2, /--out-dir/],
+  [
+    () => ['style', 'compare', '--content', 'gen:scene', '--style', 'gen:brush', '--out-dir', README],
+    2,
+    /--out-dir .*README\.md: is a file/,
+  ],
+  [
+    () => [
+      'style',
+      'compare',
+      '--content',
+      'gen:scene',
+      '--style',
+      'gen:brush',
+      '--out-dir',
+      join(dir, 'cmp'),
+      '--lbfgs-steps',
+      '0',
+    ],
+    2,
+    /--lbfgs-steps/,
+  ],
+  [() => ['style', 'weights', '--bogus', 'x'], 2, /--bogus/],
+  [() => ['style', '--size'], 2, /--size needs a value/],
+  // --- the dispatcher ---
+  [() => ['nope'], 2, /Unknown command "nope"/],
+  [() => ['trian', '--epochs', '1'], 2, /Unknown command "trian"/],
+];
+
+// Every numeric option of every command: a non-number, a value below and one above its bounds (and a fraction).
+for (const s of numeric(TRAIN_OPTIONS))
+  for (const v of badValues(s)) cases.push([() => ['train', `--${s.name}`, v], 2, new RegExp(`--${s.name}: expected`)]);
+for (const s of numeric(SAMPLE_OPTIONS))
+  for (const v of badValues(s))
+    cases.push([
+      () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g.png'), `--${s.name}`, v],
+      2,
+      new RegExp(`--${s.name}: expected`),
+    ]);
+for (const s of numeric(EVAL_OPTIONS))
+  for (const v of badValues(s))
+    cases.push([() => ['eval', '--checkpoint', ckpt(), `--${s.name}`, v], 2, new RegExp(`--${s.name}: expected`)]);
+for (const s of numeric(STYLE_OPTIONS))
+  for (const v of badValues(s)) {
+    const head = s.name.endsWith('-steps')
+      ? ['style', 'compare', '--content', 'gen:scene', '--style', 'gen:brush', '--out-dir', join(dir, 'cmp')]
+      : ['style', ...style()];
+    cases.push([() => [...head, `--${s.name}`, v], 2, new RegExp(`--${s.name}: expected`)]);
+  }
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cli-mistakes-'));
+  mkdirSync(join(dir, 'empty'));
+  mkdirSync(join(dir, 'ckptdir'));
+  mkdirSync(join(dir, 'txt'));
+  writeFileSync(join(dir, 'txt', 'notes.txt'), 'not an image\n');
+  writeFileSync(join(dir, 'afile'), 'a file where a folder is expected\n');
+  mkdirSync(join(dir, 'dirckpt', 'checkpoint.safetensors'), { recursive: true });
+  mkdirSync(join(dir, 'garbage'));
+  writeFileSync(join(dir, 'garbage', 'checkpoint.safetensors'), 'garbage');
+  mkdirSync(join(dir, 'readonly'), { mode: 0o555 });
+  // one small checkpoint (dense model, one step) for the cases that need a real one
+  const r = await run([
+    'train',
+    '--model',
+    'dense',
+    '--batch',
+    '16',
+    '--limit',
+    '32',
+    '--max-steps',
+    '1',
+    '--out',
+    join(dir, 'run'),
+  ]);
+  expect(r.code, r.err.join('\n')).toBe(0);
+}, 120_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('command-line mistakes: one line, exit 2, no stack', () => {
+  it('has at least 100 scripted mistakes', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(100);
+  });
+
+  it.each(cases.map((c, i) => [i, c] as const))(
+    'case %i',
+    async (_, [argv, code, names]) => {
+      const args = argv();
+      const r = await run(args);
+      const text = r.err.join('').trimEnd();
+      const shown = `${args.join(' ')}\n→ exit ${r.code}\n${text}`;
+      expect(r.code, shown).toBe(code);
+      expect(text.split('\n'), shown).toHaveLength(1);
+      expect(text, shown).not.toMatch(/\n\s+at /);
+      expect(text, shown).not.toMatch(/^\s*at /m);
+      expect(text, shown).not.toMatch(/^(\w+): \1:/); // no doubled "sample: sample:"
+      expect(text, shown).toMatch(names);
+    },
+    30_000,
+  );
+
+  it('internal errors: one line with a hint, and the stack only with --debug', () => {
+    const err: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((m) => void err.push(String(m)));
+    try {
+      expect(reportError('train', new Error('boom'))).toBe(1);
+      expect(err[0]).toMatch(/^train failed: boom \(internal error; run again with --debug/);
+      expect(err[0]).not.toMatch(/\n/);
+      setDebug(true);
+      expect(reportError('train', new Error('boom'))).toBe(1);
+      expect(err[1]).toMatch(/\n\s+at /);
+      expect(reportError('train', new UsageError('--x: bad'))).toBe(2);
+      expect(err[2]).toMatch(/^train: --x: bad/);
+    } finally {
+      setDebug(false);
+      spy.mockRestore();
+    }
+  });
+});
+
+describe('stale temporary files and logs', () => {
+  it('writeFileAtomic removes the temps of dead processes for the same target, and only those', () => {
+    const d = mkdtempSync(join(tmpdir(), 'stale-'));
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const target = join(d, 'checkpoint.safetensors');
+    const stale = `.checkpoint.safetensors.${dead}.0123456789ab.tmp`;
+    const live = `.checkpoint.safetensors.${process.ppid}.0123456789ab.tmp`;
+    const own = `.checkpoint.safetensors.${process.pid}.0123456789ab.tmp`;
+    const other = `.config.json.${dead}.0123456789ab.tmp`;
+    const odd = `.checkpoint.safetensors.${dead}.nothex.tmp`;
+    for (const f of [stale, live, own, other, odd]) writeFileSync(join(d, f), 'x');
+    writeFileAtomic(target, 'new');
+    expect(readFileSync(target, 'utf8')).toBe('new');
+    expect(readdirSync(d).sort()).toEqual([live, own, other, odd, 'checkpoint.safetensors'].sort());
+    expect(removeStaleTemps(join(d, 'config.json'))).toEqual([other]);
+    rmSync(d, { recursive: true, force: true });
+  });
+
+  it('truncateJsonl keeps the lines before a step and drops torn ones, rewriting only when something goes', () => {
+    const d = mkdtempSync(join(tmpdir(), 'jsonl-'));
+    const p = join(d, 'log.jsonl');
+    expect(truncateJsonl(p, () => true)).toEqual([]);
+    expect(existsSync(p)).toBe(false);
+    writeFileSync(p, ['{"step":0,"x":null}', '{"step":1}', '{"step":2}', '{"step":1}', '{"st'].join('\n'));
+    const kept = truncateJsonl<{ step: number; x?: number }>(p, (r) => r.step < 1);
+    expect(kept).toHaveLength(1);
+    expect(kept[0].x).toBeNaN();
+    expect(readFileSync(p, 'utf8')).toBe('{"step":0,"x":null}\n');
+    rmSync(d, { recursive: true, force: true });
+  });
+
+  it('train --resume cuts log.jsonl and eval.jsonl back to the checkpoint, so no step appears twice', async () => {
+    const out = join(dir, 'run');
+    const log = join(out, 'log.jsonl');
+    const steps = () =>
+      readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).step as number);
+    const before = steps();
+    // what a run killed after its checkpoint (or stopped on a NaN) leaves: later steps, and a torn line
+    writeFileSync(log, readFileSync(log, 'utf8') + '{"step":1,"lossD":1}\n{"step":2,"lossD":1}\n{"step":3,"lo');
+    writeFileSync(join(out, 'eval.jsonl'), '{"step":1,"fd":3}\n{"step":7,"fd":2}\n');
+    const r = await run(['train', '--model', 'dense', '--resume', '--out', out, '--max-steps', '2']);
+    expect(r.code, r.err.join('')).toBe(0);
+    const after = steps();
+    expect(after).toEqual([...before, before.at(-1)! + 1]);
+    expect(new Set(after).size).toBe(after.length);
+    expect(readFileSync(join(out, 'eval.jsonl'), 'utf8')).toBe('{"step":1,"fd":3}\n');
+  }, 120_000);
+});
