@@ -9,7 +9,7 @@ import { initEngine } from '../tensor/index.ts';
 import { GanTrainer, checkpointSpec } from '../gan/trainer.ts';
 import { formatEvaluation } from '../gan/metrics.ts';
 import { evaluateForDataset, writeEvaluation, classNames, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
-import { chooseGenerator } from './gan.ts';
+import { chooseGenerator, loadTrainerCheckpoint } from './gan.ts';
 import {
   UsageError,
   InputError,
@@ -100,7 +100,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
 
   await initEngine();
   const trainer = new GanTrainer(spec, options);
-  trainer.loadCheckpoint(bytes, path);
+  loadTrainerCheckpoint(trainer, bytes, path);
   chooseGenerator(trainer, v.generator as string | undefined);
   const generator = trainer.sampledModule;
   // Eval-mode BatchNorm: each sample is independent of its batch.

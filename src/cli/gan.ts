@@ -39,7 +39,7 @@ import {
   type OptionSpec,
 } from './args.ts';
 import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
-import { NonFiniteStateError } from '../nn/checkpoint.ts';
+import { NonFiniteStateError, CheckpointError } from '../nn/checkpoint.ts';
 import { writePng } from '../node/png.ts';
 import { ProgressBar } from '../node/progress.ts';
 import { evaluateForDataset, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
@@ -463,7 +463,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const engine = await initEngine();
   const trainer = new GanTrainer(spec, options);
-  if (resumeBytes) trainer.loadCheckpoint(resumeBytes, ckptPath);
+  if (resumeBytes) loadTrainerCheckpoint(trainer, resumeBytes, ckptPath);
   writeFileAtomic(
     join(a.out, 'config.json'),
     JSON.stringify({ model: spec, dataset: ds.name, images: ds.n, epochs: a.epochs, options: trainer.opts }, null, 2) +
@@ -632,7 +632,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   await initEngine();
   const seed = o.optNum('seed') ?? options.seed;
   const trainer = new GanTrainer(spec, { ...options, seed });
-  trainer.loadCheckpoint(bytes, path);
+  loadTrainerCheckpoint(trainer, bytes, path);
   chooseGenerator(trainer, choice);
   const v = { interpolate: o.bool('interpolate'), out: outPng, tensors: tensorsPath };
   const image = v.interpolate
@@ -680,6 +680,15 @@ export function checkOutputFile(path: string, flag: string): void {
       break;
     }
     if (dir === dirname(dir)) break;
+  }
+}
+
+/** Loads a checkpoint into a trainer; one the loader refuses (bad metadata or dtype, NaN/Inf values) is the user's input. */
+export function loadTrainerCheckpoint(trainer: GanTrainer, bytes: Uint8Array, path: string): void {
+  try {
+    trainer.loadCheckpoint(bytes, path);
+  } catch (e) {
+    throw e instanceof CheckpointError ? new InputError(e.message, { cause: e }) : e;
   }
 }
 
