@@ -447,7 +447,15 @@ function packStats(dStats: Tensor, gLoss: Tensor): Tensor {
 const at = (file: string | undefined) => (file ? `checkpoint ${file}:` : 'checkpoint:');
 
 /** Bounds of a checkpoint's model description: beyond them a checkpoint is refused before any buffer is made. */
-export const SPEC_LIMITS = { zDim: 4096, width: 512 } as const;
+export const SPEC_LIMITS = { zDim: 4096, width: 512, weightValues: 2 ** 25 } as const;
+
+/** Values in the largest weight of a spec's nets (models.ts's layer sizes), computed without building them. */
+export function largestWeight(s: GanSpec): number {
+  if (s.kind === 'dense') return Math.max(s.zDim * 256, 1024 * 784);
+  if (s.kind === 'dcgan') return Math.max(s.zDim * 256 * 9, 256 * 128 * 9, 128 * 256 * 16);
+  const top = (s.width ?? 64) * 2 ** (Math.log2(s.size / 4) - 1); // channels of G's first / D's last feature map
+  return Math.max(s.zDim * top * 16, top * (top / 2) * 16);
+}
 
 /**
  * The model description of a checkpoint's metadata, checked field by field (kind, zDim, channels, size, width)
@@ -478,6 +486,13 @@ export function checkGanSpec(value: unknown, file?: string): GanSpec {
   if (!hasWidth && m.width !== undefined) bad('width', `must be absent for ${kind}`, m.width);
   const spec = ganSpec(kind, { zDim, channels, width });
   if (m.size !== spec.size) bad('size', `must be ${spec.size} for ${kind}`, m.size);
+  const largest = largestWeight(spec);
+  if (largest > SPEC_LIMITS.weightValues)
+    bad(
+      hasWidth ? 'width' : 'zDim',
+      `gives a weight of ${largest} values (zDim ${zDim}${hasWidth ? `, width ${width}` : ''}), more than the ${SPEC_LIMITS.weightValues} one buffer may hold`,
+      hasWidth ? width : zDim,
+    );
   const extra = Object.keys(m).filter((k) => !(k in spec));
   if (extra.length) bad(extra[0], `is not a field of a ${kind} model description`, m[extra[0]]);
   return spec;
