@@ -617,7 +617,7 @@ describe('train / sample commands', () => {
       '--generator: expected ema or raw, got "best"',
     );
     await expect(trainCommand([...args.slice(0, -4), '--g-ema', '1', '--out', join(out, 'x')])).rejects.toThrow(
-      'Invalid training option gEma=1',
+      '--g-ema: expected a number in [0, 1), got "1"',
     );
     const plainRun = mkdtempSync(join(tmpdir(), 'gan-plain-'));
     expect(
