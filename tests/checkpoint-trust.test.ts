@@ -245,8 +245,32 @@ describe('the CLI refuses poisoned checkpoints and does not write one', () => {
   };
   const base = ['--model', 'dcgan', '--dataset', 'mnist', '--limit', '32', '--batch', '16', '--grid', '4'];
 
-  // The issue's run (--lr-d 1e12 --lr-g 1e12) is now refused by the CLI's bounds (learning rates ≤ 1); the same
-  // divergence is reached by resuming from weights of 1e25: the conv outputs' batch variance overflows to Inf in
+  it("the issue's run (--lr-d 1e12 --lr-g 1e12, checkpoint every step): exits 1 naming the tensor, no checkpoint", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gan-lr-'));
+    const r = await silence(() =>
+      trainCommand([
+        ...base,
+        '--epochs',
+        '3',
+        '--checkpoint-every',
+        '1',
+        '--lr-d',
+        '1e12',
+        '--lr-g',
+        '1e12',
+        '--out',
+        out,
+      ]),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.value).toBe(1);
+    expect(r.stderr).toMatch(
+      /^Stopped: saveCheckpoint: [GD]\.main\.\d+\.\w+ holds \d+ non-finite values? .*\(none written yet\)/m,
+    );
+    expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(false);
+  }, 240_000);
+
+  // The same divergence from a resumed run, reached by resuming from weights of 1e25: the conv outputs' batch variance overflows to Inf in
   // BatchNorm's running statistics while the normalised outputs (and so the losses) stay finite.
   it('a diverged state: exits 1 naming the non-finite tensor, the last good checkpoint byte-identical', async () => {
     const out = mkdtempSync(join(tmpdir(), 'gan-nan-'));
