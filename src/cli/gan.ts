@@ -271,7 +271,7 @@ function lrDecay(v: string | undefined): { lrDecayStart: number; lrDecayEnd: num
   const m = /^(\d+):(\d+)$/.exec(v);
   if (!m || Number(m[2]) <= Number(m[1]) || Number(m[2]) > MAX_STEPS)
     throw new UsageError(
-      `--lr-decay: expected START:END, two steps with START < END ≤ ${MAX_STEPS} (e.g. 5000:8000), got "${v}"`,
+      `--lr-decay: expected START:END, two steps with START < END (e.g. 5000:8000), got "${v}" (END at most ${MAX_STEPS})`,
     );
   return { lrDecayStart: Number(m[1]), lrDecayEnd: Number(m[2]) };
 }
