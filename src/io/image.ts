@@ -377,3 +377,29 @@ export function bilinearResizeNchw(
   }
   return out;
 }
+
+/** The default cap on an image's declared pixel count (width × height) before it is decoded: 100 megapixels,
+ *  the limit jpeg-js has always applied to JPEG. A 718-byte PNG can declare 20000×20000 (1.6 GB of RGBA); the
+ *  cap turns such a file into an error before anything is allocated. */
+export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
+
+/** Throws when a decoder's declared size is unusable or above `maxPixels`; `name` (the file) is in the message. */
+export function checkDeclaredImageSize(
+  width: number,
+  height: number,
+  name: string,
+  format: string,
+  maxPixels: number = DEFAULT_MAX_IMAGE_PIXELS,
+  how = '',
+): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new Error(`readImage: ${name} is a corrupt or unsupported ${format}: its header declares ${width}x${height}`);
+  }
+  if (width * height > maxPixels) {
+    const mp = (n: number) => `${+(n / 1e6).toFixed(1)} megapixels`;
+    throw new Error(
+      `readImage: ${name}: ${format} header declares ${width}x${height} (${mp(width * height)}), ` +
+        `over the ${mp(maxPixels)} limit${how}`,
+    );
+  }
+}

@@ -258,8 +258,8 @@ interface HeaderEntry {
 }
 
 /** Checks one tensor entry of the JSON header and returns it typed; throws naming the tensor and field. */
-function parseEntry(name: string, raw: unknown, dataLength: number): HeaderEntry {
-  const where = `safetensors: tensor "${name}"`;
+function parseEntry(name: string, raw: unknown, dataLength: number, file: string): HeaderEntry {
+  const where = `${file}: tensor "${name}"`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new Error(`${where}: header entry is not an object`);
   const entry = raw as Record<string, unknown>;
@@ -294,21 +294,24 @@ function parseEntry(name: string, raw: unknown, dataLength: number): HeaderEntry
 }
 
 /** The 8-byte length and the JSON header of a safetensors file, checked. */
-function readHeader(input: Uint8Array): { bytes: Uint8Array; headerLength: number; header: Record<string, unknown> } {
+function readHeader(
+  input: Uint8Array,
+  file: string,
+): { bytes: Uint8Array; headerLength: number; header: Record<string, unknown> } {
   // A plain Uint8Array view: subclasses such as Node's Buffer make slice() return a view, not a copy.
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   if (bytes.length < 8) {
-    throw new Error(`safetensors: file is truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
+    throw new Error(`${file}: file is truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declaredLength = view.getBigUint64(0, true);
   if (declaredLength > BigInt(MAX_HEADER_BYTES)) {
-    throw new Error(`safetensors: header length ${declaredLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+    throw new Error(`${file}: header length ${declaredLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   }
   const headerLength = Number(declaredLength);
   if (8 + headerLength > bytes.length) {
     throw new Error(
-      `safetensors: header length ${headerLength} reaches beyond the end of the file ` +
+      `${file}: header length ${headerLength} reaches beyond the end of the file ` +
         `(${bytes.length} bytes, so at most ${bytes.length - 8} are available); the file may be truncated`,
     );
   }
@@ -317,52 +320,59 @@ function readHeader(input: Uint8Array): { bytes: Uint8Array; headerLength: numbe
   try {
     headerText = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
   } catch {
-    throw new Error('safetensors: header is not valid UTF-8');
+    throw new Error(`${file}: header is not valid UTF-8`);
   }
   let header: unknown;
   try {
     header = JSON.parse(headerText);
   } catch (err) {
-    throw new Error(`safetensors: header is not valid JSON (${(err as Error).message})`);
+    throw new Error(`${file}: header is not valid JSON (${(err as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new Error('safetensors: header JSON must be an object mapping tensor names to entries');
+    throw new Error(`${file}: header JSON must be an object mapping tensor names to entries`);
   }
   return { bytes, headerLength, header: header as Record<string, unknown> };
 }
 
-/** The `__metadata__` strings of a safetensors file, read from its header alone (no tensor data is touched). */
-export function decodeSafetensorsMetadata(input: Uint8Array): Record<string, string> {
-  const { header } = readHeader(input);
-  return parseMetadata(header[METADATA_KEY]);
+/** How errors start: "safetensors FILE" when the caller names the file, else "safetensors". */
+function errorPrefix(name: string | undefined): string {
+  return name === undefined || name === '' ? 'safetensors' : `safetensors ${name}`;
 }
 
-function parseMetadata(raw: unknown): Record<string, string> {
+/** The `__metadata__` strings of a safetensors file, read from its header alone (no tensor data is touched).
+ *  `name` (the file's path or name) starts every error message. */
+export function decodeSafetensorsMetadata(input: Uint8Array, name?: string): Record<string, string> {
+  const file = errorPrefix(name);
+  const { header } = readHeader(input, file);
+  return parseMetadata(header[METADATA_KEY], file);
+}
+
+function parseMetadata(raw: unknown, file: string): Record<string, string> {
   const metadata: Record<string, string> = {};
   if (raw === undefined || raw === null) return metadata;
   if (typeof raw !== 'object' || Array.isArray(raw))
-    throw new Error(`safetensors: "${METADATA_KEY}" must be an object of strings`);
+    throw new Error(`${file}: "${METADATA_KEY}" must be an object of strings`);
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (typeof value !== 'string') {
-      throw new Error(
-        `safetensors: "${METADATA_KEY}" value for "${key}" must be a string, got ${JSON.stringify(value)}`,
-      );
+      throw new Error(`${file}: "${METADATA_KEY}" value for "${key}" must be a string, got ${JSON.stringify(value)}`);
     }
     metadata[key] = value;
   }
   return metadata;
 }
 
-/** Parses a safetensors file. Every structural problem is reported with the tensor or field it concerns. */
-export function decodeSafetensors(input: Uint8Array): DecodedSafetensors {
-  const { bytes, headerLength, header } = readHeader(input);
+/** Parses a safetensors file. Every structural problem is reported with the tensor or field it concerns, after
+ *  "safetensors NAME:" when `name` (the file's path or name) is given, else "safetensors:". */
+export function decodeSafetensors(input: Uint8Array, name?: string): DecodedSafetensors {
+  const file = errorPrefix(name);
+  const { bytes, headerLength, header } = readHeader(input, file);
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
-  const metadata = parseMetadata(header[METADATA_KEY]);
+  const metadata = parseMetadata(header[METADATA_KEY], file);
   const entries: HeaderEntry[] = [];
   for (const [name, raw] of Object.entries(header)) {
-    if (name !== METADATA_KEY) entries.push(parseEntry(name, raw, dataLength));
+    if (name !== METADATA_KEY) entries.push(parseEntry(name, raw, dataLength, file));
   }
 
   // The tensors must tile the byte buffer exactly: sorted by start, each begins where the previous ended.
@@ -372,13 +382,13 @@ export function decodeSafetensors(input: Uint8Array): DecodedSafetensors {
   for (const entry of byStart) {
     if (entry.begin < covered) {
       throw new Error(
-        `safetensors: tensor "${entry.name}" bytes [${entry.begin}, ${entry.end}] overlap tensor ` +
+        `${file}: tensor "${entry.name}" bytes [${entry.begin}, ${entry.end}] overlap tensor ` +
           `"${previous!.name}" bytes [${previous!.begin}, ${previous!.end}]`,
       );
     }
     if (entry.begin > covered) {
       throw new Error(
-        `safetensors: bytes [${covered}, ${entry.begin}] before tensor "${entry.name}" belong to no tensor ` +
+        `${file}: bytes [${covered}, ${entry.begin}] before tensor "${entry.name}" belong to no tensor ` +
           '(the spec forbids holes in the data)',
       );
     }
@@ -387,7 +397,7 @@ export function decodeSafetensors(input: Uint8Array): DecodedSafetensors {
   }
   if (covered !== dataLength) {
     throw new Error(
-      `safetensors: data is ${dataLength} bytes but the tensors cover only ${covered}; ` +
+      `${file}: data is ${dataLength} bytes but the tensors cover only ${covered}; ` +
         'trailing bytes belong to no tensor',
     );
   }

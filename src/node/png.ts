@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
-import type { RgbaImage } from '../io/image.ts';
+import { checkDeclaredImageSize, DEFAULT_MAX_IMAGE_PIXELS, type RgbaImage } from '../io/image.ts';
 import { writeFileAtomic } from './files.ts';
 
 /** Encodes an RGBA image as PNG bytes. */
@@ -39,8 +39,80 @@ function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
   return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
 }
 
-/** Decodes PNG or JPEG bytes (recognised by their signature, not the file name); `name` is used in errors. */
-export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
+/** The environment variable that sets the pixel cap of readImage/decodeImage (see maxImagePixels). */
+export const MAX_PIXELS_ENV = 'WGPU_GAN_MAX_PIXELS';
+
+/**
+ * The largest image (width × height, as declared in the PNG IHDR or JPEG SOF header) that readImage and
+ * decodeImage accept: `WGPU_GAN_MAX_PIXELS` when set to a positive integer, else 100,000,000. The header is
+ * checked before any pixel memory is allocated, so a tiny file declaring a huge image fails at once.
+ */
+export function maxImagePixels(): number {
+  const raw = process.env[MAX_PIXELS_ENV];
+  if (raw === undefined || raw === '') return DEFAULT_MAX_IMAGE_PIXELS;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`${MAX_PIXELS_ENV}=${raw}: must be a positive integer (a pixel count, e.g. 100000000)`);
+  }
+  return value;
+}
+
+export interface DecodeImageOptions {
+  /** Pixel cap (width × height) checked on the header before decoding; default maxImagePixels(). */
+  maxPixels?: number;
+}
+
+/** Width and height from a PNG's first chunk, which must be IHDR. */
+function pngDeclaredSize(bytes: Uint8Array, name: string): { width: number; height: number } {
+  if (bytes.length < 8 + 8 + 13) {
+    throw new Error(
+      `readImage: ${name} is a corrupt or unsupported PNG: truncated (${bytes.length} bytes, too short for the IHDR header)`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = String.fromCharCode(...bytes.subarray(12, 16));
+  if (type !== 'IHDR' || view.getUint32(8) !== 13) {
+    throw new Error(
+      `readImage: ${name} is a corrupt or unsupported PNG: it does not start with a 13-byte IHDR chunk (found ${JSON.stringify(type)})`,
+    );
+  }
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/** Width and height from a JPEG's first SOF marker, walking the marker segments without decoding anything. */
+function jpegDeclaredSize(bytes: Uint8Array, name: string): { width: number; height: number } {
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    if (bytes[at] !== 0xff) break;
+    const marker = bytes[at + 1]!;
+    if (marker === 0xff) {
+      at++; // fill byte
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2; // markers without a length
+      continue;
+    }
+    if (marker === 0xd9 || marker === 0xda) break; // end of image, or scan data before any frame header
+    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) {
+      if (at + 9 > bytes.length) break;
+      const height = (bytes[at + 5]! << 8) | bytes[at + 6]!;
+      const width = (bytes[at + 7]! << 8) | bytes[at + 8]!;
+      return { width, height };
+    }
+    if (length < 2) break;
+    at += 2 + length;
+  }
+  throw new Error(
+    `readImage: ${name} is a corrupt or unsupported JPEG: no readable frame header (SOF marker) gives its size`,
+  );
+}
+
+/** Decodes PNG or JPEG bytes (recognised by their signature, not the file name); `name` is used in errors.
+ *  The declared size is checked against the pixel cap (options.maxPixels, else maxImagePixels()) first. */
+export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeImageOptions = {}): RgbaImage {
   const isPng = startsWith(bytes, PNG_SIGNATURE);
   const isJpeg = startsWith(bytes, [0xff, 0xd8, 0xff]);
   if (!isPng && !isJpeg) {
@@ -48,32 +120,51 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
       `readImage: ${name} is neither PNG nor JPEG (first bytes: ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ') || 'none, file is empty'})`,
     );
   }
+  const maxPixels = options.maxPixels ?? maxImagePixels();
+  const how = options.maxPixels === undefined ? ` (set ${MAX_PIXELS_ENV} to raise it)` : '';
+  const declared = isPng ? pngDeclaredSize(bytes, name) : jpegDeclaredSize(bytes, name);
+  checkDeclaredImageSize(declared.width, declared.height, name, isPng ? 'PNG' : 'JPEG', maxPixels, how);
+  let image: RgbaImage;
   try {
     if (isPng) {
       // Expand palettes, gray and 16-bit to 8-bit RGBA.
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      return {
+      image = {
         width: png.width,
         height: png.height,
         rgba: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length),
       };
+    } else {
+      const decoded = jpeg.decode(bytes, {
+        useTArray: true,
+        formatAsRGBA: true,
+        maxResolutionInMP: maxPixels / 1e6,
+        // RGBA output plus jpeg-js's per-component planes and tables; at least its usual 1 GB.
+        maxMemoryUsageInMB: Math.max(1024, Math.ceil((maxPixels * 8) / 2 ** 20)),
+      });
+      image = {
+        width: decoded.width,
+        height: decoded.height,
+        rgba: new Uint8ClampedArray(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length),
+      };
     }
-    const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
-    return {
-      width: decoded.width,
-      height: decoded.height,
-      rgba: new Uint8ClampedArray(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length),
-    };
   } catch (err) {
     throw new Error(
-      `readImage: ${name} is a corrupt or unsupported ${isPng ? 'PNG' : 'JPEG'}: ${(err as Error).message}`,
+      `readImage: ${name} is a corrupt or unsupported ${isPng ? 'PNG' : 'JPEG'}: ${(err as Error)?.message ?? String(err)}`,
       { cause: err },
     );
   }
+  const { width, height, rgba } = image;
+  if (!(width >= 1 && height >= 1 && rgba.length === width * height * 4)) {
+    throw new Error(
+      `readImage: ${name} is a corrupt ${isPng ? 'PNG' : 'JPEG'}: decoded ${width}x${height} with ${rgba.length} bytes of RGBA`,
+    );
+  }
+  return image;
 }
 
-/** Reads a PNG or JPEG file into 8-bit RGBA. */
-export function readImage(path: string): RgbaImage {
+/** Reads a PNG or JPEG file into 8-bit RGBA (pixel cap: see maxImagePixels and DecodeImageOptions). */
+export function readImage(path: string, options: DecodeImageOptions = {}): RgbaImage {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -91,5 +182,5 @@ export function readImage(path: string): RgbaImage {
   ) {
     throw new Error(`readImage: ${path} has an unsupported format (${ext}); only PNG and JPEG are read`);
   }
-  return decodeImage(bytes, path);
+  return decodeImage(bytes, path, options);
 }

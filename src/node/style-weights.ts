@@ -13,7 +13,17 @@
  * layer's group, which covers all three.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import fs, {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeSafetensors } from '../io/safetensors.ts';
@@ -65,7 +75,7 @@ function readArray(h: H5Module, d: H5Dataset, where: string): StoredArray {
   const shape = d.shape ?? [];
   const value = d.value as unknown;
   if (!(value instanceof Float32Array || value instanceof Float64Array)) {
-    throw new Error(`${where}: expected float32/float64 data, got dtype ${JSON.stringify(d.dtype)}`);
+    throw new KerasLayoutError(`${where}: expected float32/float64 data, got dtype ${JSON.stringify(d.dtype)}`);
   }
   void h;
   return { shape, data: value };
@@ -86,17 +96,161 @@ function datasetsUnder(
   return out;
 }
 
-/** Reads the conv layers' kernels and biases of a Keras VGG weights file (see the file comment for layouts). */
-export async function readKerasH5(path: string): Promise<KerasLayerArrays> {
-  const h = await loadH5wasm();
-  let file: InstanceType<H5Module['File']>;
+/** Reads little-endian unsigned `size` bytes at `at` as a number (exact up to 2^53; larger ones become +Infinity). */
+function readAddress(bytes: Uint8Array, at: number, size: number): number {
+  let value = 0;
+  let allOnes = true;
+  for (let i = size - 1; i >= 0; i--) {
+    value = value * 256 + bytes[at + i]!;
+    if (bytes[at + i] !== 0xff) allOnes = false;
+  }
+  return allOnes || !Number.isSafeInteger(value) ? Infinity : value;
+}
+
+/**
+ * Checks what can be checked of an HDF5 file before HDF5 sees it: the signature at byte 0 and the superblock
+ * (version, address sizes, and the end-of-file address against the real size, which catches truncation).
+ * Throws "FILE: not an HDF5 file (…)". HDF5 itself reports these cases as a failed open with pages of
+ * diagnostics, and some damaged superblocks make it call abort().
+ */
+export function checkHdf5Superblock(path: string, where = `Keras weights ${path}`): void {
+  const fail = (why: string): never => {
+    throw new Error(`${where}: not an HDF5 file (${why})`);
+  };
+  let size: number;
+  const head = new Uint8Array(96);
+  let got = 0;
   try {
-    file = new h.File(path, 'r');
+    size = statSync(path).size;
+    const fd = openSync(path, 'r');
+    try {
+      got = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
-    throw new Error(`Keras weights ${path}: h5wasm could not open it as HDF5: ${(err as Error).message}`, {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`${where}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
+  }
+  const bytes = head.subarray(0, got);
+  if (!startsWith(bytes, HDF5_SIGNATURE)) {
+    const first = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    fail(`no HDF5 signature at byte 0; first bytes: ${first || 'none, the file is empty'}`);
+  }
+  if (got < 12) fail(`truncated: ${size} bytes, too short for an HDF5 superblock`);
+  const version = bytes[8]!;
+  let offsetSize: number;
+  let eofAt: number;
+  let baseAt: number;
+  if (version === 0 || version === 1) {
+    offsetSize = bytes[13]!;
+    baseAt = version === 0 ? 24 : 28;
+    eofAt = baseAt + 2 * offsetSize;
+  } else if (version === 2 || version === 3) {
+    offsetSize = bytes[9]!;
+    baseAt = 12;
+    eofAt = baseAt + 2 * offsetSize;
+  } else {
+    return fail(`unknown superblock version ${version}`);
+  }
+  if (offsetSize !== 2 && offsetSize !== 4 && offsetSize !== 8) {
+    fail(`superblock declares ${offsetSize}-byte addresses (HDF5 uses 2, 4 or 8)`);
+  }
+  if (got < eofAt + offsetSize) fail(`truncated: ${size} bytes, too short for its version-${version} superblock`);
+  const base = readAddress(bytes, baseAt, offsetSize);
+  const eof = readAddress(bytes, eofAt, offsetSize);
+  if (base !== 0) fail(`superblock declares base address ${base === Infinity ? 'undefined' : base}, expected 0`);
+  if (eof > size) {
+    fail(
+      `truncated: its superblock says the file ends at byte ${eof === Infinity ? 'undefined' : eof}, but it has ${size} bytes`,
+    );
+  }
+}
+
+/**
+ * Runs `fn` (h5wasm calls) with HDF5's diagnostics kept off the terminal. h5wasm's Node build writes HDF5's
+ * error stack ("HDF5-DIAG: Error detected in HDF5 …", dozens of lines per failure) straight to file descriptor
+ * 2 through `fs.writeSync`; while `fn` runs those writes are collected instead, and returned beside the result
+ * (or attached to the thrown error as `hdf5Diagnostics`).
+ */
+function quietHdf5<T>(fn: () => T): { value: T; diagnostics: string } {
+  const original = fs.writeSync;
+  let diagnostics = '';
+  const decoder = new TextDecoder();
+  fs.writeSync = function (this: unknown, fd: number, buffer: unknown, ...rest: unknown[]) {
+    if (fd === 2) {
+      if (typeof buffer === 'string') diagnostics += buffer;
+      else if (ArrayBuffer.isView(buffer)) {
+        const [offset = 0, length = buffer.byteLength - (offset as number)] = rest as [number?, number?];
+        const view = new Uint8Array(buffer.buffer, buffer.byteOffset + (offset as number), length as number);
+        diagnostics += decoder.decode(view);
+        return view.length;
+      }
+      return typeof buffer === 'string' ? Buffer.byteLength(buffer) : 0;
+    }
+    return (original as (...a: unknown[]) => number).call(fs, fd, buffer, ...rest);
+  } as typeof fs.writeSync;
+  // An abort inside the module is announced through console.error (bound when the module loaded), which ends
+  // in process.stderr.write; the message reaches the caller as the thrown RuntimeError instead.
+  const originalStderrWrite = process.stderr.write;
+  process.stderr.write = ((chunk: unknown) => {
+    diagnostics += typeof chunk === 'string' ? chunk : decoder.decode(chunk as Uint8Array);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { value: fn(), diagnostics };
+  } catch (err) {
+    if (err && typeof err === 'object') (err as { hdf5Diagnostics?: string }).hdf5Diagnostics = diagnostics;
+    throw err;
+  } finally {
+    fs.writeSync = original;
+    process.stderr.write = originalStderrWrite;
+  }
+}
+
+/** The innermost reason in HDF5's collected diagnostics (its last "minor:" line), for one-line messages. */
+function hdf5Reason(diagnostics: string): string {
+  const minors = [...diagnostics.matchAll(/minor: ([^\n]+)/g)].map((m) => m[1]!.trim());
+  const details = [...diagnostics.matchAll(/#\d+: [^\n]* in [^\n]*\): ([^\n]+)/g)].map((m) => m[1]!.trim());
+  const parts = [details.at(-1), minors.at(-1)].filter((p): p is string => !!p);
+  return parts.length ? `HDF5: ${parts.join('; ')}` : '';
+}
+
+/** Reads the conv layers' kernels and biases of a Keras VGG weights file (see the file comment for layouts).
+ *  A damaged file is an Error naming it ("…: not an HDF5 file (…)" or "…: corrupt HDF5 file (…)"); HDF5's
+ *  own diagnostics are kept off the terminal, and an abort inside the WASM module (h5wasm throws a
+ *  WebAssembly.RuntimeError) becomes such an Error; the module goes on working for the next file. */
+export async function readKerasH5(path: string): Promise<KerasLayerArrays> {
+  const where = `Keras weights ${path}`;
+  checkHdf5Superblock(path, where);
+  const h = await loadH5wasm();
+  try {
+    return quietHdf5(() => readKerasLayers(h, path, where)).value;
+  } catch (err) {
+    const diagnostics = (err as { hdf5Diagnostics?: string }).hdf5Diagnostics ?? '';
+    const reason = hdf5Reason(diagnostics);
+    if (err instanceof KerasLayoutError) {
+      // HDF5 may have failed quietly underneath (a damaged object reads as missing): say so when it did.
+      throw new Error(reason ? `${err.message} (corrupt HDF5 file? ${reason})` : err.message, { cause: err });
+    }
+    const native = err instanceof WebAssembly.RuntimeError;
+    const why = reason || (err as Error)?.message || String(err);
+    if (err instanceof NotHdf5Error) throw new Error(`${where}: not an HDF5 file (${why})`, { cause: err });
+    throw new Error(`${where}: corrupt HDF5 file (${native ? 'the HDF5 library aborted: ' : ''}${why})`, {
       cause: err,
     });
   }
+}
+
+/** A structural problem of the Keras layout found by our own checks (its message is already complete). */
+class KerasLayoutError extends Error {}
+/** HDF5 refused to open the file. */
+class NotHdf5Error extends Error {}
+
+function readKerasLayers(h: H5Module, path: string, where: string): KerasLayerArrays {
+  const file = new h.File(path, 'r');
+  const id = (file as unknown as { file_id: bigint | number }).file_id;
+  if (id === undefined || id === null || Number(id) < 0) throw new NotHdf5Error('HDF5 could not open it');
   try {
     let root: H5Group = file;
     const nested = file.get('model_weights');
@@ -106,32 +260,36 @@ export async function readKerasH5(path: string): Promise<KerasLayerArrays> {
     for (const name of names) {
       const g = root.get(name);
       if (!isGroup(h, g)) continue;
-      const where = `Keras weights ${path}, layer ${name}`;
+      const at = `${where}, layer ${name}`;
       const weightNames = attrStrings(g, 'weight_names');
       let found: [string, H5Dataset][];
       if (weightNames && weightNames.length) {
         found = weightNames.map((wn) => {
           const d = g.get(wn);
           if (!isDataset(h, d))
-            throw new Error(`${where}: weight_names lists ${wn}, which is not a dataset in the file`);
+            throw new KerasLayoutError(`${at}: weight_names lists ${wn}, which is not a dataset in the file`);
           return [`${name}/${wn}`, d];
         });
       } else found = datasetsUnder(h, g, name);
       const kernels = found.filter(([, d]) => (d.shape ?? []).length === 4);
       const biases = found.filter(([, d]) => (d.shape ?? []).length === 1);
       if (kernels.length !== 1 || biases.length !== 1) {
-        throw new Error(
-          `${where}: expected one 4-D kernel and one 1-D bias, found ${found.map(([p, d]) => `${p} [${(d.shape ?? []).join(', ')}]`).join(', ') || 'no datasets'}`,
+        throw new KerasLayoutError(
+          `${at}: expected one 4-D kernel and one 1-D bias, found ${found.map(([p, d]) => `${p} [${(d.shape ?? []).join(', ')}]`).join(', ') || 'no datasets'}`,
         );
       }
       layers.set(name, {
-        kernel: readArray(h, kernels[0][1], `${where} (${kernels[0][0]})`),
-        bias: readArray(h, biases[0][1], `${where} (${biases[0][0]})`),
+        kernel: readArray(h, kernels[0][1], `${at} (${kernels[0][0]})`),
+        bias: readArray(h, biases[0][1], `${at} (${biases[0][0]})`),
       });
     }
     return layers;
   } finally {
-    file.close();
+    try {
+      file.close();
+    } catch {
+      // Closing a file HDF5 half-read can fail too; the error that matters is the one already thrown.
+    }
   }
 }
 
@@ -166,7 +324,7 @@ export async function loadFeatureNetFile(
   try {
     // A plain Uint8Array view: Node's Buffer.slice() shares memory, and the decoder relies on slice() copying.
     const buf = readFileSync(path);
-    decoded = decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+    decoded = decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
   } catch (err) {
     throw new Error(
       `weights file ${path} is neither HDF5 (Keras .h5) nor valid safetensors: ${(err as Error).message}`,
