@@ -25,6 +25,7 @@ import fs, {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import { decodeSafetensors } from '../io/safetensors.ts';
 import { convLayers, type Architecture, type FeatureNet, type PoolKind } from '../style/nets.ts';
@@ -49,51 +50,6 @@ export async function loadH5wasm(): Promise<H5Module> {
     await h5.ready;
   }
   return h5;
-}
-
-type H5Group = InstanceType<H5Module['Group']>;
-type H5Dataset = InstanceType<H5Module['Dataset']>;
-
-function isGroup(h: H5Module, e: unknown): e is H5Group {
-  return e instanceof h.Group;
-}
-function isDataset(h: H5Module, e: unknown): e is H5Dataset {
-  return e instanceof h.Dataset;
-}
-
-/** Attribute values come back as strings or bytes depending on how they were written. */
-function attrStrings(g: H5Group, name: string): string[] | null {
-  if (!(name in g.attrs)) return null;
-  const v = g.get_attribute(name, true) as unknown;
-  const list = Array.isArray(v) ? v : [v];
-  return list
-    .map((s) => (typeof s === 'string' ? s : new TextDecoder().decode(s as Uint8Array)))
-    .filter((s) => s.length > 0);
-}
-
-function readArray(h: H5Module, d: H5Dataset, where: string): StoredArray {
-  const shape = d.shape ?? [];
-  const value = d.value as unknown;
-  if (!(value instanceof Float32Array || value instanceof Float64Array)) {
-    throw new KerasLayoutError(`${where}: expected float32/float64 data, got dtype ${JSON.stringify(d.dtype)}`);
-  }
-  void h;
-  return { shape, data: value };
-}
-
-/** Every dataset below a group (depth first), with its path. */
-function datasetsUnder(
-  h: H5Module,
-  g: H5Group,
-  prefix: string,
-  out: [string, H5Dataset][] = [],
-): [string, H5Dataset][] {
-  for (const k of g.keys()) {
-    const e = g.get(k);
-    if (isDataset(h, e)) out.push([`${prefix}/${k}`, e]);
-    else if (isGroup(h, e)) datasetsUnder(h, e, `${prefix}/${k}`, out);
-  }
-  return out;
 }
 
 /** Reads little-endian unsigned `size` bytes at `at` as a number (exact up to 2^53; larger ones become +Infinity). */
@@ -167,48 +123,7 @@ export function checkHdf5Superblock(path: string, where = `Keras weights ${path}
   }
 }
 
-/**
- * Runs `fn` (h5wasm calls) with HDF5's diagnostics kept off the terminal. h5wasm's Node build writes HDF5's
- * error stack ("HDF5-DIAG: Error detected in HDF5 …", dozens of lines per failure) straight to file descriptor
- * 2 through `fs.writeSync`; while `fn` runs those writes are collected instead, and returned beside the result
- * (or attached to the thrown error as `hdf5Diagnostics`).
- */
-function quietHdf5<T>(fn: () => T): { value: T; diagnostics: string } {
-  const original = fs.writeSync;
-  let diagnostics = '';
-  const decoder = new TextDecoder();
-  fs.writeSync = function (this: unknown, fd: number, buffer: unknown, ...rest: unknown[]) {
-    if (fd === 2) {
-      if (typeof buffer === 'string') diagnostics += buffer;
-      else if (ArrayBuffer.isView(buffer)) {
-        const [offset = 0, length = buffer.byteLength - (offset as number)] = rest as [number?, number?];
-        const view = new Uint8Array(buffer.buffer, buffer.byteOffset + (offset as number), length as number);
-        diagnostics += decoder.decode(view);
-        return view.length;
-      }
-      return typeof buffer === 'string' ? Buffer.byteLength(buffer) : 0;
-    }
-    return (original as (...a: unknown[]) => number).call(fs, fd, buffer, ...rest);
-  } as typeof fs.writeSync;
-  // An abort inside the module is announced through console.error (bound when the module loaded), which ends
-  // in process.stderr.write; the message reaches the caller as the thrown RuntimeError instead.
-  const originalStderrWrite = process.stderr.write;
-  process.stderr.write = ((chunk: unknown) => {
-    diagnostics += typeof chunk === 'string' ? chunk : decoder.decode(chunk as Uint8Array);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { value: fn(), diagnostics };
-  } catch (err) {
-    if (err && typeof err === 'object') (err as { hdf5Diagnostics?: string }).hdf5Diagnostics = diagnostics;
-    throw err;
-  } finally {
-    fs.writeSync = original;
-    process.stderr.write = originalStderrWrite;
-  }
-}
-
-/** The innermost reason in HDF5's collected diagnostics (its last "minor:" line), for one-line messages. */
+/** The innermost reason in HDF5's collected diagnostics (its last detail and "minor:" lines), for one-line messages. */
 function hdf5Reason(diagnostics: string): string {
   const minors = [...diagnostics.matchAll(/minor: ([^\n]+)/g)].map((m) => m[1]!.trim());
   const details = [...diagnostics.matchAll(/#\d+: [^\n]* in [^\n]*\): ([^\n]+)/g)].map((m) => m[1]!.trim());
@@ -216,81 +131,100 @@ function hdf5Reason(diagnostics: string): string {
   return parts.length ? `HDF5: ${parts.join('; ')}` : '';
 }
 
-/** Reads the conv layers' kernels and biases of a Keras VGG weights file (see the file comment for layouts).
- *  A damaged file is an Error naming it ("…: not an HDF5 file (…)" or "…: corrupt HDF5 file (…)"); HDF5's
- *  own diagnostics are kept off the terminal, and an abort inside the WASM module (h5wasm throws a
- *  WebAssembly.RuntimeError) becomes such an Error; the module goes on working for the next file. */
-export async function readKerasH5(path: string): Promise<KerasLayerArrays> {
-  const where = `Keras weights ${path}`;
-  checkHdf5Superblock(path, where);
-  const h = await loadH5wasm();
-  try {
-    return quietHdf5(() => readKerasLayers(h, path, where)).value;
-  } catch (err) {
-    const diagnostics = (err as { hdf5Diagnostics?: string }).hdf5Diagnostics ?? '';
-    const reason = hdf5Reason(diagnostics);
-    if (err instanceof KerasLayoutError) {
-      // HDF5 may have failed quietly underneath (a damaged object reads as missing): say so when it did.
-      throw new Error(reason ? `${err.message} (corrupt HDF5 file? ${reason})` : err.message, { cause: err });
-    }
-    const native = err instanceof WebAssembly.RuntimeError;
-    const why = reason || (err as Error)?.message || String(err);
-    if (err instanceof NotHdf5Error) throw new Error(`${where}: not an HDF5 file (${why})`, { cause: err });
-    throw new Error(`${where}: corrupt HDF5 file (${native ? 'the HDF5 library aborted: ' : ''}${why})`, {
-      cause: err,
-    });
-  }
+/** How long readKerasH5 lets HDF5 read one file before it stops the reader: `WGPU_GAN_H5_TIMEOUT_MS`, else 120 s
+ *  (the 80 MB VGG19 file takes a few seconds). */
+export const H5_TIMEOUT_ENV = 'WGPU_GAN_H5_TIMEOUT_MS';
+
+function defaultH5TimeoutMs(): number {
+  const raw = process.env[H5_TIMEOUT_ENV];
+  const value = raw ? Number(raw) : 120_000;
+  if (!(value > 0)) throw new Error(`${H5_TIMEOUT_ENV}=${raw}: must be a positive number of milliseconds`);
+  return value;
 }
 
-/** A structural problem of the Keras layout found by our own checks (its message is already complete). */
-class KerasLayoutError extends Error {}
-/** HDF5 refused to open the file. */
-class NotHdf5Error extends Error {}
+interface WorkerReply {
+  id?: number;
+  ready?: boolean;
+  layers?: [string, { kernel: StoredArray; bias: StoredArray }][];
+  error?: { kind: 'layout' | 'notopen' | 'abort' | 'other'; message: string; diagnostics: string };
+}
 
-function readKerasLayers(h: H5Module, path: string, where: string): KerasLayerArrays {
-  const file = new h.File(path, 'r');
-  const id = (file as unknown as { file_id: bigint | number }).file_id;
-  if (id === undefined || id === null || Number(id) < 0) throw new NotHdf5Error('HDF5 could not open it');
-  try {
-    let root: H5Group = file;
-    const nested = file.get('model_weights');
-    if (isGroup(h, nested)) root = nested;
-    const layers: KerasLayerArrays = new Map();
-    const names = new Set([...convLayers('vgg16'), ...convLayers('vgg19')].map((l) => l.name));
-    for (const name of names) {
-      const g = root.get(name);
-      if (!isGroup(h, g)) continue;
-      const at = `${where}, layer ${name}`;
-      const weightNames = attrStrings(g, 'weight_names');
-      let found: [string, H5Dataset][];
-      if (weightNames && weightNames.length) {
-        found = weightNames.map((wn) => {
-          const d = g.get(wn);
-          if (!isDataset(h, d))
-            throw new KerasLayoutError(`${at}: weight_names lists ${wn}, which is not a dataset in the file`);
-          return [`${name}/${wn}`, d];
-        });
-      } else found = datasetsUnder(h, g, name);
-      const kernels = found.filter(([, d]) => (d.shape ?? []).length === 4);
-      const biases = found.filter(([, d]) => (d.shape ?? []).length === 1);
-      if (kernels.length !== 1 || biases.length !== 1) {
-        throw new KerasLayoutError(
-          `${at}: expected one 4-D kernel and one 1-D bias, found ${found.map(([p, d]) => `${p} [${(d.shape ?? []).join(', ')}]`).join(', ') || 'no datasets'}`,
-        );
-      }
-      layers.set(name, {
-        kernel: readArray(h, kernels[0][1], `${at} (${kernels[0][0]})`),
-        bias: readArray(h, biases[0][1], `${at} (${biases[0][0]})`),
-      });
-    }
-    return layers;
-  } finally {
-    try {
-      file.close();
-    } catch {
-      // Closing a file HDF5 half-read can fail too; the error that matters is the one already thrown.
-    }
+interface PendingRead {
+  resolve: (reply: WorkerReply) => void;
+  reject: (err: Error) => void;
+}
+
+/** The one HDF5 reader thread (see h5-reader-worker.mjs); started on first use, replaced after it is stopped. */
+let reader: { worker: Worker; pending: Map<number, PendingRead> } | null = null;
+let nextRequest = 1;
+
+function h5Reader(): { worker: Worker; pending: Map<number, PendingRead> } {
+  if (reader) return reader;
+  // The worker keeps HDF5's output to itself (it replaces fs.writeSync for fd 2, process.stderr and console.error).
+  const worker = new Worker(new URL('./h5-reader-worker.mjs', import.meta.url));
+  worker.unref();
+  const state = { worker, pending: new Map<number, PendingRead>() };
+  const failAll = (why: string) => {
+    if (reader === state) reader = null;
+    for (const p of state.pending.values()) p.reject(new Error(why));
+    state.pending.clear();
+  };
+  worker.on('message', (reply: WorkerReply) => {
+    if (reply.id === undefined) return;
+    const p = state.pending.get(reply.id);
+    if (!p) return;
+    state.pending.delete(reply.id);
+    if (state.pending.size === 0) worker.unref();
+    p.resolve(reply);
+  });
+  worker.on('error', (err: Error) => failAll(`the HDF5 reader thread failed: ${err.message}`));
+  worker.on('exit', (code) => failAll(`the HDF5 reader thread exited (code ${code})`));
+  reader = state;
+  return state;
+}
+
+/** Reads the conv layers' kernels and biases of a Keras VGG weights file (see the file comment for layouts).
+ *  A damaged file is an Error naming it: "…: not an HDF5 file (…)" or "…: corrupt HDF5 file (…)". The superblock
+ *  is checked here first; HDF5 then reads the file in a worker thread (h5-reader-worker.mjs), which keeps its
+ *  diagnostics off the terminal, turns an abort inside the WASM module into an Error, and is stopped after
+ *  `timeoutMs` (default WGPU_GAN_H5_TIMEOUT_MS or 120 s) if HDF5 loops on a damaged file. */
+export async function readKerasH5(path: string, opts: { timeoutMs?: number } = {}): Promise<KerasLayerArrays> {
+  const where = `Keras weights ${path}`;
+  checkHdf5Superblock(path, where);
+  const timeoutMs = opts.timeoutMs ?? defaultH5TimeoutMs();
+  const names = [...new Set([...convLayers('vgg16'), ...convLayers('vgg19')].map((l) => l.name))];
+  const state = h5Reader();
+  const id = nextRequest++;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const reply = await new Promise<WorkerReply>((resolve, reject) => {
+    state.pending.set(id, { resolve, reject });
+    state.worker.ref();
+    timer = setTimeout(() => {
+      state.pending.delete(id);
+      if (reader === state) reader = null;
+      void state.worker.terminate();
+      reject(
+        new Error(
+          `${where}: corrupt HDF5 file? HDF5 was still reading it after ${timeoutMs / 1000} s and was stopped ` +
+            `(a damaged file can make it loop; set ${H5_TIMEOUT_ENV} to wait longer)`,
+        ),
+      );
+    }, timeoutMs);
+    state.worker.postMessage({ id, path, names, where });
+  })
+    .catch((err: Error) => {
+      throw err.message.startsWith(where) ? err : new Error(`${where}: ${err.message}`, { cause: err });
+    })
+    .finally(() => clearTimeout(timer));
+  if (reply.error) {
+    const { kind, message, diagnostics } = reply.error;
+    const reason = hdf5Reason(diagnostics);
+    if (kind === 'layout') throw new Error(reason ? `${message} (corrupt HDF5 file? ${reason})` : message);
+    if (kind === 'notopen') throw new Error(`${where}: not an HDF5 file (${reason || message})`);
+    const prefix = kind === 'abort' ? 'the HDF5 library aborted: ' : '';
+    throw new Error(`${where}: corrupt HDF5 file (${prefix}${reason || message})`);
   }
+  return new Map(reply.layers ?? []);
 }
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {

@@ -1,0 +1,198 @@
+/**
+ * Issue 18: a PNG declaring 20000×20000 in 700 bytes, damaged Keras .h5 files, and safetensors errors that
+ * name their file. Every file is written here.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors, decodeSafetensorsMetadata, encodeSafetensors } from '../src/io/safetensors.ts';
+import { datasetByName, loadImageFolder } from '../src/node/datasets.ts';
+import { decodeImage, maxImagePixels, readImage } from '../src/node/png.ts';
+import { loadFeatureNetFile, readKerasH5 } from '../src/node/style-weights.ts';
+import { loadInputImage } from '../src/cli/style.ts';
+import { globalHeapOffset, jpegDeclaring, pngDeclaring, smallPng, writeTinyKerasH5 } from './loader-fixtures.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'loader-errors-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const CAP = 'over the 100 megapixels limit (set WGPU_GAN_MAX_PIXELS to raise it)';
+
+describe('pixel cap (PNG and JPEG), checked on the declared size before decoding', () => {
+  const bomb = join(dir, 'bomb.png');
+  writeFileSync(bomb, pngDeclaring(20000, 20000));
+  const jpegBomb = join(dir, 'bomb.jpg');
+  writeFileSync(jpegBomb, jpegDeclaring(60000, 50000));
+
+  it('refuses a 20000×20000 PNG header at once, naming the file and the size', () => {
+    expect(readFileSync(bomb).length).toBeLessThan(1000);
+    const before = process.memoryUsage().rss;
+    const start = performance.now();
+    expect(() => readImage(bomb)).toThrow(
+      `readImage: ${bomb}: PNG header declares 20000x20000 (400 megapixels), ${CAP}`,
+    );
+    expect(performance.now() - start).toBeLessThan(1000);
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 2 ** 20);
+  });
+
+  it('refuses a JPEG the same way (one cap for both)', () => {
+    expect(() => readImage(jpegBomb)).toThrow(
+      `readImage: ${jpegBomb}: JPEG header declares 60000x50000 (3000 megapixels), ${CAP}`,
+    );
+  });
+
+  it('takes the cap from WGPU_GAN_MAX_PIXELS or the maxPixels option', () => {
+    const small = join(dir, 'small.png');
+    writeFileSync(small, smallPng(8, 6));
+    expect(readImage(small).width).toBe(8);
+    expect(() => readImage(small, { maxPixels: 47 })).toThrow(
+      `readImage: ${small}: PNG header declares 8x6 (0 megapixels), over the 0 megapixels limit`,
+    );
+    process.env.WGPU_GAN_MAX_PIXELS = '40';
+    try {
+      expect(maxImagePixels()).toBe(40);
+      expect(() => readImage(small)).toThrow(/declares 8x6 .*set WGPU_GAN_MAX_PIXELS to raise it/);
+      expect(readImage(small, { maxPixels: 48 }).height).toBe(6);
+      process.env.WGPU_GAN_MAX_PIXELS = 'lots';
+      expect(() => readImage(small)).toThrow('WGPU_GAN_MAX_PIXELS=lots: must be a positive integer');
+    } finally {
+      delete process.env.WGPU_GAN_MAX_PIXELS;
+    }
+    expect(() => decodeImage(pngDeclaring(0, 5), 'zero.png')).toThrow(
+      'readImage: zero.png is a corrupt or unsupported PNG: its header declares 0x5',
+    );
+  });
+
+  it('applies to style --content / --style', () => {
+    expect(() => loadInputImage(bomb, '--content')).toThrow(
+      `--content: readImage: ${bomb}: PNG header declares 20000x20000 (400 megapixels), ${CAP}`,
+    );
+    expect(() => loadInputImage(jpegBomb, '--style')).toThrow(`--style: readImage: ${jpegBomb}: JPEG header declares`);
+  });
+
+  it('applies to a training image folder', async () => {
+    const folder = join(dir, 'train');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'a.png'), smallPng());
+    writeFileSync(join(folder, 'b.png'), pngDeclaring(20000, 20000));
+    const message = `readImage: ${join(folder, 'b.png')}: PNG header declares 20000x20000 (400 megapixels), ${CAP}`;
+    expect(() => loadImageFolder(folder, { size: 8 })).toThrow(message);
+    await expect(datasetByName(folder, { size: 8 })).rejects.toThrow(message);
+  });
+});
+
+describe('damaged Keras .h5 files', () => {
+  const good = join(dir, 'tiny.h5');
+  const variant = (name: string, edit: (b: Uint8Array) => Uint8Array): string => {
+    const path = join(dir, name);
+    writeFileSync(path, edit(Uint8Array.from(readFileSync(good))));
+    return path;
+  };
+
+  it('reads the valid file', async () => {
+    await writeTinyKerasH5(good);
+    const layers = await readKerasH5(good);
+    expect(layers.get('block1_conv1')!.kernel.shape).toEqual([3, 3, 3, 2]);
+    expect(Array.from(layers.get('block1_conv1')!.bias.data)).toEqual([0.5, -0.5]);
+  });
+
+  it('says "not an HDF5 file" for a truncated file, a wrong signature and a superblock HDF5 cannot open', async () => {
+    const size = readFileSync(good).length;
+    const cut = variant('cut.h5', (b) => b.subarray(0, 1000));
+    await expect(readKerasH5(cut)).rejects.toThrow(
+      `Keras weights ${cut}: not an HDF5 file (truncated: its superblock says the file ends at byte ${size}, but it has 1000 bytes)`,
+    );
+    const stub = variant('stub.h5', (b) => b.subarray(0, 10));
+    await expect(readKerasH5(stub)).rejects.toThrow(`Keras weights ${stub}: not an HDF5 file (truncated: 10 bytes`);
+    const text = variant('text.h5', () => new TextEncoder().encode('not hdf5 at all'));
+    await expect(readKerasH5(text)).rejects.toThrow(
+      `Keras weights ${text}: not an HDF5 file (no HDF5 signature at byte 0; first bytes: 6e 6f 74 20 68 64 66 35)`,
+    );
+    // Byte 10 is the root group's symbol-table version: HDF5's open fails (h5wasm returns file id -1).
+    const badRoot = variant('badroot.h5', (b) => ((b[10] = 0xff), b));
+    await expect(readKerasH5(badRoot)).rejects.toThrow(
+      new RegExp(`^Keras weights ${badRoot}: not an HDF5 file \\(HDF5: `),
+    );
+  });
+
+  it('turns an abort inside HDF5 into an Error, and reads the next file normally', async () => {
+    const aborts = variant('abort.h5', (b) => ((b[globalHeapOffset(b)] = 0xff), b));
+    await expect(readKerasH5(aborts)).rejects.toThrow(
+      `Keras weights ${aborts}: corrupt HDF5 file (the HDF5 library aborted: HDF5: bad global heap collection signature`,
+    );
+    expect((await readKerasH5(good)).size).toBe(1);
+  });
+
+  it('stops HDF5 when it loops on a damaged file', async () => {
+    const loops = variant('loop.h5', (b) => ((b[globalHeapOffset(b) + 0x18] = 0xff), b));
+    const start = performance.now();
+    await expect(readKerasH5(loops, { timeoutMs: 1500 })).rejects.toThrow(
+      `Keras weights ${loops}: corrupt HDF5 file? HDF5 was still reading it after 1.5 s and was stopped`,
+    );
+    expect(performance.now() - start).toBeLessThan(5000);
+    expect((await readKerasH5(good)).size).toBe(1);
+  });
+
+  it('prints nothing to the terminal (no HDF5-DIAG) while reading damaged files', () => {
+    const script = join(dir, 'quiet.mts');
+    const files = ['cut.h5', 'badroot.h5', 'abort.h5'].map((f) => join(dir, f));
+    writeFileSync(
+      script,
+      `import { readKerasH5 } from ${JSON.stringify(join(process.cwd(), 'src/node/style-weights.ts'))};\n` +
+        `for (const f of ${JSON.stringify(files)}) { try { await readKerasH5(f); } catch (e) { console.log(e.message); } }\n`,
+    );
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim().split('\n')).toHaveLength(3);
+    expect(run.stdout).not.toMatch(/HDF5-DIAG|Aborted\(/);
+  });
+
+  it('loadFeatureNetFile names the file for damaged .h5 and safetensors', async () => {
+    await expect(loadFeatureNetFile(join(dir, 'cut.h5'))).rejects.toThrow(
+      `Keras weights ${join(dir, 'cut.h5')}: not an HDF5 file`,
+    );
+    const st = join(dir, 'bad.safetensors');
+    writeFileSync(
+      st,
+      encodeSafetensors({ x: { dtype: 'F32', shape: [2], data: new Float32Array(2) } }).subarray(0, 20),
+    );
+    await expect(loadFeatureNetFile(st)).rejects.toThrow(`safetensors ${st}: header length`);
+  });
+});
+
+describe('safetensors errors name the file', () => {
+  const good = encodeSafetensors({ w: { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) } }, { k: 'v' });
+  const cases: [string, Uint8Array, string][] = [
+    ['too short', good.subarray(0, 5), 'file is truncated: 5 bytes'],
+    ['header length', good.subarray(0, 30), 'header length'],
+    [
+      'JSON',
+      (() => {
+        const b = good.slice();
+        b[8] = 0x41;
+        return b;
+      })(),
+      'header is not valid JSON',
+    ],
+    ['offsets', good.subarray(0, good.length - 4), 'reach past the end of the data'],
+    [
+      'dtype',
+      new TextEncoder().encode(new TextDecoder().decode(good).replace('"F32"', '"Q32"')),
+      'unknown dtype "Q32"',
+    ],
+  ];
+  for (const [what, bytes, message] of cases) {
+    it(`${what}: "safetensors NAME: …" with a name, "safetensors: …" without`, () => {
+      expect(() => decodeSafetensors(bytes, 'model.safetensors')).toThrow(`safetensors model.safetensors: `);
+      expect(() => decodeSafetensors(bytes, 'model.safetensors')).toThrow(message);
+      expect(() => decodeSafetensors(bytes)).toThrow(/^safetensors: /);
+    });
+  }
+  it('decodeSafetensorsMetadata too', () => {
+    expect(() => decodeSafetensorsMetadata(good.subarray(0, 30), 'ckpt.safetensors')).toThrow(
+      /^safetensors ckpt\.safetensors: header length \d+ reaches beyond the end of the file/,
+    );
+    expect(decodeSafetensorsMetadata(good, 'ckpt.safetensors')).toEqual({ k: 'v' });
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * Small files for the loader tests (tests/loader-errors.test.ts, tests/fuzz-loaders.test.ts), all made here:
+ * PNG chunks written by hand (with their CRC), a JPEG from jpeg-js, a tiny Keras-style .h5 from h5wasm.
+ */
+import { deflateSync } from 'node:zlib';
+import jpeg from 'jpeg-js';
+import { encodePng } from '../src/node/png.ts';
+import { loadH5wasm } from '../src/node/style-weights.ts';
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** One PNG chunk: length, type, data, CRC over type and data. */
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}
+
+/** A valid-header PNG declaring width × height (8-bit RGBA) with one tiny IDAT: a decompression bomb's header. */
+export function pngDeclaring(width: number, height: number): Uint8Array {
+  const ihdr = new Uint8Array(13);
+  const v = new DataView(ihdr.buffer);
+  v.setUint32(0, width);
+  v.setUint32(4, height);
+  ihdr.set([8, 6, 0, 0, 0], 8);
+  const idat = new Uint8Array(deflateSync(new Uint8Array(64)));
+  const parts = [
+    Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', new Uint8Array(0)),
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A real w × h RGBA PNG with a pattern. */
+export function smallPng(w = 8, h = 6): Uint8Array {
+  const rgba = new Uint8ClampedArray(w * h * 4);
+  for (let i = 0; i < rgba.length; i++) rgba[i] = (i * 37) & 0xff;
+  return encodePng({ width: w, height: h, rgba });
+}
+
+/** A real w × h JPEG from jpeg-js. */
+export function smallJpeg(w = 16, h = 8): Uint8Array {
+  const data = Buffer.alloc(w * h * 4);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 53) & 0xff;
+  return new Uint8Array(jpeg.encode({ data, width: w, height: h }, 80).data);
+}
+
+/** Offset of the first SOF0 marker's height field (width follows at +2) in a baseline JPEG. */
+export function jpegSofSizeOffset(bytes: Uint8Array): number {
+  for (let i = 2; i + 8 < bytes.length; i++) if (bytes[i] === 0xff && bytes[i + 1] === 0xc0) return i + 5;
+  throw new Error('no SOF0 marker');
+}
+
+/** A JPEG whose frame header declares width × height (the rest stays a small image's). */
+export function jpegDeclaring(width: number, height: number): Uint8Array {
+  const bytes = smallJpeg();
+  const at = jpegSofSizeOffset(bytes);
+  new DataView(bytes.buffer, bytes.byteOffset).setUint16(at, height);
+  new DataView(bytes.buffer, bytes.byteOffset).setUint16(at + 2, width);
+  return bytes;
+}
+
+/** Writes a tiny Keras-layout weights file (block1_conv1 with a 3×3×3×2 kernel and 2 biases) with h5wasm. */
+export async function writeTinyKerasH5(path: string): Promise<void> {
+  const h5 = await loadH5wasm();
+  const f = new h5.File(path, 'w');
+  const g = f.create_group('block1_conv1');
+  g.create_attribute('weight_names', ['block1_conv1/kernel:0', 'block1_conv1/bias:0']);
+  const inner = g.create_group('block1_conv1');
+  const kernel = Float32Array.from({ length: 54 }, (_, i) => i / 10);
+  inner.create_dataset({ name: 'kernel:0', data: kernel, shape: [3, 3, 3, 2], dtype: '<f' });
+  inner.create_dataset({ name: 'bias:0', data: Float32Array.from([0.5, -0.5]), shape: [2], dtype: '<f' });
+  f.close();
+}
+
+/** Offset of the global heap collection ("GCOL", which holds weight_names) in a file from writeTinyKerasH5. */
+export function globalHeapOffset(bytes: Uint8Array): number {
+  for (let i = 0; i + 4 <= bytes.length; i++) {
+    if (bytes[i] === 0x47 && bytes[i + 1] === 0x43 && bytes[i + 2] === 0x4f && bytes[i + 3] === 0x4c) return i;
+  }
+  throw new Error('no GCOL in the file');
+}
