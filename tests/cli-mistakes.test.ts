@@ -231,6 +231,7 @@ const cases: Case[] = [
     /--lbfgs-steps/,
   ],
   [() => ['style', 'weights', '--bogus', 'x'], 2, /--bogus/],
+  [() => ['style', 'weights', '--download', 'vgg99'], 2, /--download: .*vgg99/],
   [() => ['style', '--size'], 2, /--size needs a value/],
   // --- the dispatcher ---
   [() => ['nope'], 2, /Unknown command "nope"/],
@@ -317,7 +318,7 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
     const spy = vi.spyOn(console, 'error').mockImplementation((m) => void err.push(String(m)));
     try {
       expect(reportError('train', new Error('boom'))).toBe(1);
-      expect(err[0]).toMatch(/^train failed: boom \(internal error; run again with --debug/);
+      expect(err[0]).toMatch(/^train failed: boom \(run again with --debug for the stack trace\)$/);
       expect(err[0]).not.toMatch(/\n/);
       setDebug(true);
       expect(reportError('train', new Error('boom'))).toBe(1);

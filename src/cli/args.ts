@@ -286,7 +286,7 @@ export function reportError(cmd: string, e: unknown): number {
     return code === 'ENOSPC' ? 1 : 2;
   }
   if (debug && e instanceof Error && e.stack) console.error(`${cmd} failed: ${e.stack}`);
-  else console.error(`${cmd} failed: ${msg(e)} (internal error; run again with --debug for the stack trace)`);
+  else console.error(`${cmd} failed: ${msg(e)} (run again with --debug for the stack trace)`);
   return 1;
 }
 

@@ -580,7 +580,12 @@ async function weightsCommand(argv: string[]): Promise<number> {
     console.log(weightSourcesHelp());
     return 0;
   }
-  const source = findWeightSource(id);
+  let source: ReturnType<typeof findWeightSource>;
+  try {
+    source = findWeightSource(id);
+  } catch (e) {
+    throw new UsageError(`--download: ${(e as Error).message}`);
+  }
   const bar = new ProgressBar({ label: source.id, total: source.size ?? Infinity, unit: 'B' });
   const path = await downloadWeights(source, dir, { onProgress: (n) => bar.update(n) });
   bar.finish();
