@@ -149,10 +149,12 @@ export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeIm
       };
     }
   } catch (err) {
-    throw new Error(
-      `readImage: ${name} is a corrupt or unsupported ${isPng ? 'PNG' : 'JPEG'}: ${(err as Error)?.message ?? String(err)}`,
-      { cause: err },
-    );
+    // The decoders also fail with TypeError/RangeError on damaged data (reading past a table they never built).
+    const why =
+      err instanceof TypeError || err instanceof RangeError
+        ? `the decoder failed on damaged data (${err.name}: ${err.message})`
+        : ((err as Error)?.message ?? String(err));
+    throw new Error(`readImage: ${name} is a corrupt or unsupported ${isPng ? 'PNG' : 'JPEG'}: ${why}`, { cause: err });
   }
   const { width, height, rgba } = image;
   if (!(width >= 1 && height >= 1 && rgba.length === width * height * 4)) {
