@@ -6,7 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { encodeIdx, parseIdx } from '../src/data/idx.ts';
 import { decodeSafetensors, decodeSafetensorsMetadata, encodeSafetensors } from '../src/io/safetensors.ts';
 import { datasetByName, loadImageFolder } from '../src/node/datasets.ts';
 import { decodeImage, maxImagePixels, readImage } from '../src/node/png.ts';
@@ -194,5 +196,17 @@ describe('safetensors errors name the file', () => {
       /^safetensors ckpt\.safetensors: header length \d+ reaches beyond the end of the file/,
     );
     expect(decodeSafetensorsMetadata(good, 'ckpt.safetensors')).toEqual({ k: 'v' });
+  });
+});
+
+describe('gzip bombs in IDX files', () => {
+  it('stops inflating past maxBytes, naming the file', async () => {
+    const header = encodeIdx('u8', [1, 4096, 4096], new Uint8Array(4096 * 4096)); // 16 MiB of zeros
+    const gz = new Uint8Array(gzipSync(header));
+    expect(gz.length).toBeLessThan(100_000);
+    await expect(parseIdx(gz, 'bomb-images-idx3-ubyte.gz', { maxBytes: 1 << 20 })).rejects.toThrow(
+      `bomb-images-idx3-ubyte.gz: gzip data inflates to more than 1048576 bytes (a ${gz.length}-byte .gz file)`,
+    );
+    expect((await parseIdx(gz, 'ok.gz')).shape).toEqual([1, 4096, 4096]);
   });
 });

@@ -51,27 +51,63 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Inflates a gzip stream with the platform's DecompressionStream. `source` names the input in errors. */
-export async function gunzip(bytes: Uint8Array, source = 'gzip data'): Promise<Uint8Array> {
+/** The most bytes gunzip inflates by default (1 GiB; Fashion-MNIST's training images are 47 MB): a small .gz
+ *  can expand a thousandfold, so the output is counted as it arrives and refused past this. */
+export const MAX_GUNZIP_BYTES = 2 ** 30;
+
+/** Inflates a gzip stream with the platform's DecompressionStream. `source` names the input in errors; output
+ *  beyond `maxBytes` (default MAX_GUNZIP_BYTES) is an error, raised before more is inflated. */
+export async function gunzip(
+  bytes: Uint8Array,
+  source = 'gzip data',
+  maxBytes = MAX_GUNZIP_BYTES,
+): Promise<Uint8Array> {
   if (typeof DecompressionStream === 'undefined') {
     throw new Error(
       `${source}: is gzip-compressed, but this runtime has no DecompressionStream (needs Node >= 18 or a current browser)`,
     );
   }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   try {
     // Copy into a fresh ArrayBuffer-backed array: Blob wants plain ArrayBuffer views.
     const stream = new Blob([bytes.slice()]).stream().pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel();
+        break;
+      }
+      chunks.push(value);
+    }
   } catch (err) {
     throw new Error(`${source}: gzip decompression failed (corrupt or truncated .gz file): ${(err as Error).message}`);
   }
+  if (total > maxBytes) {
+    throw new Error(`${source}: gzip data inflates to more than ${maxBytes} bytes (a ${bytes.length}-byte .gz file)`);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 /**
- * Parses IDX bytes, gzipped or not. `source` (usually the file name) is put in every error message.
+ * Parses IDX bytes, gzipped or not. `source` (usually the file name) is put in every error message; `maxBytes`
+ * caps the inflated size of gzip input (default MAX_GUNZIP_BYTES).
  */
-export async function parseIdx(bytes: Uint8Array, source = 'IDX data'): Promise<IdxArray> {
-  const raw = isGzip(bytes) ? await gunzip(bytes, source) : bytes;
+export async function parseIdx(
+  bytes: Uint8Array,
+  source = 'IDX data',
+  opts: { maxBytes?: number } = {},
+): Promise<IdxArray> {
+  const raw = isGzip(bytes) ? await gunzip(bytes, source, opts.maxBytes) : bytes;
   return parseIdxUncompressed(raw, source);
 }
 
