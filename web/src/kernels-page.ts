@@ -37,6 +37,8 @@ import * as lossRef from '../../src/reference/losses.ts';
 import * as normRef from '../../src/reference/norm.ts';
 import * as poolRef from '../../src/reference/pool.ts';
 import * as optimRef from '../../src/reference/optim.ts';
+import * as finiteRef from '../../src/reference/finite.ts';
+import { nonFiniteCounts } from '../../src/tensor/finite.ts';
 import { $, h, navBar, startGpu, banner, errorText } from './common.ts';
 
 type Values = Record<string, number | string>;
@@ -332,6 +334,28 @@ const EXPERIMENTS: Record<string, Experiment> = {
         reference: () => gramRef.gramGrad(f64(f), [1, C, H, W], f64(R), 'hw'),
         shape: [1, C, H, W],
         describe: `features f [1, ${C}, ${H}, ${W}], weights R [1, ${C}, ${C}]; output is df`,
+      };
+    },
+  },
+  nonfinite: {
+    call: 'nonFiniteCounts([a, b]): how many values of each tensor are NaN or ±Inf (one launch)',
+    fields: [
+      { key: 'n', label: 'values per tensor', value: 1000 },
+      { key: 'every', label: 'every k-th value of b made NaN/+Inf/−Inf', value: 7 },
+    ],
+    prepare(v, random) {
+      const n = num(v, 'n');
+      const every = Math.max(1, Math.floor(num(v, 'every')));
+      const a = random(n);
+      const b = random(n);
+      const poison = [NaN, Infinity, -Infinity];
+      for (let i = 0; i < n; i += every) b[i] = poison[(i / every) % 3];
+      return {
+        inputs: () => [Tensor.fromArray(a, [n]), Tensor.fromArray(b, [n])],
+        op: async ([at, bt]) => Tensor.fromArray(await nonFiniteCounts([at, bt])),
+        reference: () => Float64Array.from(finiteRef.nonFiniteCounts([a, b])),
+        shape: [2],
+        describe: `a, b [${n}] uniform in [-1, 1), every ${every}th value of b non-finite; output is [count in a, count in b]`,
       };
     },
   },
