@@ -31,6 +31,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { markedBlocks } from './blocks.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The results file
@@ -1454,23 +1455,7 @@ export function renderAll(root: string): { blocks: Block[]; figures: Figure[] } 
 // ---------------------------------------------------------------------------------------------------------------
 // Markers, check and write
 
-const BEGIN = (name: string) => new RegExp(`^<!-- kernel-guide:${name}:begin\\b[^\\n]*-->[ \\t]*$`, 'm');
-const END = (name: string) => new RegExp(`^<!-- kernel-guide:${name}:end -->[ \\t]*$`, 'm');
-
-export function extractBlock(text: string, name: string): string | undefined {
-  const b = BEGIN(name).exec(text);
-  const e = END(name).exec(text);
-  if (!b || !e || e.index < b.index + b[0].length) return undefined;
-  return text.slice(b.index + b[0].length + 1, e.index).replace(/\n$/, '');
-}
-
-export function replaceBlock(text: string, name: string, body: string, file = 'file'): string {
-  const b = BEGIN(name).exec(text);
-  const e = END(name).exec(text);
-  if (!b || !e || e.index < b.index + b[0].length)
-    throw new Error(`${file}: no <!-- kernel-guide:${name}:begin --> … <!-- kernel-guide:${name}:end --> markers`);
-  return text.slice(0, b.index + b[0].length) + '\n' + body + '\n' + text.slice(e.index);
-}
+export const { extractBlock, replaceBlock } = markedBlocks('kernel-guide');
 
 /** What differs between the committed pages and figures and what the committed files give, one line each. */
 export function checkGuide(root: string, out = renderAll(root)): string[] {

@@ -29,6 +29,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DCGAN_BATCH } from '../bench/shapes.ts';
+import { markedBlocks } from './blocks.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Pure helpers (unit-tested in tests/results-block.test.ts)
@@ -904,25 +905,7 @@ export function renderAll(root: string): Block[] {
 // ---------------------------------------------------------------------------------------------------------------
 // Markers
 
-const BEGIN = (name: string) => new RegExp(`^<!-- results:${name}:begin\\b[^\\n]*-->[ \\t]*$`, 'm');
-const END = (name: string) => new RegExp(`^<!-- results:${name}:end -->[ \\t]*$`, 'm');
-
-/** The text between a block's marker lines, or undefined when the markers are missing or out of order. */
-export function extractBlock(text: string, name: string): string | undefined {
-  const b = BEGIN(name).exec(text);
-  const e = END(name).exec(text);
-  if (!b || !e || e.index < b.index + b[0].length) return undefined;
-  return text.slice(b.index + b[0].length + 1, e.index).replace(/\n$/, '');
-}
-
-/** `text` with a block's body replaced; throws when its markers are missing. */
-export function replaceBlock(text: string, name: string, body: string, file = 'file'): string {
-  const b = BEGIN(name).exec(text);
-  const e = END(name).exec(text);
-  if (!b || !e || e.index < b.index + b[0].length)
-    throw new Error(`${file}: no <!-- results:${name}:begin --> … <!-- results:${name}:end --> markers`);
-  return text.slice(0, b.index + b[0].length) + '\n' + body + '\n' + text.slice(e.index);
-}
+export const { extractBlock, replaceBlock } = markedBlocks('results');
 
 /** Blocks whose committed text differs from the rendered one (or whose markers are missing), one line each. */
 export function checkBlocks(root: string, blocks: readonly Block[]): string[] {
