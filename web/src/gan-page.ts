@@ -372,13 +372,14 @@ async function loadCheckpoint(file: File): Promise<void> {
   await stopPlay();
   await guarded(async () => {
     const bytes = await fileBytes(file);
-    const { spec, options } = checkpointSpec(bytes);
+    // Both name the file in their errors (the metadata is checked before any model is built).
+    const { spec, options } = checkpointSpec(bytes, file.name);
     const next = new GanTrainer(spec, options);
     try {
-      next.loadCheckpoint(bytes);
+      next.loadCheckpoint(bytes, file.name);
     } catch (e) {
       next.dispose();
-      throw new Error(`${file.name}: ${(e as Error).message}`);
+      throw e;
     }
     replaceTrainer(next);
     $<HTMLSelectElement>('model').value = spec.kind;
