@@ -28,10 +28,11 @@
  *
  * Rendering reads files only: no GPU (the measurement is in scripts/kernel-guide-measure.ts, loaded on demand).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markedBlocks } from './blocks.ts';
+import { writeFileAtomic } from '../src/node/files.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The results file
@@ -1455,7 +1456,7 @@ export function renderAll(root: string): { blocks: Block[]; figures: Figure[] } 
 // ---------------------------------------------------------------------------------------------------------------
 // Markers, check and write
 
-export const { extractBlock, replaceBlock } = markedBlocks('kernel-guide');
+export const { extractBlock, replaceBlock, writeBlocks } = markedBlocks('kernel-guide');
 
 /** What differs between the committed pages and figures and what the committed files give, one line each. */
 export function checkGuide(root: string, out = renderAll(root)): string[] {
@@ -1496,23 +1497,12 @@ export function resultsJson(r: GuideResults): string {
 
 function writeAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeFileAtomic(path, text);
 }
 
 export function writeGuide(root: string): string[] {
   const { blocks, figures } = renderAll(root);
-  const changed: string[] = [];
-  for (const file of [...new Set(blocks.map((b) => b.file))]) {
-    const before = readFileSync(join(root, file), 'utf8');
-    let text = before;
-    for (const b of blocks.filter((x) => x.file === file)) text = replaceBlock(text, b.name, b.body, file);
-    if (text !== before) {
-      writeAtomic(join(root, file), text);
-      changed.push(file);
-    }
-  }
+  const changed = writeBlocks(root, blocks);
   for (const f of figures) {
     const path = join(root, f.file);
     if (!existsSync(path) || readFileSync(path, 'utf8') !== f.svg) {

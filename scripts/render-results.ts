@@ -25,7 +25,7 @@
  * workload, backend, status, flops, timing.{median, samples}); a per-row `ceilingGflops` and a wasm thread count
  * in the run's meta (a key like `tfjsWasmThreads`) are used when present. Other fields are ignored.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DCGAN_BATCH } from '../bench/shapes.ts';
@@ -905,7 +905,7 @@ export function renderAll(root: string): Block[] {
 // ---------------------------------------------------------------------------------------------------------------
 // Markers
 
-export const { extractBlock, replaceBlock } = markedBlocks('results');
+export const { extractBlock, replaceBlock, writeBlocks } = markedBlocks('results');
 
 /** Blocks whose committed text differs from the rendered one (or whose markers are missing), one line each. */
 export function checkBlocks(root: string, blocks: readonly Block[]): string[] {
@@ -920,20 +920,6 @@ export function checkBlocks(root: string, blocks: readonly Block[]): string[] {
       );
   }
   return problems;
-}
-
-export function writeBlocks(root: string, blocks: readonly Block[]): string[] {
-  const changed: string[] = [];
-  for (const file of [...new Set(blocks.map((b) => b.file))]) {
-    const before = readFileSync(join(root, file), 'utf8');
-    let text = before;
-    for (const b of blocks.filter((x) => x.file === file)) text = replaceBlock(text, b.name, b.body, file);
-    if (text !== before) {
-      writeFileSync(join(root, file), text);
-      changed.push(file);
-    }
-  }
-  return changed;
 }
 
 function main(argv: string[]): number {

@@ -16,6 +16,7 @@ import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.ts';
 import { loadImageFolder } from '../src/node/datasets.ts';
 import { decodeImage } from '../src/node/png.ts';
 import { readKerasH5 } from '../src/node/style-weights.ts';
+import { rng } from './helpers.ts';
 import {
   crc32,
   globalHeapOffset,
@@ -35,18 +36,6 @@ const MAX_PIXELS = 1 << 16;
 
 const dir = mkdtempSync(join(tmpdir(), 'fuzz-loaders-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A header field: where it is and how many bytes, and its byte order. */
 interface Field {
