@@ -20,6 +20,7 @@ import {
   convTranspose2dOutputSize,
   convVersion,
   setConvVersion,
+  CONV_VERSIONS,
   type ConvVersion,
 } from '../src/tensor/conv.ts';
 import { convPassFlops, timeIt, type ConvPass, type ConvLayerShape } from './harness.ts';
@@ -27,7 +28,7 @@ import { generatorLayers, discriminatorLayers, vggLayers } from './shapes.ts';
 import { isMainModule } from '../src/node/main-module.ts';
 
 /**
- * Applies `--conv=register|tiled` (which conv kernels our engine runs, see convVersion()) if `argv` has it;
+ * Applies `--conv=VERSION` (register, tiled, …: which conv kernels our engine runs, see convVersion()) if `argv` has it;
  * returns the other arguments and the version forced, if any. Shared with bench/run.ts.
  */
 export function applyConvFlag(argv: readonly string[]): { rest: string[]; conv?: ConvVersion } {
@@ -35,10 +36,10 @@ export function applyConvFlag(argv: readonly string[]): { rest: string[]; conv?:
   const rest = argv.filter((a) => a !== flag);
   if (!flag) return { rest };
   const conv = flag.slice('--conv='.length);
-  if (conv !== 'register' && conv !== 'tiled')
-    throw new Error(`--conv: unknown conv kernel version "${conv}" (known: register, tiled)`);
-  setConvVersion(conv);
-  return { rest, conv };
+  if (!(CONV_VERSIONS as readonly string[]).includes(conv))
+    throw new Error(`--conv: unknown conv kernel version "${conv}" (known: ${CONV_VERSIONS.join(', ')})`);
+  setConvVersion(conv as ConvVersion);
+  return { rest, conv: conv as ConvVersion };
 }
 
 export interface ConvBenchRow {

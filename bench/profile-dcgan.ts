@@ -6,6 +6,7 @@ import { initEngine, engine } from '../src/tensor/index.ts';
 import { GanTrainer } from '../src/gan/trainer.ts';
 import { ganSpec, type GanKind } from '../src/gan/models.ts';
 import { isMainModule } from '../src/node/main-module.ts';
+import { configureKernelsFromEnv } from '../src/node/tune-store.ts';
 import { cliArg, profileSteps, profileTable, type StepProfile } from './profile.ts';
 
 export async function profileDcganStep(opts: { batch: number; steps: number; model: GanKind }): Promise<StepProfile> {
@@ -21,6 +22,7 @@ export async function profileDcganStep(opts: { batch: number; steps: number; mod
 }
 
 if (isMainModule(import.meta.url)) {
+  configureKernelsFromEnv();
   const batch = Number(cliArg('batch', '256'));
   const p = await profileDcganStep({
     batch,

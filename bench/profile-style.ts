@@ -6,6 +6,7 @@
  */
 import { initEngine, engine } from '../src/tensor/index.ts';
 import { isMainModule } from '../src/node/main-module.ts';
+import { configureKernelsFromEnv } from '../src/node/tune-store.ts';
 import { ourWorkloads } from './ours.ts';
 import { cliArg, profileSteps, profileTable, type StepProfile } from './profile.ts';
 
@@ -24,6 +25,7 @@ export async function profileStyleStep(opts: { size: number; steps: number }): P
 }
 
 if (isMainModule(import.meta.url)) {
+  configureKernelsFromEnv();
   const size = Number(cliArg('size', '128'));
   const p = await profileStyleStep({ size, steps: Number(cliArg('steps', '2')) });
   console.log(`GPU time per style iteration (${size} px): ${p.stepMs.toFixed(1)} ms on ${engine().adapter.slug}`);

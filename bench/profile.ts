@@ -1,7 +1,8 @@
 /**
  * What bench/profile-dcgan.ts and bench/profile-style.ts share: run a step under the engine's per-launch GPU
- * timestamps and print where its time goes, largest kernel first.
+ * timestamps and print where its time goes, largest kernel first, with the launches and the host time per step.
  */
+import { performance } from 'node:perf_hooks';
 import { engine } from '../src/tensor/index.ts';
 import type { KernelTime } from '../src/tensor/engine.ts';
 
@@ -10,21 +11,62 @@ export interface StepProfile {
   rows: KernelTime[];
   /** Sum of all kernels' GPU time for one step. */
   stepMs: number;
+  /** Kernel launches (dispatches) per step, and command submissions per step. */
+  launches: number;
+  submits: number;
+  /**
+   * Host milliseconds per step: the synchronous part of the step (the forward and backward passes, the optimizer
+   * updates: recording launches, writing uniforms, submitting), up to its first wait for the GPU. Unprofiled steps.
+   */
+  hostMs: number;
+  /** Wall-clock milliseconds per unprofiled step. */
+  wallMs: number;
 }
 
-/** Runs `step` once untimed (pipelines compile outside the profile), then `steps` times under the profiler. */
+/**
+ * Runs `step` once untimed (pipelines compile, new shapes are tuned), then `steps` times plainly (launches, host
+ * and wall time) and `steps` times under the profiler (GPU time per kernel).
+ */
 export async function profileSteps(step: () => Promise<void>, steps: number): Promise<StepProfile> {
   await step();
-  engine().startProfiling();
+  const e = engine();
+  await e.sync();
+  const before = e.stats();
+  let hostMs = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    // An async function runs synchronously up to its first await: here, the read-back of the step's losses.
+    const h0 = performance.now();
+    const done = step();
+    hostMs += performance.now() - h0;
+    await done;
+  }
+  await e.sync();
+  const wallMs = (performance.now() - t0) / steps;
+  const after = e.stats();
+  e.startProfiling();
   for (let i = 0; i < steps; i++) await step();
-  const rows = await engine().stopProfiling();
+  const rows = await e.stopProfiling();
   const total = rows.reduce((n, r) => n + r.ms, 0);
-  return { rows: rows.map((r) => ({ ...r, ms: r.ms / steps, launches: r.launches / steps })), stepMs: total / steps };
+  return {
+    rows: rows.map((r) => ({ ...r, ms: r.ms / steps, launches: r.launches / steps })),
+    stepMs: total / steps,
+    launches: (after.dispatches - before.dispatches) / steps,
+    submits: (after.submits - before.submits) / steps,
+    hostMs: hostMs / steps,
+    wallMs,
+  };
 }
 
 /** The profile as a markdown table; `unit` names one step ("step", "iteration"). */
 export function profileTable(p: StepProfile, unit: string): string {
-  const lines = [`| kernel | ms / ${unit} | share | launches / ${unit} |`, '|---|---|---|---|'];
+  const lines = [
+    `${p.launches} launches and ${p.submits} submits per ${unit}; host (JavaScript) ${p.hostMs.toFixed(1)} ms, ` +
+      `wall ${p.wallMs.toFixed(1)} ms, GPU ${p.stepMs.toFixed(1)} ms per ${unit}`,
+    '',
+    `| kernel | ms / ${unit} | share | launches / ${unit} |`,
+    '|---|---|---|---|',
+  ];
   for (const r of p.rows)
     lines.push(`| ${r.kernel} | ${r.ms.toFixed(2)} | ${((100 * r.ms) / p.stepMs).toFixed(1)}% | ${r.launches} |`);
   return lines.join('\n');

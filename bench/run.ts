@@ -22,6 +22,8 @@ import { availableParallelism } from 'node:os';
 import { initEngine } from '../src/tensor/index.ts';
 import { getGPU } from '../src/tensor/gpu.ts';
 import { convVersion } from '../src/tensor/conv.ts';
+import { tuneLog } from '../src/tensor/autotune.ts';
+import { configureKernelsFromEnv } from '../src/node/tune-store.ts';
 import { matmulVersion } from '../src/tensor/matmul.ts';
 import { createCeilingProbe, measureFmaCeiling } from './ceiling.ts';
 import { applyConvFlag } from './conv-layers.ts';
@@ -34,6 +36,7 @@ import { loadTfjs, tfjsSide, tfjsWorkloads, type TfjsContext } from './tfjs.ts';
 const log = (msg: string): void => void process.stderr.write(msg + '\n');
 
 async function main(): Promise<void> {
+  const kernels = configureKernelsFromEnv();
   const eng = await initEngine();
   const { rest, conv } = applyConvFlag(process.argv.slice(2));
   const args = parseBenchArgs(rest, { allowNoTfjs: true });
@@ -84,6 +87,15 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n${adapterName} (FMA ceiling ${ceiling?.gflops.toFixed(1) ?? '—'} GFLOP/s at the start${drift})\n\n${renderTable(rows, table)}`,
   );
+  if (tuneLog().length > 0) {
+    console.log(`\nKernels chosen per shape by the tuner (${tuneLog().length} problems; median ms per candidate):`);
+    for (const { problem, entry } of tuneLog())
+      console.log(
+        `  ${problem}: ${entry.best}  (${Object.entries(entry.ms)
+          .map(([v, ms]) => `${v} ${ms.toFixed(3)}`)
+          .join(', ')})`,
+      );
+  }
   if (args.write) {
     const out = writeResults(conv ? `${adapter.slug} conv ${conv}` : adapter.slug, rows, {
       runner: 'bench/run.ts',
@@ -94,6 +106,7 @@ async function main(): Promise<void> {
       isCPUAdapter: adapter.isCPU,
       convVersion: convVersion(),
       matmulVersion: matmulVersion(),
+      autotune: { ...kernels, tuned: tuneLog() },
       threads,
       wasm: ctx?.wasm,
       cpuCores: availableParallelism(),

@@ -47,7 +47,7 @@ import type { CaseResult, GuideResults, LaunchRecord, Shape4, VersionResult } fr
 // so a renamed or split module is still found).
 
 interface MatmulSwitches {
-  setMatmulVersion: (v: 'naive' | 'register' | 'tiled' | null) => void;
+  setMatmulVersion: (v: 'naive' | 'register' | 'register-splitk' | 'tiled' | 'tiled-splitk' | null) => void;
   splitK: { minWorkgroups: () => number; minChunk: number };
 }
 
@@ -613,9 +613,9 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
 
   const apply = (s: Switches = {}): void => {
     setConvVersion(s.conv ?? null);
-    mm.setMatmulVersion(s.matmul ?? null);
+    // The split-K versions split by the GPU rule (≥ 128 workgroups, chunks ≥ splitK.minChunk) on every adapter.
+    mm.setMatmulVersion(s.matmul && s.matmul !== 'naive' && s.splitK ? `${s.matmul}-splitk` : (s.matmul ?? null));
     Object.assign(mm.splitK, splitDefaults);
-    if (s.splitK) mm.splitK.minWorkgroups = () => 128;
   };
 
   let recording:

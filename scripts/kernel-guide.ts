@@ -1094,9 +1094,18 @@ export const FAMILIES: FamilyDef[] = [
     cases: ['matmul-square', 'matmul-splitk'],
     figures: ['03-matmul-naive', '03-matmul-register', '03-matmul-tiled', '03-matmul-split-k'],
     rules: [
-      { what: 'the version each adapter gets unless one is forced', pattern: /return forced \?\?[^;]+;/ },
-      { what: 'split-K: split until this many workgroups', pattern: /minWorkgroups: \(\)[^,]*/ },
-      { what: 'split-K: the shortest chunk of k', pattern: /^\s*minChunk: \d+/m },
+      {
+        what: 'the version a product runs before (or without) per-shape tuning',
+        pattern: /return engine\(\)\.adapter\.isCPU \? 'register' : 'tiled-splitk';/,
+      },
+      {
+        what: 'the candidates timed per shape by the tuner (src/tensor/autotune.ts)',
+        pattern: /for \(const v of \['register', 'register-splitk'[^\]]*\]/,
+      },
+      {
+        what: 'split-K: split until this many workgroups, the shortest chunk of k',
+        pattern: /export const splitK = \{[^}]*\};/,
+      },
     ],
   },
   {
@@ -1126,7 +1135,14 @@ export const FAMILIES: FamilyDef[] = [
         pattern: /export const convTiles = \{[^}]*\};/,
       },
       { what: 'output channels per workgroup of the tiled kernels', pattern: /return channels <= \d+ \? \d+ : \d+;/ },
-      { what: 'the version in use', pattern: /return forcedVersion \?\? measuredVersion[^;]*;/ },
+      {
+        what: 'the versions, timed per shape by the tuner (src/tensor/autotune.ts)',
+        pattern: /export const CONV_VERSIONS = \[[^\]]*\]/,
+      },
+      {
+        what: 'the version a pass runs before (or without) tuning',
+        pattern: /return engine\(\)\.adapter\.isCPU \? 'register' : 'tiled';/,
+      },
       {
         what: 'convTranspose2d of a 1×1 input becomes one matrix product when',
         pattern: /if \(\s*H === 1 &&\s*W === 1[\s\S]*?\)\s*\{/,
@@ -1167,8 +1183,14 @@ export const FAMILIES: FamilyDef[] = [
     cases: ['gram-forward', 'gram-backward'],
     figures: ['07-gram', '07-gram-split-k'],
     rules: [
-      { what: 'the matmul version each adapter gets', pattern: /return forced \?\?[^;]+;/ },
-      { what: 'split-K: split until this many workgroups', pattern: /minWorkgroups: \(\)[^,]*/ },
+      {
+        what: 'the matmul version a product runs before (or without) per-shape tuning',
+        pattern: /return engine\(\)\.adapter\.isCPU \? 'register' : 'tiled-splitk';/,
+      },
+      {
+        what: 'split-K: split until this many workgroups, the shortest chunk of k',
+        pattern: /export const splitK = \{[^}]*\};/,
+      },
     ],
   },
 ];

@@ -1,19 +1,85 @@
 /**
- * Kernel choice by measurement (src/tensor/autotune.ts): pickFastest's rule with a fake clock, and autotuneConv on
- * this adapter — nothing timed on a CPU adapter unless forced, a forced run times both versions and leaves a
- * version forced by the caller in place.
+ * Kernel choice by measurement per (adapter, op, shape) (src/tensor/autotune.ts): pickFastest's rule with a fake
+ * clock; a new conv or matmul shape queued, timed at the next wait for the GPU and then run with its winner; the
+ * table saved, read again and honoured; tables of another adapter or of changed kernels, damaged files and
+ * unknown winners ignored; the modes; the Node file store and the environment variables (src/node/tune-store.ts).
+ * Every candidate's correctness is tested against float64 in conv-tiled.test.ts and tensor-ops.test.ts.
  */
-import { describe, it, expect, afterEach } from 'vitest';
-import { engine } from '../src/tensor/index.ts';
-import { autotuneConv, pickFastest } from '../src/tensor/autotune.ts';
-import { convVersion, setConvVersion, setMeasuredConvVersion } from '../src/tensor/conv.ts';
-import { useEngine } from './helpers.ts';
+import { describe, it, expect, afterEach, beforeEach } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { engine, Tensor, tidy } from '../src/tensor/index.ts';
+import {
+  pickFastest,
+  pendingProblems,
+  resetTuner,
+  setTuneMode,
+  setTuneReps,
+  setTuneStore,
+  tableKey,
+  tuneLog,
+  tunedEntry,
+  tuningEnabled,
+  TUNE_FORMAT,
+  type TuneDocument,
+  type TuneStore,
+} from '../src/tensor/autotune.ts';
+import { conv2d, setConvVersion, CONV_VERSIONS } from '../src/tensor/conv.ts';
+import { matmul, setMatmulVersion } from '../src/tensor/matmul.ts';
+import { configureKernelsFromEnv, defaultTuneFile, fileTuneStore } from '../src/node/tune-store.ts';
+import { useEngine, randomArray, expectClose } from './helpers.ts';
 
 useEngine();
 
+/** A store in memory that records what was saved. */
+function memoryStore(initial: unknown = null): TuneStore & { saved: TuneDocument[]; doc: unknown } {
+  const s = {
+    where: 'memory',
+    doc: initial,
+    saved: [] as TuneDocument[],
+    load: () => s.doc,
+    save: (d: TuneDocument) => {
+      s.saved.push(JSON.parse(JSON.stringify(d)));
+      s.doc = JSON.parse(JSON.stringify(d));
+    },
+  };
+  return s;
+}
+
+/** The conv2d kernels (shader and channel tile) a forward pass of this layer launches. */
+async function convKernels(x: number[], w: number[]): Promise<string[]> {
+  const kernels: string[] = [];
+  engine().onLaunch = (k) => {
+    if (k.shader.startsWith('conv2d_')) kernels.push(`${k.shader} TM=${k.subs?.TM ?? k.subs?.TILE_M}`);
+  };
+  try {
+    const y = tidy(() => conv2d(Tensor.zeros(x), Tensor.zeros(w), null, { padding: 1 }));
+    engine().onLaunch = null;
+    await y.toArray();
+    y.dispose();
+  } finally {
+    engine().onLaunch = null;
+  }
+  return kernels;
+}
+
+const X = [2, 24, 9, 9];
+const W = [40, 24, 3, 3];
+const PROBLEM = 'conv.gather|2x24x9x9 to 40x9x9 k3x3 s1,1 p1,1 d1,1';
+
+beforeEach(() => {
+  resetTuner();
+  setTuneReps(1);
+});
+
 afterEach(() => {
+  setTuneMode('off');
+  setTuneStore(null);
+  setTuneReps(3);
+  resetTuner();
   setConvVersion(null);
-  setMeasuredConvVersion(null);
+  setMatmulVersion(null);
 });
 
 /** A fake timer: each version returns its listed times in turn (the first call is the untimed warm-up). */
@@ -32,14 +98,14 @@ function fakeTimes<V extends string>(times: Record<V, number[]>) {
 }
 
 describe('pickFastest', () => {
-  it('picks the version with the lowest median, ignoring the warm-up run and outliers', async () => {
+  it('warms each version up once, then times them in alternating rounds and picks the lowest median', async () => {
     // a: warm-up 1000, then 9, 30, 10 → median 10. b: warm-up 1, then 12, 11, 1 → median 11.
     // By mean b would win (8 vs 16.3), by the warm-up too; the median picks a.
     const t = fakeTimes({ a: [1000, 9, 30, 10], b: [1, 12, 11, 1] });
     const r = await pickFastest(['a', 'b'] as const, t.timeOnce, 3);
     expect(r.best).toBe('a');
     expect(r.ms).toEqual({ a: 10, b: 11 });
-    expect(t.calls).toEqual(['a', 'a', 'a', 'a', 'b', 'b', 'b', 'b']);
+    expect(t.calls).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']);
   });
 
   it('keeps the earlier version on a tie', async () => {
@@ -54,33 +120,198 @@ describe('pickFastest', () => {
   });
 });
 
-describe('autotuneConv on this adapter', () => {
-  it('times nothing on a CPU adapter (the register kernels stay); on a GPU times both and keeps the faster', async () => {
-    // The rule, whichever adapter runs the suite (lavapipe on CI, a real GPU on a lent machine).
-    const before = engine().stats().dispatches;
-    const r = await autotuneConv();
-    if (engine().adapter.isCPU) {
-      expect(r).toBeNull();
-      expect(engine().stats().dispatches).toBe(before);
-      expect(convVersion()).toBe('register');
-    } else {
-      expect(r).not.toBeNull();
-      expect(engine().stats().dispatches).toBeGreaterThan(before);
-      expect(Object.keys(r!.ms).sort()).toEqual(['register', 'tiled']);
-      expect(r!.best).toBe(r!.ms.register <= r!.ms.tiled ? 'register' : 'tiled');
-      expect(convVersion()).toBe(r!.best);
+describe('the tuner on this adapter', () => {
+  it('queues a new conv shape, times every candidate at the next read-back, saves the table and runs the winner', async () => {
+    const store = memoryStore();
+    setTuneStore(store);
+    setTuneMode('on');
+    const before = await convKernels(X, W);
+    // Untuned, the adapter's default ran, and the problem waits in the queue until the first read-back.
+    expect(before).toEqual([
+      engine().adapter.isCPU ? 'conv2d_implicit_gemm TM=16' : 'conv2d_implicit_gemm_tiled TM=64',
+    ]);
+    expect(tuneLog().map((l) => l.problem)).toContain(PROBLEM);
+    expect(pendingProblems()).toEqual([]);
+    const entry = tunedEntry(PROBLEM)!;
+    // 40 output channels: every version gives a different kernel or tile, so all five are candidates.
+    expect(Object.keys(entry.ms).sort()).toEqual([...CONV_VERSIONS].sort());
+    for (const ms of Object.values(entry.ms)) expect(ms).toBeGreaterThan(0);
+    expect(entry.ms[entry.best]).toBe(Math.min(...Object.values(entry.ms)));
+    // Saved under this adapter's key, with the winner.
+    expect(store.saved.length).toBe(1);
+    const table = store.saved[0]!.tables[tableKey()]!;
+    expect(store.saved[0]!.format).toBe(TUNE_FORMAT);
+    expect(table.entries[PROBLEM]).toEqual(entry);
+    // From now on the winner runs, and nothing is timed again.
+    const expected = {
+      register: 'conv2d_implicit_gemm TM=16',
+      'register-tm8': 'conv2d_implicit_gemm TM=8',
+      'register-tm32': 'conv2d_implicit_gemm TM=32',
+      tiled: 'conv2d_implicit_gemm_tiled TM=64',
+      'tiled-m16': 'conv2d_implicit_gemm_tiled TM=16',
+    }[entry.best];
+    const logged = tuneLog().length;
+    expect(await convKernels(X, W)).toEqual([expected]);
+    expect(tuneLog().length).toBe(logged);
+    expect(store.saved.length).toBe(1);
+  }, 180_000);
+
+  it('honours a stored table: the stored winner runs at once, with nothing timed', async () => {
+    setTuneMode('on');
+    const doc: TuneDocument = {
+      format: TUNE_FORMAT,
+      tables: {
+        [tableKey()]: {
+          adapter: 'this one',
+          updated: '2026-11-30T00:00:00Z',
+          entries: { [PROBLEM]: { best: 'tiled-m16', ms: { register: 2, 'tiled-m16': 1 } } },
+        },
+      },
+    };
+    setTuneStore(memoryStore(doc));
+    const dispatches = engine().stats().dispatches;
+    expect(await convKernels(X, W)).toEqual(['conv2d_implicit_gemm_tiled TM=16']);
+    expect(tuneLog()).toEqual([]);
+    // The conv's own launches only: zero-fills of x and w, the weight packing and the conv (no tuning runs).
+    expect(engine().stats().dispatches - dispatches).toBe(4);
+  }, 120_000);
+
+  it('ignores a table of another adapter or of changed kernels, a damaged store and a winner that is not a candidate', async () => {
+    setTuneMode('on');
+    const entry = { best: 'tiled-m16', ms: { 'tiled-m16': 1 } };
+    const other = (key: string): TuneDocument => ({
+      format: TUNE_FORMAT,
+      tables: { [key]: { adapter: 'x', updated: '', entries: { [PROBLEM]: entry } } },
+    });
+    const keyWithOtherKernels = tableKey().replace(/kernels [0-9a-f]+$/, 'kernels 00000000');
+    const cases: [string, unknown, () => unknown][] = [
+      ['another adapter', other(`other|gpu|0|Some GPU|${tableKey().split('|').pop()}`), () => null],
+      ['changed kernels', other(keyWithOtherKernels), () => null],
+      ['another format', { ...other(tableKey()), format: 'something/2' }, () => null],
+      [
+        'an unknown winner',
+        { format: TUNE_FORMAT, tables: { [tableKey()]: { entries: { [PROBLEM]: { best: 'turbo', ms: {} } } } } },
+        () => null,
+      ],
+      [
+        'a damaged file',
+        null,
+        () => {
+          throw new SyntaxError('Unexpected token');
+        },
+      ],
+    ];
+    for (const [what, doc, load] of cases) {
+      resetTuner();
+      const store = memoryStore(doc);
+      if (what === 'a damaged file') store.load = load;
+      setTuneStore(store);
+      setTuneMode('off'); // nothing timed: only the lookup is checked
+      setTuneMode('on');
+      expect(tunedEntry(PROBLEM)?.best, what).not.toBe('tiled-m16');
     }
   });
 
-  it('forced, times both versions, records the faster and keeps a caller-forced version', async () => {
-    setConvVersion('tiled');
-    const r = await autotuneConv({ force: true, reps: 1 });
-    expect(r).not.toBeNull();
-    expect(Object.keys(r!.ms).sort()).toEqual(['register', 'tiled']);
-    for (const ms of Object.values(r!.ms)) expect(ms).toBeGreaterThan(0);
-    expect(r!.best).toBe(r!.ms.register <= r!.ms.tiled ? 'register' : 'tiled');
-    expect(convVersion()).toBe('tiled'); // still forced by this test
-    setConvVersion(null);
-    expect(convVersion()).toBe(r!.best); // the measured default shows once nothing is forced
+  it("'off' looks nothing up and queues nothing; 'auto' tunes on GPUs only", async () => {
+    setTuneStore(memoryStore());
+    setTuneMode('off');
+    expect(tuningEnabled()).toBe(false);
+    await convKernels(X, W);
+    expect(tuneLog()).toEqual([]);
+    setTuneMode('auto');
+    expect(tuningEnabled()).toBe(!engine().adapter.isCPU);
+    const y = tidy(() => conv2d(Tensor.zeros(X), Tensor.zeros(W), null, { padding: 1 }));
+    expect(pendingProblems()).toEqual(engine().adapter.isCPU ? [] : [PROBLEM]);
+    setTuneMode('off'); // drops the queue
+    expect(pendingProblems()).toEqual([]);
+    await y.toArray();
+    y.dispose();
+    expect(tuneLog()).toEqual([]);
+  });
+
+  it('a forced version wins over the table and over tuning', async () => {
+    setTuneMode('on');
+    setTuneStore(memoryStore());
+    setConvVersion('register-tm8');
+    expect(await convKernels(X, W)).toEqual(['conv2d_implicit_gemm TM=8']);
+    expect(tuneLog()).toEqual([]);
+  });
+
+  it('tunes a matmul with a long k between split-K and unsplit kernels; the result is the same either way', async () => {
+    setTuneMode('on');
+    setTuneStore(memoryStore());
+    const a = Float32Array.from(randomArray(16 * 2048, 1));
+    const b = Float32Array.from(randomArray(2048 * 24, 2));
+    const A = Tensor.fromArray(a, [16, 2048]);
+    const B = Tensor.fromArray(b, [2048, 24]);
+    const first = matmul(A, B);
+    const firstValues = await first.toArray();
+    const [tuned] = tuneLog();
+    expect(tuned!.problem).toBe('matmul|16x24x2048 batch 1 strides 11 trans 00 acc 0');
+    expect(Object.keys(tuned!.entry.ms).sort()).toEqual(['register', 'register-splitk', 'tiled', 'tiled-splitk']);
+    const second = matmul(A, B);
+    const ref = new Float64Array(16 * 24);
+    for (let i = 0; i < 16; i++)
+      for (let j = 0; j < 24; j++) {
+        let s = 0;
+        for (let k = 0; k < 2048; k++) s += a[i * 2048 + k]! * b[k * 24 + j]!;
+        ref[i * 24 + j] = s;
+      }
+    expectClose(firstValues, ref, 1e-5, 'default kernel');
+    expectClose(await second.toArray(), ref, 1e-5, `tuned kernel ${tuned!.entry.best}`);
+    for (const t of [A, B, first, second]) t.dispose();
   }, 120_000);
+});
+
+describe('the table in a file, and the environment (src/node/tune-store.ts)', () => {
+  it('saves, reloads and honours a table; a damaged file is tuned again and overwritten', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tune-'));
+    const file = join(dir, 'sub', 'autotune.json');
+    setTuneMode('on');
+    setTuneStore(fileTuneStore(file));
+    await convKernels(X, W);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as TuneDocument;
+    const best = saved.tables[tableKey()]!.entries[PROBLEM]!.best;
+    // A fresh process (here: a fresh in-memory table) reads the file and runs the stored winner untimed.
+    resetTuner();
+    setTuneStore(fileTuneStore(file));
+    expect(tunedEntry(PROBLEM)?.best).toBe(best);
+    await convKernels(X, W);
+    expect(tuneLog()).toEqual([]);
+    // Damaged: counts as empty, is tuned again and the file is rewritten whole.
+    writeFileSync(file, '{"format": "wgpu-gan-autotune/1", "tables": {');
+    resetTuner();
+    setTuneStore(fileTuneStore(file));
+    expect(tunedEntry(PROBLEM)).toBeUndefined();
+    await convKernels(X, W);
+    expect(tuneLog().map((l) => l.problem)).toEqual([PROBLEM]);
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')).tables[tableKey()].entries)).toEqual([PROBLEM]);
+  }, 240_000);
+
+  it('WGPU_GAN_AUTOTUNE, _FILE, WGPU_GAN_CONV and WGPU_GAN_MATMUL set the mode, the file and forced versions', () => {
+    expect(configureKernelsFromEnv({ XDG_CACHE_HOME: '/c' })).toEqual({
+      mode: 'auto',
+      file: '/c/wgpu-gan/autotune.json',
+      conv: null,
+      matmul: null,
+    });
+    expect(defaultTuneFile({ XDG_CACHE_HOME: '/c' })).toBe('/c/wgpu-gan/autotune.json');
+    expect(
+      configureKernelsFromEnv({
+        WGPU_GAN_AUTOTUNE: 'on',
+        WGPU_GAN_AUTOTUNE_FILE: 'none',
+        WGPU_GAN_CONV: 'tiled-m16',
+        WGPU_GAN_MATMUL: 'register-splitk',
+      }),
+    ).toEqual({ mode: 'on', file: null, conv: 'tiled-m16', matmul: 'register-splitk' });
+    expect(() => configureKernelsFromEnv({ WGPU_GAN_AUTOTUNE: 'yes' })).toThrow(
+      'WGPU_GAN_AUTOTUNE="yes" is not one of auto, on, off',
+    );
+    expect(() => configureKernelsFromEnv({ WGPU_GAN_CONV: 'fast' })).toThrow(
+      'WGPU_GAN_CONV="fast" is not one of register, register-tm8, register-tm32, tiled, tiled-m16',
+    );
+    expect(() => configureKernelsFromEnv({ WGPU_GAN_MATMUL: 'x' })).toThrow(
+      'WGPU_GAN_MATMUL="x" is not one of naive, register, register-splitk, tiled, tiled-splitk',
+    );
+  });
 });

@@ -12,8 +12,9 @@ import {
   convTranspose2d,
   convTiles,
   convVersion,
+  defaultConvVersion,
   setConvVersion,
-  setMeasuredConvVersion,
+  CONV_VERSIONS,
   type ConvVersion,
 } from '../src/tensor/conv.ts';
 import { useEngine, randomArray, expectClose, size } from './helpers.ts';
@@ -101,13 +102,33 @@ describe('tiled kernels: lesson layer shapes (batch 2) and tile edges, forward a
 });
 
 /** The version-specific conv kernels a layer's forward and backward launch: the gather (implicit GEMM) kernel both
- * ways round (forward and input gradient; TRANSPOSED tells which) and the weight-gradient kernel. */
+ * ways round (forward and input gradient; TRANSPOSED tells which) and the weight-gradient kernel, with their channel
+ * tile (TM of the register kernels, TILE_M of the tiled ones) for a layer whose passes have ≥ 32 output rows. */
 const EXPECTED_KERNELS: Record<ConvVersion, string[]> = {
-  register: ['conv2d_implicit_gemm TRANSPOSED=false', 'conv2d_implicit_gemm TRANSPOSED=true', 'conv2d_weight_grad'],
+  register: [
+    'conv2d_implicit_gemm TM=16 TRANSPOSED=false',
+    'conv2d_implicit_gemm TM=16 TRANSPOSED=true',
+    'conv2d_weight_grad TM=16',
+  ],
+  'register-tm8': [
+    'conv2d_implicit_gemm TM=8 TRANSPOSED=false',
+    'conv2d_implicit_gemm TM=8 TRANSPOSED=true',
+    'conv2d_weight_grad TM=8',
+  ],
+  'register-tm32': [
+    'conv2d_implicit_gemm TM=32 TRANSPOSED=false',
+    'conv2d_implicit_gemm TM=32 TRANSPOSED=true',
+    'conv2d_weight_grad TM=32',
+  ],
   tiled: [
-    'conv2d_implicit_gemm_tiled TRANSPOSED=false',
-    'conv2d_implicit_gemm_tiled TRANSPOSED=true',
-    'conv2d_weight_grad_tiled',
+    'conv2d_implicit_gemm_tiled TM=64 TRANSPOSED=false',
+    'conv2d_implicit_gemm_tiled TM=64 TRANSPOSED=true',
+    'conv2d_weight_grad_tiled TM=64',
+  ],
+  'tiled-m16': [
+    'conv2d_implicit_gemm_tiled TM=16 TRANSPOSED=false',
+    'conv2d_implicit_gemm_tiled TM=16 TRANSPOSED=true',
+    'conv2d_weight_grad_tiled TM=16',
   ],
 };
 
@@ -126,7 +147,8 @@ async function runVersion(
   engine().onLaunch = (k) => {
     if (!k.shader.startsWith('conv2d_')) return;
     const t = k.constants?.TRANSPOSED;
-    kernels.add(t === undefined ? k.shader : `${k.shader} TRANSPOSED=${t}`);
+    const tm = `TM=${k.subs?.TM ?? k.subs?.TILE_M}`;
+    kernels.add(t === undefined ? `${k.shader} ${tm}` : `${k.shader} ${tm} TRANSPOSED=${t}`);
   };
   let Y: Tensor;
   try {
@@ -160,67 +182,54 @@ function referenceOf(l: LayerCase, seed: number): Float64Array[] {
   return [y, g.dx, g.dw, g.db];
 }
 
-describe('each forced version runs its own kernels; tiled and register agree with each other and with float64 (forward, dX, dW, db)', () => {
+describe('each forced version runs its own kernels and tiles; every version agrees with float64 and with the register kernels (forward, dX, dW, db)', () => {
+  // Every pass of these layers has ≥ 32 output rows (channels of y, of dX and of dW), so each version's tile shows.
   const layers: LayerCase[] = [
     LESSON_LAYERS.find((l) => l.name.startsWith('DCGAN D2'))!,
-    LESSON_LAYERS.find((l) => l.name.startsWith('DCGAN G3'))!,
     {
-      name: 'conv 3→17 k3 s2 p1 d2 at 13x10, batch 3',
-      kind: 'conv',
-      x: [3, 3, 13, 10],
-      w: [17, 3, 3, 3],
+      name: 'convT 40→33 k4 s2 p1 at 5x6 (odd channels, two channel tiles of 32)',
+      kind: 'convT',
+      x: [2, 40, 5, 6],
+      w: [40, 33, 4, 4],
       bias: true,
-      opts: { stride: 2, padding: 1, dilation: 2 },
-      out: [3, 17, 6, 4],
+      opts: { stride: 2, padding: 1 },
+      out: [2, 33, 10, 12],
     },
     {
-      name: 'convT 9→5 k3 s3 p1 op2 at 7x5',
-      kind: 'convT',
-      x: [2, 9, 7, 5],
-      w: [9, 5, 3, 3],
+      name: 'conv 35→37 k3 s2 p1 d2 at 13x10, batch 3',
+      kind: 'conv',
+      x: [3, 35, 13, 10],
+      w: [37, 35, 3, 3],
       bias: true,
-      opts: { stride: 3, padding: 1, outputPadding: 2 },
-      out: [2, 5, 21, 15],
+      opts: { stride: 2, padding: 1, dilation: 2 },
+      out: [3, 37, 6, 4],
     },
   ];
   layers.forEach((l, i) => {
     it(l.name, async () => {
       const seed = 100 + 10 * i;
-      const tiled = await runVersion('tiled', l, seed);
-      const register = await runVersion('register', l, seed);
-      expect(tiled.kernels).toEqual(EXPECTED_KERNELS.tiled);
-      expect(register.kernels).toEqual(EXPECTED_KERNELS.register);
       const ref = referenceOf(l, seed);
-      expect(tiled.values[0]!.length).toBe(size(l.out));
-      tiled.values.forEach((t, k) => {
-        expect(t.some((v) => v !== 0)).toBe(true);
-        expectClose(t, register.values[k]!, 1e-4);
-        expectClose(t, ref[k]!, 1e-4);
-        expectClose(register.values[k]!, ref[k]!, 1e-4);
-      });
+      const register = await runVersion('register', l, seed);
+      for (const v of CONV_VERSIONS) {
+        const r = v === 'register' ? register : await runVersion(v, l, seed);
+        expect(r.kernels, v).toEqual([...EXPECTED_KERNELS[v]].sort());
+        expect(r.values[0]!.length).toBe(size(l.out));
+        r.values.forEach((t, k) => {
+          expect(t.some((x) => x !== 0)).toBe(true);
+          expectClose(t, ref[k]!, 1e-5, `${v}, output ${k}`);
+          expectClose(t, register.values[k]!, 1e-5, `${v} vs register, output ${k}`);
+        });
+      }
     });
   });
 });
 
 describe('conv version selection', () => {
-  it('the default is the register kernels on a CPU adapter and a measured candidate on a GPU; forcing overrides it', async () => {
+  it('untuned, the default runs: register tiles on a CPU adapter, workgroup tiles on a GPU; forcing overrides it', async () => {
     setConvVersion(null);
-    const byDefault = convVersion();
-    // CPU adapters time nothing and keep the register kernels; a GPU keeps whichever autotuneConv() measured faster.
-    if (engine().adapter.isCPU) expect(byDefault).toBe('register');
-    else expect(['register', 'tiled']).toContain(byDefault);
-    try {
-      // The order of precedence: a forced version, else a measured one, else the register kernels.
-      setMeasuredConvVersion('tiled');
-      expect(convVersion()).toBe('tiled');
-      setConvVersion('register');
-      expect(convVersion()).toBe('register');
-      setMeasuredConvVersion(null);
-      setConvVersion(null);
-      expect(convVersion()).toBe('register');
-      // And the default really is what runs: a conv's launches use the default version's kernels.
-      setMeasuredConvVersion(byDefault);
-      const l = LESSON_LAYERS.find((c) => c.name.startsWith('DCGAN D2'))!;
+    expect(defaultConvVersion()).toBe(engine().adapter.isCPU ? 'register' : 'tiled');
+    const l = LESSON_LAYERS.find((c) => c.name.startsWith('DCGAN D2'))!;
+    const shaders = async (): Promise<string[]> => {
       const kernels = new Set<string>();
       engine().onLaunch = (k) => {
         if (k.shader.startsWith('conv2d_')) kernels.add(k.shader);
@@ -232,10 +241,26 @@ describe('conv version selection', () => {
       } finally {
         engine().onLaunch = null;
       }
-      expect([...kernels]).toEqual([byDefault === 'tiled' ? 'conv2d_implicit_gemm_tiled' : 'conv2d_implicit_gemm']);
+      return [...kernels];
+    };
+    const { setTuneMode } = await import('../src/tensor/autotune.ts');
+    setTuneMode('off');
+    try {
+      expect(convVersion()).toBe(defaultConvVersion());
+      expect(await shaders()).toEqual([
+        defaultConvVersion() === 'tiled' ? 'conv2d_implicit_gemm_tiled' : 'conv2d_implicit_gemm',
+      ]);
+      setConvVersion('tiled-m16');
+      expect(convVersion()).toBe('tiled-m16');
+      expect(await shaders()).toEqual(['conv2d_implicit_gemm_tiled']);
+      setConvVersion('register-tm8');
+      expect(await shaders()).toEqual(['conv2d_implicit_gemm']);
+      expect(() => setConvVersion('fast' as ConvVersion)).toThrow(
+        'setConvVersion: unknown version "fast" (expected one of register, register-tm8, register-tm32, tiled, tiled-m16)',
+      );
     } finally {
       setConvVersion(null);
-      setMeasuredConvVersion(engine().adapter.isCPU ? null : byDefault);
+      setTuneMode('auto');
     }
   });
 });

@@ -5,10 +5,14 @@
 import { expect, beforeAll } from 'vitest';
 import { initEngine, Tensor, tidy, type Shape } from '../src/tensor/index.ts';
 
-/** Call at the top of a test file: one engine per test file (vitest runs files in separate processes). */
+/**
+ * Call at the top of a test file: one engine per test file (vitest runs files in separate processes). The kernel
+ * tuner is off, so every adapter runs its default kernels and a test's launches are its own; the tuner's tests
+ * (autotune.test.ts) turn it on, and every kernel version is tested by forcing it.
+ */
 export function useEngine(): void {
   beforeAll(async () => {
-    await initEngine();
+    await initEngine({ autotune: 'off' });
   });
 }
 

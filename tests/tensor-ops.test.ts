@@ -683,10 +683,11 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled)
     }
   }, 300_000);
 
-  it('split-K (partial products over k chunks, then their sum) matches float64 on both fast kernels', async () => {
+  it('split-K (register-splitk, tiled-splitk: partial products over k chunks, then their sum) matches float64', async () => {
     const { launchMatmul, setMatmulVersion, splitK } = await import('../src/tensor/matmul.ts');
     const saved = { ...splitK };
-    // Force splits on this CPU adapter (which never splits by default): chunks of ≥ 64 until 64 workgroups.
+    // Smaller thresholds than the default 128 workgroups / chunks of 256, so small products split: chunks of ≥ 64
+    // until 64 workgroups.
     splitK.minWorkgroups = () => 64;
     splitK.minChunk = 64;
     try {
@@ -713,7 +714,7 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled)
               }
               ref[p * M * N + i * N + j] = sum;
             }
-        for (const v of ['register', 'tiled'] as const) {
+        for (const v of ['register-splitk', 'tiled-splitk'] as const) {
           setMatmulVersion(v);
           const C = Tensor.fromArray(Float32Array.from(c0));
           const before = engine().stats().dispatches;

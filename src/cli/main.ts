@@ -6,7 +6,8 @@
  * files or folders given (one line, never a stack), 130 interrupted (train saves first).
  */
 import { isMainModule } from '../node/main-module.ts';
-import { reportError, setDebug } from './args.ts';
+import { reportError, setDebug, UsageError } from './args.ts';
+import { configureKernelsFromEnv } from '../node/tune-store.ts';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   train: {
@@ -60,4 +61,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (isMainModule(import.meta.url)) process.exitCode = await main(process.argv.slice(2));
+/** The environment's kernel settings (WGPU_GAN_AUTOTUNE, …; src/node/tune-store.ts), then the command. */
+export async function mainWithEnv(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    configureKernelsFromEnv(env);
+  } catch (e) {
+    return reportError(argv[0] ?? 'wgpu-gan', new UsageError((e as Error).message));
+  }
+  return main(argv);
+}
+
+if (isMainModule(import.meta.url)) process.exitCode = await mainWithEnv(process.argv.slice(2));

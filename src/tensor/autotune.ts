@@ -1,23 +1,57 @@
 /**
- * Kernel choice by measurement, on the adapter at hand.
+ * Kernel choice by measurement, per (adapter, op, shape), kept in a table that can be saved and read again.
  *
- * The conv kernels come in two versions (src/tensor/conv.ts): register tiles without workgroup memory, measured
- * fastest on CPU adapters (lavapipe, SwiftShader), and workgroup-memory tiles, the classic GPU design. Which one
- * wins on a given GPU is a matter of its caches, its barrier cost and its driver, so on a real GPU the engine
- * times both once, when it is created (initEngine), on a layer of the lesson's discriminator, and keeps the
- * faster as the default. On a CPU adapter nothing is timed: the register kernels stay.
+ * The conv and matmul ops have several kernels with the same inputs and outputs (register tiles for CPU adapters,
+ * workgroup-memory tiles for GPUs, several tile sizes, split-K or not; see conv.ts and matmul.ts). Which is
+ * fastest depends on the adapter and on the problem's shape, so the ops ask `chooseKernel` each time:
+ *
+ * 1. A problem already in the table runs its measured winner.
+ * 2. A new problem runs the op's default for now and is queued; the next time the program waits for the GPU
+ *    (`engine().read`, `engine().sync`, e.g. a loss read back after the first training step) the tuner times every
+ *    candidate on scratch inputs of that shape and records the winner (`tunePending`). From then on the winner
+ *    runs. Ops stay synchronous, and a shape costs its tuning once.
+ * 3. The table is loaded from and saved to a `TuneStore` (a JSON file in Node, `localStorage` in a browser),
+ *    under a key made of the adapter's identity and a hash of the kernels' source, so a new driver or a changed
+ *    kernel starts a fresh table.
+ *
+ * Tuning is on by default on GPUs and off on CPU adapters (lavapipe compiles each pipeline for seconds, and its
+ * register kernels were measured fastest at every shape tried); `setTuneMode('on')` (env `WGPU_GAN_AUTOTUNE=on`)
+ * turns it on there too. Anchor: burn/CubeCL's autotune, which also keys winners by a shape key and persists them.
  */
 import { engine } from './engine.ts';
-import { Tensor, tidy } from './tensor.ts';
-import {
-  conv2d,
-  conv2dInputGrad,
-  conv2dWeightGrad,
-  forcedConvVersion,
-  setConvVersion,
-  setMeasuredConvVersion,
-  type ConvVersion,
-} from './conv.ts';
+
+/** A tuning problem: one op at one shape, with scratch inputs to run each candidate kernel on. */
+export interface TuneProblem {
+  /** Records one run of the candidate (launches only; the tuner synchronises and times). */
+  run(candidate: string): void;
+  /** Frees the scratch inputs. */
+  dispose(): void;
+}
+
+export interface TuneEntry {
+  best: string;
+  /** Median milliseconds per candidate. */
+  ms: Record<string, number>;
+}
+
+/** The stored document: one section per adapter (and kernel source), each a table of winners by problem. */
+export interface TuneDocument {
+  format: typeof TUNE_FORMAT;
+  tables: Record<string, { adapter: string; updated: string; entries: Record<string, TuneEntry> }>;
+}
+
+export const TUNE_FORMAT = 'wgpu-gan-autotune/1';
+
+/** Where the table lives between runs. `load` returns whatever was saved (checked by the tuner) or null. */
+export interface TuneStore {
+  load(): unknown;
+  save(doc: TuneDocument): void;
+  /** For messages: where the table is kept. */
+  readonly where: string;
+}
+
+/** 'auto': tune on GPUs, not on CPU adapters; 'on': tune everywhere; 'off': defaults only, no table lookups. */
+export type TuneMode = 'auto' | 'on' | 'off';
 
 export interface Fastest<V extends string> {
   best: V;
@@ -26,8 +60,9 @@ export interface Fastest<V extends string> {
 }
 
 /**
- * Times each version `reps` times after one untimed warm-up run (pipeline compilation) and returns the one with
- * the lowest median; a tie keeps the earlier version.
+ * Times the versions in alternating rounds (one untimed warm-up run of each first, which compiles its pipelines;
+ * then `reps` rounds of one run of each, so a machine whose speed drifts slows all of them alike) and returns the
+ * one with the lowest median; a tie keeps the earlier version.
  */
 export async function pickFastest<V extends string>(
   versions: readonly V[],
@@ -35,55 +70,230 @@ export async function pickFastest<V extends string>(
   reps = 3,
 ): Promise<Fastest<V>> {
   if (versions.length === 0) throw new Error('pickFastest: no versions to compare');
+  const samples = new Map<V, number[]>(versions.map((v) => [v, []]));
+  for (const v of versions) await timeOnce(v);
+  for (let r = 0; r < reps; r++) for (const v of versions) samples.get(v)!.push(await timeOnce(v));
   const ms = {} as Record<V, number>;
   for (const v of versions) {
-    await timeOnce(v);
-    const samples: number[] = [];
-    for (let i = 0; i < reps; i++) samples.push(await timeOnce(v));
-    samples.sort((a, b) => a - b);
-    ms[v] = samples[Math.floor(samples.length / 2)]!;
+    const s = samples.get(v)!.sort((a, b) => a - b);
+    ms[v] = s[Math.floor(s.length / 2)]!;
   }
   let best = versions[0]!;
   for (const v of versions) if (ms[v] < ms[best]) best = v;
   return { best, ms };
 }
 
-/**
- * Times the conv kernel versions on the lesson discriminator's second layer at batch 64 (x [64,64,14,14],
- * w [128,64,4,4], stride 2, padding 1: forward, input gradient and weight gradient) and makes the faster one the
- * default. Returns the timings, or null on a CPU adapter, where it times nothing unless `force` is set.
- * A version forced with setConvVersion() stays forced.
- */
-export async function autotuneConv(
-  opts: { force?: boolean; reps?: number } = {},
-): Promise<Fastest<ConvVersion> | null> {
-  if (engine().adapter.isCPU && !opts.force) return null;
-  const conv = { stride: 2, padding: 1 };
-  const x = Tensor.randn([64, 64, 14, 14], { seed: 1 });
-  const w = Tensor.randn([128, 64, 4, 4], { seed: 2 });
-  const dy = Tensor.randn([64, 128, 7, 7], { seed: 3 });
-  const forced = forcedConvVersion();
-  try {
-    await engine().sync();
-    const result = await pickFastest<ConvVersion>(
-      ['register', 'tiled'],
-      async (v) => {
-        setConvVersion(v);
-        const t0 = performance.now();
-        tidy(() => {
-          conv2d(x, w, null, conv);
-          conv2dInputGrad([64, 64, 14, 14], w, dy, conv);
-          conv2dWeightGrad(x, [4, 4], dy, conv);
-        });
-        await engine().sync();
-        return performance.now() - t0;
-      },
-      opts.reps ?? 3,
-    );
-    setMeasuredConvVersion(result.best);
-    return result;
-  } finally {
-    setConvVersion(forced);
-    for (const t of [x, w, dy]) t.dispose();
+interface Pending {
+  candidates: readonly string[];
+  make: () => TuneProblem;
+}
+
+const state = {
+  mode: 'auto' as TuneMode,
+  reps: 3,
+  store: null as TuneStore | null,
+  /** The table key of the engine the entries belong to (they are dropped when another adapter shows up). */
+  tableKey: null as string | null,
+  entries: new Map<string, TuneEntry>(),
+  pending: new Map<string, Pending>(),
+  tuning: false,
+  /** Problems tuned since start-up, in order (for logs and benchmarks). */
+  log: [] as { problem: string; entry: TuneEntry }[],
+  /** Fingerprint of the kernels' source, set by the ops' modules (a changed kernel invalidates the table). */
+  kernelsHash: '',
+};
+
+/** Sets the tuning mode (see TuneMode). Queued problems are dropped when it turns off. */
+export function setTuneMode(mode: TuneMode): void {
+  state.mode = mode;
+  if (mode === 'off') state.pending.clear();
+}
+
+export function tuneMode(): TuneMode {
+  return state.mode;
+}
+
+/** Samples per candidate (after one warm-up run each). */
+export function setTuneReps(reps: number): void {
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`setTuneReps: reps must be an integer ≥ 1, got ${reps}`);
+  state.reps = reps;
+}
+
+/** Where tuned tables are loaded from and saved to (null: this process only). Reloads on the next lookup. */
+export function setTuneStore(store: TuneStore | null): void {
+  state.store = store;
+  state.tableKey = null;
+}
+
+/** Whether the tuner times new problems on this engine's adapter. */
+export function tuningEnabled(): boolean {
+  if (state.mode === 'off') return false;
+  return state.mode === 'on' || !engine().adapter.isCPU;
+}
+
+/** Registers the source text of kernels whose choice the tuner makes: a change starts a fresh table. */
+export function registerTunedKernels(sources: readonly string[]): void {
+  state.kernelsHash = fnv1a([state.kernelsHash, ...sources].join('\0'));
+  state.tableKey = null;
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
   }
+  return h.toString(16).padStart(8, '0');
+}
+
+/** The key of this engine's table: the adapter's identity and the kernels' fingerprint. */
+export function tableKey(): string {
+  const a = engine().adapter;
+  return `${a.vendor}|${a.architecture}|${a.device}|${a.description}|kernels ${state.kernelsHash}`;
+}
+
+/** Makes sure the in-memory table belongs to the current engine, loading the stored one if there is a store. */
+function syncTable(): void {
+  const key = tableKey();
+  if (state.tableKey === key) return;
+  state.tableKey = key;
+  state.entries.clear();
+  state.pending.clear();
+  const doc = readDocument();
+  const table = doc?.tables[key];
+  if (!table) return;
+  for (const [problem, entry] of Object.entries(table.entries)) {
+    if (isEntry(entry)) state.entries.set(problem, entry);
+  }
+}
+
+function isEntry(v: unknown): v is TuneEntry {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  if (typeof e.best !== 'string' || typeof e.ms !== 'object' || e.ms === null) return false;
+  return Object.values(e.ms).every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
+}
+
+/** The stored document if it is one of ours; a missing, unreadable or foreign one counts as empty. */
+function readDocument(): TuneDocument | null {
+  if (!state.store) return null;
+  let raw: unknown;
+  try {
+    raw = state.store.load();
+  } catch {
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null) return null;
+  const doc = raw as Partial<TuneDocument>;
+  if (doc.format !== TUNE_FORMAT || typeof doc.tables !== 'object' || doc.tables === null) return null;
+  return doc as TuneDocument;
+}
+
+function saveTable(): void {
+  if (!state.store || !state.tableKey) return;
+  const doc: TuneDocument = readDocument() ?? { format: TUNE_FORMAT, tables: {} };
+  doc.tables[state.tableKey] = {
+    adapter: engine().adapter.description || engine().adapter.slug,
+    updated: new Date().toISOString(),
+    entries: Object.fromEntries([...state.entries].sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
+  state.store.save(doc);
+}
+
+/**
+ * The kernel to run for `problem` (op and shape, e.g. "conv.gather|…"): its measured winner if the table has
+ * one among `candidates`, else `fallback` — and, with tuning enabled, the problem is queued to be timed at the
+ * next wait for the GPU. `make` builds scratch inputs of the problem's shape when it is timed.
+ */
+export function chooseKernel(
+  problem: string,
+  candidates: readonly string[],
+  fallback: string,
+  make: () => TuneProblem,
+): string {
+  if (state.mode === 'off' || candidates.length < 2) return fallback;
+  syncTable();
+  const entry = state.entries.get(problem);
+  if (entry && candidates.includes(entry.best)) return entry.best;
+  if (!tuningEnabled() || state.tuning) return fallback;
+  if (!state.pending.has(problem)) {
+    state.pending.set(problem, { candidates, make });
+    engine().beforeWait = tunePending;
+  }
+  return fallback;
+}
+
+/** The measured winner of a problem, if the table has one (for tests and logs). */
+export function tunedEntry(problem: string): TuneEntry | undefined {
+  if (state.mode === 'off') return undefined;
+  syncTable();
+  return state.entries.get(problem);
+}
+
+/** Problems queued for timing. */
+export function pendingProblems(): string[] {
+  return [...state.pending.keys()];
+}
+
+/** What was tuned in this process so far, in order. */
+export function tuneLog(): readonly { problem: string; entry: TuneEntry }[] {
+  return state.log;
+}
+
+/** Forgets the in-memory table, the queue and the log (the store is left as it is). */
+export function resetTuner(): void {
+  state.entries.clear();
+  state.pending.clear();
+  state.log.length = 0;
+  state.tableKey = null;
+}
+
+/**
+ * Times every queued problem's candidates and records the winners (then saves the table if there is a store).
+ * Called by the engine before it waits for the GPU; safe to call directly. GPU time comes from timestamp queries
+ * where the adapter has them (and no profile is being recorded), else from the wall clock around a sync.
+ */
+export async function tunePending(): Promise<number> {
+  if (state.tuning || state.pending.size === 0) return 0;
+  state.tuning = true;
+  const e = engine();
+  e.beforeWait = null;
+  let tuned = 0;
+  try {
+    await e.sync();
+    while (state.pending.size > 0) {
+      const [problem, p] = state.pending.entries().next().value as [string, Pending];
+      state.pending.delete(problem);
+      const scratch = p.make();
+      try {
+        const r = await pickFastest(p.candidates, (c) => timeRun(() => scratch.run(c)), state.reps);
+        const entry: TuneEntry = { best: r.best, ms: r.ms };
+        state.entries.set(problem, entry);
+        state.log.push({ problem, entry });
+        tuned++;
+      } finally {
+        scratch.dispose();
+      }
+    }
+  } finally {
+    state.tuning = false;
+  }
+  if (tuned > 0) saveTable();
+  return tuned;
+}
+
+/** Milliseconds of GPU time one recorded run takes. */
+async function timeRun(record: () => void): Promise<number> {
+  const e = engine();
+  if (e.device.features.has('timestamp-query') && !e.profiling) {
+    e.startProfiling();
+    record();
+    const rows = await e.stopProfiling();
+    return rows.reduce((n, r) => n + r.ms, 0);
+  }
+  await e.sync();
+  const t0 = performance.now();
+  record();
+  await e.sync();
+  return performance.now() - t0;
 }

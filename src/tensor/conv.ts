@@ -12,11 +12,13 @@
  *
  * Bias gradients are a sum of dY over batch and pixels.
  *
- * Each kernel comes in two versions with the same inputs and outputs (see convVersion()):
- *   'register' conv2d_implicit_gemm.wgsl, conv2d_weight_grad.wgsl — register tiles, no workgroup memory: what a
- *              CPU adapter (lavapipe) runs fastest, and correct everywhere.
- *   'tiled'    conv2d_implicit_gemm_tiled.wgsl, conv2d_weight_grad_tiled.wgsl — 64-wide tiles staged through
- *              workgroup memory, 4×4 per invocation: the classic GPU design, as matmul_tiled.wgsl.
+ * Each kernel comes in two designs with the same inputs and outputs, each with a few tile sizes (CONV_VERSIONS):
+ *   'register…' conv2d_implicit_gemm.wgsl, conv2d_weight_grad.wgsl — register tiles, no workgroup memory: what a
+ *               CPU adapter (lavapipe) runs fastest, and correct everywhere.
+ *   'tiled…'    conv2d_implicit_gemm_tiled.wgsl, conv2d_weight_grad_tiled.wgsl — 64-wide tiles staged through
+ *               workgroup memory, 4×4 per invocation: the classic GPU design, as matmul_tiled.wgsl.
+ * Each pass at each shape runs its measured winner where the tuner is on (./autotune.ts: by default on GPUs),
+ * else the adapter's default: register tiles on CPU adapters, workgroup tiles on GPUs.
  */
 import { engine, grid1d, type Kernel } from './engine.ts';
 import { shaderParams } from './params.ts';
@@ -25,6 +27,8 @@ import { record } from '../autograd/record.ts';
 import { sum, add, reshape, matmul } from './ops.ts';
 import { launchMatmul } from './matmul.ts';
 import { formatShape } from './shape.ts';
+import { chooseKernel, registerTunedKernels, tuningEnabled, type TuneProblem } from './autotune.ts';
+import { SHADERS } from '../shaders.gen.ts';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -131,13 +135,19 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 
 // ------------------------------------------------------------------ kernel selection
 
-export type ConvVersion = 'register' | 'tiled';
+/**
+ * The conv kernels a pass can run: register tiles with 16 (the default), 8 or 32 output channels per invocation,
+ * and workgroup-memory tiles with 64 (or, for narrow layers, 16) or always 16 channels per workgroup.
+ */
+export const CONV_VERSIONS = ['register', 'register-tm8', 'register-tm32', 'tiled', 'tiled-m16'] as const;
+export type ConvVersion = (typeof CONV_VERSIONS)[number];
 
 let forcedVersion: ConvVersion | null = null;
-let measuredVersion: ConvVersion | null = null;
 
-/** Forces the conv kernels every op uses (tests and benchmarks compare them); null = the default. */
+/** Forces the conv kernels every op uses (tests and benchmarks compare them); null = per shape. */
 export function setConvVersion(v: ConvVersion | null): void {
+  if (v !== null && !CONV_VERSIONS.includes(v))
+    throw new Error(`setConvVersion: unknown version "${v}" (expected one of ${CONV_VERSIONS.join(', ')})`);
   forcedVersion = v;
 }
 
@@ -146,18 +156,61 @@ export function forcedConvVersion(): ConvVersion | null {
   return forcedVersion;
 }
 
-/** Records the version autotuneConv() measured fastest on this adapter (src/tensor/autotune.ts). */
-export function setMeasuredConvVersion(v: ConvVersion | null): void {
-  measuredVersion = v;
+/** What a pass runs before (or without) tuning: register tiles on CPU adapters, workgroup tiles on GPUs. */
+export function defaultConvVersion(): ConvVersion {
+  return engine().adapter.isCPU ? 'register' : 'tiled';
+}
+
+/** The forced version, else 'autotuned' when shapes are tuned on this adapter, else the default. */
+export function convVersion(): ConvVersion | 'autotuned' {
+  return forcedVersion ?? (tuningEnabled() ? 'autotuned' : defaultConvVersion());
+}
+
+registerTunedKernels(
+  ['conv2d_implicit_gemm', 'conv2d_implicit_gemm_tiled', 'conv2d_weight_grad', 'conv2d_weight_grad_tiled'].map(
+    (name) => SHADERS[name]!,
+  ),
+);
+
+/** Whether a version uses workgroup tiles, and its channel tile for a pass with `channels` output rows. */
+function convTile(v: ConvVersion, channels: number, registerTM: number): { tiled: boolean; TM: number } {
+  switch (v) {
+    case 'tiled':
+      return { tiled: true, TM: tiledChannelTile(channels) };
+    case 'tiled-m16':
+      return { tiled: true, TM: 16 };
+    case 'register-tm8':
+      return { tiled: false, TM: channelTile(8, channels) };
+    case 'register-tm32':
+      return { tiled: false, TM: channelTile(32, channels) };
+    default:
+      return { tiled: false, TM: channelTile(registerTM, channels) };
+  }
 }
 
 /**
- * The conv kernels in use: the forced version, else the one measured fastest on this GPU when the engine was
- * created (autotuneConv), else 'register' — always the case on CPU adapters, where it was measured fastest and
- * nothing is timed.
+ * The version a conv pass runs: forced, else its tuned winner, else the default (see ./autotune.ts). Versions
+ * that would give the same kernel and tile for this many channels as an earlier one are not candidates.
  */
-export function convVersion(): ConvVersion {
-  return forcedVersion ?? measuredVersion ?? 'register';
+function pickConv(problem: string, channels: number, registerTM: number, make: () => TuneProblem): ConvVersion {
+  if (forcedVersion) return forcedVersion;
+  const seen = new Set<string>();
+  const candidates = CONV_VERSIONS.filter((v) => {
+    const t = convTile(v, channels, registerTM);
+    const id = `${t.tiled} ${t.TM}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  return chooseKernel(problem, candidates, defaultConvVersion(), make) as ConvVersion;
+}
+
+/** A conv geometry as a tuning key. */
+function geometryKey(geo: ConvGeometry): string {
+  return (
+    `${geo.N}x${geo.Cin}x${geo.H}x${geo.W} to ${geo.Cout}x${geo.Ho}x${geo.Wo} k${geo.kh}x${geo.kw}` +
+    ` s${geo.stride} p${geo.padding} d${geo.dilation}`
+  );
 }
 
 /** Output channels per workgroup of the tiled kernels: 64, or 16 when there are few (less waste past outC). */
@@ -264,14 +317,36 @@ function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | nu
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
   if (transposed && outC === 1 && geo.kh * geo.kw <= 64) return singleChannelTransposed(geo, src, w, bias);
+  if (geo.N * outC * outH * outW === 0) return Tensor.empty([geo.N, outC, outH, outW]);
+  const problem = `conv.gather${transposed ? '.T' : ''}|${geometryKey(geo)}`;
+  const version = pickConv(problem, outC, convTiles.gatherTM, () => {
+    const s = Tensor.zeros([geo.N, srcC, srcH, srcW]);
+    const wz = Tensor.zeros(w.shape);
+    return {
+      run: (v) => gatherConvWith(geo, s, wz, null, transposed, v as ConvVersion).dispose(),
+      dispose: () => [s, wz].forEach((t) => t.dispose()),
+    };
+  });
+  return gatherConvWith(geo, src, w, bias, transposed, version);
+}
+
+/** gatherConv with a given kernel version. */
+function gatherConvWith(
+  geo: ConvGeometry,
+  src: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  transposed: boolean,
+  version: ConvVersion,
+): Tensor {
+  const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
+  const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
   const out = Tensor.empty([geo.N, outC, outH, outW]);
-  if (out.size === 0) return out;
-  const tiled = convVersion() === 'tiled';
   const [phasesH, phasesW] = transposed ? geo.stride : [1, 1];
   const maxPixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
-  const TM = tiled ? tiledChannelTile(outC) : channelTile(convTiles.gatherTM, outC);
+  const { tiled, TM } = convTile(version, outC, convTiles.gatherTM);
   const TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
   const kernel: Kernel & { shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_tiled' } = tiled
     ? { shader: 'conv2d_implicit_gemm_tiled', subs: { TILE_M: String(TM) }, constants: { TRANSPOSED: transposed } }
@@ -385,14 +460,28 @@ function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias
  * output resolution (Ho, Wo), G at the conv input resolution (H, W). Returns [pC, gC, kh, kw].
  */
 function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor): Tensor {
+  const [pC, gC] = [P.shape[1], G.shape[1]];
+  if (pC * gC * geo.kh * geo.kw === 0) return Tensor.empty([pC, gC, geo.kh, geo.kw]);
+  const version = pickConv(`conv.wgrad|${geometryKey(geo)}`, pC, convTiles.wgradTM, () => {
+    const p = Tensor.zeros(P.shape);
+    const g = Tensor.zeros(G.shape);
+    return {
+      run: (v) => weightGradWith(geo, p, g, v as ConvVersion).dispose(),
+      dispose: () => [p, g].forEach((t) => t.dispose()),
+    };
+  });
+  return weightGradWith(geo, P, G, version);
+}
+
+/** weightGrad with a given kernel version. */
+function weightGradWith(geo: ConvGeometry, P: Tensor, G: Tensor, version: ConvVersion): Tensor {
   const pC = P.shape[1];
   const gC = G.shape[1];
   const taps = geo.kh * geo.kw;
   const columns = gC * taps;
-  const tiled = convVersion() === 'tiled';
   // A workgroup covers TM rows × 64·TC columns: register kernel, TM × TC per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
-  const TM = tiled ? tiledChannelTile(pC) : channelTile(convTiles.wgradTM, pC);
+  const { tiled, TM } = convTile(version, pC, convTiles.wgradTM);
   const TC = tiled ? 1 : laneTile(convTiles.wgradTC, TM, columns);
   const kernel: Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_tiled' } = tiled
     ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) } }

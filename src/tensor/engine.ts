@@ -67,6 +67,11 @@ export class Engine {
   private firstError: string | null = null;
   private counters = { dispatches: 0, submits: 0 };
   private profiler: Profiler | null = null;
+  /**
+   * Runs before the engine waits for the GPU (read, sync): the autotuner (./autotune.ts) sets it while it has
+   * problems queued, and times them there. It clears itself before running.
+   */
+  beforeWait: (() => Promise<unknown>) | null = null;
   /** Optional per-kernel hook (e.g. a profiler counting launches by name). */
   onLaunch: ((kernel: Kernel, workgroups: [number, number, number]) => void) | null = null;
 
@@ -218,6 +223,11 @@ export class Engine {
     this.profiler = { querySet, resolve, capacity, labels: [], reads: [], totals: new Map() };
   }
 
+  /** Whether startProfiling() is in effect. */
+  get profiling(): boolean {
+    return this.profiler !== null;
+  }
+
   /** Stops profiling; returns per-kernel GPU time (sorted, largest first) since startProfiling(). */
   async stopProfiling(): Promise<KernelTime[]> {
     const p = this.profiler;
@@ -336,6 +346,7 @@ export class Engine {
   /** Reads `bytes` bytes of a buffer back to the CPU. Submits pending work first. */
   async read(buffer: GPUBuffer, byteOffset: number, bytes: number): Promise<Float32Array> {
     this.checkAlive();
+    if (this.beforeWait) await this.beforeWait();
     if (bytes === 0) return new Float32Array(0);
     const staging = this.readback.acquire(bytes);
     this.copy(buffer, byteOffset, staging, 0, bytes);
@@ -357,6 +368,7 @@ export class Engine {
 
   /** Waits until the GPU has finished all submitted work (used by benchmarks). */
   async sync(): Promise<void> {
+    if (this.beforeWait) await this.beforeWait();
     this.submit();
     await this.device.queue.onSubmittedWorkDone();
     this.checkAlive();

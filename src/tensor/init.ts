@@ -1,17 +1,21 @@
 /**
- * `initEngine`: the engine, then what depends on it being there. It sits above the ops because the autotuner
- * runs convolutions; the engine itself (./engine.ts) imports nothing above it.
+ * `initEngine`: the engine, then the settings that depend on it being there. It sits above the ops so that it can
+ * set up the per-shape kernel tuner (./autotune.ts) they consult; the engine itself (./engine.ts) imports nothing
+ * above it.
  */
 import { engine, hasEngine, startEngine, type Engine } from './engine.ts';
-import { autotuneConv } from './autotune.ts';
+import { setTuneMode, setTuneStore, type TuneMode, type TuneStore } from './autotune.ts';
 
 /**
- * Creates (once) the global engine every tensor op uses. On a real GPU it then times the two conv kernel
- * versions and keeps the faster (./autotune.ts; `autotune: false` skips that); on a CPU adapter it times nothing.
+ * Creates (once) the global engine every tensor op uses. `autotune` sets the tuner's mode ('auto' by default:
+ * conv and matmul kernels are timed per shape on GPUs, not on CPU adapters; false = 'off'), `tuneStore` where
+ * its table is kept between runs (a JSON file in Node: src/node/tune-store.ts; localStorage in a browser).
  */
-export async function initEngine(opts: { dawnOptions?: string[]; autotune?: boolean } = {}): Promise<Engine> {
+export async function initEngine(
+  opts: { dawnOptions?: string[]; autotune?: false | TuneMode; tuneStore?: TuneStore | null } = {},
+): Promise<Engine> {
+  if (opts.autotune !== undefined) setTuneMode(opts.autotune === false ? 'off' : opts.autotune);
+  if (opts.tuneStore !== undefined) setTuneStore(opts.tuneStore);
   if (hasEngine()) return engine();
-  const created = await startEngine(opts);
-  if (!created.adapter.isCPU && opts.autotune !== false) await autotuneConv();
-  return created;
+  return startEngine(opts);
 }

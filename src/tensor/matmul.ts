@@ -7,8 +7,10 @@
  *                          (lavapipe, SwiftShader) runs fastest, and correct everywhere.
  *   v3 matmul_tiled.wgsl — 64×64 tiles staged through workgroup memory, 4×4 per invocation: the classic GPU
  *                          kernel (about 6× slower than v2 on lavapipe, where barriers are thread switches).
- * By default the engine picks v2 on CPU adapters and v3 on real GPUs. On GPUs, products with too few output
- * tiles for the machine and a long k are split along k (splitCount below) and summed by matmul_split_sum.wgsl.
+ * v2 and v3 also run with k split into chunks (`-splitk`): a product with too few output tiles to fill a GPU
+ * and a long k is split along k (splitCount below) and the partials summed by matmul_split_sum.wgsl.
+ * Each shape runs its measured winner where the tuner is on (./autotune.ts: by default on GPUs), else the
+ * default: v2 unsplit on CPU adapters, v3 with split-K on GPUs.
  *
  * The differentiable ops on top, at the end: `matmul` (torch.matmul semantics, batch dimensions broadcast) and
  * `linear` (x·Wᵀ + b). Both backward passes are this same launcher with the transpose flags set.
@@ -20,6 +22,8 @@ import { record } from '../autograd/record.ts';
 import { broadcastShapes, formatShape } from './shape.ts';
 import { reduceAndFree } from './reduce-kernel.ts';
 import { add } from './elementwise.ts';
+import { chooseKernel, registerTunedKernels, tuningEnabled } from './autotune.ts';
+import { SHADERS } from '../shaders.gen.ts';
 import { reshape, expandRaw } from './movement.ts';
 
 export interface MatmulArgs {
@@ -38,24 +42,42 @@ export interface MatmulArgs {
   accumulate: boolean;
 }
 
-export type MatmulVersion = 'naive' | 'register' | 'tiled';
+/**
+ * The kernels a product can run: the three versions above, and v2/v3 with k split into chunks (`-splitk`, see
+ * splitCount) where the product has too few output tiles to fill a GPU. 'naive' is never chosen by itself.
+ */
+export const MATMUL_VERSIONS = ['naive', 'register', 'register-splitk', 'tiled', 'tiled-splitk'] as const;
+export type MatmulVersion = (typeof MATMUL_VERSIONS)[number];
 
 let forced: MatmulVersion | null = null;
 
-/** Forces the matmul kernel every op uses (tests and the kernel explorer compare them); null = per adapter. */
+/** Forces the matmul kernel every op uses (tests and the kernel explorer compare them); null = per shape. */
 export function setMatmulVersion(v: MatmulVersion | null): void {
+  if (v !== null && !MATMUL_VERSIONS.includes(v))
+    throw new Error(`setMatmulVersion: unknown version "${v}" (expected one of ${MATMUL_VERSIONS.join(', ')})`);
   forced = v;
 }
 
-export function matmulVersion(): MatmulVersion {
-  return forced ?? (engine().adapter.isCPU ? 'register' : 'tiled');
+/** The version forced with setMatmulVersion(), or null. */
+export function forcedMatmulVersion(): MatmulVersion | null {
+  return forced;
 }
 
 /**
- * Register kernel workgroup: WG_X × WG_Y invocations (16 to 64), each owning 8 rows × 16 columns of C. Narrow
- * outputs get a narrower workgroup and short ones a shorter one, so fewer invocations sit idle or redo rows
- * past N and M.
+ * What a product runs before (or without) tuning: v2 unsplit on CPU adapters, v3 with split-K on GPUs. With
+ * tuning on, each shape then runs its measured winner (./autotune.ts).
  */
+export function defaultMatmulVersion(): MatmulVersion {
+  return engine().adapter.isCPU ? 'register' : 'tiled-splitk';
+}
+
+/** The forced version, else 'autotuned' when shapes are tuned on this adapter, else the default. */
+export function matmulVersion(): MatmulVersion | 'autotuned' {
+  return forced ?? (tuningEnabled() ? 'autotuned' : defaultMatmulVersion());
+}
+
+registerTunedKernels([SHADERS.matmul!, SHADERS.matmul_tiled!, SHADERS.matmul_split_sum!]);
+
 function registerWorkgroup(M: number, N: number): [number, number] {
   const need = Math.ceil(N / 16);
   let wx = 1;
@@ -86,24 +108,72 @@ export function splitCount(
 }
 
 /**
- * Split-K thresholds. GPUs: 128 workgroups (about one per SM of a large GPU; not yet timed on one). CPU
- * adapters: never — on lavapipe (2 cores) splitting the Gram products of style transfer measured no faster
- * (C = 64, k = 16384: 17.3 ms unsplit, 20.4 ms in 16 chunks), since a CPU is already busy with a few workgroups.
+ * Split-K thresholds of the `-splitk` versions: 128 workgroups (about one per SM of a large GPU). Whether
+ * splitting pays is measured per shape by the tuner; on lavapipe (2 cores) splitting the Gram products of style
+ * transfer once measured no faster (C = 64, k = 16384: 17.3 ms unsplit, 20.4 ms in 16 chunks), so CPU adapters
+ * default to the unsplit kernel.
  */
-export const splitK = {
-  minWorkgroups: (): number => (engine().adapter.isCPU ? 1 : 128),
-  minChunk: 256,
-};
+export const splitK = { minWorkgroups: (): number => 128, minChunk: 256 };
+
+/** The grid of a v2 or v3 launch and its kernel. */
+function matmulGrid(m: MatmulArgs, tiled: boolean): [Kernel & { shader: 'matmul' | 'matmul_tiled' }, number, number] {
+  const flags = { TRANS_A: m.transA, TRANS_B: m.transB, ACCUMULATE: m.accumulate };
+  if (tiled) return [{ shader: 'matmul_tiled', constants: flags }, Math.ceil(m.N / 64), Math.ceil(m.M / 64)];
+  const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
+  return [
+    { shader: 'matmul', constants: { ...flags, WG_X, WG_Y } },
+    Math.ceil(m.N / (16 * WG_X)),
+    Math.ceil(m.M / (8 * WG_Y)),
+  ];
+}
+
+/** The number of k chunks `version` runs this product in (1 for the unsplit versions). */
+function splitsOf(m: MatmulArgs, version: MatmulVersion): number {
+  if (!version.endsWith('-splitk')) return 1;
+  const [, gx, gy] = matmulGrid(m, version.startsWith('tiled'));
+  const splits = splitCount(gx * gy * m.batch, m.K);
+  return m.batch * splits > 65535 ? 1 : Math.ceil(m.K / Math.ceil(m.K / splits));
+}
+
+/** The candidates for this product, without versions that would run the same launches as an earlier one. */
+function matmulCandidates(m: MatmulArgs): MatmulVersion[] {
+  const out: MatmulVersion[] = [];
+  for (const v of ['register', 'register-splitk', 'tiled', 'tiled-splitk'] as const)
+    if (!v.endsWith('-splitk') || splitsOf(m, v) > 1) out.push(v);
+  return out;
+}
+
+/** The version this product runs: forced, else its tuned winner, else the default (see ./autotune.ts). */
+function pickMatmul(m: MatmulArgs): MatmulVersion {
+  if (forced) return forced;
+  const candidates = matmulCandidates(m);
+  let fallback = defaultMatmulVersion();
+  if (!candidates.includes(fallback)) fallback = fallback.replace('-splitk', '') as MatmulVersion;
+  const key = `matmul|${m.M}x${m.N}x${m.K} batch ${m.batch} strides ${m.aBatchStride === 0 ? 0 : 1}${m.bBatchStride === 0 ? 0 : 1} trans ${+m.transA}${+m.transB} acc ${+m.accumulate}`;
+  return chooseKernel(key, candidates, fallback, () => {
+    const e = engine();
+    const A = e.alloc(4 * Math.max(1, (m.aBatchStride === 0 ? 1 : m.batch) * m.M * m.K));
+    const B = e.alloc(4 * Math.max(1, (m.bBatchStride === 0 ? 1 : m.batch) * m.K * m.N));
+    const C = e.alloc(4 * Math.max(1, m.batch * m.M * m.N));
+    return {
+      run: (v) => launchMatmulWith({ ...m, A, B, C }, v as MatmulVersion),
+      dispose: () => [A, B, C].forEach((b) => e.free(b)),
+    };
+  }) as MatmulVersion;
+}
 
 export function launchMatmul(m: MatmulArgs): void {
   if (m.M === 0 || m.N === 0 || m.batch === 0) return;
   if (m.batch > 65535)
     throw new Error(`matmul: batch of ${m.batch} matrices exceeds the 65535 workgroups a dispatch allows in z`);
-  const flags = { TRANS_A: m.transA, TRANS_B: m.transB, ACCUMULATE: m.accumulate };
-  const version = matmulVersion();
+  launchMatmulWith(m, pickMatmul(m));
+}
+
+/** Records the product with the given version. */
+function launchMatmulWith(m: MatmulArgs, version: MatmulVersion): void {
   if (version === 'naive') {
     engine().launch(
-      { shader: 'matmul_naive', constants: flags },
+      { shader: 'matmul_naive', constants: { TRANS_A: m.transA, TRANS_B: m.transB, ACCUMULATE: m.accumulate } },
       {
         params: naiveParams(m),
         buffers: [m.A, m.B, m.C],
@@ -112,19 +182,9 @@ export function launchMatmul(m: MatmulArgs): void {
     );
     return;
   }
-  const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
-  const [kernel, gx, gy]: [Kernel & { shader: 'matmul' | 'matmul_tiled' }, number, number] =
-    version === 'tiled'
-      ? [{ shader: 'matmul_tiled', constants: flags }, Math.ceil(m.N / 64), Math.ceil(m.M / 64)]
-      : [
-          { shader: 'matmul', constants: { ...flags, WG_X, WG_Y } },
-          Math.ceil(m.N / (16 * WG_X)),
-          Math.ceil(m.M / (8 * WG_Y)),
-        ];
-  let splits = splitCount(gx * gy * m.batch, m.K);
-  const kChunk = Math.ceil(m.K / splits);
-  splits = Math.ceil(m.K / kChunk);
-  if (splits === 1 || m.batch * splits > 65535) {
+  const [kernel, gx, gy] = matmulGrid(m, version.startsWith('tiled'));
+  const splits = splitsOf(m, version);
+  if (splits === 1) {
     engine().launch(kernel, {
       params: matmulParams(kernel.shader, m, 1, m.K),
       buffers: [m.A, m.B, m.C],
@@ -132,6 +192,7 @@ export function launchMatmul(m: MatmulArgs): void {
     });
     return;
   }
+  const kChunk = Math.ceil(m.K / splits);
   // Pass 1: partial products into a scratch buffer [batch·splits, M, N]; pass 2: their sum into C.
   const e = engine();
   const partials = e.alloc(m.batch * splits * m.M * m.N * 4);

@@ -4,6 +4,7 @@
  */
 import { initEngine, engine, type Engine } from '../../src/tensor/index.ts';
 import type { RgbaImage } from '../../src/io/image.ts';
+import type { TuneDocument, TuneStore } from '../../src/tensor/autotune.ts';
 
 const PAGES = [
   ['index.html', 'Home'],
@@ -71,7 +72,7 @@ export async function startGpu(): Promise<Engine | null> {
   if (missing) return gpuUnavailable(missing);
   let eng: Engine;
   try {
-    eng = await initEngine();
+    eng = await initEngine({ tuneStore: localStorageTuneStore() });
   } catch (e) {
     const msg = (e as Error).message;
     return gpuUnavailable(
@@ -93,6 +94,28 @@ export async function startGpu(): Promise<Engine | null> {
   document.body.dataset.gpu = 'ready';
   $('adapter').textContent = describeAdapter();
   return eng;
+}
+
+/** The kernel tuner's table (src/tensor/autotune.ts) in this site's localStorage, or null where there is none. */
+function localStorageTuneStore(): TuneStore | null {
+  const KEY = 'wgpu-gan-autotune';
+  let storage: Storage;
+  try {
+    storage = window.localStorage;
+  } catch {
+    return null; // storage disabled (privacy settings, sandboxed frame)
+  }
+  return {
+    where: `localStorage["${KEY}"]`,
+    load: () => JSON.parse(storage.getItem(KEY) ?? 'null'),
+    save: (doc: TuneDocument) => {
+      try {
+        storage.setItem(KEY, JSON.stringify(doc));
+      } catch {
+        // Quota exceeded or storage disabled: the next visit tunes again.
+      }
+    },
+  };
 }
 
 function gpuUnavailable(message: string): null {

@@ -26,7 +26,7 @@ import {
   type UnaryOp,
   type ConvVersion,
 } from '../../src/tensor/index.ts';
-import { setMatmulVersion, splitK, type MatmulVersion } from '../../src/tensor/matmul.ts';
+import { defaultMatmulVersion, setMatmulVersion, splitK, type MatmulVersion } from '../../src/tensor/matmul.ts';
 import { Adam, SGD } from '../../src/nn/index.ts';
 import { SHADERS } from '../../src/shaders.gen.ts';
 import { Rng } from '../../src/data/dataset.ts';
@@ -475,7 +475,7 @@ function withMatmul(v: MatmulVersion): Experiment {
   );
 }
 
-/** matmul with split-K forced (chunks of ≥ 64 along k until 64 workgroups), whatever the adapter. */
+/** matmul with split-K forced (chunks of ≥ 64 along k until 64 workgroups; the adapter's default kernel, split). */
 function splitMatmulExperiment(): Experiment {
   const base = matmulExperiment(600);
   const saved = { ...splitK };
@@ -485,8 +485,12 @@ function splitMatmulExperiment(): Experiment {
     () => {
       splitK.minWorkgroups = () => 64;
       splitK.minChunk = 64;
+      setMatmulVersion(`${defaultMatmulVersion().replace('-splitk', '')}-splitk` as MatmulVersion);
     },
-    () => Object.assign(splitK, saved),
+    () => {
+      Object.assign(splitK, saved);
+      setMatmulVersion(null);
+    },
   );
 }
 

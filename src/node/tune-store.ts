@@ -1,0 +1,71 @@
+/**
+ * The kernel tuner's table in a JSON file (src/tensor/autotune.ts keeps it in memory), and the environment
+ * variables that steer kernel choice in the command-line programs and benchmarks:
+ *
+ *   WGPU_GAN_AUTOTUNE       auto (default: tune per shape on GPUs, not on CPU adapters) | on | off
+ *   WGPU_GAN_AUTOTUNE_FILE  the table's file (default $XDG_CACHE_HOME/wgpu-gan/autotune.json, or ~/.cache/…);
+ *                           "none" keeps it in memory only
+ *   WGPU_GAN_CONV           force one conv version for every pass (register, register-tm8, …, tiled, tiled-m16)
+ *   WGPU_GAN_MATMUL         force one matmul version (naive, register, register-splitk, tiled, tiled-splitk)
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTuneMode, setTuneStore, type TuneDocument, type TuneMode, type TuneStore } from '../tensor/autotune.ts';
+import { CONV_VERSIONS, setConvVersion, type ConvVersion } from '../tensor/conv.ts';
+import { MATMUL_VERSIONS, setMatmulVersion, type MatmulVersion } from '../tensor/matmul.ts';
+import { ensureDir, writeFileAtomic } from './files.ts';
+
+/** A tuning table kept in a JSON file (written atomically; an unreadable file counts as empty). */
+export function fileTuneStore(path: string): TuneStore {
+  return {
+    where: path,
+    load(): unknown {
+      if (!existsSync(path)) return null;
+      return JSON.parse(readFileSync(path, 'utf8'));
+    },
+    save(doc: TuneDocument): void {
+      try {
+        ensureDir(dirname(path));
+        writeFileAtomic(path, JSON.stringify(doc, null, 1) + '\n');
+      } catch (e) {
+        // A table that cannot be saved only costs the next run its tuning again.
+        console.error(`autotune: could not save the kernel table to ${path}: ${(e as Error).message}`);
+      }
+    },
+  };
+}
+
+/** The default table file: $XDG_CACHE_HOME/wgpu-gan/autotune.json, else ~/.cache/wgpu-gan/autotune.json. */
+export function defaultTuneFile(env: NodeJS.ProcessEnv = process.env): string {
+  const cache = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(cache, 'wgpu-gan', 'autotune.json');
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value))
+    throw new Error(`${name}="${value}" is not one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+/**
+ * Applies the WGPU_GAN_AUTOTUNE* / WGPU_GAN_CONV / WGPU_GAN_MATMUL variables (see the file's header); throws an
+ * Error naming the variable for a value it does not know. Returns what it set, for a log line.
+ */
+export function configureKernelsFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  mode: TuneMode;
+  file: string | null;
+  conv: ConvVersion | null;
+  matmul: MatmulVersion | null;
+} {
+  const mode = oneOf<TuneMode>('WGPU_GAN_AUTOTUNE', env.WGPU_GAN_AUTOTUNE || 'auto', ['auto', 'on', 'off']);
+  const conv = env.WGPU_GAN_CONV ? oneOf('WGPU_GAN_CONV', env.WGPU_GAN_CONV, CONV_VERSIONS) : null;
+  const matmul = env.WGPU_GAN_MATMUL ? oneOf('WGPU_GAN_MATMUL', env.WGPU_GAN_MATMUL, MATMUL_VERSIONS) : null;
+  const fileVar = env.WGPU_GAN_AUTOTUNE_FILE;
+  const file = fileVar === 'none' ? null : fileVar || defaultTuneFile(env);
+  setTuneMode(mode);
+  setTuneStore(file ? fileTuneStore(file) : null);
+  setConvVersion(conv);
+  setMatmulVersion(matmul);
+  return { mode, file, conv, matmul };
+}
