@@ -124,6 +124,13 @@ const cases: Case[] = [
   [() => ['train', '--resume', '--model', 'dcgan', '--out', join(dir, 'run')], 2, /--resume: .*dense run, not dcgan/],
   [() => ['train', '--model', 'dcgan32', '--eval-every', '5', '--out', join(dir, 'r5')], 2, /--eval-every/],
   [() => ['train', '--batch', '100', '--limit', '50', '--out', join(dir, 'r6')], 2, /--dataset .*fewer than one batch/],
+  [() => ['train', '--final-eval', 'maybe'], 2, /--final-eval: expected true or false, got "maybe"/],
+  [() => ['train', '--final-eval', 'true', '--final-eval', 'false'], 2, /--final-eval given 2 times/],
+  [
+    () => ['train', '--model', 'dcgan32', '--final-eval', 'true', '--out', join(dir, 'r7')],
+    2,
+    /--final-eval true: scoring needs a classifier/,
+  ],
   // --- sample ---
   [() => ['sample'], 2, /--checkpoint FILE is required/],
   [() => ['sample', '--checkpoint', ckpt()], 2, /--out FILE\.png is required/],

@@ -8,6 +8,8 @@
  *   loss.png               D and G loss curves
  *   interpolation.png      spherical latent interpolations
  *   checkpoint.safetensors G, D, both Adam states and the counters, written atomically
+ *   eval.jsonl, fd.png     scores along the run (--eval-every)
+ *   eval.json              the final score, as `eval` writes it (--final-eval, on where a classifier fits)
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -42,7 +44,7 @@ import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
 import { NonFiniteStateError, CheckpointError } from '../nn/checkpoint.ts';
 import { writePng } from '../node/png.ts';
 import { ProgressBar } from '../node/progress.ts';
-import { evaluateForDataset, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
+import { evaluateForDataset, writeEvaluation, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
 
 export { UsageError, InputError } from './args.ts';
 
@@ -201,6 +203,13 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     default: 0,
     help: "every N steps, score 2000 samples with the dataset's classifier (as `eval` does) and append step, Fréchet distance, coverage and confident rate to eval.jsonl, drawn as fd.png (mnist and fashion-mnist with the 28×28 models; 0 = never)",
   },
+  {
+    name: 'final-eval',
+    type: 'string',
+    choices: ['true', 'false'],
+    default: 'true',
+    help: 'at the end, score 2000 samples as `eval` does, print coverage, confident rate and Fréchet distance beside the real-vs-real baseline, and write eval.json (mnist and fashion-mnist with the 28×28 models; skipped for other data)',
+  },
   { name: 'help', type: 'boolean', short: 'h', help: 'this text' },
 ];
 
@@ -288,6 +297,9 @@ interface TrainArgs {
   resume: boolean;
   grid: number;
   evalEvery: number;
+  /** Score the generator at the end (`--final-eval`); `finalEvalGiven`: asked for on the command line. */
+  finalEval: boolean;
+  finalEvalGiven: boolean;
   options: TrainOptions;
   /** Options given on the command line that may change when a run resumes (the others come from the checkpoint). */
   resumeOverrides: Partial<TrainOptions>;
@@ -332,6 +344,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     resume: o.bool('resume'),
     grid: o.num('grid'),
     evalEvery: o.num('eval-every'),
+    finalEval: o.str('final-eval') === 'true',
+    finalEvalGiven: o.given('final-eval'),
     options,
     resumeOverrides,
   };
@@ -394,15 +408,44 @@ function runSpec(
       );
     }
   }
-  if (
-    a.evalEvery > 0 &&
-    (!(CLASSIFIER_DATASETS as readonly string[]).includes(a.dataset) || spec.channels !== 1 || spec.size !== 28)
-  ) {
-    throw new UsageError(
-      `--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is ${spec.kind} on ${a.dataset}`,
-    );
+  const scorable = canScore(a.dataset, spec);
+  for (const [flag, asked] of [
+    ['--eval-every', a.evalEvery > 0],
+    ['--final-eval true', a.finalEval && a.finalEvalGiven],
+  ] as const) {
+    if (asked && !scorable)
+      throw new UsageError(
+        `${flag}: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is ${spec.kind} on ${a.dataset}`,
+      );
   }
   return { spec, options, resumeBytes };
+}
+
+/** Whether a classifier fits the data and the model (`--eval-every`, `--final-eval`): mnist or fashion-mnist, 1×28×28. */
+function canScore(dataset: string, spec: GanSpec): boolean {
+  return (CLASSIFIER_DATASETS as readonly string[]).includes(dataset) && spec.channels === 1 && spec.size === 28;
+}
+
+/**
+ * `--final-eval`: scores the generator grids are drawn from (the weight average when there is one) as `eval` scores
+ * the checkpoint just written (2000 samples, latent seed EVAL_SEED), prints one line and writes eval.json.
+ */
+async function finalEvaluation(trainer: GanTrainer, a: TrainArgs, ckptPath: string): Promise<void> {
+  const n = 2000;
+  const e = await evaluateForDataset(a.dataset, await trainer.sampleValues(n, EVAL_SEED));
+  const path = writeEvaluation(a.out, e, {
+    checkpoint: ckptPath,
+    step: trainer.step,
+    model: trainer.spec.kind,
+    dataset: a.dataset,
+    generator: trainer.sampledModule,
+  });
+  const classes = e.classHistogram.length;
+  console.log(
+    `Score at step ${trainer.step} (${n} samples of ${trainer.sampledModule === 'G_ema' ? 'the G weight average' : 'G'}, as \`eval\`): ` +
+      `${e.coverage.count}/${classes} classes, ${(100 * e.confidentRate).toFixed(1)}% confident, ` +
+      `Fréchet distance ${e.fd.toFixed(2)} (real-vs-real ${e.fdRealVsRealBaseline.toFixed(2)}, ratio ${(e.fd / e.fdRealVsRealBaseline).toFixed(2)}×) → ${path}`,
+  );
 }
 
 /** `--eval-every`'s point: the sampled generator's scores, and with a weight average the trained G's distance too. */
@@ -580,6 +623,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   await save('final');
   await writeFinalImages(trainer, a.out, a.grid, history);
   reportRun(trainer, history, { interrupted, seconds: (performance.now() - t0) / 1000, startStep, out: a.out });
+  // after Ctrl-C the user wants out: no scoring then
+  if (a.finalEval && !interrupted && canScore(a.dataset, spec)) await finalEvaluation(trainer, a, ckptPath);
   trainer.dispose();
   return interrupted ? 130 : 0;
 }
