@@ -1,9 +1,11 @@
 /**
  * Per-kernel GPU time of DCGAN training steps (timestamp queries around every launch): where a step's time
- * goes, largest first. Usage: npx tsx bench/profile-dcgan.ts [--batch 256] [--steps 3] [--model dcgan]
+ * goes, largest first, and the launches, submits and host milliseconds per step.
+ * Usage: npx tsx bench/profile-dcgan.ts [--batch 256] [--steps 3] [--model dcgan] [--dispatch-flops 4e10]
  */
 import { initEngine, engine } from '../src/tensor/index.ts';
 import { GanTrainer } from '../src/gan/trainer.ts';
+import { convTiles } from '../src/tensor/conv.ts';
 import { ganSpec, type GanKind } from '../src/gan/models.ts';
 import { isMainModule } from '../src/node/main-module.ts';
 import { configureKernelsFromEnv } from '../src/node/tune-store.ts';
@@ -23,6 +25,10 @@ export async function profileDcganStep(opts: { batch: number; steps: number; mod
 
 if (isMainModule(import.meta.url)) {
   configureKernelsFromEnv();
+  // --dispatch-flops N: the CPU adapter's limit on FLOPs per conv dispatch (convTiles.flopsPerDispatch), e.g. 4e10
+  // to count the launches a GPU makes (where one dispatch takes up to 4e10) on lavapipe, at a small batch.
+  const dispatchFlops = cliArg('dispatch-flops', '');
+  if (dispatchFlops) convTiles.flopsPerDispatch = Number(dispatchFlops);
   const batch = Number(cliArg('batch', '256'));
   const p = await profileDcganStep({
     batch,

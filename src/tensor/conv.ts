@@ -225,10 +225,17 @@ const TILED_WGRAD_WORKGROUPS = 1024;
 
 /**
  * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × up to gatherTN pixels per
- * invocation; weight gradient: wgradTM rows × up to wgradTC im2col columns), and the most FLOPs put in one dispatch.
- * Tuned on lavapipe; exposed for benchmarks and tests.
+ * invocation; weight gradient: wgradTM rows × up to wgradTC im2col columns), and the most FLOPs put in one dispatch
+ * on a CPU adapter and on a GPU (see launchRanges). Tile sizes tuned on lavapipe; exposed for benchmarks and tests.
  */
-export const convTiles = { gatherTM: 16, gatherTN: 8, wgradTM: 16, wgradTC: 12, flopsPerDispatch: 2e8 };
+export const convTiles = {
+  gatherTM: 16,
+  gatherTN: 8,
+  wgradTM: 16,
+  wgradTC: 12,
+  flopsPerDispatch: 2e8,
+  gpuFlopsPerDispatch: 4e10,
+};
 
 /** Channel tile: the configured size, or the next power of two ≥ the channel count when that is smaller. */
 function channelTile(tile: number, channels: number): number {
@@ -261,13 +268,16 @@ function laneTile(maxTile: number, TM: number, items: number): number {
 
 /**
  * Splits a grid of a × b work units of `unitFlops` each into launches of at most convTiles.flopsPerDispatch FLOPs
- * (so that no dispatch runs long: a 2-second dispatch has crashed lavapipe):
- * yields [a0, aCount, b0, bCount]. Whole rows of b go together when they fit, otherwise b is split too.
+ * on a CPU adapter (so that no dispatch runs long: a 2-second dispatch has crashed lavapipe), gpuFlopsPerDispatch
+ * on a GPU (4e10: about 1 ms on an H200 and well under a second on a weak integrated GPU, so no dispatch nears a
+ * driver's watchdog, while every DCGAN pass up to batch 256 is one dispatch), and at most 65535 workgroups along
+ * each axis: yields [a0, aCount, b0, bCount]. Whole rows of b go together when they fit, otherwise b is split too.
  */
 function* launchRanges(a: number, b: number, unitFlops: number): Generator<[number, number, number, number]> {
-  const perLaunch = Math.max(1, Math.floor(convTiles.flopsPerDispatch / unitFlops));
+  const limit = engine().adapter.isCPU ? convTiles.flopsPerDispatch : convTiles.gpuFlopsPerDispatch;
+  const perLaunch = Math.min(65535, Math.max(1, Math.floor(limit / unitFlops)));
   if (perLaunch >= b) {
-    const aStep = Math.floor(perLaunch / b);
+    const aStep = Math.min(65535, Math.floor(perLaunch / b));
     for (let a0 = 0; a0 < a; a0 += aStep) yield [a0, Math.min(aStep, a - a0), 0, b];
   } else {
     for (let a0 = 0; a0 < a; a0++)
