@@ -14,6 +14,8 @@ export interface StepProfile {
   /** Kernel launches (dispatches) per step, and command submissions per step. */
   launches: number;
   submits: number;
+  /** Share of launches whose bind group the engine reused from its cache. */
+  bindGroupReuse: number;
   /**
    * Host milliseconds per step: the synchronous part of the step (the forward and backward passes, the optimizer
    * updates: recording launches, writing uniforms, submitting), up to its first wait for the GPU. Unprofiled steps.
@@ -53,6 +55,7 @@ export async function profileSteps(step: () => Promise<void>, steps: number): Pr
     stepMs: total / steps,
     launches: (after.dispatches - before.dispatches) / steps,
     submits: (after.submits - before.submits) / steps,
+    bindGroupReuse: (after.bindGroupHits - before.bindGroupHits) / Math.max(1, after.dispatches - before.dispatches),
     hostMs: hostMs / steps,
     wallMs,
   };
@@ -61,7 +64,8 @@ export async function profileSteps(step: () => Promise<void>, steps: number): Pr
 /** The profile as a markdown table; `unit` names one step ("step", "iteration"). */
 export function profileTable(p: StepProfile, unit: string): string {
   const lines = [
-    `${p.launches} launches and ${p.submits} submits per ${unit}; host (JavaScript) ${p.hostMs.toFixed(1)} ms, ` +
+    `${p.launches} launches (${(100 * p.bindGroupReuse).toFixed(0)}% with a cached bind group) and ${p.submits} ` +
+      `submits per ${unit}; host (JavaScript) ${p.hostMs.toFixed(1)} ms, ` +
       `wall ${p.wallMs.toFixed(1)} ms, GPU ${p.stepMs.toFixed(1)} ms per ${unit}`,
     '',
     `| kernel | ms / ${unit} | share | launches / ${unit} |`,

@@ -580,6 +580,45 @@ describe('memory', () => {
     const s = engine().stats();
     expect(s.submits).toBeLessThan(s.dispatches / 10);
   });
+  it('a repeated step reuses its bind groups (same launches, same results); trimPool empties the cache', async () => {
+    const x = Tensor.randn([8, 24], { seed: 4 }).keep();
+    const w = Tensor.randn([24, 5], { seed: 5 }).requireGrad().keep();
+    const step = async (): Promise<{ values: Float32Array; launches: number; hits: number }> => {
+      await engine().sync(); // each step starts a fresh submission, as a training step does after its read-back
+      const before = engine().stats();
+      const loss = tidy(() => {
+        const l = x.matmul(w).tanh().square().mean();
+        l.backward();
+        return l;
+      });
+      const values = new Float32Array([...(await loss.toArray()), ...(await w.grad!.toArray())]);
+      w.zeroGrad();
+      loss.dispose();
+      const after = engine().stats();
+      return {
+        values,
+        launches: after.dispatches - before.dispatches,
+        hits: after.bindGroupHits - before.bindGroupHits,
+      };
+    };
+    engine().trimPool();
+    const first = await step();
+    const runs = [first];
+    for (let i = 0; i < 4; i++) runs.push(await step());
+    // Pooled buffers come back in a different order for a step or two; then most launches find their bind group
+    // (measured: 0, 0, 4, 8, 8 of 10 — the loss and the fresh gradient change buffers from step to step).
+    const last = runs[4]!;
+    expect(first.hits).toBe(0);
+    expect(last.launches).toBe(first.launches);
+    expect(last.launches).toBeGreaterThan(4);
+    expect(last.hits).toBeGreaterThanOrEqual(last.launches / 2);
+    for (const r of runs) expect(r.values).toEqual(first.values);
+    engine().trimPool();
+    const third = await step();
+    expect(third.hits).toBe(0); // nothing cached after trimPool: every bind group made afresh
+    expect(third.values).toEqual(first.values);
+    for (const t of [x, w]) t.dispose();
+  });
   it('using a disposed tensor is an error that names it', () => {
     const t = Tensor.zeros([2, 2]);
     t.dispose();

@@ -42,6 +42,8 @@ export interface EngineStats {
   pipelines: number;
   dispatches: number;
   submits: number;
+  /** Launches whose bind group came from the cache (see Engine.bindGroup). */
+  bindGroupHits: number;
   /** Bytes in buffers currently owned by tensors. */
   inUseBytes: number;
   inUseBuffers: number;
@@ -65,7 +67,7 @@ export class Engine {
   private uniformUsed = 0; // bytes used across chunks in the current recording
   private lostMessage: string | null = null;
   private firstError: string | null = null;
-  private counters = { dispatches: 0, submits: 0 };
+  private counters = { dispatches: 0, submits: 0, bindGroupHits: 0 };
   private profiler: Profiler | null = null;
   /**
    * Runs before the engine waits for the GPU (read, sync): the autotuner (./autotune.ts) sets it while it has
@@ -139,6 +141,50 @@ export class Engine {
     return p;
   }
 
+  /**
+   * The bind group of a launch: the uniform slot at binding 0, the storage buffers from binding 1. A training step
+   * records the same launches in the same order every time — same pipelines, same uniform offsets (the uniform
+   * chunks restart at each submit), same pooled buffers — so bind groups are cached by exactly those and made once
+   * (creating one costs more host time than the rest of a launch). The cache is emptied when pooled buffers are
+   * destroyed (trimPool) and when it grows past `bindGroupCacheSize` entries.
+   */
+  private bindGroup(pipeline: GPUComputePipeline, slot: GPUBufferBinding, buffers: GPUBuffer[]): GPUBindGroup {
+    let key = `${this.objectId(pipeline)} ${this.objectId(slot.buffer)} ${slot.offset} ${slot.size}`;
+    for (const b of buffers) key += ` ${this.objectId(b)}`;
+    let group = this.bindGroups.get(key);
+    if (group) {
+      this.counters.bindGroupHits++;
+      return group;
+    }
+    let layout = this.layouts.get(pipeline);
+    if (!layout) {
+      layout = pipeline.getBindGroupLayout(0);
+      this.layouts.set(pipeline, layout);
+    }
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: slot }];
+    buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+    group = this.device.createBindGroup({ layout, entries });
+    if (this.bindGroups.size >= this.bindGroupCacheSize) this.bindGroups.clear();
+    this.bindGroups.set(key, group);
+    return group;
+  }
+
+  /** Most bind groups kept for reuse (see bindGroup). */
+  bindGroupCacheSize = 8192;
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  private ids = new WeakMap<object, number>();
+  private nextId = 1;
+
+  private objectId(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(o, id);
+    }
+    return id;
+  }
+
   /** Allocates a storage buffer of at least `bytes` from the pool. Contents are undefined. */
   alloc(bytes: number): GPUBuffer {
     this.checkAlive();
@@ -161,9 +207,7 @@ export class Engine {
     }
     const pipeline = this.pipeline(kernel);
     const slot = this.uniformSlot(l.params.data);
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: slot }];
-    l.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.bindGroup(pipeline, slot, l.buffers);
     if (this.profiler) {
       this.profiledDispatch(kernel, pipeline, bindGroup, x, y, z);
     } else {
@@ -380,6 +424,7 @@ export class Engine {
       pipelines: this.pipelines.size,
       dispatches: this.counters.dispatches,
       submits: this.counters.submits,
+      bindGroupHits: this.counters.bindGroupHits,
       inUseBytes: this.storage.inUseBytes,
       inUseBuffers: this.storage.inUseBuffers,
       pooledBytes: this.storage.pooledBytes,
@@ -388,6 +433,7 @@ export class Engine {
 
   /** Releases pooled buffers back to the driver. */
   trimPool(): void {
+    this.bindGroups.clear(); // they may hold buffers about to be destroyed
     this.storage.trim();
     this.readback.trim();
   }
