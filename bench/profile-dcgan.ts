@@ -23,7 +23,8 @@ export async function profileDcganStep(opts: { batch: number; steps: number; mod
   }
 }
 
-if (isMainModule(import.meta.url)) {
+/** The command: prints the profile of `--batch`, `--steps`, `--model` (see the header). */
+export async function main(): Promise<void> {
   configureKernelsFromEnv();
   // --dispatch-flops N: the CPU adapter's limit on FLOPs per conv dispatch (convTiles.flopsPerDispatch), e.g. 4e10
   // to count the launches a GPU makes (where one dispatch takes up to 4e10) on lavapipe, at a small batch.
@@ -37,5 +38,9 @@ if (isMainModule(import.meta.url)) {
   });
   console.log(`GPU time per training step (batch ${batch}): ${p.stepMs.toFixed(1)} ms on ${engine().adapter.slug}`);
   console.log(profileTable(p, 'step'));
+}
+
+if (isMainModule(import.meta.url)) {
+  await main();
   process.exit(0);
 }

