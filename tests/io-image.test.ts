@@ -3,6 +3,8 @@ import {
   bilinearResize,
   bilinearResizeNchw,
   centerCropToSquare,
+  checkDeclaredImageSize,
+  declaredImageSize,
   grayscaleNchw,
   makeGrid,
   nchwToRgba,
@@ -10,6 +12,8 @@ import {
   toGrayscale,
   type RgbaImage,
 } from '../src/io/image.ts';
+import { encodePng } from '../src/node/png.ts';
+import jpeg from 'jpeg-js';
 
 function pixel(image: RgbaImage, x: number, y: number): number[] {
   const i = (y * image.width + x) * 4;
@@ -219,5 +223,69 @@ describe('crop and resize', () => {
     expect(up[5]).toBeCloseTo(1 + 0.25 * 1 + 0.25 * 2, 6); // source (0.25, 0.25)
     expect(up[16 + 15]).toBeCloseTo(-4, 6);
     expect(() => bilinearResizeNchw(data, 1, 2, 2, 2, 0, 2)).toThrow(/target size must be positive integers/);
+  });
+});
+
+describe('declaredImageSize: the size in an image header, read without decoding', () => {
+  const le16 = (v: number) => [v & 0xff, (v >> 8) & 0xff];
+  const le24 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff];
+  const le32 = (v: number) => [...le16(v & 0xffff), ...le16(v >>> 16)];
+  const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
+  const bytes = (...parts: number[][]) => Uint8Array.from(parts.flat());
+
+  it('PNG and JPEG as the encoders write them', () => {
+    const image = { width: 7, height: 3, rgba: new Uint8ClampedArray(7 * 3 * 4).fill(200) };
+    expect(declaredImageSize(encodePng(image))).toEqual({ width: 7, height: 3, format: 'PNG' });
+    const jpg = jpeg.encode({ width: 5, height: 9, data: Buffer.alloc(5 * 9 * 4, 128) }, 80).data;
+    expect(declaredImageSize(new Uint8Array(jpg))).toEqual({ width: 5, height: 9, format: 'JPEG' });
+  });
+
+  it('GIF, BMP (top-down rows give a negative height) and the three WebP headers', () => {
+    expect(declaredImageSize(bytes(ascii('GIF89a'), le16(20000), le16(300)))).toEqual({
+      width: 20000,
+      height: 300,
+      format: 'GIF',
+    });
+    const bmp = bytes(ascii('BM'), new Array(16).fill(0), le32(640), le32(-480 >>> 0), [0, 0]);
+    expect(declaredImageSize(bmp)).toEqual({ width: 640, height: 480, format: 'BMP' });
+    const riff = (chunk: string, body: number[]) =>
+      bytes(ascii('RIFF'), le32(4 + 8 + body.length), ascii('WEBP'), ascii(chunk), le32(body.length), body);
+    // VP8X: flags, 3 reserved bytes, then width − 1 and height − 1 in 24 bits each.
+    expect(declaredImageSize(riff('VP8X', [0, 0, 0, 0, ...le24(16383), ...le24(99)]))).toEqual({
+      width: 16384,
+      height: 100,
+      format: 'WebP',
+    });
+    // VP8L: signature 0x2f, then width − 1 and height − 1 in 14 bits each.
+    expect(declaredImageSize(riff('VP8L', [0x2f, ...le32(((50 - 1) | ((70 - 1) << 14)) >>> 0), 0]))).toEqual({
+      width: 50,
+      height: 70,
+      format: 'WebP',
+    });
+    // VP8 (lossy): a 3-byte frame tag, the start code 9d 01 2a, then 14-bit width and height.
+    expect(declaredImageSize(riff('VP8 ', [0, 0, 0, 0x9d, 0x01, 0x2a, ...le16(321), ...le16(123), 0, 0]))).toEqual({
+      width: 321,
+      height: 123,
+      format: 'WebP',
+    });
+  });
+
+  it('null for other formats, text and truncated or damaged headers', () => {
+    for (const b of [
+      bytes(ascii('hello, world')),
+      bytes([]),
+      bytes([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]), // PNG signature, nothing after it
+      bytes([0xff, 0xd8, 0xff, 0xd9]), // JPEG without a frame header
+      bytes(ascii('GIF89a'), [1]),
+    ])
+      expect(declaredImageSize(b)).toBeNull();
+  });
+
+  it('a declared size over the cap is refused with the file, the format and both sizes named', () => {
+    const bomb = bytes(ascii('GIF89a'), le16(20000), le16(20000));
+    const d = declaredImageSize(bomb, 'bomb.gif')!;
+    expect(() => checkDeclaredImageSize(d.width, d.height, 'bomb.gif', d.format)).toThrow(
+      'readImage: bomb.gif: GIF header declares 20000x20000 (400 megapixels), over the 100 megapixels limit',
+    );
   });
 });

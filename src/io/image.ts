@@ -403,3 +403,91 @@ export function checkDeclaredImageSize(
     );
   }
 }
+
+/** Width and height from a PNG's first chunk, which must be IHDR. */
+export function pngDeclaredSize(bytes: Uint8Array, name: string): { width: number; height: number } {
+  if (bytes.length < 8 + 8 + 13) {
+    throw new Error(
+      `readImage: ${name} is a corrupt or unsupported PNG: truncated (${bytes.length} bytes, too short for the IHDR header)`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = String.fromCharCode(...bytes.subarray(12, 16));
+  if (type !== 'IHDR' || view.getUint32(8) !== 13) {
+    throw new Error(
+      `readImage: ${name} is a corrupt or unsupported PNG: it does not start with a 13-byte IHDR chunk (found ${JSON.stringify(type)})`,
+    );
+  }
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/** Width and height from a JPEG's first SOF marker, walking the marker segments without decoding anything. */
+export function jpegDeclaredSize(bytes: Uint8Array, name: string): { width: number; height: number } {
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    if (bytes[at] !== 0xff) break;
+    const marker = bytes[at + 1]!;
+    if (marker === 0xff) {
+      at++; // fill byte
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2; // markers without a length
+      continue;
+    }
+    if (marker === 0xd9 || marker === 0xda) break; // end of image, or scan data before any frame header
+    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) {
+      if (at + 9 > bytes.length) break;
+      const height = (bytes[at + 5]! << 8) | bytes[at + 6]!;
+      const width = (bytes[at + 7]! << 8) | bytes[at + 8]!;
+      return { width, height };
+    }
+    if (length < 2) break;
+    at += 2 + length;
+  }
+  throw new Error(
+    `readImage: ${name} is a corrupt or unsupported JPEG: no readable frame header (SOF marker) gives its size`,
+  );
+}
+
+/**
+ * The size an image file declares in its header, read without decoding: PNG (IHDR), JPEG (first SOF marker), GIF
+ * (logical screen), BMP (info header) and WebP (VP8, VP8L or VP8X chunk); null for another or an unreadable format.
+ * Used to refuse a decompression bomb (a small file declaring a huge image) before a decoder allocates its pixels.
+ */
+export function declaredImageSize(
+  bytes: Uint8Array,
+  name = 'image',
+): { width: number; height: number; format: string } | null {
+  const starts = (sig: number[], at = 0) => sig.every((b, i) => bytes[at + i] === b);
+  const ascii = (at: number, n: number) => String.fromCharCode(...bytes.subarray(at, at + n));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+      return { ...pngDeclaredSize(bytes, name), format: 'PNG' };
+    if (starts([0xff, 0xd8, 0xff])) return { ...jpegDeclaredSize(bytes, name), format: 'JPEG' };
+    if (bytes.length >= 10 && (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a'))
+      return { width: view.getUint16(6, true), height: view.getUint16(8, true), format: 'GIF' };
+    if (bytes.length >= 26 && ascii(0, 2) === 'BM')
+      return { width: Math.abs(view.getInt32(18, true)), height: Math.abs(view.getInt32(22, true)), format: 'BMP' };
+    if (bytes.length >= 20 && ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'WEBP') {
+      const chunk = ascii(12, 4);
+      if (chunk === 'VP8 ')
+        return { width: view.getUint16(26, true) & 0x3fff, height: view.getUint16(28, true) & 0x3fff, format: 'WebP' };
+      if (chunk === 'VP8L') {
+        const b = view.getUint32(21, true);
+        return { width: (b & 0x3fff) + 1, height: ((b >>> 14) & 0x3fff) + 1, format: 'WebP' };
+      }
+      if (chunk === 'VP8X' && bytes.length >= 30) {
+        const w = bytes[24]! | (bytes[25]! << 8) | (bytes[26]! << 16);
+        const h = bytes[27]! | (bytes[28]! << 8) | (bytes[29]! << 16);
+        return { width: w + 1, height: h + 1, format: 'WebP' };
+      }
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}

@@ -5,7 +5,13 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
-import { checkDeclaredImageSize, DEFAULT_MAX_IMAGE_PIXELS, type RgbaImage } from '../io/image.ts';
+import {
+  checkDeclaredImageSize,
+  DEFAULT_MAX_IMAGE_PIXELS,
+  jpegDeclaredSize,
+  pngDeclaredSize,
+  type RgbaImage,
+} from '../io/image.ts';
 import { writeFileAtomic } from './files.ts';
 
 /** Encodes an RGBA image as PNG bytes. */
@@ -60,54 +66,6 @@ export function maxImagePixels(): number {
 export interface DecodeImageOptions {
   /** Pixel cap (width × height) checked on the header before decoding; default maxImagePixels(). */
   maxPixels?: number;
-}
-
-/** Width and height from a PNG's first chunk, which must be IHDR. */
-function pngDeclaredSize(bytes: Uint8Array, name: string): { width: number; height: number } {
-  if (bytes.length < 8 + 8 + 13) {
-    throw new Error(
-      `readImage: ${name} is a corrupt or unsupported PNG: truncated (${bytes.length} bytes, too short for the IHDR header)`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const type = String.fromCharCode(...bytes.subarray(12, 16));
-  if (type !== 'IHDR' || view.getUint32(8) !== 13) {
-    throw new Error(
-      `readImage: ${name} is a corrupt or unsupported PNG: it does not start with a 13-byte IHDR chunk (found ${JSON.stringify(type)})`,
-    );
-  }
-  return { width: view.getUint32(16), height: view.getUint32(20) };
-}
-
-/** Width and height from a JPEG's first SOF marker, walking the marker segments without decoding anything. */
-function jpegDeclaredSize(bytes: Uint8Array, name: string): { width: number; height: number } {
-  let at = 2;
-  while (at + 4 <= bytes.length) {
-    if (bytes[at] !== 0xff) break;
-    const marker = bytes[at + 1]!;
-    if (marker === 0xff) {
-      at++; // fill byte
-      continue;
-    }
-    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      at += 2; // markers without a length
-      continue;
-    }
-    if (marker === 0xd9 || marker === 0xda) break; // end of image, or scan data before any frame header
-    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!;
-    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSof) {
-      if (at + 9 > bytes.length) break;
-      const height = (bytes[at + 5]! << 8) | bytes[at + 6]!;
-      const width = (bytes[at + 7]! << 8) | bytes[at + 8]!;
-      return { width, height };
-    }
-    if (length < 2) break;
-    at += 2 + length;
-  }
-  throw new Error(
-    `readImage: ${name} is a corrupt or unsupported JPEG: no readable frame header (SOF marker) gives its size`,
-  );
 }
 
 /** Decodes PNG or JPEG bytes (recognised by their signature, not the file name); `name` is used in errors.

@@ -198,6 +198,28 @@ try {
     );
     assert(!(await page.$eval('#download', (b) => b.disabled)), 'Download stays disabled after the run');
     await shot(page, 'style.png');
+    // A 45-byte PNG whose header declares 20000×20000 (a decompression bomb) is refused before the browser
+    // decodes it, with the file and the limit named.
+    const bomb = join(work, 'bomb.png');
+    const ihdr = Buffer.alloc(25);
+    ihdr.writeUInt32BE(13, 0);
+    ihdr.write('IHDR', 4);
+    ihdr.writeUInt32BE(20000, 8);
+    ihdr.writeUInt32BE(20000, 12);
+    ihdr.set([8, 6, 0, 0, 0], 16);
+    writeFileSync(
+      bomb,
+      Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr, Buffer.alloc(12)]),
+    );
+    await page.selectOption('#content-pick', 'file');
+    await page.setInputFiles('#content-file', bomb);
+    await page.click('#start');
+    await page.waitForSelector('#banner.error');
+    const message = await text(page, 'banner');
+    assert(
+      message.includes('bomb.png: PNG header declares 20000x20000 (400 megapixels), over the 100 megapixels limit'),
+      `the bomb's banner says: ${message}`,
+    );
     await page.close();
   });
 

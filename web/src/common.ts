@@ -3,7 +3,12 @@
  * a banner when the device is lost, canvas drawing of RgbaImages, file reading and downloads.
  */
 import { initEngine, engine, type Engine } from '../../src/tensor/index.ts';
-import type { RgbaImage } from '../../src/io/image.ts';
+import {
+  checkDeclaredImageSize,
+  declaredImageSize,
+  DEFAULT_MAX_IMAGE_PIXELS,
+  type RgbaImage,
+} from '../../src/io/image.ts';
 import type { TuneDocument, TuneStore } from '../../src/tensor/autotune.ts';
 
 const PAGES = [
@@ -154,13 +159,30 @@ export function canvasImage(canvas: HTMLCanvasElement): RgbaImage {
   return { width: data.width, height: data.height, rgba: data.data };
 }
 
-/** Decodes an image file (PNG, JPEG, WebP, ...) with the browser's decoders. */
-export async function decodeImage(blob: Blob, name = 'image'): Promise<RgbaImage> {
+/**
+ * Decodes an image file (PNG, JPEG, WebP, ...) with the browser's decoders. The size its header declares is checked
+ * against `maxPixels` (100 megapixels, as the CLI's readImage) before the browser decodes it, so a small file that
+ * declares a huge image (a decompression bomb) is refused without allocating its pixels; a format whose header is
+ * not read here is checked after decoding.
+ */
+export async function decodeImage(
+  blob: Blob,
+  name = 'image',
+  maxPixels = DEFAULT_MAX_IMAGE_PIXELS,
+): Promise<RgbaImage> {
+  // A JPEG's frame header can follow large metadata segments; 1 MiB covers them in practice.
+  const declared = declaredImageSize(new Uint8Array(await blob.slice(0, 1 << 20).arrayBuffer()), name);
+  if (declared) checkDeclaredImageSize(declared.width, declared.height, name, declared.format, maxPixels);
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob);
   } catch (e) {
     throw new Error(`${name}: not an image this browser can decode (${(e as Error).message})`);
+  }
+  if (bitmap.width * bitmap.height > maxPixels) {
+    const [w, h] = [bitmap.width, bitmap.height];
+    bitmap.close();
+    checkDeclaredImageSize(w, h, name, blob.type || 'image', maxPixels);
   }
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d')!;
