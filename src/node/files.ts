@@ -54,6 +54,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
+    faultBeforeRename(path);
     renameSync(temp, path);
   } catch (err) {
     if (fd !== undefined) {
@@ -67,6 +68,23 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     throw new Error(`writeFileAtomic: could not write ${path}: ${(err as Error).message}`, { cause: err });
   }
   fsyncDirectory(dir);
+}
+
+/**
+ * Fault injection for crash tests: with `WGPU_GAN_FAULT=kill-before-rename:<file name>:<n>`, the n-th atomic write
+ * of a file of that name in this process kills the process (SIGKILL) after the temporary file is written and
+ * flushed, before the rename — the moment a power cut or `kill -9` would leave a complete temp and the old target.
+ * tests/crash-safety.test.ts uses it; unset, it costs one environment lookup per write.
+ */
+const faultWrites = new Map<string, number>();
+function faultBeforeRename(path: string): void {
+  const spec = process.env.WGPU_GAN_FAULT;
+  if (!spec?.startsWith('kill-before-rename:')) return;
+  const [, name, nth] = spec.split(':');
+  if (basename(path) !== name) return;
+  const count = (faultWrites.get(path) ?? 0) + 1;
+  faultWrites.set(path, count);
+  if (count === Number(nth)) process.kill(process.pid, 'SIGKILL');
 }
 
 /** Whether a process with this id is running (a process of another user counts as running). */
