@@ -1024,12 +1024,22 @@ function gramDims(ctx: FigureContext): {
   };
 }
 
+/**
+ * Substitutions a shader gained after results.json was recorded: a recorded launch without them ran the values the
+ * shader then had as constants (matmul_tiled: 64×64 tiles, 4×4 per invocation, before 'tiled-128' was added).
+ */
+const RECORDED_BEFORE_SUBS: Record<string, Record<string, string>> = { matmul_tiled: { TILE: '64', PER: '4' } };
+
 export function figureSpec(root: string, r: GuideResults, f: FigureDef): TileSpec {
   const c = findCase(r, f.caseId);
   const v = findVersion(c, f.version);
   const entry = f.entry ?? 'main';
   const launch = findLaunch(v, f.shader, entry, `case "${c.id}", `);
-  const k = new ShaderConstants(readShader(root, f.shader), launch.subs, launch.constants);
+  const k = new ShaderConstants(
+    readShader(root, f.shader),
+    { ...RECORDED_BEFORE_SUBS[f.shader], ...launch.subs },
+    launch.constants,
+  );
   const ctx: FigureContext = { c, v, launch, k, wg: k.workgroupSize(entry), title: f.title, shader: f.shader, entry };
   try {
     return f.build(ctx);

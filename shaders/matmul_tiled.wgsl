@@ -11,13 +11,14 @@
 // Gradient: for C = A·B, dA = dC·Bᵀ (A := dC, TRANS_B = true) and dB = Aᵀ·dC (TRANS_A = true,
 // B := dC): the same kernel with the TRANS flags, plus ACCUMULATE to sum into an existing gradient.
 //
-// Work split: a workgroup of 16 x 16 invocations computes a 64 x 64 tile of C; workgroup_id.z is the
-// batch index. The k axis is walked in slabs of 16: the workgroup copies a 64x16 slab of op(A) and a
-// 16x64 slab of op(B) into workgroup memory (4 + 4 elements per invocation, zero-filled past the
-// matrix edges, so any M, N, K works), synchronizes, and then every invocation accumulates a 4 x 4
-// block of C from workgroup memory (8 reads for 16 multiply-adds per k). The 4 x 4 block is strided
-// (rows ty + 16i, columns tx + 16j) so neighbouring invocations touch neighbouring addresses, both in
-// workgroup memory and in the final store.
+// Work split: a workgroup of 16 x 16 invocations computes a TILE x TILE tile of C (TILE = 64 or 128, a host
+// choice); workgroup_id.z is the batch index. The k axis is walked in slabs of 16: the workgroup copies a
+// TILEx16 slab of op(A) and a 16xTILE slab of op(B) into workgroup memory (LOADS = 4 or 8 elements of each per
+// invocation, zero-filled past the matrix edges, so any M, N, K works), synchronizes, and then every invocation
+// accumulates a PER x PER block of C from workgroup memory (PER = TILE / 16: 2·PER reads for PER² multiply-adds
+// per k — 8 for 16 at TILE 64, 16 for 64 at TILE 128, where each value read feeds twice as many FMAs but each
+// invocation holds 64 accumulators). The block is strided (rows ty + 16i, columns tx + 16j) so neighbouring
+// invocations touch neighbouring addresses, both in workgroup memory and in the final store.
 //
 // Why this tiling: on a GPU the slab loads are shared by 256 invocations and each global element is
 // read 64 times less often than in a naive kernel, while barriers are cheap. On CPU adapters
@@ -26,7 +27,7 @@
 // Split-K: as in matmul.wgsl, workgroup_id.z = b·splits + s covers k in [s·kChunk, (s+1)·kChunk) and
 // writes a partial product to C + z·M·N (a scratch buffer) when splits > 1; matmul_split_sum.wgsl sums them.
 //
-// Dispatch: workgroups = (ceil(N / 64), ceil(M / 64), batch · splits).
+// Dispatch: workgroups = (ceil(N / TILE), ceil(M / TILE), batch · splits).
 
 struct Params {
   M: u32, N: u32, K: u32, batch: u32,
@@ -43,10 +44,11 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override ACCUMULATE: bool = false;
 
-const TILE = 64u;   // rows and columns of C per workgroup
-const SLAB = 16u;   // k values per workgroup-memory slab
-const WG = 16u;     // invocations per side of the workgroup
-const PER = 4u;     // rows (and columns) of C per invocation: TILE / WG
+const TILE = {{TILE}}u;  // rows and columns of C per workgroup: 64, or 128
+const PER = {{PER}}u;    // rows (and columns) of C per invocation: 4 (for TILE 64), or 8 (for TILE 128)
+const SLAB = 16u;        // k values per workgroup-memory slab
+const WG = TILE / PER;   // invocations per side of the workgroup: 16
+const LOADS = TILE * SLAB / (WG * WG);  // slab elements each invocation copies, per matrix: 4 or 8
 
 // aSlab[k][m]: op(A)[tileRow + m, k0 + k]; bSlab[k][n]: op(B)[k0 + k, tileCol + n].
 var<workgroup> aSlab: array<array<f32, TILE>, SLAB>;
@@ -78,10 +80,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
   var acc: array<array<f32, PER>, PER>;
   for (var k0 = kBegin; k0 < kEnd; k0 += SLAB) {
-    // Copy the slabs: 64 * 16 elements each, 4 per invocation. Consecutive invocations take
+    // Copy the slabs: TILE * 16 elements each, LOADS per invocation. Consecutive invocations take
     // consecutive elements along whichever axis is contiguous in memory, so global reads coalesce.
-    for (var i = 0u; i < PER; i++) {
-      let e = flat + i * WG * WG;   // 0 .. 1023
+    for (var i = 0u; i < LOADS; i++) {
+      let e = flat + i * WG * WG;   // 0 .. TILE * SLAB - 1
       if (TRANS_A) {                // A stored [K,M]: m is contiguous
         aSlab[e / TILE][e % TILE] = loadA(aBase, tileRow + e % TILE, k0 + e / TILE, kEnd);
       } else {                      // A stored [M,K]: k is contiguous

@@ -248,7 +248,14 @@ describe('the tuner on this adapter', () => {
     const firstValues = await first.toArray();
     const [tuned] = tuneLog();
     expect(tuned!.problem).toBe('matmul|16x24x2048 batch 1 strides 11 trans 00 acc 0');
-    expect(Object.keys(tuned!.entry.ms).sort()).toEqual(['register', 'register-splitk', 'tiled', 'tiled-splitk']);
+    expect(Object.keys(tuned!.entry.ms).sort()).toEqual([
+      'register',
+      'register-splitk',
+      'tiled',
+      'tiled-128',
+      'tiled-128-splitk',
+      'tiled-splitk',
+    ]);
     const second = matmul(A, B);
     const ref = new Float64Array(16 * 24);
     for (let i = 0; i < 16; i++)
@@ -311,7 +318,7 @@ describe('the table in a file, and the environment (src/node/tune-store.ts)', ()
       'WGPU_GAN_CONV="fast" is not one of register, register-tm8, register-tm32, tiled, tiled-m16',
     );
     expect(() => configureKernelsFromEnv({ WGPU_GAN_MATMUL: 'x' })).toThrow(
-      'WGPU_GAN_MATMUL="x" is not one of naive, register, register-splitk, tiled, tiled-splitk',
+      'WGPU_GAN_MATMUL="x" is not one of naive, register, register-splitk, tiled, tiled-splitk, tiled-128, tiled-128-splitk',
     );
   });
 });

@@ -136,8 +136,18 @@ describe('shader text', () => {
     // The matmul register tile is declared as ROWS × COLS; matmul_tiled's WG·PER is its TILE.
     const mm = new ShaderConstants(readFileSync(join(ROOT, 'shaders', 'matmul.wgsl'), 'utf8'));
     expect(mm.get('ROWS') * mm.get('COLS')).toBeGreaterThan(1);
-    const tiled = new ShaderConstants(readFileSync(join(ROOT, 'shaders', 'matmul_tiled.wgsl'), 'utf8'));
-    expect(tiled.get('WG') * tiled.get('PER')).toBe(tiled.get('TILE'));
+    // matmul_tiled's TILE and PER are launch substitutions (64/4 or 128/8); WG·PER is TILE either way.
+    for (const [TILE, PER] of [
+      ['64', '4'],
+      ['128', '8'],
+    ]) {
+      const tiled = new ShaderConstants(readFileSync(join(ROOT, 'shaders', 'matmul_tiled.wgsl'), 'utf8'), {
+        TILE,
+        PER,
+      });
+      expect(tiled.get('WG') * tiled.get('PER')).toBe(tiled.get('TILE'));
+      expect(tiled.get('LOADS') * tiled.get('WG') ** 2).toBe(tiled.get('TILE') * tiled.get('SLAB'));
+    }
   });
 
   it('finds the module that launches a shader by its code', () => {
@@ -162,8 +172,12 @@ describe('figures', () => {
   it('takes tile sizes from the shader and the recorded launch', () => {
     const f = FIGURES.find((x) => x.name === '03-matmul-tiled')!;
     const spec = figureSpec(ROOT, results, f);
-    const k = new ShaderConstants(readFileSync(join(ROOT, 'shaders', 'matmul_tiled.wgsl'), 'utf8'));
-    expect(spec.tile).toEqual({ rows: k.get('TILE'), cols: k.get('TILE') });
+    // The recorded launch predates the TILE/PER substitutions: it ran 64×64 tiles, 4×4 per invocation.
+    const k = new ShaderConstants(readFileSync(join(ROOT, 'shaders', 'matmul_tiled.wgsl'), 'utf8'), {
+      TILE: '64',
+      PER: '4',
+    });
+    expect(spec.tile).toEqual({ rows: 64, cols: 64 });
     expect(spec.per).toEqual({ rows: k.get('PER'), cols: k.get('PER') });
     const c = results.cases.find((x) => x.id === 'matmul-square')!;
     expect(spec.grid.x).toBe(Math.ceil((c.shape.N as number) / k.get('TILE')));

@@ -46,7 +46,15 @@ export interface MatmulArgs {
  * The kernels a product can run: the three versions above, and v2/v3 with k split into chunks (`-splitk`, see
  * splitCount) where the product has too few output tiles to fill a GPU. 'naive' is never chosen by itself.
  */
-export const MATMUL_VERSIONS = ['naive', 'register', 'register-splitk', 'tiled', 'tiled-splitk'] as const;
+export const MATMUL_VERSIONS = [
+  'naive',
+  'register',
+  'register-splitk',
+  'tiled',
+  'tiled-splitk',
+  'tiled-128',
+  'tiled-128-splitk',
+] as const;
 export type MatmulVersion = (typeof MATMUL_VERSIONS)[number];
 
 let forced: MatmulVersion | null = null;
@@ -115,10 +123,21 @@ export function splitCount(
  */
 export const splitK = { minWorkgroups: (): number => 128, minChunk: 256 };
 
-/** The grid of a v2 or v3 launch and its kernel. */
-function matmulGrid(m: MatmulArgs, tiled: boolean): [Kernel & { shader: 'matmul' | 'matmul_tiled' }, number, number] {
+/** The kernel and grid of a v2 or v3 launch. */
+function matmulGrid(
+  m: MatmulArgs,
+  version: MatmulVersion,
+): [Kernel & { shader: 'matmul' | 'matmul_tiled' }, number, number] {
   const flags = { TRANS_A: m.transA, TRANS_B: m.transB, ACCUMULATE: m.accumulate };
-  if (tiled) return [{ shader: 'matmul_tiled', constants: flags }, Math.ceil(m.N / 64), Math.ceil(m.M / 64)];
+  if (version.startsWith('tiled')) {
+    // 64×64 tiles, 4×4 per invocation; or 128×128 tiles, 8×8 per invocation ('tiled-128').
+    const tile = version.startsWith('tiled-128') ? 128 : 64;
+    return [
+      { shader: 'matmul_tiled', subs: { TILE: String(tile), PER: String(tile / 16) }, constants: flags },
+      Math.ceil(m.N / tile),
+      Math.ceil(m.M / tile),
+    ];
+  }
   const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
   return [
     { shader: 'matmul', constants: { ...flags, WG_X, WG_Y } },
@@ -130,7 +149,7 @@ function matmulGrid(m: MatmulArgs, tiled: boolean): [Kernel & { shader: 'matmul'
 /** The number of k chunks `version` runs this product in (1 for the unsplit versions). */
 function splitsOf(m: MatmulArgs, version: MatmulVersion): number {
   if (!version.endsWith('-splitk')) return 1;
-  const [, gx, gy] = matmulGrid(m, version.startsWith('tiled'));
+  const [, gx, gy] = matmulGrid(m, version);
   const splits = splitCount(gx * gy * m.batch, m.K);
   return m.batch * splits > 65535 ? 1 : Math.ceil(m.K / Math.ceil(m.K / splits));
 }
@@ -138,7 +157,7 @@ function splitsOf(m: MatmulArgs, version: MatmulVersion): number {
 /** The candidates for this product, without versions that would run the same launches as an earlier one. */
 function matmulCandidates(m: MatmulArgs): MatmulVersion[] {
   const out: MatmulVersion[] = [];
-  for (const v of ['register', 'register-splitk', 'tiled', 'tiled-splitk'] as const)
+  for (const v of ['register', 'register-splitk', 'tiled', 'tiled-splitk', 'tiled-128', 'tiled-128-splitk'] as const)
     if (!v.endsWith('-splitk') || splitsOf(m, v) > 1) out.push(v);
   return out;
 }
@@ -182,7 +201,7 @@ function launchMatmulWith(m: MatmulArgs, version: MatmulVersion): void {
     );
     return;
   }
-  const [kernel, gx, gy] = matmulGrid(m, version.startsWith('tiled'));
+  const [kernel, gx, gy] = matmulGrid(m, version);
   const splits = splitsOf(m, version);
   if (splits === 1) {
     engine().launch(kernel, {
