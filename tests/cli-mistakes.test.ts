@@ -209,6 +209,9 @@ const cases: Case[] = [
   [() => ['style', ...style(), '--blend', 'a'], 2, /--blend: .*"a"/],
   [() => ['style', ...style(), '--blend', '1,2'], 2, /--blend has 2 weights for 1 style/],
   [() => ['style', ...style(), '--net', 'vgg16'], 2, /--net vgg16 needs --weights/],
+  // a file that is not weights, and a size the network's layers cannot use: the user's mistakes, exit 2
+  [() => ['style', ...style(), '--weights', README], 2, /--weights: weights file .*README\.md is neither HDF5/],
+  [() => ['style', ...style(), '--size', '8'], 2, /size 8 gives a 8 px side, too small for the layers used/],
   [() => ['style', ...style(), '--size', '64', '--size', '128'], 2, /--size given 2 times/],
   [() => ['style', '--style', 'gen:brush', '--out', join(dir, 's.png')], 2, /--content is required/],
   [() => ['style', '--content', 'gen:scene', '--out', join(dir, 's.png')], 2, /--style is required/],

@@ -381,9 +381,10 @@ describe('style CLI', () => {
     expect(errors[0]).toMatch(/--content: readImage: cannot read .*nope\.jpg: no such file/);
     expect(await cli(['--content', good, '--style', corrupt, '--out', out])).toBe(2);
     expect(errors[0]).toMatch(/--style .*corrupt\.png: readImage: .*corrupt or unsupported PNG/);
-    expect(await cli(['--content', good, '--style', 'gen:brush', '--out', out, '--weights', wrongNet])).toBe(1);
+    // A file that is not VGG weights and a size the layers cannot use are the user's mistakes: exit 2, one line.
+    expect(await cli(['--content', good, '--style', 'gen:brush', '--out', out, '--weights', wrongNet])).toBe(2);
     expect(errors[0]).toMatch(/gen\.safetensors does not hold torchvision VGG16\/VGG19 features/);
-    expect(await cli(['--content', good, '--style', 'gen:brush', '--out', out, '--size', '8'])).toBe(1);
+    expect(await cli(['--content', good, '--style', 'gen:brush', '--out', out, '--size', '8'])).toBe(2);
     expect(errors[0]).toMatch(/too small for the layers used/);
     expect(await cli(['--content', good, '--style', 'gen:brush', '--out', out, '--optimizer', 'sgd'])).toBe(2);
     expect(errors[0]).toMatch(/--optimizer must be one of lbfgs, adam, got "sgd"/);

@@ -20,7 +20,9 @@ import { ProgressBar, formatFieldValue } from '../node/progress.ts';
 import { loadFeatureNetFile, weightSourcesHelp, findWeightSource, downloadWeights } from '../node/style-weights.ts';
 import { randomFeatureNet, type Architecture, type FeatureNet, type PoolKind } from '../style/nets.ts';
 import {
+  checkOptions,
   runStyleTransfer,
+  StyleOptionsError,
   STYLE_DEFAULTS,
   type StyleTransferOptions,
   type IterationInfo,
@@ -423,10 +425,21 @@ async function prepare(
   const content = loadInputImage(contentSpec, '--content');
   const styles = styleSpecs.map((s, i) => ({ image: loadInputImage(s, `--style ${s}`), weight: blend?.[i] ?? 1 }));
   await initEngine();
-  const net = weights
-    ? await loadFeatureNetFile(weights, { arch: netName, pool })
-    : randomFeatureNet(seed, pool ?? 'avg');
-  return { options: { ...options, content, styles, net }, net, out, snapshotEvery, log, plot };
+  let net: FeatureNet;
+  try {
+    net = weights ? await loadFeatureNetFile(weights, { arch: netName, pool }) : randomFeatureNet(seed, pool ?? 'avg');
+  } catch (e) {
+    // A weights file that is not one (wrong format, missing layers, wrong shapes) is the user's file: exit 2.
+    throw new InputError(`--weights: ${(e as Error).message}`, { cause: e });
+  }
+  const full = { ...options, content, styles, net };
+  try {
+    checkOptions(full);
+  } catch (e) {
+    if (e instanceof StyleOptionsError) throw new UsageError(e.message);
+    throw e;
+  }
+  return { options: full, net, out, snapshotEvery, log, plot };
 }
 
 function lossFields(info: IterationInfo): Record<string, string | number> {

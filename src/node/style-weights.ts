@@ -260,10 +260,9 @@ export async function loadFeatureNetFile(
     const buf = readFileSync(path);
     decoded = decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
   } catch (err) {
-    throw new Error(
-      `weights file ${path} is neither HDF5 (Keras .h5) nor valid safetensors: ${(err as Error).message}`,
-      { cause: err },
-    );
+    // The decoder's message starts "safetensors <path>: "; the file is named once, here.
+    const why = (err as Error).message.replace(`safetensors ${path}: `, '');
+    throw new Error(`weights file ${path} is neither HDF5 (Keras .h5) nor valid safetensors: ${why}`, { cause: err });
   }
   return featureNetFromTorchvision(decoded, { ...opts, fileName });
 }

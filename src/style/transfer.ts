@@ -179,9 +179,15 @@ function withContentChroma(y: Float32Array, contentRgb: Float32Array, plane: num
   return out;
 }
 
-function checkOptions(o: StyleTransferOptions): void {
+/** A style-transfer option that cannot work (a size too small for the layers, a bad blend, …). */
+export class StyleOptionsError extends Error {
+  override name = 'StyleOptionsError';
+}
+
+/** Throws StyleOptionsError for options styleTransfer cannot run; the CLI and the web page check before any work. */
+export function checkOptions(o: StyleTransferOptions): void {
   const bad = (msg: string) => {
-    throw new Error(`style transfer: ${msg}`);
+    throw new StyleOptionsError(`style transfer: ${msg}`);
   };
   if (!o.content) bad('no content image given');
   if (!o.styles?.length) bad('no style image given');
