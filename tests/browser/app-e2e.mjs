@@ -7,7 +7,7 @@
 //   - Kernel explorer: lists every shaders/*.wgsl; conv2d runs with max error below tolerance.
 //   - With WebGPU off, a page shows the clear message.
 // Prints "web e2e: N passed, M failed", writes the counts to .tmp/web-e2e.json, exits non-zero on a failure.
-// WEB_SCREENSHOTS=1 also writes docs/screenshots/*.png.
+// WEB_SCREENSHOTS=1 also writes docs/screenshots/*.png; WEB_E2E_ONLY=text runs only the checks naming it.
 import { build } from 'vite';
 import { chromium } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
@@ -25,7 +25,10 @@ const screenshots = process.env.WEB_SCREENSHOTS === '1' ? join(root, 'docs', 'sc
 if (screenshots) mkdirSync(screenshots, { recursive: true });
 
 const results = [];
+// WEB_E2E_ONLY=text runs only the checks whose name contains it (while working on one page).
+const only = process.env.WEB_E2E_ONLY ?? '';
 async function check(name, fn) {
+  if (!name.includes(only)) return;
   const t0 = Date.now();
   try {
     await fn();
@@ -47,6 +50,14 @@ function cli(args) {
 }
 const canvasData = (page, id) => page.$eval(`#${id}`, (c) => c.toDataURL());
 const text = (page, id) => page.$eval(`#${id}`, (e) => e.textContent);
+/** Clicks a step button and waits until the step counter reads `step` and the buttons are free again. */
+async function stepAndWait(page, id, step) {
+  await page.click(`#${id}`);
+  await page.waitForFunction(
+    (s) => document.querySelector('#step').textContent === String(s) && !document.querySelector('#step-both').disabled,
+    step,
+  );
+}
 async function openPage(browser, url) {
   const page = await browser.newPage();
   page.setDefaultTimeout(180_000);
@@ -176,6 +187,64 @@ try {
     await page.click('#sample');
     await page.waitForFunction(() => document.querySelector('#grid-title').textContent.includes('new random z'));
     assert((await canvasData(page, 'grid')) !== beforeSample, 'Sample new z drew the same grid');
+    await page.close();
+  });
+
+  await check('GAN page: save at step N, load, step gives the losses of continuing without the reload', async () => {
+    const page = await openPage(browser, `${server.url}/gan.html`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.fill('#batch', '16');
+    await page.fill('#seed', '3');
+    await page.fill('#grid-every', '100');
+    await page.click('#build');
+    await page.waitForFunction(
+      () => document.querySelector('#grid')?.dataset.step === '0' && !document.querySelector('#build').disabled,
+    );
+    // Five steps, one of them G only (its step's batch is passed over, as a resumed run passes over it too).
+    for (const [id, step] of [
+      ['step-both', 1],
+      ['step-both', 2],
+      ['step-g', 3],
+      ['step-both', 4],
+      ['step-both', 5],
+    ]) {
+      await stepAndWait(page, id, step);
+    }
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    const saved = join(work, 'resume.safetensors');
+    await download.saveAs(saved);
+    await page.waitForFunction(() => !document.querySelector('#save').disabled);
+    const pointsAtSave = Number(await page.$eval('#chart', (c) => c.dataset.points));
+    const losses = async () => ({
+      d: await page.$eval('#loss-d', (e) => e.dataset.value),
+      g: await page.$eval('#loss-g', (e) => e.dataset.value),
+    });
+    const continued = [];
+    for (const step of [6, 7]) {
+      await stepAndWait(page, 'step-both', step);
+      continued.push(await losses());
+    }
+    await page.setInputFiles('#load', saved);
+    await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded'));
+    assert((await text(page, 'step')) === '5', `after loading, the page shows step ${await text(page, 'step')}`);
+    const pointsAfterLoad = Number(await page.$eval('#chart', (c) => c.dataset.points));
+    assert(
+      pointsAfterLoad === pointsAtSave,
+      `the chart has ${pointsAfterLoad} points after loading, ${pointsAtSave} when saved`,
+    );
+    const resumed = [];
+    for (const step of [6, 7]) {
+      await stepAndWait(page, 'step-both', step);
+      resumed.push(await losses());
+    }
+    console.log(
+      `    continued D/G ${continued.map((l) => `${l.d}/${l.g}`).join(', ')}; after reload ${resumed.map((l) => `${l.d}/${l.g}`).join(', ')}`,
+    );
+    assert(
+      JSON.stringify(resumed) === JSON.stringify(continued),
+      `after save/load the losses differ: ${JSON.stringify(resumed)} vs ${JSON.stringify(continued)} without the reload`,
+    );
     await page.close();
   });
 

@@ -15,7 +15,8 @@ import {
 } from '../../src/gan/trainer.ts';
 import { ganSpec, type GanKind, type GanSpec } from '../../src/gan/models.ts';
 import { sampleGrid, lossChart } from '../../src/gan/visuals.ts';
-import { batches, batchCount, type Dataset } from '../../src/data/dataset.ts';
+import { DataCursor } from '../../src/gan/data-cursor.ts';
+import type { Dataset } from '../../src/data/dataset.ts';
 import { parseIdx, idxToDataset } from '../../src/data/idx.ts';
 import { resizeDataset, withChannels } from '../../src/data/transforms.ts';
 import { makeGrid, centerCropToSquare, bilinearResize, rgbaToNchw } from '../../src/io/image.ts';
@@ -44,7 +45,8 @@ let source: Dataset | null = null;
 let data: Dataset | null = null;
 let trainer: GanTrainer | null = null;
 let history: StepStats[] = [];
-let epochBatches: Generator<{ images: Float32Array }> | null = null;
+/** The real batch of each step, from the trainer's step and epoch (as `train --resume` in the CLI). */
+let cursor: DataCursor | null = null;
 let running = false;
 /** The play loop while it runs (awaited before anything else touches the trainer). */
 let loop: Promise<void> | null = null;
@@ -191,17 +193,9 @@ function fitData(ds: Dataset, spec: GanSpec): Dataset {
   return withChannels(resizeDataset(ds, spec.size), spec.channels as 1 | 3);
 }
 
-/** The next real batch, starting a new epoch (new shuffle) when one runs out. */
-function nextBatch(): Float32Array {
-  const t = trainer!;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    epochBatches ??= batches(data!, t.opts.batchSize, { seed: t.opts.seed, epoch: t.epoch, dropLast: true });
-    const b = epochBatches.next();
-    if (!b.done) return b.value.images;
-    t.epoch++;
-    epochBatches = null;
-  }
-  throw new Error(`dataset ${data!.name} has ${data!.n} images, fewer than one batch of ${t.opts.batchSize}`);
+/** The cursor over `data` for the current trainer's batch size and seed. */
+function newCursor(): void {
+  cursor = new DataCursor(data!, trainer!.opts.batchSize, trainer!.opts.seed);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -212,7 +206,7 @@ function replaceTrainer(next: GanTrainer): void {
   trainer = next;
   showSampleSource(next);
   history = [];
-  epochBatches = null;
+  cursor = null;
   lastGridStep = -1;
   stepsPerFrame = 1;
 }
@@ -225,15 +219,65 @@ async function buildModel(): Promise<void> {
   if (data.n < opts.batchSize!)
     throw new Error(`dataset ${data.name} has ${data.n} images, fewer than one batch of ${opts.batchSize}`);
   replaceTrainer(new GanTrainer(spec, opts));
+  newCursor();
   describeData();
   await refreshView(true);
 }
 
 function describeData(): void {
   if (!data || !trainer) return;
-  const perEpoch = batchCount(data.n, trainer.opts.batchSize, true);
   $('data-info').textContent =
-    `${trainer.spec.kind} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${perEpoch} steps per epoch`;
+    `${trainer.spec.kind} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${cursor!.perEpoch} steps per epoch`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The loss history in a checkpoint
+
+/** Most loss points a checkpoint carries (the latest ones): about 2 MB of metadata. */
+const MAX_SAVED_POINTS = 50_000;
+
+/** The chart's points as columns for a checkpoint's metadata (meta.lossHistory); NaN (a skipped half) becomes null. */
+function encodeHistory(points: readonly StepStats[]): Record<string, (number | null)[]> {
+  const kept = points.slice(-MAX_SAVED_POINTS);
+  const col = (f: (s: StepStats) => number) => kept.map((s) => (Number.isFinite(f(s)) ? f(s) : null));
+  return {
+    step: kept.map((s) => s.step),
+    lossD: col((s) => s.lossD),
+    lossG: col((s) => s.lossG),
+    dReal: col((s) => s.dReal),
+    dFake: col((s) => s.dFake),
+  };
+}
+
+/**
+ * The loss points a checkpoint carries (meta.lossHistory, written by this page), those before its step; [] when it
+ * has none (a CLI checkpoint: the CLI keeps them in log.jsonl) or they do not read as points.
+ */
+function decodeHistory(value: unknown, beforeStep: number): StepStats[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const v = value as Record<string, unknown>;
+  const steps = v.step;
+  if (!Array.isArray(steps) || steps.length > MAX_SAVED_POINTS) return [];
+  const cols = ['lossD', 'lossG', 'dReal', 'dFake'].map((k) => v[k]);
+  if (!cols.every((c) => Array.isArray(c) && c.length === steps.length)) return [];
+  const [lossD, lossG, dReal, dFake] = (cols as unknown[][]).map((c) =>
+    c.map((x) => (typeof x === 'number' && Number.isFinite(x) ? x : NaN)),
+  );
+  const out: StepStats[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i];
+    if (!Number.isSafeInteger(step) || step < 0 || step >= beforeStep || (i > 0 && step <= steps[i - 1])) return [];
+    out.push({
+      step,
+      lossD: lossD[i],
+      lossG: lossG[i],
+      dReal: dReal[i],
+      dFake: dFake[i],
+      dSkipped: Number.isNaN(lossD[i]),
+      gStepped: !Number.isNaN(lossG[i]),
+    });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -244,9 +288,15 @@ type StepKind = 'both' | 'd' | 'g';
 /** Records one step of the given kind (nothing is read back). */
 function recordStep(kind: StepKind): GanStepResult {
   const t = trainer!;
-  if (kind === 'g') return t.trainGeneratorStep(t.opts.batchSize);
-  const real = nextBatch();
-  return kind === 'd' ? t.trainDiscriminatorStep(real) : t.trainBatch(real);
+  // A G-only step takes no real batch; it still counts as a step, so the cursor passes over that step's batch.
+  const r =
+    kind === 'g'
+      ? t.trainGeneratorStep(t.opts.batchSize)
+      : kind === 'd'
+        ? t.trainDiscriminatorStep(cursor!.next(t).images)
+        : t.trainBatch(cursor!.next(t).images);
+  cursor!.completeEpochs(t); // the epoch counter as the CLI keeps it (and saves it)
+  return r;
 }
 
 /** Runs `count` steps, reading back only the last one's statistics. Returns them. */
@@ -268,6 +318,9 @@ function showStats(s: StepStats | undefined): void {
   if (!s) return;
   $('loss-d').textContent = fmt(s.lossD);
   $('loss-g').textContent = fmt(s.lossG);
+  // Full precision for the e2e test's exact-resume check.
+  $('loss-d').dataset.value = String(s.lossD);
+  $('loss-g').dataset.value = String(s.lossG);
   $('d-real').textContent = fmt(s.dReal);
   $('d-fake').textContent = fmt(s.dFake);
 }
@@ -362,7 +415,11 @@ async function saveCheckpoint(): Promise<void> {
   const wasRunning = running;
   await stopPlay();
   await guarded(async () => {
-    const bytes = await trainer!.saveCheckpoint({ dataset: data?.name ?? null, savedBy: 'web' });
+    const bytes = await trainer!.saveCheckpoint({
+      dataset: data?.name ?? null,
+      savedBy: 'web',
+      lossHistory: encodeHistory(history),
+    });
     download(bytes, `${trainer!.spec.kind}-step${trainer!.step}.safetensors`);
   });
   if (wasRunning) togglePlay();
@@ -373,7 +430,7 @@ async function loadCheckpoint(file: File): Promise<void> {
   await guarded(async () => {
     const bytes = await fileBytes(file);
     // Both name the file in their errors (the metadata is checked before any model is built).
-    const { spec, options } = checkpointSpec(bytes, file.name);
+    const { spec, options, meta } = checkpointSpec(bytes, file.name);
     const next = new GanTrainer(spec, options);
     try {
       next.loadCheckpoint(bytes, file.name);
@@ -382,14 +439,26 @@ async function loadCheckpoint(file: File): Promise<void> {
       throw e;
     }
     replaceTrainer(next);
+    // The chart continues from the losses the checkpoint carries (a page checkpoint carries them; a CLI run keeps
+    // them in its log.jsonl, so its chart here starts at the loaded step).
+    history = decodeHistory(meta.lossHistory, next.step);
     $<HTMLSelectElement>('model').value = spec.kind;
     showOptions(next.opts);
     // Keep training possible: fit the loaded data (bundled digits if none yet) to the checkpoint's model.
     source ??= await loadDigits();
     data = fitData(source, spec);
+    newCursor();
     describeData();
     await refreshView(true);
-    banner(`Loaded ${file.name}: ${spec.kind}, step ${next.step}, epoch ${next.epoch}.`, 'info');
+    const trainedOn = typeof meta.dataset === 'string' && meta.dataset !== data.name ? meta.dataset : null;
+    banner(
+      `Loaded ${file.name}: ${spec.kind}, step ${next.step}, epoch ${next.epoch}; ` +
+        (trainedOn ? `it was trained on ${trainedOn}, training here continues on ${data.name}; ` : '') +
+        (history.length
+          ? `its ${history.length} loss points are on the chart.`
+          : `it carries no loss history, so the chart starts at step ${next.step}.`),
+      'info',
+    );
   });
 }
 

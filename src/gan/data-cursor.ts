@@ -1,0 +1,82 @@
+/**
+ * Which real batch a GAN run trains on next, as a function of the trainer's counters only — so a run resumed from a
+ * checkpoint (in the CLI or in the browser) sees exactly the batches the uninterrupted run would have seen.
+ *
+ * Epoch e visits `batches(ds, batchSize, { seed, epoch: e, dropLast: true })` in order, `perEpoch` batches; step s
+ * of epoch e uses batch number s − e·perEpoch of that epoch (the CLI's `train --resume` skips that many). An epoch
+ * is complete when s − e·perEpoch reaches perEpoch; the epoch counter then advances (`completeEpochs`). A step that
+ * takes no real batch (the browser's "Step G") still counts, so the batch it would have used is passed over: the
+ * batch of every step depends on (seed, epoch, step) alone.
+ *
+ * The cursor keeps the epoch's batch generator open between calls, so consecutive steps cost one batch copy each;
+ * any other position (a loaded checkpoint, a skipped batch) restarts the epoch's generator and skips to it.
+ */
+import { batches, batchCount, type Batch, type Dataset } from '../data/dataset.ts';
+
+/** The counters of a run the cursor reads (and whose epoch it advances): a GanTrainer has both. */
+export interface RunCounters {
+  /** Steps taken so far (the next step is number `step`). */
+  step: number;
+  /** Epochs completed. */
+  epoch: number;
+}
+
+export class DataCursor {
+  /** Batches per epoch (the last, incomplete batch is dropped). */
+  readonly perEpoch: number;
+  private open: { epoch: number; next: number; batches: Generator<Batch> } | null = null;
+
+  constructor(
+    readonly data: Dataset,
+    readonly batchSize: number,
+    readonly seed: number,
+  ) {
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`DataCursor: batch size must be a positive integer, got ${batchSize}`);
+    this.perEpoch = batchCount(data.n, batchSize, true);
+    if (this.perEpoch === 0)
+      throw new Error(`dataset ${data.name} has ${data.n} images, fewer than one batch of ${batchSize}`);
+  }
+
+  /** Advances `c.epoch` past every epoch whose batches the steps so far have used up (as the CLI does after one). */
+  completeEpochs(c: RunCounters): void {
+    this.check(c);
+    while (c.step - c.epoch * this.perEpoch >= this.perEpoch) c.epoch++;
+  }
+
+  /** Where the next step's batch is: its epoch and its number within that epoch (after `completeEpochs`). */
+  position(c: RunCounters): { epoch: number; index: number } {
+    const probe = { step: c.step, epoch: c.epoch };
+    this.completeEpochs(probe);
+    return { epoch: probe.epoch, index: probe.step - probe.epoch * this.perEpoch };
+  }
+
+  /** The real batch of step `c.step`; advances `c.epoch` first when the previous epoch is complete. */
+  next(c: RunCounters): Batch {
+    this.completeEpochs(c);
+    const index = c.step - c.epoch * this.perEpoch;
+    if (!this.open || this.open.epoch !== c.epoch || this.open.next > index) {
+      this.open = {
+        epoch: c.epoch,
+        next: 0,
+        batches: batches(this.data, this.batchSize, { seed: this.seed, epoch: c.epoch, dropLast: true }),
+      };
+    }
+    const open = this.open;
+    for (;;) {
+      const b = open.batches.next();
+      if (b.done) throw new Error(`DataCursor: epoch ${c.epoch} ended before batch ${index}`); // not reached
+      if (open.next++ === index) return b.value;
+    }
+  }
+
+  private check(c: RunCounters): void {
+    if (!Number.isSafeInteger(c.step) || !Number.isSafeInteger(c.epoch) || c.step < 0 || c.epoch < 0)
+      throw new Error(`DataCursor: step and epoch must be non-negative integers, got step ${c.step}, epoch ${c.epoch}`);
+    if (c.step < c.epoch * this.perEpoch)
+      throw new Error(
+        `DataCursor: step ${c.step} is before epoch ${c.epoch} of ${this.data.name} at batch size ${this.batchSize} ` +
+          `(${this.perEpoch} batches per epoch): the run's counters do not fit this data and batch size`,
+      );
+  }
+}
