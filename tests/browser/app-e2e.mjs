@@ -50,6 +50,15 @@ function cli(args) {
 }
 const canvasData = (page, id) => page.$eval(`#${id}`, (c) => c.toDataURL());
 const text = (page, id) => page.$eval(`#${id}`, (e) => e.textContent);
+/** Clicks New model and waits until the new model is built and its first samples drawn. */
+async function buildAndWait(page) {
+  const before = await page.evaluate(() => Number(document.body.dataset.models ?? 0));
+  await page.click('#build');
+  await page.waitForFunction(
+    (n) => Number(document.body.dataset.models ?? 0) > n && !document.querySelector('#build').disabled,
+    before,
+  );
+}
 /** Clicks a step button and waits until the step counter reads `step` and the buttons are free again. */
 async function stepAndWait(page, id, step) {
   await page.click(`#${id}`);
@@ -61,10 +70,17 @@ async function stepAndWait(page, id, step) {
 async function openPage(browser, url) {
   const page = await browser.newPage();
   page.setDefaultTimeout(180_000);
+  // Every console error and uncaught error of the page, kept for checks that expect none.
+  page.errors = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') console.error('    [page]', m.text());
+    if (m.type() !== 'error') return;
+    page.errors.push(m.text());
+    console.error('    [page]', m.text());
   });
-  page.on('pageerror', (e) => console.error('    [page error]', e.message));
+  page.on('pageerror', (e) => {
+    page.errors.push(e.message);
+    console.error('    [page error]', e.message);
+  });
   await page.goto(url);
   return page;
 }
@@ -88,10 +104,7 @@ try {
     await page.fill('#batch', '16');
     await page.fill('#grid-every', '2');
     await page.fill('#g-ema', '0.9'); // keep G's weight average, drawn by default
-    await page.click('#build');
-    await page.waitForFunction(
-      () => document.querySelector('#grid')?.dataset.step === '0' && !document.querySelector('#build').disabled,
-    );
+    await buildAndWait(page);
     assert((await text(page, 'data-info')).includes('10000 images'), `data info: ${await text(page, 'data-info')}`);
     const chart0 = await canvasData(page, 'chart');
     const grid0 = await canvasData(page, 'grid');
@@ -197,10 +210,7 @@ try {
     await page.fill('#batch', '16');
     await page.fill('#seed', '3');
     await page.fill('#grid-every', '100');
-    await page.click('#build');
-    await page.waitForFunction(
-      () => document.querySelector('#grid')?.dataset.step === '0' && !document.querySelector('#build').disabled,
-    );
+    await buildAndWait(page);
     // Five steps, one of them G only (its step's batch is passed over, as a resumed run passes over it too).
     for (const [id, step] of [
       ['step-both', 1],
@@ -248,6 +258,217 @@ try {
     await page.close();
   });
 
+  await check(
+    'GAN page shows what it is doing; Pause acts after the step in flight; New model clears the old one; fields that apply on New model say so',
+    async () => {
+      const page = await openPage(browser, `${server.url}/gan.html`);
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.waitForSelector('body[data-ready="true"]');
+      // Records the page's state at every change of its status line.
+      await page.evaluate(() => {
+        const q = (sel) => document.querySelector(sel);
+        window.statusLog = [];
+        const record = () =>
+          window.statusLog.push({
+            state: q('#status').dataset.state,
+            text: q('#status').textContent,
+            play: q('#play').textContent,
+            playDisabled: q('#play').disabled,
+            playWhy: q('#play').title,
+            stepWhy: q('#step-both').title,
+            step: q('#step').textContent,
+            lossD: q('#loss-d').textContent,
+            rate: q('#rate').textContent,
+            gridStep: q('#grid').dataset.step ?? null,
+          });
+        new MutationObserver(record).observe(q('#status'), { attributes: true, childList: true, characterData: true });
+      });
+      const log = () => page.evaluate(() => window.statusLog.splice(0));
+      await page.fill('#batch', '16');
+      await page.fill('#grid-every', '3');
+      await buildAndWait(page);
+      let states = await log();
+      const building = states.find((s) => s.state === 'building');
+      assert(building, `no "building" state: ${states.map((s) => s.state).join(' → ')}`);
+      assert(
+        building.playDisabled && building.playWhy.includes('wait') && building.stepWhy.includes('wait'),
+        `during the build Play is ${building.playDisabled ? 'disabled' : 'enabled'}, saying "${building.playWhy}"`,
+      );
+      assert(
+        states.some((s) => s.state === 'drawing'),
+        'no "drawing" state while the first samples are drawn',
+      );
+      assert(states.at(-1).state === 'ready', `the build ends in state ${states.at(-1).state}`);
+      console.log(
+        `    build: ${states
+          .map((s) => s.state)
+          .filter((x, i, a) => x !== a[i - 1])
+          .join(' → ')}; ${states.at(-1).text}`,
+      );
+
+      await stepAndWait(page, 'step-both', 1);
+      states = await log();
+      assert(
+        states.some((s) => s.state === 'stepping' && s.text.startsWith('step 1 (D and G)')),
+        'no "step 1" state',
+      );
+      console.log(`    ${await text(page, 'status')}`);
+      await page.click('#play');
+      await page.waitForFunction(() => Number(document.querySelector('#step').textContent) >= 6);
+      // Pause: the label changes at once, the loop stops after the steps in flight (the status names the last one).
+      const atPause = await page.evaluate(() => {
+        document.querySelector('#play').click();
+        return {
+          label: document.querySelector('#play').textContent,
+          status: document.querySelector('#status').textContent,
+        };
+      });
+      assert(atPause.label.includes('Pausing'), `right after the click Pause reads "${atPause.label}"`);
+      const lastStep = Number(/pausing after step (\d+)/.exec(atPause.status)?.[1]);
+      await page.waitForFunction(() => document.querySelector('#status').dataset.state === 'paused');
+      assert(
+        Number(await text(page, 'step')) === lastStep,
+        `paused at step ${await text(page, 'step')}; the pause was asked when step ${lastStep} was in flight`,
+      );
+      assert((await text(page, 'play')).includes('Play'), `after pausing the button reads ${await text(page, 'play')}`);
+      assert(Number(await text(page, 'rate')) > 0, `images/s shows ${await text(page, 'rate')}`);
+      states = await log();
+      const training = states.filter((s) => s.state === 'training').map((s) => s.text);
+      assert(
+        training.some((t) => /training: step \d+ · epoch 1, batch \d+ of 625/.test(t)),
+        `training states: ${training.slice(-3).join(' | ')}`,
+      );
+      console.log(`    while playing: "${training.at(-1)}"; paused at step ${lastStep}`);
+      assert(
+        (await page.$eval('#step-both', (b) => b.title)) === 'one D step, then a G step',
+        'Step both lost its own tooltip',
+      );
+      assert(
+        await page.$eval('#sample-from', (s) => s.disabled && s.title.includes('no weight average')),
+        `"Draw samples from" says: ${await page.$eval('#sample-from', (s) => s.title)}`,
+      );
+
+      // Fields that build the model, changed while paused: the page says they apply on New model, and a checkpoint
+      // records what the model uses.
+      await page.fill('#batch', '32');
+      await page.fill('#seed', '7');
+      const pending = await text(page, 'model-pending');
+      assert(
+        !(await page.$eval('#model-pending', (e) => e.hidden)) &&
+          pending.includes('batch size 16') &&
+          pending.includes('seed 1'),
+        `pending note: "${pending}"`,
+      );
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+      const saved = join(work, 'pending.safetensors');
+      await download.saveAs(saved);
+      const bytes = readFileSync(saved);
+      const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8'));
+      const options = JSON.parse(header.__metadata__.meta).options;
+      assert(
+        options.batchSize === 16 && options.seed === 1,
+        `the checkpoint says batch ${options.batchSize}, seed ${options.seed}`,
+      );
+
+      // New model: the old model's numbers, samples and speed go at once.
+      await buildAndWait(page);
+      states = await log();
+      const rebuilding = states.find((s) => s.state === 'building');
+      assert(
+        rebuilding &&
+          rebuilding.lossD === '–' &&
+          rebuilding.rate === '–' &&
+          rebuilding.step === '0' &&
+          rebuilding.gridStep === null,
+        `while the new model builds the page shows ${JSON.stringify(rebuilding)}`,
+      );
+      assert(await page.$eval('#model-pending', (e) => e.hidden), 'the pending note stays after New model');
+      assert(
+        (await text(page, 'data-info')).includes('312 steps per epoch'),
+        `data info: ${await text(page, 'data-info')}`,
+      );
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
+      await page.close();
+    },
+  );
+
+  await check('files that are not what was asked for are named, in the page, without console errors', async () => {
+    const png = join(work, 'picture.png');
+    writeFileSync(
+      png,
+      Buffer.from(
+        'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+        'base64',
+      ),
+    );
+    const notes = join(work, 'notes.txt');
+    writeFileSync(notes, 'these are my notes, not a checkpoint\n');
+    const page = await openPage(browser, `${server.url}/gan.html`);
+    await page.waitForSelector('body[data-ready="true"]');
+    for (const [file, kind] of [
+      [png, 'a PNG image'],
+      [notes, 'a text file'],
+    ]) {
+      await page.setInputFiles('#load', file);
+      await page.waitForSelector('#banner.error:not([hidden])');
+      const message = await text(page, 'banner');
+      const name = file.split('/').at(-1);
+      assert(
+        message.startsWith(`${name} is not a checkpoint of this app (it is ${kind};`),
+        `picking ${name} as a checkpoint says: ${message}`,
+      );
+      console.log(`    ${message}`);
+      await page.evaluate(() => (document.querySelector('#banner').hidden = true));
+    }
+    assert(
+      (await text(page, 'step')) === '0' && (await page.$eval('#grid', (g) => g.dataset.step)) === '0',
+      'the model in training was lost',
+    );
+    assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
+    await page.close();
+
+    const style = await openPage(browser, `${server.url}/style.html`);
+    await style.waitForSelector('body[data-ready="true"]');
+    await style.setInputFiles('#weights', png);
+    await style.waitForSelector('#banner.error:not([hidden])');
+    const weights = await text(style, 'banner');
+    assert(
+      weights.startsWith('picture.png is not VGG weights this page can read (it is a PNG image'),
+      `VGG weights: ${weights}`,
+    );
+    console.log(`    ${weights}`);
+    assert(style.errors.length === 0, `console errors: ${style.errors.join(' | ')}`);
+    await style.close();
+
+    const kernels = await openPage(browser, `${server.url}/kernels.html?kernel=does_not_exist`);
+    await kernels.waitForSelector('body[data-ready="true"]');
+    const unknown = await text(kernels, 'banner');
+    assert(
+      unknown.includes('does_not_exist') &&
+        unknown.includes('conv2d_implicit_gemm') &&
+        unknown.includes('matmul_tiled'),
+      `?kernel=does_not_exist says: ${unknown}`,
+    );
+    await kernels.click('.kernel-list button[data-kernel="conv2d_implicit_gemm"]');
+    for (const [field, value, expect] of [
+      ['#f-stride', '0', 'stride'],
+      ['#f-N', '-2', 'batch N'],
+    ]) {
+      await kernels.click('.kernel-list button[data-kernel="conv2d_implicit_gemm"]'); // fresh fields
+      await kernels.fill(field, value);
+      await kernels.click('#run');
+      await kernels.waitForSelector('#result .bad');
+      const message = await text(kernels, 'result');
+      assert(
+        message.startsWith(`${expect}:`) && !/typed array|undefined/i.test(message),
+        `${field} = ${value} says: ${message}`,
+      );
+      console.log(`    ${field} = ${value}: ${message}`);
+    }
+    assert(kernels.errors.length === 0, `console errors: ${kernels.errors.join(' | ')}`);
+    await kernels.close();
+  });
+
   await check('style page runs a few iterations at 32 px and the preview changes', async () => {
     const page = await openPage(browser, `${server.url}/style.html`);
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -267,6 +488,44 @@ try {
     );
     assert(!(await page.$eval('#download', (b) => b.disabled)), 'Download stays disabled after the run');
     await shot(page, 'style.png');
+    // A new run starts from a clean slate; stopped before its first preview, it has no result to download.
+    await page.fill('#steps', '200');
+    await page.fill('#preview-every', '1000');
+    const atStart = await page.evaluate(() => {
+      document.querySelector('#start').click();
+      const q = (s) => document.querySelector(s);
+      return {
+        iteration: q('#iteration').textContent,
+        download: q('#download').disabled,
+        state: q('#status').dataset.state,
+      };
+    });
+    assert(
+      atStart.iteration === '0 / 200' && atStart.download && atStart.state === 'preparing',
+      `right after Start: ${JSON.stringify(atStart)}`,
+    );
+    await page.waitForFunction(() => document.querySelector('#status').dataset.state === 'running');
+    const stopLabel = await page.evaluate(() => {
+      document.querySelector('#stop').click();
+      return document.querySelector('#stop').textContent;
+    });
+    assert(stopLabel === 'Stopping…', `right after Stop the button reads ${stopLabel}`);
+    await page.waitForFunction(() => document.querySelector('#status').dataset.state === 'stopped');
+    const download = await page.$eval('#download', (b) => ({ disabled: b.disabled, why: b.title }));
+    assert(download.disabled && download.why.includes('no result'), `after stopping: ${JSON.stringify(download)}`);
+    console.log(`    ${await text(page, 'status')}`);
+    // A file that is not an image, picked as content, is named at once (not at Start).
+    const notes = join(work, 'not-an-image.txt');
+    writeFileSync(notes, 'plain text\n');
+    await page.selectOption('#content-pick', 'file');
+    await page.setInputFiles('#content-file', notes);
+    await page.waitForSelector('#banner.error:not([hidden])');
+    const picked = await text(page, 'banner');
+    assert(
+      picked.includes('not-an-image.txt: not an image this browser can decode'),
+      `picking a text file says: ${picked}`,
+    );
+    await page.selectOption('#content-pick', 'scene');
     // A 45-byte PNG whose header declares 20000×20000 (a decompression bomb) is refused before the browser
     // decodes it, with the file and the limit named.
     const bomb = join(work, 'bomb.png');
@@ -282,6 +541,7 @@ try {
     );
     await page.selectOption('#content-pick', 'file');
     await page.setInputFiles('#content-file', bomb);
+    await page.fill('#steps', '4');
     await page.click('#start');
     await page.waitForSelector('#banner.error');
     const message = await text(page, 'banner');

@@ -137,11 +137,126 @@ export function describeAdapter(): string {
   return `Adapter: ${a.slug}${detail ? ` (${detail})` : ''}${a.isCPU ? ', software (runs on the CPU)' : ''}`;
 }
 
-/** Error text of an exception, turning a device loss into a plain instruction. */
+/**
+ * A JavaScript engine error (TypeError, RangeError, …) is a fault in the page or the engine, not a mistake in the
+ * user's input: its text ("Cannot read properties of undefined") means nothing to a user.
+ */
+function isInternalError(e: unknown): e is Error {
+  return (
+    e instanceof TypeError ||
+    e instanceof RangeError ||
+    e instanceof ReferenceError ||
+    e instanceof SyntaxError ||
+    e instanceof EvalError
+  );
+}
+
+/**
+ * The text to show for an exception. The project's own errors (a field out of range, a file that is not what it
+ * should be) are messages written for the user and are shown as they are, without logging them; a device loss
+ * gets its instruction; an internal JavaScript error is shown as such and logged, with its stack, to the console.
+ */
 export function errorText(e: unknown): string {
+  if (isInternalError(e)) {
+    console.error(e);
+    return `Something went wrong inside the page (${e.name}); the details are in the browser console. Reload the page to start again.`;
+  }
   const msg = e instanceof Error ? e.message : String(e);
   if (msg.includes('GPU device lost')) return `${msg}. Reload the page to start again.`;
   return msg;
+}
+
+/** What a file's first bytes say it is ("a PNG image", "a text file", …), or null when they say nothing known. */
+export function describeBytes(bytes: Uint8Array): string | null {
+  const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
+  const ascii = (at: number, text: string) => [...text].every((ch, i) => bytes[at + i] === ch.charCodeAt(0));
+  if (bytes.length === 0) return 'an empty file';
+  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'a PNG image';
+  if (starts(0xff, 0xd8, 0xff)) return 'a JPEG image';
+  if (ascii(0, 'GIF8')) return 'a GIF image';
+  if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return 'a WebP image';
+  if (starts(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a)) return 'an HDF5 file (Keras .h5)';
+  if (starts(0x1f, 0x8b)) return 'a gzip file';
+  if (ascii(0, 'PK\x03\x04')) return 'a ZIP archive (PyTorch .pt/.pth files are one)';
+  if (ascii(0, '%PDF')) return 'a PDF document';
+  if (bytes.length >= 9 && bytes[8] === 0x7b && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0)
+    return 'a safetensors file';
+  const head = bytes.subarray(0, 512);
+  const printable = head.filter((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 128).length;
+  if (printable === head.length) return 'a text file';
+  return null;
+}
+
+/**
+ * Marks a control unable to act, with the reason as its tooltip (title), or able again with its own tooltip back.
+ * `data-why` holds the reason too, for tests and for pages that show it as text.
+ */
+export function setDisabled(el: HTMLButtonElement | HTMLInputElement | HTMLSelectElement, reason: string | null): void {
+  if (el.dataset.title === undefined) el.dataset.title = el.title;
+  el.disabled = reason !== null;
+  el.title = reason ?? el.dataset.title;
+  if (reason === null) delete el.dataset.why;
+  else el.dataset.why = reason;
+}
+
+/** "0.8 s", "42 s", "3 min 20 s", "1 h 5 min". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m} min ${Math.round(seconds - 60 * m)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** A rate with two significant digits below 10 ("0.21", "3.4") and whole numbers above ("41"). */
+export function formatRate(x: number): string {
+  if (!Number.isFinite(x) || x <= 0) return '–';
+  return x < 10 ? x.toPrecision(2) : x.toFixed(0);
+}
+
+/**
+ * The page's status line (an element with `data-state`): what the page is doing now. `start` shows a long task
+ * with the seconds it has taken and the GPU kernels it has created so far (each new kernel is compiled once, which is
+ * most of the first step's time on a software adapter), updated a few times a second while the page waits.
+ */
+export class StatusLine {
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly el: HTMLElement) {}
+
+  get state(): string {
+    return this.el.dataset.state ?? '';
+  }
+
+  set(state: string, text: string): void {
+    this.stopTimer();
+    this.el.dataset.state = state;
+    this.el.textContent = text;
+  }
+
+  /** A long task: `text(seconds, newKernels)` is shown now and re-rendered every 250 ms until the next set/start. */
+  start(state: string, text: (seconds: number, newKernels: number) => string): void {
+    this.stopTimer();
+    const t0 = performance.now();
+    const kernels0 = engine().stats().pipelines;
+    const render = () => {
+      this.el.textContent = text((performance.now() - t0) / 1000, engine().stats().pipelines - kernels0);
+    };
+    this.el.dataset.state = state;
+    render();
+    this.timer = setInterval(render, 250);
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+/** ", 31 new GPU kernels compiling" while a task creates kernels; '' when it creates none. */
+export function kernelsNote(newKernels: number): string {
+  return newKernels > 0 ? `, ${newKernels} new GPU kernel${newKernels > 1 ? 's' : ''} compiling` : '';
 }
 
 /** Draws an RgbaImage on a canvas at its own size (CSS scales it up pixelated where small). */

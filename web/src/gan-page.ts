@@ -4,7 +4,15 @@
  *
  * Readbacks stall the GPU, so the page reads only what it shows: the statistics of the last step of each frame
  * (the steps before it are recorded and run without waiting), and the fixed-z sample grid every few steps.
- * The number of steps per frame adapts so that a frame takes about FRAME_BUDGET_MS of GPU time.
+ * The number of steps per frame adapts so that a frame takes about FRAME_BUDGET_MS of GPU time; a pause takes
+ * effect when the frame in flight ends (one step, when steps are slow).
+ *
+ * Each step's real batch comes from a DataCursor (src/gan/data-cursor.ts) on the trainer's step and epoch, as in
+ * `train --resume`, and a saved checkpoint carries the chart's loss points: loading it continues the run exactly.
+ *
+ * What the page is doing is always on its status line (#status, with data-state): loading data, building the
+ * model, a step compiling its GPU kernels (with the time it has taken), training with its speed and the time to
+ * the end of the epoch, pausing, paused. A control that cannot act is disabled with the reason as its tooltip.
  */
 import {
   GanTrainer,
@@ -20,6 +28,9 @@ import type { Dataset } from '../../src/data/dataset.ts';
 import { parseIdx, idxToDataset } from '../../src/data/idx.ts';
 import { resizeDataset, withChannels } from '../../src/data/transforms.ts';
 import { makeGrid, centerCropToSquare, bilinearResize, rgbaToNchw } from '../../src/io/image.ts';
+import { decodeSafetensorsMetadata } from '../../src/io/safetensors.ts';
+import { CHECKPOINT_FORMAT } from '../../src/nn/checkpoint.ts';
+import { engine } from '../../src/tensor/index.ts';
 import { DIGIT_ASSETS } from './assets.ts';
 import {
   $,
@@ -33,6 +44,12 @@ import {
   nextFrame,
   decodeImage,
   errorText,
+  describeBytes,
+  setDisabled,
+  formatDuration,
+  formatRate,
+  kernelsNote,
+  StatusLine,
 } from './common.ts';
 
 const FRAME_BUDGET_MS = 150;
@@ -47,26 +64,53 @@ let trainer: GanTrainer | null = null;
 let history: StepStats[] = [];
 /** The real batch of each step, from the trainer's step and epoch (as `train --resume` in the CLI). */
 let cursor: DataCursor | null = null;
+/** The play loop runs (until it has finished the frame in flight after a pause). */
 let running = false;
+/** Pause was asked for: the play loop stops when the frame in flight ends. */
+let pausing = false;
 /** The play loop while it runs (awaited before anything else touches the trainer). */
 let loop: Promise<void> | null = null;
-let busy = false;
+/** What a guarded action is doing (why the other controls wait), or null. */
+let busy: string | null = null;
 let stepsPerFrame = 1;
 let lastGridStep = -1;
 let sampleCounter = 0;
+/** Images and seconds of recent steps that compiled no new kernels (decayed sums), for the speed and the ETA. */
+let speed = { images: 0, seconds: 0 };
+let status: StatusLine;
 
 function fmt(x: number): string {
   return Number.isFinite(x) ? x.toFixed(3) : '–';
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Controls and fields
+
 function setButtons(): void {
-  const ready = trainer !== null && data !== null;
-  for (const id of ['play', 'step-d', 'step-g', 'step-both'])
-    $<HTMLButtonElement>(id).disabled = !ready || ((busy || running) && id !== 'play');
-  $<HTMLButtonElement>('save').disabled = trainer === null || busy;
-  $<HTMLButtonElement>('sample').disabled = trainer === null || busy;
-  $<HTMLButtonElement>('build').disabled = running || busy;
-  $('play').textContent = running ? '❚❚ Pause' : '▶ Play';
+  const noModel = trainer === null || data === null ? 'build a model first (New model)' : null;
+  const waiting = busy ? `wait: ${busy}` : null;
+  const playing = running ? (pausing ? 'pausing after the step in flight' : 'pause training first') : null;
+  const play = $<HTMLButtonElement>('play');
+  play.textContent = pausing ? '… Pausing' : running ? '❚❚ Pause' : '▶ Play';
+  setDisabled(play, pausing ? 'pausing after the step in flight' : (waiting ?? noModel));
+  for (const id of ['step-d', 'step-g', 'step-both'])
+    setDisabled($<HTMLButtonElement>(id), waiting ?? noModel ?? playing);
+  // Save and Sample pause the loop for themselves (and Save resumes it).
+  setDisabled($<HTMLButtonElement>('save'), waiting ?? noModel);
+  setDisabled($<HTMLButtonElement>('sample'), waiting ?? noModel);
+  setDisabled($<HTMLButtonElement>('build'), waiting ?? playing);
+  setDisabled($<HTMLInputElement>('load'), waiting);
+  $('load-button').classList.toggle('disabled', busy !== null);
+  $('load-button').title = $<HTMLInputElement>('load').title;
+  const select = $<HTMLSelectElement>('sample-from');
+  setDisabled(
+    select,
+    trainer === null
+      ? 'build a model first (New model)'
+      : trainer.Gema === null
+        ? 'this model keeps no weight average of G: set "G weight average" above 0 and press New model'
+        : waiting,
+  );
 }
 
 /** The training options the form asks for (checked; the error names the field). */
@@ -94,7 +138,7 @@ function liveOptions(): Pick<TrainOptions, 'lrG' | 'lrD' | 'dStepsPerG' | 'dSkip
 function applyLiveOptions(): void {
   if (!trainer) return;
   Object.assign(trainer.opts, liveOptions());
-  trainer.sampleFrom = $<HTMLSelectElement>('sample-from').value as 'ema' | 'raw';
+  if (trainer.Gema) trainer.sampleFrom = $<HTMLSelectElement>('sample-from').value as 'ema' | 'raw';
 }
 
 function showOptions(o: TrainOptions): void {
@@ -113,9 +157,47 @@ function showOptions(o: TrainOptions): void {
 
 /** The sample source follows the trainer: a choice only when it keeps a weight average. */
 function showSampleSource(t: GanTrainer): void {
-  const select = $<HTMLSelectElement>('sample-from');
-  select.disabled = t.Gema === null;
-  select.value = t.Gema ? t.sampleFrom : 'raw';
+  $<HTMLSelectElement>('sample-from').value = t.Gema ? t.sampleFrom : 'raw';
+}
+
+/**
+ * Model, batch size, seed and G weight average build the model: they apply on New model. When the fields differ
+ * from what the model in training uses, the page says so under the button (a checkpoint records what it uses).
+ */
+function showPendingModelFields(): void {
+  const el = $('model-pending');
+  const t = trainer;
+  const diffs: string[] = [];
+  if (t) {
+    const field = (id: string) => {
+      const v = $<HTMLInputElement>(id).value;
+      return v.trim() === '' ? NaN : Number(v);
+    };
+    if ($<HTMLSelectElement>('model').value !== t.spec.kind) diffs.push(`model ${t.spec.kind}`);
+    if (field('batch') !== t.opts.batchSize) diffs.push(`batch size ${t.opts.batchSize}`);
+    if (field('seed') !== t.opts.seed) diffs.push(`seed ${t.opts.seed}`);
+    if (field('g-ema') !== t.opts.gEma)
+      diffs.push(t.opts.gEma === 0 ? 'no G weight average' : `G weight average ${t.opts.gEma}`);
+  }
+  el.hidden = diffs.length === 0;
+  el.dataset.pending = String(diffs.length);
+  el.textContent = `These fields apply on New model; the model in training uses ${diffs.join(', ')}.`;
+}
+
+/** The banner shows a live field's error (hidden again once the fields read well). */
+let liveFieldError = false;
+
+/** A live field changed: the trainer takes it at once (or the banner names the field that is wrong). */
+function liveFieldChanged(): void {
+  if (!trainer) return;
+  try {
+    applyLiveOptions();
+    if (liveFieldError) $('banner').hidden = true;
+    liveFieldError = false;
+  } catch (e) {
+    banner(`${errorText(e)} (the model keeps its previous value)`, 'error');
+    liveFieldError = true;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -201,33 +283,74 @@ function newCursor(): void {
 // ---------------------------------------------------------------------------------------------------------
 // Model
 
-function replaceTrainer(next: GanTrainer): void {
+/** Forgets the model in training: its numbers, samples, chart and speed go with it. */
+function dropTrainer(gridNote: string): void {
   trainer?.dispose();
-  trainer = next;
-  showSampleSource(next);
-  history = [];
+  trainer = null;
   cursor = null;
+  history = [];
   lastGridStep = -1;
   stepsPerFrame = 1;
+  speed = { images: 0, seconds: 0 };
+  for (const id of ['loss-d', 'loss-g', 'd-real', 'd-fake', 'rate']) {
+    $(id).textContent = '–';
+    delete $(id).dataset.value;
+  }
+  $('step').textContent = '0';
+  $('epoch').textContent = '0';
+  const grid = $<HTMLCanvasElement>('grid');
+  grid.getContext('2d')!.clearRect(0, 0, grid.width, grid.height);
+  delete grid.dataset.step;
+  $('grid-title').textContent = gridNote;
+  drawChart();
+  setButtons();
+}
+
+function adoptTrainer(next: GanTrainer): void {
+  trainer = next;
+  showSampleSource(next);
+  showPendingModelFields();
 }
 
 async function buildModel(): Promise<void> {
-  source = await loadSource();
-  const spec = specFor($<HTMLSelectElement>('model').value as GanKind, source);
-  data = fitData(source, spec);
-  const opts = formOptions();
-  if (data.n < opts.batchSize!)
-    throw new Error(`dataset ${data.name} has ${data.n} images, fewer than one batch of ${opts.batchSize}`);
-  replaceTrainer(new GanTrainer(spec, opts));
+  const kind = $<HTMLSelectElement>('model').value as GanKind;
+  const opts = formOptions(); // a wrong field stops here, naming it, before anything changes
+  status.start('loading-data', (sec) => `loading the data… ${formatDuration(sec)}`);
+  const loaded = await loadSource();
+  const spec = specFor(kind, loaded);
+  const fitted = fitData(loaded, spec);
+  if (fitted.n < opts.batchSize!)
+    throw new Error(`dataset ${fitted.name} has ${fitted.n} images, fewer than one batch of ${opts.batchSize}`);
+  source = loaded;
+  data = fitted;
+  dropTrainer('Samples: building the model…');
+  const t0 = performance.now();
+  status.start(
+    'building',
+    (sec, k) => `building the model (${spec.kind}, batch ${opts.batchSize})… ${formatDuration(sec)}${kernelsNote(k)}`,
+  );
+  await nextFrame(); // paint the state before the synchronous part
+  adoptTrainer(new GanTrainer(spec, opts));
   newCursor();
   describeData();
+  status.start('drawing', (sec, k) => `drawing the first samples… ${formatDuration(sec)}${kernelsNote(k)}`);
   await refreshView(true);
+  countModel();
+  status.set(
+    'ready',
+    `Model ready (${spec.kind}, built in ${formatDuration((performance.now() - t0) / 1000)}): press ▶ Play or a Step button.`,
+  );
+}
+
+/** Counts the models built or loaded and shown (the e2e tests wait for the count to change). */
+function countModel(): void {
+  document.body.dataset.models = String(Number(document.body.dataset.models ?? 0) + 1);
 }
 
 function describeData(): void {
-  if (!data || !trainer) return;
+  if (!data || !trainer || !cursor) return;
   $('data-info').textContent =
-    `${trainer.spec.kind} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${cursor!.perEpoch} steps per epoch`;
+    `${trainer.spec.kind} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${cursor.perEpoch} steps per epoch`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -311,6 +434,67 @@ async function runSteps(kind: StepKind, count: number): Promise<StepStats> {
   return s;
 }
 
+/** Seconds the first step of this model took on this adapter last time (it compiles the kernels), if known. */
+function firstStepKey(): string {
+  const t = trainer!;
+  return `wgpu-gan-first-step:${engine().adapter.slug}:${t.spec.kind}:${t.opts.batchSize}`;
+}
+function rememberedFirstStep(): number | null {
+  try {
+    const v = Number(localStorage.getItem(firstStepKey()));
+    return v > 0 ? v : null;
+  } catch {
+    return null;
+  }
+}
+function rememberFirstStep(seconds: number): void {
+  try {
+    localStorage.setItem(firstStepKey(), String(seconds));
+  } catch {
+    // storage off: no estimate next time
+  }
+}
+
+/** "step 12: 31 new GPU kernels compiling — 14 s (48 s last time)". */
+function stepText(label: string, seconds: number, newKernels: number): string {
+  const last = newKernels > 0 ? rememberedFirstStep() : null;
+  return (
+    `${label}… ${formatDuration(seconds)}${kernelsNote(newKernels)}` +
+    (newKernels > 0
+      ? ` (a model's first steps compile its kernels${last ? `; the first step took ${formatDuration(last)} last time` : ''}; later steps reuse them)`
+      : '')
+  );
+}
+
+/** Counts a measured stretch of steps into the speed (stretches that compiled kernels are not typical). */
+function measure(images: number, seconds: number, compiled: boolean): void {
+  if (!compiled && seconds > 0) {
+    speed = { images: speed.images * 0.7 + images, seconds: speed.seconds * 0.7 + seconds };
+  }
+  const rate = speed.seconds > 0 ? speed.images / speed.seconds : NaN;
+  $('rate').textContent = formatRate(rate);
+  $('rate').dataset.value = String(rate);
+}
+
+/** Images per second of recent steps, NaN before one was measured. */
+function imagesPerSecond(): number {
+  return speed.seconds > 0 ? speed.images / speed.seconds : NaN;
+}
+
+/** "training: step 54 · epoch 1, batch 54 of 156 · epoch ends in about 2 min". */
+function trainingText(): string {
+  const t = trainer!;
+  const pos = cursor!.position(t);
+  const stepsPerSecond = imagesPerSecond() / t.opts.batchSize;
+  const left = cursor!.perEpoch - pos.index;
+  return (
+    `training: step ${t.step} · epoch ${pos.epoch + 1}, batch ${pos.index} of ${cursor!.perEpoch}` +
+    (Number.isFinite(stepsPerSecond)
+      ? ` · epoch ${pos.epoch + 1} ends in about ${formatDuration(left / stepsPerSecond)}`
+      : '')
+  );
+}
+
 function showStats(s: StepStats | undefined): void {
   const t = trainer!;
   $('step').textContent = String(t.step);
@@ -330,13 +514,30 @@ function generatorLabel(t: GanTrainer): string {
   return t.Gema ? `, ${t.sampledModule === 'G_ema' ? 'weight average' : 'trained G'}` : '';
 }
 
+/** The loss chart; x is the number of steps done when a loss was measured (as the step counter shows it). */
+function drawChart(): void {
+  const chart = $<HTMLCanvasElement>('chart');
+  drawImage(
+    chart,
+    lossChart(
+      history.map((s) => ({ ...s, step: s.step + 1 })),
+      { width: 640, height: 320 },
+    ),
+  );
+  chart.dataset.points = String(history.length);
+  $('chart-note').textContent =
+    history.length === 0
+      ? 'No losses yet: the chart draws a point per readback (every step, or every frame while playing).'
+      : history[0].step > 0
+        ? `From step ${history[0].step + 1}: the earlier losses are not in the checkpoint this run was loaded from.`
+        : '';
+}
+
 /** Redraws the loss chart, and the sample grid when it is due (or `forceGrid`). */
 async function refreshView(forceGrid = false): Promise<void> {
   const t = trainer!;
   showStats(history[history.length - 1]);
-  const chart = $<HTMLCanvasElement>('chart');
-  drawImage(chart, lossChart(history, { width: 640, height: 320 }));
-  chart.dataset.points = String(history.length);
+  drawChart();
   const every = numberField('grid-every', { int: true, min: 1 });
   if (forceGrid || lastGridStep < 0 || t.step - lastGridStep >= every) {
     const grid = $<HTMLCanvasElement>('grid');
@@ -347,126 +548,237 @@ async function refreshView(forceGrid = false): Promise<void> {
   }
 }
 
+/** One frame of the play loop: a few steps (one while steps are slow), the statistics, the view. */
+async function playFrame(): Promise<void> {
+  const t = trainer!;
+  applyLiveOptions();
+  const count = stepsPerFrame;
+  const first = t.step + 1;
+  const label = count > 1 ? `steps ${first}–${first + count - 1}` : `step ${first}`;
+  status.start('training', (sec, k) => (k > 0 || sec > 2 ? stepText(`training: ${label}`, sec, k) : trainingText()));
+  const kernels0 = engine().stats().pipelines;
+  const t0 = performance.now();
+  const s = await runSteps('both', count);
+  const ms = performance.now() - t0;
+  const compiled = engine().stats().pipelines > kernels0;
+  if (compiled && first === 1) rememberFirstStep(ms / 1000);
+  measure(count * t.opts.batchSize, ms / 1000, compiled);
+  if (GanTrainer.diverged(s)) {
+    pausing = true;
+    const msg = `Training diverged at step ${s.step + 1} (D loss ${s.lossD}, G loss ${s.lossG}).`;
+    banner(`${msg} Lower the learning rates and start a new model, or load a checkpoint.`, 'error');
+    status.set('diverged', msg);
+  }
+  // Aim at FRAME_BUDGET_MS per frame, changing the step count by at most 2× at a time (not on a frame that compiled
+  // kernels: its time says nothing about the next ones).
+  if (!compiled)
+    stepsPerFrame = Math.max(
+      1,
+      Math.min(64, Math.round(stepsPerFrame * Math.min(2, Math.max(0.5, FRAME_BUDGET_MS / ms)))),
+    );
+  await refreshView();
+}
+
 async function playLoop(): Promise<void> {
-  while (running) {
-    const t0 = performance.now();
+  while (running && !pausing) {
     try {
-      applyLiveOptions();
-      const s = await runSteps('both', stepsPerFrame);
-      const ms = performance.now() - t0;
-      $('rate').textContent = ((stepsPerFrame * trainer!.opts.batchSize) / (ms / 1000)).toFixed(0);
-      if (GanTrainer.diverged(s)) {
-        running = false;
-        banner(
-          `Training diverged at step ${s.step} (D loss ${s.lossD}, G loss ${s.lossG}). Lower the learning rates and start a new model, or load a checkpoint.`,
-          'error',
-        );
-      }
-      // Aim at FRAME_BUDGET_MS per frame, changing the step count by at most 2× at a time.
-      stepsPerFrame = Math.max(
-        1,
-        Math.min(64, Math.round(stepsPerFrame * Math.min(2, Math.max(0.5, FRAME_BUDGET_MS / ms)))),
-      );
-      await refreshView();
+      await playFrame();
     } catch (e) {
-      running = false;
+      pausing = true;
       banner(errorText(e), 'error');
+      status.set('error', 'Training stopped: see the message above.');
     }
     setButtons();
     await nextFrame();
   }
 }
 
-/** Runs an action with the buttons locked, showing any error in the banner. */
-async function guarded(action: () => Promise<void>): Promise<void> {
+/** Asks the play loop to stop after the frame in flight; the Play button says so at once. */
+function requestPause(): void {
+  if (!running || pausing) return;
+  pausing = true;
+  status.set('pausing', `pausing after step ${trainer!.step}…`);
+  setButtons();
+}
+
+function togglePlay(): void {
+  if (running) return requestPause();
+  if (!trainer || busy) return;
+  running = true;
+  pausing = false;
+  liveFieldError = false;
+  $('banner').hidden = true;
+  setButtons();
+  loop = playLoop().finally(() => {
+    running = false;
+    pausing = false;
+    loop = null;
+    if (trainer && ['training', 'pausing'].includes(status.state))
+      status.set('paused', `paused at step ${trainer.step}: press ▶ Play to go on.`);
+    setButtons();
+  });
+}
+
+/** Stops the play loop and waits until the frame in flight has finished. */
+async function stopPlay(): Promise<void> {
+  requestPause();
+  await loop;
+}
+
+/** Runs an action with the controls locked (`what` is the reason they show), its error in the banner. */
+async function guarded(what: string, action: () => Promise<void>): Promise<void> {
   if (busy) return;
-  busy = true;
+  busy = what;
   setButtons();
   $('banner').hidden = true;
+  liveFieldError = false;
   try {
     await action();
   } catch (e) {
     banner(errorText(e), 'error');
-    console.error(e);
+    status.set('error', `${what[0].toUpperCase()}${what.slice(1)} failed: see the message above.`);
   } finally {
-    busy = false;
+    busy = null;
     setButtons();
   }
 }
 
+const STEP_LABELS: Record<StepKind, string> = { both: 'D and G', d: 'D only', g: 'G only' };
+
 async function singleStep(kind: StepKind): Promise<void> {
-  await guarded(async () => {
+  if (!trainer) return;
+  await guarded(`step ${trainer.step + 1} is running`, async () => {
+    const t = trainer!;
     applyLiveOptions();
+    const n = t.step + 1;
+    const label = `step ${n} (${STEP_LABELS[kind]})`;
+    status.start('stepping', (sec, k) => stepText(label, sec, k));
+    const kernels0 = engine().stats().pipelines;
     const t0 = performance.now();
     await runSteps(kind, 1);
-    $('rate').textContent = (trainer!.opts.batchSize / ((performance.now() - t0) / 1000)).toFixed(0);
+    const sec = (performance.now() - t0) / 1000;
+    const compiled = engine().stats().pipelines - kernels0;
+    if (compiled > 0 && n === 1) rememberFirstStep(sec);
+    measure(t.opts.batchSize, sec, compiled > 0);
     await refreshView();
+    status.set(
+      'ready',
+      `${label[0].toUpperCase()}${label.slice(1)} took ${formatDuration(sec)}` +
+        (compiled > 0 ? ` (it compiled ${compiled} new GPU kernels; later steps reuse them).` : '.'),
+    );
   });
 }
 
-/** Stops the play loop and waits until its last frame has finished. */
-async function stopPlay(): Promise<void> {
-  running = false;
-  await loop;
-  setButtons();
-}
+// ---------------------------------------------------------------------------------------------------------
+// Checkpoints and samples
 
 async function saveCheckpoint(): Promise<void> {
   const wasRunning = running;
   await stopPlay();
-  await guarded(async () => {
-    const bytes = await trainer!.saveCheckpoint({
+  await guarded('a checkpoint is being saved', async () => {
+    const t = trainer!;
+    status.start(
+      'saving',
+      (sec) => `saving a checkpoint at step ${t.step} (reading the weights back)… ${formatDuration(sec)}`,
+    );
+    const bytes = await t.saveCheckpoint({
       dataset: data?.name ?? null,
       savedBy: 'web',
       lossHistory: encodeHistory(history),
     });
-    download(bytes, `${trainer!.spec.kind}-step${trainer!.step}.safetensors`);
+    const name = `${t.spec.kind}-step${t.step}.safetensors`;
+    download(bytes, name);
+    status.set('ready', `Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB, step ${t.step}).`);
   });
-  if (wasRunning) togglePlay();
+  if (wasRunning && trainer) togglePlay();
+}
+
+/**
+ * The model and options of a checkpoint file. A file that is not a checkpoint at all (an image, a text, weights of
+ * another program) is named and said to be none; a checkpoint of this app with damaged metadata gets the loader's
+ * message, which names the file and the field.
+ */
+function readCheckpoint(bytes: Uint8Array, name: string): ReturnType<typeof checkpointSpec> {
+  try {
+    return checkpointSpec(bytes, name);
+  } catch (e) {
+    let metadata: Record<string, string> | null;
+    try {
+      metadata = decodeSafetensorsMetadata(bytes, name);
+    } catch {
+      metadata = null;
+    }
+    const what = "a checkpoint is the .safetensors file this page's Save checkpoint, or the CLI's train, writes";
+    if (metadata === null) {
+      const kind = describeBytes(bytes);
+      const it = kind && kind !== 'a safetensors file' ? `it is ${kind}` : 'it is not a readable safetensors file';
+      throw new Error(`${name} is not a checkpoint of this app (${it}; ${what})`);
+    }
+    if (metadata.format !== CHECKPOINT_FORMAT)
+      throw new Error(
+        `${name} is not a checkpoint of this app (it is a safetensors file without this app's checkpoint metadata, such as weights saved by another program; ${what})`,
+      );
+    throw e;
+  }
 }
 
 async function loadCheckpoint(file: File): Promise<void> {
   await stopPlay();
-  await guarded(async () => {
+  await guarded(`${file.name} is being loaded`, async () => {
+    status.start('loading', (sec) => `reading ${file.name}… ${formatDuration(sec)}`);
     const bytes = await fileBytes(file);
-    // Both name the file in their errors (the metadata is checked before any model is built).
-    const { spec, options, meta } = checkpointSpec(bytes, file.name);
+    // The metadata is checked before any model is built; every error names the file.
+    const { spec, options, meta } = readCheckpoint(bytes, file.name);
+    status.start(
+      'building',
+      (sec, k) => `building the model of ${file.name} (${spec.kind})… ${formatDuration(sec)}${kernelsNote(k)}`,
+    );
+    await nextFrame();
     const next = new GanTrainer(spec, options);
     try {
       next.loadCheckpoint(bytes, file.name);
+      // Keep training possible: fit the loaded data (bundled digits if none yet) to the checkpoint's model.
+      const loaded = source ?? (await loadDigits());
+      const fitted = fitData(loaded, spec);
+      new DataCursor(fitted, next.opts.batchSize, next.opts.seed); // throws when the data is smaller than a batch
+      dropTrainer(`Samples: drawing from ${file.name}…`);
+      source = loaded;
+      data = fitted;
     } catch (e) {
       next.dispose();
       throw e;
     }
-    replaceTrainer(next);
+    $<HTMLSelectElement>('model').value = spec.kind;
+    showOptions(next.opts);
+    adoptTrainer(next);
     // The chart continues from the losses the checkpoint carries (a page checkpoint carries them; a CLI run keeps
     // them in its log.jsonl, so its chart here starts at the loaded step).
     history = decodeHistory(meta.lossHistory, next.step);
-    $<HTMLSelectElement>('model').value = spec.kind;
-    showOptions(next.opts);
-    // Keep training possible: fit the loaded data (bundled digits if none yet) to the checkpoint's model.
-    source ??= await loadDigits();
-    data = fitData(source, spec);
     newCursor();
     describeData();
+    status.start('drawing', (sec, k) => `drawing samples from ${file.name}… ${formatDuration(sec)}${kernelsNote(k)}`);
     await refreshView(true);
-    const trainedOn = typeof meta.dataset === 'string' && meta.dataset !== data.name ? meta.dataset : null;
+    showStats(history[history.length - 1]);
+    const trainedOn = typeof meta.dataset === 'string' && meta.dataset !== data!.name ? meta.dataset : null;
     banner(
       `Loaded ${file.name}: ${spec.kind}, step ${next.step}, epoch ${next.epoch}; ` +
-        (trainedOn ? `it was trained on ${trainedOn}, training here continues on ${data.name}; ` : '') +
+        (trainedOn ? `it was trained on ${trainedOn}, training here continues on ${data!.name}; ` : '') +
         (history.length
           ? `its ${history.length} loss points are on the chart.`
           : `it carries no loss history, so the chart starts at step ${next.step}.`),
       'info',
     );
+    countModel();
+    status.set('ready', `Loaded ${file.name} at step ${next.step}: press ▶ Play or a Step button to continue it.`);
   });
 }
 
 /** A grid of G(z) for fresh random z (the fixed-z grid stays as it is). */
 async function sampleNew(): Promise<void> {
   await stopPlay();
-  await guarded(async () => {
+  await guarded('samples are being drawn', async () => {
     const t = trainer!;
+    status.start('drawing', (sec, k) => `drawing 64 samples from new z… ${formatDuration(sec)}${kernelsNote(k)}`);
     const z = t.latent(64, 'web-sample', ++sampleCounter);
     const images = t.generate(z);
     z.dispose();
@@ -478,26 +790,31 @@ async function sampleNew(): Promise<void> {
       makeGrid(pixels, 64, channels, size, size, { nrow: 8, padding: 2, range: [-1, 1] }),
     );
     $('grid-title').textContent = `Samples from new random z (#${sampleCounter}${generatorLabel(t)})`;
+    status.set('ready', `Drew samples from new random z (#${sampleCounter}).`);
   });
 }
 
-function togglePlay(): void {
-  if (!trainer || busy) return;
-  if (running) {
-    void stopPlay();
-    return;
-  }
-  running = true;
-  setButtons();
-  loop = playLoop().finally(() => {
-    loop = null;
-  });
+// ---------------------------------------------------------------------------------------------------------
+// The page
+
+/** On a software adapter (the GPU emulated on the CPU) the page starts with lighter settings, and says so. */
+function lightenForSoftwareAdapter(): void {
+  if (!engine().adapter.isCPU) return;
+  $<HTMLInputElement>('batch').value = '16';
+  $<HTMLInputElement>('grid-every').value = '5';
+  const note = $('adapter-note');
+  note.hidden = false;
+  note.textContent =
+    'This adapter runs on the CPU (software), so the page starts with a batch of 16 and samples every 5 steps; ' +
+    "the paper DCGANs take minutes for their first step here (it compiles the model's kernels).";
 }
 
 async function main(): Promise<void> {
   navBar('gan.html');
+  status = new StatusLine($('status'));
   const eng = await startGpu();
   if (!eng) return;
+  lightenForSoftwareAdapter();
   // Shows the file pickers that belong to the chosen dataset.
   const showPickers = () => {
     const v = $<HTMLSelectElement>('dataset').value;
@@ -506,9 +823,11 @@ async function main(): Promise<void> {
   };
   $('dataset').addEventListener('change', showPickers);
   showPickers();
+  for (const id of ['model', 'batch', 'seed', 'g-ema']) $(id).addEventListener('input', showPendingModelFields);
+  for (const id of ['lr-g', 'lr-d', 'k', 'd-skip', 'real-label']) $(id).addEventListener('change', liveFieldChanged);
   $('build').addEventListener('click', async () => {
     await stopPlay();
-    await guarded(buildModel);
+    await guarded('the model is being built', buildModel);
   });
   $('play').addEventListener('click', togglePlay);
   $('step-d').addEventListener('click', () => singleStep('d'));
@@ -518,9 +837,13 @@ async function main(): Promise<void> {
   $('sample').addEventListener('click', sampleNew);
   $('sample-from').addEventListener('change', () => {
     if (!trainer || running) return; // a running loop picks the choice up at its next frame
-    void guarded(async () => {
+    void guarded('samples are being drawn', async () => {
       applyLiveOptions();
       await refreshView(true);
+      status.set(
+        'ready',
+        `Samples drawn from the ${trainer!.sampledModule === 'G_ema' ? 'weight average' : 'trained G'}.`,
+      );
     });
   });
   $<HTMLInputElement>('load').addEventListener('change', (ev) => {
@@ -531,7 +854,8 @@ async function main(): Promise<void> {
         input.value = '';
       });
   });
-  await guarded(buildModel);
+  setButtons();
+  await guarded('the model is being built', buildModel);
   document.body.dataset.ready = 'true';
 }
 

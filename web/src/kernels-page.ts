@@ -50,6 +50,49 @@ interface Field {
   value: number | string;
   /** A choice instead of a number. */
   options?: string[];
+  /** Bounds of a number field (default: by key, see FIELD_RULES; a field without one takes any finite number). */
+  rule?: FieldRule;
+}
+
+interface FieldRule {
+  int?: boolean;
+  min?: number;
+  /** The value must be above `above` (a positive eps or rate). */
+  above?: number;
+  max?: number;
+}
+
+/** The bounds of the experiments' number fields, by key: sizes and strides are whole numbers ≥ 1, paddings ≥ 0. */
+const FIELD_RULES: Record<string, FieldRule> = {
+  N: { int: true, min: 1 },
+  C: { int: true, min: 1 },
+  H: { int: true, min: 1 },
+  W: { int: true, min: 1 },
+  M: { int: true, min: 1 },
+  K: { int: true, min: 1 },
+  B: { int: true, min: 1 },
+  R: { int: true, min: 1 },
+  n: { int: true, min: 1 },
+  k: { int: true, min: 1 },
+  every: { int: true, min: 1 },
+  stride: { int: true, min: 1 },
+  dilation: { int: true, min: 1 },
+  padding: { int: true, min: 0 },
+  outputPadding: { int: true, min: 0 },
+  axis: { int: true, min: 0 },
+  seed: { int: true, min: 0 },
+  eps: { above: 0 },
+  lr: { above: 0 },
+};
+
+/** Checks one number against its field's rule; the message names the field. */
+function checkField(label: string, x: number, rule: FieldRule | undefined): void {
+  if (!rule) return;
+  if (rule.int && !Number.isInteger(x)) throw new Error(`${label}: must be a whole number, got ${x}`);
+  if (rule.min !== undefined && x < rule.min) throw new Error(`${label}: must be at least ${rule.min}, got ${x}`);
+  if (rule.above !== undefined && !(x > rule.above))
+    throw new Error(`${label}: must be greater than ${rule.above}, got ${x}`);
+  if (rule.max !== undefined && x > rule.max) throw new Error(`${label}: must be at most ${rule.max}, got ${x}`);
 }
 
 /** One prepared run: GPU inputs are made by `inputs`, `op` launches the kernel, `reference` is the float64 answer. */
@@ -185,7 +228,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
   pool_avg: poolExperiment('avg'),
   upsample: {
     call: 'upsample2d(x, scale)',
-    fields: [...imageFields, { key: 'scale', label: 'scale', value: 2 }],
+    fields: [...imageFields, { key: 'scale', label: 'scale', value: 2, rule: { int: true, min: 1 } }],
     prepare(v, random) {
       const xs = shape4(v, 'N', 'C', 'H', 'W');
       const s = num(v, 'scale');
@@ -616,6 +659,18 @@ export function shaderHeader(source: string): string {
   return lines.join('\n').trim();
 }
 
+/** The first sentence of a shader's header (which may wrap over several comment lines), without its file name. */
+export function kernelSummary(source: string): string {
+  const paragraph = shaderHeader(source)
+    .split(/\n\s*\n/)[0]
+    .split('\n')
+    .map((l) => l.trim())
+    .join(' ')
+    .replace(/^[\w.]+\.wgsl\s*[—-]\s*/, '');
+  const end = paragraph.search(/\.(\s|$)/);
+  return end >= 0 ? paragraph.slice(0, end + 1) : paragraph;
+}
+
 /** Largest |a − b| (NaN if either has a NaN where the other does not, or lengths differ). */
 function maxAbsError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return NaN;
@@ -681,6 +736,7 @@ function readValues(exp: Experiment): Values {
     else {
       const x = Number(el.value);
       if (el.value.trim() === '' || !Number.isFinite(x)) throw new Error(`${f.label}: "${el.value}" is not a number`);
+      checkField(f.label, x, f.rule ?? FIELD_RULES[f.key]);
       v[f.key] = x;
     }
   }
@@ -695,13 +751,22 @@ async function runCurrent(): Promise<void> {
   delete out.dataset.ok;
   delete out.dataset.maxError;
   const values = readValues(exp);
-  const rng = new Rng(Number($<HTMLInputElement>('f-seed').value) || 0);
+  const seedField = $<HTMLInputElement>('f-seed');
+  const seed = Number(seedField.value);
+  if (seedField.value.trim() === '' || !Number.isFinite(seed))
+    throw new Error(`random seed: "${seedField.value}" is not a number`);
+  checkField('random seed', seed, FIELD_RULES.seed);
+  const rng = new Rng(seed);
   const random = (n: number) => {
     if (!(n <= MAX_ELEMENTS))
       throw new Error(`inputs of ${n} elements are too large for this page (at most ${MAX_ELEMENTS})`);
     return Float32Array.from({ length: n }, () => rng.float() * 2 - 1);
   };
   const p = exp.prepare(values, random);
+  if (p.shape.some((d) => !Number.isInteger(d) || d < 1))
+    throw new Error(
+      `these settings give an output of shape ${fmtShape(p.shape)}, which has no elements: make the input larger than the (dilated) kernel, or the padding larger`,
+    );
   if (size(p.shape) > MAX_ELEMENTS)
     throw new Error(`an output of shape ${fmtShape(p.shape)} is too large for this page`);
   let got: Float32Array = new Float32Array(0);
@@ -784,15 +849,20 @@ async function main(): Promise<void> {
   const list = $('kernel-list');
   const names = Object.keys(SHADERS).sort();
   for (const name of names) {
-    const summary = shaderHeader(SHADERS[name])
-      .split('\n')[0]
-      .replace(/^[\w.]+\.wgsl\s*[—-]\s*/, '');
+    const summary = kernelSummary(SHADERS[name]);
     const button = h('button', { 'data-kernel': name }, name, h('br'), h('small', {}, summary));
     button.addEventListener('click', () => showKernel(name));
     list.append(h('li', {}, button));
   }
   $('kernel-count').textContent = `${names.length} kernels`;
-  showKernel(new URLSearchParams(location.search).get('kernel') ?? 'conv2d_implicit_gemm');
+  const asked = new URLSearchParams(location.search).get('kernel');
+  if (asked !== null && !(asked in SHADERS)) {
+    banner(
+      `There is no kernel named "${asked}" (from ?kernel= in the address). The kernels are: ${names.join(', ')}.`,
+      'error',
+    );
+  }
+  showKernel(asked !== null && asked in SHADERS ? asked : 'conv2d_implicit_gemm');
   const eng = await startGpu();
   if (!eng) return;
   $('run').addEventListener('click', async () => {
@@ -801,8 +871,8 @@ async function main(): Promise<void> {
     try {
       await runCurrent();
     } catch (e) {
+      // A field out of range or an op's shape error: shown here, not logged (errorText logs internal faults).
       $('result').replaceChildren(h('p', { class: 'bad' }, errorText(e)));
-      console.error(e);
     } finally {
       button.disabled = false;
     }

@@ -1,7 +1,12 @@
 /**
  * The style-transfer page: runStyleTransfer (src/style/transfer.ts, the CLI's implementation) with the images
  * and settings chosen here. The library reads the image back only every `snapshotEvery` iterations; the page
- * shows that snapshot as the live preview. Stop works by throwing out of the per-iteration callback.
+ * shows that snapshot as the live preview. Stop works by throwing out of the per-iteration callback, so it takes
+ * effect when the iteration in flight ends.
+ *
+ * The status line (#status, with data-state) says what runs: preparing (the feature network's kernels compile
+ * before the first iteration), running with the measured speed and the time left, stopping, done. A run starts from
+ * a clean slate: the previous run's numbers, preview and result go when Start is pressed.
  */
 import { runStyleTransfer, type IterationInfo, type OptimizerKind, type InitKind } from '../../src/style/transfer.ts';
 import { randomFeatureNet, type FeatureNet } from '../../src/style/nets.ts';
@@ -9,6 +14,7 @@ import { featureNetFromTorchvision } from '../../src/style/weights.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../../src/style/images.ts';
 import { decodeSafetensors } from '../../src/io/safetensors.ts';
 import type { RgbaImage } from '../../src/io/image.ts';
+import { engine } from '../../src/tensor/index.ts';
 import {
   $,
   navBar,
@@ -22,6 +28,12 @@ import {
   numberField,
   errorText,
   canvasImage,
+  describeBytes,
+  setDisabled,
+  formatDuration,
+  formatRate,
+  kernelsNote,
+  StatusLine,
 } from './common.ts';
 
 class Stopped extends Error {}
@@ -30,6 +42,7 @@ let net: FeatureNet | null = null;
 let running = false;
 let stopRequested = false;
 let result: RgbaImage | null = null;
+let status: StatusLine;
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(4) : '–');
 
@@ -45,17 +58,28 @@ async function pickImage(which: 'content' | 'style'): Promise<RgbaImage> {
   return brushTexture(256);
 }
 
-/** Shows the chosen content and style images next to the result. */
+/**
+ * Shows the chosen content and style images next to the result. A picked file that is not an image says so at
+ * once, naming the file (its canvas is cleared); no file chosen yet keeps the old picture.
+ */
 async function showInputs(): Promise<void> {
+  $('banner').hidden = true;
   for (const which of ['content', 'style'] as const) {
-    $(`${which}-file-row`).hidden = $<HTMLSelectElement>(`${which}-pick`).value !== 'file';
+    const fromFile = $<HTMLSelectElement>(`${which}-pick`).value === 'file';
+    $(`${which}-file-row`).hidden = !fromFile;
+    const canvas = $<HTMLCanvasElement>(`${which}-canvas`);
+    if (fromFile && !$<HTMLInputElement>(`${which}-file`).files?.length) continue;
     try {
-      drawImage($<HTMLCanvasElement>(`${which}-canvas`), await pickImage(which));
-    } catch {
-      // No file chosen yet: keep the old picture until one is.
+      drawImage(canvas, await pickImage(which));
+    } catch (e) {
+      canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
+      banner(`${which} image: ${errorText(e)}`, 'error');
     }
   }
 }
+
+/** Seconds and iteration of the first iteration of this run (the time before it is preparation, not speed). */
+let firstIteration: { seconds: number; iteration: number } | null = null;
 
 function showInfo(info: IterationInfo): void {
   $('iteration').textContent = `${info.iteration} / ${info.totalIterations}`;
@@ -63,21 +87,70 @@ function showInfo(info: IterationInfo): void {
   $('loss-content').textContent = fmt(info.losses.content);
   $('loss-style').textContent = fmt(info.losses.style);
   $('loss-tv').textContent = fmt(info.losses.tv);
-  $('speed').textContent = (info.iteration / info.seconds).toFixed(1);
+  firstIteration ??= { seconds: info.seconds, iteration: info.iteration };
+  const done = info.iteration - firstIteration.iteration;
+  const rate = done > 0 ? done / (info.seconds - firstIteration.seconds) : NaN;
+  $('speed').textContent = formatRate(rate);
+  if (Number.isFinite(rate)) rememberSpeed(rate);
+  if (stopRequested) return;
+  status.set(
+    'running',
+    `iteration ${info.iteration} of ${info.totalIterations}` +
+      (Number.isFinite(rate)
+        ? ` · about ${formatDuration((info.totalIterations - info.iteration) / rate)} left`
+        : ` · first iteration after ${formatDuration(info.seconds)} of preparation`),
+  );
 }
 
 function setButtons(): void {
-  $<HTMLButtonElement>('start').disabled = running;
-  $<HTMLButtonElement>('stop').disabled = !running;
-  $<HTMLButtonElement>('download').disabled = running || result === null;
+  setDisabled($<HTMLButtonElement>('start'), running ? 'a run is going on: Stop it first' : null);
+  setDisabled($<HTMLButtonElement>('stop'), !running ? 'nothing is running' : stopRequested ? 'stopping…' : null);
+  $('stop').textContent = stopRequested && running ? 'Stopping…' : 'Stop';
+  setDisabled(
+    $<HTMLButtonElement>('download'),
+    running ? 'wait until the run ends' : result === null ? 'no result yet: Start a run' : null,
+  );
+  setDisabled($<HTMLInputElement>('weights'), running ? 'wait until the run ends' : null);
+}
+
+/** Forgets the previous run: its numbers, its preview and its result. */
+function clearRun(totalIterations: number): void {
+  result = null;
+  firstIteration = null;
+  $('iteration').textContent = `0 / ${totalIterations}`;
+  for (const id of ['loss-total', 'loss-content', 'loss-style', 'loss-tv', 'speed']) $(id).textContent = '–';
+  const preview = $<HTMLCanvasElement>('preview');
+  preview.getContext('2d')!.clearRect(0, 0, preview.width, preview.height);
+  for (const k of ['snapshots', 'changes', 'done']) delete preview.dataset[k];
+  $('preview-title').textContent = 'Result';
 }
 
 async function start(): Promise<void> {
   if (running) return;
   $('banner').hidden = true;
+  let steps: number;
+  let settings: Omit<Parameters<typeof runStyleTransfer>[0], 'content' | 'styles' | 'net'>;
+  try {
+    steps = numberField('steps', { int: true, min: 1 });
+    settings = {
+      size: numberField('size', { int: true, min: 16, max: 1024 }),
+      steps,
+      optimizer: $<HTMLSelectElement>('optimizer').value as OptimizerKind,
+      contentWeight: numberField('content-weight', { min: 0 }),
+      styleWeight: numberField('style-weight', { min: 0 }),
+      tvWeight: numberField('tv-weight', { min: 0 }),
+      init: $<HTMLSelectElement>('init').value as InitKind,
+      snapshotEvery: numberField('preview-every', { int: true, min: 1 }),
+    };
+  } catch (e) {
+    banner(errorText(e), 'error');
+    return;
+  }
   running = true;
   stopRequested = false;
+  clearRun(steps);
   setButtons();
+  status.start('preparing', (sec, k) => `preparing: reading the images… ${formatDuration(sec)}${kernelsNote(k)}`);
   const preview = $<HTMLCanvasElement>('preview');
   let snapshots = 0;
   let changes = 0;
@@ -86,20 +159,14 @@ async function start(): Promise<void> {
     const content = await pickImage('content');
     const style = await pickImage('style');
     net ??= randomFeatureNet();
+    status.start(
+      'preparing',
+      (sec, k) =>
+        `preparing: the feature network's targets and first iteration… ${formatDuration(sec)}${kernelsNote(k)}` +
+        (k > 0 ? ' (each new kernel compiles once)' : ''),
+    );
     const out = await runStyleTransfer(
-      {
-        content,
-        styles: [{ image: style }],
-        net,
-        size: numberField('size', { int: true, min: 16, max: 1024 }),
-        steps: numberField('steps', { int: true, min: 1 }),
-        optimizer: $<HTMLSelectElement>('optimizer').value as OptimizerKind,
-        contentWeight: numberField('content-weight', { min: 0 }),
-        styleWeight: numberField('style-weight', { min: 0 }),
-        tvWeight: numberField('tv-weight', { min: 0 }),
-        init: $<HTMLSelectElement>('init').value as InitKind,
-        snapshotEvery: numberField('preview-every', { int: true, min: 1 }),
-      },
+      { content, styles: [{ image: style }], net, ...settings },
       {
         onIteration: async (info) => {
           showInfo(info);
@@ -125,28 +192,50 @@ async function start(): Promise<void> {
     preview.dataset.done = 'true';
     $('preview-title').textContent =
       `Result: ${out.history.length} iterations in ${out.seconds.toFixed(1)} s with the ${out.featureNet}`;
+    status.set('done', `Done: ${out.history.length} iterations in ${formatDuration(out.seconds)}.`);
   } catch (e) {
     if (e instanceof Stopped) {
-      $('preview-title').textContent += ' — stopped';
-      if (preview.width > 0) result = canvasImage(preview);
+      // Only a preview drawn in this run is a result of it.
+      if (snapshots > 0) {
+        $('preview-title').textContent += ' — stopped';
+        result = canvasImage(preview);
+      }
+      status.set(
+        'stopped',
+        `Stopped at iteration ${$('iteration').textContent}${snapshots > 0 ? '' : ', before the first preview (no result)'}.`,
+      );
     } else {
       banner(errorText(e), 'error');
-      console.error(e);
+      status.set('error', 'The run stopped: see the message above.');
     }
   } finally {
     running = false;
+    stopRequested = false;
     setButtons();
   }
 }
 
+function requestStop(): void {
+  if (!running || stopRequested) return;
+  stopRequested = true;
+  status.set('stopping', `stopping after iteration ${$('iteration').textContent.split(' ')[0]}…`);
+  setButtons();
+}
+
+/** VGG weights from a picked file; a file that is not such weights is named and said to be none. */
 async function loadWeights(file: File): Promise<void> {
+  $('banner').hidden = true;
   try {
-    if (!file.name.endsWith('.safetensors')) {
+    const bytes = await fileBytes(file);
+    const kind = describeBytes(bytes);
+    const why = 'the page reads VGG16/19 weights as .safetensors with torchvision names';
+    if (kind === 'an HDF5 file (Keras .h5)')
+      throw new Error(`${file.name} is Keras .h5 weights, which the CLI reads (\`style --weights FILE\`); ${why}`);
+    if (kind !== 'a safetensors file')
       throw new Error(
-        `${file.name}: this page reads VGG weights as .safetensors with torchvision names; use the CLI for Keras .h5 files`,
+        `${file.name} is not VGG weights this page can read (${kind ? `it is ${kind}` : 'it is not a safetensors file'}; ${why})`,
       );
-    }
-    const next = featureNetFromTorchvision(decodeSafetensors(await fileBytes(file)), { fileName: file.name });
+    const next = featureNetFromTorchvision(decodeSafetensors(bytes, file.name), { fileName: file.name });
     net?.dispose();
     net = next;
     $('net-info').textContent = `Using ${next.source.description}.`;
@@ -155,25 +244,74 @@ async function loadWeights(file: File): Promise<void> {
   }
 }
 
+function speedKey(): string {
+  return `wgpu-gan-style-speed:${engine().adapter.slug}:${$<HTMLInputElement>('size').value}:${$<HTMLSelectElement>('optimizer').value}`;
+}
+function rememberSpeed(rate: number): void {
+  try {
+    localStorage.setItem(speedKey(), String(rate));
+  } catch {
+    // storage off: no estimate next time
+  }
+}
+
+/** Before a run: how long the settings will take, from the speed last measured at this size on this adapter. */
+function showEstimate(): void {
+  if (running) return;
+  let rate = NaN;
+  try {
+    rate = Number(localStorage.getItem(speedKey()));
+  } catch {
+    // no storage
+  }
+  const steps = Number($<HTMLInputElement>('steps').value);
+  $('estimate').textContent =
+    rate > 0 && steps > 0
+      ? `At the ${formatRate(rate)} iterations/s measured last time at this size, ${steps} iterations take about ${formatDuration(steps / rate)} (plus the preparation).`
+      : engine().adapter.isCPU
+        ? 'The estimate appears after a few iterations.'
+        : '';
+}
+
+/** On a software adapter (the GPU emulated on the CPU) the page starts with a smaller, shorter run, and says so. */
+function lightenForSoftwareAdapter(): void {
+  if (!engine().adapter.isCPU) return;
+  $<HTMLInputElement>('size').value = '64';
+  $<HTMLInputElement>('steps').value = '30';
+  $<HTMLInputElement>('preview-every').value = '3';
+  const note = $('adapter-note');
+  note.hidden = false;
+  note.textContent =
+    'This adapter runs on the CPU (software), so the page starts with 64 px and 30 iterations (128 px and 100 ' +
+    'iterations take several minutes here).';
+}
+
 async function main(): Promise<void> {
   navBar('style.html');
+  status = new StatusLine($('status'));
   const eng = await startGpu();
   if (!eng) return;
+  lightenForSoftwareAdapter();
   for (const id of ['content-pick', 'style-pick', 'content-file', 'style-file'])
     $(id).addEventListener('change', showInputs);
+  for (const id of ['size', 'steps', 'optimizer']) $(id).addEventListener('input', showEstimate);
   $('start').addEventListener('click', start);
-  $('stop').addEventListener('click', () => {
-    stopRequested = true;
-  });
+  $('stop').addEventListener('click', requestStop);
   $('download').addEventListener('click', async () => {
     if (result) download(await encodePng(result), 'style-transfer.png');
   });
   $<HTMLInputElement>('weights').addEventListener('change', (ev) => {
-    const f = (ev.target as HTMLInputElement).files?.[0];
-    if (f) loadWeights(f);
+    const input = ev.target as HTMLInputElement;
+    const f = input.files?.[0];
+    if (f)
+      loadWeights(f).then(() => {
+        input.value = ''; // the same file may be picked again
+      });
   });
   await showInputs();
   setButtons();
+  showEstimate();
+  status.set('ready', 'Ready: press Start.');
   document.body.dataset.ready = 'true';
 }
 
