@@ -3,32 +3,40 @@
 // Notation: x has N·C·HW elements, channel c holds the M = N·HW values x[n, c, j]; S is a [3, C] stats buffer
 //   holding mean μ_c, inverse std r_c = 1/√(σ²_c + eps) and variance σ²_c; x̂ = (x − μ_c)·r_c.
 // Entries:
-//   batch_stats     μ_c = Σx/M, σ²_c = Σ(x − μ_c)²/M (biased, two passes over the data for accuracy) → S.
-//   running_update  in place: RM = (1−m)·RM + m·μ, RV = (1−m)·RV + m·σ²·M/(M−1) (unbiased, as torch).
+//   batch_stats     μ_c = Σx/M, σ²_c = Σ(x − μ_c)²/M (biased, two passes over the data for accuracy) → S;
+//                   with UPDATE also, in place, RM = (1−m)·RM + m·μ, RV = (1−m)·RV + m·σ²·M/(M−1) (unbiased, as
+//                   torch) and, with COUNT, num_batches_tracked += 1 — one launch for what torch does in three.
 //   running_stats   eval mode: S from the running statistics (μ = RM, r = 1/√(RV + eps)).
-//   normalize       y = γ_c·x̂ + β_c (or y = x̂ without AFFINE).
-//   backward_sums   Σdy and Σdy·x̂ per channel, which are also dβ and dγ.
-//   backward_dx     training: dx = γ·r/M · (M·dy − Σdy − x̂·Σdy·x̂) (the batch statistics depend on x);
-//                   eval:     dx = γ·r·dy.
+//   normalize       y = act(γ_c·x̂ + β_c) (or act(x̂) without AFFINE).
+//   backward_sums   Σg and Σg·x̂ per channel, which are also dβ and dγ.
+//   backward_dx     training: dx = γ·r/M · (M·g − Σg − x̂·Σg·x̂) (the batch statistics depend on x);
+//                   eval:     dx = γ·r·g.
+//   where g = dy·act′(γ·x̂ + β) is the gradient before the activation.
+// Activation (ACT, an override): 0 none (act = identity, g = dy), 1 ReLU, 2 LeakyReLU with slope u.slope. A
+//   BatchNorm followed by its activation is one pass forward and none extra backward: the backward kernels
+//   recompute the pre-activation γ·x̂ + β from x with the same fma as normalize, so its sign — which decides
+//   act′ — is the forward's, bit for bit. act′(0) is 0 for ReLU and the slope for LeakyReLU, as torch.
 // Work split: the per-channel reductions (batch_stats, backward_sums) run one 64-wide workgroup per channel;
 //   each invocation strides over the channel's M values accumulating in registers, then one tree reduction in
 //   workgroup memory. The elementwise passes (normalize, backward_dx) run PER elements per invocation (set by the
-//   host) strided by the workgroup size of 256, as unary.wgsl, 2-D grid past 65535 workgroups; running_update/running_stats one invocation per channel.
-// Gradient: backward_sums + backward_dx are the gradient of batch_stats + normalize.
+//   host) strided by the workgroup size of 256, as unary.wgsl, 2-D grid past 65535 workgroups; running_stats one
+//   invocation per channel.
+// Gradient: backward_sums + backward_dx are the gradient of batch_stats + normalize (and of the activation).
 
 struct Params {
   C: u32, HW: u32, M: u32, total: u32,
   eps: f32, momentum: f32, unbias: f32, invM: f32,
+  slope: f32, _p0: u32, _p1: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> u: Params;
 
 // batch_stats: X → S
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Sout: array<f32>;
-// running_update: S → RM, RV (in place)
-@group(0) @binding(1) var<storage, read> Sin1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> RMio: array<f32>;
-@group(0) @binding(3) var<storage, read_write> RVio: array<f32>;
+// batch_stats with UPDATE: RM, RV and the batch count, in place
+@group(0) @binding(3) var<storage, read_write> RMio: array<f32>;
+@group(0) @binding(4) var<storage, read_write> RVio: array<f32>;
+@group(0) @binding(5) var<storage, read_write> COUNT_IO: array<f32>;
 // running_stats: RM, RV → S
 @group(0) @binding(1) var<storage, read> RM: array<f32>;
 @group(0) @binding(2) var<storage, read> RV: array<f32>;
@@ -41,13 +49,39 @@ struct Params {
 @group(0) @binding(3) var<storage, read> DY: array<f32>;
 @group(0) @binding(4) var<storage, read_write> DGAMMA: array<f32>;
 @group(0) @binding(5) var<storage, read_write> DBETA: array<f32>;
+@group(0) @binding(6) var<storage, read> GAMMA_S: array<f32>;   // backward_sums: γ, β for the pre-activation
+@group(0) @binding(7) var<storage, read> BETA_S: array<f32>;
 @group(0) @binding(4) var<storage, read> GAMMA_BW: array<f32>;
 @group(0) @binding(5) var<storage, read> DGAMMA_IN: array<f32>;
 @group(0) @binding(6) var<storage, read> DBETA_IN: array<f32>;
 @group(0) @binding(7) var<storage, read_write> DX: array<f32>;
+@group(0) @binding(8) var<storage, read> BETA_BW: array<f32>;
 
 override AFFINE: bool = true;
 override TRAINING: bool = true;
+override UPDATE: bool = false;   // batch_stats: also update the running statistics
+override COUNT: bool = false;    // batch_stats with UPDATE: also add 1 to num_batches_tracked
+override ACT: u32 = 0u;   // 0 none, 1 ReLU, 2 LeakyReLU (slope u.slope)
+
+/** The activation of a pre-activation value p. */
+fn act(p: f32) -> f32 {
+  if (ACT == 1u) { return max(p, 0.0); }
+  if (ACT == 2u) { return select(u.slope * p, p, p > 0.0); }
+  return p;
+}
+
+/** dy times the activation's derivative at p (torch: ReLU′(0) = 0, LeakyReLU′(0) = slope). */
+fn act_grad(p: f32, dy: f32) -> f32 {
+  if (ACT == 1u) { return select(0.0, dy, p > 0.0); }
+  if (ACT == 2u) { return select(u.slope * dy, dy, p > 0.0); }
+  return dy;
+}
+
+/** γ·x̂ + β (or x̂): the same expression in normalize and in both backward entries, so its sign agrees. */
+fn pre_activation(xhat: f32, gamma: f32, beta: f32) -> f32 {
+  if (AFFINE) { return fma(gamma, xhat, beta); }
+  return xhat;
+}
 
 /** Flat position of the i-th value (0 ≤ i < M) of channel c. */
 fn channel_index(c: u32, i: u32) -> u32 {
@@ -94,16 +128,13 @@ fn batch_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     Sout[c] = mean;
     Sout[u.C + c] = 1.0 / sqrt(variance + u.eps);
     Sout[2u * u.C + c] = variance;
+    if (UPDATE) {
+      let m = u.momentum;
+      RMio[c] = (1.0 - m) * RMio[c] + m * mean;
+      RVio[c] = (1.0 - m) * RVio[c] + m * variance * u.unbias;
+      if (COUNT && c == 0u) { COUNT_IO[0] = COUNT_IO[0] + 1.0; }
+    }
   }
-}
-
-@compute @workgroup_size(64)
-fn running_update(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x;
-  if (c >= u.C) { return; }
-  let m = u.momentum;
-  RMio[c] = (1.0 - m) * RMio[c] + m * Sin1[c];
-  RVio[c] = (1.0 - m) * RVio[c] + m * Sin1[2u * u.C + c] * u.unbias;
 }
 
 @compute @workgroup_size(64)
@@ -124,7 +155,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     if (i >= u.total) { return; }
     let c = channel_of(i);
     let xhat = (X[i] - S[c]) * S[u.C + c];
-    if (AFFINE) { Y[i] = fma(GAMMA[c], xhat, BETA[c]); } else { Y[i] = xhat; }
+    if (AFFINE) { Y[i] = act(pre_activation(xhat, GAMMA[c], BETA[c])); } else { Y[i] = act(xhat); }
   }
 }
 
@@ -135,11 +166,18 @@ fn backward_sums(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
   if (c >= u.C) { return; }
   let mean = S[c];
   let r = S[u.C + c];
-  var acc = vec2(0.0, 0.0);   // (Σdy, Σdy·x̂)
+  var gamma = 1.0;
+  var beta = 0.0;
+  if (AFFINE && ACT != 0u) {
+    gamma = GAMMA_S[c];
+    beta = BETA_S[c];
+  }
+  var acc = vec2(0.0, 0.0);   // (Σg, Σg·x̂)
   for (var i = li; i < u.M; i += 64u) {
     let k = channel_index(c, i);
-    let dy = DY[k];
-    acc += vec2(dy, dy * (X[k] - mean) * r);
+    let xhat = (X[k] - mean) * r;
+    let g = act_grad(pre_activation(xhat, gamma, beta), DY[k]);
+    acc += vec2(g, g * xhat);
   }
   let total = workgroup_sum(li, acc);
   if (li == 0u) {
@@ -159,11 +197,16 @@ fn backward_dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     let r = S[u.C + c];
     var scale = r;
     if (AFFINE) { scale *= GAMMA_BW[c]; }
-    var dy = DY[i];
-    if (TRAINING) {
-      let xhat = (X[i] - S[c]) * r;
-      dy -= (DBETA_IN[c] + xhat * DGAMMA_IN[c]) * u.invM;
+    let xhat = (X[i] - S[c]) * r;
+    var g = DY[i];
+    if (ACT != 0u) {
+      var beta = 0.0;
+      if (AFFINE) { beta = BETA_BW[c]; }
+      g = act_grad(pre_activation(xhat, GAMMA_BW[c], beta), g);
     }
-    DX[i] = scale * dy;
+    if (TRAINING) {
+      g -= (DBETA_IN[c] + xhat * DGAMMA_IN[c]) * u.invM;
+    }
+    DX[i] = scale * g;
   }
 }

@@ -350,3 +350,43 @@ describe('DCGAN-style networks', () => {
     expect(await g2.main.at(0).stateDict().get('weight')!.toArray()).not.toEqual(w0.a);
   });
 });
+
+describe('Sequential fuses BatchNorm with the activation after it', () => {
+  it('gives the unfused outputs, gradients, running statistics and batch counts, in fewer launches', async () => {
+    const { engine } = await import('../src/tensor/index.ts');
+    const { ganSpec, buildGan } = await import('../src/gan/models.ts');
+    const spec = ganSpec('dcgan');
+    const run = async (fuse: boolean) => {
+      Sequential.fuseActivations = fuse;
+      try {
+        const { G, D } = buildGan(spec, 7);
+        const z = Tensor.fromArray(Float32Array.from(randomArray(3 * 100, 9)), [3, 100, 1, 1]);
+        const before = engine().stats().dispatches;
+        const logits = tidy(() => {
+          const out = D.forward(G.forward(z));
+          out.sum().backward();
+          return out;
+        });
+        const launches = engine().stats().dispatches - before;
+        const values: Float32Array[] = [await logits.toArray()];
+        for (const net of [G, D]) {
+          for (const p of net.parameters()) values.push(await p.grad!.toArray());
+          for (const [, b] of net.namedBuffers()) values.push(await b.toArray());
+        }
+        logits.dispose();
+        z.dispose();
+        G.dispose();
+        D.dispose();
+        return { values, launches };
+      } finally {
+        Sequential.fuseActivations = true;
+      }
+    };
+    const fused = await run(true);
+    const plain = await run(false);
+    expect(fused.values.length).toBe(plain.values.length);
+    fused.values.forEach((v, i) => expectClose(v, plain.values[i]!, 1e-5, `tensor ${i}`));
+    // G: 3 BatchNorm+ReLU pairs, D: 2 BatchNorm+LeakyReLU pairs — one activation launch fewer each way per pair.
+    expect(plain.launches - fused.launches).toBe(2 * 5);
+  });
+});

@@ -53,6 +53,45 @@ describe('batchNorm forward + gradients', () => {
   }
 });
 
+describe('batchNorm with a fused activation (one pass forward, act′ folded into the backward kernels)', () => {
+  const acts = [{ kind: 'relu' }, { kind: 'leaky_relu', slope: 0.2 }] as const;
+  for (const shape of [SHAPES[0]!, SHAPES[2]!, SHAPES[5]!]) {
+    const C = shape[1];
+    for (const training of [true, false])
+      for (const affine of [true, false])
+        for (const activation of acts) {
+          it(`${shape} training=${training} affine=${affine} ${activation.kind}`, async () => {
+            const rm = randomArray(C, 9, -0.5, 0.5);
+            const rv = randomArray(C, 10, 0.5, 2);
+            const n = shape.reduce((a, b) => a * b, 1);
+            const slope = activation.kind === 'leaky_relu' ? activation.slope : 0;
+            const act = (y: Float64Array) => y.map((v) => (v > 0 ? v : slope * v));
+            const runMean = Tensor.fromArray(f32(rm), [C]);
+            const runVar = Tensor.fromArray(f32(rv), [C]);
+            await checkOp({
+              shapes: affine ? [shape, [C], [C]] : [shape],
+              // β around 0 puts about half of the pre-activations on each side of the kink
+              inputs: affine
+                ? [randomArray(n, 11, -2, 3), randomArray(C, 12, 0.5, 1.5), randomArray(C, 13, -1, 1)]
+                : [randomArray(n, 11, -2, 3)],
+              gpu: ([x, g, b]) => batchNorm(x, g ?? null, b ?? null, runMean, runVar, { training, activation }),
+              ref: ([x, g, b]) => act(R.batchNorm(x, shape, g ?? null, b ?? null, rm, rv, training).y),
+            });
+            runMean.dispose();
+            runVar.dispose();
+          });
+        }
+  }
+
+  it('names a non-finite LeakyReLU slope', () => {
+    const x = Tensor.randn([2, 3]);
+    expect(() =>
+      batchNorm(x, null, null, null, null, { training: true, activation: { kind: 'leaky_relu', slope: NaN } }),
+    ).toThrow('batchNorm: the LeakyReLU slope must be finite, got NaN');
+    x.dispose();
+  });
+});
+
 describe('batchNorm running statistics', () => {
   it('match torch after one and two training steps, and eval then uses them', async () => {
     const shape = [4, 6, 5, 3];

@@ -4,9 +4,10 @@
  * mode the batch statistics normalize and the running ones are updated with `momentum`; in eval mode the
  * running statistics normalize. num_batches_tracked is a float tensor here but saved as int64, as torch does.
  */
-import { Tensor, noGrad } from '../tensor/index.ts';
-import { batchNorm } from '../tensor/norm.ts';
+import { Tensor } from '../tensor/index.ts';
+import { batchNorm, type BatchNormActivation } from '../tensor/norm.ts';
 import { Module } from './module.ts';
+import { LeakyReLU, ReLU } from './layers.ts';
 import { formatShape } from '../tensor/shape.ts';
 
 abstract class BatchNormBase extends Module {
@@ -52,19 +53,29 @@ abstract class BatchNormBase extends Module {
         `${this.describe()}: input of shape ${formatShape(x.shape)} has ${x.shape[1]} channels in dimension 1, expected ${this.numFeatures}`,
       );
     }
-    const y = batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
+    return this.forwardFused(x);
+  }
+
+  /**
+   * The forward pass, optionally with the activation that follows in the same kernels (Sequential fuses a
+   * BatchNorm followed by ReLU or LeakyReLU this way). In training the running statistics and
+   * num_batches_tracked are updated by the statistics kernel itself.
+   */
+  override forwardFused(x: Tensor, activation?: BatchNormActivation): Tensor {
+    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       momentum: this.momentum,
       eps: this.eps,
+      activation,
+      numBatchesTracked: this.numBatchesTracked,
     });
-    if (this.training) {
-      noGrad(() => {
-        const next = this.numBatchesTracked.add(1);
-        this.numBatchesTracked.assign(next);
-        next.dispose();
-      });
-    }
-    return y;
+  }
+
+  /** The activation of `next` if this layer can compute it in its own kernels (ReLU, LeakyReLU), else null. */
+  override fusableActivation(next: Module): BatchNormActivation | null {
+    if (next instanceof ReLU) return { kind: 'relu' };
+    if (next instanceof LeakyReLU) return { kind: 'leaky_relu', slope: next.negativeSlope };
+    return null;
   }
 }
 

@@ -201,10 +201,17 @@ export class Sequential extends Module {
     return m;
   }
 
+  /** Whether forward() lets a layer apply the next one's activation in its own kernels (BatchNorm → ReLU). */
+  static fuseActivations = true;
+
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const layer of this.layers) {
-      const next = layer.forward(y);
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i]!;
+      const following = this.layers[i + 1];
+      const act = Sequential.fuseActivations && following ? layer.fusableActivation(following) : null;
+      const next = act ? layer.forwardFused(y, act) : layer.forward(y);
+      if (act) i++; // the activation layer ran inside this one
       // Without a graph to keep it alive, an intermediate can be freed as soon as the next layer has run.
       if (y !== x && next !== y && !next.requiresGrad) y.dispose();
       y = next;

@@ -15,6 +15,7 @@
 import { Tensor, shapeSize, type Shape } from '../tensor/index.ts';
 import type { TensorData } from '../io/safetensors.ts';
 import { formatShape } from '../tensor/shape.ts';
+import type { BatchNormActivation } from '../tensor/norm.ts';
 
 /** How a buffer is stored in checkpoints (torch keeps num_batches_tracked as int64). */
 export type BufferDtype = 'F32' | 'I64';
@@ -55,6 +56,19 @@ export abstract class Module {
   private readonly children = new Map<string, Module>();
 
   abstract forward(x: Tensor): Tensor;
+
+  /**
+   * The activation of `next` (the module after this one in a Sequential) if this module can apply it inside its
+   * own kernels, else null. BatchNorm does so for ReLU and LeakyReLU (one pass forward, none extra backward).
+   */
+  fusableActivation(_next: Module): BatchNormActivation | null {
+    return null;
+  }
+
+  /** forward() followed by an activation this module said it can fuse (see fusableActivation). */
+  forwardFused(_x: Tensor, activation: BatchNormActivation): Tensor {
+    throw new Error(`${this.describe()} cannot fuse the activation ${activation.kind}`);
+  }
 
   /** Short description for error messages, e.g. `Linear(4, 3)`. */
   describe(): string {

@@ -14,10 +14,22 @@ export interface BatchNormOptions {
   /** Weight of the new batch statistic in the running average (torch momentum, default 0.1). */
   momentum?: number;
   eps?: number;
+  /**
+   * An activation applied in the same pass (the BatchNorm → ReLU / LeakyReLU pairs of the DCGAN nets): the output
+   * is act(γ·x̂ + β), and the backward kernels fold act′ in, so the pair costs no extra launch either way.
+   */
+  activation?: BatchNormActivation;
+  /** torch's num_batches_tracked (a one-element float tensor): training with running statistics adds 1 to it. */
+  numBatchesTracked?: Tensor | null;
 }
 
+/** The activations batchNorm can fuse: ReLU, or LeakyReLU with its negative slope. */
+export type BatchNormActivation = { kind: 'relu' } | { kind: 'leaky_relu'; slope: number };
+
+const ACT_CODE = { none: 0, relu: 1, leaky_relu: 2 } as const;
+
 /**
- * y = γ·(x − μ)/√(σ² + eps) + β per channel.
+ * y = γ·(x − μ)/√(σ² + eps) + β per channel (then opts.activation, if given, in the same pass).
  *
  * Training: μ, σ² are the batch mean and biased variance over N·H·W values per channel, and the running
  * statistics are updated IN PLACE as running = (1 − momentum)·running + momentum·stat, using the UNBIASED
@@ -68,6 +80,10 @@ export function batchNorm(
     throw new Error(`batchNorm: training needs more than 1 value per channel, got input ${formatShape(x.shape)}`);
   }
   const affine = gamma !== null;
+  const activation = opts.activation;
+  const slope = activation?.kind === 'leaky_relu' ? activation.slope : 0;
+  if (!Number.isFinite(slope)) throw new Error(`batchNorm: the LeakyReLU slope must be finite, got ${slope}`);
+  const ACT = ACT_CODE[activation?.kind ?? 'none'];
 
   const params = shaderParams('batchnorm', {
     C,
@@ -78,21 +94,40 @@ export function batchNorm(
     momentum,
     unbias: M > 1 ? M / (M - 1) : 1,
     invM: 1 / M,
+    slope,
   });
   const e = engine();
   // [3, C]: mean, 1/√(var + eps), var — the forward's statistics, kept for backward.
   const stats = Tensor.empty([3, C]);
+  const count = opts.numBatchesTracked ?? null;
+  if (count && (count.size !== 1 || count.requiresGrad))
+    throw new Error(`batchNorm: numBatchesTracked must be a one-element buffer, got shape ${formatShape(count.shape)}`);
   if (useBatchStats) {
+    // One launch: the batch statistics and, in training with running statistics, their update and the count.
+    const update = opts.training && runningMean !== null && runningVar !== null;
+    // Bindings 3–5 the kernel does not write (no update, or no count) are bound to 4-byte scratch buffers: two
+    // writable bindings of one buffer in one dispatch are not allowed.
+    const scratch: GPUBuffer[] = [];
+    const orScratch = (t: Tensor | null, used: boolean): GPUBuffer => {
+      if (used && t) return t.buffer;
+      scratch.push(e.alloc(4));
+      return scratch[scratch.length - 1]!;
+    };
     e.launch(
-      { shader: 'batchnorm', entry: 'batch_stats' },
-      { params, buffers: [x.buffer, stats.buffer], workgroups: grid1d(C, 1) },
+      { shader: 'batchnorm', entry: 'batch_stats', constants: { UPDATE: update, COUNT: update && count !== null } },
+      {
+        params,
+        buffers: [
+          x.buffer,
+          stats.buffer,
+          orScratch(runningMean, update),
+          orScratch(runningVar, update),
+          orScratch(count, update),
+        ],
+        workgroups: grid1d(C, 1),
+      },
     );
-    if (opts.training && runningMean && runningVar) {
-      e.launch(
-        { shader: 'batchnorm', entry: 'running_update' },
-        { params, buffers: [stats.buffer, runningMean.buffer, runningVar.buffer], workgroups: grid1d(C, 64) },
-      );
-    }
+    for (const b of scratch) e.free(b);
   } else {
     e.launch(
       { shader: 'batchnorm', entry: 'running_stats' },
@@ -105,12 +140,12 @@ export function batchNorm(
   const gammaBuf = gamma?.buffer ?? stats.buffer;
   const betaBuf = beta?.buffer ?? stats.buffer;
   e.launch(
-    { shader: 'batchnorm', entry: 'normalize', constants: { AFFINE: affine, PER: ELEMENTS_PER_INVOCATION } },
+    { shader: 'batchnorm', entry: 'normalize', constants: { AFFINE: affine, ACT, PER: ELEMENTS_PER_INVOCATION } },
     { params, buffers: [x.buffer, stats.buffer, gammaBuf, betaBuf, out.buffer], workgroups: elementwiseGrid(x.size) },
   );
 
   const inputs = affine ? [x, gamma!, beta!] : [x];
-  const recorded = record(out, 'batchNorm', inputs, (dy) => {
+  const recorded = record(out, activation ? `batchNorm+${activation.kind}` : 'batchNorm', inputs, (dy) => {
     const needParams = affine && (gamma!.requiresGrad || beta!.requiresGrad);
     // The training-mode dx needs Σdy and Σdy·x̂ too; they are dβ and dγ.
     const needSums = needParams || (x.requiresGrad && useBatchStats);
@@ -120,8 +155,12 @@ export function batchNorm(
       dgamma = Tensor.empty([C]);
       dbeta = Tensor.empty([C]);
       e.launch(
-        { shader: 'batchnorm', entry: 'backward_sums' },
-        { params, buffers: [x.buffer, stats.buffer, dy.buffer, dgamma.buffer, dbeta.buffer], workgroups: grid1d(C, 1) },
+        { shader: 'batchnorm', entry: 'backward_sums', constants: { AFFINE: affine, ACT } },
+        {
+          params,
+          buffers: [x.buffer, stats.buffer, dy.buffer, dgamma.buffer, dbeta.buffer, gammaBuf, betaBuf],
+          workgroups: grid1d(C, 1),
+        },
       );
     }
     let dx: Tensor | null = null;
@@ -131,7 +170,7 @@ export function batchNorm(
         {
           shader: 'batchnorm',
           entry: 'backward_dx',
-          constants: { AFFINE: affine, TRAINING: useBatchStats, PER: ELEMENTS_PER_INVOCATION },
+          constants: { AFFINE: affine, TRAINING: useBatchStats, ACT, PER: ELEMENTS_PER_INVOCATION },
         },
         {
           params,
@@ -143,6 +182,7 @@ export function batchNorm(
             dgamma?.buffer ?? stats.buffer,
             dbeta?.buffer ?? stats.buffer,
             dx.buffer,
+            betaBuf,
           ],
           workgroups: elementwiseGrid(x.size),
         },
