@@ -1026,9 +1026,12 @@ function gramDims(ctx: FigureContext): {
 
 /**
  * Substitutions a shader gained after results.json was recorded: a recorded launch without them ran the values the
- * shader then had as constants (matmul_tiled: 64×64 tiles, 4×4 per invocation, before 'tiled-128' was added).
+ * shader then had as constants (64×64 tiles with 4×4 per invocation, before the 'tiled-128' versions were added).
  */
-const RECORDED_BEFORE_SUBS: Record<string, Record<string, string>> = { matmul_tiled: { TILE: '64', PER: '4' } };
+const RECORDED_BEFORE_SUBS: Record<string, Record<string, string>> = {
+  matmul_tiled: { TILE: '64', PER: '4' },
+  conv2d_implicit_gemm_tiled: { PER_M: '4' },
+};
 
 export function figureSpec(root: string, r: GuideResults, f: FigureDef): TileSpec {
   const c = findCase(r, f.caseId);

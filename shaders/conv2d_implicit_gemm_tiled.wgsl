@@ -12,12 +12,13 @@
 //   taps i with s | (ph+p−i·d) contribute; they repeat every s/gcd(s,d) taps, so the phase's reduction runs over
 //   K = (taps of the phase) × srcC steps k = (tap, c) and nothing else. The forward conv is one phase, all taps.
 // Work split: a workgroup computes a TILE_M × 64 tile of out (TILE_M = 64 output channels, or 16 for narrow
-//   layers, so a 1-channel output wastes 16×, not 64×) for 64 pixels of one phase. It walks K in slabs of 16
+//   layers, so a 1-channel output wastes 16×, not 64×; or 128 with 8 channels per invocation, version tiled-128)
+//   for 64 pixels of one phase. It walks K in slabs of 16
 //   steps: every slab it copies 16 × TILE_M packed weights and 16 × 64 src values (im2col gathered on the fly,
 //   0 for padding taps and pixels past the end) into workgroup memory, synchronises, and each of its
-//   16 × (TILE_M/4) invocations accumulates a 4 × 4 block of out (channels ty + i·TILE_M/4, pixels tx + 16j) from
-//   workgroup memory: 8 workgroup-memory reads for 16 FMAs per step, while each global value is read once per
-//   workgroup instead of once per output. Loads are coalesced: consecutive invocations read consecutive m of
+//   16 × (TILE_M/PER_M) invocations accumulates a PER_M × 4 block of out (channels ty + i·TILE_M/PER_M, pixels
+//   tx + 16j) from workgroup memory: 8 workgroup-memory reads for 16 FMAs per step (12 for 32 with PER_M = 8),
+//   while each global value is read once per workgroup instead of once per output. Loads are coalesced: consecutive invocations read consecutive m of
 //   a Wp row, and consecutive pixels of the phase grid (neighbouring src columns) of a src row.
 //   Which (tap, channel) a step k is costs integer divisions, so the 16 steps of a slab are decoded once, by 16
 //   invocations, into a small table in workgroup memory (the next slab's while the current one is multiplied).
@@ -43,12 +44,13 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 override TRANSPOSED: bool = false;
-const TILE_M = {{TILE_M}}u;   // output channels per workgroup (64, or 16 for narrow layers)
+const TILE_M = {{TILE_M}}u;   // output channels per workgroup (64, or 16 for narrow layers, or 128)
+const PER_M = {{PER_M}}u;     // channels per invocation: 4, or 8 with TILE_M = 128
 const TILE_N = 64u;           // pixels per workgroup
 const SLAB = 16u;             // reduction steps per workgroup-memory slab
-const PER = 4u;               // channels (and pixels) per invocation
+const PER = 4u;               // pixels per invocation
 const WG_N = TILE_N / PER;    // invocations along pixels: 16
-const WG_M = TILE_M / PER;    // invocations along channels: 16 or 4
+const WG_M = TILE_M / PER_M;  // invocations along channels: 16, 4 or 16
 const INVOCATIONS = WG_N * WG_M;
 
 var<workgroup> wSlab: array<array<f32, TILE_M>, SLAB>;  // wSlab[k][m] = Wp[step k0+k][m0+m]
@@ -124,7 +126,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let srcRow = i32(a) * select(u.strideH, 1, TRANSPOSED);
   let srcCol = i32(b) * select(u.strideW, 1, TRANSPOSED);
 
-  var acc: array<array<f32, PER>, PER>;
+  var acc: array<array<f32, PER>, PER_M>;
   if (flat < SLAB) { decodeStep(flat, flat, K, th, tw, phH, phW); }
   workgroupBarrier();
   for (var k0 = 0u; k0 < K; k0 += SLAB) {
@@ -145,13 +147,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     // Nobody reads the step table again before the barrier below: decode the next slab's steps now.
     if (flat < SLAB) { decodeStep(flat, k0 + SLAB + flat, K, th, tw, phH, phW); }
     for (var k = 0u; k < SLAB; k++) {
-      var wv: array<f32, PER>;
+      var wv: array<f32, PER_M>;
       var xv: array<f32, PER>;
-      for (var i = 0u; i < PER; i++) {
-        wv[i] = wSlab[k][lid.y + i * WG_M];
-        xv[i] = xSlab[k][lid.x + i * WG_N];
-      }
-      for (var i = 0u; i < PER; i++) {
+      for (var i = 0u; i < PER_M; i++) { wv[i] = wSlab[k][lid.y + i * WG_M]; }
+      for (var j = 0u; j < PER; j++) { xv[j] = xSlab[k][lid.x + j * WG_N]; }
+      for (var i = 0u; i < PER_M; i++) {
         for (var j = 0u; j < PER; j++) { acc[i][j] = fma(wv[i], xv[j], acc[i][j]); }
       }
     }
@@ -164,7 +164,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     if (qo >= pixels) { break; }
     let r = qo % perImage;
     let outBase = (qo / perImage) * u.outC * outHW + (phH + (r / cols) * u.phasesH) * u.outW + phW + (r % cols) * u.phasesW;
-    for (var i = 0u; i < PER; i++) {
+    for (var i = 0u; i < PER_M; i++) {
       let m = m0 + lid.y + i * WG_M;
       if (m < u.outC) {
         var bv = 0.0;

@@ -131,7 +131,25 @@ const EXPECTED_KERNELS: Record<ConvVersion, string[]> = {
     'conv2d_implicit_gemm_tiled TM=16 TRANSPOSED=true',
     'conv2d_weight_grad_tiled TM=16',
   ],
+  // 128 channels per workgroup where a gather pass has more than 64 (see expectedKernels); the weight gradient
+  // runs the 'tiled' kernel.
+  'tiled-128': [
+    'conv2d_implicit_gemm_tiled TM=64 TRANSPOSED=false',
+    'conv2d_implicit_gemm_tiled TM=64 TRANSPOSED=true',
+    'conv2d_weight_grad_tiled TM=64',
+  ],
 };
+
+/** EXPECTED_KERNELS for a layer: with 'tiled-128', a gather pass with more than 64 output channels has TM=128. */
+function expectedKernels(v: ConvVersion, l: LayerCase): string[] {
+  if (v !== 'tiled-128') return [...EXPECTED_KERNELS[v]].sort();
+  // The conv's forward gathers into w[0] channels (not transposed) and its input gradient into w[1] (transposed);
+  // a transposed conv the other way round.
+  const [forwardC, inputGradC] = l.kind === 'conv' ? [l.w[0], l.w[1]] : [l.w[1], l.w[0]];
+  const forwardT = l.kind !== 'conv';
+  const gather = (C: number, t: boolean) => `conv2d_implicit_gemm_tiled TM=${C > 64 ? 128 : 64} TRANSPOSED=${t}`;
+  return [gather(forwardC, forwardT), gather(inputGradC, !forwardT), 'conv2d_weight_grad_tiled TM=64'].sort();
+}
 
 /** Output and gradients of one layer under the given kernel version, and the conv2d_* kernels it launched. */
 async function runVersion(
@@ -213,7 +231,7 @@ describe('each forced version runs its own kernels and tiles; every version agre
       const register = await runVersion('register', l, seed);
       for (const v of CONV_VERSIONS) {
         const r = v === 'register' ? register : await runVersion(v, l, seed);
-        expect(r.kernels, v).toEqual([...EXPECTED_KERNELS[v]].sort());
+        expect(r.kernels, v).toEqual(expectedKernels(v, l));
         expect(r.values[0]!.length).toBe(size(l.out));
         r.values.forEach((t, k) => {
           expect(t.some((x) => x !== 0)).toBe(true);
@@ -257,7 +275,7 @@ describe('conv version selection', () => {
       setConvVersion('register-tm8');
       expect(await shaders()).toEqual(['conv2d_implicit_gemm']);
       expect(() => setConvVersion('fast' as ConvVersion)).toThrow(
-        'setConvVersion: unknown version "fast" (expected one of register, register-tm8, register-tm32, tiled, tiled-m16)',
+        'setConvVersion: unknown version "fast" (expected one of register, register-tm8, register-tm32, tiled, tiled-m16, tiled-128)',
       );
     } finally {
       setConvVersion(null);

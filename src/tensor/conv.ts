@@ -139,7 +139,7 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
  * The conv kernels a pass can run: register tiles with 16 (the default), 8 or 32 output channels per invocation,
  * and workgroup-memory tiles with 64 (or, for narrow layers, 16) or always 16 channels per workgroup.
  */
-export const CONV_VERSIONS = ['register', 'register-tm8', 'register-tm32', 'tiled', 'tiled-m16'] as const;
+export const CONV_VERSIONS = ['register', 'register-tm8', 'register-tm32', 'tiled', 'tiled-m16', 'tiled-128'] as const;
 export type ConvVersion = (typeof CONV_VERSIONS)[number];
 
 let forcedVersion: ConvVersion | null = null;
@@ -172,9 +172,20 @@ registerTunedKernels(
   ),
 );
 
-/** Whether a version uses workgroup tiles, and its channel tile for a pass with `channels` output rows. */
-function convTile(v: ConvVersion, channels: number, registerTM: number): { tiled: boolean; TM: number } {
+/**
+ * Whether a version uses workgroup tiles, and its channel tile for a pass with `channels` output rows. 'tiled-128'
+ * (128 channels, 8 per invocation) exists for the gather kernel only; the weight gradient runs 'tiled' for it.
+ */
+function convTile(
+  v: ConvVersion,
+  channels: number,
+  registerTM: number,
+  pass: 'gather' | 'wgrad',
+): { tiled: boolean; TM: number } {
   switch (v) {
+    case 'tiled-128':
+      if (pass === 'gather' && channels > 64) return { tiled: true, TM: 128 };
+      return { tiled: true, TM: tiledChannelTile(channels) };
     case 'tiled':
       return { tiled: true, TM: tiledChannelTile(channels) };
     case 'tiled-m16':
@@ -192,11 +203,17 @@ function convTile(v: ConvVersion, channels: number, registerTM: number): { tiled
  * The version a conv pass runs: forced, else its tuned winner, else the default (see ./autotune.ts). Versions
  * that would give the same kernel and tile for this many channels as an earlier one are not candidates.
  */
-function pickConv(problem: string, channels: number, registerTM: number, make: () => TuneProblem): ConvVersion {
+function pickConv(
+  problem: string,
+  channels: number,
+  registerTM: number,
+  pass: 'gather' | 'wgrad',
+  make: () => TuneProblem,
+): ConvVersion {
   if (forcedVersion) return forcedVersion;
   const seen = new Set<string>();
   const candidates = CONV_VERSIONS.filter((v) => {
-    const t = convTile(v, channels, registerTM);
+    const t = convTile(v, channels, registerTM, pass);
     const id = `${t.tiled} ${t.TM}`;
     if (seen.has(id)) return false;
     seen.add(id);
@@ -329,7 +346,7 @@ function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | nu
   if (transposed && outC === 1 && geo.kh * geo.kw <= 64) return singleChannelTransposed(geo, src, w, bias);
   if (geo.N * outC * outH * outW === 0) return Tensor.empty([geo.N, outC, outH, outW]);
   const problem = `conv.gather${transposed ? '.T' : ''}|${geometryKey(geo)}`;
-  const version = pickConv(problem, outC, convTiles.gatherTM, () => {
+  const version = pickConv(problem, outC, convTiles.gatherTM, 'gather', () => {
     const s = Tensor.zeros([geo.N, srcC, srcH, srcW]);
     const wz = Tensor.zeros(w.shape);
     return {
@@ -356,10 +373,14 @@ function gatherConvWith(
   const maxPixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
-  const { tiled, TM } = convTile(version, outC, convTiles.gatherTM);
+  const { tiled, TM } = convTile(version, outC, convTiles.gatherTM, 'gather');
   const TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
   const kernel: Kernel & { shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_tiled' } = tiled
-    ? { shader: 'conv2d_implicit_gemm_tiled', subs: { TILE_M: String(TM) }, constants: { TRANSPOSED: transposed } }
+    ? {
+        shader: 'conv2d_implicit_gemm_tiled',
+        subs: { TILE_M: String(TM), PER_M: TM === 128 ? '8' : '4' },
+        constants: { TRANSPOSED: transposed },
+      }
     : {
         shader: 'conv2d_implicit_gemm',
         subs: { TM: String(TM), TN: String(TN) },
@@ -472,7 +493,7 @@ function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias
 function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor): Tensor {
   const [pC, gC] = [P.shape[1], G.shape[1]];
   if (pC * gC * geo.kh * geo.kw === 0) return Tensor.empty([pC, gC, geo.kh, geo.kw]);
-  const version = pickConv(`conv.wgrad|${geometryKey(geo)}`, pC, convTiles.wgradTM, () => {
+  const version = pickConv(`conv.wgrad|${geometryKey(geo)}`, pC, convTiles.wgradTM, 'wgrad', () => {
     const p = Tensor.zeros(P.shape);
     const g = Tensor.zeros(G.shape);
     return {
@@ -491,7 +512,7 @@ function weightGradWith(geo: ConvGeometry, P: Tensor, G: Tensor, version: ConvVe
   const columns = gC * taps;
   // A workgroup covers TM rows × 64·TC columns: register kernel, TM × TC per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
-  const { tiled, TM } = convTile(version, pC, convTiles.wgradTM);
+  const { tiled, TM } = convTile(version, pC, convTiles.wgradTM, 'wgrad');
   const TC = tiled ? 1 : laneTile(convTiles.wgradTC, TM, columns);
   const kernel: Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_tiled' } = tiled
     ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) } }
