@@ -238,7 +238,7 @@ describe('trainer', () => {
       t.dispose();
     }
     expect(() => new GanTrainer(ganSpec('dense'), { realLabel: 1.5 })).toThrow(
-      'Invalid training option realLabel=1.5: must be in (0, 1]',
+      'Invalid training option realLabel=1.5: must be a number in (0, 1]',
     );
   });
 
@@ -342,7 +342,7 @@ describe('trainer', () => {
     for (const x of [t, back, plain, late]) x.dispose();
     zStats.dispose();
     expect(() => new GanTrainer(ganSpec('dcgan'), { gEma: 1 })).toThrow(
-      'Invalid training option gEma=1: must be in [0, 1) (0 = no weight average)',
+      'Invalid training option gEma=1: must be a number in [0, 1)',
     );
   });
 

@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { describeRange as describeNumberRange, inRange, type NumberRange } from '../gan/train-options.ts';
 
 /** A mistake in the arguments themselves (unknown option, bad number, missing required option): exit 2. */
 export class UsageError extends Error {
@@ -31,16 +32,8 @@ interface Common {
   /** a heading printed before this option in the help */
   section?: string;
 }
-export interface NumberSpec extends Common {
-  type: 'integer' | 'float';
-  min: number;
-  max: number;
-  /** the bound itself is not allowed: `(min, …` */
-  minExclusive?: boolean;
-  maxExclusive?: boolean;
+export interface NumberSpec extends Common, NumberRange {
   default?: number;
-  /** why the limit is where it is (printed in the help) */
-  limit?: string;
 }
 export interface StringSpec extends Common {
   type: 'string';
@@ -54,34 +47,19 @@ export interface BooleanSpec extends Common {
 }
 export type OptionSpec = NumberSpec | StringSpec | BooleanSpec;
 
-/** The largest seed: seeds are 32-bit. */
-export const MAX_SEED = 2 ** 32 - 1;
-/** The largest float32: a learning rate and the like reach the GPU as float32 uniforms. */
-export const MAX_F32 = 3.4028234663852886e38;
+export { MAX_SEED, MAX_F32 } from '../gan/train-options.ts';
 /** Counts of steps, iterations and the like: far beyond any run, below where float32 step counters go wrong. */
 export const MAX_STEPS = 10_000_000;
 
-const fmtNum = (x: number) =>
-  Math.abs(x) >= 1e13
-    ? x.toPrecision(4)
-    : Math.abs(x) >= 1e6 && Number.isInteger(x)
-      ? x.toLocaleString('en-US')
-      : String(x);
-
-/** `an integer in [1, 256]`, `a number in (0, 1]`. */
+/** `an integer in [1, 256]`, `a number in (0, 1]` (the same words as the trainer and the web page use). */
 export function describeRange(s: NumberSpec): string {
-  return `${s.type === 'integer' ? 'an integer' : 'a number'} in ${s.minExclusive ? '(' : '['}${fmtNum(s.min)}, ${fmtNum(s.max)}${s.maxExclusive ? ')' : ']'}`;
+  return describeNumberRange(s);
 }
 
 /** Checks one number against its spec; the message names the option. */
 export function checkNumber(s: NumberSpec, raw: string): number {
   const x = raw.trim() === '' ? NaN : Number(raw);
-  const ok =
-    Number.isFinite(x) &&
-    (s.type === 'float' || Number.isInteger(x)) &&
-    (s.minExclusive ? x > s.min : x >= s.min) &&
-    (s.maxExclusive ? x < s.max : x <= s.max);
-  if (!ok)
+  if (!inRange(s, x))
     throw new UsageError(`--${s.name}: expected ${describeRange(s)}${s.limit ? ` (${s.limit})` : ''}, got "${raw}"`);
   return x;
 }

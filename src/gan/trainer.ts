@@ -19,6 +19,13 @@
  * Reading losses back stalls the GPU, so `trainBatch` returns them as a small GPU tensor; the caller reads the
  * previous step's while the next one is being recorded (see `StepStats`).
  */
+import {
+  TRAIN_NUMBER_OPTIONS,
+  describeRange,
+  inRange,
+  type NumberRange,
+  type TrainNumberField,
+} from './train-options.ts';
 import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
 import { bceWithLogits } from '../tensor/losses.ts';
 import {
@@ -97,16 +104,11 @@ export function checkTrainOptions(o: TrainOptions): void {
   const bad = (field: string, why: string) => {
     throw new Error(`Invalid training option ${field}=${(o as unknown as Record<string, unknown>)[field]}: ${why}`);
   };
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 2)
-    bad('batchSize', 'must be an integer ≥ 2 (BatchNorm needs a batch)');
-  if (!(o.lrG > 0)) bad('lrG', 'must be > 0');
-  if (!(o.lrD > 0)) bad('lrD', 'must be > 0');
-  if (!(o.beta1 >= 0 && o.beta1 < 1)) bad('beta1', 'must be in [0, 1)');
-  if (!(o.beta2 >= 0 && o.beta2 < 1)) bad('beta2', 'must be in [0, 1)');
-  if (!Number.isInteger(o.dStepsPerG) || o.dStepsPerG < 1) bad('dStepsPerG', 'must be an integer ≥ 1');
-  if (!(o.dSkipBelow >= 0)) bad('dSkipBelow', 'must be ≥ 0');
-  if (!(o.realLabel > 0 && o.realLabel <= 1)) bad('realLabel', 'must be in (0, 1]');
-  if (!(o.gEma >= 0 && o.gEma < 1)) bad('gEma', 'must be in [0, 1) (0 = no weight average)');
+  // The ranges the CLI and the web page check too (./train-options.ts).
+  for (const [field, range] of Object.entries(TRAIN_NUMBER_OPTIONS) as [TrainNumberField, NumberRange][]) {
+    if (!inRange(range, o[field]))
+      bad(field, `must be ${describeRange(range)}${range.limit ? ` (${range.limit})` : ''}`);
+  }
   if (!Number.isInteger(o.lrDecayStart) || o.lrDecayStart < 0) bad('lrDecayStart', 'must be an integer step ≥ 0');
   if (!Number.isInteger(o.lrDecayEnd) || (o.lrDecayEnd !== 0 && o.lrDecayEnd <= o.lrDecayStart))
     bad('lrDecayEnd', `must be 0 (no decay) or a step after lrDecayStart=${o.lrDecayStart}`);
