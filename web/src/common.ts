@@ -254,9 +254,9 @@ export class StatusLine {
   }
 }
 
-/** ", 31 new GPU kernels compiling" while a task creates kernels; '' when it creates none. */
+/** ", 31 new GPU kernels to compile" while a task creates kernels; '' when it creates none. */
 export function kernelsNote(newKernels: number): string {
-  return newKernels > 0 ? `, ${newKernels} new GPU kernel${newKernels > 1 ? 's' : ''} compiling` : '';
+  return newKernels > 0 ? `, ${newKernels} new GPU kernel${newKernels > 1 ? 's' : ''} to compile` : '';
 }
 
 /** Draws an RgbaImage on a canvas at its own size (CSS scales it up pixelated where small). */

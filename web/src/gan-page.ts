@@ -455,7 +455,7 @@ function rememberFirstStep(seconds: number): void {
   }
 }
 
-/** "step 12: 31 new GPU kernels compiling — 14 s (48 s last time)". */
+/** "step 1… 14 s, 31 new GPU kernels to compile (…; the first step took 48 s last time; …)". */
 function stepText(label: string, seconds: number, newKernels: number): string {
   const last = newKernels > 0 ? rememberedFirstStep() : null;
   return (
@@ -533,15 +533,27 @@ function drawChart(): void {
         : '';
 }
 
-/** Redraws the loss chart, and the sample grid when it is due (or `forceGrid`). */
+/** Images in a sample grid: 64 (8×8), or 16 (4×4) on a software adapter, where 64 cost about as much as a step. */
+function gridCount(): number {
+  return engine().adapter.isCPU ? 16 : 64;
+}
+
+/**
+ * Redraws the loss chart, and the sample grid when it is due (or `forceGrid`). While playing, a grid that is due
+ * is left for the next frame when a pause was asked for (a pause then waits for the step only).
+ */
 async function refreshView(forceGrid = false): Promise<void> {
   const t = trainer!;
   showStats(history[history.length - 1]);
   drawChart();
   const every = numberField('grid-every', { int: true, min: 1 });
-  if (forceGrid || lastGridStep < 0 || t.step - lastGridStep >= every) {
+  const due = lastGridStep < 0 || t.step - lastGridStep >= every;
+  if (forceGrid || (due && !pausing)) {
     const grid = $<HTMLCanvasElement>('grid');
-    drawImage(grid, await sampleGrid(t, 64, 8));
+    if (running)
+      status.start('drawing', (sec, k) => `drawing samples at step ${t.step}… ${formatDuration(sec)}${kernelsNote(k)}`);
+    const n = gridCount();
+    drawImage(grid, await sampleGrid(t, n, Math.sqrt(n)));
     lastGridStep = t.step;
     grid.dataset.step = String(t.step);
     $('grid-title').textContent = `Samples from a fixed z (step ${t.step}${generatorLabel(t)})`;
@@ -778,8 +790,9 @@ async function sampleNew(): Promise<void> {
   await stopPlay();
   await guarded('samples are being drawn', async () => {
     const t = trainer!;
-    status.start('drawing', (sec, k) => `drawing 64 samples from new z… ${formatDuration(sec)}${kernelsNote(k)}`);
-    const z = t.latent(64, 'web-sample', ++sampleCounter);
+    const n = gridCount();
+    status.start('drawing', (sec, k) => `drawing ${n} samples from new z… ${formatDuration(sec)}${kernelsNote(k)}`);
+    const z = t.latent(n, 'web-sample', ++sampleCounter);
     const images = t.generate(z);
     z.dispose();
     const pixels = await images.toArray();
@@ -787,7 +800,7 @@ async function sampleNew(): Promise<void> {
     const { channels, size } = t.spec;
     drawImage(
       $<HTMLCanvasElement>('grid'),
-      makeGrid(pixels, 64, channels, size, size, { nrow: 8, padding: 2, range: [-1, 1] }),
+      makeGrid(pixels, n, channels, size, size, { nrow: Math.sqrt(n), padding: 2, range: [-1, 1] }),
     );
     $('grid-title').textContent = `Samples from new random z (#${sampleCounter}${generatorLabel(t)})`;
     status.set('ready', `Drew samples from new random z (#${sampleCounter}).`);
@@ -805,8 +818,8 @@ function lightenForSoftwareAdapter(): void {
   const note = $('adapter-note');
   note.hidden = false;
   note.textContent =
-    'This adapter runs on the CPU (software), so the page starts with a batch of 16 and samples every 5 steps; ' +
-    "the paper DCGANs take minutes for their first step here (it compiles the model's kernels).";
+    'This adapter runs on the CPU (software), so the page starts with a batch of 16 and grids of 16 samples every ' +
+    '5 steps; a step of the paper DCGANs can take a minute here.';
 }
 
 async function main(): Promise<void> {
