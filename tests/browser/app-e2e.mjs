@@ -200,6 +200,25 @@ try {
     await page.click('#sample');
     await page.waitForFunction(() => document.querySelector('#grid-title').textContent.includes('new random z'));
     assert((await canvasData(page, 'grid')) !== beforeSample, 'Sample new z drew the same grid');
+    // The page continues the CLI's run on the CLI's batches (the bundled digits are the CLI's mnist, in the same
+    // order): its step 4 is the uninterrupted CLI run's step 4, up to the two adapters' rounding (Dawn in Node and
+    // Chromium's SwiftShader do not add in the same order).
+    await stepAndWait(page, 'step-both', 4);
+    const inPage = {
+      d: Number(await page.$eval('#loss-d', (e) => e.dataset.value)),
+      g: Number(await page.$eval('#loss-g', (e) => e.dataset.value)),
+    };
+    const whole = join(work, 'cli-run-4');
+    cli(['train', '--model', 'dense', '--max-steps', '4', '--batch', '16', '--out', whole]);
+    const last = JSON.parse(readFileSync(join(whole, 'log.jsonl'), 'utf8').trim().split('\n').at(-1));
+    const diff = Math.max(Math.abs(last.lossD - inPage.d), Math.abs(last.lossG - inPage.g));
+    console.log(
+      `    CLI checkpoint at step 3 → page step 4: D ${inPage.d} G ${inPage.g}; CLI uninterrupted step 4: D ${last.lossD} G ${last.lossG} (max |diff| ${diff.toExponential(1)})`,
+    );
+    assert(
+      last.step === 3 && diff < 1e-4,
+      `the page's step 4 after the CLI's 3 is off the CLI's own step 4 by ${diff}`,
+    );
     await page.close();
   });
 

@@ -734,6 +734,20 @@ function readCheckpoint(bytes: Uint8Array, name: string): ReturnType<typeof chec
   }
 }
 
+/**
+ * Whether a checkpoint's dataset (the page's name for it, or the CLI's --dataset) is the data loaded here: the
+ * CLI's mnist is the page's bundled digits (the same 10,000 images in the same order), a folder goes by its name.
+ */
+function sameData(saved: string, here: string): boolean {
+  if (saved === here || (saved === 'mnist' && here === 'mnist-digits')) return true;
+  return (
+    saved
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .at(-1) === here
+  );
+}
+
 async function loadCheckpoint(file: File): Promise<void> {
   await stopPlay();
   await guarded(`${file.name} is being loaded`, async () => {
@@ -771,7 +785,7 @@ async function loadCheckpoint(file: File): Promise<void> {
     status.start('drawing', (sec, k) => `drawing samples from ${file.name}… ${formatDuration(sec)}${kernelsNote(k)}`);
     await refreshView(true);
     showStats(history[history.length - 1]);
-    const trainedOn = typeof meta.dataset === 'string' && meta.dataset !== data!.name ? meta.dataset : null;
+    const trainedOn = typeof meta.dataset === 'string' && !sameData(meta.dataset, data!.name) ? meta.dataset : null;
     banner(
       `Loaded ${file.name}: ${spec.kind}, step ${next.step}, epoch ${next.epoch}; ` +
         (trainedOn ? `it was trained on ${trainedOn}, training here continues on ${data!.name}; ` : '') +
