@@ -389,6 +389,17 @@ try {
         `the checkpoint says batch ${options.batchSize}, seed ${options.seed}`,
       );
 
+      // A live field out of its range (the bounds the CLI has too) is named in the page; the model keeps its value.
+      await page.fill('#real-label', '1.5');
+      await page.$eval('#real-label', (e) => e.dispatchEvent(new Event('change')));
+      const live = await text(page, 'banner');
+      assert(
+        live.startsWith('Real label (1 = no smoothing): expected a number in (0, 1], got 1.5'),
+        `real label 1.5 says: ${live}`,
+      );
+      await page.fill('#real-label', '1');
+      await page.$eval('#real-label', (e) => e.dispatchEvent(new Event('change')));
+      assert(await page.$eval('#banner', (e) => e.hidden), 'the message stays after the field is right again');
       // New model: the old model's numbers, samples and speed go at once.
       await buildAndWait(page);
       states = await log();

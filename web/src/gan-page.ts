@@ -24,6 +24,13 @@ import {
 import { ganSpec, type GanKind, type GanSpec } from '../../src/gan/models.ts';
 import { sampleGrid, lossChart } from '../../src/gan/visuals.ts';
 import { DataCursor } from '../../src/gan/data-cursor.ts';
+import {
+  TRAIN_NUMBER_OPTIONS,
+  describeRange,
+  trainOptionProblem,
+  type TrainNumberField,
+  type TrainNumberOption,
+} from '../../src/gan/train-options.ts';
 import type { Dataset } from '../../src/data/dataset.ts';
 import { parseIdx, idxToDataset } from '../../src/data/idx.ts';
 import { resizeDataset, withChannels } from '../../src/data/transforms.ts';
@@ -113,25 +120,62 @@ function setButtons(): void {
   );
 }
 
+/**
+ * The form's training options. Each field's id is its CLI flag and its bounds and help come from the one
+ * declaration both front ends read (src/gan/train-options.ts); the page adds only when a field applies.
+ */
+const MODEL_FIELDS = ['batchSize', 'seed', 'gEma'] as const satisfies readonly TrainNumberField[];
+/** Options that may change while training runs: the trainer reads them at every step. */
+const LIVE_FIELDS = [
+  'lrG',
+  'lrD',
+  'dStepsPerG',
+  'dSkipBelow',
+  'realLabel',
+] as const satisfies readonly TrainNumberField[];
+type LiveOptions = Pick<TrainOptions, (typeof LIVE_FIELDS)[number]>;
+
+const fieldInput = (field: TrainNumberField) => $<HTMLInputElement>(TRAIN_NUMBER_OPTIONS[field].flag);
+
+/** A field's value, checked against its option's range; the error names the field by its label. */
+function optionField(field: TrainNumberField): number {
+  const el = fieldInput(field);
+  const label = el.labels?.[0]?.firstChild?.textContent?.trim() || TRAIN_NUMBER_OPTIONS[field].flag;
+  const v = Number(el.value);
+  if (el.value.trim() === '' || !Number.isFinite(v)) throw new Error(`${label}: "${el.value}" is not a number`);
+  const problem = trainOptionProblem(field, v, label);
+  if (problem) throw new Error(problem);
+  return v;
+}
+
+/** Puts each option's bounds and help on its field (min/max/step attributes, tooltip). */
+function describeFields(): void {
+  for (const field of [...MODEL_FIELDS, ...LIVE_FIELDS]) {
+    const o: TrainNumberOption = TRAIN_NUMBER_OPTIONS[field];
+    const el = fieldInput(field);
+    if (!o.minExclusive) el.min = String(o.min);
+    if (!o.maxExclusive && o.max < 1e9) el.max = String(o.max);
+    if (o.type === 'integer') el.step = '1';
+    const label = el.closest('label')!;
+    const when = (MODEL_FIELDS as readonly string[]).includes(field)
+      ? 'applies on New model'
+      : 'applies at the next step';
+    label.title = `${o.help}: ${describeRange(o)}${o.limit ? ` (${o.limit})` : ''}; ${when} (CLI: --${o.flag})`;
+  }
+}
+
 /** The training options the form asks for (checked; the error names the field). */
 function formOptions(): Partial<TrainOptions> {
-  return {
-    batchSize: numberField('batch', { int: true, min: 2 }),
-    seed: numberField('seed', { int: true, min: 0 }),
-    gEma: numberField('g-ema', { min: 0, max: 0.9999 }),
-    ...liveOptions(),
-  };
+  const out: Partial<TrainOptions> = {};
+  for (const field of MODEL_FIELDS) out[field] = optionField(field);
+  return { ...out, ...liveOptions() };
 }
 
 /** Options that may change while training runs. */
-function liveOptions(): Pick<TrainOptions, 'lrG' | 'lrD' | 'dStepsPerG' | 'dSkipBelow' | 'realLabel'> {
-  return {
-    lrG: numberField('lr-g', { min: 1e-8 }),
-    lrD: numberField('lr-d', { min: 1e-8 }),
-    dStepsPerG: numberField('k', { int: true, min: 1 }),
-    dSkipBelow: numberField('d-skip', { min: 0 }),
-    realLabel: numberField('real-label', { min: 0.01, max: 1 }),
-  };
+function liveOptions(): LiveOptions {
+  const out = {} as LiveOptions;
+  for (const field of LIVE_FIELDS) out[field] = optionField(field);
+  return out;
 }
 
 /** Copies the form's live options into the running trainer (the trainer reads opts, rates included, at every step). */
@@ -142,17 +186,7 @@ function applyLiveOptions(): void {
 }
 
 function showOptions(o: TrainOptions): void {
-  const set = (id: string, v: number) => {
-    $<HTMLInputElement>(id).value = String(v);
-  };
-  set('batch', o.batchSize);
-  set('seed', o.seed);
-  set('lr-g', o.lrG);
-  set('lr-d', o.lrD);
-  set('k', o.dStepsPerG);
-  set('d-skip', o.dSkipBelow);
-  set('real-label', o.realLabel);
-  set('g-ema', o.gEma);
+  for (const field of [...MODEL_FIELDS, ...LIVE_FIELDS]) fieldInput(field).value = String(o[field]);
 }
 
 /** The sample source follows the trainer: a choice only when it keeps a weight average. */
@@ -850,8 +884,10 @@ async function main(): Promise<void> {
   };
   $('dataset').addEventListener('change', showPickers);
   showPickers();
-  for (const id of ['model', 'batch', 'seed', 'g-ema']) $(id).addEventListener('input', showPendingModelFields);
-  for (const id of ['lr-g', 'lr-d', 'k', 'd-skip', 'real-label']) $(id).addEventListener('change', liveFieldChanged);
+  describeFields();
+  $('model').addEventListener('input', showPendingModelFields);
+  for (const field of MODEL_FIELDS) fieldInput(field).addEventListener('input', showPendingModelFields);
+  for (const field of LIVE_FIELDS) fieldInput(field).addEventListener('change', liveFieldChanged);
   $('build').addEventListener('click', async () => {
     await stopPlay();
     await guarded('the model is being built', buildModel);
