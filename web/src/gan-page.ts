@@ -65,6 +65,8 @@ const MAX_FOLDER_IMAGES = 20_000;
 
 /** A dataset in the form it was loaded in; converted to each model's size and channels on demand. */
 let source: Dataset | null = null;
+/** The Dataset choice `source` came from (the select's value then). */
+let sourceChoice = 'digits';
 /** `source` at the current model's size and channels. */
 let data: Dataset | null = null;
 let trainer: GanTrainer | null = null;
@@ -208,6 +210,7 @@ function showPendingModelFields(): void {
       return v.trim() === '' ? NaN : Number(v);
     };
     if ($<HTMLSelectElement>('model').value !== t.spec.kind) diffs.push(`model ${t.spec.kind}`);
+    if ($<HTMLSelectElement>('dataset').value !== sourceChoice && data) diffs.push(`the data ${data.name}`);
     if (field('batch') !== t.opts.batchSize) diffs.push(`batch size ${t.opts.batchSize}`);
     if (field('seed') !== t.opts.seed) diffs.push(`seed ${t.opts.seed}`);
     if (field('g-ema') !== t.opts.gEma)
@@ -350,12 +353,14 @@ async function buildModel(): Promise<void> {
   const kind = $<HTMLSelectElement>('model').value as GanKind;
   const opts = formOptions(); // a wrong field stops here, naming it, before anything changes
   status.start('loading-data', (sec) => `loading the data… ${formatDuration(sec)}`);
+  const choice = $<HTMLSelectElement>('dataset').value;
   const loaded = await loadSource();
   const spec = specFor(kind, loaded);
   const fitted = fitData(loaded, spec);
   if (fitted.n < opts.batchSize!)
     throw new Error(`dataset ${fitted.name} has ${fitted.n} images, fewer than one batch of ${opts.batchSize}`);
   source = loaded;
+  sourceChoice = choice;
   data = fitted;
   dropTrainer('Samples: building the model…');
   const t0 = performance.now();
@@ -701,8 +706,13 @@ async function singleStep(kind: StepKind): Promise<void> {
     status.start('stepping', (sec, k) => stepText(label, sec, k));
     const kernels0 = engine().stats().pipelines;
     const t0 = performance.now();
-    await runSteps(kind, 1);
+    const s = await runSteps(kind, 1);
     const sec = (performance.now() - t0) / 1000;
+    if (GanTrainer.diverged(s))
+      banner(
+        `Training diverged at step ${s.step + 1} (D loss ${s.lossD}, G loss ${s.lossG}). Lower the learning rates and start a new model, or load a checkpoint.`,
+        'error',
+      );
     const compiled = engine().stats().pipelines - kernels0;
     if (compiled > 0 && n === 1) rememberFirstStep(sec);
     measure(t.opts.batchSize, sec, compiled > 0);
@@ -802,6 +812,11 @@ async function loadCheckpoint(file: File): Promise<void> {
       const fitted = fitData(loaded, spec);
       new DataCursor(fitted, next.opts.batchSize, next.opts.seed); // throws when the data is smaller than a batch
       dropTrainer(`Samples: drawing from ${file.name}…`);
+      if (source === null) {
+        sourceChoice = 'digits';
+        $<HTMLSelectElement>('dataset').value = 'digits';
+        $('dataset').dispatchEvent(new Event('change')); // its file pickers
+      }
       source = loaded;
       data = fitted;
     } catch (e) {
@@ -882,7 +897,10 @@ async function main(): Promise<void> {
     $('fashion-row').hidden = v !== 'fashion';
     $('folder-row').hidden = v !== 'folder';
   };
-  $('dataset').addEventListener('change', showPickers);
+  $('dataset').addEventListener('change', () => {
+    showPickers();
+    showPendingModelFields();
+  });
   showPickers();
   describeFields();
   $('model').addEventListener('input', showPendingModelFields);
