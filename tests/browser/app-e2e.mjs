@@ -3,7 +3,15 @@
 //   - GAN page: trains a few steps on the bundled digits (D only, G only, both, play/pause); the loss chart and
 //     the sample grid change; a checkpoint saved in the page is read by the CLI's `sample`, and a checkpoint
 //     written by the CLI's `train` loads in the page.
-//   - Style page: a few iterations at 32 px; the preview changes between snapshots.
+//   - GAN page, exact resume: save at step 5, load, step: the losses of continuing without the reload; the chart
+//     keeps its points; a CLI checkpoint continued in the page matches the uninterrupted CLI run.
+//   - GAN page states: building/drawing/stepping/training/pausing/paused on #status, Play disabled with its reason
+//     during a build, Pause acting after the step in flight, New model clearing the old model's numbers, fields that
+//     apply on New model saying so (and the checkpoint recording what the model uses).
+//   - Files that are not a checkpoint / VGG weights are named; kernel explorer fields and ?kernel= checked; no
+//     console errors for any of these messages.
+//   - Style page: a few iterations at 32 px; the preview changes between snapshots; a new run starts clean and a
+//     run stopped before its first preview has no result.
 //   - Kernel explorer: lists every shaders/*.wgsl; conv2d runs with max error below tolerance.
 //   - With WebGPU off, a page shows the clear message.
 // Prints "web e2e: N passed, M failed", writes the counts to .tmp/web-e2e.json, exits non-zero on a failure.
