@@ -37,9 +37,10 @@ import {
   checkOutputFolder,
   MAX_SEED,
   MAX_STEPS,
-  MAX_F32,
+  type NumberSpec,
   type OptionSpec,
 } from './args.ts';
+import { TRAIN_NUMBER_OPTIONS, type TrainNumberField, type TrainNumberOption } from '../gan/train-options.ts';
 import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
 import { NonFiniteStateError, CheckpointError } from '../nn/checkpoint.ts';
 import { writePng } from '../node/png.ts';
@@ -52,6 +53,12 @@ export { UsageError, InputError } from './args.ts';
 const MAX_GRID = 256;
 
 /** `train`'s options: the parser's checks and the help text both come from this table. */
+/** A numeric training option's CLI spec, from its one declaration (src/gan/train-options.ts) and its default. */
+function trainNumberSpec(field: TrainNumberField, extra: { section?: string } = {}): NumberSpec {
+  const { flag, help, ...range } = TRAIN_NUMBER_OPTIONS[field] as TrainNumberOption;
+  return { name: flag, help, ...range, default: DEFAULT_TRAIN_OPTIONS[field], ...extra };
+}
+
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     section: 'Model and data',
@@ -78,103 +85,22 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   },
   { name: 'limit', type: 'integer', min: 1, max: 10_000_000, help: 'use only the first N images' },
   { section: 'Training', name: 'epochs', type: 'integer', min: 1, max: 100_000, default: 5, help: 'epochs' },
-  {
-    name: 'batch',
-    type: 'integer',
-    min: 2,
-    max: 512,
-    default: DEFAULT_TRAIN_OPTIONS.batchSize,
-    help: 'batch size',
-    limit: "BatchNorm needs 2; a 64 px batch's largest activation must fit one GPU buffer",
-  },
-  {
-    name: 'lr-g',
-    type: 'float',
-    min: 0,
-    minExclusive: true,
-    max: MAX_F32,
-    limit: 'a float32 on the GPU',
-    default: DEFAULT_TRAIN_OPTIONS.lrG,
-    help: 'generator learning rate (may be changed when resuming a run)',
-  },
-  {
-    name: 'lr-d',
-    type: 'float',
-    min: 0,
-    minExclusive: true,
-    max: MAX_F32,
-    limit: 'a float32 on the GPU',
-    default: DEFAULT_TRAIN_OPTIONS.lrD,
-    help: 'discriminator learning rate (may be changed when resuming a run)',
-  },
-  {
-    name: 'beta1',
-    type: 'float',
-    min: 0,
-    max: 1,
-    maxExclusive: true,
-    default: DEFAULT_TRAIN_OPTIONS.beta1,
-    help: 'Adam β1',
-  },
-  {
-    name: 'beta2',
-    type: 'float',
-    min: 0,
-    max: 1,
-    maxExclusive: true,
-    default: DEFAULT_TRAIN_OPTIONS.beta2,
-    help: 'Adam β2',
-  },
-  {
-    name: 'd-steps',
-    type: 'integer',
-    arg: 'K',
-    min: 1,
-    max: 100,
-    default: DEFAULT_TRAIN_OPTIONS.dStepsPerG,
-    help: 'D steps per G step',
-  },
-  {
-    name: 'd-skip-below',
-    type: 'float',
-    min: 0,
-    max: 100,
-    default: DEFAULT_TRAIN_OPTIONS.dSkipBelow,
-    help: "skip the D step while D's loss is below X (0 = never)",
-  },
-  {
-    name: 'real-label',
-    type: 'float',
-    min: 0,
-    minExclusive: true,
-    max: 1,
-    default: DEFAULT_TRAIN_OPTIONS.realLabel,
-    help: 'one-sided label smoothing: target for real images, e.g. 0.9',
-  },
+  trainNumberSpec('batchSize'),
+  trainNumberSpec('lrG'),
+  trainNumberSpec('lrD'),
+  trainNumberSpec('beta1'),
+  trainNumberSpec('beta2'),
+  trainNumberSpec('dStepsPerG'),
+  trainNumberSpec('dSkipBelow'),
+  trainNumberSpec('realLabel'),
   {
     name: 'lr-decay',
     type: 'string',
     arg: 'A:B',
     help: 'both learning rates fall linearly from their value at step A to 0 at step B (may be added or replaced when resuming a run; a run past B resumes only with a new one) [off]',
   },
-  {
-    name: 'g-ema',
-    type: 'float',
-    arg: 'D',
-    min: 0,
-    max: 1,
-    maxExclusive: true,
-    default: DEFAULT_TRAIN_OPTIONS.gEma,
-    help: "keep an exponential moving average of G's weights (decay D per G step, e.g. 0.999) and draw grids, samples and scores from it; saved as G_ema (0 = off; may be switched on when resuming a run that had none: the average starts from the loaded G)",
-  },
-  {
-    name: 'seed',
-    type: 'integer',
-    min: 0,
-    max: MAX_SEED,
-    default: DEFAULT_TRAIN_OPTIONS.seed,
-    help: 'seed of init, data order and latents',
-  },
+  trainNumberSpec('gEma'),
+  trainNumberSpec('seed'),
   { name: 'max-steps', type: 'integer', min: 1, max: MAX_STEPS, help: 'stop after N steps in total (for short demos)' },
   { section: 'Output', name: 'out', type: 'string', arg: 'DIR', help: 'run folder [runs/<model>-<dataset>]' },
   {
