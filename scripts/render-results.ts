@@ -879,10 +879,46 @@ export function renderStyleCompare(repo: Repo): string {
   return lines.join('\n');
 }
 
+interface NpmStartRun {
+  seed: number;
+  commit: string;
+  date: string;
+  wallSeconds: number;
+  exitCode: number;
+  step: number;
+  coverage: number;
+  confidentRate: number;
+  fd: number;
+  fdRealVsRealBaseline: number;
+}
+
+const minSec = (s: number) => `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+
+/** The README's sentence on what `npm start` achieved, from docs/gan/npm-start/results.json (scripts/npm-start-runs.ts). */
+export function renderNpmStart(repo: Repo): string {
+  const file = 'docs/gan/npm-start/results.json';
+  const runs = repo.json<{ runs: NpmStartRun[] }>(file).runs.filter((r) => r.exitCode === 0);
+  if (runs.length === 0) throw new Error(`render-results: ${file} holds no finished run`);
+  const bySeed = [...runs].sort((a, b) => a.seed - b.seed);
+  const walls = runs.map((r) => r.wallSeconds);
+  const days = [...new Set(runs.map((r) => r.date.slice(0, 10)))].join(', ');
+  const first = bySeed[0]!;
+  return (
+    `On this project's 2-core machine (lavapipe), ${runs.length} runs of \`npm start\` on fresh clones ` +
+    `(seeds ${bySeed.map((r) => r.seed).join(', ')}; ${days}) took ${minSec(Math.min(...walls))} to ` +
+    `${minSec(Math.max(...walls))} including set-up; their generators drew ` +
+    `${bySeed.map((r) => `${r.coverage}/10 classes at a Fréchet distance of ${r.fd.toFixed(2)} (seed ${r.seed})`).join(', ')} ` +
+    `(real-vs-real baseline ${first.fdRealVsRealBaseline.toFixed(2)}; [${file}](${file}), written by ` +
+    `\`scripts/npm-start-runs.ts\`). The digits of seed ${first.seed} at step ${first.step}:\n\n` +
+    `![digits drawn by npm start, seed ${first.seed}](docs/gan/npm-start/grid-seed${first.seed}.png)`
+  );
+}
+
 /** Every generated block of the repository. */
 export function renderAll(root: string): Block[] {
   const repo = new Repo(root);
   return [
+    { file: 'README.md', name: 'npm-start', body: renderNpmStart(repo) },
     { file: 'README.md', name: 'summary', body: renderSummary(repo) },
     { file: 'README.md', name: 'pytorch', body: renderPytorch(repo) },
     { file: 'docs/gan/README.md', name: 'runs', body: renderGanRuns(repo) },
