@@ -40,10 +40,17 @@ import {
   type NumberSpec,
   type OptionSpec,
 } from './args.ts';
+import { STYLE_NUMBER_OPTIONS } from '../style/style-options.ts';
+import type { NumberRange } from '../io/number-range.ts';
 
-/** The largest output side: VGG's first layers at 1024 px hold 64 × 1024² floats (256 MiB) per activation. */
-const MAX_SIZE = 1024;
-const sizeBounds = { min: 8, max: MAX_SIZE, limit: "VGG's first activation at 1024 px is 256 MiB" };
+/** The size bounds (also of each --scales entry), from the one declaration shared with the web page. */
+const { flag: _sizeFlag, ...sizeBounds } = STYLE_NUMBER_OPTIONS.size;
+
+/** A numeric option's kind and bounds from src/style/style-options.ts (the web page reads the same). */
+function shared(field: keyof typeof STYLE_NUMBER_OPTIONS): NumberRange & { name: string } {
+  const { flag, ...range } = STYLE_NUMBER_OPTIONS[field];
+  return { name: flag, ...range };
+}
 
 /** `style`'s options (and `style compare`'s two step counts): the parser's checks and the help come from here. */
 export const STYLE_OPTIONS: readonly OptionSpec[] = [
@@ -92,9 +99,7 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
   },
   {
     section: '\nSize and optimisation',
-    name: 'size',
-    type: 'integer',
-    ...sizeBounds,
+    ...shared('size'),
     default: 256,
     help: 'longest side of the result in px',
   },
@@ -105,10 +110,7 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     help: `coarse-to-fine sizes ending with --size, e.g. 128,256, each as --size (default: just --size)`,
   },
   {
-    name: 'steps',
-    type: 'integer',
-    min: 0,
-    max: 100_000,
+    ...shared('steps'),
     help: 'iterations in total over all scales (default 40 for lbfgs, 300 for adam)',
   },
   { name: 'optimizer', type: 'string', choices: ['lbfgs', 'adam'], default: 'lbfgs', help: '' },
@@ -147,16 +149,13 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
   },
   {
     section: '\nLoss',
-    name: 'content-weight',
-    type: 'float',
+    ...shared('contentWeight'),
     arg: 'A',
-    min: 0,
-    max: 1e12,
     default: STYLE_DEFAULTS.contentWeight,
     help: '',
   },
-  { name: 'style-weight', type: 'float', arg: 'B', min: 0, max: 1e12, default: STYLE_DEFAULTS.styleWeight, help: '' },
-  { name: 'tv-weight', type: 'float', arg: 'C', min: 0, max: 1e12, default: STYLE_DEFAULTS.tvWeight, help: '' },
+  { ...shared('styleWeight'), arg: 'B', default: STYLE_DEFAULTS.styleWeight, help: '' },
+  { ...shared('tvWeight'), arg: 'C', default: STYLE_DEFAULTS.tvWeight, help: '' },
   {
     name: 'tv',
     type: 'string',
@@ -373,7 +372,7 @@ async function prepare(
 
   const optimizer = f.choice<OptimizerKind>('optimizer', ['lbfgs', 'adam']) ?? 'lbfgs';
   const size = f.num('size') ?? 256;
-  const scales = f.numList('scales', { type: 'integer', ...sizeBounds });
+  const scales = f.numList('scales', sizeBounds);
   const steps = f.num('steps') ?? (optimizer === 'lbfgs' ? 40 : 300);
   const blend = f.numList('blend', { type: 'float', min: 0, max: 1e6 });
   if (blend && blend.length !== styleSpecs.length)

@@ -10,6 +10,7 @@ import {
   type RgbaImage,
 } from '../../src/io/image.ts';
 import type { TuneDocument, TuneStore } from '../../src/tensor/autotune.ts';
+import { describeRange, inRange, type NumberRange } from '../../src/io/number-range.ts';
 
 const PAGES = [
   ['index.html', 'Home'],
@@ -341,6 +342,30 @@ export function numberField(id: string, opts: { int?: boolean; min?: number; max
   if (opts.min !== undefined && v < opts.min) throw new Error(`${label}: must be ≥ ${opts.min}, got ${v}`);
   if (opts.max !== undefined && v > opts.max) throw new Error(`${label}: must be ≤ ${opts.max}, got ${v}`);
   return v;
+}
+
+/**
+ * A field's value checked against an option's range shared with the CLI (src/io/number-range.ts); the error names
+ * the field by its label, in the CLI's words. Also puts the bounds on the input (min, max, step, tooltip).
+ */
+export function rangeField(id: string, range: NumberRange): number {
+  const el = $<HTMLInputElement>(id);
+  const label = el.labels?.[0]?.firstChild?.textContent?.trim() || id;
+  const v = el.value.trim() === '' ? NaN : Number(el.value);
+  if (!inRange(range, v))
+    throw new Error(
+      `${label}: expected ${describeRange(range)}${range.limit ? ` (${range.limit})` : ''}, got "${el.value}"`,
+    );
+  return v;
+}
+
+/** Puts a shared option's bounds on its input (min, max, step and a tooltip with the CLI flag). */
+export function describeRangeField(id: string, range: NumberRange, flag = id): void {
+  const el = $<HTMLInputElement>(id);
+  if (!range.minExclusive) el.min = String(range.min);
+  if (!range.maxExclusive && range.max < 1e9) el.max = String(range.max);
+  if (range.type === 'integer') el.step = '1';
+  el.title = `${describeRange(range)}${range.limit ? ` (${range.limit})` : ''} (CLI: --${flag})`;
 }
 
 /** Lets the browser paint (and handle clicks) between chunks of GPU work. */

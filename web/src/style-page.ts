@@ -15,6 +15,7 @@ import { geometricScene, brushTexture, stripeTexture } from '../../src/style/ima
 import { decodeSafetensors } from '../../src/io/safetensors.ts';
 import type { RgbaImage } from '../../src/io/image.ts';
 import { engine } from '../../src/tensor/index.ts';
+import { STYLE_NUMBER_OPTIONS } from '../../src/style/style-options.ts';
 import {
   $,
   navBar,
@@ -26,6 +27,8 @@ import {
   encodePng,
   fileBytes,
   numberField,
+  rangeField,
+  describeRangeField,
   errorText,
   canvasImage,
   describeBytes,
@@ -131,14 +134,16 @@ async function start(): Promise<void> {
   let steps: number;
   let settings: Omit<Parameters<typeof runStyleTransfer>[0], 'content' | 'styles' | 'net'>;
   try {
-    steps = numberField('steps', { int: true, min: 1 });
+    // The same ranges as the CLI's `style` (src/style/style-options.ts).
+    const o = STYLE_NUMBER_OPTIONS;
+    steps = rangeField('steps', o.steps);
     settings = {
-      size: numberField('size', { int: true, min: 16, max: 1024 }),
+      size: rangeField('size', o.size),
       steps,
       optimizer: $<HTMLSelectElement>('optimizer').value as OptimizerKind,
-      contentWeight: numberField('content-weight', { min: 0 }),
-      styleWeight: numberField('style-weight', { min: 0 }),
-      tvWeight: numberField('tv-weight', { min: 0 }),
+      contentWeight: rangeField('content-weight', o.contentWeight),
+      styleWeight: rangeField('style-weight', o.styleWeight),
+      tvWeight: rangeField('tv-weight', o.tvWeight),
       init: $<HTMLSelectElement>('init').value as InitKind,
       snapshotEvery: numberField('preview-every', { int: true, min: 1 }),
     };
@@ -288,6 +293,7 @@ function lightenForSoftwareAdapter(): void {
 
 async function main(): Promise<void> {
   navBar('style.html');
+  for (const o of Object.values(STYLE_NUMBER_OPTIONS)) describeRangeField(o.flag, o);
   status = new StatusLine($('status'));
   const eng = await startGpu();
   if (!eng) return;
