@@ -8,7 +8,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSyn
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { main } from '../src/cli/main.ts';
+import { runCli } from './cli-run.ts';
 import { TRAIN_OPTIONS, SAMPLE_OPTIONS } from '../src/cli/gan.ts';
 import { EVAL_OPTIONS } from '../src/cli/eval.ts';
 import { STYLE_OPTIONS } from '../src/cli/style.ts';
@@ -18,29 +18,8 @@ import { writeFileAtomic, removeStaleTemps, truncateJsonl } from '../src/node/fi
 let dir = '';
 const README = resolve('README.md');
 
-interface Outcome {
-  code: number;
-  err: string[];
-  out: string[];
-}
-
 /** Runs `main(argv)` with console and the standard streams captured. */
-async function run(argv: string[]): Promise<Outcome> {
-  const err: string[] = [];
-  const out: string[] = [];
-  const spies = [
-    vi.spyOn(console, 'error').mockImplementation((...m) => void err.push(m.map(String).join(' '))),
-    vi.spyOn(console, 'warn').mockImplementation((...m) => void err.push(m.map(String).join(' '))),
-    vi.spyOn(console, 'log').mockImplementation((...m) => void out.push(m.map(String).join(' '))),
-    vi.spyOn(process.stderr, 'write').mockImplementation((m) => (err.push(String(m)), true)),
-    vi.spyOn(process.stdout, 'write').mockImplementation((m) => (out.push(String(m)), true)),
-  ];
-  try {
-    return { code: await main(argv), err, out };
-  } finally {
-    for (const s of spies) s.mockRestore();
-  }
-}
+const run = runCli;
 
 /** A mistake: the command line, the exit code it must give and what its one line must say. */
 type Case = [argv: () => string[], code: number, names: RegExp];

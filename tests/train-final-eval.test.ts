@@ -4,32 +4,17 @@
  * eval.json, and the same scores `eval` gives on the checkpoint the run wrote. Runs through the dispatcher
  * (`main(argv)`), as a user's command line does.
  */
-import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.ts';
+import { runCli } from './cli-run.ts';
 import { encodePng } from '../src/node/png.ts';
 
 let dir = '';
 
 /** Runs `main(argv)` with console and the standard streams captured. */
-async function run(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const err: string[] = [];
-  const out: string[] = [];
-  const spies = [
-    vi.spyOn(console, 'error').mockImplementation((...m) => void err.push(m.map(String).join(' '))),
-    vi.spyOn(console, 'warn').mockImplementation((...m) => void err.push(m.map(String).join(' '))),
-    vi.spyOn(console, 'log').mockImplementation((...m) => void out.push(m.map(String).join(' '))),
-    vi.spyOn(process.stderr, 'write').mockImplementation((m) => (err.push(String(m)), true)),
-    vi.spyOn(process.stdout, 'write').mockImplementation((m) => (out.push(String(m)), true)),
-  ];
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    for (const s of spies) s.mockRestore();
-  }
-}
+const run = runCli;
 
 /** The final score line: `Score at step S (N samples of WHAT, as `eval`): C/K classes, P% confident, Fréchet distance F (real-vs-real B, ratio R×) → PATH`. */
 const SCORE =
