@@ -30,6 +30,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../src/node/files.ts';
+import type { EvalPoint } from '../src/gan/visuals.ts';
 import { markedBlocks } from './blocks.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -134,14 +135,8 @@ interface SpeedMeasurement {
   /** the engine's commit (ENGINE_COMMIT, else `git rev-parse HEAD`) */
   engine: string;
 }
-interface EvalLine {
-  step: number;
-  fd: number;
-  fdRealVsRealBaseline: number;
-  coverage: number;
-  confidentRate: number;
-  fdTrainedG?: number;
-}
+/** A line of a run's eval.jsonl (`train --eval-every`). */
+type EvalLine = EvalPoint;
 interface QualityRun {
   recipe: string;
   phase: string;
