@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engine, Tensor, tidy } from '../src/tensor/index.ts';
 import {
+  chooseKernel,
   pickFastest,
   pendingProblems,
   resetTuner,
@@ -228,6 +229,28 @@ describe('the tuner on this adapter', () => {
     await y.toArray();
     y.dispose();
     expect(tuneLog()).toEqual([]);
+  });
+
+  it('a candidate that fails is skipped (the read-back that tunes still works); all failing keeps the default', async () => {
+    setTuneMode('on');
+    setTuneStore(memoryStore());
+    const problem = (name: string, failing: string[]) =>
+      chooseKernel(`test|${name}`, ['a', 'b', 'c'], 'a', () => ({
+        run: (c) => {
+          if (failing.includes(c)) throw new Error(`candidate ${c} cannot run here`);
+        },
+        dispose: () => {},
+      }));
+    expect(problem('some-fail', ['a', 'c'])).toBe('a'); // the default, until tuned
+    expect(problem('all-fail', ['a', 'b', 'c'])).toBe('a');
+    const t = Tensor.zeros([4]);
+    expect(Array.from(await t.toArray())).toEqual([0, 0, 0, 0]); // tuning ran inside this read-back, which worked
+    t.dispose();
+    expect(tunedEntry('test|some-fail')).toEqual({ best: 'b', ms: { b: expect.any(Number) } });
+    expect(tunedEntry('test|all-fail')).toBeUndefined();
+    expect(problem('some-fail', ['a', 'c'])).toBe('b');
+    expect(problem('all-fail', ['a', 'b', 'c'])).toBe('a');
+    expect(pendingProblems()).toEqual([]); // the untunable problem is not queued again
   });
 
   it('a forced version wins over the table and over tuning', async () => {

@@ -96,6 +96,8 @@ const state = {
   tableKey: null as string | null,
   entries: new Map<string, TuneEntry>(),
   pending: new Map<string, Pending>(),
+  /** Problems whose tuning could not finish (every candidate failed, no room for scratch): not queued again. */
+  untunable: new Set<string>(),
   tuning: false,
   /** Problems tuned since start-up, in order (for logs and benchmarks). */
   log: [] as { problem: string; entry: TuneEntry }[],
@@ -215,7 +217,7 @@ export function chooseKernel(
   syncTable();
   const entry = state.entries.get(problem);
   if (entry && candidates.includes(entry.best)) return entry.best;
-  if (!tuningEnabled() || state.tuning) return fallback;
+  if (!tuningEnabled() || state.tuning || state.untunable.has(problem)) return fallback;
   if (!state.pending.has(problem)) {
     state.pending.set(problem, { candidates, make });
     engine().beforeWait = tunePending;
@@ -244,6 +246,7 @@ export function tuneLog(): readonly { problem: string; entry: TuneEntry }[] {
 export function resetTuner(): void {
   state.entries.clear();
   state.pending.clear();
+  state.untunable.clear();
   state.log.length = 0;
   state.tableKey = null;
 }
@@ -264,10 +267,32 @@ export async function tunePending(): Promise<number> {
     while (state.pending.size > 0) {
       const [problem, p] = state.pending.entries().next().value as [string, Pending];
       state.pending.delete(problem);
-      const scratch = p.make();
+      let scratch: TuneProblem;
       try {
-        const r = await pickFastest(p.candidates, (c) => timeRun(() => scratch.run(c)), state.reps);
-        const entry: TuneEntry = { best: r.best, ms: r.ms };
+        scratch = p.make();
+      } catch {
+        state.untunable.add(problem); // no room for scratch inputs (a huge shape): keep the default
+        continue;
+      }
+      try {
+        // A candidate that fails (a pipeline this GPU rejects, a validation error) counts as infinitely slow, so
+        // tuning never breaks the read-back it runs in; a problem whose candidates all failed keeps the default.
+        const time = async (c: string) => {
+          try {
+            const ms = await timeRun(() => scratch.run(c));
+            await engine().sync(); // surfaces a validation error of this candidate here, not in the caller's read
+            return ms;
+          } catch {
+            return Infinity;
+          }
+        };
+        const r = await pickFastest(p.candidates, time, state.reps);
+        const ms = Object.fromEntries(Object.entries(r.ms).filter(([, t]) => Number.isFinite(t)));
+        if (!Number.isFinite(r.ms[r.best]!)) {
+          state.untunable.add(problem);
+          continue;
+        }
+        const entry: TuneEntry = { best: r.best, ms };
         state.entries.set(problem, entry);
         state.log.push({ problem, entry });
         tuned++;
