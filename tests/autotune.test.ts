@@ -235,12 +235,17 @@ describe('the tuner on this adapter', () => {
     setTuneMode('on');
     setTuneStore(memoryStore());
     const problem = (name: string, failing: string[]) =>
-      chooseKernel(`test|${name}`, ['a', 'b', 'c'], 'a', () => ({
-        run: (c) => {
-          if (failing.includes(c)) throw new Error(`candidate ${c} cannot run here`);
-        },
-        dispose: () => {},
-      }));
+      chooseKernel(
+        `test|${name}`,
+        () => ['a', 'b', 'c'],
+        'a',
+        () => ({
+          run: (c) => {
+            if (failing.includes(c)) throw new Error(`candidate ${c} cannot run here`);
+          },
+          dispose: () => {},
+        }),
+      );
     expect(problem('some-fail', ['a', 'c'])).toBe('a'); // the default, until tuned
     expect(problem('all-fail', ['a', 'b', 'c'])).toBe('a');
     const t = Tensor.zeros([4]);

@@ -125,6 +125,7 @@ export function setTuneReps(reps: number): void {
 export function setTuneStore(store: TuneStore | null): void {
   state.store = store;
   state.tableKey = null;
+  tableEngine = null;
 }
 
 /** Whether the tuner times new problems on this engine's adapter. */
@@ -137,6 +138,7 @@ export function tuningEnabled(): boolean {
 export function registerTunedKernels(sources: readonly string[]): void {
   state.kernelsHash = fnv1a([state.kernelsHash, ...sources].join('\0'));
   state.tableKey = null;
+  tableEngine = null;
 }
 
 function fnv1a(text: string): string {
@@ -154,9 +156,14 @@ export function tableKey(): string {
   return `${a.vendor}|${a.architecture}|${a.device}|${a.description}|kernels ${state.kernelsHash}`;
 }
 
+/** The engine whose table is loaded (a launch checks only this reference, not the key's text). */
+let tableEngine: object | null = null;
+
 /** Makes sure the in-memory table belongs to the current engine, loading the stored one if there is a store. */
 function syncTable(): void {
+  if (tableEngine === engine() && state.tableKey !== null) return;
   const key = tableKey();
+  tableEngine = engine();
   if (state.tableKey === key) return;
   state.tableKey = key;
   state.entries.clear();
@@ -204,22 +211,25 @@ function saveTable(): void {
 
 /**
  * The kernel to run for `problem` (op and shape, e.g. "conv.gather|…"): its measured winner if the table has
- * one among `candidates`, else `fallback` — and, with tuning enabled, the problem is queued to be timed at the
+ * one among `candidates()`, else `fallback` — and, with tuning enabled, the problem is queued to be timed at the
  * next wait for the GPU. `make` builds scratch inputs of the problem's shape when it is timed.
  */
 export function chooseKernel(
   problem: string,
-  candidates: readonly string[],
+  candidates: () => readonly string[],
   fallback: string,
   make: () => TuneProblem,
 ): string {
-  if (state.mode === 'off' || candidates.length < 2) return fallback;
+  // `candidates` is called only when needed: with tuning off (tests, CPU adapters without a table) a launch pays
+  // for no candidate list.
+  if (state.mode === 'off') return fallback;
   syncTable();
   const entry = state.entries.get(problem);
-  if (entry && candidates.includes(entry.best)) return entry.best;
-  if (!tuningEnabled() || state.tuning || state.untunable.has(problem)) return fallback;
-  if (!state.pending.has(problem)) {
-    state.pending.set(problem, { candidates, make });
+  if (entry && candidates().includes(entry.best)) return entry.best;
+  if (!tuningEnabled() || state.tuning || state.untunable.has(problem) || state.pending.has(problem)) return fallback;
+  const list = candidates();
+  if (list.length >= 2) {
+    state.pending.set(problem, { candidates: list, make });
     engine().beforeWait = tunePending;
   }
   return fallback;
@@ -249,6 +259,7 @@ export function resetTuner(): void {
   state.untunable.clear();
   state.log.length = 0;
   state.tableKey = null;
+  tableEngine = null;
 }
 
 /**

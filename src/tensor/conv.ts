@@ -211,15 +211,25 @@ function pickConv(
   make: () => TuneProblem,
 ): ConvVersion {
   if (forcedVersion) return forcedVersion;
-  const seen = new Set<string>();
-  const candidates = CONV_VERSIONS.filter((v) => {
-    const t = convTile(v, channels, registerTM, pass);
-    const id = `${t.tiled} ${t.TM}`;
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return true;
-  });
+  const candidates = () => {
+    const seen = new Set<string>();
+    return CONV_VERSIONS.filter((v) => {
+      const t = convTile(v, channels, registerTM, pass);
+      const id = `${t.tiled} ${t.TM}`;
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+  };
   return chooseKernel(problem, candidates, defaultConvVersion(), make) as ConvVersion;
+}
+
+/** Stride, padding and dilation as the kernels' parameter fields (every conv kernel's Params has these six). */
+function hyperParams(geo: ConvGeometry) {
+  const [strideH, strideW] = geo.stride;
+  const [padH, padW] = geo.padding;
+  const [dilH, dilW] = geo.dilation;
+  return { strideH, strideW, padH, padW, dilH, dilW };
 }
 
 /** A conv geometry as a tuning key. */
@@ -403,12 +413,7 @@ function gatherConvWith(
       mPad,
       kh: geo.kh,
       kw: geo.kw,
-      strideH: geo.stride[0],
-      strideW: geo.stride[1],
-      padH: geo.padding[0],
-      padW: geo.padding[1],
-      dilH: geo.dilation[0],
-      dilW: geo.dilation[1],
+      ...hyperParams(geo),
       phasesH,
       phasesW,
       tileOffset: t0,
@@ -469,12 +474,7 @@ function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias
         kh: geo.kh,
         kw: geo.kw,
         tStride,
-        strideH: geo.stride[0],
-        strideW: geo.stride[1],
-        padH: geo.padding[0],
-        padW: geo.padding[1],
-        dilH: geo.dilation[0],
-        dilW: geo.dilation[1],
+        ...hyperParams(geo),
         hasBias: bias ? 1 : 0,
       }),
       buffers: [cols.buffer, (bias ?? cols).buffer, out.buffer],
@@ -543,12 +543,7 @@ function weightGradWith(geo: ConvGeometry, P: Tensor, G: Tensor, version: ConvVe
       taps,
       kw: geo.kw,
       pixelsPerChunk,
-      strideH: geo.stride[0],
-      strideW: geo.stride[1],
-      padH: geo.padding[0],
-      padW: geo.padding[1],
-      dilH: geo.dilation[0],
-      dilW: geo.dilation[1],
+      ...hyperParams(geo),
       chunkOffset: z0,
       mBlockOffset: m0,
     });

@@ -165,20 +165,23 @@ function matmulCandidates(m: MatmulArgs): MatmulVersion[] {
 /** The version this product runs: forced, else its tuned winner, else the default (see ./autotune.ts). */
 function pickMatmul(m: MatmulArgs): MatmulVersion {
   if (forced) return forced;
-  const candidates = matmulCandidates(m);
-  let fallback = defaultMatmulVersion();
-  if (!candidates.includes(fallback)) fallback = fallback.replace('-splitk', '') as MatmulVersion;
+  // (A '-splitk' default on a product too short to split runs the unsplit launch: splitsOf gives 1.)
   const key = `matmul|${m.M}x${m.N}x${m.K} batch ${m.batch} strides ${m.aBatchStride === 0 ? 0 : 1}${m.bBatchStride === 0 ? 0 : 1} trans ${+m.transA}${+m.transB} acc ${+m.accumulate}`;
-  return chooseKernel(key, candidates, fallback, () => {
-    const e = engine();
-    const A = e.alloc(4 * Math.max(1, (m.aBatchStride === 0 ? 1 : m.batch) * m.M * m.K));
-    const B = e.alloc(4 * Math.max(1, (m.bBatchStride === 0 ? 1 : m.batch) * m.K * m.N));
-    const C = e.alloc(4 * Math.max(1, m.batch * m.M * m.N));
-    return {
-      run: (v) => launchMatmulWith({ ...m, A, B, C }, v as MatmulVersion),
-      dispose: () => [A, B, C].forEach((b) => e.free(b)),
-    };
-  }) as MatmulVersion;
+  return chooseKernel(
+    key,
+    () => matmulCandidates(m),
+    defaultMatmulVersion(),
+    () => {
+      const e = engine();
+      const A = e.alloc(4 * Math.max(1, (m.aBatchStride === 0 ? 1 : m.batch) * m.M * m.K));
+      const B = e.alloc(4 * Math.max(1, (m.bBatchStride === 0 ? 1 : m.batch) * m.K * m.N));
+      const C = e.alloc(4 * Math.max(1, m.batch * m.M * m.N));
+      return {
+        run: (v) => launchMatmulWith({ ...m, A, B, C }, v as MatmulVersion),
+        dispose: () => [A, B, C].forEach((b) => e.free(b)),
+      };
+    },
+  ) as MatmulVersion;
 }
 
 export function launchMatmul(m: MatmulArgs): void {
