@@ -89,9 +89,10 @@ export class ProgressBar {
     this.label = options.label;
     this.total = options.total;
     this.write = options.write ?? ((text) => process.stderr.write(text));
-    this.isTTY = options.isTTY ?? Boolean(process.stderr.isTTY);
+    // Under scripts/run-quiet.mjs standard error is a pipe to a terminal: the wrapper says so in the environment.
+    this.isTTY = options.isTTY ?? (Boolean(process.stderr.isTTY) || process.env.WGPU_GAN_STDERR_TTY === '1');
     this.now = options.now ?? (() => performance.now());
-    this.columns = options.columns ?? (process.stderr.columns || 100);
+    this.columns = options.columns ?? (process.stderr.columns || Number(process.env.WGPU_GAN_STDERR_COLUMNS) || 100);
     this.minIntervalMs = options.minIntervalMs ?? 100;
     this.logEveryPercent = options.logEveryPercent ?? 10;
     this.logIntervalMs = options.logIntervalMs ?? 10_000;
