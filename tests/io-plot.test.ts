@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTick, movingAverage, niceTicks, plotLines, type Rgb } from '../src/io/plot.ts';
+import { formatTick, movingAverage, niceTicks, plotLines, xAxisRange, type Rgb } from '../src/io/plot.ts';
 import { drawText, textWidth } from '../src/io/font.ts';
 import type { RgbaImage } from '../src/io/image.ts';
 
@@ -7,6 +7,7 @@ const RED: Rgb = [220, 0, 0];
 const GREEN: Rgb = [0, 170, 0];
 const BLUE: Rgb = [0, 0, 230];
 const INK: Rgb = [40, 40, 40];
+const GRID: Rgb = [228, 228, 228];
 
 function isColor(image: RgbaImage, x: number, y: number, c: Rgb): boolean {
   const i = (y * image.width + x) * 4;
@@ -162,6 +163,34 @@ describe('plotLines', () => {
     expect(pixels.length).toBe(25 + 12 * 4);
     const dot = pixels.filter(([x, y]) => Math.abs(x - image.width / 2) < 40 && Math.abs(y - image.height / 2) < 40);
     expect(dot.length).toBe(25);
+  });
+
+  it('centres the x axis of a one-point chart on its step, with that step as its only tick', () => {
+    expect(xAxisRange(7, 7, true)).toEqual([6.5, 7.5]);
+    expect(niceTicks(6.5, 7.5, 6, 1).ticks).toEqual([7]);
+    expect(xAxisRange(0, 0, true)).toEqual([-0.5, 0.5]); // the default x of one value: tick 0, no −1
+    expect(xAxisRange(2.5, 2.5, false)).toEqual([2.25, 2.75]);
+    expect(xAxisRange(0, 0, false)).toEqual([-1, 1]);
+    expect(xAxisRange(3, 9, true)).toEqual([3, 9]); // a real range is left alone
+
+    // Vertical grid lines: columns where the grid colour runs down most of the plot's height.
+    const gridColumns = (image: RgbaImage) => {
+      const cols: number[] = [];
+      for (let x = 0; x < image.width; x++) {
+        let count = 0;
+        for (let y = 0; y < image.height; y++) if (isColor(image, x, y, GRID)) count++;
+        if (count > image.height / 2) cols.push(x);
+      }
+      return cols;
+    };
+    const one = plotLines([{ name: 'D', values: [1.3], x: [7], color: GREEN }], { width: 400, height: 300 });
+    const dot = pixelsOf(one, GREEN).filter(([, y]) => y > 60); // the dot, not the legend swatch (top corner)
+    expect(dot.length).toBe(25);
+    const dotX = mean(dot.map((p) => p[0]));
+    expect(gridColumns(one)).toEqual([dotX]); // one tick, at the point
+    // The same point at x = 7 beside a point at x = 9: ticks 7, 8, 9 (the axis was 6–8 for the point alone).
+    const two = plotLines([{ name: 'D', values: [1.3, 1.4], x: [7, 9], color: GREEN }], { width: 400, height: 300 });
+    expect(gridColumns(two).length).toBe(3);
   });
 
   it('smoothing draws a faint raw series behind a solid average', () => {

@@ -95,6 +95,17 @@ export function niceTicks(lo: number, hi: number, target = 5, minStep = 0): { ti
   return { ticks, step };
 }
 
+/**
+ * The x range drawn for data spanning [lo, hi]. A range of one value (a chart of one point, or of points all at the
+ * same x) is centred on it: ± ½ on an integer axis, so its only tick is that value (a chart of step 1 reads "1", not
+ * 0–2); otherwise ± a tenth of the value (± 1 at 0), as the y axis does.
+ */
+export function xAxisRange(lo: number, hi: number, integer: boolean): [number, number] {
+  if (hi > lo) return [lo, hi];
+  const pad = integer ? 0.5 : lo === 0 ? 1 : Math.abs(lo) * 0.1;
+  return [lo - pad, hi + pad];
+}
+
 /** Short label for a tick at a given step: fixed point with just enough decimals, exponent form when huge or
  *  tiny (written like "1.5e-4", which the font can draw). */
 export function formatTick(value: number, step: number): string {
@@ -250,10 +261,7 @@ export function plotLines(series: readonly PlotSeries[], options: PlotOptions = 
   const integerX = series.every(
     (s) => !s.x || Array.prototype.every.call(s.x, (v: number) => Number.isInteger(v) || !Number.isFinite(v)),
   );
-  if (!(xMax > xMin)) {
-    xMin -= 1;
-    xMax += 1;
-  }
+  [xMin, xMax] = xAxisRange(xMin, xMax, integerX);
 
   // Layout: room for the title and labels, y tick labels on the left, x tick labels below.
   const cell = GLYPH_HEIGHT * scale;
