@@ -330,6 +330,7 @@ describe('the table in a file, and the environment (src/node/tune-store.ts)', ()
       file: '/c/wgpu-gan/autotune.json',
       conv: null,
       matmul: null,
+      poll: 'auto',
     });
     expect(defaultTuneFile({ XDG_CACHE_HOME: '/c' })).toBe('/c/wgpu-gan/autotune.json');
     expect(
@@ -338,8 +339,13 @@ describe('the table in a file, and the environment (src/node/tune-store.ts)', ()
         WGPU_GAN_AUTOTUNE_FILE: 'none',
         WGPU_GAN_CONV: 'tiled-m16',
         WGPU_GAN_MATMUL: 'register-splitk',
+        WGPU_GAN_DAWN_POLL: 'spin',
       }),
-    ).toEqual({ mode: 'on', file: null, conv: 'tiled-m16', matmul: 'register-splitk' });
+    ).toEqual({ mode: 'on', file: null, conv: 'tiled-m16', matmul: 'register-splitk', poll: 'spin' });
+    expect(() => configureKernelsFromEnv({ WGPU_GAN_DAWN_POLL: 'sleep' })).toThrow(
+      'WGPU_GAN_DAWN_POLL="sleep" is not one of auto, spin, timer',
+    );
+    configureKernelsFromEnv({});
     expect(() => configureKernelsFromEnv({ WGPU_GAN_AUTOTUNE: 'yes' })).toThrow(
       'WGPU_GAN_AUTOTUNE="yes" is not one of auto, on, off',
     );

@@ -7,6 +7,8 @@
  *                           "none" keeps it in memory only
  *   WGPU_GAN_CONV           force one conv version for every pass (register, register-tm8, …, tiled, tiled-m16)
  *   WGPU_GAN_MATMUL         force one matmul version (naive, register, register-splitk, tiled, tiled-splitk)
+ *   WGPU_GAN_DAWN_POLL      how Dawn waits for the GPU: auto (default: timer on CPU adapters, spin on GPUs) | spin | timer
+ *                           (see DawnPolling in src/tensor/gpu.ts)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -14,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { setTuneMode, setTuneStore, type TuneDocument, type TuneMode, type TuneStore } from '../tensor/autotune.ts';
 import { CONV_VERSIONS, setConvVersion, type ConvVersion } from '../tensor/conv.ts';
 import { MATMUL_VERSIONS, setMatmulVersion, type MatmulVersion } from '../tensor/matmul.ts';
+import { DAWN_POLLING_MODES, setDawnPolling, type DawnPolling } from '../tensor/gpu.ts';
 import { ensureDir, writeFileAtomic } from './files.ts';
 
 /** A tuning table kept in a JSON file (written atomically; an unreadable file counts as empty). */
@@ -57,15 +60,18 @@ export function configureKernelsFromEnv(env: NodeJS.ProcessEnv = process.env): {
   file: string | null;
   conv: ConvVersion | null;
   matmul: MatmulVersion | null;
+  poll: DawnPolling;
 } {
   const mode = oneOf<TuneMode>('WGPU_GAN_AUTOTUNE', env.WGPU_GAN_AUTOTUNE || 'auto', ['auto', 'on', 'off']);
   const conv = env.WGPU_GAN_CONV ? oneOf('WGPU_GAN_CONV', env.WGPU_GAN_CONV, CONV_VERSIONS) : null;
   const matmul = env.WGPU_GAN_MATMUL ? oneOf('WGPU_GAN_MATMUL', env.WGPU_GAN_MATMUL, MATMUL_VERSIONS) : null;
+  const poll = oneOf<DawnPolling>('WGPU_GAN_DAWN_POLL', env.WGPU_GAN_DAWN_POLL || 'auto', DAWN_POLLING_MODES);
   const fileVar = env.WGPU_GAN_AUTOTUNE_FILE;
   const file = fileVar === 'none' ? null : fileVar || defaultTuneFile(env);
   setTuneMode(mode);
   setTuneStore(file ? fileTuneStore(file) : null);
   setConvVersion(conv);
   setMatmulVersion(matmul);
-  return { mode, file, conv, matmul };
+  setDawnPolling(poll);
+  return { mode, file, conv, matmul, poll };
 }

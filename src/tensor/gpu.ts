@@ -56,6 +56,7 @@ export async function getGPU(dawnOptions: string[] = []): Promise<GPU> {
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
+  installDawnPolling();
   const gpu = mod.create(dawnOptions);
   pinned.push(gpu);
   return gpu;
@@ -81,6 +82,70 @@ export function summarizeAdapter(info: GPUAdapterInfo): AdapterSummary {
   else if (all.includes('apple')) slug = 'apple';
   if (vendor === 'mesa' && architecture === '' && all.includes('cpu')) isCPU = true;
   return { vendor, architecture, device, description, isCPU, slug };
+}
+
+/**
+ * How Dawn's Node bindings wait for the GPU. While a promise of theirs is pending (mapAsync, onSubmittedWorkDone,
+ * createComputePipelineAsync) they process events in a native callback that they hand to `setImmediate` and that
+ * queues itself again at once: a busy loop on the main thread for as long as the GPU works. On a CPU adapter the
+ * "GPU" is a pool of CPU threads (lavapipe starts one per core), so that loop takes a core from the threads running
+ * the kernels: on this project's 2-core machine a DCGAN step took about twice as long.
+ * - 'spin': Dawn's own loop (best where the GPU is a separate chip and a spare core costs nothing);
+ * - 'timer': within a wait, callbacks are run at once for the first 0.25 ms (short jobs finish at full speed) and
+ *   then once a millisecond, through `setTimeout`;
+ * - 'auto' (the default): 'timer' on CPU adapters, 'spin' on GPUs, decided when the device is acquired.
+ * Only native callbacks are rescheduled (Dawn's are; a JavaScript function's source text is not "[native code]"),
+ * so other users of setImmediate are unaffected. Nothing changes in a browser.
+ */
+export type DawnPolling = 'auto' | 'spin' | 'timer';
+export const DAWN_POLLING_MODES: readonly DawnPolling[] = ['auto', 'spin', 'timer'];
+let pollingMode: DawnPolling = 'auto';
+/** Whether the last adapter acquired runs on the CPU (null before the first): what 'auto' follows. */
+let lastAdapterIsCPU: boolean | null = null;
+/** A gap between Dawn's callbacks longer than this starts a new wait. */
+const NEW_WAIT_GAP_MS = 20;
+const SPIN_FIRST_MS = 0.25;
+const POLL_EVERY_MS = 1;
+const dawnPolling = { installed: false, lastTick: -Infinity, waitStart: 0, deferred: 0 };
+
+/** Sets how Dawn's Node bindings wait for the GPU (see DawnPolling). */
+export function setDawnPolling(mode: DawnPolling): void {
+  if (!DAWN_POLLING_MODES.includes(mode))
+    throw new Error(`Dawn polling must be one of ${DAWN_POLLING_MODES.join(', ')}, got "${mode}"`);
+  pollingMode = mode;
+}
+
+/** The mode in force now: 'auto' resolved against the last adapter acquired. */
+function activePolling(): 'spin' | 'timer' {
+  if (pollingMode !== 'auto') return pollingMode;
+  return lastAdapterIsCPU ? 'timer' : 'spin';
+}
+
+/** The mode set, the one in force, and how many of Dawn's callbacks were deferred to a timer so far. */
+export function dawnPollingState(): { mode: DawnPolling; active: 'spin' | 'timer'; deferred: number } {
+  return { mode: pollingMode, active: activePolling(), deferred: dawnPolling.deferred };
+}
+
+/** Wraps globalThis.setImmediate (once, in Node) so that Dawn's native callbacks follow the polling mode. */
+function installDawnPolling(): void {
+  const g = globalThis as { setImmediate?: (fn: (...args: unknown[]) => void, ...args: unknown[]) => unknown };
+  const original = g.setImmediate;
+  if (dawnPolling.installed || typeof original !== 'function') return;
+  dawnPolling.installed = true;
+  const toSource = Function.prototype.toString;
+  const wrapped = (fn: (...args: unknown[]) => void, ...args: unknown[]): unknown => {
+    if (activePolling() === 'spin' || typeof fn !== 'function' || !toSource.call(fn).endsWith('{ [native code] }'))
+      return original(fn, ...args);
+    const now = performance.now();
+    if (now - dawnPolling.lastTick > NEW_WAIT_GAP_MS) dawnPolling.waitStart = now;
+    dawnPolling.lastTick = now;
+    if (now - dawnPolling.waitStart < SPIN_FIRST_MS) return original(fn, ...args);
+    dawnPolling.deferred++;
+    return setTimeout(fn, POLL_EVERY_MS, ...args);
+  };
+  // Keep what Node hangs on setImmediate (util.promisify's custom form).
+  Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(original));
+  g.setImmediate = wrapped;
 }
 
 export interface AcquiredDevice {
@@ -114,5 +179,7 @@ export async function acquireDevice(
     },
   });
   pinned.push(adapter);
-  return { device, adapter: summarizeAdapter(adapter.info) };
+  const summary = summarizeAdapter(adapter.info);
+  lastAdapterIsCPU = summary.isCPU;
+  return { device, adapter: summary };
 }
