@@ -5,6 +5,7 @@
  *   loadIdxPair(images, labels)       any pair of IDX files (raw or .gz)
  *   loadFashionMnist({split, dir})    Fashion-MNIST from the Debian package dataset-fashion-mnist
  *   loadImageFolder(dir, {size, ...}) every .png/.jpg/.jpeg below a folder
+ *   loadLabelledFolder(dir, {size})   a folder of images with a labels.json naming each one's class
  *   datasetByName(name, opts)         'mnist' | 'fashion-mnist' | a folder path
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -14,7 +15,15 @@ import { take, type Dataset } from '../data/dataset.ts';
 import { idxToDataset, parseIdx } from '../data/idx.ts';
 import { mnistDigitsFromClassArrays } from '../data/mnist-digits.ts';
 import { resizeDataset, withChannels } from '../data/transforms.ts';
-import { bilinearResize, centerCropToSquare, rgbaToNchw } from '../io/image.ts';
+import {
+  bilinearResize,
+  centerCropToSquare,
+  pngDeclaredSize,
+  jpegDeclaredSize,
+  rgbaToNchw,
+  type RgbaImage,
+} from '../io/image.ts';
+import { LABELS_FILE, parseLabels } from '../data/labels.ts';
 import { readImage } from './png.ts';
 
 /** Reads a file into a Uint8Array, with an error that names the file and what it was wanted for. */
@@ -202,13 +211,112 @@ export function loadImageFolder(dir: string, opts: ImageFolderOptions): Dataset 
   if (opts.limit !== undefined) files = files.slice(0, opts.limit);
   const plane = channels * size * size;
   const images = new Float32Array(files.length * plane);
-  files.forEach((path, k) => {
-    const decoded = readImage(path);
-    const square = crop === 'center' ? centerCropToSquare(decoded) : decoded;
-    const resized = square.width === size && square.height === size ? square : bilinearResize(square, size, size);
-    images.set(rgbaToNchw(resized, { channels, range: [-1, 1] }), k * plane);
-  });
+  files.forEach((path, k) => images.set(imageValues(readImage(path), size, channels, crop), k * plane));
   return { images, n: files.length, c: channels, h: size, w: size, name: resolve(dir) };
+}
+
+/** One decoded image as C × size × size values in [-1, 1]: cropped (or stretched) and resized as loadImageFolder does. */
+function imageValues(decoded: RgbaImage, size: number, channels: 1 | 3, crop: 'center' | 'resize'): Float32Array {
+  const square = crop === 'center' ? centerCropToSquare(decoded) : decoded;
+  const resized = square.width === size && square.height === size ? square : bilinearResize(square, size, size);
+  return rgbaToNchw(resized, { channels, range: [-1, 1] });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Labelled folders: images plus labels.json (src/data/labels.ts)
+
+/** A labelled folder's images with their class indices, the class names and the data's identity. */
+export interface LabelledFolder {
+  dataset: Dataset & { labels: Int32Array };
+  /** Class names, index = label. */
+  classes: string[];
+  /** labels.json's "name": the identity a classifier trained on the folder records. */
+  name: string;
+  /** The images' paths relative to the folder, in dataset order. */
+  files: string[];
+  /** The images' side length as stored (before any resize). */
+  storedSize: number;
+}
+
+/** Whether `dir` is a folder with a labels.json. */
+export function isLabelledFolder(dir: string): boolean {
+  return existsSync(join(dir, LABELS_FILE)) && statSync(dir).isDirectory();
+}
+
+/** The side length of a labelled folder's first listed image, read from its header only. */
+export function labelledFolderImageSize(dir: string): number {
+  const labelsPath = join(dir, LABELS_FILE);
+  const labels = parseLabels(readBytesText(labelsPath, dir), labelsPath);
+  const first = Object.keys(labels.images).sort(byCodeUnits)[0]!;
+  const path = join(dir, first);
+  const bytes = readBytes(path, `labelled folder ${dir}`);
+  const { width } = bytes[0] === 0x89 ? pngDeclaredSize(bytes, path) : jpegDeclaredSize(bytes, path);
+  return width;
+}
+
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function readBytesText(labelsPath: string, dir: string): string {
+  if (!existsSync(dir)) throw new Error(`labelled folder not found: ${resolve(dir)}`);
+  if (!statSync(dir).isDirectory()) throw new Error(`labelled folder ${resolve(dir)} is not a directory`);
+  if (!existsSync(labelsPath))
+    throw new Error(
+      `${labelsPath} not found: a labelled folder needs a ${LABELS_FILE} naming each image's class (scripts/fetch-emoji.ts writes one)`,
+    );
+  return readFileSync(labelsPath, 'utf8');
+}
+
+/**
+ * Loads a labelled folder: every image labels.json lists, with its class index, as a C × size × size dataset in
+ * [-1, 1] (sorted by path, the order loadImageFolder uses, so the same images come out of both). `size` defaults
+ * to the stored size; another size is reached by loadImageFolder's crop and resize, so that a GAN trained on the
+ * folder with `--size` and the classifier scoring it see the same pixels. Strict, one error naming the file: an
+ * image file the labels do not list, a listed file that is missing or not a PNG/JPEG, or images of different sizes.
+ */
+export function loadLabelledFolder(dir: string, opts: { size?: number; channels?: 1 | 3 } = {}): LabelledFolder {
+  const labelsPath = join(dir, LABELS_FILE);
+  const labels = parseLabels(readBytesText(labelsPath, dir), labelsPath);
+  const channels = opts.channels ?? 3;
+  const listed = new Set(Object.keys(labels.images));
+  for (const path of listImageFiles(dir)) {
+    const key = relative(dir, path).split(/[\\/]/).join('/');
+    if (!listed.has(key)) throw new Error(`${path}: image not listed in ${labelsPath} (every image needs a class)`);
+  }
+  const files = [...listed].sort(byCodeUnits);
+  const classIndex = new Map(labels.classes.map((c, i) => [c, i]));
+  let storedSize = 0;
+  let first = '';
+  let size = opts.size ?? 0;
+  let images = new Float32Array(0);
+  const labelValues = new Int32Array(files.length);
+  files.forEach((file, k) => {
+    const path = join(dir, file);
+    if (!existsSync(path)) throw new Error(`${labelsPath}: lists ${file}, but ${path} does not exist`);
+    const decoded = readImage(path);
+    if (k === 0) {
+      if (decoded.width !== decoded.height)
+        throw new Error(`${path} is ${decoded.width}×${decoded.height}: a labelled folder's images must be square`);
+      storedSize = decoded.width;
+      first = path;
+      size ||= storedSize;
+      if (!(Number.isInteger(size) && size >= 1))
+        throw new Error(`labelled folder ${dir}: size must be a positive integer, got ${size}`);
+      images = new Float32Array(files.length * channels * size * size);
+    } else if (decoded.width !== storedSize || decoded.height !== storedSize) {
+      throw new Error(
+        `${path} is ${decoded.width}×${decoded.height}, but ${first} is ${storedSize}×${storedSize}: a labelled folder's images must all be one size`,
+      );
+    }
+    images.set(imageValues(decoded, size, channels, 'center'), k * channels * size * size);
+    labelValues[k] = classIndex.get(labels.images[file]!)!;
+  });
+  return {
+    dataset: { images, labels: labelValues, n: files.length, c: channels, h: size, w: size, name: resolve(dir) },
+    classes: labels.classes,
+    name: labels.name,
+    files,
+    storedSize,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
