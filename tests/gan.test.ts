@@ -3,7 +3,9 @@ import { mkdtempSync, existsSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor, memoryStats, noGrad } from '../src/tensor/index.ts';
-import { GanTrainer, checkpointSpec, slerp, EMA_STATS_BATCH } from '../src/gan/trainer.ts';
+import { GanTrainer, checkpointSpec, checkSavedOptions, slerp, EMA_STATS_BATCH } from '../src/gan/trainer.ts';
+import { GAN_LOSSES } from '../src/gan/losses.ts';
+import * as R from '../src/reference/gan-losses.ts';
 import { ganSpec, buildGan, latentShape } from '../src/gan/models.ts';
 import { trainCommand, sampleCommand, UsageError } from '../src/cli/gan.ts';
 import { evalCommand } from '../src/cli/eval.ts';
@@ -239,6 +241,70 @@ describe('trainer', () => {
     }
     expect(() => new GanTrainer(ganSpec('dense'), { realLabel: 1.5 })).toThrow(
       'Invalid training option realLabel=1.5: must be a number in (0, 1]',
+    );
+  });
+
+  for (const loss of GAN_LOSSES) {
+    it(`loss ${loss}: a few steps train, and the reported losses and means are that loss's float64 values of D's outputs`, async () => {
+      const t = new GanTrainer(ganSpec('dense'), { batchSize: 8, seed: 12, loss });
+      const spy = spyLogits(t);
+      const mean = (x: Float32Array) => x.reduce((a, b) => a + b, 0) / x.length;
+      try {
+        const losses = [];
+        for (let i = 0; i < 4; i++) {
+          const s = await t.readStats(t.trainBatch(fakeDigits(8, 50 + i)));
+          // D's step: D(real), D(fake); G's step: D(G(z)), and for rahinge D(real) once more (D's weights unchanged).
+          const [real, fake, gen, realForG] = await spy.take(loss === 'rahinge' ? 4 : 3);
+          for (const v of [s.lossD, s.lossG, s.dReal, s.dFake]) expect(Number.isFinite(v)).toBe(true);
+          expectRelClose(s.lossD, R.discriminatorLoss(loss, real, fake), `${loss} lossD`);
+          expectRelClose(s.lossG, R.generatorLoss(loss, gen, realForG), `${loss} lossG`);
+          if (loss === 'rahinge') expect(mismatches(realForG, real)).toBeGreaterThan(0); // D moved in between
+          const score = loss === 'bce' ? meanSigmoid64 : mean;
+          expectRelClose(s.dReal, score(real), `${loss} mean D(x)`);
+          expectRelClose(s.dFake, score(fake), `${loss} mean D(G(z))`);
+          // Each loss's value differs from every other loss's on the same outputs, so a mixed-up loss fails above.
+          for (const other of GAN_LOSSES.filter((o) => o !== loss))
+            expect(Math.abs(R.discriminatorLoss(other, real, fake) - s.lossD)).toBeGreaterThan(
+              1e-3 * Math.abs(s.lossD),
+            );
+          losses.push(s.lossD);
+        }
+        expect(new Set(losses).size).toBe(4); // D's loss moves as it trains
+        expect(t.checkpointMeta().options).toMatchObject({ loss });
+        const { options } = checkpointSpec(await t.saveCheckpoint());
+        expect(options.loss).toBe(loss); // a resumed run keeps its loss
+      } finally {
+        spy.restore();
+        t.dispose();
+      }
+    });
+  }
+
+  it('loss options: smoothing only where it is defined, rahinge G steps need reals, saved values checked', async () => {
+    expect(() => new GanTrainer(ganSpec('dense'), { loss: 'hinge', realLabel: 0.9 })).toThrow(
+      'Invalid training option realLabel=0.9: label smoothing applies to loss bce or lsgan, not hinge (use 1)',
+    );
+    expect(() => new GanTrainer(ganSpec('dense'), { loss: 'wgan' as never })).toThrow(
+      'Invalid training option loss=wgan: must be one of bce, lsgan, hinge, rahinge',
+    );
+    const t = new GanTrainer(ganSpec('dense'), { batchSize: 4, seed: 3, loss: 'rahinge' });
+    expect(() => t.trainGeneratorStep(4)).toThrow(
+      "trainGeneratorStep: the rahinge loss needs a batch of real images for G's step",
+    );
+    const g0 = await Promise.all(t.G.parameters().map((p) => p.toArray()));
+    const sg = await t.readStats(t.trainGeneratorStep(4, fakeDigits(6, 1)));
+    expect(Number.isFinite(sg.lossG) && Number.isNaN(sg.lossD)).toBe(true);
+    const g1 = await Promise.all(t.G.parameters().map((p) => p.toArray()));
+    expect(g1.some((p, i) => mismatches(p, g0[i]) > 0)).toBe(true);
+    t.dispose();
+    const meta = (options: unknown) => checkSavedOptions(options, 'run.safetensors');
+    expect(meta({ loss: 'lsgan', realLabel: 0.9 })).toEqual({ loss: 'lsgan', realLabel: 0.9 });
+    expect(() => meta({ loss: 'hinge ' })).toThrow(
+      'checkpoint run.safetensors: meta.options.loss must be one of bce, lsgan, hinge, rahinge, got "hinge "',
+    );
+    expect(() => meta({ loss: 3 })).toThrow(/meta\.options\.loss must be one of bce, lsgan, hinge, rahinge, got 3/);
+    expect(() => meta({ loss: 'rahinge', realLabel: 0.9 })).toThrow(
+      'checkpoint run.safetensors: meta.options: Invalid training option realLabel=0.9: label smoothing applies to loss bce or lsgan, not rahinge (use 1)',
     );
   });
 

@@ -2,8 +2,9 @@
  * The adversarial trainer, shared by the CLI and the browser app.
  *
  * One call of `trainBatch(real)` is one discriminator step on that batch of real images and a fresh batch of
- * fakes; every `dStepsPerG`-th call is followed by a generator step (the non-saturating loss
- * −log D(G(z))). Options the lesson names for keeping the two players in balance:
+ * fakes; every `dStepsPerG`-th call is followed by a generator step. The loss (`loss`, ./losses.ts) is the
+ * lesson's non-saturating BCE (G minimises −log D(G(z))) unless least squares, hinge or relativistic average hinge
+ * is chosen. Options the lesson names for keeping the two players in balance:
  *   - separate learning rates for G and D (`lrG`, `lrD`);
  *   - skip the D step while D's last loss is below `dSkipBelow` (D is winning too easily);
  *   - k D steps per G step (`dStepsPerG`);
@@ -27,7 +28,14 @@ import {
   type TrainNumberField,
 } from './train-options.ts';
 import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
-import { bceWithLogits } from '../tensor/losses.ts';
+import {
+  GAN_LOSSES,
+  discriminatorLoss,
+  generatorLoss,
+  generatorLossNeedsReal,
+  lossTakesRealLabel,
+  type GanLossKind,
+} from './losses.ts';
 import {
   Adam,
   deriveSeed,
@@ -65,6 +73,11 @@ export interface TrainOptions {
   lrDecayStart: number;
   lrDecayEnd: number;
   seed: number;
+  /**
+   * The adversarial loss (./losses.ts): 'bce' (the lesson's non-saturating loss), 'lsgan', 'hinge' or 'rahinge'.
+   * Absent means 'bce', so options written before the field existed (and checkpoints holding them) mean what they did.
+   */
+  loss?: GanLossKind;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -80,9 +93,14 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   lrDecayStart: 0,
   lrDecayEnd: 0,
   seed: 1,
+  loss: 'bce',
 };
 
-/** Losses of one step, still on the GPU: [lossD, lossG, mean D(x), mean D(G(z))] (NaN where a step was skipped). */
+/**
+ * Losses of one step, still on the GPU: [lossD, lossG, mean D(x), mean D(G(z))] (NaN where a step was skipped). The
+ * means are of σ(D's logit) for the 'bce' loss (D's probability that the image is real) and of D's raw output for the
+ * other losses, whose D outputs are scores rather than logits.
+ */
 export interface GanStepResult {
   stats: Tensor;
   step: number;
@@ -112,6 +130,10 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (!Number.isInteger(o.lrDecayStart) || o.lrDecayStart < 0) bad('lrDecayStart', 'must be an integer step ≥ 0');
   if (!Number.isInteger(o.lrDecayEnd) || (o.lrDecayEnd !== 0 && o.lrDecayEnd <= o.lrDecayStart))
     bad('lrDecayEnd', `must be 0 (no decay) or a step after lrDecayStart=${o.lrDecayStart}`);
+  const loss = o.loss ?? 'bce';
+  if (!GAN_LOSSES.includes(loss)) bad('loss', `must be one of ${GAN_LOSSES.join(', ')}`);
+  if (o.realLabel !== 1 && !lossTakesRealLabel(loss))
+    bad('realLabel', `label smoothing applies to loss bce or lsgan, not ${loss} (use 1)`);
 }
 
 /** The learning rates' factor at a step: 1 until lrDecayStart, then linearly down to 0 at lrDecayEnd (none: 1). */
@@ -188,7 +210,7 @@ export class GanTrainer {
       this.G.train();
       this.D.train();
       const dStats = dSkipped ? Tensor.fromArray([NaN, NaN, NaN]) : this.discriminatorUpdate(x, n, step);
-      const gLoss = gStepped ? this.generatorUpdate(n, step) : Tensor.fromArray([NaN]);
+      const gLoss = gStepped ? this.generatorUpdate(n, step, x) : Tensor.fromArray([NaN]);
       return packStats(dStats, gLoss);
     });
     this.freeGradients();
@@ -213,15 +235,25 @@ export class GanTrainer {
     return { stats, step, dSkipped: false, gStepped: false };
   }
 
-  /** One G step only on a fresh latent batch of `n` (the browser's "step G" button). Counts as a step. */
-  trainGeneratorStep(n: number): GanStepResult {
+  /**
+   * One G step only on a fresh latent batch of `n` (the browser's "step G" button). Counts as a step. The 'rahinge'
+   * loss judges G's fakes against D's outputs on real images, so it needs a real batch (`real`, of any size ≥ 2);
+   * the other losses ignore one.
+   */
+  trainGeneratorStep(n: number, real?: Tensor | Float32Array): GanStepResult {
     if (!Number.isInteger(n) || n < 2)
       throw new Error(`trainGeneratorStep: batch size must be an integer ≥ 2, got ${n}`);
+    const needsReal = generatorLossNeedsReal(this.loss);
+    if (needsReal && real === undefined)
+      throw new Error(`trainGeneratorStep: the ${this.loss} loss needs a batch of real images for G's step`);
+    const m = needsReal ? this.batchCount(real!) : 0;
     const step = this.beginStep();
     const stats = tidy(() => {
+      const { channels: c, size } = this.spec;
+      const x = !needsReal ? null : real instanceof Tensor ? real : Tensor.fromArray(real!, [m, c, size, size]);
       this.G.train();
       this.D.train();
-      return packStats(Tensor.fromArray([NaN, NaN, NaN]), this.generatorUpdate(n, step));
+      return packStats(Tensor.fromArray([NaN, NaN, NaN]), this.generatorUpdate(n, step, x));
     });
     this.freeGradients();
     return { stats, step, dSkipped: true, gStepped: true };
@@ -256,29 +288,39 @@ export class GanTrainer {
     return n;
   }
 
-  /** D step: maximise log D(x) + log(1 − D(G(z))), fakes detached from G. Returns [lossD, mean D(x), mean D(G(z))]. */
+  /** The adversarial loss in use (options written before `loss` existed mean 'bce'). */
+  get loss(): GanLossKind {
+    return this.opts.loss ?? 'bce';
+  }
+
+  /**
+   * D step: minimise D's part of the loss (for 'bce': maximise log D(x) + log(1 − D(G(z)))), fakes detached from G.
+   * Returns [lossD, mean D(x), mean D(G(z))] (see GanStepResult for what the means are of).
+   */
   private discriminatorUpdate(x: Tensor, n: number, step: number): Tensor {
     const fake = noGrad(() => this.G.forward(this.latent(n, 'd', step)));
     this.optD.zeroGrad();
     const dReal = this.D.forward(x);
     const dFake = this.D.forward(fake);
-    const lossD = bceWithLogits(dReal, this.opts.realLabel).add(bceWithLogits(dFake, 0));
+    const lossD = discriminatorLoss(this.loss, dReal, dFake, this.opts.realLabel);
     lossD.backward();
     this.optD.step();
-    return concat([
-      lossD.reshape([1]),
-      noGrad(() => dReal.sigmoid().mean().reshape([1])),
-      noGrad(() => dFake.sigmoid().mean().reshape([1])),
-    ]);
+    const score = (d: Tensor) => noGrad(() => (this.loss === 'bce' ? d.sigmoid() : d).mean().reshape([1]));
+    return concat([lossD.reshape([1]), score(dReal), score(dFake)]);
   }
 
-  /** G step: non-saturating loss −log D(G(z)); D's weights are not updated (no grads computed for them). Returns [lossG]. */
-  private generatorUpdate(n: number, step: number): Tensor {
+  /**
+   * G step: minimise G's part of the loss (for 'bce' the non-saturating −log D(G(z))); D's weights are not updated
+   * (no grads computed for them). The 'rahinge' loss also runs D on the real batch `x` (after the fakes; in training
+   * mode, as in D's step). Returns [lossG].
+   */
+  private generatorUpdate(n: number, step: number, x: Tensor | null): Tensor {
     this.setRequiresGrad(this.D, false);
     try {
       this.optG.zeroGrad();
       const out = this.D.forward(this.G.forward(this.latent(n, 'g', step)));
-      const lossG = bceWithLogits(out, 1);
+      const dReal = generatorLossNeedsReal(this.loss) ? noGrad(() => this.D.forward(x!)) : null;
+      const lossG = generatorLoss(this.loss, out, dReal);
       lossG.backward();
       this.optG.step();
       if (this.Gema) {
@@ -509,6 +551,13 @@ export function checkSavedOptions(value: unknown, file?: string): Partial<TrainO
   for (const [k, v] of Object.entries(o)) {
     if (!(k in DEFAULT_TRAIN_OPTIONS))
       throw new CheckpointError(`${at(file)} meta.options.${k} is not a training option`);
+    if (k === 'loss') {
+      if (!GAN_LOSSES.includes(v as GanLossKind))
+        throw new CheckpointError(
+          `${at(file)} meta.options.loss must be one of ${GAN_LOSSES.join(', ')}, got ${shortJson(v)}`,
+        );
+      continue;
+    }
     if (typeof v !== 'number' || !Number.isFinite(v))
       throw new CheckpointError(`${at(file)} meta.options.${k} must be a finite number, got ${shortJson(v)}`);
   }
