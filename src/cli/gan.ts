@@ -7,7 +7,8 @@
  *   samples/epoch-NNN.png  the fixed-z sample grid after each epoch (and samples/final.png)
  *   loss.png               D and G loss curves
  *   interpolation.png      spherical latent interpolations
- *   checkpoint.safetensors G, D, both Adam states and the counters, written atomically
+ *   checkpoint.safetensors G, D, both Adam states, the counters and the loss points (meta.lossHistory, as the web
+ *                          page writes them), written atomically
  *   eval.jsonl, fd.png     scores along the run (--eval-every)
  *   eval.json              the final score, as `eval` writes it (--final-eval, on where a classifier fits)
  */
@@ -25,7 +26,9 @@ import {
 } from '../gan/trainer.ts';
 import { ganSpec, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
 import { sampleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
-import { batches, batchCount, type Dataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { DataCursor } from '../gan/data-cursor.ts';
+import { decodeLossHistory, encodeLossHistory, joinLossHistory } from '../gan/loss-history.ts';
 import { datasetByName } from '../node/datasets.ts';
 import { writeFileAtomic, appendJsonl, ensureDir, truncateJsonl } from '../node/files.ts';
 import {
@@ -311,13 +314,14 @@ const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 function runSpec(
   a: TrainArgs,
   ckptPath: string,
-): { spec: GanSpec; options: TrainArgs['options']; resumeBytes: Uint8Array | null } {
+): { spec: GanSpec; options: TrainArgs['options']; resumeBytes: Uint8Array | null; savedHistory: StepStats[] } {
   const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
   let spec = ganSpec(a.kind, {
     channels: a.channels ?? (isFolder && a.kind.startsWith('dcgan') && a.kind !== 'dcgan' ? 3 : undefined),
   });
   let options = a.options;
   let resumeBytes: Uint8Array | null = null;
+  let savedHistory: StepStats[] = [];
   if (a.resume) {
     if (!existsSync(ckptPath)) throw new UsageError(`--resume: no checkpoint at ${ckptPath}`);
     resumeBytes = readInputFile(ckptPath, '--resume', 'the checkpoint.safetensors of the run in --out');
@@ -327,6 +331,12 @@ function runSpec(
     spec = saved.spec;
     options = { ...options, ...saved.options, ...a.resumeOverrides };
     const step = Number(saved.meta.step ?? 0);
+    // the loss points the checkpoint carries (a checkpoint saved by the web page has no log.jsonl beside it)
+    try {
+      savedHistory = decodeLossHistory(saved.meta.lossHistory, step, ckptPath);
+    } catch (e) {
+      throw new InputError((e as Error).message, { cause: e });
+    }
     if (learningRateFactor(options, step) === 0 && a.maxSteps > step) {
       throw new UsageError(
         `--resume: the run's learning rates reached 0 at step ${options.lrDecayEnd} (lr decay ${options.lrDecayStart}:${options.lrDecayEnd}) ` +
@@ -344,7 +354,7 @@ function runSpec(
         `${flag}: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is ${spec.kind} on ${a.dataset}`,
       );
   }
-  return { spec, options, resumeBytes };
+  return { spec, options, resumeBytes, savedHistory };
 }
 
 /** Whether a classifier fits the data and the model (`--eval-every`, `--final-eval`): mnist or fashion-mnist, 1×28×28. */
@@ -424,7 +434,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const ckptPath = join(a.out, 'checkpoint.safetensors');
   checkOutputFolder(a.out, '--out');
-  const { spec, options, resumeBytes } = runSpec(a, ckptPath);
+  const { spec, options, resumeBytes, savedHistory } = runSpec(a, ckptPath);
   const ds = await loadTrainingData(a, spec.size, spec.channels);
   // the run folder before the GPU: a folder that cannot be written fails at once, not after a run (and a mistake
   // in the data above leaves no folder behind)
@@ -433,17 +443,21 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const engine = await initEngine();
   const trainer = new GanTrainer(spec, options);
   if (resumeBytes) loadTrainerCheckpoint(trainer, resumeBytes, ckptPath);
+  // The batch of each step, from the trainer's step and epoch alone (as the web page trains): a resumed run, whoever
+  // saved it, takes the batches the uninterrupted run would have taken.
+  const cursor = dataCursor(ds, trainer, ckptPath);
   writeFileAtomic(
     join(a.out, 'config.json'),
     JSON.stringify({ model: spec, dataset: ds.name, images: ds.n, epochs: a.epochs, options: trainer.opts }, null, 2) +
       '\n',
   );
   const logPath = join(a.out, 'log.jsonl');
-  const history: StepStats[] = readHistory(logPath, trainer.step);
+  // The chart continues from the checkpoint's points, then this folder's log (which has every step from its first).
+  const history: StepStats[] = joinLossHistory(savedHistory, readHistory(logPath, trainer.step));
   const evalPath = join(a.out, 'eval.jsonl');
   const evalHistory: EvalPoint[] = readEvalHistory(evalPath, trainer.step);
 
-  const perEpoch = batchCount(ds.n, trainer.opts.batchSize, true);
+  const perEpoch = cursor.perEpoch;
   const totalSteps = Math.min(a.epochs * perEpoch, a.maxSteps);
   console.log(
     `${spec.kind} on ${ds.name} (${ds.n} images ${ds.c}×${ds.h}×${ds.w}), batch ${trainer.opts.batchSize}, ${perEpoch} steps/epoch, ` +
@@ -465,7 +479,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const save = async (what: string) => {
     // A non-finite state (NaN/Inf weights, statistics or moments) stops the run; the last good checkpoint stays.
-    const bytes = await trainer.saveCheckpoint({ dataset: a.dataset }).catch((e) => {
+    const meta = { dataset: a.dataset, lossHistory: encodeLossHistory(history) };
+    const bytes = await trainer.saveCheckpoint(meta).catch((e) => {
       if (e instanceof NonFiniteStateError) failure = e.message;
       else throw e;
     });
@@ -491,43 +506,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
     });
   };
 
-  epochs: while (trainer.epoch < a.epochs && trainer.step < a.maxSteps) {
-    const skip = trainer.step - trainer.epoch * perEpoch; // batches of this epoch done before a resume
-    let i = 0;
-    for (const batch of batches(ds, trainer.opts.batchSize, {
-      seed: trainer.opts.seed,
-      epoch: trainer.epoch,
-      dropLast: true,
-    })) {
-      if (i++ < skip) continue;
-      const r = trainer.trainBatch(batch.images);
+  for (;;) {
+    if (cursor.position(trainer).epoch > trainer.epoch) {
+      // The steps so far used up this epoch's batches (or a checkpoint was saved at its last one): its grid, chart
+      // and checkpoint.
       await drain();
-      pending = r;
-      if (failure) break epochs;
-      if (interrupted) break epochs;
-      if (trainer.step % a.checkpointEvery === 0) {
-        await drain();
-        if (failure) break epochs;
-        await save('periodic');
-      }
-      if (a.evalEvery > 0 && trainer.step % a.evalEvery === 0) {
-        await drain();
-        if (failure) break epochs;
-        const point = await scoreGenerator(trainer, a.dataset);
-        evalHistory.push(point);
-        appendJsonl(evalPath, point);
-        writePng(join(a.out, 'fd.png'), fdChart(evalHistory));
-        bar.note(
-          `step ${point.step}: Fréchet distance ${point.fd.toFixed(2)}${point.fdTrainedG !== undefined ? ` (G average; trained G ${point.fdTrainedG.toFixed(2)})` : ''} ` +
-            `(real-vs-real ${point.fdRealVsRealBaseline.toFixed(2)}), ` +
-            `${point.coverage}/10 classes, ${(100 * point.confidentRate).toFixed(1)}% confident`,
-        );
-      }
-      if (trainer.step >= a.maxSteps) break;
-    }
-    await drain();
-    if (failure) break;
-    if (trainer.step - trainer.epoch * perEpoch >= perEpoch) {
+      if (failure) break;
       trainer.epoch++;
       writePng(
         join(a.out, 'samples', `epoch-${String(trainer.epoch).padStart(3, '0')}.png`),
@@ -535,6 +519,31 @@ export async function trainCommand(argv: string[]): Promise<number> {
       );
       writePng(join(a.out, 'loss.png'), lossChart(history));
       await save('epoch');
+      if (failure) break;
+      continue;
+    }
+    if (trainer.epoch >= a.epochs || trainer.step >= a.maxSteps) break;
+    const r = trainer.trainBatch(cursor.next(trainer).images);
+    await drain();
+    pending = r;
+    if (failure || interrupted) break;
+    if (trainer.step % a.checkpointEvery === 0) {
+      await drain();
+      if (failure) break;
+      await save('periodic');
+    }
+    if (a.evalEvery > 0 && trainer.step % a.evalEvery === 0) {
+      await drain();
+      if (failure) break;
+      const point = await scoreGenerator(trainer, a.dataset);
+      evalHistory.push(point);
+      appendJsonl(evalPath, point);
+      writePng(join(a.out, 'fd.png'), fdChart(evalHistory));
+      bar.note(
+        `step ${point.step}: Fréchet distance ${point.fd.toFixed(2)}${point.fdTrainedG !== undefined ? ` (G average; trained G ${point.fdTrainedG.toFixed(2)})` : ''} ` +
+          `(real-vs-real ${point.fdRealVsRealBaseline.toFixed(2)}), ` +
+          `${point.coverage}/10 classes, ${(100 * point.confidentRate).toFixed(1)}% confident`,
+      );
     }
   }
   await drain();
@@ -553,6 +562,20 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (a.finalEval && !interrupted && canScore(a.dataset, spec)) await finalEvaluation(trainer, a, ckptPath);
   trainer.dispose();
   return interrupted ? 130 : 0;
+}
+
+/**
+ * The data cursor of a run; counters that do not fit the data (a resumed checkpoint whose epoch lies past its step
+ * with this data and batch size: other --dataset or --limit) are the user's input.
+ */
+function dataCursor(ds: Dataset, trainer: GanTrainer, ckptPath: string): DataCursor {
+  try {
+    const cursor = new DataCursor(ds, trainer.opts.batchSize, trainer.opts.seed);
+    cursor.position(trainer); // checks the counters
+    return cursor;
+  } catch (e) {
+    throw new InputError(`--resume ${ckptPath}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** The latent seed of `eval` and of `train --eval-every`: both score the same samples of a checkpoint. */

@@ -75,7 +75,7 @@ export class DataCursor {
       throw new Error(`DataCursor: step and epoch must be non-negative integers, got step ${c.step}, epoch ${c.epoch}`);
     if (c.step < c.epoch * this.perEpoch)
       throw new Error(
-        `DataCursor: step ${c.step} is before epoch ${c.epoch} of ${this.data.name} at batch size ${this.batchSize} ` +
+        `step ${c.step} is before epoch ${c.epoch} of ${this.data.name} at batch size ${this.batchSize} ` +
           `(${this.perEpoch} batches per epoch): the run's counters do not fit this data and batch size`,
       );
   }

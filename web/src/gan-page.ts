@@ -24,6 +24,7 @@ import {
 import { ganSpec, type GanKind, type GanSpec } from '../../src/gan/models.ts';
 import { sampleGrid, lossChart } from '../../src/gan/visuals.ts';
 import { DataCursor } from '../../src/gan/data-cursor.ts';
+import { decodeLossHistory, encodeLossHistory } from '../../src/gan/loss-history.ts';
 import {
   TRAIN_NUMBER_OPTIONS,
   describeRange,
@@ -393,56 +394,6 @@ function describeData(): void {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The loss history in a checkpoint
-
-/** Most loss points a checkpoint carries (the latest ones): about 2 MB of metadata. */
-const MAX_SAVED_POINTS = 50_000;
-
-/** The chart's points as columns for a checkpoint's metadata (meta.lossHistory); NaN (a skipped half) becomes null. */
-function encodeHistory(points: readonly StepStats[]): Record<string, (number | null)[]> {
-  const kept = points.slice(-MAX_SAVED_POINTS);
-  const col = (f: (s: StepStats) => number) => kept.map((s) => (Number.isFinite(f(s)) ? f(s) : null));
-  return {
-    step: kept.map((s) => s.step),
-    lossD: col((s) => s.lossD),
-    lossG: col((s) => s.lossG),
-    dReal: col((s) => s.dReal),
-    dFake: col((s) => s.dFake),
-  };
-}
-
-/**
- * The loss points a checkpoint carries (meta.lossHistory, written by this page), those before its step; [] when it
- * has none (a CLI checkpoint: the CLI keeps them in log.jsonl) or they do not read as points.
- */
-function decodeHistory(value: unknown, beforeStep: number): StepStats[] {
-  if (typeof value !== 'object' || value === null) return [];
-  const v = value as Record<string, unknown>;
-  const steps = v.step;
-  if (!Array.isArray(steps) || steps.length > MAX_SAVED_POINTS) return [];
-  const cols = ['lossD', 'lossG', 'dReal', 'dFake'].map((k) => v[k]);
-  if (!cols.every((c) => Array.isArray(c) && c.length === steps.length)) return [];
-  const [lossD, lossG, dReal, dFake] = (cols as unknown[][]).map((c) =>
-    c.map((x) => (typeof x === 'number' && Number.isFinite(x) ? x : NaN)),
-  );
-  const out: StepStats[] = [];
-  for (let i = 0; i < steps.length; i++) {
-    const step = steps[i];
-    if (!Number.isSafeInteger(step) || step < 0 || step >= beforeStep || (i > 0 && step <= steps[i - 1])) return [];
-    out.push({
-      step,
-      lossD: lossD[i],
-      lossG: lossG[i],
-      dReal: dReal[i],
-      dFake: dFake[i],
-      dSkipped: Number.isNaN(lossD[i]),
-      gStepped: !Number.isNaN(lossG[i]),
-    });
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // Training and the view
 
 type StepKind = 'both' | 'd' | 'g';
@@ -740,7 +691,7 @@ async function saveCheckpoint(): Promise<void> {
     const bytes = await t.saveCheckpoint({
       dataset: data?.name ?? null,
       savedBy: 'web',
-      lossHistory: encodeHistory(history),
+      lossHistory: encodeLossHistory(history),
     });
     const name = `${t.spec.kind}-step${t.step}.safetensors`;
     download(bytes, name);
@@ -799,6 +750,7 @@ async function loadCheckpoint(file: File): Promise<void> {
     const bytes = await fileBytes(file);
     // The metadata is checked before any model is built; every error names the file.
     const { spec, options, meta } = readCheckpoint(bytes, file.name);
+    const saved = decodeLossHistory(meta.lossHistory, Number(meta.step ?? 0), file.name);
     status.start(
       'building',
       (sec, k) => `building the model of ${file.name} (${spec.kind})… ${formatDuration(sec)}${kernelsNote(k)}`,
@@ -826,9 +778,9 @@ async function loadCheckpoint(file: File): Promise<void> {
     $<HTMLSelectElement>('model').value = spec.kind;
     showOptions(next.opts);
     adoptTrainer(next);
-    // The chart continues from the losses the checkpoint carries (a page checkpoint carries them; a CLI run keeps
-    // them in its log.jsonl, so its chart here starts at the loaded step).
-    history = decodeHistory(meta.lossHistory, next.step);
+    // The chart continues from the losses the checkpoint carries (the page and train both write them; a checkpoint
+    // of an older train has none, so its chart here starts at the loaded step).
+    history = saved;
     newCursor();
     describeData();
     status.start('drawing', (sec, k) => `drawing samples from ${file.name}… ${formatDuration(sec)}${kernelsNote(k)}`);

@@ -1,0 +1,13 @@
+/** Test helper: rewrites a checkpoint file with its JSON metadata (`meta`) edited, as a hostile or older file. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { decodeSafetensors, encodeSafetensors, type TensorToEncode } from '../src/io/safetensors.ts';
+
+/** Applies `edit` to the checkpoint's `meta` object and writes the file again (tensors unchanged). */
+export function editCheckpointMeta(path: string, edit: (meta: Record<string, unknown>) => void): void {
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)));
+  const t: Record<string, TensorToEncode> = {};
+  for (const [k, v] of tensors) t[k] = { dtype: v.dtype, shape: v.shape, data: v.data };
+  const meta = JSON.parse(metadata.meta ?? '{}') as Record<string, unknown>;
+  edit(meta);
+  writeFileSync(path, encodeSafetensors(t, { ...metadata, meta: JSON.stringify(meta) }));
+}
