@@ -2,6 +2,12 @@
  * Convolution layers: Conv2d (weight [out, in, kh, kw]) and ConvTranspose2d (weight [in, out, kh, kw]),
  * with torch's default init: weight and bias ~ U(-1/√fan_in, 1/√fan_in), where torch takes fan_in from the
  * weight's dimension 1 times the kernel area (in·kh·kw for Conv2d, out·kh·kw for ConvTranspose2d).
+ *
+ * With `equalized` (ProGAN's equalized learning rate, Karras et al. 2018 §4.1) the stored weight is drawn from
+ * N(0, 1), the bias starts at 0, and every forward multiplies the weight by He's constant gain/√fan_in (gain √2 by
+ * default), so each layer's updates are in the same units whatever its size. fan_in is in·kh·kw for both layers —
+ * the weights one output channel sums over per input channel, as the paper's code counts it (for the generator's
+ * first layer, a 4×4 transposed conv of a 1×1 latent, that is the paper's dense layer with gain √2/4).
  */
 import { Tensor } from '../tensor/index.ts';
 import { conv2d, convTranspose2d } from '../tensor/conv.ts';
@@ -29,6 +35,43 @@ export interface Conv2dLayerOptions {
   dilation?: Size2;
   bias?: boolean;
   seed?: number;
+  /** Equalized learning rate: true (gain √2) or the gain (1 for a linear output such as toRGB). */
+  equalized?: boolean | { gain: number };
+}
+
+/** The run-time weight scale of an equalized layer (1 for a plain one), checked. */
+export function equalizedScale(layer: string, equalized: Conv2dLayerOptions['equalized'], fanIn: number): number {
+  if (!equalized) return 1;
+  const gain = equalized === true ? Math.SQRT2 : equalized.gain;
+  if (!(gain > 0 && Number.isFinite(gain)))
+    throw new Error(`${layer}: equalized gain must be a positive number, got ${gain}`);
+  return gain / Math.sqrt(fanIn);
+}
+
+/** The layer's weight as used: the stored one, or (equalized) a scaled copy, freed with the graph or at once. */
+export function scaledWeight(weight: Tensor, scale: number): Tensor {
+  return scale === 1 ? weight : weight.mul(scale);
+}
+
+/** Frees an equalized layer's scaled weight when no graph holds it (the output records no backward). */
+export function releaseScaled(w: Tensor, weight: Tensor, out: Tensor): Tensor {
+  if (w !== weight && !out.requiresGrad) w.dispose();
+  return out;
+}
+
+/**
+ * Initial weight and bias (null when the layer has none): torch's U(−bound, bound), drawn in torch's order (weight,
+ * then bias), or N(0, 1) and zeros for an equalized layer.
+ */
+function initParams(shape: number[], outChannels: number, bound: number, opts: Conv2dLayerOptions) {
+  const withBias = opts.bias ?? true;
+  if (opts.equalized)
+    return {
+      weight: Tensor.randn(shape, { seed: seedFor(opts.seed, 'weight') }),
+      bias: withBias ? Tensor.zeros([outChannels]) : null,
+    };
+  const weight = uniformInit(shape, bound, seedFor(opts.seed, 'weight'));
+  return { weight, bias: withBias ? uniformInit([outChannels], bound, seedFor(opts.seed, 'bias')) : null };
 }
 
 export class Conv2d extends Module {
@@ -38,6 +81,10 @@ export class Conv2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly dilation: [number, number];
+  /** Whether the layer has an equalized learning rate (N(0, 1) weights scaled at run time). */
+  readonly equalized: boolean;
+  /** He's constant of an equalized layer (gain/√fan_in) applied to the weight at every forward; 1 otherwise. */
+  readonly weightScale: number;
 
   constructor(
     readonly inChannels: number,
@@ -53,26 +100,25 @@ export class Conv2d extends Module {
     this.dilation = pair(opts.dilation ?? 1);
     const [kh, kw] = this.kernelSize;
     const bound = 1 / Math.sqrt(inChannels * kh * kw);
-    this.weight = this.registerParameter(
-      'weight',
-      uniformInit([outChannels, inChannels, kh, kw], bound, seedFor(opts.seed, 'weight')),
-    );
-    this.bias =
-      (opts.bias ?? true)
-        ? this.registerParameter('bias', uniformInit([outChannels], bound, seedFor(opts.seed, 'bias')))
-        : null;
+    this.equalized = !!opts.equalized;
+    this.weightScale = equalizedScale('Conv2d', opts.equalized, inChannels * kh * kw);
+    const init = initParams([outChannels, inChannels, kh, kw], outChannels, bound, opts);
+    this.weight = this.registerParameter('weight', init.weight);
+    this.bias = init.bias ? this.registerParameter('bias', init.bias) : null;
   }
 
   override describe(): string {
-    return `Conv2d(${this.inChannels}, ${this.outChannels}, kernel=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}])`;
+    return `Conv2d(${this.inChannels}, ${this.outChannels}, kernel=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]${this.equalized ? `, equalized ×${this.weightScale.toPrecision(4)}` : ''})`;
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias ?? undefined, {
+    const w = scaledWeight(this.weight, this.weightScale);
+    const y = conv2d(x, w, this.bias ?? undefined, {
       stride: this.stride,
       padding: this.padding,
       dilation: this.dilation,
     });
+    return releaseScaled(w, this.weight, y);
   }
 }
 
@@ -88,6 +134,10 @@ export class ConvTranspose2d extends Module {
   readonly padding: [number, number];
   readonly outputPadding: [number, number];
   readonly dilation: [number, number];
+  /** Whether the layer has an equalized learning rate (N(0, 1) weights scaled at run time). */
+  readonly equalized: boolean;
+  /** He's constant of an equalized layer (gain/√fan_in) applied to the weight at every forward; 1 otherwise. */
+  readonly weightScale: number;
 
   constructor(
     readonly inChannels: number,
@@ -104,26 +154,25 @@ export class ConvTranspose2d extends Module {
     this.dilation = pair(opts.dilation ?? 1);
     const [kh, kw] = this.kernelSize;
     const bound = 1 / Math.sqrt(outChannels * kh * kw);
-    this.weight = this.registerParameter(
-      'weight',
-      uniformInit([inChannels, outChannels, kh, kw], bound, seedFor(opts.seed, 'weight')),
-    );
-    this.bias =
-      (opts.bias ?? true)
-        ? this.registerParameter('bias', uniformInit([outChannels], bound, seedFor(opts.seed, 'bias')))
-        : null;
+    this.equalized = !!opts.equalized;
+    this.weightScale = equalizedScale('ConvTranspose2d', opts.equalized, inChannels * kh * kw);
+    const init = initParams([inChannels, outChannels, kh, kw], outChannels, bound, opts);
+    this.weight = this.registerParameter('weight', init.weight);
+    this.bias = init.bias ? this.registerParameter('bias', init.bias) : null;
   }
 
   override describe(): string {
-    return `ConvTranspose2d(${this.inChannels}, ${this.outChannels}, kernel=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}])`;
+    return `ConvTranspose2d(${this.inChannels}, ${this.outChannels}, kernel=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]${this.equalized ? `, equalized ×${this.weightScale.toPrecision(4)}` : ''})`;
   }
 
   forward(x: Tensor): Tensor {
-    return convTranspose2d(x, this.weight, this.bias ?? undefined, {
+    const w = scaledWeight(this.weight, this.weightScale);
+    const y = convTranspose2d(x, w, this.bias ?? undefined, {
       stride: this.stride,
       padding: this.padding,
       outputPadding: this.outputPadding,
       dilation: this.dilation,
     });
+    return releaseScaled(w, this.weight, y);
   }
 }

@@ -16,23 +16,42 @@ const seedFor = (seed: number | undefined, label: string) => (seed === undefined
 
 /**
  * y = x Wᵀ + b with W of shape [out, in] (torch layout). Init as torch: W and b ~ U(-1/√in, 1/√in)
- * (kaiming_uniform with a = √5 reduces to this bound for W).
+ * (kaiming_uniform with a = √5 reduces to this bound for W). With `equalized` (ProGAN's equalized learning rate):
+ * W ~ N(0, 1), b = 0, and W is multiplied by gain/√in at every forward (gain √2 by default; see ./conv.ts).
  */
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  /** Whether the layer has an equalized learning rate (N(0, 1) weights scaled at run time). */
+  readonly equalized: boolean;
+  /** He's constant of an equalized layer (gain/√in) applied to W at every forward; 1 otherwise. */
+  readonly weightScale: number;
 
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
     bias = true,
-    opts: { seed?: number } = {},
+    opts: { seed?: number; equalized?: boolean | { gain: number } } = {},
   ) {
     super();
     if (!(Number.isInteger(inFeatures) && inFeatures > 0 && Number.isInteger(outFeatures) && outFeatures > 0)) {
       throw new Error(`Linear: in and out features must be positive integers, got (${inFeatures}, ${outFeatures})`);
     }
     const bound = 1 / Math.sqrt(inFeatures);
+    this.weightScale = 1;
+    this.equalized = !!opts.equalized;
+    if (opts.equalized) {
+      const gain = opts.equalized === true ? Math.SQRT2 : opts.equalized.gain;
+      if (!(gain > 0 && Number.isFinite(gain)))
+        throw new Error(`Linear: equalized gain must be a positive number, got ${gain}`);
+      this.weightScale = gain / Math.sqrt(inFeatures);
+      this.weight = this.registerParameter(
+        'weight',
+        Tensor.randn([outFeatures, inFeatures], { seed: seedFor(opts.seed, 'weight') }),
+      );
+      this.bias = bias ? this.registerParameter('bias', Tensor.zeros([outFeatures])) : null;
+      return;
+    }
     this.weight = this.registerParameter(
       'weight',
       uniformInit([outFeatures, inFeatures], bound, seedFor(opts.seed, 'weight')),
@@ -43,7 +62,7 @@ export class Linear extends Module {
   }
 
   override describe(): string {
-    return `Linear(${this.inFeatures}, ${this.outFeatures})`;
+    return `Linear(${this.inFeatures}, ${this.outFeatures}${this.equalized ? `, equalized ×${this.weightScale.toPrecision(4)}` : ''})`;
   }
 
   forward(x: Tensor): Tensor {
@@ -52,7 +71,11 @@ export class Linear extends Module {
         `${this.describe()}: input of shape ${formatShape(x.shape)} must end in ${this.inFeatures} features`,
       );
     }
-    return linear(x, this.weight, this.bias);
+    if (this.weightScale === 1) return linear(x, this.weight, this.bias);
+    const w = this.weight.mul(this.weightScale);
+    const y = linear(x, w, this.bias);
+    if (!y.requiresGrad) w.dispose(); // no graph holds the scaled copy
+    return y;
   }
 }
 
