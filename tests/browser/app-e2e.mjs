@@ -4,7 +4,8 @@
 //     the sample grid change; a checkpoint saved in the page is read by the CLI's `sample`, and a checkpoint
 //     written by the CLI's `train` loads in the page.
 //   - GAN page, exact resume: save at step 5, load, step: the losses of continuing without the reload; the chart
-//     keeps its points; a CLI checkpoint continued in the page matches the uninterrupted CLI run.
+//     keeps its points; a CLI checkpoint continued in the page matches the uninterrupted CLI run, and the page's
+//     checkpoint continued by `train --resume` matches the page's uninterrupted steps (its chart keeps all points).
 //   - GAN page states: building/drawing/stepping/training/pausing/paused on #status, Play disabled with its reason
 //     during a build, Pause acting after the step in flight, New model clearing the old model's numbers, fields that
 //     apply on New model saying so (and the checkpoint recording what the model uses).
@@ -19,7 +20,16 @@
 import { build } from 'vite';
 import { chromium } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  mkdtempSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -281,6 +291,57 @@ try {
     assert(
       JSON.stringify(resumed) === JSON.stringify(continued),
       `after save/load the losses differ: ${JSON.stringify(resumed)} vs ${JSON.stringify(continued)} without the reload`,
+    );
+
+    // The CLI continues the page's checkpoint: `train --resume` on it (the CLI's mnist is the page's bundled digits,
+    // in the same order) takes steps 6 and 7 with the losses the page took without the reload, up to the two
+    // adapters' rounding (Dawn in Node and Chromium's SwiftShader do not add in the same order).
+    const run = join(work, 'page-run');
+    mkdirSync(run);
+    copyFileSync(saved, join(run, 'checkpoint.safetensors'));
+    cli([
+      'train',
+      '--model',
+      'dense',
+      '--resume',
+      '--out',
+      run,
+      '--max-steps',
+      '7',
+      '--grid',
+      '4',
+      '--final-eval',
+      'false',
+    ]);
+    const log = readFileSync(join(run, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert(
+      JSON.stringify(log.map((l) => l.step)) === '[5,6]',
+      `the CLI resumed the page's step 5 with steps ${log.map((l) => l.step)}`,
+    );
+    const diff = Math.max(
+      ...log.flatMap((l, i) => [
+        Math.abs(l.lossD - Number(continued[i].d)),
+        Math.abs(l.lossG - Number(continued[i].g)),
+      ]),
+    );
+    console.log(
+      `    page checkpoint at step 5 → CLI steps 6, 7: D/G ${log.map((l) => `${l.lossD}/${l.lossG}`).join(', ')} (max |diff| from the page's ${diff.toExponential(1)})`,
+    );
+    assert(diff < 1e-4, `the CLI's steps 6 and 7 after the page's 5 are off the page's own by ${diff}`);
+    // The CLI's checkpoint carries the page's points and its own: loaded in the page, the chart has all 7.
+    await page.setInputFiles('#load', join(run, 'checkpoint.safetensors'));
+    await page.waitForFunction(() => document.querySelector('#banner').textContent.includes('checkpoint.safetensors'));
+    assert(
+      (await text(page, 'step')) === '7',
+      `after loading the CLI's checkpoint the page shows step ${await text(page, 'step')}`,
+    );
+    const pointsFromCli = Number(await page.$eval('#chart', (c) => c.dataset.points));
+    assert(
+      pointsFromCli === pointsAtSave + 2,
+      `the chart has ${pointsFromCli} points after loading the CLI's checkpoint, ${pointsAtSave} + 2 expected`,
     );
     await page.close();
   });
