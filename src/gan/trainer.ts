@@ -103,6 +103,12 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
  */
 export interface GanStepResult {
   stats: Tensor;
+  /**
+   * The statistics on their way back: the copy is recorded right after the step and submitted with it, so the GPU
+   * starts on this step while the caller records the next one. (Read after the next step was recorded, the copy
+   * would come after that step too, and the wait would cover both: no overlap of host and GPU work.)
+   */
+  values?: Promise<Float32Array>;
   step: number;
   dSkipped: boolean;
   gStepped: boolean;
@@ -140,6 +146,13 @@ export function checkTrainOptions(o: TrainOptions): void {
 export function learningRateFactor(o: Pick<TrainOptions, 'lrDecayStart' | 'lrDecayEnd'>, step: number): number {
   if (o.lrDecayEnd === 0 || step <= o.lrDecayStart) return 1;
   return Math.max(0, (o.lrDecayEnd - step) / (o.lrDecayEnd - o.lrDecayStart));
+}
+
+/** A step's result with its statistics' read-back started (see GanStepResult.values). */
+function stepResult(stats: Tensor, step: number, dSkipped: boolean, gStepped: boolean): GanStepResult {
+  const values = stats.toArray();
+  values.catch(() => {}); // a failed read-back is reported by readStats, which awaits this same promise
+  return { stats, values, step, dSkipped, gStepped };
 }
 
 export class GanTrainer {
@@ -214,7 +227,7 @@ export class GanTrainer {
       return packStats(dStats, gLoss);
     });
     this.freeGradients();
-    return { stats, step, dSkipped, gStepped };
+    return stepResult(stats, step, dSkipped, gStepped);
   }
 
   /**
@@ -232,7 +245,7 @@ export class GanTrainer {
       return packStats(this.discriminatorUpdate(x, n, step), Tensor.fromArray([NaN]));
     });
     this.freeGradients();
-    return { stats, step, dSkipped: false, gStepped: false };
+    return stepResult(stats, step, false, false);
   }
 
   /**
@@ -256,7 +269,7 @@ export class GanTrainer {
       return packStats(Tensor.fromArray([NaN, NaN, NaN]), this.generatorUpdate(n, step, x));
     });
     this.freeGradients();
-    return { stats, step, dSkipped: true, gStepped: true };
+    return stepResult(stats, step, true, true);
   }
 
   /** Counts a step and sets both optimizers' rates for it from the options (read at every step, so they may change). */
@@ -346,7 +359,7 @@ export class GanTrainer {
 
   /** Reads a step's statistics back (awaiting GPU work) and updates the skip rule. Disposes `r.stats`. */
   async readStats(r: GanStepResult): Promise<StepStats> {
-    const [lossD, lossG, dReal, dFake] = await r.stats.toArray();
+    const [lossD, lossG, dReal, dFake] = await (r.values ?? r.stats.toArray());
     r.stats.dispose();
     if (!r.dSkipped) this.lastLossD = lossD;
     return { step: r.step, lossD, lossG, dReal, dFake, dSkipped: r.dSkipped, gStepped: r.gStepped };
