@@ -2,6 +2,8 @@
  * The engine: one GPUDevice plus the machinery every kernel launch goes through.
  *
  * - Pipeline cache: a compute pipeline per (shader, template substitutions, override constants, entry point).
+ *   `captureKernels` lists the new pipelines some recording would create, and `precompile` compiles them with
+ *   createComputePipelineAsync, reporting each one done (a page shows "compiling kernels k / n" from it).
  * - Buffer pool: storage buffers recycled by size class, so a training loop allocates nothing after its
  *   first step.
  * - Batched recording: launches are recorded into one command encoder and one compute pass, and submitted
@@ -116,10 +118,17 @@ export class Engine {
   }
 
   pipeline(kernel: Kernel): GPUComputePipeline {
-    const entry = kernel.entry ?? 'main';
-    const key = `${kernel.shader}|${entry}|${JSON.stringify(kernel.subs ?? {})}|${JSON.stringify(kernel.constants ?? {})}`;
+    const key = pipelineKey(kernel);
     let p = this.pipelines.get(key);
     if (p) return p;
+    p = this.device.createComputePipeline(this.pipelineDescriptor(kernel));
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  /** The descriptor of a kernel's pipeline: its shader with the substitutions made, entry point and constants. */
+  private pipelineDescriptor(kernel: Kernel): GPUComputePipelineDescriptor {
+    const entry = kernel.entry ?? 'main';
     let code = SHADERS[kernel.shader];
     if (code === undefined) throw new Error(`Unknown shader "${kernel.shader}" (no shaders/${kernel.shader}.wgsl)`);
     for (const [name, text] of Object.entries(kernel.subs ?? {})) code = code.split(`{{${name}}}`).join(text);
@@ -132,13 +141,53 @@ export class Engine {
           Object.entries(kernel.constants).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]),
         )
       : undefined;
-    p = this.device.createComputePipeline({
-      layout: 'auto',
-      label: `${kernel.shader}:${entry}`,
-      compute: { module, entryPoint: entry, constants },
-    });
-    this.pipelines.set(key, p);
-    return p;
+    return { layout: 'auto', label: `${kernel.shader}:${entry}`, compute: { module, entryPoint: entry, constants } };
+  }
+
+  /** Kernels of the launches recorded inside `captureKernels`, by pipeline key; null when not capturing. */
+  private captured: Map<string, Kernel> | null = null;
+
+  /**
+   * Runs `record` (synchronous) with launches captured instead of recorded: no pipeline is created and nothing is
+   * dispatched, and a read-back inside it fails. Returns the kernels of its launches whose pipelines are not made yet
+   * (once each), for `precompile`. The buffers `record` allocates and writes are real, but what its launches would
+   * have computed is not there: run it on scratch tensors (a copy of a model), never on state to keep.
+   */
+  captureKernels(record: () => void): Kernel[] {
+    if (this.captured) throw new Error('captureKernels: already capturing');
+    this.captured = new Map();
+    try {
+      record();
+      return [...this.captured.values()];
+    } finally {
+      this.captured = null;
+    }
+  }
+
+  /**
+   * Compiles the pipelines of `kernels` not made yet with createComputePipelineAsync, all at once, and adds them to
+   * the cache that launches take their pipelines from; `onProgress(done, total)` is called at the start and as each
+   * one finishes. Rejects, naming the kernel, when one does not compile.
+   */
+  async precompile(kernels: readonly Kernel[], onProgress?: (done: number, total: number) => void): Promise<void> {
+    this.checkAlive();
+    const todo = new Map<string, Kernel>();
+    for (const k of kernels) if (!this.pipelines.has(pipelineKey(k))) todo.set(pipelineKey(k), k);
+    let done = 0;
+    onProgress?.(0, todo.size);
+    await Promise.all(
+      [...todo].map(async ([key, kernel]) => {
+        let p: GPUComputePipeline;
+        try {
+          p = await this.device.createComputePipelineAsync(this.pipelineDescriptor(kernel));
+        } catch (e) {
+          const why = (e as Error).message;
+          throw new Error(`precompile: the pipeline of ${kernelLabel(kernel)} did not compile: ${why}`, { cause: e });
+        }
+        if (!this.pipelines.has(key)) this.pipelines.set(key, p); // a launch in the meantime may have made it
+        onProgress?.(++done, todo.size);
+      }),
+    );
   }
 
   /**
@@ -204,6 +253,11 @@ export class Engine {
       throw new Error(
         `launch: parameters written for shaders/${l.params.shader}.wgsl given to shaders/${kernel.shader}.wgsl`,
       );
+    }
+    if (this.captured) {
+      const key = pipelineKey(kernel);
+      if (!this.pipelines.has(key)) this.captured.set(key, kernel);
+      return;
     }
     const pipeline = this.pipeline(kernel);
     const slot = this.uniformSlot(l.params.data);
@@ -390,6 +444,7 @@ export class Engine {
   /** Reads `bytes` bytes of a buffer back to the CPU. Submits pending work first. */
   async read(buffer: GPUBuffer, byteOffset: number, bytes: number): Promise<Float32Array> {
     this.checkAlive();
+    if (this.captured) throw new Error('read: a read-back inside captureKernels (its launches do not run)');
     if (this.beforeWait) await this.beforeWait();
     if (bytes === 0) return new Float32Array(0);
     const staging = this.readback.acquire(bytes);
@@ -457,6 +512,11 @@ export interface KernelTime {
   kernel: string;
   ms: number;
   launches: number;
+}
+
+/** The pipeline cache's key of a kernel. */
+function pipelineKey(k: Kernel): string {
+  return `${k.shader}|${k.entry ?? 'main'}|${JSON.stringify(k.subs ?? {})}|${JSON.stringify(k.constants ?? {})}`;
 }
 
 /** A readable name for a launch: shader, entry point, and the op expression of templated shaders. */
