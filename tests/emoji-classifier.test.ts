@@ -86,6 +86,8 @@ beforeAll(async () => {
     '20',
     '--lr',
     '0.01',
+    '--balance',
+    '0.5',
     '--batch',
     '8',
     '--conv1',
@@ -112,7 +114,7 @@ describe('a labelled folder classifier', () => {
     // stratified: round(24 · 11 / 72) = 4 test images per class
     expect(Math.round(FOLDER_TEST_SHARE * 72)).toBe(11);
     expect(info.testSet).toMatch(/stratified 15% of each class .* \(12 images\), seed/);
-    expect(info.training).toMatchObject({ trainImages: 60, epochs: 20, batch: 8, lr: 0.01 });
+    expect(info.training).toMatchObject({ trainImages: 60, epochs: 20, batch: 8, lr: 0.01, balance: 0.5 });
     expect(info.testAccuracy).toBeGreaterThanOrEqual(0.75); // the blobs differ by colour only
     expect(classNames(folder)).toEqual(CLASSES);
   });

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { Tensor, tidy } from '../src/tensor/index.ts';
 import {
+  balancedClassWeights,
   crossEntropy,
   Classifier,
   DEFAULT_CLASSIFIER_CONFIG,
@@ -82,6 +83,41 @@ describe('crossEntropy', () => {
       ref: ([z]) => sumRef(z!).map((v) => v / n),
       eps: 1e-4,
     });
+  });
+
+  it('class weights as torch: w[y]·loss per sample, the mean divided by Σ w[y]; values and gradients', async () => {
+    const w = [0.5, 2, 1, 3, 0.25];
+    const weighted = (z: Float64Array) => refCrossEntropy(z, labels, k).map((v, i) => w[labels[i]!]! * v);
+    const totalW = [...labels].reduce((a, l) => a + w[l]!, 0);
+    await checkOp({
+      shapes: [[n, k]],
+      gpu: ([z]) => crossEntropy(z!, labels, { reduction: 'none', classWeights: w }),
+      ref: ([z]) => weighted(z!),
+      eps: 1e-4,
+    });
+    await checkOp({
+      shapes: [[n, k]],
+      gpu: ([z]) => crossEntropy(z!, labels, { classWeights: w }),
+      ref: ([z]) => Float64Array.of(weighted(z!).reduce((a, b) => a + b, 0) / totalW),
+      eps: 1e-4,
+    });
+    const z = Tensor.zeros([n, k]);
+    expect(() => crossEntropy(z, labels, { classWeights: [1, 2] })).toThrow(/2 class weights for 5 classes/);
+    expect(() => crossEntropy(z, labels, { classWeights: [0, 0, 0, 0, 0] })).toThrow(/weights of this batch sum to 0/);
+    const asTensor = Tensor.fromArray(Float32Array.from(labels), [n]);
+    expect(() => crossEntropy(z, asTensor, { classWeights: w })).toThrow(
+      /classWeights need the labels as an Int32Array/,
+    );
+    [z, asTensor].forEach((t) => t.dispose());
+  });
+
+  it('balancedClassWeights: (N / (K·n_c))^power, 0 for an empty class', () => {
+    // 6 samples: class 0 ×3, class 1 ×2, class 2 ×1, class 3 none; N/K = 1.5
+    const labels6 = [0, 0, 0, 1, 1, 2];
+    expect([...balancedClassWeights(labels6, 4, 1)]).toEqual([0.5, 0.75, 1.5, 0]);
+    const half = balancedClassWeights(labels6, 4);
+    expectClose(half, [Math.sqrt(0.5), Math.sqrt(0.75), Math.sqrt(1.5), 0], 1e-12);
+    expect([...balancedClassWeights(labels6, 4, 0)]).toEqual([1, 1, 1, 0]);
   });
 
   it('is stable for huge logits (no overflow in exp)', async () => {

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { initEngine } from '../tensor/index.ts';
 import {
   trainClassifier,
+  balancedClassWeights,
   encodeClassifier,
   loadClassifier,
   readClassifierInfo,
@@ -52,6 +53,7 @@ const HELP = `Usage: train-classifier --dataset mnist|fashion-mnist|DIR [options
   --out FILE       weights to write [models/<dataset>-classifier.safetensors; DIR/classifier-<size>.safetensors]
   --epochs N       [4; folders ${FOLDER_CLASSIFIER_DEFAULTS.epochs}]      --batch N  [64]     --lr X  [0.002]     --seed N  [1]
   --shift N        random shift augmentation in pixels [2] (folders fill with the nearest edge pixel)
+  --balance P      weigh each class's loss by (N / (K·n_c))^P against class imbalance; 0 = off, 1 = inverse frequency [0]
   --limit N        train on a random subset of N images
   --init FILE      continue training the classifier in FILE (fine-tuning; the architecture options are ignored)
   --conv1 N        channels of the first conv [${DEFAULT_CLASSIFIER_CONFIG.conv1}; folders ${FOLDER_CLASSIFIER_DEFAULTS.conv1}]
@@ -80,6 +82,7 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
         lr: { type: 'string' },
         seed: { type: 'string' },
         shift: { type: 'string' },
+        balance: { type: 'string' },
         limit: { type: 'string' },
         conv1: { type: 'string' },
         conv2: { type: 'string' },
@@ -112,6 +115,7 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
   const lr = num(v.lr, 'lr', 0.002, false);
   const seed = num(v.seed, 'seed', 1);
   const shift = num(v.shift, 'shift', 2);
+  const balance = num(v.balance, 'balance', 0, false);
   const limit = v.limit === undefined ? undefined : num(v.limit, 'limit', 0);
 
   let train: Dataset;
@@ -150,7 +154,8 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
 
   await initEngine();
   console.error(
-    `${dataset}: training on ${train.n} images of ${train.c}×${train.h}×${train.w}, testing on ${test.n}; ${epochs} epochs of batch ${batch}, lr ${lr}, shift ±${shift}px`,
+    `${dataset}: training on ${train.n} images of ${train.c}×${train.h}×${train.w}, testing on ${test.n}; ${epochs} epochs of batch ${batch}, lr ${lr}, shift ±${shift}px` +
+      (balance > 0 ? `, class weights (N / (K·n_c))^${balance}` : ''),
   );
   const initial = v.init === undefined ? undefined : loadClassifierFile(dataset, v.init);
   const previous =
@@ -168,6 +173,7 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
     test,
     reportEvery: 25,
     ...(folder ? { shiftFill: 'edge' as const } : {}),
+    ...(balance > 0 ? { classWeights: balancedClassWeights(train.labels!, config.numClasses, balance) } : {}),
     ...(initial ? { model: initial } : {}),
     onProgress: (p) => {
       const at = `epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.stepsPerEpoch}`;
@@ -188,6 +194,7 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
     lr,
     seed,
     shift,
+    ...(balance > 0 ? { balance } : {}),
     trainImages: train.n,
     seconds: Math.round(seconds),
     testAccuracyPerEpoch: testAccuracy,

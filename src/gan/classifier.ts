@@ -27,6 +27,22 @@ import { formatShape } from '../tensor/shape.ts';
 export interface CrossEntropyOptions {
   /** 'mean' over the batch (default), 'sum', or 'none' for the per-sample losses [N]. */
   reduction?: 'mean' | 'sum' | 'none';
+  /**
+   * A weight per class (torch's `weight`): sample i's loss is multiplied by w[label_i], and 'mean' divides by
+   * Σ w[label_i] instead of N. Needs the labels as an Int32Array.
+   */
+  classWeights?: ArrayLike<number>;
+}
+
+/**
+ * Class weights that lean against imbalance: w_c = (N / (K · n_c))^power for the n_c samples of class c among N
+ * (power 1: inverse frequency, every class weighs the same in total; 0.5: its square root, milder; 0: all 1).
+ * A class without samples gets 0.
+ */
+export function balancedClassWeights(labels: ArrayLike<number>, numClasses: number, power = 0.5): Float64Array {
+  const counts = new Float64Array(numClasses);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]!]!++;
+  return counts.map((n) => (n > 0 ? (labels.length / (numClasses * n)) ** power : 0));
 }
 
 /** One-hot [N, K] rows from integer labels, checking every label is a class index. */
@@ -72,8 +88,25 @@ export function crossEntropy(logits: Tensor, labels: Int32Array | Tensor, opts: 
   const shifted = t(logits.sub(rowMax));
   const logSumExp = t(t(t(shifted.exp()).sum(1, true)).log());
   const logProbs = t(shifted.sub(logSumExp));
-  const perSample = t(t(t(logProbs.mul(target)).sum(1)).neg());
-  const out = reduction === 'none' ? perSample : reduction === 'sum' ? perSample.sum() : perSample.mean();
+  let perSample = t(t(t(logProbs.mul(target)).sum(1)).neg());
+  let meanOver = n;
+  if (opts.classWeights) {
+    const w = opts.classWeights;
+    if (labels instanceof Tensor) throw new Error('crossEntropy: classWeights need the labels as an Int32Array');
+    if (w.length !== k) throw new Error(`crossEntropy: ${w.length} class weights for ${k} classes`);
+    const perRow = Float32Array.from(labels, (label) => w[label]!);
+    meanOver = perRow.reduce((a, v) => a + v, 0);
+    if (!(meanOver > 0)) throw new Error('crossEntropy: the class weights of this batch sum to 0');
+    perSample = t(perSample.mul(t(Tensor.fromArray(perRow, [n]))));
+  }
+  const out =
+    reduction === 'none'
+      ? perSample
+      : reduction === 'sum'
+        ? perSample.sum()
+        : opts.classWeights
+          ? t(perSample.sum()).mul(1 / meanOver)
+          : perSample.mean();
   // With a graph the intermediates must live until backward (the caller's tidy frees them); without, free now.
   if (!out.requiresGrad) for (const x of temps) if (x !== out) x.dispose();
   return out;
@@ -392,6 +425,8 @@ export interface TrainClassifierOptions {
   shift?: number;
   /** What the shift fills uncovered pixels with: a value (default −1, black) or 'edge' (see randomShift). */
   shiftFill?: number | 'edge';
+  /** Per-class loss weights (see crossEntropy and balancedClassWeights); default all 1. */
+  classWeights?: ArrayLike<number>;
   config?: ClassifierConfig;
   /** Continue training this model (fine-tuning) instead of a fresh one; `config` and `seed`'s init are unused. */
   model?: Classifier;
@@ -448,7 +483,11 @@ export async function trainClassifier(
         optimizer.lr = lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * globalStep) / totalSteps)));
         const loss = tidy(() => {
           const x = Tensor.fromArray(b.images, [b.indices.length, train.c, train.h, train.w]);
-          const l = crossEntropy(model.forward(x), b.labels!);
+          const l = crossEntropy(
+            model.forward(x),
+            b.labels!,
+            opts.classWeights ? { classWeights: opts.classWeights } : {},
+          );
           model.zeroGrad();
           l.backward();
           optimizer.step();
