@@ -283,7 +283,11 @@ describe('the tuner on this adapter', () => {
       'tiled',
       'tiled-128',
       'tiled-128-splitk',
+      'tiled-128-vec4',
+      'tiled-128-vec4-splitk',
       'tiled-splitk',
+      'tiled-vec4',
+      'tiled-vec4-splitk',
     ]);
     const second = matmul(A, B);
     const ref = new Float64Array(16 * 24);
@@ -353,7 +357,7 @@ describe('the table in a file, and the environment (src/node/tune-store.ts)', ()
       'WGPU_GAN_CONV="fast" is not one of register, register-tm8, register-tm32, tiled, tiled-m16, tiled-128',
     );
     expect(() => configureKernelsFromEnv({ WGPU_GAN_MATMUL: 'x' })).toThrow(
-      'WGPU_GAN_MATMUL="x" is not one of naive, register, register-splitk, tiled, tiled-splitk, tiled-128, tiled-128-splitk',
+      'WGPU_GAN_MATMUL="x" is not one of naive, register, register-splitk, tiled, tiled-splitk, tiled-128, tiled-128-splitk, tiled-vec4, tiled-vec4-splitk, tiled-128-vec4, tiled-128-vec4-splitk',
     );
   });
 });

@@ -658,7 +658,7 @@ describe('linear (x·Wᵀ + b without a transpose copy)', () => {
   });
 });
 
-describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled at 64 and 128), all transpose and accumulate variants', () => {
+describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled and v4 with vec4 slabs, at 64 and 128), all transpose and accumulate variants', () => {
   it('odd shapes, transposes, broadcast batch and accumulation', async () => {
     const { launchMatmul, setMatmulVersion } = await import('../src/tensor/matmul.ts');
     for (const [M, N, K, batch] of [
@@ -683,7 +683,7 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled 
         const A = Tensor.fromArray(Float32Array.from(a)),
           B = Tensor.fromArray(Float32Array.from(b));
         const results: Float32Array[] = [];
-        for (const v of ['naive', 'register', 'tiled', 'tiled-128'] as const) {
+        for (const v of ['naive', 'register', 'tiled', 'tiled-128', 'tiled-vec4', 'tiled-128-vec4'] as const) {
           setMatmulVersion(v);
           const C = Tensor.fromArray(Float32Array.from(c0));
           launchMatmul({
@@ -753,7 +753,7 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled 
               }
               ref[p * M * N + i * N + j] = sum;
             }
-        for (const v of ['register-splitk', 'tiled-splitk', 'tiled-128-splitk'] as const) {
+        for (const v of ['register-splitk', 'tiled-splitk', 'tiled-128-splitk', 'tiled-128-vec4-splitk'] as const) {
           setMatmulVersion(v);
           const C = Tensor.fromArray(Float32Array.from(c0));
           const before = engine().stats().dispatches;

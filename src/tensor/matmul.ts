@@ -7,6 +7,9 @@
  *                          (lavapipe, SwiftShader) runs fastest, and correct everywhere.
  *   v3 matmul_tiled.wgsl — 64×64 tiles staged through workgroup memory, 4×4 per invocation: the classic GPU
  *                          kernel (about 6× slower than v2 on lavapipe, where barriers are thread switches).
+ *   v4 matmul_tiled_vec4.wgsl — v3 with vec4 slabs and vec4 accumulators: a quarter of v3's workgroup-memory
+ *                          reads per multiply-add (`tiled-vec4`, `tiled-128-vec4`), for GPUs; the tuner keeps
+ *                          whichever of v3 and v4 is faster per shape.
  * v2 and v3 also run with k split into chunks (`-splitk`): a product with too few output tiles to fill a GPU
  * and a long k is split along k (splitCount below) and the partials summed by matmul_split_sum.wgsl.
  * Each shape runs its measured winner where the tuner is on (./autotune.ts: by default on GPUs), else the
@@ -54,6 +57,10 @@ export const MATMUL_VERSIONS = [
   'tiled-splitk',
   'tiled-128',
   'tiled-128-splitk',
+  'tiled-vec4',
+  'tiled-vec4-splitk',
+  'tiled-128-vec4',
+  'tiled-128-vec4-splitk',
 ] as const;
 export type MatmulVersion = (typeof MATMUL_VERSIONS)[number];
 
@@ -123,20 +130,18 @@ export function splitCount(
  */
 export const splitK = { minWorkgroups: (): number => 128, minChunk: 256 };
 
-/** The kernel and grid of a v2 or v3 launch. */
-function matmulGrid(
-  m: MatmulArgs,
-  version: MatmulVersion,
-): [Kernel & { shader: 'matmul' | 'matmul_tiled' }, number, number] {
+type TiledShader = 'matmul' | 'matmul_tiled' | 'matmul_tiled_vec4';
+
+/** The kernel and grid of a v2, v3 or v4 launch. */
+function matmulGrid(m: MatmulArgs, version: MatmulVersion): [Kernel & { shader: TiledShader }, number, number] {
   const flags = { TRANS_A: m.transA, TRANS_B: m.transB, ACCUMULATE: m.accumulate };
   if (version.startsWith('tiled')) {
-    // 64×64 tiles, 4×4 per invocation; or 128×128 tiles, 8×8 per invocation ('tiled-128').
+    // 64×64 tiles, 4×4 per invocation; or 128×128 tiles, 8×8 per invocation ('tiled-128'); scalar or vec4 slabs.
     const tile = version.startsWith('tiled-128') ? 128 : 64;
-    return [
-      { shader: 'matmul_tiled', subs: { TILE: String(tile), PER: String(tile / 16) }, constants: flags },
-      Math.ceil(m.N / tile),
-      Math.ceil(m.M / tile),
-    ];
+    const kernel: Kernel & { shader: TiledShader } = version.includes('vec4')
+      ? { shader: 'matmul_tiled_vec4', subs: { TILE: String(tile) }, constants: flags }
+      : { shader: 'matmul_tiled', subs: { TILE: String(tile), PER: String(tile / 16) }, constants: flags };
+    return [kernel, Math.ceil(m.N / tile), Math.ceil(m.M / tile)];
   }
   const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
   return [
@@ -157,8 +162,19 @@ function splitsOf(m: MatmulArgs, version: MatmulVersion): number {
 /** The candidates for this product, without versions that would run the same launches as an earlier one. */
 function matmulCandidates(m: MatmulArgs): MatmulVersion[] {
   const out: MatmulVersion[] = [];
-  for (const v of ['register', 'register-splitk', 'tiled', 'tiled-splitk', 'tiled-128', 'tiled-128-splitk'] as const)
-    if (!v.endsWith('-splitk') || splitsOf(m, v) > 1) out.push(v);
+  const all = [
+    'register',
+    'register-splitk',
+    'tiled',
+    'tiled-splitk',
+    'tiled-128',
+    'tiled-128-splitk',
+    'tiled-vec4',
+    'tiled-vec4-splitk',
+    'tiled-128-vec4',
+    'tiled-128-vec4-splitk',
+  ] as const;
+  for (const v of all) if (!v.endsWith('-splitk') || splitsOf(m, v) > 1) out.push(v);
   return out;
 }
 
@@ -240,7 +256,7 @@ function naiveParams(m: MatmulArgs): ParamBlock {
   return shaderParams('matmul_naive', { M, N, K, batch, aBatchStride, bBatchStride, cBatchStride });
 }
 
-function matmulParams(shader: 'matmul' | 'matmul_tiled', m: MatmulArgs, splits: number, kChunk: number): ParamBlock {
+function matmulParams(shader: TiledShader, m: MatmulArgs, splits: number, kChunk: number): ParamBlock {
   const { M, N, K, batch, aBatchStride, bBatchStride, cBatchStride } = m;
   return shaderParams(shader, { M, N, K, batch, aBatchStride, bBatchStride, cBatchStride, splits, kChunk });
 }
