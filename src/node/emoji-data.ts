@@ -118,22 +118,23 @@ export function fetchEmojiTarball(
   try {
     log(`fetching ${EMOJI_PACKAGE}@${EMOJI_VERSION} with npm pack (about 74 MB) into ${cacheDir}`);
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const run = spawnSync(npm, ['pack', `${EMOJI_PACKAGE}@${EMOJI_VERSION}`, '--pack-destination', temp, '--silent'], {
-      cwd: temp,
-      encoding: 'utf8',
-      timeout: 15 * 60 * 1000,
-    });
+    const run = spawnSync(
+      npm,
+      ['pack', `${EMOJI_PACKAGE}@${EMOJI_VERSION}`, '--pack-destination', temp, '--loglevel', 'error'],
+      {
+        cwd: temp,
+        encoding: 'utf8',
+        timeout: 15 * 60 * 1000,
+      },
+    );
     const packed = join(temp, `${EMOJI_PACKAGE}-${EMOJI_VERSION}.tgz`);
     if (run.error || run.status !== 0 || !existsSync(packed)) {
-      const why =
-        run.error?.message ??
-        (`${run.stderr ?? ''}`
-          .split('\n')
-          .map((l) => l.trim())
-          .filter((l) => l && !/^npm (error|ERR!) *(A complete log|$)/.test(l))
-          .slice(0, 2)
-          .join(' / ') ||
-          `exit status ${run.status}`);
+      // npm's reason: the first line of its error that is not a code, a stack frame or the log notice
+      const reason = `${run.stderr ?? ''}`
+        .split('\n')
+        .map((l) => l.replace(/^npm (error|ERR!)\s*/, '').trim())
+        .find((l) => l && !/^(code|syscall|errno|at) |^[{}]|^A complete log|^Log files/.test(l));
+      const why = run.error?.message ?? reason?.slice(0, 200) ?? `npm exited with status ${run.status}`;
       throw new Error(
         `could not fetch ${EMOJI_PACKAGE}@${EMOJI_VERSION} with npm pack (${why}); is the npm registry reachable? ` +
           `(or download the tarball elsewhere and pass --tarball FILE)`,
