@@ -6,9 +6,10 @@
 //   - GAN page, exact resume: save at step 5, load, step: the losses of continuing without the reload; the chart
 //     keeps its points; a CLI checkpoint continued in the page matches the uninterrupted CLI run, and the page's
 //     checkpoint continued by `train --resume` matches the page's uninterrupted steps (its chart keeps all points).
-//   - GAN page states: building/drawing/stepping/training/pausing/paused on #status, Play disabled with its reason
-//     during a build, Pause acting after the step in flight, New model clearing the old model's numbers, fields that
-//     apply on New model saying so (and the checkpoint recording what the model uses).
+//   - GAN page states: building/drawing/compiling/stepping/training/pausing/paused on #status (the first step's
+//     kernels compiled ahead, counted k / n, the step then compiling none), Play disabled with its reason during a
+//     build, Pause acting after the step in flight, New model clearing the old model's numbers, fields that apply
+//     on New model saying so (and the checkpoint recording what the model uses).
 //   - Files that are not a checkpoint / VGG weights are named; kernel explorer fields and ?kernel= checked; no
 //     console errors for any of these messages.
 //   - Style page: a few iterations at 32 px; the preview changes between snapshots; a new run starts clean and a
@@ -399,6 +400,26 @@ try {
       assert(
         states.some((s) => s.state === 'stepping' && s.text.startsWith('step 1 (D and G)')),
         'no "step 1" state',
+      );
+      // The first step's kernels compile ahead, counted from 0 up to all of them (engine.precompile's progress).
+      const counts = states
+        .filter((x) => x.state === 'compiling')
+        .map((x) => /^step 1 \(D and G\): compiling GPU kernels (\d+) \/ (\d+)/.exec(x.text))
+        .filter(Boolean)
+        .map((m) => [Number(m[1]), Number(m[2])]);
+      const stepKernels = counts.at(-1)?.[1];
+      assert(
+        counts.length > 1 && counts[0][0] === 0 && counts.at(-1)[0] === stepKernels && stepKernels > 0,
+        `step 1: compiling states ${JSON.stringify(counts)}`,
+      );
+      // The step itself then compiles nothing: the kernels compiled ahead are the ones it launches.
+      const stepping = states.filter((s) => s.state === 'stepping').map((s) => s.text);
+      assert(
+        stepping.every((t) => !t.includes('new GPU kernel')),
+        `step 1 still compiled kernels after compiling ahead: ${stepping.at(-1)}`,
+      );
+      console.log(
+        `    compiled ahead of step 1: ${stepKernels} kernels (progress seen: ${counts.map((c) => c[0]).join(', ')})`,
       );
       console.log(`    ${await text(page, 'status')}`);
       await page.click('#play');

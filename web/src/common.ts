@@ -246,12 +246,21 @@ export class StatusLine {
     };
     this.el.dataset.state = state;
     render();
+    this.render = render;
     this.timer = setInterval(render, 250);
   }
+
+  /** Shows the long task's text again now (when what it shows has changed, e.g. a count of work done). */
+  refresh(): void {
+    this.render?.();
+  }
+
+  private render: (() => void) | null = null;
 
   private stopTimer(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.render = null;
   }
 }
 

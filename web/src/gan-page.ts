@@ -346,6 +346,7 @@ function dropTrainer(gridNote: string): void {
 
 function adoptTrainer(next: GanTrainer): void {
   trainer = next;
+  compiledAhead = new Set();
   showSampleSource(next);
   showPendingModelFields();
 }
@@ -397,6 +398,60 @@ function describeData(): void {
 // Training and the view
 
 type StepKind = 'both' | 'd' | 'g';
+
+/** The kinds of work of the current model whose GPU kernels compileAhead has made (each is captured once). */
+let compiledAhead = new Set<string>();
+
+/**
+ * Before the first `work` of its kind on this model (a kind of step, the sample grid), compiles the GPU kernels it
+ * will need, with their count on the status line ("compiling GPU kernels 12 / 31"): `work` is recorded on a scratch
+ * copy of the model with its launches captured (engine().captureKernels: nothing is created or run, the copy's
+ * weights are never computed), then their pipelines compile asynchronously (engine().precompile) and the real work
+ * finds them made. Returns the number compiled.
+ */
+async function compileAhead(kind: string, label: string, work: (scratch: GanTrainer) => void): Promise<number> {
+  const t = trainer!;
+  if (compiledAhead.has(kind)) return 0;
+  const kernels = engine().captureKernels(() => {
+    const scratch = new GanTrainer(t.spec, t.opts);
+    scratch.sampleFrom = t.sampleFrom;
+    try {
+      work(scratch);
+    } finally {
+      scratch.dispose();
+    }
+  });
+  compiledAhead.add(kind);
+  if (kernels.length === 0) return 0;
+  let done = 0;
+  status.start(
+    'compiling',
+    (sec) => `${label}: compiling GPU kernels ${done} / ${kernels.length}… ${formatDuration(sec)}`,
+  );
+  await engine().precompile(kernels, (d) => {
+    done = d;
+    status.refresh();
+  });
+  return kernels.length;
+}
+
+/** Records, on a scratch model, what a step of `kind` records (for compileAhead): a G step comes every dStepsPerG. */
+function scratchSteps(kind: StepKind): (scratch: GanTrainer) => void {
+  return (s) => {
+    const { channels, size } = s.spec;
+    const real = new Float32Array(s.opts.batchSize * channels * size * size);
+    const steps = kind === 'both' ? s.opts.dStepsPerG : 1;
+    for (let i = 0; i < steps; i++) {
+      const r =
+        kind === 'g'
+          ? s.trainGeneratorStep(s.opts.batchSize)
+          : kind === 'd'
+            ? s.trainDiscriminatorStep(real)
+            : s.trainBatch(real);
+      r.stats.dispose();
+    }
+  };
+}
 
 /** Records one step of the given kind (nothing is read back). */
 function recordStep(kind: StepKind): GanStepResult {
@@ -540,9 +595,14 @@ async function refreshView(forceGrid = false): Promise<void> {
   const due = lastGridStep < 0 || t.step - lastGridStep >= every;
   if (forceGrid || (due && !pausing)) {
     const grid = $<HTMLCanvasElement>('grid');
-    if (running)
-      status.start('drawing', (sec, k) => `drawing samples at step ${t.step}… ${formatDuration(sec)}${kernelsNote(k)}`);
     const n = gridCount();
+    const compiled = await compileAhead(`grid of ${t.sampledModule}`, `drawing samples at step ${t.step}`, (s) => {
+      const z = s.fixedLatent(n);
+      s.generate(z).dispose();
+      z.dispose();
+    });
+    if (running || compiled > 0)
+      status.start('drawing', (sec, k) => `drawing samples at step ${t.step}… ${formatDuration(sec)}${kernelsNote(k)}`);
     drawImage(grid, await sampleGrid(t, n, Math.sqrt(n)));
     lastGridStep = t.step;
     grid.dataset.step = String(t.step);
@@ -557,9 +617,10 @@ async function playFrame(): Promise<void> {
   const count = stepsPerFrame;
   const first = t.step + 1;
   const label = count > 1 ? `steps ${first}–${first + count - 1}` : `step ${first}`;
-  status.start('training', (sec, k) => (k > 0 || sec > 2 ? stepText(`training: ${label}`, sec, k) : trainingText()));
   const kernels0 = engine().stats().pipelines;
   const t0 = performance.now();
+  await compileAhead('both', `training: ${label}`, scratchSteps('both'));
+  status.start('training', (sec, k) => (k > 0 || sec > 2 ? stepText(`training: ${label}`, sec, k) : trainingText()));
   const s = await runSteps('both', count);
   const ms = performance.now() - t0;
   const compiled = engine().stats().pipelines > kernels0;
@@ -654,9 +715,10 @@ async function singleStep(kind: StepKind): Promise<void> {
     applyLiveOptions();
     const n = t.step + 1;
     const label = `step ${n} (${STEP_LABELS[kind]})`;
-    status.start('stepping', (sec, k) => stepText(label, sec, k));
     const kernels0 = engine().stats().pipelines;
     const t0 = performance.now();
+    await compileAhead(kind, label, scratchSteps(kind));
+    status.start('stepping', (sec, k) => stepText(label, sec, k));
     const s = await runSteps(kind, 1);
     const sec = (performance.now() - t0) / 1000;
     if (GanTrainer.diverged(s))
