@@ -51,3 +51,4 @@ export {
 } from './checkpoint.ts';
 export { emaUpdate, copyModuleState, refreshBatchNormStats } from './ema.ts';
 export { deriveSeed } from './seed.ts';
+export { PixelNorm, MinibatchStdDev, ModuleList } from './progressive.ts';
