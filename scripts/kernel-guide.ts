@@ -1030,7 +1030,7 @@ function gramDims(ctx: FigureContext): {
  */
 const RECORDED_BEFORE_SUBS: Record<string, Record<string, string>> = {
   matmul_tiled: { TILE: '64', PER: '4' },
-  conv2d_implicit_gemm_tiled: { PER_M: '4' },
+  conv2d_implicit_gemm_tiled: { PER_M: '4', VEC4: 'false' },
 };
 
 export function figureSpec(root: string, r: GuideResults, f: FigureDef): TileSpec {

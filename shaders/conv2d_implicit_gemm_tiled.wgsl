@@ -20,6 +20,10 @@
 //   tx + 16j) from workgroup memory: 8 workgroup-memory reads for 16 FMAs per step (12 for 32 with PER_M = 8),
 //   while each global value is read once per workgroup instead of once per output. Loads are coalesced: consecutive invocations read consecutive m of
 //   a Wp row, and consecutive pixels of the phase grid (neighbouring src columns) of a src row.
+//   VEC4 (versions tiled-vec4, tiled-128-vec4): the same slabs read as vec4s, and each invocation owns 4
+//   consecutive channels (PER_M/4 such groups, TILE_M/PER_M·4 apart) × 4 consecutive pixels: per step one vec4 of
+//   weights per group and one of src, 2 workgroup-memory reads for 16 FMAs (3 for 32 at TILE_M = 128) instead of
+//   8 (12). The slabs are vec4 arrays in both modes; their layout in memory is the same as a flat f32 array.
 //   Which (tap, channel) a step k is costs integer divisions, so the 16 steps of a slab are decoded once, by 16
 //   invocations, into a small table in workgroup memory (the next slab's while the current one is multiplied).
 // Why this tiling: on a GPU barriers are cheap and workgroup memory cuts global traffic by the tile size; on a
@@ -46,6 +50,7 @@ struct Params {
 override TRANSPOSED: bool = false;
 const TILE_M = {{TILE_M}}u;   // output channels per workgroup (64, or 16 for narrow layers, or 128)
 const PER_M = {{PER_M}}u;     // channels per invocation: 4, or 8 with TILE_M = 128
+const VEC4 = {{VEC4}};        // true: consecutive channels and pixels per invocation, read as vec4s
 const TILE_N = 64u;           // pixels per workgroup
 const SLAB = 16u;             // reduction steps per workgroup-memory slab
 const PER = 4u;               // pixels per invocation
@@ -53,8 +58,8 @@ const WG_N = TILE_N / PER;    // invocations along pixels: 16
 const WG_M = TILE_M / PER_M;  // invocations along channels: 16, 4 or 16
 const INVOCATIONS = WG_N * WG_M;
 
-var<workgroup> wSlab: array<array<f32, TILE_M>, SLAB>;  // wSlab[k][m] = Wp[step k0+k][m0+m]
-var<workgroup> xSlab: array<array<f32, TILE_N>, SLAB>;  // xSlab[k][p] = src value of step k0+k for tile pixel p
+var<workgroup> wSlab: array<array<vec4<f32>, TILE_M / 4u>, SLAB>;  // wSlab[k][m/4][m%4] = Wp[step k0+k][m0+m]
+var<workgroup> xSlab: array<array<vec4<f32>, TILE_N / 4u>, SLAB>;  // xSlab[k][p/4][p%4] = src of step k0+k, pixel p
 // The decoded steps of a slab: src channel offset, tap row/column offsets, Wp row start, and 0/1 for steps ≥ K.
 var<workgroup> stepChan: array<u32, SLAB>;
 var<workgroup> stepRow: array<i32, SLAB>;
@@ -98,6 +103,18 @@ fn decodeStep(slot: u32, k: u32, K: u32, th: PhaseTaps, tw: PhaseTaps, phH: u32,
   stepLive[slot] = select(0u, 1u, k < K);
 }
 
+/** The tile channel of this invocation's accumulator row i (lid.y = ty). */
+fn tileChannel(ty: u32, i: u32) -> u32 {
+  if (VEC4) { return 4u * (ty + (i / 4u) * WG_M) + i % 4u; }
+  return ty + i * WG_M;
+}
+
+/** The tile pixel of this invocation's accumulator column j (lid.x = tx). */
+fn tilePixel(tx: u32, j: u32) -> u32 {
+  if (VEC4) { return 4u * tx + j; }
+  return tx + j * WG_N;
+}
+
 @compute @workgroup_size(WG_N, WG_M)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) flat: u32) {
@@ -126,14 +143,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let srcRow = i32(a) * select(u.strideH, 1, TRANSPOSED);
   let srcCol = i32(b) * select(u.strideW, 1, TRANSPOSED);
 
-  var acc: array<array<f32, PER>, PER_M>;
+  var acc: array<vec4<f32>, PER_M>;  // acc[i][j]: tile channel tileChannel(i), tile pixel tilePixel(j)
   if (flat < SLAB) { decodeStep(flat, flat, K, th, tw, phH, phW); }
   workgroupBarrier();
   for (var k0 = 0u; k0 < K; k0 += SLAB) {
     // Stage 16 × TILE_M weights (4 per invocation, consecutive invocations on consecutive m).
     for (var e = flat; e < SLAB * TILE_M; e += INVOCATIONS) {
       let k = e / TILE_M;
-      wSlab[k][e % TILE_M] = select(0.0, wp[stepW[k] + m0 + e % TILE_M], stepLive[k] != 0u);
+      let m = e % TILE_M;
+      wSlab[k][m / 4u][m % 4u] = select(0.0, wp[stepW[k] + m0 + m], stepLive[k] != 0u);
     }
     // Stage 16 × 64 src values: the im2col entries of this slab's steps for the tile's pixels.
     for (var k = flat / TILE_N; k < SLAB; k += INVOCATIONS / TILE_N) {
@@ -141,18 +159,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let c = srcCol + stepCol[k];
       let ok = live && stepLive[k] != 0u && r >= 0 && r < i32(u.srcH) && c >= 0 && c < i32(u.srcW);
       let idx = srcImage + stepChan[k] + u32(r) * u.srcW + u32(c);
-      xSlab[k][p] = select(0.0, src[select(0u, idx, ok)], ok);
+      xSlab[k][p / 4u][p % 4u] = select(0.0, src[select(0u, idx, ok)], ok);
     }
     workgroupBarrier();
     // Nobody reads the step table again before the barrier below: decode the next slab's steps now.
     if (flat < SLAB) { decodeStep(flat, k0 + SLAB + flat, K, th, tw, phH, phW); }
     for (var k = 0u; k < SLAB; k++) {
-      var wv: array<f32, PER_M>;
-      var xv: array<f32, PER>;
-      for (var i = 0u; i < PER_M; i++) { wv[i] = wSlab[k][lid.y + i * WG_M]; }
-      for (var j = 0u; j < PER; j++) { xv[j] = xSlab[k][lid.x + j * WG_N]; }
-      for (var i = 0u; i < PER_M; i++) {
-        for (var j = 0u; j < PER; j++) { acc[i][j] = fma(wv[i], xv[j], acc[i][j]); }
+      if (VEC4) {
+        let xv = xSlab[k][lid.x];
+        for (var g = 0u; g < PER_M / 4u; g++) {
+          let wv = wSlab[k][lid.y + g * WG_M];
+          for (var r = 0u; r < 4u; r++) { acc[4u * g + r] = fma(vec4<f32>(wv[r]), xv, acc[4u * g + r]); }
+        }
+      } else {
+        var xv: vec4<f32>;
+        for (var j = 0u; j < PER; j++) { let px = lid.x + j * WG_N; xv[j] = xSlab[k][px / 4u][px % 4u]; }
+        for (var i = 0u; i < PER_M; i++) {
+          let m = lid.y + i * WG_M;
+          acc[i] = fma(vec4<f32>(wSlab[k][m / 4u][m % 4u]), xv, acc[i]);
+        }
       }
     }
     workgroupBarrier();
@@ -160,12 +185,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 
   let outHW = u.outH * u.outW;
   for (var j = 0u; j < PER; j++) {
-    let qo = tile0 + lid.x + j * WG_N;
+    let qo = tile0 + tilePixel(lid.x, j);
     if (qo >= pixels) { break; }
     let r = qo % perImage;
     let outBase = (qo / perImage) * u.outC * outHW + (phH + (r / cols) * u.phasesH) * u.outW + phW + (r % cols) * u.phasesW;
     for (var i = 0u; i < PER_M; i++) {
-      let m = m0 + lid.y + i * WG_M;
+      let m = m0 + tileChannel(lid.y, i);
       if (m < u.outC) {
         var bv = 0.0;
         if (u.hasBias != 0u) { bv = bias[m]; }

@@ -138,16 +138,28 @@ const EXPECTED_KERNELS: Record<ConvVersion, string[]> = {
     'conv2d_implicit_gemm_tiled TM=64 TRANSPOSED=true',
     'conv2d_weight_grad_tiled TM=64',
   ],
+  // the gather passes read their tiles as vec4s; the weight gradient runs the 'tiled' kernel
+  'tiled-vec4': [
+    'conv2d_implicit_gemm_tiled TM=64 VEC4 TRANSPOSED=false',
+    'conv2d_implicit_gemm_tiled TM=64 VEC4 TRANSPOSED=true',
+    'conv2d_weight_grad_tiled TM=64',
+  ],
+  'tiled-128-vec4': [
+    'conv2d_implicit_gemm_tiled TM=64 VEC4 TRANSPOSED=false',
+    'conv2d_implicit_gemm_tiled TM=64 VEC4 TRANSPOSED=true',
+    'conv2d_weight_grad_tiled TM=64',
+  ],
 };
 
-/** EXPECTED_KERNELS for a layer: with 'tiled-128', a gather pass with more than 64 output channels has TM=128. */
+/** EXPECTED_KERNELS for a layer: with 'tiled-128(-vec4)', a gather pass with more than 64 output channels has TM=128. */
 function expectedKernels(v: ConvVersion, l: LayerCase): string[] {
-  if (v !== 'tiled-128') return [...EXPECTED_KERNELS[v]].sort();
+  if (v !== 'tiled-128' && v !== 'tiled-128-vec4') return [...EXPECTED_KERNELS[v]].sort();
+  const vec = v === 'tiled-128-vec4' ? ' VEC4' : '';
   // The conv's forward gathers into w[0] channels (not transposed) and its input gradient into w[1] (transposed);
   // a transposed conv the other way round.
   const [forwardC, inputGradC] = l.kind === 'conv' ? [l.w[0], l.w[1]] : [l.w[1], l.w[0]];
   const forwardT = l.kind !== 'conv';
-  const gather = (C: number, t: boolean) => `conv2d_implicit_gemm_tiled TM=${C > 64 ? 128 : 64} TRANSPOSED=${t}`;
+  const gather = (C: number, t: boolean) => `conv2d_implicit_gemm_tiled TM=${C > 64 ? 128 : 64}${vec} TRANSPOSED=${t}`;
   return [gather(forwardC, forwardT), gather(inputGradC, !forwardT), 'conv2d_weight_grad_tiled TM=64'].sort();
 }
 
@@ -166,7 +178,7 @@ async function runVersion(
   engine().onLaunch = (k) => {
     if (!k.shader.startsWith('conv2d_')) return;
     const t = k.constants?.TRANSPOSED;
-    const tm = `TM=${k.subs?.TM ?? k.subs?.TILE_M}`;
+    const tm = `TM=${k.subs?.TM ?? k.subs?.TILE_M}${k.subs?.VEC4 === 'true' ? ' VEC4' : ''}`;
     kernels.add(t === undefined ? `${k.shader} ${tm}` : `${k.shader} ${tm} TRANSPOSED=${t}`);
   };
   let Y: Tensor;
@@ -275,7 +287,7 @@ describe('conv version selection', () => {
       setConvVersion('register-tm8');
       expect(await shaders()).toEqual(['conv2d_implicit_gemm']);
       expect(() => setConvVersion('fast' as ConvVersion)).toThrow(
-        'setConvVersion: unknown version "fast" (expected one of register, register-tm8, register-tm32, tiled, tiled-m16, tiled-128)',
+        'setConvVersion: unknown version "fast" (expected one of register, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4)',
       );
     } finally {
       setConvVersion(null);

@@ -16,7 +16,8 @@
  *   'register…' conv2d_implicit_gemm.wgsl, conv2d_weight_grad.wgsl — register tiles, no workgroup memory: what a
  *               CPU adapter (lavapipe) runs fastest, and correct everywhere.
  *   'tiled…'    conv2d_implicit_gemm_tiled.wgsl, conv2d_weight_grad_tiled.wgsl — 64-wide tiles staged through
- *               workgroup memory, 4×4 per invocation: the classic GPU design, as matmul_tiled.wgsl.
+ *               workgroup memory, 4×4 per invocation: the classic GPU design, as matmul_tiled.wgsl. '…-vec4'
+ *               (gather passes): the same tiles read as vec4s, 4 consecutive channels × 4 pixels per invocation.
  * Each pass at each shape runs its measured winner where the tuner is on (./autotune.ts: by default on GPUs),
  * else the adapter's default: register tiles on CPU adapters, workgroup tiles on GPUs.
  */
@@ -139,7 +140,16 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
  * The conv kernels a pass can run: register tiles with 16 (the default), 8 or 32 output channels per invocation,
  * and workgroup-memory tiles with 64 (or, for narrow layers, 16) or always 16 channels per workgroup.
  */
-export const CONV_VERSIONS = ['register', 'register-tm8', 'register-tm32', 'tiled', 'tiled-m16', 'tiled-128'] as const;
+export const CONV_VERSIONS = [
+  'register',
+  'register-tm8',
+  'register-tm32',
+  'tiled',
+  'tiled-m16',
+  'tiled-128',
+  'tiled-vec4',
+  'tiled-128-vec4',
+] as const;
 export type ConvVersion = (typeof CONV_VERSIONS)[number];
 
 let forcedVersion: ConvVersion | null = null;
@@ -173,29 +183,33 @@ registerTunedKernels(
 );
 
 /**
- * Whether a version uses workgroup tiles, and its channel tile for a pass with `channels` output rows. 'tiled-128'
- * (128 channels, 8 per invocation) exists for the gather kernel only; the weight gradient runs 'tiled' for it.
+ * Whether a version uses workgroup tiles, its channel tile for a pass with `channels` output rows, and whether the
+ * tiles are read as vec4s. 'tiled-128' (128 channels, 8 per invocation) and the '-vec4' versions exist for the
+ * gather kernel only; the weight gradient runs 'tiled' for them.
  */
 function convTile(
   v: ConvVersion,
   channels: number,
   registerTM: number,
   pass: 'gather' | 'wgrad',
-): { tiled: boolean; TM: number } {
+): { tiled: boolean; TM: number; vec4: boolean } {
+  const vec4 = pass === 'gather' && v.endsWith('-vec4');
   switch (v) {
     case 'tiled-128':
-      if (pass === 'gather' && channels > 64) return { tiled: true, TM: 128 };
-      return { tiled: true, TM: tiledChannelTile(channels) };
+    case 'tiled-128-vec4':
+      if (pass === 'gather' && channels > 64) return { tiled: true, TM: 128, vec4 };
+      return { tiled: true, TM: tiledChannelTile(channels), vec4 };
     case 'tiled':
-      return { tiled: true, TM: tiledChannelTile(channels) };
+    case 'tiled-vec4':
+      return { tiled: true, TM: tiledChannelTile(channels), vec4 };
     case 'tiled-m16':
-      return { tiled: true, TM: 16 };
+      return { tiled: true, TM: 16, vec4 };
     case 'register-tm8':
-      return { tiled: false, TM: channelTile(8, channels) };
+      return { tiled: false, TM: channelTile(8, channels), vec4 };
     case 'register-tm32':
-      return { tiled: false, TM: channelTile(32, channels) };
+      return { tiled: false, TM: channelTile(32, channels), vec4 };
     default:
-      return { tiled: false, TM: channelTile(registerTM, channels) };
+      return { tiled: false, TM: channelTile(registerTM, channels), vec4 };
   }
 }
 
@@ -215,7 +229,7 @@ function pickConv(
     const seen = new Set<string>();
     return CONV_VERSIONS.filter((v) => {
       const t = convTile(v, channels, registerTM, pass);
-      const id = `${t.tiled} ${t.TM}`;
+      const id = `${t.tiled} ${t.TM} ${t.vec4}`;
       if (seen.has(id)) return false;
       seen.add(id);
       return true;
@@ -383,12 +397,12 @@ function gatherConvWith(
   const maxPixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
-  const { tiled, TM } = convTile(version, outC, convTiles.gatherTM, 'gather');
+  const { tiled, TM, vec4 } = convTile(version, outC, convTiles.gatherTM, 'gather');
   const TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
   const kernel: Kernel & { shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_tiled' } = tiled
     ? {
         shader: 'conv2d_implicit_gemm_tiled',
-        subs: { TILE_M: String(TM), PER_M: TM === 128 ? '8' : '4' },
+        subs: { TILE_M: String(TM), PER_M: TM === 128 ? '8' : '4', VEC4: String(vec4) },
         constants: { TRANSPOSED: transposed },
       }
     : {
