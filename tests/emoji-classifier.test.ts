@@ -13,6 +13,7 @@ import { formatLabels } from '../src/data/labels.ts';
 import { Rng } from '../src/data/dataset.ts';
 import { encodePng } from '../src/node/png.ts';
 import { readClassifierInfo, FOLDER_TEST_SHARE } from '../src/gan/classifier.ts';
+import { evaluateSamples } from '../src/gan/metrics.ts';
 import {
   classifierPath,
   classNames,
@@ -145,6 +146,13 @@ describe('a labelled folder classifier', () => {
     const collapsed = await evaluateForDataset(folder, reds);
     expect(collapsed.coverage.count).toBeLessThanOrEqual(1);
     expect(collapsed.fd).toBeGreaterThan(real.fd);
+    // the second call reuses the classifier's outputs on the folder: the same numbers as a call that computes them
+    const again = await evaluateForDataset(folder, reds);
+    const fresh = loadClassifierFile(folder);
+    const direct = await evaluateSamples(fresh, reds, all.dataset, { accuracySet: test });
+    fresh.dispose();
+    expect(again).toEqual(direct);
+    expect(collapsed).toEqual(direct);
   });
 
   it('refuses a classifier of other data, other classes or another size', () => {

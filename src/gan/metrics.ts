@@ -17,7 +17,7 @@
  */
 import { permutation, type Dataset } from '../data/dataset.ts';
 import type { Tensor } from '../tensor/index.ts';
-import type { Classifier } from './classifier.ts';
+import type { Classifier, ClassifierOutputs } from './classifier.ts';
 import { formatShape } from '../tensor/shape.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -393,6 +393,12 @@ export interface EvaluateOptions {
    * that of its held-out split.
    */
   accuracySet?: Dataset;
+  /**
+   * The classifier's outputs on `testSet` (and logits on `accuracySet`) from an earlier call with the same classifier
+   * and images, so that repeated scoring (`train --eval-every`) runs the classifier on the samples only.
+   */
+  realOutputs?: ClassifierOutputs;
+  accuracySetLogits?: Float32Array;
 }
 
 /**
@@ -439,7 +445,9 @@ export async function evaluateSamples(
   const k = classifier.config.numClasses;
 
   const generated = await classifier.run(values, n);
-  const real = await classifier.run(testSet.images, testSet.n);
+  const real = opts.realOutputs ?? (await classifier.run(testSet.images, testSet.n));
+  if (real.features.length !== testSet.n * classifier.config.hidden)
+    throw new Error(`evaluateSamples: realOutputs hold ${real.features.length} features, not ${testSet.n} rows`);
   const probs = softmaxRows(generated.logits, k);
 
   const accuracySet = opts.accuracySet ?? testSet;
@@ -449,7 +457,9 @@ export async function evaluateSamples(
     );
   let correct = 0;
   if (accuracySet.labels) {
-    const logits = opts.accuracySet ? (await classifier.run(accuracySet.images, accuracySet.n)).logits : real.logits;
+    const logits = opts.accuracySet
+      ? (opts.accuracySetLogits ?? (await classifier.run(accuracySet.images, accuracySet.n)).logits)
+      : real.logits;
     const { classes } = topClasses(logits, k);
     classes.forEach((c, i) => {
       if (c === accuracySet.labels![i]) correct++;

@@ -13,7 +13,7 @@
  * emoji one). A labelled folder is scored against all its images (a GAN trains on all of them) at the size the
  * generator makes; its classifier's accuracy is reported on its held-out split.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { split, type Dataset } from '../data/dataset.ts';
@@ -25,6 +25,7 @@ import {
   FOLDER_SPLIT_SEED,
   FOLDER_TEST_SHARE,
   type Classifier,
+  type ClassifierOutputs,
 } from '../gan/classifier.ts';
 import { evaluateSamples, type EvaluateOptions, type SampleEvaluation } from '../gan/metrics.ts';
 import type { Tensor } from '../tensor/index.ts';
@@ -195,6 +196,15 @@ export function classNames(dataset: string): readonly string[] {
     : FASHION_MNIST_CLASSES;
 }
 
+const mtime = (path: string) => (existsSync(path) ? statSync(path).mtimeMs : 0);
+
+/**
+ * The last labelled folder scored: its images and the classifier's outputs on them, kept while the folder, its
+ * labels and the classifier file are unchanged (so `train --eval-every` runs the classifier on the samples only).
+ */
+let folderCache:
+  { key: string; all: Dataset; test: Dataset; real: ClassifierOutputs; testLogits: Float32Array } | undefined;
+
 /**
  * Scores generated images [n, C, S, S] in [−1, 1] against `dataset` with its classifier (or the one at
  * `opts.classifier`): mnist and fashion-mnist against their test sets; a labelled folder against all its images at
@@ -214,8 +224,24 @@ export async function evaluateForDataset(
   );
   try {
     if (folder) {
-      const { folder: all, test } = loadFolderSplit(dataset, imageSize);
-      return await evaluateSamples(classifier, samples, all.dataset, { ...opts, accuracySet: test });
+      const file = opts.classifier ?? classifierPath(dataset, imageSize);
+      const key = [resolve(dataset), imageSize, resolve(file), mtime(file), mtime(join(dataset, LABELS_FILE))].join(
+        '|',
+      );
+      if (folderCache?.key !== key) {
+        folderCache = undefined; // free the last folder's images before loading another
+        const { folder: all, test } = loadFolderSplit(dataset, imageSize);
+        const real = await classifier.run(all.dataset.images, all.dataset.n);
+        const testLogits = (await classifier.run(test.images, test.n)).logits;
+        folderCache = { key, all: all.dataset, test, real, testLogits };
+      }
+      const { all, test, real, testLogits } = folderCache;
+      return await evaluateSamples(classifier, samples, all, {
+        ...opts,
+        accuracySet: test,
+        realOutputs: real,
+        accuracySetLogits: testLogits,
+      });
     }
     const testSet = await loadClassifierTestSet(dataset);
     return await evaluateSamples(classifier, samples, testSet, opts);
