@@ -479,7 +479,7 @@ async function runSteps(kind: StepKind, count: number): Promise<StepStats> {
   return s;
 }
 
-/** Seconds the first step of this model took on this adapter last time (it compiles the kernels), if known. */
+/** Seconds the first step of this model took on this adapter last time (with its kernels' compiling), if known. */
 function firstStepKey(): string {
   const t = trainer!;
   return `wgpu-gan-first-step:${engine().adapter.slug}:${t.spec.kind}:${t.opts.batchSize}`;
@@ -500,15 +500,17 @@ function rememberFirstStep(seconds: number): void {
   }
 }
 
-/** "step 1… 14 s, 31 new GPU kernels to compile (…; the first step took 48 s last time; …)". */
-function stepText(label: string, seconds: number, newKernels: number): string {
-  const last = newKernels > 0 ? rememberedFirstStep() : null;
-  return (
-    `${label}… ${formatDuration(seconds)}${kernelsNote(newKernels)}` +
-    (newKernels > 0
-      ? ` (a model's first steps compile its kernels${last ? `; the first step took ${formatDuration(last)} last time` : ''}; later steps reuse them)`
-      : '')
-  );
+/**
+ * "step 1… 14 s (the first step of this model took 48 s last time)" for a model's first step (`first`: its kernels
+ * were just compiled ahead); a step that still compiles kernels says how many, and that later steps reuse them.
+ */
+function stepText(label: string, seconds: number, newKernels: number, first: boolean): string {
+  const last = first ? rememberedFirstStep() : null;
+  const notes = [
+    last ? `the first step of this model took ${formatDuration(last)} last time` : '',
+    newKernels > 0 ? 'later steps reuse the kernels' : '',
+  ].filter(Boolean);
+  return `${label}… ${formatDuration(seconds)}${kernelsNote(newKernels)}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
 
 /** Counts a measured stretch of steps into the speed (stretches that compiled kernels are not typical). */
@@ -619,8 +621,10 @@ async function playFrame(): Promise<void> {
   const label = count > 1 ? `steps ${first}–${first + count - 1}` : `step ${first}`;
   const kernels0 = engine().stats().pipelines;
   const t0 = performance.now();
-  await compileAhead('both', `training: ${label}`, scratchSteps('both'));
-  status.start('training', (sec, k) => (k > 0 || sec > 2 ? stepText(`training: ${label}`, sec, k) : trainingText()));
+  const firstRun = (await compileAhead('both', `training: ${label}`, scratchSteps('both'))) > 0;
+  status.start('training', (sec, k) =>
+    k > 0 || firstRun || sec > 2 ? stepText(`training: ${label}`, sec, k, firstRun) : trainingText(),
+  );
   const s = await runSteps('both', count);
   const ms = performance.now() - t0;
   const compiled = engine().stats().pipelines > kernels0;
@@ -717,8 +721,8 @@ async function singleStep(kind: StepKind): Promise<void> {
     const label = `step ${n} (${STEP_LABELS[kind]})`;
     const kernels0 = engine().stats().pipelines;
     const t0 = performance.now();
-    await compileAhead(kind, label, scratchSteps(kind));
-    status.start('stepping', (sec, k) => stepText(label, sec, k));
+    const firstRun = (await compileAhead(kind, label, scratchSteps(kind))) > 0;
+    status.start('stepping', (sec, k) => stepText(label, sec, k, firstRun));
     const s = await runSteps(kind, 1);
     const sec = (performance.now() - t0) / 1000;
     if (GanTrainer.diverged(s))
