@@ -68,6 +68,16 @@ const cases: Case[] = [
   [() => ['train', '--real-label', '2'], 2, /--real-label: .*\(0, 1\]/],
   [() => ['train', '--g-ema', '1'], 2, /--g-ema: .*\[0, 1\)/],
   [
+    () => ['train', '--loss', 'wasserstein'],
+    2,
+    /--loss: expected one of bce, lsgan, hinge, rahinge, got "wasserstein"/,
+  ],
+  [
+    () => ['train', '--loss', 'hinge', '--real-label', '0.9'],
+    2,
+    /--real-label 0\.9: label smoothing applies to --loss bce or lsgan, not hinge/,
+  ],
+  [
     () => ['sample', '--checkpoint', join(dir, 'ckptdir'), '--out', join(dir, 'g.png')],
     2,
     /--checkpoint .*ckptdir: is a folder/,
@@ -101,6 +111,11 @@ const cases: Case[] = [
   [() => ['train', '--resume', '--out', join(dir, 'dirckpt')], 2, /--resume .*checkpoint\.safetensors: is a folder/],
   [() => ['train', '--resume', '--out', join(dir, 'garbage')], 2, /--resume .*not a checkpoint/],
   [() => ['train', '--resume', '--model', 'dcgan', '--out', join(dir, 'run')], 2, /--resume: .*dense run, not dcgan/],
+  [
+    () => ['train', '--resume', '--model', 'dense', '--loss', 'hinge', '--out', join(dir, 'run')],
+    2,
+    /--resume: .*checkpoint\.safetensors trains with --loss bce; a run cannot change its loss/,
+  ],
   [() => ['train', '--model', 'dcgan32', '--eval-every', '5', '--out', join(dir, 'r5')], 2, /--eval-every/],
   [() => ['train', '--batch', '100', '--limit', '50', '--out', join(dir, 'r6')], 2, /--dataset .*fewer than one batch/],
   [() => ['train', '--final-eval', 'maybe'], 2, /--final-eval: expected true or false, got "maybe"/],
@@ -351,6 +366,30 @@ describe('stale temporary files and logs', () => {
     expect(readFileSync(p, 'utf8')).toBe('{"step":0,"x":null}\n');
     rmSync(d, { recursive: true, force: true });
   });
+
+  it('train --loss lsgan keeps its loss in the checkpoint: --resume continues with it and refuses another', async () => {
+    const out = join(dir, 'lsgan');
+    const first = await run(['train', '--model', 'dense', '--loss', 'lsgan', '--out', out, '--max-steps', '2']);
+    expect(first.code, first.err.join('')).toBe(0);
+    const other = await run([
+      'train',
+      '--model',
+      'dense',
+      '--resume',
+      '--loss',
+      'bce',
+      '--out',
+      out,
+      '--max-steps',
+      '3',
+    ]);
+    expect(other.code).toBe(2);
+    expect(other.err.join('')).toMatch(/trains with --loss lsgan; a run cannot change its loss/);
+    const resumed = await run(['train', '--model', 'dense', '--resume', '--out', out, '--max-steps', '3']);
+    expect(resumed.code, resumed.err.join('')).toBe(0);
+    const steps = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n');
+    expect(steps.map((l) => JSON.parse(l).step)).toEqual([0, 1, 2]);
+  }, 120_000);
 
   it('train --resume cuts log.jsonl and eval.jsonl back to the checkpoint, so no step appears twice', async () => {
     const out = join(dir, 'run');

@@ -44,6 +44,7 @@ import {
   type OptionSpec,
 } from './args.ts';
 import { TRAIN_NUMBER_OPTIONS, type TrainNumberField, type TrainNumberOption } from '../gan/train-options.ts';
+import { GAN_LOSSES, lossTakesRealLabel, type GanLossKind } from '../gan/losses.ts';
 import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
 import { NonFiniteStateError, CheckpointError } from '../nn/checkpoint.ts';
 import { writePng } from '../node/png.ts';
@@ -96,6 +97,14 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   trainNumberSpec('dStepsPerG'),
   trainNumberSpec('dSkipBelow'),
   trainNumberSpec('realLabel'),
+  {
+    name: 'loss',
+    type: 'string',
+    choices: GAN_LOSSES,
+    default: 'bce',
+    arg: 'NAME',
+    help: "the adversarial loss, set when a run starts: bce (the lesson's non-saturating cross-entropy), lsgan (least squares), hinge, rahinge (relativistic average hinge, as MSG-GAN)",
+  },
   {
     name: 'lr-decay',
     type: 'string',
@@ -229,6 +238,8 @@ interface TrainArgs {
   /** Score the generator at the end (`--final-eval`); `finalEvalGiven`: asked for on the command line. */
   finalEval: boolean;
   finalEvalGiven: boolean;
+  /** --loss was given (a resumed run keeps its loss; giving another one is an error). */
+  lossGiven: boolean;
   options: TrainOptions;
   /** Options given on the command line that may change when a run resumes (the others come from the checkpoint). */
   resumeOverrides: Partial<TrainOptions>;
@@ -250,10 +261,15 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     dStepsPerG: o.num('d-steps'),
     dSkipBelow: o.num('d-skip-below'),
     realLabel: o.num('real-label'),
+    loss: o.str('loss') as GanLossKind,
     gEma: o.num('g-ema'),
     ...lrDecay(o.str('lr-decay')),
     seed: o.num('seed'),
   };
+  if (options.realLabel !== 1 && !lossTakesRealLabel(options.loss!))
+    throw new UsageError(
+      `--real-label ${options.realLabel}: label smoothing applies to --loss bce or lsgan, not ${options.loss} (leave it at 1)`,
+    );
   const resumeOverrides: Partial<TrainOptions> = {};
   if (o.given('g-ema')) resumeOverrides.gEma = options.gEma;
   if (o.given('lr-g')) resumeOverrides.lrG = options.lrG;
@@ -275,6 +291,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     evalEvery: o.num('eval-every'),
     finalEval: o.str('final-eval') === 'true',
     finalEvalGiven: o.given('final-eval'),
+    lossGiven: o.given('loss'),
     options,
     resumeOverrides,
   };
@@ -329,6 +346,11 @@ function runSpec(
     if (saved.spec.kind !== spec.kind)
       throw new UsageError(`--resume: ${ckptPath} is a ${saved.spec.kind} run, not ${spec.kind}`);
     spec = saved.spec;
+    const savedLoss = saved.options.loss ?? 'bce';
+    if (a.lossGiven && a.options.loss !== savedLoss)
+      throw new UsageError(
+        `--resume: ${ckptPath} trains with --loss ${savedLoss}; a run cannot change its loss (start a new run in another --out)`,
+      );
     options = { ...options, ...saved.options, ...a.resumeOverrides };
     const step = Number(saved.meta.step ?? 0);
     // the loss points the checkpoint carries (a checkpoint saved by the web page has no log.jsonl beside it)
