@@ -10,8 +10,8 @@
 //     kernels compiled ahead, counted k / n, the step then compiling none), Play disabled with its reason during a
 //     build, Pause acting after the step in flight, New model clearing the old model's numbers, fields that apply
 //     on New model saying so (and the checkpoint recording what the model uses).
-//   - Files that are not a checkpoint / VGG weights are named; kernel explorer fields and ?kernel= checked; no
-//     console errors for any of these messages.
+//   - Files that are not a checkpoint / VGG weights are named, and a checkpoint whose loss history is damaged; kernel
+//     explorer fields and ?kernel= checked; no console errors for any of these messages.
 //   - Style page: a few iterations at 32 px; the preview changes between snapshots; a new run starts clean and a
 //     run stopped before its first preview has no result.
 //   - Kernel explorer: lists every shaders/*.wgsl; conv2d runs with max error below tolerance.
@@ -66,6 +66,19 @@ function cli(args) {
   const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`CLI ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+/** A safetensors file's bytes with `edit` applied to the JSON of its metadata field "meta" (tensors unchanged). */
+function editSafetensorsMeta(bytes, edit) {
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+  const meta = JSON.parse(header.__metadata__.meta);
+  edit(meta);
+  header.__metadata__.meta = JSON.stringify(meta);
+  const raw = Buffer.from(JSON.stringify(header));
+  const json = Buffer.concat([raw, Buffer.alloc((8 - (raw.length % 8)) % 8, ' ')]); // 8-byte aligned, as written
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([length, json, bytes.subarray(8 + headerLength)]);
 }
 const canvasData = (page, id) => page.$eval(`#${id}`, (c) => c.toDataURL());
 const text = (page, id) => page.$eval(`#${id}`, (e) => e.textContent);
@@ -540,6 +553,37 @@ try {
       console.log(`    ${message}`);
       await page.evaluate(() => (document.querySelector('#banner').hidden = true));
     }
+    // A checkpoint of train whose loss history was damaged (a column one value short) is refused, naming the file
+    // and the field, before anything changes.
+    const run = join(work, 'damaged-run');
+    cli([
+      'train',
+      '--model',
+      'dense',
+      '--max-steps',
+      '1',
+      '--batch',
+      '16',
+      '--grid',
+      '4',
+      '--final-eval',
+      'false',
+      '--out',
+      run,
+    ]);
+    const damaged = join(work, 'damaged.safetensors');
+    writeFileSync(
+      damaged,
+      editSafetensorsMeta(readFileSync(join(run, 'checkpoint.safetensors')), (m) => m.lossHistory.lossG.pop()),
+    );
+    await page.setInputFiles('#load', damaged);
+    await page.waitForSelector('#banner.error:not([hidden])');
+    const history = await text(page, 'banner');
+    assert(
+      history.includes('checkpoint damaged.safetensors: meta.lossHistory.lossG has 0 values, but .step has 1'),
+      `a damaged loss history says: ${history}`,
+    );
+    console.log(`    ${history}`);
     assert(
       (await text(page, 'step')) === '0' && (await page.$eval('#grid', (g) => g.dataset.step)) === '0',
       'the model in training was lost',
