@@ -3,7 +3,16 @@ import { mkdtempSync, existsSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor, memoryStats, noGrad } from '../src/tensor/index.ts';
-import { GanTrainer, checkpointSpec, checkSavedOptions, slerp, EMA_STATS_BATCH } from '../src/gan/trainer.ts';
+import {
+  GanTrainer,
+  checkpointSpec,
+  checkSavedOptions,
+  checkGanSpec,
+  growthAt,
+  slerp,
+  EMA_STATS_BATCH,
+} from '../src/gan/trainer.ts';
+import type { MsgGenerator } from '../src/gan/msggan.ts';
 import { GAN_LOSSES } from '../src/gan/losses.ts';
 import * as R from '../src/reference/gan-losses.ts';
 import { ganSpec, buildGan, latentShape } from '../src/gan/models.ts';
@@ -26,6 +35,17 @@ function mismatches(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function fakeDigits(n: number, seed: number): Float32Array {
   const r = rng(seed);
   return Float32Array.from({ length: n * 784 }, (_, i) => (i % 28 > 10 && i % 28 < 18 ? 0.8 : -0.9) + 0.1 * r());
+}
+
+/** n colour images of side `side` in [−1, 1]: a gradient and a blob, with noise. */
+function colourImages(n: number, side: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n * 3 * side * side }, (_, i) => {
+    const x = i % side;
+    const y = Math.floor(i / side) % side;
+    const c = Math.floor(i / (side * side)) % 3;
+    return Math.tanh((x - side / 2) * (c - 1) * 0.3 + (y > side / 2 ? 0.5 : -0.5)) * 0.9 + 0.1 * (r() - 0.5);
+  });
 }
 
 /** Relative tolerance for a loss recomputed in float64 from the float32 logits the trainer used. */
@@ -306,6 +326,111 @@ describe('trainer', () => {
     expect(() => meta({ loss: 'rahinge', realLabel: 0.9 })).toThrow(
       'checkpoint run.safetensors: meta.options: Invalid training option realLabel=0.9: label smoothing applies to loss bce or lsgan, not rahinge (use 1)',
     );
+  });
+
+  it('progressive growing: stage 0 for growImages images, then each stage fades in over growImages and holds for as many', () => {
+    const L = 100;
+    const at = (images: number) => growthAt(images, 2, L);
+    expect([0, 99, 100, 150, 199, 200, 299, 300, 350, 400, 499, 500, 10_000].map(at)).toEqual([
+      { stage: 0, alpha: 1 },
+      { stage: 0, alpha: 1 },
+      { stage: 1, alpha: 0 },
+      { stage: 1, alpha: 0.5 },
+      { stage: 1, alpha: 0.99 },
+      { stage: 1, alpha: 1 },
+      { stage: 1, alpha: 1 },
+      { stage: 2, alpha: 0 },
+      { stage: 2, alpha: 0.5 },
+      { stage: 2, alpha: 1 },
+      { stage: 2, alpha: 1 },
+      { stage: 2, alpha: 1 },
+      { stage: 2, alpha: 1 },
+    ]);
+    expect(growthAt(5000, 0, L)).toEqual({ stage: 0, alpha: 1 });
+  });
+
+  it('progan trains through a fade (finite losses, full-size samples) and a run resumed mid-fade continues exactly', async () => {
+    const spec = ganSpec('progan', { size: 8, width: 4, zDim: 8 });
+    const opts = { batchSize: 4, seed: 3, growImages: 8, loss: 'hinge' as const };
+    const real = [0, 1, 2, 3, 4].map((i) => colourImages(4, 8, 10 + i));
+    const straight = new GanTrainer(spec, opts);
+    const seen = [];
+    for (const r of real) {
+      const s = await straight.readStats(straight.trainBatch(r));
+      for (const v of [s.lossD, s.lossG, s.dReal, s.dFake]) expect(Number.isFinite(v)).toBe(true);
+      seen.push(straight.growth);
+    }
+    // images before each step 0, 4, 8, 12, 16 → stage 0, 0, then stage 1 fading in over 8 images
+    expect(seen).toEqual([
+      { stage: 0, alpha: 1 },
+      { stage: 0, alpha: 1 },
+      { stage: 1, alpha: 0 },
+      { stage: 1, alpha: 0.5 },
+      { stage: 1, alpha: 1 },
+    ]);
+    const z = straight.fixedLatent(3);
+    expect(straight.generate(z).shape).toEqual([3, 3, 8, 8]);
+
+    const first = new GanTrainer(spec, opts);
+    for (const r of real.slice(0, 4)) await first.readStats(first.trainBatch(r));
+    const bytes = await first.saveCheckpoint();
+    first.dispose();
+    const saved = checkpointSpec(bytes);
+    expect(saved.spec).toEqual(spec);
+    expect(saved.meta.growth).toEqual({ stage: 1, alpha: 0.5 });
+    const resumed = new GanTrainer(saved.spec, saved.options);
+    resumed.loadCheckpoint(bytes);
+    expect(resumed.growth).toEqual({ stage: 1, alpha: 0.5 });
+    await resumed.readStats(resumed.trainBatch(real[4]!));
+    expect(Buffer.from(await resumed.saveCheckpoint()).equals(Buffer.from(await straight.saveCheckpoint()))).toBe(true);
+    z.dispose();
+    straight.dispose();
+    resumed.dispose();
+  });
+
+  it("msggan trains with rahinge: every scale's toRGB gets a gradient, samples are full size, D scores any batch", async () => {
+    const t = new GanTrainer(ganSpec('msggan', { size: 16, width: 4, zDim: 8 }), {
+      batchSize: 4,
+      seed: 5,
+      loss: 'rahinge',
+      gEma: 0.9,
+    });
+    const G = t.G as MsgGenerator;
+    const before = await Promise.all(G.parameters().map((p) => p.toArray()));
+    for (let i = 0; i < 2; i++) {
+      const s = await t.readStats(t.trainBatch(colourImages(4, 16, 20 + i)));
+      for (const v of [s.lossD, s.lossG]) expect(Number.isFinite(v)).toBe(true);
+    }
+    const after = await Promise.all(G.parameters().map((p) => p.toArray()));
+    const names = G.namedParameters().map(([k]) => k);
+    const moved = names.filter((_, i) => mismatches(before[i]!, after[i]!) > 0);
+    expect(moved).toEqual(names); // all scales (to_rgb.0 … to_rgb.2) and blocks were trained
+    const x = t.generate(t.fixedLatent(6));
+    expect(x.shape).toEqual([6, 3, 16, 16]);
+    expect(t.discriminate(x).shape).toEqual([6, 1]); // 6 is not a multiple of the stddev group of 4
+    x.dispose();
+    const back = new GanTrainer(t.spec, checkpointSpec(await t.saveCheckpoint()).options);
+    back.loadCheckpoint(await t.saveCheckpoint());
+    expect(back.step).toBe(2);
+    back.dispose();
+    t.dispose();
+  });
+
+  it('growing specs: sizes checked when built and when read from a checkpoint', async () => {
+    expect(() => ganSpec('progan', { size: 24 })).toThrow(
+      'model progan: size must be one of 8, 16, 32, 64, 128 px, got 24',
+    );
+    expect(() => ganSpec('dcgan32', { size: 64 })).toThrow('model dcgan32: its size is fixed at 32 px, not 64');
+    expect(ganSpec('msggan')).toEqual({ kind: 'msggan', zDim: 128, channels: 3, size: 32, width: 32 });
+    expect(checkGanSpec({ kind: 'progan', zDim: 8, channels: 1, size: 16, width: 4 })).toEqual(
+      ganSpec('progan', { zDim: 8, channels: 1, size: 16, width: 4 }),
+    );
+    expect(() => checkGanSpec({ kind: 'progan', zDim: 8, channels: 3, size: 12, width: 4 }, 'a.safetensors')).toThrow(
+      'checkpoint a.safetensors: meta.model.size must be one of 8, 16, 32, 64, 128 for progan, got 12',
+    );
+    expect(() =>
+      checkGanSpec({ kind: 'msggan', zDim: 8, channels: 3, size: 128, width: 512 }, 'a.safetensors'),
+    ).toThrow(/meta\.model\.width gives a weight of \d+ values/);
   });
 
   it('single D-only and G-only steps update only their own network', async () => {

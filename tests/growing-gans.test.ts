@@ -5,8 +5,15 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Tensor, tidy, noGrad, memoryStats, avgPool2d, upsample2d, concat, type Shape } from '../src/tensor/index.ts';
-import { equalizedInit, type Module } from '../src/nn/index.ts';
-import { ProganGenerator, ProganDiscriminator, buildProgan, realsAt, type GrowingConfig } from '../src/gan/progan.ts';
+import { equalizedInit, PixelNorm, MinibatchStdDev, ModuleList, type Module } from '../src/nn/index.ts';
+import {
+  ProganGenerator,
+  ProganDiscriminator,
+  buildProgan,
+  realsAt,
+  minibatchGroup,
+  type GrowingConfig,
+} from '../src/gan/progan.ts';
 import { MsgGenerator, MsgDiscriminator, buildMsggan, imagePyramid, type MsgCombine } from '../src/gan/msggan.ts';
 import { refConv2d, refConvTranspose2d } from '../src/reference/conv.ts';
 import { avgPool2d as refAvgPool, upsample2d as refUpsample } from '../src/reference/pool.ts';
@@ -361,6 +368,18 @@ describe('ProGAN', () => {
     D.dispose();
   });
 
+  it('D scores a batch that is not a multiple of its group size with the largest group that divides it', async () => {
+    expect([8, 6, 5, 3, 2, 1].map((n) => minibatchGroup(n, 4))).toEqual([4, 3, 1, 3, 2, 1]);
+    // D with groups of 2 on a batch of 3 = groups of 1 (n = 3 has no divisor 2): the same as D built with group 1
+    const D = new ProganDiscriminator({ zDim: 3, channels: 2, size: 8, width: 2, mbstdGroup: 2 });
+    equalizedInit(D, 3);
+    const D1 = new ProganDiscriminator({ zDim: 3, channels: 2, size: 8, width: 2, mbstdGroup: 1 });
+    D1.loadStateDict(D.stateDict());
+    const x = Tensor.randn([3, 2, 4, 4], { seed: 8 });
+    await same(D.forward(x), D1.forward(x));
+    for (const t of [x, D, D1]) t.dispose();
+  });
+
   it('realsAt pools the reals to the stage and fades them like G’s output', async () => {
     const x = t64([2, 3, 16, 16], 9);
     const xt = gpu(x);
@@ -403,13 +422,28 @@ describe('ProGAN', () => {
       expect(() => D.forward(Tensor.zeros([2, 3, 16, 16]))).toThrow(
         'ProganDiscriminator(16px, stage 1, alpha 0.5): images of shape [2, 3, 16, 16] must be [N, 3, 8, 8] at this stage',
       );
-      expect(() => D.forward(Tensor.zeros([3, 3, 8, 8]))).toThrow(
-        'minibatchStddev: the batch of 3 (input [3, 8, 4, 4]) is not a positive multiple of the group size 2',
-      );
       expect(() => G.forward(Tensor.zeros([2, 8]))).toThrow(/latent of shape \[2, 8\] must be \[N, 8, 1, 1\]/);
     });
     G.dispose();
     D.dispose();
+  });
+});
+
+describe('layers', () => {
+  it('PixelNorm and MinibatchStdDev modules run their ops; ModuleList names its modules 0, 1, … and is not a layer', async () => {
+    const x = Tensor.randn([4, 3, 2, 2], { seed: 1 });
+    const xs = Float64Array.from(await x.toArray());
+    expectClose(await new PixelNorm().forward(x).toArray(), R.pixelNorm(xs, [4, 3, 2, 2]), 1e-5);
+    expectClose(await new MinibatchStdDev(2).forward(x).toArray(), R.minibatchStddev(xs, [4, 3, 2, 2], 2), 1e-5);
+    // a batch below the group size is one group
+    expectClose(await new MinibatchStdDev(8).forward(x).toArray(), R.minibatchStddev(xs, [4, 3, 2, 2], 4), 1e-5);
+    expect(() => new MinibatchStdDev(0)).toThrow('MinibatchStdDev: group size must be an integer ≥ 1, got 0');
+    const list = new ModuleList([new PixelNorm(), new MinibatchStdDev()]);
+    expect(list.namedChildren().map(([k]) => k)).toEqual(['0', '1']);
+    expect(list.at(1)).toBeInstanceOf(MinibatchStdDev);
+    expect(() => list.at(2)).toThrow('ModuleList: no module 2 (it has 2)');
+    expect(() => list.forward(x)).toThrow('ModuleList is a container: call its modules');
+    x.dispose();
   });
 });
 

@@ -11,6 +11,10 @@
  *     D: Conv(1→64, k4 s2 p1) 28→14, Conv(64→128) 14→7, Conv(128→256) 7→3 (k4 s2 p1), Conv(256→1, k3) 3→1;
  *        LeakyReLU(0.2), BatchNorm on the middle two; outputs a logit.
  * - dcgan32 / dcgan64: the DCGAN paper's architecture for your own 32 or 64 px images (grayscale or RGB).
+ * - progan: progressive growing (./progan.ts) from 4×4 up to `size` (8 to 128 px), with a stage and fade α.
+ * - msggan: MSG-GAN (./msggan.ts): G emits every scale from 4×4 to `size`, D reads each at its block.
+ * The growing kinds' nets are ./progan.ts's modules (state_dict keys `blocks.1.conv1.weight`, `to_rgb.0.bias`, …),
+ * the others a `Net` wrapping one Sequential.
  */
 import {
   Module,
@@ -28,8 +32,10 @@ import {
   dcganInit,
 } from '../nn/index.ts';
 import { manualSeed, type Tensor } from '../tensor/index.ts';
+import { buildProgan, stageChannels, type GrowingConfig } from './progan.ts';
+import { buildMsggan } from './msggan.ts';
 
-export type GanKind = 'dense' | 'dcgan' | 'dcgan32' | 'dcgan64';
+export type GanKind = 'dense' | 'dcgan' | 'dcgan32' | 'dcgan64' | 'progan' | 'msggan';
 
 export interface GanSpec {
   kind: GanKind;
@@ -38,14 +44,39 @@ export interface GanSpec {
   /** Image channels (1 gray, 3 RGB) and side length. */
   channels: number;
   size: number;
-  /** Base width of the dcgan32/64 nets (ngf = ndf); ignored by the lesson models. */
+  /** Base width of the dcgan32/64 nets (ngf = ndf) and of the growing nets (their last stage's channels). */
   width?: number;
 }
 
-export const GAN_KINDS: GanKind[] = ['dense', 'dcgan', 'dcgan32', 'dcgan64'];
+export const GAN_KINDS: GanKind[] = ['dense', 'dcgan', 'dcgan32', 'dcgan64', 'progan', 'msggan'];
+
+/** The kinds whose nets grow over scales (./progan.ts, ./msggan.ts): any size in GROWING_SIZES. */
+export const GROWING_KINDS: readonly GanKind[] = ['progan', 'msggan'];
+export const GROWING_SIZES: readonly number[] = [8, 16, 32, 64, 128];
+
+/** Samples per minibatch standard-deviation group in the growing nets' D (the paper's 4). */
+export const MBSTD_GROUP = 4;
+
+export const isGrowing = (kind: GanKind): boolean => GROWING_KINDS.includes(kind);
+
+/** A growing spec's config for ./progan.ts and ./msggan.ts. */
+export function growingConfig(s: GanSpec): GrowingConfig {
+  return { zDim: s.zDim, channels: s.channels, size: s.size, width: s.width ?? 32, mbstdGroup: MBSTD_GROUP };
+}
 
 /** The spec of each architecture with its defaults filled in (channels may be overridden for dcgan32/64). */
-export function ganSpec(kind: GanKind, opts: { channels?: number; zDim?: number; width?: number } = {}): GanSpec {
+export function ganSpec(
+  kind: GanKind,
+  opts: { channels?: number; zDim?: number; width?: number; size?: number } = {},
+): GanSpec {
+  if (
+    opts.size !== undefined &&
+    !GROWING_KINDS.includes(kind) &&
+    opts.size !== ganSpec(kind, { ...opts, size: undefined }).size
+  )
+    throw new Error(
+      `model ${kind}: its size is fixed at ${ganSpec(kind, { ...opts, size: undefined }).size} px, not ${opts.size}`,
+    );
   switch (kind) {
     case 'dense':
     case 'dcgan':
@@ -56,6 +87,13 @@ export function ganSpec(kind: GanKind, opts: { channels?: number; zDim?: number;
       return { kind, zDim: opts.zDim ?? 100, channels: opts.channels ?? 3, size: 32, width: opts.width ?? 64 };
     case 'dcgan64':
       return { kind, zDim: opts.zDim ?? 100, channels: opts.channels ?? 3, size: 64, width: opts.width ?? 64 };
+    case 'progan':
+    case 'msggan': {
+      const size = opts.size ?? 32;
+      if (!GROWING_SIZES.includes(size))
+        throw new Error(`model ${kind}: size must be one of ${GROWING_SIZES.join(', ')} px, got ${size}`);
+      return { kind, zDim: opts.zDim ?? 128, channels: opts.channels ?? 3, size, width: opts.width ?? 32 };
+    }
     default:
       throw new Error(`Unknown model "${kind}" (expected one of ${GAN_KINDS.join(', ')})`);
   }
@@ -185,15 +223,22 @@ function paperDiscriminator(s: GanSpec): Net {
 
 export interface GanPair {
   spec: GanSpec;
-  G: Net;
-  D: Net;
+  G: Module;
+  D: Module;
 }
 
-/** Builds G and D for a spec, initialised as DCGAN (conv weights N(0, 0.02), BN γ N(1, 0.02), β 0) from `seed`. */
+/**
+ * Builds G and D for a spec, initialised as DCGAN (conv weights N(0, 0.02), BN γ N(1, 0.02), β 0) from `seed`; the
+ * growing kinds with equalized learning rate (weights N(0, 1), biases 0).
+ */
 export function buildGan(spec: GanSpec, seed: number): GanPair {
-  let G: Net, D: Net;
+  let G: Module, D: Module;
   manualSeed(seed); // layers that keep torch's default init (Linear) draw from the global stream
   switch (spec.kind) {
+    case 'progan':
+      return { spec, ...buildProgan(growingConfig(spec), seed) };
+    case 'msggan':
+      return { spec, ...buildMsggan(growingConfig(spec), seed) };
     case 'dense':
       G = denseGenerator(spec);
       D = denseDiscriminator(spec);
@@ -213,6 +258,12 @@ export function buildGan(spec: GanSpec, seed: number): GanPair {
   dcganInit(G, seed * 2 + 1);
   dcganInit(D, seed * 2 + 2);
   return { spec, G, D };
+}
+
+/** Channels of the growing nets' widest (4×4) blocks, for the checkpoint bounds. */
+export function growingTopChannels(s: GanSpec): number {
+  const K = Math.log2(s.size / 4);
+  return stageChannels(s.width ?? 32, K, 0);
 }
 
 /** Shape of a latent batch: dense models take [N, z], convolutional ones [N, z, 1, 1]. */

@@ -91,6 +91,16 @@ export function freeUnlessGraph(out: Tensor, ...temps: Tensor[]): Tensor {
 
 const lrelu = (t: Tensor) => t.leakyRelu(SLOPE);
 
+/**
+ * The group size D's minibatch standard deviation uses for a batch of n: the configured size when it divides n (the
+ * paper's code requires that), else the largest size below it that does (a batch of 6 in groups of 4 → groups of 3),
+ * so D scores any batch — a sample grid, an evaluation — while training batches that are multiples get the paper's.
+ */
+export function minibatchGroup(n: number, group: number): number {
+  for (let g = Math.min(group, n); g > 1; g--) if (n % g === 0) return g;
+  return 1;
+}
+
 /** One of G's blocks: stage 0 makes 4×4 maps from the latent, later ones double the size. */
 export class GeneratorBlock extends Module {
   readonly conv1: Conv2d | ConvTranspose2d;
@@ -152,7 +162,7 @@ export class DiscriminatorBlock extends Module {
     if (this.last)
       return pipe(
         x,
-        (t) => minibatchStddev(t, Math.min(this.mbstdGroup, t.shape[0]!)),
+        (t) => minibatchStddev(t, minibatchGroup(t.shape[0]!, this.mbstdGroup)),
         (t) => this.conv1.forward(t),
         lrelu,
         (t) => this.conv2.forward(t),

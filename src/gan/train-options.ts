@@ -73,6 +73,14 @@ export const TRAIN_NUMBER_OPTIONS = {
     help: "keep an exponential moving average of G's weights (decay D per G step, e.g. 0.999) and draw grids, samples and scores from it; saved as G_ema (0 = off; may be switched on when resuming a run that had none: the average starts from the loaded G)",
   },
   seed: { flag: 'seed', type: 'integer', min: 0, max: MAX_SEED, help: 'seed of init, data order and latents' },
+  growImages: {
+    flag: 'grow-images',
+    arg: 'N',
+    type: 'integer',
+    min: 1,
+    max: 1e9,
+    help: 'progan: images per phase of growing — stage 0 trains on N, each later stage fades in over N and trains at full strength on N more',
+  },
 } as const satisfies Record<string, TrainNumberOption>;
 
 export type TrainNumberField = keyof typeof TRAIN_NUMBER_OPTIONS;

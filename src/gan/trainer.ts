@@ -11,6 +11,9 @@
  *   - one-sided label smoothing: real targets `realLabel` (e.g. 0.9) instead of 1, fakes stay 0.
  * A schedule: with `lrDecayEnd` > 0 both learning rates fall linearly from their values at step `lrDecayStart` to
  * 0 at step `lrDecayEnd` (the schedule of Miyato et al. 2018, SNGAN), so the players settle instead of circling.
+ * Progressive growing (model progan): the stage and fade α of each step follow from the images shown so far,
+ * step·batchSize, and `growImages` (see `growthAt`), so a resumed run continues mid-fade exactly. MSG-GAN (msggan)
+ * feeds every scale of G's output to D.
  * And one for the samples: `gEma` > 0 keeps an exponential moving average of G's weights (`Gema`, decay gEma
  * per G step) that sampling, grids and scores use instead of the last weights (see nn/ema.ts).
  *
@@ -49,7 +52,21 @@ import {
   type CheckpointMeta,
 } from '../nn/index.ts';
 import { CheckpointError, shortJson, isCount } from '../nn/checkpoint.ts';
-import { buildGan, latentShape, ganSpec, GAN_KINDS, type GanKind, type GanSpec, type Net } from './models.ts';
+import {
+  buildGan,
+  latentShape,
+  ganSpec,
+  isGrowing,
+  growingTopChannels,
+  GAN_KINDS,
+  GROWING_SIZES,
+  type GanKind,
+  type GanSpec,
+} from './models.ts';
+import { ProganGenerator, ProganDiscriminator, realsAt } from './progan.ts';
+import { MsgGenerator, MsgDiscriminator } from './msggan.ts';
+import { upsample2d } from '../tensor/index.ts';
+import type { Module } from '../nn/index.ts';
 import { formatShape } from '../tensor/shape.ts';
 
 /** Latents whose batch statistics become the weight average's BatchNorm statistics. */
@@ -78,9 +95,14 @@ export interface TrainOptions {
    * Absent means 'bce', so options written before the field existed (and checkpoints holding them) mean what they did.
    */
   loss?: GanLossKind;
+  /**
+   * progan: images shown in each phase of growing — stage 0 trains for growImages, then each later stage fades in
+   * over growImages and trains at α = 1 for growImages more (the paper's 800k). Absent means the default.
+   */
+  growImages?: number;
 }
 
-export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+export const DEFAULT_TRAIN_OPTIONS: Required<TrainOptions> = {
   batchSize: 128,
   lrG: 2e-4,
   lrD: 2e-4,
@@ -94,6 +116,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   lrDecayEnd: 0,
   seed: 1,
   loss: 'bce',
+  growImages: 20_000,
 };
 
 /**
@@ -130,7 +153,7 @@ export function checkTrainOptions(o: TrainOptions): void {
   };
   // The ranges the CLI and the web page check too (./train-options.ts).
   for (const [field, range] of Object.entries(TRAIN_NUMBER_OPTIONS) as [TrainNumberField, NumberRange][]) {
-    if (!inRange(range, o[field]))
+    if (!inRange(range, o[field] ?? DEFAULT_TRAIN_OPTIONS[field]))
       bad(field, `must be ${describeRange(range)}${range.limit ? ` (${range.limit})` : ''}`);
   }
   if (!Number.isInteger(o.lrDecayStart) || o.lrDecayStart < 0) bad('lrDecayStart', 'must be an integer step ≥ 0');
@@ -155,15 +178,33 @@ function stepResult(stats: Tensor, step: number, dSkipped: boolean, gStepped: bo
   return { stats, values, step, dSkipped, gStepped };
 }
 
+/** The stage and fade of a progressive (progan) step; other kinds train at their full size (stage K, α 1). */
+export interface Growth {
+  stage: number;
+  alpha: number;
+}
+
+/**
+ * The stage and α of progressive growing after `images` images, with the last stage K and phases of L images:
+ * stage 0 for the first L; then stage k (1 ≤ k ≤ K) from L + 2(k−1)L on, α rising linearly from 0 to 1 over its
+ * first L images and staying 1 for the next L; after the last fade, stage K at α = 1 for good.
+ */
+export function growthAt(images: number, K: number, L: number): Growth {
+  if (images < L || K === 0) return { stage: 0, alpha: 1 };
+  const k = Math.floor((images - L) / (2 * L)) + 1;
+  if (k > K) return { stage: K, alpha: 1 };
+  return { stage: k, alpha: Math.min(1, (images - L - 2 * (k - 1) * L) / L) };
+}
+
 export class GanTrainer {
   readonly spec: GanSpec;
   readonly opts: TrainOptions;
-  readonly G: Net;
-  readonly D: Net;
+  readonly G: Module;
+  readonly D: Module;
   readonly optG: Adam;
   readonly optD: Adam;
   /** The generator's weight average (options.gEma > 0), else null. */
-  readonly Gema: Net | null;
+  readonly Gema: Module | null;
   /** Which generator `generate` (grids, samples, scores) uses: the average when there is one, or the trained one. */
   sampleFrom: 'ema' | 'raw';
   /** The checkpoint module `generate` draws from: G_ema (the weight average) or G. */
@@ -204,7 +245,7 @@ export class GanTrainer {
     return Tensor.randn(latentShape(this.spec, n), { seed: deriveSeed(this.opts.seed, `${stream}:${index}`) });
   }
 
-  private setRequiresGrad(m: Net, on: boolean): void {
+  private setRequiresGrad(m: Module, on: boolean): void {
     for (const p of m.parameters()) p.requiresGrad = on;
   }
 
@@ -276,7 +317,43 @@ export class GanTrainer {
   private beginStep(): number {
     const step = this.step++;
     this.applyLearningRates(step);
+    this.applyGrowth(this.growthOf(step));
     return step;
+  }
+
+  /** The stage and α of a step (progan: from the images shown before it; other kinds: the full size). */
+  growthOf(step: number): Growth {
+    const K = Math.log2(this.spec.size / 4);
+    if (this.spec.kind !== 'progan') return { stage: Number.isInteger(K) ? K : 0, alpha: 1 };
+    const o = { ...DEFAULT_TRAIN_OPTIONS, ...this.opts };
+    return growthAt(step * o.batchSize, K, o.growImages);
+  }
+
+  /** The stage and α the nets are at: the last step's (what samples, scores and checkpoints show). */
+  get growth(): Growth {
+    return this.growthOf(Math.max(0, this.step - 1));
+  }
+
+  private applyGrowth(g: Growth): void {
+    for (const m of [this.G, this.D, this.Gema])
+      if (m instanceof ProganGenerator || m instanceof ProganDiscriminator) m.setGrowth(g.stage, g.alpha);
+  }
+
+  /** G's fakes for D: one image batch, or (msggan) every scale. */
+  private fakes(z: Tensor): Tensor | Tensor[] {
+    return this.G instanceof MsgGenerator ? this.G.forwardScales(z) : this.G.forward(z);
+  }
+
+  /** D's outputs on fakes from `fakes`. */
+  private scoreFakes(f: Tensor | Tensor[]): Tensor {
+    if (Array.isArray(f)) return (this.D as MsgDiscriminator).forwardScales(f);
+    return this.D.forward(f);
+  }
+
+  /** D's outputs on full-size real images (progan: pooled to the stage and faded as G's output is; msggan: its pyramid). */
+  private scoreReals(x: Tensor): Tensor {
+    if (this.D instanceof ProganDiscriminator) return this.D.forward(realsAt(x, this.D.stage, this.D.alpha));
+    return this.D.forward(x);
   }
 
   private applyLearningRates(step: number): void {
@@ -311,10 +388,10 @@ export class GanTrainer {
    * Returns [lossD, mean D(x), mean D(G(z))] (see GanStepResult for what the means are of).
    */
   private discriminatorUpdate(x: Tensor, n: number, step: number): Tensor {
-    const fake = noGrad(() => this.G.forward(this.latent(n, 'd', step)));
+    const fake = noGrad(() => this.fakes(this.latent(n, 'd', step)));
     this.optD.zeroGrad();
-    const dReal = this.D.forward(x);
-    const dFake = this.D.forward(fake);
+    const dReal = this.scoreReals(x);
+    const dFake = this.scoreFakes(fake);
     const lossD = discriminatorLoss(this.loss, dReal, dFake, this.opts.realLabel);
     lossD.backward();
     this.optD.step();
@@ -331,8 +408,8 @@ export class GanTrainer {
     this.setRequiresGrad(this.D, false);
     try {
       this.optG.zeroGrad();
-      const out = this.D.forward(this.G.forward(this.latent(n, 'g', step)));
-      const dReal = generatorLossNeedsReal(this.loss) ? noGrad(() => this.D.forward(x!)) : null;
+      const out = this.scoreFakes(this.fakes(this.latent(n, 'g', step)));
+      const dReal = generatorLossNeedsReal(this.loss) ? noGrad(() => this.scoreReals(x!)) : null;
       const lossG = generatorLoss(this.loss, out, dReal);
       lossG.backward();
       this.optG.step();
@@ -388,19 +465,29 @@ export class GanTrainer {
    * weight average when there is one and `from` (default `sampleFrom`) is 'ema'.
    */
   generate(z: Tensor, from: 'ema' | 'raw' = this.sampleFrom): Tensor {
+    this.applyGrowth(this.growth);
     if (this.Gema && from === 'ema') {
       this.refreshEmaStats();
       const Gema = this.Gema;
-      return noGrad(() => Gema.forward(z));
+      return noGrad(() => this.fullSize(Gema.forward(z)));
     }
     return noGrad(() => {
       this.G.eval();
       try {
-        return this.G.forward(z);
+        return this.fullSize(this.G.forward(z));
       } finally {
         this.G.train();
       }
     });
+  }
+
+  /** A progan stage's images upsampled (nearest) to the model's size, so grids and scores see one size. */
+  private fullSize(images: Tensor): Tensor {
+    const side = images.shape[2]!;
+    if (side === this.spec.size) return images;
+    const out = upsample2d(images, this.spec.size / side);
+    images.dispose();
+    return out;
   }
 
   /**
@@ -410,17 +497,19 @@ export class GanTrainer {
   private refreshEmaStats(): void {
     const Gema = this.Gema;
     if (!Gema || !this.emaStatsStale) return;
+    if (Gema.namedBuffers().length === 0) return void (this.emaStatsStale = false); // no BatchNorm (the growing nets)
     tidy(() => refreshBatchNormStats(Gema, () => Gema.forward(this.latent(EMA_STATS_BATCH, 'ema-stats', 0))));
     Gema.eval();
     this.emaStatsStale = false;
   }
 
-  /** Discriminator logits for `x` in eval mode (running BatchNorm statistics), as [N, 1]. */
+  /** Discriminator outputs for full-size images `x` in eval mode (running BatchNorm statistics), as [N, 1]. */
   discriminate(x: Tensor): Tensor {
+    this.applyGrowth(this.growth);
     return noGrad(() => {
       this.D.eval();
       try {
-        return this.D.forward(x);
+        return tidy(() => this.scoreReals(x));
       } finally {
         this.D.train();
       }
@@ -452,6 +541,7 @@ export class GanTrainer {
       epoch: this.epoch,
       lastLossD: Number.isFinite(this.lastLossD) ? this.lastLossD : null,
       options: this.opts,
+      ...(this.spec.kind === 'progan' ? { growth: this.growth } : {}),
       ...extra,
     };
   }
@@ -462,7 +552,7 @@ export class GanTrainer {
    */
   async saveCheckpoint(extra: Record<string, unknown> = {}): Promise<Uint8Array> {
     this.refreshEmaStats();
-    const modules: Record<string, Net> = { G: this.G, D: this.D };
+    const modules: Record<string, Module> = { G: this.G, D: this.D };
     if (this.Gema) modules.G_ema = this.Gema;
     return saveCheckpoint(modules, { optG: this.optG, optD: this.optD }, this.checkpointMeta(extra));
   }
@@ -472,7 +562,7 @@ export class GanTrainer {
    * weight average (a run that starts averaging on resume) starts the average from the loaded G.
    */
   loadCheckpoint(bytes: Uint8Array, file?: string): CheckpointMeta {
-    const modules: Record<string, Net> = { G: this.G, D: this.D };
+    const modules: Record<string, Module> = { G: this.G, D: this.D };
     const averaged = this.Gema !== null && checkpointModules(bytes, file).includes('G_ema');
     if (averaged) modules.G_ema = this.Gema!;
     // Checks metadata, keys, shapes, dtypes and that every value is finite before anything is written.
@@ -484,6 +574,7 @@ export class GanTrainer {
     this.lastLossD = typeof meta.lastLossD === 'number' ? meta.lastLossD : Infinity;
     // The options, not the saved optimizers, set the rates: a resume may have changed lrG/lrD or the schedule.
     this.applyLearningRates(this.step);
+    this.applyGrowth(this.growth);
     return meta;
   }
 
@@ -510,6 +601,10 @@ export const SPEC_LIMITS = { zDim: 4096, width: 512, weightValues: 2 ** 25 } as 
 export function largestWeight(s: GanSpec): number {
   if (s.kind === 'dense') return Math.max(s.zDim * 256, 1024 * 784);
   if (s.kind === 'dcgan') return Math.max(s.zDim * 256 * 9, 256 * 128 * 9, 128 * 256 * 16);
+  if (isGrowing(s.kind)) {
+    const c = growingTopChannels(s); // G's first layer zDim×c×4×4; D's last convs c×c×4×4 and (msggan) c×(2c+1)×3×3
+    return Math.max(s.zDim * c * 16, c * c * 16, c * (2 * c + 1) * 9);
+  }
   const top = (s.width ?? 64) * 2 ** (Math.log2(s.size / 4) - 1); // channels of G's first / D's last feature map
   return Math.max(s.zDim * top * 16, top * (top / 2) * 16);
 }
@@ -536,12 +631,15 @@ export function checkGanSpec(value: unknown, file?: string): GanSpec {
     return v as number;
   };
   const zDim = intIn('zDim', 1, SPEC_LIMITS.zDim);
-  const hasWidth = kind === 'dcgan32' || kind === 'dcgan64';
+  const growing = isGrowing(kind);
+  const hasWidth = kind === 'dcgan32' || kind === 'dcgan64' || growing;
   const channels = hasWidth ? intIn('channels', 1, 3) : intIn('channels', 1, 1);
   if (channels === 2) bad('channels', 'must be 1 or 3', channels);
   const width = hasWidth ? intIn('width', 1, SPEC_LIMITS.width) : undefined;
   if (!hasWidth && m.width !== undefined) bad('width', `must be absent for ${kind}`, m.width);
-  const spec = ganSpec(kind, { zDim, channels, width });
+  if (growing && !GROWING_SIZES.includes(m.size as number))
+    bad('size', `must be one of ${GROWING_SIZES.join(', ')} for ${kind}`, m.size);
+  const spec = ganSpec(kind, { zDim, channels, width, ...(growing ? { size: m.size as number } : {}) });
   if (m.size !== spec.size) bad('size', `must be ${spec.size} for ${kind}`, m.size);
   const largest = largestWeight(spec);
   if (largest > SPEC_LIMITS.weightValues)

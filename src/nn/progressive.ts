@@ -16,7 +16,7 @@ export class PixelNorm extends Module {
 /**
  * Appends one channel: the standard deviation of each feature over a group of `groupSize` samples, averaged to one
  * value per group (ProGAN §3). A batch smaller than the group size forms one group; a larger one must be a multiple
- * of it.
+ * of it (the op's error names both).
  */
 export class MinibatchStdDev extends Module {
   constructor(readonly groupSize = 4) {
