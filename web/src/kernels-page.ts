@@ -38,6 +38,8 @@ import * as normRef from '../../src/reference/norm.ts';
 import * as poolRef from '../../src/reference/pool.ts';
 import * as optimRef from '../../src/reference/optim.ts';
 import * as finiteRef from '../../src/reference/finite.ts';
+import * as ganOpsRef from '../../src/reference/gan-ops.ts';
+import { pixelNorm, minibatchStddev, fade } from '../../src/tensor/gan-ops.ts';
 import { nonFiniteCounts } from '../../src/tensor/finite.ts';
 import { $, h, navBar, startGpu, banner, errorText } from './common.ts';
 
@@ -223,6 +225,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
   matmul: withMatmul('register'),
   matmul_naive: withMatmul('naive'),
   matmul_tiled: withMatmul('tiled'),
+  matmul_tiled_vec4: withMatmul('tiled-vec4'),
   matmul_split_sum: splitMatmulExperiment(),
   pool_max: poolExperiment('max'),
   pool_avg: poolExperiment('avg'),
@@ -239,6 +242,61 @@ const EXPERIMENTS: Record<string, Experiment> = {
         reference: () => poolRef.upsample2d(f64(x), xs, s, s),
         shape: [xs[0], xs[1], xs[2] * s, xs[3] * s],
         describe: `x ${fmtShape(xs)}`,
+      };
+    },
+  },
+  pixel_norm: {
+    call: 'pixelNorm(x) (over the channels at each sample and position)',
+    fields: [...imageFields],
+    prepare(v, random) {
+      const xs = shape4(v, 'N', 'C', 'H', 'W');
+      const x = random(size(xs));
+      return {
+        inputs: () => [Tensor.fromArray(x, xs)],
+        op: ([t]) => pixelNorm(t),
+        reference: () => ganOpsRef.pixelNorm(f64(x), xs),
+        shape: xs,
+        describe: `x ${fmtShape(xs)}`,
+      };
+    },
+  },
+  minibatch_stddev: {
+    call: 'minibatchStddev(x, groupSize) (one more channel: the group’s mean standard deviation)',
+    fields: [
+      { key: 'N', label: 'batch N', value: 4 },
+      { key: 'C', label: 'channels C', value: 3 },
+      { key: 'H', label: 'height H', value: 5 },
+      { key: 'W', label: 'width W', value: 5 },
+      { key: 'G', label: 'group size', value: 2, rule: { int: true, min: 1 } },
+    ],
+    prepare(v, random) {
+      const xs = shape4(v, 'N', 'C', 'H', 'W');
+      const G = num(v, 'G');
+      const x = random(size(xs));
+      return {
+        inputs: () => [Tensor.fromArray(x, xs)],
+        // a batch that is not a multiple of the group: the op throws, naming both
+        op: ([t]) => minibatchStddev(t, G),
+        reference: () => ganOpsRef.minibatchStddev(f64(x), xs, G),
+        shape: [xs[0], xs[1] + 1, xs[2], xs[3]],
+        describe: `x ${fmtShape(xs)}, groups of ${G}`,
+      };
+    },
+  },
+  fade: {
+    call: 'fade(a, b, alpha) = (1 − α)·a + α·b',
+    fields: [...imageFields, { key: 'alpha', label: 'α', value: 0.3, rule: { min: 0, max: 1 } }],
+    prepare(v, random) {
+      const xs = shape4(v, 'N', 'C', 'H', 'W');
+      const alpha = num(v, 'alpha');
+      const a = random(size(xs));
+      const b = random(size(xs));
+      return {
+        inputs: () => [Tensor.fromArray(a, xs), Tensor.fromArray(b, xs)],
+        op: ([at, bt]) => fade(at, bt, alpha),
+        reference: () => ganOpsRef.fade(f64(a), f64(b), alpha),
+        shape: xs,
+        describe: `a and b ${fmtShape(xs)}, uniform in [-1, 1)`,
       };
     },
   },
