@@ -415,6 +415,7 @@ async function compileAhead(kind: string, label: string, work: (scratch: GanTrai
   const kernels = engine().captureKernels(() => {
     const scratch = new GanTrainer(t.spec, t.opts);
     scratch.sampleFrom = t.sampleFrom;
+    scratch.step = t.step; // where the run is (a growing model's kernels follow its stage)
     try {
       work(scratch);
     } finally {
