@@ -5,6 +5,7 @@
  *   npx tsx scripts/fetch-emoji.ts --size 32                      (the data: data/emoji-32/)
  *   npx tsx src/cli/train-classifier.ts --dataset data/emoji-32   (the classifier: data/emoji-32/classifier-32.safetensors)
  *   npx tsx scripts/emoji-score.ts --dataset data/emoji-32        (this: measure, record, render)
+ *   npx tsx scripts/emoji-score.ts --dataset DIR --classifier FILE (another classifier of the folder, e.g. --balance)
  *   npx tsx scripts/emoji-score.ts --render                       (only the README, from results.json)
  *
  * Per folder and size: the classifier's training record (epochs, seconds, held-out accuracy as stored), its accuracy
@@ -29,7 +30,9 @@ import {
   softmaxRows,
   topClasses,
 } from '../src/gan/metrics.ts';
-import { classifierPath, loadClassifierFile, loadFolderSplit } from '../src/node/eval-models.ts';
+import { classifierPath, evaluateForDataset, loadClassifierFile, loadFolderSplit } from '../src/node/eval-models.ts';
+import { GanTrainer } from '../src/gan/trainer.ts';
+import { ganSpec } from '../src/gan/models.ts';
 import { ensureDir, writeFileAtomic } from '../src/node/files.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,6 +60,8 @@ interface ScoreResult {
   };
   fd: { samples: number; reference: number; realVsReal: number; blurredVsReal: number };
   realImagesAsSamples: { threshold: number; confidentRate: number; coverage: number; histogram: number[] };
+  /** An untrained DCGAN of the folder's size (seed 1), scored as `eval` scores a checkpoint: the other end of the scale. */
+  untrainedGenerator?: { model: string; fd: number; coverage: number; confidentRate: number };
   adapter: string;
   loadavg: number[];
   cpuCores: number;
@@ -88,12 +93,12 @@ function blur(images: Float32Array, n: number, c: number, s: number): Float32Arr
   return out;
 }
 
-async function measure(dataset: string, size?: number): Promise<ScoreResult> {
+async function measure(dataset: string, size?: number, classifierFile?: string): Promise<ScoreResult> {
   await initEngine();
   const { folder, test } = loadFolderSplit(dataset, size);
   const all = folder.dataset;
   const s = all.h;
-  const file = classifierPath(dataset, s);
+  const file = classifierFile ?? classifierPath(dataset, s);
   const info = readClassifierInfo(new Uint8Array(readFileSync(file)), file);
   const classifier = loadClassifierFile(dataset, file, { imageSize: s });
   const k = folder.classes.length;
@@ -130,6 +135,15 @@ async function measure(dataset: string, size?: number): Promise<ScoreResult> {
   const probs = softmaxRows(real.logits, k);
   const threshold = 0.9;
   classifier.dispose();
+  let untrainedGenerator: ScoreResult['untrainedGenerator'];
+  if (s === 32 || s === 64) {
+    const model = s === 32 ? 'dcgan32' : 'dcgan64';
+    const trainer = new GanTrainer(ganSpec(model), { batchSize: 16, seed: 1 });
+    const samples = await trainer.sampleValues(EVAL_SAMPLES, 12345);
+    trainer.dispose();
+    const e = await evaluateForDataset(dataset, samples, { classifier: file, imageSize: s });
+    untrainedGenerator = { model, fd: e.fd, coverage: e.coverage.count, confidentRate: e.confidentRate };
+  }
   const perClass = folder.classes.map((_, c) => all.labels.filter((l) => l === c).length);
   return {
     dataset,
@@ -155,6 +169,7 @@ async function measure(dataset: string, size?: number): Promise<ScoreResult> {
       coverage: classCoverage(probs, k, { threshold }).count,
       histogram: classHistogram(probs, k),
     },
+    ...(untrainedGenerator ? { untrainedGenerator } : {}),
     adapter: `${engine().adapter.description || engine().adapter.device} (${engine().adapter.slug})`,
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
     cpuCores: cpus().length,
@@ -162,6 +177,10 @@ async function measure(dataset: string, size?: number): Promise<ScoreResult> {
   };
 }
 
+const meanOf = (xs: (number | null)[]) => {
+  const present = xs.filter((x): x is number => x !== null);
+  return present.reduce((a, b) => a + b, 0) / present.length;
+};
 const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
 
 function render(results: ScoreResult[]): string {
@@ -190,18 +209,31 @@ function render(results: ScoreResult[]): string {
   ];
   for (const r of results) {
     const c = r.classifier;
-    const t = c.training as { epochs?: number; seconds?: number; batch?: number; lr?: number; trainImages?: number };
+    const t = c.training as {
+      epochs?: number;
+      seconds?: number;
+      batch?: number;
+      lr?: number;
+      trainImages?: number;
+      balance?: number;
+    };
     const cfg = c.config as { conv1?: number; conv2?: number; hidden?: number };
     lines.push(
-      `## ${r.dataset} at ${r.size}×${r.size}`,
+      `## ${r.dataset} at ${r.size}×${r.size}, classifier ${r.classifier.file.replace(`${ROOT}/`, '')}`,
       '',
       `${r.images} images in ${r.classes.length} categories (${r.dataName}).`,
       '',
-      `- **Classifier:** conv ${cfg.conv1}/${cfg.conv2}, ${cfg.hidden} features; ${t.epochs} epochs of batch ${t.batch} at lr ${t.lr} on ${t.trainImages} images took ${t.seconds} s` +
-        ` (${r.adapter}, load average ${r.loadavg.join(' / ')} on ${r.cpuCores} cores: the machine was shared).`,
-      `- **Held-out accuracy:** ${pct(c.testAccuracy)} on ${c.testImages} images (float16 weights); always answering the largest category would score ${pct(c.majorityClassShare)}.`,
+      `- **Classifier:** conv ${cfg.conv1}/${cfg.conv2}, ${cfg.hidden} features; ${t.epochs} epochs of batch ${t.batch} at lr ${t.lr} on ${t.trainImages} images` +
+        (t.balance ? `, class weights (N / (K·n_c))^${t.balance} (\`--balance ${t.balance}\`)` : ', unweighted loss') +
+        `, took ${t.seconds} s on ${r.adapter} (${r.cpuCores} cores shared with other work; the score below was measured at load average ${r.loadavg.join(' / ')}).`,
+      `- **Held-out accuracy:** ${pct(c.testAccuracy)} on ${c.testImages} images (float16 weights); always answering the largest category would score ${pct(c.majorityClassShare)}; the mean of the per-category accuracies is ${pct(meanOf(c.testAccuracyPerClass))}.`,
       `- **Real-vs-real Fréchet distance:** ${r.fd.realVsReal.toFixed(2)} (${r.fd.samples} vs ${r.fd.reference} images) — the floor a generator's distance is read against.`,
       `- **The same half A blurred** (4× box down, nearest up): ${r.fd.blurredVsReal.toFixed(2)} — the score sees lost detail.`,
+      ...(r.untrainedGenerator
+        ? [
+            `- **An untrained ${r.untrainedGenerator.model}** (seed 1, 2,000 samples as \`eval\` draws them): Fréchet distance ${r.untrainedGenerator.fd.toFixed(2)}, ${r.untrainedGenerator.coverage}/${r.classes.length} categories, ${pct(r.untrainedGenerator.confidentRate)} confident — where training starts.`,
+          ]
+        : []),
       `- **Real images scored as samples:** ${pct(r.realImagesAsSamples.confidentRate)} confident at p ≥ ${r.realImagesAsSamples.threshold}, ${r.realImagesAsSamples.coverage}/${r.classes.length} categories covered — the ceiling of those two figures.`,
       '',
       '| category | images | held out | held-out accuracy | real images assigned |',
@@ -215,13 +247,19 @@ function render(results: ScoreResult[]): string {
       '',
     );
   }
-  lines.push(
-    '**Reading it.** People & Body holds 60% of the images (its 2,261 include 1,875 skin-tone variations), so',
-    'the categories are unbalanced, and a few (Component: 5 images, the skin-tone swatches and hair parts) are too',
-    'small to learn; `fetch-emoji --variants base` keeps one tone per emoji (1,911 images, People & Body 20%).',
-    'Coverage counts categories with at least one confident sample, so its ceiling is what the real images reach.',
-    '',
-  );
+  const first = results[0];
+  if (first) {
+    const largest = first.imagesPerClass.indexOf(Math.max(...first.imagesPerClass));
+    const smallest = first.imagesPerClass.indexOf(Math.min(...first.imagesPerClass));
+    lines.push(
+      `**Reading it.** ${first.classes[largest]} holds ${pct(first.imagesPerClass[largest]! / first.images)} of the images (most of`,
+      `them skin-tone variations), so the categories are unbalanced, and ${first.classes[smallest]} (${first.imagesPerClass[smallest]} images) is too small`,
+      'to learn; `fetch-emoji --variants base` keeps one tone per emoji. `train-classifier --balance 0.5` weighs the',
+      "loss against the imbalance (compare the two classifiers' tables where both are listed). Coverage counts",
+      'categories with at least one confident sample, so its ceiling is what the real images reach, not all categories.',
+      '',
+    );
+  }
   return lines.join('\n');
 }
 
@@ -237,12 +275,14 @@ if (process.argv.includes('--render')) {
   const size = flag('size');
   let r: ScoreResult;
   try {
-    r = await measure(dataset, size === undefined ? undefined : Number(size));
+    r = await measure(dataset, size === undefined ? undefined : Number(size), flag('classifier'));
   } catch (e) {
     console.error(`emoji-score: ${(e as Error).message}`);
     process.exit(1);
   }
-  const results = readResults().filter((x) => !(x.dataset === r.dataset && x.size === r.size));
+  const results = readResults().filter(
+    (x) => !(x.dataset === r.dataset && x.size === r.size && x.classifier.file === r.classifier.file),
+  );
   results.push(r);
   writeFileAtomic(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
   writeFileAtomic(join(OUT, 'README.md'), render(results));
