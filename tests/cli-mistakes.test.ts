@@ -67,6 +67,14 @@ const cases: Case[] = [
   [() => ['train', '--beta1', '1'], 2, /--beta1: .*\[0, 1\)/],
   [() => ['train', '--real-label', '2'], 2, /--real-label: .*\(0, 1\]/],
   [() => ['train', '--g-ema', '1'], 2, /--g-ema: .*\[0, 1\)/],
+  [() => ['train', '--model', 'dcgan', '--size', '64'], 2, /--model dcgan: its size is fixed at 28 px, not 64/],
+  [
+    () => ['train', '--model', 'progan', '--size', '12'],
+    2,
+    /--model progan: size must be one of 8, 16, 32, 64, 128 px/,
+  ],
+  [() => ['train', '--model', 'msggan', '--width', '4'], 2, /--width: /],
+  [() => ['train', '--model', 'dense', '--width', '16'], 2, /--width: model dense has a fixed width/],
   [
     () => ['train', '--loss', 'wasserstein'],
     2,

@@ -71,7 +71,21 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     choices: GAN_KINDS,
     default: 'dcgan',
     arg: 'NAME',
-    help: "dense | dcgan (the lesson's 28×28 models) | dcgan32 | dcgan64",
+    help: "dense | dcgan (the lesson's 28×28 models) | dcgan32 | dcgan64 | progan | msggan (nets that grow over scales, --size 8…128)",
+  },
+  {
+    name: 'size',
+    type: 'integer',
+    min: 8,
+    max: 128,
+    help: 'progan and msggan: image size, one of 8, 16, 32, 64, 128 [32] (the other models have a fixed size)',
+  },
+  {
+    name: 'width',
+    type: 'integer',
+    min: 8,
+    max: 512,
+    help: "dcgan32, dcgan64, progan, msggan: channels of the nets' widest block [64 for dcgan32/64, 32 for progan/msggan]",
   },
   {
     name: 'dataset',
@@ -112,6 +126,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     help: 'both learning rates fall linearly from their value at step A to 0 at step B (may be added or replaced when resuming a run; a run past B resumes only with a new one) [off]',
   },
   trainNumberSpec('gEma'),
+  trainNumberSpec('growImages'),
   trainNumberSpec('seed'),
   { name: 'max-steps', type: 'integer', min: 1, max: MAX_STEPS, help: 'stop after N steps in total (for short demos)' },
   { section: 'Output', name: 'out', type: 'string', arg: 'DIR', help: 'run folder [runs/<model>-<dataset>]' },
@@ -227,6 +242,9 @@ interface TrainArgs {
   kind: GanKind;
   dataset: string;
   channels?: 1 | 3;
+  /** --size and --width, when given (the model's defaults otherwise). */
+  size?: number;
+  width?: number;
   limit?: number;
   epochs: number;
   maxSteps: number;
@@ -263,6 +281,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     realLabel: o.num('real-label'),
     loss: o.str('loss') as GanLossKind,
     gEma: o.num('g-ema'),
+    growImages: o.num('grow-images'),
     ...lrDecay(o.str('lr-decay')),
     seed: o.num('seed'),
   };
@@ -281,6 +300,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     kind,
     dataset,
     channels: ch as 1 | 3 | undefined,
+    size: o.optNum('size'),
+    width: o.optNum('width'),
     limit: o.optNum('limit'),
     epochs: o.num('epochs'),
     maxSteps: o.optNum('max-steps') ?? Infinity,
@@ -333,9 +354,20 @@ function runSpec(
   ckptPath: string,
 ): { spec: GanSpec; options: TrainArgs['options']; resumeBytes: Uint8Array | null; savedHistory: StepStats[] } {
   const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
-  let spec = ganSpec(a.kind, {
-    channels: a.channels ?? (isFolder && a.kind.startsWith('dcgan') && a.kind !== 'dcgan' ? 3 : undefined),
-  });
+  let spec: GanSpec;
+  try {
+    spec = ganSpec(a.kind, {
+      channels: a.channels ?? (isFolder && a.kind.startsWith('dcgan') && a.kind !== 'dcgan' ? 3 : undefined),
+      size: a.size,
+      width: a.width,
+    });
+  } catch (e) {
+    throw new UsageError(`--model ${a.kind}: ${(e as Error).message.replace(/^model \w+: /, '')}`, { cause: e });
+  }
+  if (a.width !== undefined && spec.width === undefined)
+    throw new UsageError(
+      `--width: model ${a.kind} has a fixed width (--width is for dcgan32, dcgan64, progan, msggan)`,
+    );
   let options = a.options;
   let resumeBytes: Uint8Array | null = null;
   let savedHistory: StepStats[] = [];
@@ -345,6 +377,14 @@ function runSpec(
     const saved = readCheckpointSpec(resumeBytes, ckptPath, '--resume');
     if (saved.spec.kind !== spec.kind)
       throw new UsageError(`--resume: ${ckptPath} is a ${saved.spec.kind} run, not ${spec.kind}`);
+    for (const [flag, given, was] of [
+      ['size', a.size, saved.spec.size],
+      ['width', a.width, saved.spec.width],
+    ] as const)
+      if (given !== undefined && given !== was)
+        throw new UsageError(
+          `--resume: ${ckptPath} was trained with --${flag} ${was ?? '(fixed by its model)'}; a run cannot change it`,
+        );
     spec = saved.spec;
     const savedLoss = saved.options.loss ?? 'bce';
     if (a.lossGiven && a.options.loss !== savedLoss)
