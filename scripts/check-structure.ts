@@ -42,6 +42,7 @@ export const LAYERS: Record<string, number> = {
   'tensor/gram.ts': 4,
   'tensor/finite.ts': 4,
   'tensor/losses.ts': 4,
+  'tensor/gan-ops.ts': 4,
   'tensor/autotune.ts': 2,
   'autograd/graph.ts': 5,
   'autograd/index.ts': 6,

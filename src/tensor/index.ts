@@ -11,3 +11,4 @@ export * from './pool.ts';
 export * from './norm.ts';
 export * from './gram.ts';
 export * from './losses.ts';
+export * from './gan-ops.ts';
