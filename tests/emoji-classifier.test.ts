@@ -198,6 +198,14 @@ describe('a labelled folder classifier', () => {
     await expect(trainClassifierCommand(['--dataset', 'mnist', '--size', '32'])).rejects.toThrow(
       /--size: only for labelled folders/,
     );
+    const nolabels = copyWithLabels('nolabels-train', () => {});
+    rmSync(join(nolabels, 'labels.json'));
+    await expect(trainClassifierCommand(['--dataset', nolabels])).rejects.toThrow(
+      /--dataset .*nolabels-train: .*nolabels-train\/labels\.json not found: a labelled folder needs a labels\.json/,
+    );
+    await expect(trainClassifierCommand(['--dataset', folder, '--epochs', 'x'])).rejects.toThrow(
+      /--epochs: expected a non-negative integer, got "x"/,
+    );
     await expect(trainClassifierCommand(['--dataset', join(dir, 'none')])).rejects.toThrow(
       /--dataset: expected mnist or fashion-mnist or a folder with a labels\.json/,
     );
