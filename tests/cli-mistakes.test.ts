@@ -125,6 +125,11 @@ const cases: Case[] = [
     /--resume: .*checkpoint\.safetensors trains with --loss bce; a run cannot change its loss/,
   ],
   [() => ['train', '--model', 'dcgan32', '--eval-every', '5', '--out', join(dir, 'r5')], 2, /--eval-every/],
+  [
+    () => ['train', '--model', 'dcgan32', '--dataset', join(dir, 'txt'), '--eval-every', '5', '--out', join(dir, 'r6')],
+    2,
+    /--eval-every: scoring needs a classifier for the data and the model: no classifier for .*txt.*labels\.json/,
+  ],
   [() => ['train', '--batch', '100', '--limit', '50', '--out', join(dir, 'r6')], 2, /--dataset .*fewer than one batch/],
   [() => ['train', '--final-eval', 'maybe'], 2, /--final-eval: expected true or false, got "maybe"/],
   [() => ['train', '--final-eval', 'true', '--final-eval', 'false'], 2, /--final-eval given 2 times/],

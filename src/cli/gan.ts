@@ -49,7 +49,7 @@ import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
 import { NonFiniteStateError, CheckpointError } from '../nn/checkpoint.ts';
 import { writePng } from '../node/png.ts';
 import { ProgressBar } from '../node/progress.ts';
-import { evaluateForDataset, writeEvaluation, CLASSIFIER_DATASETS } from '../node/eval-models.ts';
+import { evaluateForDataset, writeEvaluation, scoringProblem } from '../node/eval-models.ts';
 
 export { UsageError, InputError } from './args.ts';
 
@@ -406,22 +406,24 @@ function runSpec(
       );
     }
   }
-  const scorable = canScore(a.dataset, spec);
+  const problem = scoringProblem(a.dataset, spec.channels, spec.size);
   for (const [flag, asked] of [
     ['--eval-every', a.evalEvery > 0],
     ['--final-eval true', a.finalEval && a.finalEvalGiven],
   ] as const) {
-    if (asked && !scorable)
-      throw new UsageError(
-        `${flag}: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is ${spec.kind} on ${a.dataset}`,
-      );
+    if (asked && problem)
+      throw new UsageError(`${flag}: scoring needs a classifier for the data and the model: ${problem}`);
   }
   return { spec, options, resumeBytes, savedHistory };
 }
 
-/** Whether a classifier fits the data and the model (`--eval-every`, `--final-eval`): mnist or fashion-mnist, 1×28×28. */
+/**
+ * Whether a classifier fits the data and the model (`--eval-every`, `--final-eval`): mnist or fashion-mnist with a
+ * 1×28×28 model, or a labelled folder (scripts/fetch-emoji.ts) with a colour model of a size its classifier was
+ * trained for (src/node/eval-models.ts, scoringProblem).
+ */
 function canScore(dataset: string, spec: GanSpec): boolean {
-  return (CLASSIFIER_DATASETS as readonly string[]).includes(dataset) && spec.channels === 1 && spec.size === 28;
+  return scoringProblem(dataset, spec.channels, spec.size) === undefined;
 }
 
 /**
@@ -430,7 +432,9 @@ function canScore(dataset: string, spec: GanSpec): boolean {
  */
 async function finalEvaluation(trainer: GanTrainer, a: TrainArgs, ckptPath: string): Promise<void> {
   const n = 2000;
-  const e = await evaluateForDataset(a.dataset, await trainer.sampleValues(n, EVAL_SEED));
+  const e = await evaluateForDataset(a.dataset, await trainer.sampleValues(n, EVAL_SEED), {
+    imageSize: trainer.spec.size,
+  });
   const path = writeEvaluation(a.out, e, {
     checkpoint: ckptPath,
     step: trainer.step,
@@ -448,7 +452,9 @@ async function finalEvaluation(trainer: GanTrainer, a: TrainArgs, ckptPath: stri
 
 /** `--eval-every`'s point: the sampled generator's scores, and with a weight average the trained G's distance too. */
 async function scoreGenerator(trainer: GanTrainer, dataset: string): Promise<EvalPoint> {
-  const e = await evaluateForDataset(dataset, await trainer.sampleValues(2000, EVAL_SEED));
+  const e = await evaluateForDataset(dataset, await trainer.sampleValues(2000, EVAL_SEED), {
+    imageSize: trainer.spec.size,
+  });
   const point: EvalPoint = {
     step: trainer.step,
     fd: e.fd,
@@ -458,7 +464,8 @@ async function scoreGenerator(trainer: GanTrainer, dataset: string): Promise<Eva
   };
   if (trainer.Gema) {
     // the weight average's score above; the trained G's beside it shows what the average gains
-    point.fdTrainedG = (await evaluateForDataset(dataset, await trainer.sampleValues(2000, EVAL_SEED, 'raw'))).fd;
+    const raw = await trainer.sampleValues(2000, EVAL_SEED, 'raw');
+    point.fdTrainedG = (await evaluateForDataset(dataset, raw, { imageSize: trainer.spec.size })).fd;
   }
   return point;
 }
