@@ -58,7 +58,7 @@ export function renderPolling(r: PollingResults): string {
     `mode, the modes' order flipping every round, in one process; ${r.stepsPerSample} steps a sample. Load average before`,
     `${r.loadavgBefore.map((x) => x.toFixed(2)).join(' ')}, after ${r.loadavgAfter.map((x) => x.toFixed(2)).join(' ')}.`,
     "'spin' is Dawn's own wait (a native callback re-queued with setImmediate: the main thread busy until the GPU",
-    "is done); 'timer' runs those callbacks once a millisecond after the first 0.25 ms of a wait (src/tensor/gpu.ts).",
+    "is done); 'timer' runs those callbacks once a millisecond after the first 2 ms of a wait (src/tensor/gpu.ts).",
     '',
     '| workload | spin: median (min–max, n) | timer: median (min–max, n) | spin / timer | process CPU ms per step, spin → timer |',
     '|---|---|---|---|---|',

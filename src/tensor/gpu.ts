@@ -91,7 +91,7 @@ export function summarizeAdapter(info: GPUAdapterInfo): AdapterSummary {
  * "GPU" is a pool of CPU threads (lavapipe starts one per core), so that loop takes a core from the threads running
  * the kernels: on this project's 2-core machine a DCGAN step took about twice as long.
  * - 'spin': Dawn's own loop (best where the GPU is a separate chip and a spare core costs nothing);
- * - 'timer': within a wait, callbacks are run at once for the first 0.25 ms (short jobs finish at full speed) and
+ * - 'timer': within a wait, callbacks are run at once for the first 2 ms (short jobs finish at full speed) and
  *   then once a millisecond, through `setTimeout`;
  * - 'auto' (the default): 'timer' on CPU adapters, 'spin' on GPUs, decided when the device is acquired.
  * Only native callbacks are rescheduled (Dawn's are; a JavaScript function's source text is not "[native code]"),
@@ -104,7 +104,7 @@ let pollingMode: DawnPolling = 'auto';
 let lastAdapterIsCPU: boolean | null = null;
 /** A gap between Dawn's callbacks longer than this starts a new wait. */
 const NEW_WAIT_GAP_MS = 20;
-const SPIN_FIRST_MS = 0.25;
+const SPIN_FIRST_MS = 2;
 const POLL_EVERY_MS = 1;
 const dawnPolling = { installed: false, lastTick: -Infinity, waitStart: 0, deferred: 0 };
 
