@@ -92,6 +92,16 @@ export const RECIPES: Recipe[] = [
     decayLast: 0.3,
     note: 'rates fall to 0 over the last 30%',
   }),
+  // round 3 (issue 17's stretch, FD ≤ 50): npm start's recipe with its rates falling to 0 over the last 30%, and 1.5× its rates
+  r('b16-2e-3-ema95-decay', {
+    batch: 16,
+    lrG: 2e-3,
+    lrD: 2e-3,
+    gEma: 0.95,
+    decayLast: 0.3,
+    note: "npm start's recipe, rates falling to 0 over the last 30%",
+  }),
+  r('b16-3e-3-ema95', { batch: 16, lrG: 3e-3, lrD: 3e-3, gEma: 0.95, note: 'batch 16, 15× rates' }),
   r('b32-ttur-ema', { batch: 32, lrG: 5e-4, lrD: 1e-3, gEma: 0.99, note: 'TTUR: D learns 2× faster' }),
   r('b32-5e-4-ema-rl1', { batch: 32, lrG: 5e-4, lrD: 5e-4, gEma: 0.99, realLabel: 1, note: 'no label smoothing' }),
   r('b32-5e-4-ema-decay', {
@@ -418,11 +428,14 @@ async function qualityPhase(argv: string[]): Promise<void> {
 const f1 = (x: number) => x.toFixed(1);
 
 /** Options of a recipe in words. */
-function describe(rec: Results['recipes'][string]): string {
+function describe(rec: Results['recipes'][string], run?: { args: string[] }): string {
+  const decay = run?.args[run.args.indexOf('--lr-decay') + 1];
   return (
     `batch ${rec.batch}, lr G ${rec.lrG} D ${rec.lrD}, β1 ${rec.beta1}, real label ${rec.realLabel}` +
     (rec.gEma ? `, G average ${rec.gEma}` : '') +
-    (rec.decayLast ? `, decay over the last ${Math.round(rec.decayLast * 100)}%` : '')
+    (rec.decayLast
+      ? `, decay over the last ${Math.round(rec.decayLast * 100)}%${run?.args.includes('--lr-decay') ? ` (steps ${decay?.replace(':', '–')})` : ''}`
+      : '')
   );
 }
 
@@ -470,7 +483,7 @@ export function renderTable(res: Results): string {
       const at = n === undefined ? undefined : x.evals.filter((e) => e.step <= n).at(-1);
       const along = x.evals.map((e) => `${e.step}: ${f1(e.fd)}`).join(', ');
       lines.push(
-        `| ${x.recipe} | ${describe(rec)} | ${x.seed} | ${f1(speed.median[rec.speedClass] ?? NaN)} | ${n ?? '—'} | ${at?.step ?? '—'} | ${scoreCells(rec, at)} | ${along} |`,
+        `| ${x.recipe} | ${describe(rec, x)} | ${x.seed} | ${f1(speed.median[rec.speedClass] ?? NaN)} | ${n ?? '—'} | ${at?.step ?? '—'} | ${scoreCells(rec, at)} | ${along} |`,
       );
     }
     lines.push('');
