@@ -1113,7 +1113,7 @@ export const FAMILIES: FamilyDef[] = [
       },
       {
         what: 'the candidates timed per shape by the tuner (src/tensor/autotune.ts)',
-        pattern: /const all = \[\s*'register',\s*'register-splitk'[^\]]*\]/,
+        pattern: /const TUNED_VERSIONS = \[\s*'register',\s*'register-splitk'[^\]]*\]/,
       },
       {
         what: 'split-K: split until this many workgroups, the shortest chunk of k',

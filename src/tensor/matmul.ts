@@ -46,11 +46,10 @@ export interface MatmulArgs {
 }
 
 /**
- * The kernels a product can run: the three versions above, and v2/v3 with k split into chunks (`-splitk`, see
- * splitCount) where the product has too few output tiles to fill a GPU. 'naive' is never chosen by itself.
+ * The kernels the tuner times per shape: v2–v4, and each with k split into chunks (`-splitk`, see splitCount) where
+ * the product has too few output tiles to fill a GPU.
  */
-export const MATMUL_VERSIONS = [
-  'naive',
+const TUNED_VERSIONS = [
   'register',
   'register-splitk',
   'tiled',
@@ -62,6 +61,8 @@ export const MATMUL_VERSIONS = [
   'tiled-128-vec4',
   'tiled-128-vec4-splitk',
 ] as const;
+/** Every kernel a product can run: the tuned ones and 'naive' (v1), which is never chosen by itself. */
+export const MATMUL_VERSIONS = ['naive', ...TUNED_VERSIONS] as const;
 export type MatmulVersion = (typeof MATMUL_VERSIONS)[number];
 
 let forced: MatmulVersion | null = null;
@@ -162,19 +163,7 @@ function splitsOf(m: MatmulArgs, version: MatmulVersion): number {
 /** The candidates for this product, without versions that would run the same launches as an earlier one. */
 function matmulCandidates(m: MatmulArgs): MatmulVersion[] {
   const out: MatmulVersion[] = [];
-  const all = [
-    'register',
-    'register-splitk',
-    'tiled',
-    'tiled-splitk',
-    'tiled-128',
-    'tiled-128-splitk',
-    'tiled-vec4',
-    'tiled-vec4-splitk',
-    'tiled-128-vec4',
-    'tiled-128-vec4-splitk',
-  ] as const;
-  for (const v of all) if (!v.endsWith('-splitk') || splitsOf(m, v) > 1) out.push(v);
+  for (const v of TUNED_VERSIONS) if (!v.endsWith('-splitk') || splitsOf(m, v) > 1) out.push(v);
   return out;
 }
 
