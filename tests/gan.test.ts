@@ -761,7 +761,7 @@ describe('train / sample commands', () => {
     await expect(
       trainCommand(['--model', 'dcgan32', '--dataset', folder, '--eval-every', '5', '--out', join(folder, 'run')]),
     ).rejects.toThrow(
-      '--eval-every: scoring needs a classifier for the data (mnist or fashion-mnist) and a 28×28 one-channel model; this is dcgan32 on',
+      `--eval-every: scoring needs a classifier for the data and the model: no classifier for "${folder}": scoring needs mnist, fashion-mnist or a folder with a labels.json`,
     );
     expect(existsSync(join(folder, 'run'))).toBe(false);
   });
