@@ -120,6 +120,31 @@ const cases: Case[] = [
   [() => ['train', '--resume', '--out', join(dir, 'garbage')], 2, /--resume .*not a checkpoint/],
   [() => ['train', '--resume', '--model', 'dcgan', '--out', join(dir, 'run')], 2, /--resume: .*dense run, not dcgan/],
   [
+    () => [
+      'sample',
+      '--checkpoint',
+      join(dir, 'run', 'checkpoint.safetensors'),
+      '--scales',
+      '--out',
+      join(dir, 's.png'),
+    ],
+    2,
+    /--scales: .*checkpoint\.safetensors is a dense run, whose G draws one scale; --scales is for msggan/,
+  ],
+  [
+    () => [
+      'sample',
+      '--checkpoint',
+      join(dir, 'run', 'checkpoint.safetensors'),
+      '--scales',
+      '--interpolate',
+      '--out',
+      join(dir, 's.png'),
+    ],
+    2,
+    /--scales writes its own picture; it does not combine with --interpolate or --tensors/,
+  ],
+  [
     () => ['train', '--resume', '--model', 'dense', '--loss', 'hinge', '--out', join(dir, 'run')],
     2,
     /--resume: .*checkpoint\.safetensors trains with --loss bce; a run cannot change its loss/,

@@ -14,6 +14,7 @@ import {
 } from '../src/gan/trainer.ts';
 import type { MsgGenerator } from '../src/gan/msggan.ts';
 import { GAN_LOSSES } from '../src/gan/losses.ts';
+import { scaleGrid } from '../src/gan/visuals.ts';
 import * as R from '../src/reference/gan-losses.ts';
 import { ganSpec, buildGan, latentShape } from '../src/gan/models.ts';
 import { trainCommand, sampleCommand, UsageError } from '../src/cli/gan.ts';
@@ -414,6 +415,42 @@ describe('trainer', () => {
     expect(back.step).toBe(2);
     back.dispose();
     t.dispose();
+  });
+
+  it("generateScales: msggan's every scale, nearest-upsampled, the last equal to generate's; one scale for the others", async () => {
+    const t = new GanTrainer(ganSpec('msggan', { size: 16, width: 4, zDim: 8 }), { batchSize: 4, seed: 9 });
+    const z = t.fixedLatent(3);
+    const scales = t.generateScales(z, 'raw');
+    expect(scales.map((x) => x.shape)).toEqual([
+      [3, 3, 16, 16],
+      [3, 3, 16, 16],
+      [3, 3, 16, 16],
+    ]);
+    const native = noGrad(() => (t.G as MsgGenerator).forwardScales(z));
+    expect(native.map((x) => x.shape[2])).toEqual([4, 8, 16]);
+    for (let s = 0; s < 3; s++) {
+      const [up, small] = [await scales[s]!.toArray(), await native[s]!.toArray()];
+      const side = native[s]!.shape[2]!;
+      const f = 16 / side;
+      // nearest: pixel (y, x) of the full-size image is pixel (⌊y/f⌋, ⌊x/f⌋) of the scale
+      const expected = up.map((_, i) => {
+        const [n, c, y, x] = [Math.floor(i / 768), Math.floor(i / 256) % 3, Math.floor(i / 16) % 16, i % 16];
+        return small[((n * 3 + c) * side + Math.floor(y / f)) * side + Math.floor(x / f)]!;
+      });
+      expect(mismatches(up, expected)).toBe(0);
+    }
+    const top = t.generate(z, 'raw');
+    expect(mismatches(await top.toArray(), await scales[2]!.toArray())).toBe(0);
+    for (const x of [...scales, ...native, top, z]) x.dispose();
+    const grid = await scaleGrid(t, 5);
+    expect([grid.width, grid.height]).toEqual([5 * 18 + 2, 3 * 18 + 2]); // 5 samples × 3 scales, padding 2
+    t.dispose();
+    const d = new GanTrainer(ganSpec('dense'), { batchSize: 4, seed: 9 });
+    const dz = d.fixedLatent(2);
+    const one = d.generateScales(dz);
+    expect(one.map((x) => x.shape)).toEqual([[2, 1, 28, 28]]);
+    for (const x of [...one, dz]) x.dispose();
+    d.dispose();
   });
 
   it('growing specs: sizes checked when built and when read from a checkpoint', async () => {

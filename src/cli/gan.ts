@@ -25,7 +25,7 @@ import {
   type TrainOptions,
 } from '../gan/trainer.ts';
 import { ganSpec, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
-import { sampleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
+import { sampleGrid, scaleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { DataCursor } from '../gan/data-cursor.ts';
 import { decodeLossHistory, encodeLossHistory, joinLossHistory } from '../gan/loss-history.ts';
@@ -180,6 +180,11 @@ export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
     limit: 'a 16×16 grid, drawn in one GPU batch',
   },
   { name: 'interpolate', type: 'boolean', help: 'write interpolation strips instead of a grid' },
+  {
+    name: 'scales',
+    type: 'boolean',
+    help: 'msggan: one row of samples per scale its G draws (4×4 up to full size) instead of a grid; --n per row, at most 16',
+  },
   { name: 'steps', type: 'integer', min: 2, max: 32, default: 10, help: 'images per interpolation strip' },
   {
     name: 'rows',
@@ -475,6 +480,7 @@ async function writeFinalImages(trainer: GanTrainer, out: string, grid: number, 
   writePng(join(out, 'samples', 'final.png'), await sampleGrid(trainer, grid));
   writePng(join(out, 'loss.png'), lossChart(history));
   writePng(join(out, 'interpolation.png'), await interpolationStrip(trainer));
+  if (trainer.spec.kind === 'msggan') writePng(join(out, 'samples', 'scales.png'), await scaleGrid(trainer));
 }
 
 /** The run's last lines: speed, the last 20 steps' mean losses, live tensors, and what was written. */
@@ -492,7 +498,10 @@ function reportRun(
     `${run.interrupted ? 'Interrupted; saved' : 'Done'}: step ${trainer.step}, epoch ${trainer.epoch}, ${(imgs / run.seconds).toFixed(1)} images/s, ` +
       `last-20 mean D ${fmt(avg((s) => s.lossD))} G ${fmt(avg((s) => s.lossG))}; ${memoryStats().liveTensors} live tensors`,
   );
-  console.log(`Wrote ${join(run.out, 'samples', 'final.png')}, loss.png, interpolation.png, checkpoint.safetensors`);
+  const scales = trainer.spec.kind === 'msggan' ? ', samples/scales.png (every scale)' : '';
+  console.log(
+    `Wrote ${join(run.out, 'samples', 'final.png')}${scales}, loss.png, interpolation.png, checkpoint.safetensors`,
+  );
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -686,11 +695,15 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   if (!outPng) throw new UsageError('--out FILE.png is required (see --help)');
   if (o.given('tensors') && o.bool('interpolate'))
     throw new UsageError("--tensors writes the grid's tensors; it does not combine with --interpolate");
+  if (o.bool('scales') && (o.bool('interpolate') || o.given('tensors')))
+    throw new UsageError('--scales writes its own picture; it does not combine with --interpolate or --tensors');
   checkOutputFile(outPng, '--out');
   const tensorsPath = o.str('tensors');
   if (tensorsPath) checkOutputFile(tensorsPath, '--tensors');
   const bytes = readInputFile(path, '--checkpoint', 'a checkpoint.safetensors written by train');
   const { spec, options } = readCheckpointSpec(bytes, path, '--checkpoint');
+  if (o.bool('scales') && spec.kind !== 'msggan')
+    throw new UsageError(`--scales: ${path} is a ${spec.kind} run, whose G draws one scale; --scales is for msggan`);
   const choice = o.str('generator');
   await initEngine();
   const seed = o.optNum('seed') ?? options.seed;
@@ -700,7 +713,9 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const v = { interpolate: o.bool('interpolate'), out: outPng, tensors: tensorsPath };
   const image = v.interpolate
     ? await interpolationStrip(trainer, o.num('steps'), o.num('rows'))
-    : await sampleGrid(trainer, o.num('n'));
+    : o.bool('scales')
+      ? await scaleGrid(trainer, Math.min(o.num('n'), 16))
+      : await sampleGrid(trainer, o.num('n'));
   mkdirSync(resolve(v.out, '..'), { recursive: true });
   writePng(v.out, image);
   console.log(

@@ -481,6 +481,17 @@ export class GanTrainer {
     });
   }
 
+  /**
+   * Generator output for `z` at every scale it draws, coarsest first, each upsampled (nearest) to the model's size:
+   * an msggan's 4×4 … size×size images (its G emits all of them), or the one image of the other kinds (as
+   * `generate`). Eval mode; from the weight average as `generate` chooses.
+   */
+  generateScales(z: Tensor, from: 'ema' | 'raw' = this.sampleFrom): Tensor[] {
+    const G = this.Gema && from === 'ema' ? this.Gema : this.G;
+    if (!(G instanceof MsgGenerator)) return [this.generate(z, from)];
+    return noGrad(() => G.forwardScales(z).map((x) => this.fullSize(x)));
+  }
+
   /** A progan stage's images upsampled (nearest) to the model's size, so grids and scores see one size. */
   private fullSize(images: Tensor): Tensor {
     const side = images.shape[2]!;

@@ -17,6 +17,24 @@ export async function sampleGrid(trainer: GanTrainer, n = 64, nrow = 8): Promise
   return makeGrid(data, n, channels, size, size, { nrow, padding: 2, range: [-1, 1] });
 }
 
+/**
+ * A row of `n` samples (the fixed z) per scale the generator draws, coarsest first, each scale upsampled to the
+ * model's size: MSG-GAN's 4×4 … size×size outputs side by side (one row for the other kinds).
+ */
+export async function scaleGrid(trainer: GanTrainer, n = 8): Promise<RgbaImage> {
+  const z = trainer.fixedLatent(n);
+  const scales = trainer.generateScales(z);
+  z.dispose();
+  const { channels, size } = trainer.spec;
+  const per = n * channels * size * size;
+  const all = new Float32Array(scales.length * per);
+  for (const [i, x] of scales.entries()) {
+    all.set(await x.toArray(), i * per);
+    x.dispose();
+  }
+  return makeGrid(all, scales.length * n, channels, size, size, { nrow: n, padding: 2, range: [-1, 1] });
+}
+
 /** One row of images along a spherical path between two latent points. */
 export async function interpolationStrip(trainer: GanTrainer, steps = 10, rows = 4): Promise<RgbaImage> {
   const parts: Float32Array[] = [];
