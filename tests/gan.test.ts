@@ -21,6 +21,7 @@ import { trainCommand, sampleCommand, UsageError } from '../src/cli/gan.ts';
 import { evalCommand } from '../src/cli/eval.ts';
 import { useEngine, rng, expectClose, relError } from './helpers.ts';
 import { decodeSafetensors } from '../src/io/safetensors.ts';
+import { writePng } from '../src/node/png.ts';
 import { copyModuleState } from '../src/nn/index.ts';
 
 useEngine();
@@ -801,6 +802,50 @@ describe('train / sample commands', () => {
       `--eval-every: scoring needs a classifier for the data and the model: no classifier for "${folder}": scoring needs mnist, fashion-mnist or a folder with a labels.json`,
     );
     expect(existsSync(join(folder, 'run'))).toBe(false);
+  });
+
+  it('progan on a folder of colour images: a grid per finished stage, --resume continues, msggan writes its scales', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'gan-progan-'));
+    const images = colourImages(12, 8, 3); // 3 steps an epoch at batch 4
+    for (let i = 0; i < 12; i++) {
+      const rgba = new Uint8ClampedArray(8 * 8 * 4);
+      for (let p = 0; p < 64; p++) {
+        for (let c = 0; c < 3; c++) rgba[4 * p + c] = Math.round((images[(i * 3 + c) * 64 + p]! + 1) * 127.5);
+        rgba[4 * p + 3] = 255;
+      }
+      writePng(join(folder, `img-${i}.png`), { width: 8, height: 8, rgba });
+    }
+    const out = join(folder, 'run');
+    // 8 px = stage 1; with 4 images per phase at batch 4: step 0 trains stage 0, step 1 fades stage 1 in
+    const args = ['--model', 'progan', '--dataset', folder, '--size', '8', '--width', '8', '--batch', '4'];
+    const grow = ['--grow-images', '4', '--out', out];
+    expect(await quiet(() => trainCommand([...args, ...grow, '--max-steps', '2']))).toBe(0);
+    expect(readdirSync(join(out, 'samples')).sort()).toEqual(['final.png', 'stage-0-4px.png']);
+    expect(await quiet(() => trainCommand([...args, ...grow, '--max-steps', '3', '--resume']))).toBe(0);
+    const steps = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n');
+    expect(steps.map((l) => JSON.parse(l).step)).toEqual([0, 1, 2]);
+    const msg = join(folder, 'msg');
+    expect(
+      await quiet(() =>
+        trainCommand([
+          '--model',
+          'msggan',
+          '--dataset',
+          folder,
+          '--size',
+          '8',
+          '--width',
+          '8',
+          '--batch',
+          '4',
+          '--max-steps',
+          '1',
+          '--out',
+          msg,
+        ]),
+      ),
+    ).toBe(0);
+    expect(readdirSync(join(msg, 'samples')).sort()).toEqual(['final.png', 'scales.png']);
   });
 
   it('--g-ema: eval.jsonl scores the average and the trained G; eval and sample pick either with --generator', async () => {

@@ -601,6 +601,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
       continue;
     }
     if (trainer.epoch >= a.epochs || trainer.step >= a.maxSteps) break;
+    // progan: a stage's last step done, before the next one fades in — its samples, drawn at that stage
+    const grown = trainer.growth;
+    if (spec.kind === 'progan' && trainer.step > 0 && trainer.growthOf(trainer.step).stage > grown.stage) {
+      const side = 4 << grown.stage;
+      writePng(join(a.out, 'samples', `stage-${grown.stage}-${side}px.png`), await sampleGrid(trainer, a.grid));
+      bar.note(
+        `step ${trainer.step}: stage ${grown.stage} (${side}×${side}) done → samples/stage-${grown.stage}-${side}px.png`,
+      );
+    }
     const r = trainer.trainBatch(cursor.next(trainer).images);
     await drain();
     pending = r;
