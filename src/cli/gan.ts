@@ -423,12 +423,12 @@ function runSpec(
 }
 
 /**
- * Whether a classifier fits the data and the model (`--eval-every`, `--final-eval`): mnist or fashion-mnist with a
- * 1×28×28 model, or a labelled folder (scripts/fetch-emoji.ts) with a colour model of a size its classifier was
- * trained for (src/node/eval-models.ts, scoringProblem).
+ * 2000 samples of the generator (latent seed EVAL_SEED: the ones `eval` draws) scored as `eval` scores them, against
+ * the data's classifier (scoringProblem in src/node/eval-models.ts says when there is none).
  */
-function canScore(dataset: string, spec: GanSpec): boolean {
-  return scoringProblem(dataset, spec.channels, spec.size) === undefined;
+async function scoreSamples(trainer: GanTrainer, dataset: string, from?: 'ema' | 'raw') {
+  const samples = await trainer.sampleValues(2000, EVAL_SEED, from);
+  return evaluateForDataset(dataset, samples, { imageSize: trainer.spec.size });
 }
 
 /**
@@ -436,10 +436,7 @@ function canScore(dataset: string, spec: GanSpec): boolean {
  * the checkpoint just written (2000 samples, latent seed EVAL_SEED), prints one line and writes eval.json.
  */
 async function finalEvaluation(trainer: GanTrainer, a: TrainArgs, ckptPath: string): Promise<void> {
-  const n = 2000;
-  const e = await evaluateForDataset(a.dataset, await trainer.sampleValues(n, EVAL_SEED), {
-    imageSize: trainer.spec.size,
-  });
+  const e = await scoreSamples(trainer, a.dataset);
   const path = writeEvaluation(a.out, e, {
     checkpoint: ckptPath,
     step: trainer.step,
@@ -449,7 +446,7 @@ async function finalEvaluation(trainer: GanTrainer, a: TrainArgs, ckptPath: stri
   });
   const classes = e.classHistogram.length;
   console.log(
-    `Score at step ${trainer.step} (${n} samples of ${trainer.sampledModule === 'G_ema' ? 'the G weight average' : 'G'}, as \`eval\`): ` +
+    `Score at step ${trainer.step} (${e.samples} samples of ${trainer.sampledModule === 'G_ema' ? 'the G weight average' : 'G'}, as \`eval\`): ` +
       `${e.coverage.count}/${classes} classes, ${(100 * e.confidentRate).toFixed(1)}% confident, ` +
       `Fréchet distance ${e.fd.toFixed(2)} (real-vs-real ${e.fdRealVsRealBaseline.toFixed(2)}, ratio ${(e.fd / e.fdRealVsRealBaseline).toFixed(2)}×) → ${path}`,
   );
@@ -457,9 +454,7 @@ async function finalEvaluation(trainer: GanTrainer, a: TrainArgs, ckptPath: stri
 
 /** `--eval-every`'s point: the sampled generator's scores, and with a weight average the trained G's distance too. */
 async function scoreGenerator(trainer: GanTrainer, dataset: string): Promise<EvalPoint> {
-  const e = await evaluateForDataset(dataset, await trainer.sampleValues(2000, EVAL_SEED), {
-    imageSize: trainer.spec.size,
-  });
+  const e = await scoreSamples(trainer, dataset);
   const point: EvalPoint = {
     step: trainer.step,
     fd: e.fd,
@@ -469,8 +464,7 @@ async function scoreGenerator(trainer: GanTrainer, dataset: string): Promise<Eva
   };
   if (trainer.Gema) {
     // the weight average's score above; the trained G's beside it shows what the average gains
-    const raw = await trainer.sampleValues(2000, EVAL_SEED, 'raw');
-    point.fdTrainedG = (await evaluateForDataset(dataset, raw, { imageSize: trainer.spec.size })).fd;
+    point.fdTrainedG = (await scoreSamples(trainer, dataset, 'raw')).fd;
   }
   return point;
 }
@@ -646,7 +640,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   await writeFinalImages(trainer, a.out, a.grid, history);
   reportRun(trainer, history, { interrupted, seconds: (performance.now() - t0) / 1000, startStep, out: a.out });
   // after Ctrl-C the user wants out: no scoring then
-  if (a.finalEval && !interrupted && canScore(a.dataset, spec)) await finalEvaluation(trainer, a, ckptPath);
+  if (a.finalEval && !interrupted && !scoringProblem(a.dataset, spec.channels, spec.size))
+    await finalEvaluation(trainer, a, ckptPath);
   trainer.dispose();
   return interrupted ? 130 : 0;
 }

@@ -465,20 +465,7 @@ export class GanTrainer {
    * weight average when there is one and `from` (default `sampleFrom`) is 'ema'.
    */
   generate(z: Tensor, from: 'ema' | 'raw' = this.sampleFrom): Tensor {
-    this.applyGrowth(this.growth);
-    if (this.Gema && from === 'ema') {
-      this.refreshEmaStats();
-      const Gema = this.Gema;
-      return noGrad(() => this.fullSize(Gema.forward(z)));
-    }
-    return noGrad(() => {
-      this.G.eval();
-      try {
-        return this.fullSize(this.G.forward(z));
-      } finally {
-        this.G.train();
-      }
-    });
+    return this.drawWith(from, (G) => this.fullSize(G.forward(z)));
   }
 
   /**
@@ -487,9 +474,30 @@ export class GanTrainer {
    * `generate`). Eval mode; from the weight average as `generate` chooses.
    */
   generateScales(z: Tensor, from: 'ema' | 'raw' = this.sampleFrom): Tensor[] {
-    const G = this.Gema && from === 'ema' ? this.Gema : this.G;
-    if (!(G instanceof MsgGenerator)) return [this.generate(z, from)];
-    return noGrad(() => G.forwardScales(z).map((x) => this.fullSize(x)));
+    return this.drawWith(from, (G) =>
+      G instanceof MsgGenerator ? G.forwardScales(z).map((x) => this.fullSize(x)) : [this.fullSize(G.forward(z))],
+    );
+  }
+
+  /**
+   * Runs `draw` on the generator samples come from, without gradients, at the current stage: the weight average
+   * (its BatchNorm statistics measured for it) when there is one and `from` is 'ema', else G in eval mode.
+   */
+  private drawWith<T>(from: 'ema' | 'raw', draw: (G: Module) => T): T {
+    this.applyGrowth(this.growth);
+    if (this.Gema && from === 'ema') {
+      this.refreshEmaStats();
+      const Gema = this.Gema;
+      return noGrad(() => draw(Gema));
+    }
+    return noGrad(() => {
+      this.G.eval();
+      try {
+        return draw(this.G);
+      } finally {
+        this.G.train();
+      }
+    });
   }
 
   /** A progan stage's images upsampled (nearest) to the model's size, so grids and scores see one size. */
