@@ -237,6 +237,38 @@ describe('eval on a colour checkpoint of a labelled folder', () => {
     expect(e.fd).toBeGreaterThan(e.fdRealVsRealBaseline); // an untrained generator
   });
 
+  it("train --eval-every counts coverage out of the folder's classes, in its line and in eval.jsonl", async () => {
+    const out = join(dir, 'run-eval-every');
+    const r = await runCli([
+      'train',
+      '--model',
+      'dcgan32',
+      '--width',
+      '8',
+      '--dataset',
+      folder,
+      '--batch',
+      '8',
+      '--max-steps',
+      '2',
+      '--eval-every',
+      '2',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.err.join('\n')).toBe(0);
+    const points = readFileSync(join(out, 'eval.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(points).toHaveLength(1);
+    expect(points[0].classes).toBe(CLASSES.length);
+    const line = r.err.join('').match(/step 2: Fréchet distance [\d.]+ \(real-vs-real [\d.]+\), (\d+)\/(\d+) classes/);
+    expect(line, r.err.join('')).not.toBeNull();
+    expect(Number(line![1])).toBe(points[0].coverage);
+    expect(line![2]).toBe(String(CLASSES.length));
+  });
+
   it('names the missing classifier and the folder without labels', async () => {
     const bare = join(dir, 'bare');
     cpSync(folder, bare, { recursive: true });

@@ -460,6 +460,7 @@ async function scoreGenerator(trainer: GanTrainer, dataset: string): Promise<Eva
     fd: e.fd,
     fdRealVsRealBaseline: e.fdRealVsRealBaseline,
     coverage: e.coverage.count,
+    classes: e.classHistogram.length,
     confidentRate: e.confidentRate,
   };
   if (trainer.Gema) {
@@ -623,7 +624,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       bar.note(
         `step ${point.step}: Fréchet distance ${point.fd.toFixed(2)}${point.fdTrainedG !== undefined ? ` (G average; trained G ${point.fdTrainedG.toFixed(2)})` : ''} ` +
           `(real-vs-real ${point.fdRealVsRealBaseline.toFixed(2)}), ` +
-          `${point.coverage}/10 classes, ${(100 * point.confidentRate).toFixed(1)}% confident`,
+          `${point.coverage}/${point.classes} classes, ${(100 * point.confidentRate).toFixed(1)}% confident`,
       );
     }
   }

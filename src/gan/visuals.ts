@@ -79,6 +79,8 @@ export interface EvalPoint {
   fd: number;
   fdRealVsRealBaseline: number;
   coverage: number;
+  /** How many classes the scoring classifier knows (coverage is out of these); absent in logs written before it was kept. */
+  classes?: number;
   confidentRate: number;
   /** In runs with a weight average (`fd` is then the average's): the trained generator's Fréchet distance. */
   fdTrainedG?: number;
