@@ -1,0 +1,570 @@
+/**
+ * Issue 20's growing nets against the DCGAN paper's nets, on the colour emoji (docs/gan/emoji/): which draws the
+ * better 32×32 emoji in one time budget, and what an image costs at 64×64 beside DCGAN-64.
+ *
+ *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts speed [--rounds 3] [--images 48] [--sizes 32,64]
+ *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts quality --budget-s 900 [--models dcgan32,progan,msggan] [--seed 1] [--nice 10]
+ *   npx tsx scripts/growing-study.ts render
+ *
+ * The method is scripts/recipe-study.ts's (its header says why):
+ *
+ *  - `speed`: the training step of every candidate in ONE process, interleaved over rounds (scripts/study-kit.ts),
+ *    timed as `train` runs it, at one batch size (BATCH) for all. At 32 px on data/emoji-32: dcgan32, msggan, and
+ *    progan at each of its phases (stage s at α = 1, and mid-fade, α ≈ 0.5, for s ≥ 1), so its speed over a whole
+ *    run follows from its growth schedule. At 64 px on data/emoji-64: dcgan64, msggan, and progan at its last
+ *    stage (64×64, α = 1) and mid-fade into it. A progan trainer is put at a phase by its step counter (a run's
+ *    stage and α are a function of step·batch and --grow-images alone).
+ *  - `quality`: each 32 px model trained by `train` (a separate process, `nice`) for the steps its median speed fits
+ *    in one budget; for progan the budget is spent along its schedule, phase by phase at each phase's measured
+ *    speed, and --grow-images is chosen so the last stage is at full strength by GROWN_BY of the budget. Scored 4
+ *    times along the run with --eval-every (the last at the last step). Budgeted in steps, so the machine's load
+ *    changes only how long a run takes, not what it measures.
+ *  - `render`: docs/gan/growing/README.md from docs/gan/growing/results.json (which the phases append to), and
+ *    each run's grids copied into docs/gan/growing/.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../src/node/files.ts';
+import type { EvalPoint } from '../src/gan/visuals.ts';
+import type { GanKind } from '../src/gan/models.ts';
+import type { GanLossKind } from '../src/gan/losses.ts';
+import {
+  engineCommit,
+  flag,
+  interleavedRounds,
+  load,
+  median,
+  runAsMain,
+  stepper,
+  timedTrain,
+  type TrainRecord,
+  type TimedCandidate,
+} from './study-kit.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DOCS = join(ROOT, 'docs', 'gan', 'growing');
+const RESULTS = join(DOCS, 'results.json');
+const README = join(DOCS, 'README.md');
+const RUNS = join(ROOT, 'runs', 'growing');
+
+/** One batch size for every candidate, at both sizes: the recipe study's choice for short budgets on this machine. */
+const BATCH = 16;
+/** G's weight average, the same for all three (its score and the trained G's are both reported). */
+const G_EMA = 0.99;
+/** progan reaches its last stage at α = 1 by this share of the quality budget's time. */
+const GROWN_BY = 0.4;
+/** Scores along a quality run (the last at its last step). */
+const POINTS = 3;
+const DATA: Record<number, string> = { 32: 'data/emoji-32', 64: 'data/emoji-64' };
+
+/** A model's training recipe, as `train` options. */
+interface Recipe {
+  kind: GanKind;
+  loss: GanLossKind;
+  lrG: number;
+  lrD: number;
+  beta1: number;
+  beta2: number;
+  note: string;
+}
+/** The DCGAN paper's recipe (train's defaults): BCE, Adam 2e-4, β = (0.5, 0.999). */
+const DCGAN: Omit<Recipe, 'kind'> = {
+  loss: 'bce',
+  lrG: 2e-4,
+  lrD: 2e-4,
+  beta1: 0.5,
+  beta2: 0.999,
+  note: "the DCGAN paper's recipe (train's defaults): BCE, Adam 2e-4, β (0.5, 0.999)",
+};
+/**
+ * The growing nets: MSG-GAN's loss (relativistic average hinge; ProGAN's WGAN-GP is not in this project) with
+ * ProGAN's Adam (1e-3, β (0, 0.99)), the same for both so they differ only in how they grow.
+ */
+const GROWING: Omit<Recipe, 'kind'> = {
+  loss: 'rahinge',
+  lrG: 1e-3,
+  lrD: 1e-3,
+  beta1: 0,
+  beta2: 0.99,
+  note: "MSG-GAN's relativistic average hinge with ProGAN's Adam: 1e-3, β (0, 0.99)",
+};
+const RECIPES: Record<string, Recipe> = {
+  dcgan32: { kind: 'dcgan32', ...DCGAN },
+  progan: { kind: 'progan', ...GROWING },
+  msggan: { kind: 'msggan', ...GROWING },
+  dcgan64: { kind: 'dcgan64', ...DCGAN },
+};
+/** The DCGAN a growing net is compared with at each size. */
+const BASELINE: Record<number, string> = { 32: 'dcgan32', 64: 'dcgan64' };
+
+// ---------------------------------------------------------------------------------------------------------------
+// speed classes: a model at a size (and, for progan, a phase of its growth)
+
+interface SpeedClass {
+  key: string;
+  model: string;
+  size: number;
+  /** progan: the stage timed, and whether mid-fade (α ≈ 0.5) or at full strength */
+  stage?: number;
+  fade?: boolean;
+}
+const K = (size: number) => Math.log2(size / 4);
+const progKey = (size: number, stage: number, fade: boolean) => `${size} progan s${stage}${fade ? ' fade' : ''}`;
+
+function speedClasses(size: number): SpeedClass[] {
+  const base = BASELINE[size];
+  const out: SpeedClass[] = [
+    { key: `${size} ${base}`, model: base, size },
+    { key: `${size} msggan`, model: 'msggan', size },
+  ];
+  // at 32 px every phase of progan's schedule (for its speed over a run); at 64 px its last stage
+  const first = size === 32 ? 0 : K(size);
+  for (let s = first; s <= K(size); s++) {
+    if (s > 0) out.push({ key: progKey(size, s, true), model: 'progan', size, stage: s, fade: true });
+    out.push({ key: progKey(size, s, false), model: 'progan', size, stage: s, fade: false });
+  }
+  return out;
+}
+
+/** The phase growing length used to put a speed-phase progan trainer at a stage (no run of the speed phase nears it). */
+const SPEED_GROW = 1_000_000;
+/** The first step of a phase: stage s (s ≥ 1) fades in over [L + 2(s−1)L, 2sL) images and is at α = 1 for the next L. */
+function phaseStep(stage: number, fade: boolean, batch: number): number {
+  if (stage === 0) return 0;
+  const start = SPEED_GROW + 2 * (stage - 1) * SPEED_GROW;
+  return Math.ceil((start + (fade ? 0.5 : 1.25) * SPEED_GROW) / batch);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// results.json
+
+interface SpeedMeasurement {
+  date: string;
+  adapter: string;
+  engine: string;
+  batch: number;
+  gEma: number;
+  rounds: number;
+  imagesPerSample: number;
+  loadavgBefore: number[];
+  loadavgAfter: number[];
+  /** per class key: images/s of each round, in round order */
+  samples: Record<string, number[]>;
+  median: Record<string, number>;
+  /** per class key: the model's --width (its spec's width) */
+  widths: Record<string, number>;
+}
+interface QualityRun extends TrainRecord {
+  model: string;
+  seed: number;
+  budgetSeconds: number;
+  /** the speed measurement the steps came from */
+  speedDate: string;
+  /** images/s the steps came from: the model's median; for progan its mean over the run's schedule */
+  imagesPerSecond: number;
+  /** progan: --grow-images, and the step its last stage reaches α = 1 */
+  growImages: number | null;
+  grownAtStep: number | null;
+  steps: number;
+  width: number;
+  /** the grids copied into docs/gan/growing/ (file names) */
+  grids: string[];
+}
+interface Results {
+  about: string;
+  recipes: Record<string, Recipe>;
+  speed: SpeedMeasurement[];
+  runs: QualityRun[];
+}
+
+function readResults(): Results {
+  const fresh: Results = {
+    about:
+      'Issue 20: progressive growing and MSG-GAN against the DCGAN paper nets on the emoji, written by scripts/growing-study.ts: speed = interleaved images/s per class (one process); runs = 32 px `train` runs budgeted in steps from the speed medians.',
+    recipes: {},
+    speed: [],
+    runs: [],
+  };
+  const res: Results = existsSync(RESULTS) ? { ...fresh, ...JSON.parse(readFileSync(RESULTS, 'utf8')) } : fresh;
+  res.recipes = RECIPES;
+  return res;
+}
+function writeResults(res: Results): void {
+  mkdirSync(DOCS, { recursive: true });
+  writeFileAtomic(RESULTS, JSON.stringify(res, null, 2) + '\n');
+}
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+// ---------------------------------------------------------------------------------------------------------------
+// speed
+
+async function speedPhase(argv: string[]): Promise<void> {
+  const { initEngine } = await import('../src/tensor/index.ts');
+  const { GanTrainer } = await import('../src/gan/trainer.ts');
+  const { ganSpec } = await import('../src/gan/models.ts');
+  const { datasetByName } = await import('../src/node/datasets.ts');
+  const rounds = Number(flag(argv, 'rounds') ?? 3);
+  const imagesPerSample = Number(flag(argv, 'images') ?? 48);
+  const sizes = (flag(argv, 'sizes') ?? '32,64').split(',').map(Number);
+  const engine = await initEngine();
+  const classes = sizes.flatMap(speedClasses);
+  const data = new Map<number, Awaited<ReturnType<typeof datasetByName>>>();
+  for (const size of sizes) data.set(size, await datasetByName(join(ROOT, DATA[size]), { size, channels: 3 }));
+  const widths: Record<string, number> = {};
+  const trainers: InstanceType<typeof GanTrainer>[] = [];
+  const candidates: TimedCandidate[] = [];
+  for (const c of classes) {
+    const x = RECIPES[c.model];
+    const spec = ganSpec(x.kind, { channels: 3, size: c.size });
+    widths[c.key] = spec.width!;
+    const trainer = new GanTrainer(spec, {
+      batchSize: BATCH,
+      lrG: x.lrG,
+      lrD: x.lrD,
+      beta1: x.beta1,
+      beta2: x.beta2,
+      loss: x.loss,
+      gEma: G_EMA,
+      seed: 1,
+      ...(c.stage !== undefined ? { growImages: SPEED_GROW } : {}),
+    });
+    if (c.stage !== undefined) {
+      trainer.step = phaseStep(c.stage, c.fade!, BATCH);
+      const g = trainer.growthOf(trainer.step);
+      if (g.stage !== c.stage || (c.fade ? g.alpha >= 1 : g.alpha !== 1))
+        throw new Error(`${c.key}: step ${trainer.step} is at stage ${g.stage}, α ${g.alpha}`);
+    }
+    trainers.push(trainer);
+    candidates.push({ key: c.key, batch: BATCH, run: await stepper(trainer, data.get(c.size)!) });
+  }
+  const loadBefore = load();
+  const date = new Date().toISOString();
+  console.log(
+    `speed: ${classes.length} classes at batch ${BATCH}, ${rounds} rounds of ${imagesPerSample} images each, adapter ${engine.adapter.slug}, load ${loadBefore.join(' ')}`,
+  );
+  const samples = await interleavedRounds(candidates, rounds, imagesPerSample);
+  for (const t of trainers) t.dispose();
+  const m: SpeedMeasurement = {
+    date,
+    adapter: engine.adapter.slug,
+    engine: engineCommit(ROOT),
+    batch: BATCH,
+    gEma: G_EMA,
+    rounds,
+    imagesPerSample,
+    loadavgBefore: loadBefore,
+    loadavgAfter: load(),
+    samples: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map(r2)])),
+    median: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, r2(median(v))])),
+    widths,
+  };
+  const res = readResults();
+  res.speed.push(m);
+  writeResults(res);
+  for (const c of classes) console.log(`${c.key}: median ${m.median[c.key]} images/s`);
+}
+
+/** The latest speed measurement that has every class of a size. */
+function latestSpeed(res: Results, size: number): SpeedMeasurement {
+  const keys = speedClasses(size).map((c) => c.key);
+  for (let i = res.speed.length - 1; i >= 0; i--)
+    if (keys.every((k) => res.speed[i].median[k] !== undefined)) return res.speed[i];
+  throw new Error(`no speed measured at ${size} px: run the speed phase first`);
+}
+
+/**
+ * progan's schedule at `size` with phases of L images, as (images, images/s) spans in order; the last span (its
+ * last stage at α = 1) is open-ended.
+ */
+function proganSpans(m: SpeedMeasurement, size: number, L: number): { images: number; ips: number }[] {
+  const spans = [{ images: L, ips: m.median[progKey(size, 0, false)] }];
+  for (let s = 1; s <= K(size); s++) {
+    spans.push({ images: L, ips: m.median[progKey(size, s, true)] });
+    spans.push({ images: s < K(size) ? L : Infinity, ips: m.median[progKey(size, s, false)] });
+  }
+  return spans;
+}
+/** Images progan trains in `seconds` on its schedule of phases of L images. */
+function proganImagesIn(m: SpeedMeasurement, size: number, L: number, seconds: number): number {
+  let images = 0;
+  let left = seconds;
+  for (const sp of proganSpans(m, size, L)) {
+    const t = sp.images / sp.ips;
+    if (t >= left) return images + left * sp.ips;
+    images += sp.images;
+    left -= t;
+  }
+  return images;
+}
+/** --grow-images L such that progan's last stage is at α = 1 after `share` of `seconds` (a multiple of the batch). */
+function proganGrowImages(m: SpeedMeasurement, size: number, seconds: number, share: number): number {
+  // the time to the last stage's full strength is L · Σ 1/ips over the phases before it
+  const perL = proganSpans(m, size, 1)
+    .slice(0, -1)
+    .reduce((t, sp) => t + 1 / sp.ips, 0);
+  return Math.max(BATCH, Math.floor((share * seconds) / perL / BATCH) * BATCH);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// quality: `train` runs at 32 px, budgeted in steps
+
+function trainArgs(model: string, steps: number, seed: number, out: string, growImages: number | null): string[] {
+  const x = RECIPES[model];
+  const args = ['--model', x.kind, '--dataset', DATA[32], '--batch', String(BATCH)];
+  if (x.kind === 'progan' || x.kind === 'msggan') args.push('--size', '32');
+  args.push('--loss', x.loss, '--lr-g', String(x.lrG), '--lr-d', String(x.lrD));
+  args.push('--beta1', String(x.beta1), '--beta2', String(x.beta2), '--g-ema', String(G_EMA));
+  if (growImages !== null) args.push('--grow-images', String(growImages));
+  args.push('--max-steps', String(steps), '--epochs', '100000', '--seed', String(seed));
+  args.push('--eval-every', String(steps / POINTS), '--checkpoint-every', String(steps), '--final-eval', 'false');
+  args.push('--out', out);
+  return args;
+}
+
+/** Copies a run's grids into docs/gan/growing/: its final samples, progan's stage grids, msggan's scales. */
+function copyGrids(model: string, out: string): string[] {
+  const samples = join(out, 'samples');
+  if (!existsSync(samples)) return [];
+  const names = ['final.png', 'scales.png', ...readdirSync(samples).filter((f) => /^stage-\d+-\d+px\.png$/.test(f))];
+  const copied: string[] = [];
+  for (const n of names.sort()) {
+    if (!existsSync(join(samples, n))) continue;
+    const to = `${model}-${n}`;
+    copyFileSync(join(samples, n), join(DOCS, to));
+    copied.push(to);
+  }
+  return copied;
+}
+
+async function qualityPhase(argv: string[]): Promise<void> {
+  const budget = Number(flag(argv, 'budget-s') ?? 900);
+  const seed = Number(flag(argv, 'seed') ?? 1);
+  const nice = Number(flag(argv, 'nice') ?? 10);
+  const models = (flag(argv, 'models') ?? 'dcgan32,progan,msggan').split(',');
+  // every run's steps from the same measurement, chosen before the first run starts
+  const m = latestSpeed(readResults(), 32);
+  const plan = models.map((model) => {
+    if (!RECIPES[model] || model === 'dcgan64') throw new Error(`unknown 32 px model ${model}`);
+    let images: number;
+    let growImages: number | null = null;
+    if (model === 'progan') {
+      growImages = proganGrowImages(m, 32, budget, GROWN_BY);
+      images = proganImagesIn(m, 32, growImages, budget);
+    } else images = budget * m.median[`32 ${model}`];
+    const steps = Math.max(POINTS, Math.floor(images / BATCH / POINTS) * POINTS);
+    return { model, steps, growImages, ips: r2((steps * BATCH) / budget) };
+  });
+  for (const p of plan)
+    console.log(
+      `plan ${p.model}: ${p.steps} steps of ${BATCH} in ${budget} s (${p.ips} images/s${p.growImages ? `, --grow-images ${p.growImages}` : ''})`,
+    );
+  for (const p of plan) {
+    const out = join(RUNS, `${p.model}-seed${seed}`);
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(RUNS, { recursive: true });
+    const args = trainArgs(p.model, p.steps, seed, out, p.growImages);
+    console.log(`${p.model}: train ${args.join(' ')}`);
+    const rec = await timedTrain(ROOT, args, out, nice);
+    const evals = rec.evals;
+    const grownAt = p.growImages === null ? null : Math.ceil((2 * K(32) * p.growImages) / BATCH);
+    const run: QualityRun = {
+      model: p.model,
+      seed,
+      budgetSeconds: budget,
+      speedDate: m.date,
+      imagesPerSecond: p.ips,
+      growImages: p.growImages,
+      grownAtStep: grownAt,
+      steps: p.steps,
+      width: m.widths[p.model === 'progan' ? progKey(32, K(32), false) : `32 ${p.model}`],
+      ...rec,
+      grids: copyGrids(p.model, out),
+    };
+    const res = readResults();
+    res.runs.push(run);
+    writeResults(res);
+    const last = evals.at(-1);
+    console.log(
+      `  exit ${rec.exitCode}, ${rec.wallSeconds.toFixed(0)} s; ` +
+        (last
+          ? `step ${last.step}: ${last.coverage}/${last.classes ?? '?'}, ${(100 * last.confidentRate).toFixed(1)}% confident, FD ${last.fd.toFixed(2)} (trained G ${last.fdTrainedG?.toFixed(2)})`
+          : 'no score'),
+    );
+    render();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// render
+
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+const minutes = (s: number) => `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+const range = (xs: number[]) => `${f1(Math.min(...xs))}–${f1(Math.max(...xs))}`;
+
+function speedTable(m: SpeedMeasurement, size: number): string[] {
+  const base = m.median[`${size} ${BASELINE[size]}`];
+  const lines = [
+    `| model | width | phase | images/s, median (min–max of ${m.rounds}) | cost per image × ${BASELINE[size]} |`,
+    '|---|---|---|---|---|',
+  ];
+  for (const c of speedClasses(size)) {
+    const phase =
+      c.stage === undefined
+        ? 'full size'
+        : `stage ${c.stage} (${4 << c.stage}×${4 << c.stage}), ${c.fade ? 'mid-fade (α ≈ 0.5)' : 'α = 1'}`;
+    lines.push(
+      `| ${c.model} | ${m.widths[c.key]} | ${phase} | ${f1(m.median[c.key])} (${range(m.samples[c.key])}) | ${f2(base / m.median[c.key])} |`,
+    );
+  }
+  return lines;
+}
+
+/** The last run of each model (the latest budget's). */
+function latestRuns(res: Results): QualityRun[] {
+  const byModel = new Map<string, QualityRun>();
+  for (const r of res.runs) byModel.set(r.model, r);
+  return [...byModel.values()];
+}
+
+function verdict(runs: QualityRun[]): string {
+  const scored = runs.filter((r) => r.evals.length && r.exitCode === 0);
+  if (scored.length < 2) return 'Not enough finished runs to compare yet.';
+  const final = (r: QualityRun) => r.evals.at(-1)!;
+  const best = (r: QualityRun) => Math.min(final(r).fd, final(r).fdTrainedG ?? Infinity);
+  const order = [...scored].sort((a, b) => best(a) - best(b));
+  const [w, second] = order;
+  const fdW = best(w);
+  const fdS = best(second);
+  const baseline = final(w).fdRealVsRealBaseline;
+  return (
+    `**${w.model} won**: its best final Fréchet distance (of the G average and the trained G) is ${f2(fdW)} against ` +
+    `${f2(fdS)} for ${second.model}` +
+    (order[2] ? ` and ${f2(best(order[2]))} for ${order[2].model}` : '') +
+    ` — ${f1(fdS - fdW)} lower than the runner-up (${f1((100 * (fdS - fdW)) / fdS)}%), with the real-vs-real floor at ` +
+    `${f2(baseline)}; coverage ${order.map((r) => `${r.model} ${final(r).coverage}/${final(r).classes ?? 10}`).join(', ')}.`
+  );
+}
+
+export function renderReadme(res: Results): string {
+  const L: string[] = [];
+  L.push(
+    '# Growing nets against DCGAN on the emoji (issue 20)',
+    '',
+    'Progressive growing (`--model progan`) and MSG-GAN (`--model msggan`) against the DCGAN paper’s nets',
+    '(`dcgan32`, `dcgan64`) on the colour emoji of [docs/gan/emoji/](../emoji/README.md): the same images, one batch',
+    'size, one time budget. Rendered by `npx tsx scripts/growing-study.ts render` from [results.json](results.json);',
+    'every figure was measured by `scripts/growing-study.ts` (its header gives the commands and the method).',
+    '',
+  );
+  const has = (size: number) => (m: SpeedMeasurement) => speedClasses(size).every((c) => m.median[c.key] !== undefined);
+  const m32 = [...res.speed].reverse().find(has(32));
+  const m64 = [...res.speed].reverse().find(has(64));
+  const runs = latestRuns(res);
+  if (runs.length) {
+    const budget = runs[0].budgetSeconds;
+    const e0 = runs.find((r) => r.evals.length)?.evals[0];
+    L.push(
+      `## Which draws the better 32×32 emoji in ${budget} s of training`,
+      '',
+      `Each model trained by \`train\` on data/emoji-32 (3,786 images) at batch ${BATCH} for the steps its median speed`,
+      `(the measurement of ${runs[0].speedDate ? when(runs[0].speedDate) : '?'}, below) fits in ${budget} s, with a G weight average (decay ${G_EMA}), scored`,
+      `${POINTS} times along the run as \`eval\` scores (2,000 samples of the G average; the trained G’s distance beside it),`,
+      `real-vs-real Fréchet distance ${e0 ? f2(e0.fdRealVsRealBaseline) : '?'}; real images themselves cover 7/10 categories and are 68.5% confident.`,
+      'The wall time is the whole `train` process under `nice -n 10` on the shared machine, scoring included: only for',
+      'the record (the budget is in steps).',
+      '',
+      '| model | width | loss, Adam | batch | images/s | steps in the budget | wall time | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const r of runs) {
+      const x = res.recipes[r.model];
+      const e = r.evals.at(-1);
+      const grow = r.growImages ? `; --grow-images ${r.growImages}: 32×32 at α = 1 from step ${r.grownAtStep}` : '';
+      const along = r.evals.map((p) => `${p.step}: ${f1(p.fd)}`).join(', ');
+      L.push(
+        `| ${r.model} | ${r.width} | ${x.loss}, ${x.lrG} β (${x.beta1}, ${x.beta2}) | ${BATCH} | ${f1(r.imagesPerSecond)}${r.model === 'progan' ? ' (over its schedule)' : ''} | ${r.steps}${grow} | ${minutes(r.wallSeconds)} | ` +
+          (e
+            ? `${e.coverage}/${e.classes ?? 10} | ${f1(100 * e.confidentRate)}% | ${f2(e.fd)} | ${e.fdTrainedG !== undefined ? f2(e.fdTrainedG) : '—'} | ${along} |`
+            : `— | — | — | — | failed (exit ${r.exitCode}) |`),
+      );
+    }
+    L.push('', verdict(runs), '');
+    L.push('Recipes:', '');
+    for (const name of new Set(runs.map((r) => r.model))) L.push(`- **${name}**: ${res.recipes[name].note}.`);
+    L.push('');
+    L.push('### Samples at the end of each run (drawn from the G average)', '');
+    for (const r of runs) {
+      const fin = r.grids.find((g) => g.endsWith('-final.png'));
+      if (fin) L.push(`**${r.model}**, step ${r.steps}:`, '', `![${r.model} samples at step ${r.steps}](${fin})`, '');
+    }
+    const stages = runs.flatMap((r) => r.grids.filter((g) => /stage-\d+/.test(g)));
+    if (stages.length) {
+      L.push("**progan's stages**, each drawn as its stage ended (before the next faded in):", '');
+      for (const g of stages) L.push(`![${g}](${g})`, '');
+    }
+    const scales = runs.flatMap((r) => r.grids.filter((g) => g.endsWith('scales.png')));
+    for (const g of scales)
+      L.push("**msggan's scales** at the end (one row per scale G draws, 4×4 to 32×32):", '', `![${g}](${g})`, '');
+  }
+  for (const [size, m] of [
+    [32, m32],
+    [64, m64],
+  ] as const) {
+    if (!m) continue;
+    L.push(
+      `## Speed at ${size}×${size}`,
+      '',
+      `Training step as \`train\` runs it (real batches of ${DATA[size]}, record, read back), batch ${m.batch}, G weight average ${m.gEma}; one process, ` +
+        `${m.rounds} interleaved rounds of ${m.imagesPerSample} images per class (${when(m.date)}, engine ${m.engine.slice(0, 7)}, ` +
+        `${m.adapter}; load average ${m.loadavgBefore[0]} before, ${m.loadavgAfter[0]} after, on a 2-core machine shared with other sessions).`,
+      '',
+      ...speedTable(m, size),
+      '',
+    );
+    if (size === 32) {
+      const run = runs.find((r) => r.model === 'progan');
+      if (run?.growImages) {
+        const imgs = run.steps * BATCH;
+        L.push(
+          `progan over its quality run (--grow-images ${run.growImages}, ${imgs} images): ${f1(run.imagesPerSecond)} images/s on average by these speeds, ` +
+            `cost per image × dcgan32 ${f2(m.median['32 dcgan32'] / run.imagesPerSecond)}.`,
+          '',
+        );
+      }
+    }
+    if (size === 64) {
+      const base = m.median['64 dcgan64'];
+      const pro = base / m.median[progKey(64, K(64), false)];
+      const msg = base / m.median['64 msggan'];
+      const ok = (x: number) => (x <= 1.5 ? 'within' : 'not within');
+      L.push(
+        `**The 1.5× target** (cost per image at 64×64 within 1.5× of DCGAN-64 at the same batch on the same adapter): ` +
+          `progan at its last stage (64×64, α = 1) costs ${f2(pro)}× dcgan64 per image — ${ok(pro)} the target; ` +
+          `msggan ${f2(msg)}× — ${ok(msg)} the target. (Widths: the models’ CLI defaults, ${m.widths['64 dcgan64']} for dcgan64, ${m.widths['64 msggan']} for the growing nets.)`,
+        '',
+      );
+    }
+  }
+  return L.join('\n').trimEnd() + '\n';
+}
+
+function render(): void {
+  const res = readResults();
+  if (!res.speed.length && !res.runs.length) return;
+  mkdirSync(DOCS, { recursive: true });
+  writeFileAtomic(README, renderReadme(res));
+  console.log(`wrote ${README}`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const cmd = argv[0];
+  if (cmd === 'speed') await speedPhase(argv.slice(1));
+  else if (cmd === 'quality') await qualityPhase(argv.slice(1));
+  else if (cmd !== 'render') throw new Error('usage: growing-study.ts speed | quality | render [options]');
+  render();
+}
+
+runAsMain(import.meta.url, main);
