@@ -2,19 +2,26 @@
 """Load a GAN checkpoint written by this project's trainer into PyTorch, and check it computes what we compute.
 
     python3 tools/pytorch/check_checkpoint.py runs/dcgan-mnist/checkpoint.safetensors \
-        [--tensors samples.safetensors] [--tol 1e-4] [--generator raw|ema] [--out FILE.json]
+        [--tensors samples.safetensors [--extra extra.safetensors]] [--tol 1e-4] [--generator raw|ema] [--out FILE.json]
 
 The models below are the lesson's PyTorch models written out in torch.nn, with the same module layout as
 src/gan/models.ts, so the checkpoint's "G.*" and "D.*" entries are two ordinary torch state_dicts: they load
-with load_state_dict(strict=True) and nothing renamed. (The "optG.*"/"optD.*" entries hold the Adam state.)
+with load_state_dict(strict=True) and nothing renamed. (The "optG.*"/"optD.*" entries hold the Adam state.) The
+growing kinds (progan, msggan) are in growing_gans.py beside this file, written from the papers; a progan checkpoint
+is run at the stage and fade alpha its metadata records (meta.growth).
 
 With --tensors (written by `npm run cli -- sample --checkpoint ... --out grid.png --tensors FILE`), the script
-also runs G on the same latents and D on G's images, both in eval mode, and reports the largest differences
-from our engine's outputs; it exits with status 1 when one exceeds --tol.
+also runs G on the same latents and D on our images, both in eval mode, and reports the largest differences
+from our engine's outputs; it exits with status 1 when one exceeds --tol. For progan, G's image is upsampled
+(nearest) to full size and D scores our images as `sample` does (pooled to the stage's size, faded as reals
+mid-fade); for msggan D scores the pyramid of 2x2 average pools of our images. --extra adds the tensors
+`sample` does not write (tools/pytorch/extra_tensors.ts: G's image at the stage's own size and D on it as
+training scores fakes; msggan's smaller scales and D on G's own scales).
 
 The outcome is also written as JSON (--out, default pytorch-check.json beside the checkpoint): the checkpoint and
-tensors files with their SHA-256, the model and step, torch's version, the date, the tensors' shapes, and the
-largest absolute differences of G(z) and D(G(z)). It needs torch (Debian: `apt-get install python3-torch`); the
+tensors files with their SHA-256, the model and step (and for progan the stage and alpha, beside the trainer's
+schedule recomputed from the step), torch's version, the date, the tensors' shapes, and the largest absolute
+differences of each output compared. It needs torch (Debian: `apt-get install python3-torch`); the
 `safetensors` package is used when installed, else the small reader below.
 """
 import argparse
@@ -28,6 +35,11 @@ import sys
 
 import torch
 from torch import nn
+
+sys.dont_write_bytecode = True  # no __pycache__ in tools/pytorch/ for the import below
+import growing_gans as growing  # noqa: E402 (beside this file: the progan and msggan nets)
+
+GROWING = ("progan", "msggan")
 
 try:
     from safetensors.torch import load_file as _st_load_file
@@ -133,8 +145,14 @@ class Net(nn.Module):
         return self.main(x)
 
 
-def build(model):
+def build(model, mbstd_group=4, combine=None):
     kind, z, c, size = model["kind"], model["zDim"], model["channels"], model["size"]
+    if kind in GROWING:
+        K = growing.last_stage(size)
+        width = model.get("width", 32)
+        if kind == "progan":
+            return growing.ProganG(z, c, width, K), growing.ProganD(c, width, K, mbstd_group)
+        return growing.MsgG(z, c, width, K), growing.MsgD(c, width, K, combine or "lin", mbstd_group)
     if kind == "dense":
         G, D = dense_gan(z, c, size)
     elif kind == "dcgan":
@@ -150,6 +168,68 @@ def sub_state_dict(state, prefix):
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
+def growth_of(info, K, ckpt):
+    """The stage and alpha the checkpoint records (meta.growth), and the trainer's schedule recomputed from the
+    step, batch size and growImages for comparison (the last step's: images = (step - 1) * batch)."""
+    rec = info.get("growth")
+    if not isinstance(rec, dict) or "stage" not in rec or "alpha" not in rec:
+        sys.exit(f"{ckpt}: a progan checkpoint without meta.growth (stage and alpha)")
+    stage, alpha = int(rec["stage"]), float(rec["alpha"])
+    if not (0 <= stage <= K and 0 <= alpha <= 1):
+        sys.exit(f"{ckpt}: meta.growth stage {stage}, alpha {alpha} is outside stage 0..{K}, alpha 0..1")
+    out = {"stage": stage, "alpha": alpha, "resolution": 4 * 2 ** stage}
+    opts = info.get("options") or {}
+    step, batch, L = info.get("step"), opts.get("batchSize"), opts.get("growImages")
+    if all(isinstance(v, (int, float)) for v in (step, batch, L)):
+        images = max(0, int(step) - 1) * int(batch)
+        s2, a2 = growing.growth_at(images, K, int(L))
+        out["schedule"] = {"images": images, "growImages": int(L), "stage": s2, "alpha": a2,
+                           "matchesRecorded": s2 == stage and abs(a2 - alpha) <= 1e-12}
+    return out
+
+
+def max_diff(ours_torch, ref):
+    return (ours_torch.reshape(ref.shape) - ref).abs().max().item()
+
+
+def compare(ref, G, D, kind, info, growth):
+    """{name: (torch tensor, our tensor, what it is)} of every output the tensors file lets us check."""
+    z, images_ref = ref["z"], ref["images"]
+    size = info["model"]["size"]
+    pairs = {}
+    if kind == "progan":
+        stage, alpha = growth["stage"], growth["alpha"]
+        g = G(z, stage, alpha)
+        r = g.shape[2]
+        images = growing.upsample(g, size // r) if r < size else g
+        pairs["G_z"] = (images, images_ref, f"G(z) at stage {stage} (alpha {alpha:g}), {r}px, "
+                                            f"upsampled (nearest) to {size}px as `sample` draws it")
+        logits = D(growing.reals_at(images_ref, stage, alpha), stage, alpha)
+        pairs["D_G_z"] = (logits, ref["logits"], "D on our images as `sample` scores them: pooled to the stage's "
+                                                 "size and, mid-fade, faded as reals are")
+        if "stage_images" in ref:
+            pairs["G_z_stage"] = (g, ref["stage_images"], "G(z) at the stage's own size")
+        if "logits_fake" in ref:
+            pairs["D_fake"] = (D(ref["stage_images"], stage, alpha), ref["logits_fake"],
+                               "D on our stage-size G(z) as training scores fakes")
+    elif kind == "msggan":
+        scales = G.forward_scales(z)
+        pairs["G_z"] = (scales[-1], images_ref, "G(z) at full size (the last scale)")
+        pairs["D_G_z"] = (D(images_ref), ref["logits"], "D on our images' pyramid of 2x2 average pools")
+        K = len(scales) - 1
+        for s in range(K):
+            if f"scales.{s}" in ref:
+                pairs[f"G_z_scale{s}"] = (scales[s], ref[f"scales.{s}"], f"G's {4 * 2 ** s}px output (toRGB {s})")
+        if "logits_scales" in ref and all(f"scales.{s}" in ref for s in range(K)):
+            ours = [ref[f"scales.{s}"] for s in range(K)] + [images_ref]
+            pairs["D_scales"] = (D.forward_scales(ours), ref["logits_scales"],
+                                 "D on our G's own scales, as training scores fakes")
+    else:
+        pairs["G_z"] = (G(z), images_ref, "G(z)")
+        pairs["D_G_z"] = (D(images_ref), ref["logits"], "D on our images")
+    return pairs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("checkpoint")
@@ -158,14 +238,27 @@ def main():
     ap.add_argument("--generator", choices=["raw", "ema"],
                     help="which generator `sample --tensors` drew from: the trained G ('G.*') or the weight average "
                          "('G_ema.*'); default: as `sample` does, the average when the checkpoint has one")
+    ap.add_argument("--extra", help="progan/msggan: the file tools/pytorch/extra_tensors.ts writes (G at the stage's own "
+                                    "size and D on it; msggan's smaller scales and D on them), checked too")
+    ap.add_argument("--mbstd-group", type=int, default=4,
+                    help="progan/msggan: samples per minibatch-stddev group in D (our MBSTD_GROUP) [4]")
     ap.add_argument("--out", help="JSON file for the outcome [pytorch-check.json beside the checkpoint]")
     args = ap.parse_args()
+    if args.extra and not args.tensors:
+        ap.error("--extra needs --tensors (the file `sample --tensors` wrote from the same checkpoint)")
 
     meta, state = read_safetensors(args.checkpoint)
     if "meta" not in meta:
         sys.exit(f"{args.checkpoint}: no 'meta' entry in the safetensors metadata; not a checkpoint of this project's trainer")
     info = json.loads(meta["meta"])
-    G, D = build(info["model"])
+    kind = info["model"]["kind"]
+    combine = None
+    if kind == "msggan":
+        combine = "lin" if any(k.startswith("D.rgb_to_features.") for k in state) else "simple"
+    G, D = build(info["model"], args.mbstd_group, combine)
+    growth = None
+    if kind == "progan":
+        growth = growth_of(info, growing.last_stage(info["model"]["size"]), args.checkpoint)
     has_ema = any(k.startswith("G_ema.") for k in state)
     generator = args.generator or ("ema" if has_ema else "raw")
     if generator == "ema" and not has_ema:
@@ -177,13 +270,17 @@ def main():
     D.eval()
     n_g = sum(p.numel() for p in G.parameters())
     n_d = sum(p.numel() for p in D.parameters())
-    print(f"loaded {info['model']['kind']} at step {info.get('step')} into torch {torch.__version__}: "
+    where = f" (stage {growth['stage']}, alpha {growth['alpha']:g})" if growth else ""
+    print(f"loaded {kind} at step {info.get('step')}{where} into torch {torch.__version__}: "
           f"{g_prefix[:-1]} {n_g:,} and D {n_d:,} parameters, strict=True")
+    if growth and "schedule" in growth and not growth["schedule"]["matchesRecorded"]:
+        print(f"note: the schedule gives stage {growth['schedule']['stage']}, alpha {growth['schedule']['alpha']:g} "
+              f"for step {info.get('step')}; the checkpoint records stage {growth['stage']}, alpha {growth['alpha']:g}")
 
     out = {
         "checkpoint": args.checkpoint,
         "checkpointSha256": sha256(args.checkpoint),
-        "model": info["model"]["kind"],
+        "model": kind,
         "modelSpec": info["model"],
         "step": int(info["step"]) if info.get("step") is not None else None,
         "generator": g_prefix[:-1],
@@ -194,24 +291,46 @@ def main():
         "python": platform.python_version(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if growth:
+        out["growth"] = growth
+    if kind in GROWING:
+        out["mbstdGroup"] = args.mbstd_group
+    if combine:
+        out["combine"] = combine
     rc = 0
     if args.tensors:
         _, ref = read_safetensors(args.tensors)
+        extra_info = None
+        if args.extra:
+            _, extra = read_safetensors(args.extra)
+            same = [k for k in ("z", "images", "logits") if k in extra]
+            for k in same:
+                if extra[k].shape != ref[k].shape or not torch.equal(extra[k], ref[k]):
+                    sys.exit(f"{args.extra}: its {k!r} differs from {args.tensors}'s: not drawn from the same checkpoint and latents")
+            added = sorted(k for k in extra if k not in ref)
+            ref.update({k: extra[k] for k in added})
+            extra_info = {"file": args.extra, "sha256": sha256(args.extra), "identicalToTensors": same, "entries": added}
         with torch.no_grad():
-            images = G(ref["z"])
-            logits = D(ref["images"])
-        err_images = (images - ref["images"]).abs().max().item()
-        err_logits = (logits.reshape(ref["logits"].shape) - ref["logits"]).abs().max().item()
+            pairs = compare(ref, G, D, kind, info, growth)
+        diffs, what, ok = {}, {}, True
+        for name, (ours_torch, ours, desc) in pairs.items():
+            d = max_diff(ours_torch, ours)
+            # images in [-1, 1] take an absolute tolerance; scores one relative to their largest magnitude above 1
+            limit = args.tol * (max(1.0, ours.abs().max().item()) if name.startswith("D") else 1.0)
+            diffs[name] = d
+            what[name] = desc
+            ok = ok and d <= limit
+            print(f"{name}: max |diff| {d:.3g} over {ours.numel()} values (|ours| up to {ours.abs().max().item():.3g}) "
+                  f"— {desc}")
         logit_max = ref["logits"].abs().max().item()
-        ok = err_images <= args.tol and err_logits <= args.tol * max(1.0, logit_max)
-        print(f"G(z) vs ours: max |diff| {err_images:.3g} over {images.numel()} values; "
-              f"D(images) vs ours: max |diff| {err_logits:.3g} (|logit| up to {logit_max:.3g}); "
-              f"{'OK' if ok else 'MISMATCH'} at tol {args.tol:g}")
+        print(f"{'OK' if ok else 'MISMATCH'} at tol {args.tol:g}")
         out.update({
             "tensors": args.tensors,
             "tensorsSha256": sha256(args.tensors),
-            "shapes": {k: list(ref[k].shape) for k in ("z", "images", "logits")},
-            "maxAbsDiff": {"G_z": err_images, "D_G_z": err_logits},
+            **({"extra": extra_info} if extra_info else {}),
+            "shapes": {k: list(v.shape) for k, v in ref.items()},
+            "maxAbsDiff": diffs,
+            "compared": what,
             "logitMaxAbs": logit_max,
             "tol": args.tol,
             "ok": ok,
