@@ -202,8 +202,8 @@ def compare(ref, G, D, kind, info, growth):
         g = G(z, stage, alpha)
         r = g.shape[2]
         images = growing.upsample(g, size // r) if r < size else g
-        pairs["G_z"] = (images, images_ref, f"G(z) at stage {stage} (alpha {alpha:g}), {r}px, "
-                                            f"upsampled (nearest) to {size}px as `sample` draws it")
+        up = f", upsampled (nearest) to {size}px as `sample` draws it" if r < size else ""
+        pairs["G_z"] = (images, images_ref, f"G(z) at stage {stage} (alpha {alpha:g}), {r}px{up}")
         logits = D(growing.reals_at(images_ref, stage, alpha), stage, alpha)
         pairs["D_G_z"] = (logits, ref["logits"], "D on our images as `sample` scores them: pooled to the stage's "
                                                  "size and, mid-fade, faded as reals are")
