@@ -94,3 +94,17 @@ export function trainOptionProblem(field: TrainNumberField, value: number, label
   if (inRange(o, value)) return null;
   return `${label ?? `--${o.flag}`}: expected ${describeRange(o)}${o.limit ? ` (${o.limit})` : ''}, got ${value}`;
 }
+
+/**
+ * The numeric model options a user sets (fields of the model description, meta.model, not of TrainOptions): the
+ * CLI's `--width` and the GAN page's width field.
+ */
+export const MODEL_NUMBER_OPTIONS = {
+  width: {
+    flag: 'width',
+    type: 'integer',
+    min: 8,
+    max: 512,
+    help: "dcgan32, dcgan64, progan, msggan: channels of the nets' widest block [64 for dcgan32/64, 32 for progan/msggan]",
+  },
+} as const satisfies Record<string, TrainNumberOption>;

@@ -6,6 +6,10 @@
 //   - GAN page, exact resume: save at step 5, load, step: the losses of continuing without the reload; the chart
 //     keeps its points; a CLI checkpoint continued in the page matches the uninterrupted CLI run, and the page's
 //     checkpoint continued by `train --resume` matches the page's uninterrupted steps (its chart keeps all points).
+//   - GAN page, growing models at 8 px: progan's stage and α follow the images shown (a fade within 5 steps of 4
+//     images), its grid is drawn at the stage's size and a finished stage's grid kept, and its 4 steps match the CLI's;
+//     msggan with the rahinge loss steps G on a real batch and draws a row per scale; save → load continues both
+//     exactly, with kind, size, width, loss and stage/α restored (from the CLI's checkpoint too).
 //   - GAN page states: building/drawing/compiling/stepping/training/pausing/paused on #status (the first step's
 //     kernels compiled ahead, counted k / n, the step then compiling none), Play disabled with its reason during a
 //     build, Pause acting after the step in flight, New model clearing the old model's numbers, fields that apply
@@ -99,6 +103,79 @@ async function stepAndWait(page, id, step) {
     step,
   );
 }
+/**
+ * The stage and α of progressive growing after `images` images, with last stage K and L images per phase, as
+ * DEVELOPERS.md states the schedule: stage 0 for the first L; stage k (1 ≤ k ≤ K) from L + 2(k−1)L on, α rising
+ * from 0 to 1 over its first L images and holding at 1 for the next L; stage K at α 1 after the last fade.
+ */
+function growthOracle(images, K, L) {
+  if (images < L || K === 0) return { stage: 0, alpha: 1 };
+  const k = Math.floor((images - L) / (2 * L)) + 1;
+  if (k > K) return { stage: K, alpha: 1 };
+  return { stage: k, alpha: Math.min(1, (images - L - 2 * (k - 1) * L) / L) };
+}
+/** The growing models' stage display: its text and the values on its data attributes. */
+const growthShown = (page) =>
+  page.$eval('#growth', (e) => ({
+    text: e.textContent,
+    stage: Number(e.dataset.stage),
+    alpha: Number(e.dataset.alpha),
+    hidden: e.closest('#growth-row').hidden,
+  }));
+/** The last step's losses at full precision. */
+const lossValues = async (page) => ({
+  d: Number(await page.$eval('#loss-d', (e) => e.dataset.value ?? NaN)),
+  g: Number(await page.$eval('#loss-g', (e) => e.dataset.value ?? NaN)),
+});
+/** The model fields of the form (a loaded checkpoint's model shows in them). */
+const modelForm = (page) =>
+  page.evaluate(() => {
+    const v = (id) => document.querySelector(id).value;
+    const shown = (id) => !document.querySelector(id).hidden;
+    return {
+      model: v('#model'),
+      size: v('#size'),
+      width: v('#width'),
+      loss: v('#loss'),
+      grow: shown('#grow-images-row') ? v('#grow-images') : null,
+    };
+  });
+/**
+ * A sample grid's cells (`side` px, 2 px padding, as makeGrid lays them out), row by row: the number of distinct
+ * colours in the row's cells, and whether every cell is made of constant 2×2 blocks (an image drawn at half the
+ * size and upsampled, as a 4 px scale or stage is shown at 8 px).
+ */
+const gridCells = (page, id, side) =>
+  page.$eval(
+    `#${id}`,
+    (c, side) => {
+      const { data, width, height } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+      const px = (x, y) => {
+        const i = (y * width + x) * 4;
+        return `${data[i]},${data[i + 1]},${data[i + 2]}`;
+      };
+      const cell = side + 2;
+      const cols = Math.floor((width - 2) / cell);
+      const rows = [];
+      for (let r = 0; r < Math.floor((height - 2) / cell); r++) {
+        const values = new Set();
+        let blocky = true;
+        for (let col = 0; col < cols; col++) {
+          const x0 = 2 + col * cell;
+          const y0 = 2 + r * cell;
+          for (let y = 0; y < side; y++)
+            for (let x = 0; x < side; x++) {
+              const v = px(x0 + x, y0 + y);
+              values.add(v);
+              if (v !== px(x0 + (x & ~1), y0 + (y & ~1))) blocky = false;
+            }
+        }
+        rows.push({ values: values.size, blocky });
+      }
+      return { width, height, rows };
+    },
+    side,
+  );
 async function openPage(browser, url) {
   const page = await browser.newPage();
   page.setDefaultTimeout(180_000);
@@ -359,6 +436,259 @@ try {
     );
     await page.close();
   });
+
+  await check(
+    'GAN page, progan at 8 px: stage and α follow the images shown, each stage drawn at its size, the finished stage kept; save → load continues mid-fade; a CLI progan run loads and matches',
+    async () => {
+      const page = await openPage(browser, `${server.url}/gan.html`);
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.selectOption('#model', 'progan');
+      assert(
+        !(await page.$eval('#size-row', (e) => e.hidden)) && !(await page.$eval('#grow-images-row', (e) => e.hidden)),
+        'progan does not offer its size and growth fields',
+      );
+      assert(
+        JSON.stringify(await page.$$eval('#size option', (os) => os.map((o) => o.value))) === '["8","16","32","64"]',
+        `sizes offered: ${await page.$$eval('#size option', (os) => os.map((o) => o.value))}`,
+      );
+      assert(
+        JSON.stringify(await page.$$eval('#loss option', (os) => os.map((o) => o.value))) ===
+          '["bce","lsgan","hinge","rahinge"]',
+        'the losses offered',
+      );
+      await page.selectOption('#size', '8');
+      await page.fill('#width', '8');
+      await page.fill('#grow-images', '8'); // stage 0 for 8 images (2 steps), the 8 px stage fades in over the next 2
+      await page.selectOption('#loss', 'hinge');
+      await page.fill('#batch', '4');
+      await page.fill('#grid-every', '1');
+      await buildAndWait(page);
+      assert(
+        (await text(page, 'data-info')).startsWith('progan 8 px on mnist-digits: 10000 images 3×8×8'),
+        `data info: ${await text(page, 'data-info')}`,
+      );
+      const K = 1;
+      const L = 8;
+      const batch = 4;
+      // Each step: the display shows the stage and α of the last step's images (growthOracle), and the grid is drawn
+      // at that stage: upsampled from 4 px (2×2 blocks) at stage 0 and at the fade's first step (α 0), not after.
+      const seen = [];
+      const perStep = [];
+      const expectGrowth = async (steps) => {
+        const want = growthOracle(Math.max(0, steps - 1) * batch, K, L);
+        const shown = await growthShown(page);
+        const text = `stage ${want.stage}/${K} · ${4 << want.stage} px · α ${want.alpha.toFixed(2)}`;
+        assert(
+          shown.stage === want.stage && Math.abs(shown.alpha - want.alpha) < 1e-12 && shown.text === text,
+          `after ${steps} steps the page shows ${JSON.stringify(shown)}, growthAt says ${JSON.stringify(want)}`,
+        );
+        const grid = await gridCells(page, 'grid', 8);
+        const coarse = want.stage === 0 || want.alpha === 0;
+        assert(
+          grid.rows.every((r) => r.values > 1 && r.blocky === coarse),
+          `after ${steps} steps (stage ${want.stage}, α ${want.alpha}) the grid's rows are ${JSON.stringify(grid.rows)}`,
+        );
+        seen.push(shown.text);
+      };
+      await expectGrowth(0);
+      for (const step of [1, 2, 3, 4]) {
+        await stepAndWait(page, 'step-both', step);
+        await expectGrowth(step);
+        const losses = await lossValues(page);
+        assert(
+          Number.isFinite(losses.d) && Number.isFinite(losses.g),
+          `step ${step}: losses ${JSON.stringify(losses)}`,
+        );
+        perStep.push(losses);
+        if (step === 2) {
+          // Stage 0's last step: its samples are kept, at 4 px, while stage 1 fades in.
+          const kept = await page.$eval('#stage-grid', (c) => ({ hidden: c.hidden, ...c.dataset }));
+          assert(!kept.hidden && kept.stage === '0' && kept.step === '2', `stage grid: ${JSON.stringify(kept)}`);
+          const cells = await gridCells(page, 'stage-grid', 8);
+          assert(
+            cells.rows.every((r) => r.blocky && r.values > 1),
+            `stage 0's grid: ${JSON.stringify(cells.rows)}`,
+          );
+        }
+      }
+      console.log(`    progan 8 px, ${L} images per phase, batch ${batch}: ${seen.join(' → ')}`);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+      assert(download.suggestedFilename() === 'progan-8px-step4.safetensors', `saved ${download.suggestedFilename()}`);
+      const saved = join(work, 'progan.safetensors');
+      await download.saveAs(saved);
+      await page.waitForFunction(() => !document.querySelector('#save').disabled);
+      await stepAndWait(page, 'step-both', 5);
+      await expectGrowth(5);
+      const continued = await lossValues(page);
+      // A fresh model of another kind, then the checkpoint: kind, size, width, loss and growth come back with it.
+      await page.selectOption('#model', 'dense');
+      await page.selectOption('#loss', 'bce');
+      await buildAndWait(page);
+      assert(await page.$eval('#growth-row', (e) => e.hidden), 'the dense model shows a stage');
+      await page.setInputFiles('#load', saved);
+      await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded'));
+      const form = await modelForm(page);
+      assert(
+        JSON.stringify(form) === JSON.stringify({ model: 'progan', size: '8', width: '8', loss: 'hinge', grow: '8' }),
+        `after loading, the form shows ${JSON.stringify(form)}`,
+      );
+      assert((await text(page, 'step')) === '4', `after loading the page shows step ${await text(page, 'step')}`);
+      await expectGrowth(4);
+      await stepAndWait(page, 'step-both', 5);
+      await expectGrowth(5);
+      const resumed = await lossValues(page);
+      assert(
+        JSON.stringify(resumed) === JSON.stringify(continued),
+        `step 5 after save/load: ${JSON.stringify(resumed)}; without the reload ${JSON.stringify(continued)}`,
+      );
+
+      // The CLI trains the same model on the same digits with the same seed: its checkpoint loads with its stage and
+      // α, and its 4 steps are the page's, up to the two adapters' rounding.
+      const run = join(work, 'cli-progan');
+      cli([
+        ...['train', '--model', 'progan', '--size', '8', '--width', '8', '--grow-images', '8', '--loss', 'hinge'],
+        ...['--batch', '4', '--max-steps', '4', '--grid', '4', '--final-eval', 'false', '--out', run],
+      ]);
+      const log = readFileSync(join(run, 'log.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const diff = Math.max(
+        ...log.flatMap((l, i) => [Math.abs(l.lossD - perStep[i].d), Math.abs(l.lossG - perStep[i].g)]),
+      );
+      console.log(
+        `    CLI progan steps 1-4: D/G ${log.map((l) => `${l.lossD.toFixed(5)}/${l.lossG.toFixed(5)}`).join(', ')} (max |diff| from the page's ${diff.toExponential(1)})`,
+      );
+      assert(log.length === 4 && diff < 1e-3, `the CLI's 4 progan steps are off the page's by ${diff}`);
+      await page.setInputFiles('#load', join(run, 'checkpoint.safetensors'));
+      await page.waitForFunction(() =>
+        document.querySelector('#banner').textContent.includes('checkpoint.safetensors'),
+      );
+      assert((await text(page, 'step')) === '4', `the CLI checkpoint loads at step ${await text(page, 'step')}`);
+      assert(
+        JSON.stringify(await modelForm(page)) ===
+          JSON.stringify({ model: 'progan', size: '8', width: '8', loss: 'hinge', grow: '8' }),
+        `after loading the CLI's checkpoint the form shows ${JSON.stringify(await modelForm(page))}`,
+      );
+      await expectGrowth(4);
+      await shot(page, 'gan-progan.png');
+      // A 128 px checkpoint (the CLI trains up to 128) is refused by name: the page holds its data at the model's size.
+      const big = join(work, 'progan-128.safetensors');
+      writeFileSync(
+        big,
+        editSafetensorsMeta(readFileSync(join(run, 'checkpoint.safetensors')), (m) => (m.model.size = 128)),
+      );
+      await page.setInputFiles('#load', big);
+      await page.waitForSelector('#banner.error:not([hidden])');
+      const refused = await text(page, 'banner');
+      assert(
+        refused.startsWith(
+          'progan-128.safetensors is a progan 128 px model; this page trains and draws models up to 64 px',
+        ),
+        `a 128 px checkpoint says: ${refused}`,
+      );
+      assert((await text(page, 'step')) === '4', 'the model in training was lost');
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
+      await page.close();
+    },
+  );
+
+  await check(
+    'GAN page, msggan at 8 px with the rahinge loss: "all scales", Step G on a real batch, a row per scale; save → load continues exactly',
+    async () => {
+      const page = await openPage(browser, `${server.url}/gan.html`);
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.selectOption('#model', 'msggan');
+      assert(await page.$eval('#grow-images-row', (e) => e.hidden), 'msggan offers a growth phase');
+      await page.selectOption('#size', '8');
+      await page.fill('#width', '8');
+      await page.selectOption('#loss', 'rahinge');
+      await page.fill('#batch', '4');
+      await page.fill('#grid-every', '1');
+      await buildAndWait(page);
+      const expectScales = async (steps) => {
+        const shown = await growthShown(page);
+        assert(
+          shown.text === 'all scales · 4–8 px' && shown.stage === 1 && shown.alpha === 1,
+          `after ${steps} steps the page shows ${JSON.stringify(shown)}`,
+        );
+        // One row per scale, coarsest first: the 4 px row is its images upsampled (2×2 blocks), the 8 px row is not.
+        const scales = await gridCells(page, 'scales', 8);
+        assert(
+          scales.rows.length === 2 &&
+            scales.rows[0].blocky &&
+            !scales.rows[1].blocky &&
+            scales.rows.every((r) => r.values > 1),
+          `after ${steps} steps the scales are ${JSON.stringify(scales)}`,
+        );
+        assert(
+          (await page.$eval('#scales', (c) => c.dataset.step)) === String(steps),
+          'the scales were not drawn at this step',
+        );
+        const grid = await gridCells(page, 'grid', 8);
+        assert(
+          grid.rows.every((r) => !r.blocky && r.values > 1),
+          `the grid (8 px samples): ${JSON.stringify(grid.rows)}`,
+        );
+      };
+      await expectScales(0);
+      // rahinge's G loss judges the fakes against D on a real batch: Step G takes its step's batch.
+      await stepAndWait(page, 'step-g', 1);
+      const g = await lossValues(page);
+      assert(
+        Number.isFinite(g.g) && (await text(page, 'loss-d')) === '–',
+        `after Step G: D ${await text(page, 'loss-d')}, G ${g.g}`,
+      );
+      await expectScales(1);
+      await stepAndWait(page, 'step-d', 2);
+      await stepAndWait(page, 'step-both', 3);
+      const both = await lossValues(page);
+      assert(Number.isFinite(both.d) && Number.isFinite(both.g), `after Step both: ${JSON.stringify(both)}`);
+      await expectScales(3);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+      const saved = join(work, 'msggan.safetensors');
+      await download.saveAs(saved);
+      await page.waitForFunction(() => !document.querySelector('#save').disabled);
+      const continued = [];
+      for (const [id, step] of [
+        ['step-g', 4],
+        ['step-both', 5],
+      ]) {
+        await stepAndWait(page, id, step);
+        continued.push(await lossValues(page));
+      }
+      await page.setInputFiles('#load', saved);
+      await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded'));
+      const form = await modelForm(page);
+      assert(
+        JSON.stringify(form) ===
+          JSON.stringify({ model: 'msggan', size: '8', width: '8', loss: 'rahinge', grow: null }),
+        `after loading, the form shows ${JSON.stringify(form)}`,
+      );
+      assert((await text(page, 'step')) === '3', `after loading the page shows step ${await text(page, 'step')}`);
+      await expectScales(3);
+      const resumed = [];
+      for (const [id, step] of [
+        ['step-g', 4],
+        ['step-both', 5],
+      ]) {
+        await stepAndWait(page, id, step);
+        resumed.push(await lossValues(page));
+      }
+      console.log(
+        `    msggan rahinge steps 4 (G on its real batch), 5: ${continued.map((l) => `${l.d}/${l.g}`).join(', ')}; after reload ${resumed.map((l) => `${l.d}/${l.g}`).join(', ')}`,
+      );
+      assert(
+        JSON.stringify(resumed) === JSON.stringify(continued),
+        `after save/load the losses differ: ${JSON.stringify(resumed)} vs ${JSON.stringify(continued)}`,
+      );
+      await shot(page, 'gan-msggan.png');
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
+      await page.close();
+    },
+  );
 
   await check(
     'GAN page shows what it is doing; Pause acts after the step in flight; New model clears the old one; fields that apply on New model say so',

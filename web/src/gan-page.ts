@@ -21,11 +21,19 @@ import {
   type StepStats,
   type TrainOptions,
 } from '../../src/gan/trainer.ts';
-import { ganSpec, type GanKind, type GanSpec } from '../../src/gan/models.ts';
-import { sampleGrid, lossChart } from '../../src/gan/visuals.ts';
+import { ganSpec, isGrowing, GROWING_SIZES, type GanKind, type GanSpec } from '../../src/gan/models.ts';
+import { sampleGrid, scaleGrid, lossChart } from '../../src/gan/visuals.ts';
+import {
+  GAN_LOSSES,
+  GAN_LOSS_HELP,
+  generatorLossNeedsReal,
+  lossTakesRealLabel,
+  type GanLossKind,
+} from '../../src/gan/losses.ts';
 import { DataCursor } from '../../src/gan/data-cursor.ts';
 import { decodeLossHistory, encodeLossHistory } from '../../src/gan/loss-history.ts';
 import {
+  MODEL_NUMBER_OPTIONS,
   TRAIN_NUMBER_OPTIONS,
   describeRange,
   trainOptionProblem,
@@ -49,6 +57,8 @@ import {
   download,
   fileBytes,
   numberField,
+  rangeField,
+  describeRangeField,
   nextFrame,
   decodeImage,
   errorText,
@@ -63,6 +73,10 @@ import {
 const FRAME_BUDGET_MS = 150;
 /** Largest number of images read from a picked folder (they all live in memory). */
 const MAX_FOLDER_IMAGES = 20_000;
+/** Side length a picked folder's images are read at: the largest image size the page offers. */
+const FOLDER_SIZE = 64;
+/** The growing models' sizes the page offers (ganSpec's, up to the size a folder is read at). */
+const PAGE_SIZES = GROWING_SIZES.filter((s) => s <= FOLDER_SIZE);
 
 /** A dataset in the form it was loaded in; converted to each model's size and channels on demand. */
 let source: Dataset | null = null;
@@ -127,7 +141,7 @@ function setButtons(): void {
  * The form's training options. Each field's id is its CLI flag and its bounds and help come from the one
  * declaration both front ends read (src/gan/train-options.ts); the page adds only when a field applies.
  */
-const MODEL_FIELDS = ['batchSize', 'seed', 'gEma'] as const satisfies readonly TrainNumberField[];
+const MODEL_FIELDS = ['batchSize', 'seed', 'gEma', 'growImages'] as const satisfies readonly TrainNumberField[];
 /** Options that may change while training runs: the trainer reads them at every step. */
 const LIVE_FIELDS = [
   'lrG',
@@ -140,15 +154,37 @@ type LiveOptions = Pick<TrainOptions, (typeof LIVE_FIELDS)[number]>;
 
 const fieldInput = (field: TrainNumberField) => $<HTMLInputElement>(TRAIN_NUMBER_OPTIONS[field].flag);
 
+/** A field's label as the page shows it (its error messages name the field so). */
+function fieldLabel(field: TrainNumberField): string {
+  return fieldInput(field).labels?.[0]?.firstChild?.textContent?.trim() || TRAIN_NUMBER_OPTIONS[field].flag;
+}
+
 /** A field's value, checked against its option's range; the error names the field by its label. */
 function optionField(field: TrainNumberField): number {
   const el = fieldInput(field);
-  const label = el.labels?.[0]?.firstChild?.textContent?.trim() || TRAIN_NUMBER_OPTIONS[field].flag;
+  const label = fieldLabel(field);
   const v = Number(el.value);
   if (el.value.trim() === '' || !Number.isFinite(v)) throw new Error(`${label}: "${el.value}" is not a number`);
   const problem = trainOptionProblem(field, v, label);
   if (problem) throw new Error(problem);
   return v;
+}
+
+/** The choices of size and loss (from their declarations in src/gan), and the fields of the chosen model. */
+function fillModelChoices(): void {
+  const size = $<HTMLSelectElement>('size');
+  for (const px of PAGE_SIZES) size.append(new Option(`${px}×${px}`, String(px), false, px === ganSpec('progan').size));
+  size.closest('label')!.title =
+    `progan and msggan: the image size they grow to, from 4×4 (CLI: --size; ${FOLDER_SIZE} px at most here, the size a picked folder is read at)`;
+  const loss = $<HTMLSelectElement>('loss');
+  for (const kind of GAN_LOSSES) {
+    const o = new Option(kind, kind, false, kind === 'bce');
+    o.title = GAN_LOSS_HELP[kind];
+    loss.append(o);
+  }
+  loss.closest('label')!.title =
+    `the adversarial loss, for every model; it applies on New model (a run keeps its loss): ${GAN_LOSSES.map((k) => `${k}: ${GAN_LOSS_HELP[k]}`).join('; ')} (CLI: --loss)`;
+  showModelRows();
 }
 
 /** Puts each option's bounds and help on its field (min/max/step attributes, tooltip). */
@@ -165,31 +201,90 @@ function describeFields(): void {
       : 'applies at the next step';
     label.title = `${o.help}: ${describeRange(o)}${o.limit ? ` (${o.limit})` : ''}; ${when} (CLI: --${o.flag})`;
   }
+  const width = MODEL_NUMBER_OPTIONS.width;
+  describeRangeField('width', width);
+  $('width').closest('label')!.title = `${width.help}: ${describeRange(width)}; applies on New model (CLI: --width)`;
 }
 
 /** The training options the form asks for (checked; the error names the field). */
 function formOptions(): Partial<TrainOptions> {
   const out: Partial<TrainOptions> = {};
   for (const field of MODEL_FIELDS) out[field] = optionField(field);
-  return { ...out, ...liveOptions() };
+  const loss = formLoss();
+  return { ...out, loss, ...liveOptions(loss) };
 }
 
-/** Options that may change while training runs. */
-function liveOptions(): LiveOptions {
+/** The loss the form asks for (it applies on New model: a run's loss is fixed when it starts). */
+function formLoss(): GanLossKind {
+  return $<HTMLSelectElement>('loss').value as GanLossKind;
+}
+
+/** Options that may change while training runs, checked for a run with the loss `loss`. */
+function liveOptions(loss: GanLossKind): LiveOptions {
   const out = {} as LiveOptions;
   for (const field of LIVE_FIELDS) out[field] = optionField(field);
+  if (out.realLabel !== 1 && !lossTakesRealLabel(loss))
+    throw new Error(
+      `${fieldLabel('realLabel')}: label smoothing applies to the bce or lsgan loss, not ${loss} (set it to 1), got ${out.realLabel}`,
+    );
   return out;
 }
 
 /** Copies the form's live options into the running trainer (the trainer reads opts, rates included, at every step). */
 function applyLiveOptions(): void {
   if (!trainer) return;
-  Object.assign(trainer.opts, liveOptions());
+  Object.assign(trainer.opts, liveOptions(trainer.loss));
   if (trainer.Gema) trainer.sampleFrom = $<HTMLSelectElement>('sample-from').value as 'ema' | 'raw';
 }
 
 function showOptions(o: TrainOptions): void {
   for (const field of [...MODEL_FIELDS, ...LIVE_FIELDS]) fieldInput(field).value = String(o[field]);
+  $<HTMLSelectElement>('loss').value = o.loss ?? 'bce';
+}
+
+// The model's own fields: the growing kinds' image size, the width of the kinds that have one.
+
+/** Whether a kind's nets take a width (dcgan32/64 and the growing kinds). */
+const hasWidth = (kind: GanKind): boolean => ganSpec(kind).width !== undefined;
+
+/** The kind the model fields were last shown for (its default width is replaced by the next kind's). */
+let shownKind: GanKind | null = null;
+
+/** Shows the fields that belong to the chosen kind: size (growing), width (where it has one), growth (progan). */
+function showModelRows(): void {
+  const kind = $<HTMLSelectElement>('model').value as GanKind;
+  $('size-row').hidden = !isGrowing(kind);
+  $('width-row').hidden = !hasWidth(kind);
+  $('grow-images-row').hidden = kind !== 'progan';
+  // A width still at the previous kind's default becomes this kind's default.
+  const width = $<HTMLInputElement>('width');
+  if (hasWidth(kind) && (shownKind === null || width.value === String(ganSpec(shownKind).width ?? '')))
+    width.value = String(ganSpec(kind).width);
+  shownKind = kind;
+}
+
+/** The model the form asks for, before any data is loaded: kind, size and width (checked, naming the field). */
+function formModel(): { kind: GanKind; size?: number; width?: number } {
+  const kind = $<HTMLSelectElement>('model').value as GanKind;
+  return {
+    kind,
+    ...(isGrowing(kind) ? { size: Number($<HTMLSelectElement>('size').value) } : {}),
+    ...(hasWidth(kind) ? { width: rangeField('width', MODEL_NUMBER_OPTIONS.width) } : {}),
+  };
+}
+
+/** Shows a model's kind, size and width in the form (a loaded checkpoint's). */
+function showModel(spec: GanSpec): void {
+  $<HTMLSelectElement>('model').value = spec.kind;
+  if (isGrowing(spec.kind)) $<HTMLSelectElement>('size').value = String(spec.size);
+  shownKind = spec.kind;
+  if (spec.width !== undefined) $<HTMLInputElement>('width').value = String(spec.width);
+  showModelRows();
+}
+
+/** "progan 16 px": a model's kind, with its size where the kind has a choice of sizes. */
+function modelName(spec: GanSpec): string {
+  return isGrowing(spec.kind) ? `${spec.kind} ${spec.size} px` : spec.kind;
 }
 
 /** The sample source follows the trainer: a choice only when it keeps a weight average. */
@@ -210,7 +305,16 @@ function showPendingModelFields(): void {
       const v = $<HTMLInputElement>(id).value;
       return v.trim() === '' ? NaN : Number(v);
     };
-    if ($<HTMLSelectElement>('model').value !== t.spec.kind) diffs.push(`model ${t.spec.kind}`);
+    const kind = $<HTMLSelectElement>('model').value as GanKind;
+    if (kind !== t.spec.kind) diffs.push(`model ${t.spec.kind}`);
+    else {
+      if (isGrowing(kind) && Number($<HTMLSelectElement>('size').value) !== t.spec.size)
+        diffs.push(`size ${t.spec.size} px`);
+      if (hasWidth(kind) && field('width') !== t.spec.width) diffs.push(`width ${t.spec.width}`);
+      if (kind === 'progan' && field('grow-images') !== t.opts.growImages)
+        diffs.push(`${t.opts.growImages} images per growth phase`);
+    }
+    if (formLoss() !== t.loss) diffs.push(`loss ${t.loss}`);
     if ($<HTMLSelectElement>('dataset').value !== sourceChoice && data) diffs.push(`the data ${data.name}`);
     if (field('batch') !== t.opts.batchSize) diffs.push(`batch size ${t.opts.batchSize}`);
     if (field('seed') !== t.opts.seed) diffs.push(`seed ${t.opts.seed}`);
@@ -275,14 +379,14 @@ async function loadIdxFiles(files: FileList): Promise<Dataset> {
   });
 }
 
-/** Every image in a picked folder, center-cropped to a square and resized to 64×64 RGB (the largest model size). */
+/** Every image in a picked folder, center-cropped to a square and resized to 64×64 RGB (FOLDER_SIZE, the largest model size). */
 async function loadFolder(files: FileList): Promise<Dataset> {
   const list = Array.from(files)
     .filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f.name))
     .slice(0, MAX_FOLDER_IMAGES);
   if (list.length < 2)
     throw new Error(`image folder: found ${list.length} image files (png, jpg, webp, gif, bmp); need at least 2`);
-  const size = 64;
+  const size = FOLDER_SIZE;
   const images = new Float32Array(list.length * 3 * size * size);
   for (let i = 0; i < list.length; i++) {
     const img = await decodeImage(list[i], list[i].webkitRelativePath || list[i].name);
@@ -304,9 +408,14 @@ async function loadSource(): Promise<Dataset> {
   }
 }
 
-/** The spec for a model kind on the loaded data: the paper DCGANs keep the data's channels, the lesson models are gray. */
-function specFor(kind: GanKind, ds: Dataset): GanSpec {
-  return ganSpec(kind, kind === 'dcgan32' || kind === 'dcgan64' ? { channels: ds.c } : {});
+/**
+ * The spec for a model on the loaded data: the paper DCGANs keep the data's channels, the lesson models are gray, and
+ * the growing models are colour models (gray data is copied to R, G and B, as `train` does with mnist).
+ */
+function specFor(model: ReturnType<typeof formModel>, ds: Dataset): GanSpec {
+  const { kind, size, width } = model;
+  if (isGrowing(kind)) return ganSpec(kind, { size, width });
+  return ganSpec(kind, kind === 'dcgan32' || kind === 'dcgan64' ? { channels: ds.c, width } : {});
 }
 
 function fitData(ds: Dataset, spec: GanSpec): Dataset {
@@ -336,10 +445,17 @@ function dropTrainer(gridNote: string): void {
   }
   $('step').textContent = '0';
   $('epoch').textContent = '0';
+  showGrowth(null);
   const grid = $<HTMLCanvasElement>('grid');
   grid.getContext('2d')!.clearRect(0, 0, grid.width, grid.height);
   delete grid.dataset.step;
   $('grid-title').textContent = gridNote;
+  for (const id of ['scales', 'stage-grid']) {
+    const c = $<HTMLCanvasElement>(id);
+    c.hidden = $(`${id}-title`).hidden = true;
+    delete c.dataset.step;
+    delete c.dataset.stage;
+  }
   drawChart();
   setButtons();
 }
@@ -352,12 +468,13 @@ function adoptTrainer(next: GanTrainer): void {
 }
 
 async function buildModel(): Promise<void> {
-  const kind = $<HTMLSelectElement>('model').value as GanKind;
-  const opts = formOptions(); // a wrong field stops here, naming it, before anything changes
+  // a wrong field stops here, naming it, before anything changes
+  const model = formModel();
+  const opts = formOptions();
   status.start('loading-data', (sec) => `loading the data… ${formatDuration(sec)}`);
   const choice = $<HTMLSelectElement>('dataset').value;
   const loaded = await loadSource();
-  const spec = specFor(kind, loaded);
+  const spec = specFor(model, loaded);
   const fitted = fitData(loaded, spec);
   if (fitted.n < opts.batchSize!)
     throw new Error(`dataset ${fitted.name} has ${fitted.n} images, fewer than one batch of ${opts.batchSize}`);
@@ -368,7 +485,8 @@ async function buildModel(): Promise<void> {
   const t0 = performance.now();
   status.start(
     'building',
-    (sec, k) => `building the model (${spec.kind}, batch ${opts.batchSize})… ${formatDuration(sec)}${kernelsNote(k)}`,
+    (sec, k) =>
+      `building the model (${modelName(spec)}, batch ${opts.batchSize})… ${formatDuration(sec)}${kernelsNote(k)}`,
   );
   await nextFrame(); // paint the state before the synchronous part
   adoptTrainer(new GanTrainer(spec, opts));
@@ -379,7 +497,7 @@ async function buildModel(): Promise<void> {
   countModel();
   status.set(
     'ready',
-    `Model ready (${spec.kind}, built in ${formatDuration((performance.now() - t0) / 1000)}): press ▶ Play or a Step button.`,
+    `Model ready (${modelName(spec)}, ${opts.loss} loss, built in ${formatDuration((performance.now() - t0) / 1000)}): press ▶ Play or a Step button.`,
   );
 }
 
@@ -391,7 +509,7 @@ function countModel(): void {
 function describeData(): void {
   if (!data || !trainer || !cursor) return;
   $('data-info').textContent =
-    `${trainer.spec.kind} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${cursor.perEpoch} steps per epoch`;
+    `${modelName(trainer.spec)} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${cursor.perEpoch} steps per epoch`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -412,6 +530,7 @@ let compiledAhead = new Set<string>();
 async function compileAhead(kind: string, label: string, work: (scratch: GanTrainer) => void): Promise<number> {
   const t = trainer!;
   if (compiledAhead.has(kind)) return 0;
+  // (a progan's kernels change with its stage and fade: `kind` names the phase, see phaseOf)
   const kernels = engine().captureKernels(() => {
     const scratch = new GanTrainer(t.spec, t.opts);
     scratch.sampleFrom = t.sampleFrom;
@@ -445,7 +564,7 @@ function scratchSteps(kind: StepKind): (scratch: GanTrainer) => void {
     for (let i = 0; i < steps; i++) {
       const r =
         kind === 'g'
-          ? s.trainGeneratorStep(s.opts.batchSize)
+          ? s.trainGeneratorStep(s.opts.batchSize, real) // (a loss that does not judge reals leaves it unused)
           : kind === 'd'
             ? s.trainDiscriminatorStep(real)
             : s.trainBatch(real);
@@ -457,10 +576,11 @@ function scratchSteps(kind: StepKind): (scratch: GanTrainer) => void {
 /** Records one step of the given kind (nothing is read back). */
 function recordStep(kind: StepKind): GanStepResult {
   const t = trainer!;
-  // A G-only step takes no real batch; it still counts as a step, so the cursor passes over that step's batch.
+  // A G-only step takes its step's real batch when its loss judges G's fakes against D on reals (rahinge); with the
+  // other losses it takes none, and still counts as a step, so the cursor passes over that step's batch.
   const r =
     kind === 'g'
-      ? t.trainGeneratorStep(t.opts.batchSize)
+      ? t.trainGeneratorStep(t.opts.batchSize, generatorLossNeedsReal(t.loss) ? cursor!.next(t).images : undefined)
       : kind === 'd'
         ? t.trainDiscriminatorStep(cursor!.next(t).images)
         : t.trainBatch(cursor!.next(t).images);
@@ -483,7 +603,8 @@ async function runSteps(kind: StepKind, count: number): Promise<StepStats> {
 /** Seconds the first step of this model took on this adapter last time (with its kernels' compiling), if known. */
 function firstStepKey(): string {
   const t = trainer!;
-  return `wgpu-gan-first-step:${engine().adapter.slug}:${t.spec.kind}:${t.opts.batchSize}`;
+  const model = `${t.spec.kind}${isGrowing(t.spec.kind) ? `-${t.spec.size}` : ''}${t.spec.width ? `-w${t.spec.width}` : ''}`;
+  return `wgpu-gan-first-step:${engine().adapter.slug}:${model}:${t.opts.batchSize}`;
 }
 function rememberedFirstStep(): number | null {
   try {
@@ -547,6 +668,7 @@ function showStats(s: StepStats | undefined): void {
   const t = trainer!;
   $('step').textContent = String(t.step);
   $('epoch').textContent = String(t.epoch);
+  showGrowth(t);
   if (!s) return;
   $('loss-d').textContent = fmt(s.lossD);
   $('loss-g').textContent = fmt(s.lossG);
@@ -555,6 +677,48 @@ function showStats(s: StepStats | undefined): void {
   $('loss-g').dataset.value = String(s.lossG);
   $('d-real').textContent = fmt(s.dReal);
   $('d-fake').textContent = fmt(s.dFake);
+}
+
+/**
+ * The growing models' stage and fade in the stats row, as the nets are after the last step (`GanTrainer.growth`:
+ * progan's follows the images shown, see growthAt; msggan trains every scale at once). The values ride on data-stage,
+ * data-alpha and data-side; other kinds hide the row.
+ */
+function showGrowth(t: GanTrainer | null): void {
+  const row = $('growth-row');
+  const el = $('growth');
+  if (!t || !isGrowing(t.spec.kind)) {
+    row.hidden = true;
+    for (const k of ['stage', 'alpha', 'side']) delete el.dataset[k];
+    return;
+  }
+  const K = Math.log2(t.spec.size / 4);
+  const g = t.growth;
+  const side = 4 << g.stage;
+  row.hidden = false;
+  el.dataset.stage = String(g.stage);
+  el.dataset.alpha = String(g.alpha);
+  el.dataset.side = String(side);
+  if (t.spec.kind === 'msggan') {
+    el.textContent = `all scales · 4–${t.spec.size} px`;
+    row.title = `MSG-GAN: G draws every scale from 4×4 to ${t.spec.size}×${t.spec.size} and D judges them all, at every step`;
+  } else {
+    el.textContent = `stage ${g.stage}/${K} · ${side} px · α ${g.alpha.toFixed(2)}`;
+    row.title =
+      `progressive growing: stage ${g.stage} of 0…${K} (${side}×${side})` +
+      (g.alpha < 1 ? `, fading in over the ${side / 2} px output at α ${g.alpha.toFixed(3)}` : '') +
+      `; stage 0 trains on ${t.opts.growImages} images, each later stage fades in over as many and trains on as many more`;
+  }
+}
+
+/**
+ * The phase of growing a step is in (progan: its stage, and whether it fades in; other kinds: none): the nets'
+ * kernels are the same within a phase, so the kernels compiled ahead are per phase, and a frame of steps stays in one.
+ */
+function phaseOf(t: GanTrainer, step: number): string {
+  if (t.spec.kind !== 'progan') return '';
+  const g = t.growthOf(step);
+  return ` at stage ${g.stage}${g.alpha < 1 ? ' fading in' : ''}`;
 }
 
 /** Which generator drew a grid, for its title (only a run with a weight average has a choice). */
@@ -594,35 +758,98 @@ async function refreshView(forceGrid = false): Promise<void> {
   const t = trainer!;
   showStats(history[history.length - 1]);
   drawChart();
+  await keepFinishedStage();
   const every = numberField('grid-every', { int: true, min: 1 });
   const due = lastGridStep < 0 || t.step - lastGridStep >= every;
   if (forceGrid || (due && !pausing)) {
     const grid = $<HTMLCanvasElement>('grid');
-    const n = gridCount();
-    const compiled = await compileAhead(`grid of ${t.sampledModule}`, `drawing samples at step ${t.step}`, (s) => {
+    await drawFixedGrid(grid);
+    lastGridStep = t.step;
+    grid.dataset.step = String(t.step);
+    $('grid-title').textContent = `Samples from a fixed z (step ${t.step}${growthLabel(t)}${generatorLabel(t)})`;
+    if (t.spec.kind === 'msggan') await drawScales();
+  }
+}
+
+/** ", stage 1 · 8 px, α 0.50" for a progan grid's title (the others: nothing). */
+function growthLabel(t: GanTrainer): string {
+  if (t.spec.kind !== 'progan') return '';
+  const g = t.growth;
+  return `, stage ${g.stage} · ${4 << g.stage} px${g.alpha < 1 ? `, α ${g.alpha.toFixed(2)}` : ''}`;
+}
+
+/** Draws the grid of the fixed z on `canvas` (compiling its kernels ahead the first time in a phase of growing). */
+async function drawFixedGrid(canvas: HTMLCanvasElement): Promise<void> {
+  const t = trainer!;
+  const n = gridCount();
+  const phase = phaseOf(t, Math.max(0, t.step - 1));
+  const compiled = await compileAhead(
+    `grid of ${t.sampledModule}${phase}`,
+    `drawing samples at step ${t.step}`,
+    (s) => {
       const z = s.fixedLatent(n);
       s.generate(z).dispose();
       z.dispose();
-    });
-    if (running || compiled > 0)
-      status.start('drawing', (sec, k) => `drawing samples at step ${t.step}… ${formatDuration(sec)}${kernelsNote(k)}`);
-    drawImage(grid, await sampleGrid(t, n, Math.sqrt(n)));
-    lastGridStep = t.step;
-    grid.dataset.step = String(t.step);
-    $('grid-title').textContent = `Samples from a fixed z (step ${t.step}${generatorLabel(t)})`;
-  }
+    },
+  );
+  if (running || compiled > 0)
+    status.start('drawing', (sec, k) => `drawing samples at step ${t.step}… ${formatDuration(sec)}${kernelsNote(k)}`);
+  drawImage(canvas, await sampleGrid(t, n, Math.sqrt(n)));
+}
+
+/** MSG-GAN: a row of the fixed z's samples per scale G draws (4×4 up to full size, upsampled to it), coarsest first. */
+async function drawScales(): Promise<void> {
+  const t = trainer!;
+  const perRow = Math.sqrt(gridCount());
+  await compileAhead(`scales of ${t.sampledModule}`, `drawing every scale at step ${t.step}`, (s) => {
+    const z = s.fixedLatent(perRow);
+    for (const x of s.generateScales(z)) x.dispose();
+    z.dispose();
+  });
+  const canvas = $<HTMLCanvasElement>('scales');
+  drawImage(canvas, await scaleGrid(t, perRow));
+  canvas.dataset.step = String(t.step);
+  canvas.dataset.rows = String(Math.log2(t.spec.size / 4) + 1);
+  canvas.hidden = false;
+  const title = $('scales-title');
+  title.hidden = false;
+  title.textContent = `Every scale G draws, 4×4 to ${t.spec.size}×${t.spec.size}, a row each (the first ${perRow} of the fixed z, step ${t.step}${generatorLabel(t)})`;
+}
+
+/**
+ * progan: when the last step was its stage's last (the next one starts the next stage's fade), the samples of that
+ * stage as it ended, kept on their own canvas while the next stage trains (as `train` writes samples/stage-K-Npx.png).
+ */
+async function keepFinishedStage(): Promise<void> {
+  const t = trainer!;
+  if (t.spec.kind !== 'progan' || t.step === 0) return;
+  const done = t.growth;
+  const canvas = $<HTMLCanvasElement>('stage-grid');
+  if (t.growthOf(t.step).stage <= done.stage || canvas.dataset.step === String(t.step)) return;
+  await drawFixedGrid(canvas);
+  const side = 4 << done.stage;
+  canvas.dataset.step = String(t.step);
+  canvas.dataset.stage = String(done.stage);
+  canvas.hidden = false;
+  const title = $('stage-grid-title');
+  title.hidden = false;
+  title.textContent = `Stage ${done.stage} (${side}×${side}) as it ended, at step ${t.step}${generatorLabel(t)}`;
 }
 
 /** One frame of the play loop: a few steps (one while steps are slow), the statistics, the view. */
 async function playFrame(): Promise<void> {
   const t = trainer!;
   applyLiveOptions();
-  const count = stepsPerFrame;
+  // A frame's steps stay in one phase of growing (progan), so its kernels are compiled ahead and a finished stage's
+  // samples are drawn when it ends.
+  const phase = phaseOf(t, t.step);
+  let count = 1;
+  while (count < stepsPerFrame && phaseOf(t, t.step + count) === phase) count++;
   const first = t.step + 1;
   const label = count > 1 ? `steps ${first}–${first + count - 1}` : `step ${first}`;
   const kernels0 = engine().stats().pipelines;
   const t0 = performance.now();
-  const firstRun = (await compileAhead('both', `training: ${label}`, scratchSteps('both'))) > 0;
+  const firstRun = (await compileAhead(`both${phase}`, `training: ${label}`, scratchSteps('both'))) > 0;
   status.start('training', (sec, k) =>
     k > 0 || firstRun || sec > 2 ? stepText(`training: ${label}`, sec, k, firstRun) : trainingText(),
   );
@@ -639,7 +866,7 @@ async function playFrame(): Promise<void> {
   }
   // Aim at FRAME_BUDGET_MS per frame, changing the step count by at most 2× at a time (not on a frame that compiled
   // kernels: its time says nothing about the next ones).
-  if (!compiled)
+  if (!compiled && count === stepsPerFrame)
     stepsPerFrame = Math.max(
       1,
       Math.min(64, Math.round(stepsPerFrame * Math.min(2, Math.max(0.5, FRAME_BUDGET_MS / ms)))),
@@ -722,7 +949,7 @@ async function singleStep(kind: StepKind): Promise<void> {
     const label = `step ${n} (${STEP_LABELS[kind]})`;
     const kernels0 = engine().stats().pipelines;
     const t0 = performance.now();
-    const firstRun = (await compileAhead(kind, label, scratchSteps(kind))) > 0;
+    const firstRun = (await compileAhead(`${kind}${phaseOf(t, t.step)}`, label, scratchSteps(kind))) > 0;
     status.start('stepping', (sec, k) => stepText(label, sec, k, firstRun));
     const s = await runSteps(kind, 1);
     const sec = (performance.now() - t0) / 1000;
@@ -760,7 +987,7 @@ async function saveCheckpoint(): Promise<void> {
       savedBy: 'web',
       lossHistory: encodeLossHistory(history),
     });
-    const name = `${t.spec.kind}-step${t.step}.safetensors`;
+    const name = `${t.spec.kind}${isGrowing(t.spec.kind) ? `-${t.spec.size}px` : ''}-step${t.step}.safetensors`;
     download(bytes, name);
     status.set('ready', `Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB, step ${t.step}).`);
   });
@@ -817,10 +1044,14 @@ async function loadCheckpoint(file: File): Promise<void> {
     const bytes = await fileBytes(file);
     // The metadata is checked before any model is built; every error names the file.
     const { spec, options, meta } = readCheckpoint(bytes, file.name);
+    if (spec.size > FOLDER_SIZE)
+      throw new Error(
+        `${file.name} is a ${modelName(spec)} model; this page trains and draws models up to ${FOLDER_SIZE} px (its data is held in memory at the model's size): use the CLI (train --resume, sample --checkpoint)`,
+      );
     const saved = decodeLossHistory(meta.lossHistory, Number(meta.step ?? 0), file.name);
     status.start(
       'building',
-      (sec, k) => `building the model of ${file.name} (${spec.kind})… ${formatDuration(sec)}${kernelsNote(k)}`,
+      (sec, k) => `building the model of ${file.name} (${modelName(spec)})… ${formatDuration(sec)}${kernelsNote(k)}`,
     );
     await nextFrame();
     const next = new GanTrainer(spec, options);
@@ -842,7 +1073,7 @@ async function loadCheckpoint(file: File): Promise<void> {
       next.dispose();
       throw e;
     }
-    $<HTMLSelectElement>('model').value = spec.kind;
+    showModel(spec);
     showOptions(next.opts);
     adoptTrainer(next);
     // The chart continues from the losses the checkpoint carries (the page and train both write them; a checkpoint
@@ -855,7 +1086,7 @@ async function loadCheckpoint(file: File): Promise<void> {
     showStats(history[history.length - 1]);
     const trainedOn = typeof meta.dataset === 'string' && !sameData(meta.dataset, data!.name) ? meta.dataset : null;
     banner(
-      `Loaded ${file.name}: ${spec.kind}, step ${next.step}, epoch ${next.epoch}; ` +
+      `Loaded ${file.name}: ${modelName(spec)}, ${next.loss} loss, step ${next.step}${growthLabel(next)}, epoch ${next.epoch}; ` +
         (trainedOn ? `it was trained on ${trainedOn}, training here continues on ${data!.name}; ` : '') +
         (history.length
           ? `its ${history.length} loss points are on the chart.`
@@ -921,8 +1152,13 @@ async function main(): Promise<void> {
     showPendingModelFields();
   });
   showPickers();
+  fillModelChoices();
   describeFields();
-  $('model').addEventListener('input', showPendingModelFields);
+  $('model').addEventListener('input', () => {
+    showModelRows();
+    showPendingModelFields();
+  });
+  for (const id of ['size', 'width', 'loss']) $(id).addEventListener('input', showPendingModelFields);
   for (const field of MODEL_FIELDS) fieldInput(field).addEventListener('input', showPendingModelFields);
   for (const field of LIVE_FIELDS) fieldInput(field).addEventListener('change', liveFieldChanged);
   $('build').addEventListener('click', async () => {
