@@ -589,6 +589,24 @@ try {
         `a 128 px checkpoint says: ${refused}`,
       );
       assert((await text(page, 'step')) === '4', 'the model in training was lost');
+      // Playing: frames of steps stop where a phase of growing ends, so stage 0's grid is the one of its last step.
+      await buildAndWait(page);
+      await page.click('#play');
+      await page.waitForFunction(() => Number(document.querySelector('#step').textContent) >= 8);
+      await page.click('#play');
+      await page.waitForFunction(() => document.querySelector('#status').dataset.state === 'paused');
+      const played = Number(await text(page, 'step'));
+      await expectGrowth(played);
+      const kept = await page.$eval('#stage-grid', (c) => ({ ...c.dataset }));
+      assert(
+        kept.stage === '0' && kept.step === '2',
+        `after playing to step ${played}: stage grid ${JSON.stringify(kept)}`,
+      );
+      const playedLosses = await lossValues(page);
+      assert(
+        Number.isFinite(playedLosses.d) && Number.isFinite(playedLosses.g),
+        `losses after playing: ${JSON.stringify(playedLosses)}`,
+      );
       assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
       await page.close();
     },
