@@ -55,7 +55,7 @@ const G_EMA = 0.99;
 /** progan reaches its last stage at α = 1 by this share of the quality budget's time. */
 const GROWN_BY = 0.4;
 /** Scores along a quality run (the last at its last step). */
-const POINTS = 3;
+const POINTS = 2;
 const DATA: Record<number, string> = { 32: 'data/emoji-32', 64: 'data/emoji-64' };
 
 /** A model's training recipe, as `train` options. */
