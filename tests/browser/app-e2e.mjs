@@ -572,7 +572,6 @@ try {
         `after loading the CLI's checkpoint the form shows ${JSON.stringify(await modelForm(page))}`,
       );
       await expectGrowth(4);
-      await shot(page, 'gan-progan.png');
       // A 128 px checkpoint (the CLI trains up to 128) is refused by name: the page holds its data at the model's size.
       const big = join(work, 'progan-128.safetensors');
       writeFileSync(
@@ -607,6 +606,7 @@ try {
         Number.isFinite(playedLosses.d) && Number.isFinite(playedLosses.g),
         `losses after playing: ${JSON.stringify(playedLosses)}`,
       );
+      await shot(page, 'gan-progan.png');
       assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
       await page.close();
     },

@@ -10,6 +10,11 @@
  * Each step's real batch comes from a DataCursor (src/gan/data-cursor.ts) on the trainer's step and epoch, as in
  * `train --resume`, and a saved checkpoint carries the chart's loss points: loading it continues the run exactly.
  *
+ * The growing models (progan, msggan) show their stage and fade α in the stats row (#growth, with data-stage and
+ * data-alpha): progan's follow the images shown (growthAt), so a frame's steps stay within one phase of growing, the
+ * grid is drawn at the stage the nets are at, and a finished stage's grid is kept beside it; msggan draws a row of
+ * samples per scale its G emits. Their loss, like every model's, is chosen when the model is built.
+ *
  * What the page is doing is always on its status line (#status, with data-state): loading data, building the
  * model, a step compiling its GPU kernels (with the time it has taken), training with its speed and the time to
  * the end of the epoch, pausing, paused. A control that cannot act is disabled with the reason as its tooltip.
@@ -809,7 +814,6 @@ async function drawScales(): Promise<void> {
   const canvas = $<HTMLCanvasElement>('scales');
   drawImage(canvas, await scaleGrid(t, perRow));
   canvas.dataset.step = String(t.step);
-  canvas.dataset.rows = String(Math.log2(t.spec.size / 4) + 1);
   canvas.hidden = false;
   const title = $('scales-title');
   title.hidden = false;
