@@ -271,7 +271,7 @@ const TILED_WGRAD_WORKGROUPS = 1024;
  */
 export const convTiles = {
   gatherTM: 16,
-  gatherTN: 8,
+  gatherTN: 10,
   wgradTM: 16,
   wgradTC: 12,
   flopsPerDispatch: 2e8,
