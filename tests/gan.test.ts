@@ -846,6 +846,56 @@ describe('train / sample commands', () => {
       ),
     ).toBe(0);
     expect(readdirSync(join(msg, 'samples')).sort()).toEqual(['final.png', 'scales.png']);
+
+    // sample --tensors adds what a training step gives D and D's logits of it (for tools/pytorch/check_checkpoint.py)
+    const tensorsOf = async (run: string) => {
+      const path = join(run, 'grid.safetensors');
+      const ckptPath = join(run, 'checkpoint.safetensors');
+      const argv = ['--checkpoint', ckptPath, '--out', join(run, 'grid.png'), '--n', '8', '--tensors', path];
+      expect(await quiet(() => sampleCommand(argv))).toBe(0);
+      const ckpt = new Uint8Array(readFileSync(ckptPath));
+      const { spec, options } = checkpointSpec(ckpt);
+      const t = new GanTrainer(spec, options);
+      t.loadCheckpoint(ckpt);
+      const file = decodeSafetensors(new Uint8Array(readFileSync(path))).tensors;
+      const get = (name: string) => {
+        const e = file.get(name)!;
+        return Tensor.fromArray(e.data as Float32Array, e.shape);
+      };
+      return { t, file, get };
+    };
+    const fade = join(folder, 'fade'); // 8 images a phase: step 3 shows 12, half-way through stage 1's fade
+    const fadeArgs = ['--grow-images', '8', '--max-steps', '4', '--out', fade];
+    expect(await quiet(() => trainCommand([...args, ...fadeArgs]))).toBe(0);
+    const pg = await tensorsOf(fade);
+    expect(pg.t.growth.stage).toBe(1);
+    expect(pg.t.growth.alpha).toBeGreaterThan(0);
+    expect(pg.t.growth.alpha).toBeLessThan(1);
+    expect([...pg.file.keys()].sort()).toEqual(['images', 'logits', 'logits_fake', 'stage_images', 'z']);
+    const stageImages = pg.get('stage_images');
+    expect(stageImages.shape).toEqual([8, 3, 8, 8]);
+    expectClose(await stageImages.toArray(), await pg.t.generate(pg.get('z')).toArray(), 1e-6, 'stage_images');
+    const dFake = noGrad(() => {
+      pg.t.D.eval();
+      return pg.t.D.forward(stageImages); // as the step scores fakes: no second fade of G's already faded output
+    });
+    expectClose(pg.file.get('logits_fake')!.data as Float32Array, await dFake.toArray(), 1e-5, 'logits_fake');
+    pg.t.dispose();
+    const mg = await tensorsOf(msg);
+    expect([...mg.file.keys()].sort()).toEqual(['images', 'logits', 'logits_scales', 'scales.0', 'z']);
+    expect(mg.file.get('scales.0')!.shape).toEqual([8, 3, 4, 4]);
+    const G = mg.t.Gema ?? mg.t.G;
+    const ownScales = noGrad(() => {
+      G.eval();
+      return (G as MsgGenerator).forwardScales(mg.get('z'));
+    });
+    expectClose(mg.file.get('scales.0')!.data as Float32Array, await ownScales[0]!.toArray(), 1e-6, 'scales.0');
+    const dScales = noGrad(() => {
+      mg.t.D.eval();
+      return (mg.t.D as unknown as { forwardScales(x: Tensor[]): Tensor }).forwardScales(ownScales);
+    });
+    expectClose(mg.file.get('logits_scales')!.data as Float32Array, await dScales.toArray(), 1e-5, 'logits_scales');
+    mg.t.dispose();
   });
 
   it('--g-ema: eval.jsonl scores the average and the trained G; eval and sample pick either with --generator', async () => {

@@ -43,7 +43,12 @@ import {
   type NumberSpec,
   type OptionSpec,
 } from './args.ts';
-import { TRAIN_NUMBER_OPTIONS, type TrainNumberField, type TrainNumberOption } from '../gan/train-options.ts';
+import {
+  MODEL_NUMBER_OPTIONS,
+  TRAIN_NUMBER_OPTIONS,
+  type TrainNumberField,
+  type TrainNumberOption,
+} from '../gan/train-options.ts';
 import { GAN_LOSSES, lossTakesRealLabel, type GanLossKind } from '../gan/losses.ts';
 import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
 import { NonFiniteStateError, CheckpointError } from '../nn/checkpoint.ts';
@@ -56,13 +61,19 @@ export { UsageError, InputError } from './args.ts';
 /** The largest sample grid: 256 images (16×16); G draws them in one batch, which must fit one GPU buffer at 64 px. */
 const MAX_GRID = 256;
 
-/** `train`'s options: the parser's checks and the help text both come from this table. */
 /** A numeric training option's CLI spec, from its one declaration (src/gan/train-options.ts) and its default. */
 function trainNumberSpec(field: TrainNumberField, extra: { section?: string } = {}): NumberSpec {
   const { flag, help, ...range } = TRAIN_NUMBER_OPTIONS[field] as TrainNumberOption;
   return { name: flag, help, ...range, default: DEFAULT_TRAIN_OPTIONS[field], ...extra };
 }
 
+/** `--width`, from its one declaration (MODEL_NUMBER_OPTIONS: the GAN page's field reads it too); no default here. */
+function modelWidthSpec(): NumberSpec {
+  const { flag, help, ...range } = MODEL_NUMBER_OPTIONS.width;
+  return { name: flag, help, ...range };
+}
+
+/** `train`'s options: the parser's checks and the help text both come from this table. */
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     section: 'Model and data',
@@ -80,13 +91,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     max: 128,
     help: 'progan and msggan: image size, one of 8, 16, 32, 64, 128 [32] (the other models have a fixed size)',
   },
-  {
-    name: 'width',
-    type: 'integer',
-    min: 8,
-    max: 512,
-    help: "dcgan32, dcgan64, progan, msggan: channels of the nets' widest block [64 for dcgan32/64, 32 for progan/msggan]",
-  },
+  modelWidthSpec(),
   {
     name: 'dataset',
     type: 'string',
@@ -212,7 +217,7 @@ export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
     name: 'tensors',
     type: 'string',
     arg: 'FILE',
-    help: "also write the grid's raw tensors as safetensors: z, images = G(z) and logits = D(images), both nets in eval mode (tools/pytorch/check_checkpoint.py compares them with PyTorch)",
+    help: "also write the grid's raw tensors as safetensors: z, images = G(z) and logits = D(images) scored as real images are, both nets in eval mode; progan adds stage_images (G(z) at its stage's size) and logits_fake, msggan scales.0… (its smaller scales) and logits_scales: what a training step gives D, and D's logits of it (tools/pytorch/check_checkpoint.py compares them all with PyTorch)",
   },
   { name: 'help', type: 'boolean', short: 'h', help: 'this text' },
 ];
@@ -748,7 +753,20 @@ async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<str
     shape: [...t.shape],
     data: await t.toArray(),
   });
-  const out = { z: await entry(z), images: await entry(images), logits: await entry(logits) };
+  const out: Record<string, TensorToEncode> = {
+    z: await entry(z),
+    images: await entry(images),
+    logits: await entry(logits),
+  };
+  const kind = trainer.spec.kind;
+  if (kind === 'progan' || kind === 'msggan') {
+    // what a training step gives D, and D's logits of it (tools/pytorch/check_checkpoint.py compares both)
+    const { fakes, logits: fakeLogits } = trainer.fakesAndScores(z);
+    if (kind === 'progan') out.stage_images = await entry(fakes[0]!);
+    else for (let i = 0; i < fakes.length - 1; i++) out[`scales.${i}`] = await entry(fakes[i]!);
+    out[kind === 'progan' ? 'logits_fake' : 'logits_scales'] = await entry(fakeLogits);
+    for (const t of [...fakes, fakeLogits]) t.dispose();
+  }
   for (const t of [z, images, logits]) t.dispose();
   return out;
 }

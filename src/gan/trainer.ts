@@ -535,6 +535,25 @@ export class GanTrainer {
     });
   }
 
+  /**
+   * G's fakes for `z` as a training step hands them to D (progan: the image at its stage's own size; msggan: every
+   * scale, coarsest first; the other kinds: the image), and D's logits of them as that step scores fakes — not as
+   * `discriminate` scores full-size images. Eval mode, no gradients, the generator samples come from.
+   * `sample --tensors` writes them for tools/pytorch/check_checkpoint.py.
+   */
+  fakesAndScores(z: Tensor, from: 'ema' | 'raw' = this.sampleFrom): { fakes: Tensor[]; logits: Tensor } {
+    const fakes = this.drawWith(from, (G) => (G instanceof MsgGenerator ? G.forwardScales(z) : [G.forward(z)]));
+    const logits = noGrad(() => {
+      this.D.eval();
+      try {
+        return this.scoreFakes(this.D instanceof MsgDiscriminator ? fakes : fakes[0]!);
+      } finally {
+        this.D.train();
+      }
+    });
+    return { fakes, logits };
+  }
+
   /** A fixed latent batch for sample grids: the same images at every epoch and after a resume. */
   fixedLatent(n: number): Tensor {
     return this.latent(n, 'fixed', 0);

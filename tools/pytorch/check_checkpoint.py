@@ -2,7 +2,7 @@
 """Load a GAN checkpoint written by this project's trainer into PyTorch, and check it computes what we compute.
 
     python3 tools/pytorch/check_checkpoint.py runs/dcgan-mnist/checkpoint.safetensors \
-        [--tensors samples.safetensors [--extra extra.safetensors]] [--tol 1e-4] [--generator raw|ema] [--out FILE.json]
+        [--tensors samples.safetensors] [--tol 1e-4] [--generator raw|ema] [--out FILE.json]
 
 The models below are the lesson's PyTorch models written out in torch.nn, with the same module layout as
 src/gan/models.ts, so the checkpoint's "G.*" and "D.*" entries are two ordinary torch state_dicts: they load
@@ -14,9 +14,9 @@ With --tensors (written by `npm run cli -- sample --checkpoint ... --out grid.pn
 also runs G on the same latents and D on our images, both in eval mode, and reports the largest differences
 from our engine's outputs; it exits with status 1 when one exceeds --tol. For progan, G's image is upsampled
 (nearest) to full size and D scores our images as `sample` does (pooled to the stage's size, faded as reals
-mid-fade); for msggan D scores the pyramid of 2x2 average pools of our images. --extra adds the tensors
-`sample` does not write (tools/pytorch/extra_tensors.ts: G's image at the stage's own size and D on it as
-training scores fakes; msggan's smaller scales and D on G's own scales).
+mid-fade); for msggan D scores the pyramid of 2x2 average pools of our images. For these two kinds `sample` also
+writes what a training step gives D and D's logits of it (progan: stage_images, G's image at the stage's own size,
+and logits_fake; msggan: scales.0, ... its smaller scales, and logits_scales), and they are compared too.
 
 The outcome is also written as JSON (--out, default pytorch-check.json beside the checkpoint): the checkpoint and
 tensors files with their SHA-256, the model and step (and for progan the stage and alpha, beside the trainer's
@@ -238,14 +238,10 @@ def main():
     ap.add_argument("--generator", choices=["raw", "ema"],
                     help="which generator `sample --tensors` drew from: the trained G ('G.*') or the weight average "
                          "('G_ema.*'); default: as `sample` does, the average when the checkpoint has one")
-    ap.add_argument("--extra", help="progan/msggan: the file tools/pytorch/extra_tensors.ts writes (G at the stage's own "
-                                    "size and D on it; msggan's smaller scales and D on them), checked too")
     ap.add_argument("--mbstd-group", type=int, default=4,
                     help="progan/msggan: samples per minibatch-stddev group in D (our MBSTD_GROUP) [4]")
     ap.add_argument("--out", help="JSON file for the outcome [pytorch-check.json beside the checkpoint]")
     args = ap.parse_args()
-    if args.extra and not args.tensors:
-        ap.error("--extra needs --tensors (the file `sample --tensors` wrote from the same checkpoint)")
 
     meta, state = read_safetensors(args.checkpoint)
     if "meta" not in meta:
@@ -300,16 +296,6 @@ def main():
     rc = 0
     if args.tensors:
         _, ref = read_safetensors(args.tensors)
-        extra_info = None
-        if args.extra:
-            _, extra = read_safetensors(args.extra)
-            same = [k for k in ("z", "images", "logits") if k in extra]
-            for k in same:
-                if extra[k].shape != ref[k].shape or not torch.equal(extra[k], ref[k]):
-                    sys.exit(f"{args.extra}: its {k!r} differs from {args.tensors}'s: not drawn from the same checkpoint and latents")
-            added = sorted(k for k in extra if k not in ref)
-            ref.update({k: extra[k] for k in added})
-            extra_info = {"file": args.extra, "sha256": sha256(args.extra), "identicalToTensors": same, "entries": added}
         with torch.no_grad():
             pairs = compare(ref, G, D, kind, info, growth)
         diffs, what, ok = {}, {}, True
@@ -327,7 +313,6 @@ def main():
         out.update({
             "tensors": args.tensors,
             "tensorsSha256": sha256(args.tensors),
-            **({"extra": extra_info} if extra_info else {}),
             "shapes": {k: list(v.shape) for k, v in ref.items()},
             "maxAbsDiff": diffs,
             "compared": what,
