@@ -2,7 +2,7 @@
  * Issue 20's growing nets against the DCGAN paper's nets, on the colour emoji (docs/gan/emoji/): which draws the
  * better 32×32 emoji in one time budget, and what an image costs at 64×64 beside DCGAN-64.
  *
- *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts speed [--rounds 3] [--images 48] [--sizes 32,64]
+ *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts speed [--rounds 3] [--images 48] [--sizes 32,64] [--widths 16]
  *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts quality --budget-s 900 [--models dcgan32,progan,msggan] [--seed 1] [--nice 10]
  *   npx tsx scripts/growing-study.ts render
  *
@@ -13,14 +13,14 @@
  *    progan at each of its phases (stage s at α = 1, and mid-fade, α ≈ 0.5, for s ≥ 1), so its speed over a whole
  *    run follows from its growth schedule. At 64 px on data/emoji-64: dcgan64, msggan, and progan at its last
  *    stage (64×64, α = 1) and mid-fade into it. A progan trainer is put at a phase by its step counter (a run's
- *    stage and α are a function of step·batch and --grow-images alone).
+ *    stage and α are a function of step·batch and --grow-images alone). `--widths W,…` also times msggan and
+ *    progan's last stage at those --width values (the table's other rows are at the models' default widths).
  *  - `quality`: each 32 px model trained by `train` (a separate process, `nice`) for the steps its median speed fits
  *    in one budget; for progan the budget is spent along its schedule, phase by phase at each phase's measured
- *    speed, and --grow-images is chosen so the last stage is at full strength by GROWN_BY of the budget. Scored 4
+ *    speed, and --grow-images is chosen so the last stage is at full strength by GROWN_BY of the budget. Scored POINTS
  *    times along the run with --eval-every (the last at the last step). Budgeted in steps, so the machine's load
- *    changes only how long a run takes, not what it measures.
- *  - `render`: docs/gan/growing/README.md from docs/gan/growing/results.json (which the phases append to), and
- *    each run's grids copied into docs/gan/growing/.
+ *    changes only how long a run takes, not what it measures. Each run's grids are copied into docs/gan/growing/.
+ *  - `render`: docs/gan/growing/README.md from docs/gan/growing/results.json (which the phases append to).
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -108,11 +108,17 @@ interface SpeedClass {
   /** progan: the stage timed, and whether mid-fade (α ≈ 0.5) or at full strength */
   stage?: number;
   fade?: boolean;
+  /** a --width other than the model's default (`--widths`): the key ends in ` w<width>` */
+  width?: number;
 }
 const K = (size: number) => Math.log2(size / 4);
 const progKey = (size: number, stage: number, fade: boolean) => `${size} progan s${stage}${fade ? ' fade' : ''}`;
 
-function speedClasses(size: number): SpeedClass[] {
+/**
+ * The classes of a size: the DCGAN, msggan and progan's phases at the default widths; for each of `widths`, msggan
+ * and progan's last stage at that width too.
+ */
+function speedClasses(size: number, widths: number[] = []): SpeedClass[] {
   const base = BASELINE[size];
   const out: SpeedClass[] = [
     { key: `${size} ${base}`, model: base, size },
@@ -123,6 +129,11 @@ function speedClasses(size: number): SpeedClass[] {
   for (let s = first; s <= K(size); s++) {
     if (s > 0) out.push({ key: progKey(size, s, true), model: 'progan', size, stage: s, fade: true });
     out.push({ key: progKey(size, s, false), model: 'progan', size, stage: s, fade: false });
+  }
+  for (const w of widths) {
+    out.push({ key: `${size} msggan w${w}`, model: 'msggan', size, width: w });
+    const k = `${progKey(size, K(size), false)} w${w}`;
+    out.push({ key: k, model: 'progan', size, stage: K(size), fade: false, width: w });
   }
   return out;
 }
@@ -154,6 +165,8 @@ interface SpeedMeasurement {
   median: Record<string, number>;
   /** per class key: the model's --width (its spec's width) */
   widths: Record<string, number>;
+  /** the classes timed (absent in the first measurements: speedClasses(size) of each size) */
+  classes?: SpeedClass[];
 }
 interface QualityRun extends TrainRecord {
   model: string;
@@ -208,7 +221,8 @@ async function speedPhase(argv: string[]): Promise<void> {
   const imagesPerSample = Number(flag(argv, 'images') ?? 48);
   const sizes = (flag(argv, 'sizes') ?? '32,64').split(',').map(Number);
   const engine = await initEngine();
-  const classes = sizes.flatMap(speedClasses);
+  const extra = flag(argv, 'widths')?.split(',').map(Number) ?? [];
+  const classes = sizes.flatMap((size) => speedClasses(size, extra));
   const data = new Map<number, Awaited<ReturnType<typeof datasetByName>>>();
   for (const size of sizes) data.set(size, await datasetByName(join(ROOT, DATA[size]), { size, channels: 3 }));
   const widths: Record<string, number> = {};
@@ -216,7 +230,7 @@ async function speedPhase(argv: string[]): Promise<void> {
   const candidates: TimedCandidate[] = [];
   for (const c of classes) {
     const x = RECIPES[c.model];
-    const spec = ganSpec(x.kind, { channels: 3, size: c.size });
+    const spec = ganSpec(x.kind, { channels: 3, size: c.size, ...(c.width ? { width: c.width } : {}) });
     widths[c.key] = spec.width!;
     const trainer = new GanTrainer(spec, {
       batchSize: BATCH,
@@ -258,6 +272,7 @@ async function speedPhase(argv: string[]): Promise<void> {
     samples: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map(r2)])),
     median: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, r2(median(v))])),
     widths,
+    classes,
   };
   const res = readResults();
   res.speed.push(m);
@@ -403,20 +418,27 @@ const f2 = (x: number) => x.toFixed(2);
 const minutes = (s: number) => `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
 const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 const range = (xs: number[]) => `${f1(Math.min(...xs))}–${f1(Math.max(...xs))}`;
+const ratioCell = (xs: number[]) => `${f2(median(xs))} (${f2(Math.min(...xs))}–${f2(Math.max(...xs))})`;
+
+/** A class's cost per image over the baseline's in each round (the two were timed in the same round). */
+function roundRatios(m: SpeedMeasurement, size: number, key: string): number[] {
+  const base = m.samples[`${size} ${BASELINE[size]}`];
+  return m.samples[key].map((v, i) => base[i] / v);
+}
 
 function speedTable(m: SpeedMeasurement, size: number): string[] {
   const base = m.median[`${size} ${BASELINE[size]}`];
   const lines = [
-    `| model | width | phase | images/s, median (min–max of ${m.rounds}) | cost per image × ${BASELINE[size]} |`,
-    '|---|---|---|---|---|',
+    `| model | width | phase | images/s, median (min–max of ${m.rounds}) | cost per image × ${BASELINE[size]} (ratio of the medians) | the same round by round: median (min–max) |`,
+    '|---|---|---|---|---|---|',
   ];
-  for (const c of speedClasses(size)) {
+  for (const c of m.classes?.filter((x) => x.size === size) ?? speedClasses(size)) {
     const phase =
       c.stage === undefined
         ? 'full size'
         : `stage ${c.stage} (${4 << c.stage}×${4 << c.stage}), ${c.fade ? 'mid-fade (α ≈ 0.5)' : 'α = 1'}`;
     lines.push(
-      `| ${c.model} | ${m.widths[c.key]} | ${phase} | ${f1(m.median[c.key])} (${range(m.samples[c.key])}) | ${f2(base / m.median[c.key])} |`,
+      `| ${c.model} | ${m.widths[c.key]} | ${phase} | ${f1(m.median[c.key])} (${range(m.samples[c.key])}) | ${f2(base / m.median[c.key])} | ${ratioCell(roundRatios(m, size, c.key))} |`,
     );
   }
   return lines;
@@ -546,6 +568,30 @@ export function renderReadme(res: Results): string {
           `msggan ${f2(msg)}× — ${ok(msg)} the target. (Widths: the models’ CLI defaults, ${m.widths['64 dcgan64']} for dcgan64, ${m.widths['64 msggan']} for the growing nets.)`,
         '',
       );
+      for (const c of m.classes ?? [])
+        if (c.size === 64 && c.width !== undefined && c.model === 'progan') {
+          const w = c.width;
+          const p = base / m.median[c.key];
+          const q = base / m.median[`64 msggan w${w}`];
+          L.push(
+            `At \`--width ${w}\` (the growing nets' 64×64 blocks ${w} channels wide, their widest ${8 * w}): progan costs ${f2(p)}× dcgan64 per image — ${ok(p)} the target; msggan ${f2(q)}× — ${ok(q)} the target.`,
+            '',
+          );
+        }
+      const all = res.speed.filter(has(64));
+      if (all.length > 1) {
+        L.push('Every 64 px measurement (the table is the latest):', '');
+        for (const x of all) {
+          const cells = [progKey(64, K(64), false), '64 msggan'].map(
+            (k) =>
+              `${k.replace('64 ', '')} ${f2(x.median['64 dcgan64'] / x.median[k])}× (round by round ${ratioCell(roundRatios(x, 64, k))})`,
+          );
+          L.push(
+            `- ${when(x.date)}, ${x.rounds} rounds, load average ${x.loadavgBefore[0]} → ${x.loadavgAfter[0]}: ${cells.join('; ')}`,
+          );
+        }
+        L.push('');
+      }
     }
   }
   return L.join('\n').trimEnd() + '\n';
