@@ -5,8 +5,8 @@
  * Epoch e visits `batches(ds, batchSize, { seed, epoch: e, dropLast: true })` in order, `perEpoch` batches; step s
  * of epoch e uses batch number s − e·perEpoch of that epoch (the CLI's `train --resume` skips that many). An epoch
  * is complete when s − e·perEpoch reaches perEpoch; the epoch counter then advances (`completeEpochs`). A step that
- * takes no real batch (the browser's "Step G") still counts, so the batch it would have used is passed over: the
- * batch of every step depends on (seed, epoch, step) alone.
+ * takes no real batch (the browser's "Step G", except under rahinge, where it takes its step's batch) still counts,
+ * so the batch it would have used is passed over: the batch of every step depends on (seed, epoch, step) alone.
  *
  * The cursor keeps the epoch's batch generator open between calls, so consecutive steps cost one batch copy each;
  * any other position (a loaded checkpoint, a skipped batch) restarts the epoch's generator and skips to it.
