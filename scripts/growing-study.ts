@@ -57,6 +57,8 @@ const GROWN_BY = 0.4;
 /** Scores along a quality run (the last at its last step). */
 const POINTS = 2;
 const DATA: Record<number, string> = { 32: 'data/emoji-32', 64: 'data/emoji-64' };
+/** Images in each emoji folder (docs/gan/emoji/). */
+const EMOJI_IMAGES = 3786;
 
 /** A model's training recipe, as `train` options. */
 interface Recipe {
@@ -507,7 +509,7 @@ export function renderReadme(res: Results): string {
       const grow = r.growImages ? `; --grow-images ${r.growImages}: 32×32 at α = 1 from step ${r.grownAtStep}` : '';
       const along = r.evals.map((p) => `${p.step}: ${f1(p.fd)}`).join(', ');
       L.push(
-        `| ${r.model} | ${r.width} | ${x.loss}, ${x.lrG} β (${x.beta1}, ${x.beta2}) | ${BATCH} | ${f1(r.imagesPerSecond)}${r.model === 'progan' ? ' (over its schedule)' : ''} | ${r.steps}${grow} | ${minutes(r.wallSeconds)} | ` +
+        `| ${r.model} | ${r.width} | ${x.loss}, ${x.lrG} β (${x.beta1}, ${x.beta2}) | ${BATCH} | ${f1(r.imagesPerSecond)}${r.model === 'progan' ? ' (over its schedule)' : ''} | ${r.steps} (${f1((r.steps * BATCH) / EMOJI_IMAGES)} epochs)${grow} | ${minutes(r.wallSeconds)} | ` +
           (e
             ? `${e.coverage}/${e.classes ?? 10} | ${f1(100 * e.confidentRate)}% | ${f2(e.fd)} | ${e.fdTrainedG !== undefined ? f2(e.fdTrainedG) : '—'} | ${along} |`
             : `— | — | — | — | failed (exit ${r.exitCode}) |`),
