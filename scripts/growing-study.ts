@@ -20,9 +20,11 @@
  *    speed, and --grow-images is chosen so the last stage is at full strength by GROWN_BY of the budget. Scored POINTS
  *    times along the run with --eval-every (the last at the last step). Budgeted in steps, so the machine's load
  *    changes only how long a run takes, not what it measures. Each run's grids are copied into docs/gan/growing/.
- *  - `render`: docs/gan/growing/README.md from docs/gan/growing/results.json (which the phases append to).
+ *  - `render`: docs/gan/growing/README.md from docs/gan/growing/results.json (which the phases append to); the
+ *    latest runs' grids copied again where their run folders are still here.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../src/node/files.ts';
@@ -339,6 +341,20 @@ function trainArgs(model: string, steps: number, seed: number, out: string, grow
   return args;
 }
 
+/**
+ * A PNG re-encoded smaller for the docs: RGB (the grids are opaque), deflate level 9; with `halfGrid`, an 8×8 grid
+ * (train's 64 samples, 2 px apart) keeps its first 4 rows.
+ */
+function compactPng(bytes: Uint8Array, halfGrid: boolean): Uint8Array {
+  const img = PNG.sync.read(Buffer.from(bytes));
+  const row = (img.height - 2) / 8;
+  if (halfGrid && img.width === img.height && Number.isInteger(row)) {
+    img.height = 2 + 4 * row;
+    img.data = img.data.subarray(0, img.width * img.height * 4);
+  }
+  return PNG.sync.write(img, { colorType: 2, inputColorType: 6, deflateLevel: 9 });
+}
+
 /** Copies a run's grids into docs/gan/growing/: its final samples, progan's stage grids, msggan's scales. */
 function copyGrids(model: string, out: string): string[] {
   const samples = join(out, 'samples');
@@ -348,7 +364,7 @@ function copyGrids(model: string, out: string): string[] {
   for (const n of names.sort()) {
     if (!existsSync(join(samples, n))) continue;
     const to = `${model}-${n}`;
-    copyFileSync(join(samples, n), join(DOCS, to));
+    writeFileAtomic(join(DOCS, to), compactPng(readFileSync(join(samples, n)), n === 'final.png'));
     copied.push(to);
   }
   return copied;
@@ -522,7 +538,13 @@ export function renderReadme(res: Results): string {
     L.push('### Samples at the end of each run (drawn from the G average)', '');
     for (const r of runs) {
       const fin = r.grids.find((g) => g.endsWith('-final.png'));
-      if (fin) L.push(`**${r.model}**, step ${r.steps}:`, '', `![${r.model} samples at step ${r.steps}](${fin})`, '');
+      if (fin)
+        L.push(
+          `**${r.model}**, step ${r.steps} (the first 32 of the grid's 64 samples):`,
+          '',
+          `![${r.model} samples at step ${r.steps}](${fin})`,
+          '',
+        );
     }
     const stages = runs.flatMap((r) => r.grids.filter((g) => /stage-\d+/.test(g)));
     if (stages.length) {
@@ -603,6 +625,8 @@ function render(): void {
   const res = readResults();
   if (!res.speed.length && !res.runs.length) return;
   mkdirSync(DOCS, { recursive: true });
+  // the grids again from the run folders still here (the same names: they follow the copying's current form)
+  for (const r of latestRuns(res)) copyGrids(r.model, join(RUNS, `${r.model}-seed${r.seed}`));
   writeFileAtomic(README, renderReadme(res));
   console.log(`wrote ${README}`);
 }
