@@ -473,18 +473,23 @@ function verdict(runs: QualityRun[]): string {
   const scored = runs.filter((r) => r.evals.length && r.exitCode === 0);
   if (scored.length < 2) return 'Not enough finished runs to compare yet.';
   const final = (r: QualityRun) => r.evals.at(-1)!;
-  const best = (r: QualityRun) => Math.min(final(r).fd, final(r).fdTrainedG ?? Infinity);
-  const order = [...scored].sort((a, b) => best(a) - best(b));
+  /** the models by a final distance, best first */
+  const rank = (fd: (r: QualityRun) => number) => [...scored].sort((a, b) => fd(a) - fd(b));
+  const order = rank((r) => final(r).fd);
   const [w, second] = order;
-  const fdW = best(w);
-  const fdS = best(second);
-  const baseline = final(w).fdRealVsRealBaseline;
+  const fdW = final(w).fd;
+  const fdS = final(second).fd;
+  const trained = rank((r) => final(r).fdTrainedG ?? final(r).fd);
+  const sameOrder = trained.every((r, i) => r === order[i]);
   return (
-    `**${w.model} won**: its best final Fréchet distance (of the G average and the trained G) is ${f2(fdW)} against ` +
-    `${f2(fdS)} for ${second.model}` +
-    (order[2] ? ` and ${f2(best(order[2]))} for ${order[2].model}` : '') +
-    ` — ${f1(fdS - fdW)} lower than the runner-up (${f1((100 * (fdS - fdW)) / fdS)}%), with the real-vs-real floor at ` +
-    `${f2(baseline)}; coverage ${order.map((r) => `${r.model} ${final(r).coverage}/${final(r).classes ?? 10}`).join(', ')}.`
+    `**${w.model} won** on the Fréchet distance of the G average at the end of the budget (the sampled generator, ` +
+    `which the grids show): ${order.map((r) => `${r.model} ${f2(final(r).fd)}`).join(', ')} — ` +
+    `${f1(fdS - fdW)} (${f1((100 * (fdS - fdW)) / fdS)}%) below the runner-up, against a real-vs-real floor of ` +
+    `${f2(final(w).fdRealVsRealBaseline)}. The trained G's distances ` +
+    `(${trained.map((r) => `${r.model} ${f2(final(r).fdTrainedG ?? NaN)}`).join(', ')}) rank them ` +
+    `${sameOrder ? 'the same way' : 'differently'}. Coverage: ` +
+    `${order.map((r) => `${r.model} ${final(r).coverage}/${final(r).classes ?? 10}`).join(', ')}; confident: ` +
+    `${order.map((r) => `${r.model} ${f1(100 * final(r).confidentRate)}%`).join(', ')}.`
   );
 }
 
