@@ -27,7 +27,7 @@ import { trainClassifierCommand } from '../src/cli/train-classifier.ts';
 import { GanTrainer } from '../src/gan/trainer.ts';
 import { ganSpec } from '../src/gan/models.ts';
 import { runCli } from './cli-run.ts';
-import { useEngine } from './helpers.ts';
+import { useEngine, readJsonl } from './helpers.ts';
 
 useEngine();
 
@@ -257,10 +257,7 @@ describe('eval on a colour checkpoint of a labelled folder', () => {
       out,
     ]);
     expect(r.code, r.err.join('\n')).toBe(0);
-    const points = readFileSync(join(out, 'eval.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const points = readJsonl(join(out, 'eval.jsonl'));
     expect(points).toHaveLength(1);
     expect(points[0].classes).toBe(CLASSES.length);
     const line = r.err.join('').match(/step 2: Fréchet distance [\d.]+ \(real-vs-real [\d.]+\), (\d+)\/(\d+) classes/);

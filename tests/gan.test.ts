@@ -19,7 +19,7 @@ import * as R from '../src/reference/gan-losses.ts';
 import { ganSpec, buildGan, latentShape } from '../src/gan/models.ts';
 import { trainCommand, sampleCommand, UsageError } from '../src/cli/gan.ts';
 import { evalCommand } from '../src/cli/eval.ts';
-import { useEngine, rng, expectClose, relError } from './helpers.ts';
+import { useEngine, rng, expectClose, relError, readJsonl } from './helpers.ts';
 import { decodeSafetensors } from '../src/io/safetensors.ts';
 import { writePng } from '../src/node/png.ts';
 import { copyModuleState } from '../src/nn/index.ts';
@@ -782,10 +782,7 @@ describe('train / sample commands', () => {
       out,
     ];
     expect(await quiet(() => trainCommand(args))).toBe(0);
-    const points = readFileSync(join(out, 'eval.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const points = readJsonl(join(out, 'eval.jsonl'));
     expect(points).toHaveLength(1);
     expect(points[0].step).toBe(2);
     expect(Number.isFinite(points[0].fd) && points[0].fd > points[0].fdRealVsRealBaseline).toBe(true);
@@ -921,10 +918,7 @@ describe('train / sample commands', () => {
       out,
     ];
     expect(await quiet(() => trainCommand(args))).toBe(0);
-    const [point] = readFileSync(join(out, 'eval.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const [point] = readJsonl(join(out, 'eval.jsonl'));
     expect(Number.isFinite(point.fdTrainedG)).toBe(true);
     expect(point.fdTrainedG).not.toBe(point.fd);
     const ckpt = join(out, 'checkpoint.safetensors');

@@ -2,6 +2,7 @@
  * Test utilities: a seeded CPU RNG, comparison relative to the reference's own size, and gradient checking of
  * GPU ops against float64 TypeScript references (central finite differences of the reference).
  */
+import { readFileSync } from 'node:fs';
 import { expect, beforeAll } from 'vitest';
 import { initEngine, Tensor, tidy, type Shape } from '../src/tensor/index.ts';
 
@@ -187,4 +188,12 @@ export async function checkOp(c: GradCase): Promise<void> {
   const r = await runGradCase(c);
   expectClose(r.out, r.refOut, c.fwdTol ?? 1e-5, 'forward');
   r.wrt.forEach((k, gi) => expectClose(r.grads[gi], r.numeric[gi], c.gradTol ?? 3e-5, `gradient of input ${k}`));
+}
+
+/** The records of a JSON-lines file (log.jsonl, eval.jsonl), one per line (typed by the caller, untyped by default). */
+export function readJsonl<T = any>(path: string): T[] {
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
