@@ -149,6 +149,39 @@ describe('checkpoint metadata is checked before anything is allocated', () => {
   });
 });
 
+describe('a progan checkpoint: its recorded growth must be what its step gives', () => {
+  let progan: Uint8Array;
+  beforeAll(async () => {
+    const tr = new GanTrainer(ganSpec('progan', { size: 8, width: 8 }), { batchSize: 4, growImages: 8, seed: 3 });
+    for (let i = 0; i < 4; i++) await tr.readStats(tr.trainBatch(new Float32Array(4 * 3 * 8 * 8).fill(0.25)));
+    progan = await tr.saveCheckpoint();
+    tr.dispose();
+  });
+
+  it('a good one passes; missing, malformed or another schedule (was: ignored) is refused naming the field', () => {
+    expect(checkpointSpec(progan, FILE).meta.growth).toEqual({ stage: 1, alpha: 0.5 });
+    const want = `meta\\.growth must be the stage and α of its step \\({"stage":1,"alpha":0\\.5} at step 4, batch 4, growImages 8\\)`;
+    const cases: [(m: Record<string, unknown>) => void, string][] = [
+      [(m) => delete m.growth, `${want}, got undefined`],
+      [(m) => (m.growth = 'x'), `${want}, got "x"`],
+      [(m) => (m.growth = { stage: 9, alpha: 1 }), `${want}, got {"stage":9,"alpha":1}`],
+      [(m) => (m.growth = { stage: 1, alpha: 0.25 }), `${want}, got {"stage":1,"alpha":0.25}`],
+      [(m) => (m.growth = { stage: 1, alpha: 0.5, extra: 1 }), `${want}, got {"stage":1,"alpha":0.5,"extra":1}`],
+    ];
+    for (const [edit, msg] of cases)
+      expect(() => checkpointSpec(editMeta(progan, edit), FILE)).toThrow(new RegExp(`^checkpoint ${FILE}: ${msg}$`));
+    // the options it was trained with changed under it: growImages 16 puts step 4 in stage 0
+    expect(() =>
+      checkpointSpec(
+        editMeta(progan, (m) => ((m.options as Record<string, unknown>).growImages = 16)),
+        FILE,
+      ),
+    ).toThrow(
+      /meta\.growth must be the stage and α of its step \({"stage":0,"alpha":1} at step 4, batch 4, growImages 16\)/,
+    );
+  });
+});
+
 describe('tensors are checked before they are loaded', () => {
   it('refuses F32 weights declared I32 or U32 (was: loaded as integer bit patterns)', () => {
     for (const dtype of ['I32', 'U32'] as const) {

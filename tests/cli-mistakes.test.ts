@@ -4,7 +4,17 @@
  * option or path. Most fail while parsing; a few need the small dense checkpoint written once in beforeAll.
  */
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  writeFileSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  existsSync,
+  copyFileSync,
+  linkSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -75,6 +85,21 @@ const cases: Case[] = [
   ],
   [() => ['train', '--model', 'msggan', '--width', '4'], 2, /--width: /],
   [() => ['train', '--model', 'dense', '--width', '16'], 2, /--width: model dense has a fixed width/],
+  [
+    () => [
+      'train',
+      '--model',
+      'dcgan',
+      '--grow-images',
+      '100',
+      '--dataset',
+      '/no/such/folder',
+      '--out',
+      join(dir, 'gi'),
+    ],
+    2,
+    /--grow-images: only progan grows; model dcgan trains at its full size from its first step/,
+  ],
   [
     () => ['train', '--loss', 'wasserstein'],
     2,
@@ -447,5 +472,83 @@ describe('stale temporary files and logs', () => {
     expect(after).toEqual([...before, before.at(-1)! + 1]);
     expect(new Set(after).size).toBe(after.length);
     expect(readFileSync(join(out, 'eval.jsonl'), 'utf8')).toBe('{"step":1,"fd":3}\n');
+  }, 120_000);
+});
+
+describe('outputs never replace the checkpoint they are drawn from', () => {
+  it('sample refuses --out or --tensors naming the checkpoint (or a link to it) and --tensors naming --out', async () => {
+    const d = mkdtempSync(join(dir, 'clobber-'));
+    const ck = join(d, 'checkpoint.safetensors');
+    copyFileSync(ckpt(), ck);
+    linkSync(ck, join(d, 'link.png'));
+    const before = readFileSync(ck);
+    const tries: [string[], RegExp][] = [
+      [
+        ['--out', ck],
+        /--out .*checkpoint\.safetensors: is the --checkpoint file; writing there would replace the checkpoint/,
+      ],
+      [['--out', join(d, 'link.png')], /--out .*link\.png: is the --checkpoint file/],
+      [['--out', join(d, 'g.png'), '--tensors', ck], /--tensors .*checkpoint\.safetensors: is the --checkpoint file/],
+      [['--out', join(d, 'g.png'), '--tensors', join(d, 'g.png')], /--tensors .*g\.png: is the --out file too/],
+    ];
+    for (const [extra, msg] of tries) {
+      const r = await run(['sample', '--checkpoint', ck, '--n', '4', ...extra]);
+      expect(r.code, r.err.join('')).toBe(2);
+      expect(r.err.join('').trim()).toMatch(msg);
+      expect(readFileSync(ck).equals(before)).toBe(true);
+    }
+    expect(existsSync(join(d, 'g.png'))).toBe(false);
+  }, 60_000);
+
+  it('eval refuses a checkpoint named eval.json (its scores would be written over it)', async () => {
+    const d = mkdtempSync(join(dir, 'evaljson-'));
+    const ck = join(d, 'eval.json');
+    copyFileSync(ckpt(), ck);
+    const before = readFileSync(ck);
+    const r = await run(['eval', '--checkpoint', ck, '--n', '10']);
+    expect(r.code, r.err.join('')).toBe(2);
+    expect(r.err.join('').trim()).toMatch(/--checkpoint .*eval\.json: eval writes its scores to eval\.json beside/);
+    expect(readFileSync(ck).equals(before)).toBe(true);
+  }, 60_000);
+});
+
+describe('train --resume takes the run-defining options from the checkpoint', () => {
+  it('resumes a run of batch 16 on 32 images without --batch (was: "fewer than one batch of 128")', async () => {
+    const out = join(dir, 'resume-batch');
+    const common = ['train', '--model', 'dense', '--limit', '32', '--final-eval', 'false', '--out', out];
+    expect((await run([...common, '--batch', '16', '--max-steps', '1'])).code).toBe(0);
+    const r = await run([...common, '--max-steps', '2', '--resume']);
+    expect(r.code, r.err.join('')).toBe(0);
+    const steps = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n');
+    expect(steps.map((l) => JSON.parse(l).step)).toEqual([0, 1]);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).options.batchSize).toBe(16);
+  }, 120_000);
+
+  it('refuses to resume a progan run with another --grow-images (its stage and α follow from it)', async () => {
+    const out = join(dir, 'resume-grow');
+    const common = ['train', '--model', 'progan', '--size', '8', '--width', '8', '--limit', '32', '--batch', '16'];
+    const first = await run([...common, '--grow-images', '16', '--max-steps', '1', '--grid', '4', '--out', out]);
+    expect(first.code, first.err.join('')).toBe(0);
+    const ck = join(out, 'checkpoint.safetensors');
+    const before = readFileSync(ck);
+    const other = await run([...common, '--grow-images', '32', '--max-steps', '2', '--out', out, '--resume']);
+    expect(other.code).toBe(2);
+    expect(other.err.join('').trim()).toMatch(
+      /^train: --resume: .*checkpoint\.safetensors grows with --grow-images 16; a run cannot change it/,
+    );
+    expect(readFileSync(ck).equals(before)).toBe(true);
+    const same = await run([
+      ...common,
+      '--grow-images',
+      '16',
+      '--max-steps',
+      '2',
+      '--grid',
+      '4',
+      '--out',
+      out,
+      '--resume',
+    ]);
+    expect(same.code, same.err.join('')).toBe(0);
   }, 120_000);
 });

@@ -5,7 +5,7 @@
  * distance in the classifier's feature space against the test set beside its real-vs-real baseline.
  * Prints them and writes eval.json into the run folder.
  */
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { initEngine } from '../tensor/index.ts';
 import { GanTrainer, checkpointSpec } from '../gan/trainer.ts';
 import { formatEvaluation } from '../gan/metrics.ts';
@@ -17,7 +17,7 @@ import {
   isFolderDataset,
   CLASSIFIER_DATASETS,
 } from '../node/eval-models.ts';
-import { chooseGenerator, loadTrainerCheckpoint } from './gan.ts';
+import { chooseGenerator, loadTrainerCheckpoint, sameFile } from './gan.ts';
 import {
   UsageError,
   InputError,
@@ -86,6 +86,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const v = { dataset: o.str('dataset'), classifier: o.str('classifier'), generator: o.str('generator') };
   if (v.classifier !== undefined) readInputFile(v.classifier, '--classifier', 'a classifier .safetensors file');
   const bytes = readInputFile(path, '--checkpoint', 'a checkpoint.safetensors written by train');
+  if (sameFile(path, join(dirname(path), 'eval.json')))
+    throw new UsageError(
+      `--checkpoint ${path}: eval writes its scores to eval.json beside the checkpoint, which would replace the checkpoint itself; rename it`,
+    );
   let ckpt: ReturnType<typeof checkpointSpec>;
   try {
     ckpt = checkpointSpec(bytes, path);

@@ -271,6 +271,8 @@ interface TrainArgs {
   options: TrainOptions;
   /** Options given on the command line that may change when a run resumes (the others come from the checkpoint). */
   resumeOverrides: Partial<TrainOptions>;
+  /** --grow-images, when given: progan's schedule of growing, fixed when a run starts (as --size, --width, --loss). */
+  growImagesGiven?: number;
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
@@ -325,10 +327,11 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     lossGiven: o.given('loss'),
     options,
     resumeOverrides,
+    growImagesGiven: o.optNum('grow-images'),
   };
 }
 
-async function loadTrainingData(a: TrainArgs, size: number, channels: number): Promise<Dataset> {
+async function loadTrainingData(a: TrainArgs, size: number, channels: number, batchSize: number): Promise<Dataset> {
   const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
   if (isFolder && !existsSync(a.dataset))
     throw new UsageError(`--dataset: "${a.dataset}" is neither mnist, fashion-mnist nor an existing folder`);
@@ -347,8 +350,8 @@ async function loadTrainingData(a: TrainArgs, size: number, channels: number): P
       `dataset ${ds.name} has ${ds.c}×${ds.h}×${ds.w} images; model ${a.kind} needs ${channels}×${size}×${size}`,
     );
   }
-  if (ds.n < a.options.batchSize)
-    throw new InputError(`--dataset ${ds.name} has ${ds.n} images, fewer than one batch of ${a.options.batchSize}`);
+  if (ds.n < batchSize)
+    throw new InputError(`--dataset ${ds.name} has ${ds.n} images, fewer than one batch of ${batchSize}`);
   return ds;
 }
 
@@ -378,6 +381,10 @@ function runSpec(
     throw new UsageError(
       `--width: model ${a.kind} has a fixed width (--width is for dcgan32, dcgan64, progan, msggan)`,
     );
+  if (a.growImagesGiven !== undefined && spec.kind !== 'progan')
+    throw new UsageError(
+      `--grow-images: only progan grows; model ${spec.kind} trains at its full size from its first step`,
+    );
   let options = a.options;
   let resumeBytes: Uint8Array | null = null;
   let savedHistory: StepStats[] = [];
@@ -400,6 +407,12 @@ function runSpec(
     if (a.lossGiven && a.options.loss !== savedLoss)
       throw new UsageError(
         `--resume: ${ckptPath} trains with --loss ${savedLoss}; a run cannot change its loss (start a new run in another --out)`,
+      );
+    // progan's stage and α follow from the images shown and --grow-images: another value would jump stages
+    const savedGrowImages = saved.options.growImages ?? DEFAULT_TRAIN_OPTIONS.growImages;
+    if (a.growImagesGiven !== undefined && a.growImagesGiven !== savedGrowImages)
+      throw new UsageError(
+        `--resume: ${ckptPath} grows with --grow-images ${savedGrowImages}; a run cannot change it (its stage and α follow from it)`,
       );
     options = { ...options, ...saved.options, ...a.resumeOverrides };
     const step = Number(saved.meta.step ?? 0);
@@ -513,7 +526,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const ckptPath = join(a.out, 'checkpoint.safetensors');
   checkOutputFolder(a.out, '--out');
   const { spec, options, resumeBytes, savedHistory } = runSpec(a, ckptPath);
-  const ds = await loadTrainingData(a, spec.size, spec.channels);
+  // the batch size of the run: a resumed run's comes from its checkpoint
+  const ds = await loadTrainingData(a, spec.size, spec.channels, options.batchSize);
   // the run folder before the GPU: a folder that cannot be written fails at once, not after a run (and a mistake
   // in the data above leaves no folder behind)
   ensureDir(join(a.out, 'samples'));
@@ -710,6 +724,15 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   checkOutputFile(outPng, '--out');
   const tensorsPath = o.str('tensors');
   if (tensorsPath) checkOutputFile(tensorsPath, '--tensors');
+  // an output written over the checkpoint (or over the other output) would lose it
+  for (const [flag, out] of [
+    ['--out', outPng],
+    ['--tensors', tensorsPath],
+  ] as const)
+    if (out !== undefined && sameFile(out, path))
+      throw new UsageError(`${flag} ${out}: is the --checkpoint file; writing there would replace the checkpoint`);
+  if (tensorsPath !== undefined && sameFile(tensorsPath, outPng))
+    throw new UsageError(`--tensors ${tensorsPath}: is the --out file too; give the two outputs different names`);
   const bytes = readInputFile(path, '--checkpoint', 'a checkpoint.safetensors written by train');
   const { spec, options } = readCheckpointSpec(bytes, path, '--checkpoint');
   if (o.bool('scales') && spec.kind !== 'msggan')
@@ -769,6 +792,17 @@ async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<str
   }
   for (const t of [z, images, logits]) t.dispose();
   return out;
+}
+
+/** Whether two paths name one file: the same path once resolved, or (both existing) the same file through a link. */
+export function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // one of them does not exist yet
+  }
 }
 
 /** An output file the user named: not a folder, and its folder not a file (a folder that is missing is created). */

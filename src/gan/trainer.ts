@@ -735,7 +735,26 @@ export function checkpointSpec(
 } {
   const meta = readCheckpointMeta(bytes, file);
   const spec = checkGanSpec(meta.model, file);
-  return { spec, options: checkSavedOptions(meta.options, file), meta };
+  const options = checkSavedOptions(meta.options, file);
+  if (spec.kind === 'progan') checkSavedGrowth(meta, spec, options, file);
+  return { spec, options, meta };
+}
+
+/**
+ * A progan checkpoint's meta.growth: the stage and α its step, batch size and growImages give (the nets are set from
+ * those on load; tools/pytorch/check_checkpoint.py runs them at the recorded ones), so a record that is missing,
+ * malformed or of another schedule means the file was not written as it claims.
+ */
+function checkSavedGrowth(meta: CheckpointMeta, spec: GanSpec, options: Partial<TrainOptions>, file?: string): void {
+  const o = { ...DEFAULT_TRAIN_OPTIONS, ...options };
+  const step = meta.step ?? 0;
+  const want = growthAt(Math.max(0, step - 1) * o.batchSize, Math.log2(spec.size / 4), o.growImages);
+  const g = meta.growth;
+  const fields = typeof g === 'object' && g !== null && !Array.isArray(g) ? (g as Record<string, unknown>) : null;
+  if (!fields || Object.keys(fields).length !== 2 || fields.stage !== want.stage || fields.alpha !== want.alpha)
+    throw new CheckpointError(
+      `${at(file)} meta.growth must be the stage and α of its step (${shortJson(want)} at step ${step}, batch ${o.batchSize}, growImages ${o.growImages}), got ${shortJson(g)}`,
+    );
 }
 
 /**
