@@ -17,7 +17,7 @@ import {
   isFolderDataset,
   CLASSIFIER_DATASETS,
 } from '../node/eval-models.ts';
-import { chooseGenerator, loadTrainerCheckpoint, sameFile } from './gan.ts';
+import { chooseGenerator, loadTrainerCheckpoint, sameFile, checkBatchesFit } from './gan.ts';
 import {
   UsageError,
   InputError,
@@ -114,6 +114,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (problem) throw new InputError(`--checkpoint ${path}: ${problem}`);
 
   await initEngine();
+  checkBatchesFit(spec, [[`--n ${n} (drawn 250 at a time)`, Math.min(n, 250)]]);
   const trainer = new GanTrainer(spec, options);
   loadTrainerCheckpoint(trainer, bytes, path);
   chooseGenerator(trainer, v.generator as string | undefined);

@@ -15,16 +15,18 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { initEngine, memoryStats, convVersion, type Tensor } from '../tensor/index.ts';
+import { engine as currentEngine } from '../tensor/engine.ts';
 import { matmulVersion } from '../tensor/matmul.ts';
 import {
   GanTrainer,
   checkpointSpec,
   learningRateFactor,
+  EMA_STATS_BATCH,
   DEFAULT_TRAIN_OPTIONS,
   type StepStats,
   type TrainOptions,
 } from '../gan/trainer.ts';
-import { ganSpec, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
+import { ganSpec, isGrowing, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
 import { sampleGrid, scaleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { DataCursor } from '../gan/data-cursor.ts';
@@ -528,11 +530,23 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { spec, options, resumeBytes, savedHistory } = runSpec(a, ckptPath);
   // the batch size of the run: a resumed run's comes from its checkpoint
   const ds = await loadTrainingData(a, spec.size, spec.channels, options.batchSize);
-  // the run folder before the GPU: a folder that cannot be written fails at once, not after a run (and a mistake
-  // in the data above leaves no folder behind)
+  const engine = await initEngine();
+  // every batch the run will draw must fit the adapter's GPU buffers, checked now rather than at the last stage
+  checkBatchesFit(spec, [
+    [`--batch ${options.batchSize}`, options.batchSize],
+    [`--grid ${a.grid}`, a.grid],
+    ['the interpolation strip of the run (40 images)', 40],
+    ...(a.evalEvery > 0 || (a.finalEval && !scoringProblem(a.dataset, spec.channels, spec.size))
+      ? ([['scoring (250 samples at a time; --eval-every 0 --final-eval false skip it)', 250]] as const)
+      : []),
+    ...(options.gEma > 0 && !isGrowing(spec.kind)
+      ? ([[`--g-ema (its BatchNorm statistics on ${EMA_STATS_BATCH} samples)`, EMA_STATS_BATCH]] as const)
+      : []),
+  ]);
+  // the run folder before the trainer: a folder that cannot be written fails at once, not after a run (and a
+  // mistake in the data or the sizes above leaves no folder behind)
   ensureDir(join(a.out, 'samples'));
 
-  const engine = await initEngine();
   const trainer = new GanTrainer(spec, options);
   if (resumeBytes) loadTrainerCheckpoint(trainer, resumeBytes, ckptPath);
   // The batch of each step, from the trainer's step and epoch alone (as the web page trains): a resumed run, whoever
@@ -739,6 +753,11 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--scales: ${path} is a ${spec.kind} run, whose G draws one scale; --scales is for msggan`);
   const choice = o.str('generator');
   await initEngine();
+  checkBatchesFit(spec, [
+    o.bool('interpolate')
+      ? [`--rows ${o.num('rows')} × --steps ${o.num('steps')}`, o.num('rows') * o.num('steps')]
+      : [`--n ${o.num('n')}`, o.bool('scales') ? Math.min(o.num('n'), 16) : o.num('n')],
+  ]);
   const seed = o.optNum('seed') ?? options.seed;
   const trainer = new GanTrainer(spec, { ...options, seed });
   loadTrainerCheckpoint(trainer, bytes, path);
@@ -793,6 +812,39 @@ async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<str
   for (const t of [z, images, logits]) t.dispose();
   return out;
 }
+
+/**
+ * Values in one feature map of a batch of `n` images (a tensor the nets make in one GPU buffer): the growing nets'
+ * last stage, width channels at full size, in G and D; the DCGAN paper nets' layers next to the image, width
+ * channels at half size or the image itself. (The lesson's 28×28 models stay far below any limit: 0.)
+ */
+export function largestFeatureMap(spec: GanSpec, n: number): number {
+  const { kind, size, channels, width = 0 } = spec;
+  if (isGrowing(kind)) return n * width * size * size;
+  if (kind === 'dcgan32' || kind === 'dcgan64') return n * Math.max(width * (size / 2) ** 2, channels * size * size);
+  return 0;
+}
+
+/**
+ * Refuses, naming the option, a batch whose feature maps would not fit the adapter's largest storage-buffer binding
+ * (WebGPU would fail the launch, possibly hours into a run when progan reaches its last stage).
+ */
+export function checkBatchesFit(spec: GanSpec, uses: readonly (readonly [what: string, n: number])[]): void {
+  const limit = currentEngine().device.limits.maxStorageBufferBindingSize;
+  const perImage = largestFeatureMap(spec, 1);
+  for (const [what, n] of uses) {
+    const bytes = 4 * largestFeatureMap(spec, n);
+    if (bytes <= limit) continue;
+    const fit = Math.floor(limit / (4 * perImage));
+    throw new UsageError(
+      `${what}: ${spec.kind} at ${spec.size}×${spec.size}${spec.width ? ` and --width ${spec.width}` : ''} makes feature maps of ` +
+        `${n}×${perImage} values (${mib(bytes)}), more than this adapter's largest GPU buffer binding (${mib(limit)}); ` +
+        `at most ${fit} images fit in one batch${isGrowing(spec.kind) || spec.width ? ' (or use a smaller --width)' : ''}`,
+    );
+  }
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 /** Whether two paths name one file: the same path once resolved, or (both existing) the same file through a link. */
 export function sameFile(a: string, b: string): boolean {
