@@ -238,6 +238,17 @@ describe('labels.json', () => {
     );
     expect(bad({ format: LABELS_FORMAT, ...good, images: {} })).toThrow(/"images" lists no images/);
   });
+
+  it('refuses a class without images (was: accepted, a class no sample could cover) and reads a byte-order mark', () => {
+    const bad = (o: unknown) => () => parseLabels(JSON.stringify(o), 'L.json');
+    expect(bad({ format: LABELS_FORMAT, ...good, classes: ['a', 'b', 'c'] })).toThrow(
+      /^L\.json: class "c" has no images \(every class in "classes" needs at least one\)$/,
+    );
+    expect(bad({ format: LABELS_FORMAT, ...good, images: { 'x.png': 'a', 'sub/y.png': 'a' } })).toThrow(
+      /^L\.json: class "b" has no images/,
+    );
+    expect(parseLabels(`\ufeff${formatLabels(good)}`, 'L.json').classes).toEqual(['a', 'b']);
+  });
 });
 
 describe('buildEmojiFolder (the fetch script on a fake tarball)', () => {

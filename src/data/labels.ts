@@ -39,7 +39,7 @@ function isInsidePath(path: string): boolean {
 export function parseLabels(text: string, source = LABELS_FILE): LabelsFile {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text); // a byte-order mark some editors write
   } catch (err) {
     throw new Error(`${source}: not valid JSON (${(err as Error).message})`);
   }
@@ -71,6 +71,13 @@ export function parseLabels(text: string, source = LABELS_FILE): LabelsFile {
     if (typeof c !== 'string' || !seen.has(c))
       throw new Error(`${source}: image ${path} has class ${JSON.stringify(c)}, which is not in "classes"`);
   }
+  // a class without an image could never be drawn: the coverage of every generator would miss it
+  const used = new Set(Object.values(images));
+  const empty = (o.classes as string[]).find((c) => !used.has(c));
+  if (empty !== undefined)
+    throw new Error(
+      `${source}: class ${JSON.stringify(empty)} has no images (every class in "classes" needs at least one)`,
+    );
   if (o.source !== undefined && (typeof o.source !== 'object' || o.source === null || Array.isArray(o.source)))
     throw new Error(`${source}: field "source" must be an object when present`);
   return o as unknown as LabelsFile;
