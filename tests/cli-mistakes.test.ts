@@ -24,6 +24,8 @@ import { EVAL_OPTIONS } from '../src/cli/eval.ts';
 import { STYLE_OPTIONS } from '../src/cli/style.ts';
 import { reportError, setDebug, UsageError, type NumberSpec, type OptionSpec } from '../src/cli/args.ts';
 import { writeFileAtomic, removeStaleTemps, truncateJsonl } from '../src/node/files.ts';
+import { encodePng } from '../src/node/png.ts';
+import { formatLabels } from '../src/data/labels.ts';
 
 let dir = '';
 const README = resolve('README.md');
@@ -551,4 +553,66 @@ describe('train --resume takes the run-defining options from the checkpoint', ()
     ]);
     expect(same.code, same.err.join('')).toBe(0);
   }, 120_000);
+});
+
+describe('train --eval-every on a labelled folder reads what the scores need before training', () => {
+  /** A labelled folder of 16 colour 8×8 images whose classifier file is `classifier`; `gone` lists a missing image. */
+  function folder(name: string, classifier: string, gone = false): string {
+    const d = join(dir, name);
+    mkdirSync(d);
+    const images: Record<string, string> = {};
+    for (let i = 0; i < 16; i++) {
+      const rgba = new Uint8ClampedArray(8 * 8 * 4).map((_, j) => (j % 4 === 3 ? 255 : (i * 29 + j * 7) % 256));
+      writeFileSync(join(d, `im${i}.png`), encodePng({ width: 8, height: 8, rgba }));
+      images[`im${i}.png`] = i % 2 ? 'odd' : 'even';
+    }
+    if (gone) images['gone.png'] = 'odd';
+    writeFileSync(join(d, 'labels.json'), formatLabels({ name, classes: ['even', 'odd'], images }));
+    writeFileSync(join(d, 'classifier-8.safetensors'), classifier);
+    return d;
+  }
+  const train = (data: string, out: string, more: string[] = []) =>
+    run(
+      ['train', '--model', 'progan', '--size', '8', '--width', '8', '--dataset', data, '--batch', '8'].concat([
+        '--max-steps',
+        '2',
+        '--grid',
+        '4',
+        '--out',
+        out,
+        ...more,
+      ]),
+    );
+
+  it('a classifier file that is not one: exit 2 naming it, no run folder (was: exit 1 at the first score)', async () => {
+    const data = folder('garbage-classifier', 'garbage');
+    for (const [more, flag] of [
+      [['--eval-every', '1'], '--eval-every'],
+      [[], '--final-eval \\(on by default; false skips it\\)'],
+    ] as const) {
+      const out = join(dir, `eval-garbage-${more.length}`);
+      const r = await train(data, out, [...more]);
+      expect(r.code, r.err.join('')).toBe(2);
+      expect(r.err.join('').trim()).toMatch(
+        new RegExp(
+          `^train: ${flag}: loadClassifier\\(.*classifier-8\\.safetensors\\): not a readable safetensors file`,
+        ),
+      );
+      expect(existsSync(out)).toBe(false);
+    }
+    // the user's way out: no scores, no classifier read
+    const out = join(dir, 'eval-garbage-off');
+    expect((await train(data, out, ['--final-eval', 'false'])).code).toBe(0);
+  }, 120_000);
+
+  it('labels.json listing an image that is not there: exit 2 naming it before training', async () => {
+    const data = folder('gone-image', 'garbage', true);
+    const out = join(dir, 'eval-gone');
+    const r = await train(data, out, ['--eval-every', '1']);
+    expect(r.code, r.err.join('')).toBe(2);
+    expect(r.err.join('').trim()).toMatch(
+      /^train: --eval-every: .*labels\.json: lists gone\.png, but .*gone\.png does not exist$/,
+    );
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
 });

@@ -10,7 +10,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeIdx, parseIdx } from '../src/data/idx.ts';
 import { decodeSafetensors, decodeSafetensorsMetadata, encodeSafetensors } from '../src/io/safetensors.ts';
-import { datasetByName, loadImageFolder } from '../src/node/datasets.ts';
+import { checkLabelledFolder, datasetByName, loadImageFolder, loadLabelledFolder } from '../src/node/datasets.ts';
+import { formatLabels } from '../src/data/labels.ts';
 import { decodeImage, maxImagePixels, readImage } from '../src/node/png.ts';
 import { loadFeatureNetFile, readKerasH5 } from '../src/node/style-weights.ts';
 import { loadInputImage } from '../src/cli/style.ts';
@@ -211,5 +212,39 @@ describe('gzip bombs in IDX files', () => {
       `bomb-images-idx3-ubyte.gz: gzip data inflates to more than 1048576 bytes (a ${gz.length}-byte .gz file)`,
     );
     expect((await parseIdx(gz, 'ok.gz')).shape).toEqual([1, 4096, 4096]);
+  });
+});
+
+describe("checkLabelledFolder: the labelled-folder loader's errors from the headers alone", () => {
+  /** A labelled folder of four 8×8 PNGs in two classes, changed by `edit`. */
+  function folder(name: string, edit: (d: string, images: Record<string, string>) => void): string {
+    const d = join(dir, 'labelled', name);
+    mkdirSync(d, { recursive: true });
+    const images: Record<string, string> = {};
+    for (let i = 0; i < 4; i++) {
+      writeFileSync(join(d, `im${i}.png`), smallPng(8, 8));
+      images[`im${i}.png`] = i % 2 ? 'odd' : 'even';
+    }
+    edit(d, images);
+    writeFileSync(join(d, 'labels.json'), formatLabels({ name: name, classes: ['even', 'odd'], images }));
+    return d;
+  }
+
+  it('says what loadLabelledFolder says, for each hostile folder, without decoding', () => {
+    const cases: [string, (d: string, images: Record<string, string>) => void, RegExp][] = [
+      ['missing', (_, im) => (im['gone.png'] = 'odd'), /labels\.json: lists gone\.png, but .*gone\.png does not exist/],
+      ['unlisted', (d) => writeFileSync(join(d, 'extra.png'), smallPng(8, 8)), /extra\.png: image not listed in/],
+      ['mixed', (d) => writeFileSync(join(d, 'im3.png'), smallPng(16, 16)), /im3\.png is 16×16, but .*im0\.png is 8×8/],
+      ['oblong', (d) => writeFileSync(join(d, 'im0.png'), smallPng(8, 6)), /im0\.png is 8×6: .* must be square/],
+      ['corrupt', (d) => writeFileSync(join(d, 'im2.png'), 'not a png'), /im2\.png/],
+    ];
+    for (const [name, edit, msg] of cases) {
+      const d = folder(name, edit);
+      expect(() => checkLabelledFolder(d), name).toThrow(msg);
+      expect(() => loadLabelledFolder(d), name).toThrow(msg);
+    }
+    const good = folder('good', () => {});
+    expect(checkLabelledFolder(good).storedSize).toBe(8);
+    expect(loadLabelledFolder(good).storedSize).toBe(8);
   });
 });

@@ -15,6 +15,7 @@ import {
   classNames,
   scoringProblem,
   isFolderDataset,
+  checkFolderScoring,
   CLASSIFIER_DATASETS,
 } from '../node/eval-models.ts';
 import { chooseGenerator, loadTrainerCheckpoint, sameFile, checkBatchesFit } from './gan.ts';
@@ -112,6 +113,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
       ? undefined
       : scoringProblem(dataset, spec.channels, spec.size);
   if (problem) throw new InputError(`--checkpoint ${path}: ${problem}`);
+  if (folder) {
+    // the folder and the classifier as scoring reads them, before the samples are drawn
+    try {
+      checkFolderScoring(dataset, spec.size, v.classifier);
+    } catch (e) {
+      throw new InputError(`--dataset ${dataset}: ${(e as Error).message}`, { cause: e });
+    }
+  }
 
   await initEngine();
   checkBatchesFit(spec, [[`--n ${n} (drawn 250 at a time)`, Math.min(n, 250)]]);

@@ -56,7 +56,13 @@ import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
 import { NonFiniteStateError, CheckpointError } from '../nn/checkpoint.ts';
 import { writePng } from '../node/png.ts';
 import { ProgressBar } from '../node/progress.ts';
-import { evaluateForDataset, writeEvaluation, scoringProblem } from '../node/eval-models.ts';
+import {
+  evaluateForDataset,
+  writeEvaluation,
+  scoringProblem,
+  isFolderDataset,
+  checkFolderScoring,
+} from '../node/eval-models.ts';
 
 export { UsageError, InputError } from './args.ts';
 
@@ -438,6 +444,16 @@ function runSpec(
   ] as const) {
     if (asked && problem)
       throw new UsageError(`${flag}: scoring needs a classifier for the data and the model: ${problem}`);
+  }
+  // a labelled folder scored along the run or at its end: its labels, images and classifier are read now, so a
+  // file the scores cannot use fails before training rather than at the first score
+  if ((a.evalEvery > 0 || (a.finalEval && !problem)) && isFolderDataset(a.dataset)) {
+    try {
+      checkFolderScoring(a.dataset, spec.size);
+    } catch (e) {
+      const flag = a.evalEvery > 0 ? '--eval-every' : '--final-eval (on by default; false skips it)';
+      throw new InputError(`${flag}: ${(e as Error).message}`, { cause: e });
+    }
   }
   return { spec, options, resumeBytes, savedHistory };
 }

@@ -20,10 +20,11 @@ import {
   centerCropToSquare,
   pngDeclaredSize,
   jpegDeclaredSize,
+  declaredImageSize,
   rgbaToNchw,
   type RgbaImage,
 } from '../io/image.ts';
-import { LABELS_FILE, parseLabels } from '../data/labels.ts';
+import { LABELS_FILE, parseLabels, type LabelsFile } from '../data/labels.ts';
 import { readImage } from './png.ts';
 
 /** Reads a file into a Uint8Array, with an error that names the file and what it was wanted for. */
@@ -317,6 +318,41 @@ export function loadLabelledFolder(dir: string, opts: { size?: number; channels?
     files,
     storedSize,
   };
+}
+
+/**
+ * Checks a labelled folder as loadLabelledFolder does, from the files' headers alone (nothing is decoded): its
+ * labels.json, every image listed, every listed file present and a PNG or JPEG, all of one square size. Returns the
+ * labels and that size. `train --eval-every` runs it before training, so a folder its scores cannot read fails then.
+ */
+export function checkLabelledFolder(dir: string): { labels: LabelsFile; storedSize: number } {
+  const labelsPath = join(dir, LABELS_FILE);
+  const labels = parseLabels(readBytesText(labelsPath, dir), labelsPath);
+  const listed = new Set(Object.keys(labels.images));
+  for (const path of listImageFiles(dir)) {
+    const key = relative(dir, path).split(/[\\/]/).join('/');
+    if (!listed.has(key)) throw new Error(`${path}: image not listed in ${labelsPath} (every image needs a class)`);
+  }
+  let first = '';
+  let storedSize = 0;
+  for (const file of [...listed].sort(byCodeUnits)) {
+    const path = join(dir, file);
+    if (!existsSync(path)) throw new Error(`${labelsPath}: lists ${file}, but ${path} does not exist`);
+    if (statSync(path).isDirectory()) throw new Error(`${labelsPath}: lists ${file}, but ${path} is a folder`);
+    const size = declaredImageSize(readBytes(path, `labelled folder ${dir}`), path);
+    if (!size || (size.format !== 'PNG' && size.format !== 'JPEG'))
+      throw new Error(`${path}: neither a PNG nor a JPEG image (listed in ${labelsPath})`);
+    if (!first) {
+      if (size.width !== size.height)
+        throw new Error(`${path} is ${size.width}×${size.height}: a labelled folder's images must be square`);
+      [first, storedSize] = [path, size.width];
+    } else if (size.width !== storedSize || size.height !== storedSize) {
+      throw new Error(
+        `${path} is ${size.width}×${size.height}, but ${first} is ${storedSize}×${storedSize}: a labelled folder's images must all be one size`,
+      );
+    }
+  }
+  return { labels, storedSize };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import {
 import { evaluateSamples, type EvaluateOptions, type SampleEvaluation } from '../gan/metrics.ts';
 import type { Tensor } from '../tensor/index.ts';
 import {
+  checkLabelledFolder,
   isLabelledFolder,
   labelledFolderImageSize,
   loadFashionMnist,
@@ -137,18 +138,44 @@ export function loadClassifierFile(
     const buffer = readFileSync(source);
     bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
-  if (labels) {
-    const info = readClassifierInfo(bytes, where);
-    if (info.dataset === labels.name && JSON.stringify(info.classNames) !== JSON.stringify(labels.classes))
-      throw new Error(
-        `loadClassifier(${where}): trained on the classes ${JSON.stringify(info.classNames)}, but ${join(dataset, LABELS_FILE)} has ${JSON.stringify(labels.classes)}`,
-      );
-    if (opts.imageSize !== undefined && info.config.imageSize !== opts.imageSize)
-      throw new Error(
-        `loadClassifier(${where}): it scores ${info.config.imageSize}×${info.config.imageSize} images, not ${opts.imageSize}×${opts.imageSize}`,
-      );
-  }
+  if (labels) checkFolderClassifier(dataset, labels, bytes, where, opts.imageSize);
   return loadClassifier(bytes, name, where);
+}
+
+/** A folder's classifier file against its labels.json (its data, its classes) and the image size it must score. */
+function checkFolderClassifier(
+  dataset: string,
+  labels: ReturnType<typeof folderLabels>,
+  bytes: Uint8Array,
+  where: string,
+  imageSize: number | undefined,
+): void {
+  const info = readClassifierInfo(bytes, where);
+  if (info.dataset === labels.name && JSON.stringify(info.classNames) !== JSON.stringify(labels.classes))
+    throw new Error(
+      `loadClassifier(${where}): trained on the classes ${JSON.stringify(info.classNames)}, but ${join(dataset, LABELS_FILE)} has ${JSON.stringify(labels.classes)}`,
+    );
+  if (imageSize !== undefined && info.config.imageSize !== imageSize)
+    throw new Error(
+      `loadClassifier(${where}): it scores ${info.config.imageSize}×${info.config.imageSize} images, not ${imageSize}×${imageSize}`,
+    );
+}
+
+/**
+ * Whether a labelled folder can be scored at `imageSize`, checked without the GPU and without decoding an image:
+ * the folder as the scores load it (checkLabelledFolder) and its classifier file (or `classifier`) for that folder
+ * and size. Throws the error scoring would meet, naming the file; `train --eval-every` runs it before training.
+ */
+export function checkFolderScoring(dataset: string, imageSize: number, classifier?: string): void {
+  const { labels } = checkLabelledFolder(dataset);
+  const path = classifier ?? classifierPath(dataset, imageSize);
+  if (!existsSync(path)) throw new Error(`loadClassifier: weight file not found: ${path}`);
+  const buffer = readFileSync(path);
+  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  checkFolderClassifier(dataset, labels, bytes, path, imageSize);
+  const trainedOn = readClassifierInfo(bytes, path).dataset;
+  if (trainedOn !== labels.name)
+    throw new Error(`loadClassifier(${path}): the classifier was trained on '${trainedOn}', not '${labels.name}'`);
 }
 
 /** A labelled folder at a size, split into the classifier's train and held-out test sets. */
