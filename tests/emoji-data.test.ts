@@ -131,6 +131,37 @@ describe('readTar', () => {
     expect(new TextDecoder().decode(byName.get('package/short.txt'))).toBe('short');
   });
 
+  it('reads pax lengths in bytes: a UTF-8 long name from the system tar (was: "corrupt pax header")', () => {
+    const src = join(dir, 'systar-utf8');
+    const name = `${'é'.repeat(70)}-ü.txt`; // 143 bytes in UTF-8, 75 characters: a pax path record
+    mkdirSync(join(src, 'package'), { recursive: true });
+    writeFileSync(join(src, 'package', name), 'accents');
+    const bytes = new Uint8Array(execFileSync('tar', ['--format=pax', '-cf', '-', '-C', src, 'package']));
+    const file = readTar(bytes).find((e) => e.type === '0')!;
+    expect(file.name).toBe(`package/${name}`);
+    expect(new TextDecoder().decode(file.data)).toBe('accents');
+  });
+
+  it('refuses a pax record whose length runs past its header or misses its newline (was: read)', () => {
+    // an archive whose one pax header holds `record`, then a file
+    const withRecord = (record: string) => {
+      const tar = makeTar([{ name: 'package/long-name.txt', data: 'x', pax: true }]);
+      const body = new TextEncoder().encode(record);
+      tar.fill(0, 512, 1024).set(body, 512);
+      tar.set(new TextEncoder().encode(`${body.length.toString(8).padStart(11, '0')}\0`), 124);
+      let sum = 0;
+      for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : tar[i]!;
+      tar.set(new TextEncoder().encode(`${sum.toString(8).padStart(6, '0')}\0 `), 148);
+      return tar;
+    };
+    expect(readTar(withRecord('14 path=a.txt\n'))[0]!.name).toBe('a.txt');
+    expect(() => readTar(withRecord('999 path=a.txt\n'), 'p.tar')).toThrow(
+      /^p\.tar: corrupt pax header \(the record at byte 0 has length "999"\)$/,
+    );
+    expect(() => readTar(withRecord('13 path=a.txt\n'), 'p.tar')).toThrow(/corrupt pax header .*length "13"/);
+    expect(() => readTar(withRecord('3 path=a.txt\n'), 'p.tar')).toThrow(/corrupt pax header .*length "3"/);
+  });
+
   it('names the damage: a bad checksum, a truncated archive, a garbage size field', () => {
     const good = makeTar([{ name: 'package/a.txt', data: 'hello'.repeat(200) }]);
     const flipped = good.slice();

@@ -33,16 +33,28 @@ function octal(header: Uint8Array, offset: number, length: number, what: string,
   return parseInt(text, 8);
 }
 
-/** The pax records of an extended header ("<len> key=value\n" each). */
+/**
+ * The pax records of an extended header, "<length> key=value\n" each, where <length> counts the record's bytes
+ * (not its characters: a UTF-8 name is longer in bytes). A record that runs past the header or does not end in a
+ * newline is corrupt.
+ */
 function paxRecords(data: Uint8Array, source: string): Map<string, string> {
-  const text = new TextDecoder().decode(data);
+  const decoder = new TextDecoder();
   const records = new Map<string, string>();
   let at = 0;
-  while (at < text.length) {
-    const space = text.indexOf(' ', at);
-    const length = Number(text.slice(at, space));
-    if (space < 0 || !Number.isInteger(length) || length <= 0) throw new Error(`${source}: corrupt pax header`);
-    const record = text.slice(space + 1, at + length - 1);
+  while (at < data.length) {
+    let space = at;
+    while (space < data.length && data[space] !== 0x20) space++;
+    const digits = decoder.decode(data.subarray(at, space));
+    const length = /^[0-9]+$/.test(digits) ? Number(digits) : NaN;
+    if (
+      space >= data.length ||
+      !(length > space - at + 1) ||
+      at + length > data.length ||
+      data[at + length - 1] !== 0x0a
+    )
+      throw new Error(`${source}: corrupt pax header (the record at byte ${at} has length ${JSON.stringify(digits)})`);
+    const record = decoder.decode(data.subarray(space + 1, at + length - 1));
     const eq = record.indexOf('=');
     if (eq < 0) throw new Error(`${source}: corrupt pax record ${JSON.stringify(record)}`);
     records.set(record.slice(0, eq), record.slice(eq + 1));
