@@ -22,6 +22,7 @@ import {
 } from '../src/data/emoji.ts';
 import {
   buildEmojiFolder,
+  checkReplaceable,
   defaultCacheDir,
   emojiFolderUpToDate,
   emojiSource,
@@ -30,6 +31,7 @@ import {
   type EmojiFolderOptions,
 } from '../src/node/emoji-data.ts';
 import { isMainModule } from '../src/node/main-module.ts';
+import { existsSync, statSync } from 'node:fs';
 
 const HELP = `Usage: fetch-emoji [options]
 
@@ -100,6 +102,23 @@ export function fetchEmoji(argv: string[]): number {
         return 0;
       }
     }
+    // the paths the user named, before a 74 MB fetch: a tarball that is not a file, an --out or --cache that
+    // cannot be a folder
+    if (v.tarball !== undefined && !existsSync(v.tarball))
+      throw new UsageError(
+        `--tarball ${v.tarball}: no such file; expected the .tgz of ${EMOJI_PACKAGE}@${EMOJI_VERSION}`,
+      );
+    if (v.tarball !== undefined && statSync(v.tarball).isDirectory())
+      throw new UsageError(
+        `--tarball ${v.tarball}: is a folder; expected the .tgz of ${EMOJI_PACKAGE}@${EMOJI_VERSION}`,
+      );
+    try {
+      checkReplaceable(out);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (v.tarball === undefined && v.cache !== undefined && existsSync(v.cache) && !statSync(v.cache).isDirectory())
+      throw new UsageError(`--cache ${v.cache}: is a file; expected a folder for the fetched tarball`);
     const { path, bytes } = v.tarball
       ? { path: v.tarball, bytes: readCheckedTarball(v.tarball) }
       : fetchEmojiTarball(v.cache ?? defaultCacheDir(), (line) => console.error(line));

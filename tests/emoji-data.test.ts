@@ -387,6 +387,49 @@ describe('buildEmojiFolder (the fetch script on a fake tarball)', () => {
     }
   });
 
+  it('the script: the paths it is given are checked before any fetch, exit 2 naming the option', () => {
+    const lines: string[] = [];
+    const spies = [
+      vi.spyOn(console, 'log').mockImplementation((m) => void lines.push(String(m))),
+      vi.spyOn(console, 'error').mockImplementation((m) => void lines.push(String(m))),
+    ];
+    const fake = join(dir, 'paths-fake.tgz');
+    writeFileSync(fake, makeTgz(fakePackage()));
+    const aFile = join(dir, 'paths-a-file');
+    writeFileSync(aFile, 'not a folder');
+    const cases: [string[], RegExp][] = [
+      [
+        ['--tarball', dir, '--out', join(dir, 'paths-out')],
+        /^fetch-emoji: --tarball .*: is a folder; expected the \.tgz of emoji-datasource-google@/,
+      ],
+      [
+        ['--tarball', join(dir, 'none.tgz'), '--out', join(dir, 'paths-out')],
+        /^fetch-emoji: --tarball .*none\.tgz: no such file; expected the \.tgz/,
+      ],
+      [['--tarball', fake, '--out', aFile], /^fetch-emoji: --out .*paths-a-file: is a file, not a folder$/],
+      [
+        ['--tarball', fake, '--out', join(aFile, 'x')],
+        /^fetch-emoji: --out .*paths-a-file\/x: .*paths-a-file is a file/,
+      ],
+      [
+        ['--cache', aFile, '--out', join(dir, 'paths-out')],
+        /^fetch-emoji: --cache .*paths-a-file: is a file; expected a folder/,
+      ],
+    ];
+    try {
+      for (const [argv, msg] of cases) {
+        lines.length = 0;
+        expect(fetchEmoji(argv), argv.join(' ')).toBe(2);
+        expect(lines, argv.join(' ')).toHaveLength(1);
+        expect(lines[0]).toMatch(msg);
+      }
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
+    expect(existsSync(join(dir, 'paths-out'))).toBe(false);
+    expect(readFileSync(aFile, 'utf8')).toBe('not a folder');
+  });
+
   it('checks a tarball against its sha512', () => {
     const file = join(dir, 'sum.tgz');
     writeFileSync(file, 'abc');

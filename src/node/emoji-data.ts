@@ -82,6 +82,7 @@ export function sha512Integrity(bytes: Uint8Array): string {
 /** Reads a tarball file and checks it against the pinned sha512 (a damaged or different file fails here). */
 export function readCheckedTarball(path: string, integrity = EMOJI_INTEGRITY): Uint8Array {
   if (!existsSync(path)) throw new Error(`tarball not found: ${path}`);
+  if (statSync(path).isDirectory()) throw new Error(`${path}: is a folder; expected the .tgz of ${EMOJI_PACKAGE}`);
   const bytes = new Uint8Array(readFileSync(path));
   const got = sha512Integrity(bytes);
   if (got !== integrity)
@@ -177,9 +178,18 @@ export function emojiFolderUpToDate(out: string, source: Record<string, unknown>
   }
 }
 
-/** Refuses to replace a folder this code did not write (no labels.json naming the package). */
-function checkReplaceable(out: string): void {
-  if (!existsSync(out)) return;
+/**
+ * Refuses an --out this code cannot write: a file, a folder under a file, or a folder it did not write (no
+ * labels.json naming the package). The fetch script runs it before fetching anything.
+ */
+export function checkReplaceable(out: string): void {
+  for (let dir = dirname(resolve(out)); !existsSync(out); dir = dirname(dir)) {
+    if (existsSync(dir)) {
+      if (!statSync(dir).isDirectory()) throw new Error(`--out ${out}: ${dir} is a file, not a folder`);
+      return;
+    }
+    if (dir === dirname(dir)) return;
+  }
   if (!statSync(out).isDirectory()) throw new Error(`--out ${out}: is a file, not a folder`);
   const labelsPath = join(out, LABELS_FILE);
   let ours = false;
