@@ -88,6 +88,16 @@ const cases: Case[] = [
   [() => ['train', '--model', 'msggan', '--width', '4'], 2, /--width: /],
   [() => ['train', '--model', 'dense', '--width', '16'], 2, /--width: model dense has a fixed width/],
   [
+    () => ['train', '--model', 'progan', '--size', '128', '--width', '512', '--dataset', '/no/such/folder'],
+    2,
+    /--width 512: progan at 128×128 would have a weight of 302026752 values, more than the 33554432 .*; at most --width 170 at this size/,
+  ],
+  [
+    () => ['train', '--model', 'dcgan64', '--width', '512', '--dataset', '/no/such/folder'],
+    2,
+    /--width 512: dcgan64 at 64×64 would have a weight of 134217728 values, .*; at most --width 256 at this size/,
+  ],
+  [
     () => [
       'train',
       '--model',

@@ -21,6 +21,8 @@ import {
   GanTrainer,
   checkpointSpec,
   learningRateFactor,
+  largestWeight,
+  SPEC_LIMITS,
   EMA_STATS_BATCH,
   DEFAULT_TRAIN_OPTIONS,
   type StepStats,
@@ -389,6 +391,16 @@ function runSpec(
     throw new UsageError(
       `--width: model ${a.kind} has a fixed width (--width is for dcgan32, dcgan64, progan, msggan)`,
     );
+  // a net a checkpoint could not hold (checkGanSpec refuses it on load), and no GPU buffer binding either
+  if (largestWeight(spec) > SPEC_LIMITS.weightValues) {
+    let fit = spec.width ?? 0;
+    while (fit > MODEL_NUMBER_OPTIONS.width.min && largestWeight({ ...spec, width: fit }) > SPEC_LIMITS.weightValues)
+      fit--;
+    throw new UsageError(
+      `--width ${spec.width}: ${spec.kind} at ${spec.size}×${spec.size} would have a weight of ${largestWeight(spec)} values, ` +
+        `more than the ${SPEC_LIMITS.weightValues} a checkpoint's tensor (one GPU buffer) may hold; at most --width ${fit} at this size`,
+    );
+  }
   if (a.growImagesGiven !== undefined && spec.kind !== 'progan')
     throw new UsageError(
       `--grow-images: only progan grows; model ${spec.kind} trains at its full size from its first step`,
