@@ -30,6 +30,17 @@ describe('creation', () => {
     expect(await Tensor.scalar(4.5).item()).toBe(4.5);
   });
 
+  it('refuses, naming the shape, a tensor larger than the adapter binds in one storage buffer', () => {
+    const limit = engine().device.limits.maxStorageBufferBindingSize;
+    const cols = 1024;
+    const rows = Math.floor(limit / 4 / cols) + 1; // one row past the limit
+    const before = memoryStats().liveTensors;
+    expect(() => Tensor.zeros([rows, cols])).toThrow(
+      `tensor of shape [${rows}, ${cols}] needs ${rows * cols * 4} bytes, more than this adapter binds in one storage buffer (maxStorageBufferBindingSize ${limit} bytes)`,
+    );
+    expect(memoryStats().liveTensors).toBe(before);
+  });
+
   it('seeded uniform and normal are deterministic and have the right moments', async () => {
     const n = 200_001; // not a multiple of the workgroup size
     const u = await Tensor.rand([n], { seed: 7, lo: -2, hi: 4 }).toArray();

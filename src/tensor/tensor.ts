@@ -79,6 +79,13 @@ export class Tensor {
   static empty(shape: Shape): Tensor {
     checkShape(shape);
     const size = shapeSize(shape);
+    // Every tensor is bound whole as a kernel's storage buffer: refuse here, naming the shape, what no kernel could bind.
+    const limit = engine().device.limits.maxStorageBufferBindingSize;
+    if (size * 4 > limit)
+      throw new Error(
+        `tensor of shape ${formatShape(shape)} needs ${size * 4} bytes, more than this adapter binds in one storage ` +
+          `buffer (maxStorageBufferBindingSize ${limit} bytes)`,
+      );
     return new Tensor(shape, new Storage(engine().alloc(size * 4), size));
   }
 
