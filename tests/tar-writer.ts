@@ -41,10 +41,11 @@ export function makeTar(files: readonly TarFile[]): Uint8Array {
   for (const f of files) {
     const data = typeof f.data === 'string' ? new TextEncoder().encode(f.data) : f.data;
     if (f.pax) {
-      // "<len> path=<name>\n", where <len> counts itself
+      // "<len> path=<name>\n", where <len> counts the record's bytes (UTF-8), itself included
       const body = ` path=${f.name}\n`;
-      let len = body.length + 1;
-      while (`${len}${body}`.length !== len) len++;
+      const bytes = (s: string) => new TextEncoder().encode(s).length;
+      let len = bytes(body) + 1;
+      while (bytes(`${len}${body}`) !== len) len++;
       const record = new TextEncoder().encode(`${len}${body}`);
       parts.push(header('PaxHeader', record.length, 'x'), padded(record));
       parts.push(header(f.name.slice(-100), data.length, '0'), padded(data));
