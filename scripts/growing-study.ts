@@ -193,6 +193,8 @@ interface Results {
   recipes: Record<string, Recipe>;
   speed: SpeedMeasurement[];
   runs: QualityRun[];
+  /** observations written by hand after the runs, rendered under the verdict */
+  notes?: string[];
 }
 
 function readResults(): Results {
@@ -355,15 +357,22 @@ function compactPng(bytes: Uint8Array, halfGrid: boolean): Uint8Array {
   return PNG.sync.write(img, { colorType: 2, inputColorType: 6, deflateLevel: 9 });
 }
 
-/** Copies a run's grids into docs/gan/growing/: its final samples, progan's stage grids, msggan's scales. */
-function copyGrids(model: string, out: string): string[] {
-  const samples = join(out, 'samples');
+/** A quality run's folder. */
+const runDir = (model: string, seed: number) => join(RUNS, `${model}-seed${seed}`);
+
+/**
+ * Copies a run's grids into docs/gan/growing/ as `<model>-seed<seed>-<name>`: its final samples; for seed 1 also
+ * progan's stage grids and msggan's scales.
+ */
+function copyGrids(model: string, seed: number): string[] {
+  const samples = join(runDir(model, seed), 'samples');
   if (!existsSync(samples)) return [];
-  const names = ['final.png', 'scales.png', ...readdirSync(samples).filter((f) => /^stage-\d+-\d+px\.png$/.test(f))];
+  const more =
+    seed === 1 ? ['scales.png', ...readdirSync(samples).filter((f) => /^stage-\d+-\d+px\.png$/.test(f))] : [];
   const copied: string[] = [];
-  for (const n of names.sort()) {
+  for (const n of ['final.png', ...more].sort()) {
     if (!existsSync(join(samples, n))) continue;
-    const to = `${model}-${n}`;
+    const to = `${model}-seed${seed}-${n}`;
     writeFileAtomic(join(DOCS, to), compactPng(readFileSync(join(samples, n)), n === 'final.png'));
     copied.push(to);
   }
@@ -393,7 +402,7 @@ async function qualityPhase(argv: string[]): Promise<void> {
       `plan ${p.model}: ${p.steps} steps of ${BATCH} in ${budget} s (${p.ips} images/s${p.growImages ? `, --grow-images ${p.growImages}` : ''})`,
     );
   for (const p of plan) {
-    const out = join(RUNS, `${p.model}-seed${seed}`);
+    const out = runDir(p.model, seed);
     rmSync(out, { recursive: true, force: true });
     mkdirSync(RUNS, { recursive: true });
     const args = trainArgs(p.model, p.steps, seed, out, p.growImages);
@@ -412,7 +421,7 @@ async function qualityPhase(argv: string[]): Promise<void> {
       steps: p.steps,
       width: m.widths[p.model === 'progan' ? progKey(32, K(32), false) : `32 ${p.model}`],
       ...rec,
-      grids: copyGrids(p.model, out),
+      grids: copyGrids(p.model, seed),
     };
     const res = readResults();
     res.runs.push(run);
@@ -462,11 +471,12 @@ function speedTable(m: SpeedMeasurement, size: number): string[] {
   return lines;
 }
 
-/** The last run of each model (the latest budget's). */
+/** The latest budget's runs: the last of each model and seed, by seed. */
 function latestRuns(res: Results): QualityRun[] {
-  const byModel = new Map<string, QualityRun>();
-  for (const r of res.runs) byModel.set(r.model, r);
-  return [...byModel.values()];
+  const budget = res.runs.at(-1)?.budgetSeconds;
+  const byRun = new Map<string, QualityRun>();
+  for (const r of res.runs) if (r.budgetSeconds === budget) byRun.set(`${r.seed} ${r.model}`, r);
+  return [...byRun.values()].sort((a, b) => a.seed - b.seed);
 }
 
 function verdict(runs: QualityRun[]): string {
@@ -482,7 +492,7 @@ function verdict(runs: QualityRun[]): string {
   const trained = rank((r) => final(r).fdTrainedG ?? final(r).fd);
   const sameOrder = trained.every((r, i) => r === order[i]);
   return (
-    `**${w.model} won** on the Fréchet distance of the G average at the end of the budget (the sampled generator, ` +
+    `**Seed ${w.seed}: ${w.model} won** on the Fréchet distance of the G average at the end of the budget (the sampled generator, ` +
     `which the grids show): ${order.map((r) => `${r.model} ${f2(final(r).fd)}`).join(', ')} — ` +
     `${f1(fdS - fdW)} (${f1((100 * (fdS - fdW)) / fdS)}%) below the runner-up, against a real-vs-real floor of ` +
     `${f2(final(w).fdRealVsRealBaseline)}. The trained G's distances ` +
@@ -570,8 +580,8 @@ export function renderReadme(res: Results): string {
       'The wall time is the whole `train` process under `nice -n 10` on the shared machine, scoring included: only for',
       'the record (the budget is in steps).',
       '',
-      '| model | width | loss, Adam | batch | images/s | steps in the budget | wall time | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| model | seed | width | loss, Adam | batch | images/s | steps in the budget | wall time | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const r of runs) {
       const x = res.recipes[r.model];
@@ -579,13 +589,32 @@ export function renderReadme(res: Results): string {
       const grow = r.growImages ? `; --grow-images ${r.growImages}: 32×32 at α = 1 from step ${r.grownAtStep}` : '';
       const along = r.evals.map((p) => `${p.step}: ${f1(p.fd)}`).join(', ');
       L.push(
-        `| ${r.model} | ${r.width} | ${x.loss}, ${x.lrG} β (${x.beta1}, ${x.beta2}) | ${BATCH} | ${f1(r.imagesPerSecond)}${r.model === 'progan' ? ' (over its schedule)' : ''} | ${r.steps} (${f1((r.steps * BATCH) / EMOJI_IMAGES)} epochs)${grow} | ${minutes(r.wallSeconds)} | ` +
+        `| ${r.model} | ${r.seed} | ${r.width} | ${x.loss}, ${x.lrG} β (${x.beta1}, ${x.beta2}) | ${BATCH} | ${f1(r.imagesPerSecond)}${r.model === 'progan' ? ' (over its schedule)' : ''} | ${r.steps} (${f1((r.steps * BATCH) / EMOJI_IMAGES)} epochs)${grow} | ${minutes(r.wallSeconds)} | ` +
           (e
             ? `${e.coverage}/${e.classes ?? 10} | ${f1(100 * e.confidentRate)}% | ${f2(e.fd)} | ${e.fdTrainedG !== undefined ? f2(e.fdTrainedG) : '—'} | ${along} |`
             : `— | — | — | — | failed (exit ${r.exitCode}) |`),
       );
     }
-    L.push('', verdict(runs), '');
+    const seeds = [...new Set(runs.map((r) => r.seed))];
+    L.push('');
+    for (const seed of seeds) L.push(verdict(runs.filter((r) => r.seed === seed)), '');
+    const done = runs.filter((r) => r.evals.length && r.exitCode === 0);
+    const models = [...new Set(done.map((r) => r.model))];
+    if (
+      seeds.length > 1 &&
+      models.every((m) => seeds.every((sd) => done.some((r) => r.model === m && r.seed === sd)))
+    ) {
+      const mean = (m: string) => {
+        const fds = done.filter((r) => r.model === m).map((r) => r.evals.at(-1)!.fd);
+        return fds.reduce((a, b) => a + b, 0) / fds.length;
+      };
+      const order = [...models].sort((a, b) => mean(a) - mean(b));
+      L.push(
+        `**Over the ${seeds.length} seeds**, the mean final Fréchet distance of the G average: ${order.map((m) => `${m} ${f1(mean(m))}`).join(', ')}.`,
+        '',
+      );
+    }
+    if (res.notes?.length) L.push(...res.notes.flatMap((n) => [n, '']));
     L.push('Recipes:', '');
     for (const name of new Set(runs.map((r) => r.model))) L.push(`- **${name}**: ${res.recipes[name].note}.`);
     L.push('');
@@ -594,20 +623,28 @@ export function renderReadme(res: Results): string {
       const fin = r.grids.find((g) => g.endsWith('-final.png'));
       if (fin)
         L.push(
-          `**${r.model}**, step ${r.steps} (the first 32 of the grid's 64 samples):`,
+          `**${r.model}**, seed ${r.seed}, step ${r.steps} (the first 32 of the grid's 64 samples):`,
           '',
-          `![${r.model} samples at step ${r.steps}](${fin})`,
+          `![${r.model} seed ${r.seed} samples at step ${r.steps}](${fin})`,
           '',
         );
     }
     const stages = runs.flatMap((r) => r.grids.filter((g) => /stage-\d+/.test(g)));
     if (stages.length) {
-      L.push("**progan's stages**, each drawn as its stage ended (before the next faded in):", '');
+      L.push(
+        "**progan's stages** (seed 1), each drawn from the G average as its stage ended (before the next faded in):",
+        '',
+      );
       for (const g of stages) L.push(`![${g}](${g})`, '');
     }
     const scales = runs.flatMap((r) => r.grids.filter((g) => g.endsWith('scales.png')));
     for (const g of scales)
-      L.push("**msggan's scales** at the end (one row per scale G draws, 4×4 to 32×32):", '', `![${g}](${g})`, '');
+      L.push(
+        "**msggan's scales** (seed 1) at the end (one row per scale G draws, 4×4 to 32×32):",
+        '',
+        `![${g}](${g})`,
+        '',
+      );
   }
   for (const [size, m] of [
     [32, m32],
@@ -645,7 +682,7 @@ function render(): void {
   if (!res.speed.length && !res.runs.length) return;
   mkdirSync(DOCS, { recursive: true });
   // the grids again from the run folders still here (the same names: they follow the copying's current form)
-  for (const r of latestRuns(res)) copyGrids(r.model, join(RUNS, `${r.model}-seed${r.seed}`));
+  for (const r of latestRuns(res)) if (existsSync(runDir(r.model, r.seed))) r.grids = copyGrids(r.model, r.seed);
   writeFileAtomic(README, renderReadme(res));
   console.log(`wrote ${README}`);
 }
