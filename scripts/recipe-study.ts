@@ -24,7 +24,6 @@
  * Both append to docs/gan/recipes/results.json; `render` (and every phase when it ends) writes the table between
  * the `recipes:table` markers of docs/gan/recipes/README.md from that file.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -32,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../src/node/files.ts';
 import type { EvalPoint } from '../src/gan/visuals.ts';
 import { markedBlocks } from './blocks.ts';
+import { median, engineCommit, load, flag, runTrain } from './study-kit.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'docs', 'gan', 'recipes', 'results.json');
@@ -195,26 +195,6 @@ function writeResults(res: Results): void {
   writeFileAtomic(RESULTS, JSON.stringify(res, null, 2) + '\n');
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-/** The commit of the engine measured: the study runs from a snapshot of a commit while others edit the tree. */
-function engineCommit(): string {
-  if (process.env.ENGINE_COMMIT) return process.env.ENGINE_COMMIT;
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
-
-function flag(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
 function chosen(argv: string[]): Recipe[] {
   const list = flag(argv, 'recipes');
   if (!list) return RECIPES;
@@ -310,7 +290,7 @@ async function speedPhase(argv: string[]): Promise<void> {
     samples: Object.fromEntries(state.map((s) => [s.key, s.samples.map((v) => Math.round(v * 100) / 100)])),
     median: Object.fromEntries(state.map((s) => [s.key, Math.round(median(s.samples) * 100) / 100])),
     adapter: engine.adapter.slug,
-    engine: engineCommit(),
+    engine: engineCommit(ROOT),
   };
   const res = readResults();
   res.speed.push(m);
@@ -329,23 +309,6 @@ function speedOf(res: Results, x: Recipe): { ips: number; date: string } {
 
 // ---------------------------------------------------------------------------------------------------------------
 // quality: `train` runs budgeted in steps
-
-function runTrain(args: string[], logFile: string): Promise<number> {
-  return new Promise((done, fail) => {
-    const child = spawn('npx', ['tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'train', ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const chunks: string[] = [];
-    child.stdout.on('data', (d) => chunks.push(String(d)));
-    child.stderr.on('data', (d) => chunks.push(String(d)));
-    child.on('error', fail);
-    child.on('close', (code) => {
-      writeFileAtomic(logFile, chunks.join(''));
-      done(code ?? 1);
-    });
-  });
-}
 
 async function qualityPhase(argv: string[]): Promise<void> {
   const phase = flag(argv, 'phase') ?? 'screen';
@@ -381,7 +344,7 @@ async function qualityPhase(argv: string[]): Promise<void> {
     const loadBefore = load();
     const date = new Date().toISOString();
     const t0 = performance.now();
-    const code = await runTrain(args, `${out}.log`);
+    const code = await runTrain(ROOT, args, `${out}.log`);
     const wall = (performance.now() - t0) / 1000;
     const evalPath = join(out, 'eval.jsonl');
     const evals: EvalLine[] = existsSync(evalPath)
@@ -405,7 +368,7 @@ async function qualityPhase(argv: string[]): Promise<void> {
       loadavgAfter: load(),
       wallSeconds: Math.round(wall * 10) / 10,
       exitCode: code,
-      engine: engineCommit(),
+      engine: engineCommit(ROOT),
       evals,
     };
     const latest = readResults();
