@@ -169,14 +169,14 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: MAX_STEPS,
     default: 0,
-    help: "every N steps, score 2000 samples with the dataset's classifier (as `eval` does) and append step, Fréchet distance, coverage and confident rate to eval.jsonl, drawn as fd.png (mnist and fashion-mnist with the 28×28 models; 0 = never)",
+    help: "every N steps, score 2000 samples with the dataset's classifier (as `eval` does) and append step, Fréchet distance, coverage and confident rate to eval.jsonl, drawn as fd.png (mnist and fashion-mnist with the 28×28 models; a folder with a labels.json and its classifier with colour models of that size; 0 = never)",
   },
   {
     name: 'final-eval',
     type: 'string',
     choices: ['true', 'false'],
     default: 'true',
-    help: 'at the end, score 2000 samples as `eval` does, print coverage, confident rate and Fréchet distance beside the real-vs-real baseline, and write eval.json (mnist and fashion-mnist with the 28×28 models; skipped for other data)',
+    help: 'at the end, score 2000 samples as `eval` does, print coverage, confident rate and Fréchet distance beside the real-vs-real baseline, and write eval.json (mnist and fashion-mnist with the 28×28 models, a folder with a labels.json and its classifier with colour models of that size; skipped for other data)',
   },
   { name: 'help', type: 'boolean', short: 'h', help: 'this text' },
 ];
