@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { engine } from '../src/tensor/index.ts';
+import { convWork } from '../src/tensor/conv.ts';
 import type { KernelTime } from '../src/tensor/engine.ts';
 
 export interface StepProfile {
@@ -23,6 +24,8 @@ export interface StepProfile {
   hostMs: number;
   /** Wall-clock milliseconds per unprofiled step. */
   wallMs: number;
+  /** FLOPs of the conv passes per step (src/tensor/conv.ts convWork: the benchmarks' count, bias terms aside). */
+  convFlops: number;
 }
 
 /**
@@ -34,6 +37,7 @@ export async function profileSteps(step: () => Promise<void>, steps: number): Pr
   const e = engine();
   await e.sync();
   const before = e.stats();
+  convWork.flops = 0;
   let hostMs = 0;
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) {
@@ -46,6 +50,7 @@ export async function profileSteps(step: () => Promise<void>, steps: number): Pr
   await e.sync();
   const wallMs = (performance.now() - t0) / steps;
   const after = e.stats();
+  const convFlops = convWork.flops / steps;
   e.startProfiling();
   for (let i = 0; i < steps; i++) await step();
   const rows = await e.stopProfiling();
@@ -58,6 +63,7 @@ export async function profileSteps(step: () => Promise<void>, steps: number): Pr
     bindGroupReuse: (after.bindGroupHits - before.bindGroupHits) / Math.max(1, after.dispatches - before.dispatches),
     hostMs: hostMs / steps,
     wallMs,
+    convFlops,
   };
 }
 
@@ -67,6 +73,8 @@ export function profileTable(p: StepProfile, unit: string): string {
     `${p.launches} launches (${(100 * p.bindGroupReuse).toFixed(0)}% with a cached bind group) and ${p.submits} ` +
       `submits per ${unit}; host (JavaScript) ${p.hostMs.toFixed(1)} ms, ` +
       `wall ${p.wallMs.toFixed(1)} ms, GPU ${p.stepMs.toFixed(1)} ms per ${unit}`,
+    `conv passes: ${(p.convFlops / 1e9).toFixed(3)} GFLOP per ${unit}` +
+      (convMs(p) > 0 ? `, ${(p.convFlops / (convMs(p) * 1e6)).toFixed(1)} GFLOP/s over their kernels' GPU time` : ''),
     '',
     `| kernel | ms / ${unit} | share | launches / ${unit} |`,
     '|---|---|---|---|',
@@ -80,4 +88,9 @@ export function profileTable(p: StepProfile, unit: string): string {
 export function cliArg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : dflt;
+}
+
+/** GPU milliseconds of the conv kernels (gathers, weight gradients, weight packing, the one-channel path). */
+function convMs(p: StepProfile): number {
+  return p.rows.filter((r) => /^conv/.test(r.kernel)).reduce((n, r) => n + r.ms, 0);
 }

@@ -1,6 +1,14 @@
 import { describe, it, expect } from 'vitest';
 import { Tensor } from '../src/tensor/index.ts';
-import { conv2d, convTranspose2d, conv2dOutputSize, convTranspose2dOutputSize, convTiles } from '../src/tensor/conv.ts';
+import {
+  conv2d,
+  convTranspose2d,
+  conv2dOutputSize,
+  convTranspose2dOutputSize,
+  convTiles,
+  convWork,
+} from '../src/tensor/conv.ts';
+import { convForwardFlops, convGradInputFlops, convGradWeightFlops, type ConvLayerShape } from '../bench/harness.ts';
 import { useEngine, randomArray, expectClose, size } from './helpers.ts';
 import {
   refConv2d,
@@ -140,4 +148,58 @@ describe('output sizes and errors', () => {
       /convTranspose2d: output size -1x-1 is empty/,
     );
   });
+});
+
+describe('convWork: the FLOPs of the conv passes launched', () => {
+  // The same count as the benchmarks' FLOP model (bench/harness.ts), per pass, for a conv and a transposed conv.
+  const layers: ConvLayerShape[] = [
+    {
+      name: 'conv',
+      kind: 'conv',
+      batch: 3,
+      inChannels: 5,
+      outChannels: 7,
+      inH: 9,
+      inW: 8,
+      kernelH: 4,
+      kernelW: 4,
+      stride: 2,
+      padding: 1,
+      bias: false,
+    },
+    {
+      name: 'convT',
+      kind: 'convT',
+      batch: 2,
+      inChannels: 6,
+      outChannels: 4,
+      inH: 3,
+      inW: 3,
+      kernelH: 3,
+      kernelW: 3,
+      stride: 2,
+      padding: 0,
+      bias: false,
+    },
+  ];
+  for (const l of layers) {
+    it(`forward, input gradient and weight gradient of a ${l.kind} count as bench/harness.ts counts them`, () => {
+      const x = Tensor.randn([l.batch, l.inChannels, l.inH, l.inW], { seed: 1 }).requireGrad();
+      const wShape =
+        l.kind === 'conv'
+          ? [l.outChannels, l.inChannels, l.kernelH, l.kernelW]
+          : [l.inChannels, l.outChannels, l.kernelH, l.kernelW];
+      const w = Tensor.randn(wShape, { seed: 2 }).requireGrad();
+      const opts = { stride: l.stride, padding: l.padding };
+      convWork.flops = 0;
+      const y = l.kind === 'conv' ? conv2d(x, w, null, opts) : convTranspose2d(x, w, null, opts);
+      expect(convWork.flops).toBe(convForwardFlops(l));
+      y.sum().backward();
+      expect(convWork.flops).toBe(convForwardFlops(l) + convGradInputFlops(l) + convGradWeightFlops(l));
+      for (const t of [x, w, y]) {
+        t.zeroGrad();
+        t.dispose();
+      }
+    });
+  }
 });

@@ -259,6 +259,16 @@ function tiledChannelTile(channels: number): number {
   return channels <= 16 ? 16 : 64;
 }
 
+/**
+ * The FLOPs of the conv passes (forward, input gradient, weight gradient; conv2d and convTranspose2d) launched since
+ * `flops` was last set to 0: 2·N·Cout·Ho·Wo·Cin·kh·kw per pass of the conv geometry (for a convTranspose2d, of the
+ * conv2d it is the transpose of), taps over padding included, as bench/harness.ts counts them. Bias terms and the
+ * kernel tuner's trial runs are not counted. For profiles: a model's conv work per training step.
+ */
+export const convWork = { flops: 0 };
+
+const passFlops = (g: ConvGeometry): number => 2 * g.N * g.Cout * g.Ho * g.Wo * g.Cin * g.kh * g.kw;
+
 /** Tiled weight gradient: enough K-chunks that about this many workgroups share the work. */
 const TILED_WGRAD_WORKGROUPS = 1024;
 
@@ -367,6 +377,7 @@ function packRows(
 function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | null, transposed: boolean): Tensor {
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
+  convWork.flops += passFlops(geo);
   if (transposed && outC === 1 && geo.kh * geo.kw <= 64) return singleChannelTransposed(geo, src, w, bias);
   if (geo.N * outC * outH * outW === 0) return Tensor.empty([geo.N, outC, outH, outW]);
   const problem = `conv.gather${transposed ? '.T' : ''}|${geometryKey(geo)}`;
@@ -506,6 +517,7 @@ function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias
  */
 function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor): Tensor {
   const [pC, gC] = [P.shape[1], G.shape[1]];
+  convWork.flops += passFlops(geo);
   if (pC * gC * geo.kh * geo.kw === 0) return Tensor.empty([pC, gC, geo.kh, geo.kw]);
   const version = pickConv(`conv.wgrad|${geometryKey(geo)}`, pC, convTiles.wgradTM, 'wgrad', () => {
     const p = Tensor.zeros(P.shape);
