@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../src/node/files.ts';
 import type { EvalPoint } from '../src/gan/visuals.ts';
 import { markedBlocks } from './blocks.ts';
-import { median, engineCommit, load, flag, runTrain } from './study-kit.ts';
+import { median, engineCommit, load, flag, runTrain, type TrainRecord } from './study-kit.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'docs', 'gan', 'recipes', 'results.json');
@@ -147,7 +147,8 @@ interface SpeedMeasurement {
 }
 /** A line of a run's eval.jsonl (`train --eval-every`). */
 type EvalLine = EvalPoint;
-interface QualityRun {
+/** A `train` run of the study (args, date, load, wall time, exit code, engine, its eval.jsonl) and its budget. */
+interface QualityRun extends TrainRecord {
   recipe: string;
   phase: string;
   seed: number;
@@ -157,15 +158,6 @@ interface QualityRun {
   imagesPerSecond: number | null;
   speedDate: string | null;
   steps: number;
-  args: string[];
-  date: string;
-  loadavgBefore: number[];
-  loadavgAfter: number[];
-  /** the whole `train` process, scoring included (only for the record: the machine is shared) */
-  wallSeconds: number;
-  exitCode: number;
-  engine: string;
-  evals: EvalLine[];
 }
 interface Results {
   about: string;
