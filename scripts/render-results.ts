@@ -907,11 +907,16 @@ export function renderNpmStart(repo: Repo): string {
   const walls = runs.map((r) => r.wallSeconds);
   const days = [...new Set(runs.map((r) => r.date.slice(0, 10)))].join(', ');
   const first = bySeed[0]!;
+  // a seed run more than once (on another commit or day) is one entry: its scores, and how many runs gave them
+  const seeds = [...new Set(bySeed.map((r) => r.seed))].map((seed) => {
+    const of = bySeed.filter((r) => r.seed === seed);
+    const scores = [...new Set(of.map((r) => `${r.coverage}/10 classes at a Fréchet distance of ${r.fd.toFixed(2)}`))];
+    return `${scores.join(' or ')} (seed ${seed}${of.length > 1 ? `, ${of.length} runs` : ''})`;
+  });
   return (
     `On this project's 2-core machine (lavapipe), ${runs.length} runs of \`npm start\` on fresh clones ` +
-    `(seeds ${bySeed.map((r) => r.seed).join(', ')}; ${days}) took ${minSec(Math.min(...walls))} to ` +
-    `${minSec(Math.max(...walls))} including set-up; their generators drew ` +
-    `${bySeed.map((r) => `${r.coverage}/10 classes at a Fréchet distance of ${r.fd.toFixed(2)} (seed ${r.seed})`).join(', ')} ` +
+    `(seeds ${[...new Set(bySeed.map((r) => r.seed))].join(', ')}; ${days}) took ${minSec(Math.min(...walls))} to ` +
+    `${minSec(Math.max(...walls))} including set-up; their generators drew ${seeds.join(', ')} ` +
     `(real-vs-real baseline ${first.fdRealVsRealBaseline.toFixed(2)}; [${file}](${file}), written by ` +
     `\`scripts/npm-start-runs.ts\`). The digits of seed ${first.seed} at step ${first.step}:\n\n` +
     `![digits drawn by npm start, seed ${first.seed}](docs/gan/npm-start/grid-seed${first.seed}.png)`
