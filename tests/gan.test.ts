@@ -459,7 +459,14 @@ describe('trainer', () => {
       'model progan: size must be one of 8, 16, 32, 64, 128 px, got 24',
     );
     expect(() => ganSpec('dcgan32', { size: 64 })).toThrow('model dcgan32: its size is fixed at 32 px, not 64');
-    expect(ganSpec('msggan')).toEqual({ kind: 'msggan', zDim: 128, channels: 3, size: 32, width: 32 });
+    expect(ganSpec('msggan')).toEqual({
+      kind: 'msggan',
+      zDim: 128,
+      channels: 3,
+      size: 32,
+      width: 16,
+      stageWidths: [128, 64, 32, 16],
+    });
     expect(checkGanSpec({ kind: 'progan', zDim: 8, channels: 1, size: 16, width: 4 })).toEqual(
       ganSpec('progan', { zDim: 8, channels: 1, size: 16, width: 4 }),
     );

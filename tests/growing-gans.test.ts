@@ -243,48 +243,48 @@ describe('ProGAN', () => {
       }
     }
     const keys = (m: Module) => [...m.stateDict()].map(([k, t]) => `${k}:${t.shape.join('x')}`);
-    // Widths for 16 px (last stage 2), width 4: C₀ = 8, C₁ = C₂ = 4.
+    // Widths for 16 px (last stage 2), width 4: C₀ = 16, C₁ = 8, C₂ = 4.
     expect(keys(G)).toEqual([
-      'blocks.0.conv1.weight:8x8x4x4',
-      'blocks.0.conv1.bias:8',
-      'blocks.0.conv2.weight:8x8x3x3',
-      'blocks.0.conv2.bias:8',
-      'blocks.1.conv1.weight:4x8x3x3',
-      'blocks.1.conv1.bias:4',
-      'blocks.1.conv2.weight:4x4x3x3',
-      'blocks.1.conv2.bias:4',
-      'blocks.2.conv1.weight:4x4x3x3',
+      'blocks.0.conv1.weight:8x16x4x4',
+      'blocks.0.conv1.bias:16',
+      'blocks.0.conv2.weight:16x16x3x3',
+      'blocks.0.conv2.bias:16',
+      'blocks.1.conv1.weight:8x16x3x3',
+      'blocks.1.conv1.bias:8',
+      'blocks.1.conv2.weight:8x8x3x3',
+      'blocks.1.conv2.bias:8',
+      'blocks.2.conv1.weight:4x8x3x3',
       'blocks.2.conv1.bias:4',
       'blocks.2.conv2.weight:4x4x3x3',
       'blocks.2.conv2.bias:4',
-      'to_rgb.0.weight:3x8x1x1',
+      'to_rgb.0.weight:3x16x1x1',
       'to_rgb.0.bias:3',
-      'to_rgb.1.weight:3x4x1x1',
+      'to_rgb.1.weight:3x8x1x1',
       'to_rgb.1.bias:3',
       'to_rgb.2.weight:3x4x1x1',
       'to_rgb.2.bias:3',
     ]);
     expect(keys(D)).toEqual([
-      'from_rgb.0.weight:8x3x1x1',
-      'from_rgb.0.bias:8',
-      'from_rgb.1.weight:4x3x1x1',
-      'from_rgb.1.bias:4',
+      'from_rgb.0.weight:16x3x1x1',
+      'from_rgb.0.bias:16',
+      'from_rgb.1.weight:8x3x1x1',
+      'from_rgb.1.bias:8',
       'from_rgb.2.weight:4x3x1x1',
       'from_rgb.2.bias:4',
-      'blocks.0.conv1.weight:8x9x3x3',
-      'blocks.0.conv1.bias:8',
-      'blocks.0.conv2.weight:8x8x4x4',
-      'blocks.0.conv2.bias:8',
-      'blocks.0.linear.weight:1x8',
+      'blocks.0.conv1.weight:16x17x3x3',
+      'blocks.0.conv1.bias:16',
+      'blocks.0.conv2.weight:16x16x4x4',
+      'blocks.0.conv2.bias:16',
+      'blocks.0.linear.weight:1x16',
       'blocks.0.linear.bias:1',
-      'blocks.1.conv1.weight:4x4x3x3',
-      'blocks.1.conv1.bias:4',
-      'blocks.1.conv2.weight:8x4x3x3',
-      'blocks.1.conv2.bias:8',
+      'blocks.1.conv1.weight:8x8x3x3',
+      'blocks.1.conv1.bias:8',
+      'blocks.1.conv2.weight:16x8x3x3',
+      'blocks.1.conv2.bias:16',
       'blocks.2.conv1.weight:4x4x3x3',
       'blocks.2.conv1.bias:4',
-      'blocks.2.conv2.weight:4x4x3x3',
-      'blocks.2.conv2.bias:4',
+      'blocks.2.conv2.weight:8x4x3x3',
+      'blocks.2.conv2.bias:8',
     ]);
     z.dispose();
     G.dispose();
@@ -501,8 +501,12 @@ describe('MSG-GAN', () => {
       equalizedInit(D, 11);
       const names = [...D.stateDict().keys()];
       expect(names.filter((k) => k.startsWith('rgb_to_features')).length).toBe(combine === 'lin' ? 2 : 0);
-      // C₀ = 2 (8 px, width 2); block 0 takes C₀ plus the 4×4 image's features (lin: C₀; simple: its 2 channels), + 1
-      expect(D.blocks.at(0).conv1.weight.shape).toEqual([2, 2 + 2 + 1, 3, 3]);
+      // C₀ = 4, C₁ = 2 (8 px, width 2); block 0 takes, + 1 stddev channel: lin, C₀/2 from block 1 and C₀/2 from the
+      // 4×4 image's features; simple, C₀ from block 1 and the image's 2 channels
+      expect(D.blocks.at(1).conv2.weight.shape).toEqual(combine === 'lin' ? [2, 2, 3, 3] : [4, 2, 3, 3]);
+      expect(D.blocks.at(0).conv1.weight.shape).toEqual(
+        combine === 'lin' ? [4, 2 + 2 + 1, 3, 3] : [4, 4 + 2 + 1, 3, 3],
+      );
       await checkNet(
         D,
         [t64([4, 2, 4, 4], 12), t64([4, 2, 8, 8], 13)],

@@ -12,6 +12,9 @@
  *        LeakyReLU(0.2), BatchNorm on the middle two; outputs a logit.
  * - dcgan32 / dcgan64: the DCGAN paper's architecture for your own 32 or 64 px images (grayscale or RGB).
  * - progan: progressive growing (./progan.ts) from 4×4 up to `size` (8 to 128 px), with a stage and fade α.
+ *   Both growing kinds share ProGAN's channel plan: `width` channels at the last stage, twice as many at each stage
+ *   below, at most 8·width; the spec records the plan itself as `stageWidths` (so a checkpoint says its layers' widths
+ *   and one written under another plan is refused on load: see growingConfig).
  * - msggan: MSG-GAN (./msggan.ts): G emits every scale from 4×4 to `size`, D reads each at its block.
  * The growing kinds' nets are ./progan.ts's modules (state_dict keys `blocks.1.conv1.weight`, `to_rgb.0.bias`, …),
  * the others a `Net` wrapping one Sequential.
@@ -32,7 +35,7 @@ import {
   dcganInit,
 } from '../nn/index.ts';
 import { manualSeed, type Tensor } from '../tensor/index.ts';
-import { buildProgan, stageChannels, type GrowingConfig } from './progan.ts';
+import { buildProgan, channelPlan, stageChannels, type GrowingConfig } from './progan.ts';
 import { buildMsggan } from './msggan.ts';
 
 export type GanKind = 'dense' | 'dcgan' | 'dcgan32' | 'dcgan64' | 'progan' | 'msggan';
@@ -46,6 +49,8 @@ export interface GanSpec {
   size: number;
   /** Base width of the dcgan32/64 nets (ngf = ndf) and of the growing nets (their last stage's channels). */
   width?: number;
+  /** The growing nets' channels per stage, 4×4 first (./progan.ts channelPlan of width and size): a record of the plan. */
+  stageWidths?: number[];
 }
 
 export const GAN_KINDS: GanKind[] = ['dense', 'dcgan', 'dcgan32', 'dcgan64', 'progan', 'msggan'];
@@ -59,9 +64,21 @@ export const MBSTD_GROUP = 4;
 
 export const isGrowing = (kind: GanKind): boolean => GROWING_KINDS.includes(kind);
 
-/** A growing spec's config for ./progan.ts and ./msggan.ts. */
+/** The growing nets' default width: their last stage's channels (16 at 64 px: a 4×4 block of 128, as DCGAN-64's 8×8). */
+export const GROWING_WIDTH = 16;
+
+/**
+ * A growing spec's config for ./progan.ts and ./msggan.ts. A spec whose `stageWidths` is not the channel plan its
+ * width and size give (one of a checkpoint written under an earlier plan) is refused, naming the field.
+ */
 export function growingConfig(s: GanSpec): GrowingConfig {
-  return { zDim: s.zDim, channels: s.channels, size: s.size, width: s.width ?? 32, mbstdGroup: MBSTD_GROUP };
+  const width = s.width ?? GROWING_WIDTH;
+  const want = channelPlan(width, Math.log2(s.size / 4));
+  if (JSON.stringify(s.stageWidths) !== JSON.stringify(want))
+    throw new Error(
+      `model ${s.kind}: stageWidths ${JSON.stringify(s.stageWidths ?? null)} is not the channel plan of width ${width} at ${s.size} px, ${JSON.stringify(want)}`,
+    );
+  return { zDim: s.zDim, channels: s.channels, size: s.size, width, mbstdGroup: MBSTD_GROUP };
 }
 
 /** The spec of each architecture with its defaults filled in (channels may be overridden for dcgan32/64). */
@@ -92,7 +109,9 @@ export function ganSpec(
       const size = opts.size ?? 32;
       if (!GROWING_SIZES.includes(size))
         throw new Error(`model ${kind}: size must be one of ${GROWING_SIZES.join(', ')} px, got ${size}`);
-      return { kind, zDim: opts.zDim ?? 128, channels: opts.channels ?? 3, size, width: opts.width ?? 32 };
+      const width = opts.width ?? GROWING_WIDTH;
+      const stageWidths = channelPlan(width, Math.log2(size / 4));
+      return { kind, zDim: opts.zDim ?? 128, channels: opts.channels ?? 3, size, width, stageWidths };
     }
     default:
       throw new Error(`Unknown model "${kind}" (expected one of ${GAN_KINDS.join(', ')})`);
@@ -263,7 +282,7 @@ export function buildGan(spec: GanSpec, seed: number): GanPair {
 /** Channels of the growing nets' widest (4×4) blocks, for the checkpoint bounds. */
 export function growingTopChannels(s: GanSpec): number {
   const K = Math.log2(s.size / 4);
-  return stageChannels(s.width ?? 32, K, 0);
+  return stageChannels(s.width ?? GROWING_WIDTH, K, 0);
 }
 
 /** Shape of a latent batch: dense models take [N, z], convolutional ones [N, z, 1, 1]. */

@@ -3,15 +3,18 @@
  * (4×4, 8×8, … the target size), and D takes each scale in at its matching block, so gradients reach every scale of
  * G from the first step: all resolutions train together, with no stages and no fade.
  *
- * The blocks are ProGAN's (./progan.ts: equalized learning rate, pixel norm in G, minibatch stddev in D). G's block s
- * is followed by its own toRGB (a 1×1 conv), whose output is scale s. D reads the largest image with from_rgb (1×1
- * conv, LReLU) and, at every smaller scale s, joins the image x_s to the features coming down with the paper's
- * combine function:
- *   'lin'    φ_lin: [features ; r_s(x_s)], r_s a 1×1 conv to C_s channels (`rgb_to_features.s`) — the default, as
- *            the authors' code;
- *   'simple' φ_simple: [features ; x_s], the image itself.
- * D's block s then maps (C_s + extra) channels to C_s, and on as in ProGAN. The real images' scales are average
- * pools of the full image (`imagePyramid`).
+ * The blocks are ProGAN's (./progan.ts: equalized learning rate, pixel norm in G, minibatch stddev in D, its channel
+ * plan C_s). G's block s is followed by its own toRGB (a 1×1 conv), whose output is scale s. D reads the largest image
+ * with from_rgb (1×1 conv to C_K, LReLU) and, at every smaller scale s, joins the image x_s to the features coming
+ * down with the paper's combine function:
+ *   'lin'    φ_lin: [features ; r_s(x_s)], r_s a 1×1 conv (`rgb_to_features.s`) — the default. As in the authors'
+ *            code, the image and the features each bring half of block s's C_s input channels: the block above
+ *            ends in C_s/2 channels (its second conv, C_{s+1} → C_s/2) and r_s gives C_s/2, so joining the scales
+ *            does not widen D (its full-size block costs half of ProGAN's, whose second conv doubles the channels);
+ *   'simple' φ_simple: [features ; x_s], the image itself: the block above ends in C_s channels, block s takes
+ *            C_s + image channels.
+ * D's block s then maps its input to C_s, and on as in ProGAN. The real images' scales are average pools of the full
+ * image (`imagePyramid`).
  */
 import { type Tensor, avgPool2d, concat } from '../tensor/index.ts';
 import { pixelNorm } from '../tensor/gan-ops.ts';
@@ -101,21 +104,26 @@ export class MsgDiscriminator extends Module {
       throw new Error(
         `MSG-GAN: combine must be one of ${MSG_COMBINES.join(', ')}, got ${JSON.stringify(config.combine)}`,
       );
+    const lin = this.combine === 'lin';
     const C = (s: number) => stageChannels(config.width, K, s);
-    const extra = (s: number) => (s === K ? 0 : this.combine === 'lin' ? C(s) : config.channels);
+    // channels the features bring down into block s (s < K), and what the image at scale s adds to them
+    const fromAbove = (s: number) => (lin ? C(s) / 2 : C(s));
+    const fromImage = (s: number) => (lin ? C(s) / 2 : config.channels);
     this.fromRgb = this.registerModule('from_rgb', new Conv2d(config.channels, C(K), 1, { equalized: true }));
     this.rgbToFeatures =
-      this.combine === 'lin' && K > 0
+      lin && K > 0
         ? this.registerModule(
             'rgb_to_features',
             new ModuleList(
-              Array.from({ length: K }, (_, s) => new Conv2d(config.channels, C(s), 1, { equalized: true })),
+              Array.from({ length: K }, (_, s) => new Conv2d(config.channels, fromImage(s), 1, { equalized: true })),
             ),
           )
         : null;
     const blocks: DiscriminatorBlock[] = [];
-    for (let s = 0; s <= K; s++)
-      blocks.push(new DiscriminatorBlock(s === 0, C(s) + extra(s), s === 0 ? C(0) : C(s - 1), config.mbstdGroup, C(s)));
+    for (let s = 0; s <= K; s++) {
+      const input = s === K ? C(K) : fromAbove(s) + fromImage(s);
+      blocks.push(new DiscriminatorBlock(s === 0, input, s === 0 ? C(0) : fromAbove(s - 1), config.mbstdGroup, C(s)));
+    }
     this.blocks = this.registerModule('blocks', new ModuleList(blocks));
   }
   override describe(): string {

@@ -16,8 +16,10 @@
  *   D: from_rgb.s: Conv 1×1 (channels→C_s) LReLU
  *      blocks.s (s ≥ 1): Conv 3×3 (C_s→C_s) LReLU, Conv 3×3 (C_s→C_{s−1}) LReLU, average pool 2×2
  *      blocks.0: minibatch stddev, Conv 3×3 (C₀+1→C₀) LReLU, Conv 4×4 valid (C₀→C₀) LReLU, Linear (C₀→1)
- * with C_s = width · 2^min(3, max(0, K−1−s)), K the last stage (the 4×4 blocks widest, halving per stage as DCGAN's,
- * at most 8·width). Parameter names are state_dict keys: `blocks.1.conv1.weight`, `to_rgb.0.bias`, `from_rgb.2.weight`.
+ * with C_s = width · 2^min(3, K−s), K the last stage: the paper's channel plan (its nf: feature maps inversely
+ * proportional to the resolution, capped), each stage half the channels of the one below it, from `width` at the last
+ * stage (next to the image) up to at most 8·width. The full-resolution stage, where a 3×3 conv costs the most, is the
+ * narrowest. Parameter names are state_dict keys: `blocks.1.conv1.weight`, `to_rgb.0.bias`, `from_rgb.2.weight`.
  */
 import { formatShape } from '../tensor/shape.ts';
 import { Tensor, avgPool2d, upsample2d } from '../tensor/index.ts';
@@ -39,7 +41,7 @@ export interface GrowingConfig {
   channels: number;
   /** Target side length: a power of 2, at least 4. */
   size: number;
-  /** Base width (channels of the last stage's blocks). */
+  /** Channels of the last stage's blocks (next to the image); each stage below has twice its successor's, ≤ 8·width. */
   width: number;
   /** Samples per minibatch standard-deviation group (default 4; a smaller batch is one group). */
   mbstdGroup?: number;
@@ -64,9 +66,14 @@ export function lastStage(c: GrowingConfig): number {
 /** Side length at a stage: 4·2^stage. */
 export const resolutionAt = (stage: number): number => 4 * 2 ** stage;
 
-/** Channels of the blocks of stage s for a last stage K. */
+/** Channels of the blocks of stage s for a last stage K: width · 2^min(3, K − s). */
 export function stageChannels(width: number, K: number, s: number): number {
-  return width * 2 ** Math.min(3, Math.max(0, K - 1 - s));
+  return width * 2 ** Math.min(3, K - s);
+}
+
+/** The channel plan of a last stage K: the channels of stages 0…K (4×4 first). */
+export function channelPlan(width: number, K: number): number[] {
+  return Array.from({ length: K + 1 }, (_, s) => stageChannels(width, K, s));
 }
 
 /**
