@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Tensor, tidy, engine } from '../src/tensor/index.ts';
-import { Adam, SGD, type OptimizerStateValue } from '../src/nn/optim.ts';
+import { Adam, SGD, adamSlots, type OptimizerStateValue } from '../src/nn/optim.ts';
 import { useEngine, randomArray, expectClose } from './helpers.ts';
 import * as R from '../src/reference/optim.ts';
 
@@ -90,19 +90,57 @@ describe('Adam', () => {
     expect(opt.stateDict().get('param_groups.0.lr')).toBe(0);
   });
 
-  it('is one kernel launch per parameter', () => {
-    const params = [leaf([1, 2], [2]), leaf([3, 4, 5], [3]), leaf([6], [1])];
-    for (const p of params) p.grad = Tensor.ones(p.shape).keep();
-    const opt = new Adam(params);
-    opt.step(); // first step also allocates (fills) the state
-    const launches: string[] = [];
-    engine().onLaunch = (k) => launches.push(k.shader);
-    try {
-      opt.step();
-    } finally {
-      engine().onLaunch = null;
+  it('updates up to adamSlots() parameters per launch, every slot count giving the float64 reference', async () => {
+    // 6 parameters: several workgroups with a partial last vec4 (3001), one element, a partial vec4 alone (3),
+    // exactly one workgroup (1024), and two parameters that skip steps, so that slots carry different step counts.
+    const shapes = [[3001], [1], [3], [1024], [5, 7], [2, 2049]];
+    const sizes = shapes.map((s) => s.reduce((a, b) => a * b));
+    const hp = { lr: 0.01, betas: [0.9, 0.95] as [number, number], eps: 1e-7, weightDecay: 0.02 };
+    const skips = (k: number, step: number) => (k === 1 && step === 1) || (k === 4 && step !== 2);
+    const run = async (slots: number) => {
+      Adam.maxSlots = slots;
+      try {
+        const params = shapes.map((s, k) => leaf(randomArray(sizes[k], 30 + k), s));
+        const refs = params.map((_, k) => R.adamState(Float32Array.from(randomArray(sizes[k], 30 + k))));
+        const opt = new Adam(params, hp);
+        const launches: number[] = [];
+        for (let step = 0; step < 4; step++) {
+          const grads = sizes.map((n, k) => Float32Array.from(randomArray(n, 200 + 10 * step + k)));
+          params.forEach((p, k) => {
+            p.zeroGrad();
+            if (!skips(k, step)) p.grad = Tensor.fromArray(grads[k], shapes[k]).keep();
+          });
+          let adamLaunches = 0;
+          engine().onLaunch = (kernel) => void (kernel.shader === 'adam' && adamLaunches++);
+          try {
+            opt.step();
+          } finally {
+            engine().onLaunch = null;
+          }
+          launches.push(adamLaunches);
+          refs.forEach((r, k) => {
+            if (!skips(k, step)) R.adamStep(r, grads[k], hp);
+          });
+        }
+        for (let k = 0; k < params.length; k++) {
+          expectClose(await params[k].toArray(), refs[k].p, 2e-6, `slots ${slots}, parameter ${k}`);
+          expectClose(await (opt.stateDict().get(`state.${k}.exp_avg_sq`) as Tensor).toArray(), refs[k].v, 2e-6);
+        }
+        expect(opt.stateDict().get('state.4.step')).toBe(1);
+        expect(opt.stateDict().get('state.1.step')).toBe(3);
+        opt.dispose();
+        for (const p of params) p.dispose();
+        return launches;
+      } finally {
+        Adam.maxSlots = 4;
+      }
+    };
+    const K = adamSlots();
+    expect(K).toBe(Math.min(4, Math.floor(engine().device.limits.maxStorageBuffersPerShaderStage / 4)));
+    // parameters with a gradient per step: 5, 4, 6, 5
+    for (const slots of [1, 2, 3, 4].filter((s) => s <= K)) {
+      expect(await run(slots)).toEqual([5, 4, 6, 5].map((n) => Math.ceil(n / slots)));
     }
-    expect(launches).toEqual(['adam', 'adam', 'adam']);
   });
 
   it('state dict has torch keys and loads into a fresh optimizer (then steps identically)', async () => {

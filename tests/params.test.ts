@@ -33,8 +33,12 @@ async function probe(shader: ShaderWithParams, block: ArrayBuffer): Promise<Uint
   const struct = /struct\s+Params\s*\{[^}]*\}/.exec(SHADERS[shader])![0];
   const reads: string[] = [];
   for (const f of PARAM_LAYOUTS[shader].fields) {
+    // a field is a scalar, a vec4 (components .x … .w) or an array of vec4 ([k].x …)
+    const isArray = new RegExp(`\\b${f.name}\\s*:\\s*array`).test(struct);
     if (f.count === 1) reads.push(`bitcast<u32>(params.${f.name})`);
-    else for (let i = 0; i < f.count; i++) reads.push(`bitcast<u32>(params.${f.name}[${i >> 2}].${'xyzw'[i & 3]})`);
+    else
+      for (let i = 0; i < f.count; i++)
+        reads.push(`bitcast<u32>(params.${f.name}${isArray ? `[${i >> 2}]` : ''}.${'xyzw'[i & 3]})`);
   }
   const code = `${struct}
 @group(0) @binding(0) var<uniform> params: Params;

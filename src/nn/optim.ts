@@ -1,6 +1,6 @@
 /**
- * Optimizers: Adam and SGD with torch.optim's update rules, each parameter updated by one fused kernel
- * (shaders/adam.wgsl, shaders/sgd.wgsl) that rewrites the parameter and its optimizer state in place.
+ * Optimizers: Adam and SGD with torch.optim's update rules, fused kernels (shaders/adam.wgsl, shaders/sgd.wgsl)
+ * that rewrite the parameters and their optimizer state in place: Adam several parameters per launch, SGD one.
  *
  * State dicts are flat maps with torch's keys, so a checkpoint can hold them next to the model:
  *   state.<i>.exp_avg, state.<i>.exp_avg_sq, state.<i>.step   (Adam; i = index of the parameter)
@@ -244,8 +244,22 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+/** A start past every workgroup: adam.wgsl's mark for a slot the launch does not use. */
+const NO_SLOT = 0xffffffff;
+
+/**
+ * Parameters per Adam launch: adam.wgsl has 4 slots of 4 storage buffers each, and the device may bind fewer
+ * (WebGPU's default limit of 8 storage buffers per stage: 2 slots).
+ */
+export function adamSlots(): number {
+  const byLimit = Math.floor(engine().device.limits.maxStorageBuffersPerShaderStage / 4);
+  return Math.max(1, Math.min(Adam.maxSlots, byLimit));
+}
+
 /** Adam (torch.optim.Adam semantics, amsgrad off). */
 export class Adam extends Optimizer {
+  /** Most parameters per launch (1–4; fewer when the device binds fewer storage buffers): tests vary it. */
+  static maxSlots = 4;
   betas: [number, number];
   eps: number;
   weightDecay: number;
@@ -266,35 +280,61 @@ export class Adam extends Optimizer {
     if (!(this.weightDecay >= 0)) throw new Error(`Adam: invalid weightDecay ${this.weightDecay}`);
   }
 
+  /**
+   * Updates every parameter with a gradient: up to `adamSlots()` parameters per launch (shaders/adam.wgsl), each
+   * with its own step count's bias corrections.
+   */
   step(): void {
     const [beta1, beta2] = this.betas;
+    const todo: { p: Tensor; grad: Tensor; s: ParamState }[] = [];
     this.params.forEach((p, i) => {
       const grad = this.gradOf(i);
       if (!grad || p.size === 0) return;
       const s = this.stateOf(i);
       s.step++;
-      // Bias corrections (and 1 − β) in float64 on the host; the kernel gets the derived factors.
-      const stepSize = this.lr / (1 - beta1 ** s.step);
-      const bc2Sqrt = Math.sqrt(1 - beta2 ** s.step);
+      todo.push({ p, grad, s });
+    });
+    const K = adamSlots();
+    for (let first = 0; first < todo.length; first += K) {
+      const group = todo.slice(first, first + K);
+      const n = [0, 0, 0, 0];
+      const start = [0, NO_SLOT, NO_SLOT, NO_SLOT];
+      const stepSize = [0, 0, 0, 0];
+      const bc2Sqrt = [1, 1, 1, 1];
+      let workgroups = 0;
+      group.forEach(({ p, s }, k) => {
+        n[k] = p.size;
+        start[k] = workgroups;
+        workgroups += Math.ceil(p.size / 1024); // 256 invocations of 4 elements
+        // Bias corrections (and 1 − β) in float64 on the host; the kernel gets the derived factors.
+        stepSize[k] = this.lr / (1 - beta1 ** s.step);
+        bc2Sqrt[k] = Math.sqrt(1 - beta2 ** s.step);
+      });
       engine().launch(
-        { shader: 'adam' },
+        { shader: 'adam', entry: `slots${group.length}` },
         {
           params: shaderParams('adam', {
-            n: p.size,
             beta1,
             beta2,
             one_minus_beta1: 1 - beta1,
             one_minus_beta2: 1 - beta2,
             eps: this.eps,
             weight_decay: this.weightDecay,
+            n,
+            start,
             step_size: stepSize,
             bc2_sqrt: bc2Sqrt,
           }),
-          buffers: [p.buffer, grad.buffer, s.tensors.get('exp_avg')!.buffer, s.tensors.get('exp_avg_sq')!.buffer],
-          workgroups: grid1d(Math.ceil(p.size / 4), 256), // 4 elements per invocation
+          buffers: group.flatMap(({ p, grad, s }) => [
+            p.buffer,
+            grad.buffer,
+            s.tensors.get('exp_avg')!.buffer,
+            s.tensors.get('exp_avg_sq')!.buffer,
+          ]),
+          workgroups: grid1d(workgroups * 256, 256),
         },
       );
-    });
+    }
   }
 
   protected hyperParams(): Hyper {
