@@ -336,8 +336,13 @@ function* launchRanges(a: number, b: number, unitFlops: number): Generator<[numb
   }
 }
 
-/** Packs the weight as [tap][c][mPad] (see conv_pack_weight.wgsl). `cIsDim0`: reduction channel is w's dim 0. */
-function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): Tensor {
+/**
+ * The weight packed as [tap][c][mPad] (see conv_pack_weight.wgsl). `cIsDim0`: reduction channel is w's dim 0.
+ * The packed copy is kept by the engine and reused until the weight is written again (Engine.derived): a weight
+ * used by several passes between two optimizer steps (D on the real and the fake batch, G twice a step, a frozen
+ * VGG every iteration) is packed once.
+ */
+function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): GPUBuffer {
   const [d0, d1, kh, kw] = w.shape;
   const taps = kh * kw;
   const [C, M] = cIsDim0 ? [d0, d1] : [d1, d0];
@@ -347,7 +352,7 @@ function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): Tensor {
 
 /**
  * conv_pack_weight.wgsl: packed[(tap·C + c)·mPad + m] = w[c·strideC + m·strideM + tap] for m < M, 0 up to mPad,
- * for tap < taps and c < C.
+ * for tap < taps and c < C. Made once per version of w's contents (Engine.derived).
  */
 function packRows(
   w: Tensor,
@@ -357,17 +362,18 @@ function packRows(
   mPad: number,
   strideC: number,
   strideM: number,
-): Tensor {
-  const packed = Tensor.empty([taps * C * mPad]);
-  engine().launch(
-    { shader: 'conv_pack_weight' },
-    {
-      params: shaderParams('conv_pack_weight', { rows: taps * C, C, M, mPad, strideC, strideM }),
-      buffers: [w.buffer, packed.buffer],
-      workgroups: grid1d(taps * C, 64),
-    },
+): GPUBuffer {
+  const key = `conv_pack_weight ${taps} ${C} ${M} ${mPad} ${strideC} ${strideM}`;
+  return engine().derived(w.buffer, key, 4 * taps * C * mPad, (packed) =>
+    engine().launch(
+      { shader: 'conv_pack_weight' },
+      {
+        params: shaderParams('conv_pack_weight', { rows: taps * C, C, M, mPad, strideC, strideM }),
+        buffers: [w.buffer, packed],
+        workgroups: grid1d(taps * C, 64),
+      },
+    ),
   );
-  return packed;
 }
 
 /**
@@ -447,11 +453,10 @@ function gatherConvWith(
     });
     engine().launch(kernel, {
       params,
-      buffers: [src.buffer, packed.buffer, (bias ?? packed).buffer, out.buffer],
+      buffers: [src.buffer, packed, bias?.buffer ?? packed, out.buffer],
       workgroups: [nt, nm, phasesH * phasesW],
     });
   }
-  packed.dispose();
   return out;
 }
 
@@ -470,11 +475,11 @@ function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias
   // The matmul kernel wants at least 16 output columns (narrower ones take its slow path): pad the taps with zeros.
   const tStride = Math.max(16, taps);
   // As packed rows of one "tap": wt[c][t] = w[c·taps + t] for t < taps, zeros up to tStride.
-  const wt = tStride === taps ? w : packRows(w, 1, C, taps, tStride, taps, 1);
+  const wt = tStride === taps ? w.buffer : packRows(w, 1, C, taps, tStride, taps, 1);
   const cols = Tensor.empty([geo.N, srcHW, tStride]);
   launchMatmul({
     A: src.buffer,
-    B: wt.buffer,
+    B: wt,
     C: cols.buffer,
     M: srcHW,
     N: tStride,
@@ -507,7 +512,6 @@ function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias
     },
   );
   cols.dispose();
-  if (wt !== w) wt.dispose();
   return out;
 }
 

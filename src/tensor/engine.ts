@@ -11,7 +11,7 @@
  * - Uniforms: each launch's small parameter block is staged on the CPU into 256-byte slots of a few reusable
  *   uniform buffers, uploaded with one writeBuffer per chunk right before the submit.
  */
-import { SHADERS } from '../shaders.gen.ts';
+import { SHADERS, WRITTEN_BINDINGS } from '../shaders.gen.ts';
 import type { ParamBlock } from './params.ts';
 import { acquireDevice, type AdapterSummary } from './gpu.ts';
 import { BufferPool } from './buffer-pool.ts';
@@ -49,6 +49,10 @@ export interface EngineStats {
   /** Bytes in buffers currently owned by tensors. */
   inUseBytes: number;
   inUseBuffers: number;
+  /** Buffers derived from tensors' contents that the engine keeps (see Engine.derived), and how many uses found one fresh. */
+  derivedBytes: number;
+  derivedBuffers: number;
+  derivedHits: number;
   /** Bytes in buffers waiting in the pool for reuse. */
   pooledBytes: number;
 }
@@ -69,7 +73,7 @@ export class Engine {
   private uniformUsed = 0; // bytes used across chunks in the current recording
   private lostMessage: string | null = null;
   private firstError: string | null = null;
-  private counters = { dispatches: 0, submits: 0, bindGroupHits: 0 };
+  private counters = { dispatches: 0, submits: 0, bindGroupHits: 0, derivedHits: 0 };
   private profiler: Profiler | null = null;
   /**
    * Runs before the engine waits for the GPU (read, sync): the autotuner (./autotune.ts) sets it while it has
@@ -241,7 +245,70 @@ export class Engine {
   }
 
   free(buf: GPUBuffer): void {
-    if (!this.destroyed) this.storage.release(buf);
+    if (this.destroyed) return;
+    this.markWritten(buf); // whoever gets it from the pool next will write it
+    const derived = this.derivedOf.get(buf);
+    if (derived) {
+      this.derivedOf.delete(buf);
+      for (const d of derived.values()) this.releaseDerived(d);
+    }
+    this.storage.release(buf);
+  }
+
+  // ------------------------------------------------------------ derived buffers
+
+  /** Ticks once per write the engine records; `lastWrite` holds each buffer's tick of its latest write. */
+  private writeClock = 0;
+  private lastWrite = new WeakMap<GPUBuffer, number>();
+  /** Derived buffers by source buffer, then by key (see `derived`). */
+  private derivedOf = new Map<GPUBuffer, Map<string, { buffer: GPUBuffer; bytes: number; madeAt: number }>>();
+
+  private derivedBytes = 0;
+  private derivedBuffers = 0;
+
+  private releaseDerived(d: { buffer: GPUBuffer }): void {
+    this.derivedBuffers--;
+    this.derivedBytes -= d.buffer.size;
+    this.storage.release(d.buffer);
+  }
+
+  private markWritten(buf: GPUBuffer): void {
+    this.lastWrite.set(buf, ++this.writeClock);
+  }
+
+  /**
+   * A buffer computed from the contents of `source` by `make` (which records the launches that write `out`), kept
+   * and handed out again while nothing has written to `source` since it was made — e.g. a conv weight packed for
+   * the gather kernel, packed once per optimizer step instead of once per use. The engine sees every write: a
+   * launch writes the buffers it binds where the shader declares a read_write variable (WRITTEN_BINDINGS), and
+   * `write`, `copy` and `free` write their target. A stale buffer is remade in place (launches recorded earlier
+   * still read the old contents: the GPU runs them in order). `key` names what is derived (its layout and
+   * shape); the engine owns the buffer, which lives until `source` is freed. Not kept while capturing kernels.
+   */
+  derived(source: GPUBuffer, key: string, bytes: number, make: (out: GPUBuffer) => void): GPUBuffer {
+    this.checkAlive();
+    let byKey = this.derivedOf.get(source);
+    if (!byKey) this.derivedOf.set(source, (byKey = new Map()));
+    let d = byKey.get(key);
+    if (d && d.bytes !== bytes) {
+      this.releaseDerived(d);
+      byKey.delete(key);
+      d = undefined;
+    }
+    if (!d) {
+      d = { buffer: this.storage.acquire(Math.max(4, bytes)), bytes, madeAt: -1 };
+      this.derivedBuffers++;
+      this.derivedBytes += d.buffer.size;
+      byKey.set(key, d);
+    }
+    if (d.madeAt > (this.lastWrite.get(source) ?? 0)) {
+      this.counters.derivedHits++;
+      return d.buffer;
+    }
+    make(d.buffer);
+    // A captured launch does not run, so what it "made" must be made again by the first real use.
+    d.madeAt = this.captured ? -1 : ++this.writeClock;
+    return d.buffer;
   }
 
   /** Records one kernel launch. Nothing runs until the next submit. */
@@ -259,6 +326,7 @@ export class Engine {
       if (!this.pipelines.has(key)) this.captured.set(key, kernel);
       return;
     }
+    for (const b of WRITTEN_BINDINGS[kernel.shader]) if (b <= l.buffers.length) this.markWritten(l.buffers[b - 1]);
     const pipeline = this.pipeline(kernel);
     const slot = this.uniformSlot(l.params.data);
     const bindGroup = this.bindGroup(pipeline, slot, l.buffers);
@@ -426,6 +494,7 @@ export class Engine {
   write(buffer: GPUBuffer, data: Float32Array, byteOffset = 0): void {
     this.checkAlive();
     this.submit();
+    this.markWritten(buffer);
     this.device.queue.writeBuffer(buffer, byteOffset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   }
 
@@ -433,6 +502,7 @@ export class Engine {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.checkAlive();
     if (bytes === 0) return;
+    this.markWritten(dst);
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
     if (this.pass) {
       this.pass.end();
@@ -480,8 +550,11 @@ export class Engine {
       dispatches: this.counters.dispatches,
       submits: this.counters.submits,
       bindGroupHits: this.counters.bindGroupHits,
-      inUseBytes: this.storage.inUseBytes,
-      inUseBuffers: this.storage.inUseBuffers,
+      inUseBytes: this.storage.inUseBytes - this.derivedBytes,
+      inUseBuffers: this.storage.inUseBuffers - this.derivedBuffers,
+      derivedBytes: this.derivedBytes,
+      derivedBuffers: this.derivedBuffers,
+      derivedHits: this.counters.derivedHits,
       pooledBytes: this.storage.pooledBytes,
     };
   }

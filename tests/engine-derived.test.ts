@@ -1,0 +1,154 @@
+/**
+ * Buffers derived from a tensor's contents (Engine.derived), as the conv's packed weights: made once, reused while
+ * the source is unchanged, remade after any write the engine records (a launch binding the source where its shader
+ * writes, Tensor.assign by copy or upload), freed with the source, and never trusted after captureKernels.
+ */
+import { describe, expect, it } from 'vitest';
+import { Tensor } from '../src/tensor/index.ts';
+import { engine, kernelLabel, type Kernel } from '../src/tensor/engine.ts';
+import { conv2d, convTranspose2d } from '../src/tensor/conv.ts';
+import { Adam } from '../src/nn/optim.ts';
+import { SHADERS, WRITTEN_BINDINGS } from '../src/shaders.gen.ts';
+import { refConv2d, refConvTranspose2d, type ConvRefOpts, type ConvShapes } from '../src/reference/conv.ts';
+import { useEngine, randomArray, expectClose } from './helpers.ts';
+
+useEngine();
+
+const X_SHAPE: [number, number, number, number] = [2, 3, 7, 6];
+const W_SHAPE: [number, number, number, number] = [5, 3, 3, 3];
+const shapes: ConvShapes = { x: X_SHAPE, w: W_SHAPE };
+const opts = { stride: 1, padding: 1 };
+const refOpts: ConvRefOpts = { stride: [1, 1], padding: [1, 1] };
+
+/** Runs f, returning what it returns and the labels of the launches it recorded. */
+function launchesOf<T>(f: () => T): { value: T; labels: string[] } {
+  const labels: string[] = [];
+  const e = engine();
+  const before = e.onLaunch;
+  e.onLaunch = (k: Kernel) => labels.push(kernelLabel(k));
+  try {
+    return { value: f(), labels };
+  } finally {
+    e.onLaunch = before;
+  }
+}
+
+const packs = (labels: string[]) => labels.filter((l) => l === 'conv_pack_weight').length;
+
+async function convChecked(x: Tensor, w: Tensor, xData: Float64Array, wData: Float64Array): Promise<string[]> {
+  const { value: y, labels } = launchesOf(() => conv2d(x, w, null, opts));
+  expectClose(await y.toArray(), refConv2d(xData, wData, null, shapes, refOpts), 1e-5, 'conv output');
+  y.dispose();
+  return labels;
+}
+
+describe('Engine.derived: packed conv weights', () => {
+  it('packs a weight once for repeated uses and again after each write to it', async () => {
+    const xData = randomArray(2 * 3 * 7 * 6, 1);
+    let wData = randomArray(5 * 3 * 3 * 3, 2);
+    const x = Tensor.fromArray(Float32Array.from(xData), X_SHAPE);
+    const w = Tensor.fromArray(Float32Array.from(wData), W_SHAPE);
+    const hits0 = engine().stats().derivedHits;
+    expect(packs(await convChecked(x, w, xData, wData))).toBe(1);
+    expect(packs(await convChecked(x, w, xData, wData))).toBe(0);
+    expect(packs(await convChecked(x, w, xData, wData))).toBe(0);
+    expect(engine().stats().derivedHits - hits0).toBe(2);
+
+    // an upload (engine.write)
+    wData = randomArray(wData.length, 3);
+    w.assign(Float32Array.from(wData));
+    expect(packs(await convChecked(x, w, xData, wData))).toBe(1);
+
+    // a buffer copy (engine.copy)
+    wData = randomArray(wData.length, 4);
+    const src = Tensor.fromArray(Float32Array.from(wData), W_SHAPE);
+    w.assign(src);
+    expect(packs(await convChecked(x, w, xData, wData))).toBe(1);
+    expect(packs(await convChecked(x, w, xData, wData))).toBe(0);
+
+    // a launch that writes it in place: an Adam step (adam.wgsl's binding 1 is read_write)
+    w.requiresGrad = true;
+    const opt = new Adam([w], { lr: 0.1 });
+    w.grad = Tensor.fromArray(new Float32Array(w.size).fill(1), W_SHAPE);
+    opt.step();
+    const stepped = Float64Array.from(await w.toArray());
+    // Adam's first step with a gradient of ones moves every weight by lr (to float32 rounding)
+    expectClose(
+      stepped,
+      Array.from(wData, (v) => v - 0.1),
+      1e-5,
+      'weights after the Adam step',
+    );
+    expect(packs(await convChecked(x, w, xData, stepped))).toBe(1);
+    opt.dispose();
+    for (const t of [x, w, src]) t.dispose();
+  });
+
+  it('keeps one packed copy per layout: the forward and the transposed gather of one weight', async () => {
+    // convTranspose2d gathers with the weight's other channel as the reduction: a second layout of the same buffer
+    const wData = randomArray(3 * 5 * 4 * 4, 5);
+    const w = Tensor.fromArray(Float32Array.from(wData), [3, 5, 4, 4]);
+    const xData = randomArray(2 * 3 * 4 * 5, 6);
+    const x = Tensor.fromArray(Float32Array.from(xData), [2, 3, 4, 5]);
+    const tOpts = { stride: 2, padding: 1 };
+    const tRef: ConvRefOpts = { stride: [2, 2], padding: [1, 1] };
+    const derived0 = engine().stats().derivedBuffers;
+    for (let i = 0; i < 2; i++) {
+      const { value: y, labels } = launchesOf(() => convTranspose2d(x, w, null, tOpts));
+      expect(packs(labels)).toBe(i === 0 ? 1 : 0);
+      const expected = refConvTranspose2d(xData, wData, null, { x: [2, 3, 4, 5], w: [3, 5, 4, 4] }, tRef);
+      expectClose(await y.toArray(), expected, 1e-5, 'convTranspose2d output');
+      y.dispose();
+    }
+    expect(engine().stats().derivedBuffers - derived0).toBe(1);
+    x.dispose();
+    w.dispose();
+  });
+
+  it('frees the packed copies with the weight, outside the tensors’ bytes in use', async () => {
+    const before = engine().stats();
+    const w = Tensor.fromArray(Float32Array.from(randomArray(5 * 3 * 3 * 3, 7)), W_SHAPE);
+    const x = Tensor.fromArray(Float32Array.from(randomArray(2 * 3 * 7 * 6, 8)), X_SHAPE);
+    conv2d(x, w, null, opts).dispose();
+    const during = engine().stats();
+    expect(during.derivedBuffers - before.derivedBuffers).toBe(1);
+    // bytes in use count the two tensors only
+    expect(during.inUseBuffers - before.inUseBuffers).toBe(2);
+    w.dispose();
+    x.dispose();
+    const after = engine().stats();
+    expect(after.derivedBuffers).toBe(before.derivedBuffers);
+    expect(after.derivedBytes).toBe(before.derivedBytes);
+    expect(after.inUseBuffers).toBe(before.inUseBuffers);
+  });
+
+  it('remakes a copy first packed inside captureKernels (whose launches do not run)', async () => {
+    const xData = randomArray(2 * 3 * 7 * 6, 9);
+    const wData = randomArray(5 * 3 * 3 * 3, 10);
+    const x = Tensor.fromArray(Float32Array.from(xData), X_SHAPE);
+    const w = Tensor.fromArray(Float32Array.from(wData), W_SHAPE);
+    engine().captureKernels(() => conv2d(x, w, null, opts).dispose());
+    expect(packs(await convChecked(x, w, xData, wData))).toBe(1);
+    expect(packs(await convChecked(x, w, xData, wData))).toBe(0);
+    x.dispose();
+    w.dispose();
+  });
+});
+
+describe('WRITTEN_BINDINGS (scripts/gen-shaders.mjs)', () => {
+  it('lists, for every shader, each binding where a read_write storage variable is declared', () => {
+    expect(Object.keys(WRITTEN_BINDINGS).sort()).toEqual(Object.keys(SHADERS).sort());
+    for (const [name, code] of Object.entries(SHADERS)) {
+      const decls = code.replace(/\/\/[^\n]*/g, '').match(/@binding\(\d+\)\s*var<storage,\s*read_write>/g) ?? [];
+      const bindings = new Set(decls.map((d) => Number(/\((\d+)\)/.exec(d)![1])));
+      expect([...WRITTEN_BINDINGS[name]], name).toEqual([...bindings].sort((a, b) => a - b));
+      // every storage variable is declared read or read_write on one line with its binding, or the list misses it
+      const storage = code.replace(/\/\/[^\n]*/g, '').match(/var<storage/g) ?? [];
+      const declared = code.replace(/\/\/[^\n]*/g, '').match(/@binding\(\d+\)\s*var<storage,\s*(read|read_write)>/g);
+      expect(declared?.length ?? 0, name).toBe(storage.length);
+    }
+    // adam.wgsl's 4 slots: parameter, gradient (read), and the two moments
+    expect(WRITTEN_BINDINGS.adam).toEqual([1, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16]);
+    expect(WRITTEN_BINDINGS.conv_pack_weight).toEqual([2]);
+  });
+});
