@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Tensor, tidy, engine, memoryStats } from '../src/tensor/index.ts';
-import { pixelNorm, minibatchStddev, fade } from '../src/tensor/gan-ops.ts';
+import { pixelNorm, minibatchStddev, fade, ganStepStats } from '../src/tensor/gan-ops.ts';
 import * as R from '../src/reference/gan-ops.ts';
 import { useEngine, checkOp, randomArray, expectClose, size } from './helpers.ts';
 
@@ -166,3 +166,77 @@ describe('fade', () => {
 function formatted(shape: number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+describe('ganStepStats', () => {
+  // D's outputs as the trainer has them ([N, 1]), a batch past one workgroup's 64 lanes, a fake batch of another
+  // size (msggan's or a G-only step's), large logits whose σ saturates.
+  const cases: { real: number; fake: number; scale: number }[] = [
+    { real: 2, fake: 2, scale: 3 },
+    { real: 16, fake: 16, scale: 3 },
+    { real: 257, fake: 100, scale: 3 },
+    { real: 64, fake: 65, scale: 60 },
+  ];
+  for (const { real, fake, scale } of cases) {
+    for (const sigmoid of [true, false]) {
+      it(`[lossD, lossG, E s(D(x)), E s(D(G(z)))] for ${real} reals, ${fake} fakes, |logit| ≤ ${scale}, ${sigmoid ? 'σ' : 'identity'}`, async () => {
+        const r = randomArray(real, 11, -scale, scale);
+        const f = randomArray(fake, 12, -scale, scale);
+        const t = (a: Float64Array, shape: number[]) => Tensor.fromArray(Float32Array.from(a), shape);
+        const [lossD, lossG] = [0.6931, 2.5];
+        const got = tidy(() =>
+          ganStepStats(
+            {
+              lossD: Tensor.fromArray([lossD]),
+              lossG: Tensor.fromArray([lossG]),
+              dReal: t(r, [real, 1]),
+              dFake: t(f, [fake, 1]),
+            },
+            sigmoid,
+          ),
+        );
+        const values = await got.toArray();
+        got.dispose();
+        // the inputs as the kernel saw them (float32)
+        const want = R.ganStepStats(
+          Math.fround(lossD),
+          lossG,
+          Float64Array.from(Float32Array.from(r)),
+          Float64Array.from(Float32Array.from(f)),
+          sigmoid,
+        );
+        expect(values[0]).toBe(want[0]);
+        expect(values[1]).toBe(want[1]);
+        expectClose(values.slice(2), want.slice(2), 1e-6, 'means');
+      });
+    }
+  }
+
+  it('leaves NaN where the step computed no such part, and launches once (none when nothing was computed)', async () => {
+    const launches = () => engine().stats().dispatches;
+    const r = Tensor.fromArray([0, 2, -2, 4], [4, 1]);
+    const f = Tensor.fromArray([-1, 1], [2, 1]);
+    const l = Tensor.fromArray([1.5]);
+    const before = launches();
+    const onlyG = ganStepStats({ lossD: null, dReal: null, dFake: null, lossG: l }, true);
+    const onlyD = ganStepStats({ lossD: l, dReal: r, dFake: f, lossG: null }, false);
+    const none = ganStepStats({ lossD: null, dReal: null, dFake: null, lossG: null }, true);
+    expect(launches() - before).toBe(2);
+    expect(Array.from(await onlyG.toArray())).toEqual([NaN, 1.5, NaN, NaN]);
+    expect(Array.from(await onlyD.toArray())).toEqual([1.5, NaN, 1, 0]);
+    expect(Array.from(await none.toArray())).toEqual([NaN, NaN, NaN, NaN]);
+    for (const t of [r, f, l, onlyG, onlyD, none]) t.dispose();
+  });
+
+  it('refuses a D step given in part and a loss of more than one value', () => {
+    tidy(() => {
+      const one = Tensor.fromArray([1]);
+      const two = Tensor.fromArray([1, 2]);
+      expect(() => ganStepStats({ lossD: one, dReal: two, dFake: null, lossG: null }, true)).toThrow(
+        'ganStepStats: lossD, dReal and dFake come together (all three or none)',
+      );
+      expect(() => ganStepStats({ lossD: null, dReal: null, dFake: null, lossG: two }, true)).toThrow(
+        'ganStepStats: lossG must hold one value, got shape [2]',
+      );
+    });
+  });
+});

@@ -30,7 +30,8 @@ import {
   type NumberRange,
   type TrainNumberField,
 } from './train-options.ts';
-import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
+import { Tensor, tidy, noGrad } from '../tensor/index.ts';
+import { ganStepStats } from '../tensor/gan-ops.ts';
 import {
   GAN_LOSSES,
   discriminatorLoss,
@@ -263,9 +264,9 @@ export class GanTrainer {
       const x = real instanceof Tensor ? real : Tensor.fromArray(real, [n, c, size, size]);
       this.G.train();
       this.D.train();
-      const dStats = dSkipped ? Tensor.fromArray([NaN, NaN, NaN]) : this.discriminatorUpdate(x, n, step);
-      const gLoss = gStepped ? this.generatorUpdate(n, step, x) : Tensor.fromArray([NaN]);
-      return packStats(dStats, gLoss);
+      const dParts = dSkipped ? NO_D_STEP : this.discriminatorUpdate(x, n, step);
+      const lossG = gStepped ? this.generatorUpdate(n, step, x) : null;
+      return this.packStats(dParts, lossG);
     });
     this.freeGradients();
     return stepResult(stats, step, dSkipped, gStepped);
@@ -283,7 +284,7 @@ export class GanTrainer {
       const x = real instanceof Tensor ? real : Tensor.fromArray(real, [n, c, size, size]);
       this.G.train();
       this.D.train();
-      return packStats(this.discriminatorUpdate(x, n, step), Tensor.fromArray([NaN]));
+      return this.packStats(this.discriminatorUpdate(x, n, step), null);
     });
     this.freeGradients();
     return stepResult(stats, step, false, false);
@@ -307,7 +308,7 @@ export class GanTrainer {
       const x = !needsReal ? null : real instanceof Tensor ? real : Tensor.fromArray(real!, [m, c, size, size]);
       this.G.train();
       this.D.train();
-      return packStats(Tensor.fromArray([NaN, NaN, NaN]), this.generatorUpdate(n, step, x));
+      return this.packStats(NO_D_STEP, this.generatorUpdate(n, step, x));
     });
     this.freeGradients();
     return stepResult(stats, step, true, true);
@@ -385,9 +386,9 @@ export class GanTrainer {
 
   /**
    * D step: minimise D's part of the loss (for 'bce': maximise log D(x) + log(1 − D(G(z)))), fakes detached from G.
-   * Returns [lossD, mean D(x), mean D(G(z))] (see GanStepResult for what the means are of).
+   * Returns the loss and D's outputs on the real batch and on the fakes, for the step's statistics.
    */
-  private discriminatorUpdate(x: Tensor, n: number, step: number): Tensor {
+  private discriminatorUpdate(x: Tensor, n: number, step: number): DStepParts {
     const fake = noGrad(() => this.fakes(this.latent(n, 'd', step)));
     this.optD.zeroGrad();
     const dReal = this.scoreReals(x);
@@ -395,8 +396,15 @@ export class GanTrainer {
     const lossD = discriminatorLoss(this.loss, dReal, dFake, this.opts.realLabel);
     lossD.backward();
     this.optD.step();
-    const score = (d: Tensor) => noGrad(() => (this.loss === 'bce' ? d.sigmoid() : d).mean().reshape([1]));
-    return concat([lossD.reshape([1]), score(dReal), score(dFake)]);
+    return { lossD, dReal, dFake };
+  }
+
+  /**
+   * [lossD, lossG, mean D(x), mean D(G(z))] in one launch (see GanStepResult for what the means are of: σ of the
+   * logits for 'bce', the raw outputs otherwise); NaN for a part the step skipped.
+   */
+  private packStats(d: DStepParts, lossG: Tensor | null): Tensor {
+    return noGrad(() => ganStepStats({ ...d, lossG }, this.loss === 'bce'));
   }
 
   /**
@@ -626,9 +634,9 @@ export class GanTrainer {
 }
 
 /** [lossD, lossG, mean D(x), mean D(G(z))] from the D step's three values and the G step's loss. */
-function packStats(dStats: Tensor, gLoss: Tensor): Tensor {
-  return noGrad(() => concat([dStats.narrow(0, 0, 1), gLoss.detach(), dStats.narrow(0, 1, 2)]));
-}
+/** What a D step leaves for the statistics (all null: no D step). */
+type DStepParts = { lossD: Tensor | null; dReal: Tensor | null; dFake: Tensor | null };
+const NO_D_STEP: DStepParts = { lossD: null, dReal: null, dFake: null };
 
 const at = (file: string | undefined) => (file ? `checkpoint ${file}:` : 'checkpoint:');
 

@@ -57,3 +57,22 @@ export function fade(a: Float64Array, b: Float64Array, alpha: number): Float64Ar
 export function equalizedScale(fanIn: number, gain = Math.SQRT2): number {
   return gain / Math.sqrt(fanIn);
 }
+
+/**
+ * A GAN step's statistics [lossD, lossG, mean s(dReal), mean s(dFake)], s = the logistic function when `sigmoid`
+ * else the identity; NaN for an absent part (no D step: lossD, dReal and dFake null; no G step: lossG null).
+ */
+export function ganStepStats(
+  lossD: number | null,
+  lossG: number | null,
+  dReal: Float64Array | null,
+  dFake: Float64Array | null,
+  sigmoid: boolean,
+): number[] {
+  const s = (x: number) => (sigmoid ? 1 / (1 + Math.exp(-x)) : x);
+  let real = 0;
+  let fake = 0;
+  for (const v of dReal ?? []) real += s(v);
+  for (const v of dFake ?? []) fake += s(v);
+  return [lossD ?? NaN, lossG ?? NaN, dReal ? real / dReal.length : NaN, dFake ? fake / dFake.length : NaN];
+}

@@ -6,6 +6,8 @@
  *   - fade: the fade-in blend (1 − α)·a + α·b with α a run-time value (shaders/fade.wgsl).
  * Each is one kernel forward and one or two backward, where a composition of existing ops would take 5–10 launches
  * and as many intermediate tensors.
+ * And the trainer's per-step statistics, ganStepStats (shaders/gan_stats.wgsl): one launch where sigmoids, means
+ * and concatenations took 12.
  */
 import { engine, grid1d } from './engine.ts';
 import { shaderParams } from './params.ts';
@@ -128,4 +130,48 @@ export function fade(a: Tensor, b: Tensor, alpha: number): Tensor {
       );
     return [a.requiresGrad ? da : (da.dispose(), null), b.requiresGrad ? db : (db.dispose(), null)];
   });
+}
+
+/** What a GAN step computed, for ganStepStats: D's loss and outputs (absent without a D step), G's loss. */
+export interface GanStepParts {
+  lossD: Tensor | null;
+  /** D's outputs on the real batch and on the fakes (any shapes; means over all their values). */
+  dReal: Tensor | null;
+  dFake: Tensor | null;
+  lossG: Tensor | null;
+}
+
+/**
+ * A step's statistics as one [4] tensor [lossD, lossG, E[s(dReal)], E[s(dFake)]], s = σ when `sigmoid` (D's outputs
+ * are logits) else the identity; NaN where the step computed no such part. No gradient. One launch.
+ */
+export function ganStepStats(parts: GanStepParts, sigmoid: boolean): Tensor {
+  const { lossD, dReal, dFake, lossG } = parts;
+  const hasD = lossD !== null && dReal !== null && dFake !== null;
+  if (!hasD && (lossD || dReal || dFake))
+    throw new Error('ganStepStats: lossD, dReal and dFake come together (all three or none)');
+  for (const [name, t] of [
+    ['lossD', lossD],
+    ['lossG', lossG],
+  ] as const)
+    if (t && t.size !== 1)
+      throw new Error(`ganStepStats: ${name} must hold one value, got shape ${formatShape(t.shape)}`);
+  for (const [name, t] of [
+    ['dReal', dReal],
+    ['dFake', dFake],
+  ] as const)
+    if (t && t.size === 0) throw new Error(`ganStepStats: ${name} ${formatShape(t.shape)} is empty`);
+  const out = Tensor.fromArray(new Float32Array(4).fill(NaN));
+  const present = [lossD, lossG, dReal, dFake].find((t) => t !== null);
+  if (!present) return out;
+  const bind = (t: Tensor | null) => (t ?? present).buffer; // an absent part's binding is not read
+  engine().launch(
+    { shader: 'gan_stats', constants: { HAS_D: hasD, HAS_G: lossG !== null, SIGMOID: sigmoid } },
+    {
+      params: shaderParams('gan_stats', { nReal: dReal?.size ?? 0, nFake: dFake?.size ?? 0 }),
+      buffers: [bind(lossD), bind(lossG), bind(dReal), bind(dFake), out.buffer],
+      workgroups: [1, 1, 1],
+    },
+  );
+  return out;
 }

@@ -1,0 +1,50 @@
+// gan_stats.wgsl — a GAN training step's statistics in one launch, for the one read-back a step makes.
+//
+// Computes OUT = [lossD, lossG, E[s(REAL)], E[s(FAKE)]] from D's loss, G's loss and D's outputs on the real batch
+//   and on the fakes, with s = σ (σ(x) = 1 / (1 + e^(−x)), the probability D gives "real", when D's outputs are
+//   logits: SIGMOID) or the identity, and E the mean over all of an output's values. A part the step did not
+//   compute (no D step: HAS_D off; no G step: HAS_G off) is left as the host filled OUT (NaN).
+// Work split: one workgroup of 64 invocations; each sums every 64th value of REAL and of FAKE, then a tree
+//   reduction of the (real, fake) pairs in workgroup memory; invocation 0 writes OUT.
+// Gradient: none (statistics for display and for the D-skip rule, read after the step).
+
+struct Params { nReal: u32, nFake: u32, _p0: u32, _p1: u32 }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> LOSS_D: array<f32>;
+@group(0) @binding(2) var<storage, read> LOSS_G: array<f32>;
+@group(0) @binding(3) var<storage, read> REAL: array<f32>;
+@group(0) @binding(4) var<storage, read> FAKE: array<f32>;
+@group(0) @binding(5) var<storage, read_write> OUT: array<f32>;
+
+override HAS_D: bool = true;
+override HAS_G: bool = true;
+override SIGMOID: bool = true;
+
+fn score(x: f32) -> f32 {
+  if (SIGMOID) { return 1.0 / (1.0 + exp(-x)); }
+  return x;
+}
+
+var<workgroup> partial: array<vec2<f32>, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) li: u32) {
+  var acc = vec2(0.0, 0.0);
+  if (HAS_D) {
+    for (var i = li; i < u.nReal; i += 64u) { acc.x += score(REAL[i]); }
+    for (var i = li; i < u.nFake; i += 64u) { acc.y += score(FAKE[i]); }
+  }
+  partial[li] = acc;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (li < s) { partial[li] += partial[li + s]; }
+    workgroupBarrier();
+  }
+  if (li != 0u) { return; }
+  if (HAS_D) {
+    OUT[0] = LOSS_D[0];
+    OUT[2] = partial[0].x / f32(u.nReal);
+    OUT[3] = partial[0].y / f32(u.nFake);
+  }
+  if (HAS_G) { OUT[1] = LOSS_G[0]; }
+}
