@@ -128,9 +128,8 @@ function speedClasses(size: number, widths: number[] = []): SpeedClass[] {
     { key: `${size} ${base}`, model: base, size },
     { key: `${size} msggan`, model: 'msggan', size },
   ];
-  // at 32 px every phase of progan's schedule (for its speed over a run); at 64 px its last stage
-  const first = size === 32 ? 0 : K(size);
-  for (let s = first; s <= K(size); s++) {
+  // every phase of progan's schedule (for its cost over a whole run)
+  for (let s = 0; s <= K(size); s++) {
     if (s > 0) out.push({ key: progKey(size, s, true), model: 'progan', size, stage: s, fade: true });
     out.push({ key: progKey(size, s, false), model: 'progan', size, stage: s, fade: false });
   }
@@ -140,6 +139,16 @@ function speedClasses(size: number, widths: number[] = []): SpeedClass[] {
     out.push({ key: k, model: 'progan', size, stage: K(size), fade: false, width: w });
   }
   return out;
+}
+
+/**
+ * The classes of the measurements made before the channel plan was recorded (no `plans`, some without `classes`):
+ * at 64 px then only progan's last stage was timed.
+ */
+function legacyClasses(m: SpeedMeasurement, size: number): SpeedClass[] {
+  if (m.classes) return m.classes.filter((c) => c.size === size);
+  const all = speedClasses(size);
+  return size === 32 ? all : all.filter((c) => c.stage === undefined || c.stage === K(size));
 }
 
 /** The phase growing length used to put a speed-phase progan trainer at a stage (no run of the speed phase nears it). */
@@ -169,8 +178,15 @@ interface SpeedMeasurement {
   median: Record<string, number>;
   /** per class key: the model's --width (its spec's width) */
   widths: Record<string, number>;
-  /** the classes timed (absent in the first measurements: speedClasses(size) of each size) */
+  /** the classes timed (absent in the first measurements: legacyClasses) */
   classes?: SpeedClass[];
+  /** per class key: images per second of the process's CPU time, each round (from the channel plan's measurements on) */
+  cpuSamples?: Record<string, number[]>;
+  cpuMedian?: Record<string, number>;
+  /** per class key: conv GFLOP of one training step (src/tensor/conv.ts convWork: forward and both gradients) */
+  gflopPerStep?: Record<string, number>;
+  /** per class key of a growing net: its G's channels per stage (the spec's stageWidths) */
+  plans?: Record<string, number[]>;
 }
 interface QualityRun extends TrainRecord {
   model: string;
@@ -188,11 +204,33 @@ interface QualityRun extends TrainRecord {
   /** the grids copied into docs/gan/growing/ (file names) */
   grids: string[];
 }
+/**
+ * A run of the channel-plan comparison (`plan-quality`): a model's earlier or current default at one size, trained
+ * by `train` for a fixed number of steps (the same for every run of a comparison), from this tree or from a snapshot
+ * of the commit before the plan changed (--tree).
+ */
+interface PlanRun extends TrainRecord {
+  /** what was trained: 'earlier default' (the snapshot's), 'current default', or a variant ('…, lr-d 0.0005') */
+  label: string;
+  model: string;
+  size: number;
+  seed: number;
+  steps: number;
+  lrD: number;
+  /** progan: --grow-images (its last stage at α = 1 from GROWN_BY of the steps) */
+  growImages: number | null;
+  width: number;
+  /** G's channels per stage (4×4 first), read from the run's checkpoint (its to_rgb weights' shapes) */
+  stageWidths: number[];
+  grids: string[];
+}
 interface Results {
   about: string;
   recipes: Record<string, Recipe>;
   speed: SpeedMeasurement[];
   runs: QualityRun[];
+  /** the channel plan's quality check: earlier against current defaults at the same steps */
+  planRuns?: PlanRun[];
   /** observations written by hand after the runs, rendered under the verdict */
   notes?: string[];
 }
@@ -214,6 +252,7 @@ function writeResults(res: Results): void {
   writeFileAtomic(RESULTS, JSON.stringify(res, null, 2) + '\n');
 }
 const r2 = (x: number) => Math.round(x * 100) / 100;
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 // ---------------------------------------------------------------------------------------------------------------
 // speed
@@ -223,6 +262,7 @@ async function speedPhase(argv: string[]): Promise<void> {
   const { GanTrainer } = await import('../src/gan/trainer.ts');
   const { ganSpec } = await import('../src/gan/models.ts');
   const { datasetByName } = await import('../src/node/datasets.ts');
+  const { convWork } = await import('../src/tensor/conv.ts');
   const rounds = Number(flag(argv, 'rounds') ?? 3);
   const imagesPerSample = Number(flag(argv, 'images') ?? 48);
   const sizes = (flag(argv, 'sizes') ?? '32,64').split(',').map(Number);
@@ -232,12 +272,15 @@ async function speedPhase(argv: string[]): Promise<void> {
   const data = new Map<number, Awaited<ReturnType<typeof datasetByName>>>();
   for (const size of sizes) data.set(size, await datasetByName(join(ROOT, DATA[size]), { size, channels: 3 }));
   const widths: Record<string, number> = {};
+  const plans: Record<string, number[]> = {};
+  const gflopPerStep: Record<string, number> = {};
   const trainers: InstanceType<typeof GanTrainer>[] = [];
   const candidates: TimedCandidate[] = [];
   for (const c of classes) {
     const x = RECIPES[c.model];
     const spec = ganSpec(x.kind, { channels: 3, size: c.size, ...(c.width ? { width: c.width } : {}) });
     widths[c.key] = spec.width!;
+    if (spec.stageWidths) plans[c.key] = spec.stageWidths;
     const trainer = new GanTrainer(spec, {
       batchSize: BATCH,
       lrG: x.lrG,
@@ -256,14 +299,23 @@ async function speedPhase(argv: string[]): Promise<void> {
         throw new Error(`${c.key}: step ${trainer.step} is at stage ${g.stage}, α ${g.alpha}`);
     }
     trainers.push(trainer);
-    candidates.push({ key: c.key, batch: BATCH, run: await stepper(trainer, data.get(c.size)!) });
+    const run = await stepper(trainer, data.get(c.size)!);
+    await run(1); // the first step tunes and compiles; the next one's conv work is counted
+    convWork.flops = 0;
+    await run(1);
+    gflopPerStep[c.key] = Math.round(convWork.flops / 1e7) / 100;
+    console.log(
+      `${c.key}: ${gflopPerStep[c.key]} conv GFLOP per step${spec.stageWidths ? `, stages ${spec.stageWidths}` : ''}`,
+    );
+    candidates.push({ key: c.key, batch: BATCH, run });
   }
   const loadBefore = load();
   const date = new Date().toISOString();
   console.log(
     `speed: ${classes.length} classes at batch ${BATCH}, ${rounds} rounds of ${imagesPerSample} images each, adapter ${engine.adapter.slug}, load ${loadBefore.join(' ')}`,
   );
-  const samples = await interleavedRounds(candidates, rounds, imagesPerSample);
+  const cpu: Record<string, number[]> = {};
+  const samples = await interleavedRounds(candidates, rounds, imagesPerSample, console.log, cpu);
   for (const t of trainers) t.dispose();
   const m: SpeedMeasurement = {
     date,
@@ -279,11 +331,16 @@ async function speedPhase(argv: string[]): Promise<void> {
     median: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, r2(median(v))])),
     widths,
     classes,
+    cpuSamples: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.map(r3)])),
+    cpuMedian: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, r3(median(v))])),
+    gflopPerStep,
+    plans,
   };
   const res = readResults();
   res.speed.push(m);
   writeResults(res);
-  for (const c of classes) console.log(`${c.key}: median ${m.median[c.key]} images/s`);
+  for (const c of classes)
+    console.log(`${c.key}: median ${m.median[c.key]} images/s, ${m.cpuMedian![c.key]} images per CPU second`);
 }
 
 /** The latest speed measurement that has every class of a size. */
@@ -438,6 +495,103 @@ async function qualityPhase(argv: string[]): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// plan-quality: the earlier default against the current one, the same steps
+
+/** G's channels per stage of a growing run's checkpoint: its to_rgb.s weights are [channels, C_s, 1, 1]. */
+function stageWidthsOf(checkpoint: string): number[] {
+  const bytes = readFileSync(checkpoint);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { shape?: number[] }>;
+  const out: number[] = [];
+  for (let s = 0; header[`G.to_rgb.${s}.weight`]; s++) out.push(header[`G.to_rgb.${s}.weight`].shape![1]);
+  return out;
+}
+
+/** `train` arguments of a plan-quality run: the growing recipe, the model's default width, fixed steps. */
+function planArgs(
+  model: string,
+  size: number,
+  steps: number,
+  seed: number,
+  out: string,
+  lrD: number,
+  grow: number | null,
+) {
+  const x = RECIPES[model];
+  const args = ['--model', x.kind, '--dataset', DATA[size], '--size', String(size), '--batch', String(BATCH)];
+  args.push('--loss', x.loss, '--lr-g', String(x.lrG), '--lr-d', String(lrD));
+  args.push('--beta1', String(x.beta1), '--beta2', String(x.beta2), '--g-ema', String(G_EMA));
+  if (grow !== null) args.push('--grow-images', String(grow));
+  args.push('--max-steps', String(steps), '--epochs', '100000', '--seed', String(seed));
+  args.push('--eval-every', String(steps / POINTS), '--checkpoint-every', String(steps), '--final-eval', 'false');
+  args.push('--out', out);
+  return args;
+}
+
+const slug = (label: string) => label.replace(/[^a-z0-9.]+/gi, '-').replace(/^-|-$/g, '');
+
+async function planQualityPhase(argv: string[]): Promise<void> {
+  const steps = Number(flag(argv, 'steps') ?? 300);
+  const size = Number(flag(argv, 'size') ?? 32);
+  const seed = Number(flag(argv, 'seed') ?? 1);
+  const nice = Number(flag(argv, 'nice') ?? 10);
+  const tree = resolve(flag(argv, 'tree') ?? ROOT);
+  const lrDFlag = flag(argv, 'lr-d');
+  const label = flag(argv, 'label') ?? (tree === ROOT ? 'current default' : 'earlier default');
+  const models = (flag(argv, 'models') ?? 'progan,msggan').split(',');
+  if (!DATA[size]) throw new Error(`plan-quality: no emoji folder for ${size} px`);
+  if (steps % POINTS) throw new Error(`plan-quality: --steps must be a multiple of ${POINTS}`);
+  // a snapshot tree has no .git: its ENGINE_COMMIT file names the commit it was made from
+  if (tree !== ROOT && existsSync(join(tree, 'ENGINE_COMMIT')))
+    process.env.ENGINE_COMMIT = readFileSync(join(tree, 'ENGINE_COMMIT'), 'utf8').trim();
+  for (const model of models) {
+    if (model !== 'progan' && model !== 'msggan') throw new Error(`plan-quality: ${model} is not a growing model`);
+    const lrD = lrDFlag ? Number(lrDFlag) : RECIPES[model].lrD;
+    const grow = model === 'progan' ? Math.max(BATCH, Math.floor((GROWN_BY * steps) / (2 * K(size))) * BATCH) : null;
+    const name = `plan-${model}-${size}-${slug(label)}-seed${seed}`;
+    const out = join(RUNS, name);
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(RUNS, { recursive: true });
+    const args = planArgs(model, size, steps, seed, out, lrD, grow);
+    console.log(`${label}: ${model} (${tree}) train ${args.join(' ')}`);
+    const rec = await timedTrain(tree, args, out, nice);
+    const ckpt = join(out, 'checkpoint.safetensors');
+    const config = existsSync(join(out, 'config.json'))
+      ? (JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { model: { width: number } })
+      : null;
+    const run: PlanRun = {
+      label,
+      model,
+      size,
+      seed,
+      steps,
+      lrD,
+      growImages: grow,
+      width: config?.model.width ?? NaN,
+      stageWidths: existsSync(ckpt) ? stageWidthsOf(ckpt) : [],
+      ...rec,
+      grids: copyPlanGrid(out, name),
+    };
+    const res = readResults();
+    (res.planRuns ??= []).push(run);
+    writeResults(res);
+    const last = rec.evals.at(-1);
+    console.log(
+      `  exit ${rec.exitCode}, ${rec.wallSeconds.toFixed(0)} s, stages ${run.stageWidths.join(',')}; ` +
+        (last ? `step ${last.step}: ${last.coverage}/${last.classes ?? '?'}, FD ${last.fd.toFixed(2)}` : 'no score'),
+    );
+  }
+}
+
+/** Copies a plan-quality run's final grid into docs/gan/growing/ as `<run name>-final.png`. */
+function copyPlanGrid(out: string, name: string): string[] {
+  const fin = join(out, 'samples', 'final.png');
+  if (!existsSync(fin)) return [];
+  writeFileAtomic(join(DOCS, `${name}-final.png`), compactPng(readFileSync(fin), true));
+  return [`${name}-final.png`];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // render
 
 const f1 = (x: number) => x.toFixed(1);
@@ -459,7 +613,7 @@ function speedTable(m: SpeedMeasurement, size: number): string[] {
     `| model | width | phase | images/s, median (min–max of ${m.rounds}) | cost per image × ${BASELINE[size]} (ratio of the medians) | the same round by round: median (min–max) |`,
     '|---|---|---|---|---|---|',
   ];
-  for (const c of m.classes?.filter((x) => x.size === size) ?? speedClasses(size)) {
+  for (const c of legacyClasses(m, size)) {
     const phase =
       c.stage === undefined
         ? 'full size'
@@ -552,6 +706,166 @@ function targetLines(all: SpeedMeasurement[]): string[] {
   return lines;
 }
 
+/** Each round's cost per image over the baseline's by the process's CPU time (both timed in that round). */
+function cpuRoundRatios(m: SpeedMeasurement, size: number, key: string): number[] {
+  const base = m.cpuSamples![`${size} ${BASELINE[size]}`];
+  return m.cpuSamples![key].map((v, i) => base[i] / v);
+}
+
+/** progan's phases at a size, in schedule order: stage 0, then each later stage's fade and its α = 1 phase. */
+const proganPhases = (size: number): string[] => [
+  progKey(size, 0, false),
+  ...Array.from({ length: K(size) }, (_, i) => [progKey(size, i + 1, true), progKey(size, i + 1, false)]).flat(),
+];
+
+/**
+ * progan's cost per image over its whole schedule, each round: the CPU time per image averaged over its phases, of
+ * equal numbers of images each (ProGAN's schedule: as many images for each fade as for each stage at α = 1), over
+ * the baseline's in that round.
+ */
+function scheduleRatios(m: SpeedMeasurement, size: number): number[] {
+  const keys = proganPhases(size);
+  const base = m.cpuSamples![`${size} ${BASELINE[size]}`];
+  return base.map((b, i) => keys.reduce((t, k) => t + 1 / m.cpuSamples![k][i], 0) / keys.length / (1 / b));
+}
+
+const stagesCell = (w: number[] | undefined) => (w?.length ? w.join(', ') : '—');
+
+/** The cost table of a measurement with CPU times, at one size. */
+function planCostTable(m: SpeedMeasurement, size: number): string[] {
+  const baseKey = `${size} ${BASELINE[size]}`;
+  const lines = [
+    `| model | width | channels per stage, 4×4 first | phase | conv GFLOP per step | × ${BASELINE[size]} | images per CPU second, median (min–max of ${m.rounds}) | cost per image × ${BASELINE[size]} by CPU time, round by round: median (min–max) | by wall time |`,
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const c of m.classes!.filter((x) => x.size === size)) {
+    const phase =
+      c.stage === undefined
+        ? 'full size'
+        : `stage ${c.stage} (${4 << c.stage}×${4 << c.stage}), ${c.fade ? 'mid-fade (α ≈ 0.5)' : 'α = 1'}`;
+    const cpu = m.cpuSamples![c.key];
+    lines.push(
+      `| ${c.model} | ${m.widths[c.key]} | ${stagesCell(m.plans![c.key])} | ${phase} | ${f1(m.gflopPerStep![c.key])} | ${f2(m.gflopPerStep![c.key] / m.gflopPerStep![baseKey])} | ` +
+        `${f2(median(cpu))} (${f2(Math.min(...cpu))}–${f2(Math.max(...cpu))}) | ${ratioCell(cpuRoundRatios(m, size, c.key))} | ${ratioCell(roundRatios(m, size, c.key))} |`,
+    );
+  }
+  return lines;
+}
+
+/** The channel plan's section: its cost against the DCGAN at 64 (and 32) px, the target, and its quality check. */
+function planSection(res: Results): string[] {
+  const measured = res.speed.filter((m) => m.plans && m.cpuSamples && m.classes);
+  const runs = res.planRuns ?? [];
+  if (!measured.length && !runs.length) return [];
+  const L: string[] = [];
+  const latest = (size: number) => [...measured].reverse().find((m) => m.classes!.some((c) => c.size === size));
+  const m64 = latest(64);
+  const plan = (m: SpeedMeasurement | undefined, key: string) => stagesCell(m?.plans?.[key]);
+  L.push(
+    '## The channel plan, and the cost per image at 64×64 (issue 20’s 1.5× target)',
+    '',
+    'Both growing nets follow ProGAN’s channel plan (arXiv 1710.10196: feature maps inversely proportional to the',
+    'resolution, capped): each stage has half the channels of the one below it, from `--width` at the full-size',
+    `stage up to at most 8× that at 4×4 — at the default width, ${plan(m64, progKey(64, K(64), false))} at 64×64${latest(32) ? ` and ${plan(latest(32), progKey(32, K(32), false))} at 32×32` : ''}.`,
+    'The full-size stage, where every 3×3 convolution costs the most, is the narrowest. MSG-GAN’s D joins each scale as',
+    'the authors’ code does (φ_lin: the image’s 1×1 convolution and the features coming down each bring half of a block’s',
+    'input channels), so the joins do not widen its blocks. Before, the last two stages were equally wide and the join',
+    'doubled each block’s input (the sections under “the earlier channel plan” below).',
+    '',
+  );
+  for (const size of [64, 32]) {
+    const m = latest(size);
+    if (!m) continue;
+    L.push(
+      `### Cost per image at ${size}×${size}`,
+      '',
+      `Training step as \`train\` runs it (real batches of ${DATA[size]}, record, read back), batch ${m.batch}, G weight average ${m.gEma}, ` +
+        `the growing nets with ${res.recipes.progan.loss} (${m.rounds} interleaved rounds of ${m.imagesPerSample} images per class in one process; ` +
+        `${when(m.date)}, engine ${m.engine.slice(0, 7)}, ${m.adapter}; load average ${m.loadavgBefore[0]} before, ${m.loadavgAfter[0]} after, ` +
+        'on a 2-core machine shared with other sessions). The cost is the process’s CPU time per image (lavapipe runs in its',
+      'threads), each class over the DCGAN timed in the same round; the wall time beside it moves with the other sessions’ load.',
+      '',
+      ...planCostTable(m, size),
+      '',
+    );
+  }
+  const ok = (x: number) => (x <= 1.5 ? 'within' : 'not within');
+  if (m64) {
+    const same = measured.filter((m) => m.cpuSamples!['64 msggan'] && m.cpuSamples![progKey(64, 4, false)]);
+    const pool = (f: (m: SpeedMeasurement) => number[]) => same.flatMap(f);
+    const p = pool((m) => cpuRoundRatios(m, 64, progKey(64, K(64), false)));
+    const q = pool((m) => cpuRoundRatios(m, 64, '64 msggan'));
+    const whole = pool((m) => (proganPhases(64).every((k) => m.cpuSamples![k]) ? scheduleRatios(m, 64) : []));
+    const g = (k: string) => m64.gflopPerStep![k] / m64.gflopPerStep!['64 dcgan64'];
+    const gWhole = proganPhases(64).reduce((t, k) => t + m64.gflopPerStep![k], 0) / proganPhases(64).length;
+    L.push(
+      `**The 1.5× target** (cost per image at 64×64 within 1.5× of DCGAN-64 at the same batch on the same adapter), by CPU time, ` +
+        `each round’s ratio pooled over the ${same.length} measurement${same.length > 1 ? 's' : ''} of this plan: ` +
+        `progan at its last stage (64×64, α = 1) costs ${ratioCell(p)}× dcgan64 per image (median of ${p.length} rounds, min–max) — ${ok(median(p))} the target` +
+        (whole.length
+          ? `; over its whole schedule (equal images in each phase, stage 0 to the last stage at α = 1) ${ratioCell(whole)}× — ${ok(median(whole))}`
+          : '') +
+        `; msggan ${ratioCell(q)}× — ${ok(median(q))} the target. In conv work per step: progan’s last stage ${f2(g(progKey(64, K(64), false)))}×, ` +
+        `its schedule ${f2(gWhole / m64.gflopPerStep!['64 dcgan64'])}×, msggan ${f2(g('64 msggan'))}× dcgan64’s ${f1(m64.gflopPerStep!['64 dcgan64'])} GFLOP.`,
+      '',
+    );
+  }
+  if (runs.length) {
+    L.push(
+      '### The earlier default against the current one on the emoji, in the same steps',
+      '',
+      'Each run trained by `train` on the emoji at batch 16 with the growing recipe below, the same number of steps for the',
+      'earlier and the current default of a model (progan’s last stage at α = 1 from 40% of them), scored twice along the',
+      'run as `eval` scores (2,000 samples of the G average; the trained G’s distance beside it). The earlier default ran',
+      'from a snapshot of the commit before the plan changed (engine column). The wall time is the whole `train` process',
+      'under `nice -n 10` on the shared machine, only for the record.',
+      '',
+      '| run | model | size | seed | width | channels per stage, 4×4 first | lr D | steps | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run | wall time | load average | engine |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const r of runs) {
+      const e = r.evals.at(-1);
+      L.push(
+        `| ${r.label} | ${r.model} | ${r.size} | ${r.seed} | ${r.width} | ${stagesCell(r.stageWidths)} | ${r.lrD} | ${r.steps}${r.growImages ? ` (--grow-images ${r.growImages})` : ''} | ` +
+          (e
+            ? `${e.coverage}/${e.classes ?? 10} | ${f1(100 * e.confidentRate)}% | ${f2(e.fd)} | ${e.fdTrainedG !== undefined ? f2(e.fdTrainedG) : '—'} | ${r.evals.map((x) => `${x.step}: ${f1(x.fd)}`).join(', ')} | `
+            : `— | — | — | — | failed (exit ${r.exitCode}) | `) +
+          `${minutes(r.wallSeconds)} | ${r.loadavgBefore[0]} → ${r.loadavgAfter[0]} | ${r.engine.slice(0, 7)} |`,
+      );
+    }
+    L.push('');
+    // each model, size and seed: the current default against the earlier one (the latest run of each)
+    const last = (label: string, model: string, size: number, seed: number) =>
+      [...runs]
+        .reverse()
+        .find((r) => r.label === label && r.model === model && r.size === size && r.seed === seed && r.evals.length);
+    const seen = new Set<string>();
+    for (const r of runs) {
+      const id = `${r.model} ${r.size} ${r.seed}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const a = last('earlier default', r.model, r.size, r.seed);
+      const b = last('current default', r.model, r.size, r.seed);
+      if (!a || !b) continue;
+      const [ea, eb] = [a.evals.at(-1)!, b.evals.at(-1)!];
+      const d = (100 * (eb.fd - ea.fd)) / ea.fd;
+      L.push(
+        `**${r.model} at ${r.size} px, seed ${r.seed}, ${b.steps} steps:** the current default ${d <= 0 ? 'is ahead' : 'is behind'} — FD of the G average ` +
+          `${f2(eb.fd)} against ${f2(ea.fd)} (${d <= 0 ? '' : '+'}${f1(d)}%), trained G ${f2(eb.fdTrainedG ?? NaN)} against ${f2(ea.fdTrainedG ?? NaN)}; ` +
+          `coverage ${eb.coverage}/${eb.classes ?? 10} against ${ea.coverage}/${ea.classes ?? 10}.`,
+        '',
+      );
+    }
+    const grids = runs.flatMap((r) => r.grids.map((g) => [r, g] as const));
+    if (grids.length) {
+      L.push('Their samples at the end (the G average; the first 32 of 64):', '');
+      for (const [r, g] of grids)
+        L.push(`**${r.label}**, ${r.model} ${r.size} px, seed ${r.seed}:`, '', `![${r.label} ${r.model}](${g})`, '');
+    }
+  }
+  return L;
+}
+
 export function renderReadme(res: Results): string {
   const L: string[] = [];
   L.push(
@@ -563,15 +877,28 @@ export function renderReadme(res: Results): string {
     'every figure was measured by `scripts/growing-study.ts` (its header gives the commands and the method).',
     '',
   );
-  const has = (size: number) => (m: SpeedMeasurement) => speedClasses(size).every((c) => m.median[c.key] !== undefined);
+  L.push(...planSection(res));
+  // the sections below were measured under the earlier channel plan (the measurements without `plans`)
+  const has = (size: number) => (m: SpeedMeasurement) =>
+    !m.plans &&
+    legacyClasses(m, size).every((c) => m.median[c.key] !== undefined) &&
+    m.median[`${size} ${BASELINE[size]}`] !== undefined;
   const m32 = [...res.speed].reverse().find(has(32));
   const m64 = [...res.speed].reverse().find(has(64));
   const runs = latestRuns(res);
+  if (runs.length || m32 || m64)
+    L.push(
+      '## Under the earlier channel plan',
+      '',
+      'Everything below was measured before the plan above: the growing nets’ last two stages equally wide (at the width',
+      'in the tables), MSG-GAN’s join doubling its blocks’ input.',
+      '',
+    );
   if (runs.length) {
     const budget = runs[0].budgetSeconds;
     const e0 = runs.find((r) => r.evals.length)?.evals[0];
     L.push(
-      `## Which draws the better 32×32 emoji in ${budget} s of training`,
+      `### Which draws the better 32×32 emoji in ${budget} s of training`,
       '',
       `Each model trained by \`train\` on data/emoji-32 (3,786 images) at batch ${BATCH} for the steps its median speed`,
       `(the measurement of ${runs[0].speedDate ? when(runs[0].speedDate) : '?'}, below) fits in ${budget} s, with a G weight average (decay ${G_EMA}), scored`,
@@ -652,7 +979,7 @@ export function renderReadme(res: Results): string {
   ] as const) {
     if (!m) continue;
     L.push(
-      `## Speed at ${size}×${size}`,
+      `### Speed at ${size}×${size}`,
       '',
       `Training step as \`train\` runs it (real batches of ${DATA[size]}, record, read back), batch ${m.batch}, G weight average ${m.gEma}; one process, ` +
         `${m.rounds} interleaved rounds of ${m.imagesPerSample} images per class (${when(m.date)}, engine ${m.engine.slice(0, 7)}, ` +
@@ -691,7 +1018,9 @@ async function main(argv: string[]): Promise<void> {
   const cmd = argv[0];
   if (cmd === 'speed') await speedPhase(argv.slice(1));
   else if (cmd === 'quality') await qualityPhase(argv.slice(1));
-  else if (cmd !== 'render') throw new Error('usage: growing-study.ts speed | quality | render [options]');
+  else if (cmd === 'plan-quality') await planQualityPhase(argv.slice(1));
+  else if (cmd !== 'render')
+    throw new Error('usage: growing-study.ts speed | quality | plan-quality | render [options]');
   render();
 }
 

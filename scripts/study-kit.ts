@@ -139,28 +139,43 @@ export interface TimedCandidate {
   run: (steps: number) => Promise<void>;
 }
 
+/** The CPU time this process has used (user + system, all its threads: lavapipe's workers too), in seconds. */
+export const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 /**
  * Images/s of each candidate: a warm-up of 2 steps each (pipelines compiled, buffers pooled), then `rounds` rounds,
  * each candidate timed on about `imagesPerSample` images per round, the order rotated each round. Returns the
- * samples per candidate key, in round order.
+ * samples per candidate key, in round order; when `cpu` is given, it receives each sample's images per second of
+ * the process's CPU time too (lavapipe runs in the process's threads, so on a machine shared with other work its CPU
+ * time per image moves far less than the wall time).
  */
 export async function interleavedRounds(
   candidates: TimedCandidate[],
   rounds: number,
   imagesPerSample: number,
   log: (line: string) => void = console.log,
+  cpu?: Record<string, number[]>,
 ): Promise<Record<string, number[]>> {
   const samples: Record<string, number[]> = Object.fromEntries(candidates.map((c) => [c.key, []]));
+  if (cpu) for (const c of candidates) cpu[c.key] = [];
   for (const c of candidates) await c.run(2);
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < candidates.length; k++) {
       const c = candidates[(k + round) % candidates.length];
       const steps = Math.max(1, Math.round(imagesPerSample / c.batch));
+      const c0 = cpuSeconds();
       const t0 = performance.now();
       await c.run(steps);
       const ips = (steps * c.batch) / ((performance.now() - t0) / 1000);
+      const cps = (steps * c.batch) / (cpuSeconds() - c0);
       samples[c.key].push(ips);
-      log(`  round ${round + 1} ${c.key}: ${ips.toFixed(1)} images/s`);
+      cpu?.[c.key].push(cps);
+      log(
+        `  round ${round + 1} ${c.key}: ${ips.toFixed(1)} images/s${cpu ? `, ${cps.toFixed(2)} images per CPU second` : ''}`,
+      );
     }
   }
   return samples;

@@ -145,11 +145,15 @@ class Net(nn.Module):
         return self.main(x)
 
 
-def build(model, mbstd_group=4, combine=None):
+def build(model, mbstd_group=4, combine=None, ckpt="checkpoint"):
     kind, z, c, size = model["kind"], model["zDim"], model["channels"], model["size"]
     if kind in GROWING:
         K = growing.last_stage(size)
-        width = model.get("width", 32)
+        width = model["width"]
+        plan = growing.channel_plan(width, K)
+        if model.get("stageWidths") != plan:
+            sys.exit(f"{ckpt}: meta.model.stageWidths is {model.get('stageWidths')}, not the channel plan {plan} of width "
+                     f"{width} at {size} px (a checkpoint written before the plan was recorded has other shapes)")
         if kind == "progan":
             return growing.ProganG(z, c, width, K), growing.ProganD(c, width, K, mbstd_group)
         return growing.MsgG(z, c, width, K), growing.MsgD(c, width, K, combine or "lin", mbstd_group)
@@ -251,7 +255,7 @@ def main():
     combine = None
     if kind == "msggan":
         combine = "lin" if any(k.startswith("D.rgb_to_features.") for k in state) else "simple"
-    G, D = build(info["model"], args.mbstd_group, combine)
+    G, D = build(info["model"], args.mbstd_group, combine, args.checkpoint)
     growth = None
     if kind == "progan":
         growth = growth_of(info, growing.last_stage(info["model"]["size"]), args.checkpoint)

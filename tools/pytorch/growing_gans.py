@@ -18,8 +18,11 @@ ops (no code of ours is translated):
     each feature over the group, averaged over features, appended as one channel;
   - the fade: (1 - alpha) * old + alpha * new, old being G's previous toRGB image upsampled (nearest) and D's
     previous fromRGB on the 2x2 average-pooled image; reals are faded the same way (the paper's code does so);
+  - the channel plan: the paper's feature maps inversely proportional to the resolution, capped (its table 2 halves
+    them with every doubling from 64 px up): stage s of a last stage K has width * 2^min(3, K - s) channels;
   - MSG-GAN: G's toRGB image at every block; D reads the full image with fromRGB and joins each smaller scale to the
-    features coming down, by phi_lin ([features ; 1x1 conv of the image]) or phi_simple ([features ; image]).
+    features coming down, by phi_lin ([features ; 1x1 conv of the image], the image and the features each half of
+    the block's C_s input channels, as the authors' code splits them) or phi_simple ([features ; image]).
 """
 import math
 
@@ -74,8 +77,14 @@ def pool(x, factor=2):
 
 
 def stage_channels(width, K, s):
-    """Channels of stage s's blocks for a last stage K (our layout: widest at 4x4, at most 8 * width)."""
-    return width * 2 ** min(3, max(0, K - 1 - s))
+    """Channels of stage s's blocks for a last stage K: width at the last stage, doubling per stage below it, at
+    most 8 * width (the paper's plan)."""
+    return width * 2 ** min(3, K - s)
+
+
+def channel_plan(width, K):
+    """The channels of stages 0..K (4x4 first): what a checkpoint's meta.model.stageWidths records."""
+    return [stage_channels(width, K, s) for s in range(K + 1)]
 
 
 class EqConv2d(nn.Module):
@@ -241,13 +250,17 @@ class MsgD(nn.Module):
         super().__init__()
         self.K = K
         self.combine = combine
-        cs = [stage_channels(width, K, s) for s in range(K + 1)]
-        extra = [0 if s == K else (cs[s] if combine == "lin" else channels) for s in range(K + 1)]
+        cs = channel_plan(width, K)
+        lin = combine == "lin"
+        # what comes down into block s < K from block s + 1, and what the image at scale s adds
+        above = [cs[s] // 2 if lin else cs[s] for s in range(K + 1)]
+        image = [cs[s] // 2 if lin else channels for s in range(K + 1)]
         self.from_rgb = EqConv2d(channels, cs[K], 1)
-        if combine == "lin" and K > 0:
-            self.rgb_to_features = nn.ModuleList(EqConv2d(channels, cs[s], 1) for s in range(K))
+        if lin and K > 0:
+            self.rgb_to_features = nn.ModuleList(EqConv2d(channels, image[s], 1) for s in range(K))
         self.blocks = nn.ModuleList(
-            DBlock(s == 0, cs[s] + extra[s], cs[0] if s == 0 else cs[s - 1], mid=cs[s], group=group)
+            DBlock(s == 0, cs[K] if s == K else above[s] + image[s], cs[0] if s == 0 else above[s - 1], mid=cs[s],
+                   group=group)
             for s in range(K + 1))
 
     def forward_scales(self, xs):
