@@ -113,11 +113,18 @@ describe('kernel parameter blocks by name', () => {
   }
 
   it('pads a short array with zeros and refuses a long one', async () => {
-    const block = shaderParams('strided_copy', { n: 6, rank: 2, offset: 3, shape: [2, 3], stride: [3, 1] });
+    const block = shaderParams('strided_copy', { n: 6, rank: 2, offset: 3, scale: 0, shape: [2, 3], stride: [3, 1] });
     const read = await probe('strided_copy', block.data);
     expect(Array.from(read)).toEqual([6, 2, 3, 0, 2, 3, 0, 0, 0, 0, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0]);
     expect(() =>
-      shaderParams('strided_copy', { n: 1, rank: 9, offset: 0, shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], stride: [] }),
+      shaderParams('strided_copy', {
+        n: 1,
+        rank: 9,
+        offset: 0,
+        scale: 1,
+        shape: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+        stride: [],
+      }),
     ).toThrow('shaderParams(strided_copy).shape: 9 values, the struct holds 8');
   });
 

@@ -253,6 +253,27 @@ describe('reductions', () => {
     x.max().backward();
     expect(Array.from(await x.grad!.toArray())).toEqual([0, 0.5, 0.5, 0]);
   });
+  it("a mean's backward is one scaled broadcast: dx = g · (1/count) in float32, one launch", async () => {
+    const x = Tensor.fromArray(new Float32Array(3 * 7 * 2), [3, 7, 2]).requireGrad();
+    const y = x.mean(1); // [3, 2], count 7
+    const g = Tensor.fromArray([0.3, -1.7, 2.9, 1e-38, 5, -0.1], [3, 2]);
+    const launches: string[] = [];
+    engine().onLaunch = (k) => launches.push(`${k.shader}:${k.entry}`);
+    try {
+      y.backward(g);
+    } finally {
+      engine().onLaunch = null;
+    }
+    // the seed gradient is cloned by a buffer copy (no launch), then the mean's backward: one scaled gather
+    expect(launches).toEqual(['strided_copy:gather']);
+    const dx = await x.grad!.toArray();
+    const gv = await g.toArray();
+    for (let n = 0; n < 3; n++)
+      for (let c = 0; c < 7; c++)
+        for (let w = 0; w < 2; w++)
+          expect(dx[(n * 7 + c) * 2 + w]).toBe(Math.fround(gv[n * 2 + w] * Math.fround(1 / 7)));
+    for (const t of [x, y, g]) t.dispose();
+  });
   it('rejects a bad axis', () => {
     expect(() => Tensor.zeros([2, 3]).sum(2)).toThrow('sum: axis 2 is out of range for a tensor of rank 2');
   });

@@ -14,13 +14,14 @@ import { record } from '../autograd/record.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, formatShape, normAxis, sameShape } from './shape.ts';
 import { sumTo } from './reduce-kernel.ts';
 
-function gather(x: Tensor, shape: Shape, strides: number[], offset: number): Tensor {
+/** Y = X at a strided view (strided_copy.wgsl gather), times `scale` when it is not 1 (one pass). */
+function gather(x: Tensor, shape: Shape, strides: number[], offset: number, scale = 1): Tensor {
   const out = Tensor.empty(shape);
   if (out.size === 0) return out;
   engine().launch(
-    { shader: 'strided_copy', entry: 'gather' },
+    { shader: 'strided_copy', entry: 'gather', constants: scale === 1 ? undefined : { SCALED: true } },
     {
-      params: shaderParams('strided_copy', { n: out.size, rank: shape.length, offset, shape, stride: strides }),
+      params: shaderParams('strided_copy', { n: out.size, rank: shape.length, offset, scale, shape, stride: strides }),
       buffers: [x.buffer, out.buffer],
       workgroups: grid1d(out.size, 256),
     },
@@ -33,7 +34,14 @@ function scatter(src: Tensor, dst: Tensor, strides: number[], offset: number): v
   engine().launch(
     { shader: 'strided_copy', entry: 'scatter' },
     {
-      params: shaderParams('strided_copy', { n: src.size, rank: src.rank, offset, shape: src.shape, stride: strides }),
+      params: shaderParams('strided_copy', {
+        n: src.size,
+        rank: src.rank,
+        offset,
+        scale: 1,
+        shape: src.shape,
+        stride: strides,
+      }),
       buffers: [src.buffer, dst.buffer],
       workgroups: grid1d(src.size, 256),
     },
@@ -84,9 +92,9 @@ export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
 }
 
 /** Copies `x` out to the broadcast shape `shape`, without recording a graph. */
-export function expandRaw(x: Tensor, shape: Shape): Tensor {
+export function expandRaw(x: Tensor, shape: Shape, scale = 1): Tensor {
   broadcastShapes(x.shape, shape, 'expand');
-  return gather(x, shape, broadcastStrides(x.shape, shape), 0);
+  return gather(x, shape, broadcastStrides(x.shape, shape), 0, scale);
 }
 
 /** Broadcasts to `shape` (copying). */

@@ -7,7 +7,7 @@ import { Tensor } from './tensor.ts';
 import { record } from '../autograd/record.ts';
 import { formatShape, keptShape, normAxes } from './shape.ts';
 import { reduceRaw } from './reduce-kernel.ts';
-import { unary, binaryRaw } from './elementwise.ts';
+import { binaryRaw } from './elementwise.ts';
 import { expandRaw } from './movement.ts';
 
 /** Sum over `axes` (all when omitted). */
@@ -28,13 +28,11 @@ function reduceWithGrad(x: Tensor, ax: number[], keepdim: boolean, op: 'sum', sc
   const out = keepdim ? r.reshapeView(keptShape(x.shape, ax)) : r;
   if (keepdim) r.dispose();
   return record(out, op, [x], (g) => {
+    // The upstream gradient broadcast back over the reduced axes, times the mean's 1/count: one pass.
     const gk = g.reshapeView(keptShape(x.shape, ax));
-    const full = expandRaw(gk, x.shape);
+    const full = expandRaw(gk, x.shape, scale);
     gk.dispose();
-    if (scale === 1) return [full];
-    const scaled = unary(full, 'mulScalar', scale);
-    full.dispose();
-    return [scaled];
+    return [full];
   });
 }
 
