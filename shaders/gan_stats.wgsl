@@ -3,12 +3,13 @@
 // Computes OUT = [lossD, lossG, E[s(REAL)], E[s(FAKE)]] from D's loss, G's loss and D's outputs on the real batch
 //   and on the fakes, with s = σ (σ(x) = 1 / (1 + e^(−x)), the probability D gives "real", when D's outputs are
 //   logits: SIGMOID) or the identity, and E the mean over all of an output's values. A part the step did not
-//   compute (no D step: HAS_D off; no G step: HAS_G off) is left as the host filled OUT (NaN).
+//   compute (no D step: HAS_D off; no G step: HAS_G off) is NaN, made at run time from the bits u.nanBits (WGSL
+//   has no NaN literal, and filling OUT from the host would split the step's commands into two submits).
 // Work split: one workgroup of 64 invocations; each sums every 64th value of REAL and of FAKE, then a tree
 //   reduction of the (real, fake) pairs in workgroup memory; invocation 0 writes OUT.
 // Gradient: none (statistics for display and for the D-skip rule, read after the step).
 
-struct Params { nReal: u32, nFake: u32, _p0: u32, _p1: u32 }
+struct Params { nReal: u32, nFake: u32, nanBits: u32, _p0: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> LOSS_D: array<f32>;
 @group(0) @binding(2) var<storage, read> LOSS_G: array<f32>;
@@ -41,10 +42,16 @@ fn main(@builtin(local_invocation_index) li: u32) {
     workgroupBarrier();
   }
   if (li != 0u) { return; }
+  let nan = bitcast<f32>(u.nanBits);
+  var out = vec4(nan, nan, nan, nan);
   if (HAS_D) {
-    OUT[0] = LOSS_D[0];
-    OUT[2] = partial[0].x / f32(u.nReal);
-    OUT[3] = partial[0].y / f32(u.nFake);
+    out.x = LOSS_D[0];
+    out.z = partial[0].x / f32(u.nReal);
+    out.w = partial[0].y / f32(u.nFake);
   }
-  if (HAS_G) { OUT[1] = LOSS_G[0]; }
+  if (HAS_G) { out.y = LOSS_G[0]; }
+  OUT[0] = out.x;
+  OUT[1] = out.y;
+  OUT[2] = out.z;
+  OUT[3] = out.w;
 }

@@ -161,14 +161,14 @@ export function ganStepStats(parts: GanStepParts, sigmoid: boolean): Tensor {
     ['dFake', dFake],
   ] as const)
     if (t && t.size === 0) throw new Error(`ganStepStats: ${name} ${formatShape(t.shape)} is empty`);
-  const out = Tensor.fromArray(new Float32Array(4).fill(NaN));
   const present = [lossD, lossG, dReal, dFake].find((t) => t !== null);
-  if (!present) return out;
+  if (!present) return Tensor.fromArray(new Float32Array(4).fill(NaN));
+  const out = Tensor.empty([4]);
   const bind = (t: Tensor | null) => (t ?? present).buffer; // an absent part's binding is not read
   engine().launch(
     { shader: 'gan_stats', constants: { HAS_D: hasD, HAS_G: lossG !== null, SIGMOID: sigmoid } },
     {
-      params: shaderParams('gan_stats', { nReal: dReal?.size ?? 0, nFake: dFake?.size ?? 0 }),
+      params: shaderParams('gan_stats', { nReal: dReal?.size ?? 0, nFake: dFake?.size ?? 0, nanBits: 0x7fc00000 }),
       buffers: [bind(lossD), bind(lossG), bind(dReal), bind(dFake), out.buffer],
       workgroups: [1, 1, 1],
     },
