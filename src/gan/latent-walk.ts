@@ -14,12 +14,12 @@ import { describeRange, inRange, type NumberRange } from '../io/number-range.ts'
 import type { Tensor } from '../tensor/index.ts';
 import type { GanTrainer } from './trainer.ts';
 
-/** Frames of a walk: the bounds of the CLI's `sample --steps` (images per interpolation strip). */
+/** Frames of a walk: the bounds and default of the CLI's `sample --steps` (images per interpolation strip). */
 export const WALK_FRAMES: NumberRange & { default: number; help: string } = {
   type: 'integer',
   min: 2,
   max: 32,
-  default: 8,
+  default: 10,
   help: 'images per walk, both end points included',
 };
 

@@ -15,6 +15,12 @@
  * grid is drawn at the stage the nets are at, and a finished stage's grid is kept beside it; msggan draws a row of
  * samples per scale its G emits. Their loss, like every model's, is chosen when the model is built.
  *
+ * The latent walk (src/gan/latent-walk.ts) is the CLI's `sample --interpolate` strip: G in eval mode along slerp between
+ * two points of the run's seeded chain, redrawn with the view when a frame count or new end points are asked for, and
+ * every "Refresh samples" steps while training. Animate plays it frame by frame and walks on along the chain, drawing
+ * each next leg from the generator as it is then; walks drawn on their own (not asked for) take about a fifth of the
+ * time at most, and those asked for while nothing runs are drawn between the page's other work, never during it.
+ *
  * What the page is doing is always on its status line (#status, with data-state): loading data, building the
  * model, a step compiling its GPU kernels (with the time it has taken), training with its speed and the time to
  * the end of the epoch, pausing, paused. A control that cannot act is disabled with the reason as its tooltip.
@@ -36,6 +42,16 @@ import {
   type GanLossKind,
 } from '../../src/gan/losses.ts';
 import { DataCursor } from '../../src/gan/data-cursor.ts';
+import {
+  WALK_FRAMES,
+  walkPair,
+  pairAfter,
+  nextLeg,
+  cliStrip,
+  walkImages,
+  walkStrip,
+  type WalkSegment,
+} from '../../src/gan/latent-walk.ts';
 import { decodeLossHistory, encodeLossHistory } from '../../src/gan/loss-history.ts';
 import {
   MODEL_NUMBER_OPTIONS,
@@ -48,7 +64,7 @@ import {
 import type { Dataset } from '../../src/data/dataset.ts';
 import { parseIdx, idxToDataset } from '../../src/data/idx.ts';
 import { resizeDataset, withChannels } from '../../src/data/transforms.ts';
-import { makeGrid, centerCropToSquare, bilinearResize, rgbaToNchw } from '../../src/io/image.ts';
+import { makeGrid, centerCropToSquare, bilinearResize, rgbaToNchw, type RgbaImage } from '../../src/io/image.ts';
 import { decodeSafetensorsMetadata } from '../../src/io/safetensors.ts';
 import { CHECKPOINT_FORMAT } from '../../src/nn/checkpoint.ts';
 import { engine } from '../../src/tensor/index.ts';
@@ -127,6 +143,9 @@ function setButtons(): void {
   // Save and Sample pause the loop for themselves (and Save resumes it).
   setDisabled($<HTMLButtonElement>('save'), waiting ?? noModel);
   setDisabled($<HTMLButtonElement>('sample'), waiting ?? noModel);
+  // The walk's controls only ask: a walk asked for while something runs is drawn when it ends.
+  setDisabled($<HTMLButtonElement>('walk-new'), noModel);
+  setDisabled($<HTMLInputElement>('walk-animate'), noModel);
   setDisabled($<HTMLButtonElement>('build'), waiting ?? playing);
   setDisabled($<HTMLInputElement>('load'), waiting);
   $('load-button').classList.toggle('disabled', busy !== null);
@@ -462,6 +481,7 @@ function dropTrainer(gridNote: string): void {
     delete c.dataset.stage;
   }
   drawChart();
+  dropWalk();
   setButtons();
 }
 
@@ -774,6 +794,8 @@ async function refreshView(forceGrid = false): Promise<void> {
     $('grid-title').textContent = `Samples from a fixed z (step ${t.step}${growthLabel(t)}${generatorLabel(t)})`;
     if (t.spec.kind === 'msggan') await drawScales();
   }
+  if (forceGrid) walkWanted = true;
+  if (forceGrid || !pausing) await pumpWalk(true);
 }
 
 /** ", stage 1 · 8 px, α 0.50" for a progan grid's title (the others: nothing). */
@@ -908,13 +930,18 @@ function togglePlay(): void {
   liveFieldError = false;
   $('banner').hidden = true;
   setButtons();
-  loop = playLoop().finally(() => {
+  const walkInFlight = walkJob;
+  loop = (async () => {
+    await walkInFlight; // the walk drawn while nothing ran ends before the first step
+    await playLoop();
+  })().finally(() => {
     running = false;
     pausing = false;
     loop = null;
     if (trainer && ['training', 'pausing'].includes(status.state))
       status.set('paused', `paused at step ${trainer.step}: press ▶ Play to go on.`);
     setButtons();
+    scheduleWalk();
   });
 }
 
@@ -932,6 +959,7 @@ async function guarded(what: string, action: () => Promise<void>): Promise<void>
   $('banner').hidden = true;
   liveFieldError = false;
   try {
+    await walkJob; // a walk drawn between actions ends first (it never fails: it reports on its own line)
     await action();
   } catch (e) {
     banner(errorText(e), 'error');
@@ -939,6 +967,7 @@ async function guarded(what: string, action: () => Promise<void>): Promise<void>
   } finally {
     busy = null;
     setButtons();
+    scheduleWalk();
   }
 }
 
@@ -972,6 +1001,307 @@ async function singleStep(kind: StepKind): Promise<void> {
         (compiled > 0 ? ` (it compiled ${compiled} new GPU kernels; later steps reuse them).` : '.'),
     );
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The latent walk
+
+/** Frames per second of the animated walk. */
+const WALK_FPS = 8;
+/** Walks drawn on their own (not asked for) wait so that they take at most about 1 / WALK_SHARE of the time. */
+const WALK_SHARE = 5;
+
+/** A walk as drawn: its two points, frames, the step and generator it was drawn from, the strip and each frame. */
+interface DrawnWalk {
+  seg: WalkSegment;
+  frames: number;
+  step: number;
+  module: 'G' | 'G_ema';
+  /** ", stage 1 · 8 px, α 0.50" for progan */
+  growth: string;
+  strip: RgbaImage;
+  images: RgbaImage[];
+}
+
+/** The two points the next walk asked for goes between (New end points moves them on; Animate walks them on). */
+let walkSeg: WalkSegment = walkPair(0);
+/** The walk on the strip (while animating: the leg that plays). */
+let walkShown: DrawnWalk | null = null;
+/** Animating: the next leg, drawn while the one on the strip plays. */
+let walkQueued: DrawnWalk | null = null;
+/** Animating: the frame of walkShown on #walk-frame. */
+let walkFrame = 0;
+let walkTimer: ReturnType<typeof setInterval> | null = null;
+/** A walk was asked for (new end points, frames, a new model, a redrawn view): the next one, not held back. */
+let walkWanted = true;
+/** Counts the walks asked for: a walk computed for an earlier request is dropped. */
+let walkRequest = 0;
+/** The walk being drawn while nothing else runs; actions and the play loop wait for it. */
+let walkJob: Promise<void> | null = null;
+/** Walks drawn on their own wait until then (performance.now()), (WALK_SHARE − 1)× the last walk's time after it. */
+let walkNextAt = 0;
+let walkWake: ReturnType<typeof setTimeout> | null = null;
+/** What the walk's line says while a walk is computed, or null. */
+let walkComputing: string | null = null;
+/** The walk's line shows this error until the next walk is drawn. */
+let walkError: string | null = null;
+
+const walkAnimating = () => $<HTMLInputElement>('walk-animate').checked;
+
+/** "z3 → z4". */
+const segName = (s: WalkSegment) => `z${s.from} → z${s.to}`;
+
+/** The walk's line under its controls (data-state: idle, computing, ready, animating, error). */
+function showWalkNote(): void {
+  const el = $('walk-note');
+  const s = walkShown;
+  let state: string;
+  let text: string;
+  if (walkError) [state, text] = ['error', walkError];
+  else if (walkComputing) [state, text] = ['computing', walkComputing];
+  else if (!s) [state, text] = ['idle', trainer ? 'No walk drawn yet.' : 'Build a model first (New model).'];
+  else if (walkAnimating())
+    [state, text] = [
+      'animating',
+      `Walking on along the chain: ${segName(s.seg)} (drawn at step ${s.step}${s.growth}), frame ${walkFrame + 1} / ${s.frames}` +
+        (walkQueued ? '; the next leg is drawn.' : walkFrame === s.frames - 1 ? '; waiting for the next leg…' : '.'),
+    ];
+  else {
+    const strip = cliStrip(s.seg);
+    [state, text] = [
+      'ready',
+      `G in eval mode along slerp from z${s.seg.from} to z${s.seg.to} (latent points of seed ${trainer!.opts.seed}) in ${s.frames} frames, at step ${s.step}${s.growth}${
+        trainer!.Gema ? `, ${s.module === 'G_ema' ? 'weight average' : 'trained G'}` : ''
+      }` +
+        (strip
+          ? `; the CLI's sample --interpolate --steps ${s.frames} --rows ${strip}${s.module === 'G' && trainer!.Gema ? ' --generator raw' : ''} draws it as its last strip from a checkpoint saved at this step.`
+          : '.'),
+    ];
+  }
+  el.dataset.state = state;
+  el.textContent = text;
+}
+
+/** Forgets the walk with the model it was drawn from; the next model's walk starts at the chain's first pair. */
+function dropWalk(): void {
+  walkSeg = walkPair(0);
+  walkShown = walkQueued = null;
+  walkFrame = 0;
+  walkWanted = true;
+  walkRequest++;
+  walkNextAt = 0;
+  walkComputing = walkError = null;
+  for (const id of ['walk', 'walk-frame']) {
+    const c = $<HTMLCanvasElement>(id);
+    c.getContext('2d')!.clearRect(0, 0, c.width, c.height);
+    for (const k of Object.keys(c.dataset)) delete c.dataset[k];
+  }
+  showWalkNote();
+}
+
+/** The steps between sample grids, which a walk not animated is redrawn after too (Infinity while the field is wrong). */
+function gridEvery(): number {
+  try {
+    return numberField('grid-every', { int: true, min: 1 });
+  } catch {
+    return Infinity;
+  }
+}
+
+/**
+ * When the next walk is due: 0 now, a wait in ms, or null (none). Asked for: now. On its own (held to its share of the
+ * time): animating, when the next leg is not drawn yet; otherwise when the strip is "Refresh samples" steps old or
+ * from the other generator.
+ */
+function walkDue(): number | null {
+  const t = trainer;
+  const s = walkShown;
+  if (!t || !data) return null;
+  if (walkWanted) return 0;
+  if (!s || walkError) return null; // (a wrong frame count waits for the next one asked for)
+  if (s.module !== t.sampledModule) return 0;
+  const own = walkAnimating() ? walkQueued === null : t.step - s.step >= gridEvery();
+  return own ? Math.max(0, walkNextAt - performance.now()) : null;
+}
+
+/**
+ * Draws the walk when it is due (walkDue): asked for, the walk from walkSeg onto the strip; animating, the next leg
+ * along the chain, queued for the player. `ahead`: compile its kernels ahead, with their count on the status line, as
+ * the grid does (from the view's refresh, inside an action or the play loop; a walk drawn between them does not touch
+ * the status line and compiles what it needs as it goes).
+ */
+async function pumpWalk(ahead: boolean): Promise<void> {
+  if (walkDue() !== 0) return;
+  const t = trainer!;
+  const request = walkRequest;
+  const asked = walkWanted || !walkShown || walkShown.module !== t.sampledModule;
+  walkWanted = false;
+  let frames: number;
+  try {
+    frames = rangeField('walk-frames', WALK_FRAMES);
+  } catch (e) {
+    walkError = `${errorText(e)}; the walk keeps its previous frames.`;
+    showWalkNote();
+    return;
+  }
+  const seg = asked ? walkSeg : walkAnimating() ? nextLeg(walkShown!.seg) : walkShown!.seg;
+  walkError = null;
+  walkComputing = `computing the walk ${segName(seg)} (${frames} frames) at step ${t.step}${growthLabel(t)}…`;
+  showWalkNote();
+  try {
+    if (ahead)
+      await compileAhead(
+        `walk of ${t.sampledModule}${phaseOf(t, Math.max(0, t.step - 1))} × ${frames}`,
+        `drawing the latent walk at step ${t.step}`,
+        (s) => {
+          const z = s.fixedLatent(frames); // the kernels of G on a batch of `frames` latents
+          s.generate(z).dispose();
+          z.dispose();
+        },
+      );
+    const t0 = performance.now();
+    const values = await walkImages(t, seg, frames);
+    walkNextAt = performance.now() + (WALK_SHARE - 1) * (performance.now() - t0);
+    if (request !== walkRequest || trainer !== t) return; // something else was asked for meanwhile
+    const { channels, size } = t.spec;
+    const per = channels * size * size;
+    const drawn: DrawnWalk = {
+      seg,
+      frames,
+      step: t.step,
+      module: t.sampledModule,
+      growth: growthLabel(t),
+      strip: walkStrip(values, frames, channels, size),
+      images: Array.from({ length: frames }, (_, i) =>
+        makeGrid(values.subarray(i * per, (i + 1) * per), 1, channels, size, size, { padding: 0, range: [-1, 1] }),
+      ),
+    };
+    if (!asked && walkAnimating()) walkQueued = drawn;
+    else showWalk(drawn, 0);
+  } finally {
+    walkComputing = null;
+    showWalkNote();
+  }
+}
+
+/** Puts a walk on the strip (and its frame `frame` on the animation's canvas). */
+function showWalk(w: DrawnWalk, frame: number): void {
+  walkShown = w;
+  walkSeg = w.seg;
+  const strip = $<HTMLCanvasElement>('walk');
+  drawImage(strip, w.strip);
+  const size = trainer!.spec.size;
+  strip.style.width = `${w.strip.width * Math.max(1, Math.round(56 / size))}px`;
+  Object.assign(strip.dataset, {
+    from: String(w.seg.from),
+    to: String(w.seg.to),
+    frames: String(w.frames),
+    step: String(w.step),
+    module: w.module,
+    size: String(size),
+  });
+  strip.dataset.drawn = String(Number(strip.dataset.drawn ?? 0) + 1);
+  walkFrame = frame;
+  drawWalkFrame();
+  showWalkNote();
+}
+
+/** The animation's canvas: frame walkFrame of the walk on the strip, large (shown while animating). */
+function drawWalkFrame(): void {
+  const c = $<HTMLCanvasElement>('walk-frame');
+  const w = walkShown;
+  c.hidden = !walkAnimating() || !w;
+  if (!w) return;
+  drawImage(c, w.images[walkFrame]!);
+  c.style.width = `${w.images[walkFrame]!.width * Math.max(1, Math.round(160 / trainer!.spec.size))}px`;
+  c.dataset.frame = String(walkFrame);
+  c.dataset.leg = `${w.seg.from}-${w.seg.to}`;
+}
+
+/** One tick of the animation: the next frame; at a leg's end the next leg (it starts where this one ends), or a wait. */
+function walkTick(): void {
+  const w = walkShown;
+  if (!w) return;
+  if (walkFrame < w.frames - 1) walkFrame++;
+  else if (walkQueued) {
+    const next = walkQueued;
+    walkQueued = null;
+    showWalk(next, next.seg.from === w.seg.to ? 1 : 0); // its first frame is the point this leg ended at
+    scheduleWalk();
+    return;
+  } else return showWalkNote(); // hold the last frame until the next leg is drawn
+  drawWalkFrame();
+  showWalkNote();
+}
+
+/**
+ * Draws a due walk while nothing else runs (no action, no training: the play loop draws its own), or sets a timer for
+ * when it will be due. Called whenever that may have changed.
+ */
+function scheduleWalk(): void {
+  if (walkWake !== null) clearTimeout(walkWake);
+  walkWake = null;
+  if (running || busy || walkJob) return; // the play loop, the action or the walk in flight comes back here
+  const wait = walkDue();
+  if (wait === null) return;
+  if (wait > 0) {
+    walkWake = setTimeout(scheduleWalk, wait + 1);
+    return;
+  }
+  walkJob = pumpWalk(false)
+    .catch((e) => {
+      // (a GPU failure: the walk stops animating and says so; the page's own controls report theirs)
+      $<HTMLInputElement>('walk-animate').checked = false;
+      animateChanged();
+      walkError = `The walk failed: ${errorText(e)}`;
+      showWalkNote();
+    })
+    .finally(() => {
+      walkJob = null;
+      scheduleWalk();
+    });
+}
+
+/** Animate on: the strip's leg plays and the next is drawn; off: the strip stays at the leg it showed. */
+function animateChanged(): void {
+  if (walkTimer !== null) clearInterval(walkTimer);
+  walkTimer = null;
+  walkQueued = null;
+  walkRequest++; // a leg in flight is for the animation that ended
+  if (walkAnimating()) {
+    walkFrame = 0;
+    walkTimer = setInterval(walkTick, 1000 / WALK_FPS);
+  }
+  drawWalkFrame();
+  showWalkNote();
+  scheduleWalk();
+}
+
+/** Asks for a walk from walkSeg (drawn at the next chance: now while nothing runs, after the frame in flight while training). */
+function askWalk(): void {
+  walkWanted = true;
+  walkQueued = null;
+  walkRequest++;
+  walkError = null;
+  showWalkNote();
+  scheduleWalk();
+}
+
+function setUpWalk(): void {
+  describeRangeField('walk-frames', WALK_FRAMES, 'steps');
+  const frames = $<HTMLInputElement>('walk-frames');
+  frames.closest('label')!.title = `${WALK_FRAMES.help}: ${frames.title}`;
+  frames.addEventListener('change', askWalk);
+  $('walk-new').title =
+    "walk between the chain's next two points (the CLI's next strip of sample --interpolate), from the run's seed";
+  $('walk-new').addEventListener('click', () => {
+    walkSeg = pairAfter(walkShown?.seg ?? walkSeg);
+    askWalk();
+  });
+  $('walk-animate').closest('label')!.title =
+    `play the walk at ${WALK_FPS} frames a second and walk on along the chain, each leg drawn from G as it is then`;
+  $('walk-animate').addEventListener('change', animateChanged);
+  showWalkNote();
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1132,11 +1462,12 @@ function lightenForSoftwareAdapter(): void {
   if (!engine().adapter.isCPU) return;
   $<HTMLInputElement>('batch').value = '16';
   $<HTMLInputElement>('grid-every').value = '5';
+  $<HTMLInputElement>('walk-frames').value = '6';
   const note = $('adapter-note');
   note.hidden = false;
   note.textContent =
-    'This adapter runs on the CPU (software), so the page starts with a batch of 16 and grids of 16 samples every ' +
-    '5 steps; a step of the paper DCGANs can take a minute here.';
+    'This adapter runs on the CPU (software), so the page starts with a batch of 16, grids of 16 samples every ' +
+    '5 steps and latent walks of 6 frames; a step of the paper DCGANs can take a minute here.';
 }
 
 async function main(): Promise<void> {
@@ -1175,6 +1506,7 @@ async function main(): Promise<void> {
   $('step-both').addEventListener('click', () => singleStep('both'));
   $('save').addEventListener('click', saveCheckpoint);
   $('sample').addEventListener('click', sampleNew);
+  setUpWalk();
   $('sample-from').addEventListener('change', () => {
     if (!trainer || running) return; // a running loop picks the choice up at its next frame
     void guarded('samples are being drawn', async () => {
