@@ -1,0 +1,182 @@
+/**
+ * Launches, submits and host (JavaScript + Dawn encoding) milliseconds per training step — what a step costs the
+ * CPU besides the kernels, which on a fast GPU is much of the step. Two workloads: the lesson DCGAN at batch 16
+ * with the GPU's conv dispatch rule (convTiles.flopsPerDispatch = 4e10, so lavapipe counts the launches a GPU makes)
+ * and a style-transfer iteration (VGG16 to block4_conv2 at 64 px, the benchmark's style workload).
+ *
+ *   npx tsx bench/step-overhead.ts [--steps 12]                 one measurement, printed as JSON
+ *   npx tsx bench/step-overhead.ts --compare DIR [--rounds 3]   this checkout against another (e.g. a `git worktree`
+ *       of an earlier commit), each measured in its own process, alternating DIR and this one for --rounds rounds;
+ *       writes bench/results/step-overhead.{json,md}
+ *
+ * Host milliseconds are the synchronous part of each step (recording launches, writing uniforms, submitting) up to
+ * its first wait for the GPU: the median over the steps of a process, then the median over a tree's rounds. The
+ * machine's speed drifts, so only rounds interleaved in one run compare.
+ */
+import { performance } from 'node:perf_hooks';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
+import { initEngine, engine } from '../src/tensor/index.ts';
+import { GanTrainer } from '../src/gan/trainer.ts';
+import { convTiles } from '../src/tensor/conv.ts';
+import { ganSpec } from '../src/gan/models.ts';
+import { ourWorkloads } from './ours.ts';
+import { cliArg } from './profile.ts';
+
+interface Overhead {
+  launches: number;
+  submits: number;
+  hostMs: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/** Runs `step` twice untimed, then `steps` times: launches and submits per step, median host ms. */
+async function measure(step: () => Promise<unknown>, steps: number): Promise<Overhead> {
+  for (let i = 0; i < 2; i++) await step();
+  const e = engine();
+  await e.sync();
+  const before = e.stats();
+  const host: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    const done = step();
+    host.push(performance.now() - t0);
+    await done;
+  }
+  const after = e.stats();
+  return {
+    launches: (after.dispatches - before.dispatches) / steps,
+    submits: (after.submits - before.submits) / steps,
+    hostMs: median(host),
+  };
+}
+
+export async function stepOverhead(steps: number): Promise<{ dcgan: Overhead; style: Overhead }> {
+  await initEngine();
+  convTiles.flopsPerDispatch = 4e10;
+  const spec = ganSpec('dcgan', {});
+  const batch = 16;
+  const t = new GanTrainer(spec, { batchSize: batch, seed: 1 });
+  const real = new Float32Array(batch * spec.channels * spec.size * spec.size).map((_, i) => Math.sin(i));
+  const dcgan = await measure(() => t.readStats(t.trainBatch(real)), steps);
+  t.dispose();
+  const workload = ourWorkloads({ matmulSizes: [], styleSizes: [64] }).find((w) => w.id === 'train/style-64')!;
+  const run = workload.prepare();
+  const style = await measure(run.step, steps);
+  run.dispose();
+  return { dcgan, style };
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+}
+
+/** One measurement of the checkout at `root`, in its own process. */
+function measureTree(root: string, steps: number): { dcgan: Overhead; style: Overhead } {
+  const script = join(root, 'bench', 'step-overhead.ts');
+  if (!existsSync(script)) copyFileSync(join(here, 'step-overhead.ts'), script);
+  const out = execFileSync('npx', ['tsx', script, '--steps', String(steps)], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+async function compare(other: string, rounds: number, steps: number): Promise<void> {
+  const trees = [
+    { name: 'before', root: resolve(other) },
+    { name: 'after', root: resolve(here, '..') },
+  ];
+  const runs: Record<string, { dcgan: Overhead; style: Overhead }[]> = { before: [], after: [] };
+  const load: number[] = [loadavg()[0]];
+  const started = new Date().toISOString();
+  for (let r = 0; r < rounds; r++)
+    for (const tree of trees) {
+      runs[tree.name].push(measureTree(tree.root, steps));
+      console.log(`round ${r + 1} ${tree.name}: ${JSON.stringify(runs[tree.name].at(-1))}`);
+      load.push(loadavg()[0]);
+    }
+  const summary = (name: string, w: 'dcgan' | 'style') => ({
+    launches: runs[name][0][w].launches,
+    submits: runs[name][0][w].submits,
+    hostMs: median(runs[name].map((x) => x[w].hostMs)),
+    hostMsRange: [Math.min(...runs[name].map((x) => x[w].hostMs)), Math.max(...runs[name].map((x) => x[w].hostMs))],
+  });
+  const result = {
+    started,
+    finished: new Date().toISOString(),
+    adapter: 'lavapipe',
+    loadAverage: [Math.min(...load), Math.max(...load)],
+    rounds,
+    stepsPerRound: steps,
+    trees: Object.fromEntries(
+      trees.map((t) => [
+        t.name,
+        {
+          commit: git(t.root, 'rev-parse', '--short', 'HEAD'),
+          dirty: git(t.root, 'status', '--porcelain', '--untracked-files=no') !== '',
+          dcgan: summary(t.name, 'dcgan'),
+          style: summary(t.name, 'style'),
+        },
+      ]),
+    ),
+    runs,
+  };
+  const dir = join(here, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'step-overhead.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(dir, 'step-overhead.md'), render(result));
+  console.log(render(result));
+}
+
+function render(r: {
+  started: string;
+  finished: string;
+  loadAverage: number[];
+  rounds: number;
+  stepsPerRound: number;
+  trees: Record<string, { commit: string; dirty: boolean; dcgan: Summary; style: Summary }>;
+}): string {
+  const rows: string[] = [];
+  for (const [w, label] of [
+    ['dcgan', 'lesson DCGAN step, batch 16'],
+    ['style', 'style iteration, 64 px'],
+  ] as const)
+    for (const [name, t] of Object.entries(r.trees)) {
+      const s = t[w];
+      rows.push(
+        `| ${label} | ${name} (${t.commit}${t.dirty ? ', uncommitted changes' : ''}) | ${s.launches} | ${s.submits} | ` +
+          `${s.hostMs.toFixed(2)} (${s.hostMsRange.map((x) => x.toFixed(2)).join('–')}) |`,
+      );
+    }
+  return [
+    '# Launches and host time per step',
+    '',
+    `Written by \`npx tsx bench/step-overhead.ts --compare DIR\` (${r.started} – ${r.finished}, lavapipe, load average ` +
+      `${r.loadAverage.map((x) => x.toFixed(2)).join('–')}). Each checkout measured in its own process, alternating, ` +
+      `${r.rounds} rounds of ${r.stepsPerRound} steps; host ms: the median step of a process, then the median (and ` +
+      'range) over the rounds. The DCGAN counts launches with the GPU dispatch rule (4e10 FLOPs per conv dispatch).',
+    '',
+    '| workload | checkout | launches / step | submits / step | host ms / step |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+type Summary = { launches: number; submits: number; hostMs: number; hostMsRange: number[] };
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const other = cliArg('compare', '');
+  const steps = Number(cliArg('steps', '12'));
+  if (other) await compare(other, Number(cliArg('rounds', '3')), steps);
+  else console.log(JSON.stringify(await stepOverhead(steps)));
+  process.exit(0);
+}
