@@ -30,6 +30,7 @@ import {
 } from '../gan/trainer.ts';
 import { ganSpec, isGrowing, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
 import { sampleGrid, scaleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
+import { WALK_FRAMES } from '../gan/latent-walk.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { DataCursor } from '../gan/data-cursor.ts';
 import { decodeLossHistory, encodeLossHistory, joinLossHistory } from '../gan/loss-history.ts';
@@ -82,6 +83,9 @@ function modelWidthSpec(): NumberSpec {
   const { flag, help, ...range } = MODEL_NUMBER_OPTIONS.width;
   return { name: flag, help, ...range };
 }
+
+/** `sample --steps`: the frames of a latent walk, from its one declaration (the GAN page's walk reads it too). */
+const { help: _walkHelp, ...walkFramesOption } = WALK_FRAMES;
 
 /** `train`'s options: the parser's checks and the help text both come from this table. */
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
@@ -200,7 +204,7 @@ export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     help: 'msggan: one row of samples per scale its G draws (4×4 up to full size) instead of a grid; --n per row, at most 16',
   },
-  { name: 'steps', type: 'integer', min: 2, max: 32, default: 10, help: 'images per interpolation strip' },
+  { name: 'steps', ...walkFramesOption, help: 'images per interpolation strip' },
   {
     name: 'rows',
     type: 'integer',

@@ -10,6 +10,8 @@
 //     images), its grid is drawn at the stage's size and a finished stage's grid kept, and its 4 steps match the CLI's;
 //     msggan with the rahinge loss steps G on a real batch and draws a row per scale; save → load continues both
 //     exactly, with kind, size, width, loss and stage/α restored (from the CLI's checkpoint too).
+//   - GAN page, latent walk (./gan-walk-e2e.mjs): drawn in eval mode, the same strips as the CLI's
+//     `sample --interpolate` of the page's checkpoint, the frame count and New end points, Animate while training.
 //   - GAN page states: building/drawing/compiling/stepping/training/pausing/paused on #status (the first step's
 //     kernels compiled ahead, counted k / n, the step then compiling none), Play disabled with its reason during a
 //     build, Pause acting after the step in flight, New model clearing the old model's numbers, fields that apply
@@ -40,6 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { launchChromium, CHROMIUM } from './chromium.mjs';
 import { serveDir } from './serve.mjs';
+import { ganWalkChecks } from './gan-walk-e2e.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = join(root, '.tmp', 'web-e2e-dist');
@@ -872,6 +875,8 @@ try {
       await page.close();
     },
   );
+
+  await ganWalkChecks({ browser, url: server.url, check, work });
 
   await check('files that are not what was asked for are named, in the page, without console errors', async () => {
     const png = join(work, 'picture.png');
