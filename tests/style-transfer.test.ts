@@ -7,7 +7,7 @@ import { describe, it, expect, vi, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tensor } from '../src/tensor/index.ts';
+import { Tensor, tidy, engine } from '../src/tensor/index.ts';
 import { encodeSafetensors } from '../src/io/safetensors.ts';
 import { bilinearResize, rgbaToNchw } from '../src/io/image.ts';
 import { readImage, writePng } from '../src/node/png.ts';
@@ -180,6 +180,14 @@ describe('full style-transfer loss gradient', () => {
       ref: ([x]) => Float64Array.of(refLoss(x)),
       eps: 1e-5,
     });
+    // An iteration's loss and gradient are recorded without a submit (no upload inside), so it runs as one.
+    const x = Tensor.fromArray(Float32Array.from(x0), [1, 3, H, W]).requireGrad();
+    await engine().sync();
+    const submits = engine().stats().submits;
+    tidy(() => styleTransferLoss(x, spec).total.backward());
+    expect(engine().stats().submits).toBe(submits);
+    x.zeroGrad();
+    x.dispose();
     spec.contentTargets.forEach((t) => t.dispose());
     spec.styleTargets.forEach((t) => t.dispose());
     net.dispose();

@@ -266,6 +266,15 @@ export interface LossSpec {
 }
 
 /**
+ * The sum of scalar terms, left to right (0 for none: an upload, which a step otherwise avoids since it submits what
+ * is recorded before it).
+ */
+function sumOf(terms: Tensor[]): Tensor {
+  if (terms.length === 0) return Tensor.scalar(0);
+  return terms.slice(1).reduce((acc, t) => acc.add(t), terms[0]);
+}
+
+/**
  * total = α·Σ_l ½Σ(F_l − P_l)²  +  β·Σ_l w_l Σ(G_l − A_l)²  +  γ·TV(x)  for an image x [1, C, H, W] in [0, 1];
  * C = 1 (luminance, colour preservation) is replicated to 3 channels before the network.
  */
@@ -273,14 +282,11 @@ export function styleTransferLoss(x: Tensor, spec: LossSpec): LossTerms {
   const [, c, h, w] = x.shape;
   const img = c === 3 ? x : x.expand([1, 3, h, w]);
   const f = spec.net.forward(img, [...new Set([...spec.contentLayers, ...spec.styleLayers])]);
-  let content = Tensor.scalar(0);
-  spec.contentLayers.forEach((l, i) => (content = content.add(contentLoss(f.get(l)!, spec.contentTargets[i]))));
-  let style = Tensor.scalar(0);
-  spec.styleLayers.forEach(
-    (l, i) =>
-      (style = style.add(
-        styleLayerLoss(f.get(l)!, spec.styleTargets[i], spec.gramNormalize).mul(spec.styleLayerWeights[i]),
-      )),
+  const content = sumOf(spec.contentLayers.map((l, i) => contentLoss(f.get(l)!, spec.contentTargets[i])));
+  const style = sumOf(
+    spec.styleLayers.map((l, i) =>
+      styleLayerLoss(f.get(l)!, spec.styleTargets[i], spec.gramNormalize).mul(spec.styleLayerWeights[i]),
+    ),
   );
   const tv = totalVariationLoss(x, spec.tvKind, spec.tvBeta);
   const wc = content.mul(spec.contentWeight);
