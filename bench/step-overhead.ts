@@ -1,8 +1,9 @@
 /**
  * Launches, submits and host (JavaScript + Dawn encoding) milliseconds per training step — what a step costs the
- * CPU besides the kernels, which on a fast GPU is much of the step. Two workloads: the lesson DCGAN at batch 16
- * with the GPU's conv dispatch rule (convTiles.flopsPerDispatch = 4e10, so lavapipe counts the launches a GPU makes)
- * and a style-transfer iteration (VGG16 to block4_conv2 at 64 px, the benchmark's style workload).
+ * CPU besides the kernels, which on a fast GPU is much of the step. Three workloads: the lesson DCGAN at batch 16
+ * with the GPU's conv dispatch rule (convTiles.flopsPerDispatch = 4e10, so lavapipe counts the launches a GPU makes),
+ * the same with `npm start`'s recipe (its weight average, --g-ema 0.95, and label smoothing), and a style-transfer
+ * iteration (VGG16 to block4_conv2 at 64 px, the benchmark's style workload).
  *
  *   npx tsx bench/step-overhead.ts [--steps 12]                 one measurement, printed as JSON
  *   npx tsx bench/step-overhead.ts --compare DIR [--rounds 3]   this checkout against another (e.g. a `git worktree`
@@ -55,20 +56,33 @@ async function measure(step: () => Promise<unknown>, steps: number): Promise<Ove
   };
 }
 
-export async function stepOverhead(steps: number): Promise<{ dcgan: Overhead; style: Overhead }> {
+type Workload = 'dcgan' | 'dcganEma' | 'style';
+type Measured = Record<Workload, Overhead>;
+const WORKLOADS: [Workload, string][] = [
+  ['dcgan', 'lesson DCGAN step, batch 16'],
+  ['dcganEma', "lesson DCGAN step, batch 16, npm start's recipe (G average)"],
+  ['style', 'style iteration, 64 px'],
+];
+
+export async function stepOverhead(steps: number): Promise<Measured> {
   await initEngine();
   convTiles.flopsPerDispatch = 4e10;
   const spec = ganSpec('dcgan', {});
   const batch = 16;
-  const t = new GanTrainer(spec, { batchSize: batch, seed: 1 });
   const real = new Float32Array(batch * spec.channels * spec.size * spec.size).map((_, i) => Math.sin(i));
-  const dcgan = await measure(() => t.readStats(t.trainBatch(real)), steps);
-  t.dispose();
+  const gan = async (opts: object) => {
+    const t = new GanTrainer(spec, { batchSize: batch, seed: 1, ...opts });
+    const m = await measure(() => t.readStats(t.trainBatch(real)), steps);
+    t.dispose();
+    return m;
+  };
+  const dcgan = await gan({});
+  const dcganEma = await gan({ lrG: 2e-3, lrD: 2e-3, realLabel: 0.9, gEma: 0.95 });
   const workload = ourWorkloads({ matmulSizes: [], styleSizes: [64] }).find((w) => w.id === 'train/style-64')!;
   const run = workload.prepare();
   const style = await measure(run.step, steps);
   run.dispose();
-  return { dcgan, style };
+  return { dcgan, dcganEma, style };
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -78,7 +92,7 @@ function git(dir: string, ...args: string[]): string {
 }
 
 /** One measurement of the checkout at `root`, in its own process. */
-function measureTree(root: string, steps: number): { dcgan: Overhead; style: Overhead } {
+function measureTree(root: string, steps: number): Measured {
   const script = join(root, 'bench', 'step-overhead.ts');
   if (!existsSync(script)) copyFileSync(join(here, 'step-overhead.ts'), script);
   const out = execFileSync('npx', ['tsx', script, '--steps', String(steps)], {
@@ -94,7 +108,7 @@ async function compare(other: string, rounds: number, steps: number): Promise<vo
     { name: 'before', root: resolve(other) },
     { name: 'after', root: resolve(here, '..') },
   ];
-  const runs: Record<string, { dcgan: Overhead; style: Overhead }[]> = { before: [], after: [] };
+  const runs: Record<string, Measured[]> = { before: [], after: [] };
   const load: number[] = [loadavg()[0]];
   const started = new Date().toISOString();
   for (let r = 0; r < rounds; r++)
@@ -103,7 +117,7 @@ async function compare(other: string, rounds: number, steps: number): Promise<vo
       console.log(`round ${r + 1} ${tree.name}: ${JSON.stringify(runs[tree.name].at(-1))}`);
       load.push(loadavg()[0]);
     }
-  const summary = (name: string, w: 'dcgan' | 'style') => ({
+  const summary = (name: string, w: Workload) => ({
     launches: runs[name][0][w].launches,
     submits: runs[name][0][w].submits,
     hostMs: median(runs[name].map((x) => x[w].hostMs)),
@@ -122,8 +136,7 @@ async function compare(other: string, rounds: number, steps: number): Promise<vo
         {
           commit: git(t.root, 'rev-parse', '--short', 'HEAD'),
           dirty: git(t.root, 'status', '--porcelain', '--untracked-files=no') !== '',
-          dcgan: summary(t.name, 'dcgan'),
-          style: summary(t.name, 'style'),
+          ...(Object.fromEntries(WORKLOADS.map(([w]) => [w, summary(t.name, w)])) as Record<Workload, Summary>),
         },
       ]),
     ),
@@ -142,13 +155,10 @@ function render(r: {
   loadAverage: number[];
   rounds: number;
   stepsPerRound: number;
-  trees: Record<string, { commit: string; dirty: boolean; dcgan: Summary; style: Summary }>;
+  trees: Record<string, { commit: string; dirty: boolean } & Record<Workload, Summary>>;
 }): string {
   const rows: string[] = [];
-  for (const [w, label] of [
-    ['dcgan', 'lesson DCGAN step, batch 16'],
-    ['style', 'style iteration, 64 px'],
-  ] as const)
+  for (const [w, label] of WORKLOADS)
     for (const [name, t] of Object.entries(r.trees)) {
       const s = t[w];
       rows.push(

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { Tensor } from '../src/tensor/index.ts';
+import { Tensor, engine } from '../src/tensor/index.ts';
 import { Linear, Sequential, BatchNorm1d, emaUpdate, copyModuleState, refreshBatchNormStats } from '../src/nn/index.ts';
 import { useEngine, expectClose, randomArray } from './helpers.ts';
 
@@ -30,6 +30,38 @@ describe('weight averaging (nn/ema.ts)', () => {
     expect(() => emaUpdate(avg, new Linear(5, 3, false), 0.5)).toThrow(
       'emaUpdate: the modules differ (2 vs 1 tensors)',
     );
+  });
+
+  it('emaUpdate takes 4 parameters a launch and rounds as mul, mul, add do (bit for bit on lavapipe)', async () => {
+    // 6 parameters: several workgroups with a partial last vec4 (3001 + 1), one element, 3 elements, exactly 1024
+    const net = () =>
+      new Sequential(new Linear(1000, 3, true), new Linear(3, 1, false), new Linear(1024, 1, false), new Linear(1, 1));
+    const avg = net();
+    const cur = net();
+    const sizes = avg.namedParameters().map(([, t]) => t.size);
+    expect(sizes).toEqual([3000, 3, 3, 1024, 1, 1]);
+    for (const [k, [, t]] of [...avg.namedParameters(), ...cur.namedParameters()].entries())
+      t.assign(Float32Array.from(randomArray(t.size, 40 + k, -3, 3)));
+    const decay = 0.95;
+    const composed = avg
+      .namedParameters()
+      .map(([, a], k) => a.mul(decay).add(cur.namedParameters()[k][1].mul(1 - decay)));
+    const launches: string[] = [];
+    engine().onLaunch = (kernel) => launches.push(`${kernel.shader}:${kernel.entry}`);
+    try {
+      emaUpdate(avg, cur, decay);
+    } finally {
+      engine().onLaunch = null;
+    }
+    expect(launches).toEqual(['ema:slots4', 'ema:slots2']);
+    // the same bits on lavapipe; within one float32 rounding where a compiler contracts the sum into an fma
+    const exact = engine().adapter.slug === 'lavapipe';
+    for (const [k, [name, a]] of avg.namedParameters().entries()) {
+      const [got, want] = [await a.toArray(), await composed[k].toArray()];
+      if (exact) expect(Array.from(got), name).toEqual(Array.from(want));
+      else expectClose(got, want, 2 ** -23, name);
+    }
+    composed.forEach((t) => t.dispose());
   });
 
   it('copyModuleState copies parameters and buffers', async () => {

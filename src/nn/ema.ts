@@ -10,7 +10,9 @@
  * activations, so their statistics are measured again (`refreshBatchNormStats`) before the average is used in
  * eval mode — torch's update_bn.
  */
-import { Tensor, noGrad } from '../tensor/index.ts';
+import { Tensor, noGrad, engine } from '../tensor/index.ts';
+import { shaderParams } from '../tensor/params.ts';
+import { MAX_SLOTS, slotGroups, slotLayout } from '../tensor/slots.ts';
 import type { Module } from './module.ts';
 import { BatchNorm1d, BatchNorm2d } from './batchnorm.ts';
 import { formatShape } from '../tensor/shape.ts';
@@ -38,13 +40,19 @@ export function copyModuleState(target: Module, source: Module): void {
 /** θ̄ ← decay·θ̄ + (1 − decay)·θ for every parameter of `average` and the same-named one of `current`. */
 export function emaUpdate(average: Module, current: Module, decay: number): void {
   if (!(decay >= 0 && decay < 1)) throw new Error(`emaUpdate: decay must be in [0, 1), got ${decay}`);
-  noGrad(() => {
-    for (const [avg, cur] of pairs('emaUpdate', average.namedParameters(), current.namedParameters())) {
-      const next = avg.mul(decay).add(cur.mul(1 - decay));
-      avg.assign(next);
-      next.dispose();
-    }
-  });
+  const todo = pairs('emaUpdate', average.namedParameters(), current.namedParameters()).filter(([a]) => a.size > 0);
+  // In place, up to 4 parameters per launch (shaders/ema.wgsl), each product rounded as mul, mul, add would.
+  for (const group of slotGroups(todo, MAX_SLOTS)) {
+    const { n, start, workgroups } = slotLayout(group.map(([avg]) => avg.size));
+    engine().launch(
+      { shader: 'ema', entry: `slots${group.length}` },
+      {
+        params: shaderParams('ema', { decay, one_minus_decay: 1 - decay, n, start }),
+        buffers: group.flatMap(([avg, cur]) => [avg.buffer, cur.buffer]),
+        workgroups,
+      },
+    );
+  }
 }
 
 /**

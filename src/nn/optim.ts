@@ -12,6 +12,7 @@
 import { Tensor, engine, type Shape } from '../tensor/index.ts';
 import { grid1d } from '../tensor/engine.ts';
 import { shaderParams } from '../tensor/params.ts';
+import { MAX_SLOTS, slotGroups, slotLayout } from '../tensor/slots.ts';
 import { toFloat32, type HostTensor } from './module.ts';
 import { formatShape } from '../tensor/shape.ts';
 
@@ -244,16 +245,13 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
-/** A start past every workgroup: adam.wgsl's mark for a slot the launch does not use. */
-const NO_SLOT = 0xffffffff;
-
 /**
  * Parameters per Adam launch: adam.wgsl has 4 slots of 4 storage buffers each, and the device may bind fewer
  * (WebGPU's default limit of 8 storage buffers per stage: 2 slots).
  */
 export function adamSlots(): number {
   const byLimit = Math.floor(engine().device.limits.maxStorageBuffersPerShaderStage / 4);
-  return Math.max(1, Math.min(Adam.maxSlots, byLimit));
+  return Math.max(1, Math.min(Adam.maxSlots, MAX_SLOTS, byLimit));
 }
 
 /** Adam (torch.optim.Adam semantics, amsgrad off). */
@@ -294,19 +292,12 @@ export class Adam extends Optimizer {
       s.step++;
       todo.push({ p, grad, s });
     });
-    const K = adamSlots();
-    for (let first = 0; first < todo.length; first += K) {
-      const group = todo.slice(first, first + K);
-      const n = [0, 0, 0, 0];
-      const start = [0, NO_SLOT, NO_SLOT, NO_SLOT];
+    for (const group of slotGroups(todo, adamSlots())) {
+      const { n, start, workgroups } = slotLayout(group.map(({ p }) => p.size));
+      // Bias corrections (and 1 − β) in float64 on the host; the kernel gets the derived factors.
       const stepSize = [0, 0, 0, 0];
       const bc2Sqrt = [1, 1, 1, 1];
-      let workgroups = 0;
-      group.forEach(({ p, s }, k) => {
-        n[k] = p.size;
-        start[k] = workgroups;
-        workgroups += Math.ceil(p.size / 1024); // 256 invocations of 4 elements
-        // Bias corrections (and 1 − β) in float64 on the host; the kernel gets the derived factors.
+      group.forEach(({ s }, k) => {
         stepSize[k] = this.lr / (1 - beta1 ** s.step);
         bc2Sqrt[k] = Math.sqrt(1 - beta2 ** s.step);
       });
@@ -331,7 +322,7 @@ export class Adam extends Optimizer {
             s.tensors.get('exp_avg')!.buffer,
             s.tensors.get('exp_avg_sq')!.buffer,
           ]),
-          workgroups: grid1d(workgroups * 256, 256),
+          workgroups,
         },
       );
     }
