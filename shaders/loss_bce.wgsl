@@ -6,11 +6,13 @@
 //            grad_logits   dx = g · (σ(x) − t), with σ evaluated from e^(−|x|) so it cannot overflow
 //            grad_targets  dt = −g · x
 //   t is either a tensor of x's shape or, with TARGET_SCALAR, the uniform `scalarTarget` (1, 0, 0.9 for smoothing).
+//   g is the incoming gradient per element or, with GRAD_SCALAR, one value times the uniform `gScale`: the gradient
+//   of the loss's mean (gScale = 1/n) or sum (1), so the reduction's backward is folded into this one pass.
 // Work split: one invocation per element, 256 per workgroup, 2-D grid past 65535 workgroups.
 // Gradient: grad_logits and grad_targets are the gradients of forward; the mean/sum reduction is done on
 //   the host with the reduce kernel.
 
-struct Params { n: u32, _pad: u32, scalarTarget: f32, _pad2: f32 }
+struct Params { n: u32, _pad: u32, scalarTarget: f32, gScale: f32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> T: array<f32>;
@@ -22,10 +24,23 @@ struct Params { n: u32, _pad: u32, scalarTarget: f32, _pad2: f32 }
 @group(0) @binding(3) var<storage, read_write> Dt: array<f32>;   // dt
 
 override TARGET_SCALAR: bool = false;
+override GRAD_SCALAR: bool = false;
 
 fn target_at(i: u32) -> f32 {
   if (TARGET_SCALAR) { return u.scalarTarget; }
   return T[i];
+}
+
+/** The incoming gradient of element i (G: grad_logits' binding). */
+fn grad_at(i: u32) -> f32 {
+  if (GRAD_SCALAR) { return G[0] * u.gScale; }
+  return G[i];
+}
+
+/** The incoming gradient of element i (Gt: grad_targets' binding). */
+fn grad_t_at(i: u32) -> f32 {
+  if (GRAD_SCALAR) { return Gt[0] * u.gScale; }
+  return Gt[i];
 }
 
 fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 256u + li; }
@@ -53,7 +68,7 @@ fn grad_logits(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
   let x = X[i];
   let e = exp(-abs(x));
   let sigmoid = select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
-  D[i] = G[i] * (sigmoid - target_at(i));
+  D[i] = grad_at(i) * (sigmoid - target_at(i));
 }
 
 @compute @workgroup_size(256)
@@ -61,5 +76,5 @@ fn grad_targets(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
                 @builtin(local_invocation_index) li: u32) {
   let i = flat_id(wg, nwg, li);
   if (i >= u.n) { return; }
-  Dt[i] = -Gt[i] * X[i];
+  Dt[i] = -grad_t_at(i) * X[i];
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { Tensor, tidy, memoryStats } from '../src/tensor/index.ts';
+import { Tensor, tidy, memoryStats, engine } from '../src/tensor/index.ts';
 import { bceWithLogits, mseLoss, l1Loss, totalVariation } from '../src/tensor/losses.ts';
 import { useEngine, checkOp, randomArray, expectClose } from './helpers.ts';
 import * as R from '../src/reference/losses.ts';
@@ -73,6 +73,49 @@ describe('bceWithLogits', () => {
       );
     });
   });
+});
+
+describe('bceWithLogits reduced: one backward pass', () => {
+  for (const reduction of ['mean', 'sum'] as const)
+    for (const target of [0.9, 'tensor'] as const)
+      it(`${reduction}, target ${target}: each input's gradient in one launch, the same bits as the mean's broadcast then the elementwise gradient`, async () => {
+        const n = 300; // more than one workgroup
+        const xData = Float32Array.from(extremeLogits(n, 7));
+        const tData = Float32Array.from(randomArray(n, 8, 0, 1));
+        const grads = async (fused: boolean) => {
+          const x = Tensor.fromArray(xData, [n, 1]).requireGrad();
+          const t = target === 'tensor' ? Tensor.fromArray(tData, [n, 1]).requireGrad() : target;
+          tidy(() => {
+            const loss = fused
+              ? bceWithLogits(x, t, { reduction })
+              : bceWithLogits(x, t, { reduction: 'none' })[reduction]();
+            loss.mul(3).backward(); // an upstream gradient other than 1
+            return [];
+          });
+          const out = [await x.grad!.toArray(), typeof t === 'number' ? null : await t.grad!.toArray()];
+          for (const v of [x, t]) if (typeof v !== 'number') (v.zeroGrad(), v.dispose());
+          return out;
+        };
+        const fused = await grads(true);
+        const composed = await grads(false);
+        expect(Array.from(fused[0]!)).toEqual(Array.from(composed[0]!));
+        if (target === 'tensor') expect(Array.from(fused[1]!)).toEqual(Array.from(composed[1]!));
+        // the backward of loss: mul's, then one bce pass per input that needs a gradient
+        const x = Tensor.fromArray(xData, [n, 1]).requireGrad();
+        const t = target === 'tensor' ? Tensor.fromArray(tData, [n, 1]).requireGrad() : target;
+        const loss = bceWithLogits(x, t, { reduction });
+        const labels: string[] = [];
+        engine().onLaunch = (k) => labels.push(`${k.shader}:${k.entry ?? 'main'}`);
+        try {
+          loss.backward();
+        } finally {
+          engine().onLaunch = null;
+        }
+        const wanted = ['loss_bce:grad_logits', ...(target === 'tensor' ? ['loss_bce:grad_targets'] : [])];
+        expect(labels.filter((l) => l !== 'fill:fill').sort()).toEqual(wanted.sort());
+        loss.dispose();
+        for (const v of [x, t]) if (typeof v !== 'number') (v.zeroGrad(), v.dispose());
+      });
 });
 
 describe('mseLoss and l1Loss', () => {

@@ -6,7 +6,7 @@
 import { engine, grid1d } from './engine.ts';
 import { shaderParams } from './params.ts';
 import { Tensor } from './tensor.ts';
-import { record } from '../autograd/record.ts';
+import { record, noGrad } from '../autograd/record.ts';
 import { add, mean, slice, sub, sum, unary } from './ops.ts';
 import { formatShape } from './shape.ts';
 
@@ -53,18 +53,23 @@ export function bceWithLogits(logits: Tensor, targets: Tensor | number, opts: { 
     if (!Number.isFinite(targets)) throw new Error(`bceWithLogits: target must be a finite number, got ${targets}`);
   } else checkSameShape(logits, targets, 'bceWithLogits', ['logits', 'targets']);
   const n = logits.size;
-  const params = shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0 });
-  const kernel = { shader: 'loss_bce', constants: { TARGET_SCALAR: scalar } };
   // A scalar target leaves the T binding unused by the kernel; the logits fill it (read-only aliasing is fine).
   const tBuf = scalar ? logits.buffer : targets.buffer;
   const elementwise = Tensor.empty(logits.shape);
   if (n > 0)
     engine().launch(
-      { ...kernel, entry: 'forward' },
-      { params, buffers: [logits.buffer, tBuf, elementwise.buffer], workgroups: grid1d(n, 256) },
+      { shader: 'loss_bce', entry: 'forward', constants: { TARGET_SCALAR: scalar } },
+      {
+        params: shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale: 1 }),
+        buffers: [logits.buffer, tBuf, elementwise.buffer],
+        workgroups: grid1d(n, 256),
+      },
     );
   const inputs = scalar ? [logits] : [logits, targets];
-  record(elementwise, 'bceWithLogits', inputs, (g) => {
+  /** The gradients given the loss's gradient g: per element, or (gScale set) one value times gScale. */
+  const backward = (g: Tensor, gScale: number | null): (Tensor | null)[] => {
+    const kernel = { shader: 'loss_bce', constants: { TARGET_SCALAR: scalar, GRAD_SCALAR: gScale !== null } };
+    const params = shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale: gScale ?? 1 });
     const grad = (entry: 'grad_logits' | 'grad_targets') => {
       const d = Tensor.empty(logits.shape);
       const buffers =
@@ -76,8 +81,14 @@ export function bceWithLogits(logits: Tensor, targets: Tensor | number, opts: { 
       logits.requiresGrad ? grad('grad_logits') : null,
       !scalar && targets.requiresGrad ? grad('grad_targets') : null,
     ];
-  });
-  return reduceLoss(elementwise, reduction);
+  };
+  if (reduction === 'none') return record(elementwise, 'bceWithLogits', inputs, (g) => backward(g, null));
+  // Reduced: one node whose backward is one pass per input (the reduction's broadcast folded into the kernel),
+  // computing the same float32 values as the mean's backward followed by the elementwise one.
+  const out = noGrad(() => (reduction === 'mean' ? mean(elementwise) : sum(elementwise)));
+  elementwise.dispose();
+  const gScale = reduction === 'mean' ? Math.fround(1 / n) : 1;
+  return record(out, 'bceWithLogits', inputs, (g) => backward(g, gScale));
 }
 
 /** Mean squared error: (a − b)² elementwise, then the reduction. */
