@@ -587,9 +587,15 @@ export interface KernelTime {
   launches: number;
 }
 
-/** The pipeline cache's key of a kernel. */
+/**
+ * The pipeline cache's key of a kernel: shader, entry, substitutions and constants, joined by control characters that
+ * WGSL text cannot contain (so no two kernels share a key). Built on every launch: plain concatenation, no JSON.
+ */
 function pipelineKey(k: Kernel): string {
-  return `${k.shader}|${k.entry ?? 'main'}|${JSON.stringify(k.subs ?? {})}|${JSON.stringify(k.constants ?? {})}`;
+  let key = k.shader + '\u0001' + (k.entry ?? 'main');
+  if (k.subs) for (const name in k.subs) key += '\u0002' + name + '\u0003' + k.subs[name];
+  if (k.constants) for (const name in k.constants) key += '\u0004' + name + '\u0003' + String(k.constants[name]);
+  return key;
 }
 
 /** A readable name for a launch: shader, entry point, and the op expression of templated shaders. */
