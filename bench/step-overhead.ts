@@ -11,8 +11,9 @@
  *       writes bench/results/step-overhead.{json,md}
  *
  * Host milliseconds are the synchronous part of each step (recording launches, writing uniforms, submitting) up to
- * its first wait for the GPU: the median over the steps of a process, then the median over a tree's rounds. The
- * machine's speed drifts, so only rounds interleaved in one run compare.
+ * its first wait for the GPU, as wall time and as the process's CPU time over it: the median over the steps of a
+ * process, then the median over a tree's rounds. The machine's speed drifts and other work preempts the wall time,
+ * so only rounds interleaved in one run compare.
  */
 import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
@@ -31,6 +32,8 @@ interface Overhead {
   launches: number;
   submits: number;
   hostMs: number;
+  /** The process's CPU milliseconds over the same part (the GPU is idle then: the step before was awaited). */
+  hostCpuMs: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -42,10 +45,14 @@ async function measure(step: () => Promise<unknown>, steps: number): Promise<Ove
   await e.sync();
   const before = e.stats();
   const host: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const done = step();
     host.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
     await done;
   }
   const after = e.stats();
@@ -53,6 +60,7 @@ async function measure(step: () => Promise<unknown>, steps: number): Promise<Ove
     launches: (after.dispatches - before.dispatches) / steps,
     submits: (after.submits - before.submits) / steps,
     hostMs: median(host),
+    hostCpuMs: median(cpu),
   };
 }
 
@@ -122,6 +130,11 @@ async function compare(other: string, rounds: number, steps: number): Promise<vo
     submits: runs[name][0][w].submits,
     hostMs: median(runs[name].map((x) => x[w].hostMs)),
     hostMsRange: [Math.min(...runs[name].map((x) => x[w].hostMs)), Math.max(...runs[name].map((x) => x[w].hostMs))],
+    hostCpuMs: median(runs[name].map((x) => x[w].hostCpuMs)),
+    hostCpuMsRange: [
+      Math.min(...runs[name].map((x) => x[w].hostCpuMs)),
+      Math.max(...runs[name].map((x) => x[w].hostCpuMs)),
+    ],
   });
   const result = {
     started,
@@ -163,7 +176,8 @@ function render(r: {
       const s = t[w];
       rows.push(
         `| ${label} | ${name} (${t.commit}${t.dirty ? ', uncommitted changes' : ''}) | ${s.launches} | ${s.submits} | ` +
-          `${s.hostMs.toFixed(2)} (${s.hostMsRange.map((x) => x.toFixed(2)).join('–')}) |`,
+          `${s.hostMs.toFixed(2)} (${s.hostMsRange.map((x) => x.toFixed(2)).join('–')}) | ` +
+          `${s.hostCpuMs.toFixed(2)} (${s.hostCpuMsRange.map((x) => x.toFixed(2)).join('–')}) |`,
       );
     }
   return [
@@ -172,16 +186,24 @@ function render(r: {
     `Written by \`npx tsx bench/step-overhead.ts --compare DIR\` (${r.started} – ${r.finished}, lavapipe, load average ` +
       `${r.loadAverage.map((x) => x.toFixed(2)).join('–')}). Each checkout measured in its own process, alternating, ` +
       `${r.rounds} rounds of ${r.stepsPerRound} steps; host ms: the median step of a process, then the median (and ` +
-      'range) over the rounds. The DCGAN counts launches with the GPU dispatch rule (4e10 FLOPs per conv dispatch).',
+      "range) over the rounds, as wall time and as the process's CPU time (less sensitive to other work on the " +
+      'machine). The DCGAN counts launches with the GPU dispatch rule (4e10 FLOPs per conv dispatch).',
     '',
-    '| workload | checkout | launches / step | submits / step | host ms / step |',
-    '|---|---|---|---|---|',
+    '| workload | checkout | launches / step | submits / step | host ms / step (wall) | host ms / step (CPU) |',
+    '|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');
 }
 
-type Summary = { launches: number; submits: number; hostMs: number; hostMsRange: number[] };
+type Summary = {
+  launches: number;
+  submits: number;
+  hostMs: number;
+  hostMsRange: number[];
+  hostCpuMs: number;
+  hostCpuMsRange: number[];
+};
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const other = cliArg('compare', '');
