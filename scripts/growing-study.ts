@@ -223,6 +223,13 @@ interface PlanRun extends TrainRecord {
   /** G's channels per stage (4×4 first), read from the run's checkpoint (its to_rgb weights' shapes) */
   stageWidths: number[];
   grids: string[];
+  /** D's loss in the run's log.jsonl: on how many steps it was 0 (D wins outright under a hinge), its mean over the last 50 */
+  dLoss?: DLossStats;
+}
+interface DLossStats {
+  steps: number;
+  zeroSteps: number;
+  meanLast50: number;
 }
 interface Results {
   about: string;
@@ -507,6 +514,40 @@ function stageWidthsOf(checkpoint: string): number[] {
   return out;
 }
 
+/** D's loss over a run folder's log.jsonl, or null without one. */
+function dLossStats(out: string): DLossStats | null {
+  const path = join(out, 'log.jsonl');
+  if (!existsSync(path)) return null;
+  const losses = readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { lossD: number }).lossD);
+  const last = losses.slice(-50);
+  return {
+    steps: losses.length,
+    zeroSteps: losses.filter((x) => x === 0).length,
+    meanLast50: r3(last.reduce((a, b) => a + b, 0) / last.length),
+  };
+}
+
+/** A plan-quality run's folder name. */
+const planRunName = (r: { model: string; size: number; label: string; seed: number }) =>
+  `plan-${r.model}-${r.size}-${slug(r.label)}-seed${r.seed}`;
+
+/** Fills the D-loss statistics of the plan-quality runs that lack them from their folders under `runs` (log.jsonl). */
+function planDStats(argv: string[]): void {
+  const runs = resolve(flag(argv, 'runs') ?? RUNS);
+  const res = readResults();
+  for (const r of res.planRuns ?? []) {
+    if (r.dLoss) continue;
+    const st = dLossStats(join(runs, planRunName(r)));
+    if (st) r.dLoss = st;
+    console.log(`${planRunName(r)}: ${st ? JSON.stringify(st) : 'no log.jsonl'}`);
+  }
+  writeResults(res);
+}
+
 /** `train` arguments of a plan-quality run: the growing recipe, the model's default width, fixed steps. */
 function planArgs(
   model: string,
@@ -548,7 +589,7 @@ async function planQualityPhase(argv: string[]): Promise<void> {
     if (model !== 'progan' && model !== 'msggan') throw new Error(`plan-quality: ${model} is not a growing model`);
     const lrD = lrDFlag ? Number(lrDFlag) : RECIPES[model].lrD;
     const grow = model === 'progan' ? Math.max(BATCH, Math.floor((GROWN_BY * steps) / (2 * K(size))) * BATCH) : null;
-    const name = `plan-${model}-${size}-${slug(label)}-seed${seed}`;
+    const name = planRunName({ model, size, label, seed });
     const out = join(RUNS, name);
     rmSync(out, { recursive: true, force: true });
     mkdirSync(RUNS, { recursive: true });
@@ -571,6 +612,7 @@ async function planQualityPhase(argv: string[]): Promise<void> {
       stageWidths: existsSync(ckpt) ? stageWidthsOf(ckpt) : [],
       ...rec,
       grids: copyPlanGrid(out, name),
+      ...(dLossStats(out) ? { dLoss: dLossStats(out)! } : {}),
     };
     const res = readResults();
     (res.planRuns ??= []).push(run);
@@ -814,14 +856,15 @@ function planSection(res: Results): string[] {
     L.push(
       '### The earlier default against the current one on the emoji, in the same steps',
       '',
-      'Each run trained by `train` on the emoji at batch 16 with the growing recipe below, the same number of steps for the',
-      'earlier and the current default of a model (progan’s last stage at α = 1 from 40% of them), scored twice along the',
-      'run as `eval` scores (2,000 samples of the G average; the trained G’s distance beside it). The earlier default ran',
-      'from a snapshot of the commit before the plan changed (engine column). The wall time is the whole `train` process',
-      'under `nice -n 10` on the shared machine, only for the record.',
+      `Each run trained by \`train\` on the emoji at batch ${BATCH} with the growing recipe (${res.recipes.progan.note}), the same`,
+      `number of steps for the earlier and the current default of a model (progan’s last stage at α = 1 from ${100 * GROWN_BY}% of them),`,
+      `scored ${POINTS} times along the run as \`eval\` scores (2,000 samples of the G average; the trained G’s distance beside it).`,
+      'The earlier default ran from a snapshot of the commit before the plan changed (engine column). “D loss 0” counts the',
+      'steps on which D’s relativistic hinge loss was 0 (D won outright). The wall time is the whole `train` process under',
+      '`nice -n 10` on the shared machine, only for the record.',
       '',
-      '| run | model | size | seed | width | channels per stage, 4×4 first | lr D | steps | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run | wall time | load average | engine |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| run | model | size | seed | width | channels per stage, 4×4 first | lr D | steps | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run | D loss 0 | mean D loss, last 50 steps | wall time | load average | engine |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const r of runs) {
       const e = r.evals.at(-1);
@@ -830,6 +873,7 @@ function planSection(res: Results): string[] {
           (e
             ? `${e.coverage}/${e.classes ?? 10} | ${f1(100 * e.confidentRate)}% | ${f2(e.fd)} | ${e.fdTrainedG !== undefined ? f2(e.fdTrainedG) : '—'} | ${r.evals.map((x) => `${x.step}: ${f1(x.fd)}`).join(', ')} | `
             : `— | — | — | — | failed (exit ${r.exitCode}) | `) +
+          `${r.dLoss ? `${r.dLoss.zeroSteps} of ${r.dLoss.steps}` : '—'} | ${r.dLoss ? f2(r.dLoss.meanLast50) : '—'} | ` +
           `${minutes(r.wallSeconds)} | ${r.loadavgBefore[0]} → ${r.loadavgAfter[0]} | ${r.engine.slice(0, 7)} |`,
       );
     }
@@ -848,11 +892,16 @@ function planSection(res: Results): string[] {
       const b = last('current default', r.model, r.size, r.seed);
       if (!a || !b) continue;
       const [ea, eb] = [a.evals.at(-1)!, b.evals.at(-1)!];
-      const d = (100 * (eb.fd - ea.fd)) / ea.fd;
+      const pct = (x: number, y: number) => `${x <= y ? '−' : '+'}${f1(Math.abs((100 * (x - y)) / y))}%`;
+      const ahead = eb.fd <= ea.fd;
+      const ta = ea.fdTrainedG ?? NaN;
+      const tb = eb.fdTrainedG ?? NaN;
       L.push(
-        `**${r.model} at ${r.size} px, seed ${r.seed}, ${b.steps} steps:** the current default ${d <= 0 ? 'is ahead' : 'is behind'} — FD of the G average ` +
-          `${f2(eb.fd)} against ${f2(ea.fd)} (${d <= 0 ? '' : '+'}${f1(d)}%), trained G ${f2(eb.fdTrainedG ?? NaN)} against ${f2(ea.fdTrainedG ?? NaN)}; ` +
-          `coverage ${eb.coverage}/${eb.classes ?? 10} against ${ea.coverage}/${ea.classes ?? 10}.`,
+        `**${r.model} at ${r.size} px, seed ${r.seed}, ${b.steps} steps:** on the G average (the sampled generator) the current ` +
+          `default is ${ahead ? 'ahead' : 'behind'}, FD ${f2(eb.fd)} against ${f2(ea.fd)} (${pct(eb.fd, ea.fd)}); the trained G’s FD ` +
+          `${tb <= ta === ahead ? 'ranks them the same way' : 'ranks them the other way'}, ${f2(tb)} against ${f2(ta)} (${pct(tb, ta)}); ` +
+          `coverage ${eb.coverage}/${eb.classes ?? 10} against ${ea.coverage}/${ea.classes ?? 10}; D’s loss 0 on ` +
+          `${b.dLoss?.zeroSteps ?? '?'} steps against ${a.dLoss?.zeroSteps ?? '?'}. One seed of a short run each: a sign, not a ranking.`,
         '',
       );
     }
@@ -1019,6 +1068,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'speed') await speedPhase(argv.slice(1));
   else if (cmd === 'quality') await qualityPhase(argv.slice(1));
   else if (cmd === 'plan-quality') await planQualityPhase(argv.slice(1));
+  else if (cmd === 'plan-dstats') planDStats(argv.slice(1));
   else if (cmd !== 'render')
     throw new Error('usage: growing-study.ts speed | quality | plan-quality | render [options]');
   render();
