@@ -4,15 +4,18 @@
  *
  *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts speed [--rounds 3] [--images 48] [--sizes 32,64] [--widths 16]
  *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts quality --budget-s 900 [--models dcgan32,progan,msggan] [--seed 1] [--nice 10]
+ *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts plan-quality [--models progan,msggan] [--steps 300] [--size 32] [--seed 1] [--tree DIR] [--label L] [--lr-d X]
+ *   npx tsx scripts/growing-study.ts plan-dstats [--runs DIR]
  *   npx tsx scripts/growing-study.ts render
  *
  * The method is scripts/recipe-study.ts's (its header says why):
  *
  *  - `speed`: the training step of every candidate in ONE process, interleaved over rounds (scripts/study-kit.ts),
- *    timed as `train` runs it, at one batch size (BATCH) for all. At 32 px on data/emoji-32: dcgan32, msggan, and
- *    progan at each of its phases (stage s at α = 1, and mid-fade, α ≈ 0.5, for s ≥ 1), so its speed over a whole
- *    run follows from its growth schedule. At 64 px on data/emoji-64: dcgan64, msggan, and progan at its last
- *    stage (64×64, α = 1) and mid-fade into it. A progan trainer is put at a phase by its step counter (a run's
+ *    timed as `train` runs it, at one batch size (BATCH) for all: at 32 px on data/emoji-32 dcgan32, at 64 px on
+ *    data/emoji-64 dcgan64, and msggan, and progan at each of its phases (stage s at α = 1, and mid-fade, α ≈ 0.5,
+ *    for s ≥ 1), so its cost over a whole run follows from its growth schedule. Each sample is timed in wall time and
+ *    in the process's CPU time; each class's conv GFLOP per step and channel plan are recorded. (Measurements before
+ *    the channel plan timed only progan's last stage at 64 px.) A progan trainer is put at a phase by its step counter (a run's
  *    stage and α are a function of step·batch and --grow-images alone). `--widths W,…` also times msggan and
  *    progan's last stage at those --width values (the table's other rows are at the models' default widths).
  *  - `quality`: each 32 px model trained by `train` (a separate process, `nice`) for the steps its median speed fits
@@ -20,6 +23,10 @@
  *    speed, and --grow-images is chosen so the last stage is at full strength by GROWN_BY of the budget. Scored POINTS
  *    times along the run with --eval-every (the last at the last step). Budgeted in steps, so the machine's load
  *    changes only how long a run takes, not what it measures. Each run's grids are copied into docs/gan/growing/.
+ *  - `plan-quality`: the channel plan's quality check: each growing model trained by `train` for a fixed number of
+ *    steps at its default width with the growing recipe, from this tree ('current default') or from --tree, a
+ *    snapshot of the commit before the plan changed with an ENGINE_COMMIT file ('earlier default'); the run's channels
+ *    per stage read from its checkpoint. `plan-dstats` fills in D's zero-loss steps from run folders elsewhere.
  *  - `render`: docs/gan/growing/README.md from docs/gan/growing/results.json (which the phases append to); the
  *    latest runs' grids copied again where their run folders are still here.
  */
