@@ -142,7 +142,10 @@ function backwardOf(make: (randn: Randn) => Tensor[], op: (t: Tensor[]) => Tenso
     return {
       run: () =>
         noGrad(() => {
-          const grads = node.backward(g);
+          const grads = node.backward(
+            g,
+            node.inputs.map(() => null),
+          );
           grads.forEach((t, i) => {
             if (i !== wrt) t?.dispose();
           });

@@ -26,6 +26,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> P: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+override ACCUMULATE: bool = false;   // one chunk: add the sums into what `partial` holds (a gradient there)
 
 const WG = 64u;
 const TM = {{TM}}u;
@@ -98,7 +99,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let base = chunk * u.pC * columns;
   for (var m = 0u; m < TM; m++) {
     for (var t = 0u; t < TC; t++) {
-      if (m0 + m < u.pC && liveCol[t]) { partial[base + (m0 + m) * columns + colBase + t * WG] = acc[m][t]; }
+      if (m0 + m < u.pC && liveCol[t]) {
+        let k = base + (m0 + m) * columns + colBase + t * WG;
+        if (ACCUMULATE) { partial[k] = partial[k] + acc[m][t]; } else { partial[k] = acc[m][t]; }
+      }
     }
   }
 }

@@ -34,6 +34,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> P: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+override ACCUMULATE: bool = false;   // one chunk: add the sums into what `partial` holds (a gradient there)
 
 const TILE_M = {{TILE_M}}u;   // rows m (channels of P) per workgroup (64, or 16 for narrow P)
 const TILE_N = 64u;           // im2col columns per workgroup
@@ -118,7 +119,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     if (m >= u.pC) { break; }
     for (var j = 0u; j < PER; j++) {
       let col = col0 + lid.x + j * WG_N;
-      if (col < columns) { partial[base + m * columns + col] = acc[i][j]; }
+      if (col < columns) {
+        let k = base + m * columns + col;
+        if (ACCUMULATE) { partial[k] = partial[k] + acc[i][j]; } else { partial[k] = acc[i][j]; }
+      }
     }
   }
 }

@@ -24,6 +24,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
+override ACCUMULATE: bool = false;   // Y[o] += the sum (scale 1): a gradient added into one already held
+
 fn combine(a: f32, b: f32) -> f32 { return {{COMBINE}}; }
 
 fn kept_base(o: u32) -> u32 {
@@ -58,7 +60,7 @@ fn per_thread(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
   let base = kept_base(o);
   var acc = {{IDENTITY}};
   for (var r = 0u; r < u.redSize; r++) { acc = combine(acc, X[base + red_offset(r)]); }
-  Y[o] = acc * u.scale;
+  if (ACCUMULATE) { Y[o] = Y[o] + acc; } else { Y[o] = acc * u.scale; }
 }
 
 var<workgroup> partial: array<f32, 64>;
@@ -77,5 +79,7 @@ fn per_workgroup(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
     if (li < s) { partial[li] = combine(partial[li], partial[li + s]); }
     workgroupBarrier();
   }
-  if (li == 0u) { Y[o] = partial[0] * u.scale; }
+  if (li == 0u) {
+    if (ACCUMULATE) { Y[o] = Y[o] + partial[0]; } else { Y[o] = partial[0] * u.scale; }
+  }
 }

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { Tensor } from '../src/tensor/index.ts';
+import { Tensor, tidy, engine } from '../src/tensor/index.ts';
+import { kernelLabel } from '../src/tensor/engine.ts';
 import {
   conv2d,
   convTranspose2d,
@@ -7,6 +8,7 @@ import {
   convTranspose2dOutputSize,
   convTiles,
   convWork,
+  setConvVersion,
 } from '../src/tensor/conv.ts';
 import { convForwardFlops, convGradInputFlops, convGradWeightFlops, type ConvLayerShape } from '../bench/harness.ts';
 import { useEngine, randomArray, expectClose, size } from './helpers.ts';
@@ -202,4 +204,97 @@ describe('convWork: the FLOPs of the conv passes launched', () => {
       }
     });
   }
+});
+
+describe('a weight used twice: the second weight gradient is added into the first in place', () => {
+  // Small batches sum in one chunk (the kernel adds in); large ones in several (the reduction adds in).
+  const cases = [
+    { name: 'conv, one chunk', transposed: false, x: [1, 3, 5, 5], w: [4, 3, 3, 3], stride: 1, padding: 1 },
+    { name: 'conv, split chunks', transposed: false, x: [8, 16, 14, 14], w: [32, 16, 4, 4], stride: 2, padding: 1 },
+    { name: 'convT, split chunks', transposed: true, x: [8, 16, 7, 7], w: [16, 8, 4, 4], stride: 2, padding: 1 },
+  ];
+  for (const version of ['register', 'tiled'] as const)
+    for (const c of cases)
+      it(`${c.name}, ${version} kernels: the same bits as a separate add, no add launched, matching float64`, async () => {
+        setConvVersion(version);
+        try {
+          const xs = [1, 2].map((s) => Float32Array.from(randomArray(size(c.x), s)));
+          // the loss weights each branch's output by fixed random values r_k, so that dL/dy_k = r_k
+          const rOf = (k: number, n: number) => Float32Array.from(randomArray(n, 3 + k));
+          const wData = Float32Array.from(randomArray(size(c.w), 5));
+          const op = (x: Tensor, w: Tensor) =>
+            c.transposed
+              ? convTranspose2d(x, w, null, { stride: c.stride, padding: c.padding })
+              : conv2d(x, w, null, { stride: c.stride, padding: c.padding });
+          /** loss = Σ op(x1, w)·r1 + Σ op(x2, w)·r2, backward together (`together`) or branch by branch (leaf adds). */
+          const gradOfW = async (together: boolean) => {
+            const w = Tensor.fromArray(wData, c.w).requireGrad();
+            const labels: string[] = [];
+            tidy(() => {
+              const branch = (k: number) => {
+                const y = op(Tensor.fromArray(xs[k], c.x), w);
+                const rk = Tensor.fromArray(rOf(k, y.size), y.shape);
+                return y.mul(rk).sum();
+              };
+              if (together) {
+                const loss = branch(0).add(branch(1));
+                engine().onLaunch = (k) => labels.push(kernelLabel(k));
+                try {
+                  loss.backward();
+                } finally {
+                  engine().onLaunch = null;
+                }
+              } else {
+                branch(0).backward();
+                branch(1).backward();
+              }
+              return [];
+            });
+            const g = await w.grad!.toArray();
+            w.zeroGrad();
+            w.dispose();
+            return { g, labels };
+          };
+          const together = await gradOfW(true);
+          const apart = await gradOfW(false);
+          expect(Array.from(together.g)).toEqual(Array.from(apart.g));
+          // two weight gradients, and no add of them: the second went into the first
+          expect(together.labels.filter((l) => l.startsWith('conv2d_weight_grad')).length).toBe(2);
+          expect(together.labels.filter((l) => l === 'binary(a + b)')).toEqual([]);
+          // float64: dW = Σ_k dW(x_k, r_k)
+          const ref = new Float64Array(size(c.w));
+          for (const k of [0, 1]) {
+            const xk = Float64Array.from(xs[k]);
+            const yShape = c.transposed
+              ? refConvT2dOutShape(
+                  { x: c.x as never, w: c.w as never },
+                  { stride: [c.stride, c.stride], padding: [c.padding, c.padding] },
+                )
+              : refConv2dOutShape(
+                  { x: c.x as never, w: c.w as never },
+                  { stride: [c.stride, c.stride], padding: [c.padding, c.padding] },
+                );
+            const dy = Float64Array.from(rOf(k, size(yShape)));
+            const grads = c.transposed
+              ? refConvTranspose2dGrads(
+                  xk,
+                  Float64Array.from(wData),
+                  dy,
+                  { x: c.x as never, w: c.w as never },
+                  { stride: [c.stride, c.stride], padding: [c.padding, c.padding] },
+                )
+              : refConv2dGrads(
+                  xk,
+                  Float64Array.from(wData),
+                  dy,
+                  { x: c.x as never, w: c.w as never },
+                  { stride: [c.stride, c.stride], padding: [c.padding, c.padding] },
+                );
+            grads.dw.forEach((v, i) => (ref[i] += v));
+          }
+          expectClose(together.g, ref, 1e-5, 'dW');
+        } finally {
+          setConvVersion(null);
+        }
+      });
 });

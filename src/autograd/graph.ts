@@ -56,6 +56,9 @@ export function backward(root: Tensor, grad?: Tensor): void {
   const order = reverseTopo(root);
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, grad ? clone(grad) : Tensor.fullLike(root, 1));
+  // Gradients held in `grads` that nothing else refers to (not the upstream gradient passed through, not a view):
+  // the ones a node may add into in place (GradNode.backward's `into`).
+  const owned = new Set<Tensor>();
   try {
     // Gradient computation itself is not recorded.
     noGrad(() => {
@@ -63,19 +66,25 @@ export function backward(root: Tensor, grad?: Tensor): void {
         const g = grads.get(t);
         if (!g) continue;
         grads.delete(t);
+        owned.delete(g);
         const node = t.gradNode;
         if (!node) {
           // A leaf: hand the gradient over (it survives any tidy scope).
           accumulateGrad(t, g);
           continue;
         }
-        const inputGrads = node.backward(g);
+        const into = node.inputs.map((input) => {
+          const held = grads.get(input);
+          const once = node.inputs.indexOf(input) === node.inputs.lastIndexOf(input);
+          return held && once && owned.has(held) ? held : null;
+        });
+        const inputGrads = node.backward(g, into);
         if (t.retainsGrad) accumulateGrad(t, g);
         else g.dispose();
         node.inputs.forEach((input, i) => {
           const ig = inputGrads[i];
           if (!ig || !input.requiresGrad) {
-            ig?.dispose();
+            if (ig !== into[i]) ig?.dispose();
             return;
           }
           if (ig.shape.join(',') !== input.shape.join(',')) {
@@ -83,12 +92,20 @@ export function backward(root: Tensor, grad?: Tensor): void {
               `Internal error: ${node.op} backward gave a gradient of shape [${ig.shape}] for an input of shape [${input.shape}]`,
             );
           }
+          if (ig === into[i] && ig !== null) return; // the op added its gradient into the one held
           const prevG = grads.get(input);
           if (prevG) {
-            grads.set(input, add(prevG, ig));
+            const sum = add(prevG, ig);
+            grads.set(input, sum);
+            owned.delete(prevG);
+            owned.add(sum);
             prevG.dispose();
             ig.dispose();
-          } else grads.set(input, ig);
+          } else {
+            grads.set(input, ig);
+            const alone = ig !== g && !ig.sharesStorage && inputGrads.indexOf(ig) === inputGrads.lastIndexOf(ig);
+            if (alone) owned.add(ig);
+          }
         });
       }
     });

@@ -27,6 +27,7 @@ import { Tensor } from './tensor.ts';
 import { record } from '../autograd/record.ts';
 import { sum, add, reshape, matmul } from './ops.ts';
 import { launchMatmul } from './matmul.ts';
+import { reduceRaw } from './reduce-kernel.ts';
 import { formatShape } from './shape.ts';
 import { chooseKernel, registerTunedKernels, tuningEnabled, type TuneProblem } from './autotune.ts';
 import { SHADERS } from '../shaders.gen.ts';
@@ -519,10 +520,10 @@ function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias
  * Runs conv2d_weight_grad.wgsl (or its _tiled version): dW[m, c, i, j] = Σ P[n,m,oh,ow] · G[n,c, oh·s−p+i·d, ow·s−p+j·d], P at the conv
  * output resolution (Ho, Wo), G at the conv input resolution (H, W). Returns [pC, gC, kh, kw].
  */
-function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor): Tensor {
+function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor, into: Tensor | null = null): Tensor {
   const [pC, gC] = [P.shape[1], G.shape[1]];
   convWork.flops += passFlops(geo);
-  if (pC * gC * geo.kh * geo.kw === 0) return Tensor.empty([pC, gC, geo.kh, geo.kw]);
+  if (pC * gC * geo.kh * geo.kw === 0) return into ?? Tensor.empty([pC, gC, geo.kh, geo.kw]);
   const version = pickConv(`conv.wgrad|${geometryKey(geo)}`, pC, convTiles.wgradTM, 'wgrad', () => {
     const p = Tensor.zeros(P.shape);
     const g = Tensor.zeros(G.shape);
@@ -531,11 +532,22 @@ function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor): Tensor {
       dispose: () => [p, g].forEach((t) => t.dispose()),
     };
   });
-  return weightGradWith(geo, P, G, version);
+  return weightGradWith(geo, P, G, version, into);
 }
 
-/** weightGrad with a given kernel version. */
-function weightGradWith(geo: ConvGeometry, P: Tensor, G: Tensor, version: ConvVersion): Tensor {
+/**
+ * weightGrad with a given kernel version. With `into` (a gradient already held for the same weight: one used twice,
+ * as D's on the real and the fake batch), the result is added into it in place — by the kernel itself (ACCUMULATE)
+ * when one chunk covers the sum, else by the reduction of the chunks — and `into` is returned: the same
+ * into + dW, rounded once, that a separate add would give.
+ */
+function weightGradWith(
+  geo: ConvGeometry,
+  P: Tensor,
+  G: Tensor,
+  version: ConvVersion,
+  into: Tensor | null = null,
+): Tensor {
   const pC = P.shape[1];
   const gC = G.shape[1];
   const taps = geo.kh * geo.kw;
@@ -544,9 +556,12 @@ function weightGradWith(geo: ConvGeometry, P: Tensor, G: Tensor, version: ConvVe
   // tiled kernel, TM × 64 staged through workgroup memory.
   const { tiled, TM } = convTile(version, pC, convTiles.wgradTM, 'wgrad');
   const TC = tiled ? 1 : laneTile(convTiles.wgradTC, TM, columns);
-  const kernel: Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_tiled' } = tiled
-    ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) } }
-    : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) } };
+  const kernelOf = (accumulate: boolean): Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_tiled' } => {
+    const constants = accumulate ? { ACCUMULATE: true } : undefined;
+    return tiled
+      ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) }, constants }
+      : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) }, constants };
+  };
   const mBlocks = Math.ceil(pC / TM);
   const colGroups = Math.ceil(columns / (64 * TC));
   const K = geo.N * geo.Ho * geo.Wo;
@@ -558,7 +573,10 @@ function weightGradWith(geo: ConvGeometry, P: Tensor, G: Tensor, version: ConvVe
   const pixelsPerChunk = Math.ceil(K / chunks);
   const usedChunks = Math.ceil(K / pixelsPerChunk);
   const shape = [pC, gC, geo.kh, geo.kw];
-  const partial = Tensor.empty(usedChunks > 1 ? [usedChunks, ...shape] : shape);
+  // One chunk with `into`: the kernel adds its sums into it; several: chunk sums first, added in by the reduction.
+  const direct = usedChunks === 1 && into !== null;
+  const kernel = kernelOf(direct);
+  const partial = direct ? into : Tensor.empty(usedChunks > 1 ? [usedChunks, ...shape] : shape);
   if (partial.size === 0) return partial;
   const unitFlops = 2 * pixelsPerChunk * TM * columns;
   for (const [z0, nz, m0, nm] of launchRanges(usedChunks, mBlocks, unitFlops)) {
@@ -580,7 +598,7 @@ function weightGradWith(geo: ConvGeometry, P: Tensor, G: Tensor, version: ConvVe
     engine().launch(kernel, { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [colGroups, nm, nz] });
   }
   if (usedChunks === 1) return partial;
-  const total = sum(partial, 0);
+  const total = into ? reduceRaw(partial, [0], 'sum', 1, into) : sum(partial, 0);
   partial.dispose();
   return total;
 }
@@ -634,9 +652,9 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   const b = bias ?? null;
   const out = gatherConv(geo, x, w, b, false);
   const inputs = b ? [x, w, b] : [x, w];
-  return record(out, op, inputs, (dy) => [
+  return record(out, op, inputs, (dy, into) => [
     x.requiresGrad ? gatherConv(geo, dy, w, null, true) : null,
-    w.requiresGrad ? weightGrad(geo, dy, x) : null,
+    w.requiresGrad ? weightGrad(geo, dy, x, into[1] ?? null) : null,
     ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
   ]);
 }
@@ -688,9 +706,9 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   const b = bias ?? null;
   const out = gatherConv(geo, x, w, b, true);
   const inputs = b ? [x, w, b] : [x, w];
-  return record(out, op, inputs, (dy) => [
+  return record(out, op, inputs, (dy, into) => [
     x.requiresGrad ? gatherConv(geo, dy, w, null, false) : null,
-    w.requiresGrad ? weightGrad(geo, x, dy) : null,
+    w.requiresGrad ? weightGrad(geo, x, dy, into[1] ?? null) : null,
     ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
   ]);
 }

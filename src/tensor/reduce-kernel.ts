@@ -34,15 +34,18 @@ function reductionPlan(shape: Shape, axes: number[]) {
 }
 
 /** Sum (times `scale`) or max of `x` over the sorted `axes`, dropping them; not recorded by autograd. */
-export function reduceRaw(x: Tensor, axes: number[], op: 'sum' | 'max', scale: number): Tensor {
+export function reduceRaw(x: Tensor, axes: number[], op: 'sum' | 'max', scale: number, into?: Tensor): Tensor {
   const outShape = x.shape.filter((_, i) => !axes.includes(i));
-  const out = Tensor.empty(outShape);
+  if (into && !(op === 'sum' && scale === 1 && into.size === shapeSize(outShape)))
+    throw new Error(`reduceRaw: adding into a tensor takes a plain sum into ${formatShape(outShape)}`);
+  const out = into ?? Tensor.empty(outShape);
   if (out.size === 0) return out;
   const { kept, reduced } = reductionPlan(x.shape, axes);
   const redSize = shapeSize(reduced.shape);
   if (x.size === 0 || redSize === 0) {
     // Reducing an empty set: sum → 0; max has no identity.
     if (op === 'max') throw new Error(`max: cannot reduce over an empty dimension of shape ${formatShape(x.shape)}`);
+    if (into) return into;
     out.dispose();
     return Tensor.zeros(outShape);
   }
@@ -61,7 +64,12 @@ export function reduceRaw(x: Tensor, axes: number[], op: 'sum' | 'max', scale: n
   const subs =
     op === 'sum' ? { COMBINE: 'a + b', IDENTITY: '0.0' } : { COMBINE: 'max(a, b)', IDENTITY: '-3.4028234663852886e38' };
   engine().launch(
-    { shader: 'reduce', entry: perWorkgroup ? 'per_workgroup' : 'per_thread', subs },
+    {
+      shader: 'reduce',
+      entry: perWorkgroup ? 'per_workgroup' : 'per_thread',
+      subs,
+      constants: into ? { ACCUMULATE: true } : undefined,
+    },
     { params, buffers: [x.buffer, out.buffer], workgroups: perWorkgroup ? grid1d(out.size, 1) : grid1d(out.size, 256) },
   );
   return out;

@@ -17,8 +17,12 @@ export interface GradNode {
   /** Name of the op, for error messages and debugging. */
   op: string;
   inputs: Tensor[];
-  /** Gradient of the loss w.r.t. each input (null: that input needs none), given the output's gradient. */
-  backward: (grad: Tensor) => (Tensor | null)[];
+  /**
+   * Gradient of the loss w.r.t. each input (null: that input needs none), given the output's gradient. `into[i]`,
+   * when the walker offers one, is a gradient it already holds for input i and owns alone: an op may add its own
+   * gradient into it in place and return it (a weight used twice then costs no separate add); others ignore it.
+   */
+  backward: (grad: Tensor, into: readonly (Tensor | null)[]) => (Tensor | null)[];
 }
 
 class Storage {
@@ -189,6 +193,11 @@ export class Tensor {
       engine().write(this.buffer, data);
     }
     return this;
+  }
+
+  /** Whether another tensor (a reshaped view) shares this one's storage. */
+  get sharesStorage(): boolean {
+    return (this.storage?.refs ?? 1) > 1;
   }
 
   /** A new tensor of another shape sharing this one's storage (no copy). */
