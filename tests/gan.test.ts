@@ -467,9 +467,19 @@ describe('trainer', () => {
       width: 16,
       stageWidths: [128, 64, 32, 16],
     });
-    expect(checkGanSpec({ kind: 'progan', zDim: 8, channels: 1, size: 16, width: 4 })).toEqual(
+    expect(checkGanSpec({ kind: 'progan', zDim: 8, channels: 1, size: 16, width: 4, stageWidths: [16, 8, 4] })).toEqual(
       ganSpec('progan', { zDim: 8, channels: 1, size: 16, width: 4 }),
     );
+    // a checkpoint of the earlier channel plan (no stageWidths) or of another one: refused, naming the field
+    expect(() => checkGanSpec({ kind: 'progan', zDim: 8, channels: 1, size: 16, width: 4 }, 'a.safetensors')).toThrow(
+      'checkpoint a.safetensors: meta.model.stageWidths must be [16,8,4], the channel plan of width 4 at 16 px (a checkpoint without it was written under the earlier plan and cannot be loaded), got null',
+    );
+    expect(() =>
+      checkGanSpec(
+        { kind: 'msggan', zDim: 8, channels: 1, size: 16, width: 4, stageWidths: [8, 4, 4] },
+        'a.safetensors',
+      ),
+    ).toThrow('meta.model.stageWidths must be [16,8,4], the channel plan of width 4 at 16 px');
     expect(() => checkGanSpec({ kind: 'progan', zDim: 8, channels: 3, size: 12, width: 4 }, 'a.safetensors')).toThrow(
       'checkpoint a.safetensors: meta.model.size must be one of 8, 16, 32, 64, 128 for progan, got 12',
     );

@@ -105,6 +105,6 @@ export const MODEL_NUMBER_OPTIONS = {
     type: 'integer',
     min: 8,
     max: 512,
-    help: "dcgan32, dcgan64, progan, msggan: channels of the nets' narrowest hidden layers, next to the image (coarser layers have up to 8× as many) [64 for dcgan32/64, 32 for progan/msggan]",
+    help: "dcgan32, dcgan64, progan, msggan: channels of the nets' narrowest hidden layers, next to the image (coarser layers have up to 8× as many) [64 for dcgan32/64, 16 for progan/msggan]",
   },
 } as const satisfies Record<string, TrainNumberOption>;

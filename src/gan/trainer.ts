@@ -694,6 +694,12 @@ export function checkGanSpec(value: unknown, file?: string): GanSpec {
       `gives a weight of ${largest} values (zDim ${zDim}${hasWidth ? `, width ${width}` : ''}), more than the ${SPEC_LIMITS.weightValues} one buffer may hold`,
       hasWidth ? width : zDim,
     );
+  if (growing && JSON.stringify(m.stageWidths) !== JSON.stringify(spec.stageWidths))
+    bad(
+      'stageWidths',
+      `must be ${JSON.stringify(spec.stageWidths)}, the channel plan of width ${width} at ${spec.size} px (a checkpoint without it was written under the earlier plan and cannot be loaded)`,
+      m.stageWidths ?? null,
+    );
   const extra = Object.keys(m).filter((k) => !(k in spec));
   if (extra.length) bad(extra[0], `is not a field of a ${kind} model description`, m[extra[0]]);
   return spec;
