@@ -1,6 +1,8 @@
 // Bundles shaders/*.wgsl into src/shaders.gen.ts so that Node (tsx), vitest and the Vite browser
 // build all load kernels the same way: as plain string imports, no fs at run time.
 //
+// A line `// #include "lib/NAME.wgsl"` brings in shared code from shaders/lib/ (see withIncludes).
+//
 // It also reads each shader's `struct Params` (the uniform at @binding(0)) and writes, into the same file,
 // its byte layout under WGSL's uniform rules and a TypeScript type with one property per field. Launchers
 // build their parameter block by name with `shaderParams('conv2d_implicit_gemm', { srcC, srcH, … })`
@@ -66,6 +68,18 @@ function paramLayout(source, name) {
 
 const isPadding = (field) => field.name.startsWith('_');
 
+/**
+ * WGSL has no includes: a line `// #include "lib/NAME.wgsl"` (a comment, so the file alone still reads as WGSL) is
+ * replaced by that file of shaders/lib/, which holds code several shaders share (not kernels of their own).
+ */
+function withIncludes(source, file) {
+  return source.replace(/^\/\/ #include "(lib\/[\w-]+\.wgsl)"[^\n]*$/gm, (line, path) => {
+    const full = join(dir, path);
+    if (!existsSync(full)) throw new Error(`shaders/${file}: ${line.trim()}: no shaders/${path}`);
+    return `// ---- included from shaders/${path}\n${readFileSync(full, 'utf8').trimEnd()}\n// ---- end of shaders/${path}`;
+  });
+}
+
 /** The binding numbers of group 0 that have a read_write storage variable, ascending. */
 function writtenBindings(source) {
   const code = source.replace(/\/\/[^\n]*/g, '');
@@ -81,7 +95,7 @@ const layouts = [];
 const written = [];
 for (const f of files) {
   const name = f.replace(/\.wgsl$/, '');
-  const source = readFileSync(join(dir, f), 'utf8');
+  const source = withIncludes(readFileSync(join(dir, f), 'utf8'), f);
   out += `  ${JSON.stringify(name)}: ${JSON.stringify(source)},\n`;
   const layout = paramLayout(source, name);
   if (layout) layouts.push([name, layout]);

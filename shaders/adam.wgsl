@@ -60,19 +60,6 @@ fn adam(p: vec4<f32>, grad_in: vec4<f32>, m_in: vec4<f32>, v_in: vec4<f32>, k: u
   return Updated(p - u.step_size[k] * m / (sqrt(v) / u.bc2_sqrt[k] + u.eps), m, v);
 }
 
-/** The slot an invocation's workgroup serves and the index of its group of 4 elements there. */
-struct Work { slot: u32, j: u32 }
-
-fn work_of(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> Work {
-  let w = wg.y * nwg.x + wg.x;
-  var k = 0u;
-  while (k < 3u && w >= u.start[k + 1u]) { k++; }
-  return Work(k, (w - u.start[k]) * 256u + li);
-}
-
-/** How many of the 4 elements of group j lie inside a parameter of n elements (0 past its end). */
-fn lanes(j: u32, n: u32) -> u32 { return min(4u, max(4u * j, n) - 4u * j); }
-
 fn update0(j: u32) {
   let n = lanes(j, u.n[0]);
   if (n == 0u) { return; }
@@ -105,34 +92,4 @@ fn update3(j: u32) {
   for (var c = 0u; c < n; c++) { param3[j][c] = r.p[c]; exp_avg3[j][c] = r.m[c]; exp_avg_sq3[j][c] = r.v[c]; }
 }
 
-@compute @workgroup_size(256)
-fn slots1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) li: u32) {
-  update0(work_of(wg, nwg, li).j);
-}
-
-@compute @workgroup_size(256)
-fn slots2(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) li: u32) {
-  let w = work_of(wg, nwg, li);
-  if (w.slot == 0u) { update0(w.j); } else { update1(w.j); }
-}
-
-@compute @workgroup_size(256)
-fn slots3(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) li: u32) {
-  let w = work_of(wg, nwg, li);
-  if (w.slot == 0u) { update0(w.j); } else if (w.slot == 1u) { update1(w.j); } else { update2(w.j); }
-}
-
-@compute @workgroup_size(256)
-fn slots4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) li: u32) {
-  let w = work_of(wg, nwg, li);
-  switch (w.slot) {
-    case 0u: { update0(w.j); }
-    case 1u: { update1(w.j); }
-    case 2u: { update2(w.j); }
-    default: { update3(w.j); }
-  }
-}
+// #include "lib/slots.wgsl" — the entry points slots1 … slots4 over update0 … update3, and lanes()

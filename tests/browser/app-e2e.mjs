@@ -42,6 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { launchChromium, CHROMIUM } from './chromium.mjs';
 import { serveDir } from './serve.mjs';
+import { openPage } from './open-page.mjs';
 import { ganWalkChecks } from './gan-walk-e2e.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -179,23 +180,6 @@ const gridCells = (page, id, side) =>
     },
     side,
   );
-async function openPage(browser, url) {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(180_000);
-  // Every console error and uncaught error of the page, kept for checks that expect none.
-  page.errors = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    page.errors.push(m.text());
-    console.error('    [page]', m.text());
-  });
-  page.on('pageerror', (e) => {
-    page.errors.push(e.message);
-    console.error('    [page error]', e.message);
-  });
-  await page.goto(url);
-  return page;
-}
 const shot = async (page, name) => {
   if (screenshots) await page.screenshot({ path: join(screenshots, name), fullPage: true });
 };

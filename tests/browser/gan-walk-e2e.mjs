@@ -8,15 +8,14 @@
 //     the chain (z3 → z4, then z4 → z5, …), drawing legs from G while training runs.
 //   - progan at 8 px: the walk at its stage (4 px blocks at stage 0, 8 px detail once stage 1 fades in); msggan: its
 //     largest scale; dcgan32 and the lesson DCGAN: their strips' sizes.
-// `ganWalkChecks` runs inside app-e2e.mjs's browser and server; `node tests/browser/gan-walk-e2e.mjs` (after
-// `. scripts/gpu-env.sh && npm run gen`) builds the app, serves it and runs the checks on their own
-// (WEB_E2E_ONLY=text as in app-e2e.mjs).
+// `ganWalkChecks` runs inside app-e2e.mjs's browser and server; to run it alone:
+// `. scripts/gpu-env.sh && WEB_E2E_ONLY='latent walk' node tests/browser/app-e2e.mjs`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
+import { openPage } from './open-page.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -56,20 +55,9 @@ async function walkShows(page, want) {
     { timeout: 240_000 },
   );
 }
-async function openPage(browser, url) {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(180_000);
-  page.errors = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    page.errors.push(m.text());
-    console.error('    [page]', m.text());
-  });
-  page.on('pageerror', (e) => {
-    page.errors.push(e.message);
-    console.error('    [page error]', e.message);
-  });
-  await page.goto(url);
+/** The GAN page, ready (./open-page.mjs collects its console errors). */
+async function openGanPage(browser, url) {
+  const page = await openPage(browser, url);
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.waitForSelector('body[data-ready="true"]');
   return page;
@@ -146,7 +134,7 @@ export async function ganWalkChecks({ browser, url, check, work }) {
   await check(
     'GAN page, latent walk: drawn at build and after steps in eval mode; the frame count keeps its end points; New end points; the same strips as the CLI sample --interpolate of the saved checkpoint; Animate walks on while training',
     async () => {
-      const page = await openPage(browser, `${url}/gan.html`);
+      const page = await openGanPage(browser, `${url}/gan.html`);
       await page.selectOption('#model', 'dense'); // the lesson's dense GAN: BatchNorm in G, fast on SwiftShader
       await page.fill('#batch', '16');
       await page.fill('#seed', '4');
@@ -270,7 +258,7 @@ export async function ganWalkChecks({ browser, url, check, work }) {
   await check(
     'GAN page, latent walk of progan (at its stage and fade), msggan (its largest scale), dcgan32 and the lesson DCGAN',
     async () => {
-      const page = await openPage(browser, `${url}/gan.html`);
+      const page = await openGanPage(browser, `${url}/gan.html`);
       await page.selectOption('#model', 'progan');
       await page.selectOption('#size', '8');
       await page.fill('#width', '8');
@@ -323,47 +311,4 @@ export async function ganWalkChecks({ browser, url, check, work }) {
       await page.close();
     },
   );
-}
-
-// On its own: build the app, serve it, run the checks, print the counts.
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { build } = await import('vite');
-  const { launchChromium } = await import('./chromium.mjs');
-  const { serveDir } = await import('./serve.mjs');
-  const outDir = join(root, '.tmp', 'web-e2e-walk-dist');
-  await build({
-    configFile: join(root, 'web', 'vite.config.ts'),
-    logLevel: 'warn',
-    build: { outDir, emptyOutDir: true },
-  });
-  const server = await serveDir(outDir);
-  const browser = await launchChromium();
-  const only = process.env.WEB_E2E_ONLY ?? '';
-  const results = [];
-  const check = async (name, fn) => {
-    if (!name.includes(only)) return;
-    const t0 = Date.now();
-    try {
-      await fn();
-      results.push({ name, ok: true });
-      console.log(`  ✓ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    } catch (e) {
-      results.push({ name, ok: false, error: String(e?.stack ?? e) });
-      console.log(`  ✗ ${name}: ${e?.message ?? e}`);
-    }
-  };
-  try {
-    await ganWalkChecks({ browser, url: server.url, check, work: mkdtempSync(join(tmpdir(), 'web-walk-')) });
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-  const failed = results.filter((r) => !r.ok).length;
-  mkdirSync(join(root, '.tmp'), { recursive: true });
-  writeFileSync(
-    join(root, '.tmp', 'web-e2e-walk.json'),
-    JSON.stringify({ passed: results.length - failed, failed, results }, null, 2),
-  );
-  console.log(`web e2e (latent walk): ${results.length - failed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
 }
