@@ -58,3 +58,8 @@ export function sgdStep(
     p[i] -= o.lr * d;
   }
 }
+
+/** One update of a weight average (nn/ema.ts emaUpdate): decay·average + (1 − decay)·current, elementwise. */
+export function emaStep(average: ArrayLike<number>, current: ArrayLike<number>, decay: number): Float64Array {
+  return Float64Array.from(average, (a, i) => decay * a + (1 - decay) * current[i]);
+}

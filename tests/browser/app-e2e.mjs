@@ -563,7 +563,10 @@ try {
       const big = join(work, 'progan-128.safetensors');
       writeFileSync(
         big,
-        editSafetensorsMeta(readFileSync(join(run, 'checkpoint.safetensors')), (m) => (m.model.size = 128)),
+        editSafetensorsMeta(readFileSync(join(run, 'checkpoint.safetensors')), (m) => {
+          m.model.size = 128;
+          m.model.stageWidths = [64, 64, 64, 32, 16, 8]; // the channel plan of width 8 at 128 px (src/gan/models.ts)
+        }),
       );
       await page.setInputFiles('#load', big);
       await page.waitForSelector('#banner.error:not([hidden])');

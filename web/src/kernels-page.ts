@@ -27,7 +27,7 @@ import {
   type ConvVersion,
 } from '../../src/tensor/index.ts';
 import { defaultMatmulVersion, setMatmulVersion, splitK, type MatmulVersion } from '../../src/tensor/matmul.ts';
-import { Adam, SGD } from '../../src/nn/index.ts';
+import { Adam, SGD, Linear, emaUpdate } from '../../src/nn/index.ts';
 import { SHADERS } from '../../src/shaders.gen.ts';
 import { Rng } from '../../src/data/dataset.ts';
 import * as convRef from '../../src/reference/conv.ts';
@@ -39,7 +39,7 @@ import * as poolRef from '../../src/reference/pool.ts';
 import * as optimRef from '../../src/reference/optim.ts';
 import * as finiteRef from '../../src/reference/finite.ts';
 import * as ganOpsRef from '../../src/reference/gan-ops.ts';
-import { pixelNorm, minibatchStddev, fade } from '../../src/tensor/gan-ops.ts';
+import { pixelNorm, minibatchStddev, fade, ganStepStats } from '../../src/tensor/gan-ops.ts';
 import { nonFiniteCounts } from '../../src/tensor/finite.ts';
 import { $, h, navBar, startGpu, banner, errorText } from './common.ts';
 
@@ -462,6 +462,62 @@ const EXPERIMENTS: Record<string, Experiment> = {
   },
   adam: optimizerExperiment('adam'),
   sgd: optimizerExperiment('sgd'),
+  ema: {
+    call: 'emaUpdate(average, current, decay): the weight average of a module with one parameter',
+    fields: [
+      { key: 'n', label: 'elements', value: 1000 },
+      { key: 'decay', label: 'decay', value: 0.95, rule: { min: 0, max: 0.9999 } },
+    ],
+    prepare(v, random) {
+      const n = num(v, 'n');
+      const decay = num(v, 'decay');
+      const a = random(n);
+      const c = random(n);
+      return {
+        inputs: () => [Tensor.fromArray(a, [1, n]), Tensor.fromArray(c, [1, n])],
+        op: ([at, ct]) => {
+          const [average, current] = [new Linear(n, 1, false), new Linear(n, 1, false)];
+          average.namedParameters()[0][1].assign(at);
+          current.namedParameters()[0][1].assign(ct);
+          emaUpdate(average, current, decay);
+          const out = average.namedParameters()[0][1].clone();
+          average.dispose();
+          current.dispose();
+          return out;
+        },
+        reference: () => optimRef.emaStep(a, c, decay),
+        shape: [1, n],
+        describe: `average and current weights [1, ${n}], uniform in [-1, 1)`,
+      };
+    },
+  },
+  gan_stats: {
+    call: 'ganStepStats({lossD, dReal, dFake, lossG}, sigmoid) = [lossD, lossG, mean s(D(x)), mean s(D(G(z)))]',
+    fields: [
+      { key: 'n', label: 'batch', value: 64 },
+      { key: 'scale', label: 'logit scale', value: 4 },
+      { key: 'score', label: 's', value: 'sigmoid', options: ['sigmoid', 'identity'] },
+    ],
+    prepare(v, random) {
+      const n = num(v, 'n');
+      const real = random(n).map((x) => x * num(v, 'scale'));
+      const fake = random(n).map((x) => x * num(v, 'scale'));
+      const losses = random(2).map((x) => x + 1);
+      const sigmoid = v.score === 'sigmoid';
+      return {
+        inputs: () => [
+          Tensor.fromArray(losses.slice(0, 1), [1]),
+          Tensor.fromArray(losses.slice(1), [1]),
+          Tensor.fromArray(real, [n, 1]),
+          Tensor.fromArray(fake, [n, 1]),
+        ],
+        op: ([lossD, lossG, dReal, dFake]) => ganStepStats({ lossD, lossG, dReal, dFake }, sigmoid),
+        reference: () => Float64Array.from(ganOpsRef.ganStepStats(losses[0], losses[1], f64(real), f64(fake), sigmoid)),
+        shape: [4],
+        describe: `D's outputs on ${n} reals and ${n} fakes in ±${v.scale}, two losses in [0, 2)`,
+      };
+    },
+  },
   fill: {
     call: 'Tensor.full(shape, value)',
     fields: [
