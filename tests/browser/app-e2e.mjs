@@ -26,7 +26,6 @@
 // WEB_SCREENSHOTS=1 also writes docs/screenshots/*.png; WEB_E2E_ONLY=text runs only the checks naming it.
 import { build } from 'vite';
 import { chromium } from 'playwright-core';
-import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -42,7 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { launchChromium, CHROMIUM } from './chromium.mjs';
 import { serveDir } from './serve.mjs';
-import { openPage } from './open-page.mjs';
+import { openPage, assert, cli } from './e2e-kit.mjs';
 import { ganWalkChecks } from './gan-walk-e2e.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -65,15 +64,6 @@ async function check(name, fn) {
     results.push({ name, ok: false, error: String(e?.stack ?? e) });
     console.log(`  ✗ ${name}: ${e?.message ?? e}`);
   }
-}
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-/** Runs the CLI the way a user would; throws with its output when it fails. */
-function cli(args) {
-  const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`CLI ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
 }
 /** A safetensors file's bytes with `edit` applied to the JSON of its metadata field "meta" (tensors unchanged). */
 function editSafetensorsMeta(bytes, edit) {

@@ -10,14 +10,10 @@
 //     largest scale; dcgan32 and the lesson DCGAN: their strips' sizes.
 // `ganWalkChecks` runs inside app-e2e.mjs's browser and server; to run it alone:
 // `. scripts/gpu-env.sh && WEB_E2E_ONLY='latent walk' node tests/browser/app-e2e.mjs`.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { openPage } from './open-page.mjs';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { openPage, assert, cli } from './e2e-kit.mjs';
 
 /**
  * Largest difference, in 0-255 levels of a channel, allowed between a walk drawn in the page and the same walk drawn
@@ -26,15 +22,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  */
 const WALK_TOLERANCE = 2;
 
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-/** Runs the CLI the way a user would; throws with its output when it fails. */
-function cli(args) {
-  const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`CLI ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
 const text = (page, id) => page.$eval(`#${id}`, (e) => e.textContent);
 const walkData = (page) => page.$eval('#walk', (c) => ({ ...c.dataset, width: c.width, height: c.height }));
 /** The strip's pixels as { width, height, rgba: number[] }. */
@@ -55,7 +42,7 @@ async function walkShows(page, want) {
     { timeout: 240_000 },
   );
 }
-/** The GAN page, ready (./open-page.mjs collects its console errors). */
+/** The GAN page, ready (./e2e-kit.mjs collects its console errors). */
 async function openGanPage(browser, url) {
   const page = await openPage(browser, url);
   await page.setViewportSize({ width: 1280, height: 900 });
