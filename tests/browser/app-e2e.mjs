@@ -41,7 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { launchChromium, CHROMIUM } from './chromium.mjs';
 import { serveDir } from './serve.mjs';
-import { openPage, assert, cli } from './e2e-kit.mjs';
+import { openPage, assert, cli, text, buildAndWait } from './e2e-kit.mjs';
 import { ganWalkChecks } from './gan-walk-e2e.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -79,16 +79,6 @@ function editSafetensorsMeta(bytes, edit) {
   return Buffer.concat([length, json, bytes.subarray(8 + headerLength)]);
 }
 const canvasData = (page, id) => page.$eval(`#${id}`, (c) => c.toDataURL());
-const text = (page, id) => page.$eval(`#${id}`, (e) => e.textContent);
-/** Clicks New model and waits until the new model is built and its first samples drawn. */
-async function buildAndWait(page) {
-  const before = await page.evaluate(() => Number(document.body.dataset.models ?? 0));
-  await page.click('#build');
-  await page.waitForFunction(
-    (n) => Number(document.body.dataset.models ?? 0) > n && !document.querySelector('#build').disabled,
-    before,
-  );
-}
 /** Clicks a step button and waits until the step counter reads `step` and the buttons are free again. */
 async function stepAndWait(page, id, step) {
   await page.click(`#${id}`);

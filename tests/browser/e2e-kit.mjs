@@ -36,3 +36,16 @@ export async function openPage(browser, url) {
   await page.goto(url);
   return page;
 }
+
+/** The text of the element with id `id`. */
+export const text = (page, id) => page.$eval(`#${id}`, (e) => e.textContent);
+
+/** Clicks New model and waits until the new model is built and its first samples drawn. */
+export async function buildAndWait(page) {
+  const before = await page.evaluate(() => Number(document.body.dataset.models ?? 0));
+  await page.click('#build');
+  await page.waitForFunction(
+    (n) => Number(document.body.dataset.models ?? 0) > n && !document.querySelector('#build').disabled,
+    before,
+  );
+}

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { openPage, assert, cli } from './e2e-kit.mjs';
+import { openPage, assert, cli, text, buildAndWait } from './e2e-kit.mjs';
 
 /**
  * Largest difference, in 0-255 levels of a channel, allowed between a walk drawn in the page and the same walk drawn
@@ -22,7 +22,6 @@ import { openPage, assert, cli } from './e2e-kit.mjs';
  */
 const WALK_TOLERANCE = 2;
 
-const text = (page, id) => page.$eval(`#${id}`, (e) => e.textContent);
 const walkData = (page) => page.$eval('#walk', (c) => ({ ...c.dataset, width: c.width, height: c.height }));
 /** The strip's pixels as { width, height, rgba: number[] }. */
 const walkPixels = (page) =>
@@ -48,15 +47,6 @@ async function openGanPage(browser, url) {
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.waitForSelector('body[data-ready="true"]');
   return page;
-}
-/** Clicks New model and waits until the new model is built and its first samples drawn. */
-async function buildAndWait(page) {
-  const before = await page.evaluate(() => Number(document.body.dataset.models ?? 0));
-  await page.click('#build');
-  await page.waitForFunction(
-    (n) => Number(document.body.dataset.models ?? 0) > n && !document.querySelector('#build').disabled,
-    before,
-  );
 }
 async function stepAndWait(page, step) {
   await page.click('#step-both');
