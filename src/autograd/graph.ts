@@ -92,7 +92,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
               `Internal error: ${node.op} backward gave a gradient of shape [${ig.shape}] for an input of shape [${input.shape}]`,
             );
           }
-          if (ig === into[i] && ig !== null) return; // the op added its gradient into the one held
+          if (ig === into[i]) return; // the op added its gradient into the one held
           const prevG = grads.get(input);
           if (prevG) {
             const sum = add(prevG, ig);

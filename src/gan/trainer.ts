@@ -633,7 +633,6 @@ export class GanTrainer {
   }
 }
 
-/** [lossD, lossG, mean D(x), mean D(G(z))] from the D step's three values and the G step's loss. */
 /** What a D step leaves for the statistics (all null: no D step). */
 type DStepParts = { lossD: Tensor | null; dReal: Tensor | null; dFake: Tensor | null };
 const NO_D_STEP: DStepParts = { lossD: null, dReal: null, dFake: null };

@@ -556,12 +556,6 @@ function weightGradWith(
   // tiled kernel, TM × 64 staged through workgroup memory.
   const { tiled, TM } = convTile(version, pC, convTiles.wgradTM, 'wgrad');
   const TC = tiled ? 1 : laneTile(convTiles.wgradTC, TM, columns);
-  const kernelOf = (accumulate: boolean): Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_tiled' } => {
-    const constants = accumulate ? { ACCUMULATE: true } : undefined;
-    return tiled
-      ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) }, constants }
-      : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) }, constants };
-  };
   const mBlocks = Math.ceil(pC / TM);
   const colGroups = Math.ceil(columns / (64 * TC));
   const K = geo.N * geo.Ho * geo.Wo;
@@ -575,7 +569,10 @@ function weightGradWith(
   const shape = [pC, gC, geo.kh, geo.kw];
   // One chunk with `into`: the kernel adds its sums into it; several: chunk sums first, added in by the reduction.
   const direct = usedChunks === 1 && into !== null;
-  const kernel = kernelOf(direct);
+  const constants = direct ? { ACCUMULATE: true } : undefined;
+  const kernel: Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_tiled' } = tiled
+    ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) }, constants }
+    : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) }, constants };
   const partial = direct ? into : Tensor.empty(usedChunks > 1 ? [usedChunks, ...shape] : shape);
   if (partial.size === 0) return partial;
   const unitFlops = 2 * pixelsPerChunk * TM * columns;

@@ -33,7 +33,11 @@ function reductionPlan(shape: Shape, axes: number[]) {
   return { kept, reduced };
 }
 
-/** Sum (times `scale`) or max of `x` over the sorted `axes`, dropping them; not recorded by autograd. */
+/**
+ * Sum (times `scale`) or max of `x` over the sorted `axes`, dropping them; not recorded by autograd. With `into` (a
+ * plain sum only) the sum is added into that tensor in place and it is returned: a gradient already held for the
+ * same tensor (src/tensor/conv.ts weightGrad).
+ */
 export function reduceRaw(x: Tensor, axes: number[], op: 'sum' | 'max', scale: number, into?: Tensor): Tensor {
   const outShape = x.shape.filter((_, i) => !axes.includes(i));
   if (into && !(op === 'sum' && scale === 1 && into.size === shapeSize(outShape)))
