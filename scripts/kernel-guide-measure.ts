@@ -79,7 +79,7 @@ interface Switches {
   matmul?: 'naive' | 'register' | 'tiled';
   /** Split-K by the GPU rule (≥ 128 workgroups, chunks ≥ splitK.minChunk) instead of the adapter's. */
   splitK?: boolean;
-  conv?: 'register' | 'tiled';
+  conv?: 'register' | 'register-sg' | 'tiled';
 }
 
 interface Prepared {
@@ -343,9 +343,13 @@ export function cases(): CaseDef[] {
         compare: true,
         shape: geom,
         title: `DCGAN D2 (conv ${Cin}→${Cout}, ${H}×${W}→${Ho}×${Wo}, k${k} s${s} p${p}), batch ${N}: ${what}`,
-        versions: (['register', 'tiled'] as const).map((v) => ({
+        versions: (['register', 'register-sg', 'tiled'] as const).map((v) => ({
           id: v,
-          label: v === 'register' ? 'register tiles' : 'workgroup-memory tiles',
+          label: {
+            register: 'register tiles',
+            'register-sg': 'register tiles, shared loads split across a subgroup',
+            tiled: 'workgroup-memory tiles',
+          }[v],
           flops,
           switches: { conv: v },
           prepare: forward(mk, op),

@@ -142,10 +142,13 @@ function findLaunch(v: VersionResult, shader: string, entry = 'main', where = ''
 // ---------------------------------------------------------------------------------------------------------------
 // Shaders: header, constants, workgroup size
 
+/** A shader's source with its `// #include "lib/NAME.wgsl"` lines replaced by that code, as the engine runs it. */
 export function readShader(root: string, name: string): string {
   const path = join(root, 'shaders', `${name}.wgsl`);
   if (!existsSync(path)) throw new Error(`shaders/${name}.wgsl does not exist`);
-  return readFileSync(path, 'utf8');
+  return readFileSync(path, 'utf8').replace(/^\/\/ #include "(lib\/[\w-]+\.wgsl)".*$/gm, (_, lib: string) =>
+    readFileSync(join(root, 'shaders', lib), 'utf8'),
+  );
 }
 
 /** The comment block a shader opens with, without the comment markers. */
@@ -1126,9 +1129,11 @@ export const FAMILIES: FamilyDef[] = [
     family: 'conv',
     shaders: [
       'conv2d_implicit_gemm',
+      'conv2d_implicit_gemm_sg',
       'conv2d_implicit_gemm_tiled',
       'conv_pack_weight',
       'conv2d_weight_grad',
+      'conv2d_weight_grad_sg',
       'conv2d_weight_grad_tiled',
       'conv_col2im',
     ],
@@ -1154,7 +1159,12 @@ export const FAMILIES: FamilyDef[] = [
       },
       {
         what: 'the version a pass runs before (or without) tuning',
-        pattern: /return engine\(\)\.adapter\.isCPU \? 'register' : 'tiled';/,
+        pattern:
+          /if \(!engine\(\)\.adapter\.isCPU\) return 'tiled';\s*return laneGroup\(\) > 1 \? 'register-sg' : 'register';/,
+      },
+      {
+        what: 'lanes that split the shared loads of register-sg (the subgroup size; 1 runs the plain register kernels)',
+        pattern: /return sg !== null && sg > 1 && sg <= 16 \? sg : 1;/,
       },
       {
         what: 'convTranspose2d of a 1×1 input becomes one matrix product when',

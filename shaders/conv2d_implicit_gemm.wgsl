@@ -24,115 +24,14 @@
 // Gradient: the op's gradients are this kernel with TRANSPOSED flipped (w.r.t. src) and
 //   conv2d_weight_grad.wgsl (w.r.t. the weight); see src/tensor/conv.ts.
 
-struct Params {
-  srcC: u32, srcH: u32, srcW: u32, batch: u32,
-  outC: u32, outH: u32, outW: u32, mPad: u32,
-  kh: u32, kw: u32, strideH: i32, strideW: i32,
-  padH: i32, padW: i32, dilH: i32, dilW: i32,
-  phasesH: u32, phasesW: u32, tileOffset: u32, hasBias: u32,
-  mBlockOffset: u32, _p0: u32, _p1: u32, _p2: u32,
-}
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> wp: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+// Every invocation loads the TM weights of a step itself (the same addresses across the workgroup); on an adapter
+// with subgroups of a fixed size, conv2d_implicit_gemm_sg.wgsl loads each once per subgroup instead.
+const SG = 1u;
+fn shareWeight(v: f32, lane: u32) -> f32 { return v; }
 
-override TRANSPOSED: bool = false;
-const WG = 64u;
-const TM = {{TM}}u;
-const TN = {{TN}}u;
+// #include "lib/conv_gather.wgsl" — Params, bindings, TRANSPOSED, TM, TN and gather()
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let phH = wg.z / u.phasesW;
-  let phW = wg.z % u.phasesW;
-  // Size of this phase's pixel grid: rows a with phH + a·P < outH.
-  let rows = (u.outH + u.phasesH - 1u - phH) / u.phasesH;
-  let cols = (u.outW + u.phasesW - 1u - phW) / u.phasesW;
-  let perImage = rows * cols;
-  let pixels = u.batch * perImage;
-  let tileStart = (wg.x + u.tileOffset) * WG * TN;
-  if (tileStart >= pixels) { return; }
-  let mBlock = wg.y + u.mBlockOffset;
-  let m0 = mBlock * TM;
-
-  // Per pixel: (image, row a, col b) in the phase grid, validity, and the base offsets of src and out.
-  var pa: array<i32, TN>;
-  var pb: array<i32, TN>;
-  var srcBase: array<u32, TN>;
-  var outBase: array<u32, TN>;
-  var live: array<bool, TN>;
-  let srcHW = u.srcH * u.srcW;
-  let outHW = u.outH * u.outW;
-  for (var t = 0u; t < TN; t++) {
-    let q = tileStart + t * WG + lid;
-    live[t] = q < pixels;
-    let qq = min(q, pixels - 1u);
-    let n = qq / perImage;
-    let r = qq % perImage;
-    let a = r / cols;
-    let b = r % cols;
-    pa[t] = i32(a);
-    pb[t] = i32(b);
-    srcBase[t] = n * u.srcC * srcHW;
-    outBase[t] = n * u.outC * outHW + (phH + a * u.phasesH) * u.outW + phW + b * u.phasesW;
-  }
-
-  var acc: array<array<f32, TN>, TM>;
-  let rowScale = select(u.strideH, 1, TRANSPOSED);
-  let colScale = select(u.strideW, 1, TRANSPOSED);
-  for (var i = 0u; i < u.kh; i++) {
-    var rowOff: i32;
-    if (TRANSPOSED) {
-      let num = i32(phH) + u.padH - i32(i) * u.dilH;
-      if (num % u.strideH != 0) { continue; }
-      rowOff = num / u.strideH;
-    } else {
-      rowOff = i32(i) * u.dilH - u.padH;
-    }
-    for (var j = 0u; j < u.kw; j++) {
-      var colOff: i32;
-      if (TRANSPOSED) {
-        let num = i32(phW) + u.padW - i32(j) * u.dilW;
-        if (num % u.strideW != 0) { continue; }
-        colOff = num / u.strideW;
-      } else {
-        colOff = i32(j) * u.dilW - u.padW;
-      }
-      // src offsets of this tap for each pixel; out-of-bounds taps read src[0] and are masked to zero.
-      var off: array<u32, TN>;
-      var mask: array<f32, TN>;
-      for (var t = 0u; t < TN; t++) {
-        let r = pa[t] * rowScale + rowOff;
-        let c = pb[t] * colScale + colOff;
-        let ok = live[t] && r >= 0 && r < i32(u.srcH) && c >= 0 && c < i32(u.srcW);
-        off[t] = select(0u, srcBase[t] + u32(r) * u.srcW + u32(c), ok);
-        mask[t] = select(0.0, 1.0, ok);
-      }
-      var wIdx = (i * u.kw + j) * u.srcC * u.mPad + m0;
-      var cOff = 0u;
-      for (var c = 0u; c < u.srcC; c++) {
-        var xv: array<f32, TN>;
-        for (var t = 0u; t < TN; t++) { xv[t] = src[off[t] + cOff] * mask[t]; }
-        for (var m = 0u; m < TM; m++) {
-          let w = wp[wIdx + m];  // same address in every invocation of the workgroup: a broadcast load
-          for (var t = 0u; t < TN; t++) { acc[m][t] = fma(w, xv[t], acc[m][t]); }
-        }
-        wIdx += u.mPad;
-        cOff += srcHW;
-      }
-    }
-  }
-
-  for (var mi = 0u; mi < TM; mi++) {
-    let m = m0 + mi;
-    if (m < u.outC) {
-      var bv = 0.0;
-      if (u.hasBias != 0u) { bv = bias[m]; }
-      for (var t = 0u; t < TN; t++) {
-        if (live[t]) { out[outBase[t] + m * outHW] = acc[mi][t] + bv; }
-      }
-    }
-  }
+  gather(wg, lid, 0u);
 }

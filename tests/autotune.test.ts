@@ -65,6 +65,12 @@ async function convKernels(x: number[], w: number[]): Promise<string[]> {
   return kernels;
 }
 
+/** Whether this device runs 'register-sg' as the *_sg kernels (a fixed subgroup size of 2–16 lanes). */
+function sharesLoads(): boolean {
+  const sg = engine().adapter.subgroupSize;
+  return sg !== null && sg >= 2 && sg <= 16;
+}
+
 const X = [2, 24, 9, 9];
 const W = [40, 24, 3, 3];
 const PROBLEM = 'conv.gather|2x24x9x9 to 40x9x9 k3x3 s1,1 p1,1 d1,1';
@@ -128,17 +134,16 @@ describe('the tuner on this adapter', () => {
     setTuneMode('on');
     const before = await convKernels(X, W);
     // Untuned, the adapter's default ran, and the problem waits in the queue until the first read-back.
-    expect(before).toEqual([
-      engine().adapter.isCPU ? 'conv2d_implicit_gemm TM=16' : 'conv2d_implicit_gemm_tiled TM=64',
-    ]);
+    const registerSg = sharesLoads() ? 'conv2d_implicit_gemm_sg TM=16' : 'conv2d_implicit_gemm TM=16';
+    expect(before).toEqual([engine().adapter.isCPU ? registerSg : 'conv2d_implicit_gemm_tiled TM=64']);
     expect(tuneLog().map((l) => l.problem)).toContain(PROBLEM);
     expect(pendingProblems()).toEqual([]);
     const entry = tunedEntry(PROBLEM)!;
     // 40 output channels: every version but tiled-128 and tiled-128-vec4 (the same 64-channel tiles as tiled and
-    // tiled-vec4 here) gives a different kernel or tile, so six are candidates.
-    expect(Object.keys(entry.ms).sort()).toEqual(
-      CONV_VERSIONS.filter((v) => v !== 'tiled-128' && v !== 'tiled-128-vec4').sort(),
-    );
+    // tiled-vec4 here) gives a different kernel or tile, and register-sg does where the device shares loads in
+    // subgroups (elsewhere it is the register kernel again).
+    const same = ['tiled-128', 'tiled-128-vec4', ...(sharesLoads() ? [] : ['register-sg'])];
+    expect(Object.keys(entry.ms).sort()).toEqual(CONV_VERSIONS.filter((v) => !same.includes(v)).sort());
     for (const ms of Object.values(entry.ms)) expect(ms).toBeGreaterThan(0);
     expect(entry.ms[entry.best]).toBe(Math.min(...Object.values(entry.ms)));
     // Saved under this adapter's key, with the winner.
@@ -149,10 +154,12 @@ describe('the tuner on this adapter', () => {
     // From now on the winner runs, and nothing is timed again.
     const expected = {
       register: 'conv2d_implicit_gemm TM=16',
+      'register-sg': registerSg,
       'register-tm8': 'conv2d_implicit_gemm TM=8',
       'register-tm32': 'conv2d_implicit_gemm TM=32',
       tiled: 'conv2d_implicit_gemm_tiled TM=64',
       'tiled-m16': 'conv2d_implicit_gemm_tiled TM=16',
+      'tiled-vec4': 'conv2d_implicit_gemm_tiled TM=64',
     }[entry.best];
     const logged = tuneLog().length;
     expect(await convKernels(X, W)).toEqual([expected]);
@@ -356,7 +363,7 @@ describe('the table in a file, and the environment (src/node/tune-store.ts)', ()
       'WGPU_GAN_AUTOTUNE="yes" is not one of auto, on, off',
     );
     expect(() => configureKernelsFromEnv({ WGPU_GAN_CONV: 'fast' })).toThrow(
-      'WGPU_GAN_CONV="fast" is not one of register, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4',
+      'WGPU_GAN_CONV="fast" is not one of register, register-sg, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4',
     );
     expect(() => configureKernelsFromEnv({ WGPU_GAN_MATMUL: 'x' })).toThrow(
       'WGPU_GAN_MATMUL="x" is not one of naive, register, register-splitk, tiled, tiled-splitk, tiled-128, tiled-128-splitk, tiled-vec4, tiled-vec4-splitk, tiled-128-vec4, tiled-128-vec4-splitk',

@@ -105,7 +105,7 @@ describe('tiled kernels: lesson layer shapes (batch 2) and tile edges, forward a
 /** The version-specific conv kernels a layer's forward and backward launch: the gather (implicit GEMM) kernel both
  * ways round (forward and input gradient; TRANSPOSED tells which) and the weight-gradient kernel, with their channel
  * tile (TM of the register kernels, TILE_M of the tiled ones) for a layer whose passes have ≥ 32 output rows. */
-const EXPECTED_KERNELS: Record<ConvVersion, string[]> = {
+const EXPECTED_KERNELS: Record<Exclude<ConvVersion, 'register-sg'>, string[]> = {
   register: [
     'conv2d_implicit_gemm TM=16 TRANSPOSED=false',
     'conv2d_implicit_gemm TM=16 TRANSPOSED=true',
@@ -153,6 +153,7 @@ const EXPECTED_KERNELS: Record<ConvVersion, string[]> = {
 
 /** EXPECTED_KERNELS for a layer: with 'tiled-128(-vec4)', a gather pass with more than 64 output channels has TM=128. */
 function expectedKernels(v: ConvVersion, l: LayerCase): string[] {
+  if (v === 'register-sg') return sgKernels();
   if (v !== 'tiled-128' && v !== 'tiled-128-vec4') return [...EXPECTED_KERNELS[v]].sort();
   const vec = v === 'tiled-128-vec4' ? ' VEC4' : '';
   // The conv's forward gathers into w[0] channels (not transposed) and its input gradient into w[1] (transposed);
@@ -161,6 +162,20 @@ function expectedKernels(v: ConvVersion, l: LayerCase): string[] {
   const forwardT = l.kind !== 'conv';
   const gather = (C: number, t: boolean) => `conv2d_implicit_gemm_tiled TM=${C > 64 ? 128 : 64}${vec} TRANSPOSED=${t}`;
   return [gather(forwardC, forwardT), gather(inputGradC, !forwardT), 'conv2d_weight_grad_tiled TM=64'].sort();
+}
+
+/**
+ * 'register-sg': the *_sg kernels with the device's subgroup size where it has a fixed one of 2–16 lanes (8 on
+ * lavapipe), else the plain register kernels.
+ */
+function sgKernels(): string[] {
+  const sg = engine().adapter.subgroupSize;
+  if (sg === null || sg < 2 || sg > 16) return [...EXPECTED_KERNELS.register].sort();
+  return [
+    `conv2d_implicit_gemm_sg TM=16 SG=${sg} TRANSPOSED=false`,
+    `conv2d_implicit_gemm_sg TM=16 SG=${sg} TRANSPOSED=true`,
+    `conv2d_weight_grad_sg TM=16 SG=${sg}`,
+  ].sort();
 }
 
 /** Output and gradients of one layer under the given kernel version, and the conv2d_* kernels it launched. */
@@ -178,7 +193,9 @@ async function runVersion(
   engine().onLaunch = (k) => {
     if (!k.shader.startsWith('conv2d_')) return;
     const t = k.constants?.TRANSPOSED;
-    const tm = `TM=${k.subs?.TM ?? k.subs?.TILE_M}${k.subs?.VEC4 === 'true' ? ' VEC4' : ''}`;
+    const tm =
+      `TM=${k.subs?.TM ?? k.subs?.TILE_M}${k.subs?.SG ? ` SG=${k.subs.SG}` : ''}` +
+      (k.subs?.VEC4 === 'true' ? ' VEC4' : '');
     kernels.add(t === undefined ? `${k.shader} ${tm}` : `${k.shader} ${tm} TRANSPOSED=${t}`);
   };
   let Y: Tensor;
@@ -255,10 +272,42 @@ describe('each forced version runs its own kernels and tiles; every version agre
   });
 });
 
+describe('register-sg: the loads split across a subgroup change nothing but the loads', () => {
+  // The same sums in the same order as the register kernels, so the same bits (forward, dX, dW, db). The second
+  // layer has fewer rows than a lavapipe subgroup has lanes in two passes (3 output channels: TM = 4 < 8).
+  const layers: LayerCase[] = [
+    LESSON_LAYERS.find((l) => l.name.startsWith('DCGAN D2'))!,
+    {
+      name: 'conv 5→3 k3 p1 at 7x6, batch 2',
+      kind: 'conv',
+      x: [2, 5, 7, 6],
+      w: [3, 5, 3, 3],
+      bias: true,
+      opts: { padding: 1 },
+      out: [2, 3, 7, 6],
+    },
+  ];
+  layers.forEach((l, i) =>
+    it(`${l.name}: the same bits as register, from the kernels of this device`, async () => {
+      const register = await runVersion('register', l, 300 + i);
+      const shared = await runVersion('register-sg', l, 300 + i);
+      const sg = engine().adapter.subgroupSize;
+      const sharing = sg !== null && sg >= 2 && sg <= 16;
+      expect(
+        shared.kernels.every((k) => k.includes('_sg ')),
+        shared.kernels.join(', '),
+      ).toBe(sharing);
+      shared.values.forEach((v, k) => expect(Array.from(v), `output ${k}`).toEqual(Array.from(register.values[k]!)));
+    }),
+  );
+});
+
 describe('conv version selection', () => {
-  it('untuned, the default runs: register tiles on a CPU adapter, workgroup tiles on a GPU; forcing overrides it', async () => {
+  it('untuned, the default runs: register tiles on a CPU adapter (loads shared in subgroups where it has them), workgroup tiles on a GPU; forcing overrides it', async () => {
     setConvVersion(null);
-    expect(defaultConvVersion()).toBe(engine().adapter.isCPU ? 'register' : 'tiled');
+    const sg = engine().adapter.subgroupSize;
+    const sharing = sg !== null && sg >= 2 && sg <= 16;
+    expect(defaultConvVersion()).toBe(engine().adapter.isCPU ? (sharing ? 'register-sg' : 'register') : 'tiled');
     const l = LESSON_LAYERS.find((c) => c.name.startsWith('DCGAN D2'))!;
     const shaders = async (): Promise<string[]> => {
       const kernels = new Set<string>();
@@ -279,7 +328,9 @@ describe('conv version selection', () => {
     try {
       expect(convVersion()).toBe(defaultConvVersion());
       expect(await shaders()).toEqual([
-        defaultConvVersion() === 'tiled' ? 'conv2d_implicit_gemm_tiled' : 'conv2d_implicit_gemm',
+        { tiled: 'conv2d_implicit_gemm_tiled', 'register-sg': 'conv2d_implicit_gemm_sg' }[
+          defaultConvVersion() as string
+        ] ?? 'conv2d_implicit_gemm',
       ]);
       setConvVersion('tiled-m16');
       expect(convVersion()).toBe('tiled-m16');
@@ -287,7 +338,7 @@ describe('conv version selection', () => {
       setConvVersion('register-tm8');
       expect(await shaders()).toEqual(['conv2d_implicit_gemm']);
       expect(() => setConvVersion('fast' as ConvVersion)).toThrow(
-        'setConvVersion: unknown version "fast" (expected one of register, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4)',
+        'setConvVersion: unknown version "fast" (expected one of register, register-sg, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4)',
       );
     } finally {
       setConvVersion(null);

@@ -138,11 +138,15 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 // ------------------------------------------------------------------ kernel selection
 
 /**
- * The conv kernels a pass can run: register tiles with 16 (the default), 8 or 32 output channels per invocation,
- * and workgroup-memory tiles with 64 (or, for narrow layers, 16) or always 16 channels per workgroup.
+ * The conv kernels a pass can run: register tiles with 16 (the default), 8 or 32 output channels per invocation;
+ * register tiles of 16 whose loads of values shared by the whole workgroup (the weights in the gather, P in the
+ * weight gradient) are split between the lanes of a subgroup ('register-sg', the *_sg.wgsl kernels; where the
+ * device has no fixed subgroup size it runs the plain register kernels); and workgroup-memory tiles with 64 (or,
+ * for narrow layers, 16) or always 16 channels per workgroup.
  */
 export const CONV_VERSIONS = [
   'register',
+  'register-sg',
   'register-tm8',
   'register-tm32',
   'tiled',
@@ -167,9 +171,22 @@ export function forcedConvVersion(): ConvVersion | null {
   return forcedVersion;
 }
 
-/** What a pass runs before (or without) tuning: register tiles on CPU adapters, workgroup tiles on GPUs. */
+/**
+ * What a pass runs before (or without) tuning: on CPU adapters register tiles, with loads shared across subgroups
+ * where the device has them (faster on lavapipe: docs/kernels/04-conv.md); workgroup tiles on GPUs.
+ */
 export function defaultConvVersion(): ConvVersion {
-  return engine().adapter.isCPU ? 'register' : 'tiled';
+  if (!engine().adapter.isCPU) return 'tiled';
+  return laneGroup() > 1 ? 'register-sg' : 'register';
+}
+
+/**
+ * Lanes that split the shared loads of the 'register-sg' kernels: the device's fixed subgroup size, or 1 (plain
+ * register kernels) where it has none or one larger than the 16-row tile.
+ */
+function laneGroup(): number {
+  const sg = engine().adapter.subgroupSize;
+  return sg !== null && sg > 1 && sg <= 16 ? sg : 1;
 }
 
 /** The forced version, else 'autotuned' when shapes are tuned on this adapter, else the default. */
@@ -178,39 +195,47 @@ export function convVersion(): ConvVersion | 'autotuned' {
 }
 
 registerTunedKernels(
-  ['conv2d_implicit_gemm', 'conv2d_implicit_gemm_tiled', 'conv2d_weight_grad', 'conv2d_weight_grad_tiled'].map(
-    (name) => SHADERS[name]!,
-  ),
+  [
+    'conv2d_implicit_gemm',
+    'conv2d_implicit_gemm_sg',
+    'conv2d_implicit_gemm_tiled',
+    'conv2d_weight_grad',
+    'conv2d_weight_grad_sg',
+    'conv2d_weight_grad_tiled',
+  ].map((name) => SHADERS[name]!),
 );
 
 /**
- * Whether a version uses workgroup tiles, its channel tile for a pass with `channels` output rows, and whether the
- * tiles are read as vec4s. 'tiled-128' (128 channels, 8 per invocation) and the '-vec4' versions exist for the
- * gather kernel only; the weight gradient runs 'tiled' for them.
+ * Whether a version uses workgroup tiles, its channel tile for a pass with `channels` output rows, whether the
+ * tiles are read as vec4s, and how many subgroup lanes split the shared loads (1: none). 'tiled-128' (128 channels,
+ * 8 per invocation) and the '-vec4' versions exist for the gather kernel only; the weight gradient runs 'tiled'
+ * for them.
  */
 function convTile(
   v: ConvVersion,
   channels: number,
   registerTM: number,
   pass: 'gather' | 'wgrad',
-): { tiled: boolean; TM: number; vec4: boolean } {
+): { tiled: boolean; TM: number; vec4: boolean; SG: number } {
   const vec4 = pass === 'gather' && v.endsWith('-vec4');
   switch (v) {
     case 'tiled-128':
     case 'tiled-128-vec4':
-      if (pass === 'gather' && channels > 64) return { tiled: true, TM: 128, vec4 };
-      return { tiled: true, TM: tiledChannelTile(channels), vec4 };
+      if (pass === 'gather' && channels > 64) return { tiled: true, TM: 128, vec4, SG: 1 };
+      return { tiled: true, TM: tiledChannelTile(channels), vec4, SG: 1 };
     case 'tiled':
     case 'tiled-vec4':
-      return { tiled: true, TM: tiledChannelTile(channels), vec4 };
+      return { tiled: true, TM: tiledChannelTile(channels), vec4, SG: 1 };
     case 'tiled-m16':
-      return { tiled: true, TM: 16, vec4 };
+      return { tiled: true, TM: 16, vec4, SG: 1 };
+    case 'register-sg':
+      return { tiled: false, TM: channelTile(registerTM, channels), vec4, SG: laneGroup() };
     case 'register-tm8':
-      return { tiled: false, TM: channelTile(8, channels), vec4 };
+      return { tiled: false, TM: channelTile(8, channels), vec4, SG: 1 };
     case 'register-tm32':
-      return { tiled: false, TM: channelTile(32, channels), vec4 };
+      return { tiled: false, TM: channelTile(32, channels), vec4, SG: 1 };
     default:
-      return { tiled: false, TM: channelTile(registerTM, channels), vec4 };
+      return { tiled: false, TM: channelTile(registerTM, channels), vec4, SG: 1 };
   }
 }
 
@@ -230,7 +255,7 @@ function pickConv(
     const seen = new Set<string>();
     return CONV_VERSIONS.filter((v) => {
       const t = convTile(v, channels, registerTM, pass);
-      const id = `${t.tiled} ${t.TM} ${t.vec4}`;
+      const id = `${t.tiled} ${t.TM} ${t.vec4} ${t.SG}`;
       if (seen.has(id)) return false;
       seen.add(id);
       return true;
@@ -415,19 +440,20 @@ function gatherConvWith(
   const maxPixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
-  const { tiled, TM, vec4 } = convTile(version, outC, convTiles.gatherTM, 'gather');
+  const { tiled, TM, vec4, SG } = convTile(version, outC, convTiles.gatherTM, 'gather');
   const TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
-  const kernel: Kernel & { shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_tiled' } = tiled
+  const constants = { TRANSPOSED: transposed };
+  const kernel: Kernel & {
+    shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_sg' | 'conv2d_implicit_gemm_tiled';
+  } = tiled
     ? {
         shader: 'conv2d_implicit_gemm_tiled',
         subs: { TILE_M: String(TM), PER_M: TM === 128 ? '8' : '4', VEC4: String(vec4) },
-        constants: { TRANSPOSED: transposed },
+        constants,
       }
-    : {
-        shader: 'conv2d_implicit_gemm',
-        subs: { TM: String(TM), TN: String(TN) },
-        constants: { TRANSPOSED: transposed },
-      };
+    : SG > 1
+      ? { shader: 'conv2d_implicit_gemm_sg', subs: { TM: String(TM), TN: String(TN), SG: String(SG) }, constants }
+      : { shader: 'conv2d_implicit_gemm', subs: { TM: String(TM), TN: String(TN) }, constants };
   const mPad = Math.ceil(outC / TM) * TM;
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const packed = packWeight(w, transposed, mPad);
@@ -554,7 +580,7 @@ function weightGradWith(
   const columns = gC * taps;
   // A workgroup covers TM rows × 64·TC columns: register kernel, TM × TC per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
-  const { tiled, TM } = convTile(version, pC, convTiles.wgradTM, 'wgrad');
+  const { tiled, TM, SG } = convTile(version, pC, convTiles.wgradTM, 'wgrad');
   const TC = tiled ? 1 : laneTile(convTiles.wgradTC, TM, columns);
   const mBlocks = Math.ceil(pC / TM);
   const colGroups = Math.ceil(columns / (64 * TC));
@@ -570,9 +596,11 @@ function weightGradWith(
   // One chunk with `into`: the kernel adds its sums into it; several: chunk sums first, added in by the reduction.
   const direct = usedChunks === 1 && into !== null;
   const constants = direct ? { ACCUMULATE: true } : undefined;
-  const kernel: Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_tiled' } = tiled
+  const kernel: Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_sg' | 'conv2d_weight_grad_tiled' } = tiled
     ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) }, constants }
-    : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) }, constants };
+    : SG > 1
+      ? { shader: 'conv2d_weight_grad_sg', subs: { TM: String(TM), TC: String(TC), SG: String(SG) }, constants }
+      : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) }, constants };
   const partial = direct ? into : Tensor.empty(usedChunks > 1 ? [usedChunks, ...shape] : shape);
   if (partial.size === 0) return partial;
   const unitFlops = 2 * pixelsPerChunk * TM * columns;

@@ -15,6 +15,11 @@ export interface AdapterSummary {
   isCPU: boolean;
   /** Short name for file names and tables, e.g. "lavapipe", "swiftshader", "nvidia". */
   slug: string;
+  /**
+   * Lanes per subgroup where the device has the `subgroups` feature and the adapter reports one fixed size (8 on
+   * lavapipe), else null: the kernels that share loads across a subgroup (conv.ts) need to know it exactly.
+   */
+  subgroupSize: number | null;
 }
 
 export class NoAdapterError extends Error {
@@ -62,7 +67,8 @@ export async function getGPU(dawnOptions: string[] = []): Promise<GPU> {
   return gpu;
 }
 
-export function summarizeAdapter(info: GPUAdapterInfo): AdapterSummary {
+/** `subgroups`: whether the device was made with the `subgroups` feature (see AdapterSummary.subgroupSize). */
+export function summarizeAdapter(info: GPUAdapterInfo, subgroups = false): AdapterSummary {
   const vendor = info.vendor ?? '';
   const architecture = info.architecture ?? '';
   const device = info.device ?? '';
@@ -81,7 +87,10 @@ export function summarizeAdapter(info: GPUAdapterInfo): AdapterSummary {
   else if (all.includes('intel')) slug = 'intel';
   else if (all.includes('apple')) slug = 'apple';
   if (vendor === 'mesa' && architecture === '' && all.includes('cpu')) isCPU = true;
-  return { vendor, architecture, device, description, isCPU, slug };
+  const sizes = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const fixed = sizes.subgroupMinSize !== undefined && sizes.subgroupMinSize === sizes.subgroupMaxSize;
+  const subgroupSize = subgroups && fixed ? sizes.subgroupMinSize! : null;
+  return { vendor, architecture, device, description, isCPU, slug, subgroupSize };
 }
 
 /**
@@ -164,8 +173,10 @@ export async function acquireDevice(
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) throw new NoAdapterError('requestAdapter() returned null');
   const limits = adapter.limits;
-  // Timestamp queries let the engine's profiler time each kernel on the GPU; only asked for where offered.
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  // Timestamp queries let the engine's profiler time each kernel on the GPU; subgroups let conv kernels share loads
+  // between lanes (conv.ts). Each only asked for where offered.
+  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName];
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
@@ -179,7 +190,7 @@ export async function acquireDevice(
     },
   });
   pinned.push(adapter);
-  const summary = summarizeAdapter(adapter.info);
+  const summary = summarizeAdapter(adapter.info, device.features.has('subgroups'));
   lastAdapterIsCPU = summary.isCPU;
   return { device, adapter: summary };
 }

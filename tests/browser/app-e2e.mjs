@@ -1051,10 +1051,14 @@ try {
         JSON.stringify(listed) === JSON.stringify(files),
         `listed ${listed.join(', ')}; shaders/ has ${files.join(', ')}`,
       );
+      // The source as it runs: the file, with the body it includes from shaders/lib/ in place of the include line.
       const source = await text(page, 'kernel-source');
+      const file = readFileSync(join(root, 'shaders', 'conv2d_implicit_gemm.wgsl'), 'utf8');
+      const body = readFileSync(join(root, 'shaders', 'lib', 'conv_gather.wgsl'), 'utf8').trimEnd();
+      const [before, after] = file.split(/^\/\/ #include "lib\/conv_gather\.wgsl".*$/m);
       assert(
-        source === readFileSync(join(root, 'shaders', 'conv2d_implicit_gemm.wgsl'), 'utf8'),
-        'the shown source is not shaders/conv2d_implicit_gemm.wgsl',
+        after !== undefined && source.startsWith(before) && source.includes(body) && source.endsWith(after),
+        'the shown source is not shaders/conv2d_implicit_gemm.wgsl with lib/conv_gather.wgsl in place',
       );
       assert((await text(page, 'kernel-header')).includes('conv2d forward'), 'the header comment is not shown');
       await page.fill('#f-stride', '2');

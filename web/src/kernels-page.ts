@@ -217,10 +217,12 @@ function weightGradExperiment(): Experiment {
 
 const EXPERIMENTS: Record<string, Experiment> = {
   conv2d_implicit_gemm: withConv(convExperiment(), 'register'),
+  conv2d_implicit_gemm_sg: withConv(convExperiment(), 'register-sg'),
   conv2d_implicit_gemm_tiled: withConv(convExperiment(), 'tiled'),
   conv_pack_weight: convExperiment(),
   conv_col2im: convExperiment(true),
   conv2d_weight_grad: withConv(weightGradExperiment(), 'register'),
+  conv2d_weight_grad_sg: withConv(weightGradExperiment(), 'register-sg'),
   conv2d_weight_grad_tiled: withConv(weightGradExperiment(), 'tiled'),
   matmul: withMatmul('register'),
   matmul_naive: withMatmul('naive'),

@@ -1,0 +1,27 @@
+// conv2d_implicit_gemm_sg.wgsl — conv2d_implicit_gemm.wgsl with the weight loads shared by the lanes of a subgroup.
+//
+// Computes: the same as conv2d_implicit_gemm.wgsl (conv2d forward, or TRANSPOSED its input gradient =
+//   convTranspose2d forward), with the same Params, bindings, TM × TN register tile and grid.
+// What differs: per step (tap, src channel) the TM weights are the same for every invocation of the workgroup.
+//   In conv2d_implicit_gemm.wgsl each invocation loads all TM itself. On lavapipe an invocation is one SIMD lane
+//   and a load is made lane by lane (about ten instructions per lane, bounds check included), so those TM loads
+//   cost as much as the TN src loads and the TM·TN FMAs together. Here lane l of a subgroup of SG loads weights
+//   l, l + SG, … (⌈TM/SG⌉ loads instead of TM) and subgroupShuffle hands each weight to all lanes: on lavapipe
+//   (SG = 8) a shuffle by a constant lane is one register broadcast. The host uses this version only where the
+//   device has the `subgroups` feature and one fixed subgroup size (src/tensor/conv.ts); SG is that size.
+// Gradient: as conv2d_implicit_gemm.wgsl.
+enable subgroups;
+
+const SG = {{SG}}u;
+fn shareWeight(v: f32, lane: u32) -> f32 { return subgroupShuffle(v, lane); }
+
+// #include "lib/conv_gather.wgsl" — Params, bindings, TRANSPOSED, TM, TN and gather()
+
+@compute @workgroup_size(64)
+fn main(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(subgroup_invocation_id) lane: u32,
+) {
+  gather(wg, lid, lane);
+}

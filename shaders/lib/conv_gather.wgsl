@@ -1,0 +1,124 @@
+// lib/conv_gather.wgsl — the body of the register-tiled conv gather, included by conv2d_implicit_gemm.wgsl (every
+// invocation loads the step's TM weights itself) and conv2d_implicit_gemm_sg.wgsl (the lanes of a subgroup load
+// them once between them and share them); scripts/gen-shaders.mjs inserts this text there. The including shader
+// defines `const SG` (lanes that share the weight loads; 1 = none) and `fn shareWeight(v: f32, lane: u32) -> f32`
+// (that lane's v), and its entry point calls gather(). What it computes and why it is split this way: see
+// conv2d_implicit_gemm.wgsl.
+
+struct Params {
+  srcC: u32, srcH: u32, srcW: u32, batch: u32,
+  outC: u32, outH: u32, outW: u32, mPad: u32,
+  kh: u32, kw: u32, strideH: i32, strideW: i32,
+  padH: i32, padW: i32, dilH: i32, dilW: i32,
+  phasesH: u32, phasesW: u32, tileOffset: u32, hasBias: u32,
+  mBlockOffset: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> wp: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+override TRANSPOSED: bool = false;
+const WG = 64u;
+const TM = {{TM}}u;
+const TN = {{TN}}u;
+
+/** The work of one invocation: `lane` is its index in its subgroup (0 when SG = 1). */
+fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
+  let phH = wg.z / u.phasesW;
+  let phW = wg.z % u.phasesW;
+  // Size of this phase's pixel grid: rows a with phH + a·P < outH.
+  let rows = (u.outH + u.phasesH - 1u - phH) / u.phasesH;
+  let cols = (u.outW + u.phasesW - 1u - phW) / u.phasesW;
+  let perImage = rows * cols;
+  let pixels = u.batch * perImage;
+  let tileStart = (wg.x + u.tileOffset) * WG * TN;
+  if (tileStart >= pixels) { return; }
+  let mBlock = wg.y + u.mBlockOffset;
+  let m0 = mBlock * TM;
+
+  // Per pixel: (image, row a, col b) in the phase grid, validity, and the base offsets of src and out.
+  var pa: array<i32, TN>;
+  var pb: array<i32, TN>;
+  var srcBase: array<u32, TN>;
+  var outBase: array<u32, TN>;
+  var live: array<bool, TN>;
+  let srcHW = u.srcH * u.srcW;
+  let outHW = u.outH * u.outW;
+  for (var t = 0u; t < TN; t++) {
+    let q = tileStart + t * WG + lid;
+    live[t] = q < pixels;
+    let qq = min(q, pixels - 1u);
+    let n = qq / perImage;
+    let r = qq % perImage;
+    let a = r / cols;
+    let b = r % cols;
+    pa[t] = i32(a);
+    pb[t] = i32(b);
+    srcBase[t] = n * u.srcC * srcHW;
+    outBase[t] = n * u.outC * outHW + (phH + a * u.phasesH) * u.outW + phW + b * u.phasesW;
+  }
+
+  var acc: array<array<f32, TN>, TM>;
+  let rowScale = select(u.strideH, 1, TRANSPOSED);
+  let colScale = select(u.strideW, 1, TRANSPOSED);
+  for (var i = 0u; i < u.kh; i++) {
+    var rowOff: i32;
+    if (TRANSPOSED) {
+      let num = i32(phH) + u.padH - i32(i) * u.dilH;
+      if (num % u.strideH != 0) { continue; }
+      rowOff = num / u.strideH;
+    } else {
+      rowOff = i32(i) * u.dilH - u.padH;
+    }
+    for (var j = 0u; j < u.kw; j++) {
+      var colOff: i32;
+      if (TRANSPOSED) {
+        let num = i32(phW) + u.padW - i32(j) * u.dilW;
+        if (num % u.strideW != 0) { continue; }
+        colOff = num / u.strideW;
+      } else {
+        colOff = i32(j) * u.dilW - u.padW;
+      }
+      // src offsets of this tap for each pixel; out-of-bounds taps read src[0] and are masked to zero.
+      var off: array<u32, TN>;
+      var mask: array<f32, TN>;
+      for (var t = 0u; t < TN; t++) {
+        let r = pa[t] * rowScale + rowOff;
+        let c = pb[t] * colScale + colOff;
+        let ok = live[t] && r >= 0 && r < i32(u.srcH) && c >= 0 && c < i32(u.srcW);
+        off[t] = select(0u, srcBase[t] + u32(r) * u.srcW + u32(c), ok);
+        mask[t] = select(0.0, 1.0, ok);
+      }
+      var wIdx = (i * u.kw + j) * u.srcC * u.mPad + m0;
+      var cOff = 0u;
+      for (var c = 0u; c < u.srcC; c++) {
+        var xv: array<f32, TN>;
+        for (var t = 0u; t < TN; t++) { xv[t] = src[off[t] + cOff] * mask[t]; }
+        // The TM weights of this step are the same for the whole workgroup: lane l of a subgroup loads
+        // weights l, l + SG, … (each just before its first use) and shareWeight hands weight m to every lane
+        // (SG = 1: each lane loads every weight).
+        var wl = 0.0;
+        for (var m = 0u; m < TM; m++) {
+          if (m % SG == 0u) { wl = wp[wIdx + min(m + lane, TM - 1u)]; }
+          let w = shareWeight(wl, m % SG);
+          for (var t = 0u; t < TN; t++) { acc[m][t] = fma(w, xv[t], acc[m][t]); }
+        }
+        wIdx += u.mPad;
+        cOff += srcHW;
+      }
+    }
+  }
+
+  for (var mi = 0u; mi < TM; mi++) {
+    let m = m0 + mi;
+    if (m < u.outC) {
+      var bv = 0.0;
+      if (u.hasBias != 0u) { bv = bias[m]; }
+      for (var t = 0u; t < TN; t++) {
+        if (live[t]) { out[outBase[t] + m * outHW] = acc[mi][t] + bv; }
+      }
+    }
+  }
+}
