@@ -23,6 +23,7 @@ override TRANSPOSED: bool = false;
 const WG = 64u;
 const TM = {{TM}}u;
 const TN = {{TN}}u;
+const GROUP = min(SG, TM);  // weights one load per lane covers
 
 /** The work of one invocation: `lane` is its index in its subgroup (0 when SG = 1). */
 fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
@@ -96,14 +97,15 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
       for (var c = 0u; c < u.srcC; c++) {
         var xv: array<f32, TN>;
         for (var t = 0u; t < TN; t++) { xv[t] = src[off[t] + cOff] * mask[t]; }
-        // The TM weights of this step are the same for the whole workgroup: lane l of a subgroup loads
-        // weights l, l + SG, … (each just before its first use) and shareWeight hands weight m to every lane
-        // (SG = 1: each lane loads every weight).
-        var wl = 0.0;
-        for (var m = 0u; m < TM; m++) {
-          if (m % SG == 0u) { wl = wp[wIdx + min(m + lane, TM - 1u)]; }
-          let w = shareWeight(wl, m % SG);
-          for (var t = 0u; t < TN; t++) { acc[m][t] = fma(w, xv[t], acc[m][t]); }
+        // The TM weights of this step are the same for the whole workgroup. They are taken in groups of SG: lane
+        // l of a subgroup loads weight g + l of group g, and shareWeight hands weight g + k to every lane (SG = 1:
+        // each lane loads every weight). Two short loops rather than one of TM, so the compiler unrolls both.
+        for (var g = 0u; g < TM; g += SG) {
+          let wl = wp[wIdx + min(g + lane, TM - 1u)];
+          for (var k = 0u; k < GROUP; k++) {
+            let w = shareWeight(wl, k);
+            for (var t = 0u; t < TN; t++) { acc[g + k][t] = fma(w, xv[t], acc[g + k][t]); }
+          }
         }
         wIdx += u.mPad;
         cOff += srcHW;

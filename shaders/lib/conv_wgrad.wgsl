@@ -22,6 +22,7 @@ const WG = 64u;
 const TM = {{TM}}u;
 const TC = {{TC}}u;
 const PGROUPS = (TM + SG - 1u) / SG;  // P values each invocation loads per pixel
+const GROUP = min(SG, TM);  // rows one load per lane covers
 
 /** The work of one invocation: `lane` is its index in its subgroup (0 when SG = 1). */
 fn weightGrad(wg: vec3<u32>, lid: u32, lane: u32) {
@@ -49,8 +50,8 @@ fn weightGrad(wg: vec3<u32>, lid: u32, lane: u32) {
     rowOff[t] = i32(tap / u.kw) * u.dilH - u.padH;
     colOff[t] = i32(tap % u.kw) * u.dilW - u.padW;
   }
-  // P channel offsets of the rows this lane loads (rows lane, lane + SG, …; all TM when SG = 1), clamped so rows
-  // past M read valid memory; their results are not written.
+  // P channel offsets of the rows this lane loads (row g·SG + lane of each group g of SG rows; all TM when SG = 1),
+  // clamped so rows past M read valid memory; their results are not written.
   var pCh: array<u32, PGROUPS>;
   for (var g = 0u; g < PGROUPS; g++) { pCh[g] = min(m0 + min(g * SG + lane, TM - 1u), u.pC - 1u) * pHW; }
 
@@ -82,15 +83,17 @@ fn weightGrad(wg: vec3<u32>, lid: u32, lane: u32) {
         let ok = rowOk[t] && iw >= 0 && iw < i32(u.gW);
         gv[t] = select(0.0, G[select(0u, u32(rowBase[t] + iw), ok)], ok);
       }
-      // The TM values of P at this pixel are the same for the whole workgroup: lane l of a subgroup loads rows
-      // l, l + SG, … (each just before its first use) and shareP hands row m's to every lane (SG = 1: each lane
-      // loads every row).
+      // The TM values of P at this pixel are the same for the whole workgroup. They are taken in groups of SG:
+      // lane l of a subgroup loads row g·SG + l of group g, and shareP hands row g·SG + k to every lane (SG = 1:
+      // each lane loads every row). Two short loops rather than one of TM, so the compiler unrolls both.
       let pOff = pRow + ow;
-      var pl = 0.0;
-      for (var m = 0u; m < TM; m++) {
-        if (m % SG == 0u) { pl = P[pOff + pCh[m / SG]]; }
-        let pv = shareP(pl, m % SG);
-        for (var t = 0u; t < TC; t++) { acc[m][t] = fma(pv, gv[t], acc[m][t]); }
+      for (var g = 0u; g < PGROUPS; g++) {
+        let pl = P[pOff + pCh[g]];
+        for (var k = 0u; k < GROUP; k++) {
+          let m = g * SG + k;
+          let pv = shareP(pl, k);
+          for (var t = 0u; t < TC; t++) { acc[m][t] = fma(pv, gv[t], acc[m][t]); }
+        }
       }
     }
   }
