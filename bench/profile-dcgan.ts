@@ -37,10 +37,11 @@ export async function profileDcganStep(opts: {
 /** The command: prints the profile of `--batch`, `--steps`, `--model` (see the header). */
 export async function main(): Promise<void> {
   configureKernelsFromEnv();
-  // --dispatch-flops N: the CPU adapter's limit on FLOPs per conv dispatch (convTiles.flopsPerDispatch), e.g. 4e10
+  // --dispatch-flops N: the CPU adapter's limit on FLOPs per conv dispatch (convTiles.lavapipeFlopsPerDispatch and
+  // flopsPerDispatch), e.g. 4e10
   // to count the launches a GPU makes (where one dispatch takes up to 4e10) on lavapipe, at a small batch.
   const dispatchFlops = cliArg('dispatch-flops', '');
-  if (dispatchFlops) convTiles.flopsPerDispatch = Number(dispatchFlops);
+  if (dispatchFlops) convTiles.lavapipeFlopsPerDispatch = convTiles.flopsPerDispatch = Number(dispatchFlops);
   const batch = Number(cliArg('batch', '256'));
   const p = await profileDcganStep({
     batch,

@@ -1,7 +1,7 @@
 /**
  * Launches, submits and host (JavaScript + Dawn encoding) milliseconds per training step — what a step costs the
  * CPU besides the kernels, which on a fast GPU is much of the step. Three workloads: the lesson DCGAN at batch 16
- * with the GPU's conv dispatch rule (convTiles.flopsPerDispatch = 4e10, so lavapipe counts the launches a GPU makes),
+ * with the GPU's conv dispatch rule (convTiles.lavapipeFlopsPerDispatch = 4e10, so lavapipe counts the launches a GPU makes),
  * the same with `npm start`'s recipe (its weight average, --g-ema 0.95, and label smoothing), and a style-transfer
  * iteration (VGG16 to block4_conv2 at 64 px, the benchmark's style workload).
  *
@@ -74,7 +74,7 @@ const WORKLOADS: [Workload, string][] = [
 
 export async function stepOverhead(steps: number): Promise<Measured> {
   await initEngine();
-  convTiles.flopsPerDispatch = 4e10;
+  convTiles.lavapipeFlopsPerDispatch = convTiles.flopsPerDispatch = 4e10;
   const spec = ganSpec('dcgan', {});
   const batch = 16;
   const real = new Float32Array(batch * spec.channels * spec.size * spec.size).map((_, i) => Math.sin(i));

@@ -91,7 +91,8 @@ describe('tiled kernels: lesson layer shapes (batch 2) and tile edges, forward a
 
   it('grids split into many launches (tileOffset, mBlockOffset, chunkOffset)', async () => {
     const defaults = { ...convTiles };
-    convTiles.flopsPerDispatch = 3e4; // on a CPU adapter
+    convTiles.lavapipeFlopsPerDispatch = 3e4; // on lavapipe
+    convTiles.flopsPerDispatch = 3e4; // on another CPU adapter
     convTiles.gpuFlopsPerDispatch = 3e4; // on a GPU
     try {
       await checkLayer('conv', [2, 21, 16, 16], [70, 21, 3, 3], true, { padding: 1 }, [2, 70, 16, 16]);

@@ -97,7 +97,15 @@ describe('every register-tile size gives the same result', () => {
     { gatherTM: 1, gatherTN: 1, wgradTM: 1, wgradTC: 1 },
     { gatherTM: 8, gatherTN: 4, wgradTM: 8, wgradTC: 4 },
     // Tiny dispatch budget: every grid is split into many launches along both of its split dimensions.
-    { gatherTM: 4, gatherTN: 8, wgradTM: 4, wgradTC: 8, flopsPerDispatch: 3e4, gpuFlopsPerDispatch: 3e4 },
+    {
+      gatherTM: 4,
+      gatherTN: 8,
+      wgradTM: 4,
+      wgradTC: 8,
+      lavapipeFlopsPerDispatch: 3e4,
+      flopsPerDispatch: 3e4,
+      gpuFlopsPerDispatch: 3e4,
+    },
   ];
   for (const v of variants) {
     it(JSON.stringify(v), async () => {

@@ -303,13 +303,15 @@ const TILED_WGRAD_WORKGROUPS = 1024;
 /**
  * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × up to gatherTN pixels per
  * invocation; weight gradient: wgradTM rows × up to wgradTC im2col columns), and the most FLOPs put in one dispatch
- * on a CPU adapter and on a GPU (see launchRanges). Tile sizes tuned on lavapipe; exposed for benchmarks and tests.
+ * on lavapipe, on another CPU adapter and on a GPU (see launchRanges). Tile sizes tuned on lavapipe; exposed for
+ * benchmarks and tests.
  */
 export const convTiles = {
   gatherTM: 16,
   gatherTN: 10,
   wgradTM: 16,
   wgradTC: 12,
+  lavapipeFlopsPerDispatch: 1e9,
   flopsPerDispatch: 2e8,
   gpuFlopsPerDispatch: 4e10,
 };
@@ -344,14 +346,24 @@ function laneTile(maxTile: number, TM: number, items: number): number {
 }
 
 /**
- * Splits a grid of a × b work units of `unitFlops` each into launches of at most convTiles.flopsPerDispatch FLOPs
- * on a CPU adapter (so that no dispatch runs long: a 2-second dispatch has crashed lavapipe), gpuFlopsPerDispatch
- * on a GPU (4e10: about 1 ms on an H200 and well under a second on a weak integrated GPU, so no dispatch nears a
- * driver's watchdog, while every DCGAN pass up to batch 256 is one dispatch), and at most 65535 workgroups along
- * each axis: yields [a0, aCount, b0, bCount]. Whole rows of b go together when they fit, otherwise b is split too.
+ * Splits a grid of a × b work units of `unitFlops` each into launches of at most so many FLOPs, so that no
+ * dispatch runs long (a 2-second dispatch has crashed lavapipe, and a browser stops a GPU process whose work hangs),
+ * and at most 65535 workgroups along each axis: yields [a0, aCount, b0, bCount]. Whole rows of b go together when
+ * they fit, otherwise b is split too. The limits (convTiles):
+ * - lavapipe, lavapipeFlopsPerDispatch = 1e9: about 40 ms at the 25 GFLOP/s its conv kernels reach on a 2-core
+ *   machine. 2e8 cut a batch-256 DCGAN step into 594 launches, 1e9 into 215, and the step ran about 6% faster
+ *   (bench/profile-dcgan.ts --dispatch-flops, two runs of each, alternating).
+ * - another CPU adapter (SwiftShader, several times slower), flopsPerDispatch = 2e8;
+ * - a GPU, gpuFlopsPerDispatch = 4e10: about 1 ms on an H200 and well under a second on a weak integrated GPU, while
+ *   every DCGAN pass up to batch 256 is one dispatch.
  */
 function* launchRanges(a: number, b: number, unitFlops: number): Generator<[number, number, number, number]> {
-  const limit = engine().adapter.isCPU ? convTiles.flopsPerDispatch : convTiles.gpuFlopsPerDispatch;
+  const { isCPU, slug } = engine().adapter;
+  const limit = !isCPU
+    ? convTiles.gpuFlopsPerDispatch
+    : slug === 'lavapipe'
+      ? convTiles.lavapipeFlopsPerDispatch
+      : convTiles.flopsPerDispatch;
   const perLaunch = Math.min(65535, Math.max(1, Math.floor(limit / unitFlops)));
   if (perLaunch >= b) {
     const aStep = Math.min(65535, Math.floor(perLaunch / b));
