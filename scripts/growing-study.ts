@@ -840,7 +840,11 @@ function planSection(res: Results): string[] {
   }
   const ok = (x: number) => (x <= 1.5 ? 'within' : 'not within');
   if (m64) {
-    const same = measured.filter((m) => m.cpuSamples!['64 msggan'] && m.cpuSamples![progKey(64, 4, false)]);
+    // only the measurements of the latest one's engine: a faster conv kernel moves the ratios, so older engines' rounds
+    // are not pooled with the latest
+    const same = measured.filter(
+      (m) => m.engine === m64.engine && m.cpuSamples!['64 msggan'] && m.cpuSamples![progKey(64, 4, false)],
+    );
     const pool = (f: (m: SpeedMeasurement) => number[]) => same.flatMap(f);
     const p = pool((m) => cpuRoundRatios(m, 64, progKey(64, K(64), false)));
     const q = pool((m) => cpuRoundRatios(m, 64, '64 msggan'));
@@ -849,7 +853,7 @@ function planSection(res: Results): string[] {
     const gWhole = proganPhases(64).reduce((t, k) => t + m64.gflopPerStep![k], 0) / proganPhases(64).length;
     L.push(
       `**The 1.5× target** (cost per image at 64×64 within 1.5× of DCGAN-64 at the same batch on the same adapter), by CPU time, ` +
-        `each round’s ratio pooled over the ${same.length} measurement${same.length > 1 ? 's' : ''} of this plan: ` +
+        `each round’s ratio pooled over the ${same.length} measurement${same.length > 1 ? 's' : ''} of this plan with engine ${m64.engine.slice(0, 7)}: ` +
         `progan at its last stage (64×64, α = 1) costs ${ratioCell(p)}× dcgan64 per image (median of ${p.length} rounds, min–max) — ${ok(median(p))} the target` +
         (whole.length
           ? `; over its whole schedule (equal images in each phase, stage 0 to the last stage at α = 1) ${ratioCell(whole)}× — ${ok(median(whole))}`
