@@ -674,11 +674,17 @@ function speedTable(m: SpeedMeasurement, size: number): string[] {
   return lines;
 }
 
-/** The latest budget's runs: the last of each model and seed, by seed. */
-function latestRuns(res: Results): QualityRun[] {
-  const budget = res.runs.at(-1)?.budgetSeconds;
+/** Whether a quality run was budgeted from a speed measurement of the current channel plan (one with `plans`). */
+function underPlan(res: Results, r: QualityRun): boolean {
+  return Boolean(res.speed.find((m) => m.date === r.speedDate)?.plans);
+}
+
+/** The latest budget's runs of the current plan or of the earlier one: the last of each model and seed, by seed. */
+function latestRuns(res: Results, current: boolean): QualityRun[] {
+  const of = res.runs.filter((r) => underPlan(res, r) === current);
+  const budget = of.at(-1)?.budgetSeconds;
   const byRun = new Map<string, QualityRun>();
-  for (const r of res.runs) if (r.budgetSeconds === budget) byRun.set(`${r.seed} ${r.model}`, r);
+  for (const r of of) if (r.budgetSeconds === budget) byRun.set(`${r.seed} ${r.model}`, r);
   return [...byRun.values()].sort((a, b) => a.seed - b.seed);
 }
 
@@ -801,11 +807,91 @@ function planCostTable(m: SpeedMeasurement, size: number): string[] {
   return lines;
 }
 
+/** The 32 px quality runs' table, verdicts and grids under `heading` (e.g. '### Which draws … in'). */
+function qualityBlock(res: Results, runs: QualityRun[], heading: string): string[] {
+  const L: string[] = [];
+  const budget = runs[0].budgetSeconds;
+  const e0 = runs.find((r) => r.evals.length)?.evals[0];
+  L.push(
+    `${heading} ${budget} s of training`,
+    '',
+    `Each model trained by \`train\` on data/emoji-32 (3,786 images) at batch ${BATCH} for the steps its median speed`,
+    `(the measurement of ${runs[0].speedDate ? when(runs[0].speedDate) : '?'}) fits in ${budget} s, with a G weight average (decay ${G_EMA}), scored`,
+    `${POINTS} times along the run as \`eval\` scores (2,000 samples of the G average; the trained G’s distance beside it),`,
+    `real-vs-real Fréchet distance ${e0 ? f2(e0.fdRealVsRealBaseline) : '?'}; real images themselves cover 7/10 categories and are 68.5% confident.`,
+    'The wall time is the whole `train` process under `nice -n 10` on the shared machine, scoring included: only for',
+    'the record (the budget is in steps).',
+    '',
+    '| model | seed | width | loss, Adam | batch | images/s | steps in the budget | wall time | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const r of runs) {
+    const x = res.recipes[r.model];
+    const e = r.evals.at(-1);
+    const grow = r.growImages ? `; --grow-images ${r.growImages}: 32×32 at α = 1 from step ${r.grownAtStep}` : '';
+    const along = r.evals.map((p) => `${p.step}: ${f1(p.fd)}`).join(', ');
+    L.push(
+      `| ${r.model} | ${r.seed} | ${r.width} | ${x.loss}, ${x.lrG} β (${x.beta1}, ${x.beta2}) | ${BATCH} | ${f1(r.imagesPerSecond)}${r.model === 'progan' ? ' (over its schedule)' : ''} | ${r.steps} (${f1((r.steps * BATCH) / EMOJI_IMAGES)} epochs)${grow} | ${minutes(r.wallSeconds)} | ` +
+        (e
+          ? `${e.coverage}/${e.classes ?? 10} | ${f1(100 * e.confidentRate)}% | ${f2(e.fd)} | ${e.fdTrainedG !== undefined ? f2(e.fdTrainedG) : '—'} | ${along} |`
+          : `— | — | — | — | failed (exit ${r.exitCode}) |`),
+    );
+  }
+  const seeds = [...new Set(runs.map((r) => r.seed))];
+  L.push('');
+  for (const seed of seeds) L.push(verdict(runs.filter((r) => r.seed === seed)), '');
+  const done = runs.filter((r) => r.evals.length && r.exitCode === 0);
+  const models = [...new Set(done.map((r) => r.model))];
+  if (seeds.length > 1 && models.every((m) => seeds.every((sd) => done.some((r) => r.model === m && r.seed === sd)))) {
+    const mean = (m: string) => {
+      const fds = done.filter((r) => r.model === m).map((r) => r.evals.at(-1)!.fd);
+      return fds.reduce((a, b) => a + b, 0) / fds.length;
+    };
+    const order = [...models].sort((a, b) => mean(a) - mean(b));
+    L.push(
+      `**Over the ${seeds.length} seeds**, the mean final Fréchet distance of the G average: ${order.map((m) => `${m} ${f1(mean(m))}`).join(', ')}.`,
+      '',
+    );
+  }
+  if (res.notes?.length) L.push(...res.notes.flatMap((n) => [n, '']));
+  L.push('Recipes:', '');
+  for (const name of new Set(runs.map((r) => r.model))) L.push(`- **${name}**: ${res.recipes[name].note}.`);
+  L.push('');
+  L.push('### Samples at the end of each run (drawn from the G average)', '');
+  for (const r of runs) {
+    const fin = r.grids.find((g) => g.endsWith('-final.png'));
+    if (fin)
+      L.push(
+        `**${r.model}**, seed ${r.seed}, step ${r.steps} (the first 32 of the grid's 64 samples):`,
+        '',
+        `![${r.model} seed ${r.seed} samples at step ${r.steps}](${fin})`,
+        '',
+      );
+  }
+  const stages = runs.flatMap((r) => r.grids.filter((g) => /stage-\d+/.test(g)).map((g) => [r, g] as const));
+  if (stages.length) {
+    L.push(
+      `**progan's stages** (seed ${stages[0][0].seed}), each drawn from the G average as its stage ended (before the next faded in):`,
+      '',
+    );
+    for (const [, g] of stages) L.push(`![${g}](${g})`, '');
+  }
+  for (const r of runs)
+    for (const g of r.grids.filter((x) => x.endsWith('scales.png')))
+      L.push(
+        `**msggan's scales** (seed ${r.seed}) at the end (one row per scale G draws, 4×4 to 32×32):`,
+        '',
+        `![${g}](${g})`,
+        '',
+      );
+  return L;
+}
+
 /** The channel plan's section: its cost against the DCGAN at 64 (and 32) px, the target, and its quality check. */
 function planSection(res: Results): string[] {
   const measured = res.speed.filter((m) => m.plans && m.cpuSamples && m.classes);
   const runs = res.planRuns ?? [];
-  if (!measured.length && !runs.length) return [];
+  if (!measured.length && !runs.length && !latestRuns(res, true).length) return [];
   const L: string[] = [];
   const latest = (size: number) => [...measured].reverse().find((m) => m.classes!.some((c) => c.size === size));
   const m64 = latest(64);
@@ -863,6 +949,9 @@ function planSection(res: Results): string[] {
       '',
     );
   }
+  const quality = latestRuns(res, true);
+  if (quality.length)
+    L.push(...qualityBlock(res, quality, '### Which draws the better 32×32 emoji under this plan, in'));
   if (runs.length) {
     L.push(
       '### The earlier default against the current one on the emoji, in the same steps',
@@ -945,7 +1034,7 @@ export function renderReadme(res: Results): string {
     m.median[`${size} ${BASELINE[size]}`] !== undefined;
   const m32 = [...res.speed].reverse().find(has(32));
   const m64 = [...res.speed].reverse().find(has(64));
-  const runs = latestRuns(res);
+  const runs = latestRuns(res, false);
   if (runs.length || m32 || m64)
     L.push(
       '## Under the earlier channel plan',
@@ -954,85 +1043,7 @@ export function renderReadme(res: Results): string {
       'in the tables), MSG-GAN’s join doubling its blocks’ input.',
       '',
     );
-  if (runs.length) {
-    const budget = runs[0].budgetSeconds;
-    const e0 = runs.find((r) => r.evals.length)?.evals[0];
-    L.push(
-      `### Which draws the better 32×32 emoji in ${budget} s of training`,
-      '',
-      `Each model trained by \`train\` on data/emoji-32 (3,786 images) at batch ${BATCH} for the steps its median speed`,
-      `(the measurement of ${runs[0].speedDate ? when(runs[0].speedDate) : '?'}, below) fits in ${budget} s, with a G weight average (decay ${G_EMA}), scored`,
-      `${POINTS} times along the run as \`eval\` scores (2,000 samples of the G average; the trained G’s distance beside it),`,
-      `real-vs-real Fréchet distance ${e0 ? f2(e0.fdRealVsRealBaseline) : '?'}; real images themselves cover 7/10 categories and are 68.5% confident.`,
-      'The wall time is the whole `train` process under `nice -n 10` on the shared machine, scoring included: only for',
-      'the record (the budget is in steps).',
-      '',
-      '| model | seed | width | loss, Adam | batch | images/s | steps in the budget | wall time | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    );
-    for (const r of runs) {
-      const x = res.recipes[r.model];
-      const e = r.evals.at(-1);
-      const grow = r.growImages ? `; --grow-images ${r.growImages}: 32×32 at α = 1 from step ${r.grownAtStep}` : '';
-      const along = r.evals.map((p) => `${p.step}: ${f1(p.fd)}`).join(', ');
-      L.push(
-        `| ${r.model} | ${r.seed} | ${r.width} | ${x.loss}, ${x.lrG} β (${x.beta1}, ${x.beta2}) | ${BATCH} | ${f1(r.imagesPerSecond)}${r.model === 'progan' ? ' (over its schedule)' : ''} | ${r.steps} (${f1((r.steps * BATCH) / EMOJI_IMAGES)} epochs)${grow} | ${minutes(r.wallSeconds)} | ` +
-          (e
-            ? `${e.coverage}/${e.classes ?? 10} | ${f1(100 * e.confidentRate)}% | ${f2(e.fd)} | ${e.fdTrainedG !== undefined ? f2(e.fdTrainedG) : '—'} | ${along} |`
-            : `— | — | — | — | failed (exit ${r.exitCode}) |`),
-      );
-    }
-    const seeds = [...new Set(runs.map((r) => r.seed))];
-    L.push('');
-    for (const seed of seeds) L.push(verdict(runs.filter((r) => r.seed === seed)), '');
-    const done = runs.filter((r) => r.evals.length && r.exitCode === 0);
-    const models = [...new Set(done.map((r) => r.model))];
-    if (
-      seeds.length > 1 &&
-      models.every((m) => seeds.every((sd) => done.some((r) => r.model === m && r.seed === sd)))
-    ) {
-      const mean = (m: string) => {
-        const fds = done.filter((r) => r.model === m).map((r) => r.evals.at(-1)!.fd);
-        return fds.reduce((a, b) => a + b, 0) / fds.length;
-      };
-      const order = [...models].sort((a, b) => mean(a) - mean(b));
-      L.push(
-        `**Over the ${seeds.length} seeds**, the mean final Fréchet distance of the G average: ${order.map((m) => `${m} ${f1(mean(m))}`).join(', ')}.`,
-        '',
-      );
-    }
-    if (res.notes?.length) L.push(...res.notes.flatMap((n) => [n, '']));
-    L.push('Recipes:', '');
-    for (const name of new Set(runs.map((r) => r.model))) L.push(`- **${name}**: ${res.recipes[name].note}.`);
-    L.push('');
-    L.push('### Samples at the end of each run (drawn from the G average)', '');
-    for (const r of runs) {
-      const fin = r.grids.find((g) => g.endsWith('-final.png'));
-      if (fin)
-        L.push(
-          `**${r.model}**, seed ${r.seed}, step ${r.steps} (the first 32 of the grid's 64 samples):`,
-          '',
-          `![${r.model} seed ${r.seed} samples at step ${r.steps}](${fin})`,
-          '',
-        );
-    }
-    const stages = runs.flatMap((r) => r.grids.filter((g) => /stage-\d+/.test(g)));
-    if (stages.length) {
-      L.push(
-        "**progan's stages** (seed 1), each drawn from the G average as its stage ended (before the next faded in):",
-        '',
-      );
-      for (const g of stages) L.push(`![${g}](${g})`, '');
-    }
-    const scales = runs.flatMap((r) => r.grids.filter((g) => g.endsWith('scales.png')));
-    for (const g of scales)
-      L.push(
-        "**msggan's scales** (seed 1) at the end (one row per scale G draws, 4×4 to 32×32):",
-        '',
-        `![${g}](${g})`,
-        '',
-      );
-  }
+  if (runs.length) L.push(...qualityBlock(res, runs, '### Which draws the better 32×32 emoji in'));
   for (const [size, m] of [
     [32, m32],
     [64, m64],
@@ -1069,7 +1080,8 @@ function render(): void {
   if (!res.speed.length && !res.runs.length) return;
   mkdirSync(DOCS, { recursive: true });
   // the grids again from the run folders still here (the same names: they follow the copying's current form)
-  for (const r of latestRuns(res)) if (existsSync(runDir(r.model, r.seed))) r.grids = copyGrids(r.model, r.seed);
+  for (const r of [...latestRuns(res, false), ...latestRuns(res, true)])
+    if (existsSync(runDir(r.model, r.seed))) r.grids = copyGrids(r.model, r.seed);
   writeFileAtomic(README, renderReadme(res));
   console.log(`wrote ${README}`);
 }
