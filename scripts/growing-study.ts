@@ -807,8 +807,8 @@ function planCostTable(m: SpeedMeasurement, size: number): string[] {
   return lines;
 }
 
-/** The 32 px quality runs' table, verdicts and grids under `heading` (e.g. '### Which draws … in'). */
-function qualityBlock(res: Results, runs: QualityRun[], heading: string): string[] {
+/** The 32 px quality runs' table, verdicts, `notes` (paragraphs written about these runs) and grids under `heading`. */
+function qualityBlock(res: Results, runs: QualityRun[], heading: string, notes: string[] = []): string[] {
   const L: string[] = [];
   const budget = runs[0].budgetSeconds;
   const e0 = runs.find((r) => r.evals.length)?.evals[0];
@@ -853,7 +853,7 @@ function qualityBlock(res: Results, runs: QualityRun[], heading: string): string
       '',
     );
   }
-  if (res.notes?.length) L.push(...res.notes.flatMap((n) => [n, '']));
+  L.push(...notes.flatMap((n) => [n, '']));
   L.push('Recipes:', '');
   for (const name of new Set(runs.map((r) => r.model))) L.push(`- **${name}**: ${res.recipes[name].note}.`);
   L.push('');
@@ -1043,7 +1043,7 @@ export function renderReadme(res: Results): string {
       'in the tables), MSG-GAN’s join doubling its blocks’ input.',
       '',
     );
-  if (runs.length) L.push(...qualityBlock(res, runs, '### Which draws the better 32×32 emoji in'));
+  if (runs.length) L.push(...qualityBlock(res, runs, '### Which draws the better 32×32 emoji in', res.notes ?? []));
   for (const [size, m] of [
     [32, m32],
     [64, m64],
