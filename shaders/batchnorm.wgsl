@@ -18,9 +18,9 @@
 //   act′ — is the forward's, bit for bit. act′(0) is 0 for ReLU and the slope for LeakyReLU, as torch.
 // Work split: the per-channel reductions (batch_stats, backward_sums) run one 64-wide workgroup per channel;
 //   each invocation strides over the channel's M values accumulating in registers, then one tree reduction in
-//   workgroup memory. The elementwise passes (normalize, backward_dx) run PER elements per invocation (set by the
-//   host) strided by the workgroup size of 256, as unary.wgsl, 2-D grid past 65535 workgroups; running_stats one
-//   invocation per channel.
+//   workgroup memory. The elementwise passes (normalize, backward_dx) run PER consecutive elements per invocation
+//   (set by the host), 256 invocations per workgroup, 2-D grid past 65535 workgroups; running_stats one
+//   invocation per channel. Neither kind divides per element: they step the channel and position along (Walk, Run).
 // Gradient: backward_sums + backward_dx are the gradient of batch_stats + normalize (and of the activation).
 
 struct Params {
@@ -83,17 +83,42 @@ fn pre_activation(xhat: f32, gamma: f32, beta: f32) -> f32 {
   return xhat;
 }
 
-/** Flat position of the i-th value (0 ≤ i < M) of channel c. */
-fn channel_index(c: u32, i: u32) -> u32 {
-  return (i / u.HW) * u.C * u.HW + c * u.HW + i % u.HW;
+/**
+ * The i-th value (0 ≤ i < M) of a channel is x[n, c, j] with n = i / HW, j = i % HW. A reduction walks i in steps
+ * of 64; `Walk` keeps (n, j) and a step adds 64 = a·HW + b (a, b the same for every invocation) with at most one
+ * carry, instead of dividing at every value (on lavapipe an integer division is made lane by lane).
+ */
+struct Walk { n: u32, j: u32 }
+
+fn walk_start(i: u32) -> Walk { return Walk(i / u.HW, i % u.HW); }
+
+fn walk_step(w: Walk, a: u32, b: u32) -> Walk {
+  let j = w.j + b;
+  if (j >= u.HW) { return Walk(w.n + a + 1u, j - u.HW); }
+  return Walk(w.n + a, j);
 }
 
-fn channel_of(i: u32) -> u32 { return (i / u.HW) % u.C; }
+/** Flat position of a walk's value of channel c. */
+fn walk_index(c: u32, w: Walk) -> u32 { return (w.n * u.C + c) * u.HW + w.j; }
 
 override PER: u32;
 
-/** First element of an elementwise invocation; its others follow at steps of 256. */
-fn first_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 256u * PER + li; }
+/**
+ * The PER consecutive elements of an elementwise invocation: the first, and the channel and in-channel position of
+ * the one at hand, stepped along without a division per element (on lavapipe an integer division is made lane by lane).
+ */
+struct Run { i: u32, c: u32, j: u32 }
+
+fn first_run(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> Run {
+  let i = ((wg.y * nwg.x + wg.x) * 256u + li) * PER;
+  return Run(i, (i / u.HW) % u.C, i % u.HW);
+}
+
+fn next_run(r: Run) -> Run {
+  let j = r.j + 1u;
+  if (j < u.HW) { return Run(r.i + 1u, r.c, j); }
+  return Run(r.i + 1u, select(r.c + 1u, 0u, r.c + 1u == u.C), 0u);
+}
 
 var<workgroup> partial: array<vec2<f32>, 64>;
 
@@ -115,13 +140,21 @@ fn batch_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
                @builtin(local_invocation_index) li: u32) {
   let c = wg.y * nwg.x + wg.x;   // uniform across the workgroup, so the barriers below stay uniform
   if (c >= u.C) { return; }
+  let a = 64u / u.HW;
+  let b = 64u % u.HW;
   var s = 0.0;
-  for (var i = li; i < u.M; i += 64u) { s += X[channel_index(c, i)]; }
+  var w = walk_start(li);
+  for (var i = li; i < u.M; i += 64u) {
+    s += X[walk_index(c, w)];
+    w = walk_step(w, a, b);
+  }
   let mean = workgroup_sum(li, vec2(s, 0.0)).x * u.invM;
   var q = 0.0;
+  w = walk_start(li);
   for (var i = li; i < u.M; i += 64u) {
-    let d = X[channel_index(c, i)] - mean;
+    let d = X[walk_index(c, w)] - mean;
     q = fma(d, d, q);
+    w = walk_step(w, a, b);
   }
   let variance = workgroup_sum(li, vec2(q, 0.0)).x * u.invM;
   if (li == 0u) {
@@ -149,11 +182,12 @@ fn running_stats(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(256)
 fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
-  let first = first_id(wg, nwg, li);
+  var run = first_run(wg, nwg, li);
   for (var k = 0u; k < PER; k++) {
-    let i = first + k * 256u;
+    let i = run.i;
+    let c = run.c;
+    run = next_run(run);
     if (i >= u.total) { return; }
-    let c = channel_of(i);
     let xhat = (X[i] - S[c]) * S[u.C + c];
     if (AFFINE) { Y[i] = act(pre_activation(xhat, GAMMA[c], BETA[c])); } else { Y[i] = act(xhat); }
   }
@@ -173,8 +207,12 @@ fn backward_sums(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
     beta = BETA_S[c];
   }
   var acc = vec2(0.0, 0.0);   // (Σg, Σg·x̂)
+  let a = 64u / u.HW;
+  let b = 64u % u.HW;
+  var w = walk_start(li);
   for (var i = li; i < u.M; i += 64u) {
-    let k = channel_index(c, i);
+    let k = walk_index(c, w);
+    w = walk_step(w, a, b);
     let xhat = (X[k] - mean) * r;
     let g = act_grad(pre_activation(xhat, gamma, beta), DY[k]);
     acc += vec2(g, g * xhat);
@@ -189,11 +227,12 @@ fn backward_sums(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
 @compute @workgroup_size(256)
 fn backward_dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
-  let first = first_id(wg, nwg, li);
+  var run = first_run(wg, nwg, li);
   for (var k = 0u; k < PER; k++) {
-    let i = first + k * 256u;
+    let i = run.i;
+    let c = run.c;
+    run = next_run(run);
     if (i >= u.total) { return; }
-    let c = channel_of(i);
     let r = S[u.C + c];
     var scale = r;
     if (AFFINE) { scale *= GAMMA_BW[c]; }
