@@ -578,10 +578,11 @@ function gridFrom(
 }
 
 /**
- * A 1-D launch: n elements, PER per invocation strided by the workgroup size. Drawn as rows of wgSize elements in
- * memory order, so that a workgroup is PER consecutive rows and invocation t is column t of them.
+ * A 1-D launch: n elements, PER per invocation strided by the workgroup size (or, `consecutive`, PER consecutive
+ * ones). Drawn as rows of wgSize elements in memory order, so that a workgroup is PER consecutive rows and invocation
+ * t is column t of them (consecutive: the t-th run of PER elements along them).
  */
-function flatSpec(ctx: FigureContext, n: number, what: string): TileSpec {
+function flatSpec(ctx: FigureContext, n: number, what: string, consecutive = false): TileSpec {
   const wgSize = ctx.wg.size[0] * ctx.wg.size[1] * ctx.wg.size[2];
   const hasPer = /override\s+PER\b|const\s+PER\b/.test(ctx.k.text);
   const PER = hasPer ? ctx.k.get('PER') : 1;
@@ -601,15 +602,18 @@ function flatSpec(ctx: FigureContext, n: number, what: string): TileSpec {
     cols: wgSize,
     tile: { rows: PER, cols: wgSize },
     grid: { y: groups, x: 1, z: 1 },
-    inv: { y: 1, x: wgSize },
-    per: { rows: PER, cols: 1 },
-    layout: 'strided',
+    inv: consecutive ? { y: PER, x: wgSize / PER } : { y: 1, x: wgSize },
+    per: consecutive ? { rows: 1, cols: PER } : { rows: PER, cols: 1 },
+    layout: consecutive ? 'block' : 'strided',
     notes: [
       `shaders/${ctx.shader}.wgsl, fn ${ctx.entry}: @workgroup_size(${ctx.wg.text}) = ${wgSize} invocations${
-        hasPer
-          ? `; PER = ${PER} elements each (override set by the launch), ` +
-            `strided by the workgroup size: invocation t of workgroup w handles w·${perGroup} + t + ${wgSize}·k, k < ${PER}`
-          : ', one element each'
+        !hasPer
+          ? ', one element each'
+          : consecutive
+            ? `; PER = ${PER} consecutive elements each (override set by the launch): invocation t of workgroup w ` +
+              `handles w·${perGroup} + ${PER}·t + k, k < ${PER}`
+            : `; PER = ${PER} elements each (override set by the launch), ` +
+              `strided by the workgroup size: invocation t of workgroup w handles w·${perGroup} + t + ${wgSize}·k, k < ${PER}`
       }.`,
       `Recorded launch (${RESULTS_FILE}, case ${ctx.c.id}, version ${ctx.v.id}): ${launchText(ctx.launch)}${recorded > groups ? ` — ${recorded - groups} workgroups past the end return at once` : ''}.`,
     ],
@@ -986,8 +990,8 @@ export const FIGURES: FigureDef[] = [
     version: 'forward',
     shader: 'batchnorm',
     entry: 'normalize',
-    title: 'BatchNorm normalize: elementwise, PER elements per invocation',
-    build: (ctx) => flatSpec(ctx, prod(list(ctx.c.shape, 'x')), `y [${list(ctx.c.shape, 'x').join(', ')}]`),
+    title: 'BatchNorm normalize: elementwise, PER consecutive elements per invocation',
+    build: (ctx) => flatSpec(ctx, prod(list(ctx.c.shape, 'x')), `y [${list(ctx.c.shape, 'x').join(', ')}]`, true),
   },
   {
     name: '07-gram',
