@@ -1080,8 +1080,9 @@ function render(): void {
   if (!res.speed.length && !res.runs.length) return;
   mkdirSync(DOCS, { recursive: true });
   // the grids again from the run folders still here (the same names: they follow the copying's current form)
-  for (const r of [...latestRuns(res, false), ...latestRuns(res, true)])
-    if (existsSync(runDir(r.model, r.seed))) r.grids = copyGrids(r.model, r.seed);
+  // only the current plan's runs: the earlier plan's grids are committed, and a later run of the same model and seed
+  // would have replaced its run folder
+  for (const r of latestRuns(res, true)) if (existsSync(runDir(r.model, r.seed))) r.grids = copyGrids(r.model, r.seed);
   writeFileAtomic(README, renderReadme(res));
   console.log(`wrote ${README}`);
 }

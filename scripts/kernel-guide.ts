@@ -578,11 +578,10 @@ function gridFrom(
 }
 
 /**
- * A 1-D launch: n elements, PER per invocation strided by the workgroup size (or, `consecutive`, PER consecutive
- * ones). Drawn as rows of wgSize elements in memory order, so that a workgroup is PER consecutive rows and invocation
- * t is column t of them (consecutive: the t-th run of PER elements along them).
+ * A 1-D launch: n elements, PER per invocation strided by the workgroup size. Drawn as rows of wgSize elements in
+ * memory order, so that a workgroup is PER consecutive rows and invocation t is column t of them.
  */
-function flatSpec(ctx: FigureContext, n: number, what: string, consecutive = false): TileSpec {
+function flatSpec(ctx: FigureContext, n: number, what: string): TileSpec {
   const wgSize = ctx.wg.size[0] * ctx.wg.size[1] * ctx.wg.size[2];
   const hasPer = /override\s+PER\b|const\s+PER\b/.test(ctx.k.text);
   const PER = hasPer ? ctx.k.get('PER') : 1;
@@ -602,18 +601,15 @@ function flatSpec(ctx: FigureContext, n: number, what: string, consecutive = fal
     cols: wgSize,
     tile: { rows: PER, cols: wgSize },
     grid: { y: groups, x: 1, z: 1 },
-    inv: consecutive ? { y: PER, x: wgSize / PER } : { y: 1, x: wgSize },
-    per: consecutive ? { rows: 1, cols: PER } : { rows: PER, cols: 1 },
-    layout: consecutive ? 'block' : 'strided',
+    inv: { y: 1, x: wgSize },
+    per: { rows: PER, cols: 1 },
+    layout: 'strided',
     notes: [
       `shaders/${ctx.shader}.wgsl, fn ${ctx.entry}: @workgroup_size(${ctx.wg.text}) = ${wgSize} invocations${
-        !hasPer
-          ? ', one element each'
-          : consecutive
-            ? `; PER = ${PER} consecutive elements each (override set by the launch): invocation t of workgroup w ` +
-              `handles w·${perGroup} + ${PER}·t + k, k < ${PER}`
-            : `; PER = ${PER} elements each (override set by the launch), ` +
-              `strided by the workgroup size: invocation t of workgroup w handles w·${perGroup} + t + ${wgSize}·k, k < ${PER}`
+        hasPer
+          ? `; PER = ${PER} elements each (override set by the launch), ` +
+            `strided by the workgroup size: invocation t of workgroup w handles w·${perGroup} + t + ${wgSize}·k, k < ${PER}`
+          : ', one element each'
       }.`,
       `Recorded launch (${RESULTS_FILE}, case ${ctx.c.id}, version ${ctx.v.id}): ${launchText(ctx.launch)}${recorded > groups ? ` — ${recorded - groups} workgroups past the end return at once` : ''}.`,
     ],
@@ -990,8 +986,8 @@ export const FIGURES: FigureDef[] = [
     version: 'forward',
     shader: 'batchnorm',
     entry: 'normalize',
-    title: 'BatchNorm normalize: elementwise, PER consecutive elements per invocation',
-    build: (ctx) => flatSpec(ctx, prod(list(ctx.c.shape, 'x')), `y [${list(ctx.c.shape, 'x').join(', ')}]`, true),
+    title: 'BatchNorm normalize: elementwise, PER elements per invocation',
+    build: (ctx) => flatSpec(ctx, prod(list(ctx.c.shape, 'x')), `y [${list(ctx.c.shape, 'x').join(', ')}]`),
   },
   {
     name: '07-gram',
@@ -1168,7 +1164,7 @@ export const FAMILIES: FamilyDef[] = [
       },
       {
         what: 'lanes that split the shared loads of register-sg (the subgroup size; 1 runs the plain register kernels)',
-        pattern: /return sg !== null && sg > 1 && sg <= 16 \? sg : 1;/,
+        pattern: /return sg !== null && sg > 1 && sg <= 16 && \(sg & \(sg - 1\)\) === 0 \? sg : 1;/,
       },
       {
         what: 'convTranspose2d of a 1×1 input becomes one matrix product when',

@@ -18,8 +18,8 @@
 //   act′ — is the forward's, bit for bit. act′(0) is 0 for ReLU and the slope for LeakyReLU, as torch.
 // Work split: the per-channel reductions (batch_stats, backward_sums) run one 64-wide workgroup per channel;
 //   each invocation strides over the channel's M values accumulating in registers, then one tree reduction in
-//   workgroup memory. The elementwise passes (normalize, backward_dx) run PER consecutive elements per invocation
-//   (set by the host), 256 invocations per workgroup, 2-D grid past 65535 workgroups; running_stats one
+//   workgroup memory. The elementwise passes (normalize, backward_dx) run PER elements per invocation (set by the
+//   host) strided by the workgroup size of 256, as unary.wgsl, 2-D grid past 65535 workgroups; running_stats one
 //   invocation per channel. Neither kind divides per element: they step the channel and position along (Walk, Run).
 // Gradient: backward_sums + backward_dx are the gradient of batch_stats + normalize (and of the activation).
 
@@ -104,20 +104,30 @@ fn walk_index(c: u32, w: Walk) -> u32 { return (w.n * u.C + c) * u.HW + w.j; }
 override PER: u32;
 
 /**
- * The PER consecutive elements of an elementwise invocation: the first, and the channel and in-channel position of
- * the one at hand, stepped along without a division per element (on lavapipe an integer division is made lane by lane).
+ * The elements of an elementwise invocation: the first, then steps of 256 (the workgroup size, so that neighbouring
+ * invocations touch neighbouring addresses, as in unary.wgsl), with each one's channel c and in-channel position j
+ * stepped along: 256 = a·HW + b, so a step adds b to j (at most one carry) and a + carry to c, modulo C with at most
+ * one subtraction (ca = a mod C < C). No division per element: on lavapipe an integer division is made lane by lane.
  */
 struct Run { i: u32, c: u32, j: u32 }
+struct RunStep { a: u32, b: u32 }
 
 fn first_run(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> Run {
-  let i = ((wg.y * nwg.x + wg.x) * 256u + li) * PER;
+  let i = (wg.y * nwg.x + wg.x) * 256u * PER + li;
   return Run(i, (i / u.HW) % u.C, i % u.HW);
 }
 
-fn next_run(r: Run) -> Run {
-  let j = r.j + 1u;
-  if (j < u.HW) { return Run(r.i + 1u, r.c, j); }
-  return Run(r.i + 1u, select(r.c + 1u, 0u, r.c + 1u == u.C), 0u);
+fn run_step() -> RunStep { return RunStep((256u / u.HW) % u.C, 256u % u.HW); }
+
+fn next_run(r: Run, s: RunStep) -> Run {
+  var j = r.j + s.b;
+  var c = r.c + s.a;
+  if (j >= u.HW) {
+    j -= u.HW;
+    c += 1u;
+  }
+  if (c >= u.C) { c -= u.C; }
+  return Run(r.i + 256u, c, j);
 }
 
 var<workgroup> partial: array<vec2<f32>, 64>;
@@ -183,10 +193,11 @@ fn running_stats(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
   var run = first_run(wg, nwg, li);
+  let step = run_step();
   for (var k = 0u; k < PER; k++) {
     let i = run.i;
     let c = run.c;
-    run = next_run(run);
+    run = next_run(run, step);
     if (i >= u.total) { return; }
     let xhat = (X[i] - S[c]) * S[u.C + c];
     if (AFFINE) { Y[i] = act(pre_activation(xhat, GAMMA[c], BETA[c])); } else { Y[i] = act(xhat); }
@@ -228,10 +239,11 @@ fn backward_sums(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
 fn backward_dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
   var run = first_run(wg, nwg, li);
+  let step = run_step();
   for (var k = 0u; k < PER; k++) {
     let i = run.i;
     let c = run.c;
-    run = next_run(run);
+    run = next_run(run, step);
     if (i >= u.total) { return; }
     let r = S[u.C + c];
     var scale = r;

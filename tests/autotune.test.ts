@@ -68,7 +68,7 @@ async function convKernels(x: number[], w: number[]): Promise<string[]> {
 /** Whether this device runs 'register-sg' as the *_sg kernels (a fixed subgroup size of 2–16 lanes). */
 function sharesLoads(): boolean {
   const sg = engine().adapter.subgroupSize;
-  return sg !== null && sg >= 2 && sg <= 16;
+  return sg !== null && sg >= 2 && sg <= 16 && (sg & (sg - 1)) === 0;
 }
 
 const X = [2, 24, 9, 9];

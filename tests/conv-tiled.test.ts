@@ -171,7 +171,7 @@ function expectedKernels(v: ConvVersion, l: LayerCase): string[] {
  */
 function sgKernels(): string[] {
   const sg = engine().adapter.subgroupSize;
-  if (sg === null || sg < 2 || sg > 16) return [...EXPECTED_KERNELS.register].sort();
+  if (sg === null || sg < 2 || sg > 16 || (sg & (sg - 1)) !== 0) return [...EXPECTED_KERNELS.register].sort();
   return [
     `conv2d_implicit_gemm_sg TM=16 SG=${sg} TRANSPOSED=false`,
     `conv2d_implicit_gemm_sg TM=16 SG=${sg} TRANSPOSED=true`,
@@ -293,7 +293,7 @@ describe('register-sg: the loads split across a subgroup change nothing but the 
       const register = await runVersion('register', l, 300 + i);
       const shared = await runVersion('register-sg', l, 300 + i);
       const sg = engine().adapter.subgroupSize;
-      const sharing = sg !== null && sg >= 2 && sg <= 16;
+      const sharing = sg !== null && sg >= 2 && sg <= 16 && (sg & (sg - 1)) === 0;
       expect(
         shared.kernels.every((k) => k.includes('_sg ')),
         shared.kernels.join(', '),
@@ -307,7 +307,7 @@ describe('conv version selection', () => {
   it('untuned, the default runs: register tiles on a CPU adapter (loads shared in subgroups where it has them), workgroup tiles on a GPU; forcing overrides it', async () => {
     setConvVersion(null);
     const sg = engine().adapter.subgroupSize;
-    const sharing = sg !== null && sg >= 2 && sg <= 16;
+    const sharing = sg !== null && sg >= 2 && sg <= 16 && (sg & (sg - 1)) === 0;
     expect(defaultConvVersion()).toBe(engine().adapter.isCPU ? (sharing ? 'register-sg' : 'register') : 'tiled');
     const l = LESSON_LAYERS.find((c) => c.name.startsWith('DCGAN D2'))!;
     const shaders = async (): Promise<string[]> => {

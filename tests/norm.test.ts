@@ -13,6 +13,8 @@ const SHAPES: [number, ...number[]][] = [
   [3, 2, 9, 11], // M = 297 > the 64-wide reduction workgroup
   [2, 3, 5], // [N, C, L]
   [2, 3, 31, 37], // 6882 elements: several 2048-element workgroups, channels change inside an invocation's run
+  [3, 2, 7, 7], // DCGAN's 7×7 planes: M = 147 > 64 with HW < 64, so the reductions' walk carries
+  [70, 3], // HW = 1 with M = 70 > 64
 ];
 
 const f32 = (a: Float64Array) => Float32Array.from(a);

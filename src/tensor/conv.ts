@@ -182,11 +182,12 @@ export function defaultConvVersion(): ConvVersion {
 
 /**
  * Lanes that split the shared loads of the 'register-sg' kernels: the device's fixed subgroup size, or 1 (plain
- * register kernels) where it has none or one larger than the 16-row tile.
+ * register kernels) where it has none or one larger than the 16-row tile. A power of two, so that it divides every
+ * channel tile (channelTile gives powers of two) or exceeds it.
  */
 function laneGroup(): number {
   const sg = engine().adapter.subgroupSize;
-  return sg !== null && sg > 1 && sg <= 16 ? sg : 1;
+  return sg !== null && sg > 1 && sg <= 16 && (sg & (sg - 1)) === 0 ? sg : 1;
 }
 
 /** The forced version, else 'autotuned' when shapes are tuned on this adapter, else the default. */
@@ -350,18 +351,24 @@ function laneTile(maxTile: number, TM: number, items: number): number {
  * dispatch runs long (a 2-second dispatch has crashed lavapipe, and a browser stops a GPU process whose work hangs),
  * and at most 65535 workgroups along each axis: yields [a0, aCount, b0, bCount]. Whole rows of b go together when
  * they fit, otherwise b is split too. The limits (convTiles):
- * - lavapipe, lavapipeFlopsPerDispatch = 1e9: about 40 ms at the 25 GFLOP/s its conv kernels reach on a 2-core
- *   machine. 2e8 cut a batch-256 DCGAN step into 594 launches, 1e9 into 215, and the step ran about 6% faster
- *   (bench/profile-dcgan.ts --dispatch-flops, two runs of each, alternating).
- * - another CPU adapter (SwiftShader, several times slower), flopsPerDispatch = 2e8;
+ * - the register kernels on lavapipe, lavapipeFlopsPerDispatch = 1e9: tens of milliseconds at the speed they reach
+ *   there on a 2-core machine, and far fewer launches per DCGAN step than at 2e8 (compare with
+ *   bench/profile-dcgan.ts --dispatch-flops);
+ * - the workgroup-tiled kernels on lavapipe (several times slower there), and any kernel on another CPU adapter
+ *   (SwiftShader), flopsPerDispatch = 2e8;
  * - a GPU, gpuFlopsPerDispatch = 4e10: about 1 ms on an H200 and well under a second on a weak integrated GPU, while
  *   every DCGAN pass up to batch 256 is one dispatch.
  */
-function* launchRanges(a: number, b: number, unitFlops: number): Generator<[number, number, number, number]> {
+function* launchRanges(
+  a: number,
+  b: number,
+  unitFlops: number,
+  tiled: boolean,
+): Generator<[number, number, number, number]> {
   const { isCPU, slug } = engine().adapter;
   const limit = !isCPU
     ? convTiles.gpuFlopsPerDispatch
-    : slug === 'lavapipe'
+    : slug === 'lavapipe' && !tiled
       ? convTiles.lavapipeFlopsPerDispatch
       : convTiles.flopsPerDispatch;
   const perLaunch = Math.min(65535, Math.max(1, Math.floor(limit / unitFlops)));
@@ -471,7 +478,7 @@ function gatherConvWith(
   const packed = packWeight(w, transposed, mPad);
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
-  for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops)) {
+  for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops, tiled)) {
     const params = shaderParams(kernel.shader, {
       srcC,
       srcH,
@@ -616,7 +623,7 @@ function weightGradWith(
   const partial = direct ? into : Tensor.empty(usedChunks > 1 ? [usedChunks, ...shape] : shape);
   if (partial.size === 0) return partial;
   const unitFlops = 2 * pixelsPerChunk * TM * columns;
-  for (const [z0, nz, m0, nm] of launchRanges(usedChunks, mBlocks, unitFlops)) {
+  for (const [z0, nz, m0, nm] of launchRanges(usedChunks, mBlocks, unitFlops, tiled)) {
     const params = shaderParams(kernel.shader, {
       gC,
       gH: geo.H,
