@@ -165,13 +165,16 @@ function expectedKernels(v: ConvVersion, l: LayerCase): string[] {
   return [gather(forwardC, forwardT), gather(inputGradC, !forwardT), 'conv2d_weight_grad_tiled TM=64'].sort();
 }
 
-/**
- * 'register-sg': the *_sg kernels with the device's subgroup size where it has a fixed one of 2–16 lanes (8 on
- * lavapipe), else the plain register kernels.
- */
+/** Whether this device runs 'register-sg' as the *_sg kernels: a fixed subgroup size, a power of two of 2–16 lanes. */
+function sharesLoads(): boolean {
+  const sg = engine().adapter.subgroupSize;
+  return sg !== null && sg >= 2 && sg <= 16 && (sg & (sg - 1)) === 0;
+}
+
+/** 'register-sg': the *_sg kernels with the device's subgroup size (8 on lavapipe), else the plain register ones. */
 function sgKernels(): string[] {
   const sg = engine().adapter.subgroupSize;
-  if (sg === null || sg < 2 || sg > 16 || (sg & (sg - 1)) !== 0) return [...EXPECTED_KERNELS.register].sort();
+  if (!sharesLoads()) return [...EXPECTED_KERNELS.register].sort();
   return [
     `conv2d_implicit_gemm_sg TM=16 SG=${sg} TRANSPOSED=false`,
     `conv2d_implicit_gemm_sg TM=16 SG=${sg} TRANSPOSED=true`,
@@ -292,12 +295,10 @@ describe('register-sg: the loads split across a subgroup change nothing but the 
     it(`${l.name}: the same bits as register, from the kernels of this device`, async () => {
       const register = await runVersion('register', l, 300 + i);
       const shared = await runVersion('register-sg', l, 300 + i);
-      const sg = engine().adapter.subgroupSize;
-      const sharing = sg !== null && sg >= 2 && sg <= 16 && (sg & (sg - 1)) === 0;
       expect(
         shared.kernels.every((k) => k.includes('_sg ')),
         shared.kernels.join(', '),
-      ).toBe(sharing);
+      ).toBe(sharesLoads());
       shared.values.forEach((v, k) => expect(Array.from(v), `output ${k}`).toEqual(Array.from(register.values[k]!)));
     }),
   );
@@ -306,9 +307,7 @@ describe('register-sg: the loads split across a subgroup change nothing but the 
 describe('conv version selection', () => {
   it('untuned, the default runs: register tiles on a CPU adapter (loads shared in subgroups where it has them), workgroup tiles on a GPU; forcing overrides it', async () => {
     setConvVersion(null);
-    const sg = engine().adapter.subgroupSize;
-    const sharing = sg !== null && sg >= 2 && sg <= 16 && (sg & (sg - 1)) === 0;
-    expect(defaultConvVersion()).toBe(engine().adapter.isCPU ? (sharing ? 'register-sg' : 'register') : 'tiled');
+    expect(defaultConvVersion()).toBe(engine().adapter.isCPU ? (sharesLoads() ? 'register-sg' : 'register') : 'tiled');
     const l = LESSON_LAYERS.find((c) => c.name.startsWith('DCGAN D2'))!;
     const shaders = async (): Promise<string[]> => {
       const kernels = new Set<string>();
