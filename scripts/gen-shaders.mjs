@@ -1,7 +1,7 @@
 // Bundles shaders/*.wgsl into src/shaders.gen.ts so that Node (tsx), vitest and the Vite browser
 // build all load kernels the same way: as plain string imports, no fs at run time.
 //
-// A line `// #include "lib/NAME.wgsl"` brings in shared code from shaders/lib/ (see withIncludes).
+// A line `// #include "lib/NAME.wgsl"` brings in shared code from shaders/lib/ (scripts/shader-includes.mjs).
 //
 // It also reads each shader's `struct Params` (the uniform at @binding(0)) and writes, into the same file,
 // its byte layout under WGSL's uniform rules and a TypeScript type with one property per field. Launchers
@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withIncludes } from './shader-includes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'shaders');
@@ -68,18 +69,6 @@ function paramLayout(source, name) {
 
 const isPadding = (field) => field.name.startsWith('_');
 
-/**
- * WGSL has no includes: a line `// #include "lib/NAME.wgsl"` (a comment, so the file alone still reads as WGSL) is
- * replaced by that file of shaders/lib/, which holds code several shaders share (not kernels of their own).
- */
-function withIncludes(source, file) {
-  return source.replace(/^\/\/ #include "(lib\/[\w-]+\.wgsl)"[^\n]*$/gm, (line, path) => {
-    const full = join(dir, path);
-    if (!existsSync(full)) throw new Error(`shaders/${file}: ${line.trim()}: no shaders/${path}`);
-    return `// ---- included from shaders/${path}\n${readFileSync(full, 'utf8').trimEnd()}\n// ---- end of shaders/${path}`;
-  });
-}
-
 /** The binding numbers of group 0 that have a read_write storage variable, ascending. */
 function writtenBindings(source) {
   const code = source.replace(/\/\/[^\n]*/g, '');
@@ -95,7 +84,7 @@ const layouts = [];
 const written = [];
 for (const f of files) {
   const name = f.replace(/\.wgsl$/, '');
-  const source = withIncludes(readFileSync(join(dir, f), 'utf8'), f);
+  const source = withIncludes(readFileSync(join(dir, f), 'utf8'), dir, f);
   out += `  ${JSON.stringify(name)}: ${JSON.stringify(source)},\n`;
   const layout = paramLayout(source, name);
   if (layout) layouts.push([name, layout]);

@@ -28,6 +28,7 @@
  *
  * Rendering reads files only: no GPU (the measurement is in scripts/kernel-guide-measure.ts, loaded on demand).
  */
+import { withIncludes } from './shader-includes.mjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,9 +147,7 @@ function findLaunch(v: VersionResult, shader: string, entry = 'main', where = ''
 export function readShader(root: string, name: string): string {
   const path = join(root, 'shaders', `${name}.wgsl`);
   if (!existsSync(path)) throw new Error(`shaders/${name}.wgsl does not exist`);
-  return readFileSync(path, 'utf8').replace(/^\/\/ #include "(lib\/[\w-]+\.wgsl)".*$/gm, (_, lib: string) =>
-    readFileSync(join(root, 'shaders', lib), 'utf8'),
-  );
+  return withIncludes(readFileSync(path, 'utf8'), join(root, 'shaders'), `${name}.wgsl`);
 }
 
 /** The comment block a shader opens with, without the comment markers. */
