@@ -219,24 +219,23 @@ function convTile(
   pass: 'gather' | 'wgrad',
 ): { tiled: boolean; TM: number; vec4: boolean; SG: number } {
   const vec4 = pass === 'gather' && v.endsWith('-vec4');
+  const SG = v === 'register-sg' ? laneGroup() : 1;
+  const tile = (tiled: boolean, TM: number) => ({ tiled, TM, vec4, SG });
   switch (v) {
     case 'tiled-128':
     case 'tiled-128-vec4':
-      if (pass === 'gather' && channels > 64) return { tiled: true, TM: 128, vec4, SG: 1 };
-      return { tiled: true, TM: tiledChannelTile(channels), vec4, SG: 1 };
+      return tile(true, pass === 'gather' && channels > 64 ? 128 : tiledChannelTile(channels));
     case 'tiled':
     case 'tiled-vec4':
-      return { tiled: true, TM: tiledChannelTile(channels), vec4, SG: 1 };
+      return tile(true, tiledChannelTile(channels));
     case 'tiled-m16':
-      return { tiled: true, TM: 16, vec4, SG: 1 };
-    case 'register-sg':
-      return { tiled: false, TM: channelTile(registerTM, channels), vec4, SG: laneGroup() };
+      return tile(true, 16);
     case 'register-tm8':
-      return { tiled: false, TM: channelTile(8, channels), vec4, SG: 1 };
+      return tile(false, channelTile(8, channels));
     case 'register-tm32':
-      return { tiled: false, TM: channelTile(32, channels), vec4, SG: 1 };
-    default:
-      return { tiled: false, TM: channelTile(registerTM, channels), vec4, SG: 1 };
+      return tile(false, channelTile(32, channels));
+    default: // 'register', 'register-sg'
+      return tile(false, channelTile(registerTM, channels));
   }
 }
 
