@@ -20,7 +20,7 @@
 //   each invocation strides over the channel's M values accumulating in registers, then one tree reduction in
 //   workgroup memory. The elementwise passes (normalize, backward_dx) run PER elements per invocation (set by the
 //   host) strided by the workgroup size of 256, as unary.wgsl, 2-D grid past 65535 workgroups; running_stats one
-//   invocation per channel. Neither kind divides per element: they step the channel and position along (Walk, Run).
+//   invocation per channel. Neither kind divides per element: they step the channel and position along (Pos).
 // Gradient: backward_sums + backward_dx are the gradient of batch_stats + normalize (and of the activation).
 
 struct Params {
@@ -84,51 +84,32 @@ fn pre_activation(xhat: f32, gamma: f32, beta: f32) -> f32 {
 }
 
 /**
- * The i-th value (0 ≤ i < M) of a channel is x[n, c, j] with n = i / HW, j = i % HW. A reduction walks i in steps
- * of 64; `Walk` keeps (n, j) and a step adds 64 = a·HW + b (a, b the same for every invocation) with at most one
- * carry, instead of dividing at every value (on lavapipe an integer division is made lane by lane).
+ * (q, j) = (i / HW, i % HW) for an index i that a loop advances by a fixed stride = a·HW + b: a step adds b to j
+ * (at most one carry into q) and a to q, so nothing is divided per value (on lavapipe an integer division is made
+ * lane by lane). q wraps modulo `wrap` (one subtraction, as q, a < wrap): with wrap = C, q is the channel of a flat
+ * NCHW index; without a wrap (NO_WRAP), the image n of a channel's i-th value x[n, c, j].
  */
-struct Walk { n: u32, j: u32 }
+struct Pos { q: u32, j: u32 }
+const NO_WRAP = 0xffffffffu;
 
-fn walk_start(i: u32) -> Walk { return Walk(i / u.HW, i % u.HW); }
-
-fn walk_step(w: Walk, a: u32, b: u32) -> Walk {
-  let j = w.j + b;
-  if (j >= u.HW) { return Walk(w.n + a + 1u, j - u.HW); }
-  return Walk(w.n + a, j);
+fn pos_step(p: Pos, a: u32, b: u32, wrap: u32) -> Pos {
+  var q = p.q + a;
+  var j = p.j + b;
+  if (j >= u.HW) {
+    j -= u.HW;
+    q += 1u;
+  }
+  if (q >= wrap) { q -= wrap; }
+  return Pos(q, j);
 }
 
-/** Flat position of a walk's value of channel c. */
-fn walk_index(c: u32, w: Walk) -> u32 { return (w.n * u.C + c) * u.HW + w.j; }
+/** Flat position of channel c's value at image n = p.q, position p.j. */
+fn channel_index(c: u32, p: Pos) -> u32 { return (p.q * u.C + c) * u.HW + p.j; }
 
 override PER: u32;
 
-/**
- * The elements of an elementwise invocation: the first, then steps of 256 (the workgroup size, so that neighbouring
- * invocations touch neighbouring addresses, as in unary.wgsl), with each one's channel c and in-channel position j
- * stepped along: 256 = a·HW + b, so a step adds b to j (at most one carry) and a + carry to c, modulo C with at most
- * one subtraction (ca = a mod C < C). No division per element: on lavapipe an integer division is made lane by lane.
- */
-struct Run { i: u32, c: u32, j: u32 }
-struct RunStep { a: u32, b: u32 }
-
-fn first_run(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> Run {
-  let i = (wg.y * nwg.x + wg.x) * 256u * PER + li;
-  return Run(i, (i / u.HW) % u.C, i % u.HW);
-}
-
-fn run_step() -> RunStep { return RunStep((256u / u.HW) % u.C, 256u % u.HW); }
-
-fn next_run(r: Run, s: RunStep) -> Run {
-  var j = r.j + s.b;
-  var c = r.c + s.a;
-  if (j >= u.HW) {
-    j -= u.HW;
-    c += 1u;
-  }
-  if (c >= u.C) { c -= u.C; }
-  return Run(r.i + 256u, c, j);
-}
+/** First element of an elementwise invocation; its others follow at steps of 256 (as in unary.wgsl). */
+fn first_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 256u * PER + li; }
 
 var<workgroup> partial: array<vec2<f32>, 64>;
 
@@ -153,18 +134,18 @@ fn batch_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
   let a = 64u / u.HW;
   let b = 64u % u.HW;
   var s = 0.0;
-  var w = walk_start(li);
+  var p = Pos(li / u.HW, li % u.HW);
   for (var i = li; i < u.M; i += 64u) {
-    s += X[walk_index(c, w)];
-    w = walk_step(w, a, b);
+    s += X[channel_index(c, p)];
+    p = pos_step(p, a, b, NO_WRAP);
   }
   let mean = workgroup_sum(li, vec2(s, 0.0)).x * u.invM;
   var q = 0.0;
-  w = walk_start(li);
+  p = Pos(li / u.HW, li % u.HW);
   for (var i = li; i < u.M; i += 64u) {
-    let d = X[walk_index(c, w)] - mean;
+    let d = X[channel_index(c, p)] - mean;
     q = fma(d, d, q);
-    w = walk_step(w, a, b);
+    p = pos_step(p, a, b, NO_WRAP);
   }
   let variance = workgroup_sum(li, vec2(q, 0.0)).x * u.invM;
   if (li == 0u) {
@@ -192,13 +173,15 @@ fn running_stats(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(256)
 fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
-  var run = first_run(wg, nwg, li);
-  let step = run_step();
+  let first = first_id(wg, nwg, li);
+  let a = (256u / u.HW) % u.C;
+  let b = 256u % u.HW;
+  var p = Pos((first / u.HW) % u.C, first % u.HW);   // p.q: the element's channel
   for (var k = 0u; k < PER; k++) {
-    let i = run.i;
-    let c = run.c;
-    run = next_run(run, step);
+    let i = first + k * 256u;
     if (i >= u.total) { return; }
+    let c = p.q;
+    p = pos_step(p, a, b, u.C);
     let xhat = (X[i] - S[c]) * S[u.C + c];
     if (AFFINE) { Y[i] = act(pre_activation(xhat, GAMMA[c], BETA[c])); } else { Y[i] = act(xhat); }
   }
@@ -220,10 +203,10 @@ fn backward_sums(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
   var acc = vec2(0.0, 0.0);   // (Σg, Σg·x̂)
   let a = 64u / u.HW;
   let b = 64u % u.HW;
-  var w = walk_start(li);
+  var p = Pos(li / u.HW, li % u.HW);
   for (var i = li; i < u.M; i += 64u) {
-    let k = walk_index(c, w);
-    w = walk_step(w, a, b);
+    let k = channel_index(c, p);
+    p = pos_step(p, a, b, NO_WRAP);
     let xhat = (X[k] - mean) * r;
     let g = act_grad(pre_activation(xhat, gamma, beta), DY[k]);
     acc += vec2(g, g * xhat);
@@ -238,13 +221,15 @@ fn backward_sums(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
 @compute @workgroup_size(256)
 fn backward_dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
-  var run = first_run(wg, nwg, li);
-  let step = run_step();
+  let first = first_id(wg, nwg, li);
+  let a = (256u / u.HW) % u.C;
+  let b = 256u % u.HW;
+  var p = Pos((first / u.HW) % u.C, first % u.HW);   // p.q: the element's channel
   for (var k = 0u; k < PER; k++) {
-    let i = run.i;
-    let c = run.c;
-    run = next_run(run, step);
+    let i = first + k * 256u;
     if (i >= u.total) { return; }
+    let c = p.q;
+    p = pos_step(p, a, b, u.C);
     let r = S[u.C + c];
     var scale = r;
     if (AFFINE) { scale *= GAMMA_BW[c]; }
