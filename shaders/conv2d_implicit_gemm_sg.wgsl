@@ -9,6 +9,8 @@
 //   l, l + SG, … (⌈TM/SG⌉ loads instead of TM) and subgroupShuffle hands each weight to all lanes: on lavapipe
 //   (SG = 8) a shuffle by a constant lane is one register broadcast. The host uses this version only where the
 //   device has the `subgroups` feature and one fixed subgroup size (src/tensor/conv.ts); SG is that size.
+//   It also takes two src channels per step of its channel loop (PAIRED in lib/conv_gather.wgsl): the same sums in
+//   the same order, with half the writes of the accumulators, which lavapipe keeps in memory.
 // Gradient: as conv2d_implicit_gemm.wgsl.
 enable subgroups;
 

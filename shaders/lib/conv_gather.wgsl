@@ -24,6 +24,7 @@ const WG = 64u;
 const TM = {{TM}}u;
 const TN = {{TN}}u;
 const GROUP = min(SG, TM);  // weights one load per lane covers
+const PAIRED = SG > 1u;  // two src channels per step (see the channel loop)
 
 /** The work of one invocation: `lane` is its index in its subgroup (0 when SG = 1). */
 fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
@@ -94,17 +95,45 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
       }
       var wIdx = (i * u.kw + j) * u.srcC * u.mPad + m0;
       var cOff = 0u;
-      for (var c = 0u; c < u.srcC; c++) {
-        var xv: array<f32, TN>;
-        for (var t = 0u; t < TN; t++) { xv[t] = src[off[t] + cOff] * mask[t]; }
-        // The TM weights of this step are the same for the whole workgroup. They are taken in groups of SG: lane
-        // l of a subgroup loads weight g + l of group g, and shareWeight hands weight g + k to every lane (SG = 1:
-        // each lane loads every weight). Two short loops rather than one of TM, so the compiler unrolls both.
+      var c = 0u;
+      // With subgroups (PAIRED): two src channels per step, each accumulator taking both products before it is
+      // written back. The sums are the same, in the same order, as one channel per step; but lavapipe keeps the
+      // TM·TN accumulators in memory and blends every write with the lane mask, so this halves those loads, stores
+      // and blends. Three or four channels per step ran slower there, and so does the plain kernel paired: its
+      // TM weight loads per channel double the live values, more than the registers hold.
+      if (PAIRED) {
+        for (; c + 2u <= u.srcC; c += 2u) {
+          var xa: array<f32, TN>;
+          var xb: array<f32, TN>;
+          for (var t = 0u; t < TN; t++) {
+            xa[t] = src[off[t] + cOff] * mask[t];
+            xb[t] = src[off[t] + cOff + srcHW] * mask[t];
+          }
+          // The TM weights of this step are the same for the whole workgroup. They are taken in groups of SG: lane
+          // l of a subgroup loads weight g + l of group g, and shareWeight hands weight g + k to every lane (SG = 1:
+          // each lane loads every weight). Two short loops rather than one of TM, so the compiler unrolls both.
+          for (var g = 0u; g < TM; g += SG) {
+            let wla = wp[wIdx + min(g + lane, TM - 1u)];
+            let wlb = wp[wIdx + u.mPad + min(g + lane, TM - 1u)];
+            for (var k = 0u; k < GROUP; k++) {
+              let wa = shareWeight(wla, k);
+              let wb = shareWeight(wlb, k);
+              for (var t = 0u; t < TN; t++) { acc[g + k][t] = fma(wb, xb[t], fma(wa, xa[t], acc[g + k][t])); }
+            }
+          }
+          wIdx += 2u * u.mPad;
+          cOff += 2u * srcHW;
+        }
+      }
+      // One channel per step: every channel of the plain kernel, the last of an odd count when PAIRED.
+      for (; c < u.srcC; c++) {
+        var xa: array<f32, TN>;
+        for (var t = 0u; t < TN; t++) { xa[t] = src[off[t] + cOff] * mask[t]; }
         for (var g = 0u; g < TM; g += SG) {
-          let wl = wp[wIdx + min(g + lane, TM - 1u)];
+          let wla = wp[wIdx + min(g + lane, TM - 1u)];
           for (var k = 0u; k < GROUP; k++) {
-            let w = shareWeight(wl, k);
-            for (var t = 0u; t < TN; t++) { acc[g + k][t] = fma(w, xv[t], acc[g + k][t]); }
+            let wa = shareWeight(wla, k);
+            for (var t = 0u; t < TN; t++) { acc[g + k][t] = fma(wa, xa[t], acc[g + k][t]); }
           }
         }
         wIdx += u.mPad;
