@@ -28,6 +28,7 @@ import {
   refOpts,
   type LayerCase,
 } from './conv-cases.ts';
+import { probeSubgroupSize } from '../src/tensor/gpu.ts';
 import { refConv2d, refConv2dGrads, refConvTranspose2d, refConvTranspose2dGrads } from '../src/reference/conv.ts';
 
 useEngine();
@@ -302,6 +303,21 @@ describe('register-sg: the loads split across a subgroup change nothing but the 
       shared.values.forEach((v, k) => expect(Array.from(v), `output ${k}`).toEqual(Array.from(register.values[k]!)));
     }),
   );
+});
+
+describe('probeSubgroupSize: the subgroup size the _sg kernels rely on, checked on the device', () => {
+  it('confirms the size this device runs and refuses any other', async () => {
+    const { device, adapter } = engine();
+    const size = adapter.subgroupSize;
+    if (size === null) {
+      // Without the feature no pipeline that uses subgroups exists, so nothing is confirmed.
+      if (!device.features.has('subgroups')) expect(await probeSubgroupSize(device, 8)).toBeNull();
+      return;
+    }
+    expect(await probeSubgroupSize(device, size)).toBe(size);
+    expect(await probeSubgroupSize(device, size * 2)).toBeNull();
+    if (size > 1) expect(await probeSubgroupSize(device, size / 2)).toBeNull();
+  });
 });
 
 describe('conv version selection', () => {

@@ -17,7 +17,8 @@ export interface AdapterSummary {
   slug: string;
   /**
    * Lanes per subgroup where the device has the `subgroups` feature and the adapter reports one fixed size (8 on
-   * lavapipe), else null: the kernels that share loads across a subgroup (conv.ts) need to know it exactly.
+   * lavapipe), which a kernel run on the device confirmed (probeSubgroupSize), else null: the kernels that share
+   * loads across a subgroup (conv.ts) need to know it exactly.
    */
   subgroupSize: number | null;
 }
@@ -191,6 +192,50 @@ export async function acquireDevice(
   });
   pinned.push(adapter);
   const summary = summarizeAdapter(adapter.info, device.features.has('subgroups'));
+  if (summary.subgroupSize !== null) summary.subgroupSize = await probeSubgroupSize(device, summary.subgroupSize);
   lastAdapterIsCPU = summary.isCPU;
   return { device, adapter: summary };
+}
+
+/**
+ * Checks on the device what the adapter reports: that every invocation of a 64-invocation workgroup runs in a
+ * subgroup of exactly `size` lanes (each writes its `subgroup_size` builtin). The `_sg` conv kernels shuffle values
+ * from lanes 0 … size − 1 of their subgroup, so a smaller real subgroup would give wrong sums rather than an error.
+ * Returns `size` when all 64 agree, else null (the plain kernels run then).
+ */
+export async function probeSubgroupSize(device: GPUDevice, size: number): Promise<number | null> {
+  const code = `enable subgroups;
+@group(0) @binding(0) var<storage, read_write> sizes: array<u32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) i: u32, @builtin(subgroup_size) n: u32) { sizes[i] = n; }`;
+  const bytes = 64 * 4;
+  const out = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    const pipeline = await device.createComputePipelineAsync({
+      layout: 'auto',
+      compute: { module: device.createShaderModule({ code }), entryPoint: 'main' },
+    });
+    const bindGroup = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: out } }],
+    });
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    encoder.copyBufferToBuffer(out, 0, read, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const sizes = new Uint32Array(read.getMappedRange().slice(0));
+    read.unmap();
+    return sizes.every((n) => n === size) ? size : null;
+  } catch {
+    return null; // no pipeline with subgroups after all: the plain kernels need none
+  } finally {
+    out.destroy();
+    read.destroy();
+  }
 }
