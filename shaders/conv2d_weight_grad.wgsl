@@ -11,8 +11,10 @@
 //   a register tile of TM rows m × TC im2col columns col = c·kh·kw + i·kw + j (columns strided by the workgroup
 //   size, so neighbouring invocations read neighbouring taps). The TM rows are the same for the whole workgroup,
 //   so the P values of a pixel are one broadcast load each; only the TC values of G are per-invocation loads.
-//   Per pixel: TC loads + TM broadcasts feed TM·TC FMAs. Grid: (⌈columns / (64·TC)⌉, ⌈M/TM⌉, chunks), split
-//   into several launches (chunkOffset, mBlockOffset) when large, to keep every dispatch short.
+//   Per pixel: TC loads + TM broadcasts feed TM·TC FMAs. A layer with fewer than 64·TC columns (D1's has 16) would
+//   leave most of the 64 lanes idle, so the lanes form 64/CL groups of CL, each group summing its own chunk over the
+//   same CL·TC columns (CL = 64: one chunk per workgroup). Grid: (⌈columns / (CL·TC)⌉, ⌈M/TM⌉, ⌈chunks·CL/64⌉),
+//   split into several launches (chunkOffset, mBlockOffset) when large, to keep every dispatch short.
 // Gradient: not differentiated (second derivatives are not supported).
 
 // Every invocation loads the TM values of P at a pixel itself (the same addresses across the workgroup); on an

@@ -9,6 +9,10 @@
 //   where the device has the `subgroups` feature and one fixed subgroup size (src/tensor/conv.ts); SG is that size.
 // Gradient: not differentiated (second derivatives are not supported).
 enable subgroups;
+// Each group of CL lanes sums its own chunk of pixels, so the pixel loop's bounds differ between lane groups, and
+// WGSL's uniformity analysis, which knows workgroups but not subgroups, rejects the shuffle inside it. The host
+// makes CL a multiple of SG, so every lane of a subgroup runs the same iterations (see CL in lib/conv_wgrad.wgsl).
+diagnostic(off, subgroup_uniformity);
 
 const SG = {{SG}}u;
 fn shareP(v: f32, lane: u32) -> f32 { return subgroupShuffle(v, lane); }

@@ -28,7 +28,7 @@ struct Params {
   pC: u32, pH: u32, pW: u32, taps: u32,
   kw: u32, pixelsPerChunk: u32, strideH: i32, strideW: i32,
   padH: i32, padW: i32, dilH: i32, dilW: i32,
-  chunkOffset: u32, mBlockOffset: u32, _p1: u32, _p2: u32,
+  chunkOffset: u32, mBlockOffset: u32, chunks: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> P: array<f32>;

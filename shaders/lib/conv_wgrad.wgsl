@@ -10,7 +10,7 @@ struct Params {
   pC: u32, pH: u32, pW: u32, taps: u32,
   kw: u32, pixelsPerChunk: u32, strideH: i32, strideW: i32,
   padH: i32, padW: i32, dilH: i32, dilW: i32,
-  chunkOffset: u32, mBlockOffset: u32, _p1: u32, _p2: u32,
+  chunkOffset: u32, mBlockOffset: u32, chunks: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> P: array<f32>;
@@ -21,18 +21,23 @@ override ACCUMULATE: bool = false;   // one chunk: add the sums into what `parti
 const WG = 64u;
 const TM = {{TM}}u;
 const TC = {{TC}}u;
+// Lanes per column group: the workgroup's 64 lanes are WG / CL groups of CL lanes, each group summing its own chunk
+// of pixels over the same CL·TC columns. CL = 64 (one chunk per workgroup) unless a layer has fewer columns than
+// 64·TC, whose lanes would otherwise idle (D1's weight gradient has 16 columns). A multiple of SG, so that all lanes
+// of a subgroup sum the same pixels (subgroups are runs of consecutive lanes: gpu.ts's probe checks it).
+const CL = {{CL}}u;
 const PGROUPS = (TM + SG - 1u) / SG;  // P values each invocation loads per pixel
 const GROUP = min(SG, TM);  // rows one load per lane covers
 
 /** The work of one invocation: `lane` is its index in its subgroup (0 when SG = 1). */
 fn weightGrad(wg: vec3<u32>, lid: u32, lane: u32) {
   let columns = u.gC * u.taps;
-  let colBase = wg.x * WG * TC + lid;
+  let colBase = wg.x * CL * TC + lid % CL;
   // A whole workgroup past the columns stops here; single invocations past them are masked (liveCol), so that
   // every lane of a subgroup reaches shareP.
-  if (wg.x * WG * TC >= columns) { return; }
+  if (wg.x * CL * TC >= columns) { return; }
   let m0 = (wg.y + u.mBlockOffset) * TM;
-  let chunk = wg.z + u.chunkOffset;
+  let chunk = (wg.z + u.chunkOffset) * (WG / CL) + lid / CL;
   let gHW = u.gH * u.gW;
   let pHW = u.pH * u.pW;
 
@@ -42,7 +47,7 @@ fn weightGrad(wg: vec3<u32>, lid: u32, lane: u32) {
   var colOff: array<i32, TC>;
   var liveCol: array<bool, TC>;
   for (var t = 0u; t < TC; t++) {
-    let col = colBase + t * WG;
+    let col = colBase + t * CL;
     liveCol[t] = col < columns;
     let cc = min(col, columns - 1u);
     let tap = cc % u.taps;
@@ -101,8 +106,8 @@ fn weightGrad(wg: vec3<u32>, lid: u32, lane: u32) {
   let base = chunk * u.pC * columns;
   for (var m = 0u; m < TM; m++) {
     for (var t = 0u; t < TC; t++) {
-      if (m0 + m < u.pC && liveCol[t]) {
-        let k = base + (m0 + m) * columns + colBase + t * WG;
+      if (m0 + m < u.pC && liveCol[t] && chunk < u.chunks) {
+        let k = base + (m0 + m) * columns + colBase + t * CL;
         if (ACCUMULATE) { partial[k] = partial[k] + acc[m][t]; } else { partial[k] = acc[m][t]; }
       }
     }

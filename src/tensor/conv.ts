@@ -331,18 +331,39 @@ function channelTile(tile: number, channels: number): number {
  * 8 busy invocations of 64). Picks the size with the least estimated cost per useful FMA:
  * (TM·T FMAs + 2 per lane load + 1 per broadcast load) / (TM·T · fraction of live slots).
  */
-function laneTile(maxTile: number, TM: number, items: number): number {
+function laneTile(maxTile: number, TM: number, items: number, lanes = 64): number {
+  return laneTileCost(maxTile, TM, items, lanes).tile;
+}
+
+/** laneTile's choice for `lanes` lanes, with its estimated cost per useful FMA. */
+function laneTileCost(maxTile: number, TM: number, items: number, lanes: number): { tile: number; cost: number } {
   let best = 1;
   let bestCost = Infinity;
   for (let t = 1; t <= maxTile; t++) {
-    const fill = items / (Math.ceil(items / (64 * t)) * 64 * t);
+    const fill = items / (Math.ceil(items / (lanes * t)) * lanes * t);
     const cost = (TM * t + 2 * t + TM) / (TM * t * fill);
     if (cost < bestCost - 1e-9) {
       best = t;
       bestCost = cost;
     }
   }
-  return best;
+  return { tile: best, cost: bestCost };
+}
+
+/**
+ * The register weight gradient's columns per invocation (TC) and lanes per column group (CL): a workgroup's 64
+ * lanes are 64 / CL groups that sum different chunks of pixels over the same CL·TC columns. Layers with at least
+ * 64·TC columns keep CL = 64; narrower ones (16 columns in D1's, 9 in G4's) would leave most lanes idle, so they
+ * take the CL of 8 … 64 (a multiple of the subgroup size SG) with the least laneTile cost, the largest on a tie.
+ */
+function wgradLanes(maxTile: number, TM: number, columns: number, SG: number): { TC: number; CL: number } {
+  let best = { TC: 1, CL: 64, cost: Infinity };
+  for (const CL of [64, 32, 16, 8]) {
+    if (CL % SG !== 0) continue;
+    const { tile, cost } = laneTileCost(maxTile, TM, columns, CL);
+    if (cost < best.cost - 1e-9) best = { TC: tile, CL, cost };
+  }
+  return { TC: best.TC, CL: best.CL };
 }
 
 /**
@@ -596,12 +617,13 @@ function weightGradWith(
   const gC = G.shape[1];
   const taps = geo.kh * geo.kw;
   const columns = gC * taps;
-  // A workgroup covers TM rows × 64·TC columns: register kernel, TM × TC per invocation of 64;
-  // tiled kernel, TM × 64 staged through workgroup memory.
+  // A workgroup covers TM rows × CL·TC columns for 64 / CL chunks of pixels: register kernel, TM × TC per
+  // invocation of 64; tiled kernel, TM × 64 staged through workgroup memory (CL = 64, one chunk).
   const { tiled, TM, SG } = convTile(version, pC, convTiles.wgradTM, 'wgrad');
-  const TC = tiled ? 1 : laneTile(convTiles.wgradTC, TM, columns);
+  const { TC, CL } = tiled ? { TC: 1, CL: 64 } : wgradLanes(convTiles.wgradTC, TM, columns, SG);
+  const chunksPerGroup = 64 / CL;
   const mBlocks = Math.ceil(pC / TM);
-  const colGroups = Math.ceil(columns / (64 * TC));
+  const colGroups = Math.ceil(columns / (CL * TC));
   const K = geo.N * geo.Ho * geo.Wo;
   // Enough chunks that a few thousand invocations (register) or about a thousand workgroups (tiled) share the
   // work, but each keeps ≥ 64 pixels (tiled: 256) to sum over.
@@ -610,6 +632,7 @@ function weightGradWith(
     : Math.max(1, Math.min(Math.ceil(4096 / (mBlocks * Math.ceil(columns / TC))), Math.floor(K / 64)));
   const pixelsPerChunk = Math.ceil(K / chunks);
   const usedChunks = Math.ceil(K / pixelsPerChunk);
+  const chunkGroups = Math.ceil(usedChunks / chunksPerGroup);
   const shape = [pC, gC, geo.kh, geo.kw];
   // One chunk with `into`: the kernel adds its sums into it; several: chunk sums first, added in by the reduction.
   const direct = usedChunks === 1 && into !== null;
@@ -617,12 +640,16 @@ function weightGradWith(
   const kernel: Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_sg' | 'conv2d_weight_grad_tiled' } = tiled
     ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) }, constants }
     : SG > 1
-      ? { shader: 'conv2d_weight_grad_sg', subs: { TM: String(TM), TC: String(TC), SG: String(SG) }, constants }
-      : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC) }, constants };
+      ? {
+          shader: 'conv2d_weight_grad_sg',
+          subs: { TM: String(TM), TC: String(TC), CL: String(CL), SG: String(SG) },
+          constants,
+        }
+      : { shader: 'conv2d_weight_grad', subs: { TM: String(TM), TC: String(TC), CL: String(CL) }, constants };
   const partial = direct ? into : Tensor.empty(usedChunks > 1 ? [usedChunks, ...shape] : shape);
   if (partial.size === 0) return partial;
-  const unitFlops = 2 * pixelsPerChunk * TM * columns;
-  for (const [z0, nz, m0, nm] of launchRanges(usedChunks, mBlocks, unitFlops, tiled)) {
+  const unitFlops = 2 * pixelsPerChunk * chunksPerGroup * TM * columns;
+  for (const [z0, nz, m0, nm] of launchRanges(chunkGroups, mBlocks, unitFlops, tiled)) {
     const params = shaderParams(kernel.shader, {
       gC,
       gH: geo.H,
@@ -637,6 +664,7 @@ function weightGradWith(
       ...hyperParams(geo),
       chunkOffset: z0,
       mBlockOffset: m0,
+      chunks: usedChunks,
     });
     engine().launch(kernel, { params, buffers: [P.buffer, G.buffer, partial.buffer], workgroups: [colGroups, nm, nz] });
   }

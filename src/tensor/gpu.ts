@@ -198,17 +198,26 @@ export async function acquireDevice(
 }
 
 /**
- * Checks on the device what the adapter reports: that every invocation of a 64-invocation workgroup runs in a
- * subgroup of exactly `size` lanes (each writes its `subgroup_size` builtin). The `_sg` conv kernels shuffle values
- * from lanes 0 … size − 1 of their subgroup, so a smaller real subgroup would give wrong sums rather than an error.
- * Returns `size` when all 64 agree, else null (the plain kernels run then).
+ * Checks on the device what the adapter reports and what the `_sg` conv kernels assume: that every invocation of a
+ * 64-invocation workgroup runs in a subgroup of exactly `size` lanes, and that the subgroups are runs of consecutive
+ * invocations (lane = local index mod size; the weight gradient gives each run of lanes its own pixels). Each
+ * invocation writes its `subgroup_size` and `subgroup_invocation_id` builtins. The kernels shuffle values from lanes
+ * 0 … size − 1 of their subgroup, so another layout would give wrong sums rather than an error. Returns `size` when
+ * all 64 agree, else null (the plain kernels run then).
  */
 export async function probeSubgroupSize(device: GPUDevice, size: number): Promise<number | null> {
   const code = `enable subgroups;
-@group(0) @binding(0) var<storage, read_write> sizes: array<u32, 64>;
+@group(0) @binding(0) var<storage, read_write> seen: array<u32, 128>;
 @compute @workgroup_size(64)
-fn main(@builtin(local_invocation_index) i: u32, @builtin(subgroup_size) n: u32) { sizes[i] = n; }`;
-  const bytes = 64 * 4;
+fn main(
+  @builtin(local_invocation_index) i: u32,
+  @builtin(subgroup_size) n: u32,
+  @builtin(subgroup_invocation_id) lane: u32,
+) {
+  seen[2u * i] = n;
+  seen[2u * i + 1u] = lane;
+}`;
+  const bytes = 128 * 4;
   const out = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const read = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   try {
@@ -229,9 +238,10 @@ fn main(@builtin(local_invocation_index) i: u32, @builtin(subgroup_size) n: u32)
     encoder.copyBufferToBuffer(out, 0, read, 0, bytes);
     device.queue.submit([encoder.finish()]);
     await read.mapAsync(GPUMapMode.READ);
-    const sizes = new Uint32Array(read.getMappedRange().slice(0));
+    const seen = new Uint32Array(read.getMappedRange().slice(0));
     read.unmap();
-    return sizes.every((n) => n === size) ? size : null;
+    for (let i = 0; i < 64; i++) if (seen[2 * i] !== size || seen[2 * i + 1] !== i % size) return null;
+    return size;
   } catch {
     return null; // no pipeline with subgroups after all: the plain kernels need none
   } finally {
