@@ -8,12 +8,12 @@
 // Work split: the K = N·Hout·Wout reduction is what is large (the naive one-thread-per-weight loop is serial in
 //   it), so it is cut into `chunks` ranges of pixels (grid z); each chunk writes its partial sums to
 //   partial[chunk] and the host sums the chunks afterwards (a small reduction). Within a chunk an invocation owns
-//   a register tile of TM rows m × TC im2col columns col = c·kh·kw + i·kw + j (columns strided by the workgroup
-//   size, so neighbouring invocations read neighbouring taps). The TM rows are the same for the whole workgroup,
+//   a register tile of TM rows m × TC im2col columns col = c·kh·kw + i·kw + j (columns strided by CL, the lanes of
+//   a column group, so neighbouring invocations read neighbouring taps). The TM rows are the same for the whole workgroup,
 //   so the P values of a pixel are one broadcast load each; only the TC values of G are per-invocation loads.
-//   Per pixel: TC loads + TM broadcasts feed TM·TC FMAs. A layer with fewer than 64·TC columns (D1's has 16) would
-//   leave most of the 64 lanes idle, so the lanes form 64/CL groups of CL, each group summing its own chunk over the
-//   same CL·TC columns (CL = 64: one chunk per workgroup). Grid: (⌈columns / (CL·TC)⌉, ⌈M/TM⌉, ⌈chunks·CL/64⌉),
+//   Per pixel: TC loads + TM broadcasts feed TM·TC FMAs. A layer with fewer than 64 columns (D1's has 16, G4's 9)
+//   would leave most of the 64 lanes idle, so the lanes form 64/CL groups of CL, each group summing its own chunk
+//   over the same CL·TC columns (D1 and G4: CL = 8, TC = 2; CL = 64, one chunk per workgroup, for the others). Grid: (⌈columns / (CL·TC)⌉, ⌈M/TM⌉, ⌈chunks·CL/64⌉),
 //   split into several launches (chunkOffset, mBlockOffset) when large, to keep every dispatch short.
 // Gradient: not differentiated (second derivatives are not supported).
 

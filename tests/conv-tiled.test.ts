@@ -188,17 +188,17 @@ async function runVersion(
   version: ConvVersion,
   l: LayerCase,
   seed: number,
-): Promise<{ values: Float32Array[]; kernels: string[]; lanes: number[] }> {
+): Promise<{ values: Float32Array[]; kernels: string[]; lanes: string[] }> {
   setConvVersion(version);
   const outC = l.kind === 'conv' ? l.w[0] : l.w[1];
   const X = Tensor.fromArray(Float32Array.from(randomArray(size(l.x), seed)), l.x).requireGrad();
   const W = Tensor.fromArray(Float32Array.from(randomArray(size(l.w), seed + 1, -0.2, 0.2)), l.w).requireGrad();
   const B = Tensor.fromArray(Float32Array.from(randomArray(outC, seed + 2)), [outC]).requireGrad();
   const kernels = new Set<string>();
-  const lanes = new Set<number>(); // CL of the register weight-gradient launches
+  const lanes = new Set<string>(); // lane groups and columns per lane of the register weight-gradient launches
   engine().onLaunch = (k) => {
     if (!k.shader.startsWith('conv2d_')) return;
-    if (k.subs?.CL) lanes.add(Number(k.subs.CL));
+    if (k.subs?.CL) lanes.add(`CL=${k.subs.CL} TC=${k.subs.TC}`);
     const t = k.constants?.TRANSPOSED;
     const tm =
       `TM=${k.subs?.TM ?? k.subs?.TILE_M}${k.subs?.SG ? ` SG=${k.subs.SG}` : ''}` +
@@ -308,24 +308,22 @@ describe('register-sg: the loads split across a subgroup change nothing but the 
 });
 
 describe('register weight gradient: layers with fewer than 64 columns split the lanes into groups over the pixels', () => {
-  // D1 (1 channel × 16 taps) and G4 (1 × 9) would leave most of a workgroup's 64 lanes idle; their lanes form
-  // groups of CL < 64 that sum different chunks of pixels. D2 (64 × 16 columns) keeps CL = 64.
-  const cases: [string, (cl: number) => boolean][] = [
-    ['DCGAN D1', (cl) => cl < 64],
-    ['DCGAN G4', (cl) => cl < 64],
-    ['DCGAN D2', (cl) => cl === 64],
+  // D1 (1 channel × 16 taps) and G4 (1 × 9) would leave most of a workgroup's 64 lanes idle; their lanes form groups
+  // that sum different chunks of pixels: 8 lanes × 2 columns where subgroups have at most 8 lanes, whole subgroups of
+  // 16 × 1 column where they have 16. D2 (64 × 16 columns) keeps one group of 64. Both versions cut the same chunks.
+  const narrow = () => ((engine().adapter.subgroupSize ?? 1) > 8 && sharesLoads() ? 'CL=16 TC=1' : 'CL=8 TC=2');
+  const cases: [string, () => (lanes: string) => boolean][] = [
+    ['DCGAN D1', () => (g) => g === narrow()],
+    ['DCGAN G4', () => (g) => g === narrow()],
+    ['DCGAN D2', () => (g) => g.startsWith('CL=64 ')],
   ];
   for (const version of ['register', 'register-sg'] as const)
     cases.forEach(([prefix, expected], i) => {
       const l = LESSON_LAYERS.find((c) => c.name.startsWith(prefix))!;
       it(`${version}, ${l.name}: lane groups as expected, values as float64`, async () => {
         const r = await runVersion(version, l, 500 + i);
-        expect(r.lanes.length, r.kernels.join(', ')).toBeGreaterThan(0);
-        for (const cl of r.lanes) {
-          expect(expected(cl), `CL = ${cl}`).toBe(true);
-          // The _sg kernel's groups are whole subgroups.
-          if (version === 'register-sg' && sharesLoads()) expect(cl % engine().adapter.subgroupSize!).toBe(0);
-        }
+        expect(r.lanes.length, r.kernels.join(', ')).toBe(1);
+        expect(expected()(r.lanes[0]!), r.lanes[0]).toBe(true);
         const ref = referenceOf(l, 500 + i);
         r.values.forEach((t, k) => expectClose(t, ref[k]!, 1e-5, `output ${k}`));
       });

@@ -113,6 +113,9 @@ describe('every register-tile size gives the same result', () => {
       try {
         await checkLayer('conv', [2, 21, 16, 16], [19, 21, 3, 3], true, { padding: 1 }, [2, 19, 16, 16]);
         await checkLayer('convT', [2, 18, 8, 8], [18, 13, 4, 4], true, { stride: 2, padding: 1 }, [2, 13, 16, 16]);
+        // 16 weight-gradient columns: the lanes form groups over several chunks of pixels (split into launches
+        // along the chunk groups under the tiny budget).
+        await checkLayer('conv', [4, 1, 28, 28], [16, 1, 4, 4], true, { stride: 2, padding: 1 }, [4, 16, 14, 14]);
       } finally {
         Object.assign(convTiles, defaults);
       }

@@ -22,8 +22,8 @@ const WG = 64u;
 const TM = {{TM}}u;
 const TC = {{TC}}u;
 // Lanes per column group: the workgroup's 64 lanes are WG / CL groups of CL lanes, each group summing its own chunk
-// of pixels over the same CL·TC columns. CL = 64 (one chunk per workgroup) unless a layer has fewer columns than
-// 64·TC, whose lanes would otherwise idle (D1's weight gradient has 16 columns). A multiple of SG, so that all lanes
+// of pixels over the same CL·TC columns. CL = 64 (one chunk per workgroup) unless a layer has fewer than 64
+// columns, whose lanes would otherwise idle (D1's weight gradient has 16 columns, G4's 9). A multiple of SG, so that all lanes
 // of a subgroup sum the same pixels (subgroups are runs of consecutive lanes: gpu.ts's probe checks it).
 const CL = {{CL}}u;
 const PGROUPS = (TM + SG - 1u) / SG;  // P values each invocation loads per pixel

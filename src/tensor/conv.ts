@@ -331,8 +331,8 @@ function channelTile(tile: number, channels: number): number {
  * 8 busy invocations of 64). Picks the size with the least estimated cost per useful FMA:
  * (TM·T FMAs + 2 per lane load + 1 per broadcast load) / (TM·T · fraction of live slots).
  */
-function laneTile(maxTile: number, TM: number, items: number, lanes = 64): number {
-  return laneTileCost(maxTile, TM, items, lanes).tile;
+function laneTile(maxTile: number, TM: number, items: number): number {
+  return laneTileCost(maxTile, TM, items, 64).tile;
 }
 
 /** laneTile's choice for `lanes` lanes, with its estimated cost per useful FMA. */
@@ -354,8 +354,8 @@ function laneTileCost(maxTile: number, TM: number, items: number, lanes: number)
  * The register weight gradient's columns per invocation (TC) and lanes per column group (CL): a workgroup's 64
  * lanes are 64 / CL groups that sum different chunks of pixels over the same CL·TC columns. Layers with at least
  * 64 columns keep CL = 64 and laneTile's TC; narrower ones (16 columns in D1's, 9 in G4's) would leave most lanes
- * idle, so they take the CL of 8 … 32 (a multiple of the subgroup size SG) and TC with the least laneTile cost,
- * the largest CL on a tie.
+ * idle, so they take the CL of 8 … 32 (a multiple of SG, the device's subgroup size as laneGroup gives it, so that a
+ * group is whole subgroups) and TC with the least laneTile cost, the largest CL on a tie.
  */
 function wgradLanes(maxTile: number, TM: number, columns: number, SG: number): { TC: number; CL: number } {
   if (columns >= 64) return { TC: laneTile(maxTile, TM, columns), CL: 64 };
@@ -622,7 +622,8 @@ function weightGradWith(
   // A workgroup covers TM rows × CL·TC columns for 64 / CL chunks of pixels: register kernel, TM × TC per
   // invocation of 64; tiled kernel, TM × 64 staged through workgroup memory (CL = 64, one chunk).
   const { tiled, TM, SG } = convTile(version, pC, convTiles.wgradTM, 'wgrad');
-  const { TC, CL } = tiled ? { TC: 1, CL: 64 } : wgradLanes(convTiles.wgradTC, TM, columns, SG);
+  // The device's subgroup size, not SG: the plain kernel cuts the same chunks as the _sg one, so both give the same bits.
+  const { TC, CL } = tiled ? { TC: 1, CL: 64 } : wgradLanes(convTiles.wgradTC, TM, columns, laneGroup());
   const chunksPerGroup = 64 / CL;
   const mBlocks = Math.ceil(pC / TM);
   const colGroups = Math.ceil(columns / (CL * TC));

@@ -637,7 +637,10 @@ export async function startEngine(opts: { dawnOptions?: string[] } = {}): Promis
   return current;
 }
 
-/** Uses an existing device (e.g. one a browser app already holds). */
+/**
+ * Uses an existing device (e.g. one a browser app already holds). `adapter.subgroupSize` is taken as given: make it
+ * null, or check it with gpu.ts's probeSubgroupSize, since the conv kernels that share loads rely on it.
+ */
 export function useDevice(device: GPUDevice, adapter: AdapterSummary): Engine {
   current = new Engine(device, adapter);
   return current;

@@ -192,7 +192,15 @@ export async function acquireDevice(
   });
   pinned.push(adapter);
   const summary = summarizeAdapter(adapter.info, device.features.has('subgroups'));
-  if (summary.subgroupSize !== null) summary.subgroupSize = await probeSubgroupSize(device, summary.subgroupSize);
+  if (summary.subgroupSize !== null) {
+    const reported = summary.subgroupSize;
+    summary.subgroupSize = await probeSubgroupSize(device, reported);
+    if (summary.subgroupSize === null)
+      console.warn(
+        `wgpu-gan: the adapter reports subgroups of ${reported} lanes, which a test kernel did not confirm; ` +
+          'the conv kernels that share loads across subgroups are not used',
+      );
+  }
   lastAdapterIsCPU = summary.isCPU;
   return { device, adapter: summary };
 }
@@ -220,6 +228,8 @@ fn main(
   const bytes = 128 * 4;
   const out = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const read = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  // A device without the feature rejects the module: catch that here rather than as the next op's error.
+  device.pushErrorScope('validation');
   try {
     const pipeline = await device.createComputePipelineAsync({
       layout: 'auto',
@@ -245,6 +255,7 @@ fn main(
   } catch {
     return null; // no pipeline with subgroups after all: the plain kernels need none
   } finally {
+    await device.popErrorScope();
     out.destroy();
     read.destroy();
   }
