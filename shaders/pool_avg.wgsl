@@ -6,7 +6,11 @@
 //                      the number of real input positions in it. Zero padding adds nothing to the sum.
 //            backward  dX[p, h, w] = Σ_{(oh, ow) whose window covers (h, w)} dY[p, oh, ow] / D(oh, ow)
 // Work split: forward, one invocation per output element; backward, one invocation per input element that
-//   gathers from the outputs covering it (deterministic, no atomics, handles overlapping windows).
+//   gathers from the outputs covering it (deterministic, no atomics, handles overlapping windows). Where the
+//   windows tile the input exactly (kernel = stride, no padding, H = OH·kh, W = OW·kw: ProGAN's 2×2
+//   downsampling), `backward_blocks` instead runs one invocation per output element that writes its window's
+//   kh·kw gradients: each input has one writer, and the integer divisions that locate an element, made lane by
+//   lane on lavapipe, are paid once per window instead of once per input.
 //   256 invocations per workgroup, 2-D grid past 65535 workgroups (see fill.wgsl).
 // Gradient: the `backward` entry below is the gradient of `forward`.
 
@@ -78,4 +82,22 @@ fn backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
     }
   }
   B[i] = acc;
+}
+
+@compute @workgroup_size(256)
+fn backward_blocks(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) li: u32) {
+  let o = flat_id(wg, nwg, li);
+  if (o >= u.count) { return; }   // count: elements of dY
+  let planeOut = u.OH * u.OW;
+  let p = o / planeOut;
+  let r = o % planeOut;
+  let oh = r / u.OW;
+  let ow = r % u.OW;
+  let g = A[o] * inv_divisor(i32(oh * u.sh), i32(ow * u.sw));
+  var i = p * u.H * u.W + oh * u.kh * u.W + ow * u.kw;
+  for (var a = 0u; a < u.kh; a++) {
+    for (var b = 0u; b < u.kw; b++) { B[i + b] = g; }
+    i += u.W;
+  }
 }

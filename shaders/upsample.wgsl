@@ -3,8 +3,10 @@
 //
 // Computes:  forward   Y[p, oh, ow] = X[p, ⌊oh/sh⌋, ⌊ow/sw⌋] with OH = H·sh, OW = W·sw, p = n·C + c
 //            backward  dX[p, h, w] = Σ_{i<sh, j<sw} dY[p, h·sh + i, w·sw + j]   (each sh×sw block summed)
-// Work split: one invocation per element of the written tensor (Y forward, dX backward), 256 per workgroup,
-//   2-D grid past 65535 workgroups. Each invocation writes one value, so no atomics are needed.
+// Work split: one invocation per element of X (forward: it writes its sh×sw block of Y; backward: it sums that
+//   block of dY into its dX), 256 per workgroup, 2-D grid past 65535 workgroups. Each output value has one writer,
+//   so no atomics are needed. Per input, not per output, because finding an element's position takes integer
+//   divisions, which lavapipe makes lane by lane: the forward went from 6 per output to 3 per input.
 // Gradient: `backward` is the gradient of `forward`.
 
 struct Params { count: u32, H: u32, W: u32, sh: u32, sw: u32, _p0: u32, _p1: u32, _p2: u32 }
@@ -17,13 +19,19 @@ fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_index) li: u32) {
-  let o = flat_id(wg, nwg, li);
-  if (o >= u.count) { return; }
+  let i = flat_id(wg, nwg, li);
+  if (i >= u.count) { return; }   // count: elements of X
+  let planeIn = u.H * u.W;
+  let p = i / planeIn;
+  let h = (i % planeIn) / u.W;
+  let w = i % u.W;
   let OW = u.W * u.sw;
-  let planeOut = u.H * u.sh * OW;
-  let p = o / planeOut;
-  let r = o % planeOut;
-  B[o] = A[p * u.H * u.W + (r / OW / u.sh) * u.W + (r % OW) / u.sw];
+  let v = A[i];
+  var o = p * planeIn * u.sh * u.sw + h * u.sh * OW + w * u.sw;
+  for (var a = 0u; a < u.sh; a++) {
+    for (var b = 0u; b < u.sw; b++) { B[o + b] = v; }
+    o += OW;
+  }
 }
 
 @compute @workgroup_size(256)

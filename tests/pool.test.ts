@@ -13,6 +13,8 @@ const CASES: Case[] = [
   { shape: [2, 3, 7, 6], k: [3, 3], s: [2, 2], p: [1, 1] }, // overlapping + padding
   { shape: [1, 2, 5, 8], k: [2, 3], s: [1, 2], p: [1, 1] }, // rectangular kernel, stride 1
   { shape: [3, 1, 4, 4], k: [4, 4], s: [4, 4], p: [2, 0] }, // padding of half the kernel
+  { shape: [2, 2, 4, 9], k: [2, 3], s: [2, 3], p: [0, 0] }, // rectangular windows that tile the input exactly
+  { shape: [1, 2, 7, 6], k: [2, 2], s: [2, 2], p: [0, 0] }, // windows = stride, but the last row is left out
 ];
 const name = (c: Case) => `${c.shape} k${c.k} s${c.s} p${c.p}`;
 

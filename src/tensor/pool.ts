@@ -128,15 +128,19 @@ export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
       },
     );
   }
+  // Windows that tile the input exactly (ProGAN's 2×2 downsampling): one invocation per window writes its gradients.
+  const { H, W, OH, OW, k, s, p } = geo;
+  const tiles = k[0] === s[0] && k[1] === s[1] && p[0] === 0 && p[1] === 0 && OH * k[0] === H && OW * k[1] === W;
   return record(out, 'avgPool2d', [x], (dy) => {
     const dx = Tensor.empty(x.shape);
     if (dx.size > 0) {
+      const count = tiles ? dy.size : dx.size;
       engine().launch(
-        { ...kernel, entry: 'backward' },
+        { ...kernel, entry: tiles ? 'backward_blocks' : 'backward' },
         {
-          params: poolParams('pool_avg', geo, dx.size),
+          params: poolParams('pool_avg', geo, count),
           buffers: [dy.buffer, dx.buffer],
-          workgroups: grid1d(dx.size, 256),
+          workgroups: grid1d(count, 256),
         },
       );
     }
@@ -153,7 +157,7 @@ export function upsample2d(x: Tensor, scale: Size2): Tensor {
   if (out.size > 0) {
     engine().launch(
       { shader: 'upsample', entry: 'forward' },
-      { params: params(out.size), buffers: [x.buffer, out.buffer], workgroups: grid1d(out.size, 256) },
+      { params: params(x.size), buffers: [x.buffer, out.buffer], workgroups: grid1d(x.size, 256) },
     );
   }
   return record(out, 'upsample2d', [x], (dy) => {
