@@ -72,7 +72,27 @@ fn per_workgroup(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
   if (o >= u.outSize) { return; }
   let base = kept_base(o);
   var acc = {{IDENTITY}};
-  for (var r = li; r < u.redSize; r += 64u) { acc = combine(acc, X[base + red_offset(r)]); }
+  if (u.redRank == 2u) {
+    // Two reduced groups (a bias gradient's sum over N and H·W): r = q·inner + j stepped by 64 = a·inner + b with at
+    // most one carry, so no element costs the integer divisions of red_offset (lane by lane on lavapipe). The same
+    // r in the same order as the loop below.
+    let inner = u.redShape[0][1];
+    let a = 64u / inner;
+    let b = 64u % inner;
+    var q = li / inner;
+    var j = li % inner;
+    for (var r = li; r < u.redSize; r += 64u) {
+      acc = combine(acc, X[base + q * u.redStride[0][0] + j * u.redStride[0][1]]);
+      q += a;
+      j += b;
+      if (j >= inner) {
+        j -= inner;
+        q += 1u;
+      }
+    }
+  } else {
+    for (var r = li; r < u.redSize; r += 64u) { acc = combine(acc, X[base + red_offset(r)]); }
+  }
   partial[li] = acc;
   workgroupBarrier();
   for (var s = 32u; s > 0u; s >>= 1u) {

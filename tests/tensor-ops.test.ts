@@ -235,6 +235,10 @@ describe('reductions', () => {
     [[5, 700], [1], false],
     [[2, 3, 4, 5], [0, 2], false], // non-adjacent reduced axes
     [[6, 1], [1], false],
+    // Two reduced groups with long rows (a bias gradient): per-workgroup path, its stepped positions with a
+    // stride past one row (H·W = 90 > 64) and with several rows per step (H·W = 25).
+    [[3, 4, 10, 9], [0, 2, 3], false],
+    [[40, 3, 5, 5], [0, 2, 3], true],
   ];
   for (const [shape, axes, keepdim] of cases) {
     it(`sum / mean / max over ${axes ? `[${axes}]` : 'all'} of [${shape}] keepdim=${keepdim}`, async () => {
