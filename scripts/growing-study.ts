@@ -277,6 +277,8 @@ async function speedPhase(argv: string[]): Promise<void> {
   const { ganSpec } = await import('../src/gan/models.ts');
   const { datasetByName } = await import('../src/node/datasets.ts');
   const { convWork } = await import('../src/tensor/conv.ts');
+  // The commit whose code this process loaded, read before the rounds (not after them, when it may have moved on).
+  const engineAtStart = engineCommit(ROOT);
   const rounds = Number(flag(argv, 'rounds') ?? 3);
   const imagesPerSample = Number(flag(argv, 'images') ?? 48);
   const sizes = (flag(argv, 'sizes') ?? '32,64').split(',').map(Number);
@@ -334,7 +336,7 @@ async function speedPhase(argv: string[]): Promise<void> {
   const m: SpeedMeasurement = {
     date,
     adapter: engine.adapter.slug,
-    engine: engineCommit(ROOT),
+    engine: engineAtStart,
     batch: BATCH,
     gEma: G_EMA,
     rounds,

@@ -78,6 +78,8 @@ export interface TrainRecord {
 export async function timedTrain(root: string, args: string[], out: string, nice = 0): Promise<TrainRecord> {
   const loadavgBefore = load();
   const date = new Date().toISOString();
+  // The commit whose code the run loads, read as it starts (a commit made during a long run is not its engine).
+  const engine = engineCommit(root);
   const t0 = performance.now();
   const exitCode = await runTrain(root, args, `${out}.log`, nice);
   const wallSeconds = Math.round((performance.now() - t0) / 100) / 10;
@@ -88,7 +90,7 @@ export async function timedTrain(root: string, args: string[], out: string, nice
     loadavgAfter: load(),
     wallSeconds,
     exitCode,
-    engine: engineCommit(root),
+    engine,
     evals: readEvalPoints(out),
   };
 }
