@@ -83,25 +83,8 @@ fn pre_activation(xhat: f32, gamma: f32, beta: f32) -> f32 {
   return xhat;
 }
 
-/**
- * (q, j) = (i / HW, i % HW) for an index i that a loop advances by a fixed stride = a·HW + b: a step adds b to j
- * (at most one carry into q) and a to q, so nothing is divided per value (on lavapipe an integer division is made
- * lane by lane). q wraps modulo `wrap` (one subtraction, as q, a < wrap): with wrap = C, q is the channel of a flat
- * NCHW index; without a wrap (NO_WRAP), the image n of a channel's i-th value x[n, c, j].
- */
-struct Pos { q: u32, j: u32 }
-const NO_WRAP = 0xffffffffu;
-
-fn pos_step(p: Pos, a: u32, b: u32, wrap: u32) -> Pos {
-  var q = p.q + a;
-  var j = p.j + b;
-  if (j >= u.HW) {
-    j -= u.HW;
-    q += 1u;
-  }
-  if (q >= wrap) { q -= wrap; }
-  return Pos(q, j);
-}
+// #include "lib/pos_step.wgsl" — Pos and pos_step(): here with n = HW, so with wrap = C a flat NCHW index's
+// (channel, position), and with NO_WRAP a channel's i-th value's (image n, position) in x[n, c, j].
 
 /** Flat position of channel c's value at image n = p.q, position p.j. */
 fn channel_index(c: u32, p: Pos) -> u32 { return (p.q * u.C + c) * u.HW + p.j; }
@@ -137,7 +120,7 @@ fn batch_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
   var p = Pos(li / u.HW, li % u.HW);
   for (var i = li; i < u.M; i += 64u) {
     s += X[channel_index(c, p)];
-    p = pos_step(p, a, b, NO_WRAP);
+    p = pos_step(p, a, b, u.HW, NO_WRAP);
   }
   let mean = workgroup_sum(li, vec2(s, 0.0)).x * u.invM;
   var q = 0.0;
@@ -145,7 +128,7 @@ fn batch_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
   for (var i = li; i < u.M; i += 64u) {
     let d = X[channel_index(c, p)] - mean;
     q = fma(d, d, q);
-    p = pos_step(p, a, b, NO_WRAP);
+    p = pos_step(p, a, b, u.HW, NO_WRAP);
   }
   let variance = workgroup_sum(li, vec2(q, 0.0)).x * u.invM;
   if (li == 0u) {
@@ -181,7 +164,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     let i = first + k * 256u;
     if (i >= u.total) { return; }
     let c = p.q;
-    p = pos_step(p, a, b, u.C);
+    p = pos_step(p, a, b, u.HW, u.C);
     let xhat = (X[i] - S[c]) * S[u.C + c];
     if (AFFINE) { Y[i] = act(pre_activation(xhat, GAMMA[c], BETA[c])); } else { Y[i] = act(xhat); }
   }
@@ -206,7 +189,7 @@ fn backward_sums(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
   var p = Pos(li / u.HW, li % u.HW);
   for (var i = li; i < u.M; i += 64u) {
     let k = channel_index(c, p);
-    p = pos_step(p, a, b, NO_WRAP);
+    p = pos_step(p, a, b, u.HW, NO_WRAP);
     let xhat = (X[k] - mean) * r;
     let g = act_grad(pre_activation(xhat, gamma, beta), DY[k]);
     acc += vec2(g, g * xhat);
@@ -229,7 +212,7 @@ fn backward_dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     let i = first + k * 256u;
     if (i >= u.total) { return; }
     let c = p.q;
-    p = pos_step(p, a, b, u.C);
+    p = pos_step(p, a, b, u.HW, u.C);
     let r = S[u.C + c];
     var scale = r;
     if (AFFINE) { scale *= GAMMA_BW[c]; }

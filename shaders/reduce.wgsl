@@ -28,6 +28,8 @@ override ACCUMULATE: bool = false;   // Y[o] += the sum (scale 1): a gradient ad
 
 fn combine(a: f32, b: f32) -> f32 { return {{COMBINE}}; }
 
+// #include "lib/pos_step.wgsl" — Pos and pos_step() (per_workgroup over two reduced groups)
+
 fn kept_base(o: u32) -> u32 {
   var rest = o;
   var base = 0u;
@@ -73,22 +75,15 @@ fn per_workgroup(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
   let base = kept_base(o);
   var acc = {{IDENTITY}};
   if (u.redRank == 2u) {
-    // Two reduced groups (a bias gradient's sum over N and H·W): r = q·inner + j stepped by 64 = a·inner + b with at
-    // most one carry, so no element costs the integer divisions of red_offset (lane by lane on lavapipe). The same
-    // r in the same order as the loop below.
+    // Two reduced groups (a bias gradient's sum over N and H·W): r's (outer, inner) position carried along (Pos),
+    // so no element costs the integer divisions of red_offset. The same r in the same order as the loop below.
     let inner = u.redShape[0][1];
     let a = 64u / inner;
     let b = 64u % inner;
-    var q = li / inner;
-    var j = li % inner;
+    var p = Pos(li / inner, li % inner);
     for (var r = li; r < u.redSize; r += 64u) {
-      acc = combine(acc, X[base + q * u.redStride[0][0] + j * u.redStride[0][1]]);
-      q += a;
-      j += b;
-      if (j >= inner) {
-        j -= inner;
-        q += 1u;
-      }
+      acc = combine(acc, X[base + p.q * u.redStride[0][0] + p.j * u.redStride[0][1]]);
+      p = pos_step(p, a, b, inner, NO_WRAP);
     }
   } else {
     for (var r = li; r < u.redSize; r += 64u) { acc = combine(acc, X[base + red_offset(r)]); }

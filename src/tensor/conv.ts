@@ -354,18 +354,18 @@ function laneTileCost(maxTile: number, TM: number, items: number, lanes: number)
  * The register weight gradient's columns per invocation (TC) and lanes per column group (CL): a workgroup's 64
  * lanes are 64 / CL groups that sum different chunks of pixels over the same CL·TC columns. Layers with at least
  * 64 columns keep CL = 64 and laneTile's TC; narrower ones (16 columns in D1's, 9 in G4's) would leave most lanes
- * idle, so they take the CL of 8 … 32 (a multiple of SG, the device's subgroup size as laneGroup gives it, so that a
+ * idle, so they take the CL of 8 … 64 (a multiple of SG, the device's subgroup size as laneGroup gives it, so that a
  * group is whole subgroups) and TC with the least laneTile cost, the largest CL on a tie.
  */
 function wgradLanes(maxTile: number, TM: number, columns: number, SG: number): { TC: number; CL: number } {
-  if (columns >= 64) return { TC: laneTile(maxTile, TM, columns), CL: 64 };
-  let best = { TC: 1, CL: 64, cost: Infinity };
-  for (const CL of [32, 16, 8]) {
-    if (CL % SG !== 0) continue;
-    const { tile, cost } = laneTileCost(maxTile, TM, columns, CL);
-    if (cost < best.cost - 1e-9) best = { TC: tile, CL, cost };
+  let best = { ...laneTileCost(maxTile, TM, columns, 64), CL: 64 };
+  if (columns < 64) {
+    for (const CL of [32, 16, 8]) {
+      const c = laneTileCost(maxTile, TM, columns, CL);
+      if (CL % SG === 0 && c.cost < best.cost - 1e-9) best = { ...c, CL };
+    }
   }
-  return { TC: best.TC, CL: best.CL };
+  return { TC: best.tile, CL: best.CL };
 }
 
 /**
