@@ -2,14 +2,16 @@
 //
 // Computes OUT = [lossD, lossG, E[s(REAL)], E[s(FAKE)]] from D's loss, G's loss and D's outputs on the real batch
 //   and on the fakes, with s = σ (σ(x) = 1 / (1 + e^(−x)), the probability D gives "real", when D's outputs are
-//   logits: SIGMOID) or the identity, and E the mean over all of an output's values. A part the step did not
-//   compute (no D step: HAS_D off; no G step: HAS_G off) is NaN, made at run time from the bits u.nanBits (WGSL
-//   has no NaN literal, and filling OUT from the host would split the step's commands into two submits).
+//   logits: SIGMOID) or the identity, and E the mean over an output's values: REAL[realStart + i] for i < nReal
+//   and FAKE[fakeStart + i] for i < nFake (the two may be parts of one buffer, when D scored reals and fakes in
+//   one pass). A part the step did not compute (no D step: HAS_D off; no G step: HAS_G off) is NaN, made at run
+//   time from the bits u.nanBits (WGSL has no NaN literal, and filling OUT from the host would split the step's
+//   commands into two submits).
 // Work split: one workgroup of 64 invocations; each sums every 64th value of REAL and of FAKE, then a tree
 //   reduction of the (real, fake) pairs in workgroup memory; invocation 0 writes OUT.
 // Gradient: none (statistics for display and for the D-skip rule, read after the step).
 
-struct Params { nReal: u32, nFake: u32, nanBits: u32, _p0: u32 }
+struct Params { nReal: u32, nFake: u32, nanBits: u32, realStart: u32, fakeStart: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> LOSS_D: array<f32>;
 @group(0) @binding(2) var<storage, read> LOSS_G: array<f32>;
@@ -32,8 +34,8 @@ var<workgroup> partial: array<vec2<f32>, 64>;
 fn main(@builtin(local_invocation_index) li: u32) {
   var acc = vec2(0.0, 0.0);
   if (HAS_D) {
-    for (var i = li; i < u.nReal; i += 64u) { acc.x += score(REAL[i]); }
-    for (var i = li; i < u.nFake; i += 64u) { acc.y += score(FAKE[i]); }
+    for (var i = li; i < u.nReal; i += 64u) { acc.x += score(REAL[u.realStart + i]); }
+    for (var i = li; i < u.nFake; i += 64u) { acc.y += score(FAKE[u.fakeStart + i]); }
   }
   partial[li] = acc;
   workgroupBarrier();

@@ -1,13 +1,13 @@
 // loss_bce.wgsl — elementwise binary cross-entropy on logits (torch BCEWithLogitsLoss, reduction 'none').
 //
-// Computes:  forward       l = max(x, 0) − x·t + log(1 + e^(−|x|))   (never exponentiates a positive number,
+// Computes:  forward       l = w·(max(x, 0) − x·t + log(1 + e^(−|x|)))   (never exponentiates a positive number,
 //                          so it is finite for any finite logit; log(1 + e) uses a series for tiny e, where
-//                          1 + e would round to 1 in f32)
+//                          1 + e would round to 1 in f32); w = u.gScale, torch's `weight` as one number (1: none)
 //            grad_logits   dx = g · (σ(x) − t), with σ evaluated from e^(−|x|) so it cannot overflow
 //            grad_targets  dt = −g · x
 //   t is either a tensor of x's shape or, with TARGET_SCALAR, the uniform `scalarTarget` (1, 0, 0.9 for smoothing).
-//   g is the incoming gradient per element or, with GRAD_SCALAR, one value times the uniform `gScale`: the gradient
-//   of the loss's mean (gScale = 1/n) or sum (1), so the reduction's backward is folded into this one pass.
+//   g is the incoming gradient per element times w (gScale = w) or, with GRAD_SCALAR, one value times gScale: the
+//   gradient of the loss's mean (gScale = w/n) or sum (w), so the reduction's backward is folded into this one pass.
 // Work split: one invocation per element, 256 per workgroup, 2-D grid past 65535 workgroups.
 // Gradient: grad_logits and grad_targets are the gradients of forward; the mean/sum reduction is done on
 //   the host with the reduce kernel.
@@ -34,13 +34,13 @@ fn target_at(i: u32) -> f32 {
 /** The incoming gradient of element i (G: grad_logits' binding). */
 fn grad_at(i: u32) -> f32 {
   if (GRAD_SCALAR) { return G[0] * u.gScale; }
-  return G[i];
+  return G[i] * u.gScale;
 }
 
 /** The incoming gradient of element i (Gt: grad_targets' binding). */
 fn grad_t_at(i: u32) -> f32 {
   if (GRAD_SCALAR) { return Gt[0] * u.gScale; }
-  return Gt[i];
+  return Gt[i] * u.gScale;
 }
 
 fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 256u + li; }
@@ -57,7 +57,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   let i = flat_id(wg, nwg, li);
   if (i >= u.n) { return; }
   let x = X[i];
-  L[i] = max(x, 0.0) - x * target_at(i) + log1p_small(exp(-abs(x)));
+  L[i] = u.gScale * (max(x, 0.0) - x * target_at(i) + log1p_small(exp(-abs(x))));
 }
 
 @compute @workgroup_size(256)

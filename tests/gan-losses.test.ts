@@ -1,6 +1,14 @@
 import { describe, it, expect } from 'vitest';
 import { Tensor, tidy } from '../src/tensor/index.ts';
-import { GAN_LOSSES, discriminatorLoss, generatorLoss, type GanLossKind } from '../src/gan/losses.ts';
+import {
+  GAN_LOSSES,
+  discriminatorLoss,
+  discriminatorLossJoint,
+  generatorLoss,
+  jointTargets,
+  lossTakesRealLabel,
+  type GanLossKind,
+} from '../src/gan/losses.ts';
 import * as R from '../src/reference/gan-losses.ts';
 import { useEngine, checkOp, randomArray } from './helpers.ts';
 
@@ -79,6 +87,40 @@ describe('GAN losses against float64 references', () => {
       expect(Math.abs(R.discriminatorLoss(kind, r, f, 0.9) - R.discriminatorLoss(kind, r, f, 1))).toBeGreaterThan(1e-3);
     });
   }
+
+  for (const kind of GAN_LOSSES)
+    for (const [n, label] of [
+      [1, 1],
+      [7, lossTakesRealLabel(kind) ? 0.9 : 1],
+    ] as const)
+      it(`${kind}: D's loss on one joint [reals; fakes] output, batch ${n}, real label ${label}, and its gradient`, async () => {
+        const [r, f] = outputs(kind, n, 50 + n);
+        const targets = jointTargets(n, label);
+        await checkOp({
+          shapes: [[2 * n, 1]],
+          inputs: [Float64Array.from([...r, ...f])],
+          gpu: ([both]) => discriminatorLossJoint(kind, both, n, label, kind === 'bce' ? targets : null),
+          ref: ([both]) => Float64Array.of(R.discriminatorLoss(kind, both.slice(0, n), both.slice(n), label)),
+          eps: 1e-5,
+        });
+        targets.dispose();
+      });
+
+  it('jointTargets are the real label then 0; the joint loss refuses a split without fakes and targets of another shape', async () => {
+    const t = jointTargets(2, 0.9);
+    expect(t.shape).toEqual([4, 1]);
+    expect(Array.from(await t.toArray())).toEqual([0.9, 0.9, 0, 0].map(Math.fround));
+    t.dispose();
+    tidy(() => {
+      const out = Tensor.zeros([6, 1]);
+      expect(() => discriminatorLossJoint('bce', out, 6)).toThrow(
+        "discriminatorLossJoint: 6 reals do not leave fakes in D's outputs [6, 1]",
+      );
+      expect(() => discriminatorLossJoint('bce', out, 3, 1, jointTargets(2))).toThrow(
+        "discriminatorLossJoint: targets [4, 1] do not match D's outputs [6, 1]",
+      );
+    });
+  });
 
   it('the references match the formulas at hand-computed points', () => {
     const r = [2, 0],

@@ -211,6 +211,25 @@ describe('ganStepStats', () => {
     }
   }
 
+  it('reads reals and fakes as parts of one tensor (D scored both in one pass), and refuses a part outside it', async () => {
+    // 40 reals then 24 fakes in one [64, 1] tensor, with values that differ between the parts
+    const all = Float32Array.from(randomArray(64, 13, -4, 4)).map((v, i) => (i < 40 ? v : v - 3));
+    const both = Tensor.fromArray(all, [64, 1]);
+    const lossD = Tensor.fromArray([0.5]);
+    const got = ganStepStats(
+      { lossD, lossG: null, dReal: { of: both, start: 0, count: 40 }, dFake: { of: both, start: 40, count: 24 } },
+      true,
+    );
+    const want = R.ganStepStats(0.5, NaN, Float64Array.from(all.slice(0, 40)), Float64Array.from(all.slice(40)), true);
+    const values = await got.toArray();
+    expectClose(values.slice(2), want.slice(2), 1e-6, 'means');
+    expect(values[0]).toBe(0.5);
+    expect(() =>
+      ganStepStats({ lossD, lossG: null, dReal: both, dFake: { of: both, start: 40, count: 25 } }, true),
+    ).toThrow('ganStepStats: dFake [40, 65) is not inside [64, 1]');
+    for (const t of [both, lossD, got]) t.dispose();
+  });
+
   it('leaves NaN where the step computed no such part, and launches once without a submit (none when nothing was computed)', async () => {
     const launches = () => engine().stats().dispatches;
     const r = Tensor.fromArray([0, 2, -2, 4], [4, 1]);

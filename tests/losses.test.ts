@@ -46,6 +46,26 @@ describe('bceWithLogits', () => {
     }
   }
 
+  for (const reduction of REDUCTIONS)
+    it(`weight 0.125 scales every element's loss (${reduction}; tensor targets: forward, d/dlogits, d/dtargets)`, async () => {
+      const shape = [6, 1];
+      const scaled = (v: Float64Array) => v.map((x) => 0.125 * x);
+      await checkOp({
+        shapes: [shape, shape],
+        inputs: [extremeLogits(6, 4), randomArray(6, 5, 0, 1)],
+        gpu: ([x, t]) => bceWithLogits(x, t, { reduction, weight: 0.125 }),
+        ref: ([x, t]) => scaled(R.bceWithLogits(x, t, reduction)),
+        eps: 1e-5,
+      });
+      await checkOp({
+        shapes: [shape],
+        inputs: [extremeLogits(6, 6)],
+        gpu: ([x]) => bceWithLogits(x, 0.9, { reduction, weight: 0.125 }),
+        ref: ([x]) => scaled(R.bceWithLogits(x, 0.9, reduction)),
+        eps: 1e-5,
+      });
+    });
+
   it('is finite and exact at ±100 (no overflow in exp, no cancellation)', async () => {
     const x = Tensor.fromArray([-100, 100, -100, 100], [4]).requireGrad();
     const t = Tensor.fromArray([1, 1, 0, 0], [4]);
@@ -68,6 +88,9 @@ describe('bceWithLogits', () => {
         /bceWithLogits: logits \[4, 1\] and targets \[4\] must have the same shape/,
       );
       expect(() => bceWithLogits(Tensor.zeros([4]), NaN)).toThrow(/target must be a finite number/);
+      expect(() => bceWithLogits(Tensor.zeros([4]), 1, { weight: Infinity })).toThrow(
+        'bceWithLogits: weight must be a finite number, got Infinity',
+      );
       expect(() => bceWithLogits(Tensor.zeros([4]), 1, { reduction: 'avg' as never })).toThrow(
         /reduction must be 'mean', 'sum' or 'none', got "avg"/,
       );

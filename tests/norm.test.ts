@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { Tensor, tidy } from '../src/tensor/index.ts';
+import { Tensor, tidy, concat } from '../src/tensor/index.ts';
 import { batchNorm } from '../src/tensor/norm.ts';
 import { useEngine, checkOp, randomArray, expectClose } from './helpers.ts';
 import * as R from '../src/reference/norm.ts';
+import { BatchNorm2d, MinibatchStdDev, withBatchGroups, batchGroups } from '../src/nn/index.ts';
 
 useEngine();
 
@@ -90,6 +91,91 @@ describe('batchNorm with a fused activation (one pass forward, act′ folded int
     expect(() =>
       batchNorm(x, null, null, null, null, { training: true, activation: { kind: 'leaky_relu', slope: NaN } }),
     ).toThrow('batchNorm: the LeakyReLU slope must be finite, got NaN');
+    x.dispose();
+  });
+});
+
+describe('batchNorm in groups (the GAN trainer runs D once on its real and fake images)', () => {
+  // [shape, groups]: small planes, one image per group, a 2-D input, M > 64 per group with group boundaries inside an
+  // invocation's run of elements (which steps by 256), two workgroups of 2048 elements, and DCGAN's 7×7 planes.
+  const CASES: [[number, ...number[]], number][] = [
+    [[4, 3, 4, 5], 2],
+    [[2, 5, 7, 3], 2],
+    [[12, 7], 3],
+    [[4, 2, 9, 11], 2],
+    [[4, 3, 15, 13], 2],
+    [[4, 3, 7, 7], 2],
+  ];
+  for (const [shape, groups] of CASES) {
+    const C = shape[1];
+    const n = shape.reduce((a, b) => a * b, 1);
+    for (const training of [true, false])
+      for (const activation of [undefined, { kind: 'leaky_relu', slope: 0.2 } as const]) {
+        it(`${shape} in ${groups} groups, training=${training}${activation ? ' leaky_relu' : ''}: float64 reference, gradients, running statistics`, async () => {
+          const rm = randomArray(C, 9, -0.5, 0.5);
+          const rv = randomArray(C, 10, 0.5, 2);
+          const slope = activation?.slope ?? 1;
+          const act = (y: Float64Array) => y.map((v) => (v > 0 ? v : slope * v));
+          const runMean = Tensor.fromArray(f32(rm), [C]);
+          const runVar = Tensor.fromArray(f32(rv), [C]);
+          const count = Tensor.zeros([1]);
+          // Groups with different offsets and spreads, so that statistics over the whole batch would be wrong.
+          const xData = randomArray(n, 11, -2, 3).map((v, i) => (i < n / groups ? v : 2.5 * v + 1));
+          await checkOp({
+            shapes: [shape, [C], [C]],
+            inputs: [xData, randomArray(C, 12, 0.5, 1.5), randomArray(C, 13, -1, 1)],
+            gpu: ([x, g, b]) =>
+              batchNorm(x, g, b, runMean, runVar, { training, activation, groups, numBatchesTracked: count }),
+            ref: ([x, g, b]) => act(R.batchNormGroups(x, shape, groups, g, b, rm, rv, training).y),
+          });
+          const want = R.batchNormGroups(xData, shape, groups, null, null, rm, rv, training);
+          expectClose(await runMean.toArray(), want.runningMean, 1e-5);
+          expectClose(await runVar.toArray(), want.runningVar, 1e-5);
+          expect(Array.from(await count.toArray())).toEqual([training ? groups : 0]);
+          for (const t of [runMean, runVar, count]) t.dispose();
+        });
+      }
+  }
+
+  it('gives the bits of one call per group: outputs, running statistics and gradients', async () => {
+    const shape = [4, 3, 7, 7];
+    const C = 3;
+    const xData = f32(randomArray(4 * 3 * 49, 21, -2, 3));
+    const dyData = f32(randomArray(4 * 3 * 49, 22));
+    const gData = f32(randomArray(C, 23, 0.5, 1.5));
+    const bData = f32(randomArray(C, 24, -1, 1));
+    const activation = { kind: 'leaky_relu', slope: 0.2 } as const;
+    const run = async (grouped: boolean) => {
+      const rm = Tensor.fromArray(f32(randomArray(C, 9, -0.5, 0.5)), [C]);
+      const rv = Tensor.fromArray(f32(randomArray(C, 10, 0.5, 2)), [C]);
+      const g = Tensor.fromArray(gData, [C]).requireGrad();
+      const b = Tensor.fromArray(bData, [C]).requireGrad();
+      const x = Tensor.fromArray(xData, shape).requireGrad();
+      const y = tidy(() => {
+        const opts = { training: true, activation };
+        const y = grouped
+          ? batchNorm(x, g, b, rm, rv, { ...opts, groups: 2 })
+          : concat([0, 2].map((s) => batchNorm(x.narrow(0, s, 2), g, b, rm, rv, opts)));
+        y.mul(Tensor.fromArray(dyData, shape)).sum().backward();
+        return y;
+      });
+      const out = [y, rm, rv, x.grad!, g.grad!, b.grad!];
+      const values = await Promise.all(out.map((t) => t.toArray()));
+      for (const t of [y, rm, rv, x, g, b]) t.dispose();
+      return values;
+    };
+    const [separate, grouped] = [await run(false), await run(true)];
+    grouped.forEach((v, i) => expect(Array.from(v), `output ${i}`).toEqual(Array.from(separate[i])));
+  });
+
+  it('names a group count that does not divide the batch, and groups too small to train', () => {
+    const x = Tensor.randn([4, 3]);
+    expect(() => batchNorm(x, null, null, null, null, { training: true, groups: 3 })).toThrow(
+      'batchNorm: groups must be a positive integer that divides the batch, got 3 for input [4, 3]',
+    );
+    expect(() => batchNorm(x, null, null, null, null, { training: true, groups: 4 })).toThrow(
+      'batchNorm: training needs more than 1 value per channel in each of the 4 groups, got input [4, 3]',
+    );
     x.dispose();
   });
 });
@@ -224,5 +310,35 @@ describe('batchNorm errors', () => {
         /gamma and beta must both be given/,
       );
     });
+  });
+});
+
+describe('withBatchGroups (the scope D runs in for its joint pass)', () => {
+  it('BatchNorm2d inside it normalizes each group by its own statistics; a layer that mixes samples refuses', async () => {
+    const bn = new BatchNorm2d(3);
+    const x = Tensor.fromArray(
+      f32(randomArray(4 * 3 * 5 * 5, 31, -2, 2).map((v, i) => (i < 150 ? v : 3 * v + 2))),
+      [4, 3, 5, 5],
+    );
+    const grouped = withBatchGroups(2, () => bn.forward(x));
+    expect(batchGroups()).toBe(1); // restored
+    const want = R.batchNormGroups(
+      Float64Array.from(await x.toArray()),
+      [4, 3, 5, 5],
+      2,
+      null,
+      null,
+      new Float64Array(3),
+      new Float64Array(3).fill(1),
+      true,
+    );
+    expectClose(await grouped.toArray(), want.y, 1e-5);
+    expectClose(await bn.runningMean.toArray(), want.runningMean, 1e-5);
+    expect(() => withBatchGroups(2, () => new MinibatchStdDev().forward(x))).toThrow(
+      'MinibatchStdDev(group=4): mixes samples across the batch, so it cannot run in a pass of 2 batch groups',
+    );
+    expect(() => withBatchGroups(0, () => 1)).toThrow('withBatchGroups: groups must be an integer ≥ 1, got 0');
+    for (const t of [x, grouped]) t.dispose();
+    bn.dispose();
   });
 });

@@ -352,6 +352,48 @@ describe('layout: reshape, permute, transpose, expand, slice, concat', () => {
       'concat: shapes [2, 3] and [3, 3] differ outside axis 1',
     );
   });
+  it('concat and narrow along the leading axis (or after unit axes) copy contiguous runs: values, gradients, no launch', async () => {
+    // [2, 3, 4] ++ [1, 3, 4] ++ [3, 3, 4] along axis 0 is the three flat arrays one after another.
+    await checkOp({
+      shapes: [
+        [2, 3, 4],
+        [1, 3, 4],
+        [3, 3, 4],
+      ],
+      gpu: (ts) => concat(ts, 0),
+      ref: ([a, b, c]) => Float64Array.from([...a, ...b, ...c]),
+    });
+    // after a unit axis: [1, 2, 5] ++ [1, 3, 5] along axis 1
+    await checkOp({
+      shapes: [
+        [1, 2, 5],
+        [1, 3, 5],
+      ],
+      gpu: (ts) => concat(ts, 1),
+      ref: ([a, b]) => Float64Array.from([...a, ...b]),
+    });
+    await checkOp({
+      shapes: [[5, 2, 3]],
+      gpu: ([t]) => t.narrow(0, 1, 3),
+      ref: ([x]) => x.slice(6, 24),
+    });
+    await checkOp({
+      shapes: [[1, 6, 2]],
+      gpu: ([t]) => t.narrow(1, 4, 2),
+      ref: ([x]) => x.slice(8, 12),
+    });
+    const a = Tensor.randn([2, 3]);
+    const b = Tensor.randn([4, 3]);
+    const before = engine().stats().dispatches;
+    const joined = concat([a, b]);
+    const part = joined.narrow(0, 1, 4);
+    expect(engine().stats().dispatches).toBe(before);
+    expect(Array.from(await part.toArray())).toEqual([
+      ...(await a.toArray()).slice(3),
+      ...(await b.toArray()).slice(0, 9),
+    ]);
+    for (const t of [a, b, joined, part]) t.dispose();
+  });
 });
 
 describe("layout: squeeze, unsqueeze, flatten, clone, and reshape's gradient", () => {

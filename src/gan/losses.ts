@@ -24,7 +24,7 @@
  * Label smoothing (t < 1) is defined for bce and lsgan only. The losses are compositions of existing ops (a handful
  * of launches on N values, beside the hundreds of a network pass), so their gradients are the ops' own.
  */
-import { type Tensor, unary } from '../tensor/index.ts';
+import { Tensor, unary } from '../tensor/index.ts';
 import { bceWithLogits } from '../tensor/losses.ts';
 import { formatShape } from '../tensor/shape.ts';
 
@@ -94,6 +94,46 @@ export function discriminatorLoss(kind: GanLossKind, real: Tensor, fake: Tensor,
       return hingeBelow(r).mean().add(hingeAbove(f).mean());
     }
   }
+}
+
+/**
+ * The targets discriminatorLossJoint's bce needs for a joint batch of `n` reals then `n` fakes: `realLabel` for each
+ * real output, 0 for each fake, shaped as D's outputs [2n, 1]. An upload, so a caller makes them once (the trainer
+ * keeps them between steps): uploaded in the middle of a step they would split its launches into two submits.
+ */
+export function jointTargets(n: number, realLabel = 1): Tensor {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`jointTargets: n must be a positive integer, got ${n}`);
+  return Tensor.fromArray(new Float32Array(2 * n).fill(realLabel, 0, n), [2 * n, 1]);
+}
+
+/**
+ * D's loss when it scored its real batch and the fakes in one pass: `out` holds its outputs on `nReal` reals and then
+ * on the fakes, along the batch (the trainer runs D on [x_r; x_f] with its BatchNorm in two groups, withBatchGroups).
+ * The value of discriminatorLoss(kind, real part, fake part, realLabel). For bce on equal halves it is one
+ * reduction, L_D = Σ_i bce(C_i, t_i) / n with `targets` from jointTargets (t_i = realLabel for a real output, 0 for a
+ * fake); otherwise (and without targets) the two parts are cut out and passed to discriminatorLoss.
+ */
+export function discriminatorLossJoint(
+  kind: GanLossKind,
+  out: Tensor,
+  nReal: number,
+  realLabel = 1,
+  targets: Tensor | null = null,
+): Tensor {
+  checkKind(kind, 'discriminatorLossJoint');
+  const n = out.shape[0] ?? 0;
+  if (!Number.isInteger(nReal) || nReal < 1 || nReal >= n)
+    throw new Error(
+      `discriminatorLossJoint: ${nReal} reals do not leave fakes in D's outputs ${formatShape(out.shape)}`,
+    );
+  if (kind === 'bce' && targets && 2 * nReal === n) {
+    if (targets.shape.join() !== out.shape.join())
+      throw new Error(
+        `discriminatorLossJoint: targets ${formatShape(targets.shape)} do not match D's outputs ${formatShape(out.shape)}`,
+      );
+    return bceWithLogits(out, targets, { reduction: 'sum', weight: 1 / (out.size / 2) });
+  }
+  return discriminatorLoss(kind, out.narrow(0, 0, nReal), out.narrow(0, nReal, n - nReal), realLabel);
 }
 
 /**

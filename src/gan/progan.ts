@@ -31,6 +31,7 @@ import {
   ConvTranspose2d,
   Linear,
   equalizedInit,
+  refuseBatchGroups,
   type Conv2dLayerOptions,
 } from '../nn/index.ts';
 
@@ -166,6 +167,7 @@ export class DiscriminatorBlock extends Module {
     }
   }
   forward(x: Tensor): Tensor {
+    if (this.last) refuseBatchGroups('the minibatch stddev of a ProGAN discriminator block');
     if (this.last)
       return pipe(
         x,

@@ -22,6 +22,10 @@
  *
  * Reading losses back stalls the GPU, so `trainBatch` returns them as a small GPU tensor; the caller reads the
  * previous step's while the next one is being recorded (see `StepStats`).
+ *
+ * D's step scores the real batch and the fakes in one pass over both (`jointD`, for every kind but the growing
+ * ones, whose minibatch stddev mixes samples): D's BatchNorm layers normalize each half by its own statistics
+ * (withBatchGroups), so the outputs, the loss and the gradients are those of two passes, in about half the launches.
  */
 import {
   TRAIN_NUMBER_OPTIONS,
@@ -30,11 +34,13 @@ import {
   type NumberRange,
   type TrainNumberField,
 } from './train-options.ts';
-import { Tensor, tidy, noGrad } from '../tensor/index.ts';
-import { ganStepStats } from '../tensor/gan-ops.ts';
+import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
+import { ganStepStats, type GanStepParts } from '../tensor/gan-ops.ts';
 import {
   GAN_LOSSES,
   discriminatorLoss,
+  discriminatorLossJoint,
+  jointTargets,
   generatorLoss,
   generatorLossNeedsReal,
   lossTakesRealLabel,
@@ -50,6 +56,7 @@ import {
   emaUpdate,
   copyModuleState,
   refreshBatchNormStats,
+  withBatchGroups,
   type CheckpointMeta,
 } from '../nn/index.ts';
 import { CheckpointError, shortJson, isCount } from '../nn/checkpoint.ts';
@@ -220,6 +227,14 @@ export class GanTrainer {
   epoch = 0;
   /** D's loss as last read back; drives the skip rule. */
   lastLossD = Infinity;
+  /**
+   * D's step scores the real batch and the fakes in one pass of twice the batch, its BatchNorm in two groups (see the
+   * file's header): on for the kinds whose D mixes samples only in BatchNorm (all but progan and msggan). Turned off,
+   * D scores them in two passes; the results are the same up to float rounding.
+   */
+  jointD: boolean;
+  /** bce's targets for the joint pass (realLabel for the reals, 0 for the fakes), kept between steps. */
+  private dTargets: { n: number; label: number; t: Tensor } | null = null;
 
   constructor(spec: GanSpec, opts: Partial<TrainOptions> = {}) {
     this.spec = spec;
@@ -237,6 +252,7 @@ export class GanTrainer {
       this.Gema.eval();
     }
     this.sampleFrom = this.Gema ? 'ema' : 'raw';
+    this.jointD = !isGrowing(spec.kind);
     this.optG = new Adam(G.parameters(), { lr: this.opts.lrG, betas: [this.opts.beta1, this.opts.beta2] });
     this.optD = new Adam(D.parameters(), { lr: this.opts.lrD, betas: [this.opts.beta1, this.opts.beta2] });
   }
@@ -389,6 +405,7 @@ export class GanTrainer {
    * Returns the loss and D's outputs on the real batch and on the fakes, for the step's statistics.
    */
   private discriminatorUpdate(x: Tensor, n: number, step: number): DStepParts {
+    if (this.jointD) return this.discriminatorUpdateJoint(x, n, step);
     const fake = noGrad(() => this.fakes(this.latent(n, 'd', step)));
     this.optD.zeroGrad();
     const dReal = this.scoreReals(x);
@@ -397,6 +414,29 @@ export class GanTrainer {
     lossD.backward();
     this.optD.step();
     return { lossD, dReal, dFake };
+  }
+
+  /** The D step with one pass of D over [x; G(z)], BatchNorm in two groups: reals, then fakes, as two passes would. */
+  private discriminatorUpdateJoint(x: Tensor, n: number, step: number): DStepParts {
+    const targets = this.loss === 'bce' ? this.jointTargetsFor(n) : null; // uploaded before the step's launches
+    const both = noGrad(() => concat([x, this.G.forward(this.latent(n, 'd', step))]));
+    this.optD.zeroGrad();
+    const out = withBatchGroups(2, () => this.D.forward(both));
+    const lossD = discriminatorLossJoint(this.loss, out, n, this.opts.realLabel, targets);
+    lossD.backward();
+    this.optD.step();
+    const half = out.size / 2;
+    return { lossD, dReal: { of: out, start: 0, count: half }, dFake: { of: out, start: half, count: half } };
+  }
+
+  private jointTargetsFor(n: number): Tensor {
+    const label = this.opts.realLabel;
+    if (this.dTargets && (this.dTargets.n !== n || this.dTargets.label !== label)) {
+      this.dTargets.t.dispose();
+      this.dTargets = null;
+    }
+    this.dTargets ??= { n, label, t: jointTargets(n, label).keep() };
+    return this.dTargets.t;
   }
 
   /**
@@ -625,6 +665,8 @@ export class GanTrainer {
   }
 
   dispose(): void {
+    this.dTargets?.t.dispose();
+    this.dTargets = null;
     this.Gema?.dispose();
     this.G.dispose();
     this.D.dispose();
@@ -634,7 +676,7 @@ export class GanTrainer {
 }
 
 /** What a D step leaves for the statistics (all null: no D step). */
-type DStepParts = { lossD: Tensor | null; dReal: Tensor | null; dFake: Tensor | null };
+type DStepParts = Pick<GanStepParts, 'lossD' | 'dReal' | 'dFake'>;
 const NO_D_STEP: DStepParts = { lossD: null, dReal: null, dFake: null };
 
 const at = (file: string | undefined) => (file ? `checkpoint ${file}:` : 'checkpoint:');

@@ -9,6 +9,7 @@ import { batchNorm, type BatchNormActivation } from '../tensor/norm.ts';
 import { Module } from './module.ts';
 import { LeakyReLU, ReLU } from './layers.ts';
 import { formatShape } from '../tensor/shape.ts';
+import { batchGroups } from './batch-groups.ts';
 
 abstract class BatchNormBase extends Module {
   readonly weight: Tensor;
@@ -59,7 +60,8 @@ abstract class BatchNormBase extends Module {
   /**
    * The forward pass, optionally with the activation that follows in the same kernels (Sequential fuses a
    * BatchNorm followed by ReLU or LeakyReLU this way). In training the running statistics and
-   * num_batches_tracked are updated by the statistics kernel itself.
+   * num_batches_tracked are updated by the statistics kernel itself. Inside withBatchGroups each group of the
+   * batch is normalized by its own statistics, as separate calls would.
    */
   override forwardFused(x: Tensor, activation?: BatchNormActivation): Tensor {
     return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
@@ -68,6 +70,7 @@ abstract class BatchNormBase extends Module {
       eps: this.eps,
       activation,
       numBatchesTracked: this.numBatchesTracked,
+      groups: batchGroups(),
     });
   }
 

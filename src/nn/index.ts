@@ -30,6 +30,7 @@ export {
   type Size2,
 } from './conv.ts';
 export { BatchNorm1d, BatchNorm2d } from './batchnorm.ts';
+export { withBatchGroups, batchGroups, refuseBatchGroups } from './batch-groups.ts';
 export { dcganInit, equalizedInit } from './init.ts';
 export {
   Optimizer,

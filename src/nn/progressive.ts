@@ -5,6 +5,7 @@
 import type { Tensor } from '../tensor/index.ts';
 import { pixelNorm, minibatchStddev } from '../tensor/gan-ops.ts';
 import { Module } from './module.ts';
+import { refuseBatchGroups } from './batch-groups.ts';
 
 /** x / √(mean over channels of x² + 1e-8) at every sample and position (ProGAN §4.2). No parameters. */
 export class PixelNorm extends Module {
@@ -28,6 +29,7 @@ export class MinibatchStdDev extends Module {
     return `MinibatchStdDev(group=${this.groupSize})`;
   }
   forward(x: Tensor): Tensor {
+    refuseBatchGroups(this.describe());
     return minibatchStddev(x, Math.min(this.groupSize, x.shape[0] ?? 1));
   }
 }

@@ -58,3 +58,39 @@ export function batchNorm(
   }
   return { y, mean, variance, runningMean: rm, runningVar: rv };
 }
+
+/**
+ * Batch normalization with the batch split into `groups` equal runs of consecutive images, each normalized by its
+ * own statistics: `groups` calls of batchNorm in turn, the running statistics carried from one to the next.
+ * `mean` and `variance` are [groups·C], group g's channel c at g·C + c.
+ */
+export function batchNormGroups(
+  x: Float64Array,
+  shape: Shape,
+  groups: number,
+  gamma: Float64Array | null,
+  beta: Float64Array | null,
+  runningMean: Float64Array,
+  runningVar: Float64Array,
+  training: boolean,
+  momentum = 0.1,
+  eps = 1e-5,
+): BatchNormRefOut {
+  const [N, C] = shape;
+  const part = x.length / groups;
+  const sub = [N / groups, ...shape.slice(1)];
+  const y = new Float64Array(x.length);
+  const mean = new Float64Array(groups * C);
+  const variance = new Float64Array(groups * C);
+  let rm = runningMean;
+  let rv = runningVar;
+  for (let g = 0; g < groups; g++) {
+    const r = batchNorm(x.subarray(g * part, (g + 1) * part), sub, gamma, beta, rm, rv, training, momentum, eps);
+    y.set(r.y, g * part);
+    mean.set(r.mean, g * C);
+    variance.set(r.variance, g * C);
+    rm = r.runningMean;
+    rv = r.runningVar;
+  }
+  return { y, mean, variance, runningMean: rm, runningVar: rv };
+}

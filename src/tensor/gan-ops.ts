@@ -132,13 +132,30 @@ export function fade(a: Tensor, b: Tensor, alpha: number): Tensor {
   });
 }
 
+/** Values [start, start + count) of a tensor's flat data: D's outputs on one part of a batch it scored in one pass. */
+export interface TensorPart {
+  of: Tensor;
+  start: number;
+  count: number;
+}
+
 /** What a GAN step computed, for ganStepStats: D's loss and outputs (absent without a D step), G's loss. */
 export interface GanStepParts {
   lossD: Tensor | null;
-  /** D's outputs on the real batch and on the fakes (any shapes; means over all their values). */
-  dReal: Tensor | null;
-  dFake: Tensor | null;
+  /** D's outputs on the real batch and on the fakes (any shapes, or parts of one tensor; means over their values). */
+  dReal: Tensor | TensorPart | null;
+  dFake: Tensor | TensorPart | null;
   lossG: Tensor | null;
+}
+
+/** A whole tensor as a part, and a part's bounds checked. */
+function asPart(t: Tensor | TensorPart, name: string): TensorPart {
+  if (t instanceof Tensor) return { of: t, start: 0, count: t.size };
+  if (!(Number.isInteger(t.start) && Number.isInteger(t.count) && t.start >= 0 && t.start + t.count <= t.of.size))
+    throw new Error(
+      `ganStepStats: ${name} [${t.start}, ${t.start + t.count}) is not inside ${formatShape(t.of.shape)}`,
+    );
+  return t;
 }
 
 /**
@@ -156,20 +173,28 @@ export function ganStepStats(parts: GanStepParts, sigmoid: boolean): Tensor {
   ] as const)
     if (t && t.size !== 1)
       throw new Error(`ganStepStats: ${name} must hold one value, got shape ${formatShape(t.shape)}`);
-  for (const [name, t] of [
-    ['dReal', dReal],
-    ['dFake', dFake],
+  const real = dReal && asPart(dReal, 'dReal');
+  const fake = dFake && asPart(dFake, 'dFake');
+  for (const [name, p] of [
+    ['dReal', real],
+    ['dFake', fake],
   ] as const)
-    if (t && t.size === 0) throw new Error(`ganStepStats: ${name} ${formatShape(t.shape)} is empty`);
-  const present = [lossD, lossG, dReal, dFake].find((t) => t !== null);
+    if (p && p.count === 0) throw new Error(`ganStepStats: ${name} ${formatShape(p.of.shape)} is empty`);
+  const present = [lossD, lossG, real?.of ?? null, fake?.of ?? null].find((t) => t !== null);
   if (!present) return Tensor.fromArray(new Float32Array(4).fill(NaN));
   const out = Tensor.empty([4]);
   const bind = (t: Tensor | null) => (t ?? present).buffer; // an absent part's binding is not read
   engine().launch(
     { shader: 'gan_stats', constants: { HAS_D: hasD, HAS_G: lossG !== null, SIGMOID: sigmoid } },
     {
-      params: shaderParams('gan_stats', { nReal: dReal?.size ?? 0, nFake: dFake?.size ?? 0, nanBits: 0x7fc00000 }),
-      buffers: [bind(lossD), bind(lossG), bind(dReal), bind(dFake), out.buffer],
+      params: shaderParams('gan_stats', {
+        nReal: real?.count ?? 0,
+        nFake: fake?.count ?? 0,
+        nanBits: 0x7fc00000,
+        realStart: real?.start ?? 0,
+        fakeStart: fake?.start ?? 0,
+      }),
+      buffers: [bind(lossD), bind(lossG), bind(real?.of ?? null), bind(fake?.of ?? null), out.buffer],
       workgroups: [1, 1, 1],
     },
   );

@@ -43,11 +43,18 @@ const square = (x: Tensor) => unary(x, 'square');
 /**
  * Binary cross-entropy on logits, computed stably as max(x, 0) − x·t + log(1 + e^(−|x|)).
  * `targets` is a tensor of the logits' shape or one number for all (1 / 0, or 0.9 for one-sided label
- * smoothing). d/dx = σ(x) − t; a targets tensor that requires grad gets d/dt = −x.
+ * smoothing). d/dx = σ(x) − t; a targets tensor that requires grad gets d/dt = −x. `weight` scales every element's
+ * loss before the reduction (torch's `weight`, here one number; default 1).
  */
-export function bceWithLogits(logits: Tensor, targets: Tensor | number, opts: { reduction?: Reduction } = {}): Tensor {
+export function bceWithLogits(
+  logits: Tensor,
+  targets: Tensor | number,
+  opts: { reduction?: Reduction; weight?: number } = {},
+): Tensor {
   const reduction = opts.reduction ?? 'mean';
   checkReduction(reduction, 'bceWithLogits');
+  const weight = opts.weight ?? 1;
+  if (!Number.isFinite(weight)) throw new Error(`bceWithLogits: weight must be a finite number, got ${weight}`);
   const scalar = typeof targets === 'number';
   if (scalar) {
     if (!Number.isFinite(targets)) throw new Error(`bceWithLogits: target must be a finite number, got ${targets}`);
@@ -60,16 +67,16 @@ export function bceWithLogits(logits: Tensor, targets: Tensor | number, opts: { 
     engine().launch(
       { shader: 'loss_bce', entry: 'forward', constants: { TARGET_SCALAR: scalar } },
       {
-        params: shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale: 1 }),
+        params: shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale: weight }),
         buffers: [logits.buffer, tBuf, elementwise.buffer],
         workgroups: grid1d(n, 256),
       },
     );
   const inputs = scalar ? [logits] : [logits, targets];
-  /** The gradients given the loss's gradient g: per element, or (gScale set) one value times gScale. */
-  const backward = (g: Tensor, gScale: number | null): (Tensor | null)[] => {
-    const kernel = { shader: 'loss_bce', constants: { TARGET_SCALAR: scalar, GRAD_SCALAR: gScale !== null } };
-    const params = shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale: gScale ?? 1 });
+  /** The gradients given the loss's gradient g, per element (times gScale) or one value (times gScale). */
+  const backward = (g: Tensor, gScale: number, scalarGrad: boolean): (Tensor | null)[] => {
+    const kernel = { shader: 'loss_bce', constants: { TARGET_SCALAR: scalar, GRAD_SCALAR: scalarGrad } };
+    const params = shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale });
     const grad = (entry: 'grad_logits' | 'grad_targets') => {
       const d = Tensor.empty(logits.shape);
       const buffers =
@@ -82,13 +89,13 @@ export function bceWithLogits(logits: Tensor, targets: Tensor | number, opts: { 
       !scalar && targets.requiresGrad ? grad('grad_targets') : null,
     ];
   };
-  if (reduction === 'none') return record(elementwise, 'bceWithLogits', inputs, (g) => backward(g, null));
+  if (reduction === 'none') return record(elementwise, 'bceWithLogits', inputs, (g) => backward(g, weight, false));
   // Reduced: one node whose backward is one pass per input (the reduction's broadcast folded into the kernel),
   // computing the same float32 values as the mean's backward followed by the elementwise one.
   const out = noGrad(() => (reduction === 'mean' ? mean(elementwise) : sum(elementwise)));
   elementwise.dispose();
-  const gScale = reduction === 'mean' ? Math.fround(1 / n) : 1;
-  return record(out, 'bceWithLogits', inputs, (g) => backward(g, gScale));
+  const gScale = reduction === 'mean' ? Math.fround(weight / n) : weight;
+  return record(out, 'bceWithLogits', inputs, (g) => backward(g, gScale, true));
 }
 
 /** Mean squared error: (a − b)² elementwise, then the reduction. */

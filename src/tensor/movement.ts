@@ -143,6 +143,16 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   const a = normAxis(axis, x.rank, 'narrow');
   if (start < 0 || length < 0 || start + length > x.shape[a])
     throw new Error(`narrow: [${start}, ${start + length}) is outside dimension ${a} of size ${x.shape[a]}`);
+  if (x.shape.slice(0, a).every((d) => d === 1)) {
+    // The entries are one contiguous run of x: a buffer copy each way instead of a gather and a scatter.
+    const out = narrowRaw(x, a, start, length);
+    const offset = start * contiguousStrides(x.shape)[a] * 4;
+    return record(out, 'narrow', [x], (g) => {
+      const dx = Tensor.zeros(x.shape);
+      engine().copy(g.buffer, 0, dx.buffer, offset, g.size * 4);
+      return [dx];
+    });
+  }
   const ranges: [number, number][] = x.shape.map((d) => [0, d]);
   ranges[a] = [start, start + length];
   return slice(x, ranges);
@@ -163,11 +173,14 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
   shape[a] = tensors.reduce((n, t) => n + t.shape[a], 0);
   const out = Tensor.empty(shape);
   const strides = contiguousStrides(shape);
+  // Along the leading non-unit axis each part is one contiguous run of the output: a buffer copy, not a launch.
+  const runs = shape.slice(0, a).every((d) => d === 1);
   const starts: number[] = [];
   let pos = 0;
   for (const t of tensors) {
     starts.push(pos);
-    scatter(t, out, strides, pos * strides[a]);
+    if (runs) engine().copy(t.buffer, 0, out.buffer, pos * strides[a] * 4, t.size * 4);
+    else scatter(t, out, strides, pos * strides[a]);
     pos += t.shape[a];
   }
   return record(out, 'concat', tensors, (g) =>
@@ -179,7 +192,10 @@ function narrowRaw(x: Tensor, a: number, start: number, length: number): Tensor 
   const strides = contiguousStrides(x.shape);
   const shape = [...x.shape];
   shape[a] = length;
-  return gather(x, shape, strides, start * strides[a]);
+  if (!x.shape.slice(0, a).every((d) => d === 1)) return gather(x, shape, strides, start * strides[a]);
+  const out = Tensor.empty(shape);
+  engine().copy(x.buffer, start * strides[a] * 4, out.buffer, 0, out.size * 4);
+  return out;
 }
 
 export function squeeze(x: Tensor, axis?: number): Tensor {

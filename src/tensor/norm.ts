@@ -21,6 +21,13 @@ export interface BatchNormOptions {
   activation?: BatchNormActivation;
   /** torch's num_batches_tracked (a one-element float tensor): training with running statistics adds 1 to it. */
   numBatchesTracked?: Tensor | null;
+  /**
+   * Batch statistics per group of N/groups consecutive images (default 1: the whole batch): the same values as
+   * `groups` calls on the groups in turn — each normalized by its own mean and variance, the running statistics
+   * updated once per group in order, num_batches_tracked counting each — in the launches of one call. Eval mode
+   * (running statistics for all) ignores it. The GAN trainer passes its real and fake images through D this way.
+   */
+  groups?: number;
 }
 
 /** The activations batchNorm can fuse: ReLU, or LeakyReLU with its negative slope. */
@@ -49,7 +56,11 @@ export function batchNorm(
   if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C] or [N, C, H, W], got shape ${formatShape(x.shape)}`);
   const [N, C] = x.shape;
   const HW = x.shape.slice(2).reduce((a, b) => a * b, 1);
-  const M = N * HW;
+  const groupsAsked = opts.groups ?? 1;
+  if (!Number.isInteger(groupsAsked) || groupsAsked < 1 || N % groupsAsked !== 0)
+    throw new Error(
+      `batchNorm: groups must be a positive integer that divides the batch, got ${groupsAsked} for input ${formatShape(x.shape)}`,
+    );
   for (const [field, t] of [
     ['gamma', gamma],
     ['beta', beta],
@@ -76,8 +87,13 @@ export function batchNorm(
   const momentum = opts.momentum ?? 0.1;
   const eps = opts.eps ?? 1e-5;
   const useBatchStats = opts.training || runningMean === null;
+  // Groups matter only for batch statistics; M counts one group's values per channel.
+  const groups = useBatchStats ? groupsAsked : 1;
+  const M = (N / groups) * HW;
   if (useBatchStats && M <= 1) {
-    throw new Error(`batchNorm: training needs more than 1 value per channel, got input ${formatShape(x.shape)}`);
+    throw new Error(
+      `batchNorm: training needs more than 1 value per channel${groups > 1 ? ` in each of the ${groups} groups` : ''}, got input ${formatShape(x.shape)}`,
+    );
   }
   const affine = gamma !== null;
   const activation = opts.activation;
@@ -95,10 +111,13 @@ export function batchNorm(
     unbias: M > 1 ? M / (M - 1) : 1,
     invM: 1 / M,
     slope,
+    groups,
+    groupTotal: Math.max(1, x.size / groups),
+    sumsOff: groups > 1 ? groups * C : 0,
   });
   const e = engine();
-  // [3, C]: mean, 1/√(var + eps), var — the forward's statistics, kept for backward.
-  const stats = Tensor.empty([3, C]);
+  // [3, groups·C]: mean, 1/√(var + eps), var per group and channel — the forward's statistics, kept for backward.
+  const stats = Tensor.empty([3, groups * C]);
   const count = opts.numBatchesTracked ?? null;
   if (count && (count.size !== 1 || count.requiresGrad))
     throw new Error(`batchNorm: numBatchesTracked must be a one-element buffer, got shape ${formatShape(count.shape)}`);
@@ -151,16 +170,19 @@ export function batchNorm(
     const needSums = needParams || (x.requiresGrad && useBatchStats);
     let dgamma: Tensor | null = null;
     let dbeta: Tensor | null = null;
+    // With groups, the sums are taken per group (backward_group_sums), which dx needs: [2, groups·C] into gs.
+    const gs = needSums && groups > 1 ? Tensor.empty([2, groups * C]) : null;
     if (needSums) {
       dgamma = Tensor.empty([C]);
       dbeta = Tensor.empty([C]);
+      const buffers = [x.buffer, stats.buffer, dy.buffer, dgamma.buffer, dbeta.buffer, gammaBuf, betaBuf];
       e.launch(
-        { shader: 'batchnorm', entry: 'backward_sums', constants: { AFFINE: affine, ACT } },
         {
-          params,
-          buffers: [x.buffer, stats.buffer, dy.buffer, dgamma.buffer, dbeta.buffer, gammaBuf, betaBuf],
-          workgroups: grid1d(C, 1),
+          shader: 'batchnorm',
+          entry: gs ? 'backward_group_sums' : 'backward_sums',
+          constants: { AFFINE: affine, ACT },
         },
+        { params, buffers: gs ? [...buffers, gs.buffer] : buffers, workgroups: grid1d(C, 1) },
       );
     }
     let dx: Tensor | null = null;
@@ -179,8 +201,8 @@ export function batchNorm(
             stats.buffer,
             dy.buffer,
             gammaBuf,
-            dgamma?.buffer ?? stats.buffer,
-            dbeta?.buffer ?? stats.buffer,
+            gs?.buffer ?? dgamma?.buffer ?? stats.buffer,
+            gs?.buffer ?? dbeta?.buffer ?? stats.buffer,
             dx.buffer,
             betaBuf,
           ],
@@ -188,6 +210,7 @@ export function batchNorm(
         },
       );
     }
+    gs?.dispose();
     if (!affine) {
       dgamma?.dispose();
       dbeta?.dispose();
