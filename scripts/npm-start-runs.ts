@@ -111,6 +111,10 @@ export function renderReadme(runs: StartRun[]): string {
     '| date (UTC) | commit | seed | wall time | set-up until training | training + images + score | steps | coverage | confident | Fréchet distance | real-vs-real | ratio | load average before → after | grid |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
+  // Each seed's grid file holds its latest run's images: only that run links it.
+  const latestWith = new Map(runs.filter((r) => r.grid).map((r) => [r.grid, r]));
+  const gridCell = (r: StartRun) =>
+    !r.grid ? '—' : latestWith.get(r.grid) === r ? `[${r.grid}](${r.grid})` : 'overwritten by a later run';
   for (const r of runs) {
     const m = (s: number) => `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
     lines.push(
@@ -118,13 +122,17 @@ export function renderReadme(runs: StartRun[]): string {
         `${r.trainStartedAt === null ? '—' : `${f(r.wallSeconds - r.trainStartedAt)} s`} | ${r.step ?? '—'} | ${r.coverage ?? '—'}/10 | ` +
         `${r.confidentRate === null ? '—' : `${(100 * r.confidentRate).toFixed(1)}%`} | ${f(r.fd, 2)} | ${f(r.fdRealVsRealBaseline, 2)} | ` +
         `${r.fd === null || r.fdRealVsRealBaseline === null ? '—' : `${(r.fd / r.fdRealVsRealBaseline).toFixed(2)}×`} | ` +
-        `${r.loadavgBefore[0]} → ${r.loadavgAfter[0]} | ${r.grid ? `[${r.grid}](${r.grid})` : '—'} |`,
+        `${r.loadavgBefore[0]} → ${r.loadavgAfter[0]} | ${gridCell(r)} |`,
     );
   }
   const last = runs.at(-1);
   if (last) lines.push('', `The \`start\` script these runs ran: \`${last.startScript}\``);
-  const grid = runs.find((r) => r.grid)?.grid;
-  if (grid) lines.push('', `![the grid of a run](${grid})`);
+  const shown = [...runs].reverse().find((r) => r.grid);
+  if (shown)
+    lines.push(
+      '',
+      `![the grid of the run of ${shown.date.slice(0, 16).replace('T', ' ')}, seed ${shown.seed}](${shown.grid})`,
+    );
   return lines.join('\n') + '\n';
 }
 

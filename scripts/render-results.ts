@@ -918,17 +918,34 @@ export function renderNpmStart(repo: Repo): string {
       ? `took ${timeRange(runs)} including set-up`
       : `took, including set-up, ${timeRange(atNewest)} (the ${atNewest.length} at ${newest.commit.slice(0, 7)}, ` +
         `${newest.date.slice(0, 10)}) and ${timeRange(earlier)} (the ${earlier.length} on earlier commits)`;
-  const first = bySeed[0]!;
-  // a seed run more than once (on another commit or day) is one entry: its scores, and how many runs gave them
-  const seeds = [...new Set(bySeed.map((r) => r.seed))].map((seed) => {
-    const of = bySeed.filter((r) => r.seed === seed);
-    const scores = [...new Set(of.map((r) => `${r.coverage}/10 classes at a Fréchet distance of ${r.fd.toFixed(2)}`))];
-    return `${scores.join(' or ')} (seed ${seed}${of.length > 1 ? `, ${of.length} runs` : ''})`;
-  });
+  const first = [...atNewest].sort((a, b) => a.seed - b.seed)[0]!;
+  // Scores belong to the code too: the newest commit's per seed (a seed run more than once there is one entry),
+  // the earlier commits' as a range.
+  const seeds = [...new Set(atNewest.map((r) => r.seed))]
+    .sort((a, b) => a - b)
+    .map((seed) => {
+      const of = atNewest.filter((r) => r.seed === seed);
+      const scores = [
+        ...new Set(of.map((r) => `${r.coverage}/10 classes at a Fréchet distance of ${r.fd.toFixed(2)}`)),
+      ];
+      return `${scores.join(' or ')} (seed ${seed}${of.length > 1 ? `, ${of.length} runs` : ''})`;
+    });
+  const span = (xs: number[], f: (x: number) => string) =>
+    Math.min(...xs) === Math.max(...xs) ? f(xs[0]!) : `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+  const before =
+    earlier.length === 0
+      ? ''
+      : `; the ${earlier.length} on earlier commits drew ${span(
+          earlier.map((r) => r.coverage),
+          String,
+        )}/10 classes at Fréchet distances of ${span(
+          earlier.map((r) => r.fd),
+          (x) => x.toFixed(2),
+        )}`;
   return (
     `On this project's 2-core machine (lavapipe), ${runs.length} runs of \`npm start\` on fresh clones ` +
-    `(seeds ${[...new Set(bySeed.map((r) => r.seed))].join(', ')}; ${days}) ${times}; their generators drew ` +
-    `${seeds.join(', ')} ` +
+    `(seeds ${[...new Set(bySeed.map((r) => r.seed))].join(', ')}; ${days}) ${times}; the generators of the ` +
+    `${atNewest.length} at ${newest.commit.slice(0, 7)} drew ${seeds.join(', ')}${before} ` +
     `(real-vs-real baseline ${first.fdRealVsRealBaseline.toFixed(2)}; [${file}](${file}), written by ` +
     `\`scripts/npm-start-runs.ts\`). The digits of seed ${first.seed} at step ${first.step}:\n\n` +
     `![digits drawn by npm start, seed ${first.seed}](docs/gan/npm-start/grid-seed${first.seed}.png)`
