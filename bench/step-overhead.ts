@@ -17,7 +17,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
@@ -30,6 +30,8 @@ import { cliArg } from './profile.ts';
 
 interface Overhead {
   launches: number;
+  /** Buffer copies per step (null where the engine measured did not count them: before 2026-12-01). */
+  copies: number | null;
   submits: number;
   hostMs: number;
   /** The process's CPU milliseconds over the same part (the GPU is idle then: the step before was awaited). */
@@ -58,6 +60,7 @@ async function measure(step: () => Promise<unknown>, steps: number): Promise<Ove
   const after = e.stats();
   return {
     launches: (after.dispatches - before.dispatches) / steps,
+    copies: 'copies' in after ? (after.copies - before.copies) / steps : null,
     submits: (after.submits - before.submits) / steps,
     hostMs: median(host),
     hostCpuMs: median(cpu),
@@ -84,6 +87,8 @@ export async function stepOverhead(steps: number): Promise<Measured> {
     t.dispose();
     return m;
   };
+  // The first workload of a process would also pay for compiling the trainer's JavaScript: a throwaway run first.
+  await gan({});
   const dcgan = await gan({});
   const dcganEma = await gan({ lrG: 2e-3, lrD: 2e-3, realLabel: 0.9, gEma: 0.95 });
   const workload = ourWorkloads({ matmulSizes: [], styleSizes: [64] }).find((w) => w.id === 'train/style-64')!;
@@ -99,16 +104,24 @@ function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
 }
 
-/** One measurement of the checkout at `root`, in its own process. */
+/**
+ * One measurement of the checkout at `root`, in its own process: this version of the script, run there on that
+ * checkout's engine (copied under a name of its own and removed after), so both trees are measured the same way.
+ */
 function measureTree(root: string, steps: number): Measured {
-  const script = join(root, 'bench', 'step-overhead.ts');
-  if (!existsSync(script)) copyFileSync(join(here, 'step-overhead.ts'), script);
-  const out = execFileSync('npx', ['tsx', script, '--steps', String(steps)], {
-    cwd: root,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return JSON.parse(out.trim().split('\n').pop()!);
+  const own = resolve(root) === resolve(here, '..');
+  const script = own ? join(here, 'step-overhead.ts') : join(root, 'bench', '.step-overhead-compare.ts');
+  if (!own) copyFileSync(join(here, 'step-overhead.ts'), script);
+  try {
+    const out = execFileSync('npx', ['tsx', script, '--steps', String(steps)], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return JSON.parse(out.trim().split('\n').pop()!);
+  } finally {
+    if (!own) rmSync(script, { force: true });
+  }
 }
 
 async function compare(other: string, rounds: number, steps: number): Promise<void> {
@@ -127,6 +140,7 @@ async function compare(other: string, rounds: number, steps: number): Promise<vo
     }
   const summary = (name: string, w: Workload) => ({
     launches: runs[name][0][w].launches,
+    copies: runs[name][0][w].copies ?? null,
     submits: runs[name][0][w].submits,
     hostMs: median(runs[name].map((x) => x[w].hostMs)),
     hostMsRange: [Math.min(...runs[name].map((x) => x[w].hostMs)), Math.max(...runs[name].map((x) => x[w].hostMs))],
@@ -175,7 +189,8 @@ function render(r: {
     for (const [name, t] of Object.entries(r.trees)) {
       const s = t[w];
       rows.push(
-        `| ${label} | ${name} (${t.commit}${t.dirty ? ', uncommitted changes' : ''}) | ${s.launches} | ${s.submits} | ` +
+        `| ${label} | ${name} (${t.commit}${t.dirty ? ', uncommitted changes' : ''}) | ${s.launches} | ` +
+          `${s.copies ?? 'not counted'} | ${s.submits} | ` +
           `${s.hostMs.toFixed(2)} (${s.hostMsRange.map((x) => x.toFixed(2)).join('–')}) | ` +
           `${s.hostCpuMs.toFixed(2)} (${s.hostCpuMsRange.map((x) => x.toFixed(2)).join('–')}) |`,
       );
@@ -187,10 +202,13 @@ function render(r: {
       `${r.loadAverage.map((x) => x.toFixed(2)).join('–')}). Each checkout measured in its own process, alternating, ` +
       `${r.rounds} rounds of ${r.stepsPerRound} steps; host ms: the median step of a process, then the median (and ` +
       "range) over the rounds, as wall time and as the process's CPU time (less sensitive to other work on the " +
-      'machine). The DCGAN counts launches with the GPU dispatch rule (4e10 FLOPs per conv dispatch).',
+      'machine). The DCGAN counts launches with the GPU dispatch rule (4e10 FLOPs per conv dispatch). Each process ' +
+      'first trains a throwaway DCGAN, so that no measured workload pays for compiling the JavaScript. Buffer ' +
+      'copies are recorded into the same command encoder as launches, each ending the compute pass it interrupts; ' +
+      'engines before 2026-12-01 did not count them.',
     '',
-    '| workload | checkout | launches / step | submits / step | host ms / step (wall) | host ms / step (CPU) |',
-    '|---|---|---|---|---|---|',
+    '| workload | checkout | launches / step | buffer copies / step | submits / step | host ms / step (wall) | host ms / step (CPU) |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');
@@ -198,6 +216,7 @@ function render(r: {
 
 type Summary = {
   launches: number;
+  copies: number | null;
   submits: number;
   hostMs: number;
   hostMsRange: number[];

@@ -112,7 +112,12 @@ export function renderReadme(runs: StartRun[]): string {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   // Each seed's grid file holds its latest run's images: only that run links it.
-  const latestWith = new Map(runs.filter((r) => r.grid).map((r) => [r.grid, r]));
+  const latestWith = new Map(
+    runs
+      .filter((r) => r.grid)
+      .sort((a, b) => a.date.localeCompare(b.date))
+      .map((r) => [r.grid, r]),
+  );
   const gridCell = (r: StartRun) =>
     !r.grid ? '—' : latestWith.get(r.grid) === r ? `[${r.grid}](${r.grid})` : 'overwritten by a later run';
   for (const r of runs) {

@@ -891,6 +891,8 @@ interface NpmStartRun {
   confidentRate: number;
   fd: number;
   fdRealVsRealBaseline: number;
+  /** The grid file the run wrote (grid-seedN.png, overwritten by a later run of that seed), or null. */
+  grid: string | null;
 }
 
 const minSec = (s: number) => `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
@@ -898,7 +900,8 @@ const minSec = (s: number) => `${Math.floor(s / 60)} min ${String(Math.round(s %
 /** The README's sentence on what `npm start` achieved, from docs/gan/npm-start/results.json (scripts/npm-start-runs.ts). */
 export function renderNpmStart(repo: Repo): string {
   const file = 'docs/gan/npm-start/results.json';
-  const finished = repo.json<{ runs: NpmStartRun[] }>(file).runs.filter((r) => r.exitCode === 0);
+  const all = repo.json<{ runs: NpmStartRun[] }>(file).runs;
+  const finished = all.filter((r) => r.exitCode === 0);
   if (finished.length === 0) throw new Error(`render-results: ${file} holds no finished run`);
   // the runs of the latest `start` script (earlier recipes stay in the file and in docs/gan/npm-start/README.md)
   const latest = [...finished].sort((a, b) => a.date.localeCompare(b.date)).at(-1)!.startScript;
@@ -919,6 +922,9 @@ export function renderNpmStart(repo: Repo): string {
       : `took, including set-up, ${timeRange(atNewest)} (the ${atNewest.length} at ${newest.commit.slice(0, 7)}, ` +
         `${newest.date.slice(0, 10)}) and ${timeRange(earlier)} (the ${earlier.length} on earlier commits)`;
   const first = [...atNewest].sort((a, b) => a.seed - b.seed)[0]!;
+  // The grid shown is one a run at the newest commit wrote and no later run overwrote.
+  const lastWriter = new Map([...all].sort((a, b) => a.date.localeCompare(b.date)).map((r) => [r.grid, r]));
+  const shown = [...atNewest].sort((a, b) => a.seed - b.seed).find((r) => r.grid && lastWriter.get(r.grid) === r);
   // Scores belong to the code too: the newest commit's per seed (a seed run more than once there is one entry),
   // the earlier commits' as a range.
   const seeds = [...new Set(atNewest.map((r) => r.seed))]
@@ -938,7 +944,7 @@ export function renderNpmStart(repo: Repo): string {
       : `; the ${earlier.length} on earlier commits drew ${span(
           earlier.map((r) => r.coverage),
           String,
-        )}/10 classes at Fréchet distances of ${span(
+        )}/10 classes at Fréchet distance${new Set(earlier.map((r) => r.fd)).size > 1 ? 's' : ''} of ${span(
           earlier.map((r) => r.fd),
           (x) => x.toFixed(2),
         )}`;
@@ -947,8 +953,11 @@ export function renderNpmStart(repo: Repo): string {
     `(seeds ${[...new Set(bySeed.map((r) => r.seed))].join(', ')}; ${days}) ${times}; the generators of the ` +
     `${atNewest.length} at ${newest.commit.slice(0, 7)} drew ${seeds.join(', ')}${before} ` +
     `(real-vs-real baseline ${first.fdRealVsRealBaseline.toFixed(2)}; [${file}](${file}), written by ` +
-    `\`scripts/npm-start-runs.ts\`). The digits of seed ${first.seed} at step ${first.step}:\n\n` +
-    `![digits drawn by npm start, seed ${first.seed}](docs/gan/npm-start/grid-seed${first.seed}.png)`
+    `\`scripts/npm-start-runs.ts\`).` +
+    (shown
+      ? ` The digits of seed ${shown.seed} at step ${shown.step}:\n\n` +
+        `![digits drawn by npm start, seed ${shown.seed}](docs/gan/npm-start/${shown.grid})`
+      : '')
   );
 }
 

@@ -65,7 +65,10 @@ struct Params {
 @group(0) @binding(6) var<storage, read> DBETA_IN: array<f32>;
 @group(0) @binding(7) var<storage, read_write> DX: array<f32>;
 @group(0) @binding(8) var<storage, read> BETA_BW: array<f32>;
-@group(0) @binding(8) var<storage, read_write> GS: array<f32>;   // backward_group_sums: per-group sums
+// backward_group_sums: per-group sums. The engine counts a binding declared read_write in any entry as written by
+// every entry of the shader (WRITTEN_BINDINGS), so backward_dx's β at binding 8 is marked written too: harmless,
+// as nothing derives buffers from β (bindings are positional, so GS cannot take 9 while backward_dx uses 8).
+@group(0) @binding(8) var<storage, read_write> GS: array<f32>;
 
 override AFFINE: bool = true;
 override TRAINING: bool = true;

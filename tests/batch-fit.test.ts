@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engine } from '../src/tensor/engine.ts';
 import { BufferPool, sizeClass } from '../src/tensor/buffer-pool.ts';
-import { GanTrainer } from '../src/gan/trainer.ts';
+import { GanTrainer, jointPassFits } from '../src/gan/trainer.ts';
 import { ganSpec } from '../src/gan/models.ts';
 import { largestFeatureMap, checkBatchesFit } from '../src/cli/gan.ts';
 import { runCli } from './cli-run.ts';
@@ -61,6 +61,17 @@ describe('largestFeatureMap', () => {
       expect(sample.has(sizeClass(4 * values)), `${spec.kind} sample`).toBe(true);
     }
   }, 120_000);
+});
+
+describe('jointPassFits', () => {
+  it("lets D score reals and fakes in one pass only where 2n images' feature maps fit one binding", () => {
+    const spec = ganSpec('dcgan64', { width: 64 }); // 64·32·32 values, 256 KiB, per image
+    const limit = 128 * 2 ** 20;
+    expect(jointPassFits(spec, 256, limit)).toBe(true); // 512 images: 128 MiB exactly
+    expect(jointPassFits(spec, 257, limit)).toBe(false); // two passes of 257 (each fits; the CLI checks n alone)
+    expect(4 * largestFeatureMap(spec, 257)).toBeLessThanOrEqual(limit);
+    expect(jointPassFits(ganSpec('dcgan', {}), 512, limit)).toBe(true); // the lesson model's maps are small
+  });
 });
 
 describe('checkBatchesFit', () => {

@@ -105,6 +105,7 @@ describe('batchNorm in groups (the GAN trainer runs D once on its real and fake 
     [[4, 2, 9, 11], 2],
     [[4, 3, 15, 13], 2],
     [[4, 3, 7, 7], 2],
+    [[32, 3, 2, 2], 16], // groups of 12 elements: an invocation's next element (256 on) is many groups further
   ];
   for (const [shape, groups] of CASES) {
     const C = shape[1];
@@ -136,6 +137,47 @@ describe('batchNorm in groups (the GAN trainer runs D once on its real and fake 
         });
       }
   }
+
+  it('in groups with ReLU and no affine parameters, without running statistics (batch statistics in eval too)', async () => {
+    const shape = [6, 3, 5, 4];
+    const n = 6 * 3 * 20;
+    const xData = randomArray(n, 41, -2, 2).map((v, i) => (i < n / 3 ? v : i < (2 * n) / 3 ? 2 * v + 1 : v - 3));
+    for (const training of [true, false])
+      await checkOp({
+        shapes: [shape],
+        inputs: [xData],
+        gpu: ([x]) => batchNorm(x, null, null, null, null, { training, activation: { kind: 'relu' }, groups: 3 }),
+        ref: ([x]) =>
+          R.batchNormGroups(x, shape, 3, null, null, new Float64Array(3), new Float64Array(3), true).y.map((v) =>
+            Math.max(v, 0),
+          ),
+      });
+    // eval with running statistics normalizes every group alike: the group count need not divide the batch
+    const x = Tensor.fromArray(f32(xData), shape);
+    const [rm, rv] = [Tensor.zeros([3]), Tensor.ones([3])];
+    const y = batchNorm(x, null, null, rm, rv, { training: false, groups: 4 });
+    expectClose(
+      await y.toArray(),
+      R.batchNorm(xData, shape, null, null, new Float64Array(3), new Float64Array(3).fill(1), false).y,
+      1e-5,
+    );
+    for (const t of [x, rm, rv, y]) t.dispose();
+  });
+
+  it('in groups, gradients of γ and β alone (the input needs none)', async () => {
+    const shape = [4, 2, 3, 3];
+    await checkOp({
+      shapes: [shape, [2], [2]],
+      inputs: [
+        randomArray(72, 43, -1, 2).map((v, i) => (i < 36 ? v : 3 * v)),
+        randomArray(2, 44, 0.5, 1.5),
+        randomArray(2, 45),
+      ],
+      gpu: ([x, g, b]) => batchNorm(x, g, b, null, null, { training: true, groups: 2 }),
+      ref: ([x, g, b]) => R.batchNormGroups(x, shape, 2, g, b, new Float64Array(2), new Float64Array(2), true).y,
+      wrt: [1, 2],
+    });
+  });
 
   it('gives the bits of one call per group: outputs, running statistics and gradients', async () => {
     const shape = [4, 3, 7, 7];
@@ -334,9 +376,12 @@ describe('withBatchGroups (the scope D runs in for its joint pass)', () => {
     );
     expectClose(await grouped.toArray(), want.y, 1e-5);
     expectClose(await bn.runningMean.toArray(), want.runningMean, 1e-5);
+    expectClose(await bn.runningVar.toArray(), want.runningVar, 1e-5);
+    expect(Array.from(await bn.numBatchesTracked.toArray())).toEqual([2]); // one per group, as two calls count
     expect(() => withBatchGroups(2, () => new MinibatchStdDev().forward(x))).toThrow(
       'MinibatchStdDev(group=4): mixes samples across the batch, so it cannot run in a pass of 2 batch groups',
     );
+    expect(batchGroups()).toBe(1); // restored after the throw too
     expect(() => withBatchGroups(0, () => 1)).toThrow('withBatchGroups: groups must be an integer ≥ 1, got 0');
     for (const t of [x, grouped]) t.dispose();
     bn.dispose();

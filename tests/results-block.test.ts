@@ -24,6 +24,7 @@ import {
   percent,
   ratio,
   renderAll,
+  renderNpmStart,
   renderSummary,
   replaceBlock,
   Repo,
@@ -315,5 +316,52 @@ describe('the latest benchmark run, rendered from its own fields', () => {
     expect(text).toContain('of the FMA ceiling measured beside each pass');
     expect(text).toContain('the latest run ([2099-01-01 00:00 UTC](bench/results/lavapipe.json)');
     expect(text).toContain('of the FMA ceiling measured beside it (40.0 GFLOP/s)');
+  });
+});
+
+describe("the README's npm start sentence", () => {
+  const run = (o: Partial<Record<string, unknown>>) => ({
+    seed: 1,
+    commit: 'aaaaaaa0',
+    startScript: 'S',
+    date: '2026-01-01T00:00:00.000Z',
+    wallSeconds: 150,
+    exitCode: 0,
+    step: 600,
+    coverage: 10,
+    confidentRate: 0.5,
+    fd: 50,
+    fdRealVsRealBaseline: 7.29,
+    grid: 'grid-seed1.png',
+    ...o,
+  });
+  const render = (runs: object[]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'results-npm-start-'));
+    try {
+      cpSync(join(ROOT, 'docs/gan/npm-start'), join(dir, 'docs/gan/npm-start'), { recursive: true });
+      writeFileSync(join(dir, 'docs/gan/npm-start/results.json'), JSON.stringify({ runs }));
+      return renderNpmStart(new Repo(dir));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("gives the newest commit's scores per seed, the earlier commits' as a range, and a grid no later run overwrote", () => {
+    const text = render([
+      run({ fd: 60, date: '2026-01-01T00:00:00.000Z' }),
+      run({ seed: 2, fd: 70, coverage: 9, grid: 'grid-seed2.png', date: '2026-01-01T00:05:00.000Z' }),
+      run({ commit: 'bbbbbbb0', fd: 50.5, date: '2026-01-02T00:00:00.000Z' }),
+      run({ commit: 'bbbbbbb0', seed: 2, fd: 55, grid: 'grid-seed2.png', date: '2026-01-02T00:05:00.000Z' }),
+      // a later failed run of seed 1 that still wrote its grid: seed 1's file is no longer the newest commit's
+      run({ commit: 'bbbbbbb0', exitCode: 1, date: '2026-01-02T00:10:00.000Z' }),
+    ]);
+    expect(text).toContain(
+      'the generators of the 2 at bbbbbbb drew 10/10 classes at a Fréchet distance of 50.50 (seed 1), ' +
+        '10/10 classes at a Fréchet distance of 55.00 (seed 2); the 2 on earlier commits drew 9–10/10 classes at ' +
+        'Fréchet distances of 60.00–70.00',
+    );
+    expect(text).toContain('The digits of seed 2 at step 600:');
+    expect(text).toContain('(docs/gan/npm-start/grid-seed2.png)');
+    expect(text).not.toContain('grid-seed1.png');
   });
 });

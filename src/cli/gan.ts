@@ -28,7 +28,9 @@ import {
   type StepStats,
   type TrainOptions,
 } from '../gan/trainer.ts';
-import { ganSpec, isGrowing, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
+import { ganSpec, isGrowing, largestFeatureMap, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
+
+export { largestFeatureMap };
 import { sampleGrid, scaleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
 import { WALK_FRAMES } from '../gan/latent-walk.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -843,18 +845,6 @@ async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<str
   }
   for (const t of [z, images, logits]) t.dispose();
   return out;
-}
-
-/**
- * Values in one feature map of a batch of `n` images (a tensor the nets make in one GPU buffer): the growing nets'
- * last stage, width channels at full size, in G and D; the DCGAN paper nets' layers next to the image, width
- * channels at half size or the image itself. (The lesson's 28×28 models stay far below any limit: 0.)
- */
-export function largestFeatureMap(spec: GanSpec, n: number): number {
-  const { kind, size, channels, width = 0 } = spec;
-  if (isGrowing(kind)) return n * width * size * size;
-  if (kind === 'dcgan32' || kind === 'dcgan64') return n * Math.max(width * (size / 2) ** 2, channels * size * size);
-  return 0;
 }
 
 /**

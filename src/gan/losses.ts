@@ -111,7 +111,8 @@ export function jointTargets(n: number, realLabel = 1): Tensor {
  * on the fakes, along the batch (the trainer runs D on [x_r; x_f] with its BatchNorm in two groups, withBatchGroups).
  * The value of discriminatorLoss(kind, real part, fake part, realLabel). For bce on equal halves it is one
  * reduction, L_D = Σ_i bce(C_i, t_i) / n with `targets` from jointTargets (t_i = realLabel for a real output, 0 for a
- * fake); otherwise (and without targets) the two parts are cut out and passed to discriminatorLoss.
+ * fake; the targets carry the label then, and must have been made with the same one); otherwise (and without
+ * targets) the two parts are cut out and passed to discriminatorLoss.
  */
 export function discriminatorLossJoint(
   kind: GanLossKind,

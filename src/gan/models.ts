@@ -285,6 +285,20 @@ export function growingTopChannels(s: GanSpec): number {
   return stageChannels(s.width ?? GROWING_WIDTH, K, 0);
 }
 
+/**
+ * Values in one feature map of a batch of `n` images (a tensor the nets make in one GPU buffer): the growing nets'
+ * last stage, width channels at full size, in G and D; the DCGAN paper nets' layers next to the image, width
+ * channels at half size or the image itself. (The lesson's 28×28 models stay far below any limit: 0.) The CLI
+ * refuses a batch whose maps would not fit the adapter's largest buffer binding; the trainer runs D's joint pass
+ * (2n images) only where they fit.
+ */
+export function largestFeatureMap(spec: GanSpec, n: number): number {
+  const { kind, size, channels, width = 0 } = spec;
+  if (isGrowing(kind)) return n * width * size * size;
+  if (kind === 'dcgan32' || kind === 'dcgan64') return n * Math.max(width * (size / 2) ** 2, channels * size * size);
+  return 0;
+}
+
 /** Shape of a latent batch: dense models take [N, z], convolutional ones [N, z, 1, 1]. */
 export function latentShape(spec: GanSpec, n: number): number[] {
   return spec.kind === 'dense' ? [n, spec.zDim] : [n, spec.zDim, 1, 1];

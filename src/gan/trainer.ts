@@ -34,7 +34,7 @@ import {
   type NumberRange,
   type TrainNumberField,
 } from './train-options.ts';
-import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
+import { Tensor, tidy, noGrad, concat, engine } from '../tensor/index.ts';
 import { ganStepStats, type GanStepParts } from '../tensor/gan-ops.ts';
 import {
   GAN_LOSSES,
@@ -66,6 +66,7 @@ import {
   ganSpec,
   isGrowing,
   growingTopChannels,
+  largestFeatureMap,
   GAN_KINDS,
   GROWING_SIZES,
   type GanKind,
@@ -204,6 +205,14 @@ export function growthAt(images: number, K: number, L: number): Growth {
   return { stage: k, alpha: Math.min(1, (images - L - 2 * (k - 1) * L) / L) };
 }
 
+/**
+ * Whether D's joint pass over n reals and n fakes fits the adapter: its feature maps of 2n images must fit one buffer
+ * binding of `limit` bytes (a batch the CLI accepts is only checked for n). Otherwise D scores them in two passes.
+ */
+export function jointPassFits(spec: GanSpec, n: number, limit: number): boolean {
+  return 4 * largestFeatureMap(spec, 2 * n) <= limit;
+}
+
 export class GanTrainer {
   readonly spec: GanSpec;
   readonly opts: TrainOptions;
@@ -229,8 +238,10 @@ export class GanTrainer {
   lastLossD = Infinity;
   /**
    * D's step scores the real batch and the fakes in one pass of twice the batch, its BatchNorm in two groups (see the
-   * file's header): on for the kinds whose D mixes samples only in BatchNorm (all but progan and msggan). Turned off,
-   * D scores them in two passes; the results are the same up to float rounding.
+   * file's header): on for the kinds whose D mixes samples only in BatchNorm (all but progan and msggan; a new layer
+   * that mixes samples must refuse batch groups, refuseBatchGroups, or turn this off for its kind), where the 2n
+   * images' feature maps fit a buffer (jointPassFits). Turned off, D scores them in two passes; the results are the
+   * same up to float rounding.
    */
   jointD: boolean;
   /** bce's targets for the joint pass (realLabel for the reals, 0 for the fakes), kept between steps. */
@@ -405,7 +416,8 @@ export class GanTrainer {
    * Returns the loss and D's outputs on the real batch and on the fakes, for the step's statistics.
    */
   private discriminatorUpdate(x: Tensor, n: number, step: number): DStepParts {
-    if (this.jointD) return this.discriminatorUpdateJoint(x, n, step);
+    if (this.jointD && jointPassFits(this.spec, n, engine().device.limits.maxStorageBufferBindingSize))
+      return this.discriminatorUpdateJoint(x, n, step);
     const fake = noGrad(() => this.fakes(this.latent(n, 'd', step)));
     this.optD.zeroGrad();
     const dReal = this.scoreReals(x);

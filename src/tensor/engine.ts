@@ -43,6 +43,8 @@ const READBACK_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
 export interface EngineStats {
   pipelines: number;
   dispatches: number;
+  /** Buffer-to-buffer copies recorded (each also ends the compute pass it interrupts). */
+  copies: number;
   submits: number;
   /** Launches whose bind group came from the cache (see Engine.bindGroup). */
   bindGroupHits: number;
@@ -73,7 +75,7 @@ export class Engine {
   private uniformUsed = 0; // bytes used across chunks in the current recording
   private lostMessage: string | null = null;
   private firstError: string | null = null;
-  private counters = { dispatches: 0, submits: 0, bindGroupHits: 0, derivedHits: 0 };
+  private counters = { dispatches: 0, copies: 0, submits: 0, bindGroupHits: 0, derivedHits: 0 };
   private profiler: Profiler | null = null;
   /**
    * Runs before the engine waits for the GPU (read, sync): the autotuner (./autotune.ts) sets it while it has
@@ -509,6 +511,7 @@ export class Engine {
       this.pass = null;
     }
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.counters.copies++;
   }
 
   /** Reads `bytes` bytes of a buffer back to the CPU. Submits pending work first. */
@@ -548,6 +551,7 @@ export class Engine {
     return {
       pipelines: this.pipelines.size,
       dispatches: this.counters.dispatches,
+      copies: this.counters.copies,
       submits: this.counters.submits,
       bindGroupHits: this.counters.bindGroupHits,
       inUseBytes: this.storage.inUseBytes - this.derivedBytes,

@@ -179,7 +179,12 @@ export function ganStepStats(parts: GanStepParts, sigmoid: boolean): Tensor {
     ['dReal', real],
     ['dFake', fake],
   ] as const)
-    if (p && p.count === 0) throw new Error(`ganStepStats: ${name} ${formatShape(p.of.shape)} is empty`);
+    if (p && p.count === 0)
+      throw new Error(
+        p.of.size === 0
+          ? `ganStepStats: ${name} ${formatShape(p.of.shape)} is empty`
+          : `ganStepStats: ${name} [${p.start}, ${p.start}) of ${formatShape(p.of.shape)} is empty`,
+      );
   const present = [lossD, lossG, real?.of ?? null, fake?.of ?? null].find((t) => t !== null);
   if (!present) return Tensor.fromArray(new Float32Array(4).fill(NaN));
   const out = Tensor.empty([4]);

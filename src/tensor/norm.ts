@@ -24,8 +24,9 @@ export interface BatchNormOptions {
   /**
    * Batch statistics per group of N/groups consecutive images (default 1: the whole batch): the same values as
    * `groups` calls on the groups in turn — each normalized by its own mean and variance, the running statistics
-   * updated once per group in order, num_batches_tracked counting each — in the launches of one call. Eval mode
-   * (running statistics for all) ignores it. The GAN trainer passes its real and fake images through D this way.
+   * updated once per group in order, num_batches_tracked counting each — in the launches of one call. Eval mode with
+   * running statistics (the same statistics for every group) ignores it. The GAN trainer passes its real and fake
+   * images through D this way.
    */
   groups?: number;
 }
@@ -56,11 +57,6 @@ export function batchNorm(
   if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C] or [N, C, H, W], got shape ${formatShape(x.shape)}`);
   const [N, C] = x.shape;
   const HW = x.shape.slice(2).reduce((a, b) => a * b, 1);
-  const groupsAsked = opts.groups ?? 1;
-  if (!Number.isInteger(groupsAsked) || groupsAsked < 1 || N % groupsAsked !== 0)
-    throw new Error(
-      `batchNorm: groups must be a positive integer that divides the batch, got ${groupsAsked} for input ${formatShape(x.shape)}`,
-    );
   for (const [field, t] of [
     ['gamma', gamma],
     ['beta', beta],
@@ -88,6 +84,11 @@ export function batchNorm(
   const eps = opts.eps ?? 1e-5;
   const useBatchStats = opts.training || runningMean === null;
   // Groups matter only for batch statistics; M counts one group's values per channel.
+  const groupsAsked = opts.groups ?? 1;
+  if (!Number.isInteger(groupsAsked) || groupsAsked < 1 || (useBatchStats && N % groupsAsked !== 0))
+    throw new Error(
+      `batchNorm: groups must be a positive integer that divides the batch, got ${groupsAsked} for input ${formatShape(x.shape)}`,
+    );
   const groups = useBatchStats ? groupsAsked : 1;
   const M = (N / groups) * HW;
   if (useBatchStats && M <= 1) {
