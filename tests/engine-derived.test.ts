@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../src/tensor/index.ts';
 import { engine, kernelLabel, type Kernel } from '../src/tensor/engine.ts';
-import { conv2d, convTranspose2d } from '../src/tensor/conv.ts';
+import { conv2d, convTranspose2d, prepackConvWeights } from '../src/tensor/conv.ts';
 import { Adam } from '../src/nn/optim.ts';
 import { SHADERS, WRITTEN_BINDINGS } from '../src/shaders.gen.ts';
 import { refConv2d, refConvTranspose2d, type ConvRefOpts, type ConvShapes } from '../src/reference/conv.ts';
@@ -33,7 +33,7 @@ function launchesOf<T>(f: () => T): { value: T; labels: string[] } {
   }
 }
 
-const packs = (labels: string[]) => labels.filter((l) => l === 'conv_pack_weight').length;
+const packs = (labels: string[]) => labels.filter((l) => l.startsWith('conv_pack_weight')).length;
 
 async function convChecked(x: Tensor, w: Tensor, xData: Float64Array, wData: Float64Array): Promise<string[]> {
   const { value: y, labels } = launchesOf(() => conv2d(x, w, null, opts));
@@ -122,6 +122,58 @@ describe('Engine.derived: packed conv weights', () => {
     expect(after.inUseBuffers).toBe(before.inUseBuffers);
   });
 
+  it('prepackConvWeights remakes the stale layouts convs used, up to 4 per launch, and the convs then find them', async () => {
+    // 5 weights of different sizes, each used forward and (the transposed gather of a conv's input gradient) in the
+    // other layout: 10 layouts, written by one optimizer-like upload each
+    const ws = [3, 5, 2, 4, 6].map((cout, i) => ({
+      data: randomArray(cout * 3 * 3 * 3, 20 + i),
+      w: Tensor.fromArray(Float32Array.from(randomArray(cout * 3 * 3 * 3, 20 + i)), [cout, 3, 3, 3]),
+    }));
+    const xData = randomArray(2 * 3 * 7 * 6, 30);
+    const x = Tensor.fromArray(Float32Array.from(xData), X_SHAPE);
+    const both = (w: Tensor) => {
+      const y = conv2d(x, w, null, opts);
+      convTranspose2d(y, w, null, opts).dispose();
+      return y;
+    };
+    for (const { w } of ws) both(w).dispose();
+    for (const entry of ws) {
+      entry.data = randomArray(entry.data.length, 40 + entry.data.length);
+      entry.w.assign(Float32Array.from(entry.data));
+    }
+    const { labels } = launchesOf(() => prepackConvWeights(ws.map((e) => e.w)));
+    // 10 layouts in 4-slot launches: 4 + 4 + 2
+    expect(labels).toEqual(['conv_pack_weight:slots4', 'conv_pack_weight:slots4', 'conv_pack_weight:slots2']);
+    for (const { w, data } of ws) {
+      const { value: y, labels: used } = launchesOf(() => both(w));
+      expect(packs(used)).toBe(0); // both layouts were fresh
+      const ref = refConv2d(xData, data, null, { x: X_SHAPE, w: w.shape as [number, number, number, number] }, refOpts);
+      expectClose(await y.toArray(), ref, 1e-5, 'conv output from a prepacked weight');
+      y.dispose();
+    }
+    // a layout of more rows than a workgroup packs (taps·C = 9·40 = 360 > 256), in a launch with another
+    const bigX = randomArray(1 * 40 * 5 * 5, 50);
+    let bigW = randomArray(4 * 40 * 3 * 3, 51);
+    const xb = Tensor.fromArray(Float32Array.from(bigX), [1, 40, 5, 5]);
+    const wb = Tensor.fromArray(Float32Array.from(bigW), [4, 40, 3, 3]);
+    conv2d(xb, wb, null, opts).dispose();
+    bigW = randomArray(bigW.length, 52);
+    wb.assign(Float32Array.from(bigW));
+    ws[1]!.w.assign(Float32Array.from(ws[1]!.data));
+    expect(launchesOf(() => prepackConvWeights([wb, ws[1]!.w])).labels).toEqual(['conv_pack_weight:slots3']);
+    const { value: yb, labels: usedB } = launchesOf(() => conv2d(xb, wb, null, opts));
+    expect(packs(usedB)).toBe(0);
+    const refB = refConv2d(bigX, bigW, null, { x: [1, 40, 5, 5], w: [4, 40, 3, 3] }, refOpts);
+    expectClose(await yb.toArray(), refB, 1e-5, 'conv output from a prepacked 360-row layout');
+    for (const t of [xb, wb, yb]) t.dispose();
+    // nothing stale now, and a layout no conv used since the last call is not packed
+    expect(launchesOf(() => prepackConvWeights(ws.map((e) => e.w))).labels).toEqual([]);
+    ws[0]!.w.assign(Float32Array.from(ws[0]!.data));
+    expect(launchesOf(() => prepackConvWeights([ws[0]!.w])).labels).toEqual([]);
+    for (const { w } of ws) w.dispose();
+    x.dispose();
+  });
+
   it('remakes a copy first packed inside captureKernels (whose launches do not run)', async () => {
     const xData = randomArray(2 * 3 * 7 * 6, 9);
     const wData = randomArray(5 * 3 * 3 * 3, 10);
@@ -149,6 +201,7 @@ describe('WRITTEN_BINDINGS (scripts/gen-shaders.mjs)', () => {
     }
     // adam.wgsl's 4 slots: parameter, gradient (read), and the two moments
     expect(WRITTEN_BINDINGS.adam).toEqual([1, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16]);
-    expect(WRITTEN_BINDINGS.conv_pack_weight).toEqual([2]);
+    // conv_pack_weight.wgsl's 4 slots: the packed copies
+    expect(WRITTEN_BINDINGS.conv_pack_weight).toEqual([2, 4, 6, 8]);
   });
 });

@@ -1,10 +1,11 @@
-// lib/slots.wgsl — included by shaders that update several tensors per launch (adam.wgsl, ema.wgsl) with
-// `// #include "lib/slots.wgsl"`; scripts/gen-shaders.mjs inserts this text there. The including shader's Params has
-// `n: vec4<u32>` (elements of slot k's tensor) and `start: vec4<u32>` (slot k's first workgroup; an unused slot
-// starts past every workgroup), and it defines `update0` … `update3(j)`, the work of slot k on its j-th group of 4
-// consecutive elements. Entry point `slotsK` serves slots 0 … K−1: WGSL cannot pick a binding by a run-time index,
+// lib/slots.wgsl — included by shaders that update several tensors per launch (adam.wgsl, ema.wgsl,
+// conv_pack_weight.wgsl) with `// #include "lib/slots.wgsl"`; scripts/gen-shaders.mjs inserts this text there. The
+// including shader's Params has `start: vec4<u32>` (slot k's first workgroup; an unused slot starts past every
+// workgroup), and it defines `update0` … `update3(j)`, the work of slot k on its j-th unit: a group of 4 consecutive
+// elements in adam and ema (whose Params also hold each slot's element count `n`, for `lanes`), a packed row in
+// conv_pack_weight. Entry point `slotsK` serves slots 0 … K−1: WGSL cannot pick a binding by a run-time index,
 // and an entry point needs only the bindings its code reaches, so a launch of K tensors binds K slots. 256
-// invocations per workgroup; src/tensor/slots.ts lays a launch out.
+// invocations per workgroup; src/tensor/slots.ts lays out a launch of adam or ema.
 
 /** The slot an invocation's workgroup serves and the index of its group of 4 elements there. */
 struct Work { slot: u32, j: u32 }

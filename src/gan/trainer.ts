@@ -36,6 +36,7 @@ import {
 } from './train-options.ts';
 import { Tensor, tidy, noGrad, concat, engine } from '../tensor/index.ts';
 import { ganStepStats, type GanStepParts } from '../tensor/gan-ops.ts';
+import { prepackConvWeights } from '../tensor/conv.ts';
 import {
   GAN_LOSSES,
   discriminatorLoss,
@@ -425,6 +426,7 @@ export class GanTrainer {
     const lossD = discriminatorLoss(this.loss, dReal, dFake, this.opts.realLabel);
     lossD.backward();
     this.optD.step();
+    prepackConvWeights(this.D.parameters());
     return { lossD, dReal, dFake };
   }
 
@@ -437,6 +439,7 @@ export class GanTrainer {
     const lossD = discriminatorLossJoint(this.loss, out, n, this.opts.realLabel, targets);
     lossD.backward();
     this.optD.step();
+    prepackConvWeights(this.D.parameters());
     const half = out.size / 2;
     return { lossD, dReal: { of: out, start: 0, count: half }, dFake: { of: out, start: half, count: half } };
   }
@@ -473,6 +476,7 @@ export class GanTrainer {
       const lossG = generatorLoss(this.loss, out, dReal);
       lossG.backward();
       this.optG.step();
+      prepackConvWeights(this.G.parameters());
       if (this.Gema) {
         emaUpdate(this.Gema, this.G, this.opts.gEma);
         this.emaStatsStale = true;

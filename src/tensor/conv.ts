@@ -417,9 +417,27 @@ function packWeight(w: Tensor, cIsDim0: boolean, mPad: number): GPUBuffer {
   return packRows(w, taps, C, M, mPad, strideC, strideM);
 }
 
+/** One packed layout of a weight (conv_pack_weight.wgsl's sizes), remembered so that it can be remade in a batch. */
+interface PackRecipe {
+  taps: number;
+  C: number;
+  M: number;
+  mPad: number;
+  strideC: number;
+  strideM: number;
+  key: string;
+  bytes: number;
+  /** A conv asked for this layout since the last prepackConvWeights of its weight. */
+  used: boolean;
+}
+
+/** The layouts each weight has been packed in (kept as long as the weight tensor lives). */
+const packRecipes = new WeakMap<Tensor, Map<string, PackRecipe>>();
+
 /**
  * conv_pack_weight.wgsl: packed[(tap·C + c)·mPad + m] = w[c·strideC + m·strideM + tap] for m < M, 0 up to mPad,
- * for tap < taps and c < C. Made once per version of w's contents (Engine.derived).
+ * for tap < taps and c < C. Made once per version of w's contents (Engine.derived): on first use after w changed,
+ * or beforehand, batched, by prepackConvWeights.
  */
 function packRows(
   w: Tensor,
@@ -431,16 +449,69 @@ function packRows(
   strideM: number,
 ): GPUBuffer {
   const key = `conv_pack_weight ${taps} ${C} ${M} ${mPad} ${strideC} ${strideM}`;
-  return engine().derived(w.buffer, key, 4 * taps * C * mPad, (packed) =>
-    engine().launch(
-      { shader: 'conv_pack_weight' },
-      {
-        params: shaderParams('conv_pack_weight', { rows: taps * C, C, M, mPad, strideC, strideM }),
-        buffers: [w.buffer, packed],
-        workgroups: grid1d(taps * C, 64),
-      },
-    ),
+  let recipes = packRecipes.get(w);
+  if (!recipes) packRecipes.set(w, (recipes = new Map()));
+  let recipe = recipes.get(key);
+  if (!recipe)
+    recipes.set(key, (recipe = { taps, C, M, mPad, strideC, strideM, key, bytes: 4 * taps * C * mPad, used: true }));
+  recipe.used = true;
+  const r = recipe;
+  return engine().derived(w.buffer, key, r.bytes, (packed) => launchPacks([{ w, recipe: r, packed }]));
+}
+
+/** One launch of conv_pack_weight.wgsl over up to 4 (weight, layout, destination) slots. */
+function launchPacks(items: { w: Tensor; recipe: PackRecipe; packed: GPUBuffer }[]): void {
+  const field = (f: (r: PackRecipe) => number) => [0, 1, 2, 3].map((k) => (items[k] ? f(items[k].recipe) : 0));
+  const start = [0, 0, 0, 0];
+  let total = 0;
+  for (let k = 0; k < 4; k++) {
+    start[k] = k < items.length ? total : 0xffffffff; // unused slots start past every workgroup
+    if (k < items.length) total += Math.ceil((items[k].recipe.taps * items[k].recipe.C) / 256);
+  }
+  engine().launch(
+    { shader: 'conv_pack_weight', entry: `slots${items.length}` },
+    {
+      params: shaderParams('conv_pack_weight', {
+        rows: field((r) => r.taps * r.C),
+        C: field((r) => r.C),
+        M: field((r) => r.M),
+        mPad: field((r) => r.mPad),
+        strideC: field((r) => r.strideC),
+        strideM: field((r) => r.strideM),
+        start,
+      }),
+      buffers: items.flatMap(({ w, packed }) => [w.buffer, packed]),
+      workgroups: grid1d(total * 256, 256),
+    },
   );
+}
+
+/**
+ * Packs, now and up to 4 per launch, every layout of `weights` that a conv used since the last call and that is stale
+ * (its weight was written since it was made): a training loop calls it right after an optimizer step, so the next
+ * passes find their weights packed instead of packing them one launch each on first use (a DCGAN step: 13 packs
+ * in 4 launches). Layouts no conv asked for since the last call are left to be packed when used.
+ */
+export function prepackConvWeights(weights: Iterable<Tensor>): void {
+  const e = engine();
+  const slots = Math.max(1, Math.min(4, Math.floor(e.device.limits.maxStorageBuffersPerShaderStage / 2)));
+  const pending: { w: Tensor; recipe: PackRecipe; packed: GPUBuffer }[] = [];
+  const flush = () => {
+    if (pending.length) launchPacks(pending.splice(0));
+  };
+  for (const w of weights) {
+    for (const recipe of packRecipes.get(w)?.values() ?? []) {
+      if (!recipe.used) continue;
+      recipe.used = false;
+      // derived() hands over the buffer of a stale layout at once; the launch that fills it is recorded before any
+      // other launch (this function records nothing else), so no pass reads it unfilled.
+      e.derived(w.buffer, recipe.key, recipe.bytes, (packed) => {
+        pending.push({ w, recipe, packed });
+        if (pending.length === slots) flush();
+      });
+    }
+  }
+  flush();
 }
 
 /**
