@@ -1,18 +1,21 @@
-// loss_bce.wgsl — elementwise binary cross-entropy on logits (torch BCEWithLogitsLoss, reduction 'none').
+// loss_bce.wgsl — binary cross-entropy on logits (torch BCEWithLogitsLoss), elementwise or summed.
 //
 // Computes:  forward       l = w·(max(x, 0) − x·t + log(1 + e^(−|x|)))   (never exponentiates a positive number,
 //                          so it is finite for any finite logit; log(1 + e) uses a series for tiny e, where
 //                          1 + e would round to 1 in f32); w = u.gScale, torch's `weight` as one number (1: none)
+//            forward_sum   L[0] = u.outScale · Σ_i l_i (outScale 1/n for the mean, 1 for the sum): a small
+//                          reduced loss (a GAN's D outputs) in one launch instead of forward + a reduction
 //            grad_logits   dx = g · (σ(x) − t), with σ evaluated from e^(−|x|) so it cannot overflow
 //            grad_targets  dt = −g · x
 //   t is either a tensor of x's shape or, with TARGET_SCALAR, the uniform `scalarTarget` (1, 0, 0.9 for smoothing).
 //   g is the incoming gradient per element times w (gScale = w) or, with GRAD_SCALAR, one value times gScale: the
 //   gradient of the loss's mean (gScale = w/n) or sum (w), so the reduction's backward is folded into this one pass.
-// Work split: one invocation per element, 256 per workgroup, 2-D grid past 65535 workgroups.
-// Gradient: grad_logits and grad_targets are the gradients of forward; the mean/sum reduction is done on
-//   the host with the reduce kernel.
+// Work split: one invocation per element, 256 per workgroup, 2-D grid past 65535 workgroups; forward_sum one
+//   workgroup of 256, each invocation summing every 256th element, then a tree in workgroup memory (the host uses
+//   it up to 16384 elements, and forward plus the reduce kernel above).
+// Gradient: grad_logits and grad_targets are the gradients of forward and of forward_sum (with GRAD_SCALAR).
 
-struct Params { n: u32, _pad: u32, scalarTarget: f32, gScale: f32 }
+struct Params { n: u32, _pad: u32, scalarTarget: f32, gScale: f32, outScale: f32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> T: array<f32>;
@@ -58,6 +61,24 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   if (i >= u.n) { return; }
   let x = X[i];
   L[i] = u.gScale * (max(x, 0.0) - x * target_at(i) + log1p_small(exp(-abs(x))));
+}
+
+var<workgroup> partial: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn forward_sum(@builtin(local_invocation_index) li: u32) {
+  var s = 0.0;
+  for (var i = li; i < u.n; i += 256u) {
+    let x = X[i];
+    s += u.gScale * (max(x, 0.0) - x * target_at(i) + log1p_small(exp(-abs(x))));
+  }
+  partial[li] = s;
+  workgroupBarrier();
+  for (var k = 128u; k > 0u; k >>= 1u) {
+    if (li < k) { partial[li] += partial[li + k]; }
+    workgroupBarrier();
+  }
+  if (li == 0u) { L[0] = partial[0] * u.outScale; }
 }
 
 @compute @workgroup_size(256)

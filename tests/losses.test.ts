@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Tensor, tidy, memoryStats, engine } from '../src/tensor/index.ts';
-import { bceWithLogits, mseLoss, l1Loss, totalVariation } from '../src/tensor/losses.ts';
+import { bceWithLogits, mseLoss, l1Loss, totalVariation, BCE_SUM_IN_ONE } from '../src/tensor/losses.ts';
 import { useEngine, checkOp, randomArray, expectClose } from './helpers.ts';
 import * as R from '../src/reference/losses.ts';
 
@@ -65,6 +65,27 @@ describe('bceWithLogits', () => {
         eps: 1e-5,
       });
     });
+
+  it(`a reduced loss of up to ${BCE_SUM_IN_ONE} elements is one launch; a larger one forward + reduction: same values, gradients`, async () => {
+    // 300 elements (one workgroup's 256 lanes each summing two) and 16401 (past the limit: the two-launch path)
+    for (const n of [300, BCE_SUM_IN_ONE + 17])
+      for (const reduction of ['mean', 'sum'] as const) {
+        const x = Tensor.fromArray(Float32Array.from(extremeLogits(n, 60)), [n]);
+        const before = engine().stats().dispatches;
+        const l = bceWithLogits(x, 0.9, { reduction, weight: 0.5 });
+        expect(engine().stats().dispatches - before, `${n} ${reduction}`).toBe(n <= BCE_SUM_IN_ONE ? 1 : 2);
+        const want = R.bceWithLogits(extremeLogits(n, 60), 0.9, reduction)[0]! * 0.5;
+        expect(Math.abs((await l.item()) - want) / Math.abs(want)).toBeLessThan(1e-5);
+        for (const t of [x, l]) t.dispose();
+      }
+    await checkOp({
+      shapes: [[300], [300]],
+      inputs: [extremeLogits(300, 61), randomArray(300, 62, 0, 1)],
+      gpu: ([x, t]) => bceWithLogits(x, t, { reduction: 'mean' }),
+      ref: ([x, t]) => R.bceWithLogits(x, t, 'mean'),
+      eps: 1e-5,
+    });
+  });
 
   it('is finite and exact at ±100 (no overflow in exp, no cancellation)', async () => {
     const x = Tensor.fromArray([-100, 100, -100, 100], [4]).requireGrad();

@@ -40,6 +40,9 @@ function reduceLoss(elementwise: Tensor, reduction: Reduction, intermediates: Te
 const abs = (x: Tensor) => unary(x, 'abs');
 const square = (x: Tensor) => unary(x, 'square');
 
+/** Up to this many elements, a reduced bceWithLogits sums its losses in its forward launch (loss_bce forward_sum). */
+export const BCE_SUM_IN_ONE = 16384;
+
 /**
  * Binary cross-entropy on logits, computed stably as max(x, 0) − x·t + log(1 + e^(−|x|)).
  * `targets` is a tensor of the logits' shape or one number for all (1 / 0, or 0.9 for one-sided label
@@ -62,21 +65,40 @@ export function bceWithLogits(
   const n = logits.size;
   // A scalar target leaves the T binding unused by the kernel; the logits fill it (read-only aliasing is fine).
   const tBuf = scalar ? logits.buffer : targets.buffer;
+  const inputs = scalar ? [logits] : [logits, targets];
+  const gScale = reduction === 'mean' ? Math.fround(weight / n) : weight;
+  if (reduction !== 'none' && n > 0 && n <= BCE_SUM_IN_ONE) {
+    // A small reduced loss: the elementwise losses summed in the same launch.
+    const out = Tensor.empty([]);
+    engine().launch(
+      { shader: 'loss_bce', entry: 'forward_sum', constants: { TARGET_SCALAR: scalar } },
+      {
+        params: shaderParams('loss_bce', {
+          n,
+          scalarTarget: scalar ? targets : 0,
+          gScale: weight,
+          outScale: reduction === 'mean' ? 1 / n : 1,
+        }),
+        buffers: [logits.buffer, tBuf, out.buffer],
+        workgroups: [1, 1, 1],
+      },
+    );
+    return record(out, 'bceWithLogits', inputs, (g) => bceBackward(g, gScale, true));
+  }
   const elementwise = Tensor.empty(logits.shape);
   if (n > 0)
     engine().launch(
       { shader: 'loss_bce', entry: 'forward', constants: { TARGET_SCALAR: scalar } },
       {
-        params: shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale: weight }),
+        params: shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale: weight, outScale: 1 }),
         buffers: [logits.buffer, tBuf, elementwise.buffer],
         workgroups: grid1d(n, 256),
       },
     );
-  const inputs = scalar ? [logits] : [logits, targets];
   /** The gradients given the loss's gradient g, per element (times gScale) or one value (times gScale). */
-  const backward = (g: Tensor, gScale: number, scalarGrad: boolean): (Tensor | null)[] => {
+  function bceBackward(g: Tensor, gScale: number, scalarGrad: boolean): (Tensor | null)[] {
     const kernel = { shader: 'loss_bce', constants: { TARGET_SCALAR: scalar, GRAD_SCALAR: scalarGrad } };
-    const params = shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale });
+    const params = shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale, outScale: 1 });
     const grad = (entry: 'grad_logits' | 'grad_targets') => {
       const d = Tensor.empty(logits.shape);
       const buffers =
@@ -86,16 +108,15 @@ export function bceWithLogits(
     };
     return [
       logits.requiresGrad ? grad('grad_logits') : null,
-      !scalar && targets.requiresGrad ? grad('grad_targets') : null,
+      !scalar && (targets as Tensor).requiresGrad ? grad('grad_targets') : null,
     ];
-  };
-  if (reduction === 'none') return record(elementwise, 'bceWithLogits', inputs, (g) => backward(g, weight, false));
+  }
+  if (reduction === 'none') return record(elementwise, 'bceWithLogits', inputs, (g) => bceBackward(g, weight, false));
   // Reduced: one node whose backward is one pass per input (the reduction's broadcast folded into the kernel),
   // computing the same float32 values as the mean's backward followed by the elementwise one.
   const out = noGrad(() => (reduction === 'mean' ? mean(elementwise) : sum(elementwise)));
   elementwise.dispose();
-  const gScale = reduction === 'mean' ? Math.fround(weight / n) : weight;
-  return record(out, 'bceWithLogits', inputs, (g) => backward(g, gScale, true));
+  return record(out, 'bceWithLogits', inputs, (g) => bceBackward(g, gScale, true));
 }
 
 /** Mean squared error: (a − b)² elementwise, then the reduction. */
