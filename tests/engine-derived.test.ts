@@ -123,20 +123,33 @@ describe('Engine.derived: packed conv weights', () => {
   });
 
   it('prepackConvWeights remakes the stale layouts convs used, up to 4 per launch, and the convs then find them', async () => {
-    // 5 weights of different sizes, each used forward and (the transposed gather of a conv's input gradient) in the
-    // other layout: 10 layouts, written by one optimizer-like upload each
+    // 5 weights of different sizes, each used forward and in the other layout (the transposed gather, as a conv's
+    // input gradient uses it): 10 layouts, written by one optimizer-like upload each
     const ws = [3, 5, 2, 4, 6].map((cout, i) => ({
       data: randomArray(cout * 3 * 3 * 3, 20 + i),
       w: Tensor.fromArray(Float32Array.from(randomArray(cout * 3 * 3 * 3, 20 + i)), [cout, 3, 3, 3]),
     }));
     const xData = randomArray(2 * 3 * 7 * 6, 30);
     const x = Tensor.fromArray(Float32Array.from(xData), X_SHAPE);
-    const both = (w: Tensor) => {
-      const y = conv2d(x, w, null, opts);
-      convTranspose2d(y, w, null, opts).dispose();
-      return y;
+    /** Both layouts of w used: conv2d, then convTranspose2d of its output; both outputs checked against float64. */
+    const bothChecked = async (xt: Tensor, xs: Float64Array, w: Tensor, ws: Float64Array, what: string) => {
+      const wShape = w.shape as [number, number, number, number];
+      const xShape = xt.shape as [number, number, number, number];
+      const { value, labels } = launchesOf(() => {
+        const y = conv2d(xt, w, null, opts);
+        return [y, convTranspose2d(y, w, null, opts)] as const;
+      });
+      const [y, z] = value;
+      const yData = Float64Array.from(await y.toArray());
+      expectClose(yData, refConv2d(xs, ws, null, { x: xShape, w: wShape }, refOpts), 1e-5, `${what}: conv2d`);
+      const yShape = y.shape as [number, number, number, number];
+      const zRef = refConvTranspose2d(yData, ws, null, { x: yShape, w: wShape }, refOpts);
+      expectClose(await z.toArray(), zRef, 1e-5, `${what}: convTranspose2d`);
+      y.dispose();
+      z.dispose();
+      return packs(labels);
     };
-    for (const { w } of ws) both(w).dispose();
+    for (const { w, data } of ws) await bothChecked(x, xData, w, data, 'first use');
     for (const entry of ws) {
       entry.data = randomArray(entry.data.length, 40 + entry.data.length);
       entry.w.assign(Float32Array.from(entry.data));
@@ -144,30 +157,28 @@ describe('Engine.derived: packed conv weights', () => {
     const { labels } = launchesOf(() => prepackConvWeights(ws.map((e) => e.w)));
     // 10 layouts in 4-slot launches: 4 + 4 + 2
     expect(labels).toEqual(['conv_pack_weight:slots4', 'conv_pack_weight:slots4', 'conv_pack_weight:slots2']);
-    for (const { w, data } of ws) {
-      const { value: y, labels: used } = launchesOf(() => both(w));
-      expect(packs(used)).toBe(0); // both layouts were fresh
-      const ref = refConv2d(xData, data, null, { x: X_SHAPE, w: w.shape as [number, number, number, number] }, refOpts);
-      expectClose(await y.toArray(), ref, 1e-5, 'conv output from a prepacked weight');
-      y.dispose();
-    }
-    // a layout of more rows than a workgroup packs (taps·C = 9·40 = 360 > 256), in a launch with another
+    for (const { w, data } of ws) expect(await bothChecked(x, xData, w, data, 'prepacked')).toBe(0); // all fresh
+    // A layout of more rows than a workgroup packs (taps·C = 9·40 = 360 > 256) in slot 0, so that the slots after it
+    // start past its two workgroups: its other layout in slot 1, a second weight's two layouts in slots 2 and 3.
     const bigX = randomArray(1 * 40 * 5 * 5, 50);
     let bigW = randomArray(4 * 40 * 3 * 3, 51);
     const xb = Tensor.fromArray(Float32Array.from(bigX), [1, 40, 5, 5]);
     const wb = Tensor.fromArray(Float32Array.from(bigW), [4, 40, 3, 3]);
-    conv2d(xb, wb, null, opts).dispose();
+    await bothChecked(xb, bigX, wb, bigW, 'first use of the 360-row weight');
     bigW = randomArray(bigW.length, 52);
     wb.assign(Float32Array.from(bigW));
-    ws[1]!.w.assign(Float32Array.from(ws[1]!.data));
-    expect(launchesOf(() => prepackConvWeights([wb, ws[1]!.w])).labels).toEqual(['conv_pack_weight:slots3']);
-    const { value: yb, labels: usedB } = launchesOf(() => conv2d(xb, wb, null, opts));
-    expect(packs(usedB)).toBe(0);
-    const refB = refConv2d(bigX, bigW, null, { x: [1, 40, 5, 5], w: [4, 40, 3, 3] }, refOpts);
-    expectClose(await yb.toArray(), refB, 1e-5, 'conv output from a prepacked 360-row layout');
-    for (const t of [xb, wb, yb]) t.dispose();
-    // nothing stale now, and a layout no conv used since the last call is not packed
+    const second = ws[1]!;
+    second.data = randomArray(second.data.length, 53);
+    second.w.assign(Float32Array.from(second.data));
+    expect(launchesOf(() => prepackConvWeights([wb, second.w])).labels).toEqual(['conv_pack_weight:slots4']);
+    expect(await bothChecked(xb, bigX, wb, bigW, 'prepacked 360-row weight')).toBe(0);
+    expect(await bothChecked(x, xData, second.w, second.data, 'prepacked beside it')).toBe(0);
+    xb.dispose();
+    wb.dispose();
+    // nothing stale now (and no hit counted for it), and a layout no conv used since the last call is not packed
+    const hits = engine().stats().derivedHits;
     expect(launchesOf(() => prepackConvWeights(ws.map((e) => e.w))).labels).toEqual([]);
+    expect(engine().stats().derivedHits).toBe(hits);
     ws[0]!.w.assign(Float32Array.from(ws[0]!.data));
     expect(launchesOf(() => prepackConvWeights([ws[0]!.w])).labels).toEqual([]);
     for (const { w } of ws) w.dispose();

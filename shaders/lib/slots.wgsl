@@ -7,7 +7,7 @@
 // and an entry point needs only the bindings its code reaches, so a launch of K tensors binds K slots. 256
 // invocations per workgroup; src/tensor/slots.ts lays out a launch of adam or ema.
 
-/** The slot an invocation's workgroup serves and the index of its group of 4 elements there. */
+/** The slot an invocation's workgroup serves and the index j of its unit there (see update0 … update3 above). */
 struct Work { slot: u32, j: u32 }
 
 fn work_of(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> Work {

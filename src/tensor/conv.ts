@@ -31,6 +31,7 @@ import { reduceRaw } from './reduce-kernel.ts';
 import { formatShape } from './shape.ts';
 import { chooseKernel, registerTunedKernels, tuningEnabled, type TuneProblem } from './autotune.ts';
 import { SHADERS } from '../shaders.gen.ts';
+import { slotLayout } from './slots.ts';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -462,12 +463,11 @@ function packRows(
 /** One launch of conv_pack_weight.wgsl over up to 4 (weight, layout, destination) slots. */
 function launchPacks(items: { w: Tensor; recipe: PackRecipe; packed: GPUBuffer }[]): void {
   const field = (f: (r: PackRecipe) => number) => [0, 1, 2, 3].map((k) => (items[k] ? f(items[k].recipe) : 0));
-  const start = [0, 0, 0, 0];
-  let total = 0;
-  for (let k = 0; k < 4; k++) {
-    start[k] = k < items.length ? total : 0xffffffff; // unused slots start past every workgroup
-    if (k < items.length) total += Math.ceil((items[k].recipe.taps * items[k].recipe.C) / 256);
-  }
+  // one packed row per invocation, 256 per workgroup
+  const { start, workgroups } = slotLayout(
+    items.map(({ recipe: r }) => r.taps * r.C),
+    256,
+  );
   engine().launch(
     { shader: 'conv_pack_weight', entry: `slots${items.length}` },
     {
@@ -481,7 +481,7 @@ function launchPacks(items: { w: Tensor; recipe: PackRecipe; packed: GPUBuffer }
         start,
       }),
       buffers: items.flatMap(({ w, packed }) => [w.buffer, packed]),
-      workgroups: grid1d(total * 256, 256),
+      workgroups,
     },
   );
 }
@@ -489,8 +489,8 @@ function launchPacks(items: { w: Tensor; recipe: PackRecipe; packed: GPUBuffer }
 /**
  * Packs, now and up to 4 per launch, every layout of `weights` that a conv used since the last call and that is stale
  * (its weight was written since it was made): a training loop calls it right after an optimizer step, so the next
- * passes find their weights packed instead of packing them one launch each on first use (a DCGAN step: 13 packs
- * in 4 launches). Layouts no conv asked for since the last call are left to be packed when used.
+ * passes find their weights packed instead of packing them one launch each on first use (the lesson DCGAN's step on
+ * lavapipe: 13 packs in 4 launches). Layouts no conv asked for since the last call are left to be packed when used.
  */
 export function prepackConvWeights(weights: Iterable<Tensor>): void {
   const e = engine();
@@ -503,6 +503,7 @@ export function prepackConvWeights(weights: Iterable<Tensor>): void {
     for (const recipe of packRecipes.get(w)?.values() ?? []) {
       if (!recipe.used) continue;
       recipe.used = false;
+      if (e.derivedFresh(w.buffer, recipe.key, recipe.bytes)) continue;
       // derived() hands over the buffer of a stale layout at once; the launch that fills it is recorded before any
       // other launch (this function records nothing else), so no pass reads it unfilled.
       e.derived(w.buffer, recipe.key, recipe.bytes, (packed) => {

@@ -278,6 +278,12 @@ export class Engine {
     this.lastWrite.set(buf, ++this.writeClock);
   }
 
+  /** Whether `derived(source, key, bytes, …)` would find its buffer fresh (without counting a hit). */
+  derivedFresh(source: GPUBuffer, key: string, bytes: number): boolean {
+    const d = this.derivedOf.get(source)?.get(key);
+    return d !== undefined && d.bytes === bytes && d.madeAt > (this.lastWrite.get(source) ?? 0);
+  }
+
   /**
    * A buffer computed from the contents of `source` by `make` (which records the launches that write `out`), kept
    * and handed out again while nothing has written to `source` since it was made — e.g. a conv weight packed for

@@ -1,5 +1,6 @@
 /**
- * The layout of a launch over several tensors at once (shaders/adam.wgsl, shaders/ema.wgsl): up to 4 "slots",
+ * The layout of a launch over several tensors at once (shaders/adam.wgsl, shaders/ema.wgsl,
+ * shaders/conv_pack_weight.wgsl): up to 4 "slots",
  * each a tensor (with its companions) bound at its own bindings, processed 4 elements per invocation and 256
  * invocations per workgroup. Slot k owns workgroups start[k] … start[k+1] − 1; an unused slot starts past every
  * workgroup (SLOT_UNUSED), so the shader's search for a workgroup's slot never reaches it.
@@ -18,8 +19,12 @@ export interface SlotLayout {
   workgroups: [number, number, number];
 }
 
-/** The uniforms and grid of one launch over tensors of `sizes` elements (1 to MAX_SLOTS of them, each > 0). */
-export function slotLayout(sizes: readonly number[]): SlotLayout {
+/**
+ * The uniforms and grid of one launch over tensors of `sizes` units (1 to MAX_SLOTS of them, each > 0), a workgroup
+ * covering `perWorkgroup` of them: elements, 1024 (256 invocations of a vec4) in adam and ema; packed rows, 256, in
+ * conv_pack_weight.
+ */
+export function slotLayout(sizes: readonly number[], perWorkgroup = PER_WORKGROUP): SlotLayout {
   if (sizes.length < 1 || sizes.length > MAX_SLOTS)
     throw new Error(`slotLayout: 1 to ${MAX_SLOTS} tensors per launch, got ${sizes.length}`);
   const n = [0, 0, 0, 0];
@@ -29,7 +34,7 @@ export function slotLayout(sizes: readonly number[]): SlotLayout {
     if (!(Number.isInteger(size) && size > 0)) throw new Error(`slotLayout: tensor ${k} has ${size} elements`);
     n[k] = size;
     start[k] = total;
-    total += Math.ceil(size / PER_WORKGROUP);
+    total += Math.ceil(size / perWorkgroup);
   });
   return { n, start, workgroups: grid1d(total * 256, 256) };
 }
