@@ -44,6 +44,7 @@ export const LAYERS: Record<string, number> = {
   'tensor/losses.ts': 4,
   'tensor/gan-ops.ts': 4,
   'tensor/autotune.ts': 2,
+  'tensor/slots.ts': 2,
   'autograd/graph.ts': 5,
   'autograd/index.ts': 6,
   'tensor/init.ts': 6,
