@@ -200,14 +200,16 @@ export function setDisabled(el: HTMLButtonElement | HTMLInputElement | HTMLSelec
   else el.dataset.why = reason;
 }
 
-/** "0.8 s", "42 s", "3 min 20 s", "1 h 5 min". */
+/** "0.8 s", "42 s", "3 min 20 s", "1 h 5 min": rounded first, so 299.6 s is "5 min 0 s", never "4 min 60 s". */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '–';
-  if (seconds < 10) return `${seconds.toFixed(1)} s`;
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m} min ${Math.round(seconds - 60 * m)} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (seconds < 9.95) return `${seconds.toFixed(1)} s`;
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s - 60 * m} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** A rate with two significant digits below 10 ("0.21", "3.4") and whole numbers above ("41"). */
