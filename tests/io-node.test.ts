@@ -226,5 +226,7 @@ describe('progress bar', () => {
     expect(formatDuration(12.34)).toBe('12.3s');
     expect(formatDuration(245)).toBe('4m05s');
     expect(formatDuration(7380)).toBe('2h03m');
+    expect(formatDuration(59.96)).toBe('1m00s'); // not "60.0s"
+    expect(formatDuration(3599.6)).toBe('1h00m'); // not "59m60s"
   });
 });

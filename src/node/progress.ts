@@ -35,10 +35,10 @@ export interface ProgressOptions {
   initial?: number;
 }
 
-/** "12.3s", "4m05s", "2h03m". */
+/** "12.3s", "4m05s", "2h03m" (59.96 s is "1m00s": rounded before the unit is chosen). */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  if (seconds < 59.95) return `${seconds.toFixed(1)}s`;
   const s = Math.round(seconds);
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
