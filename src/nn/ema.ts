@@ -12,7 +12,7 @@
  */
 import { Tensor, noGrad, engine } from '../tensor/index.ts';
 import { shaderParams } from '../tensor/params.ts';
-import { MAX_SLOTS, slotGroups, slotLayout } from '../tensor/slots.ts';
+import { slotGroups, slotLayout, slotsFitting } from '../tensor/slots.ts';
 import type { Module } from './module.ts';
 import { BatchNorm1d, BatchNorm2d } from './batchnorm.ts';
 import { formatShape } from '../tensor/shape.ts';
@@ -41,8 +41,9 @@ export function copyModuleState(target: Module, source: Module): void {
 export function emaUpdate(average: Module, current: Module, decay: number): void {
   if (!(decay >= 0 && decay < 1)) throw new Error(`emaUpdate: decay must be in [0, 1), got ${decay}`);
   const todo = pairs('emaUpdate', average.namedParameters(), current.namedParameters()).filter(([a]) => a.size > 0);
-  // In place, up to 4 parameters per launch (shaders/ema.wgsl), each product rounded as mul, mul, add would.
-  for (const group of slotGroups(todo, MAX_SLOTS)) {
+  // In place, up to 4 parameters per launch (shaders/ema.wgsl, 2 buffers each), each product rounded as mul, mul,
+  // add would.
+  for (const group of slotGroups(todo, slotsFitting(2))) {
     const { n, start, workgroups } = slotLayout(group.map(([avg]) => avg.size));
     engine().launch(
       { shader: 'ema', entry: `slots${group.length}` },

@@ -12,7 +12,7 @@
 import { Tensor, engine, type Shape } from '../tensor/index.ts';
 import { grid1d } from '../tensor/engine.ts';
 import { shaderParams } from '../tensor/params.ts';
-import { MAX_SLOTS, slotGroups, slotLayout } from '../tensor/slots.ts';
+import { slotGroups, slotLayout, slotsFitting } from '../tensor/slots.ts';
 import { toFloat32, type HostTensor } from './module.ts';
 import { formatShape } from '../tensor/shape.ts';
 
@@ -250,8 +250,7 @@ export interface AdamOptions {
  * (WebGPU's default limit of 8 storage buffers per stage: 2 slots).
  */
 export function adamSlots(): number {
-  const byLimit = Math.floor(engine().device.limits.maxStorageBuffersPerShaderStage / 4);
-  return Math.max(1, Math.min(Adam.maxSlots, MAX_SLOTS, byLimit));
+  return Math.min(Adam.maxSlots, slotsFitting(4));
 }
 
 /** Adam (torch.optim.Adam semantics, amsgrad off). */

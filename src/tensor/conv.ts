@@ -31,7 +31,7 @@ import { reduceRaw } from './reduce-kernel.ts';
 import { formatShape } from './shape.ts';
 import { chooseKernel, registerTunedKernels, tuningEnabled, type TuneProblem } from './autotune.ts';
 import { SHADERS } from '../shaders.gen.ts';
-import { slotLayout } from './slots.ts';
+import { slotGroups, slotLayout, slotsFitting } from './slots.ts';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -460,11 +460,22 @@ function packRows(
   return engine().derived(w.buffer, key, r.bytes, (packed) => launchPacks([{ w, recipe: r, packed }]));
 }
 
+/** A weight, one of its layouts and the buffer to pack it into. */
+interface PackItem {
+  w: Tensor;
+  recipe: PackRecipe;
+  packed: GPUBuffer;
+}
+
 /** One launch of conv_pack_weight.wgsl over up to 4 (weight, layout, destination) slots. */
-function launchPacks(items: { w: Tensor; recipe: PackRecipe; packed: GPUBuffer }[]): void {
+function launchPacks(items: PackItem[]): void {
   const field = (f: (r: PackRecipe) => number) => [0, 1, 2, 3].map((k) => (items[k] ? f(items[k].recipe) : 0));
   // one packed row per invocation, 256 per workgroup
-  const { start, workgroups } = slotLayout(
+  const {
+    n: rows,
+    start,
+    workgroups,
+  } = slotLayout(
     items.map(({ recipe: r }) => r.taps * r.C),
     256,
   );
@@ -472,7 +483,7 @@ function launchPacks(items: { w: Tensor; recipe: PackRecipe; packed: GPUBuffer }
     { shader: 'conv_pack_weight', entry: `slots${items.length}` },
     {
       params: shaderParams('conv_pack_weight', {
-        rows: field((r) => r.taps * r.C),
+        rows,
         C: field((r) => r.C),
         M: field((r) => r.M),
         mPad: field((r) => r.mPad),
@@ -494,25 +505,18 @@ function launchPacks(items: { w: Tensor; recipe: PackRecipe; packed: GPUBuffer }
  */
 export function prepackConvWeights(weights: Iterable<Tensor>): void {
   const e = engine();
-  const slots = Math.max(1, Math.min(4, Math.floor(e.device.limits.maxStorageBuffersPerShaderStage / 2)));
-  const pending: { w: Tensor; recipe: PackRecipe; packed: GPUBuffer }[] = [];
-  const flush = () => {
-    if (pending.length) launchPacks(pending.splice(0));
-  };
+  const stale: PackItem[] = [];
   for (const w of weights) {
     for (const recipe of packRecipes.get(w)?.values() ?? []) {
       if (!recipe.used) continue;
       recipe.used = false;
       if (e.derivedFresh(w.buffer, recipe.key, recipe.bytes)) continue;
-      // derived() hands over the buffer of a stale layout at once; the launch that fills it is recorded before any
-      // other launch (this function records nothing else), so no pass reads it unfilled.
-      e.derived(w.buffer, recipe.key, recipe.bytes, (packed) => {
-        pending.push({ w, recipe, packed });
-        if (pending.length === slots) flush();
-      });
+      // derived() hands over the stale layout's buffer at once; the launches below fill it before any other launch
+      // is recorded (this function records nothing else), so no pass reads it unfilled.
+      e.derived(w.buffer, recipe.key, recipe.bytes, (packed) => stale.push({ w, recipe, packed }));
     }
   }
-  flush();
+  for (const group of slotGroups(stale, slotsFitting(2))) launchPacks(group);
 }
 
 /**

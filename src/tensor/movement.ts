@@ -143,7 +143,7 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   const a = normAxis(axis, x.rank, 'narrow');
   if (start < 0 || length < 0 || start + length > x.shape[a])
     throw new Error(`narrow: [${start}, ${start + length}) is outside dimension ${a} of size ${x.shape[a]}`);
-  if (x.shape.slice(0, a).every((d) => d === 1)) {
+  if (isRun(x.shape, a)) {
     // The entries are one contiguous run of x: a buffer copy each way instead of a gather and a scatter.
     const out = narrowRaw(x, a, start, length);
     const offset = start * contiguousStrides(x.shape)[a] * 4;
@@ -174,7 +174,7 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
   const out = Tensor.empty(shape);
   const strides = contiguousStrides(shape);
   // Along the leading non-unit axis each part is one contiguous run of the output: a buffer copy, not a launch.
-  const runs = shape.slice(0, a).every((d) => d === 1);
+  const runs = isRun(shape, a);
   const starts: number[] = [];
   let pos = 0;
   for (const t of tensors) {
@@ -188,11 +188,14 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
   );
 }
 
+/** Whether a range of axis `a` is one contiguous run of a tensor of `shape` (every axis before it has size 1). */
+const isRun = (shape: Shape, a: number) => shape.slice(0, a).every((d) => d === 1);
+
 function narrowRaw(x: Tensor, a: number, start: number, length: number): Tensor {
   const strides = contiguousStrides(x.shape);
   const shape = [...x.shape];
   shape[a] = length;
-  if (!x.shape.slice(0, a).every((d) => d === 1)) return gather(x, shape, strides, start * strides[a]);
+  if (!isRun(x.shape, a)) return gather(x, shape, strides, start * strides[a]);
   const out = Tensor.empty(shape);
   engine().copy(x.buffer, start * strides[a] * 4, out.buffer, 0, out.size * 4);
   return out;

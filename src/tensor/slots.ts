@@ -5,7 +5,7 @@
  * invocations per workgroup. Slot k owns workgroups start[k] … start[k+1] − 1; an unused slot starts past every
  * workgroup (SLOT_UNUSED), so the shader's search for a workgroup's slot never reaches it.
  */
-import { grid1d } from './engine.ts';
+import { engine, grid1d } from './engine.ts';
 
 export const MAX_SLOTS = 4;
 export const SLOT_UNUSED = 0xffffffff;
@@ -37,6 +37,12 @@ export function slotLayout(sizes: readonly number[], perWorkgroup = PER_WORKGROU
     total += Math.ceil(size / perWorkgroup);
   });
   return { n, start, workgroups: grid1d(total * 256, 256) };
+}
+
+/** Slots per launch for a shader with `bindingsPerSlot` storage buffers per slot, within the device's limit. */
+export function slotsFitting(bindingsPerSlot: number): number {
+  const byLimit = Math.floor(engine().device.limits.maxStorageBuffersPerShaderStage / bindingsPerSlot);
+  return Math.max(1, Math.min(MAX_SLOTS, byLimit));
 }
 
 /** Splits `items` into launches of at most `slots` each, in order. */
