@@ -8,10 +8,10 @@
 //   In the packed layout the TM output channels an invocation needs for one (tap, c) are adjacent, so
 //   conv2d_implicit_gemm.wgsl reads them with one running index, and the zero padding lets it skip bounds checks on m.
 // Slots: a weight is packed when a conv first needs it after the weight changed (one slot), or, right after an
-//   optimizer step, together with the other layouts the step invalidated (src/tensor/conv.ts, prepackConvWeights;
-//   the lesson DCGAN's step on lavapipe: 13 packs in 4 launches). Slot k's weight and packed copy are bindings
-//   2k+1 and 2k+2; WGSL cannot pick a binding by a run-time index, so each slot has its own function, and entry
-//   point `slotsK` serves slots 0 … K−1.
+//   optimizer step, together with the other layouts the step invalidated (src/tensor/conv.ts, prepackConvWeights),
+//   up to 4 per launch instead of one launch each. Slot k's weight and packed copy are bindings 2k+1 and 2k+2;
+//   WGSL cannot pick a binding by a run-time index, so each slot has its own function, and entry point `slotsK`
+//   serves slots 0 … K−1.
 // Work split: one invocation per packed row (tap, c), looping over its mPad channels m; 256 invocations per
 //   workgroup; slot k owns workgroups start[k] … start[k+1] − 1 of a 2-D grid past 65535 workgroups (the slot
 //   search and entry points of lib/slots.wgsl, shared with adam.wgsl and ema.wgsl; its `update` of a group of

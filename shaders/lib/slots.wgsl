@@ -5,7 +5,7 @@
 // elements in adam and ema (whose Params also hold each slot's element count `n`, for `lanes`), a packed row in
 // conv_pack_weight. Entry point `slotsK` serves slots 0 … K−1: WGSL cannot pick a binding by a run-time index,
 // and an entry point needs only the bindings its code reaches, so a launch of K tensors binds K slots. 256
-// invocations per workgroup; src/tensor/slots.ts lays out a launch of adam or ema.
+// invocations per workgroup; src/tensor/slots.ts lays out a launch.
 
 /** The slot an invocation's workgroup serves and the index j of its unit there (see update0 … update3 above). */
 struct Work { slot: u32, j: u32 }

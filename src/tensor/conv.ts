@@ -500,8 +500,8 @@ function launchPacks(items: PackItem[]): void {
 /**
  * Packs, now and up to 4 per launch, every layout of `weights` that a conv used since the last call and that is stale
  * (its weight was written since it was made): a training loop calls it right after an optimizer step, so the next
- * passes find their weights packed instead of packing them one launch each on first use (the lesson DCGAN's step on
- * lavapipe: 13 packs in 4 launches). Layouts no conv asked for since the last call are left to be packed when used.
+ * passes find their weights packed instead of packing them one launch each on first use. Layouts no conv asked for
+ * since the last call are left to be packed when used.
  */
 export function prepackConvWeights(weights: Iterable<Tensor>): void {
   const e = engine();
