@@ -36,6 +36,7 @@ import {
   batchNorm,
   gram,
 } from '../src/tensor/index.ts';
+import { setWgradRoute } from '../src/tensor/conv.ts';
 import { interleave, samplingRules, type Contender } from '../bench/harness.ts';
 import { createCeilingProbe, measureFmaCeiling } from '../bench/ceiling.ts';
 import { lavapipeThreads } from '../bench/suite.ts';
@@ -80,6 +81,8 @@ interface Switches {
   /** Split-K by the GPU rule (≥ 128 workgroups, chunks ≥ splitK.minChunk) instead of the adapter's. */
   splitK?: boolean;
   conv?: 'register' | 'register-sg' | 'tiled';
+  /** The conv weight gradient's route (setWgradRoute); unset: the shape rule's. */
+  wgrad?: 'split' | 'gather';
 }
 
 interface Prepared {
@@ -331,7 +334,7 @@ export function cases(): CaseDef[] {
       ],
       [
         'conv-weight-grad',
-        'weight gradient dw = conv2dWeightGrad(x, dy) (split-K)',
+        'weight gradient dw = conv2dWeightGrad(x, dy): split-K, and as a gather',
         (randn) => [randn(xs), randn([N, Cout, Ho, Wo])],
         ([x, dy]) => conv2dWeightGrad(x!, [k, k], dy!, opts),
       ],
@@ -343,17 +346,31 @@ export function cases(): CaseDef[] {
         compare: true,
         shape: geom,
         title: `DCGAN D2 (conv ${Cin}→${Cout}, ${H}×${W}→${Ho}×${Wo}, k${k} s${s} p${p}), batch ${N}: ${what}`,
-        versions: (['register', 'register-sg', 'tiled'] as const).map((v) => ({
-          id: v,
-          label: {
-            register: 'register tiles',
-            'register-sg': 'register tiles, shared loads split across a subgroup',
-            tiled: 'workgroup-memory tiles',
-          }[v],
-          flops,
-          switches: { conv: v },
-          prepare: forward(mk, op),
-        })),
+        versions: [
+          ...(['register', 'register-sg', 'tiled'] as const).map((v) => ({
+            id: v,
+            label: {
+              register: 'register tiles',
+              'register-sg': 'register tiles, shared loads split across a subgroup',
+              tiled: 'workgroup-memory tiles',
+            }[v],
+            flops,
+            // the weight gradient's versions all split-K; the gather route is a version of its own
+            switches: id === 'conv-weight-grad' ? { conv: v, wgrad: 'split' as const } : { conv: v },
+            prepare: forward(mk, op),
+          })),
+          ...(id === 'conv-weight-grad'
+            ? [
+                {
+                  id: 'register-sg-gather',
+                  label: 'as a gather: images and channels trade roles (register tiles, subgroup loads)',
+                  flops,
+                  switches: { conv: 'register-sg' as const, wgrad: 'gather' as const },
+                  prepare: forward(mk, op),
+                },
+              ]
+            : []),
+        ],
       });
     }
   }
@@ -620,6 +637,7 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
 
   const apply = (s: Switches = {}): void => {
     setConvVersion(s.conv ?? null);
+    setWgradRoute(s.wgrad ?? 'auto');
     // The split-K versions split by the GPU rule (≥ 128 workgroups, chunks ≥ splitK.minChunk) on every adapter.
     mm.setMatmulVersion(s.matmul && s.matmul !== 'naive' && s.splitK ? `${s.matmul}-splitk` : (s.matmul ?? null));
     Object.assign(mm.splitK, splitDefaults);
@@ -749,7 +767,7 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
     samplingRules: { ...rules },
     procedure:
       'per case, every version prepared, its first run timed and reported apart, one warm-up run each in a round, then timed rounds ' +
-      'alternating the versions in the listed order (bench/harness.ts interleave, samplingRules(true)); switches (setConvVersion, setMatmulVersion, ' +
+      'alternating the versions in the listed order (bench/harness.ts interleave, samplingRules(true)); switches (setConvVersion, setWgradRoute, setMatmulVersion, ' +
       'splitK) set before every run, untimed; a run ends when engine().sync() resolves; FMA ceiling (bench/ceiling.ts) in full at the start and the ' +
       "end and briefly right before and after each case's timed rounds",
     wallSeconds: Math.round((performance.now() - started) / 1000),

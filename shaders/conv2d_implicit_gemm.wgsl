@@ -21,6 +21,11 @@
 //   loads do as well as vec4 ones (so TM need not be a multiple of 4: 1-channel layers waste nothing).
 //   Grid: (pixel tiles of 64·TN, ⌈outC/TM⌉, phases); the host splits
 //   large grids into several launches (tileOffset, mBlockOffset) to keep every dispatch short.
+// Also the weight gradient (on CPU adapters, most layers): dW[m, c, i, j] = Σ_{n,oh,ow} P[n,m,oh,ow] · G[n,c,…] is
+//   this forward sum with G's channels c as the batch, the images n as the src channels, P's pixels (oh, ow) as
+//   the taps (dilation = the conv's stride, stride = its dilation) and dW's kh × kw as the output pixels. Params'
+//   strides let it read G and P where they lie and write dW in its layout, adding chunk by chunk of images
+//   (ACCUMULATE); see weightGradAsGather in src/tensor/conv.ts.
 // Gradient: the op's gradients are this kernel with TRANSPOSED flipped (w.r.t. src) and
 //   conv2d_weight_grad.wgsl (w.r.t. the weight); see src/tensor/conv.ts.
 

@@ -9,6 +9,7 @@ import {
   convTiles,
   convWork,
   setConvVersion,
+  setWgradRoute,
 } from '../src/tensor/conv.ts';
 import { convForwardFlops, convGradInputFlops, convGradWeightFlops, type ConvLayerShape } from '../bench/harness.ts';
 import { useEngine, randomArray, expectClose, size } from './helpers.ts';
@@ -22,7 +23,7 @@ import {
   type ConvRefOpts,
   type ConvShapes,
 } from '../src/reference/conv.ts';
-import { CONV_CASES, CONVT_CASES, LESSON_LAYERS, checkLayer, checkLesson, runCase } from './conv-cases.ts';
+import { CONV_CASES, CONVT_CASES, LESSON_LAYERS, checkLayer, checkLesson, runCase, type Shape4 } from './conv-cases.ts';
 
 useEngine();
 
@@ -107,20 +108,87 @@ describe('every register-tile size gives the same result', () => {
       gpuFlopsPerDispatch: 3e4,
     },
   ];
-  for (const v of variants) {
-    it(JSON.stringify(v), async () => {
-      Object.assign(convTiles, v);
-      try {
-        await checkLayer('conv', [2, 21, 16, 16], [19, 21, 3, 3], true, { padding: 1 }, [2, 19, 16, 16]);
-        await checkLayer('convT', [2, 18, 8, 8], [18, 13, 4, 4], true, { stride: 2, padding: 1 }, [2, 13, 16, 16]);
-        // 16 weight-gradient columns: the lanes form groups over several chunks of pixels (split into launches
-        // along the chunk groups under the tiny budget).
-        await checkLayer('conv', [4, 1, 28, 28], [16, 1, 4, 4], true, { stride: 2, padding: 1 }, [4, 16, 14, 14]);
-      } finally {
-        Object.assign(convTiles, defaults);
-      }
-    });
-  }
+  // Each size with the weight gradient split-K and as a gather (whose grid the tiny budget splits too).
+  for (const v of variants)
+    for (const route of ['split', 'gather'] as const) {
+      it(`${JSON.stringify(v)}, weight gradient ${route}`, async () => {
+        Object.assign(convTiles, v);
+        setWgradRoute(route);
+        try {
+          await checkLayer('conv', [2, 21, 16, 16], [19, 21, 3, 3], true, { padding: 1 }, [2, 19, 16, 16]);
+          await checkLayer('convT', [2, 18, 8, 8], [18, 13, 4, 4], true, { stride: 2, padding: 1 }, [2, 13, 16, 16]);
+          // 16 weight-gradient columns: split-K, the lanes form groups over several chunks of pixels (split into
+          // launches along the chunk groups under the tiny budget).
+          await checkLayer('conv', [4, 1, 28, 28], [16, 1, 4, 4], true, { stride: 2, padding: 1 }, [4, 16, 14, 14]);
+        } finally {
+          Object.assign(convTiles, defaults);
+          setWgradRoute('auto');
+        }
+      });
+    }
+});
+
+describe('the weight gradient as a gather (images and channels trade roles)', () => {
+  const asGather = async (f: () => unknown, version: 'register' | null = null) => {
+    setWgradRoute('gather');
+    setConvVersion(version);
+    try {
+      await f();
+    } finally {
+      setWgradRoute('auto');
+      setConvVersion(null);
+    }
+  };
+  // Every small case, with finite differences: strides, paddings, dilations, non-square, 1-channel layers.
+  for (const c of CONV_CASES) it(`conv2d ${c.name}`, () => asGather(() => runCase(c, false)));
+  for (const c of CONVT_CASES) it(`convTranspose2d ${c.name}`, () => asGather(() => runCase(c, true)));
+  // The lesson's layers against float64, with the plain register kernel (each lane loads its weights) and the
+  // device's default (on lavapipe the subgroup one; a tiled default keeps split-K).
+  for (const version of ['register', null] as const)
+    for (const l of LESSON_LAYERS)
+      it(`${l.name}, ${version ?? 'default'} kernels`, () => asGather(() => checkLesson(l), version));
+  it('images in several chunks, each launch adding into the gradient: matches float64', async () => {
+    const images = convTiles.wgradImages;
+    convTiles.wgradImages = 3; // 8 images: chunks of 3, 3 and 2
+    try {
+      await asGather(async () => {
+        await checkLayer('conv', [8, 6, 9, 9], [10, 6, 4, 4], true, { stride: 2, padding: 1 }, [8, 10, 4, 4]);
+        await checkLayer('convT', [8, 5, 3, 3], [5, 7, 3, 3], false, { stride: 2 }, [8, 7, 7, 7]);
+      });
+    } finally {
+      convTiles.wgradImages = images;
+    }
+  });
+  it('is taken by the subgroup kernels on a CPU adapter for ≥ 256 im2col columns, 8 rows and 8 images, else split-K', async () => {
+    const wgradKernels = async (x: Shape4, w: Shape4, opts: { stride: number; padding: number }) => {
+      const labels: string[] = [];
+      tidy(() => {
+        const W = Tensor.fromArray(Float32Array.from(randomArray(size(w), 1)), w).requireGrad();
+        const y = conv2d(Tensor.fromArray(Float32Array.from(randomArray(size(x), 2)), x), W, null, opts);
+        engine().onLaunch = (k) => labels.push(kernelLabel(k));
+        try {
+          y.sum().backward();
+        } finally {
+          engine().onLaunch = null;
+        }
+        W.zeroGrad();
+        return [];
+      });
+      return new Set(labels.filter((l) => l.startsWith('conv2d_')).map((l) => l.split(/[:(]/)[0]));
+    };
+    const D = { stride: 2, padding: 1 };
+    // where the rule does not apply (a GPU, or a CPU adapter without subgroups: register kernels) all is split-K
+    const { isCPU, subgroupSize } = engine().adapter;
+    const gather = isCPU && subgroupSize !== null ? 'conv2d_implicit_gemm' : 'conv2d_weight_grad';
+    const isGather = (kernels: Set<string>) => [...kernels].some((k) => k.startsWith(gather));
+    // DCGAN D2 at batch 8: 64 channels × 16 taps = 1024 columns
+    expect(isGather(await wgradKernels([8, 64, 14, 14], [128, 64, 4, 4], D))).toBe(true);
+    // split-K: the same at batch 4; D1 (1 channel × 16 taps) and D4 (one output channel: 1 row) at batch 8
+    const splitK = [expect.stringMatching(/^conv2d_weight_grad/)];
+    expect([...(await wgradKernels([4, 64, 14, 14], [128, 64, 4, 4], D))]).toEqual(splitK);
+    expect([...(await wgradKernels([8, 1, 28, 28], [64, 1, 4, 4], D))]).toEqual(splitK);
+    expect([...(await wgradKernels([8, 256, 3, 3], [1, 256, 3, 3], { stride: 1, padding: 0 }))]).toEqual(splitK);
+  });
 });
 
 describe('output sizes and errors', () => {
@@ -218,16 +286,23 @@ describe('convWork: the FLOPs of the conv passes launched', () => {
 });
 
 describe('a weight used twice: the second weight gradient is added into the first in place', () => {
-  // Small batches sum in one chunk (the kernel adds in); large ones in several (the reduction adds in).
+  // Split-K: small batches sum in one chunk (the kernel adds in); large ones in several (the reduction adds in).
+  // As a gather (register kernels only): the gather adds into it (ACCUMULATE).
   const cases = [
     { name: 'conv, one chunk', transposed: false, x: [1, 3, 5, 5], w: [4, 3, 3, 3], stride: 1, padding: 1 },
     { name: 'conv, split chunks', transposed: false, x: [8, 16, 14, 14], w: [32, 16, 4, 4], stride: 2, padding: 1 },
     { name: 'convT, split chunks', transposed: true, x: [8, 16, 7, 7], w: [16, 8, 4, 4], stride: 2, padding: 1 },
   ];
-  for (const version of ['register', 'tiled'] as const)
+  const runs = [
+    { version: 'register', route: 'split', kernel: 'conv2d_weight_grad' },
+    { version: 'register', route: 'gather', kernel: 'conv2d_implicit_gemm' },
+    { version: 'tiled', route: 'split', kernel: 'conv2d_weight_grad' },
+  ] as const;
+  for (const { version, route, kernel } of runs)
     for (const c of cases)
-      it(`${c.name}, ${version} kernels: the same bits as a separate add, no add launched, matching float64`, async () => {
+      it(`${c.name}, ${version} kernels, ${route}: the same bits as a separate add, no add launched, matching float64`, async () => {
         setConvVersion(version);
+        setWgradRoute(route);
         try {
           const xs = [1, 2].map((s) => Float32Array.from(randomArray(size(c.x), s)));
           // the loss weights each branch's output by fixed random values r_k, so that dL/dy_k = r_k
@@ -270,7 +345,7 @@ describe('a weight used twice: the second weight gradient is added into the firs
           const apart = await gradOfW(false);
           expect(Array.from(together.g)).toEqual(Array.from(apart.g));
           // two weight gradients, and no add of them: the second went into the first
-          expect(together.labels.filter((l) => l.startsWith('conv2d_weight_grad')).length).toBe(2);
+          expect(together.labels.filter((l) => l.startsWith(kernel)).length).toBe(2);
           expect(together.labels.filter((l) => l === 'binary(a + b)')).toEqual([]);
           // float64: dW = Σ_k dW(x_k, r_k)
           const ref = new Float64Array(size(c.w));
@@ -306,6 +381,7 @@ describe('a weight used twice: the second weight gradient is added into the firs
           expectClose(together.g, ref, 1e-5, 'dW');
         } finally {
           setConvVersion(null);
+          setWgradRoute('auto');
         }
       });
 });

@@ -5,13 +5,21 @@
 // (that lane's v), and its entry point calls gather(). What it computes and why it is split this way: see
 // conv2d_implicit_gemm.wgsl.
 
+// Where the tensors lie, in elements. The host's usual layout is NCHW src and out and the packed weight
+// ([tap][c][mPad]: wTap = srcC·mPad, wChan = mPad, wM = 1); the weight gradient run as a gather (weightGradAsGather
+// in src/tensor/conv.ts) reads its two tensors in place through other strides:
+//   src[n, c, row, col]       at srcOffset + n·srcBatch + c·srcChan + row·srcW + col
+//   weight of (tap, c, m)     at wOffset + tap·wTap + c·wChan + min(m, wMLast)·wM   (rows past wMLast are not written)
+//   out[n, m, row, col]       at n·outBatch + m·outChan + row·outW + col
 struct Params {
   srcC: u32, srcH: u32, srcW: u32, batch: u32,
-  outC: u32, outH: u32, outW: u32, mPad: u32,
+  outC: u32, outH: u32, outW: u32, wMLast: u32,
   kh: u32, kw: u32, strideH: i32, strideW: i32,
   padH: i32, padW: i32, dilH: i32, dilW: i32,
   phasesH: u32, phasesW: u32, tileOffset: u32, hasBias: u32,
-  mBlockOffset: u32, _p0: u32, _p1: u32, _p2: u32,
+  mBlockOffset: u32, srcOffset: u32, srcBatch: u32, srcChan: u32,
+  wOffset: u32, wTap: u32, wChan: u32, wM: u32,
+  outBatch: u32, outChan: u32, _p0: u32, _p1: u32,
 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -20,6 +28,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 override TRANSPOSED: bool = false;
+override ACCUMULATE: bool = false;  // add the sums into what `out` holds
 const WG = 64u;
 const TM = {{TM}}u;
 const TN = {{TN}}u;
@@ -46,8 +55,6 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
   var srcBase: array<u32, TN>;
   var outBase: array<u32, TN>;
   var live: array<bool, TN>;
-  let srcHW = u.srcH * u.srcW;
-  let outHW = u.outH * u.outW;
   for (var t = 0u; t < TN; t++) {
     let q = tileStart + t * WG + lid;
     live[t] = q < pixels;
@@ -58,8 +65,8 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
     let b = r % cols;
     pa[t] = i32(a);
     pb[t] = i32(b);
-    srcBase[t] = n * u.srcC * srcHW;
-    outBase[t] = n * u.outC * outHW + (phH + a * u.phasesH) * u.outW + phW + b * u.phasesW;
+    srcBase[t] = u.srcOffset + n * u.srcBatch;
+    outBase[t] = n * u.outBatch + (phH + a * u.phasesH) * u.outW + phW + b * u.phasesW;
   }
 
   var acc: array<array<f32, TN>, TM>;
@@ -93,7 +100,7 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
         off[t] = select(0u, srcBase[t] + u32(r) * u.srcW + u32(c), ok);
         mask[t] = select(0.0, 1.0, ok);
       }
-      var wIdx = (i * u.kw + j) * u.srcC * u.mPad + m0;
+      var wIdx = u.wOffset + (i * u.kw + j) * u.wTap;
       var cOff = 0u;
       var c = 0u;
       // With subgroups (PAIRED): two src channels per step, each accumulator taking both products before it is
@@ -107,22 +114,23 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
           var xb: array<f32, TN>;
           for (var t = 0u; t < TN; t++) {
             xa[t] = src[off[t] + cOff] * mask[t];
-            xb[t] = src[off[t] + cOff + srcHW] * mask[t];
+            xb[t] = src[off[t] + cOff + u.srcChan] * mask[t];
           }
           // The TM weights of this step are the same for the whole workgroup. They are taken in groups of SG: lane
           // l of a subgroup loads weight g + l of group g, and shareWeight hands weight g + k to every lane (SG = 1:
           // each lane loads every weight). Two short loops rather than one of TM, so the compiler unrolls both.
           for (var g = 0u; g < TM; g += SG) {
-            let wla = wp[wIdx + min(g + lane, TM - 1u)];
-            let wlb = wp[wIdx + u.mPad + min(g + lane, TM - 1u)];
+            let wRow = min(m0 + min(g + lane, TM - 1u), u.wMLast) * u.wM;
+            let wla = wp[wIdx + wRow];
+            let wlb = wp[wIdx + u.wChan + wRow];
             for (var k = 0u; k < GROUP; k++) {
               let wa = shareWeight(wla, k);
               let wb = shareWeight(wlb, k);
               for (var t = 0u; t < TN; t++) { acc[g + k][t] = fma(wb, xb[t], fma(wa, xa[t], acc[g + k][t])); }
             }
           }
-          wIdx += 2u * u.mPad;
-          cOff += 2u * srcHW;
+          wIdx += 2u * u.wChan;
+          cOff += 2u * u.srcChan;
         }
       }
       // One channel per step: every channel of the plain kernel, the last of an odd count when PAIRED.
@@ -130,14 +138,14 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
         var xa: array<f32, TN>;
         for (var t = 0u; t < TN; t++) { xa[t] = src[off[t] + cOff] * mask[t]; }
         for (var g = 0u; g < TM; g += SG) {
-          let wla = wp[wIdx + min(g + lane, TM - 1u)];
+          let wla = wp[wIdx + min(m0 + min(g + lane, TM - 1u), u.wMLast) * u.wM];
           for (var k = 0u; k < GROUP; k++) {
             let wa = shareWeight(wla, k);
             for (var t = 0u; t < TN; t++) { acc[g + k][t] = fma(wa, xa[t], acc[g + k][t]); }
           }
         }
-        wIdx += u.mPad;
-        cOff += srcHW;
+        wIdx += u.wChan;
+        cOff += u.srcChan;
       }
     }
   }
@@ -148,7 +156,10 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
       var bv = 0.0;
       if (u.hasBias != 0u) { bv = bias[m]; }
       for (var t = 0u; t < TN; t++) {
-        if (live[t]) { out[outBase[t] + m * outHW] = acc[mi][t] + bv; }
+        if (live[t]) {
+          let k = outBase[t] + m * u.outChan;
+          if (ACCUMULATE) { out[k] = out[k] + (acc[mi][t] + bv); } else { out[k] = acc[mi][t] + bv; }
+        }
       }
     }
   }

@@ -10,6 +10,9 @@
  *   gatherConv (TRANSPOSED=true):                             conv2d grad-input, convTranspose2d forward
  *   weightGrad (conv2d_weight_grad.wgsl):                     grad-weight of both (operand roles swapped)
  *
+ * On a CPU adapter the weight gradient of most layers runs instead as a gather (weightGradAsGather): the same sum
+ * is a forward conv whose batch is the input's channels and whose input channels are the images.
+ *
  * Bias gradients are a sum of dY over batch and pixels.
  *
  * Each kernel comes in two designs with the same inputs and outputs, each with a few tile sizes (CONV_VERSIONS):
@@ -312,6 +315,7 @@ export const convTiles = {
   gatherTN: 10,
   wgradTM: 16,
   wgradTC: 12,
+  wgradImages: 32,
   lavapipeFlopsPerDispatch: 1e9,
   flopsPerDispatch: 2e8,
   gpuFlopsPerDispatch: 4e10,
@@ -541,7 +545,27 @@ function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | nu
   return gatherConvWith(geo, src, w, bias, transposed, version);
 }
 
-/** gatherConv with a given kernel version. */
+/**
+ * How the register gather finds its tensors when they are not NCHW src and out and a packed weight (see the Params
+ * of shaders/lib/conv_gather.wgsl): element strides of src, of the weight read in place (`w`'s own buffer) and of
+ * `out`, written into (ACCUMULATE: added to what it holds). Used by weightGradAsGather.
+ */
+interface GatherLayout {
+  srcOffset: number;
+  srcBatch: number;
+  srcChan: number;
+  wOffset: number;
+  wTap: number;
+  wChan: number;
+  wM: number;
+  wMLast: number;
+  outBatch: number;
+  outChan: number;
+  out: Tensor;
+  accumulate: boolean;
+}
+
+/** gatherConv with a given kernel version; `layout` (register kernels only): see GatherLayout. */
 function gatherConvWith(
   geo: ConvGeometry,
   src: Tensor,
@@ -549,17 +573,20 @@ function gatherConvWith(
   bias: Tensor | null,
   transposed: boolean,
   version: ConvVersion,
+  layout?: GatherLayout,
 ): Tensor {
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
-  const out = Tensor.empty([geo.N, outC, outH, outW]);
+  const out = layout?.out ?? Tensor.empty([geo.N, outC, outH, outW]);
   const [phasesH, phasesW] = transposed ? geo.stride : [1, 1];
   const maxPixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
   const { tiled, TM, vec4, SG } = convTile(version, outC, convTiles.gatherTM, 'gather');
   const TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
-  const constants = { TRANSPOSED: transposed };
+  if (layout && tiled) throw new Error(`gatherConvWith: a strided layout needs a register kernel, not ${version}`);
+  const constants: Record<string, boolean> = { TRANSPOSED: transposed };
+  if (layout?.accumulate) constants.ACCUMULATE = true;
   const kernel: Kernel & {
     shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_sg' | 'conv2d_implicit_gemm_tiled';
   } = tiled
@@ -573,11 +600,24 @@ function gatherConvWith(
       : { shader: 'conv2d_implicit_gemm', subs: { TM: String(TM), TN: String(TN) }, constants };
   const mPad = Math.ceil(outC / TM) * TM;
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
-  const packed = packWeight(w, transposed, mPad);
+  const weights = layout ? w.buffer : packWeight(w, transposed, mPad);
+  // The register kernels' strides: NCHW src and out and the packed weight, unless `layout` says otherwise.
+  const strides = layout ?? {
+    srcOffset: 0,
+    srcBatch: srcC * srcH * srcW,
+    srcChan: srcH * srcW,
+    wOffset: 0,
+    wTap: srcC * mPad,
+    wChan: mPad,
+    wM: 1,
+    wMLast: mPad - 1,
+    outBatch: outC * outH * outW,
+    outChan: outH * outW,
+  };
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
   for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops, tiled)) {
-    const params = shaderParams(kernel.shader, {
+    const common = {
       srcC,
       srcH,
       srcW,
@@ -585,7 +625,6 @@ function gatherConvWith(
       outC,
       outH,
       outW,
-      mPad,
       kh: geo.kh,
       kw: geo.kw,
       ...hyperParams(geo),
@@ -594,10 +633,26 @@ function gatherConvWith(
       tileOffset: t0,
       hasBias: bias ? 1 : 0,
       mBlockOffset: m0,
-    });
+    };
+    const params =
+      kernel.shader === 'conv2d_implicit_gemm_tiled'
+        ? shaderParams(kernel.shader, { ...common, mPad })
+        : shaderParams(kernel.shader, {
+            ...common,
+            srcOffset: strides.srcOffset,
+            srcBatch: strides.srcBatch,
+            srcChan: strides.srcChan,
+            wOffset: strides.wOffset,
+            wTap: strides.wTap,
+            wChan: strides.wChan,
+            wM: strides.wM,
+            wMLast: strides.wMLast,
+            outBatch: strides.outBatch,
+            outChan: strides.outChan,
+          });
     engine().launch(kernel, {
       params,
-      buffers: [src.buffer, packed, bias?.buffer ?? packed, out.buffer],
+      buffers: [src.buffer, weights, bias?.buffer ?? weights, out.buffer],
       workgroups: [nt, nm, phasesH * phasesW],
     });
   }
@@ -678,13 +733,104 @@ function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor, into: Tensor | null
   return weightGradWith(geo, P, G, version, into);
 }
 
+/** How the weight gradient is computed: 'auto' (wgradAsGather decides), or always one way (tests, benchmarks). */
+export type WgradRoute = 'auto' | 'split' | 'gather';
+let wgradRoute: WgradRoute = 'auto';
+
+/** Forces the weight gradient's route ('split': weightGradSplit, 'gather': weightGradAsGather where it can run). */
+export function setWgradRoute(route: WgradRoute): void {
+  wgradRoute = route;
+}
+
 /**
- * weightGrad with a given kernel version. With `into` (a gradient already held for the same weight: one used twice,
- * as D's on the real and the fake batch), the result is added into it in place — by the kernel itself (ACCUMULATE)
+ * Whether the weight gradient runs as a gather (weightGradAsGather) rather than split-K (weightGradSplit): only with
+ * register kernels. By itself ('auto'), only where it was measured to pay (bench/results/wgrad-route.md): the
+ * subgroup kernels on a CPU adapter (lavapipe), for layers with at least 256 im2col columns (G's channels × taps:
+ * the gather's output pixels), 8 rows (P's channels: the gather's output channels) and 8 images. The 1-channel
+ * layers (D1, G4: 16 columns) ran 2–3× slower as a gather, and D4 (1 row) no faster.
+ */
+function wgradAsGather(geo: ConvGeometry, pC: number, gC: number, version: ConvVersion): boolean {
+  const { tiled, SG } = convTile(version, 1, convTiles.wgradTM, 'wgrad');
+  if (tiled) return false;
+  if (wgradRoute !== 'auto') return wgradRoute === 'gather';
+  return engine().adapter.isCPU && SG > 1 && gC * geo.kh * geo.kw >= 256 && pC >= 8 && geo.N >= 8;
+}
+
+/**
+ * The weight gradient as the gather of a forward conv, with the roles of images and channels swapped:
+ *   dW[m, c, i, j] = Σ_{n, oh, ow} P[n, m, oh, ow] · G[n, c, oh·s − p + i·d, ow·s − p + j·d]
+ * is a conv whose batch is G's channels c, whose input channels are the images n, whose kernel taps are P's pixels
+ * (oh, ow) with dilation s, and whose output, kh × kw pixels per (c, m), is dW: stride and dilation trade places.
+ * The gather reads G and P where they lie and writes dW in its own layout (GatherLayout), so nothing is copied or
+ * packed. The images go in chunks of convTiles.wgradImages, each launch adding its sum into dW (ACCUMULATE):
+ * a chunk's taps then stay in the caches, and the order of the sums is fixed.
+ */
+function weightGradAsGather(
+  geo: ConvGeometry,
+  P: Tensor,
+  G: Tensor,
+  version: ConvVersion,
+  into: Tensor | null,
+): Tensor {
+  const [pC, gC] = [P.shape[1], G.shape[1]];
+  const taps = geo.kh * geo.kw;
+  const gHW = geo.H * geo.W;
+  const pHW = geo.Ho * geo.Wo;
+  const out = into ?? Tensor.empty([pC, gC, geo.kh, geo.kw]);
+  for (let n0 = 0; n0 < geo.N; n0 += convTiles.wgradImages) {
+    const images = Math.min(convTiles.wgradImages, geo.N - n0);
+    const swapped: ConvGeometry = {
+      N: gC,
+      Cin: images,
+      H: geo.H,
+      W: geo.W,
+      Cout: pC,
+      Ho: geo.kh,
+      Wo: geo.kw,
+      kh: geo.Ho,
+      kw: geo.Wo,
+      stride: geo.dilation,
+      padding: geo.padding,
+      dilation: geo.stride,
+    };
+    gatherConvWith(swapped, G, P, null, false, version, {
+      srcOffset: n0 * gC * gHW,
+      srcBatch: gHW,
+      srcChan: gC * gHW,
+      wOffset: n0 * pC * pHW,
+      wTap: 1,
+      wChan: pC * pHW,
+      wM: pHW,
+      wMLast: pC - 1,
+      outBatch: taps,
+      outChan: gC * taps,
+      out,
+      accumulate: n0 > 0 || into !== null,
+    });
+  }
+  return out;
+}
+
+/** weightGrad with a given kernel version, by the route wgradAsGather picks. */
+function weightGradWith(
+  geo: ConvGeometry,
+  P: Tensor,
+  G: Tensor,
+  version: ConvVersion,
+  into: Tensor | null = null,
+): Tensor {
+  return wgradAsGather(geo, P.shape[1], G.shape[1], version)
+    ? weightGradAsGather(geo, P, G, version, into)
+    : weightGradSplit(geo, P, G, version, into);
+}
+
+/**
+ * weightGrad as a split-K GEMM over pixels (conv2d_weight_grad*.wgsl). With `into` (a gradient already held for
+ * the same weight: one used twice, as D's on the real and the fake batch), the result is added into it in place — by the kernel itself (ACCUMULATE)
  * when one chunk covers the sum, else by the reduction of the chunks — and `into` is returned: the same
  * into + dW, rounded once, that a separate add would give.
  */
-function weightGradWith(
+function weightGradSplit(
   geo: ConvGeometry,
   P: Tensor,
   G: Tensor,
