@@ -1135,6 +1135,7 @@ export const FAMILIES: FamilyDef[] = [
       'conv2d_weight_grad_sg',
       'conv2d_weight_grad_tiled',
       'conv_col2im',
+      'conv_col2im_planes',
     ],
     references: ['conv'],
     tests: ['tests/conv.test.ts', 'tests/conv-tiled.test.ts', 'tests/conv-oracle.test.ts', 'tests/conv-cases.ts'],

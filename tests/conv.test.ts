@@ -10,6 +10,9 @@ import {
   convWork,
   setConvVersion,
   setWgradRoute,
+  setTransposedRoute,
+  transposedWork,
+  type ConvGeometry,
 } from '../src/tensor/conv.ts';
 import { convForwardFlops, convGradInputFlops, convGradWeightFlops, type ConvLayerShape } from '../bench/harness.ts';
 import { useEngine, randomArray, expectClose, size } from './helpers.ts';
@@ -128,25 +131,40 @@ describe('every register-tile size gives the same result', () => {
     }
 });
 
-describe('the weight gradient as a gather (images and channels trade roles)', () => {
-  const asGather = async (f: () => unknown, version: 'register' | null = null) => {
-    setWgradRoute('gather');
+/** Runs a check with a route forced (and a conv version, when given), then restores both. */
+type Forced = (check: () => unknown, version?: 'register' | null) => Promise<void>;
+function forcing(force: () => void, restore: () => void): Forced {
+  return async (check, version = null) => {
+    force();
     setConvVersion(version);
     try {
-      await f();
+      await check();
     } finally {
-      setWgradRoute('auto');
+      restore();
       setConvVersion(null);
     }
   };
-  // Every small case, with finite differences: strides, paddings, dilations, non-square, 1-channel layers.
-  for (const c of CONV_CASES) it(`conv2d ${c.name}`, () => asGather(() => runCase(c, false)));
-  for (const c of CONVT_CASES) it(`convTranspose2d ${c.name}`, () => asGather(() => runCase(c, true)));
-  // The lesson's layers against float64, with the plain register kernel (each lane loads its weights) and the
-  // device's default (on lavapipe the subgroup one; a tiled default keeps split-K).
+}
+
+/**
+ * Every small case with finite differences (strides, paddings, dilations, non-square, 1-channel layers), and the
+ * lesson's layers against float64 with the plain register kernel (each lane loads its weights) and the device's
+ * default (on lavapipe the subgroup one; a tiled default takes neither route), all under `forced`.
+ */
+function everyCase(forced: Forced): void {
+  for (const c of CONV_CASES) it(`conv2d ${c.name}`, () => forced(() => runCase(c, false)));
+  for (const c of CONVT_CASES) it(`convTranspose2d ${c.name}`, () => forced(() => runCase(c, true)));
   for (const version of ['register', null] as const)
     for (const l of LESSON_LAYERS)
-      it(`${l.name}, ${version ?? 'default'} kernels`, () => asGather(() => checkLesson(l), version));
+      it(`${l.name}, ${version ?? 'default'} kernels`, () => forced(() => checkLesson(l), version));
+}
+
+describe('the weight gradient as a gather (images and channels trade roles)', () => {
+  const asGather = forcing(
+    () => setWgradRoute('gather'),
+    () => setWgradRoute('auto'),
+  );
+  everyCase(asGather);
   it('images in several chunks, each launch adding into the gradient: matches float64', async () => {
     const images = convTiles.wgradImages;
     convTiles.wgradImages = 3; // 8 images: chunks of 3, 3 and 2
@@ -188,6 +206,82 @@ describe('the weight gradient as a gather (images and channels trade roles)', ()
     expect([...(await wgradKernels([4, 64, 14, 14], [128, 64, 4, 4], D))]).toEqual(splitK);
     expect([...(await wgradKernels([8, 1, 28, 28], [64, 1, 4, 4], D))]).toEqual(splitK);
     expect([...(await wgradKernels([8, 256, 3, 3], [1, 256, 3, 3], { stride: 1, padding: 0 }))]).toEqual(splitK);
+  });
+});
+
+describe('the transposed gather as a 1×1 conv and col2im', () => {
+  // conv2d's input gradient and convTranspose2d's forward go this way (unless another path takes them: a 1×1
+  // input, one output channel)
+  const asCols = forcing(
+    () => setTransposedRoute('cols'),
+    () => setTransposedRoute('auto'),
+  );
+  everyCase(asCols);
+  it('planes in several launches, with a bias: matches float64', async () => {
+    const groups = convTiles.col2imPlaneGroups;
+    convTiles.col2imPlaneGroups = 2; // 3 × 70 planes = 4 groups of 64: launches of 2 groups
+    try {
+      await asCols(() =>
+        checkLayer(
+          'convT',
+          [3, 9, 3, 4],
+          [9, 70, 3, 3],
+          true,
+          { stride: 2, padding: 1, outputPadding: 1 },
+          [3, 70, 6, 8],
+        ),
+      );
+    } finally {
+      convTiles.col2imPlaneGroups = groups;
+    }
+  });
+  it('counts the multiply-adds of both forms per axis', () => {
+    const geo = (H: number, Ho: number, k: number, s: number, p: number): ConvGeometry => ({
+      N: 1,
+      Cin: 1,
+      H,
+      W: H,
+      Cout: 1,
+      Ho,
+      Wo: Ho,
+      kh: k,
+      kw: k,
+      stride: [s, s],
+      padding: [p, p],
+      dilation: [1, 1],
+    });
+    // G2 forward (convT 3→7, k3 s2): rows 0,2,4,6 take taps 0 and 2, rows 1,3,5 tap 1 → 4·2 + 3·1 = 11 per axis;
+    // the 1×1 form: 3 source pixels × 3 taps = 9
+    expect(transposedWork(geo(7, 3, 3, 2, 0))).toEqual({ phases: 121, cols: 81, tapsPerPixel: 2 });
+    // D3 input gradient (conv 7→3, k4 s2 p1): 4·2 + 3·2 = 14 per axis against 3·4 = 12
+    expect(transposedWork(geo(7, 3, 4, 2, 1))).toEqual({ phases: 196, cols: 144, tapsPerPixel: 2 });
+    // D2 input gradient (conv 14→7, k4 s2 p1): 7·2 + 7·2 = 28 against 7·4 = 28
+    expect(transposedWork(geo(14, 7, 4, 2, 1))).toEqual({ phases: 784, cols: 784, tapsPerPixel: 2 });
+  });
+  it('is taken by the subgroup kernels on a CPU adapter from batch 32 when the phases run ≥ 1.3× its multiply-adds', async () => {
+    const inputGradKernels = async (x: Shape4, w: Shape4) => {
+      const labels: string[] = [];
+      tidy(() => {
+        const X = Tensor.fromArray(Float32Array.from(randomArray(size(x), 2)), x).requireGrad();
+        const W = Tensor.fromArray(Float32Array.from(randomArray(size(w), 1)), w);
+        const y = conv2d(X, W, null, { stride: 2, padding: 1 });
+        engine().onLaunch = (k) => labels.push(kernelLabel(k));
+        try {
+          y.sum().backward();
+        } finally {
+          engine().onLaunch = null;
+        }
+        X.zeroGrad();
+        return [];
+      });
+      return labels.some((l) => l.startsWith('conv_col2im_planes'));
+    };
+    const { isCPU, subgroupSize } = engine().adapter;
+    // D3 (7→3: 196 against 144 multiply-adds): as a 1×1 conv where the rule applies, at batch 32, not at 16;
+    // D2 (14→7: 784 against 784) not
+    expect(await inputGradKernels([32, 4, 7, 7], [8, 4, 4, 4])).toBe(isCPU && subgroupSize !== null);
+    expect(await inputGradKernels([16, 4, 7, 7], [8, 4, 4, 4])).toBe(false);
+    expect(await inputGradKernels([32, 4, 14, 14], [8, 4, 4, 4])).toBe(false);
   });
 });
 

@@ -11,7 +11,8 @@
  *   weightGrad (conv2d_weight_grad.wgsl):                     grad-weight of both (operand roles swapped)
  *
  * On a CPU adapter the weight gradient of most layers runs instead as a gather (weightGradAsGather): the same sum
- * is a forward conv whose batch is the input's channels and whose input channels are the images.
+ * is a forward conv whose batch is the input's channels and whose input channels are the images. And a transposed
+ * gather over a small source grid runs as a 1×1 conv and a col2im (transposedGatherViaCols).
  *
  * Bias gradients are a sum of dY over batch and pixels.
  *
@@ -112,7 +113,7 @@ export function convTranspose2dOutputSize(
 }
 
 /** A conv2d problem: conv input [N, Cin, H, W] → conv output [N, Cout, Ho, Wo], weight [Cout, Cin, kh, kw]. */
-interface ConvGeometry {
+export interface ConvGeometry {
   N: number;
   Cin: number;
   H: number;
@@ -306,9 +307,10 @@ const TILED_WGRAD_WORKGROUPS = 1024;
 
 /**
  * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × up to gatherTN pixels per
- * invocation; weight gradient: wgradTM rows × up to wgradTC im2col columns), and the most FLOPs put in one dispatch
- * on lavapipe, on another CPU adapter and on a GPU (see launchRanges). Tile sizes tuned on lavapipe; exposed for
- * benchmarks and tests.
+ * invocation; weight gradient: wgradTM rows × up to wgradTC im2col columns), images per launch of the weight
+ * gradient as a gather (weightGradAsGather), 64-plane workgroups per launch of conv_col2im_planes.wgsl, and the most
+ * FLOPs put in one dispatch on lavapipe, on another CPU adapter and on a GPU (see launchRanges). Tile sizes tuned on
+ * lavapipe; exposed for benchmarks and tests.
  */
 export const convTiles = {
   gatherTM: 16,
@@ -316,6 +318,7 @@ export const convTiles = {
   wgradTM: 16,
   wgradTC: 12,
   wgradImages: 32,
+  col2imPlaneGroups: 65535,
   lavapipeFlopsPerDispatch: 1e9,
   flopsPerDispatch: 2e8,
   gpuFlopsPerDispatch: 4e10,
@@ -575,6 +578,8 @@ function gatherConvWith(
   version: ConvVersion,
   layout?: GatherLayout,
 ): Tensor {
+  if (transposed && !layout && transposedViaCols(geo, version))
+    return transposedGatherViaCols(geo, src, w, bias, version);
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
   const out = layout?.out ?? Tensor.empty([geo.N, outC, outH, outW]);
@@ -656,6 +661,132 @@ function gatherConvWith(
       workgroups: [nt, nm, phasesH * phasesW],
     });
   }
+  return out;
+}
+
+/** How the transposed gather is computed: 'auto' (transposedViaCols decides), or always one way (tests, benchmarks). */
+export type TransposedRoute = 'auto' | 'phases' | 'cols';
+let transposedRoute: TransposedRoute = 'auto';
+
+/** Forces the transposed gather's route ('phases': the gather by stride phases, 'cols': transposedGatherViaCols). */
+export function setTransposedRoute(route: TransposedRoute): void {
+  transposedRoute = route;
+}
+
+/**
+ * Multiply-adds per (image, source channel, output channel) of the transposed gather, which runs every tap of a
+ * phase on every pixel of it (taps that fall outside the source grid included), and of its 1×1 conv form, which
+ * runs every tap on every source pixel: per axis, Σ over phases of pixels × taps, against source pixels × taps.
+ */
+export function transposedWork(geo: ConvGeometry): { phases: number; cols: number; tapsPerPixel: number } {
+  let phases = 1;
+  let cols = 1;
+  let tapsPerPixel = 1;
+  for (const d of [0, 1]) {
+    const [outLen, srcLen, k] = d === 0 ? [geo.H, geo.Ho, geo.kh] : [geo.W, geo.Wo, geo.kw];
+    const [s, p, dil] = [geo.stride[d], geo.padding[d], geo.dilation[d]];
+    let axis = 0;
+    let most = 0;
+    for (let ph = 0; ph < Math.min(s, outLen); ph++) {
+      let taps = 0;
+      for (let i = 0; i < k; i++) if ((((ph + p - i * dil) % s) + s) % s === 0) taps++;
+      axis += Math.ceil((outLen - ph) / s) * taps;
+      most = Math.max(most, taps);
+    }
+    phases *= axis;
+    cols *= srcLen * k;
+    tapsPerPixel = Math.max(tapsPerPixel, most);
+  }
+  return { phases, cols, tapsPerPixel };
+}
+
+/**
+ * Whether a transposed gather runs as a 1×1 conv and conv_col2im_planes.wgsl (transposedGatherViaCols) rather
+ * than by phases. Only with register kernels and at most 16 taps per axis landing on a pixel. By itself ('auto'),
+ * only where it was measured to pay (bench/results/conv-routes.md): the subgroup kernels on a CPU adapter, for
+ * batches of at least 32, when the phases would run at least 1.3× the multiply-adds of the 1×1 conv (a small
+ * source grid, whose border pixels run taps that fall outside it). At batch 16 the two ran alike.
+ */
+function transposedViaCols(geo: ConvGeometry, version: ConvVersion): boolean {
+  const { tiled, SG } = convTile(version, 1, convTiles.gatherTM, 'gather');
+  if (tiled || geo.Cin === 1) return false;
+  const work = transposedWork(geo);
+  if (work.tapsPerPixel > 16) return false;
+  if (transposedRoute !== 'auto') return transposedRoute === 'cols';
+  return engine().adapter.isCPU && SG > 1 && geo.N >= 32 && work.phases >= 1.3 * work.cols;
+}
+
+/**
+ * The transposed gather (conv2d's input gradient, convTranspose2d's forward) as a 1×1 conv and a col2im:
+ * cols[n, c·taps + tap, r, q] = Σ_ch w[ch, c, tap] · src[n, ch, r, q] by the forward gather (one tap, w read in place
+ * through GatherLayout), then conv_col2im_planes.wgsl adds the columns that land on each output pixel. `w` is conv
+ * layout [Cout, Cin, kh, kw]: src has the conv's Cout channels, the output its Cin.
+ */
+function transposedGatherViaCols(
+  geo: ConvGeometry,
+  src: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  version: ConvVersion,
+): Tensor {
+  const [srcC, outC] = [geo.Cout, geo.Cin];
+  const taps = geo.kh * geo.kw;
+  const srcHW = geo.Ho * geo.Wo;
+  const cols = Tensor.empty([geo.N, outC * taps, geo.Ho, geo.Wo]);
+  const pointwise: ConvGeometry = {
+    N: geo.N,
+    Cin: srcC,
+    H: geo.Ho,
+    W: geo.Wo,
+    Cout: outC * taps,
+    Ho: geo.Ho,
+    Wo: geo.Wo,
+    kh: 1,
+    kw: 1,
+    stride: [1, 1],
+    padding: [0, 0],
+    dilation: [1, 1],
+  };
+  gatherConvWith(pointwise, src, w, null, false, version, {
+    srcOffset: 0,
+    srcBatch: srcC * srcHW,
+    srcChan: srcHW,
+    wOffset: 0,
+    wTap: 0,
+    wChan: outC * taps,
+    wM: 1,
+    wMLast: outC * taps - 1,
+    outBatch: outC * taps * srcHW,
+    outChan: srcHW,
+    out: cols,
+    accumulate: false,
+  });
+  const out = Tensor.empty([geo.N, outC, geo.H, geo.W]);
+  const planes = geo.N * outC;
+  const groups = Math.ceil(planes / 64);
+  for (let g0 = 0; g0 < groups; g0 += convTiles.col2imPlaneGroups) {
+    engine().launch(
+      { shader: 'conv_col2im_planes' },
+      {
+        params: shaderParams('conv_col2im_planes', {
+          planes,
+          channels: outC,
+          outH: geo.H,
+          outW: geo.W,
+          srcH: geo.Ho,
+          srcW: geo.Wo,
+          kh: geo.kh,
+          kw: geo.kw,
+          ...hyperParams(geo),
+          hasBias: bias ? 1 : 0,
+          planeOffset: g0,
+        }),
+        buffers: [cols.buffer, (bias ?? cols).buffer, out.buffer],
+        workgroups: [Math.min(convTiles.col2imPlaneGroups, groups - g0), geo.H, 1],
+      },
+    );
+  }
+  cols.dispose();
   return out;
 }
 
@@ -744,7 +875,7 @@ export function setWgradRoute(route: WgradRoute): void {
 
 /**
  * Whether the weight gradient runs as a gather (weightGradAsGather) rather than split-K (weightGradSplit): only with
- * register kernels. By itself ('auto'), only where it was measured to pay (bench/results/wgrad-route.md): the
+ * register kernels. By itself ('auto'), only where it was measured to pay (bench/results/conv-routes.md): the
  * subgroup kernels on a CPU adapter (lavapipe), for layers with at least 256 im2col columns (G's channels × taps:
  * the gather's output pixels), 8 rows (P's channels: the gather's output channels) and 8 images. The 1-channel
  * layers (D1, G4: 16 columns) ran 2–3× slower as a gather, and D4 (1 row) no faster.

@@ -27,6 +27,7 @@ import {
   type ConvVersion,
 } from '../../src/tensor/index.ts';
 import { defaultMatmulVersion, setMatmulVersion, splitK, type MatmulVersion } from '../../src/tensor/matmul.ts';
+import { setTransposedRoute, setWgradRoute } from '../../src/tensor/conv.ts';
 import { Adam, SGD, Linear, emaUpdate } from '../../src/nn/index.ts';
 import { SHADERS } from '../../src/shaders.gen.ts';
 import { Rng } from '../../src/data/dataset.ts';
@@ -221,9 +222,10 @@ const EXPERIMENTS: Record<string, Experiment> = {
   conv2d_implicit_gemm_tiled: withConv(convExperiment(), 'tiled'),
   conv_pack_weight: convExperiment(),
   conv_col2im: convExperiment(true),
-  conv2d_weight_grad: withConv(weightGradExperiment(), 'register'),
-  conv2d_weight_grad_sg: withConv(weightGradExperiment(), 'register-sg'),
-  conv2d_weight_grad_tiled: withConv(weightGradExperiment(), 'tiled'),
+  conv_col2im_planes: colsExperiment(),
+  conv2d_weight_grad: withSplitWgrad('register'),
+  conv2d_weight_grad_sg: withSplitWgrad('register-sg'),
+  conv2d_weight_grad_tiled: withSplitWgrad('tiled'),
   matmul: withMatmul('register'),
   matmul_naive: withMatmul('naive'),
   matmul_tiled: withMatmul('tiled'),
@@ -622,6 +624,40 @@ function withConv(exp: Experiment, v: ConvVersion): Experiment {
     `setConvVersion('${v}')`,
     () => setConvVersion(v),
     () => setConvVersion(null),
+  );
+}
+
+/** The weight gradient split-K with conv version `v` (a CPU adapter would run most shapes as a gather). */
+function withSplitWgrad(v: ConvVersion): Experiment {
+  return forced(
+    weightGradExperiment(),
+    `setConvVersion('${v}'), setWgradRoute('split')`,
+    () => {
+      setConvVersion(v);
+      setWgradRoute('split');
+    },
+    () => {
+      setConvVersion(null);
+      setWgradRoute('auto');
+    },
+  );
+}
+
+/** convTranspose2d's forward as a 1×1 conv and conv_col2im_planes.wgsl (transposedGatherViaCols). */
+function colsExperiment(): Experiment {
+  const conv = convExperiment();
+  // convTranspose2d first: conv2d's forward does not reach this kernel (its input gradient would)
+  const base = {
+    ...conv,
+    fields: conv.fields.map((f) =>
+      f.key === 'mode' ? { ...f, value: 'convTranspose2d', options: ['convTranspose2d', 'conv2d'] } : f,
+    ),
+  };
+  return forced(
+    base,
+    "setTransposedRoute('cols') (convTranspose2d: a 1×1 conv, then this kernel)",
+    () => setTransposedRoute('cols'),
+    () => setTransposedRoute('auto'),
   );
 }
 
