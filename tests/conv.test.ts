@@ -211,7 +211,7 @@ describe('the weight gradient as a gather (images and channels trade roles)', ()
 
 describe('the transposed gather as a 1×1 conv and col2im', () => {
   // conv2d's input gradient and convTranspose2d's forward go this way (unless another path takes them: a 1×1
-  // input, one output channel)
+  // input, one output channel; dilation keeps the phases)
   const asCols = forcing(
     () => setTransposedRoute('cols'),
     () => setTransposedRoute('auto'),
@@ -252,11 +252,11 @@ describe('the transposed gather as a 1×1 conv and col2im', () => {
     });
     // G2 forward (convT 3→7, k3 s2): rows 0,2,4,6 take taps 0 and 2, rows 1,3,5 tap 1 → 4·2 + 3·1 = 11 per axis;
     // the 1×1 form: 3 source pixels × 3 taps = 9
-    expect(transposedWork(geo(7, 3, 3, 2, 0))).toEqual({ phases: 121, cols: 81, tapsPerPixel: 2 });
+    expect(transposedWork(geo(7, 3, 3, 2, 0))).toEqual({ phases: 121, cols: 81 });
     // D3 input gradient (conv 7→3, k4 s2 p1): 4·2 + 3·2 = 14 per axis against 3·4 = 12
-    expect(transposedWork(geo(7, 3, 4, 2, 1))).toEqual({ phases: 196, cols: 144, tapsPerPixel: 2 });
+    expect(transposedWork(geo(7, 3, 4, 2, 1))).toEqual({ phases: 196, cols: 144 });
     // D2 input gradient (conv 14→7, k4 s2 p1): 7·2 + 7·2 = 28 against 7·4 = 28
-    expect(transposedWork(geo(14, 7, 4, 2, 1))).toEqual({ phases: 784, cols: 784, tapsPerPixel: 2 });
+    expect(transposedWork(geo(14, 7, 4, 2, 1))).toEqual({ phases: 784, cols: 784 });
   });
   it('is taken by the subgroup kernels on a CPU adapter from batch 32 when the phases run ≥ 1.3× its multiply-adds', async () => {
     const inputGradKernels = async (x: Shape4, w: Shape4) => {

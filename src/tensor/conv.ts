@@ -678,41 +678,36 @@ export function setTransposedRoute(route: TransposedRoute): void {
  * phase on every pixel of it (taps that fall outside the source grid included), and of its 1×1 conv form, which
  * runs every tap on every source pixel: per axis, Σ over phases of pixels × taps, against source pixels × taps.
  */
-export function transposedWork(geo: ConvGeometry): { phases: number; cols: number; tapsPerPixel: number } {
+export function transposedWork(geo: ConvGeometry): { phases: number; cols: number } {
   let phases = 1;
   let cols = 1;
-  let tapsPerPixel = 1;
   for (const d of [0, 1]) {
     const [outLen, srcLen, k] = d === 0 ? [geo.H, geo.Ho, geo.kh] : [geo.W, geo.Wo, geo.kw];
     const [s, p, dil] = [geo.stride[d], geo.padding[d], geo.dilation[d]];
     let axis = 0;
-    let most = 0;
     for (let ph = 0; ph < Math.min(s, outLen); ph++) {
       let taps = 0;
       for (let i = 0; i < k; i++) if ((((ph + p - i * dil) % s) + s) % s === 0) taps++;
       axis += Math.ceil((outLen - ph) / s) * taps;
-      most = Math.max(most, taps);
     }
     phases *= axis;
     cols *= srcLen * k;
-    tapsPerPixel = Math.max(tapsPerPixel, most);
   }
-  return { phases, cols, tapsPerPixel };
+  return { phases, cols };
 }
 
 /**
  * Whether a transposed gather runs as a 1×1 conv and conv_col2im_planes.wgsl (transposedGatherViaCols) rather
- * than by phases. Only with register kernels and at most 16 taps per axis landing on a pixel. By itself ('auto'),
+ * than by phases. Only with register kernels and dilation 1 (conv_col2im_planes.wgsl's). By itself ('auto'),
  * only where it was measured to pay (bench/results/conv-routes.md): the subgroup kernels on a CPU adapter, for
  * batches of at least 32, when the phases would run at least 1.3× the multiply-adds of the 1×1 conv (a small
  * source grid, whose border pixels run taps that fall outside it). At batch 16 the two ran alike.
  */
 function transposedViaCols(geo: ConvGeometry, version: ConvVersion): boolean {
   const { tiled, SG } = convTile(version, 1, convTiles.gatherTM, 'gather');
-  if (tiled || geo.Cin === 1) return false;
-  const work = transposedWork(geo);
-  if (work.tapsPerPixel > 16) return false;
+  if (tiled || geo.Cin === 1 || geo.dilation[0] !== 1 || geo.dilation[1] !== 1) return false;
   if (transposedRoute !== 'auto') return transposedRoute === 'cols';
+  const work = transposedWork(geo);
   return engine().adapter.isCPU && SG > 1 && geo.N >= 32 && work.phases >= 1.3 * work.cols;
 }
 
