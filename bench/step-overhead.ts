@@ -1,8 +1,8 @@
 /**
  * Launches, submits and host (JavaScript + Dawn encoding) milliseconds per training step — what a step costs the
  * CPU besides the kernels, which on a fast GPU is much of the step. Three workloads: the lesson DCGAN at batch 16
- * with the GPU's conv dispatch rule (convTiles.lavapipeFlopsPerDispatch = 4e10) and weight-gradient route
- * (split-K), so that lavapipe counts the launches a GPU makes; the same with `npm start`'s recipe (its weight
+ * with the GPU's conv dispatch rule (convTiles.lavapipeFlopsPerDispatch = 4e10) and conv routes (the weight
+ * gradient split-K, the transposed gather by phases), so that lavapipe counts the launches a GPU makes; the same with `npm start`'s recipe (its weight
  * average, --g-ema 0.95, and label smoothing); and a style-transfer iteration (VGG16 to block4_conv2 at 64 px,
  * the benchmark's style workload).
  *
@@ -79,10 +79,15 @@ const WORKLOADS: [Workload, string][] = [
 export async function stepOverhead(steps: number): Promise<Measured> {
   await initEngine();
   convTiles.lavapipeFlopsPerDispatch = convTiles.flopsPerDispatch = 4e10;
-  // A GPU runs the weight gradient split-K; lavapipe would take the gather route for most layers (see wgradAsGather
-  // in src/tensor/conv.ts). Looked up, not imported: --compare runs this script in older checkouts too.
-  const conv = (await import('../src/tensor/conv.ts')) as { setWgradRoute?: (r: 'split') => void };
+  // A GPU runs the weight gradient split-K and the transposed gather by phases; lavapipe would take other routes
+  // for some layers (wgradAsGather, transposedViaCols in src/tensor/conv.ts). Looked up, not imported: --compare
+  // runs this script in older checkouts too.
+  const conv = (await import('../src/tensor/conv.ts')) as {
+    setWgradRoute?: (r: 'split') => void;
+    setTransposedRoute?: (r: 'phases') => void;
+  };
   conv.setWgradRoute?.('split');
+  conv.setTransposedRoute?.('phases');
   const spec = ganSpec('dcgan', {});
   const batch = 16;
   const real = new Float32Array(batch * spec.channels * spec.size * spec.size).map((_, i) => Math.sin(i));

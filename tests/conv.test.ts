@@ -12,6 +12,7 @@ import {
   setWgradRoute,
   setTransposedRoute,
   transposedWork,
+  defaultConvVersion,
   type ConvGeometry,
 } from '../src/tensor/conv.ts';
 import { convForwardFlops, convGradInputFlops, convGradWeightFlops, type ConvLayerShape } from '../bench/harness.ts';
@@ -131,32 +132,42 @@ describe('every register-tile size gives the same result', () => {
     }
 });
 
-/** Runs a check with a route forced (and a conv version, when given), then restores both. */
-type Forced = (check: () => unknown, version?: 'register' | null) => Promise<void>;
+/**
+ * Runs a check with a route forced (and a conv version, when given), then restores both; returns the labels of the
+ * kernels it launched, " ACCUMULATE" after those that add into their output.
+ */
+type Forced = (check: () => unknown, version?: 'register' | null) => Promise<string[]>;
 function forcing(force: () => void, restore: () => void): Forced {
   return async (check, version = null) => {
+    const labels: string[] = [];
     force();
     setConvVersion(version);
+    engine().onLaunch = (k) => labels.push(kernelLabel(k) + (k.constants?.ACCUMULATE ? ' ACCUMULATE' : ''));
     try {
       await check();
     } finally {
+      engine().onLaunch = null;
       restore();
       setConvVersion(null);
     }
+    return labels;
   };
 }
 
 /**
  * Every small case with finite differences (strides, paddings, dilations, non-square, 1-channel layers), and the
- * lesson's layers against float64 with the plain register kernel (each lane loads its weights) and the device's
- * default (on lavapipe the subgroup one; a tiled default takes neither route), all under `forced`.
+ * lesson's layers against float64, each with the plain register kernel (each lane loads its weights: it takes the
+ * forced routes on any adapter) and the device's default (on lavapipe the subgroup one; a tiled default takes
+ * neither route), all under `forced`.
  */
 function everyCase(forced: Forced): void {
-  for (const c of CONV_CASES) it(`conv2d ${c.name}`, () => forced(() => runCase(c, false)));
-  for (const c of CONVT_CASES) it(`convTranspose2d ${c.name}`, () => forced(() => runCase(c, true)));
-  for (const version of ['register', null] as const)
-    for (const l of LESSON_LAYERS)
-      it(`${l.name}, ${version ?? 'default'} kernels`, () => forced(() => checkLesson(l), version));
+  for (const version of ['register', null] as const) {
+    const kernels = `${version ?? 'default'} kernels`;
+    for (const c of CONV_CASES) it(`conv2d ${c.name}, ${kernels}`, () => forced(() => runCase(c, false), version));
+    for (const c of CONVT_CASES)
+      it(`convTranspose2d ${c.name}, ${kernels}`, () => forced(() => runCase(c, true), version));
+    for (const l of LESSON_LAYERS) it(`${l.name}, ${kernels}`, () => forced(() => checkLesson(l), version));
+  }
 }
 
 describe('the weight gradient as a gather (images and channels trade roles)', () => {
@@ -169,15 +180,17 @@ describe('the weight gradient as a gather (images and channels trade roles)', ()
     const images = convTiles.wgradImages;
     convTiles.wgradImages = 3; // 8 images: chunks of 3, 3 and 2
     try {
-      await asGather(async () => {
+      const labels = await asGather(async () => {
         await checkLayer('conv', [8, 6, 9, 9], [10, 6, 4, 4], true, { stride: 2, padding: 1 }, [8, 10, 4, 4]);
         await checkLayer('convT', [8, 5, 3, 3], [5, 7, 3, 3], false, { stride: 2 }, [8, 7, 7, 7]);
-      });
+      }, 'register');
+      // per layer, the chunks after the first add in
+      expect(labels.filter((l) => l === 'conv2d_implicit_gemm ACCUMULATE').length).toBe(4);
     } finally {
       convTiles.wgradImages = images;
     }
   });
-  it('is taken by the subgroup kernels on a CPU adapter for ≥ 256 im2col columns, 8 rows and 8 images, else split-K', async () => {
+  it('is taken by the subgroup kernels on a CPU adapter for ≥ 256 im2col columns, 8 rows, 8 images, ≤ 16 × 16 maps, else split-K', async () => {
     const wgradKernels = async (x: Shape4, w: Shape4, opts: { stride: number; padding: number }) => {
       const labels: string[] = [];
       tidy(() => {
@@ -196,16 +209,18 @@ describe('the weight gradient as a gather (images and channels trade roles)', ()
     };
     const D = { stride: 2, padding: 1 };
     // where the rule does not apply (a GPU, or a CPU adapter without subgroups: register kernels) all is split-K
-    const { isCPU, subgroupSize } = engine().adapter;
-    const gather = isCPU && subgroupSize !== null ? 'conv2d_implicit_gemm' : 'conv2d_weight_grad';
+    const applies = engine().adapter.isCPU && defaultConvVersion() === 'register-sg';
+    const gather = applies ? 'conv2d_implicit_gemm' : 'conv2d_weight_grad';
     const isGather = (kernels: Set<string>) => [...kernels].some((k) => k.startsWith(gather));
     // DCGAN D2 at batch 8: 64 channels × 16 taps = 1024 columns
     expect(isGather(await wgradKernels([8, 64, 14, 14], [128, 64, 4, 4], D))).toBe(true);
-    // split-K: the same at batch 4; D1 (1 channel × 16 taps) and D4 (one output channel: 1 row) at batch 8
+    // split-K: the same at batch 4; D1 (1 channel × 16 taps), D4 (one output channel: 1 row) and a layer with
+    // 20 × 20 output maps (more taps than the rule's 16 × 16) at batch 8
     const splitK = [expect.stringMatching(/^conv2d_weight_grad/)];
     expect([...(await wgradKernels([4, 64, 14, 14], [128, 64, 4, 4], D))]).toEqual(splitK);
     expect([...(await wgradKernels([8, 1, 28, 28], [64, 1, 4, 4], D))]).toEqual(splitK);
     expect([...(await wgradKernels([8, 256, 3, 3], [1, 256, 3, 3], { stride: 1, padding: 0 }))]).toEqual(splitK);
+    expect([...(await wgradKernels([8, 16, 40, 40], [16, 16, 4, 4], D))]).toEqual(splitK);
   });
 });
 
@@ -221,16 +236,19 @@ describe('the transposed gather as a 1×1 conv and col2im', () => {
     const groups = convTiles.col2imPlaneGroups;
     convTiles.col2imPlaneGroups = 2; // 3 × 70 planes = 4 groups of 64: launches of 2 groups
     try {
-      await asCols(() =>
-        checkLayer(
-          'convT',
-          [3, 9, 3, 4],
-          [9, 70, 3, 3],
-          true,
-          { stride: 2, padding: 1, outputPadding: 1 },
-          [3, 70, 6, 8],
-        ),
+      const labels = await asCols(
+        () =>
+          checkLayer(
+            'convT',
+            [3, 9, 3, 4],
+            [9, 70, 3, 3],
+            true,
+            { stride: 2, padding: 1, outputPadding: 1 },
+            [3, 70, 6, 8],
+          ),
+        'register',
       );
+      expect(labels.filter((l) => l === 'conv_col2im_planes').length).toBe(2);
     } finally {
       convTiles.col2imPlaneGroups = groups;
     }
@@ -276,10 +294,10 @@ describe('the transposed gather as a 1×1 conv and col2im', () => {
       });
       return labels.some((l) => l.startsWith('conv_col2im_planes'));
     };
-    const { isCPU, subgroupSize } = engine().adapter;
+    const applies = engine().adapter.isCPU && defaultConvVersion() === 'register-sg';
     // D3 (7→3: 196 against 144 multiply-adds): as a 1×1 conv where the rule applies, at batch 32, not at 16;
     // D2 (14→7: 784 against 784) not
-    expect(await inputGradKernels([32, 4, 7, 7], [8, 4, 4, 4])).toBe(isCPU && subgroupSize !== null);
+    expect(await inputGradKernels([32, 4, 7, 7], [8, 4, 4, 4])).toBe(applies);
     expect(await inputGradKernels([16, 4, 7, 7], [8, 4, 4, 4])).toBe(false);
     expect(await inputGradKernels([32, 4, 14, 14], [8, 4, 4, 4])).toBe(false);
   });
@@ -387,14 +405,21 @@ describe('a weight used twice: the second weight gradient is added into the firs
     { name: 'conv, split chunks', transposed: false, x: [8, 16, 14, 14], w: [32, 16, 4, 4], stride: 2, padding: 1 },
     { name: 'convT, split chunks', transposed: true, x: [8, 16, 7, 7], w: [16, 8, 4, 4], stride: 2, padding: 1 },
   ];
+  // images: images per launch of the gather route; past one launch each adds into the gradient in turn, so the
+  // bits are not a separate add's (((into + dW₁) + dW₂) against into + (dW₁ + dW₂)), but the sum is float64's
   const runs = [
-    { version: 'register', route: 'split', kernel: 'conv2d_weight_grad' },
-    { version: 'register', route: 'gather', kernel: 'conv2d_implicit_gemm' },
-    { version: 'tiled', route: 'split', kernel: 'conv2d_weight_grad' },
+    { version: 'register', route: 'split', kernel: 'conv2d_weight_grad', images: 0 },
+    { version: 'register', route: 'gather', kernel: 'conv2d_implicit_gemm', images: 0 },
+    { version: 'register', route: 'gather', kernel: 'conv2d_implicit_gemm', images: 3 },
+    { version: 'tiled', route: 'split', kernel: 'conv2d_weight_grad', images: 0 },
   ] as const;
-  for (const { version, route, kernel } of runs)
-    for (const c of cases)
-      it(`${c.name}, ${version} kernels, ${route}: the same bits as a separate add, no add launched, matching float64`, async () => {
+  for (const { version, route, kernel, images } of runs)
+    for (const c of cases) {
+      const launches = images ? Math.ceil(c.x[0]! / images) : 1; // per weight gradient
+      const bits = launches === 1 ? 'the same bits as a separate add' : `${launches} launches each`;
+      it(`${c.name}, ${version} kernels, ${route}${images ? `, ${images} images a launch` : ''}: ${bits}, no add launched, matching float64`, async () => {
+        const defaultImages = convTiles.wgradImages;
+        if (images) convTiles.wgradImages = images;
         setConvVersion(version);
         setWgradRoute(route);
         try {
@@ -437,9 +462,9 @@ describe('a weight used twice: the second weight gradient is added into the firs
           };
           const together = await gradOfW(true);
           const apart = await gradOfW(false);
-          expect(Array.from(together.g)).toEqual(Array.from(apart.g));
+          if (launches === 1) expect(Array.from(together.g)).toEqual(Array.from(apart.g));
           // two weight gradients, and no add of them: the second went into the first
-          expect(together.labels.filter((l) => l.startsWith(kernel)).length).toBe(2);
+          expect(together.labels.filter((l) => l.startsWith(kernel)).length).toBe(2 * launches);
           expect(together.labels.filter((l) => l === 'binary(a + b)')).toEqual([]);
           // float64: dW = Σ_k dW(x_k, r_k)
           const ref = new Float64Array(size(c.w));
@@ -476,6 +501,8 @@ describe('a weight used twice: the second weight gradient is added into the firs
         } finally {
           setConvVersion(null);
           setWgradRoute('auto');
+          convTiles.wgradImages = defaultImages;
         }
       });
+    }
 });

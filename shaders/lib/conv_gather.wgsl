@@ -6,11 +6,13 @@
 // conv2d_implicit_gemm.wgsl.
 
 // Where the tensors lie, in elements. The host's usual layout is NCHW src and out and the packed weight
-// ([tap][c][mPad]: wTap = srcC·mPad, wChan = mPad, wM = 1); the weight gradient run as a gather (weightGradAsGather
-// in src/tensor/conv.ts) reads its two tensors in place through other strides:
+// ([tap][c][mPad]: wTap = srcC·mPad, wChan = mPad, wM = 1); the weight gradient run as a gather and the transposed
+// gather run as a 1×1 conv (weightGradAsGather, transposedGatherViaCols in src/tensor/conv.ts) read their tensors
+// in place through other strides:
 //   src[n, c, row, col]       at srcOffset + n·srcBatch + c·srcChan + row·srcW + col
-//   weight of (tap, c, m)     at wOffset + tap·wTap + c·wChan + min(m, wMLast)·wM   (rows past wMLast are not written)
+//   weight of (tap, c, m)     at wOffset + tap·wTap + c·wChan + min(m, wMLast)·wM
 //   out[n, m, row, col]       at n·outBatch + m·outChan + row·outW + col
+// Rows m past wMLast read row wMLast; only rows m < outC are written.
 struct Params {
   srcC: u32, srcH: u32, srcW: u32, batch: u32,
   outC: u32, outH: u32, outW: u32, wMLast: u32,

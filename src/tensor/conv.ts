@@ -551,7 +551,7 @@ function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | nu
 /**
  * How the register gather finds its tensors when they are not NCHW src and out and a packed weight (see the Params
  * of shaders/lib/conv_gather.wgsl): element strides of src, of the weight read in place (`w`'s own buffer) and of
- * `out`, written into (ACCUMULATE: added to what it holds). Used by weightGradAsGather.
+ * `out`, written into (ACCUMULATE: added to what it holds). Used by weightGradAsGather and transposedGatherViaCols.
  */
 interface GatherLayout {
   srcOffset: number;
@@ -701,7 +701,7 @@ export function transposedWork(geo: ConvGeometry): { phases: number; cols: numbe
  * than by phases. Only with register kernels and dilation 1 (conv_col2im_planes.wgsl's). By itself ('auto'),
  * only where it was measured to pay (bench/results/conv-routes.md): the subgroup kernels on a CPU adapter, for
  * batches of at least 32, when the phases would run at least 1.3× the multiply-adds of the 1×1 conv (a small
- * source grid, whose border pixels run taps that fall outside it). At batch 16 the two ran alike.
+ * source grid, whose border pixels run taps that fall outside it). At batch 16 the gain was small or none.
  */
 function transposedViaCols(geo: ConvGeometry, version: ConvVersion): boolean {
   const { tiled, SG } = convTile(version, 1, convTiles.gatherTM, 'gather');
@@ -848,6 +848,7 @@ function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor, into: Tensor | null
   const [pC, gC] = [P.shape[1], G.shape[1]];
   convWork.flops += passFlops(geo);
   if (pC * gC * geo.kh * geo.kw === 0) return into ?? Tensor.empty([pC, gC, geo.kh, geo.kw]);
+  if (geo.N * geo.Ho * geo.Wo === 0) return into ?? Tensor.zeros([pC, gC, geo.kh, geo.kw]); // an empty sum
   const version = pickConv(`conv.wgrad|${geometryKey(geo)}`, pC, convTiles.wgradTM, 'wgrad', () => {
     const p = Tensor.zeros(P.shape);
     const g = Tensor.zeros(G.shape);
@@ -872,14 +873,17 @@ export function setWgradRoute(route: WgradRoute): void {
  * Whether the weight gradient runs as a gather (weightGradAsGather) rather than split-K (weightGradSplit): only with
  * register kernels. By itself ('auto'), only where it was measured to pay (bench/results/conv-routes.md): the
  * subgroup kernels on a CPU adapter (lavapipe), for layers with at least 256 im2col columns (G's channels × taps:
- * the gather's output pixels), 8 rows (P's channels: the gather's output channels) and 8 images. The 1-channel
- * layers (D1, G4: 16 columns) ran 2–3× slower as a gather, and D4 (1 row) no faster.
+ * the gather's output pixels), 8 rows (P's channels: the gather's output channels) and 8 images, and P maps of at
+ * most 16 × 16 pixels (the gather's taps; the DCGAN's are ≤ 15 × 15, and the work of one workgroup grows with
+ * them). The 1-channel layers (D1: 16 columns, G4: 9) ran slower as a gather, and D4 (1 row) no faster.
  */
 function wgradAsGather(geo: ConvGeometry, pC: number, gC: number, version: ConvVersion): boolean {
   const { tiled, SG } = convTile(version, 1, convTiles.wgradTM, 'wgrad');
   if (tiled) return false;
   if (wgradRoute !== 'auto') return wgradRoute === 'gather';
-  return engine().adapter.isCPU && SG > 1 && gC * geo.kh * geo.kw >= 256 && pC >= 8 && geo.N >= 8;
+  return (
+    engine().adapter.isCPU && SG > 1 && gC * geo.kh * geo.kw >= 256 && pC >= 8 && geo.N >= 8 && geo.Ho * geo.Wo <= 256
+  );
 }
 
 /**
@@ -888,8 +892,10 @@ function wgradAsGather(geo: ConvGeometry, pC: number, gC: number, version: ConvV
  * is a conv whose batch is G's channels c, whose input channels are the images n, whose kernel taps are P's pixels
  * (oh, ow) with dilation s, and whose output, kh × kw pixels per (c, m), is dW: stride and dilation trade places.
  * The gather reads G and P where they lie and writes dW in its own layout (GatherLayout), so nothing is copied or
- * packed. The images go in chunks of convTiles.wgradImages, each launch adding its sum into dW (ACCUMULATE):
- * a chunk's taps then stay in the caches, and the order of the sums is fixed.
+ * packed. The images go in chunks of convTiles.wgradImages, each launch adding its sum into dW (ACCUMULATE), so
+ * that one launch reads a few images' data at a time, in a fixed order. With `into`, the first chunk adds into it
+ * too and `into` is returned: into + dW when one chunk covers the batch, rounded once as a separate add would; with
+ * several, ((into + dW₁) + dW₂) + …, each add rounded.
  */
 function weightGradAsGather(
   geo: ConvGeometry,

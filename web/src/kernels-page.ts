@@ -643,21 +643,33 @@ function withSplitWgrad(v: ConvVersion): Experiment {
   );
 }
 
-/** convTranspose2d's forward as a 1×1 conv and conv_col2im_planes.wgsl (transposedGatherViaCols). */
+/**
+ * convTranspose2d's forward as a 1×1 conv and conv_col2im_planes.wgsl (transposedGatherViaCols), with the register
+ * kernels (the route is theirs): convTranspose2d only (conv2d's forward does not reach this kernel).
+ */
 function colsExperiment(): Experiment {
   const conv = convExperiment();
-  // convTranspose2d first: conv2d's forward does not reach this kernel (its input gradient would)
   const base = {
     ...conv,
     fields: conv.fields.map((f) =>
-      f.key === 'mode' ? { ...f, value: 'convTranspose2d', options: ['convTranspose2d', 'conv2d'] } : f,
+      f.key === 'mode'
+        ? { ...f, value: 'convTranspose2d', options: ['convTranspose2d'] }
+        : f.key === 'dilation'
+          ? { ...f, label: 'dilation (other than 1: the phases run instead)' }
+          : f,
     ),
   };
   return forced(
     base,
-    "setTransposedRoute('cols') (convTranspose2d: a 1×1 conv, then this kernel)",
-    () => setTransposedRoute('cols'),
-    () => setTransposedRoute('auto'),
+    "setConvVersion('register'), setTransposedRoute('cols') (a 1×1 conv, then this kernel)",
+    () => {
+      setConvVersion('register');
+      setTransposedRoute('cols');
+    },
+    () => {
+      setConvVersion(null);
+      setTransposedRoute('auto');
+    },
   );
 }
 
