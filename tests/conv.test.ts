@@ -4,6 +4,7 @@ import { kernelLabel } from '../src/tensor/engine.ts';
 import {
   conv2d,
   convTranspose2d,
+  conv2dWeightGrad,
   conv2dOutputSize,
   convTranspose2dOutputSize,
   convTiles,
@@ -222,6 +223,21 @@ describe('the weight gradient as a gather (images and channels trade roles)', ()
     expect([...(await wgradKernels([8, 256, 3, 3], [1, 256, 3, 3], { stride: 1, padding: 0 }))]).toEqual(splitK);
     expect([...(await wgradKernels([8, 16, 40, 40], [16, 16, 4, 4], D))]).toEqual(splitK);
   });
+});
+
+describe('an empty batch', () => {
+  for (const route of ['split', 'gather'] as const)
+    it(`gives a zero weight gradient of the weight's shape (${route})`, async () => {
+      setWgradRoute(route);
+      try {
+        const dw = conv2dWeightGrad(Tensor.zeros([0, 3, 5, 5]), [3, 3], Tensor.zeros([0, 4, 5, 5]), { padding: 1 });
+        expect(dw.shape).toEqual([4, 3, 3, 3]);
+        expect(Array.from(await dw.toArray())).toEqual(new Array(4 * 3 * 9).fill(0));
+        dw.dispose();
+      } finally {
+        setWgradRoute('auto');
+      }
+    });
 });
 
 describe('the transposed gather as a 1×1 conv and col2im', () => {
