@@ -36,7 +36,7 @@ import {
   batchNorm,
   gram,
 } from '../src/tensor/index.ts';
-import { setWgradRoute } from '../src/tensor/conv.ts';
+import { setTransposedRoute, setWgradRoute } from '../src/tensor/conv.ts';
 import { interleave, samplingRules, type Contender } from '../bench/harness.ts';
 import { createCeilingProbe, measureFmaCeiling } from '../bench/ceiling.ts';
 import { lavapipeThreads } from '../bench/suite.ts';
@@ -83,6 +83,8 @@ interface Switches {
   conv?: 'register' | 'register-sg' | 'tiled';
   /** The conv weight gradient's route (setWgradRoute); unset: the shape rule's. */
   wgrad?: 'split' | 'gather';
+  /** The transposed gather's route (setTransposedRoute); unset: the shape rule's. */
+  transposed?: 'phases' | 'cols';
 }
 
 interface Prepared {
@@ -405,6 +407,30 @@ export function cases(): CaseDef[] {
     });
   }
   {
+    // G2: a transposed gather over a 3×3 source grid, by stride phases or as a 1×1 conv and conv_col2im_planes.
+    const [N, Cin, Cout, H, k, s] = [64, 256, 128, 3, 3, 2];
+    const Ho = (H - 1) * s + k;
+    const mk = (randn: Randn) => [randn([N, Cin, H, H]), randn([Cin, Cout, k, k], 0.05)];
+    const flops = 2 * N * Cin * H * H * Cout * k * k;
+    out.push({
+      id: 'conv-small-grid',
+      family: 'conv',
+      compare: true,
+      shape: { N, Cin, Cout, kh: k, kw: k, stride: s, H, W: H, Ho, Wo: Ho },
+      title: `DCGAN G2 (convTranspose ${Cin}→${Cout}, ${H}×${H}→${Ho}×${Ho}, k${k} s${s}), batch ${N}: forward`,
+      versions: (['phases', 'cols'] as const).map((route) => ({
+        id: `register-sg-${route}`,
+        label:
+          route === 'phases'
+            ? 'the transposed gather by stride phases (register tiles, subgroup loads)'
+            : 'a 1×1 conv (the same gather, one tap), then conv_col2im_planes',
+        flops,
+        switches: { conv: 'register-sg' as const, transposed: route },
+        prepare: forward(mk, ([x, w]) => convTranspose2d(x!, w!, null, { stride: s })),
+      })),
+    });
+  }
+  {
     // One output channel: G4 forward (64→1) and D1's input gradient (1→64), both as matmul + conv_col2im.
     const N = 64;
     const g4 = { Cin: 64, H: 15, W: 15, k: 3, s: 2, p: 2, op: 1 };
@@ -638,6 +664,7 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
   const apply = (s: Switches = {}): void => {
     setConvVersion(s.conv ?? null);
     setWgradRoute(s.wgrad ?? 'auto');
+    setTransposedRoute(s.transposed ?? 'auto');
     // The split-K versions split by the GPU rule (≥ 128 workgroups, chunks ≥ splitK.minChunk) on every adapter.
     mm.setMatmulVersion(s.matmul && s.matmul !== 'naive' && s.splitK ? `${s.matmul}-splitk` : (s.matmul ?? null));
     Object.assign(mm.splitK, splitDefaults);
@@ -767,7 +794,7 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
     samplingRules: { ...rules },
     procedure:
       'per case, every version prepared, its first run timed and reported apart, one warm-up run each in a round, then timed rounds ' +
-      'alternating the versions in the listed order (bench/harness.ts interleave, samplingRules(true)); switches (setConvVersion, setWgradRoute, setMatmulVersion, ' +
+      'alternating the versions in the listed order (bench/harness.ts interleave, samplingRules(true)); switches (setConvVersion, setWgradRoute, setTransposedRoute, setMatmulVersion, ' +
       'splitK) set before every run, untimed; a run ends when engine().sync() resolves; FMA ceiling (bench/ceiling.ts) in full at the start and the ' +
       "end and briefly right before and after each case's timed rounds",
     wallSeconds: Math.round((performance.now() - started) / 1000),

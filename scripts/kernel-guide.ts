@@ -1139,7 +1139,7 @@ export const FAMILIES: FamilyDef[] = [
     ],
     references: ['conv'],
     tests: ['tests/conv.test.ts', 'tests/conv-tiled.test.ts', 'tests/conv-oracle.test.ts', 'tests/conv-cases.ts'],
-    cases: ['conv-forward', 'conv-input-grad', 'conv-weight-grad', 'conv-point', 'conv-one-channel'],
+    cases: ['conv-forward', 'conv-input-grad', 'conv-weight-grad', 'conv-point', 'conv-small-grid', 'conv-one-channel'],
     figures: [
       '04-conv-forward-register',
       '04-conv-forward-tiled',
