@@ -277,6 +277,14 @@ function hyperParams(geo: ConvGeometry) {
   return { strideH, strideW, padH, padW, dilH, dilW };
 }
 
+/**
+ * The sizes both col2im kernels take (conv_col2im, conv_col2im_planes): the transposed gather's output (the conv's
+ * input, H × W), its source grid (the conv's output, Ho × Wo), the kernel and the hyperparameters.
+ */
+function col2imSizes(geo: ConvGeometry) {
+  return { outH: geo.H, outW: geo.W, srcH: geo.Ho, srcW: geo.Wo, kh: geo.kh, kw: geo.kw, ...hyperParams(geo) };
+}
+
 /** A conv geometry as a tuning key. */
 function geometryKey(geo: ConvGeometry): string {
   return (
@@ -766,13 +774,7 @@ function transposedGatherViaCols(
         params: shaderParams('conv_col2im_planes', {
           planes,
           channels: outC,
-          outH: geo.H,
-          outW: geo.W,
-          srcH: geo.Ho,
-          srcW: geo.Wo,
-          kh: geo.kh,
-          kw: geo.kw,
-          ...hyperParams(geo),
+          ...col2imSizes(geo),
           hasBias: bias ? 1 : 0,
           planeOffset: g0,
         }),
@@ -822,14 +824,8 @@ function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias
     {
       params: shaderParams('conv_col2im', {
         count: out.size,
-        outH: geo.H,
-        outW: geo.W,
-        srcH: geo.Ho,
-        srcW: geo.Wo,
-        kh: geo.kh,
-        kw: geo.kw,
         tStride,
-        ...hyperParams(geo),
+        ...col2imSizes(geo),
         hasBias: bias ? 1 : 0,
       }),
       buffers: [cols.buffer, (bias ?? cols).buffer, out.buffer],
