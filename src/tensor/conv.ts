@@ -557,23 +557,17 @@ function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | nu
 }
 
 /**
- * How the register gather finds its tensors when they are not NCHW src and out and a packed weight (see the Params
- * of shaders/lib/conv_gather.wgsl): element strides of src, of the weight read in place (`w`'s own buffer) and of
- * `out`, written into (ACCUMULATE: added to what it holds). Used by weightGradAsGather and transposedGatherViaCols.
+ * Where the register gather finds its tensors, in element strides (the Params of shaders/lib/conv_gather.wgsl),
+ * where they are not the usual NCHW src and out and packed weight: `src` strides; `weight`, read in place from w's
+ * own buffer (not packed); `out` strides, written into `into` (added to what it holds with `accumulate`). Used by
+ * weightGradAsGather and transposedGatherViaCols.
  */
 interface GatherLayout {
-  srcOffset: number;
-  srcBatch: number;
-  srcChan: number;
-  wOffset: number;
-  wTap: number;
-  wChan: number;
-  wM: number;
-  wMLast: number;
-  outBatch: number;
-  outChan: number;
-  out: Tensor;
-  accumulate: boolean;
+  src?: { offset: number; batch: number; chan: number };
+  weight?: { offset: number; tap: number; chan: number; m: number; last: number };
+  out?: { batch: number; chan: number };
+  into?: Tensor;
+  accumulate?: boolean;
 }
 
 /** gatherConv with a given kernel version; `layout` (register kernels only): see GatherLayout. */
@@ -590,7 +584,7 @@ function gatherConvWith(
     return transposedGatherViaCols(geo, src, w, bias, version);
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
-  const out = layout?.out ?? Tensor.empty([geo.N, outC, outH, outW]);
+  const out = layout?.into ?? Tensor.empty([geo.N, outC, outH, outW]);
   const [phasesH, phasesW] = transposed ? geo.stride : [1, 1];
   const maxPixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
@@ -613,20 +607,11 @@ function gatherConvWith(
       : { shader: 'conv2d_implicit_gemm', subs: { TM: String(TM), TN: String(TN) }, constants };
   const mPad = Math.ceil(outC / TM) * TM;
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
-  const weights = layout ? w.buffer : packWeight(w, transposed, mPad);
+  const weights = layout?.weight ? w.buffer : packWeight(w, transposed, mPad);
   // The register kernels' strides: NCHW src and out and the packed weight, unless `layout` says otherwise.
-  const strides = layout ?? {
-    srcOffset: 0,
-    srcBatch: srcC * srcH * srcW,
-    srcChan: srcH * srcW,
-    wOffset: 0,
-    wTap: srcC * mPad,
-    wChan: mPad,
-    wM: 1,
-    wMLast: mPad - 1,
-    outBatch: outC * outH * outW,
-    outChan: outH * outW,
-  };
+  const s = layout?.src ?? { offset: 0, batch: srcC * srcH * srcW, chan: srcH * srcW };
+  const wt = layout?.weight ?? { offset: 0, tap: srcC * mPad, chan: mPad, m: 1, last: mPad - 1 };
+  const o = layout?.out ?? { batch: outC * outH * outW, chan: outH * outW };
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
   for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops, tiled)) {
@@ -652,16 +637,16 @@ function gatherConvWith(
         ? shaderParams(kernel.shader, { ...common, mPad })
         : shaderParams(kernel.shader, {
             ...common,
-            srcOffset: strides.srcOffset,
-            srcBatch: strides.srcBatch,
-            srcChan: strides.srcChan,
-            wOffset: strides.wOffset,
-            wTap: strides.wTap,
-            wChan: strides.wChan,
-            wM: strides.wM,
-            wMLast: strides.wMLast,
-            outBatch: strides.outBatch,
-            outChan: strides.outChan,
+            srcOffset: s.offset,
+            srcBatch: s.batch,
+            srcChan: s.chan,
+            wOffset: wt.offset,
+            wTap: wt.tap,
+            wChan: wt.chan,
+            wM: wt.m,
+            wMLast: wt.last,
+            outBatch: o.batch,
+            outChan: o.chan,
           });
     engine().launch(kernel, {
       params,
@@ -750,19 +735,10 @@ function transposedGatherViaCols(
     padding: [0, 0],
     dilation: [1, 1],
   };
+  // src and cols are NCHW; the weight of (c = ch, m = c·taps + tap) is w[ch, c, tap], one tap
   gatherConvWith(pointwise, src, w, null, false, version, {
-    srcOffset: 0,
-    srcBatch: srcC * srcHW,
-    srcChan: srcHW,
-    wOffset: 0,
-    wTap: 0,
-    wChan: outC * taps,
-    wM: 1,
-    wMLast: outC * taps - 1,
-    outBatch: outC * taps * srcHW,
-    outChan: srcHW,
-    out: cols,
-    accumulate: false,
+    weight: { offset: 0, tap: 0, chan: outC * taps, m: 1, last: outC * taps - 1 },
+    into: cols,
   });
   const out = Tensor.empty([geo.N, outC, geo.H, geo.W]);
   const planes = geo.N * outC;
@@ -893,13 +869,7 @@ function wgradAsGather(geo: ConvGeometry, pC: number, gC: number, version: ConvV
  * too and `into` is returned: into + dW when one chunk covers the batch, rounded once as a separate add would; with
  * several, ((into + dW₁) + dW₂) + …, each add rounded.
  */
-function weightGradAsGather(
-  geo: ConvGeometry,
-  P: Tensor,
-  G: Tensor,
-  version: ConvVersion,
-  into: Tensor | null,
-): Tensor {
+const weightGradAsGather: WeightGradRoute = (geo, P, G, version, into = null) => {
   const [pC, gC] = [P.shape[1], G.shape[1]];
   const taps = geo.kh * geo.kw;
   const gHW = geo.H * geo.W;
@@ -922,49 +892,32 @@ function weightGradAsGather(
       dilation: geo.stride,
     };
     gatherConvWith(swapped, G, P, null, false, version, {
-      srcOffset: n0 * gC * gHW,
-      srcBatch: gHW,
-      srcChan: gC * gHW,
-      wOffset: n0 * pC * pHW,
-      wTap: 1,
-      wChan: pC * pHW,
-      wM: pHW,
-      wMLast: pC - 1,
-      outBatch: taps,
-      outChan: gC * taps,
-      out,
+      src: { offset: n0 * gC * gHW, batch: gHW, chan: gC * gHW }, // batch b = G's channel c, channel = image n
+      weight: { offset: n0 * pC * pHW, tap: 1, chan: pC * pHW, m: pHW, last: pC - 1 }, // P[n, m, tap]
+      out: { batch: taps, chan: gC * taps }, // dW[m, c, i, j]
+      into: out,
       accumulate: n0 > 0 || into !== null,
     });
   }
   return out;
-}
+};
+
+/** A way to compute weightGrad with a given kernel version: [pC, gC, kh, kw], or added into `into`. */
+type WeightGradRoute = (geo: ConvGeometry, P: Tensor, G: Tensor, version: ConvVersion, into?: Tensor | null) => Tensor;
 
 /** weightGrad with a given kernel version, by the route wgradAsGather picks. */
-function weightGradWith(
-  geo: ConvGeometry,
-  P: Tensor,
-  G: Tensor,
-  version: ConvVersion,
-  into: Tensor | null = null,
-): Tensor {
-  return wgradAsGather(geo, P.shape[1], G.shape[1], version)
-    ? weightGradAsGather(geo, P, G, version, into)
-    : weightGradSplit(geo, P, G, version, into);
-}
+const weightGradWith: WeightGradRoute = (geo, P, G, version, into = null) => {
+  const route = wgradAsGather(geo, P.shape[1], G.shape[1], version) ? weightGradAsGather : weightGradSplit;
+  return route(geo, P, G, version, into);
+};
 
 /**
  * weightGrad as a split-K GEMM over pixels (conv2d_weight_grad*.wgsl). With `into` (a gradient already held for
- * the same weight: one used twice, as D's on the real and the fake batch), the result is added into it in place — by the kernel itself (ACCUMULATE)
- * when one chunk covers the sum, else by the reduction of the chunks — and `into` is returned: the same
- * into + dW, rounded once, that a separate add would give.
+ * the same weight: one used twice, as D's on the real and the fake batch), the result is added into it in place —
+ * by the kernel itself (ACCUMULATE) when one chunk covers the sum, else by the reduction of the chunks — and `into`
+ * is returned: the same into + dW, rounded once, that a separate add would give.
  */
-function weightGradSplit(
-  geo: ConvGeometry,
-  P: Tensor,
-  G: Tensor,
-  version: ConvVersion,
-  into: Tensor | null = null,
-): Tensor {
+const weightGradSplit: WeightGradRoute = (geo, P, G, version, into = null) => {
   const pC = P.shape[1];
   const gC = G.shape[1];
   const taps = geo.kh * geo.kw;
@@ -1025,7 +978,7 @@ function weightGradSplit(
   const total = into ? reduceRaw(partial, [0], 'sum', 1, into) : sum(partial, 0);
   partial.dispose();
   return total;
-}
+};
 
 function biasGrad(dy: Tensor): Tensor {
   return sum(dy, [0, 2, 3]);
