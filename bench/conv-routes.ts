@@ -1,11 +1,15 @@
 /**
- * Two shape rules of src/tensor/conv.ts, each timed both ways on the same layers in one process:
+ * Three shape rules of src/tensor/conv.ts, each timed both ways on the same layers in one process:
  * - the conv weight gradient split-K (conv2d_weight_grad*.wgsl, chunks of pixels summed apart, then the chunks) or
  *   as a gather (conv2d_implicit_gemm*.wgsl with images and channels trading roles: weightGradAsGather), on every
  *   DCGAN layer;
- * - the transposed gather (convTranspose2d's forward, conv2d's input gradient) by stride phases or as a 1×1 conv
- *   and conv_col2im_planes.wgsl (transposedGatherViaCols), on the DCGAN layers where it is a gather (G2, G3
- *   forward; D2, D3 input gradient: the others run as a matrix product).
+ * - the transposed gather (convTranspose2d's forward, conv2d's input gradient) by stride phases (with one output
+ *   channel: as a matrix product and conv_col2im.wgsl) or as a 1×1 conv and conv_col2im_planes.wgsl
+ *   (transposedGatherViaCols), on the DCGAN layers where it is a gather (G2, G3, G4 forward; every D layer's input
+ *   gradient: G1's forward, of a 1×1 input, is a matrix product);
+ * - the subgroup gather's register tile (conv2d_implicit_gemm_sg.wgsl): 16 output channels × 10 pixels per
+ *   invocation, or 32 × 4 (convTiles.gatherSgTM, gatherSgTN), on every DCGAN pass and on the forward and input
+ *   gradient of VGG16's layers at 128 px (style transfer, batch 1), the passes that run the gather.
  * For each layer and batch the two routes run in alternating rounds, after one untimed run of each; each sample is
  * one pass between two `engine().sync()` calls. The route the rule takes is printed beside each row.
  *
@@ -16,24 +20,30 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { initEngine, engine } from '../src/tensor/index.ts';
-import { convVersion, setWgradRoute, setTransposedRoute } from '../src/tensor/conv.ts';
+import { convTiles, convVersion, setWgradRoute, setTransposedRoute } from '../src/tensor/conv.ts';
 import { kernelLabel } from '../src/tensor/engine.ts';
 import { passRunner } from './conv-layers.ts';
-import { generatorLayers, discriminatorLayers, type ModelLayer } from './shapes.ts';
+import { generatorLayers, discriminatorLayers, vggLayers, type ModelLayer } from './shapes.ts';
 import { summarize, convPassFlops, type ConvPass, type SampleStats } from './harness.ts';
 import { cliArg } from './profile.ts';
 import { isMainModule } from '../src/node/main-module.ts';
 
 /** One shape rule: its two routes, how to force one, and the passes it decides. */
 interface Decision {
-  id: 'wgrad' | 'transposed';
+  id: 'wgrad' | 'transposed' | 'tile';
   title: string;
   routes: [string, string];
   force: (route: string | null) => void;
-  /** A label of a kernel that only the second route launches. */
-  marker: string;
+  /** A label of a kernel that only the second route launches, or the route the code takes on every pass. */
+  marker: string | { always: string };
   passes: (batch: number) => [ModelLayer, ConvPass][];
+  /** Passes timed once, at their own batch, whatever --batches says. */
+  fixedPasses?: [ModelLayer, ConvPass][];
 }
+
+/** The subgroup gather's tile as set in src/tensor/conv.ts, to restore after forcing another. */
+const SG_TILE = { TM: convTiles.gatherSgTM, TN: convTiles.gatherSgTN };
+const sgTileName = (t: { TM: number; TN: number }) => `${t.TM}x${t.TN}`;
 
 const DECISIONS: Decision[] = [
   {
@@ -46,18 +56,34 @@ const DECISIONS: Decision[] = [
   },
   {
     id: 'transposed',
-    title: 'The transposed gather: by stride phases or as a 1×1 conv and col2im',
+    title: 'The transposed gather: by stride phases (one output channel: a matrix product) or as a 1×1 conv and col2im',
     routes: ['phases', 'cols'],
     force: (r) => setTransposedRoute((r ?? 'auto') as 'auto' | 'phases' | 'cols'),
     marker: 'conv_col2im_planes',
     passes: (batch) => [
       ...generatorLayers(batch)
-        .filter((l) => l.name === 'G2' || l.name === 'G3')
+        .filter((l) => l.name !== 'G1')
         .map((l): [ModelLayer, ConvPass] => [l, 'forward']),
-      ...discriminatorLayers(batch)
-        .filter((l) => l.name === 'D2' || l.name === 'D3')
-        .map((l): [ModelLayer, ConvPass] => [l, 'gradInput']),
+      ...discriminatorLayers(batch).map((l): [ModelLayer, ConvPass] => [l, 'gradInput']),
     ],
+  },
+  {
+    id: 'tile',
+    title: "The subgroup gather's register tile: 16 output channels × 10 pixels or 32 × 4 per invocation",
+    routes: ['16x10', '32x4'],
+    force: (r) => {
+      const [TM, TN] = r ? r.split('x').map(Number) : [SG_TILE.TM, SG_TILE.TN];
+      convTiles.gatherSgTM = TM!;
+      convTiles.gatherSgTN = TN!;
+    },
+    marker: { always: sgTileName(SG_TILE) },
+    passes: (batch) =>
+      [...generatorLayers(batch), ...discriminatorLayers(batch)].flatMap((l) =>
+        (['forward', 'gradInput', 'gradWeight'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
+      ),
+    fixedPasses: vggLayers(128).flatMap((l) =>
+      (['forward', 'gradInput'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
+    ),
   },
 ];
 
@@ -78,6 +104,8 @@ interface RouteRow {
 
 /** The route the rule takes: whether the pass launches the second route's kernel. */
 async function ruleRoute(d: Decision, run: () => { dispose(): void }): Promise<string> {
+  if (typeof d.marker !== 'string') return d.marker.always;
+  const marker = d.marker;
   const labels: string[] = [];
   engine().onLaunch = (k) => labels.push(kernelLabel(k));
   try {
@@ -86,7 +114,7 @@ async function ruleRoute(d: Decision, run: () => { dispose(): void }): Promise<s
     engine().onLaunch = null;
   }
   await engine().sync();
-  return labels.some((l) => l.startsWith(d.marker)) ? d.routes[1] : d.routes[0];
+  return labels.some((l) => l.startsWith(marker)) ? d.routes[1] : d.routes[0];
 }
 
 async function timeOnce(run: () => { dispose(): void }): Promise<number> {
@@ -106,41 +134,40 @@ export async function main(): Promise<void> {
   const load = [loadavg()[0]];
   const rows: RouteRow[] = [];
   for (const d of DECISIONS) {
-    for (const batch of batches) {
-      for (const [l, pass] of d.passes(batch)) {
-        const { run, free } = passRunner(l, pass);
-        const times: number[][] = [[], []];
-        let rule: string;
-        try {
-          rule = await ruleRoute(d, run);
-          for (let round = 0; round <= rounds; round++) {
-            for (const k of [0, 1]) {
-              d.force(d.routes[k]!);
-              const ms = await timeOnce(run);
-              if (round > 0) times[k]!.push(ms);
-            }
+    for (const [l, pass] of [...batches.flatMap((batch) => d.passes(batch)), ...(d.fixedPasses ?? [])]) {
+      const batch = l.batch;
+      const { run, free } = passRunner(l, pass);
+      const times: number[][] = [[], []];
+      let rule: string;
+      try {
+        rule = await ruleRoute(d, run);
+        for (let round = 0; round <= rounds; round++) {
+          for (const k of [0, 1]) {
+            d.force(d.routes[k]!);
+            const ms = await timeOnce(run);
+            if (round > 0) times[k]!.push(ms);
           }
-        } finally {
-          d.force(null);
-          free();
         }
-        const [a, b] = times as [number[], number[]];
-        const row: RouteRow = {
-          decision: d.id,
-          layer: l.name,
-          pass,
-          batch,
-          gflop: convPassFlops(l, pass) / 1e9,
-          rule,
-          first: summarize(a),
-          second: summarize(b),
-          ratios: summarize(a.map((t, i) => t / b[i]!)),
-        };
-        rows.push(row);
-        console.log(
-          `${d.id} batch ${batch} ${l.name} ${pass}: ${d.routes[0]} ${row.first.median.toFixed(1)} ms, ${d.routes[1]} ${row.second.median.toFixed(1)} ms, rule: ${rule}`,
-        );
+      } finally {
+        d.force(null);
+        free();
       }
+      const [a, b] = times as [number[], number[]];
+      const row: RouteRow = {
+        decision: d.id,
+        layer: l.name,
+        pass,
+        batch,
+        gflop: convPassFlops(l, pass) / 1e9,
+        rule,
+        first: summarize(a),
+        second: summarize(b),
+        ratios: summarize(a.map((t, i) => t / b[i]!)),
+      };
+      rows.push(row);
+      console.log(
+        `${d.id} batch ${batch} ${l.name} ${pass}: ${d.routes[0]} ${row.first.median.toFixed(1)} ms, ${d.routes[1]} ${row.second.median.toFixed(1)} ms, rule: ${rule}`,
+      );
     }
   }
   load.push(loadavg()[0]);
@@ -172,13 +199,13 @@ function render(r: {
 }): string {
   const ms = (s: SampleStats) => `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
   const lines = [
-    '# Two shape rules of the conv passes, each timed both ways',
+    '# Three shape rules of the conv passes, each timed both ways',
     '',
     `Written by bench/conv-routes.ts, ${r.started} – ${r.finished}, on ${r.adapter} (conv kernels ${r.convVersion});`,
     `load average ${r.loadAverage.map((l) => l.toFixed(2)).join(' → ')}. Each pass's two routes ran in ${r.rounds}`,
     "alternating rounds after one untimed run each; ms per pass, median (min–max). Ratio: the first route's time",
     "over the second's, per round, median (min–max): above 1 the second was faster. Rule: the route",
-    'src/tensor/conv.ts takes.',
+    'src/tensor/conv.ts takes (for the tile: the one it gives the subgroup kernel).',
   ];
   for (const d of DECISIONS) {
     const of = r.rows.filter((row) => row.decision === d.id);

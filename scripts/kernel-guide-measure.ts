@@ -431,38 +431,30 @@ export function cases(): CaseDef[] {
     });
   }
   {
-    // One output channel: G4 forward (64→1) and D1's input gradient (1→64), both as matmul + conv_col2im.
+    // One output channel: G4 forward (64→1), as matmul + conv_col2im or as a 1×1 conv and conv_col2im_planes.
     const N = 64;
     const g4 = { Cin: 64, H: 15, W: 15, k: 3, s: 2, p: 2, op: 1 };
     const g4Out = (g4.H - 1) * g4.s - 2 * g4.p + g4.k + g4.op;
-    const d1 = { Cin: 1, H: 28, W: 28, Cout: 64, k: 4, s: 2, p: 1 };
-    const d1Ho = conv2dOut(d1.H, d1.k, d1.s, d1.p);
+    const flops = 2 * N * g4.Cin * g4.H * g4.W * g4.k * g4.k;
     out.push({
       id: 'conv-one-channel',
       family: 'conv',
-      compare: false,
-      shape: { N, g4Out, d1Ho },
-      title: `transposed gathers with one output channel, batch ${N}`,
-      versions: [
-        {
-          id: 'g4-forward',
-          label: `G4 forward: convTranspose2d [${N}, ${g4.Cin}, ${g4.H}, ${g4.W}] → [${N}, 1, ${g4Out}, ${g4Out}] (k${g4.k} s${g4.s} p${g4.p} op${g4.op})`,
-          flops: 2 * N * g4.Cin * g4.H * g4.W * g4.k * g4.k,
-          prepare: forward(
-            (randn) => [randn([N, g4.Cin, g4.H, g4.W]), randn([g4.Cin, 1, g4.k, g4.k], 0.05)],
-            ([x, w]) => convTranspose2d(x!, w!, null, { stride: g4.s, padding: g4.p, outputPadding: g4.op }),
-          ),
-        },
-        {
-          id: 'd1-input-grad',
-          label: `D1 input gradient: [${N}, ${d1.Cout}, ${d1Ho}, ${d1Ho}] → [${N}, 1, ${d1.H}, ${d1.W}] (k${d1.k} s${d1.s} p${d1.p})`,
-          flops: 2 * N * d1.Cout * d1Ho * d1Ho * d1.Cin * d1.k * d1.k,
-          prepare: forward(
-            (randn) => [randn([N, d1.Cout, d1Ho, d1Ho]), randn([d1.Cout, d1.Cin, d1.k, d1.k], 0.05)],
-            ([dy, w]) => conv2dInputGrad([N, d1.Cin, d1.H, d1.W], w!, dy!, { stride: d1.s, padding: d1.p }),
-          ),
-        },
-      ],
+      compare: true,
+      shape: { N, Cin: g4.Cin, Cout: 1, kh: g4.k, kw: g4.k, stride: g4.s, H: g4.H, W: g4.W, Ho: g4Out, Wo: g4Out },
+      title: `DCGAN G4 (convTranspose ${g4.Cin}→1, ${g4.H}×${g4.W}→${g4Out}×${g4Out}, k${g4.k} s${g4.s} p${g4.p} op${g4.op}), batch ${N}: forward`,
+      versions: (['phases', 'cols'] as const).map((route) => ({
+        id: route === 'phases' ? 'matmul-col2im' : 'register-sg-cols',
+        label:
+          route === 'phases'
+            ? 'a matrix product (each source pixel times every tap), then conv_col2im'
+            : 'a 1×1 conv (the gather, one tap, weights shared by subgroups), then conv_col2im_planes',
+        flops,
+        switches: { conv: 'register-sg' as const, transposed: route },
+        prepare: forward(
+          (randn) => [randn([N, g4.Cin, g4.H, g4.W]), randn([g4.Cin, 1, g4.k, g4.k], 0.05)],
+          ([x, w]) => convTranspose2d(x!, w!, null, { stride: g4.s, padding: g4.p, outputPadding: g4.op }),
+        ),
+      })),
     });
   }
 

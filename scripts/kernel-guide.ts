@@ -1171,8 +1171,12 @@ export const FAMILIES: FamilyDef[] = [
         pattern: /if \(\s*H === 1 &&\s*W === 1[\s\S]*?\)\s*\{/,
       },
       {
-        what: 'a transposed gather with one output channel becomes matmul + conv_col2im when',
+        what: 'a transposed gather with one output channel becomes matmul + conv_col2im, or the 1×1 conv route, when',
         pattern: /if \(\s*transposed &&\s*outC === 1[^)]*\)/,
+      },
+      {
+        what: 'the transposed gather runs as a 1×1 conv and conv_col2im_planes (with the subgroup kernels on a CPU adapter) when',
+        pattern: /if \(geo\.Cin === 1\) return true;\s*const work = transposedWork\(geo\);\s*return [^;]*;/,
       },
     ],
   },

@@ -11,6 +11,9 @@
 //   device has the `subgroups` feature and one fixed subgroup size (src/tensor/conv.ts); SG is that size.
 //   It also takes two src channels per step of its channel loop (PAIRED in lib/conv_gather.wgsl): the same sums in
 //   the same order, with half the writes of the accumulators, which lavapipe keeps in memory.
+//   Its tile is wider and shorter than the plain kernel's (the host gives it up to TM = 32 channels × TN = 4 pixels,
+//   convTiles.gatherSgTM/gatherSgTN): a step then makes TN + TM / SG loads lane by lane, 8 per 128 FMAs at 32 × 4
+//   against 12 per 160 at 16 × 10. TM · TN past 128 (32 × 5, 64 × 2) falls off the plain kernel's unrolling cliff.
 // Gradient: as conv2d_implicit_gemm.wgsl.
 enable subgroups;
 

@@ -172,13 +172,16 @@ function sharesLoads(): boolean {
   return sg !== null && sg >= 2 && sg <= 16 && (sg & (sg - 1)) === 0;
 }
 
-/** 'register-sg': the *_sg kernels with the device's subgroup size (8 on lavapipe), else the plain register ones. */
+/**
+ * 'register-sg': the *_sg kernels with the device's subgroup size (8 on lavapipe), else the plain register ones. The
+ * subgroup gather's channel tile is 32 (convTiles.gatherSgTM), its weight gradient's 16.
+ */
 function sgKernels(): string[] {
   const sg = engine().adapter.subgroupSize;
   if (!sharesLoads()) return [...EXPECTED_KERNELS.register].sort();
   return [
-    `conv2d_implicit_gemm_sg TM=16 SG=${sg} TRANSPOSED=false`,
-    `conv2d_implicit_gemm_sg TM=16 SG=${sg} TRANSPOSED=true`,
+    `conv2d_implicit_gemm_sg TM=32 SG=${sg} TRANSPOSED=false`,
+    `conv2d_implicit_gemm_sg TM=32 SG=${sg} TRANSPOSED=true`,
     `conv2d_weight_grad_sg TM=16 SG=${sg}`,
   ].sort();
 }

@@ -97,21 +97,23 @@ describe('every register-tile size gives the same result', () => {
   // The host picks tile sizes per layer; force each size so every variant of the kernels is exercised.
   // 2·16·16 = 512 output pixels fill whole tiles of every size, so the largest requested size is the one used.
   const defaults = { ...convTiles };
+  // The same gather tile for the plain and the subgroup kernel (whichever the device runs).
+  const tile = (TM: number, TN: number, TC: number) => ({
+    gatherTM: TM,
+    gatherTN: TN,
+    gatherSgTM: TM,
+    gatherSgTN: TN,
+    wgradTM: TM,
+    wgradTC: TC,
+  });
   const variants = [
-    { gatherTM: 16, gatherTN: 8, wgradTM: 16, wgradTC: 8 },
-    { gatherTM: 4, gatherTN: 2, wgradTM: 4, wgradTC: 2 },
-    { gatherTM: 1, gatherTN: 1, wgradTM: 1, wgradTC: 1 },
-    { gatherTM: 8, gatherTN: 4, wgradTM: 8, wgradTC: 4 },
+    tile(16, 8, 8),
+    tile(4, 2, 2),
+    tile(1, 1, 1),
+    tile(8, 4, 4),
+    tile(32, 4, 12),
     // Tiny dispatch budget: every grid is split into many launches along both of its split dimensions.
-    {
-      gatherTM: 4,
-      gatherTN: 8,
-      wgradTM: 4,
-      wgradTC: 8,
-      lavapipeFlopsPerDispatch: 3e4,
-      flopsPerDispatch: 3e4,
-      gpuFlopsPerDispatch: 3e4,
-    },
+    { ...tile(4, 8, 8), lavapipeFlopsPerDispatch: 3e4, flopsPerDispatch: 3e4, gpuFlopsPerDispatch: 3e4 },
   ];
   // Each size with the weight gradient split-K and as a gather (whose grid the tiny budget splits too).
   for (const v of variants)
@@ -292,13 +294,13 @@ describe('the transposed gather as a 1×1 conv and col2im', () => {
     // D2 input gradient (conv 14→7, k4 s2 p1): 7·2 + 7·2 = 28 against 7·4 = 28
     expect(transposedWork(geo(14, 7, 4, 2, 1))).toEqual({ phases: 784, cols: 784 });
   });
-  it('is taken by the subgroup kernels on a CPU adapter from batch 32 when the phases run ≥ 1.3× its multiply-adds', async () => {
-    const inputGradKernels = async (x: Shape4, w: Shape4) => {
+  it('is taken by the subgroup kernels on a CPU adapter from batch 128 when the phases run ≥ 1.3× its multiply-adds (not from a 1×1 source), and for one output channel', async () => {
+    const inputGradKernels = async (x: Shape4, w: Shape4, padding = 1) => {
       const labels: string[] = [];
       tidy(() => {
         const X = Tensor.fromArray(Float32Array.from(randomArray(size(x), 2)), x).requireGrad();
         const W = Tensor.fromArray(Float32Array.from(randomArray(size(w), 1)), w);
-        const y = conv2d(X, W, null, { stride: 2, padding: 1 });
+        const y = conv2d(X, W, null, { stride: 2, padding });
         engine().onLaunch = (k) => labels.push(kernelLabel(k));
         try {
           y.sum().backward();
@@ -311,11 +313,17 @@ describe('the transposed gather as a 1×1 conv and col2im', () => {
       return labels.some((l) => l.startsWith('conv_col2im_planes'));
     };
     const applies = engine().adapter.isCPU && defaultConvVersion() === 'register-sg';
-    // D3 (7→3: 196 against 144 multiply-adds): as a 1×1 conv where the rule applies, at batch 32, not at 16;
-    // D2 (14→7: 784 against 784) not
-    expect(await inputGradKernels([32, 4, 7, 7], [8, 4, 4, 4])).toBe(applies);
-    expect(await inputGradKernels([16, 4, 7, 7], [8, 4, 4, 4])).toBe(false);
-    expect(await inputGradKernels([32, 4, 14, 14], [8, 4, 4, 4])).toBe(false);
+    // G2's geometry (k3 s2 p0, 7→3: 121 against 81 multiply-adds, 1.49×) and D3's (k4 s2 p1, 7→3: 196 against 144,
+    // 1.36×): as a 1×1 conv where the rule applies, at batch 128, not at 64; D2's (14→7: 784 against 784) not, nor a
+    // 1×1 source like D4's (here k3 s2, 3→1: 25 against 9)
+    expect(await inputGradKernels([128, 4, 7, 7], [8, 4, 3, 3], 0)).toBe(applies);
+    expect(await inputGradKernels([128, 4, 7, 7], [8, 4, 4, 4])).toBe(applies);
+    expect(await inputGradKernels([64, 4, 7, 7], [8, 4, 3, 3], 0)).toBe(false);
+    expect(await inputGradKernels([64, 4, 7, 7], [8, 4, 4, 4])).toBe(false);
+    expect(await inputGradKernels([128, 4, 14, 14], [8, 4, 4, 4])).toBe(false);
+    expect(await inputGradKernels([128, 4, 3, 3], [8, 4, 3, 3], 0)).toBe(false);
+    // one output channel (D1's input gradient, 28→14 k4 s2 p1): at any batch, in place of the matrix product
+    expect(await inputGradKernels([2, 1, 28, 28], [8, 1, 4, 4])).toBe(applies);
   });
 });
 

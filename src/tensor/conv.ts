@@ -220,11 +220,11 @@ registerTunedKernels(
 function convTile(
   v: ConvVersion,
   channels: number,
-  registerTM: number,
   pass: 'gather' | 'wgrad',
 ): { tiled: boolean; TM: number; vec4: boolean; SG: number } {
   const vec4 = pass === 'gather' && v.endsWith('-vec4');
   const SG = v === 'register-sg' ? laneGroup() : 1;
+  const registerTM = pass === 'wgrad' ? convTiles.wgradTM : SG > 1 ? convTiles.gatherSgTM : convTiles.gatherTM;
   const tile = (tiled: boolean, TM: number) => ({ tiled, TM, vec4, SG });
   switch (v) {
     case 'tiled-128':
@@ -248,18 +248,12 @@ function convTile(
  * The version a conv pass runs: forced, else its tuned winner, else the default (see ./autotune.ts). Versions
  * that would give the same kernel and tile for this many channels as an earlier one are not candidates.
  */
-function pickConv(
-  problem: string,
-  channels: number,
-  registerTM: number,
-  pass: 'gather' | 'wgrad',
-  make: () => TuneProblem,
-): ConvVersion {
+function pickConv(problem: string, channels: number, pass: 'gather' | 'wgrad', make: () => TuneProblem): ConvVersion {
   if (forcedVersion) return forcedVersion;
   const candidates = () => {
     const seen = new Set<string>();
     return CONV_VERSIONS.filter((v) => {
-      const t = convTile(v, channels, registerTM, pass);
+      const t = convTile(v, channels, pass);
       const id = `${t.tiled} ${t.TM} ${t.vec4} ${t.SG}`;
       if (seen.has(id)) return false;
       seen.add(id);
@@ -314,15 +308,23 @@ const TILED_WGRAD_WORKGROUPS = 1024;
 // ------------------------------------------------------------------ kernel launchers
 
 /**
- * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × up to gatherTN pixels per
- * invocation; weight gradient: wgradTM rows × up to wgradTC im2col columns), images per launch of the weight
- * gradient as a gather (weightGradAsGather), 64-plane workgroups per launch of conv_col2im_planes.wgsl, and the most
- * FLOPs put in one dispatch on lavapipe, on another CPU adapter and on a GPU (see launchRanges). Tile sizes tuned on
- * lavapipe; exposed for benchmarks and tests.
+ * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × up to gatherTN pixels per invocation,
+ * gatherSgTM × gatherSgTN in its subgroup version; weight gradient: wgradTM rows × up to wgradTC im2col columns),
+ * images per launch of the weight gradient as a gather (weightGradAsGather), 64-plane workgroups per launch of
+ * conv_col2im_planes.wgsl, and the most FLOPs put in one dispatch on lavapipe, on another CPU adapter and on a GPU
+ * (see launchRanges). Tile sizes tuned on lavapipe; exposed for benchmarks and tests.
+ * The subgroup gather loads per channel step TN src values lane by lane and TM / SG weights (shared by shuffles) for
+ * TM·TN FMAs: 32 × 4 costs 8 such loads per 128 FMAs where 16 × 10 costs 12 per 160, and ran faster on the DCGAN and
+ * VGG layers (bench/results/conv-routes.md). Bigger tiles fall off a cliff on lavapipe (32 × 5 and 64 × 2 ran several
+ * times slower: LLVM stops unrolling the step), and smaller TN with TM = 32 ran slower too (32 × 3 and 32 × 2 against
+ * 32 × 4 on D2's passes at batch 16, where 32 × 4 fills only 77% of its pixel slots: a scratch run), so a pass whose
+ * subgroup tile is 32 channels wide runs exactly gatherSgTN pixels per invocation, not laneTile's pick.
  */
 export const convTiles = {
   gatherTM: 16,
   gatherTN: 10,
+  gatherSgTM: 32,
+  gatherSgTN: 4,
   wgradTM: 16,
   wgradTC: 12,
   wgradImages: 32,
@@ -542,10 +544,17 @@ function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | nu
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
   convWork.flops += passFlops(geo);
-  if (transposed && outC === 1 && geo.kh * geo.kw <= 64) return singleChannelTransposed(geo, src, w, bias);
+  if (transposed && outC === 1 && geo.kh * geo.kw <= 64) {
+    // One output channel: never a gather by phases (one channel per lane tile); as a 1×1 conv and col2im where the
+    // rule says so, else as a matrix product and col2im.
+    const version = forcedVersion ?? defaultConvVersion();
+    return transposedViaCols(geo, version)
+      ? transposedGatherViaCols(geo, src, w, bias, version)
+      : singleChannelTransposed(geo, src, w, bias);
+  }
   if (geo.N * outC * outH * outW === 0) return Tensor.empty([geo.N, outC, outH, outW]);
   const problem = `conv.gather${transposed ? '.T' : ''}|${geometryKey(geo)}`;
-  const version = pickConv(problem, outC, convTiles.gatherTM, 'gather', () => {
+  const version = pickConv(problem, outC, 'gather', () => {
     const s = Tensor.zeros([geo.N, srcC, srcH, srcW]);
     const wz = Tensor.zeros(w.shape);
     return {
@@ -589,8 +598,12 @@ function gatherConvWith(
   const maxPixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
-  const { tiled, TM, vec4, SG } = convTile(version, outC, convTiles.gatherTM, 'gather');
-  const TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
+  const { tiled, TM, vec4, SG } = convTile(version, outC, 'gather');
+  const TN = tiled
+    ? 1
+    : SG > 1 && TM > convTiles.gatherTM
+      ? convTiles.gatherSgTN
+      : laneTile(convTiles.gatherTN, TM, maxPixels);
   if (layout && tiled) throw new Error(`gatherConvWith: a strided layout needs a register kernel, not ${version}`);
   const constants: Record<string, boolean> = { TRANSPOSED: transposed };
   if (layout?.accumulate) constants.ACCUMULATE = true;
@@ -661,7 +674,10 @@ function gatherConvWith(
 export type TransposedRoute = 'auto' | 'phases' | 'cols';
 let transposedRoute: TransposedRoute = 'auto';
 
-/** Forces the transposed gather's route ('phases': the gather by stride phases, 'cols': transposedGatherViaCols). */
+/**
+ * Forces the transposed gather's route ('phases': the gather by stride phases, or with one output channel the matrix
+ * product of singleChannelTransposed; 'cols': transposedGatherViaCols).
+ */
 export function setTransposedRoute(route: TransposedRoute): void {
   transposedRoute = route;
 }
@@ -692,16 +708,23 @@ export function transposedWork(geo: ConvGeometry): { phases: number; cols: numbe
 /**
  * Whether a transposed gather runs as a 1×1 conv and conv_col2im_planes.wgsl (transposedGatherViaCols) rather
  * than by phases. Only with register kernels and dilation 1 (conv_col2im_planes.wgsl's). By itself ('auto'),
- * only where it was measured to pay (bench/results/conv-routes.md): the subgroup kernels on a CPU adapter, for
- * batches of at least 32, when the phases would run at least 1.3× the multiply-adds of the 1×1 conv (a small
- * source grid, whose border pixels run taps that fall outside it). At batch 16 the gain was small or none.
+ * only where it was measured to pay (bench/results/conv-routes.md), with the subgroup kernels on a CPU adapter:
+ * - with one output channel (the conv's Cin = 1: the DCGAN's G4 forward and D1 input gradient), at any batch, in
+ *   place of the matrix product of singleChannelTransposed: the 1×1 conv shares its tap weights across a subgroup,
+ *   where the matrix product loads them lane by lane;
+ * - for batches of at least 128, when the phases would run at least 1.3× the multiply-adds of the 1×1 conv (a small
+ *   source grid, whose border pixels run taps that fall outside it: G2's forward, 1.49×; D3's input gradient,
+ *   1.36×), but not from a 1×1 source (D4's input gradient: there the 1×1 conv ran slower). At batches 16 and 64
+ *   the phases won or tied once the subgroup gather took its 32 × 4 tile.
  */
 function transposedViaCols(geo: ConvGeometry, version: ConvVersion): boolean {
-  const { tiled, SG } = convTile(version, 1, convTiles.gatherTM, 'gather');
-  if (tiled || geo.Cin === 1 || geo.dilation[0] !== 1 || geo.dilation[1] !== 1) return false;
+  const { tiled, SG } = convTile(version, 1, 'gather');
+  if (tiled || geo.dilation[0] !== 1 || geo.dilation[1] !== 1) return false;
   if (transposedRoute !== 'auto') return transposedRoute === 'cols';
+  if (!engine().adapter.isCPU || SG === 1) return false;
+  if (geo.Cin === 1) return true;
   const work = transposedWork(geo);
-  return engine().adapter.isCPU && SG > 1 && geo.N >= 32 && work.phases >= 1.3 * work.cols;
+  return geo.N >= 128 && geo.Ho * geo.Wo > 1 && work.phases >= 1.3 * work.cols;
 }
 
 /**
@@ -821,7 +844,7 @@ function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor, into: Tensor | null
   convWork.flops += passFlops(geo);
   if (pC * gC * geo.kh * geo.kw === 0) return into ?? Tensor.empty([pC, gC, geo.kh, geo.kw]);
   if (geo.N * geo.Ho * geo.Wo === 0) return into ?? Tensor.zeros([pC, gC, geo.kh, geo.kw]); // an empty sum
-  const version = pickConv(`conv.wgrad|${geometryKey(geo)}`, pC, convTiles.wgradTM, 'wgrad', () => {
+  const version = pickConv(`conv.wgrad|${geometryKey(geo)}`, pC, 'wgrad', () => {
     const p = Tensor.zeros(P.shape);
     const g = Tensor.zeros(G.shape);
     return {
@@ -850,7 +873,7 @@ export function setWgradRoute(route: WgradRoute): void {
  * them). The 1-channel layers (D1: 16 columns, G4: 9) ran slower as a gather, and D4 (1 row) no faster.
  */
 function wgradAsGather(geo: ConvGeometry, pC: number, gC: number, version: ConvVersion): boolean {
-  const { tiled, SG } = convTile(version, 1, convTiles.wgradTM, 'wgrad');
+  const { tiled, SG } = convTile(version, 1, 'wgrad');
   if (tiled) return false;
   if (wgradRoute !== 'auto') return wgradRoute === 'gather';
   return (
@@ -924,7 +947,7 @@ const weightGradSplit: WeightGradRoute = (geo, P, G, version, into = null) => {
   const columns = gC * taps;
   // A workgroup covers TM rows × CL·TC columns for 64 / CL chunks of pixels: register kernel, TM × TC per
   // invocation of 64; tiled kernel, TM × 64 staged through workgroup memory (CL = 64, one chunk).
-  const { tiled, TM, SG } = convTile(version, pC, convTiles.wgradTM, 'wgrad');
+  const { tiled, TM, SG } = convTile(version, pC, 'wgrad');
   // The device's subgroup size, not SG: the plain kernel cuts the same chunks as the _sg one, so both give the same bits.
   const { TC, CL } = tiled ? { TC: 1, CL: 64 } : wgradLanes(convTiles.wgradTC, TM, columns, laneGroup());
   const chunksPerGroup = 64 / CL;
