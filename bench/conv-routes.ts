@@ -1,5 +1,5 @@
 /**
- * Three shape rules of src/tensor/conv.ts, each timed both ways on the same layers in one process:
+ * Four shape rules of src/tensor/conv.ts, each timed both ways on the same layers in one process:
  * - the conv weight gradient split-K (conv2d_weight_grad*.wgsl, chunks of pixels summed apart, then the chunks) or
  *   as a gather (conv2d_implicit_gemm*.wgsl with images and channels trading roles: weightGradAsGather), on every
  *   DCGAN layer;
@@ -9,7 +9,10 @@
  *   gradient: G1's forward, of a 1×1 input, is a matrix product);
  * - the subgroup gather's register tile (conv2d_implicit_gemm_sg.wgsl): 16 output channels × 10 pixels per
  *   invocation, or 32 × 4 (convTiles.gatherSgTM, gatherSgTN), on every DCGAN pass and on the forward and input
- *   gradient of VGG16's layers at 128 px (style transfer, batch 1), the passes that run the gather.
+ *   gradient of VGG16's layers at 128 px (style transfer, batch 1), the passes that run the gather;
+ * - the subgroup gather's weights, where its tile is 32 channels: loaded a float at a time, or 4 at a time as vec4s
+ *   (convTiles.quadWeights), on the DCGAN forward and input-gradient passes and the VGG ones (the weight gradient as a
+ *   gather reads its "weights", P, in place with channels a whole map apart: no vec4s there).
  * For each layer and batch the two routes run in alternating rounds, after one untimed run of each; each sample is
  * one pass between two `engine().sync()` calls. The route the rule takes is printed beside each row.
  *
@@ -30,7 +33,7 @@ import { isMainModule } from '../src/node/main-module.ts';
 
 /** One shape rule: its two routes, how to force one, and the passes it decides. */
 interface Decision {
-  id: 'wgrad' | 'transposed' | 'tile';
+  id: 'wgrad' | 'transposed' | 'tile' | 'quad';
   title: string;
   routes: [string, string];
   force: (route: string | null) => void;
@@ -80,6 +83,22 @@ const DECISIONS: Decision[] = [
     passes: (batch) =>
       [...generatorLayers(batch), ...discriminatorLayers(batch)].flatMap((l) =>
         (['forward', 'gradInput', 'gradWeight'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
+      ),
+    fixedPasses: vggLayers(128).flatMap((l) =>
+      (['forward', 'gradInput'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
+    ),
+  },
+  {
+    id: 'quad',
+    title: "The subgroup gather's weights (32-channel tiles): one float or one vec4 per lane-by-lane load",
+    routes: ['float', 'vec4'],
+    force: (r) => {
+      convTiles.quadWeights = r !== 'float';
+    },
+    marker: { always: 'vec4' },
+    passes: (batch) =>
+      [...generatorLayers(batch), ...discriminatorLayers(batch)].flatMap((l) =>
+        (['forward', 'gradInput'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
       ),
     fixedPasses: vggLayers(128).flatMap((l) =>
       (['forward', 'gradInput'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
@@ -199,7 +218,7 @@ function render(r: {
 }): string {
   const ms = (s: SampleStats) => `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
   const lines = [
-    '# Three shape rules of the conv passes, each timed both ways',
+    '# Four shape rules of the conv passes, each timed both ways',
     '',
     `Written by bench/conv-routes.ts, ${r.started} – ${r.finished}, on ${r.adapter} (conv kernels ${r.convVersion});`,
     `load average ${r.loadAverage.map((l) => l.toFixed(2)).join(' → ')}. Each pass's two routes ran in ${r.rounds}`,

@@ -33,6 +33,9 @@
 // with subgroups of a fixed size, conv2d_implicit_gemm_sg.wgsl loads each once per subgroup instead.
 const SG = 1u;
 fn shareWeight(v: f32, lane: u32) -> f32 { return v; }
+// Never called: QUAD_WEIGHTS is for subgroups (the host leaves it off here).
+fn weightQuad(i: u32) -> vec4<f32> { return vec4(0.0); }
+fn shareQuad(v: vec4<f32>, lane: u32) -> vec4<f32> { return v; }
 
 // #include "lib/conv_gather.wgsl" — Params, bindings, TRANSPOSED, TM, TN and gather()
 

@@ -14,11 +14,18 @@
 //   Its tile is wider and shorter than the plain kernel's (the host gives it up to TM = 32 channels × TN = 4 pixels,
 //   convTiles.gatherSgTM/gatherSgTN): a step then makes TN + TM / SG loads lane by lane, 8 per 128 FMAs at 32 × 4
 //   against 12 per 160 at 16 × 10. TM · TN past 128 (32 × 5, 64 × 2) falls off the plain kernel's unrolling cliff.
+//   At TM = 4·SG, with weights whose rows lie side by side (packed, or the 1×1 conv route's read in place), lane l
+//   loads weights 4l … 4l + 3 as one vec4 (QUAD_WEIGHTS): one lane-by-lane load in place of four, since lavapipe pays
+//   per lane once for a vec4 as for a float.
 // Gradient: as conv2d_implicit_gemm.wgsl.
 enable subgroups;
 
 const SG = {{SG}}u;
 fn shareWeight(v: f32, lane: u32) -> f32 { return subgroupShuffle(v, lane); }
+// The weight again (the host binds the same buffer), read 4 at a time with QUAD_WEIGHTS.
+@group(0) @binding(5) var<storage, read> wq: array<vec4<f32>>;
+fn weightQuad(i: u32) -> vec4<f32> { return wq[i]; }
+fn shareQuad(v: vec4<f32>, lane: u32) -> vec4<f32> { return subgroupShuffle(v, lane); }
 
 // #include "lib/conv_gather.wgsl" — Params, bindings, TRANSPOSED, TM, TN and gather()
 

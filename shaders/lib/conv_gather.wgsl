@@ -1,9 +1,10 @@
 // lib/conv_gather.wgsl — the body of the register-tiled conv gather, included by conv2d_implicit_gemm.wgsl (every
 // invocation loads the step's TM weights itself) and conv2d_implicit_gemm_sg.wgsl (the lanes of a subgroup load
 // them once between them and share them); scripts/gen-shaders.mjs inserts this text there. The including shader
-// defines `const SG` (lanes that share the weight loads; 1 = none) and `fn shareWeight(v: f32, lane: u32) -> f32`
-// (that lane's v), and its entry point calls gather(). What it computes and why it is split this way: see
-// conv2d_implicit_gemm.wgsl.
+// defines `const SG` (lanes that share the weight loads; 1 = none), `fn shareWeight(v: f32, lane: u32) -> f32` (that
+// lane's v), `fn weightQuad(i: u32) -> vec4<f32>` (the weights' i-th vec4) and `fn shareQuad(v: vec4<f32>,
+// lane: u32) -> vec4<f32>` (used only with QUAD_WEIGHTS), and its entry point calls gather(). What it computes and
+// why it is split this way: see conv2d_implicit_gemm.wgsl.
 
 // Where the tensors lie, in elements. The host's usual layout is NCHW src and out and the packed weight
 // ([tap][c][mPad]: wTap = srcC·mPad, wChan = mPad, wM = 1); the weight gradient run as a gather and the transposed
@@ -31,6 +32,10 @@ struct Params {
 
 override TRANSPOSED: bool = false;
 override ACCUMULATE: bool = false;  // add the sums into what `out` holds
+// The weights' rows lie side by side (wM = 1; wOffset, wTap, wChan multiples of 4) and TM = 4·SG: the paired loop
+// then reads each lane's 4 consecutive weights as one vec4 (weightQuad, from the including shader) and shares them by
+// vec4 shuffles. Rows past wMLast are then read where they lie, not clamped: their sums are never written.
+override QUAD_WEIGHTS: bool = false;
 const WG = 64u;
 const TM = {{TM}}u;
 const TN = {{TN}}u;
@@ -118,9 +123,29 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
             xa[t] = src[off[t] + cOff] * mask[t];
             xb[t] = src[off[t] + cOff + u.srcChan] * mask[t];
           }
-          // The TM weights of this step are the same for the whole workgroup. They are taken in groups of SG: lane
-          // l of a subgroup loads weight g + l of group g, and shareWeight hands weight g + k to every lane (SG = 1:
-          // each lane loads every weight). Two short loops rather than one of TM, so the compiler unrolls both.
+          // The TM weights of this step are the same for the whole workgroup. With QUAD_WEIGHTS lane l of a
+          // subgroup loads weights 4l … 4l + 3 of each channel as one vec4 (one lane-by-lane load where four scalar
+          // ones cost four) and shareQuad hands lane l's four to every lane.
+          if (QUAD_WEIGHTS) {
+            let q = (wIdx + m0) / 4u + lane;
+            let qa = weightQuad(q);
+            let qb = weightQuad(q + u.wChan / 4u);
+            for (var l = 0u; l < SG; l++) {
+              let wa = shareQuad(qa, l);
+              let wb = shareQuad(qb, l);
+              for (var j = 0u; j < 4u; j++) {
+                for (var t = 0u; t < TN; t++) {
+                  acc[4u * l + j][t] = fma(wb[j], xb[t], fma(wa[j], xa[t], acc[4u * l + j][t]));
+                }
+              }
+            }
+            wIdx += 2u * u.wChan;
+            cOff += 2u * u.srcChan;
+            continue;
+          }
+          // Otherwise they are taken in groups of SG: lane l of a subgroup loads weight g + l of group g, and
+          // shareWeight hands weight g + k to every lane (SG = 1: each lane loads every weight). Two short loops
+          // rather than one of TM, so the compiler unrolls both.
           for (var g = 0u; g < TM; g += SG) {
             let wRow = min(m0 + min(g + lane, TM - 1u), u.wMLast) * u.wM;
             let wla = wp[wIdx + wRow];

@@ -309,7 +309,8 @@ const TILED_WGRAD_WORKGROUPS = 1024;
 
 /**
  * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × up to gatherTN pixels per invocation,
- * gatherSgTM × gatherSgTN in its subgroup version; weight gradient: wgradTM rows × up to wgradTC im2col columns),
+ * gatherSgTM × gatherSgTN in its subgroup version, which reads its weights as vec4s where it can unless quadWeights
+ * is off; weight gradient: wgradTM rows × up to wgradTC im2col columns),
  * images per launch of the weight gradient as a gather (weightGradAsGather), 64-plane workgroups per launch of
  * conv_col2im_planes.wgsl, and the most FLOPs put in one dispatch on lavapipe, on another CPU adapter and on a GPU
  * (see launchRanges). Tile sizes tuned on lavapipe; exposed for benchmarks and tests.
@@ -325,6 +326,7 @@ export const convTiles = {
   gatherTN: 10,
   gatherSgTM: 32,
   gatherSgTN: 4,
+  quadWeights: true,
   wgradTM: 16,
   wgradTC: 12,
   wgradImages: 32,
@@ -625,6 +627,10 @@ function gatherConvWith(
   const s = layout?.src ?? { offset: 0, batch: srcC * srcH * srcW, chan: srcH * srcW };
   const wt = layout?.weight ?? { offset: 0, tap: srcC * mPad, chan: mPad, m: 1, last: mPad - 1 };
   const o = layout?.out ?? { batch: outC * outH * outW, chan: outH * outW };
+  // The subgroup kernel reads its weights 4 at a time where each lane's share of a step is 4 consecutive ones
+  // (TM = 4·SG, rows adjacent) at a multiple of 4: the packed weight, or a weight read in place rows-first.
+  const quad = SG > 1 && TM === 4 * SG && wt.m === 1 && [wt.offset, wt.tap, wt.chan].every((x) => x % 4 === 0);
+  if (quad && convTiles.quadWeights) constants.QUAD_WEIGHTS = true;
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
   for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops, tiled)) {
@@ -663,7 +669,8 @@ function gatherConvWith(
           });
     engine().launch(kernel, {
       params,
-      buffers: [src.buffer, weights, bias?.buffer ?? weights, out.buffer],
+      // (the subgroup kernel binds the weight a second time, as vec4s)
+      buffers: [src.buffer, weights, bias?.buffer ?? weights, out.buffer, ...(SG > 1 ? [weights] : [])],
       workgroups: [nt, nm, phasesH * phasesW],
     });
   }
