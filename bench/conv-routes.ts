@@ -8,7 +8,8 @@
  *   (transposedGatherViaCols), on the DCGAN layers where it is a gather (G2, G3, G4 forward; every D layer's input
  *   gradient: G1's forward, of a 1×1 input, is a matrix product);
  * - the subgroup gather's register tile (conv2d_implicit_gemm_sg.wgsl): 16 output channels × 10 pixels per
- *   invocation, or 32 × 4 (convTiles.gatherSgTM, gatherSgTN), on every DCGAN pass and on the forward and input
+ *   invocation, or 32 × 4 (convTiles.gatherSgTM, gatherSgTN; with vec4 weights where the next rule takes them, as
+ *   the engine runs it), on every DCGAN pass and on the forward and input
  *   gradient of VGG16's layers at 128 px (style transfer, batch 1), the passes that run the gather;
  * - the subgroup gather's weights, where its tile is 32 channels: loaded a float at a time, or 4 at a time as vec4s
  *   (convTiles.quadWeights), on the DCGAN forward and input-gradient passes and the VGG ones (the weight gradient as a
@@ -72,7 +73,8 @@ const DECISIONS: Decision[] = [
   },
   {
     id: 'tile',
-    title: "The subgroup gather's register tile: 16 output channels × 10 pixels or 32 × 4 per invocation",
+    title:
+      "The subgroup gather's register tile: 16 output channels × 10 pixels or 32 × 4 per invocation (with its vec4 weights where they apply: the rule below)",
     routes: ['16x10', '32x4'],
     force: (r) => {
       const [TM, TN] = r ? r.split('x').map(Number) : [SG_TILE.TM, SG_TILE.TN];
