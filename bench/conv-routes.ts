@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { initEngine, engine } from '../src/tensor/index.ts';
 import { convTiles, convVersion, setWgradRoute, setTransposedRoute } from '../src/tensor/conv.ts';
-import { kernelLabel } from '../src/tensor/engine.ts';
+import type { Kernel } from '../src/tensor/engine.ts';
 import { passRunner } from './conv-layers.ts';
 import { generatorLayers, discriminatorLayers, vggLayers, type ModelLayer } from './shapes.ts';
 import { summarize, convPassFlops, type ConvPass, type SampleStats } from './harness.ts';
@@ -38,8 +38,8 @@ interface Decision {
   title: string;
   routes: [string, string];
   force: (route: string | null) => void;
-  /** A label of a kernel that only the second route launches, or the route the code takes on every pass. */
-  marker: string | { always: string };
+  /** Whether a launched kernel is one that only the second route launches. */
+  marker: (k: Kernel) => boolean;
   passes: (batch: number) => [ModelLayer, ConvPass][];
   /** Passes timed once, at their own batch, whatever --batches says. */
   fixedPasses?: [ModelLayer, ConvPass][];
@@ -47,7 +47,6 @@ interface Decision {
 
 /** The subgroup gather's tile as set in src/tensor/conv.ts, to restore after forcing another. */
 const SG_TILE = { TM: convTiles.gatherSgTM, TN: convTiles.gatherSgTN };
-const sgTileName = (t: { TM: number; TN: number }) => `${t.TM}x${t.TN}`;
 
 const DECISIONS: Decision[] = [
   {
@@ -55,7 +54,7 @@ const DECISIONS: Decision[] = [
     title: 'The conv weight gradient: split-K or as a gather',
     routes: ['split', 'gather'],
     force: (r) => setWgradRoute((r ?? 'auto') as 'auto' | 'split' | 'gather'),
-    marker: 'conv2d_implicit_gemm',
+    marker: (k) => k.shader.startsWith('conv2d_implicit_gemm'),
     passes: (batch) => [...generatorLayers(batch), ...discriminatorLayers(batch)].map((l) => [l, 'gradWeight']),
   },
   {
@@ -63,7 +62,7 @@ const DECISIONS: Decision[] = [
     title: 'The transposed gather: by stride phases (one output channel: a matrix product) or as a 1×1 conv and col2im',
     routes: ['phases', 'cols'],
     force: (r) => setTransposedRoute((r ?? 'auto') as 'auto' | 'phases' | 'cols'),
-    marker: 'conv_col2im_planes',
+    marker: (k) => k.shader === 'conv_col2im_planes',
     passes: (batch) => [
       ...generatorLayers(batch)
         .filter((l) => l.name !== 'G1')
@@ -81,7 +80,7 @@ const DECISIONS: Decision[] = [
       convTiles.gatherSgTM = TM!;
       convTiles.gatherSgTN = TN!;
     },
-    marker: { always: sgTileName(SG_TILE) },
+    marker: (k) => k.shader === 'conv2d_implicit_gemm_sg' && k.subs?.TM === String(SG_TILE.TM),
     passes: (batch) =>
       [...generatorLayers(batch), ...discriminatorLayers(batch)].flatMap((l) =>
         (['forward', 'gradInput', 'gradWeight'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
@@ -97,7 +96,7 @@ const DECISIONS: Decision[] = [
     force: (r) => {
       convTiles.quadWeights = r !== 'float';
     },
-    marker: { always: 'vec4' },
+    marker: (k) => k.constants?.QUAD_WEIGHTS === true,
     passes: (batch) =>
       [...generatorLayers(batch), ...discriminatorLayers(batch)].flatMap((l) =>
         (['forward', 'gradInput'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
@@ -123,19 +122,17 @@ interface RouteRow {
   ratios: SampleStats;
 }
 
-/** The route the rule takes: whether the pass launches the second route's kernel. */
+/** The route the rule takes: whether the pass, run as the engine runs it, launches a kernel of the second route. */
 async function ruleRoute(d: Decision, run: () => { dispose(): void }): Promise<string> {
-  if (typeof d.marker !== 'string') return d.marker.always;
-  const marker = d.marker;
-  const labels: string[] = [];
-  engine().onLaunch = (k) => labels.push(kernelLabel(k));
+  let second = false;
+  engine().onLaunch = (k) => (second ||= d.marker(k));
   try {
     run().dispose();
   } finally {
     engine().onLaunch = null;
   }
   await engine().sync();
-  return labels.some((l) => l.startsWith(marker)) ? d.routes[1] : d.routes[0];
+  return second ? d.routes[1] : d.routes[0];
 }
 
 async function timeOnce(run: () => { dispose(): void }): Promise<number> {
@@ -226,7 +223,7 @@ function render(r: {
     `load average ${r.loadAverage.map((l) => l.toFixed(2)).join(' → ')}. Each pass's two routes ran in ${r.rounds}`,
     "alternating rounds after one untimed run each; ms per pass, median (min–max). Ratio: the first route's time",
     "over the second's, per round, median (min–max): above 1 the second was faster. Rule: the route",
-    'src/tensor/conv.ts takes (for the tile: the one it gives the subgroup kernel).',
+    'src/tensor/conv.ts takes, read from the kernels the pass launches.',
   ];
   for (const d of DECISIONS) {
     const of = r.rows.filter((row) => row.decision === d.id);

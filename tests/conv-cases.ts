@@ -57,7 +57,17 @@ export const CONV_CASES: Case[] = [
     bias: true,
     opts: { padding: 1 },
   },
-  // One input channel: the input gradient runs as a matrix product + conv_col2im.wgsl.
+  // As a 1×1 conv (the transposed route), the input gradient's 4 · 9 = 36 rows make a full 32-row tile and a partial
+  // one; 6 source channels pair up, so the subgroup kernel reads the weights as vec4s, rows past 36 included.
+  {
+    name: '36 input-gradient rows as a 1×1 conv (a partial 32-row tile of vec4 weights)',
+    x: [2, 4, 7, 7],
+    w: [6, 4, 3, 3],
+    bias: false,
+    opts: { stride: 2, padding: 1 },
+  },
+  // One input channel: the input gradient runs as a matrix product + conv_col2im.wgsl (on a CPU adapter with
+  // subgroups, as a 1×1 conv + conv_col2im_planes.wgsl).
   {
     name: '1 input channel, non-square stride/padding/dilation (col2im input gradient)',
     x: [2, 1, 7, 9],

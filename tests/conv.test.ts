@@ -113,8 +113,10 @@ describe('every register-tile size gives the same result', () => {
     tile(8, 4, 4),
     tile(32, 4, 12),
     { ...tile(32, 4, 12), quadWeights: false }, // the subgroup kernel's weights one float at a time
-    // Tiny dispatch budget: every grid is split into many launches along both of its split dimensions.
+    // Tiny dispatch budget: every grid is split into many launches along both of its split dimensions (with the
+    // 32-channel tile too: vec4 weights from an m-block offset).
     { ...tile(4, 8, 8), lavapipeFlopsPerDispatch: 3e4, flopsPerDispatch: 3e4, gpuFlopsPerDispatch: 3e4 },
+    { ...tile(32, 4, 8), lavapipeFlopsPerDispatch: 3e4, flopsPerDispatch: 3e4, gpuFlopsPerDispatch: 3e4 },
   ];
   // Each size with the weight gradient split-K and as a gather (whose grid the tiny budget splits too).
   for (const v of variants)
@@ -128,6 +130,8 @@ describe('every register-tile size gives the same result', () => {
           // 16 weight-gradient columns: split-K, the lanes form groups over several chunks of pixels (split into
           // launches along the chunk groups under the tiny budget).
           await checkLayer('conv', [4, 1, 28, 28], [16, 1, 4, 4], true, { stride: 2, padding: 1 }, [4, 16, 14, 14]);
+          // 40 output channels: two channel tiles even at 32 (one launch each under the tiny budget: mBlockOffset 1)
+          await checkLayer('conv', [2, 8, 6, 6], [40, 8, 3, 3], true, { padding: 1 }, [2, 40, 6, 6]);
         } finally {
           Object.assign(convTiles, defaults);
           setWgradRoute('auto');

@@ -13,7 +13,7 @@
 //   src[n, c, row, col]       at srcOffset + n·srcBatch + c·srcChan + row·srcW + col
 //   weight of (tap, c, m)     at wOffset + tap·wTap + c·wChan + min(m, wMLast)·wM
 //   out[n, m, row, col]       at n·outBatch + m·outChan + row·outW + col
-// Rows m past wMLast read row wMLast; only rows m < outC are written.
+// Rows m past wMLast read row wMLast (with QUAD_WEIGHTS: where they lie, see there); only rows m < outC are written.
 struct Params {
   srcC: u32, srcH: u32, srcW: u32, batch: u32,
   outC: u32, outH: u32, outW: u32, wMLast: u32,
@@ -34,7 +34,9 @@ override TRANSPOSED: bool = false;
 override ACCUMULATE: bool = false;  // add the sums into what `out` holds
 // The weights' rows lie side by side (wM = 1; wOffset, wTap, wChan multiples of 4) and TM = 4·SG: the paired loop
 // then reads each lane's 4 consecutive weights as one vec4 (weightQuad, from the including shader) and shares them by
-// vec4 shuffles. Rows past wMLast are then read where they lie, not clamped: their sums are never written.
+// vec4 shuffles. Rows past wMLast are then read where they lie, not clamped: the next channel's weights, or past
+// the buffer's end for the last channel, which WebGPU's bounds checks make a harmless read; their sums are never
+// written.
 override QUAD_WEIGHTS: bool = false;
 const WG = 64u;
 const TM = {{TM}}u;

@@ -224,7 +224,9 @@ function convTile(
 ): { tiled: boolean; TM: number; vec4: boolean; SG: number } {
   const vec4 = pass === 'gather' && v.endsWith('-vec4');
   const SG = v === 'register-sg' ? laneGroup() : 1;
-  const registerTM = pass === 'wgrad' ? convTiles.wgradTM : SG > 1 ? convTiles.gatherSgTM : convTiles.gatherTM;
+  // (the subgroup gather's wide tile was measured on lavapipe only: a GPU's subgroup kernel keeps the plain tile)
+  const wide = SG > 1 && engine().adapter.isCPU;
+  const registerTM = pass === 'wgrad' ? convTiles.wgradTM : wide ? convTiles.gatherSgTM : convTiles.gatherTM;
   const tile = (tiled: boolean, TM: number) => ({ tiled, TM, vec4, SG });
   switch (v) {
     case 'tiled-128':
@@ -308,9 +310,10 @@ const TILED_WGRAD_WORKGROUPS = 1024;
 // ------------------------------------------------------------------ kernel launchers
 
 /**
- * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × up to gatherTN pixels per invocation,
- * gatherSgTM × gatherSgTN in its subgroup version, which reads its weights as vec4s where it can unless quadWeights
- * is off; weight gradient: wgradTM rows × up to wgradTC im2col columns),
+ * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × up to gatherTN pixels per invocation;
+ * its subgroup version on a CPU adapter up to gatherSgTM channels, and exactly gatherSgTN pixels at that width, reading
+ * its weights as vec4s where it can unless quadWeights is off; weight gradient: wgradTM rows × up to wgradTC im2col
+ * columns),
  * images per launch of the weight gradient as a gather (weightGradAsGather), 64-plane workgroups per launch of
  * conv_col2im_planes.wgsl, and the most FLOPs put in one dispatch on lavapipe, on another CPU adapter and on a GPU
  * (see launchRanges). Tile sizes tuned on lavapipe; exposed for benchmarks and tests.
@@ -603,7 +606,7 @@ function gatherConvWith(
   const { tiled, TM, vec4, SG } = convTile(version, outC, 'gather');
   const TN = tiled
     ? 1
-    : SG > 1 && TM > convTiles.gatherTM
+    : SG > 1 && engine().adapter.isCPU && TM === convTiles.gatherSgTM
       ? convTiles.gatherSgTN
       : laneTile(convTiles.gatherTN, TM, maxPixels);
   if (layout && tiled) throw new Error(`gatherConvWith: a strided layout needs a register kernel, not ${version}`);
@@ -628,8 +631,14 @@ function gatherConvWith(
   const wt = layout?.weight ?? { offset: 0, tap: srcC * mPad, chan: mPad, m: 1, last: mPad - 1 };
   const o = layout?.out ?? { batch: outC * outH * outW, chan: outH * outW };
   // The subgroup kernel reads its weights 4 at a time where each lane's share of a step is 4 consecutive ones
-  // (TM = 4·SG, rows adjacent) at a multiple of 4: the packed weight, or a weight read in place rows-first.
-  const quad = SG > 1 && TM === 4 * SG && wt.m === 1 && [wt.offset, wt.tap, wt.chan].every((x) => x % 4 === 0);
+  // (TM = 4·SG, rows adjacent) at a multiple of 4: the packed weight, or a weight read in place rows-first (on a CPU
+  // adapter, where it was measured).
+  const quad =
+    SG > 1 &&
+    engine().adapter.isCPU &&
+    TM === 4 * SG &&
+    wt.m === 1 &&
+    [wt.offset, wt.tap, wt.chan].every((x) => x % 4 === 0);
   if (quad && convTiles.quadWeights) constants.QUAD_WEIGHTS = true;
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
