@@ -606,8 +606,8 @@ function gatherConvWith(
   const { tiled, TM, vec4, SG } = convTile(version, outC, 'gather');
   const TN = tiled
     ? 1
-    : SG > 1 && engine().adapter.isCPU && TM === convTiles.gatherSgTM
-      ? convTiles.gatherSgTN
+    : SG > 1 && engine().adapter.isCPU && TM === convTiles.gatherSgTM && TM > convTiles.gatherTM
+      ? convTiles.gatherSgTN // the wide tile: exactly this many pixels (see convTiles)
       : laneTile(convTiles.gatherTN, TM, maxPixels);
   if (layout && tiled) throw new Error(`gatherConvWith: a strided layout needs a register kernel, not ${version}`);
   const constants: Record<string, boolean> = { TRANSPOSED: transposed };
