@@ -134,9 +134,9 @@ describe('the tuner on this adapter', () => {
     setTuneMode('on');
     const before = await convKernels(X, W);
     // Untuned, the adapter's default ran, and the problem waits in the queue until the first read-back.
-    // (the subgroup gather's channel tile is 32 on a CPU adapter: convTiles.gatherSgTM)
+    // (the subgroup gather's channel tile is 32 on lavapipe: convTiles.gatherSgTM)
     const registerSg = sharesLoads()
-      ? `conv2d_implicit_gemm_sg TM=${engine().adapter.isCPU ? 32 : 16}`
+      ? `conv2d_implicit_gemm_sg TM=${engine().adapter.slug === 'lavapipe' ? 32 : 16}`
       : 'conv2d_implicit_gemm TM=16';
     expect(before).toEqual([engine().adapter.isCPU ? registerSg : 'conv2d_implicit_gemm_tiled TM=64']);
     expect(tuneLog().map((l) => l.problem)).toContain(PROBLEM);

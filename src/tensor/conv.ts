@@ -211,6 +211,11 @@ registerTunedKernels(
   ].map((name) => SHADERS[name]!),
 );
 
+/** Whether the subgroup gather takes its wide tile and vec4 weights (convTiles): on lavapipe, where they were measured. */
+function wideGatherTile(): boolean {
+  return engine().adapter.slug === 'lavapipe';
+}
+
 /**
  * Whether a version uses workgroup tiles, its channel tile for a pass with `channels` output rows, whether the
  * tiles are read as vec4s, and how many subgroup lanes split the shared loads (1: none). 'tiled-128' (128 channels,
@@ -224,8 +229,9 @@ function convTile(
 ): { tiled: boolean; TM: number; vec4: boolean; SG: number } {
   const vec4 = pass === 'gather' && v.endsWith('-vec4');
   const SG = v === 'register-sg' ? laneGroup() : 1;
-  // (the subgroup gather's wide tile was measured on lavapipe only: a GPU's subgroup kernel keeps the plain tile)
-  const wide = SG > 1 && engine().adapter.isCPU;
+  // (the subgroup gather's wide tile was measured on lavapipe only, with 8-lane subgroups: elsewhere — a GPU, or
+  // SwiftShader's 4-lane subgroups, where a lane's share of 32 weights would be 8 loads — it keeps the plain tile)
+  const wide = SG > 1 && wideGatherTile();
   const registerTM = pass === 'wgrad' ? convTiles.wgradTM : wide ? convTiles.gatherSgTM : convTiles.gatherTM;
   const tile = (tiled: boolean, TM: number) => ({ tiled, TM, vec4, SG });
   switch (v) {
@@ -311,7 +317,7 @@ const TILED_WGRAD_WORKGROUPS = 1024;
 
 /**
  * Register-tile sizes of the kernels (gather: TM = gatherTM output channels × up to gatherTN pixels per invocation;
- * its subgroup version on a CPU adapter up to gatherSgTM channels, and exactly gatherSgTN pixels at that width, reading
+ * its subgroup version on lavapipe up to gatherSgTM channels, and exactly gatherSgTN pixels at that width, reading
  * its weights as vec4s where it can unless quadWeights is off; weight gradient: wgradTM rows × up to wgradTC im2col
  * columns),
  * images per launch of the weight gradient as a gather (weightGradAsGather), 64-plane workgroups per launch of
@@ -606,7 +612,7 @@ function gatherConvWith(
   const { tiled, TM, vec4, SG } = convTile(version, outC, 'gather');
   const TN = tiled
     ? 1
-    : SG > 1 && engine().adapter.isCPU && TM === convTiles.gatherSgTM && TM > convTiles.gatherTM
+    : SG > 1 && wideGatherTile() && TM === convTiles.gatherSgTM && TM > convTiles.gatherTM
       ? convTiles.gatherSgTN // the wide tile: exactly this many pixels (see convTiles)
       : laneTile(convTiles.gatherTN, TM, maxPixels);
   if (layout && tiled) throw new Error(`gatherConvWith: a strided layout needs a register kernel, not ${version}`);
@@ -631,14 +637,10 @@ function gatherConvWith(
   const wt = layout?.weight ?? { offset: 0, tap: srcC * mPad, chan: mPad, m: 1, last: mPad - 1 };
   const o = layout?.out ?? { batch: outC * outH * outW, chan: outH * outW };
   // The subgroup kernel reads its weights 4 at a time where each lane's share of a step is 4 consecutive ones
-  // (TM = 4·SG, rows adjacent) at a multiple of 4: the packed weight, or a weight read in place rows-first (on a CPU
-  // adapter, where it was measured).
+  // (TM = 4·SG, rows adjacent) at a multiple of 4: the packed weight, or a weight read in place rows-first (on
+  // lavapipe, where it was measured).
   const quad =
-    SG > 1 &&
-    engine().adapter.isCPU &&
-    TM === 4 * SG &&
-    wt.m === 1 &&
-    [wt.offset, wt.tap, wt.chan].every((x) => x % 4 === 0);
+    SG > 1 && wideGatherTile() && TM === 4 * SG && wt.m === 1 && [wt.offset, wt.tap, wt.chan].every((x) => x % 4 === 0);
   if (quad && convTiles.quadWeights) constants.QUAD_WEIGHTS = true;
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
