@@ -211,11 +211,6 @@ registerTunedKernels(
   ].map((name) => SHADERS[name]!),
 );
 
-/** Whether the subgroup gather takes its wide tile and vec4 weights (convTiles): on lavapipe, where they were measured. */
-function wideGatherTile(): boolean {
-  return engine().adapter.slug === 'lavapipe';
-}
-
 /**
  * Whether a version uses workgroup tiles, its channel tile for a pass with `channels` output rows, whether the
  * tiles are read as vec4s, and how many subgroup lanes split the shared loads (1: none). 'tiled-128' (128 channels,
@@ -226,14 +221,15 @@ function convTile(
   v: ConvVersion,
   channels: number,
   pass: 'gather' | 'wgrad',
-): { tiled: boolean; TM: number; vec4: boolean; SG: number } {
+): { tiled: boolean; TM: number; vec4: boolean; SG: number; wide: boolean } {
   const vec4 = pass === 'gather' && v.endsWith('-vec4');
   const SG = v === 'register-sg' ? laneGroup() : 1;
-  // (the subgroup gather's wide tile was measured on lavapipe only, with 8-lane subgroups: elsewhere — a GPU, or
-  // SwiftShader's 4-lane subgroups, where a lane's share of 32 weights would be 8 loads — it keeps the plain tile)
-  const wide = SG > 1 && wideGatherTile();
+  // The subgroup gather's wide tile and vec4 weights were measured on lavapipe only, with 8-lane subgroups: elsewhere
+  // (a GPU, or SwiftShader's 4-lane subgroups, where a lane's share of 32 weights would be 8 loads) it keeps the plain
+  // tile.
+  const wide = pass === 'gather' && SG > 1 && engine().adapter.slug === 'lavapipe';
   const registerTM = pass === 'wgrad' ? convTiles.wgradTM : wide ? convTiles.gatherSgTM : convTiles.gatherTM;
-  const tile = (tiled: boolean, TM: number) => ({ tiled, TM, vec4, SG });
+  const tile = (tiled: boolean, TM: number) => ({ tiled, TM, vec4, SG, wide: wide && !tiled });
   switch (v) {
     case 'tiled-128':
     case 'tiled-128-vec4':
@@ -609,10 +605,10 @@ function gatherConvWith(
   const maxPixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
-  const { tiled, TM, vec4, SG } = convTile(version, outC, 'gather');
+  const { tiled, TM, vec4, SG, wide } = convTile(version, outC, 'gather');
   const TN = tiled
     ? 1
-    : SG > 1 && wideGatherTile() && TM === convTiles.gatherSgTM && TM > convTiles.gatherTM
+    : wide && TM === convTiles.gatherSgTM && TM > convTiles.gatherTM
       ? convTiles.gatherSgTN // the wide tile: exactly this many pixels (see convTiles)
       : laneTile(convTiles.gatherTN, TM, maxPixels);
   if (layout && tiled) throw new Error(`gatherConvWith: a strided layout needs a register kernel, not ${version}`);
@@ -639,8 +635,7 @@ function gatherConvWith(
   // The subgroup kernel reads its weights 4 at a time where each lane's share of a step is 4 consecutive ones
   // (TM = 4·SG, rows adjacent) at a multiple of 4: the packed weight, or a weight read in place rows-first (on
   // lavapipe, where it was measured).
-  const quad =
-    SG > 1 && wideGatherTile() && TM === 4 * SG && wt.m === 1 && [wt.offset, wt.tap, wt.chan].every((x) => x % 4 === 0);
+  const quad = wide && TM === 4 * SG && wt.m === 1 && [wt.offset, wt.tap, wt.chan].every((x) => x % 4 === 0);
   if (quad && convTiles.quadWeights) constants.QUAD_WEIGHTS = true;
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
