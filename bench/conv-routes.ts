@@ -45,6 +45,17 @@ interface Decision {
   fixedPasses?: [ModelLayer, ConvPass][];
 }
 
+/** The given passes of every DCGAN layer at `batch`. */
+const dcganPasses = (batch: number, passes: readonly ConvPass[]): [ModelLayer, ConvPass][] =>
+  [...generatorLayers(batch), ...discriminatorLayers(batch)].flatMap((l) =>
+    passes.map((p): [ModelLayer, ConvPass] => [l, p]),
+  );
+
+/** The forward and input-gradient passes of VGG16's layers at 128 px (style transfer, batch 1). */
+const vggPasses: [ModelLayer, ConvPass][] = vggLayers(128).flatMap((l) =>
+  (['forward', 'gradInput'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
+);
+
 /** The subgroup gather's tile as set in src/tensor/conv.ts, to restore after forcing another. */
 const SG_TILE = { TM: convTiles.gatherSgTM, TN: convTiles.gatherSgTN };
 
@@ -55,7 +66,7 @@ const DECISIONS: Decision[] = [
     routes: ['split', 'gather'],
     force: (r) => setWgradRoute((r ?? 'auto') as 'auto' | 'split' | 'gather'),
     marker: (k) => k.shader.startsWith('conv2d_implicit_gemm'),
-    passes: (batch) => [...generatorLayers(batch), ...discriminatorLayers(batch)].map((l) => [l, 'gradWeight']),
+    passes: (batch) => dcganPasses(batch, ['gradWeight']),
   },
   {
     id: 'transposed',
@@ -81,13 +92,8 @@ const DECISIONS: Decision[] = [
       convTiles.gatherSgTN = TN!;
     },
     marker: (k) => k.shader === 'conv2d_implicit_gemm_sg' && k.subs?.TM === String(SG_TILE.TM),
-    passes: (batch) =>
-      [...generatorLayers(batch), ...discriminatorLayers(batch)].flatMap((l) =>
-        (['forward', 'gradInput', 'gradWeight'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
-      ),
-    fixedPasses: vggLayers(128).flatMap((l) =>
-      (['forward', 'gradInput'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
-    ),
+    passes: (batch) => dcganPasses(batch, ['forward', 'gradInput', 'gradWeight']),
+    fixedPasses: vggPasses,
   },
   {
     id: 'quad',
@@ -97,13 +103,8 @@ const DECISIONS: Decision[] = [
       convTiles.quadWeights = r !== 'float';
     },
     marker: (k) => k.constants?.QUAD_WEIGHTS === true,
-    passes: (batch) =>
-      [...generatorLayers(batch), ...discriminatorLayers(batch)].flatMap((l) =>
-        (['forward', 'gradInput'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
-      ),
-    fixedPasses: vggLayers(128).flatMap((l) =>
-      (['forward', 'gradInput'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
-    ),
+    passes: (batch) => dcganPasses(batch, ['forward', 'gradInput']),
+    fixedPasses: vggPasses,
   },
 ];
 

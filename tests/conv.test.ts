@@ -106,6 +106,7 @@ describe('every register-tile size gives the same result', () => {
     wgradTM: TM,
     wgradTC: TC,
   });
+  const tiny = { lavapipeFlopsPerDispatch: 3e4, flopsPerDispatch: 3e4, gpuFlopsPerDispatch: 3e4 };
   const variants = [
     tile(16, 8, 8),
     tile(4, 2, 2),
@@ -115,8 +116,8 @@ describe('every register-tile size gives the same result', () => {
     { ...tile(32, 4, 12), quadWeights: false }, // the subgroup kernel's weights one float at a time
     // Tiny dispatch budget: every grid is split into many launches along both of its split dimensions (with the
     // 32-channel tile too: vec4 weights from an m-block offset).
-    { ...tile(4, 8, 8), lavapipeFlopsPerDispatch: 3e4, flopsPerDispatch: 3e4, gpuFlopsPerDispatch: 3e4 },
-    { ...tile(32, 4, 8), lavapipeFlopsPerDispatch: 3e4, flopsPerDispatch: 3e4, gpuFlopsPerDispatch: 3e4 },
+    { ...tile(4, 8, 8), ...tiny },
+    { ...tile(32, 4, 8), ...tiny },
   ];
   // Each size with the weight gradient split-K and as a gather (whose grid the tiny budget splits too).
   for (const v of variants)
