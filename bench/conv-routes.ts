@@ -7,9 +7,10 @@
  *   channel: as a matrix product and conv_col2im.wgsl) or as a 1×1 conv and conv_col2im_planes.wgsl
  *   (transposedGatherViaCols), on the DCGAN layers where it is a gather (G2, G3, G4 forward; every D layer's input
  *   gradient: G1's forward, of a 1×1 input, is a matrix product);
- * - the subgroup gather's register tile (conv2d_implicit_gemm_sg.wgsl): 16 output channels × 10 pixels per
- *   invocation, or 32 × 4 (convTiles.gatherSgTM, gatherSgTN; with vec4 weights where the next rule takes them, as
- *   the engine runs it), on every DCGAN pass and on the forward and input
+ * - the subgroup gather's register tile (conv2d_implicit_gemm_sg.wgsl) where the wide one applies (lavapipe, ≥ 32
+ *   output channels): 'plain', 16 output channels × up to 10 pixels per invocation (laneTile's pick), or 'wide',
+ *   32 × 4 (convTiles.gatherSgTM, gatherSgTN; with vec4 weights where the next rule takes them, as the engine runs
+ *   it); the rule, wideTileWins, is a cost model of loads and idle slots; on every DCGAN pass and on the forward and input
  *   gradient of VGG16's layers at 128 px (style transfer, batch 1), the passes that run the gather;
  * - the subgroup gather's weights, where its tile is 32 channels: loaded a float at a time, or 4 at a time as vec4s
  *   (convTiles.quadWeights), on the DCGAN forward and input-gradient passes and the VGG ones (the weight gradient as a
@@ -24,7 +25,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { initEngine, engine } from '../src/tensor/index.ts';
-import { convTiles, convVersion, setWgradRoute, setTransposedRoute } from '../src/tensor/conv.ts';
+import { convTiles, convVersion, setWgradRoute, setTransposedRoute, setWideTileRoute } from '../src/tensor/conv.ts';
 import type { Kernel } from '../src/tensor/engine.ts';
 import { passRunner } from './conv-layers.ts';
 import { generatorLayers, discriminatorLayers, vggLayers, type ModelLayer } from './shapes.ts';
@@ -56,9 +57,6 @@ const vggPasses: [ModelLayer, ConvPass][] = vggLayers(128).flatMap((l) =>
   (['forward', 'gradInput'] as const).map((p): [ModelLayer, ConvPass] => [l, p]),
 );
 
-/** The subgroup gather's tile as set in src/tensor/conv.ts, to restore after forcing another. */
-const SG_TILE = { TM: convTiles.gatherSgTM, TN: convTiles.gatherSgTN };
-
 const DECISIONS: Decision[] = [
   {
     id: 'wgrad',
@@ -84,14 +82,10 @@ const DECISIONS: Decision[] = [
   {
     id: 'tile',
     title:
-      "The subgroup gather's register tile: 16 output channels × 10 pixels or 32 × 4 per invocation (with its vec4 weights where they apply: the rule below)",
-    routes: ['16x10', '32x4'],
-    force: (r) => {
-      const [TM, TN] = r ? r.split('x').map(Number) : [SG_TILE.TM, SG_TILE.TN];
-      convTiles.gatherSgTM = TM!;
-      convTiles.gatherSgTN = TN!;
-    },
-    marker: (k) => k.shader === 'conv2d_implicit_gemm_sg' && k.subs?.TM === String(SG_TILE.TM),
+      "The subgroup gather's register tile: 16 output channels × up to 10 pixels (laneTile's pick) or 32 × 4 per invocation (with its vec4 weights where they apply: the rule below); the rule is wideTileWins's cost model",
+    routes: ['plain', 'wide'],
+    force: (r) => setWideTileRoute((r ?? 'auto') as 'auto' | 'wide' | 'plain'),
+    marker: (k) => k.shader === 'conv2d_implicit_gemm_sg' && k.subs?.TM === String(convTiles.gatherSgTM),
     passes: (batch) => dcganPasses(batch, ['forward', 'gradInput', 'gradWeight']),
     fixedPasses: vggPasses,
   },
@@ -101,6 +95,8 @@ const DECISIONS: Decision[] = [
     routes: ['float', 'vec4'],
     force: (r) => {
       convTiles.quadWeights = r !== 'float';
+      // both ways on the 32-channel tile (by itself the tile rule may take the plain one without vec4 weights)
+      setWideTileRoute(r === null ? 'auto' : 'wide');
     },
     marker: (k) => k.constants?.QUAD_WEIGHTS === true,
     passes: (batch) => dcganPasses(batch, ['forward', 'gradInput']),

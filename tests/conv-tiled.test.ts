@@ -5,7 +5,7 @@
  * kernels actually ran is read from the engine's launch hook (engine().onLaunch), so a forced version that did not
  * reach the launches fails here; nothing assumes the adapter is a CPU one.
  */
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach, onTestFinished } from 'vitest';
 import { Tensor, tidy, engine } from '../src/tensor/index.ts';
 import {
   conv2d,
@@ -16,6 +16,7 @@ import {
   setConvVersion,
   CONV_VERSIONS,
   type ConvVersion,
+  setWideTileRoute,
 } from '../src/tensor/conv.ts';
 import { useEngine, randomArray, expectClose, size } from './helpers.ts';
 import {
@@ -269,6 +270,10 @@ describe('each forced version runs its own kernels and tiles; every version agre
       const seed = 100 + 10 * i;
       const ref = referenceOf(l, seed);
       const register = await runVersion('register', l, seed);
+      // register-sg with its 32-channel tile wherever it applies (on lavapipe), whatever the cost model would pick
+      // for these small layers (tests/conv.test.ts tests that choice)
+      setWideTileRoute('wide');
+      onTestFinished(() => setWideTileRoute('auto'));
       for (const v of CONV_VERSIONS) {
         const r = v === 'register' ? register : await runVersion(v, l, seed);
         expect(r.kernels, v).toEqual(expectedKernels(v, l));

@@ -12,6 +12,7 @@ import {
   setConvVersion,
   setWgradRoute,
   setTransposedRoute,
+  setWideTileRoute,
   transposedWork,
   defaultConvVersion,
   type ConvGeometry,
@@ -199,6 +200,31 @@ describe('the weight gradient as a gather (images and channels trade roles)', ()
       convTiles.wgradImages = images;
     }
   });
+  it('images per launch: the whole batch where its G and P data fit in wgradChunkBytes, else the largest power of two that does', async () => {
+    // conv 6 → 10 channels, 9 × 9 → 4 × 4 at batch 8: G (the input) 6·81 floats an image, P (dY) 10·16: 2584 bytes
+    const perImage = 4 * (6 * 81 + 10 * 16);
+    const bytes = convTiles.wgradChunkBytes;
+    try {
+      for (const [budget, launches] of [
+        [8 * perImage, 1],
+        [8 * perImage - 1, 2], // 4 images a launch
+        [3 * perImage, 4], // 2
+        [perImage - 1, 8], // at least one image
+      ]) {
+        convTiles.wgradChunkBytes = budget!;
+        const labels = await asGather(
+          () => checkLayer('conv', [8, 6, 9, 9], [10, 6, 4, 4], true, { stride: 2, padding: 1 }, [8, 10, 4, 4]),
+          'register',
+        );
+        // the chunks after the first add in
+        expect(labels.filter((l) => l === 'conv2d_implicit_gemm ACCUMULATE').length, `${budget} bytes`).toBe(
+          launches! - 1,
+        );
+      }
+    } finally {
+      convTiles.wgradChunkBytes = bytes;
+    }
+  });
   it('is taken by the subgroup kernels on a CPU adapter for ≥ 256 im2col columns, 8 rows, 8 images, ≤ 16 × 16 maps, else split-K', async () => {
     const wgradKernels = async (x: Shape4, w: Shape4, opts: { stride: number; padding: number }) => {
       const labels: string[] = [];
@@ -230,6 +256,58 @@ describe('the weight gradient as a gather (images and channels trade roles)', ()
     expect([...(await wgradKernels([8, 1, 28, 28], [64, 1, 4, 4], D))]).toEqual(splitK);
     expect([...(await wgradKernels([8, 256, 3, 3], [1, 256, 3, 3], { stride: 1, padding: 0 }))]).toEqual(splitK);
     expect([...(await wgradKernels([8, 16, 40, 40], [16, 16, 4, 4], D))]).toEqual(splitK);
+  });
+});
+
+describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs less than 16 × laneTile's pick", () => {
+  /** The tiles (TM × TN, " vec4" with vec4 weights) of the subgroup gather launches of `run`. */
+  const tilesOf = (run: (x: (s: Shape4) => Tensor) => Tensor): string[] => {
+    const tiles = new Set<string>();
+    tidy(() => {
+      const x = (s: Shape4) => Tensor.fromArray(Float32Array.from(randomArray(size(s), 1)), s);
+      engine().onLaunch = (k) => {
+        if (k.shader === 'conv2d_implicit_gemm_sg')
+          tiles.add(`${k.subs!.TM}x${k.subs!.TN}${k.constants?.QUAD_WEIGHTS ? ' vec4' : ''}`);
+      };
+      try {
+        run(x);
+      } finally {
+        engine().onLaunch = null;
+      }
+      return [];
+    });
+    return [...tiles];
+  };
+  // G3's weight gradient as a gather at batch 16: 64 channels × 9 taps = 576 pixels, which 256-pixel workgroups
+  // fill to 75%; D2's: 1024 pixels, whole workgroups; G3's forward: 128 → 64 channels with vec4 weights; a conv
+  // with 40 output channels: two 32-row tiles would waste 24 rows, three 16-row ones 8.
+  const g3Wgrad = (x: (s: Shape4) => Tensor) =>
+    conv2dWeightGrad(x([16, 64, 15, 15]), [3, 3], x([16, 128, 7, 7]), { stride: 2 });
+  const d2Wgrad = (x: (s: Shape4) => Tensor) =>
+    conv2dWeightGrad(x([16, 64, 14, 14]), [4, 4], x([16, 128, 7, 7]), { stride: 2, padding: 1 });
+  const g3Forward = (x: (s: Shape4) => Tensor) =>
+    convTranspose2d(x([16, 128, 7, 7]), x([128, 64, 3, 3]), null, { stride: 2 });
+  const forty = (x: (s: Shape4) => Tensor) => conv2d(x([2, 24, 9, 9]), x([40, 24, 3, 3]), null, { padding: 1 });
+  it('by the cost model on lavapipe (wideTileWins), forced either way by setWideTileRoute; never elsewhere', () => {
+    if (engine().adapter.slug !== 'lavapipe' || defaultConvVersion() !== 'register-sg') {
+      // elsewhere the subgroup gather (if any) keeps the plain tile
+      for (const run of [g3Wgrad, d2Wgrad, g3Forward, forty])
+        for (const t of tilesOf(run)) expect(t).toMatch(/^(16|8|4|2|1)x\d+$/);
+      return;
+    }
+    expect(tilesOf(g3Wgrad)).toEqual(['16x9']);
+    expect(tilesOf(d2Wgrad)).toEqual(['32x4']);
+    expect(tilesOf(g3Forward)).toEqual(['32x4 vec4']);
+    expect(tilesOf(forty)).toEqual(['16x3']);
+    try {
+      setWideTileRoute('wide');
+      expect(tilesOf(g3Wgrad)).toEqual(['32x4']);
+      expect(tilesOf(forty)).toEqual(['32x4 vec4']);
+      setWideTileRoute('plain');
+      expect(tilesOf(g3Forward)).toEqual(['16x8']); // 1024 pixels a phase
+    } finally {
+      setWideTileRoute('auto');
+    }
   });
 });
 

@@ -324,7 +324,9 @@ const TILED_WGRAD_WORKGROUPS = 1024;
  * VGG layers (bench/results/conv-routes.md). Bigger tiles fall off a cliff on lavapipe (32 × 5 and 64 × 2 ran several
  * times slower: LLVM stops unrolling the step), and smaller TN with TM = 32 ran slower too (32 × 3 and 32 × 2 against
  * 32 × 4 on D2's passes at batch 16, where 32 × 4 fills only 77% of its pixel slots: a scratch run), so a pass whose
- * subgroup tile is 32 channels wide runs exactly gatherSgTN pixels per invocation, not laneTile's pick.
+ * subgroup tile is 32 channels wide runs exactly gatherSgTN pixels per invocation, not laneTile's pick; and a pass
+ * takes that wide tile only where wideTileWins's cost model says it costs less than the plain one.
+ * wgradImages: null (wgradChunkImages picks by wgradChunkBytes) or a fixed count (tests).
  */
 export const convTiles = {
   gatherTM: 16,
@@ -334,7 +336,8 @@ export const convTiles = {
   quadWeights: true,
   wgradTM: 16,
   wgradTC: 12,
-  wgradImages: 32,
+  wgradImages: null as number | null,
+  wgradChunkBytes: 3 * 2 ** 20,
   col2imPlaneGroups: 65535,
   lavapipeFlopsPerDispatch: 1e9,
   flopsPerDispatch: 2e8,
@@ -373,6 +376,49 @@ function laneTileCost(maxTile: number, TM: number, items: number, lanes: number)
     }
   }
   return { tile: best, cost: bestCost };
+}
+
+/**
+ * What one lane-by-lane load costs on lavapipe, in multiply-adds of the subgroup gather's step: fitted to A/Bs of
+ * its two tiles at batch 256 (a scratch run, GPU time): G3's weight gradient as a gather (576 pixels: 32 × 4 fills
+ * 75% of its slots; 16 × 9 ran 1.19–1.27× faster), G2's (1152: 16 × 9 1.04–1.05×), D2's and D3's (1024 and 2048:
+ * 32 × 4 1.06× and 1.10×), G3's forward (vec4 weights: 32 × 4 1.22×). 8 predicts each of these winners and
+ * roughly their margins.
+ */
+const LANE_LOAD_FMAS = 8;
+
+/**
+ * Whether the subgroup gather's wide tile (32 channels × 4 pixels, convTiles.gatherSgTM/TN) costs less than the
+ * plain one (16 × laneTile's pick) for `channels` output channels over `pixels` pixels (the largest phase's).
+ * Per channel step a lane makes TN src loads and TM / SG weight loads (a quarter of that with vec4 weights) for
+ * TM·TN multiply-adds; the cost per useful multiply-add divides by the share of pixel slots and channel rows
+ * that hold work. The wide tile loads less per multiply-add, but its 256-pixel workgroups can leave a quarter of
+ * their slots idle (G3's weight gradient as a gather: 576 pixels), and without vec4 weights (the weight gradient as a
+ * gather reads its weights a map apart) its edge is small.
+ */
+function wideTileWins(
+  wide: { TM: number; TN: number },
+  plain: { TM: number; TN: number },
+  SG: number,
+  quad: boolean,
+  channels: number,
+  pixels: number,
+): boolean {
+  const cost = ({ TM, TN }: { TM: number; TN: number }, weightLoads: number) => {
+    const pixelFill = pixels / (Math.ceil(pixels / (64 * TN)) * 64 * TN);
+    const rowFill = channels / (Math.ceil(channels / TM) * TM);
+    return (TM * TN + LANE_LOAD_FMAS * (TN + weightLoads)) / (TM * TN * pixelFill * rowFill);
+  };
+  return cost(wide, wide.TM / SG / (quad ? 4 : 1)) <= cost(plain, plain.TM / SG);
+}
+
+/** Which tile the subgroup gather takes where the wide one applies: 'auto' (wideTileWins decides) or always one. */
+export type WideTileRoute = 'auto' | 'wide' | 'plain';
+let wideTileRoute: WideTileRoute = 'auto';
+
+/** Forces the subgroup gather's tile where the wide one applies (benchmarks, tests); 'auto' restores the rule. */
+export function setWideTileRoute(route: WideTileRoute): void {
+  wideTileRoute = route;
 }
 
 /**
@@ -605,12 +651,27 @@ function gatherConvWith(
   const maxPixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
   // A workgroup covers TM channels × 64·TN pixels: register kernel, TM × TN per invocation of 64;
   // tiled kernel, TM × 64 staged through workgroup memory.
-  const { tiled, TM, vec4, SG, wide } = convTile(version, outC, 'gather');
-  const TN = tiled
-    ? 1
-    : wide && TM === convTiles.gatherSgTM && TM > convTiles.gatherTM
-      ? convTiles.gatherSgTN // the wide tile: exactly this many pixels (see convTiles)
-      : laneTile(convTiles.gatherTN, TM, maxPixels);
+  const tile = convTile(version, outC, 'gather');
+  const { tiled, vec4, SG, wide } = tile;
+  // The subgroup kernel reads its weights 4 at a time where each lane's share of a step is 4 consecutive ones
+  // (TM = 4·SG, rows adjacent) at a multiple of 4: the packed weight, or a weight read in place rows-first (on
+  // lavapipe, where it was measured).
+  const w4 = layout?.weight;
+  const rowsAdjacent = !w4 || (w4.m === 1 && [w4.offset, w4.tap, w4.chan].every((x) => x % 4 === 0));
+  const quadAt = (TM: number) => wide && TM === 4 * SG && rowsAdjacent;
+  let TM = tile.TM;
+  let TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
+  if (wide && TM === convTiles.gatherSgTM && TM > convTiles.gatherTM) {
+    // The wide tile (exactly gatherSgTN pixels, see convTiles), unless the plain one costs less here (wideTileWins).
+    const plain = { TM: channelTile(convTiles.gatherTM, outC), TN: 0 };
+    plain.TN = laneTile(convTiles.gatherTN, plain.TM, maxPixels);
+    const wideTile = { TM, TN: convTiles.gatherSgTN };
+    const takeWide =
+      wideTileRoute === 'auto'
+        ? wideTileWins(wideTile, plain, SG, quadAt(TM) && convTiles.quadWeights, outC, maxPixels)
+        : wideTileRoute === 'wide';
+    ({ TM, TN } = takeWide ? wideTile : plain);
+  }
   if (layout && tiled) throw new Error(`gatherConvWith: a strided layout needs a register kernel, not ${version}`);
   const constants: Record<string, boolean> = { TRANSPOSED: transposed };
   if (layout?.accumulate) constants.ACCUMULATE = true;
@@ -632,11 +693,7 @@ function gatherConvWith(
   const s = layout?.src ?? { offset: 0, batch: srcC * srcH * srcW, chan: srcH * srcW };
   const wt = layout?.weight ?? { offset: 0, tap: srcC * mPad, chan: mPad, m: 1, last: mPad - 1 };
   const o = layout?.out ?? { batch: outC * outH * outW, chan: outH * outW };
-  // The subgroup kernel reads its weights 4 at a time where each lane's share of a step is 4 consecutive ones
-  // (TM = 4·SG, rows adjacent) at a multiple of 4: the packed weight, or a weight read in place rows-first (on
-  // lavapipe, where it was measured).
-  const quad = wide && TM === 4 * SG && wt.m === 1 && [wt.offset, wt.tap, wt.chan].every((x) => x % 4 === 0);
-  if (quad && convTiles.quadWeights) constants.QUAD_WEIGHTS = true;
+  if (quadAt(TM) && convTiles.quadWeights) constants.QUAD_WEIGHTS = true;
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
   for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops, tiled)) {
@@ -900,7 +957,7 @@ function wgradAsGather(geo: ConvGeometry, pC: number, gC: number, version: ConvV
  * is a conv whose batch is G's channels c, whose input channels are the images n, whose kernel taps are P's pixels
  * (oh, ow) with dilation s, and whose output, kh × kw pixels per (c, m), is dW: stride and dilation trade places.
  * The gather reads G and P where they lie and writes dW in its own layout (GatherLayout), so nothing is copied or
- * packed. The images go in chunks of convTiles.wgradImages, each launch adding its sum into dW (ACCUMULATE), so
+ * packed. The images go in chunks (wgradChunkImages), each launch adding its sum into dW (ACCUMULATE), so
  * that one launch reads a few images' data at a time, in a fixed order. With `into`, the first chunk adds into it
  * too and `into` is returned: into + dW when one chunk covers the batch, rounded once as a separate add would; with
  * several, ((into + dW₁) + dW₂) + …, each add rounded.
@@ -911,8 +968,9 @@ const weightGradAsGather: WeightGradRoute = (geo, P, G, version, into = null) =>
   const gHW = geo.H * geo.W;
   const pHW = geo.Ho * geo.Wo;
   const out = into ?? Tensor.empty([pC, gC, geo.kh, geo.kw]);
-  for (let n0 = 0; n0 < geo.N; n0 += convTiles.wgradImages) {
-    const images = Math.min(convTiles.wgradImages, geo.N - n0);
+  const chunk = wgradChunkImages(geo.N, 4 * (gC * gHW + pC * pHW));
+  for (let n0 = 0; n0 < geo.N; n0 += chunk) {
+    const images = Math.min(chunk, geo.N - n0);
     const swapped: ConvGeometry = {
       N: gC,
       Cin: images,
@@ -937,6 +995,21 @@ const weightGradAsGather: WeightGradRoute = (geo, P, G, version, into = null) =>
   }
   return out;
 };
+
+/**
+ * Images per launch of weightGradAsGather: convTiles.wgradImages if set, else the largest power of two whose G and P
+ * data (`bytesPerImage` each) fit in convTiles.wgradChunkBytes, at least 1, at most the batch. A fixed 32 images ran
+ * G1's weight gradient at batch 256 (9.6 KB an image) in 8 launches of 16 multiply-adds per tap and lane: all 256
+ * in one ran 2.4× faster; G2's and D3's (34 KB) ran 1.1× faster in chunks of 64; G3's and D2's (75–83 KB) ran best
+ * at 32 (chunks of 64: 1.02–1.09× slower, 128: 1.14×). A scratch A/B on lavapipe, GPU time.
+ */
+function wgradChunkImages(batch: number, bytesPerImage: number): number {
+  if (convTiles.wgradImages !== null) return convTiles.wgradImages;
+  if (batch * bytesPerImage <= convTiles.wgradChunkBytes) return batch;
+  let images = 1;
+  while (images * 2 < batch && images * 2 * bytesPerImage <= convTiles.wgradChunkBytes) images *= 2;
+  return images;
+}
 
 /** A way to compute weightGrad with a given kernel version: [pC, gC, kh, kw], or added into `into`. */
 type WeightGradRoute = (geo: ConvGeometry, P: Tensor, G: Tensor, version: ConvVersion, into?: Tensor | null) => Tensor;
