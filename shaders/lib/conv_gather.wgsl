@@ -162,10 +162,23 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
           cOff += 2u * u.srcChan;
         }
       }
-      // One channel per step: every channel of the plain kernel, the last of an odd count when PAIRED.
+      // One channel per step: every channel of the plain kernel, the last of an odd count when PAIRED (and so
+      // every step of a 1-channel layer: D1's forward, G4's input gradient; with vec4 weights as above).
       for (; c < u.srcC; c++) {
         var xa: array<f32, TN>;
         for (var t = 0u; t < TN; t++) { xa[t] = src[off[t] + cOff] * mask[t]; }
+        if (QUAD_WEIGHTS) {
+          let qa = weightQuad((wIdx + m0) / 4u + lane);
+          for (var l = 0u; l < SG; l++) {
+            let wa = shareQuad(qa, l);
+            for (var j = 0u; j < 4u; j++) {
+              for (var t = 0u; t < TN; t++) { acc[4u * l + j][t] = fma(wa[j], xa[t], acc[4u * l + j][t]); }
+            }
+          }
+          wIdx += u.wChan;
+          cOff += u.srcChan;
+          continue;
+        }
         for (var g = 0u; g < TM; g += SG) {
           let wla = wp[wIdx + min(m0 + min(g + lane, TM - 1u), u.wMLast) * u.wM];
           for (var k = 0u; k < GROUP; k++) {
