@@ -10,8 +10,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Timing
@@ -206,11 +204,6 @@ export interface InterleaveHooks {
   beforeSamples?: () => void | Promise<void>;
   /** Runs once right after the last timed round. */
   afterSamples?: () => void | Promise<void>;
-  /**
-   * Before every run of a side (first, warm-up and timed), outside the timed window: bench/suite.ts collects the
-   * garbage the sides made (collectGarbage), so that no side's time pays for another side's garbage.
-   */
-  beforeRun?: () => void | Promise<void>;
   /** After every run of a side, with its duration (progress output for slow steps). */
   onRun?: (side: string, phase: 'first' | 'warmup' | 'sample', ms: number) => void;
   /** The clock (tests pass a fake one). */
@@ -218,27 +211,6 @@ export interface InterleaveHooks {
 }
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-
-let fullGc: (() => void) | undefined;
-/**
- * A full garbage collection of the JavaScript heap (V8's `gc`, exposed at run time if node was not started with
- * --expose-gc). Why the benchmark calls it before every run of a side: in an interleaved run the sides' garbage
- * (tfjs's above all: tensors, typed arrays, mapped read-back buffers) made V8 start a full collection every few
- * hundred milliseconds, with incremental marking steps of up to 16 ms on the main thread — where the waiting side
- * notices that its GPU work is done. A 10 ms conv pass of ours ran 11 ms alone and 27–29 ms (median) between
- * tfjs's runs (G4's input gradient, lavapipe, `--trace-gc`: a Mark-Compact every ~300 ms).
- */
-export function collectGarbage(): void {
-  if (!fullGc) {
-    const exposed = (globalThis as { gc?: () => void }).gc;
-    if (exposed) fullGc = exposed;
-    else {
-      setFlagsFromString('--expose-gc');
-      fullGc = runInNewContext('gc') as () => void;
-    }
-  }
-  fullGc();
-}
 
 /**
  * Times the contenders of one workload side by side:
@@ -275,7 +247,6 @@ export async function interleave(
     });
   };
   const timed = async (i: number, phase: 'warmup' | 'sample'): Promise<number> => {
-    await hooks.beforeRun?.();
     await contenders[i]!.activate?.();
     const t0 = now();
     await steps[i]!();
@@ -294,7 +265,6 @@ export async function interleave(
     try {
       await c.activate?.();
       steps[i] = await c.prepare();
-      await hooks.beforeRun?.();
       const t0 = now();
       await steps[i]!();
       const first = now() - t0;

@@ -8,7 +8,6 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import {
-  collectGarbage,
   fmtGflops,
   fmtMs,
   gflops,
@@ -139,7 +138,6 @@ export async function runSuite(
           {
             beforeSamples: probe,
             afterSamples: probe,
-            beforeRun: collectGarbage,
             onRun: (side, phase, ms) => {
               if (ms >= 3000)
                 log(`  ${side} ${w.id}: ${phase === 'first' ? 'first run' : phase} ${(ms / 1000).toFixed(1)} s`);
@@ -266,7 +264,6 @@ export function procedureNote(backends: readonly string[]): string {
   return (
     `per workload, ${backends.join(', ')} prepared side by side; each side's first run (timed, reported apart) ` +
     'then warm-up runs in rounds, then timed rounds alternating the sides in this order; tfjs backends switched ' +
-    'with tf.setBackend and a full garbage collection before every run (both untimed); FMA ceiling measured right ' +
-    'before and right after the timed rounds'
+    'with tf.setBackend before every run (untimed); FMA ceiling measured right before and right after the timed rounds'
   );
 }

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  collectGarbage,
   convForwardFlops,
   convGradInputFlops,
   convGradWeightFlops,
@@ -308,47 +307,6 @@ describe('interleaved sampling', () => {
       'B2',
       'ceiling after',
     ]);
-  });
-
-  it('calls beforeRun before every run of a side (first, warm-up, timed), outside the timed window', async () => {
-    const f = fakeRun({ A: [100, 11, 12], B: [500, 21, 22] });
-    let collections = 0;
-    const r = await interleave(f.contenders, rules({ samples: 1, maxSamples: 1 }), {
-      ...f.hooks,
-      beforeRun: () => void (collections++, f.log.push('gc')),
-      // each collection moves the clock by 1000: inside a timed window it would show in the times
-      now: () => f.hooks.now() + 1000 * collections,
-    });
-    expect(f.steps().filter((e) => e !== 'ceiling before' && e !== 'ceiling after')).toEqual([
-      'prepare A',
-      'gc',
-      'A0',
-      'after first A',
-      'prepare B',
-      'gc',
-      'B0',
-      'after first B',
-      'gc',
-      'A1',
-      'gc',
-      'B1',
-      'gc',
-      'A2',
-      'gc',
-      'B2',
-    ]);
-    expect(r.sides.map((s) => [s.firstRunMs, s.warmupMs, s.timing?.samples])).toEqual([
-      [100, [11], [12]],
-      [500, [21], [22]],
-    ]);
-  });
-
-  it('collectGarbage runs a full collection of the heap', async () => {
-    let ref: WeakRef<object> | undefined;
-    (() => void (ref = new WeakRef({ big: new Array(10_000).fill(1) })))();
-    await new Promise((r) => setTimeout(r, 0)); // a WeakRef's target lives at least to the end of its job
-    collectGarbage();
-    expect(ref!.deref()).toBeUndefined();
   });
 
   it('reports every run with its phase and duration', async () => {
