@@ -25,6 +25,7 @@ import {
   renderCase,
   replaceBlock,
   ShaderConstants,
+  readShader,
   wrap,
   type CaseResult,
   type GuideResults,
@@ -134,7 +135,7 @@ describe('shader text', () => {
       expect(text).toMatch(new RegExp(`fn\\s+${f.entry ?? 'main'}\\s*\\(`));
     }
     // The matmul register tile is declared as ROWS × COLS; matmul_tiled's WG·PER is its TILE.
-    const mm = new ShaderConstants(readFileSync(join(ROOT, 'shaders', 'matmul.wgsl'), 'utf8'));
+    const mm = new ShaderConstants(readShader(ROOT, 'matmul')); // (its body is lib/matmul_register.wgsl)
     expect(mm.get('ROWS') * mm.get('COLS')).toBeGreaterThan(1);
     // matmul_tiled's TILE and PER are launch substitutions (64/4 or 128/8); WG·PER is TILE either way.
     for (const [TILE, PER] of [

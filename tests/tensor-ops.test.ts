@@ -800,6 +800,84 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled 
     }
   }, 300_000);
 
+  it('matmul_sg (A shared across a subgroup, B as vec4s where aligned): the same bits as matmul.wgsl', async () => {
+    const { launchMatmul, setMatmulVersion, matmulSubgroups, splitK } = await import('../src/tensor/matmul.ts');
+    // N > 112: workgroups 8 invocations wide, one subgroup a row on lavapipe. 132 columns: B rows 4-aligned (vec4
+    // B), the last block shifted back to column 116; 130: not aligned (B a float at a time); M = 70: the last block
+    // row shifted back to 62. B broadcast or per batch entry; transposes; accumulation; split-K.
+    const saved = { ...splitK };
+    splitK.minWorkgroups = () => 64;
+    splitK.minChunk = 16;
+    const expectSg = engine().adapter.slug === 'lavapipe' && engine().adapter.subgroupSize === 8;
+    try {
+      for (const [M, N, K, batch, bStride, transA, transB, accumulate, version, quad] of [
+        [70, 132, 33, 2, 0, false, false, false, 'register', true],
+        [70, 132, 33, 2, 1, false, false, true, 'register', true],
+        [64, 130, 20, 1, 1, false, false, false, 'register', false],
+        [70, 132, 33, 2, 1, true, false, false, 'register', true],
+        [70, 132, 33, 2, 1, false, true, false, 'register', false],
+        [16, 128, 200, 1, 1, true, false, true, 'register-splitk', true],
+      ] as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        boolean,
+        boolean,
+        boolean,
+        'register' | 'register-splitk',
+        boolean,
+      ][]) {
+        const A = Tensor.fromArray(Float32Array.from(randomArray(batch * M * K, M)));
+        const B = Tensor.fromArray(Float32Array.from(randomArray((bStride ? batch : 1) * K * N, N)));
+        const c0 = Float32Array.from(randomArray(batch * M * N, 7));
+        const outs: Float32Array[] = [];
+        const kernels: string[][] = [];
+        for (const shared of [false, true]) {
+          matmulSubgroups.enabled = shared;
+          setMatmulVersion(version);
+          const C = Tensor.fromArray(c0);
+          const seen: string[] = [];
+          engine().onLaunch = (k) => void seen.push(k.shader + (k.constants?.B_QUAD ? ' B_QUAD' : ''));
+          try {
+            launchMatmul({
+              A: A.buffer,
+              B: B.buffer,
+              C: C.buffer,
+              M,
+              N,
+              K,
+              batch,
+              aBatchStride: M * K,
+              bBatchStride: bStride ? K * N : 0,
+              cBatchStride: M * N,
+              transA,
+              transB,
+              accumulate,
+            });
+          } finally {
+            engine().onLaunch = null;
+          }
+          outs.push(await C.toArray());
+          kernels.push(seen.filter((l) => l.startsWith('matmul')));
+          C.dispose();
+        }
+        const label = `${M}x${N}x${K} batch ${batch} trans ${+transA}${+transB} acc ${+accumulate} ${version}`;
+        expect(kernels[0], label).toContain('matmul');
+        expect(kernels[1], label).toContain(expectSg ? `matmul_sg${quad ? ' B_QUAD' : ''}` : 'matmul');
+        expect(Array.from(outs[1]!), label).toEqual(Array.from(outs[0]!));
+        expect(outs[0]!.some((x) => x !== 0)).toBe(true);
+        A.dispose();
+        B.dispose();
+      }
+    } finally {
+      matmulSubgroups.enabled = true;
+      setMatmulVersion(null);
+      Object.assign(splitK, saved);
+    }
+  }, 300_000);
+
   it('split-K (register-splitk, tiled-splitk: partial products over k chunks, then their sum) matches float64', async () => {
     const { launchMatmul, setMatmulVersion, splitK } = await import('../src/tensor/matmul.ts');
     const saved = { ...splitK };

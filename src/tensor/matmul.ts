@@ -92,7 +92,7 @@ export function matmulVersion(): MatmulVersion | 'autotuned' {
   return forced ?? (tuningEnabled() ? 'autotuned' : defaultMatmulVersion());
 }
 
-registerTunedKernels([SHADERS.matmul!, SHADERS.matmul_tiled!, SHADERS.matmul_split_sum!]);
+registerTunedKernels([SHADERS.matmul!, SHADERS.matmul_sg!, SHADERS.matmul_tiled!, SHADERS.matmul_split_sum!]);
 
 function registerWorkgroup(M: number, N: number): [number, number] {
   const need = Math.ceil(N / 16);
@@ -131,7 +131,25 @@ export function splitCount(
  */
 export const splitK = { minWorkgroups: (): number => 128, minChunk: 256 };
 
-type TiledShader = 'matmul' | 'matmul_tiled' | 'matmul_tiled_vec4';
+type TiledShader = 'matmul' | 'matmul_sg' | 'matmul_tiled' | 'matmul_tiled_vec4';
+
+/**
+ * Whether the register kernel shares its A values across subgroups (matmul_sg.wgsl; `enabled` off: matmul.wgsl
+ * everywhere, for tests and A/Bs). Only on lavapipe, where it was measured (1024³: 93 → 51 ms in a scratch run),
+ * and only where a subgroup is exactly one row of the workgroup: the probed subgroup size (runs of consecutive
+ * invocations, src/tensor/gpu.ts probeSubgroupSize) equal to WG_X.
+ */
+export const matmulSubgroups = { enabled: true };
+
+function sharesRows(WG_X: number): boolean {
+  const { slug, subgroupSize } = engine().adapter;
+  return matmulSubgroups.enabled && slug === 'lavapipe' && subgroupSize === WG_X;
+}
+
+/** Whether every step's row of op(B) is 4-aligned in B (matmul_sg.wgsl reads it as 4 vec4s then: B_QUAD). */
+function quadB(m: MatmulArgs): boolean {
+  return !m.transB && m.N % 4 === 0 && m.bBatchStride % 4 === 0;
+}
 
 /** The kernel and grid of a v2, v3 or v4 launch. */
 function matmulGrid(m: MatmulArgs, version: MatmulVersion): [Kernel & { shader: TiledShader }, number, number] {
@@ -145,11 +163,15 @@ function matmulGrid(m: MatmulArgs, version: MatmulVersion): [Kernel & { shader: 
     return [kernel, Math.ceil(m.N / tile), Math.ceil(m.M / tile)];
   }
   const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
-  return [
-    { shader: 'matmul', constants: { ...flags, WG_X, WG_Y } },
-    Math.ceil(m.N / (16 * WG_X)),
-    Math.ceil(m.M / (8 * WG_Y)),
-  ];
+  const kernel: Kernel & { shader: TiledShader } = sharesRows(WG_X)
+    ? { shader: 'matmul_sg', constants: { ...flags, WG_X, WG_Y, ...(quadB(m) ? { B_QUAD: true } : {}) } }
+    : { shader: 'matmul', constants: { ...flags, WG_X, WG_Y } };
+  return [kernel, Math.ceil(m.N / (16 * WG_X)), Math.ceil(m.M / (8 * WG_Y))];
+}
+
+/** The buffers a v2, v3 or v4 launch binds: A, B, C (matmul_sg.wgsl binds B a second time, as vec4s). */
+function matmulBuffers(kernel: Kernel, A: GPUBuffer, B: GPUBuffer, C: GPUBuffer): GPUBuffer[] {
+  return kernel.shader === 'matmul_sg' ? [A, B, C, B] : [A, B, C];
 }
 
 /** The number of k chunks `version` runs this product in (1 for the unsplit versions). */
@@ -214,7 +236,7 @@ function launchMatmulWith(m: MatmulArgs, version: MatmulVersion): void {
   if (splits === 1) {
     engine().launch(kernel, {
       params: matmulParams(kernel.shader, m, 1, m.K),
-      buffers: [m.A, m.B, m.C],
+      buffers: matmulBuffers(kernel, m.A, m.B, m.C),
       workgroups: [gx, gy, m.batch],
     });
     return;
@@ -226,7 +248,7 @@ function launchMatmulWith(m: MatmulArgs, version: MatmulVersion): void {
   const partialKernel = { ...kernel, constants: { ...kernel.constants, ACCUMULATE: false } };
   e.launch(partialKernel, {
     params: matmulParams(kernel.shader, m, splits, kChunk),
-    buffers: [m.A, m.B, partials],
+    buffers: matmulBuffers(kernel, m.A, m.B, partials),
     workgroups: [gx, gy, m.batch * splits],
   });
   e.launch(
