@@ -7,8 +7,8 @@
  *   channel: as a matrix product and conv_col2im.wgsl) or as a 1×1 conv and conv_col2im_planes.wgsl
  *   (transposedGatherViaCols), on the DCGAN layers where it is a gather (G2, G3, G4 forward; every D layer's input
  *   gradient: G1's forward, of a 1×1 input, is a matrix product);
- * - the subgroup gather's register tile (conv2d_implicit_gemm_sg.wgsl) where the wide one applies (lavapipe, ≥ 32
- *   output channels): 'plain', 16 output channels × up to 10 pixels per invocation (laneTile's pick), or 'wide',
+ * - the subgroup gather's register tile (conv2d_implicit_gemm_sg.wgsl) where the wide one applies (lavapipe with
+ *   8-lane subgroups, more than 16 output channels): 'plain', 16 output channels × up to 10 pixels per invocation (laneTile's pick), or 'wide',
  *   32 × 4 (convTiles.gatherSgTM, gatherSgTN; with vec4 weights where the next rule takes them, as the engine runs
  *   it); the rule, wideTileWins, is a cost model of loads and idle slots; on every DCGAN pass and on the forward and input
  *   gradient of VGG16's layers at 128 px (style transfer, batch 1), the passes that run the gather;

@@ -50,6 +50,8 @@ import type { CaseResult, GuideResults, LaunchRecord, Shape4, VersionResult } fr
 interface MatmulSwitches {
   setMatmulVersion: (v: 'naive' | 'register' | 'register-splitk' | 'tiled' | 'tiled-splitk' | null) => void;
   splitK: { minWorkgroups: () => number; minChunk: number };
+  /** matmul_sg.wgsl on or off (where the engine has it). */
+  matmulSubgroups?: { enabled: boolean };
 }
 
 function filesUnder(dir: string): string[] {
@@ -78,6 +80,8 @@ async function matmulSwitches(root: string): Promise<MatmulSwitches> {
 
 interface Switches {
   matmul?: 'naive' | 'register' | 'tiled';
+  /** The register matmul's subgroup form (matmul_sg.wgsl, where the engine takes it); unset: the engine's rule. */
+  matmulSg?: boolean;
   /** Split-K by the GPU rule (≥ 128 workgroups, chunks ≥ splitK.minChunk) instead of the adapter's. */
   splitK?: boolean;
   conv?: 'register' | 'register-sg' | 'tiled';
@@ -247,11 +251,11 @@ export function cases(): CaseDef[] {
     const S = 768;
     const mk = (randn: Randn) => [randn([S, S]), randn([S, S])];
     const mm = ([a, b]: Tensor[]) => matmul(a!, b!);
-    const ver = (id: 'naive' | 'register' | 'tiled', label: string): VersionDef => ({
-      id,
+    const ver = (id: 'naive' | 'register' | 'tiled', label: string, matmulSg?: boolean): VersionDef => ({
+      id: matmulSg ? 'register-sg' : id,
       label,
       flops: 2 * S ** 3,
-      switches: { matmul: id },
+      switches: { matmul: id, ...(matmulSg === undefined ? {} : { matmulSg }) },
       prepare: forward(mk, mm),
     });
     out.push({
@@ -262,7 +266,8 @@ export function cases(): CaseDef[] {
       shape: { M: S, N: S, K: S, batch: 1 },
       versions: [
         ver('naive', 'v1 naive: one output per invocation'),
-        ver('register', 'v2 register tiles'),
+        ver('register', 'v2 register tiles', false),
+        ver('register', 'v2 register tiles, A shared across a subgroup, B as vec4s (matmul_sg, lavapipe)', true),
         ver('tiled', 'v3 workgroup-memory tiles'),
       ],
     });
@@ -660,6 +665,7 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
     // The split-K versions split by the GPU rule (≥ 128 workgroups, chunks ≥ splitK.minChunk) on every adapter.
     mm.setMatmulVersion(s.matmul && s.matmul !== 'naive' && s.splitK ? `${s.matmul}-splitk` : (s.matmul ?? null));
     Object.assign(mm.splitK, splitDefaults);
+    if (mm.matmulSubgroups) mm.matmulSubgroups.enabled = s.matmulSg ?? true;
   };
 
   let recording:

@@ -1103,7 +1103,7 @@ export const FAMILIES: FamilyDef[] = [
   {
     page: '03-matmul.md',
     family: 'matmul',
-    shaders: ['matmul_naive', 'matmul', 'matmul_tiled', 'matmul_split_sum'],
+    shaders: ['matmul_naive', 'matmul', 'matmul_sg', 'matmul_tiled', 'matmul_split_sum'],
     references: ['elementwise'],
     tests: ['tests/tensor-ops.test.ts'],
     cases: ['matmul-square', 'matmul-splitk'],

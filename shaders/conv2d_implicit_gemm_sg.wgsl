@@ -11,10 +11,10 @@
 //   device has the `subgroups` feature and one fixed subgroup size (src/tensor/conv.ts); SG is that size.
 //   It also takes two src channels per step of its channel loop (PAIRED in lib/conv_gather.wgsl): the same sums in
 //   the same order, with half the writes of the accumulators, which lavapipe keeps in memory.
-//   Its tile is wider and shorter than the plain kernel's (the host gives it up to TM = 32 channels × TN = 4 pixels,
-//   convTiles.gatherSgTM/gatherSgTN): a step then makes TN + TM / SG loads lane by lane, 8 per 128 FMAs at 32 × 4
-//   against 12 per 160 at 16 × 10 (on lavapipe; elsewhere the plain tile). 32 × 5 and 64 × 2 ran several
-//   times slower in this kernel (its step no longer unrolled).
+//   Its tile can be wider and shorter than the plain kernel's (on lavapipe the host gives it TM = 32 channels × TN = 4
+//   pixels, convTiles.gatherSgTM/gatherSgTN, where its cost model wideTileWins says so): a step then makes TN + TM / SG
+//   loads lane by lane, 8 per 128 FMAs at 32 × 4 against 12 per 160 at 16 × 10 (elsewhere the plain tile). 32 × 5
+//   and 64 × 2 ran several times slower in this kernel (its step no longer unrolled).
 //   At TM = 4·SG on lavapipe, with weights whose rows lie side by side (packed, or the 1×1 conv route's read in
 //   place when its row count is a multiple of 4), lane l loads weights 4l … 4l + 3 as one vec4 (QUAD_WEIGHTS): one
 //   lane-by-lane load in place of four, since lavapipe pays per lane once for a vec4 as for a float.

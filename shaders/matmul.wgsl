@@ -41,10 +41,7 @@
 // Each invocation loads its own 8 + 16 values per step of k.
 fn laneA(ak: u32, step: u32, lane: u32) -> f32 { return 0.0; }
 fn rowA(aL: f32, ak: u32, step: u32, r: u32) -> f32 { return A[ak + r * step]; }
-fn columnsB(bk: u32, step: u32, q: u32) -> vec4<f32> {
-  let c = 4u * q;
-  return vec4<f32>(B[bk + c * step], B[bk + (c + 1u) * step], B[bk + (c + 2u) * step], B[bk + (c + 3u) * step]);
-}
+fn columnsB(bk: u32, step: u32, q: u32) -> vec4<f32> { return columnsBScalar(bk, step, q); }
 
 // #include "lib/matmul_register.wgsl" — Params, bindings, TRANS_A, TRANS_B, ACCUMULATE, WG_X, WG_Y and block()
 

@@ -9,11 +9,11 @@
 //   shuffle by a constant lane is a register broadcast). And where op(B)'s row is contiguous and 4-aligned (B not
 //   transposed; N, the batch stride and so every block's first column multiples of 4: B_QUAD), its 16 values are 4
 //   vec4 loads (lavapipe pays per lane once for a vec4 as for a float), read through a second, vec4 binding of the
-//   same buffer. So a step makes 1 + 4 loads per lane where matmul.wgsl makes 8 + 16: 1024³ ran 93 → 51 ms on
-//   lavapipe (a scratch run). Same sums in the same order: the same bits as matmul.wgsl.
-//   The host uses it only where the subgroups are exactly the workgroup rows: the device's subgroup size (checked
-//   by probeSubgroupSize in src/tensor/gpu.ts: runs of consecutive invocations) equal to WG_X, on lavapipe (where it
-//   was measured); the small-matrix path (M < 8 or N < 16) shares nothing.
+//   same buffer. So a step makes 1 + 4 loads per lane where matmul.wgsl makes 8 + 16 (1 + 16 without B_QUAD):
+//   1024³ ran 93 → 51 ms on lavapipe (a scratch run). Same sums in the same order: the same bits as matmul.wgsl.
+//   The host uses it only where the subgroups are exactly the workgroup rows, one lane per row of the 8-row block:
+//   subgroups of 8 (checked by probeSubgroupSize in src/tensor/gpu.ts: runs of consecutive invocations) and WG_X = 8,
+//   on lavapipe (where it was measured); the small-matrix path (M < 8 or N < 16) shares nothing.
 // Gradient: as matmul.wgsl.
 enable subgroups;
 
@@ -24,8 +24,7 @@ fn laneA(ak: u32, step: u32, lane: u32) -> f32 { return A[ak + lane * step]; }
 fn rowA(aL: f32, ak: u32, step: u32, r: u32) -> f32 { return subgroupShuffle(aL, r); }
 fn columnsB(bk: u32, step: u32, q: u32) -> vec4<f32> {
   if (B_QUAD) { return B4[bk / 4u + q]; }
-  let c = 4u * q;
-  return vec4<f32>(B[bk + c * step], B[bk + (c + 1u) * step], B[bk + (c + 2u) * step], B[bk + (c + 3u) * step]);
+  return columnsBScalar(bk, step, q);
 }
 
 // #include "lib/matmul_register.wgsl" — Params, bindings, TRANS_A, TRANS_B, ACCUMULATE, WG_X, WG_Y and block()

@@ -288,8 +288,13 @@ describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs les
   const g3Forward = (x: (s: Shape4) => Tensor) =>
     convTranspose2d(x([16, 128, 7, 7]), x([128, 64, 3, 3]), null, { stride: 2 });
   const forty = (x: (s: Shape4) => Tensor) => conv2d(x([2, 24, 9, 9]), x([40, 24, 3, 3]), null, { padding: 1 });
+  /** Where the wide tile and its vec4 weights apply: lavapipe's subgroup kernels with 8-lane subgroups. */
+  const wideApplies = () =>
+    engine().adapter.slug === 'lavapipe' &&
+    engine().adapter.subgroupSize === 8 &&
+    defaultConvVersion() === 'register-sg';
   it('by the cost model on lavapipe (wideTileWins), forced either way by setWideTileRoute; never elsewhere', () => {
-    if (engine().adapter.slug !== 'lavapipe' || defaultConvVersion() !== 'register-sg') {
+    if (!wideApplies()) {
       // elsewhere the subgroup gather (if any) keeps the plain tile
       for (const run of [g3Wgrad, d2Wgrad, g3Forward, forty])
         for (const t of tilesOf(run)) expect(t).toMatch(/^(16|8|4|2|1)x\d+$/);
@@ -307,6 +312,41 @@ describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs les
       expect(tilesOf(g3Forward)).toEqual(['16x8']); // 1024 pixels a phase
     } finally {
       setWideTileRoute('auto');
+    }
+  });
+  it('its vec4 weights give the same bits as floats: packed, read in place (the 1×1-conv route), odd and single channels', async () => {
+    // 3 src channels: a paired step and a single one; 1 channel: single steps only; the transposed gather as a 1×1
+    // conv of 5 channels reads its weight in place, 8 output channels × 9 taps = 72 rows side by side.
+    const runs: [string, (x: (s: Shape4) => Tensor) => Tensor][] = [
+      ['3 channels', (x) => conv2d(x([2, 3, 9, 9]), x([36, 3, 3, 3]), null, { padding: 1 })],
+      ['1 channel', (x) => conv2d(x([2, 1, 12, 12]), x([32, 1, 4, 4]), null, { stride: 2, padding: 1 })],
+      ['in place', (x) => convTranspose2d(x([2, 5, 4, 4]), x([5, 8, 3, 3]), null, { stride: 2 })],
+    ];
+    setWideTileRoute('wide');
+    setTransposedRoute('cols');
+    try {
+      for (const [name, run] of runs) {
+        const outs: number[][] = [];
+        for (const quad of [false, true]) {
+          convTiles.quadWeights = quad;
+          const quads: boolean[] = [];
+          engine().onLaunch = (k) => void quads.push(k.constants?.QUAD_WEIGHTS === true);
+          try {
+            const y = tidy(() => run((s) => Tensor.fromArray(Float32Array.from(randomArray(size(s), 5)), s)));
+            outs.push(Array.from(await y.toArray()));
+            y.dispose();
+          } finally {
+            engine().onLaunch = null;
+          }
+          expect(quads.includes(true), `${name}, vec4 weights ${quad}`).toBe(quad && wideApplies());
+        }
+        expect(outs[1], name).toEqual(outs[0]);
+        expect(outs[0]!.some((v) => v !== 0)).toBe(true);
+      }
+    } finally {
+      convTiles.quadWeights = true;
+      setWideTileRoute('auto');
+      setTransposedRoute('auto');
     }
   });
 });

@@ -32,8 +32,8 @@ struct Params {
 
 override TRANSPOSED: bool = false;
 override ACCUMULATE: bool = false;  // add the sums into what `out` holds
-// The weights' rows lie side by side (wM = 1; wOffset, wTap, wChan multiples of 4) and TM = 4·SG: the paired loop
-// then reads each lane's 4 consecutive weights as one vec4 (weightQuad, from the including shader) and shares them by
+// The weights' rows lie side by side (wM = 1; wOffset, wTap, wChan multiples of 4) and TM = 4·SG: both channel loops
+// then read each lane's 4 consecutive weights as one vec4 (weightQuad, from the including shader) and shares them by
 // vec4 shuffles. Rows past wMLast are then read where they lie, not clamped: the next channel's weights, or past
 // the buffer's end for the last channel, which WebGPU's bounds checks make a harmless read; their sums are never
 // written.

@@ -3,8 +3,8 @@
 // of a subgroup, B read as vec4s); scripts/gen-shaders.mjs inserts this text there. The including shader defines
 // `fn laneA(ak: u32, step: u32, lane: u32) -> f32` (what this lane loads of the step's A column, if anything),
 // `fn rowA(aL: f32, ak: u32, step: u32, r: u32) -> f32` (row r of it) and `fn columnsB(bk: u32, step: u32, q: u32)
-// -> vec4<f32>` (columns 4q … 4q + 3 of the step's B row), and its entry point calls block(). What it computes and
-// why: see matmul.wgsl.
+// -> vec4<f32>` (columns 4q … 4q + 3 of the step's B row; columnsBScalar below reads them a float at a time), and its
+// entry point calls block(). What it computes and why: see matmul.wgsl.
 
 struct Params {
   M: u32, N: u32, K: u32, batch: u32,
@@ -57,6 +57,12 @@ fn smallBlock(row0: u32, col0: u32, aBase: u32, bBase: u32, cBase: u32, kBegin: 
       if (ACCUMULATE) { C[o] = C[o] + sum; } else { C[o] = sum; }
     }
   }
+}
+
+/** Columns 4q … 4q + 3 of op(B)'s row at bk (columns `step` apart), one float at a time. */
+fn columnsBScalar(bk: u32, step: u32, q: u32) -> vec4<f32> {
+  let c = 4u * q;
+  return vec4<f32>(B[bk + c * step], B[bk + (c + 1u) * step], B[bk + (c + 2u) * step], B[bk + (c + 3u) * step]);
 }
 
 /** The work of one invocation: `lane` is its index in its subgroup (0 in matmul.wgsl, which shares nothing). */

@@ -225,9 +225,9 @@ function convTile(
   const vec4 = pass === 'gather' && v.endsWith('-vec4');
   const SG = v === 'register-sg' ? laneGroup() : 1;
   // The subgroup gather's wide tile and vec4 weights were measured on lavapipe only, with 8-lane subgroups: elsewhere
-  // (a GPU, or SwiftShader's 4-lane subgroups, where a lane's share of 32 weights would be 8 loads) it keeps the plain
-  // tile.
-  const wide = pass === 'gather' && SG > 1 && engine().adapter.slug === 'lavapipe';
+  // (a GPU, SwiftShader's 4-lane subgroups, where a lane's share of 32 weights would be 8 loads, or a lavapipe built
+  // for 4-wide vectors) it keeps the plain tile.
+  const wide = pass === 'gather' && SG === 8 && engine().adapter.slug === 'lavapipe';
   const registerTM = pass === 'wgrad' ? convTiles.wgradTM : wide ? convTiles.gatherSgTM : convTiles.gatherTM;
   const tile = (tiled: boolean, TM: number) => ({ tiled, TM, vec4, SG, wide: wide && !tiled });
   switch (v) {
@@ -1004,7 +1004,7 @@ const weightGradAsGather: WeightGradRoute = (geo, P, G, version, into = null) =>
  * at 32 (chunks of 64: 1.02–1.09× slower, 128: 1.14×). A scratch A/B on lavapipe, GPU time.
  */
 function wgradChunkImages(batch: number, bytesPerImage: number): number {
-  if (convTiles.wgradImages !== null) return convTiles.wgradImages;
+  if (convTiles.wgradImages !== null) return Math.max(1, Math.floor(convTiles.wgradImages));
   if (batch * bytesPerImage <= convTiles.wgradChunkBytes) return batch;
   let images = 1;
   while (images * 2 < batch && images * 2 * bytesPerImage <= convTiles.wgradChunkBytes) images *= 2;

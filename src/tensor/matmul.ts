@@ -136,14 +136,15 @@ type TiledShader = 'matmul' | 'matmul_sg' | 'matmul_tiled' | 'matmul_tiled_vec4'
 /**
  * Whether the register kernel shares its A values across subgroups (matmul_sg.wgsl; `enabled` off: matmul.wgsl
  * everywhere, for tests and A/Bs). Only on lavapipe, where it was measured (1024³: 93 → 51 ms in a scratch run),
- * and only where a subgroup is exactly one row of the workgroup: the probed subgroup size (runs of consecutive
- * invocations, src/tensor/gpu.ts probeSubgroupSize) equal to WG_X.
+ * and only where a subgroup is exactly one row of the workgroup and one lane per row of the 8-row block: the
+ * probed subgroup size (runs of consecutive invocations, src/tensor/gpu.ts probeSubgroupSize) and WG_X both 8.
  */
 export const matmulSubgroups = { enabled: true };
 
 function sharesRows(WG_X: number): boolean {
   const { slug, subgroupSize } = engine().adapter;
-  return matmulSubgroups.enabled && slug === 'lavapipe' && subgroupSize === WG_X;
+  // The kernel's lanes 0 … 7 each load one of the block's 8 rows (ROWS in lib/matmul_register.wgsl).
+  return matmulSubgroups.enabled && slug === 'lavapipe' && subgroupSize === 8 && WG_X === 8;
 }
 
 /** Whether every step's row of op(B) is 4-aligned in B (matmul_sg.wgsl reads it as 4 vec4s then: B_QUAD). */
