@@ -997,11 +997,12 @@ const weightGradAsGather: WeightGradRoute = (geo, P, G, version, into = null) =>
 };
 
 /**
- * Images per launch of weightGradAsGather: convTiles.wgradImages if set, else the largest power of two whose G and P
- * data (`bytesPerImage` each) fit in convTiles.wgradChunkBytes, at least 1, at most the batch. A fixed 32 images ran
- * G1's weight gradient at batch 256 (9.6 KB an image) in 8 launches of 16 multiply-adds per tap and lane: all 256
- * in one ran 2.4× faster; G2's and D3's (34 KB) ran 1.1× faster in chunks of 64; G3's and D2's (75–83 KB) ran best
- * at 32 (chunks of 64: 1.02–1.09× slower, 128: 1.14×). A scratch A/B on lavapipe, GPU time.
+ * Images per launch of weightGradAsGather: convTiles.wgradImages if set; else the whole batch where its G and P data
+ * (`bytesPerImage` an image) fit in convTiles.wgradChunkBytes; else the largest power of two below the batch that
+ * fits, at least 1. A fixed 32 images ran G1's weight gradient at batch 256 (9.6 KB an image) in 8 launches of 16
+ * multiply-adds per tap and lane: all 256 in one ran 2.4× faster; G2's and D3's (34 KB) ran 1.1× faster in chunks of
+ * 64; G3's and D2's (75–83 KB) ran best at 32 (chunks of 64: 1.02–1.09× slower, 128: 1.14×). A scratch A/B on
+ * lavapipe, GPU time.
  */
 function wgradChunkImages(batch: number, bytesPerImage: number): number {
   if (convTiles.wgradImages !== null) return Math.max(1, Math.floor(convTiles.wgradImages));
