@@ -14,10 +14,10 @@
 // (acc{r}_{q} holds columns 4q..4q+3 of row r). A workgroup of WG_X x WG_Y invocations covers
 // (8*WG_Y) rows x (16*WG_X) columns; workgroup_id.z is the batch index. Per step of k an invocation
 // reads 8 values of op(A) and 16 of op(B) and does 128 multiply-adds.
-//   The block is written out register by register in block() (shaders/lib/matmul_register.wgsl), by hand: no script generates it, so
-// another block size means rewriting the accumulators, loads, FMAs and stores. It was written out because
-// lavapipe ran an arrays-and-loops version about 2x slower when this kernel was written; re-timed on
-// 2026-11-30 (the same block as array<array<vec4<f32>, 4>, 8> with constant-bound loops, 512³ and 1024³,
+//   The block is written out register by register in block() (shaders/lib/matmul_register.wgsl), by hand: no
+// script generates it, so another block size means rewriting the accumulators, loads, FMAs and stores. It was
+// written out because lavapipe ran an arrays-and-loops version about 2x slower when this kernel was written;
+// re-timed on 2026-11-30 (the same block as array<array<vec4<f32>, 4>, 8> with constant-bound loops, 512³ and 1024³,
 // alternating runs) the two forms were within 0.9–1.2x of each other.
 //   Why this tiling: on CPU adapters (lavapipe/llvmpipe, SwiftShader) each invocation is one SIMD lane
 // and a workgroup barrier is a costly thread switch, so shared-memory tiling loses; what pays is a big
