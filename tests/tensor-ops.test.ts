@@ -834,6 +834,7 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled 
         const c0 = Float32Array.from(randomArray(batch * M * N, 7));
         const outs: Float32Array[] = [];
         const kernels: string[][] = [];
+        const product = { M, N, K, batch, transA, transB, accumulate, aBatchStride: M * K, cBatchStride: M * N };
         for (const shared of [false, true]) {
           matmulSubgroups.enabled = shared;
           setMatmulVersion(version);
@@ -841,21 +842,7 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled 
           const seen: string[] = [];
           engine().onLaunch = (k) => void seen.push(k.shader + (k.constants?.B_QUAD ? ' B_QUAD' : ''));
           try {
-            launchMatmul({
-              A: A.buffer,
-              B: B.buffer,
-              C: C.buffer,
-              M,
-              N,
-              K,
-              batch,
-              aBatchStride: M * K,
-              bBatchStride: bStride ? K * N : 0,
-              cBatchStride: M * N,
-              transA,
-              transB,
-              accumulate,
-            });
+            launchMatmul({ A: A.buffer, B: B.buffer, C: C.buffer, ...product, bBatchStride: bStride ? K * N : 0 });
           } finally {
             engine().onLaunch = null;
           }
