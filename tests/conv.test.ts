@@ -260,17 +260,18 @@ describe('the weight gradient as a gather (images and channels trade roles)', ()
 });
 
 describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs less than 16 × laneTile's pick", () => {
+  /** A tensor of this shape, uniform values. */
+  const x = (s: Shape4) => Tensor.fromArray(Float32Array.from(randomArray(size(s), 1)), s);
   /** The tiles (TM × TN, " vec4" with vec4 weights) of the subgroup gather launches of `run`. */
-  const tilesOf = (run: (x: (s: Shape4) => Tensor) => Tensor): string[] => {
+  const tilesOf = (run: () => Tensor): string[] => {
     const tiles = new Set<string>();
     tidy(() => {
-      const x = (s: Shape4) => Tensor.fromArray(Float32Array.from(randomArray(size(s), 1)), s);
       engine().onLaunch = (k) => {
         if (k.shader === 'conv2d_implicit_gemm_sg')
           tiles.add(`${k.subs!.TM}x${k.subs!.TN}${k.constants?.QUAD_WEIGHTS ? ' vec4' : ''}`);
       };
       try {
-        run(x);
+        run();
       } finally {
         engine().onLaunch = null;
       }
@@ -281,13 +282,10 @@ describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs les
   // G3's weight gradient as a gather at batch 16: 64 channels × 9 taps = 576 pixels, which 256-pixel workgroups
   // fill to 75%; D2's: 1024 pixels, whole workgroups; G3's forward: 128 → 64 channels with vec4 weights; a conv
   // with 40 output channels: two 32-row tiles would waste 24 rows, three 16-row ones 8.
-  const g3Wgrad = (x: (s: Shape4) => Tensor) =>
-    conv2dWeightGrad(x([16, 64, 15, 15]), [3, 3], x([16, 128, 7, 7]), { stride: 2 });
-  const d2Wgrad = (x: (s: Shape4) => Tensor) =>
-    conv2dWeightGrad(x([16, 64, 14, 14]), [4, 4], x([16, 128, 7, 7]), { stride: 2, padding: 1 });
-  const g3Forward = (x: (s: Shape4) => Tensor) =>
-    convTranspose2d(x([16, 128, 7, 7]), x([128, 64, 3, 3]), null, { stride: 2 });
-  const forty = (x: (s: Shape4) => Tensor) => conv2d(x([2, 24, 9, 9]), x([40, 24, 3, 3]), null, { padding: 1 });
+  const g3Wgrad = () => conv2dWeightGrad(x([16, 64, 15, 15]), [3, 3], x([16, 128, 7, 7]), { stride: 2 });
+  const d2Wgrad = () => conv2dWeightGrad(x([16, 64, 14, 14]), [4, 4], x([16, 128, 7, 7]), { stride: 2, padding: 1 });
+  const g3Forward = () => convTranspose2d(x([16, 128, 7, 7]), x([128, 64, 3, 3]), null, { stride: 2 });
+  const forty = () => conv2d(x([2, 24, 9, 9]), x([40, 24, 3, 3]), null, { padding: 1 });
   /** Where the wide tile and its vec4 weights apply: lavapipe's subgroup kernels with 8-lane subgroups. */
   const wideApplies = () =>
     engine().adapter.slug === 'lavapipe' &&
@@ -317,10 +315,10 @@ describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs les
   it('its vec4 weights give the same bits as floats: packed, read in place (the 1×1-conv route), odd and single channels', async () => {
     // 3 src channels: a paired step and a single one; 1 channel: single steps only; the transposed gather as a 1×1
     // conv of 5 channels reads its weight in place, 8 output channels × 9 taps = 72 rows side by side.
-    const runs: [string, (x: (s: Shape4) => Tensor) => Tensor][] = [
-      ['3 channels', (x) => conv2d(x([2, 3, 9, 9]), x([36, 3, 3, 3]), null, { padding: 1 })],
-      ['1 channel', (x) => conv2d(x([2, 1, 12, 12]), x([32, 1, 4, 4]), null, { stride: 2, padding: 1 })],
-      ['in place', (x) => convTranspose2d(x([2, 5, 4, 4]), x([5, 8, 3, 3]), null, { stride: 2 })],
+    const runs: [string, () => Tensor][] = [
+      ['3 channels', () => conv2d(x([2, 3, 9, 9]), x([36, 3, 3, 3]), null, { padding: 1 })],
+      ['1 channel', () => conv2d(x([2, 1, 12, 12]), x([32, 1, 4, 4]), null, { stride: 2, padding: 1 })],
+      ['in place', () => convTranspose2d(x([2, 5, 4, 4]), x([5, 8, 3, 3]), null, { stride: 2 })],
     ];
     setWideTileRoute('wide');
     setTransposedRoute('cols');
@@ -332,7 +330,7 @@ describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs les
           const quads: boolean[] = [];
           engine().onLaunch = (k) => void quads.push(k.constants?.QUAD_WEIGHTS === true);
           try {
-            const y = tidy(() => run((s) => Tensor.fromArray(Float32Array.from(randomArray(size(s), 5)), s)));
+            const y = tidy(run);
             outs.push(Array.from(await y.toArray()));
             y.dispose();
           } finally {

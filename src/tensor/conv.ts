@@ -655,20 +655,20 @@ function gatherConvWith(
   const { tiled, vec4, SG, wide } = tile;
   // The subgroup kernel reads its weights 4 at a time where each lane's share of a step is 4 consecutive ones
   // (TM = 4·SG, rows adjacent) at a multiple of 4: the packed weight, or a weight read in place rows-first (on
-  // lavapipe, where it was measured).
+  // lavapipe, where it was measured; unless convTiles.quadWeights is off).
   const w4 = layout?.weight;
   const rowsAdjacent = !w4 || (w4.m === 1 && [w4.offset, w4.tap, w4.chan].every((x) => x % 4 === 0));
-  const quadAt = (TM: number) => wide && TM === 4 * SG && rowsAdjacent;
+  const quadAt = (TM: number) => convTiles.quadWeights && wide && TM === 4 * SG && rowsAdjacent;
   let TM = tile.TM;
   let TN = tiled ? 1 : laneTile(convTiles.gatherTN, TM, maxPixels);
   if (wide && TM === convTiles.gatherSgTM && TM > convTiles.gatherTM) {
     // The wide tile (exactly gatherSgTN pixels, see convTiles), unless the plain one costs less here (wideTileWins).
-    const plain = { TM: channelTile(convTiles.gatherTM, outC), TN: 0 };
-    plain.TN = laneTile(convTiles.gatherTN, plain.TM, maxPixels);
+    const plainTM = channelTile(convTiles.gatherTM, outC);
+    const plain = { TM: plainTM, TN: laneTile(convTiles.gatherTN, plainTM, maxPixels) };
     const wideTile = { TM, TN: convTiles.gatherSgTN };
     const takeWide =
       wideTileRoute === 'auto'
-        ? wideTileWins(wideTile, plain, SG, quadAt(TM) && convTiles.quadWeights, outC, maxPixels)
+        ? wideTileWins(wideTile, plain, SG, quadAt(TM), outC, maxPixels)
         : wideTileRoute === 'wide';
     ({ TM, TN } = takeWide ? wideTile : plain);
   }
@@ -693,7 +693,7 @@ function gatherConvWith(
   const s = layout?.src ?? { offset: 0, batch: srcC * srcH * srcW, chan: srcH * srcW };
   const wt = layout?.weight ?? { offset: 0, tap: srcC * mPad, chan: mPad, m: 1, last: mPad - 1 };
   const o = layout?.out ?? { batch: outC * outH * outW, chan: outH * outW };
-  if (quadAt(TM) && convTiles.quadWeights) constants.QUAD_WEIGHTS = true;
+  if (quadAt(TM)) constants.QUAD_WEIGHTS = true;
   const tiles = Math.ceil(maxPixels / (64 * TN));
   const unitFlops = 2 * 64 * TN * TM * srcC * geo.kh * geo.kw;
   for (const [t0, nt, m0, nm] of launchRanges(tiles, mPad / TM, unitFlops, tiled)) {

@@ -228,12 +228,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
   conv2d_weight_grad_tiled: withSplitWgrad('tiled'),
   matmul: withMatmul('register'),
   // The register version: matmul_sg.wgsl where the engine takes it (lavapipe with 8-lane subgroups), else matmul.wgsl.
-  matmul_sg: forced(
-    matmulExperiment(),
-    "setMatmulVersion('register') (matmul_sg.wgsl on lavapipe with 8-lane subgroups; matmul.wgsl elsewhere)",
-    () => setMatmulVersion('register'),
-    () => setMatmulVersion(null),
-  ),
+  matmul_sg: withMatmul('register'),
   matmul_naive: withMatmul('naive'),
   matmul_tiled: withMatmul('tiled'),
   matmul_tiled_vec4: withMatmul('tiled-vec4'),
