@@ -37,6 +37,7 @@ import {
   gram,
 } from '../src/tensor/index.ts';
 import { setTransposedRoute, setWgradRoute } from '../src/tensor/conv.ts';
+import * as norm from '../src/tensor/norm.ts';
 import { interleave, samplingRules, type Contender } from '../bench/harness.ts';
 import { createCeilingProbe, measureFmaCeiling } from '../bench/ceiling.ts';
 import { lavapipeThreads } from '../bench/suite.ts';
@@ -89,6 +90,8 @@ interface Switches {
   wgrad?: 'split' | 'gather';
   /** The transposed gather's route (setTransposedRoute); unset: the shape rule's. */
   transposed?: 'phases' | 'cols';
+  /** BatchNorm's reductions a subgroup per channel (batchnorm_sg.wgsl, where the engine takes it); unset: the rule. */
+  bnSg?: boolean;
 }
 
 interface Prepared {
@@ -535,21 +538,27 @@ export function cases(): CaseDef[] {
       shape: { x, C, M: n / C },
       versions: [
         // forward: batch_stats reads x twice (mean, then variance), normalize reads x and writes y.
-        {
-          id: 'forward',
-          label: 'forward: batch_stats + normalize',
-          flops: 5 * n,
-          bytes: 16 * n,
-          prepare: forward(mk, bn),
-        },
         // backward: backward_sums reads x and dy; backward_dx reads x and dy and writes dx.
-        {
-          id: 'backward',
-          label: 'backward: backward_sums + backward_dx',
-          flops: 8 * n,
-          bytes: 20 * n,
-          prepare: backwardOf(mk, bn),
-        },
+        // Each with the reductions a workgroup per channel (batchnorm.wgsl) and a subgroup per channel
+        // (batchnorm_sg.wgsl where the engine takes it: lavapipe).
+        ...[false, true].flatMap((bnSg): VersionDef[] => [
+          {
+            id: bnSg ? 'forward-sg' : 'forward',
+            label: `forward: batch_stats + normalize${bnSg ? ', statistics a subgroup per channel (batchnorm_sg, lavapipe)' : ''}`,
+            flops: 5 * n,
+            bytes: 16 * n,
+            switches: { bnSg },
+            prepare: forward(mk, bn),
+          },
+          {
+            id: bnSg ? 'backward-sg' : 'backward',
+            label: `backward: backward_sums + backward_dx${bnSg ? ', sums a subgroup per channel (batchnorm_sg, lavapipe)' : ''}`,
+            flops: 8 * n,
+            bytes: 20 * n,
+            switches: { bnSg },
+            prepare: backwardOf(mk, bn),
+          },
+        ]),
       ],
     });
   }
@@ -666,6 +675,9 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
     mm.setMatmulVersion(s.matmul && s.matmul !== 'naive' && s.splitK ? `${s.matmul}-splitk` : (s.matmul ?? null));
     Object.assign(mm.splitK, splitDefaults);
     if (mm.matmulSubgroups) mm.matmulSubgroups.enabled = s.matmulSg ?? true;
+    // Looked up, not imported by name: engines before batchnorm_sg.wgsl have no switch.
+    const bn = (norm as { bnSubgroups?: { enabled: boolean } }).bnSubgroups;
+    if (bn) bn.enabled = s.bnSg ?? true;
   };
 
   let recording:

@@ -1192,7 +1192,7 @@ export const FAMILIES: FamilyDef[] = [
   {
     page: '06-batchnorm.md',
     family: 'batchnorm',
-    shaders: ['batchnorm'],
+    shaders: ['batchnorm', 'batchnorm_sg'],
     references: ['norm'],
     tests: ['tests/norm.test.ts'],
     cases: ['batchnorm'],

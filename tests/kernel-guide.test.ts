@@ -131,7 +131,7 @@ describe('shader text', () => {
 
   it('reads the real shaders: every figure of the guide has its shader, entry point and workgroup size', () => {
     for (const f of FIGURES) {
-      const text = readFileSync(join(ROOT, 'shaders', `${f.shader}.wgsl`), 'utf8');
+      const text = readShader(ROOT, f.shader); // with its includes (lib/batchnorm.wgsl holds BatchNorm's entries)
       expect(text).toMatch(new RegExp(`fn\\s+${f.entry ?? 'main'}\\s*\\(`));
     }
     // The matmul register tile is declared as ROWS × COLS; matmul_tiled's WG·PER is its TILE.

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { Tensor, tidy, concat } from '../src/tensor/index.ts';
-import { batchNorm } from '../src/tensor/norm.ts';
+import { Tensor, tidy, concat, engine } from '../src/tensor/index.ts';
+import { batchNorm, bnSubgroups } from '../src/tensor/norm.ts';
 import { useEngine, checkOp, randomArray, expectClose } from './helpers.ts';
 import * as R from '../src/reference/norm.ts';
 import { BatchNorm2d, MinibatchStdDev, withBatchGroups, batchGroups } from '../src/nn/index.ts';
@@ -220,6 +220,61 @@ describe('batchNorm in groups (the GAN trainer runs D once on its real and fake 
     );
     x.dispose();
   });
+});
+
+describe('batchNorm reductions: a workgroup per channel (batchnorm.wgsl) or a subgroup per channel (batchnorm_sg.wgsl)', () => {
+  // The reductions' kernel where bnSubgroups is on (lavapipe with subgroups of a size dividing 64); batchnorm.wgsl,
+  // the GPUs' kernel, where it is off. Channel counts that leave the last workgroup of batchnorm_sg part-filled
+  // (13, 17), fewer values per channel than lanes (M = 3, and 3 per group), 7×7 planes, groups.
+  const sgHere = () => {
+    const { slug, subgroupSize } = engine().adapter;
+    return slug === 'lavapipe' && subgroupSize !== null && 64 % subgroupSize === 0;
+  };
+  const CASES: [[number, ...number[]], number][] = [
+    [[4, 13, 3, 3], 2],
+    [[2, 17, 5, 5], 1],
+    [[3, 9], 1],
+    [[6, 5], 2],
+    [[6, 11, 7, 7], 2],
+  ];
+  for (const enabled of [false, true])
+    for (const [shape, groups] of CASES) {
+      const C = shape[1];
+      const n = shape.reduce((a, b) => a * b, 1);
+      it(`${enabled ? 'subgroups allowed' : 'subgroups off'}: ${shape} in ${groups} group(s), leaky_relu: float64 reference, gradients, running statistics`, async () => {
+        const rm = randomArray(C, 9, -0.5, 0.5);
+        const rv = randomArray(C, 10, 0.5, 2);
+        const act = (y: Float64Array) => y.map((v) => (v > 0 ? v : 0.2 * v));
+        const runMean = Tensor.fromArray(f32(rm), [C]);
+        const runVar = Tensor.fromArray(f32(rv), [C]);
+        const activation = { kind: 'leaky_relu', slope: 0.2 } as const;
+        const xData = randomArray(n, 11, -2, 3).map((v, i) => (i < n / groups ? v : 2.5 * v + 1));
+        const seen = new Set<string>();
+        bnSubgroups.enabled = enabled;
+        engine().onLaunch = (k) => void (k.shader.startsWith('batchnorm') && seen.add(`${k.shader} ${k.entry}`));
+        try {
+          await checkOp({
+            shapes: [shape, [C], [C]],
+            inputs: [xData, randomArray(C, 12, 0.5, 1.5), randomArray(C, 13, -1, 1)],
+            gpu: ([x, g, b]) => batchNorm(x, g, b, runMean, runVar, { training: true, activation, groups }),
+            ref: ([x, g, b]) => act(R.batchNormGroups(x, shape, groups, g, b, rm, rv, true).y),
+          });
+        } finally {
+          bnSubgroups.enabled = true;
+          engine().onLaunch = null;
+        }
+        const want = R.batchNormGroups(xData, shape, groups, null, null, rm, rv, true);
+        expectClose(await runMean.toArray(), want.runningMean, 1e-5);
+        expectClose(await runVar.toArray(), want.runningVar, 1e-5);
+        const reductions = enabled && sgHere() ? 'batchnorm_sg' : 'batchnorm';
+        const sums = groups > 1 ? 'backward_group_sums' : 'backward_sums';
+        expect([...seen].sort()).toEqual(
+          [`${reductions} batch_stats`, `${reductions} ${sums}`, 'batchnorm normalize', 'batchnorm backward_dx'].sort(),
+        );
+        runMean.dispose();
+        runVar.dispose();
+      });
+    }
 });
 
 describe('batchNorm running statistics', () => {

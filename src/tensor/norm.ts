@@ -37,6 +37,23 @@ export type BatchNormActivation = { kind: 'relu' } | { kind: 'leaky_relu'; slope
 const ACT_CODE = { none: 0, relu: 1, leaky_relu: 2 } as const;
 
 /**
+ * Whether the per-channel reductions (batch statistics, the backward sums) run one subgroup per channel
+ * (batchnorm_sg.wgsl) instead of one workgroup per channel (batchnorm.wgsl); `enabled` off: batchnorm.wgsl
+ * everywhere, for tests and A/Bs. Only on lavapipe, where it was measured (its barriers are what the workgroup
+ * reduction pays for), and only with subgroups of one probed size that divides 64 (src/tensor/gpu.ts
+ * probeSubgroupSize: runs of consecutive invocations).
+ */
+export const bnSubgroups = { enabled: true };
+
+/** The shader and channels per workgroup of the per-channel reductions (see bnSubgroups). */
+function reductionKernel(): { shader: 'batchnorm' | 'batchnorm_sg'; subs?: { SG: string }; channels: number } {
+  const { slug, subgroupSize: SG } = engine().adapter;
+  if (bnSubgroups.enabled && slug === 'lavapipe' && SG !== null && 64 % SG === 0)
+    return { shader: 'batchnorm_sg', subs: { SG: String(SG) }, channels: 64 / SG };
+  return { shader: 'batchnorm', channels: 1 };
+}
+
+/**
  * y = γ·(x − μ)/√(σ² + eps) + β per channel (then opts.activation, if given, in the same pass).
  *
  * Training: μ, σ² are the batch mean and biased variance over N·H·W values per channel, and the running
@@ -102,7 +119,7 @@ export function batchNorm(
   if (!Number.isFinite(slope)) throw new Error(`batchNorm: the LeakyReLU slope must be finite, got ${slope}`);
   const ACT = ACT_CODE[activation?.kind ?? 'none'];
 
-  const params = shaderParams('batchnorm', {
+  const values = {
     C,
     HW,
     M,
@@ -115,7 +132,12 @@ export function batchNorm(
     groups,
     groupTotal: Math.max(1, x.size / groups),
     sumsOff: groups > 1 ? groups * C : 0,
-  });
+  };
+  const params = shaderParams('batchnorm', values);
+  // The per-channel reductions' kernel: the same Params, written for it.
+  const red = reductionKernel();
+  const redParams = red.shader === 'batchnorm' ? params : shaderParams(red.shader, values);
+  const redGrid = grid1d(C, red.channels);
   const e = engine();
   // [3, groups·C]: mean, 1/√(var + eps), var per group and channel — the forward's statistics, kept for backward.
   const stats = Tensor.empty([3, groups * C]);
@@ -134,9 +156,14 @@ export function batchNorm(
       return scratch[scratch.length - 1]!;
     };
     e.launch(
-      { shader: 'batchnorm', entry: 'batch_stats', constants: { UPDATE: update, COUNT: update && count !== null } },
       {
-        params,
+        shader: red.shader,
+        subs: red.subs,
+        entry: 'batch_stats',
+        constants: { UPDATE: update, COUNT: update && count !== null },
+      },
+      {
+        params: redParams,
         buffers: [
           x.buffer,
           stats.buffer,
@@ -144,7 +171,7 @@ export function batchNorm(
           orScratch(runningVar, update),
           orScratch(count, update),
         ],
-        workgroups: grid1d(C, 1),
+        workgroups: redGrid,
       },
     );
     for (const b of scratch) e.free(b);
@@ -179,11 +206,12 @@ export function batchNorm(
       const buffers = [x.buffer, stats.buffer, dy.buffer, dgamma.buffer, dbeta.buffer, gammaBuf, betaBuf];
       e.launch(
         {
-          shader: 'batchnorm',
+          shader: red.shader,
+          subs: red.subs,
           entry: gs ? 'backward_group_sums' : 'backward_sums',
           constants: { AFFINE: affine, ACT },
         },
-        { params, buffers: gs ? [...buffers, gs.buffer] : buffers, workgroups: grid1d(C, 1) },
+        { params: redParams, buffers: gs ? [...buffers, gs.buffer] : buffers, workgroups: redGrid },
       );
     }
     let dx: Tensor | null = null;

@@ -216,6 +216,34 @@ function weightGradExperiment(): Experiment {
   };
 }
 
+/** batchNorm in training mode (batch statistics, then normalize) against the float64 reference. */
+const batchnormExperiment: Experiment = {
+  call: 'batchNorm(x, null, null, null, null, {training: true, eps})',
+  fields: [...imageFields, { key: 'eps', label: 'eps', value: 1e-5 }],
+  prepare(v, random) {
+    const xs = shape4(v, 'N', 'C', 'H', 'W');
+    const x = random(size(xs));
+    return {
+      inputs: () => [Tensor.fromArray(x, xs)],
+      op: ([t]) => batchNorm(t, null, null, null, null, { training: true, eps: num(v, 'eps') }),
+      reference: () =>
+        normRef.batchNorm(
+          f64(x),
+          xs,
+          null,
+          null,
+          new Float64Array(xs[1]),
+          new Float64Array(xs[1]).fill(1),
+          true,
+          0.1,
+          num(v, 'eps'),
+        ).y,
+      shape: xs,
+      describe: `x ${fmtShape(xs)}`,
+    };
+  },
+};
+
 const EXPERIMENTS: Record<string, Experiment> = {
   conv2d_implicit_gemm: withConv(convExperiment(), 'register'),
   conv2d_implicit_gemm_sg: withConv(convExperiment(), 'register-sg'),
@@ -391,32 +419,9 @@ const EXPERIMENTS: Record<string, Experiment> = {
       };
     },
   },
-  batchnorm: {
-    call: 'batchNorm(x, null, null, null, null, {training: true, eps})',
-    fields: [...imageFields, { key: 'eps', label: 'eps', value: 1e-5 }],
-    prepare(v, random) {
-      const xs = shape4(v, 'N', 'C', 'H', 'W');
-      const x = random(size(xs));
-      return {
-        inputs: () => [Tensor.fromArray(x, xs)],
-        op: ([t]) => batchNorm(t, null, null, null, null, { training: true, eps: num(v, 'eps') }),
-        reference: () =>
-          normRef.batchNorm(
-            f64(x),
-            xs,
-            null,
-            null,
-            new Float64Array(xs[1]),
-            new Float64Array(xs[1]).fill(1),
-            true,
-            0.1,
-            num(v, 'eps'),
-          ).y,
-        shape: xs,
-        describe: `x ${fmtShape(xs)}`,
-      };
-    },
-  },
+  batchnorm: batchnormExperiment,
+  // batchnorm_sg.wgsl runs the batch statistics where the engine takes it (lavapipe with subgroups), else batchnorm.wgsl.
+  batchnorm_sg: batchnormExperiment,
   gram: {
     call: "gram(f, {normalize: 'hw'}), then d(Σ R ⊙ G)/df through backward (gram.wgsl symmetrises dG)",
     fields: [
