@@ -610,19 +610,29 @@ export function renderSummary(repo: Repo): string {
         `together our ${convLatest.ours} passes ran at ${convLatest.gflops.toFixed(1)} GFLOP/s, ${percent(convLatest.fractionOfCeiling)} ${ceilingWords}.`,
     );
   }
-  if (earlier.length) {
-    const per = <T>(f: (r: BenchRun) => T) => earlier.map((r) => f(r.run));
-    const convs = earlier.map((r) => convSummary(r.run));
-    const earlierList = earlier
+  // The earlier runs as ranges, the interleaved ones apart from those that timed each backend after the other
+  // (before bench/suite.ts alternated the sides): a ratio of the latter compares two stretches of a drifting machine.
+  const isInterleaved = (r: (typeof earlier)[number]) => r.run.rows.some((row) => row.interleaved);
+  const groups = [
+    { runs: earlier.filter((r) => !isInterleaved(r)), words: 'not interleaved' },
+    { runs: earlier.filter(isInterleaved), words: 'interleaved' },
+  ].filter((g) => g.runs.length);
+  for (const g of groups) {
+    const per = <T>(f: (r: BenchRun) => T) => g.runs.map((r) => f(r.run));
+    const convs = g.runs.map((r) => convSummary(r.run));
+    const earlierList = g.runs
       .map((r, i) =>
-        mdLink(label(r, i === 0 || utcParts(earlier[i - 1].run.date).day !== utcParts(r.run.date).day), r.file, from),
+        mdLink(label(r, i === 0 || utcParts(g.runs[i - 1].run.date).day !== utcParts(r.run.date).day), r.file, from),
       )
       .join(', ');
-    const notInterleaved = earlier.every((r) => !r.run.rows.some((row) => row.interleaved));
+    const apart = g.words === 'not interleaved';
+    const which =
+      groups.length < 2 ? '' : apart ? ' that timed the sides one after the other' : ' timed in alternating rounds';
+    const caveat = apart
+      ? `${which ? '' : '; each backend timed minutes after the other'}; the slow steps once per side, so their ratios compare two stretches of a drifting machine`
+      : '';
     lines.push(
-      `  - The ${countWord(earlier.length)} earlier committed runs (${earlierList}` +
-        (notInterleaved ? '; each backend timed minutes after the other, the slow steps once per side' : '') +
-        '), as ranges over those runs: ' +
+      `  - The ${countWord(g.runs.length)} earlier committed runs${which} (${earlierList}${caveat}), as ranges over those runs: ` +
         `DCGAN step ${versus(
           per((r) => speedup(r, 'train/dcgan-step', 'tfjs-webgpu')),
           'tfjs-webgpu',
@@ -666,7 +676,8 @@ export function renderSummary(repo: Repo): string {
   const mmRatios = ['256', '512', '1024'].map((s) => speedup(N, `matmul/${s}`, 'tfjs-webgpu'));
   lines.push(
     `- **On an H200** (${mdLink(nv.file, nv.file, from)}, ${nvWhen.day} ${nvWhen.time} UTC` +
-      `${Date.parse(N.date) < Date.parse(runs[0].run.date) ? ', before the lavapipe runs above' : ''}, tfjs-webgpu only): ` +
+      `${Date.parse(N.date) < Date.parse(runs[0].run.date) ? ', before the lavapipe runs above' : ''}, tfjs-webgpu only` +
+      `${N.rows.some((r) => r.interleaved) ? ', interleaved' : ', not interleaved: each side timed after the other'}): ` +
       `matmul ${mmRatios.map((r) => (r === undefined ? '—' : ratio(r))).join(' / ')} tfjs-webgpu's speed at 256³ / 512³ / 1024³` +
       (nvConv
         ? `; ${nvConv.slower} of the ${nvConv.compared} DCGAN conv passes slower than tfjs-webgpu's ` +
