@@ -29,6 +29,8 @@ export interface TimeOptions {
    * timed run), judged from the latest run's duration.
    */
   budgetMs?: number;
+  /** The clock, in ms (performance.now unless a test gives its own). */
+  now?: () => number;
 }
 
 export interface SampleStats {
@@ -77,15 +79,16 @@ export async function timeIt(fn: () => Promise<void>, opts: TimeOptions = {}): P
     throw new Error(`timeIt: repeats must be an integer >= 1, got ${repeats}`);
 
   const budget = opts.budgetMs ?? Infinity;
-  let t0 = performance.now();
+  const now = opts.now ?? (() => performance.now());
+  let t0 = now();
   await fn();
-  const firstRunMs = performance.now() - t0;
+  const firstRunMs = now() - t0;
   let spent = firstRunMs;
   let latest = firstRunMs;
   for (let i = 0; i < warmup && spent + latest < budget; i++) {
-    t0 = performance.now();
+    t0 = now();
     await fn();
-    latest = performance.now() - t0;
+    latest = now() - t0;
     spent += latest;
   }
   const timedRuns = Number.isFinite(budget)
@@ -95,9 +98,9 @@ export async function timeIt(fn: () => Promise<void>, opts: TimeOptions = {}): P
   const samples: number[] = [];
   let total = 0;
   while (samples.length < timedRuns || (total < minTimeMs && samples.length < maxRepeats && spent + total < budget)) {
-    t0 = performance.now();
+    t0 = now();
     await fn();
-    const ms = performance.now() - t0;
+    const ms = now() - t0;
     samples.push(ms);
     total += ms;
   }

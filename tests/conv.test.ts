@@ -293,9 +293,23 @@ describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs les
     defaultConvVersion() === 'register-sg';
   it('by the cost model on lavapipe (wideTileWins), forced either way by setWideTileRoute; never elsewhere', () => {
     if (!wideApplies()) {
-      // elsewhere the subgroup gather (if any) keeps the plain tile
-      for (const run of [g3Wgrad, d2Wgrad, g3Forward, forty])
-        for (const t of tilesOf(run)) expect(t).toMatch(/^(16|8|4|2|1)x\d+$/);
+      // Elsewhere the subgroup gather keeps the plain tile: forced where the device has the subgroup kernels
+      // (subgroups of 2–16 lanes, a power of two), which then must run; without them no subgroup gather runs.
+      const sg = engine().adapter.subgroupSize;
+      const hasSg = sg !== null && sg > 1 && sg <= 16 && (sg & (sg - 1)) === 0;
+      if (hasSg) setConvVersion('register-sg');
+      try {
+        for (const run of [g3Wgrad, d2Wgrad, g3Forward, forty]) {
+          const tiles = tilesOf(run);
+          if (!hasSg) expect(tiles).toEqual([]);
+          else {
+            expect(tiles.length).toBeGreaterThan(0);
+            for (const t of tiles) expect(t).toMatch(/^(16|8|4|2|1)x\d+$/);
+          }
+        }
+      } finally {
+        setConvVersion(null);
+      }
       return;
     }
     expect(tilesOf(g3Wgrad)).toEqual(['16x9']);
@@ -315,15 +329,50 @@ describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs les
   it('its vec4 weights give the same bits as floats: packed, read in place (the 1×1-conv route), odd and single channels', async () => {
     // 3 src channels: a paired step and a single one; 1 channel: single steps only; the transposed gather as a 1×1
     // conv of 5 channels reads its weight in place, 8 output channels × 9 taps = 72 rows side by side.
-    const runs: [string, () => Tensor][] = [
-      ['3 channels', () => conv2d(x([2, 3, 9, 9]), x([36, 3, 3, 3]), null, { padding: 1 })],
-      ['1 channel', () => conv2d(x([2, 1, 12, 12]), x([32, 1, 4, 4]), null, { stride: 2, padding: 1 })],
-      ['in place', () => convTranspose2d(x([2, 5, 4, 4]), x([5, 8, 3, 3]), null, { stride: 2 })],
+    // Each also against float64, so that the kernel the two runs share is checked on any adapter.
+    const v = (s: Shape4) => Float64Array.from(Float32Array.from(randomArray(size(s), 1)));
+    const runs: [string, () => Tensor, () => Float64Array][] = [
+      [
+        '3 channels',
+        () => conv2d(x([2, 3, 9, 9]), x([36, 3, 3, 3]), null, { padding: 1 }),
+        () =>
+          refConv2d(
+            v([2, 3, 9, 9]),
+            v([36, 3, 3, 3]),
+            null,
+            { x: [2, 3, 9, 9], w: [36, 3, 3, 3] },
+            { padding: [1, 1] },
+          ),
+      ],
+      [
+        '1 channel',
+        () => conv2d(x([2, 1, 12, 12]), x([32, 1, 4, 4]), null, { stride: 2, padding: 1 }),
+        () =>
+          refConv2d(
+            v([2, 1, 12, 12]),
+            v([32, 1, 4, 4]),
+            null,
+            { x: [2, 1, 12, 12], w: [32, 1, 4, 4] },
+            { stride: [2, 2], padding: [1, 1] },
+          ),
+      ],
+      [
+        'in place',
+        () => convTranspose2d(x([2, 5, 4, 4]), x([5, 8, 3, 3]), null, { stride: 2 }),
+        () =>
+          refConvTranspose2d(
+            v([2, 5, 4, 4]),
+            v([5, 8, 3, 3]),
+            null,
+            { x: [2, 5, 4, 4], w: [5, 8, 3, 3] },
+            { stride: [2, 2] },
+          ),
+      ],
     ];
     setWideTileRoute('wide');
     setTransposedRoute('cols');
     try {
-      for (const [name, run] of runs) {
+      for (const [name, run, ref] of runs) {
         const outs: number[][] = [];
         for (const quad of [false, true]) {
           convTiles.quadWeights = quad;
@@ -339,7 +388,7 @@ describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs les
           expect(quads.includes(true), `${name}, vec4 weights ${quad}`).toBe(quad && wideApplies());
         }
         expect(outs[1], name).toEqual(outs[0]);
-        expect(outs[0]!.some((v) => v !== 0)).toBe(true);
+        expectClose(Float32Array.from(outs[0]!), ref(), 1e-5, name);
       }
     } finally {
       convTiles.quadWeights = true;

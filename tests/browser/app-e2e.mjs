@@ -453,7 +453,7 @@ try {
         const grid = await gridCells(page, 'grid', 8);
         const coarse = want.stage === 0 || want.alpha === 0;
         assert(
-          grid.rows.every((r) => r.values > 1 && r.blocky === coarse),
+          grid.rows.length > 0 && grid.rows.every((r) => r.values > 1 && r.blocky === coarse),
           `after ${steps} steps (stage ${want.stage}, α ${want.alpha}) the grid's rows are ${JSON.stringify(grid.rows)}`,
         );
         seen.push(shown.text);
@@ -474,7 +474,7 @@ try {
           assert(!kept.hidden && kept.stage === '0' && kept.step === '2', `stage grid: ${JSON.stringify(kept)}`);
           const cells = await gridCells(page, 'stage-grid', 8);
           assert(
-            cells.rows.every((r) => r.blocky && r.values > 1),
+            cells.rows.length > 0 && cells.rows.every((r) => r.blocky && r.values > 1),
             `stage 0's grid: ${JSON.stringify(cells.rows)}`,
           );
         }
@@ -617,7 +617,7 @@ try {
         );
         const grid = await gridCells(page, 'grid', 8);
         assert(
-          grid.rows.every((r) => !r.blocky && r.values > 1),
+          grid.rows.length > 0 && grid.rows.every((r) => !r.blocky && r.values > 1),
           `the grid (8 px samples): ${JSON.stringify(grid.rows)}`,
         );
       };
@@ -746,7 +746,7 @@ try {
       // The step itself then compiles nothing: the kernels compiled ahead are the ones it launches.
       const stepping = states.filter((s) => s.state === 'stepping').map((s) => s.text);
       assert(
-        stepping.every((t) => !t.includes('new GPU kernel')),
+        stepping.length > 0 && stepping.every((t) => !t.includes('new GPU kernel')),
         `step 1 still compiled kernels after compiling ahead: ${stepping.at(-1)}`,
       );
       console.log(
