@@ -866,10 +866,10 @@ export function renderFashionTrajectory(repo: Repo): string {
 export function renderStyleCompare(repo: Repo): string {
   const cmp = styleCompare(repo.jsonl<StyleIteration>('docs/style/compare.jsonl'));
   const lines = [
-    `Iterations to reach the loss ${optimizerName(cmp.worse)} ends at (${lossText(cmp.target)}, the higher of the two final losses), from [compare.jsonl](compare.jsonl); feature net: ${styleNet(compareCommandLine(repo))}, ` +
+    `Iterations, evaluations and seconds until each first reached the loss ${optimizerName(cmp.worse)} ends at (${lossText(cmp.target)}, the higher of the two final losses), from [compare.jsonl](compare.jsonl); feature net: ${styleNet(compareCommandLine(repo))}, ` +
       'as the command above gives no `--weights`:',
     '',
-    '| optimizer | iterations | evaluations | seconds | s/evaluation | final loss |',
+    '| optimizer | iterations | evaluations | seconds | s/evaluation over the whole run | final loss |',
     '|---|---|---|---|---|---|',
   ];
   for (const [name, { reach, last }] of Object.entries(cmp.byOptimizer)) {

@@ -543,7 +543,7 @@ async function compareCommand(argv: string[]): Promise<number> {
   const target = Math.max(runs.lbfgs.at(-1)!.losses.total, runs.adam.at(-1)!.losses.total);
   const reach = (h: IterationInfo[]) => h.find((i) => i.losses.total <= target);
   const lines = [
-    '| optimizer | iterations | evaluations | seconds | s/evaluation | final loss |',
+    '| optimizer | iterations | evaluations | seconds | s/evaluation over the whole run | final loss |',
     '|---|---|---|---|---|---|',
   ];
   for (const [name, h] of Object.entries(runs)) {
@@ -553,7 +553,7 @@ async function compareCommand(argv: string[]): Promise<number> {
       `| ${name} | ${r.iteration} | ${r.evaluations} | ${r.seconds.toFixed(1)} | ${(last.seconds / last.evaluations).toFixed(2)} | ${last.losses.total.toPrecision(4)} |`,
     );
   }
-  const table = `Iterations to reach loss ${target.toPrecision(4)} (the higher of the two final losses):\n\n${lines.join('\n')}\n`;
+  const table = `Iterations, evaluations and seconds until each first reached loss ${target.toPrecision(4)} (the higher of the two final losses):\n\n${lines.join('\n')}\n`;
   console.log(table);
   writeFileAtomic(join(outDir, 'compare.md'), table);
   writeFileAtomic(
