@@ -9,8 +9,8 @@
 //   shuffle by a constant lane is a register broadcast). And where op(B)'s row is contiguous and 4-aligned (B not
 //   transposed; N, the batch stride and so every block's first column multiples of 4: B_QUAD), its 16 values are 4
 //   vec4 loads (lavapipe pays per lane once for a vec4 as for a float), read through a second, vec4 binding of the
-//   same buffer. So a step makes 1 + 4 loads per lane where matmul.wgsl makes 8 + 16 (1 + 16 without B_QUAD):
-//   1024³ ran 93 → 51 ms on lavapipe (a scratch run). Same sums in the same order: the same bits as matmul.wgsl.
+//   same buffer. So a step makes 1 + 4 loads per lane where matmul.wgsl makes 8 + 16 (1 + 16 without B_QUAD); the
+//   kernel guide times both (docs/kernels/03-matmul.md). Same sums in the same order: the same bits as matmul.wgsl.
 //   The host uses it only where the subgroups are exactly the workgroup rows, one lane per row of the 8-row block:
 //   subgroups of 8 (checked by probeSubgroupSize in src/tensor/gpu.ts: runs of consecutive invocations) and WG_X = 8,
 //   on lavapipe (where it was measured); the small-matrix path (M < 8 or N < 16) shares nothing.

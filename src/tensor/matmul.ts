@@ -135,7 +135,7 @@ type TiledShader = 'matmul' | 'matmul_sg' | 'matmul_tiled' | 'matmul_tiled_vec4'
 
 /**
  * Whether the register kernel shares its A values across subgroups (matmul_sg.wgsl; `enabled` off: matmul.wgsl
- * everywhere, for tests and A/Bs). Only on lavapipe, where it was measured (1024³: 93 → 51 ms in a scratch run),
+ * everywhere, for tests and A/Bs). Only on lavapipe, where it was measured (the kernel guide times both: 03-matmul),
  * and only where a subgroup is exactly one row of the workgroup and one lane per row of the 8-row block: the
  * probed subgroup size (runs of consecutive invocations, src/tensor/gpu.ts probeSubgroupSize) and WG_X both 8.
  */
