@@ -152,6 +152,8 @@ function tallyFor(kind: string): Tally {
 }
 
 afterAll(() => {
+  // The mutations reach each loader's error paths: a mutator that changed nothing would pass every case as "loaded".
+  for (const [kind, t] of tallies) expect(t.errors, `${kind}: no mutated file was refused`).toBeGreaterThan(0);
   if (!process.env.FUZZ_REPORT) return;
   for (const [kind, t] of tallies) {
     console.log(
