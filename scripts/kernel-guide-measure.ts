@@ -523,15 +523,18 @@ export function cases(): CaseDef[] {
     });
   }
 
-  // 06 batchnorm, training mode, with γ and β.
-  {
-    const x: Shape4 = [64, 64, 32, 32];
+  // 06 batchnorm, training mode, with γ and β: a large map (M = 65,536 values per channel) and the DCGAN's small
+  // ones (256 channels of 3×3 at batch 16: M = 144, where the reductions' barriers matter most).
+  for (const [id, x] of [
+    ['batchnorm', [64, 64, 32, 32]],
+    ['batchnorm-small', [16, 256, 3, 3]],
+  ] as [string, Shape4][]) {
     const n = size(x);
     const C = x[1];
     const mk = (randn: Randn) => [randn(x), randn([C]), randn([C])];
     const bn = ([a, g, b]: Tensor[]) => batchNorm(a!, g!, b!, null, null, { training: true, eps: 1e-5 });
     out.push({
-      id: 'batchnorm',
+      id,
       family: 'batchnorm',
       title: `batchNorm(x) in training mode, x [${x.join(', ')}]`,
       compare: false,

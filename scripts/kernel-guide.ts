@@ -1195,7 +1195,7 @@ export const FAMILIES: FamilyDef[] = [
     shaders: ['batchnorm', 'batchnorm_sg'],
     references: ['norm'],
     tests: ['tests/norm.test.ts'],
-    cases: ['batchnorm'],
+    cases: ['batchnorm', 'batchnorm-small'],
     figures: ['06-batchnorm-stats', '06-batchnorm-normalize'],
     rules: [
       { what: 'elements per invocation of normalize and backward_dx', pattern: /ELEMENTS_PER_INVOCATION = \d+;/ },

@@ -294,10 +294,14 @@ describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs les
   it('by the cost model on lavapipe (wideTileWins), forced either way by setWideTileRoute; never elsewhere', () => {
     if (!wideApplies()) {
       // Elsewhere the subgroup gather keeps the plain tile: forced where the device has the subgroup kernels
-      // (subgroups of 2–16 lanes, a power of two), which then must run; without them no subgroup gather runs.
+      // (subgroups of 2–16 lanes, a power of two), which then must run, the weight gradients as gathers (a GPU
+      // would take split-K); without them no subgroup gather runs.
       const sg = engine().adapter.subgroupSize;
       const hasSg = sg !== null && sg > 1 && sg <= 16 && (sg & (sg - 1)) === 0;
-      if (hasSg) setConvVersion('register-sg');
+      if (hasSg) {
+        setConvVersion('register-sg');
+        setWgradRoute('gather');
+      }
       try {
         for (const run of [g3Wgrad, d2Wgrad, g3Forward, forty]) {
           const tiles = tilesOf(run);
@@ -309,6 +313,7 @@ describe("the subgroup gather's tile: 32 channels × 4 pixels where it costs les
         }
       } finally {
         setConvVersion(null);
+        setWgradRoute('auto');
       }
       return;
     }

@@ -230,12 +230,16 @@ describe('batchNorm reductions: a workgroup per channel (batchnorm.wgsl) or a su
     const { slug, subgroupSize } = engine().adapter;
     return slug === 'lavapipe' && subgroupSize !== null && 64 % subgroupSize === 0;
   };
+  // One channel (a workgroup of batchnorm_sg where 7 of 8 subgroups redo channel 0 and must not write, nor count);
+  // 2×2 planes (a lane's step by 8 values crosses images).
   const CASES: [[number, ...number[]], number][] = [
     [[4, 13, 3, 3], 2],
     [[2, 17, 5, 5], 1],
     [[3, 9], 1],
     [[6, 5], 2],
     [[6, 11, 7, 7], 2],
+    [[4, 1, 3, 3], 2],
+    [[10, 3, 2, 2], 1],
   ];
   for (const enabled of [false, true])
     for (const [shape, groups] of CASES) {
@@ -247,6 +251,7 @@ describe('batchNorm reductions: a workgroup per channel (batchnorm.wgsl) or a su
         const act = (y: Float64Array) => y.map((v) => (v > 0 ? v : 0.2 * v));
         const runMean = Tensor.fromArray(f32(rm), [C]);
         const runVar = Tensor.fromArray(f32(rv), [C]);
+        const count = Tensor.zeros([1]);
         const activation = { kind: 'leaky_relu', slope: 0.2 } as const;
         const xData = randomArray(n, 11, -2, 3).map((v, i) => (i < n / groups ? v : 2.5 * v + 1));
         const seen = new Set<string>();
@@ -256,7 +261,8 @@ describe('batchNorm reductions: a workgroup per channel (batchnorm.wgsl) or a su
           await checkOp({
             shapes: [shape, [C], [C]],
             inputs: [xData, randomArray(C, 12, 0.5, 1.5), randomArray(C, 13, -1, 1)],
-            gpu: ([x, g, b]) => batchNorm(x, g, b, runMean, runVar, { training: true, activation, groups }),
+            gpu: ([x, g, b]) =>
+              batchNorm(x, g, b, runMean, runVar, { training: true, activation, groups, numBatchesTracked: count }),
             ref: ([x, g, b]) => act(R.batchNormGroups(x, shape, groups, g, b, rm, rv, true).y),
           });
         } finally {
@@ -266,13 +272,14 @@ describe('batchNorm reductions: a workgroup per channel (batchnorm.wgsl) or a su
         const want = R.batchNormGroups(xData, shape, groups, null, null, rm, rv, true);
         expectClose(await runMean.toArray(), want.runningMean, 1e-5);
         expectClose(await runVar.toArray(), want.runningVar, 1e-5);
+        // checkOp ran the op once (its finite differences run the float64 reference): one count per group
+        expect(Array.from(await count.toArray())).toEqual([groups]);
         const reductions = enabled && sgHere() ? 'batchnorm_sg' : 'batchnorm';
         const sums = groups > 1 ? 'backward_group_sums' : 'backward_sums';
         expect([...seen].sort()).toEqual(
           [`${reductions} batch_stats`, `${reductions} ${sums}`, 'batchnorm normalize', 'batchnorm backward_dx'].sort(),
         );
-        runMean.dispose();
-        runVar.dispose();
+        for (const t of [runMean, runVar, count]) t.dispose();
       });
     }
 });

@@ -28,6 +28,7 @@ import {
 } from '../../src/tensor/index.ts';
 import { defaultMatmulVersion, setMatmulVersion, splitK, type MatmulVersion } from '../../src/tensor/matmul.ts';
 import { setTransposedRoute, setWgradRoute } from '../../src/tensor/conv.ts';
+import { bnSubgroups } from '../../src/tensor/norm.ts';
 import { Adam, SGD, Linear, emaUpdate } from '../../src/nn/index.ts';
 import { SHADERS } from '../../src/shaders.gen.ts';
 import { Rng } from '../../src/data/dataset.ts';
@@ -419,8 +420,14 @@ const EXPERIMENTS: Record<string, Experiment> = {
       };
     },
   },
-  batchnorm: batchnormExperiment,
-  // batchnorm_sg.wgsl runs the batch statistics where the engine takes it (lavapipe with subgroups), else batchnorm.wgsl.
+  // batchnorm.wgsl's reductions (a workgroup per channel) on any adapter; batchnorm_sg.wgsl's where the engine takes
+  // them (lavapipe with subgroups), else batchnorm.wgsl's again.
+  batchnorm: forced(
+    batchnormExperiment,
+    'bnSubgroups.enabled = false',
+    () => (bnSubgroups.enabled = false),
+    () => (bnSubgroups.enabled = true),
+  ),
   batchnorm_sg: batchnormExperiment,
   gram: {
     call: "gram(f, {normalize: 'hw'}), then d(Σ R ⊙ G)/df through backward (gram.wgsl symmetrises dG)",
