@@ -19,21 +19,25 @@ export interface ParamBlock {
   readonly data: ArrayBuffer;
 }
 
-function writeScalar(view: DataView, offset: number, f: ParamField, v: number, where: string): void {
+/** Writes one value; `where()` names the field for the error (built only when there is one). */
+function writeScalar(view: DataView, offset: number, f: ParamField, v: number, where: () => string): void {
   switch (f.scalar) {
     case 'u32':
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${where}: ${v} is not a u32`);
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${where()}: ${v} is not a u32`);
       view.setUint32(offset, v, true);
       return;
     case 'i32':
-      if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new Error(`${where}: ${v} is not an i32`);
+      if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new Error(`${where()}: ${v} is not an i32`);
       view.setInt32(offset, v, true);
       return;
     case 'f32':
-      if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`${where}: ${v} is not an f32`);
+      if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`${where()}: ${v} is not an f32`);
       view.setFloat32(offset, v, true);
   }
 }
+
+/** Each shader's named (non-padding) fields, found once: shaderParams runs for every launch. */
+const NAMED = new Map<string, ParamField[]>();
 
 /** The parameter block of `shader`, each value written at its field's offset; padding fields stay 0. */
 export function shaderParams<S extends ShaderWithParams>(shader: S, values: ParamsOf[S]): ParamBlock {
@@ -41,24 +45,25 @@ export function shaderParams<S extends ShaderWithParams>(shader: S, values: Para
   if (!layout) throw new Error(`shaderParams: shaders/${shader}.wgsl has no struct Params`);
   const view = new DataView(new ArrayBuffer(layout.size));
   const given = values as Record<string, number | readonly number[] | undefined>;
-  let named = 0;
-  for (const f of layout.fields) {
-    if (f.name.startsWith('_')) continue;
-    named++;
-    const where = `shaderParams(${shader}).${f.name}`;
+  let fields = NAMED.get(shader);
+  if (!fields) NAMED.set(shader, (fields = layout.fields.filter((f) => !f.name.startsWith('_'))));
+  for (const f of fields) {
+    const where = () => `shaderParams(${shader}).${f.name}`;
     const v = given[f.name];
-    if (v === undefined) throw new Error(`${where} is missing`);
+    if (v === undefined) throw new Error(`${where()} is missing`);
     if (f.count === 1) {
-      if (typeof v !== 'number') throw new Error(`${where}: expected a number, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number') throw new Error(`${where()}: expected a number, got ${JSON.stringify(v)}`);
       writeScalar(view, f.offset, f, v, where);
     } else {
-      if (typeof v === 'number') throw new Error(`${where}: expected up to ${f.count} numbers, got one number`);
-      if (v.length > f.count) throw new Error(`${where}: ${v.length} values, the struct holds ${f.count}`);
-      v.forEach((x, i) => writeScalar(view, f.offset + 4 * i, f, x, `${where}[${i}]`));
+      if (typeof v === 'number') throw new Error(`${where()}: expected up to ${f.count} numbers, got one number`);
+      if (v.length > f.count) throw new Error(`${where()}: ${v.length} values, the struct holds ${f.count}`);
+      v.forEach((x, i) => writeScalar(view, f.offset + 4 * i, f, x, () => `${where()}[${i}]`));
     }
   }
-  if (Object.keys(given).length !== named) {
-    const extra = Object.keys(given).filter((k) => !layout.fields.some((f) => f.name === k && !k.startsWith('_')));
+  let keys = 0;
+  for (const _ in given) keys++;
+  if (keys !== fields.length) {
+    const extra = Object.keys(given).filter((k) => !fields.some((f) => f.name === k));
     throw new Error(`shaderParams(${shader}): no field ${extra.join(', ')} in shaders/${shader}.wgsl's struct Params`);
   }
   return { shader, data: view.buffer };
