@@ -227,6 +227,22 @@ describe('tensors are checked before they are loaded', () => {
     }
   });
 
+  it('refuses a negative running variance or Adam second moment, naming the tensor (was: NaN samples, saved again on resume)', () => {
+    let rv = '';
+    const bytes = rewrite(good, (t) => {
+      rv = Object.keys(t).find((k) => k.endsWith('.running_var'))!;
+      (t[rv].data as Float32Array)[1] = -0.5;
+    });
+    expect(rv).not.toBe('');
+    expect(loadError(bytes)).toMatch(
+      new RegExp(
+        `^loadCheckpoint: ${FILE}: tensor ${rv.replace(/\./g, '\\.')} holds 1 negative value \\(first: -0\\.5\\)`,
+      ),
+    );
+    const moment = loadError(rewrite(good, (t) => ((t['optD.state.1.exp_avg_sq'].data as Float32Array)[0] = -1e-3)));
+    expect(moment).toMatch(/tensor optD\.state\.1\.exp_avg_sq holds 1 negative value \(first: -0\.001/);
+  });
+
   it('refuses before changing anything: the trainer keeps its weights', async () => {
     const tr = new GanTrainer(ganSpec('dense'), { batchSize: 4, seed: 3 });
     const w = tr.G.stateEntries()[0].tensor;

@@ -200,6 +200,51 @@ const cases: Case[] = [
     2,
     /--final-eval true: scoring needs a classifier/,
   ],
+  // a new run over an existing one, a resume that would drop the weight average
+  [
+    () => [
+      'train',
+      '--model',
+      'dense',
+      '--batch',
+      '16',
+      '--limit',
+      '32',
+      '--max-steps',
+      '1',
+      '--out',
+      join(dir, 'run'),
+    ],
+    2,
+    /--out .*run holds a run \(its checkpoint\.safetensors\): --resume continues it, --overwrite starts a new one/,
+  ],
+  [() => ['train', '--resume', '--overwrite', '--out', join(dir, 'run')], 2, /--resume and --overwrite/],
+  [
+    () => ['train', '--resume', '--model', 'dense', '--g-ema', '0', '--out', join(dir, 'ema-run')],
+    2,
+    /keeps a weight average of G \(--g-ema 0\.9\); --g-ema 0 would drop it/,
+  ],
+  // special files: never read (a pipe would wait for ever, /dev/zero never ends) nor replaced
+  [
+    () => ['sample', '--checkpoint', join(dir, 'fifo.png'), '--out', join(dir, 'g.png')],
+    2,
+    /--checkpoint .*fifo\.png: is not a regular file/,
+  ],
+  [
+    () => ['style', '--content', join(dir, 'fifo.png'), '--style', 'gen:brush', '--out', join(dir, 's.png')],
+    2,
+    /--content: .*fifo\.png: it is not a regular file/,
+  ],
+  [
+    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'fifo.png')],
+    2,
+    /will not replace .*fifo\.png: it exists and is not a regular file/,
+  ],
+  [
+    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'ro.png')],
+    2,
+    /will not replace .*ro\.png: the file is read-only/,
+  ],
   // --- sample ---
   [() => ['sample'], 2, /--checkpoint FILE is required/],
   [() => ['sample', '--checkpoint', ckpt()], 2, /--out FILE\.png is required/],
@@ -248,6 +293,32 @@ const cases: Case[] = [
   [() => ['eval', '--checkpoint', ckpt(), '--generator', 'best'], 2, /--generator/],
   // --- style ---
   [() => ['style', ...style(), '--optimizer', 'sgd'], 2, /--optimizer must be one of lbfgs, adam/],
+  [
+    () => ['style', '--content', join(dir, 'content.png'), '--style', 'gen:brush', '--out', join(dir, 'content.png')],
+    2,
+    /--out .*content\.png: is the --content image; the run would overwrite its own input/,
+  ],
+  [
+    () => [
+      'style',
+      '--content',
+      'gen:scene',
+      '--style',
+      join(dir, 'content.png'),
+      '--out',
+      join(dir, 's.png'),
+      '--log',
+      join(dir, 'content.png'),
+    ],
+    2,
+    /--log .*content\.png: is the --style image/,
+  ],
+  [
+    () => ['style', ...style(), '--log', join(dir, 'p.png'), '--plot', join(dir, 'p.png')],
+    2,
+    /--log and --plot both name .*p\.png/,
+  ],
+  [() => ['style', ...style(), '--log', join(dir, 'empty')], 2, /--log .*empty: is a folder/],
   [() => ['style', ...style(), '--stpes', '3'], 2, /unknown option --stpes/],
   [
     () => ['style', '--content', 'gen:scene', '--style', 'gen:brush', '--out', join(dir, 'x.jpg')],
@@ -364,6 +435,21 @@ beforeAll(async () => {
     join(dir, 'run'),
   ]);
   expect(r.code, r.err.join('\n')).toBe(0);
+  // the same with a weight average of G
+  const e = await run(
+    ['train', '--model', 'dense', '--batch', '16', '--limit', '32', '--max-steps', '1', '--g-ema', '0.9'].concat([
+      '--out',
+      join(dir, 'ema-run'),
+    ]),
+  );
+  expect(e.code, e.err.join('\n')).toBe(0);
+  // an image, a read-only file and a named pipe where inputs and outputs are expected
+  writeFileSync(
+    join(dir, 'content.png'),
+    encodePng({ width: 8, height: 8, rgba: new Uint8ClampedArray(256).fill(200) }),
+  );
+  writeFileSync(join(dir, 'ro.png'), 'read-only\n', { mode: 0o444 });
+  expect(spawnSync('mkfifo', [join(dir, 'fifo.png')]).status).toBe(0);
 }, 120_000);
 
 afterAll(() => {
@@ -391,6 +477,28 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
     },
     30_000,
   );
+
+  it('a refused new run, a refused resume and refused outputs leave every file as it was', async () => {
+    const { statSync } = await import('node:fs');
+    const files = [
+      'run/checkpoint.safetensors',
+      'run/log.jsonl',
+      'ema-run/checkpoint.safetensors',
+      'content.png',
+      'ro.png',
+    ];
+    const before = files.map((f) => readFileSync(join(dir, f)));
+    const train = ['train', '--model', 'dense', '--batch', '16', '--limit', '32', '--max-steps', '1'];
+    expect((await run([...train, '--out', join(dir, 'run')])).code).toBe(2);
+    expect((await run([...train, '--resume', '--g-ema', '0', '--out', join(dir, 'ema-run')])).code).toBe(2);
+    const content = join(dir, 'content.png');
+    expect((await run(['style', '--content', content, '--style', 'gen:brush', '--out', content])).code).toBe(2);
+    expect((await run(['sample', '--checkpoint', ckpt(), '--out', join(dir, 'ro.png')])).code).toBe(2);
+    expect((await run(['sample', '--checkpoint', ckpt(), '--out', join(dir, 'fifo.png')])).code).toBe(2);
+    files.forEach((f, i) => expect(readFileSync(join(dir, f)).equals(before[i]!), f).toBe(true));
+    expect(statSync(join(dir, 'fifo.png')).isFIFO()).toBe(true);
+    expect(statSync(join(dir, 'ro.png')).mode & 0o777).toBe(0o444);
+  }, 120_000);
 
   it('internal errors: one line with a hint, and the stack only with --debug', () => {
     const err: string[] = [];

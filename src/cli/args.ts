@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describeRange as describeNumberRange, inRange, type NumberRange } from '../gan/train-options.ts';
 
 /** A mistake in the arguments themselves (unknown option, bad number, missing required option): exit 2. */
@@ -209,6 +210,9 @@ const FS_WHAT: Record<string, string> = {
   ENOSPC: 'no space left on the device',
   ENAMETOOLONG: 'name too long',
   ELOOP: 'too many symbolic links',
+  // writeFileAtomic's own refusals (src/node/files.ts)
+  EREADONLYFILE: 'the file is read-only',
+  ENOTREGULAR: 'it exists and is not a regular file (a device, pipe or socket)',
 };
 const FS_ACTION: Record<string, string> = {
   open: 'cannot open',
@@ -219,6 +223,7 @@ const FS_ACTION: Record<string, string> = {
   scandir: 'cannot list folder',
   stat: 'cannot find',
   lstat: 'cannot find',
+  replace: 'will not replace',
 };
 
 /** A file-system error in this error or its causes (writeFileAtomic wraps them), as `{ code, path, syscall }`. */
@@ -283,6 +288,9 @@ export function readInputFile(path: string, flag: string, what: string): Uint8Ar
     );
   }
   if (st.isDirectory()) throw new InputError(`${flag} ${path}: is a folder; expected ${what}`);
+  // A device (/dev/zero reads for ever), a pipe (waits for a writer) or a socket: not a file to load.
+  if (!st.isFile())
+    throw new InputError(`${flag} ${path}: is not a regular file (a device, pipe or socket); expected ${what}`);
   try {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
@@ -294,4 +302,15 @@ export function readInputFile(path: string, flag: string, what: string): Uint8Ar
 export function checkOutputFolder(dir: string, flag: string): void {
   if (existsSync(dir) && !statSync(dir).isDirectory())
     throw new InputError(`${flag} ${dir}: is a file; expected a folder (or a path where one can be created)`);
+}
+
+/** Whether two paths name one file: the same path once resolved, or (both existing) the same file through a link. */
+export function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // one of them does not exist yet
+  }
 }

@@ -49,6 +49,7 @@ import {
   MAX_STEPS,
   type NumberSpec,
   type OptionSpec,
+  sameFile,
 } from './args.ts';
 import {
   MODEL_NUMBER_OPTIONS,
@@ -69,7 +70,7 @@ import {
   checkFolderScoring,
 } from '../node/eval-models.ts';
 
-export { UsageError, InputError } from './args.ts';
+export { UsageError, InputError, sameFile } from './args.ts';
 
 /** The largest sample grid: 256 images (16×16); G draws them in one batch, which must fit one GPU buffer at 64 px. */
 const MAX_GRID = 256;
@@ -160,6 +161,11 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     help: 'also write a checkpoint every N steps',
   },
   { name: 'resume', type: 'boolean', help: 'continue the run in --out from its checkpoint' },
+  {
+    name: 'overwrite',
+    type: 'boolean',
+    help: 'start a new run in an --out that holds one (its checkpoint, logs and grids are replaced); without it train refuses',
+  },
   {
     name: 'grid',
     type: 'integer',
@@ -277,6 +283,8 @@ interface TrainArgs {
   out: string;
   checkpointEvery: number;
   resume: boolean;
+  /** --overwrite: a new run may replace the one in --out. */
+  overwrite: boolean;
   grid: number;
   evalEvery: number;
   /** Score the generator at the end (`--final-eval`); `finalEvalGiven`: asked for on the command line. */
@@ -336,6 +344,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     out: resolve(o.str('out') ?? join('runs', `${kind}-${dsTag}`)),
     checkpointEvery: o.num('checkpoint-every'),
     resume: o.bool('resume'),
+    overwrite: o.bool('overwrite'),
     grid: o.num('grid'),
     evalEvery: o.num('eval-every'),
     finalEval: o.str('final-eval') === 'true',
@@ -414,6 +423,12 @@ function runSpec(
   let options = a.options;
   let resumeBytes: Uint8Array | null = null;
   let savedHistory: StepStats[] = [];
+  if (a.resume && a.overwrite) throw new UsageError('--resume and --overwrite: continue the run or replace it, not both');
+  // A new run in a folder that holds one would empty its log at once and replace its checkpoint at the first save.
+  if (!a.resume && !a.overwrite && existsSync(ckptPath))
+    throw new UsageError(
+      `--out ${a.out} holds a run (its checkpoint.safetensors): --resume continues it, --overwrite starts a new one in its place, or give another --out`,
+    );
   if (a.resume) {
     if (!existsSync(ckptPath)) throw new UsageError(`--resume: no checkpoint at ${ckptPath}`);
     resumeBytes = readInputFile(ckptPath, '--resume', 'the checkpoint.safetensors of the run in --out');
@@ -439,6 +454,11 @@ function runSpec(
     if (a.growImagesGiven !== undefined && a.growImagesGiven !== savedGrowImages)
       throw new UsageError(
         `--resume: ${ckptPath} grows with --grow-images ${savedGrowImages}; a run cannot change it (its stage and α follow from it)`,
+      );
+    const savedEma = saved.options.gEma ?? 0;
+    if (savedEma > 0 && a.resumeOverrides.gEma === 0)
+      throw new UsageError(
+        `--resume: ${ckptPath} keeps a weight average of G (--g-ema ${savedEma}); --g-ema 0 would drop it from the checkpoint (give a decay above 0 to change it)`,
       );
     options = { ...options, ...saved.options, ...a.resumeOverrides };
     const step = Number(saved.meta.step ?? 0);
@@ -867,17 +887,6 @@ export function checkBatchesFit(spec: GanSpec, uses: readonly (readonly [what: s
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-
-/** Whether two paths name one file: the same path once resolved, or (both existing) the same file through a link. */
-export function sameFile(a: string, b: string): boolean {
-  if (resolve(a) === resolve(b)) return true;
-  try {
-    const [x, y] = [statSync(a), statSync(b)];
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false; // one of them does not exist yet
-  }
-}
 
 /** An output file the user named: not a folder, and its folder not a file (a folder that is missing is created). */
 export function checkOutputFile(path: string, flag: string): void {

@@ -33,6 +33,7 @@ import { isMainModule } from '../node/main-module.ts';
 import {
   UsageError,
   InputError,
+  sameFile,
   checkNumber,
   formatOptions,
   reportError,
@@ -340,11 +341,29 @@ function numberSpec(name: string): NumberSpec {
   return s;
 }
 
-function checkOutputPath(path: string, flag: string): void {
-  if (extname(path).toLowerCase() !== '.png') throw new UsageError(`${flag} ${path}: output must be a .png file`);
+function checkOutputPath(path: string, flag: string, png = true): void {
+  if (png && extname(path).toLowerCase() !== '.png')
+    throw new UsageError(`${flag} ${path}: output must be a .png file`);
   const dir = dirname(path);
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new UsageError(`${flag} ${path}: directory ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new InputError(`${flag} ${path}: is a folder; expected a file name to write`);
+}
+
+/**
+ * No output may overwrite an input image or another output: `style --out content.png` would replace the photo
+ * being stylized, `--log` naming the `--plot` file would leave only one of them.
+ */
+function checkNoClobber(inputs: [string, string][], outputs: [string, string][]): void {
+  for (const [i, [flag, path]] of outputs.entries()) {
+    for (const [inFlag, inPath] of inputs)
+      if (sameFile(path, inPath))
+        throw new UsageError(`${flag} ${path}: is the ${inFlag} image; the run would overwrite its own input`);
+    for (const [otherFlag, other] of outputs.slice(i + 1))
+      if (sameFile(path, other))
+        throw new UsageError(`${flag} and ${otherFlag} both name ${path}; give each its own file`);
+  }
 }
 
 interface Prepared {
@@ -368,7 +387,18 @@ async function prepare(
   const log = f.str('log');
   const plot = f.str('plot');
   if (plot) checkOutputPath(plot, '--plot');
-  if (log && !existsSync(dirname(log))) throw new UsageError(`--log ${log}: directory ${dirname(log)} does not exist`);
+  if (log) checkOutputPath(log, '--log', false);
+  const named = (pairs: [string, string | undefined][]) => pairs.filter((p): p is [string, string] => !!p[1]);
+  checkNoClobber(
+    named([['--content', contentSpec], ...styleSpecs.map((s): [string, string] => ['--style', s])]).filter(
+      ([, p]) => !p.startsWith('gen:'),
+    ),
+    named([
+      ['--out', out],
+      ['--log', log],
+      ['--plot', plot],
+    ]),
+  );
 
   const optimizer = f.choice<OptimizerKind>('optimizer', ['lbfgs', 'adam']) ?? 'lbfgs';
   const size = f.num('size') ?? 256;

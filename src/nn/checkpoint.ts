@@ -248,6 +248,8 @@ function nonFinite(data: ArrayLike<number | bigint>): { count: number; first: nu
 }
 
 const INT_DTYPES = new Set(['I8', 'I16', 'I32', 'I64', 'U8', 'U16', 'U32', 'U64']);
+/** Tensors that hold variances: a module's BatchNorm running_var, an optimizer's exp_avg_sq (and max_exp_avg_sq). */
+const NON_NEGATIVE = /(^|\.)(running_var|exp_avg_sq|max_exp_avg_sq)$/;
 
 /**
  * The values of the tensors about to be loaded: float state stored as F32 (a float tensor stored as I32/U32 would
@@ -269,6 +271,18 @@ function checkValues(
       throw new CheckpointError(
         `${where(file)} tensor ${key} holds ${bad.count} non-finite value${bad.count > 1 ? 's' : ''} (first: ${bad.first}) of ${t.data.length}; refusing a diverged checkpoint`,
       );
+    // Variances (BatchNorm's running one, Adam's second moments) are never negative: a negative one would turn
+    // every sample drawn from the checkpoint into NaN, and a resumed run would save it again.
+    if (NON_NEGATIVE.test(key)) {
+      const data = t.data as ArrayLike<number>;
+      let count = 0;
+      let first = 0;
+      for (let i = 0; i < data.length; i++) if (data[i]! < 0 && count++ === 0) first = data[i]!;
+      if (count)
+        throw new CheckpointError(
+          `${where(file)} tensor ${key} holds ${count} negative value${count > 1 ? 's' : ''} (first: ${first}) of ${data.length}; a variance cannot be negative, refusing the checkpoint`,
+        );
+    }
   };
   for (const [name, m] of Object.entries(modules)) {
     for (const e of m.stateEntries()) {

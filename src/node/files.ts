@@ -14,6 +14,7 @@ import {
   readdirSync,
   readFileSync,
   existsSync,
+  lstatSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +44,7 @@ function fsyncDirectory(dir: string): void {
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const dir = dirname(path);
+  refuseToReplace(path);
   removeStaleTemps(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
@@ -65,9 +67,36 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
       }
     }
     rmSync(temp, { force: true });
-    throw new Error(`writeFileAtomic: could not write ${path}: ${(err as Error).message}`, { cause: err });
+    // The user named `path`, not the hidden temporary file: errors about the temp speak of the target.
+    const e = err as NodeJS.ErrnoException;
+    if (e.path === temp) e.path = path;
+    throw new Error(`writeFileAtomic: could not write ${path}: ${e.message.split(temp).join(path)}`, { cause: err });
   }
   fsyncDirectory(dir);
+}
+
+/**
+ * An existing `path` that a rename must not replace: a folder, anything but a regular file (a device such as
+ * /dev/null, a pipe, a socket: replacing one with a file, as root, would break the system), or a file without write
+ * permission for its owner (marked read-only on purpose). Throws a file-system error naming `path`.
+ */
+function refuseToReplace(path: string): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return; // nothing there (or nothing we can see): the write itself reports any problem
+  }
+  if (st.isSymbolicLink() || (st.isFile() && st.mode & 0o200)) return;
+  // EISDIR as Node names it; the other two codes are this project's (src/cli/args.ts words them for the user).
+  const [code, what] = st.isDirectory()
+    ? ['EISDIR', 'is a folder, expected a file']
+    : st.isFile()
+      ? ['EREADONLYFILE', 'is read-only; it was not replaced']
+      : ['ENOTREGULAR', 'exists and is not a regular file (a device, pipe or socket); it was not replaced'];
+  const err = new Error(`${code}: ${path} ${what}`) as NodeJS.ErrnoException;
+  Object.assign(err, { code, path, syscall: 'replace' });
+  throw new Error(`writeFileAtomic: could not write ${path}: ${path} ${what}`, { cause: err });
 }
 
 /**

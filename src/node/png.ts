@@ -1,7 +1,7 @@
 /**
  * PNG writing and PNG/JPEG reading for Node, producing and taking the RgbaImage of src/io/image.ts.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
@@ -127,8 +127,13 @@ export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeIm
 export function readImage(path: string, options: DecodeImageOptions = {}): RgbaImage {
   let bytes: Uint8Array;
   try {
+    // A device (/dev/zero reads for ever) or a pipe (waits for a writer) is no image: refused before reading.
+    const st = statSync(path);
+    if (!st.isFile() && !st.isDirectory())
+      throw new Error(`readImage: cannot read ${path}: it is not a regular file (a device, pipe or socket)`);
     bytes = readFileSync(path);
   } catch (err) {
+    if ((err as Error).message.startsWith('readImage:')) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
     throw new Error(`readImage: cannot read ${path}: ${why}`, { cause: err });
