@@ -423,7 +423,8 @@ function runSpec(
   let options = a.options;
   let resumeBytes: Uint8Array | null = null;
   let savedHistory: StepStats[] = [];
-  if (a.resume && a.overwrite) throw new UsageError('--resume and --overwrite: continue the run or replace it, not both');
+  if (a.resume && a.overwrite)
+    throw new UsageError('--resume and --overwrite: continue the run or replace it, not both');
   // A new run in a folder that holds one would empty its log at once and replace its checkpoint at the first save.
   if (!a.resume && !a.overwrite && existsSync(ckptPath))
     throw new UsageError(
