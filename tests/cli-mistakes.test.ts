@@ -245,6 +245,16 @@ const cases: Case[] = [
     2,
     /will not replace .*ro\.png: the file is read-only/,
   ],
+  [
+    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'run', 'other.safetensors')],
+    2,
+    /--out .*other\.safetensors: the grid is written as a PNG/,
+  ],
+  [
+    () => ['train', '--model', 'dcgan32', '--dataset', join(dir, 'txt'), '--out', join(dir, 'txt', 'run')],
+    2,
+    /--out .*txt.run: lies inside --dataset .*txt; the run's grids and charts would join its images/,
+  ],
   // --- sample ---
   [() => ['sample'], 2, /--checkpoint FILE is required/],
   [() => ['sample', '--checkpoint', ckpt()], 2, /--out FILE\.png is required/],

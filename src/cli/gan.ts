@@ -13,7 +13,7 @@
  *   eval.json              the final score, as `eval` writes it (--final-eval, on where a classifier fits)
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { initEngine, memoryStats, convVersion, type Tensor } from '../tensor/index.ts';
 import { engine as currentEngine } from '../tensor/engine.ts';
 import { matmulVersion } from '../tensor/matmul.ts';
@@ -425,6 +425,19 @@ function runSpec(
   let savedHistory: StepStats[] = [];
   if (a.resume && a.overwrite)
     throw new UsageError('--resume and --overwrite: continue the run or replace it, not both');
+  // A run folder inside the image folder it trains on: its grids and charts would become training images.
+  if (
+    a.dataset !== 'mnist' &&
+    a.dataset !== 'fashion-mnist' &&
+    existsSync(a.dataset) &&
+    statSync(a.dataset).isDirectory()
+  ) {
+    const data = resolve(a.dataset);
+    if (a.out === data || a.out.startsWith(data + sep))
+      throw new UsageError(
+        `--out ${a.out}: lies inside --dataset ${a.dataset}; the run's grids and charts would join its images (give an --out elsewhere)`,
+      );
+  }
   // A new run in a folder that holds one would empty its log at once and replace its checkpoint at the first save.
   if (!a.resume && !a.overwrite && existsSync(ckptPath))
     throw new UsageError(
@@ -802,6 +815,9 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       throw new UsageError(`${flag} ${out}: is the --checkpoint file; writing there would replace the checkpoint`);
   if (tensorsPath !== undefined && sameFile(tensorsPath, outPng))
     throw new UsageError(`--tensors ${tensorsPath}: is the --out file too; give the two outputs different names`);
+  // the grid is a PNG: another name (a .jpg, another run's checkpoint.safetensors) would get PNG bytes
+  if (!outPng.toLowerCase().endsWith('.png'))
+    throw new UsageError(`--out ${outPng}: the grid is written as a PNG; give a file name ending in .png`);
   const bytes = readInputFile(path, '--checkpoint', 'a checkpoint.safetensors written by train');
   const { spec, options } = readCheckpointSpec(bytes, path, '--checkpoint');
   if (o.bool('scales') && spec.kind !== 'msggan')
