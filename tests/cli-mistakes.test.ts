@@ -220,6 +220,11 @@ const cases: Case[] = [
   ],
   [() => ['train', '--resume', '--overwrite', '--out', join(dir, 'run')], 2, /--resume and --overwrite/],
   [
+    () => ['train', '--resume', '--model', 'dense', '--limit', '16', '--max-steps', '5', '--out', join(dir, 'run3')],
+    2,
+    /--resume .*step 3 is past the end of epoch 1 of .* \(1 batches per epoch: step 2\); the run was trained on more images/,
+  ],
+  [
     () => ['train', '--resume', '--model', 'dense', '--g-ema', '0', '--out', join(dir, 'ema-run')],
     2,
     /keeps a weight average of G \(--g-ema 0\.9\); --g-ema 0 would drop it/,
@@ -445,6 +450,21 @@ beforeAll(async () => {
     join(dir, 'run'),
   ]);
   expect(r.code, r.err.join('\n')).toBe(0);
+  // three steps of 2 a epoch (it ends in epoch 1), for a resume on fewer images
+  const r3 = await run([
+    'train',
+    '--model',
+    'dense',
+    '--batch',
+    '16',
+    '--limit',
+    '32',
+    '--max-steps',
+    '3',
+    '--out',
+    join(dir, 'run3'),
+  ]);
+  expect(r3.code, r3.err.join('\n')).toBe(0);
   // the same with a weight average of G
   const e = await run(
     ['train', '--model', 'dense', '--batch', '16', '--limit', '32', '--max-steps', '1', '--g-ema', '0.9'].concat([

@@ -756,6 +756,15 @@ function dataCursor(ds: Dataset, trainer: GanTrainer, ckptPath: string): DataCur
   try {
     const cursor = new DataCursor(ds, trainer.opts.batchSize, trainer.opts.seed);
     cursor.position(trainer); // checks the counters
+    // The mirror check: a run saved in epoch E is at most at the end of that epoch. A step past it means epochs of
+    // this data are shorter than the run's were (fewer images): resuming would skip whole epochs without a step,
+    // writing a grid and a checkpoint for each, and leave counters that fit no data.
+    const end = (trainer.epoch + 1) * cursor.perEpoch;
+    if (trainer.step > end)
+      throw new Error(
+        `step ${trainer.step} is past the end of epoch ${trainer.epoch} of ${ds.name} at batch size ${trainer.opts.batchSize} ` +
+          `(${cursor.perEpoch} batches per epoch: step ${end}); the run was trained on more images (another --dataset or --limit)`,
+      );
     return cursor;
   } catch (e) {
     throw new InputError(`--resume ${ckptPath}: ${(e as Error).message}`, { cause: e });
