@@ -334,6 +334,13 @@ const cases: Case[] = [
     /--log and --plot both name .*p\.png/,
   ],
   [() => ['style', ...style(), '--log', join(dir, 'empty')], 2, /--log .*empty: is a folder/],
+  [() => ['style', ...style(), '--content-layers', 'bogus'], 2, /bogus/],
+  [() => ['style', ...style(), '--style-layers', 'bogus'], 2, /bogus/],
+  [
+    () => ['style', ...style(), '--preserve-color=no'],
+    2,
+    /--preserve-color is a switch and takes no value, got "--preserve-color=no"/,
+  ],
   [() => ['style', ...style(), '--stpes', '3'], 2, /unknown option --stpes/],
   [
     () => ['style', '--content', 'gen:scene', '--style', 'gen:brush', '--out', join(dir, 'x.jpg')],

@@ -169,6 +169,7 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     type: 'float',
     arg: 'X',
     min: 0,
+    minExclusive: true,
     max: 10,
     default: 2.5,
     help: "beta of the squared form (2.5 is the Keras example's power 1.25)",
@@ -243,6 +244,9 @@ function parseFlags(argv: string[]): Flags {
       name = name.slice(0, eq);
     }
     if (BOOLEAN_FLAGS.has(name)) {
+      // a switch takes no value: --preserve-color=no must not turn it on (train and sample refuse it the same way)
+      if (value !== undefined)
+        throw new UsageError(`--${name} is a switch and takes no value, got "--${name}=${value}"`);
       flags.set(name, ['']);
       continue;
     }

@@ -222,9 +222,19 @@ export function checkOptions(o: StyleTransferOptions): void {
   const init = o.init ?? STYLE_DEFAULTS.init;
   if (!['noise', 'content', 'content+noise'].includes(init))
     bad(`init must be noise, content or content+noise, got ${JSON.stringify(init)}`);
+  if (o.tvBeta !== undefined && !(o.tvBeta > 0)) bad(`tvBeta must be positive, got ${o.tvBeta}`);
+  const contentLayers = o.contentLayers ?? STYLE_DEFAULTS.contentLayers;
+  if (!contentLayers.length) bad('no content layers given');
+  if (!styleLayers.length) bad('no style layers given');
   // Every layer must exist and the smallest scale must be large enough for the deepest one.
-  const layers = [...(o.contentLayers ?? STYLE_DEFAULTS.contentLayers), ...styleLayers];
-  layers.forEach((l) => o.net.layerSpec(l));
+  const layers = [...contentLayers, ...styleLayers];
+  for (const l of layers) {
+    try {
+      o.net.layerSpec(l);
+    } catch (e) {
+      bad((e as Error).message);
+    }
+  }
   const min = o.net.minimumSize(layers);
   const smallest = Math.min(
     ...scales.map((s) => {
