@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -168,6 +168,19 @@ describe('loadImageFolder', () => {
           expect(Math.abs(pixel(ds, 2, ch, y, x) - (128 / 127.5 - 1))).toBeLessThanOrEqual(2 / 127.5);
       }
     }
+  });
+
+  it('follows links to image files (a folder of links was "no images"), not links to folders or broken ones', () => {
+    const linked = join(tmp, 'linked');
+    mkdirSync(linked);
+    symlinkSync(join(folder, 'a', 'red.png'), join(linked, 'one.png'));
+    symlinkSync(join(folder, 'gray.jpg'), join(linked, 'two.jpg'));
+    symlinkSync(join(folder, 'b'), join(linked, 'dir.png')); // a link to a folder, named like an image
+    symlinkSync(join(folder, 'missing.png'), join(linked, 'broken.png'));
+    symlinkSync(linked, join(linked, 'loop')); // a link to its own folder: never walked
+    const ds = loadImageFolder(linked, { size: 2, channels: 3 });
+    expect(ds.n).toBe(2);
+    for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) expect(pixel(ds, 0, 0, y, x)).toBe(1); // one.png: red
   });
 
   it('grayscale uses 601 luma; upscaling keeps a flat colour flat', () => {

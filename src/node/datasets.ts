@@ -159,7 +159,19 @@ export async function loadFashionMnist(
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
 
-/** Every image file below `dir` (skipping names that start with '.'), sorted by relative path for determinism. */
+/** Whether a link leads to a regular file (a broken link, or one to a folder or a device, does not). */
+function isFileThrough(link: string): boolean {
+  try {
+    return statSync(link).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every image file below `dir` (skipping names that start with '.'), sorted by relative path for determinism.
+ * Symbolic links to image files count; links to folders are not followed (no loops).
+ */
 export function listImageFiles(dir: string): string[] {
   const found: string[] = [];
   const walk = (folder: string): void => {
@@ -167,8 +179,8 @@ export function listImageFiles(dir: string): string[] {
       if (entry.name.startsWith('.')) continue;
       const path = join(folder, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && IMAGE_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext)))
-        found.push(path);
+      else if (!IMAGE_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext))) continue;
+      else if (entry.isFile() || (entry.isSymbolicLink() && isFileThrough(path))) found.push(path);
     }
   };
   walk(dir);
