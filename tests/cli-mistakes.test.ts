@@ -220,6 +220,21 @@ const cases: Case[] = [
   ],
   [() => ['train', '--resume', '--overwrite', '--out', join(dir, 'run')], 2, /--resume and --overwrite/],
   [
+    () => ['train', '--resume', '--model', 'dense', '--beta1', '0.1', '--out', join(dir, 'run')],
+    2,
+    /--resume: .*checkpoint\.safetensors was trained with --beta1 0\.5; a run cannot change it/,
+  ],
+  [
+    () => ['train', '--resume', '--model', 'dense', '--batch', '8', '--out', join(dir, 'run')],
+    2,
+    /--resume: .*was trained with --batch 16; a run cannot change it/,
+  ],
+  [
+    () => ['train', '--resume', '--model', 'dense', '--dataset', 'fashion-mnist', '--out', join(dir, 'run')],
+    2,
+    /--resume: .*trains on --dataset mnist; a run cannot change its data/,
+  ],
+  [
     () => ['train', '--resume', '--model', 'dense', '--limit', '16', '--max-steps', '5', '--out', join(dir, 'run3')],
     2,
     /--resume .*step 3 is past the end of epoch 1 of .* \(1 batches per epoch: step 2\); the run was trained on more images/,

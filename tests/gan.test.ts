@@ -1032,7 +1032,8 @@ describe('train / sample commands', () => {
       ]),
     ).rejects.toThrow('--generator ema: this checkpoint has no weight average (the run was trained without --g-ema)');
     expect(existsSync(join(plainRun, 'g.png'))).toBe(false);
-    // a resumed run may start averaging and decaying; its other options come from the checkpoint
+    // a resumed run may start averaging and decaying; its other options come from the checkpoint (another --batch
+    // is refused: tests/cli-mistakes.test.ts)
     expect(
       await quiet(() =>
         trainCommand([
@@ -1042,8 +1043,6 @@ describe('train / sample commands', () => {
           'mnist',
           '--limit',
           '32',
-          '--batch',
-          '8',
           '--max-steps',
           '2',
           '--out',
@@ -1075,8 +1074,6 @@ describe('train / sample commands', () => {
       'mnist',
       '--limit',
       '32',
-      '--batch',
-      '8',
       '--out',
       plainRun,
       '--resume',

@@ -295,6 +295,8 @@ interface TrainArgs {
   options: TrainOptions;
   /** Options given on the command line that may change when a run resumes (the others come from the checkpoint). */
   resumeOverrides: Partial<TrainOptions>;
+  /** The run-defining options given on the command line, by flag: a resumed run refuses a value its checkpoint lacks. */
+  fixedGiven: [flag: string, key: keyof TrainOptions, value: number][];
   /** --grow-images, when given: progan's schedule of growing, fixed when a run starts (as --size, --width, --loss). */
   growImagesGiven?: number;
 }
@@ -331,6 +333,19 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
   if (o.given('lr-d')) resumeOverrides.lrD = options.lrD;
   if (o.given('lr-decay'))
     Object.assign(resumeOverrides, { lrDecayStart: options.lrDecayStart, lrDecayEnd: options.lrDecayEnd });
+  // Fixed when a run starts (the checkpoint keeps them; --loss and --grow-images are checked apart).
+  const fixed: [string, keyof TrainOptions][] = [
+    ['batch', 'batchSize'],
+    ['beta1', 'beta1'],
+    ['beta2', 'beta2'],
+    ['d-steps', 'dStepsPerG'],
+    ['d-skip-below', 'dSkipBelow'],
+    ['real-label', 'realLabel'],
+    ['seed', 'seed'],
+  ];
+  const fixedGiven = fixed
+    .filter(([flag]) => o.given(flag))
+    .map(([flag, key]): [string, keyof TrainOptions, number] => [flag, key, options[key] as number]);
   const dsTag = dataset === 'mnist' || dataset === 'fashion-mnist' ? dataset : 'images';
   return {
     kind,
@@ -352,6 +367,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | 'help' {
     lossGiven: o.given('loss'),
     options,
     resumeOverrides,
+    fixedGiven,
     growImagesGiven: o.optNum('grow-images'),
   };
 }
@@ -469,6 +485,21 @@ function runSpec(
       throw new UsageError(
         `--resume: ${ckptPath} grows with --grow-images ${savedGrowImages}; a run cannot change it (its stage and α follow from it)`,
       );
+    // The data a run trains on is fixed too (a folder's path may be spelt another way: only the named sets compare).
+    const builtin = (d: unknown) => d === 'mnist' || d === 'fashion-mnist';
+    const savedData = saved.meta.dataset;
+    if (typeof savedData === 'string' && savedData !== a.dataset && (builtin(savedData) || builtin(a.dataset)))
+      throw new UsageError(
+        `--resume: ${ckptPath} trains on --dataset ${savedData}; a run cannot change its data (give --dataset ${savedData}, or start a new run)`,
+      );
+    // Options fixed when the run started: given again with another value, they would be ignored without a word.
+    for (const [flag, key, value] of a.fixedGiven) {
+      const was = saved.options[key] ?? DEFAULT_TRAIN_OPTIONS[key];
+      if (value !== was)
+        throw new UsageError(
+          `--resume: ${ckptPath} was trained with --${flag} ${was}; a run cannot change it (on resume only --lr-g, --lr-d, --lr-decay and --g-ema may)`,
+        );
+    }
     const savedEma = saved.options.gEma ?? 0;
     if (savedEma > 0 && a.resumeOverrides.gEma === 0)
       throw new UsageError(
