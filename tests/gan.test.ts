@@ -1067,17 +1067,7 @@ describe('train / sample commands', () => {
       ),
     ).toBe(true);
     // past the end of its decay a run would train with learning rate 0: resuming it asks for a new schedule
-    const resumeArgs = [
-      '--model',
-      'dense',
-      '--dataset',
-      'mnist',
-      '--limit',
-      '32',
-      '--out',
-      plainRun,
-      '--resume',
-    ];
+    const resumeArgs = ['--model', 'dense', '--dataset', 'mnist', '--limit', '32', '--out', plainRun, '--resume'];
     expect(await quiet(() => trainCommand([...resumeArgs, '--max-steps', '4']))).toBe(0);
     const ckptBytes = readFileSync(join(plainRun, 'checkpoint.safetensors'));
     await expect(trainCommand([...resumeArgs, '--max-steps', '6'])).rejects.toThrow(
