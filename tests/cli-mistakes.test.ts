@@ -47,6 +47,7 @@ const numeric = (t: readonly OptionSpec[]) =>
 
 // A read-only folder does not stop root: there, /sys (read-only to everyone) stands in for it.
 const readonlyOut = () => (process.getuid?.() === 0 ? '/sys/wgpu-gan-cli-test' : join(dir, 'readonly', 'run'));
+const readonlyDir = () => (process.getuid?.() === 0 ? '/sys' : join(dir, 'readonly'));
 const style = () => ['--content', 'gen:scene', '--style', 'gen:brush', '--out', join(dir, 'style.png')];
 const ckpt = () => join(dir, 'run', 'checkpoint.safetensors');
 
@@ -349,6 +350,17 @@ const cases: Case[] = [
     /--log and --plot both name .*p\.png/,
   ],
   [() => ['style', ...style(), '--log', join(dir, 'empty')], 2, /--log .*empty: is a folder/],
+  [
+    () => ['style', '--content', 'gen:scene', '--style', 'gen:brush', '--out', join(readonlyDir(), 's.png')],
+    2,
+    /--out .*s\.png: the folder .* cannot be written/,
+  ],
+  [
+    () => ['train', '--model', 'dense', '--batch', '16', '--limit', '32', '--out', join(dir, 'dirckpt')],
+    2,
+    /--out .*dirckpt.checkpoint\.safetensors: is a folder/,
+  ],
+  [() => ['eval', '--checkpoint', join(dir, 'evaldir', 'checkpoint.safetensors')], 2, /eval\.json: is a folder/],
   [() => ['style', ...style(), '--content-layers', 'bogus'], 2, /bogus/],
   [() => ['style', ...style(), '--style-layers', 'bogus'], 2, /bogus/],
   [
@@ -502,6 +514,9 @@ beforeAll(async () => {
   );
   writeFileSync(join(dir, 'ro.png'), 'read-only\n', { mode: 0o444 });
   expect(spawnSync('mkfifo', [join(dir, 'fifo.png')]).status).toBe(0);
+  // a run folder whose eval.json is a folder
+  mkdirSync(join(dir, 'evaldir', 'eval.json'), { recursive: true });
+  copyFileSync(ckpt(), join(dir, 'evaldir', 'checkpoint.safetensors'));
 }, 120_000);
 
 afterAll(() => {

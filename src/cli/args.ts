@@ -10,8 +10,8 @@
  * its path. Anything else is an internal failure: one line and exit 1, with the stack only under `--debug`.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describeRange as describeNumberRange, inRange, type NumberRange } from '../gan/train-options.ts';
 
 /** A mistake in the arguments themselves (unknown option, bad number, missing required option): exit 2. */
@@ -313,4 +313,21 @@ export function sameFile(a: string, b: string): boolean {
   } catch {
     return false; // one of them does not exist yet
   }
+}
+
+/**
+ * Whether a file can be created in `dir`, tried for real (a probe file made and removed): permissions, a read-only
+ * mount, or a kernel file system such as /sys, which even root cannot write in. Throws an InputError naming
+ * `flag` and `path` (the file the command will write there) otherwise.
+ */
+export function checkWritableFolder(dir: string, flag: string, path: string): void {
+  const probe = join(dir, `.wgpu-gan-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+  } catch (e) {
+    throw new InputError(
+      `${flag} ${path}: the folder ${dir} cannot be written (${describeFsError(e) ?? (e as Error).message})`,
+    );
+  }
+  rmSync(probe, { force: true });
 }

@@ -18,13 +18,14 @@ import {
   checkFolderScoring,
   CLASSIFIER_DATASETS,
 } from '../node/eval-models.ts';
-import { chooseGenerator, loadTrainerCheckpoint, sameFile, checkBatchesFit } from './gan.ts';
+import { chooseGenerator, loadTrainerCheckpoint, sameFile, checkBatchesFit, checkOutputFile } from './gan.ts';
 import {
   UsageError,
   InputError,
   parseOptions,
   formatOptions,
   readInputFile,
+  checkWritableFolder,
   MAX_SEED,
   type OptionSpec,
 } from './args.ts';
@@ -87,6 +88,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const v = { dataset: o.str('dataset'), classifier: o.str('classifier'), generator: o.str('generator') };
   if (v.classifier !== undefined) readInputFile(v.classifier, '--classifier', 'a classifier .safetensors file');
   const bytes = readInputFile(path, '--checkpoint', 'a checkpoint.safetensors written by train');
+  // eval.json goes beside the checkpoint: a folder there, or a folder that cannot be written, fails now, not after scoring
+  checkOutputFile(join(dirname(path), 'eval.json'), '--checkpoint');
+  checkWritableFolder(dirname(path), '--checkpoint', path);
   if (sameFile(path, join(dirname(path), 'eval.json')))
     throw new UsageError(
       `--checkpoint ${path}: eval writes its scores to eval.json beside the checkpoint, which would replace the checkpoint itself; rename it`,

@@ -455,7 +455,7 @@ function runSpec(
       );
   }
   // A new run in a folder that holds one would empty its log at once and replace its checkpoint at the first save.
-  if (!a.resume && !a.overwrite && existsSync(ckptPath))
+  if (!a.resume && !a.overwrite && existsSync(ckptPath) && statSync(ckptPath).isFile())
     throw new UsageError(
       `--out ${a.out} holds a run (its checkpoint.safetensors): --resume continues it, --overwrite starts a new one in its place, or give another --out`,
     );
@@ -645,6 +645,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // the run folder before the trainer: a folder that cannot be written fails at once, not after a run (and a
   // mistake in the data or the sizes above leaves no folder behind)
   ensureDir(join(a.out, 'samples'));
+  // the run's own files: a folder in the place of one would stop the run at its first save, after the work
+  for (const name of ['checkpoint.safetensors', 'config.json', 'log.jsonl', 'eval.jsonl', 'loss.png'])
+    checkOutputFile(join(a.out, name), '--out');
 
   const trainer = new GanTrainer(spec, options);
   if (resumeBytes) loadTrainerCheckpoint(trainer, resumeBytes, ckptPath);

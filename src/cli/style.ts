@@ -34,6 +34,7 @@ import {
   UsageError,
   InputError,
   sameFile,
+  checkWritableFolder,
   checkNumber,
   formatOptions,
   reportError,
@@ -353,6 +354,8 @@ function checkOutputPath(path: string, flag: string, png = true): void {
     throw new UsageError(`${flag} ${path}: directory ${dir} does not exist`);
   if (existsSync(path) && statSync(path).isDirectory())
     throw new InputError(`${flag} ${path}: is a folder; expected a file name to write`);
+  // a folder that cannot be written fails now, not after the whole transfer
+  checkWritableFolder(dir, flag, path);
 }
 
 /**
