@@ -14,6 +14,7 @@ import {
   existsSync,
   copyFileSync,
   linkSync,
+  symlinkSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -262,9 +263,9 @@ const cases: Case[] = [
     /will not replace .*fifo\.png: it exists and is not a regular file/,
   ],
   [
-    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'ro.png')],
+    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'pipelink.png')],
     2,
-    /will not replace .*ro\.png: the file is read-only/,
+    /will not replace .*pipelink\.png: it exists and is not a regular file/,
   ],
   [
     () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'run', 'other.safetensors')],
@@ -327,7 +328,7 @@ const cases: Case[] = [
   [
     () => ['style', '--content', join(dir, 'content.png'), '--style', 'gen:brush', '--out', join(dir, 'content.png')],
     2,
-    /--out .*content\.png: is the --content image; the run would overwrite its own input/,
+    /--out .*content\.png: is the --content file; the run would overwrite its own input/,
   ],
   [
     () => [
@@ -342,7 +343,7 @@ const cases: Case[] = [
       join(dir, 'content.png'),
     ],
     2,
-    /--log .*content\.png: is the --style image/,
+    /--log .*content\.png: is the --style file/,
   ],
   [
     () => ['style', ...style(), '--log', join(dir, 'p.png'), '--plot', join(dir, 'p.png')],
@@ -507,13 +508,14 @@ beforeAll(async () => {
     ]),
   );
   expect(e.code, e.err.join('\n')).toBe(0);
-  // an image, a read-only file and a named pipe where inputs and outputs are expected
+  // an image and a named pipe (and a link to it) where inputs and outputs are expected
   writeFileSync(
     join(dir, 'content.png'),
     encodePng({ width: 8, height: 8, rgba: new Uint8ClampedArray(256).fill(200) }),
   );
-  writeFileSync(join(dir, 'ro.png'), 'read-only\n', { mode: 0o444 });
+
   expect(spawnSync('mkfifo', [join(dir, 'fifo.png')]).status).toBe(0);
+  symlinkSync(join(dir, 'fifo.png'), join(dir, 'pipelink.png')); // a link to a pipe (as /dev/stdout is to a device)
   // a run folder whose eval.json is a folder
   mkdirSync(join(dir, 'evaldir', 'eval.json'), { recursive: true });
   copyFileSync(ckpt(), join(dir, 'evaldir', 'checkpoint.safetensors'));
@@ -546,25 +548,19 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
   );
 
   it('a refused new run, a refused resume and refused outputs leave every file as it was', async () => {
-    const { statSync } = await import('node:fs');
-    const files = [
-      'run/checkpoint.safetensors',
-      'run/log.jsonl',
-      'ema-run/checkpoint.safetensors',
-      'content.png',
-      'ro.png',
-    ];
+    const { statSync, lstatSync } = await import('node:fs');
+    const files = ['run/checkpoint.safetensors', 'run/log.jsonl', 'ema-run/checkpoint.safetensors', 'content.png'];
     const before = files.map((f) => readFileSync(join(dir, f)));
     const train = ['train', '--model', 'dense', '--batch', '16', '--limit', '32', '--max-steps', '1'];
     expect((await run([...train, '--out', join(dir, 'run')])).code).toBe(2);
     expect((await run([...train, '--resume', '--g-ema', '0', '--out', join(dir, 'ema-run')])).code).toBe(2);
     const content = join(dir, 'content.png');
     expect((await run(['style', '--content', content, '--style', 'gen:brush', '--out', content])).code).toBe(2);
-    expect((await run(['sample', '--checkpoint', ckpt(), '--out', join(dir, 'ro.png')])).code).toBe(2);
+    expect((await run(['sample', '--checkpoint', ckpt(), '--out', join(dir, 'pipelink.png')])).code).toBe(2);
     expect((await run(['sample', '--checkpoint', ckpt(), '--out', join(dir, 'fifo.png')])).code).toBe(2);
     files.forEach((f, i) => expect(readFileSync(join(dir, f)).equals(before[i]!), f).toBe(true));
     expect(statSync(join(dir, 'fifo.png')).isFIFO()).toBe(true);
-    expect(statSync(join(dir, 'ro.png')).mode & 0o777).toBe(0o444);
+    expect(lstatSync(join(dir, 'pipelink.png')).isSymbolicLink()).toBe(true);
   }, 120_000);
 
   it('internal errors: one line with a hint, and the stack only with --debug', () => {

@@ -41,7 +41,7 @@ head -n 3 "$OUT"/profile-*.md
 stamp "train"
 name=dcgan-mnist-b256
 timeout -s INT -k 30 "$TRAIN_SECONDS" node "$P/cli.mjs" train --model dcgan --dataset mnist --batch 256 --epochs 1000 \
-  --real-label 0.9 --checkpoint-every 1000000 --out "runs/$name" 2>&1 | tr '\r' '\n' > "$OUT/train.log"
+  --real-label 0.9 --checkpoint-every 1000000 --overwrite --out "runs/$name" 2>&1 | tr '\r' '\n' > "$OUT/train.log"
 tail -n 12 "$OUT/train.log"
 node "$P/cli.mjs" sample --checkpoint "runs/$name/checkpoint.safetensors" --out "runs/$name/grid.png" \
   --tensors "runs/$name/grid.safetensors"

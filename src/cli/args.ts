@@ -210,8 +210,7 @@ const FS_WHAT: Record<string, string> = {
   ENOSPC: 'no space left on the device',
   ENAMETOOLONG: 'name too long',
   ELOOP: 'too many symbolic links',
-  // writeFileAtomic's own refusals (src/node/files.ts)
-  EREADONLYFILE: 'the file is read-only',
+  // writeFileAtomic's own refusal (src/node/files.ts)
   ENOTREGULAR: 'it exists and is not a regular file (a device, pipe or socket)',
 };
 const FS_ACTION: Record<string, string> = {
@@ -325,9 +324,12 @@ export function checkWritableFolder(dir: string, flag: string, path: string): vo
   try {
     closeSync(openSync(probe, 'wx'));
   } catch (e) {
-    throw new InputError(
-      `${flag} ${path}: the folder ${dir} cannot be written (${describeFsError(e) ?? (e as Error).message})`,
-    );
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${flag} ${path}: the folder ${dir} cannot be written (${FS_WHAT[code ?? ''] ?? code})`);
   }
-  rmSync(probe, { force: true });
+  try {
+    rmSync(probe, { force: true });
+  } catch {
+    // made but not removable: harmless (a hidden empty file); the folder is writable
+  }
 }

@@ -164,7 +164,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'overwrite',
     type: 'boolean',
-    help: 'start a new run in an --out that holds one (its checkpoint, logs and grids are replaced); without it train refuses',
+    help: 'start a new run in an --out that holds one (its checkpoint, config and logs are replaced as the new run writes them; other files stay until overwritten); without it train refuses',
   },
   {
     name: 'grid',
@@ -485,10 +485,12 @@ function runSpec(
       throw new UsageError(
         `--resume: ${ckptPath} grows with --grow-images ${savedGrowImages}; a run cannot change it (its stage and α follow from it)`,
       );
-    // The data a run trains on is fixed too (a folder's path may be spelt another way: only the named sets compare).
+    // The data a run trains on is fixed too. Only the two named sets compare (a folder's path may be spelt another
+    // way, the web page names its uploads itself); the page calls the CLI's mnist its bundled 'mnist-digits'.
+    const named = (d: unknown) => (d === 'mnist-digits' ? 'mnist' : d);
+    const savedData = named(saved.meta.dataset);
     const builtin = (d: unknown) => d === 'mnist' || d === 'fashion-mnist';
-    const savedData = saved.meta.dataset;
-    if (typeof savedData === 'string' && savedData !== a.dataset && (builtin(savedData) || builtin(a.dataset)))
+    if (builtin(savedData) && builtin(a.dataset) && savedData !== a.dataset)
       throw new UsageError(
         `--resume: ${ckptPath} trains on --dataset ${savedData}; a run cannot change its data (give --dataset ${savedData}, or start a new run)`,
       );
@@ -497,7 +499,7 @@ function runSpec(
       const was = saved.options[key] ?? DEFAULT_TRAIN_OPTIONS[key];
       if (value !== was)
         throw new UsageError(
-          `--resume: ${ckptPath} was trained with --${flag} ${was}; a run cannot change it (on resume only --lr-g, --lr-d, --lr-decay and --g-ema may)`,
+          `--resume: ${ckptPath} was trained with --${flag} ${was}; a run cannot change it (of the training options, --lr-g, --lr-d, --lr-decay and --g-ema may change on resume)`,
         );
     }
     const savedEma = saved.options.gEma ?? 0;

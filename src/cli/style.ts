@@ -366,7 +366,7 @@ function checkNoClobber(inputs: [string, string][], outputs: [string, string][])
   for (const [i, [flag, path]] of outputs.entries()) {
     for (const [inFlag, inPath] of inputs)
       if (sameFile(path, inPath))
-        throw new UsageError(`${flag} ${path}: is the ${inFlag} image; the run would overwrite its own input`);
+        throw new UsageError(`${flag} ${path}: is the ${inFlag} file; the run would overwrite its own input`);
     for (const [otherFlag, other] of outputs.slice(i + 1))
       if (sameFile(path, other))
         throw new UsageError(`${flag} and ${otherFlag} both name ${path}; give each its own file`);
@@ -397,9 +397,11 @@ async function prepare(
   if (log) checkOutputPath(log, '--log', false);
   const named = (pairs: [string, string | undefined][]) => pairs.filter((p): p is [string, string] => !!p[1]);
   checkNoClobber(
-    named([['--content', contentSpec], ...styleSpecs.map((s): [string, string] => ['--style', s])]).filter(
-      ([, p]) => !p.startsWith('gen:'),
-    ),
+    named([
+      ['--content', contentSpec],
+      ...styleSpecs.map((s): [string, string] => ['--style', s]),
+      ['--weights', f.str('weights')],
+    ]).filter(([, p]) => !p.startsWith('gen:')),
     named([
       ['--out', out],
       ['--log', log],

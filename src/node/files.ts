@@ -15,6 +15,7 @@ import {
   readFileSync,
   existsSync,
   lstatSync,
+  statSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -76,24 +77,23 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
 }
 
 /**
- * An existing `path` that a rename must not replace: a folder, anything but a regular file (a device such as
- * /dev/null, a pipe, a socket: replacing one with a file, as root, would break the system), or a file without write
- * permission for its owner (marked read-only on purpose). Throws a file-system error naming `path`.
+ * An existing `path` that a rename must not replace: a folder, or anything but a regular file (a device such as
+ * /dev/null, a pipe, a socket: replacing one with a file, as root, would break the system), also behind a link
+ * (/dev/stdout is a link to one). Throws a file-system error naming `path`.
  */
 function refuseToReplace(path: string): void {
   let st;
   try {
     st = lstatSync(path);
+    if (st.isSymbolicLink()) st = statSync(path);
   } catch {
-    return; // nothing there (or nothing we can see): the write itself reports any problem
+    return; // nothing there (or a broken link): the write itself reports any problem
   }
-  if (st.isSymbolicLink() || (st.isFile() && st.mode & 0o200)) return;
-  // EISDIR as Node names it; the other two codes are this project's (src/cli/args.ts words them for the user).
+  if (st.isFile()) return;
+  // EISDIR as Node names it; ENOTREGULAR is this project's (src/cli/args.ts words it for the user).
   const [code, what] = st.isDirectory()
     ? ['EISDIR', 'is a folder, expected a file']
-    : st.isFile()
-      ? ['EREADONLYFILE', 'is read-only; it was not replaced']
-      : ['ENOTREGULAR', 'exists and is not a regular file (a device, pipe or socket); it was not replaced'];
+    : ['ENOTREGULAR', 'exists and is not a regular file (a device, pipe or socket); it was not replaced'];
   const err = new Error(`${code}: ${path} ${what}`) as NodeJS.ErrnoException;
   Object.assign(err, { code, path, syscall: 'replace' });
   throw new Error(`writeFileAtomic: could not write ${path}: ${path} ${what}`, { cause: err });
