@@ -47,6 +47,9 @@ const numeric = (t: readonly OptionSpec[]) =>
   t.filter((s): s is NumberSpec => s.type === 'integer' || s.type === 'float');
 
 // A read-only folder does not stop root: there, /sys (read-only to everyone) stands in for it.
+/** A dense GAN on 32 digits at batch 16: two steps an epoch, a few seconds a run. */
+const TINY_RUN = ['train', '--model', 'dense', '--batch', '16', '--limit', '32'];
+
 const readonlyOut = () => (process.getuid?.() === 0 ? '/sys/wgpu-gan-cli-test' : join(dir, 'readonly', 'run'));
 const readonlyDir = () => (process.getuid?.() === 0 ? '/sys' : join(dir, 'readonly'));
 const style = () => ['--content', 'gen:scene', '--style', 'gen:brush', '--out', join(dir, 'style.png')];
@@ -204,19 +207,7 @@ const cases: Case[] = [
   ],
   // a new run over an existing one, a resume that would drop the weight average
   [
-    () => [
-      'train',
-      '--model',
-      'dense',
-      '--batch',
-      '16',
-      '--limit',
-      '32',
-      '--max-steps',
-      '1',
-      '--out',
-      join(dir, 'run'),
-    ],
+    () => [...TINY_RUN, '--max-steps', '1', '--out', join(dir, 'run')],
     2,
     /--out .*run holds a run \(its checkpoint\.safetensors\): --resume continues it, --overwrite starts a new one/,
   ],
@@ -471,42 +462,13 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'garbage', 'checkpoint.safetensors'), 'garbage');
   mkdirSync(join(dir, 'readonly'), { mode: 0o555 });
   // one small checkpoint (dense model, one step) for the cases that need a real one
-  const r = await run([
-    'train',
-    '--model',
-    'dense',
-    '--batch',
-    '16',
-    '--limit',
-    '32',
-    '--max-steps',
-    '1',
-    '--out',
-    join(dir, 'run'),
-  ]);
+  const r = await run([...TINY_RUN, '--max-steps', '1', '--out', join(dir, 'run')]);
   expect(r.code, r.err.join('\n')).toBe(0);
   // three steps of 2 a epoch (it ends in epoch 1), for a resume on fewer images
-  const r3 = await run([
-    'train',
-    '--model',
-    'dense',
-    '--batch',
-    '16',
-    '--limit',
-    '32',
-    '--max-steps',
-    '3',
-    '--out',
-    join(dir, 'run3'),
-  ]);
+  const r3 = await run([...TINY_RUN, '--max-steps', '3', '--out', join(dir, 'run3')]);
   expect(r3.code, r3.err.join('\n')).toBe(0);
   // the same with a weight average of G
-  const e = await run(
-    ['train', '--model', 'dense', '--batch', '16', '--limit', '32', '--max-steps', '1', '--g-ema', '0.9'].concat([
-      '--out',
-      join(dir, 'ema-run'),
-    ]),
-  );
+  const e = await run([...TINY_RUN, '--max-steps', '1', '--g-ema', '0.9', '--out', join(dir, 'ema-run')]);
   expect(e.code, e.err.join('\n')).toBe(0);
   // an image and a named pipe (and a link to it) where inputs and outputs are expected
   writeFileSync(
@@ -551,7 +513,7 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
     const { statSync, lstatSync } = await import('node:fs');
     const files = ['run/checkpoint.safetensors', 'run/log.jsonl', 'ema-run/checkpoint.safetensors', 'content.png'];
     const before = files.map((f) => readFileSync(join(dir, f)));
-    const train = ['train', '--model', 'dense', '--batch', '16', '--limit', '32', '--max-steps', '1'];
+    const train = [...TINY_RUN, '--max-steps', '1'];
     expect((await run([...train, '--out', join(dir, 'run')])).code).toBe(2);
     expect((await run([...train, '--resume', '--g-ema', '0', '--out', join(dir, 'ema-run')])).code).toBe(2);
     const content = join(dir, 'content.png');
