@@ -213,6 +213,11 @@ const cases: Case[] = [
   ],
   [() => ['train', '--resume', '--overwrite', '--out', join(dir, 'run')], 2, /--resume and --overwrite/],
   [
+    () => ['train', '--resume', '--model', 'dcgan32', '--channels', '1', '--out', join(dir, 'rgb-run')],
+    2,
+    /--resume: .*checkpoint\.safetensors was trained with --channels 3; a run cannot change it/,
+  ],
+  [
     () => ['train', '--resume', '--model', 'dense', '--beta1', '0.1', '--out', join(dir, 'run')],
     2,
     /--resume: .*checkpoint\.safetensors was trained with --beta1 0\.5; a run cannot change it/,
@@ -467,6 +472,18 @@ beforeAll(async () => {
   // three steps of 2 a epoch (it ends in epoch 1), for a resume on fewer images
   const r3 = await run([...TINY_RUN, '--max-steps', '3', '--out', join(dir, 'run3')]);
   expect(r3.code, r3.err.join('\n')).toBe(0);
+  // a colour run (dcgan32's 3 channels, the digits in RGB; narrow, so one step is quick)
+  const rgb = await run(
+    ['train', '--model', 'dcgan32', '--width', '8', '--batch', '16', '--limit', '32'].concat([
+      '--max-steps',
+      '1',
+      '--final-eval',
+      'false',
+      '--out',
+      join(dir, 'rgb-run'),
+    ]),
+  );
+  expect(rgb.code, rgb.err.join('\n')).toBe(0);
   // the same with a weight average of G
   const e = await run([...TINY_RUN, '--max-steps', '1', '--g-ema', '0.9', '--out', join(dir, 'ema-run')]);
   expect(e.code, e.err.join('\n')).toBe(0);

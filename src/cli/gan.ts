@@ -468,6 +468,7 @@ function runSpec(
     for (const [flag, given, was] of [
       ['size', a.size, saved.spec.size],
       ['width', a.width, saved.spec.width],
+      ['channels', a.channels, saved.spec.channels],
     ] as const)
       if (given !== undefined && given !== was)
         throw new UsageError(
