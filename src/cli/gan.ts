@@ -295,7 +295,7 @@ interface TrainArgs {
   options: TrainOptions;
   /** Options given on the command line that may change when a run resumes (the others come from the checkpoint). */
   resumeOverrides: Partial<TrainOptions>;
-  /** The run-defining options given on the command line, by flag: a resumed run refuses a value its checkpoint lacks. */
+  /** The run-defining options given on the command line, by flag: a resumed run refuses one its checkpoint differs in. */
   fixedGiven: [flag: string, key: keyof TrainOptions, value: number][];
   /** --grow-images, when given: progan's schedule of growing, fixed when a run starts (as --size, --width, --loss). */
   growImagesGiven?: number;

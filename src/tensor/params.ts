@@ -19,22 +19,29 @@ export interface ParamBlock {
   readonly data: ArrayBuffer;
 }
 
-/** Writes one value; `where()` names the field for the error (built only when there is one). */
-function writeScalar(view: DataView, offset: number, f: ParamField, v: number, where: () => string): void {
+/** Writes one value at `offset`; on a value its WGSL type cannot hold, throws naming `shader`'s field (and index). */
+function writeScalar(view: DataView, offset: number, f: ParamField, v: number, shader: string, index?: number): void {
+  const bad = (type: string) =>
+    new Error(
+      `${fieldName(shader, f)}${index === undefined ? '' : `[${index}]`}: ${v} is not ${type === 'u32' ? 'a' : 'an'} ${type}`,
+    );
   switch (f.scalar) {
     case 'u32':
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${where()}: ${v} is not a u32`);
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw bad('u32');
       view.setUint32(offset, v, true);
       return;
     case 'i32':
-      if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new Error(`${where()}: ${v} is not an i32`);
+      if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw bad('i32');
       view.setInt32(offset, v, true);
       return;
     case 'f32':
-      if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`${where()}: ${v} is not an f32`);
+      if (typeof v !== 'number' || Number.isNaN(v)) throw bad('f32');
       view.setFloat32(offset, v, true);
   }
 }
+
+/** How errors name a field: `shaderParams(pool_max).kh`. */
+const fieldName = (shader: string, f: ParamField) => `shaderParams(${shader}).${f.name}`;
 
 /** Each shader's named (non-padding) fields, found once: shaderParams runs for every launch. */
 const NAMED = new Map<string, ParamField[]>();
@@ -48,16 +55,18 @@ export function shaderParams<S extends ShaderWithParams>(shader: S, values: Para
   let fields = NAMED.get(shader);
   if (!fields) NAMED.set(shader, (fields = layout.fields.filter((f) => !f.name.startsWith('_'))));
   for (const f of fields) {
-    const where = () => `shaderParams(${shader}).${f.name}`;
     const v = given[f.name];
-    if (v === undefined) throw new Error(`${where()} is missing`);
+    if (v === undefined) throw new Error(`${fieldName(shader, f)} is missing`);
     if (f.count === 1) {
-      if (typeof v !== 'number') throw new Error(`${where()}: expected a number, got ${JSON.stringify(v)}`);
-      writeScalar(view, f.offset, f, v, where);
+      if (typeof v !== 'number')
+        throw new Error(`${fieldName(shader, f)}: expected a number, got ${JSON.stringify(v)}`);
+      writeScalar(view, f.offset, f, v, shader);
     } else {
-      if (typeof v === 'number') throw new Error(`${where()}: expected up to ${f.count} numbers, got one number`);
-      if (v.length > f.count) throw new Error(`${where()}: ${v.length} values, the struct holds ${f.count}`);
-      v.forEach((x, i) => writeScalar(view, f.offset + 4 * i, f, x, () => `${where()}[${i}]`));
+      if (typeof v === 'number')
+        throw new Error(`${fieldName(shader, f)}: expected up to ${f.count} numbers, got one number`);
+      if (v.length > f.count)
+        throw new Error(`${fieldName(shader, f)}: ${v.length} values, the struct holds ${f.count}`);
+      for (let i = 0; i < v.length; i++) writeScalar(view, f.offset + 4 * i, f, v[i]!, shader, i);
     }
   }
   let keys = 0;
