@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { appendJsonl, ensureDir, writeFileAtomic } from '../src/node/files.ts';
-import { readImage, writePng } from '../src/node/png.ts';
+import { decodeImage, encodePng, readImage, writePng } from '../src/node/png.ts';
 import { formatDuration, ProgressBar } from '../src/node/progress.ts';
 import type { RgbaImage } from '../src/io/image.ts';
 
@@ -97,6 +97,22 @@ describe('png / jpeg', () => {
     const corrupt = join(dir, 'corrupt.png');
     writeFileSync(corrupt, Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4, 5]));
     expect(() => readImage(corrupt)).toThrow(`readImage: ${corrupt} is a corrupt or unsupported PNG`);
+    // A whole PNG cut inside its IDAT chunk and just before its IEND: the message says where it ends.
+    const rgba = Uint8ClampedArray.from({ length: 16 * 16 * 4 }, (_, i) => (i * 37) % 256);
+    const whole = encodePng({ width: 16, height: 16, rgba });
+    const idatAt = 8 + 12 + 13; // signature, IHDR chunk
+    const idatEnd = idatAt + 12 + new DataView(whole.buffer, whole.byteOffset).getUint32(idatAt);
+    expect(String.fromCharCode(...whole.subarray(idatAt + 4, idatAt + 8))).toBe('IDAT');
+    expect(whole.length).toBe(idatEnd + 12); // then IEND, no data
+    const cutPng = join(dir, 'cut.png');
+    writeFileSync(cutPng, whole.subarray(0, idatAt + 20));
+    expect(() => readImage(cutPng)).toThrow(
+      `readImage: ${cutPng} is a truncated PNG: its IDAT chunk at byte ${idatAt} needs ${idatEnd - idatAt} bytes and only 20 are left`,
+    );
+    expect(() => decodeImage(whole.subarray(0, idatEnd + 4), 'x.png')).toThrow(
+      `readImage: x.png is a truncated PNG: it ends after its IDAT chunk (byte ${idatEnd} of ${idatEnd + 4}) without an IEND chunk`,
+    );
+    expect(decodeImage(whole, 'x.png').rgba).toEqual(rgba);
     const truncatedJpeg = join(dir, 'cut.jpg');
     writeFileSync(truncatedJpeg, Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1]));
     expect(() => readImage(truncatedJpeg)).toThrow(`readImage: ${truncatedJpeg} is a corrupt or unsupported JPEG`);

@@ -107,7 +107,11 @@ export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeIm
       };
     }
   } catch (err) {
-    // The decoders also fail with TypeError/RangeError on damaged data (reading past a table they never built).
+    // A cut-off PNG makes pngjs report its stream's state ("read requests waiting on finished stream"): say where
+    // the file ends instead. The decoders also fail with TypeError/RangeError on damaged data (reading past a
+    // table they never built).
+    const cut = isPng ? pngCutShort(bytes) : null;
+    if (cut) throw new Error(`readImage: ${name} is a truncated PNG: ${cut}`, { cause: err });
     const why =
       err instanceof TypeError || err instanceof RangeError
         ? `the decoder failed on damaged data (${err.name}: ${err.message})`
@@ -121,6 +125,26 @@ export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeIm
     );
   }
   return image;
+}
+
+/** Where a PNG's chunk list stops short, or null when every chunk is whole and an IEND ends them. A chunk is a
+ *  4-byte length, a 4-byte type, the data and a 4-byte CRC. */
+function pngCutShort(bytes: Uint8Array): string | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = PNG_SIGNATURE.length;
+  let last = 'the signature';
+  while (at + 8 <= bytes.length) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    const end = at + 12 + length;
+    if (end > bytes.length) {
+      return `its ${type} chunk at byte ${at} needs ${end - at} bytes and only ${bytes.length - at} are left`;
+    }
+    if (type === 'IEND') return null;
+    last = `its ${type} chunk`;
+    at = end;
+  }
+  return `it ends after ${last} (byte ${at} of ${bytes.length}) without an IEND chunk`;
 }
 
 /** Reads a PNG or JPEG file into 8-bit RGBA (pixel cap: see maxImagePixels and DecodeImageOptions). */
