@@ -23,6 +23,7 @@ import { runCli } from './cli-run.ts';
 import { TRAIN_OPTIONS, SAMPLE_OPTIONS } from '../src/cli/gan.ts';
 import { EVAL_OPTIONS } from '../src/cli/eval.ts';
 import { STYLE_OPTIONS } from '../src/cli/style.ts';
+import { DEMO_OPTIONS } from '../src/cli/demo.ts';
 import { reportError, setDebug, UsageError, type NumberSpec, type OptionSpec } from '../src/cli/args.ts';
 import { writeFileAtomic, removeStaleTemps, truncateJsonl } from '../src/node/files.ts';
 import { encodePng } from '../src/node/png.ts';
@@ -429,6 +430,8 @@ const cases: Case[] = [
   [() => ['style', 'weights', '--bogus', 'x'], 2, /--bogus/],
   [() => ['style', 'weights', '--download', 'vgg99'], 2, /--download: .*vgg99/],
   [() => ['style', '--size'], 2, /--size needs a value/],
+  [() => ['demo', '--stesp', '10'], 2, /--stesp/],
+  [() => ['demo', 'fast'], 2, /Unexpected argument 'fast'/],
   // --- the dispatcher ---
   [() => ['nope'], 2, /Unknown command "nope"/],
   [() => ['trian', '--epochs', '1'], 2, /Unknown command "trian"/],
@@ -454,6 +457,8 @@ for (const s of numeric(STYLE_OPTIONS))
       : ['style', ...style()];
     cases.push([() => [...head, `--${s.name}`, v], 2, new RegExp(`--${s.name}: expected`)]);
   }
+for (const s of numeric(DEMO_OPTIONS))
+  for (const v of badValues(s)) cases.push([() => ['demo', `--${s.name}`, v], 2, new RegExp(`--${s.name}: expected`)]);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cli-mistakes-'));
@@ -774,5 +779,24 @@ describe('train --eval-every on a labelled folder reads what the scores need bef
       /^train: --eval-every: .*labels\.json: lists gone\.png, but .*gone\.png does not exist$/,
     );
     expect(existsSync(out)).toBe(false);
+  }, 60_000);
+});
+
+describe('demo takes its options', () => {
+  it('prints the loss every --every steps and at the last, falling', async () => {
+    const r = await run(['demo', '--steps', '50', '--every', '20']);
+    expect(r.code, r.err.join('')).toBe(0);
+    const lines = r.out.filter((l) => l.startsWith('step'));
+    expect(lines.map((l) => Number(l.split(/\s+/)[1]))).toEqual([0, 20, 40, 50]);
+    const loss = lines.map((l) => Number(l.split(/\s+/)[3]));
+    expect(loss.every(Number.isFinite)).toBe(true);
+    expect(loss[3]!).toBeLessThan(loss[0]! / 4);
+    expect(r.out.at(-1)).toMatch(/^50 steps in /);
+  }, 60_000);
+
+  it('a learning rate that blows the loss up: one line naming --lr, exit 1', async () => {
+    const r = await run(['demo', '--lr', '10', '--steps', '100', '--every', '100']);
+    expect(r.code).toBe(1);
+    expect(r.err.join('').trim()).toBe('demo: the loss became NaN (lower --lr, now 10)');
   }, 60_000);
 });

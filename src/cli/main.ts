@@ -25,10 +25,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   style: { help: 'neural style transfer', run: async (a) => (await import('./style.ts')).styleCommand(a) },
   demo: {
     help: 'fit a function with an MLP (engine demo)',
-    run: async () => {
-      await import('./demo.ts');
-      return 0;
-    },
+    run: async (a) => (await import('./demo.ts')).demoCommand(a),
   },
 };
 
