@@ -313,6 +313,17 @@ describe('runStyleTransfer', () => {
     await expect(
       runStyleTransfer({ ...base, size: 32, styles: [{ image: brushTexture(32), weight: -1 }] }),
     ).rejects.toThrow(/negative or invalid blend weight/);
+    // Style images: every scale is checked (12 px at the first of two), the short side counts, and none above 1024 px.
+    await expect(runStyleTransfer({ ...base, size: 32, scales: [16, 32], styleScale: 0.75 })).rejects.toThrow(
+      'style transfer: style image 1 (32x32) resized to 12x12 (styleScale 0.75 × 16 px) is too small for the style layers (random needs at least 16 px for block1_conv1, block2_conv1, block3_conv1, block4_conv1); raise styleScale or size',
+    );
+    const wide = { ...brushTexture(32), width: 64, height: 16, rgba: new Uint8ClampedArray(64 * 16 * 4) };
+    await expect(
+      runStyleTransfer({ ...base, size: 32, styles: [{ image: brushTexture(32) }, { image: wide }] }),
+    ).rejects.toThrow(/^style transfer: style image 2 \(64x16\) resized to 32x8 \(styleScale 1 × 32 px\) is too small/);
+    await expect(runStyleTransfer({ ...base, size: 512, styleScale: 2.5 })).rejects.toThrow(
+      'style transfer: style image 1 (32x32) resized to 1280x1280 (styleScale 2.5 × 512 px) is larger than 1024 px, the largest side the style layers run at; lower styleScale or size',
+    );
     net.dispose();
   });
 });

@@ -17,6 +17,7 @@ import {
   isFolderDataset,
   checkFolderScoring,
   CLASSIFIER_DATASETS,
+  loadClassifierFile,
 } from '../node/eval-models.ts';
 import { chooseGenerator, loadTrainerCheckpoint, sameFile, checkBatchesFit, checkOutputFile } from './gan.ts';
 import {
@@ -127,6 +128,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
 
   await initEngine();
+  if (v.classifier !== undefined) {
+    // the whole file (names, shapes, values, the data it was trained on) is checked before the samples are drawn
+    try {
+      loadClassifierFile(dataset, v.classifier, folder ? { imageSize: spec.size } : {}).dispose();
+    } catch (e) {
+      throw new InputError(`--classifier ${v.classifier}: ${(e as Error).message}`, { cause: e });
+    }
+  }
   checkBatchesFit(spec, [[`--n ${n} (drawn 250 at a time)`, Math.min(n, 250)]]);
   const trainer = new GanTrainer(spec, options);
   loadTrainerCheckpoint(trainer, bytes, path);

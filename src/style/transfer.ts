@@ -25,6 +25,7 @@ import {
   type TvKind,
 } from './losses.ts';
 import { LBFGS, type Objective } from './lbfgs.ts';
+import { MAX_STYLE_SIZE } from './style-options.ts';
 
 export type InitKind = 'noise' | 'content' | 'content+noise';
 export type OptimizerKind = 'adam' | 'lbfgs';
@@ -179,6 +180,11 @@ function withContentChroma(y: Float32Array, contentRgb: Float32Array, plane: num
   return out;
 }
 
+/** The size a style image is resized to at one scale: styleScale × the scale on its longest side. */
+export function styleDims(image: RgbaImage, scale: number, styleScale = 1): { width: number; height: number } {
+  return fitSize(image.width, image.height, Math.max(1, Math.round(scale * styleScale)));
+}
+
 /** A style-transfer option that cannot work (a size too small for the layers, a bad blend, …). */
 export class StyleOptionsError extends Error {
   override name = 'StyleOptionsError';
@@ -246,6 +252,23 @@ export function checkOptions(o: StyleTransferOptions): void {
     bad(
       `size ${Math.min(...scales)} gives a ${smallest} px side, too small for the layers used (${o.net.arch} needs at least ${min} px for ${layers.join(', ')})`,
     );
+  }
+  // Each style image at each scale: large enough for the style layers, no larger than a result may be.
+  const styleMin = o.net.minimumSize(styleLayers);
+  const styleScale = o.styleScale ?? 1;
+  for (const [i, st] of o.styles.entries()) {
+    for (const s of scales) {
+      const d = styleDims(st.image, s, styleScale);
+      const what = `style image ${i + 1} (${st.image.width}x${st.image.height}) resized to ${d.width}x${d.height} (styleScale ${styleScale} × ${s} px)`;
+      if (Math.min(d.width, d.height) < styleMin)
+        bad(
+          `${what} is too small for the style layers (${o.net.arch} needs at least ${styleMin} px for ${styleLayers.join(', ')}); raise styleScale or size`,
+        );
+      if (Math.max(d.width, d.height) > MAX_STYLE_SIZE)
+        bad(
+          `${what} is larger than ${MAX_STYLE_SIZE} px, the largest side the style layers run at; lower styleScale or size`,
+        );
+    }
   }
 }
 
@@ -448,13 +471,7 @@ function fixedTargets(
     tidy(() => {
       let blended: Tensor[] | null = null;
       for (const s of o.styles) {
-        const dims = fitSize(s.image.width, s.image.height, Math.max(1, Math.round(scale * (o.styleScale ?? 1))));
-        const minSide = net.minimumSize(styleLayers);
-        if (Math.min(dims.width, dims.height) < minSide) {
-          throw new Error(
-            `style transfer: the style image resized to ${dims.width}x${dims.height} is too small for the style layers (needs ${minSide} px); raise styleScale or size`,
-          );
-        }
+        const dims = styleDims(s.image, scale, o.styleScale); // checkOptions has checked it against the layers
         let data = rgbaToNchw(bilinearResize(s.image, dims.width, dims.height), { range: [0, 1] });
         if (contentLuma) data = matchMeanStd(luminance(data, dims.width * dims.height), contentLuma);
         const f = net.forward(toNetInput(data, dims.width, dims.height, spec.channels), styleLayers);
