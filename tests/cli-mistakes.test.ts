@@ -274,6 +274,17 @@ const cases: Case[] = [
     2,
     /--out .*txt.run: lies inside --dataset .*txt; the run's grids and charts would join its images/,
   ],
+  // the same folder through a link, either way round
+  [
+    () => ['train', '--model', 'dcgan32', '--dataset', join(dir, 'txt'), '--out', join(dir, 'txtlink', 'a', 'run')],
+    2,
+    /--out .*txtlink.a.run: lies inside --dataset .*txt;/,
+  ],
+  [
+    () => ['train', '--model', 'dcgan32', '--dataset', join(dir, 'txtlink'), '--out', join(dir, 'txt')],
+    2,
+    /--out .*txt: lies inside --dataset .*txtlink;/,
+  ],
   // --- sample ---
   [() => ['sample'], 2, /--checkpoint FILE is required/],
   [() => ['sample', '--checkpoint', ckpt()], 2, /--out FILE\.png is required/],
@@ -511,6 +522,7 @@ beforeAll(async () => {
   );
 
   expect(spawnSync('mkfifo', [join(dir, 'fifo.png')]).status).toBe(0);
+  symlinkSync(join(dir, 'txt'), join(dir, 'txtlink'));
   symlinkSync(join(dir, 'fifo.png'), join(dir, 'pipelink.png')); // a link to a pipe (as /dev/stdout is to a device)
   // a run folder whose eval.json is a folder
   mkdirSync(join(dir, 'evaldir', 'eval.json'), { recursive: true });

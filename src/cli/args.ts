@@ -10,8 +10,8 @@
  * its path. Anything else is an internal failure: one line and exit 1, with the stack only under `--debug`.
  */
 import { parseArgs } from 'node:util';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { describeRange as describeNumberRange, inRange, type NumberRange } from '../gan/train-options.ts';
 
 /** A mistake in the arguments themselves (unknown option, bad number, missing required option): exit 2. */
@@ -312,6 +312,20 @@ export function sameFile(a: string, b: string): boolean {
   } catch {
     return false; // one of them does not exist yet
   }
+}
+
+/** `path` with every link resolved, also where its last parts do not exist yet (they are kept as given). */
+export function realPath(path: string): string {
+  const full = resolve(path);
+  const parent = dirname(full);
+  if (existsSync(full)) return realpathSync(full);
+  return parent === full ? full : join(realPath(parent), basename(full));
+}
+
+/** Whether `inner` is `outer` or lies inside it, links resolved (`inner` need not exist yet). */
+export function isInside(inner: string, outer: string): boolean {
+  const [a, b] = [realPath(inner), realPath(outer)];
+  return a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
 }
 
 /**

@@ -13,7 +13,7 @@
  *   eval.json              the final score, as `eval` writes it (--final-eval, on where a classifier fits)
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { initEngine, memoryStats, convVersion, type Tensor } from '../tensor/index.ts';
 import { engine as currentEngine } from '../tensor/engine.ts';
 import { matmulVersion } from '../tensor/matmul.ts';
@@ -50,6 +50,7 @@ import {
   type NumberSpec,
   type OptionSpec,
   sameFile,
+  isInside,
 } from './args.ts';
 import {
   MODEL_NUMBER_OPTIONS,
@@ -448,8 +449,7 @@ function runSpec(
     existsSync(a.dataset) &&
     statSync(a.dataset).isDirectory()
   ) {
-    const data = resolve(a.dataset);
-    if (a.out === data || a.out.startsWith(data + sep))
+    if (isInside(a.out, a.dataset))
       throw new UsageError(
         `--out ${a.out}: lies inside --dataset ${a.dataset}; the run's grids and charts would join its images (give an --out elsewhere)`,
       );
