@@ -15,6 +15,7 @@ import {
   copyFileSync,
   linkSync,
   symlinkSync,
+  cpSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ import { reportError, setDebug, UsageError, type NumberSpec, type OptionSpec } f
 import { writeFileAtomic, removeStaleTemps, truncateJsonl } from '../src/node/files.ts';
 import { encodePng } from '../src/node/png.ts';
 import { formatLabels } from '../src/data/labels.ts';
+import { checkpointSpec } from '../src/gan/trainer.ts';
+import { editCheckpointMeta } from './checkpoint-edit.ts';
 
 let dir = '';
 const README = resolve('README.md');
@@ -234,10 +237,29 @@ const cases: Case[] = [
     /--resume: .*trains on --dataset mnist; a run cannot change its data/,
   ],
   [
-    () => ['train', '--resume', '--model', 'dense', '--limit', '16', '--max-steps', '5', '--out', join(dir, 'run3')],
+    () => [
+      'train',
+      '--resume',
+      '--model',
+      'dense',
+      '--limit',
+      '16',
+      '--max-steps',
+      '5',
+      '--out',
+      join(dir, 'run3-uncounted'),
+    ],
     2,
     /--resume .*step 3 is past the end of epoch 1 of .* \(1 batches per epoch: step 2\); the run was trained on more images/,
   ],
+  // more images, or fewer, when the checkpoint counts them
+  ...['16', '48'].map((limit): Case => [
+    () => ['train', '--resume', '--model', 'dense', '--limit', limit, '--max-steps', '5', '--out', join(dir, 'run3')],
+    2,
+    new RegExp(
+      `--resume .*run3.checkpoint\\.safetensors: the run trained on 32 images and mnist-digits\\[:${limit}\\] gives ${limit}; a run cannot change its data`,
+    ),
+  ]),
   [
     () => ['train', '--resume', '--model', 'dense', '--g-ema', '0', '--out', join(dir, 'ema-run')],
     2,
@@ -500,6 +522,12 @@ beforeAll(async () => {
   // three steps of 2 a epoch (it ends in epoch 1), for a resume on fewer images
   const r3 = await run([...TINY_RUN, '--max-steps', '3', '--out', join(dir, 'run3')]);
   expect(r3.code, r3.err.join('\n')).toBe(0);
+  expect(checkpointSpec(new Uint8Array(readFileSync(join(dir, 'run3', 'checkpoint.safetensors')))).meta.images).toBe(
+    32,
+  );
+  // as the web page saves it, without the image count: the step and epoch alone must show the data is smaller
+  cpSync(join(dir, 'run3'), join(dir, 'run3-uncounted'), { recursive: true });
+  editCheckpointMeta(join(dir, 'run3-uncounted', 'checkpoint.safetensors'), (m) => delete m.images);
   // a colour run (dcgan32's 3 channels, the digits in RGB; narrow, so one step is quick)
   const rgb = await run(
     ['train', '--model', 'dcgan32', '--width', '8', '--batch', '16', '--limit', '32'].concat([
@@ -657,7 +685,7 @@ describe('stale temporary files and logs', () => {
     // what a run killed after its checkpoint (or stopped on a NaN) leaves: later steps, and a torn line
     writeFileSync(log, readFileSync(log, 'utf8') + '{"step":1,"lossD":1}\n{"step":2,"lossD":1}\n{"step":3,"lo');
     writeFileSync(join(out, 'eval.jsonl'), '{"step":1,"fd":3}\n{"step":7,"fd":2}\n');
-    const r = await run(['train', '--model', 'dense', '--resume', '--out', out, '--max-steps', '2']);
+    const r = await run(['train', '--model', 'dense', '--resume', '--out', out, '--max-steps', '2', '--limit', '32']);
     expect(r.code, r.err.join('')).toBe(0);
     const after = steps();
     expect(after).toEqual([...before, before.at(-1)! + 1]);

@@ -60,7 +60,7 @@ import {
 } from '../gan/train-options.ts';
 import { GAN_LOSSES, lossTakesRealLabel, type GanLossKind } from '../gan/losses.ts';
 import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
-import { NonFiniteStateError, CheckpointError } from '../nn/checkpoint.ts';
+import { NonFiniteStateError, CheckpointError, isCount, shortJson } from '../nn/checkpoint.ts';
 import { writePng } from '../node/png.ts';
 import { ProgressBar } from '../node/progress.ts';
 import {
@@ -161,7 +161,11 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     default: 500,
     help: 'also write a checkpoint every N steps',
   },
-  { name: 'resume', type: 'boolean', help: 'continue the run in --out from its checkpoint' },
+  {
+    name: 'resume',
+    type: 'boolean',
+    help: 'continue the run in --out from its checkpoint (on the same --dataset and --limit)',
+  },
   {
     name: 'overwrite',
     type: 'boolean',
@@ -407,7 +411,14 @@ const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 function runSpec(
   a: TrainArgs,
   ckptPath: string,
-): { spec: GanSpec; options: TrainArgs['options']; resumeBytes: Uint8Array | null; savedHistory: StepStats[] } {
+): {
+  spec: GanSpec;
+  options: TrainArgs['options'];
+  resumeBytes: Uint8Array | null;
+  savedHistory: StepStats[];
+  /** how many images the resumed run trained on, where its checkpoint says */
+  savedImages?: number;
+} {
   const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
   let spec: GanSpec;
   try {
@@ -440,6 +451,7 @@ function runSpec(
   let options = a.options;
   let resumeBytes: Uint8Array | null = null;
   let savedHistory: StepStats[] = [];
+  let savedImages: number | undefined;
   if (a.resume && a.overwrite)
     throw new UsageError('--resume and --overwrite: continue the run or replace it, not both');
   // A run folder inside the image folder it trains on: its grids and charts would become training images.
@@ -509,6 +521,13 @@ function runSpec(
         `--resume: ${ckptPath} keeps a weight average of G (--g-ema ${savedEma}); --g-ema 0 would drop it from the checkpoint (give a decay above 0 to change it)`,
       );
     options = { ...options, ...saved.options, ...a.resumeOverrides };
+    if (saved.meta.images !== undefined) {
+      if (!isCount(saved.meta.images) || saved.meta.images === 0)
+        throw new InputError(
+          `--resume: ${ckptPath}: metadata images is ${shortJson(saved.meta.images)}, not a count of images`,
+        );
+      savedImages = saved.meta.images;
+    }
     const step = Number(saved.meta.step ?? 0);
     // the loss points the checkpoint carries (a checkpoint saved by the web page has no log.jsonl beside it)
     try {
@@ -541,7 +560,7 @@ function runSpec(
       throw new InputError(`${flag}: ${(e as Error).message}`, { cause: e });
     }
   }
-  return { spec, options, resumeBytes, savedHistory };
+  return { spec, options, resumeBytes, savedHistory, savedImages };
 }
 
 /**
@@ -629,7 +648,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const ckptPath = join(a.out, 'checkpoint.safetensors');
   checkOutputFolder(a.out, '--out');
-  const { spec, options, resumeBytes, savedHistory } = runSpec(a, ckptPath);
+  const { spec, options, resumeBytes, savedHistory, savedImages } = runSpec(a, ckptPath);
   // the batch size of the run: a resumed run's comes from its checkpoint
   const ds = await loadTrainingData(a, spec.size, spec.channels, options.batchSize);
   const engine = await initEngine();
@@ -656,7 +675,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (resumeBytes) loadTrainerCheckpoint(trainer, resumeBytes, ckptPath);
   // The batch of each step, from the trainer's step and epoch alone (as the web page trains): a resumed run, whoever
   // saved it, takes the batches the uninterrupted run would have taken.
-  const cursor = dataCursor(ds, trainer, ckptPath);
+  const cursor = dataCursor(ds, trainer, ckptPath, savedImages);
   writeFileAtomic(
     join(a.out, 'config.json'),
     JSON.stringify({ model: spec, dataset: ds.name, images: ds.n, epochs: a.epochs, options: trainer.opts }, null, 2) +
@@ -690,7 +709,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const save = async (what: string) => {
     // A non-finite state (NaN/Inf weights, statistics or moments) stops the run; the last good checkpoint stays.
-    const meta = { dataset: a.dataset, lossHistory: encodeLossHistory(history) };
+    const meta = { dataset: a.dataset, images: ds.n, lossHistory: encodeLossHistory(history) };
     const bytes = await trainer.saveCheckpoint(meta).catch((e) => {
       if (e instanceof NonFiniteStateError) failure = e.message;
       else throw e;
@@ -789,8 +808,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
  * The data cursor of a run; counters that do not fit the data (a resumed checkpoint whose epoch lies past its step
  * with this data and batch size: other --dataset or --limit) are the user's input.
  */
-function dataCursor(ds: Dataset, trainer: GanTrainer, ckptPath: string): DataCursor {
+function dataCursor(ds: Dataset, trainer: GanTrainer, ckptPath: string, savedImages?: number): DataCursor {
   try {
+    // A resumed run draws each step's batch from its step, epoch and seed: other images give other batches. The
+    // checkpoints of the command line since 2026-12-02 say how many images the run had (the web page's do not).
+    if (savedImages !== undefined && savedImages !== ds.n)
+      throw new Error(
+        `the run trained on ${savedImages} images and ${ds.name} gives ${ds.n}; a run cannot change its data (give the same --dataset and --limit, or start a new run)`,
+      );
     const cursor = new DataCursor(ds, trainer.opts.batchSize, trainer.opts.seed);
     cursor.position(trainer); // checks the counters
     // The mirror check: a run saved in epoch E is at most at the end of that epoch. A step past it means epochs of
