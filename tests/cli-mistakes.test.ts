@@ -852,3 +852,40 @@ describe('demo takes its options', () => {
     expect(r.err.join('').trim()).toBe('demo: the loss became NaN (lower --lr, now 10)');
   }, 60_000);
 });
+
+describe('train --overwrite', () => {
+  it("removes the earlier run's grids, charts and scores, and nothing else, before the new run writes", async () => {
+    const out = join(dir, 'overwritten');
+    const first = await run([...TINY_RUN, '--epochs', '2', '--eval-every', '2', '--out', out]);
+    expect(first.code, first.err.join('')).toBe(0);
+    const earlier = ['eval.json', 'eval.jsonl', 'fd.png', 'interpolation.png', 'loss.png'];
+    for (const f of [...earlier, 'samples/epoch-001.png', 'samples/epoch-002.png', 'samples/final.png'])
+      expect(existsSync(join(out, f)), f).toBe(true);
+    // the user's own files in the folder, one named like a grid but a folder
+    writeFileSync(join(out, 'notes.txt'), 'mine\n');
+    writeFileSync(join(out, 'samples', 'favourite.png'), 'mine\n');
+    mkdirSync(join(out, 'samples', 'epoch-900.png'));
+
+    const second = await run([...TINY_RUN, '--max-steps', '1', '--final-eval', 'false', '--overwrite', '--out', out]);
+    expect(second.code, second.err.join('')).toBe(0);
+    expect(second.out).toContain(
+      "--overwrite: removed the earlier run's eval.json, eval.jsonl, fd.png, interpolation.png, loss.png, 3 grids in samples/",
+    );
+    // one step, no epoch ended, no scores: only the new run's own files are back
+    expect(readdirSync(out).sort()).toEqual(
+      [
+        'checkpoint.safetensors',
+        'config.json',
+        'interpolation.png',
+        'log.jsonl',
+        'loss.png',
+        'notes.txt',
+        'samples',
+      ].sort(),
+    );
+    expect(readdirSync(join(out, 'samples')).sort()).toEqual(['epoch-900.png', 'favourite.png', 'final.png']);
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('mine\n');
+    expect(checkpointSpec(new Uint8Array(readFileSync(join(out, 'checkpoint.safetensors')))).meta.step).toBe(1);
+    expect(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+  }, 120_000);
+});

@@ -12,7 +12,7 @@
  *   eval.jsonl, fd.png     scores along the run (--eval-every)
  *   eval.json              the final score, as `eval` writes it (--final-eval, on where a classifier fits)
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { initEngine, memoryStats, convVersion, type Tensor } from '../tensor/index.ts';
 import { engine as currentEngine } from '../tensor/engine.ts';
@@ -169,7 +169,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'overwrite',
     type: 'boolean',
-    help: 'start a new run in an --out that holds one (its checkpoint, config and logs are replaced as the new run writes them; other files stay until overwritten); without it train refuses',
+    help: "start a new run in an --out that holds one: the earlier run's grids, charts and scores are removed at the start, its checkpoint is replaced at the first save; other files stay; without it train refuses",
   },
   {
     name: 'grid',
@@ -671,6 +671,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
   for (const name of ['checkpoint.safetensors', 'config.json', 'log.jsonl', 'eval.jsonl', 'loss.png'])
     checkOutputFile(join(a.out, name), '--out');
 
+  // --overwrite in a folder that holds a run: its grids, charts and scores go now, before any of the new run's
+  // (its checkpoint stays until the new run's first save replaces it, its log is emptied below)
+  if (a.overwrite && existsSync(ckptPath)) {
+    const gone = removeEarlierRunFiles(a.out);
+    const grids = gone.filter((f) => f.startsWith('samples/')).length;
+    const named = gone.filter((f) => !f.startsWith('samples/'));
+    if (grids) named.push(`${grids} grid${grids > 1 ? 's' : ''} in samples/`);
+    if (gone.length) console.log(`--overwrite: removed the earlier run's ${named.join(', ')}`);
+  }
+
   const trainer = new GanTrainer(spec, options);
   if (resumeBytes) loadTrainerCheckpoint(trainer, resumeBytes, ckptPath);
   // The batch of each step, from the trainer's step and epoch alone (as the web page trains): a resumed run, whoever
@@ -802,6 +812,29 @@ export async function trainCommand(argv: string[]): Promise<number> {
     await finalEvaluation(trainer, a, ckptPath);
   trainer.dispose();
   return interrupted ? 130 : 0;
+}
+
+/** The files of an earlier run that a new one may not write again (the names train gives them, nothing else). */
+const EARLIER_RUN_FILES = /^(eval\.jsonl|eval\.json|fd\.png|loss\.png|interpolation\.png)$/;
+const EARLIER_RUN_SAMPLES = /^(epoch-\d{3,}|stage-\d+-\d+px|final|scales)\.png$/;
+
+/** Removes the earlier run's grids, charts and scores from a run folder; returns them, as paths inside it. */
+function removeEarlierRunFiles(out: string): string[] {
+  const gone: string[] = [];
+  for (const [dir, names] of [
+    ['', EARLIER_RUN_FILES],
+    ['samples', EARLIER_RUN_SAMPLES],
+  ] as const) {
+    const where = join(out, dir);
+    if (!existsSync(where)) continue;
+    for (const name of readdirSync(where).sort()) {
+      const path = join(where, name);
+      if (!names.test(name) || !lstatSync(path).isFile()) continue;
+      rmSync(path);
+      gone.push(dir ? `${dir}/${name}` : name);
+    }
+  }
+  return gone;
 }
 
 /**
