@@ -11,7 +11,7 @@ import { configureKernelsFromEnv } from '../node/tune-store.ts';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   train: {
-    help: 'train a GAN (lesson dense GAN / DCGAN, or DCGAN on your own images)',
+    help: "train a GAN: the lesson's dense GAN / DCGAN, a DCGAN on your own images, or a growing net (progan, msggan)",
     run: async (a) => (await import('./gan.ts')).trainCommand(a),
   },
   sample: {

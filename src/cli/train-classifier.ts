@@ -40,7 +40,7 @@ import {
 } from '../node/eval-models.ts';
 import { writeFileAtomic } from '../node/files.ts';
 import { isMainModule } from '../node/main-module.ts';
-import { InputError, UsageError, reportError, checkNumber, readInputFile, MAX_SEED } from './args.ts';
+import { InputError, UsageError, reportError, checkNumber, readInputFile, MAX_SEED, setDebug } from './args.ts';
 import type { NumberRange } from '../io/number-range.ts';
 import { checkOutputFile } from './gan.ts';
 import { engine } from '../tensor/engine.ts';
@@ -66,7 +66,8 @@ const HELP = `Usage: train-classifier --dataset mnist|fashion-mnist|DIR [options
   --init FILE      continue training the classifier in FILE (fine-tuning; the architecture options are ignored)
   --conv1 N        channels of the first conv [${DEFAULT_CLASSIFIER_CONFIG.conv1}; folders ${FOLDER_CLASSIFIER_DEFAULTS.conv1}, above 32×32 ${LARGE_FOLDER_CLASSIFIER_DEFAULTS.conv1}]
   --conv2 N        channels of the second conv [${DEFAULT_CLASSIFIER_CONFIG.conv2}; folders ${FOLDER_CLASSIFIER_DEFAULTS.conv2}, above 32×32 ${LARGE_FOLDER_CLASSIFIER_DEFAULTS.conv2}]
-  --hidden N       penultimate features (the Fréchet feature size) [${DEFAULT_CLASSIFIER_CONFIG.hidden}]`;
+  --hidden N       penultimate features (the Fréchet feature size) [${DEFAULT_CLASSIFIER_CONFIG.hidden}]
+  --debug          the stack trace of an internal error`;
 
 /** The classifier's weights are stored as float16: from this magnitude on a value rounds to ±Infinity there. */
 const F16_OVERFLOW = 65520;
@@ -160,11 +161,14 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
         hidden: { type: 'string' },
         init: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        debug: { type: 'boolean' },
       },
     }).values;
   } catch (e) {
     throw new UsageError(`${(e as Error).message} (see --help)`);
   }
+  // the stack of an internal error, as the other commands print it (reportError)
+  if (v.debug) setDebug(true);
   if (v.help || !v.dataset) {
     console.log(HELP);
     return v.help ? 0 : 2;

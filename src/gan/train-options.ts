@@ -61,7 +61,7 @@ export const TRAIN_NUMBER_OPTIONS = {
     min: 0,
     minExclusive: true,
     max: 1,
-    help: 'one-sided label smoothing: target for real images, e.g. 0.9',
+    help: 'one-sided label smoothing: target for real images, e.g. 0.9 (--loss bce or lsgan)',
   },
   gEma: {
     flag: 'g-ema',
