@@ -321,6 +321,13 @@ describe('runStyleTransfer', () => {
     await expect(
       runStyleTransfer({ ...base, size: 32, styles: [{ image: brushTexture(32) }, { image: wide }] }),
     ).rejects.toThrow(/^style transfer: style image 2 \(64x16\) resized to 32x8 \(styleScale 1 × 32 px\) is too small/);
+    // a loss that overflows float32 stops the run at once, naming the weights (Adam ran on with NaN losses)
+    for (const optimizer of ['adam', 'lbfgs'] as const)
+      await expect(runStyleTransfer({ ...base, size: 32, optimizer, styleWeight: 1e300 })).rejects.toThrow(
+        new RegExp(
+          `^style transfer: the loss became (Infinity|NaN) at iteration 1 \\(${optimizer === 'adam' ? 'Adam at lr 0\\.02' : 'L-BFGS'}\\): lower the style, content or total-variation weight`,
+        ),
+      );
     await expect(runStyleTransfer({ ...base, size: 512, styleScale: 2.5 })).rejects.toThrow(
       'style transfer: style image 1 (32x32) resized to 1280x1280 (styleScale 2.5 × 512 px) is larger than 1024 px, the largest side the style layers run at; lower styleScale or size',
     );

@@ -519,6 +519,11 @@ function evaluator(lossSpec: LossSpec, onEvaluation: () => void): Evaluate {
   };
 }
 
+/** The message of a loss that overflowed: the weights that scale it are what to lower. */
+function lossBlewUp(total: number, iteration: number, how: string): string {
+  return `style transfer: the loss became ${total} at iteration ${iteration} (${how}): lower the style, content or total-variation weight${how.startsWith('Adam') ? ', or the learning rate' : ''}`;
+}
+
 /** `steps` Adam steps on the image, each projected back into [0, 1] (the notebook's clip_0_1). */
 async function optimizeWithAdam(
   o: StyleTransferOptions,
@@ -533,6 +538,10 @@ async function optimizeWithAdam(
   try {
     for (let k = 0; k < steps; k++) {
       const { losses, grad } = await evaluate(image);
+      if (!Number.isFinite(losses.total)) {
+        grad.dispose();
+        throw new Error(lossBlewUp(losses.total, k + 1, `Adam at lr ${a.lr}`));
+      }
       image.grad = grad;
       adam.step();
       adam.zeroGrad();
@@ -567,13 +576,19 @@ async function optimizeWithLbfgs(
   // The line search may end on a point it evaluated earlier: remember each evaluation's terms.
   let seen: LossValues[] = [];
   let last: LossValues | null = null;
+  let iteration = 1;
   const objective: Objective = async (x) => {
     const { losses, grad } = await evaluate(x);
+    if (!Number.isFinite(losses.total)) {
+      grad.dispose();
+      throw new Error(lossBlewUp(losses.total, iteration, 'L-BFGS'));
+    }
     seen.push(losses);
     return { loss: losses.total, grad };
   };
   try {
     for (let k = 0; k < steps; k++) {
+      iteration = k + 1;
       const r = await opt.step(objective);
       last = seen.find((l) => l.total === r.loss) ?? last ?? { total: r.loss, content: NaN, style: NaN, tv: NaN };
       seen = [last];
