@@ -28,7 +28,15 @@ import {
   type StepStats,
   type TrainOptions,
 } from '../gan/trainer.ts';
-import { ganSpec, isGrowing, largestFeatureMap, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
+import {
+  ganSpec,
+  isGrowing,
+  largestFeatureMap,
+  batchFitProblem,
+  GAN_KINDS,
+  type GanKind,
+  type GanSpec,
+} from '../gan/models.ts';
 
 export { largestFeatureMap };
 import { sampleGrid, scaleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
@@ -993,21 +1001,9 @@ async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<str
  * (WebGPU would fail the launch, possibly hours into a run when progan reaches its last stage).
  */
 export function checkBatchesFit(spec: GanSpec, uses: readonly (readonly [what: string, n: number])[]): void {
-  const limit = currentEngine().device.limits.maxStorageBufferBindingSize;
-  const perImage = largestFeatureMap(spec, 1);
-  for (const [what, n] of uses) {
-    const bytes = 4 * largestFeatureMap(spec, n);
-    if (bytes <= limit) continue;
-    const fit = Math.floor(limit / (4 * perImage));
-    throw new UsageError(
-      `${what}: ${spec.kind} at ${spec.size}×${spec.size}${spec.width ? ` and --width ${spec.width}` : ''} makes feature maps of ` +
-        `${n}×${perImage} values (${mib(bytes)}), more than this adapter's largest GPU buffer binding (${mib(limit)}); ` +
-        `at most ${fit} images fit in one batch${isGrowing(spec.kind) || spec.width ? ' (or use a smaller --width)' : ''}`,
-    );
-  }
+  const problem = batchFitProblem(spec, uses, currentEngine().device.limits.maxStorageBufferBindingSize, '--width');
+  if (problem) throw new UsageError(problem);
 }
-
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 /** An output file the user named: not a folder, and its folder not a file (a folder that is missing is created). */
 export function checkOutputFile(path: string, flag: string): void {

@@ -299,6 +299,33 @@ export function largestFeatureMap(spec: GanSpec, n: number): number {
   return 0;
 }
 
+/**
+ * Why the first of `uses` (what draws a batch, and how many images) would not fit an adapter whose largest storage
+ * buffer binding is `limit` bytes, or null when all fit. `widthName` is how the caller names the width option
+ * (`--width` on the command line, 'Width' on the GAN page). A batch that does not fit fails WebGPU's launch,
+ * possibly hours into a run when progan reaches its last stage: the CLI and the page check before any work.
+ */
+export function batchFitProblem(
+  spec: GanSpec,
+  uses: readonly (readonly [what: string, n: number])[],
+  limit: number,
+  widthName: string,
+): string | null {
+  const perImage = largestFeatureMap(spec, 1);
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  for (const [what, n] of uses) {
+    const bytes = 4 * largestFeatureMap(spec, n);
+    if (bytes <= limit) continue;
+    const fit = Math.floor(limit / (4 * perImage));
+    return (
+      `${what}: ${spec.kind} at ${spec.size}×${spec.size}${spec.width ? ` and ${widthName} ${spec.width}` : ''} makes feature maps of ` +
+      `${n}×${perImage} values (${mib(bytes)}), more than this adapter's largest GPU buffer binding (${mib(limit)}); ` +
+      `at most ${fit} images fit in one batch${isGrowing(spec.kind) || spec.width ? ` (or use a smaller ${widthName})` : ''}`
+    );
+  }
+  return null;
+}
+
 /** Shape of a latent batch: dense models take [N, z], convolutional ones [N, z, 1, 1]. */
 export function latentShape(spec: GanSpec, n: number): number[] {
   return spec.kind === 'dense' ? [n, spec.zDim] : [n, spec.zDim, 1, 1];

@@ -330,8 +330,24 @@ try {
       await stepAndWait(page, 'step-both', step);
       continued.push(await losses());
     }
+    // Steps 6 and 7 are saved nowhere: loading asks first; Cancel keeps the model as it is.
+    page.dialogAnswer = false;
+    await page.setInputFiles('#load', saved);
+    await page.waitForFunction(() => document.querySelector('#status').textContent.startsWith('Kept the model'));
+    assert(
+      page.dialogs.length === 1 &&
+        page.dialogs[0] ===
+          'Loading resume.safetensors replaces the model in training: its 2 steps since it was saved (step 5) are saved nowhere. Press Cancel and then Save checkpoint to keep them.',
+      `the question before loading over unsaved steps: ${page.dialogs.join(' | ')}`,
+    );
+    assert(
+      (await text(page, 'step')) === '7',
+      `after a cancelled load the page shows step ${await text(page, 'step')}`,
+    );
+    page.dialogAnswer = true;
     await page.setInputFiles('#load', saved);
     await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded'));
+    assert(page.dialogs.length === 2, `${page.dialogs.length} questions for two loads over unsaved steps`);
     assert((await text(page, 'step')) === '5', `after loading, the page shows step ${await text(page, 'step')}`);
     const pointsAfterLoad = Number(await page.$eval('#chart', (c) => c.dataset.points));
     assert(
@@ -424,6 +440,23 @@ try {
           '["bce","lsgan","hinge","rahinge"]',
         'the losses offered',
       );
+      // a batch whose last stage's maps would not fit the adapter's largest GPU buffer: refused before any work,
+      // naming the field (it failed at the first step, or hours in when progan reached that stage)
+      const models = () => page.evaluate(() => Number(document.body.dataset.models ?? 0));
+      const builtBefore = await models();
+      await page.selectOption('#size', '64');
+      await page.fill('#width', '512');
+      await page.fill('#batch', '512');
+      await page.click('#build');
+      await page.waitForSelector('#banner.error:not([hidden])');
+      const tooBig = await text(page, 'banner');
+      assert(
+        tooBig.startsWith(
+          'Batch size 512: progan at 64×64 and Width 512 makes feature maps of 512×2097152 values (4096 MiB)',
+        ) && /at most \d+ images fit in one batch \(or use a smaller Width\)/.test(tooBig),
+        `a batch too large for the GPU: ${tooBig}`,
+      );
+      assert((await models()) === builtBefore, 'a model was built with a batch too large for the GPU');
       await page.selectOption('#size', '8');
       await page.fill('#width', '8');
       await page.fill('#grow-images', '8'); // stage 0 for 8 images (2 steps), the 8 px stage fades in over the next 2
@@ -908,11 +941,43 @@ try {
       (await text(page, 'step')) === '0' && (await page.$eval('#grid', (g) => g.dataset.step)) === '0',
       'the model in training was lost',
     );
+    // A folder of images with a file that is no image, macOS's hidden "._" twin and a hidden folder: the model is
+    // built on the two images, and the page says which file it skipped (one bad file stopped the whole load).
+    const faces = join(work, 'faces');
+    mkdirSync(join(faces, '.thumbs'), { recursive: true });
+    copyFileSync(png, join(faces, 'a.png'));
+    copyFileSync(png, join(faces, 'b.png'));
+    writeFileSync(join(faces, 'broken.png'), 'not a png at all');
+    writeFileSync(join(faces, '._a.png'), 'AppleDouble resource fork');
+    writeFileSync(join(faces, '.thumbs', 'c.png'), 'hidden');
+    await page.selectOption('#dataset', 'folder');
+    await page.setInputFiles('#folder-files', faces);
+    await page.selectOption('#model', 'dcgan32');
+    await page.fill('#width', '8');
+    await page.fill('#batch', '2');
+    await buildAndWait(page);
+    const folderInfo = await text(page, 'data-info');
+    assert(
+      folderInfo.startsWith('dcgan32 on faces: 2 images 3×32×32') &&
+        folderInfo.includes('(skipped 1 file it could not read: faces/broken.png ('),
+      `a folder with a broken file: ${folderInfo}`,
+    );
+    console.log(`    ${folderInfo}`);
     assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
     await page.close();
 
     const style = await openPage(browser, `${server.url}/style.html`);
     await style.waitForSelector('body[data-ready="true"]');
+    // the status line's states while the file is read (a MutationObserver sees each one)
+    await style.evaluate(() => {
+      const el = document.querySelector('#status');
+      window.__states = [];
+      new MutationObserver(() => window.__states.push(`${el.dataset.state}: ${el.textContent}`)).observe(el, {
+        attributes: true,
+        childList: true,
+        characterData: true,
+      });
+    });
     await style.setInputFiles('#weights', png);
     await style.waitForSelector('#banner.error:not([hidden])');
     const weights = await text(style, 'banner');
@@ -921,6 +986,13 @@ try {
       `VGG weights: ${weights}`,
     );
     console.log(`    ${weights}`);
+    const states = await style.evaluate(() => window.__states);
+    assert(
+      states.some((x) => x.startsWith('loading: reading VGG weights from picture.png')) &&
+        states.at(-1) === 'ready: Ready: press Start.',
+      `the status line while reading the weights: ${states.join(' | ')}`,
+    );
+    assert(!(await style.$eval('#start', (b) => b.disabled)), 'Start stayed disabled after the weights failed');
     assert(style.errors.length === 0, `console errors: ${style.errors.join(' | ')}`);
     await style.close();
 

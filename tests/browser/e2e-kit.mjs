@@ -33,6 +33,14 @@ export async function openPage(browser, url) {
     page.errors.push(e.message);
     console.error('    [page error]', e.message);
   });
+  // confirm() questions (the GAN page asks before replacing a model with unsaved steps): recorded in page.dialogs
+  // and answered with page.dialogAnswer (OK unless a check sets it false)
+  page.dialogs = [];
+  page.dialogAnswer = true;
+  page.on('dialog', (d) => {
+    page.dialogs.push(d.message());
+    (page.dialogAnswer ? d.accept() : d.dismiss()).catch(() => {});
+  });
   await page.goto(url);
   return page;
 }

@@ -28,11 +28,19 @@
 import {
   GanTrainer,
   checkpointSpec,
+  EMA_STATS_BATCH,
   type GanStepResult,
   type StepStats,
   type TrainOptions,
 } from '../../src/gan/trainer.ts';
-import { ganSpec, isGrowing, GROWING_SIZES, type GanKind, type GanSpec } from '../../src/gan/models.ts';
+import {
+  batchFitProblem,
+  ganSpec,
+  isGrowing,
+  GROWING_SIZES,
+  type GanKind,
+  type GanSpec,
+} from '../../src/gan/models.ts';
 import { sampleGrid, scaleGrid, lossChart } from '../../src/gan/visuals.ts';
 import {
   GAN_LOSSES,
@@ -107,6 +115,9 @@ let sourceChoice = 'digits';
 let data: Dataset | null = null;
 let trainer: GanTrainer | null = null;
 let history: StepStats[] = [];
+/** The step the model in training was built, loaded or last saved at: steps past it exist only in this page. */
+let keptStep = 0;
+let keptHow = 'built';
 /** The real batch of each step, from the trainer's step and epoch (as `train --resume` in the CLI). */
 let cursor: DataCursor | null = null;
 /** The play loop runs (until it has finished the frame in flight after a pause). */
@@ -233,7 +244,9 @@ function describeFields(): void {
 /** The training options the form asks for (checked; the error names the field). */
 function formOptions(): Partial<TrainOptions> {
   const out: Partial<TrainOptions> = {};
-  for (const field of MODEL_FIELDS) out[field] = optionField(field);
+  // the growth field is shown, and read, only for progan (a value left from a progan run must not block another)
+  const progan = $<HTMLSelectElement>('model').value === 'progan';
+  for (const field of MODEL_FIELDS) if (field !== 'growImages' || progan) out[field] = optionField(field);
   const loss = formLoss();
   return { ...out, loss, ...liveOptions(loss) };
 }
@@ -352,6 +365,8 @@ function showPendingModelFields(): void {
 
 /** The banner shows a live field's error (hidden again once the fields read well). */
 let liveFieldError = false;
+/** The banner shows the "Refresh samples every" field's error. */
+let gridEveryError = false;
 
 /** A live field changed: the trainer takes it at once (or the banner names the field that is wrong). */
 function liveFieldChanged(): void {
@@ -361,7 +376,7 @@ function liveFieldChanged(): void {
     if (liveFieldError) $('banner').hidden = true;
     liveFieldError = false;
   } catch (e) {
-    banner(`${errorText(e)} (the model keeps its previous value)`, 'error');
+    banner(`${errorText(e)} (training stops at its next step until the field is fixed)`, 'error');
     liveFieldError = true;
   }
 }
@@ -404,21 +419,59 @@ async function loadIdxFiles(files: FileList): Promise<Dataset> {
 }
 
 /** Every image in a picked folder, center-cropped to a square and resized to 64×64 RGB (FOLDER_SIZE, the largest model size). */
+/** What the last folder load left out (files it could not read, images past the cap), shown beside the data. */
+let folderNote = '';
+/** The last folder decoded, kept while the picker holds the same files (a New model does not decode it again). */
+let folderCache: { files: FileList; data: Dataset; note: string } | null = null;
+
 async function loadFolder(files: FileList): Promise<Dataset> {
-  const list = Array.from(files)
-    .filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f.name))
-    .slice(0, MAX_FOLDER_IMAGES);
+  if (folderCache?.files === files) {
+    folderNote = folderCache.note;
+    return folderCache.data;
+  }
+  // hidden files (macOS's "._IMG.jpg" beside each image, ".DS_Store") and files in hidden folders are not images
+  const hidden = (f: File) => (f.webkitRelativePath || f.name).split('/').some((part) => part.startsWith('.'));
+  const all = Array.from(files).filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f.name) && !hidden(f));
+  const list = all.slice(0, MAX_FOLDER_IMAGES);
   if (list.length < 2)
     throw new Error(`image folder: found ${list.length} image files (png, jpg, webp, gif, bmp); need at least 2`);
   const size = FOLDER_SIZE;
-  const images = new Float32Array(list.length * 3 * size * size);
+  const per = 3 * size * size;
+  let images: Float32Array;
+  try {
+    images = new Float32Array(list.length * per);
+  } catch {
+    throw new Error(
+      `image folder: ${list.length} images at ${size}×${size} need ${((list.length * per * 4) / 2 ** 20).toFixed(0)} MiB, more than this browser tab was given; pick a folder of fewer images`,
+    );
+  }
+  const skipped: string[] = [];
+  let n = 0;
   for (let i = 0; i < list.length; i++) {
-    const img = await decodeImage(list[i], list[i].webkitRelativePath || list[i].name);
-    images.set(rgbaToNchw(bilinearResize(centerCropToSquare(img), size, size)), i * 3 * size * size);
+    const name = list[i].webkitRelativePath || list[i].name;
+    try {
+      const img = await decodeImage(list[i], name);
+      images.set(rgbaToNchw(bilinearResize(centerCropToSquare(img), size, size)), n * per);
+      n++;
+    } catch (e) {
+      skipped.push(`${name} (${errorText(e)})`);
+    }
     if (i % 50 === 0) $('data-info').textContent = `decoding images: ${i + 1} / ${list.length}`;
   }
+  const few = (xs: string[]) => xs.slice(0, 3).join('; ') + (xs.length > 3 ? `; and ${xs.length - 3} more` : '');
+  if (n < 2)
+    throw new Error(`image folder: ${n} of ${list.length} image files could be read; need at least 2: ${few(skipped)}`);
+  const notes = [
+    ...(skipped.length
+      ? [`skipped ${skipped.length} file${skipped.length > 1 ? 's' : ''} it could not read: ${few(skipped)}`]
+      : []),
+    ...(all.length > list.length ? [`used the first ${list.length} of ${all.length} images (the page's cap)`] : []),
+  ];
+  folderNote = notes.join('; ');
   const folder = list[0].webkitRelativePath.split('/')[0] || 'folder';
-  return { images, n: list.length, c: 3, h: size, w: size, name: folder };
+  const data: Dataset = { images: images.subarray(0, n * per), n, c: 3, h: size, w: size, name: folder };
+  folderCache = { files, data, note: folderNote };
+  return data;
 }
 
 async function loadSource(): Promise<Dataset> {
@@ -500,6 +553,7 @@ async function buildModel(): Promise<void> {
   const choice = $<HTMLSelectElement>('dataset').value;
   const loaded = await loadSource();
   const spec = specFor(model, loaded);
+  checkBatchesFit(spec, opts);
   const fitted = fitData(loaded, spec);
   if (fitted.n < opts.batchSize!)
     throw new Error(`dataset ${fitted.name} has ${fitted.n} images, fewer than one batch of ${opts.batchSize}`);
@@ -515,6 +569,7 @@ async function buildModel(): Promise<void> {
   );
   await nextFrame(); // paint the state before the synchronous part
   adoptTrainer(new GanTrainer(spec, opts));
+  [keptStep, keptHow] = [0, 'built'];
   newCursor();
   describeData();
   status.start('drawing', (sec, k) => `drawing the first samples… ${formatDuration(sec)}${kernelsNote(k)}`);
@@ -534,7 +589,8 @@ function countModel(): void {
 function describeData(): void {
   if (!data || !trainer || !cursor) return;
   $('data-info').textContent =
-    `${modelName(trainer.spec)} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${cursor.perEpoch} steps per epoch`;
+    `${modelName(trainer.spec)} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${cursor.perEpoch} steps per epoch` +
+    (sourceChoice === 'folder' && folderNote ? ` (${folderNote})` : '');
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -770,6 +826,28 @@ function drawChart(): void {
         : '';
 }
 
+/**
+ * Throws, naming the field (or the checkpoint), when a batch the page would draw with this model does not fit the
+ * adapter's largest GPU buffer: the training batch (D's joint pass runs two only where they fit), the sample grid,
+ * and the weight average's BatchNorm statistics. Checked before anything changes, as the CLI checks (checkBatchesFit).
+ */
+function checkBatchesFit(spec: GanSpec, opts: Partial<TrainOptions>, from = ''): void {
+  const batch = opts.batchSize ?? 0;
+  const problem = batchFitProblem(
+    spec,
+    [
+      [`Batch size ${batch}${from}`, batch],
+      [`the sample grid (${gridCount()} images)`, gridCount()],
+      ...((opts.gEma ?? 0) > 0 && !isGrowing(spec.kind)
+        ? ([[`G's weight average (its BatchNorm statistics on ${EMA_STATS_BATCH} samples)`, EMA_STATS_BATCH]] as const)
+        : []),
+    ],
+    engine().device.limits.maxStorageBufferBindingSize,
+    'Width',
+  );
+  if (problem) throw new Error(problem);
+}
+
 /** Images in a sample grid: 64 (8×8), or 16 (4×4) on a software adapter, where 64 cost about as much as a step. */
 function gridCount(): number {
   return engine().adapter.isCPU ? 16 : 64;
@@ -784,8 +862,8 @@ async function refreshView(forceGrid = false): Promise<void> {
   showStats(history[history.length - 1]);
   drawChart();
   await keepFinishedStage();
-  const every = numberField('grid-every', { int: true, min: 1 });
-  const due = lastGridStep < 0 || t.step - lastGridStep >= every;
+  // a wrong "Refresh samples every" (said when it changes) holds the grid; it never fails the step that just ran
+  const due = lastGridStep < 0 || t.step - lastGridStep >= gridEvery();
   if (forceGrid || (due && !pausing)) {
     const grid = $<HTMLCanvasElement>('grid');
     await drawFixedGrid(grid);
@@ -963,7 +1041,7 @@ async function guarded(what: string, action: () => Promise<void>): Promise<void>
     await action();
   } catch (e) {
     banner(errorText(e), 'error');
-    status.set('error', `${what[0].toUpperCase()}${what.slice(1)} failed: see the message above.`);
+    status.set('error', `Failed while ${what}: see the message above.`);
   } finally {
     busy = null;
     setButtons();
@@ -1307,6 +1385,21 @@ function setUpWalk(): void {
 // ---------------------------------------------------------------------------------------------------------
 // Checkpoints and samples
 
+/** Steps of the model in training that no saved checkpoint holds. */
+function unsavedSteps(): number {
+  return trainer ? trainer.step - keptStep : 0;
+}
+
+/** Whether `what` may replace the model in training: asked only when it holds steps not saved. */
+function mayDiscard(what: string): boolean {
+  const n = unsavedSteps();
+  if (n <= 0) return true;
+  return confirm(
+    `${what} replaces the model in training: its ${n} step${n > 1 ? 's' : ''} since it was ${keptHow} (step ${keptStep}) are saved nowhere. ` +
+      'Press Cancel and then Save checkpoint to keep them.',
+  );
+}
+
 async function saveCheckpoint(): Promise<void> {
   const wasRunning = running;
   await stopPlay();
@@ -1323,6 +1416,7 @@ async function saveCheckpoint(): Promise<void> {
     });
     const name = `${t.spec.kind}${isGrowing(t.spec.kind) ? `-${t.spec.size}px` : ''}-step${t.step}.safetensors`;
     download(bytes, name);
+    [keptStep, keptHow] = [t.step, 'saved'];
     status.set('ready', `Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB, step ${t.step}).`);
   });
   if (wasRunning && trainer) togglePlay();
@@ -1383,6 +1477,7 @@ async function loadCheckpoint(file: File): Promise<void> {
         `${file.name} is a ${modelName(spec)} model; this page trains and draws models up to ${FOLDER_SIZE} px (its data is held in memory at the model's size): use the CLI (train --resume, sample --checkpoint)`,
       );
     const saved = decodeLossHistory(meta.lossHistory, Number(meta.step ?? 0), file.name);
+    checkBatchesFit(spec, options, ` (the batch size of ${file.name})`);
     status.start(
       'building',
       (sec, k) => `building the model of ${file.name} (${modelName(spec)})… ${formatDuration(sec)}${kernelsNote(k)}`,
@@ -1394,7 +1489,13 @@ async function loadCheckpoint(file: File): Promise<void> {
       // Keep training possible: fit the loaded data (bundled digits if none yet) to the checkpoint's model.
       const loaded = source ?? (await loadDigits());
       const fitted = fitData(loaded, spec);
-      new DataCursor(fitted, next.opts.batchSize, next.opts.seed); // throws when the data is smaller than a batch
+      try {
+        new DataCursor(fitted, next.opts.batchSize, next.opts.seed); // throws when the data is smaller than a batch
+      } catch (e) {
+        throw new Error(
+          `${file.name}: its batch size ${next.opts.batchSize} does not fit the data here: ${errorText(e)}`,
+        );
+      }
       dropTrainer(`Samples: drawing from ${file.name}…`);
       if (source === null) {
         sourceChoice = 'digits';
@@ -1410,6 +1511,7 @@ async function loadCheckpoint(file: File): Promise<void> {
     showModel(spec);
     showOptions(next.opts);
     adoptTrainer(next);
+    [keptStep, keptHow] = [next.step, `loaded from ${file.name}`];
     // The chart continues from the losses the checkpoint carries (the page and train both write them; a checkpoint
     // of an older train has none, so its chart here starts at the loaded step).
     history = saved;
@@ -1496,8 +1598,19 @@ async function main(): Promise<void> {
   for (const id of ['size', 'width', 'loss']) $(id).addEventListener('input', showPendingModelFields);
   for (const field of MODEL_FIELDS) fieldInput(field).addEventListener('input', showPendingModelFields);
   for (const field of LIVE_FIELDS) fieldInput(field).addEventListener('change', liveFieldChanged);
+  $('grid-every').addEventListener('change', () => {
+    try {
+      numberField('grid-every', { int: true, min: 1 });
+      if (gridEveryError) $('banner').hidden = true;
+      gridEveryError = false;
+    } catch (e) {
+      banner(`${errorText(e)} (the samples are not redrawn until it is fixed)`, 'error');
+      gridEveryError = true;
+    }
+  });
   $('build').addEventListener('click', async () => {
     await stopPlay();
+    if (!mayDiscard('New model')) return status.set('ready', 'Kept the model in training (New model was cancelled).');
     await guarded('the model is being built', buildModel);
   });
   $('play').addEventListener('click', togglePlay);
@@ -1511,6 +1624,8 @@ async function main(): Promise<void> {
     if (!trainer || running) return; // a running loop picks the choice up at its next frame
     void guarded('samples are being drawn', async () => {
       applyLiveOptions();
+      const from = trainer!.sampledModule === 'G_ema' ? 'the weight average' : 'the trained G';
+      status.start('drawing', (sec, k) => `drawing samples from ${from}… ${formatDuration(sec)}${kernelsNote(k)}`);
       await refreshView(true);
       status.set(
         'ready',
@@ -1521,10 +1636,17 @@ async function main(): Promise<void> {
   $<HTMLInputElement>('load').addEventListener('change', (ev) => {
     const input = ev.target as HTMLInputElement;
     const file = input.files?.[0];
-    if (file)
+    if (file && !mayDiscard(`Loading ${file.name}`)) {
+      input.value = '';
+      if (!running) status.set('ready', `Kept the model in training (loading ${file.name} was cancelled).`);
+    } else if (file)
       loadCheckpoint(file).then(() => {
         input.value = '';
       });
+  });
+  // closing or reloading the tab with steps saved nowhere: the browser asks first
+  addEventListener('beforeunload', (ev) => {
+    if (unsavedSteps() > 0) ev.preventDefault();
   });
   setButtons();
   await guarded('the model is being built', buildModel);

@@ -44,6 +44,8 @@ class Stopped extends Error {}
 let net: FeatureNet | null = null;
 let running = false;
 let stopRequested = false;
+/** A picked VGG weights file is being read: a run now would start with the network it is about to replace. */
+let loadingWeights = false;
 let result: RgbaImage | null = null;
 let status: StatusLine;
 
@@ -106,14 +108,20 @@ function showInfo(info: IterationInfo): void {
 }
 
 function setButtons(): void {
-  setDisabled($<HTMLButtonElement>('start'), running ? 'a run is going on: Stop it first' : null);
+  setDisabled(
+    $<HTMLButtonElement>('start'),
+    running ? 'a run is going on: Stop it first' : loadingWeights ? 'the VGG weights are being read' : null,
+  );
   setDisabled($<HTMLButtonElement>('stop'), !running ? 'nothing is running' : stopRequested ? 'stopping…' : null);
   $('stop').textContent = stopRequested && running ? 'Stopping…' : 'Stop';
   setDisabled(
     $<HTMLButtonElement>('download'),
     running ? 'wait until the run ends' : result === null ? 'no result yet: Start a run' : null,
   );
-  setDisabled($<HTMLInputElement>('weights'), running ? 'wait until the run ends' : null);
+  setDisabled(
+    $<HTMLInputElement>('weights'),
+    running ? 'wait until the run ends' : loadingWeights ? 'the VGG weights are being read' : null,
+  );
 }
 
 /** Forgets the previous run: its numbers, its preview and its result. */
@@ -129,7 +137,7 @@ function clearRun(totalIterations: number): void {
 }
 
 async function start(): Promise<void> {
-  if (running) return;
+  if (running || loadingWeights) return;
   $('banner').hidden = true;
   let steps: number;
   let settings: Omit<Parameters<typeof runStyleTransfer>[0], 'content' | 'styles' | 'net'>;
@@ -229,7 +237,11 @@ function requestStop(): void {
 
 /** VGG weights from a picked file; a file that is not such weights is named and said to be none. */
 async function loadWeights(file: File): Promise<void> {
+  if (running || loadingWeights) return; // the picker is disabled then; a run keeps the network it started with
   $('banner').hidden = true;
+  loadingWeights = true;
+  setButtons();
+  status.start('loading', (sec) => `reading VGG weights from ${file.name}… ${formatDuration(sec)}`);
   try {
     const bytes = await fileBytes(file);
     const kind = describeBytes(bytes);
@@ -244,13 +256,20 @@ async function loadWeights(file: File): Promise<void> {
     net?.dispose();
     net = next;
     $('net-info').textContent = `Using ${next.source.description}.`;
+    status.set('ready', `Ready: ${next.source.description}; press Start.`);
   } catch (e) {
     banner(`${errorText(e)} — still using the ${net ? net.source.description : 'random-filter network'}.`, 'error');
+    status.set('ready', 'Ready: press Start.');
+  } finally {
+    loadingWeights = false;
+    setButtons();
+    showEstimate();
   }
 }
 
 function speedKey(): string {
-  return `wgpu-gan-style-speed:${engine().adapter.slug}:${$<HTMLInputElement>('size').value}:${$<HTMLSelectElement>('optimizer').value}`;
+  // per network too: VGG's iterations are far slower than the random-filter network's
+  return `wgpu-gan-style-speed:${engine().adapter.slug}:${net?.arch ?? 'random'}:${$<HTMLInputElement>('size').value}:${$<HTMLSelectElement>('optimizer').value}`;
 }
 function rememberSpeed(rate: number): void {
   try {
