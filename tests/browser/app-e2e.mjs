@@ -959,7 +959,9 @@ try {
     const folderInfo = await text(page, 'data-info');
     assert(
       folderInfo.startsWith('dcgan32 on faces: 2 images 3×32×32') &&
-        folderInfo.includes('(skipped 1 file it could not read: faces/broken.png ('),
+        folderInfo.includes(
+          '(skipped 1 file it could not read: faces/broken.png: not an image this browser can decode',
+        ),
       `a folder with a broken file: ${folderInfo}`,
     );
     console.log(`    ${folderInfo}`);

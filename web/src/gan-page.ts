@@ -454,7 +454,7 @@ async function loadFolder(files: FileList): Promise<Dataset> {
       images.set(rgbaToNchw(bilinearResize(centerCropToSquare(img), size, size)), n * per);
       n++;
     } catch (e) {
-      skipped.push(`${name} (${errorText(e)})`);
+      skipped.push(errorText(e)); // it names the file
     }
     if (i % 50 === 0) $('data-info').textContent = `decoding images: ${i + 1} / ${list.length}`;
   }
