@@ -113,6 +113,13 @@ describe('png / jpeg', () => {
       `readImage: x.png is a truncated PNG: it ends after its IDAT chunk (byte ${idatEnd} of ${idatEnd + 4}) without an IEND chunk`,
     );
     expect(decodeImage(whole, 'x.png').rgba).toEqual(rgba);
+    // A whole JPEG cut short: the end-of-image marker is missing (a damaged one that ends in it stays "corrupt").
+    const jpg = new Uint8Array(jpeg.encode({ data: Buffer.from(rgba), width: 16, height: 16 }, 90).data);
+    expect([...jpg.subarray(-2)]).toEqual([0xff, 0xd9]);
+    expect(() => decodeImage(jpg.subarray(0, jpg.length - 40), 'c.jpg')).toThrow(
+      `readImage: c.jpg is a truncated JPEG: it ends at byte ${jpg.length - 40} without the end-of-image marker (FF D9)`,
+    );
+    expect(decodeImage(jpg, 'c.jpg').width).toBe(16);
     const truncatedJpeg = join(dir, 'cut.jpg');
     writeFileSync(truncatedJpeg, Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1]));
     expect(() => readImage(truncatedJpeg)).toThrow(`readImage: ${truncatedJpeg} is a corrupt or unsupported JPEG`);

@@ -110,8 +110,8 @@ export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeIm
     // A cut-off PNG makes pngjs report its stream's state ("read requests waiting on finished stream"): say where
     // the file ends instead. The decoders also fail with TypeError/RangeError on damaged data (reading past a
     // table they never built).
-    const cut = isPng ? pngCutShort(bytes) : null;
-    if (cut) throw new Error(`readImage: ${name} is a truncated PNG: ${cut}`, { cause: err });
+    const cut = isPng ? pngCutShort(bytes) : jpegCutShort(bytes);
+    if (cut) throw new Error(`readImage: ${name} is a truncated ${isPng ? 'PNG' : 'JPEG'}: ${cut}`, { cause: err });
     const why =
       err instanceof TypeError || err instanceof RangeError
         ? `the decoder failed on damaged data (${err.name}: ${err.message})`
@@ -145,6 +145,13 @@ function pngCutShort(bytes: Uint8Array): string | null {
     at = end;
   }
   return `it ends after ${last} (byte ${at} of ${bytes.length}) without an IEND chunk`;
+}
+
+/** A JPEG that failed to decode and does not end in its end-of-image marker (FF D9) was cut short; else null. */
+function jpegCutShort(bytes: Uint8Array): string | null {
+  const n = bytes.length;
+  if (n >= 2 && bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9) return null;
+  return `it ends at byte ${n} without the end-of-image marker (FF D9)`;
 }
 
 /** Reads a PNG or JPEG file into 8-bit RGBA (pixel cap: see maxImagePixels and DecodeImageOptions). */
