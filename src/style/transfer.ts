@@ -576,20 +576,23 @@ async function optimizeWithLbfgs(
   // The line search may end on a point it evaluated earlier: remember each evaluation's terms.
   let seen: LossValues[] = [];
   let last: LossValues | null = null;
-  let iteration = 1;
+  // Only the starting point must be finite: a trial point of the line search that overflows is backed off from
+  // (strongWolfe treats it as too far); an accepted step's loss is checked below.
+  let started = false;
   const objective: Objective = async (x) => {
     const { losses, grad } = await evaluate(x);
-    if (!Number.isFinite(losses.total)) {
+    if (!started && !Number.isFinite(losses.total)) {
       grad.dispose();
-      throw new Error(lossBlewUp(losses.total, iteration, 'L-BFGS'));
+      throw new Error(lossBlewUp(losses.total, 1, 'L-BFGS'));
     }
+    started = true;
     seen.push(losses);
     return { loss: losses.total, grad };
   };
   try {
     for (let k = 0; k < steps; k++) {
-      iteration = k + 1;
       const r = await opt.step(objective);
+      if (!Number.isFinite(r.loss)) throw new Error(lossBlewUp(r.loss, k + 1, 'L-BFGS'));
       last = seen.find((l) => l.total === r.loss) ?? last ?? { total: r.loss, content: NaN, style: NaN, tv: NaN };
       seen = [last];
       await report(last);
