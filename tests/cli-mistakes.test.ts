@@ -869,7 +869,7 @@ describe('train --overwrite', () => {
     const second = await run([...TINY_RUN, '--max-steps', '1', '--final-eval', 'false', '--overwrite', '--out', out]);
     expect(second.code, second.err.join('')).toBe(0);
     expect(second.out).toContain(
-      "--overwrite: removed the earlier run's eval.json, eval.jsonl, fd.png, interpolation.png, loss.png, 3 grids in samples/",
+      "--overwrite: removed the earlier run's checkpoint.safetensors, eval.json, eval.jsonl, fd.png, interpolation.png, loss.png, 3 grids in samples/",
     );
     // one step, no epoch ended, no scores: only the new run's own files are back
     expect(readdirSync(out).sort()).toEqual(

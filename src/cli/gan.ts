@@ -177,7 +177,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'overwrite',
     type: 'boolean',
-    help: "start a new run in an --out that holds one: the earlier run's grids, charts and scores are removed at the start, its checkpoint is replaced at the first save; other files stay; without it train refuses",
+    help: "start a new run in an --out that holds one: the earlier run's checkpoint, grids, charts and scores are removed at the start; other files stay; without it train refuses",
   },
   {
     name: 'grid',
@@ -659,6 +659,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { spec, options, resumeBytes, savedHistory, savedImages } = runSpec(a, ckptPath);
   // the batch size of the run: a resumed run's comes from its checkpoint
   const ds = await loadTrainingData(a, spec.size, spec.channels, options.batchSize);
+  // A resumed run draws each step's batch from its step, epoch and seed: other images give other batches. The
+  // checkpoints of the command line since 2026-12-02 say how many images the run had (the web page's do not).
+  if (savedImages !== undefined && savedImages !== ds.n)
+    throw new InputError(
+      `--resume ${ckptPath}: the run trained on ${savedImages} images and ${ds.name} gives ${ds.n}; a run cannot change its data (give the same --dataset and --limit, or start a new run)`,
+    );
   const engine = await initEngine();
   // every batch the run will draw must fit the adapter's GPU buffers, checked now rather than at the last stage
   checkBatchesFit(spec, [
@@ -679,8 +685,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   for (const name of ['checkpoint.safetensors', 'config.json', 'log.jsonl', 'eval.jsonl', 'loss.png'])
     checkOutputFile(join(a.out, name), '--out');
 
-  // --overwrite in a folder that holds a run: its grids, charts and scores go now, before any of the new run's
-  // (its checkpoint stays until the new run's first save replaces it, its log is emptied below)
+  // --overwrite in a folder that holds a run: its checkpoint, grids, charts and scores go now, before any of the new
+  // run's (its log is emptied below)
   if (a.overwrite && existsSync(ckptPath)) {
     const gone = removeEarlierRunFiles(a.out);
     const grids = gone.filter((f) => f.startsWith('samples/')).length;
@@ -693,7 +699,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (resumeBytes) loadTrainerCheckpoint(trainer, resumeBytes, ckptPath);
   // The batch of each step, from the trainer's step and epoch alone (as the web page trains): a resumed run, whoever
   // saved it, takes the batches the uninterrupted run would have taken.
-  const cursor = dataCursor(ds, trainer, ckptPath, savedImages);
+  const cursor = dataCursor(ds, trainer, ckptPath);
   writeFileAtomic(
     join(a.out, 'config.json'),
     JSON.stringify({ model: spec, dataset: ds.name, images: ds.n, epochs: a.epochs, options: trainer.opts }, null, 2) +
@@ -822,8 +828,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   return interrupted ? 130 : 0;
 }
 
-/** The files of an earlier run that a new one may not write again (the names train gives them, nothing else). */
-const EARLIER_RUN_FILES = /^(eval\.jsonl|eval\.json|fd\.png|loss\.png|interpolation\.png)$/;
+/**
+ * The files of an earlier run that a new one may not write again (the names train gives them, nothing else), and its
+ * checkpoint: kept, it would be "the last good checkpoint" of a new run stopped before its first save, and --resume
+ * would continue the old run under the new run's config and log.
+ */
+const EARLIER_RUN_FILES = /^(checkpoint\.safetensors|eval\.jsonl|eval\.json|fd\.png|loss\.png|interpolation\.png)$/;
 const EARLIER_RUN_SAMPLES = /^(epoch-\d{3,}|stage-\d+-\d+px|final|scales)\.png$/;
 
 /** Removes the earlier run's grids, charts and scores from a run folder; returns them, as paths inside it. */
@@ -834,7 +844,8 @@ function removeEarlierRunFiles(out: string): string[] {
     ['samples', EARLIER_RUN_SAMPLES],
   ] as const) {
     const where = join(out, dir);
-    if (!existsSync(where)) continue;
+    // a samples folder that is a link (to a gallery elsewhere) is not the run's own: nothing in it is removed
+    if (!existsSync(where) || (dir && lstatSync(where).isSymbolicLink())) continue;
     for (const name of readdirSync(where).sort()) {
       const path = join(where, name);
       if (!names.test(name) || !lstatSync(path).isFile()) continue;
@@ -849,14 +860,8 @@ function removeEarlierRunFiles(out: string): string[] {
  * The data cursor of a run; counters that do not fit the data (a resumed checkpoint whose epoch lies past its step
  * with this data and batch size: other --dataset or --limit) are the user's input.
  */
-function dataCursor(ds: Dataset, trainer: GanTrainer, ckptPath: string, savedImages?: number): DataCursor {
+function dataCursor(ds: Dataset, trainer: GanTrainer, ckptPath: string): DataCursor {
   try {
-    // A resumed run draws each step's batch from its step, epoch and seed: other images give other batches. The
-    // checkpoints of the command line since 2026-12-02 say how many images the run had (the web page's do not).
-    if (savedImages !== undefined && savedImages !== ds.n)
-      throw new Error(
-        `the run trained on ${savedImages} images and ${ds.name} gives ${ds.n}; a run cannot change its data (give the same --dataset and --limit, or start a new run)`,
-      );
     const cursor = new DataCursor(ds, trainer.opts.batchSize, trainer.opts.seed);
     cursor.position(trainer); // checks the counters
     // The mirror check: a run saved in epoch E is at most at the end of that epoch. A step past it means epochs of
