@@ -4,7 +4,7 @@
  */
 import { initEngine, Tensor, tidy, noGrad, memoryStats, engine } from '../tensor/index.ts';
 import { isMainModule } from '../node/main-module.ts';
-import { formatOptions, MAX_STEPS, parseOptions, reportError, type OptionSpec } from './args.ts';
+import { formatOptions, MAX_STEPS, parseOptions, reportError, setDebug, type OptionSpec } from './args.ts';
 
 /** `demo`'s options: the parser's checks and the help text both come from this table. */
 export const DEMO_OPTIONS: readonly OptionSpec[] = [
@@ -98,5 +98,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
 }
 
 if (isMainModule(import.meta.url)) {
-  process.exitCode = await demoCommand(process.argv.slice(2)).catch((e) => reportError('demo', e));
+  // `npm run demo -- --debug`, as `npm run cli -- demo --debug` (src/cli/main.ts) takes it
+  const argv = process.argv.slice(2);
+  setDebug(argv.includes('--debug'));
+  process.exitCode = await demoCommand(argv.filter((a) => a !== '--debug')).catch((e) => reportError('demo', e));
 }

@@ -135,6 +135,7 @@ function pngCutShort(bytes: Uint8Array): string | null {
   let last = 'the signature';
   while (at + 8 <= bytes.length) {
     const length = view.getUint32(at);
+    if (length > 0x7fffffff) return null; // a length PNG forbids: a damaged file, not a short one
     const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
     const end = at + 12 + length;
     if (end > bytes.length) {
@@ -147,11 +148,13 @@ function pngCutShort(bytes: Uint8Array): string | null {
   return `it ends after ${last} (byte ${at} of ${bytes.length}) without an IEND chunk`;
 }
 
-/** A JPEG that failed to decode and does not end in its end-of-image marker (FF D9) was cut short; else null. */
+/**
+ * A JPEG that failed to decode and holds no end-of-image marker (FF D9) anywhere was cut short; else null (data after
+ * the marker, or a thumbnail's marker inside: some other damage). Scan data never holds FF D9 (FF is stuffed as FF 00).
+ */
 function jpegCutShort(bytes: Uint8Array): string | null {
-  const n = bytes.length;
-  if (n >= 2 && bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9) return null;
-  return `it ends at byte ${n} without the end-of-image marker (FF D9)`;
+  for (let i = 2; i + 1 < bytes.length; i++) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return null;
+  return `it ends at byte ${bytes.length} without the end-of-image marker (FF D9)`;
 }
 
 /** Reads a PNG or JPEG file into 8-bit RGBA (pixel cap: see maxImagePixels and DecodeImageOptions). */
