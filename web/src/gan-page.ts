@@ -454,7 +454,8 @@ async function loadFolder(files: FileList): Promise<Dataset> {
       images.set(rgbaToNchw(bilinearResize(centerCropToSquare(img), size, size)), n * per);
       n++;
     } catch (e) {
-      skipped.push(errorText(e)); // it names the file
+      const why = errorText(e);
+      skipped.push(why.includes(name) ? why : `${name}: ${why}`); // the decoder's messages name the file, others not
     }
     if (i % 50 === 0) $('data-info').textContent = `decoding images: ${i + 1} / ${list.length}`;
   }
@@ -475,7 +476,9 @@ async function loadFolder(files: FileList): Promise<Dataset> {
 }
 
 async function loadSource(): Promise<Dataset> {
-  switch ($<HTMLSelectElement>('dataset').value) {
+  const choice = $<HTMLSelectElement>('dataset').value;
+  if (choice !== 'folder') folderCache = null; // its pixels (up to about 1 GB) are not kept once another source is used
+  switch (choice) {
     case 'fashion':
       return loadIdxFiles($<HTMLInputElement>('fashion-files').files!);
     case 'folder':
@@ -549,8 +552,10 @@ async function buildModel(): Promise<void> {
   // a wrong field stops here, naming it, before anything changes
   const model = formModel();
   const opts = formOptions();
-  status.start('loading-data', (sec) => `loading the data… ${formatDuration(sec)}`);
   const choice = $<HTMLSelectElement>('dataset').value;
+  // the batches must fit the GPU: checked before the data is read (a folder's images are colour, the others gray)
+  checkBatchesFit(specFor(model, { c: choice === 'folder' ? 3 : 1 } as Dataset), opts);
+  status.start('loading-data', (sec) => `loading the data… ${formatDuration(sec)}`);
   const loaded = await loadSource();
   const spec = specFor(model, loaded);
   checkBatchesFit(spec, opts);
@@ -1037,7 +1042,12 @@ async function guarded(what: string, action: () => Promise<void>): Promise<void>
   $('banner').hidden = true;
   liveFieldError = false;
   try {
-    await walkJob; // a walk drawn between actions ends first (it never fails: it reports on its own line)
+    // a walk drawn between actions ends first (it never fails: it reports on its own line); the wait is shown
+    if (walkComputing) {
+      const walk = walkComputing.replace(/^computing /, '').replace(/…$/, '');
+      status.start('waiting', (sec) => `waiting for ${walk} to be drawn (then: ${what})… ${formatDuration(sec)}`);
+    }
+    await walkJob;
     await action();
   } catch (e) {
     banner(errorText(e), 'error');
@@ -1609,8 +1619,12 @@ async function main(): Promise<void> {
     }
   });
   $('build').addEventListener('click', async () => {
+    // asked before anything stops: Cancel leaves the model training as it was
+    if (!mayDiscard('New model')) {
+      if (!running) status.set('ready', 'Kept the model in training (New model was cancelled).');
+      return;
+    }
     await stopPlay();
-    if (!mayDiscard('New model')) return status.set('ready', 'Kept the model in training (New model was cancelled).');
     await guarded('the model is being built', buildModel);
   });
   $('play').addEventListener('click', togglePlay);
