@@ -2,8 +2,8 @@
  * Issue 20's growing nets against the DCGAN paper's nets, on the colour emoji (docs/gan/emoji/): which draws the
  * better 32×32 emoji in one time budget, and what an image costs at 64×64 beside DCGAN-64.
  *
- *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts speed [--rounds 3] [--images 48] [--sizes 32,64] [--widths 16]
- *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts quality --budget-s 900 [--models dcgan32,progan,msggan] [--seed 1] [--nice 10]
+ *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts speed [--rounds 3] [--images 48] [--sizes 32,64] [--widths 16] [--batch 16]
+ *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts quality --budget-s 900 [--size 32|64] [--models dcgan32,progan,msggan] [--seed 1] [--nice 10]
  *   . scripts/gpu-env.sh && npx tsx scripts/growing-study.ts plan-quality [--models progan,msggan] [--steps 300] [--size 32] [--seed 1] [--tree DIR] [--label L] [--lr-d X]
  *   npx tsx scripts/growing-study.ts plan-dstats [--runs DIR]
  *   npx tsx scripts/growing-study.ts render
@@ -11,14 +11,16 @@
  * The method is scripts/recipe-study.ts's (its header says why):
  *
  *  - `speed`: the training step of every candidate in ONE process, interleaved over rounds (scripts/study-kit.ts),
- *    timed as `train` runs it, at one batch size (BATCH) for all: at 32 px on data/emoji-32 dcgan32, at 64 px on
+ *    timed as `train` runs it, at one batch size for all (BATCH, or --batch): at 32 px on data/emoji-32 dcgan32, at 64 px on
  *    data/emoji-64 dcgan64, and msggan, and progan at each of its phases (stage s at α = 1, and mid-fade, α ≈ 0.5,
  *    for s ≥ 1), so its cost over a whole run follows from its growth schedule. Each sample is timed in wall time and
  *    in the process's CPU time; each class's conv GFLOP per step and channel plan are recorded. (Measurements before
  *    the channel plan timed only progan's last stage at 64 px.) A progan trainer is put at a phase by its step counter (a run's
  *    stage and α are a function of step·batch and --grow-images alone). `--widths W,…` also times msggan and
  *    progan's last stage at those --width values (the table's other rows are at the models' default widths).
- *  - `quality`: each 32 px model trained by `train` (a separate process, `nice`) for the steps its median speed fits
+ *  - `quality`: each model at 32 px (or --size 64: bench/device/gan64.sh on a lent GPU) trained by `train` (a separate
+ *    process, `nice`; STUDY_TRAIN_CLI names a bundled CLI to run instead of tsx) for the steps its median speed (the
+ *    latest measurement on this adapter, at its batch) fits
  *    in one budget; for progan the budget is spent along its schedule, phase by phase at each phase's measured
  *    speed, and --grow-images is chosen so the last stage is at full strength by GROWN_BY of the budget. Scored POINTS
  *    times along the run with --eval-every (the last at the last step). Budgeted in steps, so the machine's load
@@ -367,12 +369,16 @@ async function speedPhase(argv: string[]): Promise<void> {
 }
 
 /** The latest speed measurement that has every class of a size. */
-function latestSpeed(res: Results, size: number): SpeedMeasurement {
+function latestSpeed(res: Results, size: number, adapter: string): SpeedMeasurement {
   const keys = speedClasses(size).map((c) => c.key);
   for (let i = res.speed.length - 1; i >= 0; i--)
-    if (keys.every((k) => res.speed[i].median[k] !== undefined)) return res.speed[i];
-  throw new Error(`no speed measured at ${size} px: run the speed phase first`);
+    if (res.speed[i].adapter === adapter && keys.every((k) => res.speed[i].median[k] !== undefined))
+      return res.speed[i];
+  throw new Error(`no speed measured at ${size} px on ${adapter}: run the speed phase here first`);
 }
+
+/** A measurement on a CPU adapter, whose cost is the process's CPU time (lavapipe's threads are in-process). */
+const onCpu = (m: SpeedMeasurement) => /lavapipe|llvmpipe|swiftshader/i.test(m.adapter);
 
 /**
  * progan's schedule at `size` with phases of L images, as (images, images/s) spans in order; the last span (its
@@ -475,9 +481,13 @@ async function qualityPhase(argv: string[]): Promise<void> {
   const size = Number(flag(argv, 'size') ?? 32);
   if (!DATA[size]) throw new Error(`--size ${size}: the study trains at ${Object.keys(DATA).join(' or ')} px`);
   const models = (flag(argv, 'models') ?? `${BASELINE[size]},progan,msggan`).split(',');
-  // every run's steps from the same measurement (the latest at this size: its adapter, its batch), chosen before
-  // the first run starts
-  const m = latestSpeed(readResults(), size);
+  // every run's steps from the same measurement (the latest at this size on this adapter, at its batch), chosen
+  // before the first run starts
+  const m = latestSpeed(
+    readResults(),
+    size,
+    (await (await import('../src/tensor/index.ts')).initEngine()).adapter.slug,
+  );
   const batch = m.batch;
   const plan = models.map((model) => {
     if (!RECIPES[model] || (model.startsWith('dcgan') && model !== BASELINE[size]))
@@ -925,7 +935,8 @@ function qualityBlock(res: Results, runs: QualityRun[], heading: string, notes: 
 
 /** The channel plan's section: its cost against the DCGAN at 64 (and 32) px, the target, and its quality check. */
 function planSection(res: Results): string[] {
-  const measured = res.speed.filter((m) => m.plans && m.cpuSamples && m.classes);
+  // by CPU time: the measurements on a CPU adapter (a GPU's are in gpuSpeedSection, by wall time)
+  const measured = res.speed.filter((m) => m.plans && m.cpuSamples && m.classes && onCpu(m));
   const runs = res.planRuns ?? [];
   if (!measured.length && !runs.length && !latestRuns(res, true).length) return [];
   const L: string[] = [];
@@ -1054,6 +1065,35 @@ function planSection(res: Results): string[] {
   return L;
 }
 
+/** The speed measured on each GPU (bench/device/gan64.sh), by wall time: the latest at each size and adapter. */
+function gpuSpeedSection(res: Results): string[] {
+  const L: string[] = [];
+  const latest = new Map<string, SpeedMeasurement>();
+  for (const m of res.speed.filter((x) => !onCpu(x) && x.classes))
+    for (const size of new Set(m.classes!.map((c) => c.size))) latest.set(`${size} ${m.adapter}`, m);
+  for (const [key, m] of latest) {
+    const size = Number(key.split(' ')[0]);
+    const last = progKey(size, K(size), false);
+    const p = roundRatios(m, size, last);
+    const q = roundRatios(m, size, `${size} msggan`);
+    const ok = (x: number) => (x <= 1.5 ? 'within' : 'not within');
+    L.push(
+      `### Speed at ${size}×${size} on ${m.adapter}`,
+      '',
+      `Training step as \`train\` runs it (real batches of ${DATA[size]}, record, read back), batch ${m.batch}, G weight average ${m.gEma}; one process, ` +
+        `${m.rounds} interleaved rounds of ${m.imagesPerSample} images per class (${when(m.date)}, engine ${m.engine.slice(0, 7)}, ${m.adapter}). ` +
+        'On a GPU the cost is the wall time (the process’s CPU time is not the work).',
+      '',
+      ...speedTable(m, size),
+      '',
+      `**The 1.5× target** by wall time on ${m.adapter}: progan at its last stage costs ${ratioCell(p)}× ${BASELINE[size]} per image ` +
+        `(median of ${p.length} rounds, min–max) — ${ok(median(p))} the target; msggan ${ratioCell(q)}× — ${ok(median(q))} the target.`,
+      '',
+    );
+  }
+  return L;
+}
+
 export function renderReadme(res: Results): string {
   const L: string[] = [];
   L.push(
@@ -1066,6 +1106,7 @@ export function renderReadme(res: Results): string {
     '',
   );
   L.push(...planSection(res));
+  L.push(...gpuSpeedSection(res));
   // the sections below were measured under the earlier channel plan (the measurements without `plans`)
   const has = (size: number) => (m: SpeedMeasurement) =>
     !m.plans &&

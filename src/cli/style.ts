@@ -71,7 +71,7 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     minExclusive: true,
     max: 4,
-    help: 'style images are resized to S × the output size (default 1)',
+    help: 'style images are resized to S × the output size (default 1; their longest side at most 1024 px)',
   },
   {
     name: 'weights',
