@@ -854,8 +854,26 @@ try {
       await page.fill('#real-label', '1');
       await page.$eval('#real-label', (e) => e.dispatchEvent(new Event('change')));
       assert(await page.$eval('#banner', (e) => e.hidden), 'the message stays after the field is right again');
+      // One step past the save: New model asks first, and Cancel keeps the model and its step.
+      const savedAt = Number(await text(page, 'step'));
+      await stepAndWait(page, 'step-both', savedAt + 1);
+      page.dialogAnswer = false;
+      await page.click('#build');
+      await page.waitForFunction(
+        () => document.querySelector('#status').textContent === 'Kept the model in training (New model was cancelled).',
+      );
+      assert(
+        page.dialogs.length === 1 &&
+          page.dialogs[0].startsWith(
+            `New model replaces the model in training: its 1 step since it was saved (step ${savedAt}) is saved nowhere.`,
+          ),
+        `the question before New model: ${page.dialogs.join(' | ')}`,
+      );
+      assert(Number(await text(page, 'step')) === savedAt + 1, 'a cancelled New model changed the step');
+      page.dialogAnswer = true;
       // New model: the old model's numbers, samples and speed go at once.
       await buildAndWait(page);
+      assert(page.dialogs.length === 2, `${page.dialogs.length} questions for two New models over an unsaved step`);
       states = await log();
       const rebuilding = states.find((s) => s.state === 'building');
       assert(

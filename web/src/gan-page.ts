@@ -1405,7 +1405,7 @@ function mayDiscard(what: string): boolean {
   const n = unsavedSteps();
   if (n <= 0) return true;
   return confirm(
-    `${what} replaces the model in training: its ${n} step${n > 1 ? 's' : ''} since it was ${keptHow} (step ${keptStep}) are saved nowhere. ` +
+    `${what} replaces the model in training: its ${n} step${n > 1 ? 's' : ''} since it was ${keptHow} (step ${keptStep}) ${n > 1 ? 'are' : 'is'} saved nowhere. ` +
       'Press Cancel and then Save checkpoint to keep them.',
   );
 }
