@@ -242,6 +242,30 @@ try {
     );
     assert((await canvasData(page, 'grid')) !== averaged, 'the trained G drew the same grid as the weight average');
 
+    // "Refresh samples every" set wrong: said at once; a step still runs (the grid waits until the field is right).
+    await page.fill('#grid-every', '0');
+    await page.$eval('#grid-every', (e) => e.dispatchEvent(new Event('change')));
+    const every = await text(page, 'banner');
+    assert(
+      every.includes('must be ≥ 1, got 0 (the samples are not redrawn until it is fixed)'),
+      `grid-every 0 says: ${every}`,
+    );
+    const before = Number(await text(page, 'step'));
+    const gridStep = await page.$eval('#grid', (c) => c.dataset.step);
+    await page.click('#step-both');
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('#step').textContent) === n && !document.querySelector('#save').disabled,
+      before + 1,
+    );
+    assert(
+      (await page.$eval('#status', (e) => e.dataset.state)) !== 'error' &&
+        (await page.$eval('#grid', (c) => c.dataset.step)) === gridStep,
+      `a step with grid-every 0: status ${await text(page, 'status')}, grid of step ${await page.$eval('#grid', (c) => c.dataset.step)}`,
+    );
+    await page.fill('#grid-every', '2');
+    await page.$eval('#grid-every', (e) => e.dispatchEvent(new Event('change')));
+    assert(await page.$eval('#banner', (e) => e.hidden), 'the grid-every message stays after the field is right');
+
     // Save in the page → the CLI samples from it.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
     const saved = join(work, 'from-web.safetensors');
