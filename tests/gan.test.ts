@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync, readdirSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor, memoryStats, noGrad, engine } from '../src/tensor/index.ts';
@@ -887,6 +887,15 @@ describe('train / sample commands', () => {
     expect(await quiet(() => trainCommand([...args, ...grow, '--max-steps', '3', '--resume']))).toBe(0);
     const steps = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n');
     expect(steps.map((l) => JSON.parse(l).step)).toEqual([0, 1, 2]);
+    // as many images, but not the ones it trained on (one renamed): the resume is refused, the run left as it was
+    const ckptBytes = readFileSync(join(out, 'checkpoint.safetensors'));
+    expect(typeof checkpointSpec(new Uint8Array(ckptBytes)).meta.data).toBe('string');
+    renameSync(join(folder, 'img-0.png'), join(folder, 'zz-0.png'));
+    await expect(quiet(() => trainCommand([...args, ...grow, '--max-steps', '4', '--resume']))).rejects.toThrow(
+      `the run trained on other images than ${folder} holds now (the images' names or sizes differ; files added, removed, renamed or replaced)`,
+    );
+    expect(readFileSync(join(out, 'checkpoint.safetensors')).equals(ckptBytes)).toBe(true);
+    renameSync(join(folder, 'zz-0.png'), join(folder, 'img-0.png'));
     const msg = `${folder}-msg`;
     expect(
       await quiet(() =>

@@ -426,6 +426,8 @@ function runSpec(
   savedHistory: StepStats[];
   /** how many images the resumed run trained on, where its checkpoint says */
   savedImages?: number;
+  /** the resumed run's image folder's fingerprint (Dataset.fingerprint), where its checkpoint has one */
+  savedData?: string;
 } {
   const isFolder = a.dataset !== 'mnist' && a.dataset !== 'fashion-mnist';
   let spec: GanSpec;
@@ -460,6 +462,7 @@ function runSpec(
   let resumeBytes: Uint8Array | null = null;
   let savedHistory: StepStats[] = [];
   let savedImages: number | undefined;
+  let savedData: string | undefined;
   if (a.resume && a.overwrite)
     throw new UsageError('--resume and --overwrite: continue the run or replace it, not both');
   // A run folder inside the image folder it trains on: its grids and charts would become training images.
@@ -509,11 +512,11 @@ function runSpec(
     // The data a run trains on is fixed too. Only the two named sets compare (a folder's path may be spelt another
     // way, the web page names its uploads itself); the page calls the CLI's mnist its bundled 'mnist-digits'.
     const named = (d: unknown) => (d === 'mnist-digits' ? 'mnist' : d);
-    const savedData = named(saved.meta.dataset);
+    const savedSet = named(saved.meta.dataset);
     const builtin = (d: unknown) => d === 'mnist' || d === 'fashion-mnist';
-    if (builtin(savedData) && builtin(a.dataset) && savedData !== a.dataset)
+    if (builtin(savedSet) && builtin(a.dataset) && savedSet !== a.dataset)
       throw new UsageError(
-        `--resume: ${ckptPath} trains on --dataset ${savedData}; a run cannot change its data (give --dataset ${savedData}, or start a new run)`,
+        `--resume: ${ckptPath} trains on --dataset ${savedSet}; a run cannot change its data (give --dataset ${savedSet}, or start a new run)`,
       );
     // Options fixed when the run started: given again with another value, they would be ignored without a word.
     for (const [flag, key, value] of a.fixedGiven) {
@@ -536,6 +539,7 @@ function runSpec(
         );
       savedImages = saved.meta.images;
     }
+    if (typeof saved.meta.data === 'string') savedData = saved.meta.data;
     const step = Number(saved.meta.step ?? 0);
     // the loss points the checkpoint carries (a checkpoint saved by the web page has no log.jsonl beside it)
     try {
@@ -568,7 +572,7 @@ function runSpec(
       throw new InputError(`${flag}: ${(e as Error).message}`, { cause: e });
     }
   }
-  return { spec, options, resumeBytes, savedHistory, savedImages };
+  return { spec, options, resumeBytes, savedHistory, savedImages, savedData };
 }
 
 /**
@@ -656,7 +660,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const ckptPath = join(a.out, 'checkpoint.safetensors');
   checkOutputFolder(a.out, '--out');
-  const { spec, options, resumeBytes, savedHistory, savedImages } = runSpec(a, ckptPath);
+  const { spec, options, resumeBytes, savedHistory, savedImages, savedData } = runSpec(a, ckptPath);
   // the batch size of the run: a resumed run's comes from its checkpoint
   const ds = await loadTrainingData(a, spec.size, spec.channels, options.batchSize);
   // A resumed run draws each step's batch from its step, epoch and seed: other images give other batches. The
@@ -664,6 +668,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (savedImages !== undefined && savedImages !== ds.n)
     throw new InputError(
       `--resume ${ckptPath}: the run trained on ${savedImages} images and ${ds.name} gives ${ds.n}; a run cannot change its data (give the same --dataset and --limit, or start a new run)`,
+    );
+  // as many images, but others: an image folder's file names and sizes are not those the run trained on
+  if (savedData !== undefined && ds.fingerprint !== undefined && savedData !== ds.fingerprint)
+    throw new InputError(
+      `--resume ${ckptPath}: the run trained on other images than ${ds.name} holds now (the images' names or sizes differ; files added, removed, renamed or replaced); a run cannot change its data (give the folder it trained on, or start a new run)`,
     );
   const engine = await initEngine();
   // every batch the run will draw must fit the adapter's GPU buffers, checked now rather than at the last stage
@@ -733,7 +742,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const save = async (what: string) => {
     // A non-finite state (NaN/Inf weights, statistics or moments) stops the run; the last good checkpoint stays.
-    const meta = { dataset: a.dataset, images: ds.n, lossHistory: encodeLossHistory(history) };
+    const meta = {
+      dataset: a.dataset,
+      images: ds.n,
+      ...(ds.fingerprint ? { data: ds.fingerprint } : {}),
+      lossHistory: encodeLossHistory(history),
+    };
     const bytes = await trainer.saveCheckpoint(meta).catch((e) => {
       if (e instanceof NonFiniteStateError) failure = e.message;
       else throw e;

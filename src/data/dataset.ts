@@ -19,6 +19,11 @@ export interface Dataset {
   w: number;
   /** Human-readable origin, e.g. 'mnist-digits' or a folder path. */
   name: string;
+  /**
+   * An image folder's identity: a hash of its images' paths (relative to it) and byte sizes, in dataset order. A
+   * resumed run compares it with its checkpoint's (`meta.data`), so another folder of as many images is refused.
+   */
+  fingerprint?: string;
 }
 
 export interface Batch {

@@ -9,6 +9,7 @@
  *   datasetByName(name, opts)         'mnist' | 'fashion-mnist' | a folder path
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { take, type Dataset } from '../data/dataset.ts';
@@ -225,7 +226,22 @@ export function loadImageFolder(dir: string, opts: ImageFolderOptions): Dataset 
   const plane = channels * size * size;
   const images = new Float32Array(files.length * plane);
   files.forEach((path, k) => images.set(imageValues(readImage(path), size, channels, crop), k * plane));
-  return { images, n: files.length, c: channels, h: size, w: size, name: resolve(dir) };
+  return {
+    images,
+    n: files.length,
+    c: channels,
+    h: size,
+    w: size,
+    name: resolve(dir),
+    fingerprint: folderPrint(dir, files),
+  };
+}
+
+/** Dataset.fingerprint of a folder's images: SHA-256 (its first 16 hex digits) of each one's relative path and size. */
+function folderPrint(dir: string, files: string[]): string {
+  const hash = createHash('sha256');
+  for (const path of files) hash.update(`${relative(dir, path).split(/[\\/]/).join('/')}\t${statSync(path).size}\n`);
+  return hash.digest('hex').slice(0, 16);
 }
 
 /** One decoded image as C × size × size values in [-1, 1]: cropped (or stretched) and resized as loadImageFolder does. */
