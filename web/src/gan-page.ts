@@ -557,8 +557,7 @@ async function buildModel(): Promise<void> {
   checkBatchesFit(specFor(model, { c: choice === 'folder' ? 3 : 1 } as Dataset), opts);
   status.start('loading-data', (sec) => `loading the data… ${formatDuration(sec)}`);
   const loaded = await loadSource();
-  const spec = specFor(model, loaded);
-  checkBatchesFit(spec, opts);
+  const spec = specFor(model, loaded); // the data's channels are those checkBatchesFit was given above
   const fitted = fitData(loaded, spec);
   if (fitted.n < opts.batchSize!)
     throw new Error(`dataset ${fitted.name} has ${fitted.n} images, fewer than one batch of ${opts.batchSize}`);
