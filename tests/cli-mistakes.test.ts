@@ -442,7 +442,11 @@ const cases: Case[] = [
   // a file that is not weights, and a size the network's layers cannot use: the user's mistakes, exit 2
   [() => ['style', ...style(), '--weights', README], 2, /--weights: weights file .*README\.md is neither HDF5/],
   [() => ['style', ...style(), '--size', '8'], 2, /size 8 gives a 8 px side, too small for the layers used/],
-  [() => ['style', ...style(), '--size', '64', '--style-scale', '0.01'], 2, /resized to 1x1 .*too small for the style/],
+  [
+    () => ['style', ...style(), '--size', '64', '--style-scale', '0.01'],
+    2,
+    /--style gen:brush \(512x512\) resized to 1x1 .*too small for the style/,
+  ],
   [() => ['style', ...style(), '--size', '1024', '--style-scale', '4'], 2, /resized to 4096x4096 .*larger than 1024/],
   [() => ['style', ...style(), '--size', '64', '--size', '128'], 2, /--size given 2 times/],
   [() => ['style', '--style', 'gen:brush', '--out', join(dir, 's.png')], 2, /--content is required/],

@@ -319,8 +319,8 @@ describe('runStyleTransfer', () => {
     );
     const wide = { ...brushTexture(32), width: 64, height: 16, rgba: new Uint8ClampedArray(64 * 16 * 4) };
     await expect(
-      runStyleTransfer({ ...base, size: 32, styles: [{ image: brushTexture(32) }, { image: wide }] }),
-    ).rejects.toThrow(/^style transfer: style image 2 \(64x16\) resized to 32x8 \(styleScale 1 × 32 px\) is too small/);
+      runStyleTransfer({ ...base, size: 32, styles: [{ image: brushTexture(32) }, { image: wide, name: 'wide.png' }] }),
+    ).rejects.toThrow(/^style transfer: wide\.png \(64x16\) resized to 32x8 \(styleScale 1 × 32 px\) is too small/);
     // a loss that overflows float32 stops the run at once, naming the weights (Adam ran on with NaN losses)
     for (const optimizer of ['adam', 'lbfgs'] as const)
       await expect(runStyleTransfer({ ...base, size: 32, optimizer, styleWeight: 1e300 })).rejects.toThrow(

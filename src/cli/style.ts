@@ -461,7 +461,11 @@ async function prepare(
 
   // Read inputs before touching the GPU, so a missing file fails fast.
   const content = loadInputImage(contentSpec, '--content');
-  const styles = styleSpecs.map((s, i) => ({ image: loadInputImage(s, `--style ${s}`), weight: blend?.[i] ?? 1 }));
+  const styles = styleSpecs.map((s, i) => ({
+    image: loadInputImage(s, `--style ${s}`),
+    weight: blend?.[i] ?? 1,
+    name: `--style ${s}`,
+  }));
   await initEngine();
   let net: FeatureNet;
   try {

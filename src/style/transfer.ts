@@ -34,6 +34,8 @@ export interface StyleImage {
   image: RgbaImage;
   /** Blend weight (weights are normalised to sum 1). Default 1. */
   weight?: number;
+  /** Where it came from (a file name), for messages; default 'style image N'. */
+  name?: string;
 }
 
 export interface StyleTransferOptions {
@@ -259,7 +261,7 @@ export function checkOptions(o: StyleTransferOptions): void {
   for (const [i, st] of o.styles.entries()) {
     for (const s of scales) {
       const d = styleDims(st.image, s, styleScale);
-      const what = `style image ${i + 1} (${st.image.width}x${st.image.height}) resized to ${d.width}x${d.height} (styleScale ${styleScale} × ${s} px)`;
+      const what = `${st.name ?? `style image ${i + 1}`} (${st.image.width}x${st.image.height}) resized to ${d.width}x${d.height} (styleScale ${styleScale} × ${s} px)`;
       if (Math.min(d.width, d.height) < styleMin)
         bad(
           `${what} is too small for the style layers (${o.net.arch} needs at least ${styleMin} px for ${styleLayers.join(', ')}); raise styleScale or size`,

@@ -51,6 +51,12 @@ let status: StatusLine;
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(4) : '–');
 
+/** The picked image's name for messages: the file's, or the built-in image's. */
+function pickedName(which: 'content' | 'style'): string {
+  const choice = $<HTMLSelectElement>(`${which}-pick`).value;
+  return choice === 'file' ? ($<HTMLInputElement>(`${which}-file`).files?.[0]?.name ?? which) : `the ${choice} image`;
+}
+
 async function pickImage(which: 'content' | 'style'): Promise<RgbaImage> {
   const choice = $<HTMLSelectElement>(`${which}-pick`).value;
   if (choice === 'file') {
@@ -179,7 +185,7 @@ async function start(): Promise<void> {
         (k > 0 ? ' (each new kernel compiles once)' : ''),
     );
     const out = await runStyleTransfer(
-      { content, styles: [{ image: style }], net, ...settings },
+      { content, styles: [{ image: style, name: `the style image ${pickedName('style')}` }], net, ...settings },
       {
         onIteration: async (info) => {
           showInfo(info);
