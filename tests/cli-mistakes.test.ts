@@ -893,3 +893,26 @@ describe('train --overwrite', () => {
     expect(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
   }, 120_000);
 });
+
+describe('eval --classifier', () => {
+  it('scores with the file given, loaded once before the samples, as with the same file by default', async () => {
+    const d = mkdtempSync(join(dir, 'evalclf-'));
+    const ck = join(d, 'checkpoint.safetensors');
+    copyFileSync(ckpt(), ck);
+    const byDefault = await run(['eval', '--checkpoint', ck, '--n', '200']);
+    expect(byDefault.code, byDefault.err.join('')).toBe(0);
+    const given = await run([
+      'eval',
+      '--checkpoint',
+      ck,
+      '--n',
+      '200',
+      '--classifier',
+      resolve('models/mnist-classifier.safetensors'),
+    ]);
+    expect(given.code, given.err.join('')).toBe(0);
+    // the score lines (all but the last, which names the file written) are the same
+    expect(given.out.slice(0, -1)).toEqual(byDefault.out.slice(0, -1));
+    expect(given.out.join('\n')).toMatch(/Fréchet distance:\s+\d/);
+  }, 120_000);
+});

@@ -162,6 +162,14 @@ export function parseOptions(argv: string[], table: readonly OptionSpec[]): Opti
   return new Options(values, specs);
 }
 
+/** parseOptions for a command with a --help switch: null after printing `help` when it was given. */
+export function parseOrHelp(argv: string[], table: readonly OptionSpec[], help: string): Options | null {
+  const o = parseOptions(argv, table);
+  if (!o.bool('help')) return o;
+  console.log(help);
+  return null;
+}
+
 /** The table as help text: one line per option (wrapped), with its range and default, under its section. */
 export function formatOptions(table: readonly OptionSpec[], width = 24): string {
   const lines: string[] = [];

@@ -4,7 +4,7 @@
  */
 import { initEngine, Tensor, tidy, noGrad, memoryStats, engine } from '../tensor/index.ts';
 import { isMainModule } from '../node/main-module.ts';
-import { formatOptions, MAX_STEPS, parseOptions, reportError, setDebug, type OptionSpec } from './args.ts';
+import { formatOptions, MAX_STEPS, parseOrHelp, reportError, setDebug, type OptionSpec } from './args.ts';
 
 /** `demo`'s options: the parser's checks and the help text both come from this table. */
 export const DEMO_OPTIONS: readonly OptionSpec[] = [
@@ -22,17 +22,9 @@ Fits y = sin(3x)·x on [-1, 1] with a 1-64-64-1 tanh MLP on the GPU and prints t
 ${formatOptions(DEMO_OPTIONS)}`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const o = parseOptions(argv, DEMO_OPTIONS);
-  if (o.bool('help')) {
-    console.log(HELP);
-    return 0;
-  }
-  const [steps, lr, momentum, every] = ['steps', 'lr', 'momentum', 'every'].map((n) => o.num(n)) as [
-    number,
-    number,
-    number,
-    number,
-  ];
+  const o = parseOrHelp(argv, DEMO_OPTIONS, HELP);
+  if (!o) return 0;
+  const [steps, lr, momentum, every] = [o.num('steps'), o.num('lr'), o.num('momentum'), o.num('every')];
 
   const engineReady = await initEngine();
   console.log(

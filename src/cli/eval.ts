@@ -23,7 +23,7 @@ import { chooseGenerator, loadTrainerCheckpoint, sameFile, checkBatchesFit, chec
 import {
   UsageError,
   InputError,
-  parseOptions,
+  parseOrHelp,
   formatOptions,
   readInputFile,
   checkWritableFolder,
@@ -77,11 +77,8 @@ Generates samples from a checkpoint and scores them with the dataset's classifie
 ${formatOptions(EVAL_OPTIONS)}`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  const o = parseOptions(argv, EVAL_OPTIONS);
-  if (o.bool('help')) {
-    console.log(HELP);
-    return 0;
-  }
+  const o = parseOrHelp(argv, EVAL_OPTIONS, HELP);
+  if (!o) return 0;
   const path = o.str('checkpoint');
   if (!path) throw new UsageError('--checkpoint FILE is required (see --help)');
   const n = o.num('n');
@@ -128,10 +125,11 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
 
   await initEngine();
+  // a --classifier file is loaded (names, shapes, values, the data it was trained on checked) before the samples
+  let model: ReturnType<typeof loadClassifierFile> | undefined;
   if (v.classifier !== undefined) {
-    // the whole file (names, shapes, values, the data it was trained on) is checked before the samples are drawn
     try {
-      loadClassifierFile(dataset, v.classifier, folder ? { imageSize: spec.size } : {}).dispose();
+      model = loadClassifierFile(dataset, v.classifier, folder ? { imageSize: spec.size } : {});
     } catch (e) {
       throw new InputError(`--classifier ${v.classifier}: ${(e as Error).message}`, { cause: e });
     }
@@ -145,7 +143,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const samples = await trainer.sampleValues(n, seed);
   trainer.dispose();
   const scoring = evaluateForDataset(dataset, samples, {
-    ...(v.classifier ? { classifier: v.classifier as string } : {}),
+    ...(v.classifier ? { classifier: v.classifier as string, model } : {}),
     ...(folder ? { imageSize: spec.size } : {}),
   });
   const evaluation = folder
@@ -154,6 +152,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
         throw new InputError(`--dataset ${dataset}: ${e.message}`, { cause: e });
       })
     : await scoring;
+  model?.dispose();
   console.log(`${spec.kind} at step ${meta.step} (${path}), generator ${generator}, ${n} samples, dataset ${dataset}`);
   console.log(formatEvaluation(evaluation, classNames(dataset)));
   const out = writeEvaluation(dirname(path), evaluation, {

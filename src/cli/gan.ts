@@ -50,6 +50,7 @@ import {
   UsageError,
   InputError,
   parseOptions,
+  parseOrHelp,
   formatOptions,
   readInputFile,
   checkOutputFolder,
@@ -921,11 +922,8 @@ function readCheckpointSpec(bytes: Uint8Array, path: string, flag: string): Retu
 }
 
 export async function sampleCommand(argv: string[]): Promise<number> {
-  const o = parseOptions(argv, SAMPLE_OPTIONS);
-  if (o.bool('help')) {
-    console.log(SAMPLE_HELP);
-    return 0;
-  }
+  const o = parseOrHelp(argv, SAMPLE_OPTIONS, SAMPLE_HELP);
+  if (!o) return 0;
   const path = o.str('checkpoint');
   const outPng = o.str('out');
   if (!path) throw new UsageError('--checkpoint FILE is required (see --help)');

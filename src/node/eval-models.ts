@@ -240,15 +240,18 @@ let folderCache:
 export async function evaluateForDataset(
   dataset: string,
   samples: Tensor | Float32Array,
-  opts: EvaluateOptions & { classifier?: string; imageSize?: number } = {},
+  /** `model`: that file already loaded (and checked) by the caller, who keeps and disposes it. */
+  opts: EvaluateOptions & { classifier?: string; imageSize?: number; model?: Classifier } = {},
 ): Promise<SampleEvaluation> {
   const folder = isFolderDataset(dataset);
   const imageSize = folder ? folderSize(dataset, opts.imageSize) : undefined;
-  const classifier = loadClassifierFile(
-    dataset,
-    opts.classifier ?? classifierPath(dataset, imageSize),
-    imageSize === undefined ? {} : { imageSize },
-  );
+  const classifier =
+    opts.model ??
+    loadClassifierFile(
+      dataset,
+      opts.classifier ?? classifierPath(dataset, imageSize),
+      imageSize === undefined ? {} : { imageSize },
+    );
   try {
     if (folder) {
       const file = opts.classifier ?? classifierPath(dataset, imageSize);
@@ -273,7 +276,7 @@ export async function evaluateForDataset(
     const testSet = await loadClassifierTestSet(dataset);
     return await evaluateSamples(classifier, samples, testSet, opts);
   } finally {
-    classifier.dispose();
+    if (classifier !== opts.model) classifier.dispose();
   }
 }
 

@@ -521,9 +521,10 @@ function evaluator(lossSpec: LossSpec, onEvaluation: () => void): Evaluate {
   };
 }
 
-/** The message of a loss that overflowed: the weights that scale it are what to lower. */
-function lossBlewUp(total: number, iteration: number, how: string): string {
-  return `style transfer: the loss became ${total} at iteration ${iteration} (${how}): lower the style, content or total-variation weight${how.startsWith('Adam') ? ', or the learning rate' : ''}`;
+/** The message of a loss that overflowed: the weights that scale it are what to lower (and Adam's `lr`). */
+function lossBlewUp(total: number, iteration: number, lr?: number): string {
+  const how = lr === undefined ? 'L-BFGS' : `Adam at lr ${lr}`;
+  return `style transfer: the loss became ${total} at iteration ${iteration} (${how}): lower the style, content or total-variation weight${lr === undefined ? '' : ', or the learning rate'}`;
 }
 
 /** `steps` Adam steps on the image, each projected back into [0, 1] (the notebook's clip_0_1). */
@@ -542,7 +543,7 @@ async function optimizeWithAdam(
       const { losses, grad } = await evaluate(image);
       if (!Number.isFinite(losses.total)) {
         grad.dispose();
-        throw new Error(lossBlewUp(losses.total, k + 1, `Adam at lr ${a.lr}`));
+        throw new Error(lossBlewUp(losses.total, k + 1, a.lr));
       }
       image.grad = grad;
       adam.step();
@@ -585,7 +586,7 @@ async function optimizeWithLbfgs(
     const { losses, grad } = await evaluate(x);
     if (!started && !Number.isFinite(losses.total)) {
       grad.dispose();
-      throw new Error(lossBlewUp(losses.total, 1, 'L-BFGS'));
+      throw new Error(lossBlewUp(losses.total, 1));
     }
     started = true;
     seen.push(losses);
@@ -594,7 +595,7 @@ async function optimizeWithLbfgs(
   try {
     for (let k = 0; k < steps; k++) {
       const r = await opt.step(objective);
-      if (!Number.isFinite(r.loss)) throw new Error(lossBlewUp(r.loss, k + 1, 'L-BFGS'));
+      if (!Number.isFinite(r.loss)) throw new Error(lossBlewUp(r.loss, k + 1));
       last = seen.find((l) => l.total === r.loss) ?? last ?? { total: r.loss, content: NaN, style: NaN, tv: NaN };
       seen = [last];
       await report(last);

@@ -21,23 +21,25 @@ export interface ParamBlock {
 
 /** Writes one value at `offset`; on a value its WGSL type cannot hold, throws naming `shader`'s field (and index). */
 function writeScalar(view: DataView, offset: number, f: ParamField, v: number, shader: string, index?: number): void {
-  const bad = (type: string) =>
-    new Error(
-      `${fieldName(shader, f)}${index === undefined ? '' : `[${index}]`}: ${v} is not ${type === 'u32' ? 'a' : 'an'} ${type}`,
-    );
   switch (f.scalar) {
     case 'u32':
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw bad('u32');
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw notA(shader, f, index, v);
       view.setUint32(offset, v, true);
       return;
     case 'i32':
-      if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw bad('i32');
+      if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw notA(shader, f, index, v);
       view.setInt32(offset, v, true);
       return;
     case 'f32':
-      if (typeof v !== 'number' || Number.isNaN(v)) throw bad('f32');
+      if (typeof v !== 'number' || Number.isNaN(v)) throw notA(shader, f, index, v);
       view.setFloat32(offset, v, true);
   }
+}
+
+/** The error of a value its field's type cannot hold (made only then: writeScalar runs for every launch's fields). */
+function notA(shader: string, f: ParamField, index: number | undefined, v: number): Error {
+  const at = index === undefined ? '' : `[${index}]`;
+  return new Error(`${fieldName(shader, f)}${at}: ${v} is not ${f.scalar === 'u32' ? 'a' : 'an'} ${f.scalar}`);
 }
 
 /** How errors name a field: `shaderParams(pool_max).kh`. */

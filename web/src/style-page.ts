@@ -51,22 +51,16 @@ let status: StatusLine;
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(4) : '–');
 
-/** The picked image's name for messages: the file's, or the built-in image's. */
-function pickedName(which: 'content' | 'style'): string {
-  const choice = $<HTMLSelectElement>(`${which}-pick`).value;
-  return choice === 'file' ? ($<HTMLInputElement>(`${which}-file`).files?.[0]?.name ?? which) : `the ${choice} image`;
-}
-
-async function pickImage(which: 'content' | 'style'): Promise<RgbaImage> {
+/** The picked image, and how messages name it (the file, or the built-in image). */
+async function pickImage(which: 'content' | 'style'): Promise<{ image: RgbaImage; name: string }> {
   const choice = $<HTMLSelectElement>(`${which}-pick`).value;
   if (choice === 'file') {
     const file = $<HTMLInputElement>(`${which}-file`).files?.[0];
     if (!file) throw new Error(`${which} image: choose a file, or pick a built-in image`);
-    return decodeImage(file, file.name);
+    return { image: await decodeImage(file, file.name), name: `${which} image ${file.name}` };
   }
-  if (choice === 'scene') return geometricScene(256);
-  if (choice === 'stripes') return stripeTexture(256);
-  return brushTexture(256);
+  const make = choice === 'scene' ? geometricScene : choice === 'stripes' ? stripeTexture : brushTexture;
+  return { image: make(256), name: `the built-in ${choice} image` };
 }
 
 /**
@@ -81,7 +75,7 @@ async function showInputs(): Promise<void> {
     const canvas = $<HTMLCanvasElement>(`${which}-canvas`);
     if (fromFile && !$<HTMLInputElement>(`${which}-file`).files?.length) continue;
     try {
-      drawImage(canvas, await pickImage(which));
+      drawImage(canvas, (await pickImage(which)).image);
     } catch (e) {
       canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
       banner(`${which} image: ${errorText(e)}`, 'error');
@@ -175,7 +169,7 @@ async function start(): Promise<void> {
   let changes = 0;
   let previous: Uint8ClampedArray | null = null;
   try {
-    const content = await pickImage('content');
+    const content = (await pickImage('content')).image;
     const style = await pickImage('style');
     net ??= randomFeatureNet();
     status.start(
@@ -185,7 +179,7 @@ async function start(): Promise<void> {
         (k > 0 ? ' (each new kernel compiles once)' : ''),
     );
     const out = await runStyleTransfer(
-      { content, styles: [{ image: style, name: `the style image ${pickedName('style')}` }], net, ...settings },
+      { content, styles: [style], net, ...settings },
       {
         onIteration: async (info) => {
           showInfo(info);
