@@ -16,7 +16,7 @@
 # Pack first with `EMOJI=1 bash bench/device/pack.sh`; carry .devpkg/node.xz .devpkg/dawn.node.xz .devpkg/cli.mjs.xz
 # .devpkg/nm.tar.xz .devpkg/emoji .gl (the fashion data and the bench bundles stay here: the tree's 64 MiB).
 # Environment: OUT, BUDGET_S [60], BATCH [16], SPEED_ROUNDS [3], CLASSIFIER_SECONDS [180], MODELS [dcgan64,progan,msggan],
-#   DEADLINE_S [540], DEVICE_LOCAL=1 (a rehearsal on this machine: no unpacking, the local Node and Dawn, no setup.sh;
+#   DEADLINE_S [540], DEVICE_LOCAL=1 (a rehearsal on this machine: setup.sh unpacks nothing, the local Node and Dawn;
 #   run it in a clone: it writes data/emoji-64, runs/ and the docs' results files where it runs).
 set -u
 OUT=${OUT:-/tmp/device-out}
@@ -31,14 +31,7 @@ BATCH=${BATCH:-16}
 SPEED_ROUNDS=${SPEED_ROUNDS:-3}
 MODELS=${MODELS:-dcgan64,progan,msggan}
 
-if [ "${DEVICE_LOCAL:-0}" = 1 ]; then
-  P=$PWD/.devpkg
-  stamp() { echo "=== $(date +%T) $*"; }
-  . scripts/gpu-env.sh
-  for f in "$P"/*.mjs.xz; do xz -dkf "$f"; done
-else
-  . bench/device/setup.sh
-fi
+. bench/device/setup.sh
 E=$P/emoji
 for f in "$E"/*.mjs.xz; do xz -dc "$f" > "$P/$(basename "$f" .xz)"; done
 ENGINE_COMMIT=$(cat "$E/COMMIT")

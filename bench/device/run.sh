@@ -11,7 +11,8 @@
 #      the trainer saves its checkpoint, grid and loss curve on SIGINT), then the checkpoint loaded into PyTorch
 #      (strict) and G/D compared with our outputs                            → $OUT/train.log, runs.tar
 # Environment: OUT (where results go), TRAIN_SECONDS [120], BENCH_ARGS [--quick --backends=webgpu],
-#   BENCH_SECONDS [240], BENCH_CONV [unset; e.g. "register tiled": one suite per forced conv version instead].
+#   BENCH_SECONDS [240], BENCH_CONV [unset; e.g. "register tiled": one suite per forced conv version instead],
+#   PROFILE_SECONDS [90 each], DEVICE_LOCAL=1 (a rehearsal on this machine, in a clone: see setup.sh).
 set -u
 OUT=${OUT:-/tmp/device-out}
 mkdir -p "$OUT"
@@ -34,8 +35,8 @@ done
 cp "$P"/results/*.json "$P"/results/*.md "$OUT/" 2>/dev/null
 
 stamp "profiles"
-timeout 90 node "$P/profile-dcgan.mjs" --batch 256 --steps 3 > "$OUT/profile-dcgan.md"; echo "profile-dcgan exit $?"
-timeout 90 node "$P/profile-style.mjs" --size 256 --steps 3 > "$OUT/profile-style.md"; echo "profile-style exit $?"
+timeout "${PROFILE_SECONDS:-90}" node "$P/profile-dcgan.mjs" --batch 256 --steps 3 > "$OUT/profile-dcgan.md"; echo "profile-dcgan exit $?"
+timeout "${PROFILE_SECONDS:-90}" node "$P/profile-style.mjs" --size 256 --steps 3 > "$OUT/profile-style.md"; echo "profile-style exit $?"
 head -n 3 "$OUT"/profile-*.md
 
 stamp "train"

@@ -1,8 +1,17 @@
 # Sourced by bench/device/run.sh and resume.sh on a lent GPU machine: unpacks what pack.sh built (Node, Dawn,
 # the CLI and bench bundles, the Vulkan loader and libglvnd, Fashion-MNIST when carried) and finds the GPU
 # through Dawn's Vulkan backend, exporting the VK_ICD_FILENAMES that worked. Exits 3 when no adapter is found.
+# DEVICE_LOCAL=1: a rehearsal on this machine (run it in a clone): this machine's Node, Dawn and adapter, the
+# bundles unpacked beside their .xz, nothing installed.
 P=$PWD/.devpkg
 stamp() { echo "=== $(date +%T) $*"; }
+if [ "${DEVICE_LOCAL:-0}" = 1 ]; then
+  stamp "local rehearsal"
+  . scripts/gpu-env.sh
+  for f in "$P"/*.mjs.xz; do xz -dkf "$f"; done
+  echo "node $(node --version)"
+  return 0
+fi
 
 stamp "unpack"
 for f in .gl/*.deb; do dpkg -x "$f" /; done
