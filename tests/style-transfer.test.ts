@@ -13,7 +13,7 @@ import { bilinearResize, rgbaToNchw } from '../src/io/image.ts';
 import { readImage, writePng } from '../src/node/png.ts';
 import { contentLoss, styleLayerLoss, totalVariationLoss } from '../src/style/losses.ts';
 import { randomFeatureNet, randomWeights, convLayers, TORCHVISION_PREPROCESSING } from '../src/style/nets.ts';
-import { runStyleTransfer, styleTransferLoss, type LossSpec } from '../src/style/transfer.ts';
+import { runStyleTransfer, styleTransferLoss, checkOptions, type LossSpec } from '../src/style/transfer.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../src/style/images.ts';
 import { styleCommand } from '../src/cli/style.ts';
 import { refConv2d } from '../src/reference/conv.ts';
@@ -313,7 +313,7 @@ describe('runStyleTransfer', () => {
     await expect(
       runStyleTransfer({ ...base, size: 32, styles: [{ image: brushTexture(32), weight: -1 }] }),
     ).rejects.toThrow(/negative or invalid blend weight/);
-    // Style images: every scale is checked (12 px at the first of two), the short side counts, and none above 1024 px.
+    // Style images: every scale is checked (12 px at the first of two), and the short side counts.
     await expect(runStyleTransfer({ ...base, size: 32, scales: [16, 32], styleScale: 0.75 })).rejects.toThrow(
       'style transfer: style image 1 (32x32) resized to 12x12 (styleScale 0.75 × 16 px) is too small for the style layers (random needs at least 16 px for block1_conv1, block2_conv1, block3_conv1, block4_conv1); raise styleScale or size',
     );
@@ -328,9 +328,70 @@ describe('runStyleTransfer', () => {
           `^style transfer: the loss became (Infinity|NaN) at iteration 1 \\(${optimizer === 'adam' ? 'Adam at lr 0\\.02' : 'L-BFGS'}\\): lower the style, content or total-variation weight`,
         ),
       );
-    await expect(runStyleTransfer({ ...base, size: 512, styleScale: 2.5 })).rejects.toThrow(
-      'style transfer: style image 1 (32x32) resized to 1280x1280 (styleScale 2.5 × 512 px) is larger than 1024 px, the largest side the style layers run at; lower styleScale or size',
+    // Every feature map must fit the adapter's largest GPU buffer binding: one side past it is refused, naming the
+    // largest that fits (the random network's block1_conv1 has 32 channels and is its largest map).
+    const l = engine().device.limits;
+    const limit = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    const fits = Math.floor(Math.sqrt(limit / (4 * 32)));
+    expect(4 * 32 * fits * fits).toBeLessThanOrEqual(limit);
+    expect(4 * 32 * (fits + 1) * (fits + 1)).toBeGreaterThan(limit);
+    await expect(runStyleTransfer({ ...base, size: fits + 1 })).rejects.toThrow(
+      new RegExp(
+        `^style transfer: size ${fits + 1} makes a ${fits + 1}x${fits + 1} result with block1_conv1 maps of 32×${fits + 1}×${fits + 1} values \\(\\d+ MiB\\), more than this adapter binds in one GPU buffer \\(\\d+ MiB\\); at most size ${fits} fits$`,
+      ),
     );
+    net.dispose();
+  });
+
+  it("checks the result and each style image at each scale against the binding limit, in the caller's names", () => {
+    const net = randomFeatureNet(1);
+    // 1 MiB holds block1_conv1's 32 channels up to 90×90 (32·90²·4 = 1,036,800 bytes; 91² is over)
+    const o = { content: geometricScene(32), styles: [{ image: brushTexture(32) }], net, size: 64, steps: 1 };
+    const mib = 2 ** 20;
+    const lbfgs = 'lbfgs' as const;
+    expect(() => checkOptions({ ...o, optimizer: lbfgs, size: 90 }, { maxBindingBytes: mib })).not.toThrow();
+    expect(() => checkOptions({ ...o, optimizer: lbfgs, size: 128 }, { maxBindingBytes: mib })).toThrow(
+      'style transfer: size 128 makes a 128x128 result with block1_conv1 maps of 32×128×128 values (2 MiB), more than this adapter binds in one GPU buffer (1 MiB); at most size 90 fits',
+    );
+    // a wide content: the longest side that fits keeps its aspect ratio (181×45: 1,042,560 bytes; 182×46 is over)
+    const wide = { ...o.content, width: 64, height: 16, rgba: new Uint8ClampedArray(64 * 16 * 4) };
+    expect(() => checkOptions({ ...o, content: wide, optimizer: lbfgs, size: 256 }, { maxBindingBytes: mib })).toThrow(
+      /makes a 256x64 result .*; at most size 181 fits$/,
+    );
+    // a coarser scale past the limit is not the size: it is named as a scale
+    expect(() =>
+      checkOptions({ ...o, optimizer: lbfgs, size: 64, scales: [128, 64] }, { maxBindingBytes: mib }),
+    ).toThrow(/^style transfer: the scale 128 makes a 128x128 result .*; at most size 90 fits$/);
+    // style images at the scale styleScale sets, with the remedies in the CLI's and the page's names
+    const big = { ...o, optimizer: lbfgs, styleScale: 2 };
+    expect(() => checkOptions(big, { maxBindingBytes: mib })).toThrow(
+      'style transfer: style image 1 (32x32) resized to 128x128 (styleScale 2 × 64 px) makes block1_conv1 maps of 32×128×128 values (2 MiB), more than this adapter binds in one GPU buffer (1 MiB); lower styleScale or size',
+    );
+    expect(() =>
+      checkOptions(big, { maxBindingBytes: mib, names: { size: '--size', styleScale: '--style-scale' } }),
+    ).toThrow(/; lower --style-scale or --size$/);
+    const strip = { ...o.content, width: 64, height: 8, rgba: new Uint8ClampedArray(64 * 8 * 4) };
+    const thin = { ...o, optimizer: lbfgs, styles: [{ image: strip, name: 'thin.png' }] };
+    expect(() => checkOptions(thin, { maxBindingBytes: mib, names: { size: 'Size', styleScale: null } })).toThrow(
+      'style transfer: thin.png (64x8) resized to 64x8 (styleScale 1 × 64 px) is too small for the style layers (random needs at least 16 px for block1_conv1, block2_conv1, block3_conv1, block4_conv1); raise Size',
+    );
+    net.dispose();
+  });
+
+  it('largestMap follows the stages up to the deepest layer asked for, flooring each pooling', () => {
+    const net = randomFeatureNet(1); // channels 32, 64, 128, 128 (two convs in block 4)
+    expect(net.largestMap(33, 17, ['block4_conv2'])).toEqual({
+      layer: 'block1_conv1',
+      channels: 32,
+      width: 33,
+      height: 17,
+      values: 32 * 33 * 17,
+    });
+    // a 3×3 image: block2 sees 1×1, block3 0×0; the largest is still the first
+    expect(net.largestMap(3, 3, ['relu3_1']).values).toBe(32 * 9);
+    // in VGG's layout each block doubles the channels and quarters the area, so the first map is the largest;
+    // a layer that does not exist is named
+    expect(() => net.largestMap(8, 8, ['block9_conv1'])).toThrow(/Layer "block9_conv1" does not exist/);
     net.dispose();
   });
 });

@@ -71,7 +71,7 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     minExclusive: true,
     max: 4,
-    help: 'style images are resized to S × the output size (default 1; their longest side at most 1024 px)',
+    help: "style images are resized to S × the output size (default 1; VGG's maps of them must fit the adapter's largest GPU buffer binding)",
   },
   {
     name: 'weights',
@@ -476,7 +476,7 @@ async function prepare(
   }
   const full = { ...options, content, styles, net };
   try {
-    checkOptions(full);
+    checkOptions(full, { names: { size: '--size', styleScale: '--style-scale' } });
   } catch (e) {
     if (e instanceof StyleOptionsError) throw new UsageError(e.message);
     throw e;

@@ -209,6 +209,32 @@ export class FeatureNet {
     return 2 * 2 ** pools;
   }
 
+  /**
+   * The largest feature map that `forward(image, layers)` makes for a width × height image (the conv stages up to
+   * the deepest of `layers`; each 2× pooling floors the sides): its layer and shape. Every tensor is bound whole to
+   * a kernel, so this map is what must fit the adapter's largest storage binding.
+   */
+  largestMap(
+    width: number,
+    height: number,
+    layers: readonly string[],
+  ): { layer: string; channels: number; width: number; height: number; values: number } {
+    const deepest = new Set(layers.map((n) => resolveLayerName(this.arch, n)));
+    let best = { layer: '', channels: 0, width: 0, height: 0, values: 0 };
+    let [w, h] = [width, height];
+    for (const s of this.stages) {
+      if (deepest.size === 0) break;
+      if (s.kind === 'pool') {
+        [w, h] = [Math.floor(w / 2), Math.floor(h / 2)];
+        continue;
+      }
+      const values = s.outChannels * w * h;
+      if (values > best.values) best = { layer: s.name, channels: s.outChannels, width: w, height: h, values };
+      deepest.delete(s.name);
+    }
+    return best;
+  }
+
   /** The GPU weight [out, in, 3, 3] and bias [out] of a conv layer (the network's own tensors). */
   layerWeights(name: string): { weight: Tensor; bias: Tensor } {
     return this.weights.get(resolveLayerName(this.arch, name))!;

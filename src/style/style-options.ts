@@ -10,8 +10,11 @@ export interface StyleNumberOption extends NumberRange {
   flag: string;
 }
 
-/** The largest result side: VGG's first activation at 1024 px is already 256 MiB. */
-export const MAX_STYLE_SIZE = 1024;
+/**
+ * The largest result side the options take. What a run can hold is smaller on most adapters and checked against
+ * the device (checkOptions): every feature map must fit one GPU buffer binding, and VGG's first at 1024 px is 256 MiB.
+ */
+export const MAX_STYLE_SIZE = 4096;
 
 export const STYLE_NUMBER_OPTIONS = {
   size: {
@@ -19,7 +22,7 @@ export const STYLE_NUMBER_OPTIONS = {
     type: 'integer',
     min: 8,
     max: MAX_STYLE_SIZE,
-    limit: "VGG's first activation at 1024 px is 256 MiB",
+    limit: "smaller where VGG's maps exceed the adapter's largest GPU buffer binding: 256 MiB at 1024 px",
   },
   steps: { flag: 'steps', type: 'integer', min: 0, max: 100_000 },
   contentWeight: { flag: 'content-weight', type: 'float', min: 0, max: 1e12 },

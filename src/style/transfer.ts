@@ -12,7 +12,7 @@
  * The image is optimised in pixel space: RGB in [0, 1]. Each network's preprocessing (Keras BGR/0–255/mean or
  * torchvision mean/std) is applied inside the graph, so weights and results are comparable across networks.
  */
-import { Tensor, tidy, noGrad, concat } from '../tensor/index.ts';
+import { Tensor, tidy, noGrad, concat, engine } from '../tensor/index.ts';
 import { Adam } from '../nn/optim.ts';
 import { bilinearResize, bilinearResizeNchw, rgbaToNchw, nchwToRgba, type RgbaImage } from '../io/image.ts';
 import { FeatureNet } from './nets.ts';
@@ -25,7 +25,6 @@ import {
   type TvKind,
 } from './losses.ts';
 import { LBFGS, type Objective } from './lbfgs.ts';
-import { MAX_STYLE_SIZE } from './style-options.ts';
 
 export type InitKind = 'noise' | 'content' | 'content+noise';
 export type OptimizerKind = 'adam' | 'lbfgs';
@@ -192,11 +191,29 @@ export class StyleOptionsError extends Error {
   override name = 'StyleOptionsError';
 }
 
-/** Throws StyleOptionsError for options styleTransfer cannot run; the CLI and the web page check before any work. */
-export function checkOptions(o: StyleTransferOptions): void {
+/**
+ * How the caller names the options that remedies point to (the CLI's flags, the page's fields); an option the
+ * caller does not offer (null) is left out of them. Default: the option names of StyleTransferOptions.
+ */
+export interface OptionNames {
+  size: string;
+  styleScale: string | null;
+}
+
+/**
+ * Throws StyleOptionsError for options styleTransfer cannot run; the CLI and the web page check before any work.
+ * `maxBindingBytes` is the most one GPU buffer binding may hold (default: the engine's device limit): every
+ * feature map of the result and of each style image, at every scale, must fit in it.
+ */
+export function checkOptions(
+  o: StyleTransferOptions,
+  ctx: { names?: OptionNames; maxBindingBytes?: number } = {},
+): void {
   const bad = (msg: string) => {
     throw new StyleOptionsError(`style transfer: ${msg}`);
   };
+  const names = ctx.names ?? { size: 'size', styleScale: 'styleScale' };
+  const either = (verb: string) => `${verb} ${names.styleScale ? `${names.styleScale} or ${names.size}` : names.size}`;
   if (!o.content) bad('no content image given');
   if (!o.styles?.length) bad('no style image given');
   if (!Number.isInteger(o.size) || o.size < 1) bad(`size must be a positive integer, got ${o.size}`);
@@ -255,7 +272,33 @@ export function checkOptions(o: StyleTransferOptions): void {
       `size ${Math.min(...scales)} gives a ${smallest} px side, too small for the layers used (${o.net.arch} needs at least ${min} px for ${layers.join(', ')})`,
     );
   }
-  // Each style image at each scale: large enough for the style layers, no larger than a result may be.
+  // The result's feature maps at the largest scale must fit one GPU buffer binding.
+  const limit = ctx.maxBindingBytes ?? maxBindingBytes();
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  const tooLarge = (d: { width: number; height: number }, ls: readonly string[]) => {
+    const m = o.net.largestMap(d.width, d.height, ls);
+    return 4 * m.values <= limit
+      ? null
+      : `${m.layer} maps of ${m.channels}×${m.height}×${m.width} values (${mib(4 * m.values)}), more than this adapter ` +
+          `binds in one GPU buffer (${mib(limit)})`;
+  };
+  const largest = Math.max(...scales);
+  const result = fitSize(o.content.width, o.content.height, largest);
+  const resultProblem = tooLarge(result, layers);
+  if (resultProblem) {
+    // The largest longest side that fits, for this content's aspect ratio (fitting shrinks as the side does).
+    let [lo, hi] = [1, largest];
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (tooLarge(fitSize(o.content.width, o.content.height, mid), layers)) hi = mid - 1;
+      else lo = mid;
+    }
+    const which = largest === o.size ? `${names.size} ${largest}` : `the scale ${largest}`;
+    bad(
+      `${which} makes a ${result.width}x${result.height} result with ${resultProblem}; at most ${names.size} ${lo} fits`,
+    );
+  }
+  // Each style image at each scale: large enough for the style layers, its maps small enough for the adapter.
   const styleMin = o.net.minimumSize(styleLayers);
   const styleScale = o.styleScale ?? 1;
   for (const [i, st] of o.styles.entries()) {
@@ -264,14 +307,18 @@ export function checkOptions(o: StyleTransferOptions): void {
       const what = `${st.name ?? `style image ${i + 1}`} (${st.image.width}x${st.image.height}) resized to ${d.width}x${d.height} (styleScale ${styleScale} × ${s} px)`;
       if (Math.min(d.width, d.height) < styleMin)
         bad(
-          `${what} is too small for the style layers (${o.net.arch} needs at least ${styleMin} px for ${styleLayers.join(', ')}); raise styleScale or size`,
+          `${what} is too small for the style layers (${o.net.arch} needs at least ${styleMin} px for ${styleLayers.join(', ')}); ${either('raise')}`,
         );
-      if (Math.max(d.width, d.height) > MAX_STYLE_SIZE)
-        bad(
-          `${what} is larger than ${MAX_STYLE_SIZE} px, the largest side the style layers run at; lower styleScale or size`,
-        );
+      const problem = tooLarge(d, styleLayers);
+      if (problem) bad(`${what} makes ${problem}; ${either('lower')}`);
     }
   }
+}
+
+/** The most bytes one storage binding of the engine's device may hold. */
+function maxBindingBytes(): number {
+  const l = engine().device.limits;
+  return Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
 }
 
 /** The scalar loss terms of one evaluation (each already weighted), plus their sum, which is differentiated. */

@@ -8,7 +8,13 @@
  * before the first iteration), running with the measured speed and the time left, stopping, done. A run starts from
  * a clean slate: the previous run's numbers, preview and result go when Start is pressed.
  */
-import { runStyleTransfer, type IterationInfo, type OptimizerKind, type InitKind } from '../../src/style/transfer.ts';
+import {
+  checkOptions,
+  runStyleTransfer,
+  type IterationInfo,
+  type OptimizerKind,
+  type InitKind,
+} from '../../src/style/transfer.ts';
 import { randomFeatureNet, type FeatureNet } from '../../src/style/nets.ts';
 import { featureNetFromTorchvision } from '../../src/style/weights.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../../src/style/images.ts';
@@ -172,34 +178,34 @@ async function start(): Promise<void> {
     const content = (await pickImage('content')).image;
     const style = await pickImage('style');
     net ??= randomFeatureNet();
+    const options = { content, styles: [style], net, ...settings };
+    // The page's own field names in the remedies (it has no style scale); runStyleTransfer checks again.
+    checkOptions(options, { names: { size: 'Size', styleScale: null } });
     status.start(
       'preparing',
       (sec, k) =>
         `preparing: the feature network's targets and first iteration… ${formatDuration(sec)}${kernelsNote(k)}` +
         (k > 0 ? ' (each new kernel compiles once)' : ''),
     );
-    const out = await runStyleTransfer(
-      { content, styles: [style], net, ...settings },
-      {
-        onIteration: async (info) => {
-          showInfo(info);
-          // Give the page a moment to paint and to notice a click on Stop.
-          await new Promise((r) => setTimeout(r, 0));
-          if (stopRequested) throw new Stopped();
-        },
-        onSnapshot: (image, info) => {
-          drawImage(preview, image);
-          result = image;
-          // How many previews differed from the one before (the e2e test checks the preview really moves).
-          if (previous && (previous.length !== image.rgba.length || previous.some((v, i) => v !== image.rgba[i])))
-            changes++;
-          previous = image.rgba;
-          preview.dataset.snapshots = String(++snapshots);
-          preview.dataset.changes = String(changes);
-          $('preview-title').textContent = `Result after ${info.iteration} iterations (${image.width}×${image.height})`;
-        },
+    const out = await runStyleTransfer(options, {
+      onIteration: async (info) => {
+        showInfo(info);
+        // Give the page a moment to paint and to notice a click on Stop.
+        await new Promise((r) => setTimeout(r, 0));
+        if (stopRequested) throw new Stopped();
       },
-    );
+      onSnapshot: (image, info) => {
+        drawImage(preview, image);
+        result = image;
+        // How many previews differed from the one before (the e2e test checks the preview really moves).
+        if (previous && (previous.length !== image.rgba.length || previous.some((v, i) => v !== image.rgba[i])))
+          changes++;
+        previous = image.rgba;
+        preview.dataset.snapshots = String(++snapshots);
+        preview.dataset.changes = String(changes);
+        $('preview-title').textContent = `Result after ${info.iteration} iterations (${image.width}×${image.height})`;
+      },
+    });
     result = out.image;
     drawImage(preview, out.image);
     preview.dataset.done = 'true';
