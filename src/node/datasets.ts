@@ -26,6 +26,7 @@ import {
   type RgbaImage,
 } from '../io/image.ts';
 import { LABELS_FILE, parseLabels, type LabelsFile } from '../data/labels.ts';
+import { byCodeUnits } from '../data/image-files.ts';
 import { readImage } from './png.ts';
 
 /** Reads a file into a Uint8Array, with an error that names the file and what it was wanted for. */
@@ -185,9 +186,9 @@ export function listImageFiles(dir: string): string[] {
     }
   };
   walk(dir);
-  // Compare by UTF-16 code units, not locale, so the order is the same on every machine.
+  // The order pickImageFiles gives the browser's folder picker: by relative path, in UTF-16 code units.
   const key = (path: string) => relative(dir, path).split(/[\\/]/).join('/');
-  return found.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return found.sort((a, b) => byCodeUnits(key(a), key(b)));
 }
 
 export interface ImageFolderOptions {
@@ -282,8 +283,6 @@ export function labelledFolderImageSize(dir: string): number {
   const { width } = bytes[0] === 0x89 ? pngDeclaredSize(bytes, path) : jpegDeclaredSize(bytes, path);
   return width;
 }
-
-const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function readBytesText(labelsPath: string, dir: string): string {
   if (!existsSync(dir)) throw new Error(`labelled folder not found: ${resolve(dir)}`);

@@ -72,6 +72,7 @@ import {
 import type { Dataset } from '../../src/data/dataset.ts';
 import { parseIdx, idxToDataset } from '../../src/data/idx.ts';
 import { resizeDataset, withChannels } from '../../src/data/transforms.ts';
+import { pickImageFiles } from '../../src/data/image-files.ts';
 import { makeGrid, centerCropToSquare, bilinearResize, rgbaToNchw, type RgbaImage } from '../../src/io/image.ts';
 import { decodeSafetensorsMetadata } from '../../src/io/safetensors.ts';
 import { CHECKPOINT_FORMAT } from '../../src/nn/checkpoint.ts';
@@ -102,6 +103,8 @@ import {
 const FRAME_BUDGET_MS = 150;
 /** Largest number of images read from a picked folder (they all live in memory). */
 const MAX_FOLDER_IMAGES = 20_000;
+/** The image files a picked folder's images are read from (the browser decodes more kinds than the CLI). */
+const FOLDER_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp'];
 /** Side length a picked folder's images are read at: the largest image size the page offers. */
 const FOLDER_SIZE = 64;
 /** The growing models' sizes the page offers (ganSpec's, up to the size a folder is read at). */
@@ -429,10 +432,13 @@ async function loadFolder(files: FileList): Promise<Dataset> {
     folderNote = folderCache.note;
     return folderCache.data;
   }
-  // hidden files (macOS's "._IMG.jpg" beside each image, ".DS_Store") and files in hidden folders are not images
-  const hidden = (f: File) => (f.webkitRelativePath || f.name).split('/').some((part) => part.startsWith('.'));
-  const all = Array.from(files).filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f.name) && !hidden(f));
-  const list = all.slice(0, MAX_FOLDER_IMAGES);
+  // sorted by path and capped as the CLI lists a folder, so a later pick of the same folder gives the same images
+  const { used: list, found } = pickImageFiles(
+    Array.from(files),
+    (f) => f.webkitRelativePath || f.name,
+    FOLDER_EXTENSIONS,
+    MAX_FOLDER_IMAGES,
+  );
   if (list.length < 2)
     throw new Error(`image folder: found ${list.length} image files (png, jpg, webp, gif, bmp); need at least 2`);
   const size = FOLDER_SIZE;
@@ -466,7 +472,7 @@ async function loadFolder(files: FileList): Promise<Dataset> {
     ...(skipped.length
       ? [`skipped ${skipped.length} file${skipped.length > 1 ? 's' : ''} it could not read: ${few(skipped)}`]
       : []),
-    ...(all.length > list.length ? [`used the first ${list.length} of ${all.length} images (the page's cap)`] : []),
+    ...(found > list.length ? [`used the first ${list.length} of ${found} images by path (the page's cap)`] : []),
   ];
   folderNote = notes.join('; ');
   const folder = list[0].webkitRelativePath.split('/')[0] || 'folder';
