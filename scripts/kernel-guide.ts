@@ -1252,9 +1252,12 @@ function walk(dir: string, skip = new Set(['node_modules', '.git', 'dist', 'dist
   });
 }
 
-/** The modules of src/ whose code launches `shader` (`shader: 'name'`), relative to the root. */
+/**
+ * The modules of src/ whose code launches `shader`, relative to the root: a kernel object's `shader: 'name'`, or the
+ * name as the first argument of a launch helper (`launchElementwise('name', …)`).
+ */
 export function launchers(root: string, shader: string): string[] {
-  const re = new RegExp(`shader:\\s*'${shader}'`);
+  const re = new RegExp(`shader:\\s*'${shader}'|\\blaunch\\w*\\(\\s*'${shader}'\\s*,`);
   return walk(join(root, 'src'))
     .filter((f) => f.endsWith('.ts') && !f.endsWith('shaders.gen.ts') && re.test(readFileSync(f, 'utf8')))
     .map((f) => relative(root, f).split('\\').join('/'))

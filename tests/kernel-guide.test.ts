@@ -154,6 +154,15 @@ describe('shader text', () => {
   it('finds the module that launches a shader by its code', () => {
     expect(launchers(ROOT, 'matmul_naive').length).toBe(1);
     expect(launchers(ROOT, 'no_such_shader')).toEqual([]);
+    // through a launch helper, and only there: not a comment that names it, not an option called 'gram'
+    expect(launchers(ROOT, 'unary_backward')).toEqual(['src/tensor/elementwise.ts']);
+    expect(launchers(ROOT, 'gram')).toEqual(['src/tensor/gram.ts']);
+    // every shader has a module that launches it (the guide wrote "not found in src/" for unary_backward)
+    const unlaunched = readdirSync(join(ROOT, 'shaders'))
+      .filter((f) => f.endsWith('.wgsl'))
+      .map((f) => f.replace(/\.wgsl$/, ''))
+      .filter((name) => launchers(ROOT, name).length === 0);
+    expect(unlaunched).toEqual([]);
   });
 });
 

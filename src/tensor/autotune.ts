@@ -19,6 +19,7 @@
  * turns it on there too. Anchor: burn/CubeCL's autotune, which also keys winners by a shape key and persists them.
  */
 import { engine } from './engine.ts';
+import { SHADERS } from '../shaders.gen.ts';
 
 /** A tuning problem: one op at one shape, with scratch inputs to run each candidate kernel on. */
 export interface TuneProblem {
@@ -132,6 +133,14 @@ export function setTuneStore(store: TuneStore | null): void {
 export function tuningEnabled(): boolean {
   if (state.mode === 'off') return false;
   return state.mode === 'on' || !engine().adapter.isCPU;
+}
+
+/** The sources of the shaders whose names start with `prefix` ('matmul', 'conv'), in name order. */
+export function familySources(prefix: string): string[] {
+  return Object.keys(SHADERS)
+    .filter((name) => name.startsWith(prefix))
+    .sort()
+    .map((name) => SHADERS[name]!);
 }
 
 /** Registers the source text of kernels whose choice the tuner makes: a change starts a fresh table. */

@@ -33,8 +33,7 @@ import { sum, add, reshape, matmul } from './ops.ts';
 import { launchMatmul } from './matmul.ts';
 import { reduceRaw } from './reduce-kernel.ts';
 import { formatShape } from './shape.ts';
-import { chooseKernel, registerTunedKernels, tuningEnabled, type TuneProblem } from './autotune.ts';
-import { SHADERS } from '../shaders.gen.ts';
+import { chooseKernel, familySources, registerTunedKernels, tuningEnabled, type TuneProblem } from './autotune.ts';
 import { slotGroups, slotLayout, slotsFitting } from './slots.ts';
 
 export interface Conv2dOptions {
@@ -200,16 +199,8 @@ export function convVersion(): ConvVersion | 'autotuned' {
   return forcedVersion ?? (tuningEnabled() ? 'autotuned' : defaultConvVersion());
 }
 
-registerTunedKernels(
-  [
-    'conv2d_implicit_gemm',
-    'conv2d_implicit_gemm_sg',
-    'conv2d_implicit_gemm_tiled',
-    'conv2d_weight_grad',
-    'conv2d_weight_grad_sg',
-    'conv2d_weight_grad_tiled',
-  ].map((name) => SHADERS[name]!),
-);
+// Every conv kernel's source (the col2im and packing kernels a version's launches use too) keys the tuned table.
+registerTunedKernels(familySources('conv'));
 
 /**
  * Whether a version uses workgroup tiles, its channel tile for a pass with `channels` output rows, whether the

@@ -25,8 +25,7 @@ import { record } from '../autograd/record.ts';
 import { broadcastShapes, formatShape } from './shape.ts';
 import { reduceAndFree } from './reduce-kernel.ts';
 import { add } from './elementwise.ts';
-import { chooseKernel, registerTunedKernels, tuningEnabled } from './autotune.ts';
-import { SHADERS } from '../shaders.gen.ts';
+import { chooseKernel, familySources, registerTunedKernels, tuningEnabled } from './autotune.ts';
 import { reshape, expandRaw } from './movement.ts';
 
 export interface MatmulArgs {
@@ -92,7 +91,8 @@ export function matmulVersion(): MatmulVersion | 'autotuned' {
   return forced ?? (tuningEnabled() ? 'autotuned' : defaultMatmulVersion());
 }
 
-registerTunedKernels([SHADERS.matmul!, SHADERS.matmul_sg!, SHADERS.matmul_tiled!, SHADERS.matmul_split_sum!]);
+// Every matmul kernel's source (includes expanded) is part of the tuned table's key: editing any starts a fresh table.
+registerTunedKernels(familySources('matmul'));
 
 function registerWorkgroup(M: number, N: number): [number, number] {
   const need = Math.ceil(N / 16);
