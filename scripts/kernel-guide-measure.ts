@@ -38,6 +38,9 @@ import {
 } from '../src/tensor/index.ts';
 import { setTransposedRoute, setWgradRoute } from '../src/tensor/conv.ts';
 import * as norm from '../src/tensor/norm.ts';
+import { UNARY_OPS } from '../src/tensor/elementwise.ts';
+import { grid1d } from '../src/tensor/engine.ts';
+import { shaderParams } from '../src/tensor/params.ts';
 import { interleave, samplingRules, type Contender } from '../bench/harness.ts';
 import { createCeilingProbe, measureFmaCeiling } from '../bench/ceiling.ts';
 import { lavapipeThreads } from '../bench/suite.ts';
@@ -49,10 +52,12 @@ import type { CaseResult, GuideResults, LaunchRecord, Shape4, VersionResult } fr
 // so a renamed or split module is still found).
 
 interface MatmulSwitches {
-  setMatmulVersion: (v: 'naive' | 'register' | 'register-splitk' | 'tiled' | 'tiled-splitk' | null) => void;
+  setMatmulVersion: (v: string | null) => void;
   splitK: { minWorkgroups: () => number; minChunk: number };
   /** matmul_sg.wgsl on or off (where the engine has it). */
   matmulSubgroups?: { enabled: boolean };
+  /** The engine's matmul versions: since 'register-sg' is one, 'register' alone never runs matmul_sg.wgsl. */
+  MATMUL_VERSIONS?: readonly string[];
 }
 
 function filesUnder(dir: string): string[] {
@@ -80,12 +85,12 @@ async function matmulSwitches(root: string): Promise<MatmulSwitches> {
 // Cases
 
 interface Switches {
-  matmul?: 'naive' | 'register' | 'tiled';
+  matmul?: 'naive' | 'register' | 'tiled' | 'tiled-vec4';
   /** The register matmul's subgroup form (matmul_sg.wgsl, where the engine takes it); unset: the engine's rule. */
   matmulSg?: boolean;
   /** Split-K by the GPU rule (≥ 128 workgroups, chunks ≥ splitK.minChunk) instead of the adapter's. */
   splitK?: boolean;
-  conv?: 'register' | 'register-sg' | 'tiled';
+  conv?: 'naive' | 'register' | 'register-sg' | 'tiled';
   /** The conv weight gradient's route (setWgradRoute); unset: the shape rule's. */
   wgrad?: 'split' | 'gather';
   /** The transposed gather's route (setTransposedRoute); unset: the shape rule's. */
@@ -197,6 +202,31 @@ export function cases(): CaseDef[] {
           ),
         },
         {
+          // the same kernel with one element per invocation: a workgroup per 256 elements instead of per 2048
+          id: 'relu-per1',
+          label: 'unary relu(x) with PER = 1 (one element per invocation; the engine runs PER = 8)',
+          flops: n,
+          bytes: 8 * n,
+          prepare: () => {
+            const [a] = [seeded()(x)];
+            return {
+              run: () => {
+                const y = Tensor.empty(x);
+                engine().launch(
+                  { shader: 'unary', subs: { EXPR: UNARY_OPS.relu.f }, constants: { PER: 1 } },
+                  {
+                    params: shaderParams('unary', { n, a: 0, b: 0 }),
+                    buffers: [a!.buffer, y.buffer],
+                    workgroups: grid1d(n, 256),
+                  },
+                );
+                return y;
+              },
+              dispose: () => a!.dispose(),
+            };
+          },
+        },
+        {
           id: 'add-same',
           label: 'binary x + y, same shapes (SAME_SHAPE)',
           flops: n,
@@ -254,7 +284,7 @@ export function cases(): CaseDef[] {
     const S = 768;
     const mk = (randn: Randn) => [randn([S, S]), randn([S, S])];
     const mm = ([a, b]: Tensor[]) => matmul(a!, b!);
-    const ver = (id: 'naive' | 'register' | 'tiled', label: string, matmulSg?: boolean): VersionDef => ({
+    const ver = (id: 'naive' | 'register' | 'tiled' | 'tiled-vec4', label: string, matmulSg?: boolean): VersionDef => ({
       id: matmulSg ? 'register-sg' : id,
       label,
       flops: 2 * S ** 3,
@@ -272,6 +302,7 @@ export function cases(): CaseDef[] {
         ver('register', 'v2 register tiles', false),
         ver('register', 'v2 register tiles, A shared across a subgroup, B as vec4s (matmul_sg, lavapipe)', true),
         ver('tiled', 'v3 workgroup-memory tiles'),
+        ver('tiled-vec4', 'v4 workgroup-memory tiles read as vec4s'),
       ],
     });
   }
@@ -357,9 +388,10 @@ export function cases(): CaseDef[] {
         shape: geom,
         title: `DCGAN D2 (conv ${Cin}→${Cout}, ${H}×${W}→${Ho}×${Wo}, k${k} s${s} p${p}), batch ${N}: ${what}`,
         versions: [
-          ...(['register', 'register-sg', 'tiled'] as const).map((v) => ({
+          ...(['naive', 'register', 'register-sg', 'tiled'] as const).map((v) => ({
             id: v,
             label: {
+              naive: 'v1 naive: one output value per invocation',
               register: 'register tiles',
               'register-sg': 'register tiles, shared loads split across a subgroup',
               tiled: 'workgroup-memory tiles',
@@ -675,7 +707,8 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
     setWgradRoute(s.wgrad ?? 'auto');
     setTransposedRoute(s.transposed ?? 'auto');
     // The split-K versions split by the GPU rule (≥ 128 workgroups, chunks ≥ splitK.minChunk) on every adapter.
-    mm.setMatmulVersion(s.matmul && s.matmul !== 'naive' && s.splitK ? `${s.matmul}-splitk` : (s.matmul ?? null));
+    const matmul = s.matmulSg && mm.MATMUL_VERSIONS?.includes('register-sg') ? 'register-sg' : s.matmul;
+    mm.setMatmulVersion(matmul && matmul !== 'naive' && s.splitK ? `${matmul}-splitk` : (matmul ?? null));
     Object.assign(mm.splitK, splitDefaults);
     if (mm.matmulSubgroups) mm.matmulSubgroups.enabled = s.matmulSg ?? true;
     // Looked up, not imported by name: engines before batchnorm_sg.wgsl have no switch.

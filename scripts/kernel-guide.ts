@@ -1103,7 +1103,7 @@ export const FAMILIES: FamilyDef[] = [
   {
     page: '03-matmul.md',
     family: 'matmul',
-    shaders: ['matmul_naive', 'matmul', 'matmul_sg', 'matmul_tiled', 'matmul_split_sum'],
+    shaders: ['matmul_naive', 'matmul', 'matmul_sg', 'matmul_tiled', 'matmul_tiled_vec4', 'matmul_split_sum'],
     references: ['elementwise'],
     tests: ['tests/tensor-ops.test.ts'],
     cases: ['matmul-square', 'matmul-splitk'],
@@ -1111,7 +1111,7 @@ export const FAMILIES: FamilyDef[] = [
     rules: [
       {
         what: 'the version a product runs before (or without) per-shape tuning',
-        pattern: /return engine\(\)\.adapter\.isCPU \? 'register' : 'tiled-splitk';/,
+        pattern: /return engine\(\)\.adapter\.isCPU \? 'register-sg' : 'tiled-splitk';/,
       },
       {
         what: 'the candidates timed per shape by the tuner (src/tensor/autotune.ts)',
@@ -1127,6 +1127,8 @@ export const FAMILIES: FamilyDef[] = [
     page: '04-conv.md',
     family: 'conv',
     shaders: [
+      'conv2d_naive',
+      'conv2d_weight_grad_naive',
       'conv2d_implicit_gemm',
       'conv2d_implicit_gemm_sg',
       'conv2d_implicit_gemm_tiled',
@@ -1154,8 +1156,8 @@ export const FAMILIES: FamilyDef[] = [
       },
       { what: 'output channels per workgroup of the tiled kernels', pattern: /return channels <= \d+ \? \d+ : \d+;/ },
       {
-        what: 'the versions, timed per shape by the tuner (src/tensor/autotune.ts)',
-        pattern: /export const CONV_VERSIONS = \[[^\]]*\]/,
+        what: 'the versions timed per shape by the tuner (src/tensor/autotune.ts); `naive` besides them is only forced',
+        pattern: /const TUNED_CONV_VERSIONS = \[[^\]]*\]/,
       },
       {
         what: 'the version a pass runs before (or without) tuning',
@@ -1212,7 +1214,7 @@ export const FAMILIES: FamilyDef[] = [
     rules: [
       {
         what: 'the matmul version a product runs before (or without) per-shape tuning',
-        pattern: /return engine\(\)\.adapter\.isCPU \? 'register' : 'tiled-splitk';/,
+        pattern: /return engine\(\)\.adapter\.isCPU \? 'register-sg' : 'tiled-splitk';/,
       },
       {
         what: 'split-K: split until this many workgroups, the shortest chunk of k',

@@ -5,9 +5,9 @@
 //   conv2d:          P = dY [N,Cout,Ho,Wo], G = X  [N,Cin,H,W]    → dW [Cout, Cin, kh, kw]
 //   convTranspose2d: P = X  [N,Cin,H,W],    G = dY [N,Cout,Ho,Wo] → dW [Cin, Cout, kh, kw]
 //   Out-of-range taps of G (padding) contribute nothing.
-// Work split: the K = N·Hout·Wout reduction is what is large (the naive one-thread-per-weight loop is serial in
-//   it), so it is cut into `chunks` ranges of pixels (grid z); each chunk writes its partial sums to
-//   partial[chunk] and the host sums the chunks afterwards (a small reduction). Within a chunk an invocation owns
+// Work split: the K = N·Hout·Wout reduction is what is large (conv2d_weight_grad_naive.wgsl, one invocation per
+//   weight, runs it serially), so it is cut into `chunks` ranges of pixels (grid z); each chunk writes its partial
+//   sums to partial[chunk] and the host sums the chunks afterwards (a small reduction). Within a chunk an invocation owns
 //   a register tile of TM rows m × TC im2col columns col = c·kh·kw + i·kw + j (columns strided by CL, the lanes of
 //   a column group, so neighbouring invocations read neighbouring taps). The TM rows are the same for the whole workgroup,
 //   so the P values of a pixel are one broadcast load each; only the TC values of G are per-invocation loads.

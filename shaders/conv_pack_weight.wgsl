@@ -6,7 +6,8 @@
 //   where tap = i·kw + j. The source w is [Cout, Cin, kh, kw] (conv) or [Cin, Cout, kh, kw] (convT); the host
 //   picks which weight dimension is the reduction channel c and which is the output channel m by the strides.
 //   In the packed layout the TM output channels an invocation needs for one (tap, c) are adjacent, so
-//   conv2d_implicit_gemm.wgsl reads them with one running index, and the zero padding lets it skip bounds checks on m.
+//   conv2d_implicit_gemm.wgsl reads them with one running index; a partial last channel tile multiplies the zero
+//   padding (its clamp of the row index to wMLast = mPad − 1 never bites here: it serves weights read in place).
 // Slots: a weight is packed when a conv first needs it after the weight changed (one slot), or, right after an
 //   optimizer step, together with the other layouts the step invalidated (src/tensor/conv.ts, prepackConvWeights),
 //   up to 4 per launch instead of one launch each. Slot k's weight and packed copy are bindings 2k+1 and 2k+2;

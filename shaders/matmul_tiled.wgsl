@@ -1,4 +1,4 @@
-// Batched matrix multiply with workgroup-memory tiling (for real GPUs).
+// matmul_tiled.wgsl — version 3 of batched matmul: workgroup-memory tiling (for real GPUs).
 //
 // Computes, for every b in 0..batch:
 //   C[b] = op(A[b]) · op(B[b])            (ACCUMULATE = false)

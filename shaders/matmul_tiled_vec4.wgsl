@@ -95,10 +95,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     for (var k = 0u; k < SLAB; k++) {
+      // this step's GROUPS vec4s of B, read once for every block row below
+      var bk: array<vec4<f32>, GROUPS>;
+      for (var gj = 0u; gj < GROUPS; gj++) { bk[gj] = bSlab[k][16u * gj + lid.x]; }
       for (var gi = 0u; gi < GROUPS; gi++) {
         let a = aSlab[k][16u * gi + lid.y];
         for (var gj = 0u; gj < GROUPS; gj++) {
-          let b = bSlab[k][16u * gj + lid.x];
+          let b = bk[gj];
           acc[gi][gj][0] = fma(vec4<f32>(a.x), b, acc[gi][gj][0]);
           acc[gi][gj][1] = fma(vec4<f32>(a.y), b, acc[gi][gj][1]);
           acc[gi][gj][2] = fma(vec4<f32>(a.z), b, acc[gi][gj][2]);

@@ -5,7 +5,8 @@
 //   One pipeline per op; the expression is inlined, so no branch per element.
 // Work split: each invocation handles PER elements (set by the host, 8) strided by the workgroup size of 256, so
 //   neighbouring invocations touch neighbouring addresses; 2-D grid for large n. Fewer, fuller workgroups matter on
-//   CPU adapters, where each workgroup costs about a microsecond to schedule (relu: 2–3× faster than PER = 1).
+//   CPU adapters, where each workgroup costs about a microsecond to schedule (the kernel guide times relu with PER = 1
+//   beside PER = 8: docs/kernels/01-elementwise.md).
 // Gradient: unary_backward.wgsl, dx[i] = g[i] · f'(x[i]), written in terms of x, y = f(x) and g.
 
 struct Params { n: u32, _pad: u32, a: f32, b: f32 }

@@ -109,6 +109,8 @@ describe('tiled kernels: lesson layer shapes (batch 2) and tile edges, forward a
  * ways round (forward and input gradient; TRANSPOSED tells which) and the weight-gradient kernel, with their channel
  * tile (TM of the register kernels, TILE_M of the tiled ones) for a layer whose passes have ≥ 32 output rows. */
 const EXPECTED_KERNELS: Record<Exclude<ConvVersion, 'register-sg'>, string[]> = {
+  // v1: one output value per invocation, no tile (the forward and transposed gathers are two entry points)
+  naive: ['conv2d_naive:forward', 'conv2d_naive:input_grad', 'conv2d_weight_grad_naive'],
   register: [
     'conv2d_implicit_gemm TM=16 TRANSPOSED=false',
     'conv2d_implicit_gemm TM=16 TRANSPOSED=true',
@@ -206,10 +208,11 @@ async function runVersion(
     if (!k.shader.startsWith('conv2d_')) return;
     if (k.subs?.CL) lanes.add(`CL=${k.subs.CL} TC=${k.subs.TC}`);
     const t = k.constants?.TRANSPOSED;
-    const tm =
-      `TM=${k.subs?.TM ?? k.subs?.TILE_M}${k.subs?.SG ? ` SG=${k.subs.SG}` : ''}` +
-      (k.subs?.VEC4 === 'true' ? ' VEC4' : '');
-    kernels.add(t === undefined ? `${k.shader} ${tm}` : `${k.shader} ${tm} TRANSPOSED=${t}`);
+    const TM = k.subs?.TM ?? k.subs?.TILE_M;
+    const parts = [k.shader + (k.entry ? `:${k.entry}` : '')];
+    if (TM) parts.push(`TM=${TM}${k.subs?.SG ? ` SG=${k.subs.SG}` : ''}` + (k.subs?.VEC4 === 'true' ? ' VEC4' : ''));
+    if (t !== undefined) parts.push(`TRANSPOSED=${t}`);
+    kernels.add(parts.join(' '));
   };
   let Y: Tensor;
   try {
@@ -389,7 +392,7 @@ describe('conv version selection', () => {
       setConvVersion('register-tm8');
       expect(await shaders()).toEqual(['conv2d_implicit_gemm']);
       expect(() => setConvVersion('fast' as ConvVersion)).toThrow(
-        'setConvVersion: unknown version "fast" (expected one of register, register-sg, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4)',
+        'setConvVersion: unknown version "fast" (expected one of naive, register, register-sg, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4)',
       );
     } finally {
       setConvVersion(null);

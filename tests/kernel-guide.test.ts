@@ -300,5 +300,8 @@ describe('markers', () => {
       expect(blocks.some((b) => b.name === `${f.family}-results`)).toBe(true);
       expect(blocks.some((b) => b.name === `${f.family}-files`)).toBe(true);
     }
+    // every quoted rule and every launcher is found in today's src/ (a changed line read "not found in src/")
+    const missing = blocks.filter((b) => b.body.includes('not found in src/')).map((b) => b.name);
+    expect(missing).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import {
   unary,
 } from '../src/tensor/index.ts';
 import { ELEMENTS_PER_INVOCATION } from '../src/tensor/engine.ts';
+import type { MatmulVersion } from '../src/tensor/matmul.ts';
 import { useEngine, checkOp, randomArray, expectClose, size } from './helpers.ts';
 import * as R from '../src/reference/elementwise.ts';
 
@@ -830,7 +831,8 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled 
   }, 300_000);
 
   it('matmul_sg (A shared across a subgroup, B as vec4s where aligned): the same bits as matmul.wgsl', async () => {
-    const { launchMatmul, setMatmulVersion, matmulSubgroups, splitK } = await import('../src/tensor/matmul.ts');
+    const { launchMatmul, setMatmulVersion, matmulSubgroups, splitK, defaultMatmulVersion } =
+      await import('../src/tensor/matmul.ts');
     // N > 112: workgroups 8 invocations wide, one subgroup a row on lavapipe. 132 columns: B rows 4-aligned (vec4
     // B), the last block shifted back to column 116; 130: not aligned (B a float at a time); M = 70: the last block
     // row shifted back to 62. B broadcast or per batch entry; transposes; accumulation; split-K.
@@ -866,9 +868,9 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled 
         const outs: Float32Array[] = [];
         const kernels: string[][] = [];
         const product = { M, N, K, batch, transA, transB, accumulate, aBatchStride: M * K, cBatchStride: M * N };
-        for (const shared of [false, true]) {
-          matmulSubgroups.enabled = shared;
-          setMatmulVersion(version);
+        // 'register' is matmul.wgsl always; 'register-sg' is matmul_sg.wgsl where it applies (the same split)
+        for (const v of [version, version.replace('register', 'register-sg') as MatmulVersion]) {
+          setMatmulVersion(v);
           const C = Tensor.fromArray(c0);
           const seen: string[] = [];
           engine().onLaunch = (k) => void seen.push(k.shader + (k.constants?.B_QUAD ? ' B_QUAD' : ''));
@@ -883,6 +885,7 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled 
         }
         const label = `${M}x${N}x${K} batch ${batch} trans ${+transA}${+transB} acc ${+accumulate} ${version}`;
         expect(kernels[0], label).toContain('matmul');
+        expect(kernels[0], label).not.toContain('matmul_sg');
         expect(kernels[1], label).toContain(expectSg ? `matmul_sg${quad ? ' B_QUAD' : ''}` : 'matmul');
         expect(Array.from(outs[1]!), label).toEqual(Array.from(outs[0]!));
         // and the kernel both share (matmul.wgsl wherever matmul_sg.wgsl is not taken) against float64
@@ -891,6 +894,34 @@ describe('matmul kernels agree (v1 naive, v2 register-tiled, v3 workgroup-tiled 
         A.dispose();
         B.dispose();
       }
+      // the A/B switch: off, 'register-sg' runs matmul.wgsl too; and CPU adapters run 'register-sg' by default
+      matmulSubgroups.enabled = false;
+      setMatmulVersion('register-sg');
+      const seen: string[] = [];
+      engine().onLaunch = (k) => void seen.push(k.shader);
+      const [A, B, C] = [70 * 33, 33 * 132, 70 * 132].map((n) => Tensor.fromArray(new Float32Array(n)));
+      try {
+        launchMatmul({
+          A: A!.buffer,
+          B: B!.buffer,
+          C: C!.buffer,
+          M: 70,
+          N: 132,
+          K: 33,
+          batch: 1,
+          transA: false,
+          transB: false,
+          accumulate: false,
+          aBatchStride: 0,
+          bBatchStride: 0,
+          cBatchStride: 0,
+        });
+      } finally {
+        engine().onLaunch = null;
+        [A, B, C].forEach((t) => t!.dispose());
+      }
+      expect(seen).toEqual(['matmul']);
+      expect(defaultMatmulVersion()).toBe(engine().adapter.isCPU ? 'register-sg' : 'tiled-splitk');
     } finally {
       matmulSubgroups.enabled = true;
       setMatmulVersion(null);

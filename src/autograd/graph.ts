@@ -7,6 +7,12 @@
  * input. `backward()` walks the graph once in reverse topological order (found with an explicit stack, not
  * recursion, so deep graphs are fine), summing the gradients of tensors used more than once, and disposing
  * intermediate gradients as soon as they have been passed on.
+ *
+ * One shortcut, which a first reading can skip: a node's backward may be handed, per input, a gradient already
+ * held for that input (`into`), and add its own into it in place instead of returning a new tensor for the walker
+ * to add. Only the conv weight gradients take it (a weight used twice, as D's on the real and the fake batch, saves
+ * an add and a buffer); every other op ignores `into`, and the result is the same either way. `owned` below keeps
+ * track of which held gradients may be written in place (none that is also the upstream gradient or a view).
  */
 import { Tensor } from '../tensor/tensor.ts';
 import { add, clone } from '../tensor/ops.ts';

@@ -6,7 +6,8 @@
  *   WGPU_GAN_AUTOTUNE_FILE  the table's file (default $XDG_CACHE_HOME/wgpu-gan/autotune.json, or ~/.cache/…);
  *                           "none" keeps it in memory only
  *   WGPU_GAN_CONV           force one conv version for every pass (register, register-tm8, …, tiled, tiled-m16)
- *   WGPU_GAN_MATMUL         force one matmul version (naive, register, register-splitk, tiled, tiled-splitk)
+ *   WGPU_GAN_MATMUL         force one matmul version (MATMUL_VERSIONS in src/tensor/matmul.ts: naive, register,
+ *                           register-sg, tiled, tiled-128, tiled-vec4, …, each tuned one also with -splitk)
  *   WGPU_GAN_DAWN_POLL      how Dawn waits for the GPU: auto (default: timer on CPU adapters, spin on GPUs) | spin | timer
  *                           (see DawnPolling in src/tensor/gpu.ts)
  */

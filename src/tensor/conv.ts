@@ -26,7 +26,7 @@
  * else the adapter's default: register tiles on CPU adapters, workgroup tiles on GPUs.
  */
 import { engine, grid1d, type Kernel } from './engine.ts';
-import { shaderParams } from './params.ts';
+import { shaderParams, type ParamBlock } from './params.ts';
 import { Tensor } from './tensor.ts';
 import { record } from '../autograd/record.ts';
 import { sum, add, reshape, matmul } from './ops.ts';
@@ -142,13 +142,13 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 // ------------------------------------------------------------------ kernel selection
 
 /**
- * The conv kernels a pass can run: register tiles with 16 (the default), 8 or 32 output channels per invocation;
- * register tiles of 16 whose loads of values shared by the whole workgroup (the weights in the gather, P in the
- * weight gradient) are split between the lanes of a subgroup ('register-sg', the *_sg.wgsl kernels; where the
- * device has no fixed subgroup size it runs the plain register kernels); and workgroup-memory tiles with 64 (or,
- * for narrow layers, 16) or always 16 channels per workgroup.
+ * The conv kernels the tuner chooses between for a pass: register tiles with 16 (the default), 8 or 32 output
+ * channels per invocation; register tiles of 16 whose loads of values shared by the whole workgroup (the weights in
+ * the gather, P in the weight gradient) are split between the lanes of a subgroup ('register-sg', the *_sg.wgsl
+ * kernels; where the device has no fixed subgroup size it runs the plain register kernels); and workgroup-memory
+ * tiles with 64 (or, for narrow layers, 16) or always 16 channels per workgroup.
  */
-export const CONV_VERSIONS = [
+const TUNED_CONV_VERSIONS = [
   'register',
   'register-sg',
   'register-tm8',
@@ -159,6 +159,11 @@ export const CONV_VERSIONS = [
   'tiled-vec4',
   'tiled-128-vec4',
 ] as const;
+/**
+ * Every version a pass can be forced to run: the tuned ones and 'naive' (v1: one output value per invocation,
+ * conv2d_naive.wgsl and conv2d_weight_grad_naive.wgsl), the readable baseline, never chosen by itself.
+ */
+export const CONV_VERSIONS = ['naive', ...TUNED_CONV_VERSIONS] as const;
 export type ConvVersion = (typeof CONV_VERSIONS)[number];
 
 let forcedVersion: ConvVersion | null = null;
@@ -247,7 +252,7 @@ function pickConv(problem: string, channels: number, pass: 'gather' | 'wgrad', m
   if (forcedVersion) return forcedVersion;
   const candidates = () => {
     const seen = new Set<string>();
-    return CONV_VERSIONS.filter((v) => {
+    return TUNED_CONV_VERSIONS.filter((v) => {
       const t = convTile(v, channels, pass);
       const id = `${t.tiled} ${t.TM} ${t.vec4} ${t.SG}`;
       if (seen.has(id)) return false;
@@ -588,6 +593,7 @@ function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | nu
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
   convWork.flops += passFlops(geo);
+  if (forcedVersion === 'naive') return naiveGather(geo, src, w, bias, transposed);
   if (transposed && outC === 1 && geo.kh * geo.kw <= 64) {
     // One output channel: never a gather by phases (one channel per lane tile); as a 1×1 conv and col2im where the
     // rule says so, else as a matrix product and col2im.
@@ -905,6 +911,7 @@ function weightGrad(geo: ConvGeometry, P: Tensor, G: Tensor, into: Tensor | null
   convWork.flops += passFlops(geo);
   if (pC * gC * geo.kh * geo.kw === 0) return into ?? Tensor.empty([pC, gC, geo.kh, geo.kw]);
   if (geo.N * geo.Ho * geo.Wo === 0) return into ?? Tensor.zeros([pC, gC, geo.kh, geo.kw]); // an empty sum
+  if (forcedVersion === 'naive') return naiveWeightGrad(geo, P, G, into);
   const version = pickConv(`conv.wgrad|${geometryKey(geo)}`, pC, 'wgrad', () => {
     const p = Tensor.zeros(P.shape);
     const g = Tensor.zeros(G.shape);
@@ -1080,6 +1087,58 @@ const weightGradSplit: WeightGradRoute = (geo, P, G, version, into = null) => {
   partial.dispose();
   return total;
 };
+
+// ------------------------------------------------------------------ v1: one output value per invocation
+
+/** The conv geometry as the naive kernels' Params fields (conv2d_naive.wgsl, conv2d_weight_grad_naive.wgsl). */
+function naiveSizes(geo: ConvGeometry) {
+  const { N, Cin, H, W, Cout, Ho, Wo, kh, kw } = geo;
+  return { N, Cin, H, W, Cout, Ho, Wo, kh, kw, ...hyperParams(geo) };
+}
+
+/**
+ * Launches a naive kernel over `count` output values, 256 per workgroup, in dispatches of at most the adapter's
+ * FLOPs per dispatch (each value's sum is `terms` multiply-adds); `params` gives a dispatch's, from its first group.
+ */
+function launchNaive(
+  kernel: Kernel,
+  count: number,
+  terms: number,
+  params: (groupOffset: number) => ParamBlock,
+  buffers: GPUBuffer[],
+): void {
+  for (const [g0, ng] of launchRanges(Math.ceil(count / 256), 1, 2 * 256 * terms, true))
+    engine().launch(kernel, { params: params(g0), buffers, workgroups: [ng, 1, 1] });
+}
+
+/** gatherConv by conv2d_naive.wgsl: forward, or the transposed gather (input gradient, convTranspose2d forward). */
+function naiveGather(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | null, transposed: boolean): Tensor {
+  const out = Tensor.empty(transposed ? [geo.N, geo.Cin, geo.H, geo.W] : [geo.N, geo.Cout, geo.Ho, geo.Wo]);
+  if (out.size === 0) return out;
+  const terms = (transposed ? geo.Cout : geo.Cin) * geo.kh * geo.kw;
+  launchNaive(
+    { shader: 'conv2d_naive', entry: transposed ? 'input_grad' : 'forward' },
+    out.size,
+    terms,
+    (groupOffset) =>
+      shaderParams('conv2d_naive', { ...naiveSizes(geo), hasBias: bias ? 1 : 0, count: out.size, groupOffset }),
+    [src.buffer, w.buffer, (bias ?? w).buffer, out.buffer],
+  );
+  return out;
+}
+
+/** weightGrad by conv2d_weight_grad_naive.wgsl; with `into`, added into it by the kernel (ACCUMULATE). */
+function naiveWeightGrad(geo: ConvGeometry, P: Tensor, G: Tensor, into: Tensor | null): Tensor {
+  const out = into ?? Tensor.empty([geo.Cout, geo.Cin, geo.kh, geo.kw]);
+  launchNaive(
+    { shader: 'conv2d_weight_grad_naive', constants: into ? { ACCUMULATE: true } : undefined },
+    out.size,
+    geo.N * geo.Ho * geo.Wo,
+    (groupOffset) => shaderParams('conv2d_weight_grad_naive', { ...naiveSizes(geo), count: out.size, groupOffset }),
+    [P.buffer, G.buffer, out.buffer],
+  );
+  return out;
+}
 
 function biasGrad(dy: Tensor): Tensor {
   return sum(dy, [0, 2, 3]);

@@ -4,7 +4,10 @@
  *
  *   v1 matmul_naive.wgsl — one output per invocation: the readable baseline, kept as a cross-check.
  *   v2 matmul.wgsl       — an 8×16 register block per invocation, no workgroup memory: what a CPU adapter
- *                          (lavapipe, SwiftShader) runs fastest, and correct everywhere.
+ *                          (lavapipe, SwiftShader) runs fastest, and correct everywhere. `register-sg`:
+ *                          matmul_sg.wgsl, the same blocks with A's loads shared across a subgroup and B read as
+ *                          vec4s, where a product's workgroup is one 8-lane subgroup wide on lavapipe (sharesRows);
+ *                          elsewhere it runs matmul.wgsl, as `register` does always.
  *   v3 matmul_tiled.wgsl — 64×64 tiles staged through workgroup memory, 4×4 per invocation: the classic GPU
  *                          kernel (about 6× slower than v2 on lavapipe, where barriers are thread switches).
  *   v4 matmul_tiled_vec4.wgsl — v3 with vec4 slabs and vec4 accumulators: a quarter of v3's workgroup-memory
@@ -13,7 +16,7 @@
  * v2 and v3 also run with k split into chunks (`-splitk`): a product with too few output tiles to fill a GPU
  * and a long k is split along k (splitCount below) and the partials summed by matmul_split_sum.wgsl.
  * Each shape runs its measured winner where the tuner is on (./autotune.ts: by default on GPUs), else the
- * default: v2 unsplit on CPU adapters, v3 with split-K on GPUs.
+ * default: v2 unsplit on CPU adapters (`register-sg`), v3 with split-K on GPUs.
  *
  * The differentiable ops on top, at the end: `matmul` (torch.matmul semantics, batch dimensions broadcast) and
  * `linear` (x·Wᵀ + b). Both backward passes are this same launcher with the transpose flags set.
@@ -51,6 +54,8 @@ export interface MatmulArgs {
 const TUNED_VERSIONS = [
   'register',
   'register-splitk',
+  'register-sg',
+  'register-sg-splitk',
   'tiled',
   'tiled-splitk',
   'tiled-128',
@@ -83,7 +88,7 @@ export function forcedMatmulVersion(): MatmulVersion | null {
  * tuning on, each shape then runs its measured winner (./autotune.ts).
  */
 export function defaultMatmulVersion(): MatmulVersion {
-  return engine().adapter.isCPU ? 'register' : 'tiled-splitk';
+  return engine().adapter.isCPU ? 'register-sg' : 'tiled-splitk';
 }
 
 /** The forced version, else 'autotuned' when shapes are tuned on this adapter, else the default. */
@@ -134,8 +139,8 @@ export const splitK = { minWorkgroups: (): number => 128, minChunk: 256 };
 type TiledShader = 'matmul' | 'matmul_sg' | 'matmul_tiled' | 'matmul_tiled_vec4';
 
 /**
- * Whether the register kernel shares its A values across subgroups (matmul_sg.wgsl; `enabled` off: matmul.wgsl
- * everywhere, for tests and A/Bs). Only on lavapipe, where it was measured (the kernel guide times both: 03-matmul),
+ * Whether the `register-sg` versions share A's values across subgroups (matmul_sg.wgsl; `enabled` off: matmul.wgsl
+ * everywhere, as `register`; kept for the kernel guide's A/Bs of older engines). Only on lavapipe, where it was measured (the kernel guide times both: 03-matmul),
  * and only where a subgroup is exactly one row of the workgroup and one lane per row of the 8-row block: the
  * probed subgroup size (runs of consecutive invocations, src/tensor/gpu.ts probeSubgroupSize) and WG_X both 8.
  */
@@ -164,9 +169,10 @@ function matmulGrid(m: MatmulArgs, version: MatmulVersion): [Kernel & { shader: 
     return [kernel, Math.ceil(m.N / tile), Math.ceil(m.M / tile)];
   }
   const [WG_X, WG_Y] = registerWorkgroup(m.M, m.N);
-  const kernel: Kernel & { shader: TiledShader } = sharesRows(WG_X)
-    ? { shader: 'matmul_sg', constants: { ...flags, WG_X, WG_Y, ...(quadB(m) ? { B_QUAD: true } : {}) } }
-    : { shader: 'matmul', constants: { ...flags, WG_X, WG_Y } };
+  const kernel: Kernel & { shader: TiledShader } =
+    version.startsWith('register-sg') && sharesRows(WG_X)
+      ? { shader: 'matmul_sg', constants: { ...flags, WG_X, WG_Y, ...(quadB(m) ? { B_QUAD: true } : {}) } }
+      : { shader: 'matmul', constants: { ...flags, WG_X, WG_Y } };
   return [kernel, Math.ceil(m.N / (16 * WG_X)), Math.ceil(m.M / (8 * WG_Y))];
 }
 
@@ -186,7 +192,9 @@ function splitsOf(m: MatmulArgs, version: MatmulVersion): number {
 /** The candidates for this product, without versions that would run the same launches as an earlier one. */
 function matmulCandidates(m: MatmulArgs): MatmulVersion[] {
   const out: MatmulVersion[] = [];
-  for (const v of TUNED_VERSIONS) if (!v.endsWith('-splitk') || splitsOf(m, v) > 1) out.push(v);
+  const sg = sharesRows(registerWorkgroup(m.M, m.N)[0]);
+  for (const v of TUNED_VERSIONS)
+    if ((!v.endsWith('-splitk') || splitsOf(m, v) > 1) && (sg || !v.startsWith('register-sg'))) out.push(v);
   return out;
 }
 

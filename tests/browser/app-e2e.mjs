@@ -1200,15 +1200,31 @@ try {
       console.log(`    split-K matmul max |error| ${splitError.toExponential(2)}`);
       // Every kernel's default experiment agrees with its float64 reference (src/reference/, as the unit tests use).
       const failed = [];
+      const elsewhere = []; // kernels whose default experiment ran other kernels on this adapter (the page says so)
       for (const kernel of files) {
         await page.click(`.kernel-list button[data-kernel="${kernel}"]`);
         await page.click('#run');
         await page.waitForSelector('#result[data-ok]');
-        const r = await page.$eval('#result', (el) => ({ ok: el.dataset.ok, err: el.dataset.maxError }));
+        const r = await page.$eval('#result', (el) => ({
+          ok: el.dataset.ok,
+          err: el.dataset.maxError,
+          ran: el.dataset.ranKernel,
+          launches: el.querySelector('#launches')?.textContent ?? '',
+        }));
         if (r.ok !== 'true') failed.push(`${kernel} (max error ${r.err})`);
+        if (r.ran !== 'true') elsewhere.push(`${kernel} (ran ${r.launches})`);
       }
       assert(failed.length === 0, `default experiments off their reference: ${failed.join(', ')}`);
       console.log(`    all ${files.length} kernels' default experiments within tolerance`);
+      // Only the kernels the engine keeps to lavapipe (measured there only) may run something else on this adapter.
+      const lavapipeOnly = /^(matmul_sg|batchnorm_sg) /;
+      assert(
+        elsewhere.every((e) => lavapipeOnly.test(e)),
+        `default experiments that did not run their own kernel: ${elsewhere.join('; ')}`,
+      );
+      console.log(
+        `    every other default experiment ran its own kernel; elsewhere: ${elsewhere.join('; ') || 'none'}`,
+      );
       await page.close();
     },
   );

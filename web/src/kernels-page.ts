@@ -29,6 +29,7 @@ import {
 import { defaultMatmulVersion, setMatmulVersion, splitK, type MatmulVersion } from '../../src/tensor/matmul.ts';
 import { setTransposedRoute, setWgradRoute } from '../../src/tensor/conv.ts';
 import { bnSubgroups } from '../../src/tensor/norm.ts';
+import { engine, kernelLabel } from '../../src/tensor/engine.ts';
 import { Adam, SGD, Linear, emaUpdate } from '../../src/nn/index.ts';
 import { SHADERS } from '../../src/shaders.gen.ts';
 import { Rng } from '../../src/data/dataset.ts';
@@ -246,18 +247,28 @@ const batchnormExperiment: Experiment = {
 };
 
 const EXPERIMENTS: Record<string, Experiment> = {
+  conv2d_naive: withConv(convExperiment(), 'naive'),
   conv2d_implicit_gemm: withConv(convExperiment(), 'register'),
   conv2d_implicit_gemm_sg: withConv(convExperiment(), 'register-sg'),
   conv2d_implicit_gemm_tiled: withConv(convExperiment(), 'tiled'),
   conv_pack_weight: convExperiment(),
-  conv_col2im: convExperiment(true),
+  // the matrix product and col2im route of a 1-channel transposed conv (a CPU adapter with subgroups would take the
+  // 1×1 conv and conv_col2im_planes instead)
+  conv_col2im: forced(
+    convExperiment(true),
+    "setTransposedRoute('phases')",
+    () => setTransposedRoute('phases'),
+    () => setTransposedRoute('auto'),
+  ),
   conv_col2im_planes: colsExperiment(),
+  conv2d_weight_grad_naive: withSplitWgrad('naive'),
   conv2d_weight_grad: withSplitWgrad('register'),
   conv2d_weight_grad_sg: withSplitWgrad('register-sg'),
   conv2d_weight_grad_tiled: withSplitWgrad('tiled'),
   matmul: withMatmul('register'),
-  // The register version: matmul_sg.wgsl where the engine takes it (lavapipe with 8-lane subgroups), else matmul.wgsl.
-  matmul_sg: withMatmul('register'),
+  // matmul_sg.wgsl where it applies (lavapipe with 8-lane subgroups, a workgroup 8 wide: N > 112), else matmul.wgsl;
+  // the launches listed under the result say which ran.
+  matmul_sg: withMatmul('register-sg', matmulExperiment(45, 128)),
   matmul_naive: withMatmul('naive'),
   matmul_tiled: withMatmul('tiled'),
   matmul_tiled_vec4: withMatmul('tiled-vec4'),
@@ -584,13 +595,13 @@ const EXPERIMENTS: Record<string, Experiment> = {
   },
 };
 
-function matmulExperiment(K = 45): Experiment {
+function matmulExperiment(K = 45, N = 27): Experiment {
   return {
     call: 'matmul(a, b) (the engine picks the matmul kernel)',
     fields: [
       { key: 'M', label: 'rows M', value: 33 },
       { key: 'K', label: 'inner K', value: K },
-      { key: 'N', label: 'columns N', value: 27 },
+      { key: 'N', label: 'columns N', value: N },
     ],
     prepare(v, random) {
       const [M, K, N] = [num(v, 'M'), num(v, 'K'), num(v, 'N')];
@@ -687,9 +698,9 @@ function colsExperiment(): Experiment {
   );
 }
 
-function withMatmul(v: MatmulVersion): Experiment {
+function withMatmul(v: MatmulVersion, exp = matmulExperiment()): Experiment {
   return forced(
-    matmulExperiment(),
+    exp,
     `setMatmulVersion('${v}')`,
     () => setMatmulVersion(v),
     () => setMatmulVersion(null),
@@ -950,9 +961,13 @@ async function runCurrent(): Promise<void> {
     throw new Error(`an output of shape ${fmtShape(p.shape)} is too large for this page`);
   let got: Float32Array = new Float32Array(0);
   let best = Infinity;
+  // What one call launched (the last one): the engine picks kernels by adapter and shape, so say which ran.
+  const launched = new Map<string, number>();
   for (let rep = 0; rep < 4; rep++) {
     const inputs = p.inputs();
     try {
+      if (rep === 3)
+        engine().onLaunch = (k) => void launched.set(kernelLabel(k), (launched.get(kernelLabel(k)) ?? 0) + 1);
       const t0 = performance.now();
       const y = await p.op(inputs);
       got = await y.toArray();
@@ -960,9 +975,13 @@ async function runCurrent(): Promise<void> {
       y.dispose();
       if (rep > 0) best = Math.min(best, ms);
     } finally {
+      engine().onLaunch = null;
       inputs.forEach((t) => t.dispose());
     }
   }
+  const ranThis = [...launched.keys()].some(
+    (l) => l === current || l.startsWith(`${current}:`) || l.startsWith(`${current}(`),
+  );
   const t1 = performance.now();
   const expected = p.reference();
   const refMs = performance.now() - t1;
@@ -1018,9 +1037,27 @@ async function runCurrent(): Promise<void> {
       h('b', { id: 'gpu-ms' }, best.toFixed(2)),
       ` ms per call, best of 3 after a warm-up, including the readback; TypeScript reference ${refMs.toFixed(2)} ms.`,
     ),
+    h(
+      'p',
+      {},
+      'Kernels launched by one call: ',
+      h(
+        'span',
+        { id: 'launches' },
+        [...launched].map(([label, n]) => (n > 1 ? `${label} ×${n}` : label)).join(', ') || 'none',
+      ),
+      ranThis
+        ? ''
+        : h(
+            'span',
+            { class: 'bad' },
+            ` — ${current}.wgsl was not among them: at these sizes, on this adapter, the engine runs another kernel`,
+          ),
+    ),
     table,
     got.length > MAX_SHOWN ? h('p', { class: 'muted' }, `first ${MAX_SHOWN} of ${got.length} values shown`) : '',
   );
+  out.dataset.ranKernel = String(ranThis);
   out.dataset.maxError = String(err);
   out.dataset.ok = String(ok);
 }
