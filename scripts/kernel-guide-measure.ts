@@ -607,6 +607,16 @@ export function cases(): CaseDef[] {
       (
         [
           ['register', 'register tiles, one pass', { matmul: 'register' }],
+          // the backward's products are 16,384 columns wide: matmul_sg applies there (lavapipe's default)
+          ...(pass === 'backward'
+            ? [
+                [
+                  'register-sg',
+                  'register tiles, A shared across a subgroup (matmul_sg, lavapipe), one pass',
+                  { matmul: 'register', matmulSg: true },
+                ],
+              ]
+            : []),
           ['register-splitk', 'register tiles, split-K', { matmul: 'register', splitK: true }],
           ['tiled', 'workgroup tiles, one pass', { matmul: 'tiled' }],
           ['tiled-splitk', 'workgroup tiles, split-K', { matmul: 'tiled', splitK: true }],

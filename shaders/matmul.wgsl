@@ -1,5 +1,5 @@
 // matmul.wgsl — version 2 of batched matmul: an 8×16 register block per invocation, no workgroup memory
-//   (the kernel CPU adapters run fastest; src/tensor/matmul.ts picks it there).
+//   (the kernel CPU adapters run fastest; src/tensor/matmul.ts picks it there, as matmul_sg.wgsl where that applies).
 //
 // Computes, for every b < batch:
 //   C[b] = op(A[b]) · op(B[b])            (ACCUMULATE = false)

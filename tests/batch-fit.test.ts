@@ -63,6 +63,34 @@ describe('largestFeatureMap', () => {
   }, 120_000);
 });
 
+describe('BufferPool', () => {
+  it('never rounds a buffer up past the largest binding: a tensor that fits the limit gets a buffer that binds', () => {
+    const made: number[] = [];
+    const device = {
+      createBuffer: ({ size }: { size: number }) => (made.push(size), { size, destroy() {} }),
+    } as unknown as GPUDevice;
+    // a limit like 2³¹ − 4, scaled down: 7·2¹⁰ − 4 bytes; 6,000 bytes round up to the class 6,144 (1.5·2¹²) below it,
+    // 7,000 to 7,168 (1.75·2¹²) above it: capped to the limit
+    const limit = 7 * 1024 - 4;
+    const pool = new BufferPool(device, 0, limit);
+    expect(pool.acquire(6000).size).toBe(6144);
+    const capped = pool.acquire(7000);
+    expect(capped.size).toBe(limit);
+    pool.release(capped);
+    expect(pool.acquire(limit).size).toBe(limit); // and reused from the pool
+    expect(made).toEqual([6144, limit]);
+    // without a limit, the size class as before
+    expect(new BufferPool(device, 0).acquire(7000).size).toBe(sizeClass(7000));
+    expect(sizeClass(7000)).toBe(7168);
+  });
+
+  it("the engine's storage pool is capped at this device's binding limit", () => {
+    const l = engine().device.limits;
+    const cap = 4 * Math.floor(Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize) / 4);
+    expect((engine() as unknown as { storage: { maxSize: number } }).storage.maxSize).toBe(cap);
+  });
+});
+
 describe('jointPassFits', () => {
   it("lets D score reals and fakes in one pass only where 2n images' feature maps fit one binding", () => {
     const spec = ganSpec('dcgan64', { width: 64 }); // 64·32·32 values, 256 KiB, per image

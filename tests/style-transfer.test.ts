@@ -315,7 +315,7 @@ describe('runStyleTransfer', () => {
     ).rejects.toThrow(/negative or invalid blend weight/);
     // Style images: every scale is checked (12 px at the first of two), and the short side counts.
     await expect(runStyleTransfer({ ...base, size: 32, scales: [16, 32], styleScale: 0.75 })).rejects.toThrow(
-      'style transfer: style image 1 (32x32) resized to 12x12 (styleScale 0.75 × 16 px) is too small for the style layers (random needs at least 16 px for block1_conv1, block2_conv1, block3_conv1, block4_conv1); raise styleScale or size',
+      'style transfer: style image 1 (32x32) resized to 12x12 (styleScale 0.75 × 16 px) is too small for the style layers (random needs at least 16 px for block1_conv1, block2_conv1, block3_conv1, block4_conv1); raise styleScale or that entry of scales',
     );
     const wide = { ...brushTexture(32), width: 64, height: 16, rgba: new Uint8ClampedArray(64 * 16 * 4) };
     await expect(
@@ -361,18 +361,32 @@ describe('runStyleTransfer', () => {
     // a coarser scale past the limit is not the size: it is named as a scale
     expect(() =>
       checkOptions({ ...o, optimizer: lbfgs, size: 64, scales: [128, 64] }, { maxBindingBytes: mib }),
-    ).toThrow(/^style transfer: the scale 128 makes a 128x128 result .*; at most size 90 fits$/);
+    ).toThrow(/^style transfer: the scale 128 of scales makes a 128x128 result .*; at most 90 fits$/);
+    // a style image too large at a coarser scale: the remedy names that entry, not the size (108 px at 1.2 × 90)
+    expect(() =>
+      checkOptions(
+        { ...o, optimizer: lbfgs, size: 64, scales: [90, 64], styleScale: 1.2 },
+        { maxBindingBytes: mib, names: { size: '--size', styleScale: '--style-scale', scales: '--scales' } },
+      ),
+    ).toThrow(
+      /resized to 108x108 \(styleScale 1\.2 × 90 px\) makes .*; lower --style-scale or that entry of --scales$/,
+    );
     // style images at the scale styleScale sets, with the remedies in the CLI's and the page's names
     const big = { ...o, optimizer: lbfgs, styleScale: 2 };
     expect(() => checkOptions(big, { maxBindingBytes: mib })).toThrow(
       'style transfer: style image 1 (32x32) resized to 128x128 (styleScale 2 × 64 px) makes block1_conv1 maps of 32×128×128 values (2 MiB), more than this adapter binds in one GPU buffer (1 MiB); lower styleScale or size',
     );
     expect(() =>
-      checkOptions(big, { maxBindingBytes: mib, names: { size: '--size', styleScale: '--style-scale' } }),
+      checkOptions(big, {
+        maxBindingBytes: mib,
+        names: { size: '--size', styleScale: '--style-scale', scales: '--scales' },
+      }),
     ).toThrow(/; lower --style-scale or --size$/);
     const strip = { ...o.content, width: 64, height: 8, rgba: new Uint8ClampedArray(64 * 8 * 4) };
     const thin = { ...o, optimizer: lbfgs, styles: [{ image: strip, name: 'thin.png' }] };
-    expect(() => checkOptions(thin, { maxBindingBytes: mib, names: { size: 'Size', styleScale: null } })).toThrow(
+    expect(() =>
+      checkOptions(thin, { maxBindingBytes: mib, names: { size: 'Size', styleScale: null, scales: null } }),
+    ).toThrow(
       'style transfer: thin.png (64x8) resized to 64x8 (styleScale 1 × 64 px) is too small for the style layers (random needs at least 16 px for block1_conv1, block2_conv1, block3_conv1, block4_conv1); raise Size',
     );
     net.dispose();

@@ -1,4 +1,4 @@
-# Sourced by bench/device/run.sh and resume.sh on a lent GPU machine: unpacks what pack.sh built (Node, Dawn,
+# Sourced by bench/device/run.sh, resume.sh and gan64.sh on a lent GPU machine: unpacks what pack.sh built (Node, Dawn,
 # the CLI and bench bundles, the Vulkan loader and libglvnd, Fashion-MNIST when carried) and finds the GPU
 # through Dawn's Vulkan backend, exporting the VK_ICD_FILENAMES that worked. Exits 3 when no adapter is found.
 # DEVICE_LOCAL=1: a rehearsal on this machine (run it in a clone): this machine's Node, Dawn and adapter, the

@@ -476,7 +476,7 @@ async function prepare(
   }
   const full = { ...options, content, styles, net };
   try {
-    checkOptions(full, { names: { size: '--size', styleScale: '--style-scale' } });
+    checkOptions(full, { names: { size: '--size', styleScale: '--style-scale', scales: '--scales' } });
   } catch (e) {
     if (e instanceof StyleOptionsError) throw new UsageError(e.message);
     throw e;

@@ -198,6 +198,7 @@ export class StyleOptionsError extends Error {
 export interface OptionNames {
   size: string;
   styleScale: string | null;
+  scales: string | null;
 }
 
 /**
@@ -212,8 +213,11 @@ export function checkOptions(
   const bad = (msg: string) => {
     throw new StyleOptionsError(`style transfer: ${msg}`);
   };
-  const names = ctx.names ?? { size: 'size', styleScale: 'styleScale' };
-  const either = (verb: string) => `${verb} ${names.styleScale ? `${names.styleScale} or ${names.size}` : names.size}`;
+  const names = ctx.names ?? { size: 'size', styleScale: 'styleScale', scales: 'scales' };
+  // The option that sets scale s: the size, or an entry of the scales before it.
+  const scaleOption = (s: number) => (s === o.size ? names.size : `that entry of ${names.scales ?? 'the scales'}`);
+  const either = (verb: string, s: number) =>
+    `${verb} ${names.styleScale ? `${names.styleScale} or ${scaleOption(s)}` : scaleOption(s)}`;
   if (!o.content) bad('no content image given');
   if (!o.styles?.length) bad('no style image given');
   if (!Number.isInteger(o.size) || o.size < 1) bad(`size must be a positive integer, got ${o.size}`);
@@ -293,9 +297,11 @@ export function checkOptions(
       if (tooLarge(fitSize(o.content.width, o.content.height, mid), layers)) hi = mid - 1;
       else lo = mid;
     }
-    const which = largest === o.size ? `${names.size} ${largest}` : `the scale ${largest}`;
+    const made = `makes a ${result.width}x${result.height} result with ${resultProblem}`;
     bad(
-      `${which} makes a ${result.width}x${result.height} result with ${resultProblem}; at most ${names.size} ${lo} fits`,
+      largest === o.size
+        ? `${names.size} ${largest} ${made}; at most ${names.size} ${lo} fits`
+        : `the scale ${largest} of ${names.scales ?? 'the scales'} ${made}; at most ${lo} fits`,
     );
   }
   // Each style image at each scale: large enough for the style layers, its maps small enough for the adapter.
@@ -307,10 +313,10 @@ export function checkOptions(
       const what = `${st.name ?? `style image ${i + 1}`} (${st.image.width}x${st.image.height}) resized to ${d.width}x${d.height} (styleScale ${styleScale} × ${s} px)`;
       if (Math.min(d.width, d.height) < styleMin)
         bad(
-          `${what} is too small for the style layers (${o.net.arch} needs at least ${styleMin} px for ${styleLayers.join(', ')}); ${either('raise')}`,
+          `${what} is too small for the style layers (${o.net.arch} needs at least ${styleMin} px for ${styleLayers.join(', ')}); ${either('raise', s)}`,
         );
       const problem = tooLarge(d, styleLayers);
-      if (problem) bad(`${what} makes ${problem}; ${either('lower')}`);
+      if (problem) bad(`${what} makes ${problem}; ${either('lower', s)}`);
     }
   }
 }

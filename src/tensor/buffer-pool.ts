@@ -18,13 +18,20 @@ export class BufferPool {
   inUseBytes = 0;
   inUseBuffers = 0;
 
+  /**
+   * `maxSize`: the most bytes a buffer of this pool may have (a multiple of 4). A size class above it is capped to
+   * it, so that a tensor that fits the device's largest storage binding gets a buffer that can still be bound whole
+   * (the binding limit is often not a power of two: 2³¹ − 4, 2³² − 4).
+   */
   constructor(
     private device: GPUDevice,
     private usage: number,
+    private maxSize = Infinity,
   ) {}
 
   acquire(bytes: number): GPUBuffer {
-    const size = sizeClass(bytes);
+    let size = sizeClass(bytes);
+    if (size > this.maxSize && bytes <= this.maxSize) size = this.maxSize;
     const list = this.free.get(size);
     let buf = list?.pop();
     if (buf) this.pooledBytes -= size;

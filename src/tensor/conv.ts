@@ -16,7 +16,8 @@
  *
  * Bias gradients are a sum of dY over batch and pixels.
  *
- * Each kernel comes in two designs with the same inputs and outputs, each with a few tile sizes (CONV_VERSIONS):
+ * Each kernel comes in two designs with the same inputs and outputs, each with a few tile sizes (CONV_VERSIONS),
+ * beside the naive baseline ('naive': conv2d_naive.wgsl, conv2d_weight_grad_naive.wgsl, run only when forced):
  *   'register…' conv2d_implicit_gemm.wgsl, conv2d_weight_grad.wgsl — register tiles, no workgroup memory: what a
  *               CPU adapter (lavapipe) runs fastest, and correct everywhere.
  *   'tiled…'    conv2d_implicit_gemm_tiled.wgsl, conv2d_weight_grad_tiled.wgsl — 64-wide tiles staged through

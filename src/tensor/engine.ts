@@ -88,8 +88,10 @@ export class Engine {
   constructor(device: GPUDevice, adapter: AdapterSummary) {
     this.device = device;
     this.adapter = adapter;
-    this.storage = new BufferPool(device, STORAGE_USAGE);
-    this.readback = new BufferPool(device, READBACK_USAGE);
+    // Storage buffers are bound whole: none may outgrow the largest binding (nor any buffer the largest buffer).
+    const { maxStorageBufferBindingSize: binding, maxBufferSize } = device.limits;
+    this.storage = new BufferPool(device, STORAGE_USAGE, 4 * Math.floor(Math.min(binding, maxBufferSize) / 4));
+    this.readback = new BufferPool(device, READBACK_USAGE, 4 * Math.floor(maxBufferSize / 4));
     device.lost.then((info) => {
       if (info.reason === 'destroyed' && this.destroyed) return;
       this.lostMessage = `GPU device lost (${info.reason}): ${info.message}`;

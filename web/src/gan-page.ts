@@ -435,7 +435,8 @@ async function loadFolder(files: FileList): Promise<Dataset> {
   // sorted by path and capped as the CLI lists a folder, so a later pick of the same folder gives the same images
   const { used: list, found } = pickImageFiles(
     Array.from(files),
-    (f) => f.webkitRelativePath || f.name,
+    // the path below the picked folder (its own name comes first and may start with '.', as the CLI's --dataset may)
+    (f) => (f.webkitRelativePath ? f.webkitRelativePath.split('/').slice(1).join('/') : f.name),
     FOLDER_EXTENSIONS,
     MAX_FOLDER_IMAGES,
   );

@@ -180,7 +180,7 @@ async function start(): Promise<void> {
     net ??= randomFeatureNet();
     const options = { content, styles: [style], net, ...settings };
     // The page's own field names in the remedies (it has no style scale); runStyleTransfer checks again.
-    checkOptions(options, { names: { size: 'Size', styleScale: null } });
+    checkOptions(options, { names: { size: 'Size', styleScale: null, scales: null } });
     status.start(
       'preparing',
       (sec, k) =>
