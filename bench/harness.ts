@@ -476,6 +476,31 @@ export function mustBeTimed(backend: string, workload: string): boolean {
   );
 }
 
+/**
+ * The order workloads run in under a deadline (bench --deadline-s), most wanted first: the training steps (the DCGAN
+ * step, the style iterations, largest first), the largest matmul, the DCGAN layers, the VGG layers, the other
+ * matmuls. The table keeps the usual order; only the order of measurement changes.
+ */
+export function priorityOrder<T extends { id: string }>(workloads: readonly T[]): T[] {
+  const largestMatmul = workloads.filter((w) => w.id.startsWith('matmul/')).at(-1)?.id;
+  const rank = (id: string): number =>
+    id === 'train/dcgan-step'
+      ? 0
+      : id.startsWith('train/')
+        ? 1 - Number(id.match(/\d+$/)?.[0] ?? 0) / 1e6 // style-256 before style-128
+        : id === largestMatmul
+          ? 2
+          : id.startsWith('layer/VGG')
+            ? 4
+            : id.startsWith('layer/')
+              ? 3
+              : 5;
+  return workloads
+    .map((w, i) => ({ w, i }))
+    .sort((a, b) => rank(a.w.id) - rank(b.w.id) || a.i - b.i)
+    .map(({ w }) => w);
+}
+
 export type RowStatus = 'ok' | 'unsupported' | 'skipped' | 'error';
 
 export interface MemoryInfo {

@@ -29,6 +29,11 @@ export interface BenchArgs {
   write: boolean;
   /** bench/run.ts only: skip tfjs entirely. */
   noTfjs: boolean;
+  /**
+   * bench/run.ts only: seconds after which no workload starts (the rest are reported skipped), headline workloads
+   * first (priorityOrder); for a device call whose time is counted, so that the results are written in time.
+   */
+  deadlineS?: number;
 }
 
 /** Flags shared by this runner and bench/run.ts. */
@@ -40,7 +45,11 @@ export function parseBenchArgs(argv: string[], opts: { allowNoTfjs?: boolean } =
     else if (a === '--no-ceiling') args.ceiling = false;
     else if (a === '--no-write') args.write = false;
     else if (a.startsWith('--only=')) args.only = a.slice('--only='.length);
-    else if (a.startsWith('--backends=')) {
+    else if (a.startsWith('--deadline-s=') && opts.allowNoTfjs) {
+      const s = Number(a.slice('--deadline-s='.length));
+      if (!(s > 0)) throw new Error(`--deadline-s: expected a positive number of seconds, got "${a.slice(13)}"`);
+      args.deadlineS = s;
+    } else if (a.startsWith('--backends=')) {
       const names = a.slice('--backends='.length).split(',').filter(Boolean);
       for (const n of names) {
         if (!(TFJS_BACKENDS as readonly string[]).includes(n)) {

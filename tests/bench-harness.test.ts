@@ -15,6 +15,7 @@ import {
   renderCell,
   renderHeader,
   inQuickSuite,
+  priorityOrder,
   renderRatio,
   renderTable,
   samplingRules,
@@ -163,6 +164,31 @@ describe('--quick suite', () => {
     expect(kept('tfjs-webgpu')).toEqual(['matmul/1024', 'layer/D2/gradWeight', 'train/dcgan-step', 'train/style-128']);
     expect(kept('tfjs-wasm')).toEqual(kept('tfjs-webgpu'));
     expect(kept('tfjs-cpu')).toEqual(['matmul/1024']);
+  });
+});
+
+describe('--deadline-s order', () => {
+  it('measures the training steps first (style largest first), then the largest matmul, the DCGAN and VGG layers', () => {
+    const ids = [
+      'matmul/256',
+      'matmul/4096',
+      'layer/G1/forward',
+      'layer/VGG.block1_conv1@128/forward',
+      'layer/D2/gradWeight',
+      'train/dcgan-step',
+      'train/style-128',
+      'train/style-256',
+    ];
+    expect(priorityOrder(ids.map((id) => ({ id }))).map((w) => w.id)).toEqual([
+      'train/dcgan-step',
+      'train/style-256',
+      'train/style-128',
+      'matmul/4096',
+      'layer/G1/forward',
+      'layer/D2/gradWeight',
+      'layer/VGG.block1_conv1@128/forward',
+      'matmul/256',
+    ]);
   });
 });
 
@@ -517,6 +543,29 @@ describe('the interleaved runner (suite.ts)', () => {
     });
     expect(get('layer/D2/gradWeight', 'tfjs-cpu')).toMatchObject({ status: 'skipped', note: 'not in --quick' });
     expect(get('layer/D2/gradWeight', 'ours').interleaved).toEqual({ with: [], rounds: 3, warmupRuns: 1 });
+  });
+
+  it('starts no workload past the deadline (every row skipped, nothing prepared); before it, all run', async () => {
+    const log: string[] = [];
+    const rows = await runSuite(workloads, [fakeSide('ours', log)], {
+      quick: false,
+      rules: fixed,
+      // past once the first workload has run
+      deadline: performance.now(),
+      beforeWorkload: () => void log.push('begin'),
+    });
+    expect(rows.map((r) => [r.workload, r.status])).toEqual([
+      ['matmul/8', 'skipped'],
+      ['layer/D2/gradWeight', 'skipped'],
+    ]);
+    expect(rows.every((r) => r.note === 'past the deadline (--deadline-s)')).toBe(true);
+    expect(log).toEqual([]);
+    const later = await runSuite(workloads, [fakeSide('ours', log)], {
+      quick: false,
+      rules: fixed,
+      deadline: performance.now() + 60_000,
+    });
+    expect(later.map((r) => r.status)).toEqual(['ok', 'ok']);
   });
 
   it('reports unavailable sides on every row, classifies errors, and disposes what a failing side prepared', async () => {
