@@ -38,6 +38,7 @@ import {
 } from '../src/tensor/index.ts';
 import { setTransposedRoute, setWgradRoute } from '../src/tensor/conv.ts';
 import * as norm from '../src/tensor/norm.ts';
+import * as pool from '../src/tensor/pool.ts';
 import { UNARY_OPS } from '../src/tensor/elementwise.ts';
 import { grid1d } from '../src/tensor/engine.ts';
 import { shaderParams } from '../src/tensor/params.ts';
@@ -97,6 +98,8 @@ interface Switches {
   transposed?: 'phases' | 'cols';
   /** BatchNorm's reductions a subgroup per channel (batchnorm_sg.wgsl, where the engine takes it); unset: the rule. */
   bnSg?: boolean;
+  /** Average pooling's backward by windows where they tile the input (pool_avg:backward_blocks); unset: on. */
+  avgBlocks?: boolean;
 }
 
 interface Prepared {
@@ -543,9 +546,20 @@ export function cases(): CaseDef[] {
         },
         {
           id: 'avg-backward',
-          label: 'avg backward (gather per input)',
+          label: 'avg backward (the windows tile the input: one invocation per window, backward_blocks)',
           flops: nIn,
           bytes: 4 * nOut + 4 * nIn,
+          prepare: backwardOf(
+            (randn) => [randn(x)],
+            ([a]) => avgPool2d(a!, po),
+          ),
+        },
+        {
+          id: 'avg-backward-gather',
+          label: 'avg backward (gather per input, as for windows that overlap)',
+          flops: nIn,
+          bytes: 4 * nOut + 4 * nIn,
+          switches: { avgBlocks: false },
           prepare: backwardOf(
             (randn) => [randn(x)],
             ([a]) => avgPool2d(a!, po),
@@ -724,6 +738,8 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
     // Looked up, not imported by name: engines before batchnorm_sg.wgsl have no switch.
     const bn = (norm as { bnSubgroups?: { enabled: boolean } }).bnSubgroups;
     if (bn) bn.enabled = s.bnSg ?? true;
+    const blocks = (pool as { avgPoolBlocks?: { enabled: boolean } }).avgPoolBlocks;
+    if (blocks) blocks.enabled = s.avgBlocks ?? true;
   };
 
   let recording:

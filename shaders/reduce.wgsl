@@ -9,8 +9,9 @@
 //                  (e.g. sum over channels of a big batch).
 //   per_workgroup: one 64-wide workgroup per output; each invocation strides over r, then a tree reduction in
 //                  workgroup memory — when rows are long (e.g. the sum of a whole tensor for a loss).
-// Gradient: sum → broadcast g back (expand); mean → g / count; max → g where x equals the max, shared
-//   equally among ties (like torch.amax) — composed on the host from binary.wgsl and this kernel.
+// Gradient: sum → broadcast g back; mean → g / count: both one strided_copy.wgsl gather (expand, times the
+//   mean's 1/count); max → g where x equals the max, shared equally among ties (like torch.amax), composed on the
+//   host from binary.wgsl and this kernel (src/tensor/reduction.ts).
 
 struct Params {
   outSize: u32, redSize: u32, keptRank: u32, redRank: u32,

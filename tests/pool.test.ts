@@ -46,6 +46,29 @@ describe('maxPool2d', () => {
     expect(Array.from(await c.grad!.toArray())).toEqual([1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0]);
   });
 
+  it('lets NaN win its window, as torch does, and routes the gradient to it (the float64 reference too)', async () => {
+    // 4×4 plane, 2×2 windows: a NaN in the first window after a larger value, one in the last before a larger one
+    const x = Float32Array.from(randomArray(16, 3, -1, 1));
+    x[1] = 5;
+    x[4] = NaN; // window 0 holds 0, 1, 4, 5
+    x[10] = NaN; // window 3 holds 10, 11, 14, 15
+    x[15] = 7;
+    const xt = Tensor.fromArray(x, [1, 1, 4, 4]).requireGrad();
+    const y = maxPool2d(xt, { kernelSize: 2 });
+    const got = await y.toArray();
+    const ref = R.maxPool2d(Float64Array.from(x), [1, 1, 4, 4], { k: [2, 2], s: [2, 2], p: [0, 0] });
+    expect(Number.isNaN(got[0]!) && Number.isNaN(got[3]!)).toBe(true);
+    expect(Number.isNaN(ref.y[0]!) && Number.isNaN(ref.y[3]!)).toBe(true);
+    expect(Array.from(ref.idx)).toEqual([4, Array.from(ref.idx)[1], Array.from(ref.idx)[2], 10]);
+    expect([got[1], got[2]]).toEqual([Math.fround(ref.y[1]!), Math.fround(ref.y[2]!)]);
+    y.backward(Tensor.fromArray([1, 2, 3, 4], [1, 1, 2, 2]));
+    const g = await xt.grad!.toArray();
+    expect(g[4]).toBe(1);
+    expect(g[10]).toBe(4);
+    expect(g[1]).toBe(0);
+    expect(g[15]).toBe(0);
+  });
+
   it('treats padding as -inf (an all-negative input never yields 0)', async () => {
     const data = randomArray(2 * 3 * 3, 5, -3, -1);
     const y = await maxPool2d(Tensor.fromArray(Float32Array.from(data), [1, 2, 3, 3]), {
@@ -98,6 +121,39 @@ describe('avgPool2d', () => {
       });
     }
   }
+});
+
+describe('avgPool2d backward: by windows where they tile the input, else the gather', () => {
+  it('gives the same bits both ways, and each way launches the entry point it says', async () => {
+    const { avgPoolBlocks } = await import('../src/tensor/pool.ts');
+    const { engine } = await import('../src/tensor/index.ts');
+    const x = Float32Array.from(randomArray(2 * 3 * 8 * 6, 11));
+    const dy = Float32Array.from(randomArray(2 * 3 * 4 * 3, 12));
+    const run = async (blocks: boolean) => {
+      avgPoolBlocks.enabled = blocks;
+      const seen: string[] = [];
+      engine().onLaunch = (k) => void (k.shader === 'pool_avg' && seen.push(k.entry ?? 'forward'));
+      try {
+        const xt = Tensor.fromArray(x, [2, 3, 8, 6]).requireGrad();
+        avgPool2d(xt, { kernelSize: 2 }).backward(Tensor.fromArray(dy, [2, 3, 4, 3]));
+        return { dx: await xt.grad!.toArray(), seen };
+      } finally {
+        engine().onLaunch = null;
+        avgPoolBlocks.enabled = true;
+      }
+    };
+    const blocks = await run(true);
+    const gather = await run(false);
+    expect(blocks.seen).toEqual(['forward', 'backward_blocks']);
+    expect(gather.seen).toEqual(['forward', 'backward']);
+    expect(Array.from(blocks.dx)).toEqual(Array.from(gather.dx));
+    // and against float64: each input gets its window's dy / 4
+    const dx = blocks.dx;
+    for (let i = 0; i < dx.length; i++) {
+      const [p, h, w] = [Math.floor(i / 48), Math.floor((i % 48) / 6), i % 6];
+      expect(dx[i]).toBeCloseTo(dy[p * 12 + Math.floor(h / 2) * 3 + Math.floor(w / 2)]! / 4, 6);
+    }
+  });
 });
 
 describe('upsample2d', () => {

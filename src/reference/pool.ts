@@ -31,7 +31,8 @@ export function maxPool2d(x: Float64Array, shape: Shape, o: PoolRef): { y: Float
               w = ow * o.s[1] - o.p[1] + j;
             if (h < 0 || h >= H || w < 0 || w >= W) continue;
             const v = x[pl * H * W + h * W + w];
-            if (at < 0 || v > best) {
+            // NaN wins, as in torch: the first NaN of the window, once one is seen
+            if (at < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
               best = v;
               at = h * W + w;
             }

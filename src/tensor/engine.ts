@@ -629,7 +629,8 @@ export function grid1d(n: number, perGroup: number): [number, number, number] {
 /**
  * Elements per invocation of the elementwise kernels (unary, unary_backward, binary, batchnorm's normalize and
  * backward_dx; their WGSL `override PER`), strided by the workgroup size of 256. On a CPU adapter each workgroup
- * costs about a microsecond to schedule: 8 per invocation run relu forward + backward 2–3× faster on lavapipe than 1.
+ * costs about a microsecond to schedule: the kernel guide times relu forward with 8 per invocation against 1
+ * (docs/kernels/01-elementwise.md, relu-per1).
  */
 export const ELEMENTS_PER_INVOCATION = 8;
 

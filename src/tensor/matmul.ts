@@ -130,9 +130,10 @@ export function splitCount(
 
 /**
  * Split-K thresholds of the `-splitk` versions: 128 workgroups (about one per SM of a large GPU). Whether
- * splitting pays is measured per shape by the tuner; on lavapipe (2 cores) splitting the Gram products of style
- * transfer once measured no faster (C = 64, k = 16384: 17.3 ms unsplit, 20.4 ms in 16 chunks), so CPU adapters
- * default to the unsplit kernel.
+ * splitting pays is measured per shape by the tuner where it runs (GPUs). CPU adapters default to the unsplit
+ * kernel, chosen after a scratch A/B on lavapipe found the Gram product of style transfer (C = 64, k = 16384) no
+ * faster split; the kernel guide's committed run (docs/kernels/07-gram.md, forward table) measured it faster split
+ * 64 ways. The default has not been re-decided since: a Gram product is a small part of a style iteration.
  */
 export const splitK = { minWorkgroups: (): number => 128, minChunk: 256 };
 

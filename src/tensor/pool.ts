@@ -1,8 +1,10 @@
 /**
  * Spatial pooling and nearest upsampling on NCHW tensors (torch.nn.MaxPool2d / AvgPool2d / Upsample semantics).
  *
- * Every backward is a gather: one invocation per input pixel sums the output gradients that came from it,
- * so overlapping windows are handled without atomics and results are bit-for-bit reproducible.
+ * Every backward gives each input pixel one writer, so overlapping windows are handled without atomics and results
+ * are bit-for-bit reproducible: a gather (one invocation per input pixel sums the output gradients that came from
+ * it), or, for average pooling whose windows tile the input exactly, one invocation per window writing its pixels
+ * (`backward_blocks`; `avgPoolBlocks.enabled` off: always the gather, for tests and the kernel guide).
  */
 import { engine, grid1d } from './engine.ts';
 import { shaderParams, type ParamBlock } from './params.ts';
@@ -113,6 +115,9 @@ export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
   return recorded;
 }
 
+/** Whether average pooling whose windows tile the input takes `backward_blocks` (off: the per-input gather). */
+export const avgPoolBlocks = { enabled: true };
+
 /** Average pooling; zero padding, divisor per torch count_include_pad (default true). */
 export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
   const geo = poolGeometry(x, opts, 'avgPool2d');
@@ -130,7 +135,14 @@ export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
   }
   // Windows that tile the input exactly (ProGAN's 2×2 downsampling): one invocation per window writes its gradients.
   const { H, W, OH, OW, k, s, p } = geo;
-  const tiles = k[0] === s[0] && k[1] === s[1] && p[0] === 0 && p[1] === 0 && OH * k[0] === H && OW * k[1] === W;
+  const tiles =
+    avgPoolBlocks.enabled &&
+    k[0] === s[0] &&
+    k[1] === s[1] &&
+    p[0] === 0 &&
+    p[1] === 0 &&
+    OH * k[0] === H &&
+    OW * k[1] === W;
   return record(out, 'avgPool2d', [x], (dy) => {
     const dx = Tensor.empty(x.shape);
     if (dx.size > 0) {
