@@ -39,6 +39,7 @@ import {
 import { setTransposedRoute, setWgradRoute } from '../src/tensor/conv.ts';
 import * as norm from '../src/tensor/norm.ts';
 import * as pool from '../src/tensor/pool.ts';
+import * as reduceKernel from '../src/tensor/reduce-kernel.ts';
 import { UNARY_OPS } from '../src/tensor/elementwise.ts';
 import { grid1d } from '../src/tensor/engine.ts';
 import { shaderParams } from '../src/tensor/params.ts';
@@ -100,6 +101,8 @@ interface Switches {
   bnSg?: boolean;
   /** Average pooling's backward by windows where they tile the input (pool_avg:backward_blocks); unset: on. */
   avgBlocks?: boolean;
+  /** The reduce kernel's entry point (reduceEntry.forced); unset: the host's rule. */
+  reduce?: 'per_thread' | 'per_workgroup';
 }
 
 interface Prepared {
@@ -279,6 +282,31 @@ export function cases(): CaseDef[] {
           ? 'row sums either side of the output-count threshold'
           : 'row sums either side of the row-length threshold',
       versions: [v(rowsA, colsA), v(rowsB, colsB)],
+    });
+  }
+
+  // The two entry points forced on the same shape: few long rows (a loss, a bias gradient), many short ones.
+  for (const [id, rows, cols, title] of [
+    ['reduce-few-long', 16, 65536, 'few long rows'],
+    ['reduce-many-short', 65536, 16, 'many short rows'],
+  ] as const) {
+    out.push({
+      id,
+      family: 'reductions',
+      compare: true,
+      shape: { rows, cols },
+      title: `${title}: sum over the last axis of [${rows}, ${cols}], each entry point forced`,
+      versions: (['per_thread', 'per_workgroup'] as const).map((entry) => ({
+        id: entry,
+        label: entry === 'per_thread' ? 'one invocation per output' : 'one workgroup per output',
+        flops: rows * cols,
+        bytes: 4 * rows * cols + 4 * rows,
+        switches: { reduce: entry },
+        prepare: forward(
+          (randn) => [randn([rows, cols])],
+          ([a]) => sum(a!, 1),
+        ),
+      })),
     });
   }
 
@@ -740,6 +768,8 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
     if (bn) bn.enabled = s.bnSg ?? true;
     const blocks = (pool as { avgPoolBlocks?: { enabled: boolean } }).avgPoolBlocks;
     if (blocks) blocks.enabled = s.avgBlocks ?? true;
+    const entry = (reduceKernel as { reduceEntry?: { forced: string | null } }).reduceEntry;
+    if (entry) entry.forced = s.reduce ?? null;
   };
 
   let recording:

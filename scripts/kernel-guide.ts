@@ -1091,7 +1091,7 @@ export const FAMILIES: FamilyDef[] = [
     shaders: ['reduce'],
     references: ['elementwise'],
     tests: ['tests/tensor-ops.test.ts'],
-    cases: ['reduce-rows', 'reduce-length'],
+    cases: ['reduce-rows', 'reduce-length', 'reduce-few-long', 'reduce-many-short'],
     figures: ['02-reduce-per-thread', '02-reduce-per-workgroup'],
     rules: [
       {

@@ -311,6 +311,34 @@ describe('reductions', () => {
   it('rejects a bad axis', () => {
     expect(() => Tensor.zeros([2, 3]).sum(2)).toThrow('sum: axis 2 is out of range for a tensor of rank 2');
   });
+  it('either entry point, forced, sums and maxes against float64 and launches the one asked for', async () => {
+    const { reduceEntry } = await import('../src/tensor/reduce-kernel.ts');
+    try {
+      for (const entry of ['per_thread', 'per_workgroup'] as const) {
+        reduceEntry.forced = entry;
+        for (const [shape, axes] of [
+          [[5, 700], [1]],
+          [[300, 3], [0]],
+          [
+            [3, 4, 10, 9],
+            [0, 2, 3],
+          ],
+        ] as [number[], number[]][]) {
+          const seen: string[] = [];
+          engine().onLaunch = (k) => void (k.shader === 'reduce' && seen.push(k.entry!));
+          try {
+            for (const f of ['sum', 'max'] as const)
+              await checkOp({ shapes: [shape], gpu: ([t]) => t[f](axes), ref: ([x]) => R.reduce(x, shape, axes, f) });
+          } finally {
+            engine().onLaunch = null;
+          }
+          expect(new Set(seen), `${entry} [${shape}]`).toEqual(new Set([entry]));
+        }
+      }
+    } finally {
+      reduceEntry.forced = null;
+    }
+  });
 });
 
 describe('layout: reshape, permute, transpose, expand, slice, concat', () => {

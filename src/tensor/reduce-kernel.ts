@@ -33,6 +33,9 @@ function reductionPlan(shape: Shape, axes: number[]) {
   return { kept, reduced };
 }
 
+/** Forces the reduce kernel's entry point (tests and the kernel guide time both); null: the host's rule below. */
+export const reduceEntry = { forced: null as 'per_thread' | 'per_workgroup' | null };
+
 /**
  * Sum (times `scale`) or max of `x` over the sorted `axes`, dropping them; not recorded by autograd. With `into` (a
  * plain sum only) the sum is added into that tensor in place and it is returned: a gradient already held for the
@@ -53,7 +56,8 @@ export function reduceRaw(x: Tensor, axes: number[], op: 'sum' | 'max', scale: n
     out.dispose();
     return Tensor.zeros(outShape);
   }
-  const perWorkgroup = redSize >= 128 && out.size < 16384;
+  const perWorkgroup =
+    reduceEntry.forced !== null ? reduceEntry.forced === 'per_workgroup' : redSize >= 128 && out.size < 16384;
   const params = shaderParams('reduce', {
     outSize: out.size,
     redSize,
