@@ -1198,6 +1198,26 @@ try {
         `split-K matmul max error ${splitError}`,
       );
       console.log(`    split-K matmul max |error| ${splitError.toExponential(2)}`);
+      // The backward passes the pooling and BatchNorm pages describe, against float64 (differences of the reference
+      // forward): each runs its backward entry point. (Gram's experiment is its backward by default.)
+      for (const [kernel, entry] of [
+        ['pool_max', 'pool_max:backward'],
+        ['pool_avg', 'pool_avg:backward'],
+        ['batchnorm', 'backward_dx'],
+      ]) {
+        await page.click(`.kernel-list button[data-kernel="${kernel}"]`);
+        await page.selectOption('#f-pass', 'backward');
+        await page.click('#run');
+        await page.waitForSelector('#result[data-ok]');
+        const r = await page.$eval('#result', (el) => ({
+          ok: el.dataset.ok,
+          err: el.dataset.maxError,
+          launches: el.querySelector('#launches')?.textContent ?? '',
+        }));
+        assert(r.ok === 'true', `${kernel} backward max error ${r.err}`);
+        assert(r.launches.includes(entry), `${kernel} backward launched ${r.launches}, not ${entry}`);
+        console.log(`    ${kernel} backward max |error| ${Number(r.err).toExponential(2)} (${r.launches})`);
+      }
       // Every kernel's default experiment agrees with its float64 reference (src/reference/, as the unit tests use).
       const failed = [];
       const elsewhere = []; // kernels whose default experiment ran other kernels on this adapter (the page says so)

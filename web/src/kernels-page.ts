@@ -132,6 +132,40 @@ const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
 /** The references take float64 arrays: the float32 inputs, widened (exactly). */
 const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
 
+/** The forward or the backward pass of an op (the kernels of both run in the engine; the page times one). */
+const passField: Field = { key: 'pass', label: 'pass', value: 'forward', options: ['forward', 'backward'] };
+
+/**
+ * The input gradient of Σ g ⊙ f(x) by central differences of a float64 reference `f` (step 1e-7, relative to each
+ * value's size): the backward's reference where src/reference/ has the forward only.
+ */
+function gradByDifferences(f: (x: Float64Array) => Float64Array, x: Float64Array, g: ArrayLike<number>): Float64Array {
+  const dx = new Float64Array(x.length);
+  const dot = (y: Float64Array) => y.reduce((s, v, i) => s + v * g[i], 0);
+  for (let i = 0; i < x.length; i++) {
+    const h = 1e-7 * Math.max(1, Math.abs(x[i]));
+    const xp = Float64Array.from(x);
+    xp[i] += h;
+    const up = dot(f(xp));
+    xp[i] -= 2 * h;
+    dx[i] = (up - dot(f(xp))) / (2 * h);
+  }
+  return dx;
+}
+
+/** `op` as the forward, or the backward of Σ g ⊙ op(x) for an upstream gradient g (the input's .grad). */
+function forwardOrBackward(pass: string, op: (x: Tensor) => Tensor): (t: Tensor[]) => Tensor {
+  return ([xt, gt]) => {
+    const y = op(xt);
+    if (pass !== 'backward') return y;
+    y.backward(gt);
+    const dx = xt.grad!;
+    xt.grad = null;
+    y.dispose();
+    return dx;
+  };
+}
+
 const imageFields: Field[] = [
   { key: 'N', label: 'batch N', value: 2 },
   { key: 'C', label: 'channels C', value: 3 },
@@ -220,28 +254,34 @@ function weightGradExperiment(): Experiment {
 
 /** batchNorm in training mode (batch statistics, then normalize) against the float64 reference. */
 const batchnormExperiment: Experiment = {
-  call: 'batchNorm(x, null, null, null, null, {training: true, eps})',
-  fields: [...imageFields, { key: 'eps', label: 'eps', value: 1e-5 }],
+  call: 'batchNorm(x, null, null, null, null, {training: true, eps}), or its backward for an upstream gradient g',
+  fields: [passField, ...imageFields, { key: 'eps', label: 'eps', value: 1e-5 }],
   prepare(v, random) {
     const xs = shape4(v, 'N', 'C', 'H', 'W');
     const x = random(size(xs));
+    const g = random(size(xs));
+    const ref = (xv: Float64Array) =>
+      normRef.batchNorm(
+        xv,
+        xs,
+        null,
+        null,
+        new Float64Array(xs[1]),
+        new Float64Array(xs[1]).fill(1),
+        true,
+        0.1,
+        num(v, 'eps'),
+      ).y;
+    const backward = v.pass === 'backward';
     return {
-      inputs: () => [Tensor.fromArray(x, xs)],
-      op: ([t]) => batchNorm(t, null, null, null, null, { training: true, eps: num(v, 'eps') }),
-      reference: () =>
-        normRef.batchNorm(
-          f64(x),
-          xs,
-          null,
-          null,
-          new Float64Array(xs[1]),
-          new Float64Array(xs[1]).fill(1),
-          true,
-          0.1,
-          num(v, 'eps'),
-        ).y,
+      inputs: () => [Tensor.fromArray(x, xs).requireGrad(), Tensor.fromArray(g, xs)],
+      op: forwardOrBackward(v.pass as string, (t) =>
+        batchNorm(t, null, null, null, null, { training: true, eps: num(v, 'eps') }),
+      ),
+      // the backward's reference: central differences of the float64 forward
+      reference: () => (backward ? gradByDifferences(ref, f64(x), g) : ref(f64(x))),
       shape: xs,
-      describe: `x ${fmtShape(xs)}`,
+      describe: `x ${fmtShape(xs)}${backward ? ', upstream gradient g uniform in [-1, 1); output is dx' : ''}`,
     };
   },
 };
@@ -441,8 +481,10 @@ const EXPERIMENTS: Record<string, Experiment> = {
   ),
   batchnorm_sg: batchnormExperiment,
   gram: {
-    call: "gram(f, {normalize: 'hw'}), then d(Σ R ⊙ G)/df through backward (gram.wgsl symmetrises dG)",
+    call: "G = gram(f, {normalize: 'hw'}) (forward), or d(Σ R ⊙ G)/df through backward (gram.wgsl symmetrises dG)",
+    // backward by default: the forward is a matmul and a scale; gram.wgsl is the backward's symmetrisation
     fields: [
+      { ...passField, value: 'backward' },
       { key: 'C', label: 'channels C', value: 6 },
       { key: 'H', label: 'height H', value: 5 },
       { key: 'W', label: 'width W', value: 4 },
@@ -452,18 +494,21 @@ const EXPERIMENTS: Record<string, Experiment> = {
       const HW = H * W;
       const f = random(C * HW);
       const R = random(C * C);
+      const backward = v.pass === 'backward';
       return {
         inputs: () => [Tensor.fromArray(f, [1, C, H, W]).requireGrad(), Tensor.fromArray(R, [1, C, C])],
         op: async ([ft, rt]) => {
+          if (!backward) return gram(ft, { normalize: 'hw' });
           gram(ft, { normalize: 'hw' }).mul(rt).sum().backward();
           const g = ft.grad!;
           ft.grad = null;
           return g;
         },
-        // dL/dG = R, so df = (R + Rᵀ)·F / HW.
-        reference: () => gramRef.gramGrad(f64(f), [1, C, H, W], f64(R), 'hw'),
-        shape: [1, C, H, W],
-        describe: `features f [1, ${C}, ${H}, ${W}], weights R [1, ${C}, ${C}]; output is df`,
+        // forward: G = F·Fᵀ / HW; backward: dL/dG = R, so df = (R + Rᵀ)·F / HW.
+        reference: () =>
+          backward ? gramRef.gramGrad(f64(f), [1, C, H, W], f64(R), 'hw') : gramRef.gram(f64(f), [1, C, H, W], 'hw'),
+        shape: backward ? [1, C, H, W] : [1, C, C],
+        describe: `features f [1, ${C}, ${H}, ${W}]${backward ? `, weights R [1, ${C}, ${C}]; output is df` : '; output is G'}`,
       };
     },
   },
@@ -728,8 +773,9 @@ function splitMatmulExperiment(): Experiment {
 
 function poolExperiment(kind: 'max' | 'avg'): Experiment {
   return {
-    call: `${kind}Pool2d(x, {kernelSize, stride, padding})`,
+    call: `${kind}Pool2d(x, {kernelSize, stride, padding}), or its backward for an upstream gradient g`,
     fields: [
+      passField,
       ...imageFields,
       { key: 'k', label: 'kernel size', value: 3 },
       { key: 'stride', label: 'stride', value: 2 },
@@ -737,16 +783,22 @@ function poolExperiment(kind: 'max' | 'avg'): Experiment {
     ],
     prepare(v, random) {
       const xs = shape4(v, 'N', 'C', 'H', 'W');
-      const g = { k: pair(v, 'k'), s: pair(v, 'stride'), p: pair(v, 'padding') };
+      const geo = { k: pair(v, 'k'), s: pair(v, 'stride'), p: pair(v, 'padding') };
       const x = random(size(xs));
-      const opts = { kernelSize: g.k, stride: g.s, padding: g.p };
+      const ys = [xs[0], xs[1], ...poolRef.poolOut(xs, geo)];
+      const g = random(size(ys));
+      const opts = { kernelSize: geo.k, stride: geo.s, padding: geo.p };
+      // Average: padding counted (torch's count_include_pad=True default), as avgPool2d does.
+      const ref = (xv: Float64Array) =>
+        kind === 'max' ? poolRef.maxPool2d(xv, xs, geo).y : poolRef.avgPool2d(xv, xs, geo, true);
+      const backward = v.pass === 'backward';
       return {
-        inputs: () => [Tensor.fromArray(x, xs)],
-        op: ([t]) => (kind === 'max' ? maxPool2d(t, opts) : avgPool2d(t, opts)),
-        // Average: padding counted (torch's count_include_pad=True default), as avgPool2d does.
-        reference: () => (kind === 'max' ? poolRef.maxPool2d(f64(x), xs, g).y : poolRef.avgPool2d(f64(x), xs, g, true)),
-        shape: [xs[0], xs[1], ...poolRef.poolOut(xs, g)],
-        describe: `x ${fmtShape(xs)}`,
+        inputs: () => [Tensor.fromArray(x, xs).requireGrad(), Tensor.fromArray(g, ys)],
+        op: forwardOrBackward(v.pass as string, (t) => (kind === 'max' ? maxPool2d(t, opts) : avgPool2d(t, opts))),
+        // the backward's reference: central differences of the float64 forward (each input's share of g)
+        reference: () => (backward ? gradByDifferences(ref, f64(x), g) : ref(f64(x))),
+        shape: backward ? xs : ys,
+        describe: `x ${fmtShape(xs)}${backward ? ', upstream gradient g uniform in [-1, 1); output is dx' : ''}`,
       };
     },
   };
