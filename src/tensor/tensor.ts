@@ -84,11 +84,12 @@ export class Tensor {
     checkShape(shape);
     const size = shapeSize(shape);
     // Every tensor is bound whole as a kernel's storage buffer: refuse here, naming the shape, what no kernel could bind.
-    const limit = engine().device.limits.maxStorageBufferBindingSize;
+    const { maxStorageBufferBindingSize: binding, maxBufferSize } = engine().device.limits;
+    const limit = Math.min(binding, maxBufferSize);
     if (size * 4 > limit)
       throw new Error(
         `tensor of shape ${formatShape(shape)} needs ${size * 4} bytes, more than this adapter binds in one storage ` +
-          `buffer (maxStorageBufferBindingSize ${limit} bytes)`,
+          `buffer (${binding <= maxBufferSize ? `maxStorageBufferBindingSize ${binding}` : `maxBufferSize ${maxBufferSize}`} bytes)`,
       );
     return new Tensor(shape, new Storage(engine().alloc(size * 4), size));
   }
