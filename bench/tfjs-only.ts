@@ -30,8 +30,9 @@ export interface BenchArgs {
   /** bench/run.ts only: skip tfjs entirely. */
   noTfjs: boolean;
   /**
-   * bench/run.ts only: seconds after which no workload starts (the rest are reported skipped), headline workloads
-   * first (priorityOrder); for a device call whose time is counted, so that the results are written in time.
+   * bench/run.ts only: seconds from the process's start after which no workload starts (the rest are reported
+   * skipped), headline workloads first (priorityOrder); for a device call whose time is counted, so that the results
+   * are written in time.
    */
   deadlineS?: number;
 }

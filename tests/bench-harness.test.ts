@@ -550,7 +550,7 @@ describe('the interleaved runner (suite.ts)', () => {
     const rows = await runSuite(workloads, [fakeSide('ours', log)], {
       quick: false,
       rules: fixed,
-      // past once the first workload has run
+      // already past: no workload starts
       deadline: performance.now(),
       beforeWorkload: () => void log.push('begin'),
     });

@@ -1,6 +1,7 @@
 /**
- * The kernels a GPU runs, composed into the GAN's losses and gradients on this (CPU) adapter: the workgroup-tiled
- * conv and matmul kernels with split-K, BatchNorm's workgroup-per-channel reductions, average pooling's gather.
+ * The kernels a GPU runs, composed into the GAN's losses and gradients, against the CPU adapters' kernels (both forced,
+ * on any adapter): the workgroup-tiled conv and matmul kernels (matmul with split-K), BatchNorm's
+ * workgroup-per-channel reductions, average pooling's gather.
  * The kernel tests check each op; this checks that a whole D and G loss, forward and backward, comes out as the CPU
  * adapter's routes give it, so a lent GPU's first run does not find a route that only ever ran in isolation.
  */
@@ -25,8 +26,9 @@ async function lossesAndGrads(
 ): Promise<{ losses: number[]; grads: Map<string, Float32Array>; launched: Set<string> }> {
   const launched = new Set<string>();
   engine().onLaunch = (k) => void launched.add(kernelLabel(k));
-  setConvVersion(gpu ? 'tiled' : null);
-  setMatmulVersion(gpu ? 'tiled-splitk' : null);
+  // both forced, so that on a GPU adapter too the two runs take different kernels
+  setConvVersion(gpu ? 'tiled' : 'register');
+  setMatmulVersion(gpu ? 'tiled-splitk' : 'register');
   bnSubgroups.enabled = !gpu;
   avgPoolBlocks.enabled = !gpu;
   try {
@@ -73,6 +75,7 @@ const rms = (a: Float32Array) => Math.sqrt(a.reduce((s, v) => s + v * v, 0) / Ma
 
 describe("the GPU's routes give the CPU adapter's losses and gradients", () => {
   const specs: [string, GanSpec][] = [
+    ['the lesson dense GAN (matmuls, split along k for its 1024→784 layer)', ganSpec('dense')],
     ['the lesson DCGAN', ganSpec('dcgan')],
     ['dcgan32 (colour, width 16)', ganSpec('dcgan32', { width: 16, channels: 3 })],
     [
@@ -88,7 +91,11 @@ describe("the GPU's routes give the CPU adapter's losses and gradients", () => {
         const gpu = await lossesAndGrads(spec, true);
         // each ran its own kernels
         const has = (set: Set<string>, prefix: string) => [...set].some((l) => l.startsWith(prefix));
-        for (const k of ['conv2d_implicit_gemm_tiled', 'conv2d_weight_grad_tiled']) {
+        const own =
+          spec.kind === 'dense'
+            ? ['matmul_tiled', 'matmul_split_sum']
+            : ['conv2d_implicit_gemm_tiled', 'conv2d_weight_grad_tiled'];
+        for (const k of own) {
           expect(has(gpu.launched, k), `GPU routes ran ${k}`).toBe(true);
           expect(has(cpu.launched, k), `CPU routes ran no ${k}`).toBe(false);
         }
@@ -101,14 +108,29 @@ describe("the GPU's routes give the CPU adapter's losses and gradients", () => {
           expect(Math.abs(gpu.losses[i]! - l), `loss ${i}`).toBeLessThanOrEqual(1e-5 * Math.abs(l)),
         );
         expect([...gpu.grads.keys()]).toEqual([...cpu.grads.keys()]);
-        // each gradient within float32 rounding of the CPU routes', relative to its own size
+        // Each gradient within float32 rounding of the CPU routes', relative to its own size: root-mean-square
+        // difference ≤ 1e-4 and largest ≤ 1e-3 of its root mean square (the largest seen on lavapipe: 2.1e-5 and
+        // 2.0e-4, in the dense G's first layers, whose gradients come through BatchNorm's cancelling sums). A bias
+        // that feeds a BatchNorm has a gradient of exactly 0 in exact arithmetic (BatchNorm subtracts the mean): both
+        // routes must give it as rounding noise, far below its layer's weight gradient.
         for (const [name, c] of cpu.grads) {
           const g = gpu.grads.get(name)!;
           const scale = rms(c);
+          const zeroByMath = spec.kind === 'dense' && /^G\.main\.(2|5)\.bias$/.test(name);
+          if (zeroByMath) {
+            const weight = rms(cpu.grads.get(name.replace('bias', 'weight'))!);
+            expect(Math.max(scale, rms(g)), name).toBeLessThan(1e-3 * weight);
+            continue;
+          }
           expect(scale, `${name} is not all zero`).toBeGreaterThan(0);
           let worst = 0;
-          for (let i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(g[i]! - c[i]!));
-          expect(worst / scale, name).toBeLessThan(1e-4);
+          let squares = 0;
+          for (let i = 0; i < c.length; i++) {
+            worst = Math.max(worst, Math.abs(g[i]! - c[i]!));
+            squares += (g[i]! - c[i]!) ** 2;
+          }
+          expect(Math.sqrt(squares / c.length) / scale, name).toBeLessThan(1e-4);
+          expect(worst / scale, name).toBeLessThan(1e-3);
         }
       },
       120_000,

@@ -12,8 +12,9 @@
 #   4. the lesson DCGAN on MNIST at batch 256 for TRAIN_SECONDS (images/s in its last lines; Ctrl-C semantics:
 #      the trainer saves its checkpoint, grid and loss curve on SIGINT), then the checkpoint loaded into PyTorch
 #      (strict) and G/D compared with our outputs                            → $OUT/train.log, runs.tar
-# The bench gets what the later stages leave: DEADLINE_S minus set-up, 2 × PROFILE_SECONDS, TRAIN_SECONDS and 75 s
-# (sampling, the PyTorch check, packing); its --deadline-s stops starting workloads 45 s before that.
+# The bench gets what the later stages leave: DEADLINE_S minus set-up, 2 × PROFILE_SECONDS, TRAIN_SECONDS and 105 s
+# (training's 30 s grace, sampling, the PyTorch check, packing); its --deadline-s, counted from the process's start,
+# stops starting workloads 45 s before that.
 # Environment: OUT (where results go), DEADLINE_S [560], TRAIN_SECONDS [120], PROFILE_SECONDS [60 each],
 #   BENCH_ARGS [--backends=webgpu], BENCH_CONV [unset; e.g. "register tiled": one suite per forced conv version
 #   instead, each given an equal share], DEVICE_LOCAL=1 (a rehearsal on this machine, in a clone: see setup.sh).
@@ -33,18 +34,21 @@ stamp "bench"
 # BENCH_CONV="register tiled" runs the suite once per forced conv kernel version (--conv=V; tables
 # bench-table-V.txt, results <adapter>-conv-V.{md,json}); unset, once with the kernels tuned per shape.
 versions=${BENCH_CONV:-default}
-share=$(( ($(left 100000) - 2 * PROFILE_SECONDS - TRAIN_SECONDS - 75) / $(echo $versions | wc -w) ))
+share=$(( ($(left 100000) - 2 * PROFILE_SECONDS - TRAIN_SECONDS - 105) / $(echo $versions | wc -w) ))
+rm -rf "$P/results"   # only this run's results go back (a rehearsal here leaves its own in .devpkg/results)
 for v in $versions; do
   conv=""; suffix=""
   if [ "$v" != default ]; then conv="--conv=$v"; suffix="-$v"; fi
-  budget=$(( share > 60 ? share : 60 ))
-  echo "bench $v: $budget s, workloads started until $((budget - 45)) s"
+  # the process's whole life within t; its deadline (counted from its start) leaves 45 s for the workload in flight,
+  # the closing ceiling measurement and the writing, or half of t when t is short
+  t=$(left $(( share > 30 ? share : 30 )))
+  d=$(( t > 90 ? t - 45 : t / 2 ))
+  echo "bench $v: $t s, workloads started until $d s"
   # shellcheck disable=SC2086
-  timeout "$(left "$budget")" node "$P/bench.mjs" ${BENCH_ARGS:---backends=webgpu} --deadline-s=$((budget - 45)) $conv \
-    > "$OUT/bench-table$suffix.txt"
+  timeout "$t" node "$P/bench.mjs" ${BENCH_ARGS:---backends=webgpu} --deadline-s=$d $conv > "$OUT/bench-table$suffix.txt"
   echo "bench $v exit $?"; cat "$OUT/bench-table$suffix.txt"
 done
-cp "$P"/results/*.json "$P"/results/*.md "$OUT/" 2>/dev/null
+cp "$P"/results/*.json "$P"/results/*.md "$OUT/" 2>/dev/null || echo "no bench results written"
 
 stamp "profiles"
 timeout "$(left "$PROFILE_SECONDS")" node "$P/profile-dcgan.mjs" --batch 256 --steps 3 > "$OUT/profile-dcgan.md"; echo "profile-dcgan exit $?"
@@ -56,7 +60,7 @@ name=dcgan-mnist-b256
 timeout -s INT -k 30 "$(left "$TRAIN_SECONDS")" node "$P/cli.mjs" train --model dcgan --dataset mnist --batch 256 --epochs 1000 \
   --real-label 0.9 --checkpoint-every 1000000 --overwrite --out "runs/$name" 2>&1 | tr '\r' '\n' > "$OUT/train.log"
 tail -n 12 "$OUT/train.log"
-node "$P/cli.mjs" sample --checkpoint "runs/$name/checkpoint.safetensors" --out "runs/$name/grid.png" \
+timeout "$(left 30)" node "$P/cli.mjs" sample --checkpoint "runs/$name/checkpoint.safetensors" --out "runs/$name/grid.png" \
   --tensors "runs/$name/grid.safetensors"
 stamp "pytorch check"
 timeout "$(left 45)" python3 tools/pytorch/check_checkpoint.py "runs/$name/checkpoint.safetensors" --tensors "runs/$name/grid.safetensors"

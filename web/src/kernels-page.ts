@@ -6,6 +6,7 @@
  */
 import {
   Tensor,
+  tidy,
   conv2d,
   convTranspose2d,
   conv2dWeightGrad,
@@ -135,15 +136,24 @@ const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
 /** The forward or the backward pass of an op (the kernels of both run in the engine; the page times one). */
 const passField: Field = { key: 'pass', label: 'pass', value: 'forward', options: ['forward', 'backward'] };
 
+/** The most input values a backward's reference by differences takes (2 forward passes per value). */
+const MAX_DIFFERENCED = 4096;
+
 /**
- * The input gradient of Σ g ⊙ f(x) by central differences of a float64 reference `f` (step 1e-7, relative to each
- * value's size): the backward's reference where src/reference/ has the forward only.
+ * The input gradient of Σ g ⊙ f(x) by central differences of a float64 reference `f` (step 1e-5, relative to each
+ * value's size: truncation error of order 1e-10, rounding of order 1e-16 / 1e-5 of the sums): the backward's
+ * reference where src/reference/ has the forward only, for functions smooth at x (not max pooling, whose winners
+ * a step could swap: its reference is exact, below).
  */
 function gradByDifferences(f: (x: Float64Array) => Float64Array, x: Float64Array, g: ArrayLike<number>): Float64Array {
+  if (x.length > MAX_DIFFERENCED)
+    throw new Error(
+      `the backward's reference takes differences of the float64 forward, 2 passes per input value: at most ${MAX_DIFFERENCED} values (these settings give ${x.length})`,
+    );
   const dx = new Float64Array(x.length);
   const dot = (y: Float64Array) => y.reduce((s, v, i) => s + v * g[i], 0);
   for (let i = 0; i < x.length; i++) {
-    const h = 1e-7 * Math.max(1, Math.abs(x[i]));
+    const h = 1e-5 * Math.max(1, Math.abs(x[i]));
     const xp = Float64Array.from(x);
     xp[i] += h;
     const up = dot(f(xp));
@@ -153,16 +163,19 @@ function gradByDifferences(f: (x: Float64Array) => Float64Array, x: Float64Array
   return dx;
 }
 
-/** `op` as the forward, or the backward of Σ g ⊙ op(x) for an upstream gradient g (the input's .grad). */
+/**
+ * `op` as the forward, or the backward of Σ g ⊙ op(x) for an upstream gradient g (the input's .grad); the graph's
+ * saved tensors (max pooling's winners, BatchNorm's statistics) are freed by the tidy scope.
+ */
 function forwardOrBackward(pass: string, op: (x: Tensor) => Tensor): (t: Tensor[]) => Tensor {
   return ([xt, gt]) => {
-    const y = op(xt);
-    if (pass !== 'backward') return y;
-    y.backward(gt);
-    const dx = xt.grad!;
-    xt.grad = null;
-    y.dispose();
-    return dx;
+    if (pass !== 'backward') return op(xt);
+    return tidy(() => {
+      op(xt).backward(gt);
+      const dx = xt.grad!;
+      xt.grad = null;
+      return dx;
+    });
   };
 }
 
@@ -274,7 +287,8 @@ const batchnormExperiment: Experiment = {
       ).y;
     const backward = v.pass === 'backward';
     return {
-      inputs: () => [Tensor.fromArray(x, xs).requireGrad(), Tensor.fromArray(g, xs)],
+      inputs: () =>
+        backward ? [Tensor.fromArray(x, xs).requireGrad(), Tensor.fromArray(g, xs)] : [Tensor.fromArray(x, xs)],
       op: forwardOrBackward(v.pass as string, (t) =>
         batchNorm(t, null, null, null, null, { training: true, eps: num(v, 'eps') }),
       ),
@@ -496,7 +510,10 @@ const EXPERIMENTS: Record<string, Experiment> = {
       const R = random(C * C);
       const backward = v.pass === 'backward';
       return {
-        inputs: () => [Tensor.fromArray(f, [1, C, H, W]).requireGrad(), Tensor.fromArray(R, [1, C, C])],
+        inputs: () =>
+          backward
+            ? [Tensor.fromArray(f, [1, C, H, W]).requireGrad(), Tensor.fromArray(R, [1, C, C])]
+            : [Tensor.fromArray(f, [1, C, H, W])],
         op: async ([ft, rt]) => {
           if (!backward) return gram(ft, { normalize: 'hw' });
           gram(ft, { normalize: 'hw' }).mul(rt).sum().backward();
@@ -793,10 +810,20 @@ function poolExperiment(kind: 'max' | 'avg'): Experiment {
         kind === 'max' ? poolRef.maxPool2d(xv, xs, geo).y : poolRef.avgPool2d(xv, xs, geo, true);
       const backward = v.pass === 'backward';
       return {
-        inputs: () => [Tensor.fromArray(x, xs).requireGrad(), Tensor.fromArray(g, ys)],
+        inputs: () =>
+          backward ? [Tensor.fromArray(x, xs).requireGrad(), Tensor.fromArray(g, ys)] : [Tensor.fromArray(x, xs)],
         op: forwardOrBackward(v.pass as string, (t) => (kind === 'max' ? maxPool2d(t, opts) : avgPool2d(t, opts))),
-        // the backward's reference: central differences of the float64 forward (each input's share of g)
-        reference: () => (backward ? gradByDifferences(ref, f64(x), g) : ref(f64(x))),
+        // the backward's reference: max, each output's g to its window's winner (the reference's, first on ties, as
+        // the kernel picks); average, linear, so central differences of the float64 forward are exact but for rounding
+        reference: () => {
+          if (!backward) return ref(f64(x));
+          if (kind === 'avg') return gradByDifferences(ref, f64(x), g);
+          const { idx } = poolRef.maxPool2d(f64(x), xs, geo);
+          const dx = new Float64Array(size(xs));
+          const [perIn, perOut] = [xs[2] * xs[3], ys[2]! * ys[3]!];
+          idx.forEach((at, o) => (dx[Math.floor(o / perOut) * perIn + at] += g[o]!));
+          return dx;
+        },
         shape: backward ? xs : ys,
         describe: `x ${fmtShape(xs)}${backward ? ', upstream gradient g uniform in [-1, 1); output is dx' : ''}`,
       };
