@@ -73,7 +73,7 @@ export interface SuiteOptions {
   rules?: (kind: WorkloadKind) => SamplingRules;
   /** The side the other rows' `vsOurs` compares with (default "ours"). */
   ours?: string;
-  /** performance.now() after which no workload starts: its rows are reported skipped ("past the deadline"). */
+  /** performance.now() after which no workload starts: its rows are reported skipped ("past --deadline-s"). */
   deadline?: number;
   log?: (msg: string) => void;
 }
@@ -102,8 +102,7 @@ export async function runSuite(
       const mark = (status: RowStatus, note: string): void => void Object.assign(row, { status, note });
       if (side.unavailable) return mark('skipped', side.unavailable);
       if (opts.quick && !inQuickSuite(side.backend, w.id)) return mark('skipped', 'not in --quick');
-      if (opts.deadline !== undefined && performance.now() > opts.deadline)
-        return mark('skipped', 'past the deadline (--deadline-s)');
+      if (opts.deadline !== undefined && performance.now() > opts.deadline) return mark('skipped', 'past --deadline-s');
       const checked = side.check?.(w);
       if (checked) return mark(checked.status, checked.note);
       const entry: (typeof entries)[number] = {

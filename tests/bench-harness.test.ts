@@ -558,7 +558,7 @@ describe('the interleaved runner (suite.ts)', () => {
       ['matmul/8', 'skipped'],
       ['layer/D2/gradWeight', 'skipped'],
     ]);
-    expect(rows.every((r) => r.note === 'past the deadline (--deadline-s)')).toBe(true);
+    expect(rows.every((r) => r.note === 'past --deadline-s')).toBe(true);
     expect(log).toEqual([]);
     const later = await runSuite(workloads, [fakeSide('ours', log)], {
       quick: false,
