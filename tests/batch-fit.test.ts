@@ -11,7 +11,8 @@ import { engine } from '../src/tensor/engine.ts';
 import { BufferPool, sizeClass } from '../src/tensor/buffer-pool.ts';
 import { GanTrainer, jointPassFits } from '../src/gan/trainer.ts';
 import { ganSpec } from '../src/gan/models.ts';
-import { largestFeatureMap, checkBatchesFit } from '../src/cli/gan.ts';
+import { largestFeatureMap } from '../src/gan/models.ts';
+import { checkBatchesFit } from '../src/cli/gan-checkpoint.ts';
 import { runCli } from './cli-run.ts';
 import { useEngine } from './helpers.ts';
 

@@ -12,7 +12,8 @@ import { GanTrainer, checkpointSpec, largestWeight, SPEC_LIMITS } from '../src/g
 import { ganSpec, buildGan } from '../src/gan/models.ts';
 import { NonFiniteStateError, CheckpointError, loadCheckpoint } from '../src/nn/checkpoint.ts';
 import { decodeSafetensors, encodeSafetensors, type TensorToEncode } from '../src/io/safetensors.ts';
-import { trainCommand, sampleCommand } from '../src/cli/gan.ts';
+import { trainCommand } from '../src/cli/train.ts';
+import { sampleCommand } from '../src/cli/sample.ts';
 import { evalCommand } from '../src/cli/eval.ts';
 import { useEngine } from './helpers.ts';
 

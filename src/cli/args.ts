@@ -355,3 +355,16 @@ export function checkWritableFolder(dir: string, flag: string, path: string): vo
     // made but not removable: harmless (a hidden empty file); the folder is writable
   }
 }
+
+/** An output file the user named: not a folder, and its folder not a file (a folder that is missing is created). */
+export function checkOutputFile(path: string, flag: string): void {
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new InputError(`${flag} ${path}: is a folder; expected a file name to write`);
+  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+    if (existsSync(dir)) {
+      if (!statSync(dir).isDirectory()) throw new InputError(`${flag} ${path}: ${dir} is a file; expected a folder`);
+      break;
+    }
+    if (dir === dirname(dir)) break;
+  }
+}

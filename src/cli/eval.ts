@@ -19,7 +19,8 @@ import {
   CLASSIFIER_DATASETS,
   loadClassifierFile,
 } from '../node/eval-models.ts';
-import { chooseGenerator, loadTrainerCheckpoint, sameFile, checkBatchesFit, checkOutputFile } from './gan.ts';
+import { chooseGenerator, loadTrainerCheckpoint, checkBatchesFit } from './gan-checkpoint.ts';
+import { sameFile, checkOutputFile } from './args.ts';
 import {
   UsageError,
   InputError,

@@ -12,11 +12,11 @@ import { configureKernelsFromEnv } from '../node/tune-store.ts';
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   train: {
     help: "train a GAN: the lesson's dense GAN / DCGAN, a DCGAN on your own images, or a growing net (progan, msggan)",
-    run: async (a) => (await import('./gan.ts')).trainCommand(a),
+    run: async (a) => (await import('./train.ts')).trainCommand(a),
   },
   sample: {
     help: 'write a sample grid or latent interpolation from a checkpoint',
-    run: async (a) => (await import('./gan.ts')).sampleCommand(a),
+    run: async (a) => (await import('./sample.ts')).sampleCommand(a),
   },
   eval: {
     help: 'score a checkpoint: class coverage, confident samples, Fréchet distance',

@@ -42,7 +42,7 @@ import { writeFileAtomic } from '../node/files.ts';
 import { isMainModule } from '../node/main-module.ts';
 import { InputError, UsageError, reportError, checkNumber, readInputFile, MAX_SEED, setDebug } from './args.ts';
 import type { NumberRange } from '../io/number-range.ts';
-import { checkOutputFile } from './gan.ts';
+import { checkOutputFile } from './args.ts';
 import { engine } from '../tensor/engine.ts';
 import type { Dataset } from '../data/dataset.ts';
 

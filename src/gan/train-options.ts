@@ -1,6 +1,6 @@
 /**
  * The numeric training options, declared once: their command-line flag, kind, bounds and help. The CLI's option
- * table (src/cli/gan.ts), the trainer's own check (checkTrainOptions in ./trainer.ts) and the browser's GAN page
+ * table (src/cli/train.ts), the trainer's own check (checkTrainOptions in ./trainer.ts) and the browser's GAN page
  * (web/src/gan-page.ts) all read them from here, so a bound cannot differ between them. No Node imports: the page
  * uses this module.
  */

@@ -1,5 +1,6 @@
 /**
- * `train` and `sample`: the GAN trainer from the command line (Node only).
+ * `train`: the GAN trainer from the command line (Node only). `sample` is ./sample.ts; what both and `eval` share
+ * about a checkpoint, ./gan-checkpoint.ts.
  *
  * A run folder holds everything a person training a GAN looks at:
  *   config.json            the options of the run
@@ -12,14 +13,12 @@
  *   eval.jsonl, fd.png     scores along the run (--eval-every)
  *   eval.json              the final score, as `eval` writes it (--final-eval, on where a classifier fits)
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { initEngine, memoryStats, convVersion, type Tensor } from '../tensor/index.ts';
-import { engine as currentEngine } from '../tensor/engine.ts';
+import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { initEngine, memoryStats, convVersion } from '../tensor/index.ts';
 import { matmulVersion } from '../tensor/matmul.ts';
 import {
   GanTrainer,
-  checkpointSpec,
   learningRateFactor,
   largestWeight,
   SPEC_LIMITS,
@@ -28,19 +27,10 @@ import {
   type StepStats,
   type TrainOptions,
 } from '../gan/trainer.ts';
-import {
-  ganSpec,
-  isGrowing,
-  largestFeatureMap,
-  batchFitProblem,
-  GAN_KINDS,
-  type GanKind,
-  type GanSpec,
-} from '../gan/models.ts';
+import { ganSpec, isGrowing, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
 
-export { largestFeatureMap };
 import { sampleGrid, scaleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
-import { WALK_FRAMES } from '../gan/latent-walk.ts';
+import { MAX_GRID, readCheckpointSpec, checkBatchesFit, loadTrainerCheckpoint } from './gan-checkpoint.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { DataCursor } from '../gan/data-cursor.ts';
 import { decodeLossHistory, encodeLossHistory, joinLossHistory } from '../gan/loss-history.ts';
@@ -50,11 +40,10 @@ import {
   UsageError,
   InputError,
   parseOptions,
-  parseOrHelp,
   formatOptions,
   readInputFile,
   checkOutputFolder,
-  MAX_SEED,
+  checkOutputFile,
   MAX_STEPS,
   type NumberSpec,
   type OptionSpec,
@@ -68,8 +57,7 @@ import {
   type TrainNumberOption,
 } from '../gan/train-options.ts';
 import { GAN_LOSSES, lossTakesRealLabel, type GanLossKind } from '../gan/losses.ts';
-import { encodeSafetensors, type TensorToEncode } from '../io/safetensors.ts';
-import { NonFiniteStateError, CheckpointError, isCount, shortJson } from '../nn/checkpoint.ts';
+import { NonFiniteStateError, isCount, shortJson } from '../nn/checkpoint.ts';
 import { writePng } from '../node/png.ts';
 import { ProgressBar } from '../node/progress.ts';
 import {
@@ -80,10 +68,7 @@ import {
   checkFolderScoring,
 } from '../node/eval-models.ts';
 
-export { UsageError, InputError, sameFile } from './args.ts';
-
 /** The largest sample grid: 256 images (16×16); G draws them in one batch, which must fit one GPU buffer at 64 px. */
-const MAX_GRID = 256;
 
 /** A numeric training option's CLI spec, from its one declaration (src/gan/train-options.ts) and its default. */
 function trainNumberSpec(field: TrainNumberField, extra: { section?: string } = {}): NumberSpec {
@@ -98,7 +83,6 @@ function modelWidthSpec(): NumberSpec {
 }
 
 /** `sample --steps`: the frames of a latent walk, from its one declaration (the GAN page's walk reads it too). */
-const { help: _walkHelp, ...walkFramesOption } = WALK_FRAMES;
 
 /** `train`'s options: the parser's checks and the help text both come from this table. */
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
@@ -207,57 +191,6 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'help', type: 'boolean', short: 'h', help: 'this text' },
 ];
 
-/** `sample`'s options. */
-export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
-  { name: 'checkpoint', type: 'string', arg: 'FILE', help: 'checkpoint.safetensors of a run (required)' },
-  { name: 'out', type: 'string', arg: 'FILE', help: 'PNG to write (required)' },
-  {
-    name: 'n',
-    type: 'integer',
-    min: 1,
-    max: MAX_GRID,
-    default: 64,
-    help: 'images in the grid',
-    limit: 'a 16×16 grid, drawn in one GPU batch',
-  },
-  { name: 'interpolate', type: 'boolean', help: 'write interpolation strips instead of a grid' },
-  {
-    name: 'scales',
-    type: 'boolean',
-    help: 'msggan: one row of samples per scale its G draws (4×4 up to full size) instead of a grid; --n per row, at most 16',
-  },
-  { name: 'steps', ...walkFramesOption, help: 'images per interpolation strip' },
-  {
-    name: 'rows',
-    type: 'integer',
-    min: 1,
-    max: 8,
-    default: 4,
-    help: 'interpolation strips',
-    limit: 'rows × steps images are drawn in one GPU batch',
-  },
-  {
-    name: 'seed',
-    type: 'integer',
-    min: 0,
-    max: MAX_SEED,
-    help: "latent seed (default: the run's seed, i.e. the same fixed z as its sample grids)",
-  },
-  {
-    name: 'generator',
-    type: 'string',
-    choices: ['ema', 'raw'],
-    help: 'from a run trained with --g-ema: the weight average (default) or the last trained weights',
-  },
-  {
-    name: 'tensors',
-    type: 'string',
-    arg: 'FILE',
-    help: "also write the grid's raw tensors as safetensors: z, images = G(z) and logits = D(images) scored as real images are, both nets in eval mode; progan adds stage_images (G(z) at its stage's size) and logits_fake, msggan scales.0… (its smaller scales) and logits_scales: what a training step gives D, and D's logits of it (tools/pytorch/check_checkpoint.py compares them all with PyTorch)",
-  },
-  { name: 'help', type: 'boolean', short: 'h', help: 'this text' },
-];
-
 const TRAIN_HELP = `Usage: train [options]
 
 Trains a GAN and writes a run folder (samples, losses, checkpoints).
@@ -266,12 +199,6 @@ ${formatOptions(TRAIN_OPTIONS)}
 
 Ctrl-C saves a checkpoint and exits; a NaN/Inf loss stops the run, keeping the last good checkpoint.
 Mistakes in the options, files or folders print one line and exit 2; --debug prints the stack of an internal error.`;
-
-const SAMPLE_HELP = `Usage: sample --checkpoint FILE --out FILE.png [options]
-
-Writes a grid of generated images (or latent interpolations) from a checkpoint written by train.
-
-${formatOptions(SAMPLE_OPTIONS)}`;
 
 /** `--lr-decay A:B` → the first and last step of the linear decay. */
 function lrDecay(v: string | undefined): { lrDecayStart: number; lrDecayEnd: number } {
@@ -910,147 +837,4 @@ function readEvalHistory(path: string, upToStep: number): EvalPoint[] {
  *  log.jsonl as from eval.jsonl (and a torn last line from an interrupted run). */
 function readHistory(path: string, upToStep: number): StepStats[] {
   return truncateJsonl<StepStats>(path, (s) => s.step < upToStep);
-}
-
-/** A checkpoint's model and options; bytes that are not a checkpoint of this program are the user's input error. */
-function readCheckpointSpec(bytes: Uint8Array, path: string, flag: string): ReturnType<typeof checkpointSpec> {
-  try {
-    return checkpointSpec(bytes);
-  } catch (e) {
-    throw new InputError(`${flag} ${path}: not a checkpoint written by train: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-export async function sampleCommand(argv: string[]): Promise<number> {
-  const o = parseOrHelp(argv, SAMPLE_OPTIONS, SAMPLE_HELP);
-  if (!o) return 0;
-  const path = o.str('checkpoint');
-  const outPng = o.str('out');
-  if (!path) throw new UsageError('--checkpoint FILE is required (see --help)');
-  if (!outPng) throw new UsageError('--out FILE.png is required (see --help)');
-  if (o.given('tensors') && o.bool('interpolate'))
-    throw new UsageError("--tensors writes the grid's tensors; it does not combine with --interpolate");
-  if (o.bool('scales') && (o.bool('interpolate') || o.given('tensors')))
-    throw new UsageError('--scales writes its own picture; it does not combine with --interpolate or --tensors');
-  checkOutputFile(outPng, '--out');
-  const tensorsPath = o.str('tensors');
-  if (tensorsPath) checkOutputFile(tensorsPath, '--tensors');
-  // an output written over the checkpoint (or over the other output) would lose it
-  for (const [flag, out] of [
-    ['--out', outPng],
-    ['--tensors', tensorsPath],
-  ] as const)
-    if (out !== undefined && sameFile(out, path))
-      throw new UsageError(`${flag} ${out}: is the --checkpoint file; writing there would replace the checkpoint`);
-  if (tensorsPath !== undefined && sameFile(tensorsPath, outPng))
-    throw new UsageError(`--tensors ${tensorsPath}: is the --out file too; give the two outputs different names`);
-  // the grid is a PNG: another name (a .jpg, another run's checkpoint.safetensors) would get PNG bytes
-  if (!outPng.toLowerCase().endsWith('.png'))
-    throw new UsageError(`--out ${outPng}: the grid is written as a PNG; give a file name ending in .png`);
-  const bytes = readInputFile(path, '--checkpoint', 'a checkpoint.safetensors written by train');
-  const { spec, options } = readCheckpointSpec(bytes, path, '--checkpoint');
-  if (o.bool('scales') && spec.kind !== 'msggan')
-    throw new UsageError(`--scales: ${path} is a ${spec.kind} run, whose G draws one scale; --scales is for msggan`);
-  const choice = o.str('generator');
-  await initEngine();
-  checkBatchesFit(spec, [
-    o.bool('interpolate')
-      ? [`--rows ${o.num('rows')} × --steps ${o.num('steps')}`, o.num('rows') * o.num('steps')]
-      : [`--n ${o.num('n')}`, o.bool('scales') ? Math.min(o.num('n'), 16) : o.num('n')],
-  ]);
-  const seed = o.optNum('seed') ?? options.seed;
-  const trainer = new GanTrainer(spec, { ...options, seed });
-  loadTrainerCheckpoint(trainer, bytes, path);
-  chooseGenerator(trainer, choice);
-  const v = { interpolate: o.bool('interpolate'), out: outPng, tensors: tensorsPath };
-  const image = v.interpolate
-    ? await interpolationStrip(trainer, o.num('steps'), o.num('rows'))
-    : o.bool('scales')
-      ? await scaleGrid(trainer, Math.min(o.num('n'), 16))
-      : await sampleGrid(trainer, o.num('n'));
-  mkdirSync(resolve(v.out, '..'), { recursive: true });
-  writePng(v.out, image);
-  console.log(
-    `Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}${trainer.Gema ? ` (generator ${trainer.sampledModule})` : ''}`,
-  );
-  if (v.tensors) {
-    const tensors = await sampleTensors(trainer, o.num('n'));
-    mkdirSync(resolve(v.tensors, '..'), { recursive: true });
-    writeFileAtomic(v.tensors, encodeSafetensors(tensors, { checkpoint: path, step: String(trainer.step) }));
-    console.log(
-      `Wrote ${v.tensors} (z ${tensors.z!.shape.join('×')}, images ${tensors.images!.shape.join('×')}, logits ${tensors.logits!.shape.join('×')})`,
-    );
-  }
-  trainer.dispose();
-  return 0;
-}
-
-/** The fixed-z grid's latents, G(z) and D(G(z)), both nets in eval mode, as float32 safetensors entries. */
-async function sampleTensors(trainer: GanTrainer, n: number): Promise<Record<string, TensorToEncode>> {
-  const z = trainer.fixedLatent(n);
-  const images = trainer.generate(z);
-  const logits = trainer.discriminate(images);
-  const entry = async (t: Tensor): Promise<TensorToEncode> => ({
-    dtype: 'F32',
-    shape: [...t.shape],
-    data: await t.toArray(),
-  });
-  const out: Record<string, TensorToEncode> = {
-    z: await entry(z),
-    images: await entry(images),
-    logits: await entry(logits),
-  };
-  const kind = trainer.spec.kind;
-  if (kind === 'progan' || kind === 'msggan') {
-    // what a training step gives D, and D's logits of it (tools/pytorch/check_checkpoint.py compares both)
-    const { fakes, logits: fakeLogits } = trainer.fakesAndScores(z);
-    if (kind === 'progan') out.stage_images = await entry(fakes[0]!);
-    else for (let i = 0; i < fakes.length - 1; i++) out[`scales.${i}`] = await entry(fakes[i]!);
-    out[kind === 'progan' ? 'logits_fake' : 'logits_scales'] = await entry(fakeLogits);
-    for (const t of [...fakes, fakeLogits]) t.dispose();
-  }
-  for (const t of [z, images, logits]) t.dispose();
-  return out;
-}
-
-/**
- * Refuses, naming the option, a batch whose feature maps would not fit the adapter's largest storage-buffer binding
- * (WebGPU would fail the launch, possibly hours into a run when progan reaches its last stage).
- */
-export function checkBatchesFit(spec: GanSpec, uses: readonly (readonly [what: string, n: number])[]): void {
-  const problem = batchFitProblem(spec, uses, currentEngine().device.limits.maxStorageBufferBindingSize, '--width');
-  if (problem) throw new UsageError(problem);
-}
-
-/** An output file the user named: not a folder, and its folder not a file (a folder that is missing is created). */
-export function checkOutputFile(path: string, flag: string): void {
-  if (existsSync(path) && statSync(path).isDirectory())
-    throw new InputError(`${flag} ${path}: is a folder; expected a file name to write`);
-  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
-    if (existsSync(dir)) {
-      if (!statSync(dir).isDirectory()) throw new InputError(`${flag} ${path}: ${dir} is a file; expected a folder`);
-      break;
-    }
-    if (dir === dirname(dir)) break;
-  }
-}
-
-/** Loads a checkpoint into a trainer; one the loader refuses (bad metadata or dtype, NaN/Inf values) is the user's input. */
-export function loadTrainerCheckpoint(trainer: GanTrainer, bytes: Uint8Array, path: string): void {
-  try {
-    trainer.loadCheckpoint(bytes, path);
-  } catch (e) {
-    throw e instanceof CheckpointError ? new InputError(e.message, { cause: e }) : e;
-  }
-}
-
-/** `--generator ema|raw` of sample and eval: which generator of a checkpoint to draw from. */
-export function chooseGenerator(trainer: GanTrainer, choice: string | undefined): void {
-  if (choice === undefined) return;
-  if (choice !== 'ema' && choice !== 'raw') throw new UsageError(`--generator: expected ema or raw, got "${choice}"`);
-  if (choice === 'ema' && !trainer.Gema)
-    throw new UsageError(
-      '--generator ema: this checkpoint has no weight average (the run was trained without --g-ema)',
-    );
-  trainer.sampleFrom = choice;
 }
