@@ -25,7 +25,6 @@ exec > >(tee -a "$OUT/gan64.log") 2>&1
 # one deadline for all the stages (a command runs at most 600 s): each stage's limit ends there at the latest, and the
 # files come back from whatever finished
 END=$((SECONDS + ${DEADLINE_S:-540}))
-left() { local cap=$1 rest=$((END - SECONDS)); echo $((rest < cap ? (rest > 1 ? rest : 1) : cap)); }
 BUDGET_S=${BUDGET_S:-60}
 BATCH=${BATCH:-16}
 SPEED_ROUNDS=${SPEED_ROUNDS:-3}

@@ -23,7 +23,6 @@ OUT=${OUT:-/tmp/device-out}
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/device.log") 2>&1
 END=$((SECONDS + ${DEADLINE_S:-560}))
-left() { local cap=$1 rest=$((END - SECONDS)); echo $((rest < cap ? (rest > 1 ? rest : 1) : cap)); }
 TRAIN_SECONDS=${TRAIN_SECONDS:-120}
 PROFILE_SECONDS=${PROFILE_SECONDS:-60}
 export WGPU_GAN_AUTOTUNE_FILE="$OUT/autotune.json"

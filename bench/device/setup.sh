@@ -5,6 +5,8 @@
 # bundles unpacked beside their .xz, nothing installed.
 P=$PWD/.devpkg
 stamp() { echo "=== $(date +%T) $*"; }
+# `left CAP`: seconds a stage may take, CAP or what is left before the caller's deadline END (in $SECONDS), at least 1
+left() { local cap=$1 rest=$((${END:?END, the deadline, is set by the calling script} - SECONDS)); echo $((rest < cap ? (rest > 1 ? rest : 1) : cap)); }
 if [ "${DEVICE_LOCAL:-0}" = 1 ]; then
   stamp "local rehearsal"
   . scripts/gpu-env.sh
