@@ -28,7 +28,7 @@ import { configureKernelsFromEnv } from '../src/node/tune-store.ts';
 import { matmulVersion } from '../src/tensor/matmul.ts';
 import { createCeilingProbe, measureFmaCeiling } from './ceiling.ts';
 import { applyConvFlag } from './conv-layers.ts';
-import { priorityOrder, renderTable, samplingRules, writeResults } from './harness.ts';
+import { priorityOrder, renderTable, samplingRules, writeResults, type ResultRow } from './harness.ts';
 import { ourSide, ourWorkloads } from './ours.ts';
 import { lavapipeThreads, procedureNote, runSuite, sideThreads, type BenchSide } from './suite.ts';
 import { parseBenchArgs } from './tfjs-only.ts';
@@ -70,50 +70,52 @@ async function main(): Promise<void> {
   }
   const tf = ctx?.tf;
   const started = performance.now();
-  const measured = await runSuite(order, sides, {
-    quick: args.quick,
-    // from the process's start (performance.now()'s origin in Node): set-up, calibration and tfjs's loading count too
-    deadline: args.deadlineS ? 1000 * args.deadlineS : undefined,
-    ceiling: probe ? async () => (await probe.measure()).gflops : undefined,
-    // One tfjs scope per workload collects whatever a failed tfjs step leaves behind.
-    beforeWorkload: tf ? () => tf.engine().startScope() : undefined,
-    afterWorkload: tf ? () => tf.engine().endScope() : undefined,
-    log,
-  });
-  const position = new Map(ours.map((w, i) => [w.id, i]));
-  const rows = [...measured].sort((a, b) => position.get(a.workload)! - position.get(b.workload)!);
-  const wallS = (performance.now() - started) / 1000;
-  log(`all workloads: ${wallS.toFixed(0)} s`);
-  probe?.destroy();
-  // Measured again at the end: on a shared or throttling machine the two differ (the rows' own ceilings show when).
-  const ceilingEnd = args.ceiling ? await measureFmaCeiling(eng.device) : undefined;
-  if (ceilingEnd) log(`FMA ceiling at the end: ${ceilingEnd.gflops.toFixed(1)} GFLOP/s`);
-
   const backends = sides.map((s) => s.backend);
   const threads = sideThreads(backends, {
     lavapipe: adapter.isCPU ? lavapipeThreads() : undefined,
     wasm: ctx?.wasm?.threads,
   });
   const table = { backends, ours: 'ours', threads };
-  const drift = ceilingEnd ? `; ${ceilingEnd.gflops.toFixed(1)} at the end` : '';
-  process.stdout.write(
-    `\n${adapterName} (FMA ceiling ${ceiling?.gflops.toFixed(1) ?? '—'} GFLOP/s at the start${drift})\n\n${renderTable(rows, table)}`,
-  );
-  if (tuneLog().length > 0) {
-    console.log(`\nKernels chosen per shape by the tuner (${tuneLog().length} problems; median ms per candidate):`);
-    for (const { problem, entry } of tuneLog())
-      console.log(
-        `  ${problem}: ${entry.best}  (${Object.entries(entry.ms)
-          .map(([v, ms]) => `${v} ${ms.toFixed(3)}`)
-          .join(', ')})`,
-      );
-  }
-  if (args.write) {
+  const position = new Map(ours.map((w, i) => [w.id, i]));
+
+  /** Prints the table and the tuner's choices and writes the results files; `stopped`: a SIGTERM cut the run short. */
+  const finish = (measured: readonly ResultRow[], ceilingEnd: number | undefined, stopped: boolean): void => {
+    const done = new Set(measured.map((r) => `${r.workload}\u0000${r.backend}`));
+    // a run stopped early: the workloads it never reached are rows too, so the table says what is missing
+    const missing: ResultRow[] = stopped
+      ? ours.flatMap((w) =>
+          backends
+            .filter((b) => !done.has(`${w.id}\u0000${b}`))
+            .map((b) => ({
+              workload: w.id,
+              backend: b,
+              status: 'skipped' as const,
+              flops: w.flops,
+              note: 'not reached: stopped by SIGTERM',
+            })),
+        )
+      : [];
+    const rows = [...measured, ...missing].sort((a, b) => position.get(a.workload)! - position.get(b.workload)!);
+    const wallS = (performance.now() - started) / 1000;
+    const drift = ceilingEnd ? `; ${ceilingEnd.toFixed(1)} at the end` : '';
+    process.stdout.write(
+      `\n${adapterName} (FMA ceiling ${ceiling?.gflops.toFixed(1) ?? '—'} GFLOP/s at the start${drift})${stopped ? ' — stopped early (SIGTERM)' : ''}\n\n${renderTable(rows, table)}`,
+    );
+    if (tuneLog().length > 0) {
+      console.log(`\nKernels chosen per shape by the tuner (${tuneLog().length} problems; median ms per candidate):`);
+      for (const { problem, entry } of tuneLog())
+        console.log(
+          `  ${problem}: ${entry.best}  (${Object.entries(entry.ms)
+            .map(([v, ms]) => `${v} ${ms.toFixed(3)}`)
+            .join(', ')})`,
+        );
+    }
+    if (!args.write) return;
     const out = writeResults(conv ? `${adapter.slug} conv ${conv}` : adapter.slug, rows, {
       runner: 'bench/run.ts',
       quick: args.quick,
       ceilingGflops: ceiling?.gflops,
-      ceilingGflopsAtEnd: ceilingEnd?.gflops,
+      ceilingGflopsAtEnd: ceilingEnd,
       adapter: adapterName,
       isCPUAdapter: adapter.isCPU,
       convVersion: convVersion(),
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
       procedure: procedureNote(backends),
       wallSeconds: Math.round(wallS),
       deadlineSeconds: args.deadlineS,
+      ...(stopped ? { stoppedEarly: 'SIGTERM' } : {}),
       samplingRules: {
         matmul: samplingRules(args.quick, 'matmul'),
         layer: samplingRules(args.quick, 'layer'),
@@ -136,7 +139,32 @@ async function main(): Promise<void> {
       table,
     });
     log(`wrote ${out.json} and ${out.md}`);
-  }
+  };
+
+  // A timeout's SIGTERM (a device call's limit) writes the workloads measured so far instead of nothing.
+  let soFar: readonly ResultRow[] = [];
+  process.once('SIGTERM', () => {
+    log('SIGTERM: writing the workloads measured so far');
+    finish(soFar, undefined, true);
+    process.exit(143);
+  });
+  const measured = await runSuite(order, sides, {
+    quick: args.quick,
+    // from the process's start (performance.now()'s origin in Node): set-up, calibration and tfjs's loading count too
+    deadline: args.deadlineS ? 1000 * args.deadlineS : undefined,
+    ceiling: probe ? async () => (await probe.measure()).gflops : undefined,
+    // One tfjs scope per workload collects whatever a failed tfjs step leaves behind.
+    beforeWorkload: tf ? () => tf.engine().startScope() : undefined,
+    afterWorkload: tf ? () => tf.engine().endScope() : undefined,
+    onRows: (rows) => void (soFar = rows),
+    log,
+  });
+  log(`all workloads: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  probe?.destroy();
+  // Measured again at the end: on a shared or throttling machine the two differ (the rows' own ceilings show when).
+  const ceilingEnd = args.ceiling ? await measureFmaCeiling(eng.device) : undefined;
+  if (ceilingEnd) log(`FMA ceiling at the end: ${ceilingEnd.gflops.toFixed(1)} GFLOP/s`);
+  finish(measured, ceilingEnd?.gflops, false);
 }
 
 main().then(

@@ -73,6 +73,8 @@ export interface SuiteOptions {
   rules?: (kind: WorkloadKind) => SamplingRules;
   /** The side the other rows' `vsOurs` compares with (default "ours"). */
   ours?: string;
+  /** Called after each workload with every row so far (what a run stopped early can still write). */
+  onRows?: (rows: readonly ResultRow[]) => void;
   /** performance.now() after which no workload starts: its rows are reported skipped ("past --deadline-s"). */
   deadline?: number;
   log?: (msg: string) => void;
@@ -212,6 +214,7 @@ export async function runSuite(
       }
     }
     out.push(...rows);
+    opts.onRows?.([...out]);
   }
   return out;
 }

@@ -560,12 +560,16 @@ describe('the interleaved runner (suite.ts)', () => {
     ]);
     expect(rows.every((r) => r.note === 'past --deadline-s')).toBe(true);
     expect(log).toEqual([]);
+    const soFar: string[][] = [];
     const later = await runSuite(workloads, [fakeSide('ours', log)], {
       quick: false,
       rules: fixed,
       deadline: performance.now() + 60_000,
+      onRows: (rows) => void soFar.push(rows.map((r) => r.workload)),
     });
     expect(later.map((r) => r.status)).toEqual(['ok', 'ok']);
+    // after each workload, every row so far (what bench/run.ts writes when a SIGTERM stops it)
+    expect(soFar).toEqual([['matmul/8'], ['matmul/8', 'layer/D2/gradWeight']]);
   });
 
   it('reports unavailable sides on every row, classifies errors, and disposes what a failing side prepared', async () => {

@@ -39,7 +39,8 @@ for v in $versions; do
   conv=""; suffix=""
   if [ "$v" != default ]; then conv="--conv=$v"; suffix="-$v"; fi
   # the process's whole life within t; its deadline (counted from its start) leaves 45 s for the workload in flight,
-  # the closing ceiling measurement and the writing, or half of t when t is short
+  # the closing ceiling measurement and the writing, or half of t when t is short (killed anyway, its SIGTERM writes
+  # the workloads measured so far)
   t=$(left $(( share > 30 ? share : 30 )))
   d=$(( t > 90 ? t - 45 : t / 2 ))
   echo "bench $v: $t s, workloads started until $d s"
