@@ -483,18 +483,14 @@ export function mustBeTimed(backend: string, workload: string): boolean {
  */
 export function priorityOrder<T extends { id: string }>(workloads: readonly T[]): T[] {
   const largestMatmul = workloads.filter((w) => w.id.startsWith('matmul/')).at(-1)?.id;
-  const rank = (id: string): number =>
-    id === 'train/dcgan-step'
-      ? 0
-      : id.startsWith('train/')
-        ? 1 - Number(id.match(/\d+$/)?.[0] ?? 0) / 1e6 // style-256 before style-128
-        : id === largestMatmul
-          ? 2
-          : id.startsWith('layer/VGG')
-            ? 4
-            : id.startsWith('layer/')
-              ? 3
-              : 5;
+  const rank = (id: string): number => {
+    if (id === 'train/dcgan-step') return 0;
+    if (id.startsWith('train/')) return 1 - Number(id.match(/\d+$/)?.[0] ?? 0) / 1e6; // style-256 before style-128
+    if (id === largestMatmul) return 2;
+    if (id.startsWith('layer/VGG')) return 4;
+    if (id.startsWith('layer/')) return 3;
+    return 5;
+  };
   return workloads
     .map((w, i) => ({ w, i }))
     .sort((a, b) => rank(a.w.id) - rank(b.w.id) || a.i - b.i)

@@ -80,20 +80,21 @@ async function main(): Promise<void> {
 
   /** Prints the table and the tuner's choices and writes the results files; `stopped`: a SIGTERM cut the run short. */
   const finish = (measured: readonly ResultRow[], ceilingEnd: number | undefined, stopped: boolean): void => {
-    const done = new Set(measured.map((r) => `${r.workload}\u0000${r.backend}`));
-    // a run stopped early: the workloads it never reached are rows too, so the table says what is missing
+    // a run stopped early: the workloads it never reached (runSuite hands over whole workloads) are rows too, so
+    // the table says what is missing
+    const reached = new Set(measured.map((r) => r.workload));
     const missing: ResultRow[] = stopped
-      ? ours.flatMap((w) =>
-          backends
-            .filter((b) => !done.has(`${w.id}\u0000${b}`))
-            .map((b) => ({
+      ? ours
+          .filter((w) => !reached.has(w.id))
+          .flatMap((w) =>
+            backends.map((b) => ({
               workload: w.id,
               backend: b,
               status: 'skipped' as const,
               flops: w.flops,
               note: 'not reached: stopped by SIGTERM',
             })),
-        )
+          )
       : [];
     const rows = [...measured, ...missing].sort((a, b) => position.get(a.workload)! - position.get(b.workload)!);
     const wallS = (performance.now() - started) / 1000;

@@ -56,7 +56,7 @@ import type { CaseResult, GuideResults, LaunchRecord, Shape4, VersionResult } fr
 interface MatmulSwitches {
   setMatmulVersion: (v: string | null) => void;
   splitK: { minWorkgroups: () => number; minChunk: number };
-  /** matmul_sg.wgsl on or off (where the engine has it). */
+  /** matmul_sg.wgsl on or off, in engines before the 'register-sg' version (2026-12-02). */
   matmulSubgroups?: { enabled: boolean };
   /** The engine's matmul versions: since 'register-sg' is one, 'register' alone never runs matmul_sg.wgsl. */
   MATMUL_VERSIONS?: readonly string[];

@@ -89,6 +89,8 @@ describe('BufferPool', () => {
     const l = engine().device.limits;
     const cap = 4 * Math.floor(Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize) / 4);
     expect((engine() as unknown as { storage: { maxSize: number } }).storage.maxSize).toBe(cap);
+    // the one figure every size check uses
+    expect(engine().maxTensorBytes).toBe(cap);
   });
 });
 
@@ -105,7 +107,8 @@ describe('jointPassFits', () => {
 
 describe('checkBatchesFit', () => {
   it('refuses the first batch past the binding limit, naming it and how many fit', () => {
-    const limit = engine().device.limits.maxStorageBufferBindingSize;
+    const l = engine().device.limits;
+    const limit = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
     const spec = ganSpec('progan', { size: 128, width: 16 });
     const fit = Math.floor(limit / (4 * 16 * 128 * 128));
     expect(() => checkBatchesFit(spec, [['--n fit', fit]])).not.toThrow();

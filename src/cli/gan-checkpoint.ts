@@ -26,7 +26,7 @@ export function readCheckpointSpec(bytes: Uint8Array, path: string, flag: string
  * (WebGPU would fail the launch, possibly hours into a run when progan reaches its last stage).
  */
 export function checkBatchesFit(spec: GanSpec, uses: readonly (readonly [what: string, n: number])[]): void {
-  const problem = batchFitProblem(spec, uses, currentEngine().device.limits.maxStorageBufferBindingSize, '--width');
+  const problem = batchFitProblem(spec, uses, currentEngine().maxTensorBytes, '--width');
   if (problem) throw new UsageError(problem);
 }
 

@@ -114,7 +114,7 @@ function classifierSizes(c: ClassifierConfig): { weight: number; perImage: numbe
 
 /** Refuses a classifier or a batch the adapter cannot hold in one buffer binding, naming the options. */
 function checkClassifierFits(c: ClassifierConfig, batch: number, evalBatch: number): void {
-  const limit = engine().device.limits.maxStorageBufferBindingSize / 4;
+  const limit = engine().maxTensorBytes / 4;
   const { weight, perImage } = classifierSizes(c);
   const sizes = `--size ${c.imageSize} --conv1 ${c.conv1} --conv2 ${c.conv2} --hidden ${c.hidden}`;
   if (weight > limit)

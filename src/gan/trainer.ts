@@ -417,7 +417,7 @@ export class GanTrainer {
    * Returns the loss and D's outputs on the real batch and on the fakes, for the step's statistics.
    */
   private discriminatorUpdate(x: Tensor, n: number, step: number): DStepParts {
-    if (this.jointD && jointPassFits(this.spec, n, engine().device.limits.maxStorageBufferBindingSize))
+    if (this.jointD && jointPassFits(this.spec, n, engine().maxTensorBytes))
       return this.discriminatorUpdateJoint(x, n, step);
     const fake = noGrad(() => this.fakes(this.latent(n, 'd', step)));
     this.optD.zeroGrad();

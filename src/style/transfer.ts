@@ -203,7 +203,7 @@ export interface OptionNames {
 
 /**
  * Throws StyleOptionsError for options styleTransfer cannot run; the CLI and the web page check before any work.
- * `maxBindingBytes` is the most one GPU buffer binding may hold (default: the engine's device limit): every
+ * `maxBindingBytes` is the most one GPU buffer binding may hold (default: engine().maxTensorBytes): every
  * feature map of the result and of each style image, at every scale, must fit in it.
  */
 export function checkOptions(
@@ -277,7 +277,7 @@ export function checkOptions(
     );
   }
   // The result's feature maps at the largest scale must fit one GPU buffer binding.
-  const limit = ctx.maxBindingBytes ?? maxBindingBytes();
+  const limit = ctx.maxBindingBytes ?? engine().maxTensorBytes;
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   const tooLarge = (d: { width: number; height: number }, ls: readonly string[]) => {
     const m = o.net.largestMap(d.width, d.height, ls);
@@ -319,12 +319,6 @@ export function checkOptions(
       if (problem) bad(`${what} makes ${problem}; ${either('lower', s)}`);
     }
   }
-}
-
-/** The most bytes one storage binding of the engine's device may hold. */
-function maxBindingBytes(): number {
-  const l = engine().device.limits;
-  return Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
 }
 
 /** The scalar loss terms of one evaluation (each already weighted), plus their sum, which is differentiated. */

@@ -62,6 +62,12 @@ export interface EngineStats {
 export class Engine {
   readonly device: GPUDevice;
   readonly adapter: AdapterSummary;
+  /**
+   * The most bytes one tensor may hold: every tensor is bound whole as a kernel's storage buffer, so it must fit the
+   * largest binding and the largest buffer (a multiple of 4). The size checks before work (a batch's feature maps, a
+   * style image's) and the buffer pool's cap all use this one figure.
+   */
+  readonly maxTensorBytes: number;
   /** Launches recorded before an automatic submit; readbacks always submit. */
   maxDispatchesPerSubmit = 512;
 
@@ -88,9 +94,9 @@ export class Engine {
   constructor(device: GPUDevice, adapter: AdapterSummary) {
     this.device = device;
     this.adapter = adapter;
-    // Storage buffers are bound whole: none may outgrow the largest binding (nor any buffer the largest buffer).
     const { maxStorageBufferBindingSize: binding, maxBufferSize } = device.limits;
-    this.storage = new BufferPool(device, STORAGE_USAGE, 4 * Math.floor(Math.min(binding, maxBufferSize) / 4));
+    this.maxTensorBytes = 4 * Math.floor(Math.min(binding, maxBufferSize) / 4);
+    this.storage = new BufferPool(device, STORAGE_USAGE, this.maxTensorBytes);
     this.readback = new BufferPool(device, READBACK_USAGE, 4 * Math.floor(maxBufferSize / 4));
     device.lost.then((info) => {
       if (info.reason === 'destroyed' && this.destroyed) return;

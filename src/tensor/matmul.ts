@@ -140,17 +140,15 @@ export const splitK = { minWorkgroups: (): number => 128, minChunk: 256 };
 type TiledShader = 'matmul' | 'matmul_sg' | 'matmul_tiled' | 'matmul_tiled_vec4';
 
 /**
- * Whether the `register-sg` versions share A's values across subgroups (matmul_sg.wgsl; `enabled` off: matmul.wgsl
- * everywhere, as `register`; kept for the kernel guide's A/Bs of older engines). Only on lavapipe, where it was measured (the kernel guide times both: 03-matmul),
- * and only where a subgroup is exactly one row of the workgroup and one lane per row of the 8-row block: the
- * probed subgroup size (runs of consecutive invocations, src/tensor/gpu.ts probeSubgroupSize) and WG_X both 8.
+ * Whether the `register-sg` versions share A's values across subgroups (matmul_sg.wgsl; `register` is matmul.wgsl
+ * everywhere, for A/Bs). Only on lavapipe, where it was measured (the kernel guide times both: 03-matmul), and only
+ * where a subgroup is exactly one row of the workgroup and one lane per row of the 8-row block: the probed subgroup
+ * size (runs of consecutive invocations, src/tensor/gpu.ts probeSubgroupSize) and WG_X both 8.
  */
-export const matmulSubgroups = { enabled: true };
-
 function sharesRows(WG_X: number): boolean {
   const { slug, subgroupSize } = engine().adapter;
   // The kernel's lanes 0 … 7 each load one of the block's 8 rows (ROWS in lib/matmul_register.wgsl).
-  return matmulSubgroups.enabled && slug === 'lavapipe' && subgroupSize === 8 && WG_X === 8;
+  return slug === 'lavapipe' && subgroupSize === 8 && WG_X === 8;
 }
 
 /** Whether every step's row of op(B) is 4-aligned in B (matmul_sg.wgsl reads it as 4 vec4s then: B_QUAD). */

@@ -38,6 +38,12 @@ class Storage {
 
 let liveTensors = 0;
 let nextId = 1;
+/** Which device limit engine().maxTensorBytes comes from, for messages. */
+function limitName(): string {
+  const l = engine().device.limits;
+  return l.maxStorageBufferBindingSize <= l.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+}
+
 /** Stack of tidy scopes; each holds the tensors created while it is the innermost. */
 const scopes: Set<Tensor>[] = [];
 
@@ -84,12 +90,11 @@ export class Tensor {
     checkShape(shape);
     const size = shapeSize(shape);
     // Every tensor is bound whole as a kernel's storage buffer: refuse here, naming the shape, what no kernel could bind.
-    const { maxStorageBufferBindingSize: binding, maxBufferSize } = engine().device.limits;
-    const limit = Math.min(binding, maxBufferSize);
+    const limit = engine().maxTensorBytes;
     if (size * 4 > limit)
       throw new Error(
         `tensor of shape ${formatShape(shape)} needs ${size * 4} bytes, more than this adapter binds in one storage ` +
-          `buffer (${binding <= maxBufferSize ? `maxStorageBufferBindingSize ${binding}` : `maxBufferSize ${maxBufferSize}`} bytes)`,
+          `buffer (${limitName()} ${limit} bytes)`,
       );
     return new Tensor(shape, new Storage(engine().alloc(size * 4), size));
   }

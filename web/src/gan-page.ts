@@ -853,7 +853,7 @@ function checkBatchesFit(spec: GanSpec, opts: Partial<TrainOptions>, from = ''):
         ? ([[`G's weight average (its BatchNorm statistics on ${EMA_STATS_BATCH} samples)`, EMA_STATS_BATCH]] as const)
         : []),
     ],
-    engine().device.limits.maxStorageBufferBindingSize,
+    engine().maxTensorBytes,
     'Width',
   );
   if (problem) throw new Error(problem);

@@ -152,13 +152,14 @@ function gradByDifferences(f: (x: Float64Array) => Float64Array, x: Float64Array
     );
   const dx = new Float64Array(x.length);
   const dot = (y: Float64Array) => y.reduce((s, v, i) => s + v * g[i], 0);
+  const xp = Float64Array.from(x); // one copy, each value moved and put back
   for (let i = 0; i < x.length; i++) {
     const h = 1e-5 * Math.max(1, Math.abs(x[i]));
-    const xp = Float64Array.from(x);
-    xp[i] += h;
+    xp[i] = x[i] + h;
     const up = dot(f(xp));
-    xp[i] -= 2 * h;
+    xp[i] = x[i] - h;
     dx[i] = (up - dot(f(xp))) / (2 * h);
+    xp[i] = x[i];
   }
   return dx;
 }
