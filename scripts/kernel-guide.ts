@@ -1028,11 +1028,13 @@ function gramDims(ctx: FigureContext): {
 
 /**
  * Substitutions a shader gained after results.json was recorded: a recorded launch without them ran the values the
- * shader then had as constants (64×64 tiles with 4×4 per invocation, before the 'tiled-128' versions were added).
+ * shader then had as constants (64×64 tiles with 4×4 per invocation, read as scalars, before the 'tiled-128' and
+ * '-vec4' versions were added).
  */
 const RECORDED_BEFORE_SUBS: Record<string, Record<string, string>> = {
   matmul_tiled: { TILE: '64', PER: '4' },
   conv2d_implicit_gemm_tiled: { PER_M: '4', VEC4: 'false' },
+  conv2d_weight_grad_tiled: { PER_M: '4', VEC4: 'false' },
 };
 
 export function figureSpec(root: string, r: GuideResults, f: FigureDef): TileSpec {

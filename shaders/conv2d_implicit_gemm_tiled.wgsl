@@ -58,8 +58,8 @@ const WG_N = TILE_N / PER;    // invocations along pixels: 16
 const WG_M = TILE_M / PER_M;  // invocations along channels: 16, 4 or 16
 const INVOCATIONS = WG_N * WG_M;
 
-var<workgroup> wSlab: array<array<vec4<f32>, TILE_M / 4u>, SLAB>;  // wSlab[k][m/4][m%4] = Wp[step k0+k][m0+m]
-var<workgroup> xSlab: array<array<vec4<f32>, TILE_N / 4u>, SLAB>;  // xSlab[k][p/4][p%4] = src of step k0+k, pixel p
+var<workgroup> rowSlab: array<array<vec4<f32>, TILE_M / 4u>, SLAB>;  // rowSlab[k][m/4][m%4] = Wp[step k0+k][m0+m]
+var<workgroup> colSlab: array<array<vec4<f32>, TILE_N / 4u>, SLAB>;  // colSlab[k][p/4][p%4] = src of step k0+k, pixel p
 // The decoded steps of a slab: src channel offset, tap row/column offsets, Wp row start, and 0/1 for steps ≥ K.
 var<workgroup> stepChan: array<u32, SLAB>;
 var<workgroup> stepRow: array<i32, SLAB>;
@@ -103,17 +103,7 @@ fn decodeStep(slot: u32, k: u32, K: u32, th: PhaseTaps, tw: PhaseTaps, phH: u32,
   stepLive[slot] = select(0u, 1u, k < K);
 }
 
-/** The tile channel of this invocation's accumulator row i (lid.y = ty). */
-fn tileChannel(ty: u32, i: u32) -> u32 {
-  if (VEC4) { return 4u * (ty + (i / 4u) * WG_M) + i % 4u; }
-  return ty + i * WG_M;
-}
-
-/** The tile pixel of this invocation's accumulator column j (lid.x = tx). */
-fn tilePixel(tx: u32, j: u32) -> u32 {
-  if (VEC4) { return 4u * tx + j; }
-  return tx + j * WG_N;
-}
+// #include "lib/tile_slab.wgsl" — tileRow(), tileColumn() and multiplySlab()
 
 @compute @workgroup_size(WG_N, WG_M)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -143,7 +133,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let srcRow = i32(a) * select(u.strideH, 1, TRANSPOSED);
   let srcCol = i32(b) * select(u.strideW, 1, TRANSPOSED);
 
-  var acc: array<vec4<f32>, PER_M>;  // acc[i][j]: tile channel tileChannel(i), tile pixel tilePixel(j)
+  var acc: array<vec4<f32>, PER_M>;  // acc[i][j]: tile channel tileRow(ty, i), tile pixel tileColumn(tx, j)
   if (flat < SLAB) { decodeStep(flat, flat, K, th, tw, phH, phW); }
   workgroupBarrier();
   for (var k0 = 0u; k0 < K; k0 += SLAB) {
@@ -151,7 +141,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (var e = flat; e < SLAB * TILE_M; e += INVOCATIONS) {
       let k = e / TILE_M;
       let m = e % TILE_M;
-      wSlab[k][m / 4u][m % 4u] = select(0.0, wp[stepW[k] + m0 + m], stepLive[k] != 0u);
+      rowSlab[k][m / 4u][m % 4u] = select(0.0, wp[stepW[k] + m0 + m], stepLive[k] != 0u);
     }
     // Stage 16 × 64 src values: the im2col entries of this slab's steps for the tile's pixels.
     for (var k = flat / TILE_N; k < SLAB; k += INVOCATIONS / TILE_N) {
@@ -159,38 +149,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let c = srcCol + stepCol[k];
       let ok = live && stepLive[k] != 0u && r >= 0 && r < i32(u.srcH) && c >= 0 && c < i32(u.srcW);
       let idx = srcImage + stepChan[k] + u32(r) * u.srcW + u32(c);
-      xSlab[k][p / 4u][p % 4u] = select(0.0, src[select(0u, idx, ok)], ok);
+      colSlab[k][p / 4u][p % 4u] = select(0.0, src[select(0u, idx, ok)], ok);
     }
     workgroupBarrier();
     // Nobody reads the step table again before the barrier below: decode the next slab's steps now.
     if (flat < SLAB) { decodeStep(flat, k0 + SLAB + flat, K, th, tw, phH, phW); }
-    for (var k = 0u; k < SLAB; k++) {
-      if (VEC4) {
-        let xv = xSlab[k][lid.x];
-        for (var g = 0u; g < PER_M / 4u; g++) {
-          let wv = wSlab[k][lid.y + g * WG_M];
-          for (var r = 0u; r < 4u; r++) { acc[4u * g + r] = fma(vec4<f32>(wv[r]), xv, acc[4u * g + r]); }
-        }
-      } else {
-        var xv: vec4<f32>;
-        for (var j = 0u; j < PER; j++) { let px = lid.x + j * WG_N; xv[j] = xSlab[k][px / 4u][px % 4u]; }
-        for (var i = 0u; i < PER_M; i++) {
-          let m = lid.y + i * WG_M;
-          acc[i] = fma(vec4<f32>(wSlab[k][m / 4u][m % 4u]), xv, acc[i]);
-        }
-      }
-    }
+    multiplySlab(&acc, lid.x, lid.y);
     workgroupBarrier();
   }
 
   let outHW = u.outH * u.outW;
   for (var j = 0u; j < PER; j++) {
-    let qo = tile0 + tilePixel(lid.x, j);
+    let qo = tile0 + tileColumn(lid.x, j);
     if (qo >= pixels) { break; }
     let r = qo % perImage;
     let outBase = (qo / perImage) * u.outC * outHW + (phH + (r / cols) * u.phasesH) * u.outW + phW + (r % cols) * u.phasesW;
     for (var i = 0u; i < PER_M; i++) {
-      let m = m0 + tileChannel(lid.y, i);
+      let m = m0 + tileRow(lid.y, i);
       if (m < u.outC) {
         var bv = 0.0;
         if (u.hasBias != 0u) { bv = bias[m]; }

@@ -9,14 +9,20 @@
 //   Out-of-range taps of G (padding) contribute nothing.
 // Work split: the K pixels are cut into `chunks` ranges (grid z); each chunk writes its partial sums to
 //   partial[chunk] and the host sums the chunks afterwards. Within a chunk a workgroup computes a TILE_M × 64 tile
-//   of dW (TILE_M = 64 rows m, or 16 when P has few channels; 64 im2col columns col = c·kh·kw + i·kw + j). It walks
-//   its pixels in slabs of 16: every slab it copies 16 × TILE_M values of P and 16 × 64 values of im2col(G)
-//   (gathered on the fly, 0 for padding taps and pixels past the chunk) into workgroup memory, synchronises, and
-//   each of its 16 × (TILE_M/4) invocations accumulates a 4 × 4 block of dW (rows ty + i·TILE_M/4, columns
-//   tx + 16j) from workgroup memory: 8 workgroup-memory reads for 16 FMAs per pixel. Consecutive invocations load
-//   consecutive pixels (contiguous in P; stride s apart in G), and each invocation stages the same pixel of every
-//   slab, so it decodes (n, oh, ow) once per slab. The 64 columns' (channel, tap) are decoded once per
-//   workgroup into a table in workgroup memory.
+//   of dW (TILE_M = 64 rows m, or 16 when P has few channels, or 128 with 8 rows per invocation, version tiled-128;
+//   64 im2col columns col = c·kh·kw + i·kw + j). It walks its pixels in slabs of 16: every slab it copies
+//   16 × TILE_M values of P and 16 × 64 values of im2col(G) (gathered on the fly, 0 for padding taps and pixels past
+//   the chunk) into workgroup memory, synchronises, and each of its 16 × (TILE_M/PER_M) invocations accumulates a
+//   PER_M × 4 block of dW (rows ty + i·TILE_M/PER_M, columns tx + 16j) from workgroup memory: 8 workgroup-memory
+//   reads for 16 FMAs per pixel (12 for 32 with PER_M = 8). Consecutive invocations load consecutive pixels
+//   (contiguous in P; stride s apart in G), and each invocation stages the same pixel of every slab, so it decodes
+//   (n, oh, ow) once per slab. The 64 columns' (channel, tap) are decoded once per workgroup into a table in
+//   workgroup memory.
+//   VEC4 (versions tiled-vec4, tiled-128-vec4): the same slabs read as vec4s, and each invocation owns 4
+//   consecutive rows (PER_M/4 such groups, TILE_M/PER_M·4 apart) × 4 consecutive columns: per pixel one vec4 of P
+//   per group and one of im2col(G), 2 workgroup-memory reads for 16 FMAs (3 for 32 at TILE_M = 128) instead of
+//   8 (12), as in conv2d_implicit_gemm_tiled.wgsl. The slabs are vec4 arrays in both modes; their layout in memory
+//   is the same as a flat f32 array.
 // Why this tiling: on a GPU barriers are cheap and workgroup memory cuts global traffic by the tile size; on a
 //   CPU adapter (lavapipe) every barrier is a switch between invocations, so use conv2d_weight_grad.wgsl there.
 // Grid: (⌈columns / 64⌉, ⌈M / TILE_M⌉, chunks), split by the host into several launches (chunkOffset,
@@ -36,21 +42,26 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 override ACCUMULATE: bool = false;   // one chunk: add the sums into what `partial` holds (a gradient there)
 
-const TILE_M = {{TILE_M}}u;   // rows m (channels of P) per workgroup (64, or 16 for narrow P)
+const TILE_M = {{TILE_M}}u;   // rows m (channels of P) per workgroup (64, or 16 for narrow P, or 128)
+const PER_M = {{PER_M}}u;     // rows per invocation: 4, or 8 with TILE_M = 128
+const VEC4 = {{VEC4}};        // true: consecutive rows and columns per invocation, read as vec4s
 const TILE_N = 64u;           // im2col columns per workgroup
 const SLAB = 16u;             // pixels per workgroup-memory slab
-const PER = 4u;               // rows (and columns) per invocation
+const PER = 4u;               // columns per invocation
 const WG_N = TILE_N / PER;    // invocations along columns: 16
-const WG_M = TILE_M / PER;    // invocations along rows: 16 or 4
+const WG_M = TILE_M / PER_M;  // invocations along rows: 16, 4 or 16
 const INVOCATIONS = WG_N * WG_M;
 
-var<workgroup> pSlab: array<array<f32, TILE_M>, SLAB>;  // pSlab[q][m] = P[pixel q0+q, channel m0+m]
-var<workgroup> gSlab: array<array<f32, TILE_N>, SLAB>;  // gSlab[q][col] = im2col(G)[pixel q0+q, column col0+col]
+var<workgroup> rowSlab: array<array<vec4<f32>, TILE_M / 4u>, SLAB>;  // rowSlab[q][m/4][m%4] = P[pixel q0+q, channel m0+m]
+// colSlab[q][c/4][c%4] = im2col(G)[pixel q0+q, column col0+c]
+var<workgroup> colSlab: array<array<vec4<f32>, TILE_N / 4u>, SLAB>;
 // The decoded columns of the tile: G channel offset, tap row/column offsets, 0/1 for columns past the end.
 var<workgroup> colChan: array<u32, TILE_N>;
 var<workgroup> colRow: array<i32, TILE_N>;
 var<workgroup> colCol: array<i32, TILE_N>;
 var<workgroup> colLive: array<u32, TILE_N>;
+
+// #include "lib/tile_slab.wgsl" — tileRow(), tileColumn() and multiplySlab()
 
 @compute @workgroup_size(WG_N, WG_M)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -75,7 +86,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let q0 = chunk * u.pixelsPerChunk;
   let q1 = min(q0 + u.pixelsPerChunk, u.batch * pHW);
   let slabPixel = flat % SLAB;  // the pixel of each slab this invocation stages
-  var acc: array<array<f32, PER>, PER>;
+  var acc: array<vec4<f32>, PER_M>;  // acc[i][j]: tile row tileRow(ty, i), tile column tileColumn(tx, j)
   for (var qs = q0; qs < q1; qs += SLAB) {
     let q = qs + slabPixel;
     let live = q < q1;
@@ -83,11 +94,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let n = qq / pHW;
     let oh = i32((qq % pHW) / u.pW);
     let ow = i32((qq % pHW) % u.pW);
-    // Stage 16 × TILE_M values of P (4 per invocation; consecutive invocations on consecutive pixels).
+    // Stage 16 × TILE_M values of P (4 per invocation, 8 at TILE_M = 128; consecutive invocations on consecutive
+    // pixels).
     let pPixel = n * u.pC * pHW + qq % pHW;
     for (var m = flat / SLAB; m < TILE_M; m += INVOCATIONS / SLAB) {
       let ch = min(m0 + m, u.pC - 1u);  // rows past M read a valid channel; their results are not written
-      pSlab[slabPixel][m] = select(0.0, P[pPixel + ch * pHW], live);
+      rowSlab[slabPixel][m / 4u][m % 4u] = select(0.0, P[pPixel + ch * pHW], live);
     }
     // Stage 16 × 64 values of im2col(G).
     let gImage = n * u.gC * gHW;
@@ -96,29 +108,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let iw = ow * u.strideW + colCol[col];
       let ok = live && colLive[col] != 0u && ih >= 0 && ih < i32(u.gH) && iw >= 0 && iw < i32(u.gW);
       let idx = gImage + colChan[col] + u32(ih) * u.gW + u32(iw);
-      gSlab[slabPixel][col] = select(0.0, G[select(0u, idx, ok)], ok);
+      colSlab[slabPixel][col / 4u][col % 4u] = select(0.0, G[select(0u, idx, ok)], ok);
     }
     workgroupBarrier();
-    for (var k = 0u; k < SLAB; k++) {
-      var pv: array<f32, PER>;
-      var gv: array<f32, PER>;
-      for (var i = 0u; i < PER; i++) {
-        pv[i] = pSlab[k][lid.y + i * WG_M];
-        gv[i] = gSlab[k][lid.x + i * WG_N];
-      }
-      for (var i = 0u; i < PER; i++) {
-        for (var j = 0u; j < PER; j++) { acc[i][j] = fma(pv[i], gv[j], acc[i][j]); }
-      }
-    }
+    multiplySlab(&acc, lid.x, lid.y);
     workgroupBarrier();
   }
 
   let base = chunk * u.pC * columns;
-  for (var i = 0u; i < PER; i++) {
-    let m = m0 + lid.y + i * WG_M;
-    if (m >= u.pC) { break; }
+  for (var i = 0u; i < PER_M; i++) {
+    let m = m0 + tileRow(lid.y, i);
+    if (m >= u.pC) { break; }  // tileRow grows with i
     for (var j = 0u; j < PER; j++) {
-      let col = col0 + lid.x + j * WG_N;
+      let col = col0 + tileColumn(lid.x, j);
       if (col < columns) {
         let k = base + m * columns + col;
         if (ACCUMULATE) { partial[k] = partial[k] + acc[i][j]; } else { partial[k] = acc[i][j]; }

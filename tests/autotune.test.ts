@@ -120,6 +120,8 @@ describe('the tuned table is keyed by every kernel of the family', () => {
     expect(familySources('matmul')).toContain(SHADERS.matmul_tiled_vec4);
     // the register conv kernels' shared body (lib/conv_gather.wgsl) is in their sources
     expect(familySources('conv').filter((src) => src.includes('fn gather(wg: vec3<u32>')).length).toBe(2);
+    // and the tiled ones' (lib/tile_slab.wgsl)
+    expect(familySources('conv').filter((src) => src.includes('fn multiplySlab(')).length).toBe(2);
   });
 });
 

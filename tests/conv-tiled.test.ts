@@ -105,6 +105,40 @@ describe('tiled kernels: lesson layer shapes (batch 2) and tile edges, forward a
   });
 });
 
+describe('tiled-128 and the vec4 tiles at the tile edges, forward and gradients vs the reference', () => {
+  // 70 and 65 output rows: one 128-row block with 58 (63) rows past the end in the tiled-128 versions; 24, 33 and 70
+  // rows: partial vec4 groups nowhere (multiples of 4 are not needed: rows past the end are read, not written).
+  for (const v of ['tiled-128', 'tiled-vec4', 'tiled-128-vec4'] as const)
+    for (const l of TILED_LAYERS)
+      it(`${v}: ${l.name}`, async () => {
+        setConvVersion(v);
+        const tiles = new Set<string>();
+        engine().onLaunch = (k) => {
+          if (k.shader.endsWith('_tiled'))
+            tiles.add(`${k.shader} ${k.subs?.TILE_M}${k.subs?.VEC4 === 'true' ? ' VEC4' : ''}`);
+        };
+        onTestFinished(() => void (engine().onLaunch = null));
+        await checkLesson(l);
+        const vec = v.endsWith('-vec4') ? ' VEC4' : '';
+        const wide = v.startsWith('tiled-128') && l.w[0] > 64 ? 128 : l.w[0] <= 16 ? 16 : 64;
+        expect(tiles).toContain(`conv2d_weight_grad_tiled ${wide}${vec}`);
+      });
+
+  it('tiled-128-vec4: grids split into many launches', async () => {
+    setConvVersion('tiled-128-vec4');
+    const defaults = { ...convTiles };
+    convTiles.lavapipeFlopsPerDispatch = 3e4;
+    convTiles.flopsPerDispatch = 3e4;
+    convTiles.gpuFlopsPerDispatch = 3e4;
+    try {
+      await checkLayer('conv', [2, 21, 16, 16], [70, 21, 3, 3], true, { padding: 1 }, [2, 70, 16, 16]);
+      await checkLayer('convT', [2, 18, 8, 8], [18, 130, 4, 4], true, { stride: 2, padding: 1 }, [2, 130, 16, 16]);
+    } finally {
+      Object.assign(convTiles, defaults);
+    }
+  });
+});
+
 /** The version-specific conv kernels a layer's forward and backward launch: the gather (implicit GEMM) kernel both
  * ways round (forward and input gradient; TRANSPOSED tells which) and the weight-gradient kernel, with their channel
  * tile (TM of the register kernels, TILE_M of the tiled ones) for a layer whose passes have ≥ 32 output rows. */
@@ -136,27 +170,29 @@ const EXPECTED_KERNELS: Record<Exclude<ConvVersion, 'register-sg'>, string[]> = 
     'conv2d_implicit_gemm_tiled TM=16 TRANSPOSED=true',
     'conv2d_weight_grad_tiled TM=16',
   ],
-  // 128 channels per workgroup where a gather pass has more than 64 (see expectedKernels); the weight gradient
-  // runs the 'tiled' kernel.
+  // 128 channels per workgroup where a pass has more than 64 output rows (see expectedKernels)
   'tiled-128': [
     'conv2d_implicit_gemm_tiled TM=64 TRANSPOSED=false',
     'conv2d_implicit_gemm_tiled TM=64 TRANSPOSED=true',
     'conv2d_weight_grad_tiled TM=64',
   ],
-  // the gather passes read their tiles as vec4s; the weight gradient runs the 'tiled' kernel
+  // every pass reads its tiles as vec4s
   'tiled-vec4': [
     'conv2d_implicit_gemm_tiled TM=64 VEC4 TRANSPOSED=false',
     'conv2d_implicit_gemm_tiled TM=64 VEC4 TRANSPOSED=true',
-    'conv2d_weight_grad_tiled TM=64',
+    'conv2d_weight_grad_tiled TM=64 VEC4',
   ],
   'tiled-128-vec4': [
     'conv2d_implicit_gemm_tiled TM=64 VEC4 TRANSPOSED=false',
     'conv2d_implicit_gemm_tiled TM=64 VEC4 TRANSPOSED=true',
-    'conv2d_weight_grad_tiled TM=64',
+    'conv2d_weight_grad_tiled TM=64 VEC4',
   ],
 };
 
-/** EXPECTED_KERNELS for a layer: with 'tiled-128(-vec4)', a gather pass with more than 64 output channels has TM=128. */
+/**
+ * EXPECTED_KERNELS for a layer: with 'tiled-128(-vec4)', a pass with more than 64 output rows has TM=128 (the gathers'
+ * output channels; the weight gradient's rows are w[0] for a conv and a transposed conv alike).
+ */
 function expectedKernels(v: ConvVersion, l: LayerCase): string[] {
   if (v === 'register-sg') return sgKernels();
   if (v !== 'tiled-128' && v !== 'tiled-128-vec4') return [...EXPECTED_KERNELS[v]].sort();
@@ -165,8 +201,10 @@ function expectedKernels(v: ConvVersion, l: LayerCase): string[] {
   // a transposed conv the other way round.
   const [forwardC, inputGradC] = l.kind === 'conv' ? [l.w[0], l.w[1]] : [l.w[1], l.w[0]];
   const forwardT = l.kind !== 'conv';
-  const gather = (C: number, t: boolean) => `conv2d_implicit_gemm_tiled TM=${C > 64 ? 128 : 64}${vec} TRANSPOSED=${t}`;
-  return [gather(forwardC, forwardT), gather(inputGradC, !forwardT), 'conv2d_weight_grad_tiled TM=64'].sort();
+  const tm = (C: number) => (C > 64 ? 128 : 64);
+  const gather = (C: number, t: boolean) => `conv2d_implicit_gemm_tiled TM=${tm(C)}${vec} TRANSPOSED=${t}`;
+  const wgrad = `conv2d_weight_grad_tiled TM=${tm(l.w[0])}${vec}`;
+  return [gather(forwardC, forwardT), gather(inputGradC, !forwardT), wgrad].sort();
 }
 
 /** Whether this device runs 'register-sg' as the *_sg kernels: a fixed subgroup size, a power of two of 2–16 lanes. */

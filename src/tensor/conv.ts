@@ -21,8 +21,9 @@
  *   'register…' conv2d_implicit_gemm.wgsl, conv2d_weight_grad.wgsl — register tiles, no workgroup memory: what a
  *               CPU adapter (lavapipe) runs fastest, and correct everywhere.
  *   'tiled…'    conv2d_implicit_gemm_tiled.wgsl, conv2d_weight_grad_tiled.wgsl — 64-wide tiles staged through
- *               workgroup memory, 4×4 per invocation: the classic GPU design, as matmul_tiled.wgsl. '…-vec4'
- *               (gather passes): the same tiles read as vec4s, 4 consecutive channels × 4 pixels per invocation.
+ *               workgroup memory, 4×4 per invocation: the classic GPU design, as matmul_tiled.wgsl. '…-vec4':
+ *               the same tiles read as vec4s, 4 consecutive channels (rows of dW) × 4 pixels (columns) per
+ *               invocation; 'tiled-128…': 128 channels a workgroup, 8 per invocation, where a pass has more than 64.
  * Each pass at each shape runs its measured winner where the tuner is on (./autotune.ts: by default on GPUs),
  * else the adapter's default: register tiles on CPU adapters, workgroup tiles on GPUs.
  */
@@ -147,7 +148,8 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
  * channels per invocation; register tiles of 16 whose loads of values shared by the whole workgroup (the weights in
  * the gather, P in the weight gradient) are split between the lanes of a subgroup ('register-sg', the *_sg.wgsl
  * kernels; where the device has no fixed subgroup size it runs the plain register kernels); and workgroup-memory
- * tiles with 64 (or, for narrow layers, 16) or always 16 channels per workgroup.
+ * tiles with 64 (or, for narrow layers, 16) or always 16 channels per workgroup, or 128 where a pass has more than
+ * 64, each also read as vec4s ('-vec4').
  */
 const TUNED_CONV_VERSIONS = [
   'register',
@@ -210,16 +212,16 @@ registerTunedKernels(familySources('conv'));
 
 /**
  * Whether a version uses workgroup tiles, its channel tile for a pass with `channels` output rows, whether the
- * tiles are read as vec4s, and how many subgroup lanes split the shared loads (1: none). 'tiled-128' (128 channels,
- * 8 per invocation) and the '-vec4' versions exist for the gather kernel only; the weight gradient runs 'tiled'
- * for them.
+ * tiles are read as vec4s, and how many subgroup lanes split the shared loads (1: none). 'tiled-128' takes 128
+ * channels (8 per invocation) where a pass has more than 64, and the '-vec4' versions read the tiles as vec4s, in
+ * the gather and the weight gradient alike.
  */
 function convTile(
   v: ConvVersion,
   channels: number,
   pass: 'gather' | 'wgrad',
 ): { tiled: boolean; TM: number; vec4: boolean; SG: number; wide: boolean } {
-  const vec4 = pass === 'gather' && v.endsWith('-vec4');
+  const vec4 = v.endsWith('-vec4');
   const SG = v === 'register-sg' ? laneGroup() : 1;
   // The subgroup gather's wide tile and vec4 weights were measured on lavapipe only, with 8-lane subgroups: elsewhere
   // (a GPU, SwiftShader's 4-lane subgroups, where a lane's share of 32 weights would be 8 loads, or a lavapipe built
@@ -230,7 +232,7 @@ function convTile(
   switch (v) {
     case 'tiled-128':
     case 'tiled-128-vec4':
-      return tile(true, pass === 'gather' && channels > 64 ? 128 : tiledChannelTile(channels));
+      return tile(true, channels > 64 ? 128 : tiledChannelTile(channels));
     case 'tiled':
     case 'tiled-vec4':
       return tile(true, tiledChannelTile(channels));
@@ -1033,7 +1035,7 @@ const weightGradSplit: WeightGradRoute = (geo, P, G, version, into = null) => {
   const columns = gC * taps;
   // A workgroup covers TM rows × CL·TC columns for 64 / CL chunks of pixels: register kernel, TM × TC per
   // invocation of 64; tiled kernel, TM × 64 staged through workgroup memory (CL = 64, one chunk).
-  const { tiled, TM, SG } = convTile(version, pC, 'wgrad');
+  const { tiled, TM, SG, vec4 } = convTile(version, pC, 'wgrad');
   // The device's subgroup size, not SG: the plain kernel cuts the same chunks as the _sg one, so both give the same bits.
   const { TC, CL } = tiled ? { TC: 1, CL: 64 } : wgradLanes(convTiles.wgradTC, TM, columns, laneGroup());
   const chunksPerGroup = 64 / CL;
@@ -1053,7 +1055,11 @@ const weightGradSplit: WeightGradRoute = (geo, P, G, version, into = null) => {
   const direct = usedChunks === 1 && into !== null;
   const constants = direct ? { ACCUMULATE: true } : undefined;
   const kernel: Kernel & { shader: 'conv2d_weight_grad' | 'conv2d_weight_grad_sg' | 'conv2d_weight_grad_tiled' } = tiled
-    ? { shader: 'conv2d_weight_grad_tiled', subs: { TILE_M: String(TM) }, constants }
+    ? {
+        shader: 'conv2d_weight_grad_tiled',
+        subs: { TILE_M: String(TM), PER_M: TM === 128 ? '8' : '4', VEC4: String(vec4) },
+        constants,
+      }
     : SG > 1
       ? {
           shader: 'conv2d_weight_grad_sg',
