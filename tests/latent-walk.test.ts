@@ -158,6 +158,7 @@ describe('latent walk', () => {
       t.trainBatch(reals(4, spec, 9)).stats.dispose();
       const raw = await walkImages(t, walkPair(0), 3);
       let ema: Float32Array | null = null;
+      expect(t.Gema !== null).toBe(gEma > 0);
       if (t.Gema) {
         ema = await walkImages(t, walkPair(0), 3); // sampleFrom 'ema' by default
         t.sampleFrom = 'raw';

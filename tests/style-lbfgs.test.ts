@@ -99,9 +99,11 @@ describe('LBFGS', () => {
     const opt = new LBFGS(x, { historySize: 10, toleranceGrad: 1e-5, toleranceChange: 0 });
     const r = await run(opt, quad, 200);
     const v = await x.toArray();
-    let err = 0;
-    for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(v[i] - b[i] / a[i]));
-    expect(err).toBeLessThan(1e-4);
+    // Stopped by the gradient test: every |∂f/∂x_i| = a_i·|x_i − b_i/a_i| ≤ toleranceGrad as the GPU computed it in
+    // float32 (b_i/a_i rounded there: up to a_i · ulp(b_i/a_i)/2 ≈ 100 · 3e-8 more in float64 here).
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, a[i] * Math.abs(v[i] - b[i] / a[i]));
+    expect(worst).toBeLessThan(1e-5 + 1e-5);
     // Gradient descent needs ~condition number × ln(1/tol) ≈ 1000 steps; L-BFGS a few dozen.
     expect(r.iterations).toBeLessThan(80);
     opt.dispose();

@@ -673,14 +673,17 @@ describe('autograd', () => {
     x.tanh().mul(x.sigmoid()).sum().backward();
     const g = await x.grad!.toArray();
     const eps = 1e-2;
+    const num: number[] = [];
     for (let i = 0; i < data.length; i++) {
       const p = data.slice();
       p[i] += eps;
       const m = data.slice();
       m[i] -= eps;
-      const num = ((await f(p).item()) - (await f(m).item())) / (2 * eps);
-      expect(Math.abs(num - g[i])).toBeLessThan(2e-3);
+      num.push(((await f(p).item()) - (await f(m).item())) / (2 * eps));
     }
+    // Relative to the gradient's own size: truncation (eps²·f'''/6 ≈ 2e-5) plus float32 rounding of a sum near 2
+    // over 2·eps (≈ 1e-5) against a gradient whose RMS is about 0.3; 5.3e-5 of it on lavapipe.
+    expectClose(g, num, 5e-4);
   });
 });
 

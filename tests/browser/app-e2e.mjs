@@ -51,10 +51,15 @@ const screenshots = process.env.WEB_SCREENSHOTS === '1' ? join(root, 'docs', 'sc
 if (screenshots) mkdirSync(screenshots, { recursive: true });
 
 const results = [];
-// WEB_E2E_ONLY=text runs only the checks whose name contains it (while working on one page).
+// WEB_E2E_ONLY=text runs only the checks whose name contains it (while working on one page); the others are counted
+// as left out, and the summary says so.
 const only = process.env.WEB_E2E_ONLY ?? '';
+const leftOut = [];
 async function check(name, fn) {
-  if (!name.includes(only)) return;
+  if (!name.includes(only)) {
+    leftOut.push(name);
+    return;
+  }
   const t0 = Date.now();
   try {
     await fn();
@@ -64,6 +69,18 @@ async function check(name, fn) {
     results.push({ name, ok: false, error: String(e?.stack ?? e) });
     console.log(`  ✗ ${name}: ${e?.message ?? e}`);
   }
+}
+/**
+ * The largest difference between two runs' losses, step by step, relative to the root mean square of that loss over
+ * the reference run (D and G each their own scale): `a` and `b` are lists of { d, g }.
+ */
+function lossGap(a, b) {
+  let worst = 0;
+  for (const k of ['d', 'g']) {
+    const scale = Math.sqrt(b.reduce((s, p) => s + p[k] * p[k], 0) / b.length);
+    for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i][k] - b[i][k]) / scale);
+  }
+  return worst;
 }
 /** A safetensors file's bytes with `edit` applied to the JSON of its metadata field "meta" (tensors unchanged). */
 function editSafetensorsMeta(bytes, edit) {
@@ -311,9 +328,9 @@ try {
     const whole = join(work, 'cli-run-4');
     cli(['train', '--model', 'dense', '--max-steps', '4', '--batch', '16', '--out', whole]);
     const last = JSON.parse(readFileSync(join(whole, 'log.jsonl'), 'utf8').trim().split('\n').at(-1));
-    const diff = Math.max(Math.abs(last.lossD - inPage.d), Math.abs(last.lossG - inPage.g));
+    const diff = lossGap([inPage], [{ d: last.lossD, g: last.lossG }]);
     console.log(
-      `    CLI checkpoint at step 3 → page step 4: D ${inPage.d} G ${inPage.g}; CLI uninterrupted step 4: D ${last.lossD} G ${last.lossG} (max |diff| ${diff.toExponential(1)})`,
+      `    CLI checkpoint at step 3 → page step 4: D ${inPage.d} G ${inPage.g}; CLI uninterrupted step 4: D ${last.lossD} G ${last.lossG} (largest difference ${diff.toExponential(1)} of the loss)`,
     );
     assert(
       last.step === 3 && diff < 1e-4,
@@ -419,14 +436,12 @@ try {
       JSON.stringify(log.map((l) => l.step)) === '[5,6]',
       `the CLI resumed the page's step 5 with steps ${log.map((l) => l.step)}`,
     );
-    const diff = Math.max(
-      ...log.flatMap((l, i) => [
-        Math.abs(l.lossD - Number(continued[i].d)),
-        Math.abs(l.lossG - Number(continued[i].g)),
-      ]),
+    const diff = lossGap(
+      log.map((l) => ({ d: l.lossD, g: l.lossG })),
+      continued.map((p) => ({ d: Number(p.d), g: Number(p.g) })),
     );
     console.log(
-      `    page checkpoint at step 5 → CLI steps 6, 7: D/G ${log.map((l) => `${l.lossD}/${l.lossG}`).join(', ')} (max |diff| from the page's ${diff.toExponential(1)})`,
+      `    page checkpoint at step 5 → CLI steps 6, 7: D/G ${log.map((l) => `${l.lossD}/${l.lossG}`).join(', ')} (largest difference from the page's ${diff.toExponential(1)} of the loss's RMS)`,
     );
     assert(diff < 1e-4, `the CLI's steps 6 and 7 after the page's 5 are off the page's own by ${diff}`);
     // The CLI's checkpoint carries the page's points and its own: loaded in the page, the chart has all 7.
@@ -578,13 +593,19 @@ try {
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l));
-      const diff = Math.max(
-        ...log.flatMap((l, i) => [Math.abs(l.lossD - perStep[i].d), Math.abs(l.lossG - perStep[i].g)]),
+      const diff = lossGap(
+        log.map((l) => ({ d: l.lossD, g: l.lossG })),
+        perStep,
       );
       console.log(
-        `    CLI progan steps 1-4: D/G ${log.map((l) => `${l.lossD.toFixed(5)}/${l.lossG.toFixed(5)}`).join(', ')} (max |diff| from the page's ${diff.toExponential(1)})`,
+        `    CLI progan steps 1-4: D/G ${log.map((l) => `${l.lossD.toFixed(5)}/${l.lossG.toFixed(5)}`).join(', ')} (largest difference from the page's ${diff.toExponential(1)} of the loss's RMS)`,
       );
-      assert(log.length === 4 && diff < 1e-3, `the CLI's 4 progan steps are off the page's by ${diff}`);
+      // Four steps of pixel norm and minibatch deviations on two adapters (lavapipe in Node, SwiftShader in Chromium)
+      // drift further apart than the dense GAN's steps do: 2.8e-4 of a loss near 2.4 or 0.37 was seen on this machine.
+      assert(
+        log.length === 4 && diff < 2e-3,
+        `the CLI's 4 progan steps are off the page's by ${diff} of the loss's RMS`,
+      );
       await page.setInputFiles('#load', join(run, 'checkpoint.safetensors'));
       await page.waitForFunction(() =>
         document.querySelector('#banner').textContent.includes('checkpoint.safetensors'),
@@ -1299,6 +1320,7 @@ await server.close();
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;
 mkdirSync(join(root, '.tmp'), { recursive: true });
-writeFileSync(join(root, '.tmp', 'web-e2e.json'), JSON.stringify({ passed, failed, results }, null, 2));
-console.log(`web e2e: ${passed} passed, ${failed} failed`);
+writeFileSync(join(root, '.tmp', 'web-e2e.json'), JSON.stringify({ passed, failed, leftOut, results }, null, 2));
+if (leftOut.length) console.log(`web e2e: ${leftOut.length} checks left out by WEB_E2E_ONLY=${JSON.stringify(only)}`);
+console.log(`web e2e: ${passed} passed, ${failed} failed${leftOut.length ? `, ${leftOut.length} left out` : ''}`);
 process.exit(failed ? 1 : 0);
