@@ -453,9 +453,10 @@ export function convPassFlops(l: ConvLayerShape, pass: ConvPass): number {
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * What `--quick` runs, so that `npm run bench -- --quick` takes about 10 minutes on a 2-core CPU adapter:
- * our engine runs everything but the 256 px style step; tfjs-webgpu and tfjs-wasm run the matmuls, the DCGAN
- * layers and the DCGAN and 128 px style steps; tfjs-cpu (0.3–0.5 GFLOP/s) runs the matmuls only. The rest
+ * What `--quick` runs, so that `npm run bench -- --quick` stays under 10 minutes on a 2-core CPU adapter (the
+ * committed runs took 346–535 s, bench/README.md): our engine runs everything but the 256 px style step; tfjs-webgpu
+ * and tfjs-wasm run the matmuls, the DCGAN layers and the DCGAN and 128 px style steps; tfjs-cpu (0.71–0.90 GFLOP/s
+ * on the matmuls in bench/results/lavapipe.json) runs the matmuls only. The rest
  * shows as "skipped (not in --quick)"; a run without --quick measures all of it.
  */
 export function inQuickSuite(backend: string, workload: string): boolean {

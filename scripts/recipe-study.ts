@@ -7,8 +7,8 @@
  *   . scripts/gpu-env.sh && npx tsx scripts/recipe-study.ts quality --phase long --images 8000 --points 10 [--recipes a,b]
  *   npx tsx scripts/recipe-study.ts render
  *
- * Two kinds of measurement, kept apart because lavapipe's speed drifts up to 2× within minutes and the machine
- * is shared:
+ * Two kinds of measurement, kept apart because lavapipe's speed drifts within minutes (bench/README.md: its FMA
+ * ceiling spanned 29.5–48.6 GFLOP/s around one workload) and the machine is shared:
  *
  *  - `speed`: images/s of every recipe in ONE process, interleaved — per round, each speed class (batch size, and
  *    whether a G weight average is kept; learning rates, labels and schedules do not change the work of a step)

@@ -3,8 +3,9 @@
  * the first few): the engine's commit, the load average, command-line flags, a median, a `train` process run to a
  * log file, a run folder's eval.jsonl, and the speed phase's method — every candidate's training step timed in ONE
  * process, interleaved over several rounds, each round in a rotated order, as `train` runs a step (record it, then
- * read back the previous step's losses). lavapipe's speed drifts up to 2× within minutes and the machine is shared,
- * so drift hits all candidates of a round alike and the median of the rounds is what a study uses.
+ * read back the previous step's losses). lavapipe's speed drifts within minutes (bench/README.md: its FMA ceiling
+ * spanned 29.5–48.6 GFLOP/s around one workload) and the machine is shared, so drift hits all candidates of a round
+ * alike and the median of the rounds is what a study uses.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { isMainModule } from '../src/node/main-module.ts';

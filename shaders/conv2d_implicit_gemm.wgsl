@@ -14,10 +14,11 @@
 //   Per (tap) it computes the TN src offsets and in-bounds masks once, then the inner loop over the src channels
 //   is pure loads + FMA: TM weight loads (the same address in the whole workgroup) and TN src loads feed
 //   TM·TN FMAs. On lavapipe (invocations are SIMD lanes of one CPU thread) register tiles like this beat
-//   workgroup-memory tiles, whose barriers are expensive; measured there, 16×8 tiles beat 8×8, 16×4 and 8×16,
-//   and up to 10 pixels per invocation (TN chosen per layer so the last tile is nearly full) cut the DCGAN
-//   layers' gather time by about a fifth against 8; but at TM·TN ≥ 224 (16×14, 32×8) the kernel runs 3–5×
-//   slower (a cliff, not traced to its cause inside the driver), so the host keeps TN ≤ 10 at TM = 16. Scalar weight
+//   workgroup-memory tiles, whose barriers are expensive. Scratch runs on lavapipe whose figures were not kept (leads,
+//   not measurements) found 16×8 tiles faster than 8×8, 16×4 and 8×16, up to 10 pixels per invocation (TN chosen per
+//   layer so the last tile is nearly full) cutting the DCGAN layers' gather time by about a fifth against 8, and a
+//   cliff at TM·TN ≥ 224 (16×14, 32×8: 3–5× slower, not traced to its cause inside the driver), so the host keeps
+//   TN ≤ 10 at TM = 16; the kernel guide (docs/kernels/04-conv.md) times the tiles the tuner chooses between. Scalar weight
 //   loads do as well as vec4 ones (so TM need not be a multiple of 4: 1-channel layers waste nothing).
 //   Grid: (pixel tiles of 64·TN, ⌈outC/TM⌉, phases); the host splits
 //   large grids into several launches (tileOffset, mBlockOffset) to keep every dispatch short.

@@ -18,7 +18,7 @@
 //   search and entry points of lib/slots.wgsl, shared with adam.wgsl and ema.wgsl; its `update` of a group of
 //   elements is a row here). The row's (tap, c) costs one integer division per row rather than per element: a
 //   CPU adapter emulates vector division lane by lane, and dividing per element made this pass ~7% of a
-//   style-transfer step on lavapipe.
+//   style-transfer step on lavapipe (a profile whose figures were not kept).
 // Gradient: none needed (a permutation applied to a weight that is itself the differentiated input; the ops in
 //   src/tensor/conv.ts differentiate w directly with conv2d_weight_grad.wgsl).
 

@@ -354,8 +354,8 @@ function channelTile(tile: number, channels: number): number {
  * Items (pixels, or im2col columns) per invocation along a kernel's lane dimension, from 1 to `maxTile`.
  * Bigger tiles amortise the TM broadcast loads per step, but a grid of 64-invocation workgroups that overshoots
  * the item count wastes whole slots — and on lavapipe idle invocations of a workgroup cost as much as busy ones
- * (576 columns as 9 per invocation run twice as fast as 8 per invocation, which leaves a second workgroup with
- * 8 busy invocations of 64). Picks the size with the least estimated cost per useful FMA:
+ * (576 columns as 9 per invocation ran about twice as fast as 8 per invocation, which leaves a second workgroup with
+ * 8 busy invocations of 64: a scratch run on lavapipe whose figures were not kept). Picks the size with the least estimated cost per useful FMA:
  * (TM·T FMAs + 2 per lane load + 1 per broadcast load) / (TM·T · fraction of live slots).
  */
 function laneTile(maxTile: number, TM: number, items: number): number {
@@ -448,8 +448,9 @@ function wgradLanes(maxTile: number, TM: number, columns: number, SG: number): {
  *   bench/profile-dcgan.ts --dispatch-flops);
  * - the workgroup-tiled kernels on lavapipe (several times slower there), and any kernel on another CPU adapter
  *   (SwiftShader), flopsPerDispatch = 2e8;
- * - a GPU, gpuFlopsPerDispatch = 4e10: about 1 ms on an H200 and well under a second on a weak integrated GPU, while
- *   every DCGAN pass up to batch 256 is one dispatch.
+ * - a GPU, gpuFlopsPerDispatch = 4e10, so that every DCGAN pass up to batch 256 is one dispatch: 0.9 ms at the FMA
+ *   ceiling measured on an H200 (44 TFLOP/s, bench/results/nvidia.json), 64 ms at the best rate a conv pass of ours
+ *   reached in that run (629 GFLOP/s); how long it takes on a small GPU has not been measured.
  */
 function* launchRanges(
   a: number,

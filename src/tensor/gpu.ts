@@ -99,7 +99,8 @@ export function summarizeAdapter(info: GPUAdapterInfo, subgroups = false): Adapt
  * createComputePipelineAsync) they process events in a native callback that they hand to `setImmediate` and that
  * queues itself again at once: a busy loop on the main thread for as long as the GPU works. On a CPU adapter the
  * "GPU" is a pool of CPU threads (lavapipe starts one per core), so that loop takes a core from the threads running
- * the kernels: on this project's 2-core machine a DCGAN step took about twice as long.
+ * the kernels: on this project's 2-core machine a DCGAN step took 1.86× as long at batch 16 and 1.94× at batch 64
+ * (bench/results/dawn-polling-lavapipe.md).
  * - 'spin': Dawn's own loop (best where the GPU is a separate chip and a spare core costs nothing);
  * - 'timer': within a wait, callbacks are run at once for the first 2 ms (short jobs finish at full speed) and
  *   then once a millisecond, through `setTimeout`;

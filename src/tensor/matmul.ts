@@ -9,7 +9,8 @@
  *                          vec4s, where a product's workgroup is one 8-lane subgroup wide on lavapipe (sharesRows);
  *                          elsewhere it runs matmul.wgsl, as `register` does always.
  *   v3 matmul_tiled.wgsl — 64×64 tiles staged through workgroup memory, 4×4 per invocation: the classic GPU
- *                          kernel (about 6× slower than v2 on lavapipe, where barriers are thread switches).
+ *                          kernel (5.4× slower than v2's matmul.wgsl and 9.6× slower than register-sg on lavapipe,
+ *                          where barriers are thread switches: docs/kernels/03-matmul.md, 768³).
  *   v4 matmul_tiled_vec4.wgsl — v3 with vec4 slabs and vec4 accumulators: a quarter of v3's workgroup-memory
  *                          reads per multiply-add (`tiled-vec4`, `tiled-128-vec4`), for GPUs; the tuner keeps
  *                          whichever of v3 and v4 is faster per shape.
@@ -105,8 +106,8 @@ function registerWorkgroup(M: number, N: number): [number, number] {
   while (wx < need && wx < 8) wx *= 2;
   let wy = 64 / wx;
   // Halve the rows while more than half of them would be past M (a 64×64 Gram product: 4 × 8 invocations, not
-  // 4 × 16, which redid every row twice — 36 → 18 ms on lavapipe), down to 16 invocations: each workgroup shape is
-  // one more pipeline to compile (~10 s on lavapipe), so the set stays small.
+  // 4 × 16, which redid every row twice: about twice as fast on lavapipe in a scratch run whose figures were not
+  // kept), down to 16 invocations: each workgroup shape is one more pipeline to compile, so the set stays small.
   while (wx * wy > 16 && 8 * wy >= 2 * M) wy /= 2;
   return [wx, wy];
 }
