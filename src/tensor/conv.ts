@@ -379,10 +379,10 @@ function laneTileCost(maxTile: number, TM: number, items: number, lanes: number)
 
 /**
  * What one lane-by-lane load costs on lavapipe, in multiply-adds of the subgroup gather's step: fitted to A/Bs of
- * its two tiles at batch 256 (a scratch run, GPU time): G3's weight gradient as a gather (576 pixels: 32 × 4 fills
- * 75% of its slots; 16 × 9 ran 1.19–1.27× faster), G2's (1152: 16 × 9 1.04–1.05×), D2's and D3's (1024 and 2048:
- * 32 × 4 1.06× and 1.10×), G3's forward (vec4 weights: 32 × 4 1.22×). 8 predicts each of these winners and
- * roughly their margins.
+ * its two tiles at batch 256 (first a scratch run; re-timed in bench/results/conv-routes.md, 2026-12-02 07:42 UTC,
+ * medians of the per-round ratios): G3's weight gradient as a gather (576 pixels: 32 × 4 fills 75% of its slots;
+ * 16 × 9 ran 1.23× faster), G2's (1152: 16 × 9 1.05×), D2's and D3's (1024 and 2048: 32 × 4 1.02× and 1.07×),
+ * G3's forward (vec4 weights: 32 × 4 1.24×). 8 predicts each of these winners; the margins are small but for G3's.
  */
 const LANE_LOAD_FMAS = 8;
 
@@ -779,14 +779,17 @@ export function transposedWork(geo: ConvGeometry): { phases: number; cols: numbe
 /**
  * Whether a transposed gather runs as a 1×1 conv and conv_col2im_planes.wgsl (transposedGatherViaCols) rather
  * than by phases. Only with register kernels and dilation 1 (conv_col2im_planes.wgsl's). By itself ('auto'),
- * only where it was measured to pay (bench/results/conv-routes.md), with the subgroup kernels on a CPU adapter:
+ * only where it was measured to pay or tie (bench/results/conv-routes.md), with the subgroup kernels on a CPU
+ * adapter:
  * - with one output channel (the conv's Cin = 1: the DCGAN's G4 forward and D1 input gradient), at any batch, in
  *   place of the matrix product of singleChannelTransposed: the 1×1 conv shares its tap weights across a subgroup,
  *   where the matrix product loads them lane by lane;
  * - for batches of at least 128, when the phases would run at least 1.3× the multiply-adds of the 1×1 conv (a small
  *   source grid, whose border pixels run taps that fall outside it: G2's forward, 1.49×; D3's input gradient,
- *   1.36×), but not from a 1×1 source (D4's input gradient: there the 1×1 conv ran slower). At batches 16 and 64
- *   the phases won or tied once the subgroup gather took its 32 × 4 tile.
+ *   1.36×), but not from a 1×1 source (D4's input gradient: there the 1×1 conv ran slower). In the committed run
+ *   (2026-12-02 07:42 UTC) at batch 256 the 1×1 conv ran G2's forward 1.30× faster and tied on D3's input gradient
+ *   (1.01×); at 64 the two routes split (G2's forward 1.13× faster as a 1×1 conv, D3's input gradient 1.09× faster
+ *   by phases, so the rule keeps the phases there); at 16 the phases won both (1.27×).
  */
 function transposedViaCols(geo: ConvGeometry, version: ConvVersion): boolean {
   const { tiled, SG } = convTile(version, 1, 'gather');
