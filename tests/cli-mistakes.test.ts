@@ -392,6 +392,41 @@ const cases: Case[] = [
     /--log and --plot both name .*p\.png/,
   ],
   [() => ['style', ...style(), '--log', join(dir, 'empty')], 2, /--log .*empty: is a folder/],
+  // a snapshot would overwrite the content image, or is a folder; compare's results would overwrite its input
+  [
+    () =>
+      ['style', '--content', join(dir, 'snap', 'r-0002.png'), '--style', 'gen:brush', '--steps', '3'].concat([
+        '--snapshot-every',
+        '1',
+        '--out',
+        join(dir, 'snap', 'r.png'),
+      ]),
+    2,
+    /--snapshot-every 1 \(snapshot 2\) .*r-0002\.png: is the --content file; the run would overwrite its own input/,
+  ],
+  [
+    () => [
+      'style',
+      ...style().slice(0, 4),
+      '--steps',
+      '4',
+      '--snapshot-every',
+      '3',
+      '--out',
+      join(dir, 'snap', 'f.png'),
+    ],
+    2,
+    /--snapshot-every 3: snapshot .*f-0003\.png is a folder/,
+  ],
+  [
+    () =>
+      ['style', 'compare', '--content', join(dir, 'cmp', 'compare-adam.png'), '--style', 'gen:brush'].concat([
+        '--out-dir',
+        join(dir, 'cmp'),
+      ]),
+    2,
+    /--out-dir \(compare-adam\.png\) .*compare-adam\.png: is the --content file/,
+  ],
   [
     () => ['style', '--content', 'gen:scene', '--style', 'gen:brush', '--out', join(readonlyDir(), 's.png')],
     2,
@@ -558,6 +593,12 @@ beforeAll(async () => {
     join(dir, 'content.png'),
     encodePng({ width: 8, height: 8, rgba: new Uint8ClampedArray(256).fill(200) }),
   );
+  // a content image named as a snapshot of --out snap/r.png would be (the 2nd), and as compare's result
+  mkdirSync(join(dir, 'snap'));
+  copyFileSync(join(dir, 'content.png'), join(dir, 'snap', 'r-0002.png'));
+  mkdirSync(join(dir, 'snap', 'f-0003.png'));
+  mkdirSync(join(dir, 'cmp'));
+  copyFileSync(join(dir, 'content.png'), join(dir, 'cmp', 'compare-adam.png'));
 
   expect(spawnSync('mkfifo', [join(dir, 'fifo.png')]).status).toBe(0);
   symlinkSync(join(dir, 'txt'), join(dir, 'txtlink'));

@@ -84,6 +84,10 @@ describe('DataCursor', () => {
     expect(c.epoch).toBe(1);
     expect(cursorRun(ds, 4, seed, { step: 4, epoch: 0 }, 1).counters).toEqual({ step: 5, epoch: 0 });
     expect(cursorRun(ds, 4, seed, { step: 4, epoch: 0 }, 2).counters).toEqual({ step: 6, epoch: 1 });
+    // many epochs at once, and the largest step a checkpoint can hold (2^53 − 1: 5 batches an epoch) without a loop
+    expect(cursor.position({ step: 23, epoch: 1 })).toEqual({ epoch: 4, index: 3 });
+    const big = Number.MAX_SAFE_INTEGER;
+    expect(cursor.position({ step: big, epoch: 0 })).toEqual({ epoch: Math.floor(big / 5), index: big % 5 });
   });
 
   it('passes over the batch of a step that took none (a G-only step), keeping later steps on the same batches', () => {

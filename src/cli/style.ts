@@ -9,7 +9,7 @@
  * draws the progress bar. Inputs are validated and loaded before anything runs, and the result is written
  * atomically at the end, so a bad input writes nothing.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, basename } from 'node:path';
 import { initEngine } from '../tensor/index.ts';
 import type { RgbaImage } from '../io/image.ts';
@@ -382,6 +382,7 @@ interface Prepared {
 async function prepare(
   f: FlagReader,
   requireOut: boolean,
+  moreOutputs: [string, string][] = [],
 ): Promise<Prepared & { out?: string; snapshotEvery: number; log?: string; plot?: string }> {
   f.checkAllNumbers();
   const contentSpec = f.str('content');
@@ -395,20 +396,6 @@ async function prepare(
   const plot = f.str('plot');
   if (plot) checkOutputPath(plot, '--plot');
   if (log) checkOutputPath(log, '--log', false);
-  const named = (pairs: [string, string | undefined][]) => pairs.filter((p): p is [string, string] => !!p[1]);
-  checkNoClobber(
-    named([
-      ['--content', contentSpec],
-      ...styleSpecs.map((s): [string, string] => ['--style', s]),
-      ['--weights', f.str('weights')],
-    ]).filter(([, p]) => !p.startsWith('gen:')),
-    named([
-      ['--out', out],
-      ['--log', log],
-      ['--plot', plot],
-    ]),
-  );
-
   const optimizer = f.choice<OptimizerKind>('optimizer', ['lbfgs', 'adam']) ?? 'lbfgs';
   const size = f.num('size') ?? 256;
   const scales = f.numList('scales', sizeBounds);
@@ -426,6 +413,19 @@ async function prepare(
     );
   }
   const snapshotEvery = f.num('snapshot-every') ?? 0;
+  const named = (pairs: [string, string | undefined][]) => pairs.filter((p): p is [string, string] => !!p[1]);
+  checkNoClobber(
+    named([
+      ['--content', contentSpec],
+      ...styleSpecs.map((s): [string, string] => ['--style', s]),
+      ['--weights', f.str('weights')],
+    ]).filter(([, p]) => !p.startsWith('gen:')),
+    named([
+      ['--out', out],
+      ['--log', log],
+      ['--plot', plot],
+    ]).concat(moreOutputs, out ? existingSnapshots(out, steps, snapshotEvery) : []),
+  );
 
   const options: Omit<StyleTransferOptions, 'net' | 'content' | 'styles'> = {
     size,
@@ -510,6 +510,28 @@ function snapshotPath(out: string, iteration: number): string {
   return join(dirname(out), `${basename(out, extname(out))}-${String(iteration).padStart(4, '0')}.png`);
 }
 
+/**
+ * The snapshots a run of `steps` iterations will write beside `out` (every `every`-th) that exist already, named as
+ * outputs for checkNoClobber: an existing file there is replaced, but not an input image, and not a folder.
+ */
+function existingSnapshots(out: string, steps: number, every: number): [string, string][] {
+  if (every <= 0) return [];
+  const dir = dirname(out);
+  const stem = basename(out, extname(out));
+  const found: [string, string][] = [];
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    const m = /^(.*)-(\d{4,})\.png$/.exec(name);
+    const iteration = m && m[1] === stem ? Number(m[2]) : 0;
+    if (iteration < every || iteration > steps || iteration % every !== 0) continue;
+    const path = snapshotPath(out, iteration);
+    if (basename(path) !== name) continue; // e.g. 00012 where the run writes 0012
+    if (statSync(path).isDirectory())
+      throw new InputError(`--snapshot-every ${every}: snapshot ${path} is a folder; expected a file name to write`);
+    found.push([`--snapshot-every ${every} (snapshot ${iteration})`, path]);
+  }
+  return found;
+}
+
 async function runCommand(argv: string[]): Promise<number> {
   const f = new FlagReader(parseFlags(argv));
   if (f.has('help')) {
@@ -562,7 +584,12 @@ async function compareCommand(argv: string[]): Promise<number> {
   const lbfgsSteps = f.num('lbfgs-steps') ?? numberSpec('lbfgs-steps').default!;
   if (existsSync(outDir) && !statSync(outDir).isDirectory())
     throw new InputError(`--out-dir ${outDir}: is a file; expected a folder`);
-  const p = await prepare(f, false);
+  const written = ['compare-lbfgs.png', 'compare-adam.png', 'compare.md', 'compare.jsonl', 'compare-loss.png'];
+  const p = await prepare(
+    f,
+    false,
+    written.map((name): [string, string] => [`--out-dir (${name})`, join(outDir, name)]),
+  );
   ensureDir(outDir);
   console.log(`feature network: ${p.net.source.description}`);
   const runs: Record<string, IterationInfo[]> = {};

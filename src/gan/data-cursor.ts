@@ -41,7 +41,9 @@ export class DataCursor {
   /** Advances `c.epoch` past every epoch whose batches the steps so far have used up (as the CLI does after one). */
   completeEpochs(c: RunCounters): void {
     this.check(c);
-    while (c.step - c.epoch * this.perEpoch >= this.perEpoch) c.epoch++;
+    // The epochs the steps have used up, at once: a checkpoint's step may be any safe integer (a loop over epochs
+    // ran for months at 2^53).
+    c.epoch = Math.max(c.epoch, Math.floor(c.step / this.perEpoch));
   }
 
   /** Where the next step's batch is: its epoch and its number within that epoch (after `completeEpochs`). */
