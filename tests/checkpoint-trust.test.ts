@@ -207,8 +207,60 @@ describe('tensors are checked before they are loaded', () => {
       );
       const msg = loadError(bytes);
       expect(msg).toContain(FILE);
-      expect(msg).toContain(`optimizer optG: Adam.loadStateDict: state.0.step must be a non-negative integer`);
-      expect(msg).toContain(`got ${step}`);
+      if (Number.isNaN(step))
+        // the scan for non-finite values comes first
+        expect(msg).toContain('tensor optG.state.0.step holds 1 non-finite value (first: NaN)');
+      else {
+        expect(msg).toContain(`optimizer optG: Adam.loadStateDict: state.0.step must be a non-negative integer`);
+        expect(msg).toContain(`got ${step}`);
+      }
+    }
+  });
+
+  it("takes the betas from the run's options, not from optimizers that disagree with them", () => {
+    const bytes = rewrite(good, (t) => (t['optG.param_groups.0.betas'].data = Float64Array.of(0.9, 0.99)));
+    const tr = new GanTrainer(ganSpec('dense'), { batchSize: 4, seed: 3 });
+    try {
+      tr.loadCheckpoint(bytes, FILE);
+      expect(tr.optG.betas).toEqual([tr.opts.beta1, tr.opts.beta2]);
+      expect(tr.optG.betas).toEqual([0.5, 0.999]);
+    } finally {
+      tr.dispose();
+    }
+  });
+
+  it('refuses Adam hyperparameters out of range before anything is loaded (was: exit 1 from inside the load)', () => {
+    const cases: [string, (t: Record<string, TensorToEncode>) => void, RegExp][] = [
+      [
+        'betas [1.5, 0.999]',
+        (t) => (t['optG.param_groups.0.betas'].data = Float64Array.of(1.5, 0.999)),
+        /optimizer optG: Adam\.loadStateDict: betas must be in \[0, 1\), got \[1\.5,0\.999\]$/,
+      ],
+      [
+        'three betas',
+        (t) => (t['optG.param_groups.0.betas'] = { dtype: 'F64', shape: [3], data: Float64Array.of(0.5, 0.9, 0.99) }),
+        /optimizer optG: Adam\.loadStateDict: param_groups\.0\.betas must hold 2 numbers, got \[0\.5,0\.9,0\.99\]$/,
+      ],
+      [
+        'eps −1',
+        (t) => (t['optD.param_groups.0.eps'].data = Float64Array.of(-1)),
+        /optimizer optD: Adam\.loadStateDict: invalid eps -1$/,
+      ],
+      [
+        'lr −1',
+        (t) => (t['optD.param_groups.0.lr'].data = Float64Array.of(-1)),
+        /optimizer optD: Adam\.loadStateDict: invalid lr -1$/,
+      ],
+      [
+        'weight decay −0.5',
+        (t) => (t['optG.param_groups.0.weight_decay'].data = Float64Array.of(-0.5)),
+        /optimizer optG: Adam\.loadStateDict: invalid weightDecay -0\.5$/,
+      ],
+    ];
+    for (const [what, edit, expected] of cases) {
+      const msg = loadError(rewrite(good, edit));
+      expect(msg, what).toMatch(new RegExp(`^loadCheckpoint: ${FILE}: `));
+      expect(msg, what).toMatch(expected);
     }
   });
 

@@ -674,8 +674,11 @@ export class GanTrainer {
     this.step = meta.step ?? 0;
     this.epoch = meta.epoch ?? 0;
     this.lastLossD = typeof meta.lastLossD === 'number' ? meta.lastLossD : Infinity;
-    // The options, not the saved optimizers, set the rates: a resume may have changed lrG/lrD or the schedule.
+    // The options, not the saved optimizers, set the rates (a resume may have changed lrG/lrD or the schedule) and
+    // the betas (a file whose optimizers disagree with its own options would otherwise train on with the former
+    // while config.json reports the latter).
     this.applyLearningRates(this.step);
+    for (const opt of [this.optG, this.optD]) opt.betas = [this.opts.beta1, this.opts.beta2];
     this.applyGrowth(this.growth);
     return meta;
   }

@@ -351,6 +351,8 @@ export function loadCheckpoint(
     }
     return [m, state] as const;
   });
+  // Non-finite and wrongly typed values first: an optimizer's own checks would see a NaN rate only as invalid.
+  checkValues(ckpt.tensors, modules, optimizers, file);
   const optimizerStates = Object.entries(optimizers).map(([name, opt]) => {
     const state = under(ckpt.tensors, name) as Map<string, OptimizerStateInput>;
     try {
@@ -360,7 +362,6 @@ export function loadCheckpoint(
     }
     return [opt, state] as const;
   });
-  checkValues(ckpt.tensors, modules, optimizers, file);
   // Everything checked: now write.
   for (const [m, state] of moduleStates) m.loadStateDict(state, { strict: opts.strict });
   for (const [opt, state] of optimizerStates) opt.loadStateDict(state);

@@ -49,6 +49,11 @@ function plainValue(key: string, v: OptimizerStateInput): number | number[] {
   throw new Error(`optimizer loadStateDict: ${key} must be a number, not a GPU tensor`);
 }
 
+/** A hyperparameter that is one finite number ≥ 0 (not NaN, not a list of one). */
+function finiteNonNegative(v: unknown): boolean {
+  return typeof v === 'number' && v >= 0 && v < Infinity;
+}
+
 /** Host data as numbers, without rounding float64 hyperparameters through float32. */
 function toFloat32Exact(data: HostTensor['data']): ArrayLike<number> {
   if (data instanceof Float64Array) return data;
@@ -222,8 +227,29 @@ export abstract class Optimizer {
         }
       }
     }
+    if (!missing.length) problems.push(...this.hyperProblems(dict));
     if (problems.length) throw new Error(`${this.name}.loadStateDict: ${problems.join('; ')}`);
     return perParam;
+  }
+
+  /**
+   * What is wrong with the hyperparameters a state dict holds (betas out of range, a negative eps, amsgrad): found
+   * by setting them and then setting this optimizer's own back, so a bad file is refused before anything changes.
+   */
+  private hyperProblems(dict: Map<string, OptimizerStateInput>): string[] {
+    const own = Object.fromEntries(
+      Object.entries(this.hyperParams()).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]),
+    );
+    try {
+      const hyper: Record<string, number | number[]> = {};
+      for (const k of Object.keys(own)) hyper[k] = plainValue(`param_groups.0.${k}`, dict.get(`param_groups.0.${k}`)!);
+      this.setHyperParams(hyper);
+      return [];
+    } catch (e) {
+      return [(e as Error).message.replace(/^\w+(\.loadStateDict)?: /, '')];
+    } finally {
+      this.setHyperParams(own);
+    }
   }
 
   private disposeState(): void {
@@ -271,10 +297,11 @@ export class Adam extends Optimizer {
 
   private validate(): void {
     const [b1, b2] = this.betas;
-    if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1))
+    if (!finiteNonNegative(this.lr)) throw new Error(`Adam: invalid lr ${this.lr}`);
+    if (!(typeof b1 === 'number' && b1 >= 0 && b1 < 1) || !(typeof b2 === 'number' && b2 >= 0 && b2 < 1))
       throw new Error(`Adam: betas must be in [0, 1), got [${this.betas}]`);
-    if (!(this.eps >= 0)) throw new Error(`Adam: invalid eps ${this.eps}`);
-    if (!(this.weightDecay >= 0)) throw new Error(`Adam: invalid weightDecay ${this.weightDecay}`);
+    if (!finiteNonNegative(this.eps)) throw new Error(`Adam: invalid eps ${this.eps}`);
+    if (!finiteNonNegative(this.weightDecay)) throw new Error(`Adam: invalid weightDecay ${this.weightDecay}`);
   }
 
   /**
@@ -378,8 +405,11 @@ export class SGD extends Optimizer {
   }
 
   private validate(): void {
-    if (!(this.momentum >= 0)) throw new Error(`SGD: invalid momentum ${this.momentum}`);
-    if (!(this.weightDecay >= 0)) throw new Error(`SGD: invalid weightDecay ${this.weightDecay}`);
+    if (!finiteNonNegative(this.lr)) throw new Error(`SGD: invalid lr ${this.lr}`);
+    if (!finiteNonNegative(this.momentum)) throw new Error(`SGD: invalid momentum ${this.momentum}`);
+    if (typeof this.dampening !== 'number' || !Number.isFinite(this.dampening))
+      throw new Error(`SGD: invalid dampening ${this.dampening}`);
+    if (!finiteNonNegative(this.weightDecay)) throw new Error(`SGD: invalid weightDecay ${this.weightDecay}`);
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0))
       throw new Error('SGD: nesterov momentum needs momentum > 0 and dampening = 0');
   }
