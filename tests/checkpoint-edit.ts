@@ -11,3 +11,12 @@ export function editCheckpointMeta(path: string, edit: (meta: Record<string, unk
   edit(meta);
   writeFileSync(path, encodeSafetensors(t, { ...metadata, meta: JSON.stringify(meta) }));
 }
+
+/** Applies `edit` to the checkpoint's tensors (by key) and writes the file again (metadata unchanged). */
+export function editCheckpointTensors(path: string, edit: (tensors: Record<string, TensorToEncode>) => void): void {
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)));
+  const t: Record<string, TensorToEncode> = {};
+  for (const [k, v] of tensors) t[k] = { dtype: v.dtype, shape: v.shape, data: v.data };
+  edit(t);
+  writeFileSync(path, encodeSafetensors(t, metadata));
+}

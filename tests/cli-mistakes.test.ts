@@ -31,7 +31,7 @@ import { writeFileAtomic, removeStaleTemps, truncateJsonl } from '../src/node/fi
 import { encodePng } from '../src/node/png.ts';
 import { formatLabels } from '../src/data/labels.ts';
 import { checkpointSpec } from '../src/gan/trainer.ts';
-import { editCheckpointMeta } from './checkpoint-edit.ts';
+import { editCheckpointMeta, editCheckpointTensors } from './checkpoint-edit.ts';
 
 let dir = '';
 const README = resolve('README.md');
@@ -343,7 +343,30 @@ const cases: Case[] = [
   [() => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'empty')], 2, /--out .*empty: is a folder/],
   [() => ['sample', '--checkpoint', ckpt(), '--out', join(README, 'g.png')], 2, /--out .*README\.md is a file/],
   [() => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g.png'), '--what'], 2, /--what/],
+  // a generator that draws NaN from its statistics: refused before any file is written
+  [
+    () => [
+      'sample',
+      '--checkpoint',
+      join(dir, 'rmbig', 'checkpoint.safetensors'),
+      '--out',
+      join(dir, 'rmbig', 'g.png'),
+    ],
+    2,
+    /--checkpoint .*rmbig.checkpoint\.safetensors: generator G's output holds \d+ non-finite values \(first: NaN\)/,
+  ],
+  // an output folder that cannot be written: refused before drawing (the PNG was written, then --tensors failed)
+  [
+    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g2.png'), '--tensors', join(readonlyDir(), 't.st')],
+    2,
+    /--tensors .*t\.st: the folder .* cannot be written/,
+  ],
   // --- eval ---
+  [
+    () => ['eval', '--checkpoint', join(dir, 'rmbig', 'checkpoint.safetensors'), '--n', '20'],
+    2,
+    /--checkpoint .*rmbig.checkpoint\.safetensors: generator G's 20 samples hold/,
+  ],
   [() => ['eval'], 2, /--checkpoint FILE is required/],
   [() => ['eval', '--checkpoint', join(dir, 'nope.safetensors')], 2, /nope\.safetensors: no such file/],
   [() => ['eval', '--checkpoint', README], 2, /--checkpoint .*README\.md: not a checkpoint/],
@@ -603,6 +626,13 @@ beforeAll(async () => {
   expect(spawnSync('mkfifo', [join(dir, 'fifo.png')]).status).toBe(0);
   symlinkSync(join(dir, 'txt'), join(dir, 'txtlink'));
   symlinkSync(join(dir, 'fifo.png'), join(dir, 'pipelink.png')); // a link to a pipe (as /dev/stdout is to a device)
+  // finite but overflowing BatchNorm statistics: the loader takes them, the generator draws NaN from them
+  mkdirSync(join(dir, 'rmbig'));
+  copyFileSync(ckpt(), join(dir, 'rmbig', 'checkpoint.safetensors'));
+  editCheckpointTensors(join(dir, 'rmbig', 'checkpoint.safetensors'), (t) => {
+    const key = Object.keys(t).find((k) => k.startsWith('G.') && k.endsWith('.running_mean'))!;
+    (t[key]!.data as Float32Array).fill(-3e38);
+  });
   // a run folder whose eval.json is a folder
   mkdirSync(join(dir, 'evaldir', 'eval.json'), { recursive: true });
   copyFileSync(ckpt(), join(dir, 'evaldir', 'checkpoint.safetensors'));
@@ -648,6 +678,8 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
     files.forEach((f, i) => expect(readFileSync(join(dir, f)).equals(before[i]!), f).toBe(true));
     expect(statSync(join(dir, 'fifo.png')).isFIFO()).toBe(true);
     expect(lstatSync(join(dir, 'pipelink.png')).isSymbolicLink()).toBe(true);
+    // the refused sample and eval cases above (NaN draws, an unwritable --tensors folder) wrote nothing
+    for (const f of ['rmbig/g.png', 'rmbig/eval.json', 'g2.png']) expect(existsSync(join(dir, f)), f).toBe(false);
   }, 120_000);
 
   it('internal errors: one line with a hint, and the stack only with --debug', () => {

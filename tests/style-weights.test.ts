@@ -226,6 +226,34 @@ describe('torchvision safetensors loader', () => {
     net.dispose();
   });
 
+  it('rejects weights that are not finite as float32, naming the tensor (was: a NaN loss blamed on the loss weights)', async () => {
+    const nan = vgg16Tensors();
+    (nan['features.5.weight']!.data as Float32Array)[7] = NaN;
+    const big = vgg16Tensors();
+    const b = big['features.0.bias']!;
+    big['features.0.bias'] = {
+      dtype: 'F64',
+      shape: b.shape,
+      data: Float64Array.from(b.data as Float32Array, (v, i) => (i === 2 ? 1e300 : v)),
+    };
+    for (const [name, t, expected] of [
+      [
+        'nan.safetensors',
+        nan,
+        /nan\.safetensors: features\.5\.weight \(block2_conv1\) holds 1 value that is not finite as float32 \(first: NaN\) of 73728/,
+      ],
+      [
+        'big.safetensors',
+        big,
+        /big\.safetensors: features\.0\.bias \(block1_conv1\) holds 1 value that is not finite as float32 \(first: Infinity\) of 64/,
+      ],
+    ] as const) {
+      const path = join(dir, name);
+      writeFileSync(path, encodeSafetensors(t));
+      await expect(loadFeatureNetFile(path)).rejects.toThrow(expected);
+    }
+  });
+
   it('rejects a file from another model and a shape mismatch', async () => {
     const other = join(dir, 'generator.safetensors');
     writeFileSync(

@@ -356,13 +356,19 @@ export function checkWritableFolder(dir: string, flag: string, path: string): vo
   }
 }
 
-/** An output file the user named: not a folder, and its folder not a file (a folder that is missing is created). */
+/**
+ * An output file the user named: not a folder, its folder not a file, and that folder (or, where it is missing and
+ * will be created by the caller, the nearest one that exists) writable.
+ */
 export function checkOutputFile(path: string, flag: string): void {
   if (existsSync(path) && statSync(path).isDirectory())
     throw new InputError(`${flag} ${path}: is a folder; expected a file name to write`);
   for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
     if (existsSync(dir)) {
       if (!statSync(dir).isDirectory()) throw new InputError(`${flag} ${path}: ${dir} is a file; expected a folder`);
+      // the folder, or the nearest one that exists (where the missing ones will be made), must take files now,
+      // not after the work
+      checkWritableFolder(dir, flag, path);
       break;
     }
     if (dir === dirname(dir)) break;

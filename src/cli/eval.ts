@@ -19,7 +19,7 @@ import {
   CLASSIFIER_DATASETS,
   loadClassifierFile,
 } from '../node/eval-models.ts';
-import { chooseGenerator, loadTrainerCheckpoint, checkBatchesFit } from './gan-checkpoint.ts';
+import { chooseGenerator, loadTrainerCheckpoint, checkBatchesFit, checkDrawnFinite } from './gan-checkpoint.ts';
 import { sameFile, checkOutputFile } from './args.ts';
 import {
   UsageError,
@@ -143,6 +143,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   // Eval-mode BatchNorm: each sample is independent of its batch.
   const samples = await trainer.sampleValues(n, seed);
   trainer.dispose();
+  checkDrawnFinite(samples, path, `generator ${generator}'s ${n} samples`);
   const scoring = evaluateForDataset(dataset, samples, {
     ...(v.classifier ? { classifier: v.classifier as string, model } : {}),
     ...(folder ? { imageSize: spec.size } : {}),

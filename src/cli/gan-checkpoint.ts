@@ -39,6 +39,31 @@ export function loadTrainerCheckpoint(trainer: GanTrainer, bytes: Uint8Array, pa
   }
 }
 
+/**
+ * Refuses what a checkpoint's nets drew when any value is not finite: weights or BatchNorm statistics that are
+ * finite but extreme (a running mean of −3e38) pass the loader's checks and then draw NaN, which a PNG would
+ * show as noise and a score would rate. `what` names the values ("generator G's output").
+ */
+export function checkDrawnFinite(values: ArrayLike<number>, path: string, what: string): void {
+  let count = 0;
+  let first = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!) && count++ === 0) first = values[i]!;
+  if (count)
+    throw new InputError(
+      `--checkpoint ${path}: ${what} holds ${count} non-finite value${count > 1 ? 's' : ''} (first: ${first}) of ` +
+        `${values.length}: the checkpoint's weights or BatchNorm statistics overflow; nothing was written`,
+    );
+}
+
+/** Draws the fixed-z grid's first latents (up to 16) and refuses the checkpoint if they come out non-finite. */
+export async function probeGenerator(trainer: GanTrainer, path: string, n: number): Promise<void> {
+  const z = trainer.fixedLatent(Math.max(1, Math.min(16, n)));
+  const x = trainer.generate(z);
+  const values = await x.toArray();
+  for (const t of [z, x]) t.dispose();
+  checkDrawnFinite(values, path, `generator ${trainer.sampledModule}'s output`);
+}
+
 /** `--generator ema|raw` of sample and eval: which generator of a checkpoint to draw from. */
 export function chooseGenerator(trainer: GanTrainer, choice: string | undefined): void {
   if (choice === undefined) return;

@@ -27,6 +27,8 @@ import {
   checkBatchesFit,
   loadTrainerCheckpoint,
   chooseGenerator,
+  checkDrawnFinite,
+  probeGenerator,
 } from './gan-checkpoint.ts';
 
 const { help: _walkHelp, ...walkFramesOption } = WALK_FRAMES;
@@ -129,19 +131,24 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const trainer = new GanTrainer(spec, { ...options, seed });
   loadTrainerCheckpoint(trainer, bytes, path);
   chooseGenerator(trainer, choice);
+  await probeGenerator(trainer, path, o.num('n'));
   const v = { interpolate: o.bool('interpolate'), out: outPng, tensors: tensorsPath };
   const image = v.interpolate
     ? await interpolationStrip(trainer, o.num('steps'), o.num('rows'))
     : o.bool('scales')
       ? await scaleGrid(trainer, Math.min(o.num('n'), 16))
       : await sampleGrid(trainer, o.num('n'));
+  // Everything is drawn and checked before the first file is written: no PNG without its tensors.
+  const tensors = v.tensors ? await sampleTensors(trainer, o.num('n')) : null;
+  if (tensors)
+    for (const [name, t] of Object.entries(tensors))
+      checkDrawnFinite(t.data as Float32Array, path, `the ${name} tensor`);
   mkdirSync(resolve(v.out, '..'), { recursive: true });
   writePng(v.out, image);
   console.log(
     `Wrote ${v.out} (${image.width}×${image.height}) from ${spec.kind} at step ${trainer.step}${trainer.Gema ? ` (generator ${trainer.sampledModule})` : ''}`,
   );
-  if (v.tensors) {
-    const tensors = await sampleTensors(trainer, o.num('n'));
+  if (v.tensors && tensors) {
     mkdirSync(resolve(v.tensors, '..'), { recursive: true });
     writeFileAtomic(v.tensors, encodeSafetensors(tensors, { checkpoint: path, step: String(trainer.step) }));
     console.log(

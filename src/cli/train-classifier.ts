@@ -12,8 +12,8 @@
  * The test accuracy stored in the file is measured after the weights were rounded to float16.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { initEngine } from '../tensor/index.ts';
 import {
   trainClassifier,
@@ -253,6 +253,7 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
   if (shift >= config.imageSize)
     throw new UsageError(`--shift ${shift}: must be less than the image size ${config.imageSize}`);
   const out = v.out ?? classifierPath(dataset, config.imageSize);
+  if (v.out === undefined) checkOutputFile(out, '--out (by default)'); // before the training, not after
 
   await initEngine();
   checkClassifierFits(config, batch, Math.min(250, test.n));
@@ -321,6 +322,7 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
   reloaded.dispose();
   const bytes = await encodeClassifier(model, { ...meta, testAccuracy: accuracy });
   model.dispose();
+  mkdirSync(dirname(out), { recursive: true }); // checkOutputFile found the nearest existing folder writable
   writeFileAtomic(out, bytes);
   console.error(
     `wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): test accuracy ${(100 * accuracy).toFixed(2)}% (float16 weights), trained in ${seconds.toFixed(0)} s` +

@@ -71,6 +71,21 @@ function detectArchitecture(
   );
 }
 
+/**
+ * Refuses a layer's values that are not finite as float32 (NaN, ±Inf, or a float64 beyond float32's range): the
+ * network would turn every loss into NaN, and the message would blame the loss weights.
+ */
+function finiteWeights(values: Float32Array, what: string, name: string): Float32Array {
+  let count = 0;
+  let first = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!) && count++ === 0) first = values[i]!;
+  if (count)
+    throw new Error(
+      `${what}: ${name} holds ${count} value${count > 1 ? 's' : ''} that ${count > 1 ? 'are' : 'is'} not finite as float32 (first: ${first}) of ${values.length}`,
+    );
+  return values;
+}
+
 function checkRequested(arch: Architecture | undefined, found: 'vgg16' | 'vgg19', what: string): void {
   if (arch && arch !== found) {
     throw new Error(
@@ -105,7 +120,10 @@ export function featureNetFromKeras(
         `${what}: layer ${l.name} bias has shape ${formatShape(bias.shape)}, ${arch} needs [${l.outChannels}]`,
       );
     }
-    weights.set(l.name, { weight: hwioToOihw(kernel.data, kernel.shape), bias: toFloat32(bias.data) });
+    weights.set(l.name, {
+      weight: finiteWeights(hwioToOihw(kernel.data, kernel.shape), what, `layer ${l.name} kernel`),
+      bias: finiteWeights(toFloat32(bias.data), what, `layer ${l.name} bias`),
+    });
   }
   return new FeatureNet(
     {
@@ -169,8 +187,8 @@ export function featureNetFromTorchvision(
         throw new Error(`${what}: ${n} has dtype ${t.dtype}; expected floating point`);
     }
     weights.set(l.name, {
-      weight: toFloat32(w.data as ArrayLike<number>),
-      bias: toFloat32(b.data as ArrayLike<number>),
+      weight: finiteWeights(toFloat32(w.data as ArrayLike<number>), what, `${wName} (${l.name})`),
+      bias: finiteWeights(toFloat32(b.data as ArrayLike<number>), what, `${bName} (${l.name})`),
     });
   }
   return new FeatureNet(
