@@ -20,3 +20,11 @@ export function editCheckpointTensors(path: string, edit: (tensors: Record<strin
   edit(t);
   writeFileSync(path, encodeSafetensors(t, metadata));
 }
+
+/** Applies `edit` to the text of the checkpoint's `meta` field (for JSON that JSON.stringify could not write). */
+export function editCheckpointMetaText(path: string, edit: (text: string) => string): void {
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)));
+  const t: Record<string, TensorToEncode> = {};
+  for (const [k, v] of tensors) t[k] = { dtype: v.dtype, shape: v.shape, data: v.data };
+  writeFileSync(path, encodeSafetensors(t, { ...metadata, meta: edit(metadata.meta ?? '{}') }));
+}

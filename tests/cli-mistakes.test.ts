@@ -31,7 +31,7 @@ import { writeFileAtomic, removeStaleTemps, truncateJsonl } from '../src/node/fi
 import { encodePng } from '../src/node/png.ts';
 import { formatLabels } from '../src/data/labels.ts';
 import { checkpointSpec } from '../src/gan/trainer.ts';
-import { editCheckpointMeta, editCheckpointTensors } from './checkpoint-edit.ts';
+import { editCheckpointMeta, editCheckpointMetaText, editCheckpointTensors } from './checkpoint-edit.ts';
 
 let dir = '';
 const README = resolve('README.md');
@@ -361,6 +361,36 @@ const cases: Case[] = [
     2,
     /--tensors .*t\.st: the folder .* cannot be written/,
   ],
+  // empty values (an unset shell variable), numbers in other notations, a rate that float32 rounds to 0
+  [() => [...TINY_RUN, '--out', ''], 2, /^train: --out: empty value; give a value$/],
+  [
+    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g3.png'), '--tensors', ' '],
+    2,
+    /--tensors: empty value/,
+  ],
+  [
+    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g3.png'), '--n', '0x4'],
+    2,
+    /--n: expected .*got "0x4"/,
+  ],
+  [
+    () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g3.png'), '--n', ' 4 '],
+    2,
+    /--n: expected .*got " 4 "/,
+  ],
+  [() => [...TINY_RUN, '--lr-g', '1e-320', '--out', join(dir, 'lr0')], 2, /--lr-g: 1e-320 is 0 in float32/],
+  [() => ['style', ...style(), '--log', ''], 2, /^style: --log: empty value; give a value$/],
+  [
+    () => [...TINY_RUN, '--resume', '--max-steps', '3', '--out', join(dir, 'deep')],
+    2,
+    /checkpoint\.safetensors: metadata images is a deeply nested list, not a count of images/,
+  ],
+  // a final output that is a folder: refused before training (it stopped the run after its checkpoint)
+  [
+    () => [...TINY_RUN, '--max-steps', '1', '--out', join(dir, 'interpdir')],
+    2,
+    /--out .*interpolation\.png: is a folder/,
+  ],
   // --- eval ---
   [
     () => ['eval', '--checkpoint', join(dir, 'rmbig', 'checkpoint.safetensors'), '--n', '20'],
@@ -633,6 +663,13 @@ beforeAll(async () => {
     const key = Object.keys(t).find((k) => k.startsWith('G.') && k.endsWith('.running_mean'))!;
     (t[key]!.data as Float32Array).fill(-3e38);
   });
+  // meta.images nested 100,000 lists deep (a JSON.stringify of it overflowed the stack: exit 1)
+  mkdirSync(join(dir, 'deep'));
+  copyFileSync(ckpt(), join(dir, 'deep', 'checkpoint.safetensors'));
+  editCheckpointMetaText(join(dir, 'deep', 'checkpoint.safetensors'), (text) =>
+    text.replace(/"images":\d+/, `"images":${'['.repeat(100_000)}${']'.repeat(100_000)}`),
+  );
+  mkdirSync(join(dir, 'interpdir', 'interpolation.png'), { recursive: true });
   // a run folder whose eval.json is a folder
   mkdirSync(join(dir, 'evaldir', 'eval.json'), { recursive: true });
   copyFileSync(ckpt(), join(dir, 'evaldir', 'checkpoint.safetensors'));

@@ -61,6 +61,7 @@ beforeAll(() => {
   labelledFolder(folder(), 40); // 34 to train, 6 to test
   labelledFolder(join(dir, 'three'), 3); // none left for the test split
   mkdirSync(join(dir, 'outdir'));
+  mkdirSync(join(dir, 'readonly'), { mode: 0o555 });
 });
 
 afterAll(() => {
@@ -68,6 +69,7 @@ afterAll(() => {
 });
 
 describe('train-classifier: mistakes are one line, exit 2, and write nothing', () => {
+  const readonly = () => join(dir, 'readonly');
   const cases: [what: string, argv: () => string[], names: RegExp][] = [
     ['a size past 128', () => ['--size', '256'], /^train-classifier: --size: expected an integer in \[4, 128\]/],
     ['batch 0', () => ['--batch', '0'], /^train-classifier: --batch: expected an integer in \[1, 4096\], got "0"/],
@@ -104,6 +106,11 @@ describe('train-classifier: mistakes are one line, exit 2, and write nothing', (
       '--out a folder',
       () => ['--batch', '8', '--out', join(dir, 'outdir')],
       /^train-classifier: --out .*outdir: is a folder; expected a file name to write$/,
+    ],
+    [
+      '--out in a folder that cannot be written (was: refused after training)',
+      () => ['--batch', '8', '--out', join(process.getuid?.() === 0 ? '/sys' : readonly(), 'new', 'c.safetensors')],
+      /^train-classifier: --out .*c\.safetensors: the folder .* cannot be written/,
     ],
   ];
   for (const [what, argv, names] of cases) {

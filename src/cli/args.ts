@@ -59,11 +59,17 @@ export function describeRange(s: NumberSpec): string {
 
 /** Checks one number against its spec; the message names the option. */
 export function checkNumber(s: NumberSpec, raw: string): number {
-  const x = raw.trim() === '' ? NaN : Number(raw);
+  // Decimal notation only (Number() also reads "0x10", "0b1", " 20 " and ""), exponents included (--lr 2e-4).
+  const x = DECIMAL.test(raw) ? Number(raw) + 0 : NaN; // + 0: -0 is 0
   if (!inRange(s, x))
     throw new UsageError(`--${s.name}: expected ${describeRange(s)}${s.limit ? ` (${s.limit})` : ''}, got "${raw}"`);
+  // the GPU computes in float32: a value that rounds to 0 there (--lr 1e-320) would be 0 without a word
+  if (s.type === 'float' && x !== 0 && Math.fround(x) === 0)
+    throw new UsageError(`--${s.name}: ${raw} is 0 in float32 (its smallest positive value is about 1.4e-45)`);
   return x;
 }
+
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 export function checkChoice(s: StringSpec, raw: string): string {
   if (s.choices && !s.choices.includes(raw))
@@ -155,6 +161,8 @@ export function parseOptions(argv: string[], table: readonly OptionSpec[]): Opti
     } else if (s.type === 'string') {
       const list = (Array.isArray(raw) ? raw : [raw]).map(String);
       if (!s.multiple && list.length > 1) throw new UsageError(`--${name} given ${list.length} times`);
+      // an empty value (`--out ''`, an unset shell variable) would mean the current folder, or be dropped
+      if (list.some((x) => x.trim() === '')) throw new UsageError(`--${name}: empty value; give a value`);
       for (const x of list) checkChoice(s, x);
       values.set(name, s.multiple ? list : list[list.length - 1]);
     } else values.set(name, raw === true);

@@ -255,6 +255,8 @@ function parseFlags(argv: string[]): Flags {
       value = argv[++i];
       if (value === undefined) throw new UsageError(`--${name} needs a value`);
     }
+    // `--log ''` (an unset shell variable) was dropped without a word, `--out ''` refused only as "not a .png"
+    if (value.trim() === '') throw new UsageError(`--${name}: empty value; give a value`);
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
   return flags;

@@ -619,8 +619,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // mistake in the data or the sizes above leaves no folder behind)
   ensureDir(join(a.out, 'samples'));
   // the run's own files: a folder in the place of one would stop the run at its first save, after the work
-  for (const name of ['checkpoint.safetensors', 'config.json', 'log.jsonl', 'eval.jsonl', 'loss.png'])
-    checkOutputFile(join(a.out, name), '--out');
+  const runFiles = ['checkpoint.safetensors', 'config.json', 'log.jsonl', 'eval.jsonl', 'loss.png', 'fd.png'];
+  const endFiles = ['interpolation.png', 'eval.json', 'samples/final.png', 'samples/scales.png'];
+  for (const name of [...runFiles, ...endFiles]) checkOutputFile(join(a.out, name), '--out');
 
   // --overwrite in a folder that holds a run: its checkpoint, grids, charts and scores go now, before any of the new
   // run's (its log is emptied below)

@@ -154,7 +154,13 @@ function parseList(value: string | undefined, field: string, file: string | unde
 
 /** A JSON value of a metadata field for an error message, cut short. */
 export function shortJson(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    // nested too deep for the stack (a hostile file's [[[[…]]]]), or not JSON at all
+    s = Array.isArray(v) ? 'a deeply nested list' : `a ${typeof v}`;
+  }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
