@@ -402,6 +402,16 @@ const cases: Case[] = [
   [() => ['eval', '--checkpoint', README], 2, /--checkpoint .*README\.md: not a checkpoint/],
   [() => ['eval', '--checkpoint', ckpt(), '--dataset', 'cifar'], 2, /--dataset: .*"cifar"/],
   [
+    () => ['eval', '--checkpoint', join(dir, 'dscifar', 'checkpoint.safetensors')],
+    2,
+    /^eval: --checkpoint .*dscifar.checkpoint\.safetensors \(trained on it\): no classifier for dataset "cifar"/,
+  ],
+  [
+    () => ['eval', '--checkpoint', join(dir, 'dslist', 'checkpoint.safetensors')],
+    2,
+    /^eval: --checkpoint .*dslist.checkpoint\.safetensors: metadata dataset is \["mnist"\], not a dataset name; pass --dataset$/,
+  ],
+  [
     () => ['eval', '--checkpoint', ckpt(), '--classifier', join(dir, 'nope.safetensors')],
     2,
     /--classifier .*no such file/,
@@ -530,7 +540,12 @@ const cases: Case[] = [
   [() => ['style', ...style(), '--net', 'vgg16'], 2, /--net vgg16 needs --weights/],
   // a file that is not weights, and a size the network's layers cannot use: the user's mistakes, exit 2
   [() => ['style', ...style(), '--weights', README], 2, /--weights: weights file .*README\.md is neither HDF5/],
-  [() => ['style', ...style(), '--size', '8'], 2, /size 8 gives a 8 px side, too small for the layers used/],
+  [
+    () => ['style', ...style(), '--size', '8'],
+    2,
+    /--size 8 gives the content image \(\d+×\d+\) a \d+ px side, too small for the layers used .*: raise --size to at least \d+$/,
+  ],
+  [() => ['style', ...style(), '--scales', ','], 2, /^style: --scales: no values in ","; give a comma-separated list$/],
   [
     () => ['style', ...style(), '--size', '64', '--style-scale', '0.01'],
     2,
@@ -670,6 +685,15 @@ beforeAll(async () => {
     text.replace(/"images":\d+/, `"images":${'['.repeat(100_000)}${']'.repeat(100_000)}`),
   );
   mkdirSync(join(dir, 'interpdir', 'interpolation.png'), { recursive: true });
+  // checkpoints that record a dataset with no classifier, and a dataset that is not a name
+  for (const [name, value] of [
+    ['dscifar', 'cifar'],
+    ['dslist', ['mnist']],
+  ] as const) {
+    mkdirSync(join(dir, name));
+    copyFileSync(ckpt(), join(dir, name, 'checkpoint.safetensors'));
+    editCheckpointMeta(join(dir, name, 'checkpoint.safetensors'), (meta) => (meta.dataset = value));
+  }
   // a run folder whose eval.json is a folder
   mkdirSync(join(dir, 'evaldir', 'eval.json'), { recursive: true });
   copyFileSync(ckpt(), join(dir, 'evaldir', 'checkpoint.safetensors'));

@@ -301,7 +301,12 @@ describe('runStyleTransfer', () => {
       optimizer: 'lbfgs' as const,
     };
     await expect(runStyleTransfer(base)).rejects.toThrow(
-      /size 8 gives a 8 px side, too small for the layers used \(random needs at least 16 px for block4_conv2/,
+      /size 8 gives the content image \(32×32\) a 8 px side, too small for the layers used \(random needs at least 16 px for block4_conv2.*\): raise size to at least 16$/,
+    );
+    // an image so narrow that no size gives it 16 px: say so, rather than "raise size"
+    const sliver = { width: 300, height: 1, rgba: new Uint8ClampedArray(300 * 4).fill(128) };
+    await expect(runStyleTransfer({ ...base, content: sliver, size: 4096 })).rejects.toThrow(
+      /the content image is 300×1, too narrow for any size \(crop it to at most 256:1\)$/,
     );
     await expect(runStyleTransfer({ ...base, size: 32, styleLayers: ['block9_conv1'] })).rejects.toThrow(
       /Layer "block9_conv1" does not exist in the random feature network/,

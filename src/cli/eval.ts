@@ -19,6 +19,7 @@ import {
   CLASSIFIER_DATASETS,
   loadClassifierFile,
 } from '../node/eval-models.ts';
+import { shortJson } from '../nn/checkpoint.ts';
 import { chooseGenerator, loadTrainerCheckpoint, checkBatchesFit, checkDrawnFinite } from './gan-checkpoint.ts';
 import { sameFile, checkOutputFile } from './args.ts';
 import {
@@ -103,10 +104,18 @@ export async function evalCommand(argv: string[]): Promise<number> {
     });
   }
   const { spec, options, meta } = ckpt;
-  const dataset = (v.dataset as string | undefined) ?? (meta.dataset as string | undefined);
+  const given = v.dataset as string | undefined;
+  const recorded = meta.dataset;
+  if (given === undefined && recorded !== undefined && typeof recorded !== 'string')
+    throw new InputError(
+      `--checkpoint ${path}: metadata dataset is ${shortJson(recorded)}, not a dataset name; pass --dataset`,
+    );
+  const dataset = given ?? (recorded as string | undefined);
   if (!dataset || !((CLASSIFIER_DATASETS as readonly string[]).includes(dataset) || isFolderDataset(dataset))) {
+    // the name came from --dataset, or from the checkpoint's record of the data it was trained on
+    const source = given !== undefined ? '--dataset' : `--checkpoint ${path} (trained on it)`;
     throw new UsageError(
-      `--dataset: no classifier for dataset "${dataset ?? '(unknown)'}": pass --dataset ${CLASSIFIER_DATASETS.join(', ')} or a folder with a labels.json`,
+      `${source}: no classifier for dataset "${dataset ?? '(unknown)'}": pass --dataset ${CLASSIFIER_DATASETS.join(', ')} or a folder with a labels.json`,
     );
   }
   const folder = isFolderDataset(dataset);

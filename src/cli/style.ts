@@ -297,12 +297,14 @@ class FlagReader {
   }
   list(name: string): string[] | undefined {
     const s = this.str(name);
-    return s === undefined
-      ? undefined
-      : s
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean);
+    if (s === undefined) return undefined;
+    const l = s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    // `--scales ,` or `--content-layers ,`: an empty list, refused later as "no content layers given"
+    if (!l.length) throw new UsageError(`--${name}: no values in "${s}"; give a comma-separated list`);
+    return l;
   }
   /** A comma-separated list of numbers, each checked against `each` (named after this option). */
   numList(name: string, each: Omit<NumberSpec, 'name' | 'help'>): number[] | undefined {

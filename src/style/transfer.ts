@@ -272,8 +272,16 @@ export function checkOptions(
     }),
   );
   if (smallest < min) {
+    const s = Math.min(...scales);
+    const { width, height } = o.content;
+    // the long side is the size: a content image narrower than min : size fits no size at all
+    const aspect = Math.max(width, height) / Math.min(width, height);
+    const remedy =
+      aspect * min > 4096
+        ? `the content image is ${width}×${height}, too narrow for any size (crop it to at most ${Math.floor(4096 / min)}:1)`
+        : `raise ${scaleOption(s)} to at least ${Math.ceil(aspect * min)}`;
     bad(
-      `size ${Math.min(...scales)} gives a ${smallest} px side, too small for the layers used (${o.net.arch} needs at least ${min} px for ${layers.join(', ')})`,
+      `${scaleOption(s)} ${s} gives the content image (${width}×${height}) a ${smallest} px side, too small for the layers used (${o.net.arch} needs at least ${min} px for ${layers.join(', ')}): ${remedy}`,
     );
   }
   // The result's feature maps at the largest scale must fit one GPU buffer binding.
