@@ -10,7 +10,7 @@ import { Tensor } from '../src/tensor/index.ts';
 import { engine } from '../src/tensor/engine.ts';
 import { GanTrainer, checkpointSpec, largestWeight, SPEC_LIMITS } from '../src/gan/trainer.ts';
 import { ganSpec, buildGan } from '../src/gan/models.ts';
-import { NonFiniteStateError, CheckpointError, loadCheckpoint } from '../src/nn/checkpoint.ts';
+import { NonFiniteStateError, CheckpointError, loadCheckpoint, shortJson } from '../src/nn/checkpoint.ts';
 import { decodeSafetensors, encodeSafetensors, type TensorToEncode } from '../src/io/safetensors.ts';
 import { trainCommand } from '../src/cli/train.ts';
 import { sampleCommand } from '../src/cli/sample.ts';
@@ -215,6 +215,16 @@ describe('tensors are checked before they are loaded', () => {
         expect(msg).toContain(`got ${step}`);
       }
     }
+  });
+
+  it('describes any metadata value in one short line: Infinity as itself, a list nested past the stack', () => {
+    expect(shortJson(Infinity)).toBe('Infinity');
+    expect(shortJson(-Infinity)).toBe('-Infinity');
+    expect(shortJson({ a: 1 })).toBe('{"a":1}');
+    expect(shortJson('x'.repeat(100))).toBe(`"${'x'.repeat(76)}...`);
+    let deep: unknown[] = [];
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(shortJson(deep)).toBe('a deeply nested list');
   });
 
   it("takes the betas from the run's options, not from optimizers that disagree with them", () => {

@@ -363,6 +363,7 @@ const cases: Case[] = [
   ],
   // empty values (an unset shell variable), numbers in other notations, a rate that float32 rounds to 0
   [() => [...TINY_RUN, '--out', ''], 2, /^train: --out: empty value; give a value$/],
+  [() => [...TINY_RUN, '--out', '-run'], 2, /^train: --out: a value that starts with "-" is given as --out=VALUE$/],
   [
     () => ['sample', '--checkpoint', ckpt(), '--out', join(dir, 'g3.png'), '--tensors', ' '],
     2,

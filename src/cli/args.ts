@@ -147,7 +147,12 @@ export function parseOptions(argv: string[], table: readonly OptionSpec[]): Opti
   try {
     parsed = parseArgs({ args, options: config, allowPositionals: false, strict: true });
   } catch (e) {
-    throw new UsageError(oneLine((e as Error).message).replace(/\s*To specify .*$/, ''));
+    const message = (e as Error).message;
+    // `--out -g.png`: parseArgs takes the value for an option and asks, over three lines, whether one is missing
+    const ambiguous = /Option '(--[\w-]+)' argument is ambiguous/.exec(message);
+    if (ambiguous)
+      throw new UsageError(`${ambiguous[1]}: a value that starts with "-" is given as ${ambiguous[1]}=VALUE`);
+    throw new UsageError(oneLine(message).replace(/\s*To specify .*$/, ''));
   }
   const specs = new Map(table.map((s) => [s.name, s]));
   const values = new Map<string, number | string | boolean | string[]>();

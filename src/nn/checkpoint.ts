@@ -156,7 +156,8 @@ function parseList(value: string | undefined, field: string, file: string | unde
 export function shortJson(v: unknown): string {
   let s: string;
   try {
-    s = JSON.stringify(v) ?? String(v);
+    // a number JSON cannot write (1e400 reads as Infinity) would show as null
+    s = typeof v === 'number' && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) ?? String(v));
   } catch {
     // nested too deep for the stack (a hostile file's [[[[…]]]]), or not JSON at all
     s = Array.isArray(v) ? 'a deeply nested list' : `a ${typeof v}`;
