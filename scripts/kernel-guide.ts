@@ -708,7 +708,11 @@ function gemmSpec(
     case 'conv2d_weight_grad_tiled': {
       inv = { x: wg.size[0], y: wg.size[1] };
       const P = k.get('PER');
-      per = { rows: P, cols: P };
+      // the conv kernels' rows per invocation (PER_M: 8 at TILE_M = 128); their vec4 tiles own 4 consecutive rows
+      // and columns, a layout this figure does not draw
+      if (shader !== 'matmul_tiled' && k.get('VEC4') !== 0)
+        throw new Error(`figure: ${shader} with VEC4 (consecutive rows and columns per invocation) is not drawn`);
+      per = { rows: shader === 'matmul_tiled' ? P : k.get('PER_M'), cols: P };
       layout = 'strided';
       const tileNames = shader === 'matmul_tiled' ? 'TILE' : 'TILE_M × TILE_N';
       source = `@workgroup_size(${wg.text}) = ${inv.x} × ${inv.y}; PER = ${P}, SLAB = ${k.get('SLAB')}; ${tileNames} = ${shader === 'matmul_tiled' ? k.get('TILE') : `${k.get('TILE_M')} × ${k.get('TILE_N')}`}`;
@@ -1028,13 +1032,11 @@ function gramDims(ctx: FigureContext): {
 
 /**
  * Substitutions a shader gained after results.json was recorded: a recorded launch without them ran the values the
- * shader then had as constants (64×64 tiles with 4×4 per invocation, read as scalars, before the 'tiled-128' and
- * '-vec4' versions were added).
+ * shader then had as constants (64×64 tiles with 4×4 per invocation, before the 'tiled-128' versions were added).
  */
 const RECORDED_BEFORE_SUBS: Record<string, Record<string, string>> = {
   matmul_tiled: { TILE: '64', PER: '4' },
   conv2d_implicit_gemm_tiled: { PER_M: '4', VEC4: 'false' },
-  conv2d_weight_grad_tiled: { PER_M: '4', VEC4: 'false' },
 };
 
 export function figureSpec(root: string, r: GuideResults, f: FigureDef): TileSpec {

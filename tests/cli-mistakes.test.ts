@@ -379,7 +379,16 @@ const cases: Case[] = [
     2,
     /--n: expected .*got " 4 "/,
   ],
-  [() => [...TINY_RUN, '--lr-g', '1e-320', '--out', join(dir, 'lr0')], 2, /--lr-g: 1e-320 is 0 in float32/],
+  [
+    () => [...TINY_RUN, '--lr-g', '1e-320', '--out', join(dir, 'lr0')],
+    2,
+    /--lr-g: 1e-320 is below float32's smallest normal value/,
+  ],
+  [
+    () => [...TINY_RUN, '--lr-d', '1e-40', '--out', join(dir, 'lr0')],
+    2,
+    /--lr-d: 1e-40 is below float32's smallest normal/,
+  ],
   [() => ['style', ...style(), '--log', ''], 2, /^style: --log: empty value; give a value$/],
   [
     () => [...TINY_RUN, '--resume', '--max-steps', '3', '--out', join(dir, 'deep')],
@@ -544,7 +553,7 @@ const cases: Case[] = [
   [
     () => ['style', ...style(), '--size', '8'],
     2,
-    /--size 8 gives the content image \(\d+×\d+\) a \d+ px side, too small for the layers used .*: raise --size to at least \d+$/,
+    /--size 8 \(a \d+ px side\): too small for the layers used with the content image \(\d+×\d+\) .*: raise it to at least \d+$/,
   ],
   [() => ['style', ...style(), '--scales', ','], 2, /^style: --scales: no values in ","; give a comma-separated list$/],
   [

@@ -106,10 +106,33 @@ describe('tiled kernels: lesson layer shapes (batch 2) and tile edges, forward a
 });
 
 describe('tiled-128 and the vec4 tiles at the tile edges, forward and gradients vs the reference', () => {
-  // 70 and 65 output rows: one 128-row block with 58 (63) rows past the end in the tiled-128 versions; 24, 33 and 70
-  // rows: partial vec4 groups nowhere (multiples of 4 are not needed: rows past the end are read, not written).
+  // 70 and 65 output rows: one 128-row block with 58 (63) rows past the end in the tiled-128 versions; 130: two
+  // blocks, the second holding 2 rows; 3: a 16-row tile (4 invocations along rows). Row counts that are not
+  // multiples of 4 leave a partial vec4 group, which needs no handling of its own: rows past the end are read (as a
+  // valid channel) and never written.
+  const layers: LayerCase[] = [
+    ...TILED_LAYERS,
+    {
+      name: 'conv 6→130 k3 p1 at 6x5, batch 2 (two 128-row blocks)',
+      kind: 'conv',
+      x: [2, 6, 6, 5],
+      w: [130, 6, 3, 3],
+      bias: true,
+      opts: { padding: 1 },
+      out: [2, 130, 6, 5],
+    },
+    {
+      name: 'conv 5→3 k3 p1 at 7x6, batch 2 (16-row tiles)',
+      kind: 'conv',
+      x: [2, 5, 7, 6],
+      w: [3, 5, 3, 3],
+      bias: true,
+      opts: { padding: 1 },
+      out: [2, 3, 7, 6],
+    },
+  ];
   for (const v of ['tiled-128', 'tiled-vec4', 'tiled-128-vec4'] as const)
-    for (const l of TILED_LAYERS)
+    for (const l of layers)
       it(`${v}: ${l.name}`, async () => {
         setConvVersion(v);
         const tiles = new Set<string>();
@@ -133,6 +156,8 @@ describe('tiled-128 and the vec4 tiles at the tile edges, forward and gradients 
     try {
       await checkLayer('conv', [2, 21, 16, 16], [70, 21, 3, 3], true, { padding: 1 }, [2, 70, 16, 16]);
       await checkLayer('convT', [2, 18, 8, 8], [18, 130, 4, 4], true, { stride: 2, padding: 1 }, [2, 130, 16, 16]);
+      // 130 rows of the weight gradient: its two 128-row blocks in separate launches (mBlockOffset)
+      await checkLayer('conv', [2, 6, 9, 9], [130, 6, 3, 3], true, { padding: 1 }, [2, 130, 9, 9]);
     } finally {
       Object.assign(convTiles, defaults);
     }

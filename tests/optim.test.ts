@@ -273,3 +273,23 @@ describe('SGD', () => {
     );
   });
 });
+
+describe('checking a state dict leaves the optimizer as it was', () => {
+  it('refuses bad hyperparameters without changing any field, and does not re-check the live ones', () => {
+    const p = leaf([1, 2], [2]);
+    const opt = new Adam([p], { lr: 0.1, betas: [0.5, 0.999] });
+    const good = opt.stateDict();
+    const bad = new Map(good);
+    bad.set('param_groups.0.betas', [1.5, 0.999]);
+    expect(() => opt.checkStateDict(bad)).toThrow(
+      /^Adam\.loadStateDict: betas must be in \[0, 1\), got \[1\.5,0\.999\]$/,
+    );
+    expect([opt.lr, opt.betas, opt.eps, opt.weightDecay]).toEqual([0.1, [0.5, 0.999], 1e-8, 0]);
+    // a live rate the checks would refuse (set directly, as a schedule does) is put back as it was, not judged
+    opt.lr = NaN;
+    expect(() => opt.checkStateDict(good)).not.toThrow();
+    expect(opt.lr).toBeNaN();
+    p.dispose();
+    opt.dispose();
+  });
+});

@@ -301,12 +301,17 @@ describe('runStyleTransfer', () => {
       optimizer: 'lbfgs' as const,
     };
     await expect(runStyleTransfer(base)).rejects.toThrow(
-      /size 8 gives the content image \(32×32\) a 8 px side, too small for the layers used \(random needs at least 16 px for block4_conv2.*\): raise size to at least 16$/,
+      /^style transfer: size 8 \(a 8 px side\): too small for the layers used with the content image \(32×32\) \(random needs a side of at least 16 px for block4_conv2.*\): raise it to at least 16$/,
+    );
+    // every scale that fails is named, with the size that works for all (a 2:1 image: 31 px rounds to a 16 px side)
+    const twoToOne = { width: 64, height: 32, rgba: new Uint8ClampedArray(64 * 32 * 4).fill(128) };
+    await expect(runStyleTransfer({ ...base, content: twoToOne, size: 64, scales: [16, 24, 64] })).rejects.toThrow(
+      /^style transfer: that entry of scales 16 \(a 8 px side\), that entry of scales 24 \(a 12 px side\): .*: raise each to at least 31$/,
     );
     // an image so narrow that no size gives it 16 px: say so, rather than "raise size"
     const sliver = { width: 300, height: 1, rgba: new Uint8ClampedArray(300 * 4).fill(128) };
     await expect(runStyleTransfer({ ...base, content: sliver, size: 4096 })).rejects.toThrow(
-      /the content image is 300×1, too narrow for any size \(crop it to at most 256:1\)$/,
+      /the content image is 300×1, too narrow for any size up to 4096 \(crop it\)$/,
     );
     await expect(runStyleTransfer({ ...base, size: 32, styleLayers: ['block9_conv1'] })).rejects.toThrow(
       /Layer "block9_conv1" does not exist in the random feature network/,

@@ -63,12 +63,15 @@ export function checkNumber(s: NumberSpec, raw: string): number {
   const x = DECIMAL.test(raw) ? Number(raw) + 0 : NaN; // + 0: -0 is 0
   if (!inRange(s, x))
     throw new UsageError(`--${s.name}: expected ${describeRange(s)}${s.limit ? ` (${s.limit})` : ''}, got "${raw}"`);
-  // the GPU computes in float32: a value that rounds to 0 there (--lr 1e-320) would be 0 without a word
-  if (s.type === 'float' && x !== 0 && Math.fround(x) === 0)
-    throw new UsageError(`--${s.name}: ${raw} is 0 in float32 (its smallest positive value is about 1.4e-45)`);
+  // the GPU computes in float32 and may flush values below its smallest normal one to 0 (--lr 1e-320, 1e-40)
+  if (s.type === 'float' && x !== 0 && Math.abs(x) < FLOAT32_MIN_NORMAL)
+    throw new UsageError(
+      `--${s.name}: ${raw} is below float32's smallest normal value (1.18e-38), which a GPU may make 0`,
+    );
   return x;
 }
 
+const FLOAT32_MIN_NORMAL = 2 ** -126;
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 export function checkChoice(s: StringSpec, raw: string): string {
@@ -147,12 +150,7 @@ export function parseOptions(argv: string[], table: readonly OptionSpec[]): Opti
   try {
     parsed = parseArgs({ args, options: config, allowPositionals: false, strict: true });
   } catch (e) {
-    const message = (e as Error).message;
-    // `--out -g.png`: parseArgs takes the value for an option and asks, over three lines, whether one is missing
-    const ambiguous = /Option '(--[\w-]+)' argument is ambiguous/.exec(message);
-    if (ambiguous)
-      throw new UsageError(`${ambiguous[1]}: a value that starts with "-" is given as ${ambiguous[1]}=VALUE`);
-    throw new UsageError(oneLine(message).replace(/\s*To specify .*$/, ''));
+    throw parseArgsMistake(e as Error);
   }
   const specs = new Map(table.map((s) => [s.name, s]));
   const values = new Map<string, number | string | boolean | string[]>();
@@ -166,13 +164,28 @@ export function parseOptions(argv: string[], table: readonly OptionSpec[]): Opti
     } else if (s.type === 'string') {
       const list = (Array.isArray(raw) ? raw : [raw]).map(String);
       if (!s.multiple && list.length > 1) throw new UsageError(`--${name} given ${list.length} times`);
-      // an empty value (`--out ''`, an unset shell variable) would mean the current folder, or be dropped
-      if (list.some((x) => x.trim() === '')) throw new UsageError(`--${name}: empty value; give a value`);
+      refuseEmptyValues({ [name]: list });
       for (const x of list) checkChoice(s, x);
       values.set(name, s.multiple ? list : list[list.length - 1]);
     } else values.set(name, raw === true);
   }
   return new Options(values, specs);
+}
+
+/** What node:util's parseArgs threw, as the one line of a usage mistake. */
+export function parseArgsMistake(e: Error): UsageError {
+  // `--out -g.png`: parseArgs takes the value for an option and asks, over three lines, whether one is missing
+  const ambiguous = /Option '(--[\w-]+)' argument is ambiguous/.exec(e.message);
+  if (ambiguous)
+    return new UsageError(`${ambiguous[1]}: a value that starts with "-" is given as ${ambiguous[1]}=VALUE`);
+  return new UsageError(oneLine(e.message).replace(/\s*To specify .*$/, ''));
+}
+
+/** Refuses an option given an empty value (`--out ''`, an unset shell variable): it would mean the current folder. */
+export function refuseEmptyValues(values: Record<string, unknown>): void {
+  for (const [name, raw] of Object.entries(values))
+    for (const x of Array.isArray(raw) ? raw : [raw])
+      if (typeof x === 'string' && x.trim() === '') throw new UsageError(`--${name}: empty value; give a value`);
 }
 
 /** parseOptions for a command with a --help switch: null after printing `help` when it was given. */
@@ -374,6 +387,7 @@ export function checkWritableFolder(dir: string, flag: string, path: string): vo
  * will be created by the caller, the nearest one that exists) writable.
  */
 export function checkOutputFile(path: string, flag: string): void {
+  if (path.trim() === '') throw new UsageError(`${flag}: empty value; give a file name`);
   if (existsSync(path) && statSync(path).isDirectory())
     throw new InputError(`${flag} ${path}: is a folder; expected a file name to write`);
   for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {

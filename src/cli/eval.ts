@@ -28,7 +28,6 @@ import {
   parseOrHelp,
   formatOptions,
   readInputFile,
-  checkWritableFolder,
   MAX_SEED,
   type OptionSpec,
 } from './args.ts';
@@ -90,7 +89,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const bytes = readInputFile(path, '--checkpoint', 'a checkpoint.safetensors written by train');
   // eval.json goes beside the checkpoint: a folder there, or a folder that cannot be written, fails now, not after scoring
   checkOutputFile(join(dirname(path), 'eval.json'), '--checkpoint');
-  checkWritableFolder(dirname(path), '--checkpoint', path);
   if (sameFile(path, join(dirname(path), 'eval.json')))
     throw new UsageError(
       `--checkpoint ${path}: eval writes its scores to eval.json beside the checkpoint, which would replace the checkpoint itself; rename it`,
@@ -113,6 +111,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const dataset = given ?? (recorded as string | undefined);
   if (!dataset || !((CLASSIFIER_DATASETS as readonly string[]).includes(dataset) || isFolderDataset(dataset))) {
     // the name came from --dataset, or from the checkpoint's record of the data it was trained on
+    if (dataset === undefined)
+      throw new UsageError(
+        `--checkpoint ${path}: records no dataset; pass --dataset ${CLASSIFIER_DATASETS.join(', ')} or a folder with a labels.json`,
+      );
     const source = given !== undefined ? '--dataset' : `--checkpoint ${path} (trained on it)`;
     throw new UsageError(
       `${source}: no classifier for dataset "${dataset ?? '(unknown)'}": pass --dataset ${CLASSIFIER_DATASETS.join(', ')} or a folder with a labels.json`,

@@ -42,7 +42,7 @@ import { writeFileAtomic } from '../node/files.ts';
 import { isMainModule } from '../node/main-module.ts';
 import { InputError, UsageError, reportError, checkNumber, readInputFile, MAX_SEED, setDebug } from './args.ts';
 import type { NumberRange } from '../io/number-range.ts';
-import { checkOutputFile } from './args.ts';
+import { checkOutputFile, parseArgsMistake, refuseEmptyValues } from './args.ts';
 import { engine } from '../tensor/engine.ts';
 import type { Dataset } from '../data/dataset.ts';
 
@@ -165,8 +165,9 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
       },
     }).values;
   } catch (e) {
-    throw new UsageError(`${(e as Error).message} (see --help)`);
+    throw parseArgsMistake(e as Error);
   }
+  refuseEmptyValues(v);
   // the stack of an internal error, as the other commands print it (reportError)
   if (v.debug) setDebug(true);
   if (v.help || !v.dataset) {

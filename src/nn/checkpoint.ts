@@ -160,7 +160,7 @@ export function shortJson(v: unknown): string {
     s = typeof v === 'number' && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) ?? String(v));
   } catch {
     // nested too deep for the stack (a hostile file's [[[[…]]]]), or not JSON at all
-    s = Array.isArray(v) ? 'a deeply nested list' : `a ${typeof v}`;
+    s = Array.isArray(v) ? 'a deeply nested list' : typeof v === 'object' ? 'a deeply nested object' : `a ${typeof v}`;
   }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }

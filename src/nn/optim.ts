@@ -234,21 +234,21 @@ export abstract class Optimizer {
 
   /**
    * What is wrong with the hyperparameters a state dict holds (betas out of range, a negative eps, amsgrad): found
-   * by setting them and then setting this optimizer's own back, so a bad file is refused before anything changes.
+   * by setting them and then putting this optimizer's own fields back as they were (assigned, not set through the
+   * checks again), so a bad file is refused before anything changes.
    */
   private hyperProblems(dict: Map<string, OptimizerStateInput>): string[] {
-    const own = Object.fromEntries(
-      Object.entries(this.hyperParams()).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]),
-    );
+    const saved = { ...this };
     try {
       const hyper: Record<string, number | number[]> = {};
-      for (const k of Object.keys(own)) hyper[k] = plainValue(`param_groups.0.${k}`, dict.get(`param_groups.0.${k}`)!);
+      for (const k of Object.keys(this.hyperParams()))
+        hyper[k] = plainValue(`param_groups.0.${k}`, dict.get(`param_groups.0.${k}`)!);
       this.setHyperParams(hyper);
       return [];
     } catch (e) {
-      return [(e as Error).message.replace(/^\w+(\.loadStateDict)?: /, '')];
+      return [(e as Error).message.replace(/^(optimizer loadStateDict|\w+(\.loadStateDict)?): /, '')];
     } finally {
-      this.setHyperParams(own);
+      Object.assign(this, saved);
     }
   }
 

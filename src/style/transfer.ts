@@ -25,6 +25,7 @@ import {
   type TvKind,
 } from './losses.ts';
 import { LBFGS, type Objective } from './lbfgs.ts';
+import { MAX_STYLE_SIZE } from './style-options.ts';
 
 export type InitKind = 'noise' | 'content' | 'content+noise';
 export type OptimizerKind = 'adam' | 'lbfgs';
@@ -265,23 +266,24 @@ export function checkOptions(
     }
   }
   const min = o.net.minimumSize(layers);
-  const smallest = Math.min(
-    ...scales.map((s) => {
-      const d = fitSize(o.content.width, o.content.height, s);
-      return Math.min(d.width, d.height);
-    }),
-  );
-  if (smallest < min) {
-    const s = Math.min(...scales);
+  const side = (s: number) => {
+    const d = fitSize(o.content.width, o.content.height, s);
+    return Math.min(d.width, d.height);
+  };
+  const failing = [...new Set(scales)].filter((s) => side(s) < min);
+  if (failing.length) {
     const { width, height } = o.content;
-    // the long side is the size: a content image narrower than min : size fits no size at all
-    const aspect = Math.max(width, height) / Math.min(width, height);
+    // the smallest size that gives the short side min px, as fitSize rounds it (none up to the largest size: the
+    // image is too narrow)
+    let need = Math.max(...failing);
+    while (need <= MAX_STYLE_SIZE && side(need) < min) need++;
+    const named = failing.map((s) => `${scaleOption(s)} ${s} (a ${side(s)} px side)`).join(', ');
     const remedy =
-      aspect * min > 4096
-        ? `the content image is ${width}×${height}, too narrow for any size (crop it to at most ${Math.floor(4096 / min)}:1)`
-        : `raise ${scaleOption(s)} to at least ${Math.ceil(aspect * min)}`;
+      need > MAX_STYLE_SIZE
+        ? `the content image is ${width}×${height}, too narrow for any size up to ${MAX_STYLE_SIZE} (crop it)`
+        : `raise ${failing.length > 1 ? 'each' : 'it'} to at least ${need}`;
     bad(
-      `${scaleOption(s)} ${s} gives the content image (${width}×${height}) a ${smallest} px side, too small for the layers used (${o.net.arch} needs at least ${min} px for ${layers.join(', ')}): ${remedy}`,
+      `${named}: too small for the layers used with the content image (${width}×${height}) (${o.net.arch} needs a side of at least ${min} px for ${layers.join(', ')}): ${remedy}`,
     );
   }
   // The result's feature maps at the largest scale must fit one GPU buffer binding.

@@ -22,8 +22,8 @@
  *               CPU adapter (lavapipe) runs fastest, and correct everywhere.
  *   'tiled…'    conv2d_implicit_gemm_tiled.wgsl, conv2d_weight_grad_tiled.wgsl — 64-wide tiles staged through
  *               workgroup memory, 4×4 per invocation: the classic GPU design, as matmul_tiled.wgsl. '…-vec4':
- *               the same tiles read as vec4s, 4 consecutive channels (rows of dW) × 4 pixels (columns) per
- *               invocation; 'tiled-128…': 128 channels a workgroup, 8 per invocation, where a pass has more than 64.
+ *               the same tiles read as vec4s, 4 consecutive output channels × 4 pixels per invocation (in the
+ *               weight gradient 4 rows of dW × 4 im2col columns); 'tiled-128…': 128 channels a workgroup, 8 per invocation, where a pass has more than 64.
  * Each pass at each shape runs its measured winner where the tuner is on (./autotune.ts: by default on GPUs),
  * else the adapter's default: register tiles on CPU adapters, workgroup tiles on GPUs.
  */
