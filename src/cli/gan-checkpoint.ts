@@ -57,11 +57,12 @@ export function checkDrawnFinite(values: ArrayLike<number>, path: string, what: 
 
 /** Draws the fixed-z grid's first latents (up to 16) and refuses the checkpoint if they come out non-finite. */
 export async function probeGenerator(trainer: GanTrainer, path: string, n: number): Promise<void> {
-  const z = trainer.fixedLatent(Math.max(1, Math.min(16, n)));
-  const x = trainer.generate(z);
-  const values = await x.toArray();
-  for (const t of [z, x]) t.dispose();
-  checkDrawnFinite(values, path, `generator ${trainer.sampledModule}'s output`);
+  const bad = await trainer.nonFiniteSamples(n);
+  if (bad)
+    throw new InputError(
+      `--checkpoint ${path}: generator ${trainer.sampledModule}'s output holds ${bad.count} non-finite value${bad.count > 1 ? 's' : ''} (first: ${bad.first}) of ` +
+        `${bad.of}: the checkpoint's weights or BatchNorm statistics overflow; nothing was written`,
+    );
 }
 
 /** `--generator ema|raw` of sample and eval: which generator of a checkpoint to draw from. */

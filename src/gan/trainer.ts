@@ -525,6 +525,23 @@ export class GanTrainer {
   }
 
   /**
+   * The non-finite values among the first `n` (at most 16) fixed-latent samples, or null when all are finite:
+   * weights or BatchNorm statistics that are finite but overflow (a running mean of −3e38 passes a checkpoint's
+   * checks) draw NaN, which a grid shows as noise and a score rates. `eval`, `sample` and the GAN page check a
+   * loaded checkpoint with it.
+   */
+  async nonFiniteSamples(n = 16): Promise<{ count: number; first: number; of: number } | null> {
+    const z = this.fixedLatent(Math.max(1, Math.min(16, n)));
+    const x = this.generate(z);
+    const values = await x.toArray();
+    for (const t of [z, x]) t.dispose();
+    let count = 0;
+    let first = 0;
+    for (const v of values) if (!Number.isFinite(v) && count++ === 0) first = v;
+    return count ? { count, first, of: values.length } : null;
+  }
+
+  /**
    * Generator output for `z` in eval mode (running BatchNorm statistics), as [N, C, H, W] in [-1, 1]; from the
    * weight average when there is one and `from` (default `sampleFrom`) is 'ema'.
    */

@@ -95,6 +95,17 @@ function editSafetensorsMeta(bytes, edit) {
   length.writeBigUInt64LE(BigInt(json.length));
   return Buffer.concat([length, json, bytes.subarray(8 + headerLength)]);
 }
+/** A copy of a safetensors file's bytes with every float32 value of the tensors whose key passes `pick` set to `value`. */
+function fillSafetensors(bytes, pick, value) {
+  const out = Buffer.from(bytes);
+  const headerLength = Number(out.readBigUInt64LE(0));
+  const header = JSON.parse(out.subarray(8, 8 + headerLength).toString('utf8'));
+  for (const [key, t] of Object.entries(header)) {
+    if (key === '__metadata__' || !pick(key)) continue;
+    for (let o = t.data_offsets[0]; o < t.data_offsets[1]; o += 4) out.writeFloatLE(value, 8 + headerLength + o);
+  }
+  return out;
+}
 const canvasData = (page, id) => page.$eval(`#${id}`, (c) => c.toDataURL());
 /** Clicks a step button and waits until the step counter reads `step` and the buttons are free again. */
 async function stepAndWait(page, id, step) {
@@ -1005,6 +1016,26 @@ try {
       (await text(page, 'step')) === '0' && (await page.$eval('#grid', (g) => g.dataset.step)) === '0',
       'the model in training was lost',
     );
+    // Finite but overflowing BatchNorm statistics pass the file's checks and draw NaN: refused after a test draw.
+    const overflowing = join(work, 'overflowing.safetensors');
+    writeFileSync(
+      overflowing,
+      fillSafetensors(
+        readFileSync(join(run, 'checkpoint.safetensors')),
+        (k) => k.startsWith('G.') && k.endsWith('.running_mean'),
+        -3e38,
+      ),
+    );
+    await page.evaluate(() => (document.querySelector('#banner').hidden = true));
+    await page.setInputFiles('#load', overflowing);
+    await page.waitForSelector('#banner.error:not([hidden])');
+    const drawn = await text(page, 'banner');
+    assert(
+      /checkpoint overflowing\.safetensors: its generator draws \d+ non-finite values \(first: NaN\)/.test(drawn),
+      `overflowing statistics say: ${drawn}`,
+    );
+    console.log(`    ${drawn}`);
+    assert((await text(page, 'step')) === '0', 'the model in training was replaced by the overflowing one');
     // A folder of images with a file that is no image, macOS's hidden "._" twin and a hidden folder: the model is
     // built on the two images, and the page says which file it skipped (one bad file stopped the whole load).
     const faces = join(work, 'faces');

@@ -1502,6 +1502,11 @@ async function loadCheckpoint(file: File): Promise<void> {
     const next = new GanTrainer(spec, options);
     try {
       next.loadCheckpoint(bytes, file.name);
+      const bad = await next.nonFiniteSamples();
+      if (bad)
+        throw new Error(
+          `checkpoint ${file.name}: its generator draws ${bad.count} non-finite values (first: ${bad.first}) of ${bad.of} in a test draw: its weights or BatchNorm statistics overflow; nothing was loaded`,
+        );
       // Keep training possible: fit the loaded data (bundled digits if none yet) to the checkpoint's model.
       const loaded = source ?? (await loadDigits());
       const fitted = fitData(loaded, spec);
