@@ -386,7 +386,50 @@ describe('Sequential fuses BatchNorm with the activation after it', () => {
     const plain = await run(false);
     expect(fused.values.length).toBe(plain.values.length);
     fused.values.forEach((v, i) => expectClose(v, plain.values[i]!, 1e-5, `tensor ${i}`));
-    // G: 3 BatchNorm+ReLU pairs, D: 2 BatchNorm+LeakyReLU pairs — one activation launch fewer each way per pair.
-    expect(plain.launches - fused.launches).toBe(2 * 5);
+    // G: 3 BatchNorm+ReLU pairs, D: 2 BatchNorm+LeakyReLU pairs — one activation launch fewer each way per pair;
+    // D's first Conv2d+LeakyReLU — one fewer forward (its backward still scales the gradient in a pass of its own).
+    expect(plain.launches - fused.launches).toBe(2 * 5 + 1);
   });
+});
+
+describe('Sequential fuses a Conv2d with the LeakyReLU after it', () => {
+  it('gives the unfused outputs and gradients bit for bit, with every conv version, in one launch fewer', async () => {
+    const { engine } = await import('../src/tensor/index.ts');
+    const { setConvVersion, CONV_VERSIONS } = await import('../src/tensor/conv.ts');
+    const run = async (fuse: boolean, version: (typeof CONV_VERSIONS)[number]) => {
+      Sequential.fuseActivations = fuse;
+      setConvVersion(version);
+      try {
+        const net = new Sequential(new Conv2d(3, 70, 4, { stride: 2, padding: 1, seed: 5 }), new LeakyReLU(0.2));
+        const x = Tensor.fromArray(Float32Array.from(randomArray(2 * 3 * 11 * 9, 3)), [2, 3, 11, 9]).requireGrad();
+        const before = engine().stats().dispatches;
+        const y = tidy(() => {
+          const out = net.forward(x);
+          out.backward(Tensor.fromArray(Float32Array.from(randomArray(out.size, 4)), out.shape));
+          return out;
+        });
+        const forwardAndBack = engine().stats().dispatches - before;
+        const values = [await y.toArray(), await x.grad!.toArray()];
+        for (const p of net.parameters()) values.push(await p.grad!.toArray());
+        // negative outputs were scaled, positive ones kept: both sides of the activation are exercised
+        expect(values[0]!.some((v) => v < 0) && values[0]!.some((v) => v > 0)).toBe(true);
+        y.dispose();
+        x.dispose();
+        net.dispose();
+        return { values, forwardAndBack };
+      } finally {
+        Sequential.fuseActivations = true;
+        setConvVersion(null);
+      }
+    };
+    for (const version of CONV_VERSIONS) {
+      const fused = await run(true, version);
+      const plain = await run(false, version);
+      fused.values.forEach((v, i) =>
+        expect(Array.from(v), `${version}, tensor ${i}`).toEqual(Array.from(plain.values[i]!)),
+      );
+      // the naive kernels have no epilogue: there the activation stays a pass of its own
+      expect(plain.forwardAndBack - fused.forwardAndBack, version).toBe(version === 'naive' ? 0 : 1);
+    }
+  }, 120_000);
 });

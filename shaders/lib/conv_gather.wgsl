@@ -38,6 +38,10 @@ override ACCUMULATE: bool = false;  // add the sums into what `out` holds
 // the buffer's end for the last channel, which WebGPU's bounds checks make a harmless read; their sums are never
 // written.
 override QUAD_WEIGHTS: bool = false;
+// LeakyReLU applied to each output as it is written, y = select(SLOPE·v, v, v > 0) (the unary kernel's expression,
+// so the same bits as a separate pass): a conv followed by a LeakyReLU in one launch (src/tensor/conv.ts).
+override LEAKY: bool = false;
+override SLOPE: f32 = 0.0;
 const WG = 64u;
 const TM = {{TM}}u;
 const TN = {{TN}}u;
@@ -200,7 +204,8 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
       for (var t = 0u; t < TN; t++) {
         if (live[t]) {
           let k = outBase[t] + m * u.outChan;
-          if (ACCUMULATE) { out[k] = out[k] + (acc[mi][t] + bv); } else { out[k] = acc[mi][t] + bv; }
+          let v = acc[mi][t] + bv;
+          if (ACCUMULATE) { out[k] = out[k] + v; } else if (LEAKY) { out[k] = select(SLOPE * v, v, v > 0.0); } else { out[k] = v; }
         }
       }
     }

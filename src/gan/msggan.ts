@@ -143,11 +143,7 @@ export class MsgDiscriminator extends Module {
           `${this.describe()}: scale ${s} has shape ${formatShape(x.shape)}, expected [N, ${this.config.channels}, ${r}, ${r}]`,
         );
     });
-    let h = pipe(
-      xs[K]!,
-      (t) => this.fromRgb.forward(t),
-      (t) => t.leakyRelu(0.2),
-    );
+    let h = this.fromRgb.forwardFused(xs[K]!, { kind: 'leaky_relu', slope: 0.2 }); // the activation in the conv's kernel
     for (let s = K; s >= 0; s--) {
       if (s < K) {
         const img = xs[s]!;

@@ -97,7 +97,8 @@ export function freeUnlessGraph(out: Tensor, ...temps: Tensor[]): Tensor {
   return out;
 }
 
-const lrelu = (t: Tensor) => t.leakyRelu(SLOPE);
+/** The LeakyReLU after each conv, run inside the conv's kernel (Conv2d.forwardFused: the same bits, a launch fewer). */
+const LRELU = { kind: 'leaky_relu', slope: SLOPE } as const;
 
 /**
  * The group size D's minibatch standard deviation uses for a batch of n: the configured size when it divides n (the
@@ -129,11 +130,12 @@ export class GeneratorBlock extends Module {
     return pipe(
       x,
       ...(this.first ? [] : [(t: Tensor) => upsample2d(t, 2)]),
-      (t) => this.conv1.forward(t),
-      lrelu,
+      // the first block's transposed conv has no fused activation: its LeakyReLU is a pass of its own
+      ...(this.conv1 instanceof Conv2d
+        ? [(t: Tensor) => (this.conv1 as Conv2d).forwardFused(t, LRELU)]
+        : [(t: Tensor) => this.conv1.forward(t), (t: Tensor) => t.leakyRelu(SLOPE)]),
       pixelNorm,
-      (t) => this.conv2.forward(t),
-      lrelu,
+      (t) => this.conv2.forwardFused(t, LRELU),
       pixelNorm,
     );
   }
@@ -172,19 +174,15 @@ export class DiscriminatorBlock extends Module {
       return pipe(
         x,
         (t) => minibatchStddev(t, minibatchGroup(t.shape[0]!, this.mbstdGroup)),
-        (t) => this.conv1.forward(t),
-        lrelu,
-        (t) => this.conv2.forward(t),
-        lrelu,
+        (t) => this.conv1.forwardFused(t, LRELU),
+        (t) => this.conv2.forwardFused(t, LRELU),
         (t) => t.flatten(),
         (t) => this.linear!.forward(t),
       );
     return pipe(
       x,
-      (t) => this.conv1.forward(t),
-      lrelu,
-      (t) => this.conv2.forward(t),
-      lrelu,
+      (t) => this.conv1.forwardFused(t, LRELU),
+      (t) => this.conv2.forwardFused(t, LRELU),
       (t) => avgPool2d(t, { kernelSize: 2 }),
     );
   }
@@ -303,7 +301,7 @@ export class ProganDiscriminator extends Growing {
       throw new Error(
         `${this.describe()}: images of shape ${formatShape(x.shape)} must be [N, ${this.config.channels}, ${r}, ${r}] at this stage`,
       );
-    const fromRgb = (t: Tensor, i: number) => pipe(t, (u) => this.fromRgb.at(i).forward(u), lrelu);
+    const fromRgb = (t: Tensor, i: number) => this.fromRgb.at(i).forwardFused(t, LRELU);
     let h: Tensor;
     if (s === 0) h = fromRgb(x, 0);
     else {

@@ -33,6 +33,7 @@ import { Tensor } from './tensor.ts';
 import { record } from '../autograd/record.ts';
 import { sum, add, reshape, matmul } from './ops.ts';
 import { launchMatmul } from './matmul.ts';
+import { leakyReluBackwardFromOutput } from './elementwise.ts';
 import { reduceRaw } from './reduce-kernel.ts';
 import { formatShape } from './shape.ts';
 import { chooseKernel, familySources, registerTunedKernels, tuningEnabled, type TuneProblem } from './autotune.ts';
@@ -593,7 +594,14 @@ export function prepackConvWeights(weights: Iterable<Tensor>): void {
  * Runs conv2d_implicit_gemm.wgsl (or its _tiled version). Not transposed: src = conv input, out = conv output (channel Cout).
  * Transposed: src = conv output (dY, or convT's input), out = conv input shape. `w` is conv layout [Cout, Cin, kh, kw].
  */
-function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | null, transposed: boolean): Tensor {
+function gatherConv(
+  geo: ConvGeometry,
+  src: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  transposed: boolean,
+  leakySlope?: number,
+): Tensor {
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
   convWork.flops += passFlops(geo);
@@ -616,7 +624,7 @@ function gatherConv(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | nu
       dispose: () => [s, wz].forEach((t) => t.dispose()),
     };
   });
-  return gatherConvWith(geo, src, w, bias, transposed, version);
+  return gatherConvWith(geo, src, w, bias, transposed, version, undefined, leakySlope);
 }
 
 /**
@@ -633,7 +641,8 @@ interface GatherLayout {
   accumulate?: boolean;
 }
 
-/** gatherConv with a given kernel version; `layout` (register kernels only): see GatherLayout. */
+/** gatherConv with a given kernel version; `layout` (register kernels only): see GatherLayout; `leakySlope`: a
+ * LeakyReLU applied to each output as it is written (the forward gather only). */
 function gatherConvWith(
   geo: ConvGeometry,
   src: Tensor,
@@ -642,6 +651,7 @@ function gatherConvWith(
   transposed: boolean,
   version: ConvVersion,
   layout?: GatherLayout,
+  leakySlope?: number,
 ): Tensor {
   if (transposed && !layout && transposedViaCols(geo, version))
     return transposedGatherViaCols(geo, src, w, bias, version);
@@ -674,8 +684,12 @@ function gatherConvWith(
     ({ TM, TN } = takeWide ? wideTile : plain);
   }
   if (layout && tiled) throw new Error(`gatherConvWith: a strided layout needs a register kernel, not ${version}`);
-  const constants: Record<string, boolean> = { TRANSPOSED: transposed };
+  const constants: Record<string, boolean | number> = { TRANSPOSED: transposed };
   if (layout?.accumulate) constants.ACCUMULATE = true;
+  if (leakySlope !== undefined) {
+    if (transposed || layout) throw new Error('gatherConvWith: an activation is applied by the forward gather only');
+    Object.assign(constants, { LEAKY: true, SLOPE: leakySlope });
+  }
   const kernel: Kernel & {
     shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_sg' | 'conv2d_implicit_gemm_tiled';
   } = tiled
@@ -1161,8 +1175,26 @@ function biasGrad(dy: Tensor): Tensor {
  * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d): x [N,Cin,H,W], w [Cout,Cin,kh,kw],
  * optional bias [Cout] → [N, Cout, Ho, Wo].
  */
-export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+/** An activation conv2d applies to its output in the same launch: a LeakyReLU with a slope ≥ 0. */
+export interface ConvActivation {
+  kind: 'leaky_relu';
+  slope: number;
+}
+
+/**
+ * conv2d; with `activation`, followed by that LeakyReLU inside the conv's own kernel (one launch fewer, the same
+ * values and gradients as conv2d then leakyRelu: the backward reads the output's sign, which is the input's).
+ */
+export function conv2d(
+  x: Tensor,
+  w: Tensor,
+  bias?: Tensor | null,
+  opts: Conv2dOptions & { activation?: ConvActivation } = {},
+): Tensor {
   const op = 'conv2d';
+  const act = opts.activation;
+  if (act && !(act.kind === 'leaky_relu' && act.slope >= 0 && act.slope < Infinity))
+    throw new Error(`${op}: activation must be a LeakyReLU with a finite slope ≥ 0, got ${JSON.stringify(act)}`);
   checkRank4(op, 'input x [N,Cin,H,W]', x);
   checkRank4(op, 'weight w [Cout,Cin,kh,kw]', w);
   const h = hyper(op, opts, false);
@@ -1198,13 +1230,20 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
     dilation: h.dilation,
   };
   const b = bias ?? null;
-  const out = gatherConv(geo, x, w, b, false);
+  // the naive kernels have no epilogue: there the activation is its own pass
+  if (act && forcedVersion === 'naive') return conv2d(x, w, b, { ...opts, activation: undefined }).leakyRelu(act.slope);
+  const out = gatherConv(geo, x, w, b, false, act?.slope);
   const inputs = b ? [x, w, b] : [x, w];
-  return record(out, op, inputs, (dy, into) => [
-    x.requiresGrad ? gatherConv(geo, dy, w, null, true) : null,
-    w.requiresGrad ? weightGrad(geo, dy, x, into[1] ?? null) : null,
-    ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
-  ]);
+  return record(out, act ? 'conv2d+leaky_relu' : op, inputs, (g, into) => {
+    const dy = act ? leakyReluBackwardFromOutput(out, g, act.slope) : g;
+    const grads = [
+      x.requiresGrad ? gatherConv(geo, dy, w, null, true) : null,
+      w.requiresGrad ? weightGrad(geo, dy, x, into[1] ?? null) : null,
+      ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
+    ];
+    if (dy !== g) dy.dispose();
+    return grads;
+  });
 }
 
 /**

@@ -72,6 +72,18 @@ export function unary(x: Tensor, op: UnaryOp, a = 0, b = 0): Tensor {
   });
 }
 
+/**
+ * The gradient of a LeakyReLU (slope ≥ 0) through its output y instead of its input: y > 0 exactly where the input
+ * is, so this is the leakyRelu backward's own kernel and expression, with y read where x was (the same bits). For
+ * ops that apply the activation inside their own kernel and keep no pre-activation tensor (conv2d's `activation`).
+ */
+export function leakyReluBackwardFromOutput(y: Tensor, g: Tensor, slope: number): Tensor {
+  if (!(slope >= 0)) throw new Error(`leakyReluBackwardFromOutput: the slope must be ≥ 0, got ${slope}`);
+  const dx = Tensor.empty(y.shape);
+  launchElementwise('unary_backward', { GRAD: UNARY_OPS.leakyRelu.df }, [y, y, g], dx, slope, 0);
+  return dx;
+}
+
 // ------------------------------------------------------------------ binary, with broadcasting
 
 export const BINARY_OPS = {
