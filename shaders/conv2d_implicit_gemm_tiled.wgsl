@@ -48,9 +48,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 override TRANSPOSED: bool = false;
-// LeakyReLU applied to each output as it is written (as in lib/conv_gather.wgsl): a conv and its activation in one launch.
-override LEAKY: bool = false;
-override SLOPE: f32 = 0.0;
+// The activation applied to each output as it is written (as in lib/conv_gather.wgsl): a conv and its activation in
+// one launch.
+// #include "lib/activation.wgsl" — activate()
 const TILE_M = {{TILE_M}}u;   // output channels per workgroup (64, or 16 for narrow layers, or 128)
 const PER_M = {{PER_M}}u;     // channels per invocation: 4, or 8 with TILE_M = 128
 const VEC4 = {{VEC4}};        // true: consecutive channels and pixels per invocation, read as vec4s
@@ -173,7 +173,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         var bv = 0.0;
         if (u.hasBias != 0u) { bv = bias[m]; }
         let v = acc[i][j] + bv;
-        out[outBase + m * outHW] = select(v, select(SLOPE * v, v, v > 0.0), LEAKY);
+        out[outBase + m * outHW] = activate(v);
       }
     }
   }

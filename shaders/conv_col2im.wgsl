@@ -49,5 +49,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       sum += cols[colsBase + (u32(r) * u.srcW + u32(c)) * u.tStride + i * u.kw + j];
     }
   }
-  out[o] = sum;
+  out[o] = activate(sum);
 }
+
+// The activation applied to each output as it is written (the transposed conv and the activation after it in one
+// launch, src/tensor/conv.ts).
+// #include "lib/activation.wgsl" — activate()

@@ -65,8 +65,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         }
         r -= 1;
       }
-      out[outBase + x] = sum;
+      out[outBase + x] = activate(sum);
       k++;
     }
   }
 }
+
+// The activation applied to each output as it is written (the transposed conv and the activation after it in one
+// launch, src/tensor/conv.ts).
+// #include "lib/activation.wgsl" — activate()

@@ -24,10 +24,7 @@ fn powf(x: f32, p: f32) -> f32 {
   return select(m, -m, (i32(p) & 1) == 1);
 }
 
-fn stable_tanh(x: f32) -> f32 {
-  let t = exp(-2.0 * abs(x));
-  return sign(x) * (1.0 - t) / (1.0 + t);
-}
+// #include "lib/activation.wgsl" — stable_tanh()
 
 fn f(x: f32, a: f32, b: f32) -> f32 { return {{EXPR}}; }
 

@@ -387,49 +387,109 @@ describe('Sequential fuses BatchNorm with the activation after it', () => {
     expect(fused.values.length).toBe(plain.values.length);
     fused.values.forEach((v, i) => expectClose(v, plain.values[i]!, 1e-5, `tensor ${i}`));
     // G: 3 BatchNorm+ReLU pairs, D: 2 BatchNorm+LeakyReLU pairs — one activation launch fewer each way per pair;
-    // D's first Conv2d+LeakyReLU — one fewer forward (its backward still scales the gradient in a pass of its own).
-    expect(plain.launches - fused.launches).toBe(2 * 5 + 1);
+    // D's first Conv2d+LeakyReLU and G's last ConvTranspose2d+Tanh — one fewer forward each (their backward still
+    // scales the gradient in a pass of its own).
+    expect(plain.launches - fused.launches).toBe(2 * 5 + 2);
   });
 });
 
-describe('Sequential fuses a Conv2d with the LeakyReLU after it', () => {
-  it('gives the unfused outputs and gradients bit for bit, with every conv version, in one launch fewer', async () => {
-    const { engine } = await import('../src/tensor/index.ts');
-    const { setConvVersion, CONV_VERSIONS } = await import('../src/tensor/conv.ts');
-    const run = async (fuse: boolean, version: (typeof CONV_VERSIONS)[number]) => {
-      Sequential.fuseActivations = fuse;
-      setConvVersion(version);
-      try {
-        const net = new Sequential(new Conv2d(3, 70, 4, { stride: 2, padding: 1, seed: 5 }), new LeakyReLU(0.2));
-        const x = Tensor.fromArray(Float32Array.from(randomArray(2 * 3 * 11 * 9, 3)), [2, 3, 11, 9]).requireGrad();
-        const before = engine().stats().dispatches;
-        const y = tidy(() => {
-          const out = net.forward(x);
-          out.backward(Tensor.fromArray(Float32Array.from(randomArray(out.size, 4)), out.shape));
-          return out;
-        });
-        const forwardAndBack = engine().stats().dispatches - before;
-        const values = [await y.toArray(), await x.grad!.toArray()];
-        for (const p of net.parameters()) values.push(await p.grad!.toArray());
-        // negative outputs were scaled, positive ones kept: both sides of the activation are exercised
-        expect(values[0]!.some((v) => v < 0) && values[0]!.some((v) => v > 0)).toBe(true);
-        y.dispose();
-        x.dispose();
-        net.dispose();
-        return { values, forwardAndBack };
-      } finally {
-        Sequential.fuseActivations = true;
-        setConvVersion(null);
+describe('Sequential fuses a conv with the LeakyReLU or Tanh after it', () => {
+  // Each case: the layers, the input shape, and a transposed route to force ('cols': a 1×1 conv and col2im; 'phases':
+  // the gather by phases, or with one output channel a matrix product and col2im), so every kernel that ends a conv
+  // applies the activation once.
+  const cases = [
+    [
+      'Conv2d(3→70, k4 s2 p1) + LeakyReLU(0.2)',
+      () => new Conv2d(3, 70, 4, { stride: 2, padding: 1, seed: 5 }),
+      () => new LeakyReLU(0.2),
+      [2, 3, 11, 9],
+      'auto',
+    ],
+    [
+      'Conv2d(3→20, k3 p1) + Tanh',
+      () => new Conv2d(3, 20, 3, { padding: 1, seed: 6 }),
+      () => new Tanh(),
+      [2, 3, 7, 6],
+      'auto',
+    ],
+    [
+      'ConvTranspose2d(8→3, k4 s2 p1) + Tanh, by phases',
+      () => new ConvTranspose2d(8, 3, 4, { stride: 2, padding: 1, seed: 7 }),
+      () => new Tanh(),
+      [2, 8, 5, 4],
+      'phases',
+    ],
+    [
+      'ConvTranspose2d(8→3, k4 s2 p1) + Tanh, as 1×1 conv and col2im',
+      () => new ConvTranspose2d(8, 3, 4, { stride: 2, padding: 1, seed: 7 }),
+      () => new Tanh(),
+      [2, 8, 5, 4],
+      'cols',
+    ],
+    [
+      'ConvTranspose2d(16→1, k4 s2 p1) + Tanh (one channel: matrix product and col2im)',
+      () => new ConvTranspose2d(16, 1, 4, { stride: 2, padding: 1, seed: 8 }),
+      () => new Tanh(),
+      [3, 16, 7, 7],
+      'phases',
+    ],
+    [
+      'ConvTranspose2d(16→1, k4 s2 p1) + LeakyReLU(0.2), one channel as 1×1 conv and col2im',
+      () => new ConvTranspose2d(16, 1, 4, { stride: 2, padding: 1, seed: 8 }),
+      () => new LeakyReLU(0.2),
+      [3, 16, 7, 7],
+      'cols',
+    ],
+  ] as const;
+  for (const [name, conv, activation, xShape, route] of cases)
+    it(`${name}: the unfused outputs and gradients bit for bit with every conv version, in one launch fewer`, async () => {
+      const { engine } = await import('../src/tensor/index.ts');
+      const { setConvVersion, setTransposedRoute, CONV_VERSIONS } = await import('../src/tensor/conv.ts');
+      const run = async (fuse: boolean, version: (typeof CONV_VERSIONS)[number]) => {
+        Sequential.fuseActivations = fuse;
+        setConvVersion(version);
+        setTransposedRoute(route === 'auto' ? 'auto' : route);
+        try {
+          const net = new Sequential(conv(), activation());
+          const x = Tensor.fromArray(
+            Float32Array.from(
+              randomArray(
+                xShape.reduce((a, b) => a * b, 1),
+                3,
+              ),
+            ),
+            [...xShape],
+          );
+          x.requireGrad();
+          const before = engine().stats().dispatches;
+          const y = tidy(() => {
+            const out = net.forward(x);
+            out.backward(Tensor.fromArray(Float32Array.from(randomArray(out.size, 4)), out.shape));
+            return out;
+          });
+          const forwardAndBack = engine().stats().dispatches - before;
+          const values = [await y.toArray(), await x.grad!.toArray()];
+          for (const p of net.parameters()) values.push(await p.grad!.toArray());
+          // both sides of the activation are exercised
+          expect(values[0]!.some((v) => v < 0) && values[0]!.some((v) => v > 0)).toBe(true);
+          y.dispose();
+          x.dispose();
+          net.dispose();
+          return { values, forwardAndBack };
+        } finally {
+          Sequential.fuseActivations = true;
+          setConvVersion(null);
+          setTransposedRoute('auto');
+        }
+      };
+      for (const version of CONV_VERSIONS) {
+        const fused = await run(true, version);
+        const plain = await run(false, version);
+        fused.values.forEach((v, i) =>
+          expect(Array.from(v), `${version}, tensor ${i}`).toEqual(Array.from(plain.values[i]!)),
+        );
+        // the naive kernels have no epilogue: there the activation stays a pass of its own
+        expect(plain.forwardAndBack - fused.forwardAndBack, version).toBe(version === 'naive' ? 0 : 1);
       }
-    };
-    for (const version of CONV_VERSIONS) {
-      const fused = await run(true, version);
-      const plain = await run(false, version);
-      fused.values.forEach((v, i) =>
-        expect(Array.from(v), `${version}, tensor ${i}`).toEqual(Array.from(plain.values[i]!)),
-      );
-      // the naive kernels have no epilogue: there the activation stays a pass of its own
-      expect(plain.forwardAndBack - fused.forwardAndBack, version).toBe(version === 'naive' ? 0 : 1);
-    }
-  }, 120_000);
+    }, 120_000);
 });

@@ -38,10 +38,9 @@ override ACCUMULATE: bool = false;  // add the sums into what `out` holds
 // the buffer's end for the last channel, which WebGPU's bounds checks make a harmless read; their sums are never
 // written.
 override QUAD_WEIGHTS: bool = false;
-// LeakyReLU applied to each output as it is written, y = select(SLOPE·v, v, v > 0) (the unary kernel's expression,
-// so the same bits as a separate pass): a conv followed by a LeakyReLU in one launch (src/tensor/conv.ts).
-override LEAKY: bool = false;
-override SLOPE: f32 = 0.0;
+// The activation applied to each output as it is written (LEAKY/SLOPE, TANH: the unary kernel's expressions, so the
+// same bits as a separate pass): a conv and the activation after it in one launch (src/tensor/conv.ts).
+// #include "lib/activation.wgsl" — activate()
 const WG = 64u;
 const TM = {{TM}}u;
 const TN = {{TN}}u;
@@ -205,7 +204,7 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
         if (live[t]) {
           let k = outBase[t] + m * u.outChan;
           let v = acc[mi][t] + bv;
-          if (ACCUMULATE) { out[k] = out[k] + v; } else if (LEAKY) { out[k] = select(SLOPE * v, v, v > 0.0); } else { out[k] = v; }
+          if (ACCUMULATE) { out[k] = out[k] + v; } else { out[k] = activate(v); }
         }
       }
     }

@@ -6,7 +6,7 @@
  */
 import { Tensor } from '../tensor/index.ts';
 import { batchNorm, type BatchNormActivation } from '../tensor/norm.ts';
-import { Module } from './module.ts';
+import { Module, type FusedActivation } from './module.ts';
 import { LeakyReLU, ReLU } from './layers.ts';
 import { formatShape } from '../tensor/shape.ts';
 import { batchGroups } from './batch-groups.ts';
@@ -63,7 +63,8 @@ abstract class BatchNormBase extends Module {
    * num_batches_tracked are updated by the statistics kernel itself. Inside withBatchGroups each group of the
    * batch is normalized by its own statistics, as separate calls would.
    */
-  override forwardFused(x: Tensor, activation?: BatchNormActivation): Tensor {
+  override forwardFused(x: Tensor, activation?: FusedActivation): Tensor {
+    if (activation?.kind === 'tanh') return super.forwardFused(x, activation); // (fusableActivation never offers it)
     return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       momentum: this.momentum,

@@ -11,10 +11,9 @@
  */
 import { Tensor } from '../tensor/index.ts';
 import { conv2d, convTranspose2d, type ConvActivation } from '../tensor/conv.ts';
-import type { BatchNormActivation } from '../tensor/norm.ts';
 import type { Size2 } from '../tensor/pool.ts';
-import { Module } from './module.ts';
-import { uniformInit, LeakyReLU } from './layers.ts';
+import { Module, type FusedActivation } from './module.ts';
+import { uniformInit, LeakyReLU, Tanh } from './layers.ts';
 import { deriveSeed } from './seed.ts';
 
 export type { Size2 };
@@ -75,6 +74,13 @@ function initParams(shape: number[], outChannels: number, bound: number, opts: C
   return { weight, bias: withBias ? uniformInit([outChannels], bound, seedFor(opts.seed, 'bias')) : null };
 }
 
+/** The activation a conv applies in its own kernel for the layer `next`, if any: LeakyReLU (slope ≥ 0) or Tanh. */
+function convActivationOf(next: Module): ConvActivation | null {
+  if (next instanceof LeakyReLU && next.negativeSlope >= 0) return { kind: 'leaky_relu', slope: next.negativeSlope };
+  if (next instanceof Tanh) return { kind: 'tanh' };
+  return null;
+}
+
 export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
@@ -116,16 +122,14 @@ export class Conv2d extends Module {
     return this.convolve(x);
   }
 
-  /** A LeakyReLU after this layer (in a Sequential) runs inside the conv's own kernel: one launch fewer forward. */
-  override fusableActivation(next: Module): BatchNormActivation | null {
-    return next instanceof LeakyReLU && next.negativeSlope >= 0
-      ? { kind: 'leaky_relu', slope: next.negativeSlope }
-      : null;
+  /** A LeakyReLU or Tanh after this layer (in a Sequential) runs inside the conv's own kernel: a launch fewer. */
+  override fusableActivation(next: Module): FusedActivation | null {
+    return convActivationOf(next);
   }
 
-  override forwardFused(x: Tensor, activation: BatchNormActivation): Tensor {
-    if (activation.kind !== 'leaky_relu') return super.forwardFused(x, activation);
-    return this.convolve(x, { kind: 'leaky_relu', slope: activation.slope });
+  override forwardFused(x: Tensor, activation: FusedActivation): Tensor {
+    if (activation.kind === 'relu') return super.forwardFused(x, activation);
+    return this.convolve(x, activation);
   }
 
   private convolve(x: Tensor, activation?: ConvActivation): Tensor {
@@ -184,12 +188,27 @@ export class ConvTranspose2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.convolve(x);
+  }
+
+  /** A LeakyReLU or Tanh after this layer (the DCGAN generator's last) runs inside the op's last kernel. */
+  override fusableActivation(next: Module): FusedActivation | null {
+    return convActivationOf(next);
+  }
+
+  override forwardFused(x: Tensor, activation: FusedActivation): Tensor {
+    if (activation.kind === 'relu') return super.forwardFused(x, activation);
+    return this.convolve(x, activation);
+  }
+
+  private convolve(x: Tensor, activation?: ConvActivation): Tensor {
     const w = scaledWeight(this.weight, this.weightScale);
     const y = convTranspose2d(x, w, this.bias ?? undefined, {
       stride: this.stride,
       padding: this.padding,
       outputPadding: this.outputPadding,
       dilation: this.dilation,
+      activation,
     });
     return releaseScaled(w, this.weight, y);
   }

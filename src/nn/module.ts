@@ -17,6 +17,9 @@ import type { TensorData } from '../io/safetensors.ts';
 import { formatShape } from '../tensor/shape.ts';
 import type { BatchNormActivation } from '../tensor/norm.ts';
 
+/** An activation a module can apply inside its own kernels: BatchNorm's (ReLU, LeakyReLU), a conv's (LeakyReLU, tanh). */
+export type FusedActivation = BatchNormActivation | { kind: 'tanh' };
+
 /** How a buffer is stored in checkpoints (torch keeps num_batches_tracked as int64). */
 export type BufferDtype = 'F32' | 'I64';
 
@@ -59,14 +62,15 @@ export abstract class Module {
 
   /**
    * The activation of `next` (the module after this one in a Sequential) if this module can apply it inside its
-   * own kernels, else null. BatchNorm does so for ReLU and LeakyReLU (one pass forward, none extra backward).
+   * own kernels, else null. BatchNorm does so for ReLU and LeakyReLU (one pass forward, none extra backward), the
+   * convs for LeakyReLU and Tanh (one pass forward).
    */
-  fusableActivation(_next: Module): BatchNormActivation | null {
+  fusableActivation(_next: Module): FusedActivation | null {
     return null;
   }
 
   /** forward() followed by an activation this module said it can fuse (see fusableActivation). */
-  forwardFused(_x: Tensor, activation: BatchNormActivation): Tensor {
+  forwardFused(_x: Tensor, activation: FusedActivation): Tensor {
     throw new Error(`${this.describe()} cannot fuse the activation ${activation.kind}`);
   }
 

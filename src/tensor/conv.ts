@@ -33,7 +33,7 @@ import { Tensor } from './tensor.ts';
 import { record } from '../autograd/record.ts';
 import { sum, add, reshape, matmul } from './ops.ts';
 import { launchMatmul } from './matmul.ts';
-import { leakyReluBackwardFromOutput } from './elementwise.ts';
+import { activationBackwardFromOutput } from './elementwise.ts';
 import { reduceRaw } from './reduce-kernel.ts';
 import { formatShape } from './shape.ts';
 import { chooseKernel, familySources, registerTunedKernels, tuningEnabled, type TuneProblem } from './autotune.ts';
@@ -600,7 +600,7 @@ function gatherConv(
   w: Tensor,
   bias: Tensor | null,
   transposed: boolean,
-  leakySlope?: number,
+  activation?: ConvActivation,
 ): Tensor {
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
@@ -611,8 +611,8 @@ function gatherConv(
     // rule says so, else as a matrix product and col2im.
     const version = forcedVersion ?? defaultConvVersion();
     return transposedViaCols(geo, version)
-      ? transposedGatherViaCols(geo, src, w, bias, version)
-      : singleChannelTransposed(geo, src, w, bias);
+      ? transposedGatherViaCols(geo, src, w, bias, version, activation)
+      : singleChannelTransposed(geo, src, w, bias, activation);
   }
   if (geo.N * outC * outH * outW === 0) return Tensor.empty([geo.N, outC, outH, outW]);
   const problem = `conv.gather${transposed ? '.T' : ''}|${geometryKey(geo)}`;
@@ -624,7 +624,7 @@ function gatherConv(
       dispose: () => [s, wz].forEach((t) => t.dispose()),
     };
   });
-  return gatherConvWith(geo, src, w, bias, transposed, version, undefined, leakySlope);
+  return gatherConvWith(geo, src, w, bias, transposed, version, undefined, activation);
 }
 
 /**
@@ -641,8 +641,8 @@ interface GatherLayout {
   accumulate?: boolean;
 }
 
-/** gatherConv with a given kernel version; `layout` (register kernels only): see GatherLayout; `leakySlope`: a
- * LeakyReLU applied to each output as it is written (the forward gather only). */
+/** gatherConv with a given kernel version; `layout` (register kernels only): see GatherLayout; `activation`: applied
+ * to each output as it is written. */
 function gatherConvWith(
   geo: ConvGeometry,
   src: Tensor,
@@ -651,10 +651,10 @@ function gatherConvWith(
   transposed: boolean,
   version: ConvVersion,
   layout?: GatherLayout,
-  leakySlope?: number,
+  activation?: ConvActivation,
 ): Tensor {
   if (transposed && !layout && transposedViaCols(geo, version))
-    return transposedGatherViaCols(geo, src, w, bias, version);
+    return transposedGatherViaCols(geo, src, w, bias, version, activation);
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
   const out = layout?.into ?? Tensor.empty([geo.N, outC, outH, outW]);
@@ -686,9 +686,9 @@ function gatherConvWith(
   if (layout && tiled) throw new Error(`gatherConvWith: a strided layout needs a register kernel, not ${version}`);
   const constants: Record<string, boolean | number> = { TRANSPOSED: transposed };
   if (layout?.accumulate) constants.ACCUMULATE = true;
-  if (leakySlope !== undefined) {
-    if (transposed || layout) throw new Error('gatherConvWith: an activation is applied by the forward gather only');
-    Object.assign(constants, { LEAKY: true, SLOPE: leakySlope });
+  if (activation) {
+    if (layout) throw new Error('gatherConvWith: a strided layout (a partial sum) takes no activation');
+    Object.assign(constants, activationConstants(activation));
   }
   const kernel: Kernel & {
     shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_sg' | 'conv2d_implicit_gemm_tiled';
@@ -827,6 +827,7 @@ function transposedGatherViaCols(
   w: Tensor,
   bias: Tensor | null,
   version: ConvVersion,
+  activation?: ConvActivation,
 ): Tensor {
   const [srcC, outC] = [geo.Cout, geo.Cin];
   const taps = geo.kh * geo.kw;
@@ -856,7 +857,7 @@ function transposedGatherViaCols(
   const groups = Math.ceil(planes / 64);
   for (let g0 = 0; g0 < groups; g0 += convTiles.col2imPlaneGroups) {
     engine().launch(
-      { shader: 'conv_col2im_planes' },
+      { shader: 'conv_col2im_planes', constants: activationConstants(activation) },
       {
         params: shaderParams('conv_col2im_planes', {
           planes,
@@ -880,7 +881,13 @@ function transposedGatherViaCols(
  * cols[n] = src[n]ᵀ · w[C, kh·kw] (each source value feeds kh·kw multiply-adds instead of one), then each output
  * pixel adds the ≤ ⌈kh/s⌉·⌈kw/s⌉ columns that land on it. `w` is conv layout [Cout = C, 1, kh, kw].
  */
-function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+function singleChannelTransposed(
+  geo: ConvGeometry,
+  src: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  activation?: ConvActivation,
+): Tensor {
   const out = Tensor.empty([geo.N, 1, geo.H, geo.W]);
   if (out.size === 0) return out;
   const C = geo.Cout;
@@ -907,7 +914,7 @@ function singleChannelTransposed(geo: ConvGeometry, src: Tensor, w: Tensor, bias
     accumulate: false,
   });
   engine().launch(
-    { shader: 'conv_col2im' },
+    { shader: 'conv_col2im', constants: activationConstants(activation) },
     {
       params: shaderParams('conv_col2im', {
         count: out.size,
@@ -1175,15 +1182,31 @@ function biasGrad(dy: Tensor): Tensor {
  * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d): x [N,Cin,H,W], w [Cout,Cin,kh,kw],
  * optional bias [Cout] → [N, Cout, Ho, Wo].
  */
-/** An activation conv2d applies to its output in the same launch: a LeakyReLU with a slope ≥ 0. */
-export interface ConvActivation {
-  kind: 'leaky_relu';
-  slope: number;
+/** An activation conv2d and convTranspose2d apply to their output in the same launch: LeakyReLU (slope ≥ 0) or tanh. */
+export type ConvActivation = { kind: 'leaky_relu'; slope: number } | { kind: 'tanh' };
+
+/** The kernels' override constants for an activation (lib/activation.wgsl). */
+function activationConstants(act: ConvActivation | undefined): Record<string, boolean | number> {
+  if (!act) return {};
+  return act.kind === 'tanh' ? { TANH: true } : { LEAKY: true, SLOPE: act.slope };
+}
+
+function checkActivation(op: string, act: ConvActivation | undefined): void {
+  if (act && !(act.kind === 'tanh' || (act.kind === 'leaky_relu' && act.slope >= 0 && act.slope < Infinity)))
+    throw new Error(
+      `${op}: activation must be tanh or a LeakyReLU with a finite slope ≥ 0, got ${JSON.stringify(act)}`,
+    );
+}
+
+/** The separate pass of an activation (the naive kernels have no epilogue). */
+function applyActivation(y: Tensor, act: ConvActivation): Tensor {
+  return act.kind === 'tanh' ? y.tanh() : y.leakyRelu(act.slope);
 }
 
 /**
- * conv2d; with `activation`, followed by that LeakyReLU inside the conv's own kernel (one launch fewer, the same
- * values and gradients as conv2d then leakyRelu: the backward reads the output's sign, which is the input's).
+ * conv2d; with `activation`, followed by that activation inside the conv's own kernel (one launch fewer, the same
+ * values and gradients as conv2d then the activation op: the backward reads only the output, see
+ * activationBackwardFromOutput).
  */
 export function conv2d(
   x: Tensor,
@@ -1193,8 +1216,7 @@ export function conv2d(
 ): Tensor {
   const op = 'conv2d';
   const act = opts.activation;
-  if (act && !(act.kind === 'leaky_relu' && act.slope >= 0 && act.slope < Infinity))
-    throw new Error(`${op}: activation must be a LeakyReLU with a finite slope ≥ 0, got ${JSON.stringify(act)}`);
+  checkActivation(op, act);
   checkRank4(op, 'input x [N,Cin,H,W]', x);
   checkRank4(op, 'weight w [Cout,Cin,kh,kw]', w);
   const h = hyper(op, opts, false);
@@ -1231,11 +1253,12 @@ export function conv2d(
   };
   const b = bias ?? null;
   // the naive kernels have no epilogue: there the activation is its own pass
-  if (act && forcedVersion === 'naive') return conv2d(x, w, b, { ...opts, activation: undefined }).leakyRelu(act.slope);
-  const out = gatherConv(geo, x, w, b, false, act?.slope);
+  if (act && forcedVersion === 'naive')
+    return applyActivation(conv2d(x, w, b, { ...opts, activation: undefined }), act);
+  const out = gatherConv(geo, x, w, b, false, act);
   const inputs = b ? [x, w, b] : [x, w];
-  return record(out, act ? 'conv2d+leaky_relu' : op, inputs, (g, into) => {
-    const dy = act ? leakyReluBackwardFromOutput(out, g, act.slope) : g;
+  return record(out, act ? `conv2d+${act.kind}` : op, inputs, (g, into) => {
+    const dy = act ? activationBackwardFromOutput(out, g, act) : g;
     const grads = [
       x.requiresGrad ? gatherConv(geo, dy, w, null, true) : null,
       w.requiresGrad ? weightGrad(geo, dy, x, into[1] ?? null) : null,
@@ -1250,8 +1273,16 @@ export function conv2d(
  * Transposed 2-D convolution (torch.nn.functional.conv_transpose2d): x [N,Cin,H,W], w [Cin,Cout,kh,kw],
  * optional bias [Cout] → [N, Cout, (H−1)·s − 2p + d·(k−1) + outputPadding + 1, ...].
  */
-export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
+/** convTranspose2d; with `activation`, followed by it inside the last kernel of the op (as conv2d's). */
+export function convTranspose2d(
+  x: Tensor,
+  w: Tensor,
+  bias?: Tensor | null,
+  opts: ConvTranspose2dOptions & { activation?: ConvActivation } = {},
+): Tensor {
   const op = 'convTranspose2d';
+  const act = opts.activation;
+  checkActivation(op, act);
   checkRank4(op, 'input x [N,Cin,H,W]', x);
   checkRank4(op, 'weight w [Cin,Cout,kh,kw]', w);
   const h = hyper(op, opts, true);
@@ -1273,7 +1304,9 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
     [...h.padding, ...h.outputPadding].every((p) => p === 0) &&
     h.dilation.every((d) => d === 1)
   ) {
-    return convTransposeFromPoint(x, w, bias ?? null);
+    // a matrix product and a bias add: the activation is a pass of its own
+    const y = convTransposeFromPoint(x, w, bias ?? null);
+    return act ? applyActivation(y, act) : y;
   }
   // The conv whose adjoint this is: conv input = our output, conv output = our input, conv weight = w.
   const geo: ConvGeometry = {
@@ -1291,13 +1324,20 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
     dilation: h.dilation,
   };
   const b = bias ?? null;
-  const out = gatherConv(geo, x, w, b, true);
+  if (act && forcedVersion === 'naive')
+    return applyActivation(convTranspose2d(x, w, b, { ...opts, activation: undefined }), act);
+  const out = gatherConv(geo, x, w, b, true, act);
   const inputs = b ? [x, w, b] : [x, w];
-  return record(out, op, inputs, (dy, into) => [
-    x.requiresGrad ? gatherConv(geo, dy, w, null, false) : null,
-    w.requiresGrad ? weightGrad(geo, x, dy, into[1] ?? null) : null,
-    ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
-  ]);
+  return record(out, act ? `${op}+${act.kind}` : op, inputs, (g, into) => {
+    const dy = act ? activationBackwardFromOutput(out, g, act) : g;
+    const grads = [
+      x.requiresGrad ? gatherConv(geo, dy, w, null, false) : null,
+      w.requiresGrad ? weightGrad(geo, x, dy, into[1] ?? null) : null,
+      ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
+    ];
+    if (dy !== g) dy.dispose();
+    return grads;
+  });
 }
 
 /**

@@ -73,14 +73,28 @@ export function unary(x: Tensor, op: UnaryOp, a = 0, b = 0): Tensor {
 }
 
 /**
- * The gradient of a LeakyReLU (slope ≥ 0) through its output y instead of its input: y > 0 exactly where the input
- * is, so this is the leakyRelu backward's own kernel and expression, with y read where x was (the same bits). For
- * ops that apply the activation inside their own kernel and keep no pre-activation tensor (conv2d's `activation`).
+ * The gradient of an activation through its output y alone, for ops that apply it inside their own kernel and keep
+ * no pre-activation tensor (conv2d's and convTranspose2d's `activation`): tanh's backward reads only y anyway, and a
+ * LeakyReLU with slope ≥ 0 has y > 0 exactly where its input is, so both run their op's own backward kernel and
+ * expression, with y read where x was: the same bits as the separate op.
  */
-export function leakyReluBackwardFromOutput(y: Tensor, g: Tensor, slope: number): Tensor {
-  if (!(slope >= 0)) throw new Error(`leakyReluBackwardFromOutput: the slope must be ≥ 0, got ${slope}`);
+export function activationBackwardFromOutput(
+  y: Tensor,
+  g: Tensor,
+  act: { kind: 'leaky_relu'; slope: number } | { kind: 'tanh' },
+): Tensor {
+  if (act.kind === 'leaky_relu' && !(act.slope >= 0))
+    throw new Error(`activationBackwardFromOutput: a LeakyReLU's slope must be ≥ 0, got ${act.slope}`);
   const dx = Tensor.empty(y.shape);
-  launchElementwise('unary_backward', { GRAD: UNARY_OPS.leakyRelu.df }, [y, y, g], dx, slope, 0);
+  const op = act.kind === 'tanh' ? 'tanh' : 'leakyRelu';
+  launchElementwise(
+    'unary_backward',
+    { GRAD: UNARY_OPS[op].df },
+    [y, y, g],
+    dx,
+    act.kind === 'tanh' ? 0 : act.slope,
+    0,
+  );
   return dx;
 }
 
