@@ -5,6 +5,8 @@
 //   transposed (TRANSPOSED=true):  y[n,m,oh,ow] = b[m] + Σ_{c,i,j : s | (oh+p−i·d)} w'[c,m,i,j] · x[n,c, (oh+p−i·d)/s, ...]
 //   (the transposed sum is conv2d's dX with dY as src, and convTranspose2d's forward). Taps outside src read 0.
 //   Wp is the weight packed by conv_pack_weight.wgsl as [tap][c][mPad] (mPad = outC rounded up to TM).
+//   With LEAKY or TANH (lib/activation.wgsl) each output is written as activate(out): the conv and the activation
+//   after it in one launch; the op's backward scales the gradient through the output (activationBackwardFromOutput).
 // Zeros of the stride-dilated input are never touched: the output is split into sH·sW phases
 //   (oh mod sH, ow mod sW); within a phase every pixel uses the same taps and src row = a + (ph+p−i·d)/s, so
 //   each phase is a dense stride-1 gather with a subset of the taps. The forward conv is the one-phase case with

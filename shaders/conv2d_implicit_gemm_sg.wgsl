@@ -2,6 +2,8 @@
 //
 // Computes: the same as conv2d_implicit_gemm.wgsl (conv2d forward, or TRANSPOSED its input gradient =
 //   convTranspose2d forward), with the same Params, bindings, TM × TN register tile and grid.
+//   With LEAKY or TANH (lib/activation.wgsl) each output is written as activate(out): the conv and the activation
+//   after it in one launch; the op's backward scales the gradient through the output (activationBackwardFromOutput).
 // What differs: per step (tap, src channel) the TM weights are the same for every invocation of the workgroup.
 //   In conv2d_implicit_gemm.wgsl each invocation loads all TM itself. On lavapipe an invocation is one SIMD lane
 //   and a load is made lane by lane (about ten instructions per lane, bounds check included), so those TM loads

@@ -7,6 +7,8 @@
 //   transposed (TRANSPOSED=true):  y[n,m,oh,ow] = b[m] + Σ_{c,i,j : s | (oh+p−i·d)} w'[c,m,i,j] · x[n,c, (oh+p−i·d)/s, ...]
 //   Taps outside src read 0. Wp is the weight packed by conv_pack_weight.wgsl as [tap][c][mPad]
 //   (mPad = outC rounded up to TILE_M).
+//   With LEAKY or TANH (lib/activation.wgsl) each output is written as activate(out): the conv and the activation
+//   after it in one launch; the op's backward scales the gradient through the output (activationBackwardFromOutput).
 // Phases: as in the register kernel, the output is split into sH·sW phases (oh mod sH, ow mod sW) for the
 //   transposed case (grid z), so the zeros of the stride-dilated input are never read. Within a phase only the
 //   taps i with s | (ph+p−i·d) contribute; they repeat every s/gcd(s,d) taps, so the phase's reduction runs over

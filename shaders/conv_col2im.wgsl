@@ -9,6 +9,8 @@
 //   single multiply-add — while the product feeds T; this pass then only adds ≤ ⌈kh/s⌉·⌈kw/s⌉ numbers per pixel.
 //   Used for the DCGAN generator's last layer (64→1, forward) and the discriminator's first layer (1→64, the
 //   input gradient).
+//   With LEAKY or TANH (lib/activation.wgsl) each output is written as activate(out): the conv and the activation
+//   after it in one launch; the op's backward scales the gradient through the output (activationBackwardFromOutput).
 // Work split: one invocation per output pixel, 256 per workgroup, 2-D grid past 65535 workgroups.
 // Gradient: this is the transposed gather itself (see conv2d_implicit_gemm.wgsl); its gradients are the
 //   forward gather and conv2d_weight_grad.wgsl, as for the one-pass version.

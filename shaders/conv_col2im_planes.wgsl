@@ -8,6 +8,8 @@
 //   same sums phase by phase, but where the source grid is small most pixels of a phase lie at its border, and a
 //   tap that falls outside the source still costs its multiply-adds there; the 1×1 conv computes each product that
 //   lands anywhere once, and this pass adds the ≤ ⌈kh/s⌉·⌈kw/s⌉ that land on each pixel.
+//   With LEAKY or TANH (lib/activation.wgsl) each output is written as activate(out): the conv and the activation
+//   after it in one launch; the op's backward scales the gradient through the output (activationBackwardFromOutput).
 // Work split: an invocation owns one (image, channel) plane and one output row y: 64 planes per workgroup (grid
 //   x), one row per grid y (split by the host into launches of convTiles.col2imPlaneGroups groups, planeOffset).
 //   The row's taps depend on y alone and a column's on x mod s alone, so they are stepped through from a first

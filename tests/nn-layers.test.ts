@@ -449,6 +449,8 @@ describe('Sequential fuses a conv with the LeakyReLU or Tanh after it', () => {
         Sequential.fuseActivations = fuse;
         setConvVersion(version);
         setTransposedRoute(route === 'auto' ? 'auto' : route);
+        const shaders = new Set<string>();
+        engine().onLaunch = (k) => void shaders.add(k.shader);
         try {
           const net = new Sequential(conv(), activation());
           const x = Tensor.fromArray(
@@ -475,8 +477,9 @@ describe('Sequential fuses a conv with the LeakyReLU or Tanh after it', () => {
           y.dispose();
           x.dispose();
           net.dispose();
-          return { values, forwardAndBack };
+          return { values, forwardAndBack, shaders };
         } finally {
+          engine().onLaunch = null;
           Sequential.fuseActivations = true;
           setConvVersion(null);
           setTransposedRoute('auto');
@@ -490,6 +493,73 @@ describe('Sequential fuses a conv with the LeakyReLU or Tanh after it', () => {
         );
         // the naive kernels have no epilogue: there the activation stays a pass of its own
         expect(plain.forwardAndBack - fused.forwardAndBack, version).toBe(version === 'naive' ? 0 : 1);
+        // the route asked for ran (the register kernels take the 1×1 conv route; the tiled ones have none)
+        const oneChannel = name.includes('one channel');
+        const col2im =
+          version === 'naive'
+            ? null
+            : route === 'cols' && version.startsWith('register')
+              ? 'conv_col2im_planes'
+              : oneChannel
+                ? 'conv_col2im'
+                : null;
+        if (col2im) expect([...fused.shaders], version).toContain(col2im);
+        if (route === 'phases' && !oneChannel && version !== 'naive')
+          expect(
+            [...fused.shaders].filter((k) => k.startsWith('conv_col2im')),
+            version,
+          ).toEqual([]);
       }
     }, 120_000);
+
+  it('a no-grad pass holds only its output, also where the activation is a pass of its own (a 1×1 input, naive)', async () => {
+    const { engine, noGrad } = await import('../src/tensor/index.ts');
+    const { setConvVersion } = await import('../src/tensor/conv.ts');
+    const nets: [string, () => Sequential, number[]][] = [
+      [
+        'ConvTranspose2d on a 1×1 latent + Tanh',
+        () => new Sequential(new ConvTranspose2d(8, 4, 4, { seed: 1 }), new Tanh()),
+        [2, 8, 1, 1],
+      ],
+      [
+        'Conv2d + LeakyReLU',
+        () => new Sequential(new Conv2d(3, 5, 3, { padding: 1, seed: 2 }), new LeakyReLU(0.2)),
+        [2, 3, 6, 6],
+      ],
+    ];
+    for (const version of [null, 'naive'] as const)
+      for (const [name, make, shape] of nets) {
+        setConvVersion(version);
+        try {
+          const net = make();
+          const x = Tensor.fromArray(
+            Float32Array.from(
+              randomArray(
+                shape.reduce((a, b) => a * b, 1),
+                5,
+              ),
+            ),
+            shape,
+          );
+          const before = engine().stats().inUseBuffers;
+          const y = noGrad(() => net.forward(x));
+          expect(engine().stats().inUseBuffers - before, `${name}, ${version ?? 'default'}`).toBe(1); // y alone
+          y.dispose();
+          x.dispose();
+          net.dispose();
+        } finally {
+          setConvVersion(null);
+        }
+      }
+  });
+
+  it('a LeakyReLU of slope 0 (or −0) stays a pass of its own: a driver may fold 0·v to +0 where the op gives −0', () => {
+    const conv = new Conv2d(3, 5, 3, { seed: 3 });
+    expect(conv.fusableActivation(new LeakyReLU(0))).toBeNull();
+    expect(conv.fusableActivation(new LeakyReLU(-0))).toBeNull();
+    expect(conv.fusableActivation(new LeakyReLU(1e39))).toBeNull(); // not finite in float32
+    expect(conv.fusableActivation(new LeakyReLU(0.2))).toEqual({ kind: 'leaky_relu', slope: 0.2 });
+    expect(conv.fusableActivation(new Tanh())).toEqual({ kind: 'tanh' });
+    conv.dispose();
+  });
 });

@@ -130,10 +130,7 @@ export class GeneratorBlock extends Module {
     return pipe(
       x,
       ...(this.first ? [] : [(t: Tensor) => upsample2d(t, 2)]),
-      // the first block's transposed conv has no fused activation: its LeakyReLU is a pass of its own
-      ...(this.conv1 instanceof Conv2d
-        ? [(t: Tensor) => (this.conv1 as Conv2d).forwardFused(t, LRELU)]
-        : [(t: Tensor) => this.conv1.forward(t), (t: Tensor) => t.leakyRelu(SLOPE)]),
+      (t) => this.conv1.forwardFused(t, LRELU), // (the first block's, on the 1×1 latent, runs it as a pass of its own)
       pixelNorm,
       (t) => this.conv2.forwardFused(t, LRELU),
       pixelNorm,

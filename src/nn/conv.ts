@@ -10,7 +10,7 @@
  * first layer, a 4×4 transposed conv of a 1×1 latent, that is the paper's dense layer with gain √2/4).
  */
 import { Tensor } from '../tensor/index.ts';
-import { conv2d, convTranspose2d, type ConvActivation } from '../tensor/conv.ts';
+import { conv2d, convTranspose2d, fusableSlope, type ConvActivation } from '../tensor/conv.ts';
 import type { Size2 } from '../tensor/pool.ts';
 import { Module, type FusedActivation } from './module.ts';
 import { uniformInit, LeakyReLU, Tanh } from './layers.ts';
@@ -74,9 +74,10 @@ function initParams(shape: number[], outChannels: number, bound: number, opts: C
   return { weight, bias: withBias ? uniformInit([outChannels], bound, seedFor(opts.seed, 'bias')) : null };
 }
 
-/** The activation a conv applies in its own kernel for the layer `next`, if any: LeakyReLU (slope ≥ 0) or Tanh. */
+/** The activation a conv applies in its own kernel for the layer `next`, if any: LeakyReLU (see fusableSlope) or Tanh. */
 function convActivationOf(next: Module): ConvActivation | null {
-  if (next instanceof LeakyReLU && next.negativeSlope >= 0) return { kind: 'leaky_relu', slope: next.negativeSlope };
+  if (next instanceof LeakyReLU && fusableSlope(next.negativeSlope))
+    return { kind: 'leaky_relu', slope: next.negativeSlope };
   if (next instanceof Tanh) return { kind: 'tanh' };
   return null;
 }

@@ -224,7 +224,10 @@ export class Sequential extends Module {
     return m;
   }
 
-  /** Whether forward() lets a layer apply the next one's activation in its own kernels (BatchNorm → ReLU). */
+  /**
+   * Whether forward() lets a layer apply the next one's activation in its own kernels (BatchNorm → ReLU or
+   * LeakyReLU, a conv → LeakyReLU or Tanh: Module.fusableActivation).
+   */
   static fuseActivations = true;
 
   forward(x: Tensor): Tensor {

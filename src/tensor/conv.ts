@@ -1178,12 +1178,17 @@ function biasGrad(dy: Tensor): Tensor {
 
 // ------------------------------------------------------------------ ops
 
-/**
- * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d): x [N,Cin,H,W], w [Cout,Cin,kh,kw],
- * optional bias [Cout] → [N, Cout, Ho, Wo].
- */
-/** An activation conv2d and convTranspose2d apply to their output in the same launch: LeakyReLU (slope ≥ 0) or tanh. */
+/** An activation conv2d and convTranspose2d apply to their output in the same launch: LeakyReLU (slope > 0) or tanh. */
 export type ConvActivation = { kind: 'leaky_relu'; slope: number } | { kind: 'tanh' };
+
+/**
+ * Whether a LeakyReLU's slope can be applied in a conv's kernel: positive (at 0 a driver may fold SLOPE·v, a
+ * pipeline constant, to +0 where the separate op's run-time product gives −0 or NaN) and finite in float32 (a
+ * pipeline constant must be).
+ */
+export function fusableSlope(slope: number): boolean {
+  return slope > 0 && Number.isFinite(Math.fround(slope));
+}
 
 /** The kernels' override constants for an activation (lib/activation.wgsl). */
 function activationConstants(act: ConvActivation | undefined): Record<string, boolean | number> {
@@ -1192,21 +1197,27 @@ function activationConstants(act: ConvActivation | undefined): Record<string, bo
 }
 
 function checkActivation(op: string, act: ConvActivation | undefined): void {
-  if (act && !(act.kind === 'tanh' || (act.kind === 'leaky_relu' && act.slope >= 0 && act.slope < Infinity)))
+  if (act && !(act.kind === 'tanh' || (act.kind === 'leaky_relu' && fusableSlope(act.slope))))
     throw new Error(
-      `${op}: activation must be tanh or a LeakyReLU with a finite slope ≥ 0, got ${JSON.stringify(act)}`,
+      `${op}: activation must be tanh or a LeakyReLU with a slope > 0 that is finite in float32, got ${JSON.stringify(act)}`,
     );
 }
 
-/** The separate pass of an activation (the naive kernels have no epilogue). */
+/**
+ * The separate pass of an activation (routes without an epilogue: the naive kernels, a transposed conv of a 1×1
+ * input); `y` is freed when no graph keeps it.
+ */
 function applyActivation(y: Tensor, act: ConvActivation): Tensor {
-  return act.kind === 'tanh' ? y.tanh() : y.leakyRelu(act.slope);
+  const out = act.kind === 'tanh' ? y.tanh() : y.leakyRelu(act.slope);
+  if (!out.requiresGrad) y.dispose();
+  return out;
 }
 
 /**
- * conv2d; with `activation`, followed by that activation inside the conv's own kernel (one launch fewer, the same
- * values and gradients as conv2d then the activation op: the backward reads only the output, see
- * activationBackwardFromOutput).
+ * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d): x [N,Cin,H,W], w [Cout,Cin,kh,kw],
+ * optional bias [Cout] → [N, Cout, Ho, Wo]. With `activation`, followed by that activation inside the conv's own
+ * kernel (one launch fewer, the same values and gradients as conv2d then the activation op: the backward reads only
+ * the output, see activationBackwardFromOutput).
  */
 export function conv2d(
   x: Tensor,
@@ -1271,9 +1282,10 @@ export function conv2d(
 
 /**
  * Transposed 2-D convolution (torch.nn.functional.conv_transpose2d): x [N,Cin,H,W], w [Cin,Cout,kh,kw],
- * optional bias [Cout] → [N, Cout, (H−1)·s − 2p + d·(k−1) + outputPadding + 1, ...].
+ * optional bias [Cout] → [N, Cout, (H−1)·s − 2p + d·(k−1) + outputPadding + 1, ...]. With `activation`, followed by
+ * it inside the op's last kernel (as conv2d's); a 1×1 input (a matrix product and a bias add) and the naive kernels
+ * run it as a pass of its own.
  */
-/** convTranspose2d; with `activation`, followed by it inside the last kernel of the op (as conv2d's). */
 export function convTranspose2d(
   x: Tensor,
   w: Tensor,
