@@ -43,6 +43,7 @@ import { launchChromium, CHROMIUM } from './chromium.mjs';
 import { serveDir } from './serve.mjs';
 import { openPage, assert, cli, text, buildAndWait } from './e2e-kit.mjs';
 import { ganWalkChecks } from './gan-walk-e2e.mjs';
+import { withIncludes } from '../../scripts/shader-includes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = join(root, '.tmp', 'web-e2e-dist');
@@ -1223,7 +1224,14 @@ try {
       // The source as it runs: the file, with the body it includes from shaders/lib/ in place of the include line.
       const source = await text(page, 'kernel-source');
       const file = readFileSync(join(root, 'shaders', 'conv2d_implicit_gemm.wgsl'), 'utf8');
-      const body = readFileSync(join(root, 'shaders', 'lib', 'conv_gather.wgsl'), 'utf8').trimEnd();
+      // (the body includes lib/activation.wgsl in turn: expanded as scripts/gen-shaders.mjs expands it)
+      const body = withIncludes(
+        readFileSync(join(root, 'shaders', 'lib', 'conv_gather.wgsl'), 'utf8').trimEnd(),
+        join(root, 'shaders'),
+        'conv2d_implicit_gemm.wgsl',
+        ['lib/conv_gather.wgsl'],
+      );
+      assert(body.includes('fn activate('), 'lib/conv_gather.wgsl no longer includes lib/activation.wgsl');
       const [before, after] = file.split(/^\/\/ #include "lib\/conv_gather\.wgsl".*$/m);
       assert(
         after !== undefined && source.startsWith(before) && source.includes(body) && source.endsWith(after),
