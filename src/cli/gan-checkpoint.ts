@@ -6,7 +6,7 @@
 import { engine as currentEngine } from '../tensor/engine.ts';
 import { checkpointSpec, type GanTrainer } from '../gan/trainer.ts';
 import { batchFitProblem, type GanSpec } from '../gan/models.ts';
-import { CheckpointError } from '../nn/checkpoint.ts';
+import { CheckpointError, nonFinite } from '../nn/checkpoint.ts';
 import { InputError, UsageError } from './args.ts';
 
 /** The most images a sample grid holds (train --grid, sample --n): a 16×16 grid, drawn in one GPU batch. */
@@ -45,24 +45,21 @@ export function loadTrainerCheckpoint(trainer: GanTrainer, bytes: Uint8Array, pa
  * show as noise and a score would rate. `what` names the values ("generator G's output").
  */
 export function checkDrawnFinite(values: ArrayLike<number>, path: string, what: string): void {
-  let count = 0;
-  let first = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!) && count++ === 0) first = values[i]!;
-  if (count)
-    throw new InputError(
-      `--checkpoint ${path}: ${what} holds ${count} non-finite value${count > 1 ? 's' : ''} (first: ${first}) of ` +
-        `${values.length}: the checkpoint's weights or BatchNorm statistics overflow; nothing was written`,
-    );
+  const bad = nonFinite(values);
+  if (bad) throw drawnNonFinite(path, what, { ...bad, of: values.length });
 }
 
 /** Draws the fixed-z grid's first latents (up to 16) and refuses the checkpoint if they come out non-finite. */
 export async function probeGenerator(trainer: GanTrainer, path: string, n: number): Promise<void> {
   const bad = await trainer.nonFiniteSamples(n);
-  if (bad)
-    throw new InputError(
-      `--checkpoint ${path}: generator ${trainer.sampledModule}'s output holds ${bad.count} non-finite value${bad.count > 1 ? 's' : ''} (first: ${bad.first}) of ` +
-        `${bad.of}: the checkpoint's weights or BatchNorm statistics overflow; nothing was written`,
-    );
+  if (bad) throw drawnNonFinite(path, `generator ${trainer.sampledModule}'s output`, bad);
+}
+
+function drawnNonFinite(path: string, what: string, bad: { count: number; first: number; of: number }): InputError {
+  return new InputError(
+    `--checkpoint ${path}: ${what} holds ${bad.count} non-finite value${bad.count > 1 ? 's' : ''} (first: ${bad.first}) ` +
+      `of ${bad.of}: the checkpoint's weights or BatchNorm statistics overflow; nothing was written`,
+  );
 }
 
 /** `--generator ema|raw` of sample and eval: which generator of a checkpoint to draw from. */

@@ -60,7 +60,7 @@ import {
   withBatchGroups,
   type CheckpointMeta,
 } from '../nn/index.ts';
-import { CheckpointError, shortJson, isCount } from '../nn/checkpoint.ts';
+import { CheckpointError, shortJson, isCount, nonFinite } from '../nn/checkpoint.ts';
 import {
   buildGan,
   latentShape,
@@ -535,10 +535,8 @@ export class GanTrainer {
     const x = this.generate(z);
     const values = await x.toArray();
     for (const t of [z, x]) t.dispose();
-    let count = 0;
-    let first = 0;
-    for (const v of values) if (!Number.isFinite(v) && count++ === 0) first = v;
-    return count ? { count, first, of: values.length } : null;
+    const bad = nonFinite(values);
+    return bad && { ...bad, of: values.length };
   }
 
   /**

@@ -242,7 +242,7 @@ function parseCheckpointMetadata(metadata: Record<string, string>, file: string 
 }
 
 /** "NaN", "Infinity" or "-Infinity": the first non-finite value of a tensor's data, and how many there are. */
-function nonFinite(data: ArrayLike<number | bigint>): { count: number; first: number } | null {
+export function nonFinite(data: ArrayLike<number | bigint>): { count: number; first: number } | null {
   let count = 0;
   let first = 0;
   for (let i = 0; i < data.length; i++) {

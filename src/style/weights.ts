@@ -11,6 +11,7 @@
  * The architecture is recognised from the layers present (VGG19 has block3_conv4 / features.16), and a file for
  * the other network, or with a wrong shape, is rejected naming the layer.
  */
+import { nonFinite } from '../nn/checkpoint.ts';
 import type { DecodedSafetensors } from '../io/safetensors.ts';
 import {
   FeatureNet,
@@ -76,12 +77,10 @@ function detectArchitecture(
  * network would turn every loss into NaN, and the message would blame the loss weights.
  */
 function finiteWeights(values: Float32Array, what: string, name: string): Float32Array {
-  let count = 0;
-  let first = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!) && count++ === 0) first = values[i]!;
-  if (count)
+  const bad = nonFinite(values);
+  if (bad)
     throw new Error(
-      `${what}: ${name} holds ${count} value${count > 1 ? 's' : ''} that ${count > 1 ? 'are' : 'is'} not finite as float32 (first: ${first}) of ${values.length}`,
+      `${what}: ${name} holds ${bad.count} value${bad.count > 1 ? 's that are' : ' that is'} not finite as float32 (first: ${bad.first}) of ${values.length}`,
     );
   return values;
 }
