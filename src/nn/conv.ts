@@ -74,15 +74,32 @@ function initParams(shape: number[], outChannels: number, bound: number, opts: C
   return { weight, bias: withBias ? uniformInit([outChannels], bound, seedFor(opts.seed, 'bias')) : null };
 }
 
-/** The activation a conv applies in its own kernel for the layer `next`, if any: LeakyReLU (see fusableSlope) or Tanh. */
-function convActivationOf(next: Module): ConvActivation | null {
-  if (next instanceof LeakyReLU && fusableSlope(next.negativeSlope))
-    return { kind: 'leaky_relu', slope: next.negativeSlope };
-  if (next instanceof Tanh) return { kind: 'tanh' };
-  return null;
+/**
+ * What Conv2d and ConvTranspose2d share about the activation after them: a LeakyReLU (see fusableSlope) or Tanh that
+ * follows in a Sequential runs inside the op's own last kernel (one launch fewer); `convolve` is the layer's op with
+ * or without it.
+ */
+abstract class ConvLayer extends Module {
+  protected abstract convolve(x: Tensor, activation?: ConvActivation): Tensor;
+
+  forward(x: Tensor): Tensor {
+    return this.convolve(x);
+  }
+
+  override fusableActivation(next: Module): FusedActivation | null {
+    if (next instanceof LeakyReLU && fusableSlope(next.negativeSlope))
+      return { kind: 'leaky_relu', slope: next.negativeSlope };
+    if (next instanceof Tanh) return { kind: 'tanh' };
+    return null;
+  }
+
+  override forwardFused(x: Tensor, activation: FusedActivation): Tensor {
+    if (activation.kind === 'relu') return super.forwardFused(x, activation);
+    return this.convolve(x, activation);
+  }
 }
 
-export class Conv2d extends Module {
+export class Conv2d extends ConvLayer {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly kernelSize: [number, number];
@@ -119,21 +136,7 @@ export class Conv2d extends Module {
     return `Conv2d(${this.inChannels}, ${this.outChannels}, kernel=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]${this.equalized ? `, equalized ×${this.weightScale.toPrecision(4)}` : ''})`;
   }
 
-  forward(x: Tensor): Tensor {
-    return this.convolve(x);
-  }
-
-  /** A LeakyReLU or Tanh after this layer (in a Sequential) runs inside the conv's own kernel: a launch fewer. */
-  override fusableActivation(next: Module): FusedActivation | null {
-    return convActivationOf(next);
-  }
-
-  override forwardFused(x: Tensor, activation: FusedActivation): Tensor {
-    if (activation.kind === 'relu') return super.forwardFused(x, activation);
-    return this.convolve(x, activation);
-  }
-
-  private convolve(x: Tensor, activation?: ConvActivation): Tensor {
+  protected convolve(x: Tensor, activation?: ConvActivation): Tensor {
     const w = scaledWeight(this.weight, this.weightScale);
     const y = conv2d(x, w, this.bias ?? undefined, {
       stride: this.stride,
@@ -149,7 +152,7 @@ export interface ConvTranspose2dLayerOptions extends Conv2dLayerOptions {
   outputPadding?: Size2;
 }
 
-export class ConvTranspose2d extends Module {
+export class ConvTranspose2d extends ConvLayer {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly kernelSize: [number, number];
@@ -188,21 +191,7 @@ export class ConvTranspose2d extends Module {
     return `ConvTranspose2d(${this.inChannels}, ${this.outChannels}, kernel=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]${this.equalized ? `, equalized ×${this.weightScale.toPrecision(4)}` : ''})`;
   }
 
-  forward(x: Tensor): Tensor {
-    return this.convolve(x);
-  }
-
-  /** A LeakyReLU or Tanh after this layer (the DCGAN generator's last) runs inside the op's last kernel. */
-  override fusableActivation(next: Module): FusedActivation | null {
-    return convActivationOf(next);
-  }
-
-  override forwardFused(x: Tensor, activation: FusedActivation): Tensor {
-    if (activation.kind === 'relu') return super.forwardFused(x, activation);
-    return this.convolve(x, activation);
-  }
-
-  private convolve(x: Tensor, activation?: ConvActivation): Tensor {
+  protected convolve(x: Tensor, activation?: ConvActivation): Tensor {
     const w = scaledWeight(this.weight, this.weightScale);
     const y = convTranspose2d(x, w, this.bias ?? undefined, {
       stride: this.stride,
