@@ -8,7 +8,8 @@
 //   input_grad   dx[n,c,h,w]   = b[c] + Σ_{m,i,j} w[m,c,i,j] · dy[n,m, (h+p−i·d)/s, (w+p−j·d)/s]
 //                over the taps whose (h+p−i·d) and (w+p−j·d) divide by s and land inside dy: the transposed conv,
 //                which is also convTranspose2d's forward (its weight [Cin_T, Cout_T, kh, kw] is this w; b its bias)
-//   Taps that fall on padding read 0.
+//   Taps that fall on padding read 0. With LEAKY or TANH (lib/activation.wgsl) each value is written as activate(it):
+//   the conv and the activation after it in one launch, as in the faster kernels.
 // Work split: invocation g of the launch (workgroups of 256 along x, offset by the launch's first workgroup) owns
 //   output value g in row-major order and loops over the whole sum: Cin·kh·kw terms in forward, Cout·kh·kw in
 //   input_grad. Nothing is shared between invocations, so every input value and weight is re-read by each output
@@ -59,7 +60,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
     }
   }
   if (u.hasBias != 0u) { acc += bias[m]; }
-  out[o] = acc;
+  out[o] = activate(acc);
 }
 
 /** The source index q with q·s = t, or −1 when s does not divide t or q falls outside [0, size). */
@@ -92,5 +93,7 @@ fn input_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_in
     }
   }
   if (u.hasBias != 0u) { acc += bias[c]; }
-  out[o] = acc;
+  out[o] = activate(acc);
 }
+
+// #include "lib/activation.wgsl" — activate()

@@ -30,7 +30,7 @@
 import { engine, grid1d, type Kernel } from './engine.ts';
 import { shaderParams, type ParamBlock } from './params.ts';
 import { Tensor } from './tensor.ts';
-import { record } from '../autograd/record.ts';
+import { record, type GradNode } from '../autograd/record.ts';
 import { sum, add, reshape, matmul } from './ops.ts';
 import { launchMatmul } from './matmul.ts';
 import { activationBackwardFromOutput } from './elementwise.ts';
@@ -605,7 +605,7 @@ function gatherConv(
   const [srcC, srcH, srcW] = transposed ? [geo.Cout, geo.Ho, geo.Wo] : [geo.Cin, geo.H, geo.W];
   const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
   convWork.flops += passFlops(geo);
-  if (forcedVersion === 'naive') return naiveGather(geo, src, w, bias, transposed);
+  if (forcedVersion === 'naive') return naiveGather(geo, src, w, bias, transposed, activation);
   if (transposed && outC === 1 && geo.kh * geo.kw <= 64) {
     // One output channel: never a gather by phases (one channel per lane tile); as a 1×1 conv and col2im where the
     // rule says so, else as a matrix product and col2im.
@@ -1144,12 +1144,23 @@ function launchNaive(
 }
 
 /** gatherConv by conv2d_naive.wgsl: forward, or the transposed gather (input gradient, convTranspose2d forward). */
-function naiveGather(geo: ConvGeometry, src: Tensor, w: Tensor, bias: Tensor | null, transposed: boolean): Tensor {
+function naiveGather(
+  geo: ConvGeometry,
+  src: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  transposed: boolean,
+  activation?: ConvActivation,
+): Tensor {
   const out = Tensor.empty(transposed ? [geo.N, geo.Cin, geo.H, geo.W] : [geo.N, geo.Cout, geo.Ho, geo.Wo]);
   if (out.size === 0) return out;
   const terms = (transposed ? geo.Cout : geo.Cin) * geo.kh * geo.kw;
   launchNaive(
-    { shader: 'conv2d_naive', entry: transposed ? 'input_grad' : 'forward' },
+    {
+      shader: 'conv2d_naive',
+      entry: transposed ? 'input_grad' : 'forward',
+      constants: activationConstants(activation),
+    },
     out.size,
     terms,
     (groupOffset) =>
@@ -1204,8 +1215,8 @@ function checkActivation(op: string, act: ConvActivation | undefined): void {
 }
 
 /**
- * The separate pass of an activation (routes without an epilogue: the naive kernels, a transposed conv of a 1×1
- * input); `y` is freed when no graph keeps it.
+ * The separate pass of an activation (the one route without an epilogue: a transposed conv of a 1×1 input, a matrix
+ * product and a bias add); `y` is freed when no graph keeps it.
  */
 function applyActivation(y: Tensor, act: ConvActivation): Tensor {
   const out = act.kind === 'tanh' ? y.tanh() : y.leakyRelu(act.slope);
@@ -1263,28 +1274,39 @@ export function conv2d(
     dilation: h.dilation,
   };
   const b = bias ?? null;
-  // the naive kernels have no epilogue: there the activation is its own pass
-  if (act && forcedVersion === 'naive')
-    return applyActivation(conv2d(x, w, b, { ...opts, activation: undefined }), act);
   const out = gatherConv(geo, x, w, b, false, act);
-  const inputs = b ? [x, w, b] : [x, w];
-  return record(out, act ? `conv2d+${act.kind}` : op, inputs, (g, into) => {
-    const dy = act ? activationBackwardFromOutput(out, g, act) : g;
-    const grads = [
-      x.requiresGrad ? gatherConv(geo, dy, w, null, true) : null,
-      w.requiresGrad ? weightGrad(geo, dy, x, into[1] ?? null) : null,
-      ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
-    ];
-    if (dy !== g) dy.dispose();
-    return grads;
+  return recordConv(out, op, act, b ? [x, w, b] : [x, w], (dy, into) => [
+    x.requiresGrad ? gatherConv(geo, dy, w, null, true) : null,
+    w.requiresGrad ? weightGrad(geo, dy, x, into[1] ?? null) : null,
+    ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
+  ]);
+}
+
+/**
+ * Records a conv op whose kernel applied `act` (if any) to `out`: the backward first takes the gradient back through
+ * the activation (activationBackwardFromOutput), then `grads` gives the conv's own gradients from it.
+ */
+function recordConv(
+  out: Tensor,
+  op: string,
+  act: ConvActivation | undefined,
+  inputs: Tensor[],
+  grads: GradNode['backward'],
+): Tensor {
+  if (!act) return record(out, op, inputs, grads);
+  return record(out, `${op}+${act.kind}`, inputs, (g, into) => {
+    const dy = activationBackwardFromOutput(out, g, act);
+    const result = grads(dy, into);
+    dy.dispose();
+    return result;
   });
 }
 
 /**
  * Transposed 2-D convolution (torch.nn.functional.conv_transpose2d): x [N,Cin,H,W], w [Cin,Cout,kh,kw],
  * optional bias [Cout] → [N, Cout, (H−1)·s − 2p + d·(k−1) + outputPadding + 1, ...]. With `activation`, followed by
- * it inside the op's last kernel (as conv2d's); a 1×1 input (a matrix product and a bias add) and the naive kernels
- * run it as a pass of its own.
+ * it inside the op's last kernel (as conv2d's); a 1×1 input (a matrix product and a bias add) runs it as a pass of
+ * its own.
  */
 export function convTranspose2d(
   x: Tensor,
@@ -1336,20 +1358,12 @@ export function convTranspose2d(
     dilation: h.dilation,
   };
   const b = bias ?? null;
-  if (act && forcedVersion === 'naive')
-    return applyActivation(convTranspose2d(x, w, b, { ...opts, activation: undefined }), act);
   const out = gatherConv(geo, x, w, b, true, act);
-  const inputs = b ? [x, w, b] : [x, w];
-  return record(out, act ? `${op}+${act.kind}` : op, inputs, (g, into) => {
-    const dy = act ? activationBackwardFromOutput(out, g, act) : g;
-    const grads = [
-      x.requiresGrad ? gatherConv(geo, dy, w, null, false) : null,
-      w.requiresGrad ? weightGrad(geo, x, dy, into[1] ?? null) : null,
-      ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
-    ];
-    if (dy !== g) dy.dispose();
-    return grads;
-  });
+  return recordConv(out, op, act, b ? [x, w, b] : [x, w], (dy, into) => [
+    x.requiresGrad ? gatherConv(geo, dy, w, null, false) : null,
+    w.requiresGrad ? weightGrad(geo, x, dy, into[1] ?? null) : null,
+    ...(b ? [b.requiresGrad ? biasGrad(dy) : null] : []),
+  ]);
 }
 
 /**
