@@ -7,6 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Node.js >= 20.19 (package.json's engines; vite and playwright-core need it). Debian bookworm's own nodejs is 18.
+node_ok() { node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; }
+if ! command -v node >/dev/null || ! node_ok; then
+  echo "[setup] this project needs Node.js >= 20.19 with npm; found $(node --version 2>/dev/null || echo 'no node'). Install Node 20 or 22 (nodejs.org, or NodeSource's Debian packages), then run this again." >&2
+  exit 1
+fi
+
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive

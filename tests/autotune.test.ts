@@ -7,6 +7,7 @@
  */
 import { describe, it, expect, afterEach, beforeEach } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHADERS } from '../src/shaders.gen.ts';
@@ -359,13 +360,14 @@ describe('the table in a file, and the environment (src/node/tune-store.ts)', ()
     expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')).tables[tableKey()].entries)).toEqual([PROBLEM]);
   }, 240_000);
 
-  it('WGPU_GAN_AUTOTUNE, _FILE, WGPU_GAN_CONV and WGPU_GAN_MATMUL set the mode, the file and forced versions', () => {
+  it('WGPU_GAN_AUTOTUNE, _FILE, _CONV, _MATMUL, _DAWN_POLL and _LIMITS set the mode, the file, forced versions, polling and limits', () => {
     expect(configureKernelsFromEnv({ XDG_CACHE_HOME: '/c' })).toEqual({
       mode: 'auto',
       file: '/c/wgpu-gan/autotune.json',
       conv: null,
       matmul: null,
       poll: 'auto',
+      limits: 'adapter',
     });
     expect(defaultTuneFile({ XDG_CACHE_HOME: '/c' })).toBe('/c/wgpu-gan/autotune.json');
     expect(
@@ -375,10 +377,21 @@ describe('the table in a file, and the environment (src/node/tune-store.ts)', ()
         WGPU_GAN_CONV: 'tiled-m16',
         WGPU_GAN_MATMUL: 'register-splitk',
         WGPU_GAN_DAWN_POLL: 'spin',
+        WGPU_GAN_LIMITS: 'default',
       }),
-    ).toEqual({ mode: 'on', file: null, conv: 'tiled-m16', matmul: 'register-splitk', poll: 'spin' });
+    ).toEqual({
+      mode: 'on',
+      file: null,
+      conv: 'tiled-m16',
+      matmul: 'register-splitk',
+      poll: 'spin',
+      limits: 'default',
+    });
     expect(() => configureKernelsFromEnv({ WGPU_GAN_DAWN_POLL: 'sleep' })).toThrow(
       'WGPU_GAN_DAWN_POLL="sleep" is not one of auto, spin, timer',
+    );
+    expect(() => configureKernelsFromEnv({ WGPU_GAN_LIMITS: 'max' })).toThrow(
+      'WGPU_GAN_LIMITS="max" is not one of adapter, default',
     );
     configureKernelsFromEnv({});
     expect(() => configureKernelsFromEnv({ WGPU_GAN_AUTOTUNE: 'yes' })).toThrow(
@@ -391,4 +404,20 @@ describe('the table in a file, and the environment (src/node/tune-store.ts)', ()
       'WGPU_GAN_MATMUL="x" is not one of naive, register, register-splitk, register-sg, register-sg-splitk, tiled, tiled-splitk, tiled-128, tiled-128-splitk, tiled-vec4, tiled-vec4-splitk, tiled-128-vec4, tiled-128-vec4-splitk',
     );
   });
+
+  it('every command-line entry point applies the variables: an unknown value is one line and exit 2', () => {
+    const root = join(import.meta.dirname, '..');
+    // main.ts dispatches train, sample, eval, style and demo; these three also run on their own (npm run demo, …)
+    for (const entry of ['main.ts', 'demo.ts', 'style.ts', 'train-classifier.ts']) {
+      const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'cli', entry), '--help'], {
+        env: { ...process.env, WGPU_GAN_LIMITS: 'max' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status, `${entry}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.trim().split('\n'), entry).toEqual([
+        expect.stringContaining('WGPU_GAN_LIMITS="max" is not one of adapter, default'),
+      ]);
+    }
+  }, 120_000);
 });

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, beforeAll } from 'vitest';
 import { initEngine, Tensor, tidy, type Shape } from '../src/tensor/index.ts';
+import { DEVICE_LIMITS, type DeviceLimits } from '../src/tensor/gpu.ts';
 
 /**
  * Call at the top of a test file: one engine per test file (vitest runs files in separate processes). The kernel
@@ -13,8 +14,19 @@ import { initEngine, Tensor, tidy, type Shape } from '../src/tensor/index.ts';
  */
 export function useEngine(): void {
   beforeAll(async () => {
-    await initEngine({ autotune: 'off' });
+    await initEngine({ autotune: 'off', limits: testLimits() });
   });
+}
+
+/**
+ * The device limits the tests ask for: the adapter's largest (default), or WebGPU's default limits with
+ * `WGPU_GAN_LIMITS=default` in the environment (the whole suite then runs as on the weakest conforming adapter).
+ */
+export function testLimits(): DeviceLimits {
+  const v = process.env.WGPU_GAN_LIMITS || 'adapter';
+  if (!(DEVICE_LIMITS as readonly string[]).includes(v))
+    throw new Error(`WGPU_GAN_LIMITS="${v}" is not one of ${DEVICE_LIMITS.join(', ')}`);
+  return v as DeviceLimits;
 }
 
 export function rng(seed: number): () => number {

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { closeSync, existsSync, openSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { describeRange as describeNumberRange, inRange, type NumberRange } from '../gan/train-options.ts';
+import { configureKernelsFromEnv } from '../node/tune-store.ts';
 
 /** A mistake in the arguments themselves (unknown option, bad number, missing required option): exit 2. */
 export class UsageError extends Error {
@@ -399,5 +400,18 @@ export function checkOutputFile(path: string, flag: string): void {
       break;
     }
     if (dir === dirname(dir)) break;
+  }
+}
+
+/**
+ * Applies the environment's kernel and device settings (WGPU_GAN_AUTOTUNE, _CONV, _MATMUL, _DAWN_POLL, _LIMITS, …:
+ * src/node/tune-store.ts) before a program starts its engine; a value it does not know is the user's mistake. Every
+ * command-line entry point calls it (main.ts, and demo.ts, style.ts and train-classifier.ts run on their own).
+ */
+export function applyKernelEnv(env: NodeJS.ProcessEnv = process.env): void {
+  try {
+    configureKernelsFromEnv(env);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
 }

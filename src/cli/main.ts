@@ -6,8 +6,7 @@
  * files or folders given (one line, never a stack), 130 interrupted (train saves first).
  */
 import { isMainModule } from '../node/main-module.ts';
-import { reportError, setDebug, UsageError } from './args.ts';
-import { configureKernelsFromEnv } from '../node/tune-store.ts';
+import { applyKernelEnv, reportError, setDebug } from './args.ts';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   train: {
@@ -61,9 +60,9 @@ export async function main(argv: string[]): Promise<number> {
 /** The environment's kernel settings (WGPU_GAN_AUTOTUNE, …; src/node/tune-store.ts), then the command. */
 export async function mainWithEnv(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
-    configureKernelsFromEnv(env);
+    applyKernelEnv(env);
   } catch (e) {
-    return reportError(argv[0] ?? 'wgpu-gan', new UsageError((e as Error).message));
+    return reportError(argv[0] ?? 'wgpu-gan', e);
   }
   return main(argv);
 }

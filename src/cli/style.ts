@@ -30,6 +30,7 @@ import {
 } from '../style/transfer.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../style/images.ts';
 import { isMainModule } from '../node/main-module.ts';
+import { applyKernelEnv } from './args.ts';
 import {
   UsageError,
   InputError,
@@ -692,5 +693,10 @@ export async function styleCommand(argv: string[]): Promise<number> {
 
 // Run directly: tsx src/cli/style.ts ...
 if (isMainModule(import.meta.url)) {
-  process.exitCode = await styleCommand(process.argv.slice(2));
+  try {
+    applyKernelEnv();
+    process.exitCode = await styleCommand(process.argv.slice(2));
+  } catch (e) {
+    process.exitCode = reportError('style', e);
+  }
 }

@@ -10,6 +10,8 @@
  *                           register-sg, tiled, tiled-128, tiled-vec4, …, each tuned one also with -splitk)
  *   WGPU_GAN_DAWN_POLL      how Dawn waits for the GPU: auto (default: timer on CPU adapters, spin on GPUs) | spin | timer
  *                           (see DawnPolling in src/tensor/gpu.ts)
+ *   WGPU_GAN_LIMITS         which limits the device is asked for: adapter (default: its largest) | default
+ *                           (WebGPU's default limits, what any adapter and browser grant; see DeviceLimits in gpu.ts)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -17,7 +19,14 @@ import { dirname, join } from 'node:path';
 import { setTuneMode, setTuneStore, type TuneDocument, type TuneMode, type TuneStore } from '../tensor/autotune.ts';
 import { CONV_VERSIONS, setConvVersion, type ConvVersion } from '../tensor/conv.ts';
 import { MATMUL_VERSIONS, setMatmulVersion, type MatmulVersion } from '../tensor/matmul.ts';
-import { DAWN_POLLING_MODES, setDawnPolling, type DawnPolling } from '../tensor/gpu.ts';
+import {
+  DAWN_POLLING_MODES,
+  DEVICE_LIMITS,
+  setDawnPolling,
+  setDeviceLimits,
+  type DawnPolling,
+  type DeviceLimits,
+} from '../tensor/gpu.ts';
 import { ensureDir, writeFileAtomic } from './files.ts';
 
 /** A tuning table kept in a JSON file (written atomically; an unreadable file counts as empty). */
@@ -53,7 +62,7 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
 }
 
 /**
- * Applies the WGPU_GAN_AUTOTUNE* / WGPU_GAN_CONV / WGPU_GAN_MATMUL variables (see the file's header); throws an
+ * Applies the WGPU_GAN_AUTOTUNE* / _CONV / _MATMUL / _DAWN_POLL / _LIMITS variables (see the file's header); throws an
  * Error naming the variable for a value it does not know. Returns what it set, for a log line.
  */
 export function configureKernelsFromEnv(env: NodeJS.ProcessEnv = process.env): {
@@ -62,11 +71,13 @@ export function configureKernelsFromEnv(env: NodeJS.ProcessEnv = process.env): {
   conv: ConvVersion | null;
   matmul: MatmulVersion | null;
   poll: DawnPolling;
+  limits: DeviceLimits;
 } {
   const mode = oneOf<TuneMode>('WGPU_GAN_AUTOTUNE', env.WGPU_GAN_AUTOTUNE || 'auto', ['auto', 'on', 'off']);
   const conv = env.WGPU_GAN_CONV ? oneOf('WGPU_GAN_CONV', env.WGPU_GAN_CONV, CONV_VERSIONS) : null;
   const matmul = env.WGPU_GAN_MATMUL ? oneOf('WGPU_GAN_MATMUL', env.WGPU_GAN_MATMUL, MATMUL_VERSIONS) : null;
   const poll = oneOf<DawnPolling>('WGPU_GAN_DAWN_POLL', env.WGPU_GAN_DAWN_POLL || 'auto', DAWN_POLLING_MODES);
+  const limits = oneOf<DeviceLimits>('WGPU_GAN_LIMITS', env.WGPU_GAN_LIMITS || 'adapter', DEVICE_LIMITS);
   const fileVar = env.WGPU_GAN_AUTOTUNE_FILE;
   const file = fileVar === 'none' ? null : fileVar || defaultTuneFile(env);
   setTuneMode(mode);
@@ -74,5 +85,6 @@ export function configureKernelsFromEnv(env: NodeJS.ProcessEnv = process.env): {
   setConvVersion(conv);
   setMatmulVersion(matmul);
   setDawnPolling(poll);
-  return { mode, file, conv, matmul, poll };
+  setDeviceLimits(limits);
+  return { mode, file, conv, matmul, poll, limits };
 }

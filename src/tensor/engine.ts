@@ -13,7 +13,7 @@
  */
 import { SHADERS, WRITTEN_BINDINGS } from '../shaders.gen.ts';
 import type { ParamBlock } from './params.ts';
-import { acquireDevice, type AdapterSummary } from './gpu.ts';
+import { acquireDevice, type AdapterSummary, type DeviceLimits } from './gpu.ts';
 import { BufferPool } from './buffer-pool.ts';
 
 export interface Kernel {
@@ -112,7 +112,7 @@ export class Engine {
 
   private destroyed = false;
 
-  static async create(opts: { dawnOptions?: string[] } = {}): Promise<Engine> {
+  static async create(opts: { dawnOptions?: string[]; limits?: DeviceLimits } = {}): Promise<Engine> {
     const { device, adapter } = await acquireDevice(opts);
     return new Engine(device, adapter);
   }
@@ -651,7 +651,7 @@ let current: Engine | null = null;
  * Creates (once) the global engine every tensor op uses and returns it. `initEngine` (./init.ts, one layer up)
  * calls this and then lets the autotuner time the conv kernels on a real GPU.
  */
-export async function startEngine(opts: { dawnOptions?: string[] } = {}): Promise<Engine> {
+export async function startEngine(opts: { dawnOptions?: string[]; limits?: DeviceLimits } = {}): Promise<Engine> {
   current ??= await Engine.create(opts);
   return current;
 }

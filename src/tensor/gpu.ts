@@ -159,6 +159,24 @@ function installDawnPolling(): void {
   g.setImmediate = wrapped;
 }
 
+/**
+ * Which limits a device is asked for. 'adapter' (the default): the adapter's largest buffer, workgroup and
+ * storage-buffer limits. 'default': none raised, so the device has WebGPU's default limits (8 storage buffers per
+ * stage, 16 KiB of workgroup memory, 256 invocations per workgroup, 128 MiB per binding, 256 MiB per buffer) — what
+ * any conforming adapter offers, and all some browsers and weak GPUs grant. The engine runs on either
+ * (tests/default-limits.test.ts); 'default' lets a machine with a larger adapter check that.
+ */
+export type DeviceLimits = 'adapter' | 'default';
+export const DEVICE_LIMITS: readonly DeviceLimits[] = ['adapter', 'default'];
+let deviceLimits: DeviceLimits = 'adapter';
+
+/** Sets which limits the next device is asked for (see DeviceLimits); env WGPU_GAN_LIMITS in the programs. */
+export function setDeviceLimits(limits: DeviceLimits): void {
+  if (!DEVICE_LIMITS.includes(limits))
+    throw new Error(`device limits must be one of ${DEVICE_LIMITS.join(', ')}, got "${limits}"`);
+  deviceLimits = limits;
+}
+
 export interface AcquiredDevice {
   device: GPUDevice;
   adapter: AdapterSummary;
@@ -166,10 +184,11 @@ export interface AcquiredDevice {
 
 /**
  * Requests an adapter and a device with the adapter's largest buffer limits (conv activations of big
- * images exceed the 128 MiB default binding size on some adapters).
+ * images exceed the 128 MiB default binding size on some adapters), or with WebGPU's default limits
+ * (`limits: 'default'`, else what setDeviceLimits set).
  */
 export async function acquireDevice(
-  opts: { powerPreference?: GPUPowerPreference; dawnOptions?: string[] } = {},
+  opts: { powerPreference?: GPUPowerPreference; dawnOptions?: string[]; limits?: DeviceLimits } = {},
 ): Promise<AcquiredDevice> {
   const gpu = await getGPU(opts.dawnOptions);
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
@@ -179,17 +198,18 @@ export async function acquireDevice(
   // between lanes (conv.ts). Each only asked for where offered.
   const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
+  const raised = {
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+    maxBufferSize: limits.maxBufferSize,
+    maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
+    maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+  };
   const device = await adapter.requestDevice({
     requiredFeatures,
-    requiredLimits: {
-      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxBufferSize: limits.maxBufferSize,
-      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-      maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
-      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
-    },
+    requiredLimits: (opts.limits ?? deviceLimits) === 'default' ? {} : raised,
   });
   pinned.push(adapter);
   const summary = summarizeAdapter(adapter.info, device.features.has('subgroups'));
