@@ -896,7 +896,7 @@ export async function measure(opts: MeasureOptions): Promise<GuideResults> {
     samplingRules: { ...rules },
     procedure:
       'per case, every version prepared, its first run timed and reported apart, one warm-up run each in a round, then timed rounds ' +
-      'alternating the versions in the listed order (bench/harness.ts interleave, samplingRules(true)); switches (setConvVersion, setWgradRoute, setTransposedRoute, setMatmulVersion, ' +
+      "alternating the versions in the listed order (bench/harness.ts interleave, samplingRules(true, 'layer')); switches (setConvVersion, setWgradRoute, setTransposedRoute, setMatmulVersion, " +
       'splitK) set before every run, untimed; a run ends when engine().sync() resolves; FMA ceiling (bench/ceiling.ts) in full at the start and the ' +
       "end and briefly right before and after each case's timed rounds",
     wallSeconds: Math.round((performance.now() - started) / 1000),

@@ -2,7 +2,9 @@
 //
 // Computes, as a GEMM out[m, pixel] = Σ_k Wp[k, m] · src[k, pixel] without materialising im2col:
 //   forward    (TRANSPOSED=false): y[n,m,oh,ow] = b[m] + Σ_{c,i,j} w[m,c,i,j] · x[n,c, oh·s−p+i·d, ow·s−p+j·d]
-//   transposed (TRANSPOSED=true):  y[n,m,oh,ow] = b[m] + Σ_{c,i,j : s | (oh+p−i·d)} w'[c,m,i,j] · x[n,c, (oh+p−i·d)/s, ...]
+//   transposed (TRANSPOSED=true):  y[n,m,oh,ow] = b[m] + Σ_{c,i,j : s | (oh+p−i·d)} w[c,m,i,j] · x[n,c, (oh+p−i·d)/s, ...]
+//     where w is the same [Cout, Cin, kh, kw] conv weight, read with its two channel axes swapped: here the output
+//     channel m is the conv's input channel and the summed channel c its output channel (conv2d's dX: src = dY).
 //   (the transposed sum is conv2d's dX with dY as src, and convTranspose2d's forward). Taps outside src read 0.
 //   Wp is the weight packed by conv_pack_weight.wgsl as [tap][c][mPad] (mPad = outC rounded up to TM).
 //   With LEAKY or TANH (lib/activation.wgsl) each output is written as activate(out): the conv and the activation
@@ -20,7 +22,8 @@
 //   not measurements) found 16×8 tiles faster than 8×8, 16×4 and 8×16, up to 10 pixels per invocation (TN chosen per
 //   layer so the last tile is nearly full) cutting the DCGAN layers' gather time by about a fifth against 8, and a
 //   cliff at TM·TN ≥ 224 (16×14, 32×8: 3–5× slower, not traced to its cause inside the driver), so the host keeps
-//   TN ≤ 10 at TM = 16; the kernel guide (docs/kernels/04-conv.md) times the tiles the tuner chooses between. Scalar weight
+//   TN ≤ 10 at TM = 16; the kernel guide (docs/kernels/04-conv.md) times the default 16-channel tile, its subgroup form
+//   and the 64-channel workgroup-tiled kernel (the tuner's other candidates have no figure there). Scalar weight
 //   loads do as well as vec4 ones (so TM need not be a multiple of 4: 1-channel layers waste nothing).
 //   Grid: (pixel tiles of 64·TN, ⌈outC/TM⌉, phases); the host splits
 //   large grids into several launches (tileOffset, mBlockOffset) to keep every dispatch short.

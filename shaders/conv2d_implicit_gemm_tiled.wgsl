@@ -1,10 +1,13 @@
 // conv2d_implicit_gemm_tiled.wgsl — conv2d forward and (TRANSPOSED) conv2d input-gradient = convTranspose2d
-// forward, with workgroup-memory tiling (for real GPUs). Same inputs, outputs and Params as
-// conv2d_implicit_gemm.wgsl (the register-tiled kernel for CPU adapters); only the work split differs.
+// forward, with workgroup-memory tiling (for real GPUs). The same tensors and sums as conv2d_implicit_gemm.wgsl (the
+// register-tiled kernel for CPU adapters), split differently; its Params take the packed weight's row length mPad
+// where the register kernel's take strides, so it always reads src as NCHW and writes out whole (no ACCUMULATE).
 //
 // Computes, as a GEMM out[m, pixel] = Σ_k Wp[k, m] · src[k, pixel] without materialising im2col:
 //   forward    (TRANSPOSED=false): y[n,m,oh,ow] = b[m] + Σ_{c,i,j} w[m,c,i,j] · x[n,c, oh·s−p+i·d, ow·s−p+j·d]
-//   transposed (TRANSPOSED=true):  y[n,m,oh,ow] = b[m] + Σ_{c,i,j : s | (oh+p−i·d)} w'[c,m,i,j] · x[n,c, (oh+p−i·d)/s, ...]
+//   transposed (TRANSPOSED=true):  y[n,m,oh,ow] = b[m] + Σ_{c,i,j : s | (oh+p−i·d)} w[c,m,i,j] · x[n,c, (oh+p−i·d)/s, ...]
+//     where w is the same [Cout, Cin, kh, kw] conv weight, read with its two channel axes swapped: here the output
+//     channel m is the conv's input channel and the summed channel c its output channel (conv2d's dX: src = dY).
 //   Taps outside src read 0. Wp is the weight packed by conv_pack_weight.wgsl as [tap][c][mPad]
 //   (mPad = outC rounded up to TILE_M).
 //   With LEAKY or TANH (lib/activation.wgsl) each output is written as activate(out): the conv and the activation
@@ -142,7 +145,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   if (flat < SLAB) { decodeStep(flat, flat, K, th, tw, phH, phW); }
   workgroupBarrier();
   for (var k0 = 0u; k0 < K; k0 += SLAB) {
-    // Stage 16 × TILE_M weights (4 per invocation, consecutive invocations on consecutive m).
+    // Stage 16 × TILE_M weights (4 per invocation, 8 at TILE_M = 128; consecutive invocations on consecutive m).
     for (var e = flat; e < SLAB * TILE_M; e += INVOCATIONS) {
       let k = e / TILE_M;
       let m = e % TILE_M;

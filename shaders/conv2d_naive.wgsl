@@ -7,7 +7,8 @@
 //   forward      y[n,m,oh,ow]  = b[m] + Σ_{c,i,j} w[m,c,i,j] · x[n,c, oh·s−p+i·d, ow·s−p+j·d]
 //   input_grad   dx[n,c,h,w]   = b[c] + Σ_{m,i,j} w[m,c,i,j] · dy[n,m, (h+p−i·d)/s, (w+p−j·d)/s]
 //                over the taps whose (h+p−i·d) and (w+p−j·d) divide by s and land inside dy: the transposed conv,
-//                which is also convTranspose2d's forward (its weight [Cin_T, Cout_T, kh, kw] is this w; b its bias)
+//                which is also convTranspose2d's forward (its weight [Cin_T, Cout_T, kh, kw] is this w; b its bias;
+//                conv2d's dx runs it with no bias)
 //   Taps that fall on padding read 0. With LEAKY or TANH (lib/activation.wgsl) each value is written as activate(it):
 //   the conv and the activation after it in one launch, as in the faster kernels.
 // Work split: invocation g of the launch (workgroups of 256 along x, offset by the launch's first workgroup) owns

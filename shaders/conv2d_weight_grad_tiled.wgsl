@@ -4,8 +4,10 @@
 //
 // Computes:  dW[m, c, i, j] = Σ_{n, oh, ow} P[n, m, oh, ow] · G[n, c, oh·s−p+i·d, ow·s−p+j·d]
 //   i.e. dW[M, C·kh·kw] = Σ over K = N·Hout·Wout pixels of P · im2col(G)ᵀ, without materialising im2col.
-//   conv2d:          P = dY [N,Cout,Ho,Wo], G = X  [N,Cin,H,W]    → dW [Cout, Cin, kh, kw]
-//   convTranspose2d: P = X  [N,Cin,H,W],    G = dY [N,Cout,Ho,Wo] → dW [Cin, Cout, kh, kw]
+//   P at the conv output's resolution, G at the conv input's (oh, ow above run over P's pixels):
+//   conv2d:          P = dY, G = X  → dW [Cout, Cin, kh, kw]
+//   convTranspose2d: P = its input X, G = its output's gradient dY (the transposed conv's output is the plain conv's
+//                    input) → dW [Cin, Cout, kh, kw], the layer's own weight layout
 //   Out-of-range taps of G (padding) contribute nothing.
 // Work split: the K pixels are cut into `chunks` ranges (grid z); each chunk writes its partial sums to
 //   partial[chunk] and the host sums the chunks afterwards. Within a chunk a workgroup computes a TILE_M × 64 tile

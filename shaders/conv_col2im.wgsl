@@ -4,11 +4,15 @@
 //              over the taps with s | (y + p − i·d) and s | (x + p − j·d), where r = (y + p − i·d)/s and
 //              c = (x + p − j·d)/s lie inside the srcH × srcW source grid (per axis: its own s, p, d).
 //   cols[n, q, t] = Σ_ch w[ch, t] · src[n, ch, q] is the matrix product that src/tensor/conv.ts runs first
-//   (matmul.wgsl: [srcH·srcW, C] · [C, T] per image, T = kh·kw padded to tStride columns). With one output
-//   channel, conv2d_implicit_gemm.wgsl's gather has only 1 weight per source load — each loaded value feeds a
-//   single multiply-add — while the product feeds T; this pass then only adds ≤ ⌈kh/s⌉·⌈kw/s⌉ numbers per pixel.
-//   Used for the DCGAN generator's last layer (64→1, forward) and the discriminator's first layer (1→64, the
-//   input gradient).
+//   ([srcH·srcW, C] · [C, T] per image, T = kh·kw padded to tStride columns, on whichever matmul kernel the
+//   engine picks for that shape). With one output channel, conv2d_implicit_gemm.wgsl's gather has only 1 weight per
+//   source load — each loaded value feeds a single multiply-add — while the product feeds T; this pass then only adds
+//   the taps with s | (y+p−i·d) per pixel: ≤ ⌈kh/s⌉·⌈kw/s⌉ of them with dilation 1 (in general they repeat every
+//   s/gcd(s,d) taps).
+//   Used for a one-output-channel transposed conv — the DCGAN generator's last layer (64→1, forward) and the
+//   discriminator's first layer (1→64, the input gradient) — on GPUs and on adapters without subgroups; on a CPU
+//   adapter with subgroups (lavapipe) those run as a 1×1 conv and conv_col2im_planes.wgsl (conv.ts,
+//   transposedViaCols).
 //   With LEAKY or TANH (lib/activation.wgsl) each output is written as activate(out): the conv and the activation
 //   after it in one launch; the op's backward scales the gradient through the output (activationBackwardFromOutput).
 // Work split: one invocation per output pixel, 256 per workgroup, 2-D grid past 65535 workgroups.

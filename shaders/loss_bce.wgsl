@@ -2,20 +2,21 @@
 //
 // Computes:  forward       l = w·(max(x, 0) − x·t + log(1 + e^(−|x|)))   (never exponentiates a positive number,
 //                          so it is finite for any finite logit; log(1 + e) uses a series for tiny e, where
-//                          1 + e would round to 1 in f32); w = u.gScale, torch's `weight` as one number (1: none)
+//                          1 + e would round to 1 in f32); w = u.scale, torch's `weight` as one number (1: none)
 //            forward_sum   L[0] = u.outScale · Σ_i l_i (outScale 1/n for the mean, 1 for the sum): a small
 //                          reduced loss (a GAN's D outputs) in one launch instead of forward + a reduction
 //            grad_logits   dx = g · (σ(x) − t), with σ evaluated from e^(−|x|) so it cannot overflow
 //            grad_targets  dt = −g · x
 //   t is either a tensor of x's shape or, with TARGET_SCALAR, the uniform `scalarTarget` (1, 0, 0.9 for smoothing).
-//   g is the incoming gradient per element times w (gScale = w) or, with GRAD_SCALAR, one value times gScale: the
-//   gradient of the loss's mean (gScale = w/n) or sum (w), so the reduction's backward is folded into this one pass.
+//   g is the incoming gradient per element times u.scale (= w) or, with GRAD_SCALAR, one value times u.scale: the
+//   gradient of the loss's mean (u.scale = w/n) or sum (u.scale = w), so the reduction's backward is folded into this
+//   one pass. So `scale` is w in the forward entries and the gradient's factor in the gradient entries.
 // Work split: one invocation per element, 256 per workgroup, 2-D grid past 65535 workgroups; forward_sum one
 //   workgroup of 256, each invocation summing every 256th element, then a tree in workgroup memory (the host uses
 //   it up to 16384 elements, and forward plus the reduce kernel above).
 // Gradient: grad_logits and grad_targets are the gradients of forward and of forward_sum (with GRAD_SCALAR).
 
-struct Params { n: u32, _pad: u32, scalarTarget: f32, gScale: f32, outScale: f32, _p0: u32, _p1: u32, _p2: u32 }
+struct Params { n: u32, _pad: u32, scalarTarget: f32, scale: f32, outScale: f32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> T: array<f32>;
@@ -36,14 +37,14 @@ fn target_at(i: u32) -> f32 {
 
 /** The incoming gradient of element i (G: grad_logits' binding). */
 fn grad_at(i: u32) -> f32 {
-  if (GRAD_SCALAR) { return G[0] * u.gScale; }
-  return G[i] * u.gScale;
+  if (GRAD_SCALAR) { return G[0] * u.scale; }
+  return G[i] * u.scale;
 }
 
 /** The incoming gradient of element i (Gt: grad_targets' binding). */
 fn grad_t_at(i: u32) -> f32 {
-  if (GRAD_SCALAR) { return Gt[0] * u.gScale; }
-  return Gt[i] * u.gScale;
+  if (GRAD_SCALAR) { return Gt[0] * u.scale; }
+  return Gt[i] * u.scale;
 }
 
 fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 256u + li; }
@@ -60,7 +61,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   let i = flat_id(wg, nwg, li);
   if (i >= u.n) { return; }
   let x = X[i];
-  L[i] = u.gScale * (max(x, 0.0) - x * target_at(i) + log1p_small(exp(-abs(x))));
+  L[i] = u.scale * (max(x, 0.0) - x * target_at(i) + log1p_small(exp(-abs(x))));
 }
 
 var<workgroup> partial: array<f32, 256>;
@@ -70,7 +71,7 @@ fn forward_sum(@builtin(local_invocation_index) li: u32) {
   var s = 0.0;
   for (var i = li; i < u.n; i += 256u) {
     let x = X[i];
-    s += u.gScale * (max(x, 0.0) - x * target_at(i) + log1p_small(exp(-abs(x))));
+    s += u.scale * (max(x, 0.0) - x * target_at(i) + log1p_small(exp(-abs(x))));
   }
   partial[li] = s;
   workgroupBarrier();

@@ -7,6 +7,7 @@
 //   which is why matmul.wgsl (register tiles) and matmul_tiled.wgsl (workgroup-memory tiles) exist.
 // Gradient: dA = dC · Bᵀ and dB = Aᵀ · dC — this same kernel with the TRANS flags.
 
+// batch: the grid's z runs the batch, so the kernel does not read it (the host keeps it for its own checks).
 struct Params { M: u32, N: u32, K: u32, batch: u32,
                 aBatchStride: u32, bBatchStride: u32, cBatchStride: u32, _pad: u32 }
 @group(0) @binding(0) var<uniform> u: Params;

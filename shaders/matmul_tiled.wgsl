@@ -29,6 +29,7 @@
 //
 // Dispatch: workgroups = (ceil(N / TILE), ceil(M / TILE), batch · splits).
 
+// batch: the grid's z runs the batch, so the kernel does not read it (the host keeps it for its own checks).
 struct Params {
   M: u32, N: u32, K: u32, batch: u32,
   aBatchStride: u32, bBatchStride: u32, cBatchStride: u32, splits: u32,

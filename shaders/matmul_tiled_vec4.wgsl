@@ -22,6 +22,7 @@
 // Gradient: for C = A·B, dA = dC·Bᵀ and dB = Aᵀ·dC: this kernel with the TRANS flags (and ACCUMULATE), as
 //   matmul_tiled.wgsl; see src/tensor/matmul.ts.
 
+// batch: the grid's z runs the batch, so the kernel does not read it (the host keeps it for its own checks).
 struct Params {
   M: u32, N: u32, K: u32, batch: u32,
   aBatchStride: u32, bBatchStride: u32, cBatchStride: u32, splits: u32,

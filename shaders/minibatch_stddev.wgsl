@@ -18,6 +18,7 @@
 //   backward_dx recomputes μ and sd of its feature from the G group members instead of storing them.
 // Gradient: backward_sums + backward_dx are the gradient of stats + forward.
 
+// N and C are the host's record of the shape; the grid and M, G, HW, F, count locate everything the kernel reads.
 struct Params { N: u32, M: u32, G: u32, C: u32, HW: u32, F: u32, count: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;

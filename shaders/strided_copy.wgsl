@@ -1,7 +1,7 @@
 // strided_copy.wgsl — copies between a contiguous tensor and a strided view of another buffer.
 //
 // Computes:  gather:  Y[i]                    = X[offset + Σ_d coord_d(i) · stride_d]   (· scale with SCALED)
-//            scatter: Y[offset + Σ_d coord_d(i) · stride_d] (+)= X[i]
+//            scatter: Y[offset + Σ_d coord_d(i) · stride_d] = X[i]
 //   where coord(i) are the coordinates of i in the (contiguous) shape given. With the right strides this one
 //   kernel is permute/transpose (permuted strides), slice (offset + strides × step), expand (stride 0) and
 //   concat (scatter each input into its slice of the output). A SCALED gather is expand-and-multiply in one
@@ -19,7 +19,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
-override ACCUMULATE: bool = false;
 override SCALED: bool = false;   // gather: multiply by u.scale (off: an exact copy, denormals included)
 
 fn strided_offset(i: u32) -> u32 {
@@ -46,6 +45,5 @@ fn scatter(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
            @builtin(local_invocation_index) li: u32) {
   let i = (wg.y * nwg.x + wg.x) * 256u + li;
   if (i >= u.n) { return; }
-  let o = strided_offset(i);
-  if (ACCUMULATE) { Y[o] = Y[o] + X[i]; } else { Y[o] = X[i]; }
+  Y[strided_offset(i)] = X[i];
 }

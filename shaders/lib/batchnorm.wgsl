@@ -77,8 +77,16 @@ fn channel_index(base: u32, c: u32, p: Pos) -> u32 { return base + (p.q * u.C + 
 
 override PER: u32;
 
-/** First element of an elementwise invocation; its others follow at steps of 256 (as in unary.wgsl). */
-fn first_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 256u * PER + li; }
+/**
+ * Elements between one elementwise invocation's PER values: the workgroup size (as in unary.wgsl). An index that
+ * moves by STRIDE = a·HW + b moves its channel by a (mod C) and its position by b, which is how the elementwise
+ * passes carry (channel, position) along with pos_step instead of dividing per value; the reductions do the same
+ * with their step LANES.
+ */
+const STRIDE = 256u;
+
+/** First element of an elementwise invocation; its others follow at steps of STRIDE. */
+fn first_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * STRIDE * PER + li; }
 
 /**
  * The per-channel reductions' lanes: LANES consecutive invocations (from the including shader: 64, the whole
@@ -104,7 +112,7 @@ fn batch_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
   if (first_channel(wg, nwg) >= u.C) { return; }   // uniform across the workgroup, as channel_sum needs
   let l = reduction_lane(wg, nwg, li);
   let c = l.c;
-  let a = LANES / u.HW;
+  let a = LANES / u.HW;   // a lane's step LANES = a·HW + b: a images, b positions
   let b = LANES % u.HW;
   let SC = u.groups * u.C;
   for (var g = 0u; g < u.groups; g++) {
@@ -172,13 +180,13 @@ fn group_step(grp: Group, i: u32) -> Group {
 fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
   let first = first_id(wg, nwg, li);
-  let a = (256u / u.HW) % u.C;
-  let b = 256u % u.HW;
+  let a = (STRIDE / u.HW) % u.C;   // STRIDE = a·HW + b (mod C·HW): the channel moves by a, the position by b
+  let b = STRIDE % u.HW;
   let SC = u.groups * u.C;
   var p = Pos((first / u.HW) % u.C, first % u.HW);   // p.q: the element's channel
   var grp = group_of(first);
   for (var k = 0u; k < PER; k++) {
-    let i = first + k * 256u;
+    let i = first + k * STRIDE;
     if (i >= u.total) { return; }
     let c = p.q;
     p = pos_step(p, a, b, u.HW, u.C);
@@ -206,7 +214,7 @@ fn group_sums(l: Lane, g: u32, li: u32) -> vec2<f32> {
   }
   let base = g * u.groupTotal;
   var acc = vec2(0.0, 0.0);   // (Σg, Σg·x̂)
-  let a = LANES / u.HW;
+  let a = LANES / u.HW;   // a lane's step LANES = a·HW + b: a images, b positions
   let b = LANES % u.HW;
   var p = Pos(l.lane / u.HW, l.lane % u.HW);
   for (var i = l.lane; i < u.M; i += LANES) {
@@ -257,13 +265,13 @@ fn backward_group_sums(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
 fn backward_dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
   let first = first_id(wg, nwg, li);
-  let a = (256u / u.HW) % u.C;
-  let b = 256u % u.HW;
+  let a = (STRIDE / u.HW) % u.C;   // STRIDE = a·HW + b (mod C·HW): the channel moves by a, the position by b
+  let b = STRIDE % u.HW;
   let SC = u.groups * u.C;
   var p = Pos((first / u.HW) % u.C, first % u.HW);   // p.q: the element's channel
   var grp = group_of(first);
   for (var k = 0u; k < PER; k++) {
-    let i = first + k * 256u;
+    let i = first + k * STRIDE;
     if (i >= u.total) { return; }
     let c = p.q;
     p = pos_step(p, a, b, u.HW, u.C);

@@ -6,6 +6,7 @@
 // -> vec4<f32>` (columns 4q … 4q + 3 of the step's B row; columnsBScalar below reads them a float at a time), and its
 // entry point calls block(). What it computes and why: see matmul.wgsl.
 
+// batch: the grid's z runs the batch, so the kernel does not read it (the host keeps it for its own checks).
 struct Params {
   M: u32, N: u32, K: u32, batch: u32,
   aBatchStride: u32, bBatchStride: u32, cBatchStride: u32, splits: u32,

@@ -3,6 +3,8 @@
  * gradients written as the textbook formulas. Every function walks the same index set — (n, out channel, in
  * channel, output pixel, kernel tap) — and the gradients are the forward sum with the roles of the arrays swapped,
  * which is easy to audit. The gradients themselves are checked against finite differences in tests/conv.test.ts.
+ * The activation a conv kernel can apply as it writes (lib/activation.wgsl) is not here: the tests compare a fused
+ * conv against the unfused one.
  */
 
 export interface ConvRefOpts {

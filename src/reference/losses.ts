@@ -8,7 +8,10 @@ export function reduce(l: Float64Array, r: Reduction): Float64Array {
   return Float64Array.of(r === 'mean' ? s / l.length : s);
 }
 
-/** max(x, 0) − x·t + log(1 + e^(−|x|)). */
+/**
+ * max(x, 0) − x·t + log(1 + e^(−|x|)): loss_bce.wgsl's l without its weight w (the tests multiply the reference by w,
+ * which is one number).
+ */
 export function bceWithLogits(x: Float64Array, t: Float64Array | number, r: Reduction): Float64Array {
   return reduce(
     x.map((v, i) => Math.max(v, 0) - v * (typeof t === 'number' ? t : t[i]) + Math.log1p(Math.exp(-Math.abs(v)))),

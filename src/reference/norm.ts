@@ -1,4 +1,7 @@
-/** float64 reference for batch normalization (torch semantics) over axis 1 of [N, C, ...]. */
+/**
+ * float64 reference for batch normalization (torch semantics) over axis 1 of [N, C, ...]. Without the activation
+ * the kernels can fuse into the normalize pass (act(γ·x̂ + β)): the tests apply the activations' own references to y.
+ */
 export type Shape = readonly number[];
 
 export interface BatchNormRefOut {

@@ -66,7 +66,7 @@ export function bceWithLogits(
   // A scalar target leaves the T binding unused by the kernel; the logits fill it (read-only aliasing is fine).
   const tBuf = scalar ? logits.buffer : targets.buffer;
   const inputs = scalar ? [logits] : [logits, targets];
-  const gScale = reduction === 'mean' ? Math.fround(weight / n) : weight;
+  const gradScale = reduction === 'mean' ? Math.fround(weight / n) : weight;
   if (reduction !== 'none' && n > 0 && n <= BCE_SUM_IN_ONE) {
     // A small reduced loss: the elementwise losses summed in the same launch.
     const out = Tensor.empty([]);
@@ -76,29 +76,29 @@ export function bceWithLogits(
         params: shaderParams('loss_bce', {
           n,
           scalarTarget: scalar ? targets : 0,
-          gScale: weight,
+          scale: weight,
           outScale: reduction === 'mean' ? 1 / n : 1,
         }),
         buffers: [logits.buffer, tBuf, out.buffer],
         workgroups: [1, 1, 1],
       },
     );
-    return record(out, 'bceWithLogits', inputs, (g) => bceBackward(g, gScale, true));
+    return record(out, 'bceWithLogits', inputs, (g) => bceBackward(g, gradScale, true));
   }
   const elementwise = Tensor.empty(logits.shape);
   if (n > 0)
     engine().launch(
       { shader: 'loss_bce', entry: 'forward', constants: { TARGET_SCALAR: scalar } },
       {
-        params: shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale: weight, outScale: 1 }),
+        params: shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, scale: weight, outScale: 1 }),
         buffers: [logits.buffer, tBuf, elementwise.buffer],
         workgroups: grid1d(n, 256),
       },
     );
-  /** The gradients given the loss's gradient g, per element (times gScale) or one value (times gScale). */
-  function bceBackward(g: Tensor, gScale: number, scalarGrad: boolean): (Tensor | null)[] {
+  /** The gradients given the loss's gradient g, per element (times gradScale) or one value (times gradScale). */
+  function bceBackward(g: Tensor, gradScale: number, scalarGrad: boolean): (Tensor | null)[] {
     const kernel = { shader: 'loss_bce', constants: { TARGET_SCALAR: scalar, GRAD_SCALAR: scalarGrad } };
-    const params = shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, gScale, outScale: 1 });
+    const params = shaderParams('loss_bce', { n, scalarTarget: scalar ? targets : 0, scale: gradScale, outScale: 1 });
     const grad = (entry: 'grad_logits' | 'grad_targets') => {
       const d = Tensor.empty(logits.shape);
       const buffers =
@@ -116,7 +116,7 @@ export function bceWithLogits(
   // computing the same float32 values as the mean's backward followed by the elementwise one.
   const out = noGrad(() => (reduction === 'mean' ? mean(elementwise) : sum(elementwise)));
   elementwise.dispose();
-  return record(out, 'bceWithLogits', inputs, (g) => bceBackward(g, gScale, true));
+  return record(out, 'bceWithLogits', inputs, (g) => bceBackward(g, gradScale, true));
 }
 
 /** Mean squared error: (a − b)² elementwise, then the reduction. */
