@@ -1,6 +1,6 @@
 /** L-BFGS on GPU tensors: Rosenbrock and an ill-conditioned quadratic, with and without the line search. */
 import { describe, it, expect } from 'vitest';
-import { Tensor, tidy } from '../src/tensor/index.ts';
+import { Tensor, tidy, memoryStats } from '../src/tensor/index.ts';
 import { LBFGS, type Objective } from '../src/style/lbfgs.ts';
 import { useEngine } from './helpers.ts';
 
@@ -125,6 +125,25 @@ describe('LBFGS', () => {
     expect(r.evaluations).toBe(r.iterations + 1);
     opt.dispose();
     [x, target].forEach((t) => t.dispose());
+  });
+
+  it('leaves no tensor behind: every scalar it reads and every rejected point is freed', async () => {
+    // The style page runs L-BFGS again and again in one tab: a leak of a few tensors per iteration adds up.
+    for (const lineSearch of ['strong-wolfe', 'none'] as const) {
+      const before = memoryStats().liveTensors;
+      const x = Tensor.fromArray([-1.2, 1, 0.5], [3]).keep();
+      const opt = new LBFGS(x, { historySize: 3, lineSearch, lr: lineSearch === 'none' ? 1e-3 : 1 });
+      let steps = 0;
+      for (; steps < 12 && !opt.isConverged; steps++) {
+        await opt.step(rosenbrock);
+        // x, the held gradient and the history's s and y pairs (3 at most) are all that may stay.
+        expect(memoryStats().liveTensors - before, `${lineSearch}, step ${steps + 1}`).toBeLessThanOrEqual(2 + 2 * 3);
+      }
+      expect(steps, lineSearch).toBeGreaterThan(4);
+      opt.dispose();
+      x.dispose();
+      expect(memoryStats().liveTensors, lineSearch).toBe(before);
+    }
   });
 
   it('rejects bad options', () => {

@@ -63,6 +63,15 @@ interface Point {
 
 const dot = (a: Tensor, b: Tensor) => tidy(() => a.mul(b).sum());
 
+/** The value of a one-element tensor made for reading (a dot product, a norm), which is then freed. */
+async function valueOf(t: Tensor): Promise<number> {
+  try {
+    return await t.item();
+  } finally {
+    t.dispose();
+  }
+}
+
 /** Minimiser of the cubic interpolating (t1, f1, d1) and (t2, f2, d2), clamped to [lo, hi]; bisects when the cubic has none. */
 function cubicMinimum(
   t1: number,
@@ -131,16 +140,14 @@ export class LBFGS {
       if (!Number.isFinite(e.loss)) throw new Error(`LBFGS: the objective returned ${e.loss} at the starting point`);
     }
     if (this.converged) return { loss: this.loss, evaluations, converged: true, stepLength: 0 };
-    const gMax = await tidy(() => this.grad!.abs().max()).item();
+    const gMax = await valueOf(tidy(() => this.grad!.abs().max()));
     if (gMax <= this.toleranceGrad) {
       this.converged = true;
       return { loss: this.loss, evaluations, converged: true, stepLength: 0 };
     }
 
     const direction = this.direction(this.grad);
-    const gtdT = dot(this.grad, direction);
-    const gtd = await gtdT.item();
-    gtdT.dispose();
+    const gtd = await valueOf(dot(this.grad, direction));
     if (!(gtd < -this.toleranceChange)) {
       // Not a descent direction (curvature information went bad): start over from steepest descent.
       direction.dispose();
@@ -157,7 +164,7 @@ export class LBFGS {
     // First iteration: scale the step so it moves about one unit in L1, as torch.optim.LBFGS does.
     let t0 = this.lr;
     if (this.iterations === 0) {
-      const g1 = await tidy(() => this.grad!.abs().sum()).item();
+      const g1 = await valueOf(tidy(() => this.grad!.abs().sum()));
       t0 = Math.min(1, 1 / g1) * this.lr;
     }
 
@@ -184,13 +191,7 @@ export class LBFGS {
     const newGrad = chosen.grad!;
     const s = tidy(() => direction.mul(chosen.t)).keep();
     const y = tidy(() => newGrad.sub(this.grad!)).keep();
-    const [ys, yy] = await Promise.all(
-      [dot(y, s), dot(y, y)].map(async (t) => {
-        const v = await t.item();
-        t.dispose();
-        return v;
-      }),
-    );
+    const [ys, yy] = await Promise.all([dot(y, s), dot(y, y)].map(valueOf));
     if (ys > 1e-10) {
       this.history.push({ s, y, rho: 1 / ys });
       if (this.history.length > this.historySize) {
@@ -204,7 +205,7 @@ export class LBFGS {
       y.dispose();
     }
     x0.dispose();
-    const stepMax = (await tidy(() => direction.abs().max()).item()) * chosen.t;
+    const stepMax = (await valueOf(tidy(() => direction.abs().max()))) * chosen.t;
     direction.dispose();
 
     const lossChange = Math.abs(chosen.f - f0);
@@ -247,10 +248,7 @@ export class LBFGS {
     this.lastSearchEvals++;
     const e = await f(this.x);
     e.grad.keep();
-    const gd = dot(e.grad, d);
-    const dv = await gd.item();
-    gd.dispose();
-    return { t, f: e.loss, d: dv, grad: e.grad };
+    return { t, f: e.loss, d: await valueOf(dot(e.grad, d)), grad: e.grad };
   }
 
   /**
