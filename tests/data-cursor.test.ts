@@ -110,6 +110,26 @@ describe('DataCursor', () => {
     expect(() => cursor.next({ step: -1, epoch: 0 })).toThrow(/non-negative integers/);
     expect(() => new DataCursor(numbered(3), 4, seed)).toThrow(/numbered has 3 images, fewer than one batch of 4/);
   });
+
+  it("checkRun: a run's counters fit from the first step of its epoch to the end of it, and not past either end", () => {
+    const cursor = new DataCursor(numbered(10), 4, seed); // 2 batches per epoch
+    expect(cursor.perEpoch).toBe(2);
+    for (const c of [
+      { step: 0, epoch: 0 },
+      { step: 2, epoch: 0 }, // saved at the end of epoch 0, before the next step moved the counter on
+      { step: 2, epoch: 1 },
+      { step: 4, epoch: 1 },
+    ])
+      expect(() => cursor.checkRun(c), JSON.stringify(c)).not.toThrow();
+    // fewer images per epoch here than the run had: the step lies past its epoch's end
+    expect(() => cursor.checkRun({ step: 5, epoch: 1 })).toThrow(
+      'step 5 is past the end of epoch 1 of numbered at batch size 4 (2 batches per epoch: step 4); the run was trained on more images',
+    );
+    // more images per epoch here: the step lies before its epoch's start
+    expect(() => cursor.checkRun({ step: 3, epoch: 2 })).toThrow(
+      "step 3 is before epoch 2 of numbered at batch size 4 (2 batches per epoch): the run's counters do not fit this data and batch size",
+    );
+  });
 });
 
 describe("train's data order on resume", () => {
@@ -183,7 +203,7 @@ describe("train's data order on resume", () => {
     const r = await runCli(['train', ...common, ...quick, '--out', out, '--max-steps', '7', '--resume']);
     expect(r.code).toBe(2);
     expect(r.err.join('\n')).toContain(
-      `--resume ${ckpt}: step 3 is before epoch 2 of mnist-digits[:40] at batch size 8 (5 batches per epoch): the run's counters do not fit this data and batch size`,
+      `--resume ${ckpt}: step 3 is before epoch 2 of mnist-digits[:40] at batch size 8 (5 batches per epoch): the run's counters do not fit this data and batch size (another --dataset or --limit?)`,
     );
     expect(readFileSync(ckpt).equals(before)).toBe(true);
     expect(readFileSync(join(out, 'config.json'), 'utf8')).toBe(config);

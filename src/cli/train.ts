@@ -68,8 +68,6 @@ import {
   checkFolderScoring,
 } from '../node/eval-models.ts';
 
-/** The largest sample grid: 256 images (16×16); G draws them in one batch, which must fit one GPU buffer at 64 px. */
-
 /** A numeric training option's CLI spec, from its one declaration (src/gan/train-options.ts) and its default. */
 function trainNumberSpec(field: TrainNumberField, extra: { section?: string } = {}): NumberSpec {
   const { flag, help, ...range } = TRAIN_NUMBER_OPTIONS[field] as TrainNumberOption;
@@ -81,8 +79,6 @@ function modelWidthSpec(): NumberSpec {
   const { flag, help, ...range } = MODEL_NUMBER_OPTIONS.width;
   return { name: flag, help, ...range };
 }
-
-/** `sample --steps`: the frames of a latent walk, from its one declaration (the GAN page's walk reads it too). */
 
 /** `train`'s options: the parser's checks and the help text both come from this table. */
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
@@ -806,19 +802,10 @@ function removeEarlierRunFiles(out: string): string[] {
 function dataCursor(ds: Dataset, trainer: GanTrainer, ckptPath: string): DataCursor {
   try {
     const cursor = new DataCursor(ds, trainer.opts.batchSize, trainer.opts.seed);
-    cursor.position(trainer); // checks the counters
-    // The mirror check: a run saved in epoch E is at most at the end of that epoch. A step past it means epochs of
-    // this data are shorter than the run's were (fewer images): resuming would skip whole epochs without a step,
-    // writing a grid and a checkpoint for each, and leave counters that fit no data.
-    const end = (trainer.epoch + 1) * cursor.perEpoch;
-    if (trainer.step > end)
-      throw new Error(
-        `step ${trainer.step} is past the end of epoch ${trainer.epoch} of ${ds.name} at batch size ${trainer.opts.batchSize} ` +
-          `(${cursor.perEpoch} batches per epoch: step ${end}); the run was trained on more images (another --dataset or --limit)`,
-      );
+    cursor.checkRun(trainer); // (on the page too: a loaded checkpoint trains on only where its counters fit)
     return cursor;
   } catch (e) {
-    throw new InputError(`--resume ${ckptPath}: ${(e as Error).message}`, { cause: e });
+    throw new InputError(`--resume ${ckptPath}: ${(e as Error).message} (another --dataset or --limit?)`, { cause: e });
   }
 }
 

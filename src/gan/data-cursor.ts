@@ -72,6 +72,22 @@ export class DataCursor {
     }
   }
 
+  /**
+   * Checks that a run's counters (a checkpoint's step and epoch) fit this data and batch size in both directions,
+   * as resuming it needs; throws an Error saying which way they miss. A run saved in epoch E stepped at least
+   * E epochs of batches (else this data has more images than the run's: check's message) and at most E + 1 (else
+   * fewer: resuming would skip whole epochs without a step and leave counters that fit no data).
+   */
+  checkRun(c: RunCounters): void {
+    this.check(c);
+    const end = (c.epoch + 1) * this.perEpoch;
+    if (c.step > end)
+      throw new Error(
+        `step ${c.step} is past the end of epoch ${c.epoch} of ${this.data.name} at batch size ${this.batchSize} ` +
+          `(${this.perEpoch} batches per epoch: step ${end}); the run was trained on more images`,
+      );
+  }
+
   private check(c: RunCounters): void {
     if (!Number.isSafeInteger(c.step) || !Number.isSafeInteger(c.epoch) || c.step < 0 || c.epoch < 0)
       throw new Error(`DataCursor: step and epoch must be non-negative integers, got step ${c.step}, epoch ${c.epoch}`);

@@ -205,6 +205,17 @@ try {
     const page = await openPage(browser, `${server.url}/gan.html`);
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForSelector('body[data-ready="true"]');
+    // The fields' HTML bounds are the CLI's ranges (an exclusive bound has none: HTML's are inclusive).
+    const bounds = await page.evaluate(() =>
+      ['real-label', 'g-ema', 'lr-g', 'batch'].map((id) => {
+        const el = document.querySelector(`#${id}`);
+        return `${id} [${el.getAttribute('min')}, ${el.getAttribute('max')}]`;
+      }),
+    );
+    assert(
+      bounds.join('; ') === 'real-label [null, 1]; g-ema [0, null]; lr-g [null, null]; batch [2, 512]',
+      `the fields' bounds: ${bounds.join('; ')}`,
+    );
     // Rebuild with a small batch (the default, 64, is slow on SwiftShader).
     await page.fill('#batch', '16');
     await page.fill('#grid-every', '2');
@@ -1037,6 +1048,58 @@ try {
     );
     console.log(`    ${drawn}`);
     assert((await text(page, 'step')) === '0', 'the model in training was replaced by the overflowing one');
+    // A checkpoint whose step and epoch do not fit the data here (step 1 in epoch 3: trained on fewer images than
+    // the page's 10,000 digits) loads for its samples, says why it cannot train here, and a step refuses, as
+    // train --resume does; it used to load silently and fail at its first step.
+    const misfit = join(work, 'misfit.safetensors');
+    writeFileSync(
+      misfit,
+      editSafetensorsMeta(readFileSync(join(run, 'checkpoint.safetensors')), (m) => (m.epoch = 3)),
+    );
+    await page.evaluate(() => (document.querySelector('#banner').hidden = true));
+    await page.setInputFiles('#load', misfit);
+    await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded misfit'));
+    const loadedNote = await text(page, 'banner');
+    assert(
+      loadedNote.includes(
+        'But misfit.safetensors cannot train on the mnist-digits here: step 1 is before epoch 3 of mnist-digits at batch size 16 (625 batches per epoch)',
+      ),
+      `a checkpoint whose counters do not fit says on loading: ${loadedNote}`,
+    );
+    await page.click('#step-both');
+    await page.waitForSelector('#banner.error:not([hidden])');
+    const stepRefused = await text(page, 'banner');
+    assert(
+      stepRefused.includes('misfit.safetensors cannot train on the mnist-digits here') &&
+        (await text(page, 'step')) === '1',
+      `a step of the misfit checkpoint says: ${stepRefused} (step ${await text(page, 'step')})`,
+    );
+    console.log(`    ${stepRefused}`);
+    // A run whose learning-rate decay has reached 0 would train at rate 0 (the page has no field for the decay).
+    const decayed = join(work, 'decayed.safetensors');
+    writeFileSync(
+      decayed,
+      editSafetensorsMeta(readFileSync(join(run, 'checkpoint.safetensors')), (m) => {
+        m.options.lrDecayStart = 0;
+        m.options.lrDecayEnd = 1;
+      }),
+    );
+    await page.evaluate(() => (document.querySelector('#banner').hidden = true));
+    await page.setInputFiles('#load', decayed);
+    await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded decayed'));
+    const decayNote = await text(page, 'banner');
+    assert(
+      decayNote.includes(
+        "But decayed.safetensors's learning rates reached 0 at step 1 (its lr decay 0:1) and it is at step 1: more steps would change nothing",
+      ),
+      `a checkpoint whose learning rates reached 0 says on loading: ${decayNote}`,
+    );
+    await page.click('#step-both');
+    await page.waitForSelector('#banner.error:not([hidden])');
+    assert(
+      (await text(page, 'banner')).includes("decayed.safetensors's learning rates reached 0"),
+      `a step of the decayed checkpoint says: ${await text(page, 'banner')}`,
+    );
     // A folder of images with a file that is no image, macOS's hidden "._" twin and a hidden folder: the model is
     // built on the two images, and the page says which file it skipped (one bad file stopped the whole load).
     const faces = join(work, 'faces');
@@ -1142,6 +1205,14 @@ try {
     );
     assert(!(await page.$eval('#download', (b) => b.disabled)), 'Download stays disabled after the run');
     await shot(page, 'style.png');
+    // Reloading with a result not downloaded asks first (dismissed here, so the page stays as it is).
+    page.dialogAnswer = false;
+    const asked = page.dialogs.length;
+    await page.evaluate(() => setTimeout(() => location.reload(), 0));
+    for (let i = 0; i < 100 && page.dialogs.length === asked; i++) await new Promise((r) => setTimeout(r, 100));
+    assert(page.dialogs.length === asked + 1, 'reloading over a result not downloaded did not ask first');
+    page.dialogAnswer = true;
+    assert((await page.$eval('#preview', (c) => c.dataset.done)) === 'true', 'the page reloaded anyway');
     // A new run starts from a clean slate; stopped before its first preview, it has no result to download.
     await page.fill('#steps', '200');
     await page.fill('#preview-every', '1000');
@@ -1282,6 +1353,8 @@ try {
       // Every kernel's default experiment agrees with its float64 reference (src/reference/, as the unit tests use).
       const failed = [];
       const elsewhere = []; // kernels whose default experiment ran other kernels on this adapter (the page says so)
+      const leaked = []; // kernels whose run left tensors alive (each Run of the page would add them up)
+      let live = null;
       for (const kernel of files) {
         await page.click(`.kernel-list button[data-kernel="${kernel}"]`);
         await page.click('#run');
@@ -1290,12 +1363,16 @@ try {
           ok: el.dataset.ok,
           err: el.dataset.maxError,
           ran: el.dataset.ranKernel,
+          live: Number(el.dataset.liveTensors),
           launches: el.querySelector('#launches')?.textContent ?? '',
         }));
         if (r.ok !== 'true') failed.push(`${kernel} (max error ${r.err})`);
         if (r.ran !== 'true') elsewhere.push(`${kernel} (ran ${r.launches})`);
+        if (live !== null && r.live !== live) leaked.push(`${kernel} (${live} → ${r.live} tensors)`);
+        live = r.live;
       }
       assert(failed.length === 0, `default experiments off their reference: ${failed.join(', ')}`);
+      assert(leaked.length === 0, `runs that left tensors alive: ${leaked.join(', ')}`);
       console.log(`    all ${files.length} kernels' default experiments within tolerance`);
       // Only the kernels that need something of the adapter may run something else: matmul_sg and batchnorm_sg run on
       // lavapipe only (measured there only), the conv _sg kernels where subgroups have one fixed size of ≤ 16 lanes.

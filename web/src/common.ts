@@ -373,10 +373,20 @@ export function rangeField(id: string, range: NumberRange): number {
 /** Puts a shared option's bounds on its input (min, max, step and a tooltip with the CLI flag). */
 export function describeRangeField(id: string, range: NumberRange, flag = id): void {
   const el = $<HTMLInputElement>(id);
-  if (!range.minExclusive) el.min = String(range.min);
-  if (!range.maxExclusive && range.max < 1e9) el.max = String(range.max);
-  if (range.type === 'integer') el.step = '1';
+  setBounds(el, range);
   el.title = `${describeRange(range)}${range.limit ? ` (${range.limit})` : ''} (CLI: --${flag})`;
+}
+
+/**
+ * A number field's min/max/step attributes from the shared range (the CLI's): an inclusive bound as the attribute, an
+ * exclusive or open one as none (HTML's bounds are inclusive), so what the page's HTML said before cannot linger.
+ */
+export function setBounds(el: HTMLInputElement, range: NumberRange): void {
+  if (range.minExclusive) el.removeAttribute('min');
+  else el.min = String(range.min);
+  if (range.maxExclusive || range.max >= 1e9) el.removeAttribute('max');
+  else el.max = String(range.max);
+  if (range.type === 'integer') el.step = '1';
 }
 
 /** Lets the browser paint (and handle clicks) between chunks of GPU work. */

@@ -29,6 +29,7 @@ import {
   GanTrainer,
   checkpointSpec,
   EMA_STATS_BATCH,
+  learningRateFactor,
   type GanStepResult,
   type StepStats,
   type TrainOptions,
@@ -89,6 +90,7 @@ import {
   numberField,
   rangeField,
   describeRangeField,
+  setBounds,
   nextFrame,
   decodeImage,
   errorText,
@@ -123,6 +125,12 @@ let keptStep = 0;
 let keptHow = 'built';
 /** The real batch of each step, from the trainer's step and epoch (as `train --resume` in the CLI). */
 let cursor: DataCursor | null = null;
+/**
+ * Why the loaded checkpoint cannot train on here, or null: its step and epoch do not fit this data's batches per
+ * epoch (it was trained on more or fewer images), or its learning-rate decay has reached 0 (as train --resume
+ * refuses both). Its samples, walk and Save still work; a step refuses with this text.
+ */
+let cannotTrain: string | null = null;
 /** The play loop runs (until it has finished the frame in flight after a pause). */
 let running = false;
 /** Pause was asked for: the play loop stops when the frame in flight ends. */
@@ -230,9 +238,7 @@ function describeFields(): void {
   for (const field of [...MODEL_FIELDS, ...LIVE_FIELDS]) {
     const o: TrainNumberOption = TRAIN_NUMBER_OPTIONS[field];
     const el = fieldInput(field);
-    if (!o.minExclusive) el.min = String(o.min);
-    if (!o.maxExclusive && o.max < 1e9) el.max = String(o.max);
-    if (o.type === 'integer') el.step = '1';
+    setBounds(el, o);
     const label = el.closest('label')!;
     const when = (MODEL_FIELDS as readonly string[]).includes(field)
       ? 'applies on New model'
@@ -522,6 +528,7 @@ function dropTrainer(gridNote: string): void {
   trainer?.dispose();
   trainer = null;
   cursor = null;
+  cannotTrain = null;
   history = [];
   lastGridStep = -1;
   stepsPerFrame = 1;
@@ -682,6 +689,7 @@ function recordStep(kind: StepKind): GanStepResult {
 
 /** Runs `count` steps, reading back only the last one's statistics. Returns them. */
 async function runSteps(kind: StepKind, count: number): Promise<StepStats> {
+  if (cannotTrain) throw new Error(cannotTrain);
   let last: GanStepResult | null = null;
   for (let i = 0; i < count; i++) {
     if (last) last.stats.dispose();
@@ -908,7 +916,8 @@ async function drawFixedGrid(canvas: HTMLCanvasElement): Promise<void> {
       z.dispose();
     },
   );
-  if (running || compiled > 0)
+  // (not while a pause is asked for: the loop ends after this frame, and a diverged run's status stays)
+  if ((running && !pausing) || compiled > 0)
     status.start('drawing', (sec, k) => `drawing samples at step ${t.step}… ${formatDuration(sec)}${kernelsNote(k)}`);
   drawImage(canvas, await sampleGrid(t, n, Math.sqrt(n)));
 }
@@ -1027,7 +1036,8 @@ function togglePlay(): void {
     running = false;
     pausing = false;
     loop = null;
-    if (trainer && ['training', 'pausing'].includes(status.state))
+    // whatever the last frame was doing (a grid being drawn included) is over; an error or divergence stays said
+    if (trainer && ['training', 'pausing', 'drawing', 'waiting'].includes(status.state))
       status.set('paused', `paused at step ${trainer.step}: press ▶ Play to go on.`);
     setButtons();
     scheduleWalk();
@@ -1040,9 +1050,12 @@ async function stopPlay(): Promise<void> {
   await loop;
 }
 
-/** Runs an action with the controls locked (`what` is the reason they show), its error in the banner. */
-async function guarded(what: string, action: () => Promise<void>): Promise<void> {
-  if (busy) return;
+/**
+ * Runs an action with the controls locked (`what` is the reason they show), its error in the banner; true when it
+ * ran to its end (false: it failed, or another action held the controls).
+ */
+async function guarded(what: string, action: () => Promise<void>): Promise<boolean> {
+  if (busy) return false;
   busy = what;
   setButtons();
   $('banner').hidden = true;
@@ -1055,9 +1068,11 @@ async function guarded(what: string, action: () => Promise<void>): Promise<void>
     }
     await walkJob;
     await action();
+    return true;
   } catch (e) {
     banner(errorText(e), 'error');
     status.set('error', `Failed while ${what}: see the message above.`);
+    return false;
   } finally {
     busy = null;
     setButtons();
@@ -1419,7 +1434,7 @@ function mayDiscard(what: string): boolean {
 async function saveCheckpoint(): Promise<void> {
   const wasRunning = running;
   await stopPlay();
-  await guarded('a checkpoint is being saved', async () => {
+  const saved = await guarded('a checkpoint is being saved', async () => {
     const t = trainer!;
     status.start(
       'saving',
@@ -1435,7 +1450,8 @@ async function saveCheckpoint(): Promise<void> {
     [keptStep, keptHow] = [t.step, 'saved'];
     status.set('ready', `Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB, step ${t.step}).`);
   });
-  if (wasRunning && trainer) togglePlay();
+  // Training resumes only after a save that worked: a failed one keeps its message on screen (Play would hide it).
+  if (saved && wasRunning && trainer) togglePlay();
 }
 
 /**
@@ -1500,6 +1516,7 @@ async function loadCheckpoint(file: File): Promise<void> {
     );
     await nextFrame();
     const next = new GanTrainer(spec, options);
+    let unfit: string | null = null;
     try {
       next.loadCheckpoint(bytes, file.name);
       const bad = await next.nonFiniteSamples();
@@ -1510,13 +1527,27 @@ async function loadCheckpoint(file: File): Promise<void> {
       // Keep training possible: fit the loaded data (bundled digits if none yet) to the checkpoint's model.
       const loaded = source ?? (await loadDigits());
       const fitted = fitData(loaded, spec);
+      let probe: DataCursor;
       try {
-        new DataCursor(fitted, next.opts.batchSize, next.opts.seed); // throws when the data is smaller than a batch
+        probe = new DataCursor(fitted, next.opts.batchSize, next.opts.seed); // throws when the data is smaller than a batch
       } catch (e) {
         throw new Error(
           `${file.name}: its batch size ${next.opts.batchSize} does not fit the data here: ${errorText(e)}`,
         );
       }
+      // As train --resume checks: the run's step and epoch must fit this data's batches per epoch to go on from them.
+      try {
+        probe.checkRun(next);
+      } catch (e) {
+        unfit =
+          `${file.name} cannot train on the ${fitted.name} here: ${errorText(e)}. Its samples, walk and Save work; ` +
+          `to train it on, choose the images it was trained on under Data, then load ${file.name} again`;
+      }
+      const { lrDecayStart: from, lrDecayEnd: to } = next.opts;
+      if (learningRateFactor(next.opts, next.step) === 0)
+        unfit ??=
+          `${file.name}'s learning rates reached 0 at step ${to} (its lr decay ${from}:${to}) and it is at step ${next.step}: ` +
+          `more steps would change nothing (the CLI's train --resume takes a new --lr-decay)`;
       dropTrainer(`Samples: drawing from ${file.name}…`);
       if (source === null) {
         sourceChoice = 'digits';
@@ -1532,6 +1563,7 @@ async function loadCheckpoint(file: File): Promise<void> {
     showModel(spec);
     showOptions(next.opts);
     adoptTrainer(next);
+    cannotTrain = unfit;
     [keptStep, keptHow] = [next.step, `loaded from ${file.name}`];
     // The chart continues from the losses the checkpoint carries (the page and train both write them; a checkpoint
     // of an older train has none, so its chart here starts at the loaded step).
@@ -1544,15 +1576,36 @@ async function loadCheckpoint(file: File): Promise<void> {
     const trainedOn = typeof meta.dataset === 'string' && !sameData(meta.dataset, data!.name) ? meta.dataset : null;
     banner(
       `Loaded ${file.name}: ${modelName(spec)}, ${next.loss} loss, step ${next.step}${growthLabel(next)}, epoch ${next.epoch}; ` +
-        (trainedOn ? `it was trained on ${trainedOn}, training here continues on ${data!.name}; ` : '') +
+        (trainedOn && !cannotTrain
+          ? `it was trained on ${trainedOn}, training here continues on ${data!.name}; `
+          : '') +
         (history.length
           ? `its ${history.length} loss points are on the chart.`
-          : `it carries no loss history, so the chart starts at step ${next.step}.`),
+          : `it carries no loss history, so the chart starts at step ${next.step}.`) +
+        (cannotTrain ? ` But ${cannotTrain}.` : decayNote(next)),
       'info',
     );
     countModel();
-    status.set('ready', `Loaded ${file.name} at step ${next.step}: press ▶ Play or a Step button to continue it.`);
+    status.set(
+      'ready',
+      cannotTrain
+        ? `Loaded ${file.name} at step ${next.step}: its samples are shown (training it needs its own data: see above).`
+        : `Loaded ${file.name} at step ${next.step}: press ▶ Play or a Step button to continue it.`,
+    );
   });
+}
+
+/** What a loaded run's learning-rate decay does from here on (the page has no field for it), or ''. */
+function decayNote(t: GanTrainer): string {
+  const { lrDecayStart: from, lrDecayEnd: to } = t.opts;
+  if (to === 0) return '';
+  const factor = learningRateFactor(t.opts, t.step);
+  return (
+    ` Its learning rates decay linearly to 0 from step ${from} to ${to}` +
+    (factor < 1
+      ? `: at step ${t.step} they are ${factor.toPrecision(3)} × the rates shown.`
+      : ' (the rates shown until then).')
+  );
 }
 
 /** A grid of G(z) for fresh random z (the fixed-z grid stays as it is). */

@@ -7,6 +7,7 @@
 import {
   Tensor,
   tidy,
+  memoryStats,
   conv2d,
   convTranspose2d,
   conv2dWeightGrad,
@@ -321,7 +322,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
   conv2d_weight_grad_sg: withSplitWgrad('register-sg'),
   conv2d_weight_grad_tiled: withSplitWgrad('tiled'),
   matmul: withMatmul('register'),
-  // matmul_sg.wgsl where it applies (lavapipe with 8-lane subgroups, a workgroup 8 wide: N > 112), else matmul.wgsl;
+  // matmul_sg.wgsl where it applies (lavapipe with 8-lane subgroups, a workgroup 8 wide: N > 64), else matmul.wgsl;
   // the launches listed under the result say which ran.
   matmul_sg: withMatmul('register-sg', matmulExperiment(45, 128)),
   matmul_naive: withMatmul('naive'),
@@ -517,7 +518,10 @@ const EXPERIMENTS: Record<string, Experiment> = {
             : [Tensor.fromArray(f, [1, C, H, W])],
         op: async ([ft, rt]) => {
           if (!backward) return gram(ft, { normalize: 'hw' });
-          gram(ft, { normalize: 'hw' }).mul(rt).sum().backward();
+          // the forward's tensors freed once the backward has run (each Run would keep them otherwise)
+          tidy(() => {
+            gram(ft, { normalize: 'hw' }).mul(rt).sum().backward();
+          });
           const g = ft.grad!;
           ft.grad = null;
           return g;
@@ -849,9 +853,13 @@ function unaryExperiment(gradient: boolean): Experiment {
       return {
         inputs: () => [Tensor.fromArray(x, [n]).requireGrad(), Tensor.fromArray(g, [n])],
         op: ([xt, gt]) => {
-          const y = unary(xt, fn as UnaryOp);
-          if (!gradient) return y;
-          y.mul(gt).sum().backward();
+          if (!gradient) return unary(xt, fn as UnaryOp);
+          tidy(() => {
+            unary(xt, fn as UnaryOp)
+              .mul(gt)
+              .sum()
+              .backward();
+          });
           const dx = xt.grad!;
           xt.grad = null;
           return dx;
@@ -888,6 +896,8 @@ function optimizerExperiment(kind: 'adam' | 'sgd'): Experiment {
           pt.grad = gt.clone();
           opt.step();
           opt.dispose();
+          pt.grad.dispose();
+          pt.grad = null;
           return pt.clone();
         },
         // The same float64 references as tests/optim.test.ts (src/reference/optim.ts), one step from a fresh state.
@@ -1139,6 +1149,8 @@ async function runCurrent(): Promise<void> {
   );
   out.dataset.ranKernel = String(ranThis);
   out.dataset.maxError = String(err);
+  // tensors alive after the run has freed its own (the e2e test checks that runs leave none behind)
+  out.dataset.liveTensors = String(memoryStats().liveTensors);
   out.dataset.ok = String(ok);
 }
 

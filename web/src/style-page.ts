@@ -53,6 +53,8 @@ let stopRequested = false;
 /** A picked VGG weights file is being read: a run now would start with the network it is about to replace. */
 let loadingWeights = false;
 let result: RgbaImage | null = null;
+/** Whether `result` was downloaded since it was made (closing the tab asks first when it was not). */
+let resultDownloaded = true;
 let status: StatusLine;
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(4) : '–');
@@ -224,12 +226,15 @@ async function start(): Promise<void> {
         `Stopped at iteration ${$('iteration').textContent}${snapshots > 0 ? '' : ', before the first preview (no result)'}.`,
       );
     } else {
+      // The last preview stays downloadable, said to be what it is: the run failed after it.
+      if (snapshots > 0) $('preview-title').textContent += ' — the run failed after this preview';
       banner(errorText(e), 'error');
       status.set('error', 'The run stopped: see the message above.');
     }
   } finally {
     running = false;
     stopRequested = false;
+    resultDownloaded = result === null;
     setButtons();
   }
 }
@@ -329,7 +334,17 @@ async function main(): Promise<void> {
   $('start').addEventListener('click', start);
   $('stop').addEventListener('click', requestStop);
   $('download').addEventListener('click', async () => {
-    if (result) download(await encodePng(result), 'style-transfer.png');
+    if (!result) return;
+    try {
+      download(await encodePng(result), 'style-transfer.png');
+      resultDownloaded = true;
+    } catch (e) {
+      banner(`The result could not be encoded as a PNG: ${errorText(e)}`, 'error');
+    }
+  });
+  // closing or reloading the tab during a run, or with a result not downloaded: the browser asks first
+  addEventListener('beforeunload', (ev) => {
+    if (running || !resultDownloaded) ev.preventDefault();
   });
   $<HTMLInputElement>('weights').addEventListener('change', (ev) => {
     const input = ev.target as HTMLInputElement;

@@ -1,1 +1,0 @@
-export { backward, noGrad, isGradEnabled, type GradNode } from './graph.ts';
