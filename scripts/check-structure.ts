@@ -46,7 +46,6 @@ export const LAYERS: Record<string, number> = {
   'tensor/autotune.ts': 2,
   'tensor/slots.ts': 2,
   'autograd/graph.ts': 5,
-  'autograd/index.ts': 6,
   'tensor/init.ts': 6,
   'tensor/index.ts': 6,
 };

@@ -147,11 +147,6 @@ export function rowCeiling(run: BenchRun, row: BenchRow): number {
   return typeof row.ceilingGflops === 'number' && row.ceilingGflops > 0 ? row.ceilingGflops : run.ceilingGflops;
 }
 
-/** Timed runs behind a median (1 when the benchmark timed a slow step by its first run alone). */
-export function sampleCount(run: BenchRun, workload: string, backend: string): number | undefined {
-  return findRow(run, workload, backend)?.timing?.samples?.length;
-}
-
 /** A row's time in words: "7.14 s (7.01–7.36, n=3)", "176 ms (164–204, n=3)", or "not measured". */
 export function timeText(run: BenchRun, workload: string, backend: string): string {
   const row = findRow(run, workload, backend);

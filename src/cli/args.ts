@@ -282,10 +282,6 @@ let debug = false;
 export function setDebug(on: boolean): void {
   debug = on;
 }
-export function debugEnabled(): boolean {
-  return debug;
-}
-
 /**
  * Prints a command's error and returns its exit code: 2 with one line for a user's mistake (UsageError,
  * InputError, a file-system error naming its path), 1 with one line for anything else (the stack with --debug).

@@ -103,11 +103,6 @@ for (const [char, art] of Object.entries(GLYPH_ART)) {
   );
 }
 
-/** True if the font has its own glyph for `char` (others draw as '?'). */
-export function hasGlyph(char: string): boolean {
-  return GLYPHS.has(char);
-}
-
 /** Width in pixels of `text` drawn at `scale` (no trailing gap). */
 export function textWidth(text: string, scale = 1): number {
   return text.length === 0 ? 0 : (text.length * GLYPH_ADVANCE - 1) * scale;

@@ -75,11 +75,55 @@ function initParams(shape: number[], outChannels: number, bound: number, opts: C
 }
 
 /**
- * What Conv2d and ConvTranspose2d share about the activation after them: a LeakyReLU (see fusableSlope) or Tanh that
+ * What Conv2d and ConvTranspose2d share: their hyperparameters, their weight and bias (torch's init, or an equalized
+ * learning rate's), their description, and the activation after them: a LeakyReLU (see fusableSlope) or Tanh that
  * follows in a Sequential runs inside the op's own last kernel (one launch fewer); `convolve` is the layer's op with
  * or without it.
  */
 abstract class ConvLayer extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly dilation: [number, number];
+  /** Whether the layer has an equalized learning rate (N(0, 1) weights scaled at run time). */
+  readonly equalized: boolean;
+  /** He's constant of an equalized layer (gain/√fan_in) applied to the weight at every forward; 1 otherwise. */
+  readonly weightScale: number;
+
+  /**
+   * `name` for messages; the weight is [outChannels, inChannels, kh, kw] for a conv and [inChannels, outChannels, kh,
+   * kw] for a transposed one (`transposed`), whose torch init takes its fan from the weight's second axis too.
+   */
+  protected constructor(
+    private readonly name: 'Conv2d' | 'ConvTranspose2d',
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Size2,
+    opts: Conv2dLayerOptions,
+    transposed: boolean,
+  ) {
+    super();
+    this.kernelSize = pair(kernelSize);
+    checkCounts(name, inChannels, outChannels, this.kernelSize);
+    this.stride = pair(opts.stride ?? 1);
+    this.padding = pair(opts.padding ?? 0);
+    this.dilation = pair(opts.dilation ?? 1);
+    const [kh, kw] = this.kernelSize;
+    const [first, second] = transposed ? [inChannels, outChannels] : [outChannels, inChannels];
+    const bound = 1 / Math.sqrt(second * kh * kw);
+    this.equalized = !!opts.equalized;
+    this.weightScale = equalizedScale(name, opts.equalized, inChannels * kh * kw);
+    const init = initParams([first, second, kh, kw], outChannels, bound, opts);
+    this.weight = this.registerParameter('weight', init.weight);
+    this.bias = init.bias ? this.registerParameter('bias', init.bias) : null;
+  }
+
+  override describe(): string {
+    return `${this.name}(${this.inChannels}, ${this.outChannels}, kernel=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]${this.equalized ? `, equalized ×${this.weightScale.toPrecision(4)}` : ''})`;
+  }
+
   protected abstract convolve(x: Tensor, activation?: ConvActivation): Tensor;
 
   forward(x: Tensor): Tensor {
@@ -100,40 +144,8 @@ abstract class ConvLayer extends Module {
 }
 
 export class Conv2d extends ConvLayer {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
-  readonly dilation: [number, number];
-  /** Whether the layer has an equalized learning rate (N(0, 1) weights scaled at run time). */
-  readonly equalized: boolean;
-  /** He's constant of an equalized layer (gain/√fan_in) applied to the weight at every forward; 1 otherwise. */
-  readonly weightScale: number;
-
-  constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    kernelSize: Size2,
-    opts: Conv2dLayerOptions = {},
-  ) {
-    super();
-    this.kernelSize = pair(kernelSize);
-    checkCounts('Conv2d', inChannels, outChannels, this.kernelSize);
-    this.stride = pair(opts.stride ?? 1);
-    this.padding = pair(opts.padding ?? 0);
-    this.dilation = pair(opts.dilation ?? 1);
-    const [kh, kw] = this.kernelSize;
-    const bound = 1 / Math.sqrt(inChannels * kh * kw);
-    this.equalized = !!opts.equalized;
-    this.weightScale = equalizedScale('Conv2d', opts.equalized, inChannels * kh * kw);
-    const init = initParams([outChannels, inChannels, kh, kw], outChannels, bound, opts);
-    this.weight = this.registerParameter('weight', init.weight);
-    this.bias = init.bias ? this.registerParameter('bias', init.bias) : null;
-  }
-
-  override describe(): string {
-    return `Conv2d(${this.inChannels}, ${this.outChannels}, kernel=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]${this.equalized ? `, equalized ×${this.weightScale.toPrecision(4)}` : ''})`;
+  constructor(inChannels: number, outChannels: number, kernelSize: Size2, opts: Conv2dLayerOptions = {}) {
+    super('Conv2d', inChannels, outChannels, kernelSize, opts, false);
   }
 
   protected convolve(x: Tensor, activation?: ConvActivation): Tensor {
@@ -153,42 +165,11 @@ export interface ConvTranspose2dLayerOptions extends Conv2dLayerOptions {
 }
 
 export class ConvTranspose2d extends ConvLayer {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
   readonly outputPadding: [number, number];
-  readonly dilation: [number, number];
-  /** Whether the layer has an equalized learning rate (N(0, 1) weights scaled at run time). */
-  readonly equalized: boolean;
-  /** He's constant of an equalized layer (gain/√fan_in) applied to the weight at every forward; 1 otherwise. */
-  readonly weightScale: number;
 
-  constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    kernelSize: Size2,
-    opts: ConvTranspose2dLayerOptions = {},
-  ) {
-    super();
-    this.kernelSize = pair(kernelSize);
-    checkCounts('ConvTranspose2d', inChannels, outChannels, this.kernelSize);
-    this.stride = pair(opts.stride ?? 1);
-    this.padding = pair(opts.padding ?? 0);
+  constructor(inChannels: number, outChannels: number, kernelSize: Size2, opts: ConvTranspose2dLayerOptions = {}) {
+    super('ConvTranspose2d', inChannels, outChannels, kernelSize, opts, true);
     this.outputPadding = pair(opts.outputPadding ?? 0);
-    this.dilation = pair(opts.dilation ?? 1);
-    const [kh, kw] = this.kernelSize;
-    const bound = 1 / Math.sqrt(outChannels * kh * kw);
-    this.equalized = !!opts.equalized;
-    this.weightScale = equalizedScale('ConvTranspose2d', opts.equalized, inChannels * kh * kw);
-    const init = initParams([inChannels, outChannels, kh, kw], outChannels, bound, opts);
-    this.weight = this.registerParameter('weight', init.weight);
-    this.bias = init.bias ? this.registerParameter('bias', init.bias) : null;
-  }
-
-  override describe(): string {
-    return `ConvTranspose2d(${this.inChannels}, ${this.outChannels}, kernel=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]${this.equalized ? `, equalized ×${this.weightScale.toPrecision(4)}` : ''})`;
   }
 
   protected convolve(x: Tensor, activation?: ConvActivation): Tensor {

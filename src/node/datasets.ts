@@ -26,7 +26,7 @@ import {
   type RgbaImage,
 } from '../io/image.ts';
 import { LABELS_FILE, parseLabels, type LabelsFile } from '../data/labels.ts';
-import { byCodeUnits } from '../data/image-files.ts';
+import { byCodeUnits, pickImageFiles } from '../data/image-files.ts';
 import { readImage } from './png.ts';
 
 /** Reads a file into a Uint8Array, with an error that names the file and what it was wanted for. */
@@ -178,17 +178,16 @@ export function listImageFiles(dir: string): string[] {
   const found: string[] = [];
   const walk = (folder: string): void => {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      if (entry.name.startsWith('.')) continue;
+      if (entry.name.startsWith('.')) continue; // (a hidden folder is not walked at all)
       const path = join(folder, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (!IMAGE_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext))) continue;
       else if (entry.isFile() || (entry.isSymbolicLink() && isFileThrough(path))) found.push(path);
     }
   };
   walk(dir);
-  // The order pickImageFiles gives the browser's folder picker: by relative path, in UTF-16 code units.
-  const key = (path: string) => relative(dir, path).split(/[\\/]/).join('/');
-  return found.sort((a, b) => byCodeUnits(key(a), key(b)));
+  // Which of them are images, and their order: the rule the browser's folder picker follows (by relative path,
+  // in UTF-16 code units).
+  return pickImageFiles(found, (path) => relative(dir, path).split(/[\\/]/).join('/'), IMAGE_EXTENSIONS).used;
 }
 
 export interface ImageFolderOptions {

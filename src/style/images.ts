@@ -7,6 +7,7 @@
  *  - stripeTexture: wavy diagonal bands in a small palette.
  */
 import type { RgbaImage } from '../io/image.ts';
+import { mulberry32Float } from '../data/dataset.ts';
 
 type Rgb = [number, number, number];
 
@@ -60,21 +61,9 @@ export function geometricScene(size: number): RgbaImage {
   });
 }
 
-/** mulberry32 generator for the textures. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Brush-stroke texture: the kind of local colour/orientation statistics style loss should pick up. */
 export function brushTexture(size: number, seed = 7): RgbaImage {
-  const next = random(seed);
+  const next = mulberry32Float(seed);
   const palette: Rgb[] = [
     [30, 60, 140],
     [240, 200, 60],

@@ -1,4 +1,7 @@
-/** Neural style transfer on the engine: the library API the CLI and a browser page share. */
+/**
+ * Neural style transfer on the engine, as one import for a program that uses it (bench/ours.ts does); the CLI and the
+ * style page import the modules they need directly.
+ */
 export { runStyleTransfer, styleTransferLoss, fitSize, STYLE_DEFAULTS } from './transfer.ts';
 export type {
   StyleTransferOptions,

@@ -13,6 +13,7 @@ import { Tensor, concat } from '../tensor/index.ts';
 import { conv2d } from '../tensor/conv.ts';
 import { maxPool2d, avgPool2d } from '../tensor/pool.ts';
 import { formatShape } from '../tensor/shape.ts';
+import { mulberry32Float } from '../data/dataset.ts';
 
 export type Architecture = 'vgg16' | 'vgg19' | 'random';
 export type PoolKind = 'max' | 'avg';
@@ -293,18 +294,6 @@ export class FeatureNet {
 
 // ------------------------------------------------------------------ random filters
 
-/** mulberry32: a small seeded generator, so the random network is the same in Node and in a browser. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Seeded random filters for the `random` architecture. Each filter is drawn from a normal distribution, made
  * zero-mean (so it responds to structure, not to overall brightness) and scaled to norm √2, which keeps the
@@ -312,7 +301,7 @@ function mulberry32(seed: number): () => number {
  * Random shallow networks already give usable texture statistics (Ustyuzhaninov et al., ICLR 2017).
  */
 export function randomWeights(seed: number): Map<string, ConvWeights> {
-  const next = mulberry32(seed);
+  const next = mulberry32Float(seed);
   const gauss = () => {
     const u = Math.max(next(), 1e-12);
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
