@@ -10,12 +10,17 @@
  *  3. No module relies on prototype patching it does not import: a call of a Tensor method that another module
  *     installs (ops.ts installs `add`, `reshape`, … from its method table; autograd/graph.ts installs `backward`) is
  *     allowed only in a module that imports the installing module, directly or through others.
+ *  4. The folders of src/ import only folders below them (FOLDER_RANKS): io ← the engine (tensor, autograd), data ←
+ *     nn ← gan, style ← node ← cli; the engine's own layers are rule 2.
+ *  5. Everything but node/ and cli/ runs in a browser too: no runtime import of a Node module (`node:…` or a
+ *     builtin's bare name) there.
  *
  * Prints one line per problem and exits 1 if there are any.
  */
 import ts from 'typescript';
 import { dirname, join, relative, resolve } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,6 +55,31 @@ export const LAYERS: Record<string, number> = {
   'tensor/index.ts': 6,
 };
 
+/**
+ * Rank of each folder of src/ (a file directly in src/, the generated shaders, is 0): a module may import its own
+ * folder and folders of lower rank. tensor/ and autograd/ are one engine (their layers: LAYERS).
+ */
+export const FOLDER_RANKS: Record<string, number> = {
+  '': 0,
+  io: 0,
+  engine: 1,
+  data: 1,
+  nn: 2,
+  gan: 3,
+  style: 3,
+  node: 4,
+  cli: 5,
+};
+/** The folders whose modules may use Node's own modules (the others run in a browser as well). */
+const NODE_FOLDERS = new Set(['node', 'cli']);
+
+/** A src/-relative path's folder as FOLDER_RANKS names it. */
+function folderOf(relPath: string): string {
+  const parts = relPath.split('/');
+  const top = parts.length > 1 ? parts[0]! : '';
+  return top === 'tensor' || top === 'autograd' ? 'engine' : top;
+}
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
@@ -58,11 +88,17 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Runtime imports of one file, as absolute paths of files under src/. */
-function runtimeImports(sf: ts.SourceFile, srcDir: string): string[] {
+/**
+ * Runtime imports of one file, as absolute paths of files under src/; `packages` collects the other specifiers
+ * (packages, Node's modules).
+ */
+function runtimeImports(sf: ts.SourceFile, srcDir: string, packages: string[] = []): string[] {
   const out: string[] = [];
   const add = (spec: string): void => {
-    if (!spec.startsWith('.')) return;
+    if (!spec.startsWith('.')) {
+      packages.push(spec);
+      return;
+    }
     const target = resolve(dirname(sf.fileName), spec);
     if (target.startsWith(srcDir)) out.push(target);
   };
@@ -106,7 +142,12 @@ export function checkStructure(root = ROOT): string[] {
   const problems: string[] = [];
 
   const imports = new Map<string, string[]>();
-  for (const f of files) imports.set(f, runtimeImports(program.getSourceFile(f)!, srcDir));
+  const packages = new Map<string, string[]>();
+  for (const f of files) {
+    const other: string[] = [];
+    imports.set(f, runtimeImports(program.getSourceFile(f)!, srcDir, other));
+    packages.set(f, other);
+  }
 
   // 1. Cycles: depth-first search with colours; report each cycle once, as the path that closes it.
   const state = new Map<string, 'open' | 'done'>();
@@ -135,6 +176,31 @@ export function checkStructure(root = ROOT): string[] {
       else if (to > layer)
         problems.push(`${rel(f)} (layer ${layer}) imports ${rel(g)} (layer ${to}): an upward import`);
     }
+  }
+
+  // 4. Folders.
+  for (const [f, targets] of imports) {
+    const from = folderOf(rel(f));
+    for (const g of targets) {
+      const to = folderOf(rel(g));
+      if (to === from) continue;
+      const [a, b] = [FOLDER_RANKS[from], FOLDER_RANKS[to]];
+      if (a === undefined || b === undefined)
+        problems.push(`${rel(f)} imports ${rel(g)}: folder ${a === undefined ? from : to} has no rank in FOLDER_RANKS`);
+      else if (b >= a)
+        problems.push(
+          `${rel(f)} (folder ${from}, rank ${a}) imports ${rel(g)} (folder ${to}, rank ${b}): not below it`,
+        );
+    }
+  }
+
+  // 5. Browser-clean folders.
+  const builtins = new Set(builtinModules);
+  for (const [f, specs] of packages) {
+    if (NODE_FOLDERS.has(folderOf(rel(f)))) continue;
+    for (const spec of specs)
+      if (spec.startsWith('node:') || builtins.has(spec.split('/')[0]!))
+        problems.push(`${rel(f)} imports ${spec}: a Node module, in a folder that runs in a browser too`);
   }
 
   // 3. Prototype patching: calls of methods that an augmentation of another file adds to an interface
@@ -199,5 +265,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const problems = checkStructure();
   for (const p of problems) console.error(p);
   if (problems.length) process.exit(1);
-  console.log('src/: no import cycle, no upward import between engine layers, no unimported prototype patching');
+  console.log(
+    'src/: no import cycle, no upward import between engine layers or folders, no Node module outside node/ and cli/, no unimported prototype patching',
+  );
 }

@@ -1,12 +1,16 @@
 /**
- * The import rules of src/ (scripts/check-structure.ts): no cycle, the engine's layers import only downwards,
- * and no module calls a Tensor method installed by a module it does not import.
+ * The import rules of src/ (scripts/check-structure.ts): no cycle, the engine's layers and src/'s folders import only
+ * downwards, no Node module where the code runs in a browser too, and no module calls a Tensor method installed by a
+ * module it does not import.
  */
 import { describe, it, expect } from 'vitest';
-import { checkStructure, LAYERS } from '../scripts/check-structure.ts';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkStructure, FOLDER_RANKS, LAYERS } from '../scripts/check-structure.ts';
 
 describe('src/ structure', () => {
-  it('has no import cycle, no upward import between engine layers, no unimported prototype patching', () => {
+  it('has no import cycle, no upward import between engine layers or folders, no Node module in a browser folder, no unimported prototype patching', () => {
     expect(checkStructure()).toEqual([]);
   }, 60_000);
 
@@ -17,4 +21,33 @@ describe('src/ structure', () => {
     expect(LAYERS['tensor/ops.ts']).toBeLessThan(LAYERS['autograd/graph.ts']);
     expect(LAYERS['tensor/autotune.ts']).toBeLessThan(LAYERS['tensor/init.ts']);
   });
+
+  it('finds an upward import between folders and a Node module in a browser folder (a tree made here)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'structure-'));
+    try {
+      const file = (path: string, text: string) => {
+        mkdirSync(join(root, 'src', path, '..'), { recursive: true });
+        writeFileSync(join(root, 'src', path), text);
+      };
+      writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true } }));
+      file('gan/model.ts', 'export const model = 1;\n');
+      file('io/png.ts', "import { model } from '../gan/model.ts';\nexport const png = model;\n");
+      file(
+        'data/files.ts',
+        "import { readFileSync } from 'node:fs';\nimport 'path';\nexport const read = readFileSync;\n",
+      );
+      file(
+        'node/ok.ts',
+        "import { readFileSync } from 'node:fs';\nimport { png } from '../io/png.ts';\nexport const ok = [readFileSync, png];\n",
+      );
+      expect(checkStructure(root).sort()).toEqual([
+        'data/files.ts imports node:fs: a Node module, in a folder that runs in a browser too',
+        'data/files.ts imports path: a Node module, in a folder that runs in a browser too',
+        'io/png.ts (folder io, rank 0) imports gan/model.ts (folder gan, rank 3): not below it',
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    expect(FOLDER_RANKS.cli).toBeGreaterThan(FOLDER_RANKS.node!);
+  }, 60_000);
 });
