@@ -7,10 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Node.js >= 20.19 (package.json's engines; vite and playwright-core need it). Debian bookworm's own nodejs is 18.
-node_ok() { node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; }
+# Node.js 20.19+ or 22.12+ (vite's range; playwright-core needs 20). Debian bookworm's own nodejs is 18.
+node_ok() { node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a >= 23 ? 0 : 1)'; }
 if ! command -v node >/dev/null || ! node_ok; then
-  echo "[setup] this project needs Node.js >= 20.19 with npm; found $(node --version 2>/dev/null || echo 'no node'). Install Node 20 or 22 (nodejs.org, or NodeSource's Debian packages), then run this again." >&2
+  echo "[setup] this project needs Node.js 20.19+ or 22.12+ with npm; found $(node --version 2>/dev/null || echo 'no node'). Install Node 20 or 22 (nodejs.org, or NodeSource's Debian packages), then run this again." >&2
   exit 1
 fi
 

@@ -10,9 +10,10 @@
 //   the taps with s | (y+p−i·d) per pixel: ≤ ⌈kh/s⌉·⌈kw/s⌉ of them with dilation 1 (in general they repeat every
 //   s/gcd(s,d) taps).
 //   Used for a one-output-channel transposed conv — the DCGAN generator's last layer (64→1, forward) and the
-//   discriminator's first layer (1→64, the input gradient) — on GPUs and on adapters without subgroups; on a CPU
-//   adapter with subgroups (lavapipe) those run as a 1×1 conv and conv_col2im_planes.wgsl (conv.ts,
-//   transposedViaCols).
+//   discriminator's first layer (1→64, the input gradient), of at most 64 taps (more run as the gather) — wherever
+//   conv.ts's transposedViaCols declines the 1×1 conv and conv_col2im_planes.wgsl route: on GPUs, with the tiled
+//   kernels or kernels that share no loads across a subgroup, or with dilation ≠ 1. On lavapipe's default kernels
+//   those layers take that route instead.
 //   With LEAKY or TANH (lib/activation.wgsl) each output is written as activate(out): the conv and the activation
 //   after it in one launch; the op's backward scales the gradient through the output (activationBackwardFromOutput).
 // Work split: one invocation per output pixel, 256 per workgroup, 2-D grid past 65535 workgroups.

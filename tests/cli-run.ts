@@ -1,6 +1,12 @@
 /** The CLI tests' harness: a command line run through the dispatcher, with console and the streams captured. */
 import { vi } from 'vitest';
 import { main } from '../src/cli/main.ts';
+import { setDeviceLimits } from '../src/tensor/gpu.ts';
+import { testLimits } from './helpers.ts';
+
+// The files that run the CLI in-process start their engine through it: with the limits the tests ask for
+// (WGPU_GAN_LIMITS=default runs them on WebGPU's default limits too, as useEngine() does).
+setDeviceLimits(testLimits());
 
 export interface Outcome {
   code: number;

@@ -2,12 +2,13 @@
  * pickImageFiles (src/data/image-files.ts): the browser's folder picker and the CLI's folder listing choose the same
  * images in the same order; the page's cap keeps the first images by path and says how many there were.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pickImageFiles, isHiddenPath } from '../src/data/image-files.ts';
-import { IMAGE_EXTENSIONS, listImageFiles } from '../src/node/datasets.ts';
+import { pickImageFiles, isHiddenPath, folderFingerprint } from '../src/data/image-files.ts';
+import { IMAGE_EXTENSIONS, listImageFiles, loadImageFolder } from '../src/node/datasets.ts';
+import { encodePng } from '../src/node/png.ts';
 
 const PAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp'];
 const path = (f: { path: string }) => f.path;
@@ -66,6 +67,29 @@ describe('pickImageFiles', () => {
       const picked = pickImageFiles(listed.reverse(), (p) => p, IMAGE_EXTENSIONS).used;
       expect(picked).toEqual(['B.jpeg', 'a-b.png', 'a_b.png', 'ab.png', 'b.png', 'sub/a.png']);
       expect(listImageFiles(dir).map((f) => relative(dir, f))).toEqual(picked);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the page's fingerprint of a folder (Web Crypto, from the picked files) is the CLI's, and sees a changed size", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'image-print-'));
+    try {
+      const png = (side: number) =>
+        encodePng({ width: side, height: side, rgba: new Uint8ClampedArray(4 * side * side).fill(200) });
+      mkdirSync(join(dir, 'sub'));
+      writeFileSync(join(dir, 'b.png'), png(3));
+      writeFileSync(join(dir, 'sub', 'a.png'), png(2));
+      const cli = loadImageFolder(dir, { size: 4 }).fingerprint;
+      // what the page has: each picked file's path inside the folder and its size, in pickImageFiles' order
+      const picked = (files: string[]) => files.map((f) => ({ path: f, size: statSync(join(dir, f)).size }));
+      expect(cli).toMatch(/^[0-9a-f]{16}$/);
+      expect(await folderFingerprint(picked(['b.png', 'sub/a.png']))).toBe(cli);
+      writeFileSync(join(dir, 'b.png'), png(5)); // replaced by an image of another size
+      expect(loadImageFolder(dir, { size: 4 }).fingerprint).not.toBe(cli);
+      expect(await folderFingerprint(picked(['b.png', 'sub/a.png']))).toBe(
+        loadImageFolder(dir, { size: 4 }).fingerprint,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

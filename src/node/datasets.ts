@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { take, type Dataset } from '../data/dataset.ts';
 import { idxToDataset, parseIdx } from '../data/idx.ts';
 import { mnistDigitsFromClassArrays } from '../data/mnist-digits.ts';
@@ -26,7 +26,7 @@ import {
   type RgbaImage,
 } from '../io/image.ts';
 import { LABELS_FILE, parseLabels, type LabelsFile } from '../data/labels.ts';
-import { byCodeUnits, pickImageFiles } from '../data/image-files.ts';
+import { byCodeUnits, fingerprintText, pickImageFiles } from '../data/image-files.ts';
 import { readImage } from './png.ts';
 
 /** Reads a file into a Uint8Array, with an error that names the file and what it was wanted for. */
@@ -187,7 +187,7 @@ export function listImageFiles(dir: string): string[] {
   walk(dir);
   // Which of them are images, and their order: the rule the browser's folder picker follows (by relative path,
   // in UTF-16 code units).
-  return pickImageFiles(found, (path) => relative(dir, path).split(/[\\/]/).join('/'), IMAGE_EXTENSIONS).used;
+  return pickImageFiles(found, (path) => relative(dir, path).split(sep).join('/'), IMAGE_EXTENSIONS).used;
 }
 
 export interface ImageFolderOptions {
@@ -237,11 +237,10 @@ export function loadImageFolder(dir: string, opts: ImageFolderOptions): Dataset 
   };
 }
 
-/** Dataset.fingerprint of a folder's images: SHA-256 (its first 16 hex digits) of each one's relative path and size. */
+/** Dataset.fingerprint of a folder's images: SHA-256 (its first 16 hex digits) of fingerprintText (the page's too). */
 function folderPrint(dir: string, files: string[]): string {
-  const hash = createHash('sha256');
-  for (const path of files) hash.update(`${relative(dir, path).split(/[\\/]/).join('/')}\t${statSync(path).size}\n`);
-  return hash.digest('hex').slice(0, 16);
+  const text = fingerprintText(files.map((path) => ({ path: relative(dir, path), size: statSync(path).size })));
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** One decoded image as C × size × size values in [-1, 1]: cropped (or stretched) and resized as loadImageFolder does. */

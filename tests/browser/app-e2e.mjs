@@ -34,8 +34,10 @@ import {
   readFileSync,
   writeFileSync,
   mkdtempSync,
+  rmSync,
   statSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -82,6 +84,11 @@ function lossGap(a, b) {
     for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i][k] - b[i][k]) / scale);
   }
   return worst;
+}
+/** The JSON of a safetensors file's metadata field "meta". */
+function metaOf(bytes) {
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  return JSON.parse(JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')).__metadata__.meta);
 }
 /** A safetensors file's bytes with `edit` applied to the JSON of its metadata field "meta" (tensors unchanged). */
 function editSafetensorsMeta(bytes, edit) {
@@ -1066,13 +1073,12 @@ try {
       ),
       `a checkpoint whose counters do not fit says on loading: ${loadedNote}`,
     );
-    await page.click('#step-both');
-    await page.waitForSelector('#banner.error:not([hidden])');
-    const stepRefused = await text(page, 'banner');
+    // Play and the Step buttons are disabled with that reason as their tooltip.
+    const stepRefused = await page.$eval('#step-both', (b) => (b.disabled ? b.title : 'enabled'));
     assert(
       stepRefused.includes('misfit.safetensors cannot train on the mnist-digits here') &&
-        (await text(page, 'step')) === '1',
-      `a step of the misfit checkpoint says: ${stepRefused} (step ${await text(page, 'step')})`,
+        (await page.$eval('#play', (b) => b.disabled && b.title.includes('misfit.safetensors cannot train'))),
+      `the Step button of the misfit checkpoint: ${stepRefused}`,
     );
     console.log(`    ${stepRefused}`);
     // A run whose learning-rate decay has reached 0 would train at rate 0 (the page has no field for the decay).
@@ -1094,11 +1100,12 @@ try {
       ),
       `a checkpoint whose learning rates reached 0 says on loading: ${decayNote}`,
     );
-    await page.click('#step-both');
-    await page.waitForSelector('#banner.error:not([hidden])');
     assert(
-      (await text(page, 'banner')).includes("decayed.safetensors's learning rates reached 0"),
-      `a step of the decayed checkpoint says: ${await text(page, 'banner')}`,
+      await page.$eval(
+        '#step-both',
+        (b) => b.disabled && b.title.includes("decayed.safetensors's learning rates reached 0"),
+      ),
+      `the Step button of the decayed checkpoint: ${await page.$eval('#step-both', (b) => b.title)}`,
     );
     // A folder of images with a file that is no image, macOS's hidden "._" twin and a hidden folder: the model is
     // built on the two images, and the page says which file it skipped (one bad file stopped the whole load).
@@ -1124,6 +1131,28 @@ try {
       `a folder with a broken file: ${folderInfo}`,
     );
     console.log(`    ${folderInfo}`);
+    // Saved, the checkpoint says which images it trained on as train does (how many, and the SHA-256 of each used
+    // file's path in the folder and size, a line each), so that train --resume on the folder checks them: with the
+    // unreadable file gone (the CLI refuses a folder with one) the CLI takes the page's run on.
+    const [folderSave] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    const fromFolder = join(work, 'faces-web.safetensors');
+    await folderSave.saveAs(fromFolder);
+    const folderMeta = metaOf(readFileSync(fromFolder));
+    const lines = ['a.png', 'b.png'].map((f) => `${f}\t${statSync(join(faces, f)).size}\n`).join('');
+    const print = createHash('sha256').update(lines).digest('hex').slice(0, 16);
+    assert(
+      folderMeta.images === 2 && folderMeta.data === print,
+      `the page's folder checkpoint says images ${folderMeta.images}, data ${folderMeta.data} (${print} expected)`,
+    );
+    rmSync(join(faces, 'broken.png'));
+    const facesRun = join(work, 'faces-run');
+    mkdirSync(facesRun);
+    copyFileSync(fromFolder, join(facesRun, 'checkpoint.safetensors'));
+    const took = cli([
+      ...['train', '--model', 'dcgan32', '--dataset', faces, '--resume', '--out', facesRun],
+      ...['--max-steps', '1', '--final-eval', 'false'],
+    ]);
+    assert(took.includes('resuming at step 0'), `train --resume of the page's folder run says: ${took}`);
     assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
     await page.close();
 
@@ -1354,7 +1383,11 @@ try {
       const failed = [];
       const elsewhere = []; // kernels whose default experiment ran other kernels on this adapter (the page says so)
       const leaked = []; // kernels whose run left tensors alive (each Run of the page would add them up)
-      let live = null;
+      // the count after one run of the first kernel: every later run, that kernel's again first, must leave it so
+      await page.click(`.kernel-list button[data-kernel="${files[0]}"]`);
+      await page.click('#run');
+      await page.waitForSelector('#result[data-ok]');
+      let live = Number(await page.$eval('#result', (el) => el.dataset.liveTensors));
       for (const kernel of files) {
         await page.click(`.kernel-list button[data-kernel="${kernel}"]`);
         await page.click('#run');
@@ -1368,7 +1401,7 @@ try {
         }));
         if (r.ok !== 'true') failed.push(`${kernel} (max error ${r.err})`);
         if (r.ran !== 'true') elsewhere.push(`${kernel} (ran ${r.launches})`);
-        if (live !== null && r.live !== live) leaked.push(`${kernel} (${live} → ${r.live} tensors)`);
+        if (r.live !== live) leaked.push(`${kernel} (${live} → ${r.live} tensors)`);
         live = r.live;
       }
       assert(failed.length === 0, `default experiments off their reference: ${failed.join(', ')}`);

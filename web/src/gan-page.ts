@@ -73,7 +73,7 @@ import {
 import type { Dataset } from '../../src/data/dataset.ts';
 import { parseIdx, idxToDataset } from '../../src/data/idx.ts';
 import { resizeDataset, withChannels } from '../../src/data/transforms.ts';
-import { pickImageFiles } from '../../src/data/image-files.ts';
+import { folderFingerprint, pickImageFiles } from '../../src/data/image-files.ts';
 import { makeGrid, centerCropToSquare, bilinearResize, rgbaToNchw, type RgbaImage } from '../../src/io/image.ts';
 import { decodeSafetensorsMetadata } from '../../src/io/safetensors.ts';
 import { CHECKPOINT_FORMAT } from '../../src/nn/checkpoint.ts';
@@ -131,6 +131,11 @@ let cursor: DataCursor | null = null;
  * refuses both). Its samples, walk and Save still work; a step refuses with this text.
  */
 let cannotTrain: string | null = null;
+/**
+ * The data a loaded checkpoint that cannot train here names (its meta's dataset, images and data): Save writes them
+ * back, as nothing here trained it, rather than the data the page holds.
+ */
+let loadedData: { dataset?: unknown; images?: unknown; data?: unknown } | null = null;
 /** The play loop runs (until it has finished the frame in flight after a pause). */
 let running = false;
 /** Pause was asked for: the play loop stops when the frame in flight ends. */
@@ -159,9 +164,10 @@ function setButtons(): void {
   const playing = running ? (pausing ? 'pausing after the step in flight' : 'pause training first') : null;
   const play = $<HTMLButtonElement>('play');
   play.textContent = pausing ? '… Pausing' : running ? '❚❚ Pause' : '▶ Play';
-  setDisabled(play, pausing ? 'pausing after the step in flight' : (waiting ?? noModel));
+  // a loaded checkpoint that cannot train on the data here says why on the buttons that would train it
+  setDisabled(play, pausing ? 'pausing after the step in flight' : (waiting ?? noModel ?? cannotTrain));
   for (const id of ['step-d', 'step-g', 'step-both'])
-    setDisabled($<HTMLButtonElement>(id), waiting ?? noModel ?? playing);
+    setDisabled($<HTMLButtonElement>(id), waiting ?? noModel ?? cannotTrain ?? playing);
   // Save and Sample pause the loop for themselves (and Save resumes it).
   setDisabled($<HTMLButtonElement>('save'), waiting ?? noModel);
   setDisabled($<HTMLButtonElement>('sample'), waiting ?? noModel);
@@ -433,6 +439,11 @@ let folderNote = '';
 /** The last folder decoded, kept while the picker holds the same files (a New model does not decode it again). */
 let folderCache: { files: FileList; data: Dataset; note: string } | null = null;
 
+/** A picked file's path inside the picked folder (webkitRelativePath starts with the folder's own name). */
+function relativeInFolder(f: File): string {
+  return f.webkitRelativePath ? f.webkitRelativePath.split('/').slice(1).join('/') : f.name;
+}
+
 async function loadFolder(files: FileList): Promise<Dataset> {
   if (folderCache?.files === files) {
     folderNote = folderCache.note;
@@ -442,7 +453,7 @@ async function loadFolder(files: FileList): Promise<Dataset> {
   const { used: list, found } = pickImageFiles(
     Array.from(files),
     // the path below the picked folder (its own name comes first and may start with '.', as the CLI's --dataset may)
-    (f) => (f.webkitRelativePath ? f.webkitRelativePath.split('/').slice(1).join('/') : f.name),
+    relativeInFolder,
     FOLDER_EXTENSIONS,
     MAX_FOLDER_IMAGES,
   );
@@ -459,22 +470,27 @@ async function loadFolder(files: FileList): Promise<Dataset> {
     );
   }
   const skipped: string[] = [];
+  const used: { path: string; size: number }[] = []; // the decoded files, for the folder's fingerprint
   let n = 0;
   for (let i = 0; i < list.length; i++) {
     const name = list[i].webkitRelativePath || list[i].name;
     try {
       const img = await decodeImage(list[i], name);
       images.set(rgbaToNchw(bilinearResize(centerCropToSquare(img), size, size)), n * per);
+      used.push({ path: relativeInFolder(list[i]), size: list[i].size });
       n++;
     } catch (e) {
       const why = errorText(e);
       skipped.push(why.includes(name) ? why : `${name}: ${why}`); // the decoder's messages name the file, others not
     }
-    if (i % 50 === 0) $('data-info').textContent = `decoding images: ${i + 1} / ${list.length}`;
+    if (i % 50 === 0 || i === list.length - 1)
+      $('data-info').textContent = `decoding images: ${i + 1} / ${list.length}`;
   }
   const few = (xs: string[]) => xs.slice(0, 3).join('; ') + (xs.length > 3 ? `; and ${xs.length - 3} more` : '');
-  if (n < 2)
+  if (n < 2) {
+    describeData(); // the data line says again what the model in training (if any) trains on
     throw new Error(`image folder: ${n} of ${list.length} image files could be read; need at least 2: ${few(skipped)}`);
+  }
   const notes = [
     ...(skipped.length
       ? [`skipped ${skipped.length} file${skipped.length > 1 ? 's' : ''} it could not read: ${few(skipped)}`]
@@ -483,7 +499,16 @@ async function loadFolder(files: FileList): Promise<Dataset> {
   ];
   folderNote = notes.join('; ');
   const folder = list[0].webkitRelativePath.split('/')[0] || 'folder';
-  const data: Dataset = { images: images.subarray(0, n * per), n, c: 3, h: size, w: size, name: folder };
+  const data: Dataset = {
+    images: images.subarray(0, n * per),
+    n,
+    c: 3,
+    h: size,
+    w: size,
+    name: folder,
+    // as `train` prints a folder (names and sizes): saved in checkpoints, checked by train --resume and on loading
+    fingerprint: await folderFingerprint(used),
+  };
   folderCache = { files, data, note: folderNote };
   return data;
 }
@@ -529,6 +554,7 @@ function dropTrainer(gridNote: string): void {
   trainer = null;
   cursor = null;
   cannotTrain = null;
+  loadedData = null;
   history = [];
   lastGridStep = -1;
   stepsPerFrame = 1;
@@ -626,6 +652,9 @@ let compiledAhead = new Set<string>();
  * weights are never computed), then their pipelines compile asynchronously (engine().precompile) and the real work
  * finds them made. Returns the number compiled.
  */
+/** Status states that say why training stopped: kept until the next action (a compile or a grid does not hide them). */
+const STOPPED_STATES = ['error', 'diverged'];
+
 async function compileAhead(kind: string, label: string, work: (scratch: GanTrainer) => void): Promise<number> {
   const t = trainer!;
   if (compiledAhead.has(kind)) return 0;
@@ -643,13 +672,15 @@ async function compileAhead(kind: string, label: string, work: (scratch: GanTrai
   compiledAhead.add(kind);
   if (kernels.length === 0) return 0;
   let done = 0;
-  status.start(
-    'compiling',
-    (sec) => `${label}: compiling GPU kernels ${done} / ${kernels.length}… ${formatDuration(sec)}`,
-  );
+  const quiet = STOPPED_STATES.includes(status.state);
+  if (!quiet)
+    status.start(
+      'compiling',
+      (sec) => `${label}: compiling GPU kernels ${done} / ${kernels.length}… ${formatDuration(sec)}`,
+    );
   await engine().precompile(kernels, (d) => {
     done = d;
-    status.refresh();
+    if (!quiet) status.refresh();
   });
   return kernels.length;
 }
@@ -916,8 +947,8 @@ async function drawFixedGrid(canvas: HTMLCanvasElement): Promise<void> {
       z.dispose();
     },
   );
-  // (not while a pause is asked for: the loop ends after this frame, and a diverged run's status stays)
-  if ((running && !pausing) || compiled > 0)
+  // (not while a pause is asked for: the loop ends after this frame; an error or a divergence stays said)
+  if (((running && !pausing) || compiled > 0) && !STOPPED_STATES.includes(status.state))
     status.start('drawing', (sec, k) => `drawing samples at step ${t.step}… ${formatDuration(sec)}${kernelsNote(k)}`);
   drawImage(canvas, await sampleGrid(t, n, Math.sqrt(n)));
 }
@@ -1036,8 +1067,9 @@ function togglePlay(): void {
     running = false;
     pausing = false;
     loop = null;
-    // whatever the last frame was doing (a grid being drawn included) is over; an error or divergence stays said
-    if (trainer && ['training', 'pausing', 'drawing', 'waiting'].includes(status.state))
+    // whatever the last frame was doing (a step, a grid being drawn, kernels compiled) is over; an error or a
+    // divergence stays said
+    if (trainer && !STOPPED_STATES.includes(status.state))
       status.set('paused', `paused at step ${trainer.step}: press ▶ Play to go on.`);
     setButtons();
     scheduleWalk();
@@ -1441,7 +1473,13 @@ async function saveCheckpoint(): Promise<void> {
       (sec) => `saving a checkpoint at step ${t.step} (reading the weights back)… ${formatDuration(sec)}`,
     );
     const bytes = await t.saveCheckpoint({
-      dataset: data?.name ?? null,
+      // what train --resume checks a run's data by: how many images, and a folder's names and sizes (those the
+      // loaded checkpoint named, when it could not train here)
+      ...(loadedData ?? {
+        dataset: data?.name ?? null,
+        ...(data ? { images: data.n } : {}),
+        ...(data?.fingerprint ? { data: data.fingerprint } : {}),
+      }),
       savedBy: 'web',
       lossHistory: encodeLossHistory(history),
     });
@@ -1535,13 +1573,20 @@ async function loadCheckpoint(file: File): Promise<void> {
           `${file.name}: its batch size ${next.opts.batchSize} does not fit the data here: ${errorText(e)}`,
         );
       }
-      // As train --resume checks: the run's step and epoch must fit this data's batches per epoch to go on from them.
+      // As train --resume checks: the same number of images (where the checkpoint says), a folder's same names and
+      // sizes, and a step and epoch that fit this data's batches per epoch.
       try {
+        if (typeof meta.images === 'number' && meta.images !== fitted.n)
+          throw new Error(`it was trained on ${meta.images} images and the ${fitted.name} here are ${fitted.n}`);
+        if (typeof meta.data === 'string' && fitted.fingerprint && meta.data !== fitted.fingerprint)
+          throw new Error(`it was trained on other images than the ${fitted.name} here (their names or sizes differ)`);
         probe.checkRun(next);
       } catch (e) {
+        const from =
+          typeof meta.dataset === 'string' && !sameData(meta.dataset, fitted.name) ? ` (${meta.dataset})` : '';
         unfit =
           `${file.name} cannot train on the ${fitted.name} here: ${errorText(e)}. Its samples, walk and Save work; ` +
-          `to train it on, choose the images it was trained on under Data, then load ${file.name} again`;
+          `to train it on, choose the images it was trained on${from} under Data, then load ${file.name} again`;
       }
       const { lrDecayStart: from, lrDecayEnd: to } = next.opts;
       if (learningRateFactor(next.opts, next.step) === 0)
@@ -1564,6 +1609,7 @@ async function loadCheckpoint(file: File): Promise<void> {
     showOptions(next.opts);
     adoptTrainer(next);
     cannotTrain = unfit;
+    if (unfit) loadedData = { dataset: meta.dataset, images: meta.images, data: meta.data };
     [keptStep, keptHow] = [next.step, `loaded from ${file.name}`];
     // The chart continues from the losses the checkpoint carries (the page and train both write them; a checkpoint
     // of an older train has none, so its chart here starts at the loaded step).
