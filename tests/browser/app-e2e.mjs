@@ -1211,6 +1211,27 @@ try {
       );
       console.log(`    ${field} = ${value}: ${message}`);
     }
+    // Inputs within the element caps whose float64 reference would hold this thread for minutes are refused first.
+    await kernels.click('.kernel-list button[data-kernel="conv2d_implicit_gemm"]');
+    for (const [field, value] of [
+      ['#f-N', '1'],
+      ['#f-C', '64'],
+      ['#f-H', '176'],
+      ['#f-W', '176'],
+      ['#f-M', '32'],
+      ['#f-k', '31'],
+      ['#f-stride', '1'],
+      ['#f-padding', '0'],
+    ])
+      await kernels.fill(field, value);
+    await kernels.click('#run');
+    await kernels.waitForSelector('#result .bad');
+    const heavy = await text(kernels, 'result');
+    assert(
+      heavy.startsWith('these settings take 4.2e+10 multiply-adds in the float64 reference'),
+      `a conv of 4e10 multiply-adds says: ${heavy}`,
+    );
+    console.log(`    ${heavy}`);
     assert(kernels.errors.length === 0, `console errors: ${kernels.errors.join(' | ')}`);
     await kernels.close();
   });

@@ -393,3 +393,15 @@ export function setBounds(el: HTMLInputElement, range: NumberRange): void {
 export function nextFrame(): Promise<void> {
   return new Promise((r) => requestAnimationFrame(() => r()));
 }
+
+/**
+ * On a software adapter (the GPU is the CPU), lighter starting values for the given fields (id → value) and a note
+ * that says why; on a GPU nothing changes.
+ */
+export function lighterOnCPU(values: Record<string, string>, note: string): void {
+  if (!engine().adapter.isCPU) return;
+  for (const [id, value] of Object.entries(values)) $<HTMLInputElement>(id).value = value;
+  const el = $('adapter-note');
+  el.hidden = false;
+  el.textContent = note;
+}

@@ -38,6 +38,7 @@ import {
   batchFitProblem,
   ganSpec,
   isGrowing,
+  GAN_KINDS,
   GROWING_SIZES,
   type GanKind,
   type GanSpec,
@@ -100,6 +101,7 @@ import {
   formatRate,
   kernelsNote,
   StatusLine,
+  lighterOnCPU,
 } from './common.ts';
 
 const FRAME_BUDGET_MS = 150;
@@ -222,8 +224,20 @@ function optionField(field: TrainNumberField): number {
   return v;
 }
 
-/** The choices of size and loss (from their declarations in src/gan), and the fields of the chosen model. */
+/** The model menu's words for each kind (a new kind in GAN_KINDS does not compile without one). */
+const KIND_LABELS: Record<GanKind, string> = {
+  dense: 'lesson dense GAN (28×28)',
+  dcgan: 'lesson DCGAN (28×28)',
+  dcgan32: 'DCGAN paper, 32×32',
+  dcgan64: 'DCGAN paper, 64×64',
+  progan: 'progressive GAN (ProGAN)',
+  msggan: 'MSG-GAN (multi-scale)',
+};
+
+/** The choices of model, size and loss (from their declarations in src/gan), and the fields of the chosen model. */
 function fillModelChoices(): void {
+  const model = $<HTMLSelectElement>('model');
+  for (const kind of GAN_KINDS) model.append(new Option(KIND_LABELS[kind], kind));
   const size = $<HTMLSelectElement>('size');
   for (const px of PAGE_SIZES) size.append(new Option(`${px}×${px}`, String(px), false, px === ganSpec('progan').size));
   size.closest('label')!.title =
@@ -1681,15 +1695,11 @@ async function sampleNew(): Promise<void> {
 
 /** On a software adapter (the GPU emulated on the CPU) the page starts with lighter settings, and says so. */
 function lightenForSoftwareAdapter(): void {
-  if (!engine().adapter.isCPU) return;
-  $<HTMLInputElement>('batch').value = '16';
-  $<HTMLInputElement>('grid-every').value = '5';
-  $<HTMLInputElement>('walk-frames').value = '6';
-  const note = $('adapter-note');
-  note.hidden = false;
-  note.textContent =
+  lighterOnCPU(
+    { batch: '16', 'grid-every': '5', 'walk-frames': '6' },
     'This adapter runs on the CPU (software), so the page starts with a batch of 16, grids of 16 samples every ' +
-    '5 steps and latent walks of 6 frames; a step of the paper DCGANs can take a minute here.';
+      '5 steps and latent walks of 6 frames; a step of the paper DCGANs can take a minute here.',
+  );
 }
 
 async function main(): Promise<void> {

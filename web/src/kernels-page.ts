@@ -112,6 +112,8 @@ interface Prepared {
   describe: string;
   /** Allowed max |error| relative to the reference's root mean square. Default 1e-4. */
   relTolerance?: number;
+  /** Multiply-adds of the float64 reference, where they grow faster than its inputs (conv, matmul): capped. */
+  work?: number;
 }
 
 interface Experiment {
@@ -230,6 +232,8 @@ function convExperiment(singleChannel = false): Experiment {
             : conv2d(xt, wt, null, { stride: g.stride, padding: g.padding, dilation: g.dilation }),
         reference: () => (transposed ? convRef.refConvTranspose2d : convRef.refConv2d)(f64(x), f64(w), null, s, g),
         shape: transposed ? convRef.refConvT2dOutShape(s, g) : convRef.refConv2dOutShape(s, g),
+        // every (input pixel, tap) pair of a transposed conv, every (output pixel, tap) pair of a conv, per channel pair
+        work: size(transposed ? xs : convRef.refConv2dOutShape(s, g)) * (transposed ? ws[1] : xs[1]) * k * k,
         describe: `x ${fmtShape(xs)}, weight ${fmtShape(ws)} (${transposed ? '[Cin, Cout, kh, kw]' : '[Cout, Cin, kh, kw]'}), uniform in [-1, 1)`,
       };
     },
@@ -261,6 +265,7 @@ function weightGradExperiment(): Experiment {
         // dw of conv2d's gradients (the weights only enter dx, so zeros do).
         reference: () => convRef.refConv2dGrads(f64(x), new Float64Array(size(ws)), f64(dy), s, g).dw,
         shape: ws,
+        work: size(ys) * xs[1] * k * k, // (the reference also computes dx: as much again)
         describe: `x ${fmtShape(xs)}, output gradient dy ${fmtShape(ys)}`,
       };
     },
@@ -679,6 +684,7 @@ function matmulExperiment(K = 45, N = 27): Experiment {
         op: ([x, y]) => matmul(x, y),
         reference: () => elementwiseRef.matmul(f64(a), f64(b), 1, M, K, N),
         shape: [M, N],
+        work: M * K * N,
         describe: `a [${M}, ${K}], b [${K}, ${N}]`,
       };
     },
@@ -977,6 +983,8 @@ let current = '';
 const MAX_SHOWN = 24;
 /** Largest input the page runs (the float64 reference is plain loops on this thread). */
 const MAX_ELEMENTS = 2_000_000;
+/** Most multiply-adds of the float64 reference (a few seconds of this thread; a conv's grow with channels × taps). */
+const MAX_WORK = 2e9;
 
 function showKernel(name: string): void {
   current = name;
@@ -1025,7 +1033,8 @@ function readValues(exp: Experiment): Values {
 
 /** Runs the current kernel's experiment: warm-up (compiles pipelines), then the best of 3 timed runs. */
 async function runCurrent(): Promise<void> {
-  const exp = EXPERIMENTS[current];
+  const name = current; // the list is locked while this runs (main), so it stays the kernel shown
+  const exp = EXPERIMENTS[name];
   const out = $('result');
   out.replaceChildren(h('p', { class: 'muted' }, 'running…'));
   delete out.dataset.ok;
@@ -1049,6 +1058,10 @@ async function runCurrent(): Promise<void> {
     );
   if (size(p.shape) > MAX_ELEMENTS)
     throw new Error(`an output of shape ${fmtShape(p.shape)} is too large for this page`);
+  if (p.work !== undefined && p.work > MAX_WORK)
+    throw new Error(
+      `these settings take ${p.work.toPrecision(2)} multiply-adds in the float64 reference, which runs on this page's thread: at most ${MAX_WORK.toPrecision(1)} here; make them smaller`,
+    );
   let got: Float32Array = new Float32Array(0);
   let best = Infinity;
   // What one call launched (the last one): the engine picks kernels by adapter and shape, so say which ran.
@@ -1069,9 +1082,7 @@ async function runCurrent(): Promise<void> {
       inputs.forEach((t) => t.dispose());
     }
   }
-  const ranThis = [...launched.keys()].some(
-    (l) => l === current || l.startsWith(`${current}:`) || l.startsWith(`${current}(`),
-  );
+  const ranThis = [...launched.keys()].some((l) => l === name || l.startsWith(`${name}:`) || l.startsWith(`${name}(`));
   const t1 = performance.now();
   const expected = p.reference();
   const refMs = performance.now() - t1;
@@ -1141,7 +1152,7 @@ async function runCurrent(): Promise<void> {
         : h(
             'span',
             { class: 'bad' },
-            ` — ${current}.wgsl was not among them: at these sizes, on this adapter, the engine runs another kernel`,
+            ` — ${name}.wgsl was not among them: at these sizes, on this adapter, the engine runs another kernel`,
           ),
     ),
     table,
@@ -1177,14 +1188,16 @@ async function main(): Promise<void> {
   if (!eng) return;
   $('run').addEventListener('click', async () => {
     const button = $<HTMLButtonElement>('run');
-    button.disabled = true;
+    // the Run button and the kernel list wait for the run: a result is shown under the kernel it ran
+    const locked = [button, ...Array.from(document.querySelectorAll<HTMLButtonElement>('.kernel-list button'))];
+    for (const b of locked) b.disabled = true;
     try {
       await runCurrent();
     } catch (e) {
       // A field out of range or an op's shape error: shown here, not logged (errorText logs internal faults).
       $('result').replaceChildren(h('p', { class: 'bad' }, errorText(e)));
     } finally {
-      button.disabled = false;
+      for (const b of locked) b.disabled = false;
     }
   });
   document.body.dataset.ready = 'true';

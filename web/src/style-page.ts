@@ -43,6 +43,7 @@ import {
   formatRate,
   kernelsNote,
   StatusLine,
+  lighterOnCPU,
 } from './common.ts';
 
 class Stopped extends Error {}
@@ -59,35 +60,57 @@ let status: StatusLine;
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(4) : '–');
 
+/** Each picked file decoded once (showing it and starting a run read the same decode); a failed one is not kept. */
+const decoded = new WeakMap<File, Promise<RgbaImage>>();
+function decodeOnce(file: File): Promise<RgbaImage> {
+  let image = decoded.get(file);
+  if (!image) {
+    image = decodeImage(file, file.name);
+    decoded.set(file, image);
+    image.catch(() => decoded.delete(file));
+  }
+  return image;
+}
+
 /** The picked image, and how messages name it (the file, or the built-in image). */
 async function pickImage(which: 'content' | 'style'): Promise<{ image: RgbaImage; name: string }> {
   const choice = $<HTMLSelectElement>(`${which}-pick`).value;
   if (choice === 'file') {
     const file = $<HTMLInputElement>(`${which}-file`).files?.[0];
     if (!file) throw new Error(`${which} image: choose a file, or pick a built-in image`);
-    return { image: await decodeImage(file, file.name), name: `${which} image ${file.name}` };
+    return { image: await decodeOnce(file), name: `${which} image ${file.name}` };
   }
   const make = choice === 'scene' ? geometricScene : choice === 'stripes' ? stripeTexture : brushTexture;
   return { image: make(256), name: `the built-in ${choice} image` };
 }
+
+/** Calls of showInputs so far (the newest one's images are the ones shown). */
+let showCalls = 0;
 
 /**
  * Shows the chosen content and style images next to the result. A picked file that is not an image says so at
  * once, naming the file (its canvas is cleared); no file chosen yet keeps the old picture.
  */
 async function showInputs(): Promise<void> {
+  const call = ++showCalls;
   $('banner').hidden = true;
   for (const which of ['content', 'style'] as const) {
     const fromFile = $<HTMLSelectElement>(`${which}-pick`).value === 'file';
     $(`${which}-file-row`).hidden = !fromFile;
     const canvas = $<HTMLCanvasElement>(`${which}-canvas`);
     if (fromFile && !$<HTMLInputElement>(`${which}-file`).files?.length) continue;
+    let picked: { image: RgbaImage } | { error: unknown };
     try {
-      drawImage(canvas, (await pickImage(which)).image);
-    } catch (e) {
-      canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
-      banner(`${which} image: ${errorText(e)}`, 'error');
+      picked = { image: (await pickImage(which)).image };
+    } catch (error) {
+      picked = { error };
     }
+    // a later pick (a newer call) shows its own images: a slow decode of an earlier one must not land over them
+    if (call !== showCalls) return;
+    if ('error' in picked) {
+      canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
+      banner(`${which} image: ${errorText(picked.error)}`, 'error');
+    } else drawImage(canvas, picked.image);
   }
 }
 
@@ -310,15 +333,11 @@ function showEstimate(): void {
 
 /** On a software adapter (the GPU emulated on the CPU) the page starts with a smaller, shorter run, and says so. */
 function lightenForSoftwareAdapter(): void {
-  if (!engine().adapter.isCPU) return;
-  $<HTMLInputElement>('size').value = '64';
-  $<HTMLInputElement>('steps').value = '30';
-  $<HTMLInputElement>('preview-every').value = '3';
-  const note = $('adapter-note');
-  note.hidden = false;
-  note.textContent =
+  lighterOnCPU(
+    { size: '64', steps: '30', 'preview-every': '3' },
     'This adapter runs on the CPU (software), so the page starts with 64 px and 30 iterations (128 px and 100 ' +
-    'iterations take several minutes here).';
+      'iterations take several minutes here).',
+  );
 }
 
 async function main(): Promise<void> {
