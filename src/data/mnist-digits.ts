@@ -18,6 +18,20 @@ export const MNIST_DIGIT_SIZE = 28;
  * then all ones, ...) as stored; shuffle with `batches` or `permutation`.
  */
 export function mnistDigitsFromClassArrays(perClass: ReadonlyArray<ArrayLike<number>>, name = 'mnist-digits'): Dataset {
+  const { pixels, labels, n } = mnistDigitBytes(perClass);
+  return fromUint8(pixels, { n, c: 1, h: MNIST_DIGIT_SIZE, w: MNIST_DIGIT_SIZE }, { labels, name });
+}
+
+/**
+ * The ten per-class arrays (values in [0, 1], index = digit) as bytes: 28×28 pixels per image (value · 255,
+ * rounded) and a label per image, in class order, checked. The CLI's dataset and the web app's bundled IDX files
+ * (web/vite.config.ts) are both made from these, so they hold the same images in the same order.
+ */
+export function mnistDigitBytes(perClass: ReadonlyArray<ArrayLike<number>>): {
+  pixels: Uint8Array;
+  labels: Int32Array;
+  n: number;
+} {
   if (perClass.length !== 10)
     throw new Error(`mnist digits: expected 10 class arrays (digits 0-9), got ${perClass.length}`);
   const pixelsPerImage = MNIST_DIGIT_SIZE * MNIST_DIGIT_SIZE;
@@ -46,5 +60,5 @@ export function mnistDigitsFromClassArrays(perClass: ReadonlyArray<ArrayLike<num
     labels.fill(digit, image, image + count);
     image += count;
   });
-  return fromUint8(pixels, { n, c: 1, h: MNIST_DIGIT_SIZE, w: MNIST_DIGIT_SIZE }, { labels, name });
+  return { pixels, labels, n };
 }
