@@ -7,10 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Node.js 20.19+ or 22.12+ (vite's range; playwright-core needs 20). Debian bookworm's own nodejs is 18.
-node_ok() { node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a >= 23 ? 0 : 1)'; }
+# Node.js 20.19+, 22.12+ or 24+ (package.json's engines: where vite and vitest both run; playwright-core needs 20).
+# Debian bookworm's own nodejs is 18.
+node_ok() { node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a >= 24 ? 0 : 1)'; }
 if ! command -v node >/dev/null || ! node_ok; then
-  echo "[setup] this project needs Node.js 20.19+ or 22.12+ with npm; found $(node --version 2>/dev/null || echo 'no node'). Install Node 20 or 22 (nodejs.org, or NodeSource's Debian packages), then run this again." >&2
+  echo "[setup] this project needs Node.js 20.19+, 22.12+ or 24+ with npm; found $(node --version 2>/dev/null || echo 'no node'). Install Node 20 or 22 (nodejs.org, or NodeSource's Debian packages), then run this again." >&2
   exit 1
 fi
 

@@ -900,6 +900,12 @@ describe('train / sample commands', () => {
     );
     expect(readFileSync(join(out, 'checkpoint.safetensors')).equals(ckptBytes)).toBe(true);
     renameSync(join(folder, 'zz-0.png'), join(folder, 'img-0.png'));
+    // as many images of a built-in set: refused too, the run having trained on a folder (it passed: no fingerprint)
+    const digits = ['--model', 'progan', '--dataset', 'mnist', '--limit', '12', '--size', '8', '--width', '8'];
+    await expect(
+      quiet(() => trainCommand([...digits, '--batch', '4', ...grow, '--max-steps', '4', '--resume'])),
+    ).rejects.toThrow(/the run trained on an image folder and mnist\S* is none; a run cannot change its data/);
+    expect(readFileSync(join(out, 'checkpoint.safetensors')).equals(ckptBytes)).toBe(true);
     const msg = `${folder}-msg`;
     expect(
       await quiet(() =>

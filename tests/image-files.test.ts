@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pickImageFiles, isHiddenPath, folderFingerprint } from '../src/data/image-files.ts';
+import { pickImageFiles, isHiddenPath, folderFingerprint, fingerprintText } from '../src/data/image-files.ts';
 import { IMAGE_EXTENSIONS, listImageFiles, loadImageFolder } from '../src/node/datasets.ts';
 import { encodePng } from '../src/node/png.ts';
 
@@ -93,5 +93,16 @@ describe('pickImageFiles', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('keeps the fingerprint format checkpoints already carry: path (/ between parts), tab, size, newline; SHA-256', async () => {
+    // The expected digest is `printf 'sub/a.png\t3\nb.png\t10\n' | sha256sum` (coreutils), its first 16 hex digits:
+    // a change of the text would make every recorded meta.data refuse its own folder.
+    const images = [
+      { path: 'sub\\a.png', size: 3 },
+      { path: 'b.png', size: 10 },
+    ];
+    expect(fingerprintText(images)).toBe('sub/a.png\t3\nb.png\t10\n');
+    expect(await folderFingerprint(images)).toBe('1a992813f0f7aa84');
   });
 });

@@ -588,12 +588,18 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // the batch size of the run: a resumed run's comes from its checkpoint
   const ds = await loadTrainingData(a, spec.size, spec.channels, options.batchSize);
   // A resumed run draws each step's batch from its step, epoch and seed: other images give other batches. The
-  // checkpoints of the command line since 2026-12-02 say how many images the run had (the web page's do not).
+  // checkpoints of the command line since 2026-12-02 say how many images the run had (the web page's too, since
+  // stop 36's a18eac8).
   if (savedImages !== undefined && savedImages !== ds.n)
     throw new InputError(
       `--resume ${ckptPath}: the run trained on ${savedImages} images and ${ds.name} gives ${ds.n}; a run cannot change its data (give the same --dataset and --limit, or start a new run)`,
     );
-  // as many images, but others: an image folder's file names and sizes are not those the run trained on
+  // as many images, but others: an image folder's file names and sizes are not those the run trained on, or the run
+  // trained on a folder and this data is none
+  if (savedData !== undefined && ds.fingerprint === undefined)
+    throw new InputError(
+      `--resume ${ckptPath}: the run trained on an image folder and ${ds.name} is none; a run cannot change its data (give the folder it trained on, or start a new run)`,
+    );
   if (savedData !== undefined && ds.fingerprint !== undefined && savedData !== ds.fingerprint)
     throw new InputError(
       `--resume ${ckptPath}: the run trained on other images than ${ds.name} holds now (the images' names or sizes differ; files added, removed, renamed or replaced); a run cannot change its data (give the folder it trained on, or start a new run)`,

@@ -613,8 +613,10 @@ async function buildModel(): Promise<void> {
   const loaded = await loadSource();
   const spec = specFor(model, loaded); // the data's channels are those checkBatchesFit was given above
   const fitted = fitData(loaded, spec);
-  if (fitted.n < opts.batchSize!)
+  if (fitted.n < opts.batchSize!) {
+    describeData(); // (the line showed the folder being read) the model kept trains on what it did
     throw new Error(`dataset ${fitted.name} has ${fitted.n} images, fewer than one batch of ${opts.batchSize}`);
+  }
   source = loaded;
   sourceChoice = choice;
   data = fitted;
@@ -659,17 +661,23 @@ type StepKind = 'both' | 'd' | 'g';
 /** The kinds of work of the current model whose GPU kernels compileAhead has made (each is captured once). */
 let compiledAhead = new Set<string>();
 
+/** Status states that say why training stopped: kept until the next action (a grid drawn after them does not hide them). */
+const STOPPED_STATES = ['error', 'diverged'];
+
 /**
  * Before the first `work` of its kind on this model (a kind of step, the sample grid), compiles the GPU kernels it
  * will need, with their count on the status line ("compiling GPU kernels 12 / 31"): `work` is recorded on a scratch
  * copy of the model with its launches captured (engine().captureKernels: nothing is created or run, the copy's
  * weights are never computed), then their pipelines compile asynchronously (engine().precompile) and the real work
- * finds them made. Returns the number compiled.
+ * finds them made. Returns the number compiled. `keepStopped`: a status saying why training stopped (an error, a
+ * divergence) stays, and the compile runs without a count (a grid or walk drawn after it; a step replaces it).
  */
-/** Status states that say why training stopped: kept until the next action (a compile or a grid does not hide them). */
-const STOPPED_STATES = ['error', 'diverged'];
-
-async function compileAhead(kind: string, label: string, work: (scratch: GanTrainer) => void): Promise<number> {
+async function compileAhead(
+  kind: string,
+  label: string,
+  work: (scratch: GanTrainer) => void,
+  keepStopped = false,
+): Promise<number> {
   const t = trainer!;
   if (compiledAhead.has(kind)) return 0;
   // (a progan's kernels change with its stage and fade: `kind` names the phase, see phaseOf)
@@ -686,7 +694,7 @@ async function compileAhead(kind: string, label: string, work: (scratch: GanTrai
   compiledAhead.add(kind);
   if (kernels.length === 0) return 0;
   let done = 0;
-  const quiet = STOPPED_STATES.includes(status.state);
+  const quiet = keepStopped && STOPPED_STATES.includes(status.state);
   if (!quiet)
     status.start(
       'compiling',
@@ -960,6 +968,7 @@ async function drawFixedGrid(canvas: HTMLCanvasElement): Promise<void> {
       s.generate(z).dispose();
       z.dispose();
     },
+    true,
   );
   // (not while a pause is asked for: the loop ends after this frame; an error or a divergence stays said)
   if (((running && !pausing) || compiled > 0) && !STOPPED_STATES.includes(status.state))
@@ -971,11 +980,16 @@ async function drawFixedGrid(canvas: HTMLCanvasElement): Promise<void> {
 async function drawScales(): Promise<void> {
   const t = trainer!;
   const perRow = Math.sqrt(gridCount());
-  await compileAhead(`scales of ${t.sampledModule}`, `drawing every scale at step ${t.step}`, (s) => {
-    const z = s.fixedLatent(perRow);
-    for (const x of s.generateScales(z)) x.dispose();
-    z.dispose();
-  });
+  await compileAhead(
+    `scales of ${t.sampledModule}`,
+    `drawing every scale at step ${t.step}`,
+    (s) => {
+      const z = s.fixedLatent(perRow);
+      for (const x of s.generateScales(z)) x.dispose();
+      z.dispose();
+    },
+    true,
+  );
   const canvas = $<HTMLCanvasElement>('scales');
   drawImage(canvas, await scaleGrid(t, perRow));
   canvas.dataset.step = String(t.step);
@@ -1313,6 +1327,7 @@ async function pumpWalk(ahead: boolean): Promise<void> {
           s.generate(z).dispose();
           z.dispose();
         },
+        true,
       );
     const t0 = performance.now();
     const values = await walkImages(t, seg, frames);
@@ -1592,15 +1607,19 @@ async function loadCheckpoint(file: File): Promise<void> {
       try {
         if (typeof meta.images === 'number' && meta.images !== fitted.n)
           throw new Error(`it was trained on ${meta.images} images and the ${fitted.name} here are ${fitted.n}`);
-        if (typeof meta.data === 'string' && fitted.fingerprint && meta.data !== fitted.fingerprint)
-          throw new Error(`it was trained on other images than the ${fitted.name} here (their names or sizes differ)`);
+        if (typeof meta.data === 'string' && meta.data !== fitted.fingerprint)
+          throw new Error(
+            fitted.fingerprint
+              ? `it was trained on other images than the ${fitted.name} here (their names or sizes differ)`
+              : `it was trained on an image folder, not the ${fitted.name}`,
+          );
         probe.checkRun(next);
       } catch (e) {
         const from =
           typeof meta.dataset === 'string' && !sameData(meta.dataset, fitted.name) ? ` (${meta.dataset})` : '';
         unfit =
           `${file.name} cannot train on the ${fitted.name} here: ${errorText(e)}. Its samples, walk and Save work; ` +
-          `to train it on, choose the images it was trained on${from} under Data, then load ${file.name} again`;
+          `to train it on, choose the images it was trained on${from} under Data, press New model, then load ${file.name} again`;
       }
       const { lrDecayStart: from, lrDecayEnd: to } = next.opts;
       if (learningRateFactor(next.opts, next.step) === 0)
@@ -1705,6 +1724,7 @@ function lightenForSoftwareAdapter(): void {
 async function main(): Promise<void> {
   navBar('gan.html');
   status = new StatusLine($('status'));
+  fillModelChoices(); // (the menu is there while the GPU starts)
   const eng = await startGpu();
   if (!eng) return;
   lightenForSoftwareAdapter();
@@ -1719,7 +1739,6 @@ async function main(): Promise<void> {
     showPendingModelFields();
   });
   showPickers();
-  fillModelChoices();
   describeFields();
   $('model').addEventListener('input', () => {
     showModelRows();

@@ -265,7 +265,7 @@ function weightGradExperiment(): Experiment {
         // dw of conv2d's gradients (the weights only enter dx, so zeros do).
         reference: () => convRef.refConv2dGrads(f64(x), new Float64Array(size(ws)), f64(dy), s, g).dw,
         shape: ws,
-        work: size(ys) * xs[1] * k * k, // (the reference also computes dx: as much again)
+        work: 2 * size(ys) * xs[1] * k * k, // dw, and dx, which the reference computes too
         describe: `x ${fmtShape(xs)}, output gradient dy ${fmtShape(ys)}`,
       };
     },
@@ -535,6 +535,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
         reference: () =>
           backward ? gramRef.gramGrad(f64(f), [1, C, H, W], f64(R), 'hw') : gramRef.gram(f64(f), [1, C, H, W], 'hw'),
         shape: backward ? [1, C, H, W] : [1, C, C],
+        work: C * C * HW * (backward ? 2 : 1),
         describe: `features f [1, ${C}, ${H}, ${W}]${backward ? `, weights R [1, ${C}, ${C}]; output is df` : '; output is G'}`,
       };
     },
@@ -837,6 +838,8 @@ function poolExperiment(kind: 'max' | 'avg'): Experiment {
         },
         shape: backward ? xs : ys,
         describe: `x ${fmtShape(xs)}${backward ? ', upstream gradient g uniform in [-1, 1); output is dx' : ''}`,
+        // a window's values per output; the average's backward differences the forward twice per input value
+        work: size(ys) * geo.k[0] * geo.k[1] * (backward && kind === 'avg' ? 2 * size(xs) : 1),
       };
     },
   };
