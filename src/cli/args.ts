@@ -400,14 +400,24 @@ export function checkOutputFile(path: string, flag: string): void {
 }
 
 /**
- * Applies the environment's kernel and device settings (WGPU_GAN_AUTOTUNE, _CONV, _MATMUL, _DAWN_POLL, _LIMITS, …:
- * src/node/tune-store.ts) before a program starts its engine; a value it does not know is the user's mistake. Every
- * command-line entry point calls it (main.ts, and demo.ts, style.ts and train-classifier.ts run on their own).
+ * A command-line program's entry (main.ts, and demo.ts, style.ts and train-classifier.ts run on their own): the
+ * environment's kernel and device settings (WGPU_GAN_AUTOTUNE, _CONV, _MATMUL, _DAWN_POLL, _LIMITS, …:
+ * src/node/tune-store.ts; a value they do not know is the user's mistake), then `run`; an error either throws is
+ * reported by reportError under `name`, whose exit code is returned.
  */
-export function applyKernelEnv(env: NodeJS.ProcessEnv = process.env): void {
+export async function runProgram(
+  name: string,
+  run: () => Promise<number>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   try {
-    configureKernelsFromEnv(env);
+    try {
+      configureKernelsFromEnv(env);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    return await run();
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    return reportError(name, e);
   }
 }

@@ -4,15 +4,7 @@
  */
 import { initEngine, Tensor, tidy, noGrad, memoryStats, engine } from '../tensor/index.ts';
 import { isMainModule } from '../node/main-module.ts';
-import {
-  applyKernelEnv,
-  formatOptions,
-  MAX_STEPS,
-  parseOrHelp,
-  reportError,
-  setDebug,
-  type OptionSpec,
-} from './args.ts';
+import { formatOptions, MAX_STEPS, parseOrHelp, runProgram, setDebug, type OptionSpec } from './args.ts';
 
 /** `demo`'s options: the parser's checks and the help text both come from this table. */
 export const DEMO_OPTIONS: readonly OptionSpec[] = [
@@ -101,8 +93,5 @@ if (isMainModule(import.meta.url)) {
   // `npm run demo -- --debug`, as `npm run cli -- demo --debug` (src/cli/main.ts) takes it
   const argv = process.argv.slice(2);
   setDebug(argv.includes('--debug'));
-  process.exitCode = await Promise.resolve()
-    .then(() => applyKernelEnv())
-    .then(() => demoCommand(argv.filter((a) => a !== '--debug')))
-    .catch((e) => reportError('demo', e));
+  process.exitCode = await runProgram('demo', () => demoCommand(argv.filter((a) => a !== '--debug')));
 }

@@ -6,7 +6,7 @@
  * files or folders given (one line, never a stack), 130 interrupted (train saves first).
  */
 import { isMainModule } from '../node/main-module.ts';
-import { applyKernelEnv, reportError, setDebug } from './args.ts';
+import { reportError, runProgram, setDebug } from './args.ts';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   train: {
@@ -58,13 +58,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The environment's kernel settings (WGPU_GAN_AUTOTUNE, …; src/node/tune-store.ts), then the command. */
-export async function mainWithEnv(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  try {
-    applyKernelEnv(env);
-  } catch (e) {
-    return reportError(argv[0] ?? 'wgpu-gan', e);
-  }
-  return main(argv);
+export function mainWithEnv(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return runProgram(argv[0] ?? 'wgpu-gan', () => main(argv), env);
 }
 
 if (isMainModule(import.meta.url)) process.exitCode = await mainWithEnv(process.argv.slice(2));

@@ -30,7 +30,6 @@ import {
 } from '../style/transfer.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../style/images.ts';
 import { isMainModule } from '../node/main-module.ts';
-import { applyKernelEnv } from './args.ts';
 import {
   UsageError,
   InputError,
@@ -42,6 +41,7 @@ import {
   MAX_SEED,
   type NumberSpec,
   type OptionSpec,
+  runProgram,
 } from './args.ts';
 import { STYLE_NUMBER_OPTIONS } from '../style/style-options.ts';
 import type { NumberRange } from '../io/number-range.ts';
@@ -693,10 +693,5 @@ export async function styleCommand(argv: string[]): Promise<number> {
 
 // Run directly: tsx src/cli/style.ts ...
 if (isMainModule(import.meta.url)) {
-  try {
-    applyKernelEnv();
-    process.exitCode = await styleCommand(process.argv.slice(2));
-  } catch (e) {
-    process.exitCode = reportError('style', e);
-  }
+  process.exitCode = await runProgram('style', () => styleCommand(process.argv.slice(2)));
 }

@@ -40,10 +40,19 @@ import {
 } from '../node/eval-models.ts';
 import { writeFileAtomic } from '../node/files.ts';
 import { isMainModule } from '../node/main-module.ts';
-import { InputError, UsageError, reportError, checkNumber, readInputFile, MAX_SEED, setDebug } from './args.ts';
-import { applyKernelEnv } from './args.ts';
 import type { NumberRange } from '../io/number-range.ts';
-import { checkOutputFile, parseArgsMistake, refuseEmptyValues } from './args.ts';
+import {
+  InputError,
+  UsageError,
+  runProgram,
+  checkNumber,
+  readInputFile,
+  MAX_SEED,
+  setDebug,
+  checkOutputFile,
+  parseArgsMistake,
+  refuseEmptyValues,
+} from './args.ts';
 import { engine } from '../tensor/engine.ts';
 import type { Dataset } from '../data/dataset.ts';
 
@@ -334,10 +343,5 @@ export async function trainClassifierCommand(argv: string[]): Promise<number> {
 }
 
 if (isMainModule(import.meta.url)) {
-  try {
-    applyKernelEnv();
-    process.exitCode = await trainClassifierCommand(process.argv.slice(2));
-  } catch (e) {
-    process.exitCode = reportError('train-classifier', e);
-  }
+  process.exitCode = await runProgram('train-classifier', () => trainClassifierCommand(process.argv.slice(2)));
 }

@@ -20,6 +20,7 @@ import { matmulVersion } from '../tensor/matmul.ts';
 import {
   GanTrainer,
   learningRateFactor,
+  decayEndedProblem,
   largestWeight,
   SPEC_LIMITS,
   EMA_STATS_BATCH,
@@ -32,7 +33,7 @@ import { ganSpec, isGrowing, GAN_KINDS, type GanKind, type GanSpec } from '../ga
 import { sampleGrid, scaleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
 import { MAX_GRID, readCheckpointSpec, checkBatchesFit, loadTrainerCheckpoint } from './gan-checkpoint.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { DataCursor } from '../gan/data-cursor.ts';
+import { DataCursor, runDataProblem } from '../gan/data-cursor.ts';
 import { decodeLossHistory, encodeLossHistory, joinLossHistory } from '../gan/loss-history.ts';
 import { datasetByName } from '../node/datasets.ts';
 import { writeFileAtomic, appendJsonl, ensureDir, truncateJsonl } from '../node/files.ts';
@@ -471,12 +472,11 @@ function runSpec(
     } catch (e) {
       throw new InputError((e as Error).message, { cause: e });
     }
-    if (learningRateFactor(options, step) === 0 && a.maxSteps > step) {
+    const decayEnded = decayEndedProblem(options, step);
+    if (decayEnded && a.maxSteps > step)
       throw new UsageError(
-        `--resume: the run's learning rates reached 0 at step ${options.lrDecayEnd} (lr decay ${options.lrDecayStart}:${options.lrDecayEnd}) ` +
-          `and it is at step ${step}: more steps would change nothing; give a new --lr-decay ${step}:END (and --lr-g/--lr-d) to train on`,
+        `--resume: ${decayEnded}; give a new --lr-decay ${step}:END (and --lr-g/--lr-d) to train on`,
       );
-    }
   }
   const problem = scoringProblem(a.dataset, spec.channels, spec.size);
   for (const [flag, asked] of [
@@ -590,19 +590,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // A resumed run draws each step's batch from its step, epoch and seed: other images give other batches. The
   // checkpoints of the command line since 2026-12-02 say how many images the run had (the web page's too, since
   // stop 36's a18eac8).
-  if (savedImages !== undefined && savedImages !== ds.n)
+  // (as many images but others: an image folder's file names and sizes, or data that is no folder, in place of one)
+  const dataProblem = runDataProblem({ images: savedImages, data: savedData }, ds);
+  if (dataProblem)
     throw new InputError(
-      `--resume ${ckptPath}: the run trained on ${savedImages} images and ${ds.name} gives ${ds.n}; a run cannot change its data (give the same --dataset and --limit, or start a new run)`,
-    );
-  // as many images, but others: an image folder's file names and sizes are not those the run trained on, or the run
-  // trained on a folder and this data is none
-  if (savedData !== undefined && ds.fingerprint === undefined)
-    throw new InputError(
-      `--resume ${ckptPath}: the run trained on an image folder and ${ds.name} is none; a run cannot change its data (give the folder it trained on, or start a new run)`,
-    );
-  if (savedData !== undefined && ds.fingerprint !== undefined && savedData !== ds.fingerprint)
-    throw new InputError(
-      `--resume ${ckptPath}: the run trained on other images than ${ds.name} holds now (the images' names or sizes differ; files added, removed, renamed or replaced); a run cannot change its data (give the folder it trained on, or start a new run)`,
+      `--resume ${ckptPath}: ${dataProblem.why}; a run cannot change its data (${dataProblem.differs === 'count' ? 'give the same --dataset and --limit' : 'give the folder it trained on'}, or start a new run)`,
     );
   const engine = await initEngine();
   // every batch the run will draw must fit the adapter's GPU buffers, checked now rather than at the last stage

@@ -111,12 +111,6 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** mulberry32's values as floats in [0, 1) (each uint32 / 2³²): the style module's filters and textures draw these. */
-export function mulberry32Float(seed: number): () => number {
-  const next = mulberry32(seed);
-  return () => next() / 4294967296;
-}
-
 /** A seeded random source: uint32, floats in [0, 1), and unbiased integers in [0, n). */
 export class Rng {
   private readonly nextUint32: () => number;

@@ -98,3 +98,29 @@ export class DataCursor {
       );
   }
 }
+
+/** What a checkpoint records of the data its run trained on (train and the page write both; older ones neither). */
+export interface RunData {
+  /** How many images. */
+  images?: number;
+  /** An image folder's Dataset.fingerprint (fingerprintText in src/data/image-files.ts). */
+  data?: string;
+}
+
+/**
+ * Why a run that recorded `saved` cannot go on with `ds`, or null when it can: another number of images ('count'),
+ * or, for a run on an image folder, other files (names or sizes) or data that is no folder ('folder'). `train
+ * --resume` and the page's loading both ask; each adds its own remedy.
+ */
+export function runDataProblem(saved: RunData, ds: Dataset): { why: string; differs: 'count' | 'folder' } | null {
+  if (saved.images !== undefined && saved.images !== ds.n)
+    return { why: `the run trained on ${saved.images} images and ${ds.name} gives ${ds.n}`, differs: 'count' };
+  if (saved.data === undefined || saved.data === ds.fingerprint) return null;
+  return {
+    why:
+      ds.fingerprint === undefined
+        ? `the run trained on an image folder and ${ds.name} is none`
+        : `the run trained on other images than ${ds.name} holds now (the images' names or sizes differ; files added, removed, renamed or replaced)`,
+    differs: 'folder',
+  };
+}

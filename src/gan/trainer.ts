@@ -181,6 +181,15 @@ export function learningRateFactor(o: Pick<TrainOptions, 'lrDecayStart' | 'lrDec
   return Math.max(0, (o.lrDecayEnd - step) / (o.lrDecayEnd - o.lrDecayStart));
 }
 
+/**
+ * Why more steps of a run at `step` would change nothing — its learning-rate decay has reached 0 — or null. `train
+ * --resume` refuses such a run, the page loads it without training.
+ */
+export function decayEndedProblem(o: Pick<TrainOptions, 'lrDecayStart' | 'lrDecayEnd'>, step: number): string | null {
+  if (learningRateFactor(o, step) !== 0) return null;
+  return `the run's learning rates reached 0 at step ${o.lrDecayEnd} (lr decay ${o.lrDecayStart}:${o.lrDecayEnd}) and it is at step ${step}: more steps would change nothing`;
+}
+
 /** A step's result with its statistics' read-back started (see GanStepResult.values). */
 function stepResult(stats: Tensor, step: number, dSkipped: boolean, gStepped: boolean): GanStepResult {
   const values = stats.toArray();

@@ -7,7 +7,7 @@
  *  - stripeTexture: wavy diagonal bands in a small palette.
  */
 import type { RgbaImage } from '../io/image.ts';
-import { mulberry32Float } from '../data/dataset.ts';
+import { Rng } from '../data/dataset.ts';
 
 type Rgb = [number, number, number];
 
@@ -63,7 +63,8 @@ export function geometricScene(size: number): RgbaImage {
 
 /** Brush-stroke texture: the kind of local colour/orientation statistics style loss should pick up. */
 export function brushTexture(size: number, seed = 7): RgbaImage {
-  const next = mulberry32Float(seed);
+  const rng = new Rng(seed);
+  const next = () => rng.float();
   const palette: Rgb[] = [
     [30, 60, 140],
     [240, 200, 60],

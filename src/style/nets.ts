@@ -13,7 +13,7 @@ import { Tensor, concat } from '../tensor/index.ts';
 import { conv2d } from '../tensor/conv.ts';
 import { maxPool2d, avgPool2d } from '../tensor/pool.ts';
 import { formatShape } from '../tensor/shape.ts';
-import { mulberry32Float } from '../data/dataset.ts';
+import { Rng } from '../data/dataset.ts';
 
 export type Architecture = 'vgg16' | 'vgg19' | 'random';
 export type PoolKind = 'max' | 'avg';
@@ -301,7 +301,8 @@ export class FeatureNet {
  * Random shallow networks already give usable texture statistics (Ustyuzhaninov et al., ICLR 2017).
  */
 export function randomWeights(seed: number): Map<string, ConvWeights> {
-  const next = mulberry32Float(seed);
+  const rng = new Rng(seed);
+  const next = () => rng.float();
   const gauss = () => {
     const u = Math.max(next(), 1e-12);
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());

@@ -103,6 +103,21 @@ function editSafetensorsMeta(bytes, edit) {
   length.writeBigUInt64LE(BigInt(json.length));
   return Buffer.concat([length, json, bytes.subarray(8 + headerLength)]);
 }
+/**
+ * Writes `bytes` as `name` in the test's folder and picks it as the GAN page's checkpoint; returns the banner once it
+ * speaks of that file (a refusal, or "Loaded …").
+ */
+async function loadCheckpointFile(page, name, bytes) {
+  const path = join(work, name);
+  writeFileSync(path, bytes);
+  await page.evaluate(() => (document.querySelector('#banner').hidden = true));
+  await page.setInputFiles('#load', path);
+  await page.waitForFunction((n) => {
+    const b = document.querySelector('#banner');
+    return !b.hidden && b.textContent.includes(n);
+  }, name);
+  return text(page, 'banner');
+}
 /** A copy of a safetensors file's bytes with every float32 value of the tensors whose key passes `pick` set to `value`. */
 function fillSafetensors(bytes, pick, value) {
   const out = Buffer.from(bytes);
@@ -1018,14 +1033,12 @@ try {
       '--out',
       run,
     ]);
-    const damaged = join(work, 'damaged.safetensors');
-    writeFileSync(
-      damaged,
-      editSafetensorsMeta(readFileSync(join(run, 'checkpoint.safetensors')), (m) => m.lossHistory.lossG.pop()),
+    const ckpt = () => readFileSync(join(run, 'checkpoint.safetensors'));
+    const history = await loadCheckpointFile(
+      page,
+      'damaged.safetensors',
+      editSafetensorsMeta(ckpt(), (m) => m.lossHistory.lossG.pop()),
     );
-    await page.setInputFiles('#load', damaged);
-    await page.waitForSelector('#banner.error:not([hidden])');
-    const history = await text(page, 'banner');
     assert(
       history.includes('checkpoint damaged.safetensors: meta.lossHistory.lossG has 0 values, but .step has 1'),
       `a damaged loss history says: ${history}`,
@@ -1036,19 +1049,11 @@ try {
       'the model in training was lost',
     );
     // Finite but overflowing BatchNorm statistics pass the file's checks and draw NaN: refused after a test draw.
-    const overflowing = join(work, 'overflowing.safetensors');
-    writeFileSync(
-      overflowing,
-      fillSafetensors(
-        readFileSync(join(run, 'checkpoint.safetensors')),
-        (k) => k.startsWith('G.') && k.endsWith('.running_mean'),
-        -3e38,
-      ),
+    const drawn = await loadCheckpointFile(
+      page,
+      'overflowing.safetensors',
+      fillSafetensors(ckpt(), (k) => k.startsWith('G.') && k.endsWith('.running_mean'), -3e38),
     );
-    await page.evaluate(() => (document.querySelector('#banner').hidden = true));
-    await page.setInputFiles('#load', overflowing);
-    await page.waitForSelector('#banner.error:not([hidden])');
-    const drawn = await text(page, 'banner');
     assert(
       /checkpoint overflowing\.safetensors: its generator draws \d+ non-finite values \(first: NaN\)/.test(drawn),
       `overflowing statistics say: ${drawn}`,
@@ -1058,15 +1063,11 @@ try {
     // A checkpoint whose step and epoch do not fit the data here (step 1 in epoch 3: trained on fewer images than
     // the page's 10,000 digits) loads for its samples, says why it cannot train here, and a step refuses, as
     // train --resume does; it used to load silently and fail at its first step.
-    const misfit = join(work, 'misfit.safetensors');
-    writeFileSync(
-      misfit,
-      editSafetensorsMeta(readFileSync(join(run, 'checkpoint.safetensors')), (m) => (m.epoch = 3)),
+    const loadedNote = await loadCheckpointFile(
+      page,
+      'misfit.safetensors',
+      editSafetensorsMeta(ckpt(), (m) => (m.epoch = 3)),
     );
-    await page.evaluate(() => (document.querySelector('#banner').hidden = true));
-    await page.setInputFiles('#load', misfit);
-    await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded misfit'));
-    const loadedNote = await text(page, 'banner');
     assert(
       loadedNote.includes(
         'But misfit.safetensors cannot train on the mnist-digits here: step 1 is before epoch 3 of mnist-digits at batch size 16 (625 batches per epoch)',
@@ -1082,28 +1083,24 @@ try {
     );
     console.log(`    ${stepRefused}`);
     // A run whose learning-rate decay has reached 0 would train at rate 0 (the page has no field for the decay).
-    const decayed = join(work, 'decayed.safetensors');
-    writeFileSync(
-      decayed,
-      editSafetensorsMeta(readFileSync(join(run, 'checkpoint.safetensors')), (m) => {
+    const decayNote = await loadCheckpointFile(
+      page,
+      'decayed.safetensors',
+      editSafetensorsMeta(ckpt(), (m) => {
         m.options.lrDecayStart = 0;
         m.options.lrDecayEnd = 1;
       }),
     );
-    await page.evaluate(() => (document.querySelector('#banner').hidden = true));
-    await page.setInputFiles('#load', decayed);
-    await page.waitForFunction(() => document.querySelector('#banner').textContent.startsWith('Loaded decayed'));
-    const decayNote = await text(page, 'banner');
     assert(
       decayNote.includes(
-        "But decayed.safetensors's learning rates reached 0 at step 1 (its lr decay 0:1) and it is at step 1: more steps would change nothing",
+        "But decayed.safetensors: the run's learning rates reached 0 at step 1 (lr decay 0:1) and it is at step 1: more steps would change nothing",
       ),
       `a checkpoint whose learning rates reached 0 says on loading: ${decayNote}`,
     );
     assert(
       await page.$eval(
         '#step-both',
-        (b) => b.disabled && b.title.includes("decayed.safetensors's learning rates reached 0"),
+        (b) => b.disabled && b.title.includes("decayed.safetensors: the run's learning rates reached 0"),
       ),
       `the Step button of the decayed checkpoint: ${await page.$eval('#step-both', (b) => b.title)}`,
     );

@@ -30,6 +30,7 @@ import {
   checkpointSpec,
   EMA_STATS_BATCH,
   learningRateFactor,
+  decayEndedProblem,
   type GanStepResult,
   type StepStats,
   type TrainOptions,
@@ -51,7 +52,7 @@ import {
   lossTakesRealLabel,
   type GanLossKind,
 } from '../../src/gan/losses.ts';
-import { DataCursor } from '../../src/gan/data-cursor.ts';
+import { DataCursor, runDataProblem } from '../../src/gan/data-cursor.ts';
 import {
   WALK_FRAMES,
   walkPair,
@@ -1602,17 +1603,15 @@ async function loadCheckpoint(file: File): Promise<void> {
           `${file.name}: its batch size ${next.opts.batchSize} does not fit the data here: ${errorText(e)}`,
         );
       }
-      // As train --resume checks: the same number of images (where the checkpoint says), a folder's same names and
-      // sizes, and a step and epoch that fit this data's batches per epoch.
+      // What train --resume checks (the same functions): the run's data record (how many images, a folder's names
+      // and sizes), a step and epoch that fit this data's batches per epoch, and a learning-rate decay not yet at 0.
+      const saved = {
+        images: typeof meta.images === 'number' ? meta.images : undefined,
+        data: typeof meta.data === 'string' ? meta.data : undefined,
+      };
       try {
-        if (typeof meta.images === 'number' && meta.images !== fitted.n)
-          throw new Error(`it was trained on ${meta.images} images and the ${fitted.name} here are ${fitted.n}`);
-        if (typeof meta.data === 'string' && meta.data !== fitted.fingerprint)
-          throw new Error(
-            fitted.fingerprint
-              ? `it was trained on other images than the ${fitted.name} here (their names or sizes differ)`
-              : `it was trained on an image folder, not the ${fitted.name}`,
-          );
+        const problem = runDataProblem(saved, fitted);
+        if (problem) throw new Error(problem.why);
         probe.checkRun(next);
       } catch (e) {
         const from =
@@ -1621,11 +1620,8 @@ async function loadCheckpoint(file: File): Promise<void> {
           `${file.name} cannot train on the ${fitted.name} here: ${errorText(e)}. Its samples, walk and Save work; ` +
           `to train it on, choose the images it was trained on${from} under Data, press New model, then load ${file.name} again`;
       }
-      const { lrDecayStart: from, lrDecayEnd: to } = next.opts;
-      if (learningRateFactor(next.opts, next.step) === 0)
-        unfit ??=
-          `${file.name}'s learning rates reached 0 at step ${to} (its lr decay ${from}:${to}) and it is at step ${next.step}: ` +
-          `more steps would change nothing (the CLI's train --resume takes a new --lr-decay)`;
+      const decayEnded = decayEndedProblem(next.opts, next.step);
+      if (decayEnded) unfit ??= `${file.name}: ${decayEnded} (the CLI's train --resume takes a new --lr-decay)`;
       dropTrainer(`Samples: drawing from ${file.name}…`);
       if (source === null) {
         sourceChoice = 'digits';
