@@ -438,7 +438,7 @@ const cases: Case[] = [
   ],
   [() => ['eval', '--checkpoint', ckpt(), '--generator', 'best'], 2, /--generator/],
   // --- style ---
-  [() => ['style', ...style(), '--optimizer', 'sgd'], 2, /--optimizer must be one of lbfgs, adam/],
+  [() => ['style', ...style(), '--optimizer', 'sgd'], 2, /^style: --optimizer: expected lbfgs or adam, got "sgd"$/],
   [
     () => ['style', '--content', join(dir, 'content.png'), '--style', 'gen:brush', '--out', join(dir, 'content.png')],
     2,
@@ -516,9 +516,25 @@ const cases: Case[] = [
   [
     () => ['style', ...style(), '--preserve-color=no'],
     2,
-    /--preserve-color is a switch and takes no value, got "--preserve-color=no"/,
+    /^style: Option '--preserve-color' does not take an argument$/,
   ],
-  [() => ['style', ...style(), '--stpes', '3'], 2, /unknown option --stpes/],
+  [() => ['style', ...style(), '--stpes', '3'], 2, /^style: Unknown option '--stpes'$/],
+  // compare runs both optimizers for their own step counts and writes only to --out-dir: the run's options are refused
+  ...[
+    '--steps 3',
+    '--optimizer adam',
+    '--scales 64',
+    '--out x.png',
+    '--log x.jsonl',
+    '--plot x.png',
+    '--snapshot-every 2',
+  ].map((given): Case => [
+    () => ['style', 'compare', ...style().slice(0, 4), '--out-dir', join(dir, 'cmp'), ...given.split(' ')],
+    2,
+    new RegExp(`^style: Unknown option '${given.split(' ')[0]}'$`),
+  ]),
+  // and the plain run refuses compare's
+  [() => ['style', ...style(), '--adam-steps', '5'], 2, /^style: Unknown option '--adam-steps'$/],
   [
     () => ['style', '--content', 'gen:scene', '--style', 'gen:brush', '--out', join(dir, 'x.jpg')],
     2,
@@ -595,9 +611,9 @@ const cases: Case[] = [
     2,
     /--lbfgs-steps/,
   ],
-  [() => ['style', 'weights', '--bogus', 'x'], 2, /--bogus/],
+  [() => ['style', 'weights', '--bogus', 'x'], 2, /^style: Unknown option '--bogus'$/],
   [() => ['style', 'weights', '--download', 'vgg99'], 2, /--download: .*vgg99/],
-  [() => ['style', '--size'], 2, /--size needs a value/],
+  [() => ['style', '--size'], 2, /^style: Option '--size <value>' argument missing$/],
   [() => ['demo', '--stesp', '10'], 2, /--stesp/],
   [() => ['demo', 'fast'], 2, /Unexpected argument 'fast'/],
   // --- the dispatcher ---

@@ -27,7 +27,9 @@ import {
   type StyleTransferOptions,
   type IterationInfo,
   type OptimizerKind,
+  type InitKind,
 } from '../style/transfer.ts';
+import type { TvKind, GramNormalize } from '../style/losses.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../style/images.ts';
 import { isMainModule } from '../node/main-module.ts';
 import {
@@ -41,6 +43,9 @@ import {
   MAX_SEED,
   type NumberSpec,
   type OptionSpec,
+  type Options,
+  parseOptions,
+  parseOrHelp,
   runProgram,
 } from './args.ts';
 import { STYLE_NUMBER_OPTIONS } from '../style/style-options.ts';
@@ -54,6 +59,13 @@ function shared(field: keyof typeof STYLE_NUMBER_OPTIONS): NumberRange & { name:
   const { flag, ...range } = STYLE_NUMBER_OPTIONS[field];
   return { name: flag, ...range };
 }
+
+/** `style compare` runs both optimizers for their own step counts at --size and writes only to --out-dir. */
+const RUN_ONLY = new Set(['out', 'snapshot-every', 'log', 'plot', 'steps', 'optimizer', 'scales']);
+const COMPARE_ONLY = new Set(['out-dir', 'adam-steps', 'lbfgs-steps']);
+
+/** Iterations when --steps is not given: L-BFGS's line search evaluates several times an iteration. */
+const DEFAULT_STEPS: Record<OptimizerKind, number> = { lbfgs: 40, adam: 300 };
 
 /** `style`'s options (and `style compare`'s two step counts): the parser's checks and the help come from here. */
 export const STYLE_OPTIONS: readonly OptionSpec[] = [
@@ -72,6 +84,7 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     minExclusive: true,
     max: 4,
+    default: STYLE_DEFAULTS.styleScale,
     help: "style images are resized to S × the output size (default 1; VGG's maps of them must fit the adapter's largest GPU buffer binding)",
   },
   {
@@ -97,7 +110,7 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     type: 'integer',
     min: 0,
     max: MAX_SEED,
-    default: 1,
+    default: STYLE_DEFAULTS.seed,
     help: 'seed of the random network and of noise init',
   },
   {
@@ -114,7 +127,7 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
   },
   {
     ...shared('steps'),
-    help: 'iterations in total over all scales (default 40 for lbfgs, 300 for adam)',
+    help: `iterations in total over all scales (default ${DEFAULT_STEPS.lbfgs} for lbfgs, ${DEFAULT_STEPS.adam} for adam)`,
   },
   { name: 'optimizer', type: 'string', choices: ['lbfgs', 'adam'], default: 'lbfgs', help: '' },
   {
@@ -126,19 +139,27 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     default: STYLE_DEFAULTS.adam.lr,
     help: 'Adam learning rate (betas 0.99/0.999, eps 0.1: the lesson notebook)',
   },
-  { name: 'history', type: 'integer', arg: 'M', min: 1, max: 100, default: 10, help: 'L-BFGS history size' },
+  {
+    name: 'history',
+    type: 'integer',
+    arg: 'M',
+    min: 1,
+    max: 100,
+    default: STYLE_DEFAULTS.lbfgs.historySize,
+    help: 'L-BFGS history size',
+  },
   {
     name: 'line-search',
     type: 'string',
     choices: ['strong-wolfe', 'none'],
-    default: 'strong-wolfe',
+    default: STYLE_DEFAULTS.lbfgs.lineSearch,
     help: 'L-BFGS step rule',
   },
   {
     name: 'init',
     type: 'string',
     choices: ['content', 'noise', 'content+noise'],
-    default: 'content',
+    default: STYLE_DEFAULTS.init,
     help: 'starting image',
   },
   {
@@ -147,7 +168,7 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     arg: 'R',
     min: 0,
     max: 1,
-    default: 0.5,
+    default: STYLE_DEFAULTS.noiseRatio,
     help: 'share of noise for content+noise',
   },
   {
@@ -163,7 +184,7 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     name: 'tv',
     type: 'string',
     choices: ['abs', 'squared'],
-    default: 'abs',
+    default: STYLE_DEFAULTS.tvKind,
     help: 'total variation form; squared uses (dx² + dy²)^(beta/2)',
   },
   {
@@ -173,10 +194,16 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     minExclusive: true,
     max: 10,
-    default: 2.5,
+    default: STYLE_DEFAULTS.tvBeta,
     help: "beta of the squared form (2.5 is the Keras example's power 1.25)",
   },
-  { name: 'gram', type: 'string', choices: ['hw', 'chw', 'none'], default: 'chw', help: 'Gram normalisation' },
+  {
+    name: 'gram',
+    type: 'string',
+    choices: ['hw', 'chw', 'none'],
+    default: STYLE_DEFAULTS.gramNormalize,
+    help: 'Gram normalisation',
+  },
   { name: 'content-layers', type: 'string', arg: 'L,...', default: STYLE_DEFAULTS.contentLayers.join(','), help: '' },
   { name: 'style-layers', type: 'string', arg: 'L,...', default: STYLE_DEFAULTS.styleLayers.join(','), help: '' },
   {
@@ -207,13 +234,12 @@ export const STYLE_OPTIONS: readonly OptionSpec[] = [
     name: 'out-dir',
     type: 'string',
     arg: 'DIR',
-    help: 'folder for compare-*.png, compare.md, compare.jsonl',
+    help: `folder for compare-*.png, compare.md, compare.jsonl; compare takes the options above but ${[...RUN_ONLY].map((n) => `--${n}`).join(', ')}`,
   },
   { name: 'adam-steps', type: 'integer', min: 1, max: 100_000, default: 200, help: 'Adam iterations' },
   { name: 'lbfgs-steps', type: 'integer', min: 1, max: 100_000, default: 30, help: 'L-BFGS iterations' },
   { name: 'help', type: 'boolean', short: 'h', help: 'this text' },
 ];
-const SPECS = new Map(STYLE_OPTIONS.map((o) => [o.name, o]));
 
 const HELP = `Usage: style --content FILE --style FILE [--style FILE ...] --out OUT.png [options]
        style weights [--download ID] [--dir DIR]
@@ -226,104 +252,35 @@ ${formatOptions(STYLE_OPTIONS, 26)}
 
 Mistakes in the options or files print one line and exit 2; --debug prints the stack of an internal error.`;
 
-type Flags = Map<string, string[]>;
-const BOOLEAN_FLAGS = new Set(['preserve-color', 'help']);
+const RUN_TABLE = STYLE_OPTIONS.filter((o) => !COMPARE_ONLY.has(o.name));
+const COMPARE_TABLE = STYLE_OPTIONS.filter((o) => !RUN_ONLY.has(o.name));
 
-function parseFlags(argv: string[]): Flags {
-  const flags: Flags = new Map();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-h') {
-      flags.set('help', ['']);
-      continue;
-    }
-    if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}" (flags start with --; see --help)`);
-    let name = a.slice(2);
-    let value: string | undefined;
-    const eq = name.indexOf('=');
-    if (eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    }
-    if (BOOLEAN_FLAGS.has(name)) {
-      // a switch takes no value: --preserve-color=no must not turn it on (train and sample refuse it the same way)
-      if (value !== undefined)
-        throw new UsageError(`--${name} is a switch and takes no value, got "--${name}=${value}"`);
-      flags.set(name, ['']);
-      continue;
-    }
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    }
-    // `--log ''` (an unset shell variable) was dropped without a word, `--out ''` refused only as "not a .png"
-    if (value.trim() === '') throw new UsageError(`--${name}: empty value; give a value`);
-    flags.set(name, [...(flags.get(name) ?? []), value]);
-  }
-  return flags;
+/** `style weights`'s options (its help is the list of weight sources). */
+export const WEIGHTS_OPTIONS: readonly OptionSpec[] = [
+  { name: 'download', type: 'string', arg: 'ID', help: 'a source from the list to download' },
+  { name: 'dir', type: 'string', arg: 'DIR', default: 'weights', help: 'folder to download into' },
+  { name: 'help', type: 'boolean', short: 'h', help: 'the list of sources' },
+];
+
+/** A comma-separated option as a list; undefined when neither given nor defaulted. */
+function list(o: Options, name: string): string[] | undefined {
+  const s = o.str(name);
+  if (s === undefined) return undefined;
+  const l = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  // `--scales ,` or `--content-layers ,`: an empty list, refused later as "no content layers given"
+  if (!l.length) throw new UsageError(`--${name}: no values in "${s}"; give a comma-separated list`);
+  return l;
 }
 
-class FlagReader {
-  private used = new Set<string>();
-  constructor(private flags: Flags) {}
-  has(name: string): boolean {
-    this.used.add(name);
-    return this.flags.has(name);
-  }
-  all(name: string): string[] {
-    this.used.add(name);
-    return this.flags.get(name) ?? [];
-  }
-  str(name: string): string | undefined {
-    const v = this.all(name);
-    if (v.length > 1) throw new UsageError(`--${name} given ${v.length} times`);
-    return v[0];
-  }
-  /** A number checked against its entry in STYLE_OPTIONS (bounds and type); undefined when not given. */
-  num(name: string): number | undefined {
-    const s = this.str(name);
-    if (s === undefined) return undefined;
-    return checkNumber(numberSpec(name), s);
-  }
-  /** Checks every numeric option given, before any work (so a bad one is refused even if never read). */
-  checkAllNumbers(): void {
-    for (const name of this.flags.keys()) {
-      const spec = SPECS.get(name);
-      const v = this.flags.get(name)!;
-      if (spec && spec.type !== 'string' && spec.type !== 'boolean') {
-        if (v.length > 1) throw new UsageError(`--${name} given ${v.length} times`);
-        checkNumber(spec, v[0]);
-      }
-    }
-  }
-  list(name: string): string[] | undefined {
-    const s = this.str(name);
-    if (s === undefined) return undefined;
-    const l = s
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean);
-    // `--scales ,` or `--content-layers ,`: an empty list, refused later as "no content layers given"
-    if (!l.length) throw new UsageError(`--${name}: no values in "${s}"; give a comma-separated list`);
-    return l;
-  }
-  /** A comma-separated list of numbers, each checked against `each` (named after this option). */
-  numList(name: string, each: Omit<NumberSpec, 'name' | 'help'>): number[] | undefined {
-    const l = this.list(name);
-    if (!l) return undefined;
-    if (l.length > 16) throw new UsageError(`--${name}: at most 16 values, got ${l.length}`);
-    return l.map((x) => checkNumber({ ...each, name, help: '' }, x));
-  }
-  choice<T extends string>(name: string, options: readonly T[]): T | undefined {
-    const s = this.str(name);
-    if (s !== undefined && !options.includes(s as T))
-      throw new UsageError(`--${name} must be one of ${options.join(', ')}, got "${s}"`);
-    return s as T | undefined;
-  }
-  /** Flags given but never read: misspellings. */
-  unknown(): string[] {
-    return [...this.flags.keys()].filter((k) => !this.used.has(k));
-  }
+/** A comma-separated list of numbers, each checked against `each` (named after this option). */
+function numList(o: Options, name: string, each: Omit<NumberSpec, 'name' | 'help'>): number[] | undefined {
+  const l = list(o, name);
+  if (!l) return undefined;
+  if (l.length > 16) throw new UsageError(`--${name}: at most 16 values, got ${l.length}`);
+  return l.map((x) => checkNumber({ ...each, name, help: '' }, x));
 }
 
 /** Reads an image file, or generates one for gen:scene / gen:brush / gen:stripes. */
@@ -343,12 +300,6 @@ export function loadInputImage(spec: string, what: string): RgbaImage {
     // the user's file is missing or not an image: their input, one line, exit 2
     throw new InputError(`${what}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-function numberSpec(name: string): NumberSpec {
-  const s = SPECS.get(name);
-  if (!s || (s.type !== 'integer' && s.type !== 'float')) throw new Error(`style: --${name} is not a numeric option`);
-  return s;
 }
 
 function checkOutputPath(path: string, flag: string, png = true): void {
@@ -383,47 +334,48 @@ interface Prepared {
   net: FeatureNet;
 }
 
-/** Parses and loads everything a run needs; throws before any computation or file write. */
+/**
+ * Checks and loads everything a run needs; throws before any computation or file write. `compare` runs both
+ * optimizers itself and writes only `moreOutputs` (its table has no --out, --steps, --optimizer, ...).
+ */
 async function prepare(
-  f: FlagReader,
-  requireOut: boolean,
+  o: Options,
+  mode: 'run' | 'compare',
   moreOutputs: [string, string][] = [],
 ): Promise<Prepared & { out?: string; snapshotEvery: number; log?: string; plot?: string }> {
-  f.checkAllNumbers();
-  const contentSpec = f.str('content');
-  const styleSpecs = f.all('style');
-  const out = f.str('out');
+  const run = mode === 'run';
+  const contentSpec = o.str('content');
+  const styleSpecs = o.all('style');
+  const out = run ? o.str('out') : undefined;
   if (!contentSpec) throw new UsageError('--content is required (see --help)');
   if (!styleSpecs.length) throw new UsageError('--style is required (see --help)');
-  if (requireOut && !out) throw new UsageError('--out is required (see --help)');
+  if (run && !out) throw new UsageError('--out is required (see --help)');
   if (out) checkOutputPath(out, '--out');
-  const log = f.str('log');
-  const plot = f.str('plot');
+  const log = run ? o.str('log') : undefined;
+  const plot = run ? o.str('plot') : undefined;
   if (plot) checkOutputPath(plot, '--plot');
   if (log) checkOutputPath(log, '--log', false);
-  const optimizer = f.choice<OptimizerKind>('optimizer', ['lbfgs', 'adam']) ?? 'lbfgs';
-  const size = f.num('size') ?? 256;
-  const scales = f.numList('scales', sizeBounds);
-  const steps = f.num('steps') ?? (optimizer === 'lbfgs' ? 40 : 300);
-  const blend = f.numList('blend', { type: 'float', min: 0, max: 1e6 });
+  const optimizer = run ? (o.str('optimizer') as OptimizerKind) : 'lbfgs';
+  const steps = run ? (o.optNum('steps') ?? DEFAULT_STEPS[optimizer]) : 0;
+  const blend = numList(o, 'blend', { type: 'float', min: 0, max: 1e6 });
   if (blend && blend.length !== styleSpecs.length)
     throw new UsageError(`--blend has ${blend.length} weights for ${styleSpecs.length} style images`);
-  const netName = f.choice<Architecture>('net', ['vgg16', 'vgg19', 'random']);
-  const pool = f.choice<PoolKind>('pool', ['max', 'avg']);
-  const weights = f.str('weights');
-  const seed = f.num('seed') ?? 1;
+  const netName = o.str('net') as Architecture | undefined;
+  const pool = o.str('pool') as PoolKind | undefined;
+  const weights = o.str('weights');
+  const seed = o.num('seed');
   if (netName && netName !== 'random' && !weights) {
     throw new UsageError(
       `--net ${netName} needs --weights FILE (pretrained weights are not bundled; run "style weights" to see where to get them)`,
     );
   }
-  const snapshotEvery = f.num('snapshot-every') ?? 0;
+  const snapshotEvery = run ? o.num('snapshot-every') : 0;
   const named = (pairs: [string, string | undefined][]) => pairs.filter((p): p is [string, string] => !!p[1]);
   checkNoClobber(
     named([
       ['--content', contentSpec],
       ...styleSpecs.map((s): [string, string] => ['--style', s]),
-      ['--weights', f.str('weights')],
+      ['--weights', weights],
     ]).filter(([, p]) => !p.startsWith('gen:')),
     named([
       ['--out', out],
@@ -433,36 +385,28 @@ async function prepare(
   );
 
   const options: Omit<StyleTransferOptions, 'net' | 'content' | 'styles'> = {
-    size,
-    scales,
+    size: o.num('size'),
+    scales: run ? numList(o, 'scales', sizeBounds) : undefined,
     steps,
     optimizer,
-    adam: { lr: f.num('lr') ?? STYLE_DEFAULTS.adam.lr },
-    lbfgs: {
-      historySize: f.num('history') ?? 10,
-      lineSearch: f.choice('line-search', ['strong-wolfe', 'none'] as const) ?? 'strong-wolfe',
-    },
-    contentLayers: f.list('content-layers'),
-    styleLayers: f.list('style-layers'),
-    styleLayerWeights: f.numList('style-layer-weights', { type: 'float', min: 0, max: 1e6 }),
-    contentWeight: f.num('content-weight'),
-    styleWeight: f.num('style-weight'),
-    tvWeight: f.num('tv-weight'),
-    tvKind: f.choice('tv', ['abs', 'squared'] as const),
-    tvBeta: f.num('tv-beta'),
-    gramNormalize: f.choice('gram', ['hw', 'chw', 'none'] as const),
-    init: f.choice('init', ['content', 'noise', 'content+noise'] as const),
-    noiseRatio: f.num('noise-ratio'),
+    adam: { lr: o.num('lr') },
+    lbfgs: { historySize: o.num('history'), lineSearch: o.str('line-search') as 'strong-wolfe' | 'none' },
+    contentLayers: list(o, 'content-layers'),
+    styleLayers: list(o, 'style-layers'),
+    styleLayerWeights: numList(o, 'style-layer-weights', { type: 'float', min: 0, max: 1e6 }),
+    contentWeight: o.num('content-weight'),
+    styleWeight: o.num('style-weight'),
+    tvWeight: o.num('tv-weight'),
+    tvKind: o.str('tv') as TvKind,
+    tvBeta: o.num('tv-beta'),
+    gramNormalize: o.str('gram') as GramNormalize,
+    init: o.str('init') as InitKind,
+    noiseRatio: o.num('noise-ratio'),
     seed,
-    preserveColor: f.has('preserve-color'),
-    styleScale: f.num('style-scale'),
+    preserveColor: o.bool('preserve-color'),
+    styleScale: o.num('style-scale'),
     snapshotEvery,
   };
-  const unknown = f.unknown();
-  if (unknown.length)
-    throw new UsageError(
-      `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} (see --help)`,
-    );
 
   // Read inputs before touching the GPU, so a missing file fails fast.
   const content = loadInputImage(contentSpec, '--content');
@@ -538,12 +482,9 @@ function existingSnapshots(out: string, steps: number, every: number): [string, 
 }
 
 async function runCommand(argv: string[]): Promise<number> {
-  const f = new FlagReader(parseFlags(argv));
-  if (f.has('help')) {
-    console.log(HELP);
-    return 0;
-  }
-  const p = await prepare(f, true);
+  const o = parseOrHelp(argv, RUN_TABLE, HELP);
+  if (!o) return 0;
+  const p = await prepare(o, 'run');
   const out = p.out!;
   console.log(`feature network: ${p.net.source.description}`);
   console.log(`preprocessing: ${p.net.source.preprocessing.name}; pooling: ${p.net.pool}`);
@@ -576,23 +517,18 @@ async function runCommand(argv: string[]): Promise<number> {
 
 /** Runs Adam and L-BFGS on the same inputs; reports iterations/evaluations/time each needs to reach the same loss. */
 async function compareCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv);
-  const outDir = flags.get('out-dir')?.[0];
-  flags.delete('out-dir');
-  const f = new FlagReader(flags);
-  if (f.has('help')) {
-    console.log(HELP);
-    return 0;
-  }
+  const o = parseOrHelp(argv, COMPARE_TABLE, HELP);
+  if (!o) return 0;
+  const outDir = o.str('out-dir');
   if (!outDir) throw new UsageError('compare needs --out-dir DIR');
-  const adamSteps = f.num('adam-steps') ?? numberSpec('adam-steps').default!;
-  const lbfgsSteps = f.num('lbfgs-steps') ?? numberSpec('lbfgs-steps').default!;
+  const adamSteps = o.num('adam-steps');
+  const lbfgsSteps = o.num('lbfgs-steps');
   if (existsSync(outDir) && !statSync(outDir).isDirectory())
     throw new InputError(`--out-dir ${outDir}: is a file; expected a folder`);
   const written = ['compare-lbfgs.png', 'compare-adam.png', 'compare.md', 'compare.jsonl', 'compare-loss.png'];
   const p = await prepare(
-    f,
-    false,
+    o,
+    'compare',
     written.map((name): [string, string] => [`--out-dir (${name})`, join(outDir, name)]),
   );
   ensureDir(outDir);
@@ -654,16 +590,10 @@ async function compareCommand(argv: string[]): Promise<number> {
 }
 
 async function weightsCommand(argv: string[]): Promise<number> {
-  const f = new FlagReader(parseFlags(argv));
-  if (f.has('help')) {
-    console.log(weightSourcesHelp());
-    return 0;
-  }
-  const id = f.str('download');
-  const dir = f.str('dir') ?? 'weights';
-  const unknown = f.unknown();
-  if (unknown.length) throw new UsageError(`unknown option ${unknown.map((u) => `--${u}`).join(', ')}`);
-  if (!id) {
+  const o = parseOptions(argv, WEIGHTS_OPTIONS);
+  const id = o.str('download');
+  const dir = o.str('dir')!;
+  if (o.bool('help') || !id) {
     console.log(weightSourcesHelp());
     return 0;
   }

@@ -132,7 +132,9 @@ export const STYLE_DEFAULTS = {
   init: 'content' as InitKind,
   noiseRatio: 0.5,
   seed: 1,
+  styleScale: 1,
   adam: { lr: 0.02, betas: [0.99, 0.999] as [number, number], eps: 0.1 },
+  lbfgs: { historySize: 10, lineSearch: 'strong-wolfe' as 'strong-wolfe' | 'none', lr: 1 },
 } as const;
 
 /** Size of an image whose longest side is `longest`, keeping `w:h`. */
@@ -316,7 +318,7 @@ export function checkOptions(
   }
   // Each style image at each scale: large enough for the style layers, its maps small enough for the adapter.
   const styleMin = o.net.minimumSize(styleLayers);
-  const styleScale = o.styleScale ?? 1;
+  const styleScale = o.styleScale ?? STYLE_DEFAULTS.styleScale;
   for (const [i, st] of o.styles.entries()) {
     for (const s of scales) {
       const d = styleDims(st.image, s, styleScale);
@@ -627,9 +629,8 @@ async function optimizeWithLbfgs(
   report: (losses: LossValues) => Promise<void>,
 ): Promise<void> {
   const opt = new LBFGS(image, {
-    historySize: o.lbfgs?.historySize ?? 10,
-    lineSearch: o.lbfgs?.lineSearch ?? 'strong-wolfe',
-    lr: o.lbfgs?.lr ?? 1,
+    ...STYLE_DEFAULTS.lbfgs,
+    ...o.lbfgs,
     toleranceChange: 0,
     toleranceGrad: 0,
   });
