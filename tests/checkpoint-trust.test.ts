@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor } from '../src/tensor/index.ts';
 import { engine } from '../src/tensor/engine.ts';
-import { GanTrainer, checkpointSpec, largestWeight, SPEC_LIMITS } from '../src/gan/trainer.ts';
+import { GanTrainer, checkpointSpec, checkGanSpec, largestWeight, SPEC_LIMITS } from '../src/gan/trainer.ts';
 import { ganSpec, buildGan } from '../src/gan/models.ts';
 import { NonFiniteStateError, CheckpointError, loadCheckpoint, shortJson } from '../src/nn/checkpoint.ts';
 import { decodeSafetensors, encodeSafetensors, type TensorToEncode } from '../src/io/safetensors.ts';
@@ -132,6 +132,26 @@ describe('checkpoint metadata is checked before anything is allocated', () => {
     expect(() => checkpointSpec(big, FILE)).toThrow(
       `checkpoint ${FILE}: meta.model.width gives a weight of ${4096 * 2048 * 16} values (zDim 100, width 512), more than the ${SPEC_LIMITS.weightValues} one buffer may hold, got 512`,
     );
+  });
+
+  it('refuses a small file whose meta claims a model larger than it, before anything is allocated', () => {
+    // the dense checkpoint's meta says dcgan64 at width 128: its largest weight, 1024→512 channels k4, alone is
+    // 1024×512×16 floats (32 MiB), where the file has a few kilobytes
+    const big = editMeta(good, (m) => (m.model = { ...ganSpec('dcgan64'), width: 128 }));
+    const largest = 1024 * 512 * 16;
+    expect(largestWeight(checkGanSpec({ ...ganSpec('dcgan64'), width: 128 }))).toBe(largest);
+    expect(big.length).toBeLessThan(largest * 4);
+    const before = engine().stats().inUseBytes;
+    expect(() => checkpointSpec(big, FILE)).toThrow(
+      `checkpoint ${FILE}: meta.model describes a dcgan64 of width 128 model whose largest weight alone is ${largest} float32 values (${largest * 4} bytes), more than the file's ${big.length} bytes: the file is not that model's checkpoint`,
+    );
+    expect(engine().stats().inUseBytes).toBe(before);
+    // the same claim in a file large enough passes this check (and fails later, on its tensors)
+    const padded = editMeta(good, (m) => {
+      m.model = { ...ganSpec('dcgan64'), width: 128 };
+      m.pad = 'x'.repeat(largest * 4);
+    });
+    expect(() => checkpointSpec(padded, FILE)).not.toThrow();
   });
 
   it('refuses meta "null" (was: TypeError reading null) and a meta list', () => {

@@ -833,6 +833,13 @@ export function checkpointSpec(
 } {
   const meta = readCheckpointMeta(bytes, file);
   const spec = checkGanSpec(meta.model, file);
+  // A few kilobytes claiming a large model would have it allocated before its tensors are looked at: the file
+  // must hold at least the model's largest weight (float32, the only dtype weights are loaded from).
+  const largest = largestWeight(spec);
+  if (largest * 4 > bytes.length)
+    throw new CheckpointError(
+      `${at(file)} meta.model describes a ${spec.kind}${spec.width ? ` of width ${spec.width}` : ''} model whose largest weight alone is ${largest} float32 values (${largest * 4} bytes), more than the file's ${bytes.length} bytes: the file is not that model's checkpoint`,
+    );
   const options = checkSavedOptions(meta.options, file);
   if (spec.kind === 'progan') checkSavedGrowth(meta, spec, options, file);
   return { spec, options, meta };
