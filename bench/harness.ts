@@ -321,8 +321,8 @@ export async function interleave(
 
 /**
  * Measured throughput per backend and class of work (matmul, each conv pass, all conv passes): predicts how long
- * a backend would take for a workload it has not run yet, so a hopeless one (tfjs-cpu's filter gradient runs ~50x
- * slower than its forward conv) is skipped before it runs. Training steps are predicted from the layers' rate.
+ * a backend would take for a workload it has not run yet, so a hopeless one (tfjs-cpu's filter gradient ran 48–94× slower
+ * than its forward conv on the DCGAN and VGG layers of bench/results/lavapipe-all-workloads.json) is skipped before it runs. Training steps are predicted from the layers' rate.
  */
 export class ThroughputModel {
   private readonly done = new Map<string, { flops: number; ms: number }>();
@@ -455,8 +455,8 @@ export function convPassFlops(l: ConvLayerShape, pass: ConvPass): number {
 /**
  * What `--quick` runs, so that `npm run bench -- --quick` stays under 10 minutes on a 2-core CPU adapter (the
  * committed runs took 346–535 s, bench/README.md): our engine runs everything but the 256 px style step; tfjs-webgpu
- * and tfjs-wasm run the matmuls, the DCGAN layers and the DCGAN and 128 px style steps; tfjs-cpu (0.71–0.90 GFLOP/s
- * on the matmuls in bench/results/lavapipe.json) runs the matmuls only. The rest
+ * and tfjs-wasm run the matmuls, the DCGAN layers and the DCGAN and 128 px style steps; tfjs-cpu (0.77–0.99 GFLOP/s
+ * on the matmuls in bench/results/lavapipe.json, 2026-12-02 10:39 UTC) runs the matmuls only. The rest
  * shows as "skipped (not in --quick)"; a run without --quick measures all of it.
  */
 export function inQuickSuite(backend: string, workload: string): boolean {

@@ -979,19 +979,29 @@ function planSection(res: Results): string[] {
       (m) => m.engine === m64.engine && m.cpuSamples!['64 msggan'] && m.cpuSamples![progKey(64, 4, false)],
     );
     const pool = (f: (m: SpeedMeasurement) => number[]) => same.flatMap(f);
-    const p = pool((m) => cpuRoundRatios(m, 64, progKey(64, K(64), false)));
-    const q = pool((m) => cpuRoundRatios(m, 64, '64 msggan'));
+    // a class timed again under its --width key (` w16`) at the width its default key ran at is the same
+    // configuration: its rounds are pooled too
+    const sameConfig = (m: SpeedMeasurement, key: string) =>
+      (m.classes ?? [])
+        .filter(
+          (c) =>
+            c.key === key || (c.width !== undefined && c.key === `${key} w${c.width}` && c.width === m.widths[key]),
+        )
+        .map((c) => c.key)
+        .filter((k) => m.cpuSamples![k]);
+    const p = pool((m) => sameConfig(m, progKey(64, K(64), false)).flatMap((k) => cpuRoundRatios(m, 64, k)));
+    const q = pool((m) => sameConfig(m, '64 msggan').flatMap((k) => cpuRoundRatios(m, 64, k)));
     const whole = pool((m) => (proganPhases(64).every((k) => m.cpuSamples![k]) ? scheduleRatios(m, 64) : []));
     const g = (k: string) => m64.gflopPerStep![k] / m64.gflopPerStep!['64 dcgan64'];
     const gWhole = proganPhases(64).reduce((t, k) => t + m64.gflopPerStep![k], 0) / proganPhases(64).length;
     L.push(
       `**The 1.5× target** (cost per image at 64×64 within 1.5× of DCGAN-64 at the same batch on the same adapter), by CPU time, ` +
-        `each round’s ratio pooled over the ${same.length} measurement${same.length > 1 ? 's' : ''} of this plan with engine ${m64.engine.slice(0, 7)}: ` +
-        `progan at its last stage (64×64, α = 1) costs ${ratioCell(p)}× dcgan64 per image (median of ${p.length} rounds, min–max) — ${ok(median(p))} the target` +
+        `each round’s ratio pooled over the ${same.length} measurement${same.length > 1 ? 's' : ''} of this plan with engine ${m64.engine.slice(0, 7)} (a class timed twice at the same width counted with all its rounds): ` +
+        `progan at its last stage (64×64, α = 1) costs ${ratioCell(p)}× dcgan64 per image (median of ${p.length} rounds, min–max) — by its median ${ok(median(p))} the target${Math.max(...p) > 1.5 ? ', not in every round' : ''}` +
         (whole.length
-          ? `; over its whole schedule (equal images in each phase, stage 0 to the last stage at α = 1) ${ratioCell(whole)}× — ${ok(median(whole))}`
+          ? `; over its whole schedule (equal images in each phase, stage 0 to the last stage at α = 1) ${ratioCell(whole)}× — by its median ${ok(median(whole))}${Math.max(...whole) > 1.5 ? ', not in every round' : ''}`
           : '') +
-        `; msggan ${ratioCell(q)}× — ${ok(median(q))} the target. In conv work per step: progan’s last stage ${f2(g(progKey(64, K(64), false)))}×, ` +
+        `; msggan ${ratioCell(q)}× — by its median ${ok(median(q))} the target${Math.max(...q) > 1.5 ? ', not in every round' : ''}. In conv work per step: progan’s last stage ${f2(g(progKey(64, K(64), false)))}×, ` +
         `its schedule ${f2(gWhole / m64.gflopPerStep!['64 dcgan64'])}×, msggan ${f2(g('64 msggan'))}× dcgan64’s ${f1(m64.gflopPerStep!['64 dcgan64'])} GFLOP.`,
       '',
     );

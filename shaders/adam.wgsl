@@ -18,7 +18,7 @@
 //   storage-buffer limit allows (16 buffers: 4 slots; WebGPU's default of 8: 2), so a DCGAN's 10 parameters take
 //   3 launches instead of 10.
 // Work split: one invocation per 4 consecutive elements (vec4 loads and stores: on lavapipe one element per
-//   invocation is dominated by per-invocation overhead, about 2.5× slower in a scratch A/B not kept), 256 invocations
+//   invocation is dominated by per-invocation overhead: slower in a scratch A/B whose figures were not kept), 256 invocations
 //   per workgroup; slot k owns workgroups start[k] … start[k+1] − 1 of a 2-D grid (see fill.wgsl) for large
 //   parameters. The last, partial vec4 of a parameter is updated lane by lane so that nothing past its element
 //   n − 1 is written. Elements are independent: no shared memory, no barrier.

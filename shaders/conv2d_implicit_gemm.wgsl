@@ -20,8 +20,8 @@
 //   TM·TN FMAs. On lavapipe (invocations are SIMD lanes of one CPU thread) register tiles like this beat
 //   workgroup-memory tiles, whose barriers are expensive. Scratch runs on lavapipe whose figures were not kept (leads,
 //   not measurements) found 16×8 tiles faster than 8×8, 16×4 and 8×16, up to 10 pixels per invocation (TN chosen per
-//   layer so the last tile is nearly full) cutting the DCGAN layers' gather time by about a fifth against 8, and a
-//   cliff at TM·TN ≥ 224 (16×14, 32×8: 3–5× slower, not traced to its cause inside the driver), so the host keeps
+//   layer so the last tile is nearly full) faster than 8 on the DCGAN layers, and a cliff at TM·TN ≥ 224 (16×14 and
+//   32×8 ran several times slower, not traced to its cause inside the driver), so the host keeps
 //   TN ≤ 10 at TM = 16; the kernel guide (docs/kernels/04-conv.md) times the default 16-channel tile, its subgroup form
 //   and the 64-channel workgroup-tiled kernel (the tuner's other candidates have no figure there). Scalar weight
 //   loads do as well as vec4 ones (so TM need not be a multiple of 4: 1-channel layers waste nothing).

@@ -16,11 +16,10 @@
 // reads 8 values of op(A) and 16 of op(B) and does 128 multiply-adds.
 //   The block is written out register by register in block() (shaders/lib/matmul_register.wgsl), by hand: no
 // script generates it, so another block size means rewriting the accumulators, loads, FMAs and stores. It was
-// written out because lavapipe ran an arrays-and-loops version about 2x slower when this kernel was written (a run
-// whose figures were not kept);
-// re-timed on 2026-11-30 (the same block as array<array<vec4<f32>, 4>, 8> with constant-bound loops, 512³ and 1024³,
-// alternating runs) the two forms were within 0.9–1.2x of each other: a scratch A/B whose results were not kept, so
-// treat it as a lead, not a measurement. To read the block as loops, read the Computes line and v3's inner loop.
+// written out because lavapipe ran an arrays-and-loops version slower when this kernel was written; re-timed on
+// 2026-11-30 (the same block as array<array<vec4<f32>, 4>, 8> with constant-bound loops, 512³ and 1024³, alternating
+// runs) the two forms ran about as fast as each other. Both were scratch A/Bs whose figures were not kept: leads, not
+// measurements. To read the block as loops, read the Computes line and v3's inner loop.
 //   Why this tiling: on CPU adapters (lavapipe/llvmpipe, SwiftShader) each invocation is one SIMD lane
 // and a workgroup barrier is a costly thread switch, so shared-memory tiling loses; what pays is a big
 // per-invocation register block (scratch runs on lavapipe at 512³ to 1024³, figures not kept: 8x16 beat 8x8,

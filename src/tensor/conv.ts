@@ -355,8 +355,8 @@ function channelTile(tile: number, channels: number): number {
  * Items (pixels, or im2col columns) per invocation along a kernel's lane dimension, from 1 to `maxTile`.
  * Bigger tiles amortise the TM broadcast loads per step, but a grid of 64-invocation workgroups that overshoots
  * the item count wastes whole slots — and on lavapipe idle invocations of a workgroup cost as much as busy ones
- * (576 columns as 9 per invocation ran about twice as fast as 8 per invocation, which leaves a second workgroup with
- * 8 busy invocations of 64: a scratch run on lavapipe whose figures were not kept). Picks the size with the least estimated cost per useful FMA:
+ * (576 columns as 9 per invocation ran faster than as 8 per invocation, which leaves a second workgroup with 8 busy
+ * invocations of 64: a scratch run on lavapipe whose figures were not kept). Picks the size with the least estimated cost per useful FMA:
  * (TM·T FMAs + 2 per lane load + 1 per broadcast load) / (TM·T · fraction of live slots).
  */
 function laneTile(maxTile: number, TM: number, items: number): number {
@@ -1025,10 +1025,10 @@ const weightGradAsGather: WeightGradRoute = (geo, P, G, version, into = null) =>
 /**
  * Images per launch of weightGradAsGather: convTiles.wgradImages if set; else the whole batch where its G and P data
  * (`bytesPerImage` an image) fit in convTiles.wgradChunkBytes; else the largest power of two below the batch that
- * fits, at least 1. A fixed 32 images ran G1's weight gradient at batch 256 (9.6 KB an image) in 8 launches of 16
- * multiply-adds per tap and lane: all 256 in one ran 2.4× faster; G2's and D3's (34 KB) ran 1.1× faster in chunks of
- * 64; G3's and D2's (75–83 KB) ran best at 32 (chunks of 64: 1.02–1.09× slower, 128: 1.14×). A scratch A/B on
- * lavapipe, GPU time.
+ * fits, at least 1. Why a byte budget and not a fixed count: a fixed 32 images ran G1's weight gradient at batch 256
+ * (9.6 KB an image) in 8 launches of 16 multiply-adds per tap and lane, where one launch of all 256 ran faster in a
+ * scratch A/B on lavapipe (its figures were not kept); the larger layers' images ran best in smaller chunks there.
+ * `bench/conv-routes.ts` times the routes a pass takes; the chunk size itself has no committed measurement.
  */
 function wgradChunkImages(batch: number, bytesPerImage: number): number {
   if (convTiles.wgradImages !== null) return Math.max(1, Math.floor(convTiles.wgradImages));
