@@ -171,4 +171,25 @@ describe('kernel parameter blocks by name', () => {
     ).toThrow('launch: parameters written for shaders/random.wgsl given to shaders/fill.wgsl');
     t.dispose();
   });
+
+  it('the engine refuses a grid larger than a dispatch takes, before anything is recorded', () => {
+    const t = Tensor.zeros([4]);
+    const most = engine().device.limits.maxComputeWorkgroupsPerDimension;
+    const before = engine().stats().dispatches;
+    for (const grid of [
+      [most + 1, 1, 1],
+      [1, most + 1, 1],
+      [1, 1, most + 1],
+    ] as [number, number, number][])
+      expect(() =>
+        engine().launch(
+          { shader: 'random', entry: 'uniform_' },
+          { params: shaderParams('random', { n: 4, seed: 1, a: 0, b: 1 }), buffers: [t.buffer], workgroups: grid },
+        ),
+      ).toThrow(
+        `launch: shaders/random.wgsl on a grid of ${grid.join('×')} workgroups; a dispatch takes at most ${most} in each dimension (the caller splits larger grids)`,
+      );
+    expect(engine().stats().dispatches).toBe(before);
+    t.dispose();
+  });
 });

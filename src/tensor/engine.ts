@@ -337,6 +337,12 @@ export class Engine {
         `launch: parameters written for shaders/${l.params.shader}.wgsl given to shaders/${kernel.shader}.wgsl`,
       );
     }
+    // Dawn would reject the dispatch only when the commands are submitted, as an uncaptured validation error
+    const most = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > most || y > most || z > most)
+      throw new Error(
+        `launch: shaders/${kernel.shader}.wgsl on a grid of ${x}×${y}×${z} workgroups; a dispatch takes at most ${most} in each dimension (the caller splits larger grids)`,
+      );
     if (this.captured) {
       const key = pipelineKey(kernel);
       if (!this.pipelines.has(key)) this.captured.set(key, kernel);
