@@ -1,6 +1,6 @@
 // binary.wgsl — elementwise z = a ⊙ b with numpy/torch broadcasting.
 //
-// Computes:  Z[i] = op(A[offA(i)], B[offB(i)]), op substituted for {{EXPR}} (a + b, a * b, max(a, b), ...).
+// Computes:  Z[i] = op(A[offA(i)], B[offB(i)]), op substituted for {{EXPR}} (a + b, a * b, max_nan(a, b), ...).
 //   Broadcasting: the host gives the output shape and, for A and B, a stride per output dimension that is 0
 //   where that input has size 1 (or lacks the dimension). offX(i) = Σ_d coord_d(i) · strideX_d.
 //   When both inputs already have the output's shape (SAME_SHAPE), the index math is skipped entirely.
@@ -22,6 +22,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> Z: array<f32>;
 
 override SAME_SHAPE: bool = false;
+
+// #include "lib/nan.wgsl" — max_nan(), min_nan() (maximum and minimum keep a NaN)
 
 fn op(a: f32, b: f32) -> f32 { return {{EXPR}}; }
 

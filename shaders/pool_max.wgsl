@@ -30,10 +30,7 @@ struct Params {
 
 fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 256u + li; }
 
-/** NaN by its bits: WGSL lets a compiler assume floats are never NaN, so `v != v` may be folded to false. */
-fn isNan(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
+// #include "lib/nan.wgsl" — is_nan()
 
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -56,7 +53,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
     for (var w = max(w0, 0); w < w1; w++) {
       let at = u32(h) * u.W + u32(w);
       let v = X[base + at];
-      if (v > best || (isNan(v) && !isNan(best))) { best = v; bestAt = at; }
+      if (v > best || (is_nan(v) && !is_nan(best))) { best = v; bestAt = at; }
     }
   }
   Y[o] = best;

@@ -27,6 +27,8 @@ struct Params {
 
 override ACCUMULATE: bool = false;   // Y[o] += the sum (scale 1): a gradient added into one already held
 
+// #include "lib/nan.wgsl" — max_nan() (a max over values with a NaN is NaN, as torch.amax)
+
 fn combine(a: f32, b: f32) -> f32 { return {{COMBINE}}; }
 
 // #include "lib/pos_step.wgsl" — Pos and pos_step() (per_workgroup over two reduced groups)

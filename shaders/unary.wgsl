@@ -1,7 +1,7 @@
 // unary.wgsl — elementwise y = f(x; a, b) for one function f chosen on the host.
 //
 // Computes:  y[i] = f(x[i], a, b), where f is an expression substituted for {{EXPR}} from the op table in
-//   src/tensor/elementwise.ts (relu: max(x, 0); sigmoid: 1/(1+e^-x); pow: x^a; ...). a and b are per-call scalars.
+//   src/tensor/elementwise.ts (relu: max(x, 0), a NaN kept; sigmoid: 1/(1+e^-x); pow: x^a; ...). a and b are per-call scalars.
 //   One pipeline per op; the expression is inlined, so no branch per element.
 // Work split: each invocation handles PER elements (set by the host, 8) strided by the workgroup size of 256, so
 //   neighbouring invocations touch neighbouring addresses; 2-D grid for large n. Fewer, fuller workgroups matter on
@@ -25,6 +25,7 @@ fn powf(x: f32, p: f32) -> f32 {
 }
 
 // #include "lib/activation.wgsl" — stable_tanh()
+// #include "lib/nan.wgsl" — max_nan() (relu keeps a NaN)
 
 fn f(x: f32, a: f32, b: f32) -> f32 { return {{EXPR}}; }
 

@@ -51,7 +51,7 @@ override ACT: u32 = 0u;   // 0 none, 1 ReLU, 2 LeakyReLU (slope u.slope)
 
 /** The activation of a pre-activation value p. */
 fn act(p: f32) -> f32 {
-  if (ACT == 1u) { return max(p, 0.0); }
+  if (ACT == 1u) { return max_nan(p, 0.0); }  // a NaN stays NaN, as in unary.wgsl's relu
   if (ACT == 2u) { return select(u.slope * p, p, p > 0.0); }
   return p;
 }
@@ -68,6 +68,8 @@ fn pre_activation(xhat: f32, gamma: f32, beta: f32) -> f32 {
   if (AFFINE) { return fma(gamma, xhat, beta); }
   return xhat;
 }
+
+// #include "lib/nan.wgsl" — max_nan() (the ReLU keeps a NaN)
 
 // #include "lib/pos_step.wgsl" — Pos and pos_step(): here with n = HW, so with wrap = C a flat NCHW index's
 // (channel, position), and with NO_WRAP a channel's i-th value's (image n, position) in x[n, c, j].
