@@ -10,7 +10,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, ex
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatLabels } from '../src/data/labels.ts';
-import { Rng } from '../src/data/dataset.ts';
+import { Rng, permutation } from '../src/data/dataset.ts';
 import { encodePng } from '../src/node/png.ts';
 import { readClassifierInfo, FOLDER_TEST_SHARE } from '../src/gan/classifier.ts';
 import { evaluateSamples } from '../src/gan/metrics.ts';
@@ -138,7 +138,21 @@ describe('a labelled folder classifier', () => {
     expect(real.fdSamples).toBe(36); // min(72 samples, half A of the 72 images)
     expect(real.fdReferenceSamples).toBe(36);
     expect(real.classHistogram).toHaveLength(3);
-    expect(real.fd).toBeGreaterThanOrEqual(0);
+    // The first 36 images in the folder's order (names sorted: 24 blue, 12 green, no red) are a skewed sample: further
+    // from the reference (half B) than half A is.
+    expect(real.fdRealVsRealBaseline).toBeGreaterThan(0);
+    expect(real.fd).toBeGreaterThan(real.fdRealVsRealBaseline);
+    // The folder's images in the order of half A (the split's default seed 0) are the baseline's own sample: the same
+    // features against the same reference, so the same distance (up to float32 rounding of the features when the
+    // classifier runs them in another batch).
+    const pixels = 3 * 32 * 32;
+    const halfA = new Float32Array(36 * pixels);
+    permutation(72, 0)
+      .subarray(0, 36)
+      .forEach((j, i) => halfA.set(all.dataset.images.subarray(j * pixels, (j + 1) * pixels), i * pixels));
+    const asBaseline = await evaluateForDataset(folder, halfA);
+    expect(asBaseline.fdRealVsRealBaseline).toBe(real.fdRealVsRealBaseline);
+    expect(Math.abs(asBaseline.fd - real.fdRealVsRealBaseline)).toBeLessThanOrEqual(1e-4 * real.fdRealVsRealBaseline);
     // one class only (the red blobs, repeated): coverage falls to at most one class and the distance grows
     const red = all.dataset.images.subarray(0, 3 * 32 * 32 * 24);
     const reds = new Float32Array(72 * 3 * 32 * 32);

@@ -173,22 +173,30 @@ describe('Classifier model', () => {
   });
 
   it('randomShift moves a pixel by at most the shift and fills with background', () => {
-    const h = 5;
+    // 9×9 with the lit pixel in the middle: a shift of up to 4 keeps it inside, so a shift beyond 2 would show
+    const h = 9;
     const images = new Float32Array(40 * h * h).fill(-1);
-    for (let i = 0; i < 40; i++) images[i * h * h + 2 * h + 2] = 1; // one lit pixel in the middle
+    for (let i = 0; i < 40; i++) images[i * h * h + 4 * h + 4] = 1;
     randomShift(images, 40, 1, h, h, 2, new Rng(4));
     const offsets = new Set<string>();
+    const dys = new Set<number>();
+    const dxs = new Set<number>();
     for (let i = 0; i < 40; i++) {
       const img = images.subarray(i * h * h, (i + 1) * h * h);
       const lit = [...img.keys()].filter((p) => img[p] === 1);
       expect(lit).toHaveLength(1);
       expect(img.filter((v) => v === -1).length).toBe(h * h - 1);
-      const [y, x] = [Math.floor(lit[0]! / h), lit[0]! % h];
-      expect(Math.abs(y - 2)).toBeLessThanOrEqual(2);
-      expect(Math.abs(x - 2)).toBeLessThanOrEqual(2);
-      offsets.add(`${y},${x}`);
+      const [dy, dx] = [Math.floor(lit[0]! / h) - 4, (lit[0]! % h) - 4];
+      expect(Math.abs(dy)).toBeLessThanOrEqual(2);
+      expect(Math.abs(dx)).toBeLessThanOrEqual(2);
+      offsets.add(`${dy},${dx}`);
+      dys.add(dy);
+      dxs.add(dx);
     }
     expect(offsets.size).toBeGreaterThan(10); // many of the 25 offsets occur
+    // every shift from −2 to 2 occurs on each axis (the bound is reached, not just respected)
+    expect([...dys].sort((a, b) => a - b)).toEqual([-2, -1, 0, 1, 2]);
+    expect([...dxs].sort((a, b) => a - b)).toEqual([-2, -1, 0, 1, 2]);
   });
 
   it('randomShift fills with a given value, or with the nearest edge pixel', () => {

@@ -190,7 +190,6 @@ describe('conv work of the default 64 px nets, against a count by hand', () => {
     const x = Tensor.randn([N, 3, 64, 64], { seed: 2 });
     expect(work(() => nets.progan.D.forward(x))).toBe(2 * N * sum(proD));
     expect(work(() => nets.msggan.D.forward(x))).toBe(2 * N * sum(msgD));
-    expect(sum(msgD)).toBeLessThan(sum(proD));
     x.dispose();
   });
 });

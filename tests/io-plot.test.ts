@@ -8,6 +8,7 @@ const GREEN: Rgb = [0, 170, 0];
 const BLUE: Rgb = [0, 0, 230];
 const INK: Rgb = [40, 40, 40];
 const GRID: Rgb = [228, 228, 228];
+const AXIS: Rgb = [90, 90, 90];
 
 function isColor(image: RgbaImage, x: number, y: number, c: Rgb): boolean {
   const i = (y * image.width + x) * 4;
@@ -93,9 +94,19 @@ describe('plotLines', () => {
     expect(red).toBeGreaterThan(green); // larger values are higher up (smaller row)
     expect(green).toBeGreaterThan(blue);
     expect(Math.abs(red - green - (green - blue))).toBeLessThanOrEqual(1);
-    // yRange [0, 10] mapped onto the plot area: the 0..2 and 6..10 spans scale by the same factor.
-    const perUnit = (red - blue) / 4;
+    // yRange [0, 10] spans the plot area: its ticks (step 2) put grid lines at 10 (the top row of the plot area)
+    // and 0 (the row above the x axis); those at 2, 4 and 6 lie under the series.
+    const grid = lineRows(image, GRID, 250);
+    const [top, bottom] = [Math.min(...grid), Math.max(...grid)];
+    const [xAxis] = lineRows(image, AXIS, 250);
+    const axisColumn = [...Array(image.width).keys()].find((x) => isColor(image, x, xAxis!, AXIS))!;
+    const yAxisTop = [...Array(image.height).keys()].find((y) => isColor(image, axisColumn, y, AXIS));
+    expect([top, bottom]).toEqual([yAxisTop, xAxis! - 1]);
+    const perUnit = (bottom - top) / 10;
     expect(perUnit).toBeGreaterThan(20);
+    expect(Math.abs((red - blue) / 4 - perUnit)).toBeLessThanOrEqual(1);
+    // the value-2 line sits 8 units below the value-10 grid line (within a pixel: rounding and the line's thickness)
+    expect(Math.abs(red - (top + 8 * perUnit))).toBeLessThanOrEqual(1);
   });
 
   it('draws a rising line that rises, and moves the legend out of its way', () => {

@@ -176,6 +176,20 @@ describe('Conv2d / ConvTranspose2d layers', () => {
     expect(tw).toBeLessThanOrEqual(1 / Math.sqrt(32));
     expect(tw).toBeGreaterThan(0.95 / Math.sqrt(32));
     expect(maxAbs(await convT.bias!.toArray())).toBeLessThanOrEqual(1 / Math.sqrt(32));
+    // The bias has the weight's bound: 1/√(8·3·3) for Conv2d(8, 256, 3), 1/√(256·2·2) = 1/32 for
+    // ConvTranspose2d(4, 256, 2) (torch's fan_in of the [in, out, k, k] weight is out·k·k). 256 outputs each: all
+    // inside 0.95·bound has chance 0.95²⁵⁶ ≈ 2e-6.
+    const wideConv = new Conv2d(8, 256, 3, { seed: 2 });
+    const wideConvT = new ConvTranspose2d(4, 256, 2, { seed: 2 });
+    for (const [bias, bound] of [
+      [await wideConv.bias!.toArray(), 1 / Math.sqrt(72)],
+      [await wideConvT.bias!.toArray(), 1 / 32],
+    ] as const) {
+      expect(bias.length).toBe(256);
+      expect(maxAbs(bias)).toBeLessThanOrEqual(bound);
+      expect(maxAbs(bias)).toBeGreaterThan(0.95 * bound);
+    }
+    for (const m of [conv, convT, wideConv, wideConvT]) m.dispose();
   });
 
   it('rejects bad channel counts', () => {

@@ -83,7 +83,12 @@ describe('Linear', () => {
     expect(maxAbs).toBeGreaterThan(0.95 * bound); // 2048 uniforms reach close to the bound
     const mean = wa.reduce((s, v) => s + v, 0) / wa.length;
     expect(Math.abs(mean)).toBeLessThan(0.01);
-    for (const m of [a, b, c]) m.dispose();
+    // The bias has the same bound 1/√in_features: 256 uniforms all inside 0.95·bound has chance 0.95²⁵⁶ ≈ 2e-6.
+    const wide = new Linear(16, 256, true, { seed: 5 });
+    const biasMax = (await wide.bias!.toArray()).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(biasMax).toBeLessThanOrEqual(1 / 4);
+    expect(biasMax).toBeGreaterThan(0.95 / 4);
+    for (const m of [a, b, c, wide]) m.dispose();
   });
 
   it('rejects an input with the wrong feature count', () => {

@@ -7,18 +7,26 @@ import { describe, it, expect, vi, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tensor, tidy, engine } from '../src/tensor/index.ts';
+import { Tensor, tidy, noGrad, engine } from '../src/tensor/index.ts';
 import { encodeSafetensors } from '../src/io/safetensors.ts';
 import { bilinearResize, rgbaToNchw } from '../src/io/image.ts';
 import { readImage, writePng } from '../src/node/png.ts';
 import { contentLoss, styleLayerLoss, totalVariationLoss } from '../src/style/losses.ts';
 import { randomFeatureNet, randomWeights, convLayers, TORCHVISION_PREPROCESSING } from '../src/style/nets.ts';
-import { runStyleTransfer, styleTransferLoss, checkOptions, type LossSpec } from '../src/style/transfer.ts';
+import {
+  runStyleTransfer,
+  styleTransferLoss,
+  checkOptions,
+  fixedTargets,
+  settings,
+  type LossSpec,
+  type StyleTransferOptions,
+} from '../src/style/transfer.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../src/style/images.ts';
 import { styleCommand } from '../src/cli/style.ts';
 import { refConv2d } from '../src/reference/conv.ts';
 import { avgPool2d as refAvgPool } from '../src/reference/pool.ts';
-import { useEngine, checkOp, randomArray } from './helpers.ts';
+import { useEngine, checkOp, randomArray, expectClose } from './helpers.ts';
 
 useEngine();
 
@@ -287,6 +295,70 @@ describe('runStyleTransfer', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(plane / 2);
+    net.dispose();
+  });
+
+  it('style targets: Grams blended by the normalised weights, each style image resized to styleScale × the scale', async () => {
+    const net = randomFeatureNet(2);
+    const styleLayers = ['block1_conv1', 'block2_conv1'];
+    const [A, B] = [brushTexture(40), stripeTexture(40)];
+    const content = geometricScene(16);
+    const contentRgb = rgbaToNchw(content, { range: [0, 1] });
+    const base = {
+      content,
+      net,
+      size: 16,
+      steps: 0,
+      optimizer: 'lbfgs' as const,
+      contentLayers: ['block1_conv1'],
+      styleLayers,
+    };
+    /** The style targets of scale 16 (per style layer, read back) for options `o`. */
+    const targets = async (o: StyleTransferOptions) => {
+      const t = fixedTargets(o, settings(o), 16, contentRgb, 16, 16);
+      const out = await Promise.all(t.styleTargets.map((g) => g.toArray()));
+      [...t.contentTargets, ...t.styleTargets].forEach((g) => g.dispose());
+      return out;
+    };
+    // Blend: weights [2, 1] give (2·G(A) + G(B)) / 3 per layer. The GPU's blend is the same float32 Grams times
+    // float32 shares, summed: three roundings of 2⁻²⁴ of elements a few times the RMS (4.6e-7 seen on lavapipe);
+    // weights ignored ((A + B)/2) is off by 0.26 norm-wise.
+    const a = await targets({ ...base, styles: [{ image: A }] });
+    const b = await targets({ ...base, styles: [{ image: B }] });
+    const blended = await targets({
+      ...base,
+      styles: [
+        { image: A, weight: 2 },
+        { image: B, weight: 1 },
+      ],
+    });
+    for (const [l, g] of blended.entries()) {
+      expectClose(
+        g,
+        Float64Array.from(a[l]!, (v, i) => (2 * v + b[l]![i]!) / 3),
+        2e-6,
+        `blended Gram at ${styleLayers[l]}`,
+      );
+    }
+    // styleScale 1.5 at scale 16: the 40×40 style image is resized to round(1.5 · 16) = 24 px before the network;
+    // the target is the float64 Gram (normalised by C·H·W) of the network's features of that resized image. The
+    // GPU's Gram sums H·W ≤ 576 float32 products (6e-6 of the RMS seen on lavapipe; 5e-5 leaves room for another
+    // summation order); the image left at 16 px (styleScale ignored) is off by 0.13 norm-wise.
+    const scaled = await targets({ ...base, styles: [{ image: A }], styleScale: 1.5 });
+    const x = Tensor.fromArray(rgbaToNchw(bilinearResize(A, 24, 24), { range: [0, 1] }), [1, 3, 24, 24]);
+    const features = noGrad(() =>
+      tidy(() => {
+        const f = net.forward(x, styleLayers);
+        return styleLayers.map((l) => f.get(l)!);
+      }),
+    );
+    for (const [l, f] of features.entries()) {
+      const [, C, H, W] = f.shape;
+      const ref = refGram(Float64Array.from(await f.toArray()), C, H * W, C * H * W);
+      expectClose(scaled[l]!, ref, 5e-5, `styleScale 1.5 Gram at ${styleLayers[l]}`);
+      f.dispose();
+    }
+    x.dispose();
     net.dispose();
   });
 

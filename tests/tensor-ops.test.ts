@@ -91,7 +91,17 @@ describe('creation', () => {
     }
     expect(mn).toBeGreaterThanOrEqual(-2);
     expect(mx).toBeLessThan(4);
+    // ... and fills it: with n draws the chance that none falls in the outer 1% at one end is 0.99ⁿ ≈ e^-2000
+    expect(mn).toBeLessThan(-2 + 0.01 * 6);
+    expect(mx).toBeGreaterThan(4 - 0.01 * 6);
     expect(s / n).toBeCloseTo(1, 1.5); // mean of U(-2,4) = 1 ± 0.01
+    // Variance of U(lo, hi) is (hi − lo)²/12 = 3. The sample variance's standard deviation is √((μ₄ − σ⁴)/n) with
+    // μ₄ = (hi − lo)⁴/80 = 16.2 and σ⁴ = 9: √(7.2/200001) ≈ 0.006, so 0.03 is 5 standard deviations (a spread off
+    // by 1% already misses it).
+    const mean = s / n;
+    let ss = 0;
+    for (const v of u) ss += (v - mean) ** 2;
+    expect(Math.abs(ss / n - 3)).toBeLessThan(0.03);
     const z = await Tensor.randn([n], { seed: 3, mean: 1, std: 0.5 }).toArray();
     let m = 0,
       v2 = 0;
@@ -369,7 +379,13 @@ describe('layout: reshape, permute, transpose, expand, slice, concat', () => {
       gpu: ([t]) => t.expand([2, 3, 4]),
       ref: ([x]) => R.binary(x, [3, 1], new Float64Array(24), [2, 3, 4], (a) => a),
     });
-    expect(() => Tensor.zeros([3]).expand([2, 4])).toThrow(/expand/);
+    // a size that is neither 1 nor the target's: the broadcast check names the dimension
+    expect(() => Tensor.zeros([3]).expand([2, 4])).toThrow(
+      new Error('expand: shapes [3] and [2, 4] cannot be broadcast together (dimension 1: 3 vs 4)'),
+    );
+    // shapes that broadcast together, but to [2, 3] or [2, 4], not to the requested shape
+    expect(() => Tensor.zeros([2, 3]).expand([3])).toThrow(new Error('expand: [2, 3] cannot be expanded to [3]'));
+    expect(() => Tensor.zeros([1, 4]).expand([2, 1])).toThrow(new Error('expand: [1, 4] cannot be expanded to [2, 1]'));
   });
   it('slice with steps and negative indices, and narrow', async () => {
     const shape = [5, 6, 4];

@@ -470,7 +470,7 @@ export async function runStyleTransfer(
 }
 
 /** The options with their defaults filled in, and the parts of the loss that stay the same at every scale. */
-function settings(o: StyleTransferOptions) {
+export function settings(o: StyleTransferOptions) {
   const styleLayers = o.styleLayers ?? [...STYLE_DEFAULTS.styleLayers];
   const scales = o.scales ?? [o.size];
   const loss: Omit<LossSpec, 'contentTargets' | 'styleTargets'> = {
@@ -511,7 +511,7 @@ function toNetInput(data: Float32Array, w: number, h: number, c: number): Tensor
  * The fixed targets of one scale, computed once without a graph and kept: the content image's features at the
  * content layers, and the style images' Gram matrices at the style layers, blended by their weights.
  */
-function fixedTargets(
+export function fixedTargets(
   o: StyleTransferOptions,
   spec: Settings,
   scale: number,
