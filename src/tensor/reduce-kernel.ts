@@ -70,7 +70,9 @@ export function reduceRaw(x: Tensor, axes: number[], op: 'sum' | 'max', scale: n
     redStride: reduced.stride,
   });
   const subs =
-    op === 'sum' ? { COMBINE: 'a + b', IDENTITY: '0.0' } : { COMBINE: 'max_nan(a, b)', IDENTITY: '-3.4028234663852886e38' };
+    op === 'sum'
+      ? { COMBINE: 'a + b', IDENTITY: '0.0' }
+      : { COMBINE: 'max_nan(a, b)', IDENTITY: '-3.4028234663852886e38' };
   engine().launch(
     {
       shader: 'reduce',
