@@ -87,12 +87,22 @@ async function matmulSwitches(root: string): Promise<MatmulSwitches> {
 // Cases
 
 interface Switches {
-  matmul?: 'naive' | 'register' | 'tiled' | 'tiled-vec4';
+  matmul?: 'naive' | 'register' | 'tiled' | 'tiled-vec4' | 'tiled-128' | 'tiled-128-vec4';
   /** The register matmul's subgroup form (matmul_sg.wgsl, where the engine takes it); unset: the engine's rule. */
   matmulSg?: boolean;
   /** Split-K by the GPU rule (≥ 128 workgroups, chunks ≥ splitK.minChunk) instead of the adapter's. */
   splitK?: boolean;
-  conv?: 'naive' | 'register' | 'register-sg' | 'tiled';
+  conv?:
+    | 'naive'
+    | 'register'
+    | 'register-sg'
+    | 'register-tm8'
+    | 'register-tm32'
+    | 'tiled'
+    | 'tiled-m16'
+    | 'tiled-128'
+    | 'tiled-vec4'
+    | 'tiled-128-vec4';
   /** The conv weight gradient's route (setWgradRoute); unset: the shape rule's. */
   wgrad?: 'split' | 'gather';
   /** The transposed gather's route (setTransposedRoute); unset: the shape rule's. */
@@ -315,7 +325,7 @@ export function cases(): CaseDef[] {
     const S = 768;
     const mk = (randn: Randn) => [randn([S, S]), randn([S, S])];
     const mm = ([a, b]: Tensor[]) => matmul(a!, b!);
-    const ver = (id: 'naive' | 'register' | 'tiled' | 'tiled-vec4', label: string, matmulSg?: boolean): VersionDef => ({
+    const ver = (id: NonNullable<Switches['matmul']>, label: string, matmulSg?: boolean): VersionDef => ({
       id: matmulSg ? 'register-sg' : id,
       label,
       flops: 2 * S ** 3,
@@ -334,6 +344,8 @@ export function cases(): CaseDef[] {
         ver('register', 'v2 register tiles, A shared across a subgroup, B as vec4s (matmul_sg, lavapipe)', true),
         ver('tiled', 'v3 workgroup-memory tiles'),
         ver('tiled-vec4', 'v4 workgroup-memory tiles read as vec4s'),
+        ver('tiled-128', 'v3 with 128 × 128 tiles, 8 × 8 per invocation'),
+        ver('tiled-128-vec4', 'v4 with 128 × 128 tiles, 8 × 8 per invocation'),
       ],
     });
   }
@@ -419,13 +431,32 @@ export function cases(): CaseDef[] {
         shape: geom,
         title: `DCGAN D2 (conv ${Cin}→${Cout}, ${H}×${W}→${Ho}×${Wo}, k${k} s${s} p${p}), batch ${N}: ${what}`,
         versions: [
-          ...(['naive', 'register', 'register-sg', 'tiled'] as const).map((v) => ({
+          ...(
+            [
+              'naive',
+              'register',
+              'register-sg',
+              'tiled',
+              'register-tm8',
+              'register-tm32',
+              'tiled-m16',
+              'tiled-128',
+              'tiled-vec4',
+              'tiled-128-vec4',
+            ] as const
+          ).map((v) => ({
             id: v,
             label: {
               naive: 'v1 naive: one output value per invocation',
               register: 'register tiles',
               'register-sg': 'register tiles, shared loads split across a subgroup',
               tiled: 'workgroup-memory tiles',
+              'register-tm8': 'register tiles of 8 output channels (the default: 16)',
+              'register-tm32': 'register tiles of 32 output channels',
+              'tiled-m16': 'workgroup-memory tiles of 16 output channels (the default: 64)',
+              'tiled-128': 'workgroup-memory tiles of 128 output channels where the pass has more than 64',
+              'tiled-vec4': 'workgroup-memory tiles read as vec4s',
+              'tiled-128-vec4': 'tiles of 128 channels read as vec4s',
             }[v],
             flops,
             // the weight gradient's versions all split-K; the gather route is a version of its own

@@ -22,8 +22,8 @@
 //   not measurements) found 16×8 tiles faster than 8×8, 16×4 and 8×16, up to 10 pixels per invocation (TN chosen per
 //   layer so the last tile is nearly full) faster than 8 on the DCGAN layers, and a cliff at TM·TN ≥ 224 (16×14 and
 //   32×8 ran several times slower, not traced to its cause inside the driver), so the host keeps
-//   TN ≤ 10 at TM = 16; the kernel guide (docs/kernels/04-conv.md) times the default 16-channel tile, its subgroup form
-//   and the 64-channel workgroup-tiled kernel (the tuner's other candidates have no figure there). Scalar weight
+//   TN ≤ 10 at TM = 16; the kernel guide (docs/kernels/04-conv.md) times every candidate the tuner chooses between (8, 16
+//   and 32 channels, the subgroup form, the workgroup-tiled kernels) on DCGAN D2. Scalar weight
 //   loads do as well as vec4 ones (so TM need not be a multiple of 4: 1-channel layers waste nothing).
 //   Grid: (pixel tiles of 64·TN, ⌈outC/TM⌉, phases); the host splits
 //   large grids into several launches (tileOffset, mBlockOffset) to keep every dispatch short.
