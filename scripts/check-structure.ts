@@ -13,7 +13,8 @@
  *  4. The folders of src/ import only folders below them (FOLDER_RANKS): io ← the engine (tensor, autograd), data ←
  *     nn ← gan, style ← node ← cli; the engine's own layers are rule 2.
  *  5. Everything but node/ and cli/ runs in a browser too: no runtime import of a Node module (`node:…` or a
- *     builtin's bare name) there.
+ *     builtin's bare name) there, and no use of a global only Node declares (`process`, `Buffer`, `__dirname`, …:
+ *     names whose every declaration is in @types/node; tsconfig gives every folder Node's types).
  *
  * Prints one line per problem and exits 1 if there are any.
  */
@@ -202,6 +203,32 @@ export function checkStructure(root = ROOT): string[] {
       if (spec.startsWith('node:') || builtins.has(spec.split('/')[0]!))
         problems.push(`${rel(f)} imports ${spec}: a Node module, in a folder that runs in a browser too`);
   }
+  const nodeOnly = (symbol: ts.Symbol | undefined): boolean =>
+    !!symbol?.declarations?.length &&
+    symbol.declarations.every((d) => /[\\/]@types[\\/]node[\\/]/.test(d.getSourceFile().fileName));
+  for (const f of files) {
+    if (NODE_FOLDERS.has(folderOf(rel(f)))) continue;
+    const sf = program.getSourceFile(f)!;
+    const seen = new Set<string>();
+    const visit = (node: ts.Node): void => {
+      // a name used on its own (not `x.process`, not a declaration's own name) that resolves to Node's globals
+      if (
+        ts.isIdentifier(node) &&
+        !(ts.isPropertyAccessExpression(node.parent) && node.parent.name === node) &&
+        !(ts.isQualifiedName(node.parent) && node.parent.right === node) &&
+        nodeOnly(checker.getSymbolAtLocation(node)) &&
+        !seen.has(node.text)
+      ) {
+        seen.add(node.text);
+        const { line } = sf.getLineAndCharacterOfPosition(node.getStart());
+        problems.push(
+          `${rel(f)}:${line + 1} uses ${node.text}, a global only Node has, in a folder that runs in a browser too`,
+        );
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
 
   // 3. Prototype patching: calls of methods that an augmentation of another file adds to an interface
   //    (`declare module '…' { interface Tensor … }`): its own members, and the members of the types it extends
@@ -266,6 +293,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   for (const p of problems) console.error(p);
   if (problems.length) process.exit(1);
   console.log(
-    'src/: no import cycle, no upward import between engine layers or folders, no Node module outside node/ and cli/, no unimported prototype patching',
+    'src/: no import cycle, no upward import between engine layers or folders, no Node module or Node-only global outside node/ and cli/, no unimported prototype patching',
   );
 }
