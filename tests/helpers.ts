@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { expect, beforeAll } from 'vitest';
 import { initEngine, Tensor, tidy, type Shape } from '../src/tensor/index.ts';
 import { DEVICE_LIMITS, type DeviceLimits } from '../src/tensor/gpu.ts';
+import { closeError, DEFAULT_FLOOR } from '../src/reference/close.ts';
 
 /**
  * Call at the top of a test file: one engine per test file (vitest runs files in separate processes). The kernel
@@ -47,48 +48,7 @@ export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float64Ar
 
 export const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
 
-/**
- * How far `actual` is from `expected`, measured against `expected`'s own size (never against 1, so a tensor of
- * small values gets as strict a check as one of large values):
- *  - `norm`: ‖a − b‖₂ / max(‖b‖₂, floor·√n) — a wrong scale (0.8×, ½×, 0) shows here as 0.2, 0.5, 1;
- *  - `element`: max_i |a_i − b_i| / max(rms(b), floor) — one bad element in a large tensor shows here.
- * `floor` only matters for a reference that is (nearly) all zeros, where there is no size to compare against.
- * NaN or ±Inf anywhere in either array gives Infinity.
- */
-export interface CloseError {
-  norm: number;
-  element: number;
-  /** Index of the largest |a_i − b_i|. */
-  worst: number;
-}
-
-export const DEFAULT_FLOOR = 1e-8;
-
-export function closeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = DEFAULT_FLOOR): CloseError {
-  expect(a.length).toBe(b.length);
-  const n = b.length;
-  if (n === 0) return { norm: 0, element: 0, worst: -1 };
-  let sq = 0;
-  let diffSq = 0;
-  let maxDiff = 0;
-  let worst = 0;
-  for (let i = 0; i < n; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!Number.isFinite(d) || !Number.isFinite(b[i])) return { norm: Infinity, element: Infinity, worst: i };
-    sq += b[i] * b[i];
-    diffSq += d * d;
-    if (d > maxDiff) {
-      maxDiff = d;
-      worst = i;
-    }
-  }
-  const rms = Math.sqrt(sq / n);
-  return {
-    norm: Math.sqrt(diffSq) / Math.max(Math.sqrt(sq), floor * Math.sqrt(n)),
-    element: maxDiff / Math.max(rms, floor),
-    worst,
-  };
-}
+export { closeError, DEFAULT_FLOOR, type CloseError } from '../src/reference/close.ts';
 
 /** The larger of the two errors of `closeError`: what `expectClose` compares with its tolerance. */
 export function relError(a: ArrayLike<number>, b: ArrayLike<number>, floor = DEFAULT_FLOOR): number {

@@ -37,7 +37,7 @@ bundle() {
   done
 }
 bundle "$P" src/cli/main.ts:cli:mainWithEnv bench/run.ts:bench: bench/profile-dcgan.ts:profile-dcgan:main \
-  bench/profile-style.ts:profile-style:main
+  bench/profile-style.ts:profile-style:main bench/check-kernels.ts:check-kernels:main
 if [ "${EMOJI:-0}" = 1 ]; then
   E=$P/emoji
   rm -rf "$E" && mkdir -p "$E"

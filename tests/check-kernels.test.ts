@@ -1,0 +1,42 @@
+/**
+ * bench/check-kernels.ts, the device run's check that every conv and matmul version agrees with float64 on the GPU
+ * it runs on, run here on its short list: every version gets its row and passes, a row names the kernels that ran
+ * (with their tile sizes), and a tolerance nothing meets fails every row.
+ */
+import { it, expect } from 'vitest';
+import { checkKernels } from '../bench/check-kernels.ts';
+import { CONV_VERSIONS } from '../src/tensor/conv.ts';
+import { MATMUL_VERSIONS } from '../src/tensor/matmul.ts';
+import { useEngine } from './helpers.ts';
+
+useEngine();
+
+it('checks every conv version on two DCGAN layers and every matmul version, all within 1e-4 here', async () => {
+  const lines: string[] = [];
+  expect(await checkKernels({ quick: true, print: (l) => lines.push(l) })).toBe(0);
+  const rows = lines.filter((l) => l.startsWith('| DCGAN') || l.startsWith('| 300×130'));
+  expect(rows).toHaveLength(2 * CONV_VERSIONS.length + MATMUL_VERSIONS.length);
+  for (const v of CONV_VERSIONS)
+    for (const layer of ['DCGAN D2', 'DCGAN G4'])
+      expect(
+        rows.filter((r) => r.startsWith(`| ${layer}`) && r.includes(` | ${v} | `)),
+        `${layer} ${v}`,
+      ).toHaveLength(1);
+  for (const v of MATMUL_VERSIONS)
+    expect(rows.filter((r) => r.includes(` | ${v} | `) && r.startsWith('| 300×130'))).toHaveLength(1);
+  expect(rows.every((r) => r.endsWith('| ok |'))).toBe(true);
+  // the kernels a forced version ran, with the tile sizes substituted into them
+  const d2 = (v: string) => rows.find((r) => r.startsWith('| DCGAN D2') && r.includes(` | ${v} | `))!;
+  expect(d2('tiled-128')).toContain('conv2d_implicit_gemm_tiled TILE_M=128 PER_M=8 VEC4=false');
+  expect(d2('tiled-128-vec4')).toContain('conv2d_implicit_gemm_tiled TILE_M=128 PER_M=8 VEC4=true');
+  expect(d2('naive')).toContain('conv2d_naive');
+  expect(lines.at(-1)).toBe('every version agrees with float64');
+}, 120_000);
+
+it('fails every row a tolerance of 0 cannot pass, and says how many', async () => {
+  const lines: string[] = [];
+  const failed = await checkKernels({ quick: true, tolerance: 0, print: (l) => lines.push(l) });
+  expect(failed).toBe(2 * CONV_VERSIONS.length + MATMUL_VERSIONS.length);
+  expect(lines.filter((l) => l.endsWith('| **FAILED** |'))).toHaveLength(failed);
+  expect(lines.at(-1)).toBe(`${failed} check(s) FAILED`);
+}, 120_000);
