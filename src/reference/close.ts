@@ -45,4 +45,3 @@ export function closeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = D
     worst,
   };
 }
-
