@@ -7,12 +7,34 @@
  *
  * For each layer (the lesson DCGAN's eight at batch 8, two VGG16 layers, two odd shapes) and each conv version
  * (CONV_VERSIONS, forced with setConvVersion): the output and the gradients of input, weight and bias against
- * src/reference/conv.ts; for each matmul shape and version (MATMUL_VERSIONS): the product against a float64 loop.
+ * src/reference/conv.ts; for each matmul shape and version (MATMUL_VERSIONS): the product against a float64 loop;
+ * then the other kernels of a training step and a style iteration as the engine picks them (BatchNorm with its ReLU
+ * and running statistics, pooling, the Gram matrix and its gradient, sums and maxima, Adam), each against its
+ * reference in src/reference/.
  * The error is src/reference/close.ts's, relative to the reference's own size (the tests' measure); a version whose
  * kernels did not run (read from the engine's launch hook) counts as failed too. Prints a markdown table row by row
- * (so a run cut short still shows what it checked) and exits 1 if anything is off. --quick: two layers, one product.
+ * (so a run cut short still shows what it checked) and exits 1 if anything is off. --quick: two layers, one
+ * product, two of the other kernels.
  */
-import { initEngine, engine, Tensor, tidy, matmul, conv2d, convTranspose2d } from '../src/tensor/index.ts';
+import {
+  initEngine,
+  engine,
+  Tensor,
+  tidy,
+  matmul,
+  conv2d,
+  convTranspose2d,
+  batchNorm,
+  maxPool2d,
+  avgPool2d,
+} from '../src/tensor/index.ts';
+import { gram } from '../src/tensor/gram.ts';
+import { sum, max } from '../src/tensor/reduction.ts';
+import { Adam } from '../src/nn/optim.ts';
+import * as refNorm from '../src/reference/norm.ts';
+import * as refPool from '../src/reference/pool.ts';
+import * as refGram from '../src/reference/gram.ts';
+import * as refOptim from '../src/reference/optim.ts';
 import { CONV_VERSIONS, setConvVersion, type ConvVersion } from '../src/tensor/conv.ts';
 import { MATMUL_VERSIONS, setMatmulVersion, type MatmulVersion } from '../src/tensor/matmul.ts';
 import {
@@ -327,9 +349,159 @@ export async function checkKernels(
     setMatmulVersion(null);
   }
   print('');
+  print('| other kernel | what | error | kernels launched | result |');
+  print('|---|---|---|---|---|');
+  for (const o of opts.quick ? OTHERS.slice(0, 2) : OTHERS) {
+    const { errors, kernels } = await launched(o.run);
+    const ok = errors.every((e) => e <= tolerance);
+    if (!ok) failed++;
+    print(`| ${o.name} | ${o.what} | ${fmt(Math.max(...errors))} | ${kernels} | ${ok ? 'ok' : '**FAILED**'} |`);
+  }
+  print('');
   print(failed ? `${failed} check(s) FAILED` : 'every version agrees with float64');
   return failed;
 }
+
+/** Reads a tensor and disposes it. */
+async function take(t: Tensor): Promise<Float32Array> {
+  try {
+    return await t.toArray();
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * The other kernels of a training step and a style iteration, each as the engine picks it here, against its float64
+ * reference: errors of each output (the row shows the largest).
+ */
+const OTHERS: { name: string; what: string; run: () => Promise<number[]> }[] = [
+  {
+    name: 'batchNorm + ReLU, training',
+    what: 'x [16, 64, 12, 12] with γ, β: output and running statistics',
+    run: async () => {
+      const shape = [16, 64, 12, 12];
+      const [x, g, b] = [randoms(size(shape), 1, 3), randoms(64, 2), randoms(64, 3)];
+      const [rm, rv] = [randoms(64, 4), randoms(64, 5).map((v) => 1 + Math.abs(v))];
+      const want = refNorm.batchNorm(x, shape, g, b, rm, rv, true);
+      const T = (v: Float64Array, s: number[]) => Tensor.fromArray(Float32Array.from(v), s);
+      const [X, G, B, RM, RV] = [T(x, shape), T(g, [64]), T(b, [64]), T(rm, [64]), T(rv, [64])];
+      try {
+        const y = await take(batchNorm(X, G, B, RM, RV, { training: true, activation: { kind: 'relu' } }));
+        return [
+          error(
+            y,
+            want.y.map((v) => Math.max(v, 0)),
+          ),
+          error(await RM.toArray(), want.runningMean),
+          error(await RV.toArray(), want.runningVar),
+        ];
+      } finally {
+        for (const t of [X, G, B, RM, RV]) t.dispose();
+      }
+    },
+  },
+  {
+    name: 'max and average pooling',
+    what: '[4, 32, 17, 17]: max 2×2 s2, average 3×3 s2 p1',
+    run: async () => {
+      const shape = [4, 32, 17, 17];
+      const x = randoms(size(shape), 11);
+      const X = Tensor.fromArray(Float32Array.from(x), shape);
+      try {
+        const mx = await take(maxPool2d(X, { kernelSize: 2 }));
+        const av = await take(avgPool2d(X, { kernelSize: 3, stride: 2, padding: 1 }));
+        return [
+          error(mx, refPool.maxPool2d(x, shape, { k: [2, 2], s: [2, 2], p: [0, 0] }).y),
+          error(av, refPool.avgPool2d(x, shape, { k: [3, 3], s: [2, 2], p: [1, 1] })),
+        ];
+      } finally {
+        X.dispose();
+      }
+    },
+  },
+  {
+    name: 'Gram matrix',
+    what: 'f [2, 64, 24, 24], normalised by C·H·W: forward and gradient',
+    run: async () => {
+      const shape = [2, 64, 24, 24];
+      const f = randoms(size(shape), 21);
+      const dG = randoms(2 * 64 * 64, 22);
+      const F = Tensor.fromArray(Float32Array.from(f), shape).requireGrad();
+      try {
+        const G = tidy(() => {
+          const g = gram(F, { normalize: 'chw' });
+          g.backward(Tensor.fromArray(Float32Array.from(dG), g.shape));
+          return g;
+        });
+        return [
+          error(await take(G), refGram.gram(f, shape, 'chw')),
+          error(await F.grad!.toArray(), refGram.gramGrad(f, shape, dG, 'chw')),
+        ];
+      } finally {
+        F.zeroGrad();
+        F.dispose();
+      }
+    },
+  },
+  {
+    name: 'sum and max over an axis',
+    what: '[37, 5000] over its rows, [5000, 37] over its columns',
+    run: async () => {
+      const x = randoms(37 * 5000, 31);
+      const X = Tensor.fromArray(Float32Array.from(x), [37, 5000]);
+      const Y = Tensor.fromArray(Float32Array.from(x), [5000, 37]);
+      const rows = (n: number, m: number, f: (a: number, b: number) => number, init: number) =>
+        Float64Array.from({ length: n }, (_, i) => x.subarray(i * m, (i + 1) * m).reduce(f, init));
+      const cols = Float64Array.from({ length: 37 }, (_, j) => {
+        let s = 0;
+        for (let i = 0; i < 5000; i++) s += x[i * 37 + j]!;
+        return s;
+      });
+      try {
+        return [
+          error(
+            await take(sum(X, 1)),
+            rows(37, 5000, (a, b) => a + b, 0),
+          ),
+          error(
+            await take(max(X, 1)),
+            rows(37, 5000, (a, b) => Math.max(a, b), -Infinity),
+          ),
+          error(await take(sum(Y, 0)), cols),
+        ];
+      } finally {
+        X.dispose();
+        Y.dispose();
+      }
+    },
+  },
+  {
+    name: 'Adam',
+    what: 'two steps of three parameters (100,000, 4,097 and 3 values)',
+    run: async () => {
+      const sizes = [100_000, 4097, 3];
+      const init = sizes.map((n, k) => randoms(n, 41 + k));
+      const refs = init.map((v) => refOptim.adamState(v));
+      const hp = { lr: 0.01, betas: [0.9, 0.999] as const, eps: 1e-8 };
+      const params = init.map((v) => Tensor.fromArray(Float32Array.from(v), [v.length]).requireGrad());
+      const opt = new Adam(params, { lr: hp.lr, betas: [...hp.betas], eps: hp.eps });
+      try {
+        for (let step = 0; step < 2; step++) {
+          const grads = sizes.map((n, k) => randoms(n, 50 + 10 * step + k));
+          params.forEach((p, k) => (p.grad = Tensor.fromArray(Float32Array.from(grads[k]!), p.shape).keep()));
+          opt.step();
+          opt.zeroGrad();
+          refs.forEach((r, k) => refOptim.adamStep(r, grads[k]!, hp));
+        }
+        return await Promise.all(params.map(async (p, k) => error(await p.toArray(), refs[k]!.p)));
+      } finally {
+        opt.dispose();
+        for (const p of params) p.dispose();
+      }
+    },
+  },
+];
 
 /** The command: --quick for the short list; exit 1 when a check fails. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {

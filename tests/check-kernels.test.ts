@@ -11,7 +11,7 @@ import { useEngine } from './helpers.ts';
 
 useEngine();
 
-it('checks every conv version on two DCGAN layers and every matmul version, all within 1e-4 here', async () => {
+it('checks every conv version on two DCGAN layers, every matmul version and two other kernels, all within 1e-4 here', async () => {
   const lines: string[] = [];
   expect(await checkKernels({ quick: true, print: (l) => lines.push(l) })).toBe(0);
   const rows = lines.filter((l) => l.startsWith('| DCGAN') || l.startsWith('| 300×130'));
@@ -25,6 +25,10 @@ it('checks every conv version on two DCGAN layers and every matmul version, all 
   for (const v of MATMUL_VERSIONS)
     expect(rows.filter((r) => r.includes(` | ${v} | `) && r.startsWith('| 300×130'))).toHaveLength(1);
   expect(rows.every((r) => r.endsWith('| ok |'))).toBe(true);
+  // and two of the other kernels, as the engine picks them
+  const others = lines.filter((l) => l.startsWith('| batchNorm + ReLU') || l.startsWith('| max and average pooling'));
+  expect(others).toHaveLength(2);
+  expect(others.every((r) => r.endsWith('| ok |'))).toBe(true);
   // the kernels a forced version ran, with the tile sizes substituted into them
   const d2 = (v: string) => rows.find((r) => r.startsWith('| DCGAN D2') && r.includes(` | ${v} | `))!;
   expect(d2('tiled-128')).toContain('conv2d_implicit_gemm_tiled TILE_M=128 PER_M=8 VEC4=false');
@@ -36,7 +40,7 @@ it('checks every conv version on two DCGAN layers and every matmul version, all 
 it('fails every row a tolerance of 0 cannot pass, and says how many', async () => {
   const lines: string[] = [];
   const failed = await checkKernels({ quick: true, tolerance: 0, print: (l) => lines.push(l) });
-  expect(failed).toBe(2 * CONV_VERSIONS.length + MATMUL_VERSIONS.length);
+  expect(failed).toBe(2 * CONV_VERSIONS.length + MATMUL_VERSIONS.length + 2);
   expect(lines.filter((l) => l.endsWith('| **FAILED** |'))).toHaveLength(failed);
   expect(lines.at(-1)).toBe(`${failed} check(s) FAILED`);
 }, 120_000);

@@ -3,8 +3,8 @@
 # .gl were carried over. One call under one deadline (DEADLINE_S, default 560 s: a command may run 600 s); stages,
 # each time-boxed within it, so that whatever finished comes back in $OUT:
 #   1. unpack Node, Dawn, the Vulkan loader and the data; find the GPU through Dawn's Vulkan backend (~1 min)
-#   1b. every conv and matmul kernel version against float64 on this GPU (bench/check-kernels.ts; 21 s on
-#      lavapipe), so that no timing below is of a kernel that computes something else  → $OUT/check-kernels.md
+#   1b. every conv and matmul kernel version against float64 on this GPU (bench/check-kernels.ts; under half a
+#      minute on lavapipe), so that no timing below is of a kernel that computes something else → $OUT/check-kernels.md
 #   2. the whole benchmark suite beside tfjs-webgpu (VGG@128 layers, the 256 px style step and 4096³ included),
 #      kernels tuned per shape (the tuner's choices printed and saved in the results JSON), with --deadline-s so
 #      that it ends in time: the training steps and the largest matmul first, then the layers; what the deadline
