@@ -10,8 +10,8 @@
  *  3. No module relies on prototype patching it does not import: a call of a Tensor method that another module
  *     installs (ops.ts installs `add`, `reshape`, … from its method table; autograd/graph.ts installs `backward`) is
  *     allowed only in a module that imports the installing module, directly or through others.
- *  4. The folders of src/ import only folders below them (FOLDER_RANKS): io ← the engine (tensor, autograd), data ←
- *     nn ← gan, style ← node ← cli; the engine's own layers are rule 2.
+ *  4. The folders of src/ import only folders below them (FOLDER_RANKS): io, reference ← the engine (tensor,
+ *     autograd), data ← nn ← gan, style, check ← node ← cli; the engine's own layers are rule 2.
  *  5. Everything but node/ and cli/ runs in a browser too: no runtime import of a Node module (`node:…` or a
  *     builtin's bare name) there, and no use of a global only Node declares (`process`, `Buffer`, `__dirname`, …:
  *     names whose every declaration is in @types/node; tsconfig gives every folder Node's types).
@@ -63,11 +63,13 @@ export const LAYERS: Record<string, number> = {
 export const FOLDER_RANKS: Record<string, number> = {
   '': 0,
   io: 0,
+  reference: 0,
   engine: 1,
   data: 1,
   nn: 2,
   gan: 3,
   style: 3,
+  check: 3,
   node: 4,
   cli: 5,
 };

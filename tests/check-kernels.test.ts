@@ -1,19 +1,23 @@
 /**
- * bench/check-kernels.ts, the device run's check that every conv and matmul version agrees with float64 on the GPU
- * it runs on, run here on its short list: every version gets its row and passes, a row names the kernels that ran
- * (with their tile sizes), and a tolerance nothing meets fails every row.
+ * src/check/kernels.ts (run by `npm run check-kernels`, by the device run before it times anything, and by the kernel
+ * explorer's button): every conv and matmul version against float64 on the adapter it runs on, here on its short
+ * list: every version gets its row and passes, a row names the kernels that ran (with their tile sizes), nothing is
+ * left allocated, and a tolerance nothing meets fails every row.
  */
 import { it, expect } from 'vitest';
-import { checkKernels } from '../bench/check-kernels.ts';
+import { checkKernels } from '../src/check/kernels.ts';
 import { CONV_VERSIONS } from '../src/tensor/conv.ts';
 import { MATMUL_VERSIONS } from '../src/tensor/matmul.ts';
 import { useEngine } from './helpers.ts';
+import { memoryStats } from '../src/tensor/index.ts';
 
 useEngine();
 
 it('checks every conv version on two DCGAN layers, every matmul version and two other kernels, all within 1e-4 here', async () => {
   const lines: string[] = [];
+  const live = memoryStats().liveTensors;
   expect(await checkKernels({ quick: true, print: (l) => lines.push(l) })).toBe(0);
+  expect(memoryStats().liveTensors).toBe(live); // every tensor it made is freed (the page runs it too)
   const rows = lines.filter((l) => l.startsWith('| DCGAN') || l.startsWith('| 300×130'));
   expect(rows).toHaveLength(2 * CONV_VERSIONS.length + MATMUL_VERSIONS.length);
   for (const v of CONV_VERSIONS)

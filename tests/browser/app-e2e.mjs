@@ -20,7 +20,8 @@
 //     explorer fields and ?kernel= checked; no console errors for any of these messages.
 //   - Style page: a few iterations at 32 px; the preview changes between snapshots; a new run starts clean and a
 //     run stopped before its first preview has no result.
-//   - Kernel explorer: lists every shaders/*.wgsl; conv2d runs with max error below tolerance.
+//   - Kernel explorer: lists every shaders/*.wgsl; conv2d runs with max error below tolerance; its check of every
+//     kernel version (quick) passes and frees what it made.
 //   - With WebGPU off, a page shows the clear message.
 // Prints "web e2e: N passed, M failed", writes the counts to .tmp/web-e2e.json, exits non-zero on a failure.
 // WEB_SCREENSHOTS=1 also writes docs/screenshots/*.png; WEB_E2E_ONLY=text runs only the checks naming it.
@@ -1435,6 +1436,36 @@ try {
       console.log(
         `    every other default experiment ran its own kernel; elsewhere: ${elsewhere.join('; ') || 'none'}`,
       );
+      await page.close();
+    },
+  );
+
+  await check(
+    "kernel explorer's check of every kernel version on the page's GPU (quick), as the device run does",
+    async () => {
+      const page = await openPage(browser, `${server.url}/kernels.html`);
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.check('#check-quick');
+      await page.click('#check-all');
+      await page.waitForSelector('#check-result[data-failed]', { timeout: 180_000 });
+      const r = await page.$eval('#check-result', (el) => ({
+        failed: el.dataset.failed,
+        rows: Number(el.dataset.rows),
+        bad: el.querySelectorAll('tr.bad').length,
+        before: Number(el.dataset.liveBefore),
+        after: Number(el.dataset.liveTensors),
+        text: el.textContent ?? '',
+      }));
+      // two DCGAN layers × every conv version, one product × every matmul version, two other kernels
+      assert(
+        r.failed === '0' && r.bad === 0 && r.rows >= 30,
+        `check: ${r.failed} failed, ${r.bad} bad rows of ${r.rows}`,
+      );
+      assert(r.text.includes('every version agrees with float64'), 'no closing line');
+      assert(r.text.includes('conv2d_implicit_gemm_tiled TILE_M=128'), 'the tiled-128 row does not name its kernel');
+      assert(r.after === r.before, `the check left tensors alive: ${r.before} → ${r.after}`);
+      assert(!(await page.$eval('#run', (b) => b.disabled)), 'Run is still disabled after the check');
+      console.log(`    ${r.rows} rows, all within 1e-4 of float64`);
       await page.close();
     },
   );

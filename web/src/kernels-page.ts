@@ -47,6 +47,7 @@ import * as ganOpsRef from '../../src/reference/gan-ops.ts';
 import { pixelNorm, minibatchStddev, fade, ganStepStats } from '../../src/tensor/gan-ops.ts';
 import { nonFiniteCounts } from '../../src/tensor/finite.ts';
 import { $, h, navBar, startGpu, banner, errorText } from './common.ts';
+import { checkKernels } from '../../src/check/kernels.ts';
 
 type Values = Record<string, number | string>;
 type Shape4 = [number, number, number, number];
@@ -1168,6 +1169,48 @@ async function runCurrent(): Promise<void> {
   out.dataset.ok = String(ok);
 }
 
+/**
+ * The check of every kernel version (src/check/kernels.ts) on this page's GPU: its markdown lines shown as they come,
+ * tables as tables. Returns the number of failed rows.
+ */
+async function checkEveryKernel(quick: boolean): Promise<number> {
+  const out = $('check-result');
+  out.replaceChildren();
+  delete out.dataset.failed;
+  let table: HTMLTableElement | null = null;
+  let header: string[] | null = null;
+  const cells = (line: string) =>
+    line
+      .slice(1, -1)
+      .split('|')
+      .map((c) => c.trim().replace(/\*\*/g, ''));
+  const print = (line: string): void => {
+    if (line.startsWith('|---')) return;
+    if (!line.startsWith('|')) {
+      table = null;
+      header = null;
+      if (line.startsWith('# ')) out.append(h('h3', {}, line.slice(2)));
+      else if (line) out.append(h('p', {}, line));
+      return;
+    }
+    if (!table) {
+      header = cells(line);
+      table = h('table', { class: 'check' }, h('tr', {}, ...header.map((c) => h('th', {}, c))));
+      out.append(table);
+      return;
+    }
+    const row = cells(line);
+    const ok = row.at(-1) === 'ok';
+    table.append(h('tr', { class: ok ? '' : 'bad' }, ...row.map((c) => h('td', {}, c))));
+  };
+  const failed = await checkKernels({ quick, print });
+  out.dataset.failed = String(failed);
+  out.dataset.rows = String(out.querySelectorAll('tr').length - out.querySelectorAll('table').length);
+  // tensors alive once the check has freed its own (the e2e test compares this with the count before)
+  out.dataset.liveTensors = String(memoryStats().liveTensors);
+  return failed;
+}
+
 async function main(): Promise<void> {
   navBar('kernels.html');
   const list = $('kernel-list');
@@ -1199,6 +1242,23 @@ async function main(): Promise<void> {
     } catch (e) {
       // A field out of range or an op's shape error: shown here, not logged (errorText logs internal faults).
       $('result').replaceChildren(h('p', { class: 'bad' }, errorText(e)));
+    } finally {
+      for (const b of locked) b.disabled = false;
+    }
+  });
+  $('check-all').addEventListener('click', async () => {
+    // the explorer's forced versions and this check's would meet in the engine's switches: one at a time
+    const locked = [
+      $<HTMLButtonElement>('check-all'),
+      $<HTMLButtonElement>('run'),
+      ...Array.from(document.querySelectorAll<HTMLButtonElement>('.kernel-list button')),
+    ];
+    for (const b of locked) b.disabled = true;
+    $('check-result').dataset.liveBefore = String(memoryStats().liveTensors);
+    try {
+      await checkEveryKernel($<HTMLInputElement>('check-quick').checked);
+    } catch (e) {
+      $('check-result').append(h('p', { class: 'bad' }, errorText(e)));
     } finally {
       for (const b of locked) b.disabled = false;
     }

@@ -1,0 +1,501 @@
+/**
+ * Every conv and matmul kernel version against the float64 references, on whatever adapter runs it: the check that
+ * a GPU computes what lavapipe's test suite verified. (The tests run on lavapipe; the tuner on a GPU may pick any
+ * version for any shape, and a benchmark compares no outputs.) Run by `npm run check-kernels` (bench/check-kernels.ts,
+ * and first thing on a lent GPU machine: bench/device/run.sh) and by the kernel explorer's "Check every kernel" on the
+ * page's own GPU. No Node: it runs in a browser too.
+ *
+ * For each layer (the lesson DCGAN's eight at batch 8, two VGG16 layers, two odd shapes) and each conv version
+ * (CONV_VERSIONS, forced with setConvVersion): the output and the gradients of input, weight and bias against
+ * src/reference/conv.ts; for each matmul shape and version (MATMUL_VERSIONS): the product against a float64 loop;
+ * then the other kernels of a training step and a style iteration as the engine picks them (BatchNorm with its ReLU
+ * and running statistics, pooling, the Gram matrix and its gradient, sums and maxima, Adam), each against its
+ * reference in src/reference/. The error is src/reference/close.ts's, relative to the reference's own size (the
+ * tests' measure); a version whose kernels did not run (read from the engine's launch hook) counts as failed too.
+ * Prints a markdown table row by row (so a run cut short still shows what it checked). quick: two layers, one
+ * product, two of the other kernels.
+ */
+import {
+  initEngine,
+  engine,
+  Tensor,
+  tidy,
+  matmul,
+  conv2d,
+  convTranspose2d,
+  batchNorm,
+  maxPool2d,
+  avgPool2d,
+} from '../tensor/index.ts';
+import { gram } from '../tensor/gram.ts';
+import { sum, max } from '../tensor/reduction.ts';
+import { Adam } from '../nn/optim.ts';
+import * as refNorm from '../reference/norm.ts';
+import * as refPool from '../reference/pool.ts';
+import * as refGram from '../reference/gram.ts';
+import * as refOptim from '../reference/optim.ts';
+import { CONV_VERSIONS, setConvVersion, type ConvVersion } from '../tensor/conv.ts';
+import { MATMUL_VERSIONS, setMatmulVersion, type MatmulVersion } from '../tensor/matmul.ts';
+import {
+  refConv2d,
+  refConv2dGrads,
+  refConvTranspose2d,
+  refConvTranspose2dGrads,
+  type ConvRefOpts,
+  type ConvShapes,
+} from '../reference/conv.ts';
+import { matmul as refMatmul } from '../reference/elementwise.ts';
+import { closeError } from '../reference/close.ts';
+import { Rng } from '../data/dataset.ts';
+
+/** The tolerance of the tests' layer checks (tests/conv-cases.ts), on both of closeError's measures. */
+export const TOLERANCE = 1e-4;
+
+type Shape4 = [number, number, number, number];
+interface Pair {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  outputPadding?: number;
+}
+export interface LayerCheck {
+  name: string;
+  kind: 'conv' | 'convT';
+  x: Shape4;
+  /** conv: [Cout, Cin, kh, kw]; convT: [Cin, Cout, kh, kw] */
+  w: Shape4;
+  bias: boolean;
+  opts: Pair;
+}
+export interface ProductCheck {
+  name: string;
+  /** a: [batch, M, K] (or [M, K] when aBatch is false), b: [batch, K, N] */
+  batch: number;
+  M: number;
+  K: number;
+  N: number;
+  aBatch: boolean;
+}
+
+const G = { stride: 2 };
+const D = { stride: 2, padding: 1 };
+export const LAYERS: LayerCheck[] = [
+  {
+    name: 'DCGAN G1 convT 100→256 k3 s2, batch 8',
+    kind: 'convT',
+    x: [8, 100, 1, 1],
+    w: [100, 256, 3, 3],
+    bias: false,
+    opts: G,
+  },
+  {
+    name: 'DCGAN G2 convT 256→128 k3 s2, batch 8',
+    kind: 'convT',
+    x: [8, 256, 3, 3],
+    w: [256, 128, 3, 3],
+    bias: false,
+    opts: G,
+  },
+  {
+    name: 'DCGAN G3 convT 128→64 k3 s2, batch 8',
+    kind: 'convT',
+    x: [8, 128, 7, 7],
+    w: [128, 64, 3, 3],
+    bias: false,
+    opts: G,
+  },
+  {
+    name: 'DCGAN G4 convT 64→1 k3 s2 p2 op1, batch 8',
+    kind: 'convT',
+    x: [8, 64, 15, 15],
+    w: [64, 1, 3, 3],
+    bias: true,
+    opts: { stride: 2, padding: 2, outputPadding: 1 },
+  },
+  {
+    name: 'DCGAN D1 conv 1→64 k4 s2 p1, batch 8',
+    kind: 'conv',
+    x: [8, 1, 28, 28],
+    w: [64, 1, 4, 4],
+    bias: true,
+    opts: D,
+  },
+  {
+    name: 'DCGAN D2 conv 64→128 k4 s2 p1, batch 8',
+    kind: 'conv',
+    x: [8, 64, 14, 14],
+    w: [128, 64, 4, 4],
+    bias: false,
+    opts: D,
+  },
+  {
+    name: 'DCGAN D3 conv 128→256 k4 s2 p1, batch 8',
+    kind: 'conv',
+    x: [8, 128, 7, 7],
+    w: [256, 128, 4, 4],
+    bias: false,
+    opts: D,
+  },
+  { name: 'DCGAN D4 conv 256→1 k3, batch 8', kind: 'conv', x: [8, 256, 3, 3], w: [1, 256, 3, 3], bias: true, opts: {} },
+  {
+    name: 'VGG16 block1_conv1 3→64 k3 p1 at 32×32',
+    kind: 'conv',
+    x: [1, 3, 32, 32],
+    w: [64, 3, 3, 3],
+    bias: true,
+    opts: { padding: 1 },
+  },
+  {
+    name: 'VGG16 block2_conv1 64→128 k3 p1 at 16×16, batch 2',
+    kind: 'conv',
+    x: [2, 64, 16, 16],
+    w: [128, 64, 3, 3],
+    bias: true,
+    opts: { padding: 1 },
+  },
+  {
+    name: 'odd conv 5→70 k5 s3 d2 p3 at 23×19',
+    kind: 'conv',
+    x: [3, 5, 23, 19],
+    w: [70, 5, 5, 5],
+    bias: true,
+    opts: { stride: 3, padding: 3, dilation: 2 },
+  },
+  {
+    name: 'odd convT 70→9 k4 s3 p1 op2 at 6×5',
+    kind: 'convT',
+    x: [3, 70, 6, 5],
+    w: [70, 9, 4, 4],
+    bias: true,
+    opts: { stride: 3, padding: 1, outputPadding: 2 },
+  },
+];
+export const PRODUCTS: ProductCheck[] = [
+  { name: '300×130 · 130×200', batch: 1, M: 300, K: 130, N: 200, aBatch: true },
+  { name: 'a long k: 64×8192 · 8192×64', batch: 1, M: 64, K: 8192, N: 64, aBatch: true },
+  { name: 'batched, A shared: 3 × (70×50 · 50×90)', batch: 3, M: 70, K: 50, N: 90, aBatch: false },
+];
+const QUICK_LAYERS = ['DCGAN D2', 'DCGAN G4'];
+
+const pair = (v: number | undefined, d: number): [number, number] => [v ?? d, v ?? d];
+const refOpts = (o: Pair): ConvRefOpts => ({
+  stride: pair(o.stride, 1),
+  padding: pair(o.padding, 0),
+  dilation: pair(o.dilation, 1),
+  outputPadding: pair(o.outputPadding, 0),
+});
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+function randoms(n: number, seed: number, scale = 1): Float64Array {
+  const r = new Rng(seed);
+  return Float64Array.from({ length: n }, () => scale * (2 * r.float() - 1));
+}
+
+/** The larger of closeError's two measures (norm-wise, and the worst element against the reference's RMS). */
+function error(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  const e = closeError(got, want);
+  return Math.max(e.norm, e.element);
+}
+
+/** The shaders a run of `fn` launched, and each with its tile sizes (the text substituted into it: TM=8, TILE_M=128). */
+async function launched(
+  fn: () => Promise<number[]>,
+): Promise<{ errors: number[]; shaders: Set<string>; kernels: string }> {
+  const shaders = new Set<string>();
+  const labels = new Set<string>();
+  engine().onLaunch = (k) => {
+    shaders.add(k.shader);
+    const subs = Object.entries(k.subs ?? {}).map(([n, v]) => `${n}=${v}`);
+    labels.add(subs.length ? `${k.shader} ${subs.join(' ')}` : k.shader);
+  };
+  try {
+    return { errors: await fn(), shaders, kernels: [...labels].sort().join(', ') };
+  } finally {
+    engine().onLaunch = null;
+  }
+}
+
+/** The gather or product shaders a forced conv version must launch (register-sg runs the plain kernel where the device has no fixed subgroup size). */
+function convShadersOf(v: ConvVersion): string[] {
+  if (v === 'naive') return ['conv2d_naive', 'conv2d_weight_grad_naive'];
+  if (v.startsWith('tiled')) return ['conv2d_implicit_gemm_tiled', 'conv2d_weight_grad_tiled'];
+  return ['conv2d_implicit_gemm', 'conv2d_implicit_gemm_sg', 'conv2d_weight_grad', 'conv2d_weight_grad_sg'];
+}
+
+/** One layer under one version: [output, dx, dw, db] errors (db NaN without bias). */
+async function checkLayer(l: LayerCheck, ref: LayerReference): Promise<number[]> {
+  const { x, w, b, dy } = ref.inputs;
+  const X = Tensor.fromArray(Float32Array.from(x), l.x).requireGrad();
+  const W = Tensor.fromArray(Float32Array.from(w), l.w).requireGrad();
+  const outC = l.kind === 'conv' ? l.w[0] : l.w[1];
+  const B = b ? Tensor.fromArray(Float32Array.from(b), [outC]).requireGrad() : null;
+  try {
+    const Y = tidy(() => {
+      const y = l.kind === 'conv' ? conv2d(X, W, B, l.opts) : convTranspose2d(X, W, B, l.opts);
+      y.backward(Tensor.fromArray(Float32Array.from(dy), y.shape));
+      return y;
+    });
+    const out = [
+      error(await Y.toArray(), ref.y),
+      error(await X.grad!.toArray(), ref.dx),
+      error(await W.grad!.toArray(), ref.dw),
+      B ? error(await B.grad!.toArray(), ref.db) : NaN,
+    ];
+    Y.dispose();
+    return out;
+  } finally {
+    for (const t of [X, W, B]) {
+      t?.zeroGrad();
+      t?.dispose();
+    }
+  }
+}
+
+interface LayerReference {
+  inputs: { x: Float64Array; w: Float64Array; b: Float64Array | null; dy: Float64Array };
+  y: Float64Array;
+  dx: Float64Array;
+  dw: Float64Array;
+  db: Float64Array;
+}
+
+function layerReference(l: LayerCheck, seed: number): LayerReference {
+  const s: ConvShapes = { x: l.x, w: l.w };
+  const o = refOpts(l.opts);
+  const outC = l.kind === 'conv' ? l.w[0] : l.w[1];
+  const x = randoms(size(l.x), seed);
+  const w = randoms(size(l.w), seed + 1, 0.2);
+  const b = l.bias ? randoms(outC, seed + 2) : null;
+  const y = l.kind === 'conv' ? refConv2d(x, w, b, s, o) : refConvTranspose2d(x, w, b, s, o);
+  const dy = randoms(y.length, seed + 3);
+  const g = l.kind === 'conv' ? refConv2dGrads(x, w, dy, s, o) : refConvTranspose2dGrads(x, w, dy, s, o);
+  return { inputs: { x, w, b, dy }, y, dx: g.dx, dw: g.dw, db: g.db };
+}
+
+const fmt = (e: number) => (Number.isNaN(e) ? '—' : e.toExponential(1));
+
+/** Runs the checks; `print` gets each line of the table as it is made. Returns the number of failed rows. */
+export async function checkKernels(
+  opts: { quick?: boolean; print?: (line: string) => void; tolerance?: number } = {},
+): Promise<number> {
+  const print = opts.print ?? ((line: string) => console.log(line));
+  const tolerance = opts.tolerance ?? TOLERANCE;
+  await initEngine({ autotune: 'off' });
+  const a = engine().adapter;
+  print(`# Kernel versions against float64 on ${a.description || a.vendor}`);
+  print('');
+  print(
+    `Error: the larger of the norm-wise error and the worst element in units of the reference's RMS (src/reference/close.ts); a row fails above ${tolerance} or when the version's kernels did not run.`,
+  );
+  print('');
+  print(
+    '| problem | version | output | input gradient | weight gradient | bias gradient | kernels launched | result |',
+  );
+  print('|---|---|---|---|---|---|---|---|');
+  let failed = 0;
+  const layers = opts.quick ? LAYERS.filter((l) => QUICK_LAYERS.some((q) => l.name.startsWith(q))) : LAYERS;
+  try {
+    for (const [i, l] of layers.entries()) {
+      const ref = layerReference(l, 100 * (i + 1));
+      // a transposed conv of a 1×1 input is one matrix product whichever conv version is forced: checked once
+      const viaProduct = l.kind === 'convT' && l.x[2] === 1 && l.x[3] === 1;
+      for (const v of viaProduct ? (['register'] as const) : CONV_VERSIONS) {
+        setConvVersion(v);
+        const { errors, shaders, kernels } = await launched(() => checkLayer(l, ref));
+        const ran = viaProduct
+          ? [...shaders].some((s) => s.startsWith('matmul'))
+          : convShadersOf(v).some((s) => s.startsWith('conv') && shaders.has(s));
+        const ok = ran && errors.every((e) => Number.isNaN(e) || e <= tolerance);
+        if (!ok) failed++;
+        print(
+          `| ${l.name} | ${viaProduct ? 'any (a matrix product)' : v} | ${errors.map(fmt).join(' | ')} | ${kernels} | ${ok ? 'ok' : ran ? '**FAILED**' : '**FAILED: its kernels did not run**'} |`,
+        );
+      }
+    }
+  } finally {
+    setConvVersion(null);
+  }
+  print('');
+  print('| product | version | error | kernels launched | result |');
+  print('|---|---|---|---|---|');
+  const products = opts.quick ? PRODUCTS.slice(0, 1) : PRODUCTS;
+  try {
+    for (const [i, p] of products.entries()) {
+      const av = randoms((p.aBatch ? p.batch : 1) * p.M * p.K, 7000 + 10 * i);
+      const bv = randoms(p.batch * p.K * p.N, 7001 + 10 * i);
+      const want = refMatmul(av, bv, p.batch, p.M, p.K, p.N, p.aBatch, true);
+      for (const v of MATMUL_VERSIONS) {
+        setMatmulVersion(v as MatmulVersion);
+        const { errors, shaders, kernels } = await launched(async () => {
+          const A = Tensor.fromArray(Float32Array.from(av), p.aBatch ? [p.batch, p.M, p.K] : [p.M, p.K]);
+          const B = Tensor.fromArray(Float32Array.from(bv), [p.batch, p.K, p.N]);
+          const C = matmul(A, B);
+          try {
+            return [error(await C.toArray(), want)];
+          } finally {
+            for (const t of [A, B, C]) t.dispose();
+          }
+        });
+        const ran = [...shaders].some((s) => s.startsWith('matmul'));
+        const ok = ran && errors[0]! <= tolerance;
+        if (!ok) failed++;
+        print(`| ${p.name} | ${v} | ${fmt(errors[0]!)} | ${kernels} | ${ok ? 'ok' : '**FAILED**'} |`);
+      }
+    }
+  } finally {
+    setMatmulVersion(null);
+  }
+  print('');
+  print('| other kernel | what | error | kernels launched | result |');
+  print('|---|---|---|---|---|');
+  for (const o of opts.quick ? OTHERS.slice(0, 2) : OTHERS) {
+    const { errors, kernels } = await launched(o.run);
+    const ok = errors.every((e) => e <= tolerance);
+    if (!ok) failed++;
+    print(`| ${o.name} | ${o.what} | ${fmt(Math.max(...errors))} | ${kernels} | ${ok ? 'ok' : '**FAILED**'} |`);
+  }
+  print('');
+  print(failed ? `${failed} check(s) FAILED` : 'every version agrees with float64');
+  return failed;
+}
+
+/** Reads a tensor and disposes it. */
+async function take(t: Tensor): Promise<Float32Array> {
+  try {
+    return await t.toArray();
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * The other kernels of a training step and a style iteration, each as the engine picks it here, against its float64
+ * reference: errors of each output (the row shows the largest).
+ */
+const OTHERS: { name: string; what: string; run: () => Promise<number[]> }[] = [
+  {
+    name: 'batchNorm + ReLU, training',
+    what: 'x [16, 64, 12, 12] with γ, β: output and running statistics',
+    run: async () => {
+      const shape = [16, 64, 12, 12];
+      const [x, g, b] = [randoms(size(shape), 1, 3), randoms(64, 2), randoms(64, 3)];
+      const [rm, rv] = [randoms(64, 4), randoms(64, 5).map((v) => 1 + Math.abs(v))];
+      const want = refNorm.batchNorm(x, shape, g, b, rm, rv, true);
+      const T = (v: Float64Array, s: number[]) => Tensor.fromArray(Float32Array.from(v), s);
+      const [X, G, B, RM, RV] = [T(x, shape), T(g, [64]), T(b, [64]), T(rm, [64]), T(rv, [64])];
+      try {
+        const y = await take(batchNorm(X, G, B, RM, RV, { training: true, activation: { kind: 'relu' } }));
+        return [
+          error(
+            y,
+            want.y.map((v) => Math.max(v, 0)),
+          ),
+          error(await RM.toArray(), want.runningMean),
+          error(await RV.toArray(), want.runningVar),
+        ];
+      } finally {
+        for (const t of [X, G, B, RM, RV]) t.dispose();
+      }
+    },
+  },
+  {
+    name: 'max and average pooling',
+    what: '[4, 32, 17, 17]: max 2×2 s2, average 3×3 s2 p1',
+    run: async () => {
+      const shape = [4, 32, 17, 17];
+      const x = randoms(size(shape), 11);
+      const X = Tensor.fromArray(Float32Array.from(x), shape);
+      try {
+        const mx = await take(maxPool2d(X, { kernelSize: 2 }));
+        const av = await take(avgPool2d(X, { kernelSize: 3, stride: 2, padding: 1 }));
+        return [
+          error(mx, refPool.maxPool2d(x, shape, { k: [2, 2], s: [2, 2], p: [0, 0] }).y),
+          error(av, refPool.avgPool2d(x, shape, { k: [3, 3], s: [2, 2], p: [1, 1] })),
+        ];
+      } finally {
+        X.dispose();
+      }
+    },
+  },
+  {
+    name: 'Gram matrix',
+    what: 'f [2, 64, 24, 24], normalised by C·H·W: forward and gradient',
+    run: async () => {
+      const shape = [2, 64, 24, 24];
+      const f = randoms(size(shape), 21);
+      const dG = randoms(2 * 64 * 64, 22);
+      const F = Tensor.fromArray(Float32Array.from(f), shape).requireGrad();
+      try {
+        const G = tidy(() => {
+          const g = gram(F, { normalize: 'chw' });
+          g.backward(Tensor.fromArray(Float32Array.from(dG), g.shape));
+          return g;
+        });
+        return [
+          error(await take(G), refGram.gram(f, shape, 'chw')),
+          error(await F.grad!.toArray(), refGram.gramGrad(f, shape, dG, 'chw')),
+        ];
+      } finally {
+        F.zeroGrad();
+        F.dispose();
+      }
+    },
+  },
+  {
+    name: 'sum and max over an axis',
+    what: '[37, 5000] over its rows, [5000, 37] over its columns',
+    run: async () => {
+      const x = randoms(37 * 5000, 31);
+      const X = Tensor.fromArray(Float32Array.from(x), [37, 5000]);
+      const Y = Tensor.fromArray(Float32Array.from(x), [5000, 37]);
+      const rows = (n: number, m: number, f: (a: number, b: number) => number, init: number) =>
+        Float64Array.from({ length: n }, (_, i) => x.subarray(i * m, (i + 1) * m).reduce(f, init));
+      const cols = Float64Array.from({ length: 37 }, (_, j) => {
+        let s = 0;
+        for (let i = 0; i < 5000; i++) s += x[i * 37 + j]!;
+        return s;
+      });
+      try {
+        return [
+          error(
+            await take(sum(X, 1)),
+            rows(37, 5000, (a, b) => a + b, 0),
+          ),
+          error(
+            await take(max(X, 1)),
+            rows(37, 5000, (a, b) => Math.max(a, b), -Infinity),
+          ),
+          error(await take(sum(Y, 0)), cols),
+        ];
+      } finally {
+        X.dispose();
+        Y.dispose();
+      }
+    },
+  },
+  {
+    name: 'Adam',
+    what: 'two steps of three parameters (100,000, 4,097 and 3 values)',
+    run: async () => {
+      const sizes = [100_000, 4097, 3];
+      const init = sizes.map((n, k) => randoms(n, 41 + k));
+      const refs = init.map((v) => refOptim.adamState(v));
+      const hp = { lr: 0.01, betas: [0.9, 0.999] as const, eps: 1e-8 };
+      const params = init.map((v) => Tensor.fromArray(Float32Array.from(v), [v.length]).requireGrad());
+      const opt = new Adam(params, { lr: hp.lr, betas: [...hp.betas], eps: hp.eps });
+      try {
+        for (let step = 0; step < 2; step++) {
+          const grads = sizes.map((n, k) => randoms(n, 50 + 10 * step + k));
+          params.forEach((p, k) => (p.grad = Tensor.fromArray(Float32Array.from(grads[k]!), p.shape).keep()));
+          opt.step();
+          opt.zeroGrad();
+          refs.forEach((r, k) => refOptim.adamStep(r, grads[k]!, hp));
+        }
+        return await Promise.all(params.map(async (p, k) => error(await p.toArray(), refs[k]!.p)));
+      } finally {
+        opt.dispose();
+        for (const p of params) p.dispose();
+      }
+    },
+  },
+];
