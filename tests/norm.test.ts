@@ -56,6 +56,52 @@ describe('batchNorm forward + gradients', () => {
   }
 });
 
+describe('the float64 backward reference (src/reference/norm.ts batchNormBackward)', () => {
+  it('equals central differences of the forward reference, relative to each gradient’s size, with and without γ', () => {
+    const shape = [3, 4, 2, 5];
+    const x = randomArray(120, 1, -2, 2);
+    const dy = randomArray(120, 2);
+    const zeros = new Float64Array(4);
+    const ones = new Float64Array(4).fill(1);
+    for (const affine of [true, false]) {
+      const gamma = affine ? randomArray(4, 3, 0.5, 1.5) : null;
+      const beta = affine ? randomArray(4, 4) : null;
+      const loss = (xv: Float64Array, g: Float64Array | null, b: Float64Array | null) =>
+        R.batchNorm(xv, shape, g, b, zeros, ones, true).y.reduce((s, v, i) => s + v * dy[i]!, 0);
+      const h = 1e-6;
+      const fd = (v: Float64Array, f: (w: Float64Array) => number) =>
+        Float64Array.from(v, (_, i) => {
+          const p = Float64Array.from(v);
+          const m = Float64Array.from(v);
+          p[i] += h;
+          m[i] -= h;
+          return (f(p) - f(m)) / (2 * h);
+        });
+      const got = R.batchNormBackward(x, shape, gamma, dy);
+      expectClose(
+        got.dx,
+        fd(x, (w) => loss(w, gamma, beta)),
+        1e-6,
+        'dx',
+      );
+      if (gamma && beta) {
+        expectClose(
+          got.dgamma,
+          fd(gamma, (w) => loss(x, w, beta)),
+          1e-6,
+          'dγ',
+        );
+        expectClose(
+          got.dbeta,
+          fd(beta, (w) => loss(x, gamma, w)),
+          1e-6,
+          'dβ',
+        );
+      }
+    }
+  });
+});
+
 describe('batchNorm with a fused activation (one pass forward, act′ folded into the backward kernels)', () => {
   const acts = [{ kind: 'relu' }, { kind: 'leaky_relu', slope: 0.2 }] as const;
   for (const shape of [SHAPES[0]!, SHAPES[2]!, SHAPES[5]!]) {

@@ -8,8 +8,8 @@
  * For each layer (the lesson DCGAN's eight at batch 8, two VGG16 layers, two odd shapes) and each conv version
  * (CONV_VERSIONS, forced with setConvVersion): the output and the gradients of input, weight and bias against
  * src/reference/conv.ts; for each matmul shape and version (MATMUL_VERSIONS): the product against a float64 loop;
- * then the other kernels of a training step and a style iteration as the engine picks them (BatchNorm with its ReLU
- * and running statistics, pooling, the Gram matrix and its gradient, sums and maxima, Adam), each against its
+ * then the other kernels of a training step and a style iteration as the engine picks them (BatchNorm with its ReLU,
+ * running statistics and gradients, pooling, the Gram matrix and its gradient, sums and maxima, Adam), each against its
  * reference in src/reference/. The error is src/reference/close.ts's, relative to the reference's own size (the
  * tests' measure); a version whose kernels did not run (read from the engine's launch hook) counts as failed too.
  * Prints a markdown table row by row (so a run cut short still shows what it checked). quick: two layers, one
@@ -375,26 +375,45 @@ async function take(t: Tensor): Promise<Float32Array> {
 const OTHERS: { name: string; what: string; run: () => Promise<number[]> }[] = [
   {
     name: 'batchNorm + ReLU, training',
-    what: 'x [16, 64, 12, 12] with γ, β: output and running statistics',
+    what: 'x [16, 64, 12, 12] with γ, β: output, running statistics, gradients of x, γ and β',
     run: async () => {
       const shape = [16, 64, 12, 12];
       const [x, g, b] = [randoms(size(shape), 1, 3), randoms(64, 2), randoms(64, 3)];
       const [rm, rv] = [randoms(64, 4), randoms(64, 5).map((v) => 1 + Math.abs(v))];
+      const dOut = randoms(size(shape), 6);
       const want = refNorm.batchNorm(x, shape, g, b, rm, rv, true);
+      // the ReLU's derivative folded into dy: 0 where the pre-activation is ≤ 0 (torch: ReLU′(0) = 0)
+      const wantGrad = refNorm.batchNormBackward(
+        x,
+        shape,
+        g,
+        dOut.map((d, i) => (want.y[i]! > 0 ? d : 0)),
+      );
       const T = (v: Float64Array, s: number[]) => Tensor.fromArray(Float32Array.from(v), s);
       const [X, G, B, RM, RV] = [T(x, shape), T(g, [64]), T(b, [64]), T(rm, [64]), T(rv, [64])];
+      for (const t of [X, G, B]) t.requireGrad();
       try {
-        const y = await take(batchNorm(X, G, B, RM, RV, { training: true, activation: { kind: 'relu' } }));
+        const Y = tidy(() => {
+          const y = batchNorm(X, G, B, RM, RV, { training: true, activation: { kind: 'relu' } });
+          y.backward(T(dOut, shape));
+          return y;
+        });
         return [
           error(
-            y,
+            await take(Y),
             want.y.map((v) => Math.max(v, 0)),
           ),
           error(await RM.toArray(), want.runningMean),
           error(await RV.toArray(), want.runningVar),
+          error(await X.grad!.toArray(), wantGrad.dx),
+          error(await G.grad!.toArray(), wantGrad.dgamma),
+          error(await B.grad!.toArray(), wantGrad.dbeta),
         ];
       } finally {
-        for (const t of [X, G, B, RM, RV]) t.dispose();
+        for (const t of [X, G, B, RM, RV]) {
+          t.zeroGrad();
+          t.dispose();
+        }
       }
     },
   },
