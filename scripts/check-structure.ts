@@ -218,7 +218,12 @@ export function checkStructure(root = ROOT): string[] {
         ts.isIdentifier(node) &&
         !(ts.isPropertyAccessExpression(node.parent) && node.parent.name === node) &&
         !(ts.isQualifiedName(node.parent) && node.parent.right === node) &&
-        nodeOnly(checker.getSymbolAtLocation(node)) &&
+        // `{ process }` names the property; its value is the global
+        nodeOnly(
+          ts.isShorthandPropertyAssignment(node.parent)
+            ? checker.getShorthandAssignmentValueSymbol(node.parent)
+            : checker.getSymbolAtLocation(node),
+        ) &&
         !seen.has(node.text)
       ) {
         seen.add(node.text);

@@ -1,7 +1,7 @@
 // reduce.wgsl — sum / max over any set of axes (keepdim is a reshape on the host).
 //
 // Computes:  Y[o] = scale · combine_{r} X[base(o) + off(r)], combine ∈ {+, max} substituted for {{COMBINE}}
-//   with identity {{IDENTITY}}. The host splits the input's axes into kept axes (giving o) and reduced axes
+//   starting from u.identity (0 for the sum, −Inf for max, as f32 bits). The host splits the input's axes into kept axes (giving o) and reduced axes
 //   (giving r), merges neighbouring axes that are contiguous, and passes shape + stride for each group, so
 //   base(o) and off(r) are mixed-radix decodes. mean = sum with scale = 1/count.
 // Work split, two entry points chosen on the host:
@@ -15,7 +15,7 @@
 
 struct Params {
   outSize: u32, redSize: u32, keptRank: u32, redRank: u32,
-  scale: f32, _p0: u32, _p1: u32, _p2: u32,
+  scale: f32, identity: u32, _p1: u32, _p2: u32,  // identity: the combine's start value, as f32 bits (−Inf for max)
   keptShape: array<vec4<u32>, 2>,
   keptStride: array<vec4<u32>, 2>,
   redShape: array<vec4<u32>, 2>,
@@ -63,7 +63,7 @@ fn per_thread(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
   let o = (wg.y * nwg.x + wg.x) * 256u + li;
   if (o >= u.outSize) { return; }
   let base = kept_base(o);
-  var acc = {{IDENTITY}};
+  var acc = bitcast<f32>(u.identity);
   for (var r = 0u; r < u.redSize; r++) { acc = combine(acc, X[base + red_offset(r)]); }
   if (ACCUMULATE) { Y[o] = Y[o] + acc; } else { Y[o] = acc * u.scale; }
 }
@@ -76,7 +76,7 @@ fn per_workgroup(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
   let o = wg.y * nwg.x + wg.x;     // uniform across the workgroup, so the early exit keeps barriers uniform
   if (o >= u.outSize) { return; }
   let base = kept_base(o);
-  var acc = {{IDENTITY}};
+  var acc = bitcast<f32>(u.identity);
   if (u.redRank == 2u) {
     // Two reduced groups (a bias gradient's sum over N and H·W): r's (outer, inner) position carried along (Pos),
     // so no element costs the integer divisions of red_offset. The same r in the same order as the loop below.

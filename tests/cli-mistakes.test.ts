@@ -531,7 +531,11 @@ const cases: Case[] = [
   ].map((given): Case => [
     () => ['style', 'compare', ...style().slice(0, 4), '--out-dir', join(dir, 'cmp'), ...given.split(' ')],
     2,
-    new RegExp(`^style: Unknown option '${given.split(' ')[0]}'$`),
+    /^--(steps|optimizer) /.test(given)
+      ? new RegExp(
+          `^style: ${given.split(' ')[0]}: compare runs L-BFGS for --lbfgs-steps and Adam for --adam-steps iterations; give those instead$`,
+        )
+      : new RegExp(`^style: Unknown option '${given.split(' ')[0]}'$`),
   ]),
   // and the plain run refuses compare's
   [() => ['style', ...style(), '--adam-steps', '5'], 2, /^style: Unknown option '--adam-steps'$/],

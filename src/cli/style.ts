@@ -517,6 +517,12 @@ async function runCommand(argv: string[]): Promise<number> {
 
 /** Runs Adam and L-BFGS on the same inputs; reports iterations/evaluations/time each needs to reach the same loss. */
 async function compareCommand(argv: string[]): Promise<number> {
+  // the run's step count and optimizer, which compare sets itself: say what to give instead
+  for (const own of ['steps', 'optimizer'])
+    if (argv.some((a) => a === `--${own}` || a.startsWith(`--${own}=`)))
+      throw new UsageError(
+        `--${own}: compare runs L-BFGS for --lbfgs-steps and Adam for --adam-steps iterations; give those instead`,
+      );
   const o = parseOrHelp(argv, COMPARE_TABLE, HELP);
   if (!o) return 0;
   const outDir = o.str('out-dir');

@@ -1,5 +1,5 @@
 /**
- * The one measure of closeness the tests (tests/helpers.ts: expectClose, checkOp) and bench/check-kernels.ts use to
+ * The one measure of closeness the tests (tests/helpers.ts: expectClose, checkOp) and the kernel check (src/check/kernels.ts) use to
  * compare a GPU result with its float64 reference. No Node, no test framework: plain arithmetic.
  */
 

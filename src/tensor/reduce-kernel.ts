@@ -64,15 +64,15 @@ export function reduceRaw(x: Tensor, axes: number[], op: 'sum' | 'max', scale: n
     keptRank: kept.shape.length,
     redRank: reduced.shape.length,
     scale,
+    // the start value's bits: 0.0, or −Inf for max (a row of −Inf then has max −Inf, as in torch; WGSL has no
+    // infinity literal, and a constant bitcast to one is refused)
+    identity: op === 'sum' ? 0 : 0xff800000,
     keptShape: kept.shape,
     keptStride: kept.stride,
     redShape: reduced.shape,
     redStride: reduced.stride,
   });
-  const subs =
-    op === 'sum'
-      ? { COMBINE: 'a + b', IDENTITY: '0.0' }
-      : { COMBINE: 'max_nan(a, b)', IDENTITY: '-3.4028234663852886e38' };
+  const subs = op === 'sum' ? { COMBINE: 'a + b' } : { COMBINE: 'max_nan(a, b)' };
   engine().launch(
     {
       shader: 'reduce',
