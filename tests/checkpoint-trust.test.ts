@@ -120,6 +120,9 @@ describe('checkpoint metadata is checked before anything is allocated', () => {
       ganSpec('dcgan', { zDim: 300 }),
       ganSpec('dcgan32', { zDim: 5, width: 16, channels: 1 }),
       ganSpec('dcgan64', { zDim: 200, width: 8 }),
+      ganSpec('progan', { size: 16, width: 8 }),
+      ganSpec('msggan', { size: 16, width: 8 }),
+      ganSpec('msggan', { size: 32, width: 4, zDim: 3 }),
     ];
     for (const spec of specs) {
       const { G, D } = buildGan(spec, 1);

@@ -732,8 +732,10 @@ export function largestWeight(s: GanSpec): number {
   if (s.kind === 'dense') return Math.max(s.zDim * 256, 1024 * 784);
   if (s.kind === 'dcgan') return Math.max(s.zDim * 256 * 9, 256 * 128 * 9, 128 * 256 * 16);
   if (isGrowing(s.kind)) {
-    const c = growingTopChannels(s); // G's first layer zDim×c×4×4; D's last convs c×c×4×4 and (msggan) c×(2c+1)×3×3
-    return Math.max(s.zDim * c * 16, c * c * 16, c * (2 * c + 1) * 9);
+    // G's first layer zDim×c×4×4; D's last block: a 3×3 conv from c + 1 channels (the minibatch stddev's) to c, then
+    // c×c×4×4 (MSG-GAN's default combine, φ_lin, keeps each block's input at its own channel count)
+    const c = growingTopChannels(s);
+    return Math.max(s.zDim * c * 16, c * c * 16, (c + 1) * c * 9);
   }
   const top = (s.width ?? 64) * 2 ** (Math.log2(s.size / 4) - 1); // channels of G's first / D's last feature map
   return Math.max(s.zDim * top * 16, top * (top / 2) * 16);
