@@ -9,8 +9,10 @@
  *                          vec4s, where a product's workgroup is one 8-lane subgroup wide on lavapipe (sharesRows);
  *                          elsewhere it runs matmul.wgsl, as `register` does always.
  *   v3 matmul_tiled.wgsl — 64×64 tiles staged through workgroup memory, 4×4 per invocation: the classic GPU
- *                          kernel (6.2× slower than v2's matmul.wgsl and 10.9× slower than register-sg on lavapipe,
- *                          where barriers are thread switches: the medians of docs/kernels/03-matmul.md at 768³).
+ *                          kernel (3.8× slower than v2's matmul.wgsl and 6.9× slower than register-sg on lavapipe,
+ *                          where barriers are thread switches: the medians of docs/kernels/03-matmul.md at 768³,
+ *                          the guide's run of 2026-12-02 13:13 UTC; its run of 12:18, committed at d08d987, gave 6.2×
+ *                          and 10.9×: the machine drifts).
  *   v4 matmul_tiled_vec4.wgsl — v3 with vec4 slabs and vec4 accumulators: a quarter of v3's workgroup-memory
  *                          reads per multiply-add (`tiled-vec4`, `tiled-128-vec4`), for GPUs; the tuner keeps
  *                          whichever of v3 and v4 is faster per shape.
