@@ -100,7 +100,9 @@ const cases: Case[] = [
   [
     () => ['train', '--model', 'progan', '--size', '128', '--width', '512', '--dataset', '/no/such/folder'],
     2,
-    /--width 512: progan at 128×128 would have a weight of 302026752 values, more than the 33554432 .*; at most --width 170 at this size/,
+    // width 512 at 128 px: 4096 channels at 4×4, so D's last conv is 4096 × 4096 × 4 × 4 = 268,435,456 values; the
+    // widest that fits 2^25 is 1448 channels (1448² · 16 ≤ 2^25 < 1449² · 16), width 1448 / 8 = 181
+    /--width 512: progan at 128×128 would have a weight of 268435456 values, more than the 33554432 .*; at most --width 181 at this size/,
   ],
   [
     () => ['train', '--model', 'dcgan64', '--width', '512', '--dataset', '/no/such/folder'],
