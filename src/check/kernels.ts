@@ -315,7 +315,8 @@ export async function checkKernels(
 ): Promise<number> {
   const print = opts.print ?? ((line: string) => console.log(line));
   const tolerance = opts.tolerance ?? TOLERANCE;
-  await initEngine({ autotune: 'off' });
+  // the engine as it is (the page's, or a new one): forced versions bypass the tuner, and the tune mode stays the caller's
+  await initEngine();
   const a = engine().adapter;
   print(`# Kernel versions against float64 on ${a.description || a.vendor}`);
   print('');
