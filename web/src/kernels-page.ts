@@ -1178,7 +1178,6 @@ async function checkEveryKernel(quick: boolean): Promise<number> {
   out.replaceChildren();
   delete out.dataset.failed;
   let table: HTMLTableElement | null = null;
-  let header: string[] | null = null;
   const cells = (line: string) =>
     line
       .slice(1, -1)
@@ -1188,14 +1187,12 @@ async function checkEveryKernel(quick: boolean): Promise<number> {
     if (line.startsWith('|---')) return;
     if (!line.startsWith('|')) {
       table = null;
-      header = null;
       if (line.startsWith('# ')) out.append(h('h3', {}, line.slice(2)));
       else if (line) out.append(h('p', {}, line));
       return;
     }
     if (!table) {
-      header = cells(line);
-      table = h('table', { class: 'check' }, h('tr', {}, ...header.map((c) => h('th', {}, c))));
+      table = h('table', { class: 'check' }, h('tr', {}, ...cells(line).map((c) => h('th', {}, c))));
       out.append(table);
       return;
     }
