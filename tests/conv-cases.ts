@@ -4,17 +4,10 @@
  * lesson's layer shapes checked against the reference's analytic gradients.
  */
 import { expect } from 'vitest';
-import { Tensor, tidy } from '../src/tensor/index.ts';
 import { conv2d, convTranspose2d, type ConvTranspose2dOptions } from '../src/tensor/conv.ts';
-import { checkOp, randomArray, expectClose, size } from './helpers.ts';
-import {
-  refConv2d,
-  refConvTranspose2d,
-  refConv2dGrads,
-  refConvTranspose2dGrads,
-  type ConvRefOpts,
-  type ConvShapes,
-} from '../src/reference/conv.ts';
+import { checkOp, expectClose } from './helpers.ts';
+import { refConv2d, refConvTranspose2d, refOpts, type ConvShapes } from '../src/reference/conv.ts';
+import { layerReference, runLayer } from '../src/check/kernels.ts';
 
 export type Shape4 = [number, number, number, number];
 export interface Case {
@@ -25,14 +18,7 @@ export interface Case {
   opts: ConvTranspose2dOptions;
 }
 
-const p2 = (v: number | [number, number] | undefined, d: number): [number, number] =>
-  v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
-export const refOpts = (o: ConvTranspose2dOptions): ConvRefOpts => ({
-  stride: p2(o.stride, 1),
-  padding: p2(o.padding, 0),
-  dilation: p2(o.dilation, 1),
-  outputPadding: p2(o.outputPadding, 0),
-});
+export { refOpts };
 
 // Small shapes for finite differences: strides 1/2/3, paddings 0/1/2, dilation 1/2, odd sizes, batch 1,
 // channel counts that are not multiples of 4, kernels 1/3/4/5, non-square everything.
@@ -150,7 +136,10 @@ export function runCase(c: Case, transposed: boolean) {
   });
 }
 
-/** Forward and all three gradients of one layer against the reference's analytic gradients (no FD: too slow). */
+/**
+ * Forward and all three gradients of one layer against the reference's analytic gradients (no FD: too slow): the
+ * layer run and the reference are the kernel check's (src/check/kernels.ts), the assertions these.
+ */
 export async function checkLayer(
   kind: 'conv' | 'convT',
   xs: Shape4,
@@ -159,32 +148,14 @@ export async function checkLayer(
   opts: ConvTranspose2dOptions,
   expectOut: Shape4,
 ) {
-  const s: ConvShapes = { x: xs, w: ws };
-  const o = refOpts(opts);
-  const outC = kind === 'conv' ? ws[0] : ws[1];
-  const x = randomArray(size(xs), 11),
-    w = randomArray(size(ws), 12, -0.2, 0.2),
-    b = bias ? randomArray(outC, 13) : null;
-  const refY = kind === 'conv' ? refConv2d(x, w, b, s, o) : refConvTranspose2d(x, w, b, s, o);
-  const dy = randomArray(refY.length, 14);
-  const ref = kind === 'conv' ? refConv2dGrads(x, w, dy, s, o) : refConvTranspose2dGrads(x, w, dy, s, o);
-  const X = Tensor.fromArray(Float32Array.from(x), xs).requireGrad();
-  const W = Tensor.fromArray(Float32Array.from(w), ws).requireGrad();
-  const B = b ? Tensor.fromArray(Float32Array.from(b), [outC]).requireGrad() : null;
-  const Y = tidy(() => {
-    const y = kind === 'conv' ? conv2d(X, W, B, opts) : convTranspose2d(X, W, B, opts);
-    y.backward(Tensor.fromArray(Float32Array.from(dy), y.shape));
-    return y;
-  });
-  expect(Y.shape).toEqual(expectOut);
-  expectClose(await Y.toArray(), refY, 1e-4);
-  expectClose(await X.grad!.toArray(), ref.dx, 1e-4);
-  expectClose(await W.grad!.toArray(), ref.dw, 1e-4);
-  if (B) expectClose(await B.grad!.toArray(), ref.db, 1e-4);
-  for (const t of [X, W, B, Y]) {
-    t?.zeroGrad();
-    t?.dispose();
-  }
+  const l = { name: `${kind} ${xs.join('×')}`, kind, x: xs, w: ws, bias, opts };
+  const ref = layerReference(l, 11);
+  const got = await runLayer(l, ref);
+  expect(got.shape).toEqual(expectOut);
+  expectClose(got.y, ref.y, 1e-4);
+  expectClose(got.dx, ref.dx, 1e-4);
+  expectClose(got.dw, ref.dw, 1e-4);
+  if (got.db) expectClose(got.db, ref.db, 1e-4);
 }
 
 export interface LayerCase {

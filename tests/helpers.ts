@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { expect, beforeAll } from 'vitest';
 import { initEngine, Tensor, tidy, type Shape } from '../src/tensor/index.ts';
 import { DEVICE_LIMITS, type DeviceLimits } from '../src/tensor/gpu.ts';
-import { closeError, DEFAULT_FLOOR } from '../src/reference/close.ts';
+import { closeError } from '../src/reference/close.ts';
 
 /**
  * Call at the top of a test file: one engine per test file (vitest runs files in separate processes). The kernel
@@ -48,13 +48,7 @@ export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float64Ar
 
 export const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
 
-export { closeError, DEFAULT_FLOOR, type CloseError } from '../src/reference/close.ts';
-
-/** The larger of the two errors of `closeError`: what `expectClose` compares with its tolerance. */
-export function relError(a: ArrayLike<number>, b: ArrayLike<number>, floor = DEFAULT_FLOOR): number {
-  const e = closeError(a, b, floor);
-  return Math.max(e.norm, e.element);
-}
+export { closeError, relError, DEFAULT_FLOOR, type CloseError } from '../src/reference/close.ts';
 
 /**
  * Passes when both the norm-wise error and the largest element error (in units of the reference's RMS) are at

@@ -588,6 +588,37 @@ describe("rdivScalar (a / x; reachable as unary(x, 'rdivScalar', a))", () => {
 });
 
 describe('matmul', () => {
+  it('its float64 gradient reference (matmulGrads) equals central differences of the reference product, A shared or not', () => {
+    const [batch, M, K, N] = [2, 3, 4, 5];
+    for (const aBatch of [true, false]) {
+      const a = randomArray((aBatch ? batch : 1) * M * K, 1);
+      const b = randomArray(batch * K * N, 2);
+      const dc = randomArray(batch * M * N, 3);
+      const loss = (av: Float64Array, bv: Float64Array) =>
+        R.matmul(av, bv, batch, M, K, N, aBatch, true).reduce((s, v, i) => s + v * dc[i]!, 0);
+      const fd = (v: Float64Array, f: (w: Float64Array) => number) =>
+        Float64Array.from(v, (_, i) => {
+          const [p, m] = [Float64Array.from(v), Float64Array.from(v)];
+          p[i] += 1e-6;
+          m[i] -= 1e-6;
+          return (f(p) - f(m)) / 2e-6;
+        });
+      const g = R.matmulGrads(a, b, dc, batch, M, K, N, aBatch);
+      expectClose(
+        g.da,
+        fd(a, (w) => loss(w, b)),
+        1e-7,
+        `dA, aBatch ${aBatch}`,
+      );
+      expectClose(
+        g.db,
+        fd(b, (w) => loss(a, w)),
+        1e-7,
+        `dB, aBatch ${aBatch}`,
+      );
+    }
+  });
+
   const cases: [number[], number[]][] = [
     [
       [1, 1],

@@ -26,6 +26,7 @@ import {
   batchNorm,
   maxPool2d,
   avgPool2d,
+  shapeSize as size,
 } from '../tensor/index.ts';
 import { gram } from '../tensor/gram.ts';
 import { sum, max } from '../tensor/reduction.ts';
@@ -34,30 +35,24 @@ import * as refNorm from '../reference/norm.ts';
 import * as refPool from '../reference/pool.ts';
 import * as refGram from '../reference/gram.ts';
 import * as refOptim from '../reference/optim.ts';
-import { CONV_VERSIONS, setConvVersion, type ConvVersion } from '../tensor/conv.ts';
+import { CONV_VERSIONS, setConvVersion, type ConvVersion, type ConvTranspose2dOptions } from '../tensor/conv.ts';
 import { MATMUL_VERSIONS, setMatmulVersion, type MatmulVersion } from '../tensor/matmul.ts';
 import {
   refConv2d,
   refConv2dGrads,
   refConvTranspose2d,
   refConvTranspose2dGrads,
-  type ConvRefOpts,
+  refOpts,
   type ConvShapes,
 } from '../reference/conv.ts';
-import { matmul as refMatmul } from '../reference/elementwise.ts';
-import { closeError } from '../reference/close.ts';
+import { matmul as refMatmul, matmulGrads as refMatmulGrads } from '../reference/elementwise.ts';
+import { relError as error } from '../reference/close.ts';
 import { Rng } from '../data/dataset.ts';
 
 /** The tolerance of the tests' layer checks (tests/conv-cases.ts), on both of closeError's measures. */
 export const TOLERANCE = 1e-4;
 
 type Shape4 = [number, number, number, number];
-interface Pair {
-  stride?: number;
-  padding?: number;
-  dilation?: number;
-  outputPadding?: number;
-}
 export interface LayerCheck {
   name: string;
   kind: 'conv' | 'convT';
@@ -65,7 +60,7 @@ export interface LayerCheck {
   /** conv: [Cout, Cin, kh, kw]; convT: [Cin, Cout, kh, kw] */
   w: Shape4;
   bias: boolean;
-  opts: Pair;
+  opts: ConvTranspose2dOptions;
 }
 export interface ProductCheck {
   name: string;
@@ -177,24 +172,9 @@ export const PRODUCTS: ProductCheck[] = [
 ];
 const QUICK_LAYERS = ['DCGAN D2', 'DCGAN G4'];
 
-const pair = (v: number | undefined, d: number): [number, number] => [v ?? d, v ?? d];
-const refOpts = (o: Pair): ConvRefOpts => ({
-  stride: pair(o.stride, 1),
-  padding: pair(o.padding, 0),
-  dilation: pair(o.dilation, 1),
-  outputPadding: pair(o.outputPadding, 0),
-});
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
 function randoms(n: number, seed: number, scale = 1): Float64Array {
   const r = new Rng(seed);
   return Float64Array.from({ length: n }, () => scale * (2 * r.float() - 1));
-}
-
-/** The larger of closeError's two measures (norm-wise, and the worst element against the reference's RMS). */
-function error(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  const e = closeError(got, want);
-  return Math.max(e.norm, e.element);
 }
 
 /** The shaders a run of `fn` launched, and each with its tile sizes (the text substituted into it: TM=8, TILE_M=128). */
@@ -257,8 +237,15 @@ function convShadersOf(v: ConvVersion): string[] {
   return ['conv2d_implicit_gemm', 'conv2d_implicit_gemm_sg', 'conv2d_weight_grad', 'conv2d_weight_grad_sg'];
 }
 
-/** One layer under one version: [output, dx, dw, db] errors (db NaN without bias). */
-async function checkLayer(l: LayerCheck, ref: LayerReference): Promise<number[]> {
+/**
+ * One layer's forward and backward on the GPU from the reference's inputs: the output's shape and values and the
+ * gradients of input, weight and bias (db null without bias). The tests (tests/conv-cases.ts) run their layers
+ * through it too.
+ */
+export async function runLayer(
+  l: LayerCheck,
+  ref: LayerReference,
+): Promise<{ shape: number[]; y: Float32Array; dx: Float32Array; dw: Float32Array; db: Float32Array | null }> {
   const { x, w, b, dy } = ref.inputs;
   const X = Tensor.fromArray(Float32Array.from(x), l.x).requireGrad();
   const W = Tensor.fromArray(Float32Array.from(w), l.w).requireGrad();
@@ -270,14 +257,14 @@ async function checkLayer(l: LayerCheck, ref: LayerReference): Promise<number[]>
       y.backward(Tensor.fromArray(Float32Array.from(dy), y.shape));
       return y;
     });
-    const out = [
-      error(await Y.toArray(), ref.y),
-      error(await X.grad!.toArray(), ref.dx),
-      error(await W.grad!.toArray(), ref.dw),
-      B ? error(await B.grad!.toArray(), ref.db) : NaN,
-    ];
-    Y.dispose();
-    return out;
+    const shape = [...Y.shape];
+    return {
+      shape,
+      y: await take(Y),
+      dx: await X.grad!.toArray(),
+      dw: await W.grad!.toArray(),
+      db: B ? await B.grad!.toArray() : null,
+    };
   } finally {
     for (const t of [X, W, B]) {
       t?.zeroGrad();
@@ -286,7 +273,13 @@ async function checkLayer(l: LayerCheck, ref: LayerReference): Promise<number[]>
   }
 }
 
-interface LayerReference {
+/** One layer under one version: [output, dx, dw, db] errors (db NaN without bias). */
+async function checkLayer(l: LayerCheck, ref: LayerReference): Promise<number[]> {
+  const got = await runLayer(l, ref);
+  return [error(got.y, ref.y), error(got.dx, ref.dx), error(got.dw, ref.dw), got.db ? error(got.db, ref.db) : NaN];
+}
+
+export interface LayerReference {
   inputs: { x: Float64Array; w: Float64Array; b: Float64Array | null; dy: Float64Array };
   y: Float64Array;
   dx: Float64Array;
@@ -294,7 +287,8 @@ interface LayerReference {
   db: Float64Array;
 }
 
-function layerReference(l: LayerCheck, seed: number): LayerReference {
+/** A layer's random inputs (x, w and b, dy; seeds seed … seed + 3) and its float64 output and gradients. */
+export function layerReference(l: LayerCheck, seed: number): LayerReference {
   const s: ConvShapes = { x: l.x, w: l.w };
   const o = refOpts(l.opts);
   const outC = l.kind === 'conv' ? l.w[0] : l.w[1];
@@ -365,21 +359,7 @@ export async function checkKernels(
       const want = refMatmul(av, bv, p.batch, p.M, p.K, p.N, p.aBatch, true);
       // the backward's products read an operand transposed (TRANS_A, TRANS_B) and, for the shared A, sum the batch
       const dc = randoms(p.batch * p.M * p.N, 7002 + 10 * i);
-      const tr = (x: Float64Array, batch: number, r: number, c: number) => {
-        const t = new Float64Array(x.length);
-        for (let q = 0; q < batch; q++)
-          for (let a = 0; a < r; a++) for (let b = 0; b < c; b++) t[q * r * c + b * r + a] = x[q * r * c + a * c + b]!;
-        return t;
-      };
-      const dAall = refMatmul(dc, tr(bv, p.batch, p.K, p.N), p.batch, p.M, p.N, p.K);
-      const wantDA = p.aBatch
-        ? dAall
-        : Float64Array.from({ length: p.M * p.K }, (_, j) => {
-            let t = 0;
-            for (let q = 0; q < p.batch; q++) t += dAall[q * p.M * p.K + j]!;
-            return t;
-          });
-      const wantDB = refMatmul(tr(av, p.aBatch ? p.batch : 1, p.M, p.K), dc, p.batch, p.K, p.M, p.N, p.aBatch, true);
+      const { da: wantDA, db: wantDB } = refMatmulGrads(av, bv, dc, p.batch, p.M, p.K, p.N, p.aBatch);
       for (const v of MATMUL_VERSIONS) {
         setMatmulVersion(v as MatmulVersion);
         const { errors, shaders, kernels } = await launched(async () => {

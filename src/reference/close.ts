@@ -45,3 +45,9 @@ export function closeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = D
     worst,
   };
 }
+
+/** The larger of the two errors of `closeError`: what the tests' expectClose and the kernel check compare. */
+export function relError(a: ArrayLike<number>, b: ArrayLike<number>, floor = DEFAULT_FLOOR): number {
+  const e = closeError(a, b, floor);
+  return Math.max(e.norm, e.element);
+}

@@ -20,6 +20,26 @@ export interface ConvShapes {
   w: [number, number, number, number];
 }
 
+/** The op's options as its callers write them (a number or a pair each; conv2d's Conv2dOptions), for refOpts. */
+export interface ConvOptionsLike {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  dilation?: number | [number, number];
+  outputPadding?: number | [number, number];
+}
+
+/** The reference's options from the op's: every field a pair, defaults filled in (stride 1, padding 0, …). */
+export function refOpts(o: ConvOptionsLike): ConvRefOpts {
+  const p2 = (v: number | [number, number] | undefined, d: number): [number, number] =>
+    v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
+  return {
+    stride: p2(o.stride, 1),
+    padding: p2(o.padding, 0),
+    dilation: p2(o.dilation, 1),
+    outputPadding: p2(o.outputPadding, 0),
+  };
+}
+
 function geom(o: ConvRefOpts) {
   const [sh, sw] = o.stride ?? [1, 1];
   const [ph, pw] = o.padding ?? [0, 0];

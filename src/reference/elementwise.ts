@@ -108,6 +108,40 @@ export function matmul(
   return out;
 }
 
+/**
+ * The gradients of matmul from dC: dA[p] = dC[p]·B[p]ᵀ (summed over the batch when A is shared, aBatch false) and
+ * dB[p] = A[p]ᵀ·dC[p]. Loops as the forward's, so the transposes are plain to see.
+ */
+export function matmulGrads(
+  a: Float64Array,
+  b: Float64Array,
+  dc: Float64Array,
+  batch: number,
+  M: number,
+  K: number,
+  N: number,
+  aBatch = true,
+): { da: Float64Array; db: Float64Array } {
+  const da = new Float64Array((aBatch ? batch : 1) * M * K);
+  const db = new Float64Array(batch * K * N);
+  for (let p = 0; p < batch; p++) {
+    const ao = aBatch ? p * M * K : 0;
+    for (let i = 0; i < M; i++)
+      for (let k = 0; k < K; k++) {
+        let s = 0;
+        for (let j = 0; j < N; j++) s += dc[p * M * N + i * N + j] * b[p * K * N + k * N + j];
+        da[ao + i * K + k] += s;
+      }
+    for (let k = 0; k < K; k++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let i = 0; i < M; i++) s += a[ao + i * K + k] * dc[p * M * N + i * N + j];
+        db[p * K * N + k * N + j] = s;
+      }
+  }
+  return { da, db };
+}
+
 /** The unary functions of the `unary` kernel that the kernel explorer offers, each with its derivative. */
 export const UNARY: Record<string, { f: (x: number) => number; df: (x: number) => number }> = {
   relu: { f: (x) => Math.max(x, 0), df: (x) => (x > 0 ? 1 : 0) },
