@@ -68,6 +68,8 @@ export class Engine {
    * style image's) and the buffer pool's cap all use this one figure.
    */
   readonly maxTensorBytes: number;
+  /** The most workgroups a dispatch takes in each dimension (read once: a limit read is a native call). */
+  readonly maxWorkgroupsPerDimension: number;
   /** Launches recorded before an automatic submit; readbacks always submit. */
   maxDispatchesPerSubmit = 512;
 
@@ -96,6 +98,7 @@ export class Engine {
     this.adapter = adapter;
     const { maxStorageBufferBindingSize: binding, maxBufferSize } = device.limits;
     this.maxTensorBytes = 4 * Math.floor(Math.min(binding, maxBufferSize) / 4);
+    this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension;
     this.storage = new BufferPool(device, STORAGE_USAGE, this.maxTensorBytes);
     this.readback = new BufferPool(device, READBACK_USAGE, 4 * Math.floor(maxBufferSize / 4));
     device.lost.then((info) => {
@@ -338,7 +341,7 @@ export class Engine {
       );
     }
     // Dawn would reject the dispatch only when the commands are submitted, as an uncaptured validation error
-    const most = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const most = this.maxWorkgroupsPerDimension;
     if (x > most || y > most || z > most)
       throw new Error(
         `launch: shaders/${kernel.shader}.wgsl on a grid of ${x}×${y}×${z} workgroups; a dispatch takes at most ${most} in each dimension (the caller splits larger grids)`,
