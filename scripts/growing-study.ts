@@ -125,6 +125,11 @@ interface SpeedClass {
   width?: number;
 }
 const K = (size: number) => Math.log2(size / 4);
+/** Issue 20's target on a cost ratio: within 1.5× of the DCGAN's cost per image, or not. */
+const ok = (x: number) => (x <= 1.5 ? 'within' : 'not within');
+/** The verdict on rounds' ratios: by their median, and whether some round passed 1.5. */
+const judged = (r: number[], what = '') =>
+  `by its median ${ok(median(r))}${what}${Math.max(...r) > 1.5 ? ', not in every round' : ''}`;
 const progKey = (size: number, stage: number, fade: boolean) => `${size} progan s${stage}${fade ? ' fade' : ''}`;
 
 /**
@@ -754,7 +759,6 @@ function verdict(runs: QualityRun[]): string {
  */
 function targetLines(all: SpeedMeasurement[]): string[] {
   if (!all.length) return [];
-  const ok = (x: number) => (x <= 1.5 ? 'within' : 'not within');
   const pooled = (key: string) => all.flatMap((x) => (x.samples[key] ? roundRatios(x, 64, key) : []));
   const widths = [...new Set(all.flatMap((x) => (x.classes ?? []).flatMap((c) => (c.width ? [c.width] : []))))];
   const lines: string[] = [];
@@ -971,7 +975,6 @@ function planSection(res: Results): string[] {
       '',
     );
   }
-  const ok = (x: number) => (x <= 1.5 ? 'within' : 'not within');
   if (m64) {
     // only the measurements of the latest one's engine: a faster conv kernel moves the ratios, so older engines' rounds
     // are not pooled with the latest
@@ -997,11 +1000,11 @@ function planSection(res: Results): string[] {
     L.push(
       `**The 1.5× target** (cost per image at 64×64 within 1.5× of DCGAN-64 at the same batch on the same adapter), by CPU time, ` +
         `each round’s ratio pooled over the ${same.length} measurement${same.length > 1 ? 's' : ''} of this plan with engine ${m64.engine.slice(0, 7)} (a class timed twice at the same width counted with all its rounds): ` +
-        `progan at its last stage (64×64, α = 1) costs ${ratioCell(p)}× dcgan64 per image (median of ${p.length} rounds, min–max) — by its median ${ok(median(p))} the target${Math.max(...p) > 1.5 ? ', not in every round' : ''}` +
+        `progan at its last stage (64×64, α = 1) costs ${ratioCell(p)}× dcgan64 per image (median of ${p.length} rounds, min–max) — ${judged(p, ' the target')}` +
         (whole.length
-          ? `; over its whole schedule (equal images in each phase, stage 0 to the last stage at α = 1) ${ratioCell(whole)}× — by its median ${ok(median(whole))}${Math.max(...whole) > 1.5 ? ', not in every round' : ''}`
+          ? `; over its whole schedule (equal images in each phase, stage 0 to the last stage at α = 1) ${ratioCell(whole)}× — ${judged(whole)}`
           : '') +
-        `; msggan ${ratioCell(q)}× — by its median ${ok(median(q))} the target${Math.max(...q) > 1.5 ? ', not in every round' : ''}. In conv work per step: progan’s last stage ${f2(g(progKey(64, K(64), false)))}×, ` +
+        `; msggan ${ratioCell(q)}× — ${judged(q, ' the target')}. In conv work per step: progan’s last stage ${f2(g(progKey(64, K(64), false)))}×, ` +
         `its schedule ${f2(gWhole / m64.gflopPerStep!['64 dcgan64'])}×, msggan ${f2(g('64 msggan'))}× dcgan64’s ${f1(m64.gflopPerStep!['64 dcgan64'])} GFLOP.`,
       '',
     );
@@ -1086,7 +1089,6 @@ function gpuSpeedSection(res: Results): string[] {
     const last = progKey(size, K(size), false);
     const p = roundRatios(m, size, last);
     const q = roundRatios(m, size, `${size} msggan`);
-    const ok = (x: number) => (x <= 1.5 ? 'within' : 'not within');
     L.push(
       `### Speed at ${size}×${size} on ${m.adapter}`,
       '',
