@@ -16,6 +16,7 @@ import {
   chooseKernel,
   familySources,
   pickFastest,
+  runsFor,
   pendingProblems,
   resetTuner,
   setTuneMode,
@@ -31,6 +32,7 @@ import {
 } from '../src/tensor/autotune.ts';
 import { conv2d, setConvVersion, CONV_VERSIONS } from '../src/tensor/conv.ts';
 import { matmul, setMatmulVersion } from '../src/tensor/matmul.ts';
+import { withExactTimestamps } from '../src/tensor/gpu.ts';
 import { configureKernelsFromEnv, defaultTuneFile, fileTuneStore } from '../src/node/tune-store.ts';
 import { useEngine, randomArray, expectClose } from './helpers.ts';
 
@@ -93,17 +95,34 @@ afterEach(() => {
 });
 
 /** A fake timer: each version returns its listed times in turn (the first call is the untimed warm-up). */
+/** A clock for pickFastest that returns each version's next time in turn and records the calls (version, runs). */
 function fakeTimes<V extends string>(times: Record<V, number[]>) {
-  const calls: V[] = [];
+  const calls: string[] = [];
   const next = {} as Record<V, number>;
   return {
     calls,
-    timeOnce: async (v: V) => {
-      calls.push(v);
+    timeRuns: async (v: V, runs: number) => {
+      calls.push(runs === 1 ? v : `${v}×${runs}`);
       const i = next[v] ?? 0;
       next[v] = i + 1;
       return times[v][i]!;
     },
+  };
+}
+
+/**
+ * A GPU clock rounded down to multiples of `quantum` ms, as Dawn's and Chrome's timestamps are by default: a span of
+ * `runs` runs reads as the difference of two rounded stamps; runs cost `cost[v]` ms each, and `gap` ms pass between
+ * samples (so the stamps' phase against the rounding moves).
+ */
+function coarseClock<V extends string>(cost: Record<V, number>, quantum: number, start: number, gap: number) {
+  let now = start;
+  return async (v: V, runs: number) => {
+    const t0 = now;
+    now += runs * cost[v];
+    const span = (Math.floor(now / quantum) - Math.floor(t0 / quantum)) * quantum;
+    now += gap;
+    return span / runs;
   };
 }
 
@@ -127,25 +146,118 @@ describe('the tuned table is keyed by every kernel of the family', () => {
 });
 
 describe('pickFastest', () => {
-  it('warms each version up once, then times them in alternating rounds and picks the lowest median', async () => {
-    // a: warm-up 1000, then 9, 30, 10 → median 10. b: warm-up 1, then 12, 11, 1 → median 11.
-    // By mean b would win (8 vs 16.3), by the warm-up too; the median picks a.
-    const t = fakeTimes({ a: [1000, 9, 30, 10], b: [1, 12, 11, 1] });
-    const r = await pickFastest(['a', 'b'] as const, t.timeOnce, 3);
+  it('warms each version up once, sizes its samples, then times them in alternating rounds and picks the lowest median', async () => {
+    // a: warm-up 1000, one run 9, then 9, 30, 10 → median 10. b: warm-up 1, one run 1, then 12, 11, 1 → median 11.
+    // By mean b would win (8 vs 16.3), by the warm-up or the single run too; the median picks a.
+    const t = fakeTimes({ a: [1000, 9, 9, 30, 10], b: [1, 1, 12, 11, 1] });
+    const r = await pickFastest(['a', 'b'] as const, t.timeRuns, { reps: 3 });
     expect(r.best).toBe('a');
     expect(r.ms).toEqual({ a: 10, b: 11 });
-    expect(t.calls).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']);
+    expect(r.runs).toEqual({ a: 1, b: 1 }); // no shortest sample asked for: one run a sample
+    expect(t.calls).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']);
+  });
+
+  it('times a version whose run is shorter than the shortest sample several runs at a time', async () => {
+    // One run: a 0.3 ms → 8 runs fill 2 ms (2^⌈log2 6.7⌉); b 5 ms → 1; c read 0 (under the clock's step) → the most.
+    const t = fakeTimes({ a: [9, 0.3, 0.31, 0.29], b: [9, 5, 5.1, 4.9], c: [9, 0, 0.05, 0.04] });
+    const r = await pickFastest(['a', 'b', 'c'] as const, t.timeRuns, { reps: 2, minSampleMs: 2, maxRuns: 32 });
+    expect(r.runs).toEqual({ a: 8, b: 1, c: 32 });
+    expect(t.calls).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a×8', 'b', 'c×32', 'a×8', 'b', 'c×32']);
+    expect(r.best).toBe('c');
+  });
+
+  it('tells kernels of a few microseconds apart on a clock rounded to 65.5 µs, whatever its phase', async () => {
+    // 12 µs against 30 µs, the slower listed first (a tie would keep it): one run at a time both read 0 or 65.5 µs.
+    const q = 0.065536;
+    for (let k = 0; k < 8; k++) {
+      const clock = coarseClock({ slow: 0.03, fast: 0.012 }, q, (k * q) / 8, 0.0173);
+      const one = await pickFastest(['slow', 'fast'] as const, clock, { reps: 3 });
+      expect([0, q]).toContain(one.ms.fast); // what the clock gives one run: the pick is chance
+      const r = await pickFastest(['slow', 'fast'] as const, clock, { reps: 3, minSampleMs: 2 });
+      expect(r.best, `phase ${k}/8`).toBe('fast');
+      for (const v of ['slow', 'fast'] as const) {
+        expect(r.runs[v]).toBeGreaterThanOrEqual(32);
+        expect(Math.abs(r.ms[v] - { slow: 0.03, fast: 0.012 }[v])).toBeLessThanOrEqual(q / r.runs[v]);
+      }
+    }
   });
 
   it('keeps the earlier version on a tie', async () => {
-    const t = fakeTimes({ x: [5, 7], y: [5, 7] });
-    expect((await pickFastest(['x', 'y'] as const, t.timeOnce, 1)).best).toBe('x');
-    const u = fakeTimes({ x: [5, 7], y: [5, 7] });
-    expect((await pickFastest(['y', 'x'] as const, u.timeOnce, 1)).best).toBe('y');
+    const t = fakeTimes({ x: [5, 7, 7], y: [5, 7, 7] });
+    expect((await pickFastest(['x', 'y'] as const, t.timeRuns, { reps: 1 })).best).toBe('x');
+    const u = fakeTimes({ x: [5, 7, 7], y: [5, 7, 7] });
+    expect((await pickFastest(['y', 'x'] as const, u.timeRuns, { reps: 1 })).best).toBe('y');
   });
 
   it('throws when given nothing to compare', async () => {
     await expect(pickFastest([], async () => 0)).rejects.toThrow('pickFastest: no versions to compare');
+  });
+
+  it('runsFor: a power of two that fills the sample, 1 for a long or failed run, the most for a run read as 0', () => {
+    expect(runsFor(0.3, 2, 64)).toBe(8);
+    expect(runsFor(0.25, 2, 64)).toBe(8);
+    expect(runsFor(0.24, 2, 64)).toBe(16);
+    expect(runsFor(0.001, 2, 64)).toBe(64);
+    expect(runsFor(0, 2, 64)).toBe(64);
+    expect(runsFor(2, 2, 64)).toBe(1);
+    expect(runsFor(Infinity, 2, 64)).toBe(1);
+    expect(runsFor(NaN, 2, 64)).toBe(1);
+    expect(runsFor(0.3, 0, 64)).toBe(1);
+  });
+});
+
+describe("the engine's GPU clock (Engine.timeGpu), which the tuner times with", () => {
+  it('spans all the launches between its two timestamps, and is not rounded to 65.5 µs in Node', async () => {
+    const e = engine();
+    expect(e.device.features.has('timestamp-query')).toBe(true); // lavapipe offers it; the tests rely on it here
+    const a = Tensor.fromArray(randomArray(128 * 128, 1), [128, 128]);
+    const b = Tensor.fromArray(randomArray(128 * 128, 2), [128, 128]);
+    const outs: Tensor[] = [];
+    const spans = { one: [] as number[], eight: [] as number[] };
+    try {
+      await e.sync();
+      for (let r = 0; r < 3; r++) {
+        for (const [key, n] of [
+          ['one', 1],
+          ['eight', 8],
+        ] as const) {
+          await e.sync();
+          const ms = await e.timeGpu(() => {
+            for (let i = 0; i < n; i++) outs.push(matmul(a, b));
+          });
+          spans[key].push(ms!);
+        }
+      }
+      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[1]!;
+      expect(median(spans.one)).toBeGreaterThan(0);
+      expect(median(spans.eight)).toBeGreaterThan(3 * median(spans.one));
+      // Dawn's default rounds every stamp to a multiple of 65,536 ns, so each span would be a multiple of it too.
+      const rounded = [...spans.one, ...spans.eight].filter((ms) => Math.round(ms * 1e6) % 65536 === 0);
+      expect(rounded.length).toBeLessThan(6);
+      // What was timed ran: the last product is a's times b.
+      expectClose(await outs.at(-1)!.toArray(), await matmul(a, b).toArray(), 1e-6);
+      // No GPU clock while a profile is recorded (its launches each get their own timestamps).
+      e.startProfiling();
+      expect(await e.timeGpu(() => matmul(a, b).dispose())).toBeNull();
+      await e.stopProfiling();
+    } finally {
+      for (const t of [a, b, ...outs]) t.dispose();
+    }
+  });
+
+  it("withExactTimestamps adds Dawn's toggle, or extends a caller's own list of disabled features", () => {
+    expect(withExactTimestamps([])).toEqual(['disable-dawn-features=timestamp_quantization']);
+    expect(withExactTimestamps(['enable-dawn-features=a'])).toEqual([
+      'enable-dawn-features=a',
+      'disable-dawn-features=timestamp_quantization',
+    ]);
+    expect(withExactTimestamps(['disable-dawn-features=lazy_clear_resource_on_first_use'])).toEqual([
+      'disable-dawn-features=lazy_clear_resource_on_first_use,timestamp_quantization',
+    ]);
+    expect(withExactTimestamps(['disable-dawn-features=timestamp_quantization'])).toEqual([
+      'disable-dawn-features=timestamp_quantization',
+    ]);
+    expect(withExactTimestamps(['disable-dawn-features='])).toEqual(['disable-dawn-features=timestamp_quantization']);
   });
 });
 

@@ -61,19 +61,26 @@ export interface Fastest<V extends string> {
 }
 
 /**
- * Times the versions in alternating rounds (one untimed warm-up run of each first, which compiles its pipelines;
- * then `reps` rounds of one run of each, so a machine whose speed drifts slows all of them alike) and returns the
- * one with the lowest median; a tie keeps the earlier version.
+ * Times the versions in alternating rounds and returns the one with the lowest median; a tie keeps the earlier
+ * version. `timeRuns(v, runs)` records `runs` runs of `v` back to back, times them as one span and returns
+ * milliseconds per run. First one untimed run of each (it compiles the pipelines); then one run of each sizes its
+ * samples: a version whose run took under `minSampleMs` is timed `runs` at a time, enough to fill `minSampleMs`
+ * (a power of two, at most `maxRuns`; a run that read as 0 gets `maxRuns`), so that a coarse clock (GPU timestamps
+ * rounded to 65.5 or 100 µs) cannot decide between passes of a few microseconds; then `reps` rounds of one sample
+ * of each, so a machine whose speed drifts slows all of them alike.
  */
 export async function pickFastest<V extends string>(
   versions: readonly V[],
-  timeOnce: (v: V) => Promise<number>,
-  reps = 3,
-): Promise<Fastest<V>> {
+  timeRuns: (v: V, runs: number) => Promise<number>,
+  opts: { reps?: number; minSampleMs?: number; maxRuns?: number } = {},
+): Promise<Fastest<V> & { runs: Record<V, number> }> {
+  const { reps = 3, minSampleMs = 0, maxRuns = 64 } = opts;
   if (versions.length === 0) throw new Error('pickFastest: no versions to compare');
+  for (const v of versions) await timeRuns(v, 1);
+  const runs = {} as Record<V, number>;
+  for (const v of versions) runs[v] = runsFor(await timeRuns(v, 1), minSampleMs, maxRuns);
   const samples = new Map<V, number[]>(versions.map((v) => [v, []]));
-  for (const v of versions) await timeOnce(v);
-  for (let r = 0; r < reps; r++) for (const v of versions) samples.get(v)!.push(await timeOnce(v));
+  for (let r = 0; r < reps; r++) for (const v of versions) samples.get(v)!.push(await timeRuns(v, runs[v]));
   const ms = {} as Record<V, number>;
   for (const v of versions) {
     const s = samples.get(v)!.sort((a, b) => a - b);
@@ -81,8 +88,21 @@ export async function pickFastest<V extends string>(
   }
   let best = versions[0]!;
   for (const v of versions) if (ms[v] < ms[best]) best = v;
-  return { best, ms };
+  return { best, ms, runs };
 }
+
+/** How many runs one sample takes so that it lasts at least `minSampleMs`, given one run took `oneRunMs`. */
+export function runsFor(oneRunMs: number, minSampleMs: number, maxRuns: number): number {
+  if (!(oneRunMs < minSampleMs)) return 1; // NaN and Infinity (a failed run) included: nothing to gain
+  if (!(oneRunMs > 0)) return maxRuns;
+  return Math.min(maxRuns, 2 ** Math.ceil(Math.log2(minSampleMs / oneRunMs)));
+}
+
+/**
+ * The shortest sample the tuner times (see pickFastest): a pass of a few microseconds is run enough times to fill
+ * it, so neither a coarse GPU clock nor the jitter of a submission decides between kernels.
+ */
+export const TUNE_SAMPLE_MS = 2;
 
 interface Pending {
   candidates: readonly string[];
@@ -238,7 +258,9 @@ export function chooseKernel(
   if (!tuningEnabled() || state.tuning || state.untunable.has(problem) || state.pending.has(problem)) return fallback;
   const list = candidates();
   if (list.length >= 2) {
-    state.pending.set(problem, { candidates: list, make });
+    // The default is timed first, so that a tie (two kernels the clock cannot tell apart) keeps it.
+    const ordered = list.includes(fallback) ? [fallback, ...list.filter((c) => c !== fallback)] : list;
+    state.pending.set(problem, { candidates: ordered, make });
     engine().beforeWait = tunePending;
   }
   return fallback;
@@ -297,16 +319,16 @@ export async function tunePending(): Promise<number> {
       try {
         // A candidate that fails (a pipeline this GPU rejects, a validation error) counts as infinitely slow, so
         // tuning never breaks the read-back it runs in; a problem whose candidates all failed keeps the default.
-        const time = async (c: string) => {
+        const time = async (c: string, runs: number) => {
           try {
-            const ms = await timeRun(() => scratch.run(c));
+            const ms = await timeRuns(() => scratch.run(c), runs);
             await engine().sync(); // surfaces a validation error of this candidate here, not in the caller's read
             return ms;
           } catch {
             return Infinity;
           }
         };
-        const r = await pickFastest(p.candidates, time, state.reps);
+        const r = await pickFastest(p.candidates, time, { reps: state.reps, minSampleMs: TUNE_SAMPLE_MS });
         const ms = Object.fromEntries(Object.entries(r.ms).filter(([, t]) => Number.isFinite(t)));
         if (!Number.isFinite(r.ms[r.best]!)) {
           state.untunable.add(problem);
@@ -327,18 +349,21 @@ export async function tunePending(): Promise<number> {
   return tuned;
 }
 
-/** Milliseconds of GPU time one recorded run takes. */
-async function timeRun(record: () => void): Promise<number> {
+/**
+ * Milliseconds per run of `runs` recorded runs, timed together: GPU time between two timestamps where the adapter
+ * has timestamp queries (and no profile is being recorded), else the wall clock from a finished queue to the end
+ * of the runs.
+ */
+async function timeRuns(record: () => void, runs: number): Promise<number> {
   const e = engine();
-  if (e.device.features.has('timestamp-query') && !e.profiling) {
-    e.startProfiling();
-    record();
-    const rows = await e.stopProfiling();
-    return rows.reduce((n, r) => n + r.ms, 0);
-  }
+  const all = () => {
+    for (let i = 0; i < runs; i++) record();
+  };
   await e.sync();
+  const gpuMs = await e.timeGpu(all);
+  if (gpuMs !== null) return gpuMs / runs;
   const t0 = performance.now();
-  record();
+  all();
   await e.sync();
-  return performance.now() - t0;
+  return (performance.now() - t0) / runs;
 }

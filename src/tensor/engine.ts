@@ -431,6 +431,57 @@ export class Engine {
     return [...p.totals].map(([kernel, t]) => ({ kernel, ms: t.ms, launches: t.launches })).sort((a, b) => b.ms - a.ms);
   }
 
+  /** The two timestamps of timeGpu, and the buffer they are resolved into (made on first use). */
+  private span: { querySet: GPUQuerySet; resolve: GPUBuffer } | null = null;
+
+  /**
+   * GPU milliseconds from before to after what `record` launches: one timestamp written before it and one after,
+   * each as the end of an empty compute pass (the end of a pass waits for the work recorded before it), in the
+   * same submission. Null where the adapter has no timestamp queries or a profile is being recorded (use the wall
+   * clock there). One pair of timestamps however many launches `record` makes: where the clock is coarse (Chrome
+   * rounds GPU timestamps to 100 µs; Dawn in Node to 65.5 µs unless told not to, see gpu.ts) a caller times enough
+   * runs at once that the rounding is small beside the span. Work recorded before the call is submitted first;
+   * wait for it (sync) first for a clean span.
+   */
+  async timeGpu(record: () => void): Promise<number | null> {
+    this.checkAlive();
+    if (!this.device.features.has('timestamp-query') || this.profiler || this.captured) return null;
+    this.submit();
+    if (!this.span) {
+      this.span = {
+        querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 }),
+        resolve: this.device.createBuffer({ size: 16, usage: 0x200 /* QUERY_RESOLVE */ | 0x04 /* COPY_SRC */ }),
+      };
+    }
+    const { querySet, resolve } = this.span;
+    const stamp = (index: number): GPUCommandEncoder => {
+      if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+      if (this.pass) {
+        this.pass.end();
+        this.pass = null;
+      }
+      this.encoder.beginComputePass({ timestampWrites: { querySet, endOfPassWriteIndex: index } }).end();
+      return this.encoder;
+    };
+    stamp(0);
+    record();
+    const encoder = stamp(1);
+    const staging = this.device.createBuffer({ size: 16, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */ });
+    encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16);
+    this.submit();
+    try {
+      await staging.mapAsync(0x01 /* GPUMapMode.READ */);
+      const [start, end] = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      return end! > start! ? Number(end! - start!) / 1e6 : 0;
+    } finally {
+      staging.destroy();
+      this.checkAlive();
+      this.checkErrors();
+    }
+  }
+
   /** Resolves the timestamps recorded so far into a readback that is accumulated when it lands. */
   private collectProfile(): void {
     const p = this.profiler;

@@ -63,9 +63,25 @@ export async function getGPU(dawnOptions: string[] = []): Promise<GPU> {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
   installDawnPolling();
-  const gpu = mod.create(dawnOptions);
+  const gpu = mod.create(withExactTimestamps(dawnOptions));
   pinned.push(gpu);
   return gpu;
+}
+
+/**
+ * Dawn's options with its timestamp rounding turned off: by default Dawn rounds every GPU timestamp down to a
+ * multiple of 65,536 ns (a browser's guard against timing attacks), which reads a 20 µs kernel as 0 or 65.5 µs and
+ * would make the profiler's per-kernel times and the autotuner's samples (autotune.ts) noise on a fast GPU.
+ * A caller's own `disable-dawn-features=` list is extended, not replaced.
+ */
+export function withExactTimestamps(dawnOptions: readonly string[]): string[] {
+  const key = 'disable-dawn-features=';
+  const own = dawnOptions.findIndex((o) => o.startsWith(key));
+  if (own < 0) return [...dawnOptions, `${key}timestamp_quantization`];
+  const out = [...dawnOptions];
+  if (!out[own]!.slice(key.length).split(',').includes('timestamp_quantization'))
+    out[own] = `${out[own]},timestamp_quantization`.replace('=,', '=');
+  return out;
 }
 
 /** `subgroups`: whether the device was made with the `subgroups` feature (see AdapterSummary.subgroupSize). */
