@@ -54,9 +54,13 @@ const WG_N = TILE_N / PER;    // invocations along columns: 16
 const WG_M = TILE_M / PER_M;  // invocations along rows: 16, 4 or 16
 const INVOCATIONS = WG_N * WG_M;
 
-var<workgroup> rowSlab: array<array<vec4<f32>, TILE_M / 4u>, SLAB>;  // rowSlab[q][m/4][m%4] = P[pixel q0+q, channel m0+m]
-// colSlab[q][c/4][c%4] = im2col(G)[pixel q0+q, column col0+c]
-var<workgroup> colSlab: array<array<vec4<f32>, TILE_N / 4u>, SLAB>;
+// rowSlab[q][m/4][m%4] = P[pixel q0+q, channel m0+m]; colSlab[q][c/4][c%4] = im2col(G)[pixel q0+q, column col0+c].
+// Each slab row is one vec4 longer than its data: the 16 invocations that stage one row or column write the same
+// m (or column) of 16 pixels, TILE_M (or 64) floats apart without the pad, which is one workgroup-memory bank on
+// a GPU (32 banks of 4 bytes): a 16-way conflict on every store. With the pad they are TILE_M + 4 floats apart,
+// 2-way. The reads (one row q at a time) are unchanged.
+var<workgroup> rowSlab: array<array<vec4<f32>, TILE_M / 4u + 1u>, SLAB>;
+var<workgroup> colSlab: array<array<vec4<f32>, TILE_N / 4u + 1u>, SLAB>;
 // The decoded columns of the tile: G channel offset, tap row/column offsets, 0/1 for columns past the end.
 var<workgroup> colChan: array<u32, TILE_N>;
 var<workgroup> colRow: array<i32, TILE_N>;

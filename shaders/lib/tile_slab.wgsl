@@ -2,8 +2,9 @@
 // conv2d_implicit_gemm_tiled.wgsl (rows: output channels, columns: pixels) and conv2d_weight_grad_tiled.wgsl (rows:
 // channels of P, columns: im2col columns); scripts/gen-shaders.mjs inserts this text there. The including shader
 // defines SLAB, PER_M (rows per invocation), PER (columns per invocation, 4), WG_M and WG_N (invocations along rows
-// and columns), VEC4, and the workgroup slabs rowSlab[SLAB][TILE_M/4] and colSlab[SLAB][TILE_N/4] of vec4s, in which
-// step k's row r is rowSlab[k][r/4][r%4] and its column c is colSlab[k][c/4][c%4].
+// and columns), VEC4, and the workgroup slabs rowSlab[SLAB][TILE_M/4] and colSlab[SLAB][TILE_N/4] of vec4s (a slab
+// row may be longer, padded against bank conflicts), in which step k's row r is rowSlab[k][r/4][r%4] and its
+// column c is colSlab[k][c/4][c%4].
 //
 // Which tile rows and columns an invocation (tx, ty) owns:
 //   scalar reads (VEC4 false): rows ty + i·WG_M and columns tx + j·WG_N (neighbouring invocations, neighbouring
