@@ -33,7 +33,13 @@
 //   invocations, into a small table in workgroup memory (the next slab's while the current one is multiplied).
 // Why this tiling: on a GPU barriers are cheap and workgroup memory cuts global traffic by the tile size; on a
 //   CPU adapter (lavapipe) every barrier is a switch between invocations, so use conv2d_implicit_gemm.wgsl there.
-// Grid: (pixel tiles of 64, ⌈outC/TILE_M⌉, phases), split by the host into several launches (tileOffset,
+// Split-K (SPLIT, versions tiled-splitk and tiled-vec4-splitk): where a pass has too few tiles to keep a GPU busy
+//   (the deep VGG layers of a style image, D3 and D4 of the DCGAN: a few dozen workgroups, each walking hundreds of
+//   slabs in turn), each phase's K steps are cut into `chunks` runs of `slabsPerChunk` slabs (grid z = phases ×
+//   chunks); chunk c writes its sums, without bias or activation, to out[c · N·outC·outH·outW + the output's index],
+//   a scratch tensor, and conv_split_sum.wgsl adds the chunks in order, the bias and the activation. A chunk past a
+//   phase's K writes zeros.
+// Grid: (pixel tiles of 64, ⌈outC/TILE_M⌉, phases × chunks), split by the host into several launches (tileOffset,
 //   mBlockOffset) like the register kernel.
 // Gradient: the op's gradients are this kernel with TRANSPOSED flipped (w.r.t. src) and
 //   conv2d_weight_grad_tiled.wgsl (w.r.t. the weight); see src/tensor/conv.ts.
@@ -44,7 +50,7 @@ struct Params {
   kh: u32, kw: u32, strideH: i32, strideW: i32,
   padH: i32, padW: i32, dilH: i32, dilW: i32,
   phasesH: u32, phasesW: u32, tileOffset: u32, hasBias: u32,
-  mBlockOffset: u32, _p0: u32, _p1: u32, _p2: u32,
+  mBlockOffset: u32, chunks: u32, slabsPerChunk: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -53,6 +59,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 override TRANSPOSED: bool = false;
+override SPLIT: bool = false;   // write chunk sums for conv_split_sum.wgsl (see Split-K above)
 // The activation applied to each output as it is written (as in lib/conv_gather.wgsl): a conv and its activation in
 // one launch.
 // #include "lib/activation.wgsl" — activate()
@@ -99,7 +106,7 @@ fn tapOffset(i: u32, ph: u32, pad: i32, dil: i32, stride: i32) -> i32 {
 
 /** Decodes step k = (tap t of the phase, channel c) into slot `slot` of the step table. */
 fn decodeStep(slot: u32, k: u32, K: u32, th: PhaseTaps, tw: PhaseTaps, phH: u32, phW: u32) {
-  let kk = min(k, K - 1u);
+  let kk = min(k, max(K, 1u) - 1u);  // (a chunk with no steps decodes step 0 and never reads it)
   let c = kk % u.srcC;
   let t = kk / u.srcC;
   let i = th.first + (t / tw.count) * th.step;
@@ -116,8 +123,10 @@ fn decodeStep(slot: u32, k: u32, K: u32, th: PhaseTaps, tw: PhaseTaps, phH: u32,
 @compute @workgroup_size(WG_N, WG_M)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) flat: u32) {
-  let phH = wg.z / u.phasesW;
-  let phW = wg.z % u.phasesW;
+  let phases = u.phasesH * u.phasesW;
+  let chunk = wg.z / phases;
+  let phH = (wg.z % phases) / u.phasesW;
+  let phW = (wg.z % phases) % u.phasesW;
   // Size of this phase's pixel grid: rows a with phH + a·P < outH.
   let rows = (u.outH + u.phasesH - 1u - phH) / u.phasesH;
   let cols = (u.outW + u.phasesW - 1u - phW) / u.phasesW;
@@ -129,6 +138,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let th = phaseTaps(phH, u.padH, u.dilH, u.strideH, u.kh);
   let tw = phaseTaps(phW, u.padW, u.dilW, u.strideW, u.kw);
   let K = th.count * tw.count * u.srcC;
+  // This chunk's steps [kStart, kEnd) of the phase's K (all of them, unsplit).
+  let kStart = min(K, chunk * u.slabsPerChunk * SLAB);
+  let kEnd = min(K, kStart + u.slabsPerChunk * SLAB);
 
   // The tile pixel this invocation gathers src values for (the same one in every slab).
   let p = flat % TILE_N;
@@ -142,9 +154,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let srcCol = i32(b) * select(u.strideW, 1, TRANSPOSED);
 
   var acc: array<vec4<f32>, PER_M>;  // acc[i][j]: tile channel tileRow(ty, i), tile pixel tileColumn(tx, j)
-  if (flat < SLAB) { decodeStep(flat, flat, K, th, tw, phH, phW); }
+  if (flat < SLAB) { decodeStep(flat, kStart + flat, kEnd, th, tw, phH, phW); }
   workgroupBarrier();
-  for (var k0 = 0u; k0 < K; k0 += SLAB) {
+  for (var k0 = kStart; k0 < kEnd; k0 += SLAB) {
     // Stage 16 × TILE_M weights (4 per invocation, 8 at TILE_M = 128; consecutive invocations on consecutive m).
     for (var e = flat; e < SLAB * TILE_M; e += INVOCATIONS) {
       let k = e / TILE_M;
@@ -161,12 +173,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     workgroupBarrier();
     // Nobody reads the step table again before the barrier below: decode the next slab's steps now.
-    if (flat < SLAB) { decodeStep(flat, k0 + SLAB + flat, K, th, tw, phH, phW); }
+    if (flat < SLAB) { decodeStep(flat, k0 + SLAB + flat, kEnd, th, tw, phH, phW); }
     multiplySlab(&acc, lid.x, lid.y);
     workgroupBarrier();
   }
 
   let outHW = u.outH * u.outW;
+  let chunkBase = chunk * u.batch * u.outC * outHW;
   for (var j = 0u; j < PER; j++) {
     let qo = tile0 + tileColumn(lid.x, j);
     if (qo >= pixels) { break; }
@@ -174,7 +187,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let outBase = (qo / perImage) * u.outC * outHW + (phH + (r / cols) * u.phasesH) * u.outW + phW + (r % cols) * u.phasesW;
     for (var i = 0u; i < PER_M; i++) {
       let m = m0 + tileRow(lid.y, i);
-      if (m < u.outC) {
+      if (m < u.outC && SPLIT) {
+        out[chunkBase + outBase + m * outHW] = acc[i][j];
+      } else if (m < u.outC) {
         var bv = 0.0;
         if (u.hasBias != 0u) { bv = bias[m]; }
         let v = acc[i][j] + bv;

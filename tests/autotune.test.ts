@@ -510,7 +510,7 @@ describe('the table in a file, and the environment (src/node/tune-store.ts)', ()
       'WGPU_GAN_AUTOTUNE="yes" is not one of auto, on, off',
     );
     expect(() => configureKernelsFromEnv({ WGPU_GAN_CONV: 'fast' })).toThrow(
-      'WGPU_GAN_CONV="fast" is not one of naive, register, register-sg, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4',
+      'WGPU_GAN_CONV="fast" is not one of naive, register, register-sg, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4, tiled-splitk, tiled-vec4-splitk',
     );
     expect(() => configureKernelsFromEnv({ WGPU_GAN_MATMUL: 'x' })).toThrow(
       'WGPU_GAN_MATMUL="x" is not one of naive, register, register-splitk, register-sg, register-sg-splitk, tiled, tiled-splitk, tiled-128, tiled-128-splitk, tiled-vec4, tiled-vec4-splitk, tiled-128-vec4, tiled-128-vec4-splitk',

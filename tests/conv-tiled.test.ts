@@ -131,7 +131,7 @@ describe('tiled-128 and the vec4 tiles at the tile edges, forward and gradients 
       out: [2, 3, 7, 6],
     },
   ];
-  for (const v of ['tiled-128', 'tiled-vec4', 'tiled-128-vec4'] as const)
+  for (const v of ['tiled-128', 'tiled-vec4', 'tiled-128-vec4', 'tiled-splitk', 'tiled-vec4-splitk'] as const)
     for (const l of layers)
       it(`${v}: ${l.name}`, async () => {
         setConvVersion(v);
@@ -142,7 +142,7 @@ describe('tiled-128 and the vec4 tiles at the tile edges, forward and gradients 
         };
         onTestFinished(() => void (engine().onLaunch = null));
         await checkLesson(l);
-        const vec = v.endsWith('-vec4') ? ' VEC4' : '';
+        const vec = v.includes('vec4') ? ' VEC4' : '';
         const wide = v.startsWith('tiled-128') && l.w[0] > 64 ? 128 : l.w[0] <= 16 ? 16 : 64;
         expect(tiles).toContain(`conv2d_weight_grad_tiled ${wide}${vec}`);
       });
@@ -212,6 +212,18 @@ const EXPECTED_KERNELS: Record<Exclude<ConvVersion, 'register-sg'>, string[]> = 
     'conv2d_implicit_gemm_tiled TM=64 VEC4 TRANSPOSED=true',
     'conv2d_weight_grad_tiled TM=64 VEC4',
   ],
+  // the gathers' reduction split into chunks (every gather of the layers below has a few tiles and a long reduction;
+  // see gatherChunks), then summed by conv_split_sum; the weight gradient always splits, as in 'tiled'
+  'tiled-splitk': [
+    'conv2d_implicit_gemm_tiled TM=64 SPLIT TRANSPOSED=false',
+    'conv2d_implicit_gemm_tiled TM=64 SPLIT TRANSPOSED=true',
+    'conv2d_weight_grad_tiled TM=64',
+  ],
+  'tiled-vec4-splitk': [
+    'conv2d_implicit_gemm_tiled TM=64 VEC4 SPLIT TRANSPOSED=false',
+    'conv2d_implicit_gemm_tiled TM=64 VEC4 SPLIT TRANSPOSED=true',
+    'conv2d_weight_grad_tiled TM=64 VEC4',
+  ],
 };
 
 /**
@@ -274,6 +286,7 @@ async function runVersion(
     const TM = k.subs?.TM ?? k.subs?.TILE_M;
     const parts = [k.shader + (k.entry ? `:${k.entry}` : '')];
     if (TM) parts.push(`TM=${TM}${k.subs?.SG ? ` SG=${k.subs.SG}` : ''}` + (k.subs?.VEC4 === 'true' ? ' VEC4' : ''));
+    if (k.constants?.SPLIT) parts.push('SPLIT');
     if (t !== undefined) parts.push(`TRANSPOSED=${t}`);
     kernels.add(parts.join(' '));
   };
@@ -472,7 +485,7 @@ describe('conv version selection', () => {
       setConvVersion('register-tm8');
       expect(await shaders()).toEqual(['conv2d_implicit_gemm']);
       expect(() => setConvVersion('fast' as ConvVersion)).toThrow(
-        'setConvVersion: unknown version "fast" (expected one of naive, register, register-sg, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4)',
+        'setConvVersion: unknown version "fast" (expected one of naive, register, register-sg, register-tm8, register-tm32, tiled, tiled-m16, tiled-128, tiled-vec4, tiled-128-vec4, tiled-splitk, tiled-vec4-splitk)',
       );
     } finally {
       setConvVersion(null);

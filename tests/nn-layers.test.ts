@@ -454,6 +454,21 @@ describe('Sequential fuses a conv with the LeakyReLU or Tanh after it', () => {
       [3, 16, 7, 7],
       'cols',
     ],
+    // One tile and a reduction of 9 (8) slabs: the split-K versions cut it in two, and conv_split_sum activates.
+    [
+      'Conv2d(16→40, k3 p1) + LeakyReLU(0.2), split-K',
+      () => new Conv2d(16, 40, 3, { padding: 1, seed: 9 }),
+      () => new LeakyReLU(0.2),
+      [1, 16, 6, 6],
+      'auto',
+    ],
+    [
+      'ConvTranspose2d(32→5, k4 s2 p1) + Tanh, split-K',
+      () => new ConvTranspose2d(32, 5, 4, { stride: 2, padding: 1, seed: 10 }),
+      () => new Tanh(),
+      [1, 32, 3, 3],
+      'phases',
+    ],
   ] as const;
   for (const [name, conv, activation, xShape, route] of cases)
     it(`${name}: the unfused outputs and gradients bit for bit with every conv version, in one launch fewer`, async () => {
@@ -470,7 +485,7 @@ describe('Sequential fuses a conv with the LeakyReLU or Tanh after it', () => {
           const x = Tensor.fromArray(
             Float32Array.from(
               randomArray(
-                xShape.reduce((a, b) => a * b, 1),
+                xShape.reduce((a: number, b: number) => a * b, 1),
                 3,
               ),
             ),
@@ -507,6 +522,8 @@ describe('Sequential fuses a conv with the LeakyReLU or Tanh after it', () => {
         );
         // every version's kernel applies the activation, the naive one's too
         expect(plain.forwardAndBack - fused.forwardAndBack, version).toBe(1);
+        if (name.endsWith('split-K'))
+          expect(fused.shaders.has('conv_split_sum'), version).toBe(version.endsWith('-splitk'));
         // the route asked for ran (the register kernels take the 1×1 conv route; the tiled ones have none)
         const oneChannel = name.includes('one channel');
         const col2im =

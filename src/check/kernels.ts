@@ -211,6 +211,9 @@ const CONV_OWN: Record<ConvVersion, RegExp> = {
   'tiled-128': /_tiled TILE_M=128 PER_M=8 VEC4=false/,
   'tiled-vec4': /_tiled TILE_M=(64|16) PER_M=4 VEC4=true/,
   'tiled-128-vec4': /_tiled TILE_M=128 PER_M=8 VEC4=true/,
+  // (a pass with tiles enough runs unsplit: no conv_split_sum, 'as other kernels')
+  'tiled-splitk': /^(?=.*\bconv_split_sum\b)(?=.*_tiled TILE_M=(64|16) PER_M=4 VEC4=false)/,
+  'tiled-vec4-splitk': /^(?=.*\bconv_split_sum\b)(?=.*_tiled TILE_M=(64|16) PER_M=4 VEC4=true)/,
 };
 /** The same for the matmul versions (a -splitk version launches its base kernel, split where the product allows). */
 function matmulOwn(v: MatmulVersion): RegExp {

@@ -150,7 +150,9 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
  * the gather, P in the weight gradient) are split between the lanes of a subgroup ('register-sg', the *_sg.wgsl
  * kernels; where the device has no fixed subgroup size it runs the plain register kernels); and workgroup-memory
  * tiles with 64 (or, for narrow layers, 16) or always 16 channels per workgroup, or 128 where a pass has more than
- * 64, each also read as vec4s ('-vec4').
+ * 64, each also read as vec4s ('-vec4'); and the 64-channel tiles with the gather's reduction split into chunks
+ * where the pass has too few tiles to fill a GPU ('tiled-splitk', see gatherChunks; the weight gradient always
+ * splits, so there they are the plain tiles).
  */
 const TUNED_CONV_VERSIONS = [
   'register',
@@ -162,6 +164,8 @@ const TUNED_CONV_VERSIONS = [
   'tiled-128',
   'tiled-vec4',
   'tiled-128-vec4',
+  'tiled-splitk',
+  'tiled-vec4-splitk',
 ] as const;
 /**
  * Every version a pass can be forced to run: the tuned ones and 'naive' (v1: one output value per invocation,
@@ -221,21 +225,24 @@ function convTile(
   v: ConvVersion,
   channels: number,
   pass: 'gather' | 'wgrad',
-): { tiled: boolean; TM: number; vec4: boolean; SG: number; wide: boolean } {
-  const vec4 = v.endsWith('-vec4');
+): { tiled: boolean; TM: number; vec4: boolean; SG: number; wide: boolean; split: boolean } {
+  const vec4 = v.includes('vec4');
+  const split = pass === 'gather' && v.endsWith('-splitk');
   const SG = v === 'register-sg' ? laneGroup() : 1;
   // The subgroup gather's wide tile and vec4 weights were measured on lavapipe only, with 8-lane subgroups: elsewhere
   // (a GPU, SwiftShader's 4-lane subgroups, where a lane's share of 32 weights would be 8 loads, or a lavapipe built
   // for 4-wide vectors) it keeps the plain tile.
   const wide = pass === 'gather' && SG === 8 && engine().adapter.slug === 'lavapipe';
   const registerTM = pass === 'wgrad' ? convTiles.wgradTM : wide ? convTiles.gatherSgTM : convTiles.gatherTM;
-  const tile = (tiled: boolean, TM: number) => ({ tiled, TM, vec4, SG, wide: wide && !tiled });
+  const tile = (tiled: boolean, TM: number) => ({ tiled, TM, vec4, SG, wide: wide && !tiled, split: split && tiled });
   switch (v) {
     case 'tiled-128':
     case 'tiled-128-vec4':
       return tile(true, channels > 64 ? 128 : tiledChannelTile(channels));
     case 'tiled':
     case 'tiled-vec4':
+    case 'tiled-splitk':
+    case 'tiled-vec4-splitk':
       return tile(true, tiledChannelTile(channels));
     case 'tiled-m16':
       return tile(true, 16);
@@ -250,15 +257,22 @@ function convTile(
 
 /**
  * The version a conv pass runs: forced, else its tuned winner, else the default (see ./autotune.ts). Versions
- * that would give the same kernel and tile for this many channels as an earlier one are not candidates.
+ * that would give the same kernel and tile for this many channels as an earlier one are not candidates; `chunks`
+ * (a gather's) says into how many chunks a split version would cut this pass (1: it is the unsplit version).
  */
-function pickConv(problem: string, channels: number, pass: 'gather' | 'wgrad', make: () => TuneProblem): ConvVersion {
+function pickConv(
+  problem: string,
+  channels: number,
+  pass: 'gather' | 'wgrad',
+  make: () => TuneProblem,
+  chunks: (TM: number) => number = () => 1,
+): ConvVersion {
   if (forcedVersion) return forcedVersion;
   const candidates = () => {
     const seen = new Set<string>();
     return TUNED_CONV_VERSIONS.filter((v) => {
       const t = convTile(v, channels, pass);
-      const id = `${t.tiled} ${t.TM} ${t.vec4} ${t.SG}`;
+      const id = `${t.tiled} ${t.TM} ${t.vec4} ${t.SG} ${t.split ? chunks(t.TM) : 1}`;
       if (seen.has(id)) return false;
       seen.add(id);
       return true;
@@ -616,14 +630,20 @@ function gatherConv(
   }
   if (geo.N * outC * outH * outW === 0) return Tensor.empty([geo.N, outC, outH, outW]);
   const problem = `conv.gather${transposed ? '.T' : ''}|${geometryKey(geo)}`;
-  const version = pickConv(problem, outC, 'gather', () => {
-    const s = Tensor.zeros([geo.N, srcC, srcH, srcW]);
-    const wz = Tensor.zeros(w.shape);
-    return {
-      run: (v) => gatherConvWith(geo, s, wz, null, transposed, v as ConvVersion).dispose(),
-      dispose: () => [s, wz].forEach((t) => t.dispose()),
-    };
-  });
+  const version = pickConv(
+    problem,
+    outC,
+    'gather',
+    () => {
+      const s = Tensor.zeros([geo.N, srcC, srcH, srcW]);
+      const wz = Tensor.zeros(w.shape);
+      return {
+        run: (v) => gatherConvWith(geo, s, wz, null, transposed, v as ConvVersion).dispose(),
+        dispose: () => [s, wz].forEach((t) => t.dispose()),
+      };
+    },
+    (TM) => gatherChunks(geo, transposed, TM),
+  );
   return gatherConvWith(geo, src, w, bias, transposed, version, undefined, activation);
 }
 
@@ -664,6 +684,7 @@ function gatherConvWith(
   // tiled kernel, TM × 64 staged through workgroup memory.
   const tile = convTile(version, outC, 'gather');
   const { tiled, vec4, SG, wide } = tile;
+  const chunks = tile.split ? gatherChunks(geo, transposed, tile.TM) : 1;
   // The subgroup kernel reads its weights 4 at a time where each lane's share of a step is 4 consecutive ones
   // (TM = 4·SG, rows adjacent) at a multiple of 4: the packed weight, or a weight read in place rows-first (on
   // lavapipe, where it was measured; unless convTiles.quadWeights is off).
@@ -688,8 +709,10 @@ function gatherConvWith(
   if (layout?.accumulate) constants.ACCUMULATE = true;
   if (activation) {
     if (layout) throw new Error('gatherConvWith: a strided layout (a partial sum) takes no activation');
-    Object.assign(constants, activationConstants(activation));
+    // (a split gather's chunks are summed, biased and activated by conv_split_sum)
+    if (chunks === 1) Object.assign(constants, activationConstants(activation));
   }
+  if (chunks > 1) constants.SPLIT = true;
   const kernel: Kernel & {
     shader: 'conv2d_implicit_gemm' | 'conv2d_implicit_gemm_sg' | 'conv2d_implicit_gemm_tiled';
   } = tiled
@@ -702,6 +725,9 @@ function gatherConvWith(
       ? { shader: 'conv2d_implicit_gemm_sg', subs: { TM: String(TM), TN: String(TN), SG: String(SG) }, constants }
       : { shader: 'conv2d_implicit_gemm', subs: { TM: String(TM), TN: String(TN) }, constants };
   const mPad = Math.ceil(outC / TM) * TM;
+  // A split gather writes each chunk's sums to `sums` (chunks × the output) for conv_split_sum to add.
+  const sums = chunks > 1 ? Tensor.empty([chunks * geo.N * outC * outH * outW]) : out;
+  const slabsPerChunk = Math.ceil(Math.ceil(maxPhaseSteps(geo, transposed) / 16) / chunks);
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const weights = layout?.weight ? w.buffer : packWeight(w, transposed, mPad);
   // The register kernels' strides: NCHW src and out and the packed weight, unless `layout` says otherwise.
@@ -731,7 +757,7 @@ function gatherConvWith(
     };
     const params =
       kernel.shader === 'conv2d_implicit_gemm_tiled'
-        ? shaderParams(kernel.shader, { ...common, mPad })
+        ? shaderParams(kernel.shader, { ...common, mPad, chunks, slabsPerChunk })
         : shaderParams(kernel.shader, {
             ...common,
             srcOffset: s.offset,
@@ -748,11 +774,74 @@ function gatherConvWith(
     engine().launch(kernel, {
       params,
       // (the subgroup kernel binds the weight a second time, as vec4s)
-      buffers: [src.buffer, weights, bias?.buffer ?? weights, out.buffer, ...(SG > 1 ? [weights] : [])],
-      workgroups: [nt, nm, phasesH * phasesW],
+      buffers: [src.buffer, weights, bias?.buffer ?? weights, sums.buffer, ...(SG > 1 ? [weights] : [])],
+      workgroups: [nt, nm, phasesH * phasesW * chunks],
     });
   }
+  if (chunks > 1) {
+    // (split only under SPLIT_TARGET_WORKGROUPS tiles of at most 128 × 64 outputs: far fewer than 65535 × 256)
+    const count = geo.N * outC * outH * outW;
+    engine().launch(
+      { shader: 'conv_split_sum', constants: activationConstants(activation) },
+      {
+        params: shaderParams('conv_split_sum', {
+          count,
+          chunks,
+          chanSize: outH * outW,
+          channels: outC,
+          hasBias: bias ? 1 : 0,
+        }),
+        buffers: [sums.buffer, bias?.buffer ?? sums.buffer, out.buffer],
+        workgroups: [Math.ceil(count / 256), 1, 1],
+      },
+    );
+    sums.dispose();
+  }
   return out;
+}
+
+/** Workgroups a split gather aims for: 4 per multiprocessor of a 132-SM GPU (WebGPU does not say how many a GPU has). */
+const SPLIT_TARGET_WORKGROUPS = 512;
+/** The fewest slabs of 16 reduction steps a chunk of a split gather walks. */
+const SPLIT_MIN_SLABS = 4;
+
+/**
+ * Into how many chunks 'tiled-splitk' cuts each phase's reduction for a gather with `TM` output channels per
+ * workgroup: enough that the pass launches about SPLIT_TARGET_WORKGROUPS workgroups, none walking fewer than
+ * SPLIT_MIN_SLABS slabs (of the phase with the most steps), at most 64, and the partial sums within the largest
+ * tensor. 1: the pass has tiles enough, or too short a reduction, and runs unsplit.
+ */
+export function gatherChunks(geo: ConvGeometry, transposed: boolean, TM: number): number {
+  const srcC = transposed ? geo.Cout : geo.Cin;
+  const [outC, outH, outW] = transposed ? [geo.Cin, geo.H, geo.W] : [geo.Cout, geo.Ho, geo.Wo];
+  const [phasesH, phasesW] = transposed ? geo.stride : [1, 1];
+  const pixels = geo.N * Math.ceil(outH / phasesH) * Math.ceil(outW / phasesW);
+  const workgroups = Math.ceil(pixels / 64) * Math.ceil(outC / TM) * phasesH * phasesW;
+  const slabs = Math.ceil(maxPhaseSteps(geo, transposed) / 16);
+  const bytes = 4 * geo.N * outC * outH * outW;
+  const byMemory = Math.floor(engine().maxTensorBytes / Math.max(bytes, 1));
+  const chunks = Math.min(Math.ceil(SPLIT_TARGET_WORKGROUPS / workgroups), Math.floor(slabs / SPLIT_MIN_SLABS), 64);
+  return Math.max(1, Math.min(chunks, byMemory));
+}
+
+/**
+ * The most reduction steps (tap, source channel) one phase of a gather has: every tap for the forward conv; for
+ * the transposed one, per axis the most taps that reach one phase (those i with s | (ph + p − i·d)).
+ */
+function maxPhaseSteps(geo: ConvGeometry, transposed: boolean): number {
+  if (!transposed) return geo.Cin * geo.kh * geo.kw;
+  let steps = geo.Cout;
+  for (const d of [0, 1]) {
+    const [k, s, p, dil] = [d === 0 ? geo.kh : geo.kw, geo.stride[d], geo.padding[d], geo.dilation[d]];
+    let most = 0;
+    for (let ph = 0; ph < s; ph++) {
+      let taps = 0;
+      for (let i = 0; i < k; i++) if ((((ph + p - i * dil) % s) + s) % s === 0) taps++;
+      most = Math.max(most, taps);
+    }
+    steps *= most;
+  }
+  return steps;
 }
 
 /** How the transposed gather is computed: 'auto' (transposedViaCols decides), or always one way (tests, benchmarks). */
