@@ -15,7 +15,15 @@ import { formatLabels } from '../src/data/labels.ts';
 import { decodeImage, maxImagePixels, readImage } from '../src/node/png.ts';
 import { loadFeatureNetFile, readKerasH5 } from '../src/node/style-weights.ts';
 import { loadInputImage } from '../src/cli/style.ts';
-import { globalHeapOffset, jpegDeclaring, pngDeclaring, smallPng, writeTinyKerasH5 } from './loader-fixtures.ts';
+import {
+  globalHeapOffset,
+  handPng,
+  jpegDeclaring,
+  pngDeclaring,
+  pngRawBytes,
+  smallPng,
+  writeTinyKerasH5,
+} from './loader-fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loader-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,6 +92,95 @@ describe('pixel cap (PNG and JPEG), checked on the declared size before decoding
     await expect(datasetByName(folder, { size: 8 })).rejects.toThrow(message);
   });
 });
+
+describe("a PNG's image data is checked against its header before decoding", () => {
+  // pngjs 7 fills image data that stops early with uninitialised memory (a different picture on every read) and
+  // inflates an interlaced image's data with no bound; src/node/png.ts inflates it first, capped at the declared size.
+  const rgba = (x: number, y: number, c: number) => (x * 31 + y * 17 + c * 59) & 0xff;
+  const cases = [
+    { name: 'RGBA 8-bit, 13×7', width: 13, height: 7, colorType: 6, depth: 8, bpp: 32 },
+    { name: 'RGBA 8-bit, 13×7, interlaced', width: 13, height: 7, colorType: 6, depth: 8, bpp: 32, interlace: true },
+    { name: 'grey 1-bit, 11×9, interlaced', width: 11, height: 9, colorType: 0, depth: 1, bpp: 1, interlace: true },
+    { name: 'grey 4-bit, 3×2, interlaced', width: 3, height: 2, colorType: 0, depth: 4, bpp: 4, interlace: true },
+    {
+      name: 'grey+alpha 16-bit, 5×1, interlaced',
+      width: 5,
+      height: 1,
+      colorType: 4,
+      depth: 16,
+      bpp: 32,
+      interlace: true,
+    },
+    { name: 'RGB 8-bit, 1×9, interlaced', width: 1, height: 9, colorType: 2, depth: 8, bpp: 24, interlace: true },
+  ] as const;
+
+  it('reads whole images of every kind and size alike, interlaced or not, with the pixels written', () => {
+    for (const c of cases) {
+      const max = 2 ** c.depth - 1;
+      const sample = (x: number, y: number, ch: number) => rgba(x, y, ch) % (max + 1);
+      const image = decodeImage(handPng({ ...c, sample }), c.name);
+      expect([image.width, image.height], c.name).toEqual([c.width, c.height]);
+      const [x, y] = [Math.min(2, c.width - 1), Math.min(1, c.height - 1)];
+      if (c.colorType === 6) expect(image.rgba[4 * (c.width * y + x) + 1], c.name).toBe(sample(x, y, 1));
+      if (c.colorType === 0) expect(image.rgba[4 * (c.width * y + x)], c.name).toBe((sample(x, y, 0) * 255) / max);
+    }
+  });
+
+  it('refuses data that stops early, naming the bytes and rows it holds — the same words on every read', () => {
+    const png = handPng({ width: 32, height: 32, colorType: 6, depth: 8, sample: rgba, keep: 10 * 129 + 5 });
+    const messages = new Set<string>();
+    for (let i = 0; i < 5; i++) messages.add(String(throwsOf(() => decodeImage(png, 'short.png'))));
+    expect([...messages]).toEqual([
+      `Error: readImage: short.png is a corrupt PNG: its image data stops after ${10 * 129 + 5} of ${32 * 129} bytes its 32x32 header declares (10 whole rows of 32)`,
+    ]);
+    const interlaced = handPng({ ...cases[1], sample: rgba, keep: 100 });
+    const all = pngRawBytes(13, 7, 32, true);
+    expect(() => decodeImage(interlaced, 'i.png')).toThrow(
+      `readImage: i.png is a corrupt PNG: its image data stops after 100 of ${all} bytes its 13x7 header declares`,
+    );
+  });
+
+  it('refuses data that inflates past the declared size at once, interlaced too (a compression bomb)', () => {
+    // 4 MiB of zeros behind a 64×64 header (16 KiB of RGBA) compress to about 4 KiB
+    for (const interlace of [false, true]) {
+      const bomb = handPng({
+        width: 64,
+        height: 64,
+        colorType: 6,
+        depth: 8,
+        interlace,
+        sample: () => 0,
+        extra: 2 ** 26,
+      });
+      const declared = pngRawBytes(64, 64, 32, interlace);
+      expect(() => decodeImage(bomb, 'bomb.png')).toThrow(
+        `readImage: bomb.png is a corrupt PNG: its image data inflates to more than the ${declared} bytes its 64x64 header declares`,
+      );
+    }
+  });
+
+  it('refuses a PNG without image data, and a stream that stops inside', () => {
+    const whole = handPng({ width: 4, height: 4, colorType: 6, depth: 8, sample: rgba });
+    const ihdrEnd = 8 + 12 + 13;
+    const noData = Uint8Array.from([...whole.subarray(0, ihdrEnd), ...whole.subarray(whole.length - 12)]);
+    expect(() => decodeImage(noData, 'empty.png')).toThrow(
+      'readImage: empty.png is a corrupt PNG: it has no image data (no IDAT chunk)',
+    );
+    const cut = handPng({ width: 16, height: 16, colorType: 6, depth: 8, sample: rgba, cutStream: 20 });
+    expect(() => decodeImage(cut, 'cut.png')).toThrow(
+      'readImage: cut.png is a corrupt PNG: its compressed image data stops before the end of the stream',
+    );
+  });
+});
+
+function throwsOf(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return 'no error';
+}
 
 describe('damaged Keras .h5 files', () => {
   const good = join(dir, 'tiny.h5');

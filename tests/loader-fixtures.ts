@@ -57,6 +57,118 @@ export function pngDeclaring(width: number, height: number): Uint8Array {
   return out;
 }
 
+/** A PNG's chunks joined after its signature. */
+function pngFile(chunks: Uint8Array[]): Uint8Array {
+  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * A PNG written by hand, scanline by scanline (filter 0), in any grey or colour type without a palette, bit depth
+ * and interlacing: `sample(x, y, channel)` gives each sample (< 2^depth). Its raw image data (filter bytes and packed
+ * samples, Adam7's seven passes in turn when interlaced) can be cut to its first `keep` bytes or grown by `extra`
+ * zero bytes before it is compressed: a complete zlib stream holding less or more than the header declares.
+ */
+export function handPng(o: {
+  width: number;
+  height: number;
+  colorType: 0 | 2 | 4 | 6;
+  depth: 1 | 2 | 4 | 8 | 16;
+  interlace?: boolean;
+  sample: (x: number, y: number, c: number) => number;
+  keep?: number;
+  extra?: number;
+  /** Compressed bytes to drop from the end of the zlib stream (a stream that stops inside). */
+  cutStream?: number;
+}): Uint8Array {
+  const channels = { 0: 1, 2: 3, 4: 2, 6: 4 }[o.colorType];
+  const passes = o.interlace
+    ? [
+        [0, 0, 8, 8],
+        [4, 0, 8, 8],
+        [0, 4, 4, 8],
+        [2, 0, 4, 4],
+        [0, 2, 2, 4],
+        [1, 0, 2, 2],
+        [0, 1, 1, 2],
+      ]
+    : [[0, 0, 1, 1]];
+  const raw: number[] = [];
+  for (const [x0, y0, dx, dy] of passes) {
+    const xs: number[] = [];
+    for (let x = x0!; x < o.width; x += dx!) xs.push(x);
+    if (xs.length === 0) continue;
+    for (let y = y0!; y < o.height; y += dy!) {
+      raw.push(0); // filter: none
+      let bits = 0;
+      let acc = 0;
+      for (const x of xs)
+        for (let c = 0; c < channels; c++) {
+          const v = o.sample(x, y, c);
+          if (o.depth === 16) raw.push(v >> 8, v & 0xff);
+          else if (o.depth === 8) raw.push(v);
+          else {
+            acc = (acc << o.depth) | v;
+            bits += o.depth;
+            if (bits === 8) {
+              raw.push(acc);
+              acc = 0;
+              bits = 0;
+            }
+          }
+        }
+      if (bits > 0) raw.push(acc << (8 - bits));
+    }
+  }
+  let data = Uint8Array.from(raw);
+  if (o.keep !== undefined) data = data.subarray(0, o.keep);
+  if (o.extra) {
+    const grown = new Uint8Array(data.length + o.extra);
+    grown.set(data);
+    data = grown;
+  }
+  const ihdr = new Uint8Array(13);
+  const v = new DataView(ihdr.buffer);
+  v.setUint32(0, o.width);
+  v.setUint32(4, o.height);
+  ihdr.set([o.depth, o.colorType, 0, 0, o.interlace ? 1 : 0], 8);
+  return pngFile([
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', new Uint8Array(deflateSync(data)).slice(0, o.cutStream ? -o.cutStream : undefined)),
+    pngChunk('IEND', new Uint8Array(0)),
+  ]);
+}
+
+/** The raw image data bytes (filter bytes included) a PNG of this size and pixel format holds. */
+export function pngRawBytes(width: number, height: number, bitsPerPixel: number, interlace: boolean): number {
+  const passes = interlace
+    ? [
+        [0, 0, 8, 8],
+        [4, 0, 8, 8],
+        [0, 4, 4, 8],
+        [2, 0, 4, 4],
+        [0, 2, 2, 4],
+        [1, 0, 2, 2],
+        [0, 1, 1, 2],
+      ]
+    : [[0, 0, 1, 1]];
+  let n = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    let w = 0;
+    for (let x = x0!; x < width; x += dx!) w++;
+    let h = 0;
+    for (let y = y0!; y < height; y += dy!) h++;
+    if (w > 0) n += h * (1 + Math.ceil((w * bitsPerPixel) / 8));
+  }
+  return n;
+}
+
 /** A real w × h RGBA PNG with a pattern. */
 export function smallPng(w = 8, h = 6): Uint8Array {
   const rgba = new Uint8ClampedArray(w * h * 4);

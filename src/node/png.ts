@@ -3,6 +3,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import {
@@ -85,6 +86,8 @@ export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeIm
   let image: RgbaImage;
   try {
     if (isPng) {
+      const bad = pngDataProblem(bytes, declared.width, declared.height);
+      if (bad) throw new Error(`readImage: ${name} is a corrupt PNG: ${bad}`);
       // Expand palettes, gray and 16-bit to 8-bit RGBA.
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       image = {
@@ -107,6 +110,7 @@ export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeIm
       };
     }
   } catch (err) {
+    if ((err as Error).message?.startsWith('readImage:')) throw err;
     // A cut-off PNG makes pngjs report its stream's state ("read requests waiting on finished stream"): say where
     // the file ends instead. The decoders also fail with TypeError/RangeError on damaged data (reading past a
     // table they never built).
@@ -125,6 +129,70 @@ export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeIm
     );
   }
   return image;
+}
+
+/** Channels per pixel of each PNG colour type (gray, RGB, palette index, gray + alpha, RGBA). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7's seven passes: first column and row, column and row step. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+/**
+ * What is wrong with a PNG's compressed image data, or null when it inflates to exactly the bytes its header
+ * declares (or the chunk list itself is damaged: the decoder and pngCutShort report that). Checked before pngjs
+ * decodes, because pngjs 7 pads image data that stops early with uninitialised memory (a cut stream gave a
+ * different picture on every read) and inflates an interlaced image's data with no bound (a 5 MB file took 4 GB).
+ * Here the data is inflated with a cap of the size the header declares: rows of 1 filter byte plus
+ * ⌈width · bits per pixel / 8⌉ bytes, for each of Adam7's passes when interlaced.
+ */
+function pngDataProblem(bytes: Uint8Array, width: number, height: number): string | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const depth = bytes[24]!;
+  const channels = PNG_CHANNELS[bytes[25]!];
+  if (!channels || ![1, 2, 4, 8, 16].includes(depth)) return null; // the decoder names what it cannot read
+  const rowBytes = (w: number) => (w > 0 ? 1 + Math.ceil((w * channels * depth) / 8) : 0);
+  const passes = bytes[28] === 1 ? ADAM7 : ([[0, 0, 1, 1]] as const);
+  let expected = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const w = Math.ceil((width - x0) / dx);
+    const h = Math.ceil((height - y0) / dy);
+    if (w > 0 && h > 0) expected += h * rowBytes(w);
+  }
+  const parts: Uint8Array[] = [];
+  let at = PNG_SIGNATURE.length;
+  for (;;) {
+    if (at + 8 > bytes.length) return null;
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (length > 0x7fffffff || at + 12 + length > bytes.length) return null;
+    if (type === 'IDAT') parts.push(bytes.subarray(at + 8, at + 8 + length));
+    if (type === 'IEND') break;
+    at += 12 + length;
+  }
+  if (parts.length === 0) return 'it has no image data (no IDAT chunk)';
+  let data: Buffer;
+  try {
+    data = inflateSync(Buffer.concat(parts), { maxOutputLength: Math.max(expected, 1) });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError)
+      return `its image data inflates to more than the ${expected} bytes its ${width}x${height} header declares`;
+    if (e.code === 'Z_BUF_ERROR') return 'its compressed image data stops before the end of the stream';
+    return `its image data does not inflate (zlib: ${e.message})`;
+  }
+  if (data.length < expected) {
+    const whole = Math.floor(data.length / rowBytes(width));
+    const rows = passes.length === 1 ? ` (${whole} whole row${whole === 1 ? '' : 's'} of ${height})` : '';
+    return `its image data stops after ${data.length} of ${expected} bytes its ${width}x${height} header declares${rows}`;
+  }
+  return null;
 }
 
 /** Where a PNG's chunk list stops short, or null when every chunk is whole and an IEND ends them. A chunk is a
