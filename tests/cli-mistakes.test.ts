@@ -263,6 +263,17 @@ const cases: Case[] = [
       `--resume .*run3.checkpoint\\.safetensors: the run trained on 32 images and mnist-digits\\[:${limit}\\] gives ${limit}; a run cannot change its data`,
     ),
   ]),
+  // a resume with nothing left to train (it wrote the checkpoint again and said "Done", exit 0)
+  [
+    () => ['train', '--resume', '--model', 'dense', '--limit', '32', '--max-steps', '3', '--out', join(dir, 'run3')],
+    2,
+    /--resume .*run3.checkpoint\.safetensors: the run has trained 3 steps, and this one ends at step 3 \(--max-steps 3\): nothing to train; give a larger --epochs or --max-steps/,
+  ],
+  [
+    () => ['train', '--resume', '--model', 'dense', '--limit', '32', '--epochs', '1', '--out', join(dir, 'run3')],
+    2,
+    /the run has trained 3 steps, and this one ends at step 2 \(--epochs 1 of 2 steps\): nothing to train/,
+  ],
   [
     () => ['train', '--resume', '--model', 'dense', '--g-ema', '0', '--out', join(dir, 'ema-run')],
     2,
@@ -773,6 +784,57 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
     expect(lstatSync(join(dir, 'pipelink.png')).isSymbolicLink()).toBe(true);
     // the refused sample and eval cases above (NaN draws, an unwritable --tensors folder) wrote nothing
     for (const f of ['rmbig/g.png', 'rmbig/eval.json', 'g2.png']) expect(existsSync(join(dir, f)), f).toBe(false);
+  }, 120_000);
+
+  it('a resume over a log with lines out of step order (two runs at once) drops them, and its checkpoint resumes', async () => {
+    const out = join(dir, 'twice');
+    expect((await run([...TINY_RUN, '--max-steps', '3', '--out', out])).code).toBe(0);
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n');
+    expect(log.map((l) => JSON.parse(l).step)).toEqual([0, 1, 2]);
+    // two runs' lines interleaved, a duplicate, a step given as text and a line that is not a step's losses
+    const edited = [log[0], log[1], log[0], log[2], log[1], log[2].replace(/"step":2/, '"step":"2"'), '{"note":1}'];
+    writeFileSync(join(out, 'log.jsonl'), edited.join('\n') + '\n');
+    const r = await run([...TINY_RUN, '--resume', '--max-steps', '5', '--out', out]);
+    expect(r.code, r.err.join('\n')).toBe(0);
+    expect(r.out.join('\n')).toMatch(
+      /--resume: dropped 4 lines of .*log\.jsonl that were out of step order or not a step's losses/,
+    );
+    const history = (ckpt: string) =>
+      checkpointSpec(new Uint8Array(readFileSync(ckpt))).meta.lossHistory as { step: number[] };
+    expect(history(join(out, 'checkpoint.safetensors')).step).toEqual([0, 1, 2, 3, 4]);
+    expect(
+      readFileSync(join(out, 'log.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).step),
+    ).toEqual([0, 1, 2, 3, 4]);
+    const again = await run([...TINY_RUN, '--resume', '--max-steps', '6', '--out', out]);
+    expect(again.code, again.err.join('\n')).toBe(0);
+    expect(history(join(out, 'checkpoint.safetensors')).step).toEqual([0, 1, 2, 3, 4, 5]);
+  }, 120_000);
+
+  it("a run folder is locked while train writes to it: a live process's lock refuses, a dead one's is taken over", async () => {
+    const { spawn } = await import('node:child_process');
+    const out = join(dir, 'locked');
+    mkdirSync(out);
+    const holder = spawn('sleep', ['60']);
+    try {
+      writeFileSync(join(out, '.train.lock'), `${holder.pid}\n`);
+      const r = await run([...TINY_RUN, '--max-steps', '1', '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.err.join('').trim()).toBe(
+        `train: --out ${out}: another train (process ${holder.pid}) is writing to this folder; wait for it to end, or give another --out`,
+      );
+      expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(false);
+    } finally {
+      holder.kill();
+    }
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(join(out, '.train.lock'), `${dead}\n`);
+    const r = await run([...TINY_RUN, '--max-steps', '1', '--out', out]);
+    expect(r.code, r.err.join('\n')).toBe(0);
+    expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(true);
+    expect(existsSync(join(out, '.train.lock'))).toBe(false); // released at the end of the run
   }, 120_000);
 
   it('internal errors: one line with a hint, and the stack only with --debug', () => {

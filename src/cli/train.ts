@@ -36,7 +36,7 @@ import type { Dataset } from '../data/dataset.ts';
 import { DataCursor, runDataProblem } from '../gan/data-cursor.ts';
 import { decodeLossHistory, encodeLossHistory, joinLossHistory } from '../gan/loss-history.ts';
 import { datasetByName } from '../node/datasets.ts';
-import { writeFileAtomic, appendJsonl, ensureDir, truncateJsonl } from '../node/files.ts';
+import { writeFileAtomic, appendJsonl, ensureDir, lockFolder, truncateJsonl } from '../node/files.ts';
 import {
   UsageError,
   InputError,
@@ -612,6 +612,27 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // the run folder before the trainer: a folder that cannot be written fails at once, not after a run (and a
   // mistake in the data or the sizes above leaves no folder behind)
   ensureDir(join(a.out, 'samples'));
+  const lock = lockFolder(a.out);
+  if ('heldBy' in lock)
+    throw new InputError(
+      `--out ${a.out}: another train (process ${lock.heldBy}) is writing to this folder; wait for it to end, or give another --out`,
+    );
+  try {
+    return await trainInFolder(a, { spec, options, resumeBytes, savedHistory }, ds, engine, ckptPath);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The rest of `train`, with the run folder made and locked (see trainCommand). */
+async function trainInFolder(
+  a: TrainArgs,
+  run: Pick<ReturnType<typeof runSpec>, 'spec' | 'options' | 'resumeBytes' | 'savedHistory'>,
+  ds: Awaited<ReturnType<typeof loadTrainingData>>,
+  engine: Awaited<ReturnType<typeof initEngine>>,
+  ckptPath: string,
+): Promise<number> {
+  const { spec, options, resumeBytes, savedHistory } = run;
   // the run's own files: a folder in the place of one would stop the run at its first save, after the work
   const runFiles = ['checkpoint.safetensors', 'config.json', 'log.jsonl', 'eval.jsonl', 'loss.png', 'fd.png'];
   const endFiles = ['interpolation.png', 'eval.json', 'samples/final.png', 'samples/scales.png'];
@@ -632,6 +653,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // The batch of each step, from the trainer's step and epoch alone (as the web page trains): a resumed run, whoever
   // saved it, takes the batches the uninterrupted run would have taken.
   const cursor = dataCursor(ds, trainer, ckptPath);
+  const totalSteps = Math.min(a.epochs * cursor.perEpoch, a.maxSteps);
+  if (a.resume && trainer.step >= totalSteps)
+    throw new UsageError(
+      `--resume ${ckptPath}: the run has trained ${trainer.step} steps, and this one ends at step ${totalSteps} ` +
+        `(${a.maxSteps < a.epochs * cursor.perEpoch ? `--max-steps ${a.maxSteps}` : `--epochs ${a.epochs} of ${cursor.perEpoch} steps`}): nothing to train; ` +
+        'give a larger --epochs or --max-steps (eval and sample read the checkpoint as it is)',
+    );
   writeFileAtomic(
     join(a.out, 'config.json'),
     JSON.stringify({ model: spec, dataset: ds.name, images: ds.n, epochs: a.epochs, options: trainer.opts }, null, 2) +
@@ -644,7 +672,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const evalHistory: EvalPoint[] = readEvalHistory(evalPath, trainer.step);
 
   const perEpoch = cursor.perEpoch;
-  const totalSteps = Math.min(a.epochs * perEpoch, a.maxSteps);
   console.log(
     `${spec.kind} on ${ds.name} (${ds.n} images ${ds.c}×${ds.h}×${ds.w}), batch ${trainer.opts.batchSize}, ${perEpoch} steps/epoch, ` +
       `adapter ${engine.adapter.slug} (conv kernels: ${convVersion()}, matmul: ${matmulVersion()})${a.resume ? `, resuming at step ${trainer.step}` : ''}` +
@@ -821,6 +848,31 @@ function readEvalHistory(path: string, upToStep: number): EvalPoint[] {
 
 /** The log of earlier steps of a resumed run (to draw the whole loss curve); later lines are removed from
  *  log.jsonl as from eval.jsonl (and a torn last line from an interrupted run). */
+/**
+ * This folder's log up to the checkpoint's step, as the points the checkpoint's history can carry: each line a step
+ * count after the line kept before it, with numbers for its losses (null, a half that did not run, reads as NaN).
+ * Lines past the checkpoint go (the steps are trained again); lines out of step order or not of this form (two runs
+ * writing one log at once interleave their lines; a hand edit) are dropped too, and said: kept, they would have
+ * gone into the next checkpoint, which no --resume could then read.
+ */
 function readHistory(path: string, upToStep: number): StepStats[] {
-  return truncateJsonl<StepStats>(path, (s) => s.step < upToStep);
+  let last = -1;
+  let dropped = 0;
+  const kept = truncateJsonl<StepStats>(path, (s) => {
+    const isPoint =
+      typeof s === 'object' &&
+      s !== null &&
+      isCount(s.step) &&
+      (['lossD', 'lossG', 'dReal', 'dFake'] as const).every((k) => typeof s[k] === 'number');
+    if (isPoint && s.step >= upToStep) return false; // trained again
+    const keep = isPoint && s.step > last;
+    if (keep) last = s.step;
+    else dropped++;
+    return keep;
+  });
+  if (dropped > 0)
+    console.log(
+      `--resume: dropped ${dropped} line${dropped > 1 ? 's' : ''} of ${path} that were out of step order or not a step's losses (two runs writing one folder at once?)`,
+    );
+  return kept;
 }

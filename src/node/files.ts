@@ -16,6 +16,7 @@ import {
   existsSync,
   lstatSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -124,6 +125,45 @@ export function processAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The file a run folder's lock is kept in (see lockFolder). */
+export const LOCK_FILE = '.train.lock';
+
+/**
+ * Claims folder `dir` for this process (train's --out): creates DIR/.train.lock holding the process id, or reports
+ * the id of the running process that holds it. Two runs writing one folder at once would interleave their logs and
+ * overwrite each other's checkpoints. A lock whose process has ended (killed: its exit never released it), or this
+ * process's own, is taken over. `release` removes the lock if it is still this process's; it also runs at exit.
+ */
+export function lockFolder(dir: string): { release: () => void } | { heldBy: number } {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+      let pid = NaN;
+      try {
+        pid = Number(readFileSync(path, 'utf8').trim());
+      } catch {
+        // unreadable (a folder in its place, or gone meanwhile): taken over below, or the retry names the problem
+      }
+      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) return { heldBy: pid };
+      rmSync(path, { force: true });
+    }
+  }
+  const release = () => {
+    process.off('exit', release);
+    try {
+      if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path, { force: true });
+    } catch {
+      // gone already
+    }
+  };
+  process.on('exit', release);
+  return { release };
 }
 
 /**
