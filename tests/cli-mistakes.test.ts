@@ -30,7 +30,7 @@ import { reportError, setDebug, UsageError, type NumberSpec, type OptionSpec } f
 import { writeFileAtomic, removeStaleTemps, truncateJsonl } from '../src/node/files.ts';
 import { encodePng } from '../src/node/png.ts';
 import { formatLabels } from '../src/data/labels.ts';
-import { checkpointSpec } from '../src/gan/trainer.ts';
+import { checkpointSpec, GanTrainer } from '../src/gan/trainer.ts';
 import { editCheckpointMeta, editCheckpointMetaText, editCheckpointTensors } from './checkpoint-edit.ts';
 
 let dir = '';
@@ -367,6 +367,21 @@ const cases: Case[] = [
     ],
     2,
     /--checkpoint .*rmbig.checkpoint\.safetensors: generator G's output holds \d+ non-finite values \(first: NaN\)/,
+  ],
+  // a generator that overflows for a few latents of a 64-image grid but none of the 16 the probe draws (it wrote a
+  // grid with black tiles, exit 0)
+  [
+    () => [
+      'sample',
+      '--checkpoint',
+      join(dir, 'nansome', 'checkpoint.safetensors'),
+      '--n',
+      '64',
+      '--out',
+      join(dir, 'nansome', 'g.png'),
+    ],
+    2,
+    /--checkpoint .*nansome.checkpoint\.safetensors: generator G's output holds \d+ non-finite values? \(first: -?(NaN|Infinity)\) of 50176/,
   ],
   // an output folder that cannot be written: refused before drawing (the PNG was written, then --tensors failed)
   [
@@ -721,6 +736,34 @@ beforeAll(async () => {
     const key = Object.keys(t).find((k) => k.startsWith('G.') && k.endsWith('.running_mean'))!;
     (t[key]!.data as Float32Array).fill(-3e38);
   });
+  // one weight of G's first layer so large that the latent entry it multiplies overflows for the grid's later
+  // latents only: the input whose largest |z| among latents 16–63 most exceeds its largest among the first 16
+  {
+    const { spec, options } = checkpointSpec(new Uint8Array(readFileSync(ckpt())));
+    const trainer = new GanTrainer(spec, options);
+    const zt = trainer.fixedLatent(64);
+    const z = await zt.toArray();
+    zt.dispose();
+    trainer.dispose();
+    const d = z.length / 64;
+    const most = (from: number, to: number, i: number) => {
+      let m = 0;
+      for (let s = from; s < to; s++) m = Math.max(m, Math.abs(z[s * d + i]!));
+      return m;
+    };
+    let pick = { i: 0, gap: -Infinity, at: 1 };
+    for (let i = 0; i < d; i++) {
+      const [first, later] = [most(0, 16, i), most(16, 64, i)];
+      if (later - first > pick.gap) pick = { i, gap: later - first, at: (first + later) / 2 };
+    }
+    expect(pick.gap).toBeGreaterThan(0.1);
+    mkdirSync(join(dir, 'nansome'));
+    copyFileSync(ckpt(), join(dir, 'nansome', 'checkpoint.safetensors'));
+    editCheckpointTensors(join(dir, 'nansome', 'checkpoint.safetensors'), (t) => {
+      const first = Object.keys(t).find((k) => k.startsWith('G.') && k.endsWith('.weight') && t[k]!.shape[1] === d)!;
+      (t[first]!.data as Float32Array)[pick.i] = 3.4e38 / pick.at;
+    });
+  }
   // meta.images nested 100,000 lists deep (a JSON.stringify of it overflowed the stack: exit 1)
   mkdirSync(join(dir, 'deep'));
   copyFileSync(ckpt(), join(dir, 'deep', 'checkpoint.safetensors'));
@@ -783,7 +826,8 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
     expect(statSync(join(dir, 'fifo.png')).isFIFO()).toBe(true);
     expect(lstatSync(join(dir, 'pipelink.png')).isSymbolicLink()).toBe(true);
     // the refused sample and eval cases above (NaN draws, an unwritable --tensors folder) wrote nothing
-    for (const f of ['rmbig/g.png', 'rmbig/eval.json', 'g2.png']) expect(existsSync(join(dir, f)), f).toBe(false);
+    for (const f of ['rmbig/g.png', 'rmbig/eval.json', 'g2.png', 'nansome/g.png'])
+      expect(existsSync(join(dir, f)), f).toBe(false);
   }, 120_000);
 
   it('a resume over a log with lines out of step order (two runs at once) drops them, and its checkpoint resumes', async () => {

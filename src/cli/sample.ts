@@ -133,11 +133,14 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   chooseGenerator(trainer, choice);
   await probeGenerator(trainer, path, o.num('n'));
   const v = { interpolate: o.bool('interpolate'), out: outPng, tensors: tensorsPath };
+  // every value drawn, not only the probe's: a weight that overflows for some latents leaves black tiles otherwise
+  const finite = (values: Float32Array) =>
+    checkDrawnFinite(values, path, `generator ${trainer.sampledModule}'s output`);
   const image = v.interpolate
-    ? await interpolationStrip(trainer, o.num('steps'), o.num('rows'))
+    ? await interpolationStrip(trainer, o.num('steps'), o.num('rows'), finite)
     : o.bool('scales')
-      ? await scaleGrid(trainer, Math.min(o.num('n'), 16))
-      : await sampleGrid(trainer, o.num('n'));
+      ? await scaleGrid(trainer, Math.min(o.num('n'), 16), finite)
+      : await sampleGrid(trainer, o.num('n'), undefined, finite);
   // Everything is drawn and checked before the first file is written: no PNG without its tensors.
   const tensors = v.tensors ? await sampleTensors(trainer, o.num('n')) : null;
   if (tensors)

@@ -7,12 +7,18 @@ import { plotLines } from '../io/plot.ts';
 import type { GanTrainer, StepStats } from './trainer.ts';
 
 /** G(z) in eval mode for the trainer's fixed latent batch, tiled `nrow` per row. */
-export async function sampleGrid(trainer: GanTrainer, n = 64, nrow = 8): Promise<RgbaImage> {
+export async function sampleGrid(
+  trainer: GanTrainer,
+  n = 64,
+  nrow = 8,
+  check: (values: Float32Array) => void = () => {},
+): Promise<RgbaImage> {
   const z = trainer.fixedLatent(n);
   const images = trainer.generate(z);
   z.dispose();
   const data = await images.toArray();
   images.dispose();
+  check(data);
   const { channels, size } = trainer.spec;
   return makeGrid(data, n, channels, size, size, { nrow, padding: 2, range: [-1, 1] });
 }
@@ -21,7 +27,11 @@ export async function sampleGrid(trainer: GanTrainer, n = 64, nrow = 8): Promise
  * A row of `n` samples (the fixed z) per scale the generator draws, coarsest first, each scale upsampled to the
  * model's size: MSG-GAN's 4×4 … size×size outputs side by side (one row for the other kinds).
  */
-export async function scaleGrid(trainer: GanTrainer, n = 8): Promise<RgbaImage> {
+export async function scaleGrid(
+  trainer: GanTrainer,
+  n = 8,
+  check: (values: Float32Array) => void = () => {},
+): Promise<RgbaImage> {
   const z = trainer.fixedLatent(n);
   const scales = trainer.generateScales(z);
   z.dispose();
@@ -32,11 +42,17 @@ export async function scaleGrid(trainer: GanTrainer, n = 8): Promise<RgbaImage> 
     all.set(await x.toArray(), i * per);
     x.dispose();
   }
+  check(all);
   return makeGrid(all, scales.length * n, channels, size, size, { nrow: n, padding: 2, range: [-1, 1] });
 }
 
 /** One row of images along a spherical path between two latent points. */
-export async function interpolationStrip(trainer: GanTrainer, steps = 10, rows = 4): Promise<RgbaImage> {
+export async function interpolationStrip(
+  trainer: GanTrainer,
+  steps = 10,
+  rows = 4,
+  check: (values: Float32Array) => void = () => {},
+): Promise<RgbaImage> {
   const parts: Float32Array[] = [];
   for (let r = 0; r < rows; r++) {
     const z = await trainer.interpolationLatents(steps, 2 * r + 1, 2 * r + 2);
@@ -51,6 +67,7 @@ export async function interpolationStrip(trainer: GanTrainer, steps = 10, rows =
     all.set(p, off);
     off += p.length;
   }
+  check(all);
   const { channels, size } = trainer.spec;
   return makeGrid(all, steps * rows, channels, size, size, { nrow: steps, padding: 2, range: [-1, 1] });
 }
