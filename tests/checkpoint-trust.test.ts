@@ -297,6 +297,22 @@ describe('tensors are checked before they are loaded', () => {
     }
   });
 
+  it('refuses an Adam eps or weight decay the trainer has no option for (was: trained on with them, unseen)', () => {
+    const cases: [string, (t: Record<string, TensorToEncode>) => void, RegExp][] = [
+      [
+        'weight decay 1e30',
+        (t) => (t['optG.param_groups.0.weight_decay'].data = Float64Array.of(1e30)),
+        /optimizer optG: Adam\.loadStateDict: param_groups\.0\.weight_decay is 1e\+30; this Adam runs with 0, which a state dict does not change$/,
+      ],
+      [
+        'eps 1e-4',
+        (t) => (t['optD.param_groups.0.eps'].data = Float64Array.of(1e-4)),
+        /optimizer optD: Adam\.loadStateDict: param_groups\.0\.eps is 0\.0001; this Adam runs with 1e-8, which a state dict does not change$/,
+      ],
+    ];
+    for (const [what, edit, expected] of cases) expect(loadError(rewrite(good, edit)), what).toMatch(expected);
+  });
+
   it('refuses one Inf weight, a NaN moment and a NaN learning rate, naming the tensor', () => {
     const cases: [string, (t: Record<string, TensorToEncode>) => void, string][] = [
       [firstWeight, (t) => ((t[firstWeight].data as Float32Array)[5] = Infinity), 'first: Infinity'],

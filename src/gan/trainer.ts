@@ -276,6 +276,8 @@ export class GanTrainer {
     this.jointD = !isGrowing(spec.kind);
     this.optG = new Adam(G.parameters(), { lr: this.opts.lrG, betas: [this.opts.beta1, this.opts.beta2] });
     this.optD = new Adam(D.parameters(), { lr: this.opts.lrD, betas: [this.opts.beta1, this.opts.beta2] });
+    // No option sets these: a checkpoint that does (another program's) is refused, not trained on as it says.
+    for (const opt of [this.optG, this.optD]) opt.pinned = ['eps', 'weight_decay'];
   }
 
   /** A latent batch from the seed of a given stream and index (deterministic). */

@@ -64,6 +64,12 @@ export abstract class Optimizer {
   readonly params: Tensor[];
   /** Learning rate; may be changed between steps (schedules). */
   lr: number;
+  /**
+   * Hyperparameters (param_groups.0 names) a loaded state dict must hold as they are here, not change: a program
+   * whose optimizer has no option for one (the GAN trainer's Adam always runs with eps 1e-8 and no weight decay)
+   * refuses a file that sets it otherwise, rather than training on with a value nothing shows.
+   */
+  pinned: readonly string[] = [];
   protected readonly state = new Map<number, ParamState>();
 
   constructor(
@@ -241,10 +247,15 @@ export abstract class Optimizer {
     const saved = { ...this };
     try {
       const hyper: Record<string, number | number[]> = {};
-      for (const k of Object.keys(this.hyperParams()))
-        hyper[k] = plainValue(`param_groups.0.${k}`, dict.get(`param_groups.0.${k}`)!);
-      this.setHyperParams(hyper);
-      return [];
+      const own = this.hyperParams();
+      for (const k of Object.keys(own)) hyper[k] = plainValue(`param_groups.0.${k}`, dict.get(`param_groups.0.${k}`)!);
+      this.setHyperParams(hyper); // values out of range are named first
+      return this.pinned
+        .filter((k) => JSON.stringify(hyper[k]) !== JSON.stringify(own[k]))
+        .map(
+          (k) =>
+            `param_groups.0.${k} is ${JSON.stringify(hyper[k])}; this ${this.name} runs with ${JSON.stringify(own[k])}, which a state dict does not change`,
+        );
     } catch (e) {
       return [(e as Error).message.replace(/^(optimizer loadStateDict|\w+(\.loadStateDict)?): /, '')];
     } finally {
