@@ -1114,6 +1114,17 @@ describe('train --eval-every on a labelled folder reads what the scores need bef
     );
     expect(existsSync(out)).toBe(false);
   }, 60_000);
+
+  it('an image damaged past --limit (its header whole): exit 2 naming it before training (was: exit 1 at the first score)', async () => {
+    const data = folder('damaged-late', 'garbage');
+    const bytes = readFileSync(join(data, 'im15.png'));
+    writeFileSync(join(data, 'im15.png'), bytes.subarray(0, bytes.length - 20));
+    const out = join(dir, 'eval-damaged');
+    const r = await train(data, out, ['--limit', '8', '--eval-every', '1']);
+    expect(r.code, r.err.join('')).toBe(2);
+    expect(r.err.join('').trim()).toMatch(/^train: --eval-every: readImage: .*im15\.png is a truncated PNG: /);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
 });
 
 describe('demo takes its options', () => {

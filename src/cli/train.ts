@@ -490,7 +490,8 @@ function runSpec(
   // file the scores cannot use fails before training rather than at the first score
   if ((a.evalEvery > 0 || (a.finalEval && !problem)) && isFolderDataset(a.dataset)) {
     try {
-      checkFolderScoring(a.dataset, spec.size);
+      // decoded, every image: the run may train on fewer (--limit), and a damaged one would fail the first score
+      checkFolderScoring(a.dataset, spec.size, undefined, { decode: true });
     } catch (e) {
       const flag = a.evalEvery > 0 ? '--eval-every' : '--final-eval (on by default; false skips it)';
       throw new InputError(`${flag}: ${(e as Error).message}`, { cause: e });

@@ -27,7 +27,7 @@ import {
 } from '../io/image.ts';
 import { LABELS_FILE, parseLabels, type LabelsFile } from '../data/labels.ts';
 import { byCodeUnits, fingerprintText, pickImageFiles } from '../data/image-files.ts';
-import { readImage } from './png.ts';
+import { decodeImage, readImage } from './png.ts';
 
 /** Reads a file into a Uint8Array, with an error that names the file and what it was wanted for. */
 function readBytes(path: string, what: string): Uint8Array {
@@ -346,11 +346,16 @@ export function loadLabelledFolder(dir: string, opts: { size?: number; channels?
 }
 
 /**
- * Checks a labelled folder as loadLabelledFolder does, from the files' headers alone (nothing is decoded): its
- * labels.json, every image listed, every listed file present and a PNG or JPEG, all of one square size. Returns the
- * labels and that size. `train --eval-every` runs it before training, so a folder its scores cannot read fails then.
+ * Checks a labelled folder as loadLabelledFolder does, from the files' headers alone: its labels.json, every image
+ * listed, every listed file present and a PNG or JPEG, all of one square size; with `decode`, every image is also
+ * decoded (a file whose header is whole but whose data is damaged fails here, as it would in loadLabelledFolder).
+ * Returns the labels and that size. `train` runs it, decoding, before a run it scores, so a folder its scores
+ * cannot read fails before the training rather than after it.
  */
-export function checkLabelledFolder(dir: string): { labels: LabelsFile; storedSize: number } {
+export function checkLabelledFolder(
+  dir: string,
+  opts: { decode?: boolean } = {},
+): { labels: LabelsFile; storedSize: number } {
   const labelsPath = join(dir, LABELS_FILE);
   const labels = parseLabels(readBytesText(labelsPath, dir), labelsPath);
   const listed = new Set(Object.keys(labels.images));
@@ -364,9 +369,11 @@ export function checkLabelledFolder(dir: string): { labels: LabelsFile; storedSi
     const path = join(dir, file);
     if (!existsSync(path)) throw new Error(`${labelsPath}: lists ${file}, but ${path} does not exist`);
     if (statSync(path).isDirectory()) throw new Error(`${labelsPath}: lists ${file}, but ${path} is a folder`);
-    const size = declaredImageSize(readBytes(path, `labelled folder ${dir}`), path);
+    const bytes = readBytes(path, `labelled folder ${dir}`);
+    const size = declaredImageSize(bytes, path);
     if (!size || (size.format !== 'PNG' && size.format !== 'JPEG'))
       throw new Error(`${path}: neither a PNG nor a JPEG image (listed in ${labelsPath})`);
+    if (opts.decode) decodeImage(bytes, path);
     if (!first) {
       if (size.width !== size.height)
         throw new Error(`${path} is ${size.width}×${size.height}: a labelled folder's images must be square`);

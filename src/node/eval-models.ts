@@ -162,12 +162,18 @@ function checkFolderClassifier(
 }
 
 /**
- * Whether a labelled folder can be scored at `imageSize`, checked without the GPU and without decoding an image:
- * the folder as the scores load it (checkLabelledFolder) and its classifier file (or `classifier`) for that folder
- * and size. Throws the error scoring would meet, naming the file; `train --eval-every` runs it before training.
+ * Whether a labelled folder can be scored at `imageSize`, checked without the GPU (and without decoding an image,
+ * unless `decode`): the folder as the scores load it (checkLabelledFolder) and its classifier file (or `classifier`)
+ * for that folder and size. Throws the error scoring would meet, naming the file; `train` runs it, decoding, before
+ * a run it scores.
  */
-export function checkFolderScoring(dataset: string, imageSize: number, classifier?: string): void {
-  const { labels } = checkLabelledFolder(dataset);
+export function checkFolderScoring(
+  dataset: string,
+  imageSize: number,
+  classifier?: string,
+  opts: { decode?: boolean } = {},
+): void {
+  const { labels } = checkLabelledFolder(dataset, opts);
   const path = classifier ?? classifierPath(dataset, imageSize);
   if (!existsSync(path)) throw new Error(`loadClassifier: weight file not found: ${path}`);
   const buffer = readFileSync(path);
