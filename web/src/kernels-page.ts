@@ -191,8 +191,11 @@ const imageFields: Field[] = [
   { key: 'W', label: 'width W', value: 9 },
 ];
 
-/** conv2d / convTranspose2d; `singleChannel` starts as a transposed conv to one channel (the col2im path). */
-function convExperiment(singleChannel = false): Experiment {
+/**
+ * conv2d / convTranspose2d; `singleChannel` starts as a transposed conv to one channel (the col2im path); `channels`
+ * starts with that many input channels (a longer reduction).
+ */
+function convExperiment(singleChannel = false, channels?: number): Experiment {
   const modes = ['conv2d', 'convTranspose2d'];
   return {
     call: 'conv2d(x, w, null, {stride, padding, dilation}) or convTranspose2d(x, w, null, {..., outputPadding})',
@@ -203,7 +206,7 @@ function convExperiment(singleChannel = false): Experiment {
         value: modes[singleChannel ? 1 : 0],
         options: singleChannel ? [...modes].reverse() : modes,
       },
-      ...imageFields,
+      ...imageFields.map((f) => (f.key === 'C' && channels ? { ...f, value: channels } : f)),
       { key: 'M', label: 'output channels', value: singleChannel ? 1 : 4 },
       { key: 'k', label: 'kernel size', value: 3 },
       { key: 'stride', label: 'stride', value: 2 },
@@ -313,6 +316,8 @@ const EXPERIMENTS: Record<string, Experiment> = {
   conv2d_implicit_gemm: withConv(convExperiment(), 'register'),
   conv2d_implicit_gemm_sg: withConv(convExperiment(), 'register-sg'),
   conv2d_implicit_gemm_tiled: withConv(convExperiment(), 'tiled'),
+  // 32 input channels × 9 taps: 18 slabs of 16 steps for one tile, cut into 4 chunks (gatherChunks) and summed here
+  conv_split_sum: withConv(convExperiment(false, 32), 'tiled-splitk'),
   conv_pack_weight: convExperiment(),
   // the matrix product and col2im route of a 1-channel transposed conv (a CPU adapter with subgroups would take the
   // 1×1 conv and conv_col2im_planes instead)
