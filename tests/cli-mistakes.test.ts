@@ -321,6 +321,18 @@ const cases: Case[] = [
     2,
     /--out .*txt: lies inside --dataset .*txtlink;/,
   ],
+  // the folder train makes, where a file has its name or a link points nowhere (was: "already exists",
+  // "no such file or folder")
+  [
+    () => [...TINY_RUN, '--max-steps', '1', '--out', join(dir, 'samplesfile')],
+    2,
+    /cannot create folder .*samplesfile.samples: a file of that name is there, not a folder \(EEXIST\)/,
+  ],
+  [
+    () => [...TINY_RUN, '--max-steps', '1', '--out', join(dir, 'danglink')],
+    2,
+    /cannot create folder .*danglink.samples: .*danglink is a link to .*nowhere, which does not exist \(ENOENT\)/,
+  ],
   // --- sample ---
   [() => ['sample'], 2, /--checkpoint FILE is required/],
   [() => ['sample', '--checkpoint', ckpt()], 2, /--out FILE\.png is required/],
@@ -728,6 +740,10 @@ beforeAll(async () => {
 
   expect(spawnSync('mkfifo', [join(dir, 'fifo.png')]).status).toBe(0);
   symlinkSync(join(dir, 'txt'), join(dir, 'txtlink'));
+  // a run folder whose samples/ is a file, and a run folder that is a link to nothing
+  mkdirSync(join(dir, 'samplesfile'));
+  writeFileSync(join(dir, 'samplesfile', 'samples'), 'mine\n');
+  symlinkSync(join(dir, 'nowhere'), join(dir, 'danglink'));
   symlinkSync(join(dir, 'fifo.png'), join(dir, 'pipelink.png')); // a link to a pipe (as /dev/stdout is to a device)
   // finite but overflowing BatchNorm statistics: the loader takes them, the generator draws NaN from them
   mkdirSync(join(dir, 'rmbig'));

@@ -72,6 +72,26 @@ describe('pickImageFiles', () => {
     }
   });
 
+  it('refuses an image or folder whose name is not UTF-8, naming its bytes (was: "no such file" for a file that is there)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'image-files-'));
+    try {
+      writeFileSync(join(dir, 'ok.png'), 'not decoded here');
+      const latin1 = (name: string) => Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(name, 'latin1')]);
+      // a text file so named is no image: skipped, as any non-image is
+      writeFileSync(latin1('caf\u00e9.txt'), 'notes');
+      expect(listImageFiles(dir).map((f) => relative(dir, f))).toEqual(['ok.png']);
+      writeFileSync(latin1('caf\u00e9.png'), 'not decoded here');
+      expect(() => listImageFiles(dir)).toThrow(
+        `${dir}/caf\\xe9.png: its name is not UTF-8, so this program cannot open it by name; rename it`,
+      );
+      rmSync(latin1('caf\u00e9.png'));
+      mkdirSync(latin1('d\u00e9j\u00e0'));
+      expect(() => listImageFiles(dir)).toThrow(`${dir}/d\\xe9j\\xe0: its name is not UTF-8`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("the page's fingerprint of a folder (Web Crypto, from the picked files) is the CLI's, and sees a changed size", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'image-print-'));
     try {

@@ -10,7 +10,17 @@
  * its path. Anything else is an internal failure: one line and exit 1, with the stack only under `--debug`.
  */
 import { parseArgs } from 'node:util';
-import { closeSync, existsSync, openSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { describeRange as describeNumberRange, inRange, type NumberRange } from '../gan/train-options.ts';
 import { configureKernelsFromEnv } from '../node/tune-store.ts';
@@ -274,7 +284,26 @@ export function describeFsError(e: unknown): string | null {
   const f = fsCause(e);
   if (!f) return null;
   const action = (f.syscall && FS_ACTION[f.syscall]) ?? 'cannot use';
-  return `${action} ${f.path ?? '(unknown path)'}: ${FS_WHAT[f.code]} (${f.code})`;
+  return `${action} ${f.path ?? '(unknown path)'}: ${(f.syscall === 'mkdir' && mkdirWhy(f)) || FS_WHAT[f.code]} (${f.code})`;
+}
+
+/**
+ * Why a folder could not be made, where the code alone misleads: EEXIST from a recursive mkdir means a file (not a
+ * folder) has the name; ENOENT, that a part of the path is a link to nothing. Null: the usual words.
+ */
+function mkdirWhy(f: { code: string; path?: string }): string | null {
+  if (!f.path) return null;
+  if (f.code === 'EEXIST') return 'a file of that name is there, not a folder';
+  if (f.code !== 'ENOENT') return null;
+  for (let p = resolve(f.path); p !== dirname(p); p = dirname(p)) {
+    try {
+      if (lstatSync(p).isSymbolicLink() && !existsSync(p))
+        return `${p} is a link to ${readlinkSync(p)}, which does not exist`;
+    } catch {
+      // not there: look further up
+    }
+  }
+  return null;
 }
 
 let debug = false;

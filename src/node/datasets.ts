@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { take, type Dataset } from '../data/dataset.ts';
 import { idxToDataset, parseIdx } from '../data/idx.ts';
 import { mnistDigitsFromClassArrays } from '../data/mnist-digits.ts';
@@ -177,9 +177,19 @@ function isFileThrough(link: string): boolean {
 export function listImageFiles(dir: string): string[] {
   const found: string[] = [];
   const walk = (folder: string): void => {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      if (entry.name.startsWith('.')) continue; // (a hidden folder is not walked at all)
-      const path = join(folder, entry.name);
+    for (const entry of readdirSync(folder, { withFileTypes: true, encoding: 'buffer' })) {
+      const name = entry.name.toString('utf8');
+      if (name.startsWith('.')) continue; // (a hidden folder is not walked at all)
+      const path = join(folder, name);
+      // A name that is not UTF-8 reads back with U+FFFD in place of its bytes, a path no call can open: refused,
+      // naming its bytes (a folder, or a file that would count as an image), rather than reported missing later.
+      if (!Buffer.from(name, 'utf8').equals(entry.name)) {
+        if (entry.isDirectory() || IMAGE_EXTENSIONS.includes(extname(name).toLowerCase() as '.png'))
+          throw new Error(
+            `${join(folder, escapedName(entry.name))}: its name is not UTF-8, so this program cannot open it by name; rename it`,
+          );
+        continue;
+      }
       if (entry.isDirectory()) walk(path);
       else if (entry.isFile() || (entry.isSymbolicLink() && isFileThrough(path))) found.push(path);
     }
@@ -188,6 +198,13 @@ export function listImageFiles(dir: string): string[] {
   // Which of them are images, and their order: the rule the browser's folder picker follows (by relative path,
   // in UTF-16 code units).
   return pickImageFiles(found, (path) => relative(dir, path).split(sep).join('/'), IMAGE_EXTENSIONS).used;
+}
+
+/** A file name's bytes as text: printable ASCII as itself, anything else as \xNN. */
+function escapedName(bytes: Buffer): string {
+  return [...bytes]
+    .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+    .join('');
 }
 
 export interface ImageFolderOptions {
