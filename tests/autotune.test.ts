@@ -322,6 +322,28 @@ describe('the tuner on this adapter', () => {
     expect(engine().stats().dispatches - dispatches).toBe(4);
   }, 120_000);
 
+  it("asks a problem's candidates once: later launches of a shape with a stored winner pay for no candidate list", () => {
+    setTuneMode('on');
+    const problem = 'test.op|a shape';
+    const doc: TuneDocument = {
+      format: TUNE_FORMAT,
+      tables: {
+        [tableKey()]: { adapter: 'this one', updated: '', entries: { [problem]: { best: 'b', ms: { b: 1 } } } },
+      },
+    };
+    setTuneStore(memoryStore(doc));
+    let asked = 0;
+    const candidates = () => (asked++, ['a', 'b']);
+    const make = () => ({ run: () => {}, dispose: () => {} });
+    for (let i = 0; i < 5; i++) expect(chooseKernel(problem, candidates, 'a', make)).toBe('b');
+    expect(asked).toBe(1);
+    // a store read again (another table) asks again
+    setTuneStore(memoryStore(doc));
+    expect(chooseKernel(problem, candidates, 'a', make)).toBe('b');
+    expect(asked).toBe(2);
+    expect(pendingProblems()).toEqual([]);
+  });
+
   it('ignores a table of another adapter or of changed kernels, a damaged store and a winner that is not a candidate', async () => {
     setTuneMode('on');
     const entry = { best: 'tiled-m16', ms: { 'tiled-m16': 1 } };

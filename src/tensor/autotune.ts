@@ -116,6 +116,8 @@ const state = {
   /** The table key of the engine the entries belong to (they are dropped when another adapter shows up). */
   tableKey: null as string | null,
   entries: new Map<string, TuneEntry>(),
+  /** Problems whose winner is known to be among their candidates: a launch of one asks nothing more. */
+  resolved: new Map<string, string>(),
   pending: new Map<string, Pending>(),
   /** Problems whose tuning could not finish (every candidate failed, no room for scratch): not queued again. */
   untunable: new Set<string>(),
@@ -196,6 +198,7 @@ function syncTable(): void {
   if (state.tableKey === key) return;
   state.tableKey = key;
   state.entries.clear();
+  state.resolved.clear();
   state.pending.clear();
   const doc = readDocument();
   const table = doc?.tables[key];
@@ -253,8 +256,13 @@ export function chooseKernel(
   // for no candidate list.
   if (state.mode === 'off') return fallback;
   syncTable();
+  const known = state.resolved.get(problem);
+  if (known !== undefined) return known;
   const entry = state.entries.get(problem);
-  if (entry && candidates().includes(entry.best)) return entry.best;
+  if (entry && candidates().includes(entry.best)) {
+    state.resolved.set(problem, entry.best);
+    return entry.best;
+  }
   if (!tuningEnabled() || state.tuning || state.untunable.has(problem) || state.pending.has(problem)) return fallback;
   const list = candidates();
   if (list.length >= 2) {
@@ -286,6 +294,7 @@ export function tuneLog(): readonly { problem: string; entry: TuneEntry }[] {
 /** Forgets the in-memory table, the queue and the log (the store is left as it is). */
 export function resetTuner(): void {
   state.entries.clear();
+  state.resolved.clear();
   state.pending.clear();
   state.untunable.clear();
   state.log.length = 0;
