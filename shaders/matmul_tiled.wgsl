@@ -52,8 +52,13 @@ const WG = TILE / PER;   // invocations per side of the workgroup: 16
 const LOADS = TILE * SLAB / (WG * WG);  // slab elements each invocation copies, per matrix: 4 or 8
 
 // aSlab[k][m]: op(A)[tileRow + m, k0 + k]; bSlab[k][n]: op(B)[k0 + k, tileCol + n].
-var<workgroup> aSlab: array<array<f32, TILE>, SLAB>;
-var<workgroup> bSlab: array<array<f32, TILE>, SLAB>;
+// With 64-wide tiles each slab row is one float longer than its data: an operand whose k is contiguous is staged
+// by 16 invocations writing one column of 16 rows, TILE floats apart without the pad, one bank of a GPU's
+// workgroup memory (32 banks of 4 bytes): a 16-way conflict on every such store; 65 apart, 2-way. The 128-wide
+// tiles keep their rows (the pad would take the two slabs past WebGPU's default 16 KiB of workgroup memory).
+const PAD = select(1u, 0u, TILE == 128u);
+var<workgroup> aSlab: array<array<f32, TILE + PAD>, SLAB>;
+var<workgroup> bSlab: array<array<f32, TILE + PAD>, SLAB>;
 
 /** op(A)[m, k] of batch entry `base`, or 0 outside the matrix or past this workgroup's k range. */
 fn loadA(base: u32, m: u32, k: u32, kEnd: u32) -> f32 {

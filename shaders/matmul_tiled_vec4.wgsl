@@ -46,8 +46,12 @@ const VECS = TILE / 4u;         // vec4s across a slab row
 const LOADS = TILE * SLAB / (WG * WG);  // slab elements each invocation copies, per operand: 4 or 8
 
 // aSlab[k][q][c] = op(A)[tileRow + 4q + c, k0 + k]; bSlab[k][q][c] = op(B)[k0 + k, tileCol + 4q + c].
-var<workgroup> aSlab: array<array<vec4<f32>, VECS>, SLAB>;
-var<workgroup> bSlab: array<array<vec4<f32>, VECS>, SLAB>;
+// With 64-wide tiles each slab row is one vec4 longer than its data, against the bank conflicts of staging an
+// operand whose k is contiguous (16 invocations writing one column of 16 rows: 16-way without the pad, 2-way with
+// it; see matmul_tiled.wgsl). The 128-wide tiles keep their rows: padded, the slabs would pass 16 KiB.
+const PAD = select(1u, 0u, TILE == 128u);
+var<workgroup> aSlab: array<array<vec4<f32>, VECS + PAD>, SLAB>;
+var<workgroup> bSlab: array<array<vec4<f32>, VECS + PAD>, SLAB>;
 
 /** op(A)[m, k] of batch entry `base`, or 0 outside the matrix or past this workgroup's k range. */
 fn loadA(base: u32, m: u32, k: u32, kEnd: u32) -> f32 {
