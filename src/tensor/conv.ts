@@ -727,7 +727,7 @@ function gatherConvWith(
   const mPad = Math.ceil(outC / TM) * TM;
   // A split gather writes each chunk's sums to `sums` (chunks × the output) for conv_split_sum to add.
   const sums = chunks > 1 ? Tensor.empty([chunks * geo.N * outC * outH * outW]) : out;
-  const slabsPerChunk = Math.ceil(Math.ceil(maxPhaseSteps(geo, transposed) / 16) / chunks);
+  const slabsPerChunk = tiled ? Math.ceil(Math.ceil(maxPhaseSteps(geo, transposed) / 16) / chunks) : 0;
   // Forward: src channel c = weight dim 1 (Cin), out channel m = dim 0. Transposed: the other way round.
   const weights = layout?.weight ? w.buffer : packWeight(w, transposed, mPad);
   // The register kernels' strides: NCHW src and out and the packed weight, unless `layout` says otherwise.
