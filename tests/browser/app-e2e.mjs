@@ -1016,6 +1016,19 @@ try {
       console.log(`    ${message}`);
       await page.evaluate(() => (document.querySelector('#banner').hidden = true));
     }
+    // A picture given as Fashion-MNIST's IDX file is named as what it is, not by its first bytes.
+    await page.selectOption('#dataset', 'fashion');
+    await page.setInputFiles('#fashion-files', png);
+    await page.click('#build');
+    await page.waitForSelector('#banner.error:not([hidden])');
+    const idx = await text(page, 'banner');
+    assert(
+      idx.includes('picture.png is a PNG image, not an MNIST-format IDX file: pick train-images-idx3-ubyte.gz'),
+      `a PNG as the IDX file says: ${idx}`,
+    );
+    console.log(`    ${idx}`);
+    await page.evaluate(() => (document.querySelector('#banner').hidden = true));
+    await page.selectOption('#dataset', 'digits');
     // A checkpoint of train whose loss history was damaged (a column one value short) is refused, naming the file
     // and the field, before anything changes.
     const run = join(work, 'damaged-run');

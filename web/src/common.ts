@@ -297,9 +297,20 @@ export async function decodeImage(
   name = 'image',
   maxPixels = DEFAULT_MAX_IMAGE_PIXELS,
 ): Promise<RgbaImage> {
+  // The header checks are the CLI's (src/io/image.ts), whose messages open with its function's name: the page
+  // shows the file and the reason only.
+  const pageWords = <T>(check: () => T): T => {
+    try {
+      return check();
+    } catch (e) {
+      throw new Error((e as Error).message.replace(/^readImage: /, ''), { cause: e });
+    }
+  };
   // A JPEG's frame header can follow large metadata segments; 1 MiB covers them in practice.
-  const declared = declaredImageSize(new Uint8Array(await blob.slice(0, 1 << 20).arrayBuffer()), name);
-  if (declared) checkDeclaredImageSize(declared.width, declared.height, name, declared.format, maxPixels);
+  const head = new Uint8Array(await blob.slice(0, 1 << 20).arrayBuffer());
+  const declared = pageWords(() => declaredImageSize(head, name));
+  if (declared)
+    pageWords(() => checkDeclaredImageSize(declared.width, declared.height, name, declared.format, maxPixels));
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob);
@@ -309,7 +320,7 @@ export async function decodeImage(
   if (bitmap.width * bitmap.height > maxPixels) {
     const [w, h] = [bitmap.width, bitmap.height];
     bitmap.close();
-    checkDeclaredImageSize(w, h, name, blob.type || 'image', maxPixels);
+    pageWords(() => checkDeclaredImageSize(w, h, name, blob.type || 'image', maxPixels));
   }
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d')!;

@@ -398,6 +398,29 @@ let liveFieldError = false;
 /** The banner shows the "Refresh samples every" field's error. */
 let gridEveryError = false;
 
+/** "Refresh samples every" changed, or an action cleared the banner: its error is shown while the field is wrong. */
+function checkGridEvery(): void {
+  try {
+    numberField('grid-every', { int: true, min: 1 });
+    if (gridEveryError) $('banner').hidden = true;
+    gridEveryError = false;
+  } catch (e) {
+    banner(`${errorText(e)} (the samples are not redrawn until it is fixed)`, 'error');
+    gridEveryError = true;
+  }
+}
+
+/**
+ * Clears the banner for a new action (Play, or one of the buttons), but not the error of a field that is still
+ * wrong: a wrong "Refresh samples every" would otherwise leave the grid silently undrawn once training runs.
+ */
+function clearBanner(): void {
+  $('banner').hidden = true;
+  liveFieldError = false;
+  gridEveryError = false;
+  checkGridEvery();
+}
+
 /** A live field changed: the trainer takes it at once (or the banner names the field that is wrong). */
 function liveFieldChanged(): void {
   if (!trainer) return;
@@ -432,7 +455,21 @@ async function loadIdxFiles(files: FileList): Promise<Dataset> {
   if (files.length === 0)
     throw new Error('Fashion-MNIST: pick train-images-idx3-ubyte.gz (and optionally train-labels-idx1-ubyte.gz)');
   const parsed = await Promise.all(
-    Array.from(files).map(async (f) => ({ name: f.name, idx: await parseIdx(await fileBytes(f), f.name) })),
+    Array.from(files).map(async (f) => {
+      const bytes = await fileBytes(f);
+      try {
+        return { name: f.name, idx: await parseIdx(bytes, f.name) };
+      } catch (e) {
+        // A file of another kind is named as such, not by the bytes the IDX parser found where its header should be.
+        const kind = describeBytes(bytes);
+        if (kind && kind !== 'a gzip file')
+          throw new Error(
+            `${f.name} is ${kind}, not an MNIST-format IDX file: pick train-images-idx3-ubyte.gz (and optionally train-labels-idx1-ubyte.gz)`,
+            { cause: e },
+          );
+        throw e;
+      }
+    }),
   );
   const images = parsed.filter((p) => p.idx.shape.length === 3);
   const labels = parsed.filter((p) => p.idx.shape.length === 1);
@@ -487,6 +524,7 @@ async function loadFolder(files: FileList): Promise<Dataset> {
   const skipped: string[] = [];
   const used: { path: string; size: number }[] = []; // the decoded files, for the folder's fingerprint
   let n = 0;
+  let shown = -Infinity;
   for (let i = 0; i < list.length; i++) {
     const name = list[i].webkitRelativePath || list[i].name;
     try {
@@ -498,8 +536,11 @@ async function loadFolder(files: FileList): Promise<Dataset> {
       const why = errorText(e);
       skipped.push(why.includes(name) ? why : `${name}: ${why}`); // the decoder's messages name the file, others not
     }
-    if (i % 50 === 0 || i === list.length - 1)
+    // the count at most 4 times a second (a folder of phone photos decodes at about 1 image a second)
+    if (performance.now() - shown >= 250 || i === list.length - 1) {
       $('data-info').textContent = `decoding images: ${i + 1} / ${list.length}`;
+      shown = performance.now();
+    }
   }
   const few = (xs: string[]) => xs.slice(0, 3).join('; ') + (xs.length > 3 ? `; and ${xs.length - 3} more` : '');
   if (n < 2) {
@@ -1034,9 +1075,12 @@ async function playFrame(): Promise<void> {
   const kernels0 = engine().stats().pipelines;
   const t0 = performance.now();
   const firstRun = (await compileAhead(`both${phase}`, `training: ${label}`, scratchSteps('both'))) > 0;
-  status.start('training', (sec, k) =>
-    k > 0 || firstRun || sec > 2 ? stepText(`training: ${label}`, sec, k, firstRun) : trainingText(),
-  );
+  // Pause pressed meanwhile (during a first compile): the line keeps saying so while this frame's steps finish.
+  if (pausing) status.set('pausing', `pausing after ${label}…`);
+  else
+    status.start('training', (sec, k) =>
+      k > 0 || firstRun || sec > 2 ? stepText(`training: ${label}`, sec, k, firstRun) : trainingText(),
+    );
   const s = await runSteps('both', count);
   const ms = performance.now() - t0;
   const compiled = engine().stats().pipelines > kernels0;
@@ -1085,8 +1129,7 @@ function togglePlay(): void {
   if (!trainer || busy) return;
   running = true;
   pausing = false;
-  liveFieldError = false;
-  $('banner').hidden = true;
+  clearBanner();
   setButtons();
   const walkInFlight = walkJob;
   loop = (async () => {
@@ -1119,8 +1162,7 @@ async function guarded(what: string, action: () => Promise<void>): Promise<boole
   if (busy) return false;
   busy = what;
   setButtons();
-  $('banner').hidden = true;
-  liveFieldError = false;
+  clearBanner();
   try {
     // a walk drawn between actions ends first (it never fails: it reports on its own line); the wait is shown
     if (walkComputing) {
@@ -1743,16 +1785,7 @@ async function main(): Promise<void> {
   for (const id of ['size', 'width', 'loss']) $(id).addEventListener('input', showPendingModelFields);
   for (const field of MODEL_FIELDS) fieldInput(field).addEventListener('input', showPendingModelFields);
   for (const field of LIVE_FIELDS) fieldInput(field).addEventListener('change', liveFieldChanged);
-  $('grid-every').addEventListener('change', () => {
-    try {
-      numberField('grid-every', { int: true, min: 1 });
-      if (gridEveryError) $('banner').hidden = true;
-      gridEveryError = false;
-    } catch (e) {
-      banner(`${errorText(e)} (the samples are not redrawn until it is fixed)`, 'error');
-      gridEveryError = true;
-    }
-  });
+  $('grid-every').addEventListener('change', checkGridEvery);
   $('build').addEventListener('click', async () => {
     // asked before anything stops: Cancel leaves the model training as it was
     if (!mayDiscard('New model')) {
@@ -1782,13 +1815,23 @@ async function main(): Promise<void> {
       );
     });
   });
-  $<HTMLInputElement>('load').addEventListener('change', (ev) => {
+  $<HTMLInputElement>('load').addEventListener('change', async (ev) => {
     const input = ev.target as HTMLInputElement;
     const file = input.files?.[0];
-    if (file && !mayDiscard(`Loading ${file.name}`)) {
+    if (!file) return;
+    // A file that is no checkpoint of this app is refused first, the training left as it runs: asking to discard
+    // its unsaved steps, and pausing it, for a file that then cannot load would leave it paused for nothing.
+    try {
+      readCheckpoint(await fileBytes(file), file.name);
+    } catch (e) {
+      input.value = '';
+      banner(errorText(e), 'error');
+      return;
+    }
+    if (!mayDiscard(`Loading ${file.name}`)) {
       input.value = '';
       if (!running) status.set('ready', `Kept the model in training (loading ${file.name} was cancelled).`);
-    } else if (file)
+    } else
       loadCheckpoint(file).then(() => {
         input.value = '';
       });

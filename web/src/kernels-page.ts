@@ -992,8 +992,11 @@ let current = '';
 const MAX_SHOWN = 24;
 /** Largest input the page runs (the float64 reference is plain loops on this thread). */
 const MAX_ELEMENTS = 2_000_000;
-/** Most multiply-adds of the float64 reference (a few seconds of this thread; a conv's grow with channels × taps). */
-const MAX_WORK = 2e9;
+/**
+ * Most multiply-adds of the float64 reference, which runs in plain loops on this thread and freezes the page while
+ * it does: about 2 s of a laptop's core (a 1200³ matrix product, 1.7e9, froze a tab for 8.8 s in an audit).
+ */
+const MAX_WORK = 4e8;
 
 function showKernel(name: string): void {
   current = name;
@@ -1092,6 +1095,11 @@ async function runCurrent(): Promise<void> {
     }
   }
   const ranThis = [...launched.keys()].some((l) => l === name || l.startsWith(`${name}:`) || l.startsWith(`${name}(`));
+  // The reference holds this thread: say so, and let the page paint it first.
+  out.replaceChildren(
+    h('p', { class: 'muted' }, `GPU done; computing the float64 reference on this page's thread (the page waits)…`),
+  );
+  await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
   const t1 = performance.now();
   const expected = p.reference();
   const refMs = performance.now() - t1;

@@ -100,10 +100,23 @@ async function showInputs(): Promise<void> {
     const canvas = $<HTMLCanvasElement>(`${which}-canvas`);
     if (fromFile && !$<HTMLInputElement>(`${which}-file`).files?.length) continue;
     let picked: { image: RgbaImage } | { error: unknown };
+    // A picked file not decoded yet: a large photo holds this thread for seconds (a 10000×10000 JPEG about 10 s), so
+    // the status line says what is being decoded, painted before the decoding starts, and is put back after.
+    const file = fromFile ? $<HTMLInputElement>(`${which}-file`).files![0]! : null;
+    let restore: (() => void) | null = null;
+    if (file && !decoded.has(file)) {
+      const [state, text] = [status.state, $('status').textContent ?? ''];
+      const mb = (file.size / 2 ** 20).toFixed(1);
+      status.start('decoding', (sec) => `decoding the ${which} image ${file.name} (${mb} MB)… ${formatDuration(sec)}`);
+      restore = () => status.set(state, text);
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    }
     try {
       picked = { image: (await pickImage(which)).image };
     } catch (error) {
       picked = { error };
+    } finally {
+      restore?.();
     }
     // a later pick (a newer call) shows its own images: a slow decode of an earlier one must not land over them
     if (call !== showCalls) return;
