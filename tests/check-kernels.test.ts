@@ -5,7 +5,7 @@
  * left allocated, and a tolerance nothing meets fails every row.
  */
 import { it, expect } from 'vitest';
-import { checkKernels } from '../src/check/kernels.ts';
+import { checkKernels, checkRowCount } from '../src/check/kernels.ts';
 import { CONV_VERSIONS } from '../src/tensor/conv.ts';
 import { MATMUL_VERSIONS } from '../src/tensor/matmul.ts';
 import { useEngine } from './helpers.ts';
@@ -56,3 +56,23 @@ it('fails every row a tolerance of 0 cannot pass, and says how many', async () =
   expect(lines.filter((l) => l.endsWith('| **FAILED** |'))).toHaveLength(failed);
   expect(lines.at(-1)).toBe(`${failed} check(s) FAILED`);
 }, 120_000);
+
+it('checkRowCount says how many result rows it prints; stop ends it between rows, saying so', async () => {
+  const lines: string[] = [];
+  const isRow = (l: string) => /\| (ok|ok, as other kernels here|\*\*FAILED[^|]*\*\*) \|$/.test(l);
+  expect(await checkKernels({ quick: true, print: (l) => lines.push(l) })).toBe(0);
+  expect(lines.filter(isRow)).toHaveLength(checkRowCount(true));
+  expect(checkRowCount(false)).toBeGreaterThan(checkRowCount(true));
+  const stopped: string[] = [];
+  const failed = await checkKernels({
+    quick: true,
+    print: (l) => stopped.push(l),
+    stop: () => stopped.filter(isRow).length >= 3,
+  });
+  expect(failed).toBe(0);
+  expect(stopped.filter(isRow)).toHaveLength(3);
+  expect(stopped.slice(-2)).toEqual([
+    'stopped before the end: the rows not shown were not checked',
+    'every row checked agrees with float64',
+  ]);
+}, 300_000);

@@ -307,10 +307,37 @@ export function layerReference(l: LayerCheck, seed: number): LayerReference {
 const fmt = (e: number) => (Number.isNaN(e) ? '—' : e.toExponential(1));
 
 /** Runs the checks; `print` gets each line of the table as it is made. Returns the number of failed rows. */
+/** The layers, products and other kernels a check runs (quick: two layers, one product, two others). */
+function checkPlan(quick: boolean) {
+  return {
+    layers: quick ? LAYERS.filter((l) => QUICK_LAYERS.some((q) => l.name.startsWith(q))) : LAYERS,
+    products: quick ? PRODUCTS.slice(0, 1) : PRODUCTS,
+    others: quick ? OTHERS.slice(0, 2) : OTHERS,
+  };
+}
+
+/** A transposed conv of a 1×1 input is one matrix product whichever conv version is forced: checked once. */
+const viaProduct = (l: LayerCheck) => l.kind === 'convT' && l.x[2] === 1 && l.x[3] === 1;
+
+/** How many result rows checkKernels prints (for a page's progress). */
+export function checkRowCount(quick = false): number {
+  const { layers, products, others } = checkPlan(quick);
+  const layerRows = layers.reduce((n, l) => n + (viaProduct(l) ? 1 : CONV_VERSIONS.length), 0);
+  return layerRows + products.length * MATMUL_VERSIONS.length + others.length;
+}
+
 export async function checkKernels(
-  opts: { quick?: boolean; print?: (line: string) => void; tolerance?: number } = {},
+  opts: {
+    quick?: boolean;
+    print?: (line: string) => void;
+    tolerance?: number;
+    /** Asked before each row: true ends the check there (a page's Stop); the rows not run are neither passed nor failed. */
+    stop?: () => boolean;
+  } = {},
 ): Promise<number> {
   const print = opts.print ?? ((line: string) => console.log(line));
+  const stop = opts.stop ?? (() => false);
+  let stopped = false;
   const tolerance = opts.tolerance ?? TOLERANCE;
   // the engine as it is (the page's, or a new one): forced versions bypass the tuner, and the tune mode stays the caller's
   await initEngine();
@@ -327,24 +354,25 @@ export async function checkKernels(
   print('|---|---|---|---|---|---|---|---|');
   let failed = 0;
   let others = 0; // rows that passed on another version's kernels (the engine's rule for that shape)
-  const layers = opts.quick ? LAYERS.filter((l) => QUICK_LAYERS.some((q) => l.name.startsWith(q))) : LAYERS;
+  const { layers, products, others: otherKernels } = checkPlan(opts.quick ?? false);
   try {
     for (const [i, l] of layers.entries()) {
+      if ((stopped ||= stop())) break;
       const ref = layerReference(l, 100 * (i + 1));
-      // a transposed conv of a 1×1 input is one matrix product whichever conv version is forced: checked once
-      const viaProduct = l.kind === 'convT' && l.x[2] === 1 && l.x[3] === 1;
-      for (const v of viaProduct ? (['register'] as const) : CONV_VERSIONS) {
+      const product = viaProduct(l);
+      for (const v of product ? (['register'] as const) : CONV_VERSIONS) {
+        if ((stopped ||= stop())) break;
         setConvVersion(v);
         const { errors, shaders, kernels } = await launched(() => checkLayer(l, ref));
-        const ran = viaProduct
+        const ran = product
           ? [...shaders].some((s) => s.startsWith('matmul'))
           : convShadersOf(v).some((s) => s.startsWith('conv') && shaders.has(s));
         const ok = ran && errors.every((e) => Number.isNaN(e) || e <= tolerance);
         if (!ok) failed++;
-        const own = viaProduct || CONV_OWN[v].test(kernels);
+        const own = product || CONV_OWN[v].test(kernels);
         if (ok && !own) others++;
         print(
-          `| ${l.name} | ${viaProduct ? 'any (a matrix product)' : v} | ${errors.map(fmt).join(' | ')} | ${kernels} | ${verdict(ok, ran, own)} |`,
+          `| ${l.name} | ${product ? 'any (a matrix product)' : v} | ${errors.map(fmt).join(' | ')} | ${kernels} | ${verdict(ok, ran, own)} |`,
         );
       }
     }
@@ -354,9 +382,9 @@ export async function checkKernels(
   print('');
   print('| product | version | C = A·B | dA = dC·Bᵀ | dB = Aᵀ·dC | kernels launched | result |');
   print('|---|---|---|---|---|---|---|');
-  const products = opts.quick ? PRODUCTS.slice(0, 1) : PRODUCTS;
   try {
     for (const [i, p] of products.entries()) {
+      if ((stopped ||= stop())) break;
       const av = randoms((p.aBatch ? p.batch : 1) * p.M * p.K, 7000 + 10 * i);
       const bv = randoms(p.batch * p.K * p.N, 7001 + 10 * i);
       const want = refMatmul(av, bv, p.batch, p.M, p.K, p.N, p.aBatch, true);
@@ -364,6 +392,7 @@ export async function checkKernels(
       const dc = randoms(p.batch * p.M * p.N, 7002 + 10 * i);
       const { da: wantDA, db: wantDB } = refMatmulGrads(av, bv, dc, p.batch, p.M, p.K, p.N, p.aBatch);
       for (const v of MATMUL_VERSIONS) {
+        if ((stopped ||= stop())) break;
         setMatmulVersion(v as MatmulVersion);
         const { errors, shaders, kernels } = await launched(async () => {
           const A = Tensor.fromArray(Float32Array.from(av), p.aBatch ? [p.batch, p.M, p.K] : [p.M, p.K]).requireGrad();
@@ -400,7 +429,8 @@ export async function checkKernels(
   print('');
   print('| other kernel | what | error | kernels launched | result |');
   print('|---|---|---|---|---|');
-  for (const o of opts.quick ? OTHERS.slice(0, 2) : OTHERS) {
+  for (const o of otherKernels) {
+    if ((stopped ||= stop())) break;
     const { errors, kernels } = await launched(o.run);
     const ok = errors.every((e) => e <= tolerance);
     if (!ok) failed++;
@@ -408,7 +438,14 @@ export async function checkKernels(
   }
   print('');
   if (others) print(`${others} row(s) passed on other kernels than their version's (the engine's rule for the shape)`);
-  print(failed ? `${failed} check(s) FAILED` : 'every version agrees with float64');
+  if (stopped) print('stopped before the end: the rows not shown were not checked');
+  print(
+    failed
+      ? `${failed} check(s) FAILED`
+      : stopped
+        ? 'every row checked agrees with float64'
+        : 'every version agrees with float64',
+  );
   return failed;
 }
 

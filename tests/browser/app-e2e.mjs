@@ -1479,6 +1479,26 @@ try {
       assert(r.after === r.before, `the check left tensors alive: ${r.before} → ${r.after}`);
       assert(!(await page.$eval('#run', (b) => b.disabled)), 'Run is still disabled after the check');
       console.log(`    ${r.rows} rows, all within 1e-4 of float64`);
+      // the progress line counted every row; the quick check again, stopped after its first row
+      const done = await text(page, 'check-progress');
+      assert(new RegExp(`^${r.rows} of ${r.rows} rows in `).test(done), `after the check the progress reads: ${done}`);
+      await page.click('#check-all');
+      await page.waitForSelector('#check-result tr:nth-child(2)');
+      await page.click('#check-stop');
+      await page.waitForSelector('#check-result[data-failed]', { timeout: 180_000 });
+      const stopped = await page.$eval('#check-result', (el) => ({
+        rows: Number(el.dataset.rows),
+        text: el.textContent ?? '',
+      }));
+      const progress = await text(page, 'check-progress');
+      assert(
+        stopped.rows < r.rows &&
+          stopped.text.includes('stopped before the end') &&
+          progress.startsWith(`${stopped.rows} of ${r.rows} rows in `),
+        `stopped: ${stopped.rows} rows; ${progress}`,
+      );
+      assert(await page.$eval('#check-stop', (b) => b.hidden), 'the Stop button is still shown');
+      console.log(`    stopped after ${stopped.rows} rows: ${progress}`);
       await page.close();
     },
   );

@@ -46,8 +46,8 @@ import * as finiteRef from '../../src/reference/finite.ts';
 import * as ganOpsRef from '../../src/reference/gan-ops.ts';
 import { pixelNorm, minibatchStddev, fade, ganStepStats } from '../../src/tensor/gan-ops.ts';
 import { nonFiniteCounts } from '../../src/tensor/finite.ts';
-import { $, h, navBar, startGpu, banner, errorText } from './common.ts';
-import { checkKernels } from '../../src/check/kernels.ts';
+import { $, h, navBar, startGpu, banner, errorText, formatDuration } from './common.ts';
+import { checkKernels, checkRowCount } from '../../src/check/kernels.ts';
 
 type Values = Record<string, number | string>;
 type Shape4 = [number, number, number, number];
@@ -1212,8 +1212,35 @@ async function checkEveryKernel(quick: boolean): Promise<number> {
     const row = cells(line);
     const ok = row.at(-1)?.startsWith('ok') ?? false;
     table.append(h('tr', { class: ok ? '' : 'bad' }, ...row.map((c) => h('td', {}, c))));
+    rows++;
+    showProgress();
   };
-  const failed = await checkKernels({ quick, print });
+  // Rows arrive seconds apart (a row's float64 reference runs on this thread): how far, and for how long, is shown.
+  const total = checkRowCount(quick);
+  const t0 = performance.now();
+  let rows = 0;
+  const progress = $('check-progress');
+  const showProgress = () => {
+    progress.textContent = `row ${Math.min(rows + 1, total)} of ${total} · ${formatDuration((performance.now() - t0) / 1000)}`;
+  };
+  showProgress();
+  const timer = setInterval(showProgress, 500);
+  const stopButton = $<HTMLButtonElement>('check-stop');
+  let stopAsked = false;
+  stopButton.hidden = false;
+  stopButton.disabled = false;
+  stopButton.onclick = () => {
+    stopAsked = true;
+    stopButton.disabled = true;
+  };
+  let failed: number;
+  try {
+    failed = await checkKernels({ quick, print, stop: () => stopAsked });
+  } finally {
+    clearInterval(timer);
+    stopButton.hidden = true;
+    progress.textContent = `${rows} of ${total} rows in ${formatDuration((performance.now() - t0) / 1000)}`;
+  }
   out.dataset.failed = String(failed);
   out.dataset.rows = String(out.querySelectorAll('tr').length - out.querySelectorAll('table').length);
   // tensors alive once the check has freed its own (the e2e test compares this with the count before)
