@@ -18,7 +18,7 @@ import {
   cpSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli } from './cli-run.ts';
 import { TRAIN_OPTIONS } from '../src/cli/train.ts';
@@ -27,7 +27,7 @@ import { EVAL_OPTIONS } from '../src/cli/eval.ts';
 import { STYLE_OPTIONS } from '../src/cli/style.ts';
 import { DEMO_OPTIONS } from '../src/cli/demo.ts';
 import { reportError, setDebug, UsageError, type NumberSpec, type OptionSpec } from '../src/cli/args.ts';
-import { writeFileAtomic, removeStaleTemps, truncateJsonl } from '../src/node/files.ts';
+import { writeFileAtomic, removeStaleTemps, truncateJsonl, lockFolder } from '../src/node/files.ts';
 import { encodePng } from '../src/node/png.ts';
 import { formatLabels } from '../src/data/labels.ts';
 import { checkpointSpec, GanTrainer } from '../src/gan/trainer.ts';
@@ -879,22 +879,61 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
     mkdirSync(out);
     const holder = spawn('sleep', ['60']);
     try {
-      writeFileSync(join(out, '.train.lock'), `${holder.pid}\n`);
+      writeFileSync(join(out, '.train.lock'), `${holder.pid} ${hostname()}\n`);
       const r = await run([...TINY_RUN, '--max-steps', '1', '--out', out]);
       expect(r.code).toBe(2);
       expect(r.err.join('').trim()).toBe(
-        `train: --out ${out}: another train (process ${holder.pid}) is writing to this folder; wait for it to end, or give another --out`,
+        `train: --out ${out}: another train (process ${holder.pid}) is writing to this folder; wait for it to end, or give another --out (if no train is running there, remove ${join(out, '.train.lock')})`,
       );
       expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(false);
     } finally {
       holder.kill();
     }
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
-    writeFileSync(join(out, '.train.lock'), `${dead}\n`);
+    writeFileSync(join(out, '.train.lock'), `${dead} ${hostname()}\n`);
     const r = await run([...TINY_RUN, '--max-steps', '1', '--out', out]);
     expect(r.code, r.err.join('\n')).toBe(0);
     expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(true);
     expect(existsSync(join(out, '.train.lock'))).toBe(false); // released at the end of the run
+  }, 120_000);
+
+  it("lockFolder: of processes starting at once on a folder whose lock is stale, exactly one takes it; another host's lock is held", () => {
+    const d = mkdtempSync(join(tmpdir(), 'lock-'));
+    try {
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+      const script = join(d, 'take.mts');
+      writeFileSync(
+        script,
+        `import { lockFolder } from ${JSON.stringify(resolve('src/node/files.ts'))};\n` +
+          // every process waits for the same moment (given as its argument), then asks at once
+          `const at = Number(process.argv[2]); while (Date.now() < at) {}\n` +
+          `const r = lockFolder(${JSON.stringify(d)});\n` +
+          `console.log('heldBy' in r ? 'held' : 'took');\n` +
+          `await new Promise((f) => setTimeout(f, 1500));\n`,
+      );
+      for (let trial = 0; trial < 3; trial++) {
+        writeFileSync(join(d, '.train.lock'), `${dead} ${hostname()}\n`);
+        const runs = spawnSync(
+          'bash',
+          ['-c', `for i in 1 2 3 4; do npx tsx ${script} ${Date.now() + 6000} & done; wait`],
+          {
+            encoding: 'utf8',
+            timeout: 60_000,
+          },
+        );
+        const said = runs.stdout.trim().split('\n').sort();
+        expect(said, runs.stderr).toEqual(['held', 'held', 'held', 'took']);
+        expect(existsSync(join(d, '.train.lock'))).toBe(false); // released at exit
+      }
+      writeFileSync(join(d, '.train.lock'), `${dead} another-host.example\n`);
+      expect(lockFolder(d)).toEqual({
+        heldBy: { pid: dead, host: 'another-host.example' },
+        path: join(d, '.train.lock'),
+      });
+      expect(readdirSync(d).sort()).toEqual(['.train.lock', 'take.mts']); // no temporary file left
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('internal errors: one line with a hint, and the stack only with --debug', () => {

@@ -84,8 +84,8 @@ export function handPng(o: {
   sample: (x: number, y: number, c: number) => number;
   keep?: number;
   extra?: number;
-  /** Compressed bytes to drop from the end of the zlib stream (a stream that stops inside). */
-  cutStream?: number;
+  /** Edits the zlib stream before it goes into the IDAT chunk (a cut stream, a wrong checksum). */
+  zlib?: (stream: Uint8Array) => Uint8Array;
 }): Uint8Array {
   const channels = { 0: 1, 2: 3, 4: 2, 6: 4 }[o.colorType];
   const passes = o.interlace
@@ -140,7 +140,7 @@ export function handPng(o: {
   ihdr.set([o.depth, o.colorType, 0, 0, o.interlace ? 1 : 0], 8);
   return pngFile([
     pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', new Uint8Array(deflateSync(data)).slice(0, o.cutStream ? -o.cutStream : undefined)),
+    pngChunk('IDAT', (o.zlib ?? ((z) => z))(new Uint8Array(deflateSync(data)))),
     pngChunk('IEND', new Uint8Array(0)),
   ]);
 }

@@ -14,6 +14,7 @@
  *   eval.json              the final score, as `eval` writes it (--final-eval, on where a classifier fits)
  */
 import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { initEngine, memoryStats, convVersion } from '../tensor/index.ts';
 import { matmulVersion } from '../tensor/matmul.ts';
@@ -614,10 +615,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // mistake in the data or the sizes above leaves no folder behind)
   ensureDir(join(a.out, 'samples'));
   const lock = lockFolder(a.out);
-  if ('heldBy' in lock)
+  if ('heldBy' in lock) {
+    const { pid, host } = lock.heldBy;
+    const who = host === hostname() ? `another train (process ${pid})` : `a train on host ${host} (process ${pid})`;
     throw new InputError(
-      `--out ${a.out}: another train (process ${lock.heldBy}) is writing to this folder; wait for it to end, or give another --out`,
+      `--out ${a.out}: ${who} is writing to this folder; wait for it to end, or give another --out (if no train is running there, remove ${lock.path})`,
     );
+  }
   try {
     return await trainInFolder(a, { spec, options, resumeBytes, savedHistory }, ds, engine, ckptPath);
   } finally {

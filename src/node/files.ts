@@ -17,7 +17,9 @@ import {
   lstatSync,
   statSync,
   writeFileSync,
+  linkSync,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -130,40 +132,83 @@ export function processAlive(pid: number): boolean {
 /** The file a run folder's lock is kept in (see lockFolder). */
 export const LOCK_FILE = '.train.lock';
 
-/**
- * Claims folder `dir` for this process (train's --out): creates DIR/.train.lock holding the process id, or reports
- * the id of the running process that holds it. Two runs writing one folder at once would interleave their logs and
- * overwrite each other's checkpoints. A lock whose process has ended (killed: its exit never released it), or this
- * process's own, is taken over. `release` removes the lock if it is still this process's; it also runs at exit.
- */
-export function lockFolder(dir: string): { release: () => void } | { heldBy: number } {
-  const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
-      let pid = NaN;
-      try {
-        pid = Number(readFileSync(path, 'utf8').trim());
-      } catch {
-        // unreadable (a folder in its place, or gone meanwhile): taken over below, or the retry names the problem
-      }
-      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) return { heldBy: pid };
-      rmSync(path, { force: true });
-    }
+/** Who holds a folder's lock: the process id and the host it runs on. */
+export interface LockHolder {
+  pid: number;
+  host: string;
+}
+
+/** A lock file's holder, or null when it cannot be read or is not one (a hand-made or damaged file). */
+function readLockHolder(path: string): LockHolder | null {
+  try {
+    const [pid, ...host] = readFileSync(path, 'utf8').trim().split(' ');
+    const n = Number(pid);
+    return Number.isSafeInteger(n) && n > 0 && host.length ? { pid: n, host: host.join(' ') } : null;
+  } catch {
+    return null;
   }
-  const release = () => {
-    process.off('exit', release);
-    try {
-      if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path, { force: true });
-    } catch {
-      // gone already
+}
+
+/**
+ * Claims folder `dir` for this process (train's --out): DIR/.train.lock holds "PID HOST" of the process that holds
+ * it. Two runs writing one folder at once would interleave their logs and overwrite each other's checkpoints.
+ * The lock appears whole or not at all (written to a temporary file, then linked into place: a second process never
+ * reads it half-written); a lock whose process on this host has ended (killed: its exit never released it), this
+ * process's own, or one that is not a lock file is taken over by renaming it away first, which one process alone
+ * can do. A lock of another host cannot be checked and counts as held. `release` removes the lock if it is still
+ * this process's; it also runs at exit.
+ */
+export function lockFolder(dir: string): { release: () => void } | { heldBy: LockHolder; path: string } {
+  const path = join(dir, LOCK_FILE);
+  const me: LockHolder = { pid: process.pid, host: hostname() };
+  const text = `${me.pid} ${me.host}\n`;
+  const temp = join(dir, `${LOCK_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  writeFileSync(temp, text);
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        linkSync(temp, path);
+        const release = () => {
+          process.off('exit', release);
+          try {
+            if (readFileSync(path, 'utf8') === text) rmSync(path, { force: true });
+          } catch {
+            // gone already
+          }
+        };
+        process.on('exit', release);
+        return { release };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const holder = readLockHolder(path);
+      const live = (h: LockHolder | null) =>
+        h !== null && (h.host !== me.host || (h.pid !== me.pid && processAlive(h.pid)));
+      if (live(holder)) return { heldBy: holder!, path };
+      // stale: moved away by one process only; what was moved must be the stale lock read above (else another
+      // process's fresh lock was moved: it is put back, and the folder is held)
+      const away = `${temp}.stale`;
+      try {
+        renameSync(path, away);
+      } catch {
+        continue; // another process moved it first: try again
+      }
+      const moved = readLockHolder(away);
+      if (live(moved)) {
+        try {
+          linkSync(away, path);
+        } catch {
+          // a third process has locked it meanwhile
+        }
+        rmSync(away, { force: true });
+        return { heldBy: moved!, path };
+      }
+      rmSync(away, { force: true });
     }
-  };
-  process.on('exit', release);
-  return { release };
+    throw new Error(`cannot lock ${dir}: its ${LOCK_FILE} keeps changing (several trains starting there at once?)`);
+  } finally {
+    rmSync(temp, { force: true });
+  }
 }
 
 /**

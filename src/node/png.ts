@@ -3,7 +3,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import {
@@ -145,12 +145,13 @@ const ADAM7 = [
 ] as const;
 
 /**
- * What is wrong with a PNG's compressed image data, or null when it inflates to exactly the bytes its header
- * declares (or the chunk list itself is damaged: the decoder and pngCutShort report that). Checked before pngjs
- * decodes, because pngjs 7 pads image data that stops early with uninitialised memory (a cut stream gave a
+ * What is wrong with a PNG's compressed image data, or null when it inflates to the bytes its header declares
+ * (or the chunk list itself is damaged: the decoder and pngCutShort report that). Checked before pngjs decodes, because pngjs 7 pads image data that stops early with uninitialised memory (a cut stream gave a
  * different picture on every read) and inflates an interlaced image's data with no bound (a 5 MB file took 4 GB).
  * Here the data is inflated with a cap of the size the header declares: rows of 1 filter byte plus
- * ⌈width · bits per pixel / 8⌉ bytes, for each of Adam7's passes when interlaced.
+ * ⌈width · bits per pixel / 8⌉ bytes, for each of Adam7's passes when interlaced. Less is refused, naming how much
+ * there is, and so is more. A second inflate of the data: a large image costs its raw size in memory once more while
+ * it is read.
  */
 function pngDataProblem(bytes: Uint8Array, width: number, height: number): string | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -177,14 +178,21 @@ function pngDataProblem(bytes: Uint8Array, width: number, height: number): strin
     at += 12 + length;
   }
   if (parts.length === 0) return 'it has no image data (no IDAT chunk)';
+  const stream = Buffer.concat(parts);
   let data: Buffer;
   try {
-    data = inflateSync(Buffer.concat(parts), { maxOutputLength: Math.max(expected, 1) });
+    // As decoders read it: the raw deflate data after zlib's 2-byte header, whatever is there at its end (no check
+    // of the adler32 trailer, which pngjs and libpng do not require either), capped at the declared size.
+    data = inflateRawSync(stream.subarray(2), {
+      finishFlush: zlibConstants.Z_SYNC_FLUSH,
+      maxOutputLength: Math.max(expected, 1),
+    });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    // More than declared: pngjs refuses a plain image's extra data in words about its stream, and inflates an
+    // interlaced one's whole, with no bound (a few MB of zeros inflate to gigabytes): refused here, in these words.
     if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError)
       return `its image data inflates to more than the ${expected} bytes its ${width}x${height} header declares`;
-    if (e.code === 'Z_BUF_ERROR') return 'its compressed image data stops before the end of the stream';
     return `its image data does not inflate (zlib: ${e.message})`;
   }
   if (data.length < expected) {
