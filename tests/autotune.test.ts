@@ -94,8 +94,10 @@ afterEach(() => {
   setMatmulVersion(null);
 });
 
-/** A fake timer: each version returns its listed times in turn (the first call is the untimed warm-up). */
-/** A clock for pickFastest that returns each version's next time in turn and records the calls (version, runs). */
+/**
+ * A clock for pickFastest that returns each version's next time in turn (the first is the untimed warm-up, the second
+ * the run that sizes its samples) and records the calls (version, and the runs when more than one).
+ */
 function fakeTimes<V extends string>(times: Record<V, number[]>) {
   const calls: string[] = [];
   const next = {} as Record<V, number>;

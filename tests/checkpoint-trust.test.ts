@@ -311,6 +311,12 @@ describe('tensors are checked before they are loaded', () => {
       ],
     ];
     for (const [what, edit, expected] of cases) expect(loadError(rewrite(good, edit)), what).toMatch(expected);
+    // the same eps stored as float32 (9.99999993922529e-9) is the trainer's setting: it loads
+    const f32 = rewrite(good, (t) => {
+      const eps = t['optG.param_groups.0.eps']!;
+      t['optG.param_groups.0.eps'] = { dtype: 'F32', shape: eps.shape, data: Float32Array.of(1e-8) };
+    });
+    expect(loadError(f32)).toBe('loaded');
   });
 
   it('refuses one Inf weight, a NaN moment and a NaN learning rate, naming the tensor', () => {

@@ -1,6 +1,7 @@
 // lib/activation.wgsl — the activations a kernel can apply to each value as it writes it, included by unary.wgsl
 // (stable_tanh is its tanh) and by the conv kernels that end a conv with its activation (lib/conv_gather.wgsl,
-// conv2d_implicit_gemm_tiled.wgsl, conv2d_naive.wgsl, conv_col2im.wgsl, conv_col2im_planes.wgsl): one text, so a fused activation gives
+// conv2d_implicit_gemm_tiled.wgsl, conv2d_naive.wgsl, conv_col2im.wgsl, conv_col2im_planes.wgsl,
+// conv_split_sum.wgsl): one text, so a fused activation gives
 // the bits of the separate unary pass. The including shader declares the overrides below only through this file.
 
 /** tanh without overflow: exp of −2|x| never exceeds 1. */

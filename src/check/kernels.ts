@@ -306,7 +306,6 @@ export function layerReference(l: LayerCheck, seed: number): LayerReference {
 
 const fmt = (e: number) => (Number.isNaN(e) ? '—' : e.toExponential(1));
 
-/** Runs the checks; `print` gets each line of the table as it is made. Returns the number of failed rows. */
 /** The layers, products and other kernels a check runs (quick: two layers, one product, two others). */
 function checkPlan(quick: boolean) {
   return {
@@ -326,6 +325,7 @@ export function checkRowCount(quick = false): number {
   return layerRows + products.length * MATMUL_VERSIONS.length + others.length;
 }
 
+/** Runs the checks; `print` gets each line of the table as it is made. Returns the number of failed rows. */
 export async function checkKernels(
   opts: {
     quick?: boolean;
@@ -379,9 +379,11 @@ export async function checkKernels(
   } finally {
     setConvVersion(null);
   }
-  print('');
-  print('| product | version | C = A·B | dA = dC·Bᵀ | dB = Aᵀ·dC | kernels launched | result |');
-  print('|---|---|---|---|---|---|---|');
+  if (!stopped) {
+    print('');
+    print('| product | version | C = A·B | dA = dC·Bᵀ | dB = Aᵀ·dC | kernels launched | result |');
+    print('|---|---|---|---|---|---|---|');
+  }
   try {
     for (const [i, p] of products.entries()) {
       if ((stopped ||= stop())) break;
@@ -426,9 +428,11 @@ export async function checkKernels(
   } finally {
     setMatmulVersion(null);
   }
-  print('');
-  print('| other kernel | what | error | kernels launched | result |');
-  print('|---|---|---|---|---|');
+  if (!stopped) {
+    print('');
+    print('| other kernel | what | error | kernels launched | result |');
+    print('|---|---|---|---|---|');
+  }
   for (const o of otherKernels) {
     if ((stopped ||= stop())) break;
     const { errors, kernels } = await launched(o.run);

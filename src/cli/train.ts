@@ -851,14 +851,13 @@ function readEvalHistory(path: string, upToStep: number): EvalPoint[] {
   return truncateJsonl<EvalPoint>(path, (p) => p.step <= upToStep);
 }
 
-/** The log of earlier steps of a resumed run (to draw the whole loss curve); later lines are removed from
- *  log.jsonl as from eval.jsonl (and a torn last line from an interrupted run). */
 /**
- * This folder's log up to the checkpoint's step, as the points the checkpoint's history can carry: each line a step
+ * The log of a resumed run's earlier steps (to draw the whole loss curve): this folder's log up to the checkpoint's
+ * step, as the points the checkpoint's history can carry: each line a step
  * count after the line kept before it, with numbers for its losses (null, a half that did not run, reads as NaN).
  * Lines past the checkpoint go (the steps are trained again); lines out of step order or not of this form (two runs
  * writing one log at once interleave their lines; a hand edit) are dropped too, and said: kept, they would have
- * gone into the next checkpoint, which no --resume could then read.
+ * gone into the next checkpoint, which no --resume could then read. A torn last line (an interrupted run) goes too.
  */
 function readHistory(path: string, upToStep: number): StepStats[] {
   let last = -1;

@@ -250,8 +250,12 @@ export abstract class Optimizer {
       const own = this.hyperParams();
       for (const k of Object.keys(own)) hyper[k] = plainValue(`param_groups.0.${k}`, dict.get(`param_groups.0.${k}`)!);
       this.setHyperParams(hyper); // values out of range are named first
+      // (a value stored as float32 reads back rounded: 1e-8 as 9.99999993922529e-9 is the same setting)
+      const same = (a: unknown, b: unknown) =>
+        JSON.stringify(a) === JSON.stringify(b) ||
+        (typeof a === 'number' && typeof b === 'number' && Math.fround(a) === Math.fround(b));
       return this.pinned
-        .filter((k) => JSON.stringify(hyper[k]) !== JSON.stringify(own[k]))
+        .filter((k) => !same(hyper[k], own[k]))
         .map(
           (k) =>
             `param_groups.0.${k} is ${JSON.stringify(hyper[k])}; this ${this.name} runs with ${JSON.stringify(own[k])}, which a state dict does not change`,

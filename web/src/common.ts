@@ -400,9 +400,13 @@ export function setBounds(el: HTMLInputElement, range: NumberRange): void {
   if (range.type === 'integer') el.step = '1';
 }
 
-/** Lets the browser paint (and handle clicks) between chunks of GPU work. */
+/**
+ * Lets the browser paint (and handle clicks) between chunks of work: resolves after the next frame is painted (a
+ * requestAnimationFrame callback runs before the paint, so the task after it), so a status set just before a long
+ * task on this thread is on screen while the task runs.
+ */
 export function nextFrame(): Promise<void> {
-  return new Promise((r) => requestAnimationFrame(() => r()));
+  return new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
 }
 
 /**

@@ -46,7 +46,7 @@ import * as finiteRef from '../../src/reference/finite.ts';
 import * as ganOpsRef from '../../src/reference/gan-ops.ts';
 import { pixelNorm, minibatchStddev, fade, ganStepStats } from '../../src/tensor/gan-ops.ts';
 import { nonFiniteCounts } from '../../src/tensor/finite.ts';
-import { $, h, navBar, startGpu, banner, errorText, formatDuration } from './common.ts';
+import { $, h, navBar, startGpu, banner, errorText, formatDuration, nextFrame } from './common.ts';
 import { checkKernels, checkRowCount } from '../../src/check/kernels.ts';
 
 type Values = Record<string, number | string>;
@@ -1099,7 +1099,7 @@ async function runCurrent(): Promise<void> {
   out.replaceChildren(
     h('p', { class: 'muted' }, `GPU done; computing the float64 reference on this page's thread (the page waits)…`),
   );
-  await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+  await nextFrame();
   const t1 = performance.now();
   const expected = p.reference();
   const refMs = performance.now() - t1;

@@ -44,6 +44,7 @@ import {
   kernelsNote,
   StatusLine,
   lighterOnCPU,
+  nextFrame,
 } from './common.ts';
 
 class Stopped extends Error {}
@@ -84,6 +85,9 @@ async function pickImage(which: 'content' | 'style'): Promise<{ image: RgbaImage
   return { image: make(256), name: `the built-in ${choice} image` };
 }
 
+/** The status line as it was before a picked image began decoding (put back when it is decoded). */
+let beforeDecoding: { state: string; text: string } | null = null;
+
 /** Calls of showInputs so far (the newest one's images are the ones shown). */
 let showCalls = 0;
 
@@ -102,21 +106,25 @@ async function showInputs(): Promise<void> {
     let picked: { image: RgbaImage } | { error: unknown };
     // A picked file not decoded yet: a large photo holds this thread for seconds (a 10000×10000 JPEG about 10 s), so
     // the status line says what is being decoded, painted before the decoding starts, and is put back after.
+    // (the line as it was before any decoding is kept once; it goes back only if the line still says this call is
+    // decoding: a run or a weights load that ended meanwhile has said something newer)
     const file = fromFile ? $<HTMLInputElement>(`${which}-file`).files![0]! : null;
-    let restore: (() => void) | null = null;
+    let decoding: string | null = null;
     if (file && !decoded.has(file)) {
-      const [state, text] = [status.state, $('status').textContent ?? ''];
+      if (status.state !== 'decoding') beforeDecoding = { state: status.state, text: $('status').textContent ?? '' };
       const mb = (file.size / 2 ** 20).toFixed(1);
-      status.start('decoding', (sec) => `decoding the ${which} image ${file.name} (${mb} MB)… ${formatDuration(sec)}`);
-      restore = () => status.set(state, text);
-      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      decoding = `decoding the ${which} image ${file.name} (${mb} MB)…`;
+      status.start('decoding', (sec) => `${decoding} ${formatDuration(sec)}`);
+      await nextFrame();
     }
     try {
       picked = { image: (await pickImage(which)).image };
     } catch (error) {
       picked = { error };
     } finally {
-      restore?.();
+      const still = decoding !== null && status.state === 'decoding' && $('status').textContent!.startsWith(decoding);
+      if (still && beforeDecoding) status.set(beforeDecoding.state, beforeDecoding.text);
+      if (still) beforeDecoding = null;
     }
     // a later pick (a newer call) shows its own images: a slow decode of an earlier one must not land over them
     if (call !== showCalls) return;
