@@ -1607,19 +1607,27 @@ function sameData(saved: string, here: string): boolean {
   );
 }
 
+/**
+ * A checkpoint's model, options, metadata and loss history, checked before any model is built (every error names
+ * the file): a checkpoint of this app, of a size this page holds, with its loss history and a batch that fits.
+ */
+function loadableCheckpoint(bytes: Uint8Array, name: string) {
+  const { spec, options, meta } = readCheckpoint(bytes, name);
+  if (spec.size > FOLDER_SIZE)
+    throw new Error(
+      `${name} is a ${modelName(spec)} model; this page trains and draws models up to ${FOLDER_SIZE} px (its data is held in memory at the model's size): use the CLI (train --resume, sample --checkpoint)`,
+    );
+  const saved = decodeLossHistory(meta.lossHistory, Number(meta.step ?? 0), name);
+  checkBatchesFit(spec, options, ` (the batch size of ${name})`);
+  return { spec, options, meta, saved };
+}
+
 async function loadCheckpoint(file: File): Promise<void> {
   await stopPlay();
   await guarded(`${file.name} is being loaded`, async () => {
     status.start('loading', (sec) => `reading ${file.name}… ${formatDuration(sec)}`);
     const bytes = await fileBytes(file);
-    // The metadata is checked before any model is built; every error names the file.
-    const { spec, options, meta } = readCheckpoint(bytes, file.name);
-    if (spec.size > FOLDER_SIZE)
-      throw new Error(
-        `${file.name} is a ${modelName(spec)} model; this page trains and draws models up to ${FOLDER_SIZE} px (its data is held in memory at the model's size): use the CLI (train --resume, sample --checkpoint)`,
-      );
-    const saved = decodeLossHistory(meta.lossHistory, Number(meta.step ?? 0), file.name);
-    checkBatchesFit(spec, options, ` (the batch size of ${file.name})`);
+    const { spec, options, meta, saved } = loadableCheckpoint(bytes, file.name);
     status.start(
       'building',
       (sec, k) => `building the model of ${file.name} (${modelName(spec)})… ${formatDuration(sec)}${kernelsNote(k)}`,
@@ -1819,10 +1827,11 @@ async function main(): Promise<void> {
     const input = ev.target as HTMLInputElement;
     const file = input.files?.[0];
     if (!file) return;
-    // A file that is no checkpoint of this app is refused first, the training left as it runs: asking to discard
-    // its unsaved steps, and pausing it, for a file that then cannot load would leave it paused for nothing.
+    // A file this page cannot load (no checkpoint of this app, too large a model, a damaged history, a batch that
+    // does not fit) is refused first, the training left as it runs: asking to discard its unsaved steps, and pausing
+    // it, for a file that then cannot load would leave it paused for nothing.
     try {
-      readCheckpoint(await fileBytes(file), file.name);
+      loadableCheckpoint(await fileBytes(file), file.name);
     } catch (e) {
       input.value = '';
       banner(errorText(e), 'error');
