@@ -34,18 +34,21 @@ export function pngChunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** A valid-header PNG declaring width × height (8-bit RGBA) with one tiny IDAT: a decompression bomb's header. */
-export function pngDeclaring(width: number, height: number): Uint8Array {
+/** A PNG's IHDR chunk: size, bit depth, colour type, interlacing (compression and filter method 0). */
+function ihdrChunk(width: number, height: number, depth: number, colorType: number, interlace = false): Uint8Array {
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
   v.setUint32(0, width);
   v.setUint32(4, height);
-  ihdr.set([8, 6, 0, 0, 0], 8);
-  const idat = new Uint8Array(deflateSync(new Uint8Array(64)));
+  ihdr.set([depth, colorType, 0, 0, interlace ? 1 : 0], 8);
+  return pngChunk('IHDR', ihdr);
+}
+
+/** A PNG's chunks joined after its signature, ended by an IEND chunk. */
+function pngFile(chunks: Uint8Array[]): Uint8Array {
   const parts = [
     Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', idat),
+    ...chunks,
     pngChunk('IEND', new Uint8Array(0)),
   ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -57,16 +60,9 @@ export function pngDeclaring(width: number, height: number): Uint8Array {
   return out;
 }
 
-/** A PNG's chunks joined after its signature. */
-function pngFile(chunks: Uint8Array[]): Uint8Array {
-  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/** A valid-header PNG declaring width × height (8-bit RGBA) with one tiny IDAT: a decompression bomb's header. */
+export function pngDeclaring(width: number, height: number): Uint8Array {
+  return pngFile([ihdrChunk(width, height, 8, 6), pngChunk('IDAT', new Uint8Array(deflateSync(new Uint8Array(64))))]);
 }
 
 /**
@@ -138,15 +134,9 @@ export function handPng(o: {
     grown.set(data);
     data = grown;
   }
-  const ihdr = new Uint8Array(13);
-  const v = new DataView(ihdr.buffer);
-  v.setUint32(0, o.width);
-  v.setUint32(4, o.height);
-  ihdr.set([o.depth, o.colorType, 0, 0, o.interlace ? 1 : 0], 8);
   return pngFile([
-    pngChunk('IHDR', ihdr),
+    ihdrChunk(o.width, o.height, o.depth, o.colorType, o.interlace),
     pngChunk('IDAT', (o.zlib ?? ((z) => z))(new Uint8Array(deflateSync(data)))),
-    pngChunk('IEND', new Uint8Array(0)),
   ]);
 }
 

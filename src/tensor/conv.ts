@@ -834,11 +834,7 @@ function maxPhaseSteps(geo: ConvGeometry, transposed: boolean): number {
   for (const d of [0, 1]) {
     const [k, s, p, dil] = [d === 0 ? geo.kh : geo.kw, geo.stride[d], geo.padding[d], geo.dilation[d]];
     let most = 0;
-    for (let ph = 0; ph < s; ph++) {
-      let taps = 0;
-      for (let i = 0; i < k; i++) if ((((ph + p - i * dil) % s) + s) % s === 0) taps++;
-      most = Math.max(most, taps);
-    }
+    for (let ph = 0; ph < s; ph++) most = Math.max(most, phaseTapCount(ph, k, s, p, dil));
     steps *= most;
   }
   return steps;
@@ -856,6 +852,13 @@ export function setTransposedRoute(route: TransposedRoute): void {
   transposedRoute = route;
 }
 
+/** Taps i < k of one axis of a transposed gather that reach output phase `ph`: those with s | (ph + p − i·d). */
+function phaseTapCount(ph: number, k: number, s: number, p: number, dil: number): number {
+  let taps = 0;
+  for (let i = 0; i < k; i++) if ((((ph + p - i * dil) % s) + s) % s === 0) taps++;
+  return taps;
+}
+
 /**
  * Multiply-adds per (image, source channel, output channel) of the transposed gather, which runs every tap of a
  * phase on every pixel of it (taps that fall outside the source grid included), and of its 1×1 conv form, which
@@ -868,11 +871,8 @@ export function transposedWork(geo: ConvGeometry): { phases: number; cols: numbe
     const [outLen, srcLen, k] = d === 0 ? [geo.H, geo.Ho, geo.kh] : [geo.W, geo.Wo, geo.kw];
     const [s, p, dil] = [geo.stride[d], geo.padding[d], geo.dilation[d]];
     let axis = 0;
-    for (let ph = 0; ph < Math.min(s, outLen); ph++) {
-      let taps = 0;
-      for (let i = 0; i < k; i++) if ((((ph + p - i * dil) % s) + s) % s === 0) taps++;
-      axis += Math.ceil((outLen - ph) / s) * taps;
-    }
+    for (let ph = 0; ph < Math.min(s, outLen); ph++)
+      axis += Math.ceil((outLen - ph) / s) * phaseTapCount(ph, k, s, p, dil);
     phases *= axis;
     cols *= srcLen * k;
   }

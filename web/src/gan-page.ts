@@ -1622,12 +1622,15 @@ function loadableCheckpoint(bytes: Uint8Array, name: string) {
   return { spec, options, meta, saved };
 }
 
-async function loadCheckpoint(file: File): Promise<void> {
+/** Loads a checkpoint's bytes that loadableCheckpoint passed (`checked`, what it returned) in place of the model. */
+async function loadCheckpoint(
+  file: File,
+  bytes: Uint8Array,
+  checked: ReturnType<typeof loadableCheckpoint>,
+): Promise<void> {
   await stopPlay();
   await guarded(`${file.name} is being loaded`, async () => {
-    status.start('loading', (sec) => `reading ${file.name}… ${formatDuration(sec)}`);
-    const bytes = await fileBytes(file);
-    const { spec, options, meta, saved } = loadableCheckpoint(bytes, file.name);
+    const { spec, options, meta, saved } = checked;
     status.start(
       'building',
       (sec, k) => `building the model of ${file.name} (${modelName(spec)})… ${formatDuration(sec)}${kernelsNote(k)}`,
@@ -1830,8 +1833,11 @@ async function main(): Promise<void> {
     // A file this page cannot load (no checkpoint of this app, too large a model, a damaged history, a batch that
     // does not fit) is refused first, the training left as it runs: asking to discard its unsaved steps, and pausing
     // it, for a file that then cannot load would leave it paused for nothing.
+    let bytes: Uint8Array;
+    let checked: ReturnType<typeof loadableCheckpoint>;
     try {
-      loadableCheckpoint(await fileBytes(file), file.name);
+      bytes = await fileBytes(file);
+      checked = loadableCheckpoint(bytes, file.name);
     } catch (e) {
       input.value = '';
       banner(errorText(e), 'error');
@@ -1841,7 +1847,7 @@ async function main(): Promise<void> {
       input.value = '';
       if (!running) status.set('ready', `Kept the model in training (loading ${file.name} was cancelled).`);
     } else
-      loadCheckpoint(file).then(() => {
+      loadCheckpoint(file, bytes, checked).then(() => {
         input.value = '';
       });
   });
