@@ -18,6 +18,7 @@ import {
   styleTransferLoss,
   checkOptions,
   fixedTargets,
+  stylesAtScale,
   settings,
   type LossSpec,
   type StyleTransferOptions,
@@ -298,6 +299,53 @@ describe('runStyleTransfer', () => {
     net.dispose();
   });
 
+  it("shrinks each image at each scale by the caller's resize (the page's Worker), and checks the size it gives", async () => {
+    const net = randomFeatureNet(2);
+    const content = geometricScene(40);
+    const style = brushTexture(36);
+    const base: StyleTransferOptions = {
+      content,
+      styles: [{ image: style }],
+      net,
+      size: 24,
+      scales: [12, 24],
+      steps: 2,
+      optimizer: 'adam',
+      init: 'noise',
+      styleScale: 1.5,
+      contentLayers: ['block2_conv1'],
+      styleLayers: ['block1_conv1', 'block2_conv1'],
+    };
+    const asked: string[] = [];
+    const later = async (image: Parameters<typeof bilinearResize>[0], width: number, height: number) => {
+      asked.push(`${image === content ? 'content' : image === style ? 'style' : 'other'} ${width}x${height}`);
+      await new Promise((r) => setTimeout(r, 1));
+      return bilinearResize(image, width, height);
+    };
+    const own = await runStyleTransfer(base);
+    const theirs = await runStyleTransfer({ ...base, resize: later });
+    // content at each scale's size; the style at 1.5 × that scale (18 and 36 px)
+    expect(asked).toEqual(['content 12x12', 'style 18x18', 'content 24x24', 'style 36x36']);
+    expect(Array.from(theirs.image.rgba)).toEqual(Array.from(own.image.rgba));
+    expect(theirs.history.map((h) => h.losses.total)).toEqual(own.history.map((h) => h.losses.total));
+    // what the resize gives is what the run uses: the content shown upside down gives another result
+    const flipped = await runStyleTransfer({
+      ...base,
+      resize: (image, width, height) => {
+        const out = bilinearResize(image, width, height);
+        const rows = out.rgba.slice();
+        for (let y = 0; y < height; y++)
+          out.rgba.set(rows.subarray((height - 1 - y) * width * 4, (height - y) * width * 4), y * width * 4);
+        return out;
+      },
+    });
+    expect(flipped.history[0].losses.content).not.toBe(own.history[0].losses.content);
+    await expect(runStyleTransfer({ ...base, resize: (image) => bilinearResize(image, 12, 11) })).rejects.toThrow(
+      'runStyleTransfer: resize gave a 12×11 image (528 bytes) for 12×12',
+    );
+    net.dispose();
+  });
+
   it('style targets: Grams blended by the normalised weights, each style image resized to styleScale × the scale', async () => {
     const net = randomFeatureNet(2);
     const styleLayers = ['block1_conv1', 'block2_conv1'];
@@ -315,7 +363,7 @@ describe('runStyleTransfer', () => {
     };
     /** The style targets of scale 16 (per style layer, read back) for options `o`. */
     const targets = async (o: StyleTransferOptions) => {
-      const t = fixedTargets(o, settings(o), 16, contentRgb, 16, 16);
+      const t = fixedTargets(o, settings(o), contentRgb, 16, 16, await stylesAtScale(o, 16));
       const out = await Promise.all(t.styleTargets.map((g) => g.toArray()));
       [...t.contentTargets, ...t.styleTargets].forEach((g) => g.dispose());
       return out;

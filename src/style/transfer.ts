@@ -79,7 +79,16 @@ export interface StyleTransferOptions {
   styleScale?: number;
   /** Call onSnapshot every this many iterations (0: never). */
   snapshotEvery?: number;
+  /**
+   * How the content and style images are shrunk to each scale's size: bilinearResize unless given. A caller's
+   * function must give bilinearResize's pixels; the browser page runs it in a Worker, where it already holds the
+   * decoded photos, so that shrinking a large one does not hold the page's thread for seconds.
+   */
+  resize?: ResizeImage;
 }
+
+/** Shrinks (or grows) an image to width × height: bilinearResize's result, at once or later. */
+export type ResizeImage = (image: RgbaImage, width: number, height: number) => RgbaImage | Promise<RgbaImage>;
 
 export interface LossValues {
   total: number;
@@ -410,15 +419,15 @@ export async function runStyleTransfer(
     const { width, height } = fitSize(o.content.width, o.content.height, spec.scales[si]);
     const plane = width * height;
     callbacks.onScale?.(si, width, height);
-    const contentRgb = rgbaToNchw(bilinearResize(o.content, width, height), { range: [0, 1] });
+    const contentRgb = rgbaToNchw(await resized(o, o.content, width, height), { range: [0, 1] });
     const contentLuma = o.preserveColor ? luminance(contentRgb, plane) : null;
     const { contentTargets, styleTargets } = fixedTargets(
       o,
       spec,
-      spec.scales[si],
       contentLuma ?? contentRgb,
       width,
       height,
+      await stylesAtScale(o, spec.scales[si]),
     );
     const start0 = previous
       ? bilinearResizeNchw(previous.data, 1, spec.channels, previous.height, previous.width, height, width)
@@ -507,17 +516,38 @@ function toNetInput(data: Float32Array, w: number, h: number, c: number): Tensor
   return e;
 }
 
+/** The style images shrunk to their size at a scale (styleDims), in the order of `o.styles`, by `o.resize`. */
+export async function stylesAtScale(o: StyleTransferOptions, scale: number): Promise<RgbaImage[]> {
+  const out: RgbaImage[] = [];
+  for (const s of o.styles) {
+    const dims = styleDims(s.image, scale, o.styleScale); // checkOptions has checked it against the layers
+    out.push(await resized(o, s.image, dims.width, dims.height));
+  }
+  return out;
+}
+
+/** `image` at width × height by `o.resize` (bilinearResize unless given), its size checked. */
+async function resized(o: StyleTransferOptions, image: RgbaImage, width: number, height: number): Promise<RgbaImage> {
+  const out = await (o.resize ?? bilinearResize)(image, width, height);
+  if (out.width !== width || out.height !== height || out.rgba.length !== width * height * 4)
+    throw new Error(
+      `runStyleTransfer: resize gave a ${out.width}×${out.height} image (${out.rgba.length} bytes) for ${width}×${height}`,
+    );
+  return out;
+}
+
 /**
  * The fixed targets of one scale, computed once without a graph and kept: the content image's features at the
- * content layers, and the style images' Gram matrices at the style layers, blended by their weights.
+ * content layers, and the style images' Gram matrices at the style layers, blended by their weights. `styles` are
+ * `o.styles`' images at this scale's size (stylesAtScale).
  */
 export function fixedTargets(
   o: StyleTransferOptions,
   spec: Settings,
-  scale: number,
   content: Float32Array,
   width: number,
   height: number,
+  styles: RgbaImage[],
 ): { contentTargets: Tensor[]; styleTargets: Tensor[] } {
   const { net, contentLayers, styleLayers, gramNormalize } = spec.loss;
   const contentTargets = noGrad(() =>
@@ -531,11 +561,11 @@ export function fixedTargets(
   const styleTargets = noGrad(() =>
     tidy(() => {
       let blended: Tensor[] | null = null;
-      for (const s of o.styles) {
-        const dims = styleDims(s.image, scale, o.styleScale); // checkOptions has checked it against the layers
-        let data = rgbaToNchw(bilinearResize(s.image, dims.width, dims.height), { range: [0, 1] });
-        if (contentLuma) data = matchMeanStd(luminance(data, dims.width * dims.height), contentLuma);
-        const f = net.forward(toNetInput(data, dims.width, dims.height, spec.channels), styleLayers);
+      for (const [i, s] of o.styles.entries()) {
+        const image = styles[i]!;
+        let data = rgbaToNchw(image, { range: [0, 1] });
+        if (contentLuma) data = matchMeanStd(luminance(data, image.width * image.height), contentLuma);
+        const f = net.forward(toNetInput(data, image.width, image.height, spec.channels), styleLayers);
         const share = (s.weight ?? 1) / blendTotal;
         const grams = styleLayers.map((l) => gramMatrix(f.get(l)!, gramNormalize).mul(share));
         blended = blended ? blended.map((g, i) => g.add(grams[i])) : grams;

@@ -18,8 +18,9 @@
 //     on New model saying so (and the checkpoint recording what the model uses).
 //   - Files that are not a checkpoint / VGG weights are named, and a checkpoint whose loss history is damaged; kernel
 //     explorer fields and ?kernel= checked; no console errors for any of these messages.
-//   - Style page: a few iterations at 32 px; the preview changes between snapshots; a new run starts clean and a
-//     run stopped before its first preview has no result.
+//   - Style page: a picked photo is decoded in a Worker, shown with its own pixels and shrunk there at Start; a few
+//     iterations at 32 px; the preview changes between snapshots; a new run starts clean and a run stopped before its
+//     first preview has no result.
 //   - Kernel explorer: lists every shaders/*.wgsl; conv2d runs with max error below tolerance; its check of every
 //     kernel version (quick) passes and frees what it made.
 //   - With WebGPU off, a page shows the clear message.
@@ -27,6 +28,7 @@
 // WEB_SCREENSHOTS=1 also writes docs/screenshots/*.png; WEB_E2E_ONLY=text runs only the checks naming it.
 import { build } from 'vite';
 import { chromium } from 'playwright-core';
+import pngjs from 'pngjs';
 import {
   copyFileSync,
   existsSync,
@@ -47,6 +49,8 @@ import { serveDir } from './serve.mjs';
 import { openPage, assert, cli, text, buildAndWait } from './e2e-kit.mjs';
 import { ganWalkChecks } from './gan-walk-e2e.mjs';
 import { withIncludes } from '../../scripts/shader-includes.mjs';
+
+const { PNG } = pngjs;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = join(root, '.tmp', 'web-e2e-dist');
@@ -1132,7 +1136,11 @@ try {
     await page.selectOption('#model', 'dcgan32');
     await page.fill('#width', '8');
     await page.fill('#batch', '2');
+    // the folder's files are decoded in Workers (web/src/image-jobs.ts), which end when it is read
+    let folderWorkers = 0;
+    page.on('worker', () => folderWorkers++);
     await buildAndWait(page);
+    assert(folderWorkers >= 1, `the folder was decoded without a Worker`);
     const folderInfo = await text(page, 'data-info');
     assert(
       folderInfo.startsWith('dcgan32 on faces: 2 images 3×32×32') &&
@@ -1246,6 +1254,43 @@ try {
     assert(kernels.errors.length === 0, `console errors: ${kernels.errors.join(' | ')}`);
     await kernels.close();
   });
+
+  await check(
+    'style page decodes a picked photo in a Worker, shows its pixels, and shrinks it there at Start',
+    async () => {
+      const page = await openPage(browser, `${server.url}/style.html`);
+      await page.waitForSelector('body[data-ready="true"]');
+      // a 90×60 picture whose pixels all differ (opaque, so the canvas gives them back exactly)
+      const picture = new PNG({ width: 90, height: 60 });
+      for (let i = 0; i < 90 * 60; i++) picture.data.set([(i * 7) & 255, (i * 13) & 255, (i >> 4) & 255, 255], i * 4);
+      const photo = join(work, 'photo.png');
+      writeFileSync(photo, PNG.sync.write(picture));
+      await page.selectOption('#content-pick', 'file');
+      await page.setInputFiles('#content-file', photo);
+      await page.waitForFunction(() => document.querySelector('#content-canvas').width === 90);
+      const shown = await page.$eval('#content-canvas', (c) =>
+        Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data),
+      );
+      assert(
+        shown.length === picture.data.length && shown.every((v, i) => v === picture.data[i]),
+        `the content canvas shows other pixels than photo.png's (${shown.length} values)`,
+      );
+      await page.fill('#size', '32');
+      await page.fill('#steps', '2');
+      await page.click('#start');
+      await page.waitForSelector('#preview[data-done="true"]');
+      const workers = page.workers();
+      const jobs = await Promise.all(workers.map((w) => w.evaluate(() => self.jobs)));
+      assert(
+        jobs.length === 1 && jobs[0].decode === 1 && jobs[0].resize === 1,
+        `the photo's decode and its shrinking at Start ran in a worker: ${JSON.stringify(jobs)}`,
+      );
+      const title = await text(page, 'preview-title');
+      assert(title.startsWith('Result: 2 iterations'), `after the run: ${title}`);
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
+      await page.close();
+    },
+  );
 
   await check('style page runs a few iterations at 32 px and the preview changes', async () => {
     const page = await openPage(browser, `${server.url}/style.html`);

@@ -76,7 +76,8 @@ import type { Dataset } from '../../src/data/dataset.ts';
 import { parseIdx, idxToDataset } from '../../src/data/idx.ts';
 import { resizeDataset, withChannels } from '../../src/data/transforms.ts';
 import { folderFingerprint, pickImageFiles } from '../../src/data/image-files.ts';
-import { makeGrid, centerCropToSquare, bilinearResize, rgbaToNchw, type RgbaImage } from '../../src/io/image.ts';
+import { makeGrid, rgbaToNchw, type RgbaImage } from '../../src/io/image.ts';
+import { decodeSquares } from './image-jobs.ts';
 import { decodeSafetensorsMetadata } from '../../src/io/safetensors.ts';
 import { CHECKPOINT_FORMAT } from '../../src/nn/checkpoint.ts';
 import { engine } from '../../src/tensor/index.ts';
@@ -94,7 +95,6 @@ import {
   describeRangeField,
   setBounds,
   nextFrame,
-  decodeImage,
   errorText,
   describeBytes,
   setDisabled,
@@ -485,7 +485,6 @@ async function loadIdxFiles(files: FileList): Promise<Dataset> {
   });
 }
 
-/** Every image in a picked folder, center-cropped to a square and resized to 64×64 RGB (FOLDER_SIZE, the largest model size). */
 /** What the last folder load left out (files it could not read, images past the cap), shown beside the data. */
 let folderNote = '';
 /** The last folder decoded, kept while the picker holds the same files (a New model does not decode it again). */
@@ -496,6 +495,10 @@ function relativeInFolder(f: File): string {
   return f.webkitRelativePath ? f.webkitRelativePath.split('/').slice(1).join('/') : f.name;
 }
 
+/**
+ * Every image in a picked folder, center-cropped to a square and resized to 64×64 RGB (FOLDER_SIZE, the largest model
+ * size), decoded in Workers (a phone photo takes the better part of a second) while the page counts them.
+ */
 async function loadFolder(files: FileList): Promise<Dataset> {
   if (folderCache?.files === files) {
     folderNote = folderCache.note;
@@ -524,23 +527,33 @@ async function loadFolder(files: FileList): Promise<Dataset> {
   const skipped: string[] = [];
   const used: { path: string; size: number }[] = []; // the decoded files, for the folder's fingerprint
   let n = 0;
+  let decodedCount = 0;
   let shown = -Infinity;
-  for (let i = 0; i < list.length; i++) {
-    const name = list[i].webkitRelativePath || list[i].name;
-    try {
-      const img = await decodeImage(list[i], name);
-      images.set(rgbaToNchw(bilinearResize(centerCropToSquare(img), size, size)), n * per);
-      used.push({ path: relativeInFolder(list[i]), size: list[i].size });
-      n++;
-    } catch (e) {
-      const why = errorText(e);
-      skipped.push(why.includes(name) ? why : `${name}: ${why}`); // the decoder's messages name the file, others not
-    }
-    // the count at most 4 times a second (a folder of phone photos decodes at about 1 image a second)
-    if (performance.now() - shown >= 250 || i === list.length - 1) {
-      $('data-info').textContent = `decoding images: ${i + 1} / ${list.length}`;
+  const names = list.map((f) => f.webkitRelativePath || f.name);
+  // the count at most 4 times a second (a folder of phone photos decodes at about 1 image a second a worker)
+  const count = () => {
+    decodedCount++;
+    if (performance.now() - shown >= 250 || decodedCount === list.length) {
+      $('data-info').textContent = `decoding images: ${decodedCount} / ${list.length}`;
       shown = performance.now();
     }
+  };
+  const workers = Math.min(4, Math.max(1, (navigator.hardwareConcurrency || 2) - 1));
+  const squares = await decodeSquares(
+    list.map((blob, i) => ({ blob, name: names[i] })),
+    size,
+    workers,
+    count,
+  );
+  for (const [i, square] of squares.entries()) {
+    if (square instanceof Error) {
+      const why = errorText(square);
+      skipped.push(why.includes(names[i]) ? why : `${names[i]}: ${why}`); // the decoder's messages name the file
+      continue;
+    }
+    images.set(rgbaToNchw(square), n * per);
+    used.push({ path: relativeInFolder(list[i]), size: list[i].size });
+    n++;
   }
   const few = (xs: string[]) => xs.slice(0, 3).join('; ') + (xs.length > 3 ? `; and ${xs.length - 3} more` : '');
   if (n < 2) {

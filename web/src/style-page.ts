@@ -19,7 +19,8 @@ import { randomFeatureNet, type FeatureNet } from '../../src/style/nets.ts';
 import { featureNetFromTorchvision } from '../../src/style/weights.ts';
 import { geometricScene, brushTexture, stripeTexture } from '../../src/style/images.ts';
 import { decodeSafetensors } from '../../src/io/safetensors.ts';
-import type { RgbaImage } from '../../src/io/image.ts';
+import { bilinearResize, type RgbaImage } from '../../src/io/image.ts';
+import { ImageWorker } from './image-jobs.ts';
 import { engine } from '../../src/tensor/index.ts';
 import { STYLE_NUMBER_OPTIONS } from '../../src/style/style-options.ts';
 import {
@@ -28,7 +29,6 @@ import {
   startGpu,
   banner,
   drawImage,
-  decodeImage,
   download,
   encodePng,
   fileBytes,
@@ -61,16 +61,43 @@ let status: StatusLine;
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(4) : '–');
 
+/**
+ * Picked photos are decoded in a Worker, which keeps each one at full size to shrink it at Start (a 10000×10000
+ * JPEG held the page's thread about 10 s to decode and 8 s to shrink); the page gets a copy to show.
+ */
+const images = new ImageWorker();
 /** Each picked file decoded once (showing it and starting a run read the same decode); a failed one is not kept. */
 const decoded = new WeakMap<File, Promise<RgbaImage>>();
-function decodeOnce(file: File): Promise<RgbaImage> {
+/** The worker's key for each decoded image it keeps (what runStyleTransfer's resize asks it for). */
+const keys = new WeakMap<RgbaImage, number>();
+/** The file decoded last for each picker and its key: a new pick lets the worker drop the one it replaces. */
+const lastPicked = new Map<'content' | 'style', { file: File; key: number | null }>();
+function decodeOnce(file: File, which: 'content' | 'style'): Promise<RgbaImage> {
   let image = decoded.get(file);
   if (!image) {
-    image = decodeImage(file, file.name);
+    const before = lastPicked.get(which);
+    if (before && before.file !== file) {
+      decoded.delete(before.file);
+      if (before.key !== null) images.forget(before.key);
+    }
+    const entry: { file: File; key: number | null } = { file, key: null };
+    lastPicked.set(which, entry);
+    image = images.decode(file, file.name, { keep: true }).then(({ image, key }) => {
+      // a file picked over this one while it decoded: the worker need not keep this one (shrunk here if used)
+      if (key !== null && lastPicked.get(which) !== entry) images.forget(key);
+      else if (key !== null) keys.set(image, (entry.key = key));
+      return image;
+    });
     decoded.set(file, image);
     image.catch(() => decoded.delete(file));
   }
   return image;
+}
+
+/** runStyleTransfer's resize: by the worker for a photo it keeps, else here (the built-in images are 256 px). */
+async function resize(image: RgbaImage, width: number, height: number): Promise<RgbaImage> {
+  const key = keys.get(image);
+  return (key !== undefined ? await images.resize(key, width, height) : null) ?? bilinearResize(image, width, height);
 }
 
 /** The picked image, and how messages name it (the file, or the built-in image). */
@@ -79,7 +106,7 @@ async function pickImage(which: 'content' | 'style'): Promise<{ image: RgbaImage
   if (choice === 'file') {
     const file = $<HTMLInputElement>(`${which}-file`).files?.[0];
     if (!file) throw new Error(`${which} image: choose a file, or pick a built-in image`);
-    return { image: await decodeOnce(file), name: `${which} image ${file.name}` };
+    return { image: await decodeOnce(file, which), name: `${which} image ${file.name}` };
   }
   const make = choice === 'scene' ? geometricScene : choice === 'stripes' ? stripeTexture : brushTexture;
   return { image: make(256), name: `the built-in ${choice} image` };
@@ -104,8 +131,9 @@ async function showInputs(): Promise<void> {
     const canvas = $<HTMLCanvasElement>(`${which}-canvas`);
     if (fromFile && !$<HTMLInputElement>(`${which}-file`).files?.length) continue;
     let picked: { image: RgbaImage } | { error: unknown };
-    // A picked file not decoded yet: a large photo holds this thread for seconds (a 10000×10000 JPEG about 10 s), so
-    // the status line says what is being decoded, painted before the decoding starts, and is put back after.
+    // A picked file not decoded yet: a large photo takes seconds (a 10000×10000 JPEG about 10 s, in the worker where
+    // there is one, else on this thread), so the status line says what is being decoded, painted before the decoding
+    // starts, and is put back after.
     // (the line as it was before any decoding is kept once; it goes back only if the line still says this call is
     // decoding: a run or a weights load that ended meanwhile has said something newer)
     const file = fromFile ? $<HTMLInputElement>(`${which}-file`).files![0]! : null;
@@ -224,7 +252,7 @@ async function start(): Promise<void> {
     const content = (await pickImage('content')).image;
     const style = await pickImage('style');
     net ??= randomFeatureNet();
-    const options = { content, styles: [style], net, ...settings };
+    const options = { content, styles: [style], net, resize, ...settings };
     // The page's own field names in the remedies (it has no style scale); runStyleTransfer checks again.
     checkOptions(options, { names: { size: 'Size', styleScale: null, scales: null } });
     status.start(

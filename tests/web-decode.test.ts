@@ -1,0 +1,55 @@
+/**
+ * The GAN page reads a picked folder's images in Workers through squareAt (web/src/decode.ts); the CLI through
+ * loadImageFolder. The same files must give the same training values: checked here on PNGs the test writes, one
+ * of them already square at the size with transparent pixels (resizing that one would zero their colour).
+ */
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rgbaToNchw, type RgbaImage } from '../src/io/image.ts';
+import { writePng } from '../src/node/png.ts';
+import { loadImageFolder } from '../src/node/datasets.ts';
+import { squareAt } from '../web/src/decode.ts';
+
+/** A width × height image whose pixels all differ (a seeded hash), alpha given per pixel. */
+function picture(width: number, height: number, alpha: (x: number, y: number) => number): RgbaImage {
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      const h = Math.imul((x * 73856093) ^ (y * 19349663), 2654435761) >>> 0;
+      rgba.set([h & 255, (h >>> 8) & 255, (h >>> 16) & 255, alpha(x, y)], i);
+    }
+  return { width, height, rgba };
+}
+
+describe("squareAt: a folder's images on the page as the CLI reads them", () => {
+  it('gives loadImageFolder’s values for a wide, a tall, a small and an already square partly transparent image', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'web-decode-'));
+    try {
+      const size = 16;
+      const images = [
+        picture(40, 24, () => 255), // wide: cropped, shrunk
+        picture(21, 50, (x) => (x * 12) % 256), // tall, alpha varying: cropped, shrunk
+        picture(9, 9, () => 255), // small: grown
+        picture(16, 16, (x, y) => ((x + y) % 2 ? 128 : 0)), // square at the size, partly transparent: kept as it is
+      ];
+      images.forEach((im, i) => writePng(join(dir, `${i}.png`), im));
+      const cli = loadImageFolder(dir, { size });
+      const plane = 3 * size * size;
+      let largest = 0;
+      images.forEach((im, i) => {
+        const page = rgbaToNchw(squareAt(im, size), { range: [-1, 1] });
+        const theirs = cli.images.subarray(i * plane, (i + 1) * plane);
+        expect(Array.from(page)).toEqual(Array.from(theirs));
+        largest = Math.max(largest, ...page.map((v) => Math.abs(v)));
+      });
+      expect(largest).toBeGreaterThan(0.9); // real pictures, not blank ones
+      // the square one is its own pixels (a resize at the same size zeroes the colour where alpha is 0)
+      expect(squareAt(images[3], size).rgba).toEqual(images[3].rgba);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
