@@ -32,6 +32,7 @@ import { priorityOrder, renderTable, samplingRules, writeResults, type ResultRow
 import { ourSide, ourWorkloads } from './ours.ts';
 import { lavapipeThreads, procedureNote, runSuite, sideThreads, type BenchSide } from './suite.ts';
 import { parseBenchArgs } from './tfjs-only.ts';
+import { onSigterm } from './stop-signal.ts';
 import { loadTfjs, tfjsSide, tfjsWorkloads, type TfjsContext } from './tfjs.ts';
 
 const log = (msg: string): void => void process.stderr.write(msg + '\n');
@@ -144,10 +145,9 @@ async function main(): Promise<void> {
 
   // A timeout's SIGTERM (a device call's limit) writes the workloads measured so far instead of nothing.
   let soFar: readonly ResultRow[] = [];
-  process.once('SIGTERM', () => {
+  onSigterm(() => {
     log('SIGTERM: writing the workloads measured so far');
     finish(soFar, undefined, true);
-    process.exit(143);
   });
   const measured = await runSuite(order, sides, {
     quick: args.quick,

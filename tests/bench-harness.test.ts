@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   convForwardFlops,
@@ -45,6 +46,8 @@ import {
   tfjsSide,
   type Tf,
 } from '../bench/tfjs.ts';
+
+const root = join(import.meta.dirname, '..');
 
 const layer = (over: Partial<ConvLayerShape>): ConvLayerShape => ({
   name: 't',
@@ -939,4 +942,48 @@ describe('tfjs-wasm beside tfjs-cpu, switched per run', () => {
     }
     expect(tf.memory().numTensors).toBe(before);
   });
+});
+
+describe('bench/run.ts stopped by a timeout', () => {
+  // GNU timeout sends its signal to the command and then to the command's process group, so the benchmark gets
+  // SIGTERM twice. The first must write what was measured; the second must not end the process half way through.
+  it('onSigterm: a second SIGTERM during the writing (here sent by the writing itself) waits for it; exit 143', () => {
+    const script = [
+      "import { onSigterm } from './bench/stop-signal.ts';",
+      "import { writeSync } from 'node:fs';",
+      "onSigterm(() => { process.kill(process.pid, 'SIGTERM'); writeSync(1, 'written\\n'); });",
+      "process.kill(process.pid, 'SIGTERM');",
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect([r.status, r.signal, r.stdout, r.stderr]).toEqual([143, null, 'written\n', '']);
+  });
+
+  it('writes the table of what it measured when SIGTERM comes twice at once, and exits 143', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', '--no-tfjs', '--no-write', '--no-ceiling', '--only=matmul'],
+      { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    const ended = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+    await new Promise<void>((measured) =>
+      child.stderr.on('data', (d) => {
+        err += d;
+        if (err.includes('ours matmul/256:')) measured();
+      }),
+    );
+    process.kill(child.pid!, 'SIGTERM'); // as timeout does: the command, then its process group
+    process.kill(-child.pid!, 'SIGTERM');
+    expect(await ended, err).toBe(143);
+    expect(out).toContain('stopped early (SIGTERM)');
+    expect(out).toMatch(/\| matmul\/256 \| 0\.034 \| \d/);
+    expect(out).toContain('not reached: stopped by SIGTERM');
+  }, 120_000);
 });
