@@ -104,11 +104,13 @@ async function main(): Promise<void> {
       `\n${adapterName} (FMA ceiling ${ceiling?.gflops.toFixed(1) ?? '—'} GFLOP/s at the start${drift})${stopped ? ' — stopped early (SIGTERM)' : ''}\n\n${renderTable(rows, table)}`,
     );
     if (tuneLog().length > 0) {
-      console.log(`\nKernels chosen per shape by the tuner (${tuneLog().length} problems; median ms per candidate):`);
+      console.log(
+        `\nKernels chosen per shape by the tuner (${tuneLog().length} problems; median ms per candidate, * one run: cut before the rounds):`,
+      );
       for (const { problem, entry } of tuneLog())
         console.log(
           `  ${problem}: ${entry.best}  (${Object.entries(entry.ms)
-            .map(([v, ms]) => `${v} ${ms.toFixed(3)}`)
+            .map(([v, ms]) => `${v} ${ms.toFixed(3)}${entry.cut?.includes(v) ? '*' : ''}`)
             .join(', ')})`,
         );
     }

@@ -27,6 +27,7 @@ import {
   tunedEntry,
   tuningEnabled,
   TUNE_FORMAT,
+  TUNE_SAMPLE_MS,
   type TuneDocument,
   type TuneStore,
 } from '../src/tensor/autotune.ts';
@@ -151,8 +152,9 @@ describe('pickFastest', () => {
   it('warms each version up once, sizes its samples, then times them in alternating rounds and picks the lowest median', async () => {
     // a: warm-up 1000, one run 9, then 9, 30, 10 → median 10. b: warm-up 1, one run 1, then 12, 11, 1 → median 11.
     // By mean b would win (8 vs 16.3), by the warm-up or the single run too; the median picks a.
+    // (no version cut after its one run here, where a's is 9 times b's: see the test of the cut below)
     const t = fakeTimes({ a: [1000, 9, 9, 30, 10], b: [1, 1, 12, 11, 1] });
-    const r = await pickFastest(['a', 'b'] as const, t.timeRuns, { reps: 3 });
+    const r = await pickFastest(['a', 'b'] as const, t.timeRuns, { reps: 3, prune: Infinity });
     expect(r.best).toBe('a');
     expect(r.ms).toEqual({ a: 10, b: 11 });
     expect(r.runs).toEqual({ a: 1, b: 1 }); // no shortest sample asked for: one run a sample
@@ -161,11 +163,48 @@ describe('pickFastest', () => {
 
   it('times a version whose run is shorter than the shortest sample several runs at a time', async () => {
     // One run: a 0.3 ms → 8 runs fill 2 ms (2^⌈log2 6.7⌉); b 5 ms → 1; c read 0 (under the clock's step) → the most.
-    const t = fakeTimes({ a: [9, 0.3, 0.31, 0.29], b: [9, 5, 5.1, 4.9], c: [9, 0, 0.05, 0.04] });
+    const t = fakeTimes({ a: [9, 0.3, 0.31, 0.29], b: [9, 5, 5.1, 4.9], c: [9, 0, 0.05, 0.05, 0.04] });
     const r = await pickFastest(['a', 'b', 'c'] as const, t.timeRuns, { reps: 2, minSampleMs: 2, maxRuns: 32 });
     expect(r.runs).toEqual({ a: 8, b: 1, c: 32 });
-    expect(t.calls).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a×8', 'b', 'c×32', 'a×8', 'b', 'c×32']);
+    // b's one run, 5 ms, is over 4 times c's (over a sample of 32 runs, c's one run having read 0) and long enough to
+    // believe: cut, its run its time
+    expect(t.calls).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'c×32', 'a×8', 'c×32', 'a×8', 'c×32']);
+    expect(r.cut).toEqual(['b']);
+    expect(r.ms).toEqual({ a: 0.31, b: 5, c: 0.05 });
     expect(r.best).toBe('c');
+  });
+
+  it('cuts before the rounds a version whose one run took over 4 times the quickest, if long enough to believe', async () => {
+    // warm-up, one run, then (fast, the quickest, ran 1 ms: under the 2 ms sample) one sample of 2 runs of fast, the
+    // reference; then the rounds. near 3.9 ms: under 4×, timed; slow 4.1 ms: cut; broken fails its warm-up: out at
+    // Infinity, never run again.
+    const t = fakeTimes({
+      fast: [9, 1, 1, 1, 1, 1],
+      near: [9, 3.9, 3.8, 3.8, 3.8],
+      slow: [9, 4.1, 4.1, 4.1, 4.1],
+      broken: [Infinity],
+    });
+    const r = await pickFastest(['slow', 'near', 'broken', 'fast'] as const, t.timeRuns, { reps: 3, minSampleMs: 2 });
+    expect(r.cut).toEqual(['slow']);
+    expect(t.calls).toEqual([
+      ...['slow', 'near', 'broken', 'fast'], // warm-ups
+      ...['slow', 'near', 'fast'], // one run each
+      'fast×2', // the quickest over a whole sample
+      ...['near', 'fast×2', 'near', 'fast×2', 'near', 'fast×2'],
+    ]);
+    expect(r.ms).toEqual({ slow: 4.1, near: 3.8, broken: Infinity, fast: 1 });
+    expect(r.best).toBe('fast');
+    // The reference is the quickest one's whole sample: a first run read short (0.1 ms on a coarse clock) does not
+    // cut a version at 4.1 ms when a sample of it gives 3 ms.
+    const u = fakeTimes({ coarse: [9, 0.1, 3, 3, 3, 3], slow: [9, 4.1, 4.1, 4.1, 4.1] });
+    const v = await pickFastest(['slow', 'coarse'] as const, u.timeRuns, { reps: 3, minSampleMs: 2, maxRuns: 32 });
+    expect(v.cut).toEqual([]);
+    expect(v.ms).toEqual({ slow: 4.1, coarse: 3 });
+    // prune: Infinity times every version that ran, and takes no reference sample
+    const w = fakeTimes({ fast: [9, 1, 1, 1, 1], slow: [9, 4.1, 4.1, 4.1, 4.1] });
+    const all = await pickFastest(['slow', 'fast'] as const, w.timeRuns, { reps: 3, minSampleMs: 2, prune: Infinity });
+    expect(all.cut).toEqual([]);
+    expect(w.calls).toEqual(['slow', 'fast', 'slow', 'fast', 'slow', 'fast×2', 'slow', 'fast×2', 'slow', 'fast×2']);
   });
 
   it('tells kernels of a few microseconds apart on a clock rounded to 65.5 µs, whatever its phase', async () => {
@@ -283,6 +322,12 @@ describe('the tuner on this adapter', () => {
     expect(Object.keys(entry.ms).sort()).toEqual(CONV_VERSIONS.filter((v) => !same.includes(v)).sort());
     for (const ms of Object.values(entry.ms)) expect(ms).toBeGreaterThan(0);
     expect(entry.ms[entry.best]).toBe(Math.min(...Object.values(entry.ms)));
+    // a candidate cut before the rounds ran at least a whole sample's time in its one run, and is not the winner
+    for (const c of entry.cut ?? []) {
+      expect(Object.keys(entry.ms)).toContain(c);
+      expect(entry.ms[c]).toBeGreaterThanOrEqual(TUNE_SAMPLE_MS);
+      expect(c).not.toBe(entry.best);
+    }
     // Saved under this adapter's key, with the winner.
     expect(store.saved.length).toBe(1);
     const table = store.saved[0]!.tables[tableKey()]!;
@@ -312,7 +357,7 @@ describe('the tuner on this adapter', () => {
         [tableKey()]: {
           adapter: 'this one',
           updated: '2026-11-30T00:00:00Z',
-          entries: { [PROBLEM]: { best: 'tiled-m16', ms: { register: 2, 'tiled-m16': 1 } } },
+          entries: { [PROBLEM]: { best: 'tiled-m16', ms: { register: 9, 'tiled-m16': 1 }, cut: ['register'] } },
         },
       },
     };
@@ -361,6 +406,11 @@ describe('the tuner on this adapter', () => {
       [
         'an unknown winner',
         { format: TUNE_FORMAT, tables: { [tableKey()]: { entries: { [PROBLEM]: { best: 'turbo', ms: {} } } } } },
+        () => null,
+      ],
+      [
+        'a cut list that is no list',
+        { format: TUNE_FORMAT, tables: { [tableKey()]: { entries: { [PROBLEM]: { ...entry, cut: 'register' } } } } },
         () => null,
       ],
       [

@@ -31,8 +31,10 @@ export interface TuneProblem {
 
 export interface TuneEntry {
   best: string;
-  /** Median milliseconds per candidate. */
+  /** Median milliseconds per candidate (one run's for a candidate cut before the rounds: see pickFastest). */
   ms: Record<string, number>;
+  /** The candidates cut before the rounds (their `ms` is one run's), when any were. */
+  cut?: string[];
 }
 
 /** The stored document: one section per adapter (and kernel source), each a table of winners by problem. */
@@ -56,39 +58,63 @@ export type TuneMode = 'auto' | 'on' | 'off';
 
 export interface Fastest<V extends string> {
   best: V;
-  /** Median milliseconds per version. */
+  /** Median milliseconds per version (one run's for a version cut before the rounds: see pickFastest). */
   ms: Record<V, number>;
 }
 
 /**
  * Times the versions in alternating rounds and returns the one with the lowest median; a tie keeps the earlier
  * version. `timeRuns(v, runs)` records `runs` runs of `v` back to back, times them as one span and returns
- * milliseconds per run. First one untimed run of each (it compiles the pipelines); then one run of each sizes its
- * samples: a version whose run took under `minSampleMs` is timed `runs` at a time, enough to fill `minSampleMs`
- * (a power of two, at most `maxRuns`; a run that read as 0 gets `maxRuns`), so that a coarse clock (GPU timestamps
- * rounded to 65.5 or 100 µs) cannot decide between passes of a few microseconds; then `reps` rounds of one sample
- * of each, so a machine whose speed drifts slows all of them alike.
+ * milliseconds per run (Infinity or NaN: it failed). First one untimed run of each (it compiles the pipelines; a
+ * version that fails here is out, at Infinity); then one run of each sizes its samples: a version whose run took
+ * under `minSampleMs` is timed `runs` at a time, enough to fill `minSampleMs` (a power of two, at most `maxRuns`; a
+ * run that read as 0 gets `maxRuns`), so that a coarse clock (GPU timestamps rounded to 65.5 or 100 µs) cannot
+ * decide between passes of a few microseconds; then `reps` rounds of one sample of each, so a machine whose speed
+ * drifts slows all of them alike.
+ *
+ * A version whose sizing run took at least `minSampleMs` (long enough for the clock to be believed) and over `prune`
+ * times the quickest version's time (its one run, or one whole sample of it when that run was shorter than
+ * `minSampleMs`) cannot win: it sits the rounds out, its one run standing as its time. A candidate many times
+ * slower than the best (the CPU adapters' register kernels where a GPU's workgroup tiles are far faster, say) then
+ * costs its warm-up and one run instead of `reps` more samples.
  */
 export async function pickFastest<V extends string>(
   versions: readonly V[],
   timeRuns: (v: V, runs: number) => Promise<number>,
-  opts: { reps?: number; minSampleMs?: number; maxRuns?: number } = {},
-): Promise<Fastest<V> & { runs: Record<V, number> }> {
-  const { reps = 3, minSampleMs = 0, maxRuns = 64 } = opts;
+  opts: { reps?: number; minSampleMs?: number; maxRuns?: number; prune?: number } = {},
+): Promise<Fastest<V> & { runs: Record<V, number>; cut: V[] }> {
+  const { reps = 3, minSampleMs = 0, maxRuns = 64, prune = 4 } = opts;
   if (versions.length === 0) throw new Error('pickFastest: no versions to compare');
-  for (const v of versions) await timeRuns(v, 1);
-  const runs = {} as Record<V, number>;
-  for (const v of versions) runs[v] = runsFor(await timeRuns(v, 1), minSampleMs, maxRuns);
-  const samples = new Map<V, number[]>(versions.map((v) => [v, []]));
-  for (let r = 0; r < reps; r++) for (const v of versions) samples.get(v)!.push(await timeRuns(v, runs[v]));
   const ms = {} as Record<V, number>;
+  const runs = {} as Record<V, number>;
+  const live: V[] = [];
   for (const v of versions) {
+    runs[v] = 1;
+    if (Number.isFinite(await timeRuns(v, 1))) live.push(v);
+    else ms[v] = Infinity;
+  }
+  const once = {} as Record<V, number>;
+  for (const v of live) {
+    once[v] = await timeRuns(v, 1);
+    runs[v] = runsFor(once[v], minSampleMs, maxRuns);
+  }
+  // the quickest version's time, over a whole sample when its one run was too short to believe
+  const quickest = live.reduce<V | null>((q, v) => (q === null || once[v] < once[q] ? v : q), null);
+  let reference = quickest === null ? Infinity : once[quickest];
+  if (quickest !== null && prune < Infinity && reference < minSampleMs)
+    reference = await timeRuns(quickest, runs[quickest]);
+  const cut = live.filter((v) => once[v] >= minSampleMs && once[v] > prune * reference);
+  for (const v of cut) ms[v] = once[v];
+  const timed = live.filter((v) => !cut.includes(v));
+  const samples = new Map<V, number[]>(timed.map((v) => [v, []]));
+  for (let r = 0; r < reps; r++) for (const v of timed) samples.get(v)!.push(await timeRuns(v, runs[v]));
+  for (const v of timed) {
     const s = samples.get(v)!.sort((a, b) => a - b);
     ms[v] = s[Math.floor(s.length / 2)]!;
   }
   let best = versions[0]!;
   for (const v of versions) if (ms[v] < ms[best]) best = v;
-  return { best, ms, runs };
+  return { best, ms, runs, cut };
 }
 
 /** How many runs one sample takes so that it lasts at least `minSampleMs`, given one run took `oneRunMs`. */
@@ -212,6 +238,7 @@ function isEntry(v: unknown): v is TuneEntry {
   if (typeof v !== 'object' || v === null) return false;
   const e = v as Record<string, unknown>;
   if (typeof e.best !== 'string' || typeof e.ms !== 'object' || e.ms === null) return false;
+  if (e.cut !== undefined && !(Array.isArray(e.cut) && e.cut.every((c) => typeof c === 'string'))) return false;
   return Object.values(e.ms).every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
 }
 
@@ -343,7 +370,7 @@ export async function tunePending(): Promise<number> {
           state.untunable.add(problem);
           continue;
         }
-        const entry: TuneEntry = { best: r.best, ms };
+        const entry: TuneEntry = { best: r.best, ms, ...(r.cut.length > 0 ? { cut: r.cut } : {}) };
         state.entries.set(problem, entry);
         state.log.push({ problem, entry });
         tuned++;
