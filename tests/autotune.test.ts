@@ -24,6 +24,7 @@ import {
   setTuneStore,
   tableKey,
   tuneLog,
+  tuneProgress,
   tunedEntry,
   tuningEnabled,
   TUNE_FORMAT,
@@ -474,6 +475,33 @@ describe('the tuner on this adapter', () => {
     expect(problem('some-fail', ['a', 'c'])).toBe('b');
     expect(problem('all-fail', ['a', 'b', 'c'])).toBe('a');
     expect(pendingProblems()).toEqual([]); // the untunable problem is not queued again
+  });
+
+  it('tuneProgress says which problem of how many is being timed while the tuner runs, and null otherwise', async () => {
+    setTuneMode('on');
+    setTuneStore(memoryStore());
+    const seen: string[] = [];
+    const queue = (name: string) =>
+      chooseKernel(
+        `test|progress ${name}`,
+        () => ['a', 'b'],
+        'a',
+        () => ({
+          run: () => {
+            const p = tuneProgress();
+            const line = p && `${p.done} of ${p.total}: ${p.problem}`;
+            if (line && !seen.includes(line)) seen.push(line);
+          },
+          dispose: () => {},
+        }),
+      );
+    for (const name of ['x', 'y', 'z']) queue(name);
+    expect(tuneProgress()).toBeNull();
+    const t = Tensor.zeros([2]);
+    await t.toArray(); // the read-back that tunes
+    t.dispose();
+    expect(seen).toEqual(['0 of 3: test|progress x', '1 of 3: test|progress y', '2 of 3: test|progress z']);
+    expect(tuneProgress()).toBeNull();
   });
 
   it('a forced version wins over the table and over tuning', async () => {

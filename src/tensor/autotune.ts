@@ -148,6 +148,8 @@ const state = {
   /** Problems whose tuning could not finish (every candidate failed, no room for scratch): not queued again. */
   untunable: new Set<string>(),
   tuning: false,
+  /** While tunePending runs: problems finished, all it has to time so far, and the one being timed. */
+  progress: null as TuneProgress | null,
   /** Problems tuned since start-up, in order (for logs and benchmarks). */
   log: [] as { problem: string; entry: TuneEntry }[],
   /** Fingerprint of the kernels' source, set by the ops' modules (a changed kernel invalidates the table). */
@@ -318,6 +320,21 @@ export function tuneLog(): readonly { problem: string; entry: TuneEntry }[] {
   return state.log;
 }
 
+/** How far a tuning has got: `done` problems of `total` (more may join while it runs), `problem` being timed. */
+export interface TuneProgress {
+  done: number;
+  total: number;
+  problem: string;
+}
+
+/**
+ * While the tuner times candidates (inside a read-back, which then takes seconds on a first run): how far it has
+ * got, for a status line; null otherwise.
+ */
+export function tuneProgress(): TuneProgress | null {
+  return state.progress && { ...state.progress };
+}
+
 /** Forgets the in-memory table, the queue and the log (the store is left as it is). */
 export function resetTuner(): void {
   state.entries.clear();
@@ -340,11 +357,13 @@ export async function tunePending(): Promise<number> {
   const e = engine();
   e.beforeWait = null;
   let tuned = 0;
+  let done = 0;
   try {
     await e.sync();
-    while (state.pending.size > 0) {
+    for (; state.pending.size > 0; done++) {
       const [problem, p] = state.pending.entries().next().value as [string, Pending];
       state.pending.delete(problem);
+      state.progress = { done, total: done + 1 + state.pending.size, problem };
       let scratch: TuneProblem;
       try {
         scratch = p.make();
@@ -380,6 +399,7 @@ export async function tunePending(): Promise<number> {
     }
   } finally {
     state.tuning = false;
+    state.progress = null;
   }
   if (tuned > 0) saveTable();
   return tuned;

@@ -23,6 +23,7 @@
 //     first preview has no result.
 //   - Kernel explorer: lists every shaders/*.wgsl; conv2d runs with max error below tolerance; its check of every
 //     kernel version (quick) passes and frees what it made.
+//   - The address's ?autotune, ?conv and ?matmul set the kernels (shown on the adapter line); a wrong value is named.
 //   - With WebGPU off, a page shows the clear message.
 // Prints "web e2e: N passed, M failed", writes the counts to .tmp/web-e2e.json, exits non-zero on a failure.
 // WEB_SCREENSHOTS=1 also writes docs/screenshots/*.png; WEB_E2E_ONLY=text runs only the checks naming it.
@@ -1547,6 +1548,29 @@ try {
       await page.close();
     },
   );
+  await check("the address sets the kernels as the CLI's variables do; a value it does not know is named", async () => {
+    const page = await openPage(browser, `${server.url}/gan.html?autotune=off&conv=register&matmul=turbo`);
+    await page.waitForSelector('body[data-ready="true"]');
+    const adapter = await text(page, 'adapter');
+    assert(adapter.endsWith(' · tuning: off · conv kernels: register'), `the adapter line: ${adapter}`);
+    const said = await text(page, 'banner');
+    assert(
+      said.startsWith('?matmul=turbo is not one of naive, register, ') &&
+        said.endsWith(": the page runs with the engine's choice."),
+      `the banner: ${said}`,
+    );
+    await page.close();
+    const style = await openPage(browser, `${server.url}/style.html?autotune=on`);
+    await style.waitForSelector('body[data-ready="true"]');
+    const line = await text(style, 'adapter');
+    assert(line.endsWith(', software (runs on the CPU) · tuning: on'), `the style page's adapter line: ${line}`);
+    assert(await style.$eval('#banner', (b) => b.hidden), `a banner: ${await text(style, 'banner')}`);
+    assert(
+      page.errors.length === 0 && style.errors.length === 0,
+      `console errors: ${[...page.errors, ...style.errors]}`,
+    );
+    await style.close();
+  });
 } finally {
   await browser.close();
 }

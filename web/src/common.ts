@@ -4,7 +4,15 @@
  */
 import { initEngine, engine, type Engine } from '../../src/tensor/index.ts';
 import type { RgbaImage } from '../../src/io/image.ts';
-import type { TuneDocument, TuneStore } from '../../src/tensor/autotune.ts';
+import {
+  setTuneMode,
+  tuneProgress,
+  type TuneDocument,
+  type TuneMode,
+  type TuneStore,
+} from '../../src/tensor/autotune.ts';
+import { CONV_VERSIONS, setConvVersion, type ConvVersion } from '../../src/tensor/conv.ts';
+import { MATMUL_VERSIONS, setMatmulVersion, type MatmulVersion } from '../../src/tensor/matmul.ts';
 import { describeRange, inRange, type NumberRange } from '../../src/io/number-range.ts';
 
 const PAGES = [
@@ -71,6 +79,7 @@ export function webgpuMissingReason(): string | null {
 export async function startGpu(): Promise<Engine | null> {
   const missing = webgpuMissingReason();
   if (missing) return gpuUnavailable(missing);
+  const kernelProblems = applyKernelParams(new URLSearchParams(location.search));
   let eng: Engine;
   try {
     eng = await initEngine({ tuneStore: localStorageTuneStore() });
@@ -93,8 +102,48 @@ export async function startGpu(): Promise<Engine | null> {
     );
   });
   document.body.dataset.gpu = 'ready';
-  $('adapter').textContent = describeAdapter();
+  $('adapter').textContent = describeAdapter() + kernelSettings;
+  if (kernelProblems.length > 0) banner(kernelProblems.join(' '), 'error');
   return eng;
+}
+
+/** What the page's address set of the kernels (for the adapter line), e.g. " · conv kernels: tiled". */
+let kernelSettings = '';
+
+/**
+ * The address's kernel settings, as the CLI's environment variables set them (WGPU_GAN_AUTOTUNE, _CONV, _MATMUL):
+ * `?autotune=auto|on|off` (time the kernel versions per shape on this GPU: by default on GPUs, not on CPU adapters),
+ * `?conv=VERSION` and `?matmul=VERSION` (one version everywhere, for comparing them). Returns a sentence for each
+ * value it does not know, naming the parameter and what it takes; the page then runs with the engine's own choice.
+ */
+function applyKernelParams(params: URLSearchParams): string[] {
+  const problems: string[] = [];
+  const settings: string[] = [];
+  const take = <T extends string>(name: string, allowed: readonly T[], set: (v: T) => void) => {
+    const value = params.get(name);
+    if (value === null) return;
+    if (!(allowed as readonly string[]).includes(value)) {
+      problems.push(`?${name}=${value} is not one of ${allowed.join(', ')}: the page runs with the engine's choice.`);
+      return;
+    }
+    set(value as T);
+    settings.push(`${name === 'autotune' ? 'tuning' : `${name} kernels`}: ${value}`);
+  };
+  take<TuneMode>('autotune', ['auto', 'on', 'off'], setTuneMode);
+  take<ConvVersion>('conv', CONV_VERSIONS, setConvVersion);
+  take<MatmulVersion>('matmul', MATMUL_VERSIONS, setMatmulVersion);
+  kernelSettings = settings.map((x) => ` · ${x}`).join('');
+  return problems;
+}
+
+/**
+ * " · timing kernel versions for this GPU: shape 3 of 24 (…)" while the kernel tuner (src/tensor/autotune.ts) times
+ * candidates inside a read-back (seconds on a first run), else ''. Every long task's status line shows it.
+ */
+export function tuningNote(): string {
+  const p = tuneProgress();
+  if (!p) return '';
+  return ` · timing kernel versions for this GPU: shape ${p.done + 1} of ${p.total} (first time only: the winners are kept)`;
 }
 
 /** The kernel tuner's table (src/tensor/autotune.ts) in this site's localStorage, or null where there is none. */
@@ -239,7 +288,7 @@ export class StatusLine {
     const t0 = performance.now();
     const kernels0 = engine().stats().pipelines;
     const render = () => {
-      this.el.textContent = text((performance.now() - t0) / 1000, engine().stats().pipelines - kernels0);
+      this.el.textContent = text((performance.now() - t0) / 1000, engine().stats().pipelines - kernels0) + tuningNote();
     };
     this.el.dataset.state = state;
     render();
