@@ -16,7 +16,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTuneMode, setTuneStore, type TuneDocument, type TuneMode, type TuneStore } from '../tensor/autotune.ts';
+import {
+  setTuneMode,
+  setTuneReporter,
+  setTuneStore,
+  type TuneDocument,
+  type TuneEvent,
+  type TuneMode,
+  type TuneStore,
+} from '../tensor/autotune.ts';
 import { CONV_VERSIONS, setConvVersion, type ConvVersion } from '../tensor/conv.ts';
 import { MATMUL_VERSIONS, setMatmulVersion, type MatmulVersion } from '../tensor/matmul.ts';
 import {
@@ -82,9 +90,21 @@ export function configureKernelsFromEnv(env: NodeJS.ProcessEnv = process.env): {
   const file = fileVar === 'none' ? null : fileVar || defaultTuneFile(env);
   setTuneMode(mode);
   setTuneStore(file ? fileTuneStore(file) : null);
+  setTuneReporter(tuneLine);
   setConvVersion(conv);
   setMatmulVersion(matmul);
   setDawnPolling(poll);
   setDeviceLimits(limits);
   return { mode, file, conv, matmul, poll, limits };
+}
+
+/** A line on stderr as a tuning starts and ends: a first run on a GPU spends seconds timing kernels, unsaid before. */
+export function tuneLine(event: TuneEvent): void {
+  const shapes = (n: number) => `${n} shape${n === 1 ? '' : 's'}`;
+  process.stderr.write(
+    event.phase === 'start'
+      ? `timing kernel versions on this adapter for ${shapes(event.problems)} (once: the winners are kept)…\n`
+      : `timed kernel versions for ${shapes(event.tuned)} in ${event.seconds.toFixed(1)} s` +
+          `${event.where ? `; the winners are kept in ${event.where}` : ''}\n`,
+  );
 }

@@ -150,6 +150,7 @@ const state = {
   tuning: false,
   /** While tunePending runs: problems finished, all it has to time so far, and the one being timed. */
   progress: null as TuneProgress | null,
+  reporter: null as ((event: TuneEvent) => void) | null,
   /** Problems tuned since start-up, in order (for logs and benchmarks). */
   log: [] as { problem: string; entry: TuneEntry }[],
   /** Fingerprint of the kernels' source, set by the ops' modules (a changed kernel invalidates the table). */
@@ -320,6 +321,18 @@ export function tuneLog(): readonly { problem: string; entry: TuneEntry }[] {
   return state.log;
 }
 
+/** What a tuning tells its reporter: that it starts (with how many problems queued), and that it ended. */
+export type TuneEvent =
+  { phase: 'start'; problems: number } | { phase: 'end'; tuned: number; seconds: number; where: string | null };
+
+/**
+ * Who is told when a tuning starts and ends (the CLI prints a line each; a first run on a GPU spends seconds in it).
+ * null: nobody.
+ */
+export function setTuneReporter(reporter: ((event: TuneEvent) => void) | null): void {
+  state.reporter = reporter;
+}
+
 /** How far a tuning has got: `done` problems of `total` (more may join while it runs), `problem` being timed. */
 export interface TuneProgress {
   done: number;
@@ -358,8 +371,10 @@ export async function tunePending(): Promise<number> {
   e.beforeWait = null;
   let tuned = 0;
   let done = 0;
+  const t0 = performance.now();
   try {
     await e.sync();
+    state.reporter?.({ phase: 'start', problems: state.pending.size });
     for (; state.pending.size > 0; done++) {
       const [problem, p] = state.pending.entries().next().value as [string, Pending];
       state.pending.delete(problem);
@@ -402,6 +417,8 @@ export async function tunePending(): Promise<number> {
     state.progress = null;
   }
   if (tuned > 0) saveTable();
+  const where = tuned > 0 && state.store && state.tableKey ? state.store.where : null;
+  state.reporter?.({ phase: 'end', tuned, seconds: (performance.now() - t0) / 1000, where });
   return tuned;
 }
 
