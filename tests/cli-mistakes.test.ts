@@ -851,17 +851,32 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
     expect((await run([...TINY_RUN, '--max-steps', '3', '--out', out])).code).toBe(0);
     const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n');
     expect(log.map((l) => JSON.parse(l).step)).toEqual([0, 1, 2]);
-    // two runs' lines interleaved, a duplicate, a step given as text and a line that is not a step's losses
-    const edited = [log[0], log[1], log[0], log[2], log[1], log[2].replace(/"step":2/, '"step":"2"'), '{"note":1}'];
+    // two runs' lines interleaved, a step twice in a row, a step given as text, a line that is not a step's losses
+    // and one with a step but not all of a step's losses
+    const edited = [
+      '{"step":0,"lossD":1}',
+      log[0],
+      log[1],
+      log[1],
+      log[0],
+      log[2],
+      log[1],
+      log[2].replace(/"step":2/, '"step":"2"'),
+      '{"note":1}',
+    ];
     writeFileSync(join(out, 'log.jsonl'), edited.join('\n') + '\n');
     const r = await run([...TINY_RUN, '--resume', '--max-steps', '5', '--out', out]);
     expect(r.code, r.err.join('\n')).toBe(0);
     expect(r.out.join('\n')).toMatch(
-      /--resume: dropped 4 lines of .*log\.jsonl that were out of step order or not a step's losses/,
+      /--resume: dropped 6 lines of .*log\.jsonl that were out of step order or not a step's losses/,
     );
     const history = (ckpt: string) =>
-      checkpointSpec(new Uint8Array(readFileSync(ckpt))).meta.lossHistory as { step: number[] };
+      checkpointSpec(new Uint8Array(readFileSync(ckpt))).meta.lossHistory as { step: number[]; lossD: number[] };
     expect(history(join(out, 'checkpoint.safetensors')).step).toEqual([0, 1, 2, 3, 4]);
+    // step 0's losses are the run's own, not the partial line's
+    expect(history(join(out, 'checkpoint.safetensors')).lossD.slice(0, 3)).toEqual(
+      log.map((l) => Math.fround(JSON.parse(l).lossD)),
+    );
     expect(
       readFileSync(join(out, 'log.jsonl'), 'utf8')
         .trim()
@@ -1019,8 +1034,12 @@ describe('stale temporary files and logs', () => {
         .split('\n')
         .map((l) => JSON.parse(l).step as number);
     const before = steps();
-    // what a run killed after its checkpoint (or stopped on a NaN) leaves: later steps, and a torn line
-    writeFileSync(log, readFileSync(log, 'utf8') + '{"step":1,"lossD":1}\n{"step":2,"lossD":1}\n{"step":3,"lo');
+    // what a run killed after its checkpoint (or stopped on a NaN) leaves: the steps it trained after it (whole
+    // lines, the first at the checkpoint's own step), and a torn line
+    const lines = readFileSync(log, 'utf8');
+    const lastLine = lines.trim().split('\n').at(-1)!;
+    const at = (step: number) => lastLine.replace(/"step":\d+/, `"step":${step}`) + '\n';
+    writeFileSync(log, lines + at(before.at(-1)! + 1) + at(before.at(-1)! + 2) + '{"step":3,"lo');
     writeFileSync(join(out, 'eval.jsonl'), '{"step":1,"fd":3}\n{"step":7,"fd":2}\n');
     const r = await run(['train', '--model', 'dense', '--resume', '--out', out, '--max-steps', '2', '--limit', '32']);
     expect(r.code, r.err.join('')).toBe(0);

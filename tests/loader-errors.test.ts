@@ -126,6 +126,32 @@ describe("a PNG's image data is checked against its header before decoding", () 
     }
   });
 
+  it('reads image data split over several IDAT chunks (as most encoders write large images) as one stream', () => {
+    for (const c of [cases[0], cases[1], cases[2]]) {
+      const max = 2 ** c.depth - 1;
+      const sample = (x: number, y: number, ch: number) => rgba(x, y, ch) % (max + 1);
+      const one = decodeImage(handPng({ ...c, sample }), c.name);
+      for (const idats of [2, 3]) {
+        const png = handPng({ ...c, sample, idats });
+        expect(countChunks(png, 'IDAT'), c.name).toBe(idats);
+        expect(Array.from(decodeImage(png, c.name).rgba), `${c.name} in ${idats} IDATs`).toEqual(Array.from(one.rgba));
+      }
+    }
+    // a split stream that stops early is named as a whole one is
+    const cut = handPng({ width: 32, height: 32, colorType: 6, depth: 8, sample: rgba, keep: 10 * 129 + 5, idats: 3 });
+    expect(() => decodeImage(cut, 'cut.png')).toThrow(
+      `readImage: cut.png is a corrupt PNG: its image data stops after ${10 * 129 + 5} of ${32 * 129} bytes its 32x32 header declares (10 whole rows of 32)`,
+    );
+  });
+
+  it('refuses data one byte short of the declared size (the decoder would fill it from uninitialised memory)', () => {
+    const declared = pngRawBytes(13, 7, 32, false);
+    const png = handPng({ ...cases[0], sample: rgba, keep: declared - 1 });
+    expect(() => decodeImage(png, 'short.png')).toThrow(
+      `readImage: short.png is a corrupt PNG: its image data stops after ${declared - 1} of ${declared} bytes its 13x7 header declares (6 whole rows of 7)`,
+    );
+  });
+
   it('refuses data that stops early, naming the bytes and rows it holds — the same words on every read', () => {
     const png = handPng({ width: 32, height: 32, colorType: 6, depth: 8, sample: rgba, keep: 10 * 129 + 5 });
     const messages = new Set<string>();
@@ -351,3 +377,12 @@ describe("checkLabelledFolder: the labelled-folder loader's errors from the head
     expect(loadLabelledFolder(good).storedSize).toBe(8);
   });
 });
+
+/** How many chunks of `type` a PNG file holds. */
+function countChunks(png: Uint8Array, type: string): number {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  let n = 0;
+  for (let at = 8; at + 8 <= png.length; at += 12 + view.getUint32(at))
+    if (String.fromCharCode(...png.subarray(at + 4, at + 8)) === type) n++;
+  return n;
+}

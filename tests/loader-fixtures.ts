@@ -97,6 +97,8 @@ export function handPng(o: {
   extra?: number;
   /** Edits the zlib stream before it goes into the IDAT chunk (a cut stream, a wrong checksum). */
   zlib?: (stream: Uint8Array) => Uint8Array;
+  /** The stream split over this many IDAT chunks (as libpng and PIL write a large image: 8–64 KiB each). Default 1. */
+  idats?: number;
 }): Uint8Array {
   const channels = { 0: 1, 2: 3, 4: 2, 6: 4 }[o.colorType];
   const passes = o.interlace ? ADAM7_PASSES : PLAIN_PASS;
@@ -134,10 +136,11 @@ export function handPng(o: {
     grown.set(data);
     data = grown;
   }
-  return pngFile([
-    ihdrChunk(o.width, o.height, o.depth, o.colorType, o.interlace),
-    pngChunk('IDAT', (o.zlib ?? ((z) => z))(new Uint8Array(deflateSync(data)))),
-  ]);
+  const stream = (o.zlib ?? ((z) => z))(new Uint8Array(deflateSync(data)));
+  const parts = o.idats ?? 1;
+  const step = Math.ceil(stream.length / parts);
+  const idats = Array.from({ length: parts }, (_, i) => pngChunk('IDAT', stream.subarray(i * step, (i + 1) * step)));
+  return pngFile([ihdrChunk(o.width, o.height, o.depth, o.colorType, o.interlace), ...idats]);
 }
 
 /** The raw image data bytes (filter bytes included) a PNG of this size and pixel format holds. */
