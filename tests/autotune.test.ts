@@ -275,6 +275,13 @@ describe("the engine's GPU clock (Engine.timeGpu), which the tuner times with", 
       }
       const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[1]!;
       expect(median(spans.one)).toBeGreaterThan(0);
+      // in milliseconds: within the wall-clock time around a span (which holds it, and its submit and read-back)
+      await e.sync();
+      const t0 = performance.now();
+      const span = (await e.timeGpu(() => outs.push(matmul(a, b), matmul(a, b))))!;
+      const wall = performance.now() - t0;
+      expect(span).toBeLessThanOrEqual(wall);
+      expect(span).toBeGreaterThan(wall / 100);
       // 16 products against one: the quickest span of 16 (a span stretched by other work on the machine is never
       // shorter) over 3 times the middle one of 1; a span of only the first or last launch would be about 1 time.
       expect(Math.min(...spans.many)).toBeGreaterThan(3 * median(spans.one));
@@ -480,6 +487,58 @@ describe('the tuner on this adapter', () => {
     expect(problem('some-fail', ['a', 'c'])).toBe('b');
     expect(problem('all-fail', ['a', 'b', 'c'])).toBe('a');
     expect(pendingProblems()).toEqual([]); // the untunable problem is not queued again
+  });
+
+  it('gives milliseconds per run, whatever number of runs a sample took', async () => {
+    // 'one' launches one product, 'four' the same product 4 times: 'one' is timed more runs a sample (its run is
+    // shorter), and per run it takes about a quarter of 'four' (a sample's whole span would read about the same)
+    setTuneMode('on');
+    setTuneReps(3);
+    setTuneStore(memoryStore());
+    const a = Tensor.fromArray(randomArray(128 * 128, 3), [128, 128]);
+    const outs: Tensor[] = [];
+    try {
+      chooseKernel(
+        'test|per run',
+        () => ['four', 'one'],
+        'four',
+        () => ({
+          run: (c) => {
+            for (let i = 0; i < (c === 'one' ? 1 : 4); i++) outs.push(matmul(a, a));
+          },
+          dispose: () => {},
+        }),
+      );
+      const t = Tensor.zeros([2]);
+      await t.toArray();
+      t.dispose();
+      const entry = tunedEntry('test|per run')!;
+      expect(entry.best).toBe('one');
+      const ratio = entry.ms.four! / entry.ms.one!;
+      expect(ratio, JSON.stringify(entry)).toBeGreaterThan(2);
+      expect(ratio, JSON.stringify(entry)).toBeLessThan(8);
+    } finally {
+      for (const t of [a, ...outs]) t.dispose();
+    }
+  });
+
+  it('times the default first (a tie keeps it), wherever the op lists it', async () => {
+    setTuneMode('on');
+    setTuneStore(memoryStore());
+    const order: string[] = [];
+    chooseKernel(
+      'test|order',
+      () => ['a', 'b', 'fallback'],
+      'fallback',
+      () => ({
+        run: (c) => void order.push(c),
+        dispose: () => {},
+      }),
+    );
+    const t = Tensor.zeros([2]);
+    await t.toArray();
+    t.dispose();
+    expect(order.slice(0, 3)).toEqual(['fallback', 'a', 'b']); // the warm-ups
   });
 
   it('tuneProgress says which problem of how many is being timed while the tuner runs, and null otherwise; the reporter hears start and end', async () => {

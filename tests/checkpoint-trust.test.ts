@@ -309,6 +309,12 @@ describe('tensors are checked before they are loaded', () => {
         (t) => (t['optD.param_groups.0.eps'].data = Float64Array.of(1e-4)),
         /optimizer optD: Adam\.loadStateDict: param_groups\.0\.eps is 0\.0001; this Adam runs with 1e-8, which a state dict does not change$/,
       ],
+      [
+        // near the trainer's, but another float32: another setting
+        'eps 2e-8',
+        (t) => (t['optD.param_groups.0.eps'].data = Float64Array.of(2e-8)),
+        /optimizer optD: Adam\.loadStateDict: param_groups\.0\.eps is 2e-8; this Adam runs with 1e-8, which a state dict does not change$/,
+      ],
     ];
     for (const [what, edit, expected] of cases) expect(loadError(rewrite(good, edit)), what).toMatch(expected);
     // the same eps stored as float32 (9.99999993922529e-9) is the trainer's setting: it loads

@@ -946,6 +946,14 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
         path: join(d, '.train.lock'),
       });
       expect(readdirSync(d).sort()).toEqual(['.train.lock', 'take.mts']); // no temporary file left
+      // a lock naming this very process (a killed train's pid given to the next one, in a container) is stale
+      writeFileSync(join(d, '.train.lock'), `${process.pid} ${hostname()}\n`);
+      const mine = lockFolder(d);
+      expect('release' in mine).toBe(true);
+      // released, a lock another process has written meanwhile stays (release removes only its own)
+      writeFileSync(join(d, '.train.lock'), `${dead} another-host.example\n`);
+      if ('release' in mine) mine.release();
+      expect(readFileSync(join(d, '.train.lock'), 'utf8')).toBe(`${dead} another-host.example\n`);
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
