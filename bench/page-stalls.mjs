@@ -3,13 +3,14 @@
 //   style: a picked 6000×4000 JPEG is decoded and shown, then while Start shrinks it (size 64, 1 step: the network's
 //          work is small beside the photo's);
 //   folder: the GAN page builds a model on a folder of 6 JPEGs of 3000×2000.
-// Builds are compared in one run, interleaved (A B A B …), since this machine's speed drifts:
+// Builds are compared in one run, interleaved (A B, then B A, …: neither always goes first), since this machine's
+// speed drifts:
 //   node bench/page-stalls.mjs [--rounds N] [LABEL=DIST ...]
 // DIST: a built app (`npx vite build web --outDir DIST`); without any, this checkout is built and measured alone.
 // Writes bench/results/page-stalls.{json,md}. Headless Chromium with SwiftShader's WebGPU (tests/browser/chromium.mjs).
 import { build } from 'vite';
 import jpeg from 'jpeg-js';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +19,20 @@ import { serveDir } from '../tests/browser/serve.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
-const rounds = Number(argv.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 2);
-let builds = argv.filter((a) => !a.startsWith('--')).map((a) => ({ label: a.split('=')[0], dist: a.split('=')[1] }));
+let rounds = 2;
+let builds = [];
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  if (a === '--rounds' || a.startsWith('--rounds=')) {
+    rounds = Number(a === '--rounds' ? argv[++i] : a.slice('--rounds='.length));
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: a whole number of rounds, got ${a}`);
+  } else if (/^[^=]+=.+$/.test(a)) {
+    const at = a.indexOf('=');
+    builds.push({ label: a.slice(0, at), dist: a.slice(at + 1) });
+  } else throw new Error(`${a}: expected --rounds N or LABEL=DIST (a built app's folder)`);
+}
+for (const b of builds)
+  if (!existsSync(join(b.dist, 'style.html'))) throw new Error(`${b.dist}: no built app there (style.html)`);
 if (builds.length === 0) {
   const dist = join(root, '.tmp', 'page-stalls-dist');
   await build({ configFile: join(root, 'web', 'vite.config.ts'), logLevel: 'warn', build: { outDir: dist } });
@@ -75,13 +88,15 @@ async function measure(browser, url) {
   await style.selectOption('#content-pick', 'file');
   await style.setInputFiles('#content-file', big);
   await style.waitForFunction(() => document.querySelector('#content-canvas').width === 6000);
-  const decode = { ...(await take()), seconds: (Date.now() - t0) / 1000 };
+  const decodeSeconds = (Date.now() - t0) / 1000;
+  const decode = { ...(await take()), seconds: decodeSeconds };
   await style.fill('#size', '64');
   await style.fill('#steps', '1');
   const t1 = Date.now();
   await style.click('#start');
   await style.waitForSelector('#preview[data-done="true"]');
-  const start = { ...(await take()), seconds: (Date.now() - t1) / 1000 };
+  const startSeconds = (Date.now() - t1) / 1000;
+  const start = { ...(await take()), seconds: startSeconds };
   await style.close();
 
   const gan = await browser.newPage();
@@ -97,7 +112,8 @@ async function measure(browser, url) {
   const t2 = Date.now();
   await gan.click('#build');
   await gan.waitForFunction(() => (document.querySelector('#data-info').textContent ?? '').includes('6 images'));
-  const folderRead = { ...(await take()), seconds: (Date.now() - t2) / 1000 };
+  const folderSeconds = (Date.now() - t2) / 1000;
+  const folderRead = { ...(await take()), seconds: folderSeconds };
   await gan.close();
   return { decode, start, folder: folderRead };
 }
@@ -106,12 +122,15 @@ const browser = await launchChromium();
 const servers = await Promise.all(builds.map((b) => serveDir(b.dist)));
 const samples = builds.map(() => []);
 try {
-  for (let r = 0; r < rounds; r++)
-    for (const [i, b] of builds.entries()) {
+  for (let r = 0; r < rounds; r++) {
+    const order = [...builds.keys()];
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) {
       const m = await measure(browser, servers[i].url);
       samples[i].push(m);
-      console.error(`round ${r + 1} ${b.label}: ${JSON.stringify(m)}`);
+      console.error(`round ${r + 1} ${builds[i].label}: ${JSON.stringify(m)}`);
     }
+  }
 } finally {
   await browser.close();
   for (const s of servers) await s.close();
@@ -124,7 +143,7 @@ const lines = [
   "# The app's thread while it reads large photos",
   '',
   `Written by \`node bench/page-stalls.mjs\` on ${new Date().toISOString()}; headless Chromium, SwiftShader WebGPU, ` +
-    `${rounds} rounds, builds interleaved. Each cell: the longest task over 50 ms / all such tasks' sum, in ms ` +
+    `${rounds} rounds, builds interleaved (the order reversed every other round). Each cell: the longest task over 50 ms / all such tasks' sum, in ms ` +
     '(and the wall time of the whole action), one entry per round.',
   '',
   '| build | style: pick a 6000×4000 JPEG | style: Start at 64 px, 1 step | GAN: a folder of 6 JPEGs 3000×2000 |',

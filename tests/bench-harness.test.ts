@@ -947,6 +947,8 @@ describe('tfjs-wasm beside tfjs-cpu, switched per run', () => {
 describe('bench/run.ts stopped by a timeout', () => {
   // GNU timeout sends its signal to the command and then to the command's process group, so the benchmark gets
   // SIGTERM twice. The first must write what was measured; the second must not end the process half way through.
+  // (Sent back to back, as below, both arrive before any JavaScript runs and a once-only listener survived them
+  // too: only a second signal after the writing began ended it, which the first test makes happen for certain.)
   it('onSigterm: a second SIGTERM during the writing (here sent by the writing itself) waits for it; exit 143', () => {
     const script = [
       "import { onSigterm } from './bench/stop-signal.ts';",
@@ -963,7 +965,7 @@ describe('bench/run.ts stopped by a timeout', () => {
     expect([r.status, r.signal, r.stdout, r.stderr]).toEqual([143, null, 'written\n', '']);
   });
 
-  it('writes the table of what it measured when SIGTERM comes twice at once, and exits 143', async () => {
+  it('writes the table of what it measured, and the workloads it never reached, on SIGTERM, and exits 143', async () => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'bench/run.ts', '--no-tfjs', '--no-write', '--no-ceiling', '--only=matmul'],

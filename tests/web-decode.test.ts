@@ -1,7 +1,10 @@
 /**
  * The GAN page reads a picked folder's images in Workers through squareAt (web/src/decode.ts); the CLI through
- * loadImageFolder. The same files must give the same training values: checked here on PNGs the test writes, one
- * of them already square at the size with transparent pixels (resizing that one would zero their colour).
+ * loadImageFolder. Given the same decoded pixels, both must give the same training values: checked here on PNGs the
+ * test writes, one of them already square at the size with transparent pixels (resizing that one would zero their
+ * colour). The decoders themselves differ: the browser's canvas gives a transparent pixel's colour as 0 and rounds
+ * half-transparent ones (it holds colour premultiplied by alpha), and it turns a JPEG by its EXIF orientation, which
+ * the CLI's jpeg-js does not.
  */
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';

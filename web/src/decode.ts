@@ -56,8 +56,10 @@ export async function decodeImage(
 }
 
 /**
- * The largest centred square of an image at size × size, as the CLI's loadImageFolder reads a folder's images (a
- * square already at that size is kept as it is: resizing it would zero the colour of its fully transparent pixels).
+ * The largest centred square of an image at size × size, as the CLI's loadImageFolder makes it from the same pixels
+ * (a square already at that size is kept as it is: resizing it would zero the colour of its fully transparent
+ * pixels). The pixels themselves may differ: decodeImage's canvas gives transparent colour as 0 and applies a JPEG's
+ * EXIF orientation, the CLI's decoders do neither (tests/web-decode.test.ts).
  */
 export function squareAt(image: RgbaImage, size: number): RgbaImage {
   const square = centerCropToSquare(image);

@@ -539,22 +539,33 @@ async function loadFolder(files: FileList): Promise<Dataset> {
     }
   };
   const workers = Math.min(4, Math.max(1, (navigator.hardwareConcurrency || 2) - 1));
-  const squares = await decodeSquares(
+  // each image goes to its file's slot as it ends (they end in any order), then the slots close up in file order
+  const read = new Array<boolean>(list.length).fill(false);
+  const refused = new Array<string | undefined>(list.length);
+  const offThread = await decodeSquares(
     list.map((blob, i) => ({ blob, name: names[i] })),
     size,
     workers,
-    count,
+    (i, square) => {
+      if (square instanceof Error) {
+        const why = errorText(square);
+        refused[i] = why.includes(names[i]) ? why : `${names[i]}: ${why}`; // the decoder's messages name the file
+      } else {
+        images.set(rgbaToNchw(square), i * per);
+        read[i] = true;
+      }
+      count();
+    },
   );
-  for (const [i, square] of squares.entries()) {
-    if (square instanceof Error) {
-      const why = errorText(square);
-      skipped.push(why.includes(names[i]) ? why : `${names[i]}: ${why}`); // the decoder's messages name the file
-      continue;
-    }
-    images.set(rgbaToNchw(square), n * per);
+  for (let i = 0; i < list.length; i++) {
+    if (!read[i]) continue;
+    if (n !== i) images.copyWithin(n * per, i * per, (i + 1) * per);
     used.push({ path: relativeInFolder(list[i]), size: list[i].size });
     n++;
   }
+  skipped.push(...refused.filter((x) => x !== undefined));
+  // how many of the files were decoded in Workers (the e2e test reads it)
+  document.body.dataset.folderOffThread = `${offThread} of ${list.length}`;
   const few = (xs: string[]) => xs.slice(0, 3).join('; ') + (xs.length > 3 ? `; and ${xs.length - 3} more` : '');
   if (n < 2) {
     describeData(); // the data line says again what the model in training (if any) trains on

@@ -20,6 +20,9 @@ export interface DecodeOptions {
   keep?: boolean;
 }
 
+/** The replies made on the page's thread (no worker), for `offThread`. */
+const onPage = new WeakSet<ImageReply>();
+
 /** One worker (started at its first job) and the jobs sent to it, answered in any order by id. */
 export class ImageWorker {
   /** undefined until the first job; null where none could start (or it failed): jobs then run on the page. */
@@ -59,11 +62,12 @@ export class ImageWorker {
     blob: Blob,
     name: string,
     options: DecodeOptions = {},
-  ): Promise<{ image: RgbaImage; key: number | null }> {
+  ): Promise<{ image: RgbaImage; key: number | null; offThread: boolean }> {
     const id = this.nextId++;
     const reply = await this.send(id, { op: 'decode', blob, name, ...options });
     if ('error' in reply) throw new Error(reply.error);
-    return { image: reply.image!, key: options.keep && this.worker ? id : null }; // (a job run here keeps nothing)
+    const offThread = !onPage.has(reply);
+    return { image: reply.image!, key: options.keep && offThread ? id : null, offThread }; // a job run here keeps nothing
   }
 
   /** The image kept under `key` at width × height (bilinearResize's pixels), or null if the worker does not hold it. */
@@ -96,44 +100,51 @@ export class ImageWorker {
   /** A job done on the page's thread (no worker): nothing is kept, so a resize answers null. */
   private async runHere(id: number, job: Job): Promise<ImageReply> {
     if (job.op !== 'decode') return { id, image: null };
+    let reply: ImageReply;
     try {
       const image = await decodeImage(job.blob, job.name, job.maxPixels);
-      return { id, image: job.square === undefined ? image : squareAt(image, job.square) };
+      reply = { id, image: job.square === undefined ? image : squareAt(image, job.square) };
     } catch (e) {
-      return { id, error: (e as Error).message };
+      reply = { id, error: (e as Error).message };
     }
+    onPage.add(reply);
+    return reply;
   }
 }
 
 /**
  * Decodes files, each cropped and resized to size × size, on up to `workers` workers at once (one file each in
- * flight, so that no more than `workers` full-size photos are held at a time); `onEach` is called as each one ends.
- * Returns, in the files' order, each one's image or the error that refused it. The workers end with it.
+ * flight, so that no more than `workers` full-size photos are held at a time). `onEach(i, square)` gets each file's
+ * image, or the error that refused it, as it ends (in any order: it keeps what it needs, nothing is held here).
+ * Returns how many files were decoded off the page's thread. The workers end with it.
  */
 export async function decodeSquares(
   files: { blob: Blob; name: string }[],
   size: number,
   workers: number,
-  onEach: () => void = () => {},
-): Promise<(RgbaImage | Error)[]> {
+  onEach: (i: number, square: RgbaImage | Error) => void,
+): Promise<number> {
   const pool = Array.from({ length: Math.max(1, Math.min(workers, files.length)) }, () => new ImageWorker());
-  const out: (RgbaImage | Error)[] = new Array(files.length);
   let next = 0;
+  let offThread = 0;
   try {
     await Promise.all(
       pool.map(async (worker) => {
         for (let i = next++; i < files.length; i = next++) {
+          let square: RgbaImage | Error;
           try {
-            out[i] = (await worker.decode(files[i].blob, files[i].name, { square: size })).image;
+            const decoded = await worker.decode(files[i].blob, files[i].name, { square: size });
+            square = decoded.image;
+            if (decoded.offThread) offThread++;
           } catch (e) {
-            out[i] = e as Error;
+            square = e as Error;
           }
-          onEach();
+          onEach(i, square);
         }
       }),
     );
   } finally {
     for (const worker of pool) worker.terminate();
   }
-  return out;
+  return offThread;
 }

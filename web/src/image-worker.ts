@@ -55,6 +55,7 @@ scope.onmessage = async ({ data: job }) => {
     scope.jobs[job.op]++;
     scope.postMessage({ id: job.id, image }, move && image ? [image.rgba.buffer] : []);
   } catch (e) {
+    if (job.op === 'decode') kept.delete(job.id); // a copy that could not be sent: the page never gets its key
     scope.postMessage({ id: job.id, error: (e as Error).message ?? String(e) });
   }
 };

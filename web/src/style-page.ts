@@ -75,11 +75,7 @@ const lastPicked = new Map<'content' | 'style', { file: File; key: number | null
 function decodeOnce(file: File, which: 'content' | 'style'): Promise<RgbaImage> {
   let image = decoded.get(file);
   if (!image) {
-    const before = lastPicked.get(which);
-    if (before && before.file !== file) {
-      decoded.delete(before.file);
-      if (before.key !== null) images.forget(before.key);
-    }
+    if (lastPicked.get(which)?.file !== file) letGo(which);
     const entry: { file: File; key: number | null } = { file, key: null };
     lastPicked.set(which, entry);
     image = images.decode(file, file.name, { keep: true }).then(({ image, key }) => {
@@ -92,6 +88,18 @@ function decodeOnce(file: File, which: 'content' | 'style'): Promise<RgbaImage> 
     image.catch(() => decoded.delete(file));
   }
   return image;
+}
+
+/**
+ * Lets the worker drop the photo last decoded for a picker (another file was picked, or a built-in image): a run
+ * still using it shrinks it on the page instead.
+ */
+function letGo(which: 'content' | 'style'): void {
+  const before = lastPicked.get(which);
+  if (!before) return;
+  lastPicked.delete(which);
+  decoded.delete(before.file);
+  if (before.key !== null) images.forget(before.key);
 }
 
 /** runStyleTransfer's resize: by the worker for a photo it keeps, else here (the built-in images are 256 px). */
@@ -128,6 +136,7 @@ async function showInputs(): Promise<void> {
   for (const which of ['content', 'style'] as const) {
     const fromFile = $<HTMLSelectElement>(`${which}-pick`).value === 'file';
     $(`${which}-file-row`).hidden = !fromFile;
+    if (!fromFile) letGo(which);
     const canvas = $<HTMLCanvasElement>(`${which}-canvas`);
     if (fromFile && !$<HTMLInputElement>(`${which}-file`).files?.length) continue;
     let picked: { image: RgbaImage } | { error: unknown };
