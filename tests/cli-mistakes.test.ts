@@ -928,12 +928,15 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
       );
       for (let trial = 0; trial < 3; trial++) {
         writeFileSync(join(d, '.train.lock'), `${dead} ${hostname()}\n`);
+        // each process pauses up to 6 ms between its steps, where another may act (WGPU_GAN_FAULT=lock-pause): the
+        // lock taken over by renaming the stale one away let 2 or 3 of 6 processes take it in every such trial
         const runs = spawnSync(
           'bash',
           ['-c', `for i in 1 2 3 4; do npx tsx ${script} ${Date.now() + 6000} & done; wait`],
           {
             encoding: 'utf8',
             timeout: 60_000,
+            env: { ...process.env, WGPU_GAN_FAULT: trial === 0 ? '' : 'lock-pause:6' },
           },
         );
         const said = runs.stdout.trim().split('\n').sort();

@@ -119,6 +119,17 @@ function faultBeforeRename(path: string): void {
   if (count === Number(nth)) process.kill(process.pid, 'SIGKILL');
 }
 
+/**
+ * Fault injection for the lock's race test: with `WGPU_GAN_FAULT=lock-pause:<ms>`, lockFolder waits up to that many
+ * milliseconds (at random) at the two moments another process may act between its steps: after it read a lock it
+ * found, and after it took a stale lock's takeover token. tests/cli-mistakes.test.ts starts 4 processes at once so;
+ * unset, it costs one environment lookup per lock attempt.
+ */
+function lockPause(): void {
+  const spec = process.env.WGPU_GAN_FAULT;
+  if (spec?.startsWith('lock-pause:')) sleepMs(Math.random() * Number(spec.slice('lock-pause:'.length)));
+}
+
 /** Whether a process with this id is running (a process of another user counts as running). */
 export function processAlive(pid: number): boolean {
   try {
@@ -153,19 +164,34 @@ function readLockHolder(path: string): LockHolder | null {
  * Claims folder `dir` for this process (train's --out): DIR/.train.lock holds "PID HOST" of the process that holds
  * it. Two runs writing one folder at once would interleave their logs and overwrite each other's checkpoints.
  * The lock appears whole or not at all (written to a temporary file, then linked into place: a second process never
- * reads it half-written); a lock whose process on this host has ended (killed: its exit never released it), this
- * process's own, or one that is not a lock file is taken over by renaming it away first, which one process alone
- * can do. A lock of another host cannot be checked and counts as held. `release` removes the lock if it is still
- * this process's; it also runs at exit.
+ * reads it half-written, and of processes linking at once one alone succeeds). A lock whose process on this host
+ * has ended (killed: its exit never released it), this process's own, or one that is not a lock file is stale: it
+ * is removed by the one process that links a takeover token named after that very file (its inode and change
+ * time), which checks again, holding the token, that the file is still there and still stale. (Renaming a stale
+ * lock away, as before, could move a fresh lock another process had linked meanwhile: 2 of 4 processes then held
+ * the folder, once in a CI run; with WGPU_GAN_FAULT=lock-pause, in every one of 30 trials of 6 processes.) A lock of another host cannot be checked and counts as held. `release` removes the
+ * lock if it is still this process's; it also runs at exit.
  */
 export function lockFolder(dir: string): { release: () => void } | { heldBy: LockHolder; path: string } {
   const path = join(dir, LOCK_FILE);
   const me: LockHolder = { pid: process.pid, host: hostname() };
   const text = `${me.pid} ${me.host}\n`;
   const temp = join(dir, `${LOCK_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const live = (h: LockHolder | null) =>
+    h !== null && (h.host !== me.host || (h.pid !== me.pid && processAlive(h.pid)));
+  /** The file at `path` now (inode and change time), or null when there is none. */
+  const identity = () => {
+    try {
+      const st = statSync(path, { bigint: true });
+      return `${st.ino}-${st.ctimeNs}`;
+    } catch {
+      return null;
+    }
+  };
   writeFileSync(temp, text);
   try {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (attempt > 0) sleepMs(10 + Math.random() * 20); // another process is taking a stale lock over
       try {
         linkSync(temp, path);
         const release = () => {
@@ -181,34 +207,39 @@ export function lockFolder(dir: string): { release: () => void } | { heldBy: Loc
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
+      const seen = identity();
+      if (seen === null) continue; // released meanwhile
       const holder = readLockHolder(path);
-      const live = (h: LockHolder | null) =>
-        h !== null && (h.host !== me.host || (h.pid !== me.pid && processAlive(h.pid)));
+      lockPause();
       if (live(holder)) return { heldBy: holder!, path };
-      // stale: moved away by one process only; what was moved must be the stale lock read above (else another
-      // process's fresh lock was moved: it is put back, and the folder is held)
-      const away = `${temp}.stale`;
+      // stale (or replaced since it was seen: checked again under the token)
+      const token = `${path}.takeover-${seen}`;
       try {
-        renameSync(path, away);
-      } catch {
-        continue; // another process moved it first: try again
+        linkSync(temp, token);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        continue; // another process is taking this file over
       }
-      const moved = readLockHolder(away);
-      if (live(moved)) {
-        try {
-          linkSync(away, path);
-        } catch {
-          // a third process has locked it meanwhile
-        }
-        rmSync(away, { force: true });
-        return { heldBy: moved!, path };
+      try {
+        // Holding the token, no other process removes this file, and none can link another in while it is there.
+        lockPause();
+        if (identity() !== seen) continue;
+        const again = readLockHolder(path);
+        if (live(again)) return { heldBy: again!, path };
+        rmSync(path, { force: true });
+      } finally {
+        rmSync(token, { force: true });
       }
-      rmSync(away, { force: true });
     }
     throw new Error(`cannot lock ${dir}: its ${LOCK_FILE} keeps changing (several trains starting there at once?)`);
   } finally {
     rmSync(temp, { force: true });
   }
+}
+
+/** Waits `ms` milliseconds, holding the thread (lockFolder runs before anything else of a train). */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
