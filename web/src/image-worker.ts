@@ -5,7 +5,7 @@
  * Jobs (each answered once, by its id, with an image or the error's message):
  * - decode: the file decoded (decodeImage: its declared size checked first), then, with `square`, cropped and resized
  *   as a folder's images are (squareAt). With `keep`, the worker keeps the decoded image under the job's id for
- *   later resizes and answers with a copy; otherwise the image's pixels move to the page.
+ *   later resizes and moves a copy of it to the page; otherwise the image's pixels themselves move to the page.
  * - resize: a kept image at width × height (bilinearResize, as runStyleTransfer does it); null if not kept.
  * - forget: drops a kept image (no answer).
  */
@@ -35,8 +35,10 @@ async function run(job: ImageJob): Promise<{ image: RgbaImage | null; move: bool
     case 'decode': {
       let image = await decodeImage(job.blob, job.name, job.maxPixels);
       if (job.square !== undefined) image = squareAt(image, job.square);
-      if (job.keep) kept.set(job.id, image);
-      return { image, move: !job.keep };
+      if (!job.keep) return { image, move: true };
+      // kept here; the page gets a copy made here and moved, so that its thread does not copy it again
+      kept.set(job.id, image);
+      return { image: { ...image, rgba: image.rgba.slice() }, move: true };
     }
     case 'resize': {
       const image = kept.get(job.key);
