@@ -16,6 +16,7 @@ import {
   linkSync,
   symlinkSync,
   cpSync,
+  statSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { hostname, tmpdir } from 'node:os';
@@ -949,6 +950,15 @@ describe('command-line mistakes: one line, exit 2, no stack', () => {
         path: join(d, '.train.lock'),
       });
       expect(readdirSync(d).sort()).toEqual(['.train.lock', 'take.mts']); // no temporary file left
+      // a takeover token left by a process killed while it held it: named, with the stale lock, after ~100 tries
+      writeFileSync(join(d, '.train.lock'), `${dead} ${hostname()}\n`);
+      const st = statSync(join(d, '.train.lock'), { bigint: true });
+      const token = join(d, `.train.lock.takeover-${st.ino}-${st.ctimeNs}`);
+      writeFileSync(token, `${dead} ${hostname()}\n`);
+      expect(() => lockFolder(d)).toThrow(
+        `cannot lock ${d}: its stale .train.lock is being taken over by another process, or was by one that was killed (if no train is starting there, remove ${token} and ${join(d, '.train.lock')})`,
+      );
+      rmSync(token);
       // a lock naming this very process (a killed train's pid given to the next one, in a container) is stale
       writeFileSync(join(d, '.train.lock'), `${process.pid} ${hostname()}\n`);
       const mine = lockFolder(d);

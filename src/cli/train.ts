@@ -614,7 +614,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // the run folder before the trainer: a folder that cannot be written fails at once, not after a run (and a
   // mistake in the data or the sizes above leaves no folder behind)
   ensureDir(join(a.out, 'samples'));
-  const lock = lockFolder(a.out);
+  let lock: ReturnType<typeof lockFolder>;
+  try {
+    lock = lockFolder(a.out);
+  } catch (e) {
+    if (!(e as Error).message?.startsWith('cannot lock ')) throw e;
+    throw new InputError(`--out ${a.out}: ${(e as Error).message}`);
+  }
   if ('heldBy' in lock) {
     const { pid, host } = lock.heldBy;
     const who = host === hostname() ? `another train (process ${pid})` : `a train on host ${host} (process ${pid})`;

@@ -189,6 +189,7 @@ export function lockFolder(dir: string): { release: () => void } | { heldBy: Loc
     }
   };
   writeFileSync(temp, text);
+  let busyToken: string | null = null; // the last takeover token found held by another process
   try {
     for (let attempt = 0; attempt < 100; attempt++) {
       if (attempt > 0) sleepMs(10 + Math.random() * 20); // another process is taking a stale lock over
@@ -218,6 +219,7 @@ export function lockFolder(dir: string): { release: () => void } | { heldBy: Loc
         linkSync(temp, token);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        busyToken = token;
         continue; // another process is taking this file over
       }
       try {
@@ -231,7 +233,11 @@ export function lockFolder(dir: string): { release: () => void } | { heldBy: Loc
         rmSync(token, { force: true });
       }
     }
-    throw new Error(`cannot lock ${dir}: its ${LOCK_FILE} keeps changing (several trains starting there at once?)`);
+    throw new Error(
+      busyToken && existsSync(busyToken)
+        ? `cannot lock ${dir}: its stale ${LOCK_FILE} is being taken over by another process, or was by one that was killed (if no train is starting there, remove ${busyToken} and ${path})`
+        : `cannot lock ${dir}: its ${LOCK_FILE} keeps changing (several trains starting there at once?)`,
+    );
   } finally {
     rmSync(temp, { force: true });
   }
