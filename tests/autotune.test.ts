@@ -171,8 +171,8 @@ describe('pickFastest', () => {
     const r = await pickFastest(['a', 'b', 'c'] as const, t.timeRuns, { reps: 2, minSampleMs: 2, maxRuns: 32 });
     expect(r.runs).toEqual({ a: 8, b: 1, c: 32 });
     // b's one run, 5 ms, is over 4 times c's (over a sample of 32 runs, c's one run having read 0) and long enough to
-    // believe: cut, its run its time
-    expect(t.calls).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'c×32', 'a×8', 'c×32', 'a×8', 'c×32']);
+    // believe, and a second run agrees: cut, the quicker run its time
+    expect(t.calls).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'c×32', 'b', 'a×8', 'c×32', 'a×8', 'c×32']);
     expect(r.cut).toEqual(['b']);
     expect(r.ms).toEqual({ a: 0.31, b: 5, c: 0.05 });
     expect(r.best).toBe('c');
@@ -194,10 +194,23 @@ describe('pickFastest', () => {
       ...['slow', 'near', 'broken', 'fast'], // warm-ups
       ...['slow', 'near', 'fast'], // one run each
       'fast×2', // the quickest over a whole sample
+      'slow', // a second run, which agrees: cut
       ...['near', 'fast×2', 'near', 'fast×2', 'near', 'fast×2'],
     ]);
     expect(r.ms).toEqual({ slow: 4.1, near: 3.8, broken: Infinity, fast: 1 });
     expect(r.best).toBe('fast');
+    // One stalled run does not cut the winner (its second run is timed too), and a cut version does not win even
+    // where the rounds run slower than its runs did.
+    const stall = fakeTimes({ win: [9, 9, 2, 2, 2, 2], other: [9, 2.2, 2.2, 2.2, 2.2] });
+    const s1 = await pickFastest(['other', 'win'] as const, stall.timeRuns, { reps: 3, minSampleMs: 2 });
+    expect([s1.best, s1.cut]).toEqual(['win', []]);
+    const slowRounds = fakeTimes({ a: [9, 2, 10, 10, 10], b: [9, 9, 9] });
+    const s2 = await pickFastest(['a', 'b'] as const, slowRounds.timeRuns, { reps: 3, minSampleMs: 2 });
+    expect([s2.best, s2.cut, s2.ms]).toEqual(['a', ['b'], { a: 10, b: 9 }]);
+    // a run that reads NaN or Infinity after the warm-up is out, at Infinity, and not a reference
+    const nan = fakeTimes({ a: [1, NaN], b: [1, 1, 1, 1, 1, 1], c: [1, 50, 50] });
+    const s3 = await pickFastest(['a', 'b', 'c'] as const, nan.timeRuns, { reps: 3, minSampleMs: 2 });
+    expect([s3.best, s3.cut, s3.ms]).toEqual(['b', ['c'], { a: Infinity, b: 1, c: 50 }]);
     // The reference is the quickest one's whole sample: a first run read short (0.1 ms on a coarse clock) does not
     // cut a version at 4.1 ms when a sample of it gives 3 ms.
     const u = fakeTimes({ coarse: [9, 0.1, 3, 3, 3, 3], slow: [9, 4.1, 4.1, 4.1, 4.1] });
@@ -574,7 +587,7 @@ describe('the tuner on this adapter', () => {
     expect(tuneProgress()).toBeNull();
     // the reporter hears the start and the end, and where the winners went
     expect(told).toEqual([
-      { phase: 'start', problems: 3 },
+      { phase: 'start', problems: 3, store: 'memory' },
       { phase: 'end', tuned: 3, seconds: expect.any(Number), where: 'memory' },
     ]);
   });
@@ -716,6 +729,47 @@ describe('the table in a file, and the environment (src/node/tune-store.ts)', ()
     expect(lines[1]).toMatch(/^timed kernel versions for 1 shape in \d+\.\d s; the winners are kept in (.+)\n$/);
     expect(lines[1]).toContain(file);
     expect(lines).toHaveLength(2);
+    // kept nowhere (WGPU_GAN_AUTOTUNE_FILE=none), or in a file that cannot be written: nothing said to be kept
+    const blocker = join(mkdtempSync(join(tmpdir(), 'tune-')), 'a-file');
+    writeFileSync(blocker, '');
+    for (const [where, expected] of [
+      ['none', ''],
+      [
+        join(blocker, 'autotune.json'),
+        `autotune: could not save the kernel table to ${join(blocker, 'autotune.json')}`,
+      ],
+    ] as const) {
+      resetTuner();
+      configureKernelsFromEnv({ WGPU_GAN_AUTOTUNE: 'on', WGPU_GAN_AUTOTUNE_FILE: where });
+      chooseKernel(
+        `test|said ${where}`,
+        () => ['a', 'b'],
+        'a',
+        () => ({ run: () => {}, dispose: () => {} }),
+      );
+      const said: string[] = [];
+      const spy2 = vi.spyOn(process.stderr, 'write').mockImplementation((m) => (said.push(String(m)), true));
+      const err = vi.spyOn(console, 'error').mockImplementation((m) => void said.push(String(m)));
+      const u = Tensor.zeros([2]);
+      try {
+        await u.toArray();
+      } finally {
+        spy2.mockRestore();
+        err.mockRestore();
+        u.dispose();
+      }
+      expect(said[0], where).toBe(
+        'timing kernel versions on this adapter for 1 shape' +
+          (where === 'none' ? '' : ' (once: the winners are kept)') +
+          '…\n',
+      );
+      expect(said.at(-1), where).toMatch(/^timed kernel versions for 1 shape in \d+\.\d s\n$/);
+      if (expected)
+        expect(
+          said.some((l) => l.startsWith(expected)),
+          said.join('|'),
+        ).toBe(true);
+    }
   });
 
   it('every command-line entry point applies the variables: an unknown value is one line and exit 2', () => {

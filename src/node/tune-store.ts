@@ -45,13 +45,15 @@ export function fileTuneStore(path: string): TuneStore {
       if (!existsSync(path)) return null;
       return JSON.parse(readFileSync(path, 'utf8'));
     },
-    save(doc: TuneDocument): void {
+    save(doc: TuneDocument): boolean {
       try {
         ensureDir(dirname(path));
         writeFileAtomic(path, JSON.stringify(doc, null, 1) + '\n');
+        return true;
       } catch (e) {
         // A table that cannot be saved only costs the next run its tuning again.
         console.error(`autotune: could not save the kernel table to ${path}: ${(e as Error).message}`);
+        return false;
       }
     },
   };
@@ -103,7 +105,7 @@ export function tuneLine(event: TuneEvent): void {
   const shapes = (n: number) => `${n} shape${n === 1 ? '' : 's'}`;
   process.stderr.write(
     event.phase === 'start'
-      ? `timing kernel versions on this adapter for ${shapes(event.problems)} (once: the winners are kept)…\n`
+      ? `timing kernel versions on this adapter for ${shapes(event.problems)}${event.store ? ' (once: the winners are kept)' : ''}…\n`
       : `timed kernel versions for ${shapes(event.tuned)} in ${event.seconds.toFixed(1)} s` +
           `${event.where ? `; the winners are kept in ${event.where}` : ''}\n`,
   );

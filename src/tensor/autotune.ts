@@ -48,7 +48,8 @@ export const TUNE_FORMAT = 'wgpu-gan-autotune/1';
 /** Where the table lives between runs. `load` returns whatever was saved (checked by the tuner) or null. */
 export interface TuneStore {
   load(): unknown;
-  save(doc: TuneDocument): void;
+  /** Writes the document; false when it could not (the store says why), else true or nothing. */
+  save(doc: TuneDocument): boolean | void;
   /** For messages: where the table is kept. */
   readonly where: string;
 }
@@ -72,9 +73,10 @@ export interface Fastest<V extends string> {
  * decide between passes of a few microseconds; then `reps` rounds of one sample of each, so a machine whose speed
  * drifts slows all of them alike.
  *
- * A version whose sizing run took at least `minSampleMs` (long enough for the clock to be believed) and over `prune`
- * times the quickest version's time (its one run, or one whole sample of it when that run was shorter than
- * `minSampleMs`) cannot win: it sits the rounds out, its one run standing as its time. A candidate many times
+ * A version whose sizing run, and a second run after it, took at least `minSampleMs` (long enough for the clock to be
+ * believed) and over `prune` times the quickest version's time (its one run, or one whole sample of it when that run
+ * was shorter than `minSampleMs`) is cut: it sits the rounds out, the quicker of its two runs standing as its time,
+ * and the winner is chosen among the versions timed in the rounds. A candidate many times
  * slower than the best (the CPU adapters' register kernels where a GPU's workgroup tiles are far faster, say) then
  * costs its warm-up and one run instead of `reps` more samples.
  */
@@ -87,24 +89,36 @@ export async function pickFastest<V extends string>(
   if (versions.length === 0) throw new Error('pickFastest: no versions to compare');
   const ms = {} as Record<V, number>;
   const runs = {} as Record<V, number>;
-  const live: V[] = [];
+  const failed = (t: number) => !Number.isFinite(t); // Infinity or NaN
+  let live: V[] = [];
   for (const v of versions) {
     runs[v] = 1;
-    if (Number.isFinite(await timeRuns(v, 1))) live.push(v);
-    else ms[v] = Infinity;
+    if (failed(await timeRuns(v, 1))) ms[v] = Infinity;
+    else live.push(v);
   }
   const once = {} as Record<V, number>;
   for (const v of live) {
     once[v] = await timeRuns(v, 1);
     runs[v] = runsFor(once[v], minSampleMs, maxRuns);
+    if (failed(once[v])) ms[v] = Infinity;
   }
+  live = live.filter((v) => !failed(once[v]));
   // the quickest version's time, over a whole sample when its one run was too short to believe
   const quickest = live.reduce<V | null>((q, v) => (q === null || once[v] < once[q] ? v : q), null);
   let reference = quickest === null ? Infinity : once[quickest];
   if (quickest !== null && prune < Infinity && reference < minSampleMs)
     reference = await timeRuns(quickest, runs[quickest]);
-  const cut = live.filter((v) => once[v] >= minSampleMs && once[v] > prune * reference);
-  for (const v of cut) ms[v] = once[v];
+  // a version is cut only when a second run agrees with the first (one stalled run must not cut the winner)
+  const cut: V[] = [];
+  const over = (t: number) => t >= minSampleMs && t > prune * reference;
+  for (const v of live) {
+    if (!over(once[v])) continue;
+    const again = await timeRuns(v, 1);
+    const t = Math.min(once[v], failed(again) ? Infinity : again);
+    if (!over(t)) continue;
+    cut.push(v);
+    ms[v] = t;
+  }
   const timed = live.filter((v) => !cut.includes(v));
   const samples = new Map<V, number[]>(timed.map((v) => [v, []]));
   for (let r = 0; r < reps; r++) for (const v of timed) samples.get(v)!.push(await timeRuns(v, runs[v]));
@@ -112,8 +126,10 @@ export async function pickFastest<V extends string>(
     const s = samples.get(v)!.sort((a, b) => a - b);
     ms[v] = s[Math.floor(s.length / 2)]!;
   }
-  let best = versions[0]!;
-  for (const v of versions) if (ms[v] < ms[best]) best = v;
+  // the winner among the versions timed in the rounds (a cut one only when none of them has a time)
+  const pool = timed.some((v) => Number.isFinite(ms[v])) ? versions.filter((v) => timed.includes(v)) : versions;
+  let best = pool[0]!;
+  for (const v of pool) if (ms[v] < ms[best]) best = v;
   return { best, ms, runs, cut };
 }
 
@@ -260,15 +276,16 @@ function readDocument(): TuneDocument | null {
   return doc as TuneDocument;
 }
 
-function saveTable(): void {
-  if (!state.store || !state.tableKey) return;
+/** Saves the table in the store; whether it was saved (no store, or one that could not write: false). */
+function saveTable(): boolean {
+  if (!state.store || !state.tableKey) return false;
   const doc: TuneDocument = readDocument() ?? { format: TUNE_FORMAT, tables: {} };
   doc.tables[state.tableKey] = {
     adapter: engine().adapter.description || engine().adapter.slug,
     updated: new Date().toISOString(),
     entries: Object.fromEntries([...state.entries].sort(([a], [b]) => (a < b ? -1 : 1))),
   };
-  state.store.save(doc);
+  return state.store.save(doc) !== false;
 }
 
 /**
@@ -323,7 +340,8 @@ export function tuneLog(): readonly { problem: string; entry: TuneEntry }[] {
 
 /** What a tuning tells its reporter: that it starts (with how many problems queued), and that it ended. */
 export type TuneEvent =
-  { phase: 'start'; problems: number } | { phase: 'end'; tuned: number; seconds: number; where: string | null };
+  | { phase: 'start'; problems: number; store: string | null }
+  | { phase: 'end'; tuned: number; seconds: number; where: string | null };
 
 /**
  * Who is told when a tuning starts and ends (the CLI prints a line each; a first run on a GPU spends seconds in it).
@@ -331,6 +349,11 @@ export type TuneEvent =
  */
 export function setTuneReporter(reporter: ((event: TuneEvent) => void) | null): void {
   state.reporter = reporter;
+}
+
+/** Where the tuned table is kept (the store's description), or null when it is kept nowhere. */
+export function tuneStoreWhere(): string | null {
+  return state.store?.where ?? null;
 }
 
 /** How far a tuning has got: `done` problems of `total` (more may join while it runs), `problem` being timed. */
@@ -374,7 +397,7 @@ export async function tunePending(): Promise<number> {
   const t0 = performance.now();
   try {
     await e.sync();
-    state.reporter?.({ phase: 'start', problems: state.pending.size });
+    state.reporter?.({ phase: 'start', problems: state.pending.size, store: tuneStoreWhere() });
     for (; state.pending.size > 0; done++) {
       const [problem, p] = state.pending.entries().next().value as [string, Pending];
       state.pending.delete(problem);
@@ -404,7 +427,8 @@ export async function tunePending(): Promise<number> {
           state.untunable.add(problem);
           continue;
         }
-        const entry: TuneEntry = { best: r.best, ms, ...(r.cut.length > 0 ? { cut: r.cut } : {}) };
+        const cut = r.cut.filter((c) => c in ms);
+        const entry: TuneEntry = { best: r.best, ms, ...(cut.length > 0 ? { cut } : {}) };
         state.entries.set(problem, entry);
         state.log.push({ problem, entry });
         tuned++;
@@ -416,8 +440,8 @@ export async function tunePending(): Promise<number> {
     state.tuning = false;
     state.progress = null;
   }
-  if (tuned > 0) saveTable();
-  const where = tuned > 0 && state.store && state.tableKey ? state.store.where : null;
+  const saved = tuned > 0 && saveTable();
+  const where = saved ? state.store!.where : null;
   state.reporter?.({ phase: 'end', tuned, seconds: (performance.now() - t0) / 1000, where });
   return tuned;
 }

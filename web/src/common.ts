@@ -7,6 +7,7 @@ import type { RgbaImage } from '../../src/io/image.ts';
 import {
   setTuneMode,
   tuneProgress,
+  tuneStoreWhere,
   type TuneDocument,
   type TuneMode,
   type TuneStore,
@@ -143,7 +144,8 @@ function applyKernelParams(params: URLSearchParams): string[] {
 export function tuningNote(): string {
   const p = tuneProgress();
   if (!p) return '';
-  return ` · timing kernel versions for this GPU: shape ${p.done + 1} of ${p.total} (first time only: the winners are kept)`;
+  const kept = tuneStoreWhere() ? ' (first time only: the winners are kept)' : '';
+  return ` · timing kernel versions for this GPU: shape ${p.done + 1} of ${p.total}${kept}`;
 }
 
 /** The kernel tuner's table (src/tensor/autotune.ts) in this site's localStorage, or null where there is none. */
@@ -161,8 +163,9 @@ function localStorageTuneStore(): TuneStore | null {
     save: (doc: TuneDocument) => {
       try {
         storage.setItem(KEY, JSON.stringify(doc));
+        return true;
       } catch {
-        // Quota exceeded or storage disabled: the next visit tunes again.
+        return false; // quota exceeded or storage disabled: the next visit tunes again
       }
     },
   };
