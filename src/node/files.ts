@@ -169,8 +169,9 @@ function readLockHolder(path: string): LockHolder | null {
  * is removed by the one process that links a takeover token named after that very file (its inode and change
  * time), which checks again, holding the token, that the file is still there and still stale. (Renaming a stale
  * lock away, as before, could move a fresh lock another process had linked meanwhile: 2 of 4 processes then held
- * the folder, once in a CI run; with WGPU_GAN_FAULT=lock-pause, in every one of 30 trials of 6 processes.) A lock of another host cannot be checked and counts as held. `release` removes the
- * lock if it is still this process's; it also runs at exit.
+ * the folder, once in a CI run; with pauses like WGPU_GAN_FAULT=lock-pause's, in every one of 30 trials of 6
+ * processes.) A lock of another host cannot be checked and counts as held. `release` removes the lock if it is
+ * still this process's; it also runs at exit.
  */
 export function lockFolder(dir: string): { release: () => void } | { heldBy: LockHolder; path: string } {
   const path = join(dir, LOCK_FILE);
