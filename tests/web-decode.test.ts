@@ -1,19 +1,18 @@
 /**
- * The GAN page reads a picked folder's images in Workers through squareAt (web/src/decode.ts); the CLI through
- * loadImageFolder. Given the same decoded pixels, both must give the same training values: checked here on PNGs the
- * test writes, one of them already square at the size with transparent pixels (resizing that one would zero their
- * colour). The decoders themselves differ: the browser's canvas gives a transparent pixel's colour as 0 and rounds
- * half-transparent ones (it holds colour premultiplied by alpha), and it turns a JPEG by its EXIF orientation, which
- * the CLI's jpeg-js does not.
+ * The GAN page reads a picked folder's images in Workers through squareAt (src/io/image.ts); the CLI's
+ * loadImageFolder calls it too. Given the same decoded pixels both give the same training values: checked here on
+ * PNGs the test writes, one of them already square at the size with transparent pixels, which squareAt keeps as it
+ * is (a resize would zero their colour). The decoders themselves differ: the browser's canvas gives a transparent
+ * pixel's colour as 0 and rounds half-transparent ones (it holds colour premultiplied by alpha), and it turns a JPEG
+ * by its EXIF orientation, which the CLI's jpeg-js does not.
  */
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rgbaToNchw, type RgbaImage } from '../src/io/image.ts';
+import { rgbaToNchw, squareAt, type RgbaImage } from '../src/io/image.ts';
 import { writePng } from '../src/node/png.ts';
 import { loadImageFolder } from '../src/node/datasets.ts';
-import { squareAt } from '../web/src/decode.ts';
 
 /** A width × height image whose pixels all differ (a seeded hash), alpha given per pixel. */
 function picture(width: number, height: number, alpha: (x: number, y: number) => number): RgbaImage {

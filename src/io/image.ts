@@ -358,6 +358,17 @@ export function bilinearResize(image: RgbaImage, width: number, height: number):
   return { width, height, rgba: out };
 }
 
+/**
+ * An image at size × size, as a folder's images are read for training (the CLI's loadImageFolder and the browser
+ * page alike): its largest centred square (`crop` 'center'; 'resize' stretches the whole image), resized with
+ * bilinearResize — unless it is already size × size, kept as it is (a resize would zero the colour of its fully
+ * transparent pixels).
+ */
+export function squareAt(image: RgbaImage, size: number, crop: 'center' | 'resize' = 'center'): RgbaImage {
+  const square = crop === 'center' ? centerCropToSquare(image) : image;
+  return square.width === size && square.height === size ? square : bilinearResize(square, size, size);
+}
+
 /** Bilinear resize of every channel plane of an NCHW float batch (same filter as bilinearResize). */
 export function bilinearResizeNchw(
   data: Float32Array,

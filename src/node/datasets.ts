@@ -17,12 +17,11 @@ import { idxToDataset, parseIdx } from '../data/idx.ts';
 import { mnistDigitsFromClassArrays } from '../data/mnist-digits.ts';
 import { resizeDataset, withChannels } from '../data/transforms.ts';
 import {
-  bilinearResize,
-  centerCropToSquare,
   pngDeclaredSize,
   jpegDeclaredSize,
   declaredImageSize,
   rgbaToNchw,
+  squareAt,
   type RgbaImage,
 } from '../io/image.ts';
 import { LABELS_FILE, parseLabels, type LabelsFile } from '../data/labels.ts';
@@ -262,9 +261,7 @@ function folderPrint(dir: string, files: string[]): string {
 
 /** One decoded image as C × size × size values in [-1, 1]: cropped (or stretched) and resized as loadImageFolder does. */
 function imageValues(decoded: RgbaImage, size: number, channels: 1 | 3, crop: 'center' | 'resize'): Float32Array {
-  const square = crop === 'center' ? centerCropToSquare(decoded) : decoded;
-  const resized = square.width === size && square.height === size ? square : bilinearResize(square, size, size);
-  return rgbaToNchw(resized, { channels, range: [-1, 1] });
+  return rgbaToNchw(squareAt(decoded, size, crop), { channels, range: [-1, 1] });
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -441,7 +441,7 @@ export async function tunePending(): Promise<number> {
     state.progress = null;
   }
   const saved = tuned > 0 && saveTable();
-  const where = saved ? state.store!.where : null;
+  const where = saved ? tuneStoreWhere() : null;
   state.reporter?.({ phase: 'end', tuned, seconds: (performance.now() - t0) / 1000, where });
   return tuned;
 }

@@ -3,8 +3,6 @@
  * page (web/src/image-worker.ts runs it off the page's thread; web/src/image-jobs.ts sends it the work).
  */
 import {
-  bilinearResize,
-  centerCropToSquare,
   checkDeclaredImageSize,
   declaredImageSize,
   DEFAULT_MAX_IMAGE_PIXELS,
@@ -53,15 +51,4 @@ export async function decodeImage(
   bitmap.close();
   const data = ctx.getImageData(0, 0, canvas.width, canvas.height);
   return { width: data.width, height: data.height, rgba: data.data };
-}
-
-/**
- * The largest centred square of an image at size × size, as the CLI's loadImageFolder makes it from the same pixels
- * (a square already at that size is kept as it is: resizing it would zero the colour of its fully transparent
- * pixels). The pixels themselves may differ: decodeImage's canvas gives transparent colour as 0 and applies a JPEG's
- * EXIF orientation, the CLI's decoders do neither (tests/web-decode.test.ts).
- */
-export function squareAt(image: RgbaImage, size: number): RgbaImage {
-  const square = centerCropToSquare(image);
-  return square.width === size && square.height === size ? square : bilinearResize(square, size, size);
 }

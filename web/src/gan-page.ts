@@ -540,7 +540,6 @@ async function loadFolder(files: FileList): Promise<Dataset> {
   };
   const workers = Math.min(4, Math.max(1, (navigator.hardwareConcurrency || 2) - 1));
   // each image goes to its file's slot as it ends (they end in any order), then the slots close up in file order
-  const read = new Array<boolean>(list.length).fill(false);
   const refused = new Array<string | undefined>(list.length);
   const offThread = await decodeSquares(
     list.map((blob, i) => ({ blob, name: names[i] })),
@@ -550,15 +549,12 @@ async function loadFolder(files: FileList): Promise<Dataset> {
       if (square instanceof Error) {
         const why = errorText(square);
         refused[i] = why.includes(names[i]) ? why : `${names[i]}: ${why}`; // the decoder's messages name the file
-      } else {
-        images.set(rgbaToNchw(square), i * per);
-        read[i] = true;
-      }
+      } else images.set(rgbaToNchw(square), i * per);
       count();
     },
   );
   for (let i = 0; i < list.length; i++) {
-    if (!read[i]) continue;
+    if (refused[i] !== undefined) continue;
     if (n !== i) images.copyWithin(n * per, i * per, (i + 1) * per);
     used.push({ path: relativeInFolder(list[i]), size: list[i].size });
     n++;

@@ -3,8 +3,8 @@
  * page keeps drawing, counting and answering its buttons while a large photo or a folder of them is read. Where no
  * Worker can be started (or one fails), the same functions run on the page: slower to the eye, the same pixels.
  */
-import type { RgbaImage } from '../../src/io/image.ts';
-import { decodeImage, squareAt } from './decode.ts';
+import { squareAt, type RgbaImage } from '../../src/io/image.ts';
+import { decodeImage } from './decode.ts';
 import type { ImageJob, ImageReply } from './image-worker.ts';
 
 /** A job as sent, less its id (Omit taken of each kind of job). */

@@ -9,8 +9,8 @@
  * - resize: a kept image at width × height (bilinearResize, as runStyleTransfer does it); null if not kept.
  * - forget: drops a kept image (no answer).
  */
-import { bilinearResize, type RgbaImage } from '../../src/io/image.ts';
-import { decodeImage, squareAt } from './decode.ts';
+import { bilinearResize, squareAt, type RgbaImage } from '../../src/io/image.ts';
+import { decodeImage } from './decode.ts';
 
 export type ImageJob =
   | { id: number; op: 'decode'; blob: Blob; name: string; maxPixels?: number; square?: number; keep?: boolean }
