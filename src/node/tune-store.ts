@@ -20,6 +20,7 @@ import {
   setTuneMode,
   setTuneReporter,
   setTuneStore,
+  TUNE_MODES,
   type TuneDocument,
   type TuneEvent,
   type TuneMode,
@@ -83,7 +84,7 @@ export function configureKernelsFromEnv(env: NodeJS.ProcessEnv = process.env): {
   poll: DawnPolling;
   limits: DeviceLimits;
 } {
-  const mode = oneOf<TuneMode>('WGPU_GAN_AUTOTUNE', env.WGPU_GAN_AUTOTUNE || 'auto', ['auto', 'on', 'off']);
+  const mode = oneOf<TuneMode>('WGPU_GAN_AUTOTUNE', env.WGPU_GAN_AUTOTUNE || 'auto', TUNE_MODES);
   const conv = env.WGPU_GAN_CONV ? oneOf('WGPU_GAN_CONV', env.WGPU_GAN_CONV, CONV_VERSIONS) : null;
   const matmul = env.WGPU_GAN_MATMUL ? oneOf('WGPU_GAN_MATMUL', env.WGPU_GAN_MATMUL, MATMUL_VERSIONS) : null;
   const poll = oneOf<DawnPolling>('WGPU_GAN_DAWN_POLL', env.WGPU_GAN_DAWN_POLL || 'auto', DAWN_POLLING_MODES);

@@ -55,7 +55,8 @@ export interface TuneStore {
 }
 
 /** 'auto': tune on GPUs, not on CPU adapters; 'on': tune everywhere; 'off': defaults only, no table lookups. */
-export type TuneMode = 'auto' | 'on' | 'off';
+export const TUNE_MODES = ['auto', 'on', 'off'] as const;
+export type TuneMode = (typeof TUNE_MODES)[number];
 
 export interface Fastest<V extends string> {
   best: V;

@@ -8,6 +8,7 @@ import {
   setTuneMode,
   tuneProgress,
   tuneStoreWhere,
+  TUNE_MODES,
   type TuneDocument,
   type TuneMode,
   type TuneStore,
@@ -130,7 +131,7 @@ function applyKernelParams(params: URLSearchParams): string[] {
     set(value as T);
     settings.push(`${name === 'autotune' ? 'tuning' : `${name} kernels`}: ${value}`);
   };
-  take<TuneMode>('autotune', ['auto', 'on', 'off'], setTuneMode);
+  take<TuneMode>('autotune', TUNE_MODES, setTuneMode);
   take<ConvVersion>('conv', CONV_VERSIONS, setConvVersion);
   take<MatmulVersion>('matmul', MATMUL_VERSIONS, setMatmulVersion);
   kernelSettings = settings.map((x) => ` · ${x}`).join('');
