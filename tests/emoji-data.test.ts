@@ -20,14 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readTar } from '../src/io/tar.ts';
-import {
-  boxDownsample,
-  compositeOver,
-  emojiCategories,
-  parseHexColour,
-  formatHexColour,
-  EMOJI_IMAGE_DIR,
-} from '../src/data/emoji.ts';
+import { compositeOver } from '../src/io/image.ts';
+import { boxDownsample, emojiCategories, parseHexColour, formatHexColour, EMOJI_IMAGE_DIR } from '../src/data/emoji.ts';
 import { formatLabels, parseLabels, LABELS_FORMAT } from '../src/data/labels.ts';
 import {
   buildEmojiFolder,

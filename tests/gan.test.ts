@@ -23,7 +23,8 @@ import { UsageError } from '../src/cli/args.ts';
 import { evalCommand } from '../src/cli/eval.ts';
 import { useEngine, rng, expectClose, closeError, relError, readJsonl } from './helpers.ts';
 import { decodeSafetensors } from '../src/io/safetensors.ts';
-import { writePng } from '../src/node/png.ts';
+import { readImage, writePng } from '../src/node/png.ts';
+import { loadMnistDigits } from '../src/node/datasets.ts';
 import { copyModuleState, batchGroups } from '../src/nn/index.ts';
 
 useEngine();
@@ -765,6 +766,19 @@ describe('train / sample commands', () => {
       expect(existsSync(join(out, f))).toBe(true);
     }
     expect(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
+    // real.png: the data's first --grid images as the model gets them, a row of 4 tiles of 28 px with 2 px padding
+    const real = readImage(join(out, 'real.png'));
+    expect([real.width, real.height]).toEqual([4 * 30 + 2, 32]);
+    const digits = loadMnistDigits({ limit: 4 });
+    for (let k = 0; k < 4; k++)
+      for (const [x, y] of [
+        [14, 14],
+        [10, 20],
+        [3, 3],
+      ]) {
+        const want = Math.floor((digits.images[k * 784 + y * 28 + x]! + 1) * 127.5 + 0.5);
+        expect(real.rgba[((2 + y) * real.width + 2 + 30 * k + x) * 4], `image ${k} at (${x}, ${y})`).toBe(want);
+      }
     // resume to the end of epoch 2 (4 steps per epoch with 64 images and batch 16)
     expect(await quiet(() => trainCommand([...args.filter((a) => a !== '3' && a !== '--max-steps'), '--resume']))).toBe(
       0,

@@ -4,16 +4,21 @@ import {
   bilinearResizeNchw,
   centerCropToSquare,
   checkDeclaredImageSize,
+  compositeOver,
   declaredImageSize,
   grayscaleNchw,
+  imageOrientation,
   makeGrid,
   nchwToRgba,
+  orientImage,
   rgbaToNchw,
   toGrayscale,
+  WHITE,
   type RgbaImage,
 } from '../src/io/image.ts';
 import { encodePng } from '../src/node/png.ts';
 import jpeg from 'jpeg-js';
+import { exifTiff, jpegExifSegment, jpegWith, pngChunk, pngWith, smallJpeg, smallPng } from './loader-fixtures.ts';
 
 function pixel(image: RgbaImage, x: number, y: number): number[] {
   const i = (y * image.width + x) * 4;
@@ -89,7 +94,7 @@ describe('makeGrid', () => {
 describe('conversions', () => {
   const image = imageFrom(2, 1, [
     [255, 0, 0, 255],
-    [0, 128, 255, 10],
+    [0, 128, 255, 255],
   ]);
 
   it('RGBA -> NCHW in [-1, 1] and [0, 1]', () => {
@@ -103,6 +108,58 @@ describe('conversions', () => {
     const gray = rgbaToNchw(image, { channels: 1, range: [0, 255] });
     expect(gray[0]).toBeCloseTo(0.299 * 255, 4);
     expect(gray[1]).toBeCloseTo(0.587 * 128 + 0.114 * 255, 4);
+  });
+
+  it('a pixel that is not opaque is composited over the background (white unless given) first', () => {
+    // colour stored under alpha 0, 1, 128, 254 and 255: the float64 "source over" of each, rounded to a byte
+    const alphas = [0, 1, 128, 254, 255];
+    const stored = [200, 13, 77];
+    const translucent = imageFrom(
+      5,
+      1,
+      alphas.map((a) => [...stored, a]),
+    );
+    for (const [background, given] of [
+      [[255, 255, 255], undefined],
+      [
+        [0, 0, 0],
+        [0, 0, 0],
+      ],
+      [
+        [30, 140, 250],
+        [30, 140, 250],
+      ],
+    ] as const) {
+      const unit = rgbaToNchw(translucent, { range: [0, 255], ...(given ? { background: given } : {}) });
+      for (let c = 0; c < 3; c++)
+        for (let p = 0; p < 5; p++) {
+          const a = alphas[p]!;
+          const want = Math.floor((stored[c]! * a + background[c]! * (255 - a)) / 255 + 0.5);
+          expect(unit[c * 5 + p], `channel ${c}, alpha ${a}, over ${background}`).toBeCloseTo(want, 4);
+        }
+      // gray is the luma of the composited colour
+      const gray = rgbaToNchw(translucent, { channels: 1, range: [0, 255], ...(given ? { background: given } : {}) });
+      for (let p = 0; p < 5; p++) {
+        const [r, g, b] = [0, 1, 2].map((c) => unit[c * 5 + p]!);
+        expect(gray[p]).toBeCloseTo(0.299 * r! + 0.587 * g! + 0.114 * b!, 3);
+      }
+    }
+    // the same as compositing first, then converting the opaque image
+    expect(rgbaToNchw(translucent, { background: [30, 140, 250] })).toEqual(
+      rgbaToNchw(compositeOver(translucent, [30, 140, 250])),
+    );
+    // what a browser canvas gives for these pixels (colour premultiplied, then divided again) reads the same over
+    // white and black: its premultiplied value is round(c·a/255), and the offset is a whole number
+    const canvasLike = imageFrom(
+      5,
+      1,
+      alphas.map((a) => [
+        ...stored.map((c) => (a === 0 ? 0 : Math.min(255, Math.round((Math.round((c * a) / 255) * 255) / a)))),
+        a,
+      ]),
+    );
+    for (const background of [WHITE, [0, 0, 0] as const])
+      expect(rgbaToNchw(canvasLike, { background })).toEqual(rgbaToNchw(translucent, { background }));
   });
 
   it('NCHW -> RGBA inverts RGBA -> NCHW exactly', () => {
@@ -287,5 +344,107 @@ describe('declaredImageSize: the size in an image header, read without decoding'
     expect(() => checkDeclaredImageSize(d.width, d.height, 'bomb.gif', d.format)).toThrow(
       'readImage: bomb.gif: GIF header declares 20000x20000 (400 megapixels), over the 100 megapixels limit',
     );
+  });
+});
+
+describe('Exif orientation: an image turned upright as browsers show it', () => {
+  // 3 × 2 pixels, each a different value, so that every pixel's place can be checked
+  const stored = imageFrom(
+    3,
+    2,
+    Array.from({ length: 6 }, (_, i) => [i * 40, 255 - i * 40, i, 200 + i]),
+  );
+  // where the stored pixel (x, y) of a w × h image is shown, for each orientation: the standard's words (mirror
+  // left-right, turn 180°, mirror top-bottom, transpose, turn 90° clockwise, transverse, turn 90° anticlockwise)
+  // written as the place each stored pixel goes to — the opposite direction from orientImage's lookup
+  const goesTo: Record<number, (x: number, y: number, w: number, h: number) => [number, number]> = {
+    1: (x, y) => [x, y],
+    2: (x, y, w) => [w - 1 - x, y],
+    3: (x, y, w, h) => [w - 1 - x, h - 1 - y],
+    4: (x, y, _w, h) => [x, h - 1 - y],
+    5: (x, y) => [y, x],
+    6: (x, y, _w, h) => [h - 1 - y, x],
+    7: (x, y, w, h) => [h - 1 - y, w - 1 - x],
+    8: (x, y, w) => [y, w - 1 - x],
+  };
+
+  it('orientImage puts every pixel where its orientation says, 5–8 swapping width and height', () => {
+    for (let o = 1; o <= 8; o++) {
+      const shown = orientImage(stored, o);
+      expect([shown.width, shown.height], `orientation ${o}`).toEqual(o >= 5 ? [2, 3] : [3, 2]);
+      for (let y = 0; y < 2; y++)
+        for (let x = 0; x < 3; x++) {
+          const [sx, sy] = goesTo[o]!(x, y, 3, 2);
+          expect(pixel(shown, sx, sy), `orientation ${o}, stored pixel (${x}, ${y})`).toEqual(pixel(stored, x, y));
+        }
+    }
+    // turned clockwise, the left column becomes the top row
+    const turned = orientImage(
+      imageFrom(2, 1, [
+        [1, 1, 1, 255],
+        [2, 2, 2, 255],
+      ]),
+      6,
+    );
+    expect([turned.width, turned.height, turned.rgba[0], turned.rgba[4]]).toEqual([1, 2, 1, 2]);
+    // 1, and values that are no orientation, leave the image as it is
+    for (const o of [1, 0, 9, 2.5, NaN]) expect(orientImage(stored, o)).toBe(stored);
+  });
+
+  it('imageOrientation reads a JPEG’s Exif segment and a PNG’s eXIf chunk, in either byte order', () => {
+    for (let o = 1; o <= 8; o++)
+      for (const little of [false, true]) {
+        expect(imageOrientation(jpegWith(smallJpeg(), jpegExifSegment(exifTiff(o, little)))), `JPEG ${o}`).toBe(o);
+        expect(imageOrientation(pngWith(smallPng(), [pngChunk('eXIf', exifTiff(o, little))])), `PNG ${o}`).toBe(o);
+      }
+    // after another segment (a JFIF header), and the first of two (as Chromium takes it)
+    const jfif = Uint8Array.from([0xff, 0xe0, 0, 4, 0, 0]);
+    expect(imageOrientation(jpegWith(smallJpeg(), jfif, jpegExifSegment(exifTiff(6))))).toBe(6);
+    expect(imageOrientation(jpegWith(smallJpeg(), jpegExifSegment(exifTiff(6)), jpegExifSegment(exifTiff(3))))).toBe(6);
+    expect(imageOrientation(pngWith(smallPng(), [pngChunk('eXIf', exifTiff(8)), pngChunk('eXIf', exifTiff(3))]))).toBe(
+      8,
+    );
+  });
+
+  it('imageOrientation is 1 where no orientation can be read, without an error', () => {
+    const tiff = exifTiff(6);
+    const cases: [string, Uint8Array][] = [
+      ['a JPEG without Exif', smallJpeg()],
+      ['a PNG without eXIf', smallPng()],
+      ['an eXIf chunk after the image data (Chromium ignores it)', pngWith(smallPng(), [pngChunk('eXIf', tiff)], true)],
+      ['orientation 9', jpegWith(smallJpeg(), jpegExifSegment(exifTiff(9)))],
+      ['orientation 0', jpegWith(smallJpeg(), jpegExifSegment(exifTiff(0)))],
+      ['the entry as a LONG', jpegWith(smallJpeg(), jpegExifSegment(exifTiff(6, false, { type: 4, count: 1 })))],
+      ['the entry with 2 values', jpegWith(smallJpeg(), jpegExifSegment(exifTiff(6, false, { type: 3, count: 2 })))],
+      ['a TIFF header cut after 6 bytes', jpegWith(smallJpeg(), jpegExifSegment(tiff.subarray(0, 6)))],
+      ['the directory cut inside its entry', jpegWith(smallJpeg(), jpegExifSegment(tiff.subarray(0, 16)))],
+      [
+        'a byte order that is neither',
+        jpegWith(smallJpeg(), jpegExifSegment(Uint8Array.from([0x41, 0x41, ...tiff.subarray(2)]))),
+      ],
+      [
+        'a directory offset past the end',
+        jpegWith(
+          smallJpeg(),
+          jpegExifSegment(Uint8Array.from([...tiff.subarray(0, 4), 0, 0, 9, 0, ...tiff.subarray(8)])),
+        ),
+      ],
+      [
+        'a segment longer than the file',
+        Uint8Array.from([
+          0xff,
+          0xd8,
+          0xff,
+          0xe1,
+          0xff,
+          0xff,
+          ...'Exif\0\0'.split('').map((c) => c.charCodeAt(0)),
+          ...tiff,
+        ]),
+      ],
+      ['neither PNG nor JPEG', Uint8Array.from(tiff)],
+      ['nothing', new Uint8Array(0)],
+    ];
+    for (const [what, bytes] of cases) expect(imageOrientation(bytes), what).toBe(1);
   });
 });

@@ -6,7 +6,13 @@ import jpeg from 'jpeg-js';
 import { appendJsonl, ensureDir, writeFileAtomic } from '../src/node/files.ts';
 import { decodeImage, encodePng, readImage, writePng } from '../src/node/png.ts';
 import { formatDuration, ProgressBar } from '../src/node/progress.ts';
-import type { RgbaImage } from '../src/io/image.ts';
+import { orientImage, type RgbaImage } from '../src/io/image.ts';
+import { exifTiff, jpegExifSegment, jpegWith, pngChunk, pngWith, smallJpeg, smallPng } from './loader-fixtures.ts';
+
+function pixelOf(image: RgbaImage, x: number, y: number): number[] {
+  const i = (y * image.width + x) * 4;
+  return [...image.rgba.subarray(i, i + 4)];
+}
 
 let dir: string;
 beforeAll(() => {
@@ -88,6 +94,28 @@ describe('png / jpeg', () => {
       expect(Math.abs(back.rgba[p * 4 + 1]! - 60)).toBeLessThanOrEqual(3);
       expect(Math.abs(back.rgba[p * 4 + 2]! - 30)).toBeLessThanOrEqual(3);
       expect(back.rgba[p * 4 + 3]).toBe(255);
+    }
+  });
+
+  it('turns a JPEG and a PNG upright by their Exif orientation, as a browser shows them', () => {
+    // a camera held sideways stores the picture on its side and says so: orientation 6 (turn 90° clockwise)
+    const plainJpeg = smallJpeg(16, 8);
+    const plainPng = smallPng(5, 3);
+    for (const [what, plain, withExif] of [
+      ['JPEG', plainJpeg, (o: number) => jpegWith(plainJpeg, jpegExifSegment(exifTiff(o)))],
+      ['PNG', plainPng, (o: number) => pngWith(plainPng, [pngChunk('eXIf', exifTiff(o, true))])],
+    ] as const) {
+      const stored = decodeImage(plain, what);
+      for (let o = 1; o <= 8; o++) {
+        const shown = decodeImage(withExif(o), what);
+        expect([shown.width, shown.height], `${what} orientation ${o}`).toEqual(
+          o >= 5 ? [stored.height, stored.width] : [stored.width, stored.height],
+        );
+        expect(shown.rgba, `${what} orientation ${o}`).toEqual(orientImage(stored, o).rgba);
+      }
+      // turned clockwise, the stored picture's bottom-left pixel is shown top-left
+      const turned = decodeImage(withExif(6), what);
+      expect(pixelOf(turned, 0, 0)).toEqual(pixelOf(stored, 0, stored.height - 1));
     }
   });
 

@@ -206,3 +206,38 @@ export function globalHeapOffset(bytes: Uint8Array): number {
   }
   throw new Error('no GCOL in the file');
 }
+
+/**
+ * Exif data as a camera writes it (a TIFF header in either byte order, one image directory) with an orientation
+ * entry; `entry` overrides the entry's type and count fields (a damaged one).
+ */
+export function exifTiff(orientation: number, little = false, entry = { type: 3, count: 1 }): Uint8Array {
+  const out = new Uint8Array(8 + 2 + 12 + 4);
+  const view = new DataView(out.buffer);
+  out.set(little ? [0x49, 0x49] : [0x4d, 0x4d]);
+  view.setUint16(2, 42, little);
+  view.setUint32(4, 8, little); // the first directory follows the header
+  view.setUint16(8, 1, little); // one entry
+  view.setUint16(10, 0x0112, little);
+  view.setUint16(12, entry.type, little);
+  view.setUint32(14, entry.count, little);
+  view.setUint16(18, orientation, little);
+  return out; // the next directory's offset stays 0: none
+}
+
+/** A JPEG's APP1 segment holding Exif data. */
+export function jpegExifSegment(tiff: Uint8Array): Uint8Array {
+  const body = Uint8Array.from([...'Exif\0\0'].map((c) => c.charCodeAt(0)).concat([...tiff]));
+  return Uint8Array.from([0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body]);
+}
+
+/** `jpeg` with segments inserted right after its start marker (before jpeg-js's own APP0). */
+export function jpegWith(jpegBytes: Uint8Array, ...segments: Uint8Array[]): Uint8Array {
+  return Uint8Array.from([...jpegBytes.subarray(0, 2), ...segments.flatMap((s) => [...s]), ...jpegBytes.subarray(2)]);
+}
+
+/** `png` with chunks inserted after its IHDR (before the image data), or before IEND with `late`. */
+export function pngWith(pngBytes: Uint8Array, chunks: Uint8Array[], late = false): Uint8Array {
+  const at = late ? pngBytes.length - 12 : 8 + 25; // IEND is the last 12 bytes; IHDR is 25 after the signature
+  return Uint8Array.from([...pngBytes.subarray(0, at), ...chunks.flatMap((c) => [...c]), ...pngBytes.subarray(at)]);
+}

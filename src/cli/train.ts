@@ -5,6 +5,7 @@
  * A run folder holds everything a person training a GAN looks at:
  *   config.json            the options of the run
  *   log.jsonl              one line per step: losses, D(x), D(G(z)), whether D was skipped
+ *   real.png               the first --grid images of the data as the model is given them (cropped, resized)
  *   samples/epoch-NNN.png  the fixed-z sample grid after each epoch (and samples/final.png)
  *   loss.png               D and G loss curves
  *   interpolation.png      spherical latent interpolations
@@ -31,7 +32,15 @@ import {
 } from '../gan/trainer.ts';
 import { ganSpec, isGrowing, GAN_KINDS, type GanKind, type GanSpec } from '../gan/models.ts';
 
-import { sampleGrid, scaleGrid, interpolationStrip, lossChart, fdChart, type EvalPoint } from '../gan/visuals.ts';
+import {
+  realGrid,
+  sampleGrid,
+  scaleGrid,
+  interpolationStrip,
+  lossChart,
+  fdChart,
+  type EvalPoint,
+} from '../gan/visuals.ts';
 import { MAX_GRID, readCheckpointSpec, checkBatchesFit, loadTrainerCheckpoint } from './gan-checkpoint.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { DataCursor, runDataProblem } from '../gan/data-cursor.ts';
@@ -645,7 +654,15 @@ async function trainInFolder(
 ): Promise<number> {
   const { spec, options, resumeBytes, savedHistory } = run;
   // the run's own files: a folder in the place of one would stop the run at its first save, after the work
-  const runFiles = ['checkpoint.safetensors', 'config.json', 'log.jsonl', 'eval.jsonl', 'loss.png', 'fd.png'];
+  const runFiles = [
+    'checkpoint.safetensors',
+    'config.json',
+    'log.jsonl',
+    'real.png',
+    'eval.jsonl',
+    'loss.png',
+    'fd.png',
+  ];
   const endFiles = ['interpolation.png', 'eval.json', 'samples/final.png', 'samples/scales.png'];
   for (const name of [...runFiles, ...endFiles]) checkOutputFile(join(a.out, name), '--out');
 
@@ -676,6 +693,7 @@ async function trainInFolder(
     JSON.stringify({ model: spec, dataset: ds.name, images: ds.n, epochs: a.epochs, options: trainer.opts }, null, 2) +
       '\n',
   );
+  writePng(join(a.out, 'real.png'), realGrid(ds, a.grid));
   const logPath = join(a.out, 'log.jsonl');
   // The chart continues from the checkpoint's points, then this folder's log (which has every step from its first).
   const history: StepStats[] = joinLossHistory(savedHistory, readHistory(logPath, trainer.step));

@@ -5,7 +5,7 @@
  * side (src/node/emoji-data.ts) fetches and unpacks; scripts/fetch-emoji.ts is the command.
  * Browser-clean.
  */
-import type { RgbaImage } from '../io/image.ts';
+import type { Rgb, RgbaImage } from '../io/image.ts';
 
 /** The package and the version the fetch script pins (3,786 PNGs under img/google/64/). */
 export const EMOJI_PACKAGE = 'emoji-datasource-google';
@@ -15,8 +15,6 @@ export const EMOJI_INTEGRITY =
   'sha512-ZRexfzs7MVoLnmzZmNsO4TKhnAJp5D++Vm6PpUpH/jEQQlemp3l88CjZ+DoZ2faM9R4QxZkOPJCoT8DlPhfQ3A==';
 /** Where the 64×64 images sit inside the tarball. */
 export const EMOJI_IMAGE_DIR = 'package/img/google/64/';
-
-export type Rgb = readonly [r: number, g: number, b: number];
 
 /** 'ffffff' or '#ffffff' → [255, 255, 255]; errors name the option. */
 export function parseHexColour(text: string, what = '--background'): Rgb {
@@ -91,22 +89,6 @@ export function emojiCategories(
   const classes = ordered.filter((c) => present.has(c));
   classes.push(...[...present].filter((c) => !classes.includes(c)).sort());
   return { classes, byImage };
-}
-
-/**
- * An RGBA image composited over an opaque background colour ("source over", in sRGB values as browsers and
- * image editors do it, with straight — not premultiplied — alpha as PNG stores it):
- * out = (c·a + bg·(255 − a)) / 255, rounded. The result is opaque.
- */
-export function compositeOver(image: RgbaImage, background: Rgb): RgbaImage {
-  const { width, height, rgba } = image;
-  const out = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0; i < width * height * 4; i += 4) {
-    const a = rgba[i + 3]!;
-    for (let c = 0; c < 3; c++) out[i + c] = Math.round((rgba[i + c]! * a + background[c]! * (255 - a)) / 255);
-    out[i + 3] = 255;
-  }
-  return { width, height, rgba: out };
 }
 
 /**

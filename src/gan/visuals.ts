@@ -1,10 +1,23 @@
 /**
  * Pictures of a GAN run, shared by the CLI (written as PNG) and the browser app (drawn on a canvas):
- * the fixed-z sample grid, the latent interpolation strip and the loss curves.
+ * the training images, the fixed-z sample grid, the latent interpolation strip and the loss curves.
  */
+import type { Dataset } from '../data/dataset.ts';
 import { makeGrid, type RgbaImage } from '../io/image.ts';
 import { plotLines } from '../io/plot.ts';
 import type { GanTrainer, StepStats } from './trainer.ts';
+
+/**
+ * The data's first `n` images (all of them when it has fewer), tiled as sampleGrid tiles the samples: what the
+ * model is given — a folder's images cropped, resized and composited over white as training reads them — and so
+ * what its samples should come to look like.
+ */
+export function realGrid(data: Dataset, n = 64, nrow = 8): RgbaImage {
+  const count = Math.min(n, data.n);
+  const plane = data.c * data.h * data.w;
+  const images = data.images.subarray(0, count * plane);
+  return makeGrid(images, count, data.c, data.h, data.w, { nrow, padding: 2, range: [-1, 1] });
+}
 
 /** G(z) in eval mode for the trainer's fixed latent batch, tiled `nrow` per row. */
 export async function sampleGrid(

@@ -144,14 +144,48 @@ export function makeGrid(
   return { width, height, rgba };
 }
 
+export type Rgb = readonly [r: number, g: number, b: number];
+
+/** The colour under a transparent image when it becomes a tensor (rgbaToNchw), as on a white page. */
+export const WHITE: Rgb = [255, 255, 255];
+
+/**
+ * An RGBA image composited over an opaque background colour ("source over", in sRGB values as browsers and
+ * image editors do it, with straight — not premultiplied — alpha as PNG stores it):
+ * out = (c·a + bg·(255 − a)) / 255, rounded. The result is opaque.
+ */
+export function compositeOver(image: RgbaImage, background: Rgb): RgbaImage {
+  const { width, height, rgba } = image;
+  const out = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < width * height * 4; i += 4) {
+    const a = rgba[i + 3]!;
+    for (let c = 0; c < 3; c++) out[i + c] = over(rgba[i + c]!, a, background[c]!);
+    out[i + 3] = 255;
+  }
+  return { width, height, rgba: out };
+}
+
+/** One channel of compositeOver: colour c at alpha a over the background's bg, rounded half up. */
+function over(c: number, a: number, bg: number): number {
+  return a === 255 ? c : Math.round((c * a + bg * (255 - a)) / 255);
+}
+
 export interface ToTensorOptions {
-  /** 3 for RGB (default) or 1 for ITU-R 601 luma. Alpha is dropped. */
+  /** 3 for RGB (default) or 1 for ITU-R 601 luma. */
   channels?: 1 | 3;
   /** Output value range; byte 0 maps to lo and 255 to hi. Default [-1, 1]. */
   range?: ValueRange;
+  /** The colour a pixel that is not opaque is composited over (compositeOver); default white. */
+  background?: Rgb;
 }
 
-/** Converts RGBA images of one size into an NCHW float batch. */
+/**
+ * Converts RGBA images of one size into an NCHW float batch. A pixel that is not opaque is composited over the
+ * background first (compositeOver), so a transparent pixel reads as the background whatever colour the file stores
+ * under it — the same values from a PNG decoder that keeps that colour (the CLI's) and from a browser canvas, which
+ * holds colour premultiplied by alpha: over white or black the two agree exactly, since the offset bg·(255 − a)/255
+ * is then a whole number and the canvas's premultiplied value is round(c·a/255).
+ */
 export function rgbaToNchw(images: RgbaImage | readonly RgbaImage[], options: ToTensorOptions = {}): Float32Array {
   const list = Array.isArray(images) ? (images as readonly RgbaImage[]) : [images as RgbaImage];
   const channels = options.channels ?? 3;
@@ -165,6 +199,7 @@ export function rgbaToNchw(images: RgbaImage | readonly RgbaImage[], options: To
   const out = new Float32Array(list.length * channels * plane);
   const lo = range[0];
   const step = (range[1] - range[0]) / 255;
+  const [bgR, bgG, bgB] = options.background ?? WHITE;
   list.forEach((image, k) => {
     checkImage(image, `${where} (image ${k})`);
     if (image.width !== width || image.height !== height) {
@@ -173,9 +208,10 @@ export function rgbaToNchw(images: RgbaImage | readonly RgbaImage[], options: To
     const base = k * channels * plane;
     const { rgba } = image;
     for (let p = 0; p < plane; p++) {
-      const r = rgba[p * 4]!;
-      const g = rgba[p * 4 + 1]!;
-      const b = rgba[p * 4 + 2]!;
+      const a = rgba[p * 4 + 3]!;
+      const r = over(rgba[p * 4]!, a, bgR);
+      const g = over(rgba[p * 4 + 1]!, a, bgG);
+      const b = over(rgba[p * 4 + 2]!, a, bgB);
       if (channels === 1) {
         out[base + p] = lo + (LUMA_601.r * r + LUMA_601.g * g + LUMA_601.b * b) * step;
       } else {
@@ -501,4 +537,108 @@ export function declaredImageSize(
     return null;
   }
   return null;
+}
+
+/**
+ * The orientation an image file's Exif data records (tag 0x0112 of its first image directory: 1 as stored, 2
+ * mirrored, 3 turned 180°, 4 flipped, 5 transposed, 6 turned 90° clockwise, 7 transversed, 8 turned 90°
+ * anticlockwise) — how a camera held sideways says which way is up. Read where Chromium reads it: a JPEG's first
+ * APP1 "Exif" segment, a PNG's first eXIf chunk before its image data. 1 for another format, when the file records
+ * none, for a value outside 1–8, or for Exif data that cannot be read (damaged metadata is not an error: the pixels
+ * are still there, as they are to a browser).
+ */
+export function imageOrientation(bytes: Uint8Array): number {
+  if ([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((b, i) => bytes[i] === b)) return pngOrientation(bytes);
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return jpegOrientation(bytes);
+  return 1;
+}
+
+function pngOrientation(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (type === 'IDAT' || type === 'IEND' || at + 12 + length > bytes.length) break;
+    if (type === 'eXIf') return exifOrientation(bytes.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  return 1;
+}
+
+function jpegOrientation(bytes: Uint8Array): number {
+  let at = 2;
+  while (at + 4 <= bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1]!;
+    if (marker === 0xff) {
+      at++;
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    }
+    if (marker === 0xd9 || marker === 0xda) break; // the end, or the image data: Exif comes before them
+    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    if (length < 2 || at + 2 + length > bytes.length) break;
+    const body = bytes.subarray(at + 4, at + 2 + length);
+    if (marker === 0xe1 && body.length >= 6 && String.fromCharCode(...body.subarray(0, 6)) === 'Exif\0\0')
+      return exifOrientation(body.subarray(6));
+    at += 2 + length;
+  }
+  return 1;
+}
+
+/** The orientation tag of a TIFF structure's first directory (Exif's layout), 1 where it is absent or unreadable. */
+function exifOrientation(tiff: Uint8Array): number {
+  if (tiff.length < 8) return 1;
+  const order = String.fromCharCode(tiff[0]!, tiff[1]!);
+  if (order !== 'II' && order !== 'MM') return 1;
+  const little = order === 'II';
+  const view = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
+  if (view.getUint16(2, little) !== 42) return 1;
+  const dir = view.getUint32(4, little);
+  if (dir + 2 > tiff.length) return 1;
+  const entries = view.getUint16(dir, little);
+  for (let i = 0; i < entries; i++) {
+    const entry = dir + 2 + 12 * i;
+    if (entry + 12 > tiff.length) return 1;
+    // tag 0x0112, type SHORT, one value, held in the entry itself
+    if (view.getUint16(entry, little) !== 0x0112) continue;
+    if (view.getUint16(entry + 2, little) !== 3 || view.getUint32(entry + 4, little) !== 1) return 1;
+    const value = view.getUint16(entry + 8, little);
+    return value >= 1 && value <= 8 ? value : 1;
+  }
+  return 1;
+}
+
+/**
+ * The image as it is meant to be seen, given its Exif orientation (imageOrientation): mirrored and turned as a
+ * browser shows it. Orientations 5–8 swap width and height. 1 (or any other value) returns the image itself.
+ */
+export function orientImage(image: RgbaImage, orientation: number): RgbaImage {
+  if (!(orientation >= 2 && orientation <= 8) || !Number.isInteger(orientation)) return image;
+  const { width: w, height: h, rgba } = image;
+  const swap = orientation >= 5;
+  const [width, height] = swap ? [h, w] : [w, h];
+  // the stored pixel (sx, sy) shown at (x, y)
+  const from: (x: number, y: number) => number = {
+    2: (x: number, y: number) => y * w + (w - 1 - x),
+    3: (x: number, y: number) => (h - 1 - y) * w + (w - 1 - x),
+    4: (x: number, y: number) => (h - 1 - y) * w + x,
+    5: (x: number, y: number) => x * w + y,
+    6: (x: number, y: number) => (h - 1 - x) * w + y,
+    7: (x: number, y: number) => (h - 1 - x) * w + (w - 1 - y),
+    8: (x: number, y: number) => x * w + (w - 1 - y),
+  }[orientation as 2 | 3 | 4 | 5 | 6 | 7 | 8];
+  const out = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const s = from(x, y) * 4;
+      const d = (y * width + x) * 4;
+      out[d] = rgba[s]!;
+      out[d + 1] = rgba[s + 1]!;
+      out[d + 2] = rgba[s + 2]!;
+      out[d + 3] = rgba[s + 3]!;
+    }
+  return { width, height, rgba: out };
 }

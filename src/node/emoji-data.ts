@@ -30,12 +30,11 @@ import {
   EMOJI_PACKAGE,
   EMOJI_VERSION,
   boxDownsample,
-  compositeOver,
   emojiCategories,
   formatHexColour,
   type EmojiVariants,
-  type Rgb,
 } from '../data/emoji.ts';
+import { compositeOver, type Rgb } from '../io/image.ts';
 import { LABELS_FILE, formatLabels, parseLabels } from '../data/labels.ts';
 import { readTar } from '../io/tar.ts';
 import { ensureDir, processAlive, writeFileAtomic } from './files.ts';

@@ -10,6 +10,8 @@ import {
   checkDeclaredImageSize,
   DEFAULT_MAX_IMAGE_PIXELS,
   jpegDeclaredSize,
+  imageOrientation,
+  orientImage,
   pngDeclaredSize,
   type RgbaImage,
 } from '../io/image.ts';
@@ -69,7 +71,8 @@ export interface DecodeImageOptions {
   maxPixels?: number;
 }
 
-/** Decodes PNG or JPEG bytes (recognised by their signature, not the file name); `name` is used in errors.
+/** Decodes PNG or JPEG bytes (recognised by their signature, not the file name); `name` is used in errors. The image
+ *  is turned upright by its Exif orientation (imageOrientation), as browsers do.
  *  The declared size is checked against the pixel cap (options.maxPixels, else maxImagePixels()) first. */
 export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeImageOptions = {}): RgbaImage {
   const isPng = startsWith(bytes, PNG_SIGNATURE);
@@ -128,7 +131,8 @@ export function decodeImage(bytes: Uint8Array, name = 'image', options: DecodeIm
       `readImage: ${name} is a corrupt ${isPng ? 'PNG' : 'JPEG'}: decoded ${width}x${height} with ${rgba.length} bytes of RGBA`,
     );
   }
-  return image;
+  // turned upright as its Exif orientation says, as browsers show it (and so as the web page reads it)
+  return orientImage(image, imageOrientation(bytes));
 }
 
 /** Channels per pixel of each PNG colour type (gray, RGB, palette index, gray + alpha, RGBA). */

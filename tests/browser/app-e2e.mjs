@@ -30,6 +30,7 @@
 import { build } from 'vite';
 import { chromium } from 'playwright-core';
 import pngjs from 'pngjs';
+import jpeg from 'jpeg-js';
 import {
   copyFileSync,
   existsSync,
@@ -136,6 +137,34 @@ function fillSafetensors(bytes, pick, value) {
   return out;
 }
 const canvasData = (page, id) => page.$eval(`#${id}`, (c) => c.toDataURL());
+/** A canvas's pixels as { width, height, rgba: number[] }. */
+const canvasPixels = (page, id) =>
+  page.$eval(`#${id}`, (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    return { width: d.width, height: d.height, rgba: Array.from(d.data) };
+  });
+/** A width × height RGBA picture from `colour(x, y)` → [r, g, b, a]. */
+function picture(width, height, colour) {
+  const rgba = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rgba.set(colour(x, y), (y * width + x) * 4);
+  return { width, height, data: rgba };
+}
+/** A JPEG whose Exif data says how it was turned (orientation 6: shown turned 90° clockwise), as a phone writes it. */
+function jpegTurned(image, orientation) {
+  const tiff = Buffer.alloc(26);
+  tiff.write('MM', 0, 'latin1');
+  tiff.writeUInt16BE(42, 2);
+  tiff.writeUInt32BE(8, 4);
+  tiff.writeUInt16BE(1, 8); // one entry: orientation, a SHORT
+  tiff.writeUInt16BE(0x0112, 10);
+  tiff.writeUInt16BE(3, 12);
+  tiff.writeUInt32BE(1, 14);
+  tiff.writeUInt16BE(orientation, 18);
+  const body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 255]), body]);
+  const bytes = Buffer.from(jpeg.encode(image, 95).data);
+  return Buffer.concat([bytes.subarray(0, 2), app1, bytes.subarray(2)]);
+}
 /** Clicks a step button and waits until the step counter reads `step` and the buttons are free again. */
 async function stepAndWait(page, id, step) {
   await page.click(`#${id}`);
@@ -1130,6 +1159,14 @@ try {
     copyFileSync(png, join(faces, 'a.png'));
     copyFileSync(png, join(faces, 'b.png'));
     writeFileSync(join(faces, 'broken.png'), 'not a png at all');
+    // a transparent PNG with colour stored under its clear pixels (a canvas reads that colour as 0), and a phone
+    // photo stored on its side (left dark, right light) whose Exif says to turn it: the page must read both as the
+    // CLI does (compared below through the training images each shows)
+    const clear = new PNG({ width: 32, height: 32 });
+    clear.data.set(picture(32, 32, (x, y) => [(x * 8) & 255, 200, (y * 8) & 255, [0, 90, 180, 255][(x + y) % 4]]).data);
+    writeFileSync(join(faces, 'c-clear.png'), PNG.sync.write(clear));
+    const sideways = picture(48, 32, (x, y) => (x < 24 ? [40, 60 + y, 90, 255] : [230, 200, 120 + y, 255]));
+    writeFileSync(join(faces, 'd-turned.jpg'), jpegTurned(sideways, 6));
     writeFileSync(join(faces, '._a.png'), 'AppleDouble resource fork');
     writeFileSync(join(faces, '.thumbs', 'c.png'), 'hidden');
     await page.selectOption('#dataset', 'folder');
@@ -1141,10 +1178,10 @@ try {
     // were decoded there (the page counts the replies that came from a worker)
     await buildAndWait(page);
     const offThread = await page.evaluate(() => document.body.dataset.folderOffThread);
-    assert(offThread === '2 of 3', `images of the folder decoded in Workers: ${offThread}`);
+    assert(offThread === '4 of 5', `images of the folder decoded in Workers: ${offThread}`);
     const folderInfo = await text(page, 'data-info');
     assert(
-      folderInfo.startsWith('dcgan32 on faces: 2 images 3×32×32') &&
+      folderInfo.startsWith('dcgan32 on faces: 4 images 3×32×32') &&
         folderInfo.includes(
           '(skipped 1 file it could not read: faces/broken.png: not an image this browser can decode',
         ),
@@ -1158,10 +1195,12 @@ try {
     const fromFolder = join(work, 'faces-web.safetensors');
     await folderSave.saveAs(fromFolder);
     const folderMeta = metaOf(readFileSync(fromFolder));
-    const lines = ['a.png', 'b.png'].map((f) => `${f}\t${statSync(join(faces, f)).size}\n`).join('');
+    const lines = ['a.png', 'b.png', 'c-clear.png', 'd-turned.jpg']
+      .map((f) => `${f}\t${statSync(join(faces, f)).size}\n`)
+      .join('');
     const print = createHash('sha256').update(lines).digest('hex').slice(0, 16);
     assert(
-      folderMeta.images === 2 && folderMeta.data === print,
+      folderMeta.images === 4 && folderMeta.data === print,
       `the page's folder checkpoint says images ${folderMeta.images}, data ${folderMeta.data} (${print} expected)`,
     );
     rmSync(join(faces, 'broken.png'));
@@ -1173,6 +1212,31 @@ try {
       ...['--max-steps', '1', '--final-eval', 'false'],
     ]);
     assert(took.includes('resuming at step 0'), `train --resume of the page's folder run says: ${took}`);
+    // The page's training images are the CLI's (its real.png: 4 images in a row either way): the PNGs to the byte,
+    // the transparent one too; the JPEG turned the same way, within its two decoders' rounding (turned the other
+    // way, or not at all, some of its pixels differ by over 100 levels)
+    const shown = await canvasPixels(page, 'real');
+    const written = PNG.sync.read(readFileSync(join(facesRun, 'real.png')));
+    assert(
+      shown.width === written.width && shown.height === written.height && shown.width === 4 * 34 + 2,
+      `the page's training images ${shown.width}×${shown.height}, the CLI's real.png ${written.width}×${written.height}`,
+    );
+    const tileDiff = (k) => {
+      let most = 0;
+      for (let y = 2; y < 34; y++)
+        for (let x = 2 + 34 * k; x < 34 * (k + 1); x++)
+          for (let c = 0; c < 3; c++) {
+            const i = (y * shown.width + x) * 4 + c;
+            most = Math.max(most, Math.abs(shown.rgba[i] - written.data[i]));
+          }
+      return most;
+    };
+    const diffs = [0, 1, 2, 3].map(tileDiff);
+    assert(
+      diffs[0] === 0 && diffs[1] === 0 && diffs[2] === 0 && diffs[3] <= 6,
+      `the page's training images against the CLI's, the largest difference per image: ${diffs.join(', ')}`,
+    );
+    console.log(`    training images, page against CLI, the largest difference per image: ${diffs.join(', ')}`);
     assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
     await page.close();
 

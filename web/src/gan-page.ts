@@ -44,7 +44,7 @@ import {
   type GanKind,
   type GanSpec,
 } from '../../src/gan/models.ts';
-import { sampleGrid, scaleGrid, lossChart } from '../../src/gan/visuals.ts';
+import { realGrid, sampleGrid, scaleGrid, lossChart } from '../../src/gan/visuals.ts';
 import {
   GAN_LOSSES,
   GAN_LOSS_HELP,
@@ -110,7 +110,7 @@ const FRAME_BUDGET_MS = 150;
 const MAX_FOLDER_IMAGES = 20_000;
 /** The image files a picked folder's images are read from (the browser decodes more kinds than the CLI). */
 const FOLDER_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp'];
-/** Side length a picked folder's images are read at: the largest image size the page offers. */
+/** The largest model size the page trains (a picked folder is read at its model's size, as `train` reads it). */
 const FOLDER_SIZE = 64;
 /** The growing models' sizes the page offers (ganSpec's, up to the size a folder is read at). */
 const PAGE_SIZES = GROWING_SIZES.filter((s) => s <= FOLDER_SIZE);
@@ -487,7 +487,8 @@ async function loadIdxFiles(files: FileList): Promise<Dataset> {
 
 /** What the last folder load left out (files it could not read, images past the cap), shown beside the data. */
 let folderNote = '';
-/** The last folder decoded, kept while the picker holds the same files (a New model does not decode it again). */
+/** The last folder decoded, kept while the picker holds the same files and the model keeps its size (a New model
+ *  of that size does not decode it again). */
 let folderCache: { files: FileList; data: Dataset; note: string } | null = null;
 
 /** A picked file's path inside the picked folder (webkitRelativePath starts with the folder's own name). */
@@ -496,11 +497,13 @@ function relativeInFolder(f: File): string {
 }
 
 /**
- * Every image in a picked folder, center-cropped to a square and resized to 64×64 RGB (FOLDER_SIZE, the largest model
- * size), decoded in Workers (a phone photo takes the better part of a second) while the page counts them.
+ * Every image in a picked folder, center-cropped to a square and resized to size × size RGB straight from the file,
+ * as `train --dataset` reads it at its model's size (read at one size and resized again, the page trained on other,
+ * blurrier pixels than the CLI), decoded in Workers (a phone photo takes the better part of a second) while the page
+ * counts them.
  */
-async function loadFolder(files: FileList): Promise<Dataset> {
-  if (folderCache?.files === files) {
+async function loadFolder(files: FileList, size: number): Promise<Dataset> {
+  if (folderCache?.files === files && folderCache.data.h === size) {
     folderNote = folderCache.note;
     return folderCache.data;
   }
@@ -514,7 +517,7 @@ async function loadFolder(files: FileList): Promise<Dataset> {
   );
   if (list.length < 2)
     throw new Error(`image folder: found ${list.length} image files (png, jpg, webp, gif, bmp); need at least 2`);
-  const size = FOLDER_SIZE;
+  folderCache = null; // (another size's pixels go before these are read)
   const per = 3 * size * size;
   let images: Float32Array;
   try {
@@ -589,14 +592,15 @@ async function loadFolder(files: FileList): Promise<Dataset> {
   return data;
 }
 
-async function loadSource(): Promise<Dataset> {
+/** The data chosen under Data; a folder is read at `size`, the model's. */
+async function loadSource(size: number): Promise<Dataset> {
   const choice = $<HTMLSelectElement>('dataset').value;
   if (choice !== 'folder') folderCache = null; // its pixels (up to about 1 GB) are not kept once another source is used
   switch (choice) {
     case 'fashion':
       return loadIdxFiles($<HTMLInputElement>('fashion-files').files!);
     case 'folder':
-      return loadFolder($<HTMLInputElement>('folder-files').files!);
+      return loadFolder($<HTMLInputElement>('folder-files').files!, size);
     default:
       return loadDigits();
   }
@@ -670,9 +674,10 @@ async function buildModel(): Promise<void> {
   const opts = formOptions();
   const choice = $<HTMLSelectElement>('dataset').value;
   // the batches must fit the GPU: checked before the data is read (a folder's images are colour, the others gray)
-  checkBatchesFit(specFor(model, { c: choice === 'folder' ? 3 : 1 } as Dataset), opts);
+  const planned = specFor(model, { c: choice === 'folder' ? 3 : 1 } as Dataset);
+  checkBatchesFit(planned, opts);
   status.start('loading-data', (sec) => `loading the data… ${formatDuration(sec)}`);
-  const loaded = await loadSource();
+  const loaded = await loadSource(planned.size);
   const spec = specFor(model, loaded); // the data's channels are those checkBatchesFit was given above
   const fitted = fitData(loaded, spec);
   if (fitted.n < opts.batchSize!) {
@@ -708,11 +713,15 @@ function countModel(): void {
   document.body.dataset.models = String(Number(document.body.dataset.models ?? 0) + 1);
 }
 
+/** Says what the model trains on: the data line, and the data's first images as the model gets them (realGrid). */
 function describeData(): void {
   if (!data || !trainer || !cursor) return;
   $('data-info').textContent =
     `${modelName(trainer.spec)} on ${data.name}: ${data.n} images ${data.c}×${data.h}×${data.w}, ${cursor.perEpoch} steps per epoch` +
     (sourceChoice === 'folder' && folderNote ? ` (${folderNote})` : '');
+  const n = Math.min(gridCount(), data.n);
+  drawImage($<HTMLCanvasElement>('real'), realGrid(data, n, Math.sqrt(gridCount()))); // tiled as the samples are
+  $('real-title').textContent = `Training images (the first ${n} of ${data.name}, as the model gets them)`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1665,8 +1674,12 @@ async function loadCheckpoint(
         throw new Error(
           `checkpoint ${file.name}: its generator draws ${bad.count} non-finite values (first: ${bad.first}) of ${bad.of} in a test draw: its weights or BatchNorm statistics overflow; nothing was loaded`,
         );
-      // Keep training possible: fit the loaded data (bundled digits if none yet) to the checkpoint's model.
-      const loaded = source ?? (await loadDigits());
+      // Keep training possible: fit the loaded data (bundled digits if none yet) to the checkpoint's model; a folder
+      // is read again at the model's size if it was read at another
+      const loaded =
+        source && sourceChoice === 'folder' && folderCache && source.h !== spec.size
+          ? await loadFolder(folderCache.files, spec.size)
+          : (source ?? (await loadDigits()));
       const fitted = fitData(loaded, spec);
       let probe: DataCursor;
       try {
