@@ -1268,6 +1268,7 @@ describe('train --overwrite', () => {
         'log.jsonl',
         'loss.png',
         'notes.txt',
+        'real.png',
         'samples',
       ].sort(),
     );

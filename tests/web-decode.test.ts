@@ -4,8 +4,8 @@
  * PNGs the test writes, one of them already square at the size with transparent pixels, which squareAt keeps as it
  * is. The decoders themselves differ in one way: the browser's canvas holds colour premultiplied by alpha, so a
  * transparent pixel's colour reads 0 and a half-transparent one's is rounded; rgbaToNchw composites such pixels over
- * white, where the canvas's values and the file's give the same result (checked here for an image kept at its size;
- * a resized one can differ by a level). Both turn an image by its Exif orientation (tests/io-node.test.ts), and a
+ * white, and bilinearResize premultiplies as the canvas does, so the canvas's values and the file's give the same
+ * training values (checked here, resized or not). Both turn an image by its Exif orientation (tests/io-node.test.ts), and a
  * JPEG's pixels differ by the decoders' rounding.
  */
 import { describe, it, expect } from 'vitest';
@@ -52,15 +52,20 @@ describe("squareAt: a folder's images on the page as the CLI reads them", () => 
       expect(largest).toBeGreaterThan(0.9); // real pictures, not blank ones
       // the square one is its own pixels (a resize at the same size zeroes the colour where alpha is 0)
       expect(squareAt(images[3], size).rgba).toEqual(images[3].rgba);
-      // as a canvas gives it (colour premultiplied by alpha and divided again: 0 where alpha is 0), the same values
-      const { rgba } = images[3];
-      const canvas = rgba.map((v, i) => {
-        const a = rgba[i - (i % 4) + 3]!;
-        return i % 4 === 3 ? v : a === 0 ? 0 : Math.round((Math.round((v * a) / 255) * 255) / a);
+      // as a canvas gives them (colour premultiplied by alpha and divided again: 0 where alpha is 0), the same values:
+      // the partly transparent ones too, shrunk (image 1) or kept (image 3)
+      images.forEach((im, i) => {
+        const { rgba } = im;
+        const canvas = rgba.map((v, j) => {
+          const a = rgba[j - (j % 4) + 3]!;
+          return j % 4 === 3 ? v : a === 0 ? 0 : Math.round((Math.round((v * a) / 255) * 255) / a);
+        });
+        if (i === 1 || i === 3) expect(canvas).not.toEqual(rgba);
+        const fromCanvas = rgbaToNchw(squareAt({ ...im, rgba: canvas }, size), { range: [-1, 1] });
+        expect(Array.from(fromCanvas), `image ${i}`).toEqual(
+          Array.from(cli.images.subarray(i * plane, (i + 1) * plane)),
+        );
       });
-      expect(canvas).not.toEqual(rgba);
-      const fromCanvas = rgbaToNchw(squareAt({ ...images[3], rgba: canvas }, size), { range: [-1, 1] });
-      expect(Array.from(fromCanvas)).toEqual(Array.from(cli.images.subarray(3 * plane, 4 * plane)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -367,7 +367,9 @@ function checkSize(width: number, height: number, where: string): void {
 /**
  * Resizes an RGBA image with bilinear interpolation (pixel centres aligned, i.e. align_corners=false;
  * antialiased when shrinking). Colour is averaged with alpha as weight, so transparent pixels don't bleed
- * their (meaningless) colour into neighbours.
+ * their (meaningless) colour into neighbours. The colour premultiplied by alpha is rounded to a byte, as a browser
+ * canvas holds it: a canvas's decode of a file (whose colour it has divided by alpha again) then resizes to the very
+ * values the file's own pixels do.
  */
 export function bilinearResize(image: RgbaImage, width: number, height: number): RgbaImage {
   checkImage(image, 'bilinearResize');
@@ -375,11 +377,11 @@ export function bilinearResize(image: RgbaImage, width: number, height: number):
   const { rgba } = image;
   const premultiplied = new Float32Array(rgba.length);
   for (let i = 0; i < rgba.length; i += 4) {
-    const alpha = rgba[i + 3]! / 255;
-    premultiplied[i] = rgba[i]! * alpha;
-    premultiplied[i + 1] = rgba[i + 1]! * alpha;
-    premultiplied[i + 2] = rgba[i + 2]! * alpha;
-    premultiplied[i + 3] = rgba[i + 3]!;
+    const a = rgba[i + 3]!;
+    premultiplied[i] = Math.round((rgba[i]! * a) / 255);
+    premultiplied[i + 1] = Math.round((rgba[i + 1]! * a) / 255);
+    premultiplied[i + 2] = Math.round((rgba[i + 2]! * a) / 255);
+    premultiplied[i + 3] = a;
   }
   const resized = resizeInterleaved(premultiplied, image.width, image.height, 4, width, height);
   const out = new Uint8ClampedArray(resized.length);

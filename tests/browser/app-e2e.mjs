@@ -1215,28 +1215,55 @@ try {
     // The page's training images are the CLI's (its real.png: 4 images in a row either way): the PNGs to the byte,
     // the transparent one too; the JPEG turned the same way, within its two decoders' rounding (turned the other
     // way, or not at all, some of its pixels differ by over 100 levels)
-    const shown = await canvasPixels(page, 'real');
-    const written = PNG.sync.read(readFileSync(join(facesRun, 'real.png')));
-    assert(
-      shown.width === written.width && shown.height === written.height && shown.width === 4 * 34 + 2,
-      `the page's training images ${shown.width}×${shown.height}, the CLI's real.png ${written.width}×${written.height}`,
-    );
-    const tileDiff = (k) => {
-      let most = 0;
-      for (let y = 2; y < 34; y++)
-        for (let x = 2 + 34 * k; x < 34 * (k + 1); x++)
-          for (let c = 0; c < 3; c++) {
-            const i = (y * shown.width + x) * 4 + c;
-            most = Math.max(most, Math.abs(shown.rgba[i] - written.data[i]));
-          }
-      return most;
+    const sameImages = async (runDir, side) => {
+      const shown = await canvasPixels(page, 'real');
+      const written = PNG.sync.read(readFileSync(join(runDir, 'real.png')));
+      const cell = side + 2;
+      assert(
+        shown.width === written.width && shown.height === written.height && shown.width === 4 * cell + 2,
+        `the page's training images ${shown.width}×${shown.height}, the CLI's real.png ${written.width}×${written.height}`,
+      );
+      const tileDiff = (k) => {
+        let most = 0;
+        for (let y = 2; y < cell; y++)
+          for (let x = 2 + cell * k; x < cell * (k + 1); x++)
+            for (let c = 0; c < 3; c++) {
+              const i = (y * shown.width + x) * 4 + c;
+              most = Math.max(most, Math.abs(shown.rgba[i] - written.data[i]));
+            }
+        return most;
+      };
+      const diffs = [0, 1, 2, 3].map(tileDiff);
+      assert(
+        diffs[0] === 0 && diffs[1] === 0 && diffs[2] === 0 && diffs[3] <= 6,
+        `the page's training images at ${side} px against the CLI's, the largest difference per image: ${diffs.join(', ')}`,
+      );
+      console.log(
+        `    training images at ${side} px, page against CLI, the largest difference per image: ${diffs.join(', ')}`,
+      );
     };
-    const diffs = [0, 1, 2, 3].map(tileDiff);
-    assert(
-      diffs[0] === 0 && diffs[1] === 0 && diffs[2] === 0 && diffs[3] <= 6,
-      `the page's training images against the CLI's, the largest difference per image: ${diffs.join(', ')}`,
+    await sameImages(facesRun, 32);
+    // A dcgan64 checkpoint of the same folder, loaded while the page holds it at 32 px: the page reads the folder
+    // again at 64 px (in its workers), not the 32 px pixels grown, and trains on what train did
+    const run64 = join(work, 'faces-64');
+    cli([
+      ...['train', '--model', 'dcgan64', '--width', '8', '--batch', '2', '--dataset', faces, '--out', run64],
+      ...['--max-steps', '1', '--final-eval', 'false'],
+    ]);
+    await page.evaluate(() => delete document.body.dataset.folderOffThread);
+    const note64 = await loadCheckpointFile(
+      page,
+      'faces-64.safetensors',
+      readFileSync(join(run64, 'checkpoint.safetensors')),
     );
-    console.log(`    training images, page against CLI, the largest difference per image: ${diffs.join(', ')}`);
+    assert(!note64.includes('cannot train'), `the dcgan64 checkpoint of the folder loads trainable: ${note64}`);
+    const reread = await page.evaluate(() => document.body.dataset.folderOffThread);
+    const info64 = await text(page, 'data-info');
+    assert(
+      reread === '4 of 5' && info64.startsWith('dcgan64 on faces: 4 images 3×64×64'),
+      `the folder read again for the dcgan64 checkpoint: ${reread}; ${info64}`,
+    );
+    await sameImages(run64, 64);
     assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
     await page.close();
 
